@@ -1,0 +1,37 @@
+/* Failed-login accounting per peer address, as the original hub does it:
+ * 5 failures within 5 minutes ban the address for 60 minutes. Fixed size:
+ * when full, the stalest entry makes room, so a flood of addresses costs
+ * no memory. Times are in seconds on any monotonic clock. */
+#ifndef SLOPN_BAN_H
+#define SLOPN_BAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define BAN_SLOTS 1024
+#define BAN_MAX_FAILS 5
+#define BAN_WINDOW (5 * 60)
+#define BAN_DURATION (60 * 60)
+
+struct ban_entry {
+	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6 */
+	uint32_t fails;
+	uint64_t first_fail;
+	uint64_t until;        /* banned while now < until */
+	uint64_t last_seen;    /* 0 = free slot */
+};
+
+struct ban_table {
+	struct ban_entry e[BAN_SLOTS];
+};
+
+void ban_init(struct ban_table *t);
+/* Seconds of ban left for this address (the port does not matter), 0 if none. */
+uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+/* Count one failed login. true when this failure starts a ban. */
+bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+/* A good login forgets earlier failures. */
+void ban_success(struct ban_table *t, const struct sockaddr *sa);
+
+#endif

@@ -1,0 +1,35 @@
+/* Connection-ID routing on the hub: QUIC connection IDs (1..20 bytes) to the
+ * connection that owns them. Open addressing with a keyed hash, since
+ * clients choose some of the keys (the original destination CID). */
+#ifndef SLOPN_CIDMAP_H
+#define SLOPN_CIDMAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CIDMAP_MAXLEN 20
+
+struct cidmap_entry {
+	uint8_t len;          /* 0 = empty slot */
+	uint8_t tomb;         /* 1 = deleted slot (keeps probe chains intact) */
+	uint8_t cid[CIDMAP_MAXLEN];
+	void *value;
+};
+
+struct cidmap {
+	struct cidmap_entry *slots;
+	size_t cap;           /* power of two */
+	size_t count;         /* live entries */
+	size_t tombs;
+	uint64_t key[2];      /* hash key, random per map */
+};
+
+int cidmap_init(struct cidmap *m, size_t initial_cap); /* 0 or -1 */
+void cidmap_free(struct cidmap *m);
+/* Insert or replace. 0, or -1 on bad length / no memory. */
+int cidmap_put(struct cidmap *m, const uint8_t *cid, size_t len, void *value);
+void *cidmap_get(const struct cidmap *m, const uint8_t *cid, size_t len);
+/* Remove; returns the old value or NULL. */
+void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len);
+
+#endif

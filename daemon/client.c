@@ -1,0 +1,456 @@
+/* The client: one QUIC connection to the hub at a time, one TUN device that
+ * stays up across reconnects. */
+#include "daemon/client.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "daemon/conn.h"
+#include "daemon/log.h"
+#include "daemon/tls.h"
+#include "proto/ipv4.h"
+#include "proto/login.h"
+#include "tun/netlink.h"
+#include "tun/tun.h"
+
+#define TUN_BATCH 64
+#define TUN_BUF 65536
+#define BACKOFF_MAX 30
+
+enum cstate { C_WAITING, C_CONNECTING, C_UP };
+
+struct client {
+	const struct config *cfg;
+	sd_event *ev;
+	enum cstate state;
+	struct conn *conn;
+	struct udp udp;
+	sd_event_source *udp_src, *retry;
+	gnutls_certificate_credentials_t cred;
+	char *host, *port;
+	int tunfd, ifindex;
+	char tunname[IFNAMSIZ];
+	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
+	unsigned prefix;
+	unsigned backoff;            /* seconds until the next attempt */
+	bool fatal;                  /* no retry: wrong token, wrong pin */
+	bool pin_logged;
+	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
+	uint64_t drop_down;          /* TUN packets while not connected */
+	uint8_t *tunbuf;
+};
+
+static void schedule_retry(struct client *cl);
+
+/* ---- TLS pin ---- */
+
+static int verify_hub(gnutls_session_t session)
+{
+	ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(session);
+	struct conn *c = ref->user_data;
+	struct client *cl = c->owner;
+	char pin[PIN_STRLEN];
+	if (tls_peer_pin(session, pin) < 0) {
+		log_err("the hub sent no usable certificate");
+		return -1;
+	}
+	if (cl->cfg->pin) {
+		if (strcasecmp(pin, cl->cfg->pin) != 0) {
+			log_err("hub key does not match --pin: expected %s, hub has %s", cl->cfg->pin, pin);
+			cl->fatal = true;
+			return -1;
+		}
+	} else if (!cl->pin_logged) {
+		log_info("hub pin %s (not checked: pass --pin to check it)", pin);
+		cl->pin_logged = true;
+	}
+	return 0;
+}
+
+/* ---- connection events ---- */
+
+static void client_handshake(struct conn *c)
+{
+	struct client *cl = c->owner;
+	struct slopn_login_request req = {0};
+	char buf[SLOPN_LOGIN_MAX];
+	snprintf(req.token, sizeof(req.token), "%s", cl->cfg->token);
+	snprintf(req.client_version, sizeof(req.client_version), "slopn-c/%s", SLOPN_VERSION);
+	snprintf(req.os, sizeof(req.os), "linux");
+	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
+	if (n < 0 || !conn_ctl_send(c, buf, (size_t)n))
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "cannot build login");
+}
+
+static int apply_address(struct client *cl, const struct slopn_login_response *r)
+{
+	uint32_t vip = r->assigned_vip.s_addr;
+	if (cl->vip != vip || cl->prefix != r->prefix_len) {
+		if (cl->vip)
+			nl_addr_flush(cl->ifindex);
+		if (nl_addr_add(cl->ifindex, vip, r->prefix_len) < 0) {
+			log_err("cannot set the VPN address on %s: %s", cl->tunname, strerror(errno));
+			return -1;
+		}
+		cl->vip = vip;
+		cl->prefix = r->prefix_len;
+	}
+	/* The address brings the route to the VPN subnet with it. */
+	if (nl_set_mtu(cl->ifindex, cl->cfg->mtu) < 0 || nl_set_up(cl->ifindex, 1) < 0) {
+		log_err("cannot bring up %s: %s", cl->tunname, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void client_line(struct conn *c, const char *line, size_t len)
+{
+	struct client *cl = c->owner;
+	if (cl->state == C_UP) {
+		char type[32];
+		if (slopn_msg_type(line, len, type, sizeof(type)) == 0)
+			log_debug("ignoring control message '%s'", type);
+		return;
+	}
+	struct slopn_login_response r;
+	char err[160];
+	if (slopn_login_response_parse(line, len, &r, err, sizeof(err)) < 0) {
+		log_err("the hub's login answer is not understood: %s", err);
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "bad login response");
+		return;
+	}
+	if (!r.ok) {
+		/* The close with the error code follows; on_down decides. */
+		snprintf(cl->refusal, sizeof(cl->refusal), "%s", r.message);
+		return;
+	}
+	if (apply_address(cl, &r) < 0) {
+		cl->fatal = true;
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its TUN");
+		return;
+	}
+	char vip[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
+	inet_ntop(AF_INET, &r.assigned_vip, vip, sizeof(vip));
+	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
+	cl->hub_vip = r.server_vip.s_addr;
+	cl->state = C_UP;
+	cl->backoff = 0;
+	log_info("connected: vip %s/%u hub %s (server %s, max packet %zu)", vip, r.prefix_len, hub,
+	         r.server_version, conn_max_datagram(c));
+}
+
+static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	struct client *cl = c->owner;
+	struct ipv4_info ip;
+	if (cl->state != C_UP) {
+		c->stats.drop[DROP_BEFORE_LOGIN]++;
+		return;
+	}
+	if (ipv4_parse(pkt, len, &ip) != IPV4_OK) {
+		c->stats.drop[DROP_NOT_IPV4]++;
+		return;
+	}
+	ssize_t n;
+	do
+		n = write(cl->tunfd, pkt, ip.total_len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		c->stats.drop[DROP_TUN]++;
+}
+
+static const char *app_code_name(uint64_t code)
+{
+	switch (code) {
+	case SLOPN_ERR_CLIENT_EXIT: return "closed";
+	case SLOPN_ERR_UNAUTHORIZED: return "unauthorized";
+	case SLOPN_ERR_POOL_EXHAUSTED: return "pool exhausted";
+	case SLOPN_ERR_BANNED: return "banned";
+	default: return "error";
+	}
+}
+
+static void client_down(struct conn *c)
+{
+	struct client *cl = c->owner;
+	bool was_up = cl->state == C_UP;
+	cl->state = C_WAITING;
+	if (cl->fatal)
+		return;
+	if (c->close_by_peer && c->close_app && !was_up &&
+	    (c->close_code == SLOPN_ERR_UNAUTHORIZED || c->close_code == SLOPN_ERR_POOL_EXHAUSTED ||
+	     c->close_code == SLOPN_ERR_BANNED)) {
+		const char *msg = *cl->refusal ? cl->refusal : *c->close_reason ? c->close_reason
+		                                                                : app_code_name(c->close_code);
+		if (c->close_code == SLOPN_ERR_UNAUTHORIZED) {
+			/* Retrying a wrong token only gets the address banned. */
+			log_err("login refused by hub: %s (error code 1, %s)", msg,
+			        app_code_name(c->close_code));
+			cl->fatal = true;
+			return;
+		}
+		unsigned next = cl->backoff ? cl->backoff * 2 : 1;
+		log_warn("login refused by hub: %s (error code %llu, %s); retrying in %us", msg,
+		         (unsigned long long)c->close_code, app_code_name(c->close_code),
+		         next > BACKOFF_MAX ? BACKOFF_MAX : next);
+		return;
+	}
+	if (c->close_by_peer)
+		log_warn("hub closed the connection: %s (code %llu)",
+		         *c->close_reason ? c->close_reason : app_code_name(c->close_code),
+		         (unsigned long long)c->close_code);
+	else
+		log_warn("connection %s: %s", was_up ? "lost" : "failed",
+		         *c->close_reason ? c->close_reason : "closed");
+}
+
+static void client_gone(struct conn *c)
+{
+	struct client *cl = c->owner;
+	/* Freed from the retry path, never inside ngtcp2's stack. */
+	cl->state = C_WAITING;
+	if (cl->fatal) {
+		sd_event_exit(cl->ev, 1);
+		return;
+	}
+	schedule_retry(cl);
+}
+
+static const struct conn_ops client_ops = {
+	.on_handshake = client_handshake,
+	.on_line = client_line,
+	.on_datagram = client_datagram,
+	.on_down = client_down,
+	.on_gone = client_gone,
+};
+
+/* ---- connecting ---- */
+
+static void drop_connection(struct client *cl)
+{
+	if (cl->conn) {
+		conn_free(cl->conn);
+		free(cl->conn);
+		cl->conn = NULL;
+	}
+	if (cl->udp_src)
+		sd_event_source_disable_unref(cl->udp_src);
+	cl->udp_src = NULL;
+	if (cl->udp.fd > 0)
+		udp_close(&cl->udp);
+	cl->udp.fd = -1;
+}
+
+static void settle(struct client *cl)
+{
+	if (cl->conn && cl->conn->state == CONN_OPEN)
+		conn_write(cl->conn);
+	if (cl->udp.fd > 0)
+		udp_flush(&cl->udp);
+}
+
+static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	for (int round = 0; round < 8 && cl->conn; round++) {
+		int n = udp_recv(&cl->udp);
+		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
+			conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
+			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len);
+		if (n < UDP_RX_BATCH)
+			break;
+	}
+	settle(cl);
+	return 0;
+}
+
+static bool is_ip_literal(const char *h)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
+}
+
+static int connect_once(struct client *cl)
+{
+	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
+	                         .ai_flags = AI_NUMERICSERV}, *ai = NULL;
+	int rv = getaddrinfo(cl->host, cl->port, &hints, &ai);
+	if (rv != 0) {
+		log_warn("cannot resolve %s: %s", cl->host, gai_strerror(rv));
+		return -1;
+	}
+	rv = udp_open(&cl->udp, ai->ai_addr, ai->ai_addrlen, true);
+	if (rv < 0) {
+		log_warn("cannot open a UDP socket to %s: %s", cl->cfg->server, strerror(errno));
+		cl->udp.fd = -1;
+		freeaddrinfo(ai);
+		return -1;
+	}
+	cl->conn = calloc(1, sizeof(*cl->conn));
+	gnutls_session_t tls = NULL;
+	const char *alpn = cl->cfg->alpn ? cl->cfg->alpn : SLOPN_ALPN;
+	if (!cl->conn ||
+	    tls_client_session(&tls, cl->cred, is_ip_literal(cl->host) ? NULL : cl->host, alpn,
+	                       &cl->conn->ref) < 0) {
+		freeaddrinfo(ai);
+		log_err("cannot set up TLS");
+		return -1;
+	}
+	gnutls_session_set_verify_function(tls, verify_hub);
+	rv = conn_client_init(cl->conn, cl->ev, &cl->udp, ai->ai_addr, ai->ai_addrlen, tls,
+	                      &client_ops, cl, cl->cfg->verbose);
+	freeaddrinfo(ai);
+	if (rv < 0) {
+		if (!cl->conn->tls)
+			gnutls_deinit(tls);
+		log_err("cannot set up the QUIC connection");
+		return -1;
+	}
+	if (sd_event_add_io(cl->ev, &cl->udp_src, cl->udp.fd, EPOLLIN, on_udp, cl) < 0)
+		return -1;
+	cl->state = C_CONNECTING;
+	cl->refusal[0] = '\0';
+	log_info("connecting to %s", cl->cfg->server);
+	settle(cl);
+	return 0;
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	drop_connection(cl);
+	if (connect_once(cl) < 0) {
+		drop_connection(cl);
+		schedule_retry(cl);
+	}
+	return 0;
+}
+
+static void schedule_retry(struct client *cl)
+{
+	cl->backoff = cl->backoff ? cl->backoff * 2 : 1;
+	if (cl->backoff > BACKOFF_MAX)
+		cl->backoff = BACKOFF_MAX;
+	log_info("reconnecting in %us", cl->backoff);
+	uint64_t now;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(cl->retry, now + (uint64_t)cl->backoff * 1000000);
+	sd_event_source_set_enabled(cl->retry, SD_EVENT_ONESHOT);
+}
+
+/* ---- TUN ---- */
+
+static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	for (int i = 0; i < TUN_BATCH; i++) {
+		ssize_t n = read(fd, cl->tunbuf, TUN_BUF);
+		if (n < 0)
+			break;
+		if (cl->state != C_UP || !cl->conn) {
+			cl->drop_down++;
+			continue;
+		}
+		/* The hub checks sources and drops what is not IPv4; the client
+		 * passes packets as they come, like the original. */
+		conn_send_datagram(cl->conn, cl->tunbuf, (size_t)n);
+	}
+	if (cl->udp.fd > 0)
+		udp_flush(&cl->udp);
+	return 0;
+}
+
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	struct client *cl = userdata;
+	if (si->ssi_signo == SIGUSR1) {
+		if (cl->conn) {
+			const struct conn_stats *st = &cl->conn->stats;
+			ngtcp2_conn_stat cs;
+			ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
+			log_info("stats: state=%s rtt_us=%llu cwnd=%llu inflight=%llu queued=%u "
+			         "rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
+			         "drop_too_big=%llu drop_queue=%llu drop_down=%llu udp_tx_dropped=%llu",
+			         cl->state == C_UP ? "up" : "down",
+			         (unsigned long long)(cs.smoothed_rtt / 1000), (unsigned long long)cs.cwnd,
+			         (unsigned long long)cs.bytes_in_flight, cl->conn->dgq_count,
+			         (unsigned long long)st->rx_pkts, (unsigned long long)st->rx_bytes,
+			         (unsigned long long)st->tx_pkts, (unsigned long long)st->tx_bytes,
+			         (unsigned long long)st->drop[DROP_TOO_BIG],
+			         (unsigned long long)st->drop[DROP_QUEUE], (unsigned long long)cl->drop_down,
+			         (unsigned long long)cl->udp.tx_dropped);
+		}
+		return 0;
+	}
+	log_info("signal %d: disconnecting", (int)si->ssi_signo);
+	if (cl->conn && cl->conn->state == CONN_OPEN) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client exit");
+		conn_write(cl->conn);
+	}
+	sd_event_exit(cl->ev, 0);
+	return 0;
+}
+
+int client_run(const struct config *cfg)
+{
+	struct client c = {.cfg = cfg, .tunfd = -1, .udp = {.fd = -1}}, *cl = &c;
+	int rc = 1;
+
+	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
+		log_err("--server %s: expected HOST:PORT", cfg->server);
+		return 2;
+	}
+	if (gnutls_certificate_allocate_credentials(&cl->cred) < 0 ||
+	    !(cl->tunbuf = malloc(TUN_BUF)))
+		goto out;
+	cl->tunfd = tun_open(cfg->tun, cl->tunname, &cl->ifindex);
+	if (cl->tunfd < 0) {
+		log_err("cannot create TUN device %s: %s (needs CAP_NET_ADMIN and /dev/net/tun)",
+		        cfg->tun, strerror(errno));
+		goto out;
+	}
+	sigset_t mask;
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	if (sd_event_default(&cl->ev) < 0 ||
+	    sd_event_add_io(cl->ev, NULL, cl->tunfd, EPOLLIN, on_tun, cl) < 0 ||
+	    sd_event_add_time(cl->ev, &cl->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, cl) < 0 ||
+	    sd_event_add_signal(cl->ev, NULL, SIGINT, on_signal, cl) < 0 ||
+	    sd_event_add_signal(cl->ev, NULL, SIGTERM, on_signal, cl) < 0 ||
+	    sd_event_add_signal(cl->ev, NULL, SIGUSR1, on_signal, cl) < 0) {
+		log_err("cannot set up the event loop");
+		goto out;
+	}
+	sd_event_source_set_enabled(cl->retry, SD_EVENT_OFF);
+	if (connect_once(cl) < 0) {
+		drop_connection(cl);
+		schedule_retry(cl);
+	}
+	rc = sd_event_loop(cl->ev);
+	if (rc < 0)
+		rc = 1;
+	settle(cl);
+out:
+	drop_connection(cl);
+	if (cl->retry)
+		sd_event_source_disable_unref(cl->retry);
+	if (cl->ev)
+		sd_event_unref(cl->ev);
+	if (cl->tunfd >= 0)
+		close(cl->tunfd);
+	if (cl->cred)
+		gnutls_certificate_free_credentials(cl->cred);
+	free(cl->tunbuf);
+	free(cl->host);
+	free(cl->port);
+	return rc;
+}

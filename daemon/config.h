@@ -1,0 +1,48 @@
+/* Command-line configuration of slopnd, for both roles. */
+#ifndef SLOPN_CONFIG_H
+#define SLOPN_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
+
+#define DEFAULT_PORT "4242"
+#define DEFAULT_STATE_DIR "/var/lib/slopn"
+#define DEFAULT_TUN "slopn0"
+#define DEFAULT_MTU 1280
+#define DEFAULT_SUBNET "10.100.0.0/24"
+#define MIN_MTU 576
+/* The largest IP packet one QUIC datagram carries on a 1500-byte path with
+ * our 1452-byte UDP payloads (see conn.c). */
+#define MAX_MTU 1400
+
+struct config {
+	enum role role;
+	/* server */
+	char *listen;           /* ADDR:PORT */
+	uint32_t subnet;        /* host order */
+	unsigned prefix;
+	bool spoke_to_spoke;
+	char *state_dir;
+	/* client */
+	char *server;           /* HOST:PORT */
+	char *pin;              /* "sha256:hex" or NULL */
+	char *alpn;             /* override, for interop tests only */
+	/* both */
+	char *token;
+	char *tun;
+	unsigned mtu;
+	int verbose;
+};
+
+/* Parse argv (argv[1] is the role). Returns 0 to run, 1 when --help was
+ * printed (exit 0), -1 on a usage error (already reported; exit 2). */
+int config_parse(struct config *c, int argc, char **argv);
+void config_free(struct config *c);
+
+/* Split "HOST:PORT" or "[V6]:PORT"; a missing port gives DEFAULT_PORT.
+ * host and port are malloc'd. 0 or -1. */
+int split_host_port(const char *s, char **host, char **port);
+
+#endif

@@ -1,0 +1,674 @@
+#include "daemon/conn.h"
+
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/log.h"
+#include "daemon/tls.h"
+
+const char *const drop_reason_names[DROP_MAX] = {
+	[DROP_SPOOFED] = "spoofed", [DROP_NOT_IPV4] = "not_ipv4",
+	[DROP_TOO_BIG] = "too_big", [DROP_NO_ROUTE] = "no_route",
+	[DROP_QUEUE] = "queue", [DROP_BEFORE_LOGIN] = "before_login",
+	[DROP_TUN] = "tun",
+};
+
+/* Slot size of the datagram queue: the largest IP packet we carry. */
+#define DGQ_SLOT 1500
+#define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
+#define KEEPALIVE (10 * NGTCP2_SECONDS)
+
+uint64_t conn_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
+}
+
+static void conn_update_timer(struct conn *c);
+static void conn_enter_down(struct conn *c, enum conn_state st);
+
+/* ---- ngtcp2 callbacks ---- */
+
+static ngtcp2_conn *get_conn(ngtcp2_crypto_conn_ref *ref)
+{
+	return ((struct conn *)ref->user_data)->qc;
+}
+
+static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
+{
+	(void)ctx;
+	gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
+}
+
+static int get_new_cid_cb(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token,
+                          size_t cidlen, void *user_data)
+{
+	struct conn *c = user_data;
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	cid->datalen = cidlen;
+	if (ngtcp2_crypto_generate_stateless_reset_token(token, c->reset_secret, 32, cid) != 0)
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	if (c->ops->cid_added)
+		c->ops->cid_added(c, cid);
+	return 0;
+}
+
+static int remove_cid_cb(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *user_data)
+{
+	struct conn *c = user_data;
+	if (c->ops->cid_removed)
+		c->ops->cid_removed(c, cid);
+	return 0;
+}
+
+static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
+{
+	struct conn *c = user_data;
+	if (c->is_server && !tls_alpn_ok(c->tls)) {
+		/* GnuTLS lets a client without any ALPN through: refuse it here. */
+		c->alpn_refused = true;
+		return NGTCP2_ERR_CALLBACK_FAILURE;
+	}
+	if (c->is_server) {
+		ngtcp2_conn_set_keep_alive_timeout(qc, KEEPALIVE);
+	} else if (c->stream_id < 0) {
+		/* If the hub gave no stream credit yet, extend_max_bidi_cb opens it. */
+		int64_t sid;
+		if (ngtcp2_conn_open_bidi_stream(qc, &sid, NULL) == 0)
+			c->stream_id = sid;
+	}
+	if (c->ops->on_handshake)
+		c->ops->on_handshake(c);
+	return 0;
+}
+
+static int recv_stream_data_cb(ngtcp2_conn *qc, uint32_t flags, int64_t sid,
+                               uint64_t offset, const uint8_t *data, size_t len,
+                               void *user_data, void *stream_user_data)
+{
+	struct conn *c = user_data;
+	ngtcp2_conn_extend_max_stream_offset(qc, sid, len);
+	ngtcp2_conn_extend_max_offset(qc, len);
+	if (c->stream_id < 0 && c->is_server && ngtcp2_is_bidi_stream(sid) &&
+	    !ngtcp2_conn_is_local_stream(qc, sid))
+		c->stream_id = sid; /* the client's first stream is the control stream */
+	if (sid != c->stream_id || c->close_pending)
+		return 0;
+	while (len > 0 && !c->close_pending) {
+		size_t used = 0;
+		enum linebuf_result r = linebuf_feed(&c->rxline, data, len, &used);
+		data += used, len -= used;
+		if (r == LINEBUF_OVERFLOW) {
+			conn_close(c, SLOPN_ERR_UNAUTHORIZED, "control message too large");
+			break;
+		}
+		if (r == LINEBUF_LINE) {
+			if (c->ops->on_line)
+				c->ops->on_line(c, c->rxline.buf, c->rxline.len);
+			linebuf_next(&c->rxline);
+		}
+	}
+	return 0;
+}
+
+static int acked_stream_data_offset_cb(ngtcp2_conn *qc, int64_t sid,
+                                       uint64_t offset, uint64_t len,
+                                       void *user_data, void *stream_user_data)
+{
+	struct conn *c = user_data;
+	if (sid != c->stream_id)
+		return 0;
+	/* Reuse the buffer once all of it is acknowledged. */
+	if (offset + len >= c->ctl_base + c->ctl_len && c->ctl_sent == c->ctl_len) {
+		c->ctl_base += c->ctl_len;
+		c->ctl_len = c->ctl_sent = 0;
+	}
+	return 0;
+}
+
+static int recv_datagram_cb(ngtcp2_conn *qc, uint32_t flags, const uint8_t *data,
+                            size_t len, void *user_data)
+{
+	struct conn *c = user_data;
+	c->stats.rx_pkts++;
+	c->stats.rx_bytes += len;
+	if (c->ops->on_datagram)
+		c->ops->on_datagram(c, data, len);
+	return 0;
+}
+
+static int extend_max_bidi_cb(ngtcp2_conn *qc, uint64_t max, void *user_data)
+{
+	struct conn *c = user_data;
+	/* The client opens the control stream as soon as it may. */
+	if (!c->is_server && c->stream_id < 0 && ngtcp2_conn_get_handshake_completed(qc)) {
+		int64_t sid;
+		if (ngtcp2_conn_open_bidi_stream(qc, &sid, NULL) == 0)
+			c->stream_id = sid;
+	}
+	return 0;
+}
+
+static void qlog_printf(void *user_data, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	log_debug("ngtcp2: %s", buf);
+}
+
+static const ngtcp2_callbacks server_callbacks = {
+	.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
+	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+	.encrypt = ngtcp2_crypto_encrypt_cb,
+	.decrypt = ngtcp2_crypto_decrypt_cb,
+	.hp_mask = ngtcp2_crypto_hp_mask_cb,
+	.update_key = ngtcp2_crypto_update_key_cb,
+	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+	.rand = rand_cb,
+	.get_new_connection_id = get_new_cid_cb,
+	.remove_connection_id = remove_cid_cb,
+	.handshake_completed = handshake_completed_cb,
+	.recv_stream_data = recv_stream_data_cb,
+	.acked_stream_data_offset = acked_stream_data_offset_cb,
+	.recv_datagram = recv_datagram_cb,
+};
+
+static const ngtcp2_callbacks client_callbacks = {
+	.client_initial = ngtcp2_crypto_client_initial_cb,
+	.recv_retry = ngtcp2_crypto_recv_retry_cb,
+	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+	.encrypt = ngtcp2_crypto_encrypt_cb,
+	.decrypt = ngtcp2_crypto_decrypt_cb,
+	.hp_mask = ngtcp2_crypto_hp_mask_cb,
+	.update_key = ngtcp2_crypto_update_key_cb,
+	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
+	.delete_crypto_cipher_ctx = ngtcp2_crypto_delete_crypto_cipher_ctx_cb,
+	.get_path_challenge_data = ngtcp2_crypto_get_path_challenge_data_cb,
+	.version_negotiation = ngtcp2_crypto_version_negotiation_cb,
+	.rand = rand_cb,
+	.get_new_connection_id = get_new_cid_cb,
+	.remove_connection_id = remove_cid_cb,
+	.handshake_completed = handshake_completed_cb,
+	.recv_stream_data = recv_stream_data_cb,
+	.acked_stream_data_offset = acked_stream_data_offset_cb,
+	.recv_datagram = recv_datagram_cb,
+	.extend_max_local_streams_bidi = extend_max_bidi_cb,
+};
+
+/* ---- set-up ---- */
+
+static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata);
+
+static void settings_init(ngtcp2_settings *s, int verbose)
+{
+	ngtcp2_settings_default(s);
+	s->initial_ts = conn_now();
+	s->cc_algo = NGTCP2_CC_ALGO_CUBIC;
+	/* Full-size UDP payloads from the first packet: path-MTU discovery would
+	 * start at 1200 bytes, where a 1280-byte IP packet does not fit. */
+	s->max_tx_udp_payload_size = UDP_MAX_PAYLOAD;
+	s->no_tx_udp_payload_size_shaping = 1;
+	s->handshake_timeout = 10 * NGTCP2_SECONDS;
+	if (verbose >= 2)
+		s->log_printf = qlog_printf;
+}
+
+static void params_init(ngtcp2_transport_params *p)
+{
+	ngtcp2_transport_params_default(p);
+	p->initial_max_streams_bidi = 4;
+	p->initial_max_streams_uni = 0;
+	p->initial_max_stream_data_bidi_local = 64 * 1024;
+	p->initial_max_stream_data_bidi_remote = 64 * 1024;
+	p->initial_max_data = 256 * 1024;
+	p->max_idle_timeout = IDLE_TIMEOUT;
+	p->max_udp_payload_size = UDP_RX_BUF;
+	/* Room for any IP packet we carry; quic-go advertises 16383 too. */
+	p->max_datagram_frame_size = 16383;
+}
+
+static int common_init(struct conn *c, sd_event *ev, struct udp *u,
+                       const struct sockaddr *remote, socklen_t remotelen,
+                       gnutls_session_t tls, const struct conn_ops *ops, void *owner)
+{
+	memset(c, 0, sizeof(*c));
+	c->udp = u;
+	c->tls = tls;
+	c->ops = ops;
+	c->owner = owner;
+	c->stream_id = -1;
+	c->ref.get_conn = get_conn;
+	c->ref.user_data = c;
+	linebuf_init(&c->rxline);
+	ngtcp2_path_storage_init(&c->ps, (const struct sockaddr *)&u->local, u->locallen,
+	                         remote, remotelen, NULL);
+	if (sd_event_add_time(ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, timer_cb, c) < 0)
+		return -1;
+	sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	return 0;
+}
+
+int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
+                     const ngtcp2_pkt_hd *hd, const struct sockaddr *remote,
+                     socklen_t remotelen, gnutls_session_t tls,
+                     const uint8_t reset_secret[32], const struct conn_ops *ops,
+                     void *owner, int verbose)
+{
+	if (common_init(c, ev, u, remote, remotelen, tls, ops, owner) < 0)
+		return -1;
+	c->is_server = true;
+	c->reset_secret = reset_secret;
+
+	ngtcp2_cid scid;
+	scid.datalen = CONN_CID_LEN;
+	gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+
+	ngtcp2_settings settings;
+	settings_init(&settings, verbose);
+	settings.token = hd->token;
+	ngtcp2_transport_params params;
+	params_init(&params);
+	params.original_dcid = hd->dcid;
+	params.stateless_reset_token_present = 1;
+	ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token,
+	                                             reset_secret, 32, &scid);
+
+	if (ngtcp2_conn_server_new(&c->qc, &hd->scid, &scid, &c->ps.path, hd->version,
+	                           &server_callbacks, &settings, &params, NULL, c) != 0)
+		return -1;
+	if (ops->cid_added)
+		ops->cid_added(c, &scid);
+	ngtcp2_conn_set_tls_native_handle(c->qc, tls);
+	return 0;
+}
+
+int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
+                     const struct sockaddr *remote, socklen_t remotelen,
+                     gnutls_session_t tls, const struct conn_ops *ops,
+                     void *owner, int verbose)
+{
+	static uint8_t client_secret[32];
+	static bool have_secret;
+	if (common_init(c, ev, u, remote, remotelen, tls, ops, owner) < 0)
+		return -1;
+	if (!have_secret) {
+		gnutls_rnd(GNUTLS_RND_KEY, client_secret, sizeof(client_secret));
+		have_secret = true;
+	}
+	c->reset_secret = client_secret;
+
+	ngtcp2_cid scid, dcid;
+	scid.datalen = CONN_CID_LEN;
+	dcid.datalen = 18; /* at least 8 bytes of randomness, RFC 9000 7.2 */
+	gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+	gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+
+	ngtcp2_settings settings;
+	settings_init(&settings, verbose);
+	ngtcp2_transport_params params;
+	params_init(&params);
+
+	if (ngtcp2_conn_client_new(&c->qc, &dcid, &scid, &c->ps.path, NGTCP2_PROTO_VER_V1,
+	                           &client_callbacks, &settings, &params, NULL, c) != 0)
+		return -1;
+	ngtcp2_conn_set_tls_native_handle(c->qc, tls);
+	/* The hub does not send keep-alives to old clients... ours do, so that a
+	 * dead hub is noticed within the idle timeout and NAT bindings stay. */
+	ngtcp2_conn_set_keep_alive_timeout(c->qc, KEEPALIVE);
+	return 0;
+}
+
+void conn_free(struct conn *c)
+{
+	if (c->timer)
+		sd_event_source_disable_unref(c->timer);
+	c->timer = NULL;
+	if (c->qc)
+		ngtcp2_conn_del(c->qc);
+	c->qc = NULL;
+	if (c->tls)
+		gnutls_deinit(c->tls);
+	c->tls = NULL;
+	free(c->dgq);
+	c->dgq = NULL;
+	free(c->closebuf);
+	c->closebuf = NULL;
+}
+
+/* ---- closing ---- */
+
+static void conn_enter_down(struct conn *c, enum conn_state st)
+{
+	bool was_open = c->state == CONN_OPEN;
+	c->state = st;
+	c->dgq_count = 0;
+	if (was_open && c->ops->on_down)
+		c->ops->on_down(c);
+}
+
+static void conn_finish(struct conn *c)
+{
+	if (c->state == CONN_OPEN)
+		conn_enter_down(c, CONN_DEAD);
+	c->state = CONN_DEAD;
+	sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+	if (c->ops->on_gone)
+		c->ops->on_gone(c);
+}
+
+/* Stay around for three PTOs so that late packets get our close again
+ * (closing) or are absorbed (draining), as RFC 9000 10.2 asks. */
+static void arm_linger(struct conn *c)
+{
+	uint64_t t = conn_now() + 3 * ngtcp2_conn_get_pto(c->qc);
+	sd_event_source_set_time(c->timer, t / 1000 + 1);
+	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+static void write_close(struct conn *c, const ngtcp2_connection_close_error *ccerr)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	c->closebuf = malloc(UDP_MAX_PAYLOAD);
+	if (c->closebuf) {
+		ngtcp2_path_storage ps;
+		ngtcp2_path_storage_zero(&ps);
+		ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
+			c->qc, &ps.path, NULL, c->closebuf, UDP_MAX_PAYLOAD, ccerr, conn_now());
+		if (n > 0) {
+			c->closelen = (size_t)n;
+			udp_send_one(c->udp, ps.path.remote.addr, ps.path.remote.addrlen,
+			             c->closebuf, c->closelen);
+		}
+	}
+	conn_enter_down(c, CONN_CLOSING);
+	arm_linger(c);
+}
+
+void conn_close(struct conn *c, uint64_t code, const char *reason)
+{
+	if (c->close_pending || c->state != CONN_OPEN)
+		return;
+	c->close_pending = true;
+	c->close_app = true;
+	c->close_code = code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+}
+
+static void fail_transport(struct conn *c, int liberr)
+{
+	ngtcp2_connection_close_error ccerr;
+	if (c->alpn_refused) {
+		log_info("refusing a peer without ALPN '%s'", SLOPN_ALPN);
+		/* TLS alert 120: no_application_protocol */
+		ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, 120, NULL, 0);
+	} else if (liberr == NGTCP2_ERR_CRYPTO) {
+		ngtcp2_connection_close_error_set_transport_error_tls_alert(
+			&ccerr, ngtcp2_conn_get_tls_alert(c->qc), NULL, 0);
+	} else {
+		ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
+	}
+	c->close_code = ccerr.error_code;
+	snprintf(c->close_reason, sizeof(c->close_reason), "%s", ngtcp2_strerror(liberr));
+	write_close(c, &ccerr);
+}
+
+/* ---- reading ---- */
+
+void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
+               const uint8_t *pkt, size_t len)
+{
+	if (c->state == CONN_CLOSING) {
+		if (c->closelen)
+			udp_send_one(c->udp, from, fromlen, c->closebuf, c->closelen);
+		return;
+	}
+	if (c->state != CONN_OPEN)
+		return;
+	ngtcp2_path path = {
+		.local = {(struct sockaddr *)&c->udp->local, c->udp->locallen},
+		.remote = {(struct sockaddr *)from, fromlen},
+	};
+	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, conn_now());
+	if (rv == 0)
+		return;
+	switch (rv) {
+	case NGTCP2_ERR_DRAINING: {
+		ngtcp2_connection_close_error ccerr;
+		ngtcp2_conn_get_connection_close_error(c->qc, &ccerr);
+		c->close_by_peer = true;
+		c->close_app = ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
+		c->close_code = ccerr.error_code;
+		size_t rl = ccerr.reasonlen < sizeof(c->close_reason) - 1 ? ccerr.reasonlen
+		                                                          : sizeof(c->close_reason) - 1;
+		if (ccerr.reason && rl)
+			memcpy(c->close_reason, ccerr.reason, rl);
+		c->close_reason[rl] = '\0';
+		if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_VERSION_NEGOTIATION ||
+		    ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_IDLE_CLOSE)
+			c->close_by_peer = false;
+		if (!ccerr.reasonlen && ccerr.type != NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION &&
+		    ccerr.error_code == NGTCP2_NO_ERROR && c->close_by_peer)
+			snprintf(c->close_reason, sizeof(c->close_reason), "closed by peer");
+		conn_enter_down(c, CONN_DRAINING);
+		arm_linger(c);
+		return;
+	}
+	case NGTCP2_ERR_DROP_CONN:
+		conn_finish(c);
+		return;
+	case NGTCP2_ERR_RETRY:
+		conn_finish(c);
+		return;
+	default:
+		log_debug("read_pkt: %s", ngtcp2_strerror(rv));
+		fail_transport(c, rv);
+		return;
+	}
+}
+
+/* ---- writing ---- */
+
+size_t conn_max_datagram(struct conn *c)
+{
+	const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->qc);
+	size_t udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc);
+	size_t dcid = ngtcp2_conn_get_dcid(c->qc)->datalen;
+	/* 1 flags byte, 4 packet number, 16 AEAD tag, 3 frame header. */
+	size_t fit = udp > dcid + 24 ? udp - dcid - 24 : 0;
+	if (rp && rp->max_datagram_frame_size < fit + 3)
+		fit = rp->max_datagram_frame_size > 3 ? (size_t)rp->max_datagram_frame_size - 3 : 0;
+	return fit;
+}
+
+enum dg_result { DG_SENT, DG_BLOCKED, DG_DROPPED };
+
+static enum dg_result write_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	ngtcp2_vec v = {(uint8_t *)pkt, len};
+	uint64_t ts = conn_now();
+	for (;;) {
+		int accepted = 0;
+		uint8_t *slot = udp_tx_slot(c->udp);
+		ngtcp2_ssize n = ngtcp2_conn_writev_datagram(c->qc, &c->ps.path, NULL, slot,
+		                                             UDP_MAX_PAYLOAD, &accepted, 0, 0,
+		                                             &v, 1, ts);
+		if (n < 0) {
+			if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
+				c->stats.drop[DROP_TOO_BIG]++;
+				return DG_DROPPED;
+			}
+			/* A fatal error for the connection: let the write loop close it. */
+			return DG_BLOCKED;
+		}
+		if (n == 0)
+			return DG_BLOCKED;
+		udp_tx_commit(c->udp, c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
+		if (accepted) {
+			c->stats.tx_pkts++;
+			c->stats.tx_bytes += len;
+			return DG_SENT;
+		}
+		/* The packet filled with other frames first: try again. */
+	}
+}
+
+static bool dgq_push(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	if (c->dgq_count == CONN_DGQ_SLOTS)
+		return false;
+	/* Allocated on first congestion only: idle or handshaking connections
+	 * (and anyone flooding Initials) cost no queue memory. */
+	if (!c->dgq && !(c->dgq = malloc((size_t)CONN_DGQ_SLOTS * DGQ_SLOT)))
+		return false;
+	unsigned i = (c->dgq_head + c->dgq_count) % CONN_DGQ_SLOTS;
+	memcpy(c->dgq + (size_t)i * DGQ_SLOT, pkt, len);
+	c->dgq_len[i] = (uint16_t)len;
+	c->dgq_count++;
+	return true;
+}
+
+static void dgq_drain(struct conn *c)
+{
+	while (c->dgq_count) {
+		unsigned i = c->dgq_head;
+		if (write_datagram(c, c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]) == DG_BLOCKED)
+			return;
+		c->dgq_head = (c->dgq_head + 1) % CONN_DGQ_SLOTS;
+		c->dgq_count--;
+	}
+}
+
+void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc)) {
+		c->stats.drop[DROP_NO_ROUTE]++;
+		return;
+	}
+	if (len > DGQ_SLOT || len > conn_max_datagram(c)) {
+		c->stats.drop[DROP_TOO_BIG]++;
+		return;
+	}
+	if (c->dgq_count == 0 && write_datagram(c, pkt, len) != DG_BLOCKED) {
+		conn_update_timer(c);
+		return;
+	}
+	if (!dgq_push(c, pkt, len))
+		c->stats.drop[DROP_QUEUE]++;
+	conn_update_timer(c);
+}
+
+bool conn_ctl_send(struct conn *c, const char *msg, size_t len)
+{
+	if (len > sizeof(c->ctl) - c->ctl_len)
+		return false;
+	memcpy(c->ctl + c->ctl_len, msg, len);
+	c->ctl_len += len;
+	return true;
+}
+
+void conn_write(struct conn *c)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	uint64_t ts = conn_now();
+	dgq_drain(c);
+	bool stream_blocked = false;
+	for (;;) {
+		ngtcp2_vec v = {0};
+		size_t vcnt = 0;
+		int64_t sid = -1;
+		if (!stream_blocked && c->stream_id >= 0 && c->ctl_sent < c->ctl_len) {
+			sid = c->stream_id;
+			v.base = (uint8_t *)c->ctl + c->ctl_sent;
+			v.len = c->ctl_len - c->ctl_sent;
+			vcnt = 1;
+		}
+		ngtcp2_ssize ndatalen = -1;
+		uint8_t *slot = udp_tx_slot(c->udp);
+		ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->qc, &c->ps.path, NULL, slot,
+		                                           UDP_MAX_PAYLOAD, &ndatalen, 0, sid,
+		                                           vcnt ? &v : NULL, vcnt, ts);
+		if (n < 0) {
+			if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||
+			    n == NGTCP2_ERR_STREAM_NOT_FOUND) {
+				stream_blocked = true;
+				continue;
+			}
+			fail_transport(c, (int)n);
+			return;
+		}
+		if (ndatalen > 0)
+			c->ctl_sent += (size_t)ndatalen;
+		if (n == 0)
+			break;
+		udp_tx_commit(c->udp, c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
+	}
+	/* A requested close goes out once the control data before it has been
+	 * handed to ngtcp2 (the error line travels with the close). */
+	if (c->close_pending && (c->ctl_sent == c->ctl_len || stream_blocked)) {
+		udp_flush(c->udp);
+		ngtcp2_connection_close_error ccerr;
+		ngtcp2_connection_close_error_set_application_error(
+			&ccerr, c->close_code, (uint8_t *)c->close_reason, strlen(c->close_reason));
+		write_close(c, &ccerr);
+		return;
+	}
+	ngtcp2_conn_update_pkt_tx_time(c->qc, ts);
+	conn_update_timer(c);
+}
+
+/* ---- timer ---- */
+
+static void conn_update_timer(struct conn *c)
+{
+	if (c->state != CONN_OPEN)
+		return;
+	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->qc);
+	if (exp == UINT64_MAX) {
+		sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
+		return;
+	}
+	sd_event_source_set_time(c->timer, exp / 1000 + 1);
+	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
+}
+
+static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct conn *c = userdata;
+	if (c->state != CONN_OPEN) {
+		conn_finish(c);
+		return 0;
+	}
+	int rv = ngtcp2_conn_handle_expiry(c->qc, conn_now());
+	if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
+		c->close_idle = true;
+		snprintf(c->close_reason, sizeof(c->close_reason), "%s",
+		         rv == NGTCP2_ERR_IDLE_CLOSE ? "no answer for 30 s (idle timeout)"
+		                                     : "handshake timed out");
+		conn_finish(c);
+		return 0;
+	}
+	if (rv != 0) {
+		fail_transport(c, rv);
+		udp_flush(c->udp);
+		return 0;
+	}
+	conn_write(c);
+	udp_flush(c->udp);
+	return 0;
+}

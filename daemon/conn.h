@@ -1,0 +1,144 @@
+/* One QUIC connection, either role: ngtcp2 + GnuTLS, the control stream
+ * (newline-delimited JSON), DATAGRAM frames carrying IP packets, its timer,
+ * and an orderly close. The owner (hub session or client) plugs in through
+ * conn_ops. */
+#ifndef SLOPN_CONN_H
+#define SLOPN_CONN_H
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+
+#include "daemon/udp.h"
+#include "proto/linebuf.h"
+
+/* Application error codes on CONNECTION_CLOSE, as in the original SloPN. */
+enum slopn_app_error {
+	SLOPN_ERR_CLIENT_EXIT = 0,   /* also: hub shutting down */
+	SLOPN_ERR_UNAUTHORIZED = 1,
+	SLOPN_ERR_POOL_EXHAUSTED = 2,
+	SLOPN_ERR_BANNED = 3,
+};
+
+enum drop_reason {
+	DROP_SPOOFED,      /* source is not the sender's VIP */
+	DROP_NOT_IPV4,     /* IPv6 or garbage */
+	DROP_TOO_BIG,      /* cannot fit one datagram */
+	DROP_NO_ROUTE,     /* no session for the destination, or spoke-to-spoke off */
+	DROP_QUEUE,        /* congestion: the per-connection queue was full */
+	DROP_BEFORE_LOGIN, /* datagram before the login finished */
+	DROP_TUN,          /* the TUN device refused it */
+	DROP_MAX,
+};
+extern const char *const drop_reason_names[DROP_MAX];
+
+struct conn_stats {
+	uint64_t rx_pkts, rx_bytes; /* IP packets received from the peer */
+	uint64_t tx_pkts, tx_bytes; /* IP packets sent to the peer */
+	uint64_t drop[DROP_MAX];
+};
+
+struct conn;
+
+struct conn_ops {
+	/* Client: handshake done (and the pin checked): time to log in. */
+	void (*on_handshake)(struct conn *c);
+	/* A complete line on the control stream (no '\n'). */
+	void (*on_line)(struct conn *c, const char *line, size_t len);
+	/* One DATAGRAM frame's payload. */
+	void (*on_datagram)(struct conn *c, const uint8_t *data, size_t len);
+	/* The connection stopped carrying data (closing, draining or dead).
+	 * Called once. c->close_* tell why. */
+	void (*on_down)(struct conn *c);
+	/* The connection is finished; the owner frees it (not from this call's
+	 * stack if it must not: see server.c). Called once, after on_down. */
+	void (*on_gone)(struct conn *c);
+	/* Server only: a new CID of ours, to route on. */
+	void (*cid_added)(struct conn *c, const ngtcp2_cid *cid);
+	void (*cid_removed)(struct conn *c, const ngtcp2_cid *cid);
+};
+
+enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DRAINING, CONN_DEAD };
+
+#define CONN_CTL_BUF 8192
+#define CONN_DGQ_SLOTS 128
+#define CONN_CID_LEN 16
+
+struct conn {
+	ngtcp2_conn *qc;
+	gnutls_session_t tls;
+	ngtcp2_crypto_conn_ref ref;
+	const struct conn_ops *ops;
+	void *owner;
+	struct udp *udp;
+	sd_event_source *timer;
+	ngtcp2_path_storage ps;
+	const uint8_t *reset_secret; /* 32 bytes: stateless-reset tokens */
+	enum conn_state state;
+	bool is_server;
+	bool alpn_refused;
+
+	/* control stream */
+	int64_t stream_id;          /* -1 until opened */
+	struct linebuf rxline;
+	char ctl[CONN_CTL_BUF];     /* unacknowledged outgoing control data */
+	size_t ctl_len, ctl_sent;
+	uint64_t ctl_base;          /* stream offset of ctl[0] */
+
+	/* close requested from inside a callback, carried out by conn_write */
+	bool close_pending;
+	uint64_t close_code;
+	char close_reason[128];
+	/* why the connection ended, for on_down */
+	bool close_by_peer;         /* the peer sent CONNECTION_CLOSE */
+	bool close_app;             /* application (not transport) error */
+	bool close_idle;            /* idle timeout or handshake timeout */
+	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
+	size_t closelen;
+
+	/* IP packets waiting for congestion window */
+	uint8_t *dgq;               /* CONN_DGQ_SLOTS * dgq_slot bytes */
+	uint16_t dgq_len[CONN_DGQ_SLOTS];
+	unsigned dgq_head, dgq_count;
+
+	struct conn_stats stats;
+};
+
+uint64_t conn_now(void);
+
+/* Set up the common parts; then conn_server_init / conn_client_init. */
+int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
+                     const ngtcp2_pkt_hd *hd, const struct sockaddr *remote,
+                     socklen_t remotelen, gnutls_session_t tls,
+                     const uint8_t reset_secret[32], const struct conn_ops *ops,
+                     void *owner, int verbose);
+int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
+                     const struct sockaddr *remote, socklen_t remotelen,
+                     gnutls_session_t tls, const struct conn_ops *ops,
+                     void *owner, int verbose);
+void conn_free(struct conn *c);
+
+/* Feed one UDP payload. Calls on_down/on_gone as needed. */
+void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
+               const uint8_t *pkt, size_t len);
+/* Send whatever is due: queued datagrams, control data, ACKs, close. */
+void conn_write(struct conn *c);
+
+/* Queue a control message (one line, '\n' included). false if no room. */
+bool conn_ctl_send(struct conn *c, const char *msg, size_t len);
+/* Close with an application error (after what is queued on the control
+ * stream). Safe from inside callbacks: takes effect in conn_write. */
+void conn_close(struct conn *c, uint64_t code, const char *reason);
+
+/* Send one IP packet as a DATAGRAM, or queue it while the congestion window
+ * is full. Counts tx or a drop. Safe to call for another connection from
+ * inside a callback, never for this one. */
+void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
+
+/* Largest IP packet that fits one datagram on this connection now. */
+size_t conn_max_datagram(struct conn *c);
+
+#endif

@@ -1,0 +1,42 @@
+/* slopnd: the SloPN daemon, hub (server) or client. */
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+
+#include "daemon/client.h"
+#include "daemon/config.h"
+#include "daemon/log.h"
+#include "daemon/server.h"
+#include "daemon/tls.h"
+
+static int run_pin(const struct config *cfg)
+{
+	struct tls_identity id;
+	if (tls_identity_load(&id, cfg->state_dir) < 0)
+		return 1;
+	puts(id.pin);
+	tls_identity_free(&id);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	int rv = config_parse(&cfg, argc, argv);
+	if (rv != 0) {
+		config_free(&cfg);
+		return rv > 0 ? 0 : 2;
+	}
+	if (cfg.verbose)
+		log_max_level = LOG_LVL_DEBUG;
+	/* Lines, not blocks, when stderr is a file or a pipe. */
+	setvbuf(stderr, NULL, _IOLBF, 0);
+	gnutls_global_init();
+	switch (cfg.role) {
+	case ROLE_SERVER: rv = server_run(&cfg); break;
+	case ROLE_CLIENT: rv = client_run(&cfg); break;
+	case ROLE_PIN: rv = run_pin(&cfg); break;
+	}
+	gnutls_global_deinit();
+	config_free(&cfg);
+	return rv;
+}

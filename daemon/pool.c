@@ -1,0 +1,128 @@
+#include "daemon/pool.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static bool taken(const struct pool *p, uint32_t off)
+{
+	return p->bits[off / 64] >> (off % 64) & 1;
+}
+
+static void mark(struct pool *p, uint32_t off, bool on)
+{
+	if (on)
+		p->bits[off / 64] |= 1ull << (off % 64);
+	else
+		p->bits[off / 64] &= ~(1ull << (off % 64));
+}
+
+int pool_init(struct pool *p, uint32_t network, unsigned prefix)
+{
+	memset(p, 0, sizeof(*p));
+	if (prefix < POOL_MIN_PREFIX || prefix > POOL_MAX_PREFIX) {
+		errno = EINVAL;
+		return -1;
+	}
+	p->prefix = prefix;
+	p->size = 1u << (32 - prefix);
+	p->network = network & ~(p->size - 1);
+	p->next = 2;
+	p->bits = calloc((p->size + 63) / 64, sizeof(*p->bits));
+	if (!p->bits)
+		return -1;
+	/* Never handed out: the network, the hub (.1) and the broadcast address. */
+	mark(p, 0, true);
+	mark(p, 1, true);
+	mark(p, p->size - 1, true);
+	return 0;
+}
+
+void pool_free(struct pool *p)
+{
+	free(p->bits);
+	p->bits = NULL;
+}
+
+uint32_t pool_hub_addr(const struct pool *p)
+{
+	return p->network + 1;
+}
+
+uint32_t pool_capacity(const struct pool *p)
+{
+	return p->size - 3;
+}
+
+bool pool_contains(const struct pool *p, uint32_t addr)
+{
+	return addr - p->network < p->size;
+}
+
+static bool reserved(const struct pool *p, uint32_t off)
+{
+	return off < 2 || off == p->size - 1;
+}
+
+uint32_t pool_alloc(struct pool *p)
+{
+	/* Round robin, so a VIP just given back is not reused at once. */
+	for (uint32_t i = 0; i < p->size; i++) {
+		uint32_t off = (p->next + i) % p->size;
+		if (!taken(p, off)) {
+			mark(p, off, true);
+			p->used++;
+			p->next = (off + 1) % p->size;
+			return p->network + off;
+		}
+	}
+	return 0;
+}
+
+bool pool_take(struct pool *p, uint32_t addr)
+{
+	if (!pool_contains(p, addr))
+		return false;
+	uint32_t off = addr - p->network;
+	if (taken(p, off))
+		return false;
+	mark(p, off, true);
+	p->used++;
+	return true;
+}
+
+void pool_release(struct pool *p, uint32_t addr)
+{
+	if (!pool_contains(p, addr))
+		return;
+	uint32_t off = addr - p->network;
+	if (reserved(p, off) || !taken(p, off))
+		return;
+	mark(p, off, false);
+	p->used--;
+}
+
+int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
+{
+	const char *slash = strchr(s, '/');
+	char ip[INET_ADDRSTRLEN];
+	size_t iplen = slash ? (size_t)(slash - s) : 0;
+	if (!slash || iplen == 0 || iplen >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, iplen);
+	ip[iplen] = '\0';
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return -1;
+	const char *d = slash + 1;
+	size_t nd = strspn(d, "0123456789");
+	if (nd == 0 || nd > 2 || d[nd] != '\0')
+		return -1;
+	unsigned pl = (unsigned)atoi(d);
+	if (pl > 32)
+		return -1;
+	*network = ntohl(a.s_addr);
+	*prefix = pl;
+	return 0;
+}

@@ -1,0 +1,34 @@
+/* A client's session on the hub: its QUIC connection, its VIP, its counters. */
+#ifndef SLOPN_SESSION_H
+#define SLOPN_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "daemon/conn.h"
+#include "proto/login.h"
+
+struct server;
+
+struct session {
+	struct conn conn;
+	struct server *srv;
+	uint64_t id;
+	uint32_t vip;               /* host order; 0 until logged in */
+	bool logged_in;
+	bool gone;                  /* on the graveyard list */
+	time_t since;
+	char remote[64];            /* "ADDR:PORT" for logs */
+	struct sockaddr_storage remote_sa;
+	char client_version[SLOPN_SHORT_MAX];
+	char os[SLOPN_SHORT_MAX];
+	ngtcp2_cid odcid;           /* the client's first DCID, routed during the handshake */
+	struct session *next, *prev;   /* all live sessions */
+	struct session *grave_next;    /* freed at the end of the event */
+	struct session *dirty_next;    /* needs conn_write at the end of the event */
+	bool dirty;
+};
+
+#endif

@@ -1,0 +1,272 @@
+#include "daemon/tls.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <gnutls/crypto.h>
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
+#include <ngtcp2/ngtcp2_crypto_gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+/* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
+static const char priority[] =
+	"NORMAL:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:+AES-256-GCM:"
+	"+CHACHA20-POLY1305:+AES-128-CCM:%DISABLE_TLS13_COMPAT_MODE";
+
+static int spki_pin(gnutls_pubkey_t pub, char out[PIN_STRLEN])
+{
+	gnutls_datum_t der = {0};
+	uint8_t md[32];
+	if (gnutls_pubkey_export2(pub, GNUTLS_X509_FMT_DER, &der) < 0)
+		return -1;
+	int rv = gnutls_hash_fast(GNUTLS_DIG_SHA256, der.data, der.size, md);
+	gnutls_free(der.data);
+	if (rv < 0)
+		return -1;
+	memcpy(out, "sha256:", 7);
+	for (size_t i = 0; i < sizeof(md); i++)
+		snprintf(out + 7 + 2 * i, 3, "%02x", md[i]);
+	return 0;
+}
+
+static int crt_pin(gnutls_x509_crt_t crt, char out[PIN_STRLEN])
+{
+	gnutls_pubkey_t pub;
+	if (gnutls_pubkey_init(&pub) < 0)
+		return -1;
+	int rv = gnutls_pubkey_import_x509(pub, crt, 0) < 0 ? -1 : spki_pin(pub, out);
+	gnutls_pubkey_deinit(pub);
+	return rv;
+}
+
+/* Write a file whole or not at all: temp file, fsync, rename. */
+static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+	char tmp[4096];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -1;
+	const char *p = data;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			goto fail;
+		}
+		p += n, len -= (size_t)n;
+	}
+	if (fsync(fd) < 0)
+		goto fail;
+	close(fd);
+	if (rename(tmp, path) < 0) {
+		unlink(tmp);
+		return -1;
+	}
+	return 0;
+fail:;
+	int e = errno;
+	close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+static int create_identity(const char *keypath, const char *crtpath)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t kpem = {0}, cpem = {0};
+	int rv = -1;
+	uint8_t serial[16];
+
+	if (gnutls_x509_privkey_init(&key) < 0 ||
+	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+	        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+	    gnutls_x509_crt_init(&crt) < 0)
+		goto out;
+	gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
+	serial[0] &= 0x7f; /* a positive INTEGER */
+	time_t now = time(NULL);
+	if (gnutls_x509_crt_set_version(crt, 3) < 0 ||
+	    gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) < 0 ||
+	    gnutls_x509_crt_set_activation_time(crt, now - 86400) < 0 ||
+	    gnutls_x509_crt_set_expiration_time(crt, now + 20 * 365 * 86400L) < 0 ||
+	    gnutls_x509_crt_set_dn(crt, "CN=slopn hub", NULL) < 0 ||
+	    gnutls_x509_crt_set_key(crt, key) < 0 ||
+	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "slopn", 5, GNUTLS_FSAN_SET) < 0 ||
+	    gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0 ||
+	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0) {
+		log_err("cannot generate the hub key and certificate");
+		goto out;
+	}
+	/* Key first: a certificate without its key is useless. */
+	if (write_atomic(keypath, kpem.data, kpem.size, 0600) < 0 ||
+	    write_atomic(crtpath, cpem.data, cpem.size, 0644) < 0) {
+		log_err("cannot write %s: %s", keypath, strerror(errno));
+		goto out;
+	}
+	log_info("created hub key %s and certificate %s", keypath, crtpath);
+	rv = 0;
+out:
+	gnutls_free(kpem.data);
+	gnutls_free(cpem.data);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	return rv;
+}
+
+int tls_identity_load(struct tls_identity *id, const char *state_dir)
+{
+	char keypath[4096], crtpath[4096];
+	gnutls_datum_t kd = {0}, cd = {0};
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_datum_t kder = {0};
+	int rv = -1, err;
+
+	memset(id, 0, sizeof(*id));
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create state directory %s: %s (set another with --state-dir)",
+		        state_dir, strerror(errno));
+		return -1;
+	}
+	snprintf(keypath, sizeof(keypath), "%s/hub.key", state_dir);
+	snprintf(crtpath, sizeof(crtpath), "%s/hub.crt", state_dir);
+	if (access(keypath, F_OK) < 0 && create_identity(keypath, crtpath) < 0)
+		return -1;
+
+	if ((err = gnutls_load_file(keypath, &kd)) < 0 ||
+	    (err = gnutls_load_file(crtpath, &cd)) < 0) {
+		log_err("cannot read %s or %s: %s", keypath, crtpath, gnutls_strerror(err));
+		goto out;
+	}
+	if ((err = gnutls_x509_privkey_init(&key)) < 0 ||
+	    (err = gnutls_x509_privkey_import(key, &kd, GNUTLS_X509_FMT_PEM)) < 0 ||
+	    (err = gnutls_x509_crt_init(&crt)) < 0 ||
+	    (err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
+		log_err("%s or %s is not a valid PEM key/certificate: %s (move them away to make new ones)",
+		        keypath, crtpath, gnutls_strerror(err));
+		goto out;
+	}
+	if ((err = gnutls_certificate_allocate_credentials(&id->cred)) < 0 ||
+	    (err = gnutls_certificate_set_x509_key(id->cred, &crt, 1, key)) < 0) {
+		log_err("%s does not match %s: %s", keypath, crtpath, gnutls_strerror(err));
+		goto out;
+	}
+	if (crt_pin(crt, id->pin) < 0 ||
+	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_DER, &kder) < 0 ||
+	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
+	                     "slopn stateless reset", 21, id->reset_secret) < 0) {
+		log_err("cannot derive the pin and reset secret from %s", keypath);
+		goto out;
+	}
+	rv = 0;
+out:
+	if (kder.data) {
+		gnutls_memset(kder.data, 0, kder.size);
+		gnutls_free(kder.data);
+	}
+	if (kd.data) {
+		gnutls_memset(kd.data, 0, kd.size);
+		gnutls_free(kd.data);
+	}
+	gnutls_free(cd.data);
+	if (crt)
+		gnutls_x509_crt_deinit(crt);
+	if (key)
+		gnutls_x509_privkey_deinit(key);
+	if (rv < 0 && id->cred) {
+		gnutls_certificate_free_credentials(id->cred);
+		id->cred = NULL;
+	}
+	return rv;
+}
+
+void tls_identity_free(struct tls_identity *id)
+{
+	if (id->cred)
+		gnutls_certificate_free_credentials(id->cred);
+	id->cred = NULL;
+}
+
+static int setup_common(gnutls_session_t s, gnutls_certificate_credentials_t cred,
+                        const char *alpn, unsigned alpn_flags,
+                        ngtcp2_crypto_conn_ref *ref)
+{
+	gnutls_datum_t proto = {(unsigned char *)alpn, (unsigned)strlen(alpn)};
+	if (gnutls_priority_set_direct(s, priority, NULL) < 0 ||
+	    gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred) < 0)
+		return -1;
+	/* An empty ALPN sends none at all: only protocol tests ask for that. */
+	if (*alpn && gnutls_alpn_set_protocols(s, &proto, 1, alpn_flags) < 0)
+		return -1;
+	gnutls_session_set_ptr(s, ref);
+	return 0;
+}
+
+int tls_server_session(gnutls_session_t *out, struct tls_identity *id,
+                       ngtcp2_crypto_conn_ref *ref)
+{
+	gnutls_session_t s;
+	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_END_OF_EARLY_DATA) < 0)
+		return -1;
+	if (ngtcp2_crypto_gnutls_configure_server_session(s) < 0 ||
+	    setup_common(s, id->cred, SLOPN_ALPN, GNUTLS_ALPN_MANDATORY, ref) < 0) {
+		gnutls_deinit(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+int tls_client_session(gnutls_session_t *out,
+                       gnutls_certificate_credentials_t cred, const char *sni,
+                       const char *alpn, ngtcp2_crypto_conn_ref *ref)
+{
+	gnutls_session_t s;
+	if (gnutls_init(&s, GNUTLS_CLIENT) < 0)
+		return -1;
+	if (ngtcp2_crypto_gnutls_configure_client_session(s) < 0 ||
+	    setup_common(s, cred, alpn, 0, ref) < 0 ||
+	    (sni && gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni)) < 0)) {
+		gnutls_deinit(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+bool tls_alpn_ok(gnutls_session_t s)
+{
+	gnutls_datum_t p;
+	return gnutls_alpn_get_selected_protocol(s, &p) == 0 &&
+	       p.size == sizeof(SLOPN_ALPN) - 1 &&
+	       memcmp(p.data, SLOPN_ALPN, p.size) == 0;
+}
+
+int tls_peer_pin(gnutls_session_t s, char out[PIN_STRLEN])
+{
+	unsigned n = 0;
+	const gnutls_datum_t *certs = gnutls_certificate_get_peers(s, &n);
+	gnutls_x509_crt_t crt;
+	if (!certs || n == 0 || gnutls_x509_crt_init(&crt) < 0)
+		return -1;
+	int rv = -1;
+	if (gnutls_x509_crt_import(crt, &certs[0], GNUTLS_X509_FMT_DER) == 0)
+		rv = crt_pin(crt, out);
+	gnutls_x509_crt_deinit(crt);
+	return rv;
+}

@@ -1,0 +1,40 @@
+/* TLS 1.3 for QUIC with GnuTLS: the hub's persistent identity, sessions for
+ * both roles, ALPN and public-key pins. */
+#ifndef SLOPN_TLS_H
+#define SLOPN_TLS_H
+
+#include <gnutls/gnutls.h>
+#include <ngtcp2/ngtcp2_crypto.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#define SLOPN_ALPN "slopn-protocol"
+#define PIN_STRLEN (7 + 64 + 1) /* "sha256:" + hex + NUL */
+
+struct tls_identity {
+	gnutls_certificate_credentials_t cred;
+	char pin[PIN_STRLEN];
+	/* Stateless-reset tokens must survive a restart so that clients of the
+	 * old process learn at once that it is gone: derived from the key. */
+	uint8_t reset_secret[32];
+};
+
+/* Load the hub key and certificate from state_dir, creating both (and the
+ * directory) on first use. Errors are logged; returns 0 or -1. */
+int tls_identity_load(struct tls_identity *id, const char *state_dir);
+void tls_identity_free(struct tls_identity *id);
+
+int tls_server_session(gnutls_session_t *out, struct tls_identity *id,
+                       ngtcp2_crypto_conn_ref *ref);
+/* sni may be NULL (an IP address is never sent as SNI). */
+int tls_client_session(gnutls_session_t *out,
+                       gnutls_certificate_credentials_t cred, const char *sni,
+                       const char *alpn, ngtcp2_crypto_conn_ref *ref);
+
+/* Whether the handshake settled on our ALPN. */
+bool tls_alpn_ok(gnutls_session_t s);
+
+/* sha256:HEX of the peer certificate's SubjectPublicKeyInfo. 0 or -1. */
+int tls_peer_pin(gnutls_session_t s, char out[PIN_STRLEN]);
+
+#endif

@@ -1,0 +1,218 @@
+#include "daemon/udp.h"
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/udp.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+
+#ifndef UDP_SEGMENT
+#define UDP_SEGMENT 103
+#endif
+
+/* Room in the kernel for bursts of a few thousand packets. */
+#define SOCK_BUF (8 << 20)
+
+int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool connect_it)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+	u->tx = malloc(UDP_TX_BUF);
+	u->rxbufs = malloc((size_t)UDP_RX_BATCH * UDP_RX_BUF);
+	if (!u->tx || !u->rxbufs)
+		goto fail;
+	u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (u->fd < 0)
+		goto fail;
+	int v = SOCK_BUF;
+	/* FORCE needs CAP_NET_ADMIN, which a VPN daemon has; fall back quietly. */
+	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
+	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
+		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	if (addr->sa_family == AF_INET) {
+		/* QUIC does its own path-MTU discovery; never let the kernel fragment. */
+		int pmtu = IP_PMTUDISC_PROBE;
+		setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	} else {
+		int pmtu = IPV6_PMTUDISC_PROBE;
+		setsockopt(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	}
+	if (connect_it) {
+		if (connect(u->fd, addr, len) < 0)
+			goto fail;
+		u->connected = true;
+	} else {
+		int one = 1;
+		setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		if (bind(u->fd, addr, len) < 0)
+			goto fail;
+	}
+	u->locallen = sizeof(u->local);
+	getsockname(u->fd, (struct sockaddr *)&u->local, &u->locallen);
+	u->gso = true;
+	for (int i = 0; i < UDP_RX_BATCH; i++)
+		u->rx[i].data = u->rxbufs + (size_t)i * UDP_RX_BUF;
+	return 0;
+fail:;
+	int e = errno;
+	udp_close(u);
+	errno = e;
+	return -1;
+}
+
+void udp_close(struct udp *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	u->fd = -1;
+	free(u->tx);
+	free(u->rxbufs);
+	u->tx = u->rxbufs = NULL;
+}
+
+static void send_plain(struct udp *u, const struct sockaddr_storage *dst, socklen_t dstlen,
+                       const uint8_t *buf, size_t len)
+{
+	ssize_t n;
+	do
+		n = u->connected ? send(u->fd, buf, len, 0)
+		                 : sendto(u->fd, buf, len, 0, (const struct sockaddr *)dst, dstlen);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		u->tx_dropped++;
+		log_debug("udp send: %s", strerror(errno));
+	}
+}
+
+void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
+                  const uint8_t *pkt, size_t len)
+{
+	struct sockaddr_storage ss;
+	memcpy(&ss, dst, dstlen);
+	send_plain(u, &ss, dstlen, pkt, len);
+}
+
+void udp_flush(struct udp *u)
+{
+	if (u->nseg == 0)
+		return;
+	if (u->nseg > 1 && u->gso) {
+		struct iovec iov = {u->tx, u->txlen};
+		union {
+			char buf[CMSG_SPACE(sizeof(uint16_t))];
+			struct cmsghdr align;
+		} ctl;
+		struct msghdr mh = {
+			.msg_name = u->connected ? NULL : &u->txdst,
+			.msg_namelen = u->connected ? 0 : u->txdstlen,
+			.msg_iov = &iov, .msg_iovlen = 1,
+			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+		};
+		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		uint16_t seg = (uint16_t)u->seg;
+		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		ssize_t n;
+		do
+			n = sendmsg(u->fd, &mh, 0);
+		while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			goto done;
+		if (errno != EIO && errno != EINVAL && errno != EOPNOTSUPP) {
+			u->tx_dropped += u->nseg;
+			log_debug("udp send of %zu packets: %s", u->nseg, strerror(errno));
+			goto done;
+		}
+		log_info("UDP GSO refused by the kernel (%s): sending packets one by one", strerror(errno));
+		u->gso = false;
+	}
+	for (size_t off = 0; off < u->txlen; off += u->seg) {
+		size_t len = u->txlen - off < u->seg ? u->txlen - off : u->seg;
+		send_plain(u, &u->txdst, u->txdstlen, u->tx + off, len);
+	}
+done:
+	u->txlen = u->nseg = u->seg = 0;
+}
+
+uint8_t *udp_tx_slot(struct udp *u)
+{
+	if (UDP_TX_BUF - u->txlen < UDP_MAX_PAYLOAD)
+		udp_flush(u);
+	return u->tx + u->txlen;
+}
+
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+                      const struct sockaddr *b, socklen_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, size_t len)
+{
+	if (len == 0)
+		return;
+	bool fits = u->nseg > 0 && len <= u->seg &&
+	            (u->connected || same_addr(&u->txdst, u->txdstlen, dst, dstlen));
+	if (u->nseg > 0 && !fits) {
+		/* The new packet cannot join this batch: send the batch without it,
+		 * then start a new one with it (rare: another peer or a larger packet). */
+		uint8_t *pkt = u->tx + u->txlen;
+		size_t batch = u->txlen;
+		u->txlen = batch;
+		udp_flush(u);
+		memmove(u->tx, pkt, len);
+	}
+	if (u->nseg == 0) {
+		u->seg = len;
+		if (!u->connected) {
+			memcpy(&u->txdst, dst, dstlen);
+			u->txdstlen = dstlen;
+		}
+	}
+	u->txlen += len;
+	u->nseg++;
+	/* A short segment must be the last one of a GSO batch. */
+	if (len < u->seg || u->nseg == UDP_TX_MAX_SEGS)
+		udp_flush(u);
+}
+
+int udp_recv(struct udp *u)
+{
+	struct mmsghdr msgs[UDP_RX_BATCH];
+	struct iovec iov[UDP_RX_BATCH];
+	for (int i = 0; i < UDP_RX_BATCH; i++) {
+		iov[i].iov_base = u->rx[i].data;
+		iov[i].iov_len = UDP_RX_BUF;
+		msgs[i].msg_hdr = (struct msghdr){
+			.msg_name = &u->rx[i].from, .msg_namelen = sizeof(u->rx[i].from),
+			.msg_iov = &iov[i], .msg_iovlen = 1,
+		};
+	}
+	int n;
+	do
+		n = recvmmsg(u->fd, msgs, UDP_RX_BATCH, 0, NULL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
+	int out = 0;
+	for (int i = 0; i < n; i++) {
+		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+			continue;
+		if (out != i) {
+			/* Compact: swap buffers so kept entries come first. */
+			struct udp_rx tmp = u->rx[out];
+			u->rx[out] = u->rx[i];
+			u->rx[i] = tmp;
+		}
+		u->rx[out].len = msgs[i].msg_len;
+		u->rx[out].fromlen = msgs[i].msg_hdr.msg_namelen;
+		out++;
+	}
+	return out;
+}

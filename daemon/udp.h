@@ -1,0 +1,64 @@
+/* The QUIC endpoint's UDP socket: received in batches (recvmmsg), sent in
+ * batches (UDP GSO). QUIC packets are written straight into the send batch,
+ * so a packet is never copied between ngtcp2 and the kernel. */
+#ifndef SLOPN_UDP_H
+#define SLOPN_UDP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+/* Largest UDP payload we send or accept. 1452 fits a 1500-byte IPv4 or
+ * IPv6 path, like quic-go's default. */
+#define UDP_MAX_PAYLOAD 1452
+#define UDP_RX_BUF 2048
+#define UDP_RX_BATCH 64
+/* One GSO send carries at most 64 KiB: 44 full-size packets. */
+#define UDP_TX_MAX_SEGS (65535 / UDP_MAX_PAYLOAD)
+#define UDP_TX_BUF (UDP_TX_MAX_SEGS * UDP_MAX_PAYLOAD)
+
+struct udp_rx {
+	uint8_t *data;
+	size_t len;
+	struct sockaddr_storage from;
+	socklen_t fromlen;
+};
+
+struct udp {
+	int fd;
+	bool connected;            /* client: connect()ed, send without address */
+	bool gso;                  /* cleared when the kernel refuses UDP_SEGMENT */
+	struct sockaddr_storage local;
+	socklen_t locallen;
+	/* send batch: segments of seg bytes back to back, the last may be shorter */
+	uint8_t *tx;
+	size_t txlen, seg, nseg;
+	struct sockaddr_storage txdst;
+	socklen_t txdstlen;
+	uint64_t tx_dropped;       /* kernel refused (buffer full): QUIC recovers */
+	/* receive batch */
+	uint8_t *rxbufs;
+	struct udp_rx rx[UDP_RX_BATCH];
+};
+
+/* Server: bind to addr. Client: connect to addr from an ephemeral port.
+ * Non-blocking, close-on-exec, large buffers. 0 or -1 (errno). */
+int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool connect_it);
+void udp_close(struct udp *u);
+
+/* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */
+uint8_t *udp_tx_slot(struct udp *u);
+/* The packet of len bytes now in the slot goes to dst (ignored when connected). */
+void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, size_t len);
+/* Hand everything batched to the kernel. */
+void udp_flush(struct udp *u);
+/* Send one packet now, outside the batch (stateless reset, version negotiation). */
+void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
+                  const uint8_t *pkt, size_t len);
+
+/* Receive up to UDP_RX_BATCH datagrams into u->rx. Returns the count (0 when
+ * nothing is waiting) or -1 on a real error. Truncated datagrams are skipped. */
+int udp_recv(struct udp *u);
+
+#endif

@@ -1,0 +1,35 @@
+#include "proto/linebuf.h"
+
+#include <string.h>
+
+void linebuf_init(struct linebuf *lb)
+{
+	lb->len = 0;
+	lb->ready = 0;
+	lb->buf[0] = '\0';
+}
+
+void linebuf_next(struct linebuf *lb)
+{
+	linebuf_init(lb);
+}
+
+enum linebuf_result linebuf_feed(struct linebuf *lb, const uint8_t *data,
+                                 size_t len, size_t *consumed)
+{
+	*consumed = 0;
+	if (lb->ready)
+		return LINEBUF_LINE;
+	const uint8_t *nl = memchr(data, '\n', len);
+	size_t take = nl ? (size_t)(nl - data) : len;
+	if (take > LINEBUF_CAP - lb->len)
+		return LINEBUF_OVERFLOW;
+	memcpy(lb->buf + lb->len, data, take);
+	lb->len += take;
+	lb->buf[lb->len] = '\0';
+	*consumed = nl ? take + 1 : take;
+	if (!nl)
+		return LINEBUF_NEED_MORE;
+	lb->ready = 1;
+	return LINEBUF_LINE;
+}

@@ -1,0 +1,34 @@
+/* Gathers newline-delimited messages from a byte stream that may arrive in
+ * pieces of any size, with a hard bound on the length of one line. */
+#ifndef SLOPN_PROTO_LINEBUF_H
+#define SLOPN_PROTO_LINEBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define LINEBUF_CAP 4096
+
+struct linebuf {
+	char buf[LINEBUF_CAP + 1]; /* +1 keeps a NUL after the line */
+	size_t len;                /* bytes of the current, unfinished line */
+	int ready;                 /* 1 while buf holds a complete line */
+};
+
+enum linebuf_result {
+	LINEBUF_NEED_MORE = 0, /* all of data consumed, no complete line yet */
+	LINEBUF_LINE = 1,      /* buf holds a complete line (no '\n'), NUL-terminated, len bytes */
+	LINEBUF_OVERFLOW = -1, /* the line exceeds LINEBUF_CAP bytes: stop reading this stream */
+};
+
+void linebuf_init(struct linebuf *lb);
+
+/* Feed data. *consumed says how much of data was taken: on LINEBUF_LINE the
+ * caller handles the line, then calls linebuf_next() and feeds the rest
+ * (data + *consumed). While a line is ready, feed() takes nothing. */
+enum linebuf_result linebuf_feed(struct linebuf *lb, const uint8_t *data,
+                                 size_t len, size_t *consumed);
+
+/* Drop the line just handled, ready for the next one. */
+void linebuf_next(struct linebuf *lb);
+
+#endif

@@ -1,0 +1,61 @@
+/* Login messages of the SloPN wire protocol (compatible with the original Go
+ * SloPN): one JSON object per line on the first bidirectional stream.
+ * Pure functions: no I/O, no allocation visible to the caller. */
+#ifndef SLOPN_PROTO_LOGIN_H
+#define SLOPN_PROTO_LOGIN_H
+
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Largest login line we accept, '\n' included; anything larger ends the
+ * connection. The original's messages are well under 1 KiB. */
+#define SLOPN_LOGIN_MAX 4096
+
+#define SLOPN_TOKEN_MAX 256
+#define SLOPN_SHORT_MAX 64
+#define SLOPN_MESSAGE_MAX 256
+
+struct slopn_login_request {
+	char token[SLOPN_TOKEN_MAX];
+	char client_version[SLOPN_SHORT_MAX]; /* "" when absent */
+	char os[SLOPN_SHORT_MAX];             /* "" when absent */
+};
+
+struct slopn_login_response {
+	bool ok;                              /* "status":"success" */
+	char message[SLOPN_MESSAGE_MAX];      /* error text, "" on success */
+	struct in_addr assigned_vip;          /* success only */
+	struct in_addr server_vip;            /* success only */
+	unsigned prefix_len;                  /* from subnet_mask; 24 when absent */
+	char server_version[SLOPN_SHORT_MAX];
+};
+
+/* Parse one line (without or with its trailing '\n'; need not be
+ * NUL-terminated). Returns 0, or -1 with a human-readable reason in err.
+ * Unknown fields are ignored; "type" must be "login_request" and "token" a
+ * string; client_version and os are optional strings (truncated to fit). */
+int slopn_login_request_parse(const char *line, size_t len,
+                              struct slopn_login_request *out,
+                              char *err, size_t errlen);
+
+/* Same for the hub's answer. On success assigned_vip and server_vip must be
+ * valid dotted quads; subnet_mask, when present, must be a contiguous mask. */
+int slopn_login_response_parse(const char *line, size_t len,
+                               struct slopn_login_response *out,
+                               char *err, size_t errlen);
+
+/* Write the message as compact JSON followed by '\n' into buf. Returns the
+ * number of bytes written (no NUL counted; buf is NUL-terminated), or -1 if
+ * cap is too small. */
+ssize_t slopn_login_request_format(const struct slopn_login_request *req,
+                                   char *buf, size_t cap);
+ssize_t slopn_login_response_format(const struct slopn_login_response *resp,
+                                    char *buf, size_t cap);
+
+/* The "type" of any later JSON line on the stream, copied into type
+ * ("" if absent). Returns 0, or -1 if the line is not a JSON object. */
+int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen);
+
+#endif

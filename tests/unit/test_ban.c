@@ -1,0 +1,100 @@
+/* The failed-login ban: counts per address, window, duration, table reuse. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "daemon/ban.h"
+
+static struct sockaddr_in v4(const char *ip, unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(port)};
+	inet_pton(AF_INET, ip, &a.sin_addr);
+	return a;
+}
+
+static struct ban_table t;
+
+static void fifth_failure_bans_for_an_hour(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("192.0.2.11", 1000);
+	for (int i = 0; i < 4; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 100 + i));
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 104), 0);
+	assert_true(ban_fail(&t, (struct sockaddr *)&a, 104));
+	/* Another source port of the same address is banned too. */
+	struct sockaddr_in b = v4("192.0.2.11", 2000);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&b, 104), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&b, 104 + BAN_DURATION - 1), 1);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&b, 104 + BAN_DURATION), 0);
+	/* Other addresses are untouched. */
+	struct sockaddr_in c = v4("192.0.2.12", 1000);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&c, 104), 0);
+}
+
+static void failures_outside_the_window_start_over(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("198.51.100.7", 1);
+	for (int i = 0; i < 4; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 10));
+	/* The window has passed: this is failure 1 of a new window. */
+	assert_false(ban_fail(&t, (struct sockaddr *)&a, 10 + BAN_WINDOW + 1));
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 10 + BAN_WINDOW + 1), 0);
+}
+
+static void success_forgets_failures(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("203.0.113.5", 1);
+	for (int i = 0; i < 4; i++)
+		ban_fail(&t, (struct sockaddr *)&a, 50);
+	ban_success(&t, (struct sockaddr *)&a);
+	for (int i = 0; i < 4; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 51));
+}
+
+static void full_table_reuses_the_stalest_entry(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	/* Fill every slot with one failure each, from distinct addresses. */
+	for (int i = 0; i < BAN_SLOTS; i++) {
+		struct sockaddr_in a = v4("10.0.0.0", 1);
+		a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
+		ban_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i);
+	}
+	/* A new address still gets counted, and bans as usual. */
+	struct sockaddr_in n = v4("192.0.2.200", 1);
+	for (int i = 0; i < 4; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&n, 5000));
+	assert_true(ban_fail(&t, (struct sockaddr *)&n, 5000));
+}
+
+static void unknown_family_is_ignored(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr sa = {.sa_family = AF_UNIX};
+	assert_false(ban_fail(&t, &sa, 1));
+	assert_int_equal(ban_remaining(&t, &sa, 1), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(fifth_failure_bans_for_an_hour),
+		cmocka_unit_test(failures_outside_the_window_start_over),
+		cmocka_unit_test(success_forgets_failures),
+		cmocka_unit_test(full_table_reuses_the_stalest_entry),
+		cmocka_unit_test(unknown_family_is_ignored),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
