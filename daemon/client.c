@@ -203,7 +203,13 @@ static void client_down(struct conn *c)
 		         next > BACKOFF_MAX ? BACKOFF_MAX : next);
 		return;
 	}
-	if (c->close_by_peer)
+	if (c->close_by_peer && !c->close_app && c->close_code >= 0x100 && c->close_code < 0x200) {
+		/* QUIC carries TLS alerts as transport codes 0x100 + alert. */
+		int alert = (int)(c->close_code - 0x100);
+		const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
+		log_warn("hub refused the TLS handshake: alert %d (%s)%s", alert, name ? name : "?",
+		         alert == 120 ? ": it speaks another protocol than " SLOPN_ALPN : "");
+	} else if (c->close_by_peer)
 		log_warn("hub closed the connection: %s (code %llu)",
 		         *c->close_reason ? c->close_reason : app_code_name(c->close_code),
 		         (unsigned long long)c->close_code);

@@ -145,6 +145,13 @@ static int recv_datagram_cb(ngtcp2_conn *qc, uint32_t flags, const uint8_t *data
 	return 0;
 }
 
+static int recv_stateless_reset_cb(ngtcp2_conn *qc, const ngtcp2_pkt_stateless_reset *sr,
+                                   void *user_data)
+{
+	((struct conn *)user_data)->stateless_reset = true;
+	return 0;
+}
+
 static int extend_max_bidi_cb(ngtcp2_conn *qc, uint64_t max, void *user_data)
 {
 	struct conn *c = user_data;
@@ -207,6 +214,7 @@ static const ngtcp2_callbacks client_callbacks = {
 	.acked_stream_data_offset = acked_stream_data_offset_cb,
 	.recv_datagram = recv_datagram_cb,
 	.extend_max_local_streams_bidi = extend_max_bidi_cb,
+	.recv_stateless_reset = recv_stateless_reset_cb,
 };
 
 /* ---- set-up ---- */
@@ -463,7 +471,8 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
 			c->close_by_peer = false;
 		if (!ccerr.reasonlen && ccerr.type != NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION &&
 		    ccerr.error_code == NGTCP2_NO_ERROR && c->close_by_peer)
-			snprintf(c->close_reason, sizeof(c->close_reason), "closed by peer");
+			snprintf(c->close_reason, sizeof(c->close_reason), "%s",
+			         c->stateless_reset ? "stateless reset (the peer restarted)" : "closed by peer");
 		conn_enter_down(c, CONN_DRAINING);
 		arm_linger(c);
 		return;

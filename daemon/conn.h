@@ -96,6 +96,7 @@ struct conn {
 	bool close_by_peer;         /* the peer sent CONNECTION_CLOSE */
 	bool close_app;             /* application (not transport) error */
 	bool close_idle;            /* idle timeout or handshake timeout */
+	bool stateless_reset;       /* the peer no longer knows this connection */
 	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
 	size_t closelen;
 

@@ -370,7 +370,8 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 	if (sec != s->reset_sec)
 		s->reset_sec = sec, s->resets_this_sec = 0;
 	/* Smaller than what triggered it, so two endpoints cannot loop. */
-	if (s->resets_this_sec >= RESETS_PER_SEC || rx->len < 42 || vc->dcidlen != CONN_CID_LEN)
+	if (s->resets_this_sec >= RESETS_PER_SEC || vc->dcidlen != CONN_CID_LEN ||
+	    rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
 		return;
 	s->resets_this_sec++;
 	ngtcp2_cid cid;

@@ -1,0 +1,60 @@
+#!/bin/bash
+# Login and TLS checks: wrong token, pins, ALPN, and the ban after repeated failures.
+. "$(dirname "$0")/lib.sh"
+topo 2
+start_hub
+PIN=$("$SLOPND" pin --state-dir "$TMP/hub-state")
+grep -q "pin $PIN" "$TMP/hub.log" || fail "hub log does not show its pin $PIN"
+ok "slopnd pin matches the hub's log ($PIN)"
+
+# A wrong token: the client gives up at once with the hub's message.
+SECONDS=0
+TOKEN=wrong start_client c1 --tun bad0
+wait "$(pid_of c1)"; rc=$?
+[ $rc -ne 0 ] || fail "client with a wrong token exited 0"
+[ $SECONDS -le 10 ] || fail "client with a wrong token took ${SECONDS}s to give up"
+grep -q "login refused by hub: Invalid authentication token" "$TMP/c1.log" || fail "no refusal message"
+ok "wrong token: exit $rc with the hub's message"
+
+# The right pin connects; a wrong pin is refused before any login.
+start_client c2 --pin "$PIN"
+wait_log c2 "connected: vip 10.100.0.2/24" 10
+ok "right pin connects"
+start c1:pin client --server 192.0.2.1:4242 --token s3cret --tun pin0 \
+	--pin sha256:0000000000000000000000000000000000000000000000000000000000000000
+wait "$(pid_of c1:pin)"; rc=$?
+[ $rc -ne 0 ] || fail "client with a wrong pin exited 0"
+grep -q "hub key does not match --pin" "$TMP/c1-pin.log" || fail "no pin mismatch message"
+grep -q "connected" "$TMP/c1-pin.log" && fail "client with a wrong pin connected"
+ok "wrong pin: refused, exit $rc"
+
+# No ALPN at all: GnuTLS would let it through; the hub refuses it itself.
+start c1:noalpn client --server 192.0.2.1:4242 --token s3cret --tun alpn0 --alpn ""
+wait_log hub "refusing a peer without ALPN" 10
+wait_log c1:noalpn "hub refused the TLS handshake: alert 120" 5
+sleep 1
+grep -q "connected:" "$TMP/c1-noalpn.log" && fail "a client without ALPN got in"
+kill "$(pid_of c1:noalpn)"
+ok "no ALPN: refused"
+start c1:badalpn client --server 192.0.2.1:4242 --token s3cret --tun alpn1 --alpn h3
+wait_log c1:badalpn "hub refused the TLS handshake: alert 120 \\(No supported application protocol could be negotiated\\)" 10
+grep -q "connected:" "$TMP/c1-badalpn.log" && fail "a client with ALPN h3 got in"
+kill "$(pid_of c1:badalpn)"
+ok "other ALPN: refused"
+
+# Five failures from one address within 5 minutes ban it (code 3), even
+# for the right token, as the original hub does. c1's wrong token above was
+# the first failure; four more make five.
+for i in 1 2 3 4; do
+	TOKEN=wrong start_client "c1:f$i" --tun "f$i"
+	timeout 15 tail --pid="$(pid_of "c1:f$i")" -f /dev/null || fail "client f$i did not give up"
+done
+grep -q "error code 1" "$TMP/c1-f4.log" || fail "5th failure was not an auth failure"
+wait_log hub "ban: 192.0.2.11:[0-9]+ banned for 60 minutes after 5 failed logins" 5
+start_client c1:banned --tun ban0
+wait_log c1:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10
+kill "$(pid_of c1:banned)"
+ok "banned after 5 failures: code 3"
+# Others are not affected.
+nsx c2 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c2 lost its tunnel"
+ok "c2 unaffected"

@@ -1,0 +1,35 @@
+#!/bin/bash
+# A hub and two clients: each client reaches the hub and the other client,
+# and the hub's per-session counters count exactly the packets sent.
+. "$(dirname "$0")/lib.sh"
+topo 2
+start_hub
+connect_clients 2
+grep -q "connected: vip 10.100.0.2/24 hub 10.100.0.1" "$TMP/c1.log" || fail "c1 did not log its VIP and hub"
+
+# The client's TUN is up with its VIP, MTU 1280 and the VPN route.
+ip -n "$(ns c1)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24" || fail "c1 has no VIP on slopn0"
+ip -n "$(ns c1)" link show dev slopn0 | grep -q "mtu 1280 .*state UNKNOWN\|mtu 1280" || fail "c1 slopn0 MTU is not 1280"
+ip -n "$(ns c1)" route show 10.100.0.0/24 | grep -q "dev slopn0" || fail "c1 has no route for 10.100.0.0/24"
+ok "c1 TUN configured"
+
+nsx c1 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c1 cannot ping the hub VIP"
+ok "c1 -> hub"
+nsx c2 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c2 cannot ping the hub VIP"
+ok "c2 -> hub"
+
+rx1=$(hub_stat 10.100.0.2 rx_pkts)
+tx2=$(hub_stat 10.100.0.3 tx_pkts)
+nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.3 >/dev/null || fail "c1 cannot ping c2"
+ok "c1 -> c2 (spoke to spoke)"
+expect_eq "packets from c1 during 5 pings" "$(( $(hub_stat 10.100.0.2 rx_pkts) - rx1 ))" 5
+expect_eq "packets to c2 during 5 pings" "$(( $(hub_stat 10.100.0.3 tx_pkts) - tx2 ))" 5
+expect_eq "c1 drops (spoofed)" "$(hub_stat 10.100.0.2 drop_spoofed)" 0
+
+# SIGTERM: the hub closes every connection and exits 0; clients notice at once.
+kill -TERM "$(pid_of hub)"
+wait "$(pid_of hub)"; rc=$?
+expect_eq "hub exit status on SIGTERM" "$rc" 0
+wait_log c1 "hub closed the connection: hub shutting down" 5
+ip -n "$(ns hub)" link show slopn0 >/dev/null 2>&1 && fail "hub TUN still exists after exit"
+ok "hub TUN removed"
