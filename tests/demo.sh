@@ -1,0 +1,31 @@
+#!/bin/bash
+# The main job, on one machine: a hub and two clients in network namespaces,
+# ping and TCP across the tunnel, then the hub's view of its sessions.
+# Run as root from the source tree after building: sudo tests/demo.sh
+here=$(cd "$(dirname "$0")" && pwd)
+SLOPND=${SLOPND:-$here/../build/slopnd}
+. "$here/netns/lib.sh"
+
+echo "== network: hub 192.0.2.1, clients 192.0.2.11 and .12 on a bridge (namespaces $RUN-*)"
+topo 2
+start_hub
+echo "== hub up: $(grep -m1 'pin ' "$TMP/hub.log" | sed 's/^slopnd: //')"
+connect_clients 2
+sed -n 's/^slopnd: \(connected: .*\)/c1 \1/p' "$TMP/c1.log"
+sed -n 's/^slopnd: \(connected: .*\)/c2 \1/p' "$TMP/c2.log"
+
+echo "== c1 -> hub (10.100.0.1), c1 -> c2 (10.100.0.3, spoke to spoke)"
+nsx c1 ping -c 3 -i 0.2 10.100.0.1 | tail -n 2
+nsx c1 ping -c 3 -i 0.2 10.100.0.3 | tail -n 2
+
+echo "== iperf3 c1 -> c2 through the hub, 3 s"
+nsx c2 timeout 20 iperf3 -s -1 -B 10.100.0.3 > "$TMP/iperf-server.log" 2>&1 &
+PIDS+=($!)
+sleep 0.5
+timeout 20 ip netns exec "$(ns c1)" iperf3 -c 10.100.0.3 -t 3 | tail -n 4
+
+echo "== the hub's sessions (SIGUSR1 stats)"
+kill -USR1 "$(pid_of hub)"
+sleep 0.3
+grep "stats:" "$TMP/hub.log" | sed 's/^slopnd: stats: //'
+echo "== done; namespaces and processes are removed on exit"

@@ -1,0 +1,65 @@
+/* Newline framing with a hard bound, fed in pieces of any size. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/linebuf.h"
+
+static struct linebuf lb;
+
+static void several_lines_in_one_chunk(void **state)
+{
+	(void)state;
+	const char *d = "one\ntwo\n\nthree";
+	size_t len = strlen(d), off = 0, used;
+	const char *want[] = {"one", "two", ""};
+	linebuf_init(&lb);
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(linebuf_feed(&lb, (const uint8_t *)d + off, len - off, &used), LINEBUF_LINE);
+		assert_string_equal(lb.buf, want[i]);
+		assert_int_equal(lb.len, strlen(want[i]));
+		/* While a line is ready nothing more is taken. */
+		size_t none;
+		assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"x", 1, &none), LINEBUF_LINE);
+		assert_int_equal(none, 0);
+		off += used;
+		linebuf_next(&lb);
+	}
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)d + off, len - off, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(used, 5);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"\n", 1, &used), LINEBUF_LINE);
+	assert_string_equal(lb.buf, "three");
+}
+
+static void exact_capacity_and_overflow(void **state)
+{
+	(void)state;
+	uint8_t *d = malloc(LINEBUF_CAP + 2);
+	size_t used;
+	memset(d, 'a', LINEBUF_CAP + 1);
+	d[LINEBUF_CAP] = '\n';
+	linebuf_init(&lb);
+	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP + 1, &used), LINEBUF_LINE);
+	assert_int_equal(lb.len, LINEBUF_CAP);
+	assert_int_equal(used, LINEBUF_CAP + 1);
+
+	/* One byte more, in two pieces: refused, and nothing is written past the buffer. */
+	memset(d, 'b', LINEBUF_CAP + 1);
+	linebuf_init(&lb);
+	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&lb, d, 1, &used), LINEBUF_OVERFLOW);
+	free(d);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(several_lines_in_one_chunk),
+		cmocka_unit_test(exact_capacity_and_overflow),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,107 @@
+/* The VIP pool: never the network, the hub or the broadcast address. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include "daemon/pool.h"
+
+#define NET 0x0a640000u /* 10.100.0.0 */
+
+static void slash29_holds_five(void **state)
+{
+	(void)state;
+	struct pool p;
+	assert_int_equal(pool_init(&p, NET, 29), 0);
+	assert_int_equal(pool_capacity(&p), 5);
+	assert_int_equal(pool_hub_addr(&p), NET + 1);
+	uint32_t seen = 0;
+	for (int i = 0; i < 5; i++) {
+		uint32_t a = pool_alloc(&p);
+		assert_true(a >= NET + 2 && a <= NET + 6);
+		assert_false(seen & (1u << (a - NET)));
+		seen |= 1u << (a - NET);
+	}
+	assert_int_equal(pool_alloc(&p), 0); /* the 6th */
+	pool_release(&p, NET + 4);
+	assert_int_equal(pool_alloc(&p), NET + 4);
+	assert_int_equal(pool_alloc(&p), 0);
+	pool_free(&p);
+}
+
+static void reserved_addresses(void **state)
+{
+	(void)state;
+	struct pool p;
+	assert_int_equal(pool_init(&p, NET + 77, 24), 0); /* host bits cleared */
+	assert_int_equal(p.network, NET);
+	assert_int_equal(pool_capacity(&p), 253);
+	assert_false(pool_take(&p, NET));
+	assert_false(pool_take(&p, NET + 1));
+	assert_false(pool_take(&p, NET + 255));
+	assert_false(pool_take(&p, NET + 256)); /* outside */
+	/* Releasing reserved or free addresses changes nothing. */
+	pool_release(&p, NET + 1);
+	pool_release(&p, NET + 9);
+	assert_int_equal(p.used, 0);
+	for (int i = 0; i < 253; i++) {
+		uint32_t a = pool_alloc(&p);
+		assert_true(a > NET + 1 && a < NET + 255);
+	}
+	assert_int_equal(pool_alloc(&p), 0);
+	pool_free(&p);
+}
+
+static void fixed_vip(void **state)
+{
+	(void)state;
+	struct pool p;
+	assert_int_equal(pool_init(&p, NET, 24), 0);
+	assert_true(pool_take(&p, NET + 2));
+	assert_false(pool_take(&p, NET + 2));
+	assert_int_equal(pool_alloc(&p), NET + 3);
+	assert_true(pool_contains(&p, NET + 200));
+	assert_false(pool_contains(&p, NET - 1));
+	pool_free(&p);
+}
+
+static void prefixes(void **state)
+{
+	(void)state;
+	struct pool p;
+	assert_int_equal(pool_init(&p, NET, 15), -1);
+	assert_int_equal(pool_init(&p, NET, 30), -1);
+	assert_int_equal(pool_init(&p, NET, 16), 0);
+	assert_int_equal(pool_capacity(&p), 65533);
+	pool_free(&p);
+}
+
+static void cidr(void **state)
+{
+	(void)state;
+	uint32_t n;
+	unsigned pl;
+	assert_int_equal(parse_cidr("10.100.0.0/24", &n, &pl), 0);
+	assert_int_equal(n, NET);
+	assert_int_equal(pl, 24);
+	assert_int_equal(parse_cidr("192.0.2.1/32", &n, &pl), 0);
+	static const char *const bad[] = {
+		"10.100.0.0", "10.100.0.0/", "10.100.0.0/33", "10.100.0/24", "10.100.0.0/24x",
+		"/24", "10.100.0.0/+4", "10.100.0.0/-1", "10.100.0.0/024", "::1/64", "",
+		"10.100.0.256/24",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse_cidr(bad[i], &n, &pl), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(slash29_holds_five),
+		cmocka_unit_test(reserved_addresses),
+		cmocka_unit_test(fixed_vip),
+		cmocka_unit_test(prefixes),
+		cmocka_unit_test(cidr),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
