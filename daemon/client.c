@@ -33,7 +33,8 @@ struct client {
 	enum cstate state;
 	struct conn *conn;
 	struct udp udp;
-	sd_event_source *udp_src, *retry;
+	sd_event_source *udp_src, *retry, *tun_src;
+	bool tun_paused;             /* the connection is congested: let the kernel queue */
 	gnutls_certificate_credentials_t cred;
 	char *host, *port;
 	int tunfd, ifindex;
@@ -178,9 +179,23 @@ static const char *app_code_name(uint64_t code)
 	}
 }
 
+static void tun_pause(struct client *cl, bool pause)
+{
+	if (cl->tun_paused == pause)
+		return;
+	cl->tun_paused = pause;
+	sd_event_source_set_enabled(cl->tun_src, pause ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
+static void client_drained(struct conn *c)
+{
+	tun_pause(c->owner, false);
+}
+
 static void client_down(struct conn *c)
 {
 	struct client *cl = c->owner;
+	tun_pause(cl, false);
 	bool was_up = cl->state == C_UP;
 	cl->state = C_WAITING;
 	if (cl->fatal)
@@ -236,6 +251,7 @@ static const struct conn_ops client_ops = {
 	.on_datagram = client_datagram,
 	.on_down = client_down,
 	.on_gone = client_gone,
+	.on_drained = client_drained,
 };
 
 /* ---- connecting ---- */
@@ -368,6 +384,12 @@ static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		/* The hub checks sources and drops what is not IPv4; the client
 		 * passes packets as they come, like the original. */
 		conn_send_datagram(cl->conn, cl->tunbuf, (size_t)n);
+		if (conn_congested(cl->conn)) {
+			/* Backpressure instead of drops: the TUN's queue fills and
+			 * the kernel slows local senders down. */
+			tun_pause(cl, true);
+			break;
+		}
 	}
 	if (cl->udp.fd > 0)
 		udp_flush(&cl->udp);
@@ -428,7 +450,7 @@ int client_run(const struct config *cfg)
 	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&cl->ev) < 0 ||
-	    sd_event_add_io(cl->ev, NULL, cl->tunfd, EPOLLIN, on_tun, cl) < 0 ||
+	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tunfd, EPOLLIN, on_tun, cl) < 0 ||
 	    sd_event_add_time(cl->ev, &cl->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGINT, on_signal, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGTERM, on_signal, cl) < 0 ||
@@ -449,6 +471,8 @@ out:
 	drop_connection(cl);
 	if (cl->retry)
 		sd_event_source_disable_unref(cl->retry);
+	if (cl->tun_src)
+		sd_event_source_disable_unref(cl->tun_src);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
 	if (cl->tunfd >= 0)

@@ -18,6 +18,7 @@ static const char usage_server[] =
 	"  --tun NAME             TUN interface name (default slopn0)\n"
 	"  --mtu N                TUN MTU, 576..1400 (default 1280)\n"
 	"  --no-spoke-to-spoke    clients cannot reach each other\n"
+	"  --control PATH         control socket (default /run/slopn/slopnd.sock)\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
 	"  -h, --help             this text\n";
 
@@ -41,7 +42,7 @@ static const char usage_top[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
-	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN,
+	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL,
 };
 
 static const struct option server_opts[] = {
@@ -52,6 +53,7 @@ static const struct option server_opts[] = {
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"mtu", required_argument, NULL, OPT_MTU},
 	{"no-spoke-to-spoke", no_argument, NULL, OPT_NO_S2S},
+	{"control", required_argument, NULL, OPT_CONTROL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -202,6 +204,9 @@ int config_parse(struct config *c, int argc, char **argv)
 			c->mtu = (unsigned)v;
 			break;
 		}
+		case OPT_CONTROL:
+			set_str(&c->control, optarg);
+			break;
 		case OPT_NO_S2S:
 			c->spoke_to_spoke = false;
 			break;
@@ -232,6 +237,8 @@ int config_parse(struct config *c, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return bad(usage, "unexpected argument '%s'", argv[optind + 1]);
+	if (c->role == ROLE_SERVER && !c->control)
+		set_str(&c->control, "/run/slopn/slopnd.sock");
 	if (c->role == ROLE_CLIENT && (!c->server || !c->token))
 		return bad(usage, "client: --server and --token are required");
 	return 0;
@@ -241,6 +248,7 @@ void config_free(struct config *c)
 {
 	free(c->listen);
 	free(c->state_dir);
+	free(c->control);
 	free(c->server);
 	free(c->pin);
 	free(c->alpn);

@@ -25,6 +25,7 @@ struct config {
 	unsigned prefix;
 	bool spoke_to_spoke;
 	char *state_dir;
+	char *control;          /* control socket path; NULL = none (client default) */
 	/* client */
 	char *server;           /* HOST:PORT */
 	char *pin;              /* "sha256:hex" or NULL */

@@ -553,13 +553,16 @@ static bool dgq_push(struct conn *c, const uint8_t *pkt, size_t len)
 
 static void dgq_drain(struct conn *c)
 {
+	bool was_congested = conn_congested(c);
 	while (c->dgq_count) {
 		unsigned i = c->dgq_head;
 		if (write_datagram(c, c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]) == DG_BLOCKED)
-			return;
+			break;
 		c->dgq_head = (c->dgq_head + 1) % CONN_DGQ_SLOTS;
 		c->dgq_count--;
 	}
+	if (was_congested && !conn_congested(c) && c->ops->on_drained)
+		c->ops->on_drained(c);
 }
 
 void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)

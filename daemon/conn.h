@@ -56,6 +56,8 @@ struct conn_ops {
 	/* The connection is finished; the owner frees it (not from this call's
 	 * stack if it must not: see server.c). Called once, after on_down. */
 	void (*on_gone)(struct conn *c);
+	/* The congestion queue has room again (see conn_congested). */
+	void (*on_drained)(struct conn *c);
 	/* Server only: a new CID of ours, to route on. */
 	void (*cid_added)(struct conn *c, const ngtcp2_cid *cid);
 	void (*cid_removed)(struct conn *c, const ngtcp2_cid *cid);
@@ -138,6 +140,13 @@ void conn_close(struct conn *c, uint64_t code, const char *reason);
  * is full. Counts tx or a drop. Safe to call for another connection from
  * inside a callback, never for this one. */
 void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
+
+/* The congestion queue is (nearly) full: a sender that can wait should
+ * stop producing until on_drained. */
+static inline bool conn_congested(const struct conn *c)
+{
+	return c->dgq_count >= CONN_DGQ_SLOTS - 1;
+}
 
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);

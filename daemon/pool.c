@@ -18,6 +18,12 @@ static void mark(struct pool *p, uint32_t off, bool on)
 		p->bits[off / 64] &= ~(1ull << (off % 64));
 }
 
+/* The network (.0), the hub (.1) and the broadcast address. */
+static bool reserved(const struct pool *p, uint32_t off)
+{
+	return off < 2 || off == p->size - 1;
+}
+
 int pool_init(struct pool *p, uint32_t network, unsigned prefix)
 {
 	memset(p, 0, sizeof(*p));
@@ -25,24 +31,28 @@ int pool_init(struct pool *p, uint32_t network, unsigned prefix)
 		errno = EINVAL;
 		return -1;
 	}
-	p->prefix = prefix;
-	p->size = 1u << (32 - prefix);
-	p->network = network & ~(p->size - 1);
-	p->next = 2;
-	p->bits = calloc((p->size + 63) / 64, sizeof(*p->bits));
-	if (!p->bits)
+	uint32_t size = 1u << (32 - prefix);
+	p->bits = calloc((size + 63) / 64, sizeof(*p->bits));
+	if (!p->bits) {
+		errno = ENOMEM;
 		return -1;
-	/* Never handed out: the network, the hub (.1) and the broadcast address. */
+	}
+	p->prefix = prefix;
+	p->size = size;
+	p->network = network & ~(size - 1);
+	p->next = 2;
+	/* Reserved addresses are marked taken, so no search ever stops there. */
 	mark(p, 0, true);
 	mark(p, 1, true);
-	mark(p, p->size - 1, true);
+	mark(p, size - 1, true);
 	return 0;
 }
 
 void pool_free(struct pool *p)
 {
 	free(p->bits);
-	p->bits = NULL;
+	/* size 0: every call after this finds the pool empty and full. */
+	memset(p, 0, sizeof(*p));
 }
 
 uint32_t pool_hub_addr(const struct pool *p)
@@ -52,28 +62,26 @@ uint32_t pool_hub_addr(const struct pool *p)
 
 uint32_t pool_capacity(const struct pool *p)
 {
-	return p->size - 3;
+	return p->size > 3 ? p->size - 3 : 0;
 }
 
 bool pool_contains(const struct pool *p, uint32_t addr)
 {
-	return addr - p->network < p->size;
-}
-
-static bool reserved(const struct pool *p, uint32_t off)
-{
-	return off < 2 || off == p->size - 1;
+	return addr - p->network < p->size; /* unsigned: below network wraps high */
 }
 
 uint32_t pool_alloc(struct pool *p)
 {
-	/* Round robin, so a VIP just given back is not reused at once. */
+	if (p->used >= pool_capacity(p))
+		return 0; /* no scan of a full /16 on every refused login */
+	/* Round robin from the last one given, so a VIP just released is not
+	 * reused at once (packets for its old owner may still be in flight). */
 	for (uint32_t i = 0; i < p->size; i++) {
-		uint32_t off = (p->next + i) % p->size;
+		uint32_t off = (p->next + i) & (p->size - 1);
 		if (!taken(p, off)) {
 			mark(p, off, true);
 			p->used++;
-			p->next = (off + 1) % p->size;
+			p->next = (off + 1) & (p->size - 1);
 			return p->network + off;
 		}
 	}
@@ -85,7 +93,7 @@ bool pool_take(struct pool *p, uint32_t addr)
 	if (!pool_contains(p, addr))
 		return false;
 	uint32_t off = addr - p->network;
-	if (taken(p, off))
+	if (taken(p, off)) /* reserved ones included */
 		return false;
 	mark(p, off, true);
 	p->used++;
@@ -105,6 +113,8 @@ void pool_release(struct pool *p, uint32_t addr)
 
 int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
 {
+	if (!s)
+		return -1;
 	const char *slash = strchr(s, '/');
 	char ip[INET_ADDRSTRLEN];
 	size_t iplen = slash ? (size_t)(slash - s) : 0;
@@ -112,17 +122,21 @@ int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
 		return -1;
 	memcpy(ip, s, iplen);
 	ip[iplen] = '\0';
+	/* inet_pton is strict: four decimal parts, no signs, no spaces, no
+	 * leading zeros, none of inet_aton's shorthands. */
 	struct in_addr a;
 	if (inet_pton(AF_INET, ip, &a) != 1)
 		return -1;
+	/* The prefix: 0..32 in plain decimal, nothing after it. */
 	const char *d = slash + 1;
 	size_t nd = strspn(d, "0123456789");
-	if (nd == 0 || nd > 2 || d[nd] != '\0')
+	if (nd == 0 || nd > 2 || d[nd] != '\0' || (nd == 2 && d[0] == '0'))
 		return -1;
-	unsigned pl = (unsigned)atoi(d);
+	unsigned pl = nd == 1 ? (unsigned)(d[0] - '0') : (unsigned)((d[0] - '0') * 10 + d[1] - '0');
 	if (pl > 32)
 		return -1;
-	*network = ntohl(a.s_addr);
+	uint32_t mask = pl ? ~0u << (32 - pl) : 0; /* a shift by 32 is undefined */
+	*network = ntohl(a.s_addr) & mask;
 	*prefix = pl;
 	return 0;
 }

@@ -15,11 +15,13 @@
 #include "daemon/ban.h"
 #include "daemon/cidmap.h"
 #include "daemon/conn.h"
+#include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/pool.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
 #include "proto/ipv4.h"
+#include "proto/jsonrpc.h"
 #include "proto/login.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
@@ -51,7 +53,12 @@ struct server {
 	unsigned resets_this_sec;
 	uint8_t *tunbuf;
 	bool stopping;
+	struct control *ctl;
+	time_t started;
+	struct conn_stats gone_totals; /* counters of sessions that ended */
 };
+
+#define SLOPN_ERR_KICKED 4
 
 static const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
 {
@@ -140,6 +147,14 @@ static void session_down(struct conn *c)
 	s->by_vip[pool_offset(&s->pool, ss->vip)] = NULL;
 	pool_release(&s->pool, ss->vip);
 	ss->logged_in = false;
+	const struct conn_stats *st = &c->stats;
+	s->gone_totals.rx_pkts += st->rx_pkts, s->gone_totals.rx_bytes += st->rx_bytes;
+	s->gone_totals.tx_pkts += st->tx_pkts, s->gone_totals.tx_bytes += st->tx_bytes;
+	for (int i = 0; i < DROP_MAX; i++)
+		s->gone_totals.drop[i] += st->drop[i];
+	control_notify(s->ctl, "session.down",
+	               json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ss->id, "vip", vip,
+	                         "reason", why && *why ? why : "closed"));
 }
 
 static void session_gone(struct conn *c)
@@ -230,6 +245,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		if (ban_fail(&s->bans, peer, now))
 			log_warn("ban: %s banned for %d minutes after %d failed logins", ss->remote,
 			         BAN_DURATION / 60, BAN_MAX_FAILS);
+		control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
+		                                              "reason", "invalid token"));
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, "Invalid authentication token", "unauthorized");
 		return;
 	}
@@ -258,6 +275,9 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	log_info("session %llu up: vip %s remote %s client %s os %s", (unsigned long long)ss->id,
 	         ip4str(vip, vs), ss->remote, *req.client_version ? req.client_version : "?",
 	         *req.os ? req.os : "?");
+	control_notify(s->ctl, "session.up",
+	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", "shared",
+	                         "vip", vs, "remote", ss->remote));
 }
 
 static void session_line(struct conn *c, const char *line, size_t len)
@@ -521,6 +541,129 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	return 0;
 }
 
+/* ---- control methods (docs/control-api.md) ---- */
+
+static json_t *drops_json(const struct conn_stats *st)
+{
+	json_t *d = json_object();
+	for (int i = 0; i < DROP_MAX; i++)
+		json_object_set_new(d, drop_reason_names[i], json_integer((json_int_t)st->drop[i]));
+	return d;
+}
+
+static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, int *code,
+                        char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	struct conn_stats t = s->gone_totals;
+	unsigned n = 0;
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (!ss->logged_in)
+			continue;
+		n++;
+		t.rx_pkts += ss->conn.stats.rx_pkts, t.rx_bytes += ss->conn.stats.rx_bytes;
+		t.tx_pkts += ss->conn.stats.tx_pkts, t.tx_bytes += ss->conn.stats.tx_bytes;
+		for (int i = 0; i < DROP_MAX; i++)
+			t.drop[i] += ss->conn.stats.drop[i];
+	}
+	for (int i = 0; i < DROP_MAX; i++)
+		t.drop[i] += s->tun_drop[i];
+	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
+	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->pool.network, net), s->pool.prefix);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}}",
+		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
+		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->pool), hub),
+		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
+		"pin", s->id.pin, "spoke_to_spoke", s->cfg->spoke_to_spoke,
+		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
+		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
+		"drops", drops_json(&t));
+}
+
+static json_t *session_json(struct session *ss)
+{
+	const struct conn_stats *st = &ss->conn.stats;
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
+	char vip[INET_ADDRSTRLEN];
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I, s:s, s:s}",
+		"id", (json_int_t)ss->id, "token", "shared", "vip", ip4str(ss->vip, vip),
+		"remote", ss->remote, "since", (json_int_t)ss->since,
+		"rx_bytes", (json_int_t)st->rx_bytes, "rx_pkts", (json_int_t)st->rx_pkts,
+		"tx_bytes", (json_int_t)st->tx_bytes, "tx_pkts", (json_int_t)st->tx_pkts,
+		"drops", drops_json(st), "rtt_ms", (double)cs.smoothed_rtt / 1e6,
+		"cwnd", (json_int_t)cs.cwnd, "client_version", ss->client_version, "os", ss->os);
+}
+
+static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,
+                               int *code, char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	json_t *list = json_array();
+	for (struct session *ss = s->sessions; ss; ss = ss->next)
+		if (ss->logged_in)
+			json_array_append_new(list, session_json(ss));
+	return json_pack("{s:o}", "sessions", list);
+}
+
+static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *params,
+                               int *code, char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	int64_t id = 0;
+	const char *vip = NULL, *token = NULL, *reason = "kicked by the administrator";
+	*code = JSONRPC_INVALID_PARAMS;
+	if (jsonrpc_param_int(params, "id", false, &id, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "vip", false, &vip, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "token", false, &token, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "reason", false, &reason, err, errlen) < 0)
+		return NULL;
+	if ((id != 0) + (vip != NULL) + (token != NULL) != 1) {
+		snprintf(err, errlen, "give exactly one of params.id, params.vip, params.token");
+		return NULL;
+	}
+	struct in_addr a;
+	if (vip && inet_pton(AF_INET, vip, &a) != 1) {
+		snprintf(err, errlen, "params.vip: '%s' is not an IPv4 address", vip);
+		return NULL;
+	}
+	char why[128];
+	snprintf(why, sizeof(why), "kicked: %s", reason);
+	int kicked = 0;
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (!ss->logged_in)
+			continue;
+		if ((id && ss->id != (uint64_t)id) || (vip && ss->vip != ntohl(a.s_addr)) ||
+		    (token && strcmp(token, "shared") != 0))
+			continue;
+		conn_close(&ss->conn, SLOPN_ERR_KICKED, why);
+		conn_write(&ss->conn); /* sends the close and takes the session down now */
+		kicked++;
+	}
+	udp_flush(&s->udp);
+	if (!kicked) {
+		*code = SLOPN_RPC_NO_SESSION;
+		snprintf(err, errlen, "no session matches (see 'slopnctl sessions list')");
+		return NULL;
+	}
+	return json_pack("{s:i}", "kicked", kicked);
+}
+
+static json_t *m_subscribe(void *ctx, struct control_caller *who, json_t *params, int *code,
+                           char *err, size_t errlen)
+{
+	who->subscribed = true;
+	return json_pack("{s:b}", "subscribed", 1);
+}
+
+static const struct control_method server_methods[] = {
+	{"server.status", m_status, false},
+	{"sessions.list", m_sessions_list, false},
+	{"sessions.kick", m_sessions_kick, true},
+	{"events.subscribe", m_subscribe, false},
+	{NULL, NULL, false},
+};
+
 /* ---- start-up ---- */
 
 static int open_listener(struct server *s)
@@ -599,6 +742,9 @@ int server_run(const struct config *cfg)
 		log_err("cannot set up the event loop");
 		goto out;
 	}
+	s->started = time(NULL);
+	if (cfg->control && !(s->ctl = control_open(s->ev, cfg->control, server_methods, s)))
+		goto out;
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",
 	         ip4str(pool_hub_addr(&s->pool), hub), s->tunname, ip4str(s->pool.network, net),
 	         s->pool.prefix, cfg->mtu, cfg->spoke_to_spoke ? "on" : "off");
@@ -613,6 +759,7 @@ out:
 		free(ss);
 	}
 	server_settle(s);
+	control_close(s->ctl);
 	if (s->ev)
 		sd_event_unref(s->ev);
 	if (s->tunfd >= 0)

@@ -19,9 +19,13 @@ enum linebuf_result linebuf_feed(struct linebuf *lb, const uint8_t *data,
 {
 	*consumed = 0;
 	if (lb->ready)
-		return LINEBUF_LINE;
+		return LINEBUF_LINE; /* the caller has not taken the last one yet */
+	if (len == 0)
+		return LINEBUF_NEED_MORE; /* and data may be NULL: no memchr on it */
 	const uint8_t *nl = memchr(data, '\n', len);
 	size_t take = nl ? (size_t)(nl - data) : len;
+	/* Refuse before copying: nothing is written past buf, and a line of
+	 * exactly LINEBUF_CAP bytes still fits (with its NUL). */
 	if (take > LINEBUF_CAP - lb->len)
 		return LINEBUF_OVERFLOW;
 	memcpy(lb->buf + lb->len, data, take);

@@ -3,32 +3,45 @@
 #include <arpa/inet.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+/* Write a reason into err and return -1. Reasons go to logs and, on the
+ * hub, back to the peer inside a JSON string; jansson's messages quote
+ * bytes of the input, so anything outside printable ASCII becomes '?'. */
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
+	if (!err || !errlen)
+		return -1;
 	va_list ap;
 	va_start(ap, fmt);
-	if (err && errlen)
-		vsnprintf(err, errlen, fmt, ap);
+	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	for (char *p = err; *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			*p = '?';
 	return -1;
 }
 
+/* The line as a JSON object, or NULL with err set. */
 static json_t *load_object(const char *line, size_t len, char *err, size_t errlen)
 {
+	if (!line) {
+		fail(err, errlen, "no message");
+		return NULL;
+	}
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
-	if (len >= SLOPN_LOGIN_MAX) {
-		fail(err, errlen, "message of %zu bytes is larger than %d", len, SLOPN_LOGIN_MAX);
+	if (len >= SLOPN_LOGIN_MAX) { /* the limit counts the '\n' */
+		fail(err, errlen, "message is larger than %d bytes", SLOPN_LOGIN_MAX);
 		return NULL;
 	}
 	json_error_t je;
 	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
 	if (!j) {
-		fail(err, errlen, "not JSON (%s)", je.text);
+		fail(err, errlen, "not JSON (%s at byte %d)", je.text, je.position);
 		return NULL;
 	}
 	if (!json_is_object(j)) {
@@ -41,25 +54,34 @@ static json_t *load_object(const char *line, size_t len, char *err, size_t errle
 
 enum field { OPTIONAL, REQUIRED, EXACT };
 
-/* Copy a string field. OPTIONAL and REQUIRED truncate to fit; EXACT
- * refuses what does not fit (a token must never be cut short). */
+/* Copy string field key into dst (cap bytes, NUL included). OPTIONAL leaves
+ * "" when absent; OPTIONAL and REQUIRED truncate to fit, on a UTF-8
+ * character boundary so the copy still formats as JSON; EXACT refuses what
+ * does not fit (a token must never be cut short). */
 static int get_string(json_t *o, const char *key, char *dst, size_t cap, enum field how,
                       char *err, size_t errlen)
 {
-	json_t *v = json_object_get(o, key);
+	if (cap == 0)
+		return fail(err, errlen, "no room for field \"%s\"", key);
 	dst[0] = '\0';
+	json_t *v = json_object_get(o, key);
 	if (!v)
 		return how == OPTIONAL ? 0 : fail(err, errlen, "field \"%s\" is missing", key);
 	if (!json_is_string(v))
 		return fail(err, errlen, "field \"%s\" is not a string", key);
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
-	if (strlen(s) != n)
-		return fail(err, errlen, "field \"%s\" contains a NUL byte", key);
+	/* jansson refuses \u0000 unless asked, but a C string must not hide one. */
+	if (memchr(s, '\0', n))
+		return fail(err, errlen, "field \"%s\" contains a NUL character", key);
 	if (n >= cap) {
 		if (how == EXACT)
 			return fail(err, errlen, "field \"%s\" is longer than %zu bytes", key, cap - 1);
 		n = cap - 1;
+		/* s[n] is the first byte dropped: if it continues a character,
+		 * drop that whole character. */
+		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+			n--;
 	}
 	memcpy(dst, s, n);
 	dst[n] = '\0';
@@ -68,17 +90,22 @@ static int get_string(json_t *o, const char *key, char *dst, size_t cap, enum fi
 
 static int check_type(json_t *o, const char *want, char *err, size_t errlen)
 {
-	char type[SLOPN_SHORT_MAX];
-	if (get_string(o, "type", type, sizeof(type), REQUIRED, err, errlen) < 0)
-		return -1;
-	if (strcmp(type, want) != 0)
-		return fail(err, errlen, "type is \"%s\", expected \"%s\"", type, want);
+	json_t *v = json_object_get(o, "type");
+	if (!v)
+		return fail(err, errlen, "field \"type\" is missing");
+	if (!json_is_string(v))
+		return fail(err, errlen, "field \"type\" is not a string");
+	/* The value is the peer's: say what was expected, do not echo it. */
+	if (strcmp(json_string_value(v), want) != 0 || json_string_length(v) != strlen(want))
+		return fail(err, errlen, "field \"type\" is not \"%s\"", want);
 	return 0;
 }
 
 int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_request *out,
                               char *err, size_t errlen)
 {
+	if (err && errlen)
+		err[0] = '\0';
 	memset(out, 0, sizeof(*out));
 	json_t *o = load_object(line, len, err, errlen);
 	if (!o)
@@ -97,71 +124,96 @@ int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_r
 	rv = 0;
 out:
 	json_decref(o);
+	if (rv < 0)
+		memset(out->token, 0, sizeof(out->token)); /* no secret left behind */
 	return rv;
 }
 
-static int get_ip(json_t *o, const char *key, struct in_addr *a, bool required, bool *present,
-                  char *err, size_t errlen)
+/* A required dotted-quad field. */
+static int get_ip(json_t *o, const char *key, struct in_addr *a, char *err, size_t errlen)
 {
-	char s[INET_ADDRSTRLEN + 8];
-	if (get_string(o, key, s, sizeof(s), required ? REQUIRED : OPTIONAL, err, errlen) < 0)
-		return -1;
-	if (present)
-		*present = s[0] != '\0';
-	if (!s[0] && !required)
-		return 0;
-	if (inet_pton(AF_INET, s, a) != 1)
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return fail(err, errlen, "field \"%s\" is missing", key);
+	if (!json_is_string(v))
+		return fail(err, errlen, "field \"%s\" is not a string", key);
+	/* inet_pton wants a C string: the length check also rules out a NUL inside. */
+	const char *s = json_string_value(v);
+	if (json_string_length(v) >= INET_ADDRSTRLEN || strlen(s) != json_string_length(v) ||
+	    inet_pton(AF_INET, s, a) != 1)
 		return fail(err, errlen, "field \"%s\" is not an IPv4 address", key);
 	return 0;
+}
+
+/* Prefix length of a contiguous netmask (host order), or -1. /0 and /32
+ * are refused: neither describes a subnet with a hub and clients. */
+static int mask_prefix(uint32_t m)
+{
+	int bits = __builtin_popcount(m);
+	if (bits == 0 || bits == 32)
+		return -1;
+	/* Contiguous means exactly the top `bits` bits are set. */
+	return m == ~0u << (32 - bits) ? bits : -1;
 }
 
 int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_response *out,
                                char *err, size_t errlen)
 {
+	if (err && errlen)
+		err[0] = '\0';
 	memset(out, 0, sizeof(*out));
 	out->prefix_len = 24; /* the original hub sends no subnet_mask */
 	json_t *o = load_object(line, len, err, errlen);
 	if (!o)
 		return -1;
 	int rv = -1;
-	char status[SLOPN_SHORT_MAX];
+	json_t *st = json_object_get(o, "status");
 	if (check_type(o, "login_response", err, errlen) < 0 ||
-	    get_string(o, "status", status, sizeof(status), REQUIRED, err, errlen) < 0 ||
-	    get_string(o, "message", out->message, sizeof(out->message), OPTIONAL, err, errlen) < 0 ||
 	    get_string(o, "server_version", out->server_version, sizeof(out->server_version),
 	               OPTIONAL, err, errlen) < 0)
 		goto out;
-	if (strcmp(status, "error") == 0) {
+	if (!st || !json_is_string(st)) {
+		fail(err, errlen, "field \"status\" is missing or not a string");
+		goto out;
+	}
+	if (strcmp(json_string_value(st), "error") == 0 && json_string_length(st) == 5) {
+		/* The message is only meaningful on failure. */
+		if (get_string(o, "message", out->message, sizeof(out->message), OPTIONAL,
+		               err, errlen) < 0)
+			goto out;
 		rv = 0;
 		goto out;
 	}
-	if (strcmp(status, "success") != 0) {
-		fail(err, errlen, "status is \"%s\", expected \"success\" or \"error\"", status);
+	if (strcmp(json_string_value(st), "success") != 0 || json_string_length(st) != 7) {
+		fail(err, errlen, "field \"status\" is neither \"success\" nor \"error\"");
 		goto out;
 	}
-	out->ok = true;
-	struct in_addr mask;
-	bool has_mask = false;
-	if (get_ip(o, "assigned_vip", &out->assigned_vip, true, NULL, err, errlen) < 0 ||
-	    get_ip(o, "server_vip", &out->server_vip, true, NULL, err, errlen) < 0 ||
-	    get_ip(o, "subnet_mask", &mask, false, &has_mask, err, errlen) < 0)
+	if (get_ip(o, "assigned_vip", &out->assigned_vip, err, errlen) < 0 ||
+	    get_ip(o, "server_vip", &out->server_vip, err, errlen) < 0)
 		goto out;
-	if (has_mask) {
-		uint32_t m = ntohl(mask.s_addr);
-		unsigned bits = (unsigned)__builtin_popcount(m);
-		/* Contiguous: ones then zeros, and not /0 or /32. */
-		if (bits == 0 || bits == 32 || (uint32_t)(~m + 1) != (1u << (32 - bits))) {
-			fail(err, errlen, "field \"subnet_mask\" is not a usable netmask");
+	if (json_object_get(o, "subnet_mask")) {
+		struct in_addr mask;
+		int bits;
+		if (get_ip(o, "subnet_mask", &mask, err, errlen) < 0)
+			goto out;
+		if ((bits = mask_prefix(ntohl(mask.s_addr))) < 0) {
+			fail(err, errlen, "field \"subnet_mask\" is not a contiguous netmask from /1 to /31");
 			goto out;
 		}
-		out->prefix_len = bits;
+		out->prefix_len = (unsigned)bits;
 	}
+	out->ok = true;
 	rv = 0;
 out:
 	json_decref(o);
+	if (rv < 0) {
+		memset(out, 0, sizeof(*out));
+		out->prefix_len = 24;
+	}
 	return rv;
 }
 
+/* Consume j (may be NULL): compact JSON, '\n' and a NUL into buf. */
 static ssize_t dump_line(json_t *j, char *buf, size_t cap)
 {
 	if (!j)
@@ -171,7 +223,7 @@ static ssize_t dump_line(json_t *j, char *buf, size_t cap)
 	if (!s)
 		return -1;
 	size_t n = strlen(s);
-	if (n + 2 > cap) {
+	if (!buf || cap < 2 || n > cap - 2) {
 		free(s);
 		return -1;
 	}
@@ -182,37 +234,57 @@ static ssize_t dump_line(json_t *j, char *buf, size_t cap)
 	return (ssize_t)n;
 }
 
+/* A struct's char array as (pointer, length) for json_pack's "s%": never
+ * reads past the array even if the caller forgot the NUL. */
+#define FIELD(a) (a), strnlen((a), sizeof(a))
+
 ssize_t slopn_login_request_format(const struct slopn_login_request *req, char *buf, size_t cap)
 {
-	return dump_line(json_pack("{s:s, s:s, s:s, s:s}", "type", "login_request",
-	                           "token", req->token, "client_version", req->client_version,
-	                           "os", req->os), buf, cap);
+	/* The parser refuses an empty token; so does the formatter, so that
+	 * whatever we write, we also read. */
+	if (!req || !req->token[0])
+		return -1;
+	/* json_pack fails on strings that are not UTF-8: -1 then too. */
+	return dump_line(json_pack("{s:s, s:s%, s:s%, s:s%}", "type", "login_request",
+	                           "token", FIELD(req->token),
+	                           "client_version", FIELD(req->client_version),
+	                           "os", FIELD(req->os)),
+	                 buf, cap);
 }
 
 ssize_t slopn_login_response_format(const struct slopn_login_response *r, char *buf, size_t cap)
 {
+	if (!r)
+		return -1;
 	if (!r->ok)
-		return dump_line(json_pack("{s:s, s:s, s:s, s:s}", "type", "login_response",
-		                           "status", "error", "message", r->message,
-		                           "server_version", r->server_version), buf, cap);
+		return dump_line(json_pack("{s:s, s:s, s:s%, s:s%}", "type", "login_response",
+		                           "status", "error", "message", FIELD(r->message),
+		                           "server_version", FIELD(r->server_version)),
+		                 buf, cap);
 	if (r->prefix_len < 1 || r->prefix_len > 31)
 		return -1;
 	char vip[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], mask[INET_ADDRSTRLEN];
 	struct in_addr m = {htonl(~0u << (32 - r->prefix_len))};
-	inet_ntop(AF_INET, &r->assigned_vip, vip, sizeof(vip));
-	inet_ntop(AF_INET, &r->server_vip, hub, sizeof(hub));
-	inet_ntop(AF_INET, &m, mask, sizeof(mask));
-	return dump_line(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "login_response",
+	if (!inet_ntop(AF_INET, &r->assigned_vip, vip, sizeof(vip)) ||
+	    !inet_ntop(AF_INET, &r->server_vip, hub, sizeof(hub)) ||
+	    !inet_ntop(AF_INET, &m, mask, sizeof(mask)))
+		return -1;
+	/* Field order follows the original hub's. */
+	return dump_line(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%}", "type", "login_response",
 	                           "status", "success", "assigned_vip", vip, "subnet_mask", mask,
-	                           "server_vip", hub, "server_version", r->server_version),
+	                           "server_vip", hub, "server_version", FIELD(r->server_version)),
 	                 buf, cap);
 }
 
 int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen)
 {
+	if (!type || typelen == 0)
+		return -1;
+	type[0] = '\0';
 	json_t *o = load_object(line, len, NULL, 0);
 	if (!o)
 		return -1;
+	/* A "type" that is not a string is as good as none. */
 	if (get_string(o, "type", type, typelen, OPTIONAL, NULL, 0) < 0)
 		type[0] = '\0';
 	json_decref(o);

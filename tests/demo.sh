@@ -1,6 +1,6 @@
 #!/bin/bash
 # The main job, on one machine: a hub and two clients in network namespaces,
-# ping and TCP across the tunnel, then the hub's view of its sessions.
+# ping and TCP across the tunnel, then `slopnctl sessions list` on the hub.
 # Run as root from the source tree after building: sudo tests/demo.sh
 here=$(cd "$(dirname "$0")" && pwd)
 SLOPND=${SLOPND:-$here/../build/slopnd}
@@ -24,8 +24,8 @@ PIDS+=($!)
 sleep 0.5
 timeout 20 ip netns exec "$(ns c1)" iperf3 -c 10.100.0.3 -t 3 | tail -n 4
 
-echo "== the hub's sessions (SIGUSR1 stats)"
-kill -USR1 "$(pid_of hub)"
-sleep 0.3
-grep "stats:" "$TMP/hub.log" | sed 's/^slopnd: stats: //'
+echo "== slopnctl status"
+ctl status
+echo "== slopnctl sessions list"
+ctl sessions list
 echo "== done; namespaces and processes are removed on exit"

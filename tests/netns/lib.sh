@@ -30,6 +30,8 @@ skip() {
 [ -c /dev/net/tun ] || skip "needs /dev/net/tun"
 command -v ip >/dev/null || skip "needs iproute2"
 : "${SLOPND:?set SLOPND to the slopnd binary}"
+SLOPNCTL=${SLOPNCTL:-$(dirname "$SLOPND")/slopnctl}
+ctl() { "$SLOPNCTL" --socket "$TMP/hub.sock" "$@"; }
 
 dump_logs() {
 	for f in "$TMP"/*.log; do
@@ -107,7 +109,8 @@ start() {
 pid_of() { local n=${1/:/-}; local v="PID_${n//-/_}"; echo "${!v}"; }
 
 start_hub() {
-	start hub server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token "${TOKEN:-s3cret}" "$@"
+	start hub server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token "${TOKEN:-s3cret}" \
+		--control "$TMP/hub.sock" "$@"
 	wait_log hub "listening on" 10
 }
 

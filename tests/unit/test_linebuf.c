@@ -35,6 +35,33 @@ static void several_lines_in_one_chunk(void **state)
 	assert_string_equal(lb.buf, "three");
 }
 
+static void line_split_across_chunks(void **state)
+{
+	(void)state;
+	size_t used;
+	linebuf_init(&lb);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"hel", 3, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(used, 3);
+	assert_int_equal(linebuf_feed(&lb, NULL, 0, &used), LINEBUF_NEED_MORE); /* an empty read */
+	assert_int_equal(used, 0);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"lo", 2, &used), LINEBUF_NEED_MORE);
+	/* The end of one line and the start of the next in one chunk. */
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)" you\nwor", 8, &used), LINEBUF_LINE);
+	assert_int_equal(used, 5);
+	assert_string_equal(lb.buf, "hello you");
+	assert_int_equal(lb.len, 9);
+	linebuf_next(&lb);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"wor", 3, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"ld\n", 3, &used), LINEBUF_LINE);
+	assert_int_equal(used, 3);
+	assert_string_equal(lb.buf, "world");
+	/* A line may hold any byte but '\n', NUL included: len counts them. */
+	linebuf_next(&lb);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"a\0b\r\n", 5, &used), LINEBUF_LINE);
+	assert_int_equal(lb.len, 4);
+	assert_memory_equal(lb.buf, "a\0b\r", 5);
+}
+
 static void exact_capacity_and_overflow(void **state)
 {
 	(void)state;
@@ -52,6 +79,21 @@ static void exact_capacity_and_overflow(void **state)
 	linebuf_init(&lb);
 	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP, &used), LINEBUF_NEED_MORE);
 	assert_int_equal(linebuf_feed(&lb, d, 1, &used), LINEBUF_OVERFLOW);
+	assert_int_equal(used, 0);
+	assert_int_equal(lb.len, LINEBUF_CAP);
+
+	/* Overflow within a single chunk. */
+	linebuf_init(&lb);
+	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP + 1, &used), LINEBUF_OVERFLOW);
+	assert_int_equal(lb.len, 0);
+
+	/* Exactly the cap, arriving in pieces, then its newline alone. */
+	linebuf_init(&lb);
+	assert_int_equal(linebuf_feed(&lb, d, 1000, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP - 1000, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"\n", 1, &used), LINEBUF_LINE);
+	assert_int_equal(lb.len, LINEBUF_CAP);
+	assert_int_equal(lb.buf[LINEBUF_CAP], '\0');
 	free(d);
 }
 
@@ -59,6 +101,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(several_lines_in_one_chunk),
+		cmocka_unit_test(line_split_across_chunks),
 		cmocka_unit_test(exact_capacity_and_overflow),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -24,6 +24,32 @@ static int resp(const char *s, struct slopn_login_response *r)
 	return slopn_login_response_parse(s, strlen(s), r, err, sizeof(err));
 }
 
+/* Field by field: a struct's padding is not part of its value. */
+static void assert_req_equal(const struct slopn_login_request *a, const struct slopn_login_request *b)
+{
+	assert_string_equal(a->token, b->token);
+	assert_string_equal(a->client_version, b->client_version);
+	assert_string_equal(a->os, b->os);
+}
+
+static void assert_resp_equal(const struct slopn_login_response *a, const struct slopn_login_response *b)
+{
+	assert_int_equal(a->ok, b->ok);
+	assert_string_equal(a->message, b->message);
+	assert_int_equal(a->assigned_vip.s_addr, b->assigned_vip.s_addr);
+	assert_int_equal(a->server_vip.s_addr, b->server_vip.s_addr);
+	assert_int_equal(a->prefix_len, b->prefix_len);
+	assert_string_equal(a->server_version, b->server_version);
+}
+
+/* Reasons end up in logs and in the JSON sent back: printable ASCII only. */
+static void assert_err_printable(void)
+{
+	assert_true(err[0] != '\0');
+	for (const char *p = err; *p; p++)
+		assert_true(*p >= 0x20 && *p < 0x7f);
+}
+
 static void request_from_the_original_client(void **state)
 {
 	(void)state;
@@ -67,8 +93,24 @@ static void request_bad_input(void **state)
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
 		assert_int_equal(req(bad[i], &r), -1);
-		assert_true(err[0] != '\0'); /* every refusal says why */
+		assert_err_printable(); /* every refusal says why */
 	}
+	/* Reasons are specific, and never quote the peer's bytes back. */
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":42}", &r), -1);
+	assert_string_equal(err, "field \"token\" is not a string");
+	assert_int_equal(req("{\"type\":\"login_request\"}", &r), -1);
+	assert_string_equal(err, "field \"token\" is missing");
+	assert_int_equal(req("{\"type\":\"\xff\x01\",\"token\":\"t\"}", &r), -1);
+	assert_err_printable();
+	assert_int_equal(req("{\"type\":\"evil\\n\\u0001\",\"token\":\"t\"}", &r), -1);
+	assert_string_equal(err, "field \"type\" is not \"login_request\"");
+	assert_int_equal(req("{\"a\":tru\x01\xfe}", &r), -1);
+	assert_err_printable();
+	/* An embedded raw NUL byte is not JSON either. */
+	static const char nul[] = "{\"type\":\"login_request\",\"token\":\"a\0b\"}";
+	assert_int_equal(slopn_login_request_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);
+	/* A NULL err is allowed. */
+	assert_int_equal(slopn_login_request_parse("[]", 2, &r, NULL, 0), -1);
 }
 
 static void request_token_never_truncated(void **state)
@@ -104,6 +146,68 @@ static void one_mebibyte_line_is_refused(void **state)
 	free(big);
 }
 
+/* SLOPN_LOGIN_MAX counts the '\n': 4095 bytes of JSON pass, 4096 do not. */
+static void login_size_limit(void **state)
+{
+	(void)state;
+	char line[SLOPN_LOGIN_MAX + 2];
+	struct slopn_login_request r;
+	const char *head = "{\"type\":\"login_request\",\"token\":\"t\",\"pad\":\"";
+	size_t hl = strlen(head);
+	for (size_t json = SLOPN_LOGIN_MAX - 1; json <= SLOPN_LOGIN_MAX; json++) {
+		memset(line, 'p', json);
+		memcpy(line, head, hl);
+		line[json - 2] = '"';
+		line[json - 1] = '}';
+		line[json] = '\n';
+		int want = json < SLOPN_LOGIN_MAX ? 0 : -1;
+		assert_int_equal(slopn_login_request_parse(line, json + 1, &r, err, sizeof(err)), want);
+		assert_int_equal(slopn_login_request_parse(line, json, &r, err, sizeof(err)), want);
+	}
+}
+
+/* Informational strings are cut to fit, on a UTF-8 character boundary, so
+ * what was parsed can be formatted again. */
+static void long_fields_truncated(void **state)
+{
+	(void)state;
+	char line[1024], cv[200];
+	struct slopn_login_request r, back;
+	memset(cv, 'v', sizeof(cv));
+	/* "é" (2 bytes) straddles the 63-byte limit: it must go entirely. */
+	memcpy(cv + SLOPN_SHORT_MAX - 2, "\xc3\xa9", 2);
+	cv[150] = '\0';
+	snprintf(line, sizeof(line), "{\"type\":\"login_request\",\"token\":\"t\",\"client_version\":\"%s\",\"os\":\"%s\"}",
+	         cv, cv);
+	assert_int_equal(req(line, &r), 0);
+	assert_int_equal(strlen(r.client_version), SLOPN_SHORT_MAX - 2);
+	assert_int_equal(strlen(r.os), SLOPN_SHORT_MAX - 2);
+	char buf[SLOPN_LOGIN_MAX];
+	ssize_t n = slopn_login_request_format(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &back, err, sizeof(err)), 0);
+	assert_req_equal(&r, &back);
+
+	/* A 3-byte character that ends exactly at the limit is kept. */
+	memset(cv, 'v', sizeof(cv));
+	memcpy(cv + SLOPN_SHORT_MAX - 4, "\xe2\x82\xac", 3); /* "€" at bytes 60..62 */
+	cv[100] = '\0';
+	snprintf(line, sizeof(line), "{\"type\":\"login_request\",\"token\":\"t\",\"os\":\"%s\"}", cv);
+	assert_int_equal(req(line, &r), 0);
+	assert_int_equal(strlen(r.os), SLOPN_SHORT_MAX - 1);
+
+	/* The hub's message and version likewise. */
+	char msg[600];
+	memset(msg, 'm', sizeof(msg));
+	msg[500] = '\0';
+	snprintf(line, sizeof(line), "{\"type\":\"login_response\",\"status\":\"error\",\"message\":\"%s\",\"server_version\":\"%s\"}",
+	         msg, cv);
+	struct slopn_login_response rs;
+	assert_int_equal(resp(line, &rs), 0);
+	assert_int_equal(strlen(rs.message), SLOPN_MESSAGE_MAX - 1);
+	assert_int_equal(strlen(rs.server_version), SLOPN_SHORT_MAX - 1);
+}
+
 static void request_round_trip(void **state)
 {
 	(void)state;
@@ -115,9 +219,20 @@ static void request_round_trip(void **state)
 	ssize_t n = slopn_login_request_format(&a, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal(buf[n - 1], '\n');
+	assert_int_equal(buf[n], '\0');
+	assert_int_equal(strlen(buf), (size_t)n);
+	assert_string_equal(buf, "{\"type\":\"login_request\",\"token\":\"tok\\\"en\\\\\","
+	                         "\"client_version\":\"slopn-c/1\",\"os\":\"linux\"}\n");
 	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
-	assert_memory_equal(&a, &b, sizeof(a));
-	assert_int_equal(slopn_login_request_format(&a, buf, 20), -1); /* too small */
+	assert_req_equal(&a, &b);
+	/* Too small, down to the byte: the line and its NUL must both fit. */
+	assert_int_equal(slopn_login_request_format(&a, buf, 20), -1);
+	assert_int_equal(slopn_login_request_format(&a, buf, (size_t)n), -1);
+	assert_int_equal(slopn_login_request_format(&a, buf, (size_t)n + 1), n);
+	assert_int_equal(slopn_login_request_format(&a, buf, 0), -1);
+	/* What the parser would refuse, the formatter does not write. */
+	a.token[0] = '\0';
+	assert_int_equal(slopn_login_request_format(&a, buf, sizeof(buf)), -1);
 }
 
 static void response_success_and_mask(void **state)
@@ -133,7 +248,16 @@ static void response_success_and_mask(void **state)
 	/* The original hub sends no subnet_mask: /24. */
 	assert_int_equal(resp("{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.9\","
 	                      "\"server_vip\":\"10.100.0.1\"}", &r), 0);
+	assert_true(r.ok);
 	assert_int_equal(r.prefix_len, 24);
+	/* Unknown fields are ignored; a message means nothing on success. */
+	assert_int_equal(resp("{\"status\":\"success\",\"x\":{\"y\":[null]},\"assigned_vip\":\"10.1.2.3\","
+	                      "\"server_vip\":\"10.1.0.1\",\"message\":\"hi\",\"type\":\"login_response\","
+	                      "\"subnet_mask\":\"255.255.0.0\"}", &r), 0);
+	assert_true(r.ok);
+	assert_int_equal(r.prefix_len, 16);
+	assert_string_equal(r.message, "");
+	assert_string_equal(r.server_version, "");
 }
 
 static void response_error(void **state)
@@ -158,9 +282,32 @@ static void response_bad_input(void **state)
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"255.0.255.0\"}",
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"0.0.0.0\"}",
 		"{\"type\":\"login_request\",\"status\":\"error\"}",
+		"{\"type\":\"login_response\"}",
+		"{\"type\":\"login_response\",\"status\":true}",
+		"{\"type\":\"login_response\",\"status\":\"error\",\"message\":5}",
+		"{\"status\":\"error\"}",
+		"[{\"type\":\"login_response\",\"status\":\"error\"}]",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0\",\"server_vip\":\"10.100.0.1\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\" 10.100.0.2\",\"server_vip\":\"10.100.0.1\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"010.100.0.2\",\"server_vip\":\"10.100.0.1\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"fe80::1\",\"server_vip\":\"10.100.0.1\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2xxxxxxxxxxxxxxxxxxxxxx\",\"server_vip\":\"10.100.0.1\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"255.255.255.255\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"0.255.255.255\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":24}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"/24\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":null}",
 	};
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
 		assert_int_equal(resp(bad[i], &r), -1);
+		assert_err_printable();
+		assert_false(r.ok); /* a refusal never looks like a success */
+	}
+	assert_int_equal(resp("{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\","
+	                      "\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"255.255.254.255\"}", &r), -1);
+	assert_string_equal(err, "field \"subnet_mask\" is not a contiguous netmask from /1 to /31");
 }
 
 static void response_round_trip(void **state)
@@ -173,35 +320,98 @@ static void response_round_trip(void **state)
 	char buf[512];
 	ssize_t n = slopn_login_response_format(&a, buf, sizeof(buf));
 	assert_true(n > 0);
-	assert_non_null(strstr(buf, "\"subnet_mask\":\"255.255.255.0\""));
+	/* The original hub's field order, compact, one line. */
+	assert_string_equal(buf, "{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.7\","
+	                         "\"subnet_mask\":\"255.255.255.0\",\"server_vip\":\"10.100.0.1\",\"server_version\":\"0.1.0\"}\n");
 	assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
-	assert_memory_equal(&a, &b, sizeof(a));
+	assert_resp_equal(&a, &b);
+	assert_int_equal(slopn_login_response_format(&a, buf, (size_t)n), -1); /* too small */
+	assert_int_equal(slopn_login_response_format(&a, buf, 10), -1);
+
+	for (unsigned pl = 1; pl <= 31; pl++) {
+		a.prefix_len = pl;
+		n = slopn_login_response_format(&a, buf, sizeof(buf));
+		assert_true(n > 0);
+		assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+		assert_resp_equal(&a, &b);
+	}
+	a.prefix_len = 0;
+	assert_int_equal(slopn_login_response_format(&a, buf, sizeof(buf)), -1);
+	a.prefix_len = 32;
+	assert_int_equal(slopn_login_response_format(&a, buf, sizeof(buf)), -1);
+
+	/* The refusal. */
+	struct slopn_login_response e = {.ok = false, .prefix_len = 24};
+	strcpy(e.message, "Invalid authentication token");
+	strcpy(e.server_version, "0.1.0");
+	n = slopn_login_response_format(&e, buf, sizeof(buf));
+	assert_string_equal(buf, "{\"type\":\"login_response\",\"status\":\"error\","
+	                         "\"message\":\"Invalid authentication token\",\"server_version\":\"0.1.0\"}\n");
+	assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_resp_equal(&e, &b);
+	assert_int_equal(slopn_login_response_format(&e, buf, 30), -1);
+}
+
+/* Feed a stream through a linebuf in pieces of the sizes in pieces[]
+ * (repeated); parse each line as a login request into out[]. Returns the
+ * number of lines. */
+static int feed_in_pieces(const char *stream, const size_t *pieces, size_t npieces,
+                          struct slopn_login_request *out, int max)
+{
+	struct linebuf lb;
+	size_t len = strlen(stream), k = 0;
+	int lines = 0;
+	linebuf_init(&lb);
+	for (size_t off = 0; off < len;) {
+		size_t n = pieces[k++ % npieces], used;
+		if (n > len - off)
+			n = len - off;
+		/* One read may hold several lines: hand them out one by one. */
+		for (size_t done = 0; done < n; done += used) {
+			enum linebuf_result r = linebuf_feed(&lb, (const uint8_t *)stream + off + done,
+			                                     n - done, &used);
+			assert_int_not_equal(r, LINEBUF_OVERFLOW);
+			if (r == LINEBUF_LINE) {
+				assert_true(lines < max);
+				assert_int_equal(slopn_login_request_parse(lb.buf, lb.len, &out[lines], err,
+				                                           sizeof(err)), 0);
+				lines++;
+				linebuf_next(&lb);
+			}
+		}
+		off += n;
+	}
+	return lines;
 }
 
 /* A login that arrives one byte at a time, or in odd pieces, parses the same. */
 static void login_split_across_reads(void **state)
 {
 	(void)state;
-	const char *msg = "{\"type\":\"login_request\",\"token\":\"split\",\"os\":\"linux\"}\n";
-	size_t len = strlen(msg);
-	for (size_t piece = 1; piece <= 7; piece++) {
-		struct linebuf lb;
-		linebuf_init(&lb);
-		int lines = 0;
-		for (size_t off = 0; off < len;) {
-			size_t n = len - off < piece ? len - off : piece, used;
-			enum linebuf_result r = linebuf_feed(&lb, (const uint8_t *)msg + off, n, &used);
-			off += used;
-			if (r == LINEBUF_LINE) {
-				struct slopn_login_request q;
-				assert_int_equal(slopn_login_request_parse(lb.buf, lb.len, &q, err, sizeof(err)), 0);
-				assert_string_equal(q.token, "split");
-				lines++;
-				linebuf_next(&lb);
-			}
-		}
-		assert_int_equal(lines, 1);
+	const char *msg = "{\"type\":\"login_request\",\"token\":\"split\",\"client_version\":\"v\u00e9\",\"os\":\"linux\"}\n";
+	struct slopn_login_request whole, q[2];
+	assert_int_equal(req(msg, &whole), 0);
+
+	static const size_t one[] = {1}, odd[] = {3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5}, big[] = {7, 33};
+	static const struct { const size_t *p; size_t n; } plans[] = {
+		{one, 1}, {odd, sizeof(odd) / sizeof(odd[0])}, {big, 2},
+	};
+	for (size_t i = 0; i < sizeof(plans) / sizeof(plans[0]); i++) {
+		assert_int_equal(feed_in_pieces(msg, plans[i].p, plans[i].n, q, 1), 1);
+		assert_req_equal(&q[0], &whole);
 	}
+	for (size_t piece = 1; piece <= strlen(msg); piece++) {
+		assert_int_equal(feed_in_pieces(msg, &piece, 1, q, 1), 1);
+		assert_req_equal(&q[0], &whole);
+	}
+
+	/* Two logins in one stream, the second starting inside the read that
+	 * ends the first. */
+	char two[512];
+	snprintf(two, sizeof(two), "%s{\"type\":\"login_request\",\"token\":\"second\"}\n", msg);
+	assert_int_equal(feed_in_pieces(two, odd, sizeof(odd) / sizeof(odd[0]), q, 2), 2);
+	assert_req_equal(&q[0], &whole);
+	assert_string_equal(q[1].token, "second");
 }
 
 static void msg_type(void **state)
@@ -213,6 +423,14 @@ static void msg_type(void **state)
 	assert_int_equal(slopn_msg_type("{\"x\":1}", 7, t, sizeof(t)), 0);
 	assert_string_equal(t, "");
 	assert_int_equal(slopn_msg_type("[1]", 3, t, sizeof(t)), -1);
+	assert_int_equal(slopn_msg_type("nope", 4, t, sizeof(t)), -1);
+	assert_int_equal(slopn_msg_type("{\"type\":7}\n", 11, t, sizeof(t)), 0);
+	assert_string_equal(t, "");
+	/* Truncated to fit; no room at all is an error, not an overrun. */
+	char small[4];
+	assert_int_equal(slopn_msg_type("{\"type\":\"keepalive\"}", 20, small, sizeof(small)), 0);
+	assert_string_equal(small, "kee");
+	assert_int_equal(slopn_msg_type("{\"type\":\"ping\"}", 15, small, 0), -1);
 }
 
 int main(void)
@@ -223,6 +441,8 @@ int main(void)
 		cmocka_unit_test(request_bad_input),
 		cmocka_unit_test(request_token_never_truncated),
 		cmocka_unit_test(one_mebibyte_line_is_refused),
+		cmocka_unit_test(login_size_limit),
+		cmocka_unit_test(long_fields_truncated),
 		cmocka_unit_test(request_round_trip),
 		cmocka_unit_test(response_success_and_mask),
 		cmocka_unit_test(response_error),

@@ -22,10 +22,31 @@ static void slash29_holds_five(void **state)
 		assert_false(seen & (1u << (a - NET)));
 		seen |= 1u << (a - NET);
 	}
+	assert_int_equal(seen, 0x7cu); /* .2 to .6: never .0, .1 or .7 */
 	assert_int_equal(pool_alloc(&p), 0); /* the 6th */
+	assert_int_equal(p.used, 5);
 	pool_release(&p, NET + 4);
+	pool_release(&p, NET + 4); /* twice: a no-op */
+	assert_int_equal(p.used, 4);
 	assert_int_equal(pool_alloc(&p), NET + 4);
 	assert_int_equal(pool_alloc(&p), 0);
+	pool_free(&p);
+	/* After pool_free the pool is empty and full, never a crash. */
+	assert_int_equal(pool_alloc(&p), 0);
+	assert_false(pool_take(&p, NET + 2));
+	pool_release(&p, NET + 2);
+}
+
+/* Released addresses go to the back of the line. */
+static void round_robin(void **state)
+{
+	(void)state;
+	struct pool p;
+	assert_int_equal(pool_init(&p, NET, 24), 0);
+	assert_int_equal(pool_alloc(&p), NET + 2);
+	assert_int_equal(pool_alloc(&p), NET + 3);
+	pool_release(&p, NET + 2);
+	assert_int_equal(pool_alloc(&p), NET + 4);
 	pool_free(&p);
 }
 
@@ -71,8 +92,17 @@ static void prefixes(void **state)
 	struct pool p;
 	assert_int_equal(pool_init(&p, NET, 15), -1);
 	assert_int_equal(pool_init(&p, NET, 30), -1);
+	assert_int_equal(pool_init(&p, NET, 0), -1);
+	assert_int_equal(pool_init(&p, NET, 32), -1);
 	assert_int_equal(pool_init(&p, NET, 16), 0);
 	assert_int_equal(pool_capacity(&p), 65533);
+	/* Every client address of a /16, none of the three reserved ones. */
+	for (uint32_t i = 0; i < 65533; i++) {
+		uint32_t a = pool_alloc(&p);
+		assert_true(a >= NET + 2 && a <= NET + 65534);
+	}
+	assert_int_equal(pool_alloc(&p), 0);
+	assert_int_equal(p.used, 65533);
 	pool_free(&p);
 }
 
@@ -85,10 +115,21 @@ static void cidr(void **state)
 	assert_int_equal(n, NET);
 	assert_int_equal(pl, 24);
 	assert_int_equal(parse_cidr("192.0.2.1/32", &n, &pl), 0);
+	assert_int_equal(n, 0xc0000201u);
+	assert_int_equal(pl, 32);
+	assert_int_equal(parse_cidr("10.100.7.9/16", &n, &pl), 0); /* host bits cleared */
+	assert_int_equal(n, NET);
+	assert_int_equal(parse_cidr("1.2.3.4/0", &n, &pl), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(pl, 0);
 	static const char *const bad[] = {
 		"10.100.0.0", "10.100.0.0/", "10.100.0.0/33", "10.100.0/24", "10.100.0.0/24x",
 		"/24", "10.100.0.0/+4", "10.100.0.0/-1", "10.100.0.0/024", "::1/64", "",
-		"10.100.0.256/24",
+		"10.100.0.256/24", "+10.100.0.0/24", "10.100.0.0/08", "10.100.0.0/00",
+		"10.100.0.0/ 24", " 10.100.0.0/24", "10.100.0.0 /24", "10.100.0.0/24 ",
+		"10.100.0.0/24/24", "10.100.0.0//24", "010.100.0.0/24", "0x0a.100.0.0/24",
+		"10.100.0.0/24\n", "10.100.0.0/999", "10.100.0.0.0/24", "167772160/8",
+		"10.100.0.0/2a", "10.100.0.0/1e1", "255.255.255.255.255.255/8",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(parse_cidr(bad[i], &n, &pl), -1);
@@ -98,6 +139,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(slash29_holds_five),
+		cmocka_unit_test(round_robin),
 		cmocka_unit_test(reserved_addresses),
 		cmocka_unit_test(fixed_vip),
 		cmocka_unit_test(prefixes),

@@ -1,0 +1,326 @@
+#include "daemon/control.h"
+
+#include <errno.h>
+#include <grp.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "daemon/log.h"
+#include "proto/jsonrpc.h"
+
+#define MAX_CALLERS 64
+#define OUT_MAX (4 << 20)      /* a caller that does not read is dropped */
+#define IDLE_USEC (60 * 1000000ULL)
+
+struct caller {
+	struct control *ctl;
+	int fd;
+	sd_event_source *io, *idle;
+	struct control_caller who;
+	char *in;                  /* JSONRPC_MAX + 1 */
+	size_t inlen;
+	char *out;
+	size_t outlen, outcap;
+	struct caller *next;
+};
+
+struct control {
+	sd_event *ev;
+	int fd;
+	char *path;
+	sd_event_source *io;
+	const struct control_method *methods;
+	void *ctx;
+	struct caller *callers;
+	unsigned ncallers;
+};
+
+static void caller_free(struct caller *k)
+{
+	struct control *c = k->ctl;
+	for (struct caller **p = &c->callers; *p; p = &(*p)->next)
+		if (*p == k) {
+			*p = k->next;
+			break;
+		}
+	c->ncallers--;
+	sd_event_source_disable_unref(k->io);
+	sd_event_source_disable_unref(k->idle);
+	close(k->fd);
+	free(k->in);
+	free(k->out);
+	free(k);
+}
+
+static void touch(struct caller *k)
+{
+	if (k->who.subscribed) {
+		sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
+		return;
+	}
+	uint64_t now;
+	sd_event_now(k->ctl->ev, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(k->idle, now + IDLE_USEC);
+	sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+}
+
+/* Write what we can; -1 when the caller is gone. */
+static int flush_out(struct caller *k)
+{
+	size_t off = 0;
+	while (off < k->outlen) {
+		ssize_t n = send(k->fd, k->out + off, k->outlen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				break;
+			return -1;
+		}
+		off += (size_t)n;
+	}
+	memmove(k->out, k->out + off, k->outlen - off);
+	k->outlen -= off;
+	sd_event_source_set_io_events(k->io, EPOLLIN | (k->outlen ? EPOLLOUT : 0));
+	return 0;
+}
+
+static int queue_line(struct caller *k, char *line)
+{
+	if (!line)
+		return -1;
+	size_t n = strlen(line);
+	if (k->outlen + n > OUT_MAX) {
+		free(line);
+		return -1;
+	}
+	if (k->outlen + n > k->outcap) {
+		size_t cap = k->outcap ? k->outcap : 4096;
+		while (cap < k->outlen + n)
+			cap *= 2;
+		char *p = realloc(k->out, cap);
+		if (!p) {
+			free(line);
+			return -1;
+		}
+		k->out = p;
+		k->outcap = cap;
+	}
+	memcpy(k->out + k->outlen, line, n);
+	k->outlen += n;
+	free(line);
+	return flush_out(k);
+}
+
+static int handle_line(struct caller *k, const char *line, size_t len)
+{
+	struct control *c = k->ctl;
+	struct jsonrpc_request req;
+	char err[256] = "";
+	int code = jsonrpc_parse(line, len, &req, err, sizeof(err));
+	char *out = NULL;
+	if (code == 0) {
+		const struct control_method *m = c->methods;
+		while (m->name && strcmp(m->name, req.method) != 0)
+			m++;
+		if (!m->name) {
+			snprintf(err, sizeof(err), "unknown method '%s' (see docs/control-api.md)", req.method);
+			code = JSONRPC_METHOD_NOT_FOUND;
+		} else {
+			if (m->changes)
+				log_info("control: %s by uid %u pid %d", m->name, (unsigned)k->who.uid, (int)k->who.pid);
+			json_t *res = m->fn(c->ctx, &k->who, req.params, &code, err, sizeof(err));
+			if (res) {
+				code = 0;
+				out = req.id ? jsonrpc_format_result(req.id, res) : (json_decref(res), NULL);
+			}
+		}
+	}
+	if (code != 0 && (req.id || code == JSONRPC_PARSE_ERROR || code == JSONRPC_INVALID_REQUEST))
+		out = jsonrpc_format_error(req.id, code, err);
+	jsonrpc_request_clear(&req);
+	return out ? queue_line(k, out) : 0;
+}
+
+static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct caller *k = userdata;
+	if (revents & EPOLLOUT && flush_out(k) < 0)
+		goto drop;
+	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return 0;
+	ssize_t n = recv(fd, k->in + k->inlen, JSONRPC_MAX + 1 - k->inlen, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n <= 0)
+		goto drop;
+	k->inlen += (size_t)n;
+	touch(k);
+	char *start = k->in, *nl;
+	while ((nl = memchr(start, '\n', k->inlen - (size_t)(start - k->in)))) {
+		if (handle_line(k, start, (size_t)(nl - start)) < 0)
+			goto drop;
+		start = nl + 1;
+	}
+	k->inlen -= (size_t)(start - k->in);
+	memmove(k->in, start, k->inlen);
+	if (k->inlen > JSONRPC_MAX) {
+		queue_line(k, jsonrpc_format_error(NULL, JSONRPC_INVALID_REQUEST,
+		                                   "request larger than 64 KiB: closing"));
+		goto drop;
+	}
+	return 0;
+drop:
+	caller_free(k);
+	return 0;
+}
+
+static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	caller_free(userdata);
+	return 0;
+}
+
+static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct control *c = userdata;
+	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0)
+		return 0;
+	if (c->ncallers >= MAX_CALLERS) {
+		close(cfd);
+		return 0;
+	}
+	struct caller *k = calloc(1, sizeof(*k));
+	if (!k || !(k->in = malloc(JSONRPC_MAX + 1))) {
+		free(k);
+		close(cfd);
+		return 0;
+	}
+	k->ctl = c;
+	k->fd = cfd;
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	if (getsockopt(cfd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) == 0) {
+		k->who.pid = cred.pid;
+		k->who.uid = cred.uid;
+		k->who.gid = cred.gid;
+	}
+	k->next = c->callers;
+	c->callers = k;
+	c->ncallers++;
+	if (sd_event_add_io(c->ev, &k->io, cfd, EPOLLIN, on_caller, k) < 0 ||
+	    sd_event_add_time(c->ev, &k->idle, CLOCK_MONOTONIC, 0, 1000000, on_idle, k) < 0) {
+		caller_free(k);
+		return 0;
+	}
+	touch(k);
+	return 0;
+}
+
+static int make_parent(const char *path)
+{
+	char *copy = strdup(path);
+	if (!copy)
+		return -1;
+	char *dir = dirname(copy);
+	int rv = 0;
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		rv = -1;
+	free(copy);
+	return rv;
+}
+
+struct control *control_open(sd_event *ev, const char *path,
+                             const struct control_method *methods, void *ctx)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("control socket path %s is too long (max %zu bytes)", path, sizeof(sa.sun_path) - 1);
+		return NULL;
+	}
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	struct control *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->ev = ev;
+	c->methods = methods;
+	c->ctx = ctx;
+	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (c->fd < 0 || make_parent(path) < 0)
+		goto fail;
+	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno != EADDRINUSE)
+			goto fail;
+		/* A socket file is there: replace it only if nobody answers on it. */
+		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (probe >= 0)
+			close(probe);
+		if (live) {
+			log_err("control socket %s is in use by another slopnd (use --control PATH)", path);
+			errno = EADDRINUSE;
+			goto fail_quiet;
+		}
+		unlink(path);
+		if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			goto fail;
+	}
+	/* 0660 root:slopn, so that members of the slopn group can administer. */
+	struct group *g = getgrnam("slopn");
+	if (g && chown(path, (uid_t)-1, g->gr_gid) < 0)
+		log_warn("cannot give %s to group slopn: %s", path, strerror(errno));
+	chmod(path, 0660);
+	if (listen(c->fd, 16) < 0 ||
+	    sd_event_add_io(ev, &c->io, c->fd, EPOLLIN, on_accept, c) < 0)
+		goto fail;
+	c->path = strdup(path);
+	log_info("control socket %s", path);
+	return c;
+fail:
+	log_err("cannot listen on control socket %s: %s", path, strerror(errno));
+fail_quiet:
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+	return NULL;
+}
+
+void control_close(struct control *c)
+{
+	if (!c)
+		return;
+	while (c->callers)
+		caller_free(c->callers);
+	sd_event_source_disable_unref(c->io);
+	close(c->fd);
+	if (c->path)
+		unlink(c->path);
+	free(c->path);
+	free(c);
+}
+
+void control_notify(struct control *c, const char *method, json_t *params)
+{
+	if (!c) {
+		json_decref(params);
+		return;
+	}
+	char *line = jsonrpc_format_notification(method, params);
+	if (!line)
+		return;
+	for (struct caller *k = c->callers, *next; k; k = next) {
+		next = k->next;
+		/* Never free a caller here: we may be inside its own request.
+		 * A shut-down socket makes the next read drop it. */
+		if (k->who.subscribed && queue_line(k, strdup(line)) < 0)
+			shutdown(k->fd, SHUT_RDWR);
+	}
+	free(line);
+}

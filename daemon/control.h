@@ -1,0 +1,42 @@
+/* The control socket: JSON-RPC 2.0 over a UNIX stream socket, one object
+ * per line. Many callers at once, each non-blocking with bounded buffers, a
+ * size limit per request and an idle timeout, so that no caller can stall
+ * the data plane or another caller. */
+#ifndef SLOPN_CONTROL_H
+#define SLOPN_CONTROL_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <systemd/sd-event.h>
+
+#define DEFAULT_CONTROL "/run/slopn/slopnd.sock"
+
+struct control;
+struct control_caller {
+	pid_t pid;
+	uid_t uid;
+	gid_t gid;
+	bool subscribed;
+};
+
+/* A method: returns the result (a new reference), or NULL with *code and
+ * err set. */
+typedef json_t *(*control_fn)(void *ctx, struct control_caller *caller, json_t *params,
+                              int *code, char *err, size_t errlen);
+
+struct control_method {
+	const char *name;
+	control_fn fn;
+	bool changes;   /* logged with the caller's credentials */
+};
+
+/* Listen on path (the directory is created; a stale socket is replaced).
+ * methods ends with a {NULL} entry. NULL on failure (logged). */
+struct control *control_open(sd_event *ev, const char *path,
+                             const struct control_method *methods, void *ctx);
+void control_close(struct control *c);
+/* Send a notification to every subscribed caller; params is consumed. */
+void control_notify(struct control *c, const char *method, json_t *params);
+
+#endif

@@ -1,0 +1,150 @@
+#include "proto/jsonrpc.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return code;
+}
+
+void jsonrpc_request_clear(struct jsonrpc_request *req)
+{
+	json_decref(req->id);
+	json_decref(req->params);
+	memset(req, 0, sizeof(*req));
+}
+
+int jsonrpc_parse(const char *line, size_t len, struct jsonrpc_request *req,
+                  char *err, size_t errlen)
+{
+	memset(req, 0, sizeof(*req));
+	if (len > JSONRPC_MAX)
+		return fail(JSONRPC_INVALID_REQUEST, err, errlen,
+		            "request of %zu bytes is larger than %d", len, JSONRPC_MAX);
+	json_error_t je;
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	if (!o)
+		return fail(JSONRPC_PARSE_ERROR, err, errlen, "not JSON: %s", je.text);
+	int rv = 0;
+	if (!json_is_object(o)) {
+		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "a request must be a JSON object");
+		goto out;
+	}
+	json_t *id = json_object_get(o, "id");
+	if (id) {
+		if (!json_is_integer(id) && !json_is_string(id)) {
+			rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "id must be an integer or a string");
+			goto out;
+		}
+		req->id = json_incref(id);
+	}
+	json_t *v = json_object_get(o, "jsonrpc");
+	if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
+		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "\"jsonrpc\" must be \"2.0\"");
+		goto out;
+	}
+	json_t *m = json_object_get(o, "method");
+	if (!json_is_string(m) || json_string_length(m) == 0 ||
+	    json_string_length(m) >= sizeof(req->method) ||
+	    strlen(json_string_value(m)) != json_string_length(m)) {
+		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "\"method\" must be a short string");
+		goto out;
+	}
+	memcpy(req->method, json_string_value(m), json_string_length(m) + 1);
+	json_t *p = json_object_get(o, "params");
+	if (p && !json_is_null(p)) {
+		if (!json_is_object(p)) {
+			rv = fail(JSONRPC_INVALID_PARAMS, err, errlen, "params must be an object");
+			goto out;
+		}
+		req->params = json_incref(p);
+	}
+out:
+	json_decref(o);
+	return rv;
+}
+
+static char *dump_line(json_t *o)
+{
+	if (!o)
+		return NULL;
+	char *s = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	if (!s)
+		return NULL;
+	size_t n = strlen(s);
+	char *line = realloc(s, n + 2);
+	if (!line) {
+		free(s);
+		return NULL;
+	}
+	line[n] = '\n';
+	line[n + 1] = '\0';
+	return line;
+}
+
+char *jsonrpc_format_result(json_t *id, json_t *result)
+{
+	return dump_line(json_pack("{s:s, s:O?, s:o}", "jsonrpc", "2.0", "id", id, "result",
+	                           result ? result : json_object()));
+}
+
+char *jsonrpc_format_error(json_t *id, int code, const char *message)
+{
+	return dump_line(json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id,
+	                           "error", "code", code, "message", message));
+}
+
+char *jsonrpc_format_notification(const char *method, json_t *params)
+{
+	return dump_line(json_pack("{s:s, s:s, s:o}", "jsonrpc", "2.0", "method", method,
+	                           "params", params ? params : json_object()));
+}
+
+static json_t *param(json_t *params, const char *name)
+{
+	return params ? json_object_get(params, name) : NULL;
+}
+
+int jsonrpc_param_string(json_t *params, const char *name, bool required,
+                         const char **out, char *err, size_t errlen)
+{
+	json_t *v = param(params, name);
+	if (!v)
+		return required ? fail(-1, err, errlen, "params.%s is required", name) : 0;
+	if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
+		return fail(-1, err, errlen, "params.%s: expected a string", name);
+	*out = json_string_value(v);
+	return 0;
+}
+
+int jsonrpc_param_int(json_t *params, const char *name, bool required,
+                      int64_t *out, char *err, size_t errlen)
+{
+	json_t *v = param(params, name);
+	if (!v)
+		return required ? fail(-1, err, errlen, "params.%s is required", name) : 0;
+	if (!json_is_integer(v))
+		return fail(-1, err, errlen, "params.%s: expected an integer", name);
+	*out = (int64_t)json_integer_value(v);
+	return 0;
+}
+
+int jsonrpc_param_bool(json_t *params, const char *name, bool required,
+                       bool *out, char *err, size_t errlen)
+{
+	json_t *v = param(params, name);
+	if (!v)
+		return required ? fail(-1, err, errlen, "params.%s is required", name) : 0;
+	if (!json_is_boolean(v))
+		return fail(-1, err, errlen, "params.%s: expected true or false", name);
+	*out = json_is_true(v);
+	return 0;
+}

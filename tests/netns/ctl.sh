@@ -1,0 +1,76 @@
+#!/bin/bash
+# slopnctl on the hub's control socket: status, sessions with live
+# counters, kick (the client sees the reason and comes back), events,
+# errors and exit codes.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+topo 2
+start_hub
+connect_clients 2
+
+ctl status | grep -q "^sessions:  2$" || fail "status does not show 2 sessions"
+ok "status: 2 sessions"
+expect_eq "status --json role" "$(ctl --json status | jq -r .role)" server
+ctl sessions list > "$TMP/list.txt"
+grep -Eq "^ID +TOKEN +VIP +REMOTE" "$TMP/list.txt" || fail "no table header"
+grep -Eq "^1 +shared +10\.100\.0\.2 +192\.0\.2\.11:" "$TMP/list.txt" || fail "no row for c1: $(cat "$TMP/list.txt")"
+ok "sessions list shows both clients"
+
+# Counters grow while traffic flows: 10 pings of 1000 bytes from c1.
+before=$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.2") | .rx_pkts')
+nsx c1 ping -c 10 -i 0.1 -s 1000 -W 2 10.100.0.1 >/dev/null || fail "ping failed"
+after=$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.2") | .rx_pkts')
+expect_eq "rx_pkts grew by" "$((after - before))" 10
+
+# Events, then a kick by VIP with a reason: the client logs it at once.
+timeout 20 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/events.txt" &
+PIDS+=($!)
+sleep 0.3
+ctl sessions kick 10.100.0.3 --reason "maintenance" | grep -q "kicked 1 session" || fail "kick did not report 1 session"
+expect_eq "sessions right after the kick" "$(ctl --json sessions list | jq -c '[.sessions[].vip]')" '["10.100.0.2"]'
+wait_log c2 "hub closed the connection: kicked: maintenance \(code 4\)" 1
+ok "c2 saw the kick reason within 1 s"
+wait_log c2 "reconnecting in 1s" 2
+deadline=$((SECONDS + 10))
+until [ "$(grep -c "connected: vip" "$TMP/c2.log")" -ge 2 ]; do
+	[ $SECONDS -lt $deadline ] || fail "c2 did not come back after the kick"
+	sleep 0.1
+done
+ok "c2 came back after the kick"
+sleep 0.3
+grep -q '"method":"session.down"\|session.down' "$TMP/events.txt" || fail "monitor saw no session.down"
+grep -q "session.up" "$TMP/events.txt" || fail "monitor saw no session.up: $(cat "$TMP/events.txt")"
+ok "monitor saw session.down and session.up"
+
+# Errors: the daemon's message, exit 1; usage, exit 2; no daemon, exit 3.
+ctl sessions kick 42 2> "$TMP/err.txt"; rc=$?
+expect_eq "kick of an unknown id exits" "$rc" 1
+grep -q "no session matches" "$TMP/err.txt" || fail "no message for an unknown session"
+ctl sessions bogus 2>/dev/null; expect_eq "unknown command exits" "$?" 2
+"$SLOPNCTL" --socket "$TMP/nothing.sock" status 2> "$TMP/err.txt"; rc=$?
+expect_eq "missing daemon exits" "$rc" 3
+grep -q "is slopnd running" "$TMP/err.txt" || fail "no hint when the daemon is missing"
+
+# A caller that sends half a request and stalls does not block another.
+python3 - "$TMP/hub.sock" <<'PY' &
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.send(b'{"jsonrpc":"2.0","id":1,"meth')
+time.sleep(5)
+PY
+PIDS+=($!)
+sleep 0.2
+SECONDS=0
+ctl status >/dev/null || fail "status failed while another caller stalls"
+[ $SECONDS -le 1 ] || fail "status took ${SECONDS}s next to a stalled caller"
+ok "a stalled caller does not block others"
+
+# Many callers at once while traffic flows.
+nsx c1 ping -c 50 -i 0.02 -W 2 10.100.0.1 >/dev/null &
+PIDS+=($!)
+for i in $(seq 50); do ctl --json sessions list > "$TMP/par.$i" & done
+wait_deadline=$((SECONDS + 10))
+while [ "$(jobs -r | wc -l)" -gt 1 ] && [ $SECONDS -lt $wait_deadline ]; do sleep 0.1; done
+n=$(for i in $(seq 50); do jq -e '.sessions | length >= 1' "$TMP/par.$i" >/dev/null 2>&1 && echo ok; done | wc -l)
+expect_eq "answers to 50 concurrent callers" "$n" 50
