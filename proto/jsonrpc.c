@@ -29,7 +29,8 @@ int jsonrpc_parse(const char *line, size_t len, struct jsonrpc_request *req,
 		return fail(JSONRPC_INVALID_REQUEST, err, errlen,
 		            "request of %zu bytes is larger than %d", len, JSONRPC_MAX);
 	json_error_t je;
-	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	/* DECODE_ANY: a bare scalar is JSON, just not a request. */
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
 	if (!o)
 		return fail(JSONRPC_PARSE_ERROR, err, errlen, "not JSON: %s", je.text);
 	int rv = 0;

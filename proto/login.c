@@ -11,6 +11,7 @@
 /* Write a reason into err and return -1. Reasons go to logs and, on the
  * hub, back to the peer inside a JSON string; jansson's messages quote
  * bytes of the input, so anything outside printable ASCII becomes '?'. */
+__attribute__((format(printf, 3, 4)))
 static int fail(char *err, size_t errlen, const char *fmt, ...)
 {
 	if (!err || !errlen)

@@ -1,5 +1,6 @@
-/* libFuzzer: stream framing under arbitrary chunking. The first byte of
- * the input picks the chunk sizes. */
+/* libFuzzer: stream framing under arbitrary chunking, checked against a
+ * plain split of the whole input at '\n'. The first byte of the input
+ * seeds the chunk sizes. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	unsigned seed = data[0];
 	data++, size--;
 	linebuf_init(&lb);
-	size_t off = 0;
+	size_t off = 0;   /* bytes of data consumed */
+	size_t start = 0; /* where the current line starts in data */
 	while (off < size) {
-		size_t chunk = 1 + (seed = seed * 1103515245u + 12345u) % 97;
+		seed = seed * 1103515245u + 12345u;
+		size_t chunk = 1 + (seed >> 16) % 97;
 		if (chunk > size - off)
 			chunk = size - off;
 		size_t used;
@@ -25,13 +28,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (used > chunk || lb.len > LINEBUF_CAP)
 			abort();
 		off += used;
-		if (r == LINEBUF_OVERFLOW)
+		if (r == LINEBUF_OVERFLOW) {
+			/* Only when the line really is longer than the cap. */
+			const uint8_t *nl = memchr(data + start, '\n', size - start);
+			size_t linelen = nl ? (size_t)(nl - (data + start)) : size - start;
+			if (linelen <= LINEBUF_CAP)
+				abort();
 			return 0;
+		}
 		if (r == LINEBUF_LINE) {
-			if (memchr(lb.buf, '\n', lb.len) || lb.buf[lb.len] != '\0')
+			/* Exactly the next line of the input, NUL-terminated. */
+			if (off == 0 || data[off - 1] != '\n' || lb.len != off - 1 - start ||
+			    memcmp(lb.buf, data + start, lb.len) != 0 || lb.buf[lb.len] != '\0')
+				abort();
+			/* While it is ready, nothing more is taken. */
+			if (off < size && (linebuf_feed(&lb, data + off, size - off, &used) != LINEBUF_LINE ||
+			                   used != 0))
 				abort();
 			linebuf_next(&lb);
+			start = off;
+		} else if (r == LINEBUF_NEED_MORE) {
+			if (used != chunk || lb.len != off - start)
+				abort();
 		}
 	}
+	/* Whatever is left is an unfinished line that fits. */
+	if (lb.len != size - start || memchr(data + start, '\n', size - start))
+		abort();
 	return 0;
 }

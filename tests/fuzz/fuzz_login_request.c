@@ -1,5 +1,6 @@
 /* libFuzzer: the hub's parser of client logins. Whatever parses must
- * format and parse back to the same request. */
+ * format and parse back to the same request; every refusal says why, in
+ * printable ASCII. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,20 +8,41 @@
 #include "proto/login.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_err(const char *err)
+{
+	if (!err[0])
+		abort();
+	for (const char *p = err; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slopn_login_request a, b;
-	char err[256], buf[2048];
+	char err[256], buf[SLOPN_LOGIN_MAX], type[16];
+	/* Later messages on the stream go through this one. */
+	slopn_msg_type((const char *)data, size, type, sizeof(type));
+	if (strnlen(type, sizeof(type)) >= sizeof(type))
+		abort();
 	if (slopn_login_request_parse((const char *)data, size, &a, err, sizeof(err)) < 0) {
-		if (!err[0])
-			abort(); /* a refusal always says why */
+		check_err(err);
 		return 0;
 	}
+	if (!a.token[0] || strnlen(a.token, sizeof(a.token)) == sizeof(a.token) ||
+	    strnlen(a.client_version, sizeof(a.client_version)) == sizeof(a.client_version) ||
+	    strnlen(a.os, sizeof(a.os)) == sizeof(a.os))
+		abort();
 	ssize_t n = slopn_login_request_format(&a, buf, sizeof(buf));
-	if (n <= 0 || buf[n - 1] != '\n')
+	if (n <= 0 || buf[n - 1] != '\n' || buf[n] != '\0' || strlen(buf) != (size_t)n)
 		abort();
 	if (slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 ||
-	    memcmp(&a, &b, sizeof(a)) != 0)
+	    strcmp(a.token, b.token) != 0 || strcmp(a.client_version, b.client_version) != 0 ||
+	    strcmp(a.os, b.os) != 0)
+		abort();
+	/* One byte short of room is refused, never truncated. */
+	if (slopn_login_request_format(&a, buf, (size_t)n) != -1)
 		abort();
 	return 0;
 }

@@ -1,4 +1,5 @@
-/* libFuzzer: the client's parser of the hub's answer. */
+/* libFuzzer: the client's parser of the hub's answer. Whatever parses must
+ * format and parse back to the same response. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,21 +7,47 @@
 #include "proto/login.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_err(const char *err)
+{
+	if (!err[0])
+		abort();
+	for (const char *p = err; *p; p++)
+		if (*p < 0x20 || *p > 0x7e)
+			abort();
+}
+
+/* Field by field: padding is not part of the value. */
+static int same(const struct slopn_login_response *a, const struct slopn_login_response *b)
+{
+	return a->ok == b->ok && strcmp(a->message, b->message) == 0 &&
+	       a->assigned_vip.s_addr == b->assigned_vip.s_addr &&
+	       a->server_vip.s_addr == b->server_vip.s_addr && a->prefix_len == b->prefix_len &&
+	       strcmp(a->server_version, b->server_version) == 0;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct slopn_login_response a, b;
-	char err[256], buf[2048];
-	if (slopn_login_response_parse((const char *)data, size, &a, err, sizeof(err)) < 0)
+	char err[256], buf[SLOPN_LOGIN_MAX];
+	if (slopn_login_response_parse((const char *)data, size, &a, err, sizeof(err)) < 0) {
+		check_err(err);
+		if (a.ok)
+			abort(); /* a refusal never looks like a success */
 		return 0;
-	if (a.ok && (a.prefix_len < 1 || a.prefix_len > 31))
+	}
+	if (a.ok ? (a.prefix_len < 1 || a.prefix_len > 31 || a.message[0])
+	         : (a.prefix_len != 24 || a.assigned_vip.s_addr || a.server_vip.s_addr))
+		abort();
+	if (strnlen(a.message, sizeof(a.message)) == sizeof(a.message) ||
+	    strnlen(a.server_version, sizeof(a.server_version)) == sizeof(a.server_version))
 		abort();
 	ssize_t n = slopn_login_response_format(&a, buf, sizeof(buf));
-	if (n <= 0)
+	if (n <= 0 || buf[n - 1] != '\n' || buf[n] != '\0' || strlen(buf) != (size_t)n)
 		abort();
-	if (slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 ||
-	    memcmp(&a, &b, sizeof(a)) != 0)
+	if (slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 || !same(&a, &b))
 		abort();
-	char type[32];
-	slopn_msg_type((const char *)data, size, type, sizeof(type));
+	if (slopn_login_response_format(&a, buf, (size_t)n) != -1)
+		abort();
 	return 0;
 }

@@ -1,0 +1,136 @@
+/* JSON-RPC requests from the control socket: good and hostile. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/jsonrpc.h"
+
+static char err[256];
+
+static int parse(const char *s, struct jsonrpc_request *r)
+{
+	err[0] = '\0';
+	return jsonrpc_parse(s, strlen(s), r, err, sizeof(err));
+}
+
+static void good_requests(void **state)
+{
+	(void)state;
+	struct jsonrpc_request r;
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"sessions.list\"}", &r), 0);
+	assert_string_equal(r.method, "sessions.list");
+	assert_int_equal(json_integer_value(r.id), 7);
+	assert_null(r.params);
+	jsonrpc_request_clear(&r);
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":\"a\",\"method\":\"sessions.kick\",\"params\":{\"id\":3},\"x\":1}", &r), 0);
+	assert_string_equal(json_string_value(r.id), "a");
+	int64_t id = 0;
+	assert_int_equal(jsonrpc_param_int(r.params, "id", true, &id, err, sizeof(err)), 0);
+	assert_int_equal(id, 3);
+	jsonrpc_request_clear(&r);
+	/* A notification: no id. */
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"method\":\"server.status\",\"params\":null}", &r), 0);
+	assert_null(r.id);
+	jsonrpc_request_clear(&r);
+}
+
+static void bad_requests(void **state)
+{
+	(void)state;
+	static const struct { const char *line; int code; } bad[] = {
+		{"", JSONRPC_PARSE_ERROR},
+		{"{\"jsonrpc\":", JSONRPC_PARSE_ERROR},
+		{"[1,2]", JSONRPC_INVALID_REQUEST},
+		{"42", JSONRPC_INVALID_REQUEST},
+		{"{\"id\":1,\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},                      /* no jsonrpc */
+		{"{\"jsonrpc\":\"1.0\",\"id\":1,\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1}", JSONRPC_INVALID_REQUEST},                    /* no method */
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"m\",\"params\":[1]}", JSONRPC_INVALID_PARAMS},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"id\":2,\"method\":\"m\"}", JSONRPC_PARSE_ERROR}, /* duplicate key */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct jsonrpc_request r;
+		assert_int_equal(parse(bad[i].line, &r), bad[i].code);
+		assert_true(err[0] != '\0');
+		jsonrpc_request_clear(&r);
+	}
+	/* The id survives an error after it was read, so the answer names it. */
+	struct jsonrpc_request r;
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":7}", &r), JSONRPC_INVALID_REQUEST);
+	assert_int_equal(json_integer_value(r.id), 9);
+	jsonrpc_request_clear(&r);
+}
+
+static void oversized(void **state)
+{
+	(void)state;
+	size_t n = JSONRPC_MAX + 1;
+	char *big = malloc(n);
+	memset(big, ' ', n);
+	struct jsonrpc_request r;
+	assert_int_equal(jsonrpc_parse(big, n, &r, err, sizeof(err)), JSONRPC_INVALID_REQUEST);
+	assert_non_null(strstr(err, "larger"));
+	jsonrpc_request_clear(&r);
+	free(big);
+}
+
+static void param_types(void **state)
+{
+	(void)state;
+	json_t *p = json_pack("{s:s, s:i, s:b, s:i}", "name", "alice", "n", 5, "kick", 1, "s", 3);
+	const char *s = NULL;
+	int64_t n = 0;
+	bool b = false;
+	assert_int_equal(jsonrpc_param_string(p, "name", true, &s, err, sizeof(err)), 0);
+	assert_string_equal(s, "alice");
+	assert_int_equal(jsonrpc_param_bool(p, "kick", true, &b, err, sizeof(err)), 0);
+	assert_true(b);
+	assert_int_equal(jsonrpc_param_string(p, "s", true, &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "params.s: expected a string");
+	assert_int_equal(jsonrpc_param_int(p, "name", true, &n, err, sizeof(err)), -1);
+	assert_int_equal(jsonrpc_param_bool(p, "n", false, &b, err, sizeof(err)), -1);
+	assert_int_equal(jsonrpc_param_string(p, "missing", true, &s, err, sizeof(err)), -1);
+	assert_string_equal(err, "params.missing is required");
+	n = 77;
+	assert_int_equal(jsonrpc_param_int(p, "missing", false, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 77);
+	assert_int_equal(jsonrpc_param_int(NULL, "missing", false, &n, err, sizeof(err)), 0);
+	json_decref(p);
+}
+
+static void formatting(void **state)
+{
+	(void)state;
+	json_t *id = json_integer(4);
+	char *s = jsonrpc_format_result(id, json_pack("{s:i}", "kicked", 1));
+	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"kicked\":1}}\n");
+	free(s);
+	s = jsonrpc_format_error(NULL, JSONRPC_PARSE_ERROR, "not JSON");
+	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"not JSON\"}}\n");
+	free(s);
+	s = jsonrpc_format_notification("session.up", json_pack("{s:i}", "id", 2));
+	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"method\":\"session.up\",\"params\":{\"id\":2}}\n");
+	free(s);
+	json_decref(id);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_requests),
+		cmocka_unit_test(bad_requests),
+		cmocka_unit_test(oversized),
+		cmocka_unit_test(param_types),
+		cmocka_unit_test(formatting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
