@@ -14,7 +14,7 @@ setup)
 server)
 	exec "$SLOPND" server --listen "$VB_SERVER_UNDERLAY_IP:$VB_PORT" \
 		--subnet "$VB_TUN_NET" --tun "$VB_IFNAME_SERVER" \
-		--state-dir "$state" --token vpnbench
+		--state-dir "$state" --control "$VB_DIR/slopnd.sock" --token vpnbench
 	;;
 client)
 	exec "$SLOPND" client --server "$VB_SERVER_UNDERLAY_IP:$VB_PORT" \
