@@ -579,6 +579,7 @@ void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		conn_update_timer(c);
 		return;
 	}
+	log_debug("datagram of %zu bytes queued (%u waiting)", len, c->dgq_count);
 	if (!dgq_push(c, pkt, len))
 		c->stats.drop[DROP_QUEUE]++;
 	conn_update_timer(c);
