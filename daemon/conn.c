@@ -165,6 +165,8 @@ static int extend_max_bidi_cb(ngtcp2_conn *qc, uint64_t max, void *user_data)
 }
 
 static void qlog_printf(void *user_data, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void qlog_printf(void *user_data, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;

@@ -66,6 +66,34 @@ ctl status >/dev/null || fail "status failed while another caller stalls"
 [ $SECONDS -le 1 ] || fail "status took ${SECONDS}s next to a stalled caller"
 ok "a stalled caller does not block others"
 
+# A request over 64 KiB gets an error and a closed connection; garbage
+# gets a parse error; the daemon lives on.
+python3 - "$TMP/hub.sock" > "$TMP/big.txt" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(b'\x00\xff not json\n')
+print(s.recv(4096).decode(errors="replace").strip())
+try:
+    s.sendall(b'x' * 70000)  # the daemon hangs up part way: that is the point
+except OSError:
+    pass
+data = b''
+while True:
+    try:
+        chunk = s.recv(4096)
+    except OSError:
+        break
+    if not chunk:
+        break
+    data += chunk
+print(data.decode(errors="replace").strip())
+PY
+grep -q '"code":-32700' "$TMP/big.txt" || fail "garbage did not get a parse error: $(cat "$TMP/big.txt")"
+grep -q '"code":-32600.*larger than 64 KiB' "$TMP/big.txt" || fail "no error for an oversized request: $(cat "$TMP/big.txt")"
+ctl status >/dev/null || fail "daemon gone after bad requests"
+ok "bad and oversized requests: errors, daemon fine"
+
 # Many callers at once while traffic flows.
 nsx c1 ping -c 50 -i 0.02 -W 2 10.100.0.1 >/dev/null &
 PIDS+=($!)
