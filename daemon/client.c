@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
@@ -146,6 +147,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->backoff = 0;
 	log_info("connected: vip %s/%u hub %s (server %s, max packet %zu)", vip, r.prefix_len, hub,
 	         r.server_version, conn_max_datagram(c));
+	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
 
 static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
@@ -362,6 +364,7 @@ static void schedule_retry(struct client *cl)
 	if (cl->backoff > BACKOFF_MAX)
 		cl->backoff = BACKOFF_MAX;
 	log_info("reconnecting in %us", cl->backoff);
+	sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
 	uint64_t now;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
 	sd_event_source_set_time(cl->retry, now + (uint64_t)cl->backoff * 1000000);
@@ -419,6 +422,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		return 0;
 	}
 	log_info("signal %d: disconnecting", (int)si->ssi_signo);
+	sd_notify(0, "STOPPING=1");
 	if (cl->conn && cl->conn->state == CONN_OPEN) {
 		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client exit");
 		conn_write(cl->conn);
@@ -459,6 +463,9 @@ int client_run(const struct config *cfg)
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_OFF);
+	sd_event_set_watchdog(cl->ev, 1);
+	/* Ready once running: a hub that is down must not fail the unit's start. */
+	sd_notify(0, "READY=1");
 	if (connect_once(cl) < 0) {
 		drop_connection(cl);
 		schedule_retry(cl);

@@ -1,6 +1,7 @@
 #include "daemon/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
 #include <stdio.h>
@@ -290,6 +291,27 @@ fail_quiet:
 		close(c->fd);
 	free(c);
 	return NULL;
+}
+
+struct control *control_adopt(sd_event *ev, int fd, const struct control_method *methods,
+                              void *ctx)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->ev = ev;
+	c->methods = methods;
+	c->ctx = ctx;
+	c->fd = fd;
+	int fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    sd_event_add_io(ev, &c->io, fd, EPOLLIN, on_accept, c) < 0) {
+		log_err("cannot use the control socket passed by systemd: %s", strerror(errno));
+		free(c);
+		return NULL;
+	}
+	log_info("control socket from systemd (fd %d)", fd);
+	return c;
 }
 
 void control_close(struct control *c)

@@ -35,6 +35,9 @@ struct control_method {
  * methods ends with a {NULL} entry. NULL on failure (logged). */
 struct control *control_open(sd_event *ev, const char *path,
                              const struct control_method *methods, void *ctx);
+/* The same on a listening socket handed over by systemd (not unlinked at exit). */
+struct control *control_adopt(sd_event *ev, int fd, const struct control_method *methods,
+                              void *ctx);
 void control_close(struct control *c);
 /* Send a notification to every subscribed caller; params is consumed. */
 void control_notify(struct control *c, const char *method, json_t *params);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
@@ -96,6 +97,21 @@ static void mark_dirty(struct session *ss)
 	ss->srv->dirty = ss;
 }
 
+static unsigned live_sessions(const struct server *s)
+{
+	unsigned n = 0;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		n += ss->logged_in;
+	return n;
+}
+
+/* systemd's view (a no-op without NOTIFY_SOCKET). */
+static void notify_status(const struct server *s)
+{
+	sd_notifyf(0, "STATUS=%u session%s, listening on %s", live_sessions(s),
+	           live_sessions(s) == 1 ? "" : "s", s->cfg->listen);
+}
+
 /* End of every event: write what callbacks queued, free what ended. */
 static void server_settle(struct server *s)
 {
@@ -152,6 +168,7 @@ static void session_down(struct conn *c)
 	s->gone_totals.tx_pkts += st->tx_pkts, s->gone_totals.tx_bytes += st->tx_bytes;
 	for (int i = 0; i < DROP_MAX; i++)
 		s->gone_totals.drop[i] += st->drop[i];
+	notify_status(s);
 	control_notify(s->ctl, "session.down",
 	               json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ss->id, "vip", vip,
 	                         "reason", why && *why ? why : "closed"));
@@ -275,6 +292,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	log_info("session %llu up: vip %s remote %s client %s os %s", (unsigned long long)ss->id,
 	         ip4str(vip, vs), ss->remote, *req.client_version ? req.client_version : "?",
 	         *req.os ? req.os : "?");
+	notify_status(s);
 	control_notify(s->ctl, "session.up",
 	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", "shared",
 	                         "vip", vs, "remote", ss->remote));
@@ -531,6 +549,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		return 0;
 	}
 	log_info("signal %d: closing %u connections and exiting", (int)si->ssi_signo, s->nconns);
+	sd_notify(0, "STOPPING=1");
 	s->stopping = true;
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, "hub shutting down");
@@ -666,8 +685,40 @@ static const struct control_method server_methods[] = {
 
 /* ---- start-up ---- */
 
-static int open_listener(struct server *s)
+/* Sockets handed over by systemd: by name ("control", "quic"), and when
+ * they come unnamed, by type (UNIX stream: control; UDP: QUIC). */
+static void take_systemd_sockets(int *ctl_fd, int *udp_fd)
 {
+	char **names = NULL;
+	int n = sd_listen_fds_with_names(1, &names);
+	for (int i = 0; i < n; i++) {
+		int fd = SD_LISTEN_FDS_START + i;
+		const char *name = names && names[i] ? names[i] : "";
+		if (!strcmp(name, "control") ||
+		    (strcmp(name, "quic") && sd_is_socket_unix(fd, SOCK_STREAM, 1, NULL, 0) > 0))
+			*ctl_fd = fd;
+		else if (!strcmp(name, "quic") || sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+			*udp_fd = fd;
+		else
+			log_warn("ignoring socket %d ('%s') from systemd: neither control nor QUIC", fd, name);
+	}
+	if (names) {
+		for (int i = 0; i < n; i++)
+			free(names[i]);
+		free(names);
+	}
+}
+
+static int open_listener(struct server *s, int fd)
+{
+	if (fd >= 0) {
+		if (udp_adopt(&s->udp, fd) < 0) {
+			log_err("cannot use the UDP socket passed by systemd: %s", strerror(errno));
+			return -1;
+		}
+		log_info("QUIC socket from systemd (fd %d)", fd);
+		return 0;
+	}
 	char *host, *port;
 	if (split_host_port(s->cfg->listen, &host, &port) < 0)
 		return -1;
@@ -726,7 +777,9 @@ int server_run(const struct config *cfg)
 		log_err("out of memory");
 		goto out;
 	}
-	if (setup_tun(s) < 0 || open_listener(s) < 0)
+	int ctl_fd = -1, udp_fd = -1;
+	take_systemd_sockets(&ctl_fd, &udp_fd);
+	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0)
 		goto out;
 
 	sigset_t mask;
@@ -743,12 +796,17 @@ int server_run(const struct config *cfg)
 		goto out;
 	}
 	s->started = time(NULL);
-	if (cfg->control && !(s->ctl = control_open(s->ev, cfg->control, server_methods, s)))
+	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, server_methods, s))
+	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, server_methods, s)))
 		goto out;
+	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
+	sd_event_set_watchdog(s->ev, 1);
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",
 	         ip4str(pool_hub_addr(&s->pool), hub), s->tunname, ip4str(s->pool.network, net),
 	         s->pool.prefix, cfg->mtu, cfg->spoke_to_spoke ? "on" : "off");
 	log_info("listening on %s", cfg->listen);
+	sd_notify(0, "READY=1");
+	notify_status(s);
 	rc = sd_event_loop(s->ev) < 0 ? 1 : 0;
 	server_settle(s);
 out:

@@ -1,6 +1,7 @@
 #include "daemon/udp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdlib.h>
@@ -16,24 +17,15 @@
 /* Room in the kernel for bursts of a few thousand packets. */
 #define SOCK_BUF (8 << 20)
 
-int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool connect_it)
+static void tune(struct udp *u, int family)
 {
-	memset(u, 0, sizeof(*u));
-	u->fd = -1;
-	u->tx = malloc(UDP_TX_BUF);
-	u->rxbufs = malloc((size_t)UDP_RX_BATCH * UDP_RX_BUF);
-	if (!u->tx || !u->rxbufs)
-		goto fail;
-	u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
-	if (u->fd < 0)
-		goto fail;
 	int v = SOCK_BUF;
 	/* FORCE needs CAP_NET_ADMIN, which a VPN daemon has; fall back quietly. */
 	if (setsockopt(u->fd, SOL_SOCKET, SO_RCVBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	if (addr->sa_family == AF_INET) {
+	if (family == AF_INET) {
 		/* QUIC does its own path-MTU discovery; never let the kernel fragment. */
 		int pmtu = IP_PMTUDISC_PROBE;
 		setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
@@ -41,6 +33,47 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 		int pmtu = IPV6_PMTUDISC_PROBE;
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	}
+}
+
+static int alloc_bufs(struct udp *u)
+{
+	u->tx = malloc(UDP_TX_BUF);
+	u->rxbufs = malloc((size_t)UDP_RX_BATCH * UDP_RX_BUF);
+	if (!u->tx || !u->rxbufs)
+		return -1;
+	for (int i = 0; i < UDP_RX_BATCH; i++)
+		u->rx[i].data = u->rxbufs + (size_t)i * UDP_RX_BUF;
+	u->gso = true;
+	return 0;
+}
+
+int udp_adopt(struct udp *u, int fd)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd = fd;
+	u->locallen = sizeof(u->local);
+	int fl = fcntl(fd, F_GETFL);
+	if (alloc_bufs(u) < 0 || fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&u->local, &u->locallen) < 0) {
+		int e = errno;
+		udp_close(u);
+		errno = e;
+		return -1;
+	}
+	tune(u, u->local.ss_family);
+	return 0;
+}
+
+int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool connect_it)
+{
+	memset(u, 0, sizeof(*u));
+	u->fd = -1;
+	if (alloc_bufs(u) < 0)
+		goto fail;
+	u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	if (u->fd < 0)
+		goto fail;
+	tune(u, addr->sa_family);
 	if (connect_it) {
 		if (connect(u->fd, addr, len) < 0)
 			goto fail;
@@ -53,9 +86,6 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 	}
 	u->locallen = sizeof(u->local);
 	getsockname(u->fd, (struct sockaddr *)&u->local, &u->locallen);
-	u->gso = true;
-	for (int i = 0; i < UDP_RX_BATCH; i++)
-		u->rx[i].data = u->rxbufs + (size_t)i * UDP_RX_BUF;
 	return 0;
 fail:;
 	int e = errno;

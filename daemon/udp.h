@@ -45,6 +45,8 @@ struct udp {
 /* Server: bind to addr. Client: connect to addr from an ephemeral port.
  * Non-blocking, close-on-exec, large buffers. 0 or -1 (errno). */
 int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool connect_it);
+/* The same on a bound socket handed over by systemd. */
+int udp_adopt(struct udp *u, int fd);
 void udp_close(struct udp *u);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */

@@ -1,0 +1,76 @@
+#!/bin/bash
+# systemd integration: the units verify, socket activation works without
+# PID 1 (systemd-socket-activate hands slopnd the control socket, the first
+# slopnctl call starts it, a NOTIFY_SOCKET listener sees READY=1 and
+# STATUS=), and an install into a DESTDIR has every file in its place.
+. "$(dirname "$0")/lib.sh"
+command -v systemd-analyze >/dev/null || skip "needs systemd-analyze"
+command -v systemd-socket-activate >/dev/null || skip "needs systemd-socket-activate"
+BUILD=$(dirname "$SLOPND")
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+
+# 1. The units, pointing at this build's binary.
+mkdir -p "$TMP/units"
+for u in slopnd.service slopnd-client@.service; do
+	sed "s|ExecStart=[^ ]*/slopnd|ExecStart=$SLOPND|" "$BUILD/$u" > "$TMP/units/$u"
+done
+cp "$SRC/units/slopnd.socket" "$TMP/units/"
+cp "$TMP/units/slopnd-client@.service" "$TMP/units/slopnd-client@test.service"
+systemd-analyze verify --man=no "$TMP/units/slopnd.service" "$TMP/units/slopnd.socket" \
+	"$TMP/units/slopnd-client@test.service" > "$TMP/verify.log" 2>&1 || {
+	cat "$TMP/verify.log"; fail "systemd-analyze verify failed"; }
+# Warnings about this machine (no slopn group, no /etc/slopn) are not about the units.
+grep -v "slopn\.sock\|client-test.env\|group\|Failed to resolve" "$TMP/verify.log" | grep -i "slopn" &&
+	fail "systemd-analyze verify complained: $(cat "$TMP/verify.log")"
+ok "systemd-analyze verify"
+
+# 2. Socket activation in the hub's namespace.
+topo 1
+python3 - "$TMP/notify.sock" > "$TMP/notify.log" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+s.settimeout(30)
+try:
+    while True:
+        print(s.recv(4096).decode().replace("\n", " "), flush=True)
+except socket.timeout:
+    pass
+PY
+PIDS+=($!)
+sleep 0.3
+ip netns exec "$(ns hub)" systemd-socket-activate -l "$TMP/act.sock" --fdname=control \
+	-E NOTIFY_SOCKET="$TMP/notify.sock" \
+	"$SLOPND" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	> "$TMP/hub.log" 2>&1 &
+PIDS+=($!)
+eval "PID_hub=$!"
+for i in $(seq 50); do [ -S "$TMP/act.sock" ] && break; sleep 0.1; done
+grep -q "listening on" "$TMP/hub.log" && fail "slopnd started before the first call"
+"$SLOPNCTL" --socket "$TMP/act.sock" status > "$TMP/status.txt" || fail "slopnctl through the activated socket failed"
+grep -q "^role: *server" "$TMP/status.txt" || fail "unexpected status: $(cat "$TMP/status.txt")"
+grep -q "control socket from systemd" "$TMP/hub.log" || fail "slopnd did not use the passed socket"
+ok "first slopnctl call started slopnd on the passed socket"
+start_client c1
+wait_log c1 "connected: vip 10.100.0.2" 10
+for i in $(seq 50); do grep -q "STATUS=1 session" "$TMP/notify.log" && break; sleep 0.1; done
+grep -q "READY=1" "$TMP/notify.log" || fail "no READY=1: $(cat "$TMP/notify.log")"
+grep -q "STATUS=1 session, listening on 192.0.2.1:4242" "$TMP/notify.log" ||
+	fail "no STATUS with the session count: $(cat "$TMP/notify.log")"
+ok "READY=1 and STATUS= with the session count"
+
+# 3. Install into a DESTDIR.
+meson install -C "$BUILD" --destdir "$TMP/dest" --no-rebuild --quiet > "$TMP/install.log" 2>&1 ||
+	fail "meson install failed: $(tail -5 "$TMP/install.log")"
+prefix=$(meson introspect "$BUILD" --buildoptions | jq -r '.[] | select(.name == "prefix") | .value')
+for f in sbin/slopnd bin/slopnctl share/man/man8/slopnd.8 share/man/man8/slopnctl.8; do
+	[ -f "$TMP/dest$prefix/$f" ] || fail "not installed: $prefix/$f"
+done
+for f in slopnd.service slopnd.socket slopnd-client@.service; do
+	find "$TMP/dest" -path "*/systemd/system/$f" | grep -q . || fail "unit $f not installed"
+done
+find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
+find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf" | grep -q . || fail "tmpfiles.d entry not installed"
+grep -q "ExecStart=$prefix/sbin/slopnd server" "$(find "$TMP/dest" -name slopnd.service)" ||
+	fail "installed unit does not point at $prefix/sbin/slopnd"
+ok "DESTDIR install complete"
