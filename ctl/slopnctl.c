@@ -313,6 +313,96 @@ static const struct command commands[] = {
 	{NULL, NULL, NULL, NULL, NULL},
 };
 
+/* ---- completion: `slopnctl __complete WORD... CURRENT` prints candidates,
+ * one per line, for the shells' completion scripts ---- */
+
+static void live_values(const char *field, const char *prefix, int idfield)
+{
+	int fd;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(sock_path) >= sizeof(sa.sun_path))
+		return;
+	strcpy(sa.sun_path, sock_path);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
+		return;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		int rc;
+		FILE *saved = stderr;
+		stderr = fopen("/dev/null", "w"); /* completion must stay quiet */
+		json_t *r = rpc_call(fd, "sessions.list", NULL, &rc);
+		if (stderr)
+			fclose(stderr);
+		stderr = saved;
+		size_t i;
+		json_t *sess;
+		json_array_foreach(json_object_get(r, "sessions"), i, sess) {
+			char buf[64];
+			json_t *v = json_object_get(sess, field);
+			if (idfield)
+				snprintf(buf, sizeof(buf), "%lld", (long long)json_integer_value(v));
+			else
+				snprintf(buf, sizeof(buf), "%s", json_string_value(v) ? json_string_value(v) : "");
+			if (*buf && !strncmp(buf, prefix, strlen(prefix)))
+				puts(buf);
+		}
+		json_decref(r);
+	}
+	close(fd);
+}
+
+static void offer(const char *word, const char *prefix)
+{
+	if (!strncmp(word, prefix, strlen(prefix)))
+		puts(word);
+}
+
+static int complete(int argc, char **argv)
+{
+	/* argv: the words after "slopnctl", the last one being completed. */
+	const char *cur = argc > 0 ? argv[argc - 1] : "";
+	const char *noun = NULL, *verb = NULL;
+	for (int i = 0; i < argc - 1; i++) {
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc - 1)
+			sock_path = argv[++i];
+		else if (!strcmp(argv[i], "--socket"))
+			return 0; /* completing the path: leave it to the shell */
+		else if (argv[i][0] == '-')
+			continue;
+		else if (!noun)
+			noun = argv[i];
+		else if (!verb)
+			verb = argv[i];
+	}
+	if (!noun) {
+		for (const struct command *c = commands; c->noun; c++)
+			if (c == commands || strcmp(c->noun, c[-1].noun))
+				offer(c->noun, cur);
+		if (cur[0] == '-') {
+			offer("--socket", cur);
+			offer("--json", cur);
+			offer("--help", cur);
+		}
+		return 0;
+	}
+	if (!verb) {
+		for (const struct command *c = commands; c->noun; c++)
+			if (c->verb && !strcmp(c->noun, noun))
+				offer(c->verb, cur);
+	}
+	if (noun && verb && !strcmp(noun, "sessions") && !strcmp(verb, "kick")) {
+		if (argc >= 2 && !strcmp(argv[argc - 2], "--token"))
+			return 0;
+		if (cur[0] == '-') {
+			offer("--token", cur);
+			offer("--reason", cur);
+		} else {
+			live_values("id", cur, 1);
+			live_values("vip", cur, 0);
+		}
+	}
+	return 0;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f, "Usage: slopnctl [--socket PATH] [--json] COMMAND [ARGS]\n\n"
@@ -341,6 +431,8 @@ int main(int argc, char **argv)
 	sock_path = getenv("SLOPNCTL_SOCKET");
 	if (!sock_path || !*sock_path)
 		sock_path = "/run/slopn/slopnd.sock";
+	if (argc >= 2 && !strcmp(argv[1], "__complete"))
+		return complete(argc - 2, argv + 2);
 	int o;
 	/* '+': options end at the command, which has its own. */
 	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {

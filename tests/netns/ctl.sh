@@ -22,6 +22,25 @@ nsx c1 ping -c 10 -i 0.1 -s 1000 -W 2 10.100.0.1 >/dev/null || fail "ping failed
 after=$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.2") | .rx_pkts')
 expect_eq "rx_pkts grew by" "$((after - before))" 10
 
+# Shell completion, driven through a real bash with the shipped script:
+# commands, subcommands, and live session ids and VIPs from this hub.
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+complete_line() { # the words after slopnctl; the last is being completed
+	SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" bash -c '
+		source "$0"
+		COMP_WORDS=(slopnctl "$@"); COMP_CWORD=$#
+		_slopnctl
+		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
+}
+expect_eq "complete 'slopnctl '" "$(complete_line "")" "monitor sessions status "
+expect_eq "complete 'slopnctl sessions k'" "$(complete_line sessions k)" "kick "
+expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick "")" "1 10.100.0.2 10.100.0.3 2 "
+expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
+expect_eq "complete with --socket on the line" \
+	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
+if command -v zsh >/dev/null; then zsh -n "$SRC/completions/_slopnctl" || fail "zsh rejects _slopnctl"; ok "zsh -n"; fi
+if command -v fish >/dev/null; then fish -n "$SRC/completions/slopnctl.fish" || fail "fish rejects slopnctl.fish"; ok "fish -n"; fi
+
 # Events, then a kick by VIP with a reason: the client logs it at once.
 timeout 20 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/events.txt" &
 PIDS+=($!)

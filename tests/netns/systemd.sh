@@ -38,7 +38,8 @@ except socket.timeout:
     pass
 PY
 PIDS+=($!)
-sleep 0.3
+for i in $(seq 100); do [ -S "$TMP/notify.sock" ] && break; sleep 0.05; done
+[ -S "$TMP/notify.sock" ] || fail "notify listener did not start"
 ip netns exec "$(ns hub)" systemd-socket-activate -l "$TMP/act.sock" --fdname=control \
 	-E NOTIFY_SOCKET="$TMP/notify.sock" \
 	"$SLOPND" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
@@ -71,6 +72,10 @@ for f in slopnd.service slopnd.socket slopnd-client@.service; do
 done
 find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
 find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf" | grep -q . || fail "tmpfiles.d entry not installed"
+for f in bash-completion/completions/slopnctl bash-completion/completions/slopnd \
+	zsh/vendor-completions/_slopnctl fish/vendor_completions.d/slopnctl.fish; do
+	find "$TMP/dest" -path "*/$f" | grep -q . || fail "completion $f not installed"
+done
 grep -q "ExecStart=$prefix/sbin/slopnd server" "$(find "$TMP/dest" -name slopnd.service)" ||
 	fail "installed unit does not point at $prefix/sbin/slopnd"
 ok "DESTDIR install complete"
