@@ -238,6 +238,18 @@ static int make_parent(const char *path)
 	return rv;
 }
 
+static struct control *control_new(sd_event *ev, const struct control_method *methods, void *ctx)
+{
+	struct control *c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->ev = ev;
+	c->methods = methods;
+	c->ctx = ctx;
+	c->fd = -1;
+	return c;
+}
+
 struct control *control_open(sd_event *ev, const char *path,
                              const struct control_method *methods, void *ctx)
 {
@@ -247,12 +259,9 @@ struct control *control_open(sd_event *ev, const char *path,
 		return NULL;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	struct control *c = calloc(1, sizeof(*c));
+	struct control *c = control_new(ev, methods, ctx);
 	if (!c)
 		return NULL;
-	c->ev = ev;
-	c->methods = methods;
-	c->ctx = ctx;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || make_parent(path) < 0)
 		goto fail;
@@ -296,12 +305,9 @@ fail_quiet:
 struct control *control_adopt(sd_event *ev, int fd, const struct control_method *methods,
                               void *ctx)
 {
-	struct control *c = calloc(1, sizeof(*c));
+	struct control *c = control_new(ev, methods, ctx);
 	if (!c)
 		return NULL;
-	c->ev = ev;
-	c->methods = methods;
-	c->ctx = ctx;
 	c->fd = fd;
 	int fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
