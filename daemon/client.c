@@ -10,11 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
 #include "daemon/conn.h"
+#include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/tls.h"
 #include "proto/ipv4.h"
@@ -47,6 +49,9 @@ struct client {
 	bool pin_logged;
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
 	uint64_t drop_down;          /* TUN packets while not connected */
+	struct control *ctl;
+	time_t up_since;
+	struct conn_stats totals;    /* counters of earlier connections */
 	uint8_t *tunbuf;
 };
 
@@ -144,6 +149,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	cl->up_since = time(NULL);
 	cl->backoff = 0;
 	log_info("connected: vip %s/%u hub %s (server %s, max packet %zu)", vip, r.prefix_len, hub,
 	         r.server_version, conn_max_datagram(c));
@@ -261,6 +267,11 @@ static const struct conn_ops client_ops = {
 static void drop_connection(struct client *cl)
 {
 	if (cl->conn) {
+		const struct conn_stats *st = &cl->conn->stats;
+		cl->totals.rx_pkts += st->rx_pkts, cl->totals.rx_bytes += st->rx_bytes;
+		cl->totals.tx_pkts += st->tx_pkts, cl->totals.tx_bytes += st->tx_bytes;
+		for (int i = 0; i < DROP_MAX; i++)
+			cl->totals.drop[i] += st->drop[i];
 		conn_free(cl->conn);
 		free(cl->conn);
 		cl->conn = NULL;
@@ -431,6 +442,47 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	return 0;
 }
 
+/* ---- control: server.status for the client role ---- */
+
+static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, int *code,
+                        char *err, size_t errlen)
+{
+	struct client *cl = ctx;
+	bool up = cl->state == C_UP && cl->conn;
+	struct conn_stats t = cl->totals;
+	json_t *rtt = json_null(), *vip = json_null(), *hub = json_null(), *since = json_null();
+	if (cl->conn) {
+		const struct conn_stats *st = &cl->conn->stats;
+		t.rx_pkts += st->rx_pkts, t.rx_bytes += st->rx_bytes;
+		t.tx_pkts += st->tx_pkts, t.tx_bytes += st->tx_bytes;
+		for (int i = 0; i < DROP_MAX; i++)
+			t.drop[i] += st->drop[i];
+	}
+	if (up) {
+		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
+		ngtcp2_conn_stat cs;
+		ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
+		rtt = json_real((double)cs.smoothed_rtt / 1e6);
+		vip = json_string(inet_ntop(AF_INET, &cl->vip, a, sizeof(a)));
+		hub = json_string(inet_ntop(AF_INET, &cl->hub_vip, b, sizeof(b)));
+		since = json_integer((json_int_t)cl->up_since);
+	}
+	json_t *drops = json_object();
+	for (int i = 0; i < DROP_MAX; i++)
+		json_object_set_new(drops, drop_reason_names[i], json_integer((json_int_t)t.drop[i]));
+	json_object_set_new(drops, "down", json_integer((json_int_t)cl->drop_down));
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}",
+		"version", SLOPN_VERSION, "role", "client", "server", cl->cfg->server, "connected", up,
+		"vip", vip, "hub_vip", hub, "since", since, "rtt_ms", rtt,
+		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
+		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops);
+}
+
+static const struct control_method client_methods[] = {
+	{"server.status", m_status, false},
+	{NULL, NULL, false},
+};
+
 int client_run(const struct config *cfg)
 {
 	struct client c = {.cfg = cfg, .tunfd = -1, .udp = {.fd = -1}}, *cl = &c;
@@ -464,6 +516,8 @@ int client_run(const struct config *cfg)
 	}
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_OFF);
 	sd_event_set_watchdog(cl->ev, 1);
+	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, client_methods, cl)))
+		goto out;
 	/* Ready once running: a hub that is down must not fail the unit's start. */
 	sd_notify(0, "READY=1");
 	if (connect_once(cl) < 0) {
@@ -475,6 +529,7 @@ int client_run(const struct config *cfg)
 		rc = 1;
 	settle(cl);
 out:
+	control_close(cl->ctl);
 	drop_connection(cl);
 	if (cl->retry)
 		sd_event_source_disable_unref(cl->retry);

@@ -29,6 +29,7 @@ static const char usage_client[] =
 	"  --token TOKEN          login token\n"
 	"  --pin sha256:HEX       refuse a hub whose public key does not match\n"
 	"  --tun NAME             TUN interface name (default slopn0)\n"
+	"  --control PATH         control socket for slopnctl status (default: none)\n"
 	"  --alpn PROTO           offer another ALPN, \"\" for none (protocol tests only)\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
 	"  -h, --help             this text\n";
@@ -65,6 +66,7 @@ static const struct option client_opts[] = {
 	{"pin", required_argument, NULL, OPT_PIN},
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"alpn", required_argument, NULL, OPT_ALPN},
+	{"control", required_argument, NULL, OPT_CONTROL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},

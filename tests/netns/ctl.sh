@@ -8,6 +8,22 @@ topo 2
 start_hub
 connect_clients 2
 
+# The client role has a control socket too, with server.status.
+start c1:ctl client --server 192.0.2.1:4242 --token s3cret --tun ctl0 --control "$TMP/c1.sock"
+wait_log c1:ctl "connected: vip 10.100.0.4/24" 10
+"$SLOPNCTL" --socket "$TMP/c1.sock" status > "$TMP/c1-status.txt" || fail "client status failed"
+grep -q "^connected: yes$" "$TMP/c1-status.txt" || fail "client status: $(cat "$TMP/c1-status.txt")"
+grep -q "^vip:       10.100.0.4 (hub 10.100.0.1)$" "$TMP/c1-status.txt" || fail "client status: $(cat "$TMP/c1-status.txt")"
+expect_eq "client status --json connected" "$("$SLOPNCTL" --socket "$TMP/c1.sock" --json status | jq -r '.connected')" true
+"$SLOPNCTL" --socket "$TMP/c1.sock" sessions list 2> "$TMP/err.txt"
+expect_eq "sessions list on a client exits" "$?" 1
+grep -q "unknown method 'sessions.list'" "$TMP/err.txt" || fail "no clear error for a hub-only method"
+kill "$(pid_of c1:ctl)"
+wait "$(pid_of c1:ctl)" 2>/dev/null
+[ -e "$TMP/c1.sock" ] && fail "client left its control socket behind"
+wait_log hub "session 3 down: vip 10.100.0.4 .*client exit" 5
+ok "client role: status over its own control socket"
+
 ctl status | grep -q "^sessions:  2$" || fail "status does not show 2 sessions"
 ok "status: 2 sessions"
 expect_eq "status --json role" "$(ctl --json status | jq -r .role)" server
