@@ -1,12 +1,16 @@
 #include "daemon/config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
+#include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "daemon/pool.h"
+#include "proto/conf.h"
 
 static const char usage_server[] =
 	"Usage: slopnd server [OPTIONS]\n"
@@ -19,6 +23,8 @@ static const char usage_server[] =
 	"  --mtu N                TUN MTU, 576..1400 (default 1280)\n"
 	"  --no-spoke-to-spoke    clients cannot reach each other\n"
 	"  --control PATH         control socket (default /run/slopn/slopnd.sock)\n"
+	"  --config FILE          key = value settings, one per flag (default\n"
+	"                         /etc/slopn/slopnd.conf if it exists); flags win\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
 	"  -h, --help             this text\n";
 
@@ -30,6 +36,7 @@ static const char usage_client[] =
 	"  --pin sha256:HEX       refuse a hub whose public key does not match\n"
 	"  --tun NAME             TUN interface name (default slopn0)\n"
 	"  --control PATH         control socket for slopnctl status (default: none)\n"
+	"  --config FILE          key = value settings, one per flag; flags win\n"
 	"  --alpn PROTO           offer another ALPN, \"\" for none (protocol tests only)\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
 	"  -h, --help             this text\n";
@@ -43,7 +50,7 @@ static const char usage_top[] =
 
 enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
-	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL,
+	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
 };
 
 static const struct option server_opts[] = {
@@ -54,6 +61,7 @@ static const struct option server_opts[] = {
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"mtu", required_argument, NULL, OPT_MTU},
 	{"no-spoke-to-spoke", no_argument, NULL, OPT_NO_S2S},
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"control", required_argument, NULL, OPT_CONTROL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -66,6 +74,7 @@ static const struct option client_opts[] = {
 	{"pin", required_argument, NULL, OPT_PIN},
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"alpn", required_argument, NULL, OPT_ALPN},
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"control", required_argument, NULL, OPT_CONTROL},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
@@ -85,13 +94,19 @@ static void set_str(char **dst, const char *src)
 }
 
 static int bad(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Where the setting being applied came from, for error messages: NULL for
+ * the command line, else "FILE:LINE". */
+static const char *origin;
+
 static int bad(const char *usage, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	fprintf(stderr, "slopnd: ");
+	if (origin)
+		fprintf(stderr, "%s: ", origin);
 	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n%s", usage);
+	fprintf(stderr, "\n%s", origin ? "" : usage);
 	va_end(ap);
 	return -1;
 }
@@ -137,6 +152,148 @@ static int check_hostport(const char *usage, const char *opt, const char *v)
 	return 0;
 }
 
+/* One setting, from the command line or the config file. 0 or -1. */
+static int apply(struct config *c, int opt, const char *arg, const char *usage)
+{
+	switch (opt) {
+	case OPT_LISTEN:
+		if (check_hostport(usage, "--listen", arg) < 0)
+			return -1;
+		set_str(&c->listen, arg);
+		break;
+	case OPT_SUBNET:
+		if (parse_cidr(arg, &c->subnet, &c->prefix) < 0 ||
+		    c->prefix < POOL_MIN_PREFIX || c->prefix > POOL_MAX_PREFIX)
+			return bad(usage, "--subnet '%s': expected an IPv4 CIDR from /16 to /29", arg);
+		break;
+	case OPT_TOKEN:
+		if (!*arg || strlen(arg) > 255)
+			return bad(usage, "--token: must be 1..255 characters");
+		set_str(&c->token, arg);
+		break;
+	case OPT_STATE_DIR:
+		set_str(&c->state_dir, arg);
+		break;
+	case OPT_TUN:
+		if (!*arg || strlen(arg) >= 16)
+			return bad(usage, "--tun '%s': interface names are 1..15 characters", arg);
+		set_str(&c->tun, arg);
+		break;
+	case OPT_MTU: {
+		char *end;
+		long v = strtol(arg, &end, 10);
+		if (*end || v < MIN_MTU || v > MAX_MTU)
+			return bad(usage, "--mtu '%s': must be 576..1400", arg);
+		c->mtu = (unsigned)v;
+		break;
+	}
+	case OPT_CONTROL:
+		set_str(&c->control, arg);
+		break;
+	case OPT_NO_S2S:
+		c->spoke_to_spoke = false;
+		break;
+	case OPT_SERVER:
+		if (check_hostport(usage, "--server", arg) < 0)
+			return -1;
+		set_str(&c->server, arg);
+		break;
+	case OPT_PIN:
+		if (strncmp(arg, "sha256:", 7) || strlen(arg) != 7 + 64 ||
+		    strspn(arg + 7, "0123456789abcdefABCDEF") != 64)
+			return bad(usage, "--pin '%s': expected sha256: and 64 hex digits (see 'slopnd pin' on the hub)", arg);
+		set_str(&c->pin, arg);
+		break;
+	case OPT_ALPN:
+		set_str(&c->alpn, arg);
+		break;
+	case OPT_CONFIG:
+		break; /* read before everything else */
+	default:
+		return -1;
+	}
+	return 0;
+}
+
+struct load_ctx {
+	struct config *c;
+	const struct option *opts;
+	const char *file;
+	bool reported;
+};
+
+static int load_setting(const char *key, const char *value, unsigned line, void *ctx,
+                        char *err, size_t errlen)
+{
+	struct load_ctx *l = ctx;
+	char name[64], where[4200];
+	snprintf(name, sizeof(name), "%s", key);
+	for (char *p = name; *p; p++)
+		if (*p == '_')
+			*p = '-';
+	const struct option *o = l->opts;
+	while (o->name && strcmp(o->name, name) != 0)
+		o++;
+	if (!o->name || o->val == OPT_CONFIG || o->val == 'h') {
+		snprintf(err, errlen, "unknown key (the keys are the long flags of 'slopnd %s --help')",
+		         l->c->role == ROLE_SERVER ? "server" : "client");
+		return -1;
+	}
+	snprintf(where, sizeof(where), "%s:%u: %s", l->file, line, key);
+	if (o->has_arg == no_argument) {
+		bool yes = !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1");
+		bool no = !strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0");
+		if (!yes && !no) {
+			snprintf(err, errlen, "expected yes or no, not '%s'", value);
+			return -1;
+		}
+		if (yes && o->val == 'v')
+			l->c->verbose++;
+		else if (yes && apply(l->c, o->val, NULL, NULL) < 0)
+			return -1;
+		return 0;
+	}
+	if (!*value) {
+		snprintf(err, errlen, "needs a value");
+		return -1;
+	}
+	origin = where;
+	int rv = apply(l->c, o->val, value, NULL);
+	origin = NULL;
+	if (rv < 0)
+		l->reported = true;
+	return rv;
+}
+
+/* Read FILE into c. Errors name the file, the line and the key. */
+static int config_load(struct config *c, const char *file)
+{
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "slopnd: cannot read config %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	char buf[64 * 1024];
+	size_t len = 0;
+	ssize_t n;
+	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
+		len += (size_t)n;
+	close(fd);
+	if (len == sizeof(buf)) {
+		fprintf(stderr, "slopnd: config %s is larger than 64 KiB\n", file);
+		return -1;
+	}
+	struct load_ctx l = {.c = c, .file = file,
+	                     .opts = c->role == ROLE_SERVER ? server_opts : client_opts};
+	char err[512];
+	if (conf_parse(buf, len, load_setting, &l, err, sizeof(err)) < 0) {
+		if (!l.reported)
+			fprintf(stderr, "slopnd: %s: %s\n", file, err);
+		return -1;
+	}
+	return 0;
+}
+
 int config_parse(struct config *c, int argc, char **argv)
 {
 	memset(c, 0, sizeof(*c));
@@ -147,6 +304,8 @@ int config_parse(struct config *c, int argc, char **argv)
 	set_str(&c->tun, DEFAULT_TUN);
 	parse_cidr(DEFAULT_SUBNET, &c->subnet, &c->prefix);
 
+	c->argc = argc;
+	c->argv = argv;
 	if (argc < 2) {
 		fputs(usage_top, stderr);
 		return -1;
@@ -171,70 +330,38 @@ int config_parse(struct config *c, int argc, char **argv)
 		return -1;
 	}
 
+	/* The config file first, so that the command line wins. */
+	const char *file = NULL;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--config") && i + 1 < argc)
+			file = argv[i + 1];
+		else if (!strncmp(argv[i], "--config=", 9))
+			file = argv[i] + 9;
+	}
+	if (!file && c->role == ROLE_SERVER && access(DEFAULT_CONFIG, F_OK) == 0)
+		file = DEFAULT_CONFIG;
+	if (file && c->role != ROLE_PIN) {
+		set_str(&c->config, file);
+		if (config_load(c, file) < 0)
+			return -1;
+	}
+
 	optind = 1;
 	int opt;
 	while ((opt = getopt_long(argc - 1, argv + 1, "vh", opts, NULL)) != -1) {
 		switch (opt) {
-		case OPT_LISTEN:
-			if (check_hostport(usage, "--listen", optarg) < 0)
-				return -1;
-			set_str(&c->listen, optarg);
-			break;
-		case OPT_SUBNET:
-			if (parse_cidr(optarg, &c->subnet, &c->prefix) < 0 ||
-			    c->prefix < POOL_MIN_PREFIX || c->prefix > POOL_MAX_PREFIX)
-				return bad(usage, "--subnet '%s': expected an IPv4 CIDR from /16 to /29", optarg);
-			break;
-		case OPT_TOKEN:
-			if (!*optarg || strlen(optarg) > 255)
-				return bad(usage, "--token: must be 1..255 characters");
-			set_str(&c->token, optarg);
-			break;
-		case OPT_STATE_DIR:
-			set_str(&c->state_dir, optarg);
-			break;
-		case OPT_TUN:
-			if (!*optarg || strlen(optarg) >= 16)
-				return bad(usage, "--tun '%s': interface names are 1..15 characters", optarg);
-			set_str(&c->tun, optarg);
-			break;
-		case OPT_MTU: {
-			char *end;
-			long v = strtol(optarg, &end, 10);
-			if (*end || v < MIN_MTU || v > MAX_MTU)
-				return bad(usage, "--mtu '%s': must be 576..1400", optarg);
-			c->mtu = (unsigned)v;
-			break;
-		}
-		case OPT_CONTROL:
-			set_str(&c->control, optarg);
-			break;
-		case OPT_NO_S2S:
-			c->spoke_to_spoke = false;
-			break;
-		case OPT_SERVER:
-			if (check_hostport(usage, "--server", optarg) < 0)
-				return -1;
-			set_str(&c->server, optarg);
-			break;
-		case OPT_PIN:
-			if (strncmp(optarg, "sha256:", 7) || strlen(optarg) != 7 + 64 ||
-			    strspn(optarg + 7, "0123456789abcdefABCDEF") != 64)
-				return bad(usage, "--pin '%s': expected sha256: and 64 hex digits (see 'slopnd pin' on the hub)", optarg);
-			set_str(&c->pin, optarg);
-			break;
-		case OPT_ALPN:
-			set_str(&c->alpn, optarg);
-			break;
 		case 'v':
 			c->verbose++;
 			break;
 		case 'h':
 			fputs(usage, stdout);
 			return 1;
-		default:
+		case '?':
 			fputs(usage, stderr);
 			return -1;
+		default:
+			if (apply(c, opt, optarg, usage) < 0)
+				return -1;
 		}
 	}
 	if (optind < argc - 1)
@@ -251,6 +378,7 @@ void config_free(struct config *c)
 	free(c->listen);
 	free(c->state_dir);
 	free(c->control);
+	free(c->config);
 	free(c->server);
 	free(c->pin);
 	free(c->alpn);

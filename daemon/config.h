@@ -12,6 +12,7 @@ enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
 #define DEFAULT_TUN "slopn0"
 #define DEFAULT_MTU 1280
 #define DEFAULT_SUBNET "10.100.0.0/24"
+#define DEFAULT_CONFIG "/etc/slopn/slopnd.conf"
 #define MIN_MTU 576
 /* The largest IP packet one QUIC datagram carries on a 1500-byte path with
  * our 1452-byte UDP payloads (see conn.c). */
@@ -26,6 +27,9 @@ struct config {
 	bool spoke_to_spoke;
 	char *state_dir;
 	char *control;          /* control socket path; NULL = none (client default) */
+	char *config;           /* the config file read, if any */
+	int argc;               /* the command line, to re-apply over the file on reload */
+	char **argv;
 	/* client */
 	char *server;           /* HOST:PORT */
 	char *pin;              /* "sha256:hex" or NULL */

@@ -55,6 +55,8 @@ struct server {
 	uint8_t *tunbuf;
 	bool stopping;
 	struct control *ctl;
+	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
+	char *reload_token;            /* the token now in force */
 	time_t started;
 	struct conn_stats gone_totals; /* counters of sessions that ended */
 };
@@ -345,7 +347,7 @@ static void session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		struct session *peer = s->by_vip[pool_offset(&s->pool, dst)];
 		if (peer) {
 			/* Spoke to spoke: straight across, the TUN never sees it. */
-			if (!s->cfg->spoke_to_spoke || peer == ss) {
+			if (!s->spoke_to_spoke || peer == ss) {
 				c->stats.drop[DROP_NO_ROUTE]++;
 				return;
 			}
@@ -541,11 +543,68 @@ static void log_stats(struct server *s)
 	         (unsigned long long)s->tun_drop[DROP_NO_ROUTE], (unsigned long long)s->udp.tx_dropped);
 }
 
+static void set_token(struct server *s, const char *token)
+{
+	s->has_token = token != NULL;
+	if (token)
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), s->token_hash);
+	else
+		memset(s->token_hash, 0, sizeof(s->token_hash));
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* SIGHUP: read the config file again (the command line still wins) and
+ * apply what can change without dropping sessions. */
+static void reload(struct server *s)
+{
+	const struct config *old = s->cfg;
+	if (!old->config) {
+		log_warn("SIGHUP: no config file in use (--config FILE): nothing to reload");
+		return;
+	}
+	struct config fresh;
+	if (config_parse(&fresh, old->argc, old->argv) != 0) {
+		log_err("reload of %s failed: keeping the running settings", old->config);
+		config_free(&fresh);
+		return;
+	}
+	bool token_changed = str_differs(fresh.token, s->reload_token);
+	if (token_changed) {
+		set_token(s, fresh.token);
+		free(s->reload_token);
+		s->reload_token = fresh.token ? strdup(fresh.token) : NULL;
+	}
+	s->spoke_to_spoke = fresh.spoke_to_spoke;
+	log_info("reloaded %s: token %s, spoke-to-spoke %s; %u sessions kept", old->config,
+	         token_changed ? "changed" : "unchanged", s->spoke_to_spoke ? "on" : "off",
+	         live_sessions(s));
+	if (str_differs(fresh.listen, old->listen))
+		log_warn("%s changed in %s: takes effect after a restart", "listen", old->config);
+	if (fresh.subnet != old->subnet || fresh.prefix != old->prefix)
+		log_warn("%s changed in %s: takes effect after a restart", "subnet", old->config);
+	if (str_differs(fresh.tun, old->tun) || fresh.mtu != old->mtu)
+		log_warn("%s changed in %s: takes effect after a restart", "tun or mtu", old->config);
+	if (str_differs(fresh.state_dir, old->state_dir) || str_differs(fresh.control, old->control))
+		log_warn("%s changed in %s: takes effect after a restart", "state-dir or control", old->config);
+	config_free(&fresh);
+}
+
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
 	struct server *s = userdata;
 	if (si->ssi_signo == SIGUSR1) {
 		log_stats(s);
+		return 0;
+	}
+	if (si->ssi_signo == SIGHUP) {
+		sd_notify(0, "RELOADING=1");
+		reload(s);
+		sd_notify(0, "READY=1");
+		notify_status(s);
 		return 0;
 	}
 	log_info("signal %d: closing %u connections and exiting", (int)si->ssi_signo, s->nconns);
@@ -593,7 +652,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
-		"pin", s->id.pin, "spoke_to_spoke", s->cfg->spoke_to_spoke,
+		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
 		"drops", drops_json(&t));
@@ -764,10 +823,10 @@ int server_run(const struct config *cfg)
 	if (tls_identity_load(&s->id, cfg->state_dir) < 0)
 		return 1;
 	log_info("pin %s", s->id.pin);
-	if (cfg->token) {
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, cfg->token, strlen(cfg->token), s->token_hash);
-		s->has_token = true;
-	} else {
+	s->spoke_to_spoke = cfg->spoke_to_spoke;
+	set_token(s, cfg->token);
+	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
+	if (!cfg->token) {
 		log_warn("no --token given: every login will be refused");
 	}
 	ban_init(&s->bans);
@@ -785,8 +844,10 @@ int server_run(const struct config *cfg)
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&s->ev) < 0 ||
+	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->tunfd, EPOLLIN, on_tun, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
@@ -803,7 +864,7 @@ int server_run(const struct config *cfg)
 	sd_event_set_watchdog(s->ev, 1);
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",
 	         ip4str(pool_hub_addr(&s->pool), hub), s->tunname, ip4str(s->pool.network, net),
-	         s->pool.prefix, cfg->mtu, cfg->spoke_to_spoke ? "on" : "off");
+	         s->pool.prefix, cfg->mtu, s->spoke_to_spoke ? "on" : "off");
 	log_info("listening on %s", cfg->listen);
 	sd_notify(0, "READY=1");
 	notify_status(s);
@@ -828,5 +889,6 @@ out:
 	free(s->by_vip);
 	free(s->tunbuf);
 	tls_identity_free(&s->id);
+	free(s->reload_token);
 	return rc;
 }

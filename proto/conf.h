@@ -1,0 +1,18 @@
+/* "key = value" files: one setting per line, '#' starts a comment line.
+ * Pure: the caller reads the file and applies each setting. */
+#ifndef SLOPN_PROTO_CONF_H
+#define SLOPN_PROTO_CONF_H
+
+#include <stddef.h>
+
+#define CONF_MAX_LINE 1024
+
+/* Called for each setting; key and value are NUL-terminated and trimmed.
+ * Return 0, or -1 after writing why into err (the parser adds the line). */
+typedef int (*conf_cb)(const char *key, const char *value, unsigned line, void *ctx,
+                       char *err, size_t errlen);
+
+/* 0, or -1 with "line N: ..." in err. Stops at the first error. */
+int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, size_t errlen);
+
+#endif

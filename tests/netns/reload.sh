@@ -1,0 +1,48 @@
+#!/bin/bash
+# The config file, and SIGHUP: settings come from /etc/slopn/slopnd.conf-style
+# "key = value" lines (flags win), and a reload applies a new token without
+# dropping the sessions that are up.
+. "$(dirname "$0")/lib.sh"
+topo 3
+cat > "$TMP/slopnd.conf" <<CONF
+# the hub of this test
+listen = 192.0.2.1:4242
+token = alpha
+no_spoke_to_spoke = yes
+state-dir = $TMP/hub-state
+CONF
+start hub server --config "$TMP/slopnd.conf" --control "$TMP/hub.sock" --tun slopn0
+wait_log hub "listening on 192.0.2.1:4242" 10
+grep -q "spoke-to-spoke off" "$TMP/hub.log" || fail "no_spoke_to_spoke = yes from the file was not applied"
+ok "settings from the config file"
+
+TOKEN=alpha start_client c1
+wait_log c1 "connected: vip 10.100.0.2" 10
+nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "no tunnel before the reload"
+
+sed -i 's/^token = alpha$/token = beta/; s/^no_spoke_to_spoke = yes$/no_spoke_to_spoke = no/' "$TMP/slopnd.conf"
+kill -HUP "$(pid_of hub)"
+wait_log hub "reloaded .*slopnd.conf: token changed, spoke-to-spoke on; 1 sessions kept" 5
+ok "SIGHUP reloaded the file"
+nsx c1 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c1's tunnel broke on reload"
+grep -q "session 1 down" "$TMP/hub.log" && fail "the reload dropped session 1"
+expect_eq "session ids after the reload" "$(ctl --json sessions list | jq -c '[.sessions[].id]')" "[1]"
+
+TOKEN=beta start_client c2
+wait_log c2 "connected: vip 10.100.0.3" 10
+ok "the new token logs in"
+TOKEN=alpha start_client c3
+wait "$(pid_of c3)"; rc=$?
+[ $rc -ne 0 ] || fail "the old token still logs in"
+grep -q "Invalid authentication token" "$TMP/c3.log" || fail "no refusal for the old token"
+ok "the old token is refused"
+nsx c1 ping -c 2 -i 0.2 -W 2 10.100.0.3 >/dev/null || fail "spoke-to-spoke still off after reload"
+ok "spoke-to-spoke turned on by the reload"
+
+# A broken file on reload: an error naming file, line and key; the hub runs on.
+echo "mtu = huge" >> "$TMP/slopnd.conf"
+kill -HUP "$(pid_of hub)"
+wait_log hub "slopnd.conf:[0-9]+: mtu: --mtu 'huge': must be 576..1400" 5
+wait_log hub "reload of .*slopnd.conf failed: keeping the running settings" 5
+nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
+ok "a bad file on reload is reported and ignored"
