@@ -55,7 +55,16 @@ expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick
 expect_eq "complete with --socket on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
 if command -v zsh >/dev/null; then zsh -n "$SRC/completions/_slopnctl" || fail "zsh rejects _slopnctl"; ok "zsh -n"; fi
-if command -v fish >/dev/null; then fish -n "$SRC/completions/slopnctl.fish" || fail "fish rejects slopnctl.fish"; ok "fish -n"; fi
+if command -v fish >/dev/null; then
+	fish -n "$SRC/completions/slopnctl.fish" || fail "fish rejects slopnctl.fish"
+	fish_complete() {
+		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" \
+			fish -c "source $SRC/completions/slopnctl.fish; complete -C '$1'" | sort | tr '\n' ' '
+	}
+	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "monitor sessions status "
+	expect_eq "fish: complete 'slopnctl sessions kick '" "$(fish_complete "slopnctl sessions kick ")" \
+		"1 10.100.0.2 10.100.0.3 2 "
+fi
 
 # Events, then a kick by VIP with a reason: the client logs it at once.
 timeout 20 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/events.txt" &
