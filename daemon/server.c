@@ -159,9 +159,9 @@ static void session_down(struct conn *c)
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
 	                                      ? "client exit" : c->close_reason)
 	                : c->close_reason;
-	log_info("session %llu down: vip %s remote %s (%s%s%s)", (unsigned long long)ss->id,
+	log_info("session %llu down: vip %s remote %s (%s%s)", (unsigned long long)ss->id,
 	         ip4str(ss->vip, vip), ss->remote, c->close_by_peer ? "by peer: " : "",
-	         why && *why ? why : "closed", "");
+	         why && *why ? why : "closed");
 	s->by_vip[pool_offset(&s->pool, ss->vip)] = NULL;
 	pool_release(&s->pool, ss->vip);
 	ss->logged_in = false;

@@ -193,8 +193,6 @@ void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, 
 		/* The new packet cannot join this batch: send the batch without it,
 		 * then start a new one with it (rare: another peer or a larger packet). */
 		uint8_t *pkt = u->tx + u->txlen;
-		size_t batch = u->txlen;
-		u->txlen = batch;
 		udp_flush(u);
 		memmove(u->tx, pkt, len);
 	}
