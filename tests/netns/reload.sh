@@ -36,6 +36,15 @@ wait "$(pid_of c3)"; rc=$?
 [ $rc -ne 0 ] || fail "the old token still logs in"
 grep -q "Invalid authentication token" "$TMP/c3.log" || fail "no refusal for the old token"
 ok "the old token is refused"
+# A client configured only by a file, as slopnd-client@.service runs it.
+cat > "$TMP/client-c3.conf" <<CONF
+server = 192.0.2.1:4242
+token = beta
+tun = cfg0
+CONF
+start c3:cfg client --config "$TMP/client-c3.conf"
+wait_log c3:cfg "connected: vip 10.100.0.4" 10
+ok "a client from its config file alone"
 nsx c1 ping -c 2 -i 0.2 -W 2 10.100.0.3 >/dev/null || fail "spoke-to-spoke still off after reload"
 ok "spoke-to-spoke turned on by the reload"
 
