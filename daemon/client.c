@@ -267,11 +267,7 @@ static const struct conn_ops client_ops = {
 static void drop_connection(struct client *cl)
 {
 	if (cl->conn) {
-		const struct conn_stats *st = &cl->conn->stats;
-		cl->totals.rx_pkts += st->rx_pkts, cl->totals.rx_bytes += st->rx_bytes;
-		cl->totals.tx_pkts += st->tx_pkts, cl->totals.tx_bytes += st->tx_bytes;
-		for (int i = 0; i < DROP_MAX; i++)
-			cl->totals.drop[i] += st->drop[i];
+		conn_stats_add(&cl->totals, &cl->conn->stats);
 		conn_free(cl->conn);
 		free(cl->conn);
 		cl->conn = NULL;
@@ -451,13 +447,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	bool up = cl->state == C_UP && cl->conn;
 	struct conn_stats t = cl->totals;
 	json_t *rtt = json_null(), *vip = json_null(), *hub = json_null(), *since = json_null();
-	if (cl->conn) {
-		const struct conn_stats *st = &cl->conn->stats;
-		t.rx_pkts += st->rx_pkts, t.rx_bytes += st->rx_bytes;
-		t.tx_pkts += st->tx_pkts, t.tx_bytes += st->tx_bytes;
-		for (int i = 0; i < DROP_MAX; i++)
-			t.drop[i] += st->drop[i];
-	}
+	if (cl->conn)
+		conn_stats_add(&t, &cl->conn->stats);
 	if (up) {
 		char a[INET_ADDRSTRLEN], b[INET_ADDRSTRLEN];
 		ngtcp2_conn_stat cs;
@@ -467,9 +458,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		hub = json_string(inet_ntop(AF_INET, &cl->hub_vip, b, sizeof(b)));
 		since = json_integer((json_int_t)cl->up_since);
 	}
-	json_t *drops = json_object();
-	for (int i = 0; i < DROP_MAX; i++)
-		json_object_set_new(drops, drop_reason_names[i], json_integer((json_int_t)t.drop[i]));
+	json_t *drops = control_drops_json(&t);
 	json_object_set_new(drops, "down", json_integer((json_int_t)cl->drop_down));
 	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}",
 		"version", SLOPN_VERSION, "role", "client", "server", cl->cfg->server, "connected", up,

@@ -141,6 +141,15 @@ void conn_close(struct conn *c, uint64_t code, const char *reason);
  * inside a callback, never for this one. */
 void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
 
+/* Add one connection's counters into a running total. */
+static inline void conn_stats_add(struct conn_stats *to, const struct conn_stats *from)
+{
+	to->rx_pkts += from->rx_pkts, to->rx_bytes += from->rx_bytes;
+	to->tx_pkts += from->tx_pkts, to->tx_bytes += from->tx_bytes;
+	for (int i = 0; i < DROP_MAX; i++)
+		to->drop[i] += from->drop[i];
+}
+
 /* The congestion queue is (nearly) full: a sender that can wait should
  * stop producing until on_drained. */
 static inline bool conn_congested(const struct conn *c)

@@ -334,6 +334,14 @@ void control_close(struct control *c)
 	free(c);
 }
 
+json_t *control_drops_json(const struct conn_stats *st)
+{
+	json_t *d = json_object();
+	for (int i = 0; i < DROP_MAX; i++)
+		json_object_set_new(d, drop_reason_names[i], json_integer((json_int_t)st->drop[i]));
+	return d;
+}
+
 void control_notify(struct control *c, const char *method, json_t *params)
 {
 	if (!c) {

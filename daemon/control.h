@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <systemd/sd-event.h>
 
+#include "daemon/conn.h"
+
 #define DEFAULT_CONTROL "/run/slopn/slopnd.sock"
 
 struct control;
@@ -39,6 +41,8 @@ struct control *control_open(sd_event *ev, const char *path,
 struct control *control_adopt(sd_event *ev, int fd, const struct control_method *methods,
                               void *ctx);
 void control_close(struct control *c);
+/* {"spoofed": N, ...}: drop counters by reason, as results show them. */
+json_t *control_drops_json(const struct conn_stats *st);
 /* Send a notification to every subscribed caller; params is consumed. */
 void control_notify(struct control *c, const char *method, json_t *params);
 

@@ -165,11 +165,7 @@ static void session_down(struct conn *c)
 	s->by_vip[pool_offset(&s->pool, ss->vip)] = NULL;
 	pool_release(&s->pool, ss->vip);
 	ss->logged_in = false;
-	const struct conn_stats *st = &c->stats;
-	s->gone_totals.rx_pkts += st->rx_pkts, s->gone_totals.rx_bytes += st->rx_bytes;
-	s->gone_totals.tx_pkts += st->tx_pkts, s->gone_totals.tx_bytes += st->tx_bytes;
-	for (int i = 0; i < DROP_MAX; i++)
-		s->gone_totals.drop[i] += st->drop[i];
+	conn_stats_add(&s->gone_totals, &c->stats);
 	notify_status(s);
 	control_notify(s->ctl, "session.down",
 	               json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ss->id, "vip", vip,
@@ -621,14 +617,6 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 
 /* ---- control methods (docs/control-api.md) ---- */
 
-static json_t *drops_json(const struct conn_stats *st)
-{
-	json_t *d = json_object();
-	for (int i = 0; i < DROP_MAX; i++)
-		json_object_set_new(d, drop_reason_names[i], json_integer((json_int_t)st->drop[i]));
-	return d;
-}
-
 static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, int *code,
                         char *err, size_t errlen)
 {
@@ -639,10 +627,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		if (!ss->logged_in)
 			continue;
 		n++;
-		t.rx_pkts += ss->conn.stats.rx_pkts, t.rx_bytes += ss->conn.stats.rx_bytes;
-		t.tx_pkts += ss->conn.stats.tx_pkts, t.tx_bytes += ss->conn.stats.tx_bytes;
-		for (int i = 0; i < DROP_MAX; i++)
-			t.drop[i] += ss->conn.stats.drop[i];
+		conn_stats_add(&t, &ss->conn.stats);
 	}
 	for (int i = 0; i < DROP_MAX; i++)
 		t.drop[i] += s->tun_drop[i];
@@ -655,7 +640,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
-		"drops", drops_json(&t));
+		"drops", control_drops_json(&t));
 }
 
 static json_t *session_json(struct session *ss)
@@ -669,7 +654,7 @@ static json_t *session_json(struct session *ss)
 		"remote", ss->remote, "since", (json_int_t)ss->since,
 		"rx_bytes", (json_int_t)st->rx_bytes, "rx_pkts", (json_int_t)st->rx_pkts,
 		"tx_bytes", (json_int_t)st->tx_bytes, "tx_pkts", (json_int_t)st->tx_pkts,
-		"drops", drops_json(st), "rtt_ms", (double)cs.smoothed_rtt / 1e6,
+		"drops", control_drops_json(st), "rtt_ms", (double)cs.smoothed_rtt / 1e6,
 		"cwnd", (json_int_t)cs.cwnd, "client_version", ss->client_version, "os", ss->os);
 }
 
