@@ -40,3 +40,40 @@ const char *fmt_rtt(double ms, char *buf, size_t len)
 		snprintf(buf, len, "%.1f ms", ms);
 	return buf;
 }
+
+int parse_duration(const char *s, uint64_t *out)
+{
+	static const struct {
+		char unit;
+		uint64_t secs;
+	} units[] = {{'s', 1}, {'m', 60}, {'h', 3600}, {'d', 86400}, {'w', 604800}};
+	uint64_t total = 0;
+	if (!*s)
+		return -1;
+	while (*s) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		uint64_t n = 0;
+		while (*s >= '0' && *s <= '9') {
+			if (n > (UINT64_MAX / 604800 - 9) / 10)
+				return -1;
+			n = n * 10 + (uint64_t)(*s++ - '0');
+		}
+		uint64_t mul = 0;
+		if (!*s) {
+			mul = 1; /* a bare number is seconds */
+		} else {
+			for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+				if (*s == units[i].unit)
+					mul = units[i].secs;
+			if (!mul)
+				return -1;
+			s++;
+		}
+		if (total > UINT64_MAX - n * mul)
+			return -1;
+		total += n * mul;
+	}
+	*out = total;
+	return 0;
+}

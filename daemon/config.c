@@ -8,9 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <gnutls/gnutls.h>
 
 #include "daemon/pool.h"
 #include "proto/conf.h"
+#include "proto/invite.h"
 
 static const char usage_server[] =
 	"Usage: slopnd server [OPTIONS]\n"
@@ -23,6 +27,8 @@ static const char usage_server[] =
 	"  --mtu N                TUN MTU, 576..1400 (default 1280)\n"
 	"  --no-spoke-to-spoke    clients cannot reach each other\n"
 	"  --control PATH         control socket (default /run/slopn/slopnd.sock)\n"
+	"  --public-address HOST[:PORT]  the address clients reach, for invites\n"
+	"                         (default: the --listen address)\n"
 	"  --config FILE          key = value settings, one per flag (default\n"
 	"                         /etc/slopn/slopnd.conf if it exists); flags win\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
@@ -30,7 +36,9 @@ static const char usage_server[] =
 
 static const char usage_client[] =
 	"Usage: slopnd client --server HOST:PORT --token TOKEN [OPTIONS]\n"
+	"       slopnd client slopn://TOKEN@HOST:PORT?pin=sha256:HEX [OPTIONS]\n"
 	"Connect to a hub and carry this machine's VPN traffic through it.\n\n"
+	"  --invite URL           an invite from 'slopnctl token add': hub, token and pin\n"
 	"  --server HOST:PORT     the hub (port defaults to 4242)\n"
 	"  --token TOKEN          login token\n"
 	"  --pin sha256:HEX       refuse a hub whose public key does not match\n"
@@ -51,6 +59,7 @@ static const char usage_top[] =
 enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
+	OPT_PUBLIC_ADDRESS, OPT_INVITE,
 };
 
 static const struct option server_opts[] = {
@@ -63,12 +72,14 @@ static const struct option server_opts[] = {
 	{"no-spoke-to-spoke", no_argument, NULL, OPT_NO_S2S},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"control", required_argument, NULL, OPT_CONTROL},
+	{"public-address", required_argument, NULL, OPT_PUBLIC_ADDRESS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
 
 static const struct option client_opts[] = {
+	{"invite", required_argument, NULL, OPT_INVITE},
 	{"server", required_argument, NULL, OPT_SERVER},
 	{"token", required_argument, NULL, OPT_TOKEN},
 	{"pin", required_argument, NULL, OPT_PIN},
@@ -170,6 +181,7 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		if (!*arg || strlen(arg) > 255)
 			return bad(usage, "--token: must be 1..255 characters");
 		set_str(&c->token, arg);
+		c->token_set = !origin;
 		break;
 	case OPT_STATE_DIR:
 		set_str(&c->state_dir, arg);
@@ -197,16 +209,42 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		if (check_hostport(usage, "--server", arg) < 0)
 			return -1;
 		set_str(&c->server, arg);
+		c->server_set = !origin;
 		break;
 	case OPT_PIN:
 		if (strncmp(arg, "sha256:", 7) || strlen(arg) != 7 + 64 ||
 		    strspn(arg + 7, "0123456789abcdefABCDEF") != 64)
 			return bad(usage, "--pin '%s': expected sha256: and 64 hex digits (see 'slopnd pin' on the hub)", arg);
 		set_str(&c->pin, arg);
+		c->pin_set = !origin;
 		break;
 	case OPT_ALPN:
 		set_str(&c->alpn, arg);
 		break;
+	case OPT_PUBLIC_ADDRESS: {
+		/* A port is optional here: the listen port is the default. */
+		char *h, *p;
+		if (split_host_port(arg, &h, &p) < 0)
+			return bad(usage, "--public-address '%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
+		free(h), free(p);
+		set_str(&c->public_address, arg);
+		break;
+	}
+	case OPT_INVITE: {
+		struct invite inv;
+		char err[160];
+		if (invite_parse(arg, &inv, err, sizeof(err)) < 0)
+			return bad(usage, "invite: %s", err);
+		/* Flags given separately win over the invite's parts. */
+		if (!c->server_set)
+			set_str(&c->server, inv.server);
+		if (!c->token_set)
+			set_str(&c->token, inv.token);
+		if (!c->pin_set && inv.pin[0])
+			set_str(&c->pin, inv.pin);
+		gnutls_memset(inv.token, 0, sizeof(inv.token));
+		break;
+	}
 	case OPT_CONFIG:
 		break; /* read before everything else */
 	default:
@@ -364,6 +402,13 @@ int config_parse(struct config *c, int argc, char **argv)
 				return -1;
 		}
 	}
+	/* slopnd client slopn://...: the invite as the one argument. */
+	if (c->role == ROLE_CLIENT && optind == argc - 2 &&
+	    !strncasecmp(argv[optind + 1], INVITE_SCHEME, strlen(INVITE_SCHEME))) {
+		if (apply(c, OPT_INVITE, argv[optind + 1], usage) < 0)
+			return -1;
+		optind++;
+	}
 	if (optind < argc - 1)
 		return bad(usage, "unexpected argument '%s'", argv[optind + 1]);
 	if (c->role == ROLE_SERVER && !c->control)
@@ -384,4 +429,5 @@ void config_free(struct config *c)
 	free(c->alpn);
 	free(c->token);
 	free(c->tun);
+	free(c->public_address);
 }

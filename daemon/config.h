@@ -27,6 +27,7 @@ struct config {
 	bool spoke_to_spoke;
 	char *state_dir;
 	char *control;          /* control socket path; NULL = none (client default) */
+	char *public_address;   /* HOST[:PORT] for invites; NULL = the listen address */
 	char *config;           /* the config file read, if any */
 	int argc;               /* the command line, to re-apply over the file on reload */
 	char **argv;
@@ -39,6 +40,7 @@ struct config {
 	char *tun;
 	unsigned mtu;
 	int verbose;
+	bool server_set, token_set, pin_set; /* given on the command line, over an invite */
 };
 
 /* Parse argv (argv[1] is the role). Returns 0 to run, 1 when --help was

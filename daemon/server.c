@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "daemon/hub.h"
 #include "daemon/ban.h"
 #include "daemon/cidmap.h"
 #include "daemon/conn.h"
@@ -32,38 +33,7 @@
 #define MAX_CONNS 4096
 #define RESETS_PER_SEC 100
 
-struct server {
-	const struct config *cfg;
-	sd_event *ev;
-	struct udp udp;
-	struct tls_identity id;
-	struct cidmap cids;
-	struct ban_table bans;
-	struct pool pool;
-	struct session **by_vip;     /* pool.size entries, indexed by pool_offset */
-	struct session *sessions;    /* every connection, logged in or not */
-	unsigned nconns;
-	struct session *grave, *dirty;
-	int tunfd, ifindex;
-	char tunname[IFNAMSIZ];
-	uint8_t token_hash[32];
-	bool has_token;
-	uint64_t next_id;
-	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
-	uint64_t reset_sec;
-	unsigned resets_this_sec;
-	uint8_t *tunbuf;
-	bool stopping;
-	struct control *ctl;
-	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
-	char *reload_token;            /* the token now in force */
-	time_t started;
-	struct conn_stats gone_totals; /* counters of sessions that ended */
-};
-
-#define SLOPN_ERR_KICKED 4
-
-static const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
+const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
 {
 	struct in_addr a = {htonl(host)};
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
@@ -99,7 +69,7 @@ static void mark_dirty(struct session *ss)
 	ss->srv->dirty = ss;
 }
 
-static unsigned live_sessions(const struct server *s)
+unsigned live_sessions(const struct server *s)
 {
 	unsigned n = 0;
 	for (const struct session *ss = s->sessions; ss; ss = ss->next)
@@ -148,6 +118,36 @@ static void session_cid_removed(struct conn *c, const ngtcp2_cid *cid)
 		cidmap_del(&ss->srv->cids, cid->data, cid->datalen);
 }
 
+/* A token's fixed VIP stays reserved in the pool while the token exists. */
+static bool vip_reserved(struct server *s, uint32_t vip)
+{
+	for (size_t i = 0; i < s->tokens.n; i++)
+		if (s->tokens.v[i].vip == vip && vip_assignable(s, vip))
+			return true;
+	return false;
+}
+
+static void release_vip(struct server *s, struct session *ss)
+{
+	uint32_t off = pool_offset(&s->pool, ss->vip);
+	if (s->by_vip[off] == ss)
+		s->by_vip[off] = NULL;
+	if (!s->by_vip[off] && !vip_reserved(s, ss->vip))
+		pool_release(&s->pool, ss->vip);
+}
+
+bool vip_assignable(const struct server *s, uint32_t vip)
+{
+	return pool_contains(&s->pool, vip) && vip != pool_hub_addr(&s->pool) &&
+	       pool_offset(&s->pool, vip) != 0 && pool_offset(&s->pool, vip) != s->pool.size - 1;
+}
+
+void hub_kick(struct server *s, struct session *ss, const char *reason)
+{
+	conn_close(&ss->conn, SLOPN_ERR_KICKED, reason);
+	conn_write(&ss->conn); /* sends the close and takes the session down now */
+}
+
 static void session_down(struct conn *c)
 {
 	struct session *ss = c->owner;
@@ -162,8 +162,7 @@ static void session_down(struct conn *c)
 	log_info("session %llu down: vip %s remote %s (%s%s)", (unsigned long long)ss->id,
 	         ip4str(ss->vip, vip), ss->remote, c->close_by_peer ? "by peer: " : "",
 	         why && *why ? why : "closed");
-	s->by_vip[pool_offset(&s->pool, ss->vip)] = NULL;
-	pool_release(&s->pool, ss->vip);
+	release_vip(s, ss);
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
 	notify_status(s);
@@ -216,17 +215,65 @@ static void refuse(struct session *ss, uint64_t code, const char *message, const
 	conn_close(&ss->conn, code, reason);
 }
 
-static bool token_ok(const struct server *s, const char *token)
+/* Who a token is: the shared --token, or an entry of the store. Returns
+ * false with why set when it is unknown or expired. */
+static bool check_token(struct server *s, const char *token, struct session *ss,
+                        struct token_entry **entry, const char **why)
 {
 	uint8_t h[32];
-	if (!s->has_token)
+	token_hash(token, h);
+	*entry = tokens_match(&s->tokens, token);
+	/* Both checks always run: timing says nothing about which one matched. */
+	bool shared = s->has_token && token_hash_equal(h, s->token_hash);
+	if (shared) {
+		snprintf(ss->token_name, sizeof(ss->token_name), "%s", SHARED_TOKEN_NAME);
+		*entry = NULL;
+		return true;
+	}
+	if (!*entry) {
+		*why = "invalid token";
 		return false;
-	gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), h);
-	/* Compare hashes in constant time: no early exit on the first difference. */
-	uint8_t diff = 0;
-	for (size_t i = 0; i < sizeof(h); i++)
-		diff |= h[i] ^ s->token_hash[i];
-	return diff == 0;
+	}
+	if (token_expired(*entry, time(NULL))) {
+		*why = "token expired";
+		return false;
+	}
+	snprintf(ss->token_name, sizeof(ss->token_name), "%s", (*entry)->name);
+	return true;
+}
+
+/* The VIP for a new session: the token's fixed one (taken over from an
+ * older session of the same token, a client reconnecting before its old
+ * session timed out), else one from the pool. 0 when the pool is empty. */
+static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e)
+{
+	if (e && e->vip && vip_assignable(s, e->vip)) {
+		struct session *old = s->by_vip[pool_offset(&s->pool, e->vip)];
+		if (!old)
+			return e->vip; /* reserved for this token since it was added or loaded */
+		if (!strcmp(old->token_name, e->name)) {
+			log_info("session %llu: replaced by session %llu of the same token '%s'",
+			         (unsigned long long)old->id, (unsigned long long)ss->id, e->name);
+			hub_kick(s, old, "replaced by a new login with the same token");
+			s->by_vip[pool_offset(&s->pool, e->vip)] = NULL;
+			return e->vip;
+		}
+		char v[INET_ADDRSTRLEN];
+		log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
+		         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
+	}
+	return pool_alloc(&s->pool);
+}
+
+/* last_used goes to disk at most once a minute per token: a client that
+ * reconnects in a loop must not rewrite the file in a loop. */
+static void token_used(struct server *s, struct token_entry *e)
+{
+	int64_t now = time(NULL), prev = e->last_used;
+	e->last_used = now;
+	char err[256];
+	if (now - prev >= 60 && tokens_save(&s->tokens, err, sizeof(err)) < 0)
+		log_warn("%s: last use of '%s' not saved: %s", s->tokens.path, e->name, err);
 }
 
 static void handle_login(struct session *ss, const char *line, size_t len)
@@ -252,21 +299,27 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
 	}
-	bool ok = token_ok(s, req.token);
+	struct token_entry *entry;
+	const char *why = NULL;
+	bool ok = check_token(s, req.token, ss, &entry, &why);
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	if (!ok) {
-		log_info("auth failure from %s (session %llu): invalid token", ss->remote,
-		         (unsigned long long)ss->id);
-		if (ban_fail(&s->bans, peer, now))
+		log_info("auth failure from %s (session %llu): %s", ss->remote,
+		         (unsigned long long)ss->id, why);
+		if (ban_fail(&s->bans, peer, now)) {
 			log_warn("ban: %s banned for %d minutes after %d failed logins", ss->remote,
 			         BAN_DURATION / 60, BAN_MAX_FAILS);
+			control_notify(s->ctl, "ban", json_pack("{s:s, s:i}", "remote", ss->remote,
+			                                        "minutes", BAN_DURATION / 60));
+		}
 		control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
-		                                              "reason", "invalid token"));
-		refuse(ss, SLOPN_ERR_UNAUTHORIZED, "Invalid authentication token", "unauthorized");
+		                                              "reason", why));
+		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
+		                                         : "Invalid authentication token", "unauthorized");
 		return;
 	}
 	ban_success(&s->bans, peer);
-	uint32_t vip = pool_alloc(&s->pool);
+	uint32_t vip = assign_vip(s, ss, entry);
 	if (!vip) {
 		char net[INET_ADDRSTRLEN], msg[160];
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
@@ -275,6 +328,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
 		return;
 	}
+	if (entry)
+		token_used(s, entry);
 	ss->vip = vip;
 	ss->logged_in = true;
 	s->by_vip[pool_offset(&s->pool, vip)] = ss;
@@ -287,12 +342,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
 	send_json_line(ss, &r);
 	char vs[INET_ADDRSTRLEN];
-	log_info("session %llu up: vip %s remote %s client %s os %s", (unsigned long long)ss->id,
-	         ip4str(vip, vs), ss->remote, *req.client_version ? req.client_version : "?",
+	log_info("session %llu up: token %s vip %s remote %s client %s os %s",
+	         (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs), ss->remote,
+	         *req.client_version ? req.client_version : "?",
 	         *req.os ? req.os : "?");
 	notify_status(s);
 	control_notify(s->ctl, "session.up",
-	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", "shared",
+	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", ss->token_name,
 	                         "vip", vs, "remote", ss->remote));
 }
 
@@ -553,13 +609,57 @@ static bool str_differs(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
+/* Fixed VIPs are kept out of the pool while their token exists; one that
+ * a session holds now stays with it, and is kept when that session ends. */
+static void reserve_fixed_vips(struct server *s)
+{
+	char v[INET_ADDRSTRLEN];
+	for (size_t i = 0; i < s->tokens.n; i++) {
+		const struct token_entry *e = &s->tokens.v[i];
+		if (!e->vip)
+			continue;
+		if (!vip_assignable(s, e->vip)) {
+			log_warn("%s: token '%s': fixed VIP %s is not a client address of %s/%u; "
+			         "it gets one from the pool", s->tokens.path, e->name, ip4str(e->vip, v),
+			         ip4str(s->pool.network, v), s->pool.prefix);
+			continue;
+		}
+		if (!s->by_vip[pool_offset(&s->pool, e->vip)])
+			pool_take(&s->pool, e->vip);
+	}
+}
+
+/* Re-read tokens.json (an administrator may have edited it). A bad file
+ * changes nothing: the tokens in memory stay in force. */
+static void reload_tokens(struct server *s)
+{
+	struct token_store fresh, old = s->tokens;
+	char err[256];
+	if (tokens_load(&fresh, old.path, err, sizeof(err)) < 0) {
+		log_err("reload of %s failed: %s; keeping the %zu tokens in memory", old.path, err, old.n);
+		tokens_free(&fresh);
+		return;
+	}
+	s->tokens = fresh;
+	for (size_t i = 0; i < old.n; i++) {
+		uint32_t vip = old.v[i].vip;
+		if (vip && vip_assignable(s, vip) && !vip_reserved(s, vip) &&
+		    !s->by_vip[pool_offset(&s->pool, vip)])
+			pool_release(&s->pool, vip);
+	}
+	reserve_fixed_vips(s);
+	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);
+	tokens_free(&old);
+}
+
 /* SIGHUP: read the config file again (the command line still wins) and
  * apply what can change without dropping sessions. */
 static void reload(struct server *s)
 {
 	const struct config *old = s->cfg;
+	reload_tokens(s);
 	if (!old->config) {
-		log_warn("SIGHUP: no config file in use (--config FILE): nothing to reload");
+		log_info("SIGHUP: no config file in use (--config FILE): settings unchanged");
 		return;
 	}
 	struct config fresh;
@@ -614,118 +714,6 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	sd_event_exit(s->ev, 0);
 	return 0;
 }
-
-/* ---- control methods (docs/control-api.md) ---- */
-
-static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, int *code,
-                        char *err, size_t errlen)
-{
-	struct server *s = ctx;
-	struct conn_stats t = s->gone_totals;
-	unsigned n = 0;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
-		if (!ss->logged_in)
-			continue;
-		n++;
-		conn_stats_add(&t, &ss->conn.stats);
-	}
-	for (int i = 0; i < DROP_MAX; i++)
-		t.drop[i] += s->tun_drop[i];
-	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
-	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->pool.network, net), s->pool.prefix);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}}",
-		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
-		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->pool), hub),
-		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
-		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
-		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
-		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
-		"drops", control_drops_json(&t));
-}
-
-static json_t *session_json(struct session *ss)
-{
-	const struct conn_stats *st = &ss->conn.stats;
-	ngtcp2_conn_stat cs;
-	ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
-	char vip[INET_ADDRSTRLEN];
-	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I, s:s, s:s}",
-		"id", (json_int_t)ss->id, "token", "shared", "vip", ip4str(ss->vip, vip),
-		"remote", ss->remote, "since", (json_int_t)ss->since,
-		"rx_bytes", (json_int_t)st->rx_bytes, "rx_pkts", (json_int_t)st->rx_pkts,
-		"tx_bytes", (json_int_t)st->tx_bytes, "tx_pkts", (json_int_t)st->tx_pkts,
-		"drops", control_drops_json(st), "rtt_ms", (double)cs.smoothed_rtt / 1e6,
-		"cwnd", (json_int_t)cs.cwnd, "client_version", ss->client_version, "os", ss->os);
-}
-
-static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,
-                               int *code, char *err, size_t errlen)
-{
-	struct server *s = ctx;
-	json_t *list = json_array();
-	for (struct session *ss = s->sessions; ss; ss = ss->next)
-		if (ss->logged_in)
-			json_array_append_new(list, session_json(ss));
-	return json_pack("{s:o}", "sessions", list);
-}
-
-static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *params,
-                               int *code, char *err, size_t errlen)
-{
-	struct server *s = ctx;
-	int64_t id = 0;
-	const char *vip = NULL, *token = NULL, *reason = "kicked by the administrator";
-	*code = JSONRPC_INVALID_PARAMS;
-	if (jsonrpc_param_int(params, "id", false, &id, err, errlen) < 0 ||
-	    jsonrpc_param_string(params, "vip", false, &vip, err, errlen) < 0 ||
-	    jsonrpc_param_string(params, "token", false, &token, err, errlen) < 0 ||
-	    jsonrpc_param_string(params, "reason", false, &reason, err, errlen) < 0)
-		return NULL;
-	if ((id != 0) + (vip != NULL) + (token != NULL) != 1) {
-		snprintf(err, errlen, "give exactly one of params.id, params.vip, params.token");
-		return NULL;
-	}
-	struct in_addr a;
-	if (vip && inet_pton(AF_INET, vip, &a) != 1) {
-		snprintf(err, errlen, "params.vip: '%s' is not an IPv4 address", vip);
-		return NULL;
-	}
-	char why[128];
-	snprintf(why, sizeof(why), "kicked: %s", reason);
-	int kicked = 0;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
-		if (!ss->logged_in)
-			continue;
-		if ((id && ss->id != (uint64_t)id) || (vip && ss->vip != ntohl(a.s_addr)) ||
-		    (token && strcmp(token, "shared") != 0))
-			continue;
-		conn_close(&ss->conn, SLOPN_ERR_KICKED, why);
-		conn_write(&ss->conn); /* sends the close and takes the session down now */
-		kicked++;
-	}
-	udp_flush(&s->udp);
-	if (!kicked) {
-		*code = SLOPN_RPC_NO_SESSION;
-		snprintf(err, errlen, "no session matches (see 'slopnctl sessions list')");
-		return NULL;
-	}
-	return json_pack("{s:i}", "kicked", kicked);
-}
-
-static json_t *m_subscribe(void *ctx, struct control_caller *who, json_t *params, int *code,
-                           char *err, size_t errlen)
-{
-	who->subscribed = true;
-	return json_pack("{s:b}", "subscribed", 1);
-}
-
-static const struct control_method server_methods[] = {
-	{"server.status", m_status, false},
-	{"sessions.list", m_sessions_list, false},
-	{"sessions.kick", m_sessions_kick, true},
-	{"events.subscribe", m_subscribe, false},
-	{NULL, NULL, false},
-};
 
 /* ---- start-up ---- */
 
@@ -811,9 +799,6 @@ int server_run(const struct config *cfg)
 	s->spoke_to_spoke = cfg->spoke_to_spoke;
 	set_token(s, cfg->token);
 	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
-	if (!cfg->token) {
-		log_warn("no --token given: every login will be refused");
-	}
 	ban_init(&s->bans);
 	if (pool_init(&s->pool, cfg->subnet, cfg->prefix) < 0 ||
 	    !(s->by_vip = calloc(s->pool.size, sizeof(*s->by_vip))) ||
@@ -821,6 +806,19 @@ int server_run(const struct config *cfg)
 		log_err("out of memory");
 		goto out;
 	}
+	char path[4096], err[256];
+	snprintf(path, sizeof(path), "%s/tokens.json", cfg->state_dir);
+	if (tokens_load(&s->tokens, path, err, sizeof(err)) < 0) {
+		log_err("token store %s: %s (repair the file, or move it away to start with no tokens)",
+		        path, err);
+		goto out;
+	}
+	reserve_fixed_vips(s);
+	log_info("%zu token%s in %s%s", s->tokens.n, s->tokens.n == 1 ? "" : "s", path,
+	         cfg->token ? ", and the shared --token" : "");
+	if (!cfg->token && !s->tokens.n)
+		log_warn("no --token and no stored tokens: every login is refused until "
+		         "'slopnctl token add NAME'");
 	int ctl_fd = -1, udp_fd = -1;
 	take_systemd_sockets(&ctl_fd, &udp_fd);
 	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0)
@@ -842,8 +840,8 @@ int server_run(const struct config *cfg)
 		goto out;
 	}
 	s->started = time(NULL);
-	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, server_methods, s))
-	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, server_methods, s)))
+	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, hub_methods, s))
+	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, hub_methods, s)))
 		goto out;
 	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
 	sd_event_set_watchdog(s->ev, 1);
@@ -874,6 +872,7 @@ out:
 	free(s->by_vip);
 	free(s->tunbuf);
 	tls_identity_free(&s->id);
+	tokens_free(&s->tokens);
 	free(s->reload_token);
 	return rc;
 }

@@ -9,6 +9,7 @@
 
 #include "daemon/conn.h"
 #include "proto/login.h"
+#include "proto/tokenfile.h"
 
 struct server;
 
@@ -17,6 +18,7 @@ struct session {
 	struct server *srv;
 	uint64_t id;
 	uint32_t vip;               /* host order; 0 until logged in */
+	char token_name[TOKEN_NAME_MAX + 1]; /* "shared" for the --token */
 	bool logged_in;
 	bool gone;                  /* on the graveyard list */
 	time_t since;

@@ -48,7 +48,7 @@ complete_line() { # the words after slopnctl; the last is being completed
 		_slopnctl
 		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
 }
-expect_eq "complete 'slopnctl '" "$(complete_line "")" "monitor sessions status "
+expect_eq "complete 'slopnctl '" "$(complete_line "")" "monitor sessions status token "
 expect_eq "complete 'slopnctl sessions k'" "$(complete_line sessions k)" "kick "
 expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick "")" "1 10.100.0.2 10.100.0.3 2 "
 expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
@@ -61,7 +61,7 @@ if command -v fish >/dev/null; then
 		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" \
 			fish -c "source $SRC/completions/slopnctl.fish; complete -C '$1'" | sort | tr '\n' ' '
 	}
-	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "monitor sessions status "
+	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "monitor sessions status token "
 	expect_eq "fish: complete 'slopnctl sessions kick '" "$(fish_complete "slopnctl sessions kick ")" \
 		"1 10.100.0.2 10.100.0.3 2 "
 fi

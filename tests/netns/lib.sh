@@ -15,6 +15,7 @@ RUN="sl-$$-$RANDOM"
 TMP=$(mktemp -d "/tmp/slopn-test.XXXXXX")
 PIDS=()
 NSS=()
+MOUNTS=()   # mounted by the test, unmounted before $TMP goes
 FAILED=0
 
 skip() {
@@ -57,6 +58,7 @@ cleanup() {
 		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null
 	done
+	for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null; done
 	rm -rf "$TMP"
 	exit $rc
 }

@@ -35,12 +35,32 @@ static void rtts(void **state)
 	assert_string_equal(fmt_rtt(12.44, b, sizeof(b)), "12.4 ms");
 }
 
+static void parse_durations(void **state)
+{
+	(void)state;
+	uint64_t v;
+	assert_int_equal(parse_duration("30d", &v), 0);
+	assert_int_equal(v, 30 * 86400);
+	assert_int_equal(parse_duration("1w2d", &v), 0);
+	assert_int_equal(v, 9 * 86400);
+	assert_int_equal(parse_duration("90m", &v), 0);
+	assert_int_equal(v, 5400);
+	assert_int_equal(parse_duration("12h30m5s", &v), 0);
+	assert_int_equal(v, 12 * 3600 + 30 * 60 + 5);
+	assert_int_equal(parse_duration("3600", &v), 0);
+	assert_int_equal(v, 3600);
+	const char *bad[] = {"", "d", "30x", "-5m", "5 m", "1.5h", "m30", "99999999999999999999w", "30dd"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(parse_duration(bad[i], &v), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bytes),
 		cmocka_unit_test(durations),
 		cmocka_unit_test(rtts),
+		cmocka_unit_test(parse_durations),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,38 @@
+/* slopnctl monitor: the daemon's events, one line each, until Ctrl-C. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "ctl/slopnctl.h"
+
+int cmd_monitor(int fd, int argc, char **argv)
+{
+	int rc;
+	json_t *r = rpc_call(fd, "events.subscribe", NULL, &rc);
+	if (!r)
+		return rc;
+	json_decref(r);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	for (;;) {
+		char *line = read_line(fd, -1);
+		if (!line)
+			return 0; /* the daemon went away */
+		json_t *n = json_loads(line, 0, NULL);
+		free(line);
+		if (!n)
+			continue;
+		if (json_out) {
+			char *s = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS);
+			puts(s);
+			free(s);
+		} else {
+			char *p = json_dumps(json_object_get(n, "params"), JSON_COMPACT | JSON_SORT_KEYS);
+			char ts[32];
+			time_t now = time(NULL);
+			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
+			printf("%s %s %s\n", ts, json_string_value(json_object_get(n, "method")), p ? p : "");
+			free(p);
+		}
+		json_decref(n);
+	}
+}

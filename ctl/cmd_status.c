@@ -1,0 +1,53 @@
+/* slopnctl status: either role's state in a few lines. */
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/format.h"
+#include "ctl/slopnctl.h"
+
+int cmd_status(int fd, int argc, char **argv)
+{
+	int rc;
+	json_t *r = rpc_call(fd, "server.status", NULL, &rc);
+	if (!r)
+		return rc;
+	if (json_out)
+		return print_json(r), json_decref(r), 0;
+	char a[32], b[32], d[32];
+	json_t *t = json_object_get(r, "totals");
+	const char *role = json_string_value(json_object_get(r, "role"));
+	if (role && !strcmp(role, "client")) {
+		bool up = json_is_true(json_object_get(r, "connected"));
+		json_int_t since = json_integer_value(json_object_get(r, "since"));
+		time_t now = time(NULL);
+		printf("role:      client\nversion:   %s\nserver:    %s\nconnected: %s\n",
+		       json_string_value(json_object_get(r, "version")),
+		       json_string_value(json_object_get(r, "server")), up ? "yes" : "no");
+		if (up)
+			printf("vip:       %s (hub %s)\nsince:     %s\nrtt:       %s\n",
+			       json_string_value(json_object_get(r, "vip")),
+			       json_string_value(json_object_get(r, "hub_vip")),
+			       fmt_duration(now > since ? (uint64_t)(now - since) : 0, d, sizeof(d)),
+			       fmt_rtt(json_real_value(json_object_get(r, "rtt_ms")), a, sizeof(a)));
+		printf("traffic:   %s in, %s out\n",
+		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
+		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
+		json_decref(r);
+		return 0;
+	}
+	printf("role:      %s\nversion:   %s\nlisten:    %s\nsubnet:    %s (hub %s)\n"
+	       "sessions:  %lld\nuptime:    %s\npin:       %s\ntraffic:   %s in, %s out\n",
+	       json_string_value(json_object_get(r, "role")),
+	       json_string_value(json_object_get(r, "version")),
+	       json_string_value(json_object_get(r, "listen")),
+	       json_string_value(json_object_get(r, "subnet")),
+	       json_string_value(json_object_get(r, "hub_vip")),
+	       (long long)json_integer_value(json_object_get(r, "sessions")),
+	       fmt_duration((uint64_t)json_integer_value(json_object_get(r, "uptime")), d, sizeof(d)),
+	       json_string_value(json_object_get(r, "pin")),
+	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
+	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
+	json_decref(r);
+	return 0;
+}

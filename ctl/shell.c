@@ -1,0 +1,203 @@
+/* slopnctl with no command: an interactive shell on GNU readline, with
+ * history in ~/.slopnctl_history and completion from the same code as the
+ * shells' completion scripts. Each command opens its own connection, so an
+ * idle shell holds nothing open on the daemon. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <readline/history.h>
+#include <readline/readline.h>
+
+#include "ctl/slopnctl.h"
+
+#define HISTORY_LINES 1000
+#define MAX_WORDS 64
+
+/* Split a line into words: blanks separate, '...' and "..." group, \ escapes.
+ * Words are written into out (a copy of the line's size). Returns the
+ * count, or -1 on an unclosed quote. */
+static int split_words(const char *line, char *out, char **words, int max)
+{
+	int n = 0;
+	const char *p = line;
+	char *o = out;
+	for (;;) {
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (!*p)
+			return n;
+		if (n == max)
+			return -1;
+		words[n++] = o;
+		char quote = 0;
+		while (*p && (quote || (*p != ' ' && *p != '\t'))) {
+			if (quote && *p == quote)
+				quote = 0, p++;
+			else if (!quote && (*p == '\'' || *p == '"'))
+				quote = *p++;
+			else if (*p == '\\' && p[1] && quote != '\'')
+				p++, *o++ = *p++;
+			else
+				*o++ = *p++;
+		}
+		if (quote)
+			return -1;
+		*o++ = '\0';
+	}
+}
+
+/* ---- completion ---- */
+
+struct cands {
+	char **v;
+	size_t n, cap;
+};
+
+static void collect(const char *cand, void *ctx)
+{
+	struct cands *c = ctx;
+	if (c->n + 2 > c->cap) {
+		size_t cap = c->cap ? 2 * c->cap : 16;
+		char **v = realloc(c->v, cap * sizeof(*v));
+		if (!v)
+			return;
+		c->v = v, c->cap = cap;
+	}
+	c->v[c->n++] = strdup(cand);
+}
+
+static struct cands current;
+static size_t current_next;
+
+static char *generator(const char *text, int state)
+{
+	(void)text;
+	if (!state)
+		current_next = 0;
+	return current_next < current.n ? strdup(current.v[current_next++]) : NULL;
+}
+
+static const char *const shell_words[] = {"help", "quit", "exit", NULL};
+
+static char **attempt(const char *text, int start, int end)
+{
+	(void)end;
+	for (size_t i = 0; i < current.n; i++)
+		free(current.v[i]);
+	current.n = 0;
+	/* The words before the one being completed, then that one. */
+	char *before = strndup(rl_line_buffer, (size_t)start);
+	char *buf = before ? malloc(strlen(before) + 1) : NULL;
+	char *words[MAX_WORDS + 1];
+	int n = buf ? split_words(before, buf, words, MAX_WORDS) : -1;
+	if (n >= 0) {
+		words[n] = (char *)text;
+		const char *saved = sock_path;
+		complete_words(n + 1, words, collect, &current);
+		sock_path = saved; /* a --socket typed on the line is for that line only */
+		if (n == 0)
+			for (const char *const *w = shell_words; *w; w++)
+				if (!strncmp(*w, text, strlen(text)))
+					collect(*w, &current);
+	}
+	free(before);
+	free(buf);
+	rl_attempted_completion_over = 1; /* never fall back to file names */
+	return rl_completion_matches(text, generator);
+}
+
+/* ---- the loop ---- */
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+static char *history_path(void)
+{
+	const char *home = getenv("HOME");
+	if (!home || !*home)
+		return NULL;
+	char *p = NULL;
+	if (asprintf(&p, "%s/.slopnctl_history", home) < 0)
+		return NULL;
+	return p;
+}
+
+/* A line without its newline, malloc'd; NULL at the end of input. Piped
+ * commands are read plainly: no prompt, no echo, no history. */
+static char *next_line(bool tty)
+{
+	if (tty)
+		return readline("slopn> ");
+	char *l = NULL;
+	size_t cap = 0;
+	if (getline(&l, &cap, stdin) < 0) {
+		free(l);
+		return NULL;
+	}
+	l[strcspn(l, "\n")] = '\0';
+	return l;
+}
+
+int shell_run(void)
+{
+	char *hist = history_path();
+	using_history();
+	stifle_history(HISTORY_LINES);
+	if (hist)
+		read_history(hist);
+	rl_readline_name = "slopnctl";
+	rl_attempted_completion_function = attempt;
+	rl_completer_quote_characters = "'\"";
+	bool tty = isatty(STDIN_FILENO);
+	if (tty)
+		printf("slopnctl %s on %s; 'help' lists the commands, Ctrl-D leaves\n", SLOPN_VERSION, sock_path);
+	/* Ctrl-C stops a running command (monitor), not the shell; readline
+	 * handles it at the prompt itself. */
+	struct sigaction sa = {.sa_handler = on_sigint};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	int rc = 0;
+	char *line;
+	while ((line = next_line(tty)) != NULL) {
+		interrupted = 0;
+		char *buf = malloc(strlen(line) + 1);
+		char *words[MAX_WORDS];
+		int n = buf ? split_words(line, buf, words, MAX_WORDS) : -1;
+		bool quit = false;
+		if (n < 0) {
+			fprintf(stderr, "slopnctl: unclosed quote or too many words\n");
+		} else if (n > 0) {
+			if (tty)
+				add_history(line);
+			if (!strcmp(words[0], "quit") || !strcmp(words[0], "exit"))
+				quit = true;
+			else if (!strcmp(words[0], "help") || !strcmp(words[0], "?"))
+				usage(stdout);
+			else
+				rc = dispatch(n, words);
+			fflush(stdout);
+		}
+		free(buf);
+		free(line);
+		if (quit)
+			break;
+	}
+	if (!tty)
+		return rc;
+	if (!line)
+		putchar('\n'); /* after Ctrl-D, leave the terminal on a fresh line */
+	if (hist && write_history(hist) != 0)
+		fprintf(stderr, "slopnctl: cannot save history to %s: %s\n", hist, strerror(errno));
+	free(hist);
+	for (size_t i = 0; i < current.n; i++)
+		free(current.v[i]);
+	free(current.v);
+	return rc;
+}

@@ -1,0 +1,67 @@
+/* The hub's state, shared by its parts: server.c (sessions and data plane)
+ * and hub_control.c (the control methods). Not for other modules. */
+#ifndef SLOPN_HUB_H
+#define SLOPN_HUB_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-event.h>
+#include <time.h>
+
+#include "daemon/ban.h"
+#include "daemon/cidmap.h"
+#include "daemon/config.h"
+#include "daemon/conn.h"
+#include "daemon/control.h"
+#include "daemon/pool.h"
+#include "daemon/session.h"
+#include "daemon/tls.h"
+#include "daemon/tokens.h"
+#include "daemon/udp.h"
+
+#define SLOPN_ERR_KICKED 4
+#define SHARED_TOKEN_NAME "shared"   /* sessions that logged in with --token */
+
+struct server {
+	const struct config *cfg;
+	sd_event *ev;
+	struct udp udp;
+	struct tls_identity id;
+	struct cidmap cids;
+	struct ban_table bans;
+	struct pool pool;
+	struct session **by_vip;     /* pool.size entries, indexed by pool_offset */
+	struct session *sessions;    /* every connection, logged in or not */
+	unsigned nconns;
+	struct session *grave, *dirty;
+	int tunfd, ifindex;
+	char tunname[IFNAMSIZ];
+	uint8_t token_hash[32];      /* the shared --token */
+	bool has_token;
+	struct token_store tokens;   /* tokens.json */
+	uint64_t next_id;
+	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
+	uint64_t reset_sec;
+	unsigned resets_this_sec;
+	uint8_t *tunbuf;
+	bool stopping;
+	struct control *ctl;
+	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
+	char *reload_token;            /* the token now in force */
+	time_t started;
+	struct conn_stats gone_totals; /* counters of sessions that ended */
+};
+
+extern const struct control_method hub_methods[];
+
+const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN]);
+unsigned live_sessions(const struct server *s);
+/* A VIP a token may hold as its fixed address: inside the subnet, neither
+ * the network, the broadcast nor the hub's address. */
+bool vip_assignable(const struct server *s, uint32_t vip);
+/* Close a session with code 4 and the reason, now. */
+void hub_kick(struct server *s, struct session *ss, const char *reason);
+
+#endif

@@ -1,0 +1,326 @@
+/* The hub's control methods (docs/control-api.md): status, sessions, tokens
+ * and events. Each checks its params and names what was wrong. */
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/hub.h"
+#include "daemon/log.h"
+#include "proto/invite.h"
+#include "proto/jsonrpc.h"
+
+static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, int *code,
+                        char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	struct conn_stats t = s->gone_totals;
+	unsigned n = 0;
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (!ss->logged_in)
+			continue;
+		n++;
+		conn_stats_add(&t, &ss->conn.stats);
+	}
+	for (int i = 0; i < DROP_MAX; i++)
+		t.drop[i] += s->tun_drop[i];
+	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
+	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->pool.network, net), s->pool.prefix);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}}",
+		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
+		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->pool), hub),
+		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
+		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
+		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
+		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
+		"drops", control_drops_json(&t));
+}
+
+static json_t *session_json(struct session *ss)
+{
+	const struct conn_stats *st = &ss->conn.stats;
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
+	char vip[INET_ADDRSTRLEN];
+	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I, s:s, s:s}",
+		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
+		"remote", ss->remote, "since", (json_int_t)ss->since,
+		"rx_bytes", (json_int_t)st->rx_bytes, "rx_pkts", (json_int_t)st->rx_pkts,
+		"tx_bytes", (json_int_t)st->tx_bytes, "tx_pkts", (json_int_t)st->tx_pkts,
+		"drops", control_drops_json(st), "rtt_ms", (double)cs.smoothed_rtt / 1e6,
+		"cwnd", (json_int_t)cs.cwnd, "client_version", ss->client_version, "os", ss->os);
+}
+
+static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,
+                               int *code, char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	json_t *list = json_array();
+	for (struct session *ss = s->sessions; ss; ss = ss->next)
+		if (ss->logged_in)
+			json_array_append_new(list, session_json(ss));
+	return json_pack("{s:o}", "sessions", list);
+}
+
+static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *params,
+                               int *code, char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	int64_t id = 0;
+	const char *vip = NULL, *token = NULL, *reason = "kicked by the administrator";
+	*code = JSONRPC_INVALID_PARAMS;
+	if (jsonrpc_param_int(params, "id", false, &id, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "vip", false, &vip, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "token", false, &token, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "reason", false, &reason, err, errlen) < 0)
+		return NULL;
+	if ((id != 0) + (vip != NULL) + (token != NULL) != 1) {
+		snprintf(err, errlen, "give exactly one of params.id, params.vip, params.token");
+		return NULL;
+	}
+	struct in_addr a;
+	if (vip && inet_pton(AF_INET, vip, &a) != 1) {
+		snprintf(err, errlen, "params.vip: '%s' is not an IPv4 address", vip);
+		return NULL;
+	}
+	char why[128];
+	snprintf(why, sizeof(why), "kicked: %s", reason);
+	int kicked = 0;
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (!ss->logged_in)
+			continue;
+		if ((id && ss->id != (uint64_t)id) || (vip && ss->vip != ntohl(a.s_addr)) ||
+		    (token && strcmp(token, ss->token_name) != 0))
+			continue;
+		hub_kick(s, ss, why);
+		kicked++;
+	}
+	udp_flush(&s->udp);
+	if (!kicked) {
+		*code = SLOPN_RPC_NO_SESSION;
+		snprintf(err, errlen, "no session matches (see 'slopnctl sessions list')");
+		return NULL;
+	}
+	return json_pack("{s:i}", "kicked", kicked);
+}
+
+static json_t *m_subscribe(void *ctx, struct control_caller *who, json_t *params, int *code,
+                           char *err, size_t errlen)
+{
+	who->subscribed = true;
+	return json_pack("{s:b}", "subscribed", 1);
+}
+
+
+/* ---- tokens ---- */
+
+static json_t *time_or_null(int64_t t)
+{
+	return t ? json_integer(t) : json_null();
+}
+
+static json_t *vip_or_null(uint32_t vip)
+{
+	char v[INET_ADDRSTRLEN];
+	return vip ? json_string(ip4str(vip, v)) : json_null();
+}
+
+static int token_sessions(const struct server *s, const char *name)
+{
+	int n = 0;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		n += ss->logged_in && !strcmp(ss->token_name, name);
+	return n;
+}
+
+/* "HOST:PORT" that clients reach: --public-address (its port defaulting to
+ * the listen port), else the listen address unless that is a wildcard. */
+static int invite_server(const struct server *s, char *buf, size_t len)
+{
+	char *lhost, *lport, *phost = NULL, *pport = NULL;
+	if (split_host_port(s->cfg->listen, &lhost, &lport) < 0)
+		return -1;
+	if (s->cfg->public_address && split_host_port(s->cfg->public_address, &phost, &pport) < 0)
+		phost = NULL;
+	bool explicit_port = s->cfg->public_address && strrchr(s->cfg->public_address, ':') &&
+	                     (s->cfg->public_address[0] != '[' ||
+	                      strstr(s->cfg->public_address, "]:"));
+	const char *host = phost ? phost : lhost;
+	const char *port = phost && explicit_port ? pport : lport;
+	int rv = -1;
+	if (strcmp(host, "0.0.0.0") && strcmp(host, "::") && *host) {
+		snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
+		rv = 0;
+	}
+	free(lhost), free(lport), free(phost), free(pport);
+	return rv;
+}
+
+/* The disk said no: log it, and tell the caller that nothing changed. */
+static void store_failed(const char *what, const char *name, char *err, size_t errlen)
+{
+	char why[512];
+	snprintf(why, sizeof(why), "%s", err);
+	log_err("%s '%s': %s", what, name, why);
+	snprintf(err, errlen, "the token store could not be written (%s): nothing changed; "
+	         "free some space or fix the state directory's permissions, then retry", why);
+}
+
+static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params, int *code,
+                           char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	const char *name = NULL, *vip_s = NULL;
+	int64_t expires_in = 0;
+	*code = JSONRPC_INVALID_PARAMS;
+	if (jsonrpc_param_string(params, "name", true, &name, err, errlen) < 0 ||
+	    jsonrpc_param_int(params, "expires_in", false, &expires_in, err, errlen) < 0 ||
+	    jsonrpc_param_string(params, "vip", false, &vip_s, err, errlen) < 0)
+		return NULL;
+	if (!token_name_valid(name)) {
+		snprintf(err, errlen, "params.name: expected 1-%d characters of A-Z a-z 0-9 . _ @ -",
+		         TOKEN_NAME_MAX);
+		return NULL;
+	}
+	if (!strcmp(name, SHARED_TOKEN_NAME)) {
+		*code = SLOPN_RPC_NAME_TAKEN;
+		snprintf(err, errlen, "'%s' is reserved for the --token of the command line", name);
+		return NULL;
+	}
+	if (expires_in < 0 || expires_in > 100LL * 365 * 86400) {
+		snprintf(err, errlen, "params.expires_in: expected seconds, 1 to 100 years' worth");
+		return NULL;
+	}
+	uint32_t vip = 0;
+	if (vip_s) {
+		struct in_addr a;
+		char net[INET_ADDRSTRLEN];
+		if (inet_pton(AF_INET, vip_s, &a) != 1) {
+			snprintf(err, errlen, "params.vip: '%s' is not an IPv4 address", vip_s);
+			return NULL;
+		}
+		vip = ntohl(a.s_addr);
+		*code = SLOPN_RPC_BAD_VIP;
+		if (!vip_assignable(s, vip)) {
+			snprintf(err, errlen, "VIP %s is not a client address of %s/%u", vip_s,
+			         ip4str(s->pool.network, net), s->pool.prefix);
+			return NULL;
+		}
+		for (size_t i = 0; i < s->tokens.n; i++)
+			if (s->tokens.v[i].vip == vip) {
+				snprintf(err, errlen, "VIP %s is the fixed VIP of token '%s'", vip_s,
+				         s->tokens.v[i].name);
+				return NULL;
+			}
+		struct session *holder = s->by_vip[pool_offset(&s->pool, vip)];
+		if (holder) {
+			snprintf(err, errlen, "VIP %s is in use by session %llu (kick it first, or pick another)",
+			         vip_s, (unsigned long long)holder->id);
+			return NULL;
+		}
+		if (!pool_take(&s->pool, vip)) {
+			snprintf(err, errlen, "VIP %s is taken", vip_s);
+			return NULL;
+		}
+	}
+	char secret[TOKEN_SECRET_LEN + 1];
+	int64_t expires = expires_in ? time(NULL) + expires_in : 0;
+	int rc = tokens_add(&s->tokens, name, expires, vip, secret, err, errlen);
+	if (rc) {
+		if (vip)
+			pool_release(&s->pool, vip);
+		*code = rc;
+		if (rc == SLOPN_RPC_STORE_FAILED)
+			store_failed("token.add", name, err, errlen);
+		return NULL;
+	}
+	const struct token_entry *e = tokens_find(&s->tokens, name);
+	char server[300], invite[600];
+	json_t *inv = json_null();
+	if (invite_server(s, server, sizeof(server)) == 0 &&
+	    invite_format(invite, sizeof(invite), secret, server, s->id.pin) > 0)
+		inv = json_string(invite);
+	log_info("token '%s' added%s", name, json_is_null(inv) ? " (no invite: set --public-address)" : "");
+	json_t *r = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", name, "token", secret,
+	                      "invite", inv, "created", (json_int_t)e->created,
+	                      "expires", time_or_null(e->expires), "vip", vip_or_null(e->vip));
+	gnutls_memset(secret, 0, sizeof(secret));
+	gnutls_memset(invite, 0, sizeof(invite));
+	control_notify(s->ctl, "token.added", json_pack("{s:s}", "name", name));
+	return r;
+}
+
+static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *params, int *code,
+                            char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	json_t *list = json_array();
+	if (s->has_token)
+		json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:i}",
+			"name", SHARED_TOKEN_NAME, "shared", 1, "created", (json_int_t)s->started,
+			"expires", "vip", "last_used", "sessions", token_sessions(s, SHARED_TOKEN_NAME)));
+	for (size_t i = 0; i < s->tokens.n; i++) {
+		const struct token_entry *e = &s->tokens.v[i];
+		json_array_append_new(list, json_pack("{s:s, s:I, s:o, s:o, s:o, s:i}",
+			"name", e->name, "created", (json_int_t)e->created,
+			"expires", time_or_null(e->expires), "vip", vip_or_null(e->vip),
+			"last_used", time_or_null(e->last_used), "sessions", token_sessions(s, e->name)));
+	}
+	return json_pack("{s:o}", "tokens", list);
+}
+
+static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *params,
+                              int *code, char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	const char *name = NULL;
+	bool kick = false;
+	*code = JSONRPC_INVALID_PARAMS;
+	if (jsonrpc_param_string(params, "name", true, &name, err, errlen) < 0 ||
+	    jsonrpc_param_bool(params, "kick", false, &kick, err, errlen) < 0)
+		return NULL;
+	if (!strcmp(name, SHARED_TOKEN_NAME) && s->has_token && !tokens_find(&s->tokens, name)) {
+		*code = SLOPN_RPC_NO_TOKEN;
+		snprintf(err, errlen, "the shared token comes from --token or the config file: change it there");
+		return NULL;
+	}
+	const struct token_entry *e = tokens_find(&s->tokens, name);
+	uint32_t vip = e ? e->vip : 0;
+	char copy[TOKEN_NAME_MAX + 1];
+	snprintf(copy, sizeof(copy), "%s", name); /* name lives in params, the entry goes away */
+	int rc = tokens_remove(&s->tokens, copy, err, errlen);
+	if (rc) {
+		*code = rc;
+		if (rc == SLOPN_RPC_STORE_FAILED)
+			store_failed("token.remove", copy, err, errlen);
+		return NULL;
+	}
+	if (vip && vip_assignable(s, vip) && !s->by_vip[pool_offset(&s->pool, vip)])
+		pool_release(&s->pool, vip);
+	int kicked = 0;
+	if (kick) {
+		for (struct session *ss = s->sessions; ss; ss = ss->next)
+			if (ss->logged_in && !strcmp(ss->token_name, copy)) {
+				hub_kick(s, ss, "kicked: token removed");
+				kicked++;
+			}
+		udp_flush(&s->udp);
+	}
+	log_info("token '%s' removed%s%d session%s kicked", copy, kick ? ", " : " (", kicked,
+	         kicked == 1 ? "" : "s");
+	control_notify(s->ctl, "token.removed", json_pack("{s:s, s:i}", "name", copy, "kicked", kicked));
+	return json_pack("{s:b, s:i}", "removed", 1, "kicked", kicked);
+}
+
+const struct control_method hub_methods[] = {
+	{"server.status", m_status, false},
+	{"sessions.list", m_sessions_list, false},
+	{"sessions.kick", m_sessions_kick, true},
+	{"token.add", m_token_add, true},
+	{"token.list", m_token_list, false},
+	{"token.remove", m_token_remove, true},
+	{"events.subscribe", m_subscribe, false},
+	{NULL, NULL, false},
+};

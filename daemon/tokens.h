@@ -1,0 +1,52 @@
+/* The hub's token store: tokens.json in the state directory, held in memory
+ * and rewritten atomically on every change (temp file, fsync, rename, fsync
+ * of the directory), so a crash or a full disk never loses what was there. */
+#ifndef SLOPN_TOKENS_H
+#define SLOPN_TOKENS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "proto/tokenfile.h"
+
+#define TOKEN_SECRET_BYTES 20                     /* 160 bits from GnuTLS */
+#define TOKEN_SECRET_LEN (2 * TOKEN_SECRET_BYTES) /* as hex */
+
+struct token_store {
+	char *path;
+	struct token_entry *v;
+	size_t n;
+};
+
+/* Load path; a missing file is an empty store. -1 with err naming the
+ * problem (the caller names the file). */
+int tokens_load(struct token_store *ts, const char *path, char *err, size_t errlen);
+void tokens_free(struct token_store *ts);
+
+/* Write the store to its path. 0, or -1 with err; the old file is intact. */
+int tokens_save(const struct token_store *ts, char *err, size_t errlen);
+
+struct token_entry *tokens_find(struct token_store *ts, const char *name);
+
+/* The entry whose hash matches secret, or NULL. Every entry is compared,
+ * each in constant time, so timing tells nothing about the secrets. */
+struct token_entry *tokens_match(struct token_store *ts, const char *secret);
+
+/* New token: random secret (written to secret, NUL-terminated), saved to
+ * disk before it counts. Returns 0 or a SLOPN_RPC_* code with err; on
+ * failure the store is unchanged. */
+int tokens_add(struct token_store *ts, const char *name, int64_t expires, uint32_t vip,
+               char secret[TOKEN_SECRET_LEN + 1], char *err, size_t errlen);
+/* Remove by name, saved to disk. 0 or a SLOPN_RPC_* code with err. */
+int tokens_remove(struct token_store *ts, const char *name, char *err, size_t errlen);
+
+/* Past its expiry at time now (a token without one never is). */
+bool token_expired(const struct token_entry *e, int64_t now);
+/* The hash a secret is kept as. */
+void token_hash(const char *secret, uint8_t out[32]);
+/* Compare two hashes without an early exit. */
+bool token_hash_equal(const uint8_t a[32], const uint8_t b[32]);
+
+#endif

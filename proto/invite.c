@@ -1,0 +1,211 @@
+#include "proto/invite.h"
+
+#include <ctype.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = (char)tolower((unsigned char)c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* RFC 3986 unreserved: left as is in the token. */
+static bool unreserved(unsigned char c)
+{
+	return isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+static int decode_token(const char *s, size_t len, char *out, size_t cap, char *err, size_t errlen)
+{
+	size_t o = 0;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c == '%') {
+			int hi = i + 1 < len ? hexval(s[i + 1]) : -1;
+			int lo = i + 2 < len ? hexval(s[i + 2]) : -1;
+			if (hi < 0 || lo < 0 || (hi | lo) == 0) {
+				snprintf(err, errlen, "token: bad percent-escape at position %zu", i);
+				return -1;
+			}
+			c = (unsigned char)(hi << 4 | lo);
+			i += 2;
+		} else if (!unreserved(c) && !strchr("!$&'()*+,;=:", c)) {
+			snprintf(err, errlen, "token: character '%c' must be percent-encoded", c);
+			return -1;
+		}
+		if (c < 0x20 || c == 0x7f) {
+			snprintf(err, errlen, "token: control character");
+			return -1;
+		}
+		if (o + 1 >= cap) {
+			snprintf(err, errlen, "token: longer than %zu bytes", cap - 1);
+			return -1;
+		}
+		out[o++] = (char)c;
+	}
+	if (o == 0) {
+		snprintf(err, errlen, "token: empty");
+		return -1;
+	}
+	out[o] = '\0';
+	return 0;
+}
+
+static int parse_hostport(const char *s, size_t len, struct invite *out, char *err, size_t errlen)
+{
+	const char *host = s, *port = NULL;
+	size_t hostlen;
+	bool v6 = len && s[0] == '[';
+	if (v6) {
+		const char *close = memchr(s, ']', len);
+		if (!close) {
+			snprintf(err, errlen, "host: '[' without ']'");
+			return -1;
+		}
+		hostlen = (size_t)(close - s) + 1;
+		for (size_t i = 1; i + 1 < hostlen; i++)
+			if (!isxdigit((unsigned char)s[i]) && s[i] != ':' && s[i] != '.') {
+				snprintf(err, errlen, "host: not an IPv6 address in brackets");
+				return -1;
+			}
+		if (hostlen < 4) {
+			snprintf(err, errlen, "host: empty IPv6 address");
+			return -1;
+		}
+		if (hostlen < len) {
+			if (s[hostlen] != ':') {
+				snprintf(err, errlen, "host: expected ':PORT' after ']'");
+				return -1;
+			}
+			port = s + hostlen + 1;
+		}
+	} else {
+		const char *colon = memchr(s, ':', len);
+		hostlen = colon ? (size_t)(colon - s) : len;
+		port = colon ? colon + 1 : NULL;
+		for (size_t i = 0; i < hostlen; i++)
+			if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.') {
+				snprintf(err, errlen, "host: character '%c' not allowed", s[i]);
+				return -1;
+			}
+	}
+	if (hostlen == 0 || hostlen > INVITE_HOST_MAX) {
+		snprintf(err, errlen, "host: expected 1-%d characters", INVITE_HOST_MAX);
+		return -1;
+	}
+	unsigned long p = 4242;
+	if (port) {
+		size_t plen = len - (size_t)(port - s);
+		p = 0;
+		for (size_t i = 0; i < plen; i++) {
+			if (!isdigit((unsigned char)port[i]) || p > 65535) {
+				p = 0;
+				break;
+			}
+			p = p * 10 + (unsigned long)(port[i] - '0');
+		}
+		if (plen == 0 || p == 0 || p > 65535) {
+			snprintf(err, errlen, "port: expected 1-65535");
+			return -1;
+		}
+	}
+	snprintf(out->server, sizeof(out->server), "%.*s:%lu", (int)hostlen, host, p);
+	return 0;
+}
+
+static int parse_query(const char *q, struct invite *out, char *err, size_t errlen)
+{
+	while (*q) {
+		size_t n = strcspn(q, "&");
+		if (n > 4 && !strncmp(q, "pin=", 4)) {
+			const char *v = q + 4;
+			size_t vlen = n - 4;
+			if (vlen != INVITE_PIN_LEN || strncasecmp(v, "sha256:", 7) != 0) {
+				snprintf(err, errlen, "pin: expected sha256: and 64 hex digits");
+				return -1;
+			}
+			memcpy(out->pin, "sha256:", 7);
+			for (size_t i = 7; i < vlen; i++) {
+				if (hexval(v[i]) < 0) {
+					snprintf(err, errlen, "pin: expected sha256: and 64 hex digits");
+					return -1;
+				}
+				out->pin[i] = (char)tolower((unsigned char)v[i]);
+			}
+			out->pin[vlen] = '\0';
+		}
+		q += n;
+		if (*q == '&')
+			q++;
+	}
+	return 0;
+}
+
+int invite_parse(const char *s, struct invite *out, char *err, size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	size_t sl = strlen(INVITE_SCHEME);
+	if (strncasecmp(s, INVITE_SCHEME, sl) != 0) {
+		snprintf(err, errlen, "not an invite: expected %sTOKEN@HOST:PORT?pin=sha256:...", INVITE_SCHEME);
+		return -1;
+	}
+	s += sl;
+	size_t auth = strcspn(s, "/?#");
+	const char *at = NULL;
+	for (size_t i = 0; i < auth; i++)
+		if (s[i] == '@')
+			at = s + i;
+	if (!at) {
+		snprintf(err, errlen, "no token: expected %sTOKEN@HOST:PORT", INVITE_SCHEME);
+		return -1;
+	}
+	if (decode_token(s, (size_t)(at - s), out->token, sizeof(out->token), err, errlen) < 0 ||
+	    parse_hostport(at + 1, auth - (size_t)(at + 1 - s), out, err, errlen) < 0)
+		return -1;
+	const char *rest = s + auth;
+	if (*rest == '/')
+		rest++;
+	if (*rest == '#' || (*rest && *rest != '?')) {
+		snprintf(err, errlen, "unexpected text after the host: '%s'", rest);
+		return -1;
+	}
+	if (*rest == '?') {
+		const char *frag = strchr(rest, '#');
+		if (frag) {
+			snprintf(err, errlen, "unexpected fragment '#' in an invite");
+			return -1;
+		}
+		return parse_query(rest + 1, out, err, errlen);
+	}
+	return 0;
+}
+
+ssize_t invite_format(char *buf, size_t cap, const char *token, const char *server,
+                      const char *pin)
+{
+	size_t o = 0;
+	int n = snprintf(buf, cap, "%s", INVITE_SCHEME);
+	if (n < 0 || (size_t)n >= cap)
+		return -1;
+	o = (size_t)n;
+	for (const unsigned char *p = (const unsigned char *)token; *p; p++) {
+		n = unreserved(*p) ? snprintf(buf + o, cap - o, "%c", *p)
+		                   : snprintf(buf + o, cap - o, "%%%02X", *p);
+		if (n < 0 || (size_t)n >= cap - o)
+			return -1;
+		o += (size_t)n;
+	}
+	n = pin && *pin ? snprintf(buf + o, cap - o, "@%s?pin=%s", server, pin)
+	                : snprintf(buf + o, cap - o, "@%s", server);
+	if (n < 0 || (size_t)n >= cap - o)
+		return -1;
+	return (ssize_t)(o + (size_t)n);
+}

@@ -1,0 +1,184 @@
+#include "proto/tokenfile.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool token_name_valid(const char *name)
+{
+	size_t n = strlen(name);
+	if (n == 0 || n > TOKEN_NAME_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = name[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      c == '.' || c == '_' || c == '@' || c == '-'))
+			return false;
+	}
+	return true;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* upper case is not what we write: refuse it rather than guess */
+}
+
+/* An optional time: absent or null is 0; otherwise an integer >= 0. */
+static int get_time(json_t *o, const char *key, bool required, int64_t *out, size_t idx,
+                    char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v || json_is_null(v)) {
+		if (required) {
+			snprintf(err, errlen, "tokens[%zu].%s: missing", idx, key);
+			return -1;
+		}
+		*out = 0;
+		return 0;
+	}
+	if (!json_is_integer(v) || json_integer_value(v) < 0) {
+		snprintf(err, errlen, "tokens[%zu].%s: expected a Unix time (integer >= 0)", idx, key);
+		return -1;
+	}
+	*out = json_integer_value(v);
+	return 0;
+}
+
+static int parse_entry(json_t *o, size_t idx, struct token_entry *e, char *err, size_t errlen)
+{
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "tokens[%zu]: expected an object", idx);
+		return -1;
+	}
+	const char *name = json_string_value(json_object_get(o, "name"));
+	if (!name || !token_name_valid(name)) {
+		snprintf(err, errlen, "tokens[%zu].name: expected 1-64 characters of A-Z a-z 0-9 . _ @ -", idx);
+		return -1;
+	}
+	strcpy(e->name, name);
+	const char *hash = json_string_value(json_object_get(o, "sha256"));
+	if (!hash || strlen(hash) != 64) {
+		snprintf(err, errlen, "tokens[%zu].sha256: expected 64 lower-case hex digits", idx);
+		return -1;
+	}
+	for (int i = 0; i < 32; i++) {
+		int hi = hexval(hash[2 * i]), lo = hexval(hash[2 * i + 1]);
+		if (hi < 0 || lo < 0) {
+			snprintf(err, errlen, "tokens[%zu].sha256: expected 64 lower-case hex digits", idx);
+			return -1;
+		}
+		e->sha256[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if (get_time(o, "created", true, &e->created, idx, err, errlen) < 0 ||
+	    get_time(o, "expires", false, &e->expires, idx, err, errlen) < 0 ||
+	    get_time(o, "last_used", false, &e->last_used, idx, err, errlen) < 0)
+		return -1;
+	json_t *vip = json_object_get(o, "vip");
+	e->vip = 0;
+	if (vip && !json_is_null(vip)) {
+		struct in_addr a;
+		if (!json_is_string(vip) || inet_pton(AF_INET, json_string_value(vip), &a) != 1 ||
+		    a.s_addr == 0) {
+			snprintf(err, errlen, "tokens[%zu].vip: expected an IPv4 address or null", idx);
+			return -1;
+		}
+		e->vip = ntohl(a.s_addr);
+	}
+	return 0;
+}
+
+int tokenfile_parse(const char *buf, size_t len, struct token_entry **out, size_t *n,
+                    char *err, size_t errlen)
+{
+	json_error_t je;
+	*out = NULL;
+	*n = 0;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	int rv = -1;
+	struct token_entry *v = NULL;
+	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "tokens");
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "expected a JSON object");
+		goto out;
+	}
+	if (!json_is_integer(ver) || json_integer_value(ver) != TOKENFILE_VERSION) {
+		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", TOKENFILE_VERSION);
+		goto out;
+	}
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "tokens: expected an array");
+		goto out;
+	}
+	size_t count = json_array_size(list);
+	if (count && !(v = calloc(count, sizeof(*v)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++) {
+		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
+			goto out;
+		for (size_t j = 0; j < i; j++) {
+			if (!strcmp(v[j].name, v[i].name)) {
+				snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", i, v[i].name);
+				goto out;
+			}
+			if (v[i].vip && v[j].vip == v[i].vip) {
+				snprintf(err, errlen, "tokens[%zu].vip: also the fixed VIP of '%s'", i, v[j].name);
+				goto out;
+			}
+		}
+	}
+	*out = v;
+	*n = count;
+	v = NULL;
+	rv = 0;
+out:
+	free(v);
+	json_decref(root);
+	return rv;
+}
+
+static json_t *time_or_null(int64_t t)
+{
+	return t ? json_integer(t) : json_null();
+}
+
+char *tokenfile_format(const struct token_entry *v, size_t n)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++) {
+		char hex[65], vip[INET_ADDRSTRLEN];
+		for (int k = 0; k < 32; k++)
+			snprintf(hex + 2 * k, 3, "%02x", v[i].sha256[k]);
+		struct in_addr a = {htonl(v[i].vip)};
+		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}",
+			"name", v[i].name, "sha256", hex, "created", (json_int_t)v[i].created,
+			"expires", time_or_null(v[i].expires), "last_used", time_or_null(v[i].last_used),
+			"vip", v[i].vip ? json_string(inet_ntop(AF_INET, &a, vip, sizeof(vip))) : json_null()));
+	}
+	json_t *root = json_pack("{s:i, s:o}", "version", TOKENFILE_VERSION, "tokens", list);
+	char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(root);
+	if (s) {
+		size_t l = strlen(s);
+		char *t = realloc(s, l + 2);
+		if (!t) {
+			free(s);
+			return NULL;
+		}
+		t[l] = '\n';
+		t[l + 1] = '\0';
+		s = t;
+	}
+	return s;
+}

@@ -1,0 +1,30 @@
+/* libFuzzer: invite URLs. What parses must format back into an invite that
+ * parses to the same token, server and pin. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/invite.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *s = malloc(size + 1);
+	if (!s)
+		return 0;
+	memcpy(s, data, size);
+	s[size] = '\0';
+	struct invite a, b;
+	char err[256] = "", buf[2048];
+	if (invite_parse(s, &a, err, sizeof(err)) < 0) {
+		if (!err[0])
+			abort();
+	} else {
+		if (invite_format(buf, sizeof(buf), a.token, a.server, a.pin) < 0 ||
+		    invite_parse(buf, &b, err, sizeof(err)) < 0 || strcmp(a.token, b.token) ||
+		    strcmp(a.server, b.server) || strcmp(a.pin, b.pin))
+			abort();
+	}
+	free(s);
+	return 0;
+}

@@ -1,0 +1,152 @@
+#!/bin/bash
+# The token store, end to end: slopnctl token add -> a client logs in with
+# the token and with the invite -> sessions list shows it under its name
+# with counters that grow -> kick -> token remove --kick -> that token is
+# refused. Plus fixed VIPs, expiry, a full disk, a corrupt file at start and
+# a hand edit picked up by SIGHUP.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+topo 3
+# No shared --token: only the store lets clients in.
+start hub server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/hub.sock"
+wait_log hub "listening on" 10
+wait_log hub "0 tokens in $TMP/hub-state/tokens.json" 1
+timeout 60 "$SLOPNCTL" --socket "$TMP/hub.sock" --json monitor > "$TMP/events.txt" &
+PIDS+=($!)
+sleep 0.3
+
+ctl token add alice > "$TMP/add.txt" || fail "token add failed"
+secret=$(sed -n 's/^  token: *//p' "$TMP/add.txt")
+invite=$(sed -n 's/^  invite: *//p' "$TMP/add.txt")
+pin=$(ip netns exec "$(ns hub)" "$SLOPND" pin --state-dir "$TMP/hub-state")
+[[ $secret =~ ^[0-9a-f]{40}$ ]] || fail "token is not 40 hex digits: '$secret'"
+expect_eq "invite" "$invite" "slopn://$secret@192.0.2.1:4242?pin=$pin"
+grep -q "$secret" "$TMP/hub-state/tokens.json" && fail "tokens.json holds the secret itself"
+expect_eq "tokens.json mode" "$(stat -c %a "$TMP/hub-state/tokens.json")" 600
+expect_eq "tokens.json hash" "$(jq -r '.tokens[0].sha256' "$TMP/hub-state/tokens.json")" \
+	"$(printf %s "$secret" | sha256sum | cut -d' ' -f1)"
+ok "token add: 160-bit secret shown once, stored as its SHA-256 only"
+
+TOKEN=$secret start_client c1
+wait_log c1 "connected: vip 10.100.0.2/" 10
+start c2 client "$invite"
+wait_log c2 "connected: vip 10.100.0.3/" 10
+ok "clients log in with the token, and with the invite alone"
+grep -q "pin .* (not checked" "$TMP/c2.log" && fail "the invite's pin was not checked"
+grep -q "pin .* (not checked" "$TMP/c1.log" || fail "c1 (no pin) did not log the hub's pin"
+start c3:badpin client "${invite%?pin=*}?pin=sha256:$(printf '0%.0s' {1..64})" --tun bad0
+wait "$(pid_of c3:badpin)"; expect_eq "invite with a wrong pin: exit status" "$?" 1
+grep -q "hub key does not match --pin" "$TMP/c3-badpin.log" || fail "wrong pin: $(cat "$TMP/c3-badpin.log")"
+ok "the invite pins the hub: a wrong pin is refused"
+
+expect_eq "sessions' token names" "$(ctl --json sessions list | jq -c '[.sessions[].token]')" '["alice","alice"]'
+ctl sessions list | grep -Eq "^1 +alice +10\.100\.0\.2 " || fail "no row for alice: $(ctl sessions list)"
+before=$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.2") | .rx_pkts')
+nsx c1 ping -c 5 -i 0.1 -W 2 10.100.0.3 >/dev/null || fail "c1 cannot reach c2"
+after=$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.2") | .rx_pkts')
+expect_eq "c1's rx_pkts grew by" "$((after - before))" 5
+expect_eq "token list: alice's sessions" "$(ctl --json token list | jq '.tokens[] | select(.name == "alice") | .sessions')" 2
+[ "$(ctl --json token list | jq '.tokens[0].last_used')" -ge "$(jq '.tokens[0].created' "$TMP/hub-state/tokens.json")" ] ||
+	fail "last_used not set"
+ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +[0-9]+s ago +2$" || fail "token list: $(ctl token list)"
+ctl --json token list | jq -e '.tokens[] | has("token") or has("sha256") | not' >/dev/null || fail "token list leaks secrets"
+ok "sessions list and token list show alice"
+
+# Kick by token name: both sessions go at once, the clients see the reason.
+ctl sessions kick --token alice --reason "rotate" | grep -q "kicked 2 session" || fail "kick --token"
+expect_eq "sessions after the kick" "$(ctl --json sessions list | jq '.sessions | length')" 0
+wait_log c1 "kicked: rotate \(code 4\)" 1
+ok "kick --token ends both sessions; the client logs the reason within 1 s"
+wait_log c1 "connected: vip" 10 # it comes back: the token is still valid
+deadline=$((SECONDS + 10))
+until [ "$(ctl --json sessions list | jq '.sessions | length')" = 2 ]; do
+	[ $SECONDS -lt $deadline ] || fail "clients did not come back after the kick"
+	sleep 0.2
+done
+
+# Remove with --kick: sessions end, and the token is refused from then on.
+ctl token remove alice --kick | grep -q "token 'alice' removed; 2 sessions kicked" || fail "token remove --kick"
+expect_eq "sessions after remove --kick" "$(ctl --json sessions list | jq '.sessions | length')" 0
+wait "$(pid_of c1)"; rc=$?
+expect_eq "c1's exit status once its token is gone" "$rc" 1
+grep -q "Invalid authentication token" "$TMP/c1.log" || fail "c1 did not log the refusal"
+wait "$(pid_of c2)"; expect_eq "c2's exit status" "$?" 1
+expect_eq "tokens.json after remove" "$(jq '.tokens | length' "$TMP/hub-state/tokens.json")" 0
+ok "token remove --kick: sessions end, the token is refused"
+sleep 0.3
+for ev in token.added token.removed session.down auth.fail; do
+	grep -q "\"method\": *\"$ev\"" "$TMP/events.txt" || fail "monitor saw no $ev: $(cat "$TMP/events.txt")"
+done
+ok "events: token.added, token.removed, session.down, auth.fail"
+
+# Errors name the problem.
+ctl token add 'bad name' 2> "$TMP/err.txt"; expect_eq "bad name exits" "$?" 1
+grep -q "params.name: expected 1-64 characters" "$TMP/err.txt" || fail "bad name: $(cat "$TMP/err.txt")"
+ctl token add bob --vip 10.100.0.77 >/dev/null || fail "token add --vip"
+ctl token add bob 2> "$TMP/err.txt"; expect_eq "duplicate name exits" "$?" 1
+grep -q "a token named 'bob' exists already" "$TMP/err.txt" || fail "duplicate: $(cat "$TMP/err.txt")"
+ctl token add carl --vip 10.100.0.77 2> "$TMP/err.txt"; expect_eq "taken VIP exits" "$?" 1
+grep -q "VIP 10.100.0.77 is the fixed VIP of token 'bob'" "$TMP/err.txt" || fail "taken VIP: $(cat "$TMP/err.txt")"
+ctl token add carl --vip 10.100.1.5 2> "$TMP/err.txt"; expect_eq "VIP outside exits" "$?" 1
+grep -q "not a client address of 10.100.0.0/24" "$TMP/err.txt" || fail "outside VIP: $(cat "$TMP/err.txt")"
+ctl token remove nobody 2> "$TMP/err.txt"; expect_eq "unknown token exits" "$?" 1
+grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "unknown token: $(cat "$TMP/err.txt")"
+ctl token add x --expires soon 2>/dev/null; expect_eq "bad --expires exits" "$?" 2
+ok "errors: bad name, duplicate, taken and outside VIPs, unknown token, bad duration"
+
+# A fixed VIP, and a reconnect of the same token takes it over at once.
+bob=$(ctl --json token add bob2 --vip 10.100.0.50 | jq -r .token)
+TOKEN=$bob start_client c3
+wait_log c3 "connected: vip 10.100.0.50/" 10
+ok "a fixed VIP"
+# Expiry: a token that expires in 2 s works, then is refused.
+carol=$(ctl --json token add carol --expires 2s | jq -r .token)
+expect_eq "carol expires" "$(ctl --json token list | jq '.tokens[] | select(.name=="carol") | .expires - .created')" 2
+sleep 2.2
+TOKEN=$carol start_client c1:late --tun late0
+wait "$(pid_of c1:late)"; expect_eq "expired token: exit status" "$?" 1
+grep -q "Authentication token expired" "$TMP/c1-late.log" || fail "no expiry message: $(cat "$TMP/c1-late.log")"
+ok "an expired token is refused with its reason"
+
+# A full disk: token add fails with a clear error, nothing changes, the
+# file on disk is intact. The state directory moves onto a tiny tmpfs.
+sum_before=$(sha256sum < "$TMP/hub-state/tokens.json")
+mkdir "$TMP/full"
+mount -t tmpfs -o size=16k tmpfs "$TMP/full" || fail "cannot mount a tmpfs"
+MOUNTS+=("$TMP/full")
+cp -a "$TMP/hub-state/." "$TMP/full/"
+dd if=/dev/zero of="$TMP/full/filler" bs=1k count=64 2>/dev/null
+kill "$(pid_of hub)"; wait "$(pid_of hub)" 2>/dev/null
+start hub:full server --listen 192.0.2.1:4242 --state-dir "$TMP/full" --control "$TMP/hub.sock"
+wait_log hub:full "listening on" 10
+n_before=$(ctl --json token list | jq '.tokens | length')
+ctl token add dave 2> "$TMP/err.txt"; expect_eq "token add on a full disk exits" "$?" 1
+grep -q "the token store could not be written (cannot write .*No space left on device): nothing changed" "$TMP/err.txt" || fail "full disk: $(cat "$TMP/err.txt")"
+expect_eq "tokens after the failed add" "$(ctl --json token list | jq '.tokens | length')" "$n_before"
+expect_eq "tokens.json after the failed add" "$(sha256sum < "$TMP/full/tokens.json")" "$sum_before"
+ls "$TMP/full" | grep -q 'tokens.json.' && fail "a temporary file was left behind"
+ok "full disk: clear error, store and file unchanged"
+kill "$(pid_of hub:full)"; wait "$(pid_of hub:full)" 2>/dev/null
+
+# A corrupt file stops the hub at start, naming the file and the problem.
+printf '{"version":1,"tokens":[{"name":"x"' > "$TMP/hub-state/tokens.json"
+start hub:bad server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/bad.sock"
+wait "$(pid_of hub:bad)"; rc=$?
+[ $rc -ne 0 ] || fail "hub started with a corrupt tokens.json"
+grep -q "token store $TMP/hub-state/tokens.json: line 1 column [0-9]*:" "$TMP/hub-bad.log" ||
+	fail "corrupt file: $(cat "$TMP/hub-bad.log")"
+ok "a corrupt tokens.json stops the hub with file and position"
+
+# A hand-written file, then SIGHUP: the new token is honoured, sessions stay.
+hash=$(printf %s "hand-made-secret" | sha256sum | cut -d' ' -f1)
+echo '{"version":1,"tokens":[]}' > "$TMP/hub-state/tokens.json"
+start hub:hup server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/hub.sock" --tun hup0
+wait_log hub:hup "listening on" 10
+cat > "$TMP/hub-state/tokens.json" <<JSON
+{"version": 1, "tokens": [{"name": "erin", "sha256": "$hash", "created": 1700000000}]}
+JSON
+kill -HUP "$(pid_of hub:hup)"
+wait_log hub:hup "reloaded $TMP/hub-state/tokens.json: 1 tokens \(were 0\)" 5
+TOKEN=hand-made-secret start_client c2:erin --tun erin0
+wait_log c2:erin "connected: vip 10.100.0.2/" 10
+ok "SIGHUP picks up a token written into tokens.json by hand"

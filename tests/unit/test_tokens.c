@@ -1,0 +1,250 @@
+/* The token store: tokens.json parsing, and the store on disk (add,
+ * duplicate, match, expiry, remove, atomic rewrite, corrupt file). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/tokens.h"
+#include "proto/jsonrpc.h"
+#include "proto/tokenfile.h"
+
+#define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+static int parse(const char *text, struct token_entry **v, size_t *n, char *err, size_t errlen)
+{
+	return tokenfile_parse(text, strlen(text), v, n, err, errlen);
+}
+
+static void file_good(void **state)
+{
+	(void)state;
+	struct token_entry *v;
+	size_t n;
+	char err[200];
+	assert_int_equal(parse("{\"version\":1,\"tokens\":[]}", &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 0);
+	assert_int_equal(parse("{\"version\":1,\"tokens\":[{\"name\":\"a.b@c-d_e\",\"sha256\":\"" H64 "\","
+	                       "\"created\":5,\"expires\":null,\"vip\":\"10.100.0.9\",\"last_used\":7,\"later\":1}]}",
+	                       &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_string_equal(v[0].name, "a.b@c-d_e");
+	assert_int_equal(v[0].sha256[0], 0x01);
+	assert_int_equal(v[0].sha256[31], 0xef);
+	assert_int_equal(v[0].created, 5);
+	assert_int_equal(v[0].expires, 0);
+	assert_int_equal(v[0].last_used, 7);
+	assert_int_equal(v[0].vip, 0x0a640009);
+	/* format, then parse: the same entries. */
+	char *text = tokenfile_format(v, n);
+	assert_non_null(text);
+	struct token_entry *w;
+	size_t m;
+	assert_int_equal(parse(text, &w, &m, err, sizeof(err)), 0);
+	assert_int_equal(m, 1);
+	assert_memory_equal(&v[0], &w[0], sizeof(v[0]));
+	free(text), free(v), free(w);
+}
+
+static void file_bad(void **state)
+{
+	(void)state;
+	static const char *const cases[][2] = {
+		{"", "line 1"},
+		{"{\"version\":1,\"tokens\":[", "line 1 column"},
+		{"[]", "expected a JSON object"},
+		{"{\"tokens\":[]}", "version"},
+		{"{\"version\":2,\"tokens\":[]}", "version"},
+		{"{\"version\":1}", "tokens: expected an array"},
+		{"{\"version\":1,\"tokens\":{}}", "tokens: expected an array"},
+		{"{\"version\":1,\"tokens\":[5]}", "tokens[0]: expected an object"},
+		{"{\"version\":1,\"tokens\":[{\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[0].name"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a b\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[0].name"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"abc\",\"created\":1}]}", "tokens[0].sha256"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef" "\",\"created\":1}]}", "tokens[0].sha256"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\"}]}", "tokens[0].created: missing"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":-1}]}", "tokens[0].created"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":\"x\"}]}", "tokens[0].created"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"expires\":1.5}]}", "tokens[0].expires"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.1\"}]}", "tokens[0].vip"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":7}]}", "tokens[0].vip"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1},"
+		 "{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[1].name: 'a' appears twice"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},"
+		 "{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"}]}", "tokens[1].vip: also the fixed VIP of 'a'"},
+		{"{\"version\":1,\"version\":1,\"tokens\":[]}", "duplicate"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct token_entry *v = (void *)1;
+		size_t n = 99;
+		char err[200] = "";
+		assert_int_equal(parse(cases[i][0], &v, &n, err, sizeof(err)), -1);
+		assert_null(v);
+		assert_int_equal(n, 0);
+		if (!strstr(err, cases[i][1]))
+			fail_msg("case %zu: error '%s' does not say '%s'", i, err, cases[i][1]);
+	}
+}
+
+static void names(void **state)
+{
+	(void)state;
+	assert_true(token_name_valid("alice"));
+	assert_true(token_name_valid("laptop.bob@home_2-x"));
+	char max[66];
+	memset(max, 'a', 64);
+	max[64] = '\0';
+	assert_true(token_name_valid(max));
+	max[64] = 'a', max[65] = '\0';
+	assert_false(token_name_valid(max));
+	assert_false(token_name_valid(""));
+	assert_false(token_name_valid("a b"));
+	assert_false(token_name_valid("a/b"));
+	assert_false(token_name_valid("é"));
+}
+
+/* A fresh directory for a store. */
+static char *tmpdir(void)
+{
+	char *d = strdup("/tmp/slopn-tokens-XXXXXX");
+	assert_non_null(mkdtemp(d));
+	return d;
+}
+
+static int count_files(const char *dir)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void store(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0); /* missing: empty */
+	assert_int_equal(ts.n, 0);
+
+	char a[TOKEN_SECRET_LEN + 1], b[TOKEN_SECRET_LEN + 1];
+	assert_int_equal(tokens_add(&ts, "alice", 0, 0, a, err, sizeof(err)), 0);
+	assert_int_equal(strlen(a), TOKEN_SECRET_LEN);
+	assert_int_equal(tokens_add(&ts, "bob", 2000000000, 0x0a640005, b, err, sizeof(err)), 0);
+	assert_string_not_equal(a, b);
+	assert_int_equal(tokens_add(&ts, "alice", 0, 0, b, err, sizeof(err)), SLOPN_RPC_NAME_TAKEN);
+	assert_non_null(strstr(err, "exists already"));
+	assert_int_equal(tokens_add(&ts, "no way", 0, 0, b, err, sizeof(err)), JSONRPC_INVALID_PARAMS);
+	assert_int_equal(ts.n, 2);
+
+	/* Match by secret; a wrong one matches nothing. */
+	assert_ptr_equal(tokens_match(&ts, a), tokens_find(&ts, "alice"));
+	char wrong[TOKEN_SECRET_LEN + 1];
+	strcpy(wrong, a);
+	wrong[0] = wrong[0] == '0' ? '1' : '0';
+	assert_null(tokens_match(&ts, wrong));
+	assert_null(tokens_match(&ts, ""));
+
+	/* Expiry. */
+	const struct token_entry *bob = tokens_find(&ts, "bob");
+	assert_false(token_expired(bob, 1999999999));
+	assert_true(token_expired(bob, 2000000000));
+	assert_false(token_expired(tokens_find(&ts, "alice"), 4000000000));
+
+	/* What is on disk is what is in memory; no temporary file is left. */
+	struct token_store again;
+	assert_int_equal(tokens_load(&again, path, err, sizeof(err)), 0);
+	assert_int_equal(again.n, 2);
+	assert_memory_equal(again.v, ts.v, 2 * sizeof(*ts.v));
+	tokens_free(&again);
+	assert_int_equal(count_files(dir), 1);
+
+	/* Remove. */
+	assert_int_equal(tokens_remove(&ts, "nobody", err, sizeof(err)), SLOPN_RPC_NO_TOKEN);
+	assert_int_equal(tokens_remove(&ts, "alice", err, sizeof(err)), 0);
+	assert_null(tokens_match(&ts, a));
+	assert_ptr_equal(tokens_match(&ts, b), tokens_find(&ts, "bob"));
+	assert_int_equal(tokens_load(&again, path, err, sizeof(err)), 0);
+	assert_int_equal(again.n, 1);
+	assert_string_equal(again.v[0].name, "bob");
+	tokens_free(&again);
+	tokens_free(&ts);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
+/* A store whose file cannot be rewritten: every change fails, nothing
+ * changes in memory, and the file on disk keeps its old content. */
+static void store_write_fails(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
+	char a[TOKEN_SECRET_LEN + 1];
+	assert_int_equal(tokens_add(&ts, "alice", 0, 0, a, err, sizeof(err)), 0);
+	FILE *f = fopen(path, "r");
+	char before[4096] = "", after[4096] = "";
+	assert_true(fread(before, 1, sizeof(before) - 1, f) > 0);
+	fclose(f);
+	/* Point the store at a directory that does not exist: the temporary
+	 * file cannot be made, as on a full disk or a read-only one. */
+	free(ts.path);
+	ts.path = strdup("/nonexistent-slopn-dir/tokens.json");
+	assert_int_equal(tokens_add(&ts, "bob", 0, 0, a, err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
+	assert_non_null(strstr(err, "cannot create"));
+	assert_int_equal(ts.n, 1);
+	assert_null(tokens_find(&ts, "bob"));
+	assert_int_equal(tokens_remove(&ts, "alice", err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
+	assert_int_equal(ts.n, 1);
+	assert_non_null(tokens_find(&ts, "alice"));
+	f = fopen(path, "r");
+	assert_true(fread(after, 1, sizeof(after) - 1, f) > 0);
+	fclose(f);
+	assert_string_equal(before, after);
+	tokens_free(&ts);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
+static void store_corrupt(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	FILE *f = fopen(path, "w");
+	fputs("{\"version\":1,\n\"tokens\":[{\"name\":\"x\",", f);
+	fclose(f);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "line 2"));
+	tokens_free(&ts);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(file_good),
+		cmocka_unit_test(file_bad),
+		cmocka_unit_test(names),
+		cmocka_unit_test(store),
+		cmocka_unit_test(store_write_fails),
+		cmocka_unit_test(store_corrupt),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
