@@ -308,8 +308,11 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 			}
 		udp_flush(&s->udp);
 	}
-	log_info("token '%s' removed%s%d session%s kicked", copy, kick ? ", " : " (", kicked,
-	         kicked == 1 ? "" : "s");
+	if (kick)
+		log_info("token '%s' removed, %d session%s kicked", copy, kicked, kicked == 1 ? "" : "s");
+	else
+		log_info("token '%s' removed; its %d live session%s go on", copy,
+		         token_sessions(s, copy), token_sessions(s, copy) == 1 ? "" : "s");
 	control_notify(s->ctl, "token.removed", json_pack("{s:s, s:i}", "name", copy, "kicked", kicked));
 	return json_pack("{s:b, s:i}", "removed", 1, "kicked", kicked);
 }

@@ -54,7 +54,23 @@ expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick ""
 expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
 expect_eq "complete with --socket on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
-if command -v zsh >/dev/null; then zsh -n "$SRC/completions/_slopnctl" || fail "zsh rejects _slopnctl"; ok "zsh -n"; fi
+if command -v zsh >/dev/null; then
+	zsh -n "$SRC/completions/_slopnctl" || fail "zsh rejects _slopnctl"
+	ok "zsh -n"
+	# Driven in a real zsh: the completion function runs with words and
+	# CURRENT set as compsys sets them; compadd, compsys's output, prints.
+	zsh_complete() {
+		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" zsh -f -c '
+			compadd() { [[ $1 == -a ]] && print -l ${(P)2} }
+			_files() { print FILES }
+			words=(slopnctl "${(@)argv[2,-1]}"); CURRENT=${#words}
+			source "$1"' zsh "$SRC/completions/_slopnctl" "$@" | sort | tr '\n' ' '
+	}
+	expect_eq "zsh: complete 'slopnctl '" "$(zsh_complete "")" "monitor sessions status token "
+	expect_eq "zsh: complete 'slopnctl sessions kick '" "$(zsh_complete sessions kick "")" \
+		"1 10.100.0.2 10.100.0.3 2 "
+	expect_eq "zsh: complete 'slopnctl --socket '" "$(zsh_complete --socket "")" "FILES "
+fi
 if command -v fish >/dev/null; then
 	fish -n "$SRC/completions/slopnctl.fish" || fail "fish rejects slopnctl.fish"
 	fish_complete() {
