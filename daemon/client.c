@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdio.h>
@@ -21,6 +22,8 @@
 #include "daemon/tls.h"
 #include "proto/ipv4.h"
 #include "proto/login.h"
+#include "tun/dns.h"
+#include "tun/fulltunnel.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
@@ -53,6 +56,9 @@ struct client {
 	time_t up_since;
 	struct conn_stats totals;    /* counters of earlier connections */
 	uint8_t *tunbuf;
+	uint32_t hub_addr;           /* the hub's IPv4 underlay address (network order), 0 = IPv6 */
+	struct full_tunnel ft;
+	bool dns_set;                /* resolv.conf holds the hub's server */
 };
 
 static void schedule_retry(struct client *cl);
@@ -103,7 +109,8 @@ static int apply_address(struct client *cl, const struct slopn_login_response *r
 	if (cl->vip != vip || cl->prefix != r->prefix_len) {
 		if (cl->vip)
 			nl_addr_flush(cl->ifindex);
-		if (nl_addr_add(cl->ifindex, vip, r->prefix_len) < 0) {
+		if ((cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add)(cl->ifindex, vip,
+		                                                            r->prefix_len) < 0) {
 			log_err("cannot set the VPN address on %s: %s", cl->tunname, strerror(errno));
 			return -1;
 		}
@@ -116,6 +123,57 @@ static int apply_address(struct client *cl, const struct slopn_login_response *r
 		return -1;
 	}
 	return 0;
+}
+
+/* While connected: --full-tunnel routes and --accept-dns. */
+static int apply_network(struct client *cl, const struct slopn_login_response *r)
+{
+	char err[512];
+	if (cl->cfg->full_tunnel) {
+		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_addr, err, sizeof(err)) < 0) {
+			log_err("--full-tunnel: %s", err);
+			return -1;
+		}
+		char gw[INET_ADDRSTRLEN] = "", dev[IFNAMSIZ] = "?";
+		if (cl->ft.hub_gw)
+			inet_ntop(AF_INET, &cl->ft.hub_gw, gw, sizeof(gw));
+		if_indextoname((unsigned)cl->ft.hub_oif, dev);
+		log_info("full tunnel: everything through %s; the hub %s%s via %s%s",
+		         cl->tunname, cl->host, cl->ft.host_added ? "" : " (its route was there)",
+		         *gw ? gw : "on-link dev ", *gw ? "" : dev);
+	}
+	if (cl->cfg->accept_dns) {
+		if (!r->dns.s_addr)
+			log_info("--accept-dns: the hub offers no DNS server; %s unchanged",
+			         cl->cfg->resolv_conf);
+		else if (dns_apply(cl->cfg->resolv_conf, r->dns.s_addr, err, sizeof(err)) < 0)
+			log_warn("--accept-dns: %s", err);
+		else {
+			char d[INET_ADDRSTRLEN];
+			cl->dns_set = true;
+			log_info("dns: %s now points to %s", cl->cfg->resolv_conf,
+			         inet_ntop(AF_INET, &r->dns, d, sizeof(d)));
+		}
+	}
+	return 0;
+}
+
+/* Disconnected or stopping: routing and resolv.conf as they were. */
+static void restore_network(struct client *cl)
+{
+	bool routes = cl->ft.high_added || cl->ft.low_added || cl->ft.host_added;
+	fulltunnel_down(&cl->ft);
+	if (routes)
+		log_info("full tunnel: routes removed");
+	char err[512];
+	if (cl->dns_set || cl->cfg->accept_dns) {
+		int r = dns_restore(cl->cfg->resolv_conf, err, sizeof(err));
+		if (r < 0)
+			log_err("--accept-dns: %s", err);
+		else if (r > 0)
+			log_info("dns: %s restored", cl->cfg->resolv_conf);
+		cl->dns_set = false;
+	}
 }
 
 static void client_line(struct conn *c, const char *line, size_t len)
@@ -139,9 +197,9 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		snprintf(cl->refusal, sizeof(cl->refusal), "%s", r.message);
 		return;
 	}
-	if (apply_address(cl, &r) < 0) {
+	if (apply_address(cl, &r) < 0 || apply_network(cl, &r) < 0) {
 		cl->fatal = true;
-		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its TUN");
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its network");
 		return;
 	}
 	char vip[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
@@ -204,6 +262,7 @@ static void client_down(struct conn *c)
 {
 	struct client *cl = c->owner;
 	tun_pause(cl, false);
+	restore_network(cl);
 	bool was_up = cl->state == C_UP;
 	cl->state = C_WAITING;
 	if (cl->fatal)
@@ -318,6 +377,8 @@ static int connect_once(struct client *cl)
 		log_warn("cannot resolve %s: %s", cl->host, gai_strerror(rv));
 		return -1;
 	}
+	cl->hub_addr = ai->ai_family == AF_INET
+	               ? ((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr.s_addr : 0;
 	rv = udp_open(&cl->udp, ai->ai_addr, ai->ai_addrlen, true);
 	if (rv < 0) {
 		log_warn("cannot open a UDP socket to %s: %s", cl->cfg->server, strerror(errno));
@@ -507,6 +568,8 @@ int client_run(const struct config *cfg)
 	sd_event_set_watchdog(cl->ev, 1);
 	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, client_methods, cl)))
 		goto out;
+	if (cfg->accept_dns)
+		restore_network(cl); /* what a crashed run left in resolv.conf */
 	/* Ready once running: a hub that is down must not fail the unit's start. */
 	sd_notify(0, "READY=1");
 	if (connect_once(cl) < 0) {
@@ -518,6 +581,7 @@ int client_run(const struct config *cfg)
 		rc = 1;
 	settle(cl);
 out:
+	restore_network(cl);
 	control_close(cl->ctl);
 	drop_connection(cl);
 	if (cl->retry)

@@ -1,5 +1,6 @@
 #include "daemon/config.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -29,6 +30,13 @@ static const char usage_server[] =
 	"  --control PATH         control socket (default /run/slopn/slopnd.sock)\n"
 	"  --public-address HOST[:PORT]  the address clients reach, for invites\n"
 	"                         (default: the --listen address)\n"
+	"  --nat                  be the clients' way out: IPv4 forwarding and\n"
+	"                         masquerading, in nftables table slopn_TUN\n"
+	"  --egress IFACE         where NATed traffic leaves (default: the\n"
+	"                         interface of the default route)\n"
+	"  --allow-lan CIDR       with --nat, let clients reach this network of the\n"
+	"                         hub's (repeatable; by default they reach none)\n"
+	"  --dns IP               DNS server offered to clients at login\n"
 	"  --config FILE          key = value settings, one per flag (default\n"
 	"                         /etc/slopn/slopnd.conf if it exists); flags win\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
@@ -44,6 +52,12 @@ static const char usage_client[] =
 	"  --pin sha256:HEX       refuse a hub whose public key does not match\n"
 	"  --tun NAME             TUN interface name (default slopn0)\n"
 	"  --control PATH         control socket for slopnctl status (default: none)\n"
+	"  --full-tunnel          send all traffic through the hub (two /1 routes;\n"
+	"                         the default route stays, a host route keeps the hub)\n"
+	"  --no-route             leave routing alone, even the VPN subnet's route\n"
+	"  --accept-dns           use the hub's DNS server while connected\n"
+	"  --resolv-conf FILE     the file --accept-dns rewrites and restores\n"
+	"                         (default /etc/resolv.conf)\n"
 	"  --config FILE          key = value settings, one per flag; flags win\n"
 	"  --alpn PROTO           offer another ALPN, \"\" for none (protocol tests only)\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
@@ -59,7 +73,8 @@ static const char usage_top[] =
 enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
-	OPT_PUBLIC_ADDRESS, OPT_INVITE,
+	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_ALLOW_LAN, OPT_DNS,
+	OPT_FULL_TUNNEL, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF,
 };
 
 static const struct option server_opts[] = {
@@ -73,6 +88,10 @@ static const struct option server_opts[] = {
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"control", required_argument, NULL, OPT_CONTROL},
 	{"public-address", required_argument, NULL, OPT_PUBLIC_ADDRESS},
+	{"nat", no_argument, NULL, OPT_NAT},
+	{"egress", required_argument, NULL, OPT_EGRESS},
+	{"allow-lan", required_argument, NULL, OPT_ALLOW_LAN},
+	{"dns", required_argument, NULL, OPT_DNS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -85,6 +104,10 @@ static const struct option client_opts[] = {
 	{"pin", required_argument, NULL, OPT_PIN},
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"alpn", required_argument, NULL, OPT_ALPN},
+	{"full-tunnel", no_argument, NULL, OPT_FULL_TUNNEL},
+	{"no-route", no_argument, NULL, OPT_NO_ROUTE},
+	{"accept-dns", no_argument, NULL, OPT_ACCEPT_DNS},
+	{"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
 	{"config", required_argument, NULL, OPT_CONFIG},
 	{"control", required_argument, NULL, OPT_CONTROL},
 	{"verbose", no_argument, NULL, 'v'},
@@ -245,6 +268,41 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		gnutls_memset(inv.token, 0, sizeof(inv.token));
 		break;
 	}
+	case OPT_NAT:
+		c->nat = true;
+		break;
+	case OPT_EGRESS:
+		if (!*arg || strlen(arg) >= 16)
+			return bad(usage, "--egress '%s': interface names are 1..15 characters", arg);
+		set_str(&c->egress, arg);
+		break;
+	case OPT_ALLOW_LAN:
+		if (c->nallow_lan == MAX_ALLOW_LAN)
+			return bad(usage, "--allow-lan: at most %d networks", MAX_ALLOW_LAN);
+		if (parse_cidr(arg, &c->allow_lan[c->nallow_lan].net,
+		               &c->allow_lan[c->nallow_lan].prefix) < 0)
+			return bad(usage, "--allow-lan '%s': expected an IPv4 CIDR such as 192.168.1.0/24", arg);
+		c->nallow_lan++;
+		break;
+	case OPT_DNS: {
+		struct in_addr a;
+		if (inet_pton(AF_INET, arg, &a) != 1)
+			return bad(usage, "--dns '%s': expected an IPv4 address", arg);
+		c->dns = a.s_addr;
+		break;
+	}
+	case OPT_FULL_TUNNEL:
+		c->full_tunnel = true;
+		break;
+	case OPT_NO_ROUTE:
+		c->no_route = true;
+		break;
+	case OPT_ACCEPT_DNS:
+		c->accept_dns = true;
+		break;
+	case OPT_RESOLV_CONF:
+		set_str(&c->resolv_conf, arg);
+		break;
 	case OPT_CONFIG:
 		break; /* read before everything else */
 	default:
@@ -340,6 +398,7 @@ int config_parse(struct config *c, int argc, char **argv)
 	set_str(&c->listen, "0.0.0.0:" DEFAULT_PORT);
 	set_str(&c->state_dir, DEFAULT_STATE_DIR);
 	set_str(&c->tun, DEFAULT_TUN);
+	set_str(&c->resolv_conf, DEFAULT_RESOLV_CONF);
 	parse_cidr(DEFAULT_SUBNET, &c->subnet, &c->prefix);
 
 	c->argc = argc;
@@ -415,6 +474,10 @@ int config_parse(struct config *c, int argc, char **argv)
 		set_str(&c->control, "/run/slopn/slopnd.sock");
 	if (c->role == ROLE_CLIENT && (!c->server || !c->token))
 		return bad(usage, "client: --server and --token are required");
+	if (c->role == ROLE_CLIENT && c->full_tunnel && c->no_route)
+		return bad(usage, "--full-tunnel and --no-route contradict each other: choose one");
+	if (c->role == ROLE_SERVER && !c->nat && (c->egress || c->nallow_lan))
+		return bad(usage, "--egress and --allow-lan only mean something with --nat");
 	return 0;
 }
 
@@ -430,4 +493,6 @@ void config_free(struct config *c)
 	free(c->token);
 	free(c->tun);
 	free(c->public_address);
+	free(c->egress);
+	free(c->resolv_conf);
 }

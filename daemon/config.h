@@ -5,6 +5,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "tun/nat.h"
+
+#define MAX_ALLOW_LAN 32
+#define DEFAULT_RESOLV_CONF "/etc/resolv.conf"
+
 enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
 
 #define DEFAULT_PORT "4242"
@@ -28,6 +33,11 @@ struct config {
 	char *state_dir;
 	char *control;          /* control socket path; NULL = none (client default) */
 	char *public_address;   /* HOST[:PORT] for invites; NULL = the listen address */
+	bool nat;               /* the clients' way out: forwarding + masquerade */
+	char *egress;           /* NAT interface; NULL = that of the default route */
+	struct cidr4 allow_lan[MAX_ALLOW_LAN]; /* hub networks clients may reach */
+	size_t nallow_lan;
+	uint32_t dns;           /* DNS server pushed at login (network order); 0 = none */
 	char *config;           /* the config file read, if any */
 	int argc;               /* the command line, to re-apply over the file on reload */
 	char **argv;
@@ -35,6 +45,10 @@ struct config {
 	char *server;           /* HOST:PORT */
 	char *pin;              /* "sha256:hex" or NULL */
 	char *alpn;             /* override, for interop tests only */
+	bool full_tunnel;       /* everything through the hub */
+	bool no_route;          /* leave routing alone, even the VPN subnet's */
+	bool accept_dns;        /* use the DNS server the hub pushes */
+	char *resolv_conf;      /* what --accept-dns rewrites (and restores) */
 	/* both */
 	char *token;
 	char *tun;

@@ -52,6 +52,9 @@ struct server {
 	char *reload_token;            /* the token now in force */
 	time_t started;
 	struct conn_stats gone_totals; /* counters of sessions that ended */
+	bool nat_on;                   /* our nftables table is installed */
+	char egress[IFNAMSIZ];
+	char *nat_state;               /* where the forwarding setting from before is kept */
 };
 
 extern const struct control_method hub_methods[];

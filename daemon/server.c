@@ -25,6 +25,7 @@
 #include "proto/ipv4.h"
 #include "proto/jsonrpc.h"
 #include "proto/login.h"
+#include "tun/nat.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
@@ -340,6 +341,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	r.assigned_vip.s_addr = htonl(vip);
 	r.server_vip.s_addr = htonl(pool_hub_addr(&s->pool));
 	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
+	r.dns.s_addr = s->cfg->dns;
 	send_json_line(ss, &r);
 	char vs[INET_ADDRSTRLEN];
 	log_info("session %llu up: token %s vip %s remote %s client %s os %s",
@@ -652,6 +654,65 @@ static void reload_tokens(struct server *s)
 	tokens_free(&old);
 }
 
+/* The rules for --nat as things stand: the hub's own networks (every IPv4
+ * prefix on an interface other than the TUN and loopback) are off limits
+ * to clients unless --allow-lan names them. */
+static int nat_install(struct server *s, bool start)
+{
+	struct nl_addr a[64];
+	struct cidr4 local[64];
+	size_t nlocal = 0;
+	int n = nl_addr_dump(a, 64);
+	for (int i = 0; i < n; i++) {
+		uint32_t h = ntohl(a[i].addr);
+		if (a[i].ifindex == s->ifindex || h >> 24 == 127 || a[i].prefix == 0)
+			continue;
+		local[nlocal++] = (struct cidr4){h & (~0u << (32 - a[i].prefix)), a[i].prefix};
+	}
+	struct nat_rules r = {
+		.tun = s->tunname, .egress = s->egress,
+		.subnet = {s->pool.network, s->pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
+		.allow = s->cfg->allow_lan, .nallow = s->cfg->nallow_lan,
+		.local = local, .nlocal = nlocal,
+	};
+	char err[512];
+	if (start ? nat_start(&r, s->nat_state, err, sizeof(err)) < 0
+	          : nat_update(&r, err, sizeof(err)) < 0) {
+		log_err("--nat: %s", err);
+		return -1;
+	}
+	char t[32];
+	nat_table_name(s->tunname, t, sizeof(t));
+	log_info("nat: %s out of %s, nftables table ip %s, %zu hub networks closed, %zu allowed",
+	         start ? "masquerading" : "rules renewed", s->egress, t, nlocal, r.nallow);
+	return 0;
+}
+
+static int nat_setup(struct server *s)
+{
+	const char *eg = s->cfg->egress;
+	int oif;
+	if (eg) {
+		if (!if_nametoindex(eg)) {
+			log_err("--egress %s: no such interface", eg);
+			return -1;
+		}
+		snprintf(s->egress, sizeof(s->egress), "%s", eg);
+	} else if (nl_default_oif(&oif) < 0 || !if_indextoname((unsigned)oif, s->egress)) {
+		log_err("--nat: no IPv4 default route to take the egress interface from: "
+		        "give --egress IFACE");
+		return -1;
+	}
+	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
+		s->nat_state = NULL;
+		return -1;
+	}
+	if (nat_install(s, true) < 0)
+		return -1;
+	s->nat_on = true;
+	return 0;
+}
+
 /* SIGHUP: read the config file again (the command line still wins) and
  * apply what can change without dropping sessions. */
 static void reload(struct server *s)
@@ -675,6 +736,15 @@ static void reload(struct server *s)
 		s->reload_token = fresh.token ? strdup(fresh.token) : NULL;
 	}
 	s->spoke_to_spoke = fresh.spoke_to_spoke;
+	if (s->nat_on)
+		nat_install(s, false);
+	if (fresh.nat != old->nat || str_differs(fresh.egress, old->egress) ||
+	    fresh.nallow_lan != old->nallow_lan ||
+	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0)
+		log_warn("%s changed in %s: takes effect after a restart", "nat, egress or allow-lan",
+		         old->config);
+	if (fresh.dns != old->dns)
+		log_warn("%s changed in %s: takes effect after a restart", "dns", old->config);
 	log_info("reloaded %s: token %s, spoke-to-spoke %s; %u sessions kept", old->config,
 	         token_changed ? "changed" : "unchanged", s->spoke_to_spoke ? "on" : "off",
 	         live_sessions(s));
@@ -821,7 +891,7 @@ int server_run(const struct config *cfg)
 		         "'slopnctl token add NAME'");
 	int ctl_fd = -1, udp_fd = -1;
 	take_systemd_sockets(&ctl_fd, &udp_fd);
-	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0)
+	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || (cfg->nat && nat_setup(s) < 0))
 		goto out;
 
 	sigset_t mask;
@@ -864,6 +934,9 @@ out:
 	control_close(s->ctl);
 	if (s->ev)
 		sd_event_unref(s->ev);
+	if (s->nat_on)
+		nat_stop(s->tunname, s->nat_state);
+	free(s->nat_state);
 	if (s->tunfd >= 0)
 		close(s->tunfd); /* a non-persistent TUN device goes away with its fd */
 	udp_close(&s->udp);

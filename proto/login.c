@@ -203,6 +203,8 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 		}
 		out->prefix_len = (unsigned)bits;
 	}
+	if (json_object_get(o, "dns") && get_ip(o, "dns", &out->dns, err, errlen) < 0)
+		goto out;
 	out->ok = true;
 	rv = 0;
 out:
@@ -270,11 +272,18 @@ ssize_t slopn_login_response_format(const struct slopn_login_response *r, char *
 	    !inet_ntop(AF_INET, &r->server_vip, hub, sizeof(hub)) ||
 	    !inet_ntop(AF_INET, &m, mask, sizeof(mask)))
 		return -1;
-	/* Field order follows the original hub's. */
-	return dump_line(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%}", "type", "login_response",
-	                           "status", "success", "assigned_vip", vip, "subnet_mask", mask,
-	                           "server_vip", hub, "server_version", FIELD(r->server_version)),
-	                 buf, cap);
+	/* Field order follows the original hub's; dns is ours, and only when set. */
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s%}", "type", "login_response",
+	                      "status", "success", "assigned_vip", vip, "subnet_mask", mask,
+	                      "server_vip", hub, "server_version", FIELD(r->server_version));
+	char dns[INET_ADDRSTRLEN];
+	if (j && r->dns.s_addr &&
+	    (!inet_ntop(AF_INET, &r->dns, dns, sizeof(dns)) ||
+	     json_object_set_new(j, "dns", json_string(dns)) < 0)) {
+		json_decref(j);
+		return -1;
+	}
+	return dump_line(j, buf, cap);
 }
 
 int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen)

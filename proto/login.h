@@ -29,6 +29,7 @@ struct slopn_login_response {
 	struct in_addr assigned_vip;          /* success only */
 	struct in_addr server_vip;            /* success only */
 	unsigned prefix_len;                  /* from subnet_mask; 24 when absent */
+	struct in_addr dns;                   /* the hub's DNS server; 0 when absent */
 	char server_version[SLOPN_SHORT_MAX];
 };
 
@@ -41,7 +42,8 @@ int slopn_login_request_parse(const char *line, size_t len,
                               char *err, size_t errlen);
 
 /* Same for the hub's answer. On success assigned_vip and server_vip must be
- * valid dotted quads; subnet_mask, when present, must be a contiguous mask. */
+ * valid dotted quads; subnet_mask, when present, must be a contiguous mask;
+ * dns, when present, a dotted quad (original clients ignore it). */
 int slopn_login_response_parse(const char *line, size_t len,
                                struct slopn_login_response *out,
                                char *err, size_t errlen);

@@ -8,6 +8,7 @@
 #include <linux/if_addr.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -56,7 +57,8 @@ static struct nlmsghdr *start(char *buf, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
-static int addr_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t addr, unsigned prefix)
+static int addr_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t addr, unsigned prefix,
+                    uint32_t ifa_flags)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, type, flags);
@@ -67,38 +69,45 @@ static int addr_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t addr, u
 	ifa->ifa_index = (unsigned)ifindex;
 	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
 	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	if (ifa_flags)
+		mnl_attr_put_u32(nlh, IFA_FLAGS, ifa_flags);
 	return nl_talk(nlh, NULL, NULL);
 }
 
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix)
 {
-	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, addr, prefix);
+	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, addr, prefix, 0);
+}
+
+int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix)
+{
+	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, addr, prefix,
+	                IFA_F_NOPREFIXROUTE);
 }
 
 struct addr_list {
-	int ifindex;
-	unsigned n;
-	uint32_t addr[64];
-	unsigned char prefix[64];
+	struct nl_addr *a;
+	unsigned n, max;
 };
 
 static int collect_addr(const struct nlmsghdr *nlh, void *data)
 {
 	struct addr_list *l = data;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != l->ifindex || l->n == 64)
+	if (ifa->ifa_family != AF_INET || l->n == l->max)
 		return MNL_CB_OK;
 	struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
 		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == 4) {
-			l->addr[l->n] = mnl_attr_get_u32(a);
-			l->prefix[l->n++] = ifa->ifa_prefixlen;
+			l->a[l->n++] = (struct nl_addr){(int)ifa->ifa_index, mnl_attr_get_u32(a),
+			                                ifa->ifa_prefixlen};
+			break;
 		}
 	}
 	return MNL_CB_OK;
 }
 
-int nl_addr_flush(int ifindex)
+int nl_addr_dump(struct nl_addr *out, unsigned max)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
@@ -106,11 +115,22 @@ int nl_addr_flush(int ifindex)
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
 	ifa->ifa_family = AF_INET;
-	struct addr_list l = {.ifindex = ifindex};
+	struct addr_list l = {.a = out, .max = max};
 	if (nl_talk(nlh, collect_addr, &l) < 0)
 		return -1;
-	for (unsigned i = 0; i < l.n; i++)
-		if (addr_msg(RTM_DELADDR, 0, ifindex, l.addr[i], l.prefix[i]) < 0 && errno != EADDRNOTAVAIL)
+	return (int)l.n;
+}
+
+int nl_addr_flush(int ifindex)
+{
+	struct nl_addr a[64];
+	int n = nl_addr_dump(a, 64);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (a[i].ifindex == ifindex &&
+		    addr_msg(RTM_DELADDR, 0, ifindex, a[i].addr, a[i].prefix, 0) < 0 &&
+		    errno != EADDRNOTAVAIL)
 			return -1;
 	return 0;
 }
@@ -145,7 +165,7 @@ int nl_link_delete(int ifindex)
 }
 
 static int route_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t dst,
-                     unsigned prefix, uint32_t gw)
+                     unsigned prefix, uint32_t gw, uint8_t proto)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, type, flags);
@@ -153,7 +173,7 @@ static int route_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t dst,
 	rtm->rtm_family = AF_INET;
 	rtm->rtm_dst_len = (unsigned char)prefix;
 	rtm->rtm_table = RT_TABLE_MAIN;
-	rtm->rtm_protocol = RTPROT_STATIC;
+	rtm->rtm_protocol = proto;
 	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
 	mnl_attr_put_u32(nlh, RTA_DST, dst);
@@ -165,10 +185,137 @@ static int route_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t dst,
 
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifindex, dst, prefix, gateway);
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifindex, dst, prefix, gateway,
+	                 RTPROT_STATIC);
 }
 
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, gateway);
+	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, gateway, RTPROT_STATIC);
+}
+
+int nl_route_add_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
+{
+	/* EXCL, not REPLACE: a route of the administrator's to the same
+	 * destination is never overwritten (and so never lost at exit). */
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, prefix, gateway,
+	                 SLOPN_RTPROT);
+}
+
+int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
+{
+	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, gateway, SLOPN_RTPROT);
+}
+
+/* One IPv4 route of the main table, as a dump or a lookup returns it. */
+struct route_info {
+	unsigned char dst_len, proto, table;
+	uint32_t dst, gw;
+	int oif;
+};
+
+static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
+{
+	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+	*r = (struct route_info){.dst_len = rtm->rtm_dst_len, .proto = rtm->rtm_protocol,
+	                         .table = rtm->rtm_table};
+	struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
+		bool u32 = mnl_attr_get_payload_len(a) == 4;
+		switch (mnl_attr_get_type(a)) {
+		case RTA_DST: if (u32) r->dst = mnl_attr_get_u32(a); break;
+		case RTA_GATEWAY: if (u32) r->gw = mnl_attr_get_u32(a); break;
+		case RTA_OIF: if (u32) r->oif = (int)mnl_attr_get_u32(a); break;
+		case RTA_TABLE: if (u32) r->table = (unsigned char)mnl_attr_get_u32(a); break;
+		}
+	}
+}
+
+static int route_dump(mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = RTM_GETROUTE;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	return nl_talk(nlh, cb, data);
+}
+
+static int find_default(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_info r;
+	parse_route(nlh, &r);
+	int *oif = data;
+	if (r.table == RT_TABLE_MAIN && r.dst_len == 0 && r.oif && *oif == 0)
+		*oif = r.oif;
+	return MNL_CB_OK;
+}
+
+int nl_default_oif(int *oif)
+{
+	*oif = 0;
+	if (route_dump(find_default, oif) < 0)
+		return -1;
+	if (*oif == 0) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+static int got_route(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type == RTM_NEWROUTE)
+		parse_route(nlh, data);
+	return MNL_CB_OK;
+}
+
+int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET;
+	rtm->rtm_dst_len = 32;
+	mnl_attr_put_u32(nlh, RTA_DST, dst);
+	struct route_info r = {0};
+	if (nl_talk(nlh, got_route, &r) < 0)
+		return -1;
+	if (!r.oif) {
+		errno = ENETUNREACH;
+		return -1;
+	}
+	*oif = r.oif;
+	*gateway = r.gw;
+	return 0;
+}
+
+struct own_match {
+	uint32_t dst;
+	unsigned prefix;
+	unsigned n;
+	struct route_info found[16];
+};
+
+static int collect_own(const struct nlmsghdr *nlh, void *data)
+{
+	struct own_match *m = data;
+	struct route_info r;
+	parse_route(nlh, &r);
+	if (r.table == RT_TABLE_MAIN && r.proto == SLOPN_RTPROT && r.dst == m->dst &&
+	    r.dst_len == m->prefix && m->n < 16)
+		m->found[m->n++] = r;
+	return MNL_CB_OK;
+}
+
+int nl_route_flush_own(uint32_t dst, unsigned prefix)
+{
+	struct own_match m = {.dst = dst, .prefix = prefix};
+	if (route_dump(collect_own, &m) < 0)
+		return -1;
+	for (unsigned i = 0; i < m.n; i++)
+		if (nl_route_del_own(m.found[i].oif, dst, prefix, m.found[i].gw) < 0 && errno != ESRCH)
+			return -1;
+	return (int)m.n;
 }

@@ -7,6 +7,8 @@
 
 /* Addresses are network byte order. */
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix);   /* replaces an equal one */
+/* The same, without the kernel's route to the prefix (--no-route). */
+int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix);
 int nl_addr_flush(int ifindex);                                 /* all IPv4 addresses */
 int nl_set_mtu(int ifindex, unsigned mtu);
 int nl_set_up(int ifindex, int up);
@@ -15,5 +17,28 @@ int nl_set_up(int ifindex, int up);
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_link_delete(int ifindex);
+
+/* An IPv4 address of the machine, as the kernel lists it. */
+struct nl_addr {
+	int ifindex;
+	uint32_t addr;          /* network order */
+	unsigned prefix;
+};
+/* Every IPv4 address on every interface; at most max. Returns the count or -1. */
+int nl_addr_dump(struct nl_addr *out, unsigned max);
+
+/* The interface of the main table's IPv4 default route. -1 (ENOENT) if none. */
+int nl_default_oif(int *oif);
+/* What `ip route get DST` says: the output interface and the gateway
+ * (0 when DST is on-link). */
+int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway);
+/* Routes SloPN installs for itself carry this protocol number, so that a
+ * route left by a crash is recognised as ours (`ip route` shows "proto 83"). */
+#define SLOPN_RTPROT 83
+int nl_route_add_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
+int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
+/* Delete every route of ours (SLOPN_RTPROT) to dst/prefix in the main table,
+ * whatever its device. Returns how many, or -1. */
+int nl_route_flush_own(uint32_t dst, unsigned prefix);
 
 #endif

@@ -298,6 +298,9 @@ static void response_bad_input(void **state)
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":24}",
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"/24\"}",
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"subnet_mask\":null}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"dns\":\"one.one\"}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"dns\":[\"10.0.0.1\"]}",
+		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"dns\":\"::1\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -326,6 +329,13 @@ static void response_round_trip(void **state)
 	assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
 	assert_resp_equal(&a, &b);
 	assert_int_equal(slopn_login_response_format(&a, buf, (size_t)n), -1); /* too small */
+	/* The hub's DNS server rides along only when set. */
+	inet_pton(AF_INET, "10.100.0.1", &a.dns);
+	n = slopn_login_response_format(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, ",\"dns\":\"10.100.0.1\"}"));
+	assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_int_equal(b.dns.s_addr, a.dns.s_addr);
 	assert_int_equal(slopn_login_response_format(&a, buf, 10), -1);
 
 	for (unsigned pl = 1; pl <= 31; pl++) {

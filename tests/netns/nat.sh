@@ -1,0 +1,175 @@
+#!/bin/bash
+# The hub as the clients' way out (--nat), full-tunnel routing and
+# --accept-dns on the client, and that both put everything back.
+#
+#   c1 192.0.2.11 --br0-- 192.0.2.1 hub 203.0.113.1/30 -- 203.0.113.2 rtr 203.0.113.129/25 -- 203.0.113.130 inet
+#                                    hub 198.51.100.1/24 -- 198.51.100.2 lanhost
+#
+# The hub's default route goes to rtr: the "internet" is two hops away,
+# the LAN host one hop on a network of the hub's own.
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "needs nft (nftables)"
+command -v iperf3 >/dev/null || skip "needs iperf3"
+command -v jq >/dev/null || skip "needs jq"
+
+topo 2
+veth() { # NS1 IF1 ADDR1 NS2 IF2 ADDR2
+	ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
+	ip -n "$(ns "$1")" addr add "$3" dev "$2"
+	ip -n "$(ns "$4")" addr add "$6" dev "$5"
+	ip -n "$(ns "$1")" link set "$2" up
+	ip -n "$(ns "$4")" link set "$5" up
+}
+ns_create rtr
+ns_create inet
+ns_create lanhost
+veth hub wan 203.0.113.1/30 rtr eth0 203.0.113.2/30
+veth rtr eth1 203.0.113.129/25 inet eth0 203.0.113.130/25
+veth hub lan0 198.51.100.1/24 lanhost eth0 198.51.100.2/24
+ip -n "$(ns hub)" route add default via 203.0.113.2
+ip -n "$(ns inet)" route add default via 203.0.113.129
+ip -n "$(ns lanhost)" route add default via 198.51.100.1
+ip -n "$(ns c1)" route add default via 192.0.2.1
+nsx rtr sysctl -qw net.ipv4.ip_forward=1
+nsx hub sysctl -qw net.ipv4.ip_forward=0
+
+# What the internet and LAN hosts receive, by source.
+for h in inet lanhost; do
+	nsx "$h" nft -f - <<-EOF
+	table ip seen {
+		chain in {
+			type filter hook prerouting priority 0;
+			ip saddr 10.100.0.0/24 counter
+			ip saddr 203.0.113.1 icmp type echo-request counter
+		}
+	}
+	EOF
+done
+seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub's address (2)
+	nsx "$1" nft -j list table ip seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
+}
+# Every routing table and rule of c1; a reconnect may bring another VIP.
+routing() { { nsx c1 ip route show table all; nsx c1 ip rule; } | sed 's/10\.100\.0\.[0-9]*/VIP/g'; }
+cmp_state() { # WHAT EXPECTED ACTUAL
+	[ "$2" = "$3" ] || { diff <(echo "$2") <(echo "$3"); fail "$1"; }
+	ok "$1"
+}
+stop() { # NAME: SIGTERM, and wait until it has exited
+	local p
+	p=$(pid_of "$1")
+	kill "$p"
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+	fail "$1 did not exit on SIGTERM"
+}
+kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
+
+printf 'nameserver 192.0.2.53\nsearch example.test\n' > "$TMP/resolv.conf"
+RESOLV0=$(cat "$TMP/resolv.conf")
+ROUTES0=$(routing)
+RULES0=$(nsx hub nft list ruleset)
+CLIENT=(--full-tunnel --accept-dns --resolv-conf "$TMP/resolv.conf")
+
+# --- Without --nat: the tunnel works, nothing reaches the internet host.
+start_hub
+nsx hub nft list ruleset | cmp_state "without --nat the hub's ruleset is untouched" "$RULES0" "$(cat)"
+start_client c1 "${CLIENT[@]}"
+wait_log c1 "connected: vip 10.100.0.2/" 10
+wait_log c1 "full tunnel: everything through" 5
+nsx c1 ip route | grep -q '^0.0.0.0/1 dev slopn0 proto 83' || fail "no 0.0.0.0/1 route via the TUN"
+nsx c1 ip route | grep -q '^128.0.0.0/1 dev slopn0 proto 83' || fail "no 128.0.0.0/1 route via the TUN"
+nsx c1 ip route | grep -q '^192.0.2.1 dev eth0 proto 83' || fail "no on-link host route to the hub"
+nsx c1 ip route | grep -q '^default via 192.0.2.1 dev eth0' || fail "the default route is gone"
+ok "full tunnel: two /1 routes, the hub kept on eth0, the default route in place"
+wait_ping c1 10.100.0.1 5
+grep -q "offers no DNS server" "$TMP/c1.log" || fail "c1 did not say the hub pushes no DNS"
+cmp_state "no DNS pushed: resolv.conf unchanged" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null && fail "internet host reached without --nat"
+expect_eq "without --nat: packets from VPN addresses at the internet host" "$(seen inet 1)" 0
+expect_eq "without --nat: packets from the hub's address" "$(seen inet 2)" 0
+stop c1
+cmp_state "routes and rules after the client stops" "$ROUTES0" "$(routing)"
+stop hub
+
+# --- With --nat (egress from the default route) and a pushed DNS server.
+start_hub --nat --dns 10.100.0.1
+wait_log hub "nat: masquerading out of wan, nftables table ip slopn_slopn0" 5
+expect_eq "ip_forward while the hub runs" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+start_client c1 "${CLIENT[@]}"
+wait_log c1 "connected: vip 10.100.0.2/" 10
+wait_log c1 "dns: .* now points to 10.100.0.1" 5
+grep -qx "nameserver 10.100.0.1" "$TMP/resolv.conf" || fail "resolv.conf does not name the hub's DNS"
+ok "--accept-dns wrote the hub's server"
+ROUTES_UP=$(routing)
+wait_ping c1 203.0.113.130 5
+nsx c1 ping -c 5 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping the internet host"
+ok "c1 reaches the internet host through the hub"
+expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
+[ "$(seen inet 2)" -ge 5 ] || fail "the internet host saw $(seen inet 2) pings from the hub's address, not >= 5"
+ok "the internet host saw the hub's address as the source ($(seen inet 2) echo requests)"
+nsx inet iperf3 -s -1 -B 203.0.113.130 > /dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+bytes=$(nsx c1 iperf3 -c 203.0.113.130 -t 3 -J | jq '.end.sum_received.bytes')
+[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 through NAT moved ${bytes:-0} bytes"
+ok "iperf3 TCP through NAT: $bytes bytes in 3 s"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the hub's LAN host without --allow-lan"
+expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
+
+# A kick: the routes go with the connection and come back with the next.
+ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"
+wait_log c1 "full tunnel: routes removed" 5
+wait_log c1 "reconnecting in" 5
+for _ in $(seq 100); do [ "$(grep -c 'full tunnel: everything' "$TMP/c1.log")" -ge 2 ] && break; sleep 0.1; done
+cmp_state "routes after kick and reconnect are those of the first connect" "$ROUTES_UP" "$(routing)"
+wait_ping c1 203.0.113.130 5
+stop c1
+cmp_state "routes and rules after stop (after a kick)" "$ROUTES0" "$(routing)"
+cmp_state "resolv.conf after stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+
+# kill -9: the host route and resolv.conf are left behind; the next start
+# clears them and its stop leaves nothing.
+start c1:crash client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
+wait_log c1:crash "dns: .* now points" 10
+kill9 c1:crash
+nsx c1 ip route | grep -q 'proto 83' || fail "expected a stale host route after kill -9"
+[ -f "$TMP/resolv.conf.slopn-orig" ] || fail "expected the resolv.conf backup after kill -9"
+start c1:again client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
+wait_log c1:again "dns: .* now points" 10
+cmp_state "routes after a restart over a crash" "$ROUTES_UP" "$(routing)"
+stop c1:again
+cmp_state "routes and rules after kill -9, start, stop" "$ROUTES0" "$(routing)"
+cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+[ -e "$TMP/resolv.conf.slopn-orig" ] && fail "the resolv.conf backup is still there"
+
+stop hub
+cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "ip_forward after the hub stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+
+# --- --allow-lan opens one of the hub's networks; with --no-spoke-to-spoke
+# the kernel's forwarding does not carry client to client either; kill -9.
+start hub:lan server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan --allow-lan 198.51.100.0/24 --no-spoke-to-spoke
+wait_log hub:lan "nat: masquerading out of wan" 10
+start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+wait_log c1:lan "connected: vip 10.100.0.2/" 10
+start c2 client --server 192.0.2.1:4242 --token s3cret
+wait_log c2 "connected: vip 10.100.0.3/" 10
+wait_ping c1 198.51.100.2 5
+ok "c1 reaches the LAN host with --allow-lan"
+[ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"
+wait_ping c2 10.100.0.1 5
+nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.3 >/dev/null && fail "c1 reached c2 through the kernel with spoke-to-spoke off"
+ok "no client to client through the hub's forwarding with --no-spoke-to-spoke"
+stop c2
+stop c1:lan
+kill9 hub:lan
+nsx hub nft list tables | grep -q slopn_slopn0 || fail "expected the stale table after kill -9"
+expect_eq "ip_forward left on by kill -9" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+start hub:again server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+wait_log hub:again "nat: masquerading" 10
+expect_eq "one table after a start over a crash" "$(nsx hub nft list tables | grep -c slopn)" 1
+stop hub:again
+cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "ip_forward after kill -9, start, stop" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+echo "PASS"

@@ -1,0 +1,120 @@
+#include "tun/dns.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_RESOLV (64 * 1024)
+
+static int read_all(const char *path, char *buf, size_t cap, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	*len = 0;
+	ssize_t n;
+	while (*len < cap && (n = read(fd, buf + *len, cap - *len)) > 0)
+		*len += (size_t)n;
+	int e = errno;
+	close(fd);
+	if (*len == cap) {
+		errno = EFBIG;
+		return -1;
+	}
+	errno = e;
+	return 0;
+}
+
+/* In place (O_TRUNC, not rename): a bind-mounted file cannot be replaced. */
+static int write_all(const char *path, const char *buf, size_t len, int flags)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | flags, 0644);
+	if (fd < 0)
+		return -1;
+	int rv = write(fd, buf, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rv;
+}
+
+static void backup_path(const char *path, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s.slopn-orig", path);
+}
+
+int dns_apply(const char *path, uint32_t server, char *err, size_t errlen)
+{
+	char real[PATH_MAX], bak[PATH_MAX + 16], ip[INET_ADDRSTRLEN];
+	if (realpath(path, real) && strncmp(real, "/run/systemd/resolve/", 21) == 0) {
+		snprintf(err, errlen, "%s is managed by systemd-resolved (it points to %s): "
+		         "not changed; use resolvectl dns on the TUN instead", path, real);
+		return -1;
+	}
+	backup_path(path, bak, sizeof(bak));
+	char *orig = malloc(MAX_RESOLV);
+	size_t len = 0;
+	int rv = -1;
+	if (!orig) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	/* An existing backup holds the true original (a reconnect, or a crash). */
+	if (access(bak, F_OK) != 0) {
+		if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			goto out;
+		}
+		if (write_all(bak, orig, len, O_CREAT | O_EXCL) < 0) {
+			snprintf(err, errlen, "cannot keep the original of %s in %s: %s", path, bak,
+			         strerror(errno));
+			goto out;
+		}
+	}
+	inet_ntop(AF_INET, &server, ip, sizeof(ip));
+	int n = snprintf(orig, MAX_RESOLV,
+	                 "# written by slopnd --accept-dns while connected; the original\n"
+	                 "# is in %s and comes back when slopnd stops\nnameserver %s\n", bak, ip);
+	if (write_all(path, orig, (size_t)n, 0) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	rv = 0;
+out:
+	free(orig);
+	return rv;
+}
+
+int dns_restore(const char *path, char *err, size_t errlen)
+{
+	char bak[PATH_MAX + 16];
+	backup_path(path, bak, sizeof(bak));
+	char *orig = malloc(MAX_RESOLV);
+	size_t len = 0;
+	int rv = -1;
+	if (!orig) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	if (read_all(bak, orig, MAX_RESOLV, &len) < 0) {
+		if (errno == ENOENT)
+			rv = 0;
+		else
+			snprintf(err, errlen, "cannot read %s: %s", bak, strerror(errno));
+		goto out;
+	}
+	if (write_all(path, orig, len, 0) < 0) {
+		snprintf(err, errlen, "cannot put %s back from %s: %s", path, bak, strerror(errno));
+		goto out;
+	}
+	unlink(bak);
+	rv = 1;
+out:
+	free(orig);
+	return rv;
+}

@@ -1,0 +1,220 @@
+/* NAT and isolation for the hub, in a table of our own. The ruleset is
+ * built as nft text and run as one transaction, so the table is replaced
+ * whole or not at all. */
+#include "tun/nat.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <nftables/libnftables.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
+
+void nat_table_name(const char *tun, char *buf, size_t len)
+{
+	snprintf(buf, len, "slopn_%s", tun);
+	for (char *p = buf; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_'))
+			*p = '_';
+}
+
+/* Interface names go into the ruleset inside quotes: only plain ones. */
+static bool plain_ifname(const char *s)
+{
+	size_t n = strlen(s);
+	return n > 0 && n < 16 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	                                    "0123456789._-@+") == n;
+}
+
+struct out {
+	char *buf;
+	size_t len, used;
+	bool full;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void put(struct out *o, const char *fmt, ...)
+{
+	if (o->full)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
+	va_end(ap);
+	if (n < 0 || (size_t)n >= o->len - o->used)
+		o->full = true;
+	else
+		o->used += (size_t)n;
+}
+
+static void put_set(struct out *o, const struct cidr4 *c, size_t n)
+{
+	put(o, "{ ");
+	for (size_t i = 0; i < n; i++) {
+		uint32_t a = c[i].net;
+		put(o, "%s%u.%u.%u.%u/%u", i ? ", " : "", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+		    a & 255, c[i].prefix);
+	}
+	put(o, " }");
+}
+
+int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
+{
+	if (!plain_ifname(r->tun) || !plain_ifname(r->egress) || len == 0)
+		return -1;
+	char t[32];
+	nat_table_name(r->tun, t, sizeof(t));
+	struct out o = {buf, len, 0, false};
+	const char *tun = r->tun;
+	/* add + delete + define: replaces a table left by a crash, in one go. */
+	put(&o, "add table ip %s\ndelete table ip %s\n", t, t);
+	put(&o, "table ip %s {\n", t);
+	put(&o, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	/* Client to client through the kernel only when spoke-to-spoke is on. */
+	put(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
+	    r->spoke_to_spoke ? "accept" : "drop");
+	if (r->nallow) {
+		put(&o, "\t\tiifname \"%s\" ip daddr ", tun);
+		put_set(&o, r->allow, r->nallow);
+		put(&o, " accept\n");
+	}
+	if (r->nlocal) {
+		put(&o, "\t\tiifname \"%s\" ip daddr ", tun);
+		put_set(&o, r->local, r->nlocal);
+		put(&o, " drop\n");
+	}
+	put(&o, "\t\tiifname \"%s\" oifname \"%s\" accept\n", tun, r->egress);
+	put(&o, "\t\tiifname \"%s\" drop\n", tun);
+	if (r->nallow) {
+		put(&o, "\t\toifname \"%s\" ip saddr ", tun);
+		put_set(&o, r->allow, r->nallow);
+		put(&o, " accept\n");
+	}
+	put(&o, "\t\toifname \"%s\" ct state established,related accept\n", tun);
+	put(&o, "\t\toifname \"%s\" drop\n", tun);
+	put(&o, "\t}\n");
+	put(&o, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	put(&o, "\t\toifname \"%s\" ip saddr ", r->egress);
+	put_set(&o, &r->subnet, 1);
+	put(&o, " masquerade\n\t}\n}\n");
+	return o.full ? -1 : (int)o.used;
+}
+
+/* Run nft commands; on failure, nft's message (one line) in err. */
+static int nft_run(const char *cmd, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft) {
+		snprintf(err, errlen, "cannot create an nftables context");
+		return -1;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	int rv = nft_run_cmd_from_buffer(nft, cmd);
+	if (rv != 0 && err) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		/* nft's first line names the problem; the rest points into our input. */
+		size_t n = e ? strcspn(e, "\n") : 0;
+		snprintf(err, errlen, "%.*s", (int)n, n ? e : "nft failed");
+	}
+	nft_ctx_free(nft);
+	return rv ? -1 : 0;
+}
+
+static bool table_exists(const char *tun)
+{
+	char t[32], cmd[64];
+	nat_table_name(tun, t, sizeof(t));
+	snprintf(cmd, sizeof(cmd), "list table ip %s", t);
+	return nft_run(cmd, NULL, 0) == 0;
+}
+
+static int read_int(const char *path)
+{
+	char b[16] = {0};
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0 || b[0] < '0' || b[0] > '9')
+		return -1;
+	return atoi(b);
+}
+
+static int write_int(const char *path, int v, bool create)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC | (create ? O_CREAT : 0), 0600);
+	if (fd < 0)
+		return -1;
+	char b[16];
+	int n = snprintf(b, sizeof(b), "%d\n", v);
+	int rv = write(fd, b, (size_t)n) == n ? 0 : -1;
+	if (create && rv == 0)
+		rv = fsync(fd);
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rv;
+}
+
+int nat_update(const struct nat_rules *r, char *err, size_t errlen)
+{
+	char rules[8192];
+	if (nat_ruleset(r, rules, sizeof(rules)) < 0) {
+		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
+		         "name, or too many --allow-lan)", r->tun, r->egress);
+		return -1;
+	}
+	return nft_run(rules, err, errlen);
+}
+
+int nat_start(const struct nat_rules *r, const char *state_file, char *err, size_t errlen)
+{
+	/* A table of ours already there means the last run did not stop
+	 * cleanly: the state file then still holds the setting from before it. */
+	int before = table_exists(r->tun) ? read_int(state_file) : -1;
+	if (before < 0) {
+		before = read_int(IP_FORWARD);
+		if (before < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", IP_FORWARD, strerror(errno));
+			return -1;
+		}
+		if (write_int(state_file, before, true) < 0) {
+			snprintf(err, errlen, "cannot write %s: %s", state_file, strerror(errno));
+			return -1;
+		}
+	}
+	if (write_int(IP_FORWARD, 1, false) < 0) {
+		snprintf(err, errlen, "cannot turn on IPv4 forwarding (%s): %s", IP_FORWARD,
+		         strerror(errno));
+		unlink(state_file);
+		return -1;
+	}
+	char e[256];
+	if (nat_update(r, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "nftables refused the rules: %s (--nat needs nf_tables in the "
+		         "kernel: modules nf_tables, nft_masq, nft_chain_nat, nft_ct)", e);
+		write_int(IP_FORWARD, before, false);
+		unlink(state_file);
+		return -1;
+	}
+	return 0;
+}
+
+void nat_stop(const char *tun, const char *state_file)
+{
+	char t[32], cmd[64];
+	nat_table_name(tun, t, sizeof(t));
+	snprintf(cmd, sizeof(cmd), "delete table ip %s", t);
+	nft_run(cmd, NULL, 0);
+	int before = read_int(state_file);
+	if (before >= 0)
+		write_int(IP_FORWARD, before, false);
+	unlink(state_file);
+}

@@ -1,0 +1,46 @@
+/* The hub as the clients' way out: IPv4 forwarding, and masquerading and
+ * isolation rules in an nftables table of SloPN's own (libnftables). No
+ * other table or rule of the machine is touched. */
+#ifndef SLOPN_TUN_NAT_H
+#define SLOPN_TUN_NAT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct cidr4 {
+	uint32_t net;           /* host order */
+	unsigned prefix;
+};
+
+struct nat_rules {
+	const char *tun;        /* the VPN interface */
+	const char *egress;     /* where the clients' traffic leaves, masqueraded */
+	struct cidr4 subnet;    /* the VPN subnet */
+	bool spoke_to_spoke;    /* may packets go TUN -> TUN through the kernel */
+	const struct cidr4 *allow;  /* --allow-lan: reachable despite isolation */
+	size_t nallow;
+	const struct cidr4 *local;  /* the hub's own networks: unreachable unless allowed */
+	size_t nlocal;
+};
+
+/* The table's name for a TUN device: "slopn_" and the name, with every
+ * character that nft would not take in an identifier made '_'. */
+void nat_table_name(const char *tun, char *buf, size_t len);
+
+/* The whole ruleset as nft input: one transaction that replaces the table
+ * (a stale one from a crash included). Returns its length, or -1 when buf
+ * is too small or a name is not a plain interface name. Pure: unit-tested. */
+int nat_ruleset(const struct nat_rules *r, char *buf, size_t len);
+
+/* Start: remember the forwarding setting (kept in state_file so that a
+ * crash does not lose it: a stale table means the file still holds the
+ * value from before), turn forwarding on, install the table. 0, or -1 with
+ * the reason in err. */
+int nat_start(const struct nat_rules *r, const char *state_file, char *err, size_t errlen);
+/* Install the table again with new rules (SIGHUP), atomically. */
+int nat_update(const struct nat_rules *r, char *err, size_t errlen);
+/* Stop: remove the table, put forwarding back, remove state_file. */
+void nat_stop(const char *tun, const char *state_file);
+
+#endif
