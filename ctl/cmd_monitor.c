@@ -14,7 +14,7 @@ int cmd_monitor(int fd, int argc, char **argv)
 	json_decref(r);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
-		char *line = read_line(fd, -1);
+		char *line = read_line(rpc_fd(fd, false), -1);
 		if (!line)
 			return 0; /* the daemon went away */
 		json_t *n = json_loads(line, 0, NULL);

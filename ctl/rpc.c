@@ -78,8 +78,33 @@ char *read_line(int fd, int timeout_ms)
 	}
 }
 
+/* Commands get RPC_LAZY and connect on their first call, so that a usage
+ * error is reported as one (exit 2) even when the daemon is down. */
+static int lazy = -1;
+
+int rpc_fd(int fd, bool quiet)
+{
+	if (fd >= 0)
+		return fd;
+	if (lazy < 0)
+		lazy = rpc_connect(quiet);
+	return lazy;
+}
+
+void rpc_close_lazy(void)
+{
+	if (lazy >= 0)
+		close(lazy);
+	lazy = -1;
+}
+
 static json_t *call(int fd, const char *method, json_t *params, int *rc, bool quiet)
 {
+	if ((fd = rpc_fd(fd, quiet)) < 0) {
+		json_decref(params);
+		*rc = EXIT_UNREACHABLE;
+		return NULL;
+	}
 	static int next_id = 1;
 	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", next_id++,
 	                        "method", method, "params", params ? params : json_object());

@@ -176,12 +176,28 @@ int shell_run(void)
 		} else if (n > 0) {
 			if (tty)
 				add_history(line);
-			if (!strcmp(words[0], "quit") || !strcmp(words[0], "exit"))
+			/* --json and --socket PATH ahead of a command: for that line only. */
+			const char *saved_sock = sock_path;
+			bool saved_json = json_out;
+			int f = 0;
+			for (;;) {
+				if (f < n && !strcmp(words[f], "--json"))
+					json_out = true, f++;
+				else if (f + 1 < n && !strcmp(words[f], "--socket"))
+					sock_path = words[f + 1], f += 2;
+				else
+					break;
+			}
+			if (f == n)
+				fprintf(stderr, "slopnctl: options but no command\n");
+			else if (!strcmp(words[f], "quit") || !strcmp(words[f], "exit"))
 				quit = true;
-			else if (!strcmp(words[0], "help") || !strcmp(words[0], "?"))
+			else if (!strcmp(words[f], "help") || !strcmp(words[f], "?"))
 				usage(stdout);
 			else
-				rc = dispatch(n, words);
+				rc = dispatch(n - f, words + f);
+			sock_path = saved_sock;
+			json_out = saved_json;
 			fflush(stdout);
 		}
 		free(buf);

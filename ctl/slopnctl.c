@@ -76,13 +76,16 @@ int dispatch(int argc, char **argv)
 				       c->verb ? c->verb : "", c->args, c->help);
 				return 0;
 			}
-		int fd = rpc_connect(false);
-		if (fd < 0)
-			return EXIT_UNREACHABLE;
 		/* The command sees its own words from argv[1], as getopt expects. */
-		int rc = c->fn(fd, argc - skip + 1, argv + skip - 1);
-		close(fd);
+		int rc = c->fn(RPC_LAZY, argc - skip + 1, argv + skip - 1);
+		rpc_close_lazy();
 		return rc;
+	}
+	if (noun_known && verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
+		for (const struct command *c = commands; c->noun; c++)
+			if (!strcmp(c->noun, noun))
+				printf("usage: slopnctl %s %s %s\n  %s\n", c->noun, c->verb, c->args, c->help);
+		return 0;
 	}
 	if (noun_known) {
 		fprintf(stderr, "slopnctl: '%s' needs one of:", noun);

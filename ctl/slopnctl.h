@@ -15,6 +15,10 @@ extern volatile int interrupted; /* Ctrl-C in the shell: stop the command */
 
 /* ---- rpc.c ---- */
 int rpc_connect(bool quiet);
+#define RPC_LAZY (-1)
+/* fd itself, or for RPC_LAZY the connection made on first use (-1 if it failed). */
+int rpc_fd(int fd, bool quiet);
+void rpc_close_lazy(void);
 /* One line within timeout_ms (-1: forever); NULL on EOF, timeout or Ctrl-C. */
 char *read_line(int fd, int timeout_ms);
 /* The result (new reference), or NULL after printing why (nothing when

@@ -489,6 +489,10 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		}
 		return 0;
 	}
+	if (si->ssi_signo == SIGHUP) {
+		log_info("SIGHUP: a client reads its settings only at start; restart it to apply changes");
+		return 0;
+	}
 	log_info("signal %d: disconnecting", (int)si->ssi_signo);
 	sd_notify(0, "STOPPING=1");
 	if (cl->conn && cl->conn->state == CONN_OPEN) {
@@ -554,8 +558,10 @@ int client_run(const struct config *cfg)
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGHUP);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&cl->ev) < 0 ||
+	    sd_event_add_signal(cl->ev, NULL, SIGHUP, on_signal, cl) < 0 ||
 	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tunfd, EPOLLIN, on_tun, cl) < 0 ||
 	    sd_event_add_time(cl->ev, &cl->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGINT, on_signal, cl) < 0 ||

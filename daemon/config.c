@@ -245,11 +245,20 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		set_str(&c->alpn, arg);
 		break;
 	case OPT_PUBLIC_ADDRESS: {
-		/* A port is optional here: the listen port is the default. */
-		char *h, *p;
+		/* A port is optional here: the listen port is the default. What is
+		 * given must make an invite that clients can read back. */
+		char *h, *p, inv[INVITE_HOST_MAX + 128], e[160] = "";
+		struct invite back;
 		if (split_host_port(arg, &h, &p) < 0)
 			return bad(usage, "--public-address '%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
+		bool v6 = strchr(h, ':') != NULL;
+		snprintf(inv, sizeof(inv), "%s%s%s:%s", v6 ? "[" : "", h, v6 ? "]" : "", p);
 		free(h), free(p);
+		char url[sizeof(inv) + 64];
+		if (invite_format(url, sizeof(url), "t", inv, "") < 0 ||
+		    invite_parse(url, &back, e, sizeof(e)) < 0)
+			return bad(usage, "--public-address '%s': not usable in an invite: %s", arg,
+			           e[0] ? e : "too long");
 		set_str(&c->public_address, arg);
 		break;
 	}

@@ -22,7 +22,7 @@
 #include "daemon/udp.h"
 
 #define SLOPN_ERR_KICKED 4
-#define SHARED_TOKEN_NAME "shared"   /* sessions that logged in with --token */
+#define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
 
 struct server {
 	const struct config *cfg;

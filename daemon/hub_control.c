@@ -190,7 +190,7 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 		return NULL;
 	}
 	if (expires_in < 0 || expires_in > 100LL * 365 * 86400) {
-		snprintf(err, errlen, "params.expires_in: expected seconds, 1 to 100 years' worth");
+		snprintf(err, errlen, "params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)");
 		return NULL;
 	}
 	uint32_t vip = 0;

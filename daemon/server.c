@@ -6,6 +6,7 @@
 #include <gnutls/crypto.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,22 @@ static void addr_str(const struct sockaddr *sa, char *buf, size_t len)
 }
 
 /* ---- session life cycle ---- */
+
+/* A log line about one session: in the journal it carries the session's
+ * id, VIP and remote address as fields, to filter on (journalctl SLOPN_VIP=...). */
+__attribute__((format(printf, 3, 4)))
+static void slog(enum log_level lvl, const struct session *ss, const char *fmt, ...)
+{
+	char id[48], vip[32 + INET_ADDRSTRLEN], remote[16 + sizeof(ss->remote)], a[INET_ADDRSTRLEN];
+	snprintf(id, sizeof(id), "SLOPN_SESSION=%llu", (unsigned long long)ss->id);
+	snprintf(vip, sizeof(vip), "SLOPN_VIP=%s", ss->vip ? ip4str(ss->vip, a) : "");
+	snprintf(remote, sizeof(remote), "SLOPN_REMOTE=%s", ss->remote);
+	const char *const fields[] = {id, remote, ss->vip ? vip : NULL, NULL};
+	va_list ap;
+	va_start(ap, fmt);
+	log_vfields(lvl, fields, fmt, ap);
+	va_end(ap);
+}
 
 static void mark_dirty(struct session *ss)
 {
@@ -160,7 +177,7 @@ static void session_down(struct conn *c)
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
 	                                      ? "client exit" : c->close_reason)
 	                : c->close_reason;
-	log_info("session %llu down: vip %s remote %s (%s%s)", (unsigned long long)ss->id,
+	slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)", (unsigned long long)ss->id,
 	         ip4str(ss->vip, vip), ss->remote, c->close_by_peer ? "by peer: " : "",
 	         why && *why ? why : "closed");
 	release_vip(s, ss);
@@ -283,7 +300,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	struct slopn_login_request req;
 	char err[160];
 	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		log_info("session %llu from %s: bad login (%s)", (unsigned long long)ss->id, ss->remote, err);
+		slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)", (unsigned long long)ss->id, ss->remote, err);
 		char msg[200];
 		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
@@ -296,7 +313,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		char msg[160];
 		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more minutes",
 		         (unsigned long long)(left + 59) / 60);
-		log_info("session %llu from %s refused: banned", (unsigned long long)ss->id, ss->remote);
+		slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id, ss->remote);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
 	}
@@ -305,10 +322,10 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	bool ok = check_token(s, req.token, ss, &entry, &why);
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	if (!ok) {
-		log_info("auth failure from %s (session %llu): %s", ss->remote,
+		slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
 		         (unsigned long long)ss->id, why);
 		if (ban_fail(&s->bans, peer, now)) {
-			log_warn("ban: %s banned for %d minutes after %d failed logins", ss->remote,
+			slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins", ss->remote,
 			         BAN_DURATION / 60, BAN_MAX_FAILS);
 			control_notify(s->ctl, "ban", json_pack("{s:s, s:i}", "remote", ss->remote,
 			                                        "minutes", BAN_DURATION / 60));
@@ -325,7 +342,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		char net[INET_ADDRSTRLEN], msg[160];
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
 		         ip4str(s->pool.network, net), s->pool.prefix, pool_capacity(&s->pool));
-		log_warn("session %llu from %s refused: %s", (unsigned long long)ss->id, ss->remote, msg);
+		slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id, ss->remote, msg);
 		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
 		return;
 	}
@@ -344,7 +361,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	r.dns.s_addr = s->cfg->dns;
 	send_json_line(ss, &r);
 	char vs[INET_ADDRSTRLEN];
-	log_info("session %llu up: token %s vip %s remote %s client %s os %s",
+	slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s remote %s client %s os %s",
 	         (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs), ss->remote,
 	         *req.client_version ? req.client_version : "?",
 	         *req.os ? req.os : "?");
@@ -517,7 +534,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, (const struct sockaddr *)&rx->from,
 	                     rx->fromlen, tls, s->id.reset_secret, &session_ops, ss,
 	                     s->cfg->verbose) < 0) {
-		log_warn("cannot set up a connection from %s", ss->remote);
+		slog(LOG_LVL_WARN, ss, "cannot set up a connection from %s", ss->remote);
 		if (!ss->conn.tls)
 			gnutls_deinit(tls);
 		session_gone(&ss->conn);
@@ -643,6 +660,12 @@ static void reload_tokens(struct server *s)
 		return;
 	}
 	s->tokens = fresh;
+	/* Uses seen since the last save (it waits up to a minute) survive. */
+	for (size_t i = 0; i < old.n; i++) {
+		struct token_entry *e = tokens_find(&s->tokens, old.v[i].name);
+		if (e && old.v[i].last_used > e->last_used)
+			e->last_used = old.v[i].last_used;
+	}
 	for (size_t i = 0; i < old.n; i++) {
 		uint32_t vip = old.v[i].vip;
 		if (vip && vip_assignable(s, vip) && !vip_reserved(s, vip) &&
@@ -754,6 +777,8 @@ static void reload(struct server *s)
 		log_warn("%s changed in %s: takes effect after a restart", "subnet", old->config);
 	if (str_differs(fresh.tun, old->tun) || fresh.mtu != old->mtu)
 		log_warn("%s changed in %s: takes effect after a restart", "tun or mtu", old->config);
+	if (str_differs(fresh.public_address, old->public_address))
+		log_warn("%s changed in %s: takes effect after a restart", "public-address", old->config);
 	if (str_differs(fresh.state_dir, old->state_dir) || str_differs(fresh.control, old->control))
 		log_warn("%s changed in %s: takes effect after a restart", "state-dir or control", old->config);
 	config_free(&fresh);

@@ -61,6 +61,10 @@ static int parse_entry(json_t *o, size_t idx, struct token_entry *e, char *err, 
 		snprintf(err, errlen, "tokens[%zu].name: expected 1-64 characters of A-Z a-z 0-9 . _ @ -", idx);
 		return -1;
 	}
+	if (!strcmp(name, TOKEN_NAME_SHARED)) {
+		snprintf(err, errlen, "tokens[%zu].name: '%s' is reserved for the shared --token", idx, name);
+		return -1;
+	}
 	strcpy(e->name, name);
 	const char *hash = json_string_value(json_object_get(o, "sha256"));
 	if (!hash || strlen(hash) != 64) {

@@ -10,6 +10,8 @@
 
 #define TOKEN_NAME_MAX 64
 #define TOKENFILE_VERSION 1
+/* The name sessions of the shared --token go by: no stored token may have it. */
+#define TOKEN_NAME_SHARED "shared"
 
 struct token_entry {
 	char name[TOKEN_NAME_MAX + 1];

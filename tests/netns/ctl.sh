@@ -110,6 +110,10 @@ ctl sessions bogus 2>/dev/null; expect_eq "unknown command exits" "$?" 2
 "$SLOPNCTL" --socket "$TMP/nothing.sock" status 2> "$TMP/err.txt"; rc=$?
 expect_eq "missing daemon exits" "$rc" 3
 grep -q "is slopnd running" "$TMP/err.txt" || fail "no hint when the daemon is missing"
+"$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires soon 2>/dev/null; rc=$?
+expect_eq "a usage error without a daemon exits" "$rc" 2
+"$SLOPNCTL" token --help | grep -q "slopnctl token remove NAME" || fail "'token --help' lists no subcommands"
+ok "slopnctl token --help lists the subcommands"
 
 # A caller that sends half a request and stalls does not block another.
 python3 - "$TMP/hub.sock" <<'PY' &

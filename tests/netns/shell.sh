@@ -70,3 +70,13 @@ wait_log c2 "kicked: from-the-shell" 2
 grep -qx "token remove alice-laptop *" "$TMP/home/.slopnctl_history" || fail "history: $(cat "$TMP/home/.slopnctl_history")"
 grep -qx "sessions kick 10.100.0.3 --reason from-the-shell" "$TMP/home/.slopnctl_history" || fail "history lacks the kick"
 ok "history kept in ~/.slopnctl_history"
+
+# Piped into the shell: one command per line; --json ahead of a command is
+# for that line only.
+out=$(printf 'sessions list\n--json sessions list\nstatus\n' | "$SLOPNCTL" --socket "$TMP/hub.sock")
+echo "$out" | grep -q '^{' || fail "--json on a shell line printed no JSON: $out"
+echo "$out" | sed -n '/^{/,/^}/p' | jq -e '.sessions | length == 1' > /dev/null || fail "the JSON line is not the session list"
+echo "$out" | grep -q "^ID " || fail "the plain line printed no table"
+[ "$(echo "$out" | grep -c '^{')" = 1 ] || fail "--json leaked to the next line"
+ok "piped shell input, --json for one line"
+echo "PASS"

@@ -60,11 +60,7 @@ grep -q "STATUS=1 session, listening on 192.0.2.1:4242" "$TMP/notify.log" ||
 	fail "no STATUS with the session count: $(cat "$TMP/notify.log")"
 ok "READY=1 and STATUS= with the session count"
 
-# Under the journal (JOURNAL_STREAM set), lines carry their priority.
-JOURNAL_STREAM=1:1 "$SLOPND" client --server 192.0.2.1:4242 --token t --tun bad/name 2> "$TMP/journal.txt"
-grep -q "^<3>error: cannot create TUN device bad/name" "$TMP/journal.txt" ||
-	fail "no <3> priority prefix under the journal: $(cat "$TMP/journal.txt")"
-ok "journal priority prefixes"
+# Logging to the journal: tests/netns/journal.sh.
 
 # 3. Install into a DESTDIR.
 meson install -C "$BUILD" --destdir "$TMP/dest" --no-rebuild --quiet > "$TMP/install.log" 2>&1 ||

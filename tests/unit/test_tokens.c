@@ -78,6 +78,7 @@ static void file_bad(void **state)
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},"
 		 "{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"}]}", "tokens[1].vip: also the fixed VIP of 'a'"},
 		{"{\"version\":1,\"version\":1,\"tokens\":[]}", "duplicate"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"shared\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[0].name: 'shared' is reserved"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		struct token_entry *v = (void *)1;
