@@ -1,5 +1,6 @@
-# bash completion for slopnctl: candidates (commands and live session ids
-# and VIPs) come from slopnctl itself, for the socket the line names.
+# bash completion for slopnctl and slopnd. Candidates come from the programs
+# themselves: slopnctl's commands and live values (session ids, VIPs, token
+# names, from the socket the line names), slopnd's flags from its tables.
 _slopnctl()
 {
 	local IFS=$'\n'
@@ -14,15 +15,17 @@ complete -F _slopnctl slopnctl
 
 _slopnd()
 {
-	local cur=${COMP_WORDS[COMP_CWORD]}
+	local IFS=$'\n'
+	local cur=${COMP_WORDS[COMP_CWORD]} prev=${COMP_WORDS[COMP_CWORD-1]}
 	if [[ $COMP_CWORD -eq 1 ]]; then
-		COMPREPLY=($(compgen -W "server client pin --help --version" -- "$cur"))
+		COMPREPLY=($(compgen -W "$(slopnd __flags 2>/dev/null)" -- "$cur"))
 		return
 	fi
-	case ${COMP_WORDS[1]} in
-	server) COMPREPLY=($(compgen -W "--listen --subnet --token --state-dir --tun --mtu --no-spoke-to-spoke --control --verbose --help" -- "$cur")) ;;
-	client) COMPREPLY=($(compgen -W "--server --token --pin --tun --verbose --help" -- "$cur")) ;;
-	pin) COMPREPLY=($(compgen -W "--state-dir --help" -- "$cur")) ;;
+	case $prev in
+	--state-dir) COMPREPLY=($(compgen -d -- "$cur")); return ;;
+	--config|--control|--resolv-conf) COMPREPLY=($(compgen -f -- "$cur")); return ;;
+	--tun|--egress) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	esac
+	COMPREPLY=($(compgen -W "$(slopnd __flags "${COMP_WORDS[1]}" 2>/dev/null)" -- "$cur"))
 }
 complete -F _slopnd slopnd

@@ -428,6 +428,20 @@ int config_parse(struct config *c, int argc, char **argv)
 	} else if (!strcmp(role, "-h") || !strcmp(role, "--help") || !strcmp(role, "help")) {
 		fputs(usage_top, stdout);
 		return 1;
+	} else if (!strcmp(role, "__flags")) {
+		/* For shell completion: the long flags of a role, from the tables
+		 * getopt uses, so that completions never drift from the code. */
+		const char *r = argc > 2 ? argv[2] : "";
+		const struct option *o = !strcmp(r, "server") ? server_opts
+		                       : !strcmp(r, "client") ? client_opts
+		                       : !strcmp(r, "pin") ? pin_opts : NULL;
+		if (!o) {
+			puts("server\nclient\npin");
+			return 1;
+		}
+		for (; o->name; o++)
+			printf("--%s\n", o->name);
+		return 1;
 	} else if (!strcmp(role, "--version")) {
 		puts("slopnd " SLOPN_VERSION);
 		return 1;

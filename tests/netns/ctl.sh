@@ -54,6 +54,37 @@ expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick ""
 expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
 expect_eq "complete with --socket on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
+# slopnd's flags come from slopnd itself.
+complete_slopnd() {
+	PATH="$(dirname "$SLOPND"):$PATH" bash -c '
+		source "$0"
+		COMP_WORDS=(slopnd "$@"); COMP_CWORD=$#
+		_slopnd
+		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
+}
+expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "client pin server "
+expect_eq "complete 'slopnd server --n'" "$(complete_slopnd server --n)" "--nat --no-spoke-to-spoke "
+expect_eq "complete 'slopnd client --full'" "$(complete_slopnd client --mtu 1280 --full)" "--full-tunnel "
+if command -v zsh >/dev/null; then
+	zsh -n "$SRC/completions/_slopnd" || fail "zsh rejects _slopnd"
+	zsh_slopnd() {
+		PATH="$(dirname "$SLOPND"):$PATH" zsh -f -c '
+			compadd() { if [[ $1 == -a ]]; then print -rl -- ${(P)2}; else print -rl -- "$@"; fi }
+			words=(slopnd "${(@)argv[2,-1]}"); CURRENT=${#words}
+			source "$1"' zsh "$SRC/completions/_slopnd" "$@" | grep -- "${!#}" | sort | tr '\n' ' '
+	}
+	expect_eq "zsh: complete 'slopnd '" "$(zsh_slopnd "")" "client pin server "
+	expect_eq "zsh: complete 'slopnd client --acc'" "$(zsh_slopnd client --acc)" "--accept-dns "
+fi
+if command -v fish >/dev/null; then
+	fish -n "$SRC/completions/slopnd.fish" || fail "fish rejects slopnd.fish"
+	fish_slopnd() {
+		PATH="$(dirname "$SLOPND"):$PATH" \
+			fish -c "source $SRC/completions/slopnd.fish; complete -C '$1'" | cut -f1 | sort | tr '\n' ' '
+	}
+	expect_eq "fish: complete 'slopnd '" "$(fish_slopnd "slopnd ")" "client pin server "
+	expect_eq "fish: complete 'slopnd server --all'" "$(fish_slopnd "slopnd server --all")" "--allow-lan "
+fi
 if command -v zsh >/dev/null; then
 	zsh -n "$SRC/completions/_slopnctl" || fail "zsh rejects _slopnctl"
 	ok "zsh -n"

@@ -76,7 +76,8 @@ done
 find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
 find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf" | grep -q . || fail "tmpfiles.d entry not installed"
 for f in bash-completion/completions/slopnctl bash-completion/completions/slopnd \
-	zsh/vendor-completions/_slopnctl fish/vendor_completions.d/slopnctl.fish; do
+	zsh/vendor-completions/_slopnctl zsh/vendor-completions/_slopnd \
+	fish/vendor_completions.d/slopnctl.fish fish/vendor_completions.d/slopnd.fish; do
 	find "$TMP/dest" -path "*/$f" | grep -q . || fail "completion $f not installed"
 done
 grep -q "ExecStart=$prefix/sbin/slopnd server" "$(find "$TMP/dest" -name slopnd.service)" ||
