@@ -211,6 +211,10 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->backoff = 0;
 	log_info("connected: vip %s/%u hub %s (server %s, max packet %zu)", vip, r.prefix_len, hub,
 	         r.server_version, conn_max_datagram(c));
+	if (conn_max_datagram(c) < cl->cfg->mtu)
+		log_warn("this connection carries packets of at most %zu bytes, less than the MTU %u "
+		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits",
+		         conn_max_datagram(c), cl->cfg->mtu, cl->tunname, conn_max_datagram(c));
 	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
 

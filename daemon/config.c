@@ -52,6 +52,7 @@ static const char usage_client[] =
 	"  --pin sha256:HEX       refuse a hub whose public key does not match\n"
 	"  --tun NAME             TUN interface name (default slopn0)\n"
 	"  --control PATH         control socket for slopnctl status (default: none)\n"
+	"  --mtu N                TUN MTU, 576..1400 (default 1280)\n"
 	"  --full-tunnel          send all traffic through the hub (two /1 routes;\n"
 	"                         the default route stays, a host route keeps the hub)\n"
 	"  --no-route             leave routing alone, even the VPN subnet's route\n"
@@ -104,6 +105,7 @@ static const struct option client_opts[] = {
 	{"pin", required_argument, NULL, OPT_PIN},
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"alpn", required_argument, NULL, OPT_ALPN},
+	{"mtu", required_argument, NULL, OPT_MTU},
 	{"full-tunnel", no_argument, NULL, OPT_FULL_TUNNEL},
 	{"no-route", no_argument, NULL, OPT_NO_ROUTE},
 	{"accept-dns", no_argument, NULL, OPT_ACCEPT_DNS},

@@ -69,6 +69,17 @@ static int remove_cid_cb(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *user_data
 	return 0;
 }
 
+/* Clients like the original send no keep-alives, so the hub's keep it
+ * open: often enough for the shorter of the two idle timeouts. */
+static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
+{
+	const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(qc);
+	ngtcp2_duration idle = IDLE_TIMEOUT;
+	if (p && p->max_idle_timeout && p->max_idle_timeout < idle)
+		idle = p->max_idle_timeout;
+	return idle / 3 < KEEPALIVE ? idle / 3 : KEEPALIVE;
+}
+
 static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
 {
 	struct conn *c = user_data;
@@ -78,7 +89,7 @@ static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
 	if (c->is_server) {
-		ngtcp2_conn_set_keep_alive_timeout(qc, KEEPALIVE);
+		ngtcp2_conn_set_keep_alive_timeout(qc, keep_alive_for(qc));
 	} else if (c->stream_id < 0) {
 		/* If the hub gave no stream credit yet, extend_max_bidi_cb opens it. */
 		int64_t sid;

@@ -1,0 +1,272 @@
+// gopeer: a SloPN hub or client in Go on quic-go, written for the interop
+// test from the wire-protocol facts in DESIGN.md (how the original Go SloPN
+// behaves): ALPN slopn-protocol, no certificate check, one JSON login line
+// each way, no subnet_mask in the hub's answer, code 1 on a wrong token,
+// code 0 "client exit", no keep-alives from the client, one raw IPv4
+// packet per DATAGRAM frame, and a non-IPv4 datagram now and then.
+//
+// It is not the original (that needs Go 1.25 and a newer quic-go than
+// Debian 12 has); it is a second, independent implementation on the
+// original's QUIC stack, so that ours is tested against quic-go.
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"sync"
+	"syscall"
+	"time"
+	"unsafe"
+
+	quic "github.com/lucas-clemente/quic-go"
+)
+
+const alpn = "slopn-protocol"
+
+type loginRequest struct {
+	Type          string `json:"type"`
+	Token         string `json:"token"`
+	ClientVersion string `json:"client_version"`
+	OS            string `json:"os"`
+}
+
+type loginResponse struct {
+	Type          string `json:"type"`
+	Status        string `json:"status"`
+	Message       string `json:"message,omitempty"`
+	AssignedVIP   string `json:"assigned_vip,omitempty"`
+	ServerVIP     string `json:"server_vip,omitempty"`
+	ServerVersion string `json:"server_version"`
+}
+
+func die(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "gopeer: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+// openTun: IFF_TUN|IFF_NO_PI, so each read or write is one bare IP packet.
+func openTun(name string, addr string, mtu int) *os.File {
+	fd, err := syscall.Open("/dev/net/tun", syscall.O_RDWR, 0)
+	if err != nil {
+		die("open /dev/net/tun: %v", err)
+	}
+	var ifr [40]byte
+	copy(ifr[:15], name)
+	*(*uint16)(unsafe.Pointer(&ifr[16])) = syscall.IFF_TUN | syscall.IFF_NO_PI
+	if _, _, e := syscall.Syscall(syscall.SYS_IOCTL, uintptr(fd), syscall.TUNSETIFF,
+		uintptr(unsafe.Pointer(&ifr[0]))); e != 0 {
+		die("TUNSETIFF %s: %v", name, e)
+	}
+	for _, args := range [][]string{
+		{"addr", "add", addr, "dev", name},
+		{"link", "set", name, "mtu", fmt.Sprint(mtu), "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			die("ip %v: %v %s", args, err, out)
+		}
+	}
+	return os.NewFile(uintptr(fd), name)
+}
+
+var idle = flag.Duration("idle", 30*time.Second, "QUIC idle timeout")
+
+func quicConfig() *quic.Config {
+	// No KeepAlivePeriod: like the original client, it relies on the hub.
+	return &quic.Config{EnableDatagrams: true, MaxIdleTimeout: *idle}
+}
+
+func client(addr, token, tunName string) {
+	tlsConf := &tls.Config{InsecureSkipVerify: true, NextProtos: []string{alpn}}
+	conn, err := quic.DialAddr(addr, tlsConf, quicConfig())
+	if err != nil {
+		die("dial %s: %v", addr, err)
+	}
+	stream, err := conn.OpenStreamSync(context.Background())
+	if err != nil {
+		die("open stream: %v", err)
+	}
+	req, _ := json.Marshal(loginRequest{"login_request", token, "gopeer-0.29", "linux"})
+	// The line in two writes: the hub must put STREAM frames together.
+	stream.Write(req[:5])
+	time.Sleep(50 * time.Millisecond)
+	stream.Write(append(req[5:], '\n'))
+	line, err := bufio.NewReader(stream).ReadBytes('\n')
+	if err != nil {
+		var ae *quic.ApplicationError
+		if errors.As(err, &ae) {
+			die("login refused: connection closed with code %d (%s)", ae.ErrorCode, ae.ErrorMessage)
+		}
+		die("no login answer: %v", err)
+	}
+	var resp loginResponse
+	if err := json.Unmarshal(line, &resp); err != nil {
+		die("bad login answer %q: %v", line, err)
+	}
+	if resp.Status != "success" {
+		die("login refused: %s", resp.Message)
+	}
+	fmt.Printf("gopeer: connected: vip %s hub %s\n", resp.AssignedVIP, resp.ServerVIP)
+	// The original ignores subnet_mask and uses /24, with a small MTU.
+	tun := openTun(tunName, resp.AssignedVIP+"/24", 1100)
+	// A non-IPv4 datagram, as the original's IPv6 router solicitations.
+	conn.SendMessage(append([]byte{0x60}, make([]byte, 47)...))
+	go func() {
+		for {
+			p, err := conn.ReceiveMessage()
+			if err != nil {
+				return
+			}
+			tun.Write(p)
+		}
+	}()
+	go func() {
+		buf := make([]byte, 2000)
+		for {
+			n, err := tun.Read(buf)
+			if err != nil {
+				return
+			}
+			conn.SendMessage(buf[:n])
+		}
+	}()
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	select {
+	case <-sig:
+		conn.CloseWithError(0, "client exit")
+		time.Sleep(100 * time.Millisecond)
+	case <-conn.Context().Done():
+		die("connection lost: %v", conn.Context().Err())
+	}
+}
+
+func selfSigned() tls.Certificate {
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), NotBefore: time.Now(),
+		NotAfter: time.Now().Add(24 * time.Hour)}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		die("certificate: %v", err)
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+type hub struct {
+	mu    sync.Mutex
+	next  int
+	conns map[string]quic.Connection // by VIP
+	tun   *os.File
+	token string
+}
+
+func (h *hub) serve(conn quic.Connection) {
+	stream, err := conn.AcceptStream(context.Background())
+	if err != nil {
+		return
+	}
+	line, err := bufio.NewReader(stream).ReadBytes('\n')
+	var req loginRequest
+	if err != nil || json.Unmarshal(line, &req) != nil || req.Type != "login_request" {
+		conn.CloseWithError(1, "unauthorized")
+		return
+	}
+	if req.Token != h.token {
+		b, _ := json.Marshal(loginResponse{Type: "login_response", Status: "error",
+			Message: "Invalid authentication token", ServerVersion: "gopeer"})
+		stream.Write(append(b, '\n'))
+		conn.CloseWithError(1, "unauthorized")
+		return
+	}
+	h.mu.Lock()
+	h.next++
+	vip := fmt.Sprintf("10.100.0.%d", h.next+1)
+	h.conns[vip] = conn
+	h.mu.Unlock()
+	// No subnet_mask, as the original hub.
+	b, _ := json.Marshal(loginResponse{Type: "login_response", Status: "success",
+		AssignedVIP: vip, ServerVIP: "10.100.0.1", ServerVersion: "gopeer"})
+	stream.Write(append(b, '\n'))
+	fmt.Printf("gopeer: session up: vip %s client %s\n", vip, req.ClientVersion)
+	for {
+		p, err := conn.ReceiveMessage()
+		if err != nil {
+			fmt.Printf("gopeer: session down: vip %s: %v\n", vip, err)
+			h.mu.Lock()
+			delete(h.conns, vip)
+			h.mu.Unlock()
+			return
+		}
+		if len(p) >= 20 && p[0]>>4 == 4 {
+			h.tun.Write(p)
+		}
+	}
+}
+
+func server(addr, token, tunName string) {
+	h := &hub{conns: map[string]quic.Connection{}, token: token,
+		tun: openTun(tunName, "10.100.0.1/24", 1280)}
+	tlsConf := &tls.Config{Certificates: []tls.Certificate{selfSigned()}, NextProtos: []string{alpn}}
+	cfg := quicConfig()
+	cfg.KeepAlivePeriod = 10 * time.Second // the hub keeps idle clients alive
+	ln, err := quic.ListenAddr(addr, tlsConf, cfg)
+	if err != nil {
+		die("listen %s: %v", addr, err)
+	}
+	fmt.Printf("gopeer: listening on %s\n", addr)
+	go func() {
+		buf := make([]byte, 2000)
+		for {
+			n, err := h.tun.Read(buf)
+			if err != nil {
+				return
+			}
+			if n < 20 {
+				continue
+			}
+			dst := net.IP(buf[16:20]).String()
+			h.mu.Lock()
+			c := h.conns[dst]
+			h.mu.Unlock()
+			if c != nil {
+				c.SendMessage(buf[:n])
+			}
+		}
+	}()
+	for {
+		conn, err := ln.Accept(context.Background())
+		if err != nil {
+			die("accept: %v", err)
+		}
+		go h.serve(conn)
+	}
+}
+
+func main() {
+	mode := flag.String("mode", "client", "client or server")
+	addr := flag.String("addr", "", "hub HOST:PORT (client) or listen ADDR:PORT (server)")
+	token := flag.String("token", "", "token")
+	tun := flag.String("tun", "gopeer0", "TUN name")
+	flag.Parse()
+	switch *mode {
+	case "client":
+		client(*addr, *token, *tun)
+	case "server":
+		server(*addr, *token, *tun)
+	default:
+		die("-mode client|server")
+	}
+}

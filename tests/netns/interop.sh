@@ -1,0 +1,90 @@
+#!/bin/bash
+# Interop with a Go peer on quic-go (tests/interop/gopeer), in both
+# directions: its client on our hub, our client on its hub. The peer acts
+# as DESIGN.md says the original Go SloPN does (see its header).
+. "$(dirname "$0")/lib.sh"
+command -v go >/dev/null || skip "needs go (golang-go) to build the Go peer"
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+[ -d /usr/share/gocode/src/github.com/lucas-clemente/quic-go ] ||
+	skip "needs quic-go (golang-github-lucas-clemente-quic-go-dev)"
+(cd "$SRC/tests/interop/gopeer" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+	GOCACHE="$TMP/gocache" go build -o "$TMP/gopeer" .) || fail "cannot build the Go peer"
+GOPEER=$TMP/gopeer
+ok "built the Go peer"
+
+topo 3
+# run_gopeer NAME ARGS...: the Go peer in namespace NAME, logging to $TMP/NAME.log.
+run_gopeer() { local n=$1; shift; SLOPND=$GOPEER start "$n" "$@"; }
+
+# --- Its client on our hub (with one of our clients beside it).
+start_hub
+run_gopeer c1 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0
+wait_log c1 "gopeer: connected: vip 10.100.0.2 hub 10.100.0.1" 10
+ok "the Go client logged in (its login line split over two STREAM frames)"
+start_client c2
+wait_log c2 "connected: vip 10.100.0.3/" 10
+wait_ping c1 10.100.0.1 5
+nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "Go client -> hub VIP"
+ok "Go client -> hub VIP"
+nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.3 > /dev/null || fail "Go client -> our client"
+nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.2 > /dev/null || fail "our client -> Go client"
+ok "Go client <-> our client, spoke to spoke"
+expect_eq "the Go client's non-IPv4 datagram dropped and counted" "$(hub_stat 10.100.0.2 drop_not_ipv4)" 1
+nsx hub iperf3 -s -1 -B 10.100.0.1 > /dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+bytes=$(nsx c1 iperf3 -c 10.100.0.1 -t 3 -J | jq '.end.sum_received.bytes')
+[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 from the Go client moved ${bytes:-0} bytes"
+ok "iperf3 TCP from the Go client: $bytes bytes in 3 s"
+# The Go client sends no keep-alives; with a 6 s idle timeout it stays
+# connected through 9 idle seconds only because the hub sends them.
+run_gopeer c3 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -idle 6s
+wait_log c3 "gopeer: connected: vip 10.100.0.4" 10
+sleep 9
+kill -0 "$(pid_of c3)" 2>/dev/null || fail "the idle Go client lost its connection: $(tail -n 2 "$TMP/c3.log")"
+nsx c3 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "the idle Go client no longer carries traffic"
+grep -q "session 3 down" "$TMP/hub.log" && fail "the hub dropped the idle Go client"
+ok "an idle Go client (no keep-alives, 6 s idle timeout) kept alive by the hub for 9 s"
+kill "$(pid_of c3)"
+kill "$(pid_of c1)"
+wait_log hub "session 1 down: vip 10.100.0.2 remote 192.0.2.11:[0-9]+ \(by peer: client exit\)" 5
+ok "the Go client's close (code 0) is a client exit"
+SLOPND=$GOPEER start c1:bad -mode client -addr 192.0.2.1:4242 -token wrong -tun slopn1
+p=$(pid_of c1:bad)
+wait "$p"; rc=$?
+[ $rc -ne 0 ] || fail "the Go client with a wrong token exited 0"
+grep -Eq "login refused: (Invalid authentication token|connection closed with code 1)" "$TMP/c1-bad.log" ||
+	fail "the Go client did not see a refusal: $(cat "$TMP/c1-bad.log")"
+ok "wrong token: the Go client is refused ($(tail -n 1 "$TMP/c1-bad.log"))"
+kill "$(pid_of c2)" "$(pid_of hub)"
+wait "$(pid_of c2)" "$(pid_of hub)" 2>/dev/null
+
+# --- Our client on its hub: no subnet_mask (so /24). quic-go 0.29 takes
+# UDP payloads of at most 1252 bytes, so its datagrams carry at most 1217:
+# our client's MTU is set to fit (the newer quic-go of the original takes
+# 1452, and the default 1280).
+SLOPND=$GOPEER start hub:go -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0
+wait_log hub:go "gopeer: listening" 10
+start c2:go client --server 192.0.2.1:4242 --token s3cret --mtu 1200
+wait_log c2:go "connected: vip 10.100.0.2/24 hub 10.100.0.1" 10
+ok "our client logged in to the Go hub (no subnet_mask: /24)"
+wait_ping c2 10.100.0.1 5
+nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "our client -> Go hub VIP"
+ok "our client -> Go hub VIP"
+nsx hub iperf3 -s -1 -B 10.100.0.1 > /dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+bytes=$(nsx c2 iperf3 -c 10.100.0.1 -t 3 -J | jq '.end.sum_received.bytes')
+[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 to the Go hub moved ${bytes:-0} bytes"
+ok "iperf3 TCP from our client to the Go hub: $bytes bytes in 3 s"
+start c1:go client --server 192.0.2.1:4242 --token wrong
+p=$(pid_of c1:go)
+wait "$p"; rc=$?
+expect_eq "our client with a wrong token on the Go hub exits" "$rc" 1
+grep -q "login refused by hub: .*error code 1" "$TMP/c1-go.log" ||
+	fail "no refusal line: $(cat "$TMP/c1-go.log")"
+ok "$(grep -o 'login refused by hub: .*' "$TMP/c1-go.log")"
+kill "$(pid_of c2:go)"
+wait_log hub:go "session down: vip 10.100.0.2" 5
+ok "our client's exit reached the Go hub"
+echo "PASS"
