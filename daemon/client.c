@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
@@ -59,6 +60,7 @@ struct client {
 	uint32_t hub_addr;           /* the hub's IPv4 underlay address (network order), 0 = IPv6 */
 	struct full_tunnel ft;
 	bool dns_set;                /* resolv.conf holds the hub's server */
+	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
 };
 
 static void schedule_retry(struct client *cl);
@@ -129,6 +131,8 @@ static int apply_address(struct client *cl, const struct slopn_login_response *r
 static int apply_network(struct client *cl, const struct slopn_login_response *r)
 {
 	char err[512];
+	if (!cl->cfg->full_tunnel && cl->hub_addr && nl_route_flush_own(cl->hub_addr, 32) > 0)
+		log_info("removed a host route to the hub left by a run that did not stop cleanly");
 	if (cl->cfg->full_tunnel) {
 		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_addr, err, sizeof(err)) < 0) {
 			log_err("--full-tunnel: %s", err);
@@ -146,7 +150,11 @@ static int apply_network(struct client *cl, const struct slopn_login_response *r
 		if (!r->dns.s_addr)
 			log_info("--accept-dns: the hub offers no DNS server; %s unchanged",
 			         cl->cfg->resolv_conf);
-		else if (dns_apply(cl->cfg->resolv_conf, r->dns.s_addr, err, sizeof(err)) < 0)
+		else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
+			log_warn("--accept-dns: cannot create %s for the original %s: %s",
+			         cl->cfg->state_dir, cl->cfg->resolv_conf, strerror(errno));
+		else if (dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, err,
+		                   sizeof(err)) < 0)
 			log_warn("--accept-dns: %s", err);
 		else {
 			char d[INET_ADDRSTRLEN];
@@ -167,7 +175,7 @@ static void restore_network(struct client *cl)
 		log_info("full tunnel: routes removed");
 	char err[512];
 	if (cl->dns_set || cl->cfg->accept_dns) {
-		int r = dns_restore(cl->cfg->resolv_conf, err, sizeof(err));
+		int r = dns_restore(cl->cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
 		if (r < 0)
 			log_err("--accept-dns: %s", err);
 		else if (r > 0)
@@ -578,8 +586,21 @@ int client_run(const struct config *cfg)
 	sd_event_set_watchdog(cl->ev, 1);
 	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, client_methods, cl)))
 		goto out;
-	if (cfg->accept_dns)
-		restore_network(cl); /* what a crashed run left in resolv.conf */
+	if ((size_t)snprintf(cl->resolv_backup, sizeof(cl->resolv_backup), "%s/resolv-%s.orig",
+	                     cfg->state_dir, cl->tunname) >= sizeof(cl->resolv_backup)) {
+		log_err("--state-dir %s: path too long", cfg->state_dir);
+		goto out;
+	}
+	{
+		/* What a crashed run left in resolv.conf, whatever this run's flags. */
+		char err[512];
+		int r = dns_restore(cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
+		if (r < 0)
+			log_err("%s", err);
+		else if (r > 0)
+			log_info("dns: %s restored from %s, left by a run that did not stop cleanly",
+			         cfg->resolv_conf, cl->resolv_backup);
+	}
 	/* Ready once running: a hub that is down must not fail the unit's start. */
 	sd_notify(0, "READY=1");
 	if (connect_once(cl) < 0) {

@@ -59,6 +59,8 @@ static const char usage_client[] =
 	"  --accept-dns           use the hub's DNS server while connected\n"
 	"  --resolv-conf FILE     the file --accept-dns rewrites and restores\n"
 	"                         (default /etc/resolv.conf)\n"
+	"  --state-dir DIR        where --accept-dns keeps the original resolv.conf\n"
+	"                         (default /var/lib/slopn)\n"
 	"  --config FILE          key = value settings, one per flag; flags win\n"
 	"  --alpn PROTO           offer another ALPN, \"\" for none (protocol tests only)\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
@@ -106,6 +108,7 @@ static const struct option client_opts[] = {
 	{"tun", required_argument, NULL, OPT_TUN},
 	{"alpn", required_argument, NULL, OPT_ALPN},
 	{"mtu", required_argument, NULL, OPT_MTU},
+	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"full-tunnel", no_argument, NULL, OPT_FULL_TUNNEL},
 	{"no-route", no_argument, NULL, OPT_NO_ROUTE},
 	{"accept-dns", no_argument, NULL, OPT_ACCEPT_DNS},
@@ -288,6 +291,11 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		set_str(&c->egress, arg);
 		break;
 	case OPT_ALLOW_LAN:
+		/* A list: the command line's replaces the file's, as for other keys. */
+		if (!origin && !c->allow_lan_cmdline)
+			c->nallow_lan = 0;
+		if (!origin)
+			c->allow_lan_cmdline = true;
 		if (c->nallow_lan == MAX_ALLOW_LAN)
 			return bad(usage, "--allow-lan: at most %d networks", MAX_ALLOW_LAN);
 		if (parse_cidr(arg, &c->allow_lan[c->nallow_lan].net,

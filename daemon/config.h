@@ -37,6 +37,7 @@ struct config {
 	char *egress;           /* NAT interface; NULL = that of the default route */
 	struct cidr4 allow_lan[MAX_ALLOW_LAN]; /* hub networks clients may reach */
 	size_t nallow_lan;
+	bool allow_lan_cmdline; /* the command line gave --allow-lan: the file's are gone */
 	uint32_t dns;           /* DNS server pushed at login (network order); 0 = none */
 	char *config;           /* the config file read, if any */
 	int argc;               /* the command line, to re-apply over the file on reload */

@@ -682,10 +682,14 @@ static void reload_tokens(struct server *s)
  * to clients unless --allow-lan names them. */
 static int nat_install(struct server *s, bool start)
 {
-	struct nl_addr a[64];
-	struct cidr4 local[64];
+	enum { MAX_ADDRS = 256 };
+	struct nl_addr a[MAX_ADDRS];
+	struct cidr4 local[MAX_ADDRS];
 	size_t nlocal = 0;
-	int n = nl_addr_dump(a, 64);
+	int n = nl_addr_dump(a, MAX_ADDRS);
+	if (n == MAX_ADDRS)
+		log_warn("--nat: more than %d addresses on this machine: networks past them stay "
+		         "open to clients", MAX_ADDRS);
 	for (int i = 0; i < n; i++) {
 		uint32_t h = ntohl(a[i].addr);
 		if (a[i].ifindex == s->ifindex || h >> 24 == 127 || a[i].prefix == 0)
@@ -713,6 +717,17 @@ static int nat_install(struct server *s, bool start)
 
 static int nat_setup(struct server *s)
 {
+	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
+		s->nat_state = NULL;
+		return -1;
+	}
+	if (!s->cfg->nat) {
+		/* A crashed --nat run may have left its table and forwarding on. */
+		if (nat_stop_stale(s->tunname, s->nat_state))
+			log_info("nat: removed the nftables table and restored forwarding left by a "
+			         "run that did not stop cleanly");
+		return 0;
+	}
 	const char *eg = s->cfg->egress;
 	int oif;
 	if (eg) {
@@ -724,10 +739,6 @@ static int nat_setup(struct server *s)
 	} else if (nl_default_oif(&oif) < 0 || !if_indextoname((unsigned)oif, s->egress)) {
 		log_err("--nat: no IPv4 default route to take the egress interface from: "
 		        "give --egress IFACE");
-		return -1;
-	}
-	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
-		s->nat_state = NULL;
 		return -1;
 	}
 	if (nat_install(s, true) < 0)
@@ -742,6 +753,8 @@ static void reload(struct server *s)
 {
 	const struct config *old = s->cfg;
 	reload_tokens(s);
+	if (s->nat_on)
+		nat_install(s, false); /* the hub's networks may have changed */
 	if (!old->config) {
 		log_info("SIGHUP: no config file in use (--config FILE): settings unchanged");
 		return;
@@ -758,9 +771,11 @@ static void reload(struct server *s)
 		free(s->reload_token);
 		s->reload_token = fresh.token ? strdup(fresh.token) : NULL;
 	}
-	s->spoke_to_spoke = fresh.spoke_to_spoke;
-	if (s->nat_on)
+	if (s->nat_on && fresh.spoke_to_spoke != s->spoke_to_spoke) {
+		s->spoke_to_spoke = fresh.spoke_to_spoke;
 		nat_install(s, false);
+	}
+	s->spoke_to_spoke = fresh.spoke_to_spoke;
 	if (fresh.nat != old->nat || str_differs(fresh.egress, old->egress) ||
 	    fresh.nallow_lan != old->nallow_lan ||
 	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0)
@@ -916,7 +931,7 @@ int server_run(const struct config *cfg)
 		         "'slopnctl token add NAME'");
 	int ctl_fd = -1, udp_fd = -1;
 	take_systemd_sockets(&ctl_fd, &udp_fd);
-	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || (cfg->nat && nat_setup(s) < 0))
+	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || nat_setup(s) < 0)
 		goto out;
 
 	sigset_t mask;

@@ -43,20 +43,14 @@ static int write_all(const char *path, const char *buf, size_t len, int flags)
 	return rv;
 }
 
-static void backup_path(const char *path, char *buf, size_t len)
+int dns_apply(const char *path, const char *bak, uint32_t server, char *err, size_t errlen)
 {
-	snprintf(buf, len, "%s.slopn-orig", path);
-}
-
-int dns_apply(const char *path, uint32_t server, char *err, size_t errlen)
-{
-	char real[PATH_MAX], bak[PATH_MAX + 16], ip[INET_ADDRSTRLEN];
+	char real[PATH_MAX], ip[INET_ADDRSTRLEN];
 	if (realpath(path, real) && strncmp(real, "/run/systemd/resolve/", 21) == 0) {
 		snprintf(err, errlen, "%s is managed by systemd-resolved (it points to %s): "
 		         "not changed; use resolvectl dns on the TUN instead", path, real);
 		return -1;
 	}
-	backup_path(path, bak, sizeof(bak));
 	char *orig = malloc(MAX_RESOLV);
 	size_t len = 0;
 	int rv = -1;
@@ -90,10 +84,8 @@ out:
 	return rv;
 }
 
-int dns_restore(const char *path, char *err, size_t errlen)
+int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 {
-	char bak[PATH_MAX + 16];
-	backup_path(path, bak, sizeof(bak));
 	char *orig = malloc(MAX_RESOLV);
 	size_t len = 0;
 	int rv = -1;

@@ -1,7 +1,8 @@
 /* --accept-dns: the hub's DNS server in resolv.conf while connected. The
  * file is rewritten in place (it may be a bind mount, as under `ip netns
- * exec`); its original content waits in FILE.slopn-orig until it is put
- * back, so that after a crash the next start restores it. */
+ * exec`); its original content waits in the backup file (in the state
+ * directory, which survives a reboot) until it is put back, so that after
+ * a crash the next start restores it. */
 #ifndef SLOPN_TUN_DNS_H
 #define SLOPN_TUN_DNS_H
 
@@ -9,8 +10,8 @@
 #include <stdint.h>
 
 /* server in network order. 0, or -1 with the reason in err. */
-int dns_apply(const char *path, uint32_t server, char *err, size_t errlen);
+int dns_apply(const char *path, const char *backup, uint32_t server, char *err, size_t errlen);
 /* Put the original back if we changed it. 1 restored, 0 nothing to do, -1 error. */
-int dns_restore(const char *path, char *err, size_t errlen);
+int dns_restore(const char *path, const char *backup, char *err, size_t errlen);
 
 #endif

@@ -218,3 +218,11 @@ void nat_stop(const char *tun, const char *state_file)
 		write_int(IP_FORWARD, before, false);
 	unlink(state_file);
 }
+
+bool nat_stop_stale(const char *tun, const char *state_file)
+{
+	if (!table_exists(tun))
+		return false;
+	nat_stop(tun, state_file);
+	return true;
+}

@@ -40,6 +40,9 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len);
 int nat_start(const struct nat_rules *r, const char *state_file, char *err, size_t errlen);
 /* Install the table again with new rules (SIGHUP), atomically. */
 int nat_update(const struct nat_rules *r, char *err, size_t errlen);
+/* Without --nat: if a table of ours is there (a crashed --nat run), stop
+ * as nat_stop does. Returns whether there was one. */
+bool nat_stop_stale(const char *tun, const char *state_file);
 /* Stop: remove the table, put forwarding back, remove state_file. */
 void nat_stop(const char *tun, const char *state_file);
 

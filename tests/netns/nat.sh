@@ -67,7 +67,8 @@ printf 'nameserver 192.0.2.53\nsearch example.test\n' > "$TMP/resolv.conf"
 RESOLV0=$(cat "$TMP/resolv.conf")
 ROUTES0=$(routing)
 RULES0=$(nsx hub nft list ruleset)
-CLIENT=(--full-tunnel --accept-dns --resolv-conf "$TMP/resolv.conf")
+CLIENT=(--full-tunnel --accept-dns --resolv-conf "$TMP/resolv.conf" --state-dir "$TMP/c1-state")
+BACKUP=$TMP/c1-state/resolv-slopn0.orig
 
 # --- Without --nat: the tunnel works, nothing reaches the internet host.
 start_hub
@@ -132,14 +133,26 @@ start c1:crash client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
 wait_log c1:crash "dns: .* now points" 10
 kill9 c1:crash
 nsx c1 ip route | grep -q 'proto 83' || fail "expected a stale host route after kill -9"
-[ -f "$TMP/resolv.conf.slopn-orig" ] || fail "expected the resolv.conf backup after kill -9"
+[ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
 start c1:again client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
 wait_log c1:again "dns: .* now points" 10
 cmp_state "routes after a restart over a crash" "$ROUTES_UP" "$(routing)"
 stop c1:again
 cmp_state "routes and rules after kill -9, start, stop" "$ROUTES0" "$(routing)"
 cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
-[ -e "$TMP/resolv.conf.slopn-orig" ] && fail "the resolv.conf backup is still there"
+[ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
+
+# The same after a restart without --full-tunnel and --accept-dns.
+start c1:crash2 client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
+wait_log c1:crash2 "dns: .* now points" 10
+kill9 c1:crash2
+start c1:plain client --server 192.0.2.1:4242 --token s3cret --resolv-conf "$TMP/resolv.conf" \
+	--state-dir "$TMP/c1-state"
+wait_log c1:plain "dns: .* restored from .*, left by a run that did not stop cleanly" 10
+wait_log c1:plain "removed a host route to the hub left by a run" 10
+stop c1:plain
+cmp_state "routes after kill -9 and a plain start and stop" "$ROUTES0" "$(routing)"
+cmp_state "resolv.conf after kill -9 and a plain start and stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 
 stop hub
 cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
@@ -147,9 +160,16 @@ expect_eq "ip_forward after the hub stops" "$(nsx hub sysctl -n net.ipv4.ip_forw
 
 # --- --allow-lan opens one of the hub's networks; with --no-spoke-to-spoke
 # the kernel's forwarding does not carry client to client either; kill -9.
+# The file's allow_lan is replaced by the command line's, as any other key.
+printf 'allow_lan = 203.0.113.128/25\nallow_lan = 192.0.2.0/24\n' > "$TMP/hub.conf"
 start hub:lan server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
-	--control "$TMP/hub.sock" --nat --egress wan --allow-lan 198.51.100.0/24 --no-spoke-to-spoke
-wait_log hub:lan "nat: masquerading out of wan" 10
+	--control "$TMP/hub.sock" --nat --egress wan --allow-lan 198.51.100.0/24 --no-spoke-to-spoke \
+	--config "$TMP/hub.conf"
+wait_log hub:lan "nat: masquerading out of wan, .*, 1 allowed" 10
+ok "--allow-lan on the command line replaces the file's"
+kill -HUP "$(pid_of hub:lan)"
+wait_log hub:lan "nat: rules renewed" 5
+ok "SIGHUP renews the NAT rules"
 start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel
 wait_log c1:lan "connected: vip 10.100.0.2/" 10
 start c2 client --server 192.0.2.1:4242 --token s3cret
@@ -172,4 +192,18 @@ expect_eq "one table after a start over a crash" "$(nsx hub nft list tables | gr
 stop hub:again
 cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward after kill -9, start, stop" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+
+# A crashed --nat hub, then one started without --nat: it cleans up at once.
+start hub:crash server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+wait_log hub:crash "nat: masquerading" 10
+kill9 hub:crash
+start hub:plain server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock"
+wait_log hub:plain "listening on" 10
+grep -q "nat: removed the nftables table and restored forwarding" "$TMP/hub-plain.log" ||
+	fail "the hub without --nat did not clean up after the crashed one"
+cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "ip_forward once a hub without --nat has started" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+stop hub:plain
 echo "PASS"
