@@ -75,11 +75,21 @@ for f in slopnd.service slopnd.socket slopnd-client@.service; do
 done
 find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
 find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf" | grep -q . || fail "tmpfiles.d entry not installed"
-for f in bash-completion/completions/slopnctl bash-completion/completions/slopnd \
-	zsh/vendor-completions/_slopnctl zsh/vendor-completions/_slopnd \
-	fish/vendor_completions.d/slopnctl.fish fish/vendor_completions.d/slopnd.fish; do
-	find "$TMP/dest" -path "*/$f" | grep -q . || fail "completion $f not installed"
+# Completions where each shell looks for them.
+[ "$prefix" = /usr ] && zdir=/usr/share/zsh/vendor-completions || zdir=$prefix/share/zsh/site-functions
+for f in /usr/share/bash-completion/completions/slopnctl /usr/share/bash-completion/completions/slopnd \
+	"$zdir/_slopnctl" "$zdir/_slopnd" \
+	/usr/share/fish/vendor_completions.d/slopnctl.fish /usr/share/fish/vendor_completions.d/slopnd.fish; do
+	[ -f "$TMP/dest$f" ] || fail "completion not installed: $f"
 done
+if command -v zsh >/dev/null; then
+	zsh -fc 'print -l $fpath' | grep -qx "$zdir" || fail "$zdir is not in zsh's fpath"
+fi
+if command -v fish >/dev/null; then
+	fish -c 'string join \n $fish_complete_path' | grep -qx /usr/share/fish/vendor_completions.d ||
+		fail "fish does not look in /usr/share/fish/vendor_completions.d"
+fi
+ok "completions installed where bash, zsh ($zdir) and fish look"
 grep -q "ExecStart=$prefix/sbin/slopnd server" "$(find "$TMP/dest" -name slopnd.service)" ||
 	fail "installed unit does not point at $prefix/sbin/slopnd"
 ok "DESTDIR install complete"
