@@ -11,6 +11,9 @@
 
 #define MAX_RESOLV (64 * 1024)
 
+/* One file's content at a time: the client's control path is single-threaded. */
+static char orig[MAX_RESOLV];
+
 static int read_all(const char *path, char *buf, size_t cap, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -51,23 +54,17 @@ int dns_apply(const char *path, const char *bak, uint32_t server, char *err, siz
 		         "not changed; use resolvectl dns on the TUN instead", path, real);
 		return -1;
 	}
-	char *orig = malloc(MAX_RESOLV);
 	size_t len = 0;
-	int rv = -1;
-	if (!orig) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	/* An existing backup holds the true original (a reconnect, or a crash). */
 	if (access(bak, F_OK) != 0) {
 		if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-			goto out;
+			return -1;
 		}
 		if (write_all(bak, orig, len, O_CREAT | O_EXCL) < 0) {
 			snprintf(err, errlen, "cannot keep the original of %s in %s: %s", path, bak,
 			         strerror(errno));
-			goto out;
+			return -1;
 		}
 	}
 	inet_ntop(AF_INET, &server, ip, sizeof(ip));
@@ -76,37 +73,24 @@ int dns_apply(const char *path, const char *bak, uint32_t server, char *err, siz
 	                 "# is in %s and comes back when slopnd stops\nnameserver %s\n", bak, ip);
 	if (write_all(path, orig, (size_t)n, 0) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		goto out;
+		return -1;
 	}
-	rv = 0;
-out:
-	free(orig);
-	return rv;
+	return 0;
 }
 
 int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 {
-	char *orig = malloc(MAX_RESOLV);
 	size_t len = 0;
-	int rv = -1;
-	if (!orig) {
-		snprintf(err, errlen, "out of memory");
-		return -1;
-	}
 	if (read_all(bak, orig, MAX_RESOLV, &len) < 0) {
 		if (errno == ENOENT)
-			rv = 0;
-		else
-			snprintf(err, errlen, "cannot read %s: %s", bak, strerror(errno));
-		goto out;
+			return 0;
+		snprintf(err, errlen, "cannot read %s: %s", bak, strerror(errno));
+		return -1;
 	}
 	if (write_all(path, orig, len, 0) < 0) {
 		snprintf(err, errlen, "cannot put %s back from %s: %s", path, bak, strerror(errno));
-		goto out;
+		return -1;
 	}
 	unlink(bak);
-	rv = 1;
-out:
-	free(orig);
-	return rv;
+	return 1;
 }

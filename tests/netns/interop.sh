@@ -30,12 +30,7 @@ nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.3 > /dev/null || fail "Go client -> our cl
 nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.2 > /dev/null || fail "our client -> Go client"
 ok "Go client <-> our client, spoke to spoke"
 expect_eq "the Go client's non-IPv4 datagram dropped and counted" "$(hub_stat 10.100.0.2 drop_not_ipv4)" 1
-nsx hub iperf3 -s -1 -B 10.100.0.1 > /dev/null 2>&1 &
-PIDS+=($!)
-sleep 0.5
-bytes=$(nsx c1 iperf3 -c 10.100.0.1 -t 3 -J | jq '.end.sum_received.bytes')
-[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 from the Go client moved ${bytes:-0} bytes"
-ok "iperf3 TCP from the Go client: $bytes bytes in 3 s"
+iperf_tcp "from the Go client" c1 hub 10.100.0.1 3
 # The Go client sends no keep-alives; with a 6 s idle timeout it stays
 # connected through 9 idle seconds only because the hub sends them.
 run_gopeer c3 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -idle 6s
@@ -71,12 +66,7 @@ ok "our client logged in to the Go hub (no subnet_mask: /24)"
 wait_ping c2 10.100.0.1 5
 nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "our client -> Go hub VIP"
 ok "our client -> Go hub VIP"
-nsx hub iperf3 -s -1 -B 10.100.0.1 > /dev/null 2>&1 &
-PIDS+=($!)
-sleep 0.5
-bytes=$(nsx c2 iperf3 -c 10.100.0.1 -t 3 -J | jq '.end.sum_received.bytes')
-[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 to the Go hub moved ${bytes:-0} bytes"
-ok "iperf3 TCP from our client to the Go hub: $bytes bytes in 3 s"
+iperf_tcp "from our client to the Go hub" c2 hub 10.100.0.1 3
 start c1:go client --server 192.0.2.1:4242 --token wrong
 p=$(pid_of c1:go)
 wait "$p"; rc=$?

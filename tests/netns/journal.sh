@@ -37,7 +37,8 @@ under_journal() {
 		mount -t tmpfs slopn-test /run
 		mkdir -p /run/systemd/journal
 		if [ "$2" = yes ]; then
-			python3 "$3/listen.py" /run/systemd/journal/socket "$3/$4.journal" "$3/$4.lpid" &
+			python3 "$3/listen.py" /run/systemd/journal/socket "$3/$4.journal" "$3/$4.lpid" \
+				< /dev/null > /dev/null 2>&1 &
 			for _ in $(seq 50); do [ -S /run/systemd/journal/socket ] && break; sleep 0.1; done
 		fi
 		log="$3/$4.log"
@@ -49,10 +50,12 @@ under_journal() {
 }
 wait_journal() { # NAME REGEX SECONDS
 	local deadline=$((SECONDS + $3))
-	# The listener runs outside our network namespaces: stopped by its PID.
-	[ -s "$TMP/$1.lpid" ] && PIDS+=("$(cat "$TMP/$1.lpid")")
 	while [ $SECONDS -lt $deadline ]; do
-		grep -Eq -- "$2" "$TMP/$1.journal" 2>/dev/null && return 0
+		if grep -Eq -- "$2" "$TMP/$1.journal" 2>/dev/null; then
+			# The listener runs outside our network namespaces: stopped by its PID.
+			PIDS+=("$(cat "$TMP/$1.lpid")")
+			return 0
+		fi
 		sleep 0.05
 	done
 	fail "no journal entry matching '$2' from $1 within $3 s"

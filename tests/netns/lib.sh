@@ -170,3 +170,16 @@ connect_clients() {
 		wait_log "c$i" "connected: vip 10.100.0.$((i + 1))/" 10
 	done
 }
+
+# iperf_tcp WHAT CLIENT SERVER ADDR SECONDS: iperf3 TCP from namespace
+# CLIENT to a one-shot server at ADDR in SERVER; fails unless more than
+# 1 MB arrived, and says how much did.
+iperf_tcp() {
+	local what=$1 client=$2 server=$3 addr=$4 secs=$5 bytes
+	nsx "$server" timeout $((secs + 20)) iperf3 -s -1 -B "$addr" > /dev/null 2>&1 &
+	PIDS+=($!)
+	sleep 0.5
+	bytes=$(nsx "$client" timeout $((secs + 15)) iperf3 -c "$addr" -t "$secs" -J | jq '.end.sum_received.bytes')
+	[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 $what moved ${bytes:-0} bytes"
+	ok "iperf3 TCP $what: $bytes bytes in $secs s"
+}
