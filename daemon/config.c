@@ -34,6 +34,8 @@ static const char usage_server[] =
 	"                         masquerading, in nftables table slopn_TUN\n"
 	"  --egress IFACE         where NATed traffic leaves (default: the\n"
 	"                         interface of the default route)\n"
+	"  --nat-backend auto|nftables|iptables  how (default auto: nftables,\n"
+	"                         else iptables chains SLOPN-TUN-FWD/-NAT)\n"
 	"  --allow-lan CIDR       with --nat, let clients reach this network of the\n"
 	"                         hub's (repeatable; by default they reach none)\n"
 	"  --dns IP               DNS server offered to clients at login\n"
@@ -76,7 +78,7 @@ static const char usage_top[] =
 enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
-	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_ALLOW_LAN, OPT_DNS,
+	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_NAT_BACKEND, OPT_ALLOW_LAN, OPT_DNS,
 	OPT_FULL_TUNNEL, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF,
 };
 
@@ -93,6 +95,7 @@ static const struct option server_opts[] = {
 	{"public-address", required_argument, NULL, OPT_PUBLIC_ADDRESS},
 	{"nat", no_argument, NULL, OPT_NAT},
 	{"egress", required_argument, NULL, OPT_EGRESS},
+	{"nat-backend", required_argument, NULL, OPT_NAT_BACKEND},
 	{"allow-lan", required_argument, NULL, OPT_ALLOW_LAN},
 	{"dns", required_argument, NULL, OPT_DNS},
 	{"verbose", no_argument, NULL, 'v'},
@@ -289,6 +292,16 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		if (!*arg || strlen(arg) >= 16)
 			return bad(usage, "--egress '%s': interface names are 1..15 characters", arg);
 		set_str(&c->egress, arg);
+		break;
+	case OPT_NAT_BACKEND:
+		if (!strcmp(arg, "auto"))
+			c->nat_backend = NAT_AUTO;
+		else if (!strcmp(arg, "nftables"))
+			c->nat_backend = NAT_NFTABLES;
+		else if (!strcmp(arg, "iptables"))
+			c->nat_backend = NAT_IPTABLES;
+		else
+			return bad(usage, "--nat-backend '%s': expected auto, nftables or iptables", arg);
 		break;
 	case OPT_ALLOW_LAN:
 		/* A list: the command line's replaces the file's, as for other keys. */
@@ -509,8 +522,8 @@ int config_parse(struct config *c, int argc, char **argv)
 		return bad(usage, "client: --server and --token are required");
 	if (c->role == ROLE_CLIENT && c->full_tunnel && c->no_route)
 		return bad(usage, "--full-tunnel and --no-route contradict each other: choose one");
-	if (c->role == ROLE_SERVER && !c->nat && (c->egress || c->nallow_lan))
-		return bad(usage, "--egress and --allow-lan only mean something with --nat");
+	if (c->role == ROLE_SERVER && !c->nat && (c->egress || c->nallow_lan || c->nat_backend))
+		return bad(usage, "--egress, --allow-lan and --nat-backend only mean something with --nat");
 	return 0;
 }
 

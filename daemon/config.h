@@ -35,6 +35,7 @@ struct config {
 	char *public_address;   /* HOST[:PORT] for invites; NULL = the listen address */
 	bool nat;               /* the clients' way out: forwarding + masquerade */
 	char *egress;           /* NAT interface; NULL = that of the default route */
+	enum nat_backend nat_backend;
 	struct cidr4 allow_lan[MAX_ALLOW_LAN]; /* hub networks clients may reach */
 	size_t nallow_lan;
 	bool allow_lan_cmdline; /* the command line gave --allow-lan: the file's are gone */

@@ -52,7 +52,8 @@ struct server {
 	char *reload_token;            /* the token now in force */
 	time_t started;
 	struct conn_stats gone_totals; /* counters of sessions that ended */
-	bool nat_on;                   /* our nftables table is installed */
+	bool nat_on;                   /* our NAT rules are installed */
+	enum nat_backend nat_backend;  /* with which */
 	char egress[IFNAMSIZ];
 	char *nat_state;               /* where the forwarding setting from before is kept */
 };

@@ -27,6 +27,7 @@
 #include "proto/jsonrpc.h"
 #include "proto/login.h"
 #include "tun/nat.h"
+#include "tun/nat_iptables.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
@@ -703,15 +704,25 @@ static int nat_install(struct server *s, bool start)
 		.local = local, .nlocal = nlocal,
 	};
 	char err[512];
-	if (start ? nat_start(&r, s->nat_state, err, sizeof(err)) < 0
-	          : nat_update(&r, err, sizeof(err)) < 0) {
+	err[0] = '\0';
+	if (start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
+	                      sizeof(err)) < 0
+	          : nat_update(&r, s->nat_backend, err, sizeof(err)) < 0) {
 		log_err("--nat: %s", err);
 		return -1;
 	}
-	char t[32];
+	if (err[0])
+		log_warn("--nat: %s", err);
+	char t[32], fwd[32], nat[32];
 	nat_table_name(s->tunname, t, sizeof(t));
-	log_info("nat: %s out of %s, nftables table ip %s, %zu hub networks closed, %zu allowed",
-	         start ? "masquerading" : "rules renewed", s->egress, t, nlocal, r.nallow);
+	ipt_chain_names(s->tunname, fwd, nat);
+	char where[96];
+	if (s->nat_backend == NAT_IPTABLES)
+		snprintf(where, sizeof(where), "iptables chains %s and %s", fwd, nat);
+	else
+		snprintf(where, sizeof(where), "nftables table ip %s", t);
+	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed",
+	         start ? "masquerading" : "rules renewed", s->egress, where, nlocal, r.nallow);
 	return 0;
 }
 
@@ -776,7 +787,8 @@ static void reload(struct server *s)
 		nat_install(s, false);
 	}
 	s->spoke_to_spoke = fresh.spoke_to_spoke;
-	if (fresh.nat != old->nat || str_differs(fresh.egress, old->egress) ||
+	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||
+	    str_differs(fresh.egress, old->egress) ||
 	    fresh.nallow_lan != old->nallow_lan ||
 	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0)
 		log_warn("%s changed in %s: takes effect after a restart", "nat, egress or allow-lan",
@@ -975,7 +987,7 @@ out:
 	if (s->ev)
 		sd_event_unref(s->ev);
 	if (s->nat_on)
-		nat_stop(s->tunname, s->nat_state);
+		nat_stop(s->tunname, s->nat_backend, s->nat_state);
 	free(s->nat_state);
 	if (s->tunfd >= 0)
 		close(s->tunfd); /* a non-persistent TUN device goes away with its fd */

@@ -2,6 +2,7 @@
  * built as nft text and run as one transaction, so the table is replaced
  * whole or not at all. */
 #include "tun/nat.h"
+#include "tun/nat_iptables.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,8 +24,13 @@ void nat_table_name(const char *tun, char *buf, size_t len)
 			*p = '_';
 }
 
-/* Interface names go into the ruleset inside quotes: only plain ones. */
-static bool plain_ifname(const char *s)
+const char *nat_backend_name(enum nat_backend b)
+{
+	return b == NAT_IPTABLES ? "iptables" : b == NAT_NFTABLES ? "nftables" : "auto";
+}
+
+/* Interface names go into the rules: only plain ones. */
+bool nat_ifname_ok(const char *s)
 {
 	size_t n = strlen(s);
 	return n > 0 && n < 16 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -65,7 +71,7 @@ static void put_set(struct out *o, const struct cidr4 *c, size_t n)
 
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 {
-	if (!plain_ifname(r->tun) || !plain_ifname(r->egress) || len == 0)
+	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0)
 		return -1;
 	char t[32];
 	nat_table_name(r->tun, t, sizeof(t));
@@ -163,22 +169,37 @@ static int write_int(const char *path, int v, bool create)
 	return rv;
 }
 
-int nat_update(const struct nat_rules *r, char *err, size_t errlen)
+static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 {
 	char rules[8192];
 	if (nat_ruleset(r, rules, sizeof(rules)) < 0) {
 		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
-		         "name, or too many --allow-lan)", r->tun, r->egress);
+		         "name, or too many networks)", r->tun, r->egress);
 		return -1;
 	}
 	return nft_run(rules, err, errlen);
 }
 
-int nat_start(const struct nat_rules *r, const char *state_file, char *err, size_t errlen)
+static void nft_remove(const char *tun)
 {
-	/* A table of ours already there means the last run did not stop
-	 * cleanly: the state file then still holds the setting from before it. */
-	int before = table_exists(r->tun) ? read_int(state_file) : -1;
+	char t[32], cmd[64];
+	nat_table_name(tun, t, sizeof(t));
+	snprintf(cmd, sizeof(cmd), "delete table ip %s", t);
+	nft_run(cmd, NULL, 0);
+}
+
+int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen)
+{
+	return used == NAT_IPTABLES ? ipt_install(r, err, errlen) : nft_install(r, err, errlen);
+}
+
+int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend *used,
+              const char *state_file, char *err, size_t errlen)
+{
+	/* Rules of ours already there mean the last run did not stop cleanly:
+	 * the state file then still holds the setting from before it. */
+	bool stale_nft = table_exists(r->tun), stale_ipt = ipt_exists(r->tun);
+	int before = stale_nft || stale_ipt ? read_int(state_file) : -1;
 	if (before < 0) {
 		before = read_int(IP_FORWARD);
 		if (before < 0) {
@@ -190,29 +211,49 @@ int nat_start(const struct nat_rules *r, const char *state_file, char *err, size
 			return -1;
 		}
 	}
+	/* What a crash left with the other backend goes; the same one is replaced. */
+	if (stale_nft && want == NAT_IPTABLES)
+		nft_remove(r->tun);
+	if (stale_ipt && want != NAT_IPTABLES)
+		ipt_remove(r->tun);
 	if (write_int(IP_FORWARD, 1, false) < 0) {
 		snprintf(err, errlen, "cannot turn on IPv4 forwarding (%s): %s", IP_FORWARD,
 		         strerror(errno));
 		unlink(state_file);
 		return -1;
 	}
-	char e[256];
-	if (nat_update(r, e, sizeof(e)) < 0) {
-		snprintf(err, errlen, "nftables refused the rules: %s (--nat needs nf_tables in the "
-		         "kernel: modules nf_tables, nft_masq, nft_chain_nat, nft_ct)", e);
+	char e[256] = "", e2[256] = "";
+	*used = want == NAT_IPTABLES ? NAT_IPTABLES : NAT_NFTABLES;
+	int rv = nat_update(r, *used, e, sizeof(e));
+	if (rv < 0 && want == NAT_AUTO) {
+		if (stale_ipt)
+			ipt_remove(r->tun);
+		*used = NAT_IPTABLES;
+		rv = nat_update(r, *used, e2, sizeof(e2));
+		if (rv == 0)
+			snprintf(err, errlen, "nftables refused the rules (%s): using iptables", e);
+	}
+	if (rv < 0) {
+		if (want == NAT_AUTO)
+			snprintf(err, errlen, "nftables refused the rules: %s; iptables too: %s "
+			         "(--nat needs nf_tables in the kernel, or iptables)", e, e2);
+		else
+			snprintf(err, errlen, "%s refused the rules: %s", nat_backend_name(want), e);
 		write_int(IP_FORWARD, before, false);
 		unlink(state_file);
 		return -1;
 	}
+	if (*used == NAT_NFTABLES || want == NAT_IPTABLES)
+		err[0] = '\0';
 	return 0;
 }
 
-void nat_stop(const char *tun, const char *state_file)
+void nat_stop(const char *tun, enum nat_backend used, const char *state_file)
 {
-	char t[32], cmd[64];
-	nat_table_name(tun, t, sizeof(t));
-	snprintf(cmd, sizeof(cmd), "delete table ip %s", t);
-	nft_run(cmd, NULL, 0);
+	if (used == NAT_IPTABLES)
+		ipt_remove(tun);
+	else
+		nft_remove(tun);
 	int before = read_int(state_file);
 	if (before >= 0)
 		write_int(IP_FORWARD, before, false);
@@ -221,8 +262,10 @@ void nat_stop(const char *tun, const char *state_file)
 
 bool nat_stop_stale(const char *tun, const char *state_file)
 {
-	if (!table_exists(tun))
-		return false;
-	nat_stop(tun, state_file);
-	return true;
+	bool nft = table_exists(tun), ipt = ipt_exists(tun);
+	if (ipt)
+		nat_stop(tun, NAT_IPTABLES, state_file);
+	if (nft)
+		nat_stop(tun, NAT_NFTABLES, state_file);
+	return nft || ipt;
 }

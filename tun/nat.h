@@ -1,6 +1,7 @@
 /* The hub as the clients' way out: IPv4 forwarding, and masquerading and
  * isolation rules in an nftables table of SloPN's own (libnftables). No
- * other table or rule of the machine is touched. */
+ * other table or rule of the machine is touched. Where nftables cannot be
+ * used, the same rules go into iptables chains of our own (nat_iptables.c). */
 #ifndef SLOPN_TUN_NAT_H
 #define SLOPN_TUN_NAT_H
 
@@ -24,6 +25,12 @@ struct nat_rules {
 	size_t nlocal;
 };
 
+enum nat_backend { NAT_AUTO, NAT_NFTABLES, NAT_IPTABLES };
+const char *nat_backend_name(enum nat_backend b);
+
+/* 1..15 characters that are safe inside the rules. */
+bool nat_ifname_ok(const char *s);
+
 /* The table's name for a TUN device: "slopn_" and the name, with every
  * character that nft would not take in an identifier made '_'. */
 void nat_table_name(const char *tun, char *buf, size_t len);
@@ -34,16 +41,18 @@ void nat_table_name(const char *tun, char *buf, size_t len);
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len);
 
 /* Start: remember the forwarding setting (kept in state_file so that a
- * crash does not lose it: a stale table means the file still holds the
- * value from before), turn forwarding on, install the table. 0, or -1 with
- * the reason in err. */
-int nat_start(const struct nat_rules *r, const char *state_file, char *err, size_t errlen);
-/* Install the table again with new rules (SIGHUP), atomically. */
-int nat_update(const struct nat_rules *r, char *err, size_t errlen);
-/* Without --nat: if a table of ours is there (a crashed --nat run), stop
- * as nat_stop does. Returns whether there was one. */
+ * crash does not lose it: rules of ours still there mean the file still
+ * holds the value from before), turn forwarding on, install the rules with
+ * the backend asked for (NAT_AUTO: nftables, else iptables), replacing
+ * what a crash left of either. *used says which. 0, or -1 with err. */
+int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend *used,
+              const char *state_file, char *err, size_t errlen);
+/* Install the rules again (SIGHUP), with the backend in use. */
+int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen);
+/* Without --nat: if rules of ours are there (a crashed --nat run), stop
+ * as nat_stop does. Returns whether there were some. */
 bool nat_stop_stale(const char *tun, const char *state_file);
-/* Stop: remove the table, put forwarding back, remove state_file. */
-void nat_stop(const char *tun, const char *state_file);
+/* Stop: remove the rules, put forwarding back, remove state_file. */
+void nat_stop(const char *tun, enum nat_backend used, const char *state_file);
 
 #endif

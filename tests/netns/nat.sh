@@ -9,6 +9,7 @@
 # the LAN host one hop on a network of the hub's own.
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "needs nft (nftables)"
+command -v iptables-legacy >/dev/null || skip "needs iptables-legacy (iptables)"
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v jq >/dev/null || skip "needs jq"
 
@@ -201,4 +202,38 @@ grep -q "nat: removed the nftables table and restored forwarding" "$TMP/hub-plai
 cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward once a hub without --nat has started" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
 stop hub:plain
+
+# --- The iptables form (--nat-backend iptables), with legacy iptables as a
+# machine without nf_tables has it: same forwarding, isolation and cleanup.
+mkdir -p "$TMP/bin"
+ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
+ipt_rules() { nsx hub iptables-legacy-save | grep -E '^-A|^:SLOPN'; }
+IPT0=$(ipt_rules)
+start_ipt_hub() { # NAME
+	local old=$PATH
+	export PATH="$TMP/bin:$PATH"
+	start "$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+		--control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
+	export PATH=$old
+	wait_log "$1" "nat: masquerading out of wan, iptables chains SLOPN-slopn0-FWD and SLOPN-slopn0-NAT" 10
+}
+start_ipt_hub hub:ipt
+expect_eq "nftables untouched by the iptables form" "$(nsx hub nft list ruleset)" "$RULES0"
+start c1:ipt client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+wait_log c1:ipt "full tunnel: everything through" 10
+hub_src=$(seen inet 2)
+wait_ping c1 203.0.113.130 5
+nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping the internet host through iptables NAT"
+[ "$(seen inet 2)" -ge $((hub_src + 3)) ] || fail "the internet host did not see the hub's address"
+expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"
+ok "iptables form: internet reached as the hub, LAN host closed"
+stop c1:ipt
+kill9 hub:ipt
+ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the stale chains after kill -9"
+start_ipt_hub hub:ipt2
+expect_eq "one jump to our chain after a start over a crash" "$(ipt_rules | grep -c '^-A FORWARD -j SLOPN')" 1
+stop hub:ipt2
+cmp_state "iptables rules after kill -9, start, stop" "$IPT0" "$(ipt_rules)"
+expect_eq "ip_forward after the iptables form stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
 echo "PASS"

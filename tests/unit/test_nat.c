@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include "tun/nat.h"
+#include "tun/nat_iptables.h"
 
 static const struct cidr4 allow[] = {{0xc6336400, 24}};       /* 198.51.100.0/24 */
 static const struct cidr4 local[] = {{0xc0000200, 24}, {0xcb007100, 30}};
@@ -65,12 +66,44 @@ static void table_names(void **state)
 	assert_string_equal(t, "slopn_vpn_1_x");
 }
 
+static void iptables_form(void **state)
+{
+	(void)state;
+	struct nat_rules r = {.tun = "slopn0", .egress = "eth0", .subnet = {0x0a640000, 24},
+	                      .spoke_to_spoke = false, .allow = allow, .nallow = 1,
+	                      .local = local, .nlocal = 2};
+	char buf[4096];
+	int n = ipt_script(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	static const char *const want[] = {
+		"-t filter -N SLOPN-slopn0-FWD\n",
+		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -o slopn0 -j DROP\n",
+		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n",
+		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -d 203.0.113.0/30 -j DROP\n",
+		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j ACCEPT\n",
+		"-t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
+		"-t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
+		"-t nat -A SLOPN-slopn0-NAT -o eth0 -s 10.100.0.0/24 -j MASQUERADE\n",
+		"-t nat -I POSTROUTING 1 -j SLOPN-slopn0-NAT\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(buf, want[i]))
+			fail_msg("missing: %s", want[i]);
+	/* The same guards as the nft form. */
+	r.egress = "eth0 -j ACCEPT";
+	assert_int_equal(ipt_script(&r, buf, sizeof(buf)), -1);
+	r.egress = "eth0";
+	assert_int_equal(ipt_script(&r, buf, 64), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_ruleset),
 		cmocka_unit_test(refuses_odd_names_and_small_buffers),
 		cmocka_unit_test(table_names),
+		cmocka_unit_test(iptables_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

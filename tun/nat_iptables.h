@@ -1,0 +1,19 @@
+/* The NAT rules with iptables, where nftables cannot be used (see nat.h). */
+#ifndef SLOPN_TUN_NAT_IPTABLES_H
+#define SLOPN_TUN_NAT_IPTABLES_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "tun/nat.h"
+
+void ipt_chain_names(const char *tun, char fwd[32], char nat[32]);
+/* The rules as lines of iptables arguments (after "iptables -w"), one
+ * command a line. Returns the length, or -1. Pure: unit-tested. */
+int ipt_script(const struct nat_rules *r, char *buf, size_t len);
+/* Install (replacing any earlier set of ours) or remove our chains and jumps. */
+int ipt_install(const struct nat_rules *r, char *err, size_t errlen);
+void ipt_remove(const char *tun);
+bool ipt_exists(const char *tun);
+
+#endif
