@@ -63,7 +63,7 @@ complete_slopnd() {
 		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
 }
 expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "client pin server "
-expect_eq "complete 'slopnd server --n'" "$(complete_slopnd server --n)" "--nat --no-spoke-to-spoke "
+expect_eq "complete 'slopnd server --na'" "$(complete_slopnd server --na)" "--nat --nat-backend "
 expect_eq "complete 'slopnd client --full'" "$(complete_slopnd client --mtu 1280 --full)" "--full-tunnel "
 if command -v zsh >/dev/null; then
 	zsh -n "$SRC/completions/_slopnd" || fail "zsh rejects _slopnd"
