@@ -21,6 +21,7 @@
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/tls.h"
+#include "proto/icmp.h"
 #include "proto/ipv4.h"
 #include "proto/login.h"
 #include "tun/dns.h"
@@ -466,7 +467,8 @@ static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		}
 		/* The hub checks sources and drops what is not IPv4; the client
 		 * passes packets as they come, like the original. */
-		conn_send_datagram(cl->conn, cl->tunbuf, (size_t)n);
+		if (conn_send_datagram(cl->conn, cl->tunbuf, (size_t)n) == DGRAM_TOO_BIG)
+			too_big(cl->tunfd, cl->tunbuf, (size_t)n, cl->hub_vip, conn_max_datagram(cl->conn));
 		if (conn_congested(cl->conn)) {
 			/* Backpressure instead of drops: the TUN's queue fills and
 			 * the kernel slows local senders down. */

@@ -8,9 +8,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "daemon/log.h"
 #include "daemon/tls.h"
+#include "proto/icmp.h"
 
 const char *const drop_reason_names[DROP_MAX] = {
 	[DROP_SPOOFED] = "spoofed", [DROP_NOT_IPV4] = "not_ipv4",
@@ -578,24 +580,37 @@ static void dgq_drain(struct conn *c)
 		c->ops->on_drained(c);
 }
 
-void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 {
 	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
-		return;
+		return DGRAM_DROPPED;
 	}
 	if (len > DGQ_SLOT || len > conn_max_datagram(c)) {
 		c->stats.drop[DROP_TOO_BIG]++;
-		return;
+		return DGRAM_TOO_BIG;
 	}
 	if (c->dgq_count == 0 && write_datagram(c, pkt, len) != DG_BLOCKED) {
 		conn_update_timer(c);
-		return;
+		return DGRAM_OK;
 	}
 	log_debug("datagram of %zu bytes queued (%u waiting)", len, c->dgq_count);
-	if (!dgq_push(c, pkt, len))
+	int rv = DGRAM_OK;
+	if (!dgq_push(c, pkt, len)) {
 		c->stats.drop[DROP_QUEUE]++;
+		rv = DGRAM_DROPPED;
+	}
 	conn_update_timer(c);
+	return rv;
+}
+
+void too_big(int tunfd, const uint8_t *pkt, size_t len, uint32_t from, size_t mtu)
+{
+	uint8_t icmp[128];
+	size_t n = icmp4_frag_needed(pkt, len, from, (uint16_t)(mtu > 65535 ? 65535 : mtu), icmp,
+	                             sizeof(icmp));
+	if (n && write(tunfd, icmp, n) < 0)
+		log_debug("cannot write ICMP fragmentation-needed to the TUN: %s", strerror(errno));
 }
 
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len)

@@ -139,7 +139,10 @@ void conn_close(struct conn *c, uint64_t code, const char *reason);
 /* Send one IP packet as a DATAGRAM, or queue it while the congestion window
  * is full. Counts tx or a drop. Safe to call for another connection from
  * inside a callback, never for this one. */
-void conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
+enum { DGRAM_OK = 0, DGRAM_DROPPED = -1, DGRAM_TOO_BIG = -2 };
+/* DGRAM_OK once sent or queued; DGRAM_TOO_BIG when the packet does not fit
+ * the connection (counted: the caller may tell its sender, see icmp.h). */
+int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
 
 /* Add one connection's counters into a running total. */
 static inline void conn_stats_add(struct conn_stats *to, const struct conn_stats *from)
@@ -159,5 +162,9 @@ static inline bool conn_congested(const struct conn *c)
 
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);
+/* For a packet read from the TUN that did not fit: ICMP "fragmentation
+ * needed" (from router address from, network order, advertising mtu)
+ * written back into the TUN, so that the sender lowers its path MTU. */
+void too_big(int tunfd, const uint8_t *pkt, size_t len, uint32_t from, size_t mtu);
 
 #endif

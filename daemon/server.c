@@ -23,6 +23,7 @@
 #include "daemon/pool.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
+#include "proto/icmp.h"
 #include "proto/ipv4.h"
 #include "proto/jsonrpc.h"
 #include "proto/login.h"
@@ -362,10 +363,10 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	r.dns.s_addr = s->cfg->dns;
 	send_json_line(ss, &r);
 	char vs[INET_ADDRSTRLEN];
-	slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s remote %s client %s os %s",
-	         (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs), ss->remote,
-	         *req.client_version ? req.client_version : "?",
-	         *req.os ? req.os : "?");
+	slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s remote %s client %s os %s "
+	     "(max packet %zu)", (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs),
+	     ss->remote, *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
+	     conn_max_datagram(&ss->conn));
 	notify_status(s);
 	control_notify(s->ctl, "session.up",
 	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", ss->token_name,
@@ -453,7 +454,10 @@ static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata
 			s->tun_drop[DROP_NO_ROUTE]++;
 			continue;
 		}
-		conn_send_datagram(&peer->conn, s->tunbuf, ip.total_len);
+		/* The answer comes "from" the client's VIP: one of the hub's own
+		 * addresses as the source would be a martian to its kernel. */
+		if (conn_send_datagram(&peer->conn, s->tunbuf, ip.total_len) == DGRAM_TOO_BIG)
+			too_big(s->tunfd, s->tunbuf, ip.total_len, ip.dst, conn_max_datagram(&peer->conn));
 	}
 	server_settle(s);
 	return 0;

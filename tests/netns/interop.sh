@@ -18,7 +18,7 @@ run_gopeer() { local n=$1; shift; SLOPND=$GOPEER start "$n" "$@"; }
 
 # --- Its client on our hub (with one of our clients beside it).
 start_hub
-run_gopeer c1 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0
+run_gopeer c1 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mtu 1280
 wait_log c1 "gopeer: connected: vip 10.100.0.2 hub 10.100.0.1" 10
 ok "the Go client logged in (its login line split over two STREAM frames)"
 start_client c2
@@ -31,6 +31,13 @@ nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.2 > /dev/null || fail "our client -> Go cl
 ok "Go client <-> our client, spoke to spoke"
 expect_eq "the Go client's non-IPv4 datagram dropped and counted" "$(hub_stat 10.100.0.2 drop_not_ipv4)" 1
 iperf_tcp "from the Go client" c1 hub 10.100.0.1 3
+# quic-go 0.29 takes datagrams of at most 1217 bytes: the hub answers a
+# bigger packet for it with ICMP "fragmentation needed", and TCP from the
+# hub to it adapts.
+nsx hub ping -c 1 -W 2 -M do -s 1252 10.100.0.2 > "$TMP/ping-big.txt" 2>&1; grep -q "mtu = 1217" "$TMP/ping-big.txt" ||
+	fail "the hub did not answer a 1280-byte packet for the Go client with Frag needed: $(cat "$TMP/ping-big.txt")"
+ok "the hub answers a packet too big for the Go client with ICMP fragmentation-needed (mtu 1217)"
+iperf_tcp "from the hub to the Go client" hub c1 10.100.0.2 3
 # The Go client sends no keep-alives; with a 6 s idle timeout it stays
 # connected through 9 idle seconds only because the hub sends them.
 run_gopeer c3 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -idle 6s
@@ -55,14 +62,20 @@ kill "$(pid_of c2)" "$(pid_of hub)"
 wait "$(pid_of c2)" "$(pid_of hub)" 2>/dev/null
 
 # --- Our client on its hub: no subnet_mask (so /24). quic-go 0.29 takes
-# UDP payloads of at most 1252 bytes, so its datagrams carry at most 1217:
-# our client's MTU is set to fit (the newer quic-go of the original takes
-# 1452, and the default 1280).
+# UDP payloads of at most 1252 bytes, so its datagrams carry at most 1217
+# (the newer quic-go of the original takes 1452). Our client keeps its
+# default MTU 1280, warns, and answers a bigger packet with ICMP
+# "fragmentation needed", so TCP lowers its path MTU and carries on.
 SLOPND=$GOPEER start hub:go -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0
 wait_log hub:go "gopeer: listening" 10
-start c2:go client --server 192.0.2.1:4242 --token s3cret --mtu 1200
+start c2:go client --server 192.0.2.1:4242 --token s3cret
 wait_log c2:go "connected: vip 10.100.0.2/24 hub 10.100.0.1" 10
 ok "our client logged in to the Go hub (no subnet_mask: /24)"
+wait_log c2:go "carries packets of at most 1217 bytes, less than the MTU 1280 of slopn0: .* --mtu 1217 fits" 1
+ok "our client warned that the Go hub's connection carries less than its MTU"
+nsx c2 ping -c 1 -W 2 -M do -s 1252 10.100.0.1 2>&1 | grep -q "mtu = 1217" ||
+	fail "a 1280-byte ping with DF did not bring 'Frag needed ... mtu = 1217'"
+ok "a packet too big for the connection is answered with ICMP fragmentation-needed (mtu 1217)"
 wait_ping c2 10.100.0.1 5
 nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "our client -> Go hub VIP"
 ok "our client -> Go hub VIP"

@@ -82,7 +82,10 @@ func openTun(name string, addr string, mtu int) *os.File {
 	return os.NewFile(uintptr(fd), name)
 }
 
-var idle = flag.Duration("idle", 30*time.Second, "QUIC idle timeout")
+var (
+	idle   = flag.Duration("idle", 30*time.Second, "QUIC idle timeout")
+	tunMTU = flag.Int("mtu", 1100, "client TUN MTU (the original's is 1100)")
+)
 
 func quicConfig() *quic.Config {
 	// No KeepAlivePeriod: like the original client, it relies on the hub.
@@ -121,7 +124,7 @@ func client(addr, token, tunName string) {
 	}
 	fmt.Printf("gopeer: connected: vip %s hub %s\n", resp.AssignedVIP, resp.ServerVIP)
 	// The original ignores subnet_mask and uses /24, with a small MTU.
-	tun := openTun(tunName, resp.AssignedVIP+"/24", 1100)
+	tun := openTun(tunName, resp.AssignedVIP+"/24", *tunMTU)
 	// A non-IPv4 datagram, as the original's IPv6 router solicitations.
 	conn.SendMessage(append([]byte{0x60}, make([]byte, 47)...))
 	go func() {
