@@ -236,4 +236,30 @@ expect_eq "one jump to our chain after a start over a crash" "$(ipt_rules | grep
 stop hub:ipt2
 cmp_state "iptables rules after kill -9, start, stop" "$IPT0" "$(ipt_rules)"
 expect_eq "ip_forward after the iptables form stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+
+# The default (auto) where nftables refuses: a shim in front of libnftables
+# plays a kernel without nf_tables; the hub says so and uses iptables.
+cat > "$TMP/nonft.c" <<'C'
+struct nft_ctx;
+int nft_run_cmd_from_buffer(struct nft_ctx *nft, const char *buf);
+int nft_run_cmd_from_buffer(struct nft_ctx *nft, const char *buf) { (void)nft, (void)buf; return -1; }
+C
+cc -shared -fPIC -o "$TMP/nonft.so" "$TMP/nonft.c" || fail "cannot build the libnftables shim"
+old_path=$PATH
+export PATH="$TMP/bin:$PATH" LD_PRELOAD="$TMP/nonft.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+start hub:auto server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+export PATH=$old_path
+unset LD_PRELOAD
+wait_log hub:auto "warning: --nat: nftables refused the rules \(.*\): using iptables" 10
+wait_log hub:auto "nat: masquerading out of wan, iptables chains SLOPN-slopn0-FWD" 5
+ok "auto: nftables refused, iptables used, and the log says so"
+start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+wait_log c1:auto "full tunnel: everything through" 10
+wait_ping c1 203.0.113.130 5
+ok "auto: c1 reaches the internet host through the iptables form"
+stop c1:auto
+stop hub:auto
+cmp_state "iptables rules after the auto hub stops" "$IPT0" "$(ipt_rules)"
+expect_eq "ip_forward after the auto hub stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
 echo "PASS"
