@@ -20,6 +20,7 @@
 #include "daemon/tls.h"
 #include "daemon/tokens.h"
 #include "daemon/udp.h"
+#include "tun/nat.h"
 
 #define SLOPN_ERR_KICKED 4
 #define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
@@ -65,6 +66,10 @@ unsigned live_sessions(const struct server *s);
 /* A VIP a token may hold as its fixed address: inside the subnet, neither
  * the network, the broadcast nor the hub's address. */
 bool vip_assignable(const struct server *s, uint32_t vip);
+/* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
+ * when --nat is off), and again with start false on SIGHUP. 0 or -1. */
+int hub_nat_setup(struct server *s);
+int hub_nat_install(struct server *s, bool start);
 /* Close a session with code 4 and the reason, now. */
 void hub_kick(struct server *s, struct session *ss, const char *reason);
 

@@ -28,7 +28,6 @@
 #include "proto/jsonrpc.h"
 #include "proto/login.h"
 #include "tun/nat.h"
-#include "tun/nat_iptables.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
@@ -682,86 +681,6 @@ static void reload_tokens(struct server *s)
 	tokens_free(&old);
 }
 
-/* The rules for --nat as things stand: the hub's own networks (every IPv4
- * prefix on an interface other than the TUN and loopback) are off limits
- * to clients unless --allow-lan names them. */
-static int nat_install(struct server *s, bool start)
-{
-	enum { MAX_ADDRS = 256 };
-	struct nl_addr a[MAX_ADDRS];
-	struct cidr4 local[MAX_ADDRS];
-	size_t nlocal = 0;
-	int n = nl_addr_dump(a, MAX_ADDRS);
-	if (n == MAX_ADDRS)
-		log_warn("--nat: more than %d addresses on this machine: networks past them stay "
-		         "open to clients", MAX_ADDRS);
-	for (int i = 0; i < n; i++) {
-		uint32_t h = ntohl(a[i].addr);
-		if (a[i].ifindex == s->ifindex || h >> 24 == 127 || a[i].prefix == 0)
-			continue;
-		local[nlocal++] = (struct cidr4){h & (~0u << (32 - a[i].prefix)), a[i].prefix};
-	}
-	struct nat_rules r = {
-		.tun = s->tunname, .egress = s->egress,
-		.subnet = {s->pool.network, s->pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
-		.allow = s->cfg->allow_lan, .nallow = s->cfg->nallow_lan,
-		.local = local, .nlocal = nlocal,
-	};
-	char err[512];
-	err[0] = '\0';
-	if (start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
-	                      sizeof(err)) < 0
-	          : nat_update(&r, s->nat_backend, err, sizeof(err)) < 0) {
-		log_err("--nat: %s", err);
-		return -1;
-	}
-	if (err[0])
-		log_warn("--nat: %s", err);
-	char t[32], fwd[32], nat[32];
-	nat_table_name(s->tunname, t, sizeof(t));
-	ipt_chain_names(s->tunname, fwd, nat);
-	char where[96];
-	if (s->nat_backend == NAT_IPTABLES)
-		snprintf(where, sizeof(where), "iptables chains %s and %s", fwd, nat);
-	else
-		snprintf(where, sizeof(where), "nftables table ip %s", t);
-	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed",
-	         start ? "masquerading" : "rules renewed", s->egress, where, nlocal, r.nallow);
-	return 0;
-}
-
-static int nat_setup(struct server *s)
-{
-	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
-		s->nat_state = NULL;
-		return -1;
-	}
-	if (!s->cfg->nat) {
-		/* A crashed --nat run may have left its table and forwarding on. */
-		if (nat_stop_stale(s->tunname, s->nat_state))
-			log_info("nat: removed the nftables table and restored forwarding left by a "
-			         "run that did not stop cleanly");
-		return 0;
-	}
-	const char *eg = s->cfg->egress;
-	int oif;
-	if (eg) {
-		if (!if_nametoindex(eg)) {
-			log_err("--egress %s: no such interface", eg);
-			return -1;
-		}
-		snprintf(s->egress, sizeof(s->egress), "%s", eg);
-	} else if (nl_default_oif(&oif) < 0 || !if_indextoname((unsigned)oif, s->egress)) {
-		log_err("--nat: no IPv4 default route to take the egress interface from: "
-		        "give --egress IFACE");
-		return -1;
-	}
-	if (nat_install(s, true) < 0)
-		return -1;
-	s->nat_on = true;
-	return 0;
-}
-
 /* SIGHUP: read the config file again (the command line still wins) and
  * apply what can change without dropping sessions. */
 static void reload(struct server *s)
@@ -769,7 +688,7 @@ static void reload(struct server *s)
 	const struct config *old = s->cfg;
 	reload_tokens(s);
 	if (s->nat_on)
-		nat_install(s, false); /* the hub's networks may have changed */
+		hub_nat_install(s, false); /* the hub's networks may have changed */
 	if (!old->config) {
 		log_info("SIGHUP: no config file in use (--config FILE): settings unchanged");
 		return;
@@ -788,7 +707,7 @@ static void reload(struct server *s)
 	}
 	if (s->nat_on && fresh.spoke_to_spoke != s->spoke_to_spoke) {
 		s->spoke_to_spoke = fresh.spoke_to_spoke;
-		nat_install(s, false);
+		hub_nat_install(s, false);
 	}
 	s->spoke_to_spoke = fresh.spoke_to_spoke;
 	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||
@@ -947,7 +866,7 @@ int server_run(const struct config *cfg)
 		         "'slopnctl token add NAME'");
 	int ctl_fd = -1, udp_fd = -1;
 	take_systemd_sockets(&ctl_fd, &udp_fd);
-	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || nat_setup(s) < 0)
+	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || hub_nat_setup(s) < 0)
 		goto out;
 
 	sigset_t mask;
