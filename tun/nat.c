@@ -3,11 +3,11 @@
  * whole or not at all. */
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
+#include "tun/outbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,36 +37,15 @@ bool nat_ifname_ok(const char *s)
 	                                    "0123456789._-@+") == n;
 }
 
-struct out {
-	char *buf;
-	size_t len, used;
-	bool full;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void put(struct out *o, const char *fmt, ...)
+static void put_set(struct outbuf *o, const struct cidr4 *c, size_t n)
 {
-	if (o->full)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n >= o->len - o->used)
-		o->full = true;
-	else
-		o->used += (size_t)n;
-}
-
-static void put_set(struct out *o, const struct cidr4 *c, size_t n)
-{
-	put(o, "{ ");
+	outbuf_printf(o, "{ ");
 	for (size_t i = 0; i < n; i++) {
 		uint32_t a = c[i].net;
-		put(o, "%s%u.%u.%u.%u/%u", i ? ", " : "", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
+		outbuf_printf(o, "%s%u.%u.%u.%u/%u", i ? ", " : "", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
 		    a & 255, c[i].prefix);
 	}
-	put(o, " }");
+	outbuf_printf(o, " }");
 }
 
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
@@ -75,39 +54,39 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 		return -1;
 	char t[32];
 	nat_table_name(r->tun, t, sizeof(t));
-	struct out o = {buf, len, 0, false};
+	struct outbuf o = {buf, len, 0, false};
 	const char *tun = r->tun;
 	/* add + delete + define: replaces a table left by a crash, in one go. */
-	put(&o, "add table ip %s\ndelete table ip %s\n", t, t);
-	put(&o, "table ip %s {\n", t);
-	put(&o, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	outbuf_printf(&o, "add table ip %s\ndelete table ip %s\n", t, t);
+	outbuf_printf(&o, "table ip %s {\n", t);
+	outbuf_printf(&o, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
 	/* Client to client through the kernel only when spoke-to-spoke is on. */
-	put(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
+	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
 	    r->spoke_to_spoke ? "accept" : "drop");
 	if (r->nallow) {
-		put(&o, "\t\tiifname \"%s\" ip daddr ", tun);
+		outbuf_printf(&o, "\t\tiifname \"%s\" ip daddr ", tun);
 		put_set(&o, r->allow, r->nallow);
-		put(&o, " accept\n");
+		outbuf_printf(&o, " accept\n");
 	}
 	if (r->nlocal) {
-		put(&o, "\t\tiifname \"%s\" ip daddr ", tun);
+		outbuf_printf(&o, "\t\tiifname \"%s\" ip daddr ", tun);
 		put_set(&o, r->local, r->nlocal);
-		put(&o, " drop\n");
+		outbuf_printf(&o, " drop\n");
 	}
-	put(&o, "\t\tiifname \"%s\" oifname \"%s\" accept\n", tun, r->egress);
-	put(&o, "\t\tiifname \"%s\" drop\n", tun);
+	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" accept\n", tun, r->egress);
+	outbuf_printf(&o, "\t\tiifname \"%s\" drop\n", tun);
 	if (r->nallow) {
-		put(&o, "\t\toifname \"%s\" ip saddr ", tun);
+		outbuf_printf(&o, "\t\toifname \"%s\" ip saddr ", tun);
 		put_set(&o, r->allow, r->nallow);
-		put(&o, " accept\n");
+		outbuf_printf(&o, " accept\n");
 	}
-	put(&o, "\t\toifname \"%s\" ct state established,related accept\n", tun);
-	put(&o, "\t\toifname \"%s\" drop\n", tun);
-	put(&o, "\t}\n");
-	put(&o, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
-	put(&o, "\t\toifname \"%s\" ip saddr ", r->egress);
+	outbuf_printf(&o, "\t\toifname \"%s\" ct state established,related accept\n", tun);
+	outbuf_printf(&o, "\t\toifname \"%s\" drop\n", tun);
+	outbuf_printf(&o, "\t}\n");
+	outbuf_printf(&o, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	outbuf_printf(&o, "\t\toifname \"%s\" ip saddr ", r->egress);
 	put_set(&o, &r->subnet, 1);
-	put(&o, " masquerade\n\t}\n}\n");
+	outbuf_printf(&o, " masquerade\n\t}\n}\n");
 	return o.full ? -1 : (int)o.used;
 }
 

@@ -4,10 +4,10 @@
  * POSTROUTING. The iptables command on PATH runs them (fork and exec, no
  * shell): on such machines that is the legacy one. */
 #include "tun/nat_iptables.h"
+#include "tun/outbuf.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -19,29 +19,8 @@ void ipt_chain_names(const char *tun, char fwd[32], char nat[32])
 	snprintf(nat, 32, "SLOPN-%s-NAT", tun);
 }
 
-struct out {
-	char *buf;
-	size_t len, used;
-	bool full;
-};
-
-__attribute__((format(printf, 2, 3)))
-static void line(struct out *o, const char *fmt, ...)
-{
-	if (o->full)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(o->buf + o->used, o->len - o->used, fmt, ap);
-	va_end(ap);
-	if (n < 0 || (size_t)n + 1 >= o->len - o->used) {
-		o->full = true;
-		return;
-	}
-	o->used += (size_t)n;
-	o->buf[o->used++] = '\n';
-	o->buf[o->used] = '\0';
-}
+/* One iptables command a line. */
+#define line(o, fmt, ...) outbuf_printf(o, fmt "\n", __VA_ARGS__)
 
 static const char *cidr(const struct cidr4 *c, char buf[24])
 {
@@ -58,7 +37,7 @@ int ipt_script(const struct nat_rules *r, char *buf, size_t len)
 	char fwd[32], nat[32], c[24];
 	ipt_chain_names(r->tun, fwd, nat);
 	const char *t = r->tun;
-	struct out o = {buf, len, 0, false};
+	struct outbuf o = {buf, len, 0, false};
 	buf[0] = '\0';
 	/* Each line: the arguments after "iptables -w", split on spaces. */
 	line(&o, "-t filter -N %s", fwd);

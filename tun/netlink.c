@@ -57,6 +57,19 @@ static struct nlmsghdr *start(char *buf, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
+/* Dump every IPv4 object of a kind (addresses, routes) through cb. Both
+ * request headers begin with their family byte. */
+static int dump_v4(uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+	nlh->nlmsg_type = type;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+	unsigned char *family = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	*family = AF_INET;
+	return nl_talk(nlh, cb, data);
+}
+
 static int addr_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t addr, unsigned prefix,
                     uint32_t ifa_flags)
 {
@@ -109,14 +122,8 @@ static int collect_addr(const struct nlmsghdr *nlh, void *data)
 
 int nl_addr_dump(struct nl_addr *out, unsigned max)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETADDR;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
 	struct addr_list l = {.a = out, .max = max};
-	if (nl_talk(nlh, collect_addr, &l) < 0)
+	if (dump_v4(RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
 		return -1;
 	return (int)l.n;
 }
@@ -233,13 +240,7 @@ static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 
 static int route_dump(mnl_cb_t cb, void *data)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-	nlh->nlmsg_type = RTM_GETROUTE;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	return nl_talk(nlh, cb, data);
+	return dump_v4(RTM_GETROUTE, sizeof(struct rtmsg), cb, data);
 }
 
 static int find_default(const struct nlmsghdr *nlh, void *data)
