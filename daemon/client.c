@@ -593,8 +593,9 @@ int client_run(const struct config *cfg)
 		log_err("--state-dir %s: path too long", cfg->state_dir);
 		goto out;
 	}
-	{
-		/* What a crashed run left in resolv.conf, whatever this run's flags. */
+	if (cfg->accept_dns) {
+		/* What a crashed run left in resolv.conf. Only with --accept-dns:
+		 * a client without it keeps its hands off resolv.conf entirely. */
 		char err[512];
 		int r = dns_restore(cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
 		if (r < 0)

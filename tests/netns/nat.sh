@@ -138,17 +138,17 @@ cmp_state "routes and rules after kill -9, start, stop" "$ROUTES0" "$(routing)"
 cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 [ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
 
-# The same after a restart without --full-tunnel and --accept-dns.
+# The same after a restart without --full-tunnel.
 start c1:crash2 client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
 wait_log c1:crash2 "dns: .* now points" 10
 kill9 c1:crash2
-start c1:plain client --server 192.0.2.1:4242 --token s3cret --resolv-conf "$TMP/resolv.conf" \
-	--state-dir "$TMP/c1-state"
+start c1:plain client --server 192.0.2.1:4242 --token s3cret --accept-dns \
+	--resolv-conf "$TMP/resolv.conf" --state-dir "$TMP/c1-state"
 wait_log c1:plain "dns: .* restored from .*, left by a run that did not stop cleanly" 10
 wait_log c1:plain "removed a host route to the hub left by a run" 10
 stop c1:plain
-cmp_state "routes after kill -9 and a plain start and stop" "$ROUTES0" "$(routing)"
-cmp_state "resolv.conf after kill -9 and a plain start and stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+cmp_state "routes after kill -9 and a start and stop without --full-tunnel" "$ROUTES0" "$(routing)"
+cmp_state "resolv.conf after kill -9 and a start and stop without --full-tunnel" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 
 stop hub
 cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
