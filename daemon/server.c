@@ -178,9 +178,9 @@ static void session_down(struct conn *c)
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
 	                                      ? "client exit" : c->close_reason)
 	                : c->close_reason;
-	slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)", (unsigned long long)ss->id,
-	         ip4str(ss->vip, vip), ss->remote, c->close_by_peer ? "by peer: " : "",
-	         why && *why ? why : "closed");
+	slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)",
+	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->remote,
+	     c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
 	release_vip(s, ss);
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
@@ -301,7 +301,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	struct slopn_login_request req;
 	char err[160];
 	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)", (unsigned long long)ss->id, ss->remote, err);
+		slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)", (unsigned long long)ss->id,
+		     ss->remote, err);
 		char msg[200];
 		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
@@ -314,7 +315,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		char msg[160];
 		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more minutes",
 		         (unsigned long long)(left + 59) / 60);
-		slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id, ss->remote);
+		slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id,
+		     ss->remote);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
 	}
@@ -324,10 +326,10 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	if (!ok) {
 		slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
-		         (unsigned long long)ss->id, why);
+		     (unsigned long long)ss->id, why);
 		if (ban_fail(&s->bans, peer, now)) {
-			slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins", ss->remote,
-			         BAN_DURATION / 60, BAN_MAX_FAILS);
+			slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins",
+			     ss->remote, BAN_DURATION / 60, BAN_MAX_FAILS);
 			control_notify(s->ctl, "ban", json_pack("{s:s, s:i}", "remote", ss->remote,
 			                                        "minutes", BAN_DURATION / 60));
 		}
@@ -343,7 +345,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		char net[INET_ADDRSTRLEN], msg[160];
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
 		         ip4str(s->pool.network, net), s->pool.prefix, pool_capacity(&s->pool));
-		slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id, ss->remote, msg);
+		slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id,
+		     ss->remote, msg);
 		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
 		return;
 	}
