@@ -604,6 +604,13 @@ int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	return rv;
 }
 
+int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	if (c->state != CONN_OPEN || len > DGQ_SLOT || len > conn_max_datagram(c))
+		return DGRAM_DROPPED;
+	return dgq_push(c, pkt, len) ? DGRAM_OK : DGRAM_DROPPED;
+}
+
 void too_big(int tunfd, const uint8_t *pkt, size_t len, uint32_t from, size_t mtu)
 {
 	uint8_t icmp[128];

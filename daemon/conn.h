@@ -143,6 +143,9 @@ enum { DGRAM_OK = 0, DGRAM_DROPPED = -1, DGRAM_TOO_BIG = -2 };
 /* DGRAM_OK once sent or queued; DGRAM_TOO_BIG when the packet does not fit
  * the connection (counted: the caller may tell its sender, see icmp.h). */
 int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
+/* Only queue it, for the next conn_write: safe inside this connection's
+ * own callbacks. DGRAM_OK or DGRAM_DROPPED (not counted). */
+int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len);
 
 /* Add one connection's counters into a running total. */
 static inline void conn_stats_add(struct conn_stats *to, const struct conn_stats *from)

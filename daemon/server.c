@@ -426,7 +426,17 @@ static void session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 				c->stats.drop[DROP_NO_ROUTE]++;
 				return;
 			}
-			conn_send_datagram(&peer->conn, pkt, ip.total_len);
+			if (conn_send_datagram(&peer->conn, pkt, ip.total_len) == DGRAM_TOO_BIG) {
+				/* Too big for the peer's connection: "fragmentation needed"
+				 * back to the sender, from the peer's VIP, once this
+				 * callback is over (the session is written when it ends). */
+				uint8_t icmp[96];
+				size_t n = icmp4_frag_needed(pkt, ip.total_len, ip.dst,
+				                             (uint16_t)conn_max_datagram(&peer->conn), icmp,
+				                             sizeof(icmp));
+				if (n)
+					conn_queue_datagram(c, icmp, n);
+			}
 			return;
 		}
 		if (dst != s->pool.network + s->pool.size - 1) {

@@ -38,6 +38,12 @@ nsx hub ping -c 1 -W 2 -M do -s 1252 10.100.0.2 > "$TMP/ping-big.txt" 2>&1; grep
 	fail "the hub did not answer a 1280-byte packet for the Go client with Frag needed: $(cat "$TMP/ping-big.txt")"
 ok "the hub answers a packet too big for the Go client with ICMP fragmentation-needed (mtu 1217)"
 iperf_tcp "from the hub to the Go client" hub c1 10.100.0.2 3
+# The same for a packet from our client to the Go client, spoke to spoke.
+nsx c2 ping -c 1 -W 2 -M do -s 1252 10.100.0.2 > "$TMP/ping-spoke.txt" 2>&1
+grep -q "mtu = 1217" "$TMP/ping-spoke.txt" ||
+	fail "no Frag needed for a 1280-byte packet from c2 to the Go client: $(cat "$TMP/ping-spoke.txt")"
+ok "spoke to spoke: a packet too big for the Go client is answered with fragmentation-needed (mtu 1217)"
+iperf_tcp "from our client to the Go client, spoke to spoke" c2 c1 10.100.0.2 3
 # The Go client sends no keep-alives; with a 6 s idle timeout it stays
 # connected through 9 idle seconds only because the hub sends them.
 run_gopeer c3 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -idle 6s
