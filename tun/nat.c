@@ -59,10 +59,11 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	/* add + delete + define: replaces a table left by a crash, in one go. */
 	outbuf_printf(&o, "add table ip %s\ndelete table ip %s\n", t, t);
 	outbuf_printf(&o, "table ip %s {\n", t);
-	outbuf_printf(&o, "\tchain forward {\n\t\ttype filter hook forward priority filter; policy accept;\n");
+	outbuf_printf(&o, "\tchain forward {\n"
+	                  "\t\ttype filter hook forward priority filter; policy accept;\n");
 	/* Client to client through the kernel only when spoke-to-spoke is on. */
 	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
-	    r->spoke_to_spoke ? "accept" : "drop");
+	              r->spoke_to_spoke ? "accept" : "drop");
 	if (r->nallow) {
 		outbuf_printf(&o, "\t\tiifname \"%s\" ip daddr ", tun);
 		put_set(&o, r->allow, r->nallow);
@@ -83,7 +84,8 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	outbuf_printf(&o, "\t\toifname \"%s\" ct state established,related accept\n", tun);
 	outbuf_printf(&o, "\t\toifname \"%s\" drop\n", tun);
 	outbuf_printf(&o, "\t}\n");
-	outbuf_printf(&o, "\tchain postrouting {\n\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
+	outbuf_printf(&o, "\tchain postrouting {\n"
+	                  "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
 	outbuf_printf(&o, "\t\toifname \"%s\" ip saddr ", r->egress);
 	put_set(&o, &r->subnet, 1);
 	outbuf_printf(&o, " masquerade\n\t}\n}\n");
@@ -105,7 +107,10 @@ static int nft_run(const char *cmd, char *err, size_t errlen)
 		const char *e = nft_ctx_get_error_buffer(nft);
 		/* nft's first line names the problem; the rest points into our input. */
 		size_t n = e ? strcspn(e, "\n") : 0;
-		snprintf(err, errlen, "%.*s", (int)n, n ? e : "nft failed");
+		if (n)
+			snprintf(err, errlen, "%.*s", (int)n, e);
+		else
+			snprintf(err, errlen, "nft failed without a message");
 	}
 	nft_ctx_free(nft);
 	return rv ? -1 : 0;

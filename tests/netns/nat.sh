@@ -251,7 +251,7 @@ start hub:auto server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --tok
 	--control "$TMP/hub.sock" --nat --egress wan
 export PATH=$old_path
 unset LD_PRELOAD
-wait_log hub:auto "warning: --nat: nftables refused the rules \(.*\): using iptables" 10
+wait_log hub:auto "warning: --nat: nftables refused the rules \(.+\): using iptables" 10
 wait_log hub:auto "nat: masquerading out of wan, iptables chains SLOPN-slopn0-FWD" 5
 ok "auto: nftables refused, iptables used, and the log says so"
 start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel
