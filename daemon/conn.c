@@ -613,9 +613,8 @@ int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 
 void too_big(int tunfd, const uint8_t *pkt, size_t len, uint32_t from, size_t mtu)
 {
-	uint8_t icmp[128];
-	size_t n = icmp4_frag_needed(pkt, len, from, (uint16_t)(mtu > 65535 ? 65535 : mtu), icmp,
-	                             sizeof(icmp));
+	uint8_t icmp[96];
+	size_t n = icmp4_frag_needed(pkt, len, from, mtu, icmp, sizeof(icmp));
 	if (n && write(tunfd, icmp, n) < 0)
 		log_debug("cannot write ICMP fragmentation-needed to the TUN: %s", strerror(errno));
 }

@@ -432,8 +432,7 @@ static void session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 				 * callback is over (the session is written when it ends). */
 				uint8_t icmp[96];
 				size_t n = icmp4_frag_needed(pkt, ip.total_len, ip.dst,
-				                             (uint16_t)conn_max_datagram(&peer->conn), icmp,
-				                             sizeof(icmp));
+				                             conn_max_datagram(&peer->conn), icmp, sizeof(icmp));
 				if (n)
 					conn_queue_datagram(c, icmp, n);
 			}

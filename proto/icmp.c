@@ -24,7 +24,7 @@ static void put16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, uint16_t mtu,
+size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t mtu,
                          uint8_t *out, size_t cap)
 {
 	struct ipv4_info ip;
@@ -56,7 +56,7 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, uint16_t
 	put16(out + 10, checksum(out, 20));
 	out[20] = 3;            /* destination unreachable */
 	out[21] = 4;            /* fragmentation needed and DF set */
-	put16(out + 26, mtu);   /* next-hop MTU */
+	put16(out + 26, (uint16_t)(mtu > 65535 ? 65535 : mtu)); /* next-hop MTU */
 	memcpy(out + 28, pkt, quote);
 	put16(out + 22, checksum(out + 20, 8 + quote));
 	return n;

@@ -12,8 +12,8 @@
  * order), advertising mtu. Returns its length (at most 20 + 8 + 60 + 8 =
  * 96 bytes, so cap >= 96 always suffices), or 0 when none is due: pkt is
  * not well-formed IPv4, has no DF, is a fragment after the first, or is
- * itself an ICMP error. */
-size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, uint16_t mtu,
+ * itself an ICMP error. An mtu past 65535 is sent as 65535. */
+size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t mtu,
                          uint8_t *out, size_t cap);
 
 #endif

@@ -246,6 +246,11 @@ void nat_stop(const char *tun, enum nat_backend used, const char *state_file)
 
 bool nat_stop_stale(const char *tun, const char *state_file)
 {
+	/* A --nat run writes the state file before any rule and removes it
+	 * last: without it there is nothing to clean, and no nft or iptables
+	 * needs asking at every start. */
+	if (access(state_file, F_OK) != 0)
+		return false;
 	bool nft = table_exists(tun), ipt = ipt_exists(tun);
 	if (ipt)
 		nat_stop(tun, NAT_IPTABLES, state_file);

@@ -49,8 +49,8 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
               const char *state_file, char *err, size_t errlen);
 /* Install the rules again (SIGHUP), with the backend in use. */
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen);
-/* Without --nat: if rules of ours are there (a crashed --nat run), stop
- * as nat_stop does. Returns whether there were some. */
+/* Without --nat: if a crashed --nat run left its state file (and so its
+ * rules), stop as nat_stop does. Returns whether there were rules. */
 bool nat_stop_stale(const char *tun, const char *state_file);
 /* Stop: remove the rules, put forwarding back, remove state_file. */
 void nat_stop(const char *tun, enum nat_backend used, const char *state_file);

@@ -41,13 +41,20 @@ expect_eq "rx_pkts grew by" "$((after - before))" 10
 # Shell completion, driven through a real bash with the shipped script:
 # commands, subcommands, and live session ids and VIPs from this hub.
 SRC=$(cd "$(dirname "$0")/../.." && pwd)
-complete_line() { # the words after slopnctl; the last is being completed
-	SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" bash -c '
+# bash_complete FUNCTION COMMAND WORDS...: what the shipped script offers
+# for COMMAND WORDS (the last being completed). SLOPNCTL_SOCKET is this
+# hub's unless the caller sets another.
+bash_complete() {
+	SLOPNCTL_SOCKET="${SLOPNCTL_SOCKET:-$TMP/hub.sock}" \
+	PATH="$(dirname "$SLOPNCTL"):$(dirname "$SLOPND"):$PATH" bash -c '
 		source "$0"
-		COMP_WORDS=(slopnctl "$@"); COMP_CWORD=$#
-		_slopnctl
+		fn=$1 cmd=$2
+		shift 2
+		COMP_WORDS=("$cmd" "$@"); COMP_CWORD=$#
+		"$fn"
 		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
 }
+complete_line() { bash_complete _slopnctl slopnctl "$@"; }
 expect_eq "complete 'slopnctl '" "$(complete_line "")" "monitor sessions status token "
 expect_eq "complete 'slopnctl sessions k'" "$(complete_line sessions k)" "kick "
 expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick "")" "1 10.100.0.2 10.100.0.3 2 "
@@ -55,13 +62,7 @@ expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick
 expect_eq "complete with --socket on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
 # slopnd's flags come from slopnd itself.
-complete_slopnd() {
-	PATH="$(dirname "$SLOPND"):$PATH" bash -c '
-		source "$0"
-		COMP_WORDS=(slopnd "$@"); COMP_CWORD=$#
-		_slopnd
-		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
-}
+complete_slopnd() { bash_complete _slopnd slopnd "$@"; }
 expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "client pin server "
 expect_eq "complete 'slopnd server --na'" "$(complete_slopnd server --na)" "--nat --nat-backend "
 expect_eq "complete 'slopnd client --full'" "$(complete_slopnd client --mtu 1280 --full)" "--full-tunnel "

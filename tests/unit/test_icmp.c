@@ -56,6 +56,9 @@ static void answer_to_tcp_with_df(void **state)
 	assert_int_equal(out[26] << 8 | out[27], 1217);         /* next-hop MTU */
 	assert_memory_equal(out + 28, p, 28);                   /* header + 8 bytes */
 	assert_int_equal(sum16(out + 20, n - 20), 0xffff);      /* ICMP checksum */
+	/* An MTU that does not fit the field is sent as the largest that does. */
+	assert_int_equal(icmp4_frag_needed(p, sizeof(p), from, 70000, out, sizeof(out)), n);
+	assert_int_equal(out[26] << 8 | out[27], 65535);
 	/* An echo request is answered too. */
 	packet(p, 1, 0x4000, 8);
 	assert_int_equal(icmp4_frag_needed(p, sizeof(p), from, 1217, out, sizeof(out)), 56);
