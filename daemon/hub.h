@@ -15,6 +15,7 @@
 #include "daemon/config.h"
 #include "daemon/conn.h"
 #include "daemon/control.h"
+#include "daemon/log.h"
 #include "daemon/pool.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
@@ -23,6 +24,7 @@
 #include "tun/nat.h"
 
 #define SLOPN_ERR_KICKED 4
+#define HUB_TUN_BUF 65536           /* one read from the TUN */
 #define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
 
 struct server {
@@ -72,5 +74,33 @@ int hub_nat_setup(struct server *s);
 int hub_nat_install(struct server *s, bool start);
 /* Close a session with code 4 and the reason, now. */
 void hub_kick(struct server *s, struct session *ss, const char *reason);
+
+/* server.c: sessions and the event loop. */
+/* A log line about one session: in the journal it also carries the
+ * session's id, VIP and remote address as fields. */
+void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* systemd's status line (a no-op without NOTIFY_SOCKET). */
+void hub_notify_status(const struct server *s);
+/* End of every event: write what callbacks queued, free what ended. */
+void hub_settle(struct server *s);
+/* A token's fixed VIP stays reserved in the pool while the token exists. */
+bool hub_vip_reserved(struct server *s, uint32_t vip);
+
+/* hub_login.c: a line on a session's control stream (the login first). */
+void hub_session_line(struct conn *c, const char *line, size_t len);
+
+/* hub_data.c: one datagram from a client; the TUN is readable. */
+void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len);
+int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+
+/* hub_reload.c */
+/* The shared --token (NULL: none). */
+void hub_set_token(struct server *s, const char *token);
+/* Fixed VIPs are kept out of the pool while their token exists. */
+void hub_reserve_fixed_vips(struct server *s);
+/* SIGHUP: tokens.json and the config file again, applied without
+ * dropping sessions. */
+void hub_reload(struct server *s);
 
 #endif

@@ -23,16 +23,11 @@
 #include "daemon/pool.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
-#include "proto/icmp.h"
-#include "proto/ipv4.h"
 #include "proto/jsonrpc.h"
-#include "proto/login.h"
 #include "tun/nat.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
-#define TUN_BATCH 64
-#define TUN_BUF 65536
 #define MAX_CONNS 4096
 #define RESETS_PER_SEC 100
 
@@ -65,8 +60,7 @@ static void addr_str(const struct sockaddr *sa, char *buf, size_t len)
 
 /* A log line about one session: in the journal it carries the session's
  * id, VIP and remote address as fields, to filter on (journalctl SLOPN_VIP=...). */
-__attribute__((format(printf, 3, 4)))
-static void slog(enum log_level lvl, const struct session *ss, const char *fmt, ...)
+void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...)
 {
 	char id[48], vip[32 + INET_ADDRSTRLEN], remote[16 + sizeof(ss->remote)], a[INET_ADDRSTRLEN];
 	snprintf(id, sizeof(id), "SLOPN_SESSION=%llu", (unsigned long long)ss->id);
@@ -97,14 +91,14 @@ unsigned live_sessions(const struct server *s)
 }
 
 /* systemd's view (a no-op without NOTIFY_SOCKET). */
-static void notify_status(const struct server *s)
+void hub_notify_status(const struct server *s)
 {
 	sd_notifyf(0, "STATUS=%u session%s, listening on %s", live_sessions(s),
 	           live_sessions(s) == 1 ? "" : "s", s->cfg->listen);
 }
 
 /* End of every event: write what callbacks queued, free what ended. */
-static void server_settle(struct server *s)
+void hub_settle(struct server *s)
 {
 	while (s->dirty) {
 		struct session *ss = s->dirty;
@@ -138,7 +132,7 @@ static void session_cid_removed(struct conn *c, const ngtcp2_cid *cid)
 }
 
 /* A token's fixed VIP stays reserved in the pool while the token exists. */
-static bool vip_reserved(struct server *s, uint32_t vip)
+bool hub_vip_reserved(struct server *s, uint32_t vip)
 {
 	for (size_t i = 0; i < s->tokens.n; i++)
 		if (s->tokens.v[i].vip == vip && vip_assignable(s, vip))
@@ -151,7 +145,7 @@ static void release_vip(struct server *s, struct session *ss)
 	uint32_t off = pool_offset(&s->pool, ss->vip);
 	if (s->by_vip[off] == ss)
 		s->by_vip[off] = NULL;
-	if (!s->by_vip[off] && !vip_reserved(s, ss->vip))
+	if (!s->by_vip[off] && !hub_vip_reserved(s, ss->vip))
 		pool_release(&s->pool, ss->vip);
 }
 
@@ -178,13 +172,13 @@ static void session_down(struct conn *c)
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
 	                                      ? "client exit" : c->close_reason)
 	                : c->close_reason;
-	slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)",
+	hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)",
 	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->remote,
 	     c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
 	release_vip(s, ss);
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
-	notify_status(s);
+	hub_notify_status(s);
 	control_notify(s->ctl, "session.down",
 	               json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ss->id, "vip", vip,
 	                         "reason", why && *why ? why : "closed"));
@@ -215,264 +209,6 @@ static void session_gone(struct conn *c)
 	s->grave = ss;
 }
 
-/* ---- login ---- */
-
-static void send_json_line(struct session *ss, const struct slopn_login_response *r)
-{
-	char buf[1024];
-	ssize_t n = slopn_login_response_format(r, buf, sizeof(buf));
-	if (n > 0)
-		conn_ctl_send(&ss->conn, buf, (size_t)n);
-}
-
-static void refuse(struct session *ss, uint64_t code, const char *message, const char *reason)
-{
-	struct slopn_login_response r = {.ok = false};
-	snprintf(r.message, sizeof(r.message), "%s", message);
-	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
-	send_json_line(ss, &r);
-	conn_close(&ss->conn, code, reason);
-}
-
-/* Who a token is: the shared --token, or an entry of the store. Returns
- * false with why set when it is unknown or expired. */
-static bool check_token(struct server *s, const char *token, struct session *ss,
-                        struct token_entry **entry, const char **why)
-{
-	uint8_t h[32];
-	token_hash(token, h);
-	*entry = tokens_match(&s->tokens, token);
-	/* Both checks always run: timing says nothing about which one matched. */
-	bool shared = s->has_token && token_hash_equal(h, s->token_hash);
-	if (shared) {
-		snprintf(ss->token_name, sizeof(ss->token_name), "%s", SHARED_TOKEN_NAME);
-		*entry = NULL;
-		return true;
-	}
-	if (!*entry) {
-		*why = "invalid token";
-		return false;
-	}
-	if (token_expired(*entry, time(NULL))) {
-		*why = "token expired";
-		return false;
-	}
-	snprintf(ss->token_name, sizeof(ss->token_name), "%s", (*entry)->name);
-	return true;
-}
-
-/* The VIP for a new session: the token's fixed one (taken over from an
- * older session of the same token, a client reconnecting before its old
- * session timed out), else one from the pool. 0 when the pool is empty. */
-static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e)
-{
-	if (e && e->vip && vip_assignable(s, e->vip)) {
-		struct session *old = s->by_vip[pool_offset(&s->pool, e->vip)];
-		if (!old)
-			return e->vip; /* reserved for this token since it was added or loaded */
-		if (!strcmp(old->token_name, e->name)) {
-			log_info("session %llu: replaced by session %llu of the same token '%s'",
-			         (unsigned long long)old->id, (unsigned long long)ss->id, e->name);
-			hub_kick(s, old, "replaced by a new login with the same token");
-			s->by_vip[pool_offset(&s->pool, e->vip)] = NULL;
-			return e->vip;
-		}
-		char v[INET_ADDRSTRLEN];
-		log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
-		         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
-	}
-	return pool_alloc(&s->pool);
-}
-
-/* last_used goes to disk at most once a minute per token: a client that
- * reconnects in a loop must not rewrite the file in a loop. */
-static void token_used(struct server *s, struct token_entry *e)
-{
-	int64_t now = time(NULL), prev = e->last_used;
-	e->last_used = now;
-	char err[256];
-	if (now - prev >= 60 && tokens_save(&s->tokens, err, sizeof(err)) < 0)
-		log_warn("%s: last use of '%s' not saved: %s", s->tokens.path, e->name, err);
-}
-
-static void handle_login(struct session *ss, const char *line, size_t len)
-{
-	struct server *s = ss->srv;
-	struct slopn_login_request req;
-	char err[160];
-	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)", (unsigned long long)ss->id,
-		     ss->remote, err);
-		char msg[200];
-		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
-		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
-		return;
-	}
-	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
-	uint64_t now = conn_now() / NGTCP2_SECONDS;
-	uint64_t left = ban_remaining(&s->bans, peer, now);
-	if (left) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more minutes",
-		         (unsigned long long)(left + 59) / 60);
-		slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id,
-		     ss->remote);
-		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
-		return;
-	}
-	struct token_entry *entry;
-	const char *why = NULL;
-	bool ok = check_token(s, req.token, ss, &entry, &why);
-	gnutls_memset(req.token, 0, sizeof(req.token));
-	if (!ok) {
-		slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
-		     (unsigned long long)ss->id, why);
-		if (ban_fail(&s->bans, peer, now)) {
-			slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins",
-			     ss->remote, BAN_DURATION / 60, BAN_MAX_FAILS);
-			control_notify(s->ctl, "ban", json_pack("{s:s, s:i}", "remote", ss->remote,
-			                                        "minutes", BAN_DURATION / 60));
-		}
-		control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
-		                                              "reason", why));
-		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
-		                                         : "Invalid authentication token", "unauthorized");
-		return;
-	}
-	ban_success(&s->bans, peer);
-	uint32_t vip = assign_vip(s, ss, entry);
-	if (!vip) {
-		char net[INET_ADDRSTRLEN], msg[160];
-		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
-		         ip4str(s->pool.network, net), s->pool.prefix, pool_capacity(&s->pool));
-		slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id,
-		     ss->remote, msg);
-		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
-		return;
-	}
-	if (entry)
-		token_used(s, entry);
-	ss->vip = vip;
-	ss->logged_in = true;
-	s->by_vip[pool_offset(&s->pool, vip)] = ss;
-	snprintf(ss->client_version, sizeof(ss->client_version), "%s", req.client_version);
-	snprintf(ss->os, sizeof(ss->os), "%s", req.os);
-
-	struct slopn_login_response r = {.ok = true, .prefix_len = s->pool.prefix};
-	r.assigned_vip.s_addr = htonl(vip);
-	r.server_vip.s_addr = htonl(pool_hub_addr(&s->pool));
-	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
-	r.dns.s_addr = s->cfg->dns;
-	send_json_line(ss, &r);
-	char vs[INET_ADDRSTRLEN];
-	slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s remote %s client %s os %s "
-	     "(max packet %zu)", (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs),
-	     ss->remote, *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
-	     conn_max_datagram(&ss->conn));
-	notify_status(s);
-	control_notify(s->ctl, "session.up",
-	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", ss->token_name,
-	                         "vip", vs, "remote", ss->remote));
-}
-
-static void session_line(struct conn *c, const char *line, size_t len)
-{
-	struct session *ss = c->owner;
-	if (!ss->logged_in) {
-		handle_login(ss, line, len);
-		return;
-	}
-	/* Later messages: newline-delimited JSON; unknown types are ignored. */
-	char type[32];
-	if (slopn_msg_type(line, len, type, sizeof(type)) == 0)
-		log_debug("session %llu: ignoring control message '%s'", (unsigned long long)ss->id, type);
-}
-
-/* ---- data plane ---- */
-
-static void tun_write(struct server *s, struct conn *from, const uint8_t *pkt, size_t len)
-{
-	ssize_t n;
-	do
-		n = write(s->tunfd, pkt, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		from->stats.drop[DROP_TUN]++;
-}
-
-static void session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
-{
-	struct session *ss = c->owner;
-	struct server *s = ss->srv;
-	if (!ss->logged_in) {
-		c->stats.drop[DROP_BEFORE_LOGIN]++;
-		return;
-	}
-	struct ipv4_info ip;
-	if (ipv4_parse(pkt, len, &ip) != IPV4_OK) {
-		c->stats.drop[DROP_NOT_IPV4]++; /* e.g. IPv6 router solicitations */
-		return;
-	}
-	if (ntohl(ip.src) != ss->vip) {
-		c->stats.drop[DROP_SPOOFED]++;
-		return;
-	}
-	uint32_t dst = ntohl(ip.dst);
-	if (pool_contains(&s->pool, dst) && dst != pool_hub_addr(&s->pool)) {
-		struct session *peer = s->by_vip[pool_offset(&s->pool, dst)];
-		if (peer) {
-			/* Spoke to spoke: straight across, the TUN never sees it. */
-			if (!s->spoke_to_spoke || peer == ss) {
-				c->stats.drop[DROP_NO_ROUTE]++;
-				return;
-			}
-			if (conn_send_datagram(&peer->conn, pkt, ip.total_len) == DGRAM_TOO_BIG) {
-				/* Too big for the peer's connection: "fragmentation needed"
-				 * back to the sender, from the peer's VIP, once this
-				 * callback is over (the session is written when it ends). */
-				uint8_t icmp[96];
-				size_t n = icmp4_frag_needed(pkt, ip.total_len, ip.dst,
-				                             conn_max_datagram(&peer->conn), icmp, sizeof(icmp));
-				if (n)
-					conn_queue_datagram(c, icmp, n);
-			}
-			return;
-		}
-		if (dst != s->pool.network + s->pool.size - 1) {
-			c->stats.drop[DROP_NO_ROUTE]++;
-			return;
-		}
-	}
-	tun_write(s, c, pkt, ip.total_len);
-}
-
-static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
-{
-	struct server *s = userdata;
-	for (int i = 0; i < TUN_BATCH; i++) {
-		ssize_t n = read(fd, s->tunbuf, TUN_BUF);
-		if (n < 0)
-			break;
-		struct ipv4_info ip;
-		if (ipv4_parse(s->tunbuf, (size_t)n, &ip) != IPV4_OK) {
-			s->tun_drop[DROP_NOT_IPV4]++;
-			continue;
-		}
-		uint32_t dst = ntohl(ip.dst);
-		struct session *peer = pool_contains(&s->pool, dst)
-			? s->by_vip[pool_offset(&s->pool, dst)] : NULL;
-		if (!peer) {
-			s->tun_drop[DROP_NO_ROUTE]++;
-			continue;
-		}
-		/* The answer comes "from" the client's VIP: one of the hub's own
-		 * addresses as the source would be a martian to its kernel. */
-		if (conn_send_datagram(&peer->conn, s->tunbuf, ip.total_len) == DGRAM_TOO_BIG)
-			too_big(s->tunfd, s->tunbuf, ip.total_len, ip.dst, conn_max_datagram(&peer->conn));
-	}
-	server_settle(s);
-	return 0;
-}
 
 /* ---- UDP ---- */
 
@@ -515,8 +251,8 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 }
 
 static const struct conn_ops session_ops = {
-	.on_line = session_line,
-	.on_datagram = session_datagram,
+	.on_line = hub_session_line,
+	.on_datagram = hub_session_datagram,
 	.on_down = session_down,
 	.on_gone = session_gone,
 	.cid_added = session_cid_added,
@@ -550,7 +286,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, (const struct sockaddr *)&rx->from,
 	                     rx->fromlen, tls, s->id.reset_secret, &session_ops, ss,
 	                     s->cfg->verbose) < 0) {
-		slog(LOG_LVL_WARN, ss, "cannot set up a connection from %s", ss->remote);
+		hub_slog(LOG_LVL_WARN, ss, "cannot set up a connection from %s", ss->remote);
 		if (!ss->conn.tls)
 			gnutls_deinit(tls);
 		session_gone(&ss->conn);
@@ -603,7 +339,7 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (n < UDP_RX_BATCH)
 			break;
 	}
-	server_settle(s);
+	hub_settle(s);
 	return 0;
 }
 
@@ -630,121 +366,6 @@ static void log_stats(struct server *s)
 	         (unsigned long long)s->tun_drop[DROP_NO_ROUTE], (unsigned long long)s->udp.tx_dropped);
 }
 
-static void set_token(struct server *s, const char *token)
-{
-	s->has_token = token != NULL;
-	if (token)
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), s->token_hash);
-	else
-		memset(s->token_hash, 0, sizeof(s->token_hash));
-}
-
-static bool str_differs(const char *a, const char *b)
-{
-	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
-}
-
-/* Fixed VIPs are kept out of the pool while their token exists; one that
- * a session holds now stays with it, and is kept when that session ends. */
-static void reserve_fixed_vips(struct server *s)
-{
-	char v[INET_ADDRSTRLEN];
-	for (size_t i = 0; i < s->tokens.n; i++) {
-		const struct token_entry *e = &s->tokens.v[i];
-		if (!e->vip)
-			continue;
-		if (!vip_assignable(s, e->vip)) {
-			log_warn("%s: token '%s': fixed VIP %s is not a client address of %s/%u; "
-			         "it gets one from the pool", s->tokens.path, e->name, ip4str(e->vip, v),
-			         ip4str(s->pool.network, v), s->pool.prefix);
-			continue;
-		}
-		if (!s->by_vip[pool_offset(&s->pool, e->vip)])
-			pool_take(&s->pool, e->vip);
-	}
-}
-
-/* Re-read tokens.json (an administrator may have edited it). A bad file
- * changes nothing: the tokens in memory stay in force. */
-static void reload_tokens(struct server *s)
-{
-	struct token_store fresh, old = s->tokens;
-	char err[256];
-	if (tokens_load(&fresh, old.path, err, sizeof(err)) < 0) {
-		log_err("reload of %s failed: %s; keeping the %zu tokens in memory", old.path, err, old.n);
-		tokens_free(&fresh);
-		return;
-	}
-	s->tokens = fresh;
-	/* Uses seen since the last save (it waits up to a minute) survive. */
-	for (size_t i = 0; i < old.n; i++) {
-		struct token_entry *e = tokens_find(&s->tokens, old.v[i].name);
-		if (e && old.v[i].last_used > e->last_used)
-			e->last_used = old.v[i].last_used;
-	}
-	for (size_t i = 0; i < old.n; i++) {
-		uint32_t vip = old.v[i].vip;
-		if (vip && vip_assignable(s, vip) && !vip_reserved(s, vip) &&
-		    !s->by_vip[pool_offset(&s->pool, vip)])
-			pool_release(&s->pool, vip);
-	}
-	reserve_fixed_vips(s);
-	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);
-	tokens_free(&old);
-}
-
-/* SIGHUP: read the config file again (the command line still wins) and
- * apply what can change without dropping sessions. */
-static void reload(struct server *s)
-{
-	const struct config *old = s->cfg;
-	reload_tokens(s);
-	if (s->nat_on)
-		hub_nat_install(s, false); /* the hub's networks may have changed */
-	if (!old->config) {
-		log_info("SIGHUP: no config file in use (--config FILE): settings unchanged");
-		return;
-	}
-	struct config fresh;
-	if (config_parse(&fresh, old->argc, old->argv) != 0) {
-		log_err("reload of %s failed: keeping the running settings", old->config);
-		config_free(&fresh);
-		return;
-	}
-	bool token_changed = str_differs(fresh.token, s->reload_token);
-	if (token_changed) {
-		set_token(s, fresh.token);
-		free(s->reload_token);
-		s->reload_token = fresh.token ? strdup(fresh.token) : NULL;
-	}
-	if (s->nat_on && fresh.spoke_to_spoke != s->spoke_to_spoke) {
-		s->spoke_to_spoke = fresh.spoke_to_spoke;
-		hub_nat_install(s, false);
-	}
-	s->spoke_to_spoke = fresh.spoke_to_spoke;
-	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||
-	    str_differs(fresh.egress, old->egress) ||
-	    fresh.nallow_lan != old->nallow_lan ||
-	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0)
-		log_warn("%s changed in %s: takes effect after a restart", "nat, egress or allow-lan",
-		         old->config);
-	if (fresh.dns != old->dns)
-		log_warn("%s changed in %s: takes effect after a restart", "dns", old->config);
-	log_info("reloaded %s: token %s, spoke-to-spoke %s; %u sessions kept", old->config,
-	         token_changed ? "changed" : "unchanged", s->spoke_to_spoke ? "on" : "off",
-	         live_sessions(s));
-	if (str_differs(fresh.listen, old->listen))
-		log_warn("%s changed in %s: takes effect after a restart", "listen", old->config);
-	if (fresh.subnet != old->subnet || fresh.prefix != old->prefix)
-		log_warn("%s changed in %s: takes effect after a restart", "subnet", old->config);
-	if (str_differs(fresh.tun, old->tun) || fresh.mtu != old->mtu)
-		log_warn("%s changed in %s: takes effect after a restart", "tun or mtu", old->config);
-	if (str_differs(fresh.public_address, old->public_address))
-		log_warn("%s changed in %s: takes effect after a restart", "public-address", old->config);
-	if (str_differs(fresh.state_dir, old->state_dir) || str_differs(fresh.control, old->control))
-		log_warn("%s changed in %s: takes effect after a restart", "state-dir or control", old->config);
-	config_free(&fresh);
-}
 
 static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
 {
@@ -755,9 +376,9 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	}
 	if (si->ssi_signo == SIGHUP) {
 		sd_notify(0, "RELOADING=1");
-		reload(s);
+		hub_reload(s);
 		sd_notify(0, "READY=1");
-		notify_status(s);
+		hub_notify_status(s);
 		return 0;
 	}
 	log_info("signal %d: closing %u connections and exiting", (int)si->ssi_signo, s->nconns);
@@ -854,12 +475,12 @@ int server_run(const struct config *cfg)
 		return 1;
 	log_info("pin %s", s->id.pin);
 	s->spoke_to_spoke = cfg->spoke_to_spoke;
-	set_token(s, cfg->token);
+	hub_set_token(s, cfg->token);
 	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
 	ban_init(&s->bans);
 	if (pool_init(&s->pool, cfg->subnet, cfg->prefix) < 0 ||
 	    !(s->by_vip = calloc(s->pool.size, sizeof(*s->by_vip))) ||
-	    !(s->tunbuf = malloc(TUN_BUF)) || cidmap_init(&s->cids, 256) < 0) {
+	    !(s->tunbuf = malloc(HUB_TUN_BUF)) || cidmap_init(&s->cids, 256) < 0) {
 		log_err("out of memory");
 		goto out;
 	}
@@ -870,7 +491,7 @@ int server_run(const struct config *cfg)
 		        path, err);
 		goto out;
 	}
-	reserve_fixed_vips(s);
+	hub_reserve_fixed_vips(s);
 	log_info("%zu token%s in %s%s", s->tokens.n, s->tokens.n == 1 ? "" : "s", path,
 	         cfg->token ? ", and the shared --token" : "");
 	if (!cfg->token && !s->tokens.n)
@@ -889,7 +510,7 @@ int server_run(const struct config *cfg)
 	if (sd_event_default(&s->ev) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
-	    sd_event_add_io(s->ev, NULL, s->tunfd, EPOLLIN, on_tun, s) < 0 ||
+	    sd_event_add_io(s->ev, NULL, s->tunfd, EPOLLIN, hub_on_tun, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0) {
@@ -907,9 +528,9 @@ int server_run(const struct config *cfg)
 	         s->pool.prefix, cfg->mtu, s->spoke_to_spoke ? "on" : "off");
 	log_info("listening on %s", cfg->listen);
 	sd_notify(0, "READY=1");
-	notify_status(s);
+	hub_notify_status(s);
 	rc = sd_event_loop(s->ev) < 0 ? 1 : 0;
-	server_settle(s);
+	hub_settle(s);
 out:
 	while (s->sessions) {
 		struct session *ss = s->sessions;
@@ -917,7 +538,7 @@ out:
 		conn_free(&ss->conn);
 		free(ss);
 	}
-	server_settle(s);
+	hub_settle(s);
 	control_close(s->ctl);
 	if (s->ev)
 		sd_event_unref(s->ev);

@@ -1,0 +1,182 @@
+/* The hub's side of the login: check the token and the ban list, give the
+ * session its address, answer on the control stream. */
+#include <arpa/inet.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/hub.h"
+#include "daemon/log.h"
+#include "proto/login.h"
+
+static void send_json_line(struct session *ss, const struct slopn_login_response *r)
+{
+	char buf[1024];
+	ssize_t n = slopn_login_response_format(r, buf, sizeof(buf));
+	if (n > 0)
+		conn_ctl_send(&ss->conn, buf, (size_t)n);
+}
+
+static void refuse(struct session *ss, uint64_t code, const char *message, const char *reason)
+{
+	struct slopn_login_response r = {.ok = false};
+	snprintf(r.message, sizeof(r.message), "%s", message);
+	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
+	send_json_line(ss, &r);
+	conn_close(&ss->conn, code, reason);
+}
+
+/* Who a token is: the shared --token, or an entry of the store. Returns
+ * false with why set when it is unknown or expired. */
+static bool check_token(struct server *s, const char *token, struct session *ss,
+                        struct token_entry **entry, const char **why)
+{
+	uint8_t h[32];
+	token_hash(token, h);
+	*entry = tokens_match(&s->tokens, token);
+	/* Both checks always run: timing says nothing about which one matched. */
+	bool shared = s->has_token && token_hash_equal(h, s->token_hash);
+	if (shared) {
+		snprintf(ss->token_name, sizeof(ss->token_name), "%s", SHARED_TOKEN_NAME);
+		*entry = NULL;
+		return true;
+	}
+	if (!*entry) {
+		*why = "invalid token";
+		return false;
+	}
+	if (token_expired(*entry, time(NULL))) {
+		*why = "token expired";
+		return false;
+	}
+	snprintf(ss->token_name, sizeof(ss->token_name), "%s", (*entry)->name);
+	return true;
+}
+
+/* The VIP for a new session: the token's fixed one (taken over from an
+ * older session of the same token, a client reconnecting before its old
+ * session timed out), else one from the pool. 0 when the pool is empty. */
+static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e)
+{
+	if (e && e->vip && vip_assignable(s, e->vip)) {
+		struct session *old = s->by_vip[pool_offset(&s->pool, e->vip)];
+		if (!old)
+			return e->vip; /* reserved for this token since it was added or loaded */
+		if (!strcmp(old->token_name, e->name)) {
+			log_info("session %llu: replaced by session %llu of the same token '%s'",
+			         (unsigned long long)old->id, (unsigned long long)ss->id, e->name);
+			hub_kick(s, old, "replaced by a new login with the same token");
+			s->by_vip[pool_offset(&s->pool, e->vip)] = NULL;
+			return e->vip;
+		}
+		char v[INET_ADDRSTRLEN];
+		log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
+		         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
+	}
+	return pool_alloc(&s->pool);
+}
+
+/* last_used goes to disk at most once a minute per token: a client that
+ * reconnects in a loop must not rewrite the file in a loop. */
+static void token_used(struct server *s, struct token_entry *e)
+{
+	int64_t now = time(NULL), prev = e->last_used;
+	e->last_used = now;
+	char err[256];
+	if (now - prev >= 60 && tokens_save(&s->tokens, err, sizeof(err)) < 0)
+		log_warn("%s: last use of '%s' not saved: %s", s->tokens.path, e->name, err);
+}
+
+static void handle_login(struct session *ss, const char *line, size_t len)
+{
+	struct server *s = ss->srv;
+	struct slopn_login_request req;
+	char err[160];
+	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
+		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)", (unsigned long long)ss->id,
+		     ss->remote, err);
+		char msg[200];
+		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
+		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
+		return;
+	}
+	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
+	uint64_t now = conn_now() / NGTCP2_SECONDS;
+	uint64_t left = ban_remaining(&s->bans, peer, now);
+	if (left) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more minutes",
+		         (unsigned long long)(left + 59) / 60);
+		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id,
+		     ss->remote);
+		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
+		return;
+	}
+	struct token_entry *entry;
+	const char *why = NULL;
+	bool ok = check_token(s, req.token, ss, &entry, &why);
+	gnutls_memset(req.token, 0, sizeof(req.token));
+	if (!ok) {
+		hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
+		     (unsigned long long)ss->id, why);
+		if (ban_fail(&s->bans, peer, now)) {
+			hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins",
+			     ss->remote, BAN_DURATION / 60, BAN_MAX_FAILS);
+			control_notify(s->ctl, "ban", json_pack("{s:s, s:i}", "remote", ss->remote,
+			                                        "minutes", BAN_DURATION / 60));
+		}
+		control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
+		                                              "reason", why));
+		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
+		                                         : "Invalid authentication token", "unauthorized");
+		return;
+	}
+	ban_success(&s->bans, peer);
+	uint32_t vip = assign_vip(s, ss, entry);
+	if (!vip) {
+		char net[INET_ADDRSTRLEN], msg[160];
+		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
+		         ip4str(s->pool.network, net), s->pool.prefix, pool_capacity(&s->pool));
+		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id,
+		     ss->remote, msg);
+		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
+		return;
+	}
+	if (entry)
+		token_used(s, entry);
+	ss->vip = vip;
+	ss->logged_in = true;
+	s->by_vip[pool_offset(&s->pool, vip)] = ss;
+	snprintf(ss->client_version, sizeof(ss->client_version), "%s", req.client_version);
+	snprintf(ss->os, sizeof(ss->os), "%s", req.os);
+
+	struct slopn_login_response r = {.ok = true, .prefix_len = s->pool.prefix};
+	r.assigned_vip.s_addr = htonl(vip);
+	r.server_vip.s_addr = htonl(pool_hub_addr(&s->pool));
+	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
+	r.dns.s_addr = s->cfg->dns;
+	send_json_line(ss, &r);
+	char vs[INET_ADDRSTRLEN];
+	hub_slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s remote %s client %s os %s "
+	     "(max packet %zu)", (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs),
+	     ss->remote, *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
+	     conn_max_datagram(&ss->conn));
+	hub_notify_status(s);
+	control_notify(s->ctl, "session.up",
+	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", ss->token_name,
+	                         "vip", vs, "remote", ss->remote));
+}
+
+void hub_session_line(struct conn *c, const char *line, size_t len)
+{
+	struct session *ss = c->owner;
+	if (!ss->logged_in) {
+		handle_login(ss, line, len);
+		return;
+	}
+	/* Later messages: newline-delimited JSON; unknown types are ignored. */
+	char type[32];
+	if (slopn_msg_type(line, len, type, sizeof(type)) == 0)
+		log_debug("session %llu: ignoring control message '%s'", (unsigned long long)ss->id, type);
+}

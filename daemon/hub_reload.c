@@ -1,0 +1,125 @@
+/* SIGHUP on the hub: tokens.json and the config file read again, and what
+ * can change without dropping sessions applied. */
+#include <gnutls/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/hub.h"
+#include "daemon/log.h"
+
+void hub_set_token(struct server *s, const char *token)
+{
+	s->has_token = token != NULL;
+	if (token)
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), s->token_hash);
+	else
+		memset(s->token_hash, 0, sizeof(s->token_hash));
+}
+
+static bool str_differs(const char *a, const char *b)
+{
+	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
+}
+
+/* Fixed VIPs are kept out of the pool while their token exists; one that
+ * a session holds now stays with it, and is kept when that session ends. */
+void hub_reserve_fixed_vips(struct server *s)
+{
+	char v[INET_ADDRSTRLEN];
+	for (size_t i = 0; i < s->tokens.n; i++) {
+		const struct token_entry *e = &s->tokens.v[i];
+		if (!e->vip)
+			continue;
+		if (!vip_assignable(s, e->vip)) {
+			log_warn("%s: token '%s': fixed VIP %s is not a client address of %s/%u; "
+			         "it gets one from the pool", s->tokens.path, e->name, ip4str(e->vip, v),
+			         ip4str(s->pool.network, v), s->pool.prefix);
+			continue;
+		}
+		if (!s->by_vip[pool_offset(&s->pool, e->vip)])
+			pool_take(&s->pool, e->vip);
+	}
+}
+
+/* Re-read tokens.json (an administrator may have edited it). A bad file
+ * changes nothing: the tokens in memory stay in force. */
+static void reload_tokens(struct server *s)
+{
+	struct token_store fresh, old = s->tokens;
+	char err[256];
+	if (tokens_load(&fresh, old.path, err, sizeof(err)) < 0) {
+		log_err("reload of %s failed: %s; keeping the %zu tokens in memory", old.path, err, old.n);
+		tokens_free(&fresh);
+		return;
+	}
+	s->tokens = fresh;
+	/* Uses seen since the last save (it waits up to a minute) survive. */
+	for (size_t i = 0; i < old.n; i++) {
+		struct token_entry *e = tokens_find(&s->tokens, old.v[i].name);
+		if (e && old.v[i].last_used > e->last_used)
+			e->last_used = old.v[i].last_used;
+	}
+	for (size_t i = 0; i < old.n; i++) {
+		uint32_t vip = old.v[i].vip;
+		if (vip && vip_assignable(s, vip) && !hub_vip_reserved(s, vip) &&
+		    !s->by_vip[pool_offset(&s->pool, vip)])
+			pool_release(&s->pool, vip);
+	}
+	hub_reserve_fixed_vips(s);
+	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);
+	tokens_free(&old);
+}
+
+/* SIGHUP: read the config file again (the command line still wins) and
+ * apply what can change without dropping sessions. */
+void hub_reload(struct server *s)
+{
+	const struct config *old = s->cfg;
+	reload_tokens(s);
+	if (s->nat_on)
+		hub_nat_install(s, false); /* the hub's networks may have changed */
+	if (!old->config) {
+		log_info("SIGHUP: no config file in use (--config FILE): settings unchanged");
+		return;
+	}
+	struct config fresh;
+	if (config_parse(&fresh, old->argc, old->argv) != 0) {
+		log_err("reload of %s failed: keeping the running settings", old->config);
+		config_free(&fresh);
+		return;
+	}
+	bool token_changed = str_differs(fresh.token, s->reload_token);
+	if (token_changed) {
+		hub_set_token(s, fresh.token);
+		free(s->reload_token);
+		s->reload_token = fresh.token ? strdup(fresh.token) : NULL;
+	}
+	if (s->nat_on && fresh.spoke_to_spoke != s->spoke_to_spoke) {
+		s->spoke_to_spoke = fresh.spoke_to_spoke;
+		hub_nat_install(s, false);
+	}
+	s->spoke_to_spoke = fresh.spoke_to_spoke;
+	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||
+	    str_differs(fresh.egress, old->egress) ||
+	    fresh.nallow_lan != old->nallow_lan ||
+	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0)
+		log_warn("%s changed in %s: takes effect after a restart", "nat, egress or allow-lan",
+		         old->config);
+	if (fresh.dns != old->dns)
+		log_warn("%s changed in %s: takes effect after a restart", "dns", old->config);
+	log_info("reloaded %s: token %s, spoke-to-spoke %s; %u sessions kept", old->config,
+	         token_changed ? "changed" : "unchanged", s->spoke_to_spoke ? "on" : "off",
+	         live_sessions(s));
+	if (str_differs(fresh.listen, old->listen))
+		log_warn("%s changed in %s: takes effect after a restart", "listen", old->config);
+	if (fresh.subnet != old->subnet || fresh.prefix != old->prefix)
+		log_warn("%s changed in %s: takes effect after a restart", "subnet", old->config);
+	if (str_differs(fresh.tun, old->tun) || fresh.mtu != old->mtu)
+		log_warn("%s changed in %s: takes effect after a restart", "tun or mtu", old->config);
+	if (str_differs(fresh.public_address, old->public_address))
+		log_warn("%s changed in %s: takes effect after a restart", "public-address", old->config);
+	if (str_differs(fresh.state_dir, old->state_dir) || str_differs(fresh.control, old->control))
+		log_warn("%s changed in %s: takes effect after a restart", "state-dir or control", old->config);
+	config_free(&fresh);
+}
