@@ -5,16 +5,16 @@
 
 #include "ctl/slopnctl.h"
 
-int cmd_monitor(int fd, int argc, char **argv)
+static int monitor(const struct args *a)
 {
 	int rc;
-	json_t *r = rpc_call(fd, "events.subscribe", NULL, &rc);
+	json_t *r = rpc_call(a, "events.subscribe", NULL, &rc);
 	if (!r)
 		return rc;
 	json_decref(r);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
-		char *line = read_line(rpc_fd(fd, false), -1);
+		char *line = read_line(rpc_fd(), -1);
 		if (!line)
 			return 0; /* the daemon went away */
 		json_t *n = json_loads(line, 0, NULL);
@@ -36,3 +36,8 @@ int cmd_monitor(int fd, int argc, char **argv)
 		json_decref(n);
 	}
 }
+
+const struct command cmd_monitor = {
+	"monitor", NULL, monitor,
+	.help = "print events (sessions, logins, bans, tokens) until Ctrl-C",
+};

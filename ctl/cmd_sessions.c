@@ -1,5 +1,5 @@
 /* slopnctl sessions list|kick */
-#include <getopt.h>
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,10 +8,10 @@
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
 
-int cmd_sessions_list(int fd, int argc, char **argv)
+static int list(const struct args *a)
 {
 	int rc;
-	json_t *r = rpc_call(fd, "sessions.list", NULL, &rc);
+	json_t *r = rpc_call(a, "sessions.list", NULL, &rc);
 	if (!r)
 		return rc;
 	if (json_out)
@@ -57,42 +57,30 @@ int cmd_sessions_list(int fd, int argc, char **argv)
 	return 0;
 }
 
-int cmd_sessions_kick(int fd, int argc, char **argv)
+static int kick(const struct args *a)
 {
-	static const struct option opts[] = {
-		{"token", required_argument, NULL, 't'},
-		{"reason", required_argument, NULL, 'r'},
-		{0},
-	};
-	const char *token = NULL, *reason = NULL;
-	int o;
-	optind = 0; /* 0, not 1: a full restart of GNU getopt after main's own parse */
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 't')
-			token = optarg;
-		else if (o == 'r')
-			reason = optarg;
-		else
-			return EXIT_USAGE;
-	}
-	const char *target = optind < argc ? argv[optind] : NULL;
-	if (!!target + !!token != 1 || (target && optind + 1 != argc)) {
-		fprintf(stderr, "usage: slopnctl sessions kick ID|VIP|--token NAME [--reason TEXT]\n");
-		return EXIT_USAGE;
-	}
+	const char *target = a->operand, *token = flag_value(a, "token"),
+	           *reason = flag_value(a, "reason");
 	json_t *params = json_object();
-	char *end;
-	long long id = target ? strtoll(target, &end, 10) : 0;
-	if (token)
+	if (token) {
 		json_object_set_new(params, "token", json_string(token));
-	else if (*target && !*end && id > 0)
-		json_object_set_new(params, "id", json_integer(id));
-	else
-		json_object_set_new(params, "vip", json_string(target));
+	} else {
+		char *end;
+		unsigned char addr[16];
+		long long id = strtoll(target, &end, 10);
+		if (*target >= '0' && *target <= '9' && !*end && id > 0)
+			json_object_set_new(params, "id", json_integer(id));
+		else if (inet_pton(AF_INET, target, addr) == 1 || inet_pton(AF_INET6, target, addr) == 1)
+			json_object_set_new(params, "vip", json_string(target));
+		else {
+			json_decref(params);
+			return usage_error(a->cmd, "'%s' is neither a session id nor an address", target);
+		}
+	}
 	if (reason)
 		json_object_set_new(params, "reason", json_string(reason));
 	int rc;
-	json_t *r = rpc_call(fd, "sessions.kick", params, &rc);
+	json_t *r = rpc_call(a, "sessions.kick", params, &rc);
 	if (!r)
 		return rc;
 	if (json_out)
@@ -102,3 +90,19 @@ int cmd_sessions_kick(int fd, int argc, char **argv)
 	json_decref(r);
 	return 0;
 }
+
+const struct command cmd_sessions_list = {
+	"sessions", "list", list, .help = "connected clients with live counters",
+};
+
+static const struct flag kick_flags[] = {
+	{.name = "token", .value = "NAME", .help = "every session of this token", .param = "token",
+	 .live = LIVE_TOKEN, .instead = true},
+	{.name = "reason", .value = "TEXT", .param = "reason",
+	 .help = "what the clients are told (default: kicked by the administrator)"},
+	{NULL},
+};
+const struct command cmd_sessions_kick = {
+	"sessions", "kick", kick, "ID|VIP", "id vip", LIVE_SESSION, kick_flags,
+	"disconnect clients; they see the reason and reconnect",
+};

@@ -6,10 +6,10 @@
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
 
-int cmd_status(int fd, int argc, char **argv)
+static int status(const struct args *args)
 {
 	int rc;
-	json_t *r = rpc_call(fd, "server.status", NULL, &rc);
+	json_t *r = rpc_call(args, "server.status", NULL, &rc);
 	if (!r)
 		return rc;
 	if (json_out)
@@ -51,3 +51,7 @@ int cmd_status(int fd, int argc, char **argv)
 	json_decref(r);
 	return 0;
 }
+
+const struct command cmd_status = {
+	"status", NULL, status, .help = "the daemon's role, address, sessions and traffic",
+};

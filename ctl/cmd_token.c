@@ -1,6 +1,5 @@
 /* slopnctl token add|list|remove */
 #include <arpa/inet.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,52 +7,43 @@
 
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
+#include "proto/tokenfile.h"
 
-int cmd_token_add(int fd, int argc, char **argv)
+/* A name the daemon would take: said here, so that it is a usage error
+ * even without a daemon. */
+static bool name_ok(const struct args *a, int *rc)
 {
-	static const struct option opts[] = {
-		{"expires", required_argument, NULL, 'e'},
-		{"vip", required_argument, NULL, 'v'},
-		{0},
-	};
-	const char *vip = NULL;
+	if (token_name_valid(a->operand))
+		return true;
+	*rc = usage_error(a->cmd, "NAME '%s': expected 1-%d characters of A-Z a-z 0-9 . _ @ -",
+	                  a->operand, TOKEN_NAME_MAX);
+	return false;
+}
+
+static int add(const struct args *a)
+{
+	const char *vip = flag_value(a, "vip"), *dur = flag_value(a, "expires");
 	uint64_t expires = 0;
-	int o;
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'e') {
-			if (parse_duration(optarg, &expires) < 0 || expires == 0) {
-				fprintf(stderr, "slopnctl: --expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d\n", optarg);
-				return EXIT_USAGE;
-			}
-		} else if (o == 'v') {
-			struct in_addr a;
-			if (inet_pton(AF_INET, optarg, &a) != 1) {
-				fprintf(stderr, "slopnctl: --vip '%s': not an IPv4 address\n", optarg);
-				return EXIT_USAGE;
-			}
-			vip = optarg;
-		} else {
-			return EXIT_USAGE;
-		}
-	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: slopnctl token add NAME [--expires DURATION] [--vip IP]\n");
-		return EXIT_USAGE;
-	}
-	json_t *params = json_pack("{s:s}", "name", argv[optind]);
+	int rc;
+	if (!name_ok(a, &rc))
+		return rc;
+	if (dur && (parse_duration(dur, &expires) < 0 || expires == 0))
+		return usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d", dur);
+	unsigned char addr[16];
+	if (vip && inet_pton(AF_INET, vip, addr) != 1 && inet_pton(AF_INET6, vip, addr) != 1)
+		return usage_error(a->cmd, "--vip '%s': not an IP address", vip);
+	json_t *params = json_pack("{s:s}", "name", a->operand);
 	if (expires)
 		json_object_set_new(params, "expires_in", json_integer((json_int_t)expires));
 	if (vip)
 		json_object_set_new(params, "vip", json_string(vip));
-	int rc;
-	json_t *r = rpc_call(fd, "token.add", params, &rc);
+	json_t *r = rpc_call(a, "token.add", params, &rc);
 	if (!r)
 		return rc;
 	if (json_out)
 		return print_json(r), json_decref(r), 0;
 	const char *invite = json_string_value(json_object_get(r, "invite"));
-	printf("token '%s' added; its secret is shown only now.\n", argv[optind]);
+	printf("token '%s' added; its secret is shown only now.\n", a->operand);
 	printf("  token:   %s\n", json_string_value(json_object_get(r, "token")));
 	if (invite) {
 		printf("  invite:  %s\n", invite);
@@ -91,10 +81,10 @@ static void when(json_t *v, bool future, char *buf, size_t len)
 		snprintf(buf, len, "%s ago", fmt_duration(now > t ? (uint64_t)(now - t) : 0, d, sizeof(d)));
 }
 
-int cmd_token_list(int fd, int argc, char **argv)
+static int list(const struct args *a)
 {
 	int rc;
-	json_t *r = rpc_call(fd, "token.list", NULL, &rc);
+	json_t *r = rpc_call(a, "token.list", NULL, &rc);
 	if (!r)
 		return rc;
 	if (json_out)
@@ -130,38 +120,49 @@ int cmd_token_list(int fd, int argc, char **argv)
 	return 0;
 }
 
-int cmd_token_remove(int fd, int argc, char **argv)
+static int remove_(const struct args *a)
 {
-	static const struct option opts[] = {
-		{"kick", no_argument, NULL, 'k'},
-		{0},
-	};
-	bool kick = false;
-	int o;
-	optind = 0;
-	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (o == 'k')
-			kick = true;
-		else
-			return EXIT_USAGE;
-	}
-	if (optind + 1 != argc) {
-		fprintf(stderr, "usage: slopnctl token remove NAME [--kick]\n");
-		return EXIT_USAGE;
-	}
+	bool kick = flag_value(a, "kick") != NULL;
+	const char *name = a->operand;
 	int rc;
-	json_t *r = rpc_call(fd, "token.remove",
-	                     json_pack("{s:s, s:b}", "name", argv[optind], "kick", kick), &rc);
+	if (!name_ok(a, &rc))
+		return rc;
+	json_t *r = rpc_call(a, "token.remove", json_pack("{s:s, s:b}", "name", name, "kick", kick), &rc);
 	if (!r)
 		return rc;
 	if (json_out)
 		return print_json(r), json_decref(r), 0;
 	long long k = (long long)json_integer_value(json_object_get(r, "kicked"));
 	if (kick)
-		printf("token '%s' removed; %lld session%s kicked\n", argv[optind], k, k == 1 ? "" : "s");
+		printf("token '%s' removed; %lld session%s kicked\n", name, k, k == 1 ? "" : "s");
 	else
 		printf("token '%s' removed (its live sessions go on; 'slopnctl sessions kick --token %s' ends them)\n",
-		       argv[optind], argv[optind]);
+		       name, name);
 	json_decref(r);
 	return 0;
 }
+
+static const struct flag add_flags[] = {
+	{.name = "expires", .value = "DURATION", .param = "expires_in",
+	 .help = "refused after this long: 30d, 12h, 90m, 45s, 1w2d (default: never)"},
+	{.name = "vip", .value = "IP", .param = "vip",
+	 .help = "a fixed VIP for its clients, inside the hub's subnet"},
+	{NULL},
+};
+const struct command cmd_token_add = {
+	"token", "add", add, "NAME", "name", LIVE_NONE, add_flags,
+	"a new token; prints its secret once, with an invite",
+};
+
+const struct command cmd_token_list = {
+	"token", "list", list, .help = "tokens (never their secrets) and their use",
+};
+
+static const struct flag remove_flags[] = {
+	{.name = "kick", .help = "also end its live sessions"},
+	{NULL},
+};
+const struct command cmd_token_remove = {
+	"token", "remove", remove_, "NAME", "name", LIVE_TOKEN, remove_flags,
+	"revoke a token; --kick also ends its sessions",
+};

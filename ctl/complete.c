@@ -1,6 +1,7 @@
 /* Completion candidates, for the shells' scripts (slopnctl __complete) and
- * the readline shell alike: commands and flags from the command table, live
- * session ids, VIPs and token names from the daemon. */
+ * the readline shell alike: commands and flags from the command table
+ * (which flags take a value, and what values, too), live session ids, VIPs,
+ * token names and banned addresses from the daemon. */
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -17,8 +18,8 @@ static void offer(const char *word, const char *prefix, out_fn out, void *ctx)
 
 /* Values of field in the method's list (key) from the daemon, quietly:
  * completion never prints errors. */
-static void live(const char *method, const char *key, const char *field, const char *prefix,
-                 bool skip_shared, out_fn out, void *ctx)
+static void fetch(const char *method, const char *key, const char *field, const char *prefix,
+                  bool skip_shared, out_fn out, void *ctx)
 {
 	int fd = rpc_connect(true);
 	if (fd < 0)
@@ -42,71 +43,104 @@ static void live(const char *method, const char *key, const char *field, const c
 	json_decref(r);
 }
 
-static const char *const global_flags[] = {"--socket", "--json", "--help", NULL};
+static void live(enum live what, bool operand, const char *prefix, out_fn out, void *ctx)
+{
+	switch (what) {
+	case LIVE_SESSION:
+		fetch("sessions.list", "sessions", "id", prefix, false, out, ctx);
+		fetch("sessions.list", "sessions", "vip", prefix, false, out, ctx);
+		break;
+	case LIVE_TOKEN:
+		fetch("token.list", "tokens", "name", prefix, operand, out, ctx);
+		break;
+	case LIVE_BAN:
+		fetch("bans.list", "bans", "address", prefix, false, out, ctx);
+		break;
+	case LIVE_NONE:
+		break;
+	}
+}
+
+/* The flag a word names ("--token", "--token=x"), the command's or a global. */
+static const struct flag *find_flag(const struct command *cmd, const char *word)
+{
+	const char *name = word + 2;
+	size_t len = strcspn(name, "=");
+	for (int pass = 0; pass < 2; pass++)
+		for (const struct flag *f = pass ? global_flags : cmd ? cmd->flags : NULL; f && f->name; f++)
+			if (strlen(f->name) == len && !strncmp(f->name, name, len))
+				return f;
+	return NULL;
+}
+
+static void offer_flags(const struct flag *f, const char *cur, out_fn out, void *ctx)
+{
+	char buf[64];
+	for (; f && f->name; f++) {
+		snprintf(buf, sizeof(buf), "--%s", f->name);
+		offer(buf, cur, out, ctx);
+	}
+}
 
 void complete_words(int n, char **words, out_fn out, void *ctx)
 {
-	const char *cur = n > 0 ? words[n - 1] : "";
-	const char *noun = NULL, *verb = NULL;
-	int args = 0;
+	const char *cur = n > 0 ? words[n - 1] : "", *noun = NULL;
+	const struct command *cmd = NULL;
+	const struct flag *pending = NULL; /* its value comes next */
+	bool operand = false;
 	for (int i = 0; i < n - 1; i++) {
-		if (!strcmp(words[i], "--socket") && i + 1 < n - 1)
-			sock_path = words[++i];
-		else if (!strcmp(words[i], "--socket"))
-			return; /* completing the path: the shell's job */
-		else if (words[i][0] == '-')
+		const char *w = words[i];
+		if (pending) {
+			if (!strcmp(pending->name, "socket")) /* ask that daemon */
+				sock_path = w;
+			if (pending->instead)
+				operand = true;
+			pending = NULL;
+		} else if (!strncmp(w, "--", 2)) {
+			const struct flag *f = find_flag(cmd, w);
+			if (f && f->value && !strchr(w, '='))
+				pending = f;
+			else if (f && f->instead)
+				operand = true;
+		} else if (w[0] == '-') {
 			continue;
-		else if (!noun)
-			noun = words[i];
-		else if (!verb)
-			verb = words[i];
-		else
-			args++;
+		} else if (!noun) {
+			noun = w;
+			for (const struct command *const *c = commands; *c; c++)
+				if (!strcmp((*c)->noun, noun) && !(*c)->verb)
+					cmd = *c;
+		} else if (!cmd) {
+			for (const struct command *const *c = commands; *c; c++)
+				if (!strcmp((*c)->noun, noun) && (*c)->verb && !strcmp((*c)->verb, w))
+					cmd = *c;
+			if (!cmd)
+				return;
+		} else {
+			operand = true;
+		}
+	}
+	if (pending) {
+		/* A value: live ones, or the user's own (a path is the shell's job). */
+		live(pending->live, false, cur, out, ctx);
+		return;
+	}
+	if (cur[0] == '-') {
+		offer_flags(cmd ? cmd->flags : NULL, cur, out, ctx);
+		offer_flags(global_flags, cur, out, ctx);
+		return;
 	}
 	if (!noun) {
-		for (const struct command *c = commands; c->noun; c++)
-			if (c == commands || strcmp(c->noun, c[-1].noun))
-				offer(c->noun, cur, out, ctx);
-		if (cur[0] == '-')
-			for (const char *const *f = global_flags; *f; f++)
-				offer(*f, cur, out, ctx);
+		for (const struct command *const *c = commands; *c; c++)
+			if (c == commands || strcmp((*c)->noun, c[-1]->noun))
+				offer((*c)->noun, cur, out, ctx);
 		return;
 	}
-	const struct command *cmd = NULL;
-	for (const struct command *c = commands; c->noun; c++) {
-		if (strcmp(c->noun, noun))
-			continue;
-		if (!c->verb) {
-			cmd = c;
-			args += verb != NULL; /* no verb: that word was an argument */
-			break;
-		}
-		if (!verb)
-			offer(c->verb, cur, out, ctx);
-		else if (!strcmp(c->verb, verb))
-			cmd = c;
-	}
-	if (!cmd)
-		return;
-	if (n >= 2 && !strcmp(words[n - 2], "--token")) {
-		live("token.list", "tokens", "name", cur, false, out, ctx);
+	if (!cmd) {
+		for (const struct command *const *c = commands; *c; c++)
+			if (!strcmp((*c)->noun, noun) && (*c)->verb)
+				offer((*c)->verb, cur, out, ctx);
 		return;
 	}
-	/* After any other flag that takes a value, the value is the user's. */
-	if (n >= 2 && words[n - 2][0] == '-' && strcmp(words[n - 2], "--kick") &&
-	    strcmp(words[n - 2], "--json"))
-		return;
-	if (cur[0] == '-') {
-		for (const char *const *f = cmd->flags; f && *f; f++)
-			offer(*f, cur, out, ctx);
-		return;
-	}
-	if (args > 0)
-		return; /* one target per command */
-	if (cmd->live == LIVE_SESSION) {
-		live("sessions.list", "sessions", "id", cur, false, out, ctx);
-		live("sessions.list", "sessions", "vip", cur, false, out, ctx);
-	} else if (cmd->live == LIVE_TOKEN) {
-		live("token.list", "tokens", "name", cur, true, out, ctx);
-	}
+	if (cmd->operand && !operand)
+		live(cmd->live, true, cur, out, ctx);
 }

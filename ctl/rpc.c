@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "ctl/slopnctl.h"
+#include "proto/jsonrpc.h"
 
 int rpc_connect(bool quiet)
 {
@@ -21,9 +22,14 @@ int rpc_connect(bool quiet)
 	strcpy(sa.sun_path, sock_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		/* The hint that fits the cause. */
+		const char *hint = errno == EACCES ? "not in group slopn, or not root"
+		                 : errno == ENOENT || errno == ECONNREFUSED
+		                 ? "is slopnd running? use --socket PATH or SLOPNCTL_SOCKET"
+		                 : NULL;
 		if (!quiet)
-			fprintf(stderr, "slopnctl: cannot connect to %s: %s (is slopnd running? use --socket PATH or SLOPNCTL_SOCKET)\n",
-			        sock_path, strerror(errno));
+			fprintf(stderr, "slopnctl: cannot connect to %s: %s%s%s%s\n", sock_path,
+			        strerror(errno), hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -78,31 +84,32 @@ char *read_line(int fd, int timeout_ms)
 	}
 }
 
-/* Commands get RPC_LAZY and connect on their first call, so that a usage
- * error is reported as one (exit 2) even when the daemon is down. */
+/* A command connects on its first call, so that a usage error is reported
+ * as one (exit 2) even when the daemon is down. */
 static int lazy = -1;
 
-int rpc_fd(int fd, bool quiet)
+int rpc_fd(void)
 {
-	if (fd >= 0)
-		return fd;
 	if (lazy < 0)
-		lazy = rpc_connect(quiet);
+		lazy = rpc_connect(false);
 	return lazy;
 }
 
-void rpc_close_lazy(void)
+void rpc_close(void)
 {
 	if (lazy >= 0)
 		close(lazy);
 	lazy = -1;
 }
 
-static json_t *call(int fd, const char *method, json_t *params, int *rc, bool quiet)
+/* The result, or NULL with *code and *msg (malloc'd) from the daemon, or
+ * *code 0 when it could not be asked (said unless quiet). */
+static json_t *call(int fd, const char *method, json_t *params, int *code, char **msg, bool quiet)
 {
-	if ((fd = rpc_fd(fd, quiet)) < 0) {
+	*code = 0;
+	*msg = NULL;
+	if (fd < 0) {
 		json_decref(params);
-		*rc = EXIT_UNREACHABLE;
 		return NULL;
 	}
 	static int next_id = 1;
@@ -118,35 +125,84 @@ static json_t *call(int fd, const char *method, json_t *params, int *rc, bool qu
 	if (!line) {
 		if (!quiet)
 			fprintf(stderr, "slopnctl: no answer from %s\n", sock_path);
-		*rc = EXIT_UNREACHABLE;
 		return NULL;
 	}
 	json_t *resp = json_loads(line, 0, NULL);
 	free(line);
 	json_t *err = json_object_get(resp, "error"), *res = json_object_get(resp, "result");
 	if (err || !res) {
-		if (!quiet)
-			fprintf(stderr, "slopnctl: %s\n", err ? json_string_value(json_object_get(err, "message"))
-			                                      : "the daemon's answer is not understood");
-		*rc = EXIT_REFUSED;
+		const char *m = json_string_value(json_object_get(err, "message"));
+		*code = err ? (int)json_integer_value(json_object_get(err, "code")) : -1;
+		*msg = strdup(m ? m : "the daemon's answer is not understood");
 		json_decref(resp);
 		return NULL;
 	}
 	json_incref(res);
 	json_decref(resp);
-	*rc = 0;
 	return res;
 }
 
-json_t *rpc_call(int fd, const char *method, json_t *params, int *rc)
+/* The daemon's "params.KEY: why", about a param the command line filled:
+ * said of the operand or flag that filled it. */
+static int invalid_params(const struct args *a, const char *msg)
 {
-	return call(fd, method, params, rc, false);
+	const struct command *c = a->cmd;
+	const char *word = NULL, *value = NULL;
+	char key[64] = "", wbuf[64];
+	const char *why = msg;
+	int end = 0;
+	if (sscanf(msg, "params.%63[a-z_]: %n", key, &end) == 1 && end > 0)
+		why = msg + end;
+	else
+		key[0] = '\0';
+	for (int i = 0; *key && c->flags && c->flags[i].name; i++)
+		if (a->val[i] && c->flags[i].param && !strcmp(c->flags[i].param, key)) {
+			snprintf(wbuf, sizeof(wbuf), "--%s", c->flags[i].name);
+			word = wbuf, value = a->val[i];
+		}
+	if (!word && *key && c->params && a->operand) {
+		size_t k = strlen(key);
+		for (const char *p = c->params; (p = strstr(p, key)); p += k)
+			if ((p == c->params || p[-1] == ' ') && (!p[k] || p[k] == ' '))
+				word = c->operand, value = a->operand;
+	}
+	if (!word)
+		return usage_error(c, "%s", msg);
+	char quoted[300];
+	snprintf(quoted, sizeof(quoted), "'%s'", value);
+	if (strstr(why, quoted))
+		return usage_error(c, "%s: %s", word, why); /* the daemon quoted the value already */
+	return usage_error(c, "%s %s: %s", word, quoted, why);
+}
+
+json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *rc)
+{
+	int code;
+	char *msg;
+	json_t *r = call(rpc_fd(), method, params, &code, &msg, false);
+	if (r) {
+		*rc = 0;
+		return r;
+	}
+	if (!code) {
+		*rc = EXIT_UNREACHABLE;
+	} else if (code == JSONRPC_INVALID_PARAMS) {
+		*rc = invalid_params(a, msg);
+	} else {
+		fprintf(stderr, "slopnctl: %s\n", msg);
+		*rc = EXIT_REFUSED;
+	}
+	free(msg);
+	return NULL;
 }
 
 json_t *rpc_call_quiet(int fd, const char *method, json_t *params)
 {
-	int rc;
-	return call(fd, method, params, &rc, true);
+	int code;
+	char *msg;
+	json_t *r = call(fd, method, params, &code, &msg, true);
+	free(msg);
+	return r;
 }
 
 int print_json(json_t *v)

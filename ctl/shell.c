@@ -156,6 +156,7 @@ int shell_run(void)
 	rl_attempted_completion_function = attempt;
 	rl_completer_quote_characters = "'\"";
 	bool tty = isatty(STDIN_FILENO);
+	in_shell = true;
 	if (tty)
 		printf("slopnctl %s on %s; 'help' lists the commands, Ctrl-D leaves\n", SLOPN_VERSION, sock_path);
 	/* Ctrl-C stops a running command (monitor), not the shell; readline
@@ -176,26 +177,18 @@ int shell_run(void)
 		} else if (n > 0) {
 			if (tty)
 				add_history(line);
-			/* --json and --socket PATH ahead of a command: for that line only. */
+			/* --json and --socket PATH on a line are for that line only. */
 			const char *saved_sock = sock_path;
 			bool saved_json = json_out;
-			int f = 0;
-			for (;;) {
-				if (f < n && !strcmp(words[f], "--json"))
-					json_out = true, f++;
-				else if (f + 1 < n && !strcmp(words[f], "--socket"))
-					sock_path = words[f + 1], f += 2;
-				else
-					break;
-			}
-			if (f == n)
-				fprintf(stderr, "slopnctl: options but no command\n");
-			else if (!strcmp(words[f], "quit") || !strcmp(words[f], "exit"))
+			if (!strcmp(words[0], "quit") || !strcmp(words[0], "exit")) {
 				quit = true;
-			else if (!strcmp(words[f], "help") || !strcmp(words[f], "?"))
+			} else if (!strcmp(words[0], "help") || !strcmp(words[0], "?")) {
 				usage(stdout);
-			else
-				rc = dispatch(n - f, words + f);
+			} else {
+				char *argv[MAX_WORDS + 1] = {"slopnctl"};
+				memcpy(argv + 1, words, (size_t)n * sizeof(*words));
+				rc = dispatch(n + 1, argv);
+			}
 			sock_path = saved_sock;
 			json_out = saved_json;
 			fflush(stdout);

@@ -1,7 +1,8 @@
 /* slopnctl: the administrator's tool on slopnd's control socket, one-shot or
- * as an interactive shell. One table of commands drives dispatch, help and
- * completion. */
+ * as an interactive shell. One table of commands, each entry with its
+ * flags, drives dispatch, help and completion. */
 #include <getopt.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,46 +12,288 @@
 
 const char *sock_path;
 bool json_out;
+bool in_shell;
 volatile int interrupted;
 
-static const char *const kick_flags[] = {"--token", "--reason", NULL};
-static const char *const add_flags[] = {"--expires", "--vip", NULL};
-static const char *const remove_flags[] = {"--kick", NULL};
-
-const struct command commands[] = {
-	{"status", NULL, cmd_status, "", "the daemon's role, address, sessions and traffic",
-	 NULL, LIVE_NONE},
-	{"sessions", "list", cmd_sessions_list, "", "connected clients with live counters",
-	 NULL, LIVE_NONE},
-	{"sessions", "kick", cmd_sessions_kick, "ID|VIP|--token NAME [--reason TEXT]",
-	 "disconnect clients; they see the reason", kick_flags, LIVE_SESSION},
-	{"token", "add", cmd_token_add, "NAME [--expires 30d] [--vip IP]",
-	 "a new token; prints it once, with an invite", add_flags, LIVE_NONE},
-	{"token", "list", cmd_token_list, "", "tokens (never their secrets) and their use",
-	 NULL, LIVE_NONE},
-	{"token", "remove", cmd_token_remove, "NAME [--kick]",
-	 "revoke a token; --kick also ends its sessions", remove_flags, LIVE_TOKEN},
-	{"monitor", NULL, cmd_monitor, "", "print events (sessions, logins, tokens) until Ctrl-C",
-	 NULL, LIVE_NONE},
-	{NULL, NULL, NULL, NULL, NULL, NULL, LIVE_NONE},
+const struct command *const commands[] = {
+	&cmd_status, &cmd_sessions_list, &cmd_sessions_kick, &cmd_token_add, &cmd_token_list,
+	&cmd_token_remove, &cmd_monitor, NULL,
 };
+
+enum { G_SOCKET, G_JSON, G_HELP, G_VERSION };
+const struct flag global_flags[] = {
+	[G_SOCKET] = {.name = "socket", .value = "PATH",
+	              .help = "control socket (default $SLOPNCTL_SOCKET, else /run/slopn/slopnd.sock)"},
+	[G_JSON] = {.name = "json", .help = "print the daemon's result as JSON, for scripts"},
+	[G_HELP] = {.name = "help", .help = "this text; after a command, that command's"},
+	[G_VERSION] = {.name = "version", .help = "slopnctl's version"},
+	{NULL},
+};
+#define OPT_CMD 1000 /* getopt's val for command flag i: OPT_CMD + i */
+
+const char *command_name(const struct command *c, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", c->noun, c->verb ? " " : "", c->verb ? c->verb : "");
+	return buf;
+}
+
+/* "token add NAME [--expires DURATION] [--vip IP]" */
+static const char *synopsis(const struct command *c, char *buf, size_t len)
+{
+	FILE *f = fmemopen(buf, len, "w");
+	if (!f)
+		return buf[0] = '\0', buf;
+	fprintf(f, "%s%s%s", c->noun, c->verb ? " " : "", c->verb ? c->verb : "");
+	if (c->operand)
+		fprintf(f, " %s", c->operand);
+	for (const struct flag *fl = c->flags; fl && fl->name; fl++)
+		if (fl->instead)
+			fprintf(f, "%s--%s%s%s", c->operand ? "|" : " ", fl->name, fl->value ? " " : "",
+			        fl->value ? fl->value : "");
+	for (const struct flag *fl = c->flags; fl && fl->name; fl++)
+		if (!fl->instead)
+			fprintf(f, " [--%s%s%s]", fl->name, fl->value ? " " : "", fl->value ? fl->value : "");
+	fclose(f);
+	return buf;
+}
+
+static void flag_lines(FILE *f, const struct flag *flags)
+{
+	for (const struct flag *fl = flags; fl && fl->name; fl++) {
+		char left[64];
+		snprintf(left, sizeof(left), "--%s%s%s", fl->name, fl->value ? " " : "",
+		         fl->value ? fl->value : "");
+		fprintf(f, "  %-20s %s\n", left, fl->help);
+	}
+}
 
 void usage(FILE *f)
 {
 	fprintf(f, "Usage: slopnctl [--socket PATH] [--json] [COMMAND [ARGS]]\n"
 	           "With no command: an interactive shell (history, Tab completion).\n\n"
 	           "Commands:\n");
-	for (const struct command *c = commands; c->noun; c++) {
-		char name[64];
-		snprintf(name, sizeof(name), "%s%s%s %s", c->noun, c->verb ? " " : "",
-		         c->verb ? c->verb : "", c->args);
-		fprintf(f, "  %-50s %s\n", name, c->help);
+	for (const struct command *const *c = commands; *c; c++) {
+		char s[128];
+		fprintf(f, "  %-50s %s\n", synopsis(*c, s, sizeof(s)), (*c)->help);
 	}
-	fprintf(f, "\nOptions:\n"
-	           "  --socket PATH   control socket (default $SLOPNCTL_SOCKET, else /run/slopn/slopnd.sock)\n"
-	           "  --json          print the daemon's raw result, for scripts\n"
-	           "  -h, --help      this text\n"
-	           "Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable.\n");
+	fprintf(f, "\nOptions, before or after the command:\n");
+	flag_lines(f, global_flags);
+	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable.\n");
+}
+
+static void command_help(const struct command *c)
+{
+	char s[128];
+	printf("Usage: slopnctl %s\n%s.\n", synopsis(c, s, sizeof(s)), c->help);
+	if (c->flags && c->flags->name) {
+		putchar('\n');
+		flag_lines(stdout, c->flags);
+	}
+	printf("Also --json and --socket PATH (see slopnctl --help).\n");
+}
+
+static void vusage_error(const char *what, const char *fmt, va_list ap)
+{
+	fprintf(stderr, "slopnctl: %s%s", what ? what : "", what ? ": " : "");
+	vfprintf(stderr, fmt, ap);
+	if (in_shell)
+		fprintf(stderr, " (try 'help'%s%s%s)\n", what ? " or '" : "", what ? what : "",
+		        what ? " --help'" : "");
+	else
+		fprintf(stderr, "\nTry 'slopnctl %s%s--help'.\n", what ? what : "", what ? " " : "");
+}
+
+int usage_error(const struct command *c, const char *fmt, ...)
+{
+	char name[64];
+	va_list ap;
+	va_start(ap, fmt);
+	vusage_error(c ? command_name(c, name, sizeof(name)) : NULL, fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+static int noun_error(const char *noun, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int noun_error(const char *noun, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vusage_error(noun, fmt, ap);
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+const char *flag_value(const struct args *a, const char *name)
+{
+	for (int i = 0; a->cmd->flags && a->cmd->flags[i].name; i++)
+		if (!strcmp(a->cmd->flags[i].name, name))
+			return a->val[i];
+	return NULL;
+}
+
+static int nflags(const struct flag *f)
+{
+	int n = 0;
+	while (f && f[n].name)
+		n++;
+	return n;
+}
+
+/* getopt's table for a list of flags, val base + index. */
+static void to_options(const struct flag *f, int base, struct option *o)
+{
+	for (int i = 0; f && f[i].name; i++)
+		*o++ = (struct option){f[i].name, f[i].value ? required_argument : no_argument, NULL,
+		                       base + i};
+	*o = (struct option){0};
+}
+
+/* What is wrong with an option getopt refused, in the words typed. */
+static const char *bad_option(char **argv, char *buf, size_t len)
+{
+	/* optopt is the letter of an unknown short option; for a long one it
+	 * is 0, or the val of one given a value it does not take. */
+	const char *w = argv[optind - 1];
+	if (optopt > ' ' && optopt < 127)
+		snprintf(buf, len, "unknown option '-%c'", optopt);
+	else if (optopt && strchr(w, '='))
+		snprintf(buf, len, "%.*s takes no value", (int)(strchr(w, '=') - w), w);
+	else
+		snprintf(buf, len, "unknown option '%s'", w);
+	return buf;
+}
+
+/* getopt's complaint as a usage error, and a value that is itself an
+ * option ("--reason --token"): a forgotten value, unless given as
+ * --flag=VALUE. 0 when all is well. */
+static int option_error(const struct command *c, int o, char **argv)
+{
+	char w[300];
+	if (o == '?')
+		return usage_error(c, "%s", bad_option(argv, w, sizeof(w)));
+	if (o == ':')
+		return usage_error(c, "%s needs a value", argv[optind - 1]);
+	if (optarg && !strncmp(optarg, "--", 2) && argv[optind - 1] == optarg)
+		return usage_error(c, "%s needs a value, not the option '%s' (write %s=VALUE to mean it)",
+		                   argv[optind - 2], optarg, argv[optind - 2]);
+	return 0;
+}
+
+/* A global flag; 1 to go on, 0 to stop with exit 0 (help, version shown). */
+static int global(int o, const char *arg)
+{
+	switch (o) {
+	case G_SOCKET: sock_path = arg; return 1;
+	case G_JSON: json_out = true; return 1;
+	case G_HELP: return 0;
+	case G_VERSION: puts("slopnctl " SLOPN_VERSION); return 0;
+	}
+	return 1;
+}
+
+static int run_command(const struct command *c, int argc, char **argv)
+{
+	struct option opts[2 * MAX_FLAGS + 2];
+	int n = nflags(c->flags);
+	to_options(c->flags, OPT_CMD, opts);
+	to_options(global_flags, 0, opts + n);
+	struct args a = {.cmd = c};
+	int o;
+	optind = 0; /* 0, not 1: a full restart of GNU getopt after an earlier parse */
+	opterr = 0;
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (option_error(c, o, argv))
+			return EXIT_USAGE;
+		if (o == 'h' || o == G_HELP) {
+			command_help(c);
+			return 0;
+		}
+		if (o >= OPT_CMD)
+			a.val[o - OPT_CMD] = optarg ? optarg : "";
+		else if (!global(o, optarg))
+			return 0;
+	}
+	if (optind < argc && c->operand)
+		a.operand = argv[optind++];
+	if (optind < argc)
+		return usage_error(c, "unexpected argument '%s'", argv[optind]);
+	const struct flag *instead = NULL;
+	for (int i = 0; i < n; i++)
+		if (c->flags[i].instead && a.val[i])
+			instead = &c->flags[i];
+	if (c->operand && !a.operand && !instead) {
+		const struct flag *alt = c->flags;
+		while (alt && alt->name && !alt->instead)
+			alt++;
+		if (alt && alt->name)
+			return usage_error(c, "missing %s (or --%s %s)", c->operand, alt->name, alt->value);
+		return usage_error(c, "missing %s", c->operand);
+	}
+	if (instead && a.operand)
+		return usage_error(c, "give %s or --%s, not both", c->operand, instead->name);
+	int rc = c->fn(&a);
+	rpc_close();
+	return rc;
+}
+
+int dispatch(int argc, char **argv)
+{
+	struct option opts[8];
+	to_options(global_flags, 0, opts);
+	int o;
+	optind = 0;
+	opterr = 0;
+	/* '+': the options before the command; the command reads its own. */
+	while ((o = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
+		if (option_error(NULL, o, argv))
+			return EXIT_USAGE;
+		if (o == 'h' || o == G_HELP) {
+			usage(stdout);
+			return 0;
+		}
+		if (!global(o, optarg))
+			return 0;
+	}
+	if (optind >= argc) {
+		if (in_shell)
+			return usage_error(NULL, "options but no command");
+		return shell_run();
+	}
+	const char *noun = argv[optind], *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
+	const struct command *match = NULL;
+	bool noun_known = false;
+	for (const struct command *const *c = commands; *c; c++) {
+		if (strcmp((*c)->noun, noun))
+			continue;
+		noun_known = true;
+		if (!(*c)->verb || (verb && !strcmp((*c)->verb, verb)))
+			match = *c;
+	}
+	if (!noun_known)
+		return usage_error(NULL, "unknown command '%s'", noun);
+	if (!match) {
+		char verbs[128] = "";
+		for (const struct command *const *c = commands; *c; c++)
+			if (!strcmp((*c)->noun, noun))
+				snprintf(verbs + strlen(verbs), sizeof(verbs) - strlen(verbs), "%s%s",
+				         *verbs ? ", " : "", (*c)->verb);
+		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
+			printf("Usage:\n");
+			for (const struct command *const *c = commands; *c; c++) {
+				char s[128];
+				if (!strcmp((*c)->noun, noun))
+					printf("  slopnctl %-50s %s\n", synopsis(*c, s, sizeof(s)), (*c)->help);
+			}
+			return 0;
+		}
+		if (!verb)
+			return noun_error(noun, "needs one of: %s", verbs);
+		return noun_error(noun, "unknown subcommand '%s' (one of: %s)", verb, verbs);
+	}
+	/* The command's getopt sees its own words after a name in argv[0]. */
+	int skip = optind + (match->verb ? 1 : 0);
+	argv[skip] = argv[0];
+	return run_command(match, argc - skip, argv + skip);
 }
 
 static void print_line(const char *cand, void *ctx)
@@ -59,55 +302,8 @@ static void print_line(const char *cand, void *ctx)
 	puts(cand);
 }
 
-int dispatch(int argc, char **argv)
-{
-	const char *noun = argv[0], *verb = argc > 1 ? argv[1] : NULL;
-	bool noun_known = false;
-	for (const struct command *c = commands; c->noun; c++) {
-		if (strcmp(c->noun, noun) != 0)
-			continue;
-		noun_known = true;
-		if (c->verb && (!verb || strcmp(c->verb, verb) != 0))
-			continue;
-		int skip = c->verb ? 2 : 1;
-		for (int i = skip; i < argc; i++)
-			if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-				printf("usage: slopnctl %s%s%s %s\n  %s\n", c->noun, c->verb ? " " : "",
-				       c->verb ? c->verb : "", c->args, c->help);
-				return 0;
-			}
-		/* The command sees its own words from argv[1], as getopt expects. */
-		int rc = c->fn(RPC_LAZY, argc - skip + 1, argv + skip - 1);
-		rpc_close_lazy();
-		return rc;
-	}
-	if (noun_known && verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
-		for (const struct command *c = commands; c->noun; c++)
-			if (!strcmp(c->noun, noun))
-				printf("usage: slopnctl %s %s %s\n  %s\n", c->noun, c->verb, c->args, c->help);
-		return 0;
-	}
-	if (noun_known) {
-		fprintf(stderr, "slopnctl: '%s' needs one of:", noun);
-		for (const struct command *c = commands; c->noun; c++)
-			if (!strcmp(c->noun, noun))
-				fprintf(stderr, " %s", c->verb);
-		fprintf(stderr, "%s%s%s\n", verb ? " (not '" : "", verb ? verb : "", verb ? "')" : "");
-	} else {
-		fprintf(stderr, "slopnctl: unknown command '%s' (see slopnctl --help)\n", noun);
-	}
-	return EXIT_USAGE;
-}
-
 int main(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{"socket", required_argument, NULL, 's'},
-		{"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
-	};
 	sock_path = getenv("SLOPNCTL_SOCKET");
 	if (!sock_path || !*sock_path)
 		sock_path = "/run/slopn/slopnd.sock";
@@ -117,18 +313,6 @@ int main(int argc, char **argv)
 		complete_words(argc - 2, argv + 2, print_line, NULL);
 		return 0;
 	}
-	int o;
-	/* '+': options end at the command, which has its own. */
-	while ((o = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
-		switch (o) {
-		case 's': sock_path = optarg; break;
-		case 'j': json_out = true; break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("slopnctl " SLOPN_VERSION); return 0;
-		default: usage(stderr); return EXIT_USAGE;
-		}
-	}
-	if (optind >= argc)
-		return shell_run();
-	return dispatch(argc - optind, argv + optind);
+	argv[0] = "slopnctl";
+	return dispatch(argc, argv);
 }

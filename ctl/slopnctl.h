@@ -1,53 +1,94 @@
 /* slopnctl's parts: talking to the daemon, the command table, tables and
- * completion. One file per group of commands, as in wireguard-tools. */
+ * completion. One file per group of commands, as in wireguard-tools; each
+ * command's entry carries its flags, and dispatch, help and completion all
+ * read them from there. */
 #ifndef SLOPN_CTL_SLOPNCTL_H
 #define SLOPN_CTL_SLOPNCTL_H
 
 #include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
 
 extern const char *sock_path;
 extern bool json_out;
+extern bool in_shell;
 extern volatile int interrupted; /* Ctrl-C in the shell: stop the command */
 
-/* ---- rpc.c ---- */
-int rpc_connect(bool quiet);
-#define RPC_LAZY (-1)
-/* fd itself, or for RPC_LAZY the connection made on first use (-1 if it failed). */
-int rpc_fd(int fd, bool quiet);
-void rpc_close_lazy(void);
-/* One line within timeout_ms (-1: forever); NULL on EOF, timeout or Ctrl-C. */
-char *read_line(int fd, int timeout_ms);
-/* The result (new reference), or NULL after printing why (nothing when
- * quiet); *rc is the exit code. */
-json_t *rpc_call(int fd, const char *method, json_t *params, int *rc);
-json_t *rpc_call_quiet(int fd, const char *method, json_t *params);
-int print_json(json_t *v);
-
 /* ---- the command table (slopnctl.c) ---- */
-struct command {
-	const char *noun, *verb;
-	int (*fn)(int fd, int argc, char **argv);
-	const char *args, *help;
-	const char *const *flags;   /* for completion */
-	enum { LIVE_NONE, LIVE_SESSION, LIVE_TOKEN } live; /* values completed from the daemon */
+
+/* Values completion fetches from the daemon. */
+enum live { LIVE_NONE, LIVE_SESSION, LIVE_TOKEN, LIVE_BAN };
+
+/* A flag: its getopt option, what usage calls its value, the request
+ * param it fills (so that the daemon's complaint about that param is told
+ * in the words of the command line), and what completion offers for it. */
+struct flag {
+	const char *name;       /* without the dashes */
+	const char *value;      /* "TEXT"; NULL for a switch */
+	const char *help;
+	const char *param;      /* or NULL */
+	enum live live;
+	bool instead;           /* given instead of the operand: "ID|VIP|--token NAME" */
 };
-extern const struct command commands[];
-/* Run argv (noun [verb] args...) against the table. Returns the exit code. */
+
+#define MAX_FLAGS 8
+
+struct command;
+/* A command line, checked against its command's entry. */
+struct args {
+	const struct command *cmd;
+	const char *operand;        /* NULL when not given */
+	const char *val[MAX_FLAGS]; /* by index in cmd->flags; "" for a switch given */
+};
+
+struct command {
+	const char *noun, *verb;    /* verb NULL: the noun alone is the command */
+	int (*fn)(const struct args *a);
+	const char *operand;        /* "NAME", "ID|VIP"; NULL: none */
+	const char *params;         /* the request params the operand fills, space-separated */
+	enum live live;             /* completion of the operand */
+	const struct flag *flags;   /* ends with a {NULL} entry; NULL: none */
+	const char *help;
+};
+/* Every command in help order, NULL-terminated. */
+extern const struct command *const commands[];
+/* --socket, --json, --help, --version: before or after the command. */
+extern const struct flag global_flags[];
+
+/* argv[0] is the program, then options and the command's words. The exit
+ * code. With no command: the shell, or in the shell an error. */
 int dispatch(int argc, char **argv);
 void usage(FILE *f);
+/* "sessions kick" */
+const char *command_name(const struct command *c, char *buf, size_t len);
+/* The value of a flag by name: NULL when not given, "" for a switch. */
+const char *flag_value(const struct args *a, const char *name);
+/* One line naming the problem, then where help is; returns EXIT_USAGE. */
+int usage_error(const struct command *c, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
-/* ---- commands ---- */
-int cmd_status(int fd, int argc, char **argv);
-int cmd_sessions_list(int fd, int argc, char **argv);
-int cmd_sessions_kick(int fd, int argc, char **argv);
-int cmd_token_add(int fd, int argc, char **argv);
-int cmd_token_list(int fd, int argc, char **argv);
-int cmd_token_remove(int fd, int argc, char **argv);
-int cmd_monitor(int fd, int argc, char **argv);
+/* ---- commands, one file each ---- */
+extern const struct command cmd_status, cmd_sessions_list, cmd_sessions_kick, cmd_token_add,
+	cmd_token_list, cmd_token_remove, cmd_monitor;
+
+/* ---- rpc.c ---- */
+/* A connection, or -1 after saying why (nothing when quiet). */
+int rpc_connect(bool quiet);
+/* The command's connection, made on first use (-1 if that failed): a usage
+ * error is reported as one (exit 2) even when the daemon is down. */
+int rpc_fd(void);
+void rpc_close(void);
+/* One line within timeout_ms (-1: forever); NULL on EOF, timeout or Ctrl-C. */
+char *read_line(int fd, int timeout_ms);
+/* The result (new reference), or NULL after printing why; *rc is the exit
+ * code. The daemon's "invalid params" is the command line's usage error. */
+json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *rc);
+/* On a connection of the caller's own, printing nothing. */
+json_t *rpc_call_quiet(int fd, const char *method, json_t *params);
+int print_json(json_t *v);
 
 /* ---- table.c: aligned columns ---- */
 struct table;

@@ -139,9 +139,32 @@ ctl sessions kick 42 2> "$TMP/err.txt"; rc=$?
 expect_eq "kick of an unknown id exits" "$rc" 1
 grep -q "no session matches" "$TMP/err.txt" || fail "no message for an unknown session"
 ctl sessions bogus 2>/dev/null; expect_eq "unknown command exits" "$?" 2
+# Usage errors: one line and where help is, exit 2; flags after the command.
+expect_eq "status --json (flag after the command)" "$(ctl status --json | jq -r .role)" server
+expect_eq "--socket after the command" \
+	"$("$SLOPNCTL" --socket /nonexistent sessions list --socket "$TMP/hub.sock" --json | jq '.sessions | length')" 2
+for bad in "status extra" "status --bogus" "monitor extra" "sessions kick abc" "sessions kick" \
+	"sessions kick 1 --token shared" "token add" "token add a b" "token add bad/name" \
+	"token add x --expires" "sessions kick --reason --token shared" "token remove x --kick=yes" \
+	"--bogus status" "sessions" "bogus"; do
+	# shellcheck disable=SC2086
+	ctl $bad > "$TMP/out.txt" 2> "$TMP/err.txt"; rc=$?
+	[ $rc = 2 ] || fail "'slopnctl $bad' exits $rc, not 2"
+	[ -s "$TMP/out.txt" ] && fail "'slopnctl $bad' printed on stdout: $(cat "$TMP/out.txt")"
+	[ "$(wc -l < "$TMP/err.txt")" = 2 ] || fail "'slopnctl $bad' said: $(cat "$TMP/err.txt")"
+	grep -q "^slopnctl: " "$TMP/err.txt" || fail "'slopnctl $bad' without the prefix: $(cat "$TMP/err.txt")"
+	grep -Eq "^Try 'slopnctl ([a-z]+ )*--help'\.$" "$TMP/err.txt" || fail "'slopnctl $bad': no pointer to help"
+done
+ok "usage errors: one line, a pointer to --help, exit 2"
+ctl sessions kick abc 2>&1 | grep -q "^slopnctl: sessions kick: 'abc' is neither a session id nor an address$" ||
+	fail "kick abc: $(ctl sessions kick abc 2>&1)"
+ok "kick abc: said in the words of the command line"
 "$SLOPNCTL" --socket "$TMP/nothing.sock" status 2> "$TMP/err.txt"; rc=$?
 expect_eq "missing daemon exits" "$rc" 3
 grep -q "is slopnd running" "$TMP/err.txt" || fail "no hint when the daemon is missing"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$SLOPNCTL" --socket "$TMP/hub.sock" status 2> "$TMP/err.txt"
+expect_eq "a caller without permission exits" "$?" 3
+grep -q "Permission denied (not in group slopn, or not root)" "$TMP/err.txt" || fail "no hint for EACCES: $(cat "$TMP/err.txt")"
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires soon 2>/dev/null; rc=$?
 expect_eq "a usage error without a daemon exits" "$rc" 2
 "$SLOPNCTL" token --help | grep -q "slopnctl token remove NAME" || fail "'token --help' lists no subcommands"
