@@ -1,6 +1,8 @@
 #include "daemon/ban.h"
 
+#include <arpa/inet.h>
 #include <netinet/in.h>
+#include <stdio.h>
 #include <string.h>
 
 void ban_init(struct ban_table *t)
@@ -85,4 +87,49 @@ void ban_success(struct ban_table *t, const struct sockaddr *sa)
 	struct ban_entry *e;
 	if (key_of(sa, key) && (e = find(t, key)) && e->until == 0)
 		memset(e, 0, sizeof(*e));
+}
+
+void ban_addr_str(const struct ban_entry *e, char *buf, size_t len)
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	char s[INET6_ADDRSTRLEN];
+	bool v4 = memcmp(e->addr, mapped, sizeof(mapped)) == 0;
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? e->addr + 12 : e->addr, s, sizeof(s));
+	snprintf(buf, len, "%s", s);
+}
+
+void ban_foreach(const struct ban_table *t, uint64_t now,
+                 void (*fn)(const struct ban_entry *e, uint64_t left, void *ctx), void *ctx)
+{
+	for (int i = 0; i < BAN_SLOTS; i++)
+		if (t->e[i].last_seen && now < t->e[i].until)
+			fn(&t->e[i], t->e[i].until - now, ctx);
+}
+
+unsigned ban_count(const struct ban_table *t, uint64_t now)
+{
+	unsigned n = 0;
+	for (int i = 0; i < BAN_SLOTS; i++)
+		n += t->e[i].last_seen && now < t->e[i].until;
+	return n;
+}
+
+int ban_lift(struct ban_table *t, const char *addr, uint64_t now)
+{
+	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+	struct sockaddr_in in = {.sin_family = AF_INET};
+	const struct sockaddr *sa;
+	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1)
+		sa = (const struct sockaddr *)&in;
+	else if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1)
+		sa = (const struct sockaddr *)&in6;
+	else
+		return -1;
+	uint8_t key[16];
+	struct ban_entry *e;
+	if (!key_of(sa, key) || !(e = find(t, key)))
+		return 0;
+	bool banned = now < e->until;
+	memset(e, 0, sizeof(*e));
+	return banned;
 }

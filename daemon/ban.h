@@ -1,11 +1,13 @@
 /* Failed-login accounting per peer address, as the original hub does it:
  * 5 failures within 5 minutes ban the address for 60 minutes. Fixed size:
  * when full, the stalest entry makes room, so a flood of addresses costs
- * no memory. Times are in seconds on any monotonic clock. */
+ * no memory. Times are in seconds on any monotonic clock. Bans live in
+ * memory only: a restart of the hub lifts them all. */
 #ifndef SLOPN_BAN_H
 #define SLOPN_BAN_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -33,5 +35,16 @@ uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uin
 bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* A good login forgets earlier failures. */
 void ban_success(struct ban_table *t, const struct sockaddr *sa);
+
+/* The address of an entry as text: "192.0.2.7", "2001:db8::7". */
+void ban_addr_str(const struct ban_entry *e, char *buf, size_t len);
+/* Each address banned at now, with its seconds left, in table order. */
+void ban_foreach(const struct ban_table *t, uint64_t now,
+                 void (*fn)(const struct ban_entry *e, uint64_t left, void *ctx), void *ctx);
+/* How many addresses are banned at now. */
+unsigned ban_count(const struct ban_table *t, uint64_t now);
+/* Lift the ban on an address given as text, and forget its failures.
+ * 1 when it was banned, 0 when not, -1 when addr is not an IP address. */
+int ban_lift(struct ban_table *t, const char *addr, uint64_t now);
 
 #endif

@@ -51,6 +51,8 @@ struct client {
 	unsigned prefix;
 	unsigned backoff;            /* seconds until the next attempt */
 	bool fatal;                  /* no retry: wrong token, wrong pin */
+	bool banned;                 /* the hub said so, and we said it once */
+	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
 	bool pin_logged;
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
 	uint64_t drop_down;          /* TUN packets while not connected */
@@ -218,6 +220,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->state = C_UP;
 	cl->up_since = time(NULL);
 	cl->backoff = 0;
+	cl->banned = false;
 	log_info("connected: vip %s/%u hub %s (server %s, max packet %zu)", vip, r.prefix_len, hub,
 	         r.server_version, conn_max_datagram(c));
 	if (conn_max_datagram(c) < cl->cfg->mtu)
@@ -292,6 +295,14 @@ static void client_down(struct conn *c)
 			cl->fatal = true;
 			return;
 		}
+		if (c->close_code == SLOPN_ERR_BANNED) {
+			/* Said once: the ban lasts an hour, and each retry would say it again. */
+			if (!cl->banned)
+				log_warn("login refused by hub: %s (error code 3, banned); retrying quietly "
+				         "(backoff up to %us) until the ban ends", msg, BACKOFF_MAX);
+			cl->banned = true;
+			return;
+		}
 		unsigned next = cl->backoff ? cl->backoff * 2 : 1;
 		log_warn("login refused by hub: %s (error code %llu, %s); retrying in %us", msg,
 		         (unsigned long long)c->close_code, app_code_name(c->close_code),
@@ -308,6 +319,8 @@ static void client_down(struct conn *c)
 		log_warn("hub closed the connection: %s (code %llu)",
 		         *c->close_reason ? c->close_reason : app_code_name(c->close_code),
 		         (unsigned long long)c->close_code);
+	else if (cl->stopping)
+		log_info("disconnected: %s", *c->close_reason ? c->close_reason : "closed");
 	else
 		log_warn("connection %s: %s", was_up ? "lost" : "failed",
 		         *c->close_reason ? c->close_reason : "closed");
@@ -444,7 +457,10 @@ static void schedule_retry(struct client *cl)
 	cl->backoff = cl->backoff ? cl->backoff * 2 : 1;
 	if (cl->backoff > BACKOFF_MAX)
 		cl->backoff = BACKOFF_MAX;
-	log_info("reconnecting in %us", cl->backoff);
+	if (cl->banned)
+		log_debug("reconnecting in %us", cl->backoff);
+	else
+		log_info("reconnecting in %us", cl->backoff);
 	sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
 	uint64_t now;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
@@ -509,6 +525,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 	}
 	log_info("signal %d: disconnecting", (int)si->ssi_signo);
 	sd_notify(0, "STOPPING=1");
+	cl->stopping = true;
 	if (cl->conn && cl->conn->state == CONN_OPEN) {
 		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client exit");
 		conn_write(cl->conn);

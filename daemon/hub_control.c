@@ -114,6 +114,49 @@ static json_t *m_subscribe(void *ctx, struct control_caller *who, json_t *params
 }
 
 
+/* ---- bans ---- */
+
+static void ban_json(const struct ban_entry *e, uint64_t left, void *ctx)
+{
+	char a[INET6_ADDRSTRLEN];
+	ban_addr_str(e, a, sizeof(a));
+	json_array_append_new(ctx, json_pack("{s:s, s:I, s:I}", "address", a,
+	                                     "until", (json_int_t)(time(NULL) + (time_t)left),
+	                                     "remaining", (json_int_t)left));
+}
+
+static json_t *m_bans_list(void *ctx, struct control_caller *who, json_t *params, int *code,
+                           char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	json_t *list = json_array();
+	ban_foreach(&s->bans, conn_now() / NGTCP2_SECONDS, ban_json, list);
+	return json_pack("{s:o}", "bans", list);
+}
+
+static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *params, int *code,
+                             char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	const char *addr = NULL;
+	*code = JSONRPC_INVALID_PARAMS;
+	if (jsonrpc_param_string(params, "address", true, &addr, err, errlen) < 0)
+		return NULL;
+	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS);
+	if (r < 0) {
+		snprintf(err, errlen, "params.address: '%s' is not an IP address", addr);
+		return NULL;
+	}
+	if (r == 0) {
+		*code = SLOPN_RPC_NO_BAN;
+		snprintf(err, errlen, "%s is not banned (see 'slopnctl bans list')", addr);
+		return NULL;
+	}
+	log_info("ban on %s lifted by the administrator", addr);
+	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", addr));
+	return json_pack("{s:b}", "removed", 1);
+}
+
 /* ---- tokens ---- */
 
 static json_t *time_or_null(int64_t t)
@@ -324,6 +367,8 @@ const struct control_method hub_methods[] = {
 	{"token.add", m_token_add, true},
 	{"token.list", m_token_list, false},
 	{"token.remove", m_token_remove, true},
+	{"bans.list", m_bans_list, false},
+	{"bans.remove", m_bans_remove, true},
 	{"events.subscribe", m_subscribe, false},
 	{NULL, NULL, false},
 };

@@ -2,6 +2,7 @@
  * session its address, answer on the control stream. */
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
+#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -104,10 +105,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
 	uint64_t now = conn_now() / NGTCP2_SECONDS;
 	uint64_t left = ban_remaining(&s->bans, peer, now);
+	char addr[NI_MAXHOST] = "?";
+	getnameinfo(peer, sizeof(ss->remote_sa), addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
 	if (left) {
-		char msg[160];
-		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more minutes",
-		         (unsigned long long)(left + 59) / 60);
+		char msg[SLOPN_MESSAGE_MAX];
+		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more "
+		         "minutes; the hub's administrator can lift it ('slopnctl bans remove %s')",
+		         (unsigned long long)(left + 59) / 60, addr);
 		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id,
 		     ss->remote);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
@@ -121,10 +125,11 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
 		     (unsigned long long)ss->id, why);
 		if (ban_fail(&s->bans, peer, now)) {
-			hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins",
-			     ss->remote, BAN_DURATION / 60, BAN_MAX_FAILS);
-			control_notify(s->ctl, "ban", json_pack("{s:s, s:i}", "remote", ss->remote,
-			                                        "minutes", BAN_DURATION / 60));
+			hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins "
+			         "('slopnctl bans remove %s' lifts it)", ss->remote, BAN_DURATION / 60,
+			         BAN_MAX_FAILS, addr);
+			control_notify(s->ctl, "ban", json_pack("{s:s, s:s, s:i}", "remote", ss->remote,
+			                                        "address", addr, "minutes", BAN_DURATION / 60));
 		}
 		control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
 		                                              "reason", why));

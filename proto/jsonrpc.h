@@ -21,6 +21,7 @@ enum jsonrpc_code {
 	SLOPN_RPC_BAD_VIP = 1003,
 	SLOPN_RPC_STORE_FAILED = 1004,
 	SLOPN_RPC_WRONG_ROLE = 1005,
+	SLOPN_RPC_NO_BAN = 1006,
 };
 
 struct jsonrpc_request {

@@ -45,6 +45,9 @@ ok "other ALPN: refused"
 # Five failures from one address within 5 minutes ban it (code 3), even
 # for the right token, as the original hub does. c1's wrong token above was
 # the first failure; four more make five.
+command -v jq >/dev/null || skip "needs jq"
+timeout 60 "$SLOPNCTL" --socket "$TMP/hub.sock" --json monitor > "$TMP/events.txt" &
+PIDS+=($!)
 for i in 1 2 3 4; do
 	TOKEN=wrong start_client "c1:f$i" --tun "f$i"
 	timeout 15 tail --pid="$(pid_of "c1:f$i")" -f /dev/null || fail "client f$i did not give up"
@@ -53,8 +56,37 @@ grep -q "error code 1" "$TMP/c1-f4.log" || fail "5th failure was not an auth fai
 wait_log hub "ban: 192.0.2.11:[0-9]+ banned for 60 minutes after 5 failed logins" 5
 start_client c1:banned --tun ban0
 wait_log c1:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10
-kill "$(pid_of c1:banned)"
 ok "banned after 5 failures: code 3"
 # Others are not affected.
 nsx c2 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c2 lost its tunnel"
 ok "c2 unaffected"
+
+# The ban is listed, and says what lifts it; the client says so once
+# however often it retries.
+expect_eq "bans list" "$(ctl --json bans list | jq -c '[.bans[] | .address]')" '["192.0.2.11"]'
+left=$(ctl --json bans list | jq '.bans[0].remaining')
+[ "$left" -gt 3500 ] && [ "$left" -le 3600 ] || fail "ban remaining: $left"
+ctl bans list | grep -Eq "^192\.0\.2\.11 +59m[0-9]{2}s$" || fail "bans list: $(ctl bans list)"
+grep -q "'slopnctl bans remove 192.0.2.11'" "$TMP/c1-banned.log" || fail "the banned client is not told what lifts it"
+deadline=$((SECONDS + 10))
+until [ "$(grep -c "refused: banned" "$TMP/hub.log")" -ge 3 ]; do
+	[ $SECONDS -lt $deadline ] || fail "the banned client did not retry"
+	sleep 0.2
+done
+expect_eq "refusals the banned client logged over its retries" "$(grep -c "login refused" "$TMP/c1-banned.log")" 1
+grep -q "reconnecting in" "$TMP/c1-banned.log" && fail "the banned client logs each retry"
+ok "the banned client says it once"
+# Lifted from slopnctl, with Tab completion of the banned address: the
+# client gets in at its next retry.
+expect_eq "complete 'bans remove '" "$(SLOPNCTL_SOCKET="$TMP/hub.sock" "$SLOPNCTL" __complete bans remove "")" 192.0.2.11
+ctl bans remove 192.0.2.11 | grep -qx "ban on 192.0.2.11 lifted" || fail "bans remove"
+expect_eq "bans after the lift" "$(ctl --json bans list | jq '.bans | length')" 0
+wait_log c1:banned "connected: vip" 20
+ok "bans remove: the banned client connects"
+ctl bans remove 192.0.2.11 2> "$TMP/err.txt"; expect_eq "lifting it twice exits" "$?" 1
+grep -q "192.0.2.11 is not banned" "$TMP/err.txt" || fail "second lift: $(cat "$TMP/err.txt")"
+ctl bans remove 192.0.2 2> /dev/null; expect_eq "bans remove of a non-address exits" "$?" 2
+sleep 0.3
+expect_eq "ban events" "$(jq -c 'select(.method | startswith("ban")) | [.method, .params.address]' "$TMP/events.txt" | tr '\n' ' ')" \
+	'["ban","192.0.2.11"] ["ban.removed","192.0.2.11"] '
+ok "events: ban and ban.removed"

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "daemon/ban.h"
@@ -87,6 +88,45 @@ static void unknown_family_is_ignored(void **state)
 	assert_int_equal(ban_remaining(&t, &sa, 1), 0);
 }
 
+static void collect(const struct ban_entry *e, uint64_t left, void *ctx)
+{
+	char a[64], *out = ctx;
+	ban_addr_str(e, a, sizeof(a));
+	snprintf(out + strlen(out), 256 - strlen(out), "%s/%llu;", a, (unsigned long long)left);
+}
+
+static void listed_and_lifted(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("192.0.2.11", 1000), b = v4("192.0.2.12", 1);
+	struct sockaddr_in6 c = {.sin6_family = AF_INET6};
+	inet_pton(AF_INET6, "2001:db8::7", &c.sin6_addr);
+	for (int i = 0; i < BAN_MAX_FAILS; i++) {
+		ban_fail(&t, (struct sockaddr *)&a, 100);
+		ban_fail(&t, (struct sockaddr *)&c, 110);
+	}
+	ban_fail(&t, (struct sockaddr *)&b, 100); /* failing, not banned: not listed */
+	char out[256] = "";
+	ban_foreach(&t, 160, collect, out);
+	assert_string_equal(out, "192.0.2.11/3540;2001:db8::7/3550;");
+	assert_int_equal(ban_count(&t, 160), 2);
+	assert_int_equal(ban_count(&t, 110 + BAN_DURATION), 0);
+
+	assert_int_equal(ban_lift(&t, "not an address", 160), -1);
+	assert_int_equal(ban_lift(&t, "192.0.2.12", 160), 0); /* failures only: forgotten */
+	assert_int_equal(ban_lift(&t, "192.0.2.99", 160), 0);
+	assert_int_equal(ban_lift(&t, "192.0.2.11", 160), 1);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 160), 0);
+	assert_int_equal(ban_lift(&t, "192.0.2.11", 160), 0);
+	assert_int_equal(ban_lift(&t, "2001:db8::7", 160), 1);
+	assert_int_equal(ban_count(&t, 160), 0);
+	/* Lifted means forgotten: five new failures to ban again. */
+	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 170));
+	assert_true(ban_fail(&t, (struct sockaddr *)&a, 170));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -95,6 +135,7 @@ int main(void)
 		cmocka_unit_test(success_forgets_failures),
 		cmocka_unit_test(full_table_reuses_the_stalest_entry),
 		cmocka_unit_test(unknown_family_is_ignored),
+		cmocka_unit_test(listed_and_lifted),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
