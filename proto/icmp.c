@@ -3,19 +3,31 @@
 #include <string.h>
 
 #include "proto/ipv4.h"
+#include "proto/ipv6.h"
 
 #define ICMP_PROTO 1
+#define ICMP6_PROTO 58
 
-static uint16_t checksum(const uint8_t *p, size_t n)
+/* One's-complement sum of p, added to sum (not yet folded). */
+static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
 {
-	uint32_t sum = 0;
 	for (size_t i = 0; i + 1 < n; i += 2)
 		sum += (uint32_t)p[i] << 8 | p[i + 1];
 	if (n & 1)
 		sum += (uint32_t)p[n - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)~sum;
+}
+
+static uint16_t checksum(const uint8_t *p, size_t n)
+{
+	return fold(sum16(0, p, n));
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -59,5 +71,77 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t m
 	put16(out + 26, (uint16_t)(mtu > 65535 ? 65535 : mtu)); /* next-hop MTU */
 	memcpy(out + 28, pkt, quote);
 	put16(out + 22, checksum(out + 20, 8 + quote));
+	return n;
+}
+
+/* The upper-layer protocol of an IPv6 packet, past its extension headers,
+ * and where its header starts; -1 when it cannot be seen (a fragment after
+ * the first, or headers cut short). */
+static int upper_layer(const uint8_t *pkt, const struct ipv6_info *ip, size_t *off)
+{
+	uint8_t nh = ip->next_header;
+	size_t at = IPV6_HEADER_LEN;
+	for (int hops = 0; hops < 8; hops++) {
+		switch (nh) {
+		case 0:   /* hop-by-hop options */
+		case 43:  /* routing */
+		case 60:  /* destination options */
+			if (at + 2 > ip->total_len)
+				return -1;
+			nh = pkt[at];
+			at += 8 + (size_t)pkt[at + 1] * 8;
+			if (at > ip->total_len)
+				return -1;
+			break;
+		case 44:  /* fragment */
+			if (at + 8 > ip->total_len || (pkt[at + 2] << 8 | pkt[at + 3]) & 0xfff8)
+				return -1;
+			nh = pkt[at];
+			at += 8;
+			break;
+		default:
+			*off = at;
+			return nh;
+		}
+	}
+	return -1;
+}
+
+size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[16], size_t mtu,
+                            uint8_t *out, size_t cap)
+{
+	struct ipv6_info ip;
+	if (mtu < IPV6_MIN_MTU || cap < IPV6_HEADER_LEN + 8 + IPV6_HEADER_LEN ||
+	    ipv6_parse(pkt, len, &ip) != IPV6_OK)
+		return 0;
+	static const uint8_t any[16];
+	if (ip.src[0] == 0xff || !memcmp(ip.src, any, 16))
+		return 0; /* no single node to tell (RFC 4443 2.4 e) */
+	size_t at;
+	int proto = upper_layer(pkt, &ip, &at);
+	if (proto < 0)
+		return 0;
+	if (proto == ICMP6_PROTO && (at >= ip.total_len || pkt[at] < 128))
+		return 0; /* never an error about an error: only informational messages */
+	size_t room = cap < IPV6_MIN_MTU ? cap : IPV6_MIN_MTU;
+	size_t quote = ip.total_len < room - 48 ? ip.total_len : room - 48;
+	size_t icmp_len = 8 + quote, n = IPV6_HEADER_LEN + icmp_len;
+	memset(out, 0, 48);
+	out[0] = 0x60;
+	put16(out + 4, (uint16_t)icmp_len);
+	out[6] = ICMP6_PROTO;
+	out[7] = 64;                               /* hop limit */
+	memcpy(out + 8, from, 16);
+	memcpy(out + 24, ip.src, 16);
+	out[40] = 2;                               /* packet too big */
+	uint32_t m = mtu > UINT32_MAX ? UINT32_MAX : (uint32_t)mtu;
+	put16(out + 44, (uint16_t)(m >> 16));
+	put16(out + 46, (uint16_t)m);
+	memcpy(out + 48, pkt, quote);
+	/* The checksum covers a pseudo-header: both addresses, the length and
+	 * the protocol. */
+	uint32_t sum = sum16(0, out + 8, 32);
+	sum += (uint32_t)icmp_len + ICMP6_PROTO;
+	put16(out + 42, fold(sum16(sum, out + 40, icmp_len)));
 	return n;
 }

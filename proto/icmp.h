@@ -1,7 +1,8 @@
-/* ICMP "fragmentation needed" (type 3, code 4, RFC 1191): what a router
- * sends when a packet with DF set does not fit the next hop. SloPN sends
- * it into its TUN for a packet too big for the QUIC connection, so that
- * the sender's stack lowers its path MTU instead of losing packets. Pure. */
+/* ICMP "fragmentation needed" (type 3, code 4, RFC 1191) and ICMPv6 "packet
+ * too big" (type 2, RFC 4443): what a router sends when a packet does not
+ * fit the next hop. SloPN sends them for a packet too big for the QUIC
+ * connection, so that the sender's stack lowers its path MTU instead of
+ * losing packets. Pure. */
 #ifndef SLOPN_PROTO_ICMP_H
 #define SLOPN_PROTO_ICMP_H
 
@@ -15,5 +16,17 @@
  * itself an ICMP error. An mtu past 65535 is sent as 65535. */
 size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t mtu,
                          uint8_t *out, size_t cap);
+
+/* The ICMPv6 answer to the IPv6 packet pkt, from router address from (16
+ * bytes), advertising mtu. It quotes as much of pkt as fits in cap and in
+ * the IPv6 minimum MTU (so cap >= 1280 always suffices; cap < 88, room for
+ * less than the quoted header, gives none). Returns its length, or 0 when
+ * none is due: pkt is not well-formed IPv6, comes from an address that is
+ * not one node's (::, multicast), is a fragment after the first, is itself
+ * an ICMPv6 error, or mtu is below 1280 (an IPv6 stack never goes lower,
+ * so the answer would change nothing). An mtu past 2^32-1 is sent as that.
+ * out must not overlap pkt. */
+size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[16], size_t mtu,
+                            uint8_t *out, size_t cap);
 
 #endif

@@ -53,12 +53,13 @@ static json_t *load_object(const char *line, size_t len, char *err, size_t errle
 	return j;
 }
 
-enum field { OPTIONAL, REQUIRED, EXACT };
+enum field { OPTIONAL, REQUIRED, EXACT, OPTIONAL_EXACT };
 
-/* Copy string field key into dst (cap bytes, NUL included). OPTIONAL leaves
- * "" when absent; OPTIONAL and REQUIRED truncate to fit, on a UTF-8
- * character boundary so the copy still formats as JSON; EXACT refuses what
- * does not fit (a token must never be cut short). */
+/* Copy string field key into dst (cap bytes, NUL included). OPTIONAL and
+ * OPTIONAL_EXACT leave "" when absent; OPTIONAL and REQUIRED truncate to
+ * fit, on a UTF-8 character boundary so the copy still formats as JSON;
+ * EXACT and OPTIONAL_EXACT refuse what does not fit (a token or an id must
+ * never be cut short). */
 static int get_string(json_t *o, const char *key, char *dst, size_t cap, enum field how,
                       char *err, size_t errlen)
 {
@@ -67,7 +68,8 @@ static int get_string(json_t *o, const char *key, char *dst, size_t cap, enum fi
 	dst[0] = '\0';
 	json_t *v = json_object_get(o, key);
 	if (!v)
-		return how == OPTIONAL ? 0 : fail(err, errlen, "field \"%s\" is missing", key);
+		return how == OPTIONAL || how == OPTIONAL_EXACT
+		       ? 0 : fail(err, errlen, "field \"%s\" is missing", key);
 	if (!json_is_string(v))
 		return fail(err, errlen, "field \"%s\" is not a string", key);
 	const char *s = json_string_value(v);
@@ -76,7 +78,7 @@ static int get_string(json_t *o, const char *key, char *dst, size_t cap, enum fi
 	if (memchr(s, '\0', n))
 		return fail(err, errlen, "field \"%s\" contains a NUL character", key);
 	if (n >= cap) {
-		if (how == EXACT)
+		if (how == EXACT || how == OPTIONAL_EXACT)
 			return fail(err, errlen, "field \"%s\" is longer than %zu bytes", key, cap - 1);
 		n = cap - 1;
 		/* s[n] is the first byte dropped: if it continues a character,
@@ -102,6 +104,26 @@ static int check_type(json_t *o, const char *want, char *err, size_t errlen)
 	return 0;
 }
 
+bool slopn_client_id_valid(const char *id)
+{
+	size_t n = strlen(id);
+	return n >= 1 && n <= SLOPN_CLIENT_ID_MAX &&
+	       strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n;
+}
+
+/* An optional boolean: false when absent. */
+static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	*out = false;
+	if (!v)
+		return 0;
+	if (!json_is_boolean(v))
+		return fail(err, errlen, "field \"%s\" is not true or false", key);
+	*out = json_is_true(v);
+	return 0;
+}
+
 int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_request *out,
                               char *err, size_t errlen)
 {
@@ -116,10 +138,18 @@ int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_r
 	    get_string(o, "token", out->token, sizeof(out->token), EXACT, err, errlen) < 0 ||
 	    get_string(o, "client_version", out->client_version, sizeof(out->client_version),
 	               OPTIONAL, err, errlen) < 0 ||
-	    get_string(o, "os", out->os, sizeof(out->os), OPTIONAL, err, errlen) < 0)
+	    get_string(o, "os", out->os, sizeof(out->os), OPTIONAL, err, errlen) < 0 ||
+	    get_string(o, "client_id", out->client_id, sizeof(out->client_id), OPTIONAL_EXACT,
+	               err, errlen) < 0 ||
+	    get_bool(o, "ipv6", &out->ipv6, err, errlen) < 0)
 		goto out;
 	if (!out->token[0]) {
 		fail(err, errlen, "field \"token\" is empty");
+		goto out;
+	}
+	if (json_object_get(o, "client_id") && !slopn_client_id_valid(out->client_id)) {
+		fail(err, errlen, "field \"client_id\" is not 1-%d characters of A-Z a-z 0-9 . _ -",
+		     SLOPN_CLIENT_ID_MAX);
 		goto out;
 	}
 	rv = 0;
@@ -144,6 +174,50 @@ static int get_ip(json_t *o, const char *key, struct in_addr *a, char *err, size
 	    inet_pton(AF_INET, s, a) != 1)
 		return fail(err, errlen, "field \"%s\" is not an IPv4 address", key);
 	return 0;
+}
+
+/* A required IPv6 address field. */
+static int get_ip6(json_t *o, const char *key, struct in6_addr *a, char *err, size_t errlen)
+{
+	json_t *v = json_object_get(o, key);
+	if (!v)
+		return fail(err, errlen, "field \"%s\" is missing", key);
+	const char *s = json_string_value(v);
+	if (!s || json_string_length(v) >= INET6_ADDRSTRLEN || strlen(s) != json_string_length(v) ||
+	    inet_pton(AF_INET6, s, a) != 1)
+		return fail(err, errlen, "field \"%s\" is not an IPv6 address", key);
+	return 0;
+}
+
+/* Neither ::, nor multicast: an address one interface can hold. */
+static bool unicast6(const struct in6_addr *a)
+{
+	return a->s6_addr[0] != 0xff && !IN6_IS_ADDR_UNSPECIFIED(a);
+}
+
+/* The IPv6 part of a success: assigned_vip6, server_vip6 and prefix_len6
+ * together or not at all; dns6 and egress6 on their own. */
+static int get_ipv6_part(json_t *o, struct slopn_login_response *out, char *err, size_t errlen)
+{
+	json_t *pl = json_object_get(o, "prefix_len6");
+	bool a = json_object_get(o, "assigned_vip6"), h = json_object_get(o, "server_vip6");
+	if (a || h || pl) {
+		if (!a || !h || !pl)
+			return fail(err, errlen, "fields \"assigned_vip6\", \"server_vip6\" and "
+			            "\"prefix_len6\" come together");
+		if (get_ip6(o, "assigned_vip6", &out->assigned_vip6, err, errlen) < 0 ||
+		    get_ip6(o, "server_vip6", &out->server_vip6, err, errlen) < 0)
+			return -1;
+		if (!unicast6(&out->assigned_vip6) || !unicast6(&out->server_vip6))
+			return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" must be "
+			            "unicast addresses");
+		if (!json_is_integer(pl) || json_integer_value(pl) < 1 || json_integer_value(pl) > 127)
+			return fail(err, errlen, "field \"prefix_len6\" is not an integer from 1 to 127");
+		out->prefix_len6 = (unsigned)json_integer_value(pl);
+	}
+	if (json_object_get(o, "dns6") && get_ip6(o, "dns6", &out->dns6, err, errlen) < 0)
+		return -1;
+	return get_bool(o, "egress6", &out->egress6, err, errlen);
 }
 
 /* Prefix length of a contiguous netmask (host order), or -1. /0 and /32
@@ -205,6 +279,8 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 	}
 	if (json_object_get(o, "dns") && get_ip(o, "dns", &out->dns, err, errlen) < 0)
 		goto out;
+	if (get_ipv6_part(o, out, err, errlen) < 0)
+		goto out;
 	out->ok = true;
 	rv = 0;
 out:
@@ -248,11 +324,46 @@ ssize_t slopn_login_request_format(const struct slopn_login_request *req, char *
 	if (!req || !req->token[0])
 		return -1;
 	/* json_pack fails on strings that are not UTF-8: -1 then too. */
-	return dump_line(json_pack("{s:s, s:s%, s:s%, s:s%}", "type", "login_request",
-	                           "token", FIELD(req->token),
-	                           "client_version", FIELD(req->client_version),
-	                           "os", FIELD(req->os)),
-	                 buf, cap);
+	json_t *j = json_pack("{s:s, s:s%, s:s%, s:s%}", "type", "login_request",
+	                      "token", FIELD(req->token),
+	                      "client_version", FIELD(req->client_version), "os", FIELD(req->os));
+	/* Ours only, and only when set, as the parser wants them. */
+	if (j && req->client_id[0] &&
+	    (strnlen(req->client_id, sizeof(req->client_id)) == sizeof(req->client_id) ||
+	     !slopn_client_id_valid(req->client_id) ||
+	     json_object_set_new(j, "client_id", json_string(req->client_id)) < 0)) {
+		json_decref(j);
+		return -1;
+	}
+	if (j && req->ipv6 && json_object_set_new(j, "ipv6", json_true()) < 0) {
+		json_decref(j);
+		return -1;
+	}
+	return dump_line(j, buf, cap);
+}
+
+static int set_ip6(json_t *j, const char *key, const struct in6_addr *a)
+{
+	char t[INET6_ADDRSTRLEN];
+	return inet_ntop(AF_INET6, a, t, sizeof(t)) ? json_object_set_new(j, key, json_string(t)) : -1;
+}
+
+/* Ours: the IPv6 fields, only those that are set. What the parser refuses
+ * is not written either. */
+static int add_ipv6_part(json_t *j, const struct slopn_login_response *r)
+{
+	if (r->prefix_len6) {
+		if (r->prefix_len6 > 127 || !unicast6(&r->assigned_vip6) || !unicast6(&r->server_vip6) ||
+		    set_ip6(j, "assigned_vip6", &r->assigned_vip6) < 0 ||
+		    set_ip6(j, "server_vip6", &r->server_vip6) < 0 ||
+		    json_object_set_new(j, "prefix_len6", json_integer(r->prefix_len6)) < 0)
+			return -1;
+	}
+	if (r->egress6 && json_object_set_new(j, "egress6", json_true()) < 0)
+		return -1;
+	if (!IN6_IS_ADDR_UNSPECIFIED(&r->dns6) && set_ip6(j, "dns6", &r->dns6) < 0)
+		return -1;
+	return 0;
 }
 
 ssize_t slopn_login_response_format(const struct slopn_login_response *r, char *buf, size_t cap)
@@ -280,6 +391,10 @@ ssize_t slopn_login_response_format(const struct slopn_login_response *r, char *
 	if (j && r->dns.s_addr &&
 	    (!inet_ntop(AF_INET, &r->dns, dns, sizeof(dns)) ||
 	     json_object_set_new(j, "dns", json_string(dns)) < 0)) {
+		json_decref(j);
+		return -1;
+	}
+	if (j && add_ipv6_part(j, r) < 0) {
 		json_decref(j);
 		return -1;
 	}

@@ -16,11 +16,15 @@
 #define SLOPN_TOKEN_MAX 256
 #define SLOPN_SHORT_MAX 64
 #define SLOPN_MESSAGE_MAX 256
+#define SLOPN_CLIENT_ID_MAX 64
 
 struct slopn_login_request {
 	char token[SLOPN_TOKEN_MAX];
 	char client_version[SLOPN_SHORT_MAX]; /* "" when absent */
 	char os[SLOPN_SHORT_MAX];             /* "" when absent */
+	/* Ours only; the original's clients send neither. */
+	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" when absent */
+	bool ipv6;                            /* the client takes IPv6 addresses */
 };
 
 struct slopn_login_response {
@@ -31,19 +35,32 @@ struct slopn_login_response {
 	unsigned prefix_len;                  /* from subnet_mask; 24 when absent */
 	struct in_addr dns;                   /* the hub's DNS server; 0 when absent */
 	char server_version[SLOPN_SHORT_MAX];
+	/* IPv6 inside the tunnel (ours only): all three or none. */
+	unsigned prefix_len6;                 /* 0 when absent: IPv4 only */
+	struct in6_addr assigned_vip6;
+	struct in6_addr server_vip6;
+	bool egress6;                         /* the hub routes IPv6 on to the internet */
+	struct in6_addr dns6;                 /* the hub's IPv6 DNS server; :: when absent */
 };
+
+/* A client id: 1..64 characters of [A-Za-z0-9._-] (ours sends 32 hex digits). */
+bool slopn_client_id_valid(const char *id);
 
 /* Parse one line (without or with its trailing '\n'; need not be
  * NUL-terminated). Returns 0, or -1 with a human-readable reason in err.
  * Unknown fields are ignored; "type" must be "login_request" and "token" a
- * string; client_version and os are optional strings (truncated to fit). */
+ * string; client_version and os are optional strings (truncated to fit);
+ * client_id, when present, a valid client id and ipv6 a boolean. */
 int slopn_login_request_parse(const char *line, size_t len,
                               struct slopn_login_request *out,
                               char *err, size_t errlen);
 
 /* Same for the hub's answer. On success assigned_vip and server_vip must be
  * valid dotted quads; subnet_mask, when present, must be a contiguous mask;
- * dns, when present, a dotted quad (original clients ignore it). */
+ * dns, when present, a dotted quad (original clients ignore it). Ours too:
+ * assigned_vip6, server_vip6 (unicast IPv6 addresses) and prefix_len6
+ * (1..127) come together or not at all; dns6 an IPv6 address; egress6 a
+ * boolean. */
 int slopn_login_response_parse(const char *line, size_t len,
                                struct slopn_login_response *out,
                                char *err, size_t errlen);

@@ -1,4 +1,5 @@
-/* libFuzzer: the "fragmentation needed" answer to any packet from the TUN. */
+/* libFuzzer: the "fragmentation needed" and "packet too big" answers to any
+ * packet from the TUN. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,7 @@ static uint16_t sum16(const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t *pkt = malloc(size ? size : 1), out[96];
+	uint8_t *pkt = malloc(size ? size : 1), out[96], out6[1280];
 	if (!pkt)
 		return 0;
 	memcpy(pkt, data, size);
@@ -31,6 +32,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n < 48 || n > 96 || sum16(out, 20) != 0xffff || sum16(out + 20, n - 20) != 0xffff ||
 		    out[20] != 3 || out[21] != 4 || memcmp(out + 16, pkt + 12, 4) != 0 ||
 		    memcmp(out + 28, pkt, n - 28) != 0 || (size_t)(out[2] << 8 | out[3]) != n)
+			abort();
+	}
+	static const uint8_t from[16] = {0xfd, [15] = 1};
+	/* The fuzzer's first byte picks the room: every quote length is tried. */
+	size_t cap = size ? 88 + (size_t)data[0] * 5 : sizeof(out6);
+	n = icmp6_packet_too_big(pkt, size, from, 1400, out6, cap > sizeof(out6) ? sizeof(out6) : cap);
+	if (n) {
+		uint8_t pseudo[40] = {0};
+		memcpy(pseudo, out6 + 8, 32);
+		pseudo[34] = (uint8_t)((n - 40) >> 8), pseudo[35] = (uint8_t)(n - 40), pseudo[39] = 58;
+		uint32_t s = (uint32_t)sum16(pseudo, 40) + sum16(out6 + 40, n - 40);
+		while (s >> 16)
+			s = (s & 0xffff) + (s >> 16);
+		if (n < 88 || n > 1280 || n > cap || s != 0xffff || out6[40] != 2 ||
+		    memcmp(out6 + 24, pkt + 8, 16) != 0 || memcmp(out6 + 48, pkt, n - 48) != 0 ||
+		    (size_t)(out6[4] << 8 | out6[5]) != n - 40)
 			abort();
 	}
 	free(pkt);

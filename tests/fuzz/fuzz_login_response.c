@@ -23,7 +23,10 @@ static int same(const struct slopn_login_response *a, const struct slopn_login_r
 	return a->ok == b->ok && strcmp(a->message, b->message) == 0 &&
 	       a->assigned_vip.s_addr == b->assigned_vip.s_addr &&
 	       a->server_vip.s_addr == b->server_vip.s_addr && a->prefix_len == b->prefix_len &&
-	       strcmp(a->server_version, b->server_version) == 0;
+	       strcmp(a->server_version, b->server_version) == 0 && a->dns.s_addr == b->dns.s_addr &&
+	       a->prefix_len6 == b->prefix_len6 && a->egress6 == b->egress6 &&
+	       !memcmp(&a->assigned_vip6, &b->assigned_vip6, 16) &&
+	       !memcmp(&a->server_vip6, &b->server_vip6, 16) && !memcmp(&a->dns6, &b->dns6, 16);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

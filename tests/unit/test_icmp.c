@@ -6,6 +6,8 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+
 #include "proto/icmp.h"
 
 
@@ -82,11 +84,113 @@ static void no_answer_due(void **state)
 	assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 1217, out, sizeof(out)), 0);
 }
 
+/* A 1280-byte IPv6 packet fd00::2 -> 2001:db8::7 whose first header after
+ * the fixed one is nh; byte first_byte starts the upper-layer header. */
+static void packet6(uint8_t *p, uint8_t nh, uint8_t first_byte)
+{
+	memset(p, 0, 1280);
+	p[0] = 0x60;
+	p[4] = (1280 - 40) >> 8, p[5] = (1280 - 40) & 255;
+	p[6] = nh, p[7] = 64;
+	inet_pton(AF_INET6, "fd00::2", p + 8);
+	inet_pton(AF_INET6, "2001:db8::7", p + 24);
+	p[40] = first_byte;
+	for (int i = 41; i < 1280; i++)
+		p[i] = (uint8_t)i;
+}
+
+/* The ICMPv6 checksum: the pseudo-header and the message sum to 0xffff. */
+static uint16_t sum6(const uint8_t *out, size_t n)
+{
+	uint8_t pseudo[40];
+	memcpy(pseudo, out + 8, 32);
+	uint32_t len = (uint32_t)(n - 40);
+	pseudo[32] = (uint8_t)(len >> 24), pseudo[33] = (uint8_t)(len >> 16);
+	pseudo[34] = (uint8_t)(len >> 8), pseudo[35] = (uint8_t)len;
+	pseudo[36] = pseudo[37] = pseudo[38] = 0, pseudo[39] = 58;
+	uint32_t s = (uint32_t)sum16(pseudo, 40) + sum16(out + 40, n - 40);
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)s;
+}
+
+static void packet_too_big(void **state)
+{
+	(void)state;
+	uint8_t p[1280], out[1280], from[16];
+	inet_pton(AF_INET6, "fd00::1", from);
+	packet6(p, 6, 0x9c);                                     /* TCP */
+	size_t n = icmp6_packet_too_big(p, sizeof(p), from, 1300, out, sizeof(out));
+	assert_int_equal(n, 1280);                               /* quotes up to the minimum MTU */
+	assert_int_equal(out[0] >> 4, 6);
+	assert_int_equal(out[4] << 8 | out[5], 1240);            /* payload length */
+	assert_int_equal(out[6], 58);
+	assert_memory_equal(out + 8, from, 16);                  /* from the router */
+	assert_memory_equal(out + 24, p + 8, 16);                /* to the sender */
+	assert_int_equal(out[40], 2);                            /* packet too big */
+	assert_int_equal(out[41], 0);
+	assert_int_equal((uint32_t)out[44] << 24 | out[45] << 16 | out[46] << 8 | out[47], 1300);
+	assert_memory_equal(out + 48, p, 1232);
+	assert_int_equal(sum6(out, n), 0xffff);
+	/* A smaller buffer: a shorter quote. */
+	n = icmp6_packet_too_big(p, sizeof(p), from, 1280, out, 200);
+	assert_int_equal(n, 200);
+	assert_int_equal(out[4] << 8 | out[5], 160);
+	assert_int_equal(sum6(out, n), 0xffff);
+	/* A short packet is quoted whole. */
+	p[4] = 0, p[5] = 60;
+	n = icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out));
+	assert_int_equal(n, 48 + 100);
+	assert_memory_equal(out + 48, p, 100);
+	/* An echo request past a hop-by-hop header and a first fragment. */
+	packet6(p, 0, 44);                                       /* HBH, next: fragment */
+	p[41] = 0;                                               /* 8 bytes */
+	p[48] = 58, p[50] = 0, p[51] = 1;                        /* fragment, offset 0, M */
+	p[56] = 128;                                             /* echo request */
+	n = icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out));
+	assert_int_equal(n, 1280);
+	assert_int_equal(sum6(out, n), 0xffff);
+	/* An MTU too large for the field is sent as its largest value. */
+	packet6(p, 17, 0);
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, (size_t)1 << 40, out, 100), 100);
+	assert_int_equal(out[44] & out[45] & out[46] & out[47], 0xff);
+}
+
+static void no_packet_too_big_due(void **state)
+{
+	(void)state;
+	uint8_t p[1280], out[1280], from[16] = {0xfd, [15] = 1};
+	packet6(p, 58, 1);                                       /* an ICMPv6 error */
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
+	packet6(p, 60, 0);                                       /* dst options, then an error */
+	p[40] = 58, p[41] = 0, p[48] = 2;
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
+	packet6(p, 44, 17);                                      /* a later fragment */
+	p[42] = 0x05, p[43] = 0x00;
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
+	packet6(p, 60, 0);                                       /* options past the packet */
+	p[4] = 0, p[5] = 8, p[40] = 17, p[41] = 5;
+	assert_int_equal(icmp6_packet_too_big(p, 48, from, 1280, out, sizeof(out)), 0);
+	packet6(p, 6, 0);
+	memset(p + 8, 0, 16);                                    /* from :: */
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
+	p[8] = 0xff;                                             /* from a multicast address */
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
+	packet6(p, 6, 0);
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1217, out, sizeof(out)), 0); /* < 1280 */
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, 87), 0);  /* no room */
+	assert_int_equal(icmp6_packet_too_big(p, 1279, from, 1280, out, sizeof(out)), 0); /* cut */
+	p[0] = 0x45;                                             /* IPv4 */
+	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(answer_to_tcp_with_df),
 		cmocka_unit_test(no_answer_due),
+		cmocka_unit_test(packet_too_big),
+		cmocka_unit_test(no_packet_too_big_due),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

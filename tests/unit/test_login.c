@@ -30,6 +30,8 @@ static void assert_req_equal(const struct slopn_login_request *a, const struct s
 	assert_string_equal(a->token, b->token);
 	assert_string_equal(a->client_version, b->client_version);
 	assert_string_equal(a->os, b->os);
+	assert_string_equal(a->client_id, b->client_id);
+	assert_int_equal(a->ipv6, b->ipv6);
 }
 
 static void assert_resp_equal(const struct slopn_login_response *a, const struct slopn_login_response *b)
@@ -40,6 +42,11 @@ static void assert_resp_equal(const struct slopn_login_response *a, const struct
 	assert_int_equal(a->server_vip.s_addr, b->server_vip.s_addr);
 	assert_int_equal(a->prefix_len, b->prefix_len);
 	assert_string_equal(a->server_version, b->server_version);
+	assert_int_equal(a->prefix_len6, b->prefix_len6);
+	assert_memory_equal(&a->assigned_vip6, &b->assigned_vip6, 16);
+	assert_memory_equal(&a->server_vip6, &b->server_vip6, 16);
+	assert_memory_equal(&a->dns6, &b->dns6, 16);
+	assert_int_equal(a->egress6, b->egress6);
 }
 
 /* Reasons end up in logs and in the JSON sent back: printable ASCII only. */
@@ -111,6 +118,46 @@ static void request_bad_input(void **state)
 	assert_int_equal(slopn_login_request_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);
 	/* A NULL err is allowed. */
 	assert_int_equal(slopn_login_request_parse("[]", 2, &r, NULL, 0), -1);
+}
+
+/* Ours: a client id to get its addresses back, and IPv6. */
+static void request_client_id_and_ipv6(void **state)
+{
+	(void)state;
+	struct slopn_login_request r;
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":"
+	                     "\"0123456789abcdef0123456789abcdef\",\"ipv6\":true}", &r), 0);
+	assert_string_equal(r.client_id, "0123456789abcdef0123456789abcdef");
+	assert_true(r.ipv6);
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":\"t\",\"ipv6\":false}", &r), 0);
+	assert_string_equal(r.client_id, "");
+	assert_false(r.ipv6);
+	static const char *const bad[] = {
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":\"\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":\"a b\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":\"a/b\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":\"\\u00e9\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":7}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":null}",
+		/* 65 characters */
+		"{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"ipv6\":1}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"ipv6\":\"yes\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(req(bad[i], &r), -1);
+		assert_err_printable();
+		assert_string_equal(r.token, ""); /* no secret left behind */
+	}
+	assert_int_equal(req(bad[1], &r), -1);
+	assert_string_equal(err, "field \"client_id\" is not 1-64 characters of A-Z a-z 0-9 . _ -");
+	/* 64 characters are fine. */
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":"
+	                     "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}", &r), 0);
+	assert_int_equal(strlen(r.client_id), 64);
+	assert_true(slopn_client_id_valid("A-z_0.9"));
+	assert_false(slopn_client_id_valid(""));
 }
 
 static void request_token_never_truncated(void **state)
@@ -230,7 +277,20 @@ static void request_round_trip(void **state)
 	assert_int_equal(slopn_login_request_format(&a, buf, (size_t)n), -1);
 	assert_int_equal(slopn_login_request_format(&a, buf, (size_t)n + 1), n);
 	assert_int_equal(slopn_login_request_format(&a, buf, 0), -1);
+	/* Ours: the client id and IPv6, only when set. */
+	strcpy(a.client_id, "c0ffee");
+	a.ipv6 = true;
+	n = slopn_login_request_format(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, ",\"client_id\":\"c0ffee\",\"ipv6\":true}\n"));
+	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_req_equal(&a, &b);
 	/* What the parser would refuse, the formatter does not write. */
+	strcpy(a.client_id, "no spaces");
+	assert_int_equal(slopn_login_request_format(&a, buf, sizeof(buf)), -1);
+	memset(a.client_id, 'x', sizeof(a.client_id)); /* no NUL at all */
+	assert_int_equal(slopn_login_request_format(&a, buf, sizeof(buf)), -1);
+	a.client_id[0] = '\0';
 	a.token[0] = '\0';
 	assert_int_equal(slopn_login_request_format(&a, buf, sizeof(buf)), -1);
 }
@@ -258,6 +318,54 @@ static void response_success_and_mask(void **state)
 	assert_int_equal(r.prefix_len, 16);
 	assert_string_equal(r.message, "");
 	assert_string_equal(r.server_version, "");
+}
+
+#define OK_V4 "{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\"," \
+              "\"server_vip\":\"10.100.0.1\""
+
+/* Ours: IPv6 inside the tunnel, or not; an old hub sends none of it. */
+static void response_ipv6(void **state)
+{
+	(void)state;
+	struct slopn_login_response r;
+	assert_int_equal(resp(OK_V4 ",\"assigned_vip6\":\"fd12:3456:789a::2\",\"server_vip6\":"
+	                      "\"fd12:3456:789a::1\",\"prefix_len6\":64,\"egress6\":true,\"dns6\":\"fd12:3456:789a::1\"}", &r), 0);
+	assert_true(r.ok);
+	char a[INET6_ADDRSTRLEN];
+	assert_string_equal(inet_ntop(AF_INET6, &r.assigned_vip6, a, sizeof(a)), "fd12:3456:789a::2");
+	assert_string_equal(inet_ntop(AF_INET6, &r.server_vip6, a, sizeof(a)), "fd12:3456:789a::1");
+	assert_string_equal(inet_ntop(AF_INET6, &r.dns6, a, sizeof(a)), "fd12:3456:789a::1");
+	assert_int_equal(r.prefix_len6, 64);
+	assert_true(r.egress6);
+	assert_int_equal(resp(OK_V4 "}", &r), 0);
+	assert_int_equal(r.prefix_len6, 0);
+	assert_false(r.egress6);
+	assert_true(IN6_IS_ADDR_UNSPECIFIED(&r.assigned_vip6));
+	static const char *const bad[] = {
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\"}",                            /* alone */
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\"}",
+		OK_V4 ",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":0}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":128}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":\"64\"}",
+		OK_V4 ",\"assigned_vip6\":\"10.100.0.2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"::\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"ff02::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2%eth0\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":6,\"server_vip6\":\"fd00::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"dns6\":\"10.0.0.1\"}",
+		OK_V4 ",\"dns6\":null}",
+		OK_V4 ",\"egress6\":\"yes\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(resp(bad[i], &r), -1);
+		assert_err_printable();
+		assert_false(r.ok);
+		assert_int_equal(r.prefix_len6, 0);
+	}
+	assert_int_equal(resp(bad[0], &r), -1);
+	assert_string_equal(err, "fields \"assigned_vip6\", \"server_vip6\" and \"prefix_len6\" come together");
 }
 
 static void response_error(void **state)
@@ -349,6 +457,35 @@ static void response_round_trip(void **state)
 	assert_int_equal(slopn_login_response_format(&a, buf, sizeof(buf)), -1);
 	a.prefix_len = 32;
 	assert_int_equal(slopn_login_response_format(&a, buf, sizeof(buf)), -1);
+
+	/* IPv6 rides along only when set, and as the parser wants it. */
+	a.prefix_len = 24;
+	a.dns.s_addr = 0;
+	inet_pton(AF_INET6, "fd00:1:2:3::7", &a.assigned_vip6);
+	inet_pton(AF_INET6, "fd00:1:2:3::1", &a.server_vip6);
+	a.prefix_len6 = 64;
+	n = slopn_login_response_format(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, ",\"assigned_vip6\":\"fd00:1:2:3::7\",\"server_vip6\":"
+	                            "\"fd00:1:2:3::1\",\"prefix_len6\":64}\n"));
+	assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_resp_equal(&a, &b);
+	a.egress6 = true;
+	inet_pton(AF_INET6, "fd00:1:2:3::53", &a.dns6);
+	n = slopn_login_response_format(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(slopn_login_response_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_resp_equal(&a, &b);
+	a.prefix_len6 = 128;
+	assert_int_equal(slopn_login_response_format(&a, buf, sizeof(buf)), -1);
+	a.prefix_len6 = 64;
+	memset(&a.server_vip6, 0, 16);
+	assert_int_equal(slopn_login_response_format(&a, buf, sizeof(buf)), -1);
+	memset(&a, 0, sizeof(a));
+	a.ok = true;
+	a.prefix_len = 24;
+	inet_pton(AF_INET, "10.100.0.7", &a.assigned_vip);
+	inet_pton(AF_INET, "10.100.0.1", &a.server_vip);
 
 	/* The refusal. */
 	struct slopn_login_response e = {.ok = false, .prefix_len = 24};
@@ -449,12 +586,14 @@ int main(void)
 		cmocka_unit_test(request_from_the_original_client),
 		cmocka_unit_test(request_optional_and_unknown_fields),
 		cmocka_unit_test(request_bad_input),
+		cmocka_unit_test(request_client_id_and_ipv6),
 		cmocka_unit_test(request_token_never_truncated),
 		cmocka_unit_test(one_mebibyte_line_is_refused),
 		cmocka_unit_test(login_size_limit),
 		cmocka_unit_test(long_fields_truncated),
 		cmocka_unit_test(request_round_trip),
 		cmocka_unit_test(response_success_and_mask),
+		cmocka_unit_test(response_ipv6),
 		cmocka_unit_test(response_error),
 		cmocka_unit_test(response_bad_input),
 		cmocka_unit_test(response_round_trip),

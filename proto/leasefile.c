@@ -1,0 +1,145 @@
+#include "proto/leasefile.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_entry(json_t *o, size_t idx, struct lease_entry *e, char *err, size_t errlen)
+{
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "leases[%zu]: expected an object", idx);
+		return -1;
+	}
+	const char *token = json_string_value(json_object_get(o, "token"));
+	if (!token || (!token_name_valid(token) && strcmp(token, TOKEN_NAME_SHARED) != 0)) {
+		snprintf(err, errlen, "leases[%zu].token: expected a token's name", idx);
+		return -1;
+	}
+	snprintf(e->token, sizeof(e->token), "%s", token);
+	json_t *id = json_object_get(o, "client_id");
+	if (id && !json_is_null(id)) {
+		const char *s = json_string_value(id);
+		if (!s || strlen(s) != json_string_length(id) || !slopn_client_id_valid(s)) {
+			snprintf(err, errlen, "leases[%zu].client_id: expected 1-%d characters of "
+			         "A-Z a-z 0-9 . _ - or null", idx, SLOPN_CLIENT_ID_MAX);
+			return -1;
+		}
+		snprintf(e->client_id, sizeof(e->client_id), "%s", s);
+	}
+	struct in_addr a;
+	const char *vip = json_string_value(json_object_get(o, "vip"));
+	if (!vip || inet_pton(AF_INET, vip, &a) != 1 || a.s_addr == 0) {
+		snprintf(err, errlen, "leases[%zu].vip: expected an IPv4 address", idx);
+		return -1;
+	}
+	e->vip = ntohl(a.s_addr);
+	json_t *v6 = json_object_get(o, "vip6");
+	if (v6 && !json_is_null(v6)) {
+		const char *s = json_string_value(v6);
+		if (!s || inet_pton(AF_INET6, s, &e->vip6) != 1 || IN6_IS_ADDR_UNSPECIFIED(&e->vip6)) {
+			snprintf(err, errlen, "leases[%zu].vip6: expected an IPv6 address or null", idx);
+			return -1;
+		}
+	}
+	json_t *seen = json_object_get(o, "last_seen");
+	if (!json_is_integer(seen) || json_integer_value(seen) < 0) {
+		snprintf(err, errlen, "leases[%zu].last_seen: expected a Unix time (integer >= 0)", idx);
+		return -1;
+	}
+	e->last_seen = json_integer_value(seen);
+	return 0;
+}
+
+int leasefile_parse(const char *buf, size_t len, struct lease_entry **out, size_t *n,
+                    char *err, size_t errlen)
+{
+	json_error_t je;
+	*out = NULL;
+	*n = 0;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	int rv = -1;
+	struct lease_entry *v = NULL;
+	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "leases");
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "expected a JSON object");
+		goto out;
+	}
+	if (!json_is_integer(ver) || json_integer_value(ver) != LEASEFILE_VERSION) {
+		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", LEASEFILE_VERSION);
+		goto out;
+	}
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "leases: expected an array");
+		goto out;
+	}
+	size_t count = json_array_size(list);
+	if (count && !(v = calloc(count, sizeof(*v)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
+			goto out;
+	*out = v;
+	*n = count;
+	v = NULL;
+	rv = 0;
+out:
+	free(v);
+	json_decref(root);
+	return rv;
+}
+
+/* One lease as compact JSON, malloc'd; NULL when out of memory. */
+static char *entry_text(const struct lease_entry *e)
+{
+	char vip[INET_ADDRSTRLEN], vip6[INET6_ADDRSTRLEN];
+	struct in_addr a = {htonl(e->vip)};
+	bool has6 = !IN6_IS_ADDR_UNSPECIFIED(&e->vip6);
+	json_t *o = json_pack("{s:s, s:o, s:s, s:o, s:I}", "token", e->token,
+		"client_id", e->client_id[0] ? json_string(e->client_id) : json_null(),
+		"vip", inet_ntop(AF_INET, &a, vip, sizeof(vip)),
+		"vip6", has6 ? json_string(inet_ntop(AF_INET6, &e->vip6, vip6, sizeof(vip6))) : json_null(),
+		"last_seen", (json_int_t)e->last_seen);
+	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	json_decref(o);
+	return t;
+}
+
+char *leasefile_format(const struct lease_entry *v, size_t n)
+{
+	/* One lease a line: a /16's worth stays a file a person can read. */
+	static const char tail[] = "\n]}\n";
+	size_t cap = 64 + n * 160, used;
+	char *buf = malloc(cap);
+	if (!buf)
+		return NULL;
+	used = (size_t)snprintf(buf, cap, "{\"version\":%d,\"leases\":[\n", LEASEFILE_VERSION);
+	for (size_t i = 0; i < n; i++) {
+		char *t = entry_text(&v[i]);
+		size_t need = t ? strlen(t) + 3 + sizeof(tail) : 0;
+		if (t && used + need > cap) {
+			char *b = realloc(buf, cap = (used + need) * 2);
+			if (!b) {
+				free(t);
+				t = NULL;
+			} else {
+				buf = b;
+			}
+		}
+		if (!t) {
+			free(buf);
+			return NULL;
+		}
+		used += (size_t)snprintf(buf + used, cap - used, "%s%s", i ? ",\n" : "", t);
+		free(t);
+	}
+	snprintf(buf + used, cap - used, "%s", tail);
+	return buf;
+}
