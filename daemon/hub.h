@@ -16,7 +16,7 @@
 #include "daemon/conn.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
-#include "daemon/pool.h"
+#include "daemon/alloc.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
 #include "daemon/tokens.h"
@@ -34,8 +34,7 @@ struct server {
 	struct tls_identity id;
 	struct cidmap cids;
 	struct ban_table bans;
-	struct pool pool;
-	struct session **by_vip;     /* pool.size entries, indexed by pool_offset */
+	struct alloc addrs;          /* who holds which address: ask it, never the pool */
 	struct session *sessions;    /* every connection, logged in or not */
 	unsigned nconns;
 	struct session *grave, *dirty;
@@ -65,9 +64,6 @@ extern const struct control_method hub_methods[];
 
 const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN]);
 unsigned live_sessions(const struct server *s);
-/* A VIP a token may hold as its fixed address: inside the subnet, neither
- * the network, the broadcast nor the hub's address. */
-bool vip_assignable(const struct server *s, uint32_t vip);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off), and again with start false on SIGHUP. 0 or -1. */
 int hub_nat_setup(struct server *s);
@@ -84,8 +80,6 @@ void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...
 void hub_notify_status(const struct server *s);
 /* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s);
-/* A token's fixed VIP stays reserved in the pool while the token exists. */
-bool hub_vip_reserved(struct server *s, uint32_t vip);
 
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
@@ -97,8 +91,9 @@ int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
 /* hub_reload.c */
 /* The shared --token (NULL: none). */
 void hub_set_token(struct server *s, const char *token);
-/* Fixed VIPs are kept out of the pool while their token exists. */
-void hub_reserve_fixed_vips(struct server *s);
+/* The tokens' fixed VIPs changed (start, reload, token add or remove):
+ * tell the allocator, warn about those outside the subnet. */
+void hub_fixed_changed(struct server *s);
 /* SIGHUP: tokens.json and the config file again, applied without
  * dropping sessions. */
 void hub_reload(struct server *s);

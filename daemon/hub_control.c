@@ -27,10 +27,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	for (int i = 0; i < DROP_MAX; i++)
 		t.drop[i] += s->tun_drop[i];
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
-	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->pool.network, net), s->pool.prefix);
+	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
+	         s->addrs.pool.prefix);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
-		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->pool), hub),
+		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
@@ -246,9 +247,9 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 		}
 		vip = ntohl(a.s_addr);
 		*code = SLOPN_RPC_BAD_VIP;
-		if (!vip_assignable(s, vip)) {
+		if (!alloc_assignable(&s->addrs, vip)) {
 			snprintf(err, errlen, "VIP %s is not a client address of %s/%u", vip_s,
-			         ip4str(s->pool.network, net), s->pool.prefix);
+			         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix);
 			return NULL;
 		}
 		for (size_t i = 0; i < s->tokens.n; i++)
@@ -257,14 +258,10 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 				         s->tokens.v[i].name);
 				return NULL;
 			}
-		struct session *holder = s->by_vip[pool_offset(&s->pool, vip)];
+		struct session *holder = alloc_holder(&s->addrs, vip);
 		if (holder) {
 			snprintf(err, errlen, "VIP %s is in use by session %llu (kick it first, or pick another)",
 			         vip_s, (unsigned long long)holder->id);
-			return NULL;
-		}
-		if (!pool_take(&s->pool, vip)) {
-			snprintf(err, errlen, "VIP %s is taken", vip_s);
 			return NULL;
 		}
 	}
@@ -272,13 +269,13 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	int64_t expires = expires_in ? time(NULL) + expires_in : 0;
 	int rc = tokens_add(&s->tokens, name, expires, vip, secret, err, errlen);
 	if (rc) {
-		if (vip)
-			pool_release(&s->pool, vip);
 		*code = rc;
 		if (rc == SLOPN_RPC_STORE_FAILED)
 			store_failed("token.add", name, err, errlen);
 		return NULL;
 	}
+	if (vip)
+		hub_fixed_changed(s); /* a client's lease on it goes */
 	const struct token_entry *e = tokens_find(&s->tokens, name);
 	char server[300], invite[600];
 	json_t *inv = json_null();
@@ -329,8 +326,6 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 		snprintf(err, errlen, "the shared token comes from --token or the config file: change it there");
 		return NULL;
 	}
-	const struct token_entry *e = tokens_find(&s->tokens, name);
-	uint32_t vip = e ? e->vip : 0;
 	char copy[TOKEN_NAME_MAX + 1];
 	snprintf(copy, sizeof(copy), "%s", name); /* name lives in params, the entry goes away */
 	int rc = tokens_remove(&s->tokens, copy, err, errlen);
@@ -340,8 +335,8 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 			store_failed("token.remove", copy, err, errlen);
 		return NULL;
 	}
-	if (vip && vip_assignable(s, vip) && !s->by_vip[pool_offset(&s->pool, vip)])
-		pool_release(&s->pool, vip);
+	alloc_forget_token(&s->addrs, copy);
+	hub_fixed_changed(s);
 	int kicked = 0;
 	if (kick) {
 		for (struct session *ss = s->sessions; ss; ss = ss->next)

@@ -38,8 +38,8 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		return;
 	}
 	uint32_t dst = ntohl(ip.dst);
-	if (pool_contains(&s->pool, dst) && dst != pool_hub_addr(&s->pool)) {
-		struct session *peer = s->by_vip[pool_offset(&s->pool, dst)];
+	if (pool_contains(&s->addrs.pool, dst) && dst != pool_hub_addr(&s->addrs.pool)) {
+		struct session *peer = alloc_holder(&s->addrs, dst);
 		if (peer) {
 			/* Spoke to spoke: straight across, the TUN never sees it. */
 			if (!s->spoke_to_spoke || peer == ss) {
@@ -58,7 +58,7 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 			}
 			return;
 		}
-		if (dst != s->pool.network + s->pool.size - 1) {
+		if (dst != s->addrs.pool.network + s->addrs.pool.size - 1) {
 			c->stats.drop[DROP_NO_ROUTE]++;
 			return;
 		}
@@ -79,8 +79,7 @@ int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 			continue;
 		}
 		uint32_t dst = ntohl(ip.dst);
-		struct session *peer = pool_contains(&s->pool, dst)
-			? s->by_vip[pool_offset(&s->pool, dst)] : NULL;
+		struct session *peer = alloc_holder(&s->addrs, dst);
 		if (!peer) {
 			s->tun_drop[DROP_NO_ROUTE]++;
 			continue;

@@ -55,27 +55,49 @@ static bool check_token(struct server *s, const char *token, struct session *ss,
 	return true;
 }
 
-/* The VIP for a new session: the token's fixed one (taken over from an
- * older session of the same token, a client reconnecting before its old
- * session timed out), else one from the pool. 0 when the pool is empty. */
+/* An older session that a new login replaces at once: the same client
+ * (same token and client id) whose old connection lingers after a crash or
+ * a lost link, or any session of a token whose fixed VIP the new one
+ * wants. Without this the old one keeps its addresses until it times out. */
+static struct session *stale_session(struct server *s, const struct session *ss,
+                                     const struct token_entry *e)
+{
+	if (e && e->vip && alloc_assignable(&s->addrs, e->vip)) {
+		struct session *old = alloc_holder(&s->addrs, e->vip);
+		if (old && !strcmp(old->token_name, e->name))
+			return old;
+		if (old) {
+			char v[INET_ADDRSTRLEN];
+			log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
+			         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
+		}
+	}
+	if (!ss->client_id[0])
+		return NULL; /* an original client: no telling it from another of its token */
+	for (struct session *o = s->sessions; o; o = o->next)
+		if (o != ss && o->logged_in && !strcmp(o->client_id, ss->client_id) &&
+		    !strcmp(o->token_name, ss->token_name))
+			return o;
+	return NULL;
+}
+
+/* The VIP for a new session: the token's fixed one, else the client's
+ * lease, else a free one (see alloc.h). 0 when the pool is exhausted. */
 static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e)
 {
-	if (e && e->vip && vip_assignable(s, e->vip)) {
-		struct session *old = s->by_vip[pool_offset(&s->pool, e->vip)];
-		if (!old)
-			return e->vip; /* reserved for this token since it was added or loaded */
-		if (!strcmp(old->token_name, e->name)) {
-			log_info("session %llu: replaced by session %llu of the same token '%s'",
-			         (unsigned long long)old->id, (unsigned long long)ss->id, e->name);
-			hub_kick(s, old, "replaced by a new login with the same token");
-			s->by_vip[pool_offset(&s->pool, e->vip)] = NULL;
-			return e->vip;
-		}
-		char v[INET_ADDRSTRLEN];
-		log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
-		         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
+	struct session *old = stale_session(s, ss, e);
+	if (old) {
+		hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
+		         (unsigned long long)old->id, (unsigned long long)ss->id,
+		         ss->client_id[0] ? "client" : "token");
+		hub_kick(s, old, ss->client_id[0] ? "replaced by a new login of the same client"
+		                                  : "replaced by a new login with the same token");
+		/* Its addresses go now, even if its close waits for queued data. */
+		alloc_release(&s->addrs, old->vip, old, time(NULL));
 	}
-	return pool_alloc(&s->pool);
+	struct alloc_who w = {.token = ss->token_name, .client_id = ss->client_id,
+	                      .fixed = e ? e->vip : 0};
+	return alloc_assign(&s->addrs, &w, ss, time(NULL));
 }
 
 /* last_used goes to disk at most once a minute per token: a client that
@@ -138,11 +160,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		return;
 	}
 	ban_success(&s->bans, peer);
+	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
 	uint32_t vip = assign_vip(s, ss, entry);
 	if (!vip) {
 		char net[INET_ADDRSTRLEN], msg[160];
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
-		         ip4str(s->pool.network, net), s->pool.prefix, pool_capacity(&s->pool));
+		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix,
+		         pool_capacity(&s->addrs.pool));
 		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id,
 		     ss->remote, msg);
 		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
@@ -152,13 +176,12 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		token_used(s, entry);
 	ss->vip = vip;
 	ss->logged_in = true;
-	s->by_vip[pool_offset(&s->pool, vip)] = ss;
 	snprintf(ss->client_version, sizeof(ss->client_version), "%s", req.client_version);
 	snprintf(ss->os, sizeof(ss->os), "%s", req.os);
 
-	struct slopn_login_response r = {.ok = true, .prefix_len = s->pool.prefix};
+	struct slopn_login_response r = {.ok = true, .prefix_len = s->addrs.pool.prefix};
 	r.assigned_vip.s_addr = htonl(vip);
-	r.server_vip.s_addr = htonl(pool_hub_addr(&s->pool));
+	r.server_vip.s_addr = htonl(pool_hub_addr(&s->addrs.pool));
 	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
 	r.dns.s_addr = s->cfg->dns;
 	send_json_line(ss, &r);

@@ -32,7 +32,7 @@ int hub_nat_install(struct server *s, bool start)
 	}
 	struct nat_rules r = {
 		.tun = s->tunname, .egress = s->egress,
-		.subnet = {s->pool.network, s->pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
+		.subnet = {s->addrs.pool.network, s->addrs.pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
 		.allow = s->cfg->allow_lan, .nallow = s->cfg->nallow_lan,
 		.local = local, .nlocal = nlocal,
 	};

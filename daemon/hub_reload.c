@@ -22,24 +22,19 @@ static bool str_differs(const char *a, const char *b)
 	return (a == NULL) != (b == NULL) || (a && strcmp(a, b) != 0);
 }
 
-/* Fixed VIPs are kept out of the pool while their token exists; one that
- * a session holds now stays with it, and is kept when that session ends. */
-void hub_reserve_fixed_vips(struct server *s)
+/* Fixed VIPs are kept for their token while it exists (the allocator
+ * knows how); one that a session holds now stays with that session. */
+void hub_fixed_changed(struct server *s)
 {
-	char v[INET_ADDRSTRLEN];
+	char v[INET_ADDRSTRLEN], n[INET_ADDRSTRLEN];
 	for (size_t i = 0; i < s->tokens.n; i++) {
 		const struct token_entry *e = &s->tokens.v[i];
-		if (!e->vip)
-			continue;
-		if (!vip_assignable(s, e->vip)) {
+		if (e->vip && !alloc_assignable(&s->addrs, e->vip))
 			log_warn("%s: token '%s': fixed VIP %s is not a client address of %s/%u; "
 			         "it gets one from the pool", s->tokens.path, e->name, ip4str(e->vip, v),
-			         ip4str(s->pool.network, v), s->pool.prefix);
-			continue;
-		}
-		if (!s->by_vip[pool_offset(&s->pool, e->vip)])
-			pool_take(&s->pool, e->vip);
+			         ip4str(s->addrs.pool.network, n), s->addrs.pool.prefix);
 	}
+	alloc_set_fixed(&s->addrs, s->tokens.v, s->tokens.n);
 }
 
 /* Re-read tokens.json (an administrator may have edited it). A bad file
@@ -60,13 +55,11 @@ static void reload_tokens(struct server *s)
 		if (e && old.v[i].last_used > e->last_used)
 			e->last_used = old.v[i].last_used;
 	}
-	for (size_t i = 0; i < old.n; i++) {
-		uint32_t vip = old.v[i].vip;
-		if (vip && vip_assignable(s, vip) && !hub_vip_reserved(s, vip) &&
-		    !s->by_vip[pool_offset(&s->pool, vip)])
-			pool_release(&s->pool, vip);
-	}
-	hub_reserve_fixed_vips(s);
+	/* A token that is gone takes its leases along, as token.remove does. */
+	for (size_t i = 0; i < old.n; i++)
+		if (!tokens_find(&s->tokens, old.v[i].name))
+			alloc_forget_token(&s->addrs, old.v[i].name);
+	hub_fixed_changed(s);
 	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);
 	tokens_free(&old);
 }

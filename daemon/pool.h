@@ -1,6 +1,7 @@
 /* The hub's pool of virtual addresses (VIPs) in one IPv4 subnet. The network
  * address is never given out, nor the broadcast address, nor the hub's own
- * (network + 1). Addresses are host byte order here. */
+ * (network + 1). Addresses are host byte order here. Only the allocator
+ * (alloc.h) uses it: it knows why an address is taken. */
 #ifndef SLOPN_POOL_H
 #define SLOPN_POOL_H
 
@@ -34,12 +35,6 @@ uint32_t pool_alloc(struct pool *p);
 bool pool_take(struct pool *p, uint32_t addr);
 /* Give an address back; releasing one not taken is a no-op. */
 void pool_release(struct pool *p, uint32_t addr);
-
-/* Index of addr inside the subnet (0 .. size-1), for tables keyed by VIP. */
-static inline uint32_t pool_offset(const struct pool *p, uint32_t addr)
-{
-	return addr - p->network;
-}
 
 /* Parse "A.B.C.D/N" into network (host order) and prefix. 0 or -1. */
 int parse_cidr(const char *s, uint32_t *network, unsigned *prefix);

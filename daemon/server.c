@@ -20,7 +20,6 @@
 #include "daemon/conn.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
-#include "daemon/pool.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
 #include "proto/jsonrpc.h"
@@ -131,30 +130,6 @@ static void session_cid_removed(struct conn *c, const ngtcp2_cid *cid)
 		cidmap_del(&ss->srv->cids, cid->data, cid->datalen);
 }
 
-/* A token's fixed VIP stays reserved in the pool while the token exists. */
-bool hub_vip_reserved(struct server *s, uint32_t vip)
-{
-	for (size_t i = 0; i < s->tokens.n; i++)
-		if (s->tokens.v[i].vip == vip && vip_assignable(s, vip))
-			return true;
-	return false;
-}
-
-static void release_vip(struct server *s, struct session *ss)
-{
-	uint32_t off = pool_offset(&s->pool, ss->vip);
-	if (s->by_vip[off] == ss)
-		s->by_vip[off] = NULL;
-	if (!s->by_vip[off] && !hub_vip_reserved(s, ss->vip))
-		pool_release(&s->pool, ss->vip);
-}
-
-bool vip_assignable(const struct server *s, uint32_t vip)
-{
-	return pool_contains(&s->pool, vip) && vip != pool_hub_addr(&s->pool) &&
-	       pool_offset(&s->pool, vip) != 0 && pool_offset(&s->pool, vip) != s->pool.size - 1;
-}
-
 void hub_kick(struct server *s, struct session *ss, const char *reason)
 {
 	conn_close(&ss->conn, SLOPN_ERR_KICKED, reason);
@@ -175,7 +150,7 @@ static void session_down(struct conn *c)
 	hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)",
 	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->remote,
 	     c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
-	release_vip(s, ss);
+	alloc_release(&s->addrs, ss->vip, ss, time(NULL));
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
 	hub_notify_status(s);
@@ -456,8 +431,8 @@ static int setup_tun(struct server *s)
 		        s->cfg->tun, strerror(errno));
 		return -1;
 	}
-	uint32_t hub = htonl(pool_hub_addr(&s->pool));
-	if (nl_addr_add(s->ifindex, hub, s->pool.prefix) < 0 ||
+	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
+	if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0 ||
 	    nl_set_mtu(s->ifindex, s->cfg->mtu) < 0 || nl_set_up(s->ifindex, 1) < 0) {
 		log_err("cannot configure %s: %s", s->tunname, strerror(errno));
 		return -1;
@@ -478,8 +453,7 @@ int server_run(const struct config *cfg)
 	hub_set_token(s, cfg->token);
 	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
 	ban_init(&s->bans);
-	if (pool_init(&s->pool, cfg->subnet, cfg->prefix) < 0 ||
-	    !(s->by_vip = calloc(s->pool.size, sizeof(*s->by_vip))) ||
+	if (alloc_init(&s->addrs, cfg->subnet, cfg->prefix, NULL) < 0 ||
 	    !(s->tunbuf = malloc(HUB_TUN_BUF)) || cidmap_init(&s->cids, 256) < 0) {
 		log_err("out of memory");
 		goto out;
@@ -491,7 +465,7 @@ int server_run(const struct config *cfg)
 		        path, err);
 		goto out;
 	}
-	hub_reserve_fixed_vips(s);
+	hub_fixed_changed(s);
 	log_info("%zu token%s in %s%s", s->tokens.n, s->tokens.n == 1 ? "" : "s", path,
 	         cfg->token ? ", and the shared --token" : "");
 	if (!cfg->token && !s->tokens.n)
@@ -524,8 +498,8 @@ int server_run(const struct config *cfg)
 	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
 	sd_event_set_watchdog(s->ev, 1);
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",
-	         ip4str(pool_hub_addr(&s->pool), hub), s->tunname, ip4str(s->pool.network, net),
-	         s->pool.prefix, cfg->mtu, s->spoke_to_spoke ? "on" : "off");
+	         ip4str(pool_hub_addr(&s->addrs.pool), hub), s->tunname,
+	         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix, cfg->mtu, s->spoke_to_spoke ? "on" : "off");
 	log_info("listening on %s", cfg->listen);
 	sd_notify(0, "READY=1");
 	hub_notify_status(s);
@@ -549,8 +523,7 @@ out:
 		close(s->tunfd); /* a non-persistent TUN device goes away with its fd */
 	udp_close(&s->udp);
 	cidmap_free(&s->cids);
-	pool_free(&s->pool);
-	free(s->by_vip);
+	alloc_free(&s->addrs);
 	free(s->tunbuf);
 	tls_identity_free(&s->id);
 	tokens_free(&s->tokens);

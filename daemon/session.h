@@ -26,6 +26,7 @@ struct session {
 	struct sockaddr_storage remote_sa;
 	char client_version[SLOPN_SHORT_MAX];
 	char os[SLOPN_SHORT_MAX];
+	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" for a client without one */
 	ngtcp2_cid odcid;           /* the client's first DCID, routed during the handshake */
 	struct session *next, *prev;   /* all live sessions */
 	struct session *grave_next;    /* freed at the end of the event */
