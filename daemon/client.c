@@ -17,6 +17,8 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
+
 #include "daemon/conn.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
@@ -50,6 +52,7 @@ struct client {
 	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
 	unsigned prefix;
 	unsigned backoff;            /* seconds until the next attempt */
+	bool quick_retry;            /* a working connection was lost: retry at once */
 	bool fatal;                  /* no retry: wrong token, wrong pin */
 	bool banned;                 /* the hub said so, and we said it once */
 	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
@@ -283,6 +286,9 @@ static void client_down(struct conn *c)
 	cl->state = C_WAITING;
 	if (cl->fatal)
 		return;
+	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
+	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
+	                              c->close_code == SLOPN_ERR_KICKED);
 	if (c->close_by_peer && c->close_app && !was_up &&
 	    (c->close_code == SLOPN_ERR_UNAUTHORIZED || c->close_code == SLOPN_ERR_POOL_EXHAUSTED ||
 	     c->close_code == SLOPN_ERR_BANNED)) {
@@ -454,17 +460,29 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 
 static void schedule_retry(struct client *cl)
 {
-	cl->backoff = cl->backoff ? cl->backoff * 2 : 1;
-	if (cl->backoff > BACKOFF_MAX)
-		cl->backoff = BACKOFF_MAX;
-	if (cl->banned)
-		log_debug("reconnecting in %us", cl->backoff);
-	else
-		log_info("reconnecting in %us", cl->backoff);
-	sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
-	uint64_t now;
+	uint64_t now, delay;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(cl->retry, now + (uint64_t)cl->backoff * 1000000);
+	if (cl->quick_retry) {
+		/* The hub most likely restarted (or we moved): come back now, with
+		 * a little jitter so that all its clients do not arrive at once. */
+		uint16_t jitter;
+		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
+		delay = 20000 + jitter % 200000;
+		cl->quick_retry = false;
+		log_info("reconnecting");
+		sd_notifyf(0, "STATUS=reconnecting to %s", cl->cfg->server);
+	} else {
+		cl->backoff = cl->backoff ? cl->backoff * 2 : 1;
+		if (cl->backoff > BACKOFF_MAX)
+			cl->backoff = BACKOFF_MAX;
+		delay = (uint64_t)cl->backoff * 1000000;
+		if (cl->banned)
+			log_debug("reconnecting in %us", cl->backoff);
+		else
+			log_info("reconnecting in %us", cl->backoff);
+		sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
+	}
+	sd_event_source_set_time(cl->retry, now + delay);
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_ONESHOT);
 }
 

@@ -25,6 +25,15 @@ const char *const drop_reason_names[DROP_MAX] = {
 #define DGQ_SLOT 1500
 #define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
+/* A client gives up on a hub that answered none of this many probe
+ * timeouts in a row, after at least DEAD_SILENCE without a packet: with
+ * the backoff that is under 2 s on a LAN, well before the idle timeout. */
+#define DEAD_PTOS 6
+#define DEAD_SILENCE (NGTCP2_SECONDS * 3 / 2)
+/* Connection-level credit added per probe anchor: enough that ngtcp2 sends
+ * MAX_DATA at once (it waits for half its window, 256 KiB). */
+#define ANCHOR_CREDIT (256 * 1024)
+#define ANCHOR_INTERVAL (20 * NGTCP2_MILLISECONDS)
 
 uint64_t conn_now(void)
 {
@@ -35,6 +44,27 @@ uint64_t conn_now(void)
 
 static void conn_update_timer(struct conn *c);
 static void conn_enter_down(struct conn *c, enum conn_state st);
+
+/* ngtcp2 0.12 arms its probe timeout (PTO) only for packets with frames it
+ * would retransmit; packets that carry only DATAGRAM frames do not count
+ * (upstream made them count in 1.0). If the peer dies, or the path breaks,
+ * while only datagrams are in flight, no probe is ever sent: a full
+ * congestion window then stops everything, and either way nothing notices
+ * before the idle timeout. A MAX_DATA update is retransmittable: one goes
+ * out with the datagrams every ANCHOR_INTERVAL, whenever the window is
+ * nearly full, and with each keep-alive, so the PTO stays armed while data
+ * is in flight: probes go out, a live peer's ACK frees the window, and a
+ * restarted hub answers with a stateless reset. The credit is harmless:
+ * stream data is consumed as it arrives. At most once per write pass. */
+static void probe_anchor(struct conn *c, uint64_t ts, bool force)
+{
+	if (c->anchored || (!force && ts - c->anchor_ts < ANCHOR_INTERVAL &&
+	                    ngtcp2_conn_get_cwnd_left(c->qc) >= 2 * UDP_MAX_PAYLOAD))
+		return;
+	ngtcp2_conn_extend_max_offset(c->qc, ANCHOR_CREDIT);
+	c->anchored = true;
+	c->anchor_ts = ts;
+}
 
 /* ---- ngtcp2 callbacks ---- */
 
@@ -269,6 +299,7 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
                        gnutls_session_t tls, const struct conn_ops *ops, void *owner)
 {
 	memset(c, 0, sizeof(*c));
+	c->last_rx = conn_now();
 	c->udp = u;
 	c->tls = tls;
 	c->ops = ops;
@@ -466,9 +497,12 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
 		.local = {(struct sockaddr *)&c->udp->local, c->udp->locallen},
 		.remote = {(struct sockaddr *)from, fromlen},
 	};
-	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, conn_now());
-	if (rv == 0)
+	uint64_t ts = conn_now();
+	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, ts);
+	if (rv == 0) {
+		c->last_rx = ts;
 		return;
+	}
 	switch (rv) {
 	case NGTCP2_ERR_DRAINING: {
 		ngtcp2_connection_close_error ccerr;
@@ -525,6 +559,7 @@ static enum dg_result write_datagram(struct conn *c, const uint8_t *pkt, size_t 
 {
 	ngtcp2_vec v = {(uint8_t *)pkt, len};
 	uint64_t ts = conn_now();
+	probe_anchor(c, ts, false);
 	for (;;) {
 		int accepted = 0;
 		uint8_t *slot = udp_tx_slot(c->udp);
@@ -633,6 +668,7 @@ void conn_write(struct conn *c)
 	if (c->state != CONN_OPEN)
 		return;
 	uint64_t ts = conn_now();
+	c->anchored = false;
 	dgq_drain(c);
 	bool stream_blocked = false;
 	for (;;) {
@@ -694,6 +730,25 @@ static void conn_update_timer(struct conn *c)
 	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
 
+/* Client: the hub answered none of the last DEAD_PTOS probes (see
+ * probe_anchor): it is gone, or the path is. Waiting for the idle timeout
+ * would keep the tunnel dead for 30 s. A keep-alive that is due carries an
+ * anchor, so that an idle client finds out too. */
+static bool peer_dead(struct conn *c)
+{
+	uint64_t now = conn_now(), silent = now - c->last_rx;
+	if (silent >= KEEPALIVE)
+		probe_anchor(c, now, true);
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(c->qc, &cs);
+	if (cs.pto_count < DEAD_PTOS || silent < DEAD_SILENCE)
+		return false;
+	c->dead_peer = true;
+	snprintf(c->close_reason, sizeof(c->close_reason),
+	         "no answer to %zu probes in %.1f s", cs.pto_count, (double)silent / NGTCP2_SECONDS);
+	return true;
+}
+
 static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct conn *c = userdata;
@@ -713,6 +768,10 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	if (rv != 0) {
 		fail_transport(c, rv);
 		udp_flush(c->udp);
+		return 0;
+	}
+	if (!c->is_server && peer_dead(c)) {
+		conn_finish(c);
 		return 0;
 	}
 	conn_write(c);

@@ -21,6 +21,7 @@ enum slopn_app_error {
 	SLOPN_ERR_UNAUTHORIZED = 1,
 	SLOPN_ERR_POOL_EXHAUSTED = 2,
 	SLOPN_ERR_BANNED = 3,
+	SLOPN_ERR_KICKED = 4,        /* by the administrator, with the reason */
 };
 
 enum drop_reason {
@@ -99,6 +100,10 @@ struct conn {
 	bool close_app;             /* application (not transport) error */
 	bool close_idle;            /* idle timeout or handshake timeout */
 	bool stateless_reset;       /* the peer no longer knows this connection */
+	bool dead_peer;             /* client: probes unanswered, see conn.c */
+	uint64_t last_rx;           /* when the peer was last heard (conn_now) */
+	bool anchored;              /* a probe anchor is queued for this write pass */
+	uint64_t anchor_ts;         /* when the last one was */
 	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
 	size_t closelen;
 

@@ -23,7 +23,6 @@
 #include "daemon/udp.h"
 #include "tun/nat.h"
 
-#define SLOPN_ERR_KICKED 4
 #define HUB_TUN_BUF 65536           /* one read from the TUN */
 #define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
 

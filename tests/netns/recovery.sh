@@ -1,0 +1,74 @@
+#!/bin/bash
+# The hub dies (kill -9) while half of its 20 clients push TCP through it
+# and comes back at once: every client, busy or idle, passes traffic again
+# within 3 s (a stateless reset tells a client the hub restarted, as soon as
+# its probes reach the new process). Then the hub dies for good: a busy
+# client notices within a few seconds, not at the 30 s idle timeout.
+. "$(dirname "$0")/lib.sh"
+command -v iperf3 >/dev/null || skip "needs iperf3"
+N=20
+topo $N
+start_hub
+connect_clients $N
+# c1..c10 push to c11..c20, spoke to spoke, for longer than the test runs.
+for i in $(seq 10); do
+	nsx "c$((i + 10))" iperf3 -s -D -B "10.100.0.$((i + 11))" -p 5201 >/dev/null 2>&1
+done
+sleep 0.5
+for i in $(seq 10); do
+	nsx "c$i" timeout 60 iperf3 -c "10.100.0.$((i + 11))" -t 45 > "$TMP/iperf-c$i.log" 2>&1 &
+	PIDS+=($!)
+done
+sleep 3
+kill -9 "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-first.log"
+start_hub
+T0=$(date +%s%N)
+
+# Each client pings the hub until it answers; the time goes to a file.
+for i in $(seq $N); do
+	(
+		until nsx "c$i" ping -c 1 -W 0.2 10.100.0.1 >/dev/null 2>&1; do
+			[ $(( ($(date +%s%N) - T0) / 1000000 )) -lt 15000 ] || exit 1
+		done
+		echo $(( ($(date +%s%N) - T0) / 1000000 )) > "$TMP/back-c$i"
+	) &
+	PIDS+=($!)
+done
+wait_file() { # until every client has its time or 16 s pass
+	local deadline=$((SECONDS + 16))
+	while [ $SECONDS -lt $deadline ]; do
+		[ "$(ls "$TMP"/back-c* 2>/dev/null | wc -l)" -eq $N ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+wait_file || fail "$(( N - $(ls "$TMP"/back-c* 2>/dev/null | wc -l) )) client(s) got no answer within 15 s"
+worst=0
+for i in $(seq $N); do
+	ms=$(cat "$TMP/back-c$i")
+	echo "c$i ($([ "$i" -le 10 ] && echo busy || echo idle)): traffic again after $ms ms"
+	[ "$ms" -gt "$worst" ] && worst=$ms
+done
+[ "$worst" -le 3000 ] || fail "slowest client took $worst ms (limit 3000)"
+ok "all $N clients pass traffic again within 3 s of the restart (slowest $worst ms)"
+n=$(ctl --json sessions list | jq '.sessions | length')
+expect_eq "sessions on the restarted hub" "$n" "$N"
+
+# The hub dies for good while c1..c10 push TCP to it: they notice without
+# waiting for the idle timeout.
+for i in $(seq 10); do
+	nsx hub iperf3 -s -D -B 10.100.0.1 -p $((5300 + i)) >/dev/null 2>&1
+done
+sleep 0.5
+for i in $(seq 10); do
+	nsx "c$i" timeout 60 iperf3 -c 10.100.0.1 -p $((5300 + i)) -t 45 > "$TMP/iperf2-c$i.log" 2>&1 &
+	PIDS+=($!)
+done
+sleep 2
+kill -9 "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+SECONDS=0
+for i in $(seq 10); do wait_log "c$i" "connection lost: no answer to" 8; done
+ok "busy clients noticed the dead hub within $SECONDS s"
