@@ -100,7 +100,7 @@ static const struct flag kick_flags[] = {
 	 .live = LIVE_TOKEN, .instead = true},
 	{.name = "reason", .value = "TEXT", .param = "reason",
 	 .help = "what the clients are told (default: kicked by the administrator)"},
-	{NULL},
+	{0},
 };
 const struct command cmd_sessions_kick = {
 	"sessions", "kick", kick, "ID|VIP", "id vip", LIVE_SESSION, kick_flags,

@@ -95,23 +95,31 @@ static int list(const struct args *a)
 		json_decref(r);
 		return 0;
 	}
-	static const char *const head[] = {"NAME", "CREATED", "EXPIRES", "VIP", "LAST USED", "SESSIONS"};
-	struct table *t = table_new(6, head);
+	static const char *const head[] = {"NAME", "CREATED", "EXPIRES", "VIP", "LAST SEEN", "LIVE",
+	                                   "SESSIONS", "RX", "TX"};
+	struct table *t = table_new(9, head);
 	size_t i;
 	json_t *e;
 	json_array_foreach(list, i, e) {
-		char created[48], expires[48], used[48], n[16];
+		char created[48], expires[48], seen[48], live[16], n[24], rx[32], tx[32];
 		if (json_is_true(json_object_get(e, "shared"))) {
 			snprintf(created, sizeof(created), "(--token)");
 		} else {
 			time_t c = (time_t)json_integer_value(json_object_get(e, "created"));
 			strftime(created, sizeof(created), "%Y-%m-%d %H:%M", localtime(&c));
 		}
+		json_int_t nlive = json_integer_value(json_object_get(e, "live"));
 		when(json_object_get(e, "expires"), true, expires, sizeof(expires));
-		when(json_object_get(e, "last_used"), false, used, sizeof(used));
+		if (nlive)
+			snprintf(seen, sizeof(seen), "now");
+		else
+			when(json_object_get(e, "last_seen"), false, seen, sizeof(seen));
+		snprintf(live, sizeof(live), "%lld", (long long)nlive);
 		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(e, "sessions")));
+		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "rx_bytes")), rx, sizeof(rx));
+		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "tx_bytes")), tx, sizeof(tx));
 		const char *row[] = {json_string_value(json_object_get(e, "name")), created, expires,
-		                     json_string_value(json_object_get(e, "vip")), used, n};
+		                     json_string_value(json_object_get(e, "vip")), seen, live, n, rx, tx};
 		table_row(t, row);
 	}
 	table_print(t, stdout);
@@ -147,7 +155,7 @@ static const struct flag add_flags[] = {
 	 .help = "refused after this long: 30d, 12h, 90m, 45s, 1w2d (default: never)"},
 	{.name = "vip", .value = "IP", .param = "vip",
 	 .help = "a fixed VIP for its clients, inside the hub's subnet"},
-	{NULL},
+	{0},
 };
 const struct command cmd_token_add = {
 	"token", "add", add, "NAME", "name", LIVE_NONE, add_flags,
@@ -155,12 +163,13 @@ const struct command cmd_token_add = {
 };
 
 const struct command cmd_token_list = {
-	"token", "list", list, .help = "tokens (never their secrets) and their use",
+	"token", "list", list,
+	.help = "tokens (never their secrets), their sessions and traffic over time",
 };
 
 static const struct flag remove_flags[] = {
 	{.name = "kick", .help = "also end its live sessions"},
-	{NULL},
+	{0},
 };
 const struct command cmd_token_remove = {
 	"token", "remove", remove_, "NAME", "name", LIVE_TOKEN, remove_flags,

@@ -27,7 +27,7 @@ const struct flag global_flags[] = {
 	[G_JSON] = {.name = "json", .help = "print the daemon's result as JSON, for scripts"},
 	[G_HELP] = {.name = "help", .help = "this text; after a command, that command's"},
 	[G_VERSION] = {.name = "version", .help = "slopnctl's version"},
-	{NULL},
+	{0},
 };
 #define OPT_CMD 1000 /* getopt's val for command flag i: OPT_CMD + i */
 
@@ -92,6 +92,8 @@ static void command_help(const struct command *c)
 	printf("Also --json and --socket PATH (see slopnctl --help).\n");
 }
 
+static void vusage_error(const char *what, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 static void vusage_error(const char *what, const char *fmt, va_list ap)
 {
 	fprintf(stderr, "slopnctl: %s%s", what ? what : "", what ? ": " : "");

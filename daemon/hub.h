@@ -20,6 +20,7 @@
 #include "daemon/session.h"
 #include "daemon/tls.h"
 #include "daemon/tokens.h"
+#include "daemon/traffic.h"
 #include "daemon/udp.h"
 #include "tun/nat.h"
 
@@ -42,6 +43,8 @@ struct server {
 	uint8_t token_hash[32];      /* the shared --token */
 	bool has_token;
 	struct token_store tokens;   /* tokens.json */
+	struct traffic_store traffic; /* traffic.json: per-token totals */
+	sd_event_source *traffic_timer;
 	uint64_t next_id;
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
 	uint64_t reset_sec;
@@ -86,6 +89,15 @@ void hub_session_line(struct conn *c, const char *line, size_t len);
 /* hub_data.c: one datagram from a client; the TUN is readable. */
 void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len);
 int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+
+/* hub_traffic.c: per-token totals in traffic.json, saved at least once a
+ * minute and at exit. */
+int hub_traffic_start(struct server *s);
+void hub_traffic_session_end(struct server *s, const struct session *ss);
+/* A token's totals now, its live sessions included (*live of them). */
+void hub_token_totals(const struct server *s, const char *name, struct traffic_entry *out,
+                      unsigned *live);
+void hub_traffic_stop(struct server *s);
 
 /* hub_reload.c */
 /* The shared --token (NULL: none). */

@@ -292,21 +292,38 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	return r;
 }
 
+/* A token's use: live sessions, and its totals over time (traffic.json). */
+static void add_totals(const struct server *s, json_t *o, const char *name)
+{
+	struct traffic_entry t;
+	unsigned live;
+	hub_token_totals(s, name, &t, &live);
+	json_object_update_new(o, json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "live", (int)live,
+		"sessions", (json_int_t)t.sessions, "rx_bytes", (json_int_t)t.rx_bytes,
+		"rx_pkts", (json_int_t)t.rx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
+		"tx_pkts", (json_int_t)t.tx_pkts, "last_seen", time_or_null(t.last_seen),
+		"last_remote", t.last_remote[0] ? json_string(t.last_remote) : json_null()));
+}
+
 static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *params, int *code,
                             char *err, size_t errlen)
 {
 	struct server *s = ctx;
 	json_t *list = json_array();
-	if (s->has_token)
-		json_array_append_new(list, json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:i}",
-			"name", SHARED_TOKEN_NAME, "shared", 1, "created", (json_int_t)s->started,
-			"expires", "vip", "last_used", "sessions", token_sessions(s, SHARED_TOKEN_NAME)));
+	if (s->has_token) {
+		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
+		                      "shared", 1, "created", (json_int_t)s->started, "expires", "vip",
+		                      "last_used");
+		add_totals(s, o, SHARED_TOKEN_NAME);
+		json_array_append_new(list, o);
+	}
 	for (size_t i = 0; i < s->tokens.n; i++) {
 		const struct token_entry *e = &s->tokens.v[i];
-		json_array_append_new(list, json_pack("{s:s, s:I, s:o, s:o, s:o, s:i}",
-			"name", e->name, "created", (json_int_t)e->created,
-			"expires", time_or_null(e->expires), "vip", vip_or_null(e->vip),
-			"last_used", time_or_null(e->last_used), "sessions", token_sessions(s, e->name)));
+		json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o}", "name", e->name,
+		                      "created", (json_int_t)e->created, "expires", time_or_null(e->expires),
+		                      "vip", vip_or_null(e->vip), "last_used", time_or_null(e->last_used));
+		add_totals(s, o, e->name);
+		json_array_append_new(list, o);
 	}
 	return json_pack("{s:o}", "tokens", list);
 }

@@ -153,6 +153,7 @@ static void session_down(struct conn *c)
 	alloc_release(&s->addrs, ss->vip, ss, time(NULL));
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
+	hub_traffic_session_end(s, ss);
 	hub_notify_status(s);
 	control_notify(s->ctl, "session.down",
 	               json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ss->id, "vip", vip,
@@ -491,6 +492,8 @@ int server_run(const struct config *cfg)
 		log_err("cannot set up the event loop");
 		goto out;
 	}
+	if (hub_traffic_start(s) < 0)
+		goto out;
 	s->started = time(NULL);
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, hub_methods, s))
 	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, hub_methods, s)))
@@ -506,6 +509,7 @@ int server_run(const struct config *cfg)
 	rc = sd_event_loop(s->ev) < 0 ? 1 : 0;
 	hub_settle(s);
 out:
+	hub_traffic_stop(s); /* with the live sessions' counters */
 	while (s->sessions) {
 		struct session *ss = s->sessions;
 		s->sessions = ss->next;

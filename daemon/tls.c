@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/statefile.h"
 #include "daemon/log.h"
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */
@@ -47,40 +48,6 @@ static int crt_pin(gnutls_x509_crt_t crt, char out[PIN_STRLEN])
 	return rv;
 }
 
-/* Write a file whole or not at all: temp file, fsync, rename. */
-static int write_atomic(const char *path, const void *data, size_t len, mode_t mode)
-{
-	char tmp[4096];
-	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", path, (int)getpid());
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -1;
-	const char *p = data;
-	while (len) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			goto fail;
-		}
-		p += n, len -= (size_t)n;
-	}
-	if (fsync(fd) < 0)
-		goto fail;
-	close(fd);
-	if (rename(tmp, path) < 0) {
-		unlink(tmp);
-		return -1;
-	}
-	return 0;
-fail:;
-	int e = errno;
-	close(fd);
-	unlink(tmp);
-	errno = e;
-	return -1;
-}
-
 static int create_identity(const char *keypath, const char *crtpath)
 {
 	gnutls_x509_privkey_t key = NULL;
@@ -111,9 +78,10 @@ static int create_identity(const char *keypath, const char *crtpath)
 		goto out;
 	}
 	/* Key first: a certificate without its key is useless. */
-	if (write_atomic(keypath, kpem.data, kpem.size, 0600) < 0 ||
-	    write_atomic(crtpath, cpem.data, cpem.size, 0644) < 0) {
-		log_err("cannot write %s: %s", keypath, strerror(errno));
+	char err[512];
+	if (statefile_write(keypath, kpem.data, kpem.size, 0600, err, sizeof(err)) < 0 ||
+	    statefile_write(crtpath, cpem.data, cpem.size, 0644, err, sizeof(err)) < 0) {
+		log_err("%s", err);
 		goto out;
 	}
 	log_info("created hub key %s and certificate %s", keypath, crtpath);

@@ -1,16 +1,12 @@
 #include "daemon/tokens.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "daemon/statefile.h"
 #include "proto/jsonrpc.h"
 
 #define TOKENS_FILE_MAX (16 << 20)
@@ -40,27 +36,14 @@ int tokens_load(struct token_store *ts, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	FILE *f = fopen(path, "re");
-	if (!f) {
-		if (errno == ENOENT)
-			return 0;
-		snprintf(err, errlen, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	char *buf = malloc(TOKENS_FILE_MAX);
-	size_t len = buf ? fread(buf, 1, TOKENS_FILE_MAX, f) : 0;
-	int bad = !buf ? ENOMEM : ferror(f) ? EIO : 0;
-	bool big = buf && len == TOKENS_FILE_MAX;
-	fclose(f);
-	int rv = -1;
-	if (bad)
-		snprintf(err, errlen, "cannot read: %s", strerror(bad));
-	else if (big)
-		snprintf(err, errlen, "larger than %d MiB", TOKENS_FILE_MAX >> 20);
-	else
-		rv = tokenfile_parse(buf, len, &ts->v, &ts->n, err, errlen);
+	char *buf;
+	size_t len;
+	int r = statefile_read(path, TOKENS_FILE_MAX, &buf, &len, err, errlen);
+	if (r <= 0)
+		return r;
+	r = tokenfile_parse(buf, len, &ts->v, &ts->n, err, errlen);
 	free(buf);
-	return rv;
+	return r;
 }
 
 void tokens_free(struct token_store *ts)
@@ -70,57 +53,16 @@ void tokens_free(struct token_store *ts)
 	memset(ts, 0, sizeof(*ts));
 }
 
-static int write_all(int fd, const char *s, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, s, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		s += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int tokens_save(const struct token_store *ts, char *err, size_t errlen)
 {
 	char *text = tokenfile_format(ts->v, ts->n);
-	size_t plen = strlen(ts->path);
-	char *tmp = malloc(plen + 8), *dir = strdup(ts->path);
-	if (!text || !tmp || !dir) {
+	if (!text) {
 		snprintf(err, errlen, "out of memory");
-		free(text), free(tmp), free(dir);
 		return -1;
 	}
-	snprintf(tmp, plen + 8, "%s.XXXXXX", ts->path);
-	int rv = -1, fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
-		goto out;
-	}
 	/* Secrets are hashed, but names, VIPs and times are still the admin's business. */
-	if (fchmod(fd, 0600) < 0 || write_all(fd, text, strlen(text)) < 0 || fsync(fd) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlink(tmp);
-		goto out;
-	}
-	if (close(fd) < 0 || rename(tmp, ts->path) < 0) {
-		snprintf(err, errlen, "cannot replace %s: %s", ts->path, strerror(errno));
-		unlink(tmp);
-		goto out;
-	}
-	/* The rename itself must reach the disk before we report success. */
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	rv = 0;
-out:
-	free(text), free(tmp), free(dir);
+	int rv = statefile_write(ts->path, text, strlen(text), 0600, err, errlen);
+	free(text);
 	return rv;
 }
 

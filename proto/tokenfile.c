@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/jsonfile.h"
+
 bool token_name_valid(const char *name)
 {
 	size_t n = strlen(name);
@@ -170,19 +172,5 @@ char *tokenfile_format(const struct token_entry *v, size_t n)
 			"expires", time_or_null(v[i].expires), "last_used", time_or_null(v[i].last_used),
 			"vip", v[i].vip ? json_string(inet_ntop(AF_INET, &a, vip, sizeof(vip))) : json_null()));
 	}
-	json_t *root = json_pack("{s:i, s:o}", "version", TOKENFILE_VERSION, "tokens", list);
-	char *s = root ? json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER) : NULL;
-	json_decref(root);
-	if (s) {
-		size_t l = strlen(s);
-		char *t = realloc(s, l + 2);
-		if (!t) {
-			free(s);
-			return NULL;
-		}
-		t[l] = '\n';
-		t[l + 1] = '\0';
-		s = t;
-	}
-	return s;
+	return jsonfile_dump(json_pack("{s:i, s:o}", "version", TOKENFILE_VERSION, "tokens", list));
 }

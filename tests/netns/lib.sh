@@ -132,6 +132,17 @@ wait_log() {
 	fail "no line matching '$2' in $1's log within $3 s"
 }
 
+# wait_until SECONDS WHAT COMMAND...: run COMMAND every 0.1 s until it
+# succeeds; fail naming WHAT if it has not within SECONDS.
+wait_until() {
+	local secs=$1 what=$2 deadline=$((SECONDS + $1))
+	shift 2
+	until "$@"; do
+		[ $SECONDS -lt $deadline ] || fail "$what: not within $secs s"
+		sleep 0.1
+	done
+}
+
 # wait_ping NAME ADDR SECONDS: until one ping gets an answer.
 wait_ping() {
 	local deadline=$((SECONDS + $3))

@@ -1,0 +1,164 @@
+/* Per-token traffic totals that outlast sessions and restarts: the totals
+ * of ended sessions in memory, and traffic.json with the live sessions'
+ * counters added, written a second after a session ends (one write for a
+ * burst of them), at least once a minute (a kill -9 loses at most that)
+ * and at exit. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon/hub.h"
+#include "daemon/log.h"
+
+#define SAVE_EVERY_USEC (60 * 1000000ULL)
+#define SAVE_AFTER_END_USEC 1000000ULL
+
+/* SLOPND_TRAFFIC_SAVE_SECONDS, for tests only: a shorter period, so that
+ * a test sees the live counters reach the file without waiting a minute. */
+static uint64_t save_every(void)
+{
+	const char *e = getenv("SLOPND_TRAFFIC_SAVE_SECONDS");
+	long v = e ? strtol(e, NULL, 10) : 0;
+	return v > 0 && v < 60 ? (uint64_t)v * 1000000 : SAVE_EVERY_USEC;
+}
+
+void hub_token_totals(const struct server *s, const char *name, struct traffic_entry *out,
+                      unsigned *live)
+{
+	const struct traffic_entry *e = traffic_find((struct traffic_store *)&s->traffic, name);
+	if (e) {
+		*out = *e;
+	} else {
+		memset(out, 0, sizeof(*out));
+		snprintf(out->name, sizeof(out->name), "%s", name);
+	}
+	*live = 0;
+	const struct session *newest = NULL;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (!ss->logged_in || strcmp(ss->token_name, name))
+			continue;
+		const struct conn_stats *st = &ss->conn.stats;
+		traffic_add_session(out, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, 0, NULL);
+		if (!newest || ss->since >= newest->since)
+			newest = ss;
+		(*live)++;
+	}
+	if (newest) {
+		out->last_seen = time(NULL);
+		snprintf(out->last_remote, sizeof(out->last_remote), "%s", newest->remote);
+	}
+}
+
+/* Worth keeping: a token, the shared --token, or one with live sessions
+ * (a removed token's, until they end). */
+static bool kept(const struct server *s, const char *name)
+{
+	if ((s->has_token && !strcmp(name, SHARED_TOKEN_NAME)) ||
+	    tokens_find((struct token_store *)&s->tokens, name))
+		return true;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		if (ss->logged_in && !strcmp(ss->token_name, name))
+			return true;
+	return false;
+}
+
+static void save(struct server *s)
+{
+	struct traffic_store *t = &s->traffic;
+	for (size_t i = t->n; i-- > 0;)
+		if (!kept(s, t->v[i].name)) {
+			traffic_forget(t, i);
+			t->dirty = true;
+		}
+	bool live = false;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (!ss->logged_in)
+			continue;
+		live = true;
+		if (!traffic_get(t, ss->token_name))
+			return; /* out of memory: the next round tries again */
+	}
+	if (!live && !t->dirty)
+		return; /* nothing moved since the last save */
+	struct traffic_entry *now = t->n ? calloc(t->n, sizeof(*now)) : NULL;
+	if (t->n && !now)
+		return;
+	for (size_t i = 0; i < t->n; i++) {
+		unsigned n;
+		hub_token_totals(s, t->v[i].name, &now[i], &n);
+	}
+	char err[512];
+	if (traffic_write(t, now, t->n, err, sizeof(err)) < 0) {
+		if (!t->failing)
+			log_warn("per-token totals not saved: %s (retrying every minute)", err);
+		t->failing = true;
+	} else {
+		if (t->failing)
+			log_info("per-token totals saved to %s again", t->path);
+		t->failing = false;
+		t->dirty = false;
+	}
+	free(now);
+}
+
+static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	save(userdata);
+	sd_event_source_set_time(src, usec + save_every());
+	return 0;
+}
+
+int hub_traffic_start(struct server *s)
+{
+	char path[4096], err[512];
+	snprintf(path, sizeof(path), "%s/traffic.json", s->cfg->state_dir);
+	if (traffic_load(&s->traffic, path, err, sizeof(err)) < 0) {
+		/* Accounting must not keep the VPN down; the bad file is kept for
+		 * a look, not overwritten. */
+		char bad[4200];
+		snprintf(bad, sizeof(bad), "%s.bad", path);
+		log_err("per-token totals %s: %s; starting from zero (the file is now %s)", path, err, bad);
+		rename(path, bad);
+		if (!s->traffic.path)
+			return -1;
+	}
+	uint64_t now;
+	if (sd_event_now(s->ev, CLOCK_MONOTONIC, &now) < 0 ||
+	    sd_event_add_time(s->ev, &s->traffic_timer, CLOCK_MONOTONIC, now + save_every(),
+	                      1000000, on_timer, s) < 0 ||
+	    sd_event_source_set_enabled(s->traffic_timer, SD_EVENT_ON) < 0) {
+		log_err("cannot set up the per-token totals' timer");
+		return -1;
+	}
+	return 0;
+}
+
+void hub_traffic_session_end(struct server *s, const struct session *ss)
+{
+	struct traffic_entry *e = traffic_get(&s->traffic, ss->token_name);
+	const struct conn_stats *st = &ss->conn.stats;
+	if (!e) {
+		log_warn("session %llu: its traffic is not counted in its token's totals (out of memory)",
+		         (unsigned long long)ss->id);
+		return;
+	}
+	traffic_add_session(e, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, time(NULL),
+	                    ss->remote);
+	s->traffic.dirty = true;
+	/* To disk soon, not at once: a burst of ends makes one write. */
+	uint64_t due, now;
+	if (s->traffic_timer && sd_event_source_get_time(s->traffic_timer, &due) >= 0 &&
+	    sd_event_now(s->ev, CLOCK_MONOTONIC, &now) >= 0 && due > now + SAVE_AFTER_END_USEC)
+		sd_event_source_set_time(s->traffic_timer, now + SAVE_AFTER_END_USEC);
+}
+
+void hub_traffic_stop(struct server *s)
+{
+	if (s->traffic.path)
+		save(s);
+	if (s->traffic_timer)
+		sd_event_source_disable_unref(s->traffic_timer);
+	s->traffic_timer = NULL;
+	traffic_free(&s->traffic);
+}

@@ -1,0 +1,92 @@
+#include "daemon/statefile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
+{
+	*buf = NULL;
+	*len = 0;
+	FILE *f = fopen(path, "re");
+	if (!f) {
+		if (errno == ENOENT)
+			return 0;
+		snprintf(err, errlen, "cannot open: %s", strerror(errno));
+		return -1;
+	}
+	char *b = malloc(max + 1);
+	size_t n = b ? fread(b, 1, max + 1, f) : 0;
+	int bad = !b ? ENOMEM : ferror(f) ? EIO : 0;
+	fclose(f);
+	if (bad || n > max) {
+		if (bad)
+			snprintf(err, errlen, "cannot read: %s", strerror(bad));
+		else
+			snprintf(err, errlen, "larger than %zu MiB", max >> 20);
+		free(b);
+		return -1;
+	}
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 1;
+}
+
+static int write_all(int fd, const char *s, size_t len)
+{
+	while (len) {
+		ssize_t n = write(fd, s, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		s += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
+                 char *err, size_t errlen)
+{
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 8), *dir = strdup(path);
+	if (!tmp || !dir) {
+		snprintf(err, errlen, "out of memory");
+		free(tmp), free(dir);
+		return -1;
+	}
+	snprintf(tmp, plen + 8, "%s.XXXXXX", path);
+	int rv = -1, fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (close(fd) < 0 || rename(tmp, path) < 0) {
+		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+		unlink(tmp);
+		goto out;
+	}
+	/* The rename itself must reach the disk before we report success. */
+	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd >= 0) {
+		fsync(dfd);
+		close(dfd);
+	}
+	rv = 0;
+out:
+	free(tmp), free(dir);
+	return rv;
+}

@@ -1,0 +1,19 @@
+/* The state directory's files: read whole, replaced whole or not at all. */
+#ifndef SLOPN_STATEFILE_H
+#define SLOPN_STATEFILE_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Read all of path (at most max bytes) into *buf (malloc'd, NUL-terminated)
+ * and *len. 1 when read, 0 when there is no such file, -1 with err. */
+int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
+
+/* Write data to path through a temporary file in the same directory:
+ * write, fsync, rename over path, fsync of the directory. 0, or -1 with
+ * err naming the step and the file; path is then as it was, and no
+ * temporary file is left. */
+int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
+                 char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,41 @@
+/* The hub's per-token traffic totals: traffic.json in the state directory,
+ * held in memory (the sessions that ended) and rewritten atomically with
+ * the live sessions' counters added, when asked (daemon/hub_traffic.c: at
+ * least once a minute and at exit). */
+#ifndef SLOPN_TRAFFIC_H
+#define SLOPN_TRAFFIC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto/trafficfile.h"
+
+struct traffic_store {
+	char *path;
+	struct traffic_entry *v;   /* totals of ended sessions */
+	size_t n;
+	bool dirty;                /* changed since the last save */
+	bool failing;              /* the last save failed (said once) */
+};
+
+/* Load path; a missing file is an empty store. -1 with err naming the
+ * problem (the caller names the file); the store is then empty, and usable. */
+int traffic_load(struct traffic_store *t, const char *path, char *err, size_t errlen);
+void traffic_free(struct traffic_store *t);
+
+struct traffic_entry *traffic_find(struct traffic_store *t, const char *name);
+/* The entry for name, made (all zero) when there is none; NULL when out of memory. */
+struct traffic_entry *traffic_get(struct traffic_store *t, const char *name);
+/* Forget entry v[i]. */
+void traffic_forget(struct traffic_store *t, size_t i);
+/* One session's counters into an entry: sessions + 1; with a remote, last
+ * seen at when from there (unless it was seen later). */
+void traffic_add_session(struct traffic_entry *e, uint64_t rx_bytes, uint64_t rx_pkts,
+                         uint64_t tx_bytes, uint64_t tx_pkts, int64_t when, const char *remote);
+/* Write v[0..n-1] to the store's path. 0, or -1 with err; the file is then
+ * as it was. */
+int traffic_write(const struct traffic_store *t, const struct traffic_entry *v, size_t n,
+                  char *err, size_t errlen);
+
+#endif

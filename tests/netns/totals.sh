@@ -1,0 +1,95 @@
+#!/bin/bash
+# Per-token traffic totals: they move with traffic, reach traffic.json
+# while the session lives and soon after it ends, and survive a kill -9
+# and a clean restart of the hub.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+topo 1
+STATE="$TMP/hub-state"
+# A save every second instead of every minute: the live counters reach the
+# file while the test waits.
+export SLOPND_TRAFFIC_SAVE_SECONDS=1
+hub() {
+	start hub server --listen 192.0.2.1:4242 --state-dir "$STATE" --control "$TMP/hub.sock"
+	wait_until 10 "the hub answers on its control socket" answers
+}
+answers() { ctl status > /dev/null 2>&1; }
+hub
+secret=$(ctl --json token add alice | jq -r .token)
+ctl --json token list | jq -e '.tokens[0] | .sessions == 0 and .live == 0 and .rx_bytes == 0 and .last_seen == null' \
+	>/dev/null || fail "a new token has totals: $(ctl --json token list)"
+TOKEN=$secret start_client c1
+wait_log c1 "connected: vip 10.100.0.2/" 10
+
+alice() { ctl --json token list | jq ".tokens[] | select(.name == \"alice\") | .$1"; }
+# file_alice FIELD: from traffic.json, 0 while it has no entry.
+file_alice() { jq ".tokens[] | select(.name == \"alice\") | .$1" "$STATE/traffic.json" 2>/dev/null || echo 0; }
+file_at_least() { [ "$(file_alice "$1")" -ge "$2" ] 2>/dev/null; }
+
+nsx c1 ping -c 20 -i 0.05 -s 1000 -W 2 10.100.0.1 >/dev/null || fail "ping failed"
+expect_eq "live sessions" "$(alice live)" 1
+expect_eq "sessions" "$(alice sessions)" 1
+[ "$(alice rx_pkts)" -ge 20 ] && [ "$(alice tx_pkts)" -ge 20 ] || fail "packets not counted: $(ctl --json token list)"
+[ "$(alice rx_bytes)" -ge $((20 * 1028)) ] || fail "bytes not counted: $(alice rx_bytes)"
+[[ $(alice last_remote) =~ ^\"192\.0\.2\.11:[0-9]+\"$ ]] || fail "last_remote: $(alice last_remote)"
+[ "$(alice last_seen)" -ge "$(($(date +%s) - 2))" ] || fail "last_seen: $(alice last_seen)"
+ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +now +1 +1 +[0-9.]+ KiB +[0-9.]+ KiB$" ||
+	fail "token list: $(ctl token list)"
+ok "token list: live totals of alice"
+
+# The live session's counters reach the file without the session ending.
+wait_until 5 "alice's live packets in traffic.json" file_at_least rx_pkts 20
+ok "traffic.json has the live session's packets"
+rx_before=$(file_alice rx_pkts)
+kill -9 "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+kill "$(pid_of c1)"
+wait "$(pid_of c1)" 2>/dev/null
+# From here on the minute's period: what reaches the file next is the
+# write that follows a session's end.
+unset SLOPND_TRAFFIC_SAVE_SECONDS
+hub
+[ "$(alice rx_pkts)" -ge "$rx_before" ] || fail "after kill -9: rx_pkts $(alice rx_pkts) < $rx_before"
+[ "$(alice sessions)" -ge 1 ] || fail "after kill -9: sessions $(alice sessions)"
+ok "totals survive kill -9 ($(alice rx_pkts) packets in)"
+
+# Values move with traffic on the new session, and an ended session
+# reaches the file within a second or two.
+TOKEN=$secret start_client c1
+alice_live() { [ "$(alice live)" = "$1" ]; }
+wait_until 10 "c1 logged in to the new hub" alice_live 1
+before=$(alice rx_pkts) sessions=$(alice sessions)
+nsx c1 ping -c 10 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping failed"
+[ "$(alice rx_pkts)" -ge $((before + 10)) ] || fail "rx_pkts did not move: $before -> $(alice rx_pkts)"
+kill "$(pid_of c1)"
+wait "$(pid_of c1)" 2>/dev/null
+wait_until 5 "c1's session ends" alice_live 0
+total_rx=$(alice rx_pkts) total_bytes=$(alice tx_bytes)
+expect_eq "sessions once c1 is gone" "$(alice sessions)" "$sessions"
+wait_until 5 "alice's packets in traffic.json after the end" file_at_least rx_pkts "$total_rx"
+expect_eq "traffic.json sessions after the end" "$(file_alice sessions)" "$sessions"
+ok "an ended session reaches traffic.json within seconds"
+
+# A clean restart keeps them exactly.
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+hub
+expect_eq "rx_pkts after a restart" "$(alice rx_pkts)" "$total_rx"
+expect_eq "tx_bytes after a restart" "$(alice tx_bytes)" "$total_bytes"
+expect_eq "sessions after a restart" "$(alice sessions)" "$sessions"
+expect_eq "traffic.json mode" "$(stat -c %a "$STATE/traffic.json")" 600
+ls "$STATE" | grep -q 'traffic.json.' && fail "a temporary file was left behind"
+
+# A removed token's totals go with it.
+ctl token remove alice >/dev/null || fail "token remove"
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+expect_eq "entries in traffic.json once alice is gone" "$(jq '.tokens | length' "$STATE/traffic.json")" 0
+
+# A corrupt file does not stop the hub: it is kept aside.
+echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
+hub
+grep -q "per-token totals $STATE/traffic.json: line 2 .*the file is now $STATE/traffic.json.bad" "$TMP/hub.log" ||
+	fail "no word about the corrupt file"
+[ -f "$STATE/traffic.json.bad" ] || fail "the corrupt file was not kept"
+ok "totals: kill -9, restart, removal, a corrupt file"
