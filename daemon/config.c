@@ -39,6 +39,8 @@ static const char usage_server[] =
 	"  --allow-lan CIDR       with --nat, let clients reach this network of the\n"
 	"                         hub's (repeatable; by default they reach none)\n"
 	"  --dns IP               DNS server offered to clients at login\n"
+	"  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+	"                         (no authentication: localhost or a private address)\n"
 	"  --config FILE          key = value settings, one per flag (default\n"
 	"                         /etc/slopn/slopnd.conf if it exists); flags win\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
@@ -79,7 +81,7 @@ enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
 	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_NAT_BACKEND, OPT_ALLOW_LAN, OPT_DNS,
-	OPT_FULL_TUNNEL, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF,
+	OPT_FULL_TUNNEL, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF, OPT_METRICS,
 };
 
 static const struct option server_opts[] = {
@@ -98,6 +100,7 @@ static const struct option server_opts[] = {
 	{"nat-backend", required_argument, NULL, OPT_NAT_BACKEND},
 	{"allow-lan", required_argument, NULL, OPT_ALLOW_LAN},
 	{"dns", required_argument, NULL, OPT_DNS},
+	{"metrics", required_argument, NULL, OPT_METRICS},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -323,6 +326,11 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		c->dns = a.s_addr;
 		break;
 	}
+	case OPT_METRICS:
+		if (check_hostport(usage, "--metrics", arg) < 0)
+			return -1;
+		set_str(&c->metrics, arg);
+		break;
 	case OPT_FULL_TUNNEL:
 		c->full_tunnel = true;
 		break;
@@ -541,4 +549,5 @@ void config_free(struct config *c)
 	free(c->public_address);
 	free(c->egress);
 	free(c->resolv_conf);
+	free(c->metrics);
 }

@@ -40,6 +40,7 @@ struct config {
 	size_t nallow_lan;
 	bool allow_lan_cmdline; /* the command line gave --allow-lan: the file's are gone */
 	uint32_t dns;           /* DNS server pushed at login (network order); 0 = none */
+	char *metrics;          /* ADDR:PORT for Prometheus; NULL = none */
 	char *config;           /* the config file read, if any */
 	int argc;               /* the command line, to re-apply over the file on reload */
 	char **argv;

@@ -45,6 +45,9 @@ struct server {
 	struct token_store tokens;   /* tokens.json */
 	struct traffic_store traffic; /* traffic.json: per-token totals */
 	sd_event_source *traffic_timer;
+	struct metrics_http *metrics;  /* --metrics */
+	uint64_t failed_logins;        /* wrong or expired tokens */
+	uint64_t bans_started;
 	uint64_t next_id;
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
 	uint64_t reset_sec;
@@ -66,6 +69,9 @@ extern const struct control_method hub_methods[];
 
 const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN]);
 unsigned live_sessions(const struct server *s);
+/* The hub's traffic and drops (ended sessions, live ones, the TUN's) into
+ * t; returns the live sessions. */
+unsigned hub_totals(const struct server *s, struct conn_stats *t);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off), and again with start false on SIGHUP. 0 or -1. */
 int hub_nat_setup(struct server *s);
@@ -98,6 +104,12 @@ void hub_traffic_session_end(struct server *s, const struct session *ss);
 void hub_token_totals(const struct server *s, const char *name, struct traffic_entry *out,
                       unsigned *live);
 void hub_traffic_stop(struct server *s);
+
+/* hub_metrics.c: the Prometheus text (malloc'd, NULL when out of memory),
+ * and its HTTP server when --metrics asks for one. */
+char *hub_metrics_text(struct server *s, size_t *len);
+int hub_metrics_start(struct server *s);
+void hub_metrics_stop(struct server *s);
 
 /* hub_reload.c */
 /* The shared --token (NULL: none). */

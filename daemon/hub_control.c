@@ -16,16 +16,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
                         char *err, size_t errlen)
 {
 	struct server *s = ctx;
-	struct conn_stats t = s->gone_totals;
-	unsigned n = 0;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
-		if (!ss->logged_in)
-			continue;
-		n++;
-		conn_stats_add(&t, &ss->conn.stats);
-	}
-	for (int i = 0; i < DROP_MAX; i++)
-		t.drop[i] += s->tun_drop[i];
+	struct conn_stats t;
+	unsigned n = hub_totals(s, &t);
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
@@ -156,6 +148,23 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 	log_info("ban on %s lifted by the administrator", addr);
 	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", addr));
 	return json_pack("{s:b}", "removed", 1);
+}
+
+/* ---- metrics ---- */
+
+static json_t *m_metrics(void *ctx, struct control_caller *who, json_t *params, int *code,
+                         char *err, size_t errlen)
+{
+	size_t len;
+	char *text = hub_metrics_text(ctx, &len);
+	if (!text) {
+		*code = JSONRPC_INTERNAL_ERROR;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	json_t *r = json_pack("{s:s%}", "text", text, len);
+	free(text);
+	return r;
 }
 
 /* ---- tokens ---- */
@@ -381,6 +390,7 @@ const struct control_method hub_methods[] = {
 	{"token.remove", m_token_remove, true},
 	{"bans.list", m_bans_list, false},
 	{"bans.remove", m_bans_remove, true},
+	{"metrics.get", m_metrics, false},
 	{"events.subscribe", m_subscribe, false},
 	{NULL, NULL, false},
 };

@@ -146,7 +146,9 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	if (!ok) {
 		hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
 		     (unsigned long long)ss->id, why);
+		s->failed_logins++;
 		if (ban_fail(&s->bans, peer, now)) {
+			s->bans_started++;
 			hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins "
 			         "('slopnctl bans remove %s' lifts it)", ss->remote, BAN_DURATION / 60,
 			         BAN_MAX_FAILS, addr);

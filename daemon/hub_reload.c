@@ -101,6 +101,8 @@ void hub_reload(struct server *s)
 		         old->config);
 	if (fresh.dns != old->dns)
 		log_warn("%s changed in %s: takes effect after a restart", "dns", old->config);
+	if (str_differs(fresh.metrics, old->metrics))
+		log_warn("%s changed in %s: takes effect after a restart", "metrics", old->config);
 	log_info("reloaded %s: token %s, spoke-to-spoke %s; %u sessions kept", old->config,
 	         token_changed ? "changed" : "unchanged", s->spoke_to_spoke ? "on" : "off",
 	         live_sessions(s));

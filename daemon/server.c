@@ -89,6 +89,20 @@ unsigned live_sessions(const struct server *s)
 	return n;
 }
 
+unsigned hub_totals(const struct server *s, struct conn_stats *t)
+{
+	*t = s->gone_totals;
+	unsigned n = 0;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		if (ss->logged_in) {
+			n++;
+			conn_stats_add(t, &ss->conn.stats);
+		}
+	for (int i = 0; i < DROP_MAX; i++)
+		t->drop[i] += s->tun_drop[i];
+	return n;
+}
+
 /* systemd's view (a no-op without NOTIFY_SOCKET). */
 void hub_notify_status(const struct server *s)
 {
@@ -492,7 +506,7 @@ int server_run(const struct config *cfg)
 		log_err("cannot set up the event loop");
 		goto out;
 	}
-	if (hub_traffic_start(s) < 0)
+	if (hub_traffic_start(s) < 0 || hub_metrics_start(s) < 0)
 		goto out;
 	s->started = time(NULL);
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, hub_methods, s))
@@ -509,6 +523,7 @@ int server_run(const struct config *cfg)
 	rc = sd_event_loop(s->ev) < 0 ? 1 : 0;
 	hub_settle(s);
 out:
+	hub_metrics_stop(s);
 	hub_traffic_stop(s); /* with the live sessions' counters */
 	while (s->sessions) {
 		struct session *ss = s->sessions;

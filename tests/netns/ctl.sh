@@ -55,7 +55,7 @@ bash_complete() {
 		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
 }
 complete_line() { bash_complete _slopnctl slopnctl "$@"; }
-expect_eq "complete 'slopnctl '" "$(complete_line "")" "bans monitor sessions status token "
+expect_eq "complete 'slopnctl '" "$(complete_line "")" "bans metrics monitor sessions status token "
 expect_eq "complete 'slopnctl sessions k'" "$(complete_line sessions k)" "kick "
 expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick "")" "1 10.100.0.2 10.100.0.3 2 "
 expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
@@ -98,7 +98,7 @@ if command -v zsh >/dev/null; then
 			words=(slopnctl "${(@)argv[2,-1]}"); CURRENT=${#words}
 			source "$1"' zsh "$SRC/completions/_slopnctl" "$@" | sort | tr '\n' ' '
 	}
-	expect_eq "zsh: complete 'slopnctl '" "$(zsh_complete "")" "bans monitor sessions status token "
+	expect_eq "zsh: complete 'slopnctl '" "$(zsh_complete "")" "bans metrics monitor sessions status token "
 	expect_eq "zsh: complete 'slopnctl sessions kick '" "$(zsh_complete sessions kick "")" \
 		"1 10.100.0.2 10.100.0.3 2 "
 	expect_eq "zsh: complete 'slopnctl --socket '" "$(zsh_complete --socket "")" "FILES "
@@ -109,7 +109,7 @@ if command -v fish >/dev/null; then
 		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" \
 			fish -c "source $SRC/completions/slopnctl.fish; complete -C '$1'" | sort | tr '\n' ' '
 	}
-	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "bans monitor sessions status token "
+	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "bans metrics monitor sessions status token "
 	expect_eq "fish: complete 'slopnctl sessions kick '" "$(fish_complete "slopnctl sessions kick ")" \
 		"1 10.100.0.2 10.100.0.3 2 "
 fi
