@@ -19,6 +19,7 @@
 
 #include <gnutls/crypto.h>
 
+#include "daemon/clientid.h"
 #include "daemon/conn.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
@@ -51,6 +52,7 @@ struct client {
 	char tunname[IFNAMSIZ];
 	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
 	unsigned prefix;
+	char client_id[CLIENT_ID_LEN + 1];
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	bool fatal;                  /* no retry: wrong token, wrong pin */
@@ -106,6 +108,7 @@ static void client_handshake(struct conn *c)
 	snprintf(req.token, sizeof(req.token), "%s", cl->cfg->token);
 	snprintf(req.client_version, sizeof(req.client_version), "slopn-c/%s", SLOPN_VERSION);
 	snprintf(req.os, sizeof(req.os), "linux");
+	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	if (n < 0 || !conn_ctl_send(c, buf, (size_t)n))
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "cannot build login");
@@ -604,6 +607,7 @@ int client_run(const struct config *cfg)
 		        cfg->tun, strerror(errno));
 		goto out;
 	}
+	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);

@@ -63,6 +63,10 @@ struct server {
 	enum nat_backend nat_backend;  /* with which */
 	char egress[IFNAMSIZ];
 	char *nat_state;               /* where the forwarding setting from before is kept */
+	char *leases_path;             /* leases.json */
+	sd_event_source *leases_timer; /* the next save */
+	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
+	bool leases_failing;           /* the last save failed (said once) */
 };
 
 extern const struct control_method hub_methods[];
@@ -110,6 +114,12 @@ void hub_traffic_stop(struct server *s);
 char *hub_metrics_text(struct server *s, size_t *len);
 int hub_metrics_start(struct server *s);
 void hub_metrics_stop(struct server *s);
+
+/* hub_leases.c: leases.json. Load at start (after the fixed VIPs); after
+ * any change of addresses, dirty arms the save; save writes now if needed. */
+void hub_leases_load(struct server *s);
+void hub_leases_dirty(struct server *s);
+void hub_leases_save(struct server *s);
 
 /* hub_reload.c */
 /* The shared --token (NULL: none). */

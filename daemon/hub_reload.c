@@ -35,6 +35,7 @@ void hub_fixed_changed(struct server *s)
 			         ip4str(s->addrs.pool.network, n), s->addrs.pool.prefix);
 	}
 	alloc_set_fixed(&s->addrs, s->tokens.v, s->tokens.n);
+	hub_leases_dirty(s);
 }
 
 /* Re-read tokens.json (an administrator may have edited it). A bad file

@@ -165,6 +165,7 @@ static void session_down(struct conn *c)
 	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->remote,
 	     c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
 	alloc_release(&s->addrs, ss->vip, ss, time(NULL));
+	hub_leases_dirty(s);
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
 	hub_traffic_session_end(s, ss);
@@ -481,6 +482,12 @@ int server_run(const struct config *cfg)
 		goto out;
 	}
 	hub_fixed_changed(s);
+	if (asprintf(&s->leases_path, "%s/leases.json", cfg->state_dir) < 0) {
+		s->leases_path = NULL;
+		log_err("out of memory");
+		goto out;
+	}
+	hub_leases_load(s);
 	log_info("%zu token%s in %s%s", s->tokens.n, s->tokens.n == 1 ? "" : "s", path,
 	         cfg->token ? ", and the shared --token" : "");
 	if (!cfg->token && !s->tokens.n)
@@ -532,6 +539,10 @@ out:
 		free(ss);
 	}
 	hub_settle(s);
+	if (s->leases_path)
+		hub_leases_save(s);
+	if (s->leases_timer)
+		sd_event_source_disable_unref(s->leases_timer);
 	control_close(s->ctl);
 	if (s->ev)
 		sd_event_unref(s->ev);
@@ -546,6 +557,7 @@ out:
 	free(s->tunbuf);
 	tls_identity_free(&s->id);
 	tokens_free(&s->tokens);
+	free(s->leases_path);
 	free(s->reload_token);
 	return rc;
 }

@@ -101,10 +101,13 @@ attach() {
 
 # start NAME ROLE ARGS...: slopnd in namespace NAME, logging to $TMP/NAME.log.
 # NAME may be NS:TAG for a second daemon in namespace NS (log NS-TAG.log).
+# A client keeps its id in its state directory, and the namespaces share
+# one filesystem: each client gets $TMP/NAME-state unless the test names one.
 start() {
-	local n=${1/:/-} where=${1%%:*}
+	local n=${1/:/-} where=${1%%:*} own=()
 	shift
-	ip netns exec "$(ns "$where")" "$SLOPND" "$@" > "$TMP/$n.log" 2>&1 &
+	[ "${1:-}" = client ] && [[ " $* " != *" --state-dir "* ]] && own=(--state-dir "$TMP/$n-state")
+	ip netns exec "$(ns "$where")" "$SLOPND" "$@" "${own[@]}" > "$TMP/$n.log" 2>&1 &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"
 }

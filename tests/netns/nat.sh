@@ -166,7 +166,7 @@ ok "--allow-lan on the command line replaces the file's"
 kill -HUP "$(pid_of hub:lan)"
 wait_log hub:lan "nat: rules renewed" 5
 ok "SIGHUP renews the NAT rules"
-start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
 wait_log c1:lan "connected: vip 10.100.0.2/" 10
 start c2 client --server 192.0.2.1:4242 --token s3cret
 wait_log c2 "connected: vip 10.100.0.3/" 10
@@ -219,7 +219,7 @@ start_ipt_hub() { # NAME
 }
 start_ipt_hub hub:ipt
 expect_eq "nftables untouched by the iptables form" "$(nsx hub nft list ruleset)" "$RULES0"
-start c1:ipt client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+start c1:ipt client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
 wait_log c1:ipt "full tunnel: everything through" 10
 hub_src=$(seen inet 2)
 wait_ping c1 203.0.113.130 5
@@ -254,7 +254,7 @@ unset LD_PRELOAD
 wait_log hub:auto "warning: --nat: nftables refused the rules \(.+\): using iptables" 10
 wait_log hub:auto "nat: masquerading out of wan, iptables chains SLOPN-slopn0-FWD" 5
 ok "auto: nftables refused, iptables used, and the log says so"
-start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
 wait_log c1:auto "full tunnel: everything through" 10
 wait_ping c1 203.0.113.130 5
 ok "auto: c1 reaches the internet host through the iptables form"

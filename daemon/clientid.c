@@ -1,0 +1,44 @@
+#include "daemon/clientid.h"
+
+#include <errno.h>
+#include <gnutls/crypto.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/log.h"
+#include "daemon/statefile.h"
+
+void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LEN + 1])
+{
+	char path[4200], err[256], *buf = NULL;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/client-%s.id", state_dir, tun);
+	int r = statefile_read(path, 4096, &buf, &len, err, sizeof(err));
+	if (r > 0 && len >= CLIENT_ID_LEN && strspn(buf, "0123456789abcdef") == CLIENT_ID_LEN &&
+	    strspn(buf + CLIENT_ID_LEN, "\n") == len - CLIENT_ID_LEN) {
+		memcpy(id, buf, CLIENT_ID_LEN);
+		id[CLIENT_ID_LEN] = '\0';
+		free(buf);
+		return;
+	}
+	free(buf);
+	if (r > 0)
+		log_warn("%s: not a client id (32 hex digits); making a new one", path);
+	else if (r < 0)
+		log_warn("%s: %s; making a new client id", path, err);
+	uint8_t raw[CLIENT_ID_LEN / 2];
+	gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof(raw));
+	for (size_t i = 0; i < sizeof(raw); i++)
+		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	char text[CLIENT_ID_LEN + 2];
+	snprintf(text, sizeof(text), "%s\n", id);
+	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+		snprintf(err, sizeof(err), "cannot create %s: %s", state_dir, strerror(errno));
+	else if (statefile_write(path, text, strlen(text), 0600, err, sizeof(err)) == 0)
+		return;
+	log_warn("cannot keep the client id in %s: %s; the hub gives this client its addresses "
+	         "back only until it restarts (--state-dir DIR)", path, err);
+}

@@ -1,0 +1,15 @@
+/* The client's id: 32 random hex digits kept in its state directory
+ * (client-TUN.id), sent at login so that the hub gives the client its
+ * addresses back and replaces its stale session at once. Not a secret:
+ * the token is what authenticates. */
+#ifndef SLOPN_CLIENTID_H
+#define SLOPN_CLIENTID_H
+
+#define CLIENT_ID_LEN 32
+
+/* Read the id of the client with TUN device tun, or make and save one.
+ * Always fills id; when it cannot be kept, says so (the id then lasts as
+ * long as this process). */
+void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LEN + 1]);
+
+#endif

@@ -1,0 +1,102 @@
+/* leases.json in the hub's state directory: which client had which
+ * addresses, so that clients get them back after a restart of the hub.
+ * A new or moved lease is written within a second; only a later last_seen
+ * within a minute; everything at a clean exit. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/hub.h"
+#include "daemon/log.h"
+#include "daemon/statefile.h"
+
+#define LEASES_FILE_MAX (64u << 20)
+#define SAVE_SOON_USEC 1000000ull
+#define SAVE_LATER_USEC 60000000ull
+
+void hub_leases_load(struct server *s)
+{
+	char *buf, err[256];
+	size_t len, n;
+	struct lease_entry *v;
+	int r = statefile_read(s->leases_path, LEASES_FILE_MAX, &buf, &len, err, sizeof(err));
+	if (r == 0)
+		return;
+	if (r > 0 && leasefile_parse(buf, len, &v, &n, err, sizeof(err)) < 0)
+		r = -1;
+	free(buf);
+	if (r < 0) {
+		/* Leases only spare clients a new address: start without them,
+		 * and keep the file for a look. */
+		char bad[4200];
+		snprintf(bad, sizeof(bad), "%s.bad", s->leases_path);
+		bool kept = rename(s->leases_path, bad) == 0;
+		log_warn("%s: %s; starting without leases (clients get new addresses)%s%s",
+		         s->leases_path, err, kept ? "; the file is now " : "", kept ? bad : "");
+		return;
+	}
+	/* Leases of tokens that are gone go with them. */
+	size_t kept = 0;
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].token, SHARED_TOKEN_NAME) ? s->has_token
+		                                           : tokens_find(&s->tokens, v[i].token) != NULL)
+			v[kept++] = v[i];
+	size_t dropped = alloc_load_leases(&s->addrs, v, kept) + (n - kept);
+	free(v);
+	if (dropped)
+		s->addrs.changed = true; /* the file still has them */
+	log_info("%zu lease%s in %s%s", s->addrs.nleases, s->addrs.nleases == 1 ? "" : "s",
+	         s->leases_path, dropped ? " (some dropped: their token is gone, or their address "
+	                                   "is no longer a client's or is fixed for a token)" : "");
+}
+
+void hub_leases_save(struct server *s)
+{
+	if (!s->addrs.changed && !s->addrs.touched)
+		return;
+	char *text = leasefile_format(s->addrs.leases, s->addrs.nleases), err[512];
+	if (!text)
+		snprintf(err, sizeof(err), "out of memory");
+	if (!text || statefile_write(s->leases_path, text, strlen(text), 0600, err, sizeof(err)) < 0) {
+		if (!s->leases_failing)
+			log_warn("leases not saved: %s (will retry; clients keep their addresses while "
+			         "the hub runs)", err);
+		s->leases_failing = true;
+		free(text);
+		hub_leases_dirty(s);
+		return;
+	}
+	free(text);
+	if (s->leases_failing)
+		log_info("leases saved to %s again", s->leases_path);
+	s->leases_failing = false;
+	alloc_saved(&s->addrs);
+}
+
+static int on_save(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	s->leases_due = 0;
+	hub_leases_save(s);
+	return 0;
+}
+
+void hub_leases_dirty(struct server *s)
+{
+	if (!s->ev || (!s->addrs.changed && !s->addrs.touched))
+		return;
+	uint64_t now, due;
+	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
+	due = now + (s->addrs.changed && !s->leases_failing ? SAVE_SOON_USEC : SAVE_LATER_USEC);
+	if (s->leases_due && s->leases_due <= due)
+		return; /* a save is due sooner already */
+	if (!s->leases_timer &&
+	    sd_event_add_time(s->ev, &s->leases_timer, CLOCK_MONOTONIC, due, 100000, on_save, s) < 0) {
+		log_warn("cannot set a timer to save the leases: they are saved at exit");
+		return;
+	}
+	sd_event_source_set_time(s->leases_timer, due);
+	sd_event_source_set_enabled(s->leases_timer, SD_EVENT_ONESHOT);
+	s->leases_due = due;
+}

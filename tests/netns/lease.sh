@@ -1,0 +1,87 @@
+#!/bin/bash
+# Addresses that stay with a client: a full /29 (5 client addresses) with 7
+# clients refuses the last two cleanly; a client killed with -9 and
+# restarted takes over its stale session at once and gets its address
+# back; the pool's only address left free by a client that is away goes
+# to a newcomer; a hub killed with -9 and restarted gives every client its
+# address back (leases.json); a damaged leases.json does not stop it.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+topo 7
+start_hub --subnet 10.100.0.0/29
+connect_clients 5
+vips() { ctl --json sessions list | jq -r '[.sessions[] | .vip] | sort | join(" ")'; }
+vip_of() { # the VIP of client NAME, from its own log's last connect
+	sed -n 's/.*connected: vip \([0-9.]*\)\/.*/\1/p' "$TMP/$1.log" | tail -n 1
+}
+expect_eq "VIPs of five clients" "$(vips)" "10.100.0.2 10.100.0.3 10.100.0.4 10.100.0.5 10.100.0.6"
+
+# The 6th and 7th: refused with code 2, the message saying why; nobody's
+# session moves.
+for c in c6 c7; do
+	start_client "$c"
+	wait_log "$c" "login refused by hub: Address pool exhausted: 10.100.0.0/29 holds 5 clients \(error code 2, pool exhausted\)" 10
+done
+grep -q "connected:" "$TMP/c6.log" "$TMP/c7.log" && fail "a 6th or 7th client got an address"
+expect_eq "VIPs with two clients refused" "$(vips)" "10.100.0.2 10.100.0.3 10.100.0.4 10.100.0.5 10.100.0.6"
+ok "a /29 with 7 clients: the last two refused cleanly"
+kill "$(pid_of c6)" "$(pid_of c7)"
+
+# kill -9 of c3: its session stays until the idle timeout (30 s), holding
+# 10.100.0.4 in a full pool. Restarted with its state directory, c3 takes
+# it over at once.
+kill -9 "$(pid_of c3)"
+wait "$(pid_of c3)" 2>/dev/null
+mv "$TMP/c3.log" "$TMP/c3-first.log"
+SECONDS=0
+start c3 client --server 192.0.2.1:4242 --token s3cret --state-dir "$TMP/c3-state"
+wait_log c3 "connected: vip 10.100.0.4/29" 5
+echo "c3 back on 10.100.0.4 after $SECONDS s"
+wait_log hub "session 3: replaced by session [0-9]+ of the same client" 1
+expect_eq "sessions after the takeover" "$(ctl --json status | jq .sessions)" 5
+expect_eq "VIPs after the takeover" "$(vips)" "10.100.0.2 10.100.0.3 10.100.0.4 10.100.0.5 10.100.0.6"
+ok "a client killed with -9 and restarted takes over its stale session with its address"
+
+# c2 leaves: its lease keeps 10.100.0.3 for it, but in a full pool the
+# address of the client away longest goes to a newcomer.
+kill "$(pid_of c2)"
+wait_log hub "session 2 down: vip 10.100.0.3 " 5
+start_client c6
+wait_log c6 "connected: vip 10.100.0.3/29" 10
+ok "a full pool: the address of a client that is away goes to a newcomer"
+
+# The hub dies and comes back with its state: every client gets its
+# address again. Wait until the leases on disk are those of now.
+want=$(vips)
+for _ in $(seq 50); do
+	[ "$(jq -r '[.leases[] | .vip] | sort | join(" ")' "$TMP/hub-state/leases.json" 2>/dev/null)" = "$want" ] && break
+	sleep 0.1
+done
+expect_eq "leases on disk" "$(jq -r '[.leases[] | .vip] | sort | join(" ")' "$TMP/hub-state/leases.json")" "$want"
+expect_eq "leases.json mode" "$(stat -c %a "$TMP/hub-state/leases.json")" 600
+before=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
+kill -9 "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-first.log"
+start_hub --subnet 10.100.0.0/29
+wait_log hub "5 leases in $TMP/hub-state/leases.json" 1
+for _ in $(seq 100); do [ "$(ctl --json status | jq .sessions)" = 5 ] && break; sleep 0.1; done
+expect_eq "sessions after the hub's restart" "$(ctl --json status | jq .sessions)" 5
+expect_eq "VIPs after the hub's restart" "$(vips)" "$want"
+after=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
+expect_eq "each client's VIP after the hub's restart" "$after" "$before"
+ok "a hub restarted gives its clients their addresses back"
+
+# A damaged leases.json costs the leases, not the hub: it starts without
+# them and keeps the file aside.
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-second.log"
+printf '{"version":1,"leases":[{"token":"shared",' > "$TMP/hub-state/leases.json"
+start_hub --subnet 10.100.0.0/29
+wait_log hub "warning: $TMP/hub-state/leases.json: line 1 column [0-9]+: .*; starting without leases \\(clients get new addresses\\); the file is now $TMP/hub-state/leases.json.bad" 1
+[ -f "$TMP/hub-state/leases.json.bad" ] || fail "the damaged file was not kept"
+for _ in $(seq 100); do [ "$(ctl --json status | jq .sessions)" = 5 ] && break; sleep 0.1; done
+expect_eq "sessions after a start with damaged leases" "$(ctl --json status | jq .sessions)" 5
+ok "a damaged leases.json: the hub starts without leases and keeps the file aside"
+echo "PASS"
