@@ -603,8 +603,8 @@ int client_run(const struct config *cfg)
 		goto out;
 	cl->tunfd = tun_open(cfg->tun, cl->tunname, &cl->ifindex);
 	if (cl->tunfd < 0) {
-		log_err("cannot create TUN device %s: %s (needs CAP_NET_ADMIN and /dev/net/tun)",
-		        cfg->tun, strerror(errno));
+		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(errno),
+		        tun_open_hint(errno));
 		goto out;
 	}
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);

@@ -138,22 +138,48 @@ static void set_str(char **dst, const char *src)
 	*dst = strdup(src);
 }
 
-static int bad(const char *usage, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* Where the setting being applied came from, for error messages: NULL for
- * the command line, else "FILE:LINE". */
-static const char *origin;
+static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Where the setting being applied came from, for messages: NULL for the
+ * command line, else "FILE:LINE"; what it is called there ("--mtu" or
+ * "mtu"), NULL when the message is not about one setting; and the role,
+ * for the pointer to its help. */
+static const char *origin, *setting;
+static const char *role_name = "server";
 
-static int bad(const char *usage, const char *fmt, ...)
+/* One line, "slopnd: [FILE:LINE: ][SETTING ]problem", and on the command
+ * line a pointer to the help. Returns -1. */
+static int bad(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
 	fprintf(stderr, "slopnd: ");
 	if (origin)
 		fprintf(stderr, "%s: ", origin);
+	if (setting)
+		fprintf(stderr, "%s%s", setting, fmt[0] == '\'' ? " " : ": ");
 	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n%s", origin ? "" : usage);
+	if (origin)
+		fprintf(stderr, "\n");
+	else
+		fprintf(stderr, "\nTry 'slopnd %s --help'.\n", role_name);
 	va_end(ap);
 	return -1;
+}
+
+/* Said once, at start, of a setting that works but may not be what was meant. */
+static void warn_setting(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void warn_setting(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fprintf(stderr, "slopnd: warning: ");
+	if (origin)
+		fprintf(stderr, "%s: ", origin);
+	if (setting)
+		fprintf(stderr, "%s ", setting);
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
 }
 
 int split_host_port(const char *s, char **host, char **port)
@@ -182,38 +208,60 @@ int split_host_port(const char *s, char **host, char **port)
 	return 0;
 }
 
-static int check_hostport(const char *usage, const char *opt, const char *v)
+static int check_hostport(const char *v)
 {
 	char *h, *p;
 	if (split_host_port(v, &h, &p) < 0)
-		return bad(usage, "%s: expected HOST:PORT", opt);
+		return bad("'%s': expected HOST:PORT", v);
 	char *end;
 	long port = strtol(p, &end, 10);
 	bool ok = *p && !*end && port >= 1 && port <= 65535;
 	free(h);
 	free(p);
 	if (!ok)
-		return bad(usage, "%s: port must be 1..65535", opt);
+		return bad("'%s': the port must be 1..65535", v);
 	return 0;
 }
 
+/* "HOST:PORT", "[V6]:PORT": a port is given (split_host_port defaults it). */
+static bool has_port(const char *s)
+{
+	return s[0] == '[' ? strstr(s, "]:") != NULL : strchr(s, ':') != NULL;
+}
+
 /* One setting, from the command line or the config file. 0 or -1. */
-static int apply(struct config *c, int opt, const char *arg, const char *usage)
+static int apply(struct config *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case OPT_LISTEN:
-		if (check_hostport(usage, "--listen", arg) < 0)
+		if (check_hostport(arg) < 0)
 			return -1;
-		set_str(&c->listen, arg);
+		if (has_port(arg)) {
+			set_str(&c->listen, arg);
+			break;
+		}
+		warn_setting("'%s' has no port: listening on port %s", arg, DEFAULT_PORT);
+		free(c->listen);
+		if (asprintf(&c->listen, "%s:%s", arg, DEFAULT_PORT) < 0)
+			c->listen = NULL;
 		break;
-	case OPT_SUBNET:
+	case OPT_SUBNET: {
 		if (parse_cidr(arg, &c->subnet, &c->prefix) < 0 ||
 		    c->prefix < POOL_MIN_PREFIX || c->prefix > POOL_MAX_PREFIX)
-			return bad(usage, "--subnet '%s': expected an IPv4 CIDR from /16 to /29", arg);
+			return bad("'%s': expected an IPv4 CIDR from /16 to /29", arg);
+		/* parse_cidr keeps the network part: 10.100.0.5/24 would quietly be
+		 * 10.100.0.0/24, likely not what was meant. */
+		char given[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN];
+		struct in_addr a, n = {htonl(c->subnet)};
+		snprintf(given, sizeof(given), "%.*s", (int)strcspn(arg, "/"), arg);
+		if (inet_pton(AF_INET, given, &a) == 1 && ntohl(a.s_addr) != c->subnet)
+			return bad("'%s': host bits are set (the network is %s/%u)", arg,
+			           inet_ntop(AF_INET, &n, net, sizeof(net)), c->prefix);
 		break;
+	}
 	case OPT_TOKEN:
 		if (!*arg || strlen(arg) > 255)
-			return bad(usage, "--token: must be 1..255 characters");
+			return bad("must be 1..255 characters");
 		set_str(&c->token, arg);
 		c->token_set = !origin;
 		break;
@@ -222,14 +270,14 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		break;
 	case OPT_TUN:
 		if (!*arg || strlen(arg) >= 16)
-			return bad(usage, "--tun '%s': interface names are 1..15 characters", arg);
+			return bad("'%s': interface names are 1..15 characters", arg);
 		set_str(&c->tun, arg);
 		break;
 	case OPT_MTU: {
 		char *end;
 		long v = strtol(arg, &end, 10);
 		if (*end || v < MIN_MTU || v > MAX_MTU)
-			return bad(usage, "--mtu '%s': must be 576..1400", arg);
+			return bad("'%s': must be 576..1400", arg);
 		c->mtu = (unsigned)v;
 		break;
 	}
@@ -240,7 +288,7 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		c->spoke_to_spoke = false;
 		break;
 	case OPT_SERVER:
-		if (check_hostport(usage, "--server", arg) < 0)
+		if (check_hostport(arg) < 0)
 			return -1;
 		set_str(&c->server, arg);
 		c->server_set = !origin;
@@ -248,7 +296,7 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 	case OPT_PIN:
 		if (strncmp(arg, "sha256:", 7) || strlen(arg) != 7 + 64 ||
 		    strspn(arg + 7, "0123456789abcdefABCDEF") != 64)
-			return bad(usage, "--pin '%s': expected sha256: and 64 hex digits (see 'slopnd pin' on the hub)", arg);
+			return bad("'%s': expected sha256: and 64 hex digits (see 'slopnd pin' on the hub)", arg);
 		set_str(&c->pin, arg);
 		c->pin_set = !origin;
 		break;
@@ -261,14 +309,14 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		char *h, *p, inv[INVITE_HOST_MAX + 128], e[160] = "";
 		struct invite back;
 		if (split_host_port(arg, &h, &p) < 0)
-			return bad(usage, "--public-address '%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
+			return bad("'%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
 		bool v6 = strchr(h, ':') != NULL;
 		snprintf(inv, sizeof(inv), "%s%s%s:%s", v6 ? "[" : "", h, v6 ? "]" : "", p);
 		free(h), free(p);
 		char url[sizeof(inv) + 64];
 		if (invite_format(url, sizeof(url), "t", inv, "") < 0 ||
 		    invite_parse(url, &back, e, sizeof(e)) < 0)
-			return bad(usage, "--public-address '%s': not usable in an invite: %s", arg,
+			return bad("'%s': not usable in an invite: %s", arg,
 			           e[0] ? e : "too long");
 		set_str(&c->public_address, arg);
 		break;
@@ -277,7 +325,7 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		struct invite inv;
 		char err[160];
 		if (invite_parse(arg, &inv, err, sizeof(err)) < 0)
-			return bad(usage, "invite: %s", err);
+			return bad("%s", err);
 		/* Flags given separately win over the invite's parts. */
 		if (!c->server_set)
 			set_str(&c->server, inv.server);
@@ -293,7 +341,7 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		break;
 	case OPT_EGRESS:
 		if (!*arg || strlen(arg) >= 16)
-			return bad(usage, "--egress '%s': interface names are 1..15 characters", arg);
+			return bad("'%s': interface names are 1..15 characters", arg);
 		set_str(&c->egress, arg);
 		break;
 	case OPT_NAT_BACKEND:
@@ -304,7 +352,7 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		else if (!strcmp(arg, "iptables"))
 			c->nat_backend = NAT_IPTABLES;
 		else
-			return bad(usage, "--nat-backend '%s': expected auto, nftables or iptables", arg);
+			return bad("'%s': expected auto, nftables or iptables", arg);
 		break;
 	case OPT_ALLOW_LAN:
 		/* A list: the command line's replaces the file's, as for other keys. */
@@ -313,21 +361,21 @@ static int apply(struct config *c, int opt, const char *arg, const char *usage)
 		if (!origin)
 			c->allow_lan_cmdline = true;
 		if (c->nallow_lan == MAX_ALLOW_LAN)
-			return bad(usage, "--allow-lan: at most %d networks", MAX_ALLOW_LAN);
+			return bad("at most %d networks", MAX_ALLOW_LAN);
 		if (parse_cidr(arg, &c->allow_lan[c->nallow_lan].net,
 		               &c->allow_lan[c->nallow_lan].prefix) < 0)
-			return bad(usage, "--allow-lan '%s': expected an IPv4 CIDR such as 192.168.1.0/24", arg);
+			return bad("'%s': expected an IPv4 CIDR such as 192.168.1.0/24", arg);
 		c->nallow_lan++;
 		break;
 	case OPT_DNS: {
 		struct in_addr a;
 		if (inet_pton(AF_INET, arg, &a) != 1)
-			return bad(usage, "--dns '%s': expected an IPv4 address", arg);
+			return bad("'%s': expected an IPv4 address", arg);
 		c->dns = a.s_addr;
 		break;
 	}
 	case OPT_METRICS:
-		if (check_hostport(usage, "--metrics", arg) < 0)
+		if (check_hostport(arg) < 0)
 			return -1;
 		set_str(&c->metrics, arg);
 		break;
@@ -375,7 +423,7 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 		         l->c->role == ROLE_SERVER ? "server" : "client");
 		return -1;
 	}
-	snprintf(where, sizeof(where), "%s:%u: %s", l->file, line, key);
+	snprintf(where, sizeof(where), "%s:%u", l->file, line);
 	if (o->has_arg == no_argument) {
 		bool yes = !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1");
 		bool no = !strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0");
@@ -385,7 +433,7 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 		}
 		if (yes && o->val == 'v')
 			l->c->verbose++;
-		else if (yes && apply(l->c, o->val, NULL, NULL) < 0)
+		else if (yes && apply(l->c, o->val, NULL) < 0)
 			return -1;
 		return 0;
 	}
@@ -393,9 +441,9 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 		snprintf(err, errlen, "needs a value");
 		return -1;
 	}
-	origin = where;
-	int rv = apply(l->c, o->val, value, NULL);
-	origin = NULL;
+	origin = where, setting = key;
+	int rv = apply(l->c, o->val, value);
+	origin = setting = NULL;
 	if (rv < 0)
 		l->reported = true;
 	return rv;
@@ -422,9 +470,10 @@ static int config_load(struct config *c, const char *file)
 	struct load_ctx l = {.c = c, .file = file,
 	                     .opts = c->role == ROLE_SERVER ? server_opts : client_opts};
 	char err[512];
-	if (conf_parse(buf, len, load_setting, &l, err, sizeof(err)) < 0) {
+	unsigned line;
+	if (conf_parse(buf, len, load_setting, &l, err, sizeof(err), &line) < 0) {
 		if (!l.reported)
-			fprintf(stderr, "slopnd: %s: %s\n", file, err);
+			fprintf(stderr, "slopnd: %s:%u: %s\n", file, line, err);
 		return -1;
 	}
 	return 0;
@@ -450,6 +499,7 @@ int config_parse(struct config *c, int argc, char **argv)
 	const char *role = argv[1];
 	const struct option *opts;
 	const char *usage;
+	role_name = role;
 	if (!strcmp(role, "server")) {
 		c->role = ROLE_SERVER, opts = server_opts, usage = usage_server;
 	} else if (!strcmp(role, "client")) {
@@ -497,41 +547,59 @@ int config_parse(struct config *c, int argc, char **argv)
 			return -1;
 	}
 
-	optind = 1;
-	int opt;
-	while ((opt = getopt_long(argc - 1, argv + 1, "vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'v':
+	/* getopt sees the role as its argv[0]; it reports nothing itself:
+	 * its messages would be "server: ...". */
+	char **av = argv + 1;
+	int opt, idx;
+	optind = 0; /* a full restart: SIGHUP parses again */
+	opterr = 0;
+	while ((opt = getopt_long(argc - 1, av, ":vh", opts, &idx)) != -1) {
+		if (opt == '?' && optopt > ' ' && optopt < 127)
+			return bad("unknown option '-%c'", optopt);
+		if (opt == '?')
+			return bad("unknown option '%s'", av[optind - 1]);
+		if (opt == ':')
+			return bad("%s needs a value", av[optind - 1]);
+		/* "--control --help": a forgotten value, unless written --control=--help. */
+		if (optarg && av[optind - 1] == optarg &&
+		    (!strncmp(optarg, "--", 2) || !strcmp(optarg, "-h") || !strcmp(optarg, "-v")))
+			return bad("%s needs a value, not the option '%s' (write %s=VALUE to mean it)",
+			           av[optind - 2], optarg, av[optind - 2]);
+		if (opt == 'v') {
 			c->verbose++;
-			break;
-		case 'h':
+		} else if (opt == 'h') {
 			fputs(usage, stdout);
 			return 1;
-		case '?':
-			fputs(usage, stderr);
-			return -1;
-		default:
-			if (apply(c, opt, optarg, usage) < 0)
+		} else {
+			char word[64];
+			snprintf(word, sizeof(word), "--%s", opts[idx].name);
+			setting = word;
+			int rv = apply(c, opt, optarg);
+			setting = NULL;
+			if (rv < 0)
 				return -1;
 		}
 	}
 	/* slopnd client slopn://...: the invite as the one argument. */
 	if (c->role == ROLE_CLIENT && optind == argc - 2 &&
 	    !strncasecmp(argv[optind + 1], INVITE_SCHEME, strlen(INVITE_SCHEME))) {
-		if (apply(c, OPT_INVITE, argv[optind + 1], usage) < 0)
+		setting = "invite";
+		int rv = apply(c, OPT_INVITE, argv[optind + 1]);
+		setting = NULL;
+		if (rv < 0)
 			return -1;
 		optind++;
 	}
 	if (optind < argc - 1)
-		return bad(usage, "unexpected argument '%s'", argv[optind + 1]);
+		return bad("unexpected argument '%s'", argv[optind + 1]);
 	if (c->role == ROLE_SERVER && !c->control)
 		set_str(&c->control, "/run/slopn/slopnd.sock");
 	if (c->role == ROLE_CLIENT && (!c->server || !c->token))
-		return bad(usage, "client: --server and --token are required");
+		return bad("client: --server and --token are required");
 	if (c->role == ROLE_CLIENT && c->full_tunnel && c->no_route)
-		return bad(usage, "--full-tunnel and --no-route contradict each other: choose one");
+		return bad("--full-tunnel and --no-route contradict each other: choose one");
 	if (c->role == ROLE_SERVER && !c->nat && (c->egress || c->nallow_lan || c->nat_backend))
-		return bad(usage, "--egress, --allow-lan and --nat-backend only mean something with --nat");
+		return bad("--egress, --allow-lan and --nat-backend only mean something with --nat");
 	return 0;
 }
 

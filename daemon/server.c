@@ -443,8 +443,8 @@ static int setup_tun(struct server *s)
 {
 	s->tunfd = tun_open(s->cfg->tun, s->tunname, &s->ifindex);
 	if (s->tunfd < 0) {
-		log_err("cannot create TUN device %s: %s (needs CAP_NET_ADMIN and /dev/net/tun)",
-		        s->cfg->tun, strerror(errno));
+		log_err("cannot create TUN device %s: %s (%s)", s->cfg->tun, strerror(errno),
+		        tun_open_hint(errno));
 		return -1;
 	}
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));

@@ -113,8 +113,17 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 	}
 	snprintf(keypath, sizeof(keypath), "%s/hub.key", state_dir);
 	snprintf(crtpath, sizeof(crtpath), "%s/hub.crt", state_dir);
-	if (access(keypath, F_OK) < 0 && create_identity(keypath, crtpath) < 0)
-		return -1;
+	if (access(keypath, F_OK) < 0) {
+		/* Missing is one thing; unreadable (a user who may not look into
+		 * the state directory) is another: never make a key over it. */
+		if (errno != ENOENT) {
+			log_err("cannot read %s: %s (this user may not read the state directory: "
+			        "run as root, or give --state-dir)", keypath, strerror(errno));
+			return -1;
+		}
+		if (create_identity(keypath, crtpath) < 0)
+			return -1;
+	}
 
 	if ((err = gnutls_load_file(keypath, &kd)) < 0 ||
 	    (err = gnutls_load_file(crtpath, &cd)) < 0) {

@@ -17,11 +17,13 @@ static const char *trim_end(const char *start, const char *p)
 	return p;
 }
 
-int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, size_t errlen)
+int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, size_t errlen,
+               unsigned *errline)
 {
 	const char *p = text, *end = text + len;
 	char key[64], value[CONF_MAX_LINE], why[256];
 	for (unsigned line = 1; p < end; line++) {
+		*errline = line;
 		const char *eol = memchr(p, '\n', (size_t)(end - p));
 		if (!eol)
 			eol = end;
@@ -30,19 +32,19 @@ int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, s
 		if (s == e || *s == '#')
 			continue;
 		if ((size_t)(e - s) >= CONF_MAX_LINE || memchr(s, '\0', (size_t)(e - s))) {
-			snprintf(err, errlen, "line %u: too long or not text", line);
+			snprintf(err, errlen, "too long or not text");
 			return -1;
 		}
 		const char *eq = memchr(s, '=', (size_t)(e - s));
 		if (!eq) {
-			snprintf(err, errlen, "line %u: expected 'key = value'", line);
+			snprintf(err, errlen, "expected 'key = value'");
 			return -1;
 		}
 		const char *ke = trim_end(s, eq), *vs = skip_space(eq + 1, e);
 		size_t klen = (size_t)(ke - s);
 		if (klen == 0 || klen >= sizeof(key) ||
 		    strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-_") < klen) {
-			snprintf(err, errlen, "line %u: a key is 1-63 characters of a-z, 0-9, '-' and '_'", line);
+			snprintf(err, errlen, "a key is 1-63 characters of a-z, 0-9, '-' and '_'");
 			return -1;
 		}
 		memcpy(key, s, klen);
@@ -51,7 +53,7 @@ int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, s
 		value[e - vs] = '\0';
 		why[0] = '\0';
 		if (cb(key, value, line, ctx, why, sizeof(why)) < 0) {
-			snprintf(err, errlen, "line %u: %s: %s", line, key, why);
+			snprintf(err, errlen, "%s: %s", key, why);
 			return -1;
 		}
 	}

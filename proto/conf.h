@@ -12,7 +12,9 @@
 typedef int (*conf_cb)(const char *key, const char *value, unsigned line, void *ctx,
                        char *err, size_t errlen);
 
-/* 0, or -1 with "line N: ..." in err. Stops at the first error. */
-int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, size_t errlen);
+/* 0, or -1 with the problem in err and its line in *errline (a file's
+ * errors read "FILE:LINE: ..."). Stops at the first error. */
+int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, size_t errlen,
+               unsigned *errline);
 
 #endif

@@ -1,7 +1,11 @@
 #!/bin/bash
 # The main job, on one machine: a hub and two clients in network namespaces,
 # ping and TCP across the tunnel, then `slopnctl sessions list` on the hub.
-# Run as root from the source tree after building: sudo tests/demo.sh
+# Run from the source tree after building, as root (or it asks sudo).
+if [ "$(id -u)" != 0 ]; then
+	command -v sudo >/dev/null || { echo "demo.sh: run it as root" >&2; exit 1; }
+	exec sudo "$0" "$@"
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 SLOPND=${SLOPND:-$here/../build/slopnd}
 . "$here/netns/lib.sh"

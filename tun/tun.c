@@ -37,3 +37,22 @@ int tun_open(const char *name, char name_out[IFNAMSIZ], int *ifindex)
 	}
 	return fd;
 }
+
+const char *tun_open_hint(int err)
+{
+	switch (err) {
+	case EBUSY: /* TUNSETIFF on a TUN that another process holds */
+		return "the name is in use by another TUN device (another slopnd?): choose another with --tun";
+	case EINVAL: /* ... or on an interface of another kind */
+		return "an interface of another kind has that name: choose another with --tun";
+	case EPERM:
+	case EACCES:
+		return "needs root, or CAP_NET_ADMIN";
+	case ENOENT:
+	case ENODEV:
+	case ENXIO:
+		return "no /dev/net/tun: load the tun module (modprobe tun)";
+	default:
+		return "needs CAP_NET_ADMIN and /dev/net/tun";
+	}
+}

@@ -9,5 +9,7 @@
  * to name_out (IFNAMSIZ bytes) and its ifindex to *ifindex.
  * Returns the fd, or -1 with errno set. */
 int tun_open(const char *name, char name_out[IFNAMSIZ], int *ifindex);
+/* What to do about tun_open's errno, for a message: "the name is in use ...". */
+const char *tun_open_hint(int err);
 
 #endif

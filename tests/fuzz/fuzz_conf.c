@@ -19,7 +19,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	char err[256] = "";
-	if (conf_parse((const char *)data, size, check, NULL, err, sizeof(err)) < 0 && !err[0])
+	unsigned line = 0;
+	if (conf_parse((const char *)data, size, check, NULL, err, sizeof(err), &line) < 0 &&
+	    (!err[0] || line == 0))
 		abort();
 	return 0;
 }

@@ -51,7 +51,7 @@ ok "spoke-to-spoke turned on by the reload"
 # A broken file on reload: an error naming file, line and key; the hub runs on.
 echo "mtu = huge" >> "$TMP/slopnd.conf"
 kill -HUP "$(pid_of hub)"
-wait_log hub "slopnd.conf:[0-9]+: mtu: --mtu 'huge': must be 576..1400" 5
+wait_log hub "slopnd.conf:[0-9]+: mtu 'huge': must be 576..1400" 5
 wait_log hub "reload of .*slopnd.conf failed: keeping the running settings" 5
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
 ok "a bad file on reload is reported and ignored"

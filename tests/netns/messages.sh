@@ -1,0 +1,76 @@
+#!/bin/bash
+# What slopnd says when something is wrong: one prefix, one line and a
+# pointer to help for usage errors, FILE:LINE for the config file, hints
+# that fit the cause (a TUN name in use, a state directory it may not
+# read), and warnings for input it takes but that may not be what was meant.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+topo 1
+
+# usage_error WHAT EXPECTED-FIRST-LINE ARGS...: exit 2, two lines on stderr.
+usage_error() {
+	local what=$1 want=$2
+	shift 2
+	nsx hub "$SLOPND" "$@" > "$TMP/out.txt" 2> "$TMP/err.txt"; local rc=$?
+	[ $rc = 2 ] || fail "$what: exit $rc, not 2 ($(cat "$TMP/err.txt"))"
+	expect_eq "$what: first line" "$(head -n 1 "$TMP/err.txt")" "$want"
+	expect_eq "$what: second line" "$(sed -n 2p "$TMP/err.txt")" "Try 'slopnd ${1} --help'."
+	expect_eq "$what: lines" "$(wc -l < "$TMP/err.txt")" 2
+}
+usage_error "unknown option" "slopnd: unknown option '--bogus'" server --bogus
+usage_error "missing value" "slopnd: --mtu needs a value" server --mtu
+usage_error "a value that is an option" \
+	"slopnd: --control needs a value, not the option '--help' (write --control=VALUE to mean it)" \
+	server --control --help
+usage_error "host bits in --subnet" \
+	"slopnd: --subnet '10.100.0.5/24': host bits are set (the network is 10.100.0.0/24)" \
+	server --subnet 10.100.0.5/24
+usage_error "a client without a hub" "slopnd: client: --server and --token are required" client
+[ -e "$TMP/--help" ] && fail "a socket named --help was made"
+
+# Config errors: FILE:LINE: the setting and the problem.
+printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
+nsx hub "$SLOPND" server --config "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "bad config exits" "$?" 2
+expect_eq "config error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
+printf '# a comment\nlisten 192.0.2.1\n' > "$TMP/bad.conf"
+nsx hub "$SLOPND" server --config "$TMP/bad.conf" 2> "$TMP/err.txt"
+expect_eq "config syntax error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: expected 'key = value'"
+ok "usage and config errors: one line each, with where"
+
+# --listen without a port: a warning that names the port, which is used.
+start hub server --listen 192.0.2.1 --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock" \
+	--tun msg0
+hub_up() { ctl status > /dev/null 2>&1; }
+wait_until 10 "the hub answers" hub_up
+grep -q "^slopnd: warning: --listen '192.0.2.1' has no port: listening on port 4242$" "$TMP/hub.log" ||
+	fail "no warning about the port: $(head -n 3 "$TMP/hub.log")"
+expect_eq "listen address in status" "$(ctl --json status | jq -r .listen)" 192.0.2.1:4242
+
+# A TUN name in use says so.
+start hub:two server --listen 192.0.2.1:4243 --state-dir "$TMP/two" --token s3cret --control "$TMP/two.sock" \
+	--tun msg0
+wait "$(pid_of hub:two)"; expect_eq "a second hub on the same TUN exits" "$?" 1
+grep -q "cannot create TUN device msg0: Device or resource busy (the name is in use by another TUN device" \
+	"$TMP/hub-two.log" || fail "TUN in use: $(cat "$TMP/hub-two.log")"
+ok "a TUN name in use is said to be in use"
+
+# A client's clean exit is no warning.
+start_client c1
+one_session() { [ "$(ctl --json status | jq .sessions)" = 1 ]; }
+wait_until 10 "c1 logs in" one_session
+kill "$(pid_of c1)"
+wait "$(pid_of c1)"; expect_eq "a client stopped by SIGTERM exits" "$?" 0
+grep -q "warning" "$TMP/c1.log" && fail "a clean exit warns: $(cat "$TMP/c1.log")"
+grep -q "^slopnd: disconnected: client exit$" "$TMP/c1.log" || fail "no word of the exit: $(cat "$TMP/c1.log")"
+ok "a clean client exit is logged at info"
+
+# slopnd pin as a user who may not read the state directory says that,
+# rather than trying to make a new key. As /var/lib/slopn: a directory
+# of root's, mode 0700, in one that others may pass through.
+chmod 711 "$TMP"
+chmod 700 "$TMP/hub-state"
+setpriv --reuid=nobody --regid=nogroup --clear-groups "$SLOPND" pin --state-dir "$TMP/hub-state" 2> "$TMP/err.txt"
+expect_eq "slopnd pin without permission exits" "$?" 1
+grep -q "^slopnd: error: cannot read $TMP/hub-state/hub.key: Permission denied (this user may not read the state directory" \
+	"$TMP/err.txt" || fail "pin without permission: $(cat "$TMP/err.txt")"
+ok "slopnd pin: the state directory cannot be read"
