@@ -45,6 +45,7 @@ struct client {
 	struct conn *conn;
 	struct udp udp;
 	sd_event_source *udp_src, *retry, *tun_src;
+	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
 	gnutls_certificate_credentials_t cred;
 	char *host, *port;
@@ -374,12 +375,21 @@ static void drop_connection(struct client *cl)
 	cl->udp.fd = -1;
 }
 
+static void check_path_soon(struct client *cl);
+
 static void settle(struct client *cl)
 {
 	if (cl->conn && cl->conn->state == CONN_OPEN)
 		conn_write(cl->conn);
-	if (cl->udp.fd > 0)
+	if (cl->udp.fd > 0) {
 		udp_flush(&cl->udp);
+		if (cl->udp.tx_errno) {
+			/* Our address may be gone: look at the way to the hub. */
+			log_debug("udp send: %s", strerror(cl->udp.tx_errno));
+			cl->udp.tx_errno = 0;
+			check_path_soon(cl);
+		}
+	}
 }
 
 static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -487,6 +497,73 @@ static void schedule_retry(struct client *cl)
 	}
 	sd_event_source_set_time(cl->retry, now + delay);
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_ONESHOT);
+}
+
+/* ---- roaming ---- */
+
+/* The machine's addresses or routes changed, or a send failed: if the
+ * kernel now reaches the hub from another local address (Wi-Fi to cable, a
+ * new DHCP lease), move the connection there without a new login. */
+static int on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
+		return 0;
+	if (cl->ft.low_added) {
+		/* The hub's host route may lead into the network we left. */
+		char err[512];
+		fulltunnel_down(&cl->ft);
+		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_addr, err, sizeof(err)) < 0)
+			log_warn("--full-tunnel after a network change: %s", err);
+	}
+	const ngtcp2_path *p = ngtcp2_conn_get_path(cl->conn->qc);
+	char was[INET6_ADDRSTRLEN + 8], now[INET6_ADDRSTRLEN + 8];
+	sockaddr_str((const struct sockaddr *)&cl->udp.local, was, sizeof(was));
+	int r = udp_reconnect(&cl->udp, p->remote.addr, p->remote.addrlen);
+	if (r < 0) {
+		log_info("no way to the hub right now (%s): waiting for the network", strerror(errno));
+		return 0;
+	}
+	if (r == 0)
+		return 0;
+	sd_event_source_set_io_fd(cl->udp_src, cl->udp.fd);
+	sockaddr_str((const struct sockaddr *)&cl->udp.local, now, sizeof(now));
+	if (cl->state != C_UP) {
+		/* No migration before the handshake: start again from here. */
+		log_info("local address changed (%s -> %s): connecting again", was, now);
+		cl->quick_retry = true;
+		drop_connection(cl);
+		schedule_retry(cl);
+		return 0;
+	}
+	if (conn_migrate(cl->conn) < 0) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client moved");
+		settle(cl);
+		return 0;
+	}
+	log_info("moved: %s -> %s, same session", was, now);
+	settle(cl);
+	return 0;
+}
+
+static void check_path_soon(struct client *cl)
+{
+	int on = SD_EVENT_OFF;
+	if (!cl->path_check || sd_event_source_get_enabled(cl->path_check, &on) < 0 || on != SD_EVENT_OFF)
+		return;
+	/* A little later: one change often comes as several events. */
+	uint64_t now;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(cl->path_check, now + 20000);
+	sd_event_source_set_enabled(cl->path_check, SD_EVENT_ONESHOT);
+}
+
+static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	if (nl_monitor_drain(fd, cl->ifindex) > 0)
+		check_path_soon(cl);
+	return 0;
 }
 
 /* ---- TUN ---- */
@@ -624,6 +701,21 @@ int client_run(const struct config *cfg)
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_OFF);
+	if (sd_event_add_time(cl->ev, &cl->path_check, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+	                      on_check_path, cl) < 0) {
+		log_err("cannot set up the event loop");
+		goto out;
+	}
+	sd_event_source_set_enabled(cl->path_check, SD_EVENT_OFF);
+	int nlfd = nl_monitor_open();
+	if (nlfd < 0 || sd_event_add_io(cl->ev, &cl->nl_src, nlfd, EPOLLIN, on_netlink, cl) < 0) {
+		log_warn("cannot watch the network for address changes (%s): a move to another "
+		         "address is noticed only when sending fails", strerror(errno));
+		if (nlfd >= 0)
+			close(nlfd);
+	} else {
+		sd_event_source_set_io_fd_own(cl->nl_src, 1);
+	}
 	sd_event_set_watchdog(cl->ev, 1);
 	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, client_methods, cl)))
 		goto out;
@@ -661,6 +753,10 @@ out:
 		sd_event_source_disable_unref(cl->retry);
 	if (cl->tun_src)
 		sd_event_source_disable_unref(cl->tun_src);
+	if (cl->nl_src)
+		sd_event_source_disable_unref(cl->nl_src);
+	if (cl->path_check)
+		sd_event_source_disable_unref(cl->path_check);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
 	if (cl->tunfd >= 0)

@@ -195,6 +195,15 @@ static int recv_stateless_reset_cb(ngtcp2_conn *qc, const ngtcp2_pkt_stateless_r
 	return 0;
 }
 
+static int path_validation_cb(ngtcp2_conn *qc, uint32_t flags, const ngtcp2_path *path,
+                              ngtcp2_path_validation_result res, void *user_data)
+{
+	struct conn *c = user_data;
+	if (res == NGTCP2_PATH_VALIDATION_RESULT_SUCCESS && c->ops->on_path)
+		c->ops->on_path(c);
+	return 0;
+}
+
 static int extend_max_bidi_cb(ngtcp2_conn *qc, uint64_t max, void *user_data)
 {
 	struct conn *c = user_data;
@@ -237,6 +246,7 @@ static const ngtcp2_callbacks server_callbacks = {
 	.recv_stream_data = recv_stream_data_cb,
 	.acked_stream_data_offset = acked_stream_data_offset_cb,
 	.recv_datagram = recv_datagram_cb,
+	.path_validation = path_validation_cb,
 };
 
 static const ngtcp2_callbacks client_callbacks = {
@@ -260,6 +270,7 @@ static const ngtcp2_callbacks client_callbacks = {
 	.recv_datagram = recv_datagram_cb,
 	.extend_max_local_streams_bidi = extend_max_bidi_cb,
 	.recv_stateless_reset = recv_stateless_reset_cb,
+	.path_validation = path_validation_cb,
 };
 
 /* ---- set-up ---- */
@@ -537,6 +548,25 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
 		fail_transport(c, rv);
 		return;
 	}
+}
+
+int conn_migrate(struct conn *c)
+{
+	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc))
+		return -1;
+	const ngtcp2_path *cur = ngtcp2_conn_get_path(c->qc);
+	ngtcp2_path_storage ps;
+	ngtcp2_path_storage_init(&ps, (const struct sockaddr *)&c->udp->local, c->udp->locallen,
+	                         cur->remote.addr, cur->remote.addrlen, NULL);
+	int rv = ngtcp2_conn_initiate_immediate_migration(c->qc, &ps.path, conn_now());
+	if (rv != 0) {
+		log_warn("cannot move the connection to the new address: %s", ngtcp2_strerror(rv));
+		return -1;
+	}
+	ngtcp2_path_storage_init(&c->ps, ps.path.local.addr, ps.path.local.addrlen,
+	                         ps.path.remote.addr, ps.path.remote.addrlen, NULL);
+	conn_write(c);
+	return 0;
 }
 
 /* ---- writing ---- */

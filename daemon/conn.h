@@ -59,6 +59,9 @@ struct conn_ops {
 	void (*on_gone)(struct conn *c);
 	/* The congestion queue has room again (see conn_congested). */
 	void (*on_drained)(struct conn *c);
+	/* The peer moved (its new address validated, or a NAT rebinding):
+	 * ngtcp2_conn_get_path() has the path now in use. */
+	void (*on_path)(struct conn *c);
 	/* Server only: a new CID of ours, to route on. */
 	void (*cid_added)(struct conn *c, const ngtcp2_cid *cid);
 	void (*cid_removed)(struct conn *c, const ngtcp2_cid *cid);
@@ -134,6 +137,12 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
                const uint8_t *pkt, size_t len);
 /* Send whatever is due: queued datagrams, control data, ACKs, close. */
 void conn_write(struct conn *c);
+
+/* Client: our end of the path changed (c->udp now has another local
+ * address): move the connection there at once, without a new handshake;
+ * ngtcp2 validates the new path meanwhile. 0, or -1 when ngtcp2 cannot
+ * (no spare connection ID from the hub, handshake not done). */
+int conn_migrate(struct conn *c);
 
 /* Queue a control message (one line, '\n' included). false if no room. */
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len);

@@ -36,25 +36,6 @@ const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
-static void addr_str(const struct sockaddr *sa, char *buf, size_t len)
-{
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(buf, len, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(buf, len, "[%s]:%u", host, port);
-	} else {
-		snprintf(buf, len, "?");
-	}
-}
-
 /* ---- session life cycle ---- */
 
 /* A log line about one session: in the journal it carries the session's
@@ -241,11 +222,38 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 		udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
+/* The client moved (a validated new address, or its NAT rebound): from
+ * now on the session is known by the new address, in the control API, the
+ * logs and the checks that look at the peer's address. */
+static void session_path(struct conn *c)
+{
+	struct session *ss = c->owner;
+	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
+	if (p->remote.addrlen > sizeof(ss->remote_sa) ||
+	    (p->remote.addrlen == ss->remote_salen &&
+	     !memcmp(p->remote.addr, &ss->remote_sa, p->remote.addrlen)))
+		return;
+	char was[sizeof(ss->remote)];
+	memcpy(was, ss->remote, sizeof(was));
+	memcpy(&ss->remote_sa, p->remote.addr, p->remote.addrlen);
+	ss->remote_salen = p->remote.addrlen;
+	sockaddr_str(p->remote.addr, ss->remote, sizeof(ss->remote));
+	if (!ss->logged_in)
+		return;
+	char vip[INET_ADDRSTRLEN];
+	hub_slog(LOG_LVL_INFO, ss, "session %llu moved: %s -> %s", (unsigned long long)ss->id, was,
+	         ss->remote);
+	control_notify(ss->srv->ctl, "session.moved",
+	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id,
+	                         "vip", ip4str(ss->vip, vip), "remote", ss->remote, "from", was));
+}
+
 static const struct conn_ops session_ops = {
 	.on_line = hub_session_line,
 	.on_datagram = hub_session_datagram,
 	.on_down = session_down,
 	.on_gone = session_gone,
+	.on_path = session_path,
 	.cid_added = session_cid_added,
 	.cid_removed = session_cid_removed,
 };
@@ -262,8 +270,9 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	ss->id = ++s->next_id;
 	ss->since = time(NULL);
 	ss->odcid = hd->dcid;
-	addr_str((const struct sockaddr *)&rx->from, ss->remote, sizeof(ss->remote));
+	sockaddr_str((const struct sockaddr *)&rx->from, ss->remote, sizeof(ss->remote));
 	memcpy(&ss->remote_sa, &rx->from, rx->fromlen);
+	ss->remote_salen = rx->fromlen;
 	gnutls_session_t tls;
 	if (tls_server_session(&tls, &s->id, &ss->conn.ref) < 0) {
 		free(ss);

@@ -23,7 +23,8 @@ struct session {
 	bool gone;                  /* on the graveyard list */
 	time_t since;
 	char remote[64];            /* "ADDR:PORT" for logs */
-	struct sockaddr_storage remote_sa;
+	struct sockaddr_storage remote_sa; /* the client's address now (it may move) */
+	socklen_t remote_salen;
 	char client_version[SLOPN_SHORT_MAX];
 	char os[SLOPN_SHORT_MAX];
 	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" for a client without one */

@@ -1,9 +1,11 @@
 #include "daemon/udp.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -94,6 +96,44 @@ fail:;
 	return -1;
 }
 
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+	               &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
+}
+
+int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
+{
+	int fd = socket(dst->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+	struct sockaddr_storage local;
+	socklen_t locallen = sizeof(local);
+	if (fd < 0 || connect(fd, dst, len) < 0 ||
+	    getsockname(fd, (struct sockaddr *)&local, &locallen) < 0) {
+		int e = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = e;
+		return -1;
+	}
+	if (same_host(&local, &u->local)) {
+		close(fd);
+		return 0;
+	}
+	udp_flush(u); /* what is batched goes out of the old socket, if it can */
+	close(u->fd);
+	u->fd = fd;
+	tune(u, dst->sa_family);
+	u->local = local;
+	u->locallen = locallen;
+	u->tx_errno = 0;
+	return 1;
+}
+
 void udp_close(struct udp *u)
 {
 	if (u->fd >= 0)
@@ -114,6 +154,8 @@ static void send_plain(struct udp *u, const struct sockaddr_storage *dst, sockle
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		u->tx_dropped++;
+		if (errno != EAGAIN && errno != ENOBUFS)
+			u->tx_errno = errno;
 		log_debug("udp send: %s", strerror(errno));
 	}
 }
@@ -156,11 +198,28 @@ void udp_flush(struct udp *u)
 			goto done;
 		if (errno != EIO && errno != EINVAL && errno != EOPNOTSUPP) {
 			u->tx_dropped += u->nseg;
+			if (errno != EAGAIN && errno != ENOBUFS)
+				u->tx_errno = errno;
 			log_debug("udp send of %zu packets: %s", u->nseg, strerror(errno));
 			goto done;
 		}
-		log_info("UDP GSO refused by the kernel (%s): sending packets one by one", strerror(errno));
+		/* Either the kernel refuses GSO, or the path is gone (EINVAL too
+		 * when our address was removed): only a plain send that works
+		 * tells GSO was the problem. */
+		int gso_err = errno;
+		uint64_t dropped = u->tx_dropped;
+		send_plain(u, &u->txdst, u->txdstlen, u->tx, u->seg);
+		if (u->tx_dropped != dropped) {
+			u->tx_dropped += u->nseg - 1; /* the batch is lost with it */
+			goto done;
+		}
+		log_info("UDP GSO refused by the kernel (%s): sending packets one by one", strerror(gso_err));
 		u->gso = false;
+		for (size_t off = u->seg; off < u->txlen; off += u->seg) {
+			size_t len = u->txlen - off < u->seg ? u->txlen - off : u->seg;
+			send_plain(u, &u->txdst, u->txdstlen, u->tx + off, len);
+		}
+		goto done;
 	}
 	for (size_t off = 0; off < u->txlen; off += u->seg) {
 		size_t len = u->txlen - off < u->seg ? u->txlen - off : u->seg;
@@ -243,4 +302,23 @@ int udp_recv(struct udp *u)
 		out++;
 	}
 	return out;
+}
+
+void sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	char host[INET6_ADDRSTRLEN] = "?";
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+		snprintf(buf, len, "%s:%u", host, port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+		snprintf(buf, len, "[%s]:%u", host, port);
+	} else {
+		snprintf(buf, len, "?");
+	}
 }

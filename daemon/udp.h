@@ -37,6 +37,8 @@ struct udp {
 	struct sockaddr_storage txdst;
 	socklen_t txdstlen;
 	uint64_t tx_dropped;       /* kernel refused (buffer full): QUIC recovers */
+	int tx_errno;              /* last send error other than a full buffer; the
+	                            * owner clears it (client: the path may be gone) */
 	/* receive batch */
 	uint8_t *rxbufs;
 	struct udp_rx rx[UDP_RX_BATCH];
@@ -48,6 +50,12 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 /* The same on a bound socket handed over by systemd. */
 int udp_adopt(struct udp *u, int fd);
 void udp_close(struct udp *u);
+/* Client: when the kernel would now send to dst from another local address
+ * than u's (the machine moved), replace u's socket by one connected from
+ * there. 1 when replaced (u->fd and u->local are new, the old socket is
+ * closed), 0 when the address is the same, -1 (errno) when dst cannot be
+ * reached now. */
+int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */
 uint8_t *udp_tx_slot(struct udp *u);
@@ -62,5 +70,8 @@ void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
 /* Receive up to UDP_RX_BATCH datagrams into u->rx. Returns the count (0 when
  * nothing is waiting) or -1 on a real error. Truncated datagrams are skipped. */
 int udp_recv(struct udp *u);
+
+/* "ADDR:PORT", or "[ADDR]:PORT" for IPv6, for logs and the control API. */
+void sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif

@@ -11,6 +11,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -319,4 +320,87 @@ int nl_route_flush_own(uint32_t dst, unsigned prefix)
 		if (nl_route_del_own(m.found[i].oif, dst, prefix, m.found[i].gw) < 0 && errno != ESRCH)
 			return -1;
 	return (int)m.n;
+}
+
+int nl_monitor_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_nl sa = {
+		.nl_family = AF_NETLINK,
+		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE |
+		             RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE,
+	};
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+struct monitor_ctx {
+	int ignore;
+	int changes;
+};
+
+static int route_oif_cb(const struct nlattr *a, void *data)
+{
+	if (mnl_attr_get_type(a) == RTA_OIF && mnl_attr_validate(a, MNL_TYPE_U32) == 0)
+		*(int *)data = (int)mnl_attr_get_u32(a);
+	return MNL_CB_OK;
+}
+
+static int monitor_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct monitor_ctx *m = data;
+	int ifindex = 0;
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+			return MNL_CB_OK;
+		ifindex = ((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index;
+		break;
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
+			return MNL_CB_OK;
+		ifindex = (int)((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index;
+		break;
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE: {
+		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct rtmsg)))
+			return MNL_CB_OK;
+		const struct rtmsg *rt = mnl_nlmsg_get_payload(nlh);
+		if (rt->rtm_protocol == SLOPN_RTPROT)
+			return MNL_CB_OK;
+		mnl_attr_parse(nlh, sizeof(*rt), route_oif_cb, &ifindex);
+		break;
+	}
+	default:
+		return MNL_CB_OK;
+	}
+	if (ifindex != m->ignore)
+		m->changes++;
+	return MNL_CB_OK;
+}
+
+int nl_monitor_drain(int fd, int ignore)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct monitor_ctx m = {.ignore = ignore};
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0 && errno == ENOBUFS) {
+			m.changes++; /* the kernel dropped events: look again anyway */
+			continue;
+		}
+		if (n <= 0)
+			break;
+		mnl_cb_run(buf, (size_t)n, 0, 0, monitor_cb, &m);
+	}
+	return m.changes;
 }

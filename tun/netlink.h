@@ -41,4 +41,13 @@ int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gatewa
  * whatever its device. Returns how many, or -1. */
 int nl_route_flush_own(uint32_t dst, unsigned prefix);
 
+/* A socket that hears of every change to links, addresses and routes
+ * (IPv4 and IPv6): a client watches it to notice that its way to the hub
+ * changed. Non-blocking, close-on-exec; the fd, or -1. */
+int nl_monitor_open(void);
+/* Read what is waiting; the number of changes that may matter to the way
+ * out: those on interface ignore (our TUN) and routes of ours
+ * (SLOPN_RTPROT) do not count. Lost events (ENOBUFS) count as one. */
+int nl_monitor_drain(int fd, int ignore);
+
 #endif

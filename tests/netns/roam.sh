@@ -1,0 +1,117 @@
+#!/bin/bash
+# Roaming without a new login. c1's address changes under it (a new DHCP
+# lease, cable instead of Wi-Fi): it moves its connection to the new
+# address (QUIC connection migration). c2 and a Go client sit behind a NAT
+# router whose public address changes and whose conntrack table is flushed
+# (NAT rebinding): the hub follows them to the new address. Each time at
+# most 1 s of pings (at 0.1 s) is lost, the session keeps its id and VIP,
+# and the hub shows the new remote address.
+#
+#   c1 192.0.2.11 -> .31 ---+
+#   hub 192.0.2.1 ----------+-- br0
+#   rt  192.0.2.50, .51 ----+
+#    | snat to .50, then .51
+#    +-- 198.51.100.1 --- c2 198.51.100.2
+#    +-- 203.0.113.1 ---- go 203.0.113.2 (the Go peer's client)
+. "$(dirname "$0")/lib.sh"
+command -v conntrack >/dev/null || skip "needs conntrack"
+command -v nft >/dev/null || skip "needs nft"
+command -v go >/dev/null || skip "needs go (golang-go) to build the Go peer"
+SRC=$(cd "$(dirname "$0")/../.." && pwd)
+(cd "$SRC/tests/interop/gopeer" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+	GOCACHE="$TMP/gocache" go build -o "$TMP/gopeer" .) || fail "cannot build the Go peer"
+
+topo 1
+nsx c1 sysctl -qw net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.eth0.promote_secondaries=1
+attach rt 192.0.2.50
+ip -n "$(ns rt)" addr add 192.0.2.51/24 dev eth0
+nsx rt sysctl -qw net.ipv4.ip_forward=1
+leg() { # leg NS ROUTER_ADDR ADDR: a host behind the router
+	ns_create "$1"
+	ip link add eth0 netns "$(ns "$1")" type veth peer name "to-$1" netns "$(ns rt)"
+	ip -n "$(ns rt)" addr add "$2/24" dev "to-$1"
+	ip -n "$(ns rt)" link set "to-$1" up
+	ip -n "$(ns "$1")" addr add "$3/24" dev eth0
+	ip -n "$(ns "$1")" link set eth0 up
+	ip -n "$(ns "$1")" route add default via "$2"
+}
+leg c2 198.51.100.1 198.51.100.2
+leg go 203.0.113.1 203.0.113.2
+snat_to() {
+	nsx rt nft -f - <<NFT
+table ip roam
+delete table ip roam
+table ip roam {
+	chain post {
+		type nat hook postrouting priority 100;
+		oifname "eth0" snat to $1
+	}
+}
+NFT
+}
+snat_to 192.0.2.50 || fail "cannot set up the NAT"
+
+start_hub
+timeout 60 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/events.txt" &
+PIDS+=($!)
+start_client c1
+wait_log c1 "connected: vip 10.100.0.2/" 10
+start_client c2
+wait_log c2 "connected: vip 10.100.0.3/" 10
+SLOPND=$TMP/gopeer start go -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mtu 1200
+wait_log go "gopeer: connected: vip 10.100.0.4 hub 10.100.0.1" 10
+for n in c1 c2 go; do wait_ping "$n" 10.100.0.1 5; done
+
+# session VIP: "ID REMOTE" of the hub's session with that VIP
+session() { ctl --json sessions list | jq -r --arg v "$1" '.sessions[] | select(.vip == $v) | "\(.id) \(.remote)"'; }
+read -r id1 remote1 <<< "$(session 10.100.0.2)"
+read -r id2 remote2 <<< "$(session 10.100.0.3)"
+read -r id3 remote3 <<< "$(session 10.100.0.4)"
+[[ $remote1 == 192.0.2.11:* && $remote2 == 192.0.2.50:* && $remote3 == 192.0.2.50:* ]] ||
+	fail "unexpected remotes before: $remote1 $remote2 $remote3"
+
+# pings NAME...: 40 pings at 0.1 s from each, in the background
+PINGS=()
+pings() {
+	PINGS=()
+	for n in "$@"; do
+		nsx "$n" ping -c 40 -i 0.1 -W 1 10.100.0.1 > "$TMP/ping-$n.txt" 2>&1 &
+		PIDS+=($!) PINGS+=($!)
+	done
+}
+lost() { echo $((40 - $(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping-$1.txt"))); }
+
+# --- c1's address changes.
+pings c1
+sleep 1
+ip -n "$(ns c1)" addr add 192.0.2.31/24 dev eth0
+ip -n "$(ns c1)" addr del 192.0.2.11/24 dev eth0
+wait "${PINGS[@]}"
+read -r id remote <<< "$(session 10.100.0.2)"
+expect_eq "c1's session after its address changed" "$id" "$id1"
+[[ $remote == 192.0.2.31:* ]] || fail "the hub shows c1 at $remote, not at 192.0.2.31"
+ok "the hub shows c1 at its new address $remote"
+n=$(lost c1)
+[ "$n" -le 10 ] || fail "c1 lost $n of 40 pings (0.1 s apart) while moving"
+ok "c1 lost $n of 40 pings while moving to another address"
+grep -q "connected: vip" <(sed -n '2,$p' <(grep "connected: vip" "$TMP/c1.log")) && fail "c1 logged in again"
+wait_log c1 "moved: 192.0.2.11:[0-9]+ -> 192.0.2.31:[0-9]+, same session" 1
+
+# --- The NAT rebinds c2 and the Go client to another address and port.
+pings c2 go
+sleep 1
+snat_to 192.0.2.51 || fail "cannot change the NAT"
+nsx rt conntrack -D -p udp > /dev/null 2>&1
+wait "${PINGS[@]}"
+for v in "10.100.0.3 $id2 c2" "10.100.0.4 $id3 go"; do
+	read -r vip want name <<< "$v"
+	read -r id remote <<< "$(session "$vip")"
+	expect_eq "$name's session after the NAT rebound" "$id" "$want"
+	[[ $remote == 192.0.2.51:* ]] || fail "the hub shows $name at $remote, not at 192.0.2.51"
+	n=$(lost "$name")
+	[ "$n" -le 10 ] || fail "$name lost $n of 40 pings (0.1 s apart) while its NAT rebound"
+	ok "$name: same session, hub shows $remote, $n of 40 pings lost"
+done
+[ "$(grep -c "connected: vip" "$TMP/c2.log")" = 1 ] || fail "c2 logged in again"
+[ "$(grep -c "gopeer: connected" "$TMP/go.log")" = 1 ] || fail "the Go client logged in again"
+expect_eq "session.moved events" "$(grep -c 'session.moved' "$TMP/events.txt")" 3
