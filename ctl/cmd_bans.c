@@ -19,14 +19,16 @@ static int list(const struct args *a)
 		json_decref(r);
 		return 0;
 	}
-	static const char *const head[] = {"ADDRESS", "LIFTED IN"};
-	struct table *t = table_new(2, head);
+	static const char *const head[] = {"ADDRESS", "LIFTED IN", "REFUSED"};
+	struct table *t = table_new(3, head);
 	size_t i;
 	json_t *b;
 	json_array_foreach(bans, i, b) {
-		char left[32];
+		char left[32], refused[24];
 		fmt_duration((uint64_t)json_integer_value(json_object_get(b, "remaining")), left, sizeof(left));
-		const char *row[] = {json_string_value(json_object_get(b, "address")), left};
+		snprintf(refused, sizeof(refused), "%lld",
+		         (long long)json_integer_value(json_object_get(b, "refused")));
+		const char *row[] = {json_string_value(json_object_get(b, "address")), left, refused};
 		table_row(t, row);
 	}
 	table_print(t, stdout);

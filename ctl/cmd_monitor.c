@@ -12,6 +12,9 @@ static int monitor(const struct args *a)
 	if (!r)
 		return rc;
 	json_decref(r);
+	/* On stderr, so that the events alone go to stdout (and a script
+	 * knows from here on that none is missed). */
+	fprintf(stderr, "slopnctl: watching events on %s; Ctrl-C stops\n", sock_path);
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
 		char *line = read_line(rpc_fd(), -1);

@@ -78,7 +78,16 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 		return false;
 	e->until = now + BAN_DURATION;
 	e->fails = 0;
+	e->refused = 0;
 	return true;
+}
+
+void ban_refused(struct ban_table *t, const struct sockaddr *sa)
+{
+	uint8_t key[16];
+	struct ban_entry *e;
+	if (key_of(sa, key) && (e = find(t, key)) && e->refused < UINT32_MAX)
+		e->refused++;
 }
 
 void ban_success(struct ban_table *t, const struct sockaddr *sa)

@@ -22,6 +22,7 @@ struct ban_entry {
 	uint64_t first_fail;
 	uint64_t until;        /* banned while now < until */
 	uint64_t last_seen;    /* 0 = free slot */
+	uint32_t refused;      /* logins refused during the ban */
 };
 
 struct ban_table {
@@ -33,6 +34,8 @@ void ban_init(struct ban_table *t);
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* Count one failed login. true when this failure starts a ban. */
 bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+/* A login refused because of the ban: counted, for the list. */
+void ban_refused(struct ban_table *t, const struct sockaddr *sa);
 /* A good login forgets earlier failures. */
 void ban_success(struct ban_table *t, const struct sockaddr *sa);
 

@@ -113,9 +113,10 @@ static void ban_json(const struct ban_entry *e, uint64_t left, void *ctx)
 {
 	char a[INET6_ADDRSTRLEN];
 	ban_addr_str(e, a, sizeof(a));
-	json_array_append_new(ctx, json_pack("{s:s, s:I, s:I}", "address", a,
+	json_array_append_new(ctx, json_pack("{s:s, s:I, s:I, s:I}", "address", a,
 	                                     "until", (json_int_t)(time(NULL) + (time_t)left),
-	                                     "remaining", (json_int_t)left));
+	                                     "remaining", (json_int_t)left,
+	                                     "refused", (json_int_t)e->refused));
 }
 
 static json_t *m_bans_list(void *ctx, struct control_caller *who, json_t *params, int *code,

@@ -136,6 +136,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		         (unsigned long long)(left + 59) / 60, addr);
 		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id,
 		     ss->remote);
+		ban_refused(&s->bans, peer);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
 	}

@@ -5,7 +5,7 @@
 topo 2
 start_hub
 connect_clients 2
-grep -q "connected: vip 10.100.0.2/24 hub 10.100.0.1" "$TMP/c1.log" || fail "c1 did not log its VIP and hub"
+expect_eq "c1's hub" "$(client_status c1 hub_vip)" 10.100.0.1
 
 # The client's TUN is up with its VIP, MTU 1280 and the VPN route.
 ip -n "$(ns c1)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24" || fail "c1 has no VIP on slopn0"
@@ -30,6 +30,8 @@ expect_eq "c1 drops (spoofed)" "$(hub_stat 10.100.0.2 drop_spoofed)" 0
 kill -TERM "$(pid_of hub)"
 wait "$(pid_of hub)"; rc=$?
 expect_eq "hub exit status on SIGTERM" "$rc" 0
+# What c1 tells its user (and that it is no longer connected).
 wait_log c1 "hub closed the connection: hub shutting down" 5
+expect_eq "c1 connected once the hub is gone" "$(client_status c1 connected)" false
 ip -n "$(ns hub)" link show slopn0 >/dev/null 2>&1 && fail "hub TUN still exists after exit"
 ok "hub TUN removed"

@@ -19,10 +19,10 @@ run_gopeer() { local n=$1; shift; SLOPND=$GOPEER start "$n" "$@"; }
 # --- Its client on our hub (with one of our clients beside it).
 start_hub
 run_gopeer c1 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mtu 1280
-wait_log c1 "gopeer: connected: vip 10.100.0.2 hub 10.100.0.1" 10
+wait_until 10 "the Go client logged in as 10.100.0.2" hub_session 10.100.0.2
 ok "the Go client logged in (its login line split over two STREAM frames)"
 start_client c2
-wait_log c2 "connected: vip 10.100.0.3/" 10
+wait_connected c2 10.100.0.3
 wait_ping c1 10.100.0.1 5
 nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "Go client -> hub VIP"
 ok "Go client -> hub VIP"
@@ -47,11 +47,11 @@ iperf_tcp "from our client to the Go client, spoke to spoke" c2 c1 10.100.0.2 3
 # The Go client sends no keep-alives; with a 6 s idle timeout it stays
 # connected through 9 idle seconds only because the hub sends them.
 run_gopeer c3 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -idle 6s
-wait_log c3 "gopeer: connected: vip 10.100.0.4" 10
+wait_until 10 "the idle Go client logged in as 10.100.0.4" hub_session 10.100.0.4
 sleep 9
 kill -0 "$(pid_of c3)" 2>/dev/null || fail "the idle Go client lost its connection: $(tail -n 2 "$TMP/c3.log")"
 nsx c3 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "the idle Go client no longer carries traffic"
-grep -q "session 3 down" "$TMP/hub.log" && fail "the hub dropped the idle Go client"
+hub_session 10.100.0.4 || fail "the hub dropped the idle Go client"
 ok "an idle Go client (no keep-alives, 6 s idle timeout) kept alive by the hub for 9 s"
 kill "$(pid_of c3)"
 kill "$(pid_of c1)"
@@ -75,7 +75,9 @@ wait "$(pid_of c2)" "$(pid_of hub)" 2>/dev/null
 SLOPND=$GOPEER start hub:go -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0
 wait_log hub:go "gopeer: listening" 10
 start c2:go client --server 192.0.2.1:4242 --token s3cret
-wait_log c2:go "connected: vip 10.100.0.2/24 hub 10.100.0.1" 10
+wait_connected c2:go 10.100.0.2
+expect_eq "the Go hub's address" "$(client_status c2:go hub_vip)" 10.100.0.1
+ip -n "$(ns c2)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24 " || fail "c2 has no /24 from the Go hub"
 ok "our client logged in to the Go hub (no subnet_mask: /24)"
 wait_log c2:go "carries packets of at most 1217 bytes, less than the MTU 1280 of slopn0: .* --mtu 1217 fits" 1
 ok "our client warned that the Go hub's connection carries less than its MTU"

@@ -5,10 +5,10 @@ command -v iperf3 >/dev/null || skip "needs iperf3"
 topo 1
 start_hub
 start_client c1
-wait_log c1 "connected: vip 10.100.0.2" 10
+wait_connected c1 10.100.0.2
 nsx hub timeout 30 iperf3 -s -1 -B 10.100.0.1 > "$TMP/iperf-server.log" 2>&1 &
 PIDS+=($!)
-sleep 0.5
+wait_listening hub 5201
 timeout 30 ip netns exec "$(ns c1)" iperf3 -c 10.100.0.1 -t 5 -J > "$TMP/iperf.json" || fail "iperf3 failed"
 bytes=$(jq '.end.sum_received.bytes' "$TMP/iperf.json")
 mbps=$(jq '.end.sum_received.bits_per_second / 1e6 | floor' "$TMP/iperf.json")

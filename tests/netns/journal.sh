@@ -69,7 +69,7 @@ wait_journal hub "MESSAGE=listening on 192.0.2.1:4242" 10
 [ -s "$TMP/hub.log" ] && fail "with the journal there, stderr got lines: $(head -3 "$TMP/hub.log")"
 ok "messages go to the journal socket, not stderr"
 start_client c1
-wait_log c1 "connected: vip 10.100.0.2/" 10
+wait_connected c1 10.100.0.2
 wait_journal hub "MESSAGE=session 1 up" 5
 e=$(entry hub "session 1 up")
 for f in "PRIORITY=6" "SYSLOG_IDENTIFIER=slopnd" "SLOPN_SESSION=1" "SLOPN_VIP=10.100.0.2" \

@@ -106,7 +106,12 @@ attach() {
 start() {
 	local n=${1/:/-} where=${1%%:*} own=()
 	shift
-	[ "${1:-}" = client ] && [[ " $* " != *" --state-dir "* ]] && own=(--state-dir "$TMP/$n-state")
+	if [ "${1:-}" = client ]; then
+		[[ " $* " != *" --state-dir "* ]] && own+=(--state-dir "$TMP/$n-state")
+		# A control socket of its own, so that tests ask the client how it
+		# is (slopnctl status) rather than read its log.
+		[[ " $* " != *" --control "* ]] && own+=(--control "$TMP/$n.sock")
+	fi
 	ip netns exec "$(ns "$where")" "$SLOPND" "$@" "${own[@]}" > "$TMP/$n.log" 2>&1 &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"
@@ -116,7 +121,24 @@ pid_of() { local n=${1/:/-}; local v="PID_${n//-/_}"; echo "${!v}"; }
 start_hub() {
 	start hub server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token "${TOKEN:-s3cret}" \
 		--control "$TMP/hub.sock" "$@"
-	wait_log hub "listening on" 10
+	wait_hub
+}
+
+# answers [SOCKET]: the daemon on SOCKET (the hub's by default) answers.
+answers() { "$SLOPNCTL" --socket "${1:-$TMP/hub.sock}" status > /dev/null 2>&1; }
+# wait_hub [SOCKET]: until the hub is up, which its control socket tells.
+wait_hub() { wait_until 10 "a hub answering on ${1:-$TMP/hub.sock}" answers "${1:-}"; }
+
+# client_status NAME FIELD: from the client's own control socket (see
+# start), e.g. connected, vip; empty while it does not answer.
+client_status() {
+	"$SLOPNCTL" --socket "$TMP/${1/:/-}.sock" --json status 2>/dev/null | jq -r ".$2"
+}
+client_has_vip() { [ "$(client_status "$1" vip)" = "$2" ]; }
+client_connected() { [ "$(client_status "$1" connected)" = true ]; }
+# wait_connected NAME VIP [SECONDS]: until the client is logged in with VIP.
+wait_connected() {
+	wait_until "${3:-10}" "$1 connected as $2" client_has_vip "$1" "$2"
 }
 
 start_client() {
@@ -146,6 +168,23 @@ wait_until() {
 	done
 }
 
+# start_monitor: slopnctl --json monitor on the hub, its events in
+# $TMP/events.txt; returns once it is subscribed (it says so on stderr).
+start_monitor() {
+	timeout 120 "$SLOPNCTL" --socket "$TMP/hub.sock" --json monitor > "$TMP/events.txt" 2> "$TMP/monitor.err" &
+	PIDS+=($!)
+	wait_until 5 "slopnctl monitor subscribed" grep -q "watching events" "$TMP/monitor.err"
+}
+# has_event METHOD [JQ-CONDITION]: the monitor saw such an event.
+has_event() {
+	jq -en --arg m "$1" "any(inputs; .method == \$m and (${2:-true}))" "$TMP/events.txt" > /dev/null 2>&1
+}
+wait_event() { wait_until 5 "an event $1${2:+ with $2}" has_event "$@"; }
+
+# wait_listening NAME PORT: until something listens on TCP PORT in NAME.
+tcp_listening() { nsx "$1" ss -Hltn "sport = :$2" | grep -q .; }
+wait_listening() { wait_until 5 "a listener on TCP $2 in $1" tcp_listening "$1" "$2"; }
+
 # wait_ping NAME ADDR SECONDS: until one ping gets an answer.
 wait_ping() {
 	local deadline=$((SECONDS + $3))
@@ -155,18 +194,17 @@ wait_ping() {
 	fail "$1 cannot reach $2 within $3 s"
 }
 
-# hub_stat VIP FIELD: one counter of the hub's session with that VIP, read
-# from the stats line the hub logs on SIGUSR1.
+# hub_stat VIP FIELD: one counter of the hub's session with that VIP
+# (rx_pkts, tx_bytes, ..., drop_REASON), from slopnctl sessions list.
 hub_stat() {
-	local before
-	before=$(grep -c "stats: hub" "$TMP/hub.log")
-	kill -USR1 "$(pid_of hub)"
-	local deadline=$((SECONDS + 5))
-	while [ "$(grep -c "stats: hub" "$TMP/hub.log")" -le "$before" ]; do
-		[ $SECONDS -lt $deadline ] || fail "hub logged no stats"
-		sleep 0.05
-	done
-	grep "stats: session .* vip=$1 " "$TMP/hub.log" | tail -n 1 | tr ' ' '\n' | sed -n "s/^$2=//p"
+	local f=$2
+	[[ $f == drop_* ]] && f="drops.${f#drop_}"
+	ctl --json sessions list | jq -r --arg vip "$1" ".sessions[] | select(.vip == \$vip) | .$f"
+}
+
+# hub_session VIP: the hub has a logged-in session with that VIP.
+hub_session() {
+	[ "$(ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length')" = 1 ]
 }
 
 expect_eq() {
@@ -181,7 +219,7 @@ connect_clients() {
 	shift
 	for i in $(seq "$n"); do
 		start_client "c$i" "$@"
-		wait_log "c$i" "connected: vip 10.100.0.$((i + 1))/" 10
+		wait_connected "c$i" "10.100.0.$((i + 1))"
 	done
 }
 
@@ -192,7 +230,7 @@ iperf_tcp() {
 	local what=$1 client=$2 server=$3 addr=$4 secs=$5 bytes
 	nsx "$server" timeout $((secs + 20)) iperf3 -s -1 -B "$addr" > /dev/null 2>&1 &
 	PIDS+=($!)
-	sleep 0.5
+	wait_listening "$server" 5201
 	bytes=$(nsx "$client" timeout $((secs + 15)) iperf3 -c "$addr" -t "$secs" -J | jq '.end.sum_received.bytes')
 	[ "${bytes:-0}" -gt 1000000 ] || fail "iperf3 $what moved ${bytes:-0} bytes"
 	ok "iperf3 TCP $what: $bytes bytes in $secs s"

@@ -40,8 +40,7 @@ ok "usage and config errors: one line each, with where"
 # --listen without a port: a warning that names the port, which is used.
 start hub server --listen 192.0.2.1 --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock" \
 	--tun msg0
-hub_up() { ctl status > /dev/null 2>&1; }
-wait_until 10 "the hub answers" hub_up
+wait_hub
 grep -q "^slopnd: warning: --listen '192.0.2.1' has no port: listening on port 4242$" "$TMP/hub.log" ||
 	fail "no warning about the port: $(head -n 3 "$TMP/hub.log")"
 expect_eq "listen address in status" "$(ctl --json status | jq -r .listen)" 192.0.2.1:4242

@@ -75,7 +75,7 @@ BACKUP=$TMP/c1-state/resolv-slopn0.orig
 start_hub
 nsx hub nft list ruleset | cmp_state "without --nat the hub's ruleset is untouched" "$RULES0" "$(cat)"
 start_client c1 "${CLIENT[@]}"
-wait_log c1 "connected: vip 10.100.0.2/" 10
+wait_connected c1 10.100.0.2
 wait_log c1 "full tunnel: everything through" 5
 nsx c1 ip route | grep -q '^0.0.0.0/1 dev slopn0 proto 83' || fail "no 0.0.0.0/1 route via the TUN"
 nsx c1 ip route | grep -q '^128.0.0.0/1 dev slopn0 proto 83' || fail "no 128.0.0.0/1 route via the TUN"
@@ -97,7 +97,7 @@ start_hub --nat --dns 10.100.0.1
 wait_log hub "nat: masquerading out of wan, nftables table ip slopn_slopn0" 5
 expect_eq "ip_forward while the hub runs" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
 start_client c1 "${CLIENT[@]}"
-wait_log c1 "connected: vip 10.100.0.2/" 10
+wait_connected c1 10.100.0.2
 wait_log c1 "dns: .* now points to 10.100.0.1" 5
 grep -qx "nameserver 10.100.0.1" "$TMP/resolv.conf" || fail "resolv.conf does not name the hub's DNS"
 ok "--accept-dns wrote the hub's server"
@@ -115,8 +115,9 @@ expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 # A kick: the routes go with the connection and come back with the next.
 ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"
 wait_log c1 "full tunnel: routes removed" 5
-wait_log c1 "reconnecting in" 5
-for _ in $(seq 100); do [ "$(grep -c 'full tunnel: everything' "$TMP/c1.log")" -ge 2 ] && break; sleep 0.1; done
+wait_until 10 "c1 back after the kick" hub_session 10.100.0.2
+full_again() { [ "$(grep -c 'full tunnel: everything' "$TMP/c1.log")" -ge 2 ]; }
+wait_until 5 "c1's routes back after the kick" full_again
 cmp_state "routes after kick and reconnect are those of the first connect" "$ROUTES_UP" "$(routing)"
 wait_ping c1 203.0.113.130 5
 stop c1
@@ -167,9 +168,9 @@ kill -HUP "$(pid_of hub:lan)"
 wait_log hub:lan "nat: rules renewed" 5
 ok "SIGHUP renews the NAT rules"
 start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
-wait_log c1:lan "connected: vip 10.100.0.2/" 10
+wait_connected c1:lan 10.100.0.2
 start c2 client --server 192.0.2.1:4242 --token s3cret
-wait_log c2 "connected: vip 10.100.0.3/" 10
+wait_connected c2 10.100.0.3
 wait_ping c1 198.51.100.2 5
 ok "c1 reaches the LAN host with --allow-lan"
 [ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"
@@ -196,7 +197,7 @@ wait_log hub:crash "nat: masquerading" 10
 kill9 hub:crash
 start hub:plain server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock"
-wait_log hub:plain "listening on" 10
+wait_hub
 grep -q "nat: removed the nftables table and restored forwarding" "$TMP/hub-plain.log" ||
 	fail "the hub without --nat did not clean up after the crashed one"
 cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"

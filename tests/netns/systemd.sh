@@ -53,7 +53,7 @@ grep -q "^role: *server" "$TMP/status.txt" || fail "unexpected status: $(cat "$T
 grep -q "control socket from systemd" "$TMP/hub.log" || fail "slopnd did not use the passed socket"
 ok "first slopnctl call started slopnd on the passed socket"
 start_client c1
-wait_log c1 "connected: vip 10.100.0.2" 10
+wait_connected c1 10.100.0.2
 for i in $(seq 50); do grep -q "STATUS=1 session" "$TMP/notify.log" && break; sleep 0.1; done
 grep -q "READY=1" "$TMP/notify.log" || fail "no READY=1: $(cat "$TMP/notify.log")"
 grep -q "STATUS=1 session, listening on 192.0.2.1:4242" "$TMP/notify.log" ||

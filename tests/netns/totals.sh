@@ -11,15 +11,14 @@ STATE="$TMP/hub-state"
 export SLOPND_TRAFFIC_SAVE_SECONDS=1
 hub() {
 	start hub server --listen 192.0.2.1:4242 --state-dir "$STATE" --control "$TMP/hub.sock"
-	wait_until 10 "the hub answers on its control socket" answers
+	wait_hub
 }
-answers() { ctl status > /dev/null 2>&1; }
 hub
 secret=$(ctl --json token add alice | jq -r .token)
 ctl --json token list | jq -e '.tokens[0] | .sessions == 0 and .live == 0 and .rx_bytes == 0 and .last_seen == null' \
 	>/dev/null || fail "a new token has totals: $(ctl --json token list)"
 TOKEN=$secret start_client c1
-wait_log c1 "connected: vip 10.100.0.2/" 10
+wait_connected c1 10.100.0.2
 
 alice() { ctl --json token list | jq ".tokens[] | select(.name == \"alice\") | .$1"; }
 # file_alice FIELD: from traffic.json, 0 while it has no entry.

@@ -107,6 +107,10 @@ static void listed_and_lifted(void **state)
 		ban_fail(&t, (struct sockaddr *)&c, 110);
 	}
 	ban_fail(&t, (struct sockaddr *)&b, 100); /* failing, not banned: not listed */
+	assert_int_equal(t.e[0].refused, 0);
+	ban_refused(&t, (struct sockaddr *)&a);
+	ban_refused(&t, (struct sockaddr *)&a);
+	assert_int_equal(t.e[0].refused, 2);
 	char out[256] = "";
 	ban_foreach(&t, 160, collect, out);
 	assert_string_equal(out, "192.0.2.11/3540;2001:db8::7/3550;");
