@@ -63,6 +63,8 @@ struct server {
 	enum nat_backend nat_backend;  /* with which */
 	char egress[IFNAMSIZ];
 	char *nat_state;               /* where the forwarding setting from before is kept */
+	char *peers_path;              /* peers.json: whom to reset after a crash */
+	sd_event_source *peers_timer;  /* its next save */
 	char *leases_path;             /* leases.json */
 	sd_event_source *leases_timer; /* the next save */
 	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
@@ -114,6 +116,16 @@ void hub_traffic_stop(struct server *s);
 char *hub_metrics_text(struct server *s, size_t *len);
 int hub_metrics_start(struct server *s);
 void hub_metrics_stop(struct server *s);
+
+/* hub_peers.c: peers.json (where the clients are, for resets after a
+ * crash). hub_peers_reset at start, once the UDP socket is open;
+ * hub_peers_dirty when a session comes, goes or moves; hub_peers_stop at
+ * a clean exit. hub_send_reset sends one stateless reset for cid. */
+void hub_peers_reset(struct server *s);
+void hub_peers_dirty(struct server *s);
+void hub_peers_stop(struct server *s);
+void hub_send_reset(struct server *s, const uint8_t *cid, size_t cidlen, size_t randlen,
+                    const struct sockaddr *to, socklen_t tolen);
 
 /* hub_leases.c: leases.json. Load at start (after the fixed VIPs); after
  * any change of addresses, dirty arms the save; save writes now if needed. */

@@ -180,6 +180,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	ss->vip = vip;
 	ss->logged_in = true;
 	hub_leases_dirty(s);
+	hub_peers_dirty(s);
 	snprintf(ss->client_version, sizeof(ss->client_version), "%s", req.client_version);
 	snprintf(ss->os, sizeof(ss->os), "%s", req.os);
 

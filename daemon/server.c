@@ -116,6 +116,8 @@ static void session_cid_added(struct conn *c, const ngtcp2_cid *cid)
 	if (cidmap_put(&ss->srv->cids, cid->data, cid->datalen, ss) < 0)
 		log_warn("session %llu: cannot route a new connection ID (out of memory)",
 		         (unsigned long long)ss->id);
+	if (ss->logged_in)
+		hub_peers_dirty(ss->srv);
 }
 
 static void session_cid_removed(struct conn *c, const ngtcp2_cid *cid)
@@ -123,6 +125,8 @@ static void session_cid_removed(struct conn *c, const ngtcp2_cid *cid)
 	struct session *ss = c->owner;
 	if (cidmap_get(&ss->srv->cids, cid->data, cid->datalen) == ss)
 		cidmap_del(&ss->srv->cids, cid->data, cid->datalen);
+	if (ss->logged_in)
+		hub_peers_dirty(ss->srv);
 }
 
 void hub_kick(struct server *s, struct session *ss, const char *reason)
@@ -147,6 +151,7 @@ static void session_down(struct conn *c)
 	     c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
 	alloc_release(&s->addrs, ss->vip, ss, time(NULL));
 	hub_leases_dirty(s);
+	hub_peers_dirty(s);
 	ss->logged_in = false;
 	conn_stats_add(&s->gone_totals, &c->stats);
 	hub_traffic_session_end(s, ss);
@@ -209,17 +214,9 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 	    rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
 		return;
 	s->resets_this_sec++;
-	ngtcp2_cid cid;
-	ngtcp2_cid_init(&cid, vc->dcid, vc->dcidlen);
-	uint8_t token[NGTCP2_STATELESS_RESET_TOKENLEN], rnd[64], buf[128];
-	ngtcp2_crypto_generate_stateless_reset_token(token, s->id.reset_secret, 32, &cid);
-	size_t randlen = rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN;
-	if (randlen > 40)
-		randlen = 40;
-	gnutls_rnd(GNUTLS_RND_NONCE, rnd, randlen);
-	ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
-	if (n > 0)
-		udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+	hub_send_reset(s, vc->dcid, vc->dcidlen, rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN > 40
+	                                         ? 40 : rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN,
+	               (const struct sockaddr *)&rx->from, rx->fromlen);
 }
 
 /* The client moved (a validated new address, or its NAT rebound): from
@@ -240,6 +237,7 @@ static void session_path(struct conn *c)
 	sockaddr_str(p->remote.addr, ss->remote, sizeof(ss->remote));
 	if (!ss->logged_in)
 		return;
+	hub_peers_dirty(ss->srv);
 	char vip[INET_ADDRSTRLEN];
 	hub_slog(LOG_LVL_INFO, ss, "session %llu moved: %s -> %s", (unsigned long long)ss->id, was,
 	         ss->remote);
@@ -497,6 +495,11 @@ int server_run(const struct config *cfg)
 		goto out;
 	}
 	hub_leases_load(s);
+	if (asprintf(&s->peers_path, "%s/peers.json", cfg->state_dir) < 0) {
+		s->peers_path = NULL;
+		log_err("out of memory");
+		goto out;
+	}
 	log_info("%zu token%s in %s%s", s->tokens.n, s->tokens.n == 1 ? "" : "s", path,
 	         cfg->token ? ", and the shared --token" : "");
 	if (!cfg->token && !s->tokens.n)
@@ -506,6 +509,7 @@ int server_run(const struct config *cfg)
 	take_systemd_sockets(&ctl_fd, &udp_fd);
 	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || hub_nat_setup(s) < 0)
 		goto out;
+	hub_peers_reset(s);
 
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -552,6 +556,10 @@ out:
 		hub_leases_save(s);
 	if (s->leases_timer)
 		sd_event_source_disable_unref(s->leases_timer);
+	if (rc == 0)
+		hub_peers_stop(s); /* every client was told: nothing to reset next time */
+	else if (s->peers_timer)
+		sd_event_source_disable_unref(s->peers_timer);
 	control_close(s->ctl);
 	if (s->ev)
 		sd_event_unref(s->ev);
@@ -567,6 +575,7 @@ out:
 	tls_identity_free(&s->id);
 	tokens_free(&s->tokens);
 	free(s->leases_path);
+	free(s->peers_path);
 	free(s->reload_token);
 	return rc;
 }

@@ -1,0 +1,164 @@
+#include "proto/peerfile.h"
+
+#include <arpa/inet.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/jsonfile.h"
+
+int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *colon = strrchr(s, ':');
+	if (!colon || (size_t)(colon - s) >= sizeof(host) || colon == s)
+		return -1;
+	memcpy(host, s, (size_t)(colon - s));
+	host[colon - s] = '\0';
+	char *end;
+	long port = strtol(colon + 1, &end, 10);
+	if (!colon[1] || *end || port < 1 || port > 65535)
+		return -1;
+	memset(sa, 0, sizeof(*sa));
+	size_t hl = strlen(host);
+	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
+		struct sockaddr_in6 *in6 = (void *)sa;
+		host[hl - 1] = '\0';
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+			return -1;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof(*in6);
+		return 0;
+	}
+	struct sockaddr_in *in = (void *)sa;
+	if (inet_pton(AF_INET, host, &in->sin_addr) != 1)
+		return -1;
+	in->sin_family = AF_INET;
+	in->sin_port = htons((uint16_t)port);
+	*len = sizeof(*in);
+	return 0;
+}
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
+	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int parse_entry(json_t *o, size_t idx, struct peer_entry *e, char *err, size_t errlen)
+{
+	if (!json_is_object(o)) {
+		snprintf(err, errlen, "peers[%zu]: expected an object", idx);
+		return -1;
+	}
+	const char *remote = json_string_value(json_object_get(o, "remote"));
+	if (!remote || peer_addr_parse(remote, &e->remote, &e->remotelen) < 0) {
+		snprintf(err, errlen, "peers[%zu].remote: expected ADDR:PORT or [ADDR]:PORT", idx);
+		return -1;
+	}
+	json_t *cids = json_object_get(o, "cids");
+	if (!json_is_array(cids) || json_array_size(cids) > PEER_CIDS_MAX) {
+		snprintf(err, errlen, "peers[%zu].cids: expected an array of at most %d", idx,
+		         PEER_CIDS_MAX);
+		return -1;
+	}
+	for (size_t i = 0; i < json_array_size(cids); i++) {
+		json_t *c = json_array_get(cids, i);
+		const char *h = json_string_value(c);
+		size_t hl = h ? json_string_length(c) : 0;
+		if (!h || hl == 0 || hl % 2 || hl / 2 > PEER_CID_MAX) {
+			snprintf(err, errlen, "peers[%zu].cids[%zu]: expected 1-%d bytes in hex", idx, i,
+			         PEER_CID_MAX);
+			return -1;
+		}
+		struct peer_cid *cid = &e->cid[i];
+		for (size_t k = 0; k < hl / 2; k++) {
+			int hi = hexval(h[2 * k]), lo = hexval(h[2 * k + 1]);
+			if (hi < 0 || lo < 0) {
+				snprintf(err, errlen, "peers[%zu].cids[%zu]: not hex", idx, i);
+				return -1;
+			}
+			cid->data[k] = (uint8_t)(hi << 4 | lo);
+		}
+		cid->len = (uint8_t)(hl / 2);
+	}
+	e->ncid = json_array_size(cids);
+	return 0;
+}
+
+int peerfile_parse(const char *buf, size_t len, struct peer_entry **out, size_t *n,
+                   char *err, size_t errlen)
+{
+	json_error_t je;
+	*out = NULL;
+	*n = 0;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	int rv = -1;
+	struct peer_entry *v = NULL;
+	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "peers");
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "expected a JSON object");
+		goto out;
+	}
+	if (!json_is_integer(ver) || json_integer_value(ver) != PEERFILE_VERSION) {
+		snprintf(err, errlen, "version: expected %d", PEERFILE_VERSION);
+		goto out;
+	}
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "peers: expected an array");
+		goto out;
+	}
+	size_t count = json_array_size(list);
+	if (count && !(v = calloc(count, sizeof(*v)))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
+			goto out;
+	*out = v;
+	*n = count;
+	v = NULL;
+	rv = 0;
+out:
+	free(v);
+	json_decref(root);
+	return rv;
+}
+
+static json_t *entry_json(const struct peer_entry *e)
+{
+	char host[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN + 10];
+	if (e->remote.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)&e->remote;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(remote, sizeof(remote), "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		const struct sockaddr_in *in = (const void *)&e->remote;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(remote, sizeof(remote), "%s:%u", host, ntohs(in->sin_port));
+	}
+	json_t *cids = json_array();
+	for (size_t i = 0; i < e->ncid && i < PEER_CIDS_MAX; i++) {
+		char hex[2 * PEER_CID_MAX + 1];
+		for (size_t k = 0; k < e->cid[i].len && k < PEER_CID_MAX; k++)
+			snprintf(hex + 2 * k, 3, "%02x", e->cid[i].data[k]);
+		hex[2 * (e->cid[i].len < PEER_CID_MAX ? e->cid[i].len : PEER_CID_MAX)] = '\0';
+		json_array_append_new(cids, json_string(hex));
+	}
+	return json_pack("{s:s, s:o}", "remote", remote, "cids", cids);
+}
+
+char *peerfile_format(const struct peer_entry *v, size_t n)
+{
+	json_t *list = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(list, entry_json(&v[i]));
+	return jsonfile_dump(json_pack("{s:i, s:o}", "version", PEERFILE_VERSION, "peers", list));
+}

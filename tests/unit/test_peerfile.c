@@ -1,0 +1,93 @@
+/* peers.json: what the hub writes it reads back; anything else is refused
+ * with the place named. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/peerfile.h"
+
+static char err[256];
+
+static int parse(const char *s, struct peer_entry **v, size_t *n)
+{
+	err[0] = '\0';
+	return peerfile_parse(s, strlen(s), v, n, err, sizeof(err));
+}
+
+static void round_trip(void **state)
+{
+	(void)state;
+	struct peer_entry in[2] = {0};
+	assert_int_equal(peer_addr_parse("192.0.2.11:40000", &in[0].remote, &in[0].remotelen), 0);
+	in[0].ncid = 2;
+	in[0].cid[0] = (struct peer_cid){.len = 16, .data = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xff}};
+	in[0].cid[1] = (struct peer_cid){.len = 1, .data = {0x00}};
+	assert_int_equal(peer_addr_parse("[2001:db8::7]:4242", &in[1].remote, &in[1].remotelen), 0);
+	char *text = peerfile_format(in, 2);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "\"192.0.2.11:40000\""));
+	assert_non_null(strstr(text, "\"deadbeef0102030405060708090a0bff\""));
+	assert_non_null(strstr(text, "\"[2001:db8::7]:4242\""));
+	struct peer_entry *out;
+	size_t n;
+	assert_int_equal(parse(text, &out, &n), 0);
+	assert_int_equal(n, 2);
+	assert_memory_equal(out, in, sizeof(in));
+	free(out);
+	free(text);
+	text = peerfile_format(NULL, 0);
+	assert_int_equal(parse(text, &out, &n), 0);
+	assert_int_equal(n, 0);
+	assert_null(out);
+	free(text);
+}
+
+static void bad_files(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text, *why;
+	} bad[] = {
+		{"", "line 1"},
+		{"[]", "expected a JSON object"},
+		{"{\"version\":2,\"peers\":[]}", "version: expected 1"},
+		{"{\"version\":1}", "peers: expected an array"},
+		{"{\"version\":1,\"peers\":[7]}", "peers[0]: expected an object"},
+		{"{\"version\":1,\"peers\":[{\"cids\":[]}]}", "peers[0].remote"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1\",\"cids\":[]}]}", "peers[0].remote"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:0\",\"cids\":[]}]}", "peers[0].remote"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:65536\",\"cids\":[]}]}", "peers[0].remote"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"2001:db8::1:4242\",\"cids\":[]}]}", "peers[0].remote"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"host.example:4242\",\"cids\":[]}]}", "peers[0].remote"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\"}]}", "peers[0].cids"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"\"]}]}", "peers[0].cids[0]"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"abc\"]}]}", "peers[0].cids[0]"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"zz\"]}]}", "peers[0].cids[0]: not hex"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"0011223344556677889900112233445566778899aa\"]}]}", "peers[0].cids[0]"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"00\",\"00\",\"00\",\"00\",\"00\",\"00\",\"00\",\"00\",\"00\"]}]}", "at most 8"},
+		{"{\"version\":1,\"version\":1,\"peers\":[]}", "duplicate"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct peer_entry *out = (void *)1;
+		size_t n = 99;
+		assert_int_equal(parse(bad[i].text, &out, &n), -1);
+		assert_null(out);
+		assert_int_equal(n, 0);
+		if (!strstr(err, bad[i].why))
+			fail_msg("%s: error '%s' lacks '%s'", bad[i].text, err, bad[i].why);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(bad_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
