@@ -7,6 +7,7 @@
 #include "daemon/log.h"
 #include "daemon/server.h"
 #include "daemon/tls.h"
+#include "daemon/udp.h"
 
 static int run_pin(const struct config *cfg)
 {
@@ -30,6 +31,7 @@ int main(int argc, char **argv)
 		log_max_level = LOG_LVL_DEBUG;
 	/* Lines, not blocks, when stderr is a file or a pipe. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	udp_offloads(cfg.offloads);
 	gnutls_global_init();
 	switch (cfg.role) {
 	case ROLE_SERVER: rv = server_run(&cfg); break;

@@ -15,6 +15,16 @@
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
 #endif
+#ifndef UDP_GRO
+#define UDP_GRO 104
+#endif
+
+static bool offloads = true;
+
+void udp_offloads(bool on)
+{
+	offloads = on;
+}
 
 /* Room in the kernel for bursts of a few thousand packets. */
 #define SOCK_BUF (8 << 20)
@@ -35,17 +45,23 @@ static void tune(struct udp *u, int family)
 		int pmtu = IPV6_PMTUDISC_PROBE;
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	}
+	/* Each receive tells how many packets the full queue has cost so far. */
+	int one = 1;
+	setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
+	u->gro = offloads && setsockopt(u->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	if (offloads && !u->gro)
+		log_info("UDP GRO refused by the kernel (%s): receiving packets one by one",
+		         strerror(errno));
 }
 
 static int alloc_bufs(struct udp *u)
 {
 	u->tx = malloc(UDP_TX_BUF);
-	u->rxbufs = malloc((size_t)UDP_RX_BATCH * UDP_RX_BUF);
-	if (!u->tx || !u->rxbufs)
+	u->rxbufs = malloc((size_t)UDP_GRO_MSGS * UDP_GRO_BUF);
+	u->rx = malloc(UDP_RX_BATCH * sizeof(*u->rx));
+	if (!u->tx || !u->rxbufs || !u->rx)
 		return -1;
-	for (int i = 0; i < UDP_RX_BATCH; i++)
-		u->rx[i].data = u->rxbufs + (size_t)i * UDP_RX_BUF;
-	u->gso = true;
+	u->gso = offloads;
 	return 0;
 }
 
@@ -127,6 +143,7 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 	udp_flush(u); /* what is batched goes out of the old socket, if it can */
 	close(u->fd);
 	u->fd = fd;
+	u->rx_dropped_before = u->rx_dropped; /* the new socket counts from 0 */
 	tune(u, dst->sa_family);
 	u->local = local;
 	u->locallen = locallen;
@@ -141,7 +158,9 @@ void udp_close(struct udp *u)
 	u->fd = -1;
 	free(u->tx);
 	free(u->rxbufs);
+	free(u->rx);
 	u->tx = u->rxbufs = NULL;
+	u->rx = NULL;
 }
 
 static void send_plain(struct udp *u, const struct sockaddr_storage *dst, socklen_t dstlen,
@@ -271,35 +290,58 @@ void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, 
 
 int udp_recv(struct udp *u)
 {
-	struct mmsghdr msgs[UDP_RX_BATCH];
-	struct iovec iov[UDP_RX_BATCH];
-	for (int i = 0; i < UDP_RX_BATCH; i++) {
-		iov[i].iov_base = u->rx[i].data;
-		iov[i].iov_len = UDP_RX_BUF;
+	/* Room for the GRO segment size and the drop counter. */
+	union ctlbuf {
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
+		struct cmsghdr align;
+	};
+	struct mmsghdr msgs[UDP_RX_MSGS];
+	struct iovec iov[UDP_RX_MSGS];
+	union ctlbuf ctl[UDP_RX_MSGS];
+	struct sockaddr_storage from[UDP_RX_MSGS];
+	int nmsg = u->gro ? UDP_GRO_MSGS : UDP_RX_MSGS;
+	size_t bufsz = u->gro ? UDP_GRO_BUF : UDP_RX_BUF;
+	for (int i = 0; i < nmsg; i++) {
+		iov[i].iov_base = u->rxbufs + (size_t)i * bufsz;
+		iov[i].iov_len = bufsz;
 		msgs[i].msg_hdr = (struct msghdr){
-			.msg_name = &u->rx[i].from, .msg_namelen = sizeof(u->rx[i].from),
+			.msg_name = &from[i], .msg_namelen = sizeof(from[i]),
 			.msg_iov = &iov[i], .msg_iovlen = 1,
+			.msg_control = ctl[i].buf, .msg_controllen = sizeof(ctl[i].buf),
 		};
 	}
 	int n;
 	do
-		n = recvmmsg(u->fd, msgs, UDP_RX_BATCH, 0, NULL);
+		n = recvmmsg(u->fd, msgs, (unsigned)nmsg, 0, NULL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
 	int out = 0;
 	for (int i = 0; i < n; i++) {
-		if (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)
+		struct msghdr *mh = &msgs[i].msg_hdr;
+		if (mh->msg_flags & MSG_TRUNC)
 			continue;
-		if (out != i) {
-			/* Compact: swap buffers so kept entries come first. */
-			struct udp_rx tmp = u->rx[out];
-			u->rx[out] = u->rx[i];
-			u->rx[i] = tmp;
+		size_t len = msgs[i].msg_len, seg = len;
+		for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+			if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
+				int v;
+				memcpy(&v, CMSG_DATA(cm), sizeof(v));
+				if (v > 0)
+					seg = (size_t)v;
+			} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
+				uint32_t v;
+				memcpy(&v, CMSG_DATA(cm), sizeof(v));
+				u->rx_dropped = u->rx_dropped_before + v;
+			}
 		}
-		u->rx[out].len = msgs[i].msg_len;
-		u->rx[out].fromlen = msgs[i].msg_hdr.msg_namelen;
-		out++;
+		/* A GRO batch: packets of seg bytes back to back, the last may be shorter. */
+		for (size_t off = 0; off < len && out < UDP_RX_BATCH; off += seg) {
+			struct udp_rx *r = &u->rx[out++];
+			r->data = (uint8_t *)iov[i].iov_base + off;
+			r->len = len - off < seg ? len - off : seg;
+			memcpy(&r->from, &from[i], mh->msg_namelen);
+			r->fromlen = mh->msg_namelen;
+		}
 	}
 	return out;
 }

@@ -1,6 +1,7 @@
-/* The QUIC endpoint's UDP socket: received in batches (recvmmsg), sent in
- * batches (UDP GSO). QUIC packets are written straight into the send batch,
- * so a packet is never copied between ngtcp2 and the kernel. */
+/* The QUIC endpoint's UDP socket: received in batches (recvmmsg with UDP
+ * GRO: the kernel hands over up to 64 KiB of one sender's packets at once),
+ * sent in batches (UDP GSO). QUIC packets are written straight into the send
+ * batch, so a packet is never copied between ngtcp2 and the kernel. */
 #ifndef SLOPN_UDP_H
 #define SLOPN_UDP_H
 
@@ -13,7 +14,12 @@
  * IPv6 path, like quic-go's default. */
 #define UDP_MAX_PAYLOAD 1452
 #define UDP_RX_BUF 2048
-#define UDP_RX_BATCH 64
+/* One recvmmsg: with GRO, 16 buffers of 64 KiB (up to 64 packets each);
+ * without, 64 buffers of UDP_RX_BUF bytes in the same memory. */
+#define UDP_GRO_MSGS 16
+#define UDP_GRO_BUF 65536
+#define UDP_RX_MSGS 64
+#define UDP_RX_BATCH (UDP_GRO_MSGS * 64)   /* packets one udp_recv may give */
 /* One GSO send carries at most 64 KiB: 44 full-size packets. */
 #define UDP_TX_MAX_SEGS (65535 / UDP_MAX_PAYLOAD)
 #define UDP_TX_BUF (UDP_TX_MAX_SEGS * UDP_MAX_PAYLOAD)
@@ -29,6 +35,7 @@ struct udp {
 	int fd;
 	bool connected;            /* client: connect()ed, send without address */
 	bool gso;                  /* cleared when the kernel refuses UDP_SEGMENT */
+	bool gro;                  /* UDP_GRO on */
 	struct sockaddr_storage local;
 	socklen_t locallen;
 	/* send batch: segments of seg bytes back to back, the last may be shorter */
@@ -39,10 +46,16 @@ struct udp {
 	uint64_t tx_dropped;       /* kernel refused (buffer full): QUIC recovers */
 	int tx_errno;              /* last send error other than a full buffer; the
 	                            * owner clears it (client: the path may be gone) */
-	/* receive batch */
+	uint64_t rx_dropped;       /* the kernel's receive queue overflowed (SO_RXQ_OVFL) */
+	uint64_t rx_dropped_before; /* by the sockets that udp_reconnect replaced */
+	/* receive batch: packets, each pointing into rxbufs */
 	uint8_t *rxbufs;
-	struct udp_rx rx[UDP_RX_BATCH];
+	struct udp_rx *rx;         /* UDP_RX_BATCH */
 };
+
+/* Offloads (GSO, GRO) for every socket opened from now on: on unless
+ * turned off (SLOPN_OFFLOADS=off, for a kernel without them). */
+void udp_offloads(bool on);
 
 /* Server: bind to addr. Client: connect to addr from an ephemeral port.
  * Non-blocking, close-on-exec, large buffers. 0 or -1 (errno). */
@@ -67,8 +80,9 @@ void udp_flush(struct udp *u);
 void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
                   const uint8_t *pkt, size_t len);
 
-/* Receive up to UDP_RX_BATCH datagrams into u->rx. Returns the count (0 when
- * nothing is waiting) or -1 on a real error. Truncated datagrams are skipped. */
+/* Receive a batch into u->rx, GRO batches cut into their packets. Returns
+ * the count (0 when nothing is waiting, up to UDP_RX_BATCH) or -1 on a real
+ * error. Truncated datagrams are skipped. */
 int udp_recv(struct udp *u);
 
 /* "ADDR:PORT", or "[ADDR]:PORT" for IPv6, for logs and the control API. */
