@@ -6,6 +6,19 @@
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
 
+/* The drop counters that are not 0, by reason (docs/control-api.md). */
+static void print_drops(json_t *totals)
+{
+	const char *reason;
+	json_t *v;
+	int n = 0;
+	fputs("drops:     ", stdout);
+	json_object_foreach(json_object_get(totals, "drops"), reason, v)
+		if (json_integer_value(v))
+			printf("%s%s %lld", n++ ? ", " : "", reason, (long long)json_integer_value(v));
+	puts(n ? "" : "none");
+}
+
 static int status(const struct args *args)
 {
 	int rc;
@@ -33,6 +46,7 @@ static int status(const struct args *args)
 		printf("traffic:   %s in, %s out\n",
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
+		print_drops(t);
 		json_decref(r);
 		return 0;
 	}
@@ -48,6 +62,7 @@ static int status(const struct args *args)
 	       json_string_value(json_object_get(r, "pin")),
 	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
 	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
+	print_drops(t);
 	json_decref(r);
 	return 0;
 }

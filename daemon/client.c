@@ -22,9 +22,9 @@
 #include "daemon/clientid.h"
 #include "daemon/conn.h"
 #include "daemon/control.h"
+#include "daemon/dataplane.h"
 #include "daemon/log.h"
 #include "daemon/tls.h"
-#include "proto/icmp.h"
 #include "proto/ipv4.h"
 #include "proto/login.h"
 #include "tun/dns.h"
@@ -32,8 +32,7 @@
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
-#define TUN_BATCH 64
-#define TUN_BUF 65536
+#define TUN_BATCH 64                 /* reads per wake-up */
 #define BACKOFF_MAX 30
 
 enum cstate { C_WAITING, C_CONNECTING, C_UP };
@@ -49,7 +48,8 @@ struct client {
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
 	gnutls_certificate_credentials_t cred;
 	char *host, *port;
-	int tunfd, ifindex;
+	struct tun tun;
+	int ifindex;                 /* the TUN's */
 	char tunname[IFNAMSIZ];
 	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
 	unsigned prefix;
@@ -65,7 +65,6 @@ struct client {
 	struct control *ctl;
 	time_t up_since;
 	struct conn_stats totals;    /* counters of earlier connections */
-	uint8_t *tunbuf;
 	uint32_t hub_addr;           /* the hub's IPv4 underlay address (network order), 0 = IPv6 */
 	struct full_tunnel ft;
 	bool dns_set;                /* resolv.conf holds the hub's server */
@@ -249,12 +248,7 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		c->stats.drop[DROP_NOT_IPV4]++;
 		return;
 	}
-	ssize_t n;
-	do
-		n = write(cl->tunfd, pkt, ip.total_len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		c->stats.drop[DROP_TUN]++;
+	tun_write(&cl->tun, pkt, ip.total_len); /* flushed in settle() */
 }
 
 static const char *app_code_name(uint64_t code)
@@ -377,8 +371,10 @@ static void drop_connection(struct client *cl)
 
 static void check_path_soon(struct client *cl);
 
+/* End of every event: what arrived to the TUN, what waits to the hub. */
 static void settle(struct client *cl)
 {
+	tun_flush(&cl->tun);
 	if (cl->conn && cl->conn->state == CONN_OPEN)
 		conn_write(cl->conn);
 	if (cl->udp.fd > 0) {
@@ -571,27 +567,30 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct client *cl = userdata;
-	for (int i = 0; i < TUN_BATCH; i++) {
-		ssize_t n = read(fd, cl->tunbuf, TUN_BUF);
-		if (n < 0)
+	for (int i = 0; i < TUN_BATCH && !cl->tun_paused; i++) {
+		struct tun_pkt p;
+		enum tun_read_result r = tun_read(&cl->tun, &p);
+		if (r == TUN_NONE)
 			break;
+		if (r == TUN_BAD) {
+			log_debug("%s: unusable packet from the kernel: %s", cl->tunname,
+			          offload_result_str(p.bad));
+			continue;
+		}
 		if (cl->state != C_UP || !cl->conn) {
-			cl->drop_down++;
+			cl->drop_down += tun_pkt_count(&p);
 			continue;
 		}
 		/* The hub checks sources and drops what is not IPv4; the client
 		 * passes packets as they come, like the original. */
-		if (conn_send_datagram(cl->conn, cl->tunbuf, (size_t)n) == DGRAM_TOO_BIG)
-			too_big(cl->tunfd, cl->tunbuf, (size_t)n, cl->hub_vip, conn_max_datagram(cl->conn));
-		if (conn_congested(cl->conn)) {
-			/* Backpressure instead of drops: the TUN's queue fills and
-			 * the kernel slows local senders down. */
+		if (conn_send_tun_pkt(cl->conn, &p, CONN_DGQ_SLOTS) == DGRAM_TOO_BIG)
+			tun_frag_needed(&cl->tun, &p, cl->hub_vip, conn_max_datagram(cl->conn));
+		/* Backpressure instead of drops: the TUN's queue fills (a slot
+		 * holds a whole super-packet) and the kernel slows senders down. */
+		if (conn_congested(cl->conn))
 			tun_pause(cl, true);
-			break;
-		}
 	}
-	if (cl->udp.fd > 0)
-		udp_flush(&cl->udp);
+	settle(cl);
 	return 0;
 }
 
@@ -652,13 +651,15 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		hub = json_string(inet_ntop(AF_INET, &cl->hub_vip, b, sizeof(b)));
 		since = json_integer((json_int_t)cl->up_since);
 	}
+	dataplane_drops(&t, &cl->tun, &cl->udp);
 	json_t *drops = control_drops_json(&t);
 	json_object_set_new(drops, "down", json_integer((json_int_t)cl->drop_down));
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}}",
+	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
 		"version", SLOPN_VERSION, "role", "client", "server", cl->cfg->server, "connected", up,
 		"vip", vip, "hub_vip", hub, "since", since, "rtt_ms", rtt,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
-		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops);
+		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,
+		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 }
 
 static const struct control_method client_methods[] = {
@@ -668,22 +669,23 @@ static const struct control_method client_methods[] = {
 
 int client_run(const struct config *cfg)
 {
-	struct client c = {.cfg = cfg, .tunfd = -1, .udp = {.fd = -1}}, *cl = &c;
+	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}}, *cl = &c;
 	int rc = 1;
 
 	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
 		log_err("--server %s: expected HOST:PORT", cfg->server);
 		return 2;
 	}
-	if (gnutls_certificate_allocate_credentials(&cl->cred) < 0 ||
-	    !(cl->tunbuf = malloc(TUN_BUF)))
+	if (gnutls_certificate_allocate_credentials(&cl->cred) < 0)
 		goto out;
-	cl->tunfd = tun_open(cfg->tun, cl->tunname, &cl->ifindex);
-	if (cl->tunfd < 0) {
+	if (tun_open(&cl->tun, cfg->tun, cfg->offloads) < 0) {
 		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(errno),
 		        tun_open_hint(errno));
 		goto out;
 	}
+	memcpy(cl->tunname, cl->tun.name, IFNAMSIZ);
+	cl->ifindex = cl->tun.ifindex;
+	log_info("%s: %s", cl->tunname, cl->tun.mode);
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
 	sigset_t mask;
 	sigemptyset(&mask);
@@ -692,7 +694,7 @@ int client_run(const struct config *cfg)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&cl->ev) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGHUP, on_signal, cl) < 0 ||
-	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tunfd, EPOLLIN, on_tun, cl) < 0 ||
+	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tun.fd, EPOLLIN, on_tun, cl) < 0 ||
 	    sd_event_add_time(cl->ev, &cl->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGINT, on_signal, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGTERM, on_signal, cl) < 0 ||
@@ -759,11 +761,9 @@ out:
 		sd_event_source_disable_unref(cl->path_check);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
-	if (cl->tunfd >= 0)
-		close(cl->tunfd);
+	tun_close(&cl->tun);
 	if (cl->cred)
 		gnutls_certificate_free_credentials(cl->cred);
-	free(cl->tunbuf);
 	free(cl->host);
 	free(cl->port);
 	return rc;

@@ -484,8 +484,8 @@ int config_parse(struct config *c, int argc, char **argv)
 	memset(c, 0, sizeof(*c));
 	c->spoke_to_spoke = true;
 	c->mtu = DEFAULT_MTU;
-	/* For a kernel without UDP GSO/GRO, and for testing the paths
-	 * without them (slopnd(8), ENVIRONMENT). */
+	/* For a kernel without TUN offloads or UDP GSO/GRO, and for testing
+	 * the paths without them (slopnd(8), ENVIRONMENT). */
 	const char *off = getenv("SLOPN_OFFLOADS");
 	c->offloads = !off || strcmp(off, "off") != 0;
 	set_str(&c->listen, "0.0.0.0:" DEFAULT_PORT);

@@ -56,7 +56,7 @@ struct config {
 	char *token;
 	char *tun;
 	unsigned mtu;
-	bool offloads;          /* UDP GSO and GRO; off: SLOPN_OFFLOADS=off */
+	bool offloads;          /* TUN offloads, UDP GSO and GRO; off: SLOPN_OFFLOADS=off */
 	int verbose;
 	bool server_set, token_set, pin_set; /* given on the command line, over an invite */
 };

@@ -12,13 +12,13 @@
 
 #include "daemon/log.h"
 #include "daemon/tls.h"
-#include "proto/icmp.h"
 
 const char *const drop_reason_names[DROP_MAX] = {
 	[DROP_SPOOFED] = "spoofed", [DROP_NOT_IPV4] = "not_ipv4",
 	[DROP_TOO_BIG] = "too_big", [DROP_NO_ROUTE] = "no_route",
 	[DROP_QUEUE] = "queue", [DROP_BEFORE_LOGIN] = "before_login",
-	[DROP_TUN] = "tun",
+	[DROP_TUN] = "tun", [DROP_TUN_QUEUE] = "tun_queue", [DROP_UDP_SEND] = "udp_send",
+	[DROP_UDP_RECV] = "udp_recv",
 };
 
 /* Slot size of the datagram queue: the largest IP packet we carry. */
@@ -316,6 +316,7 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
 	c->ops = ops;
 	c->owner = owner;
 	c->stream_id = -1;
+	c->dgq_pause = CONN_DGQ_PAUSE;
 	c->ref.get_conn = get_conn;
 	c->ref.user_data = c;
 	linebuf_init(&c->rxline);
@@ -418,9 +419,11 @@ void conn_free(struct conn *c)
 
 static void conn_enter_down(struct conn *c, enum conn_state st)
 {
-	bool was_open = c->state == CONN_OPEN;
+	bool was_open = c->state == CONN_OPEN, was_congested = conn_congested(c);
 	c->state = st;
 	c->dgq_count = 0;
+	if (was_congested && c->ops->on_drained)
+		c->ops->on_drained(c); /* a sender waiting for it waits no more */
 	if (was_open && c->ops->on_down)
 		c->ops->on_down(c);
 }
@@ -585,17 +588,16 @@ size_t conn_max_datagram(struct conn *c)
 
 enum dg_result { DG_SENT, DG_BLOCKED, DG_DROPPED };
 
-static enum dg_result write_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+static enum dg_result write_datagram(struct conn *c, const ngtcp2_vec *v, size_t vcnt,
+                                     size_t len, uint64_t ts)
 {
-	ngtcp2_vec v = {(uint8_t *)pkt, len};
-	uint64_t ts = conn_now();
 	probe_anchor(c, ts, false);
 	for (;;) {
 		int accepted = 0;
 		uint8_t *slot = udp_tx_slot(c->udp);
 		ngtcp2_ssize n = ngtcp2_conn_writev_datagram(c->qc, &c->ps.path, NULL, slot,
 		                                             UDP_MAX_PAYLOAD, &accepted, 0, 0,
-		                                             &v, 1, ts);
+		                                             v, vcnt, ts);
 		if (n < 0) {
 			if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
 				c->stats.drop[DROP_TOO_BIG]++;
@@ -616,7 +618,7 @@ static enum dg_result write_datagram(struct conn *c, const uint8_t *pkt, size_t 
 	}
 }
 
-static bool dgq_push(struct conn *c, const uint8_t *pkt, size_t len)
+static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt)
 {
 	if (c->dgq_count == CONN_DGQ_SLOTS)
 		return false;
@@ -625,7 +627,12 @@ static bool dgq_push(struct conn *c, const uint8_t *pkt, size_t len)
 	if (!c->dgq && !(c->dgq = malloc((size_t)CONN_DGQ_SLOTS * DGQ_SLOT)))
 		return false;
 	unsigned i = (c->dgq_head + c->dgq_count) % CONN_DGQ_SLOTS;
-	memcpy(c->dgq + (size_t)i * DGQ_SLOT, pkt, len);
+	uint8_t *slot = c->dgq + (size_t)i * DGQ_SLOT;
+	size_t len = 0;
+	for (int k = 0; k < iovcnt; k++) {
+		memcpy(slot + len, iov[k].iov_base, iov[k].iov_len);
+		len += iov[k].iov_len;
+	}
 	c->dgq_len[i] = (uint16_t)len;
 	c->dgq_count++;
 	return true;
@@ -634,9 +641,11 @@ static bool dgq_push(struct conn *c, const uint8_t *pkt, size_t len)
 static void dgq_drain(struct conn *c)
 {
 	bool was_congested = conn_congested(c);
+	uint64_t ts = conn_now();
 	while (c->dgq_count) {
 		unsigned i = c->dgq_head;
-		if (write_datagram(c, c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]) == DG_BLOCKED)
+		ngtcp2_vec v = {c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]};
+		if (write_datagram(c, &v, 1, v.len, ts) == DG_BLOCKED)
 			break;
 		c->dgq_head = (c->dgq_head + 1) % CONN_DGQ_SLOTS;
 		c->dgq_count--;
@@ -645,7 +654,7 @@ static void dgq_drain(struct conn *c)
 		c->ops->on_drained(c);
 }
 
-int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+int conn_send_datagramv(struct conn *c, const struct iovec *iov, int iovcnt, size_t len)
 {
 	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
@@ -655,33 +664,50 @@ int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		c->stats.drop[DROP_TOO_BIG]++;
 		return DGRAM_TOO_BIG;
 	}
-	if (c->dgq_count == 0 && write_datagram(c, pkt, len) != DG_BLOCKED) {
-		conn_update_timer(c);
-		return DGRAM_OK;
+	if (c->dgq_count == 0) {
+		/* Straight from the caller's buffers into the UDP batch. */
+		ngtcp2_vec v[2];
+		for (int k = 0; k < iovcnt; k++)
+			v[k] = (ngtcp2_vec){iov[k].iov_base, iov[k].iov_len};
+		if (write_datagram(c, v, (size_t)iovcnt, len, conn_now()) != DG_BLOCKED)
+			return DGRAM_OK;
 	}
-	log_debug("datagram of %zu bytes queued (%u waiting)", len, c->dgq_count);
-	int rv = DGRAM_OK;
-	if (!dgq_push(c, pkt, len)) {
+	if (!dgq_push(c, iov, iovcnt)) {
 		c->stats.drop[DROP_QUEUE]++;
-		rv = DGRAM_DROPPED;
+		return DGRAM_DROPPED;
 	}
-	conn_update_timer(c);
-	return rv;
+	return DGRAM_OK;
+}
+
+int conn_send_tun_pkt(struct conn *c, struct tun_pkt *p, unsigned limit)
+{
+	/* The first packet is the largest. */
+	if (offload_split_max(&p->split) > conn_max_datagram(c)) {
+		c->stats.drop[DROP_TOO_BIG] += tun_pkt_count(p);
+		return DGRAM_TOO_BIG;
+	}
+	int dropped = 0;
+	struct offload_seg seg;
+	struct iovec iov[2];
+	int iovcnt;
+	size_t len;
+	while ((len = tun_pkt_next(p, &seg, iov, &iovcnt))) {
+		if (c->dgq_count >= limit) {
+			c->stats.drop[DROP_QUEUE]++;
+			dropped++;
+		} else if (conn_send_datagramv(c, iov, iovcnt, len) != DGRAM_OK) {
+			dropped++;
+		}
+	}
+	return dropped;
 }
 
 int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 {
 	if (c->state != CONN_OPEN || len > DGQ_SLOT || len > conn_max_datagram(c))
 		return DGRAM_DROPPED;
-	return dgq_push(c, pkt, len) ? DGRAM_OK : DGRAM_DROPPED;
-}
-
-void too_big(int tunfd, const uint8_t *pkt, size_t len, uint32_t from, size_t mtu)
-{
-	uint8_t icmp[96];
-	size_t n = icmp4_frag_needed(pkt, len, from, mtu, icmp, sizeof(icmp));
-	if (n && write(tunfd, icmp, n) < 0)
-		log_debug("cannot write ICMP fragmentation-needed to the TUN: %s", strerror(errno));
+	struct iovec iov = {(void *)pkt, len};
+	return dgq_push(c, &iov, 1) ? DGRAM_OK : DGRAM_DROPPED;
 }
 
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len)

@@ -10,10 +10,12 @@
 #include <ngtcp2/ngtcp2_crypto.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include <systemd/sd-event.h>
 
 #include "daemon/udp.h"
 #include "proto/linebuf.h"
+#include "tun/tun.h"
 
 /* Application error codes on CONNECTION_CLOSE, as in the original SloPN. */
 enum slopn_app_error {
@@ -32,6 +34,10 @@ enum drop_reason {
 	DROP_QUEUE,        /* congestion: the per-connection queue was full */
 	DROP_BEFORE_LOGIN, /* datagram before the login finished */
 	DROP_TUN,          /* the TUN device refused it */
+	/* Not a connection's: the owner's TUN and UDP socket (dataplane.h). */
+	DROP_TUN_QUEUE,    /* the kernel's queue in front of the TUN overflowed */
+	DROP_UDP_SEND,     /* the UDP socket refused a QUIC packet */
+	DROP_UDP_RECV,     /* the kernel dropped QUIC packets before we read them */
 	DROP_MAX,
 };
 extern const char *const drop_reason_names[DROP_MAX];
@@ -70,7 +76,13 @@ struct conn_ops {
 enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DRAINING, CONN_DEAD };
 
 #define CONN_CTL_BUF 8192
-#define CONN_DGQ_SLOTS 128
+/* The datagram queue, while the congestion window is full: a sender that
+ * can wait stops at dgq_pause (conn_congested; CONN_DGQ_PAUSE unless the
+ * owner sets less), and the rest of the queue still takes a whole TSO
+ * super-packet's packets (64 KiB in segments of 1 KiB or more) read before
+ * it stopped. */
+#define CONN_DGQ_SLOTS 256
+#define CONN_DGQ_PAUSE (CONN_DGQ_SLOTS - 64)
 #define CONN_CID_LEN 16
 
 struct conn {
@@ -114,6 +126,7 @@ struct conn {
 	uint8_t *dgq;               /* CONN_DGQ_SLOTS * dgq_slot bytes */
 	uint16_t dgq_len[CONN_DGQ_SLOTS];
 	unsigned dgq_head, dgq_count;
+	unsigned dgq_pause;         /* congested from this many on */
 
 	struct conn_stats stats;
 };
@@ -150,13 +163,26 @@ bool conn_ctl_send(struct conn *c, const char *msg, size_t len);
  * stream). Safe from inside callbacks: takes effect in conn_write. */
 void conn_close(struct conn *c, uint64_t code, const char *reason);
 
-/* Send one IP packet as a DATAGRAM, or queue it while the congestion window
- * is full. Counts tx or a drop. Safe to call for another connection from
- * inside a callback, never for this one. */
+/* Send one IP packet (len bytes in iov[0..iovcnt), at most 2 pieces) as a
+ * DATAGRAM, or queue it (copied) while the congestion window is full.
+ * Counts tx or a drop. Safe to call for another connection from inside a
+ * callback, never for this one. The caller has conn_write run at the end of
+ * its event: that sends what waits and arms the timer. */
 enum { DGRAM_OK = 0, DGRAM_DROPPED = -1, DGRAM_TOO_BIG = -2 };
 /* DGRAM_OK once sent or queued; DGRAM_TOO_BIG when the packet does not fit
  * the connection (counted: the caller may tell its sender, see icmp.h). */
-int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len);
+int conn_send_datagramv(struct conn *c, const struct iovec *iov, int iovcnt, size_t len);
+static inline int conn_send_datagram(struct conn *c, const uint8_t *pkt, size_t len)
+{
+	struct iovec iov = {(void *)pkt, len};
+	return conn_send_datagramv(c, &iov, 1, len);
+}
+/* Every IP packet of p, read from the TUN, as with conn_send_datagramv;
+ * those that find limit packets queued are dropped (counted as "queue").
+ * DGRAM_TOO_BIG when they do not fit the connection (counted, nothing
+ * sent: the caller tells the sender, tun_frag_needed), else how many were
+ * dropped. */
+int conn_send_tun_pkt(struct conn *c, struct tun_pkt *p, unsigned limit);
 /* Only queue it, for the next conn_write: safe inside this connection's
  * own callbacks. DGRAM_OK or DGRAM_DROPPED (not counted). */
 int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len);
@@ -170,18 +196,14 @@ static inline void conn_stats_add(struct conn_stats *to, const struct conn_stats
 		to->drop[i] += from->drop[i];
 }
 
-/* The congestion queue is (nearly) full: a sender that can wait should
+/* Enough waits in the congestion queue: a sender that can wait should
  * stop producing until on_drained. */
 static inline bool conn_congested(const struct conn *c)
 {
-	return c->dgq_count >= CONN_DGQ_SLOTS - 1;
+	return c->dgq_count >= c->dgq_pause;
 }
 
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);
-/* For a packet read from the TUN that did not fit: ICMP "fragmentation
- * needed" (from router address from, network order, advertising mtu)
- * written back into the TUN, so that the sender lowers its path MTU. */
-void too_big(int tunfd, const uint8_t *pkt, size_t len, uint32_t from, size_t mtu);
 
 #endif

@@ -23,8 +23,8 @@
 #include "daemon/traffic.h"
 #include "daemon/udp.h"
 #include "tun/nat.h"
+#include "tun/tun.h"
 
-#define HUB_TUN_BUF 65536           /* one read from the TUN */
 #define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
 
 struct server {
@@ -38,7 +38,12 @@ struct server {
 	struct session *sessions;    /* every connection, logged in or not */
 	unsigned nconns;
 	struct session *grave, *dirty;
-	int tunfd, ifindex;
+	struct tun tun;
+	sd_event_source *tun_src;    /* off while a session holds the TUN (hub_data.c) */
+	sd_event_source *shed_timer;
+	unsigned holding;            /* sessions congested, holding the TUN */
+	bool tun_paused;
+	int ifindex;                 /* the TUN's */
 	char tunname[IFNAMSIZ];
 	uint8_t token_hash[32];      /* the shared --token */
 	bool has_token;
@@ -52,7 +57,6 @@ struct server {
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
 	uint64_t reset_sec;
 	unsigned resets_this_sec;
-	uint8_t *tunbuf;
 	bool stopping;
 	struct control *ctl;
 	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
@@ -94,13 +98,17 @@ void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...
 void hub_notify_status(const struct server *s);
 /* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s);
+/* The session has something to send: conn_write it in hub_settle. */
+void hub_mark_dirty(struct session *ss);
 
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
 
-/* hub_data.c: one datagram from a client; the TUN is readable. */
+/* hub_data.c: one datagram from a client; the TUN is readable; a session's
+ * queue is no longer congested. */
 void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len);
 int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+void hub_session_drained(struct conn *c);
 
 /* hub_traffic.c: per-token totals in traffic.json, saved at least once a
  * minute and at exit. */

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/dataplane.h"
 #include "daemon/hub.h"
 #include "daemon/log.h"
 #include "proto/invite.h"
@@ -21,14 +22,15 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}}",
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
-		"drops", control_drops_json(&t));
+		"drops", control_drops_json(&t),
+		"offload", dataplane_offload_json(&s->tun, &s->udp));
 }
 
 static json_t *session_json(struct session *ss)

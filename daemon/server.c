@@ -14,6 +14,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "daemon/dataplane.h"
 #include "daemon/hub.h"
 #include "daemon/ban.h"
 #include "daemon/cidmap.h"
@@ -53,7 +54,7 @@ void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...
 	va_end(ap);
 }
 
-static void mark_dirty(struct session *ss)
+void hub_mark_dirty(struct session *ss)
 {
 	if (ss->dirty || ss->gone)
 		return;
@@ -81,6 +82,7 @@ unsigned hub_totals(const struct server *s, struct conn_stats *t)
 		}
 	for (int i = 0; i < DROP_MAX; i++)
 		t->drop[i] += s->tun_drop[i];
+	dataplane_drops(t, &s->tun, &s->udp);
 	return n;
 }
 
@@ -101,6 +103,7 @@ void hub_settle(struct server *s)
 		if (!ss->gone)
 			conn_write(&ss->conn);
 	}
+	tun_flush(&s->tun);
 	udp_flush(&s->udp);
 	while (s->grave) {
 		struct session *ss = s->grave;
@@ -252,6 +255,7 @@ static const struct conn_ops session_ops = {
 	.on_down = session_down,
 	.on_gone = session_gone,
 	.on_path = session_path,
+	.on_drained = hub_session_drained,
 	.cid_added = session_cid_added,
 	.cid_removed = session_cid_removed,
 };
@@ -321,7 +325,7 @@ static void handle_packet(struct server *s, const struct udp_rx *rx)
 	if (ss->gone)
 		return;
 	conn_read(&ss->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len);
-	mark_dirty(ss);
+	hub_mark_dirty(ss);
 }
 
 static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -448,12 +452,14 @@ static int open_listener(struct server *s, int fd)
 
 static int setup_tun(struct server *s)
 {
-	s->tunfd = tun_open(s->cfg->tun, s->tunname, &s->ifindex);
-	if (s->tunfd < 0) {
+	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads) < 0) {
 		log_err("cannot create TUN device %s: %s (%s)", s->cfg->tun, strerror(errno),
 		        tun_open_hint(errno));
 		return -1;
 	}
+	memcpy(s->tunname, s->tun.name, IFNAMSIZ);
+	s->ifindex = s->tun.ifindex;
+	log_info("%s: %s", s->tunname, s->tun.mode);
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
 	if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0 ||
 	    nl_set_mtu(s->ifindex, s->cfg->mtu) < 0 || nl_set_up(s->ifindex, 1) < 0) {
@@ -465,7 +471,7 @@ static int setup_tun(struct server *s)
 
 int server_run(const struct config *cfg)
 {
-	struct server srv = {.cfg = cfg, .tunfd = -1}, *s = &srv;
+	struct server srv = {.cfg = cfg, .tun = {.fd = -1}}, *s = &srv;
 	int rc = 1;
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
 
@@ -477,7 +483,7 @@ int server_run(const struct config *cfg)
 	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
 	ban_init(&s->bans);
 	if (alloc_init(&s->addrs, cfg->subnet, cfg->prefix, NULL) < 0 ||
-	    !(s->tunbuf = malloc(HUB_TUN_BUF)) || cidmap_init(&s->cids, 256) < 0) {
+	    cidmap_init(&s->cids, 256) < 0) {
 		log_err("out of memory");
 		goto out;
 	}
@@ -519,7 +525,7 @@ int server_run(const struct config *cfg)
 	if (sd_event_default(&s->ev) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
-	    sd_event_add_io(s->ev, NULL, s->tunfd, EPOLLIN, hub_on_tun, s) < 0 ||
+	    sd_event_add_io(s->ev, &s->tun_src, s->tun.fd, EPOLLIN, hub_on_tun, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0) {
@@ -561,17 +567,17 @@ out:
 	else if (s->peers_timer)
 		sd_event_source_disable_unref(s->peers_timer);
 	control_close(s->ctl);
+	sd_event_source_disable_unref(s->tun_src);
+	sd_event_source_disable_unref(s->shed_timer);
 	if (s->ev)
 		sd_event_unref(s->ev);
 	if (s->nat_on)
 		nat_stop(s->tunname, s->nat_backend, s->nat_state);
 	free(s->nat_state);
-	if (s->tunfd >= 0)
-		close(s->tunfd); /* a non-persistent TUN device goes away with its fd */
+	tun_close(&s->tun);
 	udp_close(&s->udp);
 	cidmap_free(&s->cids);
 	alloc_free(&s->addrs);
-	free(s->tunbuf);
 	tls_identity_free(&s->id);
 	tokens_free(&s->tokens);
 	free(s->leases_path);

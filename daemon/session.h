@@ -33,6 +33,10 @@ struct session {
 	struct session *grave_next;    /* freed at the end of the event */
 	struct session *dirty_next;    /* needs conn_write at the end of the event */
 	bool dirty;
+	/* backpressure (hub_data.c) */
+	bool holding;                  /* congested: the TUN is not read */
+	uint64_t held_since;           /* conn_now() */
+	uint64_t shed_until;           /* dropping its own excess until then */
 };
 
 #endif

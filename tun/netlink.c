@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -162,6 +163,17 @@ int nl_set_mtu(int ifindex, unsigned mtu)
 	return link_msg(RTM_NEWLINK, ifindex, 0, 0, mtu);
 }
 
+int nl_set_txqlen(int ifindex, unsigned qlen)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_TXQLEN, qlen);
+	return nl_talk(nlh, NULL, NULL);
+}
+
 int nl_set_up(int ifindex, int up)
 {
 	return link_msg(RTM_NEWLINK, ifindex, up ? IFF_UP : 0, IFF_UP, 0);
@@ -170,6 +182,34 @@ int nl_set_up(int ifindex, int up)
 int nl_link_delete(int ifindex)
 {
 	return link_msg(RTM_DELLINK, ifindex, 0, 0, 0);
+}
+
+static int got_tx_dropped(const struct nlmsghdr *nlh, void *data)
+{
+	if (nlh->nlmsg_type != RTM_NEWLINK)
+		return MNL_CB_OK;
+	struct nlattr *a;
+	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
+		/* The structure grew over the years; tx_dropped has kept its place. */
+		if (mnl_attr_get_type(a) == IFLA_STATS64 &&
+		    mnl_attr_get_payload_len(a) >= offsetof(struct rtnl_link_stats64, tx_dropped) + 8) {
+			memcpy(data, (const char *)mnl_attr_get_payload(a) +
+			             offsetof(struct rtnl_link_stats64, tx_dropped), 8);
+			return MNL_CB_OK;
+		}
+	}
+	return MNL_CB_OK;
+}
+
+int nl_link_tx_dropped(int ifindex, uint64_t *n)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, RTM_GETLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	*n = 0;
+	return nl_talk(nlh, got_tx_dropped, n);
 }
 
 static int route_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t dst,

@@ -11,12 +11,15 @@ int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix);   /* replaces an e
 int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix);
 int nl_addr_flush(int ifindex);                                 /* all IPv4 addresses */
 int nl_set_mtu(int ifindex, unsigned mtu);
+int nl_set_txqlen(int ifindex, unsigned qlen);                  /* the device's queue, in packets */
 int nl_set_up(int ifindex, int up);
 /* Route dst/prefix via device ifindex (gateway 0 = on-link), in the main table.
  * nl_route_add replaces an existing route with the same key. */
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_link_delete(int ifindex);
+/* The device's tx_dropped counter: what the kernel could not queue on it. */
+int nl_link_tx_dropped(int ifindex, uint64_t *n);
 
 /* An IPv4 address of the machine, as the kernel lists it. */
 struct nl_addr {

@@ -1,14 +1,73 @@
-/* TUN device: IFF_TUN | IFF_NO_PI, so each read or write is one raw IP packet. */
+/* The TUN device, for both roles. With offloads (IFF_VNET_HDR and
+ * TUNSETOFFLOAD) one read may give a TSO/USO super-packet of up to 64 KiB,
+ * split here into the IP packets it stands for, and writes are held until
+ * tun_flush so that the TCP segments of one flow reach the kernel as one
+ * (proto/offload.h). Without (a kernel that refuses them, or offloads turned
+ * off), one IP packet per read and per write, as IFF_TUN | IFF_NO_PI. */
 #ifndef SLOPN_TUN_H
 #define SLOPN_TUN_H
 
 #include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "proto/offload.h"
+
+struct tun {
+	int fd;
+	int ifindex;
+	char name[IFNAMSIZ];
+	bool vnet;                /* offloads on: a virtio-net header before every packet */
+	bool uso;                 /* the kernel may also give UDP super-packets */
+	const char *mode;         /* which path, for the log */
+	uint8_t *rbuf;            /* one read */
+	uint8_t *scratch;         /* one packet put together (ICMP quotes) */
+	uint8_t *gromem;
+	struct offload_gro gro;
+	uint64_t write_drops;     /* IP packets the kernel refused */
+	uint64_t super_reads;     /* reads that gave more than one packet */
+	uint64_t gso_writes;      /* writes that carried more than one */
+};
 
 /* Open (creating if needed) the TUN device name (IFNAMSIZ-1 chars at most),
- * non-blocking and close-on-exec. The kernel's chosen name is written back
- * to name_out (IFNAMSIZ bytes) and its ifindex to *ifindex.
- * Returns the fd, or -1 with errno set. */
-int tun_open(const char *name, char name_out[IFNAMSIZ], int *ifindex);
+ * non-blocking and close-on-exec, with offloads if offload is true and the
+ * kernel takes them. t->name, t->ifindex and t->mode tell what came of it.
+ * 0, or -1 with errno set. */
+int tun_open(struct tun *t, const char *name, bool offload);
+void tun_close(struct tun *t);
+
+/* One read: the IP packet as it came (its first header stands for all the
+ * packets it holds: route by it), and those packets, one by one. */
+struct tun_pkt {
+	struct offload_split split;
+	enum offload_result bad;  /* why a TUN_BAD read was refused */
+};
+enum tun_read_result { TUN_NONE, TUN_PKT, TUN_BAD };
+/* TUN_NONE: nothing waiting (or an error, errno set); TUN_PKT: a packet in
+ * p, valid until the next read; TUN_BAD: a super-packet that cannot be split. */
+enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p);
+/* How many IP packets it holds. */
+static inline unsigned tun_pkt_count(const struct tun_pkt *p)
+{
+	return p->split.nseg;
+}
+/* The next IP packet of p, as iov[0..*iovcnt) totalling the return value
+ * (0 once all are out). seg keeps the rebuilt headers iov points to. */
+size_t tun_pkt_next(struct tun_pkt *p, struct offload_seg *seg, struct iovec iov[2], int *iovcnt);
+
+/* One IP packet to the kernel (copied: pkt may go once this returns). */
+void tun_write(struct tun *t, const uint8_t *pkt, size_t len);
+/* Write everything held: at the end of every batch of tun_write. */
+void tun_flush(struct tun *t);
+/* Answer the first packet of p, too big for the path, with ICMP
+ * "fragmentation needed" from router address from (network order)
+ * advertising mtu (proto/icmp.h), written into the TUN. */
+void tun_frag_needed(struct tun *t, const struct tun_pkt *p, uint32_t from, size_t mtu);
+
+/* Packets the kernel dropped because its queue towards us was full (the
+ * device's tx_dropped, over rtnetlink). 0, or -1 with errno set. */
+int tun_queue_drops(const struct tun *t, uint64_t *n);
 /* What to do about tun_open's errno, for a message: "the name is in use ...". */
 const char *tun_open_hint(int err);
 

@@ -1,0 +1,22 @@
+#include "daemon/dataplane.h"
+
+void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct udp *u)
+{
+	uint64_t q = 0;
+	t->drop[DROP_TUN] += tun->write_drops;
+	if (tun->fd >= 0 && tun_queue_drops(tun, &q) == 0)
+		t->drop[DROP_TUN_QUEUE] += q;
+	if (u->fd >= 0) {
+		t->drop[DROP_UDP_SEND] += u->tx_dropped;
+		t->drop[DROP_UDP_RECV] += u->rx_dropped;
+	}
+}
+
+json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u)
+{
+	bool up = u->fd >= 0;
+	return json_pack("{s:b, s:b, s:b, s:b, s:I, s:I}", "tun", tun->vnet, "uso", tun->uso,
+	                 "udp_gso", up && u->gso, "udp_gro", up && u->gro,
+	                 "super_reads", (json_int_t)tun->super_reads,
+	                 "gso_writes", (json_int_t)tun->gso_writes);
+}

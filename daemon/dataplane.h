@@ -1,0 +1,19 @@
+/* The data plane's own counters, beside the connections', for either
+ * role's status (and the hub's metrics). */
+#ifndef SLOPN_DATAPLANE_H
+#define SLOPN_DATAPLANE_H
+
+#include <jansson.h>
+
+#include "daemon/conn.h"
+#include "daemon/udp.h"
+#include "tun/tun.h"
+
+/* Add to t the drops of the TUN and the UDP socket: packets the TUN
+ * refused (DROP_TUN), the kernel's queue in front of it overflowing (read
+ * from the kernel) and those of the UDP socket. */
+void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct udp *u);
+/* Which offloads are on, and how much they carried. */
+json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u);
+
+#endif

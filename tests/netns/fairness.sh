@@ -1,0 +1,53 @@
+#!/bin/bash
+# One slow client does not stall the others. The hub stops reading its TUN
+# while a session is congested (backpressure, no drops), but a session that
+# stays congested drops its own excess instead: here c2's underlay is shaped
+# to 4 Mbit/s, and c1's download from the hub keeps its pace while c2's runs.
+. "$(dirname "$0")/lib.sh"
+command -v iperf3 >/dev/null || skip "needs iperf3"
+command -v tc >/dev/null || skip "needs tc (iproute2)"
+topo 2
+# Towards c2 only: its port on the LAN bridge.
+ip netns exec "$(ns lan)" tc qdisc add dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms ||
+	skip "no tbf qdisc in this kernel"
+start_hub
+connect_clients 2
+
+# download CLIENT SECONDS [IPERF3 ARGS...]: iperf3 from the hub to CLIENT's
+# VIP (the receiver in CLIENT); RATE is what it received, in kbit/s.
+download() {
+	local c=$1 secs=$2 port=$((5200 + ${1#c})) j=$TMP/$1.json
+	shift 2
+	nsx "$c" timeout $((secs + 20)) iperf3 -s -1 -p $port > /dev/null 2>&1 &
+	PIDS+=($!)
+	wait_listening "$c" $port
+	nsx hub timeout $((secs + 15)) iperf3 -c "10.100.0.$((1 + ${c#c}))" -p $port -t "$secs" -J "$@" \
+		> "$j" 2>/dev/null
+	RATE=$(jq '.end.sum_received.bits_per_second / 1000 | floor' "$j")
+	[ "${RATE:-0}" -gt 0 ] 2>/dev/null || fail "iperf3 to $c: $(jq -c '.error // .end' "$j")"
+}
+# c2_dropped: the hub's queue drops for c2's session.
+c2_dropped() { hub_stat 10.100.0.3 drop_queue; }
+c2_shedding() { [ "$(c2_dropped)" -gt 0 ]; }
+
+download c1 3
+alone=$RATE
+ok "c1 alone: $((alone / 1000)) Mbit/s"
+
+# c2 in the background, in a subshell of its own: its RATE goes to a file.
+(download c2 6 -u -b 20M -l 1200 && echo "$RATE" > "$TMP/c2.rate") &
+slow=$!
+wait_until 5 "c2's session dropping its excess" c2_shedding
+download c1 3
+shared=$RATE
+wait $slow || fail "iperf3 to c2 failed"
+ok "c1 beside the shaped c2: $((shared / 1000)) Mbit/s; c2: $(cat "$TMP/c2.rate") kbit/s"
+[ $((shared * 2)) -ge "$alone" ] ||
+	fail "c1 fell from $((alone / 1000)) to $((shared / 1000)) Mbit/s while c2 was congested"
+ok "c1 kept at least half its pace"
+
+# c2's excess was dropped by its own session, and counted; none of it in
+# the kernel's queue in front of the TUN, which c1's packets pass too.
+ok "c2's own excess dropped and counted: $(c2_dropped)"
+expect_eq "packets dropped in the TUN's queue" "$(ctl --json status | jq '.totals.drops.tun_queue')" 0
+echo "PASS"

@@ -1,0 +1,151 @@
+/* A small traffic tool for the namespace tests (IPv4):
+ *   nettool tcp-sink BIND PORT        one connection's bytes to stdout
+ *   nettool tcp-source ADDR PORT      stdin to a connection
+ *   nettool udp-echo BIND PORT        echo every datagram back, until killed
+ *   nettool udp-sizes ADDR PORT MIN MAX
+ *       one datagram of each size MIN..MAX to an echo, each answered
+ *       byte for byte (3 tries a size); exit 1 naming what failed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void die(const char *what)
+{
+	fprintf(stderr, "nettool: %s: %s\n", what, strerror(errno));
+	exit(2);
+}
+
+static struct sockaddr_in addr_of(const char *ip, const char *port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)atoi(port))};
+	if (inet_pton(AF_INET, ip, &a.sin_addr) != 1) {
+		fprintf(stderr, "nettool: '%s' is not an IPv4 address\n", ip);
+		exit(2);
+	}
+	return a;
+}
+
+static void copy(int from, int to)
+{
+	static char buf[1 << 16];
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf));
+		if (n == 0)
+			return;
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			die("read");
+		}
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(to, buf + off, (size_t)(n - off));
+			if (w < 0 && errno != EINTR)
+				die("write");
+			off += w > 0 ? w : 0;
+		}
+	}
+}
+
+static int tcp_sink(struct sockaddr_in a)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0), one = 1;
+	setsockopt(s, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1) < 0)
+		die("listen");
+	int c = accept(s, NULL, NULL);
+	if (c < 0)
+		die("accept");
+	copy(c, 1);
+	return 0;
+}
+
+static int tcp_source(struct sockaddr_in a)
+{
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	copy(0, s);
+	return close(s) < 0;
+}
+
+static _Noreturn void udp_echo(struct sockaddr_in a)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("bind");
+	static char buf[1 << 16];
+	for (;;) {
+		struct sockaddr_in from;
+		socklen_t fl = sizeof(from);
+		ssize_t n = recvfrom(s, buf, sizeof(buf), 0, (struct sockaddr *)&from, &fl);
+		if (n >= 0)
+			sendto(s, buf, (size_t)n, 0, (struct sockaddr *)&from, fl);
+	}
+}
+
+/* Byte i of the datagram of size n: different for every size and place. */
+static char pattern(size_t n, size_t i)
+{
+	return (char)(n * 31 + i * 7 + (i >> 8));
+}
+
+static int udp_sizes(struct sockaddr_in a, size_t min, size_t max)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	if (connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("connect");
+	static char out[1 << 16], in[1 << 16];
+	unsigned retries = 0;
+	for (size_t n = min; n <= max; n++) {
+		for (size_t i = 0; i < n; i++)
+			out[i] = pattern(n, i);
+		int tries = 0;
+		for (;;) {
+			if (tries++ == 3) {
+				fprintf(stderr, "nettool: no intact echo of a %zu-byte datagram in 3 tries\n", n);
+				return 1;
+			}
+			if (send(s, out, n, 0) < 0)
+				die("send");
+			struct pollfd p = {.fd = s, .events = POLLIN};
+			ssize_t got = -1;
+			/* Skip late echoes of earlier tries. */
+			while (poll(&p, 1, 1000) == 1 && (got = recv(s, in, sizeof(in), 0)) >= 0 &&
+			       (size_t)got != n)
+				got = -1;
+			if ((size_t)got == n) {
+				if (memcmp(in, out, n) != 0) {
+					fprintf(stderr, "nettool: the echo of a %zu-byte datagram differs\n", n);
+					return 1;
+				}
+				break;
+			}
+			retries++;
+			fprintf(stderr, "nettool: resending the %zu-byte datagram\n", n);
+		}
+	}
+	printf("%zu datagrams of %zu to %zu bytes echoed intact (%u resent)\n", max - min + 1, min, max,
+	       retries);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 4 && !strcmp(argv[1], "tcp-sink"))
+		return tcp_sink(addr_of(argv[2], argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "tcp-source"))
+		return tcp_source(addr_of(argv[2], argv[3]));
+	if (argc >= 4 && !strcmp(argv[1], "udp-echo"))
+		udp_echo(addr_of(argv[2], argv[3]));
+	if (argc >= 6 && !strcmp(argv[1], "udp-sizes"))
+		return udp_sizes(addr_of(argv[2], argv[3]), (size_t)atol(argv[4]), (size_t)atol(argv[5]));
+	fputs("usage: nettool tcp-sink|tcp-source|udp-echo ADDR PORT | udp-sizes ADDR PORT MIN MAX\n",
+	      stderr);
+	return 2;
+}
