@@ -122,11 +122,16 @@ struct conn {
 	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
 	size_t closelen;
 
-	/* IP packets waiting for congestion window */
+	/* IP packets waiting for congestion window (or pacing) */
 	uint8_t *dgq;               /* CONN_DGQ_SLOTS * dgq_slot bytes */
 	uint16_t dgq_len[CONN_DGQ_SLOTS];
 	unsigned dgq_head, dgq_count;
 	unsigned dgq_pause;         /* congested from this many on */
+	/* coarse pacing of datagrams (see conn.c) */
+	double pace_credit;         /* bytes that may leave now */
+	uint64_t pace_ts;           /* when the credit was last topped up */
+	uint64_t pace_next;         /* blocked by pacing until then; 0: not blocked */
+	uint64_t timer_at;          /* where the timer is armed (sd-event microseconds) */
 
 	struct conn_stats stats;
 };
