@@ -513,7 +513,9 @@ int server_run(const struct config *cfg)
 		         "'slopnctl token add NAME'");
 	int ctl_fd = -1, udp_fd = -1;
 	take_systemd_sockets(&ctl_fd, &udp_fd);
-	if (setup_tun(s) < 0 || open_listener(s, udp_fd) < 0 || hub_nat_setup(s) < 0)
+	/* The address first: a second hub on it stops here, before it touches
+	 * a TUN device or NAT rules. */
+	if (open_listener(s, udp_fd) < 0 || setup_tun(s) < 0 || hub_nat_setup(s) < 0)
 		goto out;
 	hub_peers_reset(s);
 

@@ -97,8 +97,8 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 			goto fail;
 		u->connected = true;
 	} else {
-		int one = 1;
-		setsockopt(u->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+		/* No SO_REUSEADDR: on UDP it would let a second hub bind the same
+		 * address and take this one's traffic. */
 		if (bind(u->fd, addr, len) < 0)
 			goto fail;
 	}
