@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,9 +16,15 @@
 #include "daemon/log.h"
 #include "proto/jsonrpc.h"
 
+/* A caller past the table's end closes the one idle the longest, so idle
+ * callers never shut an administrator out. Subscribers stay until they hang
+ * up: at most half the table, so that there is always room to ask. */
 #define MAX_CALLERS 64
+#define MAX_SUBSCRIBERS (MAX_CALLERS / 2)
 #define OUT_MAX (4 << 20)      /* a caller that does not read is dropped */
 #define IDLE_USEC (60 * 1000000ULL)
+/* Tests shorten the idle timeout with this (milliseconds): not for production. */
+#define IDLE_ENV "SLOPN_TEST_CONTROL_IDLE_MS"
 
 struct caller {
 	struct control *ctl;
@@ -28,6 +35,7 @@ struct caller {
 	size_t inlen;
 	char *out;
 	size_t outlen, outcap;
+	uint64_t active;           /* when it last sent or took data */
 	struct caller *next;
 };
 
@@ -39,7 +47,8 @@ struct control {
 	const struct control_method *methods;
 	void *ctx;
 	struct caller *callers;
-	unsigned ncallers;
+	unsigned ncallers, nsubscribers;
+	uint64_t idle_usec;
 };
 
 static void caller_free(struct caller *k)
@@ -51,6 +60,7 @@ static void caller_free(struct caller *k)
 			break;
 		}
 	c->ncallers--;
+	c->nsubscribers -= k->who.subscribed;
 	sd_event_source_disable_unref(k->io);
 	sd_event_source_disable_unref(k->idle);
 	close(k->fd);
@@ -59,22 +69,35 @@ static void caller_free(struct caller *k)
 	free(k);
 }
 
+/* It did something: its idle time starts again (a subscriber has none). */
 static void touch(struct caller *k)
 {
+	sd_event_now(k->ctl->ev, CLOCK_MONOTONIC, &k->active);
 	if (k->who.subscribed) {
 		sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
 		return;
 	}
-	uint64_t now;
-	sd_event_now(k->ctl->ev, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(k->idle, now + IDLE_USEC);
+	sd_event_source_set_time(k->idle, k->active + k->ctl->idle_usec);
 	sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+}
+
+bool control_subscribe(struct control_caller *who)
+{
+	struct caller *k = (struct caller *)(void *)((char *)who - offsetof(struct caller, who));
+	if (who->subscribed)
+		return true;
+	if (k->ctl->nsubscribers >= MAX_SUBSCRIBERS)
+		return false;
+	who->subscribed = true;
+	k->ctl->nsubscribers++;
+	return true;
 }
 
 /* Write what we can; -1 when the caller is gone. */
 static int flush_out(struct caller *k)
 {
 	size_t off = 0;
+	bool took = false;
 	while (off < k->outlen) {
 		ssize_t n = send(k->fd, k->out + off, k->outlen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
@@ -85,7 +108,10 @@ static int flush_out(struct caller *k)
 			return -1;
 		}
 		off += (size_t)n;
+		took = true;
 	}
+	if (took)
+		sd_event_now(k->ctl->ev, CLOCK_MONOTONIC, &k->active);
 	memmove(k->out, k->out + off, k->outlen - off);
 	k->outlen -= off;
 	sd_event_source_set_io_events(k->io, EPOLLIN | (k->outlen ? EPOLLOUT : 0));
@@ -162,13 +188,14 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (n <= 0)
 		goto drop;
 	k->inlen += (size_t)n;
-	touch(k);
 	char *start = k->in, *nl;
 	while ((nl = memchr(start, '\n', k->inlen - (size_t)(start - k->in)))) {
 		if (handle_line(k, start, (size_t)(nl - start)) < 0)
 			goto drop;
 		start = nl + 1;
 	}
+	/* After the requests: one may have made it a subscriber. */
+	touch(k);
 	k->inlen -= (size_t)(start - k->in);
 	memmove(k->in, start, k->inlen);
 	if (k->inlen > JSONRPC_MAX) {
@@ -195,8 +222,17 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (cfd < 0)
 		return 0;
 	if (c->ncallers >= MAX_CALLERS) {
-		close(cfd);
-		return 0;
+		struct caller *idlest = NULL;
+		for (struct caller *k = c->callers; k; k = k->next)
+			if (!k->who.subscribed && (!idlest || k->active < idlest->active))
+				idlest = k;
+		if (!idlest) { /* cannot happen while MAX_SUBSCRIBERS < MAX_CALLERS */
+			close(cfd);
+			return 0;
+		}
+		log_debug("control: %u callers: closing the one of pid %d, idle the longest",
+		          c->ncallers, (int)idlest->who.pid);
+		caller_free(idlest);
 	}
 	struct caller *k = calloc(1, sizeof(*k));
 	if (!k || !(k->in = malloc(JSONRPC_MAX + 1))) {
@@ -247,6 +283,16 @@ static struct control *control_new(sd_event *ev, const struct control_method *me
 	c->methods = methods;
 	c->ctx = ctx;
 	c->fd = -1;
+	c->idle_usec = IDLE_USEC;
+	const char *t = getenv(IDLE_ENV);
+	if (t && *t) {
+		char *end;
+		unsigned long ms = strtoul(t, &end, 10);
+		if (*end || ms == 0 || ms > 3600000)
+			log_warn("%s=%s: expected 1 to 3600000 (milliseconds); ignored", IDLE_ENV, t);
+		else
+			c->idle_usec = (uint64_t)ms * 1000;
+	}
 	return c;
 }
 

@@ -43,6 +43,9 @@ struct control *control_adopt(sd_event *ev, int fd, const struct control_method 
 void control_close(struct control *c);
 /* {"spoofed": N, ...}: drop counters by reason, as results show them. */
 json_t *control_drops_json(const struct conn_stats *st);
+/* events.subscribe: the caller gets notifications from now on and is never
+ * timed out. false when there are too many subscribers already. */
+bool control_subscribe(struct control_caller *who);
 /* Send a notification to every subscribed caller; params is consumed. */
 void control_notify(struct control *c, const char *method, json_t *params);
 

@@ -104,7 +104,11 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 static json_t *m_subscribe(void *ctx, struct control_caller *who, json_t *params, int *code,
                            char *err, size_t errlen)
 {
-	who->subscribed = true;
+	if (!control_subscribe(who)) {
+		*code = SLOPN_RPC_BUSY;
+		snprintf(err, errlen, "too many subscribers: wait until one hangs up");
+		return NULL;
+	}
 	return json_pack("{s:b}", "subscribed", 1);
 }
 

@@ -23,6 +23,7 @@ enum jsonrpc_code {
 	SLOPN_RPC_STORE_FAILED = 1004,
 	SLOPN_RPC_WRONG_ROLE = 1005,
 	SLOPN_RPC_NO_BAN = 1006,
+	SLOPN_RPC_BUSY = 1007,      /* too many subscribers */
 };
 
 struct jsonrpc_request {

@@ -1,0 +1,115 @@
+#!/bin/bash
+# An administrator no one can lock out (issue 10): slopnctl monitor stays
+# through a silence longer than the idle timeout; a caller that says nothing
+# is still closed at it; 100 idle callers never keep slopnctl status out;
+# subscribers are capped at 32 and stay until they hang up.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+command -v python3 >/dev/null || skip "needs python3"
+topo 2
+# The idle timeout is 60 s; this test-only setting makes it 2 s.
+export SLOPN_TEST_CONTROL_IDLE_MS=2000
+start_hub
+unset SLOPN_TEST_CONTROL_IDLE_MS
+
+# holder.py NSUBS NIDLE WAIT: NSUBS callers that subscribe, then NIDLE that
+# say nothing; prints "subscribed refused", then after WAIT seconds how many
+# subscribers are still connected and saw session.up, and how many of the
+# idle callers the hub has closed. Keeps its sockets until killed.
+cat > "$TMP/holder.py" <<'EOF'
+import json, select, socket, sys, time
+path, nsubs, nidle, wait = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(path)
+    return s
+subs, refused = [], 0
+for i in range(nsubs):
+    s = connect()
+    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+    f = s.makefile("r")
+    r = json.loads(f.readline())
+    if "result" in r:
+        subs.append((s, f))
+    elif r.get("error", {}).get("code") == 1007:
+        refused += 1
+idle = [connect() for i in range(nidle)]
+print(len(subs), refused, flush=True)
+time.sleep(wait)
+saw = 0
+for s, f in subs:
+    s.settimeout(10)
+    try:
+        for line in f:
+            if json.loads(line).get("method") == "session.up":
+                saw += 1
+                break
+    except (OSError, ValueError):
+        pass
+closed = 0
+for s in idle:
+    r, _, _ = select.select([s], [], [], 0)
+    if r and s.recv(1, socket.MSG_DONTWAIT) == b"":
+        closed += 1
+print(saw, closed, flush=True)
+time.sleep(600)
+EOF
+
+# slopnctl monitor through 5 s without events (2.5 idle timeouts).
+"$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/monitor.txt" &
+PIDS+=($!)
+mon=$!
+sleep 5
+kill -0 "$mon" 2>/dev/null || fail "slopnctl monitor exited during a silence longer than the idle timeout"
+start_client c1 --tun c1tun
+deadline=$((SECONDS + 10))
+until grep -q "session.up" "$TMP/monitor.txt"; do
+	[ $SECONDS -lt $deadline ] || fail "monitor printed no session.up: $(cat "$TMP/monitor.txt")"
+	sleep 0.1
+done
+ok "slopnctl monitor outlived 5 s of silence and printed the next event"
+kill "$mon"
+wait "$mon" 2>/dev/null
+
+# A caller that sends nothing is closed at the idle timeout.
+python3 - "$TMP/hub.sock" <<'EOF' || fail "an idle caller was not closed within 4 s"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.settimeout(4)
+t = time.monotonic()
+sys.exit(0 if s.recv(1) == b"" and 1.5 < time.monotonic() - t < 4 else 1)
+EOF
+ok "a silent caller closed after the 2 s idle timeout"
+
+# 40 would-be subscribers (32 get in) and 100 idle callers after them.
+python3 "$TMP/holder.py" "$TMP/hub.sock" 40 100 4 > "$TMP/holder.txt" &
+PIDS+=($!)
+holder=$!
+deadline=$((SECONDS + 10))
+until [ -s "$TMP/holder.txt" ]; do
+	[ $SECONDS -lt $deadline ] || fail "the holder did not get its callers in"
+	sleep 0.1
+done
+expect_eq "subscribed, refused (1007)" "$(head -n 1 "$TMP/holder.txt")" "32 8"
+for i in 1 2 3 4 5; do
+	expect_eq "status --json role with 132 callers trying ($i)" "$(ctl --json status | jq -r .role)" server
+done
+ok "slopnctl status answers while 100 idle callers hold on"
+ctl monitor > "$TMP/monitor2.txt" 2> "$TMP/monitor2.err"
+expect_eq "monitor beyond 32 subscribers exits" "$?" 1
+grep -q "too many subscribers" "$TMP/monitor2.err" || fail "no clear error: $(cat "$TMP/monitor2.err")"
+ok "a 33rd subscriber is refused: $(cat "$TMP/monitor2.err")"
+
+# Past the idle timeout: every subscriber is still there and sees the next
+# event; the idle callers have been closed (by the timeout or for room).
+sleep 3
+start_client c2 --tun c2tun
+deadline=$((SECONDS + 20))
+until [ "$(wc -l < "$TMP/holder.txt")" -ge 2 ]; do
+	[ $SECONDS -lt $deadline ] || fail "the holder did not report"
+	sleep 0.2
+done
+expect_eq "subscribers that saw session.up, idle callers closed" "$(sed -n 2p "$TMP/holder.txt")" "32 100"
+kill "$holder"
+expect_eq "status --json sessions" "$(ctl --json status | jq .sessions)" 2
