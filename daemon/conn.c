@@ -158,6 +158,7 @@ static int recv_stream_data_cb(ngtcp2_conn *qc, uint32_t flags, int64_t sid,
 		enum linebuf_result r = linebuf_feed(&c->rxline, data, len, &used);
 		data += used, len -= used;
 		if (r == LINEBUF_OVERFLOW) {
+			c->ctl_overflow = true;
 			conn_close(c, SLOPN_ERR_UNAUTHORIZED, "control message too large");
 			break;
 		}
@@ -337,7 +338,8 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
 }
 
 int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
-                     const ngtcp2_pkt_hd *hd, const struct sockaddr *remote,
+                     const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
+                     const struct sockaddr *remote,
                      socklen_t remotelen, gnutls_session_t tls,
                      const uint8_t reset_secret[32], const struct conn_ops *ops,
                      void *owner, int verbose)
@@ -353,10 +355,17 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
 
 	ngtcp2_settings settings;
 	settings_init(&settings, verbose);
-	settings.token = hd->token;
 	ngtcp2_transport_params params;
 	params_init(&params);
 	params.original_dcid = hd->dcid;
+	if (retry_odcid) {
+		/* Back from our Retry: its token proved the address, which lifts
+		 * the anti-amplification limit. Any other token must not. */
+		settings.token = hd->token;
+		params.original_dcid = *retry_odcid;
+		params.retry_scid = hd->dcid;
+		params.retry_scid_present = 1;
+	}
 	params.stateless_reset_token_present = 1;
 	ngtcp2_crypto_generate_stateless_reset_token(params.stateless_reset_token,
 	                                             reset_secret, 32, &scid);

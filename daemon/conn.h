@@ -119,6 +119,7 @@ struct conn {
 	uint64_t last_rx;           /* when the peer was last heard (conn_now) */
 	bool anchored;              /* a probe anchor is queued for this write pass */
 	uint64_t anchor_ts;         /* when the last one was */
+	bool ctl_overflow;          /* closed for a control line over LINEBUF_CAP */
 	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
 	size_t closelen;
 
@@ -138,9 +139,12 @@ struct conn {
 
 uint64_t conn_now(void);
 
-/* Set up the common parts; then conn_server_init / conn_client_init. */
+/* Set up the common parts; then conn_server_init / conn_client_init.
+ * retry_odcid: the client's original DCID from a Retry token we verified
+ * (NULL without a Retry). */
 int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
-                     const ngtcp2_pkt_hd *hd, const struct sockaddr *remote,
+                     const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
+                     const struct sockaddr *remote,
                      socklen_t remotelen, gnutls_session_t tls,
                      const uint8_t reset_secret[32], const struct conn_ops *ops,
                      void *owner, int verbose);

@@ -27,6 +27,16 @@
 
 #define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
 
+/* What the admission limits did (hub_admit.c), for server.status. */
+struct admit_counters {
+	uint64_t retry_sent;         /* Retry packets: prove your address first */
+	uint64_t refused;            /* new connections refused: address or hub full */
+	uint64_t closed_deadline;    /* closed for no login within the deadline */
+	uint64_t closed_limit;       /* closed to keep within the limits */
+	uint64_t oversize_logins;    /* logins larger than SLOPN_LOGIN_MAX, refused */
+	uint64_t bad_datagrams;      /* not QUIC for us: undecodable, bad Initial, bad token */
+};
+
 struct server {
 	const struct config *cfg;
 	sd_event *ev;
@@ -55,8 +65,8 @@ struct server {
 	uint64_t bans_started;
 	uint64_t next_id;
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
-	uint64_t reset_sec;
-	unsigned resets_this_sec;
+	uint64_t stateless_sec;      /* budget of stateless answers (resets, refusals) */
+	unsigned stateless_this_sec;
 	bool stopping;
 	struct control *ctl;
 	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
@@ -73,6 +83,16 @@ struct server {
 	sd_event_source *leases_timer; /* the next save */
 	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
 	bool leases_failing;           /* the last save failed (said once) */
+	/* admission (hub_admit.c) */
+	unsigned handshaking;          /* connections whose handshake is in progress */
+	unsigned npending;             /* on the pending list */
+	struct session *pend_head, *pend_tail; /* oldest first, so by deadline */
+	/* address key -> a count (a number, not a pointer): pending, and
+	 * handshakes in progress whose address is not proven yet */
+	struct cidmap pending_by_addr, unproven_by_addr;
+	sd_event_source *deadline_timer;
+	struct admit_counters adm;
+	sd_event_source *trim_timer;   /* gives freed memory back (malloc_trim) */
 };
 
 extern const struct control_method hub_methods[];
@@ -99,6 +119,29 @@ void hub_notify_status(const struct server *s);
 /* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s);
 /* The session has something to send: conn_write it in hub_settle. */
+void hub_mark_dirty(struct session *ss);
+
+/* hub_admit.c: who may open a connection, and for how long one may wait
+ * without logging in. */
+int hub_admit_init(struct server *s);
+void hub_admit_free(struct server *s);
+/* An Initial for no connection we know. true: make a session for it
+ * (*validated: its address is proven, and *retry_odcid holds the original
+ * DCID from our Retry token). false: answered without state, or dropped. */
+bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
+                       bool *validated, ngtcp2_cid *retry_odcid);
+/* A session was made for an admitted Initial. */
+void hub_admit_start(struct server *s, struct session *ss, bool validated);
+/* conn_ops.on_handshake of hub sessions. */
+void hub_admit_handshake(struct conn *c);
+/* The session logged in, or went down: it waits no more. */
+void hub_admit_leave(struct session *ss);
+/* A login larger than SLOPN_LOGIN_MAX was refused: counted, and in the
+ * once-a-minute summary rather than a line each. */
+void hub_admit_oversize(struct server *s);
+/* Whether one more stateless answer fits this second's budget. */
+bool hub_stateless_ok(struct server *s);
+/* Write this session at the end of the event (safe from any callback). */
 void hub_mark_dirty(struct session *ss);
 
 /* hub_login.c: a line on a session's control stream (the login first). */

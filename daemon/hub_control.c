@@ -19,17 +19,28 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	struct server *s = ctx;
 	struct conn_stats t;
 	unsigned n = hub_totals(s, &t);
+	unsigned awaiting_login = 0;
+	for (const struct session *ss = s->pend_head; ss; ss = ss->pend_next)
+		awaiting_login += !ss->handshaking;
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
+	const struct admit_counters *a = &s->adm;
+	json_t *admission = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"handshakes", (int)s->handshaking, "awaiting_login", (int)awaiting_login,
+		"retry_sent", (json_int_t)a->retry_sent, "refused", (json_int_t)a->refused,
+		"closed_no_login", (json_int_t)a->closed_deadline,
+		"closed_by_limit", (json_int_t)a->closed_limit,
+		"oversize_logins", (json_int_t)a->oversize_logins,
+		"bad_datagrams", (json_int_t)a->bad_datagrams);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
-		"drops", control_drops_json(&t),
+		"drops", control_drops_json(&t), "admission", admission,
 		"offload", dataplane_offload_json(&s->tun, &s->udp));
 }
 

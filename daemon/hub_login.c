@@ -117,8 +117,12 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	struct slopn_login_request req;
 	char err[160];
 	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)", (unsigned long long)ss->id,
-		     ss->remote, err);
+		/* Oversized ones come in floods: counted, not a line each. */
+		if (len >= SLOPN_LOGIN_MAX)
+			hub_admit_oversize(s);
+		else
+			hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)",
+			         (unsigned long long)ss->id, ss->remote, err);
 		char msg[200];
 		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
@@ -181,6 +185,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	ss->logged_in = true;
 	hub_leases_dirty(s);
 	hub_peers_dirty(s);
+	hub_admit_leave(ss);
 	snprintf(ss->client_version, sizeof(ss->client_version), "%s", req.client_version);
 	snprintf(ss->os, sizeof(ss->os), "%s", req.os);
 

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <gnutls/crypto.h>
+#include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -28,8 +29,9 @@
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
-#define MAX_CONNS 4096
-#define RESETS_PER_SEC 100
+/* Stateless answers (resets, refusals) per second: enough for clients of
+ * a previous run, too few to be a reflector. */
+#define STATELESS_PER_SEC 100
 
 const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
 {
@@ -105,12 +107,27 @@ void hub_settle(struct server *s)
 	}
 	tun_flush(&s->tun);
 	udp_flush(&s->udp);
+	bool freed = false;
 	while (s->grave) {
 		struct session *ss = s->grave;
 		s->grave = ss->grave_next;
 		conn_free(&ss->conn);
 		free(ss);
+		freed = true;
 	}
+	/* glibc keeps freed memory in its heap: after a flood of connections
+	 * the hub would stay at its peak size. Give it back a second after
+	 * sessions went (at most once a second). */
+	if (freed && s->trim_timer && sd_event_source_get_enabled(s->trim_timer, NULL) == 0) {
+		sd_event_source_set_time_relative(s->trim_timer, 1000000);
+		sd_event_source_set_enabled(s->trim_timer, SD_EVENT_ONESHOT);
+	}
+}
+
+static int on_trim(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	malloc_trim(0);
+	return 0;
 }
 
 static void session_cid_added(struct conn *c, const ngtcp2_cid *cid)
@@ -142,8 +159,12 @@ static void session_down(struct conn *c)
 {
 	struct session *ss = c->owner;
 	struct server *s = ss->srv;
-	if (!ss->logged_in)
+	hub_admit_leave(ss);
+	if (!ss->logged_in) {
+		if (c->ctl_overflow)
+			hub_admit_oversize(s);
 		return;
+	}
 	char vip[INET_ADDRSTRLEN];
 	const char *why = c->close_idle ? c->close_reason
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
@@ -204,19 +225,27 @@ static void send_version_negotiation(struct server *s, const ngtcp2_version_cid 
 		udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
+bool hub_stateless_ok(struct server *s)
+{
+	uint64_t sec = conn_now() / NGTCP2_SECONDS;
+	if (sec != s->stateless_sec)
+		s->stateless_sec = sec, s->stateless_this_sec = 0;
+	if (s->stateless_this_sec >= STATELESS_PER_SEC)
+		return false;
+	s->stateless_this_sec++;
+	return true;
+}
+
 /* A short-header packet for a connection we do not know: most likely one of
  * a previous run of this hub. The reset tells its client at once. */
 static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
                                  const struct udp_rx *rx)
 {
-	uint64_t sec = conn_now() / NGTCP2_SECONDS;
-	if (sec != s->reset_sec)
-		s->reset_sec = sec, s->resets_this_sec = 0;
 	/* Smaller than what triggered it, so two endpoints cannot loop. */
-	if (s->resets_this_sec >= RESETS_PER_SEC || vc->dcidlen != CONN_CID_LEN ||
-	    rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN)
+	if (vc->dcidlen != CONN_CID_LEN ||
+	    rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN ||
+	    !hub_stateless_ok(s))
 		return;
-	s->resets_this_sec++;
 	hub_send_reset(s, vc->dcid, vc->dcidlen, rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN > 40
 	                                         ? 40 : rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN,
 	               (const struct sockaddr *)&rx->from, rx->fromlen);
@@ -250,6 +279,7 @@ static void session_path(struct conn *c)
 }
 
 static const struct conn_ops session_ops = {
+	.on_handshake = hub_admit_handshake,
 	.on_line = hub_session_line,
 	.on_datagram = hub_session_datagram,
 	.on_down = session_down,
@@ -261,10 +291,8 @@ static const struct conn_ops session_ops = {
 };
 
 static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
-                                   const struct udp_rx *rx)
+                                   const ngtcp2_cid *retry_odcid, const struct udp_rx *rx)
 {
-	if (s->nconns >= MAX_CONNS || s->stopping)
-		return NULL;
 	struct session *ss = calloc(1, sizeof(*ss));
 	if (!ss)
 		return NULL;
@@ -285,9 +313,9 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		s->sessions->prev = ss;
 	s->sessions = ss;
 	s->nconns++;
-	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, (const struct sockaddr *)&rx->from,
-	                     rx->fromlen, tls, s->id.reset_secret, &session_ops, ss,
-	                     s->cfg->verbose) < 0) {
+	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, retry_odcid,
+	                     (const struct sockaddr *)&rx->from, rx->fromlen, tls,
+	                     s->id.reset_secret, &session_ops, ss, s->cfg->verbose) < 0) {
 		hub_slog(LOG_LVL_WARN, ss, "cannot set up a connection from %s", ss->remote);
 		if (!ss->conn.tls)
 			gnutls_deinit(tls);
@@ -307,8 +335,10 @@ static void handle_packet(struct server *s, const struct udp_rx *rx)
 		send_version_negotiation(s, &vc, rx);
 		return;
 	}
-	if (rv != 0)
+	if (rv != 0) {
+		s->adm.bad_datagrams++;
 		return;
+	}
 	struct session *ss = cidmap_get(&s->cids, vc.dcid, vc.dcidlen);
 	if (!ss) {
 		if (!(rx->data[0] & 0x80)) {
@@ -316,11 +346,20 @@ static void handle_packet(struct server *s, const struct udp_rx *rx)
 			return;
 		}
 		ngtcp2_pkt_hd hd;
-		if (ngtcp2_accept(&hd, rx->data, rx->len) != 0)
+		rv = ngtcp2_accept(&hd, rx->data, rx->len);
+		if (rv != 0) {
+			/* ngtcp2 0.12 says RETRY for a 0-RTT packet ahead of its
+			 * Initial (reordering): dropped, but not bad. */
+			if (rv != NGTCP2_ERR_RETRY)
+				s->adm.bad_datagrams++;
 			return;
-		ss = session_new(s, &hd, rx);
-		if (!ss)
+		}
+		bool validated;
+		ngtcp2_cid odcid;
+		if (!hub_admit_initial(s, &hd, rx, &validated, &odcid) ||
+		    !(ss = session_new(s, &hd, validated ? &odcid : NULL, rx)))
 			return;
+		hub_admit_start(s, ss, validated);
 	}
 	if (ss->gone)
 		return;
@@ -530,7 +569,11 @@ int server_run(const struct config *cfg)
 	    sd_event_add_io(s->ev, &s->tun_src, s->tun.fd, EPOLLIN, hub_on_tun, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
-	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0) {
+	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0 ||
+	    sd_event_add_time(s->ev, &s->trim_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
+	                      on_trim, s) < 0 ||
+	    sd_event_source_set_enabled(s->trim_timer, SD_EVENT_OFF) < 0 ||
+	    hub_admit_init(s) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}
@@ -571,6 +614,10 @@ out:
 	control_close(s->ctl);
 	sd_event_source_disable_unref(s->tun_src);
 	sd_event_source_disable_unref(s->shed_timer);
+	hub_admit_free(s);
+	if (s->trim_timer)
+		sd_event_source_disable_unref(s->trim_timer);
+	s->trim_timer = NULL;
 	if (s->ev)
 		sd_event_unref(s->ev);
 	if (s->nat_on)

@@ -37,6 +37,13 @@ struct session {
 	bool holding;                  /* congested: the TUN is not read */
 	uint64_t held_since;           /* conn_now() */
 	uint64_t shed_until;           /* dropping its own excess until then */
+	/* admission (hub_admit.c) */
+	bool handshaking;              /* counted in srv->handshaking */
+	bool pending;                  /* address proven, no login yet: on the pending list */
+	uint64_t deadline;             /* while pending: closed then (conn_now() time) */
+	struct session *pend_next, *pend_prev;
+	uint8_t addr_key[9];           /* its source as the per-address limit sees it */
+	uint8_t addr_keylen;
 };
 
 #endif

@@ -146,8 +146,10 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 	if (crt_pin(crt, id->pin) < 0 ||
 	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_DER, &kder) < 0 ||
 	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
-	                     "slopn stateless reset", 21, id->reset_secret) < 0) {
-		log_err("cannot derive the pin and reset secret from %s", keypath);
+	                     "slopn stateless reset", 21, id->reset_secret) < 0 ||
+	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
+	                     "slopn retry token", 17, id->token_secret) < 0) {
+		log_err("cannot derive the pin and the reset and token secrets from %s", keypath);
 		goto out;
 	}
 	rv = 0;

@@ -17,6 +17,9 @@ struct tls_identity {
 	/* Stateless-reset tokens must survive a restart so that clients of the
 	 * old process learn at once that it is gone: derived from the key. */
 	uint8_t reset_secret[32];
+	/* Key of the hub's Retry tokens (address validation), from the key
+	 * too: a token stays good across a quick restart. */
+	uint8_t token_secret[32];
 };
 
 /* Load the hub key and certificate from state_dir, creating both (and the

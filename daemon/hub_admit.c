@@ -1,0 +1,322 @@
+/* Who may open a connection to the hub, and for how long one may wait
+ * without logging in, so that no one without a token can fill the hub:
+ *
+ * - A connection waits on the pending list from the moment its client's
+ *   address is proven (the handshake completed, or the Initial carried our
+ *   Retry token) until it logs in. It has LOGIN_DEADLINE for that (a Retry
+ *   client gets it again once its handshake completes).
+ * - At most PER_ADDR connections from one address (IPv4, or IPv6 /64)
+ *   wait at once: more are refused, or closed at their handshake. Its
+ *   handshakes in progress count too, but past the limit they are answered
+ *   with a Retry, not refused: a spoofer cannot lock out someone else's
+ *   address, whose client gets in once it has proven it.
+ * - At most PENDING_MAX wait hub-wide: one more closes the oldest, so a
+ *   newcomer always gets its chance to log in.
+ * - Handshakes whose address is not proven yet cost state; past
+ *   RETRY_ABOVE of them in progress, a new client must first prove its
+ *   address with a Retry round trip, so spoofed Initials cost none.
+ * - MAX_CONNS connections in all.
+ *
+ * Refusals are stateless CONNECTION_CLOSE packets within the hub's budget
+ * of stateless answers. */
+#include <arpa/inet.h>
+#include <gnutls/crypto.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "daemon/hub.h"
+
+#define MAX_CONNS 4096
+#define PENDING_MAX 1024
+#define PER_ADDR 16
+#define RETRY_ABOVE 128
+#define LOGIN_DEADLINE (5 * NGTCP2_SECONDS)
+#define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
+#define PRESSURE_LOG_EVERY (60 * NGTCP2_SECONDS)
+
+/* ---- connections per address ---- */
+
+/* IPv4 (a v4-mapped IPv6 too) by its address, IPv6 by its /64: one host
+ * or one site. */
+static void addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t *len)
+{
+	const struct sockaddr_in6 *in6 = (const void *)sa;
+	if (sa->ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		key[0] = 6;
+		memcpy(key + 1, in6->sin6_addr.s6_addr, 8);
+		*len = 9;
+		return;
+	}
+	key[0] = 4;
+	if (sa->ss_family == AF_INET6)
+		memcpy(key + 1, in6->sin6_addr.s6_addr + 12, 4);
+	else
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+	*len = 5;
+}
+
+/* The maps' values are counts, never pointers: absent means 0. */
+static unsigned addr_get(const struct cidmap *m, const uint8_t *key, size_t len)
+{
+	return (unsigned)(uintptr_t)cidmap_get(m, key, len);
+}
+
+static int addr_count(struct cidmap *m, const struct session *ss, int delta)
+{
+	unsigned n = addr_get(m, ss->addr_key, ss->addr_keylen);
+	if (delta < 0 && n == 0)
+		return 0;
+	n += delta;
+	if (n == 0) {
+		cidmap_del(m, ss->addr_key, ss->addr_keylen);
+		return 0;
+	}
+	return cidmap_put(m, ss->addr_key, ss->addr_keylen, (void *)(uintptr_t)n);
+}
+
+/* Its handshake ended (done or not): an unproven one no longer counts. */
+static void stop_handshaking(struct server *s, struct session *ss)
+{
+	if (!ss->handshaking)
+		return;
+	ss->handshaking = false;
+	s->handshaking--;
+	if (!ss->pending)
+		addr_count(&s->unproven_by_addr, ss, -1);
+}
+
+/* ---- the pending list, oldest (so earliest deadline) first ---- */
+
+static void arm_deadline(struct server *s)
+{
+	if (!s->pend_head) {
+		sd_event_source_set_enabled(s->deadline_timer, SD_EVENT_OFF);
+		return;
+	}
+	sd_event_source_set_time(s->deadline_timer, s->pend_head->deadline / 1000 + 1);
+	sd_event_source_set_enabled(s->deadline_timer, SD_EVENT_ONESHOT);
+}
+
+static void pending_remove(struct server *s, struct session *ss)
+{
+	if (ss->pend_prev)
+		ss->pend_prev->pend_next = ss->pend_next;
+	else
+		s->pend_head = ss->pend_next;
+	if (ss->pend_next)
+		ss->pend_next->pend_prev = ss->pend_prev;
+	else
+		s->pend_tail = ss->pend_prev;
+	ss->pend_next = ss->pend_prev = NULL;
+	ss->pending = false;
+	s->npending--;
+	addr_count(&s->pending_by_addr, ss, -1);
+	/* A timer left on a removed head fires early, finds nothing due, and
+	 * is set again. */
+}
+
+/* At most one line a minute says that the limits are at work. */
+static void note_pressure(struct server *s)
+{
+	static uint64_t last;
+	uint64_t now = conn_now();
+	if (last && now - last < PRESSURE_LOG_EVERY)
+		return;
+	last = now;
+	log_warn("connection limits at work: %llu refused, %llu closed for no login within %llu s, "
+	         "%llu closed by limits, %llu oversized logins, %llu Retry sent so far "
+	         "(slopnctl status)",
+	         (unsigned long long)s->adm.refused, (unsigned long long)s->adm.closed_deadline,
+	         (unsigned long long)(LOGIN_DEADLINE / NGTCP2_SECONDS),
+	         (unsigned long long)s->adm.closed_limit, (unsigned long long)s->adm.oversize_logins,
+	         (unsigned long long)s->adm.retry_sent);
+}
+
+void hub_admit_oversize(struct server *s)
+{
+	s->adm.oversize_logins++;
+	note_pressure(s);
+}
+
+/* Close a connection that has not logged in, at the end of the event. Code
+ * 0: a real client that was only slow tries again. */
+static void close_waiting(struct session *ss, uint64_t *counter, const char *reason)
+{
+	hub_admit_leave(ss);
+	(*counter)++;
+	note_pressure(ss->srv);
+	conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, reason);
+	hub_mark_dirty(ss);
+}
+
+static void pending_add(struct server *s, struct session *ss)
+{
+	if (s->npending >= PENDING_MAX)
+		close_waiting(s->pend_head, &s->adm.closed_limit,
+		              "hub busy: too many connections waiting to log in");
+	if (addr_count(&s->pending_by_addr, ss, +1) < 0) {
+		close_waiting(ss, &s->adm.closed_limit, "hub out of memory");
+		return;
+	}
+	ss->pending = true;
+	ss->deadline = conn_now() + LOGIN_DEADLINE;
+	ss->pend_prev = s->pend_tail;
+	if (s->pend_tail)
+		s->pend_tail->pend_next = ss;
+	else
+		s->pend_head = ss;
+	s->pend_tail = ss;
+	s->npending++;
+	if (s->pend_head == ss)
+		arm_deadline(s);
+}
+
+static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	uint64_t now = conn_now();
+	char why[64];
+	snprintf(why, sizeof(why), "no login within %llu s",
+	         (unsigned long long)(LOGIN_DEADLINE / NGTCP2_SECONDS));
+	while (s->pend_head && s->pend_head->deadline <= now)
+		close_waiting(s->pend_head, &s->adm.closed_deadline, why);
+	arm_deadline(s);
+	hub_settle(s);
+	return 0;
+}
+
+/* ---- new connections ---- */
+
+/* A CONNECTION_CLOSE in an Initial, without any connection state. */
+static void stateless_close(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
+                            uint64_t code, const char *reason)
+{
+	if (!hub_stateless_ok(s))
+		return;
+	uint8_t buf[512];
+	ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf, sizeof(buf), hd->version,
+		&hd->scid, &hd->dcid, code, (const uint8_t *)reason, strlen(reason));
+	if (n > 0)
+		udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+}
+
+static void refuse(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
+                   const char *reason)
+{
+	s->adm.refused++;
+	note_pressure(s);
+	stateless_close(s, hd, rx, NGTCP2_CONNECTION_REFUSED, reason);
+}
+
+/* Smaller than the Initial that asked for it: no amplification. */
+static void send_retry(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx)
+{
+	uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], buf[512];
+	ngtcp2_cid scid = {.datalen = CONN_CID_LEN};
+	gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen);
+	ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(token, s->id.token_secret,
+		sizeof(s->id.token_secret), hd->version, (const ngtcp2_sockaddr *)&rx->from,
+		rx->fromlen, &scid, &hd->dcid, conn_now());
+	if (tlen < 0)
+		return;
+	ngtcp2_ssize n = ngtcp2_crypto_write_retry(buf, sizeof(buf), hd->version, &hd->scid, &scid,
+	                                           &hd->dcid, token, (size_t)tlen);
+	if (n <= 0)
+		return;
+	s->adm.retry_sent++;
+	udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+}
+
+bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
+                       bool *validated, ngtcp2_cid *retry_odcid)
+{
+	*validated = false;
+	if (s->stopping)
+		return false;
+	/* Other tokens (NEW_TOKEN: we send none) prove nothing: ignored. */
+	if (hd->token.len && hd->token.base[0] == NGTCP2_CRYPTO_TOKEN_MAGIC_RETRY) {
+		if (ngtcp2_crypto_verify_retry_token(retry_odcid, hd->token.base, hd->token.len,
+		        s->id.token_secret, sizeof(s->id.token_secret), hd->version,
+		        (const ngtcp2_sockaddr *)&rx->from, rx->fromlen, &hd->dcid,
+		        RETRY_TOKEN_LIFETIME, conn_now()) != 0) {
+			/* Forged, expired, or from another address: RFC 9000 8.1.2. */
+			s->adm.bad_datagrams++;
+			stateless_close(s, hd, rx, NGTCP2_INVALID_TOKEN, "");
+			return false;
+		}
+		*validated = true;
+	}
+	uint8_t key[9], keylen;
+	addr_key(&rx->from, key, &keylen);
+	unsigned proven = addr_get(&s->pending_by_addr, key, keylen);
+	if (proven >= PER_ADDR) {
+		refuse(s, hd, rx, "too many connections from your address waiting to log in");
+		return false;
+	}
+	if (!*validated && (s->handshaking >= RETRY_ABOVE ||
+	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= PER_ADDR)) {
+		send_retry(s, hd, rx);
+		return false;
+	}
+	if (s->nconns >= MAX_CONNS) {
+		refuse(s, hd, rx, "hub full");
+		return false;
+	}
+	return true;
+}
+
+void hub_admit_start(struct server *s, struct session *ss, bool validated)
+{
+	addr_key(&ss->remote_sa, ss->addr_key, &ss->addr_keylen);
+	ss->handshaking = true;
+	s->handshaking++;
+	if (validated)
+		pending_add(s, ss);
+	else if (addr_count(&s->unproven_by_addr, ss, +1) < 0)
+		close_waiting(ss, &s->adm.closed_limit, "hub out of memory");
+}
+
+void hub_admit_handshake(struct conn *c)
+{
+	struct session *ss = c->owner;
+	struct server *s = ss->srv;
+	if (c->close_pending) /* closed by a limit while its handshake went on */
+		return;
+	stop_handshaking(s, ss);
+	if (ss->pending) {
+		/* Proven by Retry: the login deadline starts again now. */
+		pending_remove(s, ss);
+	} else if (addr_get(&s->pending_by_addr, ss->addr_key, ss->addr_keylen) >= PER_ADDR) {
+		close_waiting(ss, &s->adm.closed_limit,
+		              "too many connections from your address waiting to log in");
+		return;
+	}
+	pending_add(s, ss);
+}
+
+void hub_admit_leave(struct session *ss)
+{
+	struct server *s = ss->srv;
+	stop_handshaking(s, ss);
+	if (ss->pending)
+		pending_remove(s, ss);
+}
+
+int hub_admit_init(struct server *s)
+{
+	if (cidmap_init(&s->pending_by_addr, 64) < 0 || cidmap_init(&s->unproven_by_addr, 64) < 0 ||
+	    sd_event_add_time(s->ev, &s->deadline_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+	                      on_deadline, s) < 0)
+		return -1;
+	sd_event_source_set_enabled(s->deadline_timer, SD_EVENT_OFF);
+	return 0;
+}
+
+void hub_admit_free(struct server *s)
+{
+	if (s->deadline_timer)
+		sd_event_source_disable_unref(s->deadline_timer);
+	s->deadline_timer = NULL;
+	cidmap_free(&s->pending_by_addr);
+	cidmap_free(&s->unproven_by_addr);
+}

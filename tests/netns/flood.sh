@@ -1,0 +1,159 @@
+#!/bin/bash
+# No one without a token can fill the hub (issue 10): a connection that
+# never logs in is closed at the deadline; a flood of them from one address
+# holds at most 16, from many at most 1024 (Retry and eviction at work);
+# a real client gets in within 2 s during either flood; memory comes back
+# after it; oversized logins are refused and counted, not logged each.
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+: "${SLOPN_FLOOD:?set SLOPN_FLOOD to the slopn-flood test tool}"
+topo 4   # c1 attacks, c2 and c4 log in during floods, c3 stays up throughout
+start_hub
+
+adm() { ctl --json status | jq -r ".admission.$1"; }
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of hub)/status"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# flood NS ARGS...: slopn-flood in namespace NS against the hub.
+flood() { local n=$1; shift; nsx "$n" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@"; }
+# session_within ADDR MS: a session from ADDR is listed within MS
+# milliseconds (counted from the call); prints the time it took.
+session_within() {
+	local t0 t
+	t0=$(now_ms)
+	while t=$(($(now_ms) - t0)); [ $t -le $((2 * $2)) ]; do
+		if ctl --json sessions list | jq -e --arg a "$1:" \
+			'.sessions[] | select(.remote | startswith($a))' >/dev/null; then
+			echo "$t"
+			[ "$t" -le "$2" ]
+			return
+		fi
+		sleep 0.05
+	done
+	echo "never"
+	return 1
+}
+# max_awaiting SECONDS: the largest awaiting_login seen in that time.
+max_awaiting() {
+	local m=0 v end=$((SECONDS + $1))
+	while [ $SECONDS -lt $end ]; do
+		v=$(adm awaiting_login)
+		[ "$v" -gt "$m" ] && m=$v
+		sleep 0.2
+	done
+	echo "$m"
+}
+
+start_client c3 --tun keep0
+t=$(session_within 192.0.2.13 10000) || fail "c3 did not log in"
+rss_before=$(rss_kb)
+ok "c3 up; hub RSS before any flood: $rss_before kB"
+
+# Counters start at zero.
+for f in handshakes awaiting_login retry_sent refused closed_no_login closed_by_limit \
+	oversize_logins bad_datagrams; do
+	expect_eq "admission.$f at start" "$(adm "$f")" 0
+done
+
+# Datagrams that are not QUIC for us: counted.
+nsx c1 bash -c 'printf "garbage" > /dev/udp/192.0.2.1/4242'
+nsx c1 bash -c 'printf "\xc0\x00\x00\x00\x01\x08abcdefgh\x00short" > /dev/udp/192.0.2.1/4242'
+deadline=$((SECONDS + 5))
+until [ "$(adm bad_datagrams)" = 2 ]; do
+	[ $SECONDS -lt $deadline ] || fail "bad_datagrams is $(adm bad_datagrams), expected 2"
+	sleep 0.1
+done
+ok "two garbage datagrams counted in bad_datagrams"
+
+# One connection that completes its handshake and never logs in.
+flood c1 --from 192.0.2.11 --total 1 --duration 10 > "$TMP/one.json" &
+PIDS+=($!)
+fpid=$!
+deadline=$((SECONDS + 4))
+until [ "$(adm awaiting_login)" = 1 ]; do
+	[ $SECONDS -lt $deadline ] || fail "the hub never showed the connection awaiting its login"
+	sleep 0.1
+done
+ok "status shows 1 connection awaiting its login"
+wait "$fpid"
+jq -c . "$TMP/one.json"
+expect_eq "connections closed by the hub" "$(jq .closed_by_hub "$TMP/one.json")" 1
+expect_eq "close reason" "$(jq -r .last_reason "$TMP/one.json")" "no login within 5 s"
+ms=$(jq .close_after_ms_min "$TMP/one.json")
+[ "$ms" -ge 4500 ] && [ "$ms" -le 6500 ] || fail "closed $ms ms after the handshake, not about 5 s"
+ok "closed $ms ms after its handshake"
+expect_eq "admission.closed_no_login" "$(adm closed_no_login)" 1
+expect_eq "admission.awaiting_login after" "$(adm awaiting_login)" 0
+
+# A flood from one address: at most 16 wait at once; c2 gets in meanwhile.
+flood c1 --from 192.0.2.11 --count 2000 --duration 6 > "$TMP/one-addr.json" &
+PIDS+=($!)
+fpid=$!
+m=$(max_awaiting 2)
+start_client c2 --tun legit0
+t=$(session_within 192.0.2.12 2000) || fail "c2 logged in after $t ms during the flood from one address"
+ok "c2 logged in within $t ms during the flood from one address"
+m2=$(max_awaiting 2)
+[ "$m2" -gt "$m" ] && m=$m2
+[ "$m" -le 16 ] || fail "$m connections from one address awaited their login at once (limit 16)"
+wait "$fpid"
+jq -c . "$TMP/one-addr.json"
+held=$(jq .held_end "$TMP/one-addr.json")
+[ "$held" -le 16 ] || fail "the attacker held $held connections at the end"
+[ "$(adm refused)" -gt 0 ] || fail "nothing refused"
+ok "one address: at most $m awaiting at once, the attacker held $held at the end; $(adm refused) refused"
+
+# A flood from 72 addresses: Retry once handshakes pile up, at most 1024
+# awaiting (one more closes the oldest); c4 gets in meanwhile.
+from=()
+for i in $(seq 100 171); do
+	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
+	from+=(--from "192.0.2.$i")
+done
+flood c1 "${from[@]}" --count 3000 --duration 8 > "$TMP/many.json" &
+PIDS+=($!)
+fpid=$!
+m=$(max_awaiting 3)
+rss_during=$(rss_kb)
+start_client c4 --tun legit1
+t=$(session_within 192.0.2.14 2000) || fail "c4 logged in after $t ms during the flood from 72 addresses"
+ok "c4 logged in within $t ms during the flood from 72 addresses"
+m2=$(max_awaiting 3)
+[ "$m2" -gt "$m" ] && m=$m2
+r=$(rss_kb)
+[ "$r" -gt "$rss_during" ] && rss_during=$r
+[ "$m" -le 1024 ] || fail "$m connections awaited their login at once (limit 1024)"
+[ "$m" -gt 16 ] || fail "only $m awaited their login: the flood from many addresses did not take"
+wait "$fpid"
+jq -c . "$TMP/many.json"
+ctl --json status | jq -c .admission
+[ "$(adm retry_sent)" -gt 0 ] || fail "no Retry sent while handshakes piled up"
+[ "$(adm closed_by_limit)" -gt 0 ] || fail "nothing closed by a limit"
+ok "72 addresses: at most $m awaiting at once, $(adm retry_sent) Retry sent, $(adm closed_by_limit) closed by limits"
+
+# Once the flood is over its connections go, and so does their memory;
+# except under ASan, whose allocator keeps freed memory in its quarantine.
+rss_limit=$((rss_before * 3 / 2))
+ldd "$SLOPND" 2>/dev/null | grep -q libasan && rss_limit=
+deadline=$((SECONDS + 30))
+until [ "$(adm awaiting_login)" = 0 ] && [ "$(adm handshakes)" = 0 ] &&
+	{ [ -z "$rss_limit" ] || [ "$(rss_kb)" -le "$rss_limit" ]; }; do
+	[ $SECONDS -lt $deadline ] ||
+		fail "30 s after the flood: RSS $(rss_kb) kB (before: $rss_before kB), $(ctl --json status | jq -c .admission)"
+	sleep 0.5
+done
+ok "RSS before $rss_before kB, during $rss_during kB, after $(rss_kb) kB${rss_limit:+ (limit $rss_limit kB)}${rss_limit:-: not checked under ASan}"
+expect_eq "sessions after the floods" "$(ctl --json status | jq .sessions)" 3
+nsx c3 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c3 lost its tunnel"
+ok "c3 kept its tunnel"
+
+# Oversized logins: refused (code 1) and counted, no line each in the log.
+lines=$(wc -l < "$TMP/hub.log")
+for b in 4097 5000 8000; do
+	flood c1 --from 192.0.2.11 --total 1 --duration 5 --login-bytes "$b" > "$TMP/big.json"
+	expect_eq "close code for a $b-byte login" "$(jq .last_code "$TMP/big.json")" 1
+done
+expect_eq "admission.oversize_logins" "$(adm oversize_logins)" 3
+new=$(tail -n +$((lines + 1)) "$TMP/hub.log")
+grep -q "bad login" <<< "$new" && fail "an oversized login was logged: $new"
+[ "$(grep -c . <<< "$new")" -le 1 ] || fail "lines logged for 3 oversized logins: $new"
+ok "3 oversized logins refused and counted; at most the once-a-minute summary in the log"

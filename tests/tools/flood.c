@@ -1,0 +1,392 @@
+/* slopn-flood: a test-only attacker for the hub's connection limits. It
+ * opens QUIC connections (the daemon's own conn.c and tls.c), completes the
+ * handshakes and never logs in, or sends one oversized login; or it sends
+ * bare Initials and never answers, as a spoofed flood would. At the end it
+ * prints what it saw as one JSON object.
+ *
+ * It sends only to TEST-NET addresses (RFC 5737), where the namespace
+ * tests put their hubs. Built by meson for the tests, never installed. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <gnutls/gnutls.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-event.h>
+
+#include "daemon/cidmap.h"
+#include "daemon/conn.h"
+#include "daemon/log.h"
+#include "daemon/tls.h"
+#include "daemon/udp.h"
+
+#define MAX_FROM 128
+#define TICK_USEC 10000
+
+struct peer {
+	struct conn conn;
+	struct flood *f;
+	uint64_t handshake_at;
+	bool up;                 /* handshake completed, not closed */
+	bool dirty;
+	struct peer *dirty_next, *grave_next;
+};
+
+struct flood {
+	sd_event *ev;
+	gnutls_certificate_credentials_t cred;
+	struct sockaddr_in server;
+	struct udp sock[MAX_FROM];
+	size_t nsock, next_sock;
+	struct cidmap cids;      /* our SCIDs -> peer */
+	struct peer *dirty, *grave;
+	/* settings */
+	unsigned count, rate, duration;
+	unsigned long total;
+	size_t login_bytes;
+	bool initial_only;
+	/* what happened */
+	unsigned long attempted, handshakes, closed_by_hub, refused, failed;
+	unsigned open, held, held_peak;
+	uint64_t close_ms_min, close_ms_max;
+	char last_reason[128];
+	uint64_t last_code;
+};
+
+static void mark_dirty(struct peer *p)
+{
+	if (p->dirty)
+		return;
+	p->dirty = true;
+	p->dirty_next = p->f->dirty;
+	p->f->dirty = p;
+}
+
+static void settle(struct flood *f)
+{
+	while (f->dirty) {
+		struct peer *p = f->dirty;
+		f->dirty = p->dirty_next;
+		p->dirty = false;
+		conn_write(&p->conn);
+	}
+	for (size_t i = 0; i < f->nsock; i++)
+		udp_flush(&f->sock[i]);
+	while (f->grave) {
+		struct peer *p = f->grave;
+		f->grave = p->grave_next;
+		conn_free(&p->conn);
+		free(p);
+	}
+}
+
+/* ---- one connection ---- */
+
+static void on_handshake(struct conn *c)
+{
+	struct peer *p = c->owner;
+	struct flood *f = p->f;
+	p->up = true;
+	p->handshake_at = conn_now();
+	f->handshakes++;
+	if (++f->held > f->held_peak)
+		f->held_peak = f->held;
+	if (!f->login_bytes)
+		return;
+	/* A well-formed login whose token makes it login_bytes long, '\n' included. */
+	static const char head[] = "{\"type\":\"login_request\",\"token\":\"";
+	static const char tail[] = "\",\"client_version\":\"flood\",\"os\":\"linux\"}\n";
+	size_t fixed = sizeof(head) - 1 + sizeof(tail) - 1;
+	size_t pad = f->login_bytes > fixed ? f->login_bytes - fixed : 0;
+	char *line = malloc(fixed + pad);
+	if (!line)
+		return;
+	memcpy(line, head, sizeof(head) - 1);
+	memset(line + sizeof(head) - 1, 'x', pad);
+	memcpy(line + sizeof(head) - 1 + pad, tail, sizeof(tail) - 1);
+	if (!conn_ctl_send(c, line, fixed + pad))
+		log_warn("a login of %zu bytes does not fit the control buffer", fixed + pad);
+	free(line);
+}
+
+static void on_down(struct conn *c)
+{
+	struct peer *p = c->owner;
+	struct flood *f = p->f;
+	if (p->up) {
+		p->up = false;
+		f->held--;
+	}
+	if (!c->close_by_peer) {
+		f->failed++; /* timed out, or reset */
+		return;
+	}
+	snprintf(f->last_reason, sizeof(f->last_reason), "%s", c->close_reason);
+	f->last_code = c->close_code;
+	if (!p->handshake_at) {
+		f->refused++;
+		return;
+	}
+	f->closed_by_hub++;
+	uint64_t ms = (conn_now() - p->handshake_at) / 1000000;
+	if (f->closed_by_hub == 1 || ms < f->close_ms_min)
+		f->close_ms_min = ms;
+	if (ms > f->close_ms_max)
+		f->close_ms_max = ms;
+}
+
+static void forget_cid(struct flood *f, struct peer *p, const ngtcp2_cid *cid)
+{
+	if (cidmap_get(&f->cids, cid->data, cid->datalen) == p)
+		cidmap_del(&f->cids, cid->data, cid->datalen);
+}
+
+static void on_gone(struct conn *c)
+{
+	struct peer *p = c->owner;
+	struct flood *f = p->f;
+	ngtcp2_cid cids[16];
+	size_t n = ngtcp2_conn_get_num_scid(c->qc);
+	if (n <= 16) {
+		n = ngtcp2_conn_get_scid(c->qc, cids);
+		for (size_t i = 0; i < n; i++)
+			forget_cid(f, p, &cids[i]);
+	}
+	f->open--;
+	p->grave_next = f->grave;
+	f->grave = p;
+}
+
+static void cid_added(struct conn *c, const ngtcp2_cid *cid)
+{
+	struct peer *p = c->owner;
+	cidmap_put(&p->f->cids, cid->data, cid->datalen, p);
+}
+
+static void cid_removed(struct conn *c, const ngtcp2_cid *cid)
+{
+	struct peer *p = c->owner;
+	forget_cid(p->f, p, cid);
+}
+
+static const struct conn_ops peer_ops = {
+	.on_handshake = on_handshake,
+	.on_down = on_down,
+	.on_gone = on_gone,
+	.cid_added = cid_added,
+	.cid_removed = cid_removed,
+};
+
+/* A new connection from the next source address; its Initial goes out. */
+static struct peer *open_one(struct flood *f)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	gnutls_session_t tls;
+	if (!p)
+		return NULL;
+	p->f = f;
+	struct udp *u = &f->sock[f->next_sock++ % f->nsock];
+	if (tls_client_session(&tls, f->cred, NULL, SLOPN_ALPN, &p->conn.ref) < 0) {
+		free(p);
+		return NULL;
+	}
+	if (conn_client_init(&p->conn, f->ev, u, (const struct sockaddr *)&f->server,
+	                     sizeof(f->server), tls, &peer_ops, p, 0) < 0) {
+		if (!p->conn.tls)
+			gnutls_deinit(tls);
+		conn_free(&p->conn);
+		free(p);
+		return NULL;
+	}
+	f->attempted++;
+	ngtcp2_cid scid[1];
+	if (ngtcp2_conn_get_scid(p->conn.qc, scid) == 1)
+		cidmap_put(&f->cids, scid[0].data, scid[0].datalen, p);
+	conn_write(&p->conn);
+	return p;
+}
+
+static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct flood *f = userdata;
+	if (f->total && f->attempted >= f->total && !f->open) {
+		sd_event_exit(f->ev, 0); /* all of them opened and closed */
+		return 0;
+	}
+	unsigned budget = f->rate / (1000000 / TICK_USEC);
+	if (!budget)
+		budget = 1;
+	while (budget-- && (!f->total || f->attempted < f->total)) {
+		if (f->initial_only) {
+			/* Fire and forget: the hub's answers are never read. */
+			struct peer *p = open_one(f);
+			if (p) {
+				conn_free(&p->conn);
+				free(p);
+			}
+			continue;
+		}
+		if (f->open >= f->count)
+			break;
+		if (open_one(f))
+			f->open++;
+	}
+	settle(f);
+	sd_event_source_set_time_relative(src, TICK_USEC);
+	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+/* One source socket; answers are routed to their connection by our CIDs. */
+struct sockref {
+	struct flood *f;
+	struct udp *u;
+};
+
+static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct sockref *r = userdata;
+	struct flood *f = r->f;
+	for (int round = 0; round < 8; round++) {
+		int n = udp_recv(r->u);
+		for (int i = 0; i < n; i++) {
+			struct udp_rx *rx = &r->u->rx[i];
+			ngtcp2_version_cid vc;
+			if (ngtcp2_pkt_decode_version_cid(&vc, rx->data, rx->len, CONN_CID_LEN) != 0)
+				continue;
+			struct peer *p = cidmap_get(&f->cids, vc.dcid, vc.dcidlen);
+			if (!p || p->conn.state == CONN_DEAD)
+				continue;
+			conn_read(&p->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len);
+			mark_dirty(p);
+		}
+		if (n < UDP_RX_BATCH)
+			break;
+	}
+	settle(f);
+	return 0;
+}
+
+static int on_end(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	sd_event_exit(userdata, 0);
+	return 0;
+}
+
+/* RFC 5737 documentation ranges only. */
+static bool test_net(struct in_addr a)
+{
+	uint32_t h = ntohl(a.s_addr) & 0xffffff00u;
+	return h == 0xc0000200u || h == 0xc6336400u || h == 0xcb007100u;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
+		"                   [--rate N] [--duration S] [--login-bytes N] [--initial-only]\n"
+		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
+		"  --from ADDR         a source address (repeatable, used in turn); default any\n"
+		"  --count N           connections to keep open or opening at once (default 1)\n"
+		"  --total N           stop opening after N attempts (default: no limit)\n"
+		"  --rate N            new connections per second at most (default 2000)\n"
+		"  --duration S        run S seconds, then print the summary (default 10);\n"
+		"                      with --total, less once all are opened and closed\n"
+		"  --login-bytes N     after the handshake, send a login line of N bytes\n"
+		"  --initial-only      send bare Initials (--rate a second), read no answer\n");
+}
+
+int main(int argc, char **argv)
+{
+	static struct flood fl;
+	struct flood *f = &fl;
+	const char *server = NULL, *from[MAX_FROM];
+	size_t nfrom = 0;
+	f->count = 1, f->rate = 2000, f->duration = 10;
+	static const struct option opts[] = {
+		{"server", required_argument, NULL, 's'}, {"from", required_argument, NULL, 'f'},
+		{"count", required_argument, NULL, 'c'}, {"total", required_argument, NULL, 't'},
+		{"rate", required_argument, NULL, 'r'}, {"duration", required_argument, NULL, 'd'},
+		{"login-bytes", required_argument, NULL, 'l'}, {"initial-only", no_argument, NULL, 'i'},
+		{NULL, 0, NULL, 0},
+	};
+	int o;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 's': server = optarg; break;
+		case 'f':
+			if (nfrom == MAX_FROM) {
+				fprintf(stderr, "slopn-flood: at most %d --from\n", MAX_FROM);
+				return 2;
+			}
+			from[nfrom++] = optarg;
+			break;
+		case 'c': f->count = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 't': f->total = strtoul(optarg, NULL, 10); break;
+		case 'r': f->rate = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'd': f->duration = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'l': f->login_bytes = strtoul(optarg, NULL, 10); break;
+		case 'i': f->initial_only = true; break;
+		default: usage(); return 2;
+		}
+	}
+	char host[64];
+	unsigned port;
+	if (!server || sscanf(server, "%63[0-9.]:%u", host, &port) != 2 || port == 0 || port > 65535 ||
+	    inet_pton(AF_INET, host, &f->server.sin_addr) != 1) {
+		usage();
+		return 2;
+	}
+	if (!test_net(f->server.sin_addr)) {
+		fprintf(stderr, "slopn-flood: %s is not in a TEST-NET range: refusing to send there\n", host);
+		return 2;
+	}
+	f->server.sin_family = AF_INET;
+	f->server.sin_port = htons((uint16_t)port);
+
+	gnutls_global_init();
+	if (gnutls_certificate_allocate_credentials(&f->cred) < 0 || cidmap_init(&f->cids, 1024) < 0 ||
+	    sd_event_default(&f->ev) < 0) {
+		fprintf(stderr, "slopn-flood: cannot set up\n");
+		return 1;
+	}
+	if (!nfrom)
+		from[nfrom++] = "0.0.0.0";
+	static struct sockref refs[MAX_FROM];
+	for (size_t i = 0; i < nfrom; i++) {
+		struct sockaddr_in a = {.sin_family = AF_INET};
+		if (inet_pton(AF_INET, from[i], &a.sin_addr) != 1 ||
+		    udp_open(&f->sock[i], (const struct sockaddr *)&a, sizeof(a), false) < 0) {
+			fprintf(stderr, "slopn-flood: cannot send from %s: %s\n", from[i], strerror(errno));
+			return 1;
+		}
+		f->nsock++;
+		refs[i] = (struct sockref){f, &f->sock[i]};
+		if (!f->initial_only &&
+		    sd_event_add_io(f->ev, NULL, f->sock[i].fd, EPOLLIN, on_readable, &refs[i]) < 0)
+			return 1;
+	}
+	if (sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 0, 1000, on_tick, f) < 0 ||
+	    sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, (uint64_t)f->duration * 1000000,
+	                               1000, on_end, f->ev) < 0)
+		return 1;
+	sd_event_loop(f->ev);
+
+	json_t *out = json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
+		"attempted", (json_int_t)f->attempted, "handshakes", (json_int_t)f->handshakes,
+		"held_peak", (int)f->held_peak, "held_end", (int)f->held,
+		"closed_by_hub", (json_int_t)f->closed_by_hub, "refused", (json_int_t)f->refused,
+		"failed", (json_int_t)f->failed,
+		"close_after_ms_min", (json_int_t)f->close_ms_min,
+		"close_after_ms_max", (json_int_t)f->close_ms_max,
+		"last_reason", f->last_reason, "last_code", (json_int_t)f->last_code);
+	char *s = json_dumps(out, JSON_COMPACT);
+	puts(s);
+	free(s);
+	json_decref(out);
+	/* Leave as an attacker would: no CONNECTION_CLOSE, nothing freed. */
+	fflush(stdout);
+	_exit(0);
+}
