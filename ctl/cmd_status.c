@@ -19,6 +19,29 @@ static void print_drops(json_t *totals)
 	puts(n ? "" : "none");
 }
 
+/* The hub's connection limits at work (server.status admission); a hub
+ * from before them has none. */
+static void print_admission(json_t *adm)
+{
+	static const char *const counters[][2] = {
+		{"refused", "refused"}, {"closed_no_login", "closed for no login"},
+		{"closed_by_limit", "closed by limits"}, {"retry_sent", "Retry sent"},
+		{"oversize_logins", "oversized logins"}, {"bad_datagrams", "bad datagrams"},
+	};
+	if (!json_is_object(adm))
+		return;
+	printf("waiting:   %lld handshakes, %lld awaiting login\nlimits:    ",
+	       (long long)json_integer_value(json_object_get(adm, "handshakes")),
+	       (long long)json_integer_value(json_object_get(adm, "awaiting_login")));
+	int n = 0;
+	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
+		json_int_t v = json_integer_value(json_object_get(adm, counters[i][0]));
+		if (v)
+			printf("%s%lld %s", n++ ? ", " : "", (long long)v, counters[i][1]);
+	}
+	puts(n ? "" : "none at work");
+}
+
 static int status(const struct args *args)
 {
 	int rc;
@@ -63,6 +86,7 @@ static int status(const struct args *args)
 	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
 	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
 	print_drops(t);
+	print_admission(json_object_get(r, "admission"));
 	json_decref(r);
 	return 0;
 }

@@ -74,6 +74,9 @@ until [ "$(adm awaiting_login)" = 1 ]; do
 	sleep 0.1
 done
 ok "status shows 1 connection awaiting its login"
+expect_eq "slopnctl status: waiting" "$(ctl status | grep '^waiting:')" \
+	"waiting:   0 handshakes, 1 awaiting login"
+expect_eq "slopnctl status: limits" "$(ctl status | grep '^limits:')" "limits:    2 bad datagrams"
 wait "$fpid"
 jq -c . "$TMP/one.json"
 expect_eq "connections closed by the hub" "$(jq .closed_by_hub "$TMP/one.json")" 1
@@ -129,6 +132,8 @@ ctl --json status | jq -c .admission
 [ "$(adm retry_sent)" -gt 0 ] || fail "no Retry sent while handshakes piled up"
 [ "$(adm closed_by_limit)" -gt 0 ] || fail "nothing closed by a limit"
 ok "72 addresses: at most $m awaiting at once, $(adm retry_sent) Retry sent, $(adm closed_by_limit) closed by limits"
+ctl status | grep -Eq "^limits:    [0-9]+ refused, [0-9]+ closed for no login, [0-9]+ closed by limits, [0-9]+ Retry sent, 2 bad datagrams$" ||
+	fail "slopnctl status: $(ctl status | grep '^limits:')"
 
 # Once the flood is over its connections go, and so does their memory;
 # except under ASan, whose allocator keeps freed memory in its quarantine.
