@@ -1,5 +1,6 @@
 #include "proto/jsonfile.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,4 +19,68 @@ char *jsonfile_dump(json_t *root)
 	t[l] = '\n';
 	t[l + 1] = '\0';
 	return t;
+}
+
+int jsonfile_parse_list(const char *buf, size_t len, int version, const char *key, size_t elem,
+                        jsonfile_entry_fn entry, void **out, size_t *n, char *err, size_t errlen)
+{
+	json_error_t je;
+	*out = NULL;
+	*n = 0;
+	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+		return -1;
+	}
+	int rv = -1;
+	char *v = NULL;
+	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, key);
+	if (!json_is_object(root)) {
+		snprintf(err, errlen, "expected a JSON object");
+		goto out;
+	}
+	if (!json_is_integer(ver) || json_integer_value(ver) != version) {
+		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", version);
+		goto out;
+	}
+	if (!json_is_array(list)) {
+		snprintf(err, errlen, "%s: expected an array", key);
+		goto out;
+	}
+	size_t count = json_array_size(list);
+	if (count && !(v = calloc(count, elem))) {
+		snprintf(err, errlen, "out of memory");
+		goto out;
+	}
+	for (size_t i = 0; i < count; i++)
+		if (entry(json_array_get(list, i), i, v, err, errlen) < 0)
+			goto out;
+	*out = v;
+	*n = count;
+	v = NULL;
+	rv = 0;
+out:
+	free(v);
+	json_decref(root);
+	return rv;
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1; /* upper case is not what we write: refuse it rather than guess */
+}
+
+int jsonfile_unhex(const char *hex, size_t hexlen, uint8_t *out)
+{
+	for (size_t i = 0; i + 1 < hexlen; i += 2) {
+		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		if (hi < 0 || lo < 0)
+			return -1;
+		out[i / 2] = (uint8_t)(hi << 4 | lo);
+	}
+	return hexlen % 2 ? -1 : 0;
 }

@@ -3,9 +3,27 @@
 #define SLOPN_PROTO_JSONFILE_H
 
 #include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
 
 /* root as a file's text: indented, keys in insertion order, '\n'-terminated;
  * malloc'd, NULL when out of memory (or root is NULL). root is consumed. */
 char *jsonfile_dump(json_t *root);
+
+/* Parses one entry of a list into element idx of v (an array of such
+ * elements; those before idx are filled, to check for duplicates). 0, or
+ * -1 with err naming the place ("tokens[2].vip: ..."). */
+typedef int (*jsonfile_entry_fn)(json_t *o, size_t idx, void *v, char *err, size_t errlen);
+
+/* A state file {"version": version, key: [entries]}: each entry through
+ * entry() into a calloc'd array of elem-byte elements. On success *out
+ * (NULL when empty) and *n, and 0; else -1 with err saying where ("line 3
+ * column 7: ..." for bad JSON), nothing allocated. */
+int jsonfile_parse_list(const char *buf, size_t len, int version, const char *key, size_t elem,
+                        jsonfile_entry_fn entry, void **out, size_t *n, char *err, size_t errlen);
+
+/* Lower-case hex (as we write it) of hexlen characters into hexlen / 2
+ * bytes. 0, or -1 when a character is not one. */
+int jsonfile_unhex(const char *hex, size_t hexlen, uint8_t *out);
 
 #endif

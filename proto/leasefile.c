@@ -5,9 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "proto/jsonfile.h"
 
-static int parse_entry(json_t *o, size_t idx, struct lease_entry *e, char *err, size_t errlen)
+static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 {
+	struct lease_entry *e = (struct lease_entry *)v + idx;
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "leases[%zu]: expected an object", idx);
 		return -1;
@@ -55,45 +57,8 @@ static int parse_entry(json_t *o, size_t idx, struct lease_entry *e, char *err, 
 int leasefile_parse(const char *buf, size_t len, struct lease_entry **out, size_t *n,
                     char *err, size_t errlen)
 {
-	json_error_t je;
-	*out = NULL;
-	*n = 0;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
-		return -1;
-	}
-	int rv = -1;
-	struct lease_entry *v = NULL;
-	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "leases");
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object");
-		goto out;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != LEASEFILE_VERSION) {
-		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", LEASEFILE_VERSION);
-		goto out;
-	}
-	if (!json_is_array(list)) {
-		snprintf(err, errlen, "leases: expected an array");
-		goto out;
-	}
-	size_t count = json_array_size(list);
-	if (count && !(v = calloc(count, sizeof(*v)))) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++)
-		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
-			goto out;
-	*out = v;
-	*n = count;
-	v = NULL;
-	rv = 0;
-out:
-	free(v);
-	json_decref(root);
-	return rv;
+	return jsonfile_parse_list(buf, len, LEASEFILE_VERSION, "leases", sizeof(**out), parse_entry, (void **)out,
+	                           n, err, errlen);
 }
 
 /* One lease as compact JSON, malloc'd; NULL when out of memory. */

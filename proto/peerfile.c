@@ -41,14 +41,9 @@ int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
 	return 0;
 }
 
-static int hexval(char c)
+static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 {
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10
-	     : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static int parse_entry(json_t *o, size_t idx, struct peer_entry *e, char *err, size_t errlen)
-{
+	struct peer_entry *e = (struct peer_entry *)v + idx;
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "peers[%zu]: expected an object", idx);
 		return -1;
@@ -74,13 +69,9 @@ static int parse_entry(json_t *o, size_t idx, struct peer_entry *e, char *err, s
 			return -1;
 		}
 		struct peer_cid *cid = &e->cid[i];
-		for (size_t k = 0; k < hl / 2; k++) {
-			int hi = hexval(h[2 * k]), lo = hexval(h[2 * k + 1]);
-			if (hi < 0 || lo < 0) {
-				snprintf(err, errlen, "peers[%zu].cids[%zu]: not hex", idx, i);
-				return -1;
-			}
-			cid->data[k] = (uint8_t)(hi << 4 | lo);
+		if (jsonfile_unhex(h, hl, cid->data) < 0) {
+			snprintf(err, errlen, "peers[%zu].cids[%zu]: not hex", idx, i);
+			return -1;
 		}
 		cid->len = (uint8_t)(hl / 2);
 	}
@@ -91,45 +82,8 @@ static int parse_entry(json_t *o, size_t idx, struct peer_entry *e, char *err, s
 int peerfile_parse(const char *buf, size_t len, struct peer_entry **out, size_t *n,
                    char *err, size_t errlen)
 {
-	json_error_t je;
-	*out = NULL;
-	*n = 0;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
-		return -1;
-	}
-	int rv = -1;
-	struct peer_entry *v = NULL;
-	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "peers");
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object");
-		goto out;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != PEERFILE_VERSION) {
-		snprintf(err, errlen, "version: expected %d", PEERFILE_VERSION);
-		goto out;
-	}
-	if (!json_is_array(list)) {
-		snprintf(err, errlen, "peers: expected an array");
-		goto out;
-	}
-	size_t count = json_array_size(list);
-	if (count && !(v = calloc(count, sizeof(*v)))) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++)
-		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
-			goto out;
-	*out = v;
-	*n = count;
-	v = NULL;
-	rv = 0;
-out:
-	free(v);
-	json_decref(root);
-	return rv;
+	return jsonfile_parse_list(buf, len, PEERFILE_VERSION, "peers", sizeof(**out), parse_entry, (void **)out,
+	                           n, err, errlen);
 }
 
 static json_t *entry_json(const struct peer_entry *e)

@@ -22,15 +22,6 @@ bool token_name_valid(const char *name)
 	return true;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* upper case is not what we write: refuse it rather than guess */
-}
-
 /* An optional time: absent or null is 0; otherwise an integer >= 0. */
 static int get_time(json_t *o, const char *key, bool required, int64_t *out, size_t idx,
                     char *err, size_t errlen)
@@ -52,8 +43,9 @@ static int get_time(json_t *o, const char *key, bool required, int64_t *out, siz
 	return 0;
 }
 
-static int parse_entry(json_t *o, size_t idx, struct token_entry *e, char *err, size_t errlen)
+static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 {
+	struct token_entry *e = (struct token_entry *)v + idx;
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "tokens[%zu]: expected an object", idx);
 		return -1;
@@ -73,13 +65,9 @@ static int parse_entry(json_t *o, size_t idx, struct token_entry *e, char *err, 
 		snprintf(err, errlen, "tokens[%zu].sha256: expected 64 lower-case hex digits", idx);
 		return -1;
 	}
-	for (int i = 0; i < 32; i++) {
-		int hi = hexval(hash[2 * i]), lo = hexval(hash[2 * i + 1]);
-		if (hi < 0 || lo < 0) {
-			snprintf(err, errlen, "tokens[%zu].sha256: expected 64 lower-case hex digits", idx);
-			return -1;
-		}
-		e->sha256[i] = (uint8_t)(hi << 4 | lo);
+	if (jsonfile_unhex(hash, 64, e->sha256) < 0) {
+		snprintf(err, errlen, "tokens[%zu].sha256: expected 64 lower-case hex digits", idx);
+		return -1;
 	}
 	if (get_time(o, "created", true, &e->created, idx, err, errlen) < 0 ||
 	    get_time(o, "expires", false, &e->expires, idx, err, errlen) < 0 ||
@@ -96,62 +84,24 @@ static int parse_entry(json_t *o, size_t idx, struct token_entry *e, char *err, 
 		}
 		e->vip = ntohl(a.s_addr);
 	}
+	for (const struct token_entry *d = v; d < e; d++) {
+		if (!strcmp(d->name, e->name)) {
+			snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", idx, e->name);
+			return -1;
+		}
+		if (e->vip && d->vip == e->vip) {
+			snprintf(err, errlen, "tokens[%zu].vip: also the fixed VIP of '%s'", idx, d->name);
+			return -1;
+		}
+	}
 	return 0;
 }
 
 int tokenfile_parse(const char *buf, size_t len, struct token_entry **out, size_t *n,
                     char *err, size_t errlen)
 {
-	json_error_t je;
-	*out = NULL;
-	*n = 0;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
-		return -1;
-	}
-	int rv = -1;
-	struct token_entry *v = NULL;
-	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "tokens");
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object");
-		goto out;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != TOKENFILE_VERSION) {
-		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", TOKENFILE_VERSION);
-		goto out;
-	}
-	if (!json_is_array(list)) {
-		snprintf(err, errlen, "tokens: expected an array");
-		goto out;
-	}
-	size_t count = json_array_size(list);
-	if (count && !(v = calloc(count, sizeof(*v)))) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
-			goto out;
-		for (size_t j = 0; j < i; j++) {
-			if (!strcmp(v[j].name, v[i].name)) {
-				snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", i, v[i].name);
-				goto out;
-			}
-			if (v[i].vip && v[j].vip == v[i].vip) {
-				snprintf(err, errlen, "tokens[%zu].vip: also the fixed VIP of '%s'", i, v[j].name);
-				goto out;
-			}
-		}
-	}
-	*out = v;
-	*n = count;
-	v = NULL;
-	rv = 0;
-out:
-	free(v);
-	json_decref(root);
-	return rv;
+	return jsonfile_parse_list(buf, len, TOKENFILE_VERSION, "tokens", sizeof(**out), parse_entry, (void **)out,
+	                           n, err, errlen);
 }
 
 static json_t *time_or_null(int64_t t)

@@ -22,8 +22,9 @@ static int get_count(json_t *o, const char *key, uint64_t *out, size_t idx, char
 	return 0;
 }
 
-static int parse_entry(json_t *o, size_t idx, struct traffic_entry *e, char *err, size_t errlen)
+static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 {
+	struct traffic_entry *e = (struct traffic_entry *)v + idx;
 	if (!json_is_object(o)) {
 		snprintf(err, errlen, "tokens[%zu]: expected an object", idx);
 		return -1;
@@ -60,57 +61,19 @@ static int parse_entry(json_t *o, size_t idx, struct traffic_entry *e, char *err
 		}
 		memcpy(e->last_remote, s, len + 1);
 	}
+	for (const struct traffic_entry *d = v; d < e; d++)
+		if (!strcmp(d->name, e->name)) {
+			snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", idx, e->name);
+			return -1;
+		}
 	return 0;
 }
 
 int trafficfile_parse(const char *buf, size_t len, struct traffic_entry **out, size_t *n,
                       char *err, size_t errlen)
 {
-	json_error_t je;
-	*out = NULL;
-	*n = 0;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
-		return -1;
-	}
-	int rv = -1;
-	struct traffic_entry *v = NULL;
-	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, "tokens");
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object");
-		goto out;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != TRAFFICFILE_VERSION) {
-		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", TRAFFICFILE_VERSION);
-		goto out;
-	}
-	if (!json_is_array(list)) {
-		snprintf(err, errlen, "tokens: expected an array");
-		goto out;
-	}
-	size_t count = json_array_size(list);
-	if (count && !(v = calloc(count, sizeof(*v)))) {
-		snprintf(err, errlen, "out of memory");
-		goto out;
-	}
-	for (size_t i = 0; i < count; i++) {
-		if (parse_entry(json_array_get(list, i), i, &v[i], err, errlen) < 0)
-			goto out;
-		for (size_t j = 0; j < i; j++)
-			if (!strcmp(v[j].name, v[i].name)) {
-				snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", i, v[i].name);
-				goto out;
-			}
-	}
-	*out = v;
-	*n = count;
-	v = NULL;
-	rv = 0;
-out:
-	free(v);
-	json_decref(root);
-	return rv;
+	return jsonfile_parse_list(buf, len, TRAFFICFILE_VERSION, "tokens", sizeof(**out), parse_entry, (void **)out,
+	                           n, err, errlen);
 }
 
 char *trafficfile_format(const struct traffic_entry *v, size_t n)
