@@ -26,10 +26,10 @@ const char *const drop_reason_names[DROP_MAX] = {
 #define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
 /* A client gives up on a hub that answered none of this many probe
- * timeouts in a row, after at least DEAD_SILENCE without a packet: with
- * the backoff that is under 2 s on a LAN, well before the idle timeout. */
-#define DEAD_PTOS 6
-#define DEAD_SILENCE (NGTCP2_SECONDS * 3 / 2)
+ * timeouts in a row, after at least DEAD_SILENCE without a packet: 2 to 3 s
+ * on a LAN, under load too, well before the idle timeout. */
+#define DEAD_PTOS 4
+#define DEAD_SILENCE (2 * NGTCP2_SECONDS)
 /* Connection-level credit added per probe anchor: enough that ngtcp2 sends
  * MAX_DATA at once (it waits for half its window, 256 KiB). */
 #define ANCHOR_CREDIT (256 * 1024)
@@ -554,7 +554,14 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
 			snprintf(c->close_reason, sizeof(c->close_reason), "%s",
 			         c->stateless_reset ? "stateless reset (the peer restarted)" : "closed by peer");
 		conn_enter_down(c, CONN_DRAINING);
-		arm_linger(c);
+		if (c->is_server) {
+			arm_linger(c);
+			return;
+		}
+		/* A client sends nothing while draining and opens its next
+		 * connection on a socket of its own: no need to wait 3 PTOs (a
+		 * hub that restarted wants its clients back now). */
+		conn_finish(c);
 		return;
 	}
 	case NGTCP2_ERR_DROP_CONN:

@@ -70,7 +70,14 @@ for i in $(seq 10); do
 	nsx "c$i" timeout 60 iperf3 -c 10.100.0.1 -p $((5300 + i)) -t 45 > "$TMP/iperf2-c$i.log" 2>&1 &
 	PIDS+=($!)
 done
+# Busy means data in flight: every one of them moves at least 1 MB in 2 s.
+ctl --json sessions list > "$TMP/before.json"
 sleep 2
+ctl --json sessions list > "$TMP/after.json"
+slowest=$(jq -n --slurpfile a "$TMP/before.json" --slurpfile b "$TMP/after.json" '
+	[$b[0].sessions[] | select(.vip | test("^10\\.100\\.0\\.([2-9]|1[01])$")) | . as $s
+	 | $s.rx_bytes - ([$a[0].sessions[] | select(.vip == $s.vip) | .rx_bytes] | first // 0)] | min')
+[ "$slowest" -gt 1000000 ] || fail "c1..c10 are not all busy: the slowest moved $slowest bytes in 2 s"
 kill -9 "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
 SECONDS=0
