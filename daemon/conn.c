@@ -690,10 +690,9 @@ static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt)
 	return true;
 }
 
-static void dgq_drain(struct conn *c)
+static void dgq_drain(struct conn *c, uint64_t ts)
 {
 	bool was_congested = conn_congested(c);
-	uint64_t ts = conn_now();
 	while (c->dgq_count) {
 		unsigned i = c->dgq_head;
 		ngtcp2_vec v = {c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]};
@@ -775,9 +774,11 @@ void conn_write(struct conn *c)
 {
 	if (c->state != CONN_OPEN)
 		return;
+	/* One time for the whole pass: ngtcp2 asserts that a packet number
+	 * never goes with an earlier send time than the one before it. */
 	uint64_t ts = conn_now();
 	c->anchored = false;
-	dgq_drain(c);
+	dgq_drain(c, ts);
 	bool stream_blocked = false;
 	for (;;) {
 		ngtcp2_vec v = {0};
