@@ -77,6 +77,9 @@ struct server {
 	enum nat_backend nat_backend;  /* with which */
 	char egress[IFNAMSIZ];
 	char *nat_state;               /* where the forwarding setting from before is kept */
+	uint64_t bad_login_minute;     /* refused logins logged: since when */
+	unsigned bad_login_lines;      /* lines this minute */
+	uint64_t bad_login_unlogged;   /* and the ones past the limit */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */
 	char *leases_path;             /* leases.json */
@@ -146,6 +149,9 @@ void hub_mark_dirty(struct session *ss);
 
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
+/* A login refused as unreadable (why; oversized counts it too): logged,
+ * at most a few lines a minute. */
+void hub_bad_login(struct session *ss, const char *why, bool oversized);
 
 /* hub_data.c: one datagram from a client; the TUN is readable; a session's
  * queue is no longer congested. */

@@ -111,18 +111,41 @@ static void token_used(struct server *s, struct token_entry *e)
 		log_warn("%s: last use of '%s' not saved: %s", s->tokens.path, e->name, err);
 }
 
+/* A refused login is a line in the log, so that an administrator sees why
+ * a client cannot get in; but a flood of them must not flood the log: at
+ * most BAD_LOGIN_LINES a minute, then one line a minute counts the rest.
+ * Oversized ones are also counted (server.status, admission). */
+#define BAD_LOGIN_LINES 10
+void hub_bad_login(struct session *ss, const char *why, bool oversized)
+{
+	struct server *s = ss->srv;
+	uint64_t now = conn_now();
+	if (oversized)
+		hub_admit_oversize(s);
+	if (now - s->bad_login_minute >= 60 * NGTCP2_SECONDS) {
+		if (s->bad_login_unlogged)
+			log_info("%llu more refused logins in the last minute were not logged",
+			         (unsigned long long)s->bad_login_unlogged);
+		s->bad_login_minute = now;
+		s->bad_login_lines = s->bad_login_unlogged = 0;
+	}
+	if (s->bad_login_lines >= BAD_LOGIN_LINES) {
+		s->bad_login_unlogged++;
+		return;
+	}
+	s->bad_login_lines++;
+	hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)%s", (unsigned long long)ss->id,
+	         ss->remote, why, s->bad_login_lines == BAD_LOGIN_LINES
+	                          ? "; more this minute are counted, not logged" : "");
+}
+
 static void handle_login(struct session *ss, const char *line, size_t len)
 {
 	struct server *s = ss->srv;
 	struct slopn_login_request req;
 	char err[160];
 	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		/* Oversized ones come in floods: counted, not a line each. */
-		if (len >= SLOPN_LOGIN_MAX)
-			hub_admit_oversize(s);
-		else
-			hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)",
-			         (unsigned long long)ss->id, ss->remote, err);
+		hub_bad_login(ss, err, len >= SLOPN_LOGIN_MAX);
 		char msg[200];
 		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");

@@ -161,8 +161,11 @@ static void session_down(struct conn *c)
 	struct server *s = ss->srv;
 	hub_admit_leave(ss);
 	if (!ss->logged_in) {
-		if (c->ctl_overflow)
-			hub_admit_oversize(s);
+		if (c->ctl_overflow) {
+			char why[64];
+			snprintf(why, sizeof(why), "larger than %d bytes", SLOPN_LOGIN_MAX);
+			hub_bad_login(ss, why, true);
+		}
 		return;
 	}
 	char vip[INET_ADDRSTRLEN];
