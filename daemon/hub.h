@@ -139,9 +139,11 @@ void hub_admit_start(struct server *s, struct session *ss, bool validated);
 void hub_admit_handshake(struct conn *c);
 /* The session logged in, or went down: it waits no more. */
 void hub_admit_leave(struct session *ss);
-/* A login larger than SLOPN_LOGIN_MAX was refused: counted, and in the
- * once-a-minute summary rather than a line each. */
+/* A login larger than SLOPN_LOGIN_MAX was refused: counted (and in the
+ * once-a-minute summary). */
 void hub_admit_oversize(struct server *s);
+/* Connections past their handshake that have not logged in yet. */
+unsigned hub_awaiting_login(const struct server *s);
 /* Whether one more stateless answer fits this second's budget. */
 bool hub_stateless_ok(struct server *s);
 /* Write this session at the end of the event (safe from any callback). */

@@ -138,6 +138,14 @@ void hub_admit_oversize(struct server *s)
 	note_pressure(s);
 }
 
+unsigned hub_awaiting_login(const struct server *s)
+{
+	unsigned n = 0;
+	for (const struct session *ss = s->pend_head; ss; ss = ss->pend_next)
+		n += !ss->handshaking;
+	return n;
+}
+
 /* Close a connection that has not logged in, at the end of the event. Code
  * 0: a real client that was only slow tries again. */
 static void close_waiting(struct session *ss, uint64_t *counter, const char *reason)

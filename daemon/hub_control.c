@@ -19,15 +19,12 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	struct server *s = ctx;
 	struct conn_stats t;
 	unsigned n = hub_totals(s, &t);
-	unsigned awaiting_login = 0;
-	for (const struct session *ss = s->pend_head; ss; ss = ss->pend_next)
-		awaiting_login += !ss->handshaking;
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
 	const struct admit_counters *a = &s->adm;
 	json_t *admission = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"handshakes", (int)s->handshaking, "awaiting_login", (int)awaiting_login,
+		"handshakes", (int)s->handshaking, "awaiting_login", (int)hub_awaiting_login(s),
 		"retry_sent", (json_int_t)a->retry_sent, "refused", (json_int_t)a->refused,
 		"closed_no_login", (json_int_t)a->closed_deadline,
 		"closed_by_limit", (json_int_t)a->closed_limit,

@@ -72,6 +72,17 @@ expect_eq "bans now" "$(val "$m" 'slopn_bans{}')" 0
 expect_eq "sessions (slopnctl metrics)" "$(val "$m" 'slopn_sessions{}')" 2
 ok "slopnctl metrics: the same text"
 
+# The connection limits' counters: a datagram that is not QUIC moves one.
+bad=$(val "$m" 'slopn_admission_total{what=bad_datagrams}')
+nsx c1 bash -c 'printf "not quic" > /dev/udp/192.0.2.1/4242'
+for _ in $(seq 50); do
+	m=$(scrape ctl)
+	[ "$(val "$m" 'slopn_admission_total{what=bad_datagrams}')" = $((bad + 1)) ] && break
+	sleep 0.1
+done
+expect_eq "admission bad_datagrams after one" "$(val "$m" 'slopn_admission_total{what=bad_datagrams}')" $((bad + 1))
+expect_eq "awaiting login" "$(val "$m" 'slopn_awaiting_login{}')" 0
+
 # Only GET /metrics.
 code() { nsx hub $PY -c '
 import sys, urllib.request, urllib.error
