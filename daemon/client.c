@@ -575,6 +575,10 @@ static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (r == TUN_BAD) {
 			log_debug("%s: unusable packet from the kernel: %s", cl->tunname,
 			          offload_result_str(p.bad));
+			if (cl->conn)
+				cl->conn->stats.drop[DROP_NOT_IPV4]++; /* garbage, as the hub counts it */
+			else
+				cl->drop_down++;
 			continue;
 		}
 		if (cl->state != C_UP || !cl->conn) {

@@ -5,8 +5,10 @@
  * the TUN is not read, so the kernel holds the senders back (no drop of
  * ours: a TUN queue slot is a 64 KiB super-packet with offloads). One slow
  * client must not stall the others, though: a session that stays congested
- * for SHED_AFTER stops holding the TUN and drops its own excess instead
- * (counted as "queue"), until it has had nothing to drop for SHED_HOLD. */
+ * for SHED_AFTER, while other sessions have traffic from the TUN, stops
+ * holding the TUN and drops its own excess instead (counted as "queue"),
+ * until it has had nothing to drop for SHED_HOLD. Alone, it holds on: it
+ * stalls nobody, and dropping would only cost its own flows. */
 #include <arpa/inet.h>
 
 #include "daemon/hub.h"
@@ -126,6 +128,18 @@ static void release(struct server *s, struct session *ss)
 		tun_pause(s, false);
 }
 
+/* Does another session than ss have traffic from the TUN, which waits
+ * while ss holds it? */
+static bool others_wait(const struct server *s, const struct session *ss, uint64_t now)
+{
+	for (const struct session *o = s->sessions; o; o = o->next)
+		if (o != ss && o->logged_in && o->tun_seen + SHED_HOLD > now)
+			return true;
+	return false;
+}
+
+/* At the lowest priority: what is pending first (the ACKs that drain a
+ * queue, on a busy machine) runs first. */
 static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
@@ -133,6 +147,8 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 	for (struct session *ss = s->sessions; ss && s->holding; ss = ss->next) {
 		if (!ss->holding)
 			continue;
+		if (ss->held_since + SHED_AFTER <= now && !others_wait(s, ss, now))
+			ss->held_since = now; /* nobody waits: hold on */
 		if (ss->held_since + SHED_AFTER > now) {
 			next = ss->held_since + SHED_AFTER < next ? ss->held_since + SHED_AFTER : next;
 			continue;
@@ -168,6 +184,7 @@ static void hold(struct server *s, struct session *ss, uint64_t now)
 			release(s, ss);
 			return;
 		}
+		sd_event_source_set_priority(s->shed_timer, SD_EVENT_PRIORITY_IDLE);
 	}
 	sd_event_source_set_time(s->shed_timer, (now + SHED_AFTER) / 1000 + 1);
 	sd_event_source_set_enabled(s->shed_timer, SD_EVENT_ONESHOT);
@@ -186,6 +203,7 @@ static void to_session(struct server *s, struct session *ss, struct tun_pkt *p, 
 	struct conn *c = &ss->conn;
 	uint64_t now = conn_now();
 	bool shedding = ss->shed_until > now;
+	ss->tun_seen = now;
 	/* Less than a client waits for: the others wait too while it holds. */
 	c->dgq_pause = HOLD_AT;
 	int r = conn_send_tun_pkt(c, p, shedding ? SHED_QUEUE : CONN_DGQ_SLOTS);

@@ -37,6 +37,7 @@ struct session {
 	bool holding;                  /* congested: the TUN is not read */
 	uint64_t held_since;           /* conn_now() */
 	uint64_t shed_until;           /* dropping its own excess until then */
+	uint64_t tun_seen;             /* when the TUN last had a packet for it */
 	/* admission (hub_admit.c) */
 	bool handshaking;              /* counted in srv->handshaking */
 	bool pending;                  /* address proven, no login yet: on the pending list */

@@ -34,6 +34,10 @@ download c1 3
 alone=$RATE
 ok "c1 alone: $((alone / 1000)) Mbit/s"
 
+# c2 sheds only while another session has traffic (alone, it would stall
+# nobody): a ping from the hub keeps c1 busy from now on.
+nsx hub ping -q -i 0.2 -w 30 10.100.0.2 > /dev/null &
+PIDS+=($!)
 # c2 in the background, in a subshell of its own: its RATE goes to a file.
 (download c2 6 -u -b 20M -l 1200 && echo "$RATE" > "$TMP/c2.rate") &
 slow=$!
