@@ -266,63 +266,85 @@ bool offload_split_next(struct offload_split *s, struct offload_seg *g)
 
 static const uint8_t vnet_plain[VNET_HDR_LEN];
 
-/* Where a TCP packet's flow key is: addresses by version, ports at l3len. */
-struct tcp_pkt {
-	size_t l3len, doff, total, paylen;
-	uint8_t flags;
+/* A TCP or UDP packet as the coalescer sees it. */
+struct l4_pkt {
+	size_t l3len, l4len, total, paylen;
+	uint8_t proto, flags; /* flags: TCP's */
 };
 
-/* A TCP segment that may start or join a flow: IPv4 without options, DF
- * and not a fragment, or IPv6 with TCP next; an ACK carrying data and no
- * other control flag than PSH. */
-static bool tcp_mergeable(const uint8_t *p, size_t len, struct tcp_pkt *t)
+/* A packet that may start or join a flow: IPv4 without options and not a
+ * fragment, or IPv6 with TCP or UDP next; TCP: an ACK carrying data and no
+ * other control flag than PSH, with DF; UDP (when udp): data and a
+ * checksum, its length that of the IP packet. */
+static bool mergeable(const uint8_t *p, size_t len, bool udp, struct l4_pkt *t)
 {
-	if (len < 40)
+	if (len < 28)
 		return false;
 	if (p[0] == 0x45) {
 		t->total = get16(p + 2);
-		if (get16(p + 6) != 0x4000 || p[9] != PROTO_TCP)
-			return false;
+		t->proto = p[9];
 		t->l3len = 20;
-	} else if (p[0] >> 4 == 6) {
+		if (get16(p + 6) & 0x3fff || (t->proto == PROTO_TCP && !(p[6] & 0x40)))
+			return false; /* a fragment; TCP without DF (its IDs matter) */
+	} else if (p[0] >> 4 == 6 && len >= 48) {
 		t->total = 40u + get16(p + 4);
-		if (p[6] != PROTO_TCP)
-			return false;
+		t->proto = p[6];
 		t->l3len = 40;
 	} else {
 		return false;
 	}
-	if (t->total > len || t->total < t->l3len + 20)
+	if (t->total > len || !(t->proto == PROTO_TCP || (udp && t->proto == PROTO_UDP)))
 		return false;
-	t->doff = (p[t->l3len + 12] >> 4) * 4u;
-	if (t->doff < 20 || t->l3len + t->doff > t->total)
+	const uint8_t *l4 = p + t->l3len;
+	if (t->proto == PROTO_UDP) {
+		t->l4len = 8;
+		t->flags = 0;
+		return t->total > t->l3len + 8 && get16(l4 + 4) == t->total - t->l3len &&
+		       (l4[6] | l4[7]);
+	}
+	if (t->total < t->l3len + 20)
 		return false;
-	t->paylen = t->total - t->l3len - t->doff;
-	t->flags = p[t->l3len + 13];
-	return (t->flags & (uint8_t)~TCP_PSH) == TCP_ACK && t->paylen > 0;
+	t->l4len = (l4[12] >> 4) * 4u;
+	if (t->l4len < 20 || t->l3len + t->l4len > t->total)
+		return false;
+	t->flags = l4[13];
+	return (t->flags & (uint8_t)~TCP_PSH) == TCP_ACK && t->total > t->l3len + t->l4len;
 }
 
-/* Any TCP packet's flow key, for keeping order: l3len, or 0 when the
- * packet is TCP without ports at hand (a later fragment); -1 not TCP. */
-static int tcp_key_at(const uint8_t *p, size_t len)
+/* Any TCP or UDP packet's place, for keeping order: l3len, 0 when it has
+ * no ports at hand (a later fragment), -1 for other protocols. */
+static int l4_at(const uint8_t *p, size_t len, uint8_t *proto)
 {
 	if (len >= 20 && p[0] >> 4 == 4) {
 		size_t ihl = (p[0] & 0x0fu) * 4u;
-		if (p[9] != PROTO_TCP)
+		*proto = p[9];
+		if (*proto != PROTO_TCP && *proto != PROTO_UDP)
 			return -1;
 		return ihl >= 20 && ihl + 4 <= len && !(get16(p + 6) & 0x1fff) ? (int)ihl : 0;
 	}
-	if (len >= 40 && p[0] >> 4 == 6)
-		return p[6] != PROTO_TCP ? -1 : len >= 44 ? 40 : 0;
+	if (len >= 40 && p[0] >> 4 == 6) {
+		*proto = p[6];
+		if (*proto != PROTO_TCP && *proto != PROTO_UDP)
+			return -1;
+		return len >= 44 ? 40 : 0;
+	}
 	return -1;
 }
 
-static unsigned flow_hash(const uint8_t *p, size_t l3len)
+static const uint8_t *addrs(const uint8_t *p, size_t *n)
 {
-	size_t at = l3len == 40 ? 8 : 12, n = l3len == 40 ? 32 : 8;
-	uint32_t h = 0, w;
+	bool v6 = p[0] >> 4 == 6;
+	*n = v6 ? 32 : 8;
+	return p + (v6 ? 8 : 12);
+}
+
+static unsigned flow_hash(const uint8_t *p, size_t l3len, uint8_t proto)
+{
+	size_t n;
+	const uint8_t *a = addrs(p, &n);
+	uint32_t h = proto, w;
 	for (size_t i = 0; i < n; i += 4) {
-		memcpy(&w, p + at + i, 4);
+		memcpy(&w, a + i, 4);
 		h = (h ^ w) * 0x9e3779b1u;
 	}
 	memcpy(&w, p + l3len, 4);
@@ -330,43 +352,49 @@ static unsigned flow_hash(const uint8_t *p, size_t l3len)
 	return (h >> 16) % OFFLOAD_GRO_FLOWS;
 }
 
-static bool same_key(const struct offload_flow *f, const uint8_t *p, size_t l3len)
+/* Same version, protocol and addresses (and ports, unless l3len is 0). */
+static bool same_key(const struct offload_flow *f, const uint8_t *p, size_t l3len, uint8_t proto)
 {
 	const uint8_t *q = f->buf + VNET_HDR_LEN;
-	if ((p[0] >> 4) != (q[0] >> 4))
-		return false;
-	bool v6 = p[0] >> 4 == 6;
-	return memcmp(p + (v6 ? 8 : 12), q + (v6 ? 8 : 12), v6 ? 32 : 8) == 0 &&
-	       memcmp(p + l3len, q + f->l3len, 4) == 0;
+	size_t n, m;
+	const uint8_t *a = addrs(p, &n), *b = addrs(q, &m);
+	return (p[0] >> 4) == (q[0] >> 4) && proto == f->proto && memcmp(a, b, n) == 0 &&
+	       (!l3len || memcmp(p + l3len, q + f->l3len, 4) == 0);
 }
 
-static bool tcp_csum_ok(const uint8_t *p, const struct tcp_pkt *t)
+static bool csum_ok(const uint8_t *p, const struct l4_pkt *t)
 {
-	uint64_t sum = pseudo_sum(p, PROTO_TCP, t->total - t->l3len);
+	uint64_t sum = pseudo_sum(p, t->proto, t->total - t->l3len);
 	return fold(sum_bytes(sum, p + t->l3len, t->total - t->l3len)) == 0xffff;
 }
 
 static void flow_emit(struct offload_gro *g, struct offload_flow *f)
 {
-	uint8_t *p = f->buf + VNET_HDR_LEN, *tcp = p + f->l3len;
+	uint8_t *p = f->buf + VNET_HDR_LEN, *l4 = p + f->l3len;
 	struct vnet_hdr h = {0};
 	if (f->nseg > 1) {
 		bool v6 = f->l3len == 40;
+		size_t l4len = f->len - f->l3len, at = f->proto == PROTO_TCP ? 16 : 6;
 		if (v6) {
-			put16(p + 4, f->len - 40);
+			put16(p + 4, l4len);
 		} else {
 			put16(p + 2, f->len);
 			p[10] = p[11] = 0;
 			store_csum(p + 10, inet_csum(p, 20));
 		}
-		if (f->psh)
-			tcp[13] |= TCP_PSH;
+		if (f->proto == PROTO_UDP)
+			put16(l4 + 4, l4len);
+		else if (f->psh)
+			l4[13] |= TCP_PSH;
 		/* The kernel completes the checksum from the pseudo-header's sum
 		 * (each segment's was checked on the way in). */
-		store_csum(tcp + 16, fold(pseudo_sum(p, PROTO_TCP, f->len - f->l3len)));
+		store_csum(l4 + at, fold(pseudo_sum(p, f->proto, l4len)));
 		h = (struct vnet_hdr){
-			.flags = VNET_F_NEEDS_CSUM, .gso_type = v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4,
-			.hdr_len = f->hdrlen, .gso_size = f->seg, .csum_start = f->l3len, .csum_offset = 16,
+			.flags = VNET_F_NEEDS_CSUM,
+			.gso_type = f->proto == PROTO_UDP ? VNET_GSO_UDP_L4
+			          : v6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4,
+			.hdr_len = f->hdrlen, .gso_size = f->seg, .csum_start = f->l3len,
+			.csum_offset = (uint16_t)at,
 		};
 	}
 	vnet_hdr_put(f->buf, &h);
@@ -374,40 +402,45 @@ static void flow_emit(struct offload_gro *g, struct offload_flow *f)
 	g->emit(g->ctx, f->buf, p, f->len);
 }
 
-/* Can segment p join flow f (same key)? The headers must match but for
- * lengths, IDs, checksums and PSH, and the sequence must follow on. */
-static bool can_join(const struct offload_flow *f, const uint8_t *p, const struct tcp_pkt *t)
+/* Can packet p join flow f (same key)? The headers must match but for
+ * lengths, IDs, checksums and TCP's PSH; a TCP sequence must follow on. */
+static bool can_join(const struct offload_flow *f, const uint8_t *p, const struct l4_pkt *t)
 {
 	const uint8_t *q = f->buf + VNET_HDR_LEN, *a = p + t->l3len, *b = q + f->l3len;
-	if (!f->open || t->l3len != f->l3len || t->l3len + t->doff != f->hdrlen ||
-	    t->paylen > f->seg || f->len + t->paylen > OFFLOAD_MAX_PKT || get32(a + 4) != f->next_seq)
+	if (!f->open || t->l3len != f->l3len || t->l3len + t->l4len != f->hdrlen ||
+	    t->paylen > f->seg || f->len + t->paylen > OFFLOAD_MAX_PKT)
 		return false;
-	if (t->l3len == 20 ? p[1] != q[1] || p[8] != q[8] /* ToS/ECN, TTL */
+	if (t->l3len == 20 ? p[1] != q[1] || p[6] != q[6] || p[8] != q[8] /* ToS, DF, TTL */
 	                   : memcmp(p, q, 4) != 0 || p[7] != q[7] /* class, flow label, hops */)
 		return false;
+	if (t->proto == PROTO_UDP)
+		return f->nseg < OFFLOAD_GRO_UDP_SEGS;
 	/* ACK number, data offset, window, urgent pointer, options. */
-	return memcmp(a + 8, b + 8, 5) == 0 && memcmp(a + 14, b + 14, 2) == 0 &&
-	       memcmp(a + 18, b + 18, t->doff - 18) == 0;
+	return get32(a + 4) == f->next_seq && memcmp(a + 8, b + 8, 5) == 0 &&
+	       memcmp(a + 14, b + 14, 2) == 0 && memcmp(a + 18, b + 18, t->l4len - 18) == 0;
 }
 
-static void flow_start(struct offload_flow *f, const uint8_t *p, const struct tcp_pkt *t)
+static void flow_start(struct offload_flow *f, const uint8_t *p, const struct l4_pkt *t)
 {
 	memcpy(f->buf + VNET_HDR_LEN, p, t->total);
 	f->len = t->total;
+	f->proto = t->proto;
 	f->l3len = (uint8_t)t->l3len;
-	f->hdrlen = (uint8_t)(t->l3len + t->doff);
+	f->hdrlen = (uint8_t)(t->l3len + t->l4len);
 	f->seg = (uint16_t)t->paylen;
 	f->nseg = 1;
-	f->next_seq = get32(p + t->l3len + 4) + (uint32_t)t->paylen;
+	f->next_seq = t->proto == PROTO_TCP ? get32(p + t->l3len + 4) + (uint32_t)t->paylen : 0;
 	f->used = f->open = true;
 	f->psh = false;
 }
 
-void offload_gro_init(struct offload_gro *g, uint8_t *mem, offload_emit_fn emit, void *ctx)
+void offload_gro_init(struct offload_gro *g, uint8_t *mem, bool udp, offload_emit_fn emit,
+                      void *ctx)
 {
 	memset(g, 0, sizeof(*g));
 	for (int i = 0; i < OFFLOAD_GRO_FLOWS; i++)
 		g->flow[i].buf = mem + (size_t)i * OFFLOAD_GRO_BUF;
+	g->udp = udp;
 	g->emit = emit;
 	g->ctx = ctx;
 }
@@ -419,26 +452,36 @@ void offload_gro_flush(struct offload_gro *g)
 			flow_emit(g, &g->flow[i]);
 }
 
+/* Emit what a flow of p's holds, so that p keeps its place. */
+static void flush_for(struct offload_gro *g, const uint8_t *p, size_t len)
+{
+	uint8_t proto;
+	int l3 = l4_at(p, len, &proto);
+	if (l3 > 0) {
+		struct offload_flow *f = &g->flow[flow_hash(p, (size_t)l3, proto)];
+		if (f->used && same_key(f, p, (size_t)l3, proto))
+			flow_emit(g, f);
+	} else if (l3 == 0) {
+		/* No ports: every flow between these addresses. */
+		for (int i = 0; i < OFFLOAD_GRO_FLOWS; i++)
+			if (g->flow[i].used && same_key(&g->flow[i], p, 0, proto))
+				flow_emit(g, &g->flow[i]);
+	}
+}
+
 void offload_gro_add(struct offload_gro *g, const uint8_t *pkt, size_t len)
 {
-	struct tcp_pkt t;
-	if (!tcp_mergeable(pkt, len, &t) || !tcp_csum_ok(pkt, &t)) {
-		/* Out now; first what its flow holds, so that it keeps its place. */
-		int l3 = tcp_key_at(pkt, len);
-		if (l3 == 0) {
-			offload_gro_flush(g);
-		} else if (l3 > 0) {
-			struct offload_flow *f = &g->flow[flow_hash(pkt, (size_t)l3)];
-			if (f->used && same_key(f, pkt, (size_t)l3))
-				flow_emit(g, f);
-		}
+	struct l4_pkt t;
+	if (!mergeable(pkt, len, g->udp, &t) || !csum_ok(pkt, &t)) {
+		flush_for(g, pkt, len);
 		g->emit(g->ctx, vnet_plain, pkt, len);
 		return;
 	}
-	struct offload_flow *f = &g->flow[flow_hash(pkt, t.l3len)];
+	t.paylen = t.total - t.l3len - t.l4len;
+	struct offload_flow *f = &g->flow[flow_hash(pkt, t.l3len, t.proto)];
 	if (f->used) {
-		if (same_key(f, pkt, t.l3len) && can_join(f, pkt, &t)) {
-			memcpy(f->buf + VNET_HDR_LEN + f->len, pkt + t.l3len + t.doff, t.paylen);
+		if (same_key(f, pkt, t.l3len, t.proto) && can_join(f, pkt, &t)) {
+			memcpy(f->buf + VNET_HDR_LEN + f->len, pkt + t.l3len + t.l4len, t.paylen);
 			f->len += t.paylen;
 			f->next_seq += (uint32_t)t.paylen;
 			f->nseg++;

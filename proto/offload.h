@@ -2,8 +2,9 @@
  * puts a virtio-net header before every packet. Reading, the kernel hands
  * over TSO/USO super-packets (up to 64 KiB, one header, checksum not done)
  * that offload_split cuts into MTU-sized IP packets with their own headers
- * and checksums. Writing, offload_gro joins the TCP segments of one flow
- * into one super-packet, so the kernel's TCP takes 64 KiB at a time.
+ * and checksums. Writing, offload_gro joins the TCP segments (and UDP
+ * datagrams) of one flow into one super-packet, so that the kernel takes
+ * 64 KiB at a time.
  * Every length and offset is checked against the bytes at hand: the packets
  * come from local applications and from the network. IPv4 and IPv6. */
 #ifndef SLOPN_PROTO_OFFLOAD_H
@@ -86,9 +87,12 @@ static inline size_t offload_split_max(const struct offload_split *s)
 /* ---- coalescing what goes to the TUN ---- */
 
 /* A flow table of this many entries, each with a buffer of
- * OFFLOAD_GRO_BUF bytes, taken from the memory given to offload_gro_init. */
+ * OFFLOAD_GRO_BUF bytes, taken from the memory given to offload_gro_init.
+ * A UDP flow joins at most OFFLOAD_GRO_UDP_SEGS datagrams (the kernel's
+ * limit for a UDP super-packet is 64 or more). */
 #define OFFLOAD_GRO_FLOWS 16
 #define OFFLOAD_GRO_BUF (VNET_HDR_LEN + OFFLOAD_MAX_PKT)
+#define OFFLOAD_GRO_UDP_SEGS 64
 
 /* Where a packet goes: the 10-byte header, then the IP packet. */
 typedef void (*offload_emit_fn)(void *ctx, const uint8_t *vnet, const uint8_t *pkt, size_t len);
@@ -99,22 +103,23 @@ struct offload_flow {
 	uint32_t next_seq;   /* what the next segment's sequence number must be */
 	uint16_t seg;        /* payload of the first segment */
 	uint16_t nseg;
-	uint8_t l3len, hdrlen;
+	uint8_t proto, l3len, hdrlen;
 	bool used, open, psh;
 };
 
 struct offload_gro {
 	struct offload_flow flow[OFFLOAD_GRO_FLOWS];
+	bool udp;            /* UDP too (the kernel takes UDP super-packets: USO) */
 	offload_emit_fn emit;
 	void *ctx;
-	uint64_t held, joined; /* packets taken in, and of those joined to an earlier one */
 };
 
 /* mem: OFFLOAD_GRO_FLOWS * OFFLOAD_GRO_BUF bytes, kept by the caller. */
-void offload_gro_init(struct offload_gro *g, uint8_t *mem, offload_emit_fn emit, void *ctx);
+void offload_gro_init(struct offload_gro *g, uint8_t *mem, bool udp, offload_emit_fn emit,
+                      void *ctx);
 /* One IP packet (len bytes, any protocol): held to join others of its TCP
- * flow, or emitted now. Packets of one flow leave in the order they came;
- * a segment whose checksum is wrong is passed on alone, as it is. */
+ * (or UDP) flow, or emitted now. Packets of one flow leave in the order they
+ * came; one whose checksum is wrong is passed on alone, as it is. */
 void offload_gro_add(struct offload_gro *g, const uint8_t *pkt, size_t len);
 /* Emit everything held. */
 void offload_gro_flush(struct offload_gro *g);

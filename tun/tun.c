@@ -110,7 +110,7 @@ int tun_open(struct tun *t, const char *name, bool offload)
 	if (t->vnet) {
 		t->scratch = malloc(OFFLOAD_MAX_PKT);
 		t->gromem = malloc((size_t)OFFLOAD_GRO_FLOWS * OFFLOAD_GRO_BUF);
-		offload_gro_init(&t->gro, t->gromem, emit, t);
+		offload_gro_init(&t->gro, t->gromem, t->uso, emit, t);
 	}
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (!t->rbuf || (t->vnet && (!t->scratch || !t->gromem)) || t->ifindex == 0) {

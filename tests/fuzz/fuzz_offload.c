@@ -83,7 +83,7 @@ static void raw(const uint8_t *data, size_t size)
 		abort();
 	struct offload_gro gro;
 	outlen = outcnt = 0;
-	offload_gro_init(&gro, gro_mem, collect, NULL);
+	offload_gro_init(&gro, gro_mem, true, collect, NULL);
 	offload_gro_add(&gro, pkt, len);
 	offload_gro_flush(&gro);
 }
@@ -142,7 +142,7 @@ static void structured(const uint8_t *d, size_t size)
 	/* Coalesce, then split: the same packets, in the same order. */
 	struct offload_gro gro;
 	outlen = outcnt = 0;
-	offload_gro_init(&gro, gro_mem, collect, NULL);
+	offload_gro_init(&gro, gro_mem, true, collect, NULL);
 	for (unsigned i = 0; i < n; i++)
 		offload_gro_add(&gro, segs[i], seglen[i]);
 	offload_gro_flush(&gro);

@@ -54,6 +54,16 @@ out=$(nsx c1 timeout 120 "$NETTOOL" udp-sizes 10.100.0.1 9001 0 8000 2> "$TMP/ud
 [[ "$out" == *"(0 resent)"* ]] ||
 	fail "UDP datagrams were lost: $out ($(tr '\n' ' ' < "$TMP/udp-sizes.err")); drops: $(ctl --json status | jq -c .totals.drops), client's: $(cdrops)"
 ok "UDP: $out"
+# Bursts of one size, coalesced into UDP super-packets (with USO) on the
+# way into either TUN, come back intact.
+gso_before=$(( $(ctl --json status | jq .offload.gso_writes) + $(client_status c1 offload.gso_writes) ))
+out=$(nsx c1 timeout 60 "$NETTOOL" udp-burst 10.100.0.1 9001 400 1200) || fail "UDP bursts: $out"
+ok "UDP bursts: $out"
+if $want && [ "$(ctl --json status | jq .offload.uso)" = true ]; then
+	gso=$(( $(ctl --json status | jq .offload.gso_writes) + $(client_status c1 offload.gso_writes) - gso_before ))
+	[ "$gso" -gt 0 ] || fail "no UDP datagrams written to a TUN together"
+	ok "UDP datagrams written to the TUNs together: $gso writes"
+fi
 expect_eq "UDP checksum errors" $(( $(counter hub Udp InCsumErrors) + $(counter c1 Udp InCsumErrors) )) 0
 
 nsx c1 ping -c 3 -i 0.2 -W 2 -s 5000 10.100.0.1 > /dev/null || fail "fragmented ping c1 -> hub"

@@ -4,11 +4,15 @@
  *   nettool udp-echo BIND PORT        echo every datagram back, until killed
  *   nettool udp-sizes ADDR PORT MIN MAX
  *       one datagram of each size MIN..MAX to an echo, each answered
- *       byte for byte (3 tries a size); exit 1 naming what failed. */
+ *       byte for byte (3 tries a size); exit 1 naming what failed.
+ *   nettool udp-burst ADDR PORT COUNT SIZE
+ *       COUNT datagrams of SIZE bytes back to back to an echo, then every
+ *       echo, each checked byte for byte; exit 1 unless all came back. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -74,9 +78,20 @@ static int tcp_source(struct sockaddr_in a)
 	return close(s) < 0;
 }
 
+/* Room for a whole burst (root may go past rmem_max). */
+static void big_buffers(int s)
+{
+	int buf = 8 << 20;
+	if (setsockopt(s, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(s, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+	if (setsockopt(s, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof(buf)) < 0)
+		setsockopt(s, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+}
+
 static _Noreturn void udp_echo(struct sockaddr_in a)
 {
 	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	big_buffers(s);
 	if (bind(s, (struct sockaddr *)&a, sizeof(a)) < 0)
 		die("bind");
 	static char buf[1 << 16];
@@ -135,6 +150,45 @@ static int udp_sizes(struct sockaddr_in a, size_t min, size_t max)
 	return 0;
 }
 
+static int udp_burst(struct sockaddr_in a, unsigned count, size_t size)
+{
+	int s = socket(AF_INET, SOCK_DGRAM, 0);
+	big_buffers(s);
+	if (size < 4 || size > 65000 || count > 100000 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0)
+		die("udp-burst: SIZE 4..65000, COUNT at most 100000, or connect");
+	static char out[1 << 16], in[1 << 16];
+	char *seen = calloc(count, 1);
+	for (unsigned i = 0; i < count; i++) {
+		memcpy(out, &i, 4);
+		for (size_t k = 4; k < size; k++)
+			out[k] = pattern(size + i, k);
+		if (send(s, out, size, 0) < 0)
+			die("send");
+	}
+	unsigned got = 0, bad = 0;
+	struct pollfd p = {.fd = s, .events = POLLIN};
+	while (got < count && poll(&p, 1, 2000) == 1) {
+		ssize_t n = recv(s, in, sizeof(in), 0);
+		unsigned i;
+		if (n < 4)
+			continue;
+		memcpy(&i, in, 4);
+		bool ok = (size_t)n == size && i < count && !seen[i];
+		for (size_t k = 4; ok && k < size; k++)
+			ok = in[k] == pattern(size + i, k);
+		if (!ok) {
+			bad++;
+			continue;
+		}
+		seen[i] = 1;
+		got++;
+	}
+	free(seen);
+	printf("%u of %u datagrams of %zu bytes echoed intact (%u lost, %u bad)\n", got, count, size,
+	       count - got, bad);
+	return got == count && !bad ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "tcp-sink"))
@@ -145,7 +199,9 @@ int main(int argc, char **argv)
 		udp_echo(addr_of(argv[2], argv[3]));
 	if (argc >= 6 && !strcmp(argv[1], "udp-sizes"))
 		return udp_sizes(addr_of(argv[2], argv[3]), (size_t)atol(argv[4]), (size_t)atol(argv[5]));
-	fputs("usage: nettool tcp-sink|tcp-source|udp-echo ADDR PORT | udp-sizes ADDR PORT MIN MAX\n",
-	      stderr);
+	if (argc >= 6 && !strcmp(argv[1], "udp-burst"))
+		return udp_burst(addr_of(argv[2], argv[3]), (unsigned)atol(argv[4]), (size_t)atol(argv[5]));
+	fputs("usage: nettool tcp-sink|tcp-source|udp-echo ADDR PORT | udp-sizes ADDR PORT MIN MAX |\n"
+	      "       udp-burst ADDR PORT COUNT SIZE\n", stderr);
 	return 2;
 }

@@ -271,7 +271,7 @@ static void roundtrip(struct pkt_spec s, size_t seg, unsigned count, size_t last
 {
 	struct offload_gro g;
 	struct out o = {0};
-	offload_gro_init(&g, gro_mem, collect, &o);
+	offload_gro_init(&g, gro_mem, true, collect, &o);
 	static uint8_t in[64][2048], back[64][2048];
 	size_t inlen[64], backlen[64];
 	for (unsigned i = 0; i < count; i++) {
@@ -283,11 +283,12 @@ static void roundtrip(struct pkt_spec s, size_t seg, unsigned count, size_t last
 	assert_int_equal(o.n, 1);
 	struct vnet_hdr *h = &o.h[0];
 	assert_int_equal(h->flags, VNET_F_NEEDS_CSUM);
-	assert_int_equal(h->gso_type, s.version == 6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4);
+	assert_int_equal(h->gso_type, s.proto == 17 ? VNET_GSO_UDP_L4
+	                              : s.version == 6 ? VNET_GSO_TCPV6 : VNET_GSO_TCPV4);
 	assert_int_equal(h->gso_size, seg);
 	assert_int_equal(h->hdr_len, pkt_hdrlen(&s));
 	assert_int_equal(h->csum_start, s.version == 6 ? 40 : 20);
-	assert_int_equal(h->csum_offset, 16);
+	assert_int_equal(h->csum_offset, s.proto == 17 ? 6 : 16);
 	assert_int_equal(o.len[0], pkt_hdrlen(&s) + (count - 1) * seg + last);
 	assert_int_equal(resplit(&o, 0, back, backlen), count);
 	for (unsigned i = 0; i < count; i++) {
@@ -306,13 +307,54 @@ static void coalesce_then_split(void **state)
 	s.flow = 0xabcde;
 	s.tos = 0x02;                     /* ECT(0) */
 	roundtrip(s, 1200, 40, 1200);
+	/* UDP datagrams of one flow, as with USO. */
+	s = tcp4(0);
+	s.proto = 17;
+	roundtrip(s, 1252, 10, 1252);
+	roundtrip(s, 1000, 64, 7);  /* as many as a UDP flow takes */
+	s.version = 6;
+	roundtrip(s, 1000, 20, 999);
+}
+
+/* What the UDP coalescer leaves alone: without USO, a datagram without a
+ * checksum, and past 64 datagrams a new packet begins. */
+static void coalesce_udp_limits(void **state)
+{
+	struct offload_gro g;
+	struct out o = {0};
+	uint8_t p[2048];
+	struct pkt_spec s = tcp4(0);
+	s.proto = 17;
+	offload_gro_init(&g, gro_mem, false, collect, &o);
+	size_t l = segment(p, s, 0, 500);
+	offload_gro_add(&g, p, l);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(o.h[0].gso_type, VNET_GSO_NONE);
+	assert_memory_equal(o.pkt[0], p, l);
+	out_free(&o);
+
+	offload_gro_init(&g, gro_mem, true, collect, &o);
+	l = segment(p, s, 0, 500);
+	p[26] = p[27] = 0; /* no checksum (IPv4) */
+	offload_gro_add(&g, p, l);
+	assert_int_equal(o.n, 1);
+	assert_memory_equal(o.pkt[0], p, l);
+	out_free(&o);
+
+	for (unsigned i = 0; i < 70; i++)
+		offload_gro_add(&g, p, segment(p, s, i, 500));
+	offload_gro_flush(&g);
+	assert_int_equal(o.n, 2);
+	assert_int_equal(o.len[0], 28 + 64 * 500);
+	assert_int_equal(o.len[1], 28 + 6 * 500);
+	out_free(&o);
 }
 
 static void coalesce_many_flows(void **state)
 {
 	struct offload_gro g;
 	struct out o = {0};
-	offload_gro_init(&g, gro_mem, collect, &o);
+	offload_gro_init(&g, gro_mem, true, collect, &o);
 	uint8_t p[2048];
 	/* 8 flows interleaved, 4 segments each. */
 	for (unsigned i = 0; i < 4; i++)
@@ -351,7 +393,7 @@ static void coalesce_breaks(void **state)
 {
 	struct offload_gro g;
 	struct out o = {0};
-	offload_gro_init(&g, gro_mem, collect, &o);
+	offload_gro_init(&g, gro_mem, true, collect, &o);
 	struct pkt_spec s = tcp4(0);
 	uint8_t a[2048], b[2048], c[2048];
 	size_t la, lb, lc;
@@ -417,7 +459,8 @@ static void coalesce_breaks(void **state)
 	assert_int_equal(o.n, 2);
 	out_free(&o);
 
-	/* A SYN, a bare ACK, UDP and IPv4 with options are never held. */
+	/* A SYN, a bare ACK, UDP without a checksum and IPv4 with options are
+	 * never held. */
 	struct pkt_spec syn = tcp4(0), ack = tcp4(0), udp = tcp4(100), opt = tcp4(100);
 	syn.flags = TCP_SYN;
 	udp.proto = 17;
@@ -425,6 +468,8 @@ static void coalesce_breaks(void **state)
 	struct pkt_spec *never[] = {&syn, &ack, &udp, &opt};
 	for (size_t i = 0; i < 4; i++) {
 		la = pkt_build(a, never[i], false);
+		if (never[i] == &udp)
+			a[26] = a[27] = 0; /* no checksum */
 		offload_gro_add(&g, a, la);
 		assert_int_equal(o.n, 1);
 		assert_int_equal(o.h[0].gso_type, VNET_GSO_NONE);
@@ -449,7 +494,7 @@ static void coalesce_up_to_64k(void **state)
 {
 	struct offload_gro g;
 	struct out o = {0};
-	offload_gro_init(&g, gro_mem, collect, &o);
+	offload_gro_init(&g, gro_mem, true, collect, &o);
 	uint8_t p[2048];
 	struct pkt_spec s = tcp4(0);
 	for (unsigned i = 0; i < 60; i++)
@@ -473,6 +518,7 @@ int main(void)
 		cmocka_unit_test(coalesce_then_split),
 		cmocka_unit_test(coalesce_many_flows),
 		cmocka_unit_test(coalesce_breaks),
+		cmocka_unit_test(coalesce_udp_limits),
 		cmocka_unit_test(coalesce_up_to_64k),
 	};
 	return cmocka_run_group_tests(tests, gro_setup, gro_teardown);
