@@ -22,9 +22,9 @@ static int list(const struct args *a)
 		json_decref(r);
 		return 0;
 	}
-	static const char *const head[] = {"ID", "TOKEN", "VIP", "REMOTE", "SINCE", "RX", "TX",
-	                                   "DROPS", "RTT", "CLIENT"};
-	struct table *t = table_new(10, head);
+	static const char *const head[] = {"ID", "TOKEN", "VIP", "VIP6", "REMOTE", "SINCE", "RX",
+	                                   "TX", "DROPS", "RTT", "CLIENT"};
+	struct table *t = table_new(11, head);
 	size_t i;
 	json_t *s;
 	time_t now = time(NULL);
@@ -47,6 +47,7 @@ static int list(const struct args *a)
 		         json_string_value(json_object_get(s, "os")) ?: "?");
 		const char *row[] = {id, json_string_value(json_object_get(s, "token")),
 		                     json_string_value(json_object_get(s, "vip")),
+		                     json_string_value(json_object_get(s, "vip6")), /* null: "-" */
 		                     json_string_value(json_object_get(s, "remote")),
 		                     since, rx, tx, drops, rtt, client};
 		table_row(t, row);

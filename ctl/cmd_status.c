@@ -61,9 +61,13 @@ static int status(const struct args *args)
 		       json_string_value(json_object_get(r, "version")),
 		       json_string_value(json_object_get(r, "server")), up ? "yes" : "no");
 		if (up)
-			printf("vip:       %s (hub %s)\nsince:     %s\nrtt:       %s\n",
-			       json_string_value(json_object_get(r, "vip")),
-			       json_string_value(json_object_get(r, "hub_vip")),
+			printf("vip:       %s (hub %s)\n", json_string_value(json_object_get(r, "vip")),
+			       json_string_value(json_object_get(r, "hub_vip")));
+		if (up && json_is_string(json_object_get(r, "vip6")))
+			printf("vip6:      %s (hub %s)\n", json_string_value(json_object_get(r, "vip6")),
+			       json_string_value(json_object_get(r, "hub_vip6")));
+		if (up)
+			printf("since:     %s\nrtt:       %s\n",
 			       fmt_duration(now > since ? (uint64_t)(now - since) : 0, d, sizeof(d)),
 			       fmt_rtt(json_real_value(json_object_get(r, "rtt_ms")), a, sizeof(a)));
 		printf("traffic:   %s in, %s out\n",
@@ -73,13 +77,16 @@ static int status(const struct args *args)
 		json_decref(r);
 		return 0;
 	}
-	printf("role:      %s\nversion:   %s\nlisten:    %s\nsubnet:    %s (hub %s)\n"
-	       "sessions:  %lld\nuptime:    %s\npin:       %s\ntraffic:   %s in, %s out\n",
+	printf("role:      %s\nversion:   %s\nlisten:    %s\nsubnet:    %s (hub %s)\n",
 	       json_string_value(json_object_get(r, "role")),
 	       json_string_value(json_object_get(r, "version")),
 	       json_string_value(json_object_get(r, "listen")),
 	       json_string_value(json_object_get(r, "subnet")),
-	       json_string_value(json_object_get(r, "hub_vip")),
+	       json_string_value(json_object_get(r, "hub_vip")));
+	if (json_is_string(json_object_get(r, "subnet6")))
+		printf("subnet6:   %s (hub %s)\n", json_string_value(json_object_get(r, "subnet6")),
+		       json_string_value(json_object_get(r, "hub_vip6")));
+	printf("sessions:  %lld\nuptime:    %s\npin:       %s\ntraffic:   %s in, %s out\n",
 	       (long long)json_integer_value(json_object_get(r, "sessions")),
 	       fmt_duration((uint64_t)json_integer_value(json_object_get(r, "uptime")), d, sizeof(d)),
 	       json_string_value(json_object_get(r, "pin")),

@@ -60,6 +60,8 @@ static int add(const struct args *a)
 	}
 	if (json_string_value(json_object_get(r, "vip")))
 		printf("  vip:     %s (fixed)\n", json_string_value(json_object_get(r, "vip")));
+	if (json_string_value(json_object_get(r, "vip6")))
+		printf("  vip6:    %s (fixed)\n", json_string_value(json_object_get(r, "vip6")));
 	json_decref(r);
 	return 0;
 }

@@ -49,6 +49,7 @@ static void live(enum live what, bool operand, const char *prefix, out_fn out, v
 	case LIVE_SESSION:
 		fetch("sessions.list", "sessions", "id", prefix, false, out, ctx);
 		fetch("sessions.list", "sessions", "vip", prefix, false, out, ctx);
+		fetch("sessions.list", "sessions", "vip6", prefix, false, out, ctx);
 		break;
 	case LIVE_TOKEN:
 		fetch("token.list", "tokens", "name", prefix, operand, out, ctx);

@@ -26,6 +26,7 @@
 #include "daemon/log.h"
 #include "daemon/tls.h"
 #include "proto/ipv4.h"
+#include "proto/ipv6.h"
 #include "proto/login.h"
 #include "tun/dns.h"
 #include "tun/fulltunnel.h"
@@ -54,6 +55,9 @@ struct client {
 	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
 	unsigned prefix;
 	char client_id[CLIENT_ID_LEN + 1];
+	bool can6;                   /* the TUN takes IPv6: the login asks for it */
+	struct in6_addr vip6, hub_vip6;
+	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	bool fatal;                  /* no retry: wrong token, wrong pin */
@@ -65,7 +69,8 @@ struct client {
 	struct control *ctl;
 	time_t up_since;
 	struct conn_stats totals;    /* counters of earlier connections */
-	uint32_t hub_addr;           /* the hub's IPv4 underlay address (network order), 0 = IPv6 */
+	int hub_family;              /* the hub's underlay address: AF_INET or AF_INET6 */
+	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
 	struct full_tunnel ft;
 	bool dns_set;                /* resolv.conf holds the hub's server */
 	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
@@ -109,9 +114,35 @@ static void client_handshake(struct conn *c)
 	snprintf(req.client_version, sizeof(req.client_version), "slopn-c/%s", SLOPN_VERSION);
 	snprintf(req.os, sizeof(req.os), "linux");
 	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
+	req.ipv6 = cl->can6;
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	if (n < 0 || !conn_ctl_send(c, buf, (size_t)n))
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "cannot build login");
+}
+
+/* The hub's IPv6 address for us, if it offers one (an old hub, or one
+ * without IPv6, does not): a failure leaves the tunnel IPv4 only. */
+static void apply_address6(struct client *cl, const struct slopn_login_response *r)
+{
+	unsigned prefix6 = cl->can6 ? r->prefix_len6 : 0;
+	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6)))
+		return;
+	if (cl->prefix6)
+		nl_addr6_flush(cl->ifindex);
+	cl->prefix6 = 0;
+	memset(&cl->vip6, 0, sizeof(cl->vip6));
+	if (!prefix6)
+		return;
+	if (nl_addr6_add(cl->ifindex, r->assigned_vip6.s6_addr, prefix6, !cl->cfg->no_route) < 0) {
+		char a[INET6_ADDRSTRLEN];
+		log_warn("cannot set the IPv6 address %s on %s: %s; carrying IPv4 only",
+		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)), cl->tunname,
+		         strerror(errno));
+		return;
+	}
+	cl->vip6 = r->assigned_vip6;
+	cl->hub_vip6 = r->server_vip6;
+	cl->prefix6 = prefix6;
 }
 
 static int apply_address(struct client *cl, const struct slopn_login_response *r)
@@ -133,6 +164,7 @@ static int apply_address(struct client *cl, const struct slopn_login_response *r
 		log_err("cannot bring up %s: %s", cl->tunname, strerror(errno));
 		return -1;
 	}
+	apply_address6(cl, r);
 	return 0;
 }
 
@@ -140,36 +172,50 @@ static int apply_address(struct client *cl, const struct slopn_login_response *r
 static int apply_network(struct client *cl, const struct slopn_login_response *r)
 {
 	char err[512];
-	if (!cl->cfg->full_tunnel && cl->hub_addr && nl_route_flush_own(cl->hub_addr, 32) > 0)
+	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
 		log_info("removed a host route to the hub left by a run that did not stop cleanly");
 	if (cl->cfg->full_tunnel) {
-		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_addr, err, sizeof(err)) < 0) {
+		/* IPv6 too when the hub takes it on to the internet: else it
+		 * would go nowhere, and the machine's own IPv6 routes stay. */
+		bool six = cl->prefix6 && r->egress6;
+		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
+		                  sizeof(err)) < 0) {
 			log_err("--full-tunnel: %s", err);
 			return -1;
 		}
-		char gw[INET_ADDRSTRLEN] = "", dev[IFNAMSIZ] = "?";
-		if (cl->ft.hub_gw)
-			inet_ntop(AF_INET, &cl->ft.hub_gw, gw, sizeof(gw));
+		static const uint8_t none[16];
+		char gw[INET6_ADDRSTRLEN] = "", dev[IFNAMSIZ] = "?";
+		if (memcmp(cl->ft.hub_gw, none, sizeof(none)))
+			inet_ntop(cl->hub_family, cl->ft.hub_gw, gw, sizeof(gw));
 		if_indextoname((unsigned)cl->ft.hub_oif, dev);
-		log_info("full tunnel: everything through %s; the hub %s%s via %s%s",
-		         cl->tunname, cl->host, cl->ft.host_added ? "" : " (its route was there)",
+		log_info("full tunnel: everything through %s%s; the hub %s%s via %s%s", cl->tunname,
+		         six ? " (IPv4 and IPv6)" : cl->prefix6 ? " (IPv4; the hub offers no IPv6 way "
+		                                                  "out)" : "",
+		         cl->host, cl->ft.host_added ? "" : " (its route was there)",
 		         *gw ? gw : "on-link dev ", *gw ? "" : dev);
 	}
 	if (cl->cfg->accept_dns) {
-		if (!r->dns.s_addr)
+		/* An IPv6 server is only of use with an IPv6 address to ask from. */
+		const uint8_t *dns6 = cl->prefix6 && !IN6_IS_ADDR_UNSPECIFIED(&r->dns6)
+		                      ? r->dns6.s6_addr : NULL;
+		if (!r->dns.s_addr && !dns6)
 			log_info("--accept-dns: the hub offers no DNS server; %s unchanged",
 			         cl->cfg->resolv_conf);
 		else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
 			log_warn("--accept-dns: cannot create %s for the original %s: %s",
 			         cl->cfg->state_dir, cl->cfg->resolv_conf, strerror(errno));
-		else if (dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, err,
+		else if (dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, dns6, err,
 		                   sizeof(err)) < 0)
 			log_warn("--accept-dns: %s", err);
 		else {
-			char d[INET_ADDRSTRLEN];
+			char d[INET_ADDRSTRLEN] = "", d6[INET6_ADDRSTRLEN] = "";
+			if (r->dns.s_addr)
+				inet_ntop(AF_INET, &r->dns, d, sizeof(d));
+			if (dns6)
+				inet_ntop(AF_INET6, dns6, d6, sizeof(d6));
 			cl->dns_set = true;
-			log_info("dns: %s now points to %s", cl->cfg->resolv_conf,
-			         inet_ntop(AF_INET, &r->dns, d, sizeof(d)));
+			log_info("dns: %s now points to %s%s%s", cl->cfg->resolv_conf, d,
+			         *d && *d6 ? " and " : "", d6);
 		}
 	}
 	return 0;
@@ -178,7 +224,8 @@ static int apply_network(struct client *cl, const struct slopn_login_response *r
 /* Disconnected or stopping: routing and resolv.conf as they were. */
 static void restore_network(struct client *cl)
 {
-	bool routes = cl->ft.high_added || cl->ft.low_added || cl->ft.host_added;
+	bool routes = cl->ft.high_added || cl->ft.low_added || cl->ft.host_added ||
+	              cl->ft.high6_added || cl->ft.low6_added;
 	fulltunnel_down(&cl->ft);
 	if (routes)
 		log_info("full tunnel: routes removed");
@@ -227,8 +274,13 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->up_since = time(NULL);
 	cl->backoff = 0;
 	cl->banned = false;
-	log_info("connected: vip %s/%u hub %s (server %s, max packet %zu)", vip, r.prefix_len, hub,
-	         r.server_version, conn_max_datagram(c));
+	char v6[32 + 2 * INET6_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN], h6[INET6_ADDRSTRLEN];
+	if (cl->prefix6)
+		snprintf(v6, sizeof(v6), ", vip6 %s/%u hub %s",
+		         inet_ntop(AF_INET6, &cl->vip6, a6, sizeof(a6)), cl->prefix6,
+		         inet_ntop(AF_INET6, &cl->hub_vip6, h6, sizeof(h6)));
+	log_info("connected: vip %s/%u hub %s%s (server %s, max packet %zu)", vip, r.prefix_len, hub,
+	         v6, r.server_version, conn_max_datagram(c));
 	if (conn_max_datagram(c) < cl->cfg->mtu)
 		log_warn("this connection carries packets of at most %zu bytes, less than the MTU %u "
 		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits",
@@ -418,8 +470,12 @@ static int connect_once(struct client *cl)
 		log_warn("cannot resolve %s: %s", cl->host, gai_strerror(rv));
 		return -1;
 	}
-	cl->hub_addr = ai->ai_family == AF_INET
-	               ? ((const struct sockaddr_in *)(const void *)ai->ai_addr)->sin_addr.s_addr : 0;
+	const void *sa = ai->ai_addr;
+	cl->hub_family = ai->ai_family;
+	if (ai->ai_family == AF_INET)
+		memcpy(cl->hub_addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+	else
+		memcpy(cl->hub_addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 	rv = udp_open(&cl->udp, ai->ai_addr, ai->ai_addrlen, true);
 	if (rv < 0) {
 		log_warn("cannot open a UDP socket to %s: %s", cl->cfg->server, strerror(errno));
@@ -508,8 +564,10 @@ static int on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	if (cl->ft.low_added) {
 		/* The hub's host route may lead into the network we left. */
 		char err[512];
+		bool six = cl->ft.low6_added;
 		fulltunnel_down(&cl->ft);
-		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_addr, err, sizeof(err)) < 0)
+		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
+		                  sizeof(err)) < 0)
 			log_warn("--full-tunnel after a network change: %s", err);
 	}
 	const ngtcp2_path *p = ngtcp2_conn_get_path(cl->conn->qc);
@@ -658,12 +716,21 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	dataplane_drops(&t, &cl->tun, &cl->udp);
 	json_t *drops = control_drops_json(&t);
 	json_object_set_new(drops, "down", json_integer((json_int_t)cl->drop_down));
-	return json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
+	json_t *vip6 = json_null(), *hub6 = json_null();
+	if (up && cl->prefix6) {
+		char a[INET6_ADDRSTRLEN], b[INET6_ADDRSTRLEN];
+		vip6 = json_string(inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)));
+		hub6 = json_string(inet_ntop(AF_INET6, &cl->hub_vip6, b, sizeof(b)));
+	}
+	json_t *r = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
 		"version", SLOPN_VERSION, "role", "client", "server", cl->cfg->server, "connected", up,
 		"vip", vip, "hub_vip", hub, "since", since, "rtt_ms", rtt,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
+	json_object_set_new(r, "vip6", vip6);
+	json_object_set_new(r, "hub_vip6", hub6);
+	return r;
 }
 
 static const struct control_method client_methods[] = {
@@ -691,6 +758,11 @@ int client_run(const struct config *cfg)
 	cl->ifindex = cl->tun.ifindex;
 	log_info("%s: %s", cl->tunname, cl->tun.mode);
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
+	/* IPv6 needs 1280 bytes, and the kernel's consent; no link-local
+	 * address, so the TUN sends no router solicitations to the hub. */
+	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);
+	if (cl->can6)
+		nl_set_addr_gen_none(cl->ifindex);
 	sigset_t mask;
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);

@@ -22,6 +22,9 @@ static const char usage_server[] =
 	"Run the hub: accept SloPN clients over QUIC and route their packets.\n\n"
 	"  --listen ADDR:PORT     UDP address to listen on (default 0.0.0.0:4242)\n"
 	"  --subnet CIDR          VPN subnet; the hub takes .1 (default 10.100.0.0/24)\n"
+	"  --subnet6 PREFIX/64|none  IPv6 inside the tunnel; the hub takes ::1, a\n"
+	"                         client's address mirrors its IPv4 one (default: a\n"
+	"                         unique-local /64 derived from the hub's key)\n"
 	"  --token TOKEN          shared token every client may log in with\n"
 	"  --state-dir DIR        key, certificate and tokens (default /var/lib/slopn)\n"
 	"  --tun NAME             TUN interface name (default slopn0)\n"
@@ -30,15 +33,17 @@ static const char usage_server[] =
 	"  --control PATH         control socket (default /run/slopn/slopnd.sock)\n"
 	"  --public-address HOST[:PORT]  the address clients reach, for invites\n"
 	"                         (default: the --listen address)\n"
-	"  --nat                  be the clients' way out: IPv4 forwarding and\n"
-	"                         masquerading, in nftables table slopn_TUN\n"
+	"  --nat                  be the clients' way out: forwarding and\n"
+	"                         masquerading (IPv6 too when the hub has an IPv6\n"
+	"                         default route), in nftables table inet slopn_TUN\n"
 	"  --egress IFACE         where NATed traffic leaves (default: the\n"
 	"                         interface of the default route)\n"
 	"  --nat-backend auto|nftables|iptables  how (default auto: nftables,\n"
 	"                         else iptables chains SLOPN-TUN-FWD/-NAT)\n"
 	"  --allow-lan CIDR       with --nat, let clients reach this network of the\n"
-	"                         hub's (repeatable; by default they reach none)\n"
-	"  --dns IP               DNS server offered to clients at login\n"
+	"                         hub's, IPv4 or IPv6 (repeatable; by default none)\n"
+	"  --dns IP               DNS server offered to clients at login (one IPv4\n"
+	"                         and one IPv6 address at most)\n"
 	"  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	"                         (no authentication: localhost or a private address)\n"
 	"  --config FILE          key = value settings, one per flag (default\n"
@@ -63,7 +68,8 @@ static const char usage_client[] =
 	"  --accept-dns           use the hub's DNS server while connected\n"
 	"  --resolv-conf FILE     the file --accept-dns rewrites and restores\n"
 	"                         (default /etc/resolv.conf)\n"
-	"  --state-dir DIR        where --accept-dns keeps the original resolv.conf\n"
+	"  --state-dir DIR        the client's id (which gets it its addresses back)\n"
+	"                         and --accept-dns' copy of resolv.conf\n"
 	"                         (default /var/lib/slopn)\n"
 	"  --config FILE          key = value settings, one per flag; flags win\n"
 	"  --alpn PROTO           offer another ALPN, \"\" for none (protocol tests only)\n"
@@ -78,7 +84,7 @@ static const char usage_top[] =
 	"Usage: slopnd server|client|pin [OPTIONS]   (slopnd ROLE --help for details)\n";
 
 enum {
-	OPT_LISTEN = 256, OPT_SUBNET, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
+	OPT_LISTEN = 256, OPT_SUBNET, OPT_SUBNET6, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
 	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_NAT_BACKEND, OPT_ALLOW_LAN, OPT_DNS,
 	OPT_FULL_TUNNEL, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF, OPT_METRICS,
@@ -87,6 +93,7 @@ enum {
 static const struct option server_opts[] = {
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"subnet", required_argument, NULL, OPT_SUBNET},
+	{"subnet6", required_argument, NULL, OPT_SUBNET6},
 	{"token", required_argument, NULL, OPT_TOKEN},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"tun", required_argument, NULL, OPT_TUN},
@@ -229,6 +236,33 @@ static bool has_port(const char *s)
 	return s[0] == '[' ? strstr(s, "]:") != NULL : strchr(s, ':') != NULL;
 }
 
+/* "ADDR/N" for IPv6, host bits zero. 0 or -1 (1: the host bits were set,
+ * net holds the prefix as it should have been written). */
+static int parse_cidr6(const char *s, struct cidr6 *c)
+{
+	const char *slash = strchr(s, '/');
+	char ip[INET6_ADDRSTRLEN];
+	size_t iplen = slash ? (size_t)(slash - s) : 0;
+	if (!slash || iplen == 0 || iplen >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, iplen);
+	ip[iplen] = '\0';
+	const char *d = slash + 1;
+	size_t nd = strspn(d, "0123456789");
+	if (inet_pton(AF_INET6, ip, c->net) != 1 || nd == 0 || nd > 3 || d[nd] ||
+	    (nd > 1 && d[0] == '0') || atoi(d) > 128)
+		return -1;
+	c->prefix = (unsigned)atoi(d);
+	int set = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = c->prefix >= 8 * (i + 1) ? 8 : c->prefix > 8 * i ? c->prefix - 8 * i : 0;
+		uint8_t mask = (uint8_t)(0xff00 >> keep);
+		set |= (c->net[i] & ~mask) != 0;
+		c->net[i] &= mask;
+	}
+	return set;
+}
+
 /* One setting, from the command line or the config file. 0 or -1. */
 static int apply(struct config *c, int opt, const char *arg)
 {
@@ -257,6 +291,23 @@ static int apply(struct config *c, int opt, const char *arg)
 		if (inet_pton(AF_INET, given, &a) == 1 && ntohl(a.s_addr) != c->subnet)
 			return bad("'%s': host bits are set (the network is %s/%u)", arg,
 			           inet_ntop(AF_INET, &n, net, sizeof(net)), c->prefix);
+		break;
+	}
+	case OPT_SUBNET6: {
+		struct cidr6 c6;
+		char fix[INET6_ADDRSTRLEN];
+		if (!strcmp(arg, "none")) {
+			c->subnet6_mode = SUBNET6_NONE;
+			break;
+		}
+		int r = parse_cidr6(arg, &c6);
+		if (r < 0 || c6.prefix != 64)
+			return bad("'%s': expected an IPv6 /64 such as fd00:1:2:3::/64, or none", arg);
+		if (r > 0)
+			return bad("'%s': host bits are set (the network is %s/64)", arg,
+			           inet_ntop(AF_INET6, c6.net, fix, sizeof(fix)));
+		c->subnet6_mode = SUBNET6_GIVEN;
+		memcpy(c->subnet6, c6.net, 8);
 		break;
 	}
 	case OPT_TOKEN:
@@ -357,21 +408,47 @@ static int apply(struct config *c, int opt, const char *arg)
 	case OPT_ALLOW_LAN:
 		/* A list: the command line's replaces the file's, as for other keys. */
 		if (!origin && !c->allow_lan_cmdline)
-			c->nallow_lan = 0;
+			c->nallow_lan = c->nallow_lan6 = 0;
 		if (!origin)
 			c->allow_lan_cmdline = true;
+		if (strchr(arg, ':')) {
+			if (c->nallow_lan6 == MAX_ALLOW_LAN)
+				return bad("at most %d IPv6 networks", MAX_ALLOW_LAN);
+			/* Host bits are forgiven, as for IPv4: the network is meant. */
+			if (parse_cidr6(arg, &c->allow_lan6[c->nallow_lan6]) < 0)
+				return bad("'%s': expected an IPv6 CIDR such as 2001:db8:1::/48", arg);
+			c->nallow_lan6++;
+			break;
+		}
 		if (c->nallow_lan == MAX_ALLOW_LAN)
 			return bad("at most %d networks", MAX_ALLOW_LAN);
 		if (parse_cidr(arg, &c->allow_lan[c->nallow_lan].net,
 		               &c->allow_lan[c->nallow_lan].prefix) < 0)
-			return bad("'%s': expected an IPv4 CIDR such as 192.168.1.0/24", arg);
+			return bad("'%s': expected a CIDR such as 192.168.1.0/24 or 2001:db8:1::/48", arg);
 		c->nallow_lan++;
 		break;
 	case OPT_DNS: {
+		/* A list too: one address of each family. */
+		if (!origin && !c->dns_cmdline) {
+			c->dns = 0;
+			memset(&c->dns6, 0, sizeof(c->dns6));
+		}
+		if (!origin)
+			c->dns_cmdline = true;
 		struct in_addr a;
-		if (inet_pton(AF_INET, arg, &a) != 1)
-			return bad("'%s': expected an IPv4 address", arg);
-		c->dns = a.s_addr;
+		struct in6_addr a6;
+		if (inet_pton(AF_INET, arg, &a) == 1 && a.s_addr) {
+			if (c->dns)
+				return bad("'%s': one IPv4 address only (and one IPv6)", arg);
+			c->dns = a.s_addr;
+		} else if (inet_pton(AF_INET6, arg, &a6) == 1 && !IN6_IS_ADDR_UNSPECIFIED(&a6) &&
+		           a6.s6_addr[0] != 0xff) {
+			if (!IN6_IS_ADDR_UNSPECIFIED(&c->dns6))
+				return bad("'%s': one IPv6 address only (and one IPv4)", arg);
+			c->dns6 = a6;
+		} else {
+			return bad("'%s': expected an IPv4 or IPv6 address", arg);
+		}
 		break;
 	}
 	case OPT_METRICS:
@@ -602,7 +679,8 @@ int config_parse(struct config *c, int argc, char **argv)
 		return bad("client: --server and --token are required");
 	if (c->role == ROLE_CLIENT && c->full_tunnel && c->no_route)
 		return bad("--full-tunnel and --no-route contradict each other: choose one");
-	if (c->role == ROLE_SERVER && !c->nat && (c->egress || c->nallow_lan || c->nat_backend))
+	if (c->role == ROLE_SERVER && !c->nat &&
+	    (c->egress || c->nallow_lan || c->nallow_lan6 || c->nat_backend))
 		return bad("--egress, --allow-lan and --nat-backend only mean something with --nat");
 	return 0;
 }

@@ -2,6 +2,7 @@
 #ifndef SLOPN_CONFIG_H
 #define SLOPN_CONFIG_H
 
+#include <netinet/in.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -29,6 +30,8 @@ struct config {
 	char *listen;           /* ADDR:PORT */
 	uint32_t subnet;        /* host order */
 	unsigned prefix;
+	enum { SUBNET6_AUTO, SUBNET6_NONE, SUBNET6_GIVEN } subnet6_mode; /* auto: from the key */
+	uint8_t subnet6[8];     /* the /64 when given */
 	bool spoke_to_spoke;
 	char *state_dir;
 	char *control;          /* control socket path; NULL = none (client default) */
@@ -38,8 +41,12 @@ struct config {
 	enum nat_backend nat_backend;
 	struct cidr4 allow_lan[MAX_ALLOW_LAN]; /* hub networks clients may reach */
 	size_t nallow_lan;
+	struct cidr6 allow_lan6[MAX_ALLOW_LAN];
+	size_t nallow_lan6;
 	bool allow_lan_cmdline; /* the command line gave --allow-lan: the file's are gone */
 	uint32_t dns;           /* DNS server pushed at login (network order); 0 = none */
+	struct in6_addr dns6;   /* the same for IPv6; :: = none */
+	bool dns_cmdline;       /* the command line gave --dns: the file's are gone */
 	char *metrics;          /* ADDR:PORT for Prometheus; NULL = none */
 	char *config;           /* the config file read, if any */
 	int argc;               /* the command line, to re-apply over the file on reload */

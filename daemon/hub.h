@@ -76,6 +76,7 @@ struct server {
 	bool nat_on;                   /* our NAT rules are installed */
 	enum nat_backend nat_backend;  /* with which */
 	char egress[IFNAMSIZ];
+	char egress6[IFNAMSIZ];        /* where clients' IPv6 leaves; "" = it does not */
 	char *nat_state;               /* where the forwarding setting from before is kept */
 	uint64_t bad_login_minute;     /* refused logins logged: since when */
 	unsigned bad_login_lines;      /* lines this minute */
@@ -101,6 +102,7 @@ struct server {
 extern const struct control_method hub_methods[];
 
 const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN]);
+const char *ip6str(const struct in6_addr *a, char buf[INET6_ADDRSTRLEN]);
 unsigned live_sessions(const struct server *s);
 /* The hub's traffic and drops (ended sessions, live ones, the TUN's) into
  * t; returns the live sessions. */

@@ -30,7 +30,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"closed_by_limit", (json_int_t)a->closed_limit,
 		"oversize_logins", (json_int_t)a->oversize_logins,
 		"bad_datagrams", (json_int_t)a->bad_datagrams);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
+	json_t *r = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
@@ -39,6 +40,18 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
 		"drops", control_drops_json(&t), "admission", admission,
 		"offload", dataplane_offload_json(&s->tun, &s->udp));
+	/* IPv6 inside the tunnel, or null for both when it is off. */
+	char net6[INET6_ADDRSTRLEN + 4] = "", hub6[INET6_ADDRSTRLEN] = "";
+	if (s->addrs.has6) {
+		struct in6_addr v6;
+		alloc_vip6(&s->addrs, s->addrs.pool.network, &v6);  /* PREFIX6::0 */
+		snprintf(net6, sizeof(net6), "%s/64", ip6str(&v6, hub6));
+		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &v6);
+		ip6str(&v6, hub6);
+	}
+	json_object_set_new(r, "subnet6", *net6 ? json_string(net6) : json_null());
+	json_object_set_new(r, "hub_vip6", *hub6 ? json_string(hub6) : json_null());
+	return r;
 }
 
 static json_t *session_json(struct session *ss)
@@ -47,8 +60,9 @@ static json_t *session_json(struct session *ss)
 	ngtcp2_conn_stat cs;
 	ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
 	char vip[INET_ADDRSTRLEN];
-	return json_pack("{s:I, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I, s:s, s:s}",
+	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I, s:s, s:s}",
 		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
+		"vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 		"remote", ss->remote, "since", (json_int_t)ss->since,
 		"rx_bytes", (json_int_t)st->rx_bytes, "rx_pkts", (json_int_t)st->rx_pkts,
 		"tx_bytes", (json_int_t)st->tx_bytes, "tx_pkts", (json_int_t)st->tx_pkts,
@@ -84,8 +98,10 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 		return NULL;
 	}
 	struct in_addr a;
-	if (vip && inet_pton(AF_INET, vip, &a) != 1) {
-		snprintf(err, errlen, "params.vip: '%s' is not an IPv4 address", vip);
+	struct in6_addr a6;
+	bool v6 = vip && inet_pton(AF_INET6, vip, &a6) == 1;
+	if (vip && !v6 && inet_pton(AF_INET, vip, &a) != 1) {
+		snprintf(err, errlen, "params.vip: '%s' is not an IP address", vip);
 		return NULL;
 	}
 	char why[128];
@@ -94,7 +110,9 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		if (!ss->logged_in)
 			continue;
-		if ((id && ss->id != (uint64_t)id) || (vip && ss->vip != ntohl(a.s_addr)) ||
+		if ((id && ss->id != (uint64_t)id) ||
+		    (vip && !v6 && ss->vip != ntohl(a.s_addr)) ||
+		    (v6 && (!ss->has6 || memcmp(&ss->vip6, &a6, sizeof(a6)) != 0)) ||
 		    (token && strcmp(token, ss->token_name) != 0))
 			continue;
 		hub_kick(s, ss, why);
@@ -195,6 +213,17 @@ static json_t *vip_or_null(uint32_t vip)
 	return vip ? json_string(ip4str(vip, v)) : json_null();
 }
 
+/* The IPv6 address that mirrors a fixed VIP, when the hub has IPv6. */
+static json_t *vip6_or_null(const struct server *s, uint32_t vip)
+{
+	char v[INET6_ADDRSTRLEN];
+	struct in6_addr a;
+	if (!vip || !s->addrs.has6 || !alloc_assignable(&s->addrs, vip))
+		return json_null();
+	alloc_vip6(&s->addrs, vip, &a);
+	return json_string(ip6str(&a, v));
+}
+
 static int token_sessions(const struct server *s, const char *name)
 {
 	int n = 0;
@@ -224,6 +253,44 @@ static int invite_server(const struct server *s, char *buf, size_t len)
 	}
 	free(lhost), free(lport), free(phost), free(pport);
 	return rv;
+}
+
+/* A token's fixed VIP, given as its IPv4 address or as the IPv6 address
+ * that mirrors it. 0, or -1 with code and err set. */
+static int parse_vip(struct server *s, const char *str, uint32_t *vip, int *code, char *err,
+                     size_t errlen)
+{
+	struct in_addr a;
+	struct in6_addr a6;
+	char net[INET6_ADDRSTRLEN], last[INET6_ADDRSTRLEN];
+	if (inet_pton(AF_INET, str, &a) == 1) {
+		*vip = ntohl(a.s_addr);
+		if (alloc_assignable(&s->addrs, *vip))
+			return 0;
+		*code = SLOPN_RPC_BAD_VIP;
+		snprintf(err, errlen, "VIP %s is not a client address of %s/%u", str,
+		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix);
+		return -1;
+	}
+	if (inet_pton(AF_INET6, str, &a6) != 1) {
+		*code = JSONRPC_INVALID_PARAMS;
+		snprintf(err, errlen, "params.vip: '%s' is not an IP address", str);
+		return -1;
+	}
+	*code = SLOPN_RPC_BAD_VIP;
+	if (!s->addrs.has6) {
+		snprintf(err, errlen, "VIP %s: this hub carries no IPv6 (--subnet6)", str);
+		return -1;
+	}
+	if (!(*vip = alloc_vip_of6(&s->addrs, &a6))) {
+		struct in6_addr first, end;
+		alloc_vip6(&s->addrs, s->addrs.pool.network + 2, &first);
+		alloc_vip6(&s->addrs, s->addrs.pool.network + s->addrs.pool.size - 2, &end);
+		snprintf(err, errlen, "VIP %s is not a client address: IPv6 addresses mirror the "
+		         "IPv4 ones, %s to %s", str, ip6str(&first, net), ip6str(&end, last));
+		return -1;
+	}
+	return 0;
 }
 
 /* The disk said no: log it, and tell the caller that nothing changed. */
@@ -263,19 +330,9 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	}
 	uint32_t vip = 0;
 	if (vip_s) {
-		struct in_addr a;
-		char net[INET_ADDRSTRLEN];
-		if (inet_pton(AF_INET, vip_s, &a) != 1) {
-			snprintf(err, errlen, "params.vip: '%s' is not an IPv4 address", vip_s);
+		if (parse_vip(s, vip_s, &vip, code, err, errlen) < 0)
 			return NULL;
-		}
-		vip = ntohl(a.s_addr);
 		*code = SLOPN_RPC_BAD_VIP;
-		if (!alloc_assignable(&s->addrs, vip)) {
-			snprintf(err, errlen, "VIP %s is not a client address of %s/%u", vip_s,
-			         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix);
-			return NULL;
-		}
 		for (size_t i = 0; i < s->tokens.n; i++)
 			if (s->tokens.v[i].vip == vip) {
 				snprintf(err, errlen, "VIP %s is the fixed VIP of token '%s'", vip_s,
@@ -307,9 +364,10 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	    invite_format(invite, sizeof(invite), secret, server, s->id.pin) > 0)
 		inv = json_string(invite);
 	log_info("token '%s' added%s", name, json_is_null(inv) ? " (no invite: set --public-address)" : "");
-	json_t *r = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o}", "name", name, "token", secret,
+	json_t *r = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o}", "name", name, "token", secret,
 	                      "invite", inv, "created", (json_int_t)e->created,
-	                      "expires", time_or_null(e->expires), "vip", vip_or_null(e->vip));
+	                      "expires", time_or_null(e->expires), "vip", vip_or_null(e->vip),
+	                      "vip6", vip6_or_null(s, e->vip));
 	gnutls_memset(secret, 0, sizeof(secret));
 	gnutls_memset(invite, 0, sizeof(invite));
 	control_notify(s->ctl, "token.added", json_pack("{s:s}", "name", name));
@@ -335,17 +393,18 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
 	struct server *s = ctx;
 	json_t *list = json_array();
 	if (s->has_token) {
-		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
+		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
 		                      "shared", 1, "created", (json_int_t)s->started, "expires", "vip",
-		                      "last_used");
+		                      "vip6", "last_used");
 		add_totals(s, o, SHARED_TOKEN_NAME);
 		json_array_append_new(list, o);
 	}
 	for (size_t i = 0; i < s->tokens.n; i++) {
 		const struct token_entry *e = &s->tokens.v[i];
-		json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o}", "name", e->name,
+		json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "name", e->name,
 		                      "created", (json_int_t)e->created, "expires", time_or_null(e->expires),
-		                      "vip", vip_or_null(e->vip), "last_used", time_or_null(e->last_used));
+		                      "vip", vip_or_null(e->vip), "vip6", vip6_or_null(s, e->vip),
+		                      "last_used", time_or_null(e->last_used));
 		add_totals(s, o, e->name);
 		json_array_append_new(list, o);
 	}

@@ -96,7 +96,7 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 		alloc_release(&s->addrs, old->vip, old, time(NULL));
 	}
 	struct alloc_who w = {.token = ss->token_name, .client_id = ss->client_id,
-	                      .fixed = e ? e->vip : 0};
+	                      .fixed = e ? e->vip : 0, .ipv6 = ss->has6};
 	return alloc_assign(&s->addrs, &w, ss, time(NULL));
 }
 
@@ -191,6 +191,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	}
 	ban_success(&s->bans, peer);
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
+	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */
 	uint32_t vip = assign_vip(s, ss, entry);
 	if (!vip) {
 		char net[INET_ADDRSTRLEN], msg[160];
@@ -205,6 +206,10 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	if (entry)
 		token_used(s, entry);
 	ss->vip = vip;
+	if (ss->has6) {
+		alloc_vip6(&s->addrs, vip, &ss->vip6);
+		ip6str(&ss->vip6, ss->vip6s);
+	}
 	ss->logged_in = true;
 	hub_leases_dirty(s);
 	hub_peers_dirty(s);
@@ -217,16 +222,26 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	r.server_vip.s_addr = htonl(pool_hub_addr(&s->addrs.pool));
 	snprintf(r.server_version, sizeof(r.server_version), "%s", SLOPN_VERSION);
 	r.dns.s_addr = s->cfg->dns;
+	if (ss->has6) {
+		r.prefix_len6 = 64;
+		r.assigned_vip6 = ss->vip6;
+		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &r.server_vip6);
+		r.dns6 = s->cfg->dns6;
+		r.egress6 = s->egress6[0] != '\0';
+	}
 	send_json_line(ss, &r);
 	char vs[INET_ADDRSTRLEN];
-	hub_slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s remote %s client %s os %s "
+	hub_slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s%s%s remote %s client %s os %s "
 	     "(max packet %zu)", (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs),
-	     ss->remote, *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
+	     ss->has6 ? " vip6 " : "", ss->vip6s, ss->remote,
+	     *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
 	     conn_max_datagram(&ss->conn));
 	hub_notify_status(s);
 	control_notify(s->ctl, "session.up",
-	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id, "token", ss->token_name,
-	                         "vip", vs, "remote", ss->remote));
+	               json_pack("{s:I, s:s, s:s, s:o, s:s}", "id", (json_int_t)ss->id,
+	                         "token", ss->token_name, "vip", vs,
+	                         "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
+	                         "remote", ss->remote));
 }
 
 void hub_session_line(struct conn *c, const char *line, size_t len)

@@ -4,21 +4,49 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "proto/ipv6.h"
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
 #include "tun/netlink.h"
 
-/* The rules for --nat as things stand: the hub's own networks (every IPv4
+enum { MAX_ADDRS = 256 };
+
+/* The hub's own IPv6 networks: every prefix on an interface other than the
+ * TUN, link-local and loopback ones aside (they are never forwarded). */
+static size_t local_networks6(const struct server *s, struct cidr6 *local)
+{
+	struct nl_addr6 a[MAX_ADDRS];
+	size_t nlocal = 0;
+	int n = nl_addr6_dump(a, MAX_ADDRS);
+	if (n == MAX_ADDRS)
+		log_warn("--nat: more than %d IPv6 addresses on this machine: networks past them stay "
+		         "open to clients", MAX_ADDRS);
+	for (int i = 0; i < n; i++) {
+		if (a[i].ifindex == s->ifindex || ipv6_link_scoped(a[i].addr) || a[i].prefix == 0 ||
+		    IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)(const void *)a[i].addr))
+			continue;
+		struct cidr6 *c = &local[nlocal++];
+		c->prefix = a[i].prefix;
+		for (unsigned b = 0; b < 16; b++) {
+			unsigned keep = c->prefix >= 8 * (b + 1) ? 8 : c->prefix > 8 * b ? c->prefix - 8 * b : 0;
+			c->net[b] = a[i].addr[b] & (uint8_t)(0xff00 >> keep);
+		}
+	}
+	return nlocal;
+}
+
+/* The rules for --nat as things stand: the hub's own networks (every
  * prefix on an interface other than the TUN and loopback) are off limits
  * to clients unless --allow-lan names them. */
 int hub_nat_install(struct server *s, bool start)
 {
-	enum { MAX_ADDRS = 256 };
 	struct nl_addr a[MAX_ADDRS];
 	struct cidr4 local[MAX_ADDRS];
+	struct cidr6 local6[MAX_ADDRS];
 	size_t nlocal = 0;
 	int n = nl_addr_dump(a, MAX_ADDRS);
 	if (n == MAX_ADDRS)
@@ -35,7 +63,14 @@ int hub_nat_install(struct server *s, bool start)
 		.subnet = {s->addrs.pool.network, s->addrs.pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
 		.allow = s->cfg->allow_lan, .nallow = s->cfg->nallow_lan,
 		.local = local, .nlocal = nlocal,
+		.has6 = s->addrs.has6, .egress6 = s->egress6[0] ? s->egress6 : NULL,
+		.allow6 = s->cfg->allow_lan6, .nallow6 = s->cfg->nallow_lan6, .local6 = local6,
 	};
+	if (r.has6) {
+		memcpy(r.subnet6.net, s->addrs.prefix6, 8);
+		r.subnet6.prefix = 64;
+		r.nlocal6 = local_networks6(s, local6);
+	}
 	char err[512];
 	err[0] = '\0';
 	if (start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
@@ -49,14 +84,60 @@ int hub_nat_install(struct server *s, bool start)
 	char t[32], fwd[32], nat[32];
 	nat_table_name(s->tunname, t, sizeof(t));
 	ipt_chain_names(s->tunname, fwd, nat);
-	char where[96];
+	char where[160], six[64] = "";
 	if (s->nat_backend == NAT_IPTABLES)
-		snprintf(where, sizeof(where), "iptables chains %s and %s", fwd, nat);
+		snprintf(where, sizeof(where), "%s chains %s and %s", r.has6 ? "iptables and ip6tables"
+		                                                             : "iptables", fwd, nat);
 	else
-		snprintf(where, sizeof(where), "nftables table ip %s", t);
-	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed",
-	         start ? "masquerading" : "rules renewed", s->egress, where, nlocal, r.nallow);
+		snprintf(where, sizeof(where), "nftables table inet %s", t);
+	if (r.has6)
+		snprintf(six, sizeof(six), "; IPv6 %s%s", r.egress6 ? "out of " : "stays inside the VPN",
+		         r.egress6 ? r.egress6 : "");
+	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed%s",
+	         start ? "masquerading" : "rules renewed", s->egress, where, nlocal + r.nlocal6,
+	         r.nallow + r.nallow6, six);
 	return 0;
+}
+
+/* accept_ra of an interface, or -1. */
+static int accept_ra(const char *ifname)
+{
+	char path[96], v[4] = "";
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/accept_ra", ifname);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return -1;
+	if (!fgets(v, sizeof(v), f))
+		v[0] = '\0';
+	fclose(f);
+	return v[0] >= '0' && v[0] <= '9' ? atoi(v) : -1;
+}
+
+/* Where clients' IPv6 leaves: --egress, or the interface of the IPv6
+ * default route; only when there is one (else it would go nowhere, and
+ * clients keep their own IPv6 routes). */
+static void find_egress6(struct server *s)
+{
+	int oif;
+	char dev[IFNAMSIZ];
+	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev)) {
+		log_info("nat: no IPv6 default route here: clients' IPv6 stays inside the VPN");
+		return;
+	}
+	snprintf(s->egress6, sizeof(s->egress6), "%s", s->cfg->egress ? s->cfg->egress : dev);
+	/* A router ignores router advertisements unless accept_ra is 2: a
+	 * learnt address or route of the hub's own would run out. */
+	struct nl_addr6 a[MAX_ADDRS];
+	int n = nl_addr6_dump(a, MAX_ADDRS);
+	unsigned idx = if_nametoindex(s->egress6);
+	for (int i = 0; i < n; i++)
+		if ((unsigned)a[i].ifindex == idx && !a[i].permanent && !ipv6_link_scoped(a[i].addr) &&
+		    accept_ra(s->egress6) == 1) {
+			log_warn("nat: IPv6 forwarding goes on, and %s learns its IPv6 address from router "
+			         "advertisements, which a router ignores: set "
+			         "net.ipv6.conf.%s.accept_ra=2 to keep them", s->egress6, s->egress6);
+			break;
+		}
 }
 
 int hub_nat_setup(struct server *s)
@@ -85,6 +166,8 @@ int hub_nat_setup(struct server *s)
 		        "give --egress IFACE");
 		return -1;
 	}
+	if (s->addrs.has6)
+		find_egress6(s);
 	if (hub_nat_install(s, true) < 0)
 		return -1;
 	s->nat_on = true;

@@ -96,11 +96,12 @@ void hub_reload(struct server *s)
 	s->spoke_to_spoke = fresh.spoke_to_spoke;
 	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||
 	    str_differs(fresh.egress, old->egress) ||
-	    fresh.nallow_lan != old->nallow_lan ||
-	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0)
+	    fresh.nallow_lan != old->nallow_lan || fresh.nallow_lan6 != old->nallow_lan6 ||
+	    memcmp(fresh.allow_lan, old->allow_lan, sizeof(fresh.allow_lan)) != 0 ||
+	    memcmp(fresh.allow_lan6, old->allow_lan6, sizeof(fresh.allow_lan6)) != 0)
 		log_warn("%s changed in %s: takes effect after a restart", "nat, egress or allow-lan",
 		         old->config);
-	if (fresh.dns != old->dns)
+	if (fresh.dns != old->dns || memcmp(&fresh.dns6, &old->dns6, sizeof(fresh.dns6)) != 0)
 		log_warn("%s changed in %s: takes effect after a restart", "dns", old->config);
 	if (str_differs(fresh.metrics, old->metrics))
 		log_warn("%s changed in %s: takes effect after a restart", "metrics", old->config);
@@ -109,7 +110,8 @@ void hub_reload(struct server *s)
 	         live_sessions(s));
 	if (str_differs(fresh.listen, old->listen))
 		log_warn("%s changed in %s: takes effect after a restart", "listen", old->config);
-	if (fresh.subnet != old->subnet || fresh.prefix != old->prefix)
+	if (fresh.subnet != old->subnet || fresh.prefix != old->prefix ||
+	    fresh.subnet6_mode != old->subnet6_mode || memcmp(fresh.subnet6, old->subnet6, 8) != 0)
 		log_warn("%s changed in %s: takes effect after a restart", "subnet", old->config);
 	if (str_differs(fresh.tun, old->tun) || fresh.mtu != old->mtu)
 		log_warn("%s changed in %s: takes effect after a restart", "tun or mtu", old->config);

@@ -24,6 +24,7 @@
 #include "daemon/log.h"
 #include "daemon/session.h"
 #include "daemon/tls.h"
+#include "proto/ipv6.h"
 #include "proto/jsonrpc.h"
 #include "tun/nat.h"
 #include "tun/netlink.h"
@@ -39,17 +40,25 @@ const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
 	return inet_ntop(AF_INET, &a, buf, INET_ADDRSTRLEN);
 }
 
+const char *ip6str(const struct in6_addr *a, char buf[INET6_ADDRSTRLEN])
+{
+	return inet_ntop(AF_INET6, a, buf, INET6_ADDRSTRLEN);
+}
+
 /* ---- session life cycle ---- */
 
 /* A log line about one session: in the journal it carries the session's
- * id, VIP and remote address as fields, to filter on (journalctl SLOPN_VIP=...). */
+ * id, VIPs and remote address as fields, to filter on (journalctl SLOPN_VIP=...). */
 void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...)
 {
 	char id[48], vip[32 + INET_ADDRSTRLEN], remote[16 + sizeof(ss->remote)], a[INET_ADDRSTRLEN];
+	char vip6[16 + sizeof(ss->vip6s)];
 	snprintf(id, sizeof(id), "SLOPN_SESSION=%llu", (unsigned long long)ss->id);
 	snprintf(vip, sizeof(vip), "SLOPN_VIP=%s", ss->vip ? ip4str(ss->vip, a) : "");
+	snprintf(vip6, sizeof(vip6), "SLOPN_VIP6=%s", ss->vip6s);
 	snprintf(remote, sizeof(remote), "SLOPN_REMOTE=%s", ss->remote);
-	const char *const fields[] = {id, remote, ss->vip ? vip : NULL, NULL};
+	/* The IPv4 address comes first: a session without one has neither. */
+	const char *const fields[] = {id, remote, ss->vip ? vip : NULL, ss->has6 ? vip6 : NULL, NULL};
 	va_list ap;
 	va_start(ap, fmt);
 	log_vfields(lvl, fields, fmt, ap);
@@ -173,9 +182,9 @@ static void session_down(struct conn *c)
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
 	                                      ? "client exit" : c->close_reason)
 	                : c->close_reason;
-	hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s remote %s (%s%s)",
-	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->remote,
-	     c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
+	hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s%s%s remote %s (%s%s)",
+	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->has6 ? " vip6 " : "", ss->vip6s,
+	     ss->remote, c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
 	alloc_release(&s->addrs, ss->vip, ss, time(NULL));
 	hub_leases_dirty(s);
 	hub_peers_dirty(s);
@@ -184,7 +193,8 @@ static void session_down(struct conn *c)
 	hub_traffic_session_end(s, ss);
 	hub_notify_status(s);
 	control_notify(s->ctl, "session.down",
-	               json_pack("{s:I, s:s, s:s}", "id", (json_int_t)ss->id, "vip", vip,
+	               json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)ss->id, "vip", vip,
+	                         "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 	                         "reason", why && *why ? why : "closed"));
 }
 
@@ -277,8 +287,10 @@ static void session_path(struct conn *c)
 	hub_slog(LOG_LVL_INFO, ss, "session %llu moved: %s -> %s", (unsigned long long)ss->id, was,
 	         ss->remote);
 	control_notify(ss->srv->ctl, "session.moved",
-	               json_pack("{s:I, s:s, s:s, s:s}", "id", (json_int_t)ss->id,
-	                         "vip", ip4str(ss->vip, vip), "remote", ss->remote, "from", was));
+	               json_pack("{s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)ss->id,
+	                         "vip", ip4str(ss->vip, vip),
+	                         "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
+	                         "remote", ss->remote, "from", was));
 }
 
 static const struct conn_ops session_ops = {
@@ -492,6 +504,48 @@ static int open_listener(struct server *s, int fd)
 	return rv;
 }
 
+/* The /64 of --subnet6, or by default a unique-local one (RFC 4193) whose
+ * global id comes from the hub's key: the same across restarts, another
+ * on another hub. NULL when IPv6 is off, or cannot be on. */
+static const uint8_t *subnet6(const struct server *s, uint8_t out[8])
+{
+	if (s->cfg->subnet6_mode == SUBNET6_NONE)
+		return NULL;
+	/* The TUN will take its IPv6 setting from "default". */
+	const char *why = s->cfg->mtu < IPV6_MIN_MTU ? "an MTU below 1280 cannot carry IPv6"
+	                : nl_ipv6_disabled("default") ? "IPv6 is disabled for new interfaces "
+	                                                "here (net.ipv6.conf.default.disable_ipv6)"
+	                : NULL;
+	if (why) {
+		log_warn("IPv6 inside the tunnel is off: %s (--subnet6 none says so without this "
+		         "warning)", why);
+		return NULL;
+	}
+	if (s->cfg->subnet6_mode == SUBNET6_GIVEN)
+		return memcpy(out, s->cfg->subnet6, 8);
+	uint8_t h[32];
+	char seed[16 + PIN_STRLEN];
+	snprintf(seed, sizeof(seed), "slopn ula %s", s->id.pin);
+	gnutls_hash_fast(GNUTLS_DIG_SHA256, seed, strlen(seed), h);
+	out[0] = 0xfd;
+	memcpy(out + 1, h, 5);
+	out[6] = out[7] = 0; /* subnet id 0 */
+	return out;
+}
+
+/* ::1 of the /64 on the TUN, or IPv6 off with the reason. */
+static void setup_tun6(struct server *s)
+{
+	struct in6_addr hub;
+	char h[INET6_ADDRSTRLEN];
+	alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &hub);
+	if (nl_addr6_add(s->ifindex, hub.s6_addr, 64, true) < 0) {
+		log_warn("IPv6 inside the tunnel is off: cannot set %s/64 on %s: %s",
+		         ip6str(&hub, h), s->tunname, strerror(errno));
+		s->addrs.has6 = false;
+	}
+}
+
 static int setup_tun(struct server *s)
 {
 	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads) < 0) {
@@ -503,9 +557,19 @@ static int setup_tun(struct server *s)
 	s->ifindex = s->tun.ifindex;
 	log_info("%s: %s", s->tunname, s->tun.mode);
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
+	/* No link-local address: the kernel then sends no router solicitations
+	 * into the TUN (a failure only costs those). */
+	if (s->addrs.has6)
+		nl_set_addr_gen_none(s->ifindex);
 	if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0 ||
-	    nl_set_mtu(s->ifindex, s->cfg->mtu) < 0 || nl_set_up(s->ifindex, 1) < 0) {
+	    nl_set_mtu(s->ifindex, s->cfg->mtu) < 0) {
 		log_err("cannot configure %s: %s", s->tunname, strerror(errno));
+		return -1;
+	}
+	if (s->addrs.has6)
+		setup_tun6(s);
+	if (nl_set_up(s->ifindex, 1) < 0) {
+		log_err("cannot bring up %s: %s", s->tunname, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -524,7 +588,8 @@ int server_run(const struct config *cfg)
 	hub_set_token(s, cfg->token);
 	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
 	ban_init(&s->bans);
-	if (alloc_init(&s->addrs, cfg->subnet, cfg->prefix, NULL) < 0 ||
+	uint8_t prefix6[8];
+	if (alloc_init(&s->addrs, cfg->subnet, cfg->prefix, subnet6(s, prefix6)) < 0 ||
 	    cidmap_init(&s->cids, 256) < 0) {
 		log_err("out of memory");
 		goto out;
@@ -590,7 +655,14 @@ int server_run(const struct config *cfg)
 	sd_event_set_watchdog(s->ev, 1);
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",
 	         ip4str(pool_hub_addr(&s->addrs.pool), hub), s->tunname,
-	         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix, cfg->mtu, s->spoke_to_spoke ? "on" : "off");
+	         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix, cfg->mtu,
+	         s->spoke_to_spoke ? "on" : "off");
+	if (s->addrs.has6) {
+		char h6[INET6_ADDRSTRLEN];
+		struct in6_addr a;
+		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &a);
+		log_info("hub %s/64: IPv6 inside the tunnel", ip6str(&a, h6));
+	}
 	log_info("listening on %s", cfg->listen);
 	sd_notify(0, "READY=1");
 	hub_notify_status(s);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -18,6 +19,9 @@ struct session {
 	struct server *srv;
 	uint64_t id;
 	uint32_t vip;               /* host order; 0 until logged in */
+	bool has6;                  /* it has vip6 too (a client of ours, IPv6 on) */
+	struct in6_addr vip6;
+	char vip6s[INET6_ADDRSTRLEN]; /* vip6 for logs and the API; "" without */
 	char token_name[TOKEN_NAME_MAX + 1]; /* "shared" for the --token */
 	bool logged_in;
 	bool gone;                  /* on the graveyard list */

@@ -46,9 +46,10 @@ static int write_all(const char *path, const char *buf, size_t len, int flags)
 	return rv;
 }
 
-int dns_apply(const char *path, const char *bak, uint32_t server, char *err, size_t errlen)
+int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t *server6,
+              char *err, size_t errlen)
 {
-	char real[PATH_MAX], ip[INET_ADDRSTRLEN];
+	char real[PATH_MAX], ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
 	if (realpath(path, real) && strncmp(real, "/run/systemd/resolve/", 21) == 0) {
 		snprintf(err, errlen, "%s is managed by systemd-resolved (it points to %s): "
 		         "not changed; use resolvectl dns on the TUN instead", path, real);
@@ -67,10 +68,15 @@ int dns_apply(const char *path, const char *bak, uint32_t server, char *err, siz
 			return -1;
 		}
 	}
-	inet_ntop(AF_INET, &server, ip, sizeof(ip));
 	int n = snprintf(orig, MAX_RESOLV,
 	                 "# written by slopnd --accept-dns while connected; the original\n"
-	                 "# is in %s and comes back when slopnd stops\nnameserver %s\n", bak, ip);
+	                 "# is in %s and comes back when slopnd stops\n", bak);
+	if (server)
+		n += snprintf(orig + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
+		              inet_ntop(AF_INET, &server, ip, sizeof(ip)));
+	if (server6)
+		n += snprintf(orig + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
+		              inet_ntop(AF_INET6, server6, ip6, sizeof(ip6)));
 	if (write_all(path, orig, (size_t)n, 0) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;

@@ -9,8 +9,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* server in network order. 0, or -1 with the reason in err. */
-int dns_apply(const char *path, const char *backup, uint32_t server, char *err, size_t errlen);
+/* server in network order (0: none), server6 16 bytes (NULL: none); at
+ * least one of them. 0, or -1 with the reason in err. */
+int dns_apply(const char *path, const char *backup, uint32_t server, const uint8_t *server6,
+              char *err, size_t errlen);
 /* Put the original back if we changed it. 1 restored, 0 nothing to do, -1 error. */
 int dns_restore(const char *path, const char *backup, char *err, size_t errlen);
 

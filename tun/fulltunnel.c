@@ -10,33 +10,61 @@
 
 #define LOW_HALF 0x00000000u    /* 0.0.0.0/1 */
 #define HIGH_HALF 0x80000000u   /* 128.0.0.0/1 */
+static const uint8_t low6[16], high6[16] = {0x80}; /* ::/1, 8000::/1 */
 
-int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t hub, char *err, size_t errlen)
+int fulltunnel_flush_stale(int family, const void *hub)
 {
-	char h[INET_ADDRSTRLEN];
-	inet_ntop(AF_INET, &hub, h, sizeof(h));
-	*ft = (struct full_tunnel){.tun = tun, .hub = hub};
-	if (!hub)
-		goto halves; /* an IPv6 hub: IPv4 routes cannot capture it */
+	if (family == AF_INET6)
+		return nl_route6_flush_own(hub, 128);
+	uint32_t h;
+	memcpy(&h, hub, 4);
+	return nl_route_flush_own(h, 32);
+}
+
+/* The host route to the hub through what reached it before. */
+static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
+{
+	char h[INET6_ADDRSTRLEN];
+	inet_ntop(ft->family, ft->hub, h, sizeof(h));
 	/* A host route of ours to this hub from a run that crashed would
 	 * answer the lookup below with itself: out with it first. */
-	nl_route_flush_own(hub, 32);
-	if (nl_route_get(hub, &ft->hub_oif, &ft->hub_gw) < 0) {
+	fulltunnel_flush_stale(ft->family, ft->hub);
+	uint32_t gw4 = 0, hub4;
+	memcpy(&hub4, ft->hub, 4);
+	int rv = ft->family == AF_INET6 ? nl_route6_get(ft->hub, &ft->hub_oif, ft->hub_gw)
+	                                : nl_route_get(hub4, &ft->hub_oif, &gw4);
+	if (rv < 0) {
 		snprintf(err, errlen, "no route to the hub %s: %s", h, strerror(errno));
 		return -1;
 	}
-	if (ft->hub_oif == tun) {
+	if (ft->family == AF_INET)
+		memcpy(ft->hub_gw, &gw4, 4);
+	if (ft->hub_oif == ft->tun) {
 		snprintf(err, errlen, "the hub %s is reached through the tunnel itself", h);
 		return -1;
 	}
-	if (nl_route_add_own(ft->hub_oif, hub, 32, ft->hub_gw) == 0)
+	rv = ft->family == AF_INET6 ? nl_route6_add_own(ft->hub_oif, ft->hub, 128, ft->hub_gw)
+	                            : nl_route_add_own(ft->hub_oif, hub4, 32, gw4);
+	if (rv == 0)
 		ft->host_added = true;
 	else if (errno != EEXIST) {
 		/* EEXIST: the administrator has a route to the hub; it stays theirs. */
 		snprintf(err, errlen, "cannot add the host route to the hub %s: %s", h, strerror(errno));
 		return -1;
 	}
-halves:
+	return 0;
+}
+
+int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, bool ipv6,
+                  char *err, size_t errlen)
+{
+	*ft = (struct full_tunnel){.tun = tun, .family = family};
+	memcpy(ft->hub, hub, family == AF_INET6 ? 16 : 4);
+	/* Only routes of the hub's own family through the TUN could capture it. */
+	if ((family == AF_INET || ipv6) && host_route(ft, err, errlen) < 0) {
+		fulltunnel_down(ft);
+		return -1;
+	}
 	if (nl_route_add_own(tun, htonl(LOW_HALF), 1, 0) == 0)
 		ft->low_added = true;
 	if (ft->low_added && nl_route_add_own(tun, htonl(HIGH_HALF), 1, 0) == 0)
@@ -47,16 +75,38 @@ halves:
 		fulltunnel_down(ft);
 		return -1;
 	}
+	if (!ipv6)
+		return 0;
+	if (nl_route6_add_own(tun, low6, 1, NULL) == 0)
+		ft->low6_added = true;
+	if (ft->low6_added && nl_route6_add_own(tun, high6, 1, NULL) == 0)
+		ft->high6_added = true;
+	if (!ft->high6_added) {
+		snprintf(err, errlen, "cannot route ::/1 and 8000::/1 through the tunnel: %s%s",
+		         strerror(errno), errno == EEXIST ? " (another VPN holds them?)" : "");
+		fulltunnel_down(ft);
+		return -1;
+	}
 	return 0;
 }
 
 void fulltunnel_down(struct full_tunnel *ft)
 {
+	if (ft->high6_added)
+		nl_route6_del_own(ft->tun, high6, 1, NULL);
+	if (ft->low6_added)
+		nl_route6_del_own(ft->tun, low6, 1, NULL);
 	if (ft->high_added)
 		nl_route_del_own(ft->tun, htonl(HIGH_HALF), 1, 0);
 	if (ft->low_added)
 		nl_route_del_own(ft->tun, htonl(LOW_HALF), 1, 0);
-	if (ft->host_added)
-		nl_route_del_own(ft->hub_oif, ft->hub, 32, ft->hub_gw);
-	ft->high_added = ft->low_added = ft->host_added = false;
+	if (ft->host_added && ft->family == AF_INET6)
+		nl_route6_del_own(ft->hub_oif, ft->hub, 128, ft->hub_gw);
+	else if (ft->host_added) {
+		uint32_t hub4, gw4;
+		memcpy(&hub4, ft->hub, 4);
+		memcpy(&gw4, ft->hub_gw, 4);
+		nl_route_del_own(ft->hub_oif, hub4, 32, gw4);
+	}
+	ft->high_added = ft->low_added = ft->host_added = ft->low6_added = ft->high6_added = false;
 }

@@ -1,8 +1,9 @@
 /* Full-tunnel routing for the client: everything through the TUN, the hub
  * itself the way the kernel reached it before. The default route is never
- * touched: two /1 routes through the TUN are more specific, and removing
- * them (or the TUN going away) gives the old routing back. Every route we
- * add carries SLOPN_RTPROT, so one left by a crash is found and removed. */
+ * touched: two /1 routes through the TUN are more specific (0.0.0.0/1 and
+ * 128.0.0.0/1; for IPv6 ::/1 and 8000::/1), and removing them (or the TUN
+ * going away) gives the old routing back. Every route we add carries
+ * SLOPN_RTPROT, so one left by a crash is found and removed. */
 #ifndef SLOPN_TUN_FULLTUNNEL_H
 #define SLOPN_TUN_FULLTUNNEL_H
 
@@ -12,17 +13,22 @@
 
 struct full_tunnel {
 	int tun;                /* TUN ifindex */
-	uint32_t hub;           /* network order */
+	int family;             /* the hub's underlay address: AF_INET or AF_INET6 */
+	uint8_t hub[16];        /* network order; IPv4 in the first 4 bytes */
 	int hub_oif;            /* the underlay route to the hub */
-	uint32_t hub_gw;        /* its gateway, 0 = on-link */
-	bool host_added, low_added, high_added;
+	uint8_t hub_gw[16];     /* its gateway, all zero = on-link */
+	bool host_added, low_added, high_added, low6_added, high6_added;
 };
 
-/* Route everything through tun, keeping hub (network order; 0 for a hub
- * reached over IPv6) outside it.
+/* Route all IPv4, and with ipv6 all IPv6 too, through tun, keeping the hub
+ * (family AF_INET or AF_INET6, hub its 4 or 16 bytes) outside it.
  * 0, or -1 with the reason in err (what was added is removed again). */
-int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t hub, char *err, size_t errlen);
+int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, bool ipv6,
+                  char *err, size_t errlen);
 /* Remove what fulltunnel_up added. Safe to call twice. */
 void fulltunnel_down(struct full_tunnel *ft);
+/* Remove a host route of ours to the hub that a crashed run left; returns
+ * how many (0 when none), or -1. */
+int fulltunnel_flush_stale(int family, const void *hub);
 
 #endif

@@ -5,6 +5,7 @@
 #include "tun/nat_iptables.h"
 #include "tun/outbuf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <nftables/libnftables.h>
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
+#define IP6_FORWARD "/proc/sys/net/ipv6/conf/all/forwarding"
 
 void nat_table_name(const char *tun, char *buf, size_t len)
 {
@@ -37,58 +39,81 @@ bool nat_ifname_ok(const char *s)
 	                                    "0123456789._-@+") == n;
 }
 
-static void put_set(struct outbuf *o, const struct cidr4 *c, size_t n)
+bool nat_forwards6(const struct nat_rules *r)
+{
+	return r->has6 && (r->egress6 || r->nallow6);
+}
+
+/* "{ A/N, ... }" of IPv4 networks (c4) or IPv6 ones (c6). */
+static void put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c6, size_t n)
 {
 	outbuf_printf(o, "{ ");
 	for (size_t i = 0; i < n; i++) {
-		uint32_t a = c[i].net;
-		outbuf_printf(o, "%s%u.%u.%u.%u/%u", i ? ", " : "", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
-		    a & 255, c[i].prefix);
+		char a[INET6_ADDRSTRLEN];
+		if (c6) {
+			outbuf_printf(o, "%s%s/%u", i ? ", " : "", inet_ntop(AF_INET6, c6[i].net, a, sizeof(a)),
+			              c6[i].prefix);
+			continue;
+		}
+		uint32_t v = c4[i].net;
+		outbuf_printf(o, "%s%u.%u.%u.%u/%u", i ? ", " : "", v >> 24, (v >> 16) & 255,
+		              (v >> 8) & 255, v & 255, c4[i].prefix);
 	}
 	outbuf_printf(o, " }");
 }
 
+/* One rule a line: "\t\t[iifname|oifname "tun"] ip[6] daddr|saddr SET verdict". */
+static void set_rule(struct outbuf *o, const char *dir, const char *tun, const char *match,
+                     const struct cidr4 *c4, const struct cidr6 *c6, size_t n, const char *verdict)
+{
+	if (!n)
+		return;
+	outbuf_printf(o, "\t\t%s \"%s\" %s ", dir, tun, match);
+	put_set(o, c4, c6, n);
+	outbuf_printf(o, " %s\n", verdict);
+}
+
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 {
-	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0)
+	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
+	    (r->has6 && r->egress6 && !nat_ifname_ok(r->egress6)))
 		return -1;
 	char t[32];
 	nat_table_name(r->tun, t, sizeof(t));
 	struct outbuf o = {buf, len, 0, false};
 	const char *tun = r->tun;
-	/* add + delete + define: replaces a table left by a crash, in one go. */
+	bool six = r->has6;
+	/* add + delete + define: replaces a table left by a crash, in one go;
+	 * an ip table is what an older slopnd made. */
 	outbuf_printf(&o, "add table ip %s\ndelete table ip %s\n", t, t);
-	outbuf_printf(&o, "table ip %s {\n", t);
+	outbuf_printf(&o, "add table inet %s\ndelete table inet %s\n", t, t);
+	outbuf_printf(&o, "table inet %s {\n", t);
 	outbuf_printf(&o, "\tchain forward {\n"
 	                  "\t\ttype filter hook forward priority filter; policy accept;\n");
 	/* Client to client through the kernel only when spoke-to-spoke is on. */
 	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
 	              r->spoke_to_spoke ? "accept" : "drop");
-	if (r->nallow) {
-		outbuf_printf(&o, "\t\tiifname \"%s\" ip daddr ", tun);
-		put_set(&o, r->allow, r->nallow);
-		outbuf_printf(&o, " accept\n");
-	}
-	if (r->nlocal) {
-		outbuf_printf(&o, "\t\tiifname \"%s\" ip daddr ", tun);
-		put_set(&o, r->local, r->nlocal);
-		outbuf_printf(&o, " drop\n");
-	}
-	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" accept\n", tun, r->egress);
+	set_rule(&o, "iifname", tun, "ip daddr", r->allow, NULL, r->nallow, "accept");
+	set_rule(&o, "iifname", tun, "ip6 daddr", NULL, r->allow6, six ? r->nallow6 : 0, "accept");
+	set_rule(&o, "iifname", tun, "ip daddr", r->local, NULL, r->nlocal, "drop");
+	set_rule(&o, "iifname", tun, "ip6 daddr", NULL, r->local6, six ? r->nlocal6 : 0, "drop");
+	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" meta nfproto ipv4 accept\n", tun,
+	              r->egress);
+	if (six && r->egress6)
+		outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" meta nfproto ipv6 accept\n", tun,
+		              r->egress6);
 	outbuf_printf(&o, "\t\tiifname \"%s\" drop\n", tun);
-	if (r->nallow) {
-		outbuf_printf(&o, "\t\toifname \"%s\" ip saddr ", tun);
-		put_set(&o, r->allow, r->nallow);
-		outbuf_printf(&o, " accept\n");
-	}
+	set_rule(&o, "oifname", tun, "ip saddr", r->allow, NULL, r->nallow, "accept");
+	set_rule(&o, "oifname", tun, "ip6 saddr", NULL, r->allow6, six ? r->nallow6 : 0, "accept");
 	outbuf_printf(&o, "\t\toifname \"%s\" ct state established,related accept\n", tun);
 	outbuf_printf(&o, "\t\toifname \"%s\" drop\n", tun);
 	outbuf_printf(&o, "\t}\n");
 	outbuf_printf(&o, "\tchain postrouting {\n"
 	                  "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
-	outbuf_printf(&o, "\t\toifname \"%s\" ip saddr ", r->egress);
-	put_set(&o, &r->subnet, 1);
-	outbuf_printf(&o, " masquerade\n\t}\n}\n");
+	set_rule(&o, "oifname", r->egress, "ip saddr", &r->subnet, NULL, 1, "masquerade");
+	if (six && r->egress6)
+		set_rule(&o, "oifname", r->egress6, "ip6 saddr", NULL, &r->subnet6, 1, "masquerade");
+	outbuf_printf(&o, "\t}\n}\n");
 	return o.full ? -1 : (int)o.used;
 }
 
@@ -116,12 +141,14 @@ static int nft_run(const char *cmd, char *err, size_t errlen)
 	return rv ? -1 : 0;
 }
 
+/* Ours (inet), or an older slopnd's (ip). */
 static bool table_exists(const char *tun)
 {
-	char t[32], cmd[64];
+	char t[32], cmd[64], old[64];
 	nat_table_name(tun, t, sizeof(t));
-	snprintf(cmd, sizeof(cmd), "list table ip %s", t);
-	return nft_run(cmd, NULL, 0) == 0;
+	snprintf(cmd, sizeof(cmd), "list table inet %s", t);
+	snprintf(old, sizeof(old), "list table ip %s", t);
+	return nft_run(cmd, NULL, 0) == 0 || nft_run(old, NULL, 0) == 0;
 }
 
 static int read_int(const char *path)
@@ -137,16 +164,15 @@ static int read_int(const char *path)
 	return atoi(b);
 }
 
-static int write_int(const char *path, int v, bool create)
+/* A sysctl. */
+static int write_int(const char *path, int v)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC | (create ? O_CREAT : 0), 0600);
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC);
 	if (fd < 0)
 		return -1;
 	char b[16];
 	int n = snprintf(b, sizeof(b), "%d\n", v);
 	int rv = write(fd, b, (size_t)n) == n ? 0 : -1;
-	if (create && rv == 0)
-		rv = fsync(fd);
 	int e = errno;
 	close(fd);
 	errno = e;
@@ -166,10 +192,54 @@ static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 
 static void nft_remove(const char *tun)
 {
-	char t[32], cmd[64];
+	char t[32], cmd[256];
 	nat_table_name(tun, t, sizeof(t));
-	snprintf(cmd, sizeof(cmd), "delete table ip %s", t);
+	/* Both families, each added first so that the delete cannot fail. */
+	snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n"
+	         "add table inet %s\ndelete table inet %s\n", t, t, t, t);
 	nft_run(cmd, NULL, 0);
+}
+
+/* The state file: IPv4's forwarding from before, and on a second line
+ * IPv6's when it was changed. */
+static int read_state(const char *path, int *v4, int *v6)
+{
+	char b[32] = {0};
+	*v4 = *v6 = -1;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = read(fd, b, sizeof(b) - 1);
+	close(fd);
+	if (n <= 0 || sscanf(b, "%d %d", v4, v6) < 1 || *v4 < 0)
+		return -1;
+	return 0;
+}
+
+static int write_state(const char *path, int v4, int v6)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, 0600);
+	if (fd < 0)
+		return -1;
+	char b[32];
+	int n = v6 >= 0 ? snprintf(b, sizeof(b), "%d\n%d\n", v4, v6) : snprintf(b, sizeof(b), "%d\n", v4);
+	int rv = write(fd, b, (size_t)n) == n && fsync(fd) == 0 ? 0 : -1;
+	int e = errno;
+	close(fd);
+	errno = e;
+	return rv;
+}
+
+/* Forwarding as the state file says it was, and the file gone. */
+static void restore_forwarding(const char *state_file)
+{
+	int v4, v6;
+	read_state(state_file, &v4, &v6);
+	if (v4 >= 0)
+		write_int(IP_FORWARD, v4);
+	if (v6 >= 0)
+		write_int(IP6_FORWARD, v6);
+	unlink(state_file);
 }
 
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen)
@@ -181,29 +251,36 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
               const char *state_file, char *err, size_t errlen)
 {
 	/* Rules of ours already there mean the last run did not stop cleanly:
-	 * the state file then still holds the setting from before it. */
+	 * the state file then still holds the settings from before it. */
 	bool stale_nft = table_exists(r->tun), stale_ipt = ipt_exists(r->tun);
-	int before = stale_nft || stale_ipt ? read_int(state_file) : -1;
+	int before = -1, before6 = -1;
+	if (stale_nft || stale_ipt)
+		read_state(state_file, &before, &before6);
 	if (before < 0) {
 		before = read_int(IP_FORWARD);
 		if (before < 0) {
 			snprintf(err, errlen, "cannot read %s: %s", IP_FORWARD, strerror(errno));
 			return -1;
 		}
-		if (write_int(state_file, before, true) < 0) {
-			snprintf(err, errlen, "cannot write %s: %s", state_file, strerror(errno));
-			return -1;
-		}
+	}
+	if (before6 < 0 && nat_forwards6(r) && (before6 = read_int(IP6_FORWARD)) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
+		return -1;
+	}
+	if (write_state(state_file, before, before6) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", state_file, strerror(errno));
+		return -1;
 	}
 	/* What a crash left with the other backend goes; the same one is replaced. */
 	if (stale_nft && want == NAT_IPTABLES)
 		nft_remove(r->tun);
 	if (stale_ipt && want != NAT_IPTABLES)
 		ipt_remove(r->tun);
-	if (write_int(IP_FORWARD, 1, false) < 0) {
-		snprintf(err, errlen, "cannot turn on IPv4 forwarding (%s): %s", IP_FORWARD,
-		         strerror(errno));
-		unlink(state_file);
+	const char *fwd = write_int(IP_FORWARD, 1) < 0 ? IP_FORWARD
+	                : nat_forwards6(r) && write_int(IP6_FORWARD, 1) < 0 ? IP6_FORWARD : NULL;
+	if (fwd) {
+		snprintf(err, errlen, "cannot turn on forwarding (%s): %s", fwd, strerror(errno));
+		restore_forwarding(state_file);
 		return -1;
 	}
 	char e[256] = "", e2[256] = "";
@@ -223,8 +300,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 			         "(--nat needs nf_tables in the kernel, or iptables)", e, e2);
 		else
 			snprintf(err, errlen, "%s refused the rules: %s", nat_backend_name(want), e);
-		write_int(IP_FORWARD, before, false);
-		unlink(state_file);
+		restore_forwarding(state_file);
 		return -1;
 	}
 	if (*used == NAT_NFTABLES || want == NAT_IPTABLES)
@@ -238,10 +314,7 @@ void nat_stop(const char *tun, enum nat_backend used, const char *state_file)
 		ipt_remove(tun);
 	else
 		nft_remove(tun);
-	int before = read_int(state_file);
-	if (before >= 0)
-		write_int(IP_FORWARD, before, false);
-	unlink(state_file);
+	restore_forwarding(state_file);
 }
 
 bool nat_stop_stale(const char *tun, const char *state_file)

@@ -1,7 +1,8 @@
-/* The hub as the clients' way out: IPv4 forwarding, and masquerading and
- * isolation rules in an nftables table of SloPN's own (libnftables). No
- * other table or rule of the machine is touched. Where nftables cannot be
- * used, the same rules go into iptables chains of our own (nat_iptables.c). */
+/* The hub as the clients' way out: forwarding, and masquerading and
+ * isolation rules in an nftables table of SloPN's own (family inet: IPv4
+ * and IPv6 in one; libnftables). No other table or rule of the machine is
+ * touched. Where nftables cannot be used, the same rules go into iptables
+ * and ip6tables chains of our own (nat_iptables.c). */
 #ifndef SLOPN_TUN_NAT_H
 #define SLOPN_TUN_NAT_H
 
@@ -14,6 +15,11 @@ struct cidr4 {
 	unsigned prefix;
 };
 
+struct cidr6 {
+	uint8_t net[16];        /* host bits zero */
+	unsigned prefix;
+};
+
 struct nat_rules {
 	const char *tun;        /* the VPN interface */
 	const char *egress;     /* where the clients' traffic leaves, masqueraded */
@@ -23,7 +29,20 @@ struct nat_rules {
 	size_t nallow;
 	const struct cidr4 *local;  /* the hub's own networks: unreachable unless allowed */
 	size_t nlocal;
+	/* IPv6 inside the tunnel (has6): its /64, where it leaves (NULL: it
+	 * does not), and the same two lists. */
+	bool has6;
+	struct cidr6 subnet6;
+	const char *egress6;
+	const struct cidr6 *allow6;
+	size_t nallow6;
+	const struct cidr6 *local6;
+	size_t nlocal6;
 };
+
+/* The rules need IPv6 forwarding: clients' IPv6 goes out, or to a network
+ * of the hub's. */
+bool nat_forwards6(const struct nat_rules *r);
 
 enum nat_backend { NAT_AUTO, NAT_NFTABLES, NAT_IPTABLES };
 const char *nat_backend_name(enum nat_backend b);
@@ -40,11 +59,12 @@ void nat_table_name(const char *tun, char *buf, size_t len);
  * is too small or a name is not a plain interface name. Pure: unit-tested. */
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len);
 
-/* Start: remember the forwarding setting (kept in state_file so that a
- * crash does not lose it: rules of ours still there mean the file still
- * holds the value from before), turn forwarding on, install the rules with
- * the backend asked for (NAT_AUTO: nftables, else iptables), replacing
- * what a crash left of either. *used says which. 0, or -1 with err. */
+/* Start: remember the forwarding settings (kept in state_file so that a
+ * crash does not lose them: rules of ours still there mean the file still
+ * holds the values from before), turn forwarding on (IPv6 too when
+ * nat_forwards6), install the rules with the backend asked for (NAT_AUTO:
+ * nftables, else iptables), replacing what a crash left of either. *used
+ * says which. 0, or -1 with err. */
 int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend *used,
               const char *state_file, char *err, size_t errlen);
 /* Install the rules again (SIGHUP), with the backend in use. */
@@ -52,7 +72,8 @@ int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size
 /* Without --nat: if a crashed --nat run left its state file (and so its
  * rules), stop as nat_stop does. Returns whether there were rules. */
 bool nat_stop_stale(const char *tun, const char *state_file);
-/* Stop: remove the rules, put forwarding back, remove state_file. */
+/* Stop: remove the rules, put forwarding back (each setting that was
+ * changed), remove state_file. */
 void nat_stop(const char *tun, enum nat_backend used, const char *state_file);
 
 #endif

@@ -1,11 +1,13 @@
 /* The iptables form of the NAT rules, for machines where nftables cannot
  * be used: the same rules in two chains of our own (SLOPN-TUN-FWD in
  * filter, SLOPN-TUN-NAT in nat), reached by one jump each from FORWARD and
- * POSTROUTING. The iptables command on PATH runs them (fork and exec, no
- * shell): on such machines that is the legacy one. */
+ * POSTROUTING; with IPv6 inside the tunnel, the same again with ip6tables.
+ * The commands on PATH run them (fork and exec, no shell): on such
+ * machines those are the legacy ones. */
 #include "tun/nat_iptables.h"
 #include "tun/outbuf.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -22,50 +24,78 @@ void ipt_chain_names(const char *tun, char fwd[32], char nat[32])
 /* One iptables command a line. */
 #define line(o, fmt, ...) outbuf_printf(o, fmt "\n", __VA_ARGS__)
 
-static const char *cidr(const struct cidr4 *c, char buf[24])
+/* The n networks of c4 (IPv4) or c6 (IPv6), one at a time. */
+static const char *cidr(const struct cidr4 *c4, const struct cidr6 *c6, size_t i, char buf[64])
 {
-	uint32_t a = c->net;
-	snprintf(buf, 24, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
-	         c->prefix);
+	if (c6) {
+		char a[INET6_ADDRSTRLEN];
+		snprintf(buf, 64, "%s/%u", inet_ntop(AF_INET6, c6[i].net, a, sizeof(a)), c6[i].prefix);
+		return buf;
+	}
+	uint32_t a = c4[i].net;
+	snprintf(buf, 64, "%u.%u.%u.%u/%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255,
+	         c4[i].prefix);
 	return buf;
+}
+
+/* One family's rules: cmd is iptables or ip6tables, egress NULL when that
+ * family does not leave. */
+static void family_rules(struct outbuf *o, const struct nat_rules *r, const char *cmd,
+                         const char *egress, const struct cidr4 *allow, const struct cidr6 *allow6,
+                         size_t nallow, const struct cidr4 *local, const struct cidr6 *local6,
+                         size_t nlocal, const struct cidr4 *subnet, const struct cidr6 *subnet6)
+{
+	char fwd[32], nat[32], c[64];
+	ipt_chain_names(r->tun, fwd, nat);
+	const char *t = r->tun;
+	line(o, "%s -t filter -N %s", cmd, fwd);
+	line(o, "%s -t filter -A %s -i %s -o %s -j %s", cmd, fwd, t, t,
+	     r->spoke_to_spoke ? "ACCEPT" : "DROP");
+	for (size_t i = 0; i < nallow; i++)
+		line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, fwd, t, cidr(allow, allow6, i, c));
+	for (size_t i = 0; i < nlocal; i++)
+		line(o, "%s -t filter -A %s -i %s -d %s -j DROP", cmd, fwd, t, cidr(local, local6, i, c));
+	if (egress)
+		line(o, "%s -t filter -A %s -i %s -o %s -j ACCEPT", cmd, fwd, t, egress);
+	line(o, "%s -t filter -A %s -i %s -j DROP", cmd, fwd, t);
+	for (size_t i = 0; i < nallow; i++)
+		line(o, "%s -t filter -A %s -o %s -s %s -j ACCEPT", cmd, fwd, t, cidr(allow, allow6, i, c));
+	line(o, "%s -t filter -A %s -o %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", cmd,
+	     fwd, t);
+	line(o, "%s -t filter -A %s -o %s -j DROP", cmd, fwd, t);
+	line(o, "%s -t filter -I FORWARD 1 -j %s", cmd, fwd);
+	if (!egress)
+		return;
+	line(o, "%s -t nat -N %s", cmd, nat);
+	line(o, "%s -t nat -A %s -o %s -s %s -j MASQUERADE", cmd, nat, egress,
+	     cidr(subnet, subnet6, 0, c));
+	line(o, "%s -t nat -I POSTROUTING 1 -j %s", cmd, nat);
 }
 
 int ipt_script(const struct nat_rules *r, char *buf, size_t len)
 {
-	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0)
+	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
+	    (r->has6 && r->egress6 && !nat_ifname_ok(r->egress6)))
 		return -1;
-	char fwd[32], nat[32], c[24];
-	ipt_chain_names(r->tun, fwd, nat);
-	const char *t = r->tun;
 	struct outbuf o = {buf, len, 0, false};
 	buf[0] = '\0';
-	/* Each line: the arguments after "iptables -w", split on spaces. */
-	line(&o, "-t filter -N %s", fwd);
-	line(&o, "-t filter -A %s -i %s -o %s -j %s", fwd, t, t, r->spoke_to_spoke ? "ACCEPT" : "DROP");
-	for (size_t i = 0; i < r->nallow; i++)
-		line(&o, "-t filter -A %s -i %s -d %s -j ACCEPT", fwd, t, cidr(&r->allow[i], c));
-	for (size_t i = 0; i < r->nlocal; i++)
-		line(&o, "-t filter -A %s -i %s -d %s -j DROP", fwd, t, cidr(&r->local[i], c));
-	line(&o, "-t filter -A %s -i %s -o %s -j ACCEPT", fwd, t, r->egress);
-	line(&o, "-t filter -A %s -i %s -j DROP", fwd, t);
-	for (size_t i = 0; i < r->nallow; i++)
-		line(&o, "-t filter -A %s -o %s -s %s -j ACCEPT", fwd, t, cidr(&r->allow[i], c));
-	line(&o, "-t filter -A %s -o %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", fwd, t);
-	line(&o, "-t filter -A %s -o %s -j DROP", fwd, t);
-	line(&o, "-t filter -I FORWARD 1 -j %s", fwd);
-	line(&o, "-t nat -N %s", nat);
-	line(&o, "-t nat -A %s -o %s -s %s -j MASQUERADE", nat, r->egress, cidr(&r->subnet, c));
-	line(&o, "-t nat -I POSTROUTING 1 -j %s", nat);
+	/* Each line: the command and its arguments (after -w), split on spaces. */
+	family_rules(&o, r, "iptables", r->egress, r->allow, NULL, r->nallow, r->local, NULL,
+	             r->nlocal, &r->subnet, NULL);
+	if (r->has6)
+		family_rules(&o, r, "ip6tables", r->egress6, NULL, r->allow6, r->nallow6, NULL,
+		             r->local6, r->nlocal6, NULL, &r->subnet6);
 	return o.full ? -1 : (int)o.used;
 }
 
-/* iptables -w ARGS, its output to /dev/null; its exit status, or -1. */
-static int run(const char *const *args, int nargs)
+/* CMD -w ARGS (CMD iptables or ip6tables), its output to /dev/null; its
+ * exit status (127: no such command), or -1. */
+static int run(const char *cmd, const char *const *args, int nargs)
 {
 	char *argv[40];
 	if (nargs > 37)
 		return -1;
-	argv[0] = (char *)"iptables";
+	argv[0] = (char *)cmd;
 	argv[1] = (char *)"-w";
 	for (int i = 0; i < nargs; i++)
 		argv[2 + i] = (char *)args[i];
@@ -77,7 +107,7 @@ static int run(const char *const *args, int nargs)
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 1);
 		dup2(null, 2);
-		execvp("iptables", argv);
+		execvp(cmd, argv);
 		_exit(127);
 	}
 	int st;
@@ -91,42 +121,50 @@ static int run_line(char *l)
 {
 	const char *args[37];
 	int n = 0;
-	for (char *tok = strtok(l, " "); tok && n < 37; tok = strtok(NULL, " "))
+	char *cmd = strtok(l, " ");
+	for (char *tok = strtok(NULL, " "); tok && n < 37; tok = strtok(NULL, " "))
 		args[n++] = tok;
-	return run(args, n);
+	return cmd ? run(cmd, args, n) : -1;
 }
 
-static bool chain_exists(const char *table, const char *chain)
+static const char *const cmds[] = {"iptables", "ip6tables"};
+
+static bool chain_exists(const char *cmd, const char *table, const char *chain)
 {
 	const char *args[] = {"-t", table, "-S", chain};
-	return run(args, 4) == 0;
+	return run(cmd, args, 4) == 0;
 }
 
-static void remove_chain(const char *table, const char *hook, const char *chain)
+static void remove_chain(const char *cmd, const char *table, const char *hook, const char *chain)
 {
 	const char *del[] = {"-t", table, "-D", hook, "-j", chain};
 	/* Every jump, however many a crash left behind. */
-	for (int i = 0; i < 16 && run(del, 6) == 0; i++)
+	for (int i = 0; i < 16 && run(cmd, del, 6) == 0; i++)
 		;
 	const char *flush[] = {"-t", table, "-F", chain};
 	const char *drop[] = {"-t", table, "-X", chain};
-	run(flush, 4);
-	run(drop, 4);
+	run(cmd, flush, 4);
+	run(cmd, drop, 4);
 }
 
 bool ipt_exists(const char *tun)
 {
 	char fwd[32], nat[32];
 	ipt_chain_names(tun, fwd, nat);
-	return chain_exists("filter", fwd) || chain_exists("nat", nat);
+	for (size_t i = 0; i < 2; i++)
+		if (chain_exists(cmds[i], "filter", fwd) || chain_exists(cmds[i], "nat", nat))
+			return true;
+	return false;
 }
 
 void ipt_remove(const char *tun)
 {
 	char fwd[32], nat[32];
 	ipt_chain_names(tun, fwd, nat);
-	remove_chain("filter", "FORWARD", fwd);
-	remove_chain("nat", "POSTROUTING", nat);
+	for (size_t i = 0; i < 2; i++) {
+		remove_chain(cmds[i], "filter", "FORWARD", fwd);
+		remove_chain(cmds[i], "nat", "POSTROUTING", nat);
+	}
 }
 
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
@@ -141,12 +179,13 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 	for (char *l = script, *nl; *l; l = nl + 1) {
 		nl = strchr(l, '\n');
 		*nl = '\0';
-		char shown[256];
+		char shown[256], cmd[16];
 		snprintf(shown, sizeof(shown), "%.200s", l);
+		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(l, " "), l);
 		int rc = run_line(l);
 		if (rc != 0) {
-			snprintf(err, errlen, "'iptables -w %s' failed (%s)", shown,
-			         rc == 127 ? "no iptables command" : "see iptables' own message");
+			snprintf(err, errlen, "'%s' failed (%s%s%s)", shown,
+			         rc == 127 ? "no " : "see ", cmd, rc == 127 ? " command" : "'s own message");
 			ipt_remove(r->tun);
 			return -1;
 		}

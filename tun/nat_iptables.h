@@ -8,8 +8,9 @@
 #include "tun/nat.h"
 
 void ipt_chain_names(const char *tun, char fwd[32], char nat[32]);
-/* The rules as lines of iptables arguments (after "iptables -w"), one
- * command a line. Returns the length, or -1. Pure: unit-tested. */
+/* The rules as lines: the command (iptables, or ip6tables for IPv6) and
+ * its arguments after -w, one command a line. Returns the length, or -1.
+ * Pure: unit-tested. */
 int ipt_script(const struct nat_rules *r, char *buf, size_t len);
 /* Install (replacing any earlier set of ours) or remove our chains and jumps. */
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen);

@@ -3,6 +3,7 @@
 #include "tun/netlink.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
@@ -10,6 +11,7 @@
 #include <netinet/in.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -59,31 +61,36 @@ static struct nlmsghdr *start(char *buf, uint16_t type, uint16_t flags)
 	return nlh;
 }
 
-/* Dump every IPv4 object of a kind (addresses, routes) through cb. Both
- * request headers begin with their family byte. */
-static int dump_v4(uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
+static size_t addr_len(int family)
+{
+	return family == AF_INET ? 4 : 16;
+}
+
+/* Dump every object of a kind (addresses, routes) of one family through
+ * cb. Both request headers begin with their family byte. */
+static int dump(int family, uint16_t type, size_t hdrlen, mnl_cb_t cb, void *data)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
 	nlh->nlmsg_type = type;
 	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-	unsigned char *family = mnl_nlmsg_put_extra_header(nlh, hdrlen);
-	*family = AF_INET;
+	unsigned char *fam = mnl_nlmsg_put_extra_header(nlh, hdrlen);
+	*fam = (unsigned char)family;
 	return nl_talk(nlh, cb, data);
 }
 
-static int addr_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t addr, unsigned prefix,
-                    uint32_t ifa_flags)
+static int addr_msg(uint16_t type, uint16_t flags, int family, int ifindex, const void *addr,
+                    unsigned prefix, uint32_t ifa_flags)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, type, flags);
 	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
-	ifa->ifa_family = AF_INET;
+	ifa->ifa_family = (unsigned char)family;
 	ifa->ifa_prefixlen = (unsigned char)prefix;
 	ifa->ifa_scope = RT_SCOPE_UNIVERSE;
 	ifa->ifa_index = (unsigned)ifindex;
-	mnl_attr_put_u32(nlh, IFA_LOCAL, addr);
-	mnl_attr_put_u32(nlh, IFA_ADDRESS, addr);
+	mnl_attr_put(nlh, IFA_LOCAL, addr_len(family), addr);
+	mnl_attr_put(nlh, IFA_ADDRESS, addr_len(family), addr);
 	if (ifa_flags)
 		mnl_attr_put_u32(nlh, IFA_FLAGS, ifa_flags);
 	return nl_talk(nlh, NULL, NULL);
@@ -91,17 +98,26 @@ static int addr_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t addr, u
 
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix)
 {
-	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, addr, prefix, 0);
+	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex, &addr, prefix, 0);
 }
 
 int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix)
 {
-	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, ifindex, addr, prefix,
+	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex, &addr, prefix,
 	                IFA_F_NOPREFIXROUTE);
 }
 
+int nl_addr6_add(int ifindex, const uint8_t addr[16], unsigned prefix, bool prefix_route)
+{
+	/* No duplicate address detection: the hub hands out each address once. */
+	return addr_msg(RTM_NEWADDR, NLM_F_CREATE | NLM_F_REPLACE, AF_INET6, ifindex, addr, prefix,
+	                IFA_F_NODAD | (prefix_route ? 0 : IFA_F_NOPREFIXROUTE));
+}
+
 struct addr_list {
+	int family;
 	struct nl_addr *a;
+	struct nl_addr6 *a6;
 	unsigned n, max;
 };
 
@@ -109,23 +125,47 @@ static int collect_addr(const struct nlmsghdr *nlh, void *data)
 {
 	struct addr_list *l = data;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	if (ifa->ifa_family != AF_INET || l->n == l->max)
+	if (ifa->ifa_family != l->family || l->n == l->max)
 		return MNL_CB_OK;
+	uint32_t flags = ifa->ifa_flags;
+	const void *addr = NULL;
 	struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*ifa)) {
-		if (mnl_attr_get_type(a) == IFA_LOCAL && mnl_attr_get_payload_len(a) == 4) {
-			l->a[l->n++] = (struct nl_addr){(int)ifa->ifa_index, mnl_attr_get_u32(a),
-			                                ifa->ifa_prefixlen};
-			break;
-		}
+		uint16_t t = mnl_attr_get_type(a);
+		bool len_ok = mnl_attr_get_payload_len(a) == addr_len(l->family);
+		/* An IPv4 address is its IFA_LOCAL; IPv6 has IFA_ADDRESS only. */
+		if (len_ok && (t == IFA_LOCAL || (t == IFA_ADDRESS && !addr)))
+			addr = mnl_attr_get_payload(a);
+		else if (t == IFA_FLAGS && mnl_attr_get_payload_len(a) == 4)
+			flags = mnl_attr_get_u32(a);
+	}
+	if (!addr)
+		return MNL_CB_OK;
+	if (l->family == AF_INET) {
+		struct nl_addr *o = &l->a[l->n++];
+		*o = (struct nl_addr){.ifindex = (int)ifa->ifa_index, .prefix = ifa->ifa_prefixlen};
+		memcpy(&o->addr, addr, 4);
+	} else {
+		struct nl_addr6 *o = &l->a6[l->n++];
+		*o = (struct nl_addr6){.ifindex = (int)ifa->ifa_index, .prefix = ifa->ifa_prefixlen,
+		                       .permanent = flags & IFA_F_PERMANENT};
+		memcpy(o->addr, addr, 16);
 	}
 	return MNL_CB_OK;
 }
 
 int nl_addr_dump(struct nl_addr *out, unsigned max)
 {
-	struct addr_list l = {.a = out, .max = max};
-	if (dump_v4(RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
+	struct addr_list l = {.family = AF_INET, .a = out, .max = max};
+	if (dump(AF_INET, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
+		return -1;
+	return (int)l.n;
+}
+
+int nl_addr6_dump(struct nl_addr6 *out, unsigned max)
+{
+	struct addr_list l = {.family = AF_INET6, .a6 = out, .max = max};
+	if (dump(AF_INET6, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
 		return -1;
 	return (int)l.n;
 }
@@ -138,10 +178,52 @@ int nl_addr_flush(int ifindex)
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (a[i].ifindex == ifindex &&
-		    addr_msg(RTM_DELADDR, 0, ifindex, a[i].addr, a[i].prefix, 0) < 0 &&
+		    addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
 		    errno != EADDRNOTAVAIL)
 			return -1;
 	return 0;
+}
+
+int nl_addr6_flush(int ifindex)
+{
+	struct nl_addr6 a[64];
+	int n = nl_addr6_dump(a, 64);
+	if (n < 0)
+		return -1;
+	for (int i = 0; i < n; i++)
+		if (a[i].ifindex == ifindex &&
+		    addr_msg(RTM_DELADDR, 0, AF_INET6, ifindex, a[i].addr, a[i].prefix, 0) < 0 &&
+		    errno != EADDRNOTAVAIL)
+			return -1;
+	return 0;
+}
+
+bool nl_ipv6_disabled(const char *ifname)
+{
+	char path[96], v = '1';
+	snprintf(path, sizeof(path), "/proc/sys/net/ipv6/conf/%s/disable_ipv6", ifname);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return true; /* no IPv6 in this kernel, or no such device */
+	if (read(fd, &v, 1) != 1)
+		v = '1';
+	close(fd);
+	return v != '0';
+}
+
+int nl_set_addr_gen_none(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
+	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
+	mnl_attr_nest_end(nlh, in6);
+	mnl_attr_nest_end(nlh, spec);
+	return nl_talk(nlh, NULL, NULL);
 }
 
 static int link_msg(uint16_t type, int ifindex, unsigned flags, unsigned change, unsigned mtu)
@@ -212,76 +294,96 @@ int nl_link_tx_dropped(int ifindex, uint64_t *n)
 	return nl_talk(nlh, got_tx_dropped, n);
 }
 
-static int route_msg(uint16_t type, uint16_t flags, int ifindex, uint32_t dst,
-                     unsigned prefix, uint32_t gw, uint8_t proto)
+static bool all_zero(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* gw NULL or all zero: on-link. */
+static int route_msg(uint16_t type, uint16_t flags, int family, int ifindex, const void *dst,
+                     unsigned prefix, const void *gw, uint8_t proto)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, type, flags);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
+	bool via = gw && !all_zero(gw, addr_len(family));
+	rtm->rtm_family = (unsigned char)family;
 	rtm->rtm_dst_len = (unsigned char)prefix;
 	rtm->rtm_table = RT_TABLE_MAIN;
 	rtm->rtm_protocol = proto;
-	rtm->rtm_scope = gw ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
+	/* IPv6 routes have no scope but universe. */
+	rtm->rtm_scope = via || family == AF_INET6 ? RT_SCOPE_UNIVERSE : RT_SCOPE_LINK;
 	rtm->rtm_type = RTN_UNICAST;
-	mnl_attr_put_u32(nlh, RTA_DST, dst);
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
-	if (gw)
-		mnl_attr_put_u32(nlh, RTA_GATEWAY, gw);
+	if (via)
+		mnl_attr_put(nlh, RTA_GATEWAY, addr_len(family), gw);
 	return nl_talk(nlh, NULL, NULL);
 }
 
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, ifindex, dst, prefix, gateway,
-	                 RTPROT_STATIC);
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex, &dst, prefix,
+	                 &gateway, RTPROT_STATIC);
 }
 
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, gateway, RTPROT_STATIC);
+	return route_msg(RTM_DELROUTE, 0, AF_INET, ifindex, &dst, prefix, &gateway, RTPROT_STATIC);
 }
 
+/* EXCL, not REPLACE: a route of the administrator's to the same
+ * destination is never overwritten (and so never lost at exit). */
 int nl_route_add_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	/* EXCL, not REPLACE: a route of the administrator's to the same
-	 * destination is never overwritten (and so never lost at exit). */
-	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, ifindex, dst, prefix, gateway,
-	                 SLOPN_RTPROT);
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, AF_INET, ifindex, &dst, prefix,
+	                 &gateway, SLOPN_RTPROT);
 }
 
 int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_DELROUTE, 0, ifindex, dst, prefix, gateway, SLOPN_RTPROT);
+	return route_msg(RTM_DELROUTE, 0, AF_INET, ifindex, &dst, prefix, &gateway, SLOPN_RTPROT);
 }
 
-/* One IPv4 route of the main table, as a dump or a lookup returns it. */
+int nl_route6_add_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16])
+{
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, AF_INET6, ifindex, dst, prefix, gw,
+	                 SLOPN_RTPROT);
+}
+
+int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16])
+{
+	return route_msg(RTM_DELROUTE, 0, AF_INET6, ifindex, dst, prefix, gw, SLOPN_RTPROT);
+}
+
+/* One route of the main table, as a dump or a lookup returns it; an IPv4
+ * address in the first 4 bytes. */
 struct route_info {
+	int family;
 	unsigned char dst_len, proto, table;
-	uint32_t dst, gw;
+	uint8_t dst[16], gw[16];
 	int oif;
 };
 
 static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
-	*r = (struct route_info){.dst_len = rtm->rtm_dst_len, .proto = rtm->rtm_protocol,
-	                         .table = rtm->rtm_table};
+	*r = (struct route_info){.family = rtm->rtm_family, .dst_len = rtm->rtm_dst_len,
+	                         .proto = rtm->rtm_protocol, .table = rtm->rtm_table};
+	size_t alen = addr_len(rtm->rtm_family);
 	struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
-		bool u32 = mnl_attr_get_payload_len(a) == 4;
+		bool u32 = mnl_attr_get_payload_len(a) == 4, ip = mnl_attr_get_payload_len(a) == alen;
 		switch (mnl_attr_get_type(a)) {
-		case RTA_DST: if (u32) r->dst = mnl_attr_get_u32(a); break;
-		case RTA_GATEWAY: if (u32) r->gw = mnl_attr_get_u32(a); break;
+		case RTA_DST: if (ip) memcpy(r->dst, mnl_attr_get_payload(a), alen); break;
+		case RTA_GATEWAY: if (ip) memcpy(r->gw, mnl_attr_get_payload(a), alen); break;
 		case RTA_OIF: if (u32) r->oif = (int)mnl_attr_get_u32(a); break;
 		case RTA_TABLE: if (u32) r->table = (unsigned char)mnl_attr_get_u32(a); break;
 		}
 	}
-}
-
-static int route_dump(mnl_cb_t cb, void *data)
-{
-	return dump_v4(RTM_GETROUTE, sizeof(struct rtmsg), cb, data);
 }
 
 static int find_default(const struct nlmsghdr *nlh, void *data)
@@ -294,16 +396,26 @@ static int find_default(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_default_oif(int *oif)
+static int default_oif(int family, int *oif)
 {
 	*oif = 0;
-	if (route_dump(find_default, oif) < 0)
+	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), find_default, oif) < 0)
 		return -1;
 	if (*oif == 0) {
 		errno = ENOENT;
 		return -1;
 	}
 	return 0;
+}
+
+int nl_default_oif(int *oif)
+{
+	return default_oif(AF_INET, oif);
+}
+
+int nl_default6_oif(int *oif)
+{
+	return default_oif(AF_INET6, oif);
 }
 
 static int got_route(const struct nlmsghdr *nlh, void *data)
@@ -313,14 +425,14 @@ static int got_route(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway)
+static int route_get(int family, const void *dst, int *oif, void *gateway)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, RTM_GETROUTE, 0);
 	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
-	rtm->rtm_family = AF_INET;
-	rtm->rtm_dst_len = 32;
-	mnl_attr_put_u32(nlh, RTA_DST, dst);
+	rtm->rtm_family = (unsigned char)family;
+	rtm->rtm_dst_len = (unsigned char)(8 * addr_len(family));
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
 	struct route_info r = {0};
 	if (nl_talk(nlh, got_route, &r) < 0)
 		return -1;
@@ -329,12 +441,23 @@ int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway)
 		return -1;
 	}
 	*oif = r.oif;
-	*gateway = r.gw;
+	memcpy(gateway, r.gw, addr_len(family));
 	return 0;
 }
 
+int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway)
+{
+	return route_get(AF_INET, &dst, oif, gateway);
+}
+
+int nl_route6_get(const uint8_t dst[16], int *oif, uint8_t gateway[16])
+{
+	return route_get(AF_INET6, dst, oif, gateway);
+}
+
 struct own_match {
-	uint32_t dst;
+	int family;
+	const void *dst;
 	unsigned prefix;
 	unsigned n;
 	struct route_info found[16];
@@ -345,21 +468,32 @@ static int collect_own(const struct nlmsghdr *nlh, void *data)
 	struct own_match *m = data;
 	struct route_info r;
 	parse_route(nlh, &r);
-	if (r.table == RT_TABLE_MAIN && r.proto == SLOPN_RTPROT && r.dst == m->dst &&
-	    r.dst_len == m->prefix && m->n < 16)
+	if (r.table == RT_TABLE_MAIN && r.proto == SLOPN_RTPROT &&
+	    !memcmp(r.dst, m->dst, addr_len(m->family)) && r.dst_len == m->prefix && m->n < 16)
 		m->found[m->n++] = r;
 	return MNL_CB_OK;
 }
 
-int nl_route_flush_own(uint32_t dst, unsigned prefix)
+static int route_flush_own(int family, const void *dst, unsigned prefix)
 {
-	struct own_match m = {.dst = dst, .prefix = prefix};
-	if (route_dump(collect_own, &m) < 0)
+	struct own_match m = {.family = family, .dst = dst, .prefix = prefix};
+	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), collect_own, &m) < 0)
 		return -1;
 	for (unsigned i = 0; i < m.n; i++)
-		if (nl_route_del_own(m.found[i].oif, dst, prefix, m.found[i].gw) < 0 && errno != ESRCH)
+		if (route_msg(RTM_DELROUTE, 0, family, m.found[i].oif, dst, prefix, m.found[i].gw,
+		              SLOPN_RTPROT) < 0 && errno != ESRCH)
 			return -1;
 	return (int)m.n;
+}
+
+int nl_route_flush_own(uint32_t dst, unsigned prefix)
+{
+	return route_flush_own(AF_INET, &dst, prefix);
+}
+
+int nl_route6_flush_own(const uint8_t dst[16], unsigned prefix)
+{
+	return route_flush_own(AF_INET6, dst, prefix);
 }
 
 int nl_monitor_open(void)

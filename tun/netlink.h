@@ -3,6 +3,7 @@
 #ifndef SLOPN_TUN_NETLINK_H
 #define SLOPN_TUN_NETLINK_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 /* Addresses are network byte order. */
@@ -10,6 +11,16 @@ int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix);   /* replaces an e
 /* The same, without the kernel's route to the prefix (--no-route). */
 int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix);
 int nl_addr_flush(int ifindex);                                 /* all IPv4 addresses */
+/* IPv6, 16 bytes: with the kernel's route to the prefix or (--no-route)
+ * without; no duplicate address detection. Flush: all IPv6 addresses. */
+int nl_addr6_add(int ifindex, const uint8_t addr[16], unsigned prefix, bool prefix_route);
+int nl_addr6_flush(int ifindex);
+/* IPv6 is off for the device (net.ipv6.conf.IF.disable_ipv6, or no IPv6 in
+ * the kernel): its IPv6 addresses would be refused. */
+bool nl_ipv6_disabled(const char *ifname);
+/* No link-local address on the device, so the kernel sends no router
+ * solicitations on it. Before the device goes up. */
+int nl_set_addr_gen_none(int ifindex);
 int nl_set_mtu(int ifindex, unsigned mtu);
 int nl_set_txqlen(int ifindex, unsigned qlen);                  /* the device's queue, in packets */
 int nl_set_up(int ifindex, int up);
@@ -29,12 +40,21 @@ struct nl_addr {
 };
 /* Every IPv4 address on every interface; at most max. Returns the count or -1. */
 int nl_addr_dump(struct nl_addr *out, unsigned max);
+struct nl_addr6 {
+	int ifindex;
+	uint8_t addr[16];
+	unsigned prefix;
+	bool permanent;         /* configured, not learnt (router advertisements, DHCPv6) */
+};
+int nl_addr6_dump(struct nl_addr6 *out, unsigned max);
 
-/* The interface of the main table's IPv4 default route. -1 (ENOENT) if none. */
+/* The interface of the main table's IPv4 (IPv6) default route. -1 (ENOENT) if none. */
 int nl_default_oif(int *oif);
+int nl_default6_oif(int *oif);
 /* What `ip route get DST` says: the output interface and the gateway
  * (0 when DST is on-link). */
 int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway);
+int nl_route6_get(const uint8_t dst[16], int *oif, uint8_t gateway[16]);
 /* Routes SloPN installs for itself carry this protocol number, so that a
  * route left by a crash is recognised as ours (`ip route` shows "proto 83"). */
 #define SLOPN_RTPROT 83
@@ -43,6 +63,10 @@ int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gatewa
 /* Delete every route of ours (SLOPN_RTPROT) to dst/prefix in the main table,
  * whatever its device. Returns how many, or -1. */
 int nl_route_flush_own(uint32_t dst, unsigned prefix);
+/* The same for IPv6 (gw NULL: on-link). */
+int nl_route6_add_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16]);
+int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16]);
+int nl_route6_flush_own(const uint8_t dst[16], unsigned prefix);
 
 /* A socket that hears of every change to links, addresses and routes
  * (IPv4 and IPv6): a client watches it to notice that its way to the hub

@@ -30,8 +30,8 @@ ctl status | grep -q "^sessions:  2$" || fail "status does not show 2 sessions"
 ok "status: 2 sessions"
 expect_eq "status --json role" "$(ctl --json status | jq -r .role)" server
 ctl sessions list > "$TMP/list.txt"
-grep -Eq "^ID +TOKEN +VIP +REMOTE" "$TMP/list.txt" || fail "no table header"
-grep -Eq "^1 +shared +10\.100\.0\.2 +192\.0\.2\.11:" "$TMP/list.txt" || fail "no row for c1: $(cat "$TMP/list.txt")"
+grep -Eq "^ID +TOKEN +VIP +VIP6 +REMOTE" "$TMP/list.txt" || fail "no table header"
+grep -Eq "^1 +shared +10\.100\.0\.2 +- +192\.0\.2\.11:" "$TMP/list.txt" || fail "no row for c1: $(cat "$TMP/list.txt")"
 ok "sessions list shows both clients"
 
 # Counters grow while traffic flows: 10 pings of 1000 bytes from c1.

@@ -8,6 +8,7 @@
 command -v unshare >/dev/null && command -v nsenter >/dev/null || skip "needs unshare and nsenter"
 command -v python3 >/dev/null || skip "needs python3"
 topo 1
+ns_ipv6 hub c1
 
 cat > "$TMP/listen.py" <<'PY'
 import os, socket, sys
@@ -64,7 +65,7 @@ wait_journal() { # NAME REGEX SECONDS
 entry() { awk -v re="$2" 'BEGIN{RS="--\n"} $0 ~ ("MESSAGE=" re) {print; exit}' "$TMP/$1.journal"; }
 
 under_journal hub yes server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
-	--control "$TMP/hub.sock"
+	--control "$TMP/hub.sock" --subnet6 fd00:5::/64
 wait_journal hub "MESSAGE=listening on 192.0.2.1:4242" 10
 [ -s "$TMP/hub.log" ] && fail "with the journal there, stderr got lines: $(head -3 "$TMP/hub.log")"
 ok "messages go to the journal socket, not stderr"
@@ -73,10 +74,10 @@ wait_connected c1 10.100.0.2
 wait_journal hub "MESSAGE=session 1 up" 5
 e=$(entry hub "session 1 up")
 for f in "PRIORITY=6" "SYSLOG_IDENTIFIER=slopnd" "SLOPN_SESSION=1" "SLOPN_VIP=10.100.0.2" \
-	"SLOPN_REMOTE=192.0.2.11:[0-9]+"; do
+	"SLOPN_VIP6=fd00:5::2" "SLOPN_REMOTE=192.0.2.11:[0-9]+"; do
 	echo "$e" | grep -Eqx "$f" || fail "session up entry lacks $f: $e"
 done
-ok "session up: PRIORITY=6, SLOPN_SESSION=1, SLOPN_VIP=10.100.0.2, SLOPN_REMOTE=192.0.2.11:PORT"
+ok "session up: PRIORITY=6, SLOPN_SESSION=1, SLOPN_VIP=10.100.0.2, SLOPN_VIP6=fd00:5::2, SLOPN_REMOTE=192.0.2.11:PORT"
 entry hub "listening on" | grep -q "^SLOPN_SESSION=" && fail "a hub-wide line carries session fields"
 ok "hub-wide lines carry no session fields"
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Addresses that stay with a client: a full /29 (5 client addresses) with 7
+# Addresses that stay with a client, IPv4 and IPv6: a full /29 (5 client addresses) with 7
 # clients refuses the last two cleanly; a client killed with -9 and
 # restarted takes over its stale session at once and gets its address
 # back; the pool's only address left free by a client that is away goes
@@ -8,13 +8,14 @@
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 7
-start_hub --subnet 10.100.0.0/29
+ns_ipv6 hub c1 c2 c3 c4 c5 c6 c7
+start_hub --subnet 10.100.0.0/29 --subnet6 fd00:1:2:3::/64
+start_monitor
 connect_clients 5
-vips() { ctl --json sessions list | jq -r '[.sessions[] | .vip] | sort | join(" ")'; }
-vip_of() { # the VIP of client NAME, from its own log's last connect
-	sed -n 's/.*connected: vip \([0-9.]*\)\/.*/\1/p' "$TMP/$1.log" | tail -n 1
-}
-expect_eq "VIPs of five clients" "$(vips)" "10.100.0.2 10.100.0.3 10.100.0.4 10.100.0.5 10.100.0.6"
+vips() { ctl --json sessions list | jq -r '[.sessions[] | .vip + "," + .vip6] | sort | join(" ")'; }
+vip_of() { echo "$(client_status "$1" vip) $(client_status "$1" vip6)"; }
+ALL="10.100.0.2,fd00:1:2:3::2 10.100.0.3,fd00:1:2:3::3 10.100.0.4,fd00:1:2:3::4 10.100.0.5,fd00:1:2:3::5 10.100.0.6,fd00:1:2:3::6"
+expect_eq "VIPs of five clients" "$(vips)" "$ALL"
 
 # The 6th and 7th: refused with code 2, the message saying why; nobody's
 # session moves.
@@ -25,7 +26,7 @@ done
 for c in c6 c7; do
 	[ "$(client_status $c connected)" = false ] || fail "$c got an address"
 done
-expect_eq "VIPs with two clients refused" "$(vips)" "10.100.0.2 10.100.0.3 10.100.0.4 10.100.0.5 10.100.0.6"
+expect_eq "VIPs with two clients refused" "$(vips)" "$ALL"
 ok "a /29 with 7 clients: the last two refused cleanly"
 kill "$(pid_of c6)" "$(pid_of c7)"
 
@@ -36,43 +37,52 @@ kill -9 "$(pid_of c3)"
 wait "$(pid_of c3)" 2>/dev/null
 mv "$TMP/c3.log" "$TMP/c3-first.log"
 SECONDS=0
-start c3 client --server 192.0.2.1:4242 --token s3cret --state-dir "$TMP/c3-state"
-wait_log c3 "connected: vip 10.100.0.4/29" 5
+start_client c3 --state-dir "$TMP/c3-state"
+wait_connected c3 10.100.0.4 5
+expect_eq "c3's IPv6 address" "$(client_status c3 vip6)" fd00:1:2:3::4
 echo "c3 back on 10.100.0.4 after $SECONDS s"
-wait_log hub "session 3: replaced by session [0-9]+ of the same client" 1
+wait_event session.down '.params.id == 3 and .params.reason == "replaced by a new login of the same client"'
 expect_eq "sessions after the takeover" "$(ctl --json status | jq .sessions)" 5
-expect_eq "VIPs after the takeover" "$(vips)" "10.100.0.2 10.100.0.3 10.100.0.4 10.100.0.5 10.100.0.6"
-ok "a client killed with -9 and restarted takes over its stale session with its address"
+expect_eq "VIPs after the takeover" "$(vips)" "$ALL"
+ok "a client killed with -9 and restarted takes over its stale session with its two addresses"
 
 # c2 leaves: its lease keeps 10.100.0.3 for it, but in a full pool the
 # address of the client away longest goes to a newcomer.
 kill "$(pid_of c2)"
-wait_log hub "session 2 down: vip 10.100.0.3 " 5
+wait_event session.down '.params.vip == "10.100.0.3"'
 start_client c6
-wait_log c6 "connected: vip 10.100.0.3/29" 10
+wait_connected c6 10.100.0.3
 ok "a full pool: the address of a client that is away goes to a newcomer"
 
 # The hub dies and comes back with its state: every client gets its
 # address again. Wait until the leases on disk are those of now.
 want=$(vips)
-for _ in $(seq 50); do
-	[ "$(jq -r '[.leases[] | .vip] | sort | join(" ")' "$TMP/hub-state/leases.json" 2>/dev/null)" = "$want" ] && break
-	sleep 0.1
-done
-expect_eq "leases on disk" "$(jq -r '[.leases[] | .vip] | sort | join(" ")' "$TMP/hub-state/leases.json")" "$want"
+# Each client's id (from its state directory) with its addresses now, and
+# as leases.json has them: the same once the hub has saved.
+leases_now() {
+	for c in c1 c3 c4 c5 c6; do
+		echo "$(cat "$TMP/$c-state/client-slopn0.id") $(client_status "$c" vip) $(client_status "$c" vip6)"
+	done | sort
+}
+leases_disk() {
+	jq -r '.leases[] | .client_id + " " + .vip + " " + .vip6' "$TMP/hub-state/leases.json" 2>/dev/null | sort
+}
+leases_saved() { [ "$(leases_disk)" = "$(leases_now)" ]; }
+wait_until 5 "leases.json as the clients are now" leases_saved
+ok "leases on disk: each client's id with its two addresses"
 expect_eq "leases.json mode" "$(stat -c %a "$TMP/hub-state/leases.json")" 600
 before=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
 kill -9 "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
 mv "$TMP/hub.log" "$TMP/hub-first.log"
-start_hub --subnet 10.100.0.0/29
+start_hub --subnet 10.100.0.0/29 --subnet6 fd00:1:2:3::/64
 wait_log hub "5 leases in $TMP/hub-state/leases.json" 1
 for _ in $(seq 100); do [ "$(ctl --json status | jq .sessions)" = 5 ] && break; sleep 0.1; done
 expect_eq "sessions after the hub's restart" "$(ctl --json status | jq .sessions)" 5
 expect_eq "VIPs after the hub's restart" "$(vips)" "$want"
 after=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
 expect_eq "each client's VIP after the hub's restart" "$after" "$before"
-ok "a hub restarted gives its clients their addresses back"
+ok "a hub restarted gives its clients their two addresses back"
 
 # A damaged leases.json costs the leases, not the hub: it starts without
 # them and keeps the file aside.

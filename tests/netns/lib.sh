@@ -78,8 +78,20 @@ ns_create() {
 	ip netns add "$(ns "$1")" || fail "cannot create namespace $(ns "$1")"
 	NSS+=("$(ns "$1")")
 	ip -n "$(ns "$1")" link set lo up
-	# IPv4 only, so packet counters are exact.
+	# IPv4 only, so packet counters are exact (ns_ipv6 turns IPv6 back on);
+	# with IPv6 off, slopnd carries none inside the tunnel either.
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+}
+
+# ns_ipv6 NAME...: IPv6 on again in these namespaces, for interfaces made
+# from now on (a TUN device included) and those already there; without
+# duplicate address detection, so that addresses and routes are final at
+# once (a test compares routing tables).
+ns_ipv6() {
+	for n in "$@"; do
+		nsx "$n" sh -c 'for f in /proc/sys/net/ipv6/conf/*/accept_dad; do echo 0 > "$f"; done'
+		nsx "$n" sysctl -qw net.ipv6.conf.default.disable_ipv6=0 net.ipv6.conf.all.disable_ipv6=0
+	done
 }
 
 # topo N: the LAN bridge, the hub and clients c1..cN.

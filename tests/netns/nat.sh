@@ -94,7 +94,7 @@ stop hub
 
 # --- With --nat (egress from the default route) and a pushed DNS server.
 start_hub --nat --dns 10.100.0.1
-wait_log hub "nat: masquerading out of wan, nftables table ip slopn_slopn0" 5
+wait_log hub "nat: masquerading out of wan, nftables table inet slopn_slopn0" 5
 expect_eq "ip_forward while the hub runs" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
 start_client c1 "${CLIENT[@]}"
 wait_connected c1 10.100.0.2

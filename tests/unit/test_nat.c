@@ -22,12 +22,17 @@ static void full_ruleset(void **state)
 	int n = nat_ruleset(&r, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
-	/* Replaces a stale table in the same transaction. */
-	assert_non_null(strstr(buf, "add table ip slopn_slopn0\ndelete table ip slopn_slopn0\n"));
+	/* Replaces a stale table in the same transaction, an older slopnd's ip one too. */
+	assert_non_null(strstr(buf, "add table ip slopn_slopn0\ndelete table ip slopn_slopn0\n"
+	                            "add table inet slopn_slopn0\ndelete table inet slopn_slopn0\n"
+	                            "table inet slopn_slopn0 {\n"));
 	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"slopn0\" drop\n"));
 	assert_non_null(strstr(buf, "iifname \"slopn0\" ip daddr { 198.51.100.0/24 } accept\n"));
 	assert_non_null(strstr(buf, "iifname \"slopn0\" ip daddr { 192.0.2.0/24, 203.0.113.0/30 } drop\n"));
-	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"eth0\" accept\n"));
+	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"eth0\" meta nfproto ipv4 accept\n"));
+	/* No IPv6 inside the tunnel: no IPv6 rule either. */
+	assert_null(strstr(buf, "ip6"));
+	assert_null(strstr(buf, "nfproto ipv6"));
 	assert_non_null(strstr(buf, "oifname \"eth0\" ip saddr { 10.100.0.0/24 } masquerade\n"));
 	/* The allow rule comes before the drop of the hub's networks. */
 	assert_true(strstr(buf, "{ 198.51.100.0/24 } accept") < strstr(buf, "203.0.113.0/30 } drop"));
@@ -37,6 +42,63 @@ static void full_ruleset(void **state)
 	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"slopn0\" accept\n"));
 	assert_null(strstr(buf, "ip daddr {"));
+}
+
+static const struct cidr6 allow6[] = {{{0x20, 0x01, 0x0d, 0xb8, 0, 1}, 48}};
+static const struct cidr6 local6[] = {{{0x20, 0x01, 0x0d, 0xb8, 0, 2}, 64}};
+
+static void ipv6_ruleset(void **state)
+{
+	(void)state;
+	struct nat_rules r = {.tun = "slopn0", .egress = "eth0", .subnet = {0x0a640000, 24},
+	                      .has6 = true, .egress6 = "wan6",
+	                      .subnet6 = {{0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a}, 64},
+	                      .allow6 = allow6, .nallow6 = 1, .local6 = local6, .nlocal6 = 1};
+	char buf[4096];
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "iifname \"slopn0\" ip6 daddr { 2001:db8:1::/48 } accept\n"));
+	assert_non_null(strstr(buf, "iifname \"slopn0\" ip6 daddr { 2001:db8:2::/64 } drop\n"));
+	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"wan6\" meta nfproto ipv6 accept\n"));
+	assert_non_null(strstr(buf, "oifname \"slopn0\" ip6 saddr { 2001:db8:1::/48 } accept\n"));
+	assert_non_null(strstr(buf, "oifname \"wan6\" ip6 saddr { fd12:3456:789a::/64 } masquerade\n"));
+	assert_true(nat_forwards6(&r));
+	/* IPv6 that does not leave: no way out, no masquerade, no forwarding
+	 * unless a network of the hub's is open. */
+	r.egress6 = NULL;
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "nfproto ipv6"));
+	assert_null(strstr(buf, "ip6 saddr { fd12"));
+	assert_true(nat_forwards6(&r));
+	r.nallow6 = 0;
+	assert_false(nat_forwards6(&r));
+	r.has6 = false;
+	r.egress6 = "wan6";
+	assert_false(nat_forwards6(&r));
+	/* A bad IPv6 egress name is refused as the IPv4 one is. */
+	r.has6 = true;
+	r.egress6 = "wan6\" accept";
+	assert_int_equal(nat_ruleset(&r, buf, sizeof(buf)), -1);
+	assert_int_equal(ipt_script(&r, buf, sizeof(buf)), -1);
+	/* ip6tables for the same. */
+	r.egress6 = "wan6";
+	r.nallow6 = 1;
+	assert_true(ipt_script(&r, buf, sizeof(buf)) > 0);
+	static const char *const want[] = {
+		"ip6tables -t filter -N SLOPN-slopn0-FWD\n",
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:1::/48 -j ACCEPT\n",
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:2::/64 -j DROP\n",
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o wan6 -j ACCEPT\n",
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -o slopn0 -s 2001:db8:1::/48 -j ACCEPT\n",
+		"ip6tables -t nat -A SLOPN-slopn0-NAT -o wan6 -s fd12:3456:789a::/64 -j MASQUERADE\n",
+		"iptables -t nat -A SLOPN-slopn0-NAT -o eth0 -s 10.100.0.0/24 -j MASQUERADE\n",
+	};
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (!strstr(buf, want[i]))
+			fail_msg("missing: %s", want[i]);
+	r.egress6 = NULL;
+	assert_true(ipt_script(&r, buf, sizeof(buf)) > 0);
+	assert_null(strstr(buf, "ip6tables -t nat"));
+	assert_null(strstr(buf, "-o wan6"));
 }
 
 static void refuses_odd_names_and_small_buffers(void **state)
@@ -77,19 +139,20 @@ static void iptables_form(void **state)
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
 	static const char *const want[] = {
-		"-t filter -N SLOPN-slopn0-FWD\n",
-		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -o slopn0 -j DROP\n",
-		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n",
-		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -d 203.0.113.0/30 -j DROP\n",
-		"-t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j ACCEPT\n",
-		"-t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
-		"-t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
-		"-t nat -A SLOPN-slopn0-NAT -o eth0 -s 10.100.0.0/24 -j MASQUERADE\n",
-		"-t nat -I POSTROUTING 1 -j SLOPN-slopn0-NAT\n",
+		"iptables -t filter -N SLOPN-slopn0-FWD\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o slopn0 -j DROP\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 203.0.113.0/30 -j DROP\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j ACCEPT\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
+		"iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
+		"iptables -t nat -A SLOPN-slopn0-NAT -o eth0 -s 10.100.0.0/24 -j MASQUERADE\n",
+		"iptables -t nat -I POSTROUTING 1 -j SLOPN-slopn0-NAT\n",
 	};
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (!strstr(buf, want[i]))
 			fail_msg("missing: %s", want[i]);
+	assert_null(strstr(buf, "ip6tables")); /* no IPv6 inside the tunnel */
 	/* The same guards as the nft form. */
 	r.egress = "eth0 -j ACCEPT";
 	assert_int_equal(ipt_script(&r, buf, sizeof(buf)), -1);
@@ -101,6 +164,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_ruleset),
+		cmocka_unit_test(ipv6_ruleset),
 		cmocka_unit_test(refuses_odd_names_and_small_buffers),
 		cmocka_unit_test(table_names),
 		cmocka_unit_test(iptables_form),
