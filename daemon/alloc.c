@@ -46,12 +46,9 @@ void alloc_vip6(const struct alloc *a, uint32_t vip, struct in6_addr *out)
 
 uint32_t alloc_vip_of6(const struct alloc *a, const struct in6_addr *addr)
 {
-	static const uint8_t zero[6];
-	const uint8_t *b = addr->s6_addr;
-	if (!a->has6 || memcmp(b, a->prefix6, 8) != 0 || memcmp(b + 8, zero, 6) != 0)
-		return 0;
-	uint32_t vip = a->pool.network + ((uint32_t)b[14] << 8 | b[15]);
-	return alloc_assignable(a, vip) ? vip : 0;
+	uint32_t off = alloc_in6(a, addr->s6_addr) ? alloc_off6(a, addr->s6_addr) : UINT32_MAX;
+	return off != UINT32_MAX && alloc_assignable(a, a->pool.network + off) ? a->pool.network + off
+	                                                                        : 0;
 }
 
 int alloc_init(struct alloc *a, uint32_t network, unsigned prefix, const uint8_t *prefix6)

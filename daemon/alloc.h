@@ -57,14 +57,27 @@ static inline void *alloc_holder(const struct alloc *a, uint32_t vip)
 	return off < a->pool.size ? a->holder[off] : NULL;
 }
 
+/* dst (16 bytes) is inside the hub's /64. */
+static inline bool alloc_in6(const struct alloc *a, const uint8_t dst[16])
+{
+	return a->has6 && memcmp(dst, a->prefix6, 8) == 0;
+}
+
+/* The offset an address of the /64 names (::7 is 7), or UINT32_MAX when
+ * it names none: the pool has at most 2^16 offsets. */
+static inline uint32_t alloc_off6(const struct alloc *a, const uint8_t dst[16])
+{
+	static const uint8_t zero[6];
+	if (memcmp(dst + 8, zero, 6) != 0)
+		return UINT32_MAX;
+	uint32_t off = (uint32_t)dst[14] << 8 | dst[15];
+	return off < a->pool.size ? off : UINT32_MAX;
+}
+
 static inline void *alloc_holder6(const struct alloc *a, const uint8_t dst[16])
 {
-	/* The pool has at most 2^16 offsets: the interface id is 0::off. */
-	static const uint8_t zero[6];
-	if (!a->has6 || memcmp(dst, a->prefix6, 8) != 0 || memcmp(dst + 8, zero, 6) != 0)
-		return NULL;
-	uint32_t off = (uint32_t)dst[14] << 8 | dst[15];
-	return off < a->pool.size ? a->holder[off] : NULL;
+	uint32_t off = alloc_in6(a, dst) ? alloc_off6(a, dst) : UINT32_MAX;
+	return off != UINT32_MAX ? a->holder[off] : NULL;
 }
 
 /* Fixed addresses: every token's vip, given all at once (at start, on

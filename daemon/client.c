@@ -291,16 +291,37 @@ static void client_line(struct conn *c, const char *line, size_t len)
 static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 {
 	struct client *cl = c->owner;
-	struct ipv4_info ip;
 	if (cl->state != C_UP) {
 		c->stats.drop[DROP_BEFORE_LOGIN]++;
 		return;
 	}
-	if (ipv4_parse(pkt, len, &ip) != IPV4_OK) {
+	struct ipv4_info ip;
+	struct ipv6_info ip6;
+	size_t n = 0;
+	if (cl->prefix6 && len && pkt[0] >> 4 == 6) {
+		if (ipv6_parse(pkt, len, &ip6) == IPV6_OK)
+			n = ip6.total_len;
+	} else if (ipv4_parse(pkt, len, &ip) == IPV4_OK) {
+		n = ip.total_len;
+	}
+	if (!n) {
 		c->stats.drop[DROP_NOT_IPV4]++;
 		return;
 	}
-	tun_write(&cl->tun, pkt, ip.total_len); /* flushed in settle() */
+	tun_write(&cl->tun, pkt, n); /* flushed in settle() */
+}
+
+/* An IPv6 packet from the TUN that has no business in the tunnel: none
+ * while the hub gave us no IPv6 address, and never link-scoped traffic
+ * (multicast listener reports and the like are the TUN's own link's). It
+ * is not sent, and not counted as a drop. */
+static bool stays_here6(const struct client *cl, const uint8_t *pkt, size_t len)
+{
+	if (!len || pkt[0] >> 4 != 6)
+		return false;
+	struct ipv6_info ip;
+	return !cl->prefix6 || (ipv6_parse(pkt, len, &ip) == IPV6_OK &&
+	                        (ipv6_link_scoped(ip.dst) || ipv6_link_scoped(ip.src)));
 }
 
 static const char *app_code_name(uint64_t code)
@@ -643,10 +664,17 @@ static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata
 			cl->drop_down += tun_pkt_count(&p);
 			continue;
 		}
-		/* The hub checks sources and drops what is not IPv4; the client
-		 * passes packets as they come, like the original. */
-		if (conn_send_tun_pkt(cl->conn, &p, CONN_DGQ_SLOTS) == DGRAM_TOO_BIG)
-			tun_frag_needed(&cl->tun, &p, cl->hub_vip, conn_max_datagram(cl->conn));
+		if (stays_here6(cl, p.split.pkt, p.split.len))
+			continue;
+		/* The hub checks sources and drops what is not IPv4 or IPv6; the
+		 * client passes the rest as it comes, like the original. */
+		if (conn_send_tun_pkt(cl->conn, &p, CONN_DGQ_SLOTS) == DGRAM_TOO_BIG) {
+			size_t mtu = conn_max_datagram(cl->conn);
+			if (p.split.pkt[0] >> 4 == 6)
+				tun_pkt_too_big(&cl->tun, &p, cl->hub_vip6.s6_addr, mtu);
+			else
+				tun_frag_needed(&cl->tun, &p, cl->hub_vip, mtu);
+		}
 		/* Backpressure instead of drops: the TUN's queue fills (a slot
 		 * holds a whole super-packet) and the kernel slows senders down. */
 		if (conn_congested(cl->conn))

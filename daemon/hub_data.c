@@ -10,10 +10,12 @@
  * until it has had nothing to drop for SHED_HOLD. Alone, it holds on: it
  * stalls nobody, and dropping would only cost its own flows. */
 #include <arpa/inet.h>
+#include <string.h>
 
 #include "daemon/hub.h"
 #include "proto/icmp.h"
 #include "proto/ipv4.h"
+#include "proto/ipv6.h"
 
 #define TUN_BATCH 64                              /* reads per wake-up */
 #define SHED_AFTER (25 * NGTCP2_MILLISECONDS)
@@ -21,56 +23,106 @@
 #define HOLD_AT 64         /* a session holds the TUN from this many packets queued */
 #define SHED_QUEUE 32      /* what a session that sheds may keep queued */
 
-/* ---- IPv4 routing (one function per direction, for IPv6 to join) ---- */
+/* ---- routing, one function per direction, for both families ---- */
+
+/* Of a packet to route: its length, and where an answer that it is too
+ * big comes from (its destination). */
+struct route {
+	uint16_t len;
+	bool v6;
+	uint32_t dst4;             /* network order */
+	const uint8_t *dst6;       /* 16 bytes inside the packet */
+};
 
 /* A packet from a client: the session it goes to (spoke to spoke), or
- * *to_tun when it goes to the TUN; NULL with *why when it is dropped. */
+ * *to_tun when it goes to the TUN; NULL with *why when it is dropped. A
+ * client of ours with IPv6 sends IPv6 too; anything else that is not IPv4
+ * (the original's router solicitations, say) is not_ipv4. */
 static struct session *route_from_client(struct server *s, struct session *ss, const uint8_t *pkt,
-                                         size_t len, struct ipv4_info *ip, bool *to_tun,
+                                         size_t len, struct route *rt, bool *to_tun,
                                          enum drop_reason *why)
 {
 	*to_tun = false;
-	if (ipv4_parse(pkt, len, ip) != IPV4_OK) {
-		*why = DROP_NOT_IPV4; /* e.g. IPv6 router solicitations */
-		return NULL;
-	}
-	if (ntohl(ip->src) != ss->vip) {
-		*why = DROP_SPOOFED;
-		return NULL;
-	}
-	uint32_t dst = ntohl(ip->dst);
-	if (pool_contains(&s->addrs.pool, dst) && dst != pool_hub_addr(&s->addrs.pool)) {
-		struct session *peer = alloc_holder(&s->addrs, dst);
-		if (peer) {
-			if (!s->spoke_to_spoke || peer == ss) {
-				*why = DROP_NO_ROUTE;
-				return NULL;
-			}
-			return peer;
-		}
-		if (dst != s->addrs.pool.network + s->addrs.pool.size - 1) {
-			*why = DROP_NO_ROUTE;
+	*why = DROP_NO_ROUTE;
+	struct session *peer;
+	if (ss->has6 && len && pkt[0] >> 4 == 6) {
+		struct ipv6_info ip;
+		if (ipv6_parse(pkt, len, &ip) != IPV6_OK) {
+			*why = DROP_NOT_IPV4;
 			return NULL;
 		}
+		if (memcmp(ip.src, &ss->vip6, 16) != 0) {
+			*why = DROP_SPOOFED;
+			return NULL;
+		}
+		*rt = (struct route){.len = ip.total_len, .v6 = true, .dst6 = ip.dst};
+		if (ipv6_link_scoped(ip.dst))
+			return NULL; /* its own link's business: nothing of the hub's */
+		if (!alloc_in6(&s->addrs, ip.dst)) {
+			*to_tun = true; /* beyond the VPN: the kernel routes it (--nat) */
+			return NULL;
+		}
+		uint32_t off = alloc_off6(&s->addrs, ip.dst);
+		if (off == 1) {
+			*to_tun = true; /* the hub's ::1 */
+			return NULL;
+		}
+		peer = alloc_holder6(&s->addrs, ip.dst);
+		if (peer && !peer->has6)
+			return NULL;  /* a client of the original's on that address */
+	} else {
+		struct ipv4_info ip;
+		if (ipv4_parse(pkt, len, &ip) != IPV4_OK) {
+			*why = DROP_NOT_IPV4;
+			return NULL;
+		}
+		if (ntohl(ip.src) != ss->vip) {
+			*why = DROP_SPOOFED;
+			return NULL;
+		}
+		*rt = (struct route){.len = ip.total_len, .dst4 = ip.dst};
+		uint32_t dst = ntohl(ip.dst);
+		if (!pool_contains(&s->addrs.pool, dst) || dst == pool_hub_addr(&s->addrs.pool) ||
+		    dst == s->addrs.pool.network + s->addrs.pool.size - 1) {
+			*to_tun = true; /* the hub, its broadcast, or beyond the VPN */
+			return NULL;
+		}
+		peer = alloc_holder(&s->addrs, dst);
 	}
-	*to_tun = true;
-	return NULL;
+	/* An address of the VPN: the client on it, if any, may be reached. */
+	if (!peer || !s->spoke_to_spoke || peer == ss)
+		return NULL;
+	return peer;
 }
 
-/* A packet from the TUN: the session of its destination, and that
- * destination (network order). */
+/* A packet from the TUN: the session of its destination. Link-scoped IPv6
+ * (the hub kernel's own multicast, say) goes nowhere and is not a drop:
+ * *why is DROP_MAX then. */
 static struct session *route_from_tun(struct server *s, const uint8_t *pkt, size_t len,
-                                      uint32_t *dst, enum drop_reason *why)
+                                      struct route *rt, enum drop_reason *why)
 {
+	*why = DROP_NO_ROUTE;
+	if (s->addrs.has6 && len && pkt[0] >> 4 == 6) {
+		struct ipv6_info ip;
+		if (ipv6_parse(pkt, len, &ip) != IPV6_OK) {
+			*why = DROP_NOT_IPV4;
+			return NULL;
+		}
+		if (ipv6_link_scoped(ip.dst)) {
+			*why = DROP_MAX;
+			return NULL;
+		}
+		*rt = (struct route){.len = ip.total_len, .v6 = true, .dst6 = ip.dst};
+		struct session *peer = alloc_holder6(&s->addrs, ip.dst);
+		return peer && peer->has6 ? peer : NULL;
+	}
 	struct ipv4_info ip;
 	if (ipv4_parse(pkt, len, &ip) != IPV4_OK) {
 		*why = DROP_NOT_IPV4;
 		return NULL;
 	}
-	struct session *peer = alloc_holder(&s->addrs, ntohl(ip.dst));
-	*dst = ip.dst;
-	*why = DROP_NO_ROUTE;
-	return peer;
+	*rt = (struct route){.len = ip.total_len, .dst4 = ip.dst};
+	return alloc_holder(&s->addrs, ntohl(ip.dst));
 }
 
 /* ---- from clients ---- */
@@ -83,12 +135,12 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		c->stats.drop[DROP_BEFORE_LOGIN]++;
 		return;
 	}
-	struct ipv4_info ip;
+	struct route rt;
 	bool to_tun;
 	enum drop_reason why;
-	struct session *peer = route_from_client(s, ss, pkt, len, &ip, &to_tun, &why);
+	struct session *peer = route_from_client(s, ss, pkt, len, &rt, &to_tun, &why);
 	if (to_tun) {
-		tun_write(&s->tun, pkt, ip.total_len);
+		tun_write(&s->tun, pkt, rt.len);
 		return;
 	}
 	if (!peer) {
@@ -97,13 +149,21 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	}
 	/* Spoke to spoke: straight across, the TUN never sees it. */
 	hub_mark_dirty(peer);
-	if (conn_send_datagram(&peer->conn, pkt, ip.total_len) == DGRAM_TOO_BIG) {
-		/* Too big for the peer's connection: "fragmentation needed" back to
-		 * the sender, from the peer's VIP, once this callback is over (the
-		 * session is written when it ends). */
-		uint8_t icmp[96];
-		size_t n = icmp4_frag_needed(pkt, ip.total_len, ip.dst, conn_max_datagram(&peer->conn),
-		                             icmp, sizeof(icmp));
+	if (conn_send_datagram(&peer->conn, pkt, rt.len) == DGRAM_TOO_BIG) {
+		/* Too big for the peer's connection: "fragmentation needed" (or
+		 * "packet too big") back to the sender, from the peer's address,
+		 * once this callback is over (the session is written when it
+		 * ends), and no bigger than the sender's connection takes. */
+		uint8_t icmp[IPV6_MIN_MTU];
+		size_t room = conn_max_datagram(c), n;
+		if (room > sizeof(icmp))
+			room = sizeof(icmp);
+		if (rt.v6)
+			n = icmp6_packet_too_big(pkt, rt.len, rt.dst6, conn_max_datagram(&peer->conn), icmp,
+			                         room);
+		else
+			n = icmp4_frag_needed(pkt, rt.len, rt.dst4, conn_max_datagram(&peer->conn), icmp,
+			                      room);
 		if (n)
 			conn_queue_datagram(c, icmp, n);
 	}
@@ -198,7 +258,8 @@ void hub_session_drained(struct conn *c)
 }
 
 /* Every packet of p to session ss. */
-static void to_session(struct server *s, struct session *ss, struct tun_pkt *p, uint32_t vip)
+static void to_session(struct server *s, struct session *ss, struct tun_pkt *p,
+                       const struct route *rt)
 {
 	struct conn *c = &ss->conn;
 	uint64_t now = conn_now();
@@ -208,9 +269,12 @@ static void to_session(struct server *s, struct session *ss, struct tun_pkt *p, 
 	c->dgq_pause = HOLD_AT;
 	int r = conn_send_tun_pkt(c, p, shedding ? SHED_QUEUE : CONN_DGQ_SLOTS);
 	if (r == DGRAM_TOO_BIG) {
-		/* The answer comes "from" the client's VIP: one of the hub's own
-		 * addresses as the source would be a martian to its kernel. */
-		tun_frag_needed(&s->tun, p, vip, conn_max_datagram(c));
+		/* The answer comes "from" the client's address: one of the hub's
+		 * own as the source would be a martian to its kernel. */
+		if (rt->v6)
+			tun_pkt_too_big(&s->tun, p, rt->dst6, conn_max_datagram(c));
+		else
+			tun_frag_needed(&s->tun, p, rt->dst4, conn_max_datagram(c));
 		return;
 	}
 	if (shedding && r > 0)
@@ -234,14 +298,15 @@ int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 			s->tun_drop[DROP_NOT_IPV4]++;
 			continue;
 		}
-		uint32_t dst;
+		struct route rt;
 		enum drop_reason why;
-		struct session *peer = route_from_tun(s, p.split.pkt, p.split.len, &dst, &why);
+		struct session *peer = route_from_tun(s, p.split.pkt, p.split.len, &rt, &why);
 		if (!peer) {
-			s->tun_drop[why] += tun_pkt_count(&p);
+			if (why != DROP_MAX)
+				s->tun_drop[why] += tun_pkt_count(&p);
 			continue;
 		}
-		to_session(s, peer, &p, dst);
+		to_session(s, peer, &p, &rt);
 	}
 	hub_settle(s);
 	return 0;

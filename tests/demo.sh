@@ -1,6 +1,7 @@
 #!/bin/bash
 # The main job, on one machine: a hub and two clients in network namespaces,
-# ping and TCP across the tunnel, then `slopnctl sessions list` on the hub.
+# ping (IPv4 and IPv6) and TCP across the tunnel, then `slopnctl sessions
+# list` on the hub.
 # Run from the source tree after building, as root (or it asks sudo).
 if [ "$(id -u)" != 0 ]; then
 	command -v sudo >/dev/null || { echo "demo.sh: run it as root" >&2; exit 1; }
@@ -12,6 +13,7 @@ SLOPND=${SLOPND:-$here/../build/slopnd}
 
 echo "== network: hub 192.0.2.1, clients 192.0.2.11 and .12 on a bridge (namespaces $RUN-*)"
 topo 2
+ns_ipv6 hub c1 c2
 start_hub
 echo "== hub up: $(grep -m1 'pin ' "$TMP/hub.log" | sed 's/^slopnd: //')"
 connect_clients 2
@@ -21,6 +23,10 @@ sed -n 's/^slopnd: \(connected: .*\)/c2 \1/p' "$TMP/c2.log"
 echo "== c1 -> hub (10.100.0.1), c1 -> c2 (10.100.0.3, spoke to spoke)"
 nsx c1 ping -c 3 -i 0.2 10.100.0.1 | tail -n 2
 nsx c1 ping -c 3 -i 0.2 10.100.0.3 | tail -n 2
+
+c2v6=$("$SLOPNCTL" --socket "$TMP/c2.sock" --json status | jq -r .vip6)
+echo "== IPv6 inside the tunnel: c1 -> c2 ($c2v6, spoke to spoke)"
+nsx c1 ping -6 -c 3 -i 0.2 "$c2v6" | tail -n 2
 
 echo "== iperf3 c1 -> c2 through the hub, 3 s"
 nsx c2 timeout 20 iperf3 -s -1 -B 10.100.0.3 > "$TMP/iperf-server.log" 2>&1 &

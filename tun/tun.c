@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "proto/icmp.h"
+#include "proto/ipv6.h"
 #include "tun/netlink.h"
 
 /* Linux 6.2; Debian 12's headers predate them. */
@@ -190,23 +191,39 @@ void tun_flush(struct tun *t)
 		offload_gro_flush(&t->gro);
 }
 
+/* The first packet of p: the super-packet's put together, to quote. */
+static const uint8_t *first_packet(struct tun *t, const struct tun_pkt *p, size_t *len)
+{
+	if (!p->split.hdrlen) {
+		*len = p->split.len;
+		return p->split.pkt;
+	}
+	struct offload_split s = p->split;
+	struct offload_seg seg;
+	s.next = 0;
+	offload_split_next(&s, &seg);
+	memcpy(t->scratch, seg.hdr, seg.hdrlen);
+	memcpy(t->scratch + seg.hdrlen, seg.data, seg.datalen);
+	*len = seg.hdrlen + seg.datalen;
+	return t->scratch;
+}
+
 void tun_frag_needed(struct tun *t, const struct tun_pkt *p, uint32_t from, size_t mtu)
 {
-	const uint8_t *pkt = p->split.pkt;
-	size_t len = p->split.len;
-	if (p->split.hdrlen) {
-		/* The first packet of the super-packet, put together. */
-		struct offload_split s = p->split;
-		struct offload_seg seg;
-		s.next = 0;
-		offload_split_next(&s, &seg);
-		memcpy(t->scratch, seg.hdr, seg.hdrlen);
-		memcpy(t->scratch + seg.hdrlen, seg.data, seg.datalen);
-		pkt = t->scratch;
-		len = seg.hdrlen + seg.datalen;
-	}
+	size_t len;
+	const uint8_t *pkt = first_packet(t, p, &len);
 	uint8_t icmp[96];
 	size_t n = icmp4_frag_needed(pkt, len, from, mtu, icmp, sizeof(icmp));
+	if (n)
+		tun_write(t, icmp, n);
+}
+
+void tun_pkt_too_big(struct tun *t, const struct tun_pkt *p, const uint8_t from[16], size_t mtu)
+{
+	size_t len;
+	const uint8_t *pkt = first_packet(t, p, &len);
+	uint8_t icmp[IPV6_MIN_MTU];
+	size_t n = icmp6_packet_too_big(pkt, len, from, mtu, icmp, sizeof(icmp));
 	if (n)
 		tun_write(t, icmp, n);
 }

@@ -64,6 +64,9 @@ void tun_flush(struct tun *t);
  * "fragmentation needed" from router address from (network order)
  * advertising mtu (proto/icmp.h), written into the TUN. */
 void tun_frag_needed(struct tun *t, const struct tun_pkt *p, uint32_t from, size_t mtu);
+/* The same for an IPv6 packet: ICMPv6 "packet too big" from router
+ * address from (16 bytes). */
+void tun_pkt_too_big(struct tun *t, const struct tun_pkt *p, const uint8_t from[16], size_t mtu);
 
 /* Packets the kernel dropped because its queue towards us was full (the
  * device's tx_dropped, over rtnetlink). 0, or -1 with errno set. */

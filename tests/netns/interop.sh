@@ -13,6 +13,9 @@ GOPEER=$TMP/gopeer
 ok "built the Go peer"
 
 topo 3
+# IPv6 on at the hub and at our client: the Go client (IPv4 only) beside
+# one of ours that carries IPv6 too.
+ns_ipv6 hub c2
 # run_gopeer NAME ARGS...: the Go peer in namespace NAME, logging to $TMP/NAME.log.
 run_gopeer() { local n=$1; shift; SLOPND=$GOPEER start "$n" "$@"; }
 
@@ -23,6 +26,8 @@ wait_until 10 "the Go client logged in as 10.100.0.2" hub_session 10.100.0.2
 ok "the Go client logged in (its login line split over two STREAM frames)"
 start_client c2
 wait_connected c2 10.100.0.3
+[ "$(client_status c2 vip6)" != null ] || fail "our client beside the Go client has no IPv6 address"
+ok "beside the Go client, ours gets an IPv6 address too"
 wait_ping c1 10.100.0.1 5
 nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "Go client -> hub VIP"
 ok "Go client -> hub VIP"
@@ -30,6 +35,11 @@ nsx c1 ping -c 5 -i 0.2 -W 2 10.100.0.3 > /dev/null || fail "Go client -> our cl
 nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.2 > /dev/null || fail "our client -> Go client"
 ok "Go client <-> our client, spoke to spoke"
 expect_eq "the Go client's non-IPv4 datagram dropped and counted" "$(hub_stat 10.100.0.2 drop_not_ipv4)" 1
+expect_eq "the Go client's session has no IPv6 address" \
+	"$(ctl --json sessions list | jq -r '.sessions[] | select(.vip == "10.100.0.2") | .vip6')" null
+nsx c2 ping -6 -c 3 -i 0.2 -W 2 "$(client_status c2 hub_vip6)" > /dev/null ||
+	fail "our client beside the Go client: ping6 to the hub"
+ok "our client carries IPv6 beside the Go client"
 iperf_tcp "from the Go client" c1 hub 10.100.0.1 3
 # quic-go 0.29 takes datagrams of at most 1217 bytes: the hub answers a
 # bigger packet for it with ICMP "fragmentation needed", and TCP from the
@@ -78,7 +88,9 @@ start c2:go client --server 192.0.2.1:4242 --token s3cret
 wait_connected c2:go 10.100.0.2
 expect_eq "the Go hub's address" "$(client_status c2:go hub_vip)" 10.100.0.1
 ip -n "$(ns c2)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24 " || fail "c2 has no /24 from the Go hub"
-ok "our client logged in to the Go hub (no subnet_mask: /24)"
+expect_eq "our client's IPv6 address on the Go hub" "$(client_status c2:go vip6)" null
+nsx c2 ip -6 addr show dev slopn0 | grep -q inet6 && fail "our client on the Go hub has an IPv6 address"
+ok "our client logged in to the Go hub (no subnet_mask: /24; no IPv6, without error)"
 wait_log c2:go "carries packets of at most 1217 bytes, less than the MTU 1280 of slopn0: .* --mtu 1217 fits" 1
 ok "our client warned that the Go hub's connection carries less than its MTU"
 nsx c2 ping -c 1 -W 2 -M do -s 1252 10.100.0.1 2>&1 | grep -q "mtu = 1217" ||

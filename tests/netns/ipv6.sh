@@ -1,0 +1,110 @@
+#!/bin/bash
+# IPv6 inside the tunnel: addresses from the hub's /64 mirroring the IPv4
+# ones, ping6 to the hub and spoke to spoke, full 1280-byte packets, iperf3
+# both ways, a spoofed source dropped and counted, idle sessions without
+# drops (no router solicitations), "packet too big" for a connection that
+# carries less than the MTU, and a hub with --subnet6 none.
+. "$(dirname "$0")/lib.sh"
+command -v iperf3 >/dev/null || skip "needs iperf3"
+command -v jq >/dev/null || skip "needs jq"
+topo 2
+ns_ipv6 hub c1 c2
+start_hub --subnet6 fd00:5:6:7::/64
+start_monitor
+connect_clients 2
+expect_eq "c1's IPv6 addresses" "$(client_status c1 vip6) $(client_status c1 hub_vip6)" \
+	"fd00:5:6:7::2 fd00:5:6:7::1"
+expect_eq "c2's IPv6 address" "$(client_status c2 vip6)" "fd00:5:6:7::3"
+expect_eq "sessions' IPv6 addresses" "$(ctl --json sessions list | jq -r '[.sessions[].vip6] | sort | join(" ")')" \
+	"fd00:5:6:7::2 fd00:5:6:7::3"
+expect_eq "status: subnet6" "$(ctl --json status | jq -r '.subnet6 + " " + .hub_vip6')" "fd00:5:6:7::/64 fd00:5:6:7::1"
+nsx c1 ip -6 addr show dev slopn0 | grep -q "inet6 fd00:5:6:7::2/64 scope global" || fail "no IPv6 address on c1's TUN"
+nsx c1 ip -6 route show dev slopn0 | grep -q "^fd00:5:6:7::/64" || fail "no route to the /64 on c1"
+nsx c1 ip -6 addr show dev slopn0 | grep -q "scope link" && fail "c1's TUN has a link-local address"
+ok "clients carry the IPv6 address that mirrors their IPv4 one, the /64 routed, no link-local"
+wait_event session.up '.params.vip == "10.100.0.3" and .params.vip6 == "fd00:5:6:7::3"'
+ok "the session.up event carries both addresses"
+
+drops() { ctl --json sessions list | jq "[.sessions[] | select(.vip6 == \"$1\") | .drops[]] | add"; }
+wait_ping6() { # NAME ADDR SECONDS
+	local deadline=$((SECONDS + $3))
+	while [ $SECONDS -lt $deadline ]; do
+		nsx "$1" ping -6 -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+	done
+	fail "$1 cannot reach $2 within $3 s"
+}
+wait_ping6 c1 fd00:5:6:7::1 5
+nsx c1 ping -6 -c 5 -i 0.2 -W 2 fd00:5:6:7::1 >/dev/null || fail "ping6 c1 -> hub"
+nsx hub ping -6 -c 3 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "ping6 hub -> c2"
+ok "ping6 between the hub and clients"
+nsx c1 ping -6 -c 5 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "ping6 c1 -> c2"
+ok "ping6 spoke to spoke"
+nsx c1 ping -6 -M do -s 1232 -c 3 -i 0.2 -W 2 fd00:5:6:7::1 >/dev/null || fail "1280-byte IPv6 packet to the hub"
+nsx c1 ping -6 -M do -s 1232 -c 3 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "1280-byte IPv6 packet to c2"
+ok "1280-byte IPv6 packets with DF, to the hub and across"
+iperf_tcp "over IPv6, c1 -> hub" c1 hub fd00:5:6:7::1 2
+iperf_tcp "over IPv6, hub -> c1" hub c1 fd00:5:6:7::2 2
+iperf_tcp "over IPv6, c2 -> c1 (spoke to spoke)" c2 c1 fd00:5:6:7::2 2
+
+# Idle: no router solicitations or other link-scoped IPv6 from either
+# side's TUN, so no drops to puzzle over.
+before=$(drops fd00:5:6:7::2)
+sleep 3
+expect_eq "drops of an idle IPv6 session" "$(drops fd00:5:6:7::2)" "$before"
+expect_eq "drops of c2's session" "$(drops fd00:5:6:7::3)" 0
+
+# A source other than the client's address: dropped as spoofed.
+ip -n "$(ns c1)" addr add fd00:5:6:7::77/128 dev slopn0 nodad
+nsx c1 ping -6 -I fd00:5:6:7::77 -c 3 -i 0.2 -W 1 fd00:5:6:7::1 >/dev/null && fail "spoofed ping6 answered"
+expect_eq "spoofed IPv6 packets counted" \
+	"$(ctl --json sessions list | jq '.sessions[] | select(.vip6 == "fd00:5:6:7::2") | .drops.spoofed')" 3
+ip -n "$(ns c1)" addr del fd00:5:6:7::77/128 dev slopn0
+nsx c1 ping -6 -c 1 -W 2 fd00:5:6:7::1 >/dev/null || fail "the real address no longer works"
+ok "a spoofed IPv6 source is dropped and counted; the real one still works"
+
+# Kick by the IPv6 address.
+expect_eq "kicked by IPv6 address" "$(ctl --json sessions kick fd00:5:6:7::3 --reason v6 | jq .kicked)" 1
+wait_event session.down '.params.vip6 == "fd00:5:6:7::3" and .params.reason == "kicked: v6"'
+ok "sessions kick takes an IPv6 address"
+
+# A token's fixed address given as IPv6: the token gets both.
+ctl --json token add fixed6 --vip fd00:5:6:7::50 > "$TMP/fixed6.json" || fail "token add --vip IPv6"
+expect_eq "fixed VIPs of the token" "$(jq -r '.vip + " " + .vip6' "$TMP/fixed6.json")" "10.100.0.80 fd00:5:6:7::50"
+ctl token add bad6 --vip fd00:5:6:8::50 > "$TMP/bad6.txt" 2>&1 && fail "a fixed IPv6 address outside the /64 was taken"
+TOKEN=$(jq -r .token "$TMP/fixed6.json") start_client c2:fixed --tun fix0
+wait_connected c2:fixed 10.100.0.80
+expect_eq "its IPv6 address" "$(client_status c2:fixed vip6)" fd00:5:6:7::50
+ok "token add --vip takes an IPv6 address: its client gets both"
+
+# Connections that carry less than the MTU: the hub and c3 take datagrams
+# of at most 1353 bytes (1350 of IP packet), as a peer on an older QUIC
+# stack would, with an MTU of 1400. Each answers a 1400-byte packet it
+# cannot send with "packet too big", and the sender's kernel adapts.
+attach c3 192.0.2.13
+ns_ipv6 c3
+stop_hub() { local p; p=$(pid_of hub); kill "$p"; wait "$p" 2>/dev/null; }
+stop_hub
+mv "$TMP/hub.log" "$TMP/hub-first.log"
+SLOPND_MAX_DATAGRAM_FRAME=1353 start_hub --subnet6 fd00:5:6:7::/64 --mtu 1400
+SLOPND_MAX_DATAGRAM_FRAME=1353 start_client c3 --mtu 1400
+wait_until 10 "c3 connected" client_connected c3
+vip6=$(client_status c3 vip6)
+wait_ping6 hub "$vip6" 5
+nsx hub ping -6 -M do -s 1352 -c 1 -W 2 "$vip6" > "$TMP/ptb.txt" 2>&1
+grep -q "mtu=1350\|mtu = 1350" "$TMP/ptb.txt" || fail "no packet too big (mtu 1350): $(cat "$TMP/ptb.txt")"
+nsx hub ping -6 -M do -s 1302 -c 2 -W 2 "$vip6" >/dev/null || fail "1350 bytes did not pass after the packet too big"
+nsx c3 ping -6 -M do -s 1352 -c 1 -W 2 fd00:5:6:7::1 > "$TMP/ptb-c3.txt" 2>&1
+grep -q "mtu=1350\|mtu = 1350" "$TMP/ptb-c3.txt" || fail "c3 sent no packet too big: $(cat "$TMP/ptb-c3.txt")"
+nsx c3 ping -6 -M do -s 1302 -c 2 -W 2 fd00:5:6:7::1 >/dev/null || fail "1350 bytes from c3 did not pass"
+ok "a packet too big for the connection is answered with ICMPv6 packet too big (mtu 1350), by the hub and by a client"
+
+# --subnet6 none: IPv4 only, clients without IPv6.
+stop_hub
+mv "$TMP/hub.log" "$TMP/hub-second.log"
+start_hub --subnet6 none --mtu 1400
+v4only() { client_connected c3 && [ "$(client_status c3 vip6)" = null ]; }
+wait_until 15 "c3 logged in again, IPv4 only" v4only
+expect_eq "status without IPv6" "$(ctl --json status | jq -c '[.subnet6, .hub_vip6]')" "[null,null]"
+nsx c3 ip -6 addr show dev slopn0 | grep -q inet6 && fail "c3 kept an IPv6 address"
+ok "--subnet6 none: IPv4 only"
+echo "PASS"

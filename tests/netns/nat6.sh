@@ -1,0 +1,159 @@
+#!/bin/bash
+# --nat for IPv6: the clients' IPv6 leaves masqueraded as the hub's address
+# toward an "internet" host behind a router, the hub's own IPv6 networks
+# stay closed unless --allow-lan opens one, --full-tunnel routes ::/1 and
+# 8000::/1 into the tunnel and puts everything back exactly (also after
+# kill -9), --dns offers an IPv6 server too, and the iptables form uses
+# ip6tables.
+#
+#   c1 192.0.2.11 --br0-- 192.0.2.1 hub 2001:db8:1::1/64 -- 2001:db8:1::2 rtr 2001:db8:2::1/64 -- 2001:db8:2::2 inet
+#                                    hub 2001:db8:3::1/64 -- 2001:db8:3::2 lanhost
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "needs nft (nftables)"
+command -v ip6tables-legacy >/dev/null || skip "needs ip6tables-legacy (iptables)"
+command -v jq >/dev/null || skip "needs jq"
+
+topo 1
+veth() { # NS1 IF1 ADDR1 NS2 IF2 ADDR2
+	ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
+	ip -n "$(ns "$1")" addr add "$3" dev "$2" nodad
+	ip -n "$(ns "$4")" addr add "$6" dev "$5" nodad
+	ip -n "$(ns "$1")" link set "$2" up
+	ip -n "$(ns "$4")" link set "$5" up
+}
+ns_create rtr
+ns_create inet
+ns_create lanhost
+ns_ipv6 hub c1 rtr inet lanhost
+veth hub wan 2001:db8:1::1/64 rtr eth0 2001:db8:1::2/64
+veth rtr eth1 2001:db8:2::1/64 inet eth0 2001:db8:2::2/64
+veth hub lan6 2001:db8:3::1/64 lanhost eth0 2001:db8:3::2/64
+ip -n "$(ns hub)" -6 route add default via 2001:db8:1::2
+ip -n "$(ns inet)" -6 route add default via 2001:db8:2::1
+ip -n "$(ns lanhost)" -6 route add default via 2001:db8:3::1
+nsx rtr sysctl -qw net.ipv6.conf.all.forwarding=1
+nsx hub sysctl -qw net.ipv6.conf.all.forwarding=0
+
+# What the internet and LAN hosts receive, by source.
+for h in inet lanhost; do
+	nsx "$h" nft -f - <<-EOF2
+	table ip6 seen {
+		chain in {
+			type filter hook prerouting priority 0;
+			ip6 saddr fd00::/8 counter
+			ip6 saddr 2001:db8:1::1 icmpv6 type echo-request counter
+		}
+	}
+	EOF2
+done
+seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub's address (2)
+	nsx "$1" nft -j list table ip6 seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
+}
+routing() { nsx c1 ip -6 route show table all; nsx c1 ip -6 rule; nsx c1 ip route show table all; }
+stop() { # NAME: SIGTERM, and wait until it has exited
+	local p
+	p=$(pid_of "$1")
+	kill "$p"
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+	fail "$1 did not exit on SIGTERM"
+}
+cmp_state() { # WHAT EXPECTED ACTUAL
+	[ "$2" = "$3" ] || { diff <(echo "$2") <(echo "$3"); fail "$1"; }
+	ok "$1"
+}
+wait_ping6() { # NAME ADDR SECONDS
+	local deadline=$((SECONDS + $3))
+	while [ $SECONDS -lt $deadline ]; do
+		nsx "$1" ping -6 -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+	done
+	fail "$1 cannot reach $2 within $3 s"
+}
+printf 'nameserver 192.0.2.53\n' > "$TMP/resolv.conf"
+RESOLV0=$(cat "$TMP/resolv.conf")
+full6() { nsx c1 ip -6 route | grep -q '^8000::/1 dev slopn0 proto 83'; }
+ROUTES0=$(routing)
+RULES0=$(nsx hub nft list ruleset)
+HUB=(server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret
+	--control "$TMP/hub.sock" --subnet6 fd00:9::/64 --nat --egress wan)
+CLIENT=(client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state")
+
+start hub "${HUB[@]}" --dns 10.100.0.1 --dns fd00:9::1
+wait_log hub "nat: masquerading out of wan, nftables table inet slopn_slopn0, .*; IPv6 out of wan" 10
+# Up once its control socket answers: a signal before that would
+# find the hub without its handlers, and end it without clean-up.
+wait_hub
+expect_eq "IPv6 forwarding while the hub runs" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 1
+start c1 "${CLIENT[@]}" --accept-dns --resolv-conf "$TMP/resolv.conf"
+wait_until 10 "c1's full tunnel" full6
+wait_until 5 "the hub's DNS servers in resolv.conf" grep -q "^nameserver fd00:9::1" "$TMP/resolv.conf"
+expect_eq "nameservers while connected" "$(grep ^nameserver "$TMP/resolv.conf" | tr '\n' ' ')" \
+	"nameserver 10.100.0.1 nameserver fd00:9::1 "
+nsx c1 ip -6 route | grep -q '^::/1 dev slopn0 proto 83' || fail "no ::/1 route via the TUN"
+nsx c1 ip -6 route | grep -q '^8000::/1 dev slopn0 proto 83' || fail "no 8000::/1 route via the TUN"
+ok "full tunnel: ::/1 and 8000::/1 through the TUN"
+wait_ping6 c1 2001:db8:2::2 5
+nsx c1 ping -6 -c 5 -i 0.2 -W 1 2001:db8:2::2 >/dev/null || fail "c1 cannot ping6 the internet host"
+expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
+[ "$(seen inet 2)" -ge 5 ] || fail "the internet host saw $(seen inet 2) pings from the hub's address"
+ok "c1 reaches the internet host over IPv6, masqueraded as the hub ($(seen inet 2) echo requests)"
+iperf_tcp "over IPv6 NAT to the internet host" c1 inet 2001:db8:2::2 2
+nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::2 >/dev/null && fail "c1 reached the hub's IPv6 LAN host"
+expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
+ok "the hub's own IPv6 network is closed to clients"
+
+# kill -9 of the client: the next one over its remains puts back exactly.
+kill -9 "$(pid_of c1)"
+wait "$(pid_of c1)" 2>/dev/null
+mv "$TMP/c1.log" "$TMP/c1-crash.log"
+start c1 "${CLIENT[@]}" --accept-dns --resolv-conf "$TMP/resolv.conf"
+wait_until 10 "c1's full tunnel after a kill -9" full6
+wait_ping6 c1 2001:db8:2::2 5
+stop c1
+cmp_state "c1's routes after kill -9, start, stop" "$ROUTES0" "$(routing)"
+cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+stop hub
+cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "IPv6 forwarding after the hub stops" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+
+# --allow-lan for an IPv6 network; kill -9 of the hub; its next start
+# cleans up and the one after puts forwarding back as it was.
+start hub:lan "${HUB[@]}" --allow-lan 2001:db8:3::/64
+wait_log hub:lan "nat: masquerading out of wan, .*, 1 allowed; IPv6 out of wan" 10
+wait_hub
+start c1:lan "${CLIENT[@]}"
+wait_ping6 c1 2001:db8:3::2 10
+[ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"
+ok "--allow-lan opens the hub's IPv6 network (its hosts see the clients' addresses)"
+stop c1:lan
+kill -9 "$(pid_of hub:lan)"
+wait "$(pid_of hub:lan)" 2>/dev/null
+start hub:again "${HUB[@]}"
+wait_log hub:again "nat: masquerading" 10
+wait_hub
+stop hub:again
+cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "IPv6 forwarding after kill -9, start, stop" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+
+# The iptables form: ip6tables chains of our own, the same way out.
+mkdir -p "$TMP/bin"
+ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
+ln -s "$(command -v ip6tables-legacy)" "$TMP/bin/ip6tables"
+ipt6_rules() { nsx hub ip6tables-legacy-save | grep -E '^-A|^:SLOPN'; }
+IPT0=$(ipt6_rules)
+old=$PATH
+export PATH="$TMP/bin:$PATH"
+start hub:ipt "${HUB[@]}" --nat-backend iptables
+export PATH=$old
+wait_log hub:ipt "nat: masquerading out of wan, iptables and ip6tables chains SLOPN-slopn0-FWD and SLOPN-slopn0-NAT" 10
+wait_hub
+ipt6_rules | grep -q -- "-A SLOPN-slopn0-NAT -s fd00:9::/64 -o wan -j MASQUERADE" ||
+	fail "no ip6tables masquerade: $(ipt6_rules)"
+start c1:ipt "${CLIENT[@]}"
+wait_ping6 c1 2001:db8:2::2 10
+ok "iptables form: c1 reaches the internet host over IPv6 through ip6tables"
+stop c1:ipt
+stop hub:ipt
+cmp_state "ip6tables rules after the iptables form stops" "$IPT0" "$(ipt6_rules)"
+expect_eq "IPv6 forwarding after the iptables form stops" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+cmp_state "c1's routes at the end" "$ROUTES0" "$(routing)"
+echo "PASS"
