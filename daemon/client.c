@@ -791,11 +791,6 @@ int client_run(const struct config *cfg)
 	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);
 	if (cl->can6)
 		nl_set_addr_gen_none(cl->ifindex);
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&cl->ev) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGHUP, on_signal, cl) < 0 ||
 	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tun.fd, EPOLLIN, on_tun, cl) < 0 ||

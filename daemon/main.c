@@ -1,5 +1,6 @@
 /* slopnd: the SloPN daemon, hub (server) or client. */
 #include <gnutls/gnutls.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "daemon/client.h"
@@ -31,6 +32,17 @@ int main(int argc, char **argv)
 		log_max_level = LOG_LVL_DEBUG;
 	/* Lines, not blocks, when stderr is a file or a pipe. */
 	setvbuf(stderr, NULL, _IOLBF, 0);
+	if (cfg.role != ROLE_PIN) {
+		/* The event loop takes these through signalfd. Blocked from the
+		 * start, one that comes while the daemon sets up waits for the
+		 * loop, instead of killing it with a TUN, NAT rules or routes
+		 * half made. */
+		sigset_t mask;
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGHUP);
+		sigprocmask(SIG_BLOCK, &mask, NULL);
+	}
 	udp_offloads(cfg.offloads);
 	gnutls_global_init();
 	switch (cfg.role) {

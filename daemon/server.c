@@ -626,11 +626,6 @@ int server_run(const struct config *cfg)
 		goto out;
 	hub_peers_reset(s);
 
-	sigset_t mask;
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGHUP);
-	sigprocmask(SIG_BLOCK, &mask, NULL);
 	if (sd_event_default(&s->ev) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||

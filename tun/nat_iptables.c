@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -104,6 +105,10 @@ static int run(const char *cmd, const char *const *args, int nargs)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		/* slopnd blocks the signals its event loop takes: not the child's. */
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		int null = open("/dev/null", O_RDWR);
 		dup2(null, 1);
 		dup2(null, 2);
