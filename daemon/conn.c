@@ -536,6 +536,7 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
 	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, ts);
 	if (rv == 0) {
 		c->last_rx = ts;
+		c->heard = true;
 		return;
 	}
 	switch (rv) {
@@ -886,7 +887,11 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 		c->close_idle = true;
 		snprintf(c->close_reason, sizeof(c->close_reason), "%s",
 		         rv == NGTCP2_ERR_IDLE_CLOSE ? "no answer for 30 s (idle timeout)"
-		                                     : "handshake timed out");
+		         : c->heard ? "handshake timed out"
+		         /* Full-size packets from the first one (see settings_init):
+		          * a path that cannot carry them looks like a dead hub. */
+		         : "no answer: is the hub's UDP port reachable, and does the path carry "
+		           "UDP packets of 1480 bytes?");
 		conn_finish(c);
 		return 0;
 	}
