@@ -444,10 +444,15 @@ static void drop_connection(struct client *cl)
 
 static void check_path_soon(struct client *cl);
 
+static void tun_to_hub(struct client *cl);
+
 /* End of every event: what arrived to the TUN, what waits to the hub. */
 static void settle(struct client *cl)
 {
-	tun_flush(&cl->tun);
+	/* What went into the TUN may have its answer there already (a local
+	 * TCP's ACK, a ping's echo): it leaves now, this event's ACKs with it. */
+	if (tun_flush(&cl->tun))
+		tun_to_hub(cl);
 	if (cl->conn && cl->conn->state == CONN_OPEN)
 		conn_write(cl->conn);
 	if (cl->udp.fd > 0) {
@@ -643,9 +648,10 @@ static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 
 /* ---- TUN ---- */
 
-static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+/* Read the TUN and send to the hub, until it is empty, the connection is
+ * congested, or TUN_BATCH reads. */
+static void tun_to_hub(struct client *cl)
 {
-	struct client *cl = userdata;
 	for (int i = 0; i < TUN_BATCH && !cl->tun_paused; i++) {
 		struct tun_pkt p;
 		enum tun_read_result r = tun_read(&cl->tun, &p);
@@ -680,7 +686,12 @@ static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (conn_congested(cl->conn))
 			tun_pause(cl, true);
 	}
-	settle(cl);
+}
+
+static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	tun_to_hub(userdata);
+	settle(userdata);
 	return 0;
 }
 

@@ -161,6 +161,10 @@ void hub_bad_login(struct session *ss, const char *why, bool oversized);
  * queue is no longer congested. */
 void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len);
 int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
+/* Read the TUN until it is empty (or held, or TUN_BATCH reads): also at the
+ * end of an event that wrote into it, so that the kernel's answers leave
+ * with that event's ACKs (hub_settle). */
+void hub_tun_read(struct server *s);
 void hub_session_drained(struct conn *c);
 
 /* hub_traffic.c: per-token totals in traffic.json, saved at least once a

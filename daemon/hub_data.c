@@ -284,9 +284,8 @@ static void to_session(struct server *s, struct session *ss, struct tun_pkt *p,
 		hold(s, ss, now);
 }
 
-int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+void hub_tun_read(struct server *s)
 {
-	struct server *s = userdata;
 	for (int i = 0; i < TUN_BATCH && !s->tun_paused; i++) {
 		struct tun_pkt p;
 		enum tun_read_result r = tun_read(&s->tun, &p);
@@ -308,6 +307,12 @@ int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 		}
 		to_session(s, peer, &p, &rt);
 	}
+}
+
+int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct server *s = userdata;
+	hub_tun_read(s);
 	hub_settle(s);
 	return 0;
 }

@@ -107,6 +107,9 @@ void hub_notify_status(const struct server *s)
 /* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s)
 {
+	/* The answers to what went into the TUN first (hub_data.c). */
+	if (tun_flush(&s->tun))
+		hub_tun_read(s);
 	while (s->dirty) {
 		struct session *ss = s->dirty;
 		s->dirty = ss->dirty_next;
@@ -114,7 +117,7 @@ void hub_settle(struct server *s)
 		if (!ss->gone)
 			conn_write(&ss->conn);
 	}
-	tun_flush(&s->tun);
+	tun_flush(&s->tun); /* ICMP answers to what was read */
 	udp_flush(&s->udp);
 	bool freed = false;
 	while (s->grave) {

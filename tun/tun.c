@@ -58,6 +58,7 @@ static void emit(void *ctx, const uint8_t *vnet, const uint8_t *pkt, size_t len)
 	do
 		n = writev(t->fd, iov, 2);
 	while (n < 0 && errno == EINTR);
+	t->written = true;
 	unsigned count = 1;
 	if (h.gso_type != VNET_GSO_NONE && h.gso_size && len > h.hdr_len)
 		count = (unsigned)((len - h.hdr_len + h.gso_size - 1) / h.gso_size);
@@ -181,14 +182,18 @@ void tun_write(struct tun *t, const uint8_t *pkt, size_t len)
 	do
 		n = write(t->fd, pkt, len);
 	while (n < 0 && errno == EINTR);
+	t->written = true;
 	if (n < 0)
 		t->write_drops++;
 }
 
-void tun_flush(struct tun *t)
+bool tun_flush(struct tun *t)
 {
 	if (t->vnet)
 		offload_gro_flush(&t->gro);
+	bool written = t->written;
+	t->written = false;
+	return written;
 }
 
 /* The first packet of p: the super-packet's put together, to quote. */

@@ -28,6 +28,7 @@ struct tun {
 	uint64_t write_drops;     /* IP packets the kernel refused */
 	uint64_t super_reads;     /* reads that gave more than one packet */
 	uint64_t gso_writes;      /* writes that carried more than one */
+	bool written;             /* since the last tun_flush */
 };
 
 /* Open (creating if needed) the TUN device name (IFNAMSIZ-1 chars at most),
@@ -58,8 +59,11 @@ size_t tun_pkt_next(struct tun_pkt *p, struct offload_seg *seg, struct iovec iov
 
 /* One IP packet to the kernel (copied: pkt may go once this returns). */
 void tun_write(struct tun *t, const uint8_t *pkt, size_t len);
-/* Write everything held: at the end of every batch of tun_write. */
-void tun_flush(struct tun *t);
+/* Write everything held: at the end of every batch of tun_write. True
+ * when anything went to the kernel since the last call: the kernel may
+ * have answered already (a local ping or TCP ACK is answered within the
+ * write), and reading that now lets this event's QUIC ACKs go with it. */
+bool tun_flush(struct tun *t);
 /* Answer the first packet of p, too big for the path, with ICMP
  * "fragmentation needed" from router address from (network order)
  * advertising mtu (proto/icmp.h), written into the TUN. */
