@@ -710,7 +710,8 @@ static void dgq_drain(struct conn *c, uint64_t ts)
 		c->ops->on_drained(c);
 }
 
-int conn_send_datagramv(struct conn *c, const struct iovec *iov, int iovcnt, size_t len)
+/* Can this connection carry len bytes now? DGRAM_OK, or the drop counted. */
+static int dgram_check(struct conn *c, size_t len)
 {
 	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
@@ -720,12 +721,19 @@ int conn_send_datagramv(struct conn *c, const struct iovec *iov, int iovcnt, siz
 		c->stats.drop[DROP_TOO_BIG]++;
 		return DGRAM_TOO_BIG;
 	}
+	return DGRAM_OK;
+}
+
+/* A datagram that fits: sent, or queued behind those that wait. */
+static int send_or_queue(struct conn *c, const struct iovec *iov, int iovcnt, size_t len,
+                         uint64_t ts)
+{
 	if (c->dgq_count == 0) {
 		/* Straight from the caller's buffers into the UDP batch. */
 		ngtcp2_vec v[2];
 		for (int k = 0; k < iovcnt; k++)
 			v[k] = (ngtcp2_vec){iov[k].iov_base, iov[k].iov_len};
-		if (write_datagram(c, v, (size_t)iovcnt, len, conn_now()) != DG_BLOCKED)
+		if (write_datagram(c, v, (size_t)iovcnt, len, ts) != DG_BLOCKED)
 			return DGRAM_OK;
 	}
 	if (!dgq_push(c, iov, iovcnt)) {
@@ -735,14 +743,23 @@ int conn_send_datagramv(struct conn *c, const struct iovec *iov, int iovcnt, siz
 	return DGRAM_OK;
 }
 
+int conn_send_datagramv(struct conn *c, const struct iovec *iov, int iovcnt, size_t len)
+{
+	int rv = dgram_check(c, len);
+	return rv == DGRAM_OK ? send_or_queue(c, iov, iovcnt, len, conn_now()) : rv;
+}
+
 int conn_send_tun_pkt(struct conn *c, struct tun_pkt *p, unsigned limit)
 {
-	/* The first packet is the largest. */
-	if (offload_split_max(&p->split) > conn_max_datagram(c)) {
-		c->stats.drop[DROP_TOO_BIG] += tun_pkt_count(p);
-		return DGRAM_TOO_BIG;
+	/* Checked once, by the first packet: the largest. */
+	int rv = dgram_check(c, offload_split_max(&p->split));
+	if (rv != DGRAM_OK) {
+		/* One is counted: the others go the same way. */
+		c->stats.drop[rv == DGRAM_TOO_BIG ? DROP_TOO_BIG : DROP_NO_ROUTE] += tun_pkt_count(p) - 1;
+		return rv == DGRAM_TOO_BIG ? rv : (int)tun_pkt_count(p);
 	}
 	int dropped = 0;
+	uint64_t ts = conn_now();
 	struct offload_seg seg;
 	struct iovec iov[2];
 	int iovcnt;
@@ -751,7 +768,7 @@ int conn_send_tun_pkt(struct conn *c, struct tun_pkt *p, unsigned limit)
 		if (c->dgq_count >= limit) {
 			c->stats.drop[DROP_QUEUE]++;
 			dropped++;
-		} else if (conn_send_datagramv(c, iov, iovcnt, len) != DGRAM_OK) {
+		} else if (send_or_queue(c, iov, iovcnt, len, ts) != DGRAM_OK) {
 			dropped++;
 		}
 	}

@@ -58,26 +58,29 @@ void vnet_hdr_put(uint8_t b[VNET_HDR_LEN], const struct vnet_hdr *h)
 
 /* ---- checksums ----
  * Summed in the host's byte order (RFC 1071: the folded result, stored the
- * same way, is right), 32 bits at a time into 64: no carry is lost below
- * 2^30 words. Every piece summed separately starts at an even offset. */
+ * same way, is right). Every piece summed separately starts at an even
+ * offset. */
 
 static uint64_t sum_bytes(uint64_t sum, const uint8_t *p, size_t n)
 {
-	/* Four sums side by side: twice as fast as one on these CPUs. */
-	uint64_t s1 = 0, s2 = 0, s3 = 0;
-	for (; n >= 32; p += 32, n -= 32) {
-		uint64_t v[4];
-		memcpy(v, p, 32);
-		sum += (v[0] & 0xffffffffu) + (v[0] >> 32);
-		s1 += (v[1] & 0xffffffffu) + (v[1] >> 32);
-		s2 += (v[2] & 0xffffffffu) + (v[2] >> 32);
-		s3 += (v[3] & 0xffffffffu) + (v[3] >> 32);
+	/* 64-bit words in two chains, their carries counted apart (a carry out
+	 * of 64 bits is 1 in ones' complement, as 2^16 is): a third faster
+	 * than 32-bit halves here. The carries stay far below 2^32. */
+	uint64_t a = 0, b = 0, ca = 0, cb = 0;
+	for (; n >= 16; p += 16, n -= 16) {
+		uint64_t v[2];
+		memcpy(v, p, 16);
+		a += v[0];
+		ca += a < v[0];
+		b += v[1];
+		cb += b < v[1];
 	}
-	sum += s1 + s2 + s3;
-	for (; n >= 8; p += 8, n -= 8) {
+	sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + ca + cb;
+	if (n >= 8) {
 		uint64_t v;
 		memcpy(&v, p, 8);
 		sum += (v & 0xffffffffu) + (v >> 32);
+		p += 8, n -= 8;
 	}
 	if (n >= 4) {
 		uint32_t v;
