@@ -3,7 +3,8 @@
 # OpenVPN and ocserv, in three runs: client -> hub, hub -> client
 # (--reverse), and a shaped link (tbf 500 Mbit/s with a shallow queue: TCP
 # with 1 stream and UDP at 400 Mbit/s). Writes docs/bench/DATE-COMMIT.md with
-# the tables, the commit, the machine and its load.
+# the tables, TCP retransmits, the commit, the machine and its load, and
+# vpnbench's JSON (every sample) beside it as DATE-COMMIT-RUN.json.
 #
 #   sudo tests/bench/run.sh [--rounds N] [--runs fwd,rev,shaped] [SLOPND ARGS...]
 #
@@ -45,12 +46,18 @@ bench() {
 		--setup-cmd "$H setup" --server-cmd "$H server $extra" --client-cmd "$H client $extra" \
 		> "$tmp/$name.md" || rc=$?
 	load1=$(cat /proc/loadavg)
+	cp "$tmp/$name/results.json" "${out%.md}-$name.json" 2>/dev/null || true
 	{
 		echo "## $title"
 		echo
 		echo "\`vpnbench --rounds $rounds $*\` (exit status $rc); /proc/loadavg before: $load0, after: $load1"
 		echo
 		cat "$tmp/$name.md"
+		echo
+		# Retransmits say whether a tunnel lost packets (on veth: its own).
+		echo "TCP 1-stream retransmits, each round: $(jq -r '[.results[] | select(.test == "tcp1")]
+			| group_by(.case) | map("\(.[0].case) \(map(.retransmits // "?") | join("/"))") | join(", ")' \
+			"$tmp/$name/results.json" 2>/dev/null)"
 		echo
 	} >> "$tmp/report.md"
 }
