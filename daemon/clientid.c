@@ -17,10 +17,7 @@ void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LE
 	size_t len;
 	snprintf(path, sizeof(path), "%s/client-%s.id", state_dir, tun);
 	int r = statefile_read(path, 4096, &buf, &len, err, sizeof(err));
-	if (r > 0 && len >= CLIENT_ID_LEN && strspn(buf, "0123456789abcdef") == CLIENT_ID_LEN &&
-	    strspn(buf + CLIENT_ID_LEN, "\n") == len - CLIENT_ID_LEN) {
-		memcpy(id, buf, CLIENT_ID_LEN);
-		id[CLIENT_ID_LEN] = '\0';
+	if (r > 0 && client_id_parse(buf, len, id)) {
 		free(buf);
 		return;
 	}

@@ -5,7 +5,7 @@
 #ifndef SLOPN_CLIENTID_H
 #define SLOPN_CLIENTID_H
 
-#define CLIENT_ID_LEN 32
+#include "proto/clientid.h"
 
 /* Read the id of the client with TUN device tun, or make and save one.
  * Always fills id; when it cannot be kept, says so (the id then lasts as
