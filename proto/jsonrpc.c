@@ -13,6 +13,12 @@ static int fail(int code, char *err, size_t errlen, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(err, errlen, fmt, ap);
 	va_end(ap);
+	/* jansson's parse errors quote the input, which may be any bytes: the
+	 * message goes back in a JSON string, so it must be valid UTF-8 (and
+	 * it is read on a terminal): ASCII only. */
+	for (char *p = err; errlen && *p; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
+			*p = '?';
 	return code;
 }
 

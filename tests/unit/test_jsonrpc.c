@@ -68,6 +68,21 @@ static void bad_requests(void **state)
 	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":7}", &r), JSONRPC_INVALID_REQUEST);
 	assert_int_equal(json_integer_value(r.id), 9);
 	jsonrpc_request_clear(&r);
+	/* jansson's message quotes the bad bytes (here a broken UTF-8 pair
+	 * and a control byte): the answer must still be a JSON line. */
+	static const char *const raw[] = {"{\"jsonrtrue\\\327\212\"}", "{\"a\x01\xff"};
+	for (size_t i = 0; i < 2; i++) {
+		assert_int_equal(parse(raw[i], &r), JSONRPC_PARSE_ERROR);
+		for (const char *p = err; *p; p++)
+			assert_true(*p >= 0x20 && *p < 0x7f);
+		char *line = jsonrpc_format_error(r.id, JSONRPC_PARSE_ERROR, err);
+		assert_non_null(line);
+		json_t *j = json_loads(line, 0, NULL);
+		assert_non_null(j);
+		json_decref(j);
+		free(line);
+		jsonrpc_request_clear(&r);
+	}
 }
 
 static void oversized(void **state)
