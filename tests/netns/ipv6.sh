@@ -3,7 +3,8 @@
 # ones, ping6 to the hub and spoke to spoke, full 1280-byte packets, iperf3
 # both ways, a spoofed source dropped and counted, idle sessions without
 # drops (no router solicitations), "packet too big" for a connection that
-# carries less than the MTU, and a hub with --subnet6 none.
+# carries less than the MTU (also spoke to spoke), and a hub with
+# --subnet6 none.
 . "$(dirname "$0")/lib.sh"
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v jq >/dev/null || skip "needs jq"
@@ -97,6 +98,26 @@ nsx c3 ping -6 -M do -s 1352 -c 1 -W 2 fd00:5:6:7::1 > "$TMP/ptb-c3.txt" 2>&1
 grep -q "mtu=1350\|mtu = 1350" "$TMP/ptb-c3.txt" || fail "c3 sent no packet too big: $(cat "$TMP/ptb-c3.txt")"
 nsx c3 ping -6 -M do -s 1302 -c 2 -W 2 fd00:5:6:7::1 >/dev/null || fail "1350 bytes from c3 did not pass"
 ok "a packet too big for the connection is answered with ICMPv6 packet too big (mtu 1350), by the hub and by a client"
+
+# Spoke to spoke: c4's connection carries 1400 bytes, c3's only 1350; the
+# hub forwards c4's packets without its TUN, so it answers for c3's
+# connection itself, "from" c3's address (c4's own client would answer
+# from the hub's ::1).
+stop_hub
+mv "$TMP/hub.log" "$TMP/hub-ptb.log"
+start_hub --subnet6 fd00:5:6:7::/64 --mtu 1400
+attach c4 192.0.2.14
+ns_ipv6 c4
+start_client c4 --mtu 1400
+wait_until 10 "c4 connected" client_connected c4
+wait_until 15 "c3 back" client_connected c3
+vip6=$(client_status c3 vip6)
+wait_ping6 c4 "$vip6" 5
+nsx c4 ping -6 -M do -s 1352 -c 1 -W 2 "$vip6" > "$TMP/ptb-s2s.txt" 2>&1
+grep -q "From $vip6 .*mtu *= *1350" "$TMP/ptb-s2s.txt" ||
+	fail "no packet too big from the hub for c4 -> c3: $(cat "$TMP/ptb-s2s.txt")"
+nsx c4 ping -6 -M do -s 1302 -c 2 -W 2 "$vip6" >/dev/null || fail "1350 bytes c4 -> c3 did not pass"
+ok "spoke to spoke: a packet too big for the receiver's connection is answered with packet too big (mtu 1350)"
 
 # --subnet6 none: IPv4 only, clients without IPv6.
 stop_hub
