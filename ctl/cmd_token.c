@@ -97,9 +97,9 @@ static int list(const struct args *a)
 		json_decref(r);
 		return 0;
 	}
-	static const char *const head[] = {"NAME", "CREATED", "EXPIRES", "VIP", "LAST SEEN", "LIVE",
-	                                   "SESSIONS", "RX", "TX"};
-	struct table *t = table_new(9, head);
+	static const char *const head[] = {"NAME", "CREATED", "EXPIRES", "VIP", "VIP6", "LAST SEEN",
+	                                   "LIVE", "SESSIONS", "RX", "TX"};
+	struct table *t = table_new(10, head);
 	size_t i;
 	json_t *e;
 	json_array_foreach(list, i, e) {
@@ -121,7 +121,8 @@ static int list(const struct args *a)
 		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "rx_bytes")), rx, sizeof(rx));
 		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "tx_bytes")), tx, sizeof(tx));
 		const char *row[] = {json_string_value(json_object_get(e, "name")), created, expires,
-		                     json_string_value(json_object_get(e, "vip")), seen, live, n, rx, tx};
+		                     json_string_value(json_object_get(e, "vip")),
+		                     json_string_value(json_object_get(e, "vip6")), seen, live, n, rx, tx};
 		table_row(t, row);
 	}
 	table_print(t, stdout);

@@ -75,6 +75,11 @@ ctl token add bad6 --vip fd00:5:6:8::50 > "$TMP/bad6.txt" 2>&1 && fail "a fixed 
 TOKEN=$(jq -r .token "$TMP/fixed6.json") start_client c2:fixed --tun fix0
 wait_connected c2:fixed 10.100.0.80
 expect_eq "its IPv6 address" "$(client_status c2:fixed vip6)" fd00:5:6:7::50
+# The table an admin reads shows both, under their headings.
+ctl token list > "$TMP/tokens.txt"
+head -1 "$TMP/tokens.txt" | grep -q " VIP  *VIP6 " || fail "token list has no VIP6 heading: $(cat "$TMP/tokens.txt")"
+grep -q "^fixed6 .* 10\.100\.0\.80  *fd00:5:6:7::50 " "$TMP/tokens.txt" ||
+	fail "token list does not show fixed6's two addresses: $(cat "$TMP/tokens.txt")"
 ok "token add --vip takes an IPv6 address: its client gets both"
 
 # Connections that carry less than the MTU: the hub and c3 take datagrams
