@@ -46,7 +46,7 @@ expect_eq "c1's rx_pkts grew by" "$((after - before))" 5
 expect_eq "token list: alice's live sessions" "$(ctl --json token list | jq '.tokens[] | select(.name == "alice") | .live')" 2
 [ "$(ctl --json token list | jq '.tokens[0].last_used')" -ge "$(jq '.tokens[0].created' "$TMP/hub-state/tokens.json")" ] ||
 	fail "last_used not set"
-ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +now +2 +2 +[0-9.]+ K?i?B +[0-9.]+ K?i?B$" || fail "token list: $(ctl token list)"
+ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +- +now +2 +2 +[0-9.]+ K?i?B +[0-9.]+ K?i?B$" || fail "token list: $(ctl token list)"
 ctl --json token list | jq -e '.tokens[] | has("token") or has("sha256") | not' >/dev/null || fail "token list leaks secrets"
 ok "sessions list and token list show alice"
 
