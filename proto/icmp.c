@@ -1,33 +1,19 @@
 #include "proto/icmp.h"
 
+#include <arpa/inet.h>
 #include <string.h>
 
+#include "proto/csum.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 
 #define ICMP_PROTO 1
 #define ICMP6_PROTO 58
 
-/* One's-complement sum of p, added to sum (not yet folded). */
-static uint32_t sum16(uint32_t sum, const uint8_t *p, size_t n)
+/* A checksum into its field (csum.h sums in the host's byte order). */
+static void store_csum(uint8_t *at, uint16_t c)
 {
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)p[i] << 8 | p[i + 1];
-	if (n & 1)
-		sum += (uint32_t)p[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-static uint16_t checksum(const uint8_t *p, size_t n)
-{
-	return fold(sum16(0, p, n));
+	memcpy(at, &c, 2);
 }
 
 static void put16(uint8_t *p, uint16_t v)
@@ -65,12 +51,12 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t m
 	out[9] = ICMP_PROTO;
 	memcpy(out + 12, &from, 4);
 	memcpy(out + 16, &ip.src, 4);
-	put16(out + 10, checksum(out, 20));
+	store_csum(out + 10, inet_csum(out, 20));
 	out[20] = 3;            /* destination unreachable */
 	out[21] = 4;            /* fragmentation needed and DF set */
 	put16(out + 26, (uint16_t)(mtu > 65535 ? 65535 : mtu)); /* next-hop MTU */
 	memcpy(out + 28, pkt, quote);
-	put16(out + 22, checksum(out + 20, 8 + quote));
+	store_csum(out + 22, inet_csum(out + 20, 8 + quote));
 	return n;
 }
 
@@ -140,8 +126,7 @@ size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[1
 	memcpy(out + 48, pkt, quote);
 	/* The checksum covers a pseudo-header: both addresses, the length and
 	 * the protocol. */
-	uint32_t sum = sum16(0, out + 8, 32);
-	sum += (uint32_t)icmp_len + ICMP6_PROTO;
-	put16(out + 42, fold(sum16(sum, out + 40, icmp_len)));
+	uint64_t sum = csum_add(0, out + 8, 32) + htons((uint16_t)icmp_len) + htons(ICMP6_PROTO);
+	store_csum(out + 42, (uint16_t)~csum_fold(csum_add(sum, out + 40, icmp_len)));
 	return n;
 }

@@ -1,5 +1,7 @@
 #include "proto/offload.h"
 
+#include "proto/csum.h"
+
 #include <arpa/inet.h>
 #include <string.h>
 
@@ -56,68 +58,10 @@ void vnet_hdr_put(uint8_t b[VNET_HDR_LEN], const struct vnet_hdr *h)
 	memcpy(b + 8, &h->csum_offset, 2);
 }
 
-/* ---- checksums ----
- * Summed in the host's byte order (RFC 1071: the folded result, stored the
- * same way, is right). Every piece summed separately starts at an even
- * offset. */
-
-static uint64_t sum_bytes(uint64_t sum, const uint8_t *p, size_t n)
-{
-	/* 64-bit words in two chains, their carries counted apart (a carry out
-	 * of 64 bits is 1 in ones' complement, as 2^16 is): a third faster
-	 * than 32-bit halves here. The carries stay far below 2^32. */
-	uint64_t a = 0, b = 0, ca = 0, cb = 0;
-	for (; n >= 16; p += 16, n -= 16) {
-		uint64_t v[2];
-		memcpy(v, p, 16);
-		a += v[0];
-		ca += a < v[0];
-		b += v[1];
-		cb += b < v[1];
-	}
-	sum += (a & 0xffffffffu) + (a >> 32) + (b & 0xffffffffu) + (b >> 32) + ca + cb;
-	if (n >= 8) {
-		uint64_t v;
-		memcpy(&v, p, 8);
-		sum += (v & 0xffffffffu) + (v >> 32);
-		p += 8, n -= 8;
-	}
-	if (n >= 4) {
-		uint32_t v;
-		memcpy(&v, p, 4);
-		sum += v;
-		p += 4, n -= 4;
-	}
-	if (n >= 2) {
-		uint16_t v;
-		memcpy(&v, p, 2);
-		sum += v;
-		p += 2, n -= 2;
-	}
-	if (n) {
-		uint16_t v = 0; /* a last odd byte is the high half of a word */
-		memcpy(&v, p, 1);
-		sum += v;
-	}
-	return sum;
-}
-
-static uint16_t fold(uint64_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)sum;
-}
-
-uint16_t inet_csum(const uint8_t *p, size_t n)
-{
-	return (uint16_t)~fold(sum_bytes(0, p, n));
-}
-
 /* The pseudo-header of TCP/UDP over the IP header ip (4 or 6). */
 static uint64_t pseudo_sum(const uint8_t *ip, uint8_t proto, size_t l4len)
 {
-	uint64_t sum = ip[0] >> 4 == 6 ? sum_bytes(0, ip + 8, 32) : sum_bytes(0, ip + 12, 8);
+	uint64_t sum = ip[0] >> 4 == 6 ? csum_add(0, ip + 8, 32) : csum_add(0, ip + 12, 8);
 	return sum + htons(proto) + htons((uint16_t)l4len);
 }
 
@@ -255,9 +199,9 @@ bool offload_split_next(struct offload_split *s, struct offload_seg *g)
 	}
 	l4[csum_at] = l4[csum_at + 1] = 0;
 	uint64_t sum = pseudo_sum(h, s->proto, l4len);
-	sum = sum_bytes(sum, l4, s->hdrlen - l3);
-	sum = sum_bytes(sum, s->pkt + off, n);
-	uint16_t c = (uint16_t)~fold(sum);
+	sum = csum_add(sum, l4, s->hdrlen - l3);
+	sum = csum_add(sum, s->pkt + off, n);
+	uint16_t c = (uint16_t)~csum_fold(sum);
 	store_csum(l4 + csum_at, c || s->proto == PROTO_TCP ? c : 0xffff);
 	g->hdrlen = s->hdrlen;
 	g->data = s->pkt + off;
@@ -368,7 +312,7 @@ static bool same_key(const struct offload_flow *f, const uint8_t *p, size_t l3le
 static bool csum_ok(const uint8_t *p, const struct l4_pkt *t)
 {
 	uint64_t sum = pseudo_sum(p, t->proto, t->total - t->l3len);
-	return fold(sum_bytes(sum, p + t->l3len, t->total - t->l3len)) == 0xffff;
+	return csum_fold(csum_add(sum, p + t->l3len, t->total - t->l3len)) == 0xffff;
 }
 
 static void flow_emit(struct offload_gro *g, struct offload_flow *f)
@@ -391,7 +335,7 @@ static void flow_emit(struct offload_gro *g, struct offload_flow *f)
 			l4[13] |= TCP_PSH;
 		/* The kernel completes the checksum from the pseudo-header's sum
 		 * (each segment's was checked on the way in). */
-		store_csum(l4 + at, fold(pseudo_sum(p, f->proto, l4len)));
+		store_csum(l4 + at, csum_fold(pseudo_sum(p, f->proto, l4len)));
 		h = (struct vnet_hdr){
 			.flags = VNET_F_NEEDS_CSUM,
 			.gso_type = f->proto == PROTO_UDP ? VNET_GSO_UDP_L4

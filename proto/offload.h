@@ -35,10 +35,6 @@ void vnet_hdr_put(uint8_t b[VNET_HDR_LEN], const struct vnet_hdr *h);
 #define OFFLOAD_MAX_PKT 65535
 #define OFFLOAD_MAX_HDR 120
 
-/* The Internet checksum of a buffer, folded to 16 bits and complemented
- * (as stored in a header, in the buffer's byte order). */
-uint16_t inet_csum(const uint8_t *p, size_t n);
-
 /* ---- splitting what the TUN gives ---- */
 
 enum offload_result {
