@@ -11,6 +11,7 @@ topo 4   # c1 attacks, c2 and c4 log in during floods, c3 stays up throughout
 start_hub
 
 adm() { ctl --json status | jq -r ".admission.$1"; }
+adm_is() { [ "$(adm "$1")" = "$2" ]; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of hub)/status"; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # flood NS ARGS...: slopn-flood in namespace NS against the hub.
@@ -57,22 +58,14 @@ done
 # Datagrams that are not QUIC for us: counted.
 nsx c1 bash -c 'printf "garbage" > /dev/udp/192.0.2.1/4242'
 nsx c1 bash -c 'printf "\xc0\x00\x00\x00\x01\x08abcdefgh\x00short" > /dev/udp/192.0.2.1/4242'
-deadline=$((SECONDS + 5))
-until [ "$(adm bad_datagrams)" = 2 ]; do
-	[ $SECONDS -lt $deadline ] || fail "bad_datagrams is $(adm bad_datagrams), expected 2"
-	sleep 0.1
-done
+wait_until 5 "bad_datagrams at 2" adm_is bad_datagrams 2
 ok "two garbage datagrams counted in bad_datagrams"
 
 # One connection that completes its handshake and never logs in.
 flood c1 --from 192.0.2.11 --total 1 --duration 10 > "$TMP/one.json" &
 PIDS+=($!)
 fpid=$!
-deadline=$((SECONDS + 4))
-until [ "$(adm awaiting_login)" = 1 ]; do
-	[ $SECONDS -lt $deadline ] || fail "the hub never showed the connection awaiting its login"
-	sleep 0.1
-done
+wait_until 4 "the connection shown awaiting its login" adm_is awaiting_login 1
 ok "status shows 1 connection awaiting its login"
 expect_eq "slopnctl status: waiting" "$(ctl status | grep '^waiting:')" \
 	"waiting:   0 handshakes, 1 awaiting login"

@@ -27,14 +27,7 @@ wait_event session.up '.params.vip == "10.100.0.3" and .params.vip6 == "fd00:5:6
 ok "the session.up event carries both addresses"
 
 drops() { ctl --json sessions list | jq "[.sessions[] | select(.vip6 == \"$1\") | .drops[]] | add"; }
-wait_ping6() { # NAME ADDR SECONDS
-	local deadline=$((SECONDS + $3))
-	while [ $SECONDS -lt $deadline ]; do
-		nsx "$1" ping -6 -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
-	done
-	fail "$1 cannot reach $2 within $3 s"
-}
-wait_ping6 c1 fd00:5:6:7::1 5
+wait_ping c1 fd00:5:6:7::1 5
 nsx c1 ping -6 -c 5 -i 0.2 -W 2 fd00:5:6:7::1 >/dev/null || fail "ping6 c1 -> hub"
 nsx hub ping -6 -c 3 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "ping6 hub -> c2"
 ok "ping6 between the hub and clients"
@@ -88,14 +81,13 @@ ok "token add --vip takes an IPv6 address: its client gets both"
 # cannot send with "packet too big", and the sender's kernel adapts.
 attach c3 192.0.2.13
 ns_ipv6 c3
-stop_hub() { local p; p=$(pid_of hub); kill "$p"; wait "$p" 2>/dev/null; }
-stop_hub
+stop hub
 mv "$TMP/hub.log" "$TMP/hub-first.log"
 SLOPND_MAX_DATAGRAM_FRAME=1353 start_hub --subnet6 fd00:5:6:7::/64 --mtu 1400
 SLOPND_MAX_DATAGRAM_FRAME=1353 start_client c3 --mtu 1400
 wait_until 10 "c3 connected" client_connected c3
 vip6=$(client_status c3 vip6)
-wait_ping6 hub "$vip6" 5
+wait_ping hub "$vip6" 5
 nsx hub ping -6 -M do -s 1352 -c 1 -W 2 "$vip6" > "$TMP/ptb.txt" 2>&1
 grep -q "mtu=1350\|mtu = 1350" "$TMP/ptb.txt" || fail "no packet too big (mtu 1350): $(cat "$TMP/ptb.txt")"
 nsx hub ping -6 -M do -s 1302 -c 2 -W 2 "$vip6" >/dev/null || fail "1350 bytes did not pass after the packet too big"
@@ -108,7 +100,7 @@ ok "a packet too big for the connection is answered with ICMPv6 packet too big (
 # hub forwards c4's packets without its TUN, so it answers for c3's
 # connection itself, "from" c3's address (c4's own client would answer
 # from the hub's ::1).
-stop_hub
+stop hub
 mv "$TMP/hub.log" "$TMP/hub-ptb.log"
 start_hub --subnet6 fd00:5:6:7::/64 --mtu 1400
 attach c4 192.0.2.14
@@ -117,7 +109,7 @@ start_client c4 --mtu 1400
 wait_until 10 "c4 connected" client_connected c4
 wait_until 15 "c3 back" client_connected c3
 vip6=$(client_status c3 vip6)
-wait_ping6 c4 "$vip6" 5
+wait_ping c4 "$vip6" 5
 nsx c4 ping -6 -M do -s 1352 -c 1 -W 2 "$vip6" > "$TMP/ptb-s2s.txt" 2>&1
 grep -q "From $vip6 .*mtu *= *1350" "$TMP/ptb-s2s.txt" ||
 	fail "no packet too big from the hub for c4 -> c3: $(cat "$TMP/ptb-s2s.txt")"
@@ -125,7 +117,7 @@ nsx c4 ping -6 -M do -s 1302 -c 2 -W 2 "$vip6" >/dev/null || fail "1350 bytes c4
 ok "spoke to spoke: a packet too big for the receiver's connection is answered with packet too big (mtu 1350)"
 
 # --subnet6 none: IPv4 only, clients without IPv6.
-stop_hub
+stop hub
 mv "$TMP/hub.log" "$TMP/hub-second.log"
 start_hub --subnet6 none --mtu 1400
 v4only() { client_connected c3 && [ "$(client_status c3 vip6)" = null ]; }

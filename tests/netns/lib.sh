@@ -197,13 +197,32 @@ wait_event() { wait_until 5 "an event $1${2:+ with $2}" has_event "$@"; }
 tcp_listening() { nsx "$1" ss -Hltn "sport = :$2" | grep -q .; }
 wait_listening() { wait_until 5 "a listener on TCP $2 in $1" tcp_listening "$1" "$2"; }
 
-# wait_ping NAME ADDR SECONDS: until one ping gets an answer.
+# wait_ping NAME ADDR SECONDS: until one ping gets an answer (IPv4 or
+# IPv6, as ADDR is).
 wait_ping() {
-	local deadline=$((SECONDS + $3))
+	local deadline=$((SECONDS + $3)) family=-4
+	[[ $2 == *:* ]] && family=-6
 	while [ $SECONDS -lt $deadline ]; do
-		nsx "$1" ping -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+		nsx "$1" ping $family -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
 	done
 	fail "$1 cannot reach $2 within $3 s"
+}
+
+# stop NAME: SIGTERM to a daemon started with start, and wait until it
+# has exited.
+stop() {
+	local p
+	p=$(pid_of "$1")
+	kill "$p"
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
+	fail "$1 did not exit on SIGTERM"
+}
+
+# cmp_state WHAT EXPECTED ACTUAL: a state (routes, rules, a file) as it
+# was, with the difference shown when it is not.
+cmp_state() {
+	[ "$2" = "$3" ] || { diff <(echo "$2") <(echo "$3"); fail "$1"; }
+	ok "$1"
 }
 
 # hub_stat VIP FIELD: one counter of the hub's session with that VIP

@@ -51,17 +51,6 @@ seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub'
 }
 # Every routing table and rule of c1; a reconnect may bring another VIP.
 routing() { { nsx c1 ip route show table all; nsx c1 ip rule; } | sed 's/10\.100\.0\.[0-9]*/VIP/g'; }
-cmp_state() { # WHAT EXPECTED ACTUAL
-	[ "$2" = "$3" ] || { diff <(echo "$2") <(echo "$3"); fail "$1"; }
-	ok "$1"
-}
-stop() { # NAME: SIGTERM, and wait until it has exited
-	local p
-	p=$(pid_of "$1")
-	kill "$p"
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
-	fail "$1 did not exit on SIGTERM"
-}
 kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
 
 printf 'nameserver 192.0.2.53\nsearch example.test\n' > "$TMP/resolv.conf"

@@ -50,24 +50,6 @@ seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub'
 	nsx "$1" nft -j list table ip6 seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
 }
 routing() { nsx c1 ip -6 route show table all; nsx c1 ip -6 rule; nsx c1 ip route show table all; }
-stop() { # NAME: SIGTERM, and wait until it has exited
-	local p
-	p=$(pid_of "$1")
-	kill "$p"
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.05; done
-	fail "$1 did not exit on SIGTERM"
-}
-cmp_state() { # WHAT EXPECTED ACTUAL
-	[ "$2" = "$3" ] || { diff <(echo "$2") <(echo "$3"); fail "$1"; }
-	ok "$1"
-}
-wait_ping6() { # NAME ADDR SECONDS
-	local deadline=$((SECONDS + $3))
-	while [ $SECONDS -lt $deadline ]; do
-		nsx "$1" ping -6 -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
-	done
-	fail "$1 cannot reach $2 within $3 s"
-}
 printf 'nameserver 192.0.2.53\n' > "$TMP/resolv.conf"
 RESOLV0=$(cat "$TMP/resolv.conf")
 full6() { nsx c1 ip -6 route | grep -q '^8000::/1 dev slopn0 proto 83'; }
@@ -91,7 +73,7 @@ expect_eq "nameservers while connected" "$(grep ^nameserver "$TMP/resolv.conf" |
 nsx c1 ip -6 route | grep -q '^::/1 dev slopn0 proto 83' || fail "no ::/1 route via the TUN"
 nsx c1 ip -6 route | grep -q '^8000::/1 dev slopn0 proto 83' || fail "no 8000::/1 route via the TUN"
 ok "full tunnel: ::/1 and 8000::/1 through the TUN"
-wait_ping6 c1 2001:db8:2::2 5
+wait_ping c1 2001:db8:2::2 5
 nsx c1 ping -6 -c 5 -i 0.2 -W 1 2001:db8:2::2 >/dev/null || fail "c1 cannot ping6 the internet host"
 expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
 [ "$(seen inet 2)" -ge 5 ] || fail "the internet host saw $(seen inet 2) pings from the hub's address"
@@ -107,7 +89,7 @@ wait "$(pid_of c1)" 2>/dev/null
 mv "$TMP/c1.log" "$TMP/c1-crash.log"
 start c1 "${CLIENT[@]}" --accept-dns --resolv-conf "$TMP/resolv.conf"
 wait_until 10 "c1's full tunnel after a kill -9" full6
-wait_ping6 c1 2001:db8:2::2 5
+wait_ping c1 2001:db8:2::2 5
 stop c1
 cmp_state "c1's routes after kill -9, start, stop" "$ROUTES0" "$(routing)"
 cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
@@ -121,7 +103,7 @@ start hub:lan "${HUB[@]}" --allow-lan 2001:db8:3::/64
 wait_log hub:lan "nat: masquerading out of wan, .*, 1 allowed; IPv6 out of wan" 10
 wait_hub
 start c1:lan "${CLIENT[@]}"
-wait_ping6 c1 2001:db8:3::2 10
+wait_ping c1 2001:db8:3::2 10
 [ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"
 ok "--allow-lan opens the hub's IPv6 network (its hosts see the clients' addresses)"
 stop c1:lan
@@ -149,7 +131,7 @@ wait_hub
 ipt6_rules | grep -q -- "-A SLOPN-slopn0-NAT -s fd00:9::/64 -o wan -j MASQUERADE" ||
 	fail "no ip6tables masquerade: $(ipt6_rules)"
 start c1:ipt "${CLIENT[@]}"
-wait_ping6 c1 2001:db8:2::2 10
+wait_ping c1 2001:db8:2::2 10
 ok "iptables form: c1 reaches the internet host over IPv6 through ip6tables"
 stop c1:ipt
 stop hub:ipt

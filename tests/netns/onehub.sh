@@ -8,30 +8,24 @@ topo 1
 start_hub
 connect_clients 1
 
-# Same address, its own state, control socket and TUN name.
-start hub:second server --listen 192.0.2.1:4242 --state-dir "$TMP/second-state" \
-	--token other --control "$TMP/second.sock" --tun second0
-second=$(pid_of hub:second)
-timeout 10 tail --pid="$second" -f /dev/null || fail "the second hub is still running"
-wait "$second"
-rc=$?
-[ $rc -ne 0 ] || fail "the second hub exited 0"
-grep -qi "address already in use" "$TMP/hub-second.log" ||
-	fail "no 'address already in use': $(cat "$TMP/hub-second.log")"
-ip -n "$(ns hub)" link show second0 >/dev/null 2>&1 && fail "the second hub left TUN second0"
-ok "second hub on 192.0.2.1:4242: exit $rc, $(grep -i "address already in use" "$TMP/hub-second.log")"
-
-# On the wildcard address too.
-start hub:wild server --listen 0.0.0.0:4242 --state-dir "$TMP/second-state" \
-	--token other --control "$TMP/second.sock" --tun second1
-wild=$(pid_of hub:wild)
-timeout 10 tail --pid="$wild" -f /dev/null || fail "the hub on 0.0.0.0 is still running"
-wait "$wild"
-rc=$?
-[ $rc -ne 0 ] || fail "the hub on 0.0.0.0:4242 exited 0"
-grep -qi "address already in use" "$TMP/hub-wild.log" ||
-	fail "no 'address already in use': $(cat "$TMP/hub-wild.log")"
-ok "second hub on 0.0.0.0:4242: exit $rc"
+# refused TAG LISTEN TUN: a second hub on LISTEN, with its own state,
+# control socket and TUN name, exits non-zero saying the address is in
+# use, and leaves no TUN behind.
+refused() {
+	local log=$TMP/hub-$1.log p rc
+	start "hub:$1" server --listen "$2" --state-dir "$TMP/second-state" \
+		--token other --control "$TMP/second.sock" --tun "$3"
+	p=$(pid_of "hub:$1")
+	timeout 10 tail --pid="$p" -f /dev/null || fail "the hub on $2 is still running"
+	wait "$p"
+	rc=$?
+	[ $rc -ne 0 ] || fail "the hub on $2 exited 0"
+	grep -qi "address already in use" "$log" || fail "no 'address already in use': $(cat "$log")"
+	ip -n "$(ns hub)" link show "$3" >/dev/null 2>&1 && fail "the hub on $2 left TUN $3"
+	ok "second hub on $2: exit $rc, $(grep -i "address already in use" "$log")"
+}
+refused second 192.0.2.1:4242 second0
+refused wild 0.0.0.0:4242 second1
 
 # The first hub still has its client, which still passes traffic.
 nsx c1 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c1 lost its tunnel"
