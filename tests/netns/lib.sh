@@ -53,6 +53,17 @@ cleanup() {
 		sleep 0.1
 	done
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	# A sanitizer's report at a daemon's exit (a leak, an error while
+	# shutting down) fails the test too: it comes after the test's checks.
+	local bad
+	bad=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMP"/*.log 2>/dev/null)
+	if [ -n "$bad" ] && [ $rc -eq 0 ]; then
+		for f in $bad; do
+			echo "FAIL: a sanitizer report in $(basename "$f"):"
+			grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -60
+		done
+		rc=1
+	fi
 	# Anything else still inside our namespaces was started by this test too.
 	for n in "${NSS[@]}"; do
 		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
