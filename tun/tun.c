@@ -21,8 +21,11 @@
 /* The kernel's queue in front of the TUN, in packets (500 by default): room
  * for the bursts that come while we are busy (or congested: then the TUN is
  * not read), e.g. 25 ms of UDP at 400 Mbit/s. With TSO a packet is a
- * super-packet of up to 64 KiB. */
+ * super-packet of up to 64 KiB; without, a TCP window (4 MiB at most by
+ * default, tcp_wmem) takes some 3400 packets of 1280 bytes, and a local
+ * TCP sender that the hub holds back must not lose the tail of it. */
 #define TUN_TXQLEN 1000
+#define TUN_TXQLEN_PLAIN 4096
 
 #define TUN_TSO (TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN)
 #define TUN_USO (TUN_F_USO4 | TUN_F_USO6)
@@ -121,7 +124,8 @@ int tun_open(struct tun *t, const char *name, bool offload)
 		errno = e;
 		return -1;
 	}
-	nl_set_txqlen(t->ifindex, TUN_TXQLEN); /* a shorter queue still works */
+	/* a shorter queue still works */
+	nl_set_txqlen(t->ifindex, t->vnet ? TUN_TXQLEN : TUN_TXQLEN_PLAIN);
 	return 0;
 }
 
