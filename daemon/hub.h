@@ -52,6 +52,10 @@ struct server {
 	sd_event_source *tun_src;    /* off while a session holds the TUN (hub_data.c) */
 	sd_event_source *shed_timer;
 	unsigned holding;            /* sessions congested, holding the TUN */
+	sd_event_source *spoke_timer; /* ends holds (hub_spoke.c) */
+	unsigned spoke_held;         /* sessions held for a congested peer */
+	struct session *replay;      /* released: their stashes are read in hub_settle */
+	size_t stash_total;          /* bytes of all stashes */
 	bool tun_paused;
 	int ifindex;                 /* the TUN's */
 	char tunname[IFNAMSIZ];
@@ -148,8 +152,6 @@ void hub_admit_oversize(struct server *s);
 unsigned hub_awaiting_login(const struct server *s);
 /* Whether one more stateless answer fits this second's budget. */
 bool hub_stateless_ok(struct server *s);
-/* Write this session at the end of the event (safe from any callback). */
-void hub_mark_dirty(struct session *ss);
 
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
@@ -166,6 +168,21 @@ int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
  * with that event's ACKs (hub_settle). */
 void hub_tun_read(struct server *s);
 void hub_session_drained(struct conn *c);
+
+/* hub_spoke.c: a client sending to another client whose queue is congested
+ * waits (its packets unread) until that queue drains. */
+/* ss sent to `to`, whose queue is now congested. */
+void hub_spoke_congested(struct server *s, struct session *ss, struct session *to);
+/* `to`'s queue is no longer congested: who waited for it goes on. */
+void hub_spoke_drained(struct server *s, struct session *to);
+/* A packet from ss: kept for later (true) while ss waits or has packets
+ * kept, or to be read now (false). */
+bool hub_spoke_stash(struct server *s, struct session *ss, const struct udp_rx *rx);
+/* Read what released sessions kept (hub_settle); true if any were. */
+bool hub_spoke_replay(struct server *s);
+/* ss goes away: nobody waits for it, nor it for anyone. */
+void hub_spoke_forget(struct server *s, struct session *ss);
+void hub_spoke_stop(struct server *s);
 
 /* hub_traffic.c: per-token totals in traffic.json, saved at least once a
  * minute and at exit. */

@@ -149,7 +149,10 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	}
 	/* Spoke to spoke: straight across, the TUN never sees it. */
 	hub_mark_dirty(peer);
-	if (conn_send_datagram(&peer->conn, pkt, rt.len) == DGRAM_TOO_BIG) {
+	int r = conn_send_datagram(&peer->conn, pkt, rt.len);
+	if (conn_congested(&peer->conn))
+		hub_spoke_congested(s, ss, peer);
+	if (r == DGRAM_TOO_BIG) {
 		/* Too big for the peer's connection: "fragmentation needed" (or
 		 * "packet too big") back to the sender, from the peer's address,
 		 * once this callback is over (the session is written when it
@@ -255,6 +258,7 @@ void hub_session_drained(struct conn *c)
 	struct session *ss = c->owner;
 	if (ss->holding)
 		release(ss->srv, ss);
+	hub_spoke_drained(ss->srv, ss);
 }
 
 /* Every packet of p to session ss. */

@@ -105,26 +105,35 @@ void hub_notify_status(const struct server *s)
 }
 
 /* End of every event: write what callbacks queued, free what ended. */
+static void session_free(struct session *ss)
+{
+	conn_free(&ss->conn);
+	free(ss->stash);
+	free(ss);
+}
+
 void hub_settle(struct server *s)
 {
 	/* The answers to what went into the TUN first (hub_data.c). */
 	if (tun_flush(&s->tun))
 		hub_tun_read(s);
-	while (s->dirty) {
-		struct session *ss = s->dirty;
-		s->dirty = ss->dirty_next;
-		ss->dirty = false;
-		if (!ss->gone)
-			conn_write(&ss->conn);
-	}
+	do {
+		while (s->dirty) {
+			struct session *ss = s->dirty;
+			s->dirty = ss->dirty_next;
+			ss->dirty = false;
+			if (!ss->gone)
+				conn_write(&ss->conn);
+		}
+		/* Writing drained queues: the senders that waited go on. */
+	} while (hub_spoke_replay(s));
 	tun_flush(&s->tun); /* ICMP answers to what was read */
 	udp_flush(&s->udp);
 	bool freed = false;
 	while (s->grave) {
 		struct session *ss = s->grave;
 		s->grave = ss->grave_next;
-		conn_free(&ss->conn);
-		free(ss);
+		session_free(ss);
 		freed = true;
 	}
 	/* glibc keeps freed memory in its heap: after a flood of connections
@@ -221,6 +230,7 @@ static void session_gone(struct conn *c)
 	if (ss->next)
 		ss->next->prev = ss->prev;
 	s->nconns--;
+	hub_spoke_forget(s, ss);
 	ss->gone = true;
 	ss->grave_next = s->grave;
 	s->grave = ss;
@@ -379,7 +389,7 @@ static void handle_packet(struct server *s, const struct udp_rx *rx)
 			return;
 		hub_admit_start(s, ss, validated);
 	}
-	if (ss->gone)
+	if (ss->gone || hub_spoke_stash(s, ss, rx))
 		return;
 	conn_read(&ss->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len);
 	hub_mark_dirty(ss);
@@ -672,8 +682,7 @@ out:
 	while (s->sessions) {
 		struct session *ss = s->sessions;
 		s->sessions = ss->next;
-		conn_free(&ss->conn);
-		free(ss);
+		session_free(ss);
 	}
 	hub_settle(s);
 	if (s->leases_path)
@@ -687,6 +696,7 @@ out:
 	control_close(s->ctl);
 	sd_event_source_disable_unref(s->tun_src);
 	sd_event_source_disable_unref(s->shed_timer);
+	hub_spoke_stop(s);
 	hub_admit_free(s);
 	if (s->trim_timer)
 		sd_event_source_disable_unref(s->trim_timer);

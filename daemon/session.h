@@ -42,6 +42,15 @@ struct session {
 	uint64_t held_since;           /* conn_now() */
 	uint64_t shed_until;           /* dropping its own excess until then */
 	uint64_t tun_seen;             /* when the TUN last had a packet for it */
+	/* spoke-to-spoke backpressure (hub_spoke.c) */
+	struct session *held_for;      /* whose congested queue it waits on */
+	uint64_t held_at;              /* conn_now() */
+	uint64_t spoke_shed_until;     /* not held again until then */
+	unsigned holders;              /* sessions held for it */
+	uint8_t *stash;                /* its QUIC packets kept unread while held */
+	size_t stash_head, stash_len, stash_cap;
+	struct session *replay_next;   /* its stash is read in hub_settle */
+	bool replay_queued;
 	/* admission (hub_admit.c) */
 	bool handshaking;              /* counted in srv->handshaking */
 	bool pending;                  /* address proven, no login yet: on the pending list */

@@ -1,0 +1,223 @@
+/* Backpressure from client to client (spoke to spoke).
+ *
+ * The hub is the bottleneck of a flow from one client to another: its
+ * queue towards the receiver fills, and dropping there would cost the
+ * sender's TCP a retransmission for every packet (the hub acknowledged the
+ * datagram, so QUIC does not slow down). Instead, while the receiver's queue
+ * is congested, the sender's QUIC packets are kept unread (stashed, in
+ * order): no ACK goes back, its congestion window fills, it stops reading
+ * its TUN, and its kernel holds the TCP sender back without loss. When the
+ * receiver drains, the stash is read as if it had just arrived.
+ *
+ * Holding stalls the sender's other traffic too. A receiver that drains,
+ * however slowly, releases the sender at each drain, and the sender's
+ * packets are read up to the next one for that receiver: its other traffic
+ * goes on in proportion (tests/netns/spoke_tcp.sh). A receiver that does
+ * not drain for HOLD_MAX (stalled, or gone without a word) releases the
+ * sender anyway, and for SHED_FOR that sender is not held again: its
+ * packets to a congested receiver are dropped at that receiver's queue
+ * (counted as "queue"), as they would be at a slow link. HOLD_MAX is well
+ * under the sender's probe timeout. A stash holds at most STASH_MAX
+ * bytes (all of them STASH_TOTAL): a packet past that is dropped unread,
+ * so that the sender's QUIC sees a loss and slows down. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/hub.h"
+
+#define HOLD_MAX (10 * NGTCP2_MILLISECONDS)
+#define SHED_FOR NGTCP2_SECONDS
+#define STASH_FIRST (256 * 1024)
+#define STASH_MAX (4 * 1024 * 1024)     /* per sender */
+#define STASH_TOTAL (256 * 1024 * 1024) /* all senders */
+
+/* A stashed packet: this header, the sender's address, the packet. */
+struct rec {
+	uint32_t len;
+	uint32_t fromlen;
+};
+
+static void unqueue(struct server *s, struct session *ss)
+{
+	for (struct session **p = &s->replay; ss->replay_queued && *p; p = &(*p)->replay_next)
+		if (*p == ss) {
+			*p = ss->replay_next;
+			ss->replay_queued = false;
+			break;
+		}
+}
+
+/* ss waits no more: its stash is read in hub_settle. */
+static void release(struct server *s, struct session *ss)
+{
+	if (!ss->held_for)
+		return;
+	ss->held_for->holders--;
+	ss->held_for = NULL;
+	s->spoke_held--;
+	if (ss->stash_len > ss->stash_head && !ss->replay_queued) {
+		ss->replay_queued = true;
+		ss->replay_next = s->replay;
+		s->replay = ss;
+	}
+}
+
+static void shed(struct server *s, struct session *ss, uint64_t now, const char *why)
+{
+	hub_slog(LOG_LVL_DEBUG, ss, "session %llu: %s: its packets to a congested client are "
+	         "dropped for a while instead of holding it", (unsigned long long)ss->id, why);
+	ss->spoke_shed_until = now + SHED_FOR;
+	release(s, ss);
+}
+
+static int timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	uint64_t now = conn_now(), next = UINT64_MAX;
+	for (struct session *ss = s->sessions; ss && s->spoke_held; ss = ss->next) {
+		if (!ss->held_for)
+			continue;
+		if (ss->held_at + HOLD_MAX <= now)
+			shed(s, ss, now, "held for too long");
+		else if (ss->held_at + HOLD_MAX < next)
+			next = ss->held_at + HOLD_MAX;
+	}
+	if (next != UINT64_MAX) {
+		sd_event_source_set_time(src, next / 1000 + 1);
+		sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	}
+	hub_settle(s);
+	return 0;
+}
+
+void hub_spoke_congested(struct server *s, struct session *ss, struct session *to)
+{
+	if (ss->held_for)
+		return;
+	uint64_t now = conn_now();
+	if (ss->spoke_shed_until > now)
+		return;
+	if (!s->spoke_timer) {
+		if (sd_event_add_time(s->ev, &s->spoke_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+		                      timer_cb, s) < 0) {
+			s->spoke_timer = NULL; /* without it nobody would end a hold */
+			return;
+		}
+		/* After what is pending: the ACKs that would drain the queue. */
+		sd_event_source_set_priority(s->spoke_timer, SD_EVENT_PRIORITY_IDLE);
+		sd_event_source_set_enabled(s->spoke_timer, SD_EVENT_OFF); /* armed below */
+	}
+	ss->held_for = to;
+	ss->held_at = now;
+	to->holders++;
+	s->spoke_held++;
+	/* Armed once per HOLD_MAX at most (a timerfd change costs a system
+	 * call, holds come and go thousands of times a second): an armed
+	 * timer fires no later than this hold's end, and looks again. */
+	int on = SD_EVENT_OFF;
+	sd_event_source_get_enabled(s->spoke_timer, &on);
+	if (on == SD_EVENT_OFF) {
+		sd_event_source_set_time(s->spoke_timer, (now + HOLD_MAX) / 1000 + 1);
+		sd_event_source_set_enabled(s->spoke_timer, SD_EVENT_ONESHOT);
+	}
+}
+
+void hub_spoke_drained(struct server *s, struct session *to)
+{
+	if (!to->holders)
+		return;
+	for (struct session *ss = s->sessions; ss && to->holders; ss = ss->next)
+		if (ss->held_for == to)
+			release(s, ss);
+}
+
+/* Read ss's stash until it is empty or ss is held again. */
+static void replay(struct session *ss)
+{
+	while (ss->stash_head < ss->stash_len && !ss->held_for && !ss->gone) {
+		struct rec r;
+		struct sockaddr_storage from;
+		uint8_t *p = ss->stash + ss->stash_head;
+		memcpy(&r, p, sizeof(r));
+		memcpy(&from, p + sizeof(r), r.fromlen);
+		ss->stash_head += sizeof(r) + r.fromlen + r.len;
+		conn_read(&ss->conn, (const struct sockaddr *)&from, r.fromlen,
+		          p + sizeof(r) + r.fromlen, r.len);
+	}
+	if (ss->stash_head == ss->stash_len)
+		ss->stash_head = ss->stash_len = 0;
+	if (!ss->gone)
+		hub_mark_dirty(ss);
+}
+
+bool hub_spoke_replay(struct server *s)
+{
+	bool any = false;
+	while (s->replay) {
+		struct session *ss = s->replay;
+		s->replay = ss->replay_next;
+		ss->replay_queued = false;
+		replay(ss);
+		any = true;
+	}
+	return any;
+}
+
+/* Room for need more bytes in ss's stash: what was read moved to the front,
+ * the buffer doubled up to STASH_MAX (and the hub's STASH_TOTAL). */
+static bool stash_room(struct server *s, struct session *ss, size_t need)
+{
+	if (ss->stash_head) {
+		memmove(ss->stash, ss->stash + ss->stash_head, ss->stash_len - ss->stash_head);
+		ss->stash_len -= ss->stash_head;
+		ss->stash_head = 0;
+	}
+	if (ss->stash_len + need <= ss->stash_cap)
+		return true;
+	size_t cap = ss->stash_cap ? ss->stash_cap * 2 : STASH_FIRST;
+	if (cap > STASH_MAX || s->stash_total + cap - ss->stash_cap > STASH_TOTAL)
+		return false;
+	uint8_t *p = realloc(ss->stash, cap);
+	if (!p)
+		return false;
+	s->stash_total += cap - ss->stash_cap;
+	ss->stash = p;
+	ss->stash_cap = cap;
+	return ss->stash_len + need <= cap;
+}
+
+bool hub_spoke_stash(struct server *s, struct session *ss, const struct udp_rx *rx)
+{
+	if (!ss->held_for && ss->stash_head == ss->stash_len)
+		return false;
+	size_t need = sizeof(struct rec) + rx->fromlen + rx->len;
+	if (ss->stash_len + need > ss->stash_cap && !stash_room(s, ss, need)) {
+		/* More in flight than the hub keeps: dropped unread, so that the
+		 * sender's QUIC sees the loss and slows down. */
+		ss->conn.stats.drop[DROP_QUEUE]++;
+		return true;
+	}
+	struct rec r = {(uint32_t)rx->len, (uint32_t)rx->fromlen};
+	uint8_t *p = ss->stash + ss->stash_len;
+	memcpy(p, &r, sizeof(r));
+	memcpy(p + sizeof(r), &rx->from, rx->fromlen);
+	memcpy(p + sizeof(r) + rx->fromlen, rx->data, rx->len);
+	ss->stash_len += need;
+	return true;
+}
+
+void hub_spoke_forget(struct server *s, struct session *ss)
+{
+	release(s, ss);
+	hub_spoke_drained(s, ss);
+	unqueue(s, ss);
+	ss->stash_head = ss->stash_len = 0;
+	s->stash_total -= ss->stash_cap; /* the memory goes with the session */
+	ss->stash_cap = 0;
+}
+
+void hub_spoke_stop(struct server *s)
+{
+	sd_event_source_disable_unref(s->spoke_timer);
+	s->spoke_timer = NULL;
+}
