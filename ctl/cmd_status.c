@@ -70,6 +70,11 @@ static int status(const struct args *args)
 			printf("since:     %s\nrtt:       %s\n",
 			       fmt_duration(now > since ? (uint64_t)(now - since) : 0, d, sizeof(d)),
 			       fmt_rtt(json_real_value(json_object_get(r, "rtt_ms")), a, sizeof(a)));
+		if (json_is_true(json_object_get(r, "full_tunnel")))
+			printf("routes:    everything through the tunnel%s\n",
+			       json_is_true(json_object_get(r, "full_tunnel6")) ? " (IPv4 and IPv6)" : "");
+		if (json_is_true(json_object_get(r, "dns")))
+			printf("dns:       the hub's\n");
 		printf("traffic:   %s in, %s out\n",
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
@@ -92,6 +97,13 @@ static int status(const struct args *args)
 	       json_string_value(json_object_get(r, "pin")),
 	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
 	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
+	json_t *nat = json_object_get(r, "nat");
+	if (json_is_object(nat)) {
+		const char *e6 = json_string_value(json_object_get(nat, "egress6"));
+		printf("nat:       out of %s (%s)%s%s\n", json_string_value(json_object_get(nat, "egress")),
+		       json_string_value(json_object_get(nat, "backend")), e6 ? ", IPv6 out of " : "",
+		       e6 ? e6 : "");
+	}
 	print_drops(t);
 	print_admission(json_object_get(r, "admission"));
 	json_decref(r);

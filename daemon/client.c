@@ -769,6 +769,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
 	json_object_set_new(r, "hub_vip6", hub6);
+	/* What the client changed in the machine's network now. */
+	json_object_set_new(r, "full_tunnel", json_boolean(cl->ft.low_added && cl->ft.high_added));
+	json_object_set_new(r, "full_tunnel6", json_boolean(cl->ft.low6_added && cl->ft.high6_added));
+	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
 	return r;
 }
 

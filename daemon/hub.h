@@ -79,6 +79,8 @@ struct server {
 	struct conn_stats gone_totals; /* counters of sessions that ended */
 	bool nat_on;                   /* our NAT rules are installed */
 	enum nat_backend nat_backend;  /* with which */
+	unsigned nat_installs;         /* times the rules were written (start, reloads) */
+	unsigned nat_allowed;          /* --allow-lan networks opened by them */
 	char egress[IFNAMSIZ];
 	char egress6[IFNAMSIZ];        /* where clients' IPv6 leaves; "" = it does not */
 	char *nat_state;               /* where the forwarding setting from before is kept */

@@ -93,6 +93,8 @@ int hub_nat_install(struct server *s, bool start)
 	if (r.has6)
 		snprintf(six, sizeof(six), "; IPv6 %s%s", r.egress6 ? "out of " : "stays inside the VPN",
 		         r.egress6 ? r.egress6 : "");
+	s->nat_installs++;
+	s->nat_allowed = (unsigned)(r.nallow + r.nallow6);
 	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed%s",
 	         start ? "masquerading" : "rules renewed", s->egress, where, nlocal + r.nlocal6,
 	         r.nallow + r.nallow6, six);

@@ -158,6 +158,16 @@ client_status() {
 	"$SLOPNCTL" --socket "$TMP/${1/:/-}.sock" --json status 2>/dev/null | jq -r ".$2"
 }
 client_has_vip() { [ "$(client_status "$1" vip)" = "$2" ]; }
+# client_is NAME FIELD VALUE: the client's status says so (e.g. full_tunnel true).
+client_is() { [ "$(client_status "$1" "$2")" = "$3" ]; }
+# hub_nat: the hub's NAT as its status tells, "BACKEND out of EGRESS[, IPv6
+# out of EGRESS6], N allowed, N installs", or "off"; hub_nat_is PATTERN
+# matches it (a shell pattern).
+hub_nat() {
+	ctl --json status 2>/dev/null | jq -r '.nat | if . == null then "off" else
+		"\(.backend) out of \(.egress)\(if .egress6 then ", IPv6 out of \(.egress6)" else "" end), \(.allowed) allowed, \(.installs) installs" end'
+}
+hub_nat_is() { [[ "$(hub_nat)" == $1 ]]; }
 client_connected() { [ "$(client_status "$1" connected)" = true ]; }
 # wait_connected NAME VIP [SECONDS]: until the client is logged in with VIP.
 wait_connected() {

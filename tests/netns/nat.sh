@@ -65,7 +65,7 @@ start_hub
 nsx hub nft list ruleset | cmp_state "without --nat the hub's ruleset is untouched" "$RULES0" "$(cat)"
 start_client c1 "${CLIENT[@]}"
 wait_connected c1 10.100.0.2
-wait_log c1 "full tunnel: everything through" 5
+wait_until 5 "c1's full-tunnel routes" client_is c1 full_tunnel true
 nsx c1 ip route | grep -q '^0.0.0.0/1 dev slopn0 proto 83' || fail "no 0.0.0.0/1 route via the TUN"
 nsx c1 ip route | grep -q '^128.0.0.0/1 dev slopn0 proto 83' || fail "no 128.0.0.0/1 route via the TUN"
 nsx c1 ip route | grep -q '^192.0.2.1 dev eth0 proto 83' || fail "no on-link host route to the hub"
@@ -83,11 +83,11 @@ stop hub
 
 # --- With --nat (egress from the default route) and a pushed DNS server.
 start_hub --nat --dns 10.100.0.1
-wait_log hub "nat: masquerading out of wan, nftables table inet slopn_slopn0" 5
+wait_until 5 "the hub masquerading out of wan with nftables" hub_nat_is "nftables out of wan, 0 allowed, 1 installs"
 expect_eq "ip_forward while the hub runs" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
 start_client c1 "${CLIENT[@]}"
 wait_connected c1 10.100.0.2
-wait_log c1 "dns: .* now points to 10.100.0.1" 5
+wait_until 5 "the hub's DNS server on c1" client_is c1 dns true
 grep -qx "nameserver 10.100.0.1" "$TMP/resolv.conf" || fail "resolv.conf does not name the hub's DNS"
 ok "--accept-dns wrote the hub's server"
 ROUTES_UP=$(routing)
@@ -103,10 +103,9 @@ expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 
 # A kick: the routes go with the connection and come back with the next.
 ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"
-wait_log c1 "full tunnel: routes removed" 5
+wait_until 5 "c1's routes removed" client_is c1 full_tunnel false
 wait_until 10 "c1 back after the kick" hub_session 10.100.0.2
-full_again() { [ "$(grep -c 'full tunnel: everything' "$TMP/c1.log")" -ge 2 ]; }
-wait_until 5 "c1's routes back after the kick" full_again
+wait_until 5 "c1's routes back after the kick" client_is c1 full_tunnel true
 cmp_state "routes after kick and reconnect are those of the first connect" "$ROUTES_UP" "$(routing)"
 wait_ping c1 203.0.113.130 5
 stop c1
@@ -116,12 +115,12 @@ cmp_state "resolv.conf after stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 # kill -9: the host route and resolv.conf are left behind; the next start
 # clears them and its stop leaves nothing.
 start c1:crash client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
-wait_log c1:crash "dns: .* now points" 10
+wait_until 10 "the hub's DNS server on c1" client_is c1:crash dns true
 kill9 c1:crash
 nsx c1 ip route | grep -q 'proto 83' || fail "expected a stale host route after kill -9"
 [ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
 start c1:again client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
-wait_log c1:again "dns: .* now points" 10
+wait_until 10 "the hub's DNS server on c1" client_is c1:again dns true
 cmp_state "routes after a restart over a crash" "$ROUTES_UP" "$(routing)"
 stop c1:again
 cmp_state "routes and rules after kill -9, start, stop" "$ROUTES0" "$(routing)"
@@ -130,7 +129,7 @@ cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resol
 
 # The same after a restart without --full-tunnel.
 start c1:crash2 client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
-wait_log c1:crash2 "dns: .* now points" 10
+wait_until 10 "the hub's DNS server on c1" client_is c1:crash2 dns true
 kill9 c1:crash2
 start c1:plain client --server 192.0.2.1:4242 --token s3cret --accept-dns \
 	--resolv-conf "$TMP/resolv.conf" --state-dir "$TMP/c1-state"
@@ -151,10 +150,10 @@ printf 'allow_lan = 203.0.113.128/25\nallow_lan = 192.0.2.0/24\n' > "$TMP/hub.co
 start hub:lan server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat --egress wan --allow-lan 198.51.100.0/24 --no-spoke-to-spoke \
 	--config "$TMP/hub.conf"
-wait_log hub:lan "nat: masquerading out of wan, .*, 1 allowed" 10
+wait_until 10 "the hub masquerading, one network allowed" hub_nat_is "nftables out of wan, 1 allowed, 1 installs"
 ok "--allow-lan on the command line replaces the file's"
 kill -HUP "$(pid_of hub:lan)"
-wait_log hub:lan "nat: rules renewed" 5
+wait_until 5 "the NAT rules written again" hub_nat_is "*, 2 installs"
 ok "SIGHUP renews the NAT rules"
 start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
 wait_connected c1:lan 10.100.0.2
@@ -173,7 +172,7 @@ nsx hub nft list tables | grep -q slopn_slopn0 || fail "expected the stale table
 expect_eq "ip_forward left on by kill -9" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
 start hub:again server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat --egress wan
-wait_log hub:again "nat: masquerading" 10
+wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
 expect_eq "one table after a start over a crash" "$(nsx hub nft list tables | grep -c slopn)" 1
 stop hub:again
 cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
@@ -182,7 +181,7 @@ expect_eq "ip_forward after kill -9, start, stop" "$(nsx hub sysctl -n net.ipv4.
 # A crashed --nat hub, then one started without --nat: it cleans up at once.
 start hub:crash server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat --egress wan
-wait_log hub:crash "nat: masquerading" 10
+wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
 kill9 hub:crash
 start hub:plain server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock"
@@ -205,12 +204,12 @@ start_ipt_hub() { # NAME
 	start "$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 		--control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
 	export PATH=$old
-	wait_log "$1" "nat: masquerading out of wan, iptables chains SLOPN-slopn0-FWD and SLOPN-slopn0-NAT" 10
+	wait_until 10 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
 }
 start_ipt_hub hub:ipt
 expect_eq "nftables untouched by the iptables form" "$(nsx hub nft list ruleset)" "$RULES0"
 start c1:ipt client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
-wait_log c1:ipt "full tunnel: everything through" 10
+wait_until 10 "c1's full-tunnel routes" client_is c1:ipt full_tunnel true
 hub_src=$(seen inet 2)
 wait_ping c1 203.0.113.130 5
 nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping the internet host through iptables NAT"
@@ -242,10 +241,10 @@ start hub:auto server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --tok
 export PATH=$old_path
 unset LD_PRELOAD
 wait_log hub:auto "warning: --nat: nftables refused the rules \(.+\): using iptables" 10
-wait_log hub:auto "nat: masquerading out of wan, iptables chains SLOPN-slopn0-FWD" 5
+wait_until 5 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
 ok "auto: nftables refused, iptables used, and the log says so"
 start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
-wait_log c1:auto "full tunnel: everything through" 10
+wait_until 10 "c1's full-tunnel routes" client_is c1:auto full_tunnel true
 wait_ping c1 203.0.113.130 5
 ok "auto: c1 reaches the internet host through the iptables form"
 stop c1:auto

@@ -60,7 +60,7 @@ HUB=(server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret
 CLIENT=(client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state")
 
 start hub "${HUB[@]}" --dns 10.100.0.1 --dns fd00:9::1
-wait_log hub "nat: masquerading out of wan, nftables table inet slopn_slopn0, .*; IPv6 out of wan" 10
+wait_until 10 "the hub masquerading IPv4 and IPv6 out of wan" hub_nat_is "nftables out of wan, IPv6 out of wan, *"
 # Up once its control socket answers: a signal before that would
 # find the hub without its handlers, and end it without clean-up.
 wait_hub
@@ -100,7 +100,7 @@ expect_eq "IPv6 forwarding after the hub stops" "$(nsx hub sysctl -n net.ipv6.co
 # --allow-lan for an IPv6 network; kill -9 of the hub; its next start
 # cleans up and the one after puts forwarding back as it was.
 start hub:lan "${HUB[@]}" --allow-lan 2001:db8:3::/64
-wait_log hub:lan "nat: masquerading out of wan, .*, 1 allowed; IPv6 out of wan" 10
+wait_until 10 "the hub masquerading, one network allowed" hub_nat_is "nftables out of wan, IPv6 out of wan, 1 allowed, *"
 wait_hub
 start c1:lan "${CLIENT[@]}"
 wait_ping c1 2001:db8:3::2 10
@@ -110,7 +110,7 @@ stop c1:lan
 kill -9 "$(pid_of hub:lan)"
 wait "$(pid_of hub:lan)" 2>/dev/null
 start hub:again "${HUB[@]}"
-wait_log hub:again "nat: masquerading" 10
+wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
 wait_hub
 stop hub:again
 cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
@@ -126,7 +126,7 @@ old=$PATH
 export PATH="$TMP/bin:$PATH"
 start hub:ipt "${HUB[@]}" --nat-backend iptables
 export PATH=$old
-wait_log hub:ipt "nat: masquerading out of wan, iptables and ip6tables chains SLOPN-slopn0-FWD and SLOPN-slopn0-NAT" 10
+wait_until 10 "the hub masquerading with iptables, IPv6 too" hub_nat_is "iptables out of wan, IPv6 out of wan, *"
 wait_hub
 ipt6_rules | grep -q -- "-A SLOPN-slopn0-NAT -s fd00:9::/64 -o wan -j MASQUERADE" ||
 	fail "no ip6tables masquerade: $(ipt6_rules)"
