@@ -16,7 +16,7 @@ enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
 #define DEFAULT_PORT "4242"
 #define DEFAULT_STATE_DIR "/var/lib/slopn"
 #define DEFAULT_TUN "slopn0"
-#define DEFAULT_MTU 1400
+#define DEFAULT_MTU 1280
 #define DEFAULT_SUBNET "10.100.0.0/24"
 #define DEFAULT_CONFIG "/etc/slopn/slopnd.conf"
 #define MIN_MTU 576

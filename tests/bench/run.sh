@@ -11,7 +11,7 @@
 # vpnbench is ../shared/vpnbench/vpnbench next to the repository (as in CI
 # and a clone beside it), or $VPNBENCH. It takes a global lock: one run at a
 # time on a machine. Build first (meson compile -C build); the peers come
-# with 'vpnbench --install-deps'. SLOPND ARGS go to both ends (e.g. --mtu 1280).
+# with 'vpnbench --install-deps'. SLOPND ARGS go to both ends (--mtu 1400).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 VPNBENCH=${VPNBENCH:-$repo/../shared/vpnbench/vpnbench}

@@ -3,7 +3,7 @@
 #   --setup-cmd "$H setup" --server-cmd "$H server [SLOPND ARGS]"
 #   --client-cmd "$H client [SLOPND ARGS]"
 # vpnbench supplies the VB_* variables and runs each role in its namespace;
-# arguments after the role go to slopnd (e.g. --mtu 1280).
+# arguments after the role go to slopnd (e.g. --mtu 1400).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 SLOPND=${SLOPND:-$here/../../build/slopnd}

@@ -80,7 +80,7 @@ wait "$(pid_of c2)" "$(pid_of hub)" 2>/dev/null
 # --- Our client on its hub: no subnet_mask (so /24). quic-go 0.29 takes
 # UDP payloads of at most 1252 bytes, so its datagrams carry at most 1217
 # (the newer quic-go of the original takes 1452). Our client keeps its
-# default MTU 1400, warns, and answers a bigger packet with ICMP
+# default MTU 1280, warns, and answers a bigger packet with ICMP
 # "fragmentation needed", so TCP lowers its path MTU and carries on.
 SLOPND=$GOPEER start hub:go -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0
 wait_log hub:go "gopeer: listening" 10
@@ -91,7 +91,7 @@ ip -n "$(ns c2)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24 " || fail
 expect_eq "our client's IPv6 address on the Go hub" "$(client_status c2:go vip6)" null
 nsx c2 ip -6 addr show dev slopn0 | grep -q inet6 && fail "our client on the Go hub has an IPv6 address"
 ok "our client logged in to the Go hub (no subnet_mask: /24; no IPv6, without error)"
-wait_log c2:go "carries packets of at most 1217 bytes, less than the MTU 1400 of slopn0: .* --mtu 1217 fits" 1
+wait_log c2:go "carries packets of at most 1217 bytes, less than the MTU 1280 of slopn0: .* --mtu 1217 fits" 1
 ok "our client warned that the Go hub's connection carries less than its MTU"
 nsx c2 ping -c 1 -W 2 -M do -s 1252 10.100.0.1 2>&1 | grep -q "mtu = 1217" ||
 	fail "a 1280-byte ping with DF did not bring 'Frag needed ... mtu = 1217'"

@@ -1,6 +1,6 @@
 #!/bin/bash
 # IPv6 inside the tunnel: addresses from the hub's /64 mirroring the IPv4
-# ones, ping6 to the hub and spoke to spoke, full 1400-byte packets, iperf3
+# ones, ping6 to the hub and spoke to spoke, full 1280-byte packets, iperf3
 # both ways, a spoofed source dropped and counted, idle sessions without
 # drops (no router solicitations), "packet too big" for a connection that
 # carries less than the MTU (also spoke to spoke), and a hub with
@@ -33,9 +33,9 @@ nsx hub ping -6 -c 3 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "ping6 hub -> 
 ok "ping6 between the hub and clients"
 nsx c1 ping -6 -c 5 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "ping6 c1 -> c2"
 ok "ping6 spoke to spoke"
-nsx c1 ping -6 -M do -s 1352 -c 3 -i 0.2 -W 2 fd00:5:6:7::1 >/dev/null || fail "1400-byte IPv6 packet to the hub"
-nsx c1 ping -6 -M do -s 1352 -c 3 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "1400-byte IPv6 packet to c2"
-ok "1400-byte IPv6 packets with DF, to the hub and across"
+nsx c1 ping -6 -M do -s 1232 -c 3 -i 0.2 -W 2 fd00:5:6:7::1 >/dev/null || fail "1280-byte IPv6 packet to the hub"
+nsx c1 ping -6 -M do -s 1232 -c 3 -i 0.2 -W 2 fd00:5:6:7::3 >/dev/null || fail "1280-byte IPv6 packet to c2"
+ok "1280-byte IPv6 packets with DF, to the hub and across"
 iperf_tcp "over IPv6, c1 -> hub" c1 hub fd00:5:6:7::1 2
 iperf_tcp "over IPv6, hub -> c1" hub c1 fd00:5:6:7::2 2
 iperf_tcp "over IPv6, c2 -> c1 (spoke to spoke)" c2 c1 fd00:5:6:7::2 2

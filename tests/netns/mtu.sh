@@ -1,15 +1,15 @@
 #!/bin/bash
-# Full 1400-byte packets pass from the first second, both ways and across.
+# Full 1280-byte packets pass from the first second, both ways and across.
 . "$(dirname "$0")/lib.sh"
 topo 3
 start_hub
 connect_clients 2
-nsx c1 ping -M do -s 1372 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1400-byte ping to the hub failed"
-ok "1400-byte packets c1 -> hub"
-nsx c1 ping -M do -s 1372 -c 3 -i 0.2 -W 2 10.100.0.3 >/dev/null || fail "1400-byte ping to c2 failed"
-ok "1400-byte packets c1 -> c2"
-nsx c1 ping -M do -s 1373 -c 1 -W 1 10.100.0.1 >/dev/null 2>&1 && fail "1401-byte packet passed a 1400 MTU"
-ok "1401 bytes refused by the 1400 MTU"
+nsx c1 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping to the hub failed"
+ok "1280-byte packets c1 -> hub"
+nsx c1 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.3 >/dev/null || fail "1280-byte ping to c2 failed"
+ok "1280-byte packets c1 -> c2"
+nsx c1 ping -M do -s 1253 -c 1 -W 1 10.100.0.1 >/dev/null 2>&1 && fail "1281-byte packet passed a 1280 MTU"
+ok "1281 bytes refused by the 1280 MTU"
 expect_eq "too_big drops" "$(hub_stat 10.100.0.2 drop_too_big)" 0
 
 # A path that cannot carry 1480-byte UDP packets (SloPN sends full-size
