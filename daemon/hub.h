@@ -53,7 +53,6 @@ struct server {
 	sd_event_source *shed_timer;
 	unsigned holding;            /* sessions congested, holding the TUN */
 	sd_event_source *spoke_timer; /* ends holds (hub_spoke.c) */
-	unsigned spoke_held;         /* sessions held for a congested peer */
 	struct session *replay;      /* released: their stashes are read in hub_settle */
 	size_t stash_total;          /* bytes of all stashes */
 	bool tun_paused;

@@ -54,7 +54,6 @@ static void release(struct server *s, struct session *ss)
 		return;
 	ss->held_for->holders--;
 	ss->held_for = NULL;
-	s->spoke_held--;
 	if (ss->stash_len > ss->stash_head && !ss->replay_queued) {
 		ss->replay_queued = true;
 		ss->replay_next = s->replay;
@@ -74,7 +73,7 @@ static int timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	uint64_t now = conn_now(), next = UINT64_MAX;
-	for (struct session *ss = s->sessions; ss && s->spoke_held; ss = ss->next) {
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		if (!ss->held_for)
 			continue;
 		if (ss->held_at + HOLD_MAX <= now)
@@ -110,7 +109,6 @@ void hub_spoke_congested(struct server *s, struct session *ss, struct session *t
 	ss->held_for = to;
 	ss->held_at = now;
 	to->holders++;
-	s->spoke_held++;
 	/* Armed once per HOLD_MAX at most (a timerfd change costs a system
 	 * call, holds come and go thousands of times a second): an armed
 	 * timer fires no later than this hold's end, and looks again. */
@@ -208,12 +206,12 @@ bool hub_spoke_stash(struct server *s, struct session *ss, const struct udp_rx *
 
 void hub_spoke_forget(struct server *s, struct session *ss)
 {
+	ss->stash_head = ss->stash_len = 0; /* its packets go with it */
+	s->stash_total -= ss->stash_cap;    /* the memory with the session */
+	ss->stash_cap = 0;
+	unqueue(s, ss);
 	release(s, ss);
 	hub_spoke_drained(s, ss);
-	unqueue(s, ss);
-	ss->stash_head = ss->stash_len = 0;
-	s->stash_total -= ss->stash_cap; /* the memory goes with the session */
-	ss->stash_cap = 0;
 }
 
 void hub_spoke_stop(struct server *s)

@@ -104,7 +104,6 @@ void hub_notify_status(const struct server *s)
 	           live_sessions(s) == 1 ? "" : "s", s->cfg->listen);
 }
 
-/* End of every event: write what callbacks queued, free what ended. */
 static void session_free(struct session *ss)
 {
 	conn_free(&ss->conn);
@@ -112,6 +111,7 @@ static void session_free(struct session *ss)
 	free(ss);
 }
 
+/* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s)
 {
 	/* The answers to what went into the TUN first (hub_data.c). */

@@ -46,7 +46,7 @@ struct session {
 	struct session *held_for;      /* whose congested queue it waits on */
 	uint64_t held_at;              /* conn_now() */
 	uint64_t spoke_shed_until;     /* not held again until then */
-	unsigned holders;              /* sessions held for it */
+	unsigned holders;              /* sessions held for it (a drain looks only then) */
 	uint8_t *stash;                /* its QUIC packets kept unread while held */
 	size_t stash_head, stash_len, stash_cap;
 	struct session *replay_next;   /* its stash is read in hub_settle */

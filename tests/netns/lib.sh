@@ -55,12 +55,12 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	# A sanitizer's report at a daemon's exit (a leak, an error while
 	# shutting down) fails the test too: it comes after the test's checks.
-	local bad
-	bad=$(grep -l -E 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$TMP"/*.log 2>/dev/null)
+	local bad report='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+	bad=$(grep -l -E "$report" "$TMP"/*.log 2>/dev/null)
 	if [ -n "$bad" ] && [ $rc -eq 0 ]; then
 		for f in $bad; do
 			echo "FAIL: a sanitizer report in $(basename "$f"):"
-			grep -E -A 30 'ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:' "$f" | head -60
+			grep -E -A 30 "$report" "$f" | head -60
 		done
 		rc=1
 	fi
@@ -157,9 +157,9 @@ wait_hub() { wait_until 10 "a hub answering on ${1:-$TMP/hub.sock}" answers "${1
 client_status() {
 	"$SLOPNCTL" --socket "$TMP/${1/:/-}.sock" --json status 2>/dev/null | jq -r ".$2"
 }
-client_has_vip() { [ "$(client_status "$1" vip)" = "$2" ]; }
 # client_is NAME FIELD VALUE: the client's status says so (e.g. full_tunnel true).
 client_is() { [ "$(client_status "$1" "$2")" = "$3" ]; }
+client_has_vip() { client_is "$1" vip "$2"; }
 # hub_nat: the hub's NAT as its status tells, "BACKEND out of EGRESS[, IPv6
 # out of EGRESS6], N allowed, N installs", or "off"; hub_nat_is PATTERN
 # matches it (a shell pattern).
@@ -168,7 +168,7 @@ hub_nat() {
 		"\(.backend) out of \(.egress)\(if .egress6 then ", IPv6 out of \(.egress6)" else "" end), \(.allowed) allowed, \(.installs) installs" end'
 }
 hub_nat_is() { [[ "$(hub_nat)" == $1 ]]; }
-client_connected() { [ "$(client_status "$1" connected)" = true ]; }
+client_connected() { client_is "$1" connected true; }
 # wait_connected NAME VIP [SECONDS]: until the client is logged in with VIP.
 wait_connected() {
 	wait_until "${3:-10}" "$1 connected as $2" client_has_vip "$1" "$2"
