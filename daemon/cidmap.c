@@ -94,6 +94,7 @@ void cidmap_free(struct cidmap *m)
 {
 	free(m->slots);
 	m->slots = NULL;
+	m->last = NULL;
 	m->cap = m->count = m->tombs = 0;
 }
 
@@ -155,6 +156,7 @@ static int rehash(struct cidmap *m)
 	m->slots = slots;
 	m->cap = cap;
 	m->count = m->tombs = 0;
+	m->last = NULL;
 	for (size_t i = 0; i < old_cap; i++)
 		if (old[i].len)
 			insert_new(m, old[i].cid, old[i].len, old[i].value);
@@ -179,12 +181,17 @@ int cidmap_put(struct cidmap *m, const uint8_t *cid, size_t len, void *value)
 	return 0;
 }
 
-void *cidmap_get(const struct cidmap *m, const uint8_t *cid, size_t len)
+void *cidmap_get(struct cidmap *m, const uint8_t *cid, size_t len)
 {
 	if (!valid(cid, len))
 		return NULL;
-	struct cidmap_entry *e = lookup(m, cid, len);
-	return e ? e->value : NULL;
+	struct cidmap_entry *e = m->last;
+	if (e && e->len == len && memcmp(e->cid, cid, len) == 0)
+		return e->value;
+	if (!(e = lookup(m, cid, len)))
+		return NULL;
+	m->last = e;
+	return e->value;
 }
 
 void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len)

@@ -22,13 +22,17 @@ struct cidmap {
 	size_t count;         /* live entries */
 	size_t tombs;
 	uint64_t key[2];      /* hash key, random per map */
+	/* The slot of the last hit, tried first: a receive batch holds runs
+	 * of packets of one connection, and hashing each costs more than a
+	 * compare. Only a hint (its key is compared), reset when slots move. */
+	struct cidmap_entry *last;
 };
 
 int cidmap_init(struct cidmap *m, size_t initial_cap); /* 0 or -1 */
 void cidmap_free(struct cidmap *m);
 /* Insert or replace. 0, or -1 on bad length / no memory. */
 int cidmap_put(struct cidmap *m, const uint8_t *cid, size_t len, void *value);
-void *cidmap_get(const struct cidmap *m, const uint8_t *cid, size_t len);
+void *cidmap_get(struct cidmap *m, const uint8_t *cid, size_t len);
 /* Remove; returns the old value or NULL. */
 void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len);
 

@@ -471,9 +471,10 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	struct client *cl = userdata;
 	for (int round = 0; round < 8 && cl->conn; round++) {
 		int n = udp_recv(&cl->udp);
+		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
 			conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
-			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len);
+			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
 		if (n < UDP_RX_BATCH)
 			break;
 	}

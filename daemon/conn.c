@@ -519,7 +519,7 @@ static void fail_transport(struct conn *c, int liberr)
 /* ---- reading ---- */
 
 void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
-               const uint8_t *pkt, size_t len)
+               const uint8_t *pkt, size_t len, uint64_t ts)
 {
 	if (c->state == CONN_CLOSING) {
 		if (c->closelen)
@@ -532,7 +532,6 @@ void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
 		.local = {(struct sockaddr *)&c->udp->local, c->udp->locallen},
 		.remote = {(struct sockaddr *)from, fromlen},
 	};
-	uint64_t ts = conn_now();
 	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, ts);
 	if (rv == 0) {
 		c->last_rx = ts;

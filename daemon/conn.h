@@ -155,9 +155,11 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
                      void *owner, int verbose);
 void conn_free(struct conn *c);
 
-/* Feed one UDP payload. Calls on_down/on_gone as needed. */
+/* Feed one UDP payload, received by ts (conn_now() after the receive call:
+ * one clock read per batch, not per packet). Calls on_down/on_gone as
+ * needed. */
 void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
-               const uint8_t *pkt, size_t len);
+               const uint8_t *pkt, size_t len, uint64_t ts);
 /* Send whatever is due: queued datagrams, control data, ACKs, close. */
 void conn_write(struct conn *c);
 

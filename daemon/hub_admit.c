@@ -56,7 +56,7 @@ static void addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t 
 }
 
 /* The maps' values are counts, never pointers: absent means 0. */
-static unsigned addr_get(const struct cidmap *m, const uint8_t *key, size_t len)
+static unsigned addr_get(struct cidmap *m, const uint8_t *key, size_t len)
 {
 	return (unsigned)(uintptr_t)cidmap_get(m, key, len);
 }

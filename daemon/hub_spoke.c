@@ -132,6 +132,7 @@ void hub_spoke_drained(struct server *s, struct session *to)
 /* Read ss's stash until it is empty or ss is held again. */
 static void replay(struct session *ss)
 {
+	uint64_t now = conn_now();
 	while (ss->stash_head < ss->stash_len && !ss->held_for && !ss->gone) {
 		struct rec r;
 		struct sockaddr_storage from;
@@ -140,7 +141,7 @@ static void replay(struct session *ss)
 		memcpy(&from, p + sizeof(r), r.fromlen);
 		ss->stash_head += sizeof(r) + r.fromlen + r.len;
 		conn_read(&ss->conn, (const struct sockaddr *)&from, r.fromlen,
-		          p + sizeof(r) + r.fromlen, r.len);
+		          p + sizeof(r) + r.fromlen, r.len, now);
 	}
 	if (ss->stash_head == ss->stash_len)
 		ss->stash_head = ss->stash_len = 0;

@@ -355,7 +355,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	return ss;
 }
 
-static void handle_packet(struct server *s, const struct udp_rx *rx)
+static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts)
 {
 	ngtcp2_version_cid vc;
 	int rv = ngtcp2_pkt_decode_version_cid(&vc, rx->data, rx->len, CONN_CID_LEN);
@@ -391,7 +391,7 @@ static void handle_packet(struct server *s, const struct udp_rx *rx)
 	}
 	if (ss->gone || hub_spoke_stash(s, ss, rx))
 		return;
-	conn_read(&ss->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len);
+	conn_read(&ss->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
 	hub_mark_dirty(ss);
 }
 
@@ -403,8 +403,11 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		int n = udp_recv(&s->udp);
 		if (n < 0)
 			log_warn("udp receive: %s", strerror(errno));
+		/* After the receive: every packet of the batch is older, and so
+		 * is any packet of ours that one of them acknowledges. */
+		uint64_t ts = conn_now();
 		for (int i = 0; i < n; i++)
-			handle_packet(s, &s->udp.rx[i]);
+			handle_packet(s, &s->udp.rx[i], ts);
 		if (n < UDP_RX_BATCH)
 			break;
 	}

@@ -251,6 +251,7 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 	struct flood *f = r->f;
 	for (int round = 0; round < 8; round++) {
 		int n = udp_recv(r->u);
+		uint64_t ts = conn_now();
 		for (int i = 0; i < n; i++) {
 			struct udp_rx *rx = &r->u->rx[i];
 			ngtcp2_version_cid vc;
@@ -259,7 +260,7 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 			struct peer *p = cidmap_get(&f->cids, vc.dcid, vc.dcidlen);
 			if (!p || p->conn.state == CONN_DEAD)
 				continue;
-			conn_read(&p->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len);
+			conn_read(&p->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
 			mark_dirty(p);
 		}
 		if (n < UDP_RX_BATCH)
