@@ -65,14 +65,20 @@ static json_t *session_json(struct session *ss)
 	ngtcp2_conn_stat cs;
 	ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
 	char vip[INET_ADDRSTRLEN];
-	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:I, s:s, s:s}",
+	/* min_rtt_ms and in_flight with cwnd: ngtcp2 0.12 stops growing the
+	 * window at 2.89 x delivery rate x min RTT, which is what limits one
+	 * fast stream on a LAN (docs/bench/2026-11-30-cwnd-cap.md). */
+	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:o, s:I, s:I, "
+	                 "s:s, s:s}",
 		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
 		"vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 		"remote", ss->remote, "since", (json_int_t)ss->since,
 		"rx_bytes", (json_int_t)st->rx_bytes, "rx_pkts", (json_int_t)st->rx_pkts,
 		"tx_bytes", (json_int_t)st->tx_bytes, "tx_pkts", (json_int_t)st->tx_pkts,
 		"drops", control_drops_json(st), "rtt_ms", (double)cs.smoothed_rtt / 1e6,
-		"cwnd", (json_int_t)cs.cwnd, "client_version", ss->client_version, "os", ss->os);
+		"min_rtt_ms", cs.min_rtt == UINT64_MAX ? json_null() : json_real((double)cs.min_rtt / 1e6),
+		"cwnd", (json_int_t)cs.cwnd, "in_flight", (json_int_t)cs.bytes_in_flight,
+		"client_version", ss->client_version, "os", ss->os);
 }
 
 static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,
