@@ -160,6 +160,7 @@ client_status() {
 # client_is NAME FIELD VALUE: the client's status says so (e.g. full_tunnel true).
 client_is() { [ "$(client_status "$1" "$2")" = "$3" ]; }
 client_has_vip() { client_is "$1" vip "$2"; }
+client_connected() { client_is "$1" connected true; }
 # hub_nat: the hub's NAT as its status tells, "BACKEND out of EGRESS[, IPv6
 # out of EGRESS6], N allowed, N installs", or "off"; hub_nat_is PATTERN
 # matches it (a shell pattern).
@@ -168,7 +169,6 @@ hub_nat() {
 		"\(.backend) out of \(.egress)\(if .egress6 then ", IPv6 out of \(.egress6)" else "" end), \(.allowed) allowed, \(.installs) installs" end'
 }
 hub_nat_is() { [[ "$(hub_nat)" == $1 ]]; }
-client_connected() { client_is "$1" connected true; }
 # wait_connected NAME VIP [SECONDS]: until the client is logged in with VIP.
 wait_connected() {
 	wait_until "${3:-10}" "$1 connected as $2" client_has_vip "$1" "$2"
