@@ -70,6 +70,10 @@ static int status(const struct args *args)
 			printf("since:     %s\nrtt:       %s\n",
 			       fmt_duration(now > since ? (uint64_t)(now - since) : 0, d, sizeof(d)),
 			       fmt_rtt(json_real_value(json_object_get(r, "rtt_ms")), a, sizeof(a)));
+		if (up)
+			printf("packets:   up to %lld bytes, in QUIC packets of %lld\n",
+			       (long long)json_integer_value(json_object_get(r, "max_packet")),
+			       (long long)json_integer_value(json_object_get(r, "udp_payload")));
 		if (json_is_true(json_object_get(r, "full_tunnel")))
 			printf("routes:    everything through the tunnel%s\n",
 			       json_is_true(json_object_get(r, "full_tunnel6")) ? " (IPv4 and IPv6)" : "");

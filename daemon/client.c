@@ -44,6 +44,7 @@ struct client {
 	enum cstate state;
 	struct conn *conn;
 	struct udp udp;
+	size_t udp_payload;          /* this attempt's largest UDP payload: the path's */
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
@@ -445,6 +446,7 @@ static void drop_connection(struct client *cl)
 static void check_path_soon(struct client *cl);
 
 static void tun_to_hub(struct client *cl);
+static void path_narrowed(struct client *cl);
 
 /* End of every event: what arrived to the TUN, what waits to the hub. */
 static void settle(struct client *cl)
@@ -457,7 +459,11 @@ static void settle(struct client *cl)
 		conn_write(cl->conn);
 	if (cl->udp.fd > 0) {
 		udp_flush(&cl->udp);
-		if (cl->udp.tx_errno) {
+		if (cl->udp.tx_errno == EMSGSIZE) {
+			/* The interface or route to the hub got a smaller MTU. */
+			cl->udp.tx_errno = 0;
+			path_narrowed(cl);
+		} else if (cl->udp.tx_errno) {
 			/* Our address may be gone: look at the way to the hub. */
 			log_debug("udp send: %s", strerror(cl->udp.tx_errno));
 			cl->udp.tx_errno = 0;
@@ -471,6 +477,11 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	struct client *cl = userdata;
 	for (int round = 0; round < 8 && cl->conn; round++) {
 		int n = udp_recv(&cl->udp);
+		if (n < 0 && errno == EMSGSIZE) {
+			/* A router answered a packet with ICMP "too big". */
+			path_narrowed(cl);
+			break;
+		}
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
 			conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
@@ -510,6 +521,19 @@ static int connect_once(struct client *cl)
 		freeaddrinfo(ai);
 		return -1;
 	}
+	/* Full-size packets unless the kernel knows the way carries less (the
+	 * interface's or route's MTU, or an ICMP answer to an earlier try). */
+	cl->udp_payload = udp_path_payload(&cl->udp);
+	if (cl->udp_payload < NGTCP2_MAX_UDP_PAYLOAD_SIZE) {
+		log_warn("the way to %s carries UDP packets of at most %zu bytes of payload; QUIC needs "
+		         "%d: check the MTU of the interface and route to the hub",
+		         cl->cfg->server, cl->udp_payload, NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	if (cl->udp_payload < UDP_MAX_PAYLOAD)
+		log_info("the way to %s carries UDP packets of %zu bytes of payload, not %d: "
+		         "sending smaller QUIC packets", cl->cfg->server, cl->udp_payload, UDP_MAX_PAYLOAD);
 	cl->conn = calloc(1, sizeof(*cl->conn));
 	gnutls_session_t tls = NULL;
 	const char *alpn = cl->cfg->alpn ? cl->cfg->alpn : SLOPN_ALPN;
@@ -522,7 +546,7 @@ static int connect_once(struct client *cl)
 	}
 	gnutls_session_set_verify_function(tls, verify_hub);
 	rv = conn_client_init(cl->conn, cl->ev, &cl->udp, ai->ai_addr, ai->ai_addrlen, tls,
-	                      &client_ops, cl, cl->cfg->verbose);
+	                      &client_ops, cl, cl->udp_payload, cl->cfg->verbose);
 	freeaddrinfo(ai);
 	if (rv < 0) {
 		if (!cl->conn->tls)
@@ -625,6 +649,28 @@ static int on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	log_info("moved: %s -> %s, same session", was, now);
 	settle(cl);
 	return 0;
+}
+
+/* The kernel now knows that the way to the hub carries less than this
+ * connection sends: every full-size packet would be lost, and ngtcp2 0.12
+ * cannot shrink a connection's packets, so connect again with ones that fit
+ * (the session comes back with the same VIP). */
+static void path_narrowed(struct client *cl)
+{
+	if (!cl->conn || cl->udp.fd < 0)
+		return;
+	size_t now = udp_path_payload(&cl->udp);
+	if (now >= cl->udp_payload)
+		return;
+	log_warn("the way to the hub now carries UDP packets of %zu bytes of payload, not %zu: "
+	         "connecting again with packets that fit", now, cl->udp_payload);
+	cl->quick_retry = true;
+	if (cl->state == C_UP) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU shrank");
+		return;
+	}
+	drop_connection(cl);
+	schedule_retry(cl);
 }
 
 static void check_path_soon(struct client *cl)
@@ -770,6 +816,12 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
 	json_object_set_new(r, "hub_vip6", hub6);
+	/* The QUIC packets' size (the way to the hub may carry less than
+	 * full size), and the largest IP packet they carry. */
+	json_object_set_new(r, "udp_payload",
+	                    cl->conn ? json_integer((json_int_t)cl->udp_payload) : json_null());
+	json_object_set_new(r, "max_packet",
+	                    up ? json_integer((json_int_t)conn_max_datagram(cl->conn)) : json_null());
 	/* What the client changed in the machine's network now. */
 	json_object_set_new(r, "full_tunnel", json_boolean(cl->ft.low_added && cl->ft.high_added));
 	json_object_set_new(r, "full_tunnel6", json_boolean(cl->ft.low6_added && cl->ft.high6_added));

@@ -386,7 +386,7 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
 int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
                      const struct sockaddr *remote, socklen_t remotelen,
                      gnutls_session_t tls, const struct conn_ops *ops,
-                     void *owner, int verbose)
+                     void *owner, size_t udp_payload, int verbose)
 {
 	static uint8_t client_secret[32];
 	static bool have_secret;
@@ -408,6 +408,12 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
 	settings_init(&settings, verbose);
 	ngtcp2_transport_params params;
 	params_init(&params);
+	if (udp_payload < UDP_MAX_PAYLOAD) {
+		/* A narrow path: the hub sends full size without discovery too, so
+		 * it is told the size through the limit of what we receive. */
+		settings.max_tx_udp_payload_size = udp_payload;
+		params.max_udp_payload_size = udp_payload;
+	}
 
 	if (ngtcp2_conn_client_new(&c->qc, &dcid, &scid, &c->ps.path, NGTCP2_PROTO_VER_V1,
 	                           &client_callbacks, &settings, &params, NULL, c) != 0)
@@ -606,6 +612,10 @@ size_t conn_max_datagram(struct conn *c)
 {
 	const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->qc);
 	size_t udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc);
+	/* ngtcp2 sends no larger than the peer takes; a client on a narrow path
+	 * asks for less (conn_client_init). */
+	if (rp && rp->max_udp_payload_size && rp->max_udp_payload_size < udp)
+		udp = (size_t)rp->max_udp_payload_size;
 	size_t dcid = ngtcp2_conn_get_dcid(c->qc)->datalen;
 	/* 1 flags byte, 4 packet number, 16 AEAD tag, 3 frame header. */
 	size_t fit = udp > dcid + 24 ? udp - dcid - 24 : 0;
@@ -901,13 +911,19 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 	int rv = ngtcp2_conn_handle_expiry(c->qc, conn_now());
 	if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
 		c->close_idle = true;
-		snprintf(c->close_reason, sizeof(c->close_reason), "%s",
-		         rv == NGTCP2_ERR_IDLE_CLOSE ? "no answer for 30 s (idle timeout)"
-		         : c->heard ? "handshake timed out"
-		         /* Full-size packets from the first one (see settings_init):
-		          * a path that cannot carry them looks like a dead hub. */
-		         : "no answer: is the hub's UDP port reachable, and does the path carry "
-		           "UDP packets of 1480 bytes?");
+		if (rv == NGTCP2_ERR_IDLE_CLOSE || c->heard)
+			snprintf(c->close_reason, sizeof(c->close_reason), "%s",
+			         rv == NGTCP2_ERR_IDLE_CLOSE ? "no answer for 30 s (idle timeout)"
+			                                     : "handshake timed out");
+		else
+			/* Full-size packets from the first one (see settings_init): a
+			 * path that drops them without an ICMP answer looks like a dead
+			 * hub. */
+			snprintf(c->close_reason, sizeof(c->close_reason),
+			         "no answer: is the hub's UDP port reachable, and does the path carry "
+			         "UDP packets of %zu bytes?",
+			         ngtcp2_conn_get_max_tx_udp_payload_size(c->qc) +
+			             (c->udp->local.ss_family == AF_INET ? 28 : 48));
 		conn_finish(c);
 		return 0;
 	}

@@ -149,10 +149,12 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
                      socklen_t remotelen, gnutls_session_t tls,
                      const uint8_t reset_secret[32], const struct conn_ops *ops,
                      void *owner, int verbose);
+/* udp_payload: the largest UDP payload to send, and to ask the hub to send
+ * (UDP_MAX_PAYLOAD, or less on a path that carries less; at least 1200). */
 int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
                      const struct sockaddr *remote, socklen_t remotelen,
                      gnutls_session_t tls, const struct conn_ops *ops,
-                     void *owner, int verbose);
+                     void *owner, size_t udp_payload, int verbose);
 void conn_free(struct conn *c);
 
 /* Feed one UDP payload, received by ts (conn_now() after the receive call:

@@ -151,6 +151,20 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 	return 1;
 }
 
+size_t udp_path_payload(const struct udp *u)
+{
+	bool v4 = u->local.ss_family == AF_INET;
+	int mtu = 0;
+	socklen_t len = sizeof(mtu);
+	if (getsockopt(u->fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0)
+		return UDP_MAX_PAYLOAD;
+	/* IP and UDP headers; IPv4 options never come from us. */
+	int payload = mtu - (v4 ? 20 : 40) - 8;
+	if (payload < 0)
+		return 0;
+	return (size_t)payload < UDP_MAX_PAYLOAD ? (size_t)payload : UDP_MAX_PAYLOAD;
+}
+
 void udp_close(struct udp *u)
 {
 	if (u->fd >= 0)

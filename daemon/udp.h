@@ -69,6 +69,10 @@ void udp_close(struct udp *u);
  * closed), 0 when the address is the same, -1 (errno) when dst cannot be
  * reached now. */
 int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len);
+/* Client: the largest UDP payload the kernel knows the way to the peer
+ * carries (the route's MTU, lowered by any ICMP "too big" seen), at most
+ * UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it cannot tell. */
+size_t udp_path_payload(const struct udp *u);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */
 uint8_t *udp_tx_slot(struct udp *u);

@@ -1,5 +1,6 @@
 #!/bin/bash
-# Full 1280-byte packets pass from the first second, both ways and across.
+# Full 1280-byte packets pass from the first second, both ways and across;
+# a narrower way to the hub gets QUIC packets that fit it.
 . "$(dirname "$0")/lib.sh"
 topo 3
 start_hub
@@ -12,9 +13,67 @@ nsx c1 ping -M do -s 1253 -c 1 -W 1 10.100.0.1 >/dev/null 2>&1 && fail "1281-byt
 ok "1281 bytes refused by the 1280 MTU"
 expect_eq "too_big drops" "$(hub_stat 10.100.0.2 drop_too_big)" 0
 
-# A path that cannot carry 1480-byte UDP packets (SloPN sends full-size
-# ones from the first): the client says what to check, not just "timed out".
+# A narrow way to the hub. c3's own link has MTU 1400: the client knows it
+# from the route, sends 1372-byte QUIC packets from the first and asks the
+# hub for no bigger ones; a 1280-byte packet still fits.
 ip -n "$(ns c3)" link set eth0 mtu 1400
 start_client c3
-wait_log c3 "connection failed: no answer: is the hub's UDP port reachable, and does the path carry UDP packets of 1480 bytes\?" 15
-ok "a path under 1480 bytes: the client says what to check"
+wait_connected c3 10.100.0.4
+expect_eq "c3's UDP payload on a 1400-byte link" "$(client_status c3 udp_payload)" 1372
+expect_eq "the largest packet c3's connection carries, as the hub sees it" \
+	"$(hub_stat 10.100.0.4 max_packet)" "$(client_status c3 max_packet)"
+[ "$(client_status c3 max_packet)" -ge 1280 ] || fail "c3 carries $(client_status c3 max_packet) bytes, less than 1280"
+nsx c3 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c3 -> hub failed"
+nsx c1 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.4 >/dev/null || fail "1280-byte ping c1 -> c3 failed"
+ok "1280-byte packets both ways over a 1400-byte link"
+# The link narrows under the live session (a new MTU on the interface): the
+# next packet too big for it cannot leave, and the client connects again
+# with packets that fit, with the same VIP.
+ip -n "$(ns c3)" link set eth0 mtu 1300
+nsx c3 ping -s 1252 -c 2 -W 1 10.100.0.1 >/dev/null 2>&1 || true
+wait_until 10 "c3 connected again with 1272-byte UDP payloads" client_is c3 udp_payload 1272
+wait_connected c3 10.100.0.4
+nsx c3 ping -M do -s 1204 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1232-byte ping c3 -> hub failed after the link narrowed"
+ok "c3 back on a 1300-byte link, 1232-byte packets pass"
+
+# Behind a router the way narrows to 1300 bytes: the router drops the
+# hub's bigger packets silently and answers c4's with ICMP "too big", as
+# routers do. c4's first packets are lost; the ICMP tells its kernel, and
+# the client connects again with packets that fit. Packets over what they
+# carry are answered with "too big" inside the tunnel, so TCP goes on.
+#   hub 192.0.2.1 --- br0 --- rt 192.0.2.50 (MTU 1300)
+#                              rt 198.51.100.1 --- c4 198.51.100.2
+attach rt 192.0.2.50
+ip -n "$(ns rt)" link set eth0 mtu 1300
+nsx rt sysctl -qw net.ipv4.ip_forward=1
+ns_create c4
+ip link add eth0 netns "$(ns c4)" type veth peer name to-c4 netns "$(ns rt)"
+ip -n "$(ns rt)" addr add 198.51.100.1/24 dev to-c4
+ip -n "$(ns rt)" link set to-c4 up
+ip -n "$(ns c4)" addr add 198.51.100.2/24 dev eth0
+ip -n "$(ns c4)" link set eth0 up
+ip -n "$(ns c4)" route add default via 198.51.100.1
+ip -n "$(ns hub)" route add 198.51.100.0/24 via 192.0.2.50
+start_client c4
+wait_connected c4 10.100.0.5 15
+expect_eq "c4's UDP payload behind a 1300-byte link" "$(client_status c4 udp_payload)" 1272
+max=$(client_status c4 max_packet)
+expect_eq "the largest packet c4's connection carries, as the hub sees it" "$(hub_stat 10.100.0.5 max_packet)" "$max"
+nsx c4 ping -M do -s $((max - 28)) -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "a $max-byte ping c4 -> hub failed"
+ok "$max-byte packets pass behind the narrow link"
+nsx c4 ping -M do -s $((max - 27)) -c 1 -W 2 10.100.0.1 2>&1 | grep -q "mtu = $max" ||
+	fail "a $((max + 1))-byte packet was not answered with 'too big, mtu $max'"
+ok "a bigger one is answered with 'too big' naming $max"
+nsx hub ping -M do -s $((max - 27)) -c 1 -W 2 10.100.0.5 2>&1 | grep -q "mtu = $max" ||
+	fail "the hub's $((max + 1))-byte packet to c4 was not answered with 'too big, mtu $max'"
+expect_eq "the hub's too_big drops for c4" "$(hub_stat 10.100.0.5 drop_too_big)" 1
+iperf_tcp "c4 -> hub behind the narrow link" c4 hub 10.100.0.1 2
+iperf_tcp "hub -> c4 behind the narrow link" hub c4 10.100.0.5 2
+
+# A way that drops full-size packets without any ICMP answer cannot be
+# told from a dead hub: the client says what to check.
+attach c5 192.0.2.15
+ip -n "$(ns lan)" link set p-c5 mtu 1400
+start_client c5
+wait_log c5 "connection failed: no answer: is the hub's UDP port reachable, and does the path carry UDP packets of 1480 bytes\?" 15
+ok "a silent narrow path: the client says what to check"

@@ -193,7 +193,7 @@ static struct peer *open_one(struct flood *f)
 		return NULL;
 	}
 	if (conn_client_init(&p->conn, f->ev, u, (const struct sockaddr *)&f->server,
-	                     sizeof(f->server), tls, &peer_ops, p, 0) < 0) {
+	                     sizeof(f->server), tls, &peer_ops, p, UDP_MAX_PAYLOAD, 0) < 0) {
 		if (!p->conn.tls)
 			gnutls_deinit(tls);
 		conn_free(&p->conn);
