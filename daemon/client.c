@@ -28,6 +28,7 @@
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
+#include "proto/pathprobe.h"
 #include "tun/dns.h"
 #include "tun/fulltunnel.h"
 #include "tun/netlink.h"
@@ -45,6 +46,12 @@ struct client {
 	struct conn *conn;
 	struct udp udp;
 	size_t udp_payload;          /* this attempt's largest UDP payload: the path's */
+	/* Path probes beside each attempt's first packet (see send_probes). */
+	struct pathprobe probe;
+	uint64_t probe_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
+	int probe_best;              /* the largest answered (an index), -1: none */
+	size_t probe_cap;            /* what they found: the next attempt's size */
+	sd_event_source *probe_timer;
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
@@ -399,6 +406,10 @@ static void client_down(struct conn *c)
 		         (unsigned long long)c->close_code);
 	else if (cl->stopping)
 		log_info("disconnected: %s", *c->close_reason ? c->close_reason : "closed");
+	else if (!c->heard && c->close_idle && cl->probe_sent && cl->probe_best < 0)
+		/* Not even a path probe of QUIC's least size got an answer. */
+		log_warn("connection failed: no answer from the hub, not even to path probes: is it "
+		         "running, and its UDP port reachable from here?");
 	else
 		log_warn("connection %s: %s", was_up ? "lost" : "failed",
 		         *c->close_reason ? c->close_reason : "closed");
@@ -429,6 +440,9 @@ static const struct conn_ops client_ops = {
 
 static void drop_connection(struct client *cl)
 {
+	cl->probe_sent = 0; /* answers to its probes mean nothing now */
+	if (cl->probe_timer)
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 	if (cl->conn) {
 		conn_stats_add(&cl->totals, &cl->conn->stats);
 		conn_free(cl->conn);
@@ -447,6 +461,7 @@ static void check_path_soon(struct client *cl);
 
 static void tun_to_hub(struct client *cl);
 static void path_narrowed(struct client *cl);
+static bool probe_answer(struct client *cl, const struct udp_rx *rx);
 
 /* End of every event: what arrived to the TUN, what waits to the hub. */
 static void settle(struct client *cl)
@@ -484,7 +499,8 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		}
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
-			conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
+			if (!probe_answer(cl, &cl->udp.rx[i]))
+				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
 			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
 		if (n < UDP_RX_BATCH)
 			break;
@@ -497,6 +513,81 @@ static bool is_ip_literal(const char *h)
 {
 	struct in6_addr a;
 	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
+}
+
+/* ---- path probes ----
+ *
+ * A router may drop packets too big for the way on without the ICMP answer
+ * that would tell the kernel (a firewall that drops ICMP, a tunnel): then
+ * full-size packets vanish and the hub looks dead. So beside each
+ * attempt's first packet go probes of that size and of the common smaller
+ * ones, each answered by any QUIC server (proto/pathprobe.h). If the full
+ * one is answered, nothing changes; if only smaller ones are, and the
+ * handshake has heard nothing by the time the full one's answer was due,
+ * the client connects again at once with the largest size answered. */
+
+#define PROBE_GRACE 50000 /* us after the first answer, at least */
+
+static void send_probes(struct client *cl)
+{
+	cl->probe_sent = 0;
+	cl->probe_best = -1;
+	if (!cl->conn || cl->udp_payload <= PATHPROBE_MIN_SIZE)
+		return;
+	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
+	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+	pathprobe_init(&cl->probe, id, cl->udp_payload);
+	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
+	for (int i = 0; i < cl->probe.n; i++) {
+		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
+		udp_send_one(&cl->udp, path->remote.addr, path->remote.addrlen, buf, n);
+	}
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+}
+
+/* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
+static bool probe_answer(struct client *cl, const struct udp_rx *rx)
+{
+	if (!cl->probe_sent)
+		return false;
+	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
+	if (i < 0)
+		return false;
+	if (cl->probe_best < 0 || i < cl->probe_best)
+		cl->probe_best = i;
+	if (i == 0) {
+		/* Full size arrives: nothing to find. */
+		cl->probe_sent = 0;
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+		return true;
+	}
+	int on = SD_EVENT_OFF;
+	if (sd_event_source_get_enabled(cl->probe_timer, &on) >= 0 && on == SD_EVENT_OFF) {
+		/* The full one's answer, had it come, would come about now: give it
+		 * as long again as this one took, and some. */
+		uint64_t now;
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+		uint64_t rtt = now - cl->probe_sent;
+		sd_event_source_set_time(cl->probe_timer, now + (rtt > PROBE_GRACE ? rtt : PROBE_GRACE));
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
+	}
+	return true;
+}
+
+static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (!cl->probe_sent || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING ||
+	    cl->probe_best <= 0)
+		return 0;
+	cl->probe_cap = cl->probe.size[cl->probe_best];
+	log_warn("the way to %s loses UDP packets of %zu bytes of payload without an ICMP answer, "
+	         "and carries %zu: connecting again with packets that fit", cl->cfg->server,
+	         cl->udp_payload, cl->probe_cap);
+	cl->quick_retry = true;
+	drop_connection(cl);
+	schedule_retry(cl);
+	return 0;
 }
 
 static int connect_once(struct client *cl)
@@ -524,6 +615,9 @@ static int connect_once(struct client *cl)
 	/* Full-size packets unless the kernel knows the way carries less (the
 	 * interface's or route's MTU, or an ICMP answer to an earlier try). */
 	cl->udp_payload = udp_path_payload(&cl->udp);
+	if (cl->probe_cap && cl->probe_cap < cl->udp_payload)
+		cl->udp_payload = cl->probe_cap; /* the last attempt's probes found less */
+	cl->probe_cap = 0;
 	if (cl->udp_payload < NGTCP2_MAX_UDP_PAYLOAD_SIZE) {
 		log_warn("the way to %s carries UDP packets of at most %zu bytes of payload; QUIC needs "
 		         "%d: check the MTU of the interface and route to the hub",
@@ -560,6 +654,7 @@ static int connect_once(struct client *cl)
 	cl->refusal[0] = '\0';
 	log_info("connecting to %s", cl->cfg->server);
 	settle(cl);
+	send_probes(cl);
 	return 0;
 }
 
@@ -876,6 +971,12 @@ int client_run(const struct config *cfg)
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->path_check, SD_EVENT_OFF);
+	if (sd_event_add_time(cl->ev, &cl->probe_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+	                      on_probe_timer, cl) < 0) {
+		log_err("cannot set up the event loop");
+		goto out;
+	}
+	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 	int nlfd = nl_monitor_open();
 	if (nlfd < 0 || sd_event_add_io(cl->ev, &cl->nl_src, nlfd, EPOLLIN, on_netlink, cl) < 0) {
 		log_warn("cannot watch the network for address changes (%s): a move to another "
@@ -926,6 +1027,8 @@ out:
 		sd_event_source_disable_unref(cl->nl_src);
 	if (cl->path_check)
 		sd_event_source_disable_unref(cl->path_check);
+	if (cl->probe_timer)
+		sd_event_source_disable_unref(cl->probe_timer);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
 	tun_close(&cl->tun);

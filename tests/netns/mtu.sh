@@ -70,10 +70,21 @@ expect_eq "the hub's too_big drops for c4" "$(hub_stat 10.100.0.5 drop_too_big)"
 iperf_tcp "c4 -> hub behind the narrow link" c4 hub 10.100.0.1 2
 iperf_tcp "hub -> c4 behind the narrow link" hub c4 10.100.0.5 2
 
-# A way that drops full-size packets without any ICMP answer cannot be
-# told from a dead hub: the client says what to check.
+# A way that drops bigger packets without any ICMP answer: c5's first
+# packets vanish, but the path probes beside them tell which sizes arrive
+# (the hub answers those of 1352 bytes and less, not 1392 or 1452), and the
+# client connects again with the largest of them, 1280-byte packets still
+# passing. c6 tries a port where no hub listens: not even a probe is
+# answered, and the client says what to check.
 attach c5 192.0.2.15
 ip -n "$(ns lan)" link set p-c5 mtu 1400
+attach c6 192.0.2.16
 start_client c5
-wait_log c5 "connection failed: no answer: is the hub's UDP port reachable, and does the path carry UDP packets of 1480 bytes\?" 15
-ok "a silent narrow path: the client says what to check"
+start c6 client --server 192.0.2.1:4243 --token s3cret
+wait_connected c5 10.100.0.6 15
+expect_eq "c5's UDP payload behind a silent 1400-byte link" "$(client_status c5 udp_payload)" 1352
+nsx c5 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c5 -> hub failed"
+nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.6 >/dev/null || fail "1280-byte ping hub -> c5 failed"
+ok "1280-byte packets both ways behind the silent narrow link"
+wait_log c6 "connection failed: no answer from the hub, not even to path probes: is it running, and its UDP port reachable from here\?" 15
+ok "no hub at all: the client says what to check"
