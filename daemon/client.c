@@ -1,6 +1,7 @@
 /* The client: one QUIC connection to the hub at a time, one TUN device that
  * stays up across reconnects. */
 #include "daemon/client.h"
+#include "daemon/client_int.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -28,7 +29,6 @@
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
-#include "proto/pathprobe.h"
 #include "tun/dns.h"
 #include "tun/fulltunnel.h"
 #include "tun/netlink.h"
@@ -36,55 +36,6 @@
 
 #define TUN_BATCH 64                 /* reads per wake-up */
 #define BACKOFF_MAX 30
-
-enum cstate { C_WAITING, C_CONNECTING, C_UP };
-
-struct client {
-	const struct config *cfg;
-	sd_event *ev;
-	enum cstate state;
-	struct conn *conn;
-	struct udp udp;
-	size_t udp_payload;          /* this attempt's largest UDP payload: the path's */
-	/* Path probes beside each attempt's first packet (see send_probes). */
-	struct pathprobe probe;
-	uint64_t probe_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
-	int probe_best;              /* the largest answered (an index), -1: none */
-	size_t probe_cap;            /* what they found: the next attempt's size */
-	sd_event_source *probe_timer;
-	sd_event_source *udp_src, *retry, *tun_src;
-	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
-	bool tun_paused;             /* the connection is congested: let the kernel queue */
-	gnutls_certificate_credentials_t cred;
-	char *host, *port;
-	struct tun tun;
-	int ifindex;                 /* the TUN's */
-	char tunname[IFNAMSIZ];
-	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
-	unsigned prefix;
-	char client_id[CLIENT_ID_LEN + 1];
-	bool can6;                   /* the TUN takes IPv6: the login asks for it */
-	struct in6_addr vip6, hub_vip6;
-	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
-	unsigned backoff;            /* seconds until the next attempt */
-	bool quick_retry;            /* a working connection was lost: retry at once */
-	bool fatal;                  /* no retry: wrong token, wrong pin */
-	bool banned;                 /* the hub said so, and we said it once */
-	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
-	bool pin_logged;
-	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
-	uint64_t drop_down;          /* TUN packets while not connected */
-	struct control *ctl;
-	time_t up_since;
-	struct conn_stats totals;    /* counters of earlier connections */
-	int hub_family;              /* the hub's underlay address: AF_INET or AF_INET6 */
-	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
-	struct full_tunnel ft;
-	bool dns_set;                /* resolv.conf holds the hub's server */
-	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
-};
-
-static void schedule_retry(struct client *cl);
 
 /* ---- TLS pin ---- */
 
@@ -128,126 +79,6 @@ static void client_handshake(struct conn *c)
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "cannot build login");
 }
 
-/* The hub's IPv6 address for us, if it offers one (an old hub, or one
- * without IPv6, does not): a failure leaves the tunnel IPv4 only. */
-static void apply_address6(struct client *cl, const struct slopn_login_response *r)
-{
-	unsigned prefix6 = cl->can6 ? r->prefix_len6 : 0;
-	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6)))
-		return;
-	if (cl->prefix6)
-		nl_addr6_flush(cl->ifindex);
-	cl->prefix6 = 0;
-	memset(&cl->vip6, 0, sizeof(cl->vip6));
-	if (!prefix6)
-		return;
-	if (nl_addr6_add(cl->ifindex, r->assigned_vip6.s6_addr, prefix6, !cl->cfg->no_route) < 0) {
-		char a[INET6_ADDRSTRLEN];
-		log_warn("cannot set the IPv6 address %s on %s: %s; carrying IPv4 only",
-		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)), cl->tunname,
-		         strerror(errno));
-		return;
-	}
-	cl->vip6 = r->assigned_vip6;
-	cl->hub_vip6 = r->server_vip6;
-	cl->prefix6 = prefix6;
-}
-
-static int apply_address(struct client *cl, const struct slopn_login_response *r)
-{
-	uint32_t vip = r->assigned_vip.s_addr;
-	if (cl->vip != vip || cl->prefix != r->prefix_len) {
-		if (cl->vip)
-			nl_addr_flush(cl->ifindex);
-		if ((cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add)(cl->ifindex, vip,
-		                                                            r->prefix_len) < 0) {
-			log_err("cannot set the VPN address on %s: %s", cl->tunname, strerror(errno));
-			return -1;
-		}
-		cl->vip = vip;
-		cl->prefix = r->prefix_len;
-	}
-	/* The address brings the route to the VPN subnet with it. */
-	if (nl_set_mtu(cl->ifindex, cl->cfg->mtu) < 0 || nl_set_up(cl->ifindex, 1) < 0) {
-		log_err("cannot bring up %s: %s", cl->tunname, strerror(errno));
-		return -1;
-	}
-	apply_address6(cl, r);
-	return 0;
-}
-
-/* While connected: --full-tunnel routes and --accept-dns. */
-static int apply_network(struct client *cl, const struct slopn_login_response *r)
-{
-	char err[512];
-	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
-		log_info("removed a host route to the hub left by a run that did not stop cleanly");
-	if (cl->cfg->full_tunnel) {
-		/* IPv6 too when the hub takes it on to the internet: else it
-		 * would go nowhere, and the machine's own IPv6 routes stay. */
-		bool six = cl->prefix6 && r->egress6;
-		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
-		                  sizeof(err)) < 0) {
-			log_err("--full-tunnel: %s", err);
-			return -1;
-		}
-		static const uint8_t none[16];
-		char gw[INET6_ADDRSTRLEN] = "", dev[IFNAMSIZ] = "?";
-		if (memcmp(cl->ft.hub_gw, none, sizeof(none)))
-			inet_ntop(cl->hub_family, cl->ft.hub_gw, gw, sizeof(gw));
-		if_indextoname((unsigned)cl->ft.hub_oif, dev);
-		log_info("full tunnel: everything through %s%s; the hub %s%s via %s%s", cl->tunname,
-		         six ? " (IPv4 and IPv6)" : cl->prefix6 ? " (IPv4; the hub offers no IPv6 way "
-		                                                  "out)" : "",
-		         cl->host, cl->ft.host_added ? "" : " (its route was there)",
-		         *gw ? gw : "on-link dev ", *gw ? "" : dev);
-	}
-	if (cl->cfg->accept_dns) {
-		/* An IPv6 server is only of use with an IPv6 address to ask from. */
-		const uint8_t *dns6 = cl->prefix6 && !IN6_IS_ADDR_UNSPECIFIED(&r->dns6)
-		                      ? r->dns6.s6_addr : NULL;
-		if (!r->dns.s_addr && !dns6)
-			log_info("--accept-dns: the hub offers no DNS server; %s unchanged",
-			         cl->cfg->resolv_conf);
-		else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
-			log_warn("--accept-dns: cannot create %s for the original %s: %s",
-			         cl->cfg->state_dir, cl->cfg->resolv_conf, strerror(errno));
-		else if (dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, dns6, err,
-		                   sizeof(err)) < 0)
-			log_warn("--accept-dns: %s", err);
-		else {
-			char d[INET_ADDRSTRLEN] = "", d6[INET6_ADDRSTRLEN] = "";
-			if (r->dns.s_addr)
-				inet_ntop(AF_INET, &r->dns, d, sizeof(d));
-			if (dns6)
-				inet_ntop(AF_INET6, dns6, d6, sizeof(d6));
-			cl->dns_set = true;
-			log_info("dns: %s now points to %s%s%s", cl->cfg->resolv_conf, d,
-			         *d && *d6 ? " and " : "", d6);
-		}
-	}
-	return 0;
-}
-
-/* Disconnected or stopping: routing and resolv.conf as they were. */
-static void restore_network(struct client *cl)
-{
-	bool routes = cl->ft.high_added || cl->ft.low_added || cl->ft.host_added ||
-	              cl->ft.high6_added || cl->ft.low6_added;
-	fulltunnel_down(&cl->ft);
-	if (routes)
-		log_info("full tunnel: routes removed");
-	char err[512];
-	if (cl->dns_set || cl->cfg->accept_dns) {
-		int r = dns_restore(cl->cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
-		if (r < 0)
-			log_err("--accept-dns: %s", err);
-		else if (r > 0)
-			log_info("dns: %s restored", cl->cfg->resolv_conf);
-		cl->dns_set = false;
-	}
-}
-
 static void client_line(struct conn *c, const char *line, size_t len)
 {
 	struct client *cl = c->owner;
@@ -269,7 +100,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		snprintf(cl->refusal, sizeof(cl->refusal), "%s", r.message);
 		return;
 	}
-	if (apply_address(cl, &r) < 0 || apply_network(cl, &r) < 0) {
+	if (client_apply_address(cl, &r) < 0 || client_apply_network(cl, &r) < 0) {
 		cl->fatal = true;
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its network");
 		return;
@@ -316,7 +147,7 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		c->stats.drop[DROP_NOT_IPV4]++;
 		return;
 	}
-	tun_write(&cl->tun, pkt, n); /* flushed in settle() */
+	tun_write(&cl->tun, pkt, n); /* flushed in client_settle() */
 }
 
 /* An IPv6 packet from the TUN that has no business in the tunnel: none
@@ -360,7 +191,7 @@ static void client_down(struct conn *c)
 {
 	struct client *cl = c->owner;
 	tun_pause(cl, false);
-	restore_network(cl);
+	client_restore_network(cl);
 	bool was_up = cl->state == C_UP;
 	cl->state = C_WAITING;
 	if (cl->fatal)
@@ -424,7 +255,7 @@ static void client_gone(struct conn *c)
 		sd_event_exit(cl->ev, 1);
 		return;
 	}
-	schedule_retry(cl);
+	client_schedule_retry(cl);
 }
 
 static const struct conn_ops client_ops = {
@@ -438,7 +269,7 @@ static const struct conn_ops client_ops = {
 
 /* ---- connecting ---- */
 
-static void drop_connection(struct client *cl)
+void client_drop_connection(struct client *cl)
 {
 	cl->probe_sent = 0; /* answers to its probes mean nothing now */
 	if (cl->probe_timer)
@@ -457,14 +288,11 @@ static void drop_connection(struct client *cl)
 	cl->udp.fd = -1;
 }
 
-static void check_path_soon(struct client *cl);
 
 static void tun_to_hub(struct client *cl);
-static void path_narrowed(struct client *cl);
-static bool probe_answer(struct client *cl, const struct udp_rx *rx);
 
 /* End of every event: what arrived to the TUN, what waits to the hub. */
-static void settle(struct client *cl)
+void client_settle(struct client *cl)
 {
 	/* What went into the TUN may have its answer there already (a local
 	 * TCP's ACK, a ping's echo): it leaves now, this event's ACKs with it. */
@@ -477,12 +305,12 @@ static void settle(struct client *cl)
 		if (cl->udp.tx_errno == EMSGSIZE) {
 			/* The interface or route to the hub got a smaller MTU. */
 			cl->udp.tx_errno = 0;
-			path_narrowed(cl);
+			client_path_narrowed(cl);
 		} else if (cl->udp.tx_errno) {
 			/* Our address may be gone: look at the way to the hub. */
 			log_debug("udp send: %s", strerror(cl->udp.tx_errno));
 			cl->udp.tx_errno = 0;
-			check_path_soon(cl);
+			client_check_path_soon(cl);
 		}
 	}
 }
@@ -494,18 +322,18 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		int n = udp_recv(&cl->udp);
 		if (n < 0 && errno == EMSGSIZE) {
 			/* A router answered a packet with ICMP "too big". */
-			path_narrowed(cl);
+			client_path_narrowed(cl);
 			break;
 		}
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
-			if (!probe_answer(cl, &cl->udp.rx[i]))
+			if (!client_probe_answer(cl, &cl->udp.rx[i]))
 				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
 			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
 		if (n < UDP_RX_BATCH)
 			break;
 	}
-	settle(cl);
+	client_settle(cl);
 	return 0;
 }
 
@@ -513,81 +341,6 @@ static bool is_ip_literal(const char *h)
 {
 	struct in6_addr a;
 	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
-}
-
-/* ---- path probes ----
- *
- * A router may drop packets too big for the way on without the ICMP answer
- * that would tell the kernel (a firewall that drops ICMP, a tunnel): then
- * full-size packets vanish and the hub looks dead. So beside each
- * attempt's first packet go probes of that size and of the common smaller
- * ones, each answered by any QUIC server (proto/pathprobe.h). If the full
- * one is answered, nothing changes; if only smaller ones are, and the
- * handshake has heard nothing by the time the full one's answer was due,
- * the client connects again at once with the largest size answered. */
-
-#define PROBE_GRACE 50000 /* us after the first answer, at least */
-
-static void send_probes(struct client *cl)
-{
-	cl->probe_sent = 0;
-	cl->probe_best = -1;
-	if (!cl->conn || cl->udp_payload <= PATHPROBE_MIN_SIZE)
-		return;
-	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
-	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
-	pathprobe_init(&cl->probe, id, cl->udp_payload);
-	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
-	for (int i = 0; i < cl->probe.n; i++) {
-		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
-		udp_send_one(&cl->udp, path->remote.addr, path->remote.addrlen, buf, n);
-	}
-	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
-}
-
-/* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
-static bool probe_answer(struct client *cl, const struct udp_rx *rx)
-{
-	if (!cl->probe_sent)
-		return false;
-	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
-	if (i < 0)
-		return false;
-	if (cl->probe_best < 0 || i < cl->probe_best)
-		cl->probe_best = i;
-	if (i == 0) {
-		/* Full size arrives: nothing to find. */
-		cl->probe_sent = 0;
-		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
-		return true;
-	}
-	int on = SD_EVENT_OFF;
-	if (sd_event_source_get_enabled(cl->probe_timer, &on) >= 0 && on == SD_EVENT_OFF) {
-		/* The full one's answer, had it come, would come about now: give it
-		 * as long again as this one took, and some. */
-		uint64_t now;
-		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-		uint64_t rtt = now - cl->probe_sent;
-		sd_event_source_set_time(cl->probe_timer, now + (rtt > PROBE_GRACE ? rtt : PROBE_GRACE));
-		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
-	}
-	return true;
-}
-
-static int on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct client *cl = userdata;
-	if (!cl->probe_sent || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING ||
-	    cl->probe_best <= 0)
-		return 0;
-	cl->probe_cap = cl->probe.size[cl->probe_best];
-	log_warn("the way to %s loses UDP packets of %zu bytes of payload without an ICMP answer, "
-	         "and carries %zu: connecting again with packets that fit", cl->cfg->server,
-	         cl->udp_payload, cl->probe_cap);
-	cl->quick_retry = true;
-	drop_connection(cl);
-	schedule_retry(cl);
-	return 0;
 }
 
 static int connect_once(struct client *cl)
@@ -653,23 +406,23 @@ static int connect_once(struct client *cl)
 	cl->state = C_CONNECTING;
 	cl->refusal[0] = '\0';
 	log_info("connecting to %s", cl->cfg->server);
-	settle(cl);
-	send_probes(cl);
+	client_settle(cl);
+	client_send_probes(cl);
 	return 0;
 }
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
-	drop_connection(cl);
+	client_drop_connection(cl);
 	if (connect_once(cl) < 0) {
-		drop_connection(cl);
-		schedule_retry(cl);
+		client_drop_connection(cl);
+		client_schedule_retry(cl);
 	}
 	return 0;
 }
 
-static void schedule_retry(struct client *cl)
+void client_schedule_retry(struct client *cl)
 {
 	uint64_t now, delay;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
@@ -695,97 +448,6 @@ static void schedule_retry(struct client *cl)
 	}
 	sd_event_source_set_time(cl->retry, now + delay);
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_ONESHOT);
-}
-
-/* ---- roaming ---- */
-
-/* The machine's addresses or routes changed, or a send failed: if the
- * kernel now reaches the hub from another local address (Wi-Fi to cable, a
- * new DHCP lease), move the connection there without a new login. */
-static int on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct client *cl = userdata;
-	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
-		return 0;
-	if (cl->ft.low_added) {
-		/* The hub's host route may lead into the network we left. */
-		char err[512];
-		bool six = cl->ft.low6_added;
-		fulltunnel_down(&cl->ft);
-		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
-		                  sizeof(err)) < 0)
-			log_warn("--full-tunnel after a network change: %s", err);
-	}
-	const ngtcp2_path *p = ngtcp2_conn_get_path(cl->conn->qc);
-	char was[INET6_ADDRSTRLEN + 8], now[INET6_ADDRSTRLEN + 8];
-	sockaddr_str((const struct sockaddr *)&cl->udp.local, was, sizeof(was));
-	int r = udp_reconnect(&cl->udp, p->remote.addr, p->remote.addrlen);
-	if (r < 0) {
-		log_info("no way to the hub right now (%s): waiting for the network", strerror(errno));
-		return 0;
-	}
-	if (r == 0)
-		return 0;
-	sd_event_source_set_io_fd(cl->udp_src, cl->udp.fd);
-	sockaddr_str((const struct sockaddr *)&cl->udp.local, now, sizeof(now));
-	if (cl->state != C_UP) {
-		/* No migration before the handshake: start again from here. */
-		log_info("local address changed (%s -> %s): connecting again", was, now);
-		cl->quick_retry = true;
-		drop_connection(cl);
-		schedule_retry(cl);
-		return 0;
-	}
-	if (conn_migrate(cl->conn) < 0) {
-		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client moved");
-		settle(cl);
-		return 0;
-	}
-	log_info("moved: %s -> %s, same session", was, now);
-	settle(cl);
-	return 0;
-}
-
-/* The kernel now knows that the way to the hub carries less than this
- * connection sends: every full-size packet would be lost, and ngtcp2 0.12
- * cannot shrink a connection's packets, so connect again with ones that fit
- * (the session comes back with the same VIP). */
-static void path_narrowed(struct client *cl)
-{
-	if (!cl->conn || cl->udp.fd < 0)
-		return;
-	size_t now = udp_path_payload(&cl->udp);
-	if (now >= cl->udp_payload)
-		return;
-	log_warn("the way to the hub now carries UDP packets of %zu bytes of payload, not %zu: "
-	         "connecting again with packets that fit", now, cl->udp_payload);
-	cl->quick_retry = true;
-	if (cl->state == C_UP) {
-		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU shrank");
-		return;
-	}
-	drop_connection(cl);
-	schedule_retry(cl);
-}
-
-static void check_path_soon(struct client *cl)
-{
-	int on = SD_EVENT_OFF;
-	if (!cl->path_check || sd_event_source_get_enabled(cl->path_check, &on) < 0 || on != SD_EVENT_OFF)
-		return;
-	/* A little later: one change often comes as several events. */
-	uint64_t now;
-	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(cl->path_check, now + 20000);
-	sd_event_source_set_enabled(cl->path_check, SD_EVENT_ONESHOT);
-}
-
-static int on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)
-{
-	struct client *cl = userdata;
-	if (nl_monitor_drain(fd, cl->ifindex) > 0)
-		check_path_soon(cl);
-	return 0;
 }
 
 /* ---- TUN ---- */
@@ -833,7 +495,7 @@ static void tun_to_hub(struct client *cl)
 static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	tun_to_hub(userdata);
-	settle(userdata);
+	client_settle(userdata);
 	return 0;
 }
 
@@ -966,19 +628,19 @@ int client_run(const struct config *cfg)
 	}
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_OFF);
 	if (sd_event_add_time(cl->ev, &cl->path_check, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-	                      on_check_path, cl) < 0) {
+	                      client_on_check_path, cl) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->path_check, SD_EVENT_OFF);
 	if (sd_event_add_time(cl->ev, &cl->probe_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-	                      on_probe_timer, cl) < 0) {
+	                      client_on_probe_timer, cl) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 	int nlfd = nl_monitor_open();
-	if (nlfd < 0 || sd_event_add_io(cl->ev, &cl->nl_src, nlfd, EPOLLIN, on_netlink, cl) < 0) {
+	if (nlfd < 0 || sd_event_add_io(cl->ev, &cl->nl_src, nlfd, EPOLLIN, client_on_netlink, cl) < 0) {
 		log_warn("cannot watch the network for address changes (%s): a move to another "
 		         "address is noticed only when sending fails", strerror(errno));
 		if (nlfd >= 0)
@@ -1008,17 +670,17 @@ int client_run(const struct config *cfg)
 	/* Ready once running: a hub that is down must not fail the unit's start. */
 	sd_notify(0, "READY=1");
 	if (connect_once(cl) < 0) {
-		drop_connection(cl);
-		schedule_retry(cl);
+		client_drop_connection(cl);
+		client_schedule_retry(cl);
 	}
 	rc = sd_event_loop(cl->ev);
 	if (rc < 0)
 		rc = 1;
-	settle(cl);
+	client_settle(cl);
 out:
-	restore_network(cl);
+	client_restore_network(cl);
 	control_close(cl->ctl);
-	drop_connection(cl);
+	client_drop_connection(cl);
 	if (cl->retry)
 		sd_event_source_disable_unref(cl->retry);
 	if (cl->tun_src)

@@ -1,0 +1,94 @@
+/* The client's state, shared by its files: client.c (connecting, the
+ * connection's events, the TUN, the event loop), client_net.c (the address,
+ * routes and DNS a login brings), client_path.c (the way to the hub: path
+ * probes, a narrower way, roaming). */
+#ifndef SLOPN_CLIENT_INT_H
+#define SLOPN_CLIENT_INT_H
+
+#include <net/if.h>
+#include <netinet/in.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <systemd/sd-event.h>
+#include <gnutls/gnutls.h>
+
+#include "daemon/config.h"
+#include "daemon/conn.h"
+#include "daemon/control.h"
+#include "daemon/udp.h"
+#include "proto/clientid.h"
+#include "proto/login.h"
+#include "proto/pathprobe.h"
+#include "tun/fulltunnel.h"
+#include "tun/tun.h"
+
+enum cstate { C_WAITING, C_CONNECTING, C_UP };
+
+struct client {
+	const struct config *cfg;
+	sd_event *ev;
+	enum cstate state;
+	struct conn *conn;
+	struct udp udp;
+	size_t udp_payload;          /* this attempt's largest UDP payload: the path's */
+	/* Path probes beside each attempt's first packet (client_path.c). */
+	struct pathprobe probe;
+	uint64_t probe_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
+	int probe_best;              /* the largest answered (an index), -1: none */
+	size_t probe_cap;            /* what they found: the next attempt's size */
+	sd_event_source *probe_timer;
+	sd_event_source *udp_src, *retry, *tun_src;
+	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
+	bool tun_paused;             /* the connection is congested: let the kernel queue */
+	gnutls_certificate_credentials_t cred;
+	char *host, *port;
+	struct tun tun;
+	int ifindex;                 /* the TUN's */
+	char tunname[IFNAMSIZ];
+	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
+	unsigned prefix;
+	char client_id[CLIENT_ID_LEN + 1];
+	bool can6;                   /* the TUN takes IPv6: the login asks for it */
+	struct in6_addr vip6, hub_vip6;
+	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
+	unsigned backoff;            /* seconds until the next attempt */
+	bool quick_retry;            /* a working connection was lost: retry at once */
+	bool fatal;                  /* no retry: wrong token, wrong pin */
+	bool banned;                 /* the hub said so, and we said it once */
+	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
+	bool pin_logged;
+	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
+	uint64_t drop_down;          /* TUN packets while not connected */
+	struct control *ctl;
+	time_t up_since;
+	struct conn_stats totals;    /* counters of earlier connections */
+	int hub_family;              /* the hub's underlay address: AF_INET or AF_INET6 */
+	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
+	struct full_tunnel ft;
+	bool dns_set;                /* resolv.conf holds the hub's server */
+	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
+};
+
+/* client.c */
+void client_drop_connection(struct client *cl);
+void client_schedule_retry(struct client *cl);
+/* End of every event: what arrived to the TUN, what waits to the hub. */
+void client_settle(struct client *cl);
+
+/* client_net.c: after a login, and when the connection ends. */
+int client_apply_address(struct client *cl, const struct slopn_login_response *r);
+int client_apply_network(struct client *cl, const struct slopn_login_response *r);
+void client_restore_network(struct client *cl);
+
+/* client_path.c */
+void client_send_probes(struct client *cl);
+/* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
+bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
+int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
+void client_path_narrowed(struct client *cl);
+void client_check_path_soon(struct client *cl);
+int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata);
+int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
+#endif

@@ -1,0 +1,131 @@
+/* The client's network while connected: the VIPs on the TUN, --full-tunnel
+ * routes, --accept-dns; and all of it as it was when the connection ends. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "daemon/client_int.h"
+#include "daemon/log.h"
+#include "tun/dns.h"
+#include "tun/netlink.h"
+
+/* The hub's IPv6 address for us, if it offers one (an old hub, or one
+ * without IPv6, does not): a failure leaves the tunnel IPv4 only. */
+static void apply_address6(struct client *cl, const struct slopn_login_response *r)
+{
+	unsigned prefix6 = cl->can6 ? r->prefix_len6 : 0;
+	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6)))
+		return;
+	if (cl->prefix6)
+		nl_addr6_flush(cl->ifindex);
+	cl->prefix6 = 0;
+	memset(&cl->vip6, 0, sizeof(cl->vip6));
+	if (!prefix6)
+		return;
+	if (nl_addr6_add(cl->ifindex, r->assigned_vip6.s6_addr, prefix6, !cl->cfg->no_route) < 0) {
+		char a[INET6_ADDRSTRLEN];
+		log_warn("cannot set the IPv6 address %s on %s: %s; carrying IPv4 only",
+		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)), cl->tunname,
+		         strerror(errno));
+		return;
+	}
+	cl->vip6 = r->assigned_vip6;
+	cl->hub_vip6 = r->server_vip6;
+	cl->prefix6 = prefix6;
+}
+
+int client_apply_address(struct client *cl, const struct slopn_login_response *r)
+{
+	uint32_t vip = r->assigned_vip.s_addr;
+	if (cl->vip != vip || cl->prefix != r->prefix_len) {
+		if (cl->vip)
+			nl_addr_flush(cl->ifindex);
+		if ((cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add)(cl->ifindex, vip,
+		                                                            r->prefix_len) < 0) {
+			log_err("cannot set the VPN address on %s: %s", cl->tunname, strerror(errno));
+			return -1;
+		}
+		cl->vip = vip;
+		cl->prefix = r->prefix_len;
+	}
+	/* The address brings the route to the VPN subnet with it. */
+	if (nl_set_mtu(cl->ifindex, cl->cfg->mtu) < 0 || nl_set_up(cl->ifindex, 1) < 0) {
+		log_err("cannot bring up %s: %s", cl->tunname, strerror(errno));
+		return -1;
+	}
+	apply_address6(cl, r);
+	return 0;
+}
+
+/* While connected: --full-tunnel routes and --accept-dns. */
+int client_apply_network(struct client *cl, const struct slopn_login_response *r)
+{
+	char err[512];
+	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
+		log_info("removed a host route to the hub left by a run that did not stop cleanly");
+	if (cl->cfg->full_tunnel) {
+		/* IPv6 too when the hub takes it on to the internet: else it
+		 * would go nowhere, and the machine's own IPv6 routes stay. */
+		bool six = cl->prefix6 && r->egress6;
+		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
+		                  sizeof(err)) < 0) {
+			log_err("--full-tunnel: %s", err);
+			return -1;
+		}
+		static const uint8_t none[16];
+		char gw[INET6_ADDRSTRLEN] = "", dev[IFNAMSIZ] = "?";
+		if (memcmp(cl->ft.hub_gw, none, sizeof(none)))
+			inet_ntop(cl->hub_family, cl->ft.hub_gw, gw, sizeof(gw));
+		if_indextoname((unsigned)cl->ft.hub_oif, dev);
+		log_info("full tunnel: everything through %s%s; the hub %s%s via %s%s", cl->tunname,
+		         six ? " (IPv4 and IPv6)" : cl->prefix6 ? " (IPv4; the hub offers no IPv6 way "
+		                                                  "out)" : "",
+		         cl->host, cl->ft.host_added ? "" : " (its route was there)",
+		         *gw ? gw : "on-link dev ", *gw ? "" : dev);
+	}
+	if (cl->cfg->accept_dns) {
+		/* An IPv6 server is only of use with an IPv6 address to ask from. */
+		const uint8_t *dns6 = cl->prefix6 && !IN6_IS_ADDR_UNSPECIFIED(&r->dns6)
+		                      ? r->dns6.s6_addr : NULL;
+		if (!r->dns.s_addr && !dns6)
+			log_info("--accept-dns: the hub offers no DNS server; %s unchanged",
+			         cl->cfg->resolv_conf);
+		else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
+			log_warn("--accept-dns: cannot create %s for the original %s: %s",
+			         cl->cfg->state_dir, cl->cfg->resolv_conf, strerror(errno));
+		else if (dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, dns6, err,
+		                   sizeof(err)) < 0)
+			log_warn("--accept-dns: %s", err);
+		else {
+			char d[INET_ADDRSTRLEN] = "", d6[INET6_ADDRSTRLEN] = "";
+			if (r->dns.s_addr)
+				inet_ntop(AF_INET, &r->dns, d, sizeof(d));
+			if (dns6)
+				inet_ntop(AF_INET6, dns6, d6, sizeof(d6));
+			cl->dns_set = true;
+			log_info("dns: %s now points to %s%s%s", cl->cfg->resolv_conf, d,
+			         *d && *d6 ? " and " : "", d6);
+		}
+	}
+	return 0;
+}
+
+/* Disconnected or stopping: routing and resolv.conf as they were. */
+void client_restore_network(struct client *cl)
+{
+	bool routes = cl->ft.high_added || cl->ft.low_added || cl->ft.host_added ||
+	              cl->ft.high6_added || cl->ft.low6_added;
+	fulltunnel_down(&cl->ft);
+	if (routes)
+		log_info("full tunnel: routes removed");
+	char err[512];
+	if (cl->dns_set || cl->cfg->accept_dns) {
+		int r = dns_restore(cl->cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
+		if (r < 0)
+			log_err("--accept-dns: %s", err);
+		else if (r > 0)
+			log_info("dns: %s restored", cl->cfg->resolv_conf);
+		cl->dns_set = false;
+	}
+}

@@ -1,0 +1,175 @@
+/* The way to the hub: path probes beside each attempt, a connection that
+ * the way got too narrow for, and roaming (another local address). */
+#include <errno.h>
+#include <string.h>
+#include <gnutls/crypto.h>
+
+#include "daemon/client_int.h"
+#include "daemon/log.h"
+#include "tun/netlink.h"
+
+/* ---- path probes ----
+ *
+ * A router may drop packets too big for the way on without the ICMP answer
+ * that would tell the kernel (a firewall that drops ICMP, a tunnel): then
+ * full-size packets vanish and the hub looks dead. So beside each
+ * attempt's first packet go probes of that size and of the common smaller
+ * ones, each answered by any QUIC server (proto/pathprobe.h). If the full
+ * one is answered, nothing changes; if only smaller ones are, and the
+ * handshake has heard nothing by the time the full one's answer was due,
+ * the client connects again at once with the largest size answered. */
+
+#define PROBE_GRACE 50000 /* us after the first answer, at least */
+
+void client_send_probes(struct client *cl)
+{
+	cl->probe_sent = 0;
+	cl->probe_best = -1;
+	if (!cl->conn || cl->udp_payload <= PATHPROBE_MIN_SIZE)
+		return;
+	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
+	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+	pathprobe_init(&cl->probe, id, cl->udp_payload);
+	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
+	for (int i = 0; i < cl->probe.n; i++) {
+		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
+		udp_send_one(&cl->udp, path->remote.addr, path->remote.addrlen, buf, n);
+	}
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+}
+
+/* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
+bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
+{
+	if (!cl->probe_sent)
+		return false;
+	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
+	if (i < 0)
+		return false;
+	if (cl->probe_best < 0 || i < cl->probe_best)
+		cl->probe_best = i;
+	if (i == 0) {
+		/* Full size arrives: nothing to find. */
+		cl->probe_sent = 0;
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+		return true;
+	}
+	int on = SD_EVENT_OFF;
+	if (sd_event_source_get_enabled(cl->probe_timer, &on) >= 0 && on == SD_EVENT_OFF) {
+		/* The full one's answer, had it come, would come about now: give it
+		 * as long again as this one took, and some. */
+		uint64_t now;
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+		uint64_t rtt = now - cl->probe_sent;
+		sd_event_source_set_time(cl->probe_timer, now + (rtt > PROBE_GRACE ? rtt : PROBE_GRACE));
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
+	}
+	return true;
+}
+
+int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (!cl->probe_sent || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING ||
+	    cl->probe_best <= 0)
+		return 0;
+	cl->probe_cap = cl->probe.size[cl->probe_best];
+	log_warn("the way to %s loses UDP packets of %zu bytes of payload without an ICMP answer, "
+	         "and carries %zu: connecting again with packets that fit", cl->cfg->server,
+	         cl->udp_payload, cl->probe_cap);
+	cl->quick_retry = true;
+	client_drop_connection(cl);
+	client_schedule_retry(cl);
+	return 0;
+}
+
+/* ---- roaming ---- */
+
+/* The machine's addresses or routes changed, or a send failed: if the
+ * kernel now reaches the hub from another local address (Wi-Fi to cable, a
+ * new DHCP lease), move the connection there without a new login. */
+int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
+		return 0;
+	if (cl->ft.low_added) {
+		/* The hub's host route may lead into the network we left. */
+		char err[512];
+		bool six = cl->ft.low6_added;
+		fulltunnel_down(&cl->ft);
+		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
+		                  sizeof(err)) < 0)
+			log_warn("--full-tunnel after a network change: %s", err);
+	}
+	const ngtcp2_path *p = ngtcp2_conn_get_path(cl->conn->qc);
+	char was[INET6_ADDRSTRLEN + 8], now[INET6_ADDRSTRLEN + 8];
+	sockaddr_str((const struct sockaddr *)&cl->udp.local, was, sizeof(was));
+	int r = udp_reconnect(&cl->udp, p->remote.addr, p->remote.addrlen);
+	if (r < 0) {
+		log_info("no way to the hub right now (%s): waiting for the network", strerror(errno));
+		return 0;
+	}
+	if (r == 0)
+		return 0;
+	sd_event_source_set_io_fd(cl->udp_src, cl->udp.fd);
+	sockaddr_str((const struct sockaddr *)&cl->udp.local, now, sizeof(now));
+	if (cl->state != C_UP) {
+		/* No migration before the handshake: start again from here. */
+		log_info("local address changed (%s -> %s): connecting again", was, now);
+		cl->quick_retry = true;
+		client_drop_connection(cl);
+		client_schedule_retry(cl);
+		return 0;
+	}
+	if (conn_migrate(cl->conn) < 0) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client moved");
+		client_settle(cl);
+		return 0;
+	}
+	log_info("moved: %s -> %s, same session", was, now);
+	client_settle(cl);
+	return 0;
+}
+
+/* The kernel now knows that the way to the hub carries less than this
+ * connection sends: every full-size packet would be lost, and ngtcp2 0.12
+ * cannot shrink a connection's packets, so connect again with ones that fit
+ * (the session comes back with the same VIP). */
+void client_path_narrowed(struct client *cl)
+{
+	if (!cl->conn || cl->udp.fd < 0)
+		return;
+	size_t now = udp_path_payload(&cl->udp);
+	if (now >= cl->udp_payload)
+		return;
+	log_warn("the way to the hub now carries UDP packets of %zu bytes of payload, not %zu: "
+	         "connecting again with packets that fit", now, cl->udp_payload);
+	cl->quick_retry = true;
+	if (cl->state == C_UP) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU shrank");
+		return;
+	}
+	client_drop_connection(cl);
+	client_schedule_retry(cl);
+}
+
+void client_check_path_soon(struct client *cl)
+{
+	int on = SD_EVENT_OFF;
+	if (!cl->path_check || sd_event_source_get_enabled(cl->path_check, &on) < 0 || on != SD_EVENT_OFF)
+		return;
+	/* A little later: one change often comes as several events. */
+	uint64_t now;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(cl->path_check, now + 20000);
+	sd_event_source_set_enabled(cl->path_check, SD_EVENT_ONESHOT);
+}
+
+int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	if (nl_monitor_drain(fd, cl->ifindex) > 0)
+		client_check_path_soon(cl);
+	return 0;
+}
