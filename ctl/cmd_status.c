@@ -57,9 +57,13 @@ static int status(const struct args *args)
 		bool up = json_is_true(json_object_get(r, "connected"));
 		json_int_t since = json_integer_value(json_object_get(r, "since"));
 		time_t now = time(NULL);
-		printf("role:      client\nversion:   %s\nserver:    %s\nconnected: %s\n",
-		       json_string_value(json_object_get(r, "version")),
-		       json_string_value(json_object_get(r, "server")), up ? "yes" : "no");
+		const char *server = json_string_value(json_object_get(r, "server")),
+		           *addr = json_string_value(json_object_get(r, "hub_addr"));
+		/* A name: which of its addresses is in use. */
+		bool at = addr && server && strcmp(addr, server) != 0;
+		printf("role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s\n",
+		       json_string_value(json_object_get(r, "version")), server, at ? " at " : "",
+		       at ? addr : "", up ? "yes" : "no");
 		if (up)
 			printf("vip:       %s (hub %s)\n", json_string_value(json_object_get(r, "vip")),
 			       json_string_value(json_object_get(r, "hub_vip")));

@@ -110,6 +110,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	cl->addr_round = 0; /* and addr_next stays: a reconnect tries this address first */
 	cl->up_since = time(NULL);
 	cl->backoff = 0;
 	cl->banned = false;
@@ -199,6 +200,8 @@ static void client_down(struct conn *c)
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
+	if (!was_up && !c->heard)
+		client_next_address(cl);
 	if (c->close_by_peer && c->close_app && !was_up &&
 	    (c->close_code == SLOPN_ERR_UNAUTHORIZED || c->close_code == SLOPN_ERR_POOL_EXHAUSTED ||
 	     c->close_code == SLOPN_ERR_BANNED)) {
@@ -239,8 +242,9 @@ static void client_down(struct conn *c)
 		log_info("disconnected: %s", *c->close_reason ? c->close_reason : "closed");
 	else if (!c->heard && c->close_idle && cl->probe_sent && cl->probe_best < 0)
 		/* Not even a path probe of QUIC's least size got an answer. */
-		log_warn("connection failed: no answer from the hub, not even to path probes: is it "
-		         "running, and its UDP port reachable from here?");
+		log_warn("connection failed: no answer from the hub%s%s, not even to path probes: is it "
+		         "running, and its UDP port reachable from here?",
+		         cl->addr_count > 1 ? " at " : "", cl->addr_count > 1 ? cl->hub_str : "");
 	else
 		log_warn("connection %s: %s", was_up ? "lost" : "failed",
 		         *c->close_reason ? c->close_reason : "closed");
@@ -352,16 +356,27 @@ static int connect_once(struct client *cl)
 		log_warn("cannot resolve %s: %s", cl->host, gai_strerror(rv));
 		return -1;
 	}
-	const void *sa = ai->ai_addr;
-	cl->hub_family = ai->ai_family;
-	if (ai->ai_family == AF_INET)
+	/* The name's next address after an attempt that heard nothing. */
+	unsigned count = 0;
+	for (const struct addrinfo *a = ai; a; a = a->ai_next)
+		count++;
+	const struct addrinfo *pick = ai;
+	for (unsigned k = cl->addr_next % count; k > 0; k--)
+		pick = pick->ai_next;
+	cl->addr_count = count;
+	sockaddr_str(pick->ai_addr, cl->hub_str, sizeof(cl->hub_str));
+	const void *sa = pick->ai_addr;
+	cl->hub_family = pick->ai_family;
+	if (pick->ai_family == AF_INET)
 		memcpy(cl->hub_addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	else
 		memcpy(cl->hub_addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
-	rv = udp_open(&cl->udp, ai->ai_addr, ai->ai_addrlen, true);
+	rv = udp_open(&cl->udp, pick->ai_addr, pick->ai_addrlen, true);
 	if (rv < 0) {
-		log_warn("cannot open a UDP socket to %s: %s", cl->cfg->server, strerror(errno));
+		log_warn("cannot open a UDP socket to %s (%s): %s", cl->cfg->server, cl->hub_str,
+		         strerror(errno));
 		cl->udp.fd = -1;
+		cl->addr_next++; /* no way to this one now: another may do */
 		freeaddrinfo(ai);
 		return -1;
 	}
@@ -392,7 +407,7 @@ static int connect_once(struct client *cl)
 		return -1;
 	}
 	gnutls_session_set_verify_function(tls, verify_hub);
-	rv = conn_client_init(cl->conn, cl->ev, &cl->udp, ai->ai_addr, ai->ai_addrlen, tls,
+	rv = conn_client_init(cl->conn, cl->ev, &cl->udp, pick->ai_addr, pick->ai_addrlen, tls,
 	                      &client_ops, cl, cl->udp_payload, cl->cfg->verbose);
 	freeaddrinfo(ai);
 	if (rv < 0) {
@@ -405,7 +420,11 @@ static int connect_once(struct client *cl)
 		return -1;
 	cl->state = C_CONNECTING;
 	cl->refusal[0] = '\0';
-	log_info("connecting to %s", cl->cfg->server);
+	if (count > 1)
+		log_info("connecting to %s at %s (address %u of %u)", cl->cfg->server, cl->hub_str,
+		         cl->addr_next % count + 1, count);
+	else
+		log_info("connecting to %s", cl->cfg->server);
 	client_settle(cl);
 	client_send_probes(cl);
 	return 0;
@@ -575,6 +594,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "hub_vip6", hub6);
 	/* The QUIC packets' size (the way to the hub may carry less than
 	 * full size), and the largest IP packet they carry. */
+	/* The hub's address this attempt or connection uses (its name may have
+	 * several). */
+	json_object_set_new(r, "hub_addr", cl->conn ? json_string(cl->hub_str) : json_null());
 	json_object_set_new(r, "udp_payload",
 	                    cl->conn ? json_integer((json_int_t)cl->udp_payload) : json_null());
 	json_object_set_new(r, "max_packet",

@@ -63,6 +63,12 @@ struct client {
 	struct control *ctl;
 	time_t up_since;
 	struct conn_stats totals;    /* counters of earlier connections */
+	/* A hub name may have several addresses (IPv6 and IPv4): an attempt
+	 * that hears nothing moves on to the next (client_next_address). */
+	unsigned addr_next;          /* the next attempt's, an index into getaddrinfo's list */
+	unsigned addr_count;         /* how many the name had at the last attempt */
+	unsigned addr_round;         /* attempts in a row that heard nothing */
+	char hub_str[INET6_ADDRSTRLEN + 8]; /* this attempt's "ADDR:PORT" */
 	int hub_family;              /* the hub's underlay address: AF_INET or AF_INET6 */
 	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
 	struct full_tunnel ft;
@@ -87,6 +93,9 @@ void client_send_probes(struct client *cl);
 bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);
+/* This attempt heard nothing: the next one takes the name's next address
+ * (at once while the round has some left, then with the usual backoff). */
+void client_next_address(struct client *cl);
 void client_check_path_soon(struct client *cl);
 int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata);
 int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata);

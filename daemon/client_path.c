@@ -20,12 +20,22 @@
  * the client connects again at once with the largest size answered. */
 
 #define PROBE_GRACE 50000 /* us after the first answer, at least */
+/* With more addresses to try: this long without a word from this one. */
+#define SILENCE (3 * 1000000)
 
 void client_send_probes(struct client *cl)
 {
 	cl->probe_sent = 0;
 	cl->probe_best = -1;
-	if (!cl->conn || cl->udp_payload <= PATHPROBE_MIN_SIZE)
+	if (!cl->conn)
+		return;
+	if (cl->addr_count > 1) {
+		uint64_t now;
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+		sd_event_source_set_time(cl->probe_timer, now + SILENCE);
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
+	}
+	if (cl->udp_payload <= PATHPROBE_MIN_SIZE)
 		return;
 	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
 	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
@@ -46,7 +56,8 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
 	if (i < 0)
 		return false;
-	if (cl->probe_best < 0 || i < cl->probe_best)
+	bool first = cl->probe_best < 0;
+	if (first || i < cl->probe_best)
 		cl->probe_best = i;
 	if (i == 0) {
 		/* Full size arrives: nothing to find. */
@@ -54,8 +65,7 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 		return true;
 	}
-	int on = SD_EVENT_OFF;
-	if (sd_event_source_get_enabled(cl->probe_timer, &on) >= 0 && on == SD_EVENT_OFF) {
+	if (first) {
 		/* The full one's answer, had it come, would come about now: give it
 		 * as long again as this one took, and some. */
 		uint64_t now;
@@ -70,8 +80,17 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
-	if (!cl->probe_sent || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING ||
-	    cl->probe_best <= 0)
+	if (!cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
+		return 0;
+	if (cl->probe_best < 0 && cl->addr_count > 1) {
+		log_warn("no answer from %s at %s within %d s: trying its next address", cl->cfg->server,
+		         cl->hub_str, SILENCE / 1000000);
+		client_next_address(cl);
+		client_drop_connection(cl);
+		client_schedule_retry(cl);
+		return 0;
+	}
+	if (!cl->probe_sent || cl->probe_best <= 0)
 		return 0;
 	cl->probe_cap = cl->probe.size[cl->probe_best];
 	log_warn("the way to %s loses UDP packets of %zu bytes of payload without an ICMP answer, "
@@ -81,6 +100,13 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	client_drop_connection(cl);
 	client_schedule_retry(cl);
 	return 0;
+}
+
+void client_next_address(struct client *cl)
+{
+	cl->addr_next++;
+	cl->addr_round++;
+	cl->quick_retry = cl->addr_count > 1 && cl->addr_round % cl->addr_count != 0;
 }
 
 /* ---- roaming ---- */

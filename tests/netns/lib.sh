@@ -68,7 +68,9 @@ cleanup() {
 	for n in "${NSS[@]}"; do
 		for p in $(ip netns pids "$n" 2>/dev/null); do kill -9 "$p" 2>/dev/null; done
 		ip netns del "$n" 2>/dev/null
+		rm -rf "/etc/netns/$n" # a test's own hosts file for the namespace, if any
 	done
+	rmdir /etc/netns 2>/dev/null # only if that left it empty
 	for m in "${MOUNTS[@]}"; do umount "$m" 2>/dev/null; done
 	rm -rf "$TMP"
 	exit $rc
