@@ -2,7 +2,6 @@
  * session its address, answer on the control stream. */
 #include <arpa/inet.h>
 #include <gnutls/gnutls.h>
-#include <netdb.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -154,8 +153,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
 	uint64_t now = conn_now() / NGTCP2_SECONDS;
 	uint64_t left = ban_remaining(&s->bans, peer, now);
-	char addr[NI_MAXHOST] = "?";
-	getnameinfo(peer, sizeof(ss->remote_sa), addr, sizeof(addr), NULL, 0, NI_NUMERICHOST);
+	char addr[INET6_ADDRSTRLEN];
+	sockaddr_host(peer, addr, sizeof(addr));
 	if (left) {
 		char msg[SLOPN_MESSAGE_MAX];
 		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more "

@@ -360,21 +360,35 @@ int udp_recv(struct udp *u)
 	return out;
 }
 
+bool sockaddr_host(const struct sockaddr *sa, char *buf, size_t len)
+{
+	snprintf(buf, len, "?");
+	if (sa->sa_family == AF_INET) {
+		inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+		          (socklen_t)len);
+		return false;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	/* An IPv4 client of a hub on [::] comes as ::ffff:A.B.C.D: it is A.B.C.D. */
+	if (IN6_IS_ADDR_V4MAPPED(a)) {
+		inet_ntop(AF_INET, a->s6_addr + 12, buf, (socklen_t)len);
+		return false;
+	}
+	inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+	return true;
+}
+
 void sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	char host[INET6_ADDRSTRLEN] = "?";
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const void *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-		snprintf(buf, len, "%s:%u", host, port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-		snprintf(buf, len, "[%s]:%u", host, port);
-	} else {
+	char host[INET6_ADDRSTRLEN];
+	bool v6 = sockaddr_host(sa, host, sizeof(host));
+	unsigned port = sa->sa_family == AF_INET ? ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port)
+	              : sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port)
+	              : 0;
+	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
 		snprintf(buf, len, "?");
-	}
+	else
+		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", host, port);
 }

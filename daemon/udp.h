@@ -89,7 +89,11 @@ void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
  * error. Truncated datagrams are skipped. */
 int udp_recv(struct udp *u);
 
-/* "ADDR:PORT", or "[ADDR]:PORT" for IPv6, for logs and the control API. */
+/* "ADDR:PORT", or "[ADDR]:PORT" for IPv6, for logs and the control API;
+ * an IPv4-mapped IPv6 address (an IPv4 peer of a socket on [::]) as IPv4. */
 void sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
+/* The address alone, written the same way ("?" for another family). True
+ * when it is IPv6 (and mapped IPv4 is not). */
+bool sockaddr_host(const struct sockaddr *sa, char *buf, size_t len);
 
 #endif
