@@ -384,11 +384,12 @@ void sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];
 	bool v6 = sockaddr_host(sa, host, sizeof(host));
-	unsigned port = sa->sa_family == AF_INET ? ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port)
-	              : sa->sa_family == AF_INET6 ? ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port)
-	              : 0;
-	if (sa->sa_family != AF_INET && sa->sa_family != AF_INET6)
-		snprintf(buf, len, "?");
+	if (sa->sa_family == AF_INET)
+		snprintf(buf, len, "%s:%u", host,
+		         ntohs(((const struct sockaddr_in *)(const void *)sa)->sin_port));
+	else if (sa->sa_family == AF_INET6)
+		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", host,
+		         ntohs(((const struct sockaddr_in6 *)(const void *)sa)->sin6_port));
 	else
-		snprintf(buf, len, v6 ? "[%s]:%u" : "%s:%u", host, port);
+		snprintf(buf, len, "?");
 }
