@@ -110,6 +110,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	client_probes_stop(cl); /* the handshake got through: the size is right */
 	cl->addr_round = 0; /* and addr_next stays: a reconnect tries this address first */
 	cl->up_since = time(NULL);
 	cl->backoff = 0;
@@ -275,9 +276,7 @@ static const struct conn_ops client_ops = {
 
 void client_drop_connection(struct client *cl)
 {
-	cl->probe_sent = 0; /* answers to its probes mean nothing now */
-	if (cl->probe_timer)
-		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+	client_probes_stop(cl); /* answers to its probes mean nothing now */
 	if (cl->conn) {
 		conn_stats_add(&cl->totals, &cl->conn->stats);
 		conn_free(cl->conn);
@@ -331,7 +330,7 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		}
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
-			if (!client_probe_answer(cl, &cl->udp.rx[i]))
+			if (!cl->probe_sent || !client_probe_answer(cl, &cl->udp.rx[i]))
 				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
 			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
 		if (n < UDP_RX_BATCH)
@@ -592,11 +591,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
 	json_object_set_new(r, "hub_vip6", hub6);
-	/* The QUIC packets' size (the way to the hub may carry less than
-	 * full size), and the largest IP packet they carry. */
 	/* The hub's address this attempt or connection uses (its name may have
 	 * several). */
 	json_object_set_new(r, "hub_addr", cl->conn ? json_string(cl->hub_str) : json_null());
+	/* The QUIC packets' size (the way to the hub may carry less than
+	 * full size), and the largest IP packet they carry. */
 	json_object_set_new(r, "udp_payload",
 	                    cl->conn ? json_integer((json_int_t)cl->udp_payload) : json_null());
 	json_object_set_new(r, "max_packet",

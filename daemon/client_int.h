@@ -89,8 +89,11 @@ void client_restore_network(struct client *cl);
 
 /* client_path.c */
 void client_send_probes(struct client *cl);
-/* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
+/* rx answers one of this attempt's probes: noted, and not for ngtcp2.
+ * Only while probe_sent: the caller checks that, per packet. */
 bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
+/* Nothing more to learn from this attempt's probes (or none out). */
+void client_probes_stop(struct client *cl);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);
 /* This attempt heard nothing: the next one takes the name's next address

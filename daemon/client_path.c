@@ -23,18 +23,27 @@
 /* With more addresses to try: this long without a word from this one. */
 #define SILENCE (3 * 1000000)
 
+static void probe_timer_in(struct client *cl, uint64_t usec)
+{
+	sd_event_source_set_time_relative(cl->probe_timer, usec);
+	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
+}
+
+void client_probes_stop(struct client *cl)
+{
+	cl->probe_sent = 0;
+	if (cl->probe_timer)
+		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+}
+
 void client_send_probes(struct client *cl)
 {
 	cl->probe_sent = 0;
 	cl->probe_best = -1;
 	if (!cl->conn)
 		return;
-	if (cl->addr_count > 1) {
-		uint64_t now;
-		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-		sd_event_source_set_time(cl->probe_timer, now + SILENCE);
-		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
-	}
+	if (cl->addr_count > 1)
+		probe_timer_in(cl, SILENCE);
 	if (cl->udp_payload <= PATHPROBE_MIN_SIZE)
 		return;
 	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
@@ -51,8 +60,6 @@ void client_send_probes(struct client *cl)
 /* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
 bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 {
-	if (!cl->probe_sent)
-		return false;
 	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
 	if (i < 0)
 		return false;
@@ -60,9 +67,7 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 	if (first || i < cl->probe_best)
 		cl->probe_best = i;
 	if (i == 0) {
-		/* Full size arrives: nothing to find. */
-		cl->probe_sent = 0;
-		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+		client_probes_stop(cl); /* full size arrives: nothing to find */
 		return true;
 	}
 	if (first) {
@@ -71,8 +76,7 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 		uint64_t now;
 		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
 		uint64_t rtt = now - cl->probe_sent;
-		sd_event_source_set_time(cl->probe_timer, now + (rtt > PROBE_GRACE ? rtt : PROBE_GRACE));
-		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
+		probe_timer_in(cl, rtt > PROBE_GRACE ? rtt : PROBE_GRACE);
 	}
 	return true;
 }
@@ -186,9 +190,7 @@ void client_check_path_soon(struct client *cl)
 	if (!cl->path_check || sd_event_source_get_enabled(cl->path_check, &on) < 0 || on != SD_EVENT_OFF)
 		return;
 	/* A little later: one change often comes as several events. */
-	uint64_t now;
-	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(cl->path_check, now + 20000);
+	sd_event_source_set_time_relative(cl->path_check, 20000);
 	sd_event_source_set_enabled(cl->path_check, SD_EVENT_ONESHOT);
 }
 

@@ -923,7 +923,7 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 			         "no answer: is the hub's UDP port reachable, and does the path carry "
 			         "UDP packets of %zu bytes?",
 			         ngtcp2_conn_get_max_tx_udp_payload_size(c->qc) +
-			             (c->udp->local.ss_family == AF_INET ? 28 : 48));
+			             UDP_IP_OVERHEAD(c->udp->local.ss_family));
 		conn_finish(c);
 		return 0;
 	}

@@ -158,8 +158,7 @@ size_t udp_path_payload(const struct udp *u)
 	socklen_t len = sizeof(mtu);
 	if (getsockopt(u->fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0)
 		return UDP_MAX_PAYLOAD;
-	/* IP and UDP headers; IPv4 options never come from us. */
-	int payload = mtu - (v4 ? 20 : 40) - 8;
+	int payload = mtu - UDP_IP_OVERHEAD(u->local.ss_family);
 	if (payload < 0)
 		return 0;
 	return (size_t)payload < UDP_MAX_PAYLOAD ? (size_t)payload : UDP_MAX_PAYLOAD;

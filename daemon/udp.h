@@ -13,6 +13,8 @@
 /* Largest UDP payload we send or accept. 1452 fits a 1500-byte IPv4 or
  * IPv6 path, like quic-go's default. */
 #define UDP_MAX_PAYLOAD 1452
+/* The IP and UDP headers in front of a payload (no IPv4 options: we send none). */
+#define UDP_IP_OVERHEAD(family) ((family) == AF_INET ? 20 + 8 : 40 + 8)
 #define UDP_RX_BUF 2048
 /* One recvmmsg: with GRO, 16 buffers of 64 KiB (up to 64 packets each);
  * without, 64 buffers of UDP_RX_BUF bytes in the same memory. */
