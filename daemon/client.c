@@ -470,6 +470,23 @@ void client_schedule_retry(struct client *cl)
 
 /* ---- TUN ---- */
 
+/* The TUN device was deleted (or its fd broke): the tunnel cannot work, and
+ * every read would fail at once. Tell the hub and exit with an error, as for
+ * a signal but for the code; a new start makes the device again. */
+static void client_tun_gone(struct client *cl, int err)
+{
+	log_err("%s: cannot read the TUN device: %s; exiting (the service manager restarts "
+	        "slopnd; or start it again)", cl->tunname, tun_gone_str(err));
+	sd_event_source_set_enabled(cl->tun_src, SD_EVENT_OFF);
+	sd_notify(0, "STOPPING=1");
+	cl->stopping = true;
+	if (cl->conn && cl->conn->state == CONN_OPEN) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client's TUN device is gone");
+		conn_write(cl->conn);
+	}
+	sd_event_exit(cl->ev, 1);
+}
+
 /* Read the TUN and send to the hub, until it is empty, the connection is
  * congested, or TUN_BATCH reads. */
 static void tun_to_hub(struct client *cl)
@@ -479,6 +496,10 @@ static void tun_to_hub(struct client *cl)
 		enum tun_read_result r = tun_read(&cl->tun, &p);
 		if (r == TUN_NONE)
 			break;
+		if (r == TUN_GONE) {
+			client_tun_gone(cl, errno);
+			break;
+		}
 		if (r == TUN_BAD) {
 			log_debug("%s: unusable packet from the kernel: %s", cl->tunname,
 			          offload_result_str(p.bad));

@@ -128,6 +128,9 @@ void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...
 void hub_notify_status(const struct server *s);
 /* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s);
+/* Tell every client that the hub is going, and leave the event loop
+ * with code (0: asked to stop; else a failure, for the service manager). */
+void hub_exit(struct server *s, int code);
 /* The session has something to send: conn_write it in hub_settle. */
 void hub_mark_dirty(struct session *ss);
 

@@ -10,6 +10,7 @@
  * until it has had nothing to drop for SHED_HOLD. Alone, it holds on: it
  * stalls nobody, and dropping would only cost its own flows. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <string.h>
 
 #include "daemon/hub.h"
@@ -295,6 +296,15 @@ void hub_tun_read(struct server *s)
 		enum tun_read_result r = tun_read(&s->tun, &p);
 		if (r == TUN_NONE)
 			break;
+		if (r == TUN_GONE) {
+			/* Without it nothing reaches the hub's side; a new start
+			 * makes it again, and the clients return with their VIPs. */
+			log_err("%s: cannot read the TUN device: %s; exiting (the service manager "
+			        "restarts slopnd; or start it again)", s->tunname, tun_gone_str(errno));
+			sd_event_source_set_enabled(s->tun_src, SD_EVENT_OFF);
+			hub_exit(s, 1);
+			break;
+		}
 		if (r == TUN_BAD) {
 			log_debug("%s: unusable packet from the kernel: %s", s->tunname,
 			          offload_result_str(p.bad));

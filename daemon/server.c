@@ -454,15 +454,21 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		return 0;
 	}
 	log_info("signal %d: closing %u connections and exiting", (int)si->ssi_signo, s->nconns);
+	hub_exit(s, 0);
+	return 0;
+}
+
+void hub_exit(struct server *s, int code)
+{
 	sd_notify(0, "STOPPING=1");
 	s->stopping = true;
+	/* Told, the clients come back as soon as a hub answers again. */
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, "hub shutting down");
 		conn_write(&ss->conn);
 	}
 	udp_flush(&s->udp);
-	sd_event_exit(s->ev, 0);
-	return 0;
+	sd_event_exit(s->ev, code);
 }
 
 /* ---- start-up ---- */
@@ -677,7 +683,7 @@ int server_run(const struct config *cfg)
 	log_info("listening on %s", cfg->listen);
 	sd_notify(0, "READY=1");
 	hub_notify_status(s);
-	rc = sd_event_loop(s->ev) < 0 ? 1 : 0;
+	rc = sd_event_loop(s->ev) == 0 ? 0 : 1;
 	hub_settle(s);
 out:
 	hub_metrics_stop(s);

@@ -148,7 +148,7 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 		n = read(t->fd, t->rbuf, hl + OFFLOAD_MAX_PKT);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return TUN_NONE;
+		return errno == EAGAIN || errno == EWOULDBLOCK ? TUN_NONE : TUN_GONE;
 	struct vnet_hdr h = {0};
 	if ((size_t)n < hl) {
 		p->bad = OFFLOAD_SHORT;
@@ -162,6 +162,13 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 	if (p->split.nseg > 1)
 		t->super_reads++;
 	return TUN_PKT;
+}
+
+const char *tun_gone_str(int err)
+{
+	/* The kernel detaches the fd when the device is deleted (ip link del,
+	 * or its namespace goes away). */
+	return err == EBADFD ? "the device was deleted" : strerror(err);
 }
 
 size_t tun_pkt_next(struct tun_pkt *p, struct offload_seg *seg, struct iovec iov[2], int *iovcnt)

@@ -44,10 +44,14 @@ struct tun_pkt {
 	struct offload_split split;
 	enum offload_result bad;  /* why a TUN_BAD read was refused */
 };
-enum tun_read_result { TUN_NONE, TUN_PKT, TUN_BAD };
-/* TUN_NONE: nothing waiting (or an error, errno set); TUN_PKT: a packet in
- * p, valid until the next read; TUN_BAD: a super-packet that cannot be split. */
+enum tun_read_result { TUN_NONE, TUN_PKT, TUN_BAD, TUN_GONE };
+/* TUN_NONE: nothing waiting; TUN_PKT: a packet in p, valid until the next
+ * read; TUN_BAD: a super-packet that cannot be split; TUN_GONE: the fd
+ * is of no more use, errno set (EBADFD: the device was deleted under us,
+ * and every read would fail at once). */
 enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p);
+/* What a TUN_GONE read means, for a log line. */
+const char *tun_gone_str(int err);
 /* How many IP packets it holds. */
 static inline unsigned tun_pkt_count(const struct tun_pkt *p)
 {
