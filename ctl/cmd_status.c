@@ -21,6 +21,13 @@ static void print_drops(json_t *totals)
 
 /* The hub's connection limits at work (server.status admission); a hub
  * from before them has none. */
+/* Only when someone set the TUN down (both roles say so). */
+static void print_tun(json_t *r)
+{
+	if (json_is_false(json_object_get(r, "tun_up")))
+		printf("tun:       down (set down outside slopnd): nothing passes it until it is up\n");
+}
+
 static void print_admission(json_t *adm)
 {
 	static const char *const counters[][2] = {
@@ -64,6 +71,7 @@ static int status(const struct args *args)
 		printf("role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s\n",
 		       json_string_value(json_object_get(r, "version")), server, at ? " at " : "",
 		       at ? addr : "", up ? "yes" : "no");
+		print_tun(r);
 		if (up)
 			printf("vip:       %s (hub %s)\n", json_string_value(json_object_get(r, "vip")),
 			       json_string_value(json_object_get(r, "hub_vip")));
@@ -96,6 +104,7 @@ static int status(const struct args *args)
 	       json_string_value(json_object_get(r, "listen")),
 	       json_string_value(json_object_get(r, "subnet")),
 	       json_string_value(json_object_get(r, "hub_vip")));
+	print_tun(r);
 	if (json_is_string(json_object_get(r, "subnet6")))
 		printf("subnet6:   %s (hub %s)\n", json_string_value(json_object_get(r, "subnet6")),
 		       json_string_value(json_object_get(r, "hub_vip6")));

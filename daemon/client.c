@@ -622,8 +622,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "max_packet",
 	                    up ? json_integer((json_int_t)conn_max_datagram(cl->conn)) : json_null());
 	/* What the client changed in the machine's network now. */
-	json_object_set_new(r, "full_tunnel", json_boolean(cl->ft.low_added && cl->ft.high_added));
-	json_object_set_new(r, "full_tunnel6", json_boolean(cl->ft.low6_added && cl->ft.high6_added));
+	json_object_set_new(r, "tun_up", json_boolean(!cl->tun_down));
+	json_object_set_new(r, "full_tunnel",
+	                    json_boolean(cl->ft.low_added && cl->ft.high_added && !cl->tun_down));
+	json_object_set_new(r, "full_tunnel6",
+	                    json_boolean(cl->ft.low6_added && cl->ft.high6_added && !cl->tun_down));
 	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
 	return r;
 }

@@ -45,6 +45,7 @@ struct client {
 	char *host, *port;
 	struct tun tun;
 	int ifindex;                 /* the TUN's */
+	bool tun_down;               /* set down from outside (ip link set down) */
 	char tunname[IFNAMSIZ];
 	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
 	unsigned prefix;
@@ -86,6 +87,9 @@ void client_settle(struct client *cl);
 int client_apply_address(struct client *cl, const struct slopn_login_response *r);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
 void client_restore_network(struct client *cl);
+/* The TUN's link went down (up) from outside: what the kernel took with it
+ * comes back when it is up. */
+void client_tun_link(struct client *cl, bool up);
 
 /* client_path.c */
 void client_send_probes(struct client *cl);

@@ -111,6 +111,43 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 	return 0;
 }
 
+/* Someone set the TUN down: the kernel dropped the routes through it (the
+ * full tunnel's too, so traffic takes the machine's own routes) and its
+ * IPv6 address, without a word. That down is theirs to undo; once the TUN
+ * is up again, what the connection had comes back. */
+void client_tun_link(struct client *cl, bool up)
+{
+	if (!up) {
+		/* Only once we brought it up (the first login does): before, it
+		 * is down because it is new. */
+		if (!cl->vip || cl->tun_down)
+			return;
+		cl->tun_down = true;
+		if (cl->state == C_UP)
+			log_warn("%s was set down: nothing passes through the tunnel until it is up again%s",
+			         cl->tunname, cl->ft.high_added ? "; the full tunnel's routes went with it, "
+			                                          "so traffic takes the machine's own routes"
+			                                        : "");
+		return;
+	}
+	if (!cl->tun_down)
+		return;
+	cl->tun_down = false;
+	/* The IPv4 address stays with a down link, and its subnet route comes
+	 * back with the up; not so for IPv6. */
+	if (cl->prefix6 && nl_addr6_add(cl->ifindex, cl->vip6.s6_addr, cl->prefix6,
+	                                !cl->cfg->no_route) < 0 && errno != EEXIST) {
+		char a[INET6_ADDRSTRLEN];
+		log_warn("%s is up again, but its IPv6 address %s cannot be set: %s", cl->tunname,
+		         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), strerror(errno));
+	}
+	char err[256];
+	if (fulltunnel_repair(&cl->ft, err, sizeof(err)) < 0)
+		log_warn("%s is up again, but --full-tunnel: %s", cl->tunname, err);
+	else if (cl->state == C_UP)
+		log_info("%s is up again: its addresses and routes are back", cl->tunname);
+}
+
 /* Disconnected or stopping: routing and resolv.conf as they were. */
 void client_restore_network(struct client *cl)
 {

@@ -197,7 +197,10 @@ void client_check_path_soon(struct client *cl)
 int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct client *cl = userdata;
-	if (nl_monitor_drain(fd, cl->ifindex) > 0)
+	int tun_up = -1;
+	if (nl_monitor_drain(fd, cl->ifindex, &tun_up) > 0)
 		client_check_path_soon(cl);
+	if (tun_up >= 0)
+		client_tun_link(cl, tun_up);
 	return 0;
 }

@@ -57,6 +57,8 @@ struct server {
 	size_t stash_total;          /* bytes of all stashes */
 	bool tun_paused;
 	int ifindex;                 /* the TUN's */
+	bool tun_down;               /* set down from outside (ip link set down) */
+	sd_event_source *nl_src;     /* hears of that */
 	char tunname[IFNAMSIZ];
 	uint8_t token_hash[32];      /* the shared --token */
 	bool has_token;

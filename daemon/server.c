@@ -568,6 +568,48 @@ static void setup_tun6(struct server *s)
 	}
 }
 
+/* Someone set the TUN down: the kernel took the routes through it and its
+ * IPv6 address (the IPv4 one stays, and its route comes back with the up).
+ * That down is theirs to undo; once the TUN is up again, the address is
+ * put back. Clients still reach each other meanwhile (spoke to spoke). */
+static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct server *s = userdata;
+	int up = -1;
+	nl_monitor_drain(fd, s->ifindex, &up);
+	if (up == 0 && !s->tun_down) {
+		s->tun_down = true;
+		log_warn("%s was set down: nothing reaches the hub or goes beyond it through the "
+		         "tunnel until it is up again", s->tunname);
+	} else if (up == 1 && s->tun_down) {
+		s->tun_down = false;
+		struct in6_addr hub;
+		char h[INET6_ADDRSTRLEN];
+		if (s->addrs.has6) {
+			alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &hub);
+			if (nl_addr6_add(s->ifindex, hub.s6_addr, 64, true) < 0 && errno != EEXIST)
+				log_warn("%s is up again, but %s/64 cannot be set on it: %s", s->tunname,
+				         ip6str(&hub, h), strerror(errno));
+			else
+				log_info("%s is up again, with %s/64", s->tunname, ip6str(&hub, h));
+		} else
+			log_info("%s is up again", s->tunname);
+	}
+	return 0;
+}
+
+static int add_link_monitor(struct server *s)
+{
+	int fd = nl_link_monitor_open();
+	if (fd < 0 || sd_event_add_io(s->ev, &s->nl_src, fd, EPOLLIN, on_netlink, s) < 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	sd_event_source_set_io_fd_own(s->nl_src, 1);
+	return 0;
+}
+
 static int setup_tun(struct server *s)
 {
 	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads) < 0) {
@@ -652,6 +694,7 @@ int server_run(const struct config *cfg)
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
 	    sd_event_add_io(s->ev, &s->tun_src, s->tun.fd, EPOLLIN, hub_on_tun, s) < 0 ||
+	    add_link_monitor(s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0 ||
@@ -704,6 +747,7 @@ out:
 		sd_event_source_disable_unref(s->peers_timer);
 	control_close(s->ctl);
 	sd_event_source_disable_unref(s->tun_src);
+	sd_event_source_disable_unref(s->nl_src);
 	sd_event_source_disable_unref(s->shed_timer);
 	hub_spoke_stop(s);
 	hub_admit_free(s);

@@ -90,6 +90,29 @@ int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, 
 	return 0;
 }
 
+/* A route of ours that is still there is as good as a new one. */
+static bool readd(int rv)
+{
+	return rv == 0 || errno == EEXIST;
+}
+
+int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen)
+{
+	if ((ft->low_added && !readd(nl_route_add_own(ft->tun, htonl(LOW_HALF), 1, 0))) ||
+	    (ft->high_added && !readd(nl_route_add_own(ft->tun, htonl(HIGH_HALF), 1, 0)))) {
+		snprintf(err, errlen, "cannot route 0.0.0.0/1 and 128.0.0.0/1 through the tunnel again: %s",
+		         strerror(errno));
+		return -1;
+	}
+	if ((ft->low6_added && !readd(nl_route6_add_own(ft->tun, low6, 1, NULL))) ||
+	    (ft->high6_added && !readd(nl_route6_add_own(ft->tun, high6, 1, NULL)))) {
+		snprintf(err, errlen, "cannot route ::/1 and 8000::/1 through the tunnel again: %s",
+		         strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 void fulltunnel_down(struct full_tunnel *ft)
 {
 	if (ft->high6_added)

@@ -25,6 +25,10 @@ struct full_tunnel {
  * 0, or -1 with the reason in err (what was added is removed again). */
 int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, bool ipv6,
                   char *err, size_t errlen);
+/* Put back the routes through the TUN that the kernel removed when the
+ * TUN was set down (it does so without a word). 0, or -1 with the reason
+ * in err. */
+int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen);
 /* Remove what fulltunnel_up added. Safe to call twice. */
 void fulltunnel_down(struct full_tunnel *ft);
 /* Remove a host route of ours to the hub that a crashed run left; returns

@@ -496,16 +496,12 @@ int nl_route6_flush_own(const uint8_t dst[16], unsigned prefix)
 	return route_flush_own(AF_INET6, dst, prefix);
 }
 
-int nl_monitor_open(void)
+static int monitor_open(uint32_t groups)
 {
 	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
 		return -1;
-	struct sockaddr_nl sa = {
-		.nl_family = AF_NETLINK,
-		.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE |
-		             RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE,
-	};
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = groups};
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 		close(fd);
@@ -515,9 +511,21 @@ int nl_monitor_open(void)
 	return fd;
 }
 
+int nl_monitor_open(void)
+{
+	return monitor_open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV4_ROUTE |
+	                    RTMGRP_IPV6_IFADDR | RTMGRP_IPV6_ROUTE);
+}
+
+int nl_link_monitor_open(void)
+{
+	return monitor_open(RTMGRP_LINK);
+}
+
 struct monitor_ctx {
-	int ignore;
+	int own;
 	int changes;
+	int *own_up;
 };
 
 static int route_oif_cb(const struct nlattr *a, void *data)
@@ -533,11 +541,16 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 	int ifindex = 0;
 	switch (nlh->nlmsg_type) {
 	case RTM_NEWLINK:
-	case RTM_DELLINK:
+	case RTM_DELLINK: {
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
 			return MNL_CB_OK;
-		ifindex = ((const struct ifinfomsg *)mnl_nlmsg_get_payload(nlh))->ifi_index;
+		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+		ifindex = ifi->ifi_index;
+		/* A deleted device says so through its fd (tun_read). */
+		if (ifindex == m->own && nlh->nlmsg_type == RTM_NEWLINK)
+			*m->own_up = !!(ifi->ifi_flags & IFF_UP);
 		break;
+	}
 	case RTM_NEWADDR:
 	case RTM_DELADDR:
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
@@ -557,15 +570,15 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 	default:
 		return MNL_CB_OK;
 	}
-	if (ifindex != m->ignore)
+	if (ifindex != m->own)
 		m->changes++;
 	return MNL_CB_OK;
 }
 
-int nl_monitor_drain(int fd, int ignore)
+int nl_monitor_drain(int fd, int own, int *own_up)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct monitor_ctx m = {.ignore = ignore};
+	struct monitor_ctx m = {.own = own, .own_up = own_up};
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0 && errno == ENOBUFS) {

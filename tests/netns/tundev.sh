@@ -1,0 +1,94 @@
+#!/bin/bash
+# Someone else handles slopnd's TUN device.
+#
+# Sets it down (ip link set down): the kernel drops the routes through it,
+# --full-tunnel's too, and its IPv6 address, without a word. The client
+# shows it (tun_up false, full_tunnel false), leaves it down, and puts all
+# of it back once it is up again; so does the hub with its IPv6 address.
+#
+# Deletes it (ip link del): every read of the fd then fails at once. The
+# daemon must not spin on it, but say so and exit with a failure, for the
+# service manager to start it again (Restart=on-failure), telling its peer
+# first. A client's session ends on the hub at once, and a new client
+# process gets its VIP back; the hub's clients are told and return as soon
+# as a new hub answers.
+. "$(dirname "$0")/lib.sh"
+topo 2
+ns_ipv6 hub c1 c2
+start_hub --subnet6 fd00:5:6:7::/64
+start_client c1 --full-tunnel
+wait_connected c1 10.100.0.2
+start_client c2
+wait_connected c2 10.100.0.3
+
+# The way c1 would send to an address beyond the VPN (none is sent).
+way_out() { nsx c1 ip -4 route get 203.0.113.7 2>&1; }
+through_tun() { [[ "$(way_out)" == *" dev slopn0 "* ]]; }
+has_addr6() { nsx c1 ip -6 addr show dev slopn0 | grep -q "inet6 fd00:5:6:7::2/64"; }
+through_tun || fail "c1's full tunnel: 203.0.113.7 goes $(way_out)"
+ok "c1's full tunnel routes beyond the VPN through slopn0"
+
+nsx c1 ip link set slopn0 down
+wait_until 3 "c1's status telling its TUN is down" client_is c1 tun_up false
+expect_eq "c1's full_tunnel with its TUN down" "$(client_status c1 full_tunnel)" false
+through_tun && fail "c1's TUN is down, yet 203.0.113.7 goes $(way_out)"
+ok "with its TUN down, c1's routes through it are gone, and its status says so"
+sleep 0.5
+expect_eq "c1's TUN, left down by c1" "$(nsx c1 cat /sys/class/net/slopn0/operstate)" down
+
+nsx c1 ip link set slopn0 up
+wait_until 3 "c1's full tunnel back once its TUN is up" client_is c1 full_tunnel true
+expect_eq "c1's status: tun_up" "$(client_status c1 tun_up)" true
+through_tun || fail "c1's TUN is up again, but 203.0.113.7 goes $(way_out)"
+has_addr6 || fail "c1's TUN is up again, without its IPv6 address"
+wait_ping c1 10.100.0.3 5
+wait_ping c1 fd00:5:6:7::3 5
+ok "c1's TUN up again: full tunnel routes and IPv6 address back, traffic to c2 over IPv4 and IPv6"
+
+# The hub's TUN: its IPv6 address goes with a down, and comes back with the up.
+hub_is() { [ "$(ctl --json status | jq -r ".$1")" = "$2" ]; }
+nsx hub ip link set slopn0 down
+wait_until 3 "the hub's status telling its TUN is down" hub_is tun_up false
+expect_eq "the hub's IPv6 address while its TUN is down" \
+	"$(nsx hub ip -6 addr show dev slopn0 | grep -c "inet6 fd00:5:6:7::1/64")" 0
+nsx hub ip link set slopn0 up
+wait_until 3 "the hub's status telling its TUN is up" hub_is tun_up true
+wait_ping c1 fd00:5:6:7::1 5
+wait_ping c1 10.100.0.1 5
+ok "the hub's TUN up again: its IPv6 address back, c1 reaches it over IPv4 and IPv6"
+
+# exited NAME: wait for the daemon to exit (it must), its status in
+# $STATUS. In this shell: only the parent can wait for it.
+gone() { ! kill -0 "$(pid_of "$1")" 2>/dev/null; }
+exited() {
+	wait_until 5 "$1 exiting once its TUN device is deleted" gone "$1"
+	STATUS=0
+	wait "$(pid_of "$1")" || STATUS=$?
+}
+no_session() { ! hub_session "$1"; }
+not_connected() { ! client_connected "$1"; }
+
+nsx c1 ip link del slopn0
+exited c1
+expect_eq "c1's exit status once its TUN is deleted" "$STATUS" 1
+expect_eq "routes of c1's left behind" "$(nsx c1 ip route show proto 83)" ""
+wait_until 3 "the hub dropping c1's session (c1 told it)" no_session 10.100.0.2
+ok "the hub dropped c1's session"
+mv "$TMP/c1.log" "$TMP/c1-first.log"
+start_client c1
+wait_connected c1 10.100.0.2
+wait_ping c1 10.100.0.3 5
+ok "c1 started again: the same VIP, traffic to c2"
+
+nsx hub ip link del slopn0
+exited hub
+expect_eq "the hub's exit status once its TUN is deleted" "$STATUS" 1
+wait_until 3 "c1 told that the hub went" not_connected c1
+wait_until 3 "c2 told that the hub went" not_connected c2
+ok "c1 and c2 were told"
+mv "$TMP/hub.log" "$TMP/hub-first.log"
+start_hub
+wait_connected c1 10.100.0.2
+wait_connected c2 10.100.0.3
+wait_ping c1 10.100.0.3 5
+ok "a new hub: c1 and c2 back with their VIPs, traffic across"
