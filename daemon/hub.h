@@ -85,6 +85,8 @@ struct server {
 	char egress[IFNAMSIZ];
 	char egress6[IFNAMSIZ];        /* where clients' IPv6 leaves; "" = it does not */
 	char *nat_state;               /* where the forwarding setting from before is kept */
+	uint8_t nat_digest[32];        /* of the rules last written */
+	sd_event_source *nat_timer;    /* a change seen: look again a little later */
 	uint64_t bad_login_minute;     /* refused logins logged: since when */
 	unsigned bad_login_lines;      /* lines this minute */
 	uint64_t bad_login_unlogged;   /* and the ones past the limit */
@@ -117,7 +119,15 @@ unsigned hub_totals(const struct server *s, struct conn_stats *t);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off), and again with start false on SIGHUP. 0 or -1. */
 int hub_nat_setup(struct server *s);
-int hub_nat_install(struct server *s, bool start);
+enum nat_install {
+	NAT_START,       /* at start: forwarding on, the rules in */
+	NAT_AGAIN,       /* SIGHUP: written again */
+	NAT_IF_CHANGED,  /* the machine's networks changed: written if they would differ */
+};
+int hub_nat_install(struct server *s, enum nat_install how);
+/* The machine's addresses or routes changed (or SIGHUP): the way out
+ * follows the default route (unless --egress), and the rules follow. */
+void hub_nat_follow(struct server *s, enum nat_install how);
 /* Close a session with code 4 and the reason, now. */
 void hub_kick(struct server *s, struct session *ss, const char *reason);
 

@@ -4,6 +4,7 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <gnutls/crypto.h>
 #include <string.h>
 
 #include "daemon/hub.h"
@@ -42,8 +43,9 @@ static size_t local_networks6(const struct server *s, struct cidr6 *local)
 /* The rules for --nat as things stand: the hub's own networks (every
  * prefix on an interface other than the TUN and loopback) are off limits
  * to clients unless --allow-lan names them. */
-int hub_nat_install(struct server *s, bool start)
+int hub_nat_install(struct server *s, enum nat_install how)
 {
+	bool start = how == NAT_START;
 	struct nl_addr a[MAX_ADDRS];
 	struct cidr4 local[MAX_ADDRS];
 	struct cidr6 local6[MAX_ADDRS];
@@ -71,6 +73,14 @@ int hub_nat_install(struct server *s, bool start)
 		r.subnet6.prefix = 64;
 		r.nlocal6 = local_networks6(s, local6);
 	}
+	/* The rules as text stand for the rules, whichever backend writes them. */
+	char text[8192];
+	uint8_t digest[32] = {0};
+	int tl = nat_ruleset(&r, text, sizeof(text));
+	if (tl >= 0)
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, (size_t)tl, digest);
+	if (how == NAT_IF_CHANGED && tl >= 0 && !memcmp(digest, s->nat_digest, sizeof(digest)))
+		return 0;
 	char err[512];
 	err[0] = '\0';
 	if (start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
@@ -93,10 +103,13 @@ int hub_nat_install(struct server *s, bool start)
 	if (r.has6)
 		snprintf(six, sizeof(six), "; IPv6 %s%s", r.egress6 ? "out of " : "stays inside the VPN",
 		         r.egress6 ? r.egress6 : "");
+	memcpy(s->nat_digest, digest, sizeof(digest));
 	s->nat_installs++;
 	s->nat_allowed = (unsigned)(r.nallow + r.nallow6);
 	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed%s",
-	         start ? "masquerading" : "rules renewed", s->egress, where, nlocal + r.nlocal6,
+	         start ? "masquerading" : how == NAT_AGAIN ? "rules renewed"
+	                                 : "the machine's networks changed: rules renewed",
+	         s->egress, where, nlocal + r.nlocal6,
 	         r.nallow + r.nallow6, six);
 	return 0;
 }
@@ -118,15 +131,18 @@ static int accept_ra(const char *ifname)
 /* Where clients' IPv6 leaves: --egress, or the interface of the IPv6
  * default route; only when there is one (else it would go nowhere, and
  * clients keep their own IPv6 routes). */
-static void find_egress6(struct server *s)
+static void find_egress6(struct server *s, bool quiet)
 {
 	int oif;
 	char dev[IFNAMSIZ];
 	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev)) {
-		log_info("nat: no IPv6 default route here: clients' IPv6 stays inside the VPN");
+		if (!quiet)
+			log_info("nat: no IPv6 default route here: clients' IPv6 stays inside the VPN");
 		return;
 	}
 	snprintf(s->egress6, sizeof(s->egress6), "%s", s->cfg->egress ? s->cfg->egress : dev);
+	if (quiet)
+		return;
 	/* A router ignores router advertisements unless accept_ra is 2: a
 	 * learnt address or route of the hub's own would run out. */
 	struct nl_addr6 a[MAX_ADDRS];
@@ -169,9 +185,26 @@ int hub_nat_setup(struct server *s)
 		return -1;
 	}
 	if (s->addrs.has6)
-		find_egress6(s);
-	if (hub_nat_install(s, true) < 0)
+		find_egress6(s, false);
+	if (hub_nat_install(s, NAT_START) < 0)
 		return -1;
 	s->nat_on = true;
 	return 0;
+}
+
+void hub_nat_follow(struct server *s, enum nat_install how)
+{
+	int oif;
+	char dev[IFNAMSIZ];
+	/* No default route for the moment (a network restart): the last stays. */
+	if (!s->cfg->egress && nl_default_oif(&oif) == 0 && if_indextoname((unsigned)oif, dev) &&
+	    strcmp(dev, s->egress) != 0) {
+		log_info("nat: the default route leaves through %s now, not %s", dev, s->egress);
+		snprintf(s->egress, sizeof(s->egress), "%s", dev);
+	}
+	/* IPv6 that leaves follows its default route too; IPv6 that did not
+	 * leave at start stays inside (its forwarding was left off). */
+	if (s->addrs.has6 && s->egress6[0])
+		find_egress6(s, true);
+	hub_nat_install(s, how);
 }

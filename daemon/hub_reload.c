@@ -72,7 +72,7 @@ void hub_reload(struct server *s)
 	const struct config *old = s->cfg;
 	reload_tokens(s);
 	if (s->nat_on)
-		hub_nat_install(s, false); /* the hub's networks may have changed */
+		hub_nat_follow(s, NAT_AGAIN); /* the hub's networks may have changed */
 	if (!old->config) {
 		log_info("SIGHUP: no config file in use (--config FILE): settings unchanged");
 		return;
@@ -91,7 +91,7 @@ void hub_reload(struct server *s)
 	}
 	if (s->nat_on && fresh.spoke_to_spoke != s->spoke_to_spoke) {
 		s->spoke_to_spoke = fresh.spoke_to_spoke;
-		hub_nat_install(s, false);
+		hub_nat_install(s, NAT_AGAIN);
 	}
 	s->spoke_to_spoke = fresh.spoke_to_spoke;
 	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||

@@ -576,7 +576,17 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *user
 {
 	struct server *s = userdata;
 	int up = -1;
-	nl_monitor_drain(fd, s->ifindex, &up);
+	/* With --nat, addresses and routes too: a default route that moved, or
+	 * a network the hub gained, changes the rules. A little later: one
+	 * change often comes as several events. */
+	if (nl_monitor_drain(fd, s->ifindex, &up) > 0 && s->nat_on) {
+		int on = SD_EVENT_OFF;
+		sd_event_source_get_enabled(s->nat_timer, &on);
+		if (on == SD_EVENT_OFF) {
+			sd_event_source_set_time_relative(s->nat_timer, 300000);
+			sd_event_source_set_enabled(s->nat_timer, SD_EVENT_ONESHOT);
+		}
+	}
 	if (up == 0 && !s->tun_down) {
 		s->tun_down = true;
 		log_warn("%s was set down: nothing reaches the hub or goes beyond it through the "
@@ -598,9 +608,21 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *user
 	return 0;
 }
 
+static int on_nat_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	hub_nat_follow(userdata, NAT_IF_CHANGED);
+	return 0;
+}
+
+/* The TUN's link; with --nat, the machine's addresses and routes too. */
 static int add_link_monitor(struct server *s)
 {
-	int fd = nl_link_monitor_open();
+	if (s->nat_on &&
+	    (sd_event_add_time(s->ev, &s->nat_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
+	                       on_nat_timer, s) < 0 ||
+	     sd_event_source_set_enabled(s->nat_timer, SD_EVENT_OFF) < 0))
+		return -1;
+	int fd = s->nat_on ? nl_monitor_open() : nl_link_monitor_open();
 	if (fd < 0 || sd_event_add_io(s->ev, &s->nl_src, fd, EPOLLIN, on_netlink, s) < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -748,6 +770,7 @@ out:
 	control_close(s->ctl);
 	sd_event_source_disable_unref(s->tun_src);
 	sd_event_source_disable_unref(s->nl_src);
+	sd_event_source_disable_unref(s->nat_timer);
 	sd_event_source_disable_unref(s->shed_timer);
 	hub_spoke_stop(s);
 	hub_admit_free(s);

@@ -4,6 +4,8 @@
 #
 #   c1 192.0.2.11 --br0-- 192.0.2.1 hub 203.0.113.1/30 -- 203.0.113.2 rtr 203.0.113.129/25 -- 203.0.113.130 inet
 #                                    hub 198.51.100.1/24 -- 198.51.100.2 lanhost
+#   added while the hub runs:        hub 203.0.113.9/30 -- 203.0.113.10 rtr (on wan too)
+#                                    hub 203.0.113.5/30 -- 203.0.113.6 rtr (wan2, a second way out)
 #
 # The hub's default route goes to rtr: the "internet" is two hops away,
 # the LAN host one hop on a network of the hub's own.
@@ -100,6 +102,27 @@ ok "the internet host saw the hub's address as the source ($(seen inet 2) echo r
 iperf_tcp "through NAT to the internet host" c1 inet 203.0.113.130 3
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the hub's LAN host without --allow-lan"
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
+
+# The hub gains a network on its way out while it runs (a second address
+# on wan, rtr at .10): closed to clients at once, not at the next reload
+# (before, the masquerading took them there). Then its default route moves
+# to a second link to rtr (wan2): the masquerading follows it, and back.
+nsx c1 ping -c 1 -W 1 203.0.113.2 >/dev/null && fail "c1 reached rtr on the hub's own network"
+ip -n "$(ns hub)" addr add 203.0.113.9/30 dev wan
+ip -n "$(ns rtr)" addr add 203.0.113.10/30 dev eth0
+wait_until 5 "the NAT rules renewed for the hub's new network" hub_nat_is "nftables out of wan, 0 allowed, 2 installs"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.10 >/dev/null && fail "c1 reached a network the hub gained while running"
+ok "a network the hub gains on its way out while running is closed to clients"
+veth hub wan2 203.0.113.5/30 rtr eth2 203.0.113.6/30
+wait_until 5 "the NAT rules renewed for wan2's network" hub_nat_is "nftables out of wan, 0 allowed, 3 installs"
+ip -n "$(ns hub)" route replace default via 203.0.113.6
+wait_until 5 "the hub masquerading out of wan2" hub_nat_is "nftables out of wan2, 0 allowed, 4 installs"
+nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot reach the internet host out of wan2"
+expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
+ip -n "$(ns hub)" route replace default via 203.0.113.2
+wait_until 5 "the hub masquerading out of wan again" hub_nat_is "nftables out of wan, 0 allowed, 5 installs"
+wait_ping c1 203.0.113.130 5
+ok "the masquerading follows the hub's default route from wan to wan2 and back"
 
 # A kick: the routes go with the connection and come back with the next.
 ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"
