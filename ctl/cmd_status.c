@@ -19,8 +19,6 @@ static void print_drops(json_t *totals)
 	puts(n ? "" : "none");
 }
 
-/* The hub's connection limits at work (server.status admission); a hub
- * from before them has none. */
 /* Only when someone set the TUN down (both roles say so). */
 static void print_tun(json_t *r)
 {
@@ -28,6 +26,8 @@ static void print_tun(json_t *r)
 		printf("tun:       down (set down outside slopnd): nothing passes it until it is up\n");
 }
 
+/* The hub's connection limits at work (server.status admission); a hub
+ * from before them has none. */
 static void print_admission(json_t *adm)
 {
 	static const char *const counters[][2] = {

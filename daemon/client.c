@@ -470,21 +470,28 @@ void client_schedule_retry(struct client *cl)
 
 /* ---- TUN ---- */
 
+/* Tell the hub why we go (so that it drops the session at once), and leave
+ * the event loop with code (0: asked to stop; else a failure, for the
+ * service manager). */
+static void client_exit(struct client *cl, int code, const char *reason)
+{
+	sd_notify(0, "STOPPING=1");
+	cl->stopping = true;
+	if (cl->conn && cl->conn->state == CONN_OPEN) {
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, reason);
+		conn_write(cl->conn);
+	}
+	sd_event_exit(cl->ev, code);
+}
+
 /* The TUN device was deleted (or its fd broke): the tunnel cannot work, and
- * every read would fail at once. Tell the hub and exit with an error, as for
- * a signal but for the code; a new start makes the device again. */
+ * every read would fail at once. A new start makes the device again. */
 static void client_tun_gone(struct client *cl, int err)
 {
 	log_err("%s: cannot read the TUN device: %s; exiting (the service manager restarts "
 	        "slopnd; or start it again)", cl->tunname, tun_gone_str(err));
 	sd_event_source_set_enabled(cl->tun_src, SD_EVENT_OFF);
-	sd_notify(0, "STOPPING=1");
-	cl->stopping = true;
-	if (cl->conn && cl->conn->state == CONN_OPEN) {
-		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client's TUN device is gone");
-		conn_write(cl->conn);
-	}
-	sd_event_exit(cl->ev, 1);
+	client_exit(cl, 1, "client's TUN device is gone");
 }
 
 /* Read the TUN and send to the hub, until it is empty, the connection is
@@ -565,13 +572,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		return 0;
 	}
 	log_info("signal %d: disconnecting", (int)si->ssi_signo);
-	sd_notify(0, "STOPPING=1");
-	cl->stopping = true;
-	if (cl->conn && cl->conn->state == CONN_OPEN) {
-		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client exit");
-		conn_write(cl->conn);
-	}
-	sd_event_exit(cl->ev, 0);
+	client_exit(cl, 0, "client exit");
 	return 0;
 }
 

@@ -58,7 +58,7 @@ struct server {
 	bool tun_paused;
 	int ifindex;                 /* the TUN's */
 	bool tun_down;               /* set down from outside (ip link set down) */
-	sd_event_source *nl_src;     /* hears of that */
+	sd_event_source *nl_src;     /* hears of that (and, with --nat, of the machine's networks) */
 	char tunname[IFNAMSIZ];
 	uint8_t token_hash[32];      /* the shared --token */
 	bool has_token;
@@ -117,13 +117,14 @@ unsigned live_sessions(const struct server *s);
  * t; returns the live sessions. */
 unsigned hub_totals(const struct server *s, struct conn_stats *t);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
- * when --nat is off), and again with start false on SIGHUP. 0 or -1. */
+ * when --nat is off). 0 or -1. */
 int hub_nat_setup(struct server *s);
 enum nat_install {
 	NAT_START,       /* at start: forwarding on, the rules in */
 	NAT_AGAIN,       /* SIGHUP: written again */
 	NAT_IF_CHANGED,  /* the machine's networks changed: written if they would differ */
 };
+/* The rules as things stand now, written as how says. 0 or -1. */
 int hub_nat_install(struct server *s, enum nat_install how);
 /* The machine's addresses or routes changed (or SIGHUP): the way out
  * follows the default route (unless --egress), and the rules follow. */

@@ -1,10 +1,10 @@
 /* The hub's --nat: the rules as things stand, installed at start, renewed
  * on SIGHUP; and the clean-up after a crashed --nat run. */
 #include <arpa/inet.h>
+#include <gnutls/crypto.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <gnutls/crypto.h>
 #include <string.h>
 
 #include "daemon/hub.h"

@@ -555,13 +555,20 @@ static const uint8_t *subnet6(const struct server *s, uint8_t out[8])
 	return out;
 }
 
-/* ::1 of the /64 on the TUN, or IPv6 off with the reason. */
+/* ::1 of the /64 on the TUN, its address in *hub: 0, or -1 with errno
+ * (EEXIST: it is there already). */
+static int add_addr6(struct server *s, struct in6_addr *hub)
+{
+	alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), hub);
+	return nl_addr6_add(s->ifindex, hub->s6_addr, 64, true);
+}
+
+/* At start: the address, or IPv6 off with the reason. */
 static void setup_tun6(struct server *s)
 {
 	struct in6_addr hub;
 	char h[INET6_ADDRSTRLEN];
-	alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &hub);
-	if (nl_addr6_add(s->ifindex, hub.s6_addr, 64, true) < 0) {
+	if (add_addr6(s, &hub) < 0) {
 		log_warn("IPv6 inside the tunnel is off: cannot set %s/64 on %s: %s",
 		         ip6str(&hub, h), s->tunname, strerror(errno));
 		s->addrs.has6 = false;
@@ -572,39 +579,44 @@ static void setup_tun6(struct server *s)
  * IPv6 address (the IPv4 one stays, and its route comes back with the up).
  * That down is theirs to undo; once the TUN is up again, the address is
  * put back. Clients still reach each other meanwhile (spoke to spoke). */
+static void tun_link(struct server *s, bool up)
+{
+	if (!up) {
+		if (!s->tun_down)
+			log_warn("%s was set down: nothing reaches the hub or goes beyond it through the "
+			         "tunnel until it is up again", s->tunname);
+		s->tun_down = true;
+		return;
+	}
+	if (!s->tun_down)
+		return;
+	s->tun_down = false;
+	struct in6_addr hub;
+	char h[INET6_ADDRSTRLEN];
+	if (!s->addrs.has6)
+		log_info("%s is up again", s->tunname);
+	else if (add_addr6(s, &hub) < 0 && errno != EEXIST)
+		log_warn("%s is up again, but %s/64 cannot be set on it: %s", s->tunname,
+		         ip6str(&hub, h), strerror(errno));
+	else
+		log_info("%s is up again, with %s/64", s->tunname, ip6str(&hub, h));
+}
+
+/* The TUN's link; with --nat, addresses and routes too: a default route
+ * that moved, or a network the hub gained, changes the rules. A little
+ * later: one change often comes as several events. */
 static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct server *s = userdata;
 	int up = -1;
-	/* With --nat, addresses and routes too: a default route that moved, or
-	 * a network the hub gained, changes the rules. A little later: one
-	 * change often comes as several events. */
-	if (nl_monitor_drain(fd, s->ifindex, &up) > 0 && s->nat_on) {
-		int on = SD_EVENT_OFF;
-		sd_event_source_get_enabled(s->nat_timer, &on);
-		if (on == SD_EVENT_OFF) {
-			sd_event_source_set_time_relative(s->nat_timer, 300000);
-			sd_event_source_set_enabled(s->nat_timer, SD_EVENT_ONESHOT);
-		}
+	int on = SD_EVENT_OFF;
+	if (nl_monitor_drain(fd, s->ifindex, &up) > 0 && s->nat_on &&
+	    sd_event_source_get_enabled(s->nat_timer, &on) >= 0 && on == SD_EVENT_OFF) {
+		sd_event_source_set_time_relative(s->nat_timer, 300000);
+		sd_event_source_set_enabled(s->nat_timer, SD_EVENT_ONESHOT);
 	}
-	if (up == 0 && !s->tun_down) {
-		s->tun_down = true;
-		log_warn("%s was set down: nothing reaches the hub or goes beyond it through the "
-		         "tunnel until it is up again", s->tunname);
-	} else if (up == 1 && s->tun_down) {
-		s->tun_down = false;
-		struct in6_addr hub;
-		char h[INET6_ADDRSTRLEN];
-		if (s->addrs.has6) {
-			alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &hub);
-			if (nl_addr6_add(s->ifindex, hub.s6_addr, 64, true) < 0 && errno != EEXIST)
-				log_warn("%s is up again, but %s/64 cannot be set on it: %s", s->tunname,
-				         ip6str(&hub, h), strerror(errno));
-			else
-				log_info("%s is up again, with %s/64", s->tunname, ip6str(&hub, h));
-		} else
-			log_info("%s is up again", s->tunname);
-	}
+	if (up >= 0)
+		tun_link(s, up);
 	return 0;
 }
 
