@@ -83,9 +83,14 @@ static void client_line(struct conn *c, const char *line, size_t len)
 {
 	struct client *cl = c->owner;
 	if (cl->state == C_UP) {
-		char type[32];
-		if (slopn_msg_type(line, len, type, sizeof(type)) == 0)
+		char type[32], err[160];
+		struct slopn_network n;
+		if (slopn_msg_type(line, len, type, sizeof(type)) < 0 || strcmp(type, "network") != 0)
 			log_debug("ignoring control message '%s'", type);
+		else if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0)
+			log_warn("the hub's word on its network is not understood: %s", err);
+		else
+			client_hub_network(cl, &n);
 		return;
 	}
 	struct slopn_login_response r;

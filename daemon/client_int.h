@@ -53,6 +53,7 @@ struct client {
 	bool can6;                   /* the TUN takes IPv6: the login asks for it */
 	struct in6_addr vip6, hub_vip6;
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
+	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	bool fatal;                  /* no retry: wrong token, wrong pin */
@@ -87,6 +88,8 @@ void client_settle(struct client *cl);
 int client_apply_address(struct client *cl, const struct slopn_login_response *r);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
 void client_restore_network(struct client *cl);
+/* The hub's later word on its way out (a "network" line). */
+void client_hub_network(struct client *cl, const struct slopn_network *n);
 /* The TUN's link went down (up) from outside: what the kernel took with it
  * comes back when it is up. */
 void client_tun_link(struct client *cl, bool up);

@@ -62,6 +62,7 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 int client_apply_network(struct client *cl, const struct slopn_login_response *r)
 {
 	char err[512];
+	cl->hub_egress6 = r->egress6;
 	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
 		log_info("removed a host route to the hub left by a run that did not stop cleanly");
 	if (cl->cfg->full_tunnel) {
@@ -111,6 +112,21 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 	return 0;
 }
 
+/* The hub opened IPv6's way out after our login: a full tunnel takes
+ * IPv6 in now (unless the TUN is down: its up does it). */
+static void full_tunnel6_late(struct client *cl)
+{
+	char err[256];
+	if (!cl->cfg->full_tunnel || !cl->prefix6 || !cl->hub_egress6 || cl->tun_down ||
+	    cl->ft.high6_added || !cl->ft.high_added)
+		return;
+	if (fulltunnel_add6(&cl->ft, err, sizeof(err)) < 0)
+		log_warn("the hub takes IPv6 on to the internet now, but --full-tunnel: %s", err);
+	else
+		log_info("full tunnel: the hub takes IPv6 on to the internet now: IPv6 through %s too",
+		         cl->tunname);
+}
+
 /* Someone set the TUN down: the kernel dropped the routes through it (the
  * full tunnel's too, so traffic takes the machine's own routes) and its
  * IPv6 address, without a word. That down is theirs to undo; once the TUN
@@ -146,6 +162,16 @@ void client_tun_link(struct client *cl, bool up)
 		log_warn("%s is up again, but --full-tunnel: %s", cl->tunname, err);
 	else if (cl->state == C_UP)
 		log_info("%s is up again: its addresses and routes are back", cl->tunname);
+	if (cl->state == C_UP)
+		full_tunnel6_late(cl);
+}
+
+void client_hub_network(struct client *cl, const struct slopn_network *n)
+{
+	if (!n->egress6 || cl->hub_egress6)
+		return;
+	cl->hub_egress6 = true;
+	full_tunnel6_late(cl);
 }
 
 /* Disconnected or stopping: routing and resolv.conf as they were. */

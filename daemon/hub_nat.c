@@ -10,6 +10,7 @@
 #include "daemon/hub.h"
 #include "daemon/log.h"
 #include "proto/ipv6.h"
+#include "proto/login.h"
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
 #include "tun/netlink.h"
@@ -130,21 +131,21 @@ static int accept_ra(const char *ifname)
 
 /* Where clients' IPv6 leaves: --egress, or the interface of the IPv6
  * default route; only when there is one (else it would go nowhere, and
- * clients keep their own IPv6 routes). */
-static void find_egress6(struct server *s, bool quiet)
+ * clients keep their own IPv6 routes). Whether there is. */
+static bool find_egress6(struct server *s)
 {
 	int oif;
 	char dev[IFNAMSIZ];
-	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev)) {
-		if (!quiet)
-			log_info("nat: no IPv6 default route here: clients' IPv6 stays inside the VPN");
-		return;
-	}
+	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev))
+		return false;
 	snprintf(s->egress6, sizeof(s->egress6), "%s", s->cfg->egress ? s->cfg->egress : dev);
-	if (quiet)
-		return;
-	/* A router ignores router advertisements unless accept_ra is 2: a
-	 * learnt address or route of the hub's own would run out. */
+	return true;
+}
+
+/* A router ignores router advertisements unless accept_ra is 2: a learnt
+ * address or route of the hub's own would run out. */
+static void warn_accept_ra(const struct server *s)
+{
 	struct nl_addr6 a[MAX_ADDRS];
 	int n = nl_addr6_dump(a, MAX_ADDRS);
 	unsigned idx = if_nametoindex(s->egress6);
@@ -156,6 +157,39 @@ static void find_egress6(struct server *s, bool quiet)
 			         "net.ipv6.conf.%s.accept_ra=2 to keep them", s->egress6, s->egress6);
 			break;
 		}
+}
+
+/* IPv6 found its way out after the start (a router advertisement came
+ * later than the hub): forwarding on. False, and the way out closed again,
+ * if it cannot go on. */
+static bool egress6_open(struct server *s)
+{
+	char err[256];
+	if (nat_forward6_on(s->nat_state, err, sizeof(err)) < 0) {
+		log_err("nat: an IPv6 default route is here now, but %s: clients' IPv6 stays inside "
+		        "the VPN", err);
+		s->egress6[0] = '\0';
+		return false;
+	}
+	warn_accept_ra(s);
+	return true;
+}
+
+/* ... and the clients that have IPv6 told, once the rules are in, so that
+ * a full tunnel takes their IPv6 in too. */
+static void egress6_tell(struct server *s)
+{
+	char line[64];
+	struct slopn_network msg = {.egress6 = true};
+	ssize_t n = slopn_network_format(&msg, line, sizeof(line));
+	unsigned told = 0;
+	for (struct session *ss = s->sessions; ss && n > 0; ss = ss->next)
+		if (ss->logged_in && ss->has6 && !ss->gone && conn_ctl_send(&ss->conn, line, (size_t)n)) {
+			hub_mark_dirty(ss);
+			told++;
+		}
+	log_info("nat: an IPv6 default route is here now: clients' IPv6 leaves out of %s (%u "
+	         "connected client%s told)", s->egress6, told, told == 1 ? "" : "s");
 }
 
 int hub_nat_setup(struct server *s)
@@ -184,8 +218,11 @@ int hub_nat_setup(struct server *s)
 		        "give --egress IFACE");
 		return -1;
 	}
-	if (s->addrs.has6)
-		find_egress6(s, false);
+	if (s->addrs.has6 && !find_egress6(s))
+		log_info("nat: no IPv6 default route here: clients' IPv6 stays inside the VPN until "
+		         "there is one");
+	else if (s->addrs.has6)
+		warn_accept_ra(s);
 	if (hub_nat_install(s, NAT_START) < 0)
 		return -1;
 	s->nat_on = true;
@@ -202,9 +239,13 @@ void hub_nat_follow(struct server *s, enum nat_install how)
 		log_info("nat: the default route leaves through %s now, not %s", dev, s->egress);
 		snprintf(s->egress, sizeof(s->egress), "%s", dev);
 	}
-	/* IPv6 that leaves follows its default route too; IPv6 that did not
-	 * leave at start stays inside (its forwarding was left off). */
-	if (s->addrs.has6 && s->egress6[0])
-		find_egress6(s, true);
-	hub_nat_install(s, how);
+	/* IPv6's way out follows its default route too, and one that was not
+	 * there at start opens it; once open it stays (as IPv4's does). */
+	bool opened = false;
+	if (s->addrs.has6) {
+		bool had = s->egress6[0];
+		opened = find_egress6(s) && !had && egress6_open(s);
+	}
+	if (hub_nat_install(s, how) == 0 && opened)
+		egress6_tell(s);
 }

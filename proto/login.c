@@ -401,6 +401,30 @@ ssize_t slopn_login_response_format(const struct slopn_login_response *r, char *
 	return dump_line(j, buf, cap);
 }
 
+int slopn_network_parse(const char *line, size_t len, struct slopn_network *out, char *err,
+                        size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	json_t *o = load_object(line, len, err, errlen);
+	if (!o)
+		return -1;
+	int rv = check_type(o, "network", err, errlen) < 0 ||
+	         get_bool(o, "egress6", &out->egress6, err, errlen) < 0 ? -1 : 0;
+	json_decref(o);
+	if (rv < 0)
+		memset(out, 0, sizeof(*out));
+	return rv;
+}
+
+ssize_t slopn_network_format(const struct slopn_network *n, char *buf, size_t cap)
+{
+	if (!n)
+		return -1;
+	return dump_line(json_pack("{s:s, s:b}", "type", "network", "egress6", n->egress6), buf, cap);
+}
+
 int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen)
 {
 	if (!type || typelen == 0)

@@ -73,6 +73,19 @@ ssize_t slopn_login_request_format(const struct slopn_login_request *req,
 ssize_t slopn_login_response_format(const struct slopn_login_response *resp,
                                     char *buf, size_t cap);
 
+/* Ours, later on the stream (the hub to clients with IPv6, whose original
+ * counterparts never get one): the hub's way out changed.
+ * {"type":"network","egress6":true} */
+struct slopn_network {
+	bool egress6;                         /* the hub routes IPv6 on to the internet now */
+};
+/* Parse one such line: "type" must be "network", egress6 a boolean (false
+ * when absent); other fields are ignored. 0, or -1 with the reason in err. */
+int slopn_network_parse(const char *line, size_t len, struct slopn_network *out, char *err,
+                        size_t errlen);
+/* As slopn_login_response_format. */
+ssize_t slopn_network_format(const struct slopn_network *n, char *buf, size_t cap);
+
 /* The "type" of any later JSON line on the stream, copied into type
  * ("" if absent). Returns 0, or -1 if the line is not a JSON object. */
 int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen);

@@ -75,16 +75,30 @@ int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, 
 		fulltunnel_down(ft);
 		return -1;
 	}
-	if (!ipv6)
+	if (ipv6 && fulltunnel_add6(ft, err, errlen) < 0) {
+		fulltunnel_down(ft);
+		return -1;
+	}
+	return 0;
+}
+
+int fulltunnel_add6(struct full_tunnel *ft, char *err, size_t errlen)
+{
+	if (ft->high6_added)
 		return 0;
-	if (nl_route6_add_own(tun, low6, 1, NULL) == 0)
+	/* An IPv6 hub is kept outside once IPv6 goes in. */
+	if (ft->family == AF_INET6 && !ft->host_added && host_route(ft, err, errlen) < 0)
+		return -1;
+	if (nl_route6_add_own(ft->tun, low6, 1, NULL) == 0)
 		ft->low6_added = true;
-	if (ft->low6_added && nl_route6_add_own(tun, high6, 1, NULL) == 0)
+	if (ft->low6_added && nl_route6_add_own(ft->tun, high6, 1, NULL) == 0)
 		ft->high6_added = true;
 	if (!ft->high6_added) {
 		snprintf(err, errlen, "cannot route ::/1 and 8000::/1 through the tunnel: %s%s",
 		         strerror(errno), errno == EEXIST ? " (another VPN holds them?)" : "");
-		fulltunnel_down(ft);
+		if (ft->low6_added)
+			nl_route6_del_own(ft->tun, low6, 1, NULL);
+		ft->low6_added = false;
 		return -1;
 	}
 	return 0;

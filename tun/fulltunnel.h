@@ -25,6 +25,10 @@ struct full_tunnel {
  * 0, or -1 with the reason in err (what was added is removed again). */
 int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, bool ipv6,
                   char *err, size_t errlen);
+/* After fulltunnel_up without ipv6: all IPv6 through the TUN too (the hub
+ * takes it on now). 0 (also when it already was), or -1 with the reason
+ * in err (the IPv4 routes stay). */
+int fulltunnel_add6(struct full_tunnel *ft, char *err, size_t errlen);
 /* Put back the routes through the TUN that the kernel removed when the
  * TUN was set down (it does so without a word). 0, or -1 with the reason
  * in err. */

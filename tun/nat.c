@@ -242,6 +242,30 @@ static void restore_forwarding(const char *state_file)
 	unlink(state_file);
 }
 
+int nat_forward6_on(const char *state_file, char *err, size_t errlen)
+{
+	int v4, v6;
+	if (read_state(state_file, &v4, &v6) < 0) {
+		snprintf(err, errlen, "cannot read %s", state_file);
+		return -1;
+	}
+	if (v6 < 0) {
+		if ((v6 = read_int(IP6_FORWARD)) < 0) {
+			snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
+			return -1;
+		}
+		if (write_state(state_file, v4, v6) < 0) {
+			snprintf(err, errlen, "cannot write %s: %s", state_file, strerror(errno));
+			return -1;
+		}
+	}
+	if (write_int(IP6_FORWARD, 1) < 0) {
+		snprintf(err, errlen, "cannot turn on forwarding (%s): %s", IP6_FORWARD, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen)
 {
 	return used == NAT_IPTABLES ? ipt_install(r, err, errlen) : nft_install(r, err, errlen);

@@ -1,5 +1,6 @@
-/* libFuzzer: the client's parser of the hub's answer. Whatever parses must
- * format and parse back to the same response. */
+/* libFuzzer: the client's parsers of the hub's lines, its answer to the
+ * login and its later word on the network. Whatever parses must format and
+ * parse back to the same message. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,8 +30,25 @@ static int same(const struct slopn_login_response *a, const struct slopn_login_r
 	       !memcmp(&a->server_vip6, &b->server_vip6, 16) && !memcmp(&a->dns6, &b->dns6, 16);
 }
 
+static void network(const uint8_t *data, size_t size)
+{
+	struct slopn_network a, b;
+	char err[256], buf[128];
+	if (slopn_network_parse((const char *)data, size, &a, err, sizeof(err)) < 0) {
+		check_err(err);
+		if (a.egress6)
+			abort();
+		return;
+	}
+	ssize_t n = slopn_network_format(&a, buf, sizeof(buf));
+	if (n <= 0 || buf[n - 1] != '\n' || strlen(buf) != (size_t)n ||
+	    slopn_network_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 || a.egress6 != b.egress6)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	network(data, size);
 	struct slopn_login_response a, b;
 	char err[256], buf[SLOPN_LOGIN_MAX];
 	if (slopn_login_response_parse((const char *)data, size, &a, err, sizeof(err)) < 0) {

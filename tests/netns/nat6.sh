@@ -3,8 +3,9 @@
 # toward an "internet" host behind a router, the hub's own IPv6 networks
 # stay closed unless --allow-lan opens one, --full-tunnel routes ::/1 and
 # 8000::/1 into the tunnel and puts everything back exactly (also after
-# kill -9), --dns offers an IPv6 server too, and the iptables form uses
-# ip6tables.
+# kill -9), --dns offers an IPv6 server too, IPv6 whose default route comes
+# after the hub started is taken on (and a client already connected told),
+# and the iptables form uses ip6tables.
 #
 #   c1 192.0.2.11 --br0-- 192.0.2.1 hub 2001:db8:1::1/64 -- 2001:db8:1::2 rtr 2001:db8:2::1/64 -- 2001:db8:2::2 inet
 #                                    hub 2001:db8:3::1/64 -- 2001:db8:3::2 lanhost
@@ -115,6 +116,34 @@ wait_hub
 stop hub:again
 cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "IPv6 forwarding after kill -9, start, stop" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+
+# IPv6 that finds its way out after the start (a router advertisement
+# later than the hub): forwarding goes on, the rules take it, and a client
+# connected before, with a full tunnel, is told and takes its IPv6 in.
+ip -n "$(ns hub)" -6 route del default
+start hub:late "${HUB[@]}"
+wait_until 10 "the hub masquerading IPv4, its IPv6 inside" hub_nat_is "nftables out of wan, 0 allowed, 1 installs"
+wait_hub
+expect_eq "IPv6 forwarding without an IPv6 way out" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+start c1:late "${CLIENT[@]}"
+wait_until 10 "c1's IPv4 full tunnel" client_is c1:late full_tunnel true
+expect_eq "c1's IPv6 full tunnel while the hub has no IPv6 way out" "$(client_status c1:late full_tunnel6)" false
+full6 && fail "8000::/1 through the TUN while the hub has no IPv6 way out"
+before=$(seen inet 2)
+ip -n "$(ns hub)" -6 route add default via 2001:db8:1::2
+wait_until 10 "the hub masquerading IPv6 out of wan too" hub_nat_is "nftables out of wan, IPv6 out of wan, 0 allowed, 2 installs"
+expect_eq "IPv6 forwarding once IPv6 has a way out" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 1
+wait_until 5 "c1 told: its IPv6 full tunnel" client_is c1:late full_tunnel6 true
+full6 || fail "no 8000::/1 through the TUN after the hub was told"
+wait_ping c1 2001:db8:2::2 5
+expect_eq "the internet host saw no VPN address (late IPv6)" "$(seen inet 1)" 0
+[ "$(seen inet 2)" -gt "$before" ] || fail "the internet host saw no ping from the hub's address"
+ok "c1 reaches the internet host over IPv6 that found its way out after the hub started"
+stop c1:late
+stop hub:late
+cmp_state "nft ruleset after the late IPv6 run" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "IPv6 forwarding after the late IPv6 run" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+[ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the forwarding state file is left behind"
 
 # The iptables form: ip6tables chains of our own, the same way out.
 mkdir -p "$TMP/bin"

@@ -580,6 +580,55 @@ static void msg_type(void **state)
 	assert_int_equal(slopn_msg_type("{\"type\":\"ping\"}", 15, small, 0), -1);
 }
 
+/* The hub's later word on its way out: parsed, written and parsed back;
+ * anything else refused with a reason, and nothing half-set. */
+static void network_message(void **state)
+{
+	(void)state;
+	struct slopn_network n;
+	char why[160], buf[128];
+	const char *on = "{\"type\":\"network\",\"egress6\":true,\"later\":[1]}\n";
+	assert_int_equal(slopn_network_parse(on, strlen(on), &n, why, sizeof(why)), 0);
+	assert_true(n.egress6);
+	assert_int_equal(slopn_network_parse("{\"type\":\"network\"}", 18, &n, why, sizeof(why)), 0);
+	assert_false(n.egress6);
+	static const char *bad[][2] = {
+		{"{\"type\":\"network\",\"egress6\":1}", "field \"egress6\" is not true or false"},
+		{"{\"type\":\"networks\",\"egress6\":true}", "field \"type\" is not \"network\""},
+		{"{\"egress6\":true}", "field \"type\" is missing"},
+		{"[\"network\"]", "not a JSON object"},
+		{"{\"type\":\"network\",\"egress6\":true", NULL},
+		{"", NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		n.egress6 = true;
+		assert_int_equal(slopn_network_parse(bad[i][0], strlen(bad[i][0]), &n, why, sizeof(why)), -1);
+		assert_false(n.egress6);
+		if (bad[i][1])
+			assert_string_equal(why, bad[i][1]);
+		else
+			assert_true(strncmp(why, "not JSON", 8) == 0);
+	}
+	assert_int_equal(slopn_network_parse(NULL, 0, &n, why, sizeof(why)), -1);
+	char big[SLOPN_LOGIN_MAX + 64];
+	int k = snprintf(big, sizeof(big), "{\"type\":\"network\",\"egress6\":true,\"pad\":\"");
+	memset(big + k, 'x', sizeof(big) - (size_t)k - 3);
+	memcpy(big + sizeof(big) - 3, "\"}", 3);
+	assert_int_equal(slopn_network_parse(big, strlen(big), &n, why, sizeof(why)), -1);
+	assert_string_equal(why, "message is larger than 4096 bytes");
+
+	struct slopn_network w = {.egress6 = true};
+	ssize_t len = slopn_network_format(&w, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_string_equal(buf, "{\"type\":\"network\",\"egress6\":true}\n");
+	char t[32];
+	assert_int_equal(slopn_msg_type(buf, (size_t)len, t, sizeof(t)), 0);
+	assert_string_equal(t, "network");
+	assert_int_equal(slopn_network_parse(buf, (size_t)len, &n, why, sizeof(why)), 0);
+	assert_true(n.egress6);
+	assert_int_equal(slopn_network_format(&w, buf, (size_t)len), -1); /* no room for the NUL */
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +648,7 @@ int main(void)
 		cmocka_unit_test(response_round_trip),
 		cmocka_unit_test(login_split_across_reads),
 		cmocka_unit_test(msg_type),
+		cmocka_unit_test(network_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
