@@ -336,8 +336,9 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
 			if (!cl->probe_sent || !client_probe_answer(cl, &cl->udp.rx[i]))
-				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].from,
-			          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
+				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].to,
+				          cl->udp.rx[i].tolen, (const struct sockaddr *)&cl->udp.rx[i].from,
+				          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
 		if (n < UDP_RX_BATCH)
 			break;
 	}

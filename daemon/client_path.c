@@ -52,7 +52,7 @@ void client_send_probes(struct client *cl)
 	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
 	for (int i = 0; i < cl->probe.n; i++) {
 		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
-		udp_send_one(&cl->udp, path->remote.addr, path->remote.addrlen, buf, n);
+		udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
 	}
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
 }

@@ -319,6 +319,7 @@ static void params_init(ngtcp2_transport_params *p)
 }
 
 static int common_init(struct conn *c, sd_event *ev, struct udp *u,
+                       const struct sockaddr *local, socklen_t locallen,
                        const struct sockaddr *remote, socklen_t remotelen,
                        gnutls_session_t tls, const struct conn_ops *ops, void *owner)
 {
@@ -333,8 +334,7 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
 	c->ref.get_conn = get_conn;
 	c->ref.user_data = c;
 	linebuf_init(&c->rxline);
-	ngtcp2_path_storage_init(&c->ps, (const struct sockaddr *)&u->local, u->locallen,
-	                         remote, remotelen, NULL);
+	ngtcp2_path_storage_init(&c->ps, local, locallen, remote, remotelen, NULL);
 	if (sd_event_add_time(ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, timer_cb, c) < 0)
 		return -1;
 	sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
@@ -343,12 +343,12 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
 
 int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
                      const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
-                     const struct sockaddr *remote,
-                     socklen_t remotelen, gnutls_session_t tls,
+                     const struct sockaddr *local, socklen_t locallen,
+                     const struct sockaddr *remote, socklen_t remotelen, gnutls_session_t tls,
                      const uint8_t reset_secret[32], const struct conn_ops *ops,
                      void *owner, int verbose)
 {
-	if (common_init(c, ev, u, remote, remotelen, tls, ops, owner) < 0)
+	if (common_init(c, ev, u, local, locallen, remote, remotelen, tls, ops, owner) < 0)
 		return -1;
 	c->is_server = true;
 	c->reset_secret = reset_secret;
@@ -390,7 +390,8 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
 {
 	static uint8_t client_secret[32];
 	static bool have_secret;
-	if (common_init(c, ev, u, remote, remotelen, tls, ops, owner) < 0)
+	if (common_init(c, ev, u, (const struct sockaddr *)&u->local, u->locallen, remote,
+	                remotelen, tls, ops, owner) < 0)
 		return -1;
 	if (!have_secret) {
 		gnutls_rnd(GNUTLS_RND_KEY, client_secret, sizeof(client_secret));
@@ -486,8 +487,8 @@ static void write_close(struct conn *c, const ngtcp2_connection_close_error *cce
 			c->qc, &ps.path, NULL, c->closebuf, UDP_MAX_PAYLOAD, ccerr, conn_now());
 		if (n > 0) {
 			c->closelen = (size_t)n;
-			udp_send_one(c->udp, ps.path.remote.addr, ps.path.remote.addrlen,
-			             c->closebuf, c->closelen);
+			udp_send_one(c->udp, ps.path.local.addr, ps.path.local.addrlen,
+			             ps.path.remote.addr, ps.path.remote.addrlen, c->closebuf, c->closelen);
 		}
 	}
 	conn_enter_down(c, CONN_CLOSING);
@@ -524,18 +525,19 @@ static void fail_transport(struct conn *c, int liberr)
 
 /* ---- reading ---- */
 
-void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
+void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
+               const struct sockaddr *from, socklen_t fromlen,
                const uint8_t *pkt, size_t len, uint64_t ts)
 {
 	if (c->state == CONN_CLOSING) {
 		if (c->closelen)
-			udp_send_one(c->udp, from, fromlen, c->closebuf, c->closelen);
+			udp_send_one(c->udp, to, tolen, from, fromlen, c->closebuf, c->closelen);
 		return;
 	}
 	if (c->state != CONN_OPEN)
 		return;
 	ngtcp2_path path = {
-		.local = {(struct sockaddr *)&c->udp->local, c->udp->locallen},
+		.local = {(struct sockaddr *)to, tolen},
 		.remote = {(struct sockaddr *)from, fromlen},
 	};
 	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, ts);
@@ -673,7 +675,8 @@ static enum dg_result write_datagram(struct conn *c, const ngtcp2_vec *v, size_t
 		}
 		if (n == 0)
 			return DG_BLOCKED;
-		udp_tx_commit(c->udp, c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
+		udp_tx_commit(c->udp, c->ps.path.local.addr, c->ps.path.local.addrlen,
+		              c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
 		c->pace_credit -= (double)n;
 		if (accepted) {
 			c->stats.tx_pkts++;
@@ -839,7 +842,8 @@ void conn_write(struct conn *c)
 			c->ctl_sent += (size_t)ndatalen;
 		if (n == 0)
 			break;
-		udp_tx_commit(c->udp, c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
+		udp_tx_commit(c->udp, c->ps.path.local.addr, c->ps.path.local.addrlen,
+		              c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
 	}
 	/* A requested close goes out once the control data before it has been
 	 * handed to ngtcp2 (the error line travels with the close). */

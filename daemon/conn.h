@@ -145,8 +145,8 @@ uint64_t conn_now(void);
  * (NULL without a Retry). */
 int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
                      const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
-                     const struct sockaddr *remote,
-                     socklen_t remotelen, gnutls_session_t tls,
+                     const struct sockaddr *local, socklen_t locallen,
+                     const struct sockaddr *remote, socklen_t remotelen, gnutls_session_t tls,
                      const uint8_t reset_secret[32], const struct conn_ops *ops,
                      void *owner, int verbose);
 /* udp_payload: the largest UDP payload to send, and to ask the hub to send
@@ -157,10 +157,11 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
                      void *owner, size_t udp_payload, int verbose);
 void conn_free(struct conn *c);
 
-/* Feed one UDP payload, received by ts (conn_now() after the receive call:
- * one clock read per batch, not per packet). Calls on_down/on_gone as
- * needed. */
-void conn_read(struct conn *c, const struct sockaddr *from, socklen_t fromlen,
+/* Feed one UDP payload from `from` to `to` (our address it came to),
+ * received by ts (conn_now() after the receive call: one clock read per
+ * batch, not per packet). Calls on_down/on_gone as needed. */
+void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
+               const struct sockaddr *from, socklen_t fromlen,
                const uint8_t *pkt, size_t len, uint64_t ts);
 /* Send whatever is due: queued datagrams, control data, ACKs, close. */
 void conn_write(struct conn *c);

@@ -219,11 +219,13 @@ void hub_metrics_stop(struct server *s);
 /* hub_peers.c: peers.json (where the clients are, for resets after a
  * crash). hub_peers_reset at start, once the UDP socket is open;
  * hub_peers_dirty when a session comes, goes or moves; hub_peers_stop at
- * a clean exit. hub_send_reset sends one stateless reset for cid. */
+ * a clean exit. hub_send_reset sends one stateless reset for cid, from
+ * our address `from` (NULL: the kernel picks) to `to`. */
 void hub_peers_reset(struct server *s);
 void hub_peers_dirty(struct server *s);
 void hub_peers_stop(struct server *s);
 void hub_send_reset(struct server *s, const uint8_t *cid, size_t cidlen, size_t randlen,
+                    const struct sockaddr *from, socklen_t fromlen,
                     const struct sockaddr *to, socklen_t tolen);
 
 /* hub_leases.c: leases.json. Load at start (after the fixed VIPs); after

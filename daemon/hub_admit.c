@@ -205,7 +205,8 @@ static void stateless_close(struct server *s, const ngtcp2_pkt_hd *hd, const str
 	ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf, sizeof(buf), hd->version,
 		&hd->scid, &hd->dcid, code, (const uint8_t *)reason, strlen(reason));
 	if (n > 0)
-		udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+		udp_send_one(&s->udp, (const struct sockaddr *)&rx->to, rx->tolen,
+		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
 static void refuse(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
@@ -232,7 +233,8 @@ static void send_retry(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	if (n <= 0)
 		return;
 	s->adm.retry_sent++;
-	udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+	udp_send_one(&s->udp, (const struct sockaddr *)&rx->to, rx->tolen,
+		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
 bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,

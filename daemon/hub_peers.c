@@ -20,6 +20,7 @@
 #define SAVE_SOON_USEC 1000000ull
 
 void hub_send_reset(struct server *s, const uint8_t *cid, size_t cidlen, size_t randlen,
+                    const struct sockaddr *from, socklen_t fromlen,
                     const struct sockaddr *to, socklen_t tolen)
 {
 	ngtcp2_cid c;
@@ -31,7 +32,7 @@ void hub_send_reset(struct server *s, const uint8_t *cid, size_t cidlen, size_t 
 	gnutls_rnd(GNUTLS_RND_NONCE, rnd, randlen);
 	ngtcp2_ssize n = ngtcp2_pkt_write_stateless_reset(buf, sizeof(buf), token, rnd, randlen);
 	if (n > 0)
-		udp_send_one(&s->udp, to, tolen, buf, (size_t)n);
+		udp_send_one(&s->udp, from, fromlen, to, tolen, buf, (size_t)n);
 }
 
 void hub_peers_reset(struct server *s)
@@ -55,7 +56,9 @@ void hub_peers_reset(struct server *s)
 	for (size_t i = 0; i < n; i++)
 		for (size_t k = 0; k < v[i].ncid; k++)
 			hub_send_reset(s, v[i].cid[k].data, v[i].cid[k].len, 40,
-			               (const struct sockaddr *)&v[i].remote, v[i].remotelen);
+			               v[i].locallen ? (const struct sockaddr *)&v[i].local : NULL,
+			               v[i].locallen, (const struct sockaddr *)&v[i].remote,
+			               v[i].remotelen);
 	free(v);
 	unlink(s->peers_path);
 	log_info("the last run did not stop cleanly: told its %zu client%s (stateless reset)", n,
@@ -77,6 +80,12 @@ static void save(struct server *s)
 		struct peer_entry *e = &v[i++];
 		memcpy(&e->remote, &ss->remote_sa, ss->remote_salen);
 		e->remotelen = ss->remote_salen;
+		/* The address it uses of ours, when we have several. */
+		const ngtcp2_path *path = ngtcp2_conn_get_path(ss->conn.qc);
+		if (s->udp.pktinfo && path->local.addrlen <= sizeof(e->local)) {
+			memcpy(&e->local, path->local.addr, path->local.addrlen);
+			e->locallen = path->local.addrlen;
+		}
 		ngtcp2_cid cids[PEER_CIDS_MAX];
 		size_t nc = ngtcp2_conn_get_num_scid(ss->conn.qc);
 		if (nc > PEER_CIDS_MAX)

@@ -34,10 +34,12 @@
 #define STASH_MAX (4 * 1024 * 1024)     /* per sender */
 #define STASH_TOTAL (256 * 1024 * 1024) /* all senders */
 
-/* A stashed packet: this header, the sender's address, the packet. */
+/* A stashed packet: this header, the sender's address, ours it came to,
+ * the packet. */
 struct rec {
 	uint32_t len;
 	uint32_t fromlen;
+	uint32_t tolen;
 };
 
 static void unqueue(struct server *s, struct session *ss)
@@ -138,13 +140,15 @@ static void replay(struct session *ss)
 	uint64_t now = conn_now();
 	while (ss->stash_head < ss->stash_len && !ss->held_for && !ss->gone) {
 		struct rec r;
-		struct sockaddr_storage from;
+		struct sockaddr_storage from, to;
 		uint8_t *p = ss->stash + ss->stash_head;
 		memcpy(&r, p, sizeof(r));
 		memcpy(&from, p + sizeof(r), r.fromlen);
-		ss->stash_head += sizeof(r) + r.fromlen + r.len;
-		conn_read(&ss->conn, (const struct sockaddr *)&from, r.fromlen,
-		          p + sizeof(r) + r.fromlen, r.len, now);
+		memcpy(&to, p + sizeof(r) + r.fromlen, r.tolen);
+		ss->stash_head += sizeof(r) + r.fromlen + r.tolen + r.len;
+		conn_read(&ss->conn, (const struct sockaddr *)&to, r.tolen,
+		          (const struct sockaddr *)&from, r.fromlen,
+		          p + sizeof(r) + r.fromlen + r.tolen, r.len, now);
 	}
 	if (ss->stash_head == ss->stash_len)
 		ss->stash_head = ss->stash_len = 0;
@@ -192,18 +196,19 @@ bool hub_spoke_stash(struct server *s, struct session *ss, const struct udp_rx *
 {
 	if (!ss->held_for && ss->stash_head == ss->stash_len)
 		return false;
-	size_t need = sizeof(struct rec) + rx->fromlen + rx->len;
+	size_t need = sizeof(struct rec) + rx->fromlen + rx->tolen + rx->len;
 	if (ss->stash_len + need > ss->stash_cap && !stash_room(s, ss, need)) {
 		/* More in flight than the hub keeps: dropped unread, so that the
 		 * sender's QUIC sees the loss and slows down. */
 		ss->conn.stats.drop[DROP_QUEUE]++;
 		return true;
 	}
-	struct rec r = {(uint32_t)rx->len, (uint32_t)rx->fromlen};
+	struct rec r = {(uint32_t)rx->len, (uint32_t)rx->fromlen, (uint32_t)rx->tolen};
 	uint8_t *p = ss->stash + ss->stash_len;
 	memcpy(p, &r, sizeof(r));
 	memcpy(p + sizeof(r), &rx->from, rx->fromlen);
-	memcpy(p + sizeof(r) + rx->fromlen, rx->data, rx->len);
+	memcpy(p + sizeof(r) + rx->fromlen, &rx->to, rx->tolen);
+	memcpy(p + sizeof(r) + rx->fromlen + rx->tolen, rx->data, rx->len);
 	ss->stash_len += need;
 	return true;
 }

@@ -248,7 +248,8 @@ static void send_version_negotiation(struct server *s, const ngtcp2_version_cid 
 	ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), unused,
 		vc->scid, vc->scidlen, vc->dcid, vc->dcidlen, versions, 1);
 	if (n > 0)
-		udp_send_one(&s->udp, (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+		udp_send_one(&s->udp, (const struct sockaddr *)&rx->to, rx->tolen,
+		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
 bool hub_stateless_ok(struct server *s)
@@ -274,6 +275,7 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 		return;
 	hub_send_reset(s, vc->dcid, vc->dcidlen, rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN > 40
 	                                         ? 40 : rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN,
+	               (const struct sockaddr *)&rx->to, rx->tolen,
 	               (const struct sockaddr *)&rx->from, rx->fromlen);
 }
 
@@ -342,6 +344,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	s->sessions = ss;
 	s->nconns++;
 	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, retry_odcid,
+	                     (const struct sockaddr *)&rx->to, rx->tolen,
 	                     (const struct sockaddr *)&rx->from, rx->fromlen, tls,
 	                     s->id.reset_secret, &session_ops, ss, s->cfg->verbose) < 0) {
 		hub_slog(LOG_LVL_WARN, ss, "cannot set up a connection from %s", ss->remote);
@@ -391,7 +394,8 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 	}
 	if (ss->gone || hub_spoke_stash(s, ss, rx))
 		return;
-	conn_read(&ss->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
+	conn_read(&ss->conn, (const struct sockaddr *)&rx->to, rx->tolen,
+	          (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
 	hub_mark_dirty(ss);
 }
 
@@ -521,6 +525,9 @@ static int open_listener(struct server *s, int fd)
 	rv = udp_open(&s->udp, ai->ai_addr, ai->ai_addrlen, false);
 	if (rv < 0)
 		log_err("cannot listen on UDP %s: %s", s->cfg->listen, strerror(errno));
+	else if (s->udp.freebind)
+		log_warn("--listen %s: no such address on this machine yet; listening for when it "
+		         "comes (a mistyped one never will)", s->cfg->listen);
 	freeaddrinfo(ai);
 	free(host), free(port);
 	return rv;

@@ -54,6 +54,32 @@ static void tune(struct udp *u, int family)
 		         strerror(errno));
 }
 
+/* A socket on a wildcard address (the hub's default 0.0.0.0, or [::]) on a
+ * machine with several addresses: the kernel would answer from the address
+ * its route prefers, and a client that used another one drops what comes
+ * from a stranger. So each packet tells the address it came to, and the
+ * answer leaves from there. */
+static void want_pktinfo(struct udp *u)
+{
+	int one = 1;
+	if (u->local.ss_family == AF_INET) {
+		const struct sockaddr_in *a = (const void *)&u->local;
+		if (a->sin_addr.s_addr == htonl(INADDR_ANY))
+			u->pktinfo = setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
+	} else if (u->local.ss_family == AF_INET6) {
+		const struct sockaddr_in6 *a = (const void *)&u->local;
+		if (!IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
+			return;
+		u->pktinfo = setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof(one)) == 0;
+		/* IPv4 peers of a dual-stack socket: told by IP_PKTINFO (refused on
+		 * an IPv6-only socket, which has none). */
+		setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
+	}
+	if (!u->pktinfo)
+		log_warn("cannot learn the address each packet came to (%s): answers leave from the "
+		         "address the kernel picks", strerror(errno));
+}
+
 static int alloc_bufs(struct udp *u)
 {
 	u->tx = malloc(UDP_TX_BUF);
@@ -79,6 +105,7 @@ int udp_adopt(struct udp *u, int fd)
 		return -1;
 	}
 	tune(u, u->local.ss_family);
+	want_pktinfo(u);
 	return 0;
 }
 
@@ -99,11 +126,24 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 	} else {
 		/* No SO_REUSEADDR: on UDP it would let a second hub bind the same
 		 * address and take this one's traffic. */
-		if (bind(u->fd, addr, len) < 0)
-			goto fail;
+		if (bind(u->fd, addr, len) < 0) {
+			/* An address not here yet (DHCP at boot, IPv6's duplicate
+			 * address detection) is bound all the same: packets come
+			 * once it is. The caller says so. */
+			int one = 1;
+			bool v6 = addr->sa_family == AF_INET6;
+			if (errno != EADDRNOTAVAIL ||
+			    setsockopt(u->fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_FREEBIND : IP_FREEBIND,
+			               &one, sizeof(one)) < 0 ||
+			    bind(u->fd, addr, len) < 0)
+				goto fail;
+			u->freebind = true;
+		}
 	}
 	u->locallen = sizeof(u->local);
 	getsockname(u->fd, (struct sockaddr *)&u->local, &u->locallen);
+	if (!connect_it)
+		want_pktinfo(u);
 	return 0;
 fail:;
 	int e = errno;
@@ -176,15 +216,76 @@ void udp_close(struct udp *u)
 	u->rx = NULL;
 }
 
-static void send_plain(struct udp *u, const struct sockaddr_storage *dst, socklen_t dstlen,
-                       const uint8_t *buf, size_t len)
+/* The control message that makes a packet leave from src: IP_PKTINFO on
+ * an IPv4 socket, IPV6_PKTINFO on an IPv6 one (an IPv4-mapped src too). */
+static void put_src(const struct udp *u, struct msghdr *mh, struct cmsghdr *cm,
+                    const struct sockaddr_storage *src)
 {
+	if (u->local.ss_family == AF_INET) {
+		struct in_pktinfo pi = {.ipi_spec_dst = ((const struct sockaddr_in *)(const void *)src)->sin_addr};
+		cm->cmsg_level = IPPROTO_IP;
+		cm->cmsg_type = IP_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		mh->msg_controllen += CMSG_SPACE(sizeof(pi));
+	} else {
+		const struct sockaddr_in6 *s6 = (const void *)src;
+		struct in6_pktinfo pi = {.ipi6_addr = s6->sin6_addr};
+		/* A link-local address means little without its interface. */
+		if (IN6_IS_ADDR_LINKLOCAL(&s6->sin6_addr))
+			pi.ipi6_ifindex = s6->sin6_scope_id;
+		cm->cmsg_level = IPPROTO_IPV6;
+		cm->cmsg_type = IPV6_PKTINFO;
+		cm->cmsg_len = CMSG_LEN(sizeof(pi));
+		memcpy(CMSG_DATA(cm), &pi, sizeof(pi));
+		mh->msg_controllen += CMSG_SPACE(sizeof(pi));
+	}
+}
+
+/* One sendmsg: buf to dst, from src when srclen (and pktinfo), in segments
+ * of seg bytes when seg (UDP GSO). */
+static ssize_t send_msg(struct udp *u, const struct sockaddr_storage *dst, socklen_t dstlen,
+                        const struct sockaddr_storage *src, socklen_t srclen,
+                        uint8_t *buf, size_t len, uint16_t seg)
+{
+	struct iovec iov = {buf, len};
+	union {
+		char buf[CMSG_SPACE(sizeof(uint16_t)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		struct cmsghdr align;
+	} ctl;
+	memset(&ctl, 0, sizeof(ctl));
+	struct msghdr mh = {
+		.msg_name = u->connected ? NULL : (void *)dst,
+		.msg_namelen = u->connected ? 0 : dstlen,
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
+	mh.msg_controllen = 0;
+	if (seg) {
+		cm->cmsg_level = SOL_UDP;
+		cm->cmsg_type = UDP_SEGMENT;
+		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
+		mh.msg_controllen += CMSG_SPACE(sizeof(uint16_t));
+		cm = (struct cmsghdr *)(void *)(ctl.buf + mh.msg_controllen);
+	}
+	if (u->pktinfo && srclen)
+		put_src(u, &mh, cm, src);
+	if (!mh.msg_controllen)
+		mh.msg_control = NULL;
 	ssize_t n;
 	do
-		n = u->connected ? send(u->fd, buf, len, 0)
-		                 : sendto(u->fd, buf, len, 0, (const struct sockaddr *)dst, dstlen);
+		n = sendmsg(u->fd, &mh, 0);
 	while (n < 0 && errno == EINTR);
-	if (n < 0) {
+	return n;
+}
+
+static void send_plain(struct udp *u, const struct sockaddr_storage *dst, socklen_t dstlen,
+                       const struct sockaddr_storage *src, socklen_t srclen,
+                       uint8_t *buf, size_t len)
+{
+	if (send_msg(u, dst, dstlen, src, srclen, buf, len, 0) < 0) {
 		u->tx_dropped++;
 		if (errno != EAGAIN && errno != ENOBUFS)
 			u->tx_errno = errno;
@@ -192,12 +293,14 @@ static void send_plain(struct udp *u, const struct sockaddr_storage *dst, sockle
 	}
 }
 
-void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
-                  const uint8_t *pkt, size_t len)
+void udp_send_one(struct udp *u, const struct sockaddr *src, socklen_t srclen,
+                  const struct sockaddr *dst, socklen_t dstlen, const uint8_t *pkt, size_t len)
 {
-	struct sockaddr_storage ss;
-	memcpy(&ss, dst, dstlen);
-	send_plain(u, &ss, dstlen, pkt, len);
+	struct sockaddr_storage d, s = {0};
+	memcpy(&d, dst, dstlen);
+	if (src && srclen)
+		memcpy(&s, src, srclen);
+	send_plain(u, &d, dstlen, &s, src ? srclen : 0, (uint8_t *)pkt, len);
 }
 
 void udp_flush(struct udp *u)
@@ -205,27 +308,8 @@ void udp_flush(struct udp *u)
 	if (u->nseg == 0)
 		return;
 	if (u->nseg > 1 && u->gso) {
-		struct iovec iov = {u->tx, u->txlen};
-		union {
-			char buf[CMSG_SPACE(sizeof(uint16_t))];
-			struct cmsghdr align;
-		} ctl;
-		struct msghdr mh = {
-			.msg_name = u->connected ? NULL : &u->txdst,
-			.msg_namelen = u->connected ? 0 : u->txdstlen,
-			.msg_iov = &iov, .msg_iovlen = 1,
-			.msg_control = ctl.buf, .msg_controllen = sizeof(ctl.buf),
-		};
-		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
-		cm->cmsg_level = SOL_UDP;
-		cm->cmsg_type = UDP_SEGMENT;
-		cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
-		uint16_t seg = (uint16_t)u->seg;
-		memcpy(CMSG_DATA(cm), &seg, sizeof(seg));
-		ssize_t n;
-		do
-			n = sendmsg(u->fd, &mh, 0);
-		while (n < 0 && errno == EINTR);
+		ssize_t n = send_msg(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx,
+		                     u->txlen, (uint16_t)u->seg);
 		if (n >= 0)
 			goto done;
 		if (errno != EIO && errno != EINVAL && errno != EOPNOTSUPP) {
@@ -240,7 +324,7 @@ void udp_flush(struct udp *u)
 		 * tells GSO was the problem. */
 		int gso_err = errno;
 		uint64_t dropped = u->tx_dropped;
-		send_plain(u, &u->txdst, u->txdstlen, u->tx, u->seg);
+		send_plain(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx, u->seg);
 		if (u->tx_dropped != dropped) {
 			u->tx_dropped += u->nseg - 1; /* the batch is lost with it */
 			goto done;
@@ -249,13 +333,13 @@ void udp_flush(struct udp *u)
 		u->gso = false;
 		for (size_t off = u->seg; off < u->txlen; off += u->seg) {
 			size_t len = u->txlen - off < u->seg ? u->txlen - off : u->seg;
-			send_plain(u, &u->txdst, u->txdstlen, u->tx + off, len);
+			send_plain(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx + off, len);
 		}
 		goto done;
 	}
 	for (size_t off = 0; off < u->txlen; off += u->seg) {
 		size_t len = u->txlen - off < u->seg ? u->txlen - off : u->seg;
-		send_plain(u, &u->txdst, u->txdstlen, u->tx + off, len);
+		send_plain(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx + off, len);
 	}
 done:
 	u->txlen = u->nseg = u->seg = 0;
@@ -274,12 +358,17 @@ static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
 	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
-void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, size_t len)
+void udp_tx_commit(struct udp *u, const struct sockaddr *src, socklen_t srclen,
+                   const struct sockaddr *dst, socklen_t dstlen, size_t len)
 {
 	if (len == 0)
 		return;
+	if (!u->pktinfo || !src)
+		srclen = 0;
 	bool fits = u->nseg > 0 && len <= u->seg &&
-	            (u->connected || same_addr(&u->txdst, u->txdstlen, dst, dstlen));
+	            (u->connected || (same_addr(&u->txdst, u->txdstlen, dst, dstlen) &&
+	                              (srclen == 0 ? u->txsrclen == 0
+	                                           : same_addr(&u->txsrc, u->txsrclen, src, srclen))));
 	if (u->nseg > 0 && !fits) {
 		/* The new packet cannot join this batch: send the batch without it,
 		 * then start a new one with it (rare: another peer or a larger packet). */
@@ -293,6 +382,9 @@ void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, 
 			memcpy(&u->txdst, dst, dstlen);
 			u->txdstlen = dstlen;
 		}
+		if (srclen)
+			memcpy(&u->txsrc, src, srclen);
+		u->txsrclen = srclen;
 	}
 	u->txlen += len;
 	u->nseg++;
@@ -303,9 +395,11 @@ void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, 
 
 int udp_recv(struct udp *u)
 {
-	/* Room for the GRO segment size and the drop counter. */
+	/* Room for the GRO segment size, the drop counter and where it came to
+	 * (an IPv4 packet on a dual-stack socket tells both ways). */
 	union ctlbuf {
-		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t))];
+		char buf[CMSG_SPACE(sizeof(int)) + CMSG_SPACE(sizeof(uint32_t)) +
+		         CMSG_SPACE(sizeof(struct in_pktinfo)) + CMSG_SPACE(sizeof(struct in6_pktinfo))];
 		struct cmsghdr align;
 	};
 	struct mmsghdr msgs[UDP_RX_MSGS];
@@ -335,7 +429,33 @@ int udp_recv(struct udp *u)
 		if (mh->msg_flags & MSG_TRUNC)
 			continue;
 		size_t len = msgs[i].msg_len, seg = len;
+		struct sockaddr_storage to;
+		socklen_t tolen = u->locallen;
+		memcpy(&to, &u->local, u->locallen);
 		for (struct cmsghdr *cm = CMSG_FIRSTHDR(mh); cm; cm = CMSG_NXTHDR(mh, cm)) {
+			if (cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_PKTINFO &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
+				struct in_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				if (to.ss_family == AF_INET) {
+					((struct sockaddr_in *)(void *)&to)->sin_addr = pi.ipi_addr;
+				} else { /* an IPv4 peer of a dual-stack socket */
+					struct sockaddr_in6 *t6 = (void *)&to;
+					memset(&t6->sin6_addr, 0, 10);
+					memset(t6->sin6_addr.s6_addr + 10, 0xff, 2);
+					memcpy(t6->sin6_addr.s6_addr + 12, &pi.ipi_addr, 4);
+				}
+				continue;
+			}
+			if (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_PKTINFO &&
+			    cm->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+				struct in6_pktinfo pi;
+				memcpy(&pi, CMSG_DATA(cm), sizeof(pi));
+				struct sockaddr_in6 *t6 = (void *)&to;
+				t6->sin6_addr = pi.ipi6_addr;
+				t6->sin6_scope_id = IN6_IS_ADDR_LINKLOCAL(&pi.ipi6_addr) ? pi.ipi6_ifindex : 0;
+				continue;
+			}
 			if (cm->cmsg_level == SOL_UDP && cm->cmsg_type == UDP_GRO) {
 				int v;
 				memcpy(&v, CMSG_DATA(cm), sizeof(v));
@@ -354,6 +474,8 @@ int udp_recv(struct udp *u)
 			r->len = len - off < seg ? len - off : seg;
 			memcpy(&r->from, &from[i], mh->msg_namelen);
 			r->fromlen = mh->msg_namelen;
+			memcpy(&r->to, &to, tolen);
+			r->tolen = tolen;
 		}
 	}
 	return out;

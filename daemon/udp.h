@@ -31,6 +31,10 @@ struct udp_rx {
 	size_t len;
 	struct sockaddr_storage from;
 	socklen_t fromlen;
+	/* The address it came to: on a socket bound to a wildcard address
+	 * (udp->pktinfo) the one the peer used, else the socket's own. */
+	struct sockaddr_storage to;
+	socklen_t tolen;
 };
 
 struct udp {
@@ -38,13 +42,16 @@ struct udp {
 	bool connected;            /* client: connect()ed, send without address */
 	bool gso;                  /* cleared when the kernel refuses UDP_SEGMENT */
 	bool gro;                  /* UDP_GRO on */
+	bool freebind;             /* hub: bound to an address not on the machine (yet) */
+	bool pktinfo;              /* hub on a wildcard address: answers leave from the
+	                            * address each peer used (a machine has several) */
 	struct sockaddr_storage local;
 	socklen_t locallen;
 	/* send batch: segments of seg bytes back to back, the last may be shorter */
 	uint8_t *tx;
 	size_t txlen, seg, nseg;
-	struct sockaddr_storage txdst;
-	socklen_t txdstlen;
+	struct sockaddr_storage txdst, txsrc;
+	socklen_t txdstlen, txsrclen; /* txsrclen 0: the kernel picks the source */
 	uint64_t tx_dropped;       /* kernel refused (buffer full): QUIC recovers */
 	int tx_errno;              /* last send error other than a full buffer; the
 	                            * owner clears it (client: the path may be gone) */
@@ -78,13 +85,16 @@ size_t udp_path_payload(const struct udp *u);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */
 uint8_t *udp_tx_slot(struct udp *u);
-/* The packet of len bytes now in the slot goes to dst (ignored when connected). */
-void udp_tx_commit(struct udp *u, const struct sockaddr *dst, socklen_t dstlen, size_t len);
+/* The packet of len bytes now in the slot goes to dst (ignored when
+ * connected), from src (the address the peer uses: an rx's to; used with
+ * pktinfo, else ignored; NULL lets the kernel pick). */
+void udp_tx_commit(struct udp *u, const struct sockaddr *src, socklen_t srclen,
+                   const struct sockaddr *dst, socklen_t dstlen, size_t len);
 /* Hand everything batched to the kernel. */
 void udp_flush(struct udp *u);
 /* Send one packet now, outside the batch (stateless reset, version negotiation). */
-void udp_send_one(struct udp *u, const struct sockaddr *dst, socklen_t dstlen,
-                  const uint8_t *pkt, size_t len);
+void udp_send_one(struct udp *u, const struct sockaddr *src, socklen_t srclen,
+                  const struct sockaddr *dst, socklen_t dstlen, const uint8_t *pkt, size_t len);
 
 /* Receive a batch into u->rx, GRO batches cut into their packets. Returns
  * the count (0 when nothing is waiting, up to UDP_RX_BATCH) or -1 on a real

@@ -53,6 +53,15 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 		snprintf(err, errlen, "peers[%zu].remote: expected ADDR:PORT or [ADDR]:PORT", idx);
 		return -1;
 	}
+	/* Ours only when the hub has several addresses: where to answer from. */
+	json_t *local = json_object_get(o, "local");
+	if (local && (!json_is_string(local) ||
+	              peer_addr_parse(json_string_value(local), &e->local, &e->locallen) < 0 ||
+	              e->local.ss_family != e->remote.ss_family)) {
+		snprintf(err, errlen, "peers[%zu].local: expected ADDR:PORT or [ADDR]:PORT, of the "
+		         "remote's family", idx);
+		return -1;
+	}
 	json_t *cids = json_object_get(o, "cids");
 	if (!json_is_array(cids) || json_array_size(cids) > PEER_CIDS_MAX) {
 		snprintf(err, errlen, "peers[%zu].cids: expected an array of at most %d", idx,
@@ -86,18 +95,25 @@ int peerfile_parse(const char *buf, size_t len, struct peer_entry **out, size_t 
 	                           n, err, errlen);
 }
 
+/* As peer_addr_parse reads it. */
+static void addr_text(const struct sockaddr_storage *sa, char *out, size_t len)
+{
+	char host[INET6_ADDRSTRLEN];
+	if (sa->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+	} else {
+		const struct sockaddr_in *in = (const void *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		snprintf(out, len, "%s:%u", host, ntohs(in->sin_port));
+	}
+}
+
 static json_t *entry_json(const struct peer_entry *e)
 {
-	char host[INET6_ADDRSTRLEN], remote[INET6_ADDRSTRLEN + 10];
-	if (e->remote.ss_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const void *)&e->remote;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(remote, sizeof(remote), "[%s]:%u", host, ntohs(in6->sin6_port));
-	} else {
-		const struct sockaddr_in *in = (const void *)&e->remote;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		snprintf(remote, sizeof(remote), "%s:%u", host, ntohs(in->sin_port));
-	}
+	char remote[INET6_ADDRSTRLEN + 10], local[INET6_ADDRSTRLEN + 10];
+	addr_text(&e->remote, remote, sizeof(remote));
 	json_t *cids = json_array();
 	for (size_t i = 0; i < e->ncid && i < PEER_CIDS_MAX; i++) {
 		char hex[2 * PEER_CID_MAX + 1];
@@ -106,7 +122,12 @@ static json_t *entry_json(const struct peer_entry *e)
 		hex[2 * (e->cid[i].len < PEER_CID_MAX ? e->cid[i].len : PEER_CID_MAX)] = '\0';
 		json_array_append_new(cids, json_string(hex));
 	}
-	return json_pack("{s:s, s:o}", "remote", remote, "cids", cids);
+	json_t *j = json_pack("{s:s, s:o}", "remote", remote, "cids", cids);
+	if (j && e->locallen) {
+		addr_text(&e->local, local, sizeof(local));
+		json_object_set_new(j, "local", json_string(local));
+	}
+	return j;
 }
 
 char *peerfile_format(const struct peer_entry *v, size_t n)

@@ -23,6 +23,8 @@ struct peer_cid {
 struct peer_entry {
 	struct sockaddr_storage remote;
 	socklen_t remotelen;
+	struct sockaddr_storage local; /* the hub's address it used; locallen 0: not known */
+	socklen_t locallen;
 	struct peer_cid cid[PEER_CIDS_MAX];
 	size_t ncid;
 };

@@ -1,10 +1,12 @@
 #!/bin/bash
 # One hub per address (issue 10): a second slopnd server on the UDP address
 # of a running one refuses to start, before it touches a TUN device, and the
-# first hub keeps its clients.
+# first hub keeps its clients. A hub whose --listen address is not on the
+# machine yet (DHCP late at boot) starts all the same, says so, and takes
+# clients once the address is there.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
-topo 1
+topo 2
 start_hub
 connect_clients 1
 
@@ -31,3 +33,17 @@ refused wild 0.0.0.0:4242 second1
 nsx c1 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c1 lost its tunnel"
 expect_eq "first hub's sessions" "$(ctl --json status | jq .sessions)" 1
 ok "the first hub kept its client"
+
+# An address that comes after the start.
+start hub:late server --listen 192.0.2.2:4242 --state-dir "$TMP/late-state" --token late \
+	--control "$TMP/late.sock" --tun late0 --subnet 10.101.0.0/24
+wait_hub "$TMP/late.sock"
+grep -q "^slopnd: warning: --listen 192.0.2.2:4242: no such address on this machine yet" "$TMP/hub-late.log" ||
+	fail "the hub did not say its address is not here: $(cat "$TMP/hub-late.log")"
+ok "a hub on an address not here yet runs, and says so"
+ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
+start c2 client --server 192.0.2.2:4242 --token late
+wait_connected c2 10.101.0.2
+nsx c2 ping -c 3 -i 0.2 -W 2 10.101.0.1 >/dev/null || fail "c2 cannot reach the late hub"
+expect_eq "the late hub's sessions" "$("$SLOPNCTL" --socket "$TMP/late.sock" --json status | jq .sessions)" 1
+ok "clients get in once the address is there"

@@ -4,7 +4,8 @@
 # prefix, inside our namespaces), c3 at 192.0.2.1, which the hub's socket
 # gets as ::ffff:192.0.2.13 and shows as 192.0.2.13. Traffic crosses both
 # ways. c2's link has MTU 1400: its QUIC packets fit it (1400 less 40
-# bytes of IPv6 and 8 of UDP), and 1280-byte packets still pass.
+# bytes of IPv6 and 8 of UDP), and 1280-byte packets still pass. Then the
+# hub's machine gets second addresses (see there).
 #
 #   hub 2001:db8::1, 192.0.2.1 --+
 #   c1  2001:db8::11 ------------+-- br0
@@ -46,3 +47,41 @@ iperf_tcp "hub -> c2 over an IPv6 underlay" hub c2 10.100.0.3 2
 iperf_tcp "c3 -> hub over IPv4 to [::]" c3 hub 10.100.0.1 2
 expect_eq "drops at the hub for c2 and c3" "$(ctl --json sessions list |
 	jq '[.sessions[] | select(.vip == "10.100.0.3" or .vip == "10.100.0.4") | .drops[]] | add')" 0
+
+# A second address on the hub's machine, IPv6 and IPv4, while it runs: the
+# hub on [::] answers each client from the address that client used (the
+# kernel alone would pick one source for all, and a client drops what
+# comes from another address): the clients connected before keep their
+# sessions, and new ones get in through the second addresses.
+nsx hub sysctl -qw net.ipv6.conf.eth0.accept_dad=1 net.ipv6.conf.eth0.dad_transmits=3
+ip -n "$(ns hub)" addr add 2001:db8::2/64 dev eth0
+ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
+ip -n "$(ns hub)" -6 addr show dev eth0 tentative | grep -q 2001:db8::2 || fail "2001:db8::2 is not tentative"
+# Meanwhile a second hub on that IPv6 address, not usable yet (still in
+# duplicate address detection, as at boot): it starts all the same.
+start hub:late server --listen "[2001:db8::2]:4243" --state-dir "$TMP/late-state" --token late \
+	--control "$TMP/late.sock" --tun late0 --subnet 10.101.0.0/24
+wait_hub "$TMP/late.sock"
+grep -q "^slopnd: warning: --listen \[2001:db8::2\]:4243: no such address on this machine yet" "$TMP/hub-late.log" ||
+	fail "the hub did not say its address is not here: $(cat "$TMP/hub-late.log")"
+ok "a hub on an IPv6 address still in duplicate address detection runs, and says so"
+wait_until 10 "2001:db8::2 usable" sh -c "! ip -n $(ns hub) -6 addr show dev eth0 tentative | grep -q 2001:db8::2"
+for i in 1 2 3; do
+	nsx "c$i" ping -c 2 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c$i lost the hub once it had a second address"
+done
+expect_eq "sessions once the hub has second addresses" "$(ctl --json status | jq .sessions)" 3
+ok "the clients connected before keep their sessions"
+start c1:late client --server "[2001:db8::2]:4243" --token late --tun late0
+wait_until 10 "c1 connected to the late hub" client_is c1:late vip 10.101.0.2
+nsx c1 ping -c 3 -i 0.2 -W 2 10.101.0.1 >/dev/null || fail "c1 cannot reach the late hub"
+ok "the hub on a late IPv6 address takes clients once it is there"
+start c2:second client --server "[2001:db8::2]:4242" --token s3cret --tun second0
+start c3:second client --server 192.0.2.2:4242 --token s3cret --tun second0
+wait_until 10 "c2 connected through [2001:db8::2]" client_is c2:second connected true
+wait_until 10 "c3 connected through 192.0.2.2" client_is c3:second connected true
+expect_eq "where c2's and c3's second clients are, as the hub sees them" \
+	"$(ctl --json sessions list | jq -r '[.sessions[] | select(.vip == "10.100.0.5" or .vip == "10.100.0.6") | .remote | sub(":[0-9]+$"; "")] | sort | join(" ")')" \
+	"192.0.2.13 [2001:db8::12]"
+nsx c2 ping -c 3 -i 0.2 -W 2 -I second0 10.100.0.1 >/dev/null || fail "c2's second client cannot reach the hub"
+nsx c3 ping -c 3 -i 0.2 -W 2 -I second0 10.100.0.1 >/dev/null || fail "c3's second client cannot reach the hub"
+ok "new clients get in through the hub's second IPv6 and IPv4 addresses"

@@ -260,7 +260,8 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 			struct peer *p = cidmap_get(&f->cids, vc.dcid, vc.dcidlen);
 			if (!p || p->conn.state == CONN_DEAD)
 				continue;
-			conn_read(&p->conn, (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
+			conn_read(&p->conn, (const struct sockaddr *)&rx->to, rx->tolen,
+			          (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
 			mark_dirty(p);
 		}
 		if (n < UDP_RX_BATCH)

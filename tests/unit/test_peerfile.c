@@ -28,11 +28,15 @@ static void round_trip(void **state)
 	in[0].cid[0] = (struct peer_cid){.len = 16, .data = {0xde, 0xad, 0xbe, 0xef, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 0xff}};
 	in[0].cid[1] = (struct peer_cid){.len = 1, .data = {0x00}};
 	assert_int_equal(peer_addr_parse("[2001:db8::7]:4242", &in[1].remote, &in[1].remotelen), 0);
+	/* The hub's own address the client uses, when it has several. */
+	assert_int_equal(peer_addr_parse("[2001:db8::2]:4242", &in[1].local, &in[1].locallen), 0);
 	char *text = peerfile_format(in, 2);
 	assert_non_null(text);
 	assert_non_null(strstr(text, "\"192.0.2.11:40000\""));
 	assert_non_null(strstr(text, "\"deadbeef0102030405060708090a0bff\""));
 	assert_non_null(strstr(text, "\"[2001:db8::7]:4242\""));
+	assert_non_null(strstr(text, "\"local\": \"[2001:db8::2]:4242\""));
+	assert_null(strstr(strstr(text, "\"local\"") + 1, "\"local\"")); /* none without one */
 	struct peer_entry *out;
 	size_t n;
 	assert_int_equal(parse(text, &out, &n), 0);
@@ -71,6 +75,9 @@ static void bad_files(void **state)
 		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"0011223344556677889900112233445566778899aa\"]}]}", "peers[0].cids[0]"},
 		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"cids\":[\"00\",\"00\",\"00\",\"00\",\"00\",\"00\",\"00\",\"00\",\"00\"]}]}", "at most 8"},
 		{"{\"version\":1,\"version\":1,\"peers\":[]}", "duplicate"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"local\":7,\"cids\":[]}]}", "peers[0].local"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"local\":\"192.0.2.2\",\"cids\":[]}]}", "peers[0].local"},
+		{"{\"version\":1,\"peers\":[{\"remote\":\"192.0.2.1:4242\",\"local\":\"[2001:db8::2]:4242\",\"cids\":[]}]}", "of the remote's family"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct peer_entry *out = (void *)1;
