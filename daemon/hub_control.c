@@ -70,7 +70,7 @@ static json_t *session_json(struct session *ss)
 	 * window at 2.89 x delivery rate x min RTT, which is what limits one
 	 * fast stream on a LAN (docs/bench/2026-11-30-cwnd-cap.md). */
 	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:o, s:I, s:I, "
-	                 "s:I, s:s, s:s}",
+	                 "s:I, s:s, s:s, s:o}",
 		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
 		"vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 		"remote", ss->remote, "since", (json_int_t)ss->since,
@@ -81,7 +81,8 @@ static json_t *session_json(struct session *ss)
 		"cwnd", (json_int_t)cs.cwnd, "in_flight", (json_int_t)cs.bytes_in_flight,
 		/* Less than full size for a client on a narrow way (conn_client_init). */
 		"max_packet", (json_int_t)conn_max_datagram(&ss->conn),
-		"client_version", ss->client_version, "os", ss->os);
+		"client_version", ss->client_version, "os", ss->os,
+		"client_id", ss->client_id[0] ? json_string(ss->client_id) : json_null());
 }
 
 static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,

@@ -80,12 +80,51 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 	return NULL;
 }
 
+static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
+	return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
+	               &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
+}
+
+#define TWIN_WINDOW (60 * NGTCP2_SECONDS)
+#define TWIN_HEARD (3 * NGTCP2_SECONDS)
+
+/* Two machines with one client id (a machine cloned with its state
+ * directory) would replace each other's session for ever, a second apart,
+ * on one address. Told apart from a client that restarted: the session
+ * to replace is alive (heard just now), and it replaced one from the
+ * newcomer's address moments ago. */
+static bool twin_of(const struct session *ss, const struct session *old)
+{
+	uint64_t now = conn_now();
+	return ss->client_id[0] && old->replaced_at && now - old->replaced_at < TWIN_WINDOW &&
+	       now - old->conn.last_rx < TWIN_HEARD && same_host(&ss->remote_sa, &old->replaced_remote);
+}
+
 /* The VIP for a new session: the token's fixed one, else the client's
  * lease, else a free one (see alloc.h). 0 when the pool is exhausted. */
 static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e)
 {
 	struct session *old = stale_session(s, ss, e);
+	if (old && !strcmp(old->client_id, ss->client_id) && twin_of(ss, old)) {
+		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s: client id %s is in use by session %llu "
+		         "from %s too: two machines with one id (a cloned machine?); this one gets an "
+		         "address of its own. Remove STATE_DIR/client-TUN.id on one of them",
+		         (unsigned long long)ss->id, ss->remote, ss->client_id,
+		         (unsigned long long)old->id, old->remote);
+		control_notify(s->ctl, "client.twin", json_pack("{s:s, s:s, s:s}", "client_id",
+		               ss->client_id, "remote", ss->remote, "other", old->remote));
+		ss->client_id[0] = '\0';
+		old = NULL;
+	}
 	if (old) {
+		ss->replaced_at = conn_now();
+		ss->replaced_remote = old->remote_sa;
 		hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
 		         (unsigned long long)old->id, (unsigned long long)ss->id,
 		         ss->client_id[0] ? "client" : "token");
