@@ -162,6 +162,21 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* With --full-tunnel: the kernel would send to the hub through our TUN. */
+static bool hub_through_tun(const struct client *cl)
+{
+	int oif = 0;
+	uint8_t gw[16];
+	uint32_t gw4, hub4;
+	memcpy(&hub4, cl->hub_addr, 4);
+	if (!cl->ft.low_added)
+		return false;
+	if (cl->hub_family == AF_INET6 ? nl_route6_get(cl->hub_addr, &oif, gw) < 0
+	                               : nl_route_get(hub4, &oif, &gw4) < 0)
+		return false;
+	return oif == cl->ifindex;
+}
+
 /* The kernel now knows that the way to the hub carries less than this
  * connection sends: every full-size packet would be lost, and ngtcp2 0.12
  * cannot shrink a connection's packets, so connect again with ones that fit
@@ -170,6 +185,13 @@ void client_path_narrowed(struct client *cl)
 {
 	if (!cl->conn || cl->udp.fd < 0)
 		return;
+	if (hub_through_tun(cl)) {
+		/* Not a narrower way: the full tunnel's host route to the hub went
+		 * with the network we left, and the /1 routes take the hub into
+		 * the TUN (of its MTU). The path check puts the route back. */
+		client_check_path_soon(cl);
+		return;
+	}
 	size_t now = udp_path_payload(&cl->udp);
 	if (now >= cl->udp_payload)
 		return;
