@@ -88,6 +88,10 @@ void client_settle(struct client *cl);
 int client_apply_address(struct client *cl, const struct slopn_login_response *r);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
 void client_restore_network(struct client *cl);
+/* --full-tunnel after a network change: the hub's host route through the
+ * network there is now, and the routes through the TUN (back, after a
+ * while without a network). */
+void client_full_tunnel_again(struct client *cl);
 /* The hub's later word on its way out (a "network" line). */
 void client_hub_network(struct client *cl, const struct slopn_network *n);
 /* The TUN's link went down (up) from outside: what the kernel took with it

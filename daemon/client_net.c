@@ -112,6 +112,26 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 	return 0;
 }
 
+void client_full_tunnel_again(struct client *cl)
+{
+	if (!cl->cfg->full_tunnel || cl->state != C_UP || cl->tun_down)
+		return;
+	char err[512];
+	bool was = cl->ft.high_added;
+	fulltunnel_down(&cl->ft);
+	if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr,
+	                  cl->prefix6 && cl->hub_egress6, err, sizeof(err)) < 0) {
+		/* Most likely no network at all for the moment: the next change
+		 * of the machine's routes tries again. */
+		if (was)
+			log_warn("--full-tunnel after a network change: %s; its routes come back with a "
+			         "way to the hub", err);
+		return;
+	}
+	if (!was)
+		log_info("full tunnel: everything through %s again", cl->tunname);
+}
+
 /* The hub opened IPv6's way out after our login: a full tunnel takes
  * IPv6 in now (unless the TUN is down: its up does it). */
 static void full_tunnel6_late(struct client *cl)
@@ -162,6 +182,8 @@ void client_tun_link(struct client *cl, bool up)
 		log_warn("%s is up again, but --full-tunnel: %s", cl->tunname, err);
 	else if (cl->state == C_UP)
 		log_info("%s is up again: its addresses and routes are back", cl->tunname);
+	if (cl->state == C_UP && !cl->ft.high_added)
+		client_full_tunnel_again(cl); /* lost while the TUN was down */
 	if (cl->state == C_UP)
 		full_tunnel6_late(cl);
 }

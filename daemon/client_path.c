@@ -123,15 +123,8 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	struct client *cl = userdata;
 	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
 		return 0;
-	if (cl->ft.low_added) {
-		/* The hub's host route may lead into the network we left. */
-		char err[512];
-		bool six = cl->ft.low6_added;
-		fulltunnel_down(&cl->ft);
-		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
-		                  sizeof(err)) < 0)
-			log_warn("--full-tunnel after a network change: %s", err);
-	}
+	/* The hub's host route may lead into the network we left. */
+	client_full_tunnel_again(cl);
 	const ngtcp2_path *p = ngtcp2_conn_get_path(cl->conn->qc);
 	char was[INET6_ADDRSTRLEN + 8], now[INET6_ADDRSTRLEN + 8];
 	sockaddr_str((const struct sockaddr *)&cl->udp.local, was, sizeof(was));

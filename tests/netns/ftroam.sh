@@ -4,6 +4,7 @@
 # left, and the /1 routes would take the hub into the TUN itself; the
 # client puts the host route back through the new network and moves its
 # connection there (same session, same VIP), losing at most 1 s of pings.
+# After a while without any network, its routes come back with the next.
 #
 #   hub 192.0.2.1 -- br0 -- rta 192.0.2.50 -- 198.51.100.1 --- eth0 198.51.100.2 c1
 #                       \-- rtb 192.0.2.51 -- 203.0.113.1 ---- eth1 203.0.113.2 c1 (down at first)
@@ -56,3 +57,20 @@ expect_eq "the hub's session after the move: id, VIP, where" \
 expect_eq "c1's full tunnel after the move" "$(client_status c1 full_tunnel)" true
 expect_eq "an address beyond the VPN goes" "$(nsx c1 ip -o route get 192.0.2.77 | awk '{print $3}')" slopn0
 ok "c1 moved with its full tunnel: same session $ID, $lost of 600 pings lost"
+
+# A while without any network (Wi-Fi lost, nothing else): the full tunnel's
+# routes cannot stay (they would take the hub into the TUN) and come back,
+# with the host route through the next network, the session still the same.
+ip -n "$(ns c1)" link set eth1 down
+wait_until 5 "c1's full tunnel down without a network" client_is c1 full_tunnel false
+sleep 2
+ip -n "$(ns c1)" link set eth0 up
+ip -n "$(ns c1)" route add default via 198.51.100.1
+wait_until 5 "c1's full tunnel back" client_is c1 full_tunnel true
+wait_ping c1 10.100.0.1 5
+expect_eq "the way to the hub after the gap" "$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" "198.51.100.1 eth0"
+expect_eq "an address beyond the VPN goes, after the gap" "$(nsx c1 ip -o route get 192.0.2.77 | awk '{print $3}')" slopn0
+expect_eq "the hub's session after the gap: id, VIP, where" \
+	"$(ctl --json sessions list | jq -r '.sessions[] | "\(.id) \(.vip) \(.remote | sub(":[0-9]+$"; ""))"')" \
+	"$ID 10.100.0.2 198.51.100.2"
+ok "c1's full tunnel came back after 2 s without a network, same session $ID"
