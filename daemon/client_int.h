@@ -75,6 +75,11 @@ struct client {
 	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
 	struct full_tunnel ft;
 	bool dns_set;                /* resolv.conf holds the hub's server */
+	uint32_t dns4;               /* the servers it holds: network order, 0 none */
+	uint8_t dns6[16];
+	bool has_dns6;
+	sd_event_source *dns_watch;  /* inotify on resolv.conf while dns_set */
+	sd_event_source *dns_timer;  /* a change seen: look a little later */
 	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
 };
 

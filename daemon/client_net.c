@@ -3,7 +3,11 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
+#include <limits.h>
+#include <stdio.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
@@ -58,6 +62,91 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 	return 0;
 }
 
+/* ---- --accept-dns: resolv.conf stays pointed at the hub ----
+ * A DHCP client on a new network (the machine roamed) writes the network's
+ * servers into resolv.conf, in place or by a rename: the hub's would be
+ * gone for the rest of the connection. Watched with inotify: the file
+ * itself (a bind mount is written in place) and its directory (a rename
+ * replaces it); a change not ours becomes the original to put back, and
+ * ours is written again. */
+
+static int on_dns_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	char err[512];
+	if (!cl->dns_set)
+		return 0;
+	/* A rename brought a new file: watch it too (the same one: no-op). */
+	inotify_add_watch(sd_event_source_get_io_fd(cl->dns_watch), cl->cfg->resolv_conf,
+	                  IN_CLOSE_WRITE);
+	int r = dns_check(cl->cfg->resolv_conf, cl->resolv_backup, cl->dns4,
+	                  cl->has_dns6 ? cl->dns6 : NULL, err, sizeof(err));
+	if (r < 0)
+		log_warn("--accept-dns: %s", err);
+	else if (r > 0)
+		log_info("dns: %s was rewritten (by a DHCP client?): the hub's servers are back in it, "
+		         "and the new content is what comes back when the connection ends",
+		         cl->cfg->resolv_conf);
+	return 0;
+}
+
+static int on_dns_watch(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const char *base = strrchr(cl->cfg->resolv_conf, '/');
+	base = base ? base + 1 : cl->cfg->resolv_conf;
+	bool ours = false;
+	ssize_t n;
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		for (char *p = buf; p < buf + n;) {
+			const struct inotify_event *e = (const void *)p;
+			/* The directory's events name a file: only ours matters. */
+			if (!e->len || !strcmp(e->name, base))
+				ours = true;
+			p += sizeof(*e) + e->len;
+		}
+	int on = SD_EVENT_OFF;
+	if (ours && sd_event_source_get_enabled(cl->dns_timer, &on) >= 0 && on == SD_EVENT_OFF) {
+		sd_event_source_set_time_relative(cl->dns_timer, 100000);
+		sd_event_source_set_enabled(cl->dns_timer, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+static void dns_watch_stop(struct client *cl)
+{
+	cl->dns_watch = sd_event_source_disable_unref(cl->dns_watch);
+	cl->dns_timer = sd_event_source_disable_unref(cl->dns_timer);
+}
+
+static void dns_watch_start(struct client *cl)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", cl->cfg->resolv_conf);
+	char *slash = strrchr(dir, '/');
+	if (slash)
+		slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
+	else
+		snprintf(dir, sizeof(dir), ".");
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (fd < 0 || inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0 ||
+	    inotify_add_watch(fd, cl->cfg->resolv_conf, IN_CLOSE_WRITE) < 0 ||
+	    sd_event_add_io(cl->ev, &cl->dns_watch, fd, EPOLLIN, on_dns_watch, cl) < 0 ||
+	    sd_event_add_time(cl->ev, &cl->dns_timer, CLOCK_MONOTONIC, UINT64_MAX, 10000,
+	                      on_dns_timer, cl) < 0) {
+		log_warn("--accept-dns: cannot watch %s (%s): if something else rewrites it, the hub's "
+		         "servers are gone from it until the next connection", cl->cfg->resolv_conf,
+		         strerror(errno));
+		dns_watch_stop(cl);
+		if (fd >= 0 && !cl->dns_watch)
+			close(fd);
+		return;
+	}
+	sd_event_source_set_io_fd_own(cl->dns_watch, 1);
+	sd_event_source_set_enabled(cl->dns_timer, SD_EVENT_OFF);
+}
+
 /* While connected: --full-tunnel routes and --accept-dns. */
 int client_apply_network(struct client *cl, const struct slopn_login_response *r)
 {
@@ -105,8 +194,13 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 			if (dns6)
 				inet_ntop(AF_INET6, dns6, d6, sizeof(d6));
 			cl->dns_set = true;
+			cl->dns4 = r->dns.s_addr;
+			cl->has_dns6 = dns6 != NULL;
+			if (dns6)
+				memcpy(cl->dns6, dns6, 16);
 			log_info("dns: %s now points to %s%s%s", cl->cfg->resolv_conf, d,
 			         *d && *d6 ? " and " : "", d6);
+			dns_watch_start(cl);
 		}
 	}
 	return 0;
@@ -205,6 +299,7 @@ void client_restore_network(struct client *cl)
 	if (routes)
 		log_info("full tunnel: routes removed");
 	char err[512];
+	dns_watch_stop(cl); /* the restore is ours */
 	if (cl->dns_set || cl->cfg->accept_dns) {
 		int r = dns_restore(cl->cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
 		if (r < 0)

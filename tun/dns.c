@@ -11,8 +11,9 @@
 
 #define MAX_RESOLV (64 * 1024)
 
-/* One file's content at a time: the client's control path is single-threaded. */
-static char orig[MAX_RESOLV];
+/* One file's content at a time, and ours: the client's control path is
+ * single-threaded. */
+static char orig[MAX_RESOLV], mine[MAX_RESOLV];
 
 static int read_all(const char *path, char *buf, size_t cap, size_t *len)
 {
@@ -46,10 +47,26 @@ static int write_all(const char *path, const char *buf, size_t len, int flags)
 	return rv;
 }
 
+/* Our file's text into mine; its length. */
+static size_t ours(const char *bak, uint32_t server, const uint8_t *server6)
+{
+	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
+	int n = snprintf(mine, MAX_RESOLV,
+	                 "# written by slopnd --accept-dns while connected; the original\n"
+	                 "# is in %s and comes back when slopnd stops\n", bak);
+	if (server)
+		n += snprintf(mine + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
+		              inet_ntop(AF_INET, &server, ip, sizeof(ip)));
+	if (server6)
+		n += snprintf(mine + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
+		              inet_ntop(AF_INET6, server6, ip6, sizeof(ip6)));
+	return (size_t)n;
+}
+
 int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t *server6,
               char *err, size_t errlen)
 {
-	char real[PATH_MAX], ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
+	char real[PATH_MAX];
 	if (realpath(path, real) && strncmp(real, "/run/systemd/resolve/", 21) == 0) {
 		snprintf(err, errlen, "%s is managed by systemd-resolved (it points to %s): "
 		         "not changed; use resolvectl dns on the TUN instead", path, real);
@@ -68,20 +85,36 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 			return -1;
 		}
 	}
-	int n = snprintf(orig, MAX_RESOLV,
-	                 "# written by slopnd --accept-dns while connected; the original\n"
-	                 "# is in %s and comes back when slopnd stops\n", bak);
-	if (server)
-		n += snprintf(orig + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
-		              inet_ntop(AF_INET, &server, ip, sizeof(ip)));
-	if (server6)
-		n += snprintf(orig + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
-		              inet_ntop(AF_INET6, server6, ip6, sizeof(ip6)));
-	if (write_all(path, orig, (size_t)n, 0) < 0) {
+	size_t n = ours(bak, server, server6);
+	if (write_all(path, mine, n, 0) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
 	return 0;
+}
+
+int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t *server6,
+              char *err, size_t errlen)
+{
+	size_t len = 0, n = ours(bak, server, server6);
+	if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
+		if (errno == ENOENT)
+			return 0; /* on its way: a rename brings the new one */
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (len == n && !memcmp(orig, mine, n))
+		return 0;
+	/* Only the file as written last is put back: it goes over the backup. */
+	if (write_all(bak, orig, len, O_CREAT) < 0) {
+		snprintf(err, errlen, "cannot keep the new %s in %s: %s", path, bak, strerror(errno));
+		return -1;
+	}
+	if (write_all(path, mine, n, 0) < 0) {
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		return -1;
+	}
+	return 1;
 }
 
 int dns_restore(const char *path, const char *bak, char *err, size_t errlen)

@@ -1,6 +1,7 @@
 #!/bin/bash
 # The hub as the clients' way out (--nat), full-tunnel routing and
-# --accept-dns on the client, and that both put everything back.
+# --accept-dns on the client (also when another program rewrites
+# resolv.conf meanwhile), and that both put everything back.
 #
 #   c1 192.0.2.11 --br0-- 192.0.2.1 hub 203.0.113.1/30 -- 203.0.113.2 rtr 203.0.113.129/25 -- 203.0.113.130 inet
 #                                    hub 198.51.100.1/24 -- 198.51.100.2 lanhost
@@ -92,6 +93,19 @@ wait_connected c1 10.100.0.2
 wait_until 5 "the hub's DNS server on c1" client_is c1 dns true
 grep -qx "nameserver 10.100.0.1" "$TMP/resolv.conf" || fail "resolv.conf does not name the hub's DNS"
 ok "--accept-dns wrote the hub's server"
+# A DHCP client on a new network rewrites resolv.conf, in place and then by
+# a rename: the hub's server is back in it each time, and the newest
+# content is what the stop puts back.
+printf 'nameserver 198.51.100.53\n' > "$TMP/resolv.conf"
+wait_until 5 "the hub's server back after an in-place rewrite" grep -qx "nameserver 10.100.0.1" "$TMP/resolv.conf"
+expect_eq "the original to put back, after an in-place rewrite" "$(cat "$BACKUP")" "nameserver 198.51.100.53"
+printf 'nameserver 198.51.100.54\nsearch roamed.test\n' > "$TMP/resolv.new"
+mv "$TMP/resolv.new" "$TMP/resolv.conf"
+wait_until 5 "the hub's server back after a rename" grep -qx "nameserver 10.100.0.1" "$TMP/resolv.conf"
+RESOLV_DHCP=$(printf 'nameserver 198.51.100.54\nsearch roamed.test')
+cmp_state "the original to put back, after a rename" "$RESOLV_DHCP" "$(cat "$BACKUP")"
+expect_eq "nameservers while connected, after both" "$(grep -c ^nameserver "$TMP/resolv.conf")" 1
+ok "--accept-dns: resolv.conf rewritten by another program points to the hub again"
 ROUTES_UP=$(routing)
 wait_ping c1 203.0.113.130 5
 nsx c1 ping -c 5 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping the internet host"
@@ -133,7 +147,8 @@ cmp_state "routes after kick and reconnect are those of the first connect" "$ROU
 wait_ping c1 203.0.113.130 5
 stop c1
 cmp_state "routes and rules after stop (after a kick)" "$ROUTES0" "$(routing)"
-cmp_state "resolv.conf after stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+cmp_state "resolv.conf after stop: the newest content" "$RESOLV_DHCP" "$(cat "$TMP/resolv.conf")"
+printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
 
 # kill -9: the host route and resolv.conf are left behind; the next start
 # clears them and its stop leaves nothing.
