@@ -439,6 +439,7 @@ static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
 	client_drop_connection(cl);
+	cl->way_tried = client_way_now(cl);
 	if (connect_once(cl) < 0) {
 		client_drop_connection(cl);
 		client_schedule_retry(cl);

@@ -25,6 +25,12 @@
 
 enum cstate { C_WAITING, C_CONNECTING, C_UP };
 
+/* Where the kernel sends packets for the hub: oif 0 when nowhere. */
+struct client_way {
+	int oif;
+	uint8_t gw[16];
+};
+
 struct client {
 	const struct config *cfg;
 	sd_event *ev;
@@ -73,6 +79,7 @@ struct client {
 	char hub_str[INET6_ADDRSTRLEN + 8]; /* this attempt's "ADDR:PORT" */
 	int hub_family;              /* the hub's underlay address: AF_INET or AF_INET6 */
 	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
+	struct client_way way_tried; /* the kernel's way to it at the last attempt */
 	struct full_tunnel ft;
 	bool dns_set;                /* resolv.conf holds the hub's server */
 	uint32_t dns4;               /* the servers it holds: network order, 0 none */
@@ -104,6 +111,9 @@ void client_hub_network(struct client *cl, const struct slopn_network *n);
 void client_tun_link(struct client *cl, bool up);
 
 /* client_path.c */
+/* The kernel's way to the hub now (to the last address tried; before any,
+ * the default route). */
+struct client_way client_way_now(const struct client *cl);
 void client_send_probes(struct client *cl);
 /* rx answers one of this attempt's probes: noted, and not for ngtcp2.
  * Only while probe_sent: the caller checks that, per packet. */

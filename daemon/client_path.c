@@ -115,13 +115,56 @@ void client_next_address(struct client *cl)
 
 /* ---- roaming ---- */
 
+struct client_way client_way_now(const struct client *cl)
+{
+	struct client_way w = {0};
+	uint32_t hub4, gw4 = 0;
+	memcpy(&hub4, cl->hub_addr, 4);
+	if (cl->hub_family == AF_INET6) {
+		if (nl_route6_get(cl->hub_addr, &w.oif, w.gw) < 0)
+			w.oif = 0;
+	} else if (cl->hub_family == AF_INET) {
+		if (nl_route_get(hub4, &w.oif, &gw4) < 0)
+			w.oif = 0;
+		memcpy(w.gw, &gw4, 4);
+	} else if (nl_default_oif(&w.oif) < 0) {
+		w.oif = 0;
+	}
+	return w;
+}
+
+/* Waiting to connect again (backoff, up to 30 s after attempts that found
+ * no way to the hub): a new way to it (the machine came back online, or
+ * moved) is tried now, not when the wait ends. The client's own changes
+ * (its routes go with a connection) leave the way as it was. */
+static void retry_on_new_way(struct client *cl)
+{
+	uint64_t now, at;
+	int on = SD_EVENT_OFF;
+	if (cl->fatal || cl->stopping || cl->state != C_WAITING ||
+	    sd_event_source_get_enabled(cl->retry, &on) < 0 || on == SD_EVENT_OFF ||
+	    sd_event_now(cl->ev, CLOCK_MONOTONIC, &now) < 0 ||
+	    sd_event_source_get_time(cl->retry, &at) < 0 || at < now + 500000)
+		return;
+	struct client_way w = client_way_now(cl);
+	if (!w.oif || w.oif == cl->ifindex || !memcmp(&w, &cl->way_tried, sizeof(w)))
+		return;
+	log_info("the way to the hub changed: connecting again now, not in %.0f s",
+	         (double)(at - now) / 1e6);
+	sd_event_source_set_time(cl->retry, now + 100000);
+}
+
 /* The machine's addresses or routes changed, or a send failed: if the
  * kernel now reaches the hub from another local address (Wi-Fi to cable, a
  * new DHCP lease), move the connection there without a new login. */
 int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
-	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
+	if (!cl->conn) {
+		retry_on_new_way(cl);
+		return 0;
+	}
+	if (cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
 		return 0;
 	/* The hub's host route may lead into the network we left. */
 	client_full_tunnel_again(cl);
