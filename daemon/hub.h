@@ -106,6 +106,7 @@ struct server {
 	sd_event_source *deadline_timer;
 	struct admit_counters adm;
 	sd_event_source *trim_timer;   /* gives freed memory back (malloc_trim) */
+	sd_event_source *expiry_timer; /* the next token expiry (CLOCK_REALTIME) */
 };
 
 extern const struct control_method hub_methods[];
@@ -129,6 +130,10 @@ int hub_nat_install(struct server *s, enum nat_install how);
 /* The machine's addresses or routes changed (or SIGHUP): the way out
  * follows the default route (unless --egress), and the rules follow. */
 void hub_nat_follow(struct server *s, enum nat_install how);
+/* hub_login.c: after any change of the tokens (start, token.add, reload):
+ * sessions of tokens past their expiry end now, and the next expiry is
+ * awaited. */
+void hub_expiry_arm(struct server *s);
 /* Close a session with code 4 and the reason, now. */
 void hub_kick(struct server *s, struct session *ss, const char *reason);
 

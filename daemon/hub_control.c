@@ -370,6 +370,7 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 			store_failed("token.add", name, err, errlen);
 		return NULL;
 	}
+	hub_expiry_arm(s);
 	if (vip)
 		hub_fixed_changed(s); /* a client's lease on it goes */
 	const struct token_entry *e = tokens_find(&s->tokens, name);

@@ -138,6 +138,55 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 	return alloc_assign(&s->addrs, &w, ss, time(NULL));
 }
 
+/* A token given for a while ends its live sessions when it expires, as
+ * token.remove does: a connection must not keep access that has ended. */
+static void end_expired(struct server *s)
+{
+	int64_t now = time(NULL);
+	for (struct session *ss = s->sessions, *next; ss; ss = next) {
+		next = ss->next;
+		const struct token_entry *e = ss->logged_in && !ss->gone
+		                              ? tokens_find(&s->tokens, ss->token_name) : NULL;
+		if (!e || !token_expired(e, now))
+			continue;
+		hub_slog(LOG_LVL_INFO, ss, "session %llu: token '%s' expired", (unsigned long long)ss->id,
+		         ss->token_name);
+		hub_kick(s, ss, "token expired");
+	}
+}
+
+static int on_expiry(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	hub_expiry_arm(s);
+	hub_settle(s);
+	return 0;
+}
+
+void hub_expiry_arm(struct server *s)
+{
+	end_expired(s);
+	int64_t now = time(NULL), next = 0;
+	for (size_t i = 0; i < s->tokens.n; i++) {
+		int64_t x = s->tokens.v[i].expires;
+		if (x > now && (!next || x < next))
+			next = x;
+	}
+	if (!s->expiry_timer &&
+	    sd_event_add_time(s->ev, &s->expiry_timer, CLOCK_REALTIME, UINT64_MAX,
+	                      100000, on_expiry, s) < 0) {
+		log_warn("cannot watch token expiries: sessions of an expired token stay up until "
+		         "they log in again");
+		return;
+	}
+	if (next) {
+		sd_event_source_set_time(s->expiry_timer, (uint64_t)next * 1000000);
+		sd_event_source_set_enabled(s->expiry_timer, SD_EVENT_ONESHOT);
+	} else {
+		sd_event_source_set_enabled(s->expiry_timer, SD_EVENT_OFF);
+	}
+}
+
 /* last_used goes to disk at most once a minute per token: a client that
  * reconnects in a loop must not rewrite the file in a loop. */
 static void token_used(struct server *s, struct token_entry *e)

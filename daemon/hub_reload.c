@@ -61,6 +61,7 @@ static void reload_tokens(struct server *s)
 		if (!tokens_find(&s->tokens, old.v[i].name))
 			alloc_forget_token(&s->addrs, old.v[i].name);
 	hub_fixed_changed(s);
+	hub_expiry_arm(s);
 	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);
 	tokens_free(&old);
 }

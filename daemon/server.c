@@ -748,6 +748,7 @@ int server_run(const struct config *cfg)
 	}
 	if (hub_traffic_start(s) < 0 || hub_metrics_start(s) < 0)
 		goto out;
+	hub_expiry_arm(s);
 	s->started = time(NULL);
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, hub_methods, s))
 	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, hub_methods, s)))
@@ -790,6 +791,7 @@ out:
 	sd_event_source_disable_unref(s->tun_src);
 	sd_event_source_disable_unref(s->nl_src);
 	sd_event_source_disable_unref(s->nat_timer);
+	sd_event_source_disable_unref(s->expiry_timer);
 	sd_event_source_disable_unref(s->shed_timer);
 	hub_spoke_stop(s);
 	hub_admit_free(s);

@@ -98,14 +98,20 @@ bob=$(ctl --json token add bob2 --vip 10.100.0.50 | jq -r .token)
 TOKEN=$bob start_client c3
 wait_connected c3 10.100.0.50
 ok "a fixed VIP"
-# Expiry: a token that expires in 2 s works, then is refused.
-carol=$(ctl --json token add carol --expires 2s | jq -r .token)
-expect_eq "carol expires" "$(ctl --json token list | jq '.tokens[] | select(.name=="carol") | .expires - .created')" 2
-sleep 2.2
+# Expiry: a token that expires in 3 s works; at its expiry its session
+# ends (as a removed token's does), and the next login is refused.
+carol=$(ctl --json token add carol --expires 3s | jq -r .token)
+expect_eq "carol expires" "$(ctl --json token list | jq '.tokens[] | select(.name=="carol") | .expires - .created')" 3
 TOKEN=$carol start_client c1:late --tun late0
+wait_until 3 "carol's session" sh -c "[ \"\$(\"$SLOPNCTL\" --socket $TMP/hub.sock --json sessions list | jq '[.sessions[] | select(.token == \"carol\")] | length')\" = 1 ]"
+ok "a token about to expire logs in"
+wait_event session.down '.params.reason == "token expired"'
+expect_eq "carol's sessions after her token expired" \
+	"$(ctl --json sessions list | jq '[.sessions[] | select(.token == "carol")] | length')" 0
+timeout 10 tail --pid="$(pid_of c1:late)" -f /dev/null || fail "the client of an expired token still runs"
 wait "$(pid_of c1:late)"; expect_eq "expired token: exit status" "$?" 1
 grep -q "Authentication token expired" "$TMP/c1-late.log" || fail "no expiry message: $(cat "$TMP/c1-late.log")"
-ok "an expired token is refused with its reason"
+ok "an expired token ends its session and is refused with its reason"
 
 # A full disk: token add fails with a clear error, nothing changes, the
 # file on disk is intact. The state directory moves onto a tiny tmpfs.
