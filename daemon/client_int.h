@@ -7,6 +7,7 @@
 
 #include <net/if.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -87,6 +88,7 @@ struct client {
 	bool has_dns6;
 	sd_event_source *dns_watch;  /* inotify on resolv.conf while dns_set */
 	sd_event_source *dns_timer;  /* a change seen: look a little later */
+	char dns_real[NAME_MAX + 1]; /* the name of the file resolv.conf links to */
 	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
 };
 

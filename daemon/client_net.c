@@ -97,12 +97,12 @@ static int on_dns_watch(sd_event_source *src, int fd, uint32_t revents, void *us
 	const char *base = strrchr(cl->cfg->resolv_conf, '/');
 	base = base ? base + 1 : cl->cfg->resolv_conf;
 	bool ours = false;
+	/* Directory events name a file: resolv.conf, or the file it links to. */
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof(buf))) > 0)
 		for (char *p = buf; p < buf + n;) {
 			const struct inotify_event *e = (const void *)p;
-			/* The directory's events name a file: only ours matters. */
-			if (!e->len || !strcmp(e->name, base))
+			if (!e->len || !strcmp(e->name, base) || !strcmp(e->name, cl->dns_real))
 				ours = true;
 			p += sizeof(*e) + e->len;
 		}
@@ -120,17 +120,34 @@ static void dns_watch_stop(struct client *cl)
 	cl->dns_timer = sd_event_source_disable_unref(cl->dns_timer);
 }
 
-static void dns_watch_start(struct client *cl)
+/* Watch the directory of path for files written or moved in; the name of
+ * path's file into base (when given). */
+static int watch_dir(int fd, const char *path, char *base, size_t baselen)
 {
 	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", cl->cfg->resolv_conf);
+	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
+	if (base && strlen(slash ? slash + 1 : dir) < baselen)
+		memcpy(base, slash ? slash + 1 : dir, strlen(slash ? slash + 1 : dir) + 1);
 	if (slash)
 		slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
 	else
 		snprintf(dir, sizeof(dir), ".");
+	return inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE);
+}
+
+static void dns_watch_start(struct client *cl)
+{
+	/* A link (Debian's resolvconf: /etc/resolv.conf -> /run/resolvconf/
+	 * resolv.conf) is replaced where it points. */
+	char real[PATH_MAX];
+	cl->dns_real[0] = '\0';
 	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (fd < 0 || inotify_add_watch(fd, dir, IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE) < 0 ||
+	if (fd >= 0 && realpath(cl->cfg->resolv_conf, real) && strcmp(real, cl->cfg->resolv_conf) &&
+	    watch_dir(fd, real, cl->dns_real, sizeof(cl->dns_real)) < 0)
+		log_debug("--accept-dns: cannot watch where %s links to: %s", cl->cfg->resolv_conf,
+		          strerror(errno));
+	if (fd < 0 || watch_dir(fd, cl->cfg->resolv_conf, NULL, 0) < 0 ||
 	    inotify_add_watch(fd, cl->cfg->resolv_conf, IN_CLOSE_WRITE) < 0 ||
 	    sd_event_add_io(cl->ev, &cl->dns_watch, fd, EPOLLIN, on_dns_watch, cl) < 0 ||
 	    sd_event_add_time(cl->ev, &cl->dns_timer, CLOCK_MONOTONIC, UINT64_MAX, 10000,

@@ -51,7 +51,11 @@ seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub'
 	nsx "$1" nft -j list table ip6 seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
 }
 routing() { nsx c1 ip -6 route show table all; nsx c1 ip -6 rule; nsx c1 ip route show table all; }
-printf 'nameserver 192.0.2.53\n' > "$TMP/resolv.conf"
+# resolv.conf as Debian's resolvconf has it: a link to a file that its
+# updates replace by a rename.
+mkdir "$TMP/run"
+printf 'nameserver 192.0.2.53\n' > "$TMP/run/resolv.conf"
+ln -s "$TMP/run/resolv.conf" "$TMP/resolv.conf"
 RESOLV0=$(cat "$TMP/resolv.conf")
 full6() { nsx c1 ip -6 route | grep -q '^8000::/1 dev slopn0 proto 83'; }
 ROUTES0=$(routing)
@@ -71,6 +75,18 @@ wait_until 10 "c1's full tunnel" full6
 wait_until 5 "the hub's DNS servers in resolv.conf" grep -q "^nameserver fd00:9::1" "$TMP/resolv.conf"
 expect_eq "nameservers while connected" "$(grep ^nameserver "$TMP/resolv.conf" | tr '\n' ' ')" \
 	"nameserver 10.100.0.1 nameserver fd00:9::1 "
+# An update renames a new file over the link's target, another removes it
+# and writes a new one a moment later: the hub's servers are back in it
+# each time, and the link stays a link.
+printf 'nameserver 192.0.2.54\n' > "$TMP/run/resolv.conf.new"
+mv "$TMP/run/resolv.conf.new" "$TMP/run/resolv.conf"
+wait_until 5 "the hub's DNS servers back after a resolvconf update" grep -q "^nameserver fd00:9::1" "$TMP/resolv.conf"
+[ -L "$TMP/resolv.conf" ] || fail "resolv.conf is no longer a link"
+rm "$TMP/run/resolv.conf"
+sleep 0.5
+printf 'nameserver 192.0.2.53\n' > "$TMP/run/resolv.conf"
+wait_until 5 "the hub's DNS servers back after a removal and a new file" grep -q "^nameserver fd00:9::1" "$TMP/resolv.conf"
+ok "a resolvconf-style update through the link: the hub's servers back in the file it points to"
 nsx c1 ip -6 route | grep -q '^::/1 dev slopn0 proto 83' || fail "no ::/1 route via the TUN"
 nsx c1 ip -6 route | grep -q '^8000::/1 dev slopn0 proto 83' || fail "no 8000::/1 route via the TUN"
 ok "full tunnel: ::/1 and 8000::/1 through the TUN"
@@ -167,4 +183,5 @@ stop hub:ipt
 cmp_state "ip6tables rules after the iptables form stops" "$IPT0" "$(ipt6_rules)"
 expect_eq "IPv6 forwarding after the iptables form stops" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
 cmp_state "c1's routes at the end" "$ROUTES0" "$(routing)"
+[ -L "$TMP/resolv.conf" ] || fail "resolv.conf is no longer a link at the end"
 echo "PASS"
