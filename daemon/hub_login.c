@@ -80,17 +80,6 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 	return NULL;
 }
 
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)(const void *)b)->sin_addr.s_addr;
-	return !memcmp(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr,
-	               &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
-}
-
 #define TWIN_WINDOW (60 * NGTCP2_SECONDS)
 #define TWIN_HEARD (3 * NGTCP2_SECONDS)
 
@@ -103,7 +92,8 @@ static bool twin_of(const struct session *ss, const struct session *old)
 {
 	uint64_t now = conn_now();
 	return ss->client_id[0] && old->replaced_at && now - old->replaced_at < TWIN_WINDOW &&
-	       now - old->conn.last_rx < TWIN_HEARD && same_host(&ss->remote_sa, &old->replaced_remote);
+	       now - old->conn.last_rx < TWIN_HEARD &&
+	       sockaddr_same_host(&ss->remote_sa, &old->replaced_remote);
 }
 
 /* The VIP for a new session: the token's fixed one, else the client's

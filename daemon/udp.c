@@ -152,7 +152,7 @@ fail:;
 	return -1;
 }
 
-static bool same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+bool sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
 		return false;
@@ -176,7 +176,7 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 		errno = e;
 		return -1;
 	}
-	if (same_host(&local, &u->local)) {
+	if (sockaddr_same_host(&local, &u->local)) {
 		close(fd);
 		return 0;
 	}
