@@ -127,8 +127,9 @@ static int watch_dir(int fd, const char *path, char *base, size_t baselen)
 	char dir[PATH_MAX];
 	snprintf(dir, sizeof(dir), "%s", path);
 	char *slash = strrchr(dir, '/');
-	if (base && strlen(slash ? slash + 1 : dir) < baselen)
-		memcpy(base, slash ? slash + 1 : dir, strlen(slash ? slash + 1 : dir) + 1);
+	const char *name = slash ? slash + 1 : dir;
+	if (base && strlen(name) < baselen)
+		memcpy(base, name, strlen(name) + 1);
 	if (slash)
 		slash == dir ? (void)(dir[1] = '\0') : (void)(*slash = '\0');
 	else

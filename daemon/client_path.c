@@ -201,16 +201,7 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 /* With --full-tunnel: the kernel would send to the hub through our TUN. */
 static bool hub_through_tun(const struct client *cl)
 {
-	int oif = 0;
-	uint8_t gw[16];
-	uint32_t gw4, hub4;
-	memcpy(&hub4, cl->hub_addr, 4);
-	if (!cl->ft.low_added)
-		return false;
-	if (cl->hub_family == AF_INET6 ? nl_route6_get(cl->hub_addr, &oif, gw) < 0
-	                               : nl_route_get(hub4, &oif, &gw4) < 0)
-		return false;
-	return oif == cl->ifindex;
+	return cl->ft.low_added && client_way_now(cl).oif == cl->ifindex;
 }
 
 /* The kernel now knows that the way to the hub carries less than this
