@@ -192,11 +192,40 @@ static void token_used(struct server *s, struct token_entry *e)
  * a client cannot get in; but a flood of them must not flood the log: at
  * most BAD_LOGIN_LINES a minute, then one line a minute counts the rest.
  * Oversized ones are also counted (server.status, admission). */
+/* One refused login that counts towards a ban of its address: a wrong or
+ * expired token, or a malformed login (no client sends one; someone who
+ * sends them must not be let go on for ever). The failure that starts the
+ * ban sends `ban` before its `auth.fail`. */
+static void login_failed(struct session *ss, const char *reason)
+{
+	struct server *s = ss->srv;
+	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
+	uint64_t now = conn_now() / NGTCP2_SECONDS;
+	if (ban_remaining(&s->bans, peer, now)) {
+		ban_refused(&s->bans, peer); /* an oversized login, cut before its end */
+		return;
+	}
+	s->failed_logins++;
+	if (ban_fail(&s->bans, peer, now)) {
+		char addr[INET6_ADDRSTRLEN];
+		sockaddr_host(peer, addr, sizeof(addr));
+		s->bans_started++;
+		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins "
+		         "('slopnctl bans remove %s' lifts it)", ss->remote, BAN_DURATION / 60,
+		         BAN_MAX_FAILS, addr);
+		control_notify(s->ctl, "ban", json_pack("{s:s, s:s, s:i}", "remote", ss->remote,
+		                                        "address", addr, "minutes", BAN_DURATION / 60));
+	}
+	control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
+	                                              "reason", reason));
+}
+
 #define BAD_LOGIN_LINES 10
 void hub_bad_login(struct session *ss, const char *why, bool oversized)
 {
 	struct server *s = ss->srv;
 	uint64_t now = conn_now();
+	login_failed(ss, "malformed login");
 	if (oversized)
 		hub_admit_oversize(s);
 	if (now - s->bad_login_minute >= 60 * NGTCP2_SECONDS) {
@@ -221,16 +250,9 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	struct server *s = ss->srv;
 	struct slopn_login_request req;
 	char err[160];
-	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
-		hub_bad_login(ss, err, len >= SLOPN_LOGIN_MAX);
-		char msg[200];
-		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
-		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
-		return;
-	}
+	/* The ban first: a banned address is told so, whatever it sent. */
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
-	uint64_t now = conn_now() / NGTCP2_SECONDS;
-	uint64_t left = ban_remaining(&s->bans, peer, now);
+	uint64_t left = ban_remaining(&s->bans, peer, conn_now() / NGTCP2_SECONDS);
 	char addr[INET6_ADDRSTRLEN];
 	sockaddr_host(peer, addr, sizeof(addr));
 	if (left) {
@@ -244,6 +266,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
 	}
+	if (slopn_login_request_parse(line, len, &req, err, sizeof(err)) < 0) {
+		hub_bad_login(ss, err, len >= SLOPN_LOGIN_MAX);
+		char msg[200];
+		snprintf(msg, sizeof(msg), "Invalid login request: %s", err);
+		refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "unauthorized");
+		return;
+	}
 	struct token_entry *entry;
 	const char *why = NULL;
 	bool ok = check_token(s, req.token, ss, &entry, &why);
@@ -251,17 +280,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	if (!ok) {
 		hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
 		     (unsigned long long)ss->id, why);
-		s->failed_logins++;
-		if (ban_fail(&s->bans, peer, now)) {
-			s->bans_started++;
-			hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins "
-			         "('slopnctl bans remove %s' lifts it)", ss->remote, BAN_DURATION / 60,
-			         BAN_MAX_FAILS, addr);
-			control_notify(s->ctl, "ban", json_pack("{s:s, s:s, s:i}", "remote", ss->remote,
-			                                        "address", addr, "minutes", BAN_DURATION / 60));
-		}
-		control_notify(s->ctl, "auth.fail", json_pack("{s:s, s:s}", "remote", ss->remote,
-		                                              "reason", why));
+		login_failed(ss, why);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
 		                                         : "Invalid authentication token", "unauthorized");
 		return;

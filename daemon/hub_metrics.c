@@ -86,7 +86,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	for (int i = 0; i < DROP_MAX; i++)
 		fprintf(f, "slopn_drops_total{reason=\"%s\"} %llu\n", drop_reason_names[i],
 		        (unsigned long long)t.drop[i]);
-	family(f, "slopn_failed_logins_total", "counter", "Logins refused for a wrong or expired token.");
+	family(f, "slopn_failed_logins_total", "counter", "Logins refused for a wrong or expired token, or malformed.");
 	fprintf(f, "slopn_failed_logins_total %llu\n", (unsigned long long)s->failed_logins);
 	family(f, "slopn_bans_total", "counter", "Addresses banned after failed logins.");
 	fprintf(f, "slopn_bans_total %llu\n", (unsigned long long)s->bans_started);

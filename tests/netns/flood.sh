@@ -146,6 +146,7 @@ ok "c3 kept its tunnel"
 
 # Oversized logins: refused (code 1), counted, and each a line in the log
 # that says why; a flood of them at most 10 lines a minute.
+start_monitor
 lines=$(wc -l < "$TMP/hub.log")
 for b in 4097 5000 8000; do
 	flood c1 --from 192.0.2.11 --total 1 --duration 5 --login-bytes "$b" > "$TMP/big.json"
@@ -160,3 +161,31 @@ new=$(tail -n +$((lines + 1)) "$TMP/hub.log")
 expect_eq "log lines for 15 oversized logins in a minute" "$(grep -c "bad login" <<< "$new")" 10
 grep -q "more this minute are counted, not logged" <<< "$new" || fail "the tenth line does not say the rest are counted: $new"
 ok "oversized logins refused, counted and logged, at most 10 lines a minute"
+
+# Malformed logins count towards a ban as wrong tokens do: the fifth of
+# those banned 192.0.2.11, and the ten after it were refused for the ban.
+metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
+banned() { ctl --json bans list | jq -e --arg a "$1" 'any(.bans[]; .address == $a)' > /dev/null; }
+expect_eq "slopn_failed_logins_total after 15 oversized logins" "$(metric slopn_failed_logins_total)" 5
+expect_eq "bans and their refusals" "$(ctl --json bans list | jq -c '[.bans[] | [.address, .refused]]')" \
+	'[["192.0.2.11",10]]'
+ok "oversized logins: 5 failures ban the address, 10 refused for the ban"
+# So do short ones: five from 192.0.2.200 ban it; a well-formed login
+# from there is then refused for the ban (code 3).
+ip -n "$(ns c1)" addr add 192.0.2.200/24 dev eth0
+for l in 'hello' '[1,2]' '{"type":"login_request"}' '{"type":"login_request","token":""}' \
+	'{"type":"login_request","token":"t","client_id":"no spaces"}'; do
+	flood c1 --from 192.0.2.200 --total 1 --duration 5 --login "$l" > "$TMP/bad.json"
+	expect_eq "close code for the login '$l'" "$(jq .last_code "$TMP/bad.json")" 1
+done
+banned 192.0.2.200 || fail "5 malformed logins did not ban 192.0.2.200: $(ctl --json bans list)"
+flood c1 --from 192.0.2.200 --total 1 --duration 5 --login '{"type":"login_request","token":"t"}' > "$TMP/bad.json"
+expect_eq "close code for a login from the banned address" "$(jq .last_code "$TMP/bad.json")" 3
+expect_eq "slopn_failed_logins_total" "$(metric slopn_failed_logins_total)" 10
+expect_eq "slopn_bans_total" "$(metric slopn_bans_total)" 2
+wait_until 5 "the second ban event" has_event ban '.params.address == "192.0.2.200"'
+expect_eq "events" "$(jq -c 'select(.method == "auth.fail" or .method == "ban") |
+	[.method, (.params.remote | sub(":[0-9]+$"; "")), .params.reason]' "$TMP/events.txt" | sort | uniq -c |
+	sed 's/^ *//' | tr '\n' ' ')" \
+	'5 ["auth.fail","192.0.2.11","malformed login"] 5 ["auth.fail","192.0.2.200","malformed login"] 1 ["ban","192.0.2.11",null] 1 ["ban","192.0.2.200",null] '
+ok "malformed logins: 5 ban the address, then a well-formed one is refused for the ban"

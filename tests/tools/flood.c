@@ -1,6 +1,6 @@
 /* slopn-flood: a test-only attacker for the hub's connection limits. It
  * opens QUIC connections (the daemon's own conn.c and tls.c), completes the
- * handshakes and never logs in, or sends one oversized login; or it sends
+ * handshakes and never logs in, or sends one oversized or given login; or it sends
  * bare Initials and never answers, as a spoofed flood would. At the end it
  * prints what it saw as one JSON object.
  *
@@ -46,6 +46,7 @@ struct flood {
 	unsigned count, rate, duration;
 	unsigned long total;
 	size_t login_bytes;
+	const char *login;       /* a login line to send as it is */
 	bool initial_only;
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed;
@@ -93,6 +94,16 @@ static void on_handshake(struct conn *c)
 	f->handshakes++;
 	if (++f->held > f->held_peak)
 		f->held_peak = f->held;
+	if (f->login) {
+		size_t n = strlen(f->login);
+		char line[4096];
+		if (n + 1 > sizeof(line))
+			return;
+		memcpy(line, f->login, n);
+		line[n] = '\n';
+		conn_ctl_send(c, line, n + 1);
+		return;
+	}
 	if (!f->login_bytes)
 		return;
 	/* A well-formed login whose token makes it login_bytes long, '\n' included. */
@@ -288,7 +299,8 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
-		"                   [--rate N] [--duration S] [--login-bytes N] [--initial-only]\n"
+		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
+		"                   [--initial-only]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default any\n"
 		"  --count N           connections to keep open or opening at once (default 1)\n"
@@ -297,6 +309,7 @@ static void usage(void)
 		"  --duration S        run S seconds, then print the summary (default 10);\n"
 		"                      with --total, less once all are opened and closed\n"
 		"  --login-bytes N     after the handshake, send a login line of N bytes\n"
+		"  --login TEXT        after the handshake, send TEXT as the login line\n"
 		"  --initial-only      send bare Initials (--rate a second), read no answer\n");
 }
 
@@ -312,6 +325,7 @@ int main(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'}, {"total", required_argument, NULL, 't'},
 		{"rate", required_argument, NULL, 'r'}, {"duration", required_argument, NULL, 'd'},
 		{"login-bytes", required_argument, NULL, 'l'}, {"initial-only", no_argument, NULL, 'i'},
+		{"login", required_argument, NULL, 'L'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -331,6 +345,7 @@ int main(int argc, char **argv)
 		case 'd': f->duration = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'l': f->login_bytes = strtoul(optarg, NULL, 10); break;
 		case 'i': f->initial_only = true; break;
+		case 'L': f->login = optarg; break;
 		default: usage(); return 2;
 		}
 	}
