@@ -64,8 +64,9 @@ static void want_pktinfo(struct udp *u)
 	int one = 1;
 	if (u->local.ss_family == AF_INET) {
 		const struct sockaddr_in *a = (const void *)&u->local;
-		if (a->sin_addr.s_addr == htonl(INADDR_ANY))
-			u->pktinfo = setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
+		if (a->sin_addr.s_addr != htonl(INADDR_ANY))
+			return;
+		u->pktinfo = setsockopt(u->fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one)) == 0;
 	} else if (u->local.ss_family == AF_INET6) {
 		const struct sockaddr_in6 *a = (const void *)&u->local;
 		if (!IN6_IS_ADDR_UNSPECIFIED(&a->sin6_addr))
