@@ -73,6 +73,7 @@ static void client_handshake(struct conn *c)
 	snprintf(req.client_version, sizeof(req.client_version), "slopn-c/%s", SLOPN_VERSION);
 	snprintf(req.os, sizeof(req.os), "linux");
 	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
+	snprintf(req.instance, sizeof(req.instance), "%s", cl->instance);
 	req.ipv6 = cl->can6;
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	if (n < 0 || !conn_ctl_send(c, buf, (size_t)n))
@@ -664,6 +665,7 @@ int client_run(const struct config *cfg)
 	cl->ifindex = cl->tun.ifindex;
 	log_info("%s: %s", cl->tunname, cl->tun.mode);
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
+	client_instance_make(cl->instance);
 	/* IPv6 needs 1280 bytes, and the kernel's consent; no link-local
 	 * address, so the TUN sends no router solicitations to the hub. */
 	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);

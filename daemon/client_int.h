@@ -18,7 +18,7 @@
 #include "daemon/conn.h"
 #include "daemon/control.h"
 #include "daemon/udp.h"
-#include "proto/clientid.h"
+#include "daemon/clientid.h"
 #include "proto/login.h"
 #include "proto/pathprobe.h"
 #include "tun/fulltunnel.h"
@@ -57,6 +57,7 @@ struct client {
 	uint32_t vip, hub_vip;       /* network order; vip 0 = TUN has no address */
 	unsigned prefix;
 	char client_id[CLIENT_ID_LEN + 1];
+	char instance[CLIENT_INSTANCE_LEN + 1];
 	bool can6;                   /* the TUN takes IPv6: the login asks for it */
 	struct in6_addr vip6, hub_vip6;
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */

@@ -11,6 +11,19 @@
 #include "daemon/log.h"
 #include "daemon/statefile.h"
 
+static void random_hex(char *out, size_t digits)
+{
+	uint8_t raw[32];
+	gnutls_rnd(GNUTLS_RND_NONCE, raw, digits / 2);
+	for (size_t i = 0; i < digits / 2; i++)
+		snprintf(out + 2 * i, 3, "%02x", raw[i]);
+}
+
+void client_instance_make(char inst[CLIENT_INSTANCE_LEN + 1])
+{
+	random_hex(inst, CLIENT_INSTANCE_LEN);
+}
+
 void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LEN + 1])
 {
 	char path[4200], err[256], *buf = NULL;
@@ -26,10 +39,7 @@ void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LE
 		log_warn("%s: not a client id (32 hex digits); making a new one", path);
 	else if (r < 0)
 		log_warn("%s: %s; making a new client id", path, err);
-	uint8_t raw[CLIENT_ID_LEN / 2];
-	gnutls_rnd(GNUTLS_RND_NONCE, raw, sizeof(raw));
-	for (size_t i = 0; i < sizeof(raw); i++)
-		snprintf(id + 2 * i, 3, "%02x", raw[i]);
+	random_hex(id, CLIENT_ID_LEN);
 	char text[CLIENT_ID_LEN + 2];
 	snprintf(text, sizeof(text), "%s\n", id);
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)

@@ -12,4 +12,10 @@
  * long as this process). */
 void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LEN + 1]);
 
+/* This run's instance: 16 random hex digits, sent at login next to the
+ * id, so that the hub tells a restart (a new instance) from a second
+ * machine with the same id (the instance whose session it replaced). */
+#define CLIENT_INSTANCE_LEN 16
+void client_instance_make(char inst[CLIENT_INSTANCE_LEN + 1]);
+
 #endif

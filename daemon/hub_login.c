@@ -86,14 +86,20 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 /* Two machines with one client id (a machine cloned with its state
  * directory) would replace each other's session for ever, a second apart,
  * on one address. Told apart from a client that restarted: the session
- * to replace is alive (heard just now), and it replaced one from the
- * newcomer's address moments ago. */
+ * to replace is alive (heard just now), replaced another moments ago, and
+ * the newcomer is the run of the client whose session that was, come back
+ * (a restart is a new run). A client that does not say its run: the
+ * newcomer comes from where that session was (a client that crashes twice
+ * within a minute looks the same). */
 static bool twin_of(const struct session *ss, const struct session *old)
 {
 	uint64_t now = conn_now();
-	return ss->client_id[0] && old->replaced_at && now - old->replaced_at < TWIN_WINDOW &&
-	       now - old->conn.last_rx < TWIN_HEARD &&
-	       sockaddr_same_host(&ss->remote_sa, &old->replaced_remote);
+	if (!ss->client_id[0] || !old->replaced_at || now - old->replaced_at >= TWIN_WINDOW ||
+	    now - old->conn.last_rx >= TWIN_HEARD)
+		return false;
+	if (ss->instance[0] && old->replaced_instance[0])
+		return !strcmp(ss->instance, old->replaced_instance) && strcmp(ss->instance, old->instance);
+	return sockaddr_same_host(&ss->remote_sa, &old->replaced_remote);
 }
 
 /* The VIP for a new session: the token's fixed one, else the client's
@@ -115,6 +121,7 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 	if (old) {
 		ss->replaced_at = conn_now();
 		ss->replaced_remote = old->remote_sa;
+		memcpy(ss->replaced_instance, old->instance, sizeof(ss->replaced_instance));
 		hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
 		         (unsigned long long)old->id, (unsigned long long)ss->id,
 		         ss->client_id[0] ? "client" : "token");
@@ -287,6 +294,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	}
 	ban_success(&s->bans, peer);
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
+	snprintf(ss->instance, sizeof(ss->instance), "%s", req.instance);
 	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */
 	uint32_t vip = assign_vip(s, ss, entry);
 	if (!vip) {

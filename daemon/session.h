@@ -32,8 +32,10 @@ struct session {
 	char client_version[SLOPN_SHORT_MAX];
 	char os[SLOPN_SHORT_MAX];
 	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" for a client without one */
+	char instance[SLOPN_CLIENT_ID_MAX + 1];  /* the client's run, "" if not told */
 	uint64_t replaced_at;       /* conn_now() when its login replaced a session, or 0 */
 	struct sockaddr_storage replaced_remote; /* where that one was */
+	char replaced_instance[SLOPN_CLIENT_ID_MAX + 1]; /* and its run */
 	ngtcp2_cid odcid;           /* the client's first DCID, routed during the handshake */
 	struct session *next, *prev;   /* all live sessions */
 	struct session *grave_next;    /* freed at the end of the event */

@@ -141,6 +141,8 @@ int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_r
 	    get_string(o, "os", out->os, sizeof(out->os), OPTIONAL, err, errlen) < 0 ||
 	    get_string(o, "client_id", out->client_id, sizeof(out->client_id), OPTIONAL_EXACT,
 	               err, errlen) < 0 ||
+	    get_string(o, "instance", out->instance, sizeof(out->instance), OPTIONAL_EXACT,
+	               err, errlen) < 0 ||
 	    get_bool(o, "ipv6", &out->ipv6, err, errlen) < 0)
 		goto out;
 	if (!out->token[0]) {
@@ -149,6 +151,11 @@ int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_r
 	}
 	if (json_object_get(o, "client_id") && !slopn_client_id_valid(out->client_id)) {
 		fail(err, errlen, "field \"client_id\" is not 1-%d characters of A-Z a-z 0-9 . _ -",
+		     SLOPN_CLIENT_ID_MAX);
+		goto out;
+	}
+	if (json_object_get(o, "instance") && !slopn_client_id_valid(out->instance)) {
+		fail(err, errlen, "field \"instance\" is not 1-%d characters of A-Z a-z 0-9 . _ -",
 		     SLOPN_CLIENT_ID_MAX);
 		goto out;
 	}
@@ -317,6 +324,16 @@ static ssize_t dump_line(json_t *j, char *buf, size_t cap)
  * reads past the array even if the caller forgot the NUL. */
 #define FIELD(a) (a), strnlen((a), sizeof(a))
 
+/* An id field when set: -1 when it is not a valid id (or has no NUL). */
+static int set_id(json_t *j, const char *key, const char *id, size_t size)
+{
+	if (!id[0])
+		return 0;
+	if (strnlen(id, size) == size || !slopn_client_id_valid(id))
+		return -1;
+	return json_object_set_new(j, key, json_string(id));
+}
+
 ssize_t slopn_login_request_format(const struct slopn_login_request *req, char *buf, size_t cap)
 {
 	/* The parser refuses an empty token; so does the formatter, so that
@@ -328,10 +345,8 @@ ssize_t slopn_login_request_format(const struct slopn_login_request *req, char *
 	                      "token", FIELD(req->token),
 	                      "client_version", FIELD(req->client_version), "os", FIELD(req->os));
 	/* Ours only, and only when set, as the parser wants them. */
-	if (j && req->client_id[0] &&
-	    (strnlen(req->client_id, sizeof(req->client_id)) == sizeof(req->client_id) ||
-	     !slopn_client_id_valid(req->client_id) ||
-	     json_object_set_new(j, "client_id", json_string(req->client_id)) < 0)) {
+	if (j && (set_id(j, "client_id", req->client_id, sizeof(req->client_id)) < 0 ||
+	          set_id(j, "instance", req->instance, sizeof(req->instance)) < 0)) {
 		json_decref(j);
 		return -1;
 	}

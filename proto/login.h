@@ -24,6 +24,9 @@ struct slopn_login_request {
 	char os[SLOPN_SHORT_MAX];             /* "" when absent */
 	/* Ours only; the original's clients send neither. */
 	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" when absent */
+	/* Random per run of the client (a client id's syntax), "" when absent:
+	 * tells the hub a restart from another machine with the same id. */
+	char instance[SLOPN_CLIENT_ID_MAX + 1];
 	bool ipv6;                            /* the client takes IPv6 addresses */
 };
 
@@ -50,7 +53,8 @@ bool slopn_client_id_valid(const char *id);
  * NUL-terminated). Returns 0, or -1 with a human-readable reason in err.
  * Unknown fields are ignored; "type" must be "login_request" and "token" a
  * string; client_version and os are optional strings (truncated to fit);
- * client_id, when present, a valid client id and ipv6 a boolean. */
+ * client_id and instance, when present, valid client ids and ipv6 a
+ * boolean. */
 int slopn_login_request_parse(const char *line, size_t len,
                               struct slopn_login_request *out,
                               char *err, size_t errlen);

@@ -33,14 +33,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (!a.token[0] || strnlen(a.token, sizeof(a.token)) == sizeof(a.token) ||
 	    strnlen(a.client_version, sizeof(a.client_version)) == sizeof(a.client_version) ||
 	    strnlen(a.os, sizeof(a.os)) == sizeof(a.os) ||
-	    (a.client_id[0] && !slopn_client_id_valid(a.client_id)))
+	    (a.client_id[0] && !slopn_client_id_valid(a.client_id)) ||
+	    (a.instance[0] && !slopn_client_id_valid(a.instance)))
 		abort();
 	ssize_t n = slopn_login_request_format(&a, buf, sizeof(buf));
 	if (n <= 0 || buf[n - 1] != '\n' || buf[n] != '\0' || strlen(buf) != (size_t)n)
 		abort();
 	if (slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 ||
 	    strcmp(a.token, b.token) != 0 || strcmp(a.client_version, b.client_version) != 0 ||
-	    strcmp(a.os, b.os) != 0 || strcmp(a.client_id, b.client_id) != 0 || a.ipv6 != b.ipv6)
+	    strcmp(a.os, b.os) != 0 || strcmp(a.client_id, b.client_id) != 0 ||
+	    strcmp(a.instance, b.instance) != 0 || a.ipv6 != b.ipv6)
 		abort();
 	/* One byte short of room is refused, never truncated. */
 	if (slopn_login_request_format(&a, buf, (size_t)n) != -1)

@@ -5,7 +5,8 @@
 # client that restarted (the session to replace is alive, and took over
 # from the newcomer's address moments ago), says so, and gives the second
 # an address of its own: both stay connected and reach each other. A
-# restart of one of them (kill -9) still takes over its own session.
+# restart of one of them (kill -9) still takes over its own session, also
+# three times within a minute under traffic (each run says it is new).
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 2
@@ -47,3 +48,20 @@ wait_connected $HOLDER "$HV" 5
 expect_eq "sessions after the restart" "$(ctl --json status | jq .sessions)" 2
 nsx $OTHER ping -c 3 -i 0.2 -W 2 "$HV" >/dev/null || fail "$OTHER cannot reach $HOLDER after its restart"
 ok "$HOLDER, killed and restarted, took its own session over (its address $HV back at once)"
+
+# And again within the minute, under traffic (its old session heard just
+# before): each restart is a new run of the client, not a second machine.
+nsx $OTHER ping -i 0.2 -W 1 "$HV" > /dev/null 2>&1 &
+PIDS+=($!)
+for i in 2 3; do
+	sleep 1
+	kill -9 "$(pid_of $HOLDER)"
+	wait "$(pid_of $HOLDER)" 2>/dev/null
+	mv "$TMP/$HOLDER.log" "$TMP/$HOLDER-crash$i.log"
+	start $HOLDER client --server 192.0.2.1:4242 --token s3cret
+	wait_connected $HOLDER "$HV" 5
+	expect_eq "sessions after restart $i" "$(ctl --json status | jq .sessions)" 2
+done
+expect_eq "client.twin events" "$(jq -c 'select(.method == "client.twin")' "$TMP/events.txt" | wc -l)" 1
+expect_eq "the holder's id" "$(idof "$HV")" "$ID"
+ok "$HOLDER, killed twice more within a minute, took its session over each time"

@@ -31,6 +31,7 @@ static void assert_req_equal(const struct slopn_login_request *a, const struct s
 	assert_string_equal(a->client_version, b->client_version);
 	assert_string_equal(a->os, b->os);
 	assert_string_equal(a->client_id, b->client_id);
+	assert_string_equal(a->instance, b->instance);
 	assert_int_equal(a->ipv6, b->ipv6);
 }
 
@@ -158,6 +159,27 @@ static void request_client_id_and_ipv6(void **state)
 	assert_int_equal(strlen(r.client_id), 64);
 	assert_true(slopn_client_id_valid("A-z_0.9"));
 	assert_false(slopn_client_id_valid(""));
+	/* The client's run, with an id's syntax. */
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":\"t\",\"client_id\":\"c\","
+	                     "\"instance\":\"0123456789abcdef\"}", &r), 0);
+	assert_string_equal(r.instance, "0123456789abcdef");
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":\"t\"}", &r), 0);
+	assert_string_equal(r.instance, "");
+	static const char *const bad_run[] = {
+		"{\"type\":\"login_request\",\"token\":\"t\",\"instance\":\"\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"instance\":\"a b\"}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"instance\":12}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"instance\":[\"a\"]}",
+		"{\"type\":\"login_request\",\"token\":\"t\",\"instance\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+	};
+	for (size_t i = 0; i < sizeof(bad_run) / sizeof(bad_run[0]); i++) {
+		err[0] = '\0';
+		assert_int_equal(req(bad_run[i], &r), -1);
+		assert_err_printable();
+		assert_string_equal(r.token, "");
+	}
+	assert_int_equal(req(bad_run[1], &r), -1);
+	assert_string_equal(err, "field \"instance\" is not 1-64 characters of A-Z a-z 0-9 . _ -");
 }
 
 static void request_token_never_truncated(void **state)
@@ -285,6 +307,15 @@ static void request_round_trip(void **state)
 	assert_non_null(strstr(buf, ",\"client_id\":\"c0ffee\",\"ipv6\":true}\n"));
 	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
 	assert_req_equal(&a, &b);
+	strcpy(a.instance, "0123456789abcdef");
+	n = slopn_login_request_format(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, ",\"client_id\":\"c0ffee\",\"instance\":\"0123456789abcdef\","));
+	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_req_equal(&a, &b);
+	strcpy(a.instance, "a/b");
+	assert_int_equal(slopn_login_request_format(&a, buf, sizeof(buf)), -1);
+	a.instance[0] = '\0';
 	/* What the parser would refuse, the formatter does not write. */
 	strcpy(a.client_id, "no spaces");
 	assert_int_equal(slopn_login_request_format(&a, buf, sizeof(buf)), -1);
