@@ -68,9 +68,23 @@ static int status(const struct args *args)
 		           *addr = json_string_value(json_object_get(r, "hub_addr"));
 		/* A name: which of its addresses is in use. */
 		bool at = addr && server && strcmp(addr, server) != 0;
-		printf("role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s\n",
+		/* Not connected: what it does now, and why the last attempt failed. */
+		const char *state = json_string_value(json_object_get(r, "state")),
+		           *problem = json_string_value(json_object_get(r, "last_error"));
+		json_t *retry = json_object_get(r, "retry_in_ms");
+		char doing[64] = "";
+		if (!up && state && !strcmp(state, "resolving"))
+			snprintf(doing, sizeof(doing), " (looking up its name)");
+		else if (!up && state && !strcmp(state, "connecting"))
+			snprintf(doing, sizeof(doing), " (connecting)");
+		else if (!up && json_is_integer(retry))
+			snprintf(doing, sizeof(doing), " (next attempt in %s)",
+			         fmt_duration((uint64_t)(json_integer_value(retry) + 999) / 1000, d, sizeof(d)));
+		printf("role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s%s\n",
 		       json_string_value(json_object_get(r, "version")), server, at ? " at " : "",
-		       at ? addr : "", up ? "yes" : "no");
+		       at ? addr : "", up ? "yes" : "no", doing);
+		if (!up && problem)
+			printf("problem:   %s\n", problem);
 		print_tun(r);
 		if (up)
 			printf("vip:       %s (hub %s)\n", json_string_value(json_object_get(r, "vip")),

@@ -8,6 +8,7 @@
 #include <net/if.h>
 #include <netdb.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */
 	cl->addr_round = 0; /* and addr_next stays: a reconnect tries this address first */
 	cl->up_since = time(NULL);
@@ -223,38 +225,41 @@ static void client_down(struct conn *c)
 		}
 		if (c->close_code == SLOPN_ERR_BANNED) {
 			/* Said once: the ban lasts an hour, and each retry would say it again. */
+			snprintf(cl->problem, sizeof(cl->problem), "login refused by hub: %s (error code 3, "
+			         "banned)", msg);
 			if (!cl->banned)
-				log_warn("login refused by hub: %s (error code 3, banned); retrying quietly "
-				         "(backoff up to %us) until the ban ends", msg, BACKOFF_MAX);
+				log_warn("%s; retrying quietly (backoff up to %us) until the ban ends",
+				         cl->problem, BACKOFF_MAX);
 			cl->banned = true;
 			return;
 		}
 		unsigned next = cl->backoff ? cl->backoff * 2 : 1;
-		log_warn("login refused by hub: %s (error code %llu, %s); retrying in %us", msg,
-		         (unsigned long long)c->close_code, app_code_name(c->close_code),
-		         next > BACKOFF_MAX ? BACKOFF_MAX : next);
+		client_problem(cl, "login refused by hub: %s (error code %llu, %s); retrying in %us", msg,
+		               (unsigned long long)c->close_code, app_code_name(c->close_code),
+		               next > BACKOFF_MAX ? BACKOFF_MAX : next);
 		return;
 	}
 	if (c->close_by_peer && !c->close_app && c->close_code >= 0x100 && c->close_code < 0x200) {
 		/* QUIC carries TLS alerts as transport codes 0x100 + alert. */
 		int alert = (int)(c->close_code - 0x100);
 		const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
-		log_warn("hub refused the TLS handshake: alert %d (%s)%s", alert, name ? name : "?",
-		         alert == 120 ? ": it speaks another protocol than " SLOPN_ALPN : "");
+		client_problem(cl, "hub refused the TLS handshake: alert %d (%s)%s", alert,
+		               name ? name : "?",
+		               alert == 120 ? ": it speaks another protocol than " SLOPN_ALPN : "");
 	} else if (c->close_by_peer)
-		log_warn("hub closed the connection: %s (code %llu)",
-		         *c->close_reason ? c->close_reason : app_code_name(c->close_code),
-		         (unsigned long long)c->close_code);
+		client_problem(cl, "hub closed the connection: %s (code %llu)",
+		               *c->close_reason ? c->close_reason : app_code_name(c->close_code),
+		               (unsigned long long)c->close_code);
 	else if (cl->stopping)
 		log_info("disconnected: %s", *c->close_reason ? c->close_reason : "closed");
 	else if (!c->heard && c->close_idle && cl->probe_sent && cl->probe_best < 0)
 		/* Not even a path probe of QUIC's least size got an answer. */
-		log_warn("connection failed: no answer from the hub%s%s, not even to path probes: is it "
-		         "running, and its UDP port reachable from here?",
-		         cl->addr_count > 1 ? " at " : "", cl->addr_count > 1 ? cl->hub_str : "");
+		client_problem(cl, "connection failed: no answer from the hub%s%s, not even to path "
+		               "probes: is it running, and its UDP port reachable from here?",
+		               cl->addr_count > 1 ? " at " : "", cl->addr_count > 1 ? cl->hub_str : "");
 	else
-		log_warn("connection %s: %s", was_up ? "lost" : "failed",
-		         *c->close_reason ? c->close_reason : "closed");
+		client_problem(cl, "connection %s: %s", was_up ? "lost" : "failed",
+		               *c->close_reason ? c->close_reason : "closed");
 }
 
 static void client_gone(struct conn *c)
@@ -353,15 +358,10 @@ static bool is_ip_literal(const char *h)
 	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
 }
 
-static int connect_once(struct client *cl)
+/* An attempt with the name's addresses, ai (freed by the caller). */
+static int connect_to(struct client *cl, const struct addrinfo *ai)
 {
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
-	                         .ai_flags = AI_NUMERICSERV}, *ai = NULL;
-	int rv = getaddrinfo(cl->host, cl->port, &hints, &ai);
-	if (rv != 0) {
-		log_warn("cannot resolve %s: %s", cl->host, gai_strerror(rv));
-		return -1;
-	}
+	int rv;
 	/* The name's next address after an attempt that heard nothing. */
 	unsigned count = 0;
 	for (const struct addrinfo *a = ai; a; a = a->ai_next)
@@ -379,11 +379,10 @@ static int connect_once(struct client *cl)
 		memcpy(cl->hub_addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
 	rv = udp_open(&cl->udp, pick->ai_addr, pick->ai_addrlen, true);
 	if (rv < 0) {
-		log_warn("cannot open a UDP socket to %s (%s): %s", cl->cfg->server, cl->hub_str,
-		         strerror(errno));
+		client_problem(cl, "cannot open a UDP socket to %s (%s): %s", cl->cfg->server,
+		               cl->hub_str, strerror(errno));
 		cl->udp.fd = -1;
 		cl->addr_next++; /* no way to this one now: another may do */
-		freeaddrinfo(ai);
 		return -1;
 	}
 	/* Full-size packets unless the kernel knows the way carries less (the
@@ -393,10 +392,9 @@ static int connect_once(struct client *cl)
 		cl->udp_payload = cl->probe_cap; /* the last attempt's probes found less */
 	cl->probe_cap = 0;
 	if (cl->udp_payload < NGTCP2_MAX_UDP_PAYLOAD_SIZE) {
-		log_warn("the way to %s carries UDP packets of at most %zu bytes of payload; QUIC needs "
-		         "%d: check the MTU of the interface and route to the hub",
-		         cl->cfg->server, cl->udp_payload, NGTCP2_MAX_UDP_PAYLOAD_SIZE);
-		freeaddrinfo(ai);
+		client_problem(cl, "the way to %s carries UDP packets of at most %zu bytes of payload; "
+		               "QUIC needs %d: check the MTU of the interface and route to the hub",
+		               cl->cfg->server, cl->udp_payload, NGTCP2_MAX_UDP_PAYLOAD_SIZE);
 		return -1;
 	}
 	if (cl->udp_payload < UDP_MAX_PAYLOAD)
@@ -408,14 +406,12 @@ static int connect_once(struct client *cl)
 	if (!cl->conn ||
 	    tls_client_session(&tls, cl->cred, is_ip_literal(cl->host) ? NULL : cl->host, alpn,
 	                       &cl->conn->ref) < 0) {
-		freeaddrinfo(ai);
 		log_err("cannot set up TLS");
 		return -1;
 	}
 	gnutls_session_set_verify_function(tls, verify_hub);
 	rv = conn_client_init(cl->conn, cl->ev, &cl->udp, pick->ai_addr, pick->ai_addrlen, tls,
 	                      &client_ops, cl, cl->udp_payload, cl->cfg->verbose);
-	freeaddrinfo(ai);
 	if (rv < 0) {
 		if (!cl->conn->tls)
 			gnutls_deinit(tls);
@@ -436,16 +432,41 @@ static int connect_once(struct client *cl)
 	return 0;
 }
 
-static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+void client_resolved(struct client *cl, struct addrinfo *ai)
 {
-	struct client *cl = userdata;
-	client_drop_connection(cl);
-	cl->way_tried = client_way_now(cl);
-	if (connect_once(cl) < 0) {
+	if (cl->stopping)
+		return;
+	cl->state = C_WAITING;
+	if (!ai || connect_to(cl, ai) < 0) {
 		client_drop_connection(cl);
 		client_schedule_retry(cl);
 	}
+}
+
+/* An attempt: the hub's name first, then client_resolved. */
+static void attempt(struct client *cl)
+{
+	if (cl->state == C_RESOLVING)
+		return; /* the lookup under way ends in an attempt */
+	client_drop_connection(cl);
+	cl->way_tried = client_way_now(cl);
+	cl->state = C_RESOLVING;
+	client_name_lookup(cl);
+}
+
+static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	attempt(userdata);
 	return 0;
+}
+
+void client_problem(struct client *cl, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(cl->problem, sizeof(cl->problem), fmt, ap);
+	va_end(ap);
+	log_warn("%s", cl->problem);
 }
 
 void client_schedule_retry(struct client *cl)
@@ -637,6 +658,19 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "full_tunnel6",
 	                    json_boolean(cl->ft.low6_added && cl->ft.high6_added && !cl->tun_down));
 	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
+	/* Where an attempt stands, and why the last one failed. */
+	static const char *const states[] = {[C_WAITING] = "waiting", [C_RESOLVING] = "resolving",
+	                                     [C_CONNECTING] = "connecting", [C_UP] = "connected"};
+	json_object_set_new(r, "state", json_string(states[cl->state]));
+	json_object_set_new(r, "last_error", cl->problem[0] ? json_string(cl->problem) : json_null());
+	uint64_t now, at;
+	int on = SD_EVENT_OFF;
+	json_t *retry = json_null();
+	if (cl->state == C_WAITING && sd_event_source_get_enabled(cl->retry, &on) >= 0 &&
+	    on != SD_EVENT_OFF && sd_event_now(cl->ev, CLOCK_MONOTONIC, &now) >= 0 &&
+	    sd_event_source_get_time(cl->retry, &at) >= 0)
+		retry = json_integer(at > now ? (json_int_t)((at - now) / 1000) : 0);
+	json_object_set_new(r, "retry_in_ms", retry);
 	return r;
 }
 
@@ -647,7 +681,7 @@ static const struct control_method client_methods[] = {
 
 int client_run(const struct config *cfg)
 {
-	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}}, *cl = &c;
+	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1}, *cl = &c;
 	int rc = 1;
 
 	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
@@ -694,6 +728,10 @@ int client_run(const struct config *cfg)
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+	if (client_name_init(cl) < 0) {
+		log_err("cannot set up the event loop");
+		goto out;
+	}
 	int nlfd = nl_monitor_open();
 	if (nlfd < 0 || sd_event_add_io(cl->ev, &cl->nl_src, nlfd, EPOLLIN, client_on_netlink, cl) < 0) {
 		log_warn("cannot watch the network for address changes (%s): a move to another "
@@ -724,10 +762,7 @@ int client_run(const struct config *cfg)
 	}
 	/* Ready once running: a hub that is down must not fail the unit's start. */
 	sd_notify(0, "READY=1");
-	if (connect_once(cl) < 0) {
-		client_drop_connection(cl);
-		client_schedule_retry(cl);
-	}
+	attempt(cl);
 	rc = sd_event_loop(cl->ev);
 	if (rc < 0)
 		rc = 1;
@@ -736,6 +771,7 @@ out:
 	client_restore_network(cl);
 	control_close(cl->ctl);
 	client_drop_connection(cl);
+	client_name_free(cl);
 	if (cl->retry)
 		sd_event_source_disable_unref(cl->retry);
 	if (cl->tun_src)

@@ -6,6 +6,7 @@
 #define SLOPN_CLIENT_INT_H
 
 #include <net/if.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <limits.h>
 #include <stdbool.h>
@@ -24,7 +25,7 @@
 #include "tun/fulltunnel.h"
 #include "tun/tun.h"
 
-enum cstate { C_WAITING, C_CONNECTING, C_UP };
+enum cstate { C_WAITING, C_RESOLVING, C_CONNECTING, C_UP };
 
 /* Where the kernel sends packets for the hub: oif 0 when nowhere. */
 struct client_way {
@@ -69,6 +70,11 @@ struct client {
 	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
 	bool pin_logged;
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
+	char problem[SLOPN_MESSAGE_MAX + 128]; /* why the last attempt failed, for status */
+	/* The hub's name, being looked up (client_name.c). */
+	struct gaicb *gai;           /* the lookup in progress, or NULL */
+	int gai_fd;                  /* an eventfd: the lookup ended */
+	sd_event_source *gai_src;
 	uint64_t drop_down;          /* TUN packets while not connected */
 	struct control *ctl;
 	time_t up_since;
@@ -94,6 +100,12 @@ struct client {
 };
 
 /* client.c */
+/* Why an attempt failed: a warning in the log, and in status until the
+ * next connection is up. */
+void client_problem(struct client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The end of a lookup of the hub's name: its addresses (NULL when it
+ * failed, the problem said): the attempt goes on, or waits for the next. */
+void client_resolved(struct client *cl, struct addrinfo *ai);
 void client_drop_connection(struct client *cl);
 void client_schedule_retry(struct client *cl);
 /* End of every event: what arrived to the TUN, what waits to the hub. */
@@ -112,6 +124,12 @@ void client_hub_network(struct client *cl, const struct slopn_network *n);
 /* The TUN's link went down (up) from outside: what the kernel took with it
  * comes back when it is up. */
 void client_tun_link(struct client *cl, bool up);
+
+/* client_name.c */
+int client_name_init(struct client *cl);
+/* Look the hub's name up (an address at once), then client_resolved. */
+void client_name_lookup(struct client *cl);
+void client_name_free(struct client *cl);
 
 /* client_path.c */
 /* The kernel's way to the hub now (to the last address tried; before any,

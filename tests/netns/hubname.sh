@@ -22,3 +22,37 @@ wait_connected c1 10.100.0.2 10
 expect_eq "the address c1 connected to" "$(client_status c1 hub_addr)" "192.0.2.1:4242"
 wait_ping c1 10.100.0.1 5
 ok "traffic through the hub at its second address"
+
+# A name the DNS server never answers for (it drops every query, 2 s a
+# try, 2 tries): the lookup runs beside the client's event loop, which
+# answers slopnctl at once and stops at once; its status says it is
+# looking the name up, and then why the last attempt failed.
+kill -TERM "$(pid_of c1)"
+wait "$(pid_of c1)"
+nsx hub nft add table inet dnsdrop
+nsx hub nft add chain inet dnsdrop in '{ type filter hook input priority 0; }'
+nsx hub nft add rule inet dnsdrop in udp dport 53 drop
+printf 'nameserver 192.0.2.1\noptions timeout:2 attempts:2\n' > "/etc/netns/$(ns c1)/resolv.conf"
+printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+start c1:dns client --server hub.slopn.test:4242 --token s3cret
+wait_until 5 "c1 looking up the hub's name" client_is c1:dns state resolving
+t0=$(now_ms)
+st=$(client_status c1:dns state)
+t=$(($(now_ms) - t0))
+expect_eq "c1's state while its lookup waits for the DNS server" "$st" resolving
+[ "$t" -lt 1000 ] || fail "slopnctl status took $t ms during the lookup"
+ok "status answered in $t ms during the lookup"
+wait_until 15 "the failed lookup in c1's status" sh -c \
+	"\"$SLOPNCTL\" --socket $TMP/c1-dns.sock --json status | jq -e '.last_error | startswith(\"cannot resolve hub.slopn.test: \")' >/dev/null"
+"$SLOPNCTL" --socket "$TMP/c1-dns.sock" status | grep -q "^problem:   cannot resolve hub.slopn.test: " ||
+	fail "slopnctl status does not say why: $("$SLOPNCTL" --socket "$TMP/c1-dns.sock" status)"
+ok "status says why: $(client_status c1:dns last_error)"
+wait_until 5 "c1 looking the name up again" client_is c1:dns state resolving
+t0=$(now_ms)
+kill -TERM "$(pid_of c1:dns)"
+wait "$(pid_of c1:dns)"; rc=$?
+t=$(($(now_ms) - t0))
+expect_eq "c1's exit status when stopped during a lookup" "$rc" 0
+[ "$t" -lt 1000 ] || fail "c1 took $t ms to stop during a lookup"
+ok "stopped in $t ms during a lookup"
