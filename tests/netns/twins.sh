@@ -40,12 +40,16 @@ expect_eq "the ids the hub holds" "$(idof "$V1") $(idof "$V2")" \
 HOLDER=c1 OTHER=c2
 [ "$(idof "$V2")" = "$ID" ] && HOLDER=c2 OTHER=c1
 HV=$(client_status $HOLDER vip)
-kill -9 "$(pid_of $HOLDER)"
-wait "$(pid_of $HOLDER)" 2>/dev/null
-mv "$TMP/$HOLDER.log" "$TMP/$HOLDER-crash.log"
-start $HOLDER client --server 192.0.2.1:4242 --token s3cret
-wait_connected $HOLDER "$HV" 5
-expect_eq "sessions after the restart" "$(ctl --json status | jq .sessions)" 2
+# crash_restart N: the holder killed and started again; it gets $HV back.
+crash_restart() {
+	kill -9 "$(pid_of $HOLDER)"
+	wait "$(pid_of $HOLDER)" 2>/dev/null
+	mv "$TMP/$HOLDER.log" "$TMP/$HOLDER-crash$1.log"
+	start $HOLDER client --server 192.0.2.1:4242 --token s3cret
+	wait_connected $HOLDER "$HV" 5
+	expect_eq "sessions after restart $1" "$(ctl --json status | jq .sessions)" 2
+}
+crash_restart 1
 nsx $OTHER ping -c 3 -i 0.2 -W 2 "$HV" >/dev/null || fail "$OTHER cannot reach $HOLDER after its restart"
 ok "$HOLDER, killed and restarted, took its own session over (its address $HV back at once)"
 
@@ -55,12 +59,7 @@ nsx $OTHER ping -i 0.2 -W 1 "$HV" > /dev/null 2>&1 &
 PIDS+=($!)
 for i in 2 3; do
 	sleep 1
-	kill -9 "$(pid_of $HOLDER)"
-	wait "$(pid_of $HOLDER)" 2>/dev/null
-	mv "$TMP/$HOLDER.log" "$TMP/$HOLDER-crash$i.log"
-	start $HOLDER client --server 192.0.2.1:4242 --token s3cret
-	wait_connected $HOLDER "$HV" 5
-	expect_eq "sessions after restart $i" "$(ctl --json status | jq .sessions)" 2
+	crash_restart $i
 done
 expect_eq "client.twin events" "$(jq -c 'select(.method == "client.twin")' "$TMP/events.txt" | wc -l)" 1
 expect_eq "the holder's id" "$(idof "$HV")" "$ID"
