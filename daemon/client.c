@@ -472,6 +472,7 @@ void client_problem(struct client *cl, const char *fmt, ...)
 void client_schedule_retry(struct client *cl)
 {
 	uint64_t now, delay;
+	cl->state = C_WAITING; /* from an attempt given up, never from a connection */
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
 	if (cl->quick_retry) {
 		/* The hub most likely restarted (or we moved): come back now, with
