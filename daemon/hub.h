@@ -177,8 +177,8 @@ bool hub_stateless_ok(struct server *s);
 
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
-/* A login refused as unreadable (why; oversized counts it too): logged,
- * at most a few lines a minute. */
+/* A login refused as unreadable (why; oversized counts it too): a failure
+ * towards a ban of its address, logged at most a few lines a minute. */
 void hub_bad_login(struct session *ss, const char *why, bool oversized);
 
 /* hub_data.c: one datagram from a client; the TUN is readable; a session's

@@ -195,10 +195,6 @@ static void token_used(struct server *s, struct token_entry *e)
 		log_warn("%s: last use of '%s' not saved: %s", s->tokens.path, e->name, err);
 }
 
-/* A refused login is a line in the log, so that an administrator sees why
- * a client cannot get in; but a flood of them must not flood the log: at
- * most BAD_LOGIN_LINES a minute, then one line a minute counts the rest.
- * Oversized ones are also counted (server.status, admission). */
 /* One refused login that counts towards a ban of its address: a wrong or
  * expired token, or a malformed login (no client sends one; someone who
  * sends them must not be let go on for ever). The failure that starts the
@@ -227,6 +223,10 @@ static void login_failed(struct session *ss, const char *reason)
 	                                              "reason", reason));
 }
 
+/* A refused login is a line in the log, so that an administrator sees why
+ * a client cannot get in; but a flood of them must not flood the log: at
+ * most BAD_LOGIN_LINES a minute, then one line a minute counts the rest.
+ * Oversized ones are also counted (server.status, admission). */
 #define BAD_LOGIN_LINES 10
 void hub_bad_login(struct session *ss, const char *why, bool oversized)
 {
