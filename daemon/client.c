@@ -352,12 +352,6 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
-static bool is_ip_literal(const char *h)
-{
-	struct in6_addr a;
-	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
-}
-
 /* An attempt with the name's addresses, ai (freed by the caller). */
 static int connect_to(struct client *cl, const struct addrinfo *ai)
 {
@@ -404,7 +398,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	gnutls_session_t tls = NULL;
 	const char *alpn = cl->cfg->alpn ? cl->cfg->alpn : SLOPN_ALPN;
 	if (!cl->conn ||
-	    tls_client_session(&tls, cl->cred, is_ip_literal(cl->host) ? NULL : cl->host, alpn,
+	    tls_client_session(&tls, cl->cred, client_host_is_address(cl->host) ? NULL : cl->host, alpn,
 	                       &cl->conn->ref) < 0) {
 		log_err("cannot set up TLS");
 		return -1;

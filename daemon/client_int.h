@@ -127,6 +127,8 @@ void client_tun_link(struct client *cl, bool up);
 
 /* client_name.c */
 int client_name_init(struct client *cl);
+/* An IP address, not a name (no lookup, and no SNI). */
+bool client_host_is_address(const char *h);
 /* Look the hub's name up (an address at once), then client_resolved. */
 void client_name_lookup(struct client *cl);
 void client_name_free(struct client *cl);

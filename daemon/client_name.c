@@ -71,14 +71,19 @@ int client_name_init(struct client *cl)
 	return 0;
 }
 
+bool client_host_is_address(const char *h)
+{
+	struct in6_addr a;
+	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
+}
+
 void client_name_lookup(struct client *cl)
 {
 	if (cl->gai)
 		return; /* one at a time: its end starts the attempt */
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
 	                         .ai_flags = AI_NUMERICSERV};
-	struct in6_addr a;
-	if (inet_pton(AF_INET, cl->host, &a) == 1 || inet_pton(AF_INET6, cl->host, &a) == 1) {
+	if (client_host_is_address(cl->host)) {
 		struct addrinfo *ai = NULL;
 		hints.ai_flags |= AI_NUMERICHOST;
 		int rv = getaddrinfo(cl->host, cl->port, &hints, &ai);
