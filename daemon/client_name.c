@@ -48,8 +48,8 @@ static int on_lookup(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (rv == EAI_INPROGRESS)
 		return 0;
 	if (rv != 0) {
-		client_problem(cl, "cannot resolve %s: %s", cl->host,
-		               rv == EAI_SYSTEM ? strerror(errno) : gai_strerror(rv));
+		/* (errno of EAI_SYSTEM was glibc's thread's: not ours to read) */
+		client_problem(cl, "cannot resolve %s: %s", cl->host, gai_strerror(rv));
 		lookup_free(cl);
 		client_resolved(cl, NULL);
 		return 0;
