@@ -430,7 +430,6 @@ void client_resolved(struct client *cl, struct addrinfo *ai)
 {
 	if (cl->stopping)
 		return;
-	cl->state = C_WAITING;
 	if (!ai || connect_to(cl, ai) < 0) {
 		client_drop_connection(cl);
 		client_schedule_retry(cl);
@@ -461,6 +460,18 @@ void client_problem(struct client *cl, const char *fmt, ...)
 	vsnprintf(cl->problem, sizeof(cl->problem), fmt, ap);
 	va_end(ap);
 	log_warn("%s", cl->problem);
+}
+
+bool client_retry_in(const struct client *cl, uint64_t *left)
+{
+	uint64_t now, at;
+	int on = SD_EVENT_OFF;
+	if (cl->state != C_WAITING || sd_event_source_get_enabled(cl->retry, &on) < 0 ||
+	    on == SD_EVENT_OFF || sd_event_now(cl->ev, CLOCK_MONOTONIC, &now) < 0 ||
+	    sd_event_source_get_time(cl->retry, &at) < 0)
+		return false;
+	*left = at > now ? at - now : 0;
+	return true;
 }
 
 void client_schedule_retry(struct client *cl)
@@ -658,14 +669,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	                                     [C_CONNECTING] = "connecting", [C_UP] = "connected"};
 	json_object_set_new(r, "state", json_string(states[cl->state]));
 	json_object_set_new(r, "last_error", cl->problem[0] ? json_string(cl->problem) : json_null());
-	uint64_t now, at;
-	int on = SD_EVENT_OFF;
-	json_t *retry = json_null();
-	if (cl->state == C_WAITING && sd_event_source_get_enabled(cl->retry, &on) >= 0 &&
-	    on != SD_EVENT_OFF && sd_event_now(cl->ev, CLOCK_MONOTONIC, &now) >= 0 &&
-	    sd_event_source_get_time(cl->retry, &at) >= 0)
-		retry = json_integer(at > now ? (json_int_t)((at - now) / 1000) : 0);
-	json_object_set_new(r, "retry_in_ms", retry);
+	uint64_t left;
+	json_object_set_new(r, "retry_in_ms", client_retry_in(cl, &left)
+	                                      ? json_integer((json_int_t)(left / 1000)) : json_null());
 	return r;
 }
 

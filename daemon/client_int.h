@@ -108,6 +108,8 @@ void client_problem(struct client *cl, const char *fmt, ...) __attribute__((form
 void client_resolved(struct client *cl, struct addrinfo *ai);
 void client_drop_connection(struct client *cl);
 void client_schedule_retry(struct client *cl);
+/* Waiting for the next attempt: true, and the microseconds until it. */
+bool client_retry_in(const struct client *cl, uint64_t *left);
 /* End of every event: what arrived to the TUN, what waits to the hub. */
 void client_settle(struct client *cl);
 

@@ -139,19 +139,15 @@ struct client_way client_way_now(const struct client *cl)
  * (its routes go with a connection) leave the way as it was. */
 static void retry_on_new_way(struct client *cl)
 {
-	uint64_t now, at;
-	int on = SD_EVENT_OFF;
-	if (cl->fatal || cl->stopping || cl->state != C_WAITING ||
-	    sd_event_source_get_enabled(cl->retry, &on) < 0 || on == SD_EVENT_OFF ||
-	    sd_event_now(cl->ev, CLOCK_MONOTONIC, &now) < 0 ||
-	    sd_event_source_get_time(cl->retry, &at) < 0 || at < now + 500000)
+	uint64_t left;
+	if (cl->fatal || cl->stopping || !client_retry_in(cl, &left) || left < 500000)
 		return;
 	struct client_way w = client_way_now(cl);
 	if (!w.oif || w.oif == cl->ifindex || !memcmp(&w, &cl->way_tried, sizeof(w)))
 		return;
 	log_info("the way to the hub changed: connecting again now, not in %.0f s",
-	         (double)(at - now) / 1e6);
-	sd_event_source_set_time(cl->retry, now + 100000);
+	         (double)left / 1e6);
+	sd_event_source_set_time_relative(cl->retry, 100000);
 }
 
 /* The machine's addresses or routes changed, or a send failed: if the

@@ -124,6 +124,17 @@ static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t err
 	return 0;
 }
 
+/* An optional id field (client_id, instance): absent, or a valid id. */
+static int get_id(json_t *o, const char *key, char *out, size_t size, char *err, size_t errlen)
+{
+	if (get_string(o, key, out, size, OPTIONAL_EXACT, err, errlen) < 0)
+		return -1;
+	if (json_object_get(o, key) && !slopn_client_id_valid(out))
+		return fail(err, errlen, "field \"%s\" is not 1-%d characters of A-Z a-z 0-9 . _ -", key,
+		            SLOPN_CLIENT_ID_MAX);
+	return 0;
+}
+
 int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_request *out,
                               char *err, size_t errlen)
 {
@@ -139,24 +150,12 @@ int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_r
 	    get_string(o, "client_version", out->client_version, sizeof(out->client_version),
 	               OPTIONAL, err, errlen) < 0 ||
 	    get_string(o, "os", out->os, sizeof(out->os), OPTIONAL, err, errlen) < 0 ||
-	    get_string(o, "client_id", out->client_id, sizeof(out->client_id), OPTIONAL_EXACT,
-	               err, errlen) < 0 ||
-	    get_string(o, "instance", out->instance, sizeof(out->instance), OPTIONAL_EXACT,
-	               err, errlen) < 0 ||
+	    get_id(o, "client_id", out->client_id, sizeof(out->client_id), err, errlen) < 0 ||
+	    get_id(o, "instance", out->instance, sizeof(out->instance), err, errlen) < 0 ||
 	    get_bool(o, "ipv6", &out->ipv6, err, errlen) < 0)
 		goto out;
 	if (!out->token[0]) {
 		fail(err, errlen, "field \"token\" is empty");
-		goto out;
-	}
-	if (json_object_get(o, "client_id") && !slopn_client_id_valid(out->client_id)) {
-		fail(err, errlen, "field \"client_id\" is not 1-%d characters of A-Z a-z 0-9 . _ -",
-		     SLOPN_CLIENT_ID_MAX);
-		goto out;
-	}
-	if (json_object_get(o, "instance") && !slopn_client_id_valid(out->instance)) {
-		fail(err, errlen, "field \"instance\" is not 1-%d characters of A-Z a-z 0-9 . _ -",
-		     SLOPN_CLIENT_ID_MAX);
 		goto out;
 	}
 	rv = 0;

@@ -52,7 +52,6 @@ for i in 1 2 3 4; do
 	timeout 15 tail --pid="$(pid_of "c1:f$i")" -f /dev/null || fail "client f$i did not give up"
 done
 grep -q "error code 1" "$TMP/c1-f4.log" || fail "5th failure was not an auth failure"
-banned() { ctl --json bans list | jq -e --arg a "$1" 'any(.bans[]; .address == $a)' > /dev/null; }
 wait_until 5 "a ban on 192.0.2.11" banned 192.0.2.11
 start_client c1:banned --tun ban0
 wait_log c1:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10

@@ -13,7 +13,6 @@ start_hub
 adm() { ctl --json status | jq -r ".admission.$1"; }
 adm_is() { [ "$(adm "$1")" = "$2" ]; }
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of hub)/status"; }
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 # flood NS ARGS...: slopn-flood in namespace NS against the hub.
 flood() { local n=$1; shift; nsx "$n" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@"; }
 # session_within ADDR MS: a session from ADDR is listed within MS
@@ -165,7 +164,6 @@ ok "oversized logins refused, counted and logged, at most 10 lines a minute"
 # Malformed logins count towards a ban as wrong tokens do: the fifth of
 # those banned 192.0.2.11, and the ten after it were refused for the ban.
 metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
-banned() { ctl --json bans list | jq -e --arg a "$1" 'any(.bans[]; .address == $a)' > /dev/null; }
 expect_eq "slopn_failed_logins_total after 15 oversized logins" "$(metric slopn_failed_logins_total)" 5
 expect_eq "bans and their refusals" "$(ctl --json bans list | jq -c '[.bans[] | [.address, .refused]]')" \
 	'[["192.0.2.11",10]]'

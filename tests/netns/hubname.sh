@@ -34,7 +34,6 @@ nsx hub nft add chain inet dnsdrop in '{ type filter hook input priority 0; }'
 nsx hub nft add rule inet dnsdrop in udp dport 53 drop
 printf 'nameserver 192.0.2.1\noptions timeout:2 attempts:2\n' > "/etc/netns/$(ns c1)/resolv.conf"
 printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 start c1:dns client --server hub.slopn.test:4242 --token s3cret
 wait_until 5 "c1 looking up the hub's name" client_is c1:dns state resolving
 t0=$(now_ms)

@@ -203,6 +203,10 @@ wait_until() {
 	done
 }
 
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# banned ADDR: the hub lists a ban on ADDR.
+banned() { ctl --json bans list | jq -e --arg a "$1" 'any(.bans[]; .address == $a)' > /dev/null; }
+
 # start_monitor: slopnctl --json monitor on the hub, its events in
 # $TMP/events.txt; returns once it is subscribed (it says so on stderr).
 start_monitor() {

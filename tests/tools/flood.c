@@ -97,11 +97,14 @@ static void on_handshake(struct conn *c)
 	if (f->login) {
 		size_t n = strlen(f->login);
 		char line[4096];
-		if (n + 1 > sizeof(line))
+		if (n + 1 > sizeof(line)) {
+			log_warn("a login of %zu bytes is more than --login takes", n + 1);
 			return;
+		}
 		memcpy(line, f->login, n);
 		line[n] = '\n';
-		conn_ctl_send(c, line, n + 1);
+		if (!conn_ctl_send(c, line, n + 1))
+			log_warn("a login of %zu bytes does not fit the control buffer", n + 1);
 		return;
 	}
 	if (!f->login_bytes)
