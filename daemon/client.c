@@ -588,12 +588,13 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 			const struct conn_stats *st = &cl->conn->stats;
 			ngtcp2_conn_stat cs;
 			ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
-			log_info("stats: state=%s rtt_us=%llu cwnd=%llu inflight=%llu queued=%u "
+			log_info("stats: state=%s rtt_us=%llu cwnd=%llu inflight=%llu pto_count=%zu queued=%u tun_paused=%d "
 			         "rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
 			         "drop_too_big=%llu drop_queue=%llu drop_down=%llu udp_tx_dropped=%llu",
 			         cl->state == C_UP ? "up" : "down",
 			         (unsigned long long)(cs.smoothed_rtt / 1000), (unsigned long long)cs.cwnd,
-			         (unsigned long long)cs.bytes_in_flight, cl->conn->dgq_count,
+			         (unsigned long long)cs.bytes_in_flight, cs.pto_count, cl->conn->dgq_count,
+			         cl->tun_paused,
 			         (unsigned long long)st->rx_pkts, (unsigned long long)st->rx_bytes,
 			         (unsigned long long)st->tx_pkts, (unsigned long long)st->tx_bytes,
 			         (unsigned long long)st->drop[DROP_TOO_BIG],

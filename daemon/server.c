@@ -428,9 +428,12 @@ static void log_stats(struct server *s)
 			continue;
 		const struct conn_stats *st = &ss->conn.stats;
 		char vip[INET_ADDRSTRLEN];
-		log_info("stats: session %llu vip=%s rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
+		ngtcp2_conn_stat cs;
+		ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
+		log_info("stats: session %llu vip=%s cwnd=%llu inflight=%llu pto_count=%zu queued=%u rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
 		         "drop_spoofed=%llu drop_not_ipv4=%llu drop_too_big=%llu drop_no_route=%llu drop_queue=%llu",
-		         (unsigned long long)ss->id, ip4str(ss->vip, vip),
+		         (unsigned long long)ss->id, ip4str(ss->vip, vip), (unsigned long long)cs.cwnd,
+		         (unsigned long long)cs.bytes_in_flight, cs.pto_count, ss->conn.dgq_count,
 		         (unsigned long long)st->rx_pkts, (unsigned long long)st->rx_bytes,
 		         (unsigned long long)st->tx_pkts, (unsigned long long)st->tx_bytes,
 		         (unsigned long long)st->drop[DROP_SPOOFED], (unsigned long long)st->drop[DROP_NOT_IPV4],
