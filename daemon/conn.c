@@ -626,6 +626,13 @@ size_t conn_max_datagram(struct conn *c)
 	return fit;
 }
 
+uint64_t conn_srtt(struct conn *c)
+{
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(c->qc, &cs);
+	return cs.smoothed_rtt;
+}
+
 enum dg_result { DG_SENT, DG_BLOCKED, DG_DROPPED };
 
 /* Coarse pacing (ngtcp2's own would arm a timer microseconds ahead after

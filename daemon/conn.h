@@ -220,5 +220,7 @@ static inline bool conn_congested(const struct conn *c)
 
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);
+/* ngtcp2's smoothed RTT, in ns. */
+uint64_t conn_srtt(struct conn *c);
 
 #endif

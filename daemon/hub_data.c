@@ -7,8 +7,12 @@
  * client must not stall the others, though: a session that stays congested
  * for SHED_AFTER, while other sessions have traffic from the TUN, stops
  * holding the TUN and drops its own excess instead (counted as "queue"),
- * until it has had nothing to drop for SHED_HOLD. Alone, it holds on: it
- * stalls nobody, and dropping would only cost its own flows. */
+ * until it has had nothing to drop for SHED_HOLD. Alone, it holds on:
+ * dropping would only cost its own flows. But with the TUN unread nobody
+ * sees what others have waiting behind it, so a session whose queue does
+ * not move at all for STALL_AFTER (its client frozen, suspended, gone
+ * without a word) sheds too: otherwise a hub would hear nothing from its
+ * TUN until that connection timed out. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -23,6 +27,8 @@
 #define SHED_HOLD NGTCP2_SECONDS
 #define HOLD_AT 64         /* a session holds the TUN from this many packets queued */
 #define SHED_QUEUE 32      /* what a session that sheds may keep queued */
+/* Well over the time between ACKs of a healthy flow: the RTT is added. */
+#define STALL_AFTER (250 * NGTCP2_MILLISECONDS)
 
 /* ---- routing, one function per direction, for both families ---- */
 
@@ -211,15 +217,26 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 	for (struct session *ss = s->sessions; ss && s->holding; ss = ss->next) {
 		if (!ss->holding)
 			continue;
-		if (ss->held_since + SHED_AFTER <= now && !others_wait(s, ss, now))
+		if (ss->conn.stats.tx_pkts != ss->held_tx) {
+			ss->held_tx = ss->conn.stats.tx_pkts;
+			ss->held_moved = now;
+		}
+		bool stalled = ss->held_moved + STALL_AFTER + conn_srtt(&ss->conn) <= now;
+		if (!stalled && ss->held_since + SHED_AFTER <= now && !others_wait(s, ss, now))
 			ss->held_since = now; /* nobody waits: hold on */
-		if (ss->held_since + SHED_AFTER > now) {
+		if (!stalled && ss->held_since + SHED_AFTER > now) {
 			next = ss->held_since + SHED_AFTER < next ? ss->held_since + SHED_AFTER : next;
 			continue;
 		}
-		hub_slog(LOG_LVL_DEBUG, ss, "session %llu: congested for %llu ms, dropping its excess "
-		         "instead of holding the others up", (unsigned long long)ss->id,
-		         (unsigned long long)((now - ss->held_since) / NGTCP2_MILLISECONDS));
+		if (stalled)
+			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: its queue has not moved for %llu ms, "
+			         "dropping its excess instead of holding the TUN",
+			         (unsigned long long)ss->id,
+			         (unsigned long long)((now - ss->held_moved) / NGTCP2_MILLISECONDS));
+		else
+			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: congested for %llu ms, dropping its "
+			         "excess instead of holding the others up", (unsigned long long)ss->id,
+			         (unsigned long long)((now - ss->held_since) / NGTCP2_MILLISECONDS));
 		ss->shed_until = now + SHED_HOLD;
 		release(s, ss);
 	}
@@ -235,7 +252,8 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 static void hold(struct server *s, struct session *ss, uint64_t now)
 {
 	ss->holding = true;
-	ss->held_since = now;
+	ss->held_since = ss->held_moved = now;
+	ss->held_tx = ss->conn.stats.tx_pkts;
 	if (s->holding++)
 		return;
 	tun_pause(s, true);

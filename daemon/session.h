@@ -44,6 +44,8 @@ struct session {
 	/* backpressure (hub_data.c) */
 	bool holding;                  /* congested: the TUN is not read */
 	uint64_t held_since;           /* conn_now() */
+	uint64_t held_moved;           /* when its queue last moved while held */
+	uint64_t held_tx;              /* its datagrams sent, then */
 	uint64_t shed_until;           /* dropping its own excess until then */
 	uint64_t tun_seen;             /* when the TUN last had a packet for it */
 	/* spoke-to-spoke backpressure (hub_spoke.c) */

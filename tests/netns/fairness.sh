@@ -29,15 +29,19 @@ download() {
 # c2_dropped: the hub's queue drops for c2's session.
 c2_dropped() { hub_stat 10.100.0.3 drop_queue; }
 c2_shedding() { [ "$(c2_dropped)" -gt 0 ]; }
+c2_rx=0
+c2_receiving() { local n; n=$(client_status c2 totals.rx_pkts); [ "$n" -gt $((c2_rx + 100)) ]; }
 
 download c1 3
 alone=$RATE
 ok "c1 alone: $((alone / 1000)) Mbit/s"
 
 # c2 sheds only while another session has traffic (alone, it would stall
-# nobody): a ping from the hub keeps c1 busy from now on.
-nsx hub ping -q -i 0.2 -w 30 10.100.0.2 > /dev/null &
-PIDS+=($!)
+# nobody): a ping from the hub keeps c1 busy until the next part.
+# (ip netns exec becomes ping: its PID is ping's, for the kill below.)
+ip netns exec "$(ns hub)" ping -q -i 0.2 -w 30 10.100.0.2 > /dev/null &
+busy=$!
+PIDS+=($busy)
 # c2 in the background, in a subshell of its own: its RATE goes to a file.
 (download c2 6 -u -b 20M -l 1200 && echo "$RATE" > "$TMP/c2.rate") &
 slow=$!
@@ -56,4 +60,32 @@ ok "c1 kept at least half its pace"
 # of up to 64 KiB) and without (4096 packets).
 ok "c2's own excess dropped and counted: $(c2_dropped)"
 expect_eq "packets dropped in the TUN's queue" "$(ctl --json status | jq '.totals.drops.tun_queue')" 0
+
+# A client that stops answering (frozen here; a laptop that suspends, a
+# link that dies without a word) while the hub sends to it: its queue does
+# not move, and it must not keep the hub's TUN unread until its connection
+# times out. c2's link is no longer shaped: its traffic flows, and its
+# session stops shedding a second after its last drop. Nobody else has had
+# traffic from the TUN for over a second when c1 starts to ping the hub, so
+# only the stall can end the hold.
+kill "$busy"
+ip netns exec "$(ns lan)" tc qdisc del dev p-c2 root
+nsx c2 timeout 30 iperf3 -s -1 -p 5300 > /dev/null 2>&1 &
+PIDS+=($!)
+wait_listening c2 5300
+nsx hub timeout 25 iperf3 -c 10.100.0.3 -p 5300 -u -b 20M -l 1200 -t 20 > /dev/null 2>&1 &
+PIDS+=($!)
+c2_rx=$(client_status c2 totals.rx_pkts)
+wait_until 5 "traffic to c2" c2_receiving
+sleep 1.5
+before=$(c2_dropped)
+kill -STOP "$(pid_of c2)"
+sleep 1.5
+got=$(nsx c1 ping -c 10 -i 0.1 -W 1 10.100.0.1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+expect_eq "the hub's answers to c1's 10 pings while c2 is frozen" "${got:-0}" 10
+[ "$(c2_dropped)" -gt "$before" ] || fail "c2's queue dropped nothing while it was frozen"
+ok "c2's excess dropped while it was frozen: $(($(c2_dropped) - before))"
+kill -CONT "$(pid_of c2)"
+wait_ping c2 10.100.0.1 10 || fail "c2 does not reach the hub after it woke up"
+ok "c2 reaches the hub again"
 echo "PASS"

@@ -45,7 +45,8 @@ dump_logs() {
 cleanup() {
 	local rc=$?
 	[ $rc -ne 0 ] && [ $rc -ne 77 ] && dump_logs
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# CONT: a process a test stopped (kill -STOP) cannot end otherwise.
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null; done
 	for i in $(seq 20); do
 		local alive=0
 		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
