@@ -23,6 +23,8 @@
 /* With more addresses to try: this long without a word from this one. */
 #define SILENCE (3 * 1000000)
 
+static bool hub_through_tun(const struct client *cl);
+
 static void probe_timer_in(struct client *cl, uint64_t usec)
 {
 	sd_event_source_set_time_relative(cl->probe_timer, usec);
@@ -172,8 +174,12 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 		log_info("no way to the hub right now (%s): waiting for the network", strerror(errno));
 		return 0;
 	}
-	if (r == 0)
+	if (r == 0) {
+		/* Same address; the link's MTU may have fallen (a link event). */
+		if (!hub_through_tun(cl))
+			client_path_narrowed(cl);
 		return 0;
+	}
 	sd_event_source_set_io_fd(cl->udp_src, cl->udp.fd);
 	sockaddr_str((const struct sockaddr *)&cl->udp.local, now, sizeof(now));
 	if (cl->state != C_UP) {

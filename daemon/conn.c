@@ -50,6 +50,12 @@ uint64_t conn_now(void)
 	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
 }
 
+/* Room for one UDP payload now. */
+static size_t tx_room(const struct conn *c)
+{
+	return c->tx_cap ? c->tx_cap : UDP_MAX_PAYLOAD;
+}
+
 static void conn_update_timer(struct conn *c);
 static void conn_enter_down(struct conn *c, enum conn_state st);
 
@@ -484,7 +490,7 @@ static void write_close(struct conn *c, const ngtcp2_connection_close_error *cce
 		ngtcp2_path_storage ps;
 		ngtcp2_path_storage_zero(&ps);
 		ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
-			c->qc, &ps.path, NULL, c->closebuf, UDP_MAX_PAYLOAD, ccerr, conn_now());
+			c->qc, &ps.path, NULL, c->closebuf, tx_room(c), ccerr, conn_now());
 		if (n > 0) {
 			c->closelen = (size_t)n;
 			udp_send_one(c->udp, ps.path.local.addr, ps.path.local.addrlen,
@@ -610,10 +616,35 @@ int conn_migrate(struct conn *c)
 
 /* ---- writing ---- */
 
+/* ngtcp2 0.12 cannot shrink a connection's packets, but it builds each into
+ * the room it is given: ACKs and control data fit themselves, datagrams are
+ * checked against conn_max_datagram. */
+void conn_fit_path(struct conn *c)
+{
+	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
+	size_t was = tx_room(c), room = udp_path_payload_to(p->remote.addr, p->remote.addrlen);
+	c->tx_cap_checked = conn_now();
+	if (room < NGTCP2_MAX_UDP_PAYLOAD_SIZE)
+		room = NGTCP2_MAX_UDP_PAYLOAD_SIZE; /* QUIC's least: nothing smaller would do */
+	c->tx_cap = room < UDP_MAX_PAYLOAD ? room : 0;
+	if (tx_room(c) == was)
+		return;
+	char peer[INET6_ADDRSTRLEN + 8];
+	sockaddr_str(p->remote.addr, peer, sizeof(peer));
+	if (tx_room(c) < was)
+		log_warn("the way to %s takes UDP packets of at most %zu bytes of payload now, not %zu: "
+		         "sending smaller QUIC packets", peer, tx_room(c), was);
+	else
+		log_info("the way to %s takes UDP packets of %zu bytes of payload again", peer,
+		         tx_room(c));
+}
+
 size_t conn_max_datagram(struct conn *c)
 {
 	const ngtcp2_transport_params *rp = ngtcp2_conn_get_remote_transport_params(c->qc);
 	size_t udp = ngtcp2_conn_get_path_max_tx_udp_payload_size(c->qc);
+	if (c->tx_cap && c->tx_cap < udp)
+		udp = c->tx_cap;
 	/* ngtcp2 sends no larger than the peer takes; a client on a narrow path
 	 * asks for less (conn_client_init). */
 	if (rp && rp->max_udp_payload_size && rp->max_udp_payload_size < udp)
@@ -670,7 +701,7 @@ static enum dg_result write_datagram(struct conn *c, const ngtcp2_vec *v, size_t
 		int accepted = 0;
 		uint8_t *slot = udp_tx_slot(c->udp);
 		ngtcp2_ssize n = ngtcp2_conn_writev_datagram(c->qc, &c->ps.path, NULL, slot,
-		                                             UDP_MAX_PAYLOAD, &accepted, 0, 0,
+		                                             tx_room(c), &accepted, 0, 0,
 		                                             v, vcnt, ts);
 		if (n < 0) {
 			if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
@@ -717,10 +748,14 @@ static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt)
 static void dgq_drain(struct conn *c, uint64_t ts)
 {
 	bool was_congested = conn_congested(c);
+	/* Queued before the way narrowed, some may no longer fit. */
+	size_t max = c->tx_cap ? conn_max_datagram(c) : SIZE_MAX;
 	while (c->dgq_count) {
 		unsigned i = c->dgq_head;
 		ngtcp2_vec v = {c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]};
-		if (write_datagram(c, &v, 1, v.len, ts) == DG_BLOCKED)
+		if (v.len > max)
+			c->stats.drop[DROP_TOO_BIG]++;
+		else if (write_datagram(c, &v, 1, v.len, ts) == DG_BLOCKED)
 			break;
 		c->dgq_head = (c->dgq_head + 1) % CONN_DGQ_SLOTS;
 		c->dgq_count--;
@@ -737,6 +772,13 @@ static int dgram_check(struct conn *c, size_t len)
 		return DGRAM_DROPPED;
 	}
 	if (len > DGQ_SLOT || len > conn_max_datagram(c)) {
+		/* Our smaller packets may no longer be needed: ask again, at most
+		 * once a second. */
+		if (c->tx_cap && conn_now() - c->tx_cap_checked >= NGTCP2_SECONDS) {
+			conn_fit_path(c);
+			if (len <= DGQ_SLOT && len <= conn_max_datagram(c))
+				return DGRAM_OK;
+		}
 		c->stats.drop[DROP_TOO_BIG]++;
 		return DGRAM_TOO_BIG;
 	}
@@ -834,7 +876,7 @@ void conn_write(struct conn *c)
 		ngtcp2_ssize ndatalen = -1;
 		uint8_t *slot = udp_tx_slot(c->udp);
 		ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->qc, &c->ps.path, NULL, slot,
-		                                           UDP_MAX_PAYLOAD, &ndatalen, 0, sid,
+		                                           tx_room(c), &ndatalen, 0, sid,
 		                                           vcnt ? &v : NULL, vcnt, ts);
 		if (n < 0) {
 			if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||

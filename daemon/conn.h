@@ -134,6 +134,10 @@ struct conn {
 	uint64_t pace_ts;           /* when the credit was last topped up */
 	uint64_t pace_next;         /* blocked by pacing until then; 0: not blocked */
 	uint64_t timer_at;          /* where the timer is armed (sd-event microseconds) */
+	/* The UDP payload the kernel lets us send to the peer, when less than
+	 * ngtcp2 was set up with (a link of ours got a smaller MTU); 0: no less. */
+	size_t tx_cap;
+	uint64_t tx_cap_checked;    /* conn_now() when last asked */
 
 	struct conn_stats stats;
 };
@@ -220,6 +224,10 @@ static inline bool conn_congested(const struct conn *c)
 
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);
+/* The kernel refused a packet to the peer as too big (EMSGSIZE), or a
+ * datagram is too big for an earlier such answer: fit packets to what the
+ * kernel says the way to the peer takes now. */
+void conn_fit_path(struct conn *c);
 /* ngtcp2's smoothed RTT, in ns. */
 uint64_t conn_srtt(struct conn *c);
 

@@ -111,6 +111,21 @@ static void session_free(struct session *ss)
 	free(ss);
 }
 
+/* The kernel refused a packet as too big for the way to its client (a
+ * link of ours got a smaller MTU): that client's packets shrink to fit. */
+static void too_big(struct server *s)
+{
+	s->udp.tx_errno = 0;
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (ss->gone || ss->conn.state != CONN_OPEN)
+			continue;
+		const ngtcp2_path *p = ngtcp2_conn_get_path(ss->conn.qc);
+		if (p->remote.addrlen == s->udp.too_big_dstlen &&
+		    !memcmp(p->remote.addr, &s->udp.too_big_dst, p->remote.addrlen))
+			conn_fit_path(&ss->conn);
+	}
+}
+
 /* End of every event: write what callbacks queued, free what ended. */
 void hub_settle(struct server *s)
 {
@@ -129,6 +144,8 @@ void hub_settle(struct server *s)
 	} while (hub_spoke_replay(s));
 	tun_flush(&s->tun); /* ICMP answers to what was read */
 	udp_flush(&s->udp);
+	if (s->udp.tx_errno == EMSGSIZE)
+		too_big(s);
 	bool freed = false;
 	while (s->grave) {
 		struct session *ss = s->grave;

@@ -192,17 +192,41 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 	return 1;
 }
 
-size_t udp_path_payload(const struct udp *u)
+static size_t path_payload(int fd, int family)
 {
-	bool v4 = u->local.ss_family == AF_INET;
+	bool v4 = family == AF_INET;
 	int mtu = 0;
 	socklen_t len = sizeof(mtu);
-	if (getsockopt(u->fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0)
+	if (getsockopt(fd, v4 ? IPPROTO_IP : IPPROTO_IPV6, v4 ? IP_MTU : IPV6_MTU, &mtu, &len) < 0)
 		return UDP_MAX_PAYLOAD;
-	int payload = mtu - UDP_IP_OVERHEAD(u->local.ss_family);
+	int payload = mtu - UDP_IP_OVERHEAD(family);
 	if (payload < 0)
 		return 0;
 	return (size_t)payload < UDP_MAX_PAYLOAD ? (size_t)payload : UDP_MAX_PAYLOAD;
+}
+
+size_t udp_path_payload(const struct udp *u)
+{
+	return path_payload(u->fd, u->local.ss_family);
+}
+
+size_t udp_path_payload_to(const struct sockaddr *dst, socklen_t len)
+{
+	struct sockaddr_in v4;
+	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)dst;
+	if (dst->sa_family == AF_INET6 && len >= sizeof(*in6) && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+		/* An IPv4 peer of a dual-stack socket: its way is IPv4's. */
+		v4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = in6->sin6_port};
+		memcpy(&v4.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+		dst = (const struct sockaddr *)&v4;
+		len = sizeof(v4);
+	}
+	int fd = socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return UDP_MAX_PAYLOAD;
+	size_t payload = connect(fd, dst, len) == 0 ? path_payload(fd, dst->sa_family) : UDP_MAX_PAYLOAD;
+	close(fd);
+	return payload;
 }
 
 void udp_close(struct udp *u)
@@ -290,6 +314,10 @@ static void send_plain(struct udp *u, const struct sockaddr_storage *dst, sockle
 		u->tx_dropped++;
 		if (errno != EAGAIN && errno != ENOBUFS)
 			u->tx_errno = errno;
+		if (errno == EMSGSIZE && dstlen <= sizeof(u->too_big_dst)) {
+			memcpy(&u->too_big_dst, dst, dstlen);
+			u->too_big_dstlen = dstlen;
+		}
 		log_debug("udp send: %s", strerror(errno));
 	}
 }

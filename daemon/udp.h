@@ -55,6 +55,8 @@ struct udp {
 	uint64_t tx_dropped;       /* kernel refused (buffer full): QUIC recovers */
 	int tx_errno;              /* last send error other than a full buffer; the
 	                            * owner clears it (client: the path may be gone) */
+	struct sockaddr_storage too_big_dst; /* where the last EMSGSIZE was for */
+	socklen_t too_big_dstlen;
 	uint64_t rx_dropped;       /* the kernel's receive queue overflowed (SO_RXQ_OVFL) */
 	uint64_t rx_dropped_before; /* by the sockets that udp_reconnect replaced */
 	/* receive batch: packets, each pointing into rxbufs */
@@ -82,6 +84,9 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len);
  * carries (the route's MTU, lowered by any ICMP "too big" seen), at most
  * UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it cannot tell. */
 size_t udp_path_payload(const struct udp *u);
+/* The same towards dst, for an unconnected socket (asked through a
+ * throwaway one connected there). */
+size_t udp_path_payload_to(const struct sockaddr *dst, socklen_t len);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */
 uint8_t *udp_tx_slot(struct udp *u);
