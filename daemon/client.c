@@ -588,8 +588,8 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 			const struct conn_stats *st = &cl->conn->stats;
 			ngtcp2_conn_stat cs;
 			ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
-			log_info("stats: state=%s rtt_us=%llu cwnd=%llu inflight=%llu pto_count=%zu queued=%u tun_paused=%d "
-			         "rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
+			log_info("stats: state=%s rtt_us=%llu cwnd=%llu inflight=%llu pto_count=%zu queued=%u "
+			         "tun_paused=%d rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
 			         "drop_too_big=%llu drop_queue=%llu drop_down=%llu udp_tx_dropped=%llu",
 			         cl->state == C_UP ? "up" : "down",
 			         (unsigned long long)(cs.smoothed_rtt / 1000), (unsigned long long)cs.cwnd,

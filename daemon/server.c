@@ -447,8 +447,9 @@ static void log_stats(struct server *s)
 		char vip[INET_ADDRSTRLEN];
 		ngtcp2_conn_stat cs;
 		ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
-		log_info("stats: session %llu vip=%s cwnd=%llu inflight=%llu pto_count=%zu queued=%u rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu "
-		         "drop_spoofed=%llu drop_not_ipv4=%llu drop_too_big=%llu drop_no_route=%llu drop_queue=%llu",
+		log_info("stats: session %llu vip=%s cwnd=%llu inflight=%llu pto_count=%zu queued=%u "
+		         "rx_pkts=%llu rx_bytes=%llu tx_pkts=%llu tx_bytes=%llu drop_spoofed=%llu "
+		         "drop_not_ipv4=%llu drop_too_big=%llu drop_no_route=%llu drop_queue=%llu",
 		         (unsigned long long)ss->id, ip4str(ss->vip, vip), (unsigned long long)cs.cwnd,
 		         (unsigned long long)cs.bytes_in_flight, cs.pto_count, ss->conn.dgq_count,
 		         (unsigned long long)st->rx_pkts, (unsigned long long)st->rx_bytes,
