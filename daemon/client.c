@@ -53,7 +53,7 @@ static int verify_hub(gnutls_session_t session)
 	if (cl->cfg->pin) {
 		if (strcasecmp(pin, cl->cfg->pin) != 0) {
 			log_err("hub key does not match --pin: expected %s, hub has %s", cl->cfg->pin, pin);
-			cl->fatal = true;
+			cl->fatal = cl->refused = true;
 			return -1;
 		}
 	} else if (!cl->pin_logged) {
@@ -220,7 +220,7 @@ static void client_down(struct conn *c)
 			/* Retrying a wrong token only gets the address banned. */
 			log_err("login refused by hub: %s (error code 1, %s)", msg,
 			        app_code_name(c->close_code));
-			cl->fatal = true;
+			cl->fatal = cl->refused = true;
 			return;
 		}
 		if (c->close_code == SLOPN_ERR_BANNED) {
@@ -268,7 +268,10 @@ static void client_gone(struct conn *c)
 	/* Freed from the retry path, never inside ngtcp2's stack. */
 	cl->state = C_WAITING;
 	if (cl->fatal) {
-		sd_event_exit(cl->ev, 1);
+		/* A restart would be refused again: a service manager that
+		 * restarted it would only get the address banned (five in five
+		 * minutes), for everyone behind it. */
+		sd_event_exit(cl->ev, cl->refused ? EXIT_REFUSED : 1);
 		return;
 	}
 	client_schedule_retry(cl);

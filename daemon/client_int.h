@@ -33,6 +33,10 @@ struct client_way {
 	uint8_t gw[16];
 };
 
+/* Exit status of a client refused for good (wrong token, wrong pin): the
+ * unit's RestartPreventExitStatus names it (slopnd(8), EXIT STATUS). */
+#define EXIT_REFUSED 3
+
 struct client {
 	const struct config *cfg;
 	sd_event *ev;
@@ -66,6 +70,7 @@ struct client {
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	bool fatal;                  /* no retry: wrong token, wrong pin */
+	bool refused;                /* and no restart either: exit status EXIT_REFUSED */
 	bool banned;                 /* the hub said so, and we said it once */
 	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
 	bool pin_logged;

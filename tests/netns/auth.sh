@@ -11,7 +11,7 @@ ok "slopnd pin matches the hub's log ($PIN)"
 SECONDS=0
 TOKEN=wrong start_client c1 --tun bad0
 wait "$(pid_of c1)"; rc=$?
-[ $rc -ne 0 ] || fail "client with a wrong token exited 0"
+expect_eq "exit status of the client with a wrong token" "$rc" 3
 [ $SECONDS -le 10 ] || fail "client with a wrong token took ${SECONDS}s to give up"
 grep -q "login refused by hub: Invalid authentication token" "$TMP/c1.log" || fail "no refusal message"
 ok "wrong token: exit $rc with the hub's message"
@@ -23,7 +23,7 @@ ok "right pin connects"
 start c1:pin client --server 192.0.2.1:4242 --token s3cret --tun pin0 \
 	--pin sha256:0000000000000000000000000000000000000000000000000000000000000000
 wait "$(pid_of c1:pin)"; rc=$?
-[ $rc -ne 0 ] || fail "client with a wrong pin exited 0"
+expect_eq "exit status of the client with a wrong pin" "$rc" 3
 grep -q "hub key does not match --pin" "$TMP/c1-pin.log" || fail "no pin mismatch message"
 expect_eq "sessions with a wrong-pin client about" "$(ctl --json status | jq .sessions)" 1
 ok "wrong pin: refused, exit $rc"

@@ -103,7 +103,7 @@ iperf_tcp "from our client to the Go hub" c2 hub 10.100.0.1 3
 start c1:go client --server 192.0.2.1:4242 --token wrong
 p=$(pid_of c1:go)
 wait "$p"; rc=$?
-expect_eq "our client with a wrong token on the Go hub exits" "$rc" 1
+expect_eq "our client with a wrong token on the Go hub exits" "$rc" 3
 grep -q "login refused by hub: .*error code 1" "$TMP/c1-go.log" ||
 	fail "no refusal line: $(cat "$TMP/c1-go.log")"
 ok "$(grep -o 'login refused by hub: .*' "$TMP/c1-go.log")"

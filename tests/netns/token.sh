@@ -33,7 +33,7 @@ ok "clients log in with the token, and with the invite alone"
 grep -q "pin .* (not checked" "$TMP/c2.log" && fail "the invite's pin was not checked"
 grep -q "pin .* (not checked" "$TMP/c1.log" || fail "c1 (no pin) did not log the hub's pin"
 start c3:badpin client "${invite%?pin=*}?pin=sha256:$(printf '0%.0s' {1..64})" --tun bad0
-wait "$(pid_of c3:badpin)"; expect_eq "invite with a wrong pin: exit status" "$?" 1
+wait "$(pid_of c3:badpin)"; expect_eq "invite with a wrong pin: exit status" "$?" 3
 grep -q "hub key does not match --pin" "$TMP/c3-badpin.log" || fail "wrong pin: $(cat "$TMP/c3-badpin.log")"
 ok "the invite pins the hub: a wrong pin is refused"
 
@@ -63,9 +63,9 @@ wait_until 10 "the clients back after the kick" two_sessions
 ctl token remove alice --kick | grep -q "token 'alice' removed; 2 sessions kicked" || fail "token remove --kick"
 expect_eq "sessions after remove --kick" "$(ctl --json sessions list | jq '.sessions | length')" 0
 wait "$(pid_of c1)"; rc=$?
-expect_eq "c1's exit status once its token is gone" "$rc" 1
+expect_eq "c1's exit status once its token is gone" "$rc" 3
 grep -q "Invalid authentication token" "$TMP/c1.log" || fail "c1 did not log the refusal"
-wait "$(pid_of c2)"; expect_eq "c2's exit status" "$?" 1
+wait "$(pid_of c2)"; expect_eq "c2's exit status" "$?" 3
 expect_eq "tokens.json after remove" "$(jq '.tokens | length' "$TMP/hub-state/tokens.json")" 0
 ok "token remove --kick: sessions end, the token is refused"
 for ev in token.added token.removed session.down auth.fail; do
@@ -109,7 +109,7 @@ wait_event session.down '.params.reason == "token expired"'
 expect_eq "carol's sessions after her token expired" \
 	"$(ctl --json sessions list | jq '[.sessions[] | select(.token == "carol")] | length')" 0
 timeout 10 tail --pid="$(pid_of c1:late)" -f /dev/null || fail "the client of an expired token still runs"
-wait "$(pid_of c1:late)"; expect_eq "expired token: exit status" "$?" 1
+wait "$(pid_of c1:late)"; expect_eq "expired token: exit status" "$?" 3
 grep -q "Authentication token expired" "$TMP/c1-late.log" || fail "no expiry message: $(cat "$TMP/c1-late.log")"
 ok "an expired token ends its session and is refused with its reason"
 
