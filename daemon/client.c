@@ -53,7 +53,7 @@ static int verify_hub(gnutls_session_t session)
 	if (cl->cfg->pin) {
 		if (strcasecmp(pin, cl->cfg->pin) != 0) {
 			log_err("hub key does not match --pin: expected %s, hub has %s", cl->cfg->pin, pin);
-			cl->fatal = cl->refused = true;
+			cl->fatal = EXIT_REFUSED;
 			return -1;
 		}
 	} else if (!cl->pin_logged) {
@@ -108,7 +108,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		return;
 	}
 	if (client_apply_address(cl, &r) < 0 || client_apply_network(cl, &r) < 0) {
-		cl->fatal = true;
+		cl->fatal = 1;
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its network");
 		return;
 	}
@@ -220,7 +220,7 @@ static void client_down(struct conn *c)
 			/* Retrying a wrong token only gets the address banned. */
 			log_err("login refused by hub: %s (error code 1, %s)", msg,
 			        app_code_name(c->close_code));
-			cl->fatal = cl->refused = true;
+			cl->fatal = EXIT_REFUSED;
 			return;
 		}
 		if (c->close_code == SLOPN_ERR_BANNED) {
@@ -268,10 +268,10 @@ static void client_gone(struct conn *c)
 	/* Freed from the retry path, never inside ngtcp2's stack. */
 	cl->state = C_WAITING;
 	if (cl->fatal) {
-		/* A restart would be refused again: a service manager that
-		 * restarted it would only get the address banned (five in five
-		 * minutes), for everyone behind it. */
-		sd_event_exit(cl->ev, cl->refused ? EXIT_REFUSED : 1);
+		/* EXIT_REFUSED: a restart would be refused again, and a service
+		 * manager that restarted it would get the address banned (five
+		 * in five minutes), for everyone behind it. */
+		sd_event_exit(cl->ev, cl->fatal);
 		return;
 	}
 	client_schedule_retry(cl);

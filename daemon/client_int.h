@@ -69,8 +69,8 @@ struct client {
 	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
-	bool fatal;                  /* no retry: wrong token, wrong pin */
-	bool refused;                /* and no restart either: exit status EXIT_REFUSED */
+	int fatal;                   /* no retry: the exit status (EXIT_REFUSED for a wrong
+	                              * token or pin, 1 otherwise); 0: retry */
 	bool banned;                 /* the hub said so, and we said it once */
 	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
 	bool pin_logged;

@@ -23,8 +23,6 @@
 /* With more addresses to try: this long without a word from this one. */
 #define SILENCE (3 * 1000000)
 
-static bool hub_through_tun(const struct client *cl);
-
 static void probe_timer_in(struct client *cl, uint64_t usec)
 {
 	sd_event_source_set_time_relative(cl->probe_timer, usec);
@@ -135,6 +133,12 @@ struct client_way client_way_now(const struct client *cl)
 	return w;
 }
 
+/* With --full-tunnel: the kernel would send to the hub through our TUN. */
+static bool hub_through_tun(const struct client *cl)
+{
+	return cl->ft.low_added && client_way_now(cl).oif == cl->ifindex;
+}
+
 /* Waiting to connect again (backoff, up to 30 s after attempts that found
  * no way to the hub): a new way to it (the machine came back online, or
  * moved) is tried now, not when the wait ends. The client's own changes
@@ -198,12 +202,6 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	log_info("moved: %s -> %s, same session", was, now);
 	client_settle(cl);
 	return 0;
-}
-
-/* With --full-tunnel: the kernel would send to the hub through our TUN. */
-static bool hub_through_tun(const struct client *cl)
-{
-	return cl->ft.low_added && client_way_now(cl).oif == cl->ifindex;
 }
 
 /* The kernel now knows that the way to the hub carries less than this

@@ -119,9 +119,8 @@ static void too_big(struct server *s)
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		if (ss->gone || ss->conn.state != CONN_OPEN)
 			continue;
-		const ngtcp2_path *p = ngtcp2_conn_get_path(ss->conn.qc);
-		if (p->remote.addrlen == s->udp.too_big_dstlen &&
-		    !memcmp(p->remote.addr, &s->udp.too_big_dst, p->remote.addrlen))
+		if (ss->remote_salen == s->udp.too_big_dstlen &&
+		    !memcmp(&ss->remote_sa, &s->udp.too_big_dst, ss->remote_salen))
 			conn_fit_path(&ss->conn);
 	}
 }
