@@ -439,6 +439,38 @@ ssize_t slopn_network_format(const struct slopn_network *n, char *buf, size_t ca
 	return dump_line(json_pack("{s:s, s:b}", "type", "network", "egress6", n->egress6), buf, cap);
 }
 
+int slopn_path_parse(const char *line, size_t len, struct slopn_path *out, char *err,
+                     size_t errlen)
+{
+	if (err && errlen)
+		err[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	json_t *o = load_object(line, len, err, errlen);
+	if (!o)
+		return -1;
+	int rv = check_type(o, "path", err, errlen);
+	json_t *v = json_object_get(o, "max_udp_payload");
+	if (rv == 0 && !v)
+		rv = fail(err, errlen, "field \"max_udp_payload\" is missing");
+	else if (rv == 0 && (!json_is_integer(v) || json_integer_value(v) < SLOPN_PATH_MIN ||
+	                     json_integer_value(v) > SLOPN_PATH_MAX))
+		rv = fail(err, errlen, "field \"max_udp_payload\" is not a number of %d..%d", SLOPN_PATH_MIN,
+		          SLOPN_PATH_MAX);
+	else if (rv == 0)
+		out->max_udp_payload = (unsigned)json_integer_value(v);
+	json_decref(o);
+	return rv;
+}
+
+ssize_t slopn_path_format(const struct slopn_path *p, char *buf, size_t cap)
+{
+	if (!p || p->max_udp_payload < SLOPN_PATH_MIN || p->max_udp_payload > SLOPN_PATH_MAX)
+		return -1;
+	return dump_line(json_pack("{s:s, s:I}", "type", "path", "max_udp_payload",
+	                           (json_int_t)p->max_udp_payload),
+	                 buf, cap);
+}
+
 int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen)
 {
 	if (!type || typelen == 0)

@@ -90,6 +90,24 @@ int slopn_network_parse(const char *line, size_t len, struct slopn_network *out,
 /* As slopn_login_response_format. */
 ssize_t slopn_network_format(const struct slopn_network *n, char *buf, size_t cap);
 
+/* Ours, later on the stream: a link of the hub's narrowed, and the way from
+ * this client now takes in UDP packets of at most max_udp_payload bytes; the
+ * hub closes the connection next, and the client connects again with
+ * packets of that size. An original client ignores it (and finds the size
+ * on its own). {"type":"path","max_udp_payload":1272} */
+#define SLOPN_PATH_MIN 1200  /* QUIC's least */
+#define SLOPN_PATH_MAX 65527 /* QUIC's most */
+struct slopn_path {
+	unsigned max_udp_payload;
+};
+/* Parse one such line: "type" must be "path", max_udp_payload an integer
+ * of SLOPN_PATH_MIN..SLOPN_PATH_MAX; other fields are ignored. 0, or -1
+ * with the reason in err. */
+int slopn_path_parse(const char *line, size_t len, struct slopn_path *out, char *err,
+                     size_t errlen);
+/* As slopn_login_response_format; -1 for a size out of range too. */
+ssize_t slopn_path_format(const struct slopn_path *p, char *buf, size_t cap);
+
 /* The "type" of any later JSON line on the stream, copied into type
  * ("" if absent). Returns 0, or -1 if the line is not a JSON object. */
 int slopn_msg_type(const char *line, size_t len, char *type, size_t typelen);

@@ -1,5 +1,5 @@
 /* libFuzzer: the client's parsers of the hub's lines, its answer to the
- * login and its later word on the network. Whatever parses must format and
+ * login and its later word on the network and the path. Whatever parses must format and
  * parse back to the same message. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -46,9 +46,29 @@ static void network(const uint8_t *data, size_t size)
 		abort();
 }
 
+static void path(const uint8_t *data, size_t size)
+{
+	struct slopn_path a, b;
+	char err[256], buf[128];
+	if (slopn_path_parse((const char *)data, size, &a, err, sizeof(err)) < 0) {
+		check_err(err);
+		if (a.max_udp_payload)
+			abort();
+		return;
+	}
+	if (a.max_udp_payload < SLOPN_PATH_MIN || a.max_udp_payload > SLOPN_PATH_MAX)
+		abort();
+	ssize_t n = slopn_path_format(&a, buf, sizeof(buf));
+	if (n <= 0 || buf[n - 1] != '\n' || strlen(buf) != (size_t)n ||
+	    slopn_path_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 ||
+	    a.max_udp_payload != b.max_udp_payload)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	network(data, size);
+	path(data, size);
 	struct slopn_login_response a, b;
 	char err[256], buf[SLOPN_LOGIN_MAX];
 	if (slopn_login_response_parse((const char *)data, size, &a, err, sizeof(err)) < 0) {

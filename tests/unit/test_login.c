@@ -657,6 +657,59 @@ static void network_message(void **state)
 	assert_int_equal(slopn_network_format(&w, buf, (size_t)len), -1); /* no room for the NUL */
 }
 
+/* The hub's word that its way from the client narrowed: parsed, written and
+ * parsed back; a size QUIC cannot have, or anything else, refused with a
+ * reason and nothing set. */
+static void path_message(void **state)
+{
+	(void)state;
+	struct slopn_path p;
+	char why[160], buf[128];
+	const char *ok = "{\"type\":\"path\",\"max_udp_payload\":1272,\"later\":{}}\n";
+	assert_int_equal(slopn_path_parse(ok, strlen(ok), &p, why, sizeof(why)), 0);
+	assert_int_equal(p.max_udp_payload, 1272);
+	static const char *bad[][2] = {
+		{"{\"type\":\"path\"}", "field \"max_udp_payload\" is missing"},
+		{"{\"type\":\"path\",\"max_udp_payload\":1199}",
+		 "field \"max_udp_payload\" is not a number of 1200..65527"},
+		{"{\"type\":\"path\",\"max_udp_payload\":65528}",
+		 "field \"max_udp_payload\" is not a number of 1200..65527"},
+		{"{\"type\":\"path\",\"max_udp_payload\":-1272}",
+		 "field \"max_udp_payload\" is not a number of 1200..65527"},
+		{"{\"type\":\"path\",\"max_udp_payload\":1272.5}",
+		 "field \"max_udp_payload\" is not a number of 1200..65527"},
+		{"{\"type\":\"path\",\"max_udp_payload\":\"1272\"}",
+		 "field \"max_udp_payload\" is not a number of 1200..65527"},
+		{"{\"type\":\"network\",\"max_udp_payload\":1272}", "field \"type\" is not \"path\""},
+		{"{\"max_udp_payload\":1272}", "field \"type\" is missing"},
+		{"[\"path\"]", "not a JSON object"},
+		{"{\"type\":\"path\",\"max_udp_payload\":1272", NULL},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p.max_udp_payload = 1;
+		assert_int_equal(slopn_path_parse(bad[i][0], strlen(bad[i][0]), &p, why, sizeof(why)), -1);
+		assert_int_equal(p.max_udp_payload, 0);
+		if (bad[i][1])
+			assert_string_equal(why, bad[i][1]);
+		else
+			assert_true(strncmp(why, "not JSON", 8) == 0);
+	}
+	assert_int_equal(slopn_path_parse(NULL, 0, &p, why, sizeof(why)), -1);
+
+	struct slopn_path w = {.max_udp_payload = 1232};
+	ssize_t len = slopn_path_format(&w, buf, sizeof(buf));
+	assert_true(len > 0);
+	assert_string_equal(buf, "{\"type\":\"path\",\"max_udp_payload\":1232}\n");
+	char t[32];
+	assert_int_equal(slopn_msg_type(buf, (size_t)len, t, sizeof(t)), 0);
+	assert_string_equal(t, "path");
+	assert_int_equal(slopn_path_parse(buf, (size_t)len, &p, why, sizeof(why)), 0);
+	assert_int_equal(p.max_udp_payload, 1232);
+	assert_int_equal(slopn_path_format(&w, buf, (size_t)len), -1); /* no room for the NUL */
+	w.max_udp_payload = 1199;
+	assert_int_equal(slopn_path_format(&w, buf, sizeof(buf)), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -677,6 +730,7 @@ int main(void)
 		cmocka_unit_test(login_split_across_reads),
 		cmocka_unit_test(msg_type),
 		cmocka_unit_test(network_message),
+		cmocka_unit_test(path_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
