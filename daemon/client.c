@@ -87,12 +87,21 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	if (cl->state == C_UP) {
 		char type[32], err[160];
 		struct slopn_network n;
-		if (slopn_msg_type(line, len, type, sizeof(type)) < 0 || strcmp(type, "network") != 0)
+		struct slopn_path p;
+		if (slopn_msg_type(line, len, type, sizeof(type)) < 0)
+			log_debug("ignoring a control message that is not a JSON object");
+		else if (strcmp(type, "network") == 0) {
+			if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0)
+				log_warn("the hub's word on its network is not understood: %s", err);
+			else
+				client_hub_network(cl, &n);
+		} else if (strcmp(type, "path") == 0) {
+			if (slopn_path_parse(line, len, &p, err, sizeof(err)) < 0)
+				log_warn("the hub's word on the way to it is not understood: %s", err);
+			else
+				client_hub_path(cl, p.max_udp_payload);
+		} else
 			log_debug("ignoring control message '%s'", type);
-		else if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0)
-			log_warn("the hub's word on its network is not understood: %s", err);
-		else
-			client_hub_network(cl, &n);
 		return;
 	}
 	struct slopn_login_response r;

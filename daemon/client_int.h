@@ -152,6 +152,8 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
 void client_probes_stop(struct client *cl);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);
+/* The hub's word (a "path" message) that it takes in no more than max. */
+void client_hub_path(struct client *cl, size_t max);
 /* This attempt heard nothing: the next one takes the name's next address
  * (at once while the round has some left, then with the usual backoff). */
 void client_next_address(struct client *cl);

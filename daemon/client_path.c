@@ -233,6 +233,21 @@ void client_path_narrowed(struct client *cl)
 	client_schedule_retry(cl);
 }
 
+/* The hub says a link of its own narrowed: our bigger packets no longer get
+ * in, though our side of the way is as wide as before (no ICMP, no probe
+ * would tell us while the connection lives). The hub closes the connection
+ * next; we connect again at once with packets of that size. */
+void client_hub_path(struct client *cl, size_t max)
+{
+	if (!cl->conn || max >= cl->udp_payload)
+		return;
+	log_warn("the hub takes in UDP packets of at most %zu bytes of payload now, not %zu: "
+	         "connecting again with packets that fit", max, cl->udp_payload);
+	cl->probe_cap = max;
+	cl->quick_retry = true;
+	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "the hub's way narrowed");
+}
+
 void client_check_path_soon(struct client *cl)
 {
 	int on = SD_EVENT_OFF;

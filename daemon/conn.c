@@ -550,6 +550,8 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 	if (rv == 0) {
 		c->last_rx = ts;
 		c->heard = true;
+		if (len > c->rx_max)
+			c->rx_max = len;
 		return;
 	}
 	switch (rv) {
@@ -619,15 +621,26 @@ int conn_migrate(struct conn *c)
 /* ngtcp2 0.12 cannot shrink a connection's packets, but it builds each into
  * the room it is given: ACKs and control data fit themselves, datagrams are
  * checked against conn_max_datagram. */
-void conn_fit_path(struct conn *c)
+size_t conn_tx_room(const struct conn *c)
+{
+	return tx_room(c);
+}
+
+size_t conn_path_room(struct conn *c)
 {
 	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
-	size_t was = tx_room(c), room = udp_path_payload_to(p->remote.addr, p->remote.addrlen);
+	size_t room = udp_path_payload_to(p->remote.addr, p->remote.addrlen);
+	/* QUIC's least: nothing smaller would do */
+	return room < NGTCP2_MAX_UDP_PAYLOAD_SIZE ? NGTCP2_MAX_UDP_PAYLOAD_SIZE : room;
+}
+
+void conn_fit_path(struct conn *c, bool tell)
+{
+	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
+	size_t was = tx_room(c), room = conn_path_room(c);
 	c->tx_cap_checked = conn_now();
-	if (room < NGTCP2_MAX_UDP_PAYLOAD_SIZE)
-		room = NGTCP2_MAX_UDP_PAYLOAD_SIZE; /* QUIC's least: nothing smaller would do */
 	c->tx_cap = room < UDP_MAX_PAYLOAD ? room : 0;
-	if (tx_room(c) == was)
+	if (tx_room(c) == was || !tell)
 		return;
 	char peer[INET6_ADDRSTRLEN + 8];
 	sockaddr_str(p->remote.addr, peer, sizeof(peer));
@@ -775,7 +788,7 @@ static int dgram_check(struct conn *c, size_t len)
 		/* Our smaller packets may no longer be needed: ask again, at most
 		 * once a second. */
 		if (c->tx_cap && conn_now() - c->tx_cap_checked >= NGTCP2_SECONDS) {
-			conn_fit_path(c);
+			conn_fit_path(c, true);
 			if (len <= DGQ_SLOT && len <= conn_max_datagram(c))
 				return DGRAM_OK;
 		}

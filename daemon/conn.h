@@ -138,6 +138,7 @@ struct conn {
 	 * ngtcp2 was set up with (a link of ours got a smaller MTU); 0: no less. */
 	size_t tx_cap;
 	uint64_t tx_cap_checked;    /* conn_now() when last asked */
+	size_t rx_max;              /* largest UDP payload the peer got to us */
 
 	struct conn_stats stats;
 };
@@ -225,9 +226,15 @@ static inline bool conn_congested(const struct conn *c)
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);
 /* The kernel refused a packet to the peer as too big (EMSGSIZE), or a
- * datagram is too big for an earlier such answer: fit packets to what the
- * kernel says the way to the peer takes now. */
-void conn_fit_path(struct conn *c);
+ * datagram is too big for an earlier such answer, or a link changed: fit
+ * packets to what the kernel says the way to the peer takes now (and log
+ * a change when tell). */
+void conn_fit_path(struct conn *c, bool tell);
+/* The UDP payload the kernel lets us send to the peer now (asked at most
+ * once per call: a throwaway socket, four system calls). */
+size_t conn_path_room(struct conn *c);
+/* Room for one UDP payload as packets are built now. */
+size_t conn_tx_room(const struct conn *c);
 /* ngtcp2's smoothed RTT, in ns. */
 uint64_t conn_srtt(struct conn *c);
 

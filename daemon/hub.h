@@ -87,6 +87,7 @@ struct server {
 	char *nat_state;               /* where the forwarding setting from before is kept */
 	uint8_t nat_digest[32];        /* of the rules last written */
 	sd_event_source *nat_timer;    /* a change seen: look again a little later */
+	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
 	uint64_t bad_login_minute;     /* refused logins logged: since when */
 	unsigned bad_login_lines;      /* lines this minute */
 	uint64_t bad_login_unlogged;   /* and the ones past the limit */

@@ -26,6 +26,7 @@
 #include "daemon/tls.h"
 #include "proto/ipv6.h"
 #include "proto/jsonrpc.h"
+#include "proto/login.h"
 #include "tun/nat.h"
 #include "tun/netlink.h"
 #include "tun/tun.h"
@@ -33,6 +34,9 @@
 /* Stateless answers (resets, refusals) per second: enough for clients of
  * a previous run, too few to be a reflector. */
 #define STATELESS_PER_SEC 100
+/* After a link changed, the ways to clients are looked at again: at most
+ * once in this (four system calls per session). */
+#define PATH_CHECK_DELAY 1000000
 
 const char *ip4str(uint32_t host, char buf[INET_ADDRSTRLEN])
 {
@@ -121,7 +125,7 @@ static void too_big(struct server *s)
 			continue;
 		if (ss->remote_salen == s->udp.too_big_dstlen &&
 		    !memcmp(&ss->remote_sa, &s->udp.too_big_dst, ss->remote_salen))
-			conn_fit_path(&ss->conn);
+			conn_fit_path(&ss->conn, true);
 	}
 }
 
@@ -370,6 +374,10 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		return NULL;
 	}
 	cidmap_put(&s->cids, hd->dcid.data, hd->dcid.datalen, ss);
+	/* Packets that fit the way from the first, so that a narrower way
+	 * later (on_path_timer) is told from one that always was. */
+	conn_fit_path(&ss->conn, false);
+	ss->path_seen = conn_tx_room(&ss->conn);
 	log_debug("session %llu: handshake from %s", (unsigned long long)ss->id, ss->remote);
 	return ss;
 }
@@ -629,21 +637,84 @@ static void tun_link(struct server *s, bool up)
 		log_info("%s is up again, with %s/64", s->tunname, ip6str(&hub, h));
 }
 
-/* The TUN's link; with --nat, addresses and routes too: a default route
- * that moved, or a network the hub gained, changes the rules. A little
- * later: one change often comes as several events. */
+/* Armed unless it already is: it fires after usec. */
+static void timer_once(sd_event_source *t, uint64_t usec)
+{
+	int on = SD_EVENT_OFF;
+	if (!t || sd_event_source_get_enabled(t, &on) < 0 || on != SD_EVENT_OFF)
+		return;
+	sd_event_source_set_time_relative(t, usec);
+	sd_event_source_set_enabled(t, SD_EVENT_ONESHOT);
+}
+
+/* The TUN's link; other links (their MTU); with --nat, addresses and routes
+ * too: a default route that moved, or a network the hub gained, changes
+ * the rules. A little later: one change often comes as several events. */
 static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct server *s = userdata;
 	int up = -1;
-	int on = SD_EVENT_OFF;
-	if (nl_monitor_drain(fd, s->ifindex, &up) > 0 && s->nat_on &&
-	    sd_event_source_get_enabled(s->nat_timer, &on) >= 0 && on == SD_EVENT_OFF) {
-		sd_event_source_set_time_relative(s->nat_timer, 300000);
-		sd_event_source_set_enabled(s->nat_timer, SD_EVENT_ONESHOT);
+	if (nl_monitor_drain(fd, s->ifindex, &up) > 0) {
+		if (s->nat_on)
+			timer_once(s->nat_timer, 300000);
+		timer_once(s->path_timer, PATH_CHECK_DELAY);
 	}
 	if (up >= 0)
 		tun_link(s, up);
+	return 0;
+}
+
+/* A link of ours changed, and with it maybe the way to clients: their
+ * packets are fitted to it. A client that has sent bigger packets than the
+ * way now takes in would lose every one (a NIC drops what is over its
+ * MTU, and ngtcp2 0.12 cannot shrink a live connection's packets): it is
+ * told the size ("path", which the original clients ignore) and the
+ * connection is closed, so that it connects again at once with packets that
+ * fit. Only on a change: a way that was always narrow, and the connections
+ * that came after, are left alone. One line for all: a link serves many. */
+static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	unsigned narrower = 0, wider = 0, asked = 0;
+	size_t least = SIZE_MAX;
+	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+		if (ss->gone || ss->conn.state != CONN_OPEN)
+			continue;
+		conn_fit_path(&ss->conn, false);
+		size_t room = conn_tx_room(&ss->conn), was = ss->path_seen;
+		ss->path_seen = room;
+		if (room == was)
+			continue;
+		if (room > was) {
+			wider++;
+			continue;
+		}
+		narrower++;
+		least = room < least ? room : least;
+		if (ss->conn.rx_max <= room)
+			continue;
+		hub_slog(LOG_LVL_DEBUG, ss, "session %llu: the way from %s takes in %zu bytes, its client "
+		         "sent %zu: asking it to connect again", (unsigned long long)ss->id, ss->remote,
+		         room, ss->conn.rx_max);
+		asked++;
+		char line[96];
+		struct slopn_path p = {.max_udp_payload = (unsigned)room};
+		ssize_t n = slopn_path_format(&p, line, sizeof(line));
+		if (ss->logged_in && n > 0)
+			conn_ctl_send(&ss->conn, line, (size_t)n);
+		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT,
+		           "the hub's way from you narrowed: connect again with smaller packets");
+		hub_mark_dirty(ss);
+	}
+	if (narrower)
+		log_warn("a link changed: the way to %u client%s takes UDP packets of %zu bytes of "
+		         "payload or less now; %u of them sent bigger ones and %s asked to connect again "
+		         "with packets that fit", narrower, narrower == 1 ? "" : "s", least, asked,
+		         asked == 1 ? "is" : "are");
+	if (wider)
+		log_info("a link changed: the way to %u client%s takes bigger UDP packets again", wider,
+		         wider == 1 ? "" : "s");
+	hub_settle(s);
 	return 0;
 }
 
@@ -660,6 +731,10 @@ static int add_link_monitor(struct server *s)
 	    (sd_event_add_time(s->ev, &s->nat_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
 	                       on_nat_timer, s) < 0 ||
 	     sd_event_source_set_enabled(s->nat_timer, SD_EVENT_OFF) < 0))
+		return -1;
+	if (sd_event_add_time(s->ev, &s->path_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
+	                      on_path_timer, s) < 0 ||
+	    sd_event_source_set_enabled(s->path_timer, SD_EVENT_OFF) < 0)
 		return -1;
 	int fd = s->nat_on ? nl_monitor_open() : nl_link_monitor_open();
 	if (fd < 0 || sd_event_add_io(s->ev, &s->nl_src, fd, EPOLLIN, on_netlink, s) < 0) {
@@ -811,6 +886,7 @@ out:
 	sd_event_source_disable_unref(s->tun_src);
 	sd_event_source_disable_unref(s->nl_src);
 	sd_event_source_disable_unref(s->nat_timer);
+	sd_event_source_disable_unref(s->path_timer);
 	sd_event_source_disable_unref(s->expiry_timer);
 	sd_event_source_disable_unref(s->shed_timer);
 	hub_spoke_stop(s);

@@ -29,6 +29,7 @@ struct session {
 	char remote[64];            /* "ADDR:PORT" for logs */
 	struct sockaddr_storage remote_sa; /* the client's address now (it may move) */
 	socklen_t remote_salen;
+	size_t path_seen;           /* the UDP payload the way to it took at the last look */
 	char client_version[SLOPN_SHORT_MAX];
 	char os[SLOPN_SHORT_MAX];
 	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" for a client without one */

@@ -90,23 +90,37 @@ ok "1280-byte packets both ways behind the silent narrow link"
 wait_log c6 "connection failed: no answer from the hub, not even to path probes: is it running, and its UDP port reachable from here\?" 15
 ok "no hub at all: the client says what to check"
 
-# The hub's own link narrows under live sessions: its kernel refuses the
-# bigger packets to c1 (EMSGSIZE), and the hub sends c1 packets that fit
-# from then on (ngtcp2 cannot renegotiate the size, but builds packets into
-# the room it is given). Too big a packet for them is answered with "too
-# big" inside the tunnel, so TCP from the hub to c1 goes on; c1's session
-# then carries what c4's carries behind its 1300-byte link. The link back
-# at 1500, the next packet too big for the smaller size finds the way wider
-# again (once the hub's kernel forgets the smaller MTU it was told inside
-# the tunnel: a flush here, ten minutes on its own).
+# The hub's own link narrows under live sessions. Its NIC drops what is
+# over the new MTU: every bigger packet from a client is lost, and ngtcp2
+# cannot shrink a live connection's packets. The hub sees the link change,
+# tells each client that sent bigger packets the size it takes in now, and
+# closes the connection; the client connects again at once with packets of
+# that size (same VIP). A client that never sent more (c3, c4, on their own
+# narrow ways) keeps its session. Bigger packets than the new size are
+# answered with "too big" inside the tunnel, so TCP goes on both ways.
+id1=$(hub_stat 10.100.0.2 id) id3=$(hub_stat 10.100.0.4 id) id4=$(hub_stat 10.100.0.5 id)
 ip -n "$(ns hub)" link set eth0 mtu 1300
+wait_until 10 "c1 connected again with 1272-byte UDP payloads" client_is c1 udp_payload 1272
+wait_connected c1 10.100.0.2
+[ "$(hub_stat 10.100.0.2 id)" != "$id1" ] || fail "c1's session is the one from before the hub's link narrowed"
+expect_eq "c3's session, never over 1272 bytes, after the hub's link narrowed" "$(hub_stat 10.100.0.4 id)" "$id3"
+expect_eq "c4's session, never over 1272 bytes, after the hub's link narrowed" "$(hub_stat 10.100.0.5 id)" "$id4"
+nsx c1 ping -M do -s 1204 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1232-byte ping c1 -> hub failed after the hub's link narrowed"
+nsx hub ping -M do -s 1204 -c 3 -i 0.2 -W 2 10.100.0.2 >/dev/null || fail "1232-byte ping hub -> c1 failed after the hub's link narrowed"
+ok "1232-byte packets both ways after the hub's link narrowed"
+iperf_tcp "c1 -> hub after the hub's link narrowed" c1 hub 10.100.0.1 2
 iperf_tcp "hub -> c1 after the hub's link narrowed" hub c1 10.100.0.2 2
 expect_eq "the largest packet c1's session carries after the hub's link narrowed" \
 	"$(hub_stat 10.100.0.2 max_packet)" "$(hub_stat 10.100.0.5 max_packet)"
+# The link wide again: nobody is asked to connect again, and a 1280-byte
+# packet passes from a client that connects now.
 ip -n "$(ns hub)" link set eth0 mtu 1500
-sleep 1 # the hub asks the kernel again at most once a second
-ip -n "$(ns hub)" route flush cache
-nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.2 >/dev/null || fail "1280-byte ping hub -> c1 failed with the hub's link wide again"
-expect_eq "the largest packet c1's session carries with the hub's link wide again" \
-	"$(hub_stat 10.100.0.2 max_packet)" "$(client_status c1 max_packet)"
+id1=$(hub_stat 10.100.0.2 id)
+sleep 2 # the hub looks at the ways a second after a link change
+expect_eq "c1's session after the hub's link widened" "$(hub_stat 10.100.0.2 id)" "$id1"
+ctl sessions kick 10.100.0.3 > /dev/null
+wait_until 10 "c2 connected again with 1452-byte UDP payloads" client_is c2 udp_payload 1452
+wait_connected c2 10.100.0.3
+nsx c2 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c2 -> hub failed with the hub's link wide again"
+ok "1280-byte packets with the hub's link wide again"
 echo "PASS"
