@@ -393,7 +393,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	}
 	/* Full-size packets unless the kernel knows the way carries less (the
 	 * interface's or route's MTU, or an ICMP answer to an earlier try). */
-	cl->udp_payload = udp_path_payload(&cl->udp);
+	cl->udp_payload = cl->own_payload = udp_path_payload(&cl->udp);
 	if (cl->probe_cap && cl->probe_cap < cl->udp_payload)
 		cl->udp_payload = cl->probe_cap; /* the last attempt's probes found less */
 	cl->probe_cap = 0;

@@ -44,6 +44,7 @@ struct client {
 	struct conn *conn;
 	struct udp udp;
 	size_t udp_payload;          /* this attempt's largest UDP payload: the path's */
+	size_t own_payload;          /* what the kernel said our side takes, at its start */
 	/* Path probes beside each attempt's first packet (client_path.c). */
 	struct pathprobe probe;
 	uint64_t probe_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
@@ -152,6 +153,8 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
 void client_probes_stop(struct client *cl);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);
+/* A link event: the way may be narrower, or wider than at the start. */
+void client_path_changed(struct client *cl);
 /* The hub's word (a "path" message) that it takes in no more than max. */
 void client_hub_path(struct client *cl, size_t max);
 /* This attempt heard nothing: the next one takes the name's next address

@@ -179,9 +179,12 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	if (r == 0) {
-		/* Same address; the link's MTU may have fallen (a link event). */
-		if (!hub_through_tun(cl))
-			client_path_narrowed(cl);
+		/* Same address; the link's MTU may have changed (a link event). A
+		 * close this asks for leaves now, not with the next packet. */
+		if (!hub_through_tun(cl)) {
+			client_path_changed(cl);
+			client_settle(cl);
+		}
 		return 0;
 	}
 	sd_event_source_set_io_fd(cl->udp_src, cl->udp.fd);
@@ -231,6 +234,27 @@ void client_path_narrowed(struct client *cl)
 	}
 	client_drop_connection(cl);
 	client_schedule_retry(cl);
+}
+
+void client_path_changed(struct client *cl)
+{
+	client_path_narrowed(cl);
+	/* Wider than when this connection started, which carries less than
+	 * the TUN's MTU (a link of ours was narrow then): connecting again
+	 * gets packets of the TUN's size through. Not for a connection small
+	 * for the hub's sake (its "path" line, or probes): our side of the
+	 * way was as wide then. */
+	if (!cl->conn || cl->state != C_UP || cl->conn->state != CONN_OPEN ||
+	    conn_max_datagram(cl->conn) >= cl->cfg->mtu)
+		return;
+	size_t now = udp_path_payload(&cl->udp);
+	if (now <= cl->own_payload)
+		return;
+	log_info("the way to the hub carries UDP packets of %zu bytes of payload again, not %zu: "
+	         "connecting again, so that packets of the MTU (%u) fit", now, cl->own_payload,
+	         cl->cfg->mtu);
+	cl->quick_retry = true;
+	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU grew");
 }
 
 /* The hub says a link of its own narrowed: our bigger packets no longer get

@@ -671,11 +671,13 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *user
  * told the size ("path", which the original clients ignore) and the
  * connection is closed, so that it connects again at once with packets that
  * fit. Only on a change: a way that was always narrow, and the connections
- * that came after, are left alone. One line for all: a link serves many. */
+ * that came after, are left alone. A way that widened gets the clients
+ * whose connections are too small for the TUN's MTU back at full size. One
+ * line for all: a link serves many. */
 static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
-	unsigned narrower = 0, wider = 0, asked = 0;
+	unsigned narrower = 0, wider = 0, asked = 0, asked_wider = 0;
 	size_t least = SIZE_MAX;
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		if (ss->gone || ss->conn.state != CONN_OPEN)
@@ -687,6 +689,18 @@ static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
 			continue;
 		if (room > was) {
 			wider++;
+			/* Its client connected while the way was narrower, and the
+			 * connection carries less than the TUN's MTU: connecting
+			 * again, it gets packets of that size through. */
+			if (conn_max_datagram(&ss->conn) < s->cfg->mtu) {
+				hub_slog(LOG_LVL_DEBUG, ss, "session %llu: the way from %s is wider, and the "
+				         "connection carries %zu bytes: asking its client to connect again",
+				         (unsigned long long)ss->id, ss->remote, conn_max_datagram(&ss->conn));
+				asked_wider++;
+				conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT,
+				           "the hub's way from you is wider: connect again with bigger packets");
+				hub_mark_dirty(ss);
+			}
 			continue;
 		}
 		narrower++;
@@ -712,8 +726,9 @@ static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		         "with packets that fit", narrower, narrower == 1 ? "" : "s", least, asked,
 		         asked == 1 ? "is" : "are");
 	if (wider)
-		log_info("a link changed: the way to %u client%s takes bigger UDP packets again", wider,
-		         wider == 1 ? "" : "s");
+		log_info("a link changed: the way to %u client%s takes bigger UDP packets again; %u of "
+		         "them carried less than the MTU and %s asked to connect again", wider,
+		         wider == 1 ? "" : "s", asked_wider, asked_wider == 1 ? "is" : "are");
 	hub_settle(s);
 	return 0;
 }
