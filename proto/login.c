@@ -415,17 +415,28 @@ ssize_t slopn_login_response_format(const struct slopn_login_response *r, char *
 	return dump_line(j, buf, cap);
 }
 
-int slopn_network_parse(const char *line, size_t len, struct slopn_network *out, char *err,
-                        size_t errlen)
+/* A later line of ours: a JSON object of that "type", or NULL with err set. */
+static json_t *load_typed(const char *line, size_t len, const char *type, char *err,
+                          size_t errlen)
 {
 	if (err && errlen)
 		err[0] = '\0';
-	memset(out, 0, sizeof(*out));
 	json_t *o = load_object(line, len, err, errlen);
+	if (o && check_type(o, type, err, errlen) < 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int slopn_network_parse(const char *line, size_t len, struct slopn_network *out, char *err,
+                        size_t errlen)
+{
+	memset(out, 0, sizeof(*out));
+	json_t *o = load_typed(line, len, "network", err, errlen);
 	if (!o)
 		return -1;
-	int rv = check_type(o, "network", err, errlen) < 0 ||
-	         get_bool(o, "egress6", &out->egress6, err, errlen) < 0 ? -1 : 0;
+	int rv = get_bool(o, "egress6", &out->egress6, err, errlen);
 	json_decref(o);
 	if (rv < 0)
 		memset(out, 0, sizeof(*out));
@@ -442,21 +453,19 @@ ssize_t slopn_network_format(const struct slopn_network *n, char *buf, size_t ca
 int slopn_path_parse(const char *line, size_t len, struct slopn_path *out, char *err,
                      size_t errlen)
 {
-	if (err && errlen)
-		err[0] = '\0';
 	memset(out, 0, sizeof(*out));
-	json_t *o = load_object(line, len, err, errlen);
+	json_t *o = load_typed(line, len, "path", err, errlen);
 	if (!o)
 		return -1;
-	int rv = check_type(o, "path", err, errlen);
 	json_t *v = json_object_get(o, "max_udp_payload");
-	if (rv == 0 && !v)
+	int rv = 0;
+	if (!v)
 		rv = fail(err, errlen, "field \"max_udp_payload\" is missing");
-	else if (rv == 0 && (!json_is_integer(v) || json_integer_value(v) < SLOPN_PATH_MIN ||
-	                     json_integer_value(v) > SLOPN_PATH_MAX))
+	else if (!json_is_integer(v) || json_integer_value(v) < SLOPN_PATH_MIN ||
+	         json_integer_value(v) > SLOPN_PATH_MAX)
 		rv = fail(err, errlen, "field \"max_udp_payload\" is not a number of %d..%d", SLOPN_PATH_MIN,
 		          SLOPN_PATH_MAX);
-	else if (rv == 0)
+	else
 		out->max_udp_payload = (unsigned)json_integer_value(v);
 	json_decref(o);
 	return rv;
