@@ -11,6 +11,7 @@
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "tun/dns.h"
 #include "tun/netlink.h"
 
@@ -106,11 +107,8 @@ static int on_dns_watch(sd_event_source *src, int fd, uint32_t revents, void *us
 				ours = true;
 			p += sizeof(*e) + e->len;
 		}
-	int on = SD_EVENT_OFF;
-	if (ours && sd_event_source_get_enabled(cl->dns_timer, &on) >= 0 && on == SD_EVENT_OFF) {
-		sd_event_source_set_time_relative(cl->dns_timer, 100000);
-		sd_event_source_set_enabled(cl->dns_timer, SD_EVENT_ONESHOT);
-	}
+	if (ours)
+		timer_once(cl->dns_timer, 100000);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "tun/netlink.h"
 
 /* ---- path probes ----
@@ -274,12 +275,8 @@ void client_hub_path(struct client *cl, size_t max)
 
 void client_check_path_soon(struct client *cl)
 {
-	int on = SD_EVENT_OFF;
-	if (!cl->path_check || sd_event_source_get_enabled(cl->path_check, &on) < 0 || on != SD_EVENT_OFF)
-		return;
 	/* A little later: one change often comes as several events. */
-	sd_event_source_set_time_relative(cl->path_check, 20000);
-	sd_event_source_set_enabled(cl->path_check, SD_EVENT_ONESHOT);
+	timer_once(cl->path_check, 20000);
 }
 
 int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata)

@@ -50,8 +50,7 @@ uint64_t conn_now(void)
 	return (uint64_t)ts.tv_sec * NGTCP2_SECONDS + (uint64_t)ts.tv_nsec;
 }
 
-/* Room for one UDP payload now. */
-static size_t tx_room(const struct conn *c)
+size_t conn_tx_room(const struct conn *c)
 {
 	return c->tx_cap ? c->tx_cap : UDP_MAX_PAYLOAD;
 }
@@ -490,7 +489,7 @@ static void write_close(struct conn *c, const ngtcp2_connection_close_error *cce
 		ngtcp2_path_storage ps;
 		ngtcp2_path_storage_zero(&ps);
 		ngtcp2_ssize n = ngtcp2_conn_write_connection_close(
-			c->qc, &ps.path, NULL, c->closebuf, tx_room(c), ccerr, conn_now());
+			c->qc, &ps.path, NULL, c->closebuf, conn_tx_room(c), ccerr, conn_now());
 		if (n > 0) {
 			c->closelen = (size_t)n;
 			udp_send_one(c->udp, ps.path.local.addr, ps.path.local.addrlen,
@@ -618,15 +617,9 @@ int conn_migrate(struct conn *c)
 
 /* ---- writing ---- */
 
-/* ngtcp2 0.12 cannot shrink a connection's packets, but it builds each into
- * the room it is given: ACKs and control data fit themselves, datagrams are
- * checked against conn_max_datagram. */
-size_t conn_tx_room(const struct conn *c)
-{
-	return tx_room(c);
-}
-
-size_t conn_path_room(struct conn *c)
+/* The UDP payload the kernel lets us send to the peer now (a throwaway
+ * socket: four system calls). */
+static size_t path_room(struct conn *c)
 {
 	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
 	size_t room = udp_path_payload_to(p->remote.addr, p->remote.addrlen);
@@ -634,22 +627,25 @@ size_t conn_path_room(struct conn *c)
 	return room < NGTCP2_MAX_UDP_PAYLOAD_SIZE ? NGTCP2_MAX_UDP_PAYLOAD_SIZE : room;
 }
 
+/* ngtcp2 0.12 cannot shrink a connection's packets, but it builds each into
+ * the room it is given: ACKs and control data fit themselves, datagrams are
+ * checked against conn_max_datagram. */
 void conn_fit_path(struct conn *c, bool tell)
 {
 	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
-	size_t was = tx_room(c), room = conn_path_room(c);
+	size_t was = conn_tx_room(c), room = path_room(c);
 	c->tx_cap_checked = conn_now();
 	c->tx_cap = room < UDP_MAX_PAYLOAD ? room : 0;
-	if (tx_room(c) == was || !tell)
+	if (conn_tx_room(c) == was || !tell)
 		return;
 	char peer[INET6_ADDRSTRLEN + 8];
 	sockaddr_str(p->remote.addr, peer, sizeof(peer));
-	if (tx_room(c) < was)
+	if (conn_tx_room(c) < was)
 		log_warn("the way to %s takes UDP packets of at most %zu bytes of payload now, not %zu: "
-		         "sending smaller QUIC packets", peer, tx_room(c), was);
+		         "sending smaller QUIC packets", peer, conn_tx_room(c), was);
 	else
 		log_info("the way to %s takes UDP packets of %zu bytes of payload again", peer,
-		         tx_room(c));
+		         conn_tx_room(c));
 }
 
 size_t conn_max_datagram(struct conn *c)
@@ -714,7 +710,7 @@ static enum dg_result write_datagram(struct conn *c, const ngtcp2_vec *v, size_t
 		int accepted = 0;
 		uint8_t *slot = udp_tx_slot(c->udp);
 		ngtcp2_ssize n = ngtcp2_conn_writev_datagram(c->qc, &c->ps.path, NULL, slot,
-		                                             tx_room(c), &accepted, 0, 0,
+		                                             conn_tx_room(c), &accepted, 0, 0,
 		                                             v, vcnt, ts);
 		if (n < 0) {
 			if (n == NGTCP2_ERR_INVALID_ARGUMENT || n == NGTCP2_ERR_INVALID_STATE) {
@@ -889,7 +885,7 @@ void conn_write(struct conn *c)
 		ngtcp2_ssize ndatalen = -1;
 		uint8_t *slot = udp_tx_slot(c->udp);
 		ngtcp2_ssize n = ngtcp2_conn_writev_stream(c->qc, &c->ps.path, NULL, slot,
-		                                           tx_room(c), &ndatalen, 0, sid,
+		                                           conn_tx_room(c), &ndatalen, 0, sid,
 		                                           vcnt ? &v : NULL, vcnt, ts);
 		if (n < 0) {
 			if (n == NGTCP2_ERR_STREAM_DATA_BLOCKED || n == NGTCP2_ERR_STREAM_SHUT_WR ||

@@ -230,9 +230,6 @@ size_t conn_max_datagram(struct conn *c);
  * packets to what the kernel says the way to the peer takes now (and log
  * a change when tell). */
 void conn_fit_path(struct conn *c, bool tell);
-/* The UDP payload the kernel lets us send to the peer now (asked at most
- * once per call: a throwaway socket, four system calls). */
-size_t conn_path_room(struct conn *c);
 /* Room for one UDP payload as packets are built now. */
 size_t conn_tx_room(const struct conn *c);
 /* ngtcp2's smoothed RTT, in ns. */

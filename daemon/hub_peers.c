@@ -13,6 +13,7 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "daemon/statefile.h"
 #include "proto/peerfile.h"
 
@@ -117,7 +118,6 @@ static int on_save(sd_event_source *src, uint64_t usec, void *userdata)
 
 void hub_peers_dirty(struct server *s)
 {
-	int on = SD_EVENT_OFF;
 	if (!s->ev || s->stopping)
 		return;
 	if (!s->peers_timer &&
@@ -125,12 +125,7 @@ void hub_peers_dirty(struct server *s)
 		s->peers_timer = NULL;
 		return;
 	}
-	if (sd_event_source_get_enabled(s->peers_timer, &on) < 0 || on != SD_EVENT_OFF)
-		return;
-	uint64_t now;
-	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
-	sd_event_source_set_time(s->peers_timer, now + SAVE_SOON_USEC);
-	sd_event_source_set_enabled(s->peers_timer, SD_EVENT_ONESHOT);
+	timer_once(s->peers_timer, SAVE_SOON_USEC);
 }
 
 void hub_peers_stop(struct server *s)

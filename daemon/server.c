@@ -23,6 +23,7 @@
 #include "daemon/control.h"
 #include "daemon/log.h"
 #include "daemon/session.h"
+#include "daemon/timer.h"
 #include "daemon/tls.h"
 #include "proto/ipv6.h"
 #include "proto/jsonrpc.h"
@@ -159,10 +160,8 @@ void hub_settle(struct server *s)
 	/* glibc keeps freed memory in its heap: after a flood of connections
 	 * the hub would stay at its peak size. Give it back a second after
 	 * sessions went (at most once a second). */
-	if (freed && s->trim_timer && sd_event_source_get_enabled(s->trim_timer, NULL) == 0) {
-		sd_event_source_set_time_relative(s->trim_timer, 1000000);
-		sd_event_source_set_enabled(s->trim_timer, SD_EVENT_ONESHOT);
-	}
+	if (freed)
+		timer_once(s->trim_timer, 1000000);
 }
 
 static int on_trim(sd_event_source *src, uint64_t usec, void *userdata)
@@ -637,16 +636,6 @@ static void tun_link(struct server *s, bool up)
 		log_info("%s is up again, with %s/64", s->tunname, ip6str(&hub, h));
 }
 
-/* Armed unless it already is: it fires after usec. */
-static void timer_once(sd_event_source *t, uint64_t usec)
-{
-	int on = SD_EVENT_OFF;
-	if (!t || sd_event_source_get_enabled(t, &on) < 0 || on != SD_EVENT_OFF)
-		return;
-	sd_event_source_set_time_relative(t, usec);
-	sd_event_source_set_enabled(t, SD_EVENT_ONESHOT);
-}
-
 /* The TUN's link; other links (their MTU); with --nat, addresses and routes
  * too: a default route that moved, or a network the hub gained, changes
  * the rules. A little later: one change often comes as several events. */
@@ -685,39 +674,35 @@ static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		conn_fit_path(&ss->conn, false);
 		size_t room = conn_tx_room(&ss->conn), was = ss->path_seen;
 		ss->path_seen = room;
-		if (room == was)
-			continue;
+		const char *why;
 		if (room > was) {
-			wider++;
 			/* Its client connected while the way was narrower, and the
 			 * connection carries less than the TUN's MTU: connecting
 			 * again, it gets packets of that size through. */
-			if (conn_max_datagram(&ss->conn) < s->cfg->mtu) {
-				hub_slog(LOG_LVL_DEBUG, ss, "session %llu: the way from %s is wider, and the "
-				         "connection carries %zu bytes: asking its client to connect again",
-				         (unsigned long long)ss->id, ss->remote, conn_max_datagram(&ss->conn));
-				asked_wider++;
-				conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT,
-				           "the hub's way from you is wider: connect again with bigger packets");
-				hub_mark_dirty(ss);
-			}
+			wider++;
+			if (conn_max_datagram(&ss->conn) >= s->cfg->mtu)
+				continue;
+			asked_wider++;
+			why = "the hub's way from you is wider: connect again with bigger packets";
+		} else if (room < was) {
+			narrower++;
+			least = room < least ? room : least;
+			if (ss->conn.rx_max <= room)
+				continue;
+			asked++;
+			char line[96];
+			struct slopn_path p = {.max_udp_payload = (unsigned)room};
+			ssize_t n = slopn_path_format(&p, line, sizeof(line));
+			if (ss->logged_in && n > 0)
+				conn_ctl_send(&ss->conn, line, (size_t)n);
+			why = "the hub's way from you narrowed: connect again with smaller packets";
+		} else
 			continue;
-		}
-		narrower++;
-		least = room < least ? room : least;
-		if (ss->conn.rx_max <= room)
-			continue;
-		hub_slog(LOG_LVL_DEBUG, ss, "session %llu: the way from %s takes in %zu bytes, its client "
-		         "sent %zu: asking it to connect again", (unsigned long long)ss->id, ss->remote,
-		         room, ss->conn.rx_max);
-		asked++;
-		char line[96];
-		struct slopn_path p = {.max_udp_payload = (unsigned)room};
-		ssize_t n = slopn_path_format(&p, line, sizeof(line));
-		if (ss->logged_in && n > 0)
-			conn_ctl_send(&ss->conn, line, (size_t)n);
-		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT,
-		           "the hub's way from you narrowed: connect again with smaller packets");
+		hub_slog(LOG_LVL_DEBUG, ss, "session %llu: the way from %s takes %zu bytes now, not %zu; "
+		         "its client sent up to %zu, the connection carries %zu: asking it to connect again",
+		         (unsigned long long)ss->id, ss->remote, room, was, ss->conn.rx_max,
+		         conn_max_datagram(&ss->conn));
+		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, why);
 		hub_mark_dirty(ss);
 	}
 	if (narrower)
