@@ -23,12 +23,21 @@ static bool name_ok(const struct args *a, int *rc)
 static int add(const struct args *a)
 {
 	const char *vip = flag_value(a, "vip"), *dur = flag_value(a, "expires");
+	const char *max = flag_value(a, "max-sessions");
 	uint64_t expires = 0;
+	long limit = 0;
 	int rc;
 	if (!name_ok(a, &rc))
 		return rc;
 	if (dur && (parse_duration(dur, &expires) < 0 || expires == 0))
 		return usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d", dur);
+	if (max) {
+		char *end;
+		limit = strtol(max, &end, 10);
+		if (end == max || *end || limit < 1 || limit > TOKEN_MAX_SESSIONS)
+			return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d",
+			                   max, TOKEN_MAX_SESSIONS);
+	}
 	unsigned char addr[16];
 	if (vip && inet_pton(AF_INET, vip, addr) != 1 && inet_pton(AF_INET6, vip, addr) != 1)
 		return usage_error(a->cmd, "--vip '%s': not an IP address", vip);
@@ -37,6 +46,8 @@ static int add(const struct args *a)
 		json_object_set_new(params, "expires_in", json_integer((json_int_t)expires));
 	if (vip)
 		json_object_set_new(params, "vip", json_string(vip));
+	if (limit)
+		json_object_set_new(params, "max_sessions", json_integer(limit));
 	json_t *r = rpc_call(a, "token.add", params, &rc);
 	if (!r)
 		return rc;
@@ -62,6 +73,9 @@ static int add(const struct args *a)
 		printf("  vip:     %s (fixed)\n", json_string_value(json_object_get(r, "vip")));
 	if (json_string_value(json_object_get(r, "vip6")))
 		printf("  vip6:    %s (fixed)\n", json_string_value(json_object_get(r, "vip6")));
+	if (json_is_integer(json_object_get(r, "max_sessions")))
+		printf("  limit:   %lld live sessions\n",
+		       (long long)json_integer_value(json_object_get(r, "max_sessions")));
 	json_decref(r);
 	return 0;
 }
@@ -103,7 +117,7 @@ static int list(const struct args *a)
 	size_t i;
 	json_t *e;
 	json_array_foreach(list, i, e) {
-		char created[48], expires[48], seen[48], live[16], n[24], rx[32], tx[32];
+		char created[48], expires[48], seen[48], live[48], n[24], rx[32], tx[32];
 		if (json_is_true(json_object_get(e, "shared"))) {
 			snprintf(created, sizeof(created), "(--token)");
 		} else {
@@ -116,7 +130,12 @@ static int list(const struct args *a)
 			snprintf(seen, sizeof(seen), "now");
 		else
 			when(json_object_get(e, "last_seen"), false, seen, sizeof(seen));
-		snprintf(live, sizeof(live), "%lld", (long long)nlive);
+		json_t *max = json_object_get(e, "max_sessions");
+		if (json_is_integer(max)) /* live/limit */
+			snprintf(live, sizeof(live), "%lld/%lld", (long long)nlive,
+			         (long long)json_integer_value(max));
+		else
+			snprintf(live, sizeof(live), "%lld", (long long)nlive);
 		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(e, "sessions")));
 		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "rx_bytes")), rx, sizeof(rx));
 		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "tx_bytes")), tx, sizeof(tx));
@@ -158,6 +177,8 @@ static const struct flag add_flags[] = {
 	 .help = "refused after this long: 30d, 12h, 90m, 45s, 1w2d (default: never)"},
 	{.name = "vip", .value = "IP", .param = "vip",
 	 .help = "a fixed VIP for its clients, inside the hub's subnet"},
+	{.name = "max-sessions", .value = "N", .param = "max_sessions",
+	 .help = "at most N live sessions at once (default: no limit)"},
 	{0},
 };
 const struct command cmd_token_add = {

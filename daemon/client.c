@@ -189,6 +189,7 @@ static const char *app_code_name(uint64_t code)
 	case SLOPN_ERR_UNAUTHORIZED: return "unauthorized";
 	case SLOPN_ERR_POOL_EXHAUSTED: return "pool exhausted";
 	case SLOPN_ERR_BANNED: return "banned";
+	case SLOPN_ERR_TOKEN_LIMIT: return "token's session limit";
 	default: return "error";
 	}
 }
@@ -222,7 +223,7 @@ static void client_down(struct conn *c)
 		client_next_address(cl);
 	if (c->close_by_peer && c->close_app && !was_up &&
 	    (c->close_code == SLOPN_ERR_UNAUTHORIZED || c->close_code == SLOPN_ERR_POOL_EXHAUSTED ||
-	     c->close_code == SLOPN_ERR_BANNED)) {
+	     c->close_code == SLOPN_ERR_BANNED || c->close_code == SLOPN_ERR_TOKEN_LIMIT)) {
 		const char *msg = *cl->refusal ? cl->refusal : *c->close_reason ? c->close_reason
 		                                                                : app_code_name(c->close_code);
 		if (c->close_code == SLOPN_ERR_UNAUTHORIZED) {

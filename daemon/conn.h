@@ -17,13 +17,14 @@
 #include "proto/linebuf.h"
 #include "tun/tun.h"
 
-/* Application error codes on CONNECTION_CLOSE, as in the original SloPN. */
+/* Application error codes on CONNECTION_CLOSE: 0-3 as in the original SloPN. */
 enum slopn_app_error {
 	SLOPN_ERR_CLIENT_EXIT = 0,   /* also: hub shutting down */
 	SLOPN_ERR_UNAUTHORIZED = 1,
 	SLOPN_ERR_POOL_EXHAUSTED = 2,
 	SLOPN_ERR_BANNED = 3,
 	SLOPN_ERR_KICKED = 4,        /* by the administrator, with the reason */
+	SLOPN_ERR_TOKEN_LIMIT = 5,   /* ours: the token has its most live sessions */
 };
 
 enum drop_reason {

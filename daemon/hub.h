@@ -176,6 +176,8 @@ unsigned hub_awaiting_login(const struct server *s);
 /* Whether one more stateless answer fits this second's budget. */
 bool hub_stateless_ok(struct server *s);
 
+/* hub_login.c: logged-in sessions of the token of that name. */
+unsigned hub_token_live(const struct server *s, const char *name);
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
 /* A login refused as unreadable (why; oversized counts it too): a failure

@@ -239,12 +239,9 @@ static json_t *vip6_or_null(const struct server *s, uint32_t vip)
 	return json_string(ip6str(&a, v));
 }
 
-static int token_sessions(const struct server *s, const char *name)
+static json_t *limit_or_null(const struct token_entry *e)
 {
-	int n = 0;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
-		n += ss->logged_in && !strcmp(ss->token_name, name);
-	return n;
+	return e->max_sessions ? json_integer(e->max_sessions) : json_null();
 }
 
 /* "HOST:PORT" that clients reach: --public-address (its port defaulting to
@@ -323,11 +320,12 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 {
 	struct server *s = ctx;
 	const char *name = NULL, *vip_s = NULL;
-	int64_t expires_in = 0;
+	int64_t expires_in = 0, max_sessions = 0;
 	*code = JSONRPC_INVALID_PARAMS;
 	if (jsonrpc_param_string(params, "name", true, &name, err, errlen) < 0 ||
 	    jsonrpc_param_int(params, "expires_in", false, &expires_in, err, errlen) < 0 ||
-	    jsonrpc_param_string(params, "vip", false, &vip_s, err, errlen) < 0)
+	    jsonrpc_param_string(params, "vip", false, &vip_s, err, errlen) < 0 ||
+	    jsonrpc_param_int(params, "max_sessions", false, &max_sessions, err, errlen) < 0)
 		return NULL;
 	if (!token_name_valid(name)) {
 		snprintf(err, errlen, "params.name: expected 1-%d characters of A-Z a-z 0-9 . _ @ -",
@@ -341,6 +339,11 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	}
 	if (expires_in < 0 || expires_in > 100LL * 365 * 86400) {
 		snprintf(err, errlen, "params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)");
+		return NULL;
+	}
+	if (max_sessions < 0 || max_sessions > TOKEN_MAX_SESSIONS) {
+		snprintf(err, errlen, "params.max_sessions: expected 1-%d live sessions at once (0 or none: "
+		         "no limit)", TOKEN_MAX_SESSIONS);
 		return NULL;
 	}
 	uint32_t vip = 0;
@@ -362,8 +365,10 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 		}
 	}
 	char secret[TOKEN_SECRET_LEN + 1];
-	int64_t expires = expires_in ? time(NULL) + expires_in : 0;
-	int rc = tokens_add(&s->tokens, name, expires, vip, secret, err, errlen);
+	struct token_entry want = {.expires = expires_in ? time(NULL) + expires_in : 0, .vip = vip,
+	                           .max_sessions = (uint32_t)max_sessions};
+	snprintf(want.name, sizeof(want.name), "%s", name);
+	int rc = tokens_add(&s->tokens, &want, secret, err, errlen);
 	if (rc) {
 		*code = rc;
 		if (rc == SLOPN_RPC_STORE_FAILED)
@@ -380,10 +385,10 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	    invite_format(invite, sizeof(invite), secret, server, s->id.pin) > 0)
 		inv = json_string(invite);
 	log_info("token '%s' added%s", name, json_is_null(inv) ? " (no invite: set --public-address)" : "");
-	json_t *r = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o}", "name", name, "token", secret,
+	json_t *r = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:o}", "name", name, "token", secret,
 	                      "invite", inv, "created", (json_int_t)e->created,
 	                      "expires", time_or_null(e->expires), "vip", vip_or_null(e->vip),
-	                      "vip6", vip6_or_null(s, e->vip));
+	                      "vip6", vip6_or_null(s, e->vip), "max_sessions", limit_or_null(e));
 	gnutls_memset(secret, 0, sizeof(secret));
 	gnutls_memset(invite, 0, sizeof(invite));
 	control_notify(s->ctl, "token.added", json_pack("{s:s}", "name", name));
@@ -409,18 +414,19 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
 	struct server *s = ctx;
 	json_t *list = json_array();
 	if (s->has_token) {
-		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
+		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
 		                      "shared", 1, "created", (json_int_t)s->started, "expires", "vip",
-		                      "vip6", "last_used");
+		                      "vip6", "last_used", "max_sessions");
 		add_totals(s, o, SHARED_TOKEN_NAME);
 		json_array_append_new(list, o);
 	}
 	for (size_t i = 0; i < s->tokens.n; i++) {
 		const struct token_entry *e = &s->tokens.v[i];
-		json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o}", "name", e->name,
+		json_t *o = json_pack("{s:s, s:I, s:o, s:o, s:o, s:o, s:o}", "name", e->name,
 		                      "created", (json_int_t)e->created, "expires", time_or_null(e->expires),
 		                      "vip", vip_or_null(e->vip), "vip6", vip6_or_null(s, e->vip),
-		                      "last_used", time_or_null(e->last_used));
+		                      "last_used", time_or_null(e->last_used),
+		                      "max_sessions", limit_or_null(e));
 		add_totals(s, o, e->name);
 		json_array_append_new(list, o);
 	}
@@ -466,7 +472,7 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 		log_info("token '%s' removed, %d session%s kicked", copy, kicked, kicked == 1 ? "" : "s");
 	else
 		log_info("token '%s' removed; its %d live session%s go on", copy,
-		         token_sessions(s, copy), token_sessions(s, copy) == 1 ? "" : "s");
+		         hub_token_live(s, copy), hub_token_live(s, copy) == 1 ? "" : "s");
 	control_notify(s->ctl, "token.removed", json_pack("{s:s, s:i}", "name", copy, "kicked", kicked));
 	return json_pack("{s:b, s:i}", "removed", 1, "kicked", kicked);
 }

@@ -102,9 +102,10 @@ static bool twin_of(const struct session *ss, const struct session *old)
 	return sockaddr_same_host(&ss->remote_sa, &old->replaced_remote);
 }
 
-/* The VIP for a new session: the token's fixed one, else the client's
- * lease, else a free one (see alloc.h). 0 when the pool is exhausted. */
-static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e)
+/* The session a new login replaces (stale_session), or NULL. A newcomer
+ * that is a twin (twin_of) replaces nothing and loses its client id. */
+static struct session *replaced_session(struct server *s, struct session *ss,
+                                        const struct token_entry *e)
 {
 	struct session *old = stale_session(s, ss, e);
 	if (old && !strcmp(old->client_id, ss->client_id) && twin_of(ss, old)) {
@@ -116,8 +117,17 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 		control_notify(s->ctl, "client.twin", json_pack("{s:s, s:s, s:s}", "client_id",
 		               ss->client_id, "remote", ss->remote, "other", old->remote));
 		ss->client_id[0] = '\0';
-		old = NULL;
+		return NULL;
 	}
+	return old;
+}
+
+/* The VIP for a new session: the token's fixed one, else the client's
+ * lease, else a free one (see alloc.h), once old (replaced_session) has
+ * gone. 0 when the pool is exhausted. */
+static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e,
+                           struct session *old)
+{
 	if (old) {
 		ss->replaced_at = conn_now();
 		ss->replaced_remote = old->remote_sa;
@@ -133,6 +143,14 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 	struct alloc_who w = {.token = ss->token_name, .client_id = ss->client_id,
 	                      .fixed = e ? e->vip : 0, .ipv6 = ss->has6};
 	return alloc_assign(&s->addrs, &w, ss, time(NULL));
+}
+
+unsigned hub_token_live(const struct server *s, const char *name)
+{
+	unsigned n = 0;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		n += ss->logged_in && !strcmp(ss->token_name, name);
+	return n;
 }
 
 /* A token given for a while ends its live sessions when it expires, as
@@ -225,16 +243,12 @@ static void login_failed(struct session *ss, const char *reason)
 
 /* A refused login is a line in the log, so that an administrator sees why
  * a client cannot get in; but a flood of them must not flood the log: at
- * most BAD_LOGIN_LINES a minute, then one line a minute counts the rest.
- * Oversized ones are also counted (server.status, admission). */
-#define BAD_LOGIN_LINES 10
-void hub_bad_login(struct session *ss, const char *why, bool oversized)
+ * most REFUSED_LINES a minute, then one line a minute counts the rest.
+ * True when this one may have its line; *last when it is the last. */
+#define REFUSED_LINES 10
+static bool refusal_loggable(struct server *s, bool *last)
 {
-	struct server *s = ss->srv;
 	uint64_t now = conn_now();
-	login_failed(ss, "malformed login");
-	if (oversized)
-		hub_admit_oversize(s);
 	if (now - s->bad_login_minute >= 60 * NGTCP2_SECONDS) {
 		if (s->bad_login_unlogged)
 			log_info("%llu more refused logins in the last minute were not logged",
@@ -242,14 +256,48 @@ void hub_bad_login(struct session *ss, const char *why, bool oversized)
 		s->bad_login_minute = now;
 		s->bad_login_lines = s->bad_login_unlogged = 0;
 	}
-	if (s->bad_login_lines >= BAD_LOGIN_LINES) {
+	if (s->bad_login_lines >= REFUSED_LINES) {
 		s->bad_login_unlogged++;
-		return;
+		return false;
 	}
-	s->bad_login_lines++;
-	hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)%s", (unsigned long long)ss->id,
-	         ss->remote, why, s->bad_login_lines == BAD_LOGIN_LINES
-	                          ? "; more this minute are counted, not logged" : "");
+	*last = ++s->bad_login_lines == REFUSED_LINES;
+	return true;
+}
+
+/* Oversized ones are also counted (server.status, admission). */
+void hub_bad_login(struct session *ss, const char *why, bool oversized)
+{
+	struct server *s = ss->srv;
+	bool last;
+	login_failed(ss, "malformed login");
+	if (oversized)
+		hub_admit_oversize(s);
+	if (refusal_loggable(s, &last))
+		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)%s",
+		         (unsigned long long)ss->id, ss->remote, why,
+		         last ? "; more this minute are counted, not logged" : "");
+}
+
+/* A token limited to N live sessions takes no (N+1)th: a leaked token
+ * cannot take the whole pool. A login that replaces one of its sessions
+ * (the same client back) keeps the count and is let in. */
+static bool at_limit(struct server *s, struct session *ss, const struct token_entry *e,
+                     const struct session *old)
+{
+	if (!e || !e->max_sessions || old || hub_token_live(s, e->name) < e->max_sessions)
+		return false;
+	char msg[SLOPN_MESSAGE_MAX];
+	snprintf(msg, sizeof(msg), "Token '%s' is in use by %u sessions, its limit: end one on "
+	         "another machine, or ask the hub's administrator for a higher limit or a token of "
+	         "your own", e->name, e->max_sessions);
+	bool last;
+	if (refusal_loggable(s, &last))
+		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: token '%s' has its %u sessions "
+		         "('slopnctl sessions list' shows them)%s", (unsigned long long)ss->id,
+		         ss->remote, e->name, e->max_sessions,
+		         last ? "; more refused logins this minute are counted, not logged" : "");
+	refuse(ss, SLOPN_ERR_TOKEN_LIMIT, msg, "token's session limit");
+	return true;
 }
 
 static void handle_login(struct session *ss, const char *line, size_t len)
@@ -296,14 +344,20 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
 	snprintf(ss->instance, sizeof(ss->instance), "%s", req.instance);
 	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */
-	uint32_t vip = assign_vip(s, ss, entry);
+	struct session *old = replaced_session(s, ss, entry);
+	if (at_limit(s, ss, entry, old))
+		return;
+	uint32_t vip = assign_vip(s, ss, entry, old);
 	if (!vip) {
 		char net[INET_ADDRSTRLEN], msg[160];
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
 		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix,
 		         pool_capacity(&s->addrs.pool));
-		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s", (unsigned long long)ss->id,
-		     ss->remote, msg);
+		bool last;
+		if (refusal_loggable(s, &last))
+			hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s%s",
+			         (unsigned long long)ss->id, ss->remote, msg,
+			         last ? "; more refused logins this minute are counted, not logged" : "");
 		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
 		return;
 	}

@@ -85,9 +85,10 @@ struct token_entry *tokens_match(struct token_store *ts, const char *secret)
 	return found;
 }
 
-int tokens_add(struct token_store *ts, const char *name, int64_t expires, uint32_t vip,
+int tokens_add(struct token_store *ts, const struct token_entry *want,
                char secret[TOKEN_SECRET_LEN + 1], char *err, size_t errlen)
 {
+	const char *name = want->name;
 	if (!token_name_valid(name)) {
 		snprintf(err, errlen, "params.name: expected 1-%d characters of A-Z a-z 0-9 . _ @ -",
 		         TOKEN_NAME_MAX);
@@ -116,8 +117,9 @@ int tokens_add(struct token_store *ts, const char *name, int64_t expires, uint32
 	snprintf(e->name, sizeof(e->name), "%s", name);
 	token_hash(secret, e->sha256);
 	e->created = time(NULL);
-	e->expires = expires;
-	e->vip = vip;
+	e->expires = want->expires;
+	e->vip = want->vip;
+	e->max_sessions = want->max_sessions;
 	ts->n++;
 	if (tokens_save(ts, err, errlen) < 0) {
 		ts->n--; /* not on disk, so it does not exist */

@@ -34,10 +34,11 @@ struct token_entry *tokens_find(struct token_store *ts, const char *name);
  * each in constant time, so timing tells nothing about the secrets. */
 struct token_entry *tokens_match(struct token_store *ts, const char *secret);
 
-/* New token: random secret (written to secret, NUL-terminated), saved to
- * disk before it counts. Returns 0 or a SLOPN_RPC_* code with err; on
- * failure the store is unchanged. */
-int tokens_add(struct token_store *ts, const char *name, int64_t expires, uint32_t vip,
+/* New token as want says (name, expires, vip, max_sessions): random
+ * secret (written to secret, NUL-terminated), saved to disk before it
+ * counts. Returns 0 or a SLOPN_RPC_* code with err; on failure the store
+ * is unchanged. */
+int tokens_add(struct token_store *ts, const struct token_entry *want,
                char secret[TOKEN_SECRET_LEN + 1], char *err, size_t errlen);
 /* Remove by name, saved to disk. 0 or a SLOPN_RPC_* code with err. */
 int tokens_remove(struct token_store *ts, const char *name, char *err, size_t errlen);

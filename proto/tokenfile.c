@@ -84,6 +84,17 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 		}
 		e->vip = ntohl(a.s_addr);
 	}
+	json_t *max = json_object_get(o, "max_sessions");
+	e->max_sessions = 0;
+	if (max && !json_is_null(max)) {
+		if (!json_is_integer(max) || json_integer_value(max) < 1 ||
+		    json_integer_value(max) > TOKEN_MAX_SESSIONS) {
+			snprintf(err, errlen, "tokens[%zu].max_sessions: expected 1-%d or null", idx,
+			         TOKEN_MAX_SESSIONS);
+			return -1;
+		}
+		e->max_sessions = (uint32_t)json_integer_value(max);
+	}
 	for (const struct token_entry *d = v; d < e; d++) {
 		if (!strcmp(d->name, e->name)) {
 			snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", idx, e->name);
@@ -117,10 +128,15 @@ char *tokenfile_format(const struct token_entry *v, size_t n)
 		for (int k = 0; k < 32; k++)
 			snprintf(hex + 2 * k, 3, "%02x", v[i].sha256[k]);
 		struct in_addr a = {htonl(v[i].vip)};
-		json_array_append_new(list, json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}",
+		json_t *o = json_pack("{s:s, s:s, s:I, s:o, s:o, s:o}",
 			"name", v[i].name, "sha256", hex, "created", (json_int_t)v[i].created,
 			"expires", time_or_null(v[i].expires), "last_used", time_or_null(v[i].last_used),
-			"vip", v[i].vip ? json_string(inet_ntop(AF_INET, &a, vip, sizeof(vip))) : json_null()));
+			"vip", v[i].vip ? json_string(inet_ntop(AF_INET, &a, vip, sizeof(vip))) : json_null());
+		/* Only when set: a file without limits stays one that an older
+		 * slopnd reads as it wrote it. */
+		if (v[i].max_sessions)
+			json_object_set_new(o, "max_sessions", json_integer(v[i].max_sessions));
+		json_array_append_new(list, o);
 	}
 	return jsonfile_dump(json_pack("{s:i, s:o}", "version", TOKENFILE_VERSION, "tokens", list));
 }

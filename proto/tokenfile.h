@@ -1,5 +1,5 @@
 /* tokens.json, the hub's token store on disk: names, SHA-256 hashes of the
- * secrets (never the secrets), times and fixed VIPs. Pure: the caller reads
+ * secrets (never the secrets), times, fixed VIPs and session limits. Pure: the caller reads
  * and writes the file (daemon/tokens.c does it atomically). */
 #ifndef SLOPN_PROTO_TOKENFILE_H
 #define SLOPN_PROTO_TOKENFILE_H
@@ -20,7 +20,11 @@ struct token_entry {
 	int64_t expires;     /* 0: never */
 	int64_t last_used;   /* 0: never */
 	uint32_t vip;        /* fixed VIP, host order; 0: from the pool */
+	uint32_t max_sessions; /* live sessions at most; 0: no limit */
 };
+
+/* The largest per-token session limit: a /16's worth of clients. */
+#define TOKEN_MAX_SESSIONS 65535
 
 /* 1..64 characters of [A-Za-z0-9._@-]: safe in logs, tables and shells. */
 bool token_name_valid(const char *name);

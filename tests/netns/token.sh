@@ -2,8 +2,8 @@
 # The token store, end to end: slopnctl token add -> a client logs in with
 # the token and with the invite -> sessions list shows it under its name
 # with counters that grow -> kick -> token remove --kick -> that token is
-# refused. Plus fixed VIPs, expiry, a full disk, a corrupt file at start and
-# a hand edit picked up by SIGHUP.
+# refused. Plus fixed VIPs, expiry, a full disk, a corrupt file at start,
+# a hand edit picked up by SIGHUP, and a token's limit of live sessions.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 3
@@ -156,3 +156,45 @@ wait_until 5 "erin in the hub's tokens after SIGHUP" has_erin
 TOKEN=hand-made-secret start_client c2:erin --tun erin0
 wait_connected c2:erin 10.100.0.2
 ok "SIGHUP picks up a token written into tokens.json by hand"
+
+# A token for at most 2 live sessions: a third client is refused with the
+# reason and retries; the same client back after a crash replaces its own
+# session; once one ends, the third gets in.
+out=$(ctl --json token add duo --max-sessions 2) || fail "token add --max-sessions"
+duo=$(jq -r .token <<< "$out")
+expect_eq "token add: max_sessions" "$(jq .max_sessions <<< "$out")" 2
+expect_eq "tokens.json: duo's max_sessions" \
+	"$(jq '.tokens[] | select(.name == "duo") | .max_sessions' "$TMP/hub-state/tokens.json")" 2
+expect_eq "tokens.json: erin has no limit" \
+	"$(jq '.tokens[] | select(.name == "erin") | has("max_sessions")' "$TMP/hub-state/tokens.json")" false
+TOKEN=$duo start_client c1:d1 --tun d1
+TOKEN=$duo start_client c3:d2 --tun d2
+wait_until 10 "d1 connected" client_connected c1:d1
+wait_until 10 "d2 connected" client_connected c3:d2
+duo_ids() { ctl --json sessions list | jq -c '[.sessions[] | select(.token == "duo") | .id] | sort'; }
+ids=$(duo_ids)
+TOKEN=$duo start_client c2:d3 --tun d3
+d3_refused() { [[ $(client_status c2:d3 last_error) == *"Token 'duo' is in use by 2 sessions, its limit"*"(error code 5, token's session limit); retrying in"* ]]; }
+wait_until 5 "d3 refused for duo's limit" d3_refused
+expect_eq "d3: connected" "$(client_status c2:d3 connected)" false
+expect_eq "duo's sessions with d3 refused" "$(duo_ids)" "$ids"
+expect_eq "token list: duo's live sessions and limit" \
+	"$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | [.live, .max_sessions]')" "[2,2]"
+ctl token list | grep -Eq "^duo .* now +2/2 +" || fail "token list row: $(ctl token list)"
+ok "a token at its limit of 2 sessions refuses a third client, which says why"
+
+kill -9 "$(pid_of c1:d1)"; wait "$(pid_of c1:d1)" 2>/dev/null
+TOKEN=$duo start_client c1:d1 --tun d1
+wait_until 10 "d1 back after kill -9" client_connected c1:d1
+[ "$(duo_ids)" != "$ids" ] || fail "d1's stale session was not replaced: $(duo_ids)"
+expect_eq "duo's sessions after d1 came back" "$(duo_ids | jq length)" 2
+expect_eq "d3 still out" "$(client_status c2:d3 connected)" false
+ok "the same client back after a crash replaces its session at the limit"
+
+stop c3:d2
+wait_until 10 "d3 in once d2 left" client_connected c2:d3
+expect_eq "duo's sessions" "$(duo_ids | jq length)" 2
+ctl token add trio --max-sessions 0 2> "$TMP/err.txt"; expect_eq "--max-sessions 0 exits" "$?" 2
+grep -q "^slopnctl: token add: --max-sessions '0': expected a number of sessions, 1-65535" "$TMP/err.txt" ||
+	fail "--max-sessions 0: $(cat "$TMP/err.txt")"
+ok "a session ending lets the refused client in; a limit of 0 is a usage error"

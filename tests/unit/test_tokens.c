@@ -30,9 +30,10 @@ static void file_good(void **state)
 	assert_int_equal(parse("{\"version\":1,\"tokens\":[]}", &v, &n, err, sizeof(err)), 0);
 	assert_int_equal(n, 0);
 	assert_int_equal(parse("{\"version\":1,\"tokens\":[{\"name\":\"a.b@c-d_e\",\"sha256\":\"" H64 "\","
-	                       "\"created\":5,\"expires\":null,\"vip\":\"10.100.0.9\",\"last_used\":7,\"later\":1}]}",
+	                       "\"created\":5,\"expires\":null,\"vip\":\"10.100.0.9\",\"last_used\":7,\"later\":1},"
+	                       "{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":6,\"max_sessions\":65535}]}",
 	                       &v, &n, err, sizeof(err)), 0);
-	assert_int_equal(n, 1);
+	assert_int_equal(n, 2);
 	assert_string_equal(v[0].name, "a.b@c-d_e");
 	assert_int_equal(v[0].sha256[0], 0x01);
 	assert_int_equal(v[0].sha256[31], 0xef);
@@ -40,14 +41,22 @@ static void file_good(void **state)
 	assert_int_equal(v[0].expires, 0);
 	assert_int_equal(v[0].last_used, 7);
 	assert_int_equal(v[0].vip, 0x0a640009);
+	assert_int_equal(v[0].max_sessions, 0);
+	assert_int_equal(v[1].max_sessions, 65535);
 	/* format, then parse: the same entries. */
 	char *text = tokenfile_format(v, n);
 	assert_non_null(text);
+	/* No limit, no field: an older slopnd reads such a file as before. */
+	const char *lim = strstr(text, "\"max_sessions\"");
+	assert_non_null(lim);
+	assert_true(lim > strstr(text, "\"b\""));
+	assert_int_equal(strncmp(lim, "\"max_sessions\": 65535", 21), 0);
+	assert_null(strstr(lim + 1, "\"max_sessions\""));
 	struct token_entry *w;
 	size_t m;
 	assert_int_equal(parse(text, &w, &m, err, sizeof(err)), 0);
-	assert_int_equal(m, 1);
-	assert_memory_equal(&v[0], &w[0], sizeof(v[0]));
+	assert_int_equal(m, 2);
+	assert_memory_equal(v, w, 2 * sizeof(v[0]));
 	free(text), free(v), free(w);
 }
 
@@ -73,6 +82,11 @@ static void file_bad(void **state)
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"expires\":1.5}]}", "tokens[0].expires"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.1\"}]}", "tokens[0].vip"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":7}]}", "tokens[0].vip"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"max_sessions\":0}]}", "tokens[0].max_sessions: expected 1-65535 or null"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"max_sessions\":-2}]}", "tokens[0].max_sessions"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"max_sessions\":65536}]}", "tokens[0].max_sessions"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"max_sessions\":\"2\"}]}", "tokens[0].max_sessions"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"max_sessions\":1.5}]}", "tokens[0].max_sessions"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1},"
 		 "{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[1].name: 'a' appears twice"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},"
@@ -138,13 +152,15 @@ static void store(void **state)
 	assert_int_equal(ts.n, 0);
 
 	char a[TOKEN_SECRET_LEN + 1], b[TOKEN_SECRET_LEN + 1];
-	assert_int_equal(tokens_add(&ts, "alice", 0, 0, a, err, sizeof(err)), 0);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, a, err, sizeof(err)), 0);
 	assert_int_equal(strlen(a), TOKEN_SECRET_LEN);
-	assert_int_equal(tokens_add(&ts, "bob", 2000000000, 0x0a640005, b, err, sizeof(err)), 0);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob", .expires = 2000000000,
+	                                                  .vip = 0x0a640005, .max_sessions = 2},
+	                            b, err, sizeof(err)), 0);
 	assert_string_not_equal(a, b);
-	assert_int_equal(tokens_add(&ts, "alice", 0, 0, b, err, sizeof(err)), SLOPN_RPC_NAME_TAKEN);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, b, err, sizeof(err)), SLOPN_RPC_NAME_TAKEN);
 	assert_non_null(strstr(err, "exists already"));
-	assert_int_equal(tokens_add(&ts, "no way", 0, 0, b, err, sizeof(err)), JSONRPC_INVALID_PARAMS);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "no way"}, b, err, sizeof(err)), JSONRPC_INVALID_PARAMS);
 	assert_int_equal(ts.n, 2);
 
 	/* Match by secret; a wrong one matches nothing. */
@@ -160,6 +176,7 @@ static void store(void **state)
 	assert_false(token_expired(bob, 1999999999));
 	assert_true(token_expired(bob, 2000000000));
 	assert_false(token_expired(tokens_find(&ts, "alice"), 4000000000));
+	assert_int_equal(bob->max_sessions, 2);
 
 	/* What is on disk is what is in memory; no temporary file is left. */
 	struct token_store again;
@@ -194,7 +211,7 @@ static void store_write_fails(void **state)
 	struct token_store ts;
 	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
 	char a[TOKEN_SECRET_LEN + 1];
-	assert_int_equal(tokens_add(&ts, "alice", 0, 0, a, err, sizeof(err)), 0);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, a, err, sizeof(err)), 0);
 	FILE *f = fopen(path, "r");
 	char before[4096] = "", after[4096] = "";
 	assert_true(fread(before, 1, sizeof(before) - 1, f) > 0);
@@ -203,7 +220,7 @@ static void store_write_fails(void **state)
 	 * file cannot be made, as on a full disk or a read-only one. */
 	free(ts.path);
 	ts.path = strdup("/nonexistent-slopn-dir/tokens.json");
-	assert_int_equal(tokens_add(&ts, "bob", 0, 0, a, err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob"}, a, err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
 	assert_non_null(strstr(err, "cannot create"));
 	assert_int_equal(ts.n, 1);
 	assert_null(tokens_find(&ts, "bob"));
