@@ -20,6 +20,16 @@ static bool name_ok(const struct args *a, int *rc)
 	return false;
 }
 
+/* --max-sessions N (1-65535), or with none_ok "none" (0). */
+static int parse_limit(const char *text, bool none_ok, long *out)
+{
+	char *end;
+	if (none_ok && !strcmp(text, "none"))
+		return *out = 0, 0;
+	*out = strtol(text, &end, 10);
+	return end == text || *end || *out < 1 || *out > TOKEN_MAX_SESSIONS ? -1 : 0;
+}
+
 static int add(const struct args *a)
 {
 	const char *vip = flag_value(a, "vip"), *dur = flag_value(a, "expires");
@@ -31,13 +41,9 @@ static int add(const struct args *a)
 		return rc;
 	if (dur && (parse_duration(dur, &expires) < 0 || expires == 0))
 		return usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d", dur);
-	if (max) {
-		char *end;
-		limit = strtol(max, &end, 10);
-		if (end == max || *end || limit < 1 || limit > TOKEN_MAX_SESSIONS)
-			return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d",
-			                   max, TOKEN_MAX_SESSIONS);
-	}
+	if (max && parse_limit(max, false, &limit) < 0)
+		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d",
+		                   max, TOKEN_MAX_SESSIONS);
 	unsigned char addr[16];
 	if (vip && inet_pton(AF_INET, vip, addr) != 1 && inet_pton(AF_INET6, vip, addr) != 1)
 		return usage_error(a->cmd, "--vip '%s': not an IP address", vip);
@@ -150,6 +156,42 @@ static int list(const struct args *a)
 	return 0;
 }
 
+static int set(const struct args *a)
+{
+	const char *dur = flag_value(a, "expires"), *max = flag_value(a, "max-sessions");
+	uint64_t expires = 0;
+	long limit = 0;
+	int rc;
+	if (!name_ok(a, &rc))
+		return rc;
+	if (!dur && !max)
+		return usage_error(a->cmd, "nothing to change: give --expires, --max-sessions or both");
+	if (dur && strcmp(dur, "never") && (parse_duration(dur, &expires) < 0 || expires == 0))
+		return usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or "
+		                   "1w2d, or never", dur);
+	if (max && parse_limit(max, true, &limit) < 0)
+		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d, or "
+		                   "none", max, TOKEN_MAX_SESSIONS);
+	json_t *params = json_pack("{s:s}", "name", a->operand);
+	if (dur)
+		json_object_set_new(params, "expires_in", json_integer((json_int_t)expires));
+	if (max)
+		json_object_set_new(params, "max_sessions", json_integer(limit));
+	json_t *r = rpc_call(a, "token.set", params, &rc);
+	if (!r)
+		return rc;
+	if (json_out)
+		return print_json(r), json_decref(r), 0;
+	char until[48], lim[48] = "no session limit";
+	when(json_object_get(r, "expires"), true, until, sizeof(until));
+	if (json_is_integer(json_object_get(r, "max_sessions")))
+		snprintf(lim, sizeof(lim), "at most %lld live sessions",
+		         (long long)json_integer_value(json_object_get(r, "max_sessions")));
+	printf("token '%s': expires %s, %s\n", a->operand, until, lim);
+	json_decref(r);
+	return 0;
+}
+
 static int remove_(const struct args *a)
 {
 	bool kick = flag_value(a, "kick") != NULL;
@@ -189,6 +231,18 @@ const struct command cmd_token_add = {
 const struct command cmd_token_list = {
 	"token", "list", list,
 	.help = "tokens (never their secrets), their sessions and traffic over time",
+};
+
+static const struct flag set_flags[] = {
+	{.name = "expires", .value = "DURATION", .param = "expires_in",
+	 .help = "refused after this long from now, or never"},
+	{.name = "max-sessions", .value = "N", .param = "max_sessions",
+	 .help = "at most N live sessions at once, or none; sessions over it go on"},
+	{0},
+};
+const struct command cmd_token_set = {
+	"token", "set", set, "NAME", "name", LIVE_TOKEN, set_flags,
+	"change a token's expiry or session limit; its secret stays",
 };
 
 static const struct flag remove_flags[] = {

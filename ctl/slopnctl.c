@@ -17,7 +17,7 @@ volatile int interrupted;
 
 const struct command *const commands[] = {
 	&cmd_status, &cmd_sessions_list, &cmd_sessions_kick, &cmd_token_add, &cmd_token_list,
-	&cmd_token_remove, &cmd_bans_list, &cmd_bans_remove, &cmd_metrics, &cmd_monitor, NULL,
+	&cmd_token_set, &cmd_token_remove, &cmd_bans_list, &cmd_bans_remove, &cmd_metrics, &cmd_monitor, NULL,
 };
 
 enum { G_SOCKET, G_JSON, G_HELP, G_VERSION };

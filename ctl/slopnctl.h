@@ -72,7 +72,7 @@ int usage_error(const struct command *c, const char *fmt, ...)
 
 /* ---- commands, one file each ---- */
 extern const struct command cmd_status, cmd_sessions_list, cmd_sessions_kick, cmd_token_add,
-	cmd_token_list, cmd_token_remove, cmd_bans_list, cmd_bans_remove, cmd_metrics, cmd_monitor;
+	cmd_token_list, cmd_token_set, cmd_token_remove, cmd_bans_list, cmd_bans_remove, cmd_metrics, cmd_monitor;
 
 /* ---- rpc.c ---- */
 /* A connection, or -1 after saying why (nothing when quiet). */

@@ -315,6 +315,21 @@ static void store_failed(const char *what, const char *name, char *err, size_t e
 	         "free some space or fix the state directory's permissions, then retry", why);
 }
 
+/* token.add's and token.set's expires_in and max_sessions (0: none). */
+static bool token_terms_ok(int64_t expires_in, int64_t max_sessions, char *err, size_t errlen)
+{
+	if (expires_in < 0 || expires_in > 100LL * 365 * 86400) {
+		snprintf(err, errlen, "params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)");
+		return false;
+	}
+	if (max_sessions < 0 || max_sessions > TOKEN_MAX_SESSIONS) {
+		snprintf(err, errlen, "params.max_sessions: expected 1-%d live sessions at once (0 or none: "
+		         "no limit)", TOKEN_MAX_SESSIONS);
+		return false;
+	}
+	return true;
+}
+
 static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params, int *code,
                            char *err, size_t errlen)
 {
@@ -337,15 +352,8 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 		snprintf(err, errlen, "'%s' is reserved for the --token of the command line", name);
 		return NULL;
 	}
-	if (expires_in < 0 || expires_in > 100LL * 365 * 86400) {
-		snprintf(err, errlen, "params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)");
+	if (!token_terms_ok(expires_in, max_sessions, err, errlen))
 		return NULL;
-	}
-	if (max_sessions < 0 || max_sessions > TOKEN_MAX_SESSIONS) {
-		snprintf(err, errlen, "params.max_sessions: expected 1-%d live sessions at once (0 or none: "
-		         "no limit)", TOKEN_MAX_SESSIONS);
-		return NULL;
-	}
 	uint32_t vip = 0;
 	if (vip_s) {
 		if (parse_vip(s, vip_s, &vip, code, err, errlen) < 0)
@@ -477,12 +485,65 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	return json_pack("{s:b, s:i}", "removed", 1, "kicked", kicked);
 }
 
+/* A token's expiry and session limit, changed without a new secret. A
+ * limit lowered below its live sessions refuses new logins only. */
+static json_t *m_token_set(void *ctx, struct control_caller *who, json_t *params, int *code,
+                           char *err, size_t errlen)
+{
+	struct server *s = ctx;
+	const char *name = NULL;
+	int64_t expires_in = -1, max_sessions = -1; /* -1: as it is */
+	*code = JSONRPC_INVALID_PARAMS;
+	if (jsonrpc_param_string(params, "name", true, &name, err, errlen) < 0 ||
+	    jsonrpc_param_int(params, "expires_in", false, &expires_in, err, errlen) < 0 ||
+	    jsonrpc_param_int(params, "max_sessions", false, &max_sessions, err, errlen) < 0)
+		return NULL;
+	if (!json_object_get(params, "expires_in") && !json_object_get(params, "max_sessions")) {
+		snprintf(err, errlen, "give params.expires_in, params.max_sessions or both");
+		return NULL;
+	}
+	if (!token_terms_ok(expires_in == -1 ? 0 : expires_in, max_sessions == -1 ? 0 : max_sessions,
+	                    err, errlen))
+		return NULL;
+	const struct token_entry *e = tokens_find(&s->tokens, name);
+	if (!e) {
+		*code = SLOPN_RPC_NO_TOKEN;
+		snprintf(err, errlen, !strcmp(name, SHARED_TOKEN_NAME) && s->has_token
+		         ? "the shared token comes from --token or the config file: change it there"
+		         : "no token named '%s' (see 'slopnctl token list')", name);
+		return NULL;
+	}
+	int64_t expires = expires_in == -1 ? e->expires : expires_in ? time(NULL) + expires_in : 0;
+	uint32_t max = max_sessions == -1 ? e->max_sessions : (uint32_t)max_sessions;
+	char copy[TOKEN_NAME_MAX + 1];
+	snprintf(copy, sizeof(copy), "%s", name);
+	int rc = tokens_set(&s->tokens, copy, expires, max, err, errlen);
+	if (rc) {
+		*code = rc;
+		if (rc == SLOPN_RPC_STORE_FAILED)
+			store_failed("token.set", copy, err, errlen);
+		return NULL;
+	}
+	hub_expiry_arm(s);
+	e = tokens_find(&s->tokens, copy);
+	char when[48] = "never expires", limit[48] = "no session limit";
+	if (e->expires)
+		snprintf(when, sizeof(when), "expires in %llds", (long long)(e->expires - time(NULL)));
+	if (e->max_sessions)
+		snprintf(limit, sizeof(limit), "at most %u live sessions", e->max_sessions);
+	log_info("token '%s' changed: %s, %s", copy, when, limit);
+	control_notify(s->ctl, "token.changed", json_pack("{s:s}", "name", copy));
+	return json_pack("{s:s, s:o, s:o}", "name", copy, "expires", time_or_null(e->expires),
+	                 "max_sessions", limit_or_null(e));
+}
+
 const struct control_method hub_methods[] = {
 	{"server.status", m_status, false},
 	{"sessions.list", m_sessions_list, false},
 	{"sessions.kick", m_sessions_kick, true},
 	{"token.add", m_token_add, true},
 	{"token.list", m_token_list, false},
+	{"token.set", m_token_set, true},
 	{"token.remove", m_token_remove, true},
 	{"bans.list", m_bans_list, false},
 	{"bans.remove", m_bans_remove, true},

@@ -149,3 +149,21 @@ int tokens_remove(struct token_store *ts, const char *name, char *err, size_t er
 	}
 	return 0;
 }
+
+int tokens_set(struct token_store *ts, const char *name, int64_t expires, uint32_t max_sessions,
+               char *err, size_t errlen)
+{
+	struct token_entry *e = tokens_find(ts, name);
+	if (!e) {
+		snprintf(err, errlen, "no token named '%s' (see 'slopnctl token list')", name);
+		return SLOPN_RPC_NO_TOKEN;
+	}
+	struct token_entry saved = *e;
+	e->expires = expires;
+	e->max_sessions = max_sessions;
+	if (tokens_save(ts, err, errlen) < 0) {
+		*e = saved; /* the file still says what it did */
+		return SLOPN_RPC_STORE_FAILED;
+	}
+	return 0;
+}

@@ -43,6 +43,11 @@ int tokens_add(struct token_store *ts, const struct token_entry *want,
 /* Remove by name, saved to disk. 0 or a SLOPN_RPC_* code with err. */
 int tokens_remove(struct token_store *ts, const char *name, char *err, size_t errlen);
 
+/* A token's expiry (0: never) and session limit (0: none), saved to disk.
+ * 0 or a SLOPN_RPC_* code with err; on failure the token is unchanged. */
+int tokens_set(struct token_store *ts, const char *name, int64_t expires, uint32_t max_sessions,
+               char *err, size_t errlen);
+
 /* Past its expiry at time now (a token without one never is). */
 bool token_expired(const struct token_entry *e, int64_t now);
 /* The hash a secret is kept as. */

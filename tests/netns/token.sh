@@ -198,3 +198,24 @@ ctl token add trio --max-sessions 0 2> "$TMP/err.txt"; expect_eq "--max-sessions
 grep -q "^slopnctl: token add: --max-sessions '0': expected a number of sessions, 1-65535" "$TMP/err.txt" ||
 	fail "--max-sessions 0: $(cat "$TMP/err.txt")"
 ok "a session ending lets the refused client in; a limit of 0 is a usage error"
+
+# token set: the limit and the expiry change without a new secret.
+ctl token set duo --max-sessions 3 | grep -qx "token 'duo': expires never, at most 3 live sessions" ||
+	fail "token set --max-sessions 3"
+TOKEN=$duo start_client c3:d2 --tun d2
+wait_until 10 "d2 in under the raised limit" client_connected c3:d2
+ctl token set duo --max-sessions 1 > /dev/null || fail "token set --max-sessions 1"
+expect_eq "token list after lowering the limit under the live sessions" \
+	"$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | [.live, .max_sessions]')" "[3,1]"
+ok "token set: a raised limit lets one more in; a lowered one leaves live sessions be"
+ctl token set duo --max-sessions none --expires 2s > /dev/null || fail "token set --expires 2s"
+expect_eq "tokens.json: duo after set" \
+	"$(jq -c '.tokens[] | select(.name == "duo") | [has("max_sessions"), ((.expires - now) | . > 0 and . <= 2)]' "$TMP/hub-state/tokens.json")" "[false,true]"
+no_duo() { [ "$(duo_ids | jq length)" = 0 ]; }
+wait_until 5 "duo's sessions ended at its new expiry" no_duo
+ok "token set --expires: the sessions end at the new expiry"
+ctl token set duo 2> "$TMP/err.txt"; expect_eq "token set without a change exits" "$?" 2
+grep -q "nothing to change: give --expires, --max-sessions or both" "$TMP/err.txt" || fail "set: $(cat "$TMP/err.txt")"
+ctl token set nobody --max-sessions 2 2> "$TMP/err.txt"; expect_eq "token set of an unknown token exits" "$?" 1
+grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "set unknown: $(cat "$TMP/err.txt")"
+ok "token set: errors"

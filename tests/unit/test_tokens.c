@@ -186,6 +186,17 @@ static void store(void **state)
 	tokens_free(&again);
 	assert_int_equal(count_files(dir), 1);
 
+	/* Set: expiry and limit change, on disk too; the secret stays. */
+	assert_int_equal(tokens_set(&ts, "nobody", 0, 1, err, sizeof(err)), SLOPN_RPC_NO_TOKEN);
+	assert_int_equal(tokens_set(&ts, "alice", 1900000000, 4, err, sizeof(err)), 0);
+	assert_int_equal(tokens_load(&again, path, err, sizeof(err)), 0);
+	assert_int_equal(tokens_find(&again, "alice")->expires, 1900000000);
+	assert_int_equal(tokens_find(&again, "alice")->max_sessions, 4);
+	tokens_free(&again);
+	assert_ptr_equal(tokens_match(&ts, a), tokens_find(&ts, "alice"));
+	assert_int_equal(tokens_set(&ts, "alice", 0, 0, err, sizeof(err)), 0);
+	assert_int_equal(tokens_find(&ts, "alice")->max_sessions, 0);
+
 	/* Remove. */
 	assert_int_equal(tokens_remove(&ts, "nobody", err, sizeof(err)), SLOPN_RPC_NO_TOKEN);
 	assert_int_equal(tokens_remove(&ts, "alice", err, sizeof(err)), 0);
@@ -227,6 +238,9 @@ static void store_write_fails(void **state)
 	assert_int_equal(tokens_remove(&ts, "alice", err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
 	assert_int_equal(ts.n, 1);
 	assert_non_null(tokens_find(&ts, "alice"));
+	assert_int_equal(tokens_set(&ts, "alice", 2000000000, 3, err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
+	assert_int_equal(tokens_find(&ts, "alice")->expires, 0);
+	assert_int_equal(tokens_find(&ts, "alice")->max_sessions, 0);
 	f = fopen(path, "r");
 	assert_true(fread(after, 1, sizeof(after) - 1, f) > 0);
 	fclose(f);
