@@ -301,6 +301,7 @@ static const struct conn_ops client_ops = {
 void client_drop_connection(struct client *cl)
 {
 	client_probes_stop(cl); /* answers to its probes mean nothing now */
+	client_scout_stop(cl);
 	if (cl->conn) {
 		conn_stats_add(&cl->totals, &cl->conn->stats);
 		conn_free(cl->conn);
@@ -436,6 +437,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		log_info("connecting to %s", cl->cfg->server);
 	client_settle(cl);
 	client_send_probes(cl);
+	client_scout(cl, ai, pick);
 	return 0;
 }
 
@@ -696,7 +698,8 @@ static const struct control_method client_methods[] = {
 
 int client_run(const struct config *cfg)
 {
-	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1}, *cl = &c;
+	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1,
+	                 .scout_fd = -1, .scout_pick = -1}, *cl = &c;
 	int rc = 1;
 
 	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
@@ -743,7 +746,7 @@ int client_run(const struct config *cfg)
 		goto out;
 	}
 	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
-	if (client_name_init(cl) < 0) {
+	if (client_name_init(cl) < 0 || client_scout_init(cl) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}
@@ -787,6 +790,7 @@ out:
 	control_close(cl->ctl);
 	client_drop_connection(cl);
 	client_name_free(cl);
+	client_scout_free(cl);
 	if (cl->retry)
 		sd_event_source_disable_unref(cl->retry);
 	if (cl->tun_src)

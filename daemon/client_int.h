@@ -1,7 +1,8 @@
 /* The client's state, shared by its files: client.c (connecting, the
  * connection's events, the TUN, the event loop), client_net.c (the address,
  * routes and DNS a login brings), client_path.c (the way to the hub: path
- * probes, a narrower way, roaming). */
+ * probes, a narrower way, roaming), client_scout.c (the name's other
+ * addresses), client_name.c (the name's lookup). */
 #ifndef SLOPN_CLIENT_INT_H
 #define SLOPN_CLIENT_INT_H
 
@@ -37,6 +38,9 @@ struct client_way {
  * unit's RestartPreventExitStatus names it (slopnd(8), EXIT STATUS). */
 #define EXIT_REFUSED 3
 
+/* The most addresses of the hub's name scouted beside an attempt. */
+#define SCOUT_MAX 8
+
 struct client {
 	const struct config *cfg;
 	sd_event *ev;
@@ -51,6 +55,16 @@ struct client {
 	int probe_best;              /* the largest answered (an index), -1: none */
 	size_t probe_cap;            /* what they found: the next attempt's size */
 	sd_event_source *probe_timer;
+	/* Scouts to the name's other addresses beside an attempt (client_scout.c). */
+	int scout_fd;                /* -1 until the first */
+	bool scout_v6;               /* an IPv6 socket: IPv4 ones as mapped addresses */
+	sd_event_source *scout_src, *scout_timer;
+	struct pathprobe scout;      /* this attempt's, QUIC's least size */
+	uint64_t scout_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
+	unsigned scout_n;
+	struct sockaddr_storage scout_to[SCOUT_MAX];
+	unsigned scout_idx[SCOUT_MAX]; /* their places in the name's list */
+	int scout_pick;              /* the first that answered (into scout_to), -1: none */
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
@@ -132,6 +146,15 @@ void client_hub_network(struct client *cl, const struct slopn_network *n);
 /* The TUN's link went down (up) from outside: what the kernel took with it
  * comes back when it is up. */
 void client_tun_link(struct client *cl, bool up);
+
+/* client_scout.c: beside an attempt at pick, a probe to each other address
+ * of ai; one that answers while the attempt hears nothing takes over. */
+int client_scout_init(struct client *cl);
+void client_scout(struct client *cl, const struct addrinfo *ai, const struct addrinfo *pick);
+void client_scout_stop(struct client *cl);
+void client_scout_free(struct client *cl);
+int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+int client_on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* client_name.c */
 int client_name_init(struct client *cl);

@@ -1,0 +1,204 @@
+/* Scouts: a hub name with several addresses (IPv6 and IPv4, say) whose
+ * first is dead cost each first attempt SILENCE (3 s) before the next was
+ * tried. Now, beside an attempt at one address, a path probe of QUIC's
+ * least size goes to each of the others (any QUIC server answers it, see
+ * proto/pathprobe.h); when the attempt has heard nothing, its own probes
+ * included, SCOUT_DELAY after its start, and another address has answered,
+ * the client connects there at once: a Happy Eyeballs (RFC 8305) that needs
+ * no second handshake. An attempt that hears anything keeps its address;
+ * one with no scout answered waits for SILENCE as before. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <gnutls/crypto.h>
+
+#include "daemon/client_int.h"
+#include "daemon/log.h"
+
+#define SCOUT_DELAY 250000 /* us: RFC 8305's connection attempt delay */
+
+/* One socket for all scouts, IPv4 ones as mapped addresses; IPv4 only
+ * where the kernel has no IPv6. */
+static int scout_socket(struct client *cl)
+{
+	if (cl->scout_fd >= 0)
+		return 0;
+	int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int off = 0;
+	if (fd >= 0 && setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof(off)) < 0) {
+		close(fd);
+		fd = -1;
+	}
+	cl->scout_v6 = fd >= 0;
+	if (fd < 0)
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	if (sd_event_add_io(cl->ev, &cl->scout_src, fd, EPOLLIN, client_on_scout, cl) < 0) {
+		close(fd);
+		return -1;
+	}
+	cl->scout_fd = fd;
+	return 0;
+}
+
+/* a as this socket sends to it; false when it cannot. */
+static bool scout_addr(const struct client *cl, const struct addrinfo *a, struct sockaddr_storage *out,
+                       socklen_t *len)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->ai_family == AF_INET6 && cl->scout_v6) {
+		memcpy(out, a->ai_addr, sizeof(struct sockaddr_in6));
+		*len = sizeof(struct sockaddr_in6);
+		return true;
+	}
+	if (a->ai_family != AF_INET)
+		return false;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)a->ai_addr;
+	if (!cl->scout_v6) {
+		memcpy(out, in, sizeof(*in));
+		*len = sizeof(*in);
+		return true;
+	}
+	struct sockaddr_in6 *m = (struct sockaddr_in6 *)out;
+	m->sin6_family = AF_INET6;
+	m->sin6_port = in->sin_port;
+	m->sin6_addr.s6_addr[10] = m->sin6_addr.s6_addr[11] = 0xff;
+	memcpy(&m->sin6_addr.s6_addr[12], &in->sin_addr, 4);
+	*len = sizeof(*m);
+	return true;
+}
+
+void client_scout(struct client *cl, const struct addrinfo *ai, const struct addrinfo *pick)
+{
+	client_scout_stop(cl);
+	if (cl->addr_count < 2 || scout_socket(cl) < 0)
+		return;
+	uint8_t id[PATHPROBE_ID_LEN], buf[PATHPROBE_MIN_SIZE];
+	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+	pathprobe_init(&cl->scout, id, PATHPROBE_MIN_SIZE);
+	size_t n = pathprobe_write(&cl->scout, 0, buf, sizeof(buf));
+	unsigned k = 0;
+	cl->scout_n = 0;
+	for (const struct addrinfo *a = ai; a && cl->scout_n < SCOUT_MAX; a = a->ai_next, k++) {
+		struct sockaddr_storage *to = &cl->scout_to[cl->scout_n];
+		socklen_t len;
+		if (a == pick || !scout_addr(cl, a, to, &len))
+			continue;
+		if (sendto(cl->scout_fd, buf, n, 0, (const struct sockaddr *)to, len) < 0) {
+			log_debug("scout to address %u: %s", k + 1, strerror(errno));
+			continue;
+		}
+		cl->scout_idx[cl->scout_n++] = k;
+	}
+	if (cl->scout_n)
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->scout_sent);
+}
+
+void client_scout_stop(struct client *cl)
+{
+	cl->scout_sent = 0;
+	cl->scout_pick = -1;
+	if (cl->scout_timer)
+		sd_event_source_set_enabled(cl->scout_timer, SD_EVENT_OFF);
+}
+
+/* The attempt at this address has heard nothing, not even its probes'
+ * answers: it may give way. */
+static bool attempt_silent(const struct client *cl)
+{
+	return cl->scout_sent && cl->state == C_CONNECTING && cl->conn && !cl->conn->heard &&
+	       cl->probe_best < 0;
+}
+
+static void take_scout(struct client *cl)
+{
+	int j = cl->scout_pick;
+	char there[INET6_ADDRSTRLEN + 8];
+	sockaddr_str((const struct sockaddr *)&cl->scout_to[j], there, sizeof(there));
+	client_problem(cl, "no answer from %s at %s within %d ms, but %s answers: connecting there",
+	               cl->cfg->server, cl->hub_str, SCOUT_DELAY / 1000, there);
+	cl->addr_next = cl->scout_idx[j];
+	cl->addr_round = 0;
+	client_drop_connection(cl);
+	cl->quick_retry = true;
+	client_schedule_retry(cl);
+}
+
+int client_on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (attempt_silent(cl) && cl->scout_pick >= 0)
+		take_scout(cl);
+	return 0;
+}
+
+/* The scout that sent this, or -1. */
+static int scout_of(const struct client *cl, const struct sockaddr_storage *from)
+{
+	for (unsigned j = 0; j < cl->scout_n; j++) {
+		const struct sockaddr_storage *to = &cl->scout_to[j];
+		if (to->ss_family != from->ss_family)
+			continue;
+		if (to->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *a = (const void *)to, *b = (const void *)from;
+			if (a->sin6_port == b->sin6_port &&
+			    !memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)))
+				return (int)j;
+		} else {
+			const struct sockaddr_in *a = (const void *)to, *b = (const void *)from;
+			if (a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr)
+				return (int)j;
+		}
+	}
+	return -1;
+}
+
+int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	uint8_t buf[1500];
+	for (int i = 0; i < 16; i++) {
+		struct sockaddr_storage from;
+		socklen_t len = sizeof(from);
+		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
+		if (n < 0)
+			break;
+		int j;
+		if (!attempt_silent(cl) || cl->scout_pick >= 0 ||
+		    pathprobe_match(&cl->scout, buf, (size_t)n) < 0 || (j = scout_of(cl, &from)) < 0)
+			continue; /* late, for an earlier attempt, or not ours */
+		cl->scout_pick = j;
+		uint64_t now;
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+		if (now - cl->scout_sent >= SCOUT_DELAY) {
+			take_scout(cl);
+			break;
+		}
+		sd_event_source_set_time(cl->scout_timer, cl->scout_sent + SCOUT_DELAY);
+		sd_event_source_set_enabled(cl->scout_timer, SD_EVENT_ONESHOT);
+	}
+	return 0;
+}
+
+int client_scout_init(struct client *cl)
+{
+	if (sd_event_add_time(cl->ev, &cl->scout_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
+	                      client_on_scout_timer, cl) < 0)
+		return -1;
+	return sd_event_source_set_enabled(cl->scout_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+}
+
+void client_scout_free(struct client *cl)
+{
+	if (cl->scout_timer)
+		sd_event_source_disable_unref(cl->scout_timer);
+	cl->scout_timer = NULL;
+	if (cl->scout_src)
+		sd_event_source_disable_unref(cl->scout_src);
+	cl->scout_src = NULL;
+	if (cl->scout_fd >= 0)
+		close(cl->scout_fd);
+	cl->scout_fd = -1;
+}
