@@ -91,8 +91,12 @@ struct client {
 	bool pin_logged;
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
 	char problem[SLOPN_MESSAGE_MAX + 128]; /* why the last attempt failed, for status */
-	/* The hub's name, being looked up (client_name.c). */
+	/* The hub's name, being looked up (client_name.c), and what its last
+	 * lookup found: tried when a lookup fails (a DNS server down). */
 	struct gaicb *gai;           /* the lookup in progress, or NULL */
+	struct sockaddr_storage known[SCOUT_MAX];
+	socklen_t known_len[SCOUT_MAX];
+	unsigned known_n;
 	int gai_fd;                  /* an eventfd: the lookup ended */
 	sd_event_source *gai_src;
 	uint64_t drop_down;          /* TUN packets while not connected */

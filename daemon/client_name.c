@@ -4,7 +4,7 @@
  * would answer neither slopnctl nor a SIGTERM. glibc's getaddrinfo_a does
  * the lookup in a thread of its own; its end is told through an eventfd
  * that the loop watches. An IP address needs no lookup and is taken at
- * once. */
+ * once. When a lookup fails, the addresses the last one found are tried. */
 #include "daemon/client_int.h"
 
 #include <arpa/inet.h>
@@ -38,6 +38,40 @@ static void lookup_free(struct client *cl)
 	cl->gai = NULL;
 }
 
+/* What a lookup found, kept for when the next ones fail. */
+static void remember(struct client *cl, const struct addrinfo *ai)
+{
+	cl->known_n = 0;
+	for (const struct addrinfo *a = ai; a && cl->known_n < SCOUT_MAX; a = a->ai_next) {
+		if (a->ai_addrlen > sizeof(cl->known[0]))
+			continue;
+		memcpy(&cl->known[cl->known_n], a->ai_addr, a->ai_addrlen);
+		cl->known_len[cl->known_n++] = a->ai_addrlen;
+	}
+}
+
+/* A failed lookup: the attempt goes to the addresses the last one found,
+ * if any. A name that no server answers for now still names the hub it
+ * named (and --pin, if given, tells a wrong one). */
+static void lookup_failed(struct client *cl, const char *why)
+{
+	if (!cl->known_n) {
+		client_problem(cl, "cannot resolve %s: %s", cl->host, why);
+		client_resolved(cl, NULL);
+		return;
+	}
+	client_problem(cl, "cannot resolve %s: %s; trying the %u address%s its last lookup found",
+	               cl->host, why, cl->known_n, cl->known_n == 1 ? "" : "es");
+	struct addrinfo chain[SCOUT_MAX];
+	for (unsigned i = 0; i < cl->known_n; i++)
+		chain[i] = (struct addrinfo){.ai_family = cl->known[i].ss_family,
+		                             .ai_socktype = SOCK_DGRAM,
+		                             .ai_addr = (struct sockaddr *)&cl->known[i],
+		                             .ai_addrlen = cl->known_len[i],
+		                             .ai_next = i + 1 < cl->known_n ? &chain[i + 1] : NULL};
+	client_resolved(cl, chain);
+}
+
 static int on_lookup(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct client *cl = userdata;
@@ -49,14 +83,14 @@ static int on_lookup(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		return 0;
 	if (rv != 0) {
 		/* (errno of EAI_SYSTEM was glibc's thread's: not ours to read) */
-		client_problem(cl, "cannot resolve %s: %s", cl->host, gai_strerror(rv));
 		lookup_free(cl);
-		client_resolved(cl, NULL);
+		lookup_failed(cl, gai_strerror(rv));
 		return 0;
 	}
 	struct addrinfo *ai = cl->gai->ar_result;
 	cl->gai->ar_result = NULL;
 	lookup_free(cl);
+	remember(cl, ai);
 	client_resolved(cl, ai);
 	freeaddrinfo(ai);
 	return 0;
@@ -96,8 +130,7 @@ void client_name_lookup(struct client *cl)
 	}
 	cl->gai = calloc(1, sizeof(*cl->gai) + sizeof(hints));
 	if (!cl->gai) {
-		client_problem(cl, "cannot resolve %s: out of memory", cl->host);
-		client_resolved(cl, NULL);
+		lookup_failed(cl, "out of memory");
 		return;
 	}
 	struct addrinfo *h = (struct addrinfo *)(cl->gai + 1); /* lives as long as the request */
@@ -110,11 +143,10 @@ void client_name_lookup(struct client *cl)
 	struct gaicb *list[1] = {cl->gai};
 	int rv = getaddrinfo_a(GAI_NOWAIT, list, 1, &sev);
 	if (rv != 0) {
-		client_problem(cl, "cannot resolve %s: %s", cl->host,
-		               rv == EAI_SYSTEM ? strerror(errno) : gai_strerror(rv));
+		const char *why = rv == EAI_SYSTEM ? strerror(errno) : gai_strerror(rv);
 		free(cl->gai);
 		cl->gai = NULL;
-		client_resolved(cl, NULL);
+		lookup_failed(cl, why);
 	}
 }
 

@@ -80,3 +80,17 @@ wait_until 10 "c1 connected at the first address" client_is c1:both connected tr
 expect_eq "the address c1 connected to" "$(client_status c1:both hub_addr)" "[2001:db8::1]:4242"
 expect_eq "sessions on the hub" "$(ctl --json sessions list | jq '.sessions | length')" 1
 ok "both alive: c1 keeps the name's first address"
+
+# The name stops resolving (gone from the hosts file, the DNS server drops
+# every query), then the hub restarts: c1 tries the addresses its last
+# lookup found, and is back.
+printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
+printf 'nameserver 192.0.2.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
+nsx c1 getent ahosts hub.slopn.test > /dev/null && fail "hub.slopn.test still resolves in c1"
+stop hub:both
+start hub:again server --listen "[::]:4242" --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock"
+wait_hub
+back_again() { client_connected c1:both && [ "$(ctl --json sessions list | jq '.sessions | length')" = 1 ]; }
+wait_until 15 "c1 back through the addresses of its last lookup" back_again
+expect_eq "the address c1 connected to" "$(client_status c1:both hub_addr)" "[2001:db8::1]:4242"
+ok "a name that no longer resolves: c1 reconnects to the addresses its last lookup found"
