@@ -67,6 +67,8 @@ struct server {
 	sd_event_source *traffic_timer;
 	struct metrics_http *metrics;  /* --metrics */
 	uint64_t failed_logins;        /* wrong or expired tokens */
+	uint64_t refused_pool_full;    /* right tokens refused: no address left */
+	uint64_t refused_token_limit;  /* right tokens refused: the token's sessions all live */
 	uint64_t bans_started;
 	uint64_t next_id;
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */

@@ -49,6 +49,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &v6);
 		ip6str(&v6, hub6);
 	}
+	/* Logins with a right token that were refused all the same. */
+	json_object_set_new(r, "logins_refused", json_pack("{s:I, s:I}",
+		"pool_full", (json_int_t)s->refused_pool_full,
+		"token_limit", (json_int_t)s->refused_token_limit));
 	json_object_set_new(r, "tun_up", json_boolean(!s->tun_down));
 	json_object_set_new(r, "subnet6", *net6 ? json_string(net6) : json_null());
 	json_object_set_new(r, "hub_vip6", *hub6 ? json_string(hub6) : json_null());

@@ -290,6 +290,7 @@ static bool at_limit(struct server *s, struct session *ss, const struct token_en
 	snprintf(msg, sizeof(msg), "Token '%s' is in use by %u sessions, its limit: end one on "
 	         "another machine, or ask the hub's administrator for a higher limit or a token of "
 	         "your own", e->name, e->max_sessions);
+	s->refused_token_limit++;
 	bool last;
 	if (refusal_loggable(s, &last))
 		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: token '%s' has its %u sessions "
@@ -353,6 +354,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
 		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix,
 		         pool_capacity(&s->addrs.pool));
+		s->refused_pool_full++;
 		bool last;
 		if (refusal_loggable(s, &last))
 			hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s%s",

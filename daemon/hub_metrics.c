@@ -88,6 +88,12 @@ char *hub_metrics_text(struct server *s, size_t *len)
 		        (unsigned long long)t.drop[i]);
 	family(f, "slopn_failed_logins_total", "counter", "Logins refused for a wrong or expired token, or malformed.");
 	fprintf(f, "slopn_failed_logins_total %llu\n", (unsigned long long)s->failed_logins);
+	family(f, "slopn_logins_refused_total", "counter",
+	       "Logins with a right token refused: no address left, or the token's session limit.");
+	fprintf(f, "slopn_logins_refused_total{reason=\"pool_full\"} %llu\n",
+	        (unsigned long long)s->refused_pool_full);
+	fprintf(f, "slopn_logins_refused_total{reason=\"token_limit\"} %llu\n",
+	        (unsigned long long)s->refused_token_limit);
 	family(f, "slopn_bans_total", "counter", "Addresses banned after failed logins.");
 	fprintf(f, "slopn_bans_total %llu\n", (unsigned long long)s->bans_started);
 	family(f, "slopn_bans", "gauge", "Addresses banned now.");

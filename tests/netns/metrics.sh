@@ -69,6 +69,8 @@ wait "$(pid_of c1:bad)"
 m=$(scrape ctl)
 expect_eq "failed logins after a wrong token (slopnctl metrics)" "$(val "$m" 'slopn_failed_logins_total{}')" 1
 expect_eq "bans now" "$(val "$m" 'slopn_bans{}')" 0
+expect_eq "logins refused for the token's limit" "$(val "$m" 'slopn_logins_refused_total{reason=token_limit}')" 0
+expect_eq "logins refused for a full pool" "$(val "$m" 'slopn_logins_refused_total{reason=pool_full}')" 0
 expect_eq "sessions (slopnctl metrics)" "$(val "$m" 'slopn_sessions{}')" 2
 ok "slopnctl metrics: the same text"
 

@@ -14,6 +14,8 @@ start_client c6
 wait_log c6 "login refused by hub: Address pool exhausted.*error code 2, pool exhausted" 10
 expect_eq "the 6th client connected" "$(client_status c6 connected)" false
 expect_eq "the hub's sessions with the 6th refused" "$(ctl --json status | jq .sessions)" 5
+[ "$(ctl --json status | jq .logins_refused.pool_full)" -ge 1 ] || fail "refusal not counted: $(ctl --json status | jq -c .logins_refused)"
+expect_eq "token-limit refusals" "$(ctl --json status | jq .logins_refused.token_limit)" 0
 ok "6th client refused with code 2"
 # A client leaving frees its VIP: the 6th gets in on its next attempt.
 freed=$(client_status c3 vip)

@@ -177,6 +177,7 @@ TOKEN=$duo start_client c2:d3 --tun d3
 d3_refused() { [[ $(client_status c2:d3 last_error) == *"Token 'duo' is in use by 2 sessions, its limit"*"(error code 5, token's session limit); retrying in"* ]]; }
 wait_until 5 "d3 refused for duo's limit" d3_refused
 expect_eq "d3: connected" "$(client_status c2:d3 connected)" false
+[ "$(ctl --json status | jq .logins_refused.token_limit)" -ge 1 ] || fail "refusal not counted: $(ctl --json status | jq -c .logins_refused)"
 expect_eq "duo's sessions with d3 refused" "$(duo_ids)" "$ids"
 expect_eq "token list: duo's live sessions and limit" \
 	"$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | [.live, .max_sessions]')" "[2,2]"
