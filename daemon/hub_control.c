@@ -496,18 +496,19 @@ static json_t *m_token_set(void *ctx, struct control_caller *who, json_t *params
 {
 	struct server *s = ctx;
 	const char *name = NULL;
-	int64_t expires_in = -1, max_sessions = -1; /* -1: as it is */
+	int64_t expires_in = 0, max_sessions = 0;
+	bool new_expiry = json_object_get(params, "expires_in") != NULL;
+	bool new_limit = json_object_get(params, "max_sessions") != NULL;
 	*code = JSONRPC_INVALID_PARAMS;
 	if (jsonrpc_param_string(params, "name", true, &name, err, errlen) < 0 ||
 	    jsonrpc_param_int(params, "expires_in", false, &expires_in, err, errlen) < 0 ||
 	    jsonrpc_param_int(params, "max_sessions", false, &max_sessions, err, errlen) < 0)
 		return NULL;
-	if (!json_object_get(params, "expires_in") && !json_object_get(params, "max_sessions")) {
+	if (!new_expiry && !new_limit) {
 		snprintf(err, errlen, "give params.expires_in, params.max_sessions or both");
 		return NULL;
 	}
-	if (!token_terms_ok(expires_in == -1 ? 0 : expires_in, max_sessions == -1 ? 0 : max_sessions,
-	                    err, errlen))
+	if (!token_terms_ok(expires_in, max_sessions, err, errlen))
 		return NULL;
 	const struct token_entry *e = tokens_find(&s->tokens, name);
 	if (!e) {
@@ -517,8 +518,8 @@ static json_t *m_token_set(void *ctx, struct control_caller *who, json_t *params
 		         : "no token named '%s' (see 'slopnctl token list')", name);
 		return NULL;
 	}
-	int64_t expires = expires_in == -1 ? e->expires : expires_in ? time(NULL) + expires_in : 0;
-	uint32_t max = max_sessions == -1 ? e->max_sessions : (uint32_t)max_sessions;
+	int64_t expires = !new_expiry ? e->expires : expires_in ? time(NULL) + expires_in : 0;
+	uint32_t max = !new_limit ? e->max_sessions : (uint32_t)max_sessions;
 	char copy[TOKEN_NAME_MAX + 1];
 	snprintf(copy, sizeof(copy), "%s", name);
 	int rc = tokens_set(&s->tokens, copy, expires, max, err, errlen);

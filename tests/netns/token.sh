@@ -220,3 +220,23 @@ grep -q "nothing to change: give --expires, --max-sessions or both" "$TMP/err.tx
 ctl token set nobody --max-sessions 2 2> "$TMP/err.txt"; expect_eq "token set of an unknown token exits" "$?" 1
 grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "set unknown: $(cat "$TMP/err.txt")"
 ok "token set: errors"
+# What slopnctl would not send, straight to the socket: each refused with
+# the parameter named, the token as it was.
+python3 - "$TMP/hub.sock" > "$TMP/raw.txt" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+for i, p in enumerate([{"name": "duo", "max_sessions": -1}, {"name": "duo", "max_sessions": 65536},
+                       {"name": "duo", "expires_in": "soon"}, {"name": "duo"}]):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": "token.set", "params": p}) + "\n")
+    f.flush()
+    r = json.loads(f.readline())
+    print(r["error"]["code"], r["error"]["message"])
+PY
+expect_eq "raw token.set errors" "$(cat "$TMP/raw.txt")" "-32602 params.max_sessions: expected 1-65535 live sessions at once (0 or none: no limit)
+-32602 params.max_sessions: expected 1-65535 live sessions at once (0 or none: no limit)
+-32602 params.expires_in: expected an integer
+-32602 give params.expires_in, params.max_sessions or both"
+expect_eq "duo after them" "$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | .max_sessions')" null
+ok "token.set: out-of-range and missing values refused, naming the parameter"
