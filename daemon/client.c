@@ -26,6 +26,7 @@
 #include "daemon/control.h"
 #include "daemon/dataplane.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "daemon/tls.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
@@ -726,27 +727,13 @@ int client_run(const struct config *cfg)
 	if (sd_event_default(&cl->ev) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGHUP, on_signal, cl) < 0 ||
 	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tun.fd, EPOLLIN, on_tun, cl) < 0 ||
-	    sd_event_add_time(cl->ev, &cl->retry, CLOCK_MONOTONIC, UINT64_MAX, 1000, on_retry, cl) < 0 ||
+	    timer_new(cl->ev, &cl->retry, 1000, on_retry, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGINT, on_signal, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGTERM, on_signal, cl) < 0 ||
-	    sd_event_add_signal(cl->ev, NULL, SIGUSR1, on_signal, cl) < 0) {
-		log_err("cannot set up the event loop");
-		goto out;
-	}
-	sd_event_source_set_enabled(cl->retry, SD_EVENT_OFF);
-	if (sd_event_add_time(cl->ev, &cl->path_check, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-	                      client_on_check_path, cl) < 0) {
-		log_err("cannot set up the event loop");
-		goto out;
-	}
-	sd_event_source_set_enabled(cl->path_check, SD_EVENT_OFF);
-	if (sd_event_add_time(cl->ev, &cl->probe_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-	                      client_on_probe_timer, cl) < 0) {
-		log_err("cannot set up the event loop");
-		goto out;
-	}
-	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
-	if (client_name_init(cl) < 0 || client_scout_init(cl) < 0) {
+	    sd_event_add_signal(cl->ev, NULL, SIGUSR1, on_signal, cl) < 0 ||
+	    timer_new(cl->ev, &cl->path_check, 1000, client_on_check_path, cl) < 0 ||
+	    timer_new(cl->ev, &cl->probe_timer, 1000, client_on_probe_timer, cl) < 0 ||
+	    client_name_init(cl) < 0 || client_scout_init(cl) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}

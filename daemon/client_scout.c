@@ -15,6 +15,7 @@
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 
 #define SCOUT_DELAY 250000 /* us: RFC 8305's connection attempt delay */
 
@@ -176,18 +177,14 @@ int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 			take_scout(cl);
 			break;
 		}
-		sd_event_source_set_time(cl->scout_timer, cl->scout_sent + SCOUT_DELAY);
-		sd_event_source_set_enabled(cl->scout_timer, SD_EVENT_ONESHOT);
+		timer_once(cl->scout_timer, cl->scout_sent + SCOUT_DELAY - now);
 	}
 	return 0;
 }
 
 int client_scout_init(struct client *cl)
 {
-	if (sd_event_add_time(cl->ev, &cl->scout_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-	                      client_on_scout_timer, cl) < 0)
-		return -1;
-	return sd_event_source_set_enabled(cl->scout_timer, SD_EVENT_OFF) < 0 ? -1 : 0;
+	return timer_new(cl->ev, &cl->scout_timer, 1000, client_on_scout_timer, cl);
 }
 
 void client_scout_free(struct client *cl)

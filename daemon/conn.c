@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "daemon/tls.h"
 
 const char *const drop_reason_names[DROP_MAX] = {
@@ -340,10 +341,7 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
 	c->ref.user_data = c;
 	linebuf_init(&c->rxline);
 	ngtcp2_path_storage_init(&c->ps, local, locallen, remote, remotelen, NULL);
-	if (sd_event_add_time(ev, &c->timer, CLOCK_MONOTONIC, UINT64_MAX, 1, timer_cb, c) < 0)
-		return -1;
-	sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
-	return 0;
+	return timer_new(ev, &c->timer, 1, timer_cb, c);
 }
 
 int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,

@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "daemon/hub.h"
+#include "daemon/timer.h"
 
 #define MAX_CONNS 4096
 #define PENDING_MAX 1024
@@ -315,10 +316,8 @@ void hub_admit_leave(struct session *ss)
 int hub_admit_init(struct server *s)
 {
 	if (cidmap_init(&s->pending_by_addr, 64) < 0 || cidmap_init(&s->unproven_by_addr, 64) < 0 ||
-	    sd_event_add_time(s->ev, &s->deadline_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
-	                      on_deadline, s) < 0)
+	    timer_new(s->ev, &s->deadline_timer, 1000, on_deadline, s) < 0)
 		return -1;
-	sd_event_source_set_enabled(s->deadline_timer, SD_EVENT_OFF);
 	return 0;
 }
 

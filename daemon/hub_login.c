@@ -278,6 +278,20 @@ void hub_bad_login(struct session *ss, const char *why, bool oversized)
 		         last ? "; more this minute are counted, not logged" : "");
 }
 
+/* A login with a right token that finds no room (the pool full, the
+ * token's limit reached): counted, logged within the budget, told. */
+static void refuse_full(struct session *ss, uint64_t code, const char *msg, const char *reason,
+                        uint64_t *count)
+{
+	bool last;
+	(*count)++;
+	if (refusal_loggable(ss->srv, &last))
+		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s%s", (unsigned long long)ss->id,
+		         ss->remote, msg,
+		         last ? "; more refused logins this minute are counted, not logged" : "");
+	refuse(ss, code, msg, reason);
+}
+
 /* A token limited to N live sessions takes no (N+1)th: a leaked token
  * cannot take the whole pool. A login that replaces one of its sessions
  * (the same client back) keeps the count and is let in. */
@@ -290,14 +304,7 @@ static bool at_limit(struct server *s, struct session *ss, const struct token_en
 	snprintf(msg, sizeof(msg), "Token '%s' is in use by %u sessions, its limit: end one on "
 	         "another machine, or ask the hub's administrator for a higher limit or a token of "
 	         "your own", e->name, e->max_sessions);
-	s->refused_token_limit++;
-	bool last;
-	if (refusal_loggable(s, &last))
-		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: token '%s' has its %u sessions "
-		         "('slopnctl sessions list' shows them)%s", (unsigned long long)ss->id,
-		         ss->remote, e->name, e->max_sessions,
-		         last ? "; more refused logins this minute are counted, not logged" : "");
-	refuse(ss, SLOPN_ERR_TOKEN_LIMIT, msg, "token's session limit");
+	refuse_full(ss, SLOPN_ERR_TOKEN_LIMIT, msg, "token's session limit", &s->refused_token_limit);
 	return true;
 }
 
@@ -354,13 +361,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
 		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix,
 		         pool_capacity(&s->addrs.pool));
-		s->refused_pool_full++;
-		bool last;
-		if (refusal_loggable(s, &last))
-			hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s%s",
-			         (unsigned long long)ss->id, ss->remote, msg,
-			         last ? "; more refused logins this minute are counted, not logged" : "");
-		refuse(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted");
+		refuse_full(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted",
+		            &s->refused_pool_full);
 		return;
 	}
 	if (entry)

@@ -727,14 +727,9 @@ static int on_nat_timer(sd_event_source *src, uint64_t usec, void *userdata)
 /* The TUN's link; with --nat, the machine's addresses and routes too. */
 static int add_link_monitor(struct server *s)
 {
-	if (s->nat_on &&
-	    (sd_event_add_time(s->ev, &s->nat_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
-	                       on_nat_timer, s) < 0 ||
-	     sd_event_source_set_enabled(s->nat_timer, SD_EVENT_OFF) < 0))
+	if (s->nat_on && timer_new(s->ev, &s->nat_timer, 100000, on_nat_timer, s) < 0)
 		return -1;
-	if (sd_event_add_time(s->ev, &s->path_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
-	                      on_path_timer, s) < 0 ||
-	    sd_event_source_set_enabled(s->path_timer, SD_EVENT_OFF) < 0)
+	if (timer_new(s->ev, &s->path_timer, 100000, on_path_timer, s) < 0)
 		return -1;
 	int fd = s->nat_on ? nl_monitor_open() : nl_link_monitor_open();
 	if (fd < 0 || sd_event_add_io(s->ev, &s->nl_src, fd, EPOLLIN, on_netlink, s) < 0) {
@@ -834,9 +829,7 @@ int server_run(const struct config *cfg)
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0 ||
-	    sd_event_add_time(s->ev, &s->trim_timer, CLOCK_MONOTONIC, UINT64_MAX, 100000,
-	                      on_trim, s) < 0 ||
-	    sd_event_source_set_enabled(s->trim_timer, SD_EVENT_OFF) < 0 ||
+	    timer_new(s->ev, &s->trim_timer, 100000, on_trim, s) < 0 ||
 	    hub_admit_init(s) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;

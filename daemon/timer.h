@@ -1,11 +1,21 @@
-/* One-shot sd-event timers armed once for a burst: a change that often
- * comes as several events (rtnetlink, a state to save) is acted on a
- * little later, once. */
+/* One-shot sd-event timers, made off, and armed once for a burst: a
+ * change that often comes as several events (rtnetlink, a state to save)
+ * is acted on a little later, once. */
 #ifndef SLOPN_DAEMON_TIMER_H
 #define SLOPN_DAEMON_TIMER_H
 
 #include <stdint.h>
 #include <systemd/sd-event.h>
+
+/* A one-shot timer on CLOCK_MONOTONIC, off until armed (timer_once, or
+ * by hand). 0, or -1 when sd-event refused it. */
+static inline int timer_new(sd_event *ev, sd_event_source **t, uint64_t accuracy,
+                            sd_event_time_handler_t cb, void *userdata)
+{
+	if (sd_event_add_time(ev, t, CLOCK_MONOTONIC, UINT64_MAX, accuracy, cb, userdata) < 0)
+		return -1;
+	return sd_event_source_set_enabled(*t, SD_EVENT_OFF) < 0 ? -1 : 0;
+}
 
 /* Fires usec from now, unless already armed (then as it was). */
 static inline void timer_once(sd_event_source *t, uint64_t usec)
