@@ -105,6 +105,17 @@ static int status(const struct args *args)
 			       json_is_true(json_object_get(r, "full_tunnel6")) ? " (IPv4 and IPv6)" : "");
 		if (json_is_true(json_object_get(r, "dns")))
 			printf("dns:       the hub's\n");
+		json_t *ks = json_object_get(r, "kill_switch");
+		if (json_is_object(ks)) {
+			json_t *dropped = json_object_get(ks, "dropped_pkts");
+			printf("kill:      on, ");
+			if (json_is_integer(dropped))
+				printf("%lld packets dropped", (long long)json_integer_value(dropped));
+			else
+				printf("its drops unknown");
+			printf("%s\n", json_is_true(json_object_get(ks, "dns"))
+			                ? " (DNS let out until the hub's name resolves)" : "");
+		}
 		printf("traffic:   %s in, %s out\n",
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));

@@ -446,6 +446,7 @@ void client_resolved(struct client *cl, struct addrinfo *ai)
 {
 	if (cl->stopping)
 		return;
+	client_killswitch_hubs(cl, ai);
 	if (!ai || connect_to(cl, ai) < 0) {
 		client_drop_connection(cl);
 		client_schedule_retry(cl);
@@ -681,6 +682,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "full_tunnel6",
 	                    json_boolean(cl->ft.low6_added && cl->ft.high6_added && !cl->tun_down));
 	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
+	json_object_set_new(r, "kill_switch", client_killswitch_json(cl));
 	/* Where an attempt stands, and why the last one failed. */
 	static const char *const states[] = {[C_WAITING] = "waiting", [C_RESOLVING] = "resolving",
 	                                     [C_CONNECTING] = "connecting", [C_UP] = "connected"};
@@ -765,6 +767,8 @@ int client_run(const struct config *cfg)
 			log_info("dns: %s restored from %s, left by a run that did not stop cleanly",
 			         cfg->resolv_conf, cl->resolv_backup);
 	}
+	if (client_killswitch_start(cl) < 0)
+		goto out;
 	/* Ready once running: a hub that is down must not fail the unit's start. */
 	sd_notify(0, "READY=1");
 	attempt(cl);
@@ -790,6 +794,8 @@ out:
 		sd_event_source_disable_unref(cl->probe_timer);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
+	/* Last: until here, nothing may leave outside the tunnel. */
+	client_killswitch_stop(cl);
 	tun_close(&cl->tun);
 	if (cl->cred)
 		gnutls_certificate_free_credentials(cl->cred);

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <systemd/sd-event.h>
 #include <gnutls/gnutls.h>
+#include <jansson.h>
 
 #include "daemon/config.h"
 #include "daemon/conn.h"
@@ -113,6 +114,11 @@ struct client {
 	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
 	struct client_way way_tried; /* the kernel's way to it at the last attempt */
 	struct full_tunnel ft;
+	/* --kill-switch (client_killswitch.c): the table is in, the hub's
+	 * addresses it lets through, and whether DNS still goes out. */
+	bool ks_on, ks_dns;
+	struct sockaddr_storage ks_hubs[SCOUT_MAX];
+	unsigned ks_n;
 	bool dns_set;                /* resolv.conf holds the hub's server */
 	uint32_t dns4;               /* the servers it holds: network order, 0 none */
 	uint8_t dns6[16];
@@ -159,6 +165,18 @@ void client_scout_stop(struct client *cl);
 void client_scout_free(struct client *cl);
 int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata);
 int client_on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata);
+
+/* client_killswitch.c */
+/* At start: the table in (with --kill-switch; else one a crashed run left
+ * goes). -1: not to run without it. */
+int client_killswitch_start(struct client *cl);
+/* An attempt's addresses (ai, its chain): let through, if not already. */
+void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai);
+/* DNS is closed: no lookup, the known addresses are the hub's. */
+bool client_killswitch_keeps_addresses(const struct client *cl);
+void client_killswitch_stop(struct client *cl);
+/* For status: null when off. */
+json_t *client_killswitch_json(const struct client *cl);
 
 /* client_name.c */
 int client_name_init(struct client *cl);

@@ -50,6 +50,19 @@ static void remember(struct client *cl, const struct addrinfo *ai)
 	}
 }
 
+/* An attempt at the addresses the last lookup found. */
+static void try_known(struct client *cl)
+{
+	struct addrinfo chain[SCOUT_MAX];
+	for (unsigned i = 0; i < cl->known_n; i++)
+		chain[i] = (struct addrinfo){.ai_family = cl->known[i].ss_family,
+		                             .ai_socktype = SOCK_DGRAM,
+		                             .ai_addr = (struct sockaddr *)&cl->known[i],
+		                             .ai_addrlen = cl->known_len[i],
+		                             .ai_next = i + 1 < cl->known_n ? &chain[i + 1] : NULL};
+	client_resolved(cl, chain);
+}
+
 /* A failed lookup: the attempt goes to the addresses the last one found,
  * if any. A name that no server answers for now still names the hub it
  * named (and --pin, if given, tells a wrong one). */
@@ -62,14 +75,7 @@ static void lookup_failed(struct client *cl, const char *why)
 	}
 	client_problem(cl, "cannot resolve %s: %s; trying the %u address%s its last lookup found",
 	               cl->host, why, cl->known_n, cl->known_n == 1 ? "" : "es");
-	struct addrinfo chain[SCOUT_MAX];
-	for (unsigned i = 0; i < cl->known_n; i++)
-		chain[i] = (struct addrinfo){.ai_family = cl->known[i].ss_family,
-		                             .ai_socktype = SOCK_DGRAM,
-		                             .ai_addr = (struct sockaddr *)&cl->known[i],
-		                             .ai_addrlen = cl->known_len[i],
-		                             .ai_next = i + 1 < cl->known_n ? &chain[i + 1] : NULL};
-	client_resolved(cl, chain);
+	try_known(cl);
 }
 
 static int on_lookup(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -115,6 +121,10 @@ void client_name_lookup(struct client *cl)
 {
 	if (cl->gai)
 		return; /* one at a time: its end starts the attempt */
+	if (client_killswitch_keeps_addresses(cl)) {
+		try_known(cl);
+		return;
+	}
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
 	                         .ai_flags = AI_NUMERICSERV};
 	if (client_host_is_address(cl->host)) {

@@ -64,6 +64,9 @@ static const char usage_client[] =
 	"  --mtu N                TUN MTU, 576..1400 (default 1280)\n"
 	"  --full-tunnel          send all traffic through the hub (two /1 routes;\n"
 	"                         the default route stays, a host route keeps the hub)\n"
+	"  --kill-switch          with --full-tunnel: while slopnd runs, nothing leaves\n"
+	"                         but through the tunnel or to the hub, also while it\n"
+	"                         reconnects (nftables table inet slopnks_TUN)\n"
 	"  --no-route             leave routing alone, even the VPN subnet's route\n"
 	"  --accept-dns           use the hub's DNS server while connected\n"
 	"  --resolv-conf FILE     the file --accept-dns rewrites and restores\n"
@@ -87,7 +90,7 @@ enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_SUBNET6, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
 	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_NAT_BACKEND, OPT_ALLOW_LAN, OPT_DNS,
-	OPT_FULL_TUNNEL, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF, OPT_METRICS,
+	OPT_FULL_TUNNEL, OPT_KILL_SWITCH, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF, OPT_METRICS,
 };
 
 static const struct option server_opts[] = {
@@ -123,6 +126,7 @@ static const struct option client_opts[] = {
 	{"mtu", required_argument, NULL, OPT_MTU},
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"full-tunnel", no_argument, NULL, OPT_FULL_TUNNEL},
+	{"kill-switch", no_argument, NULL, OPT_KILL_SWITCH},
 	{"no-route", no_argument, NULL, OPT_NO_ROUTE},
 	{"accept-dns", no_argument, NULL, OPT_ACCEPT_DNS},
 	{"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
@@ -459,6 +463,9 @@ static int apply(struct config *c, int opt, const char *arg)
 	case OPT_FULL_TUNNEL:
 		c->full_tunnel = true;
 		break;
+	case OPT_KILL_SWITCH:
+		c->kill_switch = true;
+		break;
 	case OPT_NO_ROUTE:
 		c->no_route = true;
 		break;
@@ -679,6 +686,11 @@ int config_parse(struct config *c, int argc, char **argv)
 		return bad("client: --server and --token are required");
 	if (c->role == ROLE_CLIENT && c->full_tunnel && c->no_route)
 		return bad("--full-tunnel and --no-route contradict each other: choose one");
+	/* Without the full tunnel's routes, traffic beyond the VPN would only
+	 * ever leave outside it: the switch would cut the machine off. */
+	if (c->role == ROLE_CLIENT && c->kill_switch && !c->full_tunnel)
+		return bad("--kill-switch needs --full-tunnel (it drops what does not go through the "
+		           "tunnel, and without --full-tunnel only the VPN subnet does)");
 	if (c->role == ROLE_SERVER && !c->nat &&
 	    (c->egress || c->nallow_lan || c->nallow_lan6 || c->nat_backend))
 		return bad("--egress, --allow-lan and --nat-backend only mean something with --nat");

@@ -56,6 +56,7 @@ struct config {
 	char *pin;              /* "sha256:hex" or NULL */
 	char *alpn;             /* override, for interop tests only */
 	bool full_tunnel;       /* everything through the hub */
+	bool kill_switch;       /* and nothing else out while slopnd runs */
 	bool no_route;          /* leave routing alone, even the VPN subnet's */
 	bool accept_dns;        /* use the DNS server the hub pushes */
 	char *resolv_conf;      /* what --accept-dns rewrites (and restores) */

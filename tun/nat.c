@@ -3,12 +3,12 @@
  * whole or not at all. */
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
+#include "tun/nft.h"
 #include "tun/outbuf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,11 +19,7 @@
 
 void nat_table_name(const char *tun, char *buf, size_t len)
 {
-	snprintf(buf, len, "slopn_%s", tun);
-	for (char *p = buf; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_'))
-			*p = '_';
+	nft_table_name("slopn_", tun, buf, len);
 }
 
 const char *nat_backend_name(enum nat_backend b)
@@ -117,38 +113,12 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	return o.full ? -1 : (int)o.used;
 }
 
-/* Run nft commands; on failure, nft's message (one line) in err. */
-static int nft_run(const char *cmd, char *err, size_t errlen)
-{
-	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
-	if (!nft) {
-		snprintf(err, errlen, "cannot create an nftables context");
-		return -1;
-	}
-	nft_ctx_buffer_output(nft);
-	nft_ctx_buffer_error(nft);
-	int rv = nft_run_cmd_from_buffer(nft, cmd);
-	if (rv != 0 && err) {
-		const char *e = nft_ctx_get_error_buffer(nft);
-		/* nft's first line names the problem; the rest points into our input. */
-		size_t n = e ? strcspn(e, "\n") : 0;
-		if (n)
-			snprintf(err, errlen, "%.*s", (int)n, e);
-		else
-			snprintf(err, errlen, "nft failed without a message");
-	}
-	nft_ctx_free(nft);
-	return rv ? -1 : 0;
-}
-
 /* Ours (inet), or an older slopnd's (ip). */
 static bool table_exists(const char *tun)
 {
-	char t[32], cmd[64], old[64];
+	char t[32];
 	nat_table_name(tun, t, sizeof(t));
-	snprintf(cmd, sizeof(cmd), "list table inet %s", t);
-	snprintf(old, sizeof(old), "list table ip %s", t);
-	return nft_run(cmd, NULL, 0) == 0 || nft_run(old, NULL, 0) == 0;
+	return nft_table_exists("inet", t) || nft_table_exists("ip", t);
 }
 
 static int read_int(const char *path)

@@ -1,0 +1,116 @@
+/* --kill-switch: from start to a clean exit, nothing leaves the machine
+ * but through the TUN or to the hub (tun/killswitch.h), so that while the
+ * client reconnects, and in the moment of a move to another network,
+ * traffic is dropped instead of taking the machine's own routes.
+ *
+ * DNS goes out only until the hub's name has been resolved once: after
+ * that, queries would leave outside the tunnel whenever it is down, so
+ * they cannot, and the client keeps to the addresses that lookup found
+ * (a lookup would only wait for its timeouts). */
+#include "daemon/client_int.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+
+#include "daemon/log.h"
+#include "tun/killswitch.h"
+
+static int apply(struct client *cl, bool dns)
+{
+	struct killswitch_rules r = {.tun = cl->tunname, .hubs = cl->ks_hubs, .nhubs = cl->ks_n,
+	                             .dns = dns};
+	char err[512];
+	if (killswitch_apply(&r, err, sizeof(err)) < 0) {
+		log_err("--kill-switch: nftables refused the rules: %s", err);
+		return -1;
+	}
+	cl->ks_on = true;
+	cl->ks_dns = dns;
+	return 0;
+}
+
+int client_killswitch_start(struct client *cl)
+{
+	char t[32];
+	killswitch_table_name(cl->tunname, t, sizeof(t));
+	if (!cl->cfg->kill_switch) {
+		if (killswitch_remove(cl->tunname))
+			log_info("removed the kill switch (nftables table inet %s) left by a --kill-switch "
+			         "run that did not stop cleanly", t);
+		return 0;
+	}
+	/* A name needs DNS for its first lookup; an address goes into the
+	 * rules with the first attempt, a moment from now. */
+	if (apply(cl, !client_host_is_address(cl->host)) < 0) {
+		log_err("--kill-switch: not starting without it (nftables table inet %s; the kernel "
+		        "needs nf_tables)", t);
+		return -1;
+	}
+	log_info("kill switch on: nothing leaves but through %s or to the hub (nftables table "
+	         "inet %s)%s", cl->tunname, t,
+	         cl->ks_dns ? "; DNS too until the hub's name is resolved" : "");
+	return 0;
+}
+
+void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
+{
+	if (!cl->ks_on)
+		return;
+	struct sockaddr_storage hubs[SCOUT_MAX];
+	unsigned n = 0;
+	for (const struct addrinfo *a = ai; a && n < SCOUT_MAX; a = a->ai_next)
+		if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
+		    a->ai_addrlen <= sizeof(hubs[0])) {
+			memset(&hubs[n], 0, sizeof(hubs[n]));
+			memcpy(&hubs[n++], a->ai_addr, a->ai_addrlen);
+		}
+	if (!n || (!cl->ks_dns && n == cl->ks_n && !memcmp(hubs, cl->ks_hubs, n * sizeof(hubs[0]))))
+		return;
+	bool was_dns = cl->ks_dns;
+	memcpy(cl->ks_hubs, hubs, n * sizeof(hubs[0]));
+	cl->ks_n = n;
+	if (apply(cl, false) < 0) {
+		log_warn("--kill-switch: the hub's addresses could not be let through: the attempt "
+		         "may not reach it");
+		return;
+	}
+	char a[INET6_ADDRSTRLEN] = "?";
+	const struct sockaddr_storage *h = &hubs[0];
+	inet_ntop(h->ss_family, h->ss_family == AF_INET
+	                        ? (const void *)&((const struct sockaddr_in *)h)->sin_addr
+	                        : (const void *)&((const struct sockaddr_in6 *)h)->sin6_addr,
+	          a, sizeof(a));
+	log_info("kill switch: the hub at %s%s let through%s", a,
+	         n > 1 ? " and the name's other addresses" : "",
+	         was_dns ? "; DNS is closed from now on, and the client keeps to these addresses" : "");
+}
+
+bool client_killswitch_keeps_addresses(const struct client *cl)
+{
+	return cl->ks_on && !cl->ks_dns && cl->known_n > 0;
+}
+
+void client_killswitch_stop(struct client *cl)
+{
+	if (!cl->ks_on)
+		return;
+	uint64_t pkts = 0, bytes = 0;
+	bool counted = killswitch_dropped(cl->tunname, &pkts, &bytes) == 0;
+	killswitch_remove(cl->tunname);
+	cl->ks_on = false;
+	if (counted)
+		log_info("kill switch off (it dropped %llu packets)", (unsigned long long)pkts);
+	else
+		log_info("kill switch off");
+}
+
+json_t *client_killswitch_json(const struct client *cl)
+{
+	uint64_t pkts, bytes;
+	if (!cl->ks_on)
+		return json_null();
+	if (killswitch_dropped(cl->tunname, &pkts, &bytes) < 0)
+		return json_pack("{s:b, s:n, s:n}", "dns", cl->ks_dns, "dropped_pkts", "dropped_bytes");
+	return json_pack("{s:b, s:I, s:I}", "dns", cl->ks_dns, "dropped_pkts", (json_int_t)pkts,
+	                 "dropped_bytes", (json_int_t)bytes);
+}

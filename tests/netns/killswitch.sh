@@ -1,0 +1,168 @@
+#!/bin/bash
+# --kill-switch: a full-tunnel client lets nothing out but through the
+# tunnel or to the hub, from its start to a clean stop: not while it
+# reconnects (the hub down), not IPv6 that the tunnel does not carry, not
+# after a crash (until the next start takes the table over or removes it).
+# The hub's machine also routes (forwarding on), so that what leaves c1
+# outside the tunnel reaches the internet host: a leak is counted there.
+#
+#   c1 192.0.2.11 2001:db8:1::11 --br0-- hub 192.0.2.1 2001:db8:1::1
+#   hub wan 203.0.113.1/30 2001:db8:2::1 -- 203.0.113.2 2001:db8:2::2 rtr
+#   rtr 203.0.113.129/25 2001:db8:3::1 -- 203.0.113.130 2001:db8:3::2 inet
+#
+# (the internet host two hops away: the hub closes its own networks to
+# clients.)
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "needs nft (nftables)"
+command -v jq >/dev/null || skip "needs jq"
+
+topo 1
+ns_create rtr
+ns_create inet
+ns_ipv6 hub c1 rtr inet
+veth() { # NS1 IF1 ADDR1 ADDR1_6 NS2 IF2 ADDR2 ADDR2_6
+	ip link add "$2" netns "$(ns "$1")" type veth peer name "$6" netns "$(ns "$5")"
+	ip -n "$(ns "$1")" addr add "$3" dev "$2"
+	ip -n "$(ns "$1")" addr add "$4" dev "$2" nodad
+	ip -n "$(ns "$5")" addr add "$7" dev "$6"
+	ip -n "$(ns "$5")" addr add "$8" dev "$6" nodad
+	ip -n "$(ns "$1")" link set "$2" up
+	ip -n "$(ns "$5")" link set "$6" up
+}
+veth hub wan 203.0.113.1/30 2001:db8:2::1/64 rtr eth0 203.0.113.2/30 2001:db8:2::2/64
+veth rtr eth1 203.0.113.129/25 2001:db8:3::1/64 inet eth0 203.0.113.130/25 2001:db8:3::2/64
+ip -n "$(ns hub)" addr add 2001:db8:1::1/64 dev eth0 nodad
+ip -n "$(ns c1)" addr add 2001:db8:1::11/64 dev eth0 nodad
+ip -n "$(ns hub)" route add default via 203.0.113.2
+ip -n "$(ns hub)" -6 route add 2001:db8:3::/64 via 2001:db8:2::2
+ip -n "$(ns rtr)" route add 192.0.2.0/24 via 203.0.113.1
+ip -n "$(ns rtr)" -6 route add 2001:db8:1::/64 via 2001:db8:2::1
+ip -n "$(ns inet)" route add default via 203.0.113.129
+ip -n "$(ns inet)" -6 route add default via 2001:db8:3::1
+ip -n "$(ns c1)" route add default via 192.0.2.1
+ip -n "$(ns c1)" -6 route add default via 2001:db8:1::1
+nsx rtr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+# The hub's machine is c1's router too; it has no IPv6 default route, so
+# the hub offers no IPv6 way out and the full tunnel carries IPv4 only.
+nsx hub sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+
+# What the internet host receives: from c1's own addresses (a leak), echo
+# requests from the hub's (c1's pings through the tunnel, masqueraded), and
+# DNS queries.
+nsx inet nft -f - <<-EOF2
+table inet seen {
+	counter leak4 { }
+	counter leak6 { }
+	counter tunnel { }
+	counter dns { }
+	chain in {
+		type filter hook prerouting priority 0;
+		ip saddr 192.0.2.11 counter name leak4
+		ip6 saddr 2001:db8:1::11 counter name leak6
+		ip saddr 203.0.113.1 icmp type echo-request counter name tunnel
+		udp dport 53 counter name dns
+	}
+}
+EOF2
+seen() { nsx inet nft -j list counter inet seen "$1" | jq '.nftables[] | select(.counter) | .counter.packets'; }
+dropped() { client_status "${1:-c1}" kill_switch.dropped_pkts; }
+ks_table() { nsx c1 nft list tables | grep -c 'slopnks_slopn0'; }
+# ping4/ping6 N ADDR: how many of N pings from c1 were answered.
+pings() { nsx c1 ping "$1" -c "$2" -i 0.2 -W 1 "$3" 2>/dev/null | grep -c 'bytes from'; }
+kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
+
+# Without --full-tunnel it would cut the machine off: a usage error.
+out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --kill-switch 2>&1); rc=$?
+expect_eq "exit status of --kill-switch without --full-tunnel" "$rc" 2
+[[ $out == *"--kill-switch needs --full-tunnel"* ]] || fail "no reason given: $out"
+
+start_hub --nat
+wait_until 5 "the hub's NAT" hub_nat_is "nftables out of wan*"
+
+# --- Without the kill switch the leaks are there: this network shows them.
+start_client c1 --full-tunnel
+wait_connected c1 10.100.0.2
+wait_until 5 "c1's full tunnel" client_is c1 full_tunnel true
+expect_eq "IPv6 outside the tunnel while connected (the hub offers no IPv6 way out)" "$(pings -6 2 2001:db8:3::2)" 2
+expect_eq "the internet host saw c1's own IPv6 address" "$(seen leak6)" 2
+stop hub
+wait_until 5 "c1 reconnecting" client_is c1 full_tunnel false
+expect_eq "IPv4 outside the tunnel while c1 reconnects" "$(pings -4 3 203.0.113.130)" 3
+expect_eq "the internet host saw c1's own IPv4 address" "$(seen leak4)" 3
+expect_eq "no kill switch in status" "$(client_status c1 kill_switch)" null
+stop c1
+ok "without --kill-switch: IPv6 leaks while connected, IPv4 while reconnecting"
+
+# --- With it: through the tunnel, or nowhere.
+start_hub --nat
+start_client c1 --full-tunnel --kill-switch
+wait_connected c1 10.100.0.2
+wait_until 5 "c1's full tunnel" client_is c1 full_tunnel true
+expect_eq "kill switch in c1's status (DNS closed: the hub is an address)" \
+	"$(client_status c1 'kill_switch | "\(.dns) \(.dropped_pkts)"' | sed 's/ [0-9]*$/ N/')" "false N"
+"$SLOPNCTL" --socket "$TMP/c1.sock" status | grep -Eq '^kill: +on, [0-9]+ packets dropped$' ||
+	fail "slopnctl status does not show the kill switch: $("$SLOPNCTL" --socket "$TMP/c1.sock" status)"
+expect_eq "pings to the internet host through the tunnel" "$(pings -4 3 203.0.113.130)" 3
+expect_eq "echo requests from the hub's address" "$(seen tunnel)" 3
+d0=$(dropped)
+expect_eq "IPv6 to the internet host, which the tunnel does not carry" "$(pings -6 2 2001:db8:3::2)" 0
+d1=$(dropped)
+[ "$((d1 - d0))" -ge 2 ] || fail "the kill switch counted $((d1 - d0)) drops for 2 IPv6 pings"
+ok "the kill switch dropped the IPv6 pings ($((d1 - d0)) packets)"
+stop hub
+wait_until 5 "c1 reconnecting" client_is c1 full_tunnel false
+expect_eq "IPv4 to the internet host while c1 reconnects" "$(pings -4 3 203.0.113.130)" 0
+d2=$(dropped)
+[ "$((d2 - d1))" -ge 3 ] || fail "the kill switch counted $((d2 - d1)) drops for 3 pings"
+expect_eq "packets from c1's own IPv4 address at the internet host" "$(seen leak4)" 3
+expect_eq "... and IPv6 address" "$(seen leak6)" 2
+ok "nothing left c1 outside the tunnel while it reconnected ($((d2 - d1)) packets dropped)"
+start_hub --nat
+wait_connected c1 10.100.0.2 15
+wait_until 5 "c1's full tunnel" client_is c1 full_tunnel true
+expect_eq "pings through the tunnel after the hub's return" "$(pings -4 3 203.0.113.130)" 3
+expect_eq "echo requests from the hub's address" "$(seen tunnel)" 6
+ok "c1 came back through its kill switch"
+
+# A crash leaves the table: nothing leaks until the next start.
+kill9 c1
+expect_eq "c1's kill switch after kill -9" "$(ks_table)" 1
+expect_eq "IPv4 to the internet host after c1's crash" "$(pings -4 2 203.0.113.130)" 0
+expect_eq "packets from c1's own IPv4 address at the internet host" "$(seen leak4)" 3
+# The next run without --kill-switch removes it.
+start_client c1 --full-tunnel
+wait_connected c1 10.100.0.2
+expect_eq "the crashed run's kill switch after a start without it" "$(ks_table)" 0
+stop c1
+# A clean stop leaves nothing of it.
+start_client c1 --full-tunnel --kill-switch
+wait_connected c1 10.100.0.2
+expect_eq "c1's kill switch while it runs" "$(ks_table)" 1
+stop c1
+expect_eq "c1's nftables ruleset after a clean stop" "$(nsx c1 nft list ruleset | wc -c)" 0
+ok "kill -9 keeps the kill switch, the next start removes it, a clean stop leaves nothing"
+
+# --- A hub by name: DNS goes out until the name resolves, and then no more
+# (the client keeps to that lookup's addresses).
+mkdir -p "/etc/netns/$(ns c1)"
+printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
+printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
+printf 'server = hub.slopn.test:4242\ntoken = s3cret\nfull_tunnel = yes\nkill_switch = yes\n' > "$TMP/c1.conf"
+start c1:name client --config "$TMP/c1.conf"
+dns_seen() { [ "$(seen dns)" -ge 1 ]; }
+wait_until 10 "c1's DNS query at the internet host" dns_seen
+expect_eq "DNS open in the kill switch before the name resolved" "$(client_status c1:name kill_switch.dns)" true
+printf '127.0.0.1 localhost\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+wait_until 15 "c1 connected by name" client_connected c1:name
+expect_eq "DNS in the kill switch once the name resolved" "$(client_status c1:name kill_switch.dns)" false
+stop hub
+wait_until 5 "c1 reconnecting" client_is c1:name full_tunnel false
+q=$(seen dns)
+nsx c1 getent hosts other.slopn.test > /dev/null
+expect_eq "DNS queries at the internet host while c1 reconnects" "$(seen dns)" "$q"
+start_hub --nat
+wait_until 15 "c1 connected by name" client_connected c1:name
+expect_eq "DNS queries at the internet host after the reconnect" "$(seen dns)" "$q"
+expect_eq "packets from c1's own IPv4 address at the internet host (the $q DNS queries before the name resolved too)" \
+	"$(seen leak4)" "$((3 + q))"
+ok "by name: DNS out only until the name resolved; back at the same address without a lookup"

@@ -1,0 +1,134 @@
+/* The client's kill switch: its nftables table as text, and the reading
+ * of its drop counter. */
+#include <arpa/inet.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto/nftcounter.h"
+#include "tun/killswitch.h"
+
+static struct sockaddr_storage v4(const char *a, uint16_t port)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in *s = (void *)&ss;
+	s->sin_family = AF_INET;
+	s->sin_port = htons(port);
+	inet_pton(AF_INET, a, &s->sin_addr);
+	return ss;
+}
+
+static struct sockaddr_storage v6(const char *a, uint16_t port)
+{
+	struct sockaddr_storage ss = {0};
+	struct sockaddr_in6 *s = (void *)&ss;
+	s->sin6_family = AF_INET6;
+	s->sin6_port = htons(port);
+	inet_pton(AF_INET6, a, &s->sin6_addr);
+	return ss;
+}
+
+static void ruleset(void **state)
+{
+	(void)state;
+	struct sockaddr_storage hubs[] = {v6("2001:db8::1", 4242), v4("192.0.2.1", 4242)};
+	struct killswitch_rules r = {.tun = "slopn0", .hubs = hubs, .nhubs = 2};
+	char buf[4096];
+	int n = killswitch_ruleset(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal((size_t)n, strlen(buf));
+	/* Replaces a crashed run's table in the same transaction. */
+	assert_non_null(strstr(buf, "add table inet slopnks_slopn0\ndelete table inet slopnks_slopn0\n"
+	                            "table inet slopnks_slopn0 {\n"));
+	assert_non_null(strstr(buf, "type filter hook output priority filter; policy accept;\n"));
+	assert_non_null(strstr(buf, "oifname \"lo\" accept\n"));
+	assert_non_null(strstr(buf, "oifname \"slopn0\" accept\n"));
+	assert_non_null(strstr(buf, "ip6 daddr 2001:db8::1 udp dport 4242 accept\n"));
+	assert_non_null(strstr(buf, "ip daddr 192.0.2.1 udp dport 4242 accept\n"));
+	assert_non_null(strstr(buf, "udp sport 68 udp dport 67 accept\n"));
+	assert_non_null(strstr(buf, "ip6 daddr { fe80::/10, ff02::/16 } accept\n"));
+	/* DNS closed unless asked for; the last rule counts and drops. */
+	assert_null(strstr(buf, "dport 53"));
+	assert_non_null(strstr(buf, "\t\tcounter name \"dropped\" drop\n\t}\n}\n"));
+	r.dns = true;
+	r.nhubs = 0;
+	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "meta l4proto { tcp, udp } th dport 53 accept\n"));
+	assert_null(strstr(buf, "udp dport 4242"));
+}
+
+static void refuses(void **state)
+{
+	(void)state;
+	struct sockaddr_storage hubs[KILLSWITCH_MAX_HUBS + 1];
+	for (size_t i = 0; i <= KILLSWITCH_MAX_HUBS; i++)
+		hubs[i] = v4("192.0.2.1", 4242);
+	char buf[4096];
+	struct killswitch_rules r = {.tun = "slopn0", .hubs = hubs, .nhubs = KILLSWITCH_MAX_HUBS};
+	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
+	r.nhubs++;
+	assert_int_equal(killswitch_ruleset(&r, buf, sizeof(buf)), -1);
+	r.nhubs = 1;
+	assert_int_equal(killswitch_ruleset(&r, buf, 100), -1); /* too small */
+	assert_int_equal(killswitch_ruleset(&r, buf, 0), -1);
+	const char *odd[] = {"", "a\"b", "tun 0", "slopn0;drop", "0123456789abcdef"};
+	for (size_t i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		r.tun = odd[i];
+		assert_int_equal(killswitch_ruleset(&r, buf, sizeof(buf)), -1);
+	}
+	r.tun = "slopn0";
+	hubs[0].ss_family = AF_UNIX;
+	assert_int_equal(killswitch_ruleset(&r, buf, sizeof(buf)), -1);
+}
+
+static void table_name(void **state)
+{
+	(void)state;
+	char t[32];
+	killswitch_table_name("vpn-1.x", t, sizeof(t));
+	assert_string_equal(t, "slopnks_vpn_1_x");
+}
+
+static void counter(void **state)
+{
+	(void)state;
+	uint64_t p = 7, b = 7;
+	const char *good = "{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}}, "
+	                   "{\"counter\": {\"family\": \"inet\", \"name\": \"dropped\", \"table\": "
+	                   "\"slopnks_slopn0\", \"handle\": 1, \"packets\": 12, \"bytes\": 1008}}]}";
+	assert_int_equal(nft_counter_parse(good, strlen(good), &p, &b), 0);
+	assert_int_equal(p, 12);
+	assert_int_equal(b, 1008);
+	const char *bad[] = {
+		"", "{", "[]", "null", "{\"nftables\": {}}", "{\"nftables\": []}",
+		"{\"nftables\": [{\"metainfo\": {}}]}",
+		"{\"nftables\": [{\"counter\": {\"packets\": -1, \"bytes\": 0}}]}",
+		"{\"nftables\": [{\"counter\": {\"packets\": 1}}]}",
+		"{\"nftables\": [{\"counter\": {\"packets\": \"1\", \"bytes\": 2}}]}",
+		"{\"nftables\": [{\"counter\": {\"packets\": 1.5, \"bytes\": 2}}]}",
+		"{\"nftables\": [{\"counter\": [1, 2]}]}",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		p = b = 7;
+		assert_int_equal(nft_counter_parse(bad[i], strlen(bad[i]), &p, &b), -1);
+		assert_int_equal(p, 7);
+		assert_int_equal(b, 7);
+	}
+	/* Not NUL-terminated: only len bytes are read. */
+	char cut[] = {'{', '}', 'x'};
+	assert_int_equal(nft_counter_parse(cut, 2, &p, &b), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(ruleset),
+		cmocka_unit_test(refuses),
+		cmocka_unit_test(table_name),
+		cmocka_unit_test(counter),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,86 @@
+#include "tun/killswitch.h"
+#include "proto/nftcounter.h"
+#include "tun/nat.h"
+#include "tun/nft.h"
+#include "tun/outbuf.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void killswitch_table_name(const char *tun, char *buf, size_t len)
+{
+	nft_table_name("slopnks_", tun, buf, len);
+}
+
+int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
+{
+	if (!nat_ifname_ok(r->tun) || len == 0 || r->nhubs > KILLSWITCH_MAX_HUBS)
+		return -1;
+	char t[32];
+	killswitch_table_name(r->tun, t, sizeof(t));
+	struct outbuf o = {buf, len, 0, false};
+	outbuf_printf(&o, "add table inet %s\ndelete table inet %s\n", t, t);
+	outbuf_printf(&o, "table inet %s {\n\tcounter dropped {\n\t}\n", t);
+	outbuf_printf(&o, "\tchain output {\n"
+	                  "\t\ttype filter hook output priority filter; policy accept;\n"
+	                  "\t\toifname \"lo\" accept\n"
+	                  "\t\toifname \"%s\" accept\n", r->tun);
+	for (size_t i = 0; i < r->nhubs; i++) {
+		char a[INET6_ADDRSTRLEN];
+		const struct sockaddr_storage *h = &r->hubs[i];
+		if (h->ss_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)h;
+			outbuf_printf(&o, "\t\tip daddr %s udp dport %u accept\n",
+			              inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a)), ntohs(s->sin_port));
+		} else if (h->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s = (const void *)h;
+			outbuf_printf(&o, "\t\tip6 daddr %s udp dport %u accept\n",
+			              inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a)), ntohs(s->sin6_port));
+		} else {
+			return -1;
+		}
+	}
+	if (r->dns)
+		outbuf_printf(&o, "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n");
+	/* A link coming up, or a new network after a move: DHCP, and IPv6's
+	 * link-local traffic and neighbour discovery (to global addresses too). */
+	outbuf_printf(&o, "\t\tudp sport 68 udp dport 67 accept\n"
+	                  "\t\tip6 daddr { fe80::/10, ff02::/16 } accept\n"
+	                  "\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, "
+	                  "nd-neighbor-advert } accept\n"
+	                  "\t\tcounter name \"dropped\" drop\n"
+	                  "\t}\n}\n");
+	return o.full ? -1 : (int)o.used;
+}
+
+int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen)
+{
+	char rules[4096];
+	if (killswitch_ruleset(r, rules, sizeof(rules)) < 0) {
+		snprintf(err, errlen, "cannot build the rules (TUN '%s' has an unusual name)", r->tun);
+		return -1;
+	}
+	return nft_run(rules, err, errlen);
+}
+
+bool killswitch_remove(const char *tun)
+{
+	char t[32], cmd[96];
+	killswitch_table_name(tun, t, sizeof(t));
+	snprintf(cmd, sizeof(cmd), "delete table inet %s", t);
+	return nft_run(cmd, NULL, 0) == 0;
+}
+
+int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes)
+{
+	char t[32], cmd[96];
+	killswitch_table_name(tun, t, sizeof(t));
+	snprintf(cmd, sizeof(cmd), "list counter inet %s dropped", t);
+	char *out = nft_json(cmd);
+	int rv = out ? nft_counter_parse(out, strlen(out), pkts, bytes) : -1;
+	free(out);
+	return rv;
+}

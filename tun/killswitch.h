@@ -1,0 +1,43 @@
+/* The client's kill switch (--kill-switch): while slopnd runs, nothing
+ * leaves the machine but through the TUN, to the hub's address and port,
+ * on loopback, and what a link needs to come up (DHCP, IPv6 neighbour and
+ * router discovery, link-local); the rest is counted and dropped. An
+ * nftables table of the client's own (family inet), replaced whole in one
+ * transaction; a crashed run's table stays (nothing leaks meanwhile) and
+ * the next start takes it over or removes it. */
+#ifndef SLOPN_TUN_KILLSWITCH_H
+#define SLOPN_TUN_KILLSWITCH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#define KILLSWITCH_MAX_HUBS 8
+
+struct killswitch_rules {
+	const char *tun;
+	/* The hub's addresses with their port (AF_INET or AF_INET6 each). */
+	const struct sockaddr_storage *hubs;
+	size_t nhubs;
+	/* DNS (port 53) let out too: the hub's name is not resolved yet. */
+	bool dns;
+};
+
+/* "slopnks_" and the TUN's name, '_' for what nft would not take. */
+void killswitch_table_name(const char *tun, char *buf, size_t len);
+
+/* The table as nft input (replacing one that is there). Its length, or
+ * -1 when buf is too small, the TUN's name is not a plain one, or an
+ * address is of neither family. Pure: unit-tested. */
+int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len);
+
+/* Install (or replace) the table. 0, or -1 with nft's reason in err. */
+int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen);
+/* Remove the table; whether there was one. */
+bool killswitch_remove(const char *tun);
+
+/* The packets and bytes it dropped. 0 or -1. */
+int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes);
+
+#endif

@@ -1,0 +1,63 @@
+#include "tun/nft.h"
+
+#include <nftables/libnftables.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int nft_run(const char *cmd, char *err, size_t errlen)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft) {
+		if (err)
+			snprintf(err, errlen, "cannot create an nftables context");
+		return -1;
+	}
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	int rv = nft_run_cmd_from_buffer(nft, cmd);
+	if (rv != 0 && err) {
+		const char *e = nft_ctx_get_error_buffer(nft);
+		/* nft's first line names the problem; the rest points into our input. */
+		size_t n = e ? strcspn(e, "\n") : 0;
+		if (n)
+			snprintf(err, errlen, "%.*s", (int)n, e);
+		else
+			snprintf(err, errlen, "nft failed without a message");
+	}
+	nft_ctx_free(nft);
+	return rv ? -1 : 0;
+}
+
+char *nft_json(const char *cmd)
+{
+	struct nft_ctx *nft = nft_ctx_new(NFT_CTX_DEFAULT);
+	if (!nft)
+		return NULL;
+	nft_ctx_output_set_flags(nft, NFT_CTX_OUTPUT_JSON);
+	nft_ctx_buffer_output(nft);
+	nft_ctx_buffer_error(nft);
+	char *out = NULL;
+	if (nft_run_cmd_from_buffer(nft, cmd) == 0) {
+		const char *o = nft_ctx_get_output_buffer(nft);
+		out = o ? strdup(o) : NULL;
+	}
+	nft_ctx_free(nft);
+	return out;
+}
+
+void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s", prefix, tun);
+	for (char *p = buf; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+		      *p == '_'))
+			*p = '_';
+}
+
+bool nft_table_exists(const char *family, const char *name)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "list table %s %s", family, name);
+	return nft_run(cmd, NULL, 0) == 0;
+}

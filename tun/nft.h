@@ -1,0 +1,21 @@
+/* nftables through libnftables: the NAT rules of the hub (nat.c) and the
+ * client's kill switch (killswitch.c) run their nft text here. */
+#ifndef SLOPN_TUN_NFT_H
+#define SLOPN_TUN_NFT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Run nft commands as one transaction; on failure, nft's message (its
+ * first line) in err when err is given. 0 or -1. */
+int nft_run(const char *cmd, char *err, size_t errlen);
+/* Run one listing command with JSON output: the output, to be freed by
+ * the caller, or NULL. */
+char *nft_json(const char *cmd);
+/* PREFIX and the TUN's name, every character that nft would not take in
+ * an identifier made '_'. */
+void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len);
+/* Does "table FAMILY NAME" exist? */
+bool nft_table_exists(const char *family, const char *name);
+
+#endif
