@@ -17,8 +17,10 @@
 
 static int apply(struct client *cl, bool dns)
 {
+	const struct config *c = cl->cfg;
 	struct killswitch_rules r = {.tun = cl->tunname, .hubs = cl->ks_hubs, .nhubs = cl->ks_n,
-	                             .dns = dns};
+	                             .allow = c->allow_lan, .nallow = c->nallow_lan,
+	                             .allow6 = c->allow_lan6, .nallow6 = c->nallow_lan6, .dns = dns};
 	char err[512];
 	if (killswitch_apply(&r, err, sizeof(err)) < 0) {
 		log_err("--kill-switch: nftables refused the rules: %s", err);
@@ -46,8 +48,9 @@ int client_killswitch_start(struct client *cl)
 		        "needs nf_tables)", t);
 		return -1;
 	}
-	log_info("kill switch on: nothing leaves but through %s or to the hub (nftables table "
-	         "inet %s)%s", cl->tunname, t,
+	size_t nets = cl->cfg->nallow_lan + cl->cfg->nallow_lan6;
+	log_info("kill switch on: nothing leaves but through %s or to the hub%s (nftables table "
+	         "inet %s)%s", cl->tunname, nets ? " and the --allow-lan networks" : "", t,
 	         cl->ks_dns ? "; DNS too until the hub's name is resolved" : "");
 	return 0;
 }

@@ -67,6 +67,9 @@ static const char usage_client[] =
 	"  --kill-switch          with --full-tunnel: while slopnd runs, nothing leaves\n"
 	"                         but through the tunnel or to the hub, also while it\n"
 	"                         reconnects (nftables table inet slopnks_TUN)\n"
+	"  --allow-lan CIDR       with --kill-switch: a network still reached outside\n"
+	"                         the tunnel, such as the LAN's printer (repeatable,\n"
+	"                         IPv4 or IPv6)\n"
 	"  --no-route             leave routing alone, even the VPN subnet's route\n"
 	"  --accept-dns           use the hub's DNS server while connected\n"
 	"  --resolv-conf FILE     the file --accept-dns rewrites and restores\n"
@@ -127,6 +130,7 @@ static const struct option client_opts[] = {
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"full-tunnel", no_argument, NULL, OPT_FULL_TUNNEL},
 	{"kill-switch", no_argument, NULL, OPT_KILL_SWITCH},
+	{"allow-lan", required_argument, NULL, OPT_ALLOW_LAN},
 	{"no-route", no_argument, NULL, OPT_NO_ROUTE},
 	{"accept-dns", no_argument, NULL, OPT_ACCEPT_DNS},
 	{"resolv-conf", required_argument, NULL, OPT_RESOLV_CONF},
@@ -691,6 +695,9 @@ int config_parse(struct config *c, int argc, char **argv)
 	if (c->role == ROLE_CLIENT && c->kill_switch && !c->full_tunnel)
 		return bad("--kill-switch needs --full-tunnel (it drops what does not go through the "
 		           "tunnel, and without --full-tunnel only the VPN subnet does)");
+	if (c->role == ROLE_CLIENT && !c->kill_switch && (c->nallow_lan || c->nallow_lan6))
+		return bad("--allow-lan on a client only means something with --kill-switch (without "
+		           "it, the machine's own networks are reached outside the tunnel anyway)");
 	if (c->role == ROLE_SERVER && !c->nat &&
 	    (c->egress || c->nallow_lan || c->nallow_lan6 || c->nat_backend))
 		return bad("--egress, --allow-lan and --nat-backend only mean something with --nat");

@@ -39,7 +39,8 @@ struct config {
 	bool nat;               /* the clients' way out: forwarding + masquerade */
 	char *egress;           /* NAT interface; NULL = that of the default route */
 	enum nat_backend nat_backend;
-	struct cidr4 allow_lan[MAX_ALLOW_LAN]; /* hub networks clients may reach */
+	struct cidr4 allow_lan[MAX_ALLOW_LAN]; /* hub networks clients may reach; a client's
+	                                        * kill switch lets them out */
 	size_t nallow_lan;
 	struct cidr6 allow_lan6[MAX_ALLOW_LAN];
 	size_t nallow_lan6;

@@ -43,6 +43,16 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 			return -1;
 		}
 	}
+	if (r->nallow) {
+		outbuf_printf(&o, "\t\tip daddr ");
+		nat_put_set(&o, r->allow, NULL, r->nallow);
+		outbuf_printf(&o, " accept\n");
+	}
+	if (r->nallow6) {
+		outbuf_printf(&o, "\t\tip6 daddr ");
+		nat_put_set(&o, NULL, r->allow6, r->nallow6);
+		outbuf_printf(&o, " accept\n");
+	}
 	if (r->dns)
 		outbuf_printf(&o, "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n");
 	/* A link coming up, or a new network after a move: DHCP, and IPv6's
@@ -58,7 +68,7 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 
 int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen)
 {
-	char rules[4096];
+	char rules[8192];
 	if (killswitch_ruleset(r, rules, sizeof(rules)) < 0) {
 		snprintf(err, errlen, "cannot build the rules (TUN '%s' has an unusual name)", r->tun);
 		return -1;

@@ -13,6 +13,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "tun/nat.h"
+
 #define KILLSWITCH_MAX_HUBS 8
 
 struct killswitch_rules {
@@ -20,6 +22,11 @@ struct killswitch_rules {
 	/* The hub's addresses with their port (AF_INET or AF_INET6 each). */
 	const struct sockaddr_storage *hubs;
 	size_t nhubs;
+	/* Networks let out too (--allow-lan). */
+	const struct cidr4 *allow;
+	size_t nallow;
+	const struct cidr6 *allow6;
+	size_t nallow6;
 	/* DNS (port 53) let out too: the hub's name is not resolved yet. */
 	bool dns;
 };

@@ -40,8 +40,7 @@ bool nat_forwards6(const struct nat_rules *r)
 	return r->has6 && (r->egress6 || r->nallow6);
 }
 
-/* "{ A/N, ... }" of IPv4 networks (c4) or IPv6 ones (c6). */
-static void put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c6, size_t n)
+void nat_put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c6, size_t n)
 {
 	outbuf_printf(o, "{ ");
 	for (size_t i = 0; i < n; i++) {
@@ -65,7 +64,7 @@ static void set_rule(struct outbuf *o, const char *dir, const char *tun, const c
 	if (!n)
 		return;
 	outbuf_printf(o, "\t\t%s \"%s\" %s ", dir, tun, match);
-	put_set(o, c4, c6, n);
+	nat_put_set(o, c4, c6, n);
 	outbuf_printf(o, " %s\n", verdict);
 }
 

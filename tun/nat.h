@@ -50,6 +50,10 @@ const char *nat_backend_name(enum nat_backend b);
 /* 1..15 characters that are safe inside the rules. */
 bool nat_ifname_ok(const char *s);
 
+struct outbuf;
+/* "{ A/N, ... }" of n IPv4 networks (c4) or IPv6 ones (c6). */
+void nat_put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c6, size_t n);
+
 /* The table's name for a TUN device: "slopn_" and the name, with every
  * character that nft would not take in an identifier made '_'. */
 void nat_table_name(const char *tun, char *buf, size_t len);

@@ -75,6 +75,9 @@ kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
 out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --kill-switch 2>&1); rc=$?
 expect_eq "exit status of --kill-switch without --full-tunnel" "$rc" 2
 [[ $out == *"--kill-switch needs --full-tunnel"* ]] || fail "no reason given: $out"
+out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --allow-lan 192.0.2.0/24 2>&1); rc=$?
+expect_eq "exit status of a client's --allow-lan without --kill-switch" "$rc" 2
+[[ $out == *"only means something with --kill-switch"* ]] || fail "no reason given: $out"
 
 start_hub --nat
 wait_until 5 "the hub's NAT" hub_nat_is "nftables out of wan*"
@@ -123,6 +126,7 @@ wait_until 5 "c1's full tunnel" client_is c1 full_tunnel true
 expect_eq "pings through the tunnel after the hub's return" "$(pings -4 3 203.0.113.130)" 3
 expect_eq "echo requests from the hub's address" "$(seen tunnel)" 6
 ok "c1 came back through its kill switch"
+expect_eq "pings to the hub's own address (outside the tunnel, not UDP to its port)" "$(pings -4 2 192.0.2.1)" 0
 
 # A crash leaves the table: nothing leaks until the next start.
 kill9 c1
@@ -141,6 +145,17 @@ expect_eq "c1's kill switch while it runs" "$(ks_table)" 1
 stop c1
 expect_eq "c1's nftables ruleset after a clean stop" "$(nsx c1 nft list ruleset | wc -c)" 0
 ok "kill -9 keeps the kill switch, the next start removes it, a clean stop leaves nothing"
+
+# --allow-lan: networks still reached outside the tunnel, and only those.
+start_client c1 --full-tunnel --kill-switch --allow-lan 192.0.2.0/24 --allow-lan 2001:db8:3::/64
+wait_connected c1 10.100.0.2
+expect_eq "pings to the hub's own address with --allow-lan 192.0.2.0/24" "$(pings -4 2 192.0.2.1)" 2
+l6=$(seen leak6)
+expect_eq "IPv6 pings to the internet host with --allow-lan 2001:db8:3::/64" "$(pings -6 2 2001:db8:3::2)" 2
+expect_eq "IPv6 from c1's own address at the internet host" "$(seen leak6)" "$((l6 + 2))"
+expect_eq "IPv6 pings to the router, not allowed" "$(pings -6 2 2001:db8:2::2)" 0
+stop c1
+ok "--allow-lan opens its networks and no others"
 
 # --- A hub by name: DNS goes out until the name resolves, and then no more
 # (the client keeps to that lookup's addresses).

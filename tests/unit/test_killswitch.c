@@ -53,6 +53,19 @@ static void ruleset(void **state)
 	/* DNS closed unless asked for; the last rule counts and drops. */
 	assert_null(strstr(buf, "dport 53"));
 	assert_non_null(strstr(buf, "\t\tcounter name \"dropped\" drop\n\t}\n}\n"));
+	assert_null(strstr(buf, "ip daddr {"));
+	static const struct cidr4 lan[] = {{0xc0a80100, 24}, {0x0a000005, 32}};
+	static const struct cidr6 lan6[] = {{{0x20, 0x01, 0x0d, 0xb8, 0, 3}, 64}};
+	r.allow = lan;
+	r.nallow = 2;
+	r.allow6 = lan6;
+	r.nallow6 = 1;
+	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "ip daddr { 192.168.1.0/24, 10.0.0.5/32 } accept\n"));
+	assert_non_null(strstr(buf, "ip6 daddr { 2001:db8:3::/64 } accept\n"));
+	/* Before the drop. */
+	assert_true(strstr(buf, "10.0.0.5/32 } accept") < strstr(buf, "counter name"));
+	r.nallow = r.nallow6 = 0;
 	r.dns = true;
 	r.nhubs = 0;
 	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
