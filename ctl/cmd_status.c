@@ -31,7 +31,8 @@ static void print_tun(json_t *r)
 static void print_admission(json_t *adm)
 {
 	static const char *const counters[][2] = {
-		{"refused", "refused"}, {"closed_no_login", "closed for no login"},
+		{"refused", "refused"}, {"refused_banned", "refused for a ban"},
+		{"closed_no_login", "closed for no login"},
 		{"closed_by_limit", "closed by limits"}, {"retry_sent", "Retry sent"},
 		{"oversize_logins", "oversized logins"}, {"bad_datagrams", "bad datagrams"},
 	};

@@ -79,6 +79,19 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 	e->until = now + BAN_DURATION;
 	e->fails = 0;
 	e->refused = 0;
+	e->told = 0;
+	return true;
+}
+
+bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
+{
+	uint8_t key[16];
+	struct ban_entry *e;
+	if (!key_of(sa, key) || !(e = find(t, key)) || now >= e->until)
+		return true;
+	if (e->told && now - e->told < BAN_TELL_EVERY)
+		return false;
+	e->told = now ? now : 1;
 	return true;
 }
 

@@ -15,6 +15,10 @@
 #define BAN_MAX_FAILS 5
 #define BAN_WINDOW (5 * 60)
 #define BAN_DURATION (60 * 60)
+/* A banned address gets one handshake in this many seconds, so that its
+ * client is told why in its own protocol (code 3); its other attempts are
+ * refused in their first packet, without the cost of a handshake. */
+#define BAN_TELL_EVERY 60
 
 struct ban_entry {
 	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6 */
@@ -23,6 +27,7 @@ struct ban_entry {
 	uint64_t until;        /* banned while now < until */
 	uint64_t last_seen;    /* 0 = free slot */
 	uint32_t refused;      /* logins refused during the ban */
+	uint64_t told;         /* a handshake let through during the ban, to tell it */
 };
 
 struct ban_table {
@@ -34,6 +39,10 @@ void ban_init(struct ban_table *t);
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* Count one failed login. true when this failure starts a ban. */
 bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+/* A new connection from sa: true unless the address is banned and has
+ * been let through within BAN_TELL_EVERY (a banned address let through
+ * now counts as told). */
+bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* A login refused because of the ban: counted, for the list. */
 void ban_refused(struct ban_table *t, const struct sockaddr *sa);
 /* A good login forgets earlier failures. */

@@ -250,6 +250,13 @@ static void client_down(struct conn *c)
 		               next > BACKOFF_MAX ? BACKOFF_MAX : next);
 		return;
 	}
+	if (cl->banned && c->close_by_peer && !c->close_app &&
+	    c->close_code == NGTCP2_CONNECTION_REFUSED) {
+		/* The ban again, said once: the hub refuses attempts in their first
+		 * packet while it lasts (and lets one a minute through to its login). */
+		log_debug("hub refused the attempt: %s", c->close_reason);
+		return;
+	}
 	if (c->close_by_peer && !c->close_app && c->close_code >= 0x100 && c->close_code < 0x200) {
 		/* QUIC carries TLS alerts as transport codes 0x100 + alert. */
 		int alert = (int)(c->close_code - 0x100);

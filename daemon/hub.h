@@ -31,6 +31,7 @@
 struct admit_counters {
 	uint64_t retry_sent;         /* Retry packets: prove your address first */
 	uint64_t refused;            /* new connections refused: address or hub full */
+	uint64_t refused_banned;     /* new connections of a banned address, refused */
 	uint64_t closed_deadline;    /* closed for no login within the deadline */
 	uint64_t closed_limit;       /* closed to keep within the limits */
 	uint64_t oversize_logins;    /* logins larger than SLOPN_LOGIN_MAX, refused */

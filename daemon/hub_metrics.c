@@ -107,7 +107,8 @@ char *hub_metrics_text(struct server *s, size_t *len)
 		const char *what;
 		uint64_t n;
 	} adm[] = {
-		{"refused", a->refused}, {"closed_no_login", a->closed_deadline},
+		{"refused", a->refused}, {"refused_banned", a->refused_banned},
+		{"closed_no_login", a->closed_deadline},
 		{"closed_by_limit", a->closed_limit}, {"retry_sent", a->retry_sent},
 		{"oversize_logins", a->oversize_logins}, {"bad_datagrams", a->bad_datagrams},
 	};

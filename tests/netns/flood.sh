@@ -154,20 +154,30 @@ done
 expect_eq "admission.oversize_logins" "$(adm oversize_logins)" 3
 new=$(tail -n +$((lines + 1)) "$TMP/hub.log")
 expect_eq "log lines for 3 oversized logins" "$(grep -c "from 192.0.2.11:[0-9]*: bad login (.*larger than 4096 bytes" <<< "$new")" 3
-flood c1 --from 192.0.2.11 --total 12 --duration 10 --login-bytes 5000 > "$TMP/big.json"
+# Four each from three other addresses (none banned: that takes five).
+for a in 100 101 102; do
+	flood c1 --from "192.0.2.$a" --total 4 --duration 10 --login-bytes 5000 > "$TMP/big.json"
+done
 expect_eq "admission.oversize_logins" "$(adm oversize_logins)" 15
 new=$(tail -n +$((lines + 1)) "$TMP/hub.log")
 expect_eq "log lines for 15 oversized logins in a minute" "$(grep -c "bad login" <<< "$new")" 10
 grep -q "more this minute are counted, not logged" <<< "$new" || fail "the tenth line does not say the rest are counted: $new"
 ok "oversized logins refused, counted and logged, at most 10 lines a minute"
 
-# Malformed logins count towards a ban as wrong tokens do: the fifth of
-# those banned 192.0.2.11, and the ten after it were refused for the ban.
+# Malformed logins count towards a ban as wrong tokens do: two more from
+# 192.0.2.11 are its fourth and fifth failures and ban it. Of the ten
+# after them, the first is let through to its login, to be told (once a
+# minute); the other nine are refused in their first packet, without a
+# handshake.
 metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
-expect_eq "slopn_failed_logins_total after 15 oversized logins" "$(metric slopn_failed_logins_total)" 5
+flood c1 --from 192.0.2.11 --total 12 --duration 10 --login-bytes 5000 > "$TMP/big.json"
+expect_eq "slopn_failed_logins_total after 17 oversized logins" "$(metric slopn_failed_logins_total)" 17
 expect_eq "bans and their refusals" "$(ctl --json bans list | jq -c '[.bans[] | [.address, .refused]]')" \
 	'[["192.0.2.11",10]]'
-ok "oversized logins: 5 failures ban the address, 10 refused for the ban"
+expect_eq "admission.refused_banned" "$(adm refused_banned)" 9
+expect_eq "admission.oversize_logins: 2 before the ban and the one let through" "$(adm oversize_logins)" 18
+expect_eq "slopn_admission_total{what=\"refused_banned\"}" "$(metric 'slopn_admission_total{what="refused_banned"}')" 9
+ok "oversized logins: 5 failures ban the address; of 10 after, 1 handshake, 9 refused at once"
 # So do short ones: five from 192.0.2.200 ban it; a well-formed login
 # from there is then refused for the ban (code 3).
 ip -n "$(ns c1)" addr add 192.0.2.200/24 dev eth0
@@ -179,11 +189,16 @@ done
 banned 192.0.2.200 || fail "5 malformed logins did not ban 192.0.2.200: $(ctl --json bans list)"
 flood c1 --from 192.0.2.200 --total 1 --duration 5 --login '{"type":"login_request","token":"t"}' > "$TMP/bad.json"
 expect_eq "close code for a login from the banned address" "$(jq .last_code "$TMP/bad.json")" 3
-expect_eq "slopn_failed_logins_total" "$(metric slopn_failed_logins_total)" 10
+flood c1 --from 192.0.2.200 --total 1 --duration 5 --login '{"type":"login_request","token":"t"}' > "$TMP/bad.json"
+expect_eq "a second attempt within the minute: handshakes, close code, reason" \
+	"$(jq -r '"\(.handshakes) \(.last_code) \(.last_reason)"' "$TMP/bad.json")" \
+	"0 2 banned after too many failed logins: 60 more minutes"
+expect_eq "admission.refused_banned after a second attempt within the minute" "$(adm refused_banned)" 10
+expect_eq "slopn_failed_logins_total" "$(metric slopn_failed_logins_total)" 22
 expect_eq "slopn_bans_total" "$(metric slopn_bans_total)" 2
 wait_until 5 "the second ban event" has_event ban '.params.address == "192.0.2.200"'
 expect_eq "events" "$(jq -c 'select(.method == "auth.fail" or .method == "ban") |
 	[.method, (.params.remote | sub(":[0-9]+$"; "")), .params.reason]' "$TMP/events.txt" | sort | uniq -c |
 	sed 's/^ *//' | tr '\n' ' ')" \
-	'5 ["auth.fail","192.0.2.11","malformed login"] 5 ["auth.fail","192.0.2.200","malformed login"] 1 ["ban","192.0.2.11",null] 1 ["ban","192.0.2.200",null] '
+	'4 ["auth.fail","192.0.2.100","malformed login"] 4 ["auth.fail","192.0.2.101","malformed login"] 4 ["auth.fail","192.0.2.102","malformed login"] 5 ["auth.fail","192.0.2.11","malformed login"] 5 ["auth.fail","192.0.2.200","malformed login"] 1 ["ban","192.0.2.11",null] 1 ["ban","192.0.2.200",null] '
 ok "malformed logins: 5 ban the address, then a well-formed one is refused for the ban"

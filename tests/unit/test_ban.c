@@ -38,6 +38,33 @@ static void fifth_failure_bans_for_an_hour(void **state)
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&c, 104), 0);
 }
 
+/* A banned address gets one connection a minute through (to be told), the
+ * others are refused at once; others and an ended ban are not held up. */
+static void banned_address_admitted_once_a_minute(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("192.0.2.11", 1000), b = v4("192.0.2.12", 1000);
+	for (int i = 0; i < BAN_MAX_FAILS; i++) {
+		assert_true(ban_admit(&t, (struct sockaddr *)&a, 100));
+		ban_fail(&t, (struct sockaddr *)&a, 100);
+	}
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101));  /* told */
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101));
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_TELL_EVERY - 1));
+	assert_true(ban_admit(&t, (struct sockaddr *)&b, 101)); /* another address */
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_TELL_EVERY));
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 102 + BAN_TELL_EVERY));
+	/* The ban over: every attempt goes on. */
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION));
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION));
+	/* A new ban tells again at once. */
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		ban_fail(&t, (struct sockaddr *)&a, 100 + BAN_DURATION);
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION));
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION));
+}
+
 static void failures_outside_the_window_start_over(void **state)
 {
 	(void)state;
@@ -135,6 +162,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(fifth_failure_bans_for_an_hour),
+		cmocka_unit_test(banned_address_admitted_once_a_minute),
 		cmocka_unit_test(failures_outside_the_window_start_over),
 		cmocka_unit_test(success_forgets_failures),
 		cmocka_unit_test(full_table_reuses_the_stalest_entry),
