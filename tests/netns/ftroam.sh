@@ -5,6 +5,7 @@
 # client puts the host route back through the new network and moves its
 # connection there (same session, same VIP), losing at most 1 s of pings.
 # After a while without any network, its routes come back with the next.
+# ftroam_ks.sh runs it all again with --kill-switch.
 #
 #   hub 192.0.2.1 -- br0 -- rta 192.0.2.50 -- 198.51.100.1 --- eth0 198.51.100.2 c1
 #                       \-- rtb 192.0.2.51 -- 203.0.113.1 ---- eth1 203.0.113.2 c1 (down at first)
@@ -31,7 +32,7 @@ ip -n "$(ns c1)" route add default via 198.51.100.1
 ip -n "$(ns hub)" route add 198.51.100.0/24 via 192.0.2.50
 ip -n "$(ns hub)" route add 203.0.113.0/24 via 192.0.2.51
 start_hub
-start c1 client --server 192.0.2.1:4242 --token s3cret --full-tunnel
+start c1 client --server 192.0.2.1:4242 --token s3cret --full-tunnel ${FTROAM_ARGS:-}
 wait_connected c1 10.100.0.2
 expect_eq "c1's full tunnel" "$(client_status c1 full_tunnel)" true
 expect_eq "the way to the hub" "$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" "198.51.100.1 eth0"

@@ -1,0 +1,8 @@
+#!/bin/bash
+# ftroam.sh through the client's kill switch: the move to another network
+# and the while without one go the same, with the switch in place all along.
+FTROAM_ARGS=--kill-switch
+. "$(dirname "$0")/ftroam.sh"
+[ "$(client_status c1 kill_switch.dns)" = false ] || fail "c1's kill switch is not in place"
+[ "$(nsx c1 nft list tables | grep -c slopnks_slopn0)" = 1 ] || fail "c1's kill switch table is gone"
+ok "... all of it through c1's kill switch ($(client_status c1 kill_switch.dropped_pkts) packets dropped)"
