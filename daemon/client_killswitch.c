@@ -74,7 +74,8 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 	cl->ks_n = n;
 	if (apply(cl, false) < 0) {
 		log_warn("--kill-switch: the hub's addresses could not be let through: the attempt "
-		         "may not reach it");
+		         "may not reach it (the next attempt tries again)");
+		cl->ks_n = 0;
 		return;
 	}
 	char a[INET6_ADDRSTRLEN] = "?";
