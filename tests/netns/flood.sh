@@ -175,6 +175,7 @@ expect_eq "slopn_failed_logins_total after 17 oversized logins" "$(metric slopn_
 expect_eq "bans and their refusals" "$(ctl --json bans list | jq -c '[.bans[] | [.address, .refused]]')" \
 	'[["192.0.2.11",10]]'
 expect_eq "admission.refused_banned" "$(adm refused_banned)" 9
+ctl status | grep -Eq "^limits: .*, 9 refused for a ban" || fail "slopnctl status: $(ctl status | grep '^limits:')"
 expect_eq "admission.oversize_logins: 2 before the ban and the one let through" "$(adm oversize_logins)" 18
 expect_eq "slopn_admission_total{what=\"refused_banned\"}" "$(metric 'slopn_admission_total{what="refused_banned"}')" 9
 ok "oversized logins: 5 failures ban the address; of 10 after, 1 handshake, 9 refused at once"

@@ -181,3 +181,19 @@ expect_eq "DNS queries at the internet host after the reconnect" "$(seen dns)" "
 expect_eq "packets from c1's own IPv4 address at the internet host (the $q DNS queries before the name resolved too)" \
 	"$(seen leak4)" "$((3 + q))"
 ok "by name: DNS out only until the name resolved; back at the same address without a lookup"
+
+# --- The hub over IPv6: its address and port let through, the rest of
+# IPv6 outside the tunnel still not.
+stop c1:name
+stop hub
+start hub:six server --listen "[2001:db8:1::1]:4242" --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat
+wait_hub
+start c1:six client --server "[2001:db8:1::1]:4242" --token s3cret --full-tunnel --kill-switch
+wait_until 10 "c1 connected over IPv6" client_connected c1:six
+expect_eq "c1's hub address" "$(client_status c1:six hub_addr)" "[2001:db8:1::1]:4242"
+expect_eq "pings to the internet host through the tunnel (hub over IPv6)" "$(pings -4 3 203.0.113.130)" 3
+l6=$(seen leak6)
+expect_eq "IPv6 pings to the internet host outside the tunnel" "$(pings -6 2 2001:db8:3::2)" 0
+expect_eq "IPv6 from c1's own address at the internet host" "$(seen leak6)" "$l6"
+ok "a hub over IPv6: through the kill switch, nothing else of IPv6 out"
