@@ -83,14 +83,18 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 	return true;
 }
 
-bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
+bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t *left)
 {
 	uint8_t key[16];
 	struct ban_entry *e;
 	if (!key_of(sa, key) || !(e = find(t, key)) || now >= e->until)
 		return true;
-	if (e->told && now - e->told < BAN_TELL_EVERY)
+	if (e->told && now - e->told < BAN_TELL_EVERY) {
+		if (e->refused < UINT32_MAX)
+			e->refused++;
+		*left = e->until - now;
 		return false;
+	}
 	e->told = now ? now : 1;
 	return true;
 }

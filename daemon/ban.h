@@ -41,8 +41,9 @@ uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uin
 bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* A new connection from sa: true unless the address is banned and has
  * been let through within BAN_TELL_EVERY (a banned address let through
- * now counts as told). */
-bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+ * now counts as told). A refusal is counted as ban_refused does, and
+ * *left is the ban's seconds to go. */
+bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t *left);
 /* A login refused because of the ban: counted, for the list. */
 void ban_refused(struct ban_table *t, const struct sockaddr *sa);
 /* A good login forgets earlier failures. */

@@ -163,8 +163,6 @@ int client_scout_init(struct client *cl);
 void client_scout(struct client *cl, const struct addrinfo *ai, const struct addrinfo *pick);
 void client_scout_stop(struct client *cl);
 void client_scout_free(struct client *cl);
-int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata);
-int client_on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata);
 
 /* client_killswitch.c */
 /* At start: the table in (with --kill-switch; else one a crashed run left

@@ -6,11 +6,21 @@
  * DNS goes out only until the hub's name has been resolved once: after
  * that, queries would leave outside the tunnel whenever it is down, so
  * they cannot, and the client keeps to the addresses that lookup found
- * (a lookup would only wait for its timeouts). */
+ * (a lookup would only wait for its timeouts).
+ *
+ * A file in the state directory says the table is in, from before it goes
+ * in until after it is gone, as the hub's NAT state file does: a start
+ * without --kill-switch asks nftables about a crashed run's table only
+ * when the file is there (asking would load nf_tables on a machine that
+ * never used it). */
 #include "daemon/client_int.h"
 
-#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "daemon/log.h"
 #include "tun/killswitch.h"
@@ -31,19 +41,37 @@ static int apply(struct client *cl, bool dns)
 	return 0;
 }
 
+static void marker_path(const struct client *cl, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/killswitch-%s", cl->cfg->state_dir, cl->tunname);
+}
+
 int client_killswitch_start(struct client *cl)
 {
-	char t[32];
+	char t[32], marker[PATH_MAX];
 	killswitch_table_name(cl->tunname, t, sizeof(t));
+	marker_path(cl, marker, sizeof(marker));
 	if (!cl->cfg->kill_switch) {
+		if (access(marker, F_OK) != 0)
+			return 0;
 		if (killswitch_remove(cl->tunname))
 			log_info("removed the kill switch (nftables table inet %s) left by a --kill-switch "
 			         "run that did not stop cleanly", t);
+		unlink(marker);
 		return 0;
 	}
+	int fd = (mkdir(cl->cfg->state_dir, 0700) == 0 || errno == EEXIST)
+	         ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	if (fd < 0)
+		log_warn("--kill-switch: cannot write %s (%s): if this run does not stop cleanly, a "
+		         "start without --kill-switch will not remove its table ('nft delete table "
+		         "inet %s' does)", marker, strerror(errno), t);
+	else
+		close(fd);
 	/* A name needs DNS for its first lookup; an address goes into the
 	 * rules with the first attempt, a moment from now. */
 	if (apply(cl, !client_host_is_address(cl->host)) < 0) {
+		unlink(marker);
 		log_err("--kill-switch: not starting without it (nftables table inet %s; the kernel "
 		        "needs nf_tables)", t);
 		return -1;
@@ -78,12 +106,8 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 		cl->ks_n = 0;
 		return;
 	}
-	char a[INET6_ADDRSTRLEN] = "?";
-	const struct sockaddr_storage *h = &hubs[0];
-	inet_ntop(h->ss_family, h->ss_family == AF_INET
-	                        ? (const void *)&((const struct sockaddr_in *)h)->sin_addr
-	                        : (const void *)&((const struct sockaddr_in6 *)h)->sin6_addr,
-	          a, sizeof(a));
+	char a[INET6_ADDRSTRLEN];
+	sockaddr_host((const struct sockaddr *)&hubs[0], a, sizeof(a));
 	log_info("kill switch: the hub at %s%s let through%s", a,
 	         n > 1 ? " and the name's other addresses" : "",
 	         was_dns ? "; DNS is closed from now on, and the client keeps to these addresses" : "");
@@ -102,6 +126,9 @@ void client_killswitch_stop(struct client *cl)
 	bool counted = killswitch_dropped(cl->tunname, &pkts, &bytes) == 0;
 	killswitch_remove(cl->tunname);
 	cl->ks_on = false;
+	char marker[PATH_MAX];
+	marker_path(cl, marker, sizeof(marker));
+	unlink(marker);
 	if (counted)
 		log_info("kill switch off (it dropped %llu packets)", (unsigned long long)pkts);
 	else

@@ -19,6 +19,8 @@
 
 #define SCOUT_DELAY 250000 /* us: RFC 8305's connection attempt delay */
 
+static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata);
+
 /* One socket for all scouts, IPv4 ones as mapped addresses; IPv4 only
  * where the kernel has no IPv6. */
 static int scout_socket(struct client *cl)
@@ -36,7 +38,7 @@ static int scout_socket(struct client *cl)
 		fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -1;
-	if (sd_event_add_io(cl->ev, &cl->scout_src, fd, EPOLLIN, client_on_scout, cl) < 0) {
+	if (sd_event_add_io(cl->ev, &cl->scout_src, fd, EPOLLIN, on_scout, cl) < 0) {
 		close(fd);
 		return -1;
 	}
@@ -127,7 +129,7 @@ static void take_scout(struct client *cl)
 	client_schedule_retry(cl);
 }
 
-int client_on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata)
+static int on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
 	if (attempt_silent(cl) && cl->scout_pick >= 0)
@@ -135,28 +137,21 @@ int client_on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* The scout that sent this, or -1. */
+/* The scout that sent this, or -1 (the port sits in the same place in
+ * both families' sockaddr). */
 static int scout_of(const struct client *cl, const struct sockaddr_storage *from)
 {
 	for (unsigned j = 0; j < cl->scout_n; j++) {
 		const struct sockaddr_storage *to = &cl->scout_to[j];
-		if (to->ss_family != from->ss_family)
-			continue;
-		if (to->ss_family == AF_INET6) {
-			const struct sockaddr_in6 *a = (const void *)to, *b = (const void *)from;
-			if (a->sin6_port == b->sin6_port &&
-			    !memcmp(&a->sin6_addr, &b->sin6_addr, sizeof(a->sin6_addr)))
-				return (int)j;
-		} else {
-			const struct sockaddr_in *a = (const void *)to, *b = (const void *)from;
-			if (a->sin_port == b->sin_port && a->sin_addr.s_addr == b->sin_addr.s_addr)
-				return (int)j;
-		}
+		if (sockaddr_same_host(to, from) &&
+		    ((const struct sockaddr_in *)(const void *)to)->sin_port ==
+		    ((const struct sockaddr_in *)(const void *)from)->sin_port)
+			return (int)j;
 	}
 	return -1;
 }
 
-int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata)
+static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct client *cl = userdata;
 	uint8_t buf[1500];
@@ -184,7 +179,7 @@ int client_on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 int client_scout_init(struct client *cl)
 {
-	return timer_new(cl->ev, &cl->scout_timer, 1000, client_on_scout_timer, cl);
+	return timer_new(cl->ev, &cl->scout_timer, 1000, on_scout_timer, cl);
 }
 
 void client_scout_free(struct client *cl)

@@ -261,12 +261,12 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	 * 3 at its login); its other attempts cost no handshake. */
 	uint64_t now = conn_now() / NGTCP2_SECONDS;
 	const struct sockaddr *from = (const struct sockaddr *)&rx->from;
-	if (!ban_admit(&s->bans, from, now)) {
+	uint64_t left;
+	if (!ban_admit(&s->bans, from, now, &left)) {
 		char why[128];
 		snprintf(why, sizeof(why), "banned after too many failed logins: %llu more minutes",
-		         (unsigned long long)(ban_remaining(&s->bans, from, now) + 59) / 60);
+		         (unsigned long long)(left + 59) / 60);
 		s->adm.refused_banned++;
-		ban_refused(&s->bans, from);
 		stateless_close(s, hd, rx, NGTCP2_CONNECTION_REFUSED, why);
 		return false;
 	}

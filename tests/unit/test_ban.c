@@ -45,24 +45,26 @@ static void banned_address_admitted_once_a_minute(void **state)
 	(void)state;
 	ban_init(&t);
 	struct sockaddr_in a = v4("192.0.2.11", 1000), b = v4("192.0.2.12", 1000);
+	uint64_t left = 0;
 	for (int i = 0; i < BAN_MAX_FAILS; i++) {
-		assert_true(ban_admit(&t, (struct sockaddr *)&a, 100));
+		assert_true(ban_admit(&t, (struct sockaddr *)&a, 100, &left));
 		ban_fail(&t, (struct sockaddr *)&a, 100);
 	}
-	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101));  /* told */
-	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101));
-	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_TELL_EVERY - 1));
-	assert_true(ban_admit(&t, (struct sockaddr *)&b, 101)); /* another address */
-	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_TELL_EVERY));
-	assert_false(ban_admit(&t, (struct sockaddr *)&a, 102 + BAN_TELL_EVERY));
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101, &left));  /* told */
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101, &left));
+	assert_int_equal(left, BAN_DURATION - 1);
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_TELL_EVERY - 1, &left));
+	assert_true(ban_admit(&t, (struct sockaddr *)&b, 101, &left)); /* another address */
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_TELL_EVERY, &left));
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 102 + BAN_TELL_EVERY, &left));
 	/* The ban over: every attempt goes on. */
-	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION));
-	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION));
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION, &left));
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION, &left));
 	/* A new ban tells again at once. */
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
 		ban_fail(&t, (struct sockaddr *)&a, 100 + BAN_DURATION);
-	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION));
-	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION));
+	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION, &left));
+	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION, &left));
 }
 
 static void failures_outside_the_window_start_over(void **state)
