@@ -712,6 +712,8 @@ int client_run(const struct config *cfg)
 	                 .scout_fd = -1, .scout_pick = -1}, *cl = &c;
 	int rc = 1;
 
+	if (cfg->kill_switch_only)
+		return client_killswitch_only(cfg);
 	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
 		log_err("--server %s: expected HOST:PORT", cfg->server);
 		return 2;

@@ -168,6 +168,10 @@ void client_scout_free(struct client *cl);
 /* At start: the table in (with --kill-switch; else one a crashed run left
  * goes). -1: not to run without it. */
 int client_killswitch_start(struct client *cl);
+/* --kill-switch-only: the table from the settings alone, and no run (for
+ * boot, before the network; the client's start takes it over). The exit
+ * status. */
+int client_killswitch_only(const struct config *cfg);
 /* An attempt's addresses (ai, its chain): let through, if not already. */
 void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai);
 /* DNS is closed: no lookup, the known addresses are the hub's. */

@@ -17,7 +17,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <netdb.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -46,6 +48,20 @@ static void marker_path(const struct client *cl, char *buf, size_t len)
 	snprintf(buf, len, "%s/killswitch-%s", cl->cfg->state_dir, cl->tunname);
 }
 
+/* Before the table goes in: without the file, a start without
+ * --kill-switch would not know to remove it. */
+static void marker_put(const char *marker, const char *state_dir, const char *table)
+{
+	int fd = (mkdir(state_dir, 0700) == 0 || errno == EEXIST)
+	         ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	if (fd < 0)
+		log_warn("--kill-switch: cannot write %s (%s): if this run does not stop cleanly, a "
+		         "start without --kill-switch will not remove its table ('nft delete table "
+		         "inet %s' does)", marker, strerror(errno), table);
+	else
+		close(fd);
+}
+
 int client_killswitch_start(struct client *cl)
 {
 	char t[32], marker[PATH_MAX];
@@ -60,14 +76,7 @@ int client_killswitch_start(struct client *cl)
 		unlink(marker);
 		return 0;
 	}
-	int fd = (mkdir(cl->cfg->state_dir, 0700) == 0 || errno == EEXIST)
-	         ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
-	if (fd < 0)
-		log_warn("--kill-switch: cannot write %s (%s): if this run does not stop cleanly, a "
-		         "start without --kill-switch will not remove its table ('nft delete table "
-		         "inet %s' does)", marker, strerror(errno), t);
-	else
-		close(fd);
+	marker_put(marker, cl->cfg->state_dir, t);
 	/* A name needs DNS for its first lookup; an address goes into the
 	 * rules with the first attempt, a moment from now. */
 	if (apply(cl, !client_host_is_address(cl->host)) < 0) {
@@ -144,4 +153,60 @@ json_t *client_killswitch_json(const struct client *cl)
 		return json_pack("{s:b, s:n, s:n}", "dns", cl->ks_dns, "dropped_pkts", "dropped_bytes");
 	return json_pack("{s:b, s:I, s:I}", "dns", cl->ks_dns, "dropped_pkts", (json_int_t)pkts,
 	                 "dropped_bytes", (json_int_t)bytes);
+}
+
+int client_killswitch_only(const struct config *cfg)
+{
+	char *host = NULL, *port = NULL, t[32], marker[PATH_MAX];
+	struct sockaddr_storage hubs[KILLSWITCH_MAX_HUBS];
+	size_t n = 0;
+	int rc = 2;
+	if (strchr(cfg->tun, '%')) {
+		log_err("--kill-switch-only: --tun %s is a pattern, and the kill switch needs the "
+		        "TUN's own name (give one, such as slopn0)", cfg->tun);
+		return 2;
+	}
+	if (split_host_port(cfg->server, &host, &port) < 0) {
+		log_err("--server %s: expected HOST:PORT", cfg->server);
+		return 2;
+	}
+	bool dns = !client_host_is_address(host);
+	if (!dns) {
+		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM,
+		                         .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV}, *ai;
+		int e = getaddrinfo(host, port, &hints, &ai);
+		if (e) {
+			log_err("--server %s: %s", cfg->server, gai_strerror(e));
+			goto out;
+		}
+		for (const struct addrinfo *a = ai; a && n < KILLSWITCH_MAX_HUBS; a = a->ai_next)
+			if (a->ai_addrlen <= sizeof(hubs[0])) {
+				memset(&hubs[n], 0, sizeof(hubs[n]));
+				memcpy(&hubs[n++], a->ai_addr, a->ai_addrlen);
+			}
+		freeaddrinfo(ai);
+	}
+	killswitch_table_name(cfg->tun, t, sizeof(t));
+	snprintf(marker, sizeof(marker), "%s/killswitch-%s", cfg->state_dir, cfg->tun);
+	marker_put(marker, cfg->state_dir, t);
+	struct killswitch_rules r = {.tun = cfg->tun, .hubs = hubs, .nhubs = n,
+	                             .allow = cfg->allow_lan, .nallow = cfg->nallow_lan,
+	                             .allow6 = cfg->allow_lan6, .nallow6 = cfg->nallow_lan6,
+	                             .dns = dns};
+	char err[512];
+	rc = 1;
+	if (killswitch_apply(&r, err, sizeof(err)) < 0) {
+		log_err("--kill-switch-only: nftables refused the rules (table inet %s): %s", t, err);
+		unlink(marker);
+		goto out;
+	}
+	log_info("kill switch on: nothing leaves but through %s or to the hub at %s%s, until "
+	         "the client starts and takes it over (nftables table inet %s)", cfg->tun,
+	         cfg->server, dns ? ", and DNS until the client has resolved the hub's name" : "",
+	         t);
+	rc = 0;
+out:
+	free(host);
+	free(port);
+	return rc;
 }

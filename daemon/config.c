@@ -67,6 +67,9 @@ static const char usage_client[] =
 	"  --kill-switch          with --full-tunnel: while slopnd runs, nothing leaves\n"
 	"                         but through the tunnel or to the hub, also while it\n"
 	"                         reconnects (nftables table inet slopnks_TUN)\n"
+	"  --kill-switch-only     put the kill switch in and exit, without connecting:\n"
+	"                         at boot before the network (slopnd-killswitch@);\n"
+	"                         the client's start takes it over\n"
 	"  --allow-lan CIDR       with --kill-switch: a network still reached outside\n"
 	"                         the tunnel, such as the LAN's printer (repeatable,\n"
 	"                         IPv4 or IPv6)\n"
@@ -93,7 +96,7 @@ enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_SUBNET6, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
 	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_NAT_BACKEND, OPT_ALLOW_LAN, OPT_DNS,
-	OPT_FULL_TUNNEL, OPT_KILL_SWITCH, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF, OPT_METRICS,
+	OPT_FULL_TUNNEL, OPT_KILL_SWITCH, OPT_KILL_SWITCH_ONLY, OPT_NO_ROUTE, OPT_ACCEPT_DNS, OPT_RESOLV_CONF, OPT_METRICS,
 };
 
 static const struct option server_opts[] = {
@@ -130,6 +133,7 @@ static const struct option client_opts[] = {
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
 	{"full-tunnel", no_argument, NULL, OPT_FULL_TUNNEL},
 	{"kill-switch", no_argument, NULL, OPT_KILL_SWITCH},
+	{"kill-switch-only", no_argument, NULL, OPT_KILL_SWITCH_ONLY},
 	{"allow-lan", required_argument, NULL, OPT_ALLOW_LAN},
 	{"no-route", no_argument, NULL, OPT_NO_ROUTE},
 	{"accept-dns", no_argument, NULL, OPT_ACCEPT_DNS},
@@ -470,6 +474,9 @@ static int apply(struct config *c, int opt, const char *arg)
 	case OPT_KILL_SWITCH:
 		c->kill_switch = true;
 		break;
+	case OPT_KILL_SWITCH_ONLY:
+		c->kill_switch_only = true;
+		break;
 	case OPT_NO_ROUTE:
 		c->no_route = true;
 		break;
@@ -506,6 +513,12 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 	const struct option *o = l->opts;
 	while (o->name && strcmp(o->name, name) != 0)
 		o++;
+	if (o->name && o->val == OPT_KILL_SWITCH_ONLY) {
+		/* What one run does, not a setting: from the file, every start
+		 * of the client would end at once. */
+		snprintf(err, errlen, "a flag only (a run with it puts in the kill switch and exits)");
+		return -1;
+	}
 	if (!o->name || o->val == OPT_CONFIG || o->val == 'h') {
 		snprintf(err, errlen, "unknown key (the keys are the long flags of 'slopnd %s --help')",
 		         l->c->role == ROLE_SERVER ? "server" : "client");
@@ -695,6 +708,9 @@ int config_parse(struct config *c, int argc, char **argv)
 	if (c->role == ROLE_CLIENT && c->kill_switch && !c->full_tunnel)
 		return bad("--kill-switch needs --full-tunnel (it drops what does not go through the "
 		           "tunnel, and without --full-tunnel only the VPN subnet does)");
+	if (c->role == ROLE_CLIENT && c->kill_switch_only && !c->kill_switch)
+		return bad("--kill-switch-only puts in the kill switch of a client with --kill-switch "
+		           "(and --full-tunnel): this one has none");
 	if (c->role == ROLE_CLIENT && !c->kill_switch && (c->nallow_lan || c->nallow_lan6))
 		return bad("--allow-lan on a client only means something with --kill-switch (without "
 		           "it, the machine's own networks are reached outside the tunnel anyway)");

@@ -58,6 +58,7 @@ struct config {
 	char *alpn;             /* override, for interop tests only */
 	bool full_tunnel;       /* everything through the hub */
 	bool kill_switch;       /* and nothing else out while slopnd runs */
+	bool kill_switch_only;  /* put the kill switch in and exit (at boot) */
 	bool no_route;          /* leave routing alone, even the VPN subnet's */
 	bool accept_dns;        /* use the DNS server the hub pushes */
 	char *resolv_conf;      /* what --accept-dns rewrites (and restores) */

@@ -78,6 +78,13 @@ expect_eq "exit status of --kill-switch without --full-tunnel" "$rc" 2
 out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --allow-lan 192.0.2.0/24 2>&1); rc=$?
 expect_eq "exit status of a client's --allow-lan without --kill-switch" "$rc" 2
 [[ $out == *"only means something with --kill-switch"* ]] || fail "no reason given: $out"
+out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --kill-switch-only 2>&1); rc=$?
+expect_eq "exit status of --kill-switch-only without --kill-switch" "$rc" 2
+[[ $out == *"this one has none"* ]] || fail "no reason given: $out"
+printf 'server = 192.0.2.1:4242\ntoken = s3cret\nkill_switch_only = yes\n' > "$TMP/only.conf"
+out=$("$SLOPND" client --config "$TMP/only.conf" 2>&1); rc=$?
+expect_eq "exit status of kill_switch_only in a configuration file" "$rc" 2
+[[ $out == *"only.conf:3: kill_switch_only: a flag only"* ]] || fail "no reason given: $out"
 
 start_hub --nat
 wait_until 5 "the hub's NAT" hub_nat_is "nftables out of wan*"
@@ -157,14 +164,50 @@ expect_eq "IPv6 pings to the router, not allowed" "$(pings -6 2 2001:db8:2::2)" 
 stop c1
 ok "--allow-lan opens its networks and no others"
 
+# --- From boot (slopnd-killswitch@.service): --kill-switch-only puts in
+# the table of the client's settings and exits, before the client runs;
+# the client's start takes it over, its clean stop removes it.
+ks_dropped() { nsx c1 nft -j list counter inet slopnks_slopn0 dropped | jq '.nftables[] | select(.counter) | .counter.packets'; }
+printf 'server = 192.0.2.1:4242\ntoken = s3cret\nfull_tunnel = yes\nkill_switch = yes\n' > "$TMP/c1-boot.conf"
+boot_only() { nsx c1 timeout 10 "$SLOPND" client --config "$1" --state-dir "$TMP/c1-boot-state" --kill-switch-only; }
+boot_only "$TMP/c1-boot.conf" > "$TMP/c1-boot-only.log" 2>&1; rc=$?
+expect_eq "exit status of --kill-switch-only" "$rc" 0
+expect_eq "c1's kill switch after --kill-switch-only" "$(ks_table)" 1
+expect_eq "IPv4 to the internet host before the client runs" "$(pings -4 2 203.0.113.130)" 0
+expect_eq "IPv6 to the internet host before the client runs" "$(pings -6 2 2001:db8:3::2)" 0
+expect_eq "packets from c1's own addresses at the internet host" "$(seen leak4) $(seen leak6)" "3 4"
+[ "$(ks_dropped)" -ge 4 ] || fail "the boot kill switch counted $(ks_dropped) drops for 4 pings"
+start c1:boot client --config "$TMP/c1-boot.conf" --state-dir "$TMP/c1-boot-state"
+wait_until 10 "c1 connected through the boot kill switch" client_connected c1:boot
+expect_eq "kill switch in c1's status after the takeover (DNS closed: the hub is an address)" \
+	"$(client_status c1:boot kill_switch.dns)" false
+expect_eq "pings to the internet host through the tunnel" "$(pings -4 3 203.0.113.130)" 3
+stop c1:boot
+expect_eq "c1's kill switch after the client's clean stop" "$(ks_table)" 0
+# What a client without --kill-switch finds of a boot table: it goes.
+boot_only "$TMP/c1-boot.conf" > "$TMP/c1-boot-only.log" 2>&1 || fail "--kill-switch-only: $(cat "$TMP/c1-boot-only.log")"
+start_client c1 --full-tunnel --state-dir "$TMP/c1-boot-state"
+wait_until 10 "c1 connected" client_connected c1
+expect_eq "the boot kill switch after a start without --kill-switch" "$(ks_table)" 0
+stop c1
+expect_eq "packets from c1's own addresses at the internet host" "$(seen leak4) $(seen leak6)" "3 4"
+ok "--kill-switch-only: nothing out before the client runs; its start takes the table over"
+
 # --- A hub by name: DNS goes out until the name resolves, and then no more
 # (the client keeps to that lookup's addresses).
 mkdir -p "/etc/netns/$(ns c1)"
 printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
 printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
 printf 'server = hub.slopn.test:4242\ntoken = s3cret\nfull_tunnel = yes\nkill_switch = yes\n' > "$TMP/c1.conf"
-start c1:name client --config "$TMP/c1.conf"
-dns_seen() { [ "$(seen dns)" -ge 1 ]; }
+# From boot, by name: DNS out (the client will need it), nothing else.
+boot_only "$TMP/c1.conf" > "$TMP/c1-boot-only.log" 2>&1 || fail "--kill-switch-only: $(cat "$TMP/c1-boot-only.log")"
+nsx c1 getent hosts other.slopn.test > /dev/null
+q0=$(seen dns)
+[ "$q0" -ge 1 ] || fail "no DNS query at the internet host through the boot kill switch of a hub by name"
+expect_eq "pings to the internet host through it" "$(pings -4 2 203.0.113.130)" 0
+ok "the boot kill switch of a hub by name lets DNS out ($q0 queries), not pings"
+start c1:name client --config "$TMP/c1.conf" --state-dir "$TMP/c1-boot-state"
+dns_seen() { [ "$(seen dns)" -gt "$q0" ]; }
 wait_until 10 "c1's DNS query at the internet host" dns_seen
 expect_eq "DNS open in the kill switch before the name resolved" "$(client_status c1:name kill_switch.dns)" true
 printf '127.0.0.1 localhost\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"

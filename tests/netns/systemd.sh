@@ -11,13 +11,15 @@ SRC=$(cd "$(dirname "$0")/../.." && pwd)
 
 # 1. The units, pointing at this build's binary.
 mkdir -p "$TMP/units"
-for u in slopnd.service slopnd-client@.service; do
+for u in slopnd.service slopnd-client@.service slopnd-killswitch@.service; do
 	sed "s|ExecStart=[^ ]*/slopnd|ExecStart=$SLOPND|" "$BUILD/$u" > "$TMP/units/$u"
 done
 cp "$SRC/units/slopnd.socket" "$TMP/units/"
 cp "$TMP/units/slopnd-client@.service" "$TMP/units/slopnd-client@test.service"
+cp "$TMP/units/slopnd-killswitch@.service" "$TMP/units/slopnd-killswitch@test.service"
 systemd-analyze verify --man=no "$TMP/units/slopnd.service" "$TMP/units/slopnd.socket" \
-	"$TMP/units/slopnd-client@test.service" > "$TMP/verify.log" 2>&1 || {
+	"$TMP/units/slopnd-client@test.service" "$TMP/units/slopnd-killswitch@test.service" \
+	> "$TMP/verify.log" 2>&1 || {
 	cat "$TMP/verify.log"; fail "systemd-analyze verify failed"; }
 # Warnings about this machine (no slopn group, no /etc/slopn) are not about the units.
 grep -v "slopn\.sock\|client-test\|group\|Failed to resolve" "$TMP/verify.log" | grep -i "slopn" &&
@@ -70,7 +72,7 @@ for f in sbin/slopnd bin/slopnctl share/man/man8/slopnd.8 share/man/man8/slopnct
 	share/man/man5/slopnd.conf.5 share/doc/slopn/slopnd.conf.example; do
 	[ -f "$TMP/dest$prefix/$f" ] || fail "not installed: $prefix/$f"
 done
-for f in slopnd.service slopnd.socket slopnd-client@.service; do
+for f in slopnd.service slopnd.socket slopnd-client@.service slopnd-killswitch@.service; do
 	find "$TMP/dest" -path "*/systemd/system/$f" | grep -q . || fail "unit $f not installed"
 done
 find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
