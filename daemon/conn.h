@@ -84,7 +84,11 @@ enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DRAINING, CONN_DEAD };
  * it stopped. */
 #define CONN_DGQ_SLOTS 256
 #define CONN_DGQ_PAUSE (CONN_DGQ_SLOTS - 64)
-#define CONN_CID_LEN 16
+/* Our connection IDs (the hub's, which route a client's packets to its
+ * session, and a client's): 8 random bytes, 8 fewer per packet than 16
+ * (quic-go uses 4). A hub's CIDs of a crashed run, of any length, come
+ * back from peers.json for their resets. */
+#define CONN_CID_LEN 8
 
 struct conn {
 	ngtcp2_conn *qc;
