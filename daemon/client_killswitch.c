@@ -55,9 +55,9 @@ static void marker_put(const char *marker, const char *state_dir, const char *ta
 	int fd = (mkdir(state_dir, 0700) == 0 || errno == EEXIST)
 	         ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
 	if (fd < 0)
-		log_warn("--kill-switch: cannot write %s (%s): if this run does not stop cleanly, a "
-		         "start without --kill-switch will not remove its table ('nft delete table "
-		         "inet %s' does)", marker, strerror(errno), table);
+		log_warn("--kill-switch: cannot write %s (%s): a start without --kill-switch will "
+		         "not know to remove the table if this run leaves it ('nft delete table inet "
+		         "%s' does)", marker, strerror(errno), table);
 	else
 		close(fd);
 }
@@ -196,14 +196,13 @@ int client_killswitch_only(const struct config *cfg)
 	char err[512];
 	rc = 1;
 	if (killswitch_apply(&r, err, sizeof(err)) < 0) {
-		log_err("--kill-switch-only: nftables refused the rules (table inet %s): %s", t, err);
+		log_err("--kill-switch-only: the kill switch (table inet %s) could not go in: %s", t, err);
 		unlink(marker);
 		goto out;
 	}
-	log_info("kill switch on: nothing leaves but through %s or to the hub at %s%s, until "
-	         "the client starts and takes it over (nftables table inet %s)", cfg->tun,
-	         cfg->server, dns ? ", and DNS until the client has resolved the hub's name" : "",
-	         t);
+	log_info("kill switch on until the client starts and takes it over: nothing leaves but "
+	         "through %s or to the hub at %s%s (nftables table inet %s)", cfg->tun, cfg->server,
+	         dns ? ", and DNS for the hub's name" : "", t);
 	rc = 0;
 out:
 	free(host);
