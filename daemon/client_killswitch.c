@@ -43,9 +43,9 @@ static int apply(struct client *cl, bool dns)
 	return 0;
 }
 
-static void marker_path(const struct client *cl, char *buf, size_t len)
+static void marker_path(const char *state_dir, const char *tun, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/killswitch-%s", cl->cfg->state_dir, cl->tunname);
+	snprintf(buf, len, "%s/killswitch-%s", state_dir, tun);
 }
 
 /* Before the table goes in: without the file, a start without
@@ -66,7 +66,7 @@ int client_killswitch_start(struct client *cl)
 {
 	char t[32], marker[PATH_MAX];
 	killswitch_table_name(cl->tunname, t, sizeof(t));
-	marker_path(cl, marker, sizeof(marker));
+	marker_path(cl->cfg->state_dir, cl->tunname, marker, sizeof(marker));
 	if (!cl->cfg->kill_switch) {
 		if (access(marker, F_OK) != 0)
 			return 0;
@@ -136,7 +136,7 @@ void client_killswitch_stop(struct client *cl)
 	killswitch_remove(cl->tunname);
 	cl->ks_on = false;
 	char marker[PATH_MAX];
-	marker_path(cl, marker, sizeof(marker));
+	marker_path(cl->cfg->state_dir, cl->tunname, marker, sizeof(marker));
 	unlink(marker);
 	if (counted)
 		log_info("kill switch off (it dropped %llu packets)", (unsigned long long)pkts);
@@ -187,7 +187,7 @@ int client_killswitch_only(const struct config *cfg)
 		freeaddrinfo(ai);
 	}
 	killswitch_table_name(cfg->tun, t, sizeof(t));
-	snprintf(marker, sizeof(marker), "%s/killswitch-%s", cfg->state_dir, cfg->tun);
+	marker_path(cfg->state_dir, cfg->tun, marker, sizeof(marker));
 	marker_put(marker, cfg->state_dir, t);
 	struct killswitch_rules r = {.tun = cfg->tun, .hubs = hubs, .nhubs = n,
 	                             .allow = cfg->allow_lan, .nallow = cfg->nallow_lan,

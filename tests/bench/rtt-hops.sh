@@ -18,6 +18,8 @@
 [ "$(id -u)" = 0 ] || { echo "run as root" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 SLOPND=${SLOPND:-$here/../../build/slopnd}
+# (a SLOPND from elsewhere still needs this build's slopnctl)
+export SLOPNCTL=${SLOPNCTL:-$here/../../build/slopnctl}
 [ -x "$SLOPND" ] || { echo "build first: meson setup build && meson compile -C build" >&2; exit 2; }
 command -v tcpdump > /dev/null && command -v python3 > /dev/null ||
 	{ echo "needs tcpdump and python3" >&2; exit 2; }
@@ -31,14 +33,19 @@ nsx c1 ping -c 5 -i 0.05 -q 10.100.0.1 > /dev/null
 dumps=()
 for spec in "c1 slopn0 ctun" "c1 eth0 ceth" "hub eth0 heth" "hub slopn0 htun"; do
 	set -- $spec
-	nsx "$1" tcpdump -i "$2" -n -s 96 -w "$TMP/$3.pcap" 2> "$TMP/$3.err" &
+	# ip execs tcpdump: $! is tcpdump's own, which must get the TERM to
+	# write out what it holds.
+	ip netns exec "$(ns "$1")" tcpdump -i "$2" -n -s 96 -w "$TMP/$3.pcap" 2> "$TMP/$3.err" &
 	dumps+=($!)
 done
 for f in ctun ceth heth htun; do
 	wait_until 5 "tcpdump on $f" grep -q listening "$TMP/$f.err"
 done
 nsx c1 ping -c "$pings" -i "$interval" -q 10.100.0.1 | tail -1
-sleep 0.5
+# tcpdump takes packets from the kernel a block at a time, a block at the
+# latest a second old: without immediate mode, which would add its own
+# wake-ups to every hop, the last ones come after a wait.
+sleep 2
 kill -TERM "${dumps[@]}"
 wait "${dumps[@]}" 2> /dev/null || true
 for f in ctun ceth heth htun; do

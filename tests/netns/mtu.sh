@@ -12,6 +12,11 @@ ok "1280-byte packets c1 -> c2"
 nsx c1 ping -M do -s 1253 -c 1 -W 1 10.100.0.1 >/dev/null 2>&1 && fail "1281-byte packet passed a 1280 MTU"
 ok "1281 bytes refused by the 1280 MTU"
 expect_eq "too_big drops" "$(hub_stat 10.100.0.2 drop_too_big)" 0
+# What is around a packet: on a 1500-byte link 1452 bytes of UDP payload,
+# of which QUIC takes at most 32 with 8-byte connection IDs (flags, ID,
+# packet number, tag, DATAGRAM frame header), both ways.
+expect_eq "the largest packet c1's connection carries, at c1 and at the hub" \
+	"$(client_status c1 max_packet) $(hub_stat 10.100.0.2 max_packet)" "1420 1420"
 
 # A narrow way to the hub. c3's own link has MTU 1400: the client knows it
 # from the route, sends 1372-byte QUIC packets from the first and asks the
