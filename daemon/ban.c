@@ -83,6 +83,12 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 	return true;
 }
 
+static void count_refusal(struct ban_entry *e)
+{
+	if (e->refused < UINT32_MAX)
+		e->refused++;
+}
+
 bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t *left)
 {
 	uint8_t key[16];
@@ -90,8 +96,7 @@ bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uin
 	if (!key_of(sa, key) || !(e = find(t, key)) || now >= e->until)
 		return true;
 	if (e->told && now - e->told < BAN_TELL_EVERY) {
-		if (e->refused < UINT32_MAX)
-			e->refused++;
+		count_refusal(e);
 		*left = e->until - now;
 		return false;
 	}
@@ -103,8 +108,8 @@ void ban_refused(struct ban_table *t, const struct sockaddr *sa)
 {
 	uint8_t key[16];
 	struct ban_entry *e;
-	if (key_of(sa, key) && (e = find(t, key)) && e->refused < UINT32_MAX)
-		e->refused++;
+	if (key_of(sa, key) && (e = find(t, key)))
+		count_refusal(e);
 }
 
 void ban_success(struct ban_table *t, const struct sockaddr *sa)

@@ -27,20 +27,39 @@
 #include "daemon/log.h"
 #include "tun/killswitch.h"
 
-static int apply(struct client *cl, bool dns)
+/* The table for a client of these settings (replacing one that is there). */
+static int put_in(const struct config *c, const char *tun, const struct sockaddr_storage *hubs,
+                  size_t nhubs, bool dns, char *err, size_t errlen)
 {
-	const struct config *c = cl->cfg;
-	struct killswitch_rules r = {.tun = cl->tunname, .hubs = cl->ks_hubs, .nhubs = cl->ks_n,
+	struct killswitch_rules r = {.tun = tun, .hubs = hubs, .nhubs = nhubs,
 	                             .allow = c->allow_lan, .nallow = c->nallow_lan,
 	                             .allow6 = c->allow_lan6, .nallow6 = c->nallow_lan6, .dns = dns};
+	return killswitch_apply(&r, err, errlen);
+}
+
+static int apply(struct client *cl, bool dns)
+{
 	char err[512];
-	if (killswitch_apply(&r, err, sizeof(err)) < 0) {
+	if (put_in(cl->cfg, cl->tunname, cl->ks_hubs, cl->ks_n, dns, err, sizeof(err)) < 0) {
 		log_err("--kill-switch: nftables refused the rules: %s", err);
 		return -1;
 	}
 	cl->ks_on = true;
 	cl->ks_dns = dns;
 	return 0;
+}
+
+/* The IPv4 and IPv6 addresses of ai's chain, at most max. */
+static unsigned hub_addrs(const struct addrinfo *ai, struct sockaddr_storage *out, unsigned max)
+{
+	unsigned n = 0;
+	for (const struct addrinfo *a = ai; a && n < max; a = a->ai_next)
+		if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
+		    a->ai_addrlen <= sizeof(out[0])) {
+			memset(&out[n], 0, sizeof(out[n]));
+			memcpy(&out[n++], a->ai_addr, a->ai_addrlen);
+		}
+	return n;
 }
 
 static void marker_path(const char *state_dir, const char *tun, char *buf, size_t len)
@@ -97,13 +116,7 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 	if (!cl->ks_on)
 		return;
 	struct sockaddr_storage hubs[SCOUT_MAX];
-	unsigned n = 0;
-	for (const struct addrinfo *a = ai; a && n < SCOUT_MAX; a = a->ai_next)
-		if ((a->ai_family == AF_INET || a->ai_family == AF_INET6) &&
-		    a->ai_addrlen <= sizeof(hubs[0])) {
-			memset(&hubs[n], 0, sizeof(hubs[n]));
-			memcpy(&hubs[n++], a->ai_addr, a->ai_addrlen);
-		}
+	unsigned n = hub_addrs(ai, hubs, SCOUT_MAX);
 	if (!n || (!cl->ks_dns && n == cl->ks_n && !memcmp(hubs, cl->ks_hubs, n * sizeof(hubs[0]))))
 		return;
 	bool was_dns = cl->ks_dns;
@@ -159,7 +172,7 @@ int client_killswitch_only(const struct config *cfg)
 {
 	char *host = NULL, *port = NULL, t[32], marker[PATH_MAX];
 	struct sockaddr_storage hubs[KILLSWITCH_MAX_HUBS];
-	size_t n = 0;
+	unsigned n = 0;
 	int rc = 2;
 	if (strchr(cfg->tun, '%')) {
 		log_err("--kill-switch-only: --tun %s is a pattern, and the kill switch needs the "
@@ -179,23 +192,15 @@ int client_killswitch_only(const struct config *cfg)
 			log_err("--server %s: %s", cfg->server, gai_strerror(e));
 			goto out;
 		}
-		for (const struct addrinfo *a = ai; a && n < KILLSWITCH_MAX_HUBS; a = a->ai_next)
-			if (a->ai_addrlen <= sizeof(hubs[0])) {
-				memset(&hubs[n], 0, sizeof(hubs[n]));
-				memcpy(&hubs[n++], a->ai_addr, a->ai_addrlen);
-			}
+		n = hub_addrs(ai, hubs, KILLSWITCH_MAX_HUBS);
 		freeaddrinfo(ai);
 	}
 	killswitch_table_name(cfg->tun, t, sizeof(t));
 	marker_path(cfg->state_dir, cfg->tun, marker, sizeof(marker));
 	marker_put(marker, cfg->state_dir, t);
-	struct killswitch_rules r = {.tun = cfg->tun, .hubs = hubs, .nhubs = n,
-	                             .allow = cfg->allow_lan, .nallow = cfg->nallow_lan,
-	                             .allow6 = cfg->allow_lan6, .nallow6 = cfg->nallow_lan6,
-	                             .dns = dns};
 	char err[512];
 	rc = 1;
-	if (killswitch_apply(&r, err, sizeof(err)) < 0) {
+	if (put_in(cfg, cfg->tun, hubs, n, dns, err, sizeof(err)) < 0) {
 		log_err("--kill-switch-only: the kill switch (table inet %s) could not go in: %s", t, err);
 		unlink(marker);
 		goto out;
