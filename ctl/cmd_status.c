@@ -114,8 +114,12 @@ static int status(const struct args *args)
 				printf("%lld packets dropped", (long long)json_integer_value(dropped));
 			else
 				printf("its drops unknown");
+			json_t *hubs = json_object_get(ks, "hubs");
+			for (size_t i = 0; i < json_array_size(hubs); i++)
+				printf("%s%s", i ? ", " : "; lets out ",
+				       json_string_value(json_array_get(hubs, i)) ?: "?");
 			printf("%s\n", json_is_true(json_object_get(ks, "dns"))
-			                ? " (DNS let out until the hub's name resolves)" : "");
+			                ? " and slopnd's DNS lookups of the hub's name" : "");
 		}
 		printf("traffic:   %s in, %s out\n",
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),

@@ -95,6 +95,7 @@ struct client {
 	/* The hub's name, being looked up (client_name.c), and what its last
 	 * lookup found: tried when a lookup fails (a DNS server down). */
 	struct gaicb *gai;           /* the lookup in progress, or NULL */
+	struct client_ares *ares;    /* ... under --kill-switch (client_ares.c) */
 	struct sockaddr_storage known[SCOUT_MAX];
 	socklen_t known_len[SCOUT_MAX];
 	unsigned known_n;
@@ -174,8 +175,6 @@ int client_killswitch_start(struct client *cl);
 int client_killswitch_only(const struct config *cfg);
 /* An attempt's addresses (ai, its chain): let through, if not already. */
 void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai);
-/* DNS is closed: no lookup, the known addresses are the hub's. */
-bool client_killswitch_keeps_addresses(const struct client *cl);
 void client_killswitch_stop(struct client *cl);
 /* For status: null when off. */
 json_t *client_killswitch_json(const struct client *cl);
@@ -187,6 +186,16 @@ bool client_host_is_address(const char *h);
 /* Look the hub's name up (an address at once), then client_resolved. */
 void client_name_lookup(struct client *cl);
 void client_name_free(struct client *cl);
+/* A lookup's end: what it found (kept for when the next ones fail), or
+ * why it failed (the last addresses found are tried). */
+void client_name_found(struct client *cl, struct addrinfo *ai);
+void client_name_failed(struct client *cl, const char *why);
+
+/* client_ares.c: the lookup under --kill-switch, its queries marked. */
+int client_ares_init(void);
+void client_ares_lookup(struct client *cl);
+bool client_ares_busy(const struct client *cl);
+void client_ares_free(struct client *cl);
 
 /* client_path.c */
 /* The kernel's way to the hub now (to the last address tried; before any,

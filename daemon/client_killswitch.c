@@ -3,10 +3,9 @@
  * client reconnects, and in the moment of a move to another network,
  * traffic is dropped instead of taking the machine's own routes.
  *
- * DNS goes out only until the hub's name has been resolved once: after
- * that, queries would leave outside the tunnel whenever it is down, so
- * they cannot, and the client keeps to the addresses that lookup found
- * (a lookup would only wait for its timeouts).
+ * For a hub given by name, DNS goes out only from slopnd's own lookups of
+ * it (client_ares.c marks their sockets): a hub whose address changes is
+ * followed, and no other program's query leaves outside the tunnel.
  *
  * A file in the state directory says the table is in, from before it goes
  * in until after it is gone, as the hub's NAT state file does: a start
@@ -107,7 +106,7 @@ int client_killswitch_start(struct client *cl)
 	size_t nets = cl->cfg->nallow_lan + cl->cfg->nallow_lan6;
 	log_info("kill switch on: nothing leaves but through %s or to the hub%s (nftables table "
 	         "inet %s)%s", cl->tunname, nets ? " and the --allow-lan networks" : "", t,
-	         cl->ks_dns ? "; DNS too until the hub's name is resolved" : "");
+	         cl->ks_dns ? "; DNS only for slopnd's own lookups of the hub's name" : "");
 	return 0;
 }
 
@@ -117,12 +116,12 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 		return;
 	struct sockaddr_storage hubs[SCOUT_MAX];
 	unsigned n = hub_addrs(ai, hubs, SCOUT_MAX);
-	if (!n || (!cl->ks_dns && n == cl->ks_n && !memcmp(hubs, cl->ks_hubs, n * sizeof(hubs[0]))))
+	if (!n || (n == cl->ks_n && !memcmp(hubs, cl->ks_hubs, n * sizeof(hubs[0]))))
 		return;
-	bool was_dns = cl->ks_dns;
+	bool moved = cl->ks_n > 0;
 	memcpy(cl->ks_hubs, hubs, n * sizeof(hubs[0]));
 	cl->ks_n = n;
-	if (apply(cl, false) < 0) {
+	if (apply(cl, cl->ks_dns) < 0) {
 		log_warn("--kill-switch: the hub's addresses could not be let through: the attempt "
 		         "may not reach it (the next attempt tries again)");
 		cl->ks_n = 0;
@@ -132,12 +131,7 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 	sockaddr_host((const struct sockaddr *)&hubs[0], a, sizeof(a));
 	log_info("kill switch: the hub at %s%s let through%s", a,
 	         n > 1 ? " and the name's other addresses" : "",
-	         was_dns ? "; DNS is closed from now on, and the client keeps to these addresses" : "");
-}
-
-bool client_killswitch_keeps_addresses(const struct client *cl)
-{
-	return cl->ks_on && !cl->ks_dns && cl->known_n > 0;
+	         moved ? " instead of the addresses its name had before" : "");
 }
 
 void client_killswitch_stop(struct client *cl)
@@ -162,10 +156,17 @@ json_t *client_killswitch_json(const struct client *cl)
 	uint64_t pkts, bytes;
 	if (!cl->ks_on)
 		return json_null();
+	json_t *hubs = json_array();
+	for (unsigned i = 0; i < cl->ks_n; i++) {
+		char a[INET6_ADDRSTRLEN + 8];
+		sockaddr_str((const struct sockaddr *)&cl->ks_hubs[i], a, sizeof(a));
+		json_array_append_new(hubs, json_string(a));
+	}
 	if (killswitch_dropped(cl->tunname, &pkts, &bytes) < 0)
-		return json_pack("{s:b, s:n, s:n}", "dns", cl->ks_dns, "dropped_pkts", "dropped_bytes");
-	return json_pack("{s:b, s:I, s:I}", "dns", cl->ks_dns, "dropped_pkts", (json_int_t)pkts,
-	                 "dropped_bytes", (json_int_t)bytes);
+		return json_pack("{s:b, s:o, s:n, s:n}", "dns", cl->ks_dns, "hubs", hubs, "dropped_pkts",
+		                 "dropped_bytes");
+	return json_pack("{s:b, s:o, s:I, s:I}", "dns", cl->ks_dns, "hubs", hubs, "dropped_pkts",
+	                 (json_int_t)pkts, "dropped_bytes", (json_int_t)bytes);
 }
 
 int client_killswitch_only(const struct config *cfg)
@@ -207,7 +208,7 @@ int client_killswitch_only(const struct config *cfg)
 	}
 	log_info("kill switch on until the client starts and takes it over: nothing leaves but "
 	         "through %s or to the hub at %s%s (nftables table inet %s)", cfg->tun, cfg->server,
-	         dns ? ", and DNS for the hub's name" : "", t);
+	         dns ? ", and DNS only for slopnd's own lookups of its name" : "", t);
 	rc = 0;
 out:
 	free(host);

@@ -3,8 +3,10 @@
  * to half a minute with resolv.conf's defaults), and meanwhile the client
  * would answer neither slopnctl nor a SIGTERM. glibc's getaddrinfo_a does
  * the lookup in a thread of its own; its end is told through an eventfd
- * that the loop watches. An IP address needs no lookup and is taken at
- * once. When a lookup fails, the addresses the last one found are tried. */
+ * that the loop watches. Under --kill-switch, slopnd asks DNS itself
+ * (client_ares.c), so that the kill switch lets its queries out and no
+ * one else's. An IP address needs no lookup and is taken at once. When a
+ * lookup fails, the addresses the last one found are tried. */
 #include "daemon/client_int.h"
 
 #include <arpa/inet.h>
@@ -66,7 +68,7 @@ static void try_known(struct client *cl)
 /* A failed lookup: the attempt goes to the addresses the last one found,
  * if any. A name that no server answers for now still names the hub it
  * named (and --pin, if given, tells a wrong one). */
-static void lookup_failed(struct client *cl, const char *why)
+void client_name_failed(struct client *cl, const char *why)
 {
 	if (!cl->known_n) {
 		client_problem(cl, "cannot resolve %s: %s", cl->host, why);
@@ -90,20 +92,27 @@ static int on_lookup(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (rv != 0) {
 		/* (errno of EAI_SYSTEM was glibc's thread's: not ours to read) */
 		lookup_free(cl);
-		lookup_failed(cl, gai_strerror(rv));
+		client_name_failed(cl, gai_strerror(rv));
 		return 0;
 	}
 	struct addrinfo *ai = cl->gai->ar_result;
 	cl->gai->ar_result = NULL;
 	lookup_free(cl);
-	remember(cl, ai);
-	client_resolved(cl, ai);
+	client_name_found(cl, ai);
 	freeaddrinfo(ai);
 	return 0;
 }
 
+void client_name_found(struct client *cl, struct addrinfo *ai)
+{
+	remember(cl, ai);
+	client_resolved(cl, ai);
+}
+
 int client_name_init(struct client *cl)
 {
+	if (cl->cfg->kill_switch && client_ares_init() < 0)
+		return -1;
 	cl->gai_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (cl->gai_fd < 0 ||
 	    sd_event_add_io(cl->ev, &cl->gai_src, cl->gai_fd, EPOLLIN, on_lookup, cl) < 0)
@@ -119,12 +128,8 @@ bool client_host_is_address(const char *h)
 
 void client_name_lookup(struct client *cl)
 {
-	if (cl->gai)
+	if (cl->gai || client_ares_busy(cl))
 		return; /* one at a time: its end starts the attempt */
-	if (client_killswitch_keeps_addresses(cl)) {
-		try_known(cl);
-		return;
-	}
 	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM,
 	                         .ai_flags = AI_NUMERICSERV};
 	if (client_host_is_address(cl->host)) {
@@ -138,9 +143,13 @@ void client_name_lookup(struct client *cl)
 			freeaddrinfo(ai);
 		return;
 	}
+	if (cl->cfg->kill_switch) {
+		client_ares_lookup(cl);
+		return;
+	}
 	cl->gai = calloc(1, sizeof(*cl->gai) + sizeof(hints));
 	if (!cl->gai) {
-		lookup_failed(cl, "out of memory");
+		client_name_failed(cl, "out of memory");
 		return;
 	}
 	struct addrinfo *h = (struct addrinfo *)(cl->gai + 1); /* lives as long as the request */
@@ -156,12 +165,13 @@ void client_name_lookup(struct client *cl)
 		const char *why = rv == EAI_SYSTEM ? strerror(errno) : gai_strerror(rv);
 		free(cl->gai);
 		cl->gai = NULL;
-		lookup_failed(cl, why);
+		client_name_failed(cl, why);
 	}
 }
 
 void client_name_free(struct client *cl)
 {
+	client_ares_free(cl);
 	if (cl->gai_src)
 		sd_event_source_disable_unref(cl->gai_src);
 	cl->gai_src = NULL;

@@ -54,7 +54,8 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 		outbuf_printf(&o, " accept\n");
 	}
 	if (r->dns)
-		outbuf_printf(&o, "\t\tmeta l4proto { tcp, udp } th dport 53 accept\n");
+		outbuf_printf(&o, "\t\tmeta mark 0x%08x meta l4proto { tcp, udp } th dport 53 accept\n",
+		              KILLSWITCH_DNS_MARK);
 	/* A link coming up, or a new network after a move: DHCP, and IPv6's
 	 * link-local traffic and neighbour discovery (to global addresses too). */
 	outbuf_printf(&o, "\t\tudp sport 68 udp dport 67 accept\n"
@@ -64,6 +65,17 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 	                  "\t\tcounter name \"dropped\" drop\n"
 	                  "\t}\n}\n");
 	return o.full ? -1 : (int)o.used;
+}
+
+bool killswitch_resolver_is_stub(const struct sockaddr_storage *servers, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		const struct sockaddr_in *s = (const void *)&servers[i];
+		uint32_t a = ntohl(s->sin_addr.s_addr);
+		if (s->sin_family != AF_INET || (a != 0x7f000035 && a != 0x7f000036))
+			return false;
+	}
+	return n > 0;
 }
 
 int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen)

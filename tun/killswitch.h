@@ -16,6 +16,9 @@
 #include "tun/nat.h"
 
 #define KILLSWITCH_MAX_HUBS 8
+/* SO_MARK of the client's own DNS sockets ("slnd"): the kill switch tells
+ * its lookups of the hub's name by it from every other program's. */
+#define KILLSWITCH_DNS_MARK 0x736c6e64u
 
 struct killswitch_rules {
 	const char *tun;
@@ -27,7 +30,8 @@ struct killswitch_rules {
 	size_t nallow;
 	const struct cidr6 *allow6;
 	size_t nallow6;
-	/* DNS (port 53) let out too: the hub's name is not resolved yet. */
+	/* The hub is a name: DNS (port 53) of sockets with KILLSWITCH_DNS_MARK
+	 * let out too, which only slopnd's own lookups of it carry. */
 	bool dns;
 };
 
@@ -43,6 +47,11 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len);
 int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen);
 /* Remove the table; whether there was one. */
 bool killswitch_remove(const char *tun);
+
+/* Whether a resolver's servers (n of them) are only systemd-resolved's
+ * stub (127.0.0.53, 127.0.0.54): its queries upstream leave from resolved,
+ * not from us, and the kill switch drops them. Pure: unit-tested. */
+bool killswitch_resolver_is_stub(const struct sockaddr_storage *servers, size_t n);
 
 /* The packets and bytes it dropped. 0 or -1. */
 int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes);

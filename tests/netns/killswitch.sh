@@ -110,7 +110,7 @@ wait_connected c1 10.100.0.2
 wait_until 5 "c1's full tunnel" client_is c1 full_tunnel true
 expect_eq "kill switch in c1's status (DNS closed: the hub is an address)" \
 	"$(client_status c1 'kill_switch | "\(.dns) \(.dropped_pkts)"' | sed 's/ [0-9]*$/ N/')" "false N"
-"$SLOPNCTL" --socket "$TMP/c1.sock" status | grep -Eq '^kill: +on, [0-9]+ packets dropped$' ||
+"$SLOPNCTL" --socket "$TMP/c1.sock" status | grep -Eq '^kill: +on, [0-9]+ packets dropped; lets out 192\.0\.2\.1:4242$' ||
 	fail "slopnctl status does not show the kill switch: $("$SLOPNCTL" --socket "$TMP/c1.sock" status)"
 expect_eq "pings to the internet host through the tunnel" "$(pings -4 3 203.0.113.130)" 3
 expect_eq "echo requests from the hub's address" "$(seen tunnel)" 3
@@ -193,42 +193,92 @@ stop c1
 expect_eq "packets from c1's own addresses at the internet host" "$(seen leak4) $(seen leak6)" "3 4"
 ok "--kill-switch-only: nothing out before the client runs; its start takes the table over"
 
-# --- A hub by name: DNS goes out until the name resolves, and then no more
-# (the client keeps to that lookup's addresses).
+# --- A hub by name: slopnd asks DNS itself, its sockets marked, and the
+# kill switch lets those queries out and no other program's; a hub whose
+# address changes (dynamic DNS) is followed. A DNS server at the internet
+# host answers from a hosts file; its log tells who asked what.
+printf '192.0.2.1 hub.slopn.test\n' > "$TMP/dns-hosts"
+ip netns exec "$(ns inet)" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+	--addn-hosts="$TMP/dns-hosts" --listen-address=203.0.113.130 --bind-interfaces --pid-file= \
+	--local-ttl=0 --log-queries --log-facility="$TMP/dnsmasq.log" 2> "$TMP/dnsmasq.err" &
+PIDS+=($!)
+DNSMASQ=$!
+dns_up() { nsx inet ss -Hlun 'sport = :53' | grep -q .; }
+wait_until 5 "the DNS server at the internet host" dns_up
+# asked NAME: queries for NAME from c1's own address (outside the tunnel).
+asked() { grep -Ec "query\[[A-Z]+\] $1 from 192\.0\.2\.11\$" "$TMP/dnsmasq.log"; }
 mkdir -p "/etc/netns/$(ns c1)"
 printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
 printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
 printf 'server = hub.slopn.test:4242\ntoken = s3cret\nfull_tunnel = yes\nkill_switch = yes\n' > "$TMP/c1.conf"
-# From boot, by name: DNS out (the client will need it), nothing else.
+# Without a kill switch the name resolves from c1, so a query that does
+# not arrive later was held back.
+nsx c1 getent hosts hub.slopn.test > /dev/null || fail "hub.slopn.test does not resolve at c1"
+[ "$(asked hub.slopn.test)" -ge 1 ] || fail "the DNS server logged no query from c1"
+# From boot, by name: no DNS out (the client's own lookups will be), nothing else.
 boot_only "$TMP/c1.conf" > "$TMP/c1-boot-only.log" 2>&1 || fail "--kill-switch-only: $(cat "$TMP/c1-boot-only.log")"
 nsx c1 getent hosts other.slopn.test > /dev/null
-q0=$(seen dns)
-[ "$q0" -ge 1 ] || fail "no DNS query at the internet host through the boot kill switch of a hub by name"
+expect_eq "queries for other.slopn.test at the DNS server through the boot kill switch" \
+	"$(asked other.slopn.test)" 0
 expect_eq "pings to the internet host through it" "$(pings -4 2 203.0.113.130)" 0
-ok "the boot kill switch of a hub by name lets DNS out ($q0 queries), not pings"
+ok "the boot kill switch of a hub by name lets no program's DNS out"
 start c1:name client --config "$TMP/c1.conf" --state-dir "$TMP/c1-boot-state"
-dns_seen() { [ "$(seen dns)" -gt "$q0" ]; }
-wait_until 10 "c1's DNS query at the internet host" dns_seen
-expect_eq "DNS open in the kill switch before the name resolved" "$(client_status c1:name kill_switch.dns)" true
-printf '127.0.0.1 localhost\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+q0=$(asked hub.slopn.test)
 wait_until 15 "c1 connected by name" client_connected c1:name
-expect_eq "DNS in the kill switch once the name resolved" "$(client_status c1:name kill_switch.dns)" false
+[ "$(asked hub.slopn.test)" -gt "$q0" ] || fail "no query of c1's own for hub.slopn.test at the DNS server"
+expect_eq "the kill switch of c1 by name: its own DNS out, the hub's address" \
+	"$(client_status c1:name 'kill_switch | "\(.dns) \(.hubs)"')" 'true ["192.0.2.1:4242"]'
+ok "c1 looked the hub's name up through its kill switch ($(($(asked hub.slopn.test) - q0)) queries at the DNS server)"
+# The hub moves to another address, and its name with it.
 stop hub
 wait_until 5 "c1 reconnecting" client_is c1:name full_tunnel false
-q=$(seen dns)
+ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
+printf '192.0.2.2 hub.slopn.test\n' > "$TMP/dns-hosts"
+kill -HUP "$DNSMASQ"
 nsx c1 getent hosts other.slopn.test > /dev/null
-expect_eq "DNS queries at the internet host while c1 reconnects" "$(seen dns)" "$q"
-start_hub --nat
-wait_until 15 "c1 connected by name" client_connected c1:name
-expect_eq "DNS queries at the internet host after the reconnect" "$(seen dns)" "$q"
-expect_eq "packets from c1's own IPv4 address at the internet host (the $q DNS queries before the name resolved too)" \
+start hub:moved server --listen 192.0.2.2:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat
+wait_hub
+wait_until 30 "c1 connected to the hub's new address" client_is c1:name hub_addr 192.0.2.2:4242
+wait_until 5 "c1 connected" client_connected c1:name
+expect_eq "the hub's address in c1's kill switch" "$(client_status c1:name kill_switch.hubs[])" 192.0.2.2:4242
+expect_eq "rules in c1's kill switch for the hub's old address" \
+	"$(nsx c1 nft list table inet slopnks_slopn0 | grep -c '192\.0\.2\.1 ')" 0
+wait_until 5 "c1's full tunnel" client_is c1:name full_tunnel true
+t0=$(seen tunnel)
+expect_eq "pings to the internet host through the tunnel at the hub's new address" "$(pings -4 3 203.0.113.130)" 3
+expect_eq "echo requests from the hub's address" "$(seen tunnel)" "$((t0 + 3))"
+expect_eq "queries for other.slopn.test at the DNS server (made while c1 reconnected)" \
+	"$(asked other.slopn.test)" 0
+q=$(grep -c 'from 192\.0\.2\.11$' "$TMP/dnsmasq.log")
+expect_eq "packets from c1's own IPv4 address at the internet host (its $q DNS queries, 3 pings without a kill switch)" \
 	"$(seen leak4)" "$((3 + q))"
-ok "by name: DNS out only until the name resolved; back at the same address without a lookup"
+ok "by name: c1 followed the hub to its new address; no DNS out but its own"
+
+# systemd-resolved: resolv.conf names only its stub (127.0.0.53), whose
+# queries upstream are resolved's, not slopnd's: slopnd asks the upstream
+# servers resolved lists. Nothing answers at 127.0.0.53 here; resolved's
+# list is put in place for slopnd alone (a mount namespace of its own).
+stop c1:name
+printf 'nameserver 127.0.0.53\noptions edns0 trust-ad\n' > "/etc/netns/$(ns c1)/resolv.conf"
+cat > "$TMP/resolved.sh" <<-EOF2
+	#!/bin/bash
+	mount -t tmpfs slopn-test /run && mkdir -p /run/systemd/resolve &&
+		printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > /run/systemd/resolve/resolv.conf &&
+		exec "$SLOPND" "\$@"
+EOF2
+chmod +x "$TMP/resolved.sh"
+q0=$(asked hub.slopn.test)
+SLOPND="$TMP/resolved.sh" start c1:resolved client --config "$TMP/c1.conf" --state-dir "$TMP/c1-resolved-state"
+wait_until 15 "c1 connected by name behind systemd-resolved's stub" client_connected c1:resolved
+[ "$(asked hub.slopn.test)" -gt "$q0" ] || fail "no query of c1's for hub.slopn.test at resolved's upstream server"
+expect_eq "c1's hub address" "$(client_status c1:resolved hub_addr)" 192.0.2.2:4242
+ok "behind systemd-resolved's stub: the name asked of its upstream server, through the kill switch"
 
 # --- The hub over IPv6: its address and port let through, the rest of
 # IPv6 outside the tunnel still not.
-stop c1:name
-stop hub
+stop c1:resolved
+stop hub:moved
 start hub:six server --listen "[2001:db8:1::1]:4242" --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat
 wait_hub

@@ -69,7 +69,9 @@ static void ruleset(void **state)
 	r.dns = true;
 	r.nhubs = 0;
 	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
-	assert_non_null(strstr(buf, "meta l4proto { tcp, udp } th dport 53 accept\n"));
+	/* Only the client's own lookups (their sockets marked), never all DNS. */
+	assert_non_null(strstr(buf, "meta mark 0x736c6e64 meta l4proto { tcp, udp } th dport 53 accept\n"));
+	assert_null(strstr(strstr(buf, "dport 53") + 1, "dport 53"));
 	assert_null(strstr(buf, "udp dport 4242"));
 }
 
@@ -103,6 +105,21 @@ static void table_name(void **state)
 	char t[32];
 	killswitch_table_name("vpn-1.x", t, sizeof(t));
 	assert_string_equal(t, "slopnks_vpn_1_x");
+}
+
+static void resolver_stub(void **state)
+{
+	(void)state;
+	struct sockaddr_storage s[3] = {v4("127.0.0.53", 53), v4("127.0.0.54", 53), v4("192.0.2.53", 53)};
+	assert_true(killswitch_resolver_is_stub(s, 1));
+	assert_true(killswitch_resolver_is_stub(s, 2));
+	/* One server of its own: asked as it is. */
+	assert_false(killswitch_resolver_is_stub(s, 3));
+	assert_false(killswitch_resolver_is_stub(s, 0));
+	s[0] = v4("127.0.0.1", 53); /* another local resolver: not resolved's */
+	assert_false(killswitch_resolver_is_stub(s, 1));
+	s[0] = v6("::1", 53);
+	assert_false(killswitch_resolver_is_stub(s, 1));
 }
 
 static void counter(void **state)
@@ -141,6 +158,7 @@ int main(void)
 		cmocka_unit_test(ruleset),
 		cmocka_unit_test(refuses),
 		cmocka_unit_test(table_name),
+		cmocka_unit_test(resolver_stub),
 		cmocka_unit_test(counter),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
