@@ -6,7 +6,9 @@
  * that the loop watches. Under --kill-switch, slopnd asks DNS itself
  * (client_ares.c), so that the kill switch lets its queries out and no
  * one else's. An IP address needs no lookup and is taken at once. When a
- * lookup fails, the addresses the last one found are tried. */
+ * lookup fails, the addresses the last one found are tried: those of this
+ * run, or of an earlier one (kept in STATE_DIR/hub-TUN.json), so that a
+ * client started while DNS does not answer still reaches its hub. */
 #include "daemon/client_int.h"
 
 #include <arpa/inet.h>
@@ -14,10 +16,14 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/eventfd.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/statefile.h"
+#include "proto/hubfile.h"
 
 /* A lookup that was still running when the client stopped: glibc's thread
  * writes into it and into the eventfd until it ends, so neither is freed.
@@ -40,16 +46,75 @@ static void lookup_free(struct client *cl)
 	cl->gai = NULL;
 }
 
-/* What a lookup found, kept for when the next ones fail. */
+_Static_assert(SCOUT_MAX <= HUBFILE_MAX, "hub-TUN.json holds what a lookup keeps");
+
+static void saved_path(const struct client *cl, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/hub-%s.json", cl->cfg->state_dir, cl->tunname);
+}
+
+/* An earlier run's last lookup, if it was of this name. */
+static void load_saved(struct client *cl)
+{
+	char path[PATH_MAX], err[256], *buf = NULL;
+	size_t len;
+	saved_path(cl, path, sizeof(path));
+	int r = statefile_read(path, 4096, &buf, &len, err, sizeof(err));
+	struct hubfile h;
+	if (r < 0)
+		log_warn("%s: %s; the hub's addresses from an earlier run are not known", path, err);
+	else if (r > 0 && hubfile_parse(buf, len, &h, err, sizeof(err)) < 0)
+		log_warn("%s: %s; not used (the next lookup of the hub's name writes it again)", path, err);
+	else if (r > 0 && strcmp(h.server, cl->cfg->server) == 0)
+		for (size_t i = 0; i < h.n && cl->known_n < SCOUT_MAX; i++) {
+			memcpy(&cl->known[cl->known_n], &h.addr[i], h.len[i]);
+			cl->known_len[cl->known_n++] = h.len[i];
+		}
+	free(buf);
+}
+
+static void save(struct client *cl)
+{
+	struct hubfile h = {.n = cl->known_n};
+	char path[PATH_MAX], err[256];
+	if (snprintf(h.server, sizeof(h.server), "%s", cl->cfg->server) >= (int)sizeof(h.server))
+		return; /* a name that long is not kept (hubfile.h) */
+	for (size_t i = 0; i < h.n && i < HUBFILE_MAX; i++) {
+		memcpy(&h.addr[i], &cl->known[i], cl->known_len[i]);
+		h.len[i] = cl->known_len[i];
+	}
+	saved_path(cl, path, sizeof(path));
+	char *text = hubfile_format(&h);
+	if (!text)
+		snprintf(err, sizeof(err), "out of memory");
+	else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
+		snprintf(err, sizeof(err), "cannot create %s: %s", cl->cfg->state_dir, strerror(errno));
+	else if (statefile_write(path, text, strlen(text), 0600, err, sizeof(err)) == 0)
+		err[0] = '\0';
+	if (err[0])
+		log_warn("cannot keep the hub's addresses in %s: %s; a start while DNS does not answer "
+		         "will not find the hub", path, err);
+	free(text);
+}
+
+/* What a lookup found, kept for when the next ones fail (in this run and
+ * the next: saved when it changed). */
 static void remember(struct client *cl, const struct addrinfo *ai)
 {
+	struct sockaddr_storage was[SCOUT_MAX];
+	unsigned was_n = cl->known_n;
+	memcpy(was, cl->known, sizeof(was));
+	memset(cl->known, 0, sizeof(cl->known));
 	cl->known_n = 0;
 	for (const struct addrinfo *a = ai; a && cl->known_n < SCOUT_MAX; a = a->ai_next) {
-		if (a->ai_addrlen > sizeof(cl->known[0]))
+		if ((a->ai_family != AF_INET && a->ai_family != AF_INET6) ||
+		    a->ai_addrlen > sizeof(cl->known[0]))
 			continue;
 		memcpy(&cl->known[cl->known_n], a->ai_addr, a->ai_addrlen);
 		cl->known_len[cl->known_n++] = a->ai_addrlen;
 	}
+	if (cl->known_n && (cl->known_n != was_n || memcmp(was, cl->known, sizeof(was)) != 0))
+		save(cl);
 }
 
 /* An attempt at the addresses the last lookup found. */
@@ -113,6 +178,8 @@ int client_name_init(struct client *cl)
 {
 	if (cl->cfg->kill_switch && client_ares_init() < 0)
 		return -1;
+	if (!client_host_is_address(cl->host))
+		load_saved(cl);
 	cl->gai_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (cl->gai_fd < 0 ||
 	    sd_event_add_io(cl->ev, &cl->gai_src, cl->gai_fd, EPOLLIN, on_lookup, cl) < 0)

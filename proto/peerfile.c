@@ -95,8 +95,7 @@ int peerfile_parse(const char *buf, size_t len, struct peer_entry **out, size_t 
 	                           n, err, errlen);
 }
 
-/* As peer_addr_parse reads it. */
-static void addr_text(const struct sockaddr_storage *sa, char *out, size_t len)
+void peer_addr_text(const struct sockaddr_storage *sa, char *out, size_t len)
 {
 	char host[INET6_ADDRSTRLEN];
 	if (sa->ss_family == AF_INET6) {
@@ -112,8 +111,8 @@ static void addr_text(const struct sockaddr_storage *sa, char *out, size_t len)
 
 static json_t *entry_json(const struct peer_entry *e)
 {
-	char remote[INET6_ADDRSTRLEN + 10], local[INET6_ADDRSTRLEN + 10];
-	addr_text(&e->remote, remote, sizeof(remote));
+	char remote[PEER_ADDR_TEXT_MAX], local[PEER_ADDR_TEXT_MAX];
+	peer_addr_text(&e->remote, remote, sizeof(remote));
 	json_t *cids = json_array();
 	for (size_t i = 0; i < e->ncid && i < PEER_CIDS_MAX; i++) {
 		char hex[2 * PEER_CID_MAX + 1];
@@ -124,7 +123,7 @@ static json_t *entry_json(const struct peer_entry *e)
 	}
 	json_t *j = json_pack("{s:s, s:o}", "remote", remote, "cids", cids);
 	if (j && e->locallen) {
-		addr_text(&e->local, local, sizeof(local));
+		peer_addr_text(&e->local, local, sizeof(local));
 		json_object_set_new(j, "local", json_string(local));
 	}
 	return j;

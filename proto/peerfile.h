@@ -40,5 +40,8 @@ char *peerfile_format(const struct peer_entry *v, size_t n);
 
 /* "ADDR:PORT" or "[ADDR]:PORT" (numeric only) into a socket address. 0 or -1. */
 int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len);
+/* An IPv4 or IPv6 address as peer_addr_parse reads it. */
+#define PEER_ADDR_TEXT_MAX 56
+void peer_addr_text(const struct sockaddr_storage *sa, char *out, size_t len);
 
 #endif

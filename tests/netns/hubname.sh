@@ -6,7 +6,8 @@
 # scout (a path probe) to 192.0.2.1, which the hub answers; the attempt
 # hears nothing, so after 250 ms it connects there (before scouts: after
 # 3 s). Its status tells which address it uses. With both addresses alive
-# the first is kept.
+# the first is kept. The last lookup's addresses outlive the client: one
+# started while the name does not resolve still finds the hub.
 . "$(dirname "$0")/lib.sh"
 topo 1
 ns_ipv6 c1
@@ -94,3 +95,33 @@ back_again() { client_connected c1:both && [ "$(ctl --json sessions list | jq '.
 wait_until 15 "c1 back through the addresses of its last lookup" back_again
 expect_eq "the address c1 connected to" "$(client_status c1:both hub_addr)" "[2001:db8::1]:4242"
 ok "a name that no longer resolves: c1 reconnects to the addresses its last lookup found"
+
+# ... and a new start, while the name still does not resolve: the addresses
+# come from the last run's lookup (hub-TUN.json in the state directory).
+saved="$TMP/c1-both-state/hub-both0.json"
+expect_eq "the addresses c1 kept in $(basename "$saved")" \
+	"$(jq -c '[.server, .addresses]' "$saved")" '["hub.slopn.test:4242",["[2001:db8::1]:4242","192.0.2.1:4242"]]'
+stop c1:both
+start c1:again client --server hub.slopn.test:4242 --token s3cret --tun both0 --state-dir "$TMP/c1-both-state"
+wait_until 15 "c1 connected after a start without DNS" client_connected c1:again
+expect_eq "the address c1 connected to" "$(client_status c1:again hub_addr)" "[2001:db8::1]:4242"
+ok "a start while the name does not resolve: c1 reached the hub at the addresses of its last run's lookup"
+# Another server's addresses, or a damaged file, are not used.
+stop c1:again
+# has_problem NAME: the client answers, and says why its last attempt failed.
+has_problem() { local e; e=$(client_status "$1" last_error); [ -n "$e" ] && [ "$e" != null ]; }
+cp "$saved" "$TMP/saved.json"
+jq '.server = "other.slopn.test:4242"' "$TMP/saved.json" > "$saved"
+start c1:other client --server hub.slopn.test:4242 --token s3cret --tun both0 --state-dir "$TMP/c1-both-state"
+wait_until 10 "c1's failed lookup" has_problem c1:other
+expect_eq "c1's problem with another server's addresses in the file" "$(client_status c1:other last_error | sed 's/: .*//')" "cannot resolve hub.slopn.test"
+[[ $(client_status c1:other last_error) != *trying* ]] || fail "c1 used another server's addresses: $(client_status c1:other last_error)"
+stop c1:other
+printf '{"version": 1, "server": "hub.slopn.test:4242", "addresses": ["2001:db8::1"]}\n' > "$saved"
+start c1:bad client --server hub.slopn.test:4242 --token s3cret --tun both0 --state-dir "$TMP/c1-both-state"
+wait_until 10 "c1's failed lookup" has_problem c1:bad
+[[ $(client_status c1:bad last_error) != *trying* ]] || fail "c1 used a damaged file: $(client_status c1:bad last_error)"
+grep -q "hub-both0.json: addresses\[0\]: expected ADDR:PORT or \[ADDR\]:PORT; not used" "$TMP/c1-bad.log" ||
+	fail "c1 does not say what is wrong with the file: $(cat "$TMP/c1-bad.log")"
+stop c1:bad
+ok "another server's addresses and a damaged file are not used (the damage named)"
