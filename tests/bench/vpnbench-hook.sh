@@ -22,7 +22,8 @@ server)
 	;;
 client)
 	exec "$SLOPND" client --server "$VB_SERVER_UNDERLAY_IP:$VB_PORT" \
-		--token vpnbench --pin "$(cat "$VB_DIR/slopn-pin")" --tun "$VB_IFNAME_CLIENT" "$@"
+		--token vpnbench --pin "$(cat "$VB_DIR/slopn-pin")" --tun "$VB_IFNAME_CLIENT" \
+		--state-dir "$VB_DIR/slopn-client-state" "$@"
 	;;
 *)
 	echo "usage: $0 setup|server|client [SLOPND ARGS]" >&2
