@@ -115,11 +115,13 @@ static int status(const struct args *args)
 			else
 				printf("its drops unknown");
 			json_t *hubs = json_object_get(ks, "hubs");
-			for (size_t i = 0; i < json_array_size(hubs); i++)
+			size_t nh = json_array_size(hubs);
+			for (size_t i = 0; i < nh; i++)
 				printf("%s%s", i ? ", " : "; lets out ",
 				       json_string_value(json_array_get(hubs, i)) ?: "?");
-			printf("%s\n", json_is_true(json_object_get(ks, "dns"))
-			                ? " and slopnd's DNS lookups of the hub's name" : "");
+			if (json_is_true(json_object_get(ks, "dns")))
+				printf("%s slopnd's DNS lookups of the hub's name", nh ? " and" : "; lets out");
+			printf("\n");
 		}
 		printf("traffic:   %s in, %s out\n",
 		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),

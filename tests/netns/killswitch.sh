@@ -228,6 +228,9 @@ wait_until 15 "c1 connected by name" client_connected c1:name
 [ "$(asked hub.slopn.test)" -gt "$q0" ] || fail "no query of c1's own for hub.slopn.test at the DNS server"
 expect_eq "the kill switch of c1 by name: its own DNS out, the hub's address" \
 	"$(client_status c1:name 'kill_switch | "\(.dns) \(.hubs)"')" 'true ["192.0.2.1:4242"]'
+"$SLOPNCTL" --socket "$TMP/c1-name.sock" status |
+	grep -Eq "^kill: +on, [0-9]+ packets dropped; lets out 192\.0\.2\.1:4242 and slopnd's DNS lookups of the hub's name\$" ||
+	fail "slopnctl status does not show the kill switch: $("$SLOPNCTL" --socket "$TMP/c1-name.sock" status)"
 ok "c1 looked the hub's name up through its kill switch ($(($(asked hub.slopn.test) - q0)) queries at the DNS server)"
 # The hub moves to another address, and its name with it.
 stop hub
