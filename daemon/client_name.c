@@ -14,9 +14,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/eventfd.h>
 #include <sys/stat.h>
 #include <unistd.h>
