@@ -115,9 +115,9 @@ struct client {
 	uint8_t hub_addr[16];        /* network order; IPv4 in the first 4 bytes */
 	struct client_way way_tried; /* the kernel's way to it at the last attempt */
 	struct full_tunnel ft;
-	/* --kill-switch (client_killswitch.c): the table is in, the hub's
-	 * addresses it lets through, and whether DNS still goes out. */
-	bool ks_on, ks_dns;
+	/* --kill-switch (client_killswitch.c): the table is in, and the hub's
+	 * addresses it lets through. */
+	bool ks_on;
 	struct sockaddr_storage ks_hubs[SCOUT_MAX];
 	unsigned ks_n;
 	bool dns_set;                /* resolv.conf holds the hub's server */

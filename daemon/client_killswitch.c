@@ -36,15 +36,20 @@ static int put_in(const struct config *c, const char *tun, const struct sockaddr
 	return killswitch_apply(&r, err, errlen);
 }
 
-static int apply(struct client *cl, bool dns)
+/* A hub given by name: slopnd's own (marked) lookups of it go out. */
+static bool by_name(const struct client *cl)
+{
+	return !client_host_is_address(cl->host);
+}
+
+static int apply(struct client *cl)
 {
 	char err[512];
-	if (put_in(cl->cfg, cl->tunname, cl->ks_hubs, cl->ks_n, dns, err, sizeof(err)) < 0) {
+	if (put_in(cl->cfg, cl->tunname, cl->ks_hubs, cl->ks_n, by_name(cl), err, sizeof(err)) < 0) {
 		log_err("--kill-switch: nftables refused the rules: %s", err);
 		return -1;
 	}
 	cl->ks_on = true;
-	cl->ks_dns = dns;
 	return 0;
 }
 
@@ -97,7 +102,7 @@ int client_killswitch_start(struct client *cl)
 	marker_put(marker, cl->cfg->state_dir, t);
 	/* A name needs DNS for its first lookup; an address goes into the
 	 * rules with the first attempt, a moment from now. */
-	if (apply(cl, !client_host_is_address(cl->host)) < 0) {
+	if (apply(cl) < 0) {
 		unlink(marker);
 		log_err("--kill-switch: not starting without it (nftables table inet %s; the kernel "
 		        "needs nf_tables)", t);
@@ -106,7 +111,7 @@ int client_killswitch_start(struct client *cl)
 	size_t nets = cl->cfg->nallow_lan + cl->cfg->nallow_lan6;
 	log_info("kill switch on: nothing leaves but through %s or to the hub%s (nftables table "
 	         "inet %s)%s", cl->tunname, nets ? " and the --allow-lan networks" : "", t,
-	         cl->ks_dns ? "; DNS only for slopnd's own lookups of the hub's name" : "");
+	         by_name(cl) ? "; DNS only for slopnd's own lookups of the hub's name" : "");
 	return 0;
 }
 
@@ -121,7 +126,7 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 	bool moved = cl->ks_n > 0;
 	memcpy(cl->ks_hubs, hubs, n * sizeof(hubs[0]));
 	cl->ks_n = n;
-	if (apply(cl, cl->ks_dns) < 0) {
+	if (apply(cl) < 0) {
 		log_warn("--kill-switch: the hub's addresses could not be let through: the attempt "
 		         "may not reach it (the next attempt tries again)");
 		cl->ks_n = 0;
@@ -163,9 +168,9 @@ json_t *client_killswitch_json(const struct client *cl)
 		json_array_append_new(hubs, json_string(a));
 	}
 	if (killswitch_dropped(cl->tunname, &pkts, &bytes) < 0)
-		return json_pack("{s:b, s:o, s:n, s:n}", "dns", cl->ks_dns, "hubs", hubs, "dropped_pkts",
+		return json_pack("{s:b, s:o, s:n, s:n}", "dns", by_name(cl), "hubs", hubs, "dropped_pkts",
 		                 "dropped_bytes");
-	return json_pack("{s:b, s:o, s:I, s:I}", "dns", cl->ks_dns, "hubs", hubs, "dropped_pkts",
+	return json_pack("{s:b, s:o, s:I, s:I}", "dns", by_name(cl), "hubs", hubs, "dropped_pkts",
 	                 (json_int_t)pkts, "dropped_bytes", (json_int_t)bytes);
 }
 

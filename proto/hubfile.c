@@ -9,16 +9,7 @@
 
 static int parse(json_t *root, struct hubfile *out, char *err, size_t errlen)
 {
-	json_t *ver = json_object_get(root, "version"), *server = json_object_get(root, "server"),
-	       *list = json_object_get(root, "addresses");
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object");
-		return -1;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != HUBFILE_VERSION) {
-		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", HUBFILE_VERSION);
-		return -1;
-	}
+	json_t *server = json_object_get(root, "server"), *list = json_object_get(root, "addresses");
 	const char *s = json_string_value(server);
 	size_t sl = s ? json_string_length(server) : 0;
 	if (!s || sl == 0 || sl >= HUBFILE_SERVER_MAX || strlen(s) != sl) {
@@ -44,12 +35,9 @@ static int parse(json_t *root, struct hubfile *out, char *err, size_t errlen)
 int hubfile_parse(const char *buf, size_t len, struct hubfile *out, char *err, size_t errlen)
 {
 	memset(out, 0, sizeof(*out));
-	json_error_t je;
-	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
-	if (!root) {
-		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+	json_t *root = jsonfile_load(buf, len, HUBFILE_VERSION, err, errlen);
+	if (!root)
 		return -1;
-	}
 	int rv = parse(root, out, err, errlen);
 	json_decref(root);
 	if (rv < 0)

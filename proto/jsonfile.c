@@ -21,28 +21,36 @@ char *jsonfile_dump(json_t *root)
 	return t;
 }
 
-int jsonfile_parse_list(const char *buf, size_t len, int version, const char *key, size_t elem,
-                        jsonfile_entry_fn entry, void **out, size_t *n, char *err, size_t errlen)
+json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_t errlen)
 {
 	json_error_t je;
-	*out = NULL;
-	*n = 0;
 	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
 		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
-		return -1;
+		return NULL;
 	}
+	json_t *ver = json_object_get(root, "version");
+	if (!json_is_object(root))
+		snprintf(err, errlen, "expected a JSON object");
+	else if (!json_is_integer(ver) || json_integer_value(ver) != version)
+		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", version);
+	else
+		return root;
+	json_decref(root);
+	return NULL;
+}
+
+int jsonfile_parse_list(const char *buf, size_t len, int version, const char *key, size_t elem,
+                        jsonfile_entry_fn entry, void **out, size_t *n, char *err, size_t errlen)
+{
+	*out = NULL;
+	*n = 0;
+	json_t *root = jsonfile_load(buf, len, version, err, errlen);
+	if (!root)
+		return -1;
 	int rv = -1;
 	char *v = NULL;
-	json_t *ver = json_object_get(root, "version"), *list = json_object_get(root, key);
-	if (!json_is_object(root)) {
-		snprintf(err, errlen, "expected a JSON object");
-		goto out;
-	}
-	if (!json_is_integer(ver) || json_integer_value(ver) != version) {
-		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", version);
-		goto out;
-	}
+	json_t *list = json_object_get(root, key);
 	if (!json_is_array(list)) {
 		snprintf(err, errlen, "%s: expected an array", key);
 		goto out;

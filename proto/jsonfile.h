@@ -10,6 +10,11 @@
  * malloc'd, NULL when out of memory (or root is NULL). root is consumed. */
 char *jsonfile_dump(json_t *root);
 
+/* A state file's JSON object with "version": version. The root (the
+ * caller's to json_decref), or NULL with err saying why ("line 3 column 7:
+ * ..." for bad JSON). */
+json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_t errlen);
+
 /* Parses one entry of a list into element idx of v (an array of such
  * elements; those before idx are filled, to check for duplicates). 0, or
  * -1 with err naming the place ("tokens[2].vip: ..."). */
