@@ -1,7 +1,8 @@
 /* peers.json in the hub's state directory: where the logged-in clients are
- * and by which connection IDs they reach the hub. Written within a second of
- * a change while the hub runs, removed at a clean exit (the clients were
- * told then). After a crash the next run sends each client of the old run a
+ * and by which connection IDs they reach the hub. Written within a tenth of
+ * a second of a change while the hub runs (a login just before a crash is
+ * in it; a storm of logins is still one write), removed at a clean exit
+ * (the clients were told then). After a crash the next run sends each client of the old run a
  * stateless reset straight away: an idle client learns that the hub
  * restarted, and logs in again, without waiting for its next keep-alive. */
 #include <errno.h>
@@ -18,7 +19,7 @@
 #include "proto/peerfile.h"
 
 #define PEERS_FILE_MAX (16u << 20)
-#define SAVE_SOON_USEC 1000000ull
+#define SAVE_SOON_USEC 100000ull
 
 void hub_send_reset(struct server *s, const uint8_t *cid, size_t cidlen, size_t randlen,
                     const struct sockaddr *from, socklen_t fromlen,
@@ -121,7 +122,7 @@ void hub_peers_dirty(struct server *s)
 	if (!s->ev || s->stopping)
 		return;
 	if (!s->peers_timer &&
-	    sd_event_add_time(s->ev, &s->peers_timer, CLOCK_MONOTONIC, 0, 100000, on_save, s) < 0) {
+	    sd_event_add_time(s->ev, &s->peers_timer, CLOCK_MONOTONIC, 0, 10000, on_save, s) < 0) {
 		s->peers_timer = NULL;
 		return;
 	}
