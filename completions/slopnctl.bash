@@ -26,6 +26,7 @@ _slopnd()
 	--config|--control|--resolv-conf) COMPREPLY=($(compgen -f -- "$cur")); return ;;
 	--tun|--egress) COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur")); return ;;
 	esac
-	COMPREPLY=($(compgen -W "$(slopnd __flags "${COMP_WORDS[1]}" 2>/dev/null)" -- "$cur"))
+	# After a flag with fixed values (--nat-backend), those; else the flags.
+	COMPREPLY=($(compgen -W "$(slopnd __flags "${COMP_WORDS[1]}" "$prev" 2>/dev/null)" -- "$cur"))
 }
 complete -F _slopnd slopnd

@@ -3,4 +3,5 @@ function __slopnctl_complete
     set -l words (commandline -opc)
     slopnctl __complete $words[2..-1] (commandline -ct) 2>/dev/null
 end
-complete -c slopnctl -f -a '(__slopnctl_complete)'
+complete -c slopnctl -f -n 'not __fish_prev_arg_in --socket' -a '(__slopnctl_complete)'
+complete -c slopnctl -F -n '__fish_prev_arg_in --socket'

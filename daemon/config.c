@@ -100,6 +100,11 @@ enum {
 	OPT_RESOLV_CONF, OPT_METRICS,
 };
 
+/* The values of --nat-backend, by enum nat_backend: for the parser and
+ * for shell completion (__flags). */
+static const char *const nat_backends[] = {[NAT_AUTO] = "auto", [NAT_NFTABLES] = "nftables",
+                                           [NAT_IPTABLES] = "iptables"};
+
 static const struct option server_opts[] = {
 	{"listen", required_argument, NULL, OPT_LISTEN},
 	{"subnet", required_argument, NULL, OPT_SUBNET},
@@ -408,16 +413,15 @@ static int apply(struct config *c, int opt, const char *arg)
 			return bad("'%s': interface names are 1..15 characters", arg);
 		set_str(&c->egress, arg);
 		break;
-	case OPT_NAT_BACKEND:
-		if (!strcmp(arg, "auto"))
-			c->nat_backend = NAT_AUTO;
-		else if (!strcmp(arg, "nftables"))
-			c->nat_backend = NAT_NFTABLES;
-		else if (!strcmp(arg, "iptables"))
-			c->nat_backend = NAT_IPTABLES;
-		else
+	case OPT_NAT_BACKEND: {
+		size_t i = 0;
+		while (i < sizeof(nat_backends) / sizeof(*nat_backends) && strcmp(arg, nat_backends[i]))
+			i++;
+		if (i == sizeof(nat_backends) / sizeof(*nat_backends))
 			return bad("'%s': expected auto, nftables or iptables", arg);
+		c->nat_backend = (enum nat_backend)i;
 		break;
+	}
 	case OPT_ALLOW_LAN:
 		/* A list: the command line's replaces the file's, as for other keys. */
 		if (!origin && !c->allow_lan_cmdline)
@@ -581,6 +585,33 @@ static int config_load(struct config *c, const char *file)
 	return 0;
 }
 
+/* For shell completion, from the tables getopt uses, so that completions
+ * never drift from the code: after a flag of ROLE that takes a value, that
+ * flag's fixed values (none for a free one, such as an address); after
+ * anything else, ROLE's long flags; without a role, the roles. */
+static void print_flags(const char *role, const char *prev)
+{
+	const struct option *opts = !strcmp(role, "server") ? server_opts
+	                          : !strcmp(role, "client") ? client_opts
+	                          : !strcmp(role, "pin") ? pin_opts : NULL;
+	if (!opts) {
+		puts("server\nclient\npin");
+		return;
+	}
+	for (const struct option *o = opts; o->name && !strncmp(prev, "--", 2); o++) {
+		if (strcmp(prev + 2, o->name) || o->has_arg == no_argument)
+			continue;
+		if (o->val == OPT_NAT_BACKEND)
+			for (size_t i = 0; i < sizeof(nat_backends) / sizeof(*nat_backends); i++)
+				puts(nat_backends[i]);
+		else if (o->val == OPT_SUBNET6)
+			puts("none");
+		return;
+	}
+	for (const struct option *o = opts; o->name; o++)
+		printf("--%s\n", o->name);
+}
+
 int config_parse(struct config *c, int argc, char **argv)
 {
 	memset(c, 0, sizeof(*c));
@@ -616,18 +647,7 @@ int config_parse(struct config *c, int argc, char **argv)
 		fputs(usage_top, stdout);
 		return 1;
 	} else if (!strcmp(role, "__flags")) {
-		/* For shell completion: the long flags of a role, from the tables
-		 * getopt uses, so that completions never drift from the code. */
-		const char *r = argc > 2 ? argv[2] : "";
-		const struct option *o = !strcmp(r, "server") ? server_opts
-		                       : !strcmp(r, "client") ? client_opts
-		                       : !strcmp(r, "pin") ? pin_opts : NULL;
-		if (!o) {
-			puts("server\nclient\npin");
-			return 1;
-		}
-		for (; o->name; o++)
-			printf("--%s\n", o->name);
+		print_flags(argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "");
 		return 1;
 	} else if (!strcmp(role, "--version")) {
 		puts("slopnd " SLOPN_VERSION);

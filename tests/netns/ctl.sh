@@ -73,6 +73,11 @@ complete_slopnd() { bash_complete _slopnd slopnd "$@"; }
 expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "client pin server "
 expect_eq "complete 'slopnd server --na'" "$(complete_slopnd server --na)" "--nat --nat-backend "
 expect_eq "complete 'slopnd client --full'" "$(complete_slopnd client --mtu 1280 --full)" "--full-tunnel "
+# After a flag: its fixed values, or nothing for a free one.
+expect_eq "complete 'slopnd server --nat-backend '" "$(complete_slopnd server --nat-backend "")" \
+	"auto iptables nftables "
+expect_eq "complete 'slopnd server --subnet6 '" "$(complete_slopnd server --subnet6 "")" "none "
+expect_eq "complete 'slopnd server --mtu '" "$(complete_slopnd server --mtu "" | tr -d ' ')" ""
 if command -v zsh >/dev/null; then
 	zsh -n "$SRC/completions/_slopnd" || fail "zsh rejects _slopnd"
 	zsh_slopnd() {
@@ -83,6 +88,8 @@ if command -v zsh >/dev/null; then
 	}
 	expect_eq "zsh: complete 'slopnd '" "$(zsh_slopnd "")" "client pin server "
 	expect_eq "zsh: complete 'slopnd client --acc'" "$(zsh_slopnd client --acc)" "--accept-dns "
+	expect_eq "zsh: complete 'slopnd server --nat-backend '" "$(zsh_slopnd server --nat-backend "")" \
+		"auto iptables nftables "
 fi
 if command -v fish >/dev/null; then
 	fish -n "$SRC/completions/slopnd.fish" || fail "fish rejects slopnd.fish"
@@ -92,6 +99,10 @@ if command -v fish >/dev/null; then
 	}
 	expect_eq "fish: complete 'slopnd '" "$(fish_slopnd "slopnd ")" "client pin server "
 	expect_eq "fish: complete 'slopnd server --all'" "$(fish_slopnd "slopnd server --all")" "--allow-lan "
+	expect_eq "fish: complete 'slopnd server --nat-backend '" "$(fish_slopnd "slopnd server --nat-backend ")" \
+		"auto iptables nftables "
+	expect_eq "fish: complete 'slopnd server --state-dir DIR'" \
+		"$(fish_slopnd "slopnd server --state-dir $TMP/hub-st")" "$TMP/hub-state/ "
 fi
 if command -v zsh >/dev/null; then
 	zsh -n "$SRC/completions/_slopnctl" || fail "zsh rejects _slopnctl"
@@ -119,6 +130,8 @@ if command -v fish >/dev/null; then
 	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "bans metrics monitor sessions status token "
 	expect_eq "fish: complete 'slopnctl sessions kick '" "$(fish_complete "slopnctl sessions kick ")" \
 		"1 10.100.0.2 10.100.0.3 2 "
+	expect_eq "fish: complete 'slopnctl --socket PATH'" \
+		"$(fish_complete "slopnctl --socket $TMP/hub.so" | cut -f1)" "$TMP/hub.sock "
 fi
 
 # Events, then a kick by VIP with a reason: the client logs it at once.
