@@ -62,6 +62,38 @@ grep -q "STATUS=1 session, listening on 192.0.2.1:4242" "$TMP/notify.log" ||
 	fail "no STATUS with the session count: $(cat "$TMP/notify.log")"
 ok "READY=1 and STATUS= with the session count"
 
+# 2b. Started as the units start them, but with no systemd in between
+# (the hub without slopnd.socket, a plain systemctl start): with no more
+# than the unit's capabilities and with its supplementary groups (setpriv
+# applies both), the hub and a client run and give their control sockets
+# to group slopn, 0660. The group is this test's: a copy of /etc/group with
+# slopn in it, bound over /etc/group in a mount namespace of the daemon's
+# own (unshare and setpriv: util-linux).
+gid=64999
+while getent group "$gid" >/dev/null; do gid=$((gid - 1)); done
+{ grep -v '^slopn:' /etc/group; echo "slopn:x:$gid:"; } > "$TMP/group"
+# as_unit UNIT NAME NS ARGS...: slopnd ARGS in NS as UNIT would run it.
+as_unit() {
+	local unit=$TMP/units/$1 n=$2 where=$3 caps groups
+	shift 3
+	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
+	groups=$(sed -n 's/^SupplementaryGroups=//p' "$unit")
+	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/group && shift && exec "$@"' sh \
+		"$TMP/group" ip netns exec "$(ns "$where")" setpriv --bounding-set "-all,$caps" \
+		${groups:+--groups "$groups"} "$SLOPND" "$@" > "$TMP/$n.log" 2>&1 &
+	PIDS+=($!)
+	eval "PID_${n//-/_}=$!"
+}
+as_unit slopnd.service hub-unit hub server --listen 192.0.2.1:4243 --tun slopnu0 --subnet 10.101.0.0/24 \
+	--state-dir "$TMP/hub-unit-state" --token s3cret --control "$TMP/hub-unit.sock"
+wait_hub "$TMP/hub-unit.sock"
+as_unit slopnd-client@.service cu c1 client --server 192.0.2.1:4243 --token s3cret --tun slopnu1 \
+	--state-dir "$TMP/cu-state" --control "$TMP/cu.sock"
+wait_connected cu 10.101.0.2
+expect_eq "control sockets of the hub and a client as their units run them (gid mode)" \
+	"$(stat -c '%g %a' "$TMP/hub-unit.sock" "$TMP/cu.sock" | tr '\n' ' ')" "$gid 660 $gid 660 "
+stop cu
+stop hub:unit
 # Logging to the journal: tests/netns/journal.sh.
 
 # 3. Install into a DESTDIR.
