@@ -185,12 +185,15 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 {
 	struct server *s = ctx;
 	const char *addr = NULL;
+	/* "addr" is the name in the design's table: callers written to it work. */
+	const char *key = !json_object_get(params, "address") && json_object_get(params, "addr")
+	                      ? "addr" : "address";
 	*code = JSONRPC_INVALID_PARAMS;
-	if (jsonrpc_param_string(params, "address", true, &addr, err, errlen) < 0)
+	if (jsonrpc_param_string(params, key, true, &addr, err, errlen) < 0)
 		return NULL;
 	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS);
 	if (r < 0) {
-		snprintf(err, errlen, "params.address: '%s' is not an IP address", addr);
+		snprintf(err, errlen, "params.%s: '%s' is not an IP address", key, addr);
 		return NULL;
 	}
 	if (r == 0) {

@@ -85,6 +85,15 @@ ok "bans remove: the banned client connects"
 ctl bans remove 192.0.2.11 2> "$TMP/err.txt"; expect_eq "lifting it twice exits" "$?" 1
 grep -q "192.0.2.11 is not banned" "$TMP/err.txt" || fail "second lift: $(cat "$TMP/err.txt")"
 ctl bans remove 192.0.2 2> /dev/null; expect_eq "bans remove of a non-address exits" "$?" 2
+# The design's name for the parameter, addr, is read too: "not banned"
+# (1006), not a missing parameter (-32602).
+rpc() {
+	python3 -c 'import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
+print(s.makefile().readline(), end="")' "$TMP/hub.sock" "$1"
+}
+expect_eq "bans.remove with addr" \
+	"$(rpc '{"jsonrpc":"2.0","id":1,"method":"bans.remove","params":{"addr":"192.0.2.11"}}' | jq .error.code)" 1006
 wait_event ban.removed
 expect_eq "ban events" "$(jq -c 'select(.method | startswith("ban")) | [.method, .params.address]' "$TMP/events.txt" | tr '\n' ' ')" \
 	'["ban","192.0.2.11"] ["ban.removed","192.0.2.11"] '

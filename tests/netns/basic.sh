@@ -33,6 +33,13 @@ expect_eq "packets from c1 during 5 pings" "$(( $(hub_stat 10.100.0.2 rx_pkts) -
 expect_eq "packets to c2 during 5 pings" "$(( $(hub_stat 10.100.0.3 tx_pkts) - tx2 ))" 5
 expect_eq "c1 drops (spoofed)" "$(hub_stat 10.100.0.2 drop_spoofed)" 0
 
+# From the hub's side to an address of the subnet that no client holds:
+# each packet dropped and counted, none sent anywhere.
+no_route() { ctl --json status | jq '.totals.drops.no_route'; }
+d0=$(no_route)
+nsx hub ping -c 3 -i 0.2 -W 0.5 10.100.0.99 >/dev/null && fail "10.100.0.99 answered"
+expect_eq "hub drops to 10.100.0.99 (no_route)" "$(( $(no_route) - d0 ))" 3
+
 # SIGTERM: the hub closes every connection and exits 0; clients notice at once.
 kill -TERM "$(pid_of hub)"
 wait "$(pid_of hub)"; rc=$?

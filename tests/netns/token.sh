@@ -13,7 +13,9 @@ wait_hub
 expect_eq "tokens at the start" "$(ctl --json token list | jq '.tokens | length')" 0
 start_monitor
 
-ctl token add alice > "$TMP/add.txt" || fail "token add failed"
+"$SLOPNCTL" --socket "$TMP/hub.sock" token add alice > "$TMP/add.txt" &
+addpid=$!
+wait $addpid || fail "token add failed"
 secret=$(sed -n 's/^  token: *//p' "$TMP/add.txt")
 invite=$(sed -n 's/^  invite: *//p' "$TMP/add.txt")
 pin=$(ip netns exec "$(ns hub)" "$SLOPND" pin --state-dir "$TMP/hub-state")
@@ -24,6 +26,11 @@ expect_eq "tokens.json mode" "$(stat -c %a "$TMP/hub-state/tokens.json")" 600
 expect_eq "tokens.json hash" "$(jq -r '.tokens[0].sha256' "$TMP/hub-state/tokens.json")" \
 	"$(printf %s "$secret" | sha256sum | cut -d' ' -f1)"
 ok "token add: 160-bit secret shown once, stored as its SHA-256 only"
+# Who changed something is logged with the caller's credentials
+# (SO_PEERCRED): the log is the only place that keeps it.
+grep -q "control: token.add by uid 0 pid $addpid\$" "$TMP/hub.log" ||
+	fail "no 'control: token.add by uid 0 pid $addpid' in the hub's log"
+ok "token add logged with uid and pid"
 
 TOKEN=$secret start_client c1
 wait_connected c1 10.100.0.2
