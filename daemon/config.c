@@ -14,6 +14,7 @@
 #include <gnutls/gnutls.h>
 
 #include "daemon/pool.h"
+#include "proto/addr.h"
 #include "proto/conf.h"
 #include "proto/invite.h"
 
@@ -209,28 +210,7 @@ static void warn_setting(const char *fmt, ...)
 
 int split_host_port(const char *s, char **host, char **port)
 {
-	const char *h = s, *colon;
-	size_t hlen;
-	if (*s == '[') {
-		const char *end = strchr(s, ']');
-		if (!end)
-			return -1;
-		h = s + 1;
-		hlen = (size_t)(end - h);
-		colon = end[1] == ':' ? end + 1 : NULL;
-		if (end[1] && !colon)
-			return -1;
-	} else {
-		colon = strrchr(s, ':');
-		if (colon && strchr(s, ':') != colon)
-			return -1; /* bare IPv6 needs brackets */
-		hlen = colon ? (size_t)(colon - s) : strlen(s);
-	}
-	if (hlen == 0 || (colon && colon[1] == '\0'))
-		return -1;
-	*host = strndup(h, hlen);
-	*port = strdup(colon ? colon + 1 : DEFAULT_PORT);
-	return 0;
+	return host_port_split(s, DEFAULT_PORT, host, port);
 }
 
 static int check_hostport(const char *v)
@@ -252,33 +232,6 @@ static int check_hostport(const char *v)
 static bool has_port(const char *s)
 {
 	return s[0] == '[' ? strstr(s, "]:") != NULL : strchr(s, ':') != NULL;
-}
-
-/* "ADDR/N" for IPv6, host bits zero. 0 or -1 (1: the host bits were set,
- * net holds the prefix as it should have been written). */
-static int parse_cidr6(const char *s, struct cidr6 *c)
-{
-	const char *slash = strchr(s, '/');
-	char ip[INET6_ADDRSTRLEN];
-	size_t iplen = slash ? (size_t)(slash - s) : 0;
-	if (!slash || iplen == 0 || iplen >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, iplen);
-	ip[iplen] = '\0';
-	const char *d = slash + 1;
-	size_t nd = strspn(d, "0123456789");
-	if (inet_pton(AF_INET6, ip, c->net) != 1 || nd == 0 || nd > 3 || d[nd] ||
-	    (nd > 1 && d[0] == '0') || atoi(d) > 128)
-		return -1;
-	c->prefix = (unsigned)atoi(d);
-	int set = 0;
-	for (unsigned i = 0; i < 16; i++) {
-		unsigned keep = c->prefix >= 8 * (i + 1) ? 8 : c->prefix > 8 * i ? c->prefix - 8 * i : 0;
-		uint8_t mask = (uint8_t)(0xff00 >> keep);
-		set |= (c->net[i] & ~mask) != 0;
-		c->net[i] &= mask;
-	}
-	return set;
 }
 
 /* One setting, from the command line or the config file. 0 or -1. */

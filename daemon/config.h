@@ -6,6 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/addr.h"
 #include "tun/nat.h"
 
 #define MAX_ALLOW_LAN 32
@@ -76,8 +77,8 @@ struct config {
 int config_parse(struct config *c, int argc, char **argv);
 void config_free(struct config *c);
 
-/* Split "HOST:PORT" or "[V6]:PORT"; a missing port gives DEFAULT_PORT.
- * host and port are malloc'd. 0 or -1. */
+/* host_port_split with DEFAULT_PORT: "HOST:PORT" or "[V6]:PORT"; a missing
+ * port gives DEFAULT_PORT. host and port are malloc'd. 0 or -1. */
 int split_host_port(const char *s, char **host, char **port);
 
 #endif

@@ -1,6 +1,5 @@
 #include "daemon/pool.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -109,34 +108,4 @@ void pool_release(struct pool *p, uint32_t addr)
 		return;
 	mark(p, off, false);
 	p->used--;
-}
-
-int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
-{
-	if (!s)
-		return -1;
-	const char *slash = strchr(s, '/');
-	char ip[INET_ADDRSTRLEN];
-	size_t iplen = slash ? (size_t)(slash - s) : 0;
-	if (!slash || iplen == 0 || iplen >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, iplen);
-	ip[iplen] = '\0';
-	/* inet_pton is strict: four decimal parts, no signs, no spaces, no
-	 * leading zeros, none of inet_aton's shorthands. */
-	struct in_addr a;
-	if (inet_pton(AF_INET, ip, &a) != 1)
-		return -1;
-	/* The prefix: 0..32 in plain decimal, nothing after it. */
-	const char *d = slash + 1;
-	size_t nd = strspn(d, "0123456789");
-	if (nd == 0 || nd > 2 || d[nd] != '\0' || (nd == 2 && d[0] == '0'))
-		return -1;
-	unsigned pl = nd == 1 ? (unsigned)(d[0] - '0') : (unsigned)((d[0] - '0') * 10 + d[1] - '0');
-	if (pl > 32)
-		return -1;
-	uint32_t mask = pl ? ~0u << (32 - pl) : 0; /* a shift by 32 is undefined */
-	*network = ntohl(a.s_addr) & mask;
-	*prefix = pl;
-	return 0;
 }

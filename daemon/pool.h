@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/addr.h" /* parse_cidr, for the --subnet that makes a pool */
+
 #define POOL_MIN_PREFIX 16
 #define POOL_MAX_PREFIX 29
 
@@ -35,8 +37,5 @@ uint32_t pool_alloc(struct pool *p);
 bool pool_take(struct pool *p, uint32_t addr);
 /* Give an address back; releasing one not taken is a no-op. */
 void pool_release(struct pool *p, uint32_t addr);
-
-/* Parse "A.B.C.D/N" into network (host order) and prefix. 0 or -1. */
-int parse_cidr(const char *s, uint32_t *network, unsigned *prefix);
 
 #endif

@@ -10,13 +10,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "proto/addr.h" /* struct cidr6 */
+
 struct cidr4 {
 	uint32_t net;           /* host order */
-	unsigned prefix;
-};
-
-struct cidr6 {
-	uint8_t net[16];        /* host bits zero */
 	unsigned prefix;
 };
 

@@ -1,0 +1,92 @@
+#include "proto/addr.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+int host_port_split(const char *s, const char *default_port, char **host, char **port)
+{
+	const char *h = s, *colon;
+	size_t hlen;
+	if (*s == '[') {
+		const char *end = strchr(s, ']');
+		if (!end)
+			return -1;
+		h = s + 1;
+		hlen = (size_t)(end - h);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] && !colon)
+			return -1;
+	} else {
+		colon = strrchr(s, ':');
+		if (colon && strchr(s, ':') != colon)
+			return -1; /* bare IPv6 needs brackets */
+		hlen = colon ? (size_t)(colon - s) : strlen(s);
+	}
+	if (hlen == 0 || (colon && colon[1] == '\0'))
+		return -1;
+	*host = strndup(h, hlen);
+	*port = strdup(colon ? colon + 1 : default_port);
+	if (!*host || !*port) {
+		free(*host), free(*port);
+		*host = *port = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
+{
+	if (!s)
+		return -1;
+	const char *slash = strchr(s, '/');
+	char ip[INET_ADDRSTRLEN];
+	size_t iplen = slash ? (size_t)(slash - s) : 0;
+	if (!slash || iplen == 0 || iplen >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, iplen);
+	ip[iplen] = '\0';
+	/* inet_pton is strict: four decimal parts, no signs, no spaces, no
+	 * leading zeros, none of inet_aton's shorthands. */
+	struct in_addr a;
+	if (inet_pton(AF_INET, ip, &a) != 1)
+		return -1;
+	/* The prefix: 0..32 in plain decimal, nothing after it. */
+	const char *d = slash + 1;
+	size_t nd = strspn(d, "0123456789");
+	if (nd == 0 || nd > 2 || d[nd] != '\0' || (nd == 2 && d[0] == '0'))
+		return -1;
+	unsigned pl = nd == 1 ? (unsigned)(d[0] - '0') : (unsigned)((d[0] - '0') * 10 + d[1] - '0');
+	if (pl > 32)
+		return -1;
+	uint32_t mask = pl ? ~0u << (32 - pl) : 0; /* a shift by 32 is undefined */
+	*network = ntohl(a.s_addr) & mask;
+	*prefix = pl;
+	return 0;
+}
+
+int parse_cidr6(const char *s, struct cidr6 *c)
+{
+	const char *slash = strchr(s, '/');
+	char ip[INET6_ADDRSTRLEN];
+	size_t iplen = slash ? (size_t)(slash - s) : 0;
+	if (!slash || iplen == 0 || iplen >= sizeof(ip))
+		return -1;
+	memcpy(ip, s, iplen);
+	ip[iplen] = '\0';
+	/* The prefix as for IPv4: plain decimal, at most three digits. */
+	const char *d = slash + 1;
+	size_t nd = strspn(d, "0123456789");
+	if (inet_pton(AF_INET6, ip, c->net) != 1 || nd == 0 || nd > 3 || d[nd] ||
+	    (nd > 1 && d[0] == '0') || atoi(d) > 128)
+		return -1;
+	c->prefix = (unsigned)atoi(d);
+	int set = 0;
+	for (unsigned i = 0; i < 16; i++) {
+		unsigned keep = c->prefix >= 8 * (i + 1) ? 8 : c->prefix > 8 * i ? c->prefix - 8 * i : 0;
+		uint8_t mask = (uint8_t)(0xff00 >> keep);
+		set |= (c->net[i] & ~mask) != 0;
+		c->net[i] &= mask;
+	}
+	return set;
+}

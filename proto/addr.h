@@ -1,0 +1,29 @@
+/* Addresses as they are written in settings, on the command line and in
+ * the config file: HOST[:PORT] and IPv4 and IPv6 networks as ADDR/N. Pure,
+ * so that the strings a user typed are parsed by code that is unit-tested
+ * and fuzzed; the daemon decides what each setting accepts. */
+#ifndef SLOPN_PROTO_ADDR_H
+#define SLOPN_PROTO_ADDR_H
+
+#include <stdint.h>
+
+struct cidr6 {
+	uint8_t net[16];        /* host bits zero */
+	unsigned prefix;
+};
+
+/* Split "HOST:PORT", "[V6]:PORT", "HOST" or "[V6]"; a missing port gives
+ * default_port. A bare IPv6 address needs its brackets. The port is not
+ * judged here: any non-empty text. host and port are malloc'd. 0 or -1. */
+int host_port_split(const char *s, const char *default_port, char **host, char **port);
+
+/* "A.B.C.D/N" into network (host order, host bits cleared) and prefix:
+ * inet_pton's strict dotted quad, N 0..32 in plain decimal. 0 or -1. */
+int parse_cidr(const char *s, uint32_t *network, unsigned *prefix);
+
+/* "ADDR/N" for IPv6, N 0..128 in plain decimal. 0, or -1; 1 when host
+ * bits were set: c->net then holds the network as it should have been
+ * written. */
+int parse_cidr6(const char *s, struct cidr6 *c);
+
+#endif

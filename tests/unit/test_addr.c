@@ -1,0 +1,232 @@
+/* Addresses as settings give them: HOST[:PORT], IPv4 and IPv6 ADDR/N. The
+ * forms the daemon's settings document parse; anything else is refused,
+ * each case here with why, so that a loosened parser shows. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto/addr.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void host_port_good(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *host, *port;
+	} good[] = {
+		{"192.0.2.1:443", "192.0.2.1", "443"},
+		{"hub.example.org:4433", "hub.example.org", "4433"},
+		{"hub.example.org", "hub.example.org", "4242"}, /* no port: the default */
+		{"[::1]:443", "::1", "443"},
+		{"[2001:db8::1]", "2001:db8::1", "4242"},
+		{"[fe80::1%eth0]:1", "fe80::1%eth0", "1"},
+		/* The port is the caller's to judge (config.c's check_hostport). */
+		{"h:+1", "h", "+1"},
+		{"h:0", "h", "0"},
+		{"[::1]:1:2", "::1", "1:2"},
+	};
+	for (size_t i = 0; i < N(good); i++) {
+		char *h = NULL, *p = NULL;
+		if (host_port_split(good[i].in, "4242", &h, &p) != 0)
+			fail_msg("'%s' refused", good[i].in);
+		assert_string_equal(h, good[i].host);
+		assert_string_equal(p, good[i].port);
+		free(h), free(p);
+	}
+}
+
+static void host_port_bad(void **state)
+{
+	(void)state;
+	static const char *const bad[][2] = {
+		{"", "empty"},
+		{":4242", "no host"},
+		{"[]:4242", "empty brackets"},
+		{"[]", "empty brackets, no port"},
+		{"h:", "empty port"},
+		{"[::1]:", "empty port after ']'"},
+		{"::1", "bare IPv6 without brackets"},
+		{"2001:db8::1:4242", "bare IPv6 with a port"},
+		{"h:1:2", "two colons without brackets"},
+		{"[::1", "']' missing"},
+		{"[::1:4242", "']' missing, with a port"},
+		{"[::1]4242", "no ':' after ']'"},
+		{"[::1] :4242", "a space after ']'"},
+		{"[a]]:1", "text after the first ']'"},
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		char *h = NULL, *p = NULL;
+		if (host_port_split(bad[i][0], "4242", &h, &p) != -1)
+			fail_msg("'%s' (%s) accepted", bad[i][0], bad[i][1]);
+		assert_null(h);
+		assert_null(p);
+	}
+}
+
+static void cidr4_good(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		uint32_t net;
+		unsigned prefix;
+	} good[] = {
+		{"10.100.0.0/24", 0x0a640000u, 24},
+		{"192.0.2.1/32", 0xc0000201u, 32},
+		{"10.100.7.9/16", 0x0a640000u, 16}, /* host bits cleared */
+		{"1.2.3.4/0", 0, 0},
+		{"0.0.0.0/0", 0, 0},
+		{"255.255.255.255/31", 0xfffffffeu, 31},
+		{"10.0.0.0/8", 0x0a000000u, 8},
+	};
+	for (size_t i = 0; i < N(good); i++) {
+		uint32_t n = 1;
+		unsigned pl = 99;
+		if (parse_cidr(good[i].in, &n, &pl) != 0)
+			fail_msg("'%s' refused", good[i].in);
+		assert_int_equal(n, good[i].net);
+		assert_int_equal(pl, good[i].prefix);
+	}
+	uint32_t n;
+	unsigned pl;
+	assert_int_equal(parse_cidr(NULL, &n, &pl), -1);
+}
+
+static void cidr4_bad(void **state)
+{
+	(void)state;
+	static const char *const bad[][2] = {
+		{"", "empty"},
+		{"10.100.0.0", "no prefix"},
+		{"10.100.0.0/", "empty prefix"},
+		{"/24", "no address"},
+		{"10.100.0.0/33", "prefix too long"},
+		{"10.100.0.0/999", "prefix of three digits"},
+		{"10.100.0.0/024", "prefix with a leading zero"},
+		{"10.100.0.0/08", "prefix with a leading zero"},
+		{"10.100.0.0/00", "prefix with a leading zero"},
+		{"10.100.0.0/+4", "prefix with a sign"},
+		{"10.100.0.0/-1", "prefix with a sign"},
+		{"10.100.0.0/2a", "prefix not decimal"},
+		{"10.100.0.0/1e1", "prefix not decimal"},
+		{"10.100.0.0/24x", "text after the prefix"},
+		{"10.100.0.0/24/24", "two prefixes"},
+		{"10.100.0.0//24", "two slashes"},
+		{"10.100.0.0/24\n", "newline after the prefix"},
+		{"10.100.0.0/ 24", "space before the prefix"},
+		{" 10.100.0.0/24", "leading space"},
+		{"10.100.0.0 /24", "space before '/'"},
+		{"10.100.0.0/24 ", "trailing space"},
+		{"+10.100.0.0/24", "address with a sign"},
+		{"010.100.0.0/24", "address part with a leading zero"},
+		{"0x0a.100.0.0/24", "hexadecimal part"},
+		{"10.100.0/24", "three parts"},
+		{"167772160/8", "one number"},
+		{"10.100.0.256/24", "part over 255"},
+		{"10.100.0.0.0/24", "five parts"},
+		{"255.255.255.255.255.255/8", "overlong address"},
+		{"::1/64", "IPv6"},
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		uint32_t n = 7;
+		unsigned pl = 7;
+		if (parse_cidr(bad[i][0], &n, &pl) != -1)
+			fail_msg("'%s' (%s) accepted", bad[i][0], bad[i][1]);
+		assert_int_equal(n, 7); /* nothing written */
+		assert_int_equal(pl, 7);
+	}
+}
+
+static void cidr6_good(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *net;
+		unsigned prefix;
+		int rv;
+	} good[] = {
+		{"::/0", "::", 0, 0},
+		{"2001:db8::1/0", "::", 0, 1},
+		{"::1/128", "::1", 128, 0},
+		{"2001:db8:1::/48", "2001:db8:1::", 48, 0},
+		{"fd00:1:2:3::/64", "fd00:1:2:3::", 64, 0},
+		/* Host bits set: 1, and the network as it should have been written. */
+		{"2001:db8::1/64", "2001:db8::", 64, 1},
+		{"2001:db8::ff/121", "2001:db8::80", 121, 1},
+		{"::ffff:192.0.2.1/96", "::ffff:0.0.0.0", 96, 1},
+		{"0000:0000:0000:0000:0000:ffff:255.255.255.255/128", "::ffff:255.255.255.255", 128, 0},
+	};
+	for (size_t i = 0; i < N(good); i++) {
+		struct cidr6 c;
+		uint8_t want[16];
+		assert_int_equal(inet_pton(AF_INET6, good[i].net, want), 1);
+		int rv = parse_cidr6(good[i].in, &c);
+		if (rv != good[i].rv)
+			fail_msg("'%s': %d, not %d", good[i].in, rv, good[i].rv);
+		assert_memory_equal(c.net, want, 16);
+		assert_int_equal(c.prefix, good[i].prefix);
+	}
+}
+
+static void cidr6_bad(void **state)
+{
+	(void)state;
+	static const char *const bad[][2] = {
+		{"", "empty"},
+		{"2001:db8::", "no prefix"},
+		{"2001:db8::/", "empty prefix"},
+		{"/64", "no address"},
+		{"2001:db8::/129", "prefix too long"},
+		{"2001:db8::/1000", "prefix of four digits"},
+		{"2001:db8::/064", "prefix with a leading zero"},
+		{"2001:db8::/00", "prefix with a leading zero"},
+		{"2001:db8::/+64", "prefix with a sign"},
+		{"2001:db8::/-1", "prefix with a sign"},
+		{"2001:db8::/0x40", "prefix not decimal"},
+		{"2001:db8::/64x", "text after the prefix"},
+		{"2001:db8::/64/64", "two prefixes"},
+		{"2001:db8::/64\n", "newline after the prefix"},
+		{"2001:db8::/ 64", "space before the prefix"},
+		{" 2001:db8::/64", "leading space"},
+		{"2001:db8:: /64", "space before '/'"},
+		{"2001:db8::/64 ", "trailing space"},
+		{"[2001:db8::]/64", "brackets"},
+		{"fe80::1%eth0/64", "a zone"},
+		{"2001:db8:::/64", "three colons"},
+		{"2001:db8::g/64", "not hexadecimal"},
+		{"1:2:3:4:5:6:7:8:9/64", "nine groups"},
+		{"10.0.0.0/8", "IPv4"},
+		{"0000:0000:0000:0000:0000:0000:0000:0000:0000/64", "nine groups, 44 characters"},
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		struct cidr6 c;
+		if (parse_cidr6(bad[i][0], &c) != -1)
+			fail_msg("'%s' (%s) accepted", bad[i][0], bad[i][1]);
+	}
+	/* Longer than any IPv6 address (45 characters at most): refused before
+	 * inet_pton, the copy never overruns. */
+	char big[300];
+	memset(big, '0', sizeof(big));
+	memcpy(big + sizeof(big) - 5, "::/0", 5);
+	struct cidr6 c;
+	assert_int_equal(parse_cidr6(big, &c), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(host_port_good),
+		cmocka_unit_test(host_port_bad),
+		cmocka_unit_test(cidr4_good),
+		cmocka_unit_test(cidr4_bad),
+		cmocka_unit_test(cidr6_good),
+		cmocka_unit_test(cidr6_bad),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
