@@ -2,6 +2,7 @@
  * built as nft text and run as one transaction, so the table is replaced
  * whole or not at all. */
 #include "tun/nat.h"
+#include "proto/natstate.h"
 #include "tun/nat_iptables.h"
 #include "tun/nft.h"
 #include "tun/outbuf.h"
@@ -170,28 +171,33 @@ static void nft_remove(const char *tun)
 }
 
 /* The state file: IPv4's forwarding from before, and on a second line
- * IPv6's when it was changed. */
+ * IPv6's when it was changed (proto/natstate.c). -1 for none; a damaged
+ * file is none. */
 static int read_state(const char *path, int *v4, int *v6)
 {
-	char b[32] = {0};
+	char b[NATSTATE_TEXT_MAX];
 	*v4 = *v6 = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	ssize_t n = read(fd, b, sizeof(b) - 1);
+	ssize_t n = read(fd, b, sizeof(b));
 	close(fd);
-	if (n <= 0 || sscanf(b, "%d %d", v4, v6) < 1 || *v4 < 0)
+	if (n <= 0)
 		return -1;
-	return 0;
+	return natstate_parse(b, (size_t)n, v4, v6);
 }
 
 static int write_state(const char *path, int v4, int v6)
 {
+	char b[NATSTATE_TEXT_MAX];
+	int n = natstate_format(b, sizeof(b), v4, v6);
+	if (n < 0) {
+		errno = EINVAL;
+		return -1;
+	}
 	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, 0600);
 	if (fd < 0)
 		return -1;
-	char b[32];
-	int n = v6 >= 0 ? snprintf(b, sizeof(b), "%d\n%d\n", v4, v6) : snprintf(b, sizeof(b), "%d\n", v4);
 	int rv = write(fd, b, (size_t)n) == n && fsync(fd) == 0 ? 0 : -1;
 	int e = errno;
 	close(fd);

@@ -1,0 +1,119 @@
+/* nat-TUN.forward: what write_state writes it reads back, its final
+ * newline optional; anything else is no state at all (both -1), so that
+ * forwarding is never "restored" to a value read from damage. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <limits.h>
+#include <string.h>
+
+#include "proto/natstate.h"
+
+#define N(a) (sizeof(a) / sizeof((a)[0]))
+
+static void round_trip(void **state)
+{
+	(void)state;
+	static const struct {
+		int v4, v6;
+		const char *text;
+	} good[] = {
+		{0, -1, "0\n"},
+		{1, -1, "1\n"},
+		{0, 0, "0\n0\n"},
+		{1, 0, "1\n0\n"},
+		{0, 1, "0\n1\n"},
+		{1, 1, "1\n1\n"},
+		{2, 2, "2\n2\n"}, /* a sysctl's int, whatever it held */
+		{INT_MAX, INT_MAX, "2147483647\n2147483647\n"},
+	};
+	for (size_t i = 0; i < N(good); i++) {
+		char b[NATSTATE_TEXT_MAX];
+		int n = natstate_format(b, sizeof(b), good[i].v4, good[i].v6);
+		assert_int_equal(n, strlen(good[i].text));
+		assert_string_equal(b, good[i].text);
+		int v4 = 7, v6 = 7;
+		assert_int_equal(natstate_parse(b, (size_t)n, &v4, &v6), 0);
+		assert_int_equal(v4, good[i].v4);
+		assert_int_equal(v6, good[i].v6);
+		/* Without the final newline, as an editor might leave it. */
+		assert_int_equal(natstate_parse(b, (size_t)n - 1, &v4, &v6), 0);
+		assert_int_equal(v4, good[i].v4);
+		assert_int_equal(v6, good[i].v6);
+	}
+}
+
+static void format_refuses(void **state)
+{
+	(void)state;
+	char b[NATSTATE_TEXT_MAX];
+	assert_int_equal(natstate_format(b, sizeof(b), -1, -1), -1); /* no IPv4 value */
+	assert_int_equal(natstate_format(b, sizeof(b), -1, 1), -1);
+	assert_int_equal(natstate_format(b, 2, 1, -1), -1); /* "1\n" and its NUL need 3 */
+	assert_int_equal(natstate_format(b, 3, 1, -1), 2);
+	assert_int_equal(natstate_format(b, 4, 1, 0), -1); /* "1\n0\n" and its NUL need 5 */
+	assert_int_equal(natstate_format(b, 5, 1, 0), 4);
+}
+
+static void bad_files(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		size_t len; /* 0: strlen */
+		const char *why;
+	} bad[] = {
+		{"", 0, "empty"},
+		{"\n", 0, "an empty line"},
+		{"\n1\n", 0, "an empty first line"},
+		{"1\n\n", 0, "an empty second line"},
+		{"1\n0\n\n", 0, "an empty third line"},
+		{"1\n0\n1\n", 0, "three values"},
+		{"1\n0\nx", 0, "junk after the second line"},
+		{"x\n", 0, "not a number"},
+		{"1x\n", 0, "junk after a number"},
+		{"0x1\n", 0, "hexadecimal"},
+		{"1.0\n", 0, "not an integer"},
+		{"-1\n", 0, "negative"},
+		{"1\n-1\n", 0, "negative second value"},
+		{"+1\n", 0, "a sign"},
+		{"01\n", 0, "a leading zero"},
+		{"1\n00\n", 0, "a leading zero in the second value"},
+		{" 1\n", 0, "a leading space"},
+		{"1 \n", 0, "a trailing space"},
+		{"1 0\n", 0, "two values on one line"},
+		{"1\r\n", 0, "a CR"},
+		{"2147483648\n", 0, "over INT_MAX"},
+		{"1\n2147483648\n", 0, "second value over INT_MAX"},
+		{"99999999999999999999999\n", 0, "far over INT_MAX"},
+		{"1\0\n", 3, "a NUL after the value"},
+		{"1\n\0", 3, "a NUL as the second line"},
+		{"\0" "1\n", 3, "a NUL before the value"},
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		int v4 = 7, v6 = 7;
+		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].text);
+		if (natstate_parse(bad[i].text, len, &v4, &v6) != -1)
+			fail_msg("case %zu (%s) accepted", i, bad[i].why);
+		assert_int_equal(v4, -1);
+		assert_int_equal(v6, -1);
+	}
+	/* A file longer than any of ours, though it starts like one. */
+	char big[NATSTATE_TEXT_MAX];
+	memset(big, '\n', sizeof(big));
+	memcpy(big, "1\n0\n", 4);
+	int v4, v6;
+	assert_int_equal(natstate_parse(big, sizeof(big), &v4, &v6), -1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(round_trip),
+		cmocka_unit_test(format_refuses),
+		cmocka_unit_test(bad_files),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
