@@ -35,52 +35,46 @@ int host_port_split(const char *s, const char *default_port, char **host, char *
 	return 0;
 }
 
+/* "ADDR/N" split at its slash: ADDR into ip (room for iplen bytes with its
+ * NUL), and N as plain decimal of at most maxdigits digits without a
+ * leading zero. N, or -1. */
+static int cidr_split(const char *s, char *ip, size_t iplen, size_t maxdigits)
+{
+	const char *slash = s ? strchr(s, '/') : NULL;
+	size_t n = slash ? (size_t)(slash - s) : 0;
+	if (!slash || n == 0 || n >= iplen)
+		return -1;
+	memcpy(ip, s, n);
+	ip[n] = '\0';
+	const char *d = slash + 1;
+	size_t nd = strspn(d, "0123456789");
+	if (nd == 0 || nd > maxdigits || d[nd] != '\0' || (nd > 1 && d[0] == '0'))
+		return -1;
+	return atoi(d);
+}
+
 int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
 {
-	if (!s)
-		return -1;
-	const char *slash = strchr(s, '/');
 	char ip[INET_ADDRSTRLEN];
-	size_t iplen = slash ? (size_t)(slash - s) : 0;
-	if (!slash || iplen == 0 || iplen >= sizeof(ip))
-		return -1;
-	memcpy(ip, s, iplen);
-	ip[iplen] = '\0';
+	int pl = cidr_split(s, ip, sizeof(ip), 2);
 	/* inet_pton is strict: four decimal parts, no signs, no spaces, no
 	 * leading zeros, none of inet_aton's shorthands. */
 	struct in_addr a;
-	if (inet_pton(AF_INET, ip, &a) != 1)
-		return -1;
-	/* The prefix: 0..32 in plain decimal, nothing after it. */
-	const char *d = slash + 1;
-	size_t nd = strspn(d, "0123456789");
-	if (nd == 0 || nd > 2 || d[nd] != '\0' || (nd == 2 && d[0] == '0'))
-		return -1;
-	unsigned pl = nd == 1 ? (unsigned)(d[0] - '0') : (unsigned)((d[0] - '0') * 10 + d[1] - '0');
-	if (pl > 32)
+	if (pl < 0 || pl > 32 || inet_pton(AF_INET, ip, &a) != 1)
 		return -1;
 	uint32_t mask = pl ? ~0u << (32 - pl) : 0; /* a shift by 32 is undefined */
 	*network = ntohl(a.s_addr) & mask;
-	*prefix = pl;
+	*prefix = (unsigned)pl;
 	return 0;
 }
 
 int parse_cidr6(const char *s, struct cidr6 *c)
 {
-	const char *slash = strchr(s, '/');
 	char ip[INET6_ADDRSTRLEN];
-	size_t iplen = slash ? (size_t)(slash - s) : 0;
-	if (!slash || iplen == 0 || iplen >= sizeof(ip))
+	int pl = cidr_split(s, ip, sizeof(ip), 3);
+	if (pl < 0 || pl > 128 || inet_pton(AF_INET6, ip, c->net) != 1)
 		return -1;
-	memcpy(ip, s, iplen);
-	ip[iplen] = '\0';
-	/* The prefix as for IPv4: plain decimal, at most three digits. */
-	const char *d = slash + 1;
-	size_t nd = strspn(d, "0123456789");
-	if (inet_pton(AF_INET6, ip, c->net) != 1 || nd == 0 || nd > 3 || d[nd] ||
-	    (nd > 1 && d[0] == '0') || atoi(d) > 128)
-		return -1;
-	c->prefix = (unsigned)atoi(d);
+	c->prefix = (unsigned)pl;
 	int set = 0;
 	for (unsigned i = 0; i < 16; i++) {
 		unsigned keep = c->prefix >= 8 * (i + 1) ? 8 : c->prefix > 8 * i ? c->prefix - 8 * i : 0;
