@@ -339,7 +339,7 @@ static int common_init(struct conn *c, sd_event *ev, struct udp *u,
 	c->dgq_pause = CONN_DGQ_PAUSE;
 	c->ref.get_conn = get_conn;
 	c->ref.user_data = c;
-	linebuf_init(&c->rxline);
+	linebuf_init(&c->rxline, c->rxline_buf, LINEBUF_CAP);
 	ngtcp2_path_storage_init(&c->ps, local, locallen, remote, remotelen, NULL);
 	return timer_new(ev, &c->timer, 1, timer_cb, c);
 }

@@ -107,6 +107,7 @@ struct conn {
 	/* control stream */
 	int64_t stream_id;          /* -1 until opened */
 	struct linebuf rxline;
+	char rxline_buf[LINEBUF_CAP + 1];
 	char ctl[CONN_CTL_BUF];     /* unacknowledged outgoing control data */
 	size_t ctl_len, ctl_sent;
 	uint64_t ctl_base;          /* stream offset of ctl[0] */

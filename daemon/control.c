@@ -15,6 +15,7 @@
 
 #include "daemon/log.h"
 #include "proto/jsonrpc.h"
+#include "proto/linebuf.h"
 
 /* A caller past the table's end closes the one idle the longest, so idle
  * callers never shut an administrator out. Subscribers stay until they hang
@@ -31,8 +32,8 @@ struct caller {
 	int fd;
 	sd_event_source *io, *idle;
 	struct control_caller who;
-	char *in;                  /* JSONRPC_MAX + 1 */
-	size_t inlen;
+	char *inbuf;               /* JSONRPC_MAX + 1: the storage of in */
+	struct linebuf in;         /* requests, one a line */
 	char *out;
 	size_t outlen, outcap;
 	uint64_t active;           /* when it last sent or took data */
@@ -64,7 +65,7 @@ static void caller_free(struct caller *k)
 	sd_event_source_disable_unref(k->io);
 	sd_event_source_disable_unref(k->idle);
 	close(k->fd);
-	free(k->in);
+	free(k->inbuf);
 	free(k->out);
 	free(k);
 }
@@ -182,27 +183,27 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		goto drop;
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
-	ssize_t n = recv(fd, k->in + k->inlen, JSONRPC_MAX + 1 - k->inlen, MSG_DONTWAIT);
+	uint8_t data[16384];
+	ssize_t n = recv(fd, data, sizeof(data), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (n <= 0)
 		goto drop;
-	k->inlen += (size_t)n;
-	char *start = k->in, *nl;
-	while ((nl = memchr(start, '\n', k->inlen - (size_t)(start - k->in)))) {
-		if (handle_line(k, start, (size_t)(nl - start)) < 0)
+	for (size_t off = 0, used; off < (size_t)n; off += used) {
+		enum linebuf_result r = linebuf_feed(&k->in, data + off, (size_t)n - off, &used);
+		if (r == LINEBUF_OVERFLOW) {
+			queue_line(k, jsonrpc_format_error(NULL, JSONRPC_INVALID_REQUEST,
+			                                   "request larger than 64 KiB: closing"));
 			goto drop;
-		start = nl + 1;
+		}
+		if (r == LINEBUF_NEED_MORE)
+			break;
+		if (handle_line(k, k->in.buf, k->in.len) < 0)
+			goto drop;
+		linebuf_next(&k->in);
 	}
 	/* After the requests: one may have made it a subscriber. */
 	touch(k);
-	k->inlen -= (size_t)(start - k->in);
-	memmove(k->in, start, k->inlen);
-	if (k->inlen > JSONRPC_MAX) {
-		queue_line(k, jsonrpc_format_error(NULL, JSONRPC_INVALID_REQUEST,
-		                                   "request larger than 64 KiB: closing"));
-		goto drop;
-	}
 	return 0;
 drop:
 	caller_free(k);
@@ -235,11 +236,12 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		caller_free(idlest);
 	}
 	struct caller *k = calloc(1, sizeof(*k));
-	if (!k || !(k->in = malloc(JSONRPC_MAX + 1))) {
+	if (!k || !(k->inbuf = malloc(JSONRPC_MAX + 1))) {
 		free(k);
 		close(cfd);
 		return 0;
 	}
+	linebuf_init(&k->in, k->inbuf, JSONRPC_MAX);
 	k->ctl = c;
 	k->fd = cfd;
 	struct ucred cred;

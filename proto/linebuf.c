@@ -2,16 +2,18 @@
 
 #include <string.h>
 
-void linebuf_init(struct linebuf *lb)
+void linebuf_init(struct linebuf *lb, char *storage, size_t cap)
 {
-	lb->len = 0;
-	lb->ready = 0;
-	lb->buf[0] = '\0';
+	lb->buf = storage;
+	lb->cap = cap;
+	linebuf_next(lb);
 }
 
 void linebuf_next(struct linebuf *lb)
 {
-	linebuf_init(lb);
+	lb->len = 0;
+	lb->ready = 0;
+	lb->buf[0] = '\0';
 }
 
 enum linebuf_result linebuf_feed(struct linebuf *lb, const uint8_t *data,
@@ -25,8 +27,8 @@ enum linebuf_result linebuf_feed(struct linebuf *lb, const uint8_t *data,
 	const uint8_t *nl = memchr(data, '\n', len);
 	size_t take = nl ? (size_t)(nl - data) : len;
 	/* Refuse before copying: nothing is written past buf, and a line of
-	 * exactly LINEBUF_CAP bytes still fits (with its NUL). */
-	if (take > LINEBUF_CAP - lb->len)
+	 * exactly cap bytes still fits (with its NUL). */
+	if (take > lb->cap - lb->len)
 		return LINEBUF_OVERFLOW;
 	memcpy(lb->buf + lb->len, data, take);
 	lb->len += take;

@@ -1,5 +1,6 @@
 /* Gathers newline-delimited messages from a byte stream that may arrive in
- * pieces of any size, with a hard bound on the length of one line. */
+ * pieces of any size, with a hard bound on the length of one line: the
+ * login stream's (LINEBUF_CAP) and the control socket's (JSONRPC_MAX). */
 #ifndef SLOPN_PROTO_LINEBUF_H
 #define SLOPN_PROTO_LINEBUF_H
 
@@ -9,18 +10,20 @@
 #define LINEBUF_CAP 4096
 
 struct linebuf {
-	char buf[LINEBUF_CAP + 1]; /* +1 keeps a NUL after the line */
-	size_t len;                /* bytes of the current, unfinished line */
-	int ready;                 /* 1 while buf holds a complete line */
+	char *buf;   /* the caller's cap + 1 bytes: +1 keeps a NUL after the line */
+	size_t cap;  /* the longest line */
+	size_t len;  /* bytes of the current, unfinished line */
+	int ready;   /* 1 while buf holds a complete line */
 };
 
 enum linebuf_result {
 	LINEBUF_NEED_MORE = 0, /* all of data consumed, no complete line yet */
 	LINEBUF_LINE = 1,      /* buf holds a complete line (no '\n'), NUL-terminated, len bytes */
-	LINEBUF_OVERFLOW = -1, /* the line exceeds LINEBUF_CAP bytes: stop reading this stream */
+	LINEBUF_OVERFLOW = -1, /* the line exceeds cap bytes: stop reading this stream */
 };
 
-void linebuf_init(struct linebuf *lb);
+/* Lines of up to cap bytes, kept in storage (cap + 1 bytes). */
+void linebuf_init(struct linebuf *lb, char *storage, size_t cap);
 
 /* Feed data. *consumed says how much of data was taken: on LINEBUF_LINE the
  * caller handles the line, then calls linebuf_next() and feeds the rest

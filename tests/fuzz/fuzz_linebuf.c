@@ -1,6 +1,7 @@
 /* libFuzzer: stream framing under arbitrary chunking, checked against a
  * plain split of the whole input at '\n'. The first byte of the input
- * seeds the chunk sizes. */
+ * seeds the chunk sizes, the second picks the cap (the login stream's, or
+ * a small one so that overflows come often). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,11 +12,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct linebuf lb;
-	if (size < 1)
+	static char storage[LINEBUF_CAP + 1];
+	if (size < 2)
 		return 0;
 	unsigned seed = data[0];
-	data++, size--;
-	linebuf_init(&lb);
+	size_t cap = data[1] < 128 ? LINEBUF_CAP : (size_t)data[1] - 128;
+	data += 2, size -= 2;
+	linebuf_init(&lb, storage, cap);
 	size_t off = 0;   /* bytes of data consumed */
 	size_t start = 0; /* where the current line starts in data */
 	while (off < size) {
@@ -25,14 +28,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			chunk = size - off;
 		size_t used;
 		enum linebuf_result r = linebuf_feed(&lb, data + off, chunk, &used);
-		if (used > chunk || lb.len > LINEBUF_CAP)
+		if (used > chunk || lb.len > cap)
 			abort();
 		off += used;
 		if (r == LINEBUF_OVERFLOW) {
 			/* Only when the line really is longer than the cap. */
 			const uint8_t *nl = memchr(data + start, '\n', size - start);
 			size_t linelen = nl ? (size_t)(nl - (data + start)) : size - start;
-			if (linelen <= LINEBUF_CAP)
+			if (linelen <= cap)
 				abort();
 			return 0;
 		}

@@ -198,6 +198,24 @@ ctl status >/dev/null || fail "status failed while another caller stalls"
 [ $SECONDS -le 1 ] || fail "status took ${SECONDS}s next to a stalled caller"
 ok "a stalled caller does not block others"
 
+# The framing: two requests in one write, one in three pieces, and one of
+# exactly 64 KiB (padded with spaces) are each answered, in order.
+python3 - "$TMP/hub.sock" > "$TMP/frames.txt" <<'PY'
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rb")
+req = lambda i: b'{"jsonrpc":"2.0","id":%d,"method":"server.status"}' % i
+s.sendall(req(1) + b"\n" + req(2) + b"\n")
+for piece in (req(3)[:5], req(3)[5:20], req(3)[20:] + b"\n"):
+    s.sendall(piece)
+    time.sleep(0.05)
+big = req(4)[:-1] + b" " * (65536 - len(req(4))) + b"}"
+s.sendall(big + b"\n")
+print(" ".join(str(json.loads(f.readline())["id"]) for _ in range(4)))
+PY
+expect_eq "requests answered: two in one write, one in pieces, one of 64 KiB" "$(cat "$TMP/frames.txt")" "1 2 3 4"
+
 # A request over 64 KiB gets an error and a closed connection; garbage
 # gets a parse error; the daemon lives on.
 python3 - "$TMP/hub.sock" > "$TMP/big.txt" <<'PY'

@@ -10,6 +10,7 @@
 #include "proto/linebuf.h"
 
 static struct linebuf lb;
+static char storage[LINEBUF_CAP + 1];
 
 static void several_lines_in_one_chunk(void **state)
 {
@@ -17,7 +18,7 @@ static void several_lines_in_one_chunk(void **state)
 	const char *d = "one\ntwo\n\nthree";
 	size_t len = strlen(d), off = 0, used;
 	const char *want[] = {"one", "two", ""};
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(linebuf_feed(&lb, (const uint8_t *)d + off, len - off, &used), LINEBUF_LINE);
 		assert_string_equal(lb.buf, want[i]);
@@ -39,7 +40,7 @@ static void line_split_across_chunks(void **state)
 {
 	(void)state;
 	size_t used;
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"hel", 3, &used), LINEBUF_NEED_MORE);
 	assert_int_equal(used, 3);
 	assert_int_equal(linebuf_feed(&lb, NULL, 0, &used), LINEBUF_NEED_MORE); /* an empty read */
@@ -69,26 +70,26 @@ static void exact_capacity_and_overflow(void **state)
 	size_t used;
 	memset(d, 'a', LINEBUF_CAP + 1);
 	d[LINEBUF_CAP] = '\n';
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP + 1, &used), LINEBUF_LINE);
 	assert_int_equal(lb.len, LINEBUF_CAP);
 	assert_int_equal(used, LINEBUF_CAP + 1);
 
 	/* One byte more, in two pieces: refused, and nothing is written past the buffer. */
 	memset(d, 'b', LINEBUF_CAP + 1);
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP, &used), LINEBUF_NEED_MORE);
 	assert_int_equal(linebuf_feed(&lb, d, 1, &used), LINEBUF_OVERFLOW);
 	assert_int_equal(used, 0);
 	assert_int_equal(lb.len, LINEBUF_CAP);
 
 	/* Overflow within a single chunk. */
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP + 1, &used), LINEBUF_OVERFLOW);
 	assert_int_equal(lb.len, 0);
 
 	/* Exactly the cap, arriving in pieces, then its newline alone. */
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	assert_int_equal(linebuf_feed(&lb, d, 1000, &used), LINEBUF_NEED_MORE);
 	assert_int_equal(linebuf_feed(&lb, d, LINEBUF_CAP - 1000, &used), LINEBUF_NEED_MORE);
 	assert_int_equal(linebuf_feed(&lb, (const uint8_t *)"\n", 1, &used), LINEBUF_LINE);
@@ -97,12 +98,35 @@ static void exact_capacity_and_overflow(void **state)
 	free(d);
 }
 
+/* The control socket's lines are longer, the cap is the caller's: here a
+ * small one, in storage with guard bytes after it. */
+static void a_cap_of_the_callers(void **state)
+{
+	(void)state;
+	char small[5 + 8];
+	struct linebuf b;
+	size_t used;
+	memset(small, 'G', sizeof(small));
+	linebuf_init(&b, small, 4);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"abcd\nabcde\n", 11, &used), LINEBUF_LINE);
+	assert_int_equal(used, 5);
+	assert_string_equal(b.buf, "abcd");
+	linebuf_next(&b);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"abcde\n", 6, &used), LINEBUF_OVERFLOW);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"ab", 2, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"cde", 3, &used), LINEBUF_OVERFLOW);
+	assert_int_equal(b.len, 2);
+	for (size_t i = 5; i < sizeof(small); i++)
+		assert_int_equal(small[i], 'G');
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(several_lines_in_one_chunk),
 		cmocka_unit_test(line_split_across_chunks),
 		cmocka_unit_test(exact_capacity_and_overflow),
+		cmocka_unit_test(a_cap_of_the_callers),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

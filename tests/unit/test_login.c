@@ -534,9 +534,10 @@ static int feed_in_pieces(const char *stream, const size_t *pieces, size_t npiec
                           struct slopn_login_request *out, int max)
 {
 	struct linebuf lb;
+	static char storage[LINEBUF_CAP + 1];
 	size_t len = strlen(stream), k = 0;
 	int lines = 0;
-	linebuf_init(&lb);
+	linebuf_init(&lb, storage, LINEBUF_CAP);
 	for (size_t off = 0; off < len;) {
 		size_t n = pieces[k++ % npieces], used;
 		if (n > len - off)
