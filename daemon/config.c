@@ -228,12 +228,6 @@ static int check_hostport(const char *v)
 	return 0;
 }
 
-/* "HOST:PORT", "[V6]:PORT": a port is given (split_host_port defaults it). */
-static bool has_port(const char *s)
-{
-	return s[0] == '[' ? strstr(s, "]:") != NULL : strchr(s, ':') != NULL;
-}
-
 /* One setting, from the command line or the config file. 0 or -1. */
 static int apply(struct config *c, int opt, const char *arg)
 {
@@ -241,7 +235,7 @@ static int apply(struct config *c, int opt, const char *arg)
 	case OPT_LISTEN:
 		if (check_hostport(arg) < 0)
 			return -1;
-		if (has_port(arg)) {
+		if (host_port_has_port(arg)) {
 			set_str(&c->listen, arg);
 			break;
 		}

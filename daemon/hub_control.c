@@ -261,9 +261,7 @@ static int invite_server(const struct server *s, char *buf, size_t len)
 		return -1;
 	if (s->cfg->public_address && split_host_port(s->cfg->public_address, &phost, &pport) < 0)
 		phost = NULL;
-	bool explicit_port = s->cfg->public_address && strrchr(s->cfg->public_address, ':') &&
-	                     (s->cfg->public_address[0] != '[' ||
-	                      strstr(s->cfg->public_address, "]:"));
+	bool explicit_port = s->cfg->public_address && host_port_has_port(s->cfg->public_address);
 	const char *host = phost ? phost : lhost;
 	const char *port = phost && explicit_port ? pport : lport;
 	int rv = -1;

@@ -53,6 +53,11 @@ static int cidr_split(const char *s, char *ip, size_t iplen, size_t maxdigits)
 	return atoi(d);
 }
 
+bool host_port_has_port(const char *s)
+{
+	return s[0] == '[' ? strstr(s, "]:") != NULL : strchr(s, ':') != NULL;
+}
+
 int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
 {
 	char ip[INET_ADDRSTRLEN];

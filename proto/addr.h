@@ -5,6 +5,7 @@
 #ifndef SLOPN_PROTO_ADDR_H
 #define SLOPN_PROTO_ADDR_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 struct cidr6 {
@@ -16,6 +17,10 @@ struct cidr6 {
  * default_port. A bare IPv6 address needs its brackets. The port is not
  * judged here: any non-empty text. host and port are malloc'd. 0 or -1. */
 int host_port_split(const char *s, const char *default_port, char **host, char **port);
+
+/* Whether s names its port ("HOST:PORT", "[V6]:PORT"), for settings whose
+ * port defaults to something else than default_port would give. */
+bool host_port_has_port(const char *s);
 
 /* "A.B.C.D/N" into network (host order, host bits cleared) and prefix:
  * inet_pton's strict dotted quad, N 0..32 in plain decimal. 0 or -1. */

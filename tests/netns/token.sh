@@ -247,3 +247,21 @@ expect_eq "raw token.set errors" "$(cat "$TMP/raw.txt")" "-32602 params.max_sess
 -32602 give params.expires_in, params.max_sessions or both"
 expect_eq "duo after them" "$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | .max_sessions')" null
 ok "token.set: out-of-range and missing values refused, naming the parameter"
+
+# The invite's address: --public-address, its port defaulting to the listen
+# port's; the listen address itself unless it is a wildcard (then no invite).
+# invite_of NAME ARGS...: a hub of its own with ARGS; the invite of a new token.
+invite_of() {
+	local n=$1
+	shift
+	start "hub:$n" server --tun "slopn$n" --state-dir "$TMP/$n-state" --control "$TMP/$n.sock" "$@"
+	wait_hub "$TMP/$n.sock"
+	"$SLOPNCTL" --socket "$TMP/$n.sock" --json token add t | jq -r '.invite // "none"' | sed 's|@| |; s|?| |' | cut -d' ' -f2
+	stop "hub:$n"
+}
+expect_eq "invite for a public name, the listen port" \
+	"$(invite_of pa --listen 0.0.0.0:4243 --public-address vpn.example.test)" vpn.example.test:4243
+expect_eq "invite for a public IPv6 address and port" \
+	"$(invite_of pb --listen 0.0.0.0:4244 --public-address '[2001:db8::1]:443')" "[2001:db8::1]:443"
+expect_eq "invite of a hub on a wildcard address" "$(invite_of pc --listen 0.0.0.0:4245)" none
+ok "invites: the public address and port, none for a wildcard"

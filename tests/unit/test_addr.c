@@ -39,6 +39,12 @@ static void host_port_good(void **state)
 		assert_string_equal(p, good[i].port);
 		free(h), free(p);
 	}
+	/* A port of its own, or the default's. */
+	assert_true(host_port_has_port("192.0.2.1:443"));
+	assert_true(host_port_has_port("[::1]:443"));
+	assert_false(host_port_has_port("hub.example.org"));
+	assert_false(host_port_has_port("[2001:db8::1]"));
+	assert_false(host_port_has_port("[fe80::1%eth0:1]"));
 }
 
 static void host_port_bad(void **state)
