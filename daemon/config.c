@@ -105,6 +105,7 @@ enum {
  * for shell completion (__flags). */
 static const char *const nat_backends[] = {[NAT_AUTO] = "auto", [NAT_NFTABLES] = "nftables",
                                            [NAT_IPTABLES] = "iptables"};
+#define NAT_BACKENDS (sizeof(nat_backends) / sizeof(*nat_backends))
 
 static const struct option server_opts[] = {
 	{"listen", required_argument, NULL, OPT_LISTEN},
@@ -362,9 +363,9 @@ static int apply(struct config *c, int opt, const char *arg)
 		break;
 	case OPT_NAT_BACKEND: {
 		size_t i = 0;
-		while (i < sizeof(nat_backends) / sizeof(*nat_backends) && strcmp(arg, nat_backends[i]))
+		while (i < NAT_BACKENDS && strcmp(arg, nat_backends[i]))
 			i++;
-		if (i == sizeof(nat_backends) / sizeof(*nat_backends))
+		if (i == NAT_BACKENDS)
 			return bad("'%s': expected auto, nftables or iptables", arg);
 		c->nat_backend = (enum nat_backend)i;
 		break;
@@ -545,17 +546,18 @@ static void print_flags(const char *role, const char *prev)
 		puts("server\nclient\npin");
 		return;
 	}
-	for (const struct option *o = opts; o->name && !strncmp(prev, "--", 2); o++) {
-		if (strcmp(prev + 2, o->name) || o->has_arg == no_argument)
-			continue;
+	const struct option *o = opts;
+	while (o->name && (strncmp(prev, "--", 2) || strcmp(prev + 2, o->name)))
+		o++;
+	if (o->name && o->has_arg != no_argument) {
 		if (o->val == OPT_NAT_BACKEND)
-			for (size_t i = 0; i < sizeof(nat_backends) / sizeof(*nat_backends); i++)
+			for (size_t i = 0; i < NAT_BACKENDS; i++)
 				puts(nat_backends[i]);
 		else if (o->val == OPT_SUBNET6)
 			puts("none");
 		return;
 	}
-	for (const struct option *o = opts; o->name; o++)
+	for (o = opts; o->name; o++)
 		printf("--%s\n", o->name);
 }
 

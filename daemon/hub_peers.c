@@ -2,9 +2,10 @@
  * and by which connection IDs they reach the hub. Written within a tenth of
  * a second of a change while the hub runs (a login just before a crash is
  * in it; a storm of logins is still one write), removed at a clean exit
- * (the clients were told then). After a crash the next run sends each client of the old run a
- * stateless reset straight away: an idle client learns that the hub
- * restarted, and logs in again, without waiting for its next keep-alive. */
+ * (the clients were told then). After a crash the next run sends each
+ * client of the old run a stateless reset straight away: an idle client
+ * learns that the hub restarted, and logs in again, without waiting for its
+ * next keep-alive. */
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <stdio.h>

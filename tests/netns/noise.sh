@@ -18,8 +18,8 @@ connect_clients 2
 sessions() { ctl --json sessions list | jq -c '[.sessions[] | {id, vip, remote}] | sort_by(.id)'; }
 before=$(sessions)
 c1port=$(ctl --json sessions list | jq -r '.sessions[] | select(.vip == "10.100.0.2") | .remote' | cut -d: -f2)
-wait_until 2 "peers.json with both sessions" \
-	sh -c "[ \"\$(jq '.peers | length' '$TMP/hub-state/peers.json' 2>/dev/null)\" = 2 ]"
+peers_saved() { [ "$(jq '.peers | length' "$TMP/hub-state/peers.json" 2>/dev/null)" = 2 ]; }
+wait_until 2 "peers.json with both sessions" peers_saved
 cids=()
 for c in $(jq -r '.peers[].cids[]' "$TMP/hub-state/peers.json"); do cids+=(--cid "$c"); done
 [ ${#cids[@]} -ge 4 ] || fail "no connection IDs in peers.json"
