@@ -5,6 +5,22 @@
 
 #include "ctl/slopnctl.h"
 
+/* One event: "12:03:04 session.open {...}". */
+static void show(struct answer *an, const struct args *a, json_t *n, FILE *out)
+{
+	(void)a;
+	const char *method = ans_str(an, n, "method", REQUIRED);
+	json_t *params = ans_obj(an, n, "params", OPTIONAL);
+	/* json_dumps escapes what is not printable ASCII. */
+	char *p = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
+	char ts[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	strftime(ts, sizeof(ts), "%H:%M:%S", localtime_r(&now, &tm));
+	fprintf(out, "%s %s %s\n", ts, method, p ? p : "{}");
+	free(p);
+}
+
 static int monitor(const struct args *a)
 {
 	int rc;
@@ -22,19 +38,16 @@ static int monitor(const struct args *a)
 			return 0; /* the daemon went away */
 		json_t *n = json_loads(line, 0, NULL);
 		free(line);
-		if (!n)
-			continue;
-		if (json_out) {
-			char *s = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS);
-			puts(s);
+		struct answer an;
+		if (!n) {
+			fprintf(stderr, "slopnctl: an event line that is not JSON, left out\n");
+		} else if (json_out) {
+			char *s = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+			if (s)
+				puts(s);
 			free(s);
-		} else {
-			char *p = json_dumps(json_object_get(n, "params"), JSON_COMPACT | JSON_SORT_KEYS);
-			char ts[32];
-			time_t now = time(NULL);
-			strftime(ts, sizeof(ts), "%H:%M:%S", localtime(&now));
-			printf("%s %s %s\n", ts, json_string_value(json_object_get(n, "method")), p ? p : "");
-			free(p);
+		} else if (show_result(a, n, stdout, &an)) {
+			fprintf(stderr, "slopnctl: an event this slopnctl does not read, left out: %s\n", an.bad);
 		}
 		json_decref(n);
 	}
@@ -43,4 +56,5 @@ static int monitor(const struct args *a)
 const struct command cmd_monitor = {
 	"monitor", NULL, monitor,
 	.help = "print events (sessions, logins, bans, tokens) until Ctrl-C",
+	.method = "events.subscribe", .show = show,
 };

@@ -8,54 +8,61 @@
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
 
-static int list(const struct args *a)
+/* "3m12s" since a time the daemon gave, 0 for one in the future. */
+static const char *since_then(int64_t t0, char *buf, size_t len)
 {
-	int rc;
-	json_t *r = rpc_call(a, "sessions.list", NULL, &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		return print_json(r), json_decref(r), 0;
-	json_t *list = json_object_get(r, "sessions");
+	int64_t now = (int64_t)time(NULL);
+	return fmt_duration(now > t0 ? (uint64_t)(now - t0) : 0, buf, len);
+}
+
+static void show_list(struct answer *an, const struct args *a, json_t *r, FILE *out)
+{
+	(void)a;
+	json_t *list = ans_arr(an, r, "sessions", REQUIRED);
 	if (json_array_size(list) == 0) {
-		puts("no sessions");
-		json_decref(r);
-		return 0;
+		fputs("no sessions\n", out);
+		return;
 	}
 	static const char *const head[] = {"ID", "TOKEN", "VIP", "VIP6", "REMOTE", "SINCE", "RX",
 	                                   "TX", "DROPS", "RTT", "CLIENT"};
 	struct table *t = table_new(11, head);
 	size_t i;
 	json_t *s;
-	time_t now = time(NULL);
 	json_array_foreach(list, i, s) {
 		char id[24], since[32], rx[32], tx[32], drops[24], rtt[32], client[140];
-		uint64_t nd = 0;
-		const char *k;
-		json_t *v;
-		json_object_foreach(json_object_get(s, "drops"), k, v)
-			nd += (uint64_t)json_integer_value(v);
-		snprintf(id, sizeof(id), "%lld", (long long)json_integer_value(json_object_get(s, "id")));
-		json_int_t t0 = json_integer_value(json_object_get(s, "since"));
-		fmt_duration(now > t0 ? (uint64_t)(now - t0) : 0, since, sizeof(since));
-		fmt_bytes((uint64_t)json_integer_value(json_object_get(s, "rx_bytes")), rx, sizeof(rx));
-		fmt_bytes((uint64_t)json_integer_value(json_object_get(s, "tx_bytes")), tx, sizeof(tx));
+		int64_t v;
+		ans_at(an, "sessions", i);
+		if (!json_is_object(s)) {
+			ans_bad(an, "", "expected an object");
+			break;
+		}
+		uint64_t nd = ans_counts(an, s, "drops", NULL, NULL);
+		ans_int(an, s, "id", REQUIRED, 1, INT64_MAX, &v);
+		snprintf(id, sizeof(id), "%lld", (long long)v);
+		ans_int(an, s, "since", REQUIRED, 0, ANS_TIME_MAX, &v);
+		since_then(v, since, sizeof(since));
+		ans_int(an, s, "rx_bytes", REQUIRED, 0, INT64_MAX, &v);
+		fmt_bytes((uint64_t)v, rx, sizeof(rx));
+		ans_int(an, s, "tx_bytes", REQUIRED, 0, INT64_MAX, &v);
+		fmt_bytes((uint64_t)v, tx, sizeof(tx));
 		snprintf(drops, sizeof(drops), "%llu", (unsigned long long)nd);
-		fmt_rtt(json_real_value(json_object_get(s, "rtt_ms")), rtt, sizeof(rtt));
-		snprintf(client, sizeof(client), "%s/%s",
-		         json_string_value(json_object_get(s, "client_version")) ?: "?",
-		         json_string_value(json_object_get(s, "os")) ?: "?");
-		const char *row[] = {id, json_string_value(json_object_get(s, "token")),
-		                     json_string_value(json_object_get(s, "vip")),
-		                     json_string_value(json_object_get(s, "vip6")), /* null: "-" */
-		                     json_string_value(json_object_get(s, "remote")),
-		                     since, rx, tx, drops, rtt, client};
+		fmt_rtt(ans_num(an, s, "rtt_ms", REQUIRED, 0, 1e9), rtt, sizeof(rtt));
+		const char *cv = ans_str(an, s, "client_version", OPTIONAL);
+		const char *os = ans_str(an, s, "os", OPTIONAL);
+		snprintf(client, sizeof(client), "%.64s/%.64s", cv ? cv : "?", os ? os : "?");
+		const char *token = ans_str(an, s, "token", REQUIRED), *vip = ans_str(an, s, "vip", REQUIRED);
+		const char *vip6 = ans_str(an, s, "vip6", OPTIONAL); /* null: "-" */
+		const char *remote = ans_str(an, s, "remote", REQUIRED);
+		const char *row[] = {id, token, vip, vip6, remote, since, rx, tx, drops, rtt, client};
 		table_row(t, row);
 	}
-	table_print(t, stdout);
+	table_print(t, out);
 	table_free(t);
-	json_decref(r);
-	return 0;
+}
+
+static int list(const struct args *a)
+{
+	return rpc_run(a, NULL);
 }
 
 static int kick(const struct args *a)
@@ -80,20 +87,20 @@ static int kick(const struct args *a)
 	}
 	if (reason)
 		json_object_set_new(params, "reason", json_string(reason));
-	int rc;
-	json_t *r = rpc_call(a, "sessions.kick", params, &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		print_json(r);
-	else
-		printf("kicked %lld session(s)\n", (long long)json_integer_value(json_object_get(r, "kicked")));
-	json_decref(r);
-	return 0;
+	return rpc_run(a, params);
+}
+
+static void show_kick(struct answer *an, const struct args *a, json_t *r, FILE *out)
+{
+	(void)a;
+	int64_t n;
+	ans_int(an, r, "kicked", REQUIRED, 0, INT64_MAX, &n);
+	fprintf(out, "kicked %lld session(s)\n", (long long)n);
 }
 
 const struct command cmd_sessions_list = {
 	"sessions", "list", list, .help = "connected clients with live counters",
+	.method = "sessions.list", .show = show_list,
 };
 
 static const struct flag kick_flags[] = {
@@ -106,4 +113,5 @@ static const struct flag kick_flags[] = {
 const struct command cmd_sessions_kick = {
 	"sessions", "kick", kick, "ID|VIP", "id vip", LIVE_SESSION, kick_flags,
 	"disconnect clients; they see the reason and reconnect",
+	.method = "sessions.kick", .show = show_kick,
 };

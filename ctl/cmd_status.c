@@ -7,28 +7,54 @@
 #include "ctl/slopnctl.h"
 
 /* The drop counters that are not 0, by reason (docs/control-api.md). */
-static void print_drops(json_t *totals)
+struct drops {
+	FILE *out;
+	int n;
+};
+
+static void one_drop(const char *reason, uint64_t n, void *ctx)
 {
-	const char *reason;
-	json_t *v;
-	int n = 0;
-	fputs("drops:     ", stdout);
-	json_object_foreach(json_object_get(totals, "drops"), reason, v)
-		if (json_integer_value(v))
-			printf("%s%s %lld", n++ ? ", " : "", reason, (long long)json_integer_value(v));
-	puts(n ? "" : "none");
+	struct drops *d = ctx;
+	if (n)
+		fprintf(d->out, "%s%.40s %llu", d->n++ ? ", " : "", reason, (unsigned long long)n);
+}
+
+static void print_drops(struct answer *an, json_t *totals, FILE *out)
+{
+	struct drops d = {out, 0};
+	fputs("drops:     ", out);
+	ans_in(an, "totals");
+	ans_counts(an, totals, "drops", one_drop, &d);
+	ans_in(an, "");
+	fputs(d.n ? "\n" : "none\n", out);
+}
+
+/* "12 KiB in, 3.4 MiB out" from totals */
+static void print_traffic(struct answer *an, json_t *totals, FILE *out)
+{
+	char a[32], b[32];
+	int64_t rx, tx;
+	ans_in(an, "totals");
+	ans_int(an, totals, "rx_bytes", REQUIRED, 0, INT64_MAX, &rx);
+	ans_int(an, totals, "tx_bytes", REQUIRED, 0, INT64_MAX, &tx);
+	ans_in(an, "");
+	fprintf(out, "traffic:   %s in, %s out\n", fmt_bytes((uint64_t)rx, a, sizeof(a)),
+	        fmt_bytes((uint64_t)tx, b, sizeof(b)));
 }
 
 /* Only when someone set the TUN down (both roles say so). */
-static void print_tun(json_t *r)
+static void print_tun(struct answer *an, json_t *r, FILE *out)
 {
-	if (json_is_false(json_object_get(r, "tun_up")))
-		printf("tun:       down (set down outside slopnd): nothing passes it until it is up\n");
+	json_t *up = json_object_get(r, "tun_up");
+	if (up && !json_is_boolean(up))
+		ans_bad(an, "tun_up", "expected true or false");
+	if (json_is_false(up))
+		fprintf(out, "tun:       down (set down outside slopnd): nothing passes it until it is up\n");
 }
 
 /* The hub's connection limits at work (server.status admission); a hub
  * from before them has none. */
-static void print_admission(json_t *adm)
+static void print_admission(struct answer *an, json_t *r, FILE *out)
 {
 	static const char *const counters[][2] = {
 		{"refused", "refused"}, {"refused_banned", "refused for a ban"},
@@ -36,129 +62,153 @@ static void print_admission(json_t *adm)
 		{"closed_by_limit", "closed by limits"}, {"retry_sent", "Retry sent"},
 		{"oversize_logins", "oversized logins"}, {"bad_datagrams", "bad datagrams"},
 	};
-	if (!json_is_object(adm))
+	json_t *adm = ans_obj(an, r, "admission", OPTIONAL);
+	if (!adm)
 		return;
-	printf("waiting:   %lld handshakes, %lld awaiting login\nlimits:    ",
-	       (long long)json_integer_value(json_object_get(adm, "handshakes")),
-	       (long long)json_integer_value(json_object_get(adm, "awaiting_login")));
+	int64_t hs, waiting;
+	ans_in(an, "admission");
+	ans_int(an, adm, "handshakes", REQUIRED, 0, INT64_MAX, &hs);
+	ans_int(an, adm, "awaiting_login", REQUIRED, 0, INT64_MAX, &waiting);
+	fprintf(out, "waiting:   %lld handshakes, %lld awaiting login\nlimits:    ", (long long)hs,
+	        (long long)waiting);
 	int n = 0;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
-		json_int_t v = json_integer_value(json_object_get(adm, counters[i][0]));
-		if (v)
-			printf("%s%lld %s", n++ ? ", " : "", (long long)v, counters[i][1]);
+		int64_t v;
+		if (ans_int(an, adm, counters[i][0], OPTIONAL, 0, INT64_MAX, &v) && v)
+			fprintf(out, "%s%lld %s", n++ ? ", " : "", (long long)v, counters[i][1]);
 	}
-	puts(n ? "" : "none at work");
+	ans_in(an, "");
+	fputs(n ? "\n" : "none at work\n", out);
 }
 
-static int status(const struct args *args)
+/* A duration up to now from a time the daemon gave; 0 for the future. */
+static const char *since_then(int64_t t0, char *buf, size_t len)
 {
-	int rc;
-	json_t *r = rpc_call(args, "server.status", NULL, &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		return print_json(r), json_decref(r), 0;
-	char a[32], b[32], d[32];
-	json_t *t = json_object_get(r, "totals");
-	const char *role = json_string_value(json_object_get(r, "role"));
-	if (role && !strcmp(role, "client")) {
-		bool up = json_is_true(json_object_get(r, "connected"));
-		json_int_t since = json_integer_value(json_object_get(r, "since"));
-		time_t now = time(NULL);
-		const char *server = json_string_value(json_object_get(r, "server")),
-		           *addr = json_string_value(json_object_get(r, "hub_addr"));
-		/* A name: which of its addresses is in use. */
-		bool at = addr && server && strcmp(addr, server) != 0;
-		/* Not connected: what it does now, and why the last attempt failed. */
-		const char *state = json_string_value(json_object_get(r, "state")),
-		           *problem = json_string_value(json_object_get(r, "last_error"));
-		json_t *retry = json_object_get(r, "retry_in_ms");
-		char doing[64] = "";
-		if (!up && state && !strcmp(state, "resolving"))
-			snprintf(doing, sizeof(doing), " (looking up its name)");
-		else if (!up && state && !strcmp(state, "connecting"))
-			snprintf(doing, sizeof(doing), " (connecting)");
-		else if (!up && json_is_integer(retry))
-			snprintf(doing, sizeof(doing), " (next attempt in %s)",
-			         fmt_duration((uint64_t)(json_integer_value(retry) + 999) / 1000, d, sizeof(d)));
-		printf("role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s%s\n",
-		       json_string_value(json_object_get(r, "version")), server, at ? " at " : "",
-		       at ? addr : "", up ? "yes" : "no", doing);
-		if (!up && problem)
-			printf("problem:   %s\n", problem);
-		print_tun(r);
-		if (up)
-			printf("vip:       %s (hub %s)\n", json_string_value(json_object_get(r, "vip")),
-			       json_string_value(json_object_get(r, "hub_vip")));
-		if (up && json_is_string(json_object_get(r, "vip6")))
-			printf("vip6:      %s (hub %s)\n", json_string_value(json_object_get(r, "vip6")),
-			       json_string_value(json_object_get(r, "hub_vip6")));
-		if (up)
-			printf("since:     %s\nrtt:       %s\n",
-			       fmt_duration(now > since ? (uint64_t)(now - since) : 0, d, sizeof(d)),
-			       fmt_rtt(json_real_value(json_object_get(r, "rtt_ms")), a, sizeof(a)));
-		if (up)
-			printf("packets:   up to %lld bytes, in QUIC packets of %lld\n",
-			       (long long)json_integer_value(json_object_get(r, "max_packet")),
-			       (long long)json_integer_value(json_object_get(r, "udp_payload")));
-		if (json_is_true(json_object_get(r, "full_tunnel")))
-			printf("routes:    everything through the tunnel%s\n",
-			       json_is_true(json_object_get(r, "full_tunnel6")) ? " (IPv4 and IPv6)" : "");
-		if (json_is_true(json_object_get(r, "dns")))
-			printf("dns:       the hub's\n");
-		json_t *ks = json_object_get(r, "kill_switch");
-		if (json_is_object(ks)) {
-			json_t *dropped = json_object_get(ks, "dropped_pkts");
-			printf("kill:      on, ");
-			if (json_is_integer(dropped))
-				printf("%lld packets dropped", (long long)json_integer_value(dropped));
-			else
-				printf("its drops unknown");
-			json_t *hubs = json_object_get(ks, "hubs");
-			size_t nh = json_array_size(hubs);
-			for (size_t i = 0; i < nh; i++)
-				printf("%s%s", i ? ", " : "; lets out ",
-				       json_string_value(json_array_get(hubs, i)) ?: "?");
-			if (json_is_true(json_object_get(ks, "dns")))
-				printf("%s slopnd's DNS lookups of the hub's name", nh ? " and" : "; lets out");
-			printf("\n");
-		}
-		printf("traffic:   %s in, %s out\n",
-		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
-		       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
-		print_drops(t);
-		json_decref(r);
-		return 0;
+	int64_t now = (int64_t)time(NULL);
+	return fmt_duration(now > t0 ? (uint64_t)(now - t0) : 0, buf, len);
+}
+
+static void show_client(struct answer *an, json_t *r, FILE *out)
+{
+	char a[32], d[32];
+	bool up = ans_bool(an, r, "connected");
+	const char *server = ans_str(an, r, "server", REQUIRED), *addr = ans_str(an, r, "hub_addr", OPTIONAL);
+	/* A name: which of its addresses is in use. */
+	bool at = addr && strcmp(addr, server) != 0;
+	/* Not connected: what it does now, and why the last attempt failed. */
+	const char *state = ans_str(an, r, "state", OPTIONAL),
+	           *problem = ans_str(an, r, "last_error", OPTIONAL);
+	int64_t retry;
+	bool has_retry = ans_int(an, r, "retry_in_ms", OPTIONAL, 0, INT64_MAX / 2, &retry);
+	char doing[64] = "";
+	if (!up && state && !strcmp(state, "resolving"))
+		snprintf(doing, sizeof(doing), " (looking up its name)");
+	else if (!up && state && !strcmp(state, "connecting"))
+		snprintf(doing, sizeof(doing), " (connecting)");
+	else if (!up && has_retry)
+		snprintf(doing, sizeof(doing), " (next attempt in %s)",
+		         fmt_duration((uint64_t)(retry + 999) / 1000, d, sizeof(d)));
+	const char *version = ans_str(an, r, "version", REQUIRED);
+	fprintf(out, "role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s%s\n",
+	        version, server, at ? " at " : "", at ? addr : "", up ? "yes" : "no", doing);
+	if (!up && problem)
+		fprintf(out, "problem:   %s\n", problem);
+	print_tun(an, r, out);
+	if (up) {
+		const char *vip = ans_str(an, r, "vip", REQUIRED), *hub_vip = ans_str(an, r, "hub_vip", REQUIRED);
+		fprintf(out, "vip:       %s (hub %s)\n", vip, hub_vip);
+		const char *vip6 = ans_str(an, r, "vip6", OPTIONAL);
+		if (vip6)
+			fprintf(out, "vip6:      %s (hub %s)\n", vip6, ans_str(an, r, "hub_vip6", REQUIRED));
+		int64_t since, max_packet, udp_payload;
+		ans_int(an, r, "since", REQUIRED, 0, ANS_TIME_MAX, &since);
+		double rtt = ans_num(an, r, "rtt_ms", REQUIRED, 0, 1e9);
+		fprintf(out, "since:     %s\nrtt:       %s\n", since_then(since, d, sizeof(d)),
+		        fmt_rtt(rtt, a, sizeof(a)));
+		ans_int(an, r, "max_packet", REQUIRED, 0, 65535, &max_packet);
+		ans_int(an, r, "udp_payload", REQUIRED, 0, 65535, &udp_payload);
+		fprintf(out, "packets:   up to %lld bytes, in QUIC packets of %lld\n", (long long)max_packet,
+		        (long long)udp_payload);
 	}
-	printf("role:      %s\nversion:   %s\nlisten:    %s\nsubnet:    %s (hub %s)\n",
-	       json_string_value(json_object_get(r, "role")),
-	       json_string_value(json_object_get(r, "version")),
-	       json_string_value(json_object_get(r, "listen")),
-	       json_string_value(json_object_get(r, "subnet")),
-	       json_string_value(json_object_get(r, "hub_vip")));
-	print_tun(r);
-	if (json_is_string(json_object_get(r, "subnet6")))
-		printf("subnet6:   %s (hub %s)\n", json_string_value(json_object_get(r, "subnet6")),
-		       json_string_value(json_object_get(r, "hub_vip6")));
-	printf("sessions:  %lld\nuptime:    %s\npin:       %s\ntraffic:   %s in, %s out\n",
-	       (long long)json_integer_value(json_object_get(r, "sessions")),
-	       fmt_duration((uint64_t)json_integer_value(json_object_get(r, "uptime")), d, sizeof(d)),
-	       json_string_value(json_object_get(r, "pin")),
-	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "rx_bytes")), a, sizeof(a)),
-	       fmt_bytes((uint64_t)json_integer_value(json_object_get(t, "tx_bytes")), b, sizeof(b)));
-	json_t *nat = json_object_get(r, "nat");
-	if (json_is_object(nat)) {
-		const char *e6 = json_string_value(json_object_get(nat, "egress6"));
-		printf("nat:       out of %s (%s)%s%s\n", json_string_value(json_object_get(nat, "egress")),
-		       json_string_value(json_object_get(nat, "backend")), e6 ? ", IPv6 out of " : "",
-		       e6 ? e6 : "");
+	if (ans_bool(an, r, "full_tunnel"))
+		fprintf(out, "routes:    everything through the tunnel%s\n",
+		        ans_bool(an, r, "full_tunnel6") ? " (IPv4 and IPv6)" : "");
+	if (ans_bool(an, r, "dns"))
+		fprintf(out, "dns:       the hub's\n");
+	json_t *ks = ans_obj(an, r, "kill_switch", OPTIONAL);
+	if (ks) {
+		int64_t dropped;
+		ans_in(an, "kill_switch");
+		fprintf(out, "kill:      on, ");
+		if (ans_int(an, ks, "dropped_pkts", OPTIONAL, 0, INT64_MAX, &dropped))
+			fprintf(out, "%lld packets dropped", (long long)dropped);
+		else
+			fprintf(out, "its drops unknown");
+		json_t *hubs = ans_arr(an, ks, "hubs", OPTIONAL);
+		for (size_t i = 0; i < json_array_size(hubs); i++)
+			fprintf(out, "%s%s", i ? ", " : "; lets out ", ans_elem_str(an, hubs, i, "hubs"));
+		if (ans_bool(an, ks, "dns"))
+			fprintf(out, "%s slopnd's DNS lookups of the hub's name", json_array_size(hubs) ? " and" : "; lets out");
+		fputs("\n", out);
+		ans_in(an, "");
 	}
-	print_drops(t);
-	print_admission(json_object_get(r, "admission"));
-	json_decref(r);
-	return 0;
+	json_t *t = ans_obj(an, r, "totals", REQUIRED);
+	print_traffic(an, t, out);
+	print_drops(an, t, out);
+}
+
+static void show_hub(struct answer *an, json_t *r, FILE *out)
+{
+	char d[32];
+	/* One by one, so that the first problem is the first field's. */
+	const char *version = ans_str(an, r, "version", REQUIRED), *listen = ans_str(an, r, "listen", REQUIRED);
+	const char *subnet = ans_str(an, r, "subnet", REQUIRED), *hub_vip = ans_str(an, r, "hub_vip", REQUIRED);
+	fprintf(out, "role:      server\nversion:   %s\nlisten:    %s\nsubnet:    %s (hub %s)\n",
+	        version, listen, subnet, hub_vip);
+	print_tun(an, r, out);
+	const char *subnet6 = ans_str(an, r, "subnet6", OPTIONAL);
+	if (subnet6)
+		fprintf(out, "subnet6:   %s (hub %s)\n", subnet6, ans_str(an, r, "hub_vip6", REQUIRED));
+	int64_t sessions, uptime;
+	ans_int(an, r, "sessions", REQUIRED, 0, INT64_MAX, &sessions);
+	ans_int(an, r, "uptime", REQUIRED, 0, INT64_MAX, &uptime);
+	const char *pin = ans_str(an, r, "pin", REQUIRED);
+	fprintf(out, "sessions:  %lld\nuptime:    %s\npin:       %s\n", (long long)sessions,
+	        fmt_duration((uint64_t)uptime, d, sizeof(d)), pin);
+	json_t *t = ans_obj(an, r, "totals", REQUIRED);
+	print_traffic(an, t, out);
+	json_t *nat = ans_obj(an, r, "nat", OPTIONAL);
+	if (nat) {
+		ans_in(an, "nat");
+		const char *egress = ans_str(an, nat, "egress", REQUIRED);
+		const char *backend = ans_str(an, nat, "backend", REQUIRED);
+		const char *e6 = ans_str(an, nat, "egress6", OPTIONAL);
+		fprintf(out, "nat:       out of %s (%s)%s%s\n", egress, backend, e6 ? ", IPv6 out of " : "",
+		        e6 ? e6 : "");
+		ans_in(an, "");
+	}
+	print_drops(an, t, out);
+	print_admission(an, r, out);
+}
+
+static void show(struct answer *an, const struct args *a, json_t *r, FILE *out)
+{
+	(void)a;
+	const char *role = ans_str(an, r, "role", REQUIRED);
+	if (!strcmp(role, "client"))
+		show_client(an, r, out);
+	else if (!strcmp(role, "server"))
+		show_hub(an, r, out);
+	else
+		ans_bad(an, "role", "'%.32s' is neither client nor server", role);
+}
+
+static int status(const struct args *a)
+{
+	return rpc_run(a, NULL);
 }
 
 const struct command cmd_status = {
 	"status", NULL, status, .help = "the daemon's role, address, sessions and traffic",
+	.method = "server.status", .show = show,
 };

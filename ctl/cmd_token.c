@@ -30,6 +30,26 @@ static int parse_limit(const char *text, bool none_ok, long *out)
 	return end == text || *end || *out < 1 || *out > TOKEN_MAX_SESSIONS ? -1 : 0;
 }
 
+/* A time of o's key, in buf: "5m12s ago", "in 29d23h", "expired"; false
+ * (and "never") when absent or null. */
+static bool when(struct answer *an, json_t *o, const char *key, bool future, char *buf, size_t len)
+{
+	int64_t t;
+	if (!ans_int(an, o, key, OPTIONAL, 0, ANS_TIME_MAX, &t)) {
+		snprintf(buf, len, "never");
+		return false;
+	}
+	int64_t now = (int64_t)time(NULL);
+	char d[32];
+	if (future && t <= now)
+		snprintf(buf, len, "expired");
+	else if (future)
+		snprintf(buf, len, "in %s", fmt_duration((uint64_t)(t - now), d, sizeof(d)));
+	else
+		snprintf(buf, len, "%s ago", fmt_duration(now > t ? (uint64_t)(now - t) : 0, d, sizeof(d)));
+	return true;
+}
+
 static int add(const struct args *a)
 {
 	const char *vip = flag_value(a, "vip"), *dur = flag_value(a, "expires");
@@ -54,68 +74,42 @@ static int add(const struct args *a)
 		json_object_set_new(params, "vip", json_string(vip));
 	if (limit)
 		json_object_set_new(params, "max_sessions", json_integer(limit));
-	json_t *r = rpc_call(a, "token.add", params, &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		return print_json(r), json_decref(r), 0;
-	const char *invite = json_string_value(json_object_get(r, "invite"));
-	printf("token '%s' added; its secret is shown only now.\n", a->operand);
-	printf("  token:   %s\n", json_string_value(json_object_get(r, "token")));
+	return rpc_run(a, params);
+}
+
+static void show_add(struct answer *an, const struct args *a, json_t *r, FILE *out)
+{
+	const char *invite = ans_str(an, r, "invite", OPTIONAL);
+	fprintf(out, "token '%s' added; its secret is shown only now.\n", a->operand);
+	fprintf(out, "  token:   %s\n", ans_str(an, r, "token", REQUIRED));
 	if (invite) {
-		printf("  invite:  %s\n", invite);
-		printf("on the client: slopnd client '%s'\n", invite);
+		fprintf(out, "  invite:  %s\n", invite);
+		fprintf(out, "on the client: slopnd client '%s'\n", invite);
 	} else {
-		printf("  invite:  none: the hub listens on a wildcard address; set public-address\n"
-		       "           in slopnd.conf (or --public-address) to get invites\n");
+		fprintf(out, "  invite:  none: the hub listens on a wildcard address; set public-address\n"
+		        "           in slopnd.conf (or --public-address) to get invites\n");
 	}
-	json_int_t exp = json_integer_value(json_object_get(r, "expires"));
-	if (exp) {
-		char d[32];
-		time_t now = time(NULL);
-		printf("  expires: in %s\n", fmt_duration(exp > now ? (uint64_t)(exp - now) : 0, d, sizeof(d)));
-	}
-	if (json_string_value(json_object_get(r, "vip")))
-		printf("  vip:     %s (fixed)\n", json_string_value(json_object_get(r, "vip")));
-	if (json_string_value(json_object_get(r, "vip6")))
-		printf("  vip6:    %s (fixed)\n", json_string_value(json_object_get(r, "vip6")));
-	if (json_is_integer(json_object_get(r, "max_sessions")))
-		printf("  limit:   %lld live sessions\n",
-		       (long long)json_integer_value(json_object_get(r, "max_sessions")));
-	json_decref(r);
-	return 0;
+	char until[48];
+	if (when(an, r, "expires", true, until, sizeof(until)))
+		fprintf(out, "  expires: %s\n", until);
+	const char *vip = ans_str(an, r, "vip", OPTIONAL);
+	const char *vip6 = ans_str(an, r, "vip6", OPTIONAL);
+	if (vip)
+		fprintf(out, "  vip:     %s (fixed)\n", vip);
+	if (vip6)
+		fprintf(out, "  vip6:    %s (fixed)\n", vip6);
+	int64_t limit;
+	if (ans_int(an, r, "max_sessions", OPTIONAL, 1, INT64_MAX, &limit))
+		fprintf(out, "  limit:   %lld live sessions\n", (long long)limit);
 }
 
-/* "5m12s ago", "in 29d23h", "never", "expired" */
-static void when(json_t *v, bool future, char *buf, size_t len)
+static void show_list(struct answer *an, const struct args *a, json_t *r, FILE *out)
 {
-	if (!json_is_integer(v)) {
-		snprintf(buf, len, "never");
-		return;
-	}
-	time_t now = time(NULL), t = (time_t)json_integer_value(v);
-	char d[32];
-	if (future && t <= now)
-		snprintf(buf, len, "expired");
-	else if (future)
-		snprintf(buf, len, "in %s", fmt_duration((uint64_t)(t - now), d, sizeof(d)));
-	else
-		snprintf(buf, len, "%s ago", fmt_duration(now > t ? (uint64_t)(now - t) : 0, d, sizeof(d)));
-}
-
-static int list(const struct args *a)
-{
-	int rc;
-	json_t *r = rpc_call(a, "token.list", NULL, &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		return print_json(r), json_decref(r), 0;
-	json_t *list = json_object_get(r, "tokens");
+	(void)a;
+	json_t *list = ans_arr(an, r, "tokens", REQUIRED);
 	if (json_array_size(list) == 0) {
-		puts("no tokens (add one with 'slopnctl token add NAME')");
-		json_decref(r);
-		return 0;
+		fputs("no tokens (add one with 'slopnctl token add NAME')\n", out);
+		return;
 	}
 	static const char *const head[] = {"NAME", "CREATED", "EXPIRES", "VIP", "VIP6", "LAST SEEN",
 	                                   "LIVE", "SESSIONS", "RX", "TX"};
@@ -123,37 +117,48 @@ static int list(const struct args *a)
 	size_t i;
 	json_t *e;
 	json_array_foreach(list, i, e) {
-		char created[48], expires[48], seen[48], live[48], n[24], rx[32], tx[32];
-		if (json_is_true(json_object_get(e, "shared"))) {
-			snprintf(created, sizeof(created), "(--token)");
-		} else {
-			time_t c = (time_t)json_integer_value(json_object_get(e, "created"));
-			strftime(created, sizeof(created), "%Y-%m-%d %H:%M", localtime(&c));
+		char created[48] = "?", expires[48], seen[48], live[48], n[24], rx[32], tx[32];
+		int64_t v, nlive, max;
+		ans_at(an, "tokens", i);
+		if (!json_is_object(e)) {
+			ans_bad(an, "", "expected an object");
+			break;
 		}
-		json_int_t nlive = json_integer_value(json_object_get(e, "live"));
-		when(json_object_get(e, "expires"), true, expires, sizeof(expires));
+		ans_int(an, e, "created", REQUIRED, 0, ANS_TIME_MAX, &v);
+		struct tm tm;
+		time_t c = (time_t)v;
+		if (ans_bool(an, e, "shared"))
+			snprintf(created, sizeof(created), "(--token)");
+		else if (localtime_r(&c, &tm))
+			strftime(created, sizeof(created), "%Y-%m-%d %H:%M", &tm);
+		ans_int(an, e, "live", REQUIRED, 0, INT64_MAX, &nlive);
+		when(an, e, "expires", true, expires, sizeof(expires));
 		if (nlive)
 			snprintf(seen, sizeof(seen), "now");
 		else
-			when(json_object_get(e, "last_seen"), false, seen, sizeof(seen));
-		json_t *max = json_object_get(e, "max_sessions");
-		if (json_is_integer(max)) /* live/limit */
-			snprintf(live, sizeof(live), "%lld/%lld", (long long)nlive,
-			         (long long)json_integer_value(max));
+			when(an, e, "last_seen", false, seen, sizeof(seen));
+		if (ans_int(an, e, "max_sessions", OPTIONAL, 1, INT64_MAX, &max)) /* live/limit */
+			snprintf(live, sizeof(live), "%lld/%lld", (long long)nlive, (long long)max);
 		else
 			snprintf(live, sizeof(live), "%lld", (long long)nlive);
-		snprintf(n, sizeof(n), "%lld", (long long)json_integer_value(json_object_get(e, "sessions")));
-		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "rx_bytes")), rx, sizeof(rx));
-		fmt_bytes((uint64_t)json_integer_value(json_object_get(e, "tx_bytes")), tx, sizeof(tx));
-		const char *row[] = {json_string_value(json_object_get(e, "name")), created, expires,
-		                     json_string_value(json_object_get(e, "vip")),
-		                     json_string_value(json_object_get(e, "vip6")), seen, live, n, rx, tx};
+		ans_int(an, e, "sessions", REQUIRED, 0, INT64_MAX, &v);
+		snprintf(n, sizeof(n), "%lld", (long long)v);
+		ans_int(an, e, "rx_bytes", REQUIRED, 0, INT64_MAX, &v);
+		fmt_bytes((uint64_t)v, rx, sizeof(rx));
+		ans_int(an, e, "tx_bytes", REQUIRED, 0, INT64_MAX, &v);
+		fmt_bytes((uint64_t)v, tx, sizeof(tx));
+		const char *name = ans_str(an, e, "name", REQUIRED), *vip = ans_str(an, e, "vip", OPTIONAL);
+		const char *vip6 = ans_str(an, e, "vip6", OPTIONAL);
+		const char *row[] = {name, created, expires, vip, vip6, seen, live, n, rx, tx};
 		table_row(t, row);
 	}
-	table_print(t, stdout);
+	table_print(t, out);
 	table_free(t);
-	json_decref(r);
-	return 0;
+}
+
+static int list(const struct args *a)
+{
+	return rpc_run(a, NULL);
 }
 
 static int set(const struct args *a)
@@ -177,19 +182,17 @@ static int set(const struct args *a)
 		json_object_set_new(params, "expires_in", json_integer((json_int_t)expires));
 	if (max)
 		json_object_set_new(params, "max_sessions", json_integer(limit));
-	json_t *r = rpc_call(a, "token.set", params, &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		return print_json(r), json_decref(r), 0;
+	return rpc_run(a, params);
+}
+
+static void show_set(struct answer *an, const struct args *a, json_t *r, FILE *out)
+{
 	char until[48], lim[48] = "no session limit";
-	when(json_object_get(r, "expires"), true, until, sizeof(until));
-	if (json_is_integer(json_object_get(r, "max_sessions")))
-		snprintf(lim, sizeof(lim), "at most %lld live sessions",
-		         (long long)json_integer_value(json_object_get(r, "max_sessions")));
-	printf("token '%s': expires %s, %s\n", a->operand, until, lim);
-	json_decref(r);
-	return 0;
+	int64_t max;
+	when(an, r, "expires", true, until, sizeof(until));
+	if (ans_int(an, r, "max_sessions", OPTIONAL, 1, INT64_MAX, &max))
+		snprintf(lim, sizeof(lim), "at most %lld live sessions", (long long)max);
+	fprintf(out, "token '%s': expires %s, %s\n", a->operand, until, lim);
 }
 
 static int remove_(const struct args *a)
@@ -199,19 +202,19 @@ static int remove_(const struct args *a)
 	int rc;
 	if (!name_ok(a, &rc))
 		return rc;
-	json_t *r = rpc_call(a, "token.remove", json_pack("{s:s, s:b}", "name", name, "kick", kick), &rc);
-	if (!r)
-		return rc;
-	if (json_out)
-		return print_json(r), json_decref(r), 0;
-	long long k = (long long)json_integer_value(json_object_get(r, "kicked"));
-	if (kick)
-		printf("token '%s' removed; %lld session%s kicked\n", name, k, k == 1 ? "" : "s");
+	return rpc_run(a, json_pack("{s:s, s:b}", "name", name, "kick", kick));
+}
+
+static void show_remove(struct answer *an, const struct args *a, json_t *r, FILE *out)
+{
+	int64_t k;
+	ans_int(an, r, "kicked", REQUIRED, 0, INT64_MAX, &k);
+	if (flag_value(a, "kick"))
+		fprintf(out, "token '%s' removed; %lld session%s kicked\n", a->operand, (long long)k,
+		        k == 1 ? "" : "s");
 	else
-		printf("token '%s' removed (its live sessions go on; 'slopnctl sessions kick --token %s' ends them)\n",
-		       name, name);
-	json_decref(r);
-	return 0;
+		fprintf(out, "token '%s' removed (its live sessions go on; 'slopnctl sessions kick --token %s' "
+		        "ends them)\n", a->operand, a->operand);
 }
 
 static const struct flag add_flags[] = {
@@ -226,11 +229,13 @@ static const struct flag add_flags[] = {
 const struct command cmd_token_add = {
 	"token", "add", add, "NAME", "name", LIVE_NONE, add_flags,
 	"a new token; prints its secret once, with an invite",
+	.method = "token.add", .show = show_add,
 };
 
 const struct command cmd_token_list = {
 	"token", "list", list,
 	.help = "tokens (never their secrets), their sessions and traffic over time",
+	.method = "token.list", .show = show_list,
 };
 
 static const struct flag set_flags[] = {
@@ -243,6 +248,7 @@ static const struct flag set_flags[] = {
 const struct command cmd_token_set = {
 	"token", "set", set, "NAME", "name", LIVE_TOKEN, set_flags,
 	"change a token's expiry or session limit; its secret stays",
+	.method = "token.set", .show = show_set,
 };
 
 static const struct flag remove_flags[] = {
@@ -252,4 +258,5 @@ static const struct flag remove_flags[] = {
 const struct command cmd_token_remove = {
 	"token", "remove", remove_, "NAME", "name", LIVE_TOKEN, remove_flags,
 	"revoke a token; --kick also ends its sessions",
+	.method = "token.remove", .show = show_remove,
 };

@@ -102,18 +102,22 @@ void rpc_close(void)
 	lazy = -1;
 }
 
-/* The result, or NULL with *code and *msg (malloc'd) from the daemon, or
- * *code 0 when it could not be asked (said unless quiet). */
-static json_t *call(int fd, const char *method, json_t *params, int *code, char **msg, bool quiet)
+/* What became of a call. */
+enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, NO_ANSWER };
+
+/* *result on ANSWERED; the daemon's *code and msg on REFUSED; why in msg
+ * on NOT_UNDERSTOOD. NO_ANSWER has been said unless quiet. */
+static enum outcome call(int fd, const char *method, json_t *params, json_t **result, int *code,
+                         char *msg, size_t msglen, bool quiet)
 {
-	*code = 0;
-	*msg = NULL;
+	*result = NULL;
 	if (fd < 0) {
 		json_decref(params);
-		return NULL;
+		return NO_ANSWER;
 	}
 	static int next_id = 1;
-	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", next_id++,
+	int id = next_id++;
+	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", id,
 	                        "method", method, "params", params ? params : json_object());
 	char *s = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
@@ -125,21 +129,11 @@ static json_t *call(int fd, const char *method, json_t *params, int *code, char 
 	if (!line) {
 		if (!quiet)
 			fprintf(stderr, "slopnctl: no answer from %s\n", sock_path);
-		return NULL;
+		return NO_ANSWER;
 	}
-	json_t *resp = json_loads(line, 0, NULL);
+	int rv = jsonrpc_parse_response(line, strlen(line), id, result, code, msg, msglen);
 	free(line);
-	json_t *err = json_object_get(resp, "error"), *res = json_object_get(resp, "result");
-	if (err || !res) {
-		const char *m = json_string_value(json_object_get(err, "message"));
-		*code = err ? (int)json_integer_value(json_object_get(err, "code")) : -1;
-		*msg = strdup(m ? m : "the daemon's answer is not understood");
-		json_decref(resp);
-		return NULL;
-	}
-	json_incref(res);
-	json_decref(resp);
-	return res;
+	return rv == 0 ? ANSWERED : rv == 1 ? REFUSED : NOT_UNDERSTOOD;
 }
 
 /* The daemon's "params.KEY: why", about a param the command line filled:
@@ -177,38 +171,84 @@ static int invalid_params(const struct args *a, const char *msg)
 
 json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *rc)
 {
-	int code;
-	char *msg;
-	json_t *r = call(rpc_fd(), method, params, &code, &msg, false);
-	if (r) {
-		*rc = 0;
+	int code = 0;
+	char msg[512];
+	json_t *r;
+	*rc = 0;
+	switch (call(rpc_fd(), method, params, &r, &code, msg, sizeof(msg), false)) {
+	case ANSWERED:
 		return r;
-	}
-	if (!code) {
+	case REFUSED:
+		if (code == JSONRPC_INVALID_PARAMS) {
+			*rc = invalid_params(a, msg);
+		} else {
+			fprintf(stderr, "slopnctl: %s\n", msg);
+			*rc = EXIT_REFUSED;
+		}
+		break;
+	case NOT_UNDERSTOOD:
+		fprintf(stderr, "slopnctl: the answer on %s to %s is not JSON-RPC from slopnd: %s\n",
+		        sock_path, method, msg);
+		*rc = EXIT_BAD_ANSWER;
+		break;
+	case NO_ANSWER:
 		*rc = EXIT_UNREACHABLE;
-	} else if (code == JSONRPC_INVALID_PARAMS) {
-		*rc = invalid_params(a, msg);
-	} else {
-		fprintf(stderr, "slopnctl: %s\n", msg);
-		*rc = EXIT_REFUSED;
+		break;
 	}
-	free(msg);
 	return NULL;
 }
 
 json_t *rpc_call_quiet(int fd, const char *method, json_t *params)
 {
 	int code;
-	char *msg;
-	json_t *r = call(fd, method, params, &code, &msg, true);
-	free(msg);
-	return r;
+	char msg[512];
+	json_t *r;
+	return call(fd, method, params, &r, &code, msg, sizeof(msg), true) == ANSWERED ? r : NULL;
+}
+
+int show_result(const struct args *a, json_t *result, FILE *out, struct answer *an)
+{
+	memset(an, 0, sizeof(*an));
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem = open_memstream(&text, &len);
+	if (!mem) {
+		snprintf(an->bad, sizeof(an->bad), "out of memory");
+		return EXIT_BAD_ANSWER;
+	}
+	if (!json_is_object(result))
+		ans_bad(an, "result", "expected an object");
+	else
+		a->cmd->show(an, a, result, mem);
+	fclose(mem);
+	if (!an->bad[0])
+		fwrite(text, 1, len, out);
+	free(text);
+	return an->bad[0] ? EXIT_BAD_ANSWER : 0;
+}
+
+int rpc_run(const struct args *a, json_t *params)
+{
+	int rc;
+	json_t *r = rpc_call(a, a->cmd->method, params, &rc);
+	if (!r)
+		return rc;
+	struct answer an;
+	if (json_out)
+		rc = print_json(r);
+	else if ((rc = show_result(a, r, stdout, &an)))
+		fprintf(stderr, "slopnctl: the answer to %s is not what this slopnctl reads: %s "
+		        "(slopnd of another version? --json prints it as it came)\n",
+		        a->cmd->method, an.bad);
+	json_decref(r);
+	return rc;
 }
 
 int print_json(json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS);
-	puts(s);
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	if (s)
+		puts(s);
 	free(s);
 	return 0;
 }

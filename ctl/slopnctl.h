@@ -10,7 +10,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+#include "ctl/answer.h"
+
+enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_BAD_ANSWER = 4 };
 
 extern const char *sock_path;
 extern bool json_out;
@@ -52,6 +54,9 @@ struct command {
 	enum live live;             /* completion of the operand */
 	const struct flag *flags;   /* ends with a {NULL} entry; NULL: none */
 	const char *help;
+	const char *method;         /* what it asks of the daemon */
+	/* Prints the result for people, reading it through ctl/answer.h. */
+	void (*show)(struct answer *an, const struct args *a, json_t *result, FILE *out);
 };
 /* Every command in help order, NULL-terminated. */
 extern const struct command *const commands[];
@@ -86,6 +91,12 @@ char *read_line(int fd, int timeout_ms);
 /* The result (new reference), or NULL after printing why; *rc is the exit
  * code. The daemon's "invalid params" is the command line's usage error. */
 json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *rc);
+/* The command's method with params (consumed), then its result: as JSON
+ * with --json, else through its show. The exit code. */
+int rpc_run(const struct args *a, json_t *params);
+/* The command's show on a result: what it prints reaches out only when the
+ * whole result could be read, else an->bad says why. 0 or EXIT_BAD_ANSWER. */
+int show_result(const struct args *a, json_t *result, FILE *out, struct answer *an);
 /* On a connection of the caller's own, printing nothing. */
 json_t *rpc_call_quiet(int fd, const char *method, json_t *params);
 int print_json(json_t *v);

@@ -80,6 +80,51 @@ out:
 	return rv;
 }
 
+int jsonrpc_parse_response(const char *line, size_t len, int64_t want_id, json_t **result,
+                           int *code, char *msg, size_t msglen)
+{
+	*result = NULL;
+	*code = 0;
+	json_error_t je;
+	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	if (!o)
+		return fail(-1, msg, msglen, "not JSON: %s", je.text);
+	int rv = -1;
+	json_t *v = json_object_get(o, "jsonrpc"), *id = json_object_get(o, "id"),
+	       *res = json_object_get(o, "result"), *err = json_object_get(o, "error");
+	if (!json_is_object(o)) {
+		fail(-1, msg, msglen, "not a JSON object");
+	} else if (!json_is_string(v) || strcmp(json_string_value(v), "2.0") != 0) {
+		fail(-1, msg, msglen, "\"jsonrpc\" is not \"2.0\"");
+	} else if (!res == !err) {
+		fail(-1, msg, msglen, "not one of \"result\" and \"error\"");
+	} else if (res && !(json_is_integer(id) && json_integer_value(id) == want_id)) {
+		/* An error about a request that could not be read has id null. */
+		fail(-1, msg, msglen, "a result for another request than id %lld", (long long)want_id);
+	} else if (err && !json_is_null(id) && !(json_is_integer(id) && json_integer_value(id) == want_id)) {
+		fail(-1, msg, msglen, "an error for another request than id %lld", (long long)want_id);
+	} else if (res) {
+		*result = json_incref(res);
+		rv = 0;
+	} else {
+		json_t *c = json_object_get(err, "code"), *m = json_object_get(err, "message");
+		if (!json_is_integer(c) || json_integer_value(c) < INT32_MIN ||
+		    json_integer_value(c) > INT32_MAX || !json_is_string(m)) {
+			fail(-1, msg, msglen, "an error without an integer code and a message");
+		} else {
+			*code = (int)json_integer_value(c);
+			snprintf(msg, msglen, "%s", json_string_value(m));
+			/* It is printed on a terminal; UTF-8 stays. */
+			for (char *p = msg; msglen && *p; p++)
+				if ((unsigned char)*p < 0x20 || *p == 0x7f)
+					*p = '?';
+			rv = 1;
+		}
+	}
+	json_decref(o);
+	return rv;
+}
+
 static char *dump_line(json_t *o)
 {
 	if (!o)

@@ -45,6 +45,13 @@ char *jsonrpc_format_result(json_t *id, json_t *result);
 char *jsonrpc_format_error(json_t *id, int code, const char *message);
 char *jsonrpc_format_notification(const char *method, json_t *params);
 
+/* slopnctl's side: one answer line to its request with id want_id. Returns
+ * 0 with *result (a new reference), 1 with the daemon's error in *code and
+ * msg (control characters replaced by '?'), or -1 with why in msg when the
+ * line is not an answer to that request. */
+int jsonrpc_parse_response(const char *line, size_t len, int64_t want_id, json_t **result,
+                           int *code, char *msg, size_t msglen);
+
 /* Typed params. Return 0, -1 with err "params.NAME: expected ..." when the
  * param is of the wrong type or (required) missing. An absent optional
  * param leaves *out untouched and returns 0. */

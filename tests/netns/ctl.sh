@@ -252,3 +252,44 @@ wait_deadline=$((SECONDS + 10))
 while [ "$(jobs -r | wc -l)" -gt 1 ] && [ $SECONDS -lt $wait_deadline ]; do sleep 0.1; done
 n=$(for i in $(seq 50); do jq -e '.sessions | length >= 1' "$TMP/par.$i" >/dev/null 2>&1 && echo ok; done | wc -l)
 expect_eq "answers to 50 concurrent callers" "$n" 50
+
+# Answers slopnctl cannot read (another program on the socket, another
+# version): exit 4, the field named, nothing printed; --json prints the
+# result as it came. A fake daemon answers each connection's request with
+# the next reply given ({id} is the request's id).
+python3 - "$TMP/fake.sock" \
+	'{"jsonrpc":"2.0","id":{id},"result":{"sessions":[{"id":"seven"}]}}' \
+	'{"jsonrpc":"2.0","id":{id},"result":{"sessions":[{"id":"seven"}]}}' \
+	'hello' \
+	'{"jsonrpc":"2.0","id":999,"result":{"kicked":1}}' \
+	'{"jsonrpc":"2.0","id":{id},"error":{"code":0,"message":"refused for no reason\u001b[2J"}}' \
+	'{"jsonrpc":"2.0","id":{id},"result":{"kicked":2}}' <<'PY' &
+import json, os, socket, sys
+srv = socket.socket(socket.AF_UNIX)
+srv.bind(sys.argv[1] + ".tmp")
+srv.listen(8)
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+for reply in sys.argv[2:]:
+    c, _ = srv.accept()
+    req = json.loads(c.makefile("rb").readline())
+    c.sendall(reply.replace("{id}", str(req["id"])).encode() + b"\n")
+    c.close()
+PY
+PIDS+=($!)
+wait_until 5 "the fake daemon" test -S "$TMP/fake.sock"
+fake() { "$SLOPNCTL" --socket "$TMP/fake.sock" "$@" > "$TMP/out.txt" 2> "$TMP/err.txt"; }
+fake sessions list; expect_eq "a session id that is a string: exit" "$?" 4
+[ -s "$TMP/out.txt" ] && fail "printed from an answer it cannot read: $(cat "$TMP/out.txt")"
+grep -q "sessions\[0\].id: expected an integer, got a string" "$TMP/err.txt" ||
+	fail "the field is not named: $(cat "$TMP/err.txt")"
+fake --json sessions list; expect_eq "--json on the same answer: exit" "$?" 0
+expect_eq "--json prints it as it came" "$(jq -r '.sessions[0].id' "$TMP/out.txt")" seven
+fake status; expect_eq "an answer that is not JSON: exit" "$?" 4
+grep -q "not JSON-RPC from slopnd: not JSON" "$TMP/err.txt" || fail "not said: $(cat "$TMP/err.txt")"
+fake sessions kick 1; expect_eq "an answer to another request: exit" "$?" 4
+grep -q "another request than id" "$TMP/err.txt" || fail "not said: $(cat "$TMP/err.txt")"
+fake sessions kick 1; expect_eq "an error with code 0: exit" "$?" 1
+expect_eq "its message, control characters replaced" "$(cat "$TMP/err.txt")" "slopnctl: refused for no reason?[2J"
+fake sessions kick 1; expect_eq "then a good answer: exit" "$?" 0
+expect_eq "and its text" "$(cat "$TMP/out.txt")" "kicked 2 session(s)"
+ok "answers slopnctl cannot read: exit 4 with the field, nothing printed"

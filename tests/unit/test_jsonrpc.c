@@ -138,6 +138,58 @@ static void formatting(void **state)
 	json_decref(id);
 }
 
+/* slopnctl's side: answers to its request 4. */
+static void responses(void **state)
+{
+	(void)state;
+	json_t *r;
+	int code;
+	char msg[64];
+#define RESP(s) jsonrpc_parse_response(s, strlen(s), 4, &r, &code, msg, sizeof(msg))
+	assert_int_equal(RESP("{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{\"kicked\":1}}"), 0);
+	assert_int_equal(json_integer_value(json_object_get(r, "kicked")), 1);
+	json_decref(r);
+	assert_int_equal(RESP("{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":1002,\"message\":\"no token\"}}"), 1);
+	assert_int_equal(code, 1002);
+	assert_string_equal(msg, "no token");
+	assert_null(r);
+	/* An error about a request the daemon could not read names none. */
+	assert_int_equal(RESP("{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"m\"}}"), 1);
+	/* Control characters do not reach the terminal; UTF-8 does. */
+	assert_int_equal(RESP("{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":1,\"message\":\"a\\u001b[2Jb\\u00e9\"}}"), 1);
+	assert_string_equal(msg, "a?[2Jb\xc3\xa9");
+	/* A long message is cut to the buffer. */
+	assert_int_equal(RESP("{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":1,\"message\":\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}}"), 1);
+	assert_int_equal(strlen(msg), sizeof(msg) - 1);
+	static const struct { const char *line, *why; } bad[] = {
+		{"", "not JSON"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":", "not JSON"},
+		{"[1]", "not a JSON object"},
+		{"\"hello\"", "not a JSON object"},
+		{"{\"id\":4,\"result\":{}}", "\"jsonrpc\" is not \"2.0\""},
+		{"{\"jsonrpc\":2,\"id\":4,\"result\":{}}", "\"jsonrpc\" is not \"2.0\""},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4}", "not one of"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"result\":{},\"error\":{}}", "not one of"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":5,\"result\":{}}", "another request"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":\"4\",\"result\":{}}", "another request"},
+		{"{\"jsonrpc\":\"2.0\",\"result\":{}}", "another request"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":3,\"error\":{\"code\":1,\"message\":\"m\"}}", "another request"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":\"boom\"}", "without an integer code"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"message\":\"m\"}}", "without an integer code"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":\"1\",\"message\":\"m\"}}", "without an integer code"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":4294967297,\"message\":\"m\"}}", "without an integer code"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":1,\"message\":7}}", "without an integer code"},
+		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"id\":4,\"result\":{}}", "not JSON"}, /* duplicate key */
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		msg[0] = '\0';
+		if (RESP(bad[i].line) != -1 || !strstr(msg, bad[i].why))
+			fail_msg("'%s': '%s', expected '%s'", bad[i].line, msg, bad[i].why);
+		assert_null(r);
+	}
+#undef RESP
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -146,6 +198,7 @@ int main(void)
 		cmocka_unit_test(oversized),
 		cmocka_unit_test(param_types),
 		cmocka_unit_test(formatting),
+		cmocka_unit_test(responses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,231 @@
+/* slopnctl's printers on the daemon's answers: what they print from good
+ * ones, and that a wrong one prints nothing, is named by its place, and
+ * crashes nothing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ctl/slopnctl.h"
+
+/* slopnctl.c's globals are set by main(), which is not linked here. */
+static const struct command *find(const char *name)
+{
+	char buf[64];
+	for (const struct command *const *c = commands; *c; c++)
+		if (!strcmp(command_name(*c, buf, sizeof(buf)), name))
+			return *c;
+	fail_msg("no command '%s'", name);
+	return NULL;
+}
+
+/* The command's show on a JSON text: its exit code, what it printed in
+ * *text (malloc'd), and the problem in an. */
+static int show(const char *cmd, const char *operand, const char *json, char **text,
+                struct answer *an)
+{
+	struct args a = {.cmd = find(cmd), .operand = operand};
+	json_error_t je;
+	json_t *r = json_loads(json, JSON_DECODE_ANY, &je);
+	if (!r)
+		fail_msg("test JSON does not parse: %s: %s", json, je.text);
+	size_t len;
+	FILE *out = open_memstream(text, &len);
+	assert_non_null(out);
+	int rc = show_result(&a, r, out, an);
+	fclose(out);
+	json_decref(r);
+	return rc;
+}
+
+/* Good answers print what an administrator reads. */
+static void expect_lines(const char *cmd, const char *operand, const char *json,
+                         const char *const *want)
+{
+	struct answer an;
+	char *text;
+	int rc = show(cmd, operand, json, &text, &an);
+	if (rc)
+		fail_msg("%s: %s", cmd, an.bad);
+	for (; *want; want++)
+		if (!strstr(text, *want))
+			fail_msg("%s: no '%s' in:\n%s", cmd, *want, text);
+	free(text);
+}
+
+static void good_answers(void **state)
+{
+	(void)state;
+	char json[1024];
+	long long now = (long long)time(NULL);
+	snprintf(json, sizeof(json),
+	         "{\"sessions\":[{\"id\":7,\"token\":\"alice\",\"vip\":\"10.100.0.2\",\"vip6\":null,"
+	         "\"remote\":\"192.0.2.2:40000\",\"since\":%lld,\"rx_bytes\":1536,\"tx_bytes\":0,"
+	         "\"drops\":{\"spoofed\":2,\"queue\":3},\"rtt_ms\":0.85,\"client_version\":\"1.0\","
+	         "\"os\":\"linux\",\"future_field\":[1]}]}", now - 192);
+	expect_lines("sessions list", NULL, json, (const char *const[]){
+		"ID", "alice", "10.100.0.2", "192.0.2.2:40000", "3m1", "1.5 KiB", "0 B", " 5 ",
+		"850 us", "1.0/linux", NULL});
+	expect_lines("sessions list", NULL, "{\"sessions\":[]}", (const char *const[]){"no sessions", NULL});
+	expect_lines("sessions kick", "7", "{\"kicked\":1}", (const char *const[]){"kicked 1 session", NULL});
+	expect_lines("status", NULL,
+	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\","
+	             "\"subnet\":\"10.100.0.0/24\",\"hub_vip\":\"10.100.0.1\",\"subnet6\":null,"
+	             "\"sessions\":2,\"uptime\":7500,\"pin\":\"sha256:ab\",\"tun_up\":false,"
+	             "\"totals\":{\"rx_bytes\":10,\"tx_bytes\":2048,\"drops\":{\"no_route\":3,\"spoofed\":0}},"
+	             "\"nat\":{\"egress\":\"eth0\",\"backend\":\"nft\",\"egress6\":null},"
+	             "\"admission\":{\"handshakes\":1,\"awaiting_login\":0,\"refused\":4}}",
+	             (const char *const[]){"role:      server", "listen:    0.0.0.0:4242",
+	             "subnet:    10.100.0.0/24 (hub 10.100.0.1)", "tun:       down", "uptime:    2h05m",
+	             "traffic:   10 B in, 2.0 KiB out", "nat:       out of eth0 (nft)\n",
+	             "drops:     no_route 3\n", "limits:    4 refused\n", NULL});
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"hub.example\","
+	             "\"hub_addr\":\"192.0.2.1:4242\",\"connected\":false,\"state\":\"waiting\","
+	             "\"retry_in_ms\":1500,\"last_error\":\"timed out\",\"totals\":{\"rx_bytes\":0,"
+	             "\"tx_bytes\":0},\"kill_switch\":{\"dropped_pkts\":5,\"hubs\":[\"192.0.2.1:4242\","
+	             "\"192.0.2.9:4242\"],\"dns\":true}}",
+	             (const char *const[]){"server:    hub.example at 192.0.2.1:4242",
+	             "connected: no (next attempt in 2s)", "problem:   timed out",
+	             "kill:      on, 5 packets dropped; lets out 192.0.2.1:4242, 192.0.2.9:4242 and slopnd's",
+	             "drops:     none", NULL});
+	snprintf(json, sizeof(json),
+	         "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
+	         "\"hub_addr\":\"192.0.2.1:4242\",\"connected\":true,\"vip\":\"10.100.0.2\","
+	         "\"hub_vip\":\"10.100.0.1\",\"vip6\":\"fd00::2\",\"hub_vip6\":\"fd00::1\",\"since\":%lld,"
+	         "\"rtt_ms\":12.44,\"max_packet\":1280,\"udp_payload\":1350,\"full_tunnel\":true,"
+	         "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0,\"drops\":{\"down\":1}}}", now - 45);
+	expect_lines("status", NULL, json, (const char *const[]){"server:    192.0.2.1:4242\n",
+	             "vip:       10.100.0.2 (hub 10.100.0.1)", "vip6:      fd00::2 (hub fd00::1)",
+	             "since:     4", "rtt:       12.4 ms", "up to 1280 bytes, in QUIC packets of 1350",
+	             "everything through the tunnel\n", "drops:     down 1", NULL});
+	snprintf(json, sizeof(json),
+	         "{\"token\":\"00ff\",\"invite\":\"slopn://00ff@192.0.2.1:4242?pin=sha256:ab\","
+	         "\"expires\":%lld,\"vip\":\"10.100.0.9\",\"vip6\":null,\"max_sessions\":2}", now + 7500 + 30);
+	expect_lines("token add", "bob", json, (const char *const[]){"token 'bob' added",
+	             "token:   00ff", "slopnd client 'slopn://00ff@", "expires: in 2h05m",
+	             "vip:     10.100.0.9 (fixed)", "limit:   2 live", NULL});
+	expect_lines("token add", "bob", "{\"token\":\"00ff\",\"invite\":null}",
+	             (const char *const[]){"invite:  none", NULL});
+	snprintf(json, sizeof(json),
+	         "{\"tokens\":[{\"name\":\"shared\",\"shared\":true,\"created\":%lld,\"live\":1,"
+	         "\"sessions\":4,\"rx_bytes\":0,\"tx_bytes\":0},{\"name\":\"old\",\"created\":0,"
+	         "\"expires\":1,\"last_seen\":%lld,\"live\":0,\"max_sessions\":3,\"sessions\":0,"
+	         "\"rx_bytes\":0,\"tx_bytes\":0}]}", now, now - 60);
+	expect_lines("token list", NULL, json, (const char *const[]){"(--token)", "expired",
+	             "1m00s ago", "0/3", "now", NULL});
+	expect_lines("token set", "bob", "{\"name\":\"bob\",\"expires\":null,\"max_sessions\":null}",
+	             (const char *const[]){"token 'bob': expires never, no session limit", NULL});
+	expect_lines("token remove", "bob", "{\"removed\":true,\"kicked\":0}",
+	             (const char *const[]){"token 'bob' removed (its live", NULL});
+	expect_lines("bans list", NULL, "{\"bans\":[{\"address\":\"192.0.2.7\",\"remaining\":3599,\"refused\":2}]}",
+	             (const char *const[]){"192.0.2.7", "59m59s", NULL});
+	expect_lines("bans remove", "192.0.2.7", "{\"removed\":true}",
+	             (const char *const[]){"ban on 192.0.2.7 lifted", NULL});
+	expect_lines("metrics", NULL, "{\"text\":\"# HELP x\\nslopn_sessions 2\\n\"}",
+	             (const char *const[]){"# HELP x\nslopn_sessions 2\n", NULL});
+	expect_lines("monitor", NULL, "{\"jsonrpc\":\"2.0\",\"method\":\"session.up\",\"params\":{\"vip\":\"10.100.0.2\",\"r\":\"\\u001b\"}}",
+	             (const char *const[]){" session.up {\"r\":\"\\u001B\",\"vip\":\"10.100.0.2\"}\n", NULL});
+}
+
+/* Wrong answers: nothing printed, the place named, the exit code 4. */
+static void bad_answers(void **state)
+{
+	(void)state;
+	/* A hub's status and a session, right up to here. */
+#define HUB "{\"role\":\"server\",\"version\":\"v\",\"listen\":\"l\",\"subnet\":\"s\",\"hub_vip\":\"h\"," \
+	"\"sessions\":0,\"uptime\":0,\"pin\":\"p\",\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0},"
+#define SESSION "{\"sessions\":[{\"id\":1,\"since\":0,\"rx_bytes\":0,\"tx_bytes\":0,\"rtt_ms\":0,"
+	static const struct { const char *cmd, *json, *why; } bad[] = {
+		{"sessions list", "[]", "result: expected an object"},
+		{"sessions list", "{}", "sessions: missing"},
+		{"sessions list", "{\"sessions\":{}}", "sessions: expected an array, got an object"},
+		{"sessions list", "{\"sessions\":[5]}", "sessions[0]: expected an object"},
+		{"sessions list", "{\"sessions\":[{\"id\":\"7\"}]}", "sessions[0].id: expected an integer, got a string"},
+		{"sessions list", "{\"sessions\":[{\"id\":0,\"since\":0,\"rx_bytes\":0,\"tx_bytes\":0,\"rtt_ms\":0,"
+		 "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\"}]}", "sessions[0].id: 0 is out of range"},
+		{"sessions list", "{\"sessions\":[{\"id\":1,\"since\":-9223372036854775808,\"rx_bytes\":0,"
+		 "\"tx_bytes\":0,\"rtt_ms\":0,\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\"}]}", "sessions[0].since: -9223372036854775808 is out of range"},
+		{"sessions list", "{\"sessions\":[{\"id\":1,\"since\":0,\"rx_bytes\":-1,\"tx_bytes\":0,\"rtt_ms\":0,"
+		 "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\"}]}", "sessions[0].rx_bytes: -1 is out of range"},
+		{"sessions list", "{\"sessions\":[{\"id\":1,\"since\":0,\"rx_bytes\":0,\"tx_bytes\":0,\"rtt_ms\":-1,"
+		 "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\"}]}", "sessions[0].rtt_ms: -1 is out of range"},
+		{"sessions list", SESSION "\"token\":\"t\\u001b[31m\",\"vip\":\"v\",\"remote\":\"r\"}]}", "sessions[0].token: a control character at byte 1"},
+		{"sessions list", SESSION "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\",\"drops\":{\"x\\u0007\":-2}}]}", "sessions[0].drops.x?: expected a count, got a negative number"},
+		{"sessions list", SESSION "\"token\":\"t\",\"vip\":null,\"remote\":\"r\"}]}", "sessions[0].vip: missing"},
+		{"sessions kick", "{\"kicked\":true}", "kicked: expected an integer, got a boolean"},
+		{"status", "{}", "role: missing"},
+		{"status", "{\"role\":\"gateway\"}", "role: 'gateway' is neither client nor server"},
+		{"status", "{\"role\":\"server\",\"version\":1}", "version: expected a string, got an integer"},
+		{"status", HUB "\"tun_up\":\"yes\"}", "tun_up: expected true or false"},
+		{"status", "{\"role\":\"server\",\"version\":\"v\",\"listen\":\"l\",\"subnet\":\"s\",\"hub_vip\":\"h\","
+		 "\"sessions\":0,\"uptime\":0,\"pin\":\"p\",\"totals\":{\"rx_bytes\":0}}", "totals.tx_bytes: missing"},
+		{"status", HUB "\"admission\":{\"handshakes\":1,\"awaiting_login\":0,\"refused\":1.5}}", "admission.refused: expected an integer, got a number"},
+		{"status", HUB "\"nat\":{\"egress\":[]}}", "nat.egress: expected a string, got an array"},
+		{"status", "{\"role\":\"client\",\"version\":\"v\",\"server\":\"s\",\"connected\":true,"
+		 "\"vip\":\"v\",\"hub_vip\":\"h\",\"since\":0,\"rtt_ms\":1,\"udp_payload\":1350,"
+		 "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}", "max_packet: missing"},
+		{"status", "{\"role\":\"client\",\"version\":\"v\",\"server\":\"s\",\"connected\":false,"
+		 "\"kill_switch\":{\"hubs\":[\"a\",5]},\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}", "kill_switch.hubs[1]: expected a string, got an integer"},
+		{"status", "{\"role\":\"client\",\"version\":\"v\",\"server\":\"s\",\"connected\":\"no\","
+		 "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}", "connected: expected true or false, got a string"},
+		{"token add", "{\"invite\":null}", "token: missing"},
+		{"token add", "{\"token\":\"t\",\"expires\":253402300800}", "expires: 253402300800 is out of range"},
+		{"token list", "{\"tokens\":[{\"name\":\"n\",\"created\":99999999999999999,\"live\":0,"
+		 "\"sessions\":0,\"rx_bytes\":0,\"tx_bytes\":0}]}", "tokens[0].created: 99999999999999999 is out of range"},
+		{"token list", "{\"tokens\":[{\"name\":\"n\",\"created\":0,\"live\":0,\"max_sessions\":\"3\","
+		 "\"sessions\":0,\"rx_bytes\":0,\"tx_bytes\":0}]}", "tokens[0].max_sessions: expected an integer, got a string"},
+		{"token set", "{\"expires\":\"soon\"}", "expires: expected an integer, got a string"},
+		{"token remove", "{\"removed\":true}", "kicked: missing"},
+		{"bans list", "{\"bans\":[{\"address\":\"a\",\"remaining\":-5,\"refused\":0}]}", "bans[0].remaining: -5 is out of range"},
+		{"metrics", "{\"text\":5}", "text: expected a string, got an integer"},
+		{"metrics", "{\"text\":\"a\\u001b]0;pwned\\u0007\"}", "text: a control character at byte 1"},
+		{"monitor", "{\"params\":{}}", "method: missing"},
+		{"monitor", "{\"method\":\"m\",\"params\":[]}", "params: expected an object, got an array"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct answer an;
+		char *text;
+		int rc = show(bad[i].cmd, "x", bad[i].json, &text, &an);
+		if (rc != EXIT_BAD_ANSWER || !strstr(an.bad, bad[i].why))
+			fail_msg("%s on %s: rc %d, '%s', expected '%s'", bad[i].cmd, bad[i].json, rc, an.bad,
+			         bad[i].why);
+		if (*text)
+			fail_msg("%s on %s printed '%s'", bad[i].cmd, bad[i].json, text);
+		free(text);
+	}
+}
+
+/* Every printer on every shape of nonsense: no crash, no sanitizer report
+ * (the fuzzer goes further). */
+static void any_shape(void **state)
+{
+	(void)state;
+	static const char *const shapes[] = {
+		"null", "0", "\"x\"", "[]", "{}", "{\"sessions\":[null,{},[]],\"tokens\":[1],\"bans\":[{}]}",
+		"{\"role\":\"client\",\"connected\":true,\"kill_switch\":{\"hubs\":{}},\"totals\":5}",
+		"{\"role\":\"server\",\"admission\":[],\"nat\":\"x\",\"totals\":{\"drops\":[1,2]}}",
+		"{\"sessions\":[{\"drops\":{\"a\":null,\"b\":1e300}}]}",
+	};
+	for (const struct command *const *c = commands; *c; c++)
+		for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
+			char name[64], *text;
+			struct answer an;
+			show(command_name(*c, name, sizeof(name)), "x", shapes[i], &text, &an);
+			free(text);
+		}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(good_answers),
+		cmocka_unit_test(bad_answers),
+		cmocka_unit_test(any_shape),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
