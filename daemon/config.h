@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "proto/addr.h"
+#include "proto/login.h"
 #include "tun/nat.h"
 
 #define MAX_ALLOW_LAN 32
@@ -14,7 +15,9 @@
 
 enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
 
-#define DEFAULT_PORT "4242"
+#define STRINGIFY_(x) #x
+#define STRINGIFY(x) STRINGIFY_(x)
+#define DEFAULT_PORT STRINGIFY(SLOPN_PORT)
 #define DEFAULT_STATE_DIR "/var/lib/slopn"
 #define DEFAULT_TUN "slopn0"
 #define DEFAULT_MTU 1280

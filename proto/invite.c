@@ -1,4 +1,5 @@
 #include "proto/invite.h"
+#include "proto/login.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -101,7 +102,7 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 		snprintf(err, errlen, "host: expected 1-%d characters", INVITE_HOST_MAX);
 		return -1;
 	}
-	unsigned long p = 4242;
+	unsigned long p = SLOPN_PORT;
 	if (port) {
 		size_t plen = len - (size_t)(port - s);
 		p = 0;

@@ -9,6 +9,10 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+/* The hub's UDP port when none is given, the original's: settings and
+ * invites default to it. */
+#define SLOPN_PORT 4242
+
 /* Largest login line we accept, '\n' included; anything larger ends the
  * connection. The original's messages are well under 1 KiB. */
 #define SLOPN_LOGIN_MAX 4096
