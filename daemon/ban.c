@@ -10,6 +10,9 @@ void ban_init(struct ban_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* IPv4 per address (as v4-mapped IPv6); IPv6 per /64, the least a host is
+ * given: one machine changing its address would otherwise get five new
+ * guesses each time, as admission counts it too (hub_admit.c). */
 static bool key_of(const struct sockaddr *sa, uint8_t key[16])
 {
 	if (sa->sa_family == AF_INET) {
@@ -20,10 +23,28 @@ static bool key_of(const struct sockaddr *sa, uint8_t key[16])
 		return true;
 	}
 	if (sa->sa_family == AF_INET6) {
-		memcpy(key, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, 16);
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+		memcpy(key, a, 16);
+		if (!IN6_IS_ADDR_V4MAPPED(a))
+			memset(key + 8, 0, 8);
 		return true;
 	}
 	return false;
+}
+
+static bool key_is_v4(const uint8_t key[16])
+{
+	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+	return memcmp(key, mapped, sizeof(mapped)) == 0;
+}
+
+/* "192.0.2.7", "2001:db8:1:2::/64" */
+static void key_str(const uint8_t key[16], char *buf, size_t len)
+{
+	char s[INET6_ADDRSTRLEN];
+	bool v4 = key_is_v4(key);
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? key + 12 : key, s, sizeof(s));
+	snprintf(buf, len, "%s%s", s, v4 ? "" : "/64");
 }
 
 static struct ban_entry *find(const struct ban_table *t, const uint8_t key[16])
@@ -50,8 +71,10 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 		return false;
 	struct ban_entry *e = find(t, key);
 	if (!e) {
-		/* A free slot, else the one not seen for longest that is not banned. */
-		struct ban_entry *victim = NULL;
+		/* A free slot, else the one not seen for longest that is not
+		 * banned, else the ban that ends first: a table full of one
+		 * sender's bans must not stop the bans of others. */
+		struct ban_entry *victim = NULL, *soonest = NULL;
 		for (int i = 0; i < BAN_SLOTS; i++) {
 			struct ban_entry *c = &t->e[i];
 			if (!c->last_seen) {
@@ -60,10 +83,10 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 			}
 			if (now >= c->until && (!victim || c->last_seen < victim->last_seen))
 				victim = c;
+			if (now < c->until && (!soonest || c->until < soonest->until))
+				soonest = c;
 		}
-		if (!victim)
-			return false; /* every slot holds an active ban: count nothing */
-		e = victim;
+		e = victim ? victim : soonest;
 		memset(e, 0, sizeof(*e));
 		memcpy(e->addr, key, 16);
 	}
@@ -122,11 +145,16 @@ void ban_success(struct ban_table *t, const struct sockaddr *sa)
 
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	char s[INET6_ADDRSTRLEN];
-	bool v4 = memcmp(e->addr, mapped, sizeof(mapped)) == 0;
-	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? e->addr + 12 : e->addr, s, sizeof(s));
-	snprintf(buf, len, "%s", s);
+	key_str(e->addr, buf, len);
+}
+
+void ban_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
+{
+	uint8_t key[16];
+	if (key_of(sa, key))
+		key_str(key, buf, len);
+	else
+		snprintf(buf, len, "?");
 }
 
 void ban_foreach(const struct ban_table *t, uint64_t now,
@@ -150,9 +178,18 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now)
 	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
 	struct sockaddr_in in = {.sin_family = AF_INET};
 	const struct sockaddr *sa;
+	/* An IPv6 ban as listed, "PREFIX/64", or any address in it. */
+	char v6[INET6_ADDRSTRLEN];
+	size_t n = strlen(addr);
+	if (n > 3 && n - 3 < sizeof(v6) && !strcmp(addr + n - 3, "/64")) {
+		memcpy(v6, addr, n - 3);
+		v6[n - 3] = '\0';
+	} else {
+		snprintf(v6, sizeof(v6), "%s", n < sizeof(v6) ? addr : "");
+	}
 	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1)
 		sa = (const struct sockaddr *)&in;
-	else if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1)
+	else if (inet_pton(AF_INET6, v6, &in6.sin6_addr) == 1 && !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
 		sa = (const struct sockaddr *)&in6;
 	else
 		return -1;

@@ -1,7 +1,8 @@
 /* Failed-login accounting per peer address, as the original hub does it:
- * 5 failures within 5 minutes ban the address for 60 minutes. Fixed size:
- * when full, the stalest entry makes room, so a flood of addresses costs
- * no memory. Times are in seconds on any monotonic clock. Bans live in
+ * 5 failures within 5 minutes ban the address for 60 minutes; an IPv6
+ * address counts as its /64. Fixed size: when full, the stalest entry
+ * makes room (the ban that ends first, when all are bans), so a flood of
+ * addresses costs no memory. Times are in seconds on any monotonic clock. Bans live in
  * memory only: a restart of the hub lifts them all. */
 #ifndef SLOPN_BAN_H
 #define SLOPN_BAN_H
@@ -21,7 +22,7 @@
 #define BAN_TELL_EVERY 60
 
 struct ban_entry {
-	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6 */
+	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its /64 */
 	uint32_t fails;
 	uint64_t first_fail;
 	uint64_t until;        /* banned while now < until */
@@ -49,15 +50,18 @@ void ban_refused(struct ban_table *t, const struct sockaddr *sa);
 /* A good login forgets earlier failures. */
 void ban_success(struct ban_table *t, const struct sockaddr *sa);
 
-/* The address of an entry as text: "192.0.2.7", "2001:db8::7". */
+/* What a ban covers as text: "192.0.2.7", "2001:db8:1:2::/64"; of an
+ * entry, or of the entry an address counts under. */
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len);
+void ban_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* Each address banned at now, with its seconds left, in table order. */
 void ban_foreach(const struct ban_table *t, uint64_t now,
                  void (*fn)(const struct ban_entry *e, uint64_t left, void *ctx), void *ctx);
 /* How many addresses are banned at now. */
 unsigned ban_count(const struct ban_table *t, uint64_t now);
-/* Lift the ban on an address given as text, and forget its failures.
- * 1 when it was banned, 0 when not, -1 when addr is not an IP address. */
+/* Lift the ban on an address given as text (an IPv6 one as listed, or any
+ * address in its /64), and forget its failures. 1 when it was banned, 0
+ * when not, -1 when addr is not an IP address. */
 int ban_lift(struct ban_table *t, const char *addr, uint64_t now);
 
 #endif

@@ -228,12 +228,12 @@ static void login_failed(struct session *ss, const char *reason)
 	}
 	s->failed_logins++;
 	if (ban_fail(&s->bans, peer, now)) {
-		char addr[INET6_ADDRSTRLEN];
-		sockaddr_host(peer, addr, sizeof(addr));
+		char addr[64];
+		ban_sockaddr_str(peer, addr, sizeof(addr));
 		s->bans_started++;
-		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins "
-		         "('slopnctl bans remove %s' lifts it)", ss->remote, BAN_DURATION / 60,
-		         BAN_MAX_FAILS, addr);
+		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins, the "
+		         "last from %s ('slopnctl bans remove %s' lifts it)", addr, BAN_DURATION / 60,
+		         BAN_MAX_FAILS, ss->remote, addr);
 		control_notify(s->ctl, "ban", json_pack("{s:s, s:s, s:i}", "remote", ss->remote,
 		                                        "address", addr, "minutes", BAN_DURATION / 60));
 	}
@@ -316,8 +316,8 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	/* The ban first: a banned address is told so, whatever it sent. */
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
 	uint64_t left = ban_remaining(&s->bans, peer, conn_now() / NGTCP2_SECONDS);
-	char addr[INET6_ADDRSTRLEN];
-	sockaddr_host(peer, addr, sizeof(addr));
+	char addr[64];
+	ban_sockaddr_str(peer, addr, sizeof(addr));
 	if (left) {
 		char msg[SLOPN_MESSAGE_MAX];
 		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more "

@@ -85,3 +85,24 @@ expect_eq "where c2's and c3's second clients are, as the hub sees them" \
 nsx c2 ping -c 3 -i 0.2 -W 2 -I second0 10.100.0.1 >/dev/null || fail "c2's second client cannot reach the hub"
 nsx c3 ping -c 3 -i 0.2 -W 2 -I second0 10.100.0.1 >/dev/null || fail "c3's second client cannot reach the hub"
 ok "new clients get in through the hub's second IPv6 and IPv4 addresses"
+
+# Failed logins from IPv6 count per /64: c1 (2001:db8::11) fails three
+# times and c2 (2001:db8::12), another host in the same /64, twice: the
+# /64 is banned. IPv4 through the same socket (c3 as ::ffff:192.0.2.13)
+# stays per address: not banned with it.
+for i in 1 2 3 4 5; do
+	c=$((i <= 3 ? 1 : 2))
+	start "c$c:wrong$i" client --server "[2001:db8::1]:4242" --token wrong --tun "wrong$i"
+	timeout 15 tail --pid="$(pid_of "c$c:wrong$i")" -f /dev/null || fail "wrong-token client $i did not give up"
+done
+expect_eq "bans after 3 failures from 2001:db8::11 and 2 from 2001:db8::12" \
+	"$(ctl --json bans list | jq -c '[.bans[].address]')" '["2001:db8::/64"]'
+start c2:banned client --server "[2001:db8::1]:4242" --token s3cret --tun banned0
+wait_log c2:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10
+kill "$(pid_of c2:banned)"
+start c3:after client --server 192.0.2.1:4242 --token s3cret --tun after0
+wait_until 10 "c3 connected beside the IPv6 ban" client_is c3:after connected true
+ok "IPv6 failures ban the /64; IPv4 on the same socket is not in it"
+ctl bans remove 2001:db8::99 | grep -qx "ban on 2001:db8::99 lifted" || fail "bans remove by an address in the /64"
+expect_eq "bans after the lift" "$(ctl --json bans list | jq '.bans | length')" 0
+ok "an address in the /64 lifts its ban"

@@ -142,7 +142,7 @@ static void listed_and_lifted(void **state)
 	assert_int_equal(t.e[0].refused, 2);
 	char out[256] = "";
 	ban_foreach(&t, 160, collect, out);
-	assert_string_equal(out, "192.0.2.11/3540;2001:db8::7/3550;");
+	assert_string_equal(out, "192.0.2.11/3540;2001:db8::/64/3550;");
 	assert_int_equal(ban_count(&t, 160), 2);
 	assert_int_equal(ban_count(&t, 110 + BAN_DURATION), 0);
 
@@ -152,12 +152,78 @@ static void listed_and_lifted(void **state)
 	assert_int_equal(ban_lift(&t, "192.0.2.11", 160), 1);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 160), 0);
 	assert_int_equal(ban_lift(&t, "192.0.2.11", 160), 0);
+	assert_int_equal(ban_lift(&t, "2001:db8::/48", 160), -1);
 	assert_int_equal(ban_lift(&t, "2001:db8::7", 160), 1);
 	assert_int_equal(ban_count(&t, 160), 0);
 	/* Lifted means forgotten: five new failures to ban again. */
 	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
 		assert_false(ban_fail(&t, (struct sockaddr *)&a, 170));
 	assert_true(ban_fail(&t, (struct sockaddr *)&a, 170));
+}
+
+static struct sockaddr_in6 v6(const char *a)
+{
+	struct sockaddr_in6 s = {.sin6_family = AF_INET6, .sin6_port = htons(1)};
+	assert_int_equal(inet_pton(AF_INET6, a, &s.sin6_addr), 1);
+	return s;
+}
+
+/* A host that changes its IPv6 address within its /64 gets no new guesses. */
+static void ipv6_counts_per_64(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	static const char *const from[] = {"2001:db8:1:2::7", "2001:db8:1:2::8", "2001:db8:1:2:a:b:c:d",
+	                                   "2001:db8:1:2::9", "2001:db8:1:2::7"};
+	for (int i = 0; i < BAN_MAX_FAILS; i++) {
+		struct sockaddr_in6 a = v6(from[i]);
+		assert_int_equal(ban_fail(&t, (struct sockaddr *)&a, 100), i == BAN_MAX_FAILS - 1);
+	}
+	struct sockaddr_in6 same = v6("2001:db8:1:2:ffff::1"), other = v6("2001:db8:1:3::7");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&same, 100), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&other, 100), 0);
+	char s[64];
+	ban_sockaddr_str((struct sockaddr *)&same, s, sizeof(s));
+	assert_string_equal(s, "2001:db8:1:2::/64");
+	/* Lifted by its listed form, or by any address in it. */
+	assert_int_equal(ban_lift(&t, "2001:db8:1:2::/64", 100), 1);
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		ban_fail(&t, (struct sockaddr *)&same, 100);
+	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100), 1);
+	assert_int_equal(ban_count(&t, 100), 0);
+	/* IPv4 in IPv6 (a dual-stack socket) stays per address. */
+	struct sockaddr_in6 m1 = v6("::ffff:192.0.2.1"), m2 = v6("::ffff:192.0.2.2");
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		ban_fail(&t, (struct sockaddr *)&m1, 100);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&m2, 100), 0);
+	ban_sockaddr_str((struct sockaddr *)&m1, s, sizeof(s));
+	assert_string_equal(s, "192.0.2.1");
+	struct sockaddr_in plain = v4("192.0.2.1", 9);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&plain, 100), BAN_DURATION);
+}
+
+/* A table full of bans (one sender with many /64s) does not stop the next
+ * ban: the one that ends first makes room. */
+static void full_table_of_bans_still_bans(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	for (int i = 0; i < BAN_SLOTS; i++) {
+		struct sockaddr_in a = v4("10.0.0.0", 1);
+		a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
+		for (int f = 0; f < BAN_MAX_FAILS; f++)
+			ban_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i);
+	}
+	assert_int_equal(ban_count(&t, 2100), BAN_SLOTS);
+	struct sockaddr_in n = v4("192.0.2.200", 1), first = v4("10.0.0.0", 1), second = v4("10.0.0.1", 1);
+	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&n, 2100));
+	assert_true(ban_fail(&t, (struct sockaddr *)&n, 2100));
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 2100), BAN_DURATION);
+	/* Its first failure took the slot of the ban that ended first. */
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&first, 2100), 0);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&second, 2100), 1001 + BAN_DURATION - 2100);
+	assert_int_equal(ban_count(&t, 2100), BAN_SLOTS);
 }
 
 int main(void)
@@ -170,6 +236,8 @@ int main(void)
 		cmocka_unit_test(full_table_reuses_the_stalest_entry),
 		cmocka_unit_test(unknown_family_is_ignored),
 		cmocka_unit_test(listed_and_lifted),
+		cmocka_unit_test(ipv6_counts_per_64),
+		cmocka_unit_test(full_table_of_bans_still_bans),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
