@@ -1,7 +1,9 @@
 #include "ctl/answer.h"
+#include "proto/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void ans_bad(struct answer *an, const char *key, const char *fmt, ...)
@@ -62,17 +64,28 @@ static bool wrong(struct answer *an, const char *key, json_t *v, const char *wan
 	return false;
 }
 
-/* v: a string without control characters, or "?" after saying why. */
+/* v's text, with its control characters (but newlines and tabs when
+ * multiline) shown as '?': a name or a reason from a client must not act
+ * on the terminal, nor cost the whole answer. */
 static const char *text(struct answer *an, const char *key, json_t *v, bool multiline)
 {
 	if (!json_is_string(v))
 		return wrong(an, key, v, "a string"), "?";
-	/* What reaches a terminal: no escape sequences from the socket. */
-	const unsigned char *s = (const unsigned char *)json_string_value(v);
-	for (size_t i = 0; i < json_string_length(v); i++)
-		if ((s[i] < 0x20 && !(multiline && (s[i] == '\n' || s[i] == '\t'))) || s[i] == 0x7f)
-			return ans_bad(an, key, "a control character at byte %zu", i), "?";
-	return (const char *)s;
+	const char *s = json_string_value(v);
+	size_t len = json_string_length(v);
+	char *copy = malloc(len + 1);
+	if (!copy)
+		return ans_bad(an, key, "out of memory"), "?";
+	memcpy(copy, s, len + 1);
+	for (size_t i = 0, run; i < len; i += run + 1) {
+		run = multiline ? strcspn(copy + i, "\n\t") : len - i;
+		run = run < len - i ? run : len - i;
+		text_clean(copy + i, run);
+	}
+	if (memcmp(copy, s, len) != 0)
+		json_string_setn(v, copy, len);
+	free(copy);
+	return json_string_value(v);
 }
 
 const char *ans_text(struct answer *an, json_t *o, const char *key, bool required, bool multiline)

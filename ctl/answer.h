@@ -29,8 +29,8 @@ void ans_bad(struct answer *an, const char *key, const char *fmt, ...)
 void ans_in(struct answer *an, const char *path);
 void ans_at(struct answer *an, const char *path, size_t i);
 
-/* A string without control characters (newlines and tabs allowed with
- * multiline).
+/* A string, its control characters shown as '?' (newlines and tabs kept
+ * with multiline).
  * NULL when optional and absent or null; "?" when it is wrong. */
 const char *ans_str(struct answer *an, json_t *o, const char *key, bool required);
 const char *ans_text(struct answer *an, json_t *o, const char *key, bool required,

@@ -13,6 +13,7 @@
 #include "daemon/log.h"
 #include "daemon/timer.h"
 #include "daemon/tls.h"
+#include "proto/text.h"
 
 const char *const drop_reason_names[DROP_MAX] = {
 	[DROP_SPOOFED] = "spoofed", [DROP_NOT_IPV4] = "not_ipv4",
@@ -505,7 +506,10 @@ void conn_close(struct conn *c, uint64_t code, const char *reason)
 	c->close_pending = true;
 	c->close_app = true;
 	c->close_code = code;
-	snprintf(c->close_reason, sizeof(c->close_reason), "%s", reason ? reason : "");
+	/* Cut on a character: the reason goes into JSON events too. */
+	size_t n = reason ? text_cut(reason, strlen(reason), sizeof(c->close_reason) - 1) : 0;
+	memcpy(c->close_reason, reason ? reason : "", n);
+	c->close_reason[n] = '\0';
 }
 
 static void fail_transport(struct conn *c, int liberr)
@@ -563,6 +567,8 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 		if (ccerr.reason && rl)
 			memcpy(c->close_reason, ccerr.reason, rl);
 		c->close_reason[rl] = '\0';
+		/* Any bytes: logged, sent in events, shown on terminals. */
+		text_clean(c->close_reason, rl);
 		if (ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_VERSION_NEGOTIATION ||
 		    ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_TRANSPORT_IDLE_CLOSE)
 			c->close_by_peer = false;

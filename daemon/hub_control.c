@@ -12,6 +12,7 @@
 #include "daemon/log.h"
 #include "proto/invite.h"
 #include "proto/jsonrpc.h"
+#include "proto/text.h"
 
 static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, int *code,
                         char *err, size_t errlen)
@@ -125,7 +126,9 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 		return NULL;
 	}
 	char why[128];
-	snprintf(why, sizeof(why), "kicked: %s", reason);
+	/* Cut on a character, so that the session.down event can carry it. */
+	snprintf(why, sizeof(why), "kicked: %.*s",
+	         (int)text_cut(reason, strlen(reason), sizeof(why) - sizeof("kicked: ")), reason);
 	int kicked = 0;
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		if (!ss->logged_in)

@@ -1,4 +1,5 @@
 #include "proto/login.h"
+#include "proto/text.h"
 
 #include <arpa/inet.h>
 #include <jansson.h>
@@ -80,14 +81,14 @@ static int get_string(json_t *o, const char *key, char *dst, size_t cap, enum fi
 	if (n >= cap) {
 		if (how == EXACT || how == OPTIONAL_EXACT)
 			return fail(err, errlen, "field \"%s\" is longer than %zu bytes", key, cap - 1);
-		n = cap - 1;
-		/* s[n] is the first byte dropped: if it continues a character,
-		 * drop that whole character. */
-		while (n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
-			n--;
+		n = text_cut(s, n, cap - 1);
 	}
 	memcpy(dst, s, n);
 	dst[n] = '\0';
+	/* Text for people (a version, a message) goes to logs and terminals:
+	 * no control characters. What must match (a token) stays as sent. */
+	if (how == OPTIONAL || how == REQUIRED)
+		text_clean(dst, n);
 	return 0;
 }
 

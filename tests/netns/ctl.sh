@@ -145,6 +145,14 @@ ok "c2 came back after the kick"
 wait_event session.down '.params.vip == "10.100.0.3"'
 wait_event session.up '.params.vip == "10.100.0.3"'
 ok "monitor saw session.down and session.up"
+# A long reason in another script is cut on a character: the client and
+# the event get it, the event with its session.
+long=$(printf 'é%.0s' $(seq 100))
+ctl sessions kick 10.100.0.3 --reason "$long" | grep -q "kicked 1 session" || fail "kick with a long reason"
+wait_event session.down '.params.vip == "10.100.0.3" and (.params.reason | startswith("kicked: éééé"))'
+wait_log c2 "hub closed the connection: kicked: éééé" 2
+wait_until 10 "c2 back after the second kick" hub_session 10.100.0.3
+ok "a reason cut to fit stays UTF-8: the event carries it with its session"
 
 # Errors: the daemon's message, exit 1; usage, exit 2; no daemon, exit 3.
 ctl sessions kick 42 2> "$TMP/err.txt"; rc=$?

@@ -90,6 +90,19 @@ static void request_optional_and_unknown_fields(void **state)
 	assert_string_equal(r.os, "");
 }
 
+/* A client's words reach logs and terminals: no control characters; the
+ * token, which must match, as sent. */
+static void request_text_fields_cleaned(void **state)
+{
+	(void)state;
+	struct slopn_login_request r;
+	assert_int_equal(req("{\"token\":\"t\\n\",\"type\":\"login_request\",\"client_version\":"
+	                     "\"1.0\\nslopnd: session 9 up\",\"os\":\"\\u001b[2J\\u009bx caf\u00e9\"}", &r), 0);
+	assert_string_equal(r.client_version, "1.0?slopnd: session 9 up");
+	assert_string_equal(r.os, "?[2J??x caf\xc3\xa9");
+	assert_string_equal(r.token, "t\n");
+}
+
 static void request_bad_input(void **state)
 {
 	(void)state;
@@ -716,6 +729,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(request_from_the_original_client),
 		cmocka_unit_test(request_optional_and_unknown_fields),
+		cmocka_unit_test(request_text_fields_cleaned),
 		cmocka_unit_test(request_bad_input),
 		cmocka_unit_test(request_client_id_and_ipv6),
 		cmocka_unit_test(request_token_never_truncated),

@@ -1,0 +1,19 @@
+/* Text from outside (a peer's close reason, a login's fields) on its way
+ * to logs, events and terminals. Pure functions. */
+#ifndef SLOPN_PROTO_TEXT_H
+#define SLOPN_PROTO_TEXT_H
+
+#include <stddef.h>
+
+/* In place: valid UTF-8 stays; a byte that is not part of a valid
+ * sequence, and a control character (C0, DEL, C1), becomes '?' (each of
+ * its bytes), so the length stays and the result is valid UTF-8 without
+ * controls: one log line, a JSON string jansson takes, nothing a terminal
+ * acts on. */
+void text_clean(char *s, size_t len);
+
+/* The length of the longest prefix of s[0..len) of at most max bytes that
+ * does not end inside a UTF-8 sequence. */
+size_t text_cut(const char *s, size_t len, size_t max);
+
+#endif

@@ -1,0 +1,67 @@
+/* Text from outside made fit for logs, events and terminals. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <jansson.h>
+#include <string.h>
+
+#include "proto/text.h"
+
+static void clean(const char *in, size_t len, const char *want)
+{
+	char buf[64];
+	memcpy(buf, in, len);
+	buf[len] = '\0';
+	text_clean(buf, len);
+	if (memcmp(buf, want, len) != 0 || strlen(want) != len)
+		fail_msg("'%s' cleaned to '%.*s', expected '%s'", in, (int)len, buf, want);
+	/* What jansson takes as a string. */
+	json_t *j = json_stringn(buf, len);
+	assert_non_null(j);
+	json_decref(j);
+}
+#define CLEAN(in, want) clean(in, sizeof(in) - 1, want)
+
+static void cleaning(void **state)
+{
+	(void)state;
+	CLEAN("client exit", "client exit");
+	CLEAN("caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80", "caf\xc3\xa9 \xe2\x82\xac \xf0\x9f\x98\x80");
+	CLEAN("a\nb\rc\td\x1b[2J\x7f", "a?b?c?d?[2J?");
+	CLEAN("\xc2\x9b" "31m", "??31m");                   /* C1 CSI */
+	CLEAN("\xff\xfe", "??");
+	CLEAN("\xc3", "?");                                 /* cut short */
+	CLEAN("\xe2\x82", "??");
+	CLEAN("\xc0\xaf", "??");                            /* overlong '/' */
+	CLEAN("\xe0\x80\xaf", "???");                       /* overlong */
+	CLEAN("\xed\xa0\x80", "???");                       /* a surrogate */
+	CLEAN("\xf4\x90\x80\x80", "????");                  /* above U+10FFFF */
+	CLEAN("\x80x", "?x");
+	CLEAN("a\0b", "a?b");
+}
+
+static void cutting(void **state)
+{
+	(void)state;
+	const char *s = "ab\xc3\xa9\xe2\x82\xac";      /* a b é € : 2 + 2 + 3 bytes */
+	assert_int_equal(text_cut(s, 7, 10), 7);
+	assert_int_equal(text_cut(s, 7, 7), 7);
+	assert_int_equal(text_cut(s, 7, 6), 4);         /* not inside € */
+	assert_int_equal(text_cut(s, 7, 5), 4);
+	assert_int_equal(text_cut(s, 7, 4), 4);
+	assert_int_equal(text_cut(s, 7, 3), 2);         /* not inside é */
+	assert_int_equal(text_cut(s, 7, 0), 0);
+	/* Not UTF-8: at most three bytes back. */
+	assert_int_equal(text_cut("\x80\x80\x80\x80\x80\x80", 6, 5), 2);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(cleaning),
+		cmocka_unit_test(cutting),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
