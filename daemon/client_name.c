@@ -214,15 +214,21 @@ void client_name_lookup(struct client *cl)
 		client_ares_lookup(cl);
 		return;
 	}
-	cl->gai = calloc(1, sizeof(*cl->gai) + sizeof(hints));
+	/* The request owns its hints and names: a lookup abandoned at exit
+	 * (client_name_free) reads them after the client is gone. */
+	size_t hl = strlen(cl->host) + 1, pl = strlen(cl->port) + 1;
+	cl->gai = calloc(1, sizeof(*cl->gai) + sizeof(hints) + hl + pl);
 	if (!cl->gai) {
 		client_name_failed(cl, "out of memory");
 		return;
 	}
-	struct addrinfo *h = (struct addrinfo *)(cl->gai + 1); /* lives as long as the request */
+	struct addrinfo *h = (struct addrinfo *)(cl->gai + 1);
 	*h = hints;
-	cl->gai->ar_name = cl->host;
-	cl->gai->ar_service = cl->port;
+	char *name = (char *)(h + 1);
+	memcpy(name, cl->host, hl);
+	memcpy(name + hl, cl->port, pl);
+	cl->gai->ar_name = name;
+	cl->gai->ar_service = name + hl;
 	cl->gai->ar_request = h;
 	struct sigevent sev = {.sigev_notify = SIGEV_THREAD, .sigev_notify_function = lookup_done,
 	                       .sigev_value.sival_int = cl->gai_fd};

@@ -46,10 +46,11 @@ void hub_peers_reset(struct server *s)
 	int r = statefile_read(s->peers_path, PEERS_FILE_MAX, &buf, &len, err, sizeof(err));
 	if (r == 0)
 		return; /* the last run stopped cleanly, or there was none */
-	if (r > 0 && peerfile_parse(buf, len, &v, &n, err, sizeof(err)) < 0)
-		r = -1;
-	if (r > 0)
+	if (r > 0) {
+		if (peerfile_parse(buf, len, &v, &n, err, sizeof(err)) < 0)
+			r = -1;
 		free(buf);
+	}
 	if (r < 0) {
 		log_warn("%s: %s; clients of the last run find out at their next packet", s->peers_path,
 		         err);

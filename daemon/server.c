@@ -485,6 +485,7 @@ static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, vo
 		hub_reload(s);
 		sd_notify(0, "READY=1");
 		hub_notify_status(s);
+		hub_settle(s); /* what the reload said to clients, or closed, leaves now */
 		return 0;
 	}
 	log_info("signal %d: closing %u connections and exiting", (int)si->ssi_signo, s->nconns);
@@ -724,6 +725,7 @@ static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
 static int on_nat_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	hub_nat_follow(userdata, NAT_IF_CHANGED);
+	hub_settle(userdata); /* the clients told of IPv6 egress are told now */
 	return 0;
 }
 
@@ -775,7 +777,7 @@ static int setup_tun(struct server *s)
 
 int server_run(const struct config *cfg)
 {
-	struct server srv = {.cfg = cfg, .tun = {.fd = -1}}, *s = &srv;
+	struct server srv = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}}, *s = &srv;
 	int rc = 1;
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
 

@@ -90,8 +90,11 @@ kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
 mv "$TMP/hub.log" "$TMP/hub-second.log"
 printf '{"version":1,"leases":[{"token":"shared",' > "$TMP/hub-state/leases.json"
+# A damaged peers.json too (under the sanitizers: freed as well).
+printf '{"version":1,"peers":[{' > "$TMP/hub-state/peers.json"
 start_hub --subnet 10.100.0.0/29
 wait_log hub "warning: $TMP/hub-state/leases.json: line 1 column [0-9]+: .*; starting without leases \\(clients get new addresses\\); the file is now $TMP/hub-state/leases.json.bad" 1
+wait_log hub "warning: $TMP/hub-state/peers.json: .*; clients of the last run find out at their next packet" 1
 [ -f "$TMP/hub-state/leases.json.bad" ] || fail "the damaged file was not kept"
 for _ in $(seq 100); do [ "$(ctl --json status | jq .sessions)" = 5 ] && break; sleep 0.1; done
 expect_eq "sessions after a start with damaged leases" "$(ctl --json status | jq .sessions)" 5
