@@ -36,6 +36,8 @@ int tokens_load(struct token_store *ts, const char *path, char *err, size_t errl
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
+	/* Before the read: a change in between is then seen as a change. */
+	ts->seen = stat(path, &ts->seen_st) == 0;
 	char *buf;
 	size_t len;
 	int r = statefile_read(path, TOKENS_FILE_MAX, &buf, &len, err, errlen);
@@ -53,8 +55,25 @@ void tokens_free(struct token_store *ts)
 	memset(ts, 0, sizeof(*ts));
 }
 
-int tokens_save(const struct token_store *ts, char *err, size_t errlen)
+/* Whether the file is another than the hub last read or wrote. */
+static bool changed_on_disk(const struct token_store *ts)
 {
+	struct stat st;
+	if (stat(ts->path, &st) != 0)
+		return ts->seen; /* gone */
+	return !ts->seen || st.st_dev != ts->seen_st.st_dev || st.st_ino != ts->seen_st.st_ino ||
+	       st.st_size != ts->seen_st.st_size ||
+	       st.st_mtim.tv_sec != ts->seen_st.st_mtim.tv_sec ||
+	       st.st_mtim.tv_nsec != ts->seen_st.st_mtim.tv_nsec;
+}
+
+int tokens_save(struct token_store *ts, char *err, size_t errlen)
+{
+	if (changed_on_disk(ts)) {
+		snprintf(err, errlen, "changed on disk since the hub read it: not written over; "
+		         "reload the hub (systemctl reload slopnd, or SIGHUP) to load it, then again");
+		return -1;
+	}
 	char *text = tokenfile_format(ts->v, ts->n);
 	if (!text) {
 		snprintf(err, errlen, "out of memory");
@@ -63,6 +82,8 @@ int tokens_save(const struct token_store *ts, char *err, size_t errlen)
 	/* Secrets are hashed, but names, VIPs and times are still the admin's business. */
 	int rv = statefile_write(ts->path, text, strlen(text), 0600, err, errlen);
 	free(text);
+	if (rv == 0)
+		ts->seen = stat(ts->path, &ts->seen_st) == 0;
 	return rv;
 }
 

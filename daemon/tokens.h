@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "proto/tokenfile.h"
@@ -18,6 +19,10 @@ struct token_store {
 	char *path;
 	struct token_entry *v;
 	size_t n;
+	/* The file as the hub last read or wrote it: an edit by hand since
+	 * then is not written over (tokens_save). */
+	bool seen;             /* there was a file */
+	struct stat seen_st;
 };
 
 /* Load path; a missing file is an empty store. -1 with err naming the
@@ -25,8 +30,10 @@ struct token_store {
 int tokens_load(struct token_store *ts, const char *path, char *err, size_t errlen);
 void tokens_free(struct token_store *ts);
 
-/* Write the store to its path. 0, or -1 with err; the old file is intact. */
-int tokens_save(const struct token_store *ts, char *err, size_t errlen);
+/* Write the store to its path. 0, or -1 with err; the old file is intact.
+ * A file changed on disk since the hub read or wrote it (an edit by hand,
+ * not yet loaded with SIGHUP) is not written over: -1, err says so. */
+int tokens_save(struct token_store *ts, char *err, size_t errlen);
 
 struct token_entry *tokens_find(struct token_store *ts, const char *name);
 

@@ -164,6 +164,30 @@ TOKEN=hand-made-secret start_client c2:erin --tun erin0
 wait_connected c2:erin 10.100.0.2
 ok "SIGHUP picks up a token written into tokens.json by hand"
 
+# An edit by hand not loaded yet is not written over: token add refuses,
+# saying what to do, and a first login (whose time the hub records) leaves
+# the file as edited. After SIGHUP the edit is in and changes go on.
+hank=$(ctl --json token add hank | jq -r .token)
+fred=$(printf %s "fred-secret" | sha256sum | cut -d' ' -f1)
+jq --arg h "$fred" '.tokens += [{"name": "fred", "sha256": $h, "created": 1700000000}]' \
+	"$TMP/hub-state/tokens.json" > "$TMP/edit.json"
+mv "$TMP/edit.json" "$TMP/hub-state/tokens.json"   # as an editor saves
+cp "$TMP/hub-state/tokens.json" "$TMP/edited.json"
+ctl token add gina 2> "$TMP/err.txt"; expect_eq "token add over an edit not loaded exits" "$?" 1
+grep -q "changed on disk since the hub read it: not written over; reload the hub" "$TMP/err.txt" ||
+	fail "token add over an edit: $(cat "$TMP/err.txt")"
+TOKEN=$hank start_client c3:hank --tun hank0
+wait_until 10 "hank connected" client_connected c3:hank
+wait_log hub:hup "last use of 'hank' not saved: changed on disk" 2
+cmp -s "$TMP/edited.json" "$TMP/hub-state/tokens.json" || fail "the hand edit was written over"
+kill -HUP "$(pid_of hub:hup)"
+has_fred() { ctl --json token list | jq -e 'any(.tokens[]; .name == "fred")' > /dev/null; }
+wait_until 5 "fred in the hub's tokens after SIGHUP" has_fred
+ctl token add gina > /dev/null || fail "token add after the reload"
+expect_eq "tokens.json after the reload and an add" \
+	"$(jq -c '[.tokens[].name] | sort' "$TMP/hub-state/tokens.json")" '["erin","fred","gina","hank"]'
+ok "an edit by hand is not written over before SIGHUP loads it"
+
 # A token for at most 2 live sessions: a third client is refused with the
 # reason and retries; the same client back after a crash replaces its own
 # session; once one ends, the third gets in.

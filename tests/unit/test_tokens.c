@@ -231,6 +231,7 @@ static void store_write_fails(void **state)
 	 * file cannot be made, as on a full disk or a read-only one. */
 	free(ts.path);
 	ts.path = strdup("/nonexistent-slopn-dir/tokens.json");
+	ts.seen = false; /* no file there was read: none is written over */
 	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob"}, a, err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
 	assert_non_null(strstr(err, "cannot create"));
 	assert_int_equal(ts.n, 1);
@@ -247,6 +248,42 @@ static void store_write_fails(void **state)
 	assert_string_equal(before, after);
 	tokens_free(&ts);
 	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
+/* An edit by hand, not loaded yet, is not written over: a change fails
+ * and says why; once the file is read again, changes go on. */
+static void store_edited_by_hand(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256], a[TOKEN_SECRET_LEN + 1];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, a, err, sizeof(err)), 0);
+	const char *edit = "{\"version\":1,\"tokens\":[]}\n";
+	FILE *f = fopen(path, "w");
+	fputs(edit, f);
+	fclose(f);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob"}, a, err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
+	assert_non_null(strstr(err, "changed on disk since the hub read it"));
+	assert_null(tokens_find(&ts, "bob"));
+	char now[4096] = "";
+	f = fopen(path, "r");
+	assert_true(fread(now, 1, sizeof(now) - 1, f) > 0);
+	fclose(f);
+	assert_string_equal(now, edit);
+	/* Read again (SIGHUP), the edit is in and changes go on. */
+	tokens_free(&ts);
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
+	assert_int_equal(ts.n, 0);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob"}, a, err, sizeof(err)), 0);
+	/* A file removed by hand is a change too. */
+	unlink(path);
+	assert_int_equal(tokens_remove(&ts, "bob", err, sizeof(err)), SLOPN_RPC_STORE_FAILED);
+	assert_non_null(tokens_find(&ts, "bob"));
+	tokens_free(&ts);
 	rmdir(dir);
 	free(dir);
 }
@@ -276,6 +313,7 @@ int main(void)
 		cmocka_unit_test(names),
 		cmocka_unit_test(store),
 		cmocka_unit_test(store_write_fails),
+		cmocka_unit_test(store_edited_by_hand),
 		cmocka_unit_test(store_corrupt),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
