@@ -94,7 +94,8 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		log_warn("--nat: %s", err);
 	char t[32], fwd[32], nat[32];
 	nat_table_name(s->tunname, t, sizeof(t));
-	ipt_chain_names(s->tunname, fwd, nat);
+	if (s->nat_backend == NAT_IPTABLES)
+		ipt_chain_names(s->tunname, ipt_generation(s->tunname) == 1, fwd, nat);
 	char where[160], six[64] = "";
 	if (s->nat_backend == NAT_IPTABLES)
 		snprintf(where, sizeof(where), "%s chains %s and %s", r.has6 ? "iptables and ip6tables"

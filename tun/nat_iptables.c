@@ -3,7 +3,10 @@
  * filter, SLOPN-TUN-NAT in nat), reached by one jump each from FORWARD and
  * POSTROUTING; with IPv6 inside the tunnel, the same again with ip6tables.
  * The commands on PATH run them (fork and exec, no shell): on such
- * machines those are the legacy ones. */
+ * machines those are the legacy ones. iptables cannot swap rules in one
+ * step as nftables does: new rules go into chains of the other name
+ * (SLOPN-TUN-FWD2, SLOPN-TUN-NAT2) before the old ones go, so that there
+ * is no moment without them, and a failure leaves the old ones in force. */
 #include "tun/nat_iptables.h"
 #include "tun/outbuf.h"
 
@@ -16,10 +19,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-void ipt_chain_names(const char *tun, char fwd[32], char nat[32])
+void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32])
 {
-	snprintf(fwd, 32, "SLOPN-%s-FWD", tun);
-	snprintf(nat, 32, "SLOPN-%s-NAT", tun);
+	snprintf(fwd, 32, "SLOPN-%s-FWD%s", tun, gen ? "2" : "");
+	snprintf(nat, 32, "SLOPN-%s-NAT%s", tun, gen ? "2" : "");
 }
 
 /* One iptables command a line. */
@@ -41,13 +44,13 @@ static const char *cidr(const struct cidr4 *c4, const struct cidr6 *c6, size_t i
 
 /* One family's rules: cmd is iptables or ip6tables, egress NULL when that
  * family does not leave. */
-static void family_rules(struct outbuf *o, const struct nat_rules *r, const char *cmd,
+static void family_rules(struct outbuf *o, const struct nat_rules *r, int gen, const char *cmd,
                          const char *egress, const struct cidr4 *allow, const struct cidr6 *allow6,
                          size_t nallow, const struct cidr4 *local, const struct cidr6 *local6,
                          size_t nlocal, const struct cidr4 *subnet, const struct cidr6 *subnet6)
 {
 	char fwd[32], nat[32], c[64];
-	ipt_chain_names(r->tun, fwd, nat);
+	ipt_chain_names(r->tun, gen, fwd, nat);
 	const char *t = r->tun;
 	line(o, "%s -t filter -N %s", cmd, fwd);
 	line(o, "%s -t filter -A %s -i %s -o %s -j %s", cmd, fwd, t, t,
@@ -73,7 +76,7 @@ static void family_rules(struct outbuf *o, const struct nat_rules *r, const char
 	line(o, "%s -t nat -I POSTROUTING 1 -j %s", cmd, nat);
 }
 
-int ipt_script(const struct nat_rules *r, char *buf, size_t len)
+int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len)
 {
 	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
 	    (r->has6 && r->egress6 && !nat_ifname_ok(r->egress6)))
@@ -81,10 +84,10 @@ int ipt_script(const struct nat_rules *r, char *buf, size_t len)
 	struct outbuf o = {buf, len, 0, false};
 	buf[0] = '\0';
 	/* Each line: the command and its arguments (after -w), split on spaces. */
-	family_rules(&o, r, "iptables", r->egress, r->allow, NULL, r->nallow, r->local, NULL,
+	family_rules(&o, r, gen, "iptables", r->egress, r->allow, NULL, r->nallow, r->local, NULL,
 	             r->nlocal, &r->subnet, NULL);
 	if (r->has6)
-		family_rules(&o, r, "ip6tables", r->egress6, NULL, r->allow6, r->nallow6, NULL,
+		family_rules(&o, r, gen, "ip6tables", r->egress6, NULL, r->allow6, r->nallow6, NULL,
 		             r->local6, r->nlocal6, NULL, &r->subnet6);
 	return o.full ? -1 : (int)o.used;
 }
@@ -152,35 +155,53 @@ static void remove_chain(const char *cmd, const char *table, const char *hook, c
 	run(cmd, drop, 4);
 }
 
-bool ipt_exists(const char *tun)
+/* One generation's chains and jumps, in both families. */
+static void remove_gen(const char *tun, int gen)
 {
 	char fwd[32], nat[32];
-	ipt_chain_names(tun, fwd, nat);
-	for (size_t i = 0; i < 2; i++)
-		if (chain_exists(cmds[i], "filter", fwd) || chain_exists(cmds[i], "nat", nat))
-			return true;
-	return false;
-}
-
-void ipt_remove(const char *tun)
-{
-	char fwd[32], nat[32];
-	ipt_chain_names(tun, fwd, nat);
+	ipt_chain_names(tun, gen, fwd, nat);
 	for (size_t i = 0; i < 2; i++) {
 		remove_chain(cmds[i], "filter", "FORWARD", fwd);
 		remove_chain(cmds[i], "nat", "POSTROUTING", nat);
 	}
 }
 
+static bool gen_exists(const char *tun, int gen)
+{
+	char fwd[32], nat[32];
+	ipt_chain_names(tun, gen, fwd, nat);
+	for (size_t i = 0; i < 2; i++)
+		if (chain_exists(cmds[i], "filter", fwd) || chain_exists(cmds[i], "nat", nat))
+			return true;
+	return false;
+}
+
+int ipt_generation(const char *tun)
+{
+	return gen_exists(tun, 0) ? 0 : gen_exists(tun, 1) ? 1 : -1;
+}
+
+bool ipt_exists(const char *tun)
+{
+	return ipt_generation(tun) >= 0;
+}
+
+void ipt_remove(const char *tun)
+{
+	remove_gen(tun, 0);
+	remove_gen(tun, 1);
+}
+
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 {
 	char script[8192];
-	if (ipt_script(r, script, sizeof(script)) < 0) {
+	int gen = ipt_generation(r->tun) == 0 ? 1 : 0; /* the name not in force */
+	if (ipt_script(r, gen, script, sizeof(script)) < 0) {
 		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
 		         "name, or too many networks)", r->tun, r->egress);
 		return -1;
 	}
-	ipt_remove(r->tun); /* a stale set from a crash, or the rules being renewed */
+	remove_gen(r->tun, gen); /* half made by a crash in the middle of a renewal */
 	for (char *l = script, *nl; *l; l = nl + 1) {
 		nl = strchr(l, '\n');
 		*nl = '\0';
@@ -191,9 +212,10 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 		if (rc != 0) {
 			snprintf(err, errlen, "'%s' failed (%s%s%s)", shown,
 			         rc == 127 ? "no " : "see ", cmd, rc == 127 ? " command" : "'s own message");
-			ipt_remove(r->tun);
+			remove_gen(r->tun, gen); /* the rules in force stay */
 			return -1;
 		}
 	}
+	remove_gen(r->tun, !gen); /* the new ones are in: the old go */
 	return 0;
 }

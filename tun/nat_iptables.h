@@ -7,14 +7,19 @@
 
 #include "tun/nat.h"
 
-void ipt_chain_names(const char *tun, char fwd[32], char nat[32]);
+/* Our chains' names: generation 0 or 1 (the rules are renewed into the
+ * other one). */
+void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32]);
 /* The rules as lines: the command (iptables, or ip6tables for IPv6) and
  * its arguments after -w, one command a line. Returns the length, or -1.
  * Pure: unit-tested. */
-int ipt_script(const struct nat_rules *r, char *buf, size_t len);
-/* Install (replacing any earlier set of ours) or remove our chains and jumps. */
+int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len);
+/* Install, replacing any earlier set of ours only once the new one is in:
+ * on failure the set in force (if any) stays, and -1 with err. */
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen);
 void ipt_remove(const char *tun);
 bool ipt_exists(const char *tun);
+/* The generation in force, or -1 for none. */
+int ipt_generation(const char *tun);
 
 #endif

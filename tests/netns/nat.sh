@@ -255,6 +255,25 @@ nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping th
 expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"
 ok "iptables form: internet reached as the hub, LAN host closed"
+# A renewal (SIGHUP) puts the new rules in beside the old before these go:
+# the chains of the other name, one jump each. One that fails (an
+# iptables that refuses MASQUERADE) leaves the rules in force as they were.
+kill -HUP "$(pid_of hub:ipt)"
+renewed() { [ "$(ipt_rules | grep -c '^-A FORWARD -j SLOPN-slopn0-FWD2$')" = 1 ]; }
+wait_until 5 "the rules renewed into SLOPN-slopn0-FWD2" renewed
+expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j SLOPN')" 2
+before=$(ipt_rules)
+rm "$TMP/bin/iptables"
+printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables"
+chmod +x "$TMP/bin/iptables"
+kill -HUP "$(pid_of hub:ipt)"
+wait_log hub:ipt "error: --nat: 'iptables -t nat -A SLOPN-slopn0-NAT .*MASQUERADE' failed" 5
+rm "$TMP/bin/iptables"
+ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
+expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a failed renewal"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet after a failed renewal"
+ok "iptables form: renewed without a gap, and a failed renewal keeps the rules in force"
 stop c1:ipt
 kill9 hub:ipt
 ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the stale chains after kill -9"

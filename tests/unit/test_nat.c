@@ -78,11 +78,11 @@ static void ipv6_ruleset(void **state)
 	r.has6 = true;
 	r.egress6 = "wan6\" accept";
 	assert_int_equal(nat_ruleset(&r, buf, sizeof(buf)), -1);
-	assert_int_equal(ipt_script(&r, buf, sizeof(buf)), -1);
+	assert_int_equal(ipt_script(&r, 0, buf, sizeof(buf)), -1);
 	/* ip6tables for the same. */
 	r.egress6 = "wan6";
 	r.nallow6 = 1;
-	assert_true(ipt_script(&r, buf, sizeof(buf)) > 0);
+	assert_true(ipt_script(&r, 0, buf, sizeof(buf)) > 0);
 	static const char *const want[] = {
 		"ip6tables -t filter -N SLOPN-slopn0-FWD\n",
 		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:1::/48 -j ACCEPT\n",
@@ -96,7 +96,7 @@ static void ipv6_ruleset(void **state)
 		if (!strstr(buf, want[i]))
 			fail_msg("missing: %s", want[i]);
 	r.egress6 = NULL;
-	assert_true(ipt_script(&r, buf, sizeof(buf)) > 0);
+	assert_true(ipt_script(&r, 0, buf, sizeof(buf)) > 0);
 	assert_null(strstr(buf, "ip6tables -t nat"));
 	assert_null(strstr(buf, "-o wan6"));
 }
@@ -135,7 +135,7 @@ static void iptables_form(void **state)
 	                      .spoke_to_spoke = false, .allow = allow, .nallow = 1,
 	                      .local = local, .nlocal = 2};
 	char buf[4096];
-	int n = ipt_script(&r, buf, sizeof(buf));
+	int n = ipt_script(&r, 0, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
 	static const char *const want[] = {
@@ -153,11 +153,19 @@ static void iptables_form(void **state)
 		if (!strstr(buf, want[i]))
 			fail_msg("missing: %s", want[i]);
 	assert_null(strstr(buf, "ip6tables")); /* no IPv6 inside the tunnel */
+	/* A renewal's chains: the other name, the same rules. */
+	char again[4096];
+	assert_true(ipt_script(&r, 1, again, sizeof(again)) > n);
+	assert_non_null(strstr(again, "iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD2\n"));
+	assert_non_null(strstr(again, "iptables -t nat -I POSTROUTING 1 -j SLOPN-slopn0-NAT2\n"));
+	for (char *p; (p = strstr(again, "FWD2")) || (p = strstr(again, "NAT2"));)
+		memmove(p + 3, p + 4, strlen(p + 4) + 1);
+	assert_string_equal(again, buf);
 	/* The same guards as the nft form. */
 	r.egress = "eth0 -j ACCEPT";
-	assert_int_equal(ipt_script(&r, buf, sizeof(buf)), -1);
+	assert_int_equal(ipt_script(&r, 0, buf, sizeof(buf)), -1);
 	r.egress = "eth0";
-	assert_int_equal(ipt_script(&r, buf, 64), -1);
+	assert_int_equal(ipt_script(&r, 0, buf, 64), -1);
 }
 
 int main(void)
