@@ -37,7 +37,12 @@ static void fetch(const char *method, const char *key, const char *field, const 
 			snprintf(buf, sizeof(buf), "%s", json_string_value(v));
 		if (skip_shared && json_is_true(json_object_get(e, "shared")))
 			continue; /* the --token cannot be removed from here */
-		if (*buf)
+		/* One word a line for the shells: nothing that would split it or
+		 * act on the terminal. */
+		bool plain = true;
+		for (const unsigned char *p = (const unsigned char *)buf; *p; p++)
+			plain &= *p > ' ' && *p != 0x7f;
+		if (*buf && plain)
 			offer(buf, prefix, out, ctx);
 	}
 	json_decref(r);

@@ -271,7 +271,8 @@ python3 - "$TMP/fake.sock" \
 	'hello' \
 	'{"jsonrpc":"2.0","id":999,"result":{"kicked":1}}' \
 	'{"jsonrpc":"2.0","id":{id},"error":{"code":0,"message":"refused for no reason\u001b[2J"}}' \
-	'{"jsonrpc":"2.0","id":{id},"result":{"kicked":2}}' <<'PY' &
+	'{"jsonrpc":"2.0","id":{id},"result":{"kicked":2}}' \
+	'{"jsonrpc":"2.0","id":{id},"result":{"tokens":[{"name":"ok"},{"name":"two\nlines"},{"name":"a b"},{"name":"esc\u001b"}]}}' <<'PY' &
 import json, os, socket, sys
 srv = socket.socket(socket.AF_UNIX)
 srv.bind(sys.argv[1] + ".tmp")
@@ -301,3 +302,5 @@ expect_eq "its message, control characters replaced" "$(cat "$TMP/err.txt")" "sl
 fake sessions kick 1; expect_eq "then a good answer: exit" "$?" 0
 expect_eq "and its text" "$(cat "$TMP/out.txt")" "kicked 2 session(s)"
 ok "answers slopnctl cannot read: exit 4 with the field, nothing printed"
+expect_eq "completion offers only plain words from the daemon" \
+	"$(SLOPNCTL_SOCKET="$TMP/fake.sock" "$SLOPNCTL" __complete token remove "")" ok
