@@ -129,6 +129,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->state = C_UP;
 	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */
+	client_widen_start(cl);
 	cl->addr_round = 0; /* and addr_next stays: a reconnect tries this address first */
 	cl->up_since = time(NULL);
 	cl->backoff = 0;

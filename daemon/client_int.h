@@ -56,6 +56,7 @@ struct client {
 	int probe_best;              /* the largest answered (an index), -1: none */
 	size_t probe_cap;            /* what they found: the next attempt's size */
 	sd_event_source *probe_timer;
+	uint64_t widen_every;        /* us between full-size probes of a small connection; 0: none */
 	/* Scouts to the name's other addresses beside an attempt (client_scout.c). */
 	int scout_fd;                /* -1 until the first */
 	bool scout_v6;               /* an IPv6 socket: IPv4 ones as mapped addresses */
@@ -207,6 +208,9 @@ void client_send_probes(struct client *cl);
 bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
 /* Nothing more to learn from this attempt's probes (or none out). */
 void client_probes_stop(struct client *cl);
+/* Logged in: a connection smaller than our side's way allows gets a
+ * full-size probe now and then, and connects again once one arrives. */
+void client_widen_start(struct client *cl);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);
 /* A link event: the way may be narrower, or wider than at the start. */

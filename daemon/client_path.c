@@ -58,12 +58,68 @@ void client_send_probes(struct client *cl)
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
 }
 
-/* rx answers one of this attempt's probes: noted, and not for ngtcp2. */
+/* ---- widening ----
+ *
+ * A connection made with packets smaller than our side of the way takes
+ * (its attempt's probes or the hub's "path" line found less: a narrow
+ * point further on, or the moment of a change) stays so: ngtcp2 0.12
+ * cannot grow a live connection's packets, and nothing tells either end
+ * when a router on the way takes bigger ones again. So a probe of the full
+ * size goes out now and then, 10 s after the login and then twice as long
+ * each time, up to 10 minutes; once one is answered, it arrives, and the
+ * client connects again at full size. The interval goes on doubling across
+ * such reconnects until a connection comes up at full size, so that a way
+ * that answers the probe but not the connection costs little. */
+#define WIDEN_FIRST (10 * 1000000ULL)
+#define WIDEN_MAX (600 * 1000000ULL)
+
+void client_widen_start(struct client *cl)
+{
+	if (cl->udp_payload >= cl->own_payload) {
+		cl->widen_every = 0;
+		return;
+	}
+	if (!cl->widen_every)
+		cl->widen_every = WIDEN_FIRST;
+	probe_timer_in(cl, cl->widen_every);
+}
+
+static void widen_probe(struct client *cl)
+{
+	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
+		return;
+	size_t own = udp_path_payload(&cl->udp);
+	if (own <= cl->udp_payload)
+		return; /* our side narrowed since: nothing wider to find */
+	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
+	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+	pathprobe_init(&cl->probe, id, own);
+	size_t n = pathprobe_write(&cl->probe, 0, buf, sizeof(buf));
+	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
+	udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+	cl->widen_every = cl->widen_every * 2 < WIDEN_MAX ? cl->widen_every * 2 : WIDEN_MAX;
+	probe_timer_in(cl, cl->widen_every);
+}
+
+/* rx answers one of this attempt's probes, or the live connection's
+ * full-size one: noted, and not for ngtcp2. */
 bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 {
 	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
 	if (i < 0)
 		return false;
+	if (cl->state == C_UP) {
+		if (i == 0 && cl->conn && cl->conn->state == CONN_OPEN) {
+			log_info("the way to the hub carries UDP packets of %zu bytes of payload again, not "
+			         "only %zu: connecting again with packets of that size", cl->probe.size[0],
+			         cl->udp_payload);
+			client_probes_stop(cl);
+			cl->quick_retry = true;
+			conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU grew");
+		}
+		return true;
+	}
 	bool first = cl->probe_best < 0;
 	if (first || i < cl->probe_best)
 		cl->probe_best = i;
@@ -85,6 +141,11 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
+	if (cl->state == C_UP) {
+		widen_probe(cl);
+		client_settle(cl);
+		return 0;
+	}
 	if (!cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
 		return 0;
 	if (cl->probe_best < 0 && cl->addr_count > 1) {

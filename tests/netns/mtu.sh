@@ -92,6 +92,14 @@ expect_eq "c5's UDP payload behind a silent 1400-byte link" "$(client_status c5 
 nsx c5 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c5 -> hub failed"
 nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.6 >/dev/null || fail "1280-byte ping hub -> c5 failed"
 ok "1280-byte packets both ways behind the silent narrow link"
+# The silent narrow point takes full-size packets again: nothing tells
+# either end, but a full-size probe of c5's (10 s after its login, then
+# less and less often) is answered, and c5 connects again at full size.
+ip -n "$(ns lan)" link set p-c5 mtu 1500
+wait_until 15 "c5 connected again with 1452-byte UDP payloads" client_is c5 udp_payload 1452
+wait_connected c5 10.100.0.6
+nsx c5 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c5 -> hub failed at full size"
+ok "the silent narrow point wide again: c5 back at full size, same VIP"
 wait_log c6 "connection failed: no answer from the hub, not even to path probes: is it running, and its UDP port reachable from here\?" 15
 ok "no hub at all: the client says what to check"
 
