@@ -78,8 +78,7 @@ static const char *text(struct answer *an, const char *key, json_t *v, bool mult
 		return ans_bad(an, key, "out of memory"), "?";
 	memcpy(copy, s, len + 1);
 	for (size_t i = 0, run; i < len; i += run + 1) {
-		run = multiline ? strcspn(copy + i, "\n\t") : len - i;
-		run = run < len - i ? run : len - i;
+		run = multiline ? strcspn(copy + i, "\n\t") : len - i; /* JSON strings hold no NUL */
 		text_clean(copy + i, run);
 	}
 	if (memcmp(copy, s, len) != 0)

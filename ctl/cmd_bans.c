@@ -1,10 +1,10 @@
 /* slopnctl bans list|remove: addresses banned after failed logins. */
 #include <arpa/inet.h>
 #include <stdio.h>
-#include <string.h>
 
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
+#include "proto/addr.h"
 
 static void show_list(struct answer *an, const struct args *a, json_t *r, FILE *out)
 {
@@ -42,12 +42,9 @@ static int remove_(const struct args *a)
 {
 	/* An IPv6 ban is listed as its /64: that form, or any address in it. */
 	unsigned char addr[16];
-	char v6[64];
-	snprintf(v6, sizeof(v6), "%s", a->operand);
-	size_t n = strlen(v6);
-	if (n > 3 && !strcmp(v6 + n - 3, "/64"))
-		v6[n - 3] = '\0';
-	if (inet_pton(AF_INET, a->operand, addr) != 1 && inet_pton(AF_INET6, v6, addr) != 1)
+	struct cidr6 net;
+	if (inet_pton(AF_INET, a->operand, addr) != 1 && inet_pton(AF_INET6, a->operand, addr) != 1 &&
+	    !(parse_cidr6(a->operand, &net) >= 0 && net.prefix == 64))
 		return usage_error(a->cmd, "'%s' is not an IP address (nor an IPv6 /64 as listed)",
 		                   a->operand);
 	return rpc_run(a, json_pack("{s:s}", "address", a->operand));

@@ -3,17 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
-
-/* "3m12s" since a time the daemon gave, 0 for one in the future. */
-static const char *since_then(int64_t t0, char *buf, size_t len)
-{
-	int64_t now = (int64_t)time(NULL);
-	return fmt_duration(now > t0 ? (uint64_t)(now - t0) : 0, buf, len);
-}
 
 static void show_list(struct answer *an, const struct args *a, json_t *r, FILE *out)
 {
@@ -40,7 +32,7 @@ static void show_list(struct answer *an, const struct args *a, json_t *r, FILE *
 		ans_int(an, s, "id", REQUIRED, 1, INT64_MAX, &v);
 		snprintf(id, sizeof(id), "%lld", (long long)v);
 		ans_int(an, s, "since", REQUIRED, 0, ANS_TIME_MAX, &v);
-		since_then(v, since, sizeof(since));
+		fmt_since(v, since, sizeof(since));
 		ans_int(an, s, "rx_bytes", REQUIRED, 0, INT64_MAX, &v);
 		fmt_bytes((uint64_t)v, rx, sizeof(rx));
 		ans_int(an, s, "tx_bytes", REQUIRED, 0, INT64_MAX, &v);

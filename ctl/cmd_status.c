@@ -1,7 +1,6 @@
 /* slopnctl status: either role's state in a few lines. */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "ctl/format.h"
 #include "ctl/slopnctl.h"
@@ -81,13 +80,6 @@ static void print_admission(struct answer *an, json_t *r, FILE *out)
 	fputs(n ? "\n" : "none at work\n", out);
 }
 
-/* A duration up to now from a time the daemon gave; 0 for the future. */
-static const char *since_then(int64_t t0, char *buf, size_t len)
-{
-	int64_t now = (int64_t)time(NULL);
-	return fmt_duration(now > t0 ? (uint64_t)(now - t0) : 0, buf, len);
-}
-
 static void show_client(struct answer *an, json_t *r, FILE *out)
 {
 	char a[32], d[32];
@@ -123,7 +115,7 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 		int64_t since, max_packet, udp_payload;
 		ans_int(an, r, "since", REQUIRED, 0, ANS_TIME_MAX, &since);
 		double rtt = ans_num(an, r, "rtt_ms", REQUIRED, 0, 1e9);
-		fprintf(out, "since:     %s\nrtt:       %s\n", since_then(since, d, sizeof(d)),
+		fprintf(out, "since:     %s\nrtt:       %s\n", fmt_since(since, d, sizeof(d)),
 		        fmt_rtt(rtt, a, sizeof(a)));
 		ans_int(an, r, "max_packet", REQUIRED, 0, 65535, &max_packet);
 		ans_int(an, r, "udp_payload", REQUIRED, 0, 65535, &udp_payload);

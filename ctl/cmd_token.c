@@ -46,7 +46,7 @@ static bool when(struct answer *an, json_t *o, const char *key, bool future, cha
 	else if (future)
 		snprintf(buf, len, "in %s", fmt_duration((uint64_t)(t - now), d, sizeof(d)));
 	else
-		snprintf(buf, len, "%s ago", fmt_duration(now > t ? (uint64_t)(now - t) : 0, d, sizeof(d)));
+		snprintf(buf, len, "%s ago", fmt_since(t, d, sizeof(d)));
 	return true;
 }
 

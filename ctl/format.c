@@ -1,6 +1,7 @@
 #include "ctl/format.h"
 
 #include <stdio.h>
+#include <time.h>
 
 const char *fmt_bytes(uint64_t n, char *buf, size_t len)
 {
@@ -30,6 +31,12 @@ const char *fmt_duration(uint64_t s, char *buf, size_t len)
 		snprintf(buf, len, "%llud%02lluh", (unsigned long long)(s / 86400),
 		         (unsigned long long)(s % 86400 / 3600));
 	return buf;
+}
+
+const char *fmt_since(int64_t t, char *buf, size_t len)
+{
+	int64_t now = (int64_t)time(NULL);
+	return fmt_duration(now > t ? (uint64_t)(now - t) : 0, buf, len);
 }
 
 const char *fmt_rtt(double ms, char *buf, size_t len)

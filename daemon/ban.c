@@ -1,4 +1,5 @@
 #include "daemon/ban.h"
+#include "proto/addr.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -179,20 +180,18 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now)
 	struct sockaddr_in in = {.sin_family = AF_INET};
 	const struct sockaddr *sa;
 	/* An IPv6 ban as listed, "PREFIX/64", or any address in it. */
-	char v6[INET6_ADDRSTRLEN];
-	size_t n = strlen(addr);
-	if (n > 3 && n - 3 < sizeof(v6) && !strcmp(addr + n - 3, "/64")) {
-		memcpy(v6, addr, n - 3);
-		v6[n - 3] = '\0';
-	} else {
-		snprintf(v6, sizeof(v6), "%s", n < sizeof(v6) ? addr : "");
-	}
-	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1)
+	struct cidr6 net;
+	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1) {
 		sa = (const struct sockaddr *)&in;
-	else if (inet_pton(AF_INET6, v6, &in6.sin6_addr) == 1 && !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr))
+	} else if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1 &&
+	           !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
 		sa = (const struct sockaddr *)&in6;
-	else
+	} else if (parse_cidr6(addr, &net) >= 0 && net.prefix == 64) {
+		memcpy(&in6.sin6_addr, net.net, 16);
+		sa = (const struct sockaddr *)&in6;
+	} else {
 		return -1;
+	}
 	uint8_t key[16];
 	struct ban_entry *e;
 	if (!key_of(sa, key) || !(e = find(t, key)))

@@ -37,6 +37,21 @@ void client_probes_stop(struct client *cl)
 		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 }
 
+/* New probes for size to the connection's peer: the first count of them
+ * (the full size first, then the common smaller ones). */
+static void probes_out(struct client *cl, size_t size, int count)
+{
+	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
+	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+	pathprobe_init(&cl->probe, id, size);
+	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
+	for (int i = 0; i < cl->probe.n && i < count; i++) {
+		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
+		udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
+	}
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+}
+
 void client_send_probes(struct client *cl)
 {
 	cl->probe_sent = 0;
@@ -45,17 +60,8 @@ void client_send_probes(struct client *cl)
 		return;
 	if (cl->addr_count > 1)
 		probe_timer_in(cl, SILENCE);
-	if (cl->udp_payload <= PATHPROBE_MIN_SIZE)
-		return;
-	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
-	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
-	pathprobe_init(&cl->probe, id, cl->udp_payload);
-	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
-	for (int i = 0; i < cl->probe.n; i++) {
-		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
-		udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
-	}
-	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+	if (cl->udp_payload > PATHPROBE_MIN_SIZE)
+		probes_out(cl, cl->udp_payload, PATHPROBE_MAX);
 }
 
 /* ---- widening ----
@@ -91,13 +97,7 @@ static void widen_probe(struct client *cl)
 	size_t own = udp_path_payload(&cl->udp);
 	if (own <= cl->udp_payload)
 		return; /* our side narrowed since: nothing wider to find */
-	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
-	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
-	pathprobe_init(&cl->probe, id, own);
-	size_t n = pathprobe_write(&cl->probe, 0, buf, sizeof(buf));
-	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
-	udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
-	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+	probes_out(cl, own, 1);
 	cl->widen_every = cl->widen_every * 2 < WIDEN_MAX ? cl->widen_every * 2 : WIDEN_MAX;
 	probe_timer_in(cl, cl->widen_every);
 }

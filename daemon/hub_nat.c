@@ -84,9 +84,10 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		return 0;
 	char err[512];
 	err[0] = '\0';
-	if (start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
-	                      sizeof(err)) < 0
-	          : nat_update(&r, s->nat_backend, err, sizeof(err)) < 0) {
+	int gen = start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
+	                            sizeof(err))
+	                : nat_update(&r, s->nat_backend, err, sizeof(err));
+	if (gen < 0) {
 		log_err("--nat: %s", err);
 		return -1;
 	}
@@ -95,7 +96,7 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	char t[32], fwd[32], nat[32];
 	nat_table_name(s->tunname, t, sizeof(t));
 	if (s->nat_backend == NAT_IPTABLES)
-		ipt_chain_names(s->tunname, ipt_generation(s->tunname) == 1, fwd, nat);
+		ipt_chain_names(s->tunname, gen, fwd, nat);
 	char where[160], six[64] = "";
 	if (s->nat_backend == NAT_IPTABLES)
 		snprintf(where, sizeof(where), "%s chains %s and %s", r.has6 ? "iptables and ip6tables"

@@ -223,13 +223,12 @@ static void session_down(struct conn *c)
 	conn_stats_add(&s->gone_totals, &c->stats);
 	hub_traffic_session_end(s, ss);
 	hub_notify_status(s);
-	json_t *ev = json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)ss->id, "vip", vip,
-	                       "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
-	                       "reason", why && *why ? why : "closed");
-	if (!ev) /* a reason jansson refuses must not cost the event its session */
-		ev = json_pack("{s:I, s:s, s:o, s:s}", "id", (json_int_t)ss->id, "vip", vip,
-		               "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(), "reason", "?");
-	control_notify(s->ctl, "session.down", ev);
+	/* A reason jansson refuses must not cost the event its session. */
+	json_t *reason = json_string(why && *why ? why : "closed");
+	control_notify(s->ctl, "session.down",
+	               json_pack("{s:I, s:s, s:o, s:o}", "id", (json_int_t)ss->id, "vip", vip,
+	                         "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
+	                         "reason", reason ? reason : json_string("?")));
 }
 
 static void session_gone(struct conn *c)

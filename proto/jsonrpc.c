@@ -1,4 +1,5 @@
 #include "proto/jsonrpc.h"
+#include "proto/text.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -114,10 +115,7 @@ int jsonrpc_parse_response(const char *line, size_t len, int64_t want_id, json_t
 		} else {
 			*code = (int)json_integer_value(c);
 			snprintf(msg, msglen, "%s", json_string_value(m));
-			/* It is printed on a terminal; UTF-8 stays. */
-			for (char *p = msg; msglen && *p; p++)
-				if ((unsigned char)*p < 0x20 || *p == 0x7f)
-					*p = '?';
+			text_clean(msg, strlen(msg)); /* it is printed on a terminal */
 			rv = 1;
 		}
 	}

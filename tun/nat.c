@@ -290,7 +290,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 			ipt_remove(r->tun);
 		*used = NAT_IPTABLES;
 		rv = nat_update(r, *used, e2, sizeof(e2));
-		if (rv == 0)
+		if (rv >= 0)
 			snprintf(err, errlen, "nftables refused the rules (%s): using iptables", e);
 	}
 	if (rv < 0) {
@@ -304,7 +304,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	}
 	if (*used == NAT_NFTABLES || want == NAT_IPTABLES)
 		err[0] = '\0';
-	return 0;
+	return rv;
 }
 
 void nat_stop(const char *tun, enum nat_backend used, const char *state_file)

@@ -65,14 +65,16 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len);
  * holds the values from before), turn forwarding on (IPv6 too when
  * nat_forwards6), install the rules with the backend asked for (NAT_AUTO:
  * nftables, else iptables), replacing what a crash left of either. *used
- * says which. 0, or -1 with err. */
+ * says which. 0 or more (with iptables, the generation of chains now in
+ * force, ipt_chain_names), or -1 with err. */
 int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend *used,
               const char *state_file, char *err, size_t errlen);
 /* IPv6 forwarding on while the rules are in (IPv6 found its way out after
  * the start): its setting from before goes into state_file first, unless
  * the file already holds one. 0, or -1 with err. */
 int nat_forward6_on(const char *state_file, char *err, size_t errlen);
-/* Install the rules again (SIGHUP), with the backend in use. */
+/* Install the rules again (SIGHUP), with the backend in use. 0 or more, as
+ * nat_start; -1 with err. */
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen);
 /* Without --nat: if a crashed --nat run left its state file (and so its
  * rules), stop as nat_stop does. Returns whether there were rules. */

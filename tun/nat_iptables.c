@@ -176,7 +176,8 @@ static bool gen_exists(const char *tun, int gen)
 	return false;
 }
 
-int ipt_generation(const char *tun)
+/* The generation in force, or -1 for none. */
+static int ipt_generation(const char *tun)
 {
 	return gen_exists(tun, 0) ? 0 : gen_exists(tun, 1) ? 1 : -1;
 }
@@ -217,5 +218,5 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 		}
 	}
 	remove_gen(r->tun, !gen); /* the new ones are in: the old go */
-	return 0;
+	return gen;
 }

@@ -15,11 +15,10 @@ void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32]);
  * Pure: unit-tested. */
 int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len);
 /* Install, replacing any earlier set of ours only once the new one is in:
- * on failure the set in force (if any) stays, and -1 with err. */
+ * the generation now in force; on failure the set in force (if any)
+ * stays, and -1 with err. */
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen);
 void ipt_remove(const char *tun);
 bool ipt_exists(const char *tun);
-/* The generation in force, or -1 for none. */
-int ipt_generation(const char *tun);
 
 #endif

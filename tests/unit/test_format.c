@@ -4,6 +4,9 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <string.h>
+#include <time.h>
+
 #include "ctl/format.h"
 
 static void bytes(void **state)
@@ -25,6 +28,14 @@ static void durations(void **state)
 	assert_string_equal(fmt_duration(192, b, sizeof(b)), "3m12s");
 	assert_string_equal(fmt_duration(7500, b, sizeof(b)), "2h05m");
 	assert_string_equal(fmt_duration(273600, b, sizeof(b)), "3d04h");
+}
+
+static void since(void **state)
+{
+	(void)state;
+	char b[32];
+	assert_string_equal(fmt_since((int64_t)time(NULL) + 3600, b, sizeof(b)), "0s"); /* the future */
+	assert_non_null(strstr(fmt_since((int64_t)time(NULL) - 192, b, sizeof(b)), "3m1"));
 }
 
 static void rtts(void **state)
@@ -58,6 +69,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(bytes),
+		cmocka_unit_test(since),
 		cmocka_unit_test(durations),
 		cmocka_unit_test(rtts),
 		cmocka_unit_test(parse_durations),
