@@ -967,11 +967,23 @@ static bool peer_dead(struct conn *c)
 	return true;
 }
 
+/* Last in timer_cb: c may be freed by the owner's hook. A hub's writing
+ * here can drain a queue that senders wait for (hub_spoke.c), and only its
+ * end-of-event step lets them go on at once. */
+static void timer_done(struct conn *c)
+{
+	if (c->ops->on_timer_done)
+		c->ops->on_timer_done(c);
+	else
+		udp_flush(c->udp);
+}
+
 static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct conn *c = userdata;
 	if (c->state != CONN_OPEN) {
 		conn_finish(c);
+		timer_done(c);
 		return 0;
 	}
 	int rv = ngtcp2_conn_handle_expiry(c->qc, conn_now());
@@ -991,18 +1003,20 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 			         ngtcp2_conn_get_max_tx_udp_payload_size(c->qc) +
 			             UDP_IP_OVERHEAD(c->udp->local.ss_family));
 		conn_finish(c);
+		timer_done(c);
 		return 0;
 	}
 	if (rv != 0) {
 		fail_transport(c, rv);
-		udp_flush(c->udp);
+		timer_done(c);
 		return 0;
 	}
 	if (!c->is_server && peer_dead(c)) {
 		conn_finish(c);
+		timer_done(c);
 		return 0;
 	}
 	conn_write(c);
-	udp_flush(c->udp);
+	timer_done(c);
 	return 0;
 }

@@ -66,6 +66,10 @@ struct conn_ops {
 	void (*on_gone)(struct conn *c);
 	/* The congestion queue has room again (see conn_congested). */
 	void (*on_drained)(struct conn *c);
+	/* The connection's timer ran (and may have written, closed, or called
+	 * the hooks above): send what is queued. Without it, the UDP batch is
+	 * flushed. May free c (the hub settles its sessions here). */
+	void (*on_timer_done)(struct conn *c);
 	/* The peer moved (its new address validated, or a NAT rebinding):
 	 * ngtcp2_conn_get_path() has the path now in use. */
 	void (*on_path)(struct conn *c);

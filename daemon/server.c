@@ -329,6 +329,11 @@ static void session_path(struct conn *c)
 	                         "remote", ss->remote, "from", was));
 }
 
+static void session_timer_done(struct conn *c)
+{
+	hub_settle(((struct session *)c->owner)->srv);
+}
+
 static const struct conn_ops session_ops = {
 	.on_handshake = hub_admit_handshake,
 	.on_line = hub_session_line,
@@ -337,6 +342,7 @@ static const struct conn_ops session_ops = {
 	.on_gone = session_gone,
 	.on_path = session_path,
 	.on_drained = hub_session_drained,
+	.on_timer_done = session_timer_done,
 	.cid_added = session_cid_added,
 	.cid_removed = session_cid_removed,
 };
