@@ -227,6 +227,14 @@ void client_full_tunnel_again(struct client *cl)
 	if (!cl->cfg->full_tunnel || cl->state != C_UP || cl->tun_down)
 		return;
 	char err[512];
+	/* Most calls follow a change that leaves the hub's way as it was:
+	 * taking the routes down and up then would let traffic out beside
+	 * the tunnel for that moment. */
+	if (fulltunnel_holds(&cl->ft)) {
+		if (fulltunnel_repair(&cl->ft, err, sizeof(err)) < 0)
+			log_warn("--full-tunnel after a network change: %s", err);
+		return;
+	}
 	bool was = cl->ft.high_added;
 	fulltunnel_down(&cl->ft);
 	if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr,

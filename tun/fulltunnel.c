@@ -127,6 +127,29 @@ int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen)
 	return 0;
 }
 
+bool fulltunnel_holds(const struct full_tunnel *ft)
+{
+	int oif;
+	uint8_t gw[16];
+	if (!ft->high_added)
+		return false;
+	if (ft->family == AF_INET6 && !ft->high6_added)
+		return true; /* routes of IPv4 alone: the hub's way is the kernel's own */
+	if (ft->family == AF_INET6)
+		/* A gateway of IPv6 is link-local: on its link while that is up
+		 * (the kernel drops our route with the link). */
+		return nl_route6_get(ft->hub, &oif, gw) == 0 && oif == ft->hub_oif &&
+		       !memcmp(gw, ft->hub_gw, 16);
+	uint32_t hub4, gw4, via;
+	memcpy(&hub4, ft->hub, 4);
+	memcpy(&gw4, ft->hub_gw, 4);
+	if (nl_route_get(hub4, &oif, &via) < 0 || oif != ft->hub_oif || via != gw4)
+		return false;
+	/* The gateway's network may have gone from the link (another Wi-Fi,
+	 * another lease) while the host route through it stayed. */
+	return !gw4 || (nl_route_get(gw4, &oif, &via) == 0 && oif == ft->hub_oif && !via);
+}
+
 void fulltunnel_down(struct full_tunnel *ft)
 {
 	if (ft->high6_added)

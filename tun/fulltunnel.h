@@ -33,6 +33,11 @@ int fulltunnel_add6(struct full_tunnel *ft, char *err, size_t errlen);
  * TUN was set down (it does so without a word). 0, or -1 with the reason
  * in err. */
 int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen);
+/* Does the way to the hub that fulltunnel_up found still hold: the kernel
+ * still takes the hub outside the TUN through the same link, and (IPv4)
+ * that link still reaches the gateway directly? Then a change elsewhere
+ * (an address on another link, a lease renewed) needs no new routes. */
+bool fulltunnel_holds(const struct full_tunnel *ft);
 /* Remove what fulltunnel_up added. Safe to call twice. */
 void fulltunnel_down(struct full_tunnel *ft);
 /* Remove a host route of ours to the hub that a crashed run left; returns

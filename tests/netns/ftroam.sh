@@ -38,6 +38,28 @@ expect_eq "c1's full tunnel" "$(client_status c1 full_tunnel)" true
 expect_eq "the way to the hub" "$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" "198.51.100.1 eth0"
 ID=$(ctl --json sessions list | jq '.sessions[0].id')
 
+# A change that leaves the way to the hub as it was (an address on another
+# link: a container's veth, a lease renewed) makes the client look again,
+# but its routes stay: taking them down and up would let traffic out
+# beside the tunnel for that moment.
+nsx c1 ip monitor route > "$TMP/routes.txt" 2>&1 &
+PIDS+=($!)
+monitoring() { # a route of its own, added and removed, seen
+	ip -n "$(ns c1)" route add 203.0.113.99/32 dev eth0
+	ip -n "$(ns c1)" route del 203.0.113.99/32 dev eth0
+	grep -q "^Deleted 203.0.113.99" "$TMP/routes.txt"
+}
+wait_until 5 "the route monitor running" monitoring
+ip -n "$(ns c1)" link add x0 type veth peer name x1
+ip -n "$(ns c1)" addr add 203.0.113.200/32 dev x0
+ip -n "$(ns c1)" link set x0 up
+ip -n "$(ns c1)" link del x0
+sleep 1 # the client's look happens 20 ms after the last event; nothing may follow
+grep -E '^Deleted (0\.0\.0\.0/1|128\.0\.0\.0/1|192\.0\.2\.1 )' "$TMP/routes.txt" &&
+	fail "the full tunnel's routes went and came back for a change elsewhere"
+expect_eq "c1's full tunnel after a change elsewhere" "$(client_status c1 full_tunnel)" true
+ok "an address on another link left the full tunnel's routes in place"
+
 # The move, under pings every 5 ms that make full-size QUIC packets: the
 # way into the TUN (of its MTU) refuses them, which is not to be taken for
 # a narrower path.
