@@ -31,6 +31,7 @@
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
+#include "proto/text.h"
 #include "tun/dns.h"
 #include "tun/fulltunnel.h"
 #include "tun/netlink.h"
@@ -92,24 +93,30 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		if (slopn_msg_type(line, len, type, sizeof(type)) < 0)
 			log_debug("ignoring a control message that is not a JSON object");
 		else if (strcmp(type, "network") == 0) {
-			if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0)
+			if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0) {
+				text_clean(err, strlen(err));
 				log_warn("the hub's word on its network is not understood: %s", err);
-			else
+			} else
 				client_hub_network(cl, &n);
 		} else if (strcmp(type, "path") == 0) {
-			if (slopn_path_parse(line, len, &p, err, sizeof(err)) < 0)
+			if (slopn_path_parse(line, len, &p, err, sizeof(err)) < 0) {
+				text_clean(err, strlen(err));
 				log_warn("the hub's word on the way to it is not understood: %s", err);
-			else
+			} else
 				client_hub_path(cl, p.max_udp_payload);
-		} else
+		} else {
+			text_clean(type, strlen(type));
 			log_debug("ignoring control message '%s'", type);
+		}
 		return;
 	}
 	struct slopn_login_response r;
-	char err[160];
+	char err[160], why[200];
 	if (slopn_login_response_parse(line, len, &r, err, sizeof(err)) < 0) {
-		log_err("the hub's login answer is not understood: %s", err);
-		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "bad login response");
+		text_clean(err, strlen(err)); /* jansson quotes the hub's bytes */
+		snprintf(why, sizeof(why), "the hub's login answer is not understood: %s", err);
+		log_err("%s", why);
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, why); /* also status's last_error */
 		return;
 	}
 	if (!r.ok) {
@@ -117,7 +124,12 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		snprintf(cl->refusal, sizeof(cl->refusal), "%s", r.message);
 		return;
 	}
-	if (client_apply_address(cl, &r) < 0 || client_apply_network(cl, &r) < 0) {
+	int rc = client_apply_address(cl, &r);
+	if (rc == -2) {
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "the hub's VPN subnet holds its own address");
+		return;
+	}
+	if (rc < 0 || client_apply_network(cl, &r) < 0) {
 		cl->fatal = 1;
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its network");
 		return;
@@ -158,14 +170,26 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	struct ipv4_info ip;
 	struct ipv6_info ip6;
 	size_t n = 0;
+	bool ours = false;
 	if (cl->prefix6 && len && pkt[0] >> 4 == 6) {
-		if (ipv6_parse(pkt, len, &ip6) == IPV6_OK)
+		if (ipv6_parse(pkt, len, &ip6) == IPV6_OK) {
 			n = ip6.total_len;
+			/* Link-scoped from the hub (a router advertisement, say)
+			 * would act on this machine's own routing. */
+			ours = !memcmp(ip6.dst, &cl->vip6, 16) && !ipv6_link_scoped(ip6.src);
+		}
 	} else if (ipv4_parse(pkt, len, &ip) == IPV4_OK) {
 		n = ip.total_len;
+		ours = ip.dst == cl->vip;
 	}
 	if (!n) {
 		c->stats.drop[DROP_NOT_IPV4]++;
+		return;
+	}
+	/* Only what is addressed to us: the hub has no business sending this
+	 * machine packets for its LAN, or for anyone else. */
+	if (!ours) {
+		c->stats.drop[DROP_NO_ROUTE]++;
 		return;
 	}
 	tun_write(&cl->tun, pkt, n); /* flushed in client_settle() */

@@ -15,11 +15,33 @@
 #include "tun/dns.h"
 #include "tun/netlink.h"
 
+/* Would the subnet's route (prefix bits of net) take the hub's own
+ * packets into the TUN? Then nothing would reach the hub again. */
+static bool holds_hub(const struct client *cl, int family, const void *net, unsigned prefix)
+{
+	if (cl->cfg->no_route || cl->hub_family != family)
+		return false;
+	const uint8_t *a = net, *h = cl->hub_addr;
+	unsigned i = 0;
+	for (; i + 8 <= prefix; i += 8)
+		if (a[i / 8] != h[i / 8])
+			return false;
+	uint8_t m = (uint8_t)(0xff << (8 - (prefix - i)));
+	return prefix == i || !((a[i / 8] ^ h[i / 8]) & m);
+}
+
 /* The hub's IPv6 address for us, if it offers one (an old hub, or one
  * without IPv6, does not): a failure leaves the tunnel IPv4 only. */
 static void apply_address6(struct client *cl, const struct slopn_login_response *r)
 {
 	unsigned prefix6 = cl->can6 ? r->prefix_len6 : 0;
+	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, prefix6)) {
+		char a[INET6_ADDRSTRLEN], h[INET6_ADDRSTRLEN];
+		log_warn("the hub's IPv6 prefix (%s/%u) holds its own address %s: carrying IPv4 only",
+		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)), prefix6,
+		         inet_ntop(AF_INET6, cl->hub_addr, h, sizeof(h)));
+		prefix6 = 0;
+	}
 	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6)))
 		return;
 	if (cl->prefix6)
@@ -43,6 +65,15 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 int client_apply_address(struct client *cl, const struct slopn_login_response *r)
 {
 	uint32_t vip = r->assigned_vip.s_addr;
+	if (holds_hub(cl, AF_INET, &vip, r->prefix_len)) {
+		char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN];
+		log_err("the VPN subnet the hub gives (%s/%u) holds the hub's own address %s: its route "
+		        "would take the way to the hub into the tunnel. The hub needs another --subnet, "
+		        "or this client --no-route; trying again later",
+		        inet_ntop(AF_INET, &vip, a, sizeof(a)), r->prefix_len,
+		        inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
+		return -2;
+	}
 	if (cl->vip != vip || cl->prefix != r->prefix_len) {
 		if (cl->vip)
 			nl_addr_flush(cl->ifindex);

@@ -17,6 +17,7 @@
 #include "proto/addr.h"
 #include "proto/conf.h"
 #include "proto/invite.h"
+#include "proto/ipv6.h"
 
 static const char usage_server[] =
 	"Usage: slopnd server [OPTIONS]\n"
@@ -246,6 +247,8 @@ static int apply(struct config *c, int opt, const char *arg)
 			c->listen = NULL;
 		break;
 	case OPT_SUBNET: {
+		_Static_assert(POOL_MIN_PREFIX >= SLOPN_PREFIX_MIN && POOL_MAX_PREFIX <= 30,
+		               "clients take what --subnet gives");
 		if (parse_cidr(arg, &c->subnet, &c->prefix) < 0 ||
 		    c->prefix < POOL_MIN_PREFIX || c->prefix > POOL_MAX_PREFIX)
 			return bad("'%s': expected an IPv4 CIDR from /16 to /29", arg);
@@ -257,6 +260,11 @@ static int apply(struct config *c, int opt, const char *arg)
 		if (inet_pton(AF_INET, given, &a) == 1 && ntohl(a.s_addr) != c->subnet)
 			return bad("'%s': host bits are set (the network is %s/%u)", arg,
 			           inet_ntop(AF_INET, &n, net, sizeof(net)), c->prefix);
+		/* Clients refuse VIPs there (proto/login.c). */
+		unsigned top = c->subnet >> 24;
+		if (top == 0 || top == 127 || top >= 224)
+			return bad("'%s': not a unicast network (0/8, 127/8 and 224/3 cannot hold VPN "
+			           "addresses)", arg);
 		break;
 	}
 	case OPT_SUBNET6: {
@@ -272,6 +280,9 @@ static int apply(struct config *c, int opt, const char *arg)
 		if (r > 0)
 			return bad("'%s': host bits are set (the network is %s/64)", arg,
 			           inet_ntop(AF_INET6, c6.net, fix, sizeof(fix)));
+		if (ipv6_link_scoped(c6.net)) /* multicast, fe80::/10, or ::/64 */
+			return bad("'%s': not a unicast network for global or unique local addresses "
+			           "(such as fd00:1:2:3::/64)", arg);
 		c->subnet6_mode = SUBNET6_GIVEN;
 		memcpy(c->subnet6, c6.net, 8);
 		break;

@@ -1,4 +1,5 @@
 #include "proto/login.h"
+#include "proto/ipv6.h"
 #include "proto/text.h"
 
 #include <arpa/inet.h>
@@ -197,6 +198,30 @@ static int get_ip6(json_t *o, const char *key, struct in6_addr *a, char *err, si
 }
 
 /* Neither ::, nor multicast: an address one interface can hold. */
+static bool same_net4(uint32_t a, uint32_t b, unsigned prefix)
+{
+	uint32_t m = htonl(~0u << (32 - prefix));
+	return (a & m) == (b & m);
+}
+
+/* A unicast address of a /prefix, not its network or broadcast address,
+ * nor of 0/8, 127/8 or 224/3 (multicast and reserved). */
+static bool host_of(uint32_t a, unsigned prefix)
+{
+	uint32_t h = ntohl(a), host = ~(~0u << (32 - prefix));
+	uint8_t top = (uint8_t)(h >> 24);
+	return top != 0 && top != 127 && top < 224 && (h & host) != 0 && (h & host) != host;
+}
+
+static bool same_prefix6(const struct in6_addr *a, const struct in6_addr *b, unsigned prefix)
+{
+	unsigned bytes = prefix / 8, bits = prefix % 8;
+	if (memcmp(a, b, bytes))
+		return false;
+	uint8_t m = (uint8_t)(0xff << (8 - bits));
+	return !bits || (a->s6_addr[bytes] & m) == (b->s6_addr[bytes] & m);
+}
+
 static bool unicast6(const struct in6_addr *a)
 {
 	return a->s6_addr[0] != 0xff && !IN6_IS_ADDR_UNSPECIFIED(a);
@@ -218,21 +243,33 @@ static int get_ipv6_part(json_t *o, struct slopn_login_response *out, char *err,
 		if (!unicast6(&out->assigned_vip6) || !unicast6(&out->server_vip6))
 			return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" must be "
 			            "unicast addresses");
-		if (!json_is_integer(pl) || json_integer_value(pl) < 1 || json_integer_value(pl) > 127)
-			return fail(err, errlen, "field \"prefix_len6\" is not an integer from 1 to 127");
+		/* A wider prefix would route more than a VPN's subnet into the
+		 * tunnel (::/1 would be all of the internet). */
+		if (!json_is_integer(pl) || json_integer_value(pl) < SLOPN_PREFIX6_MIN ||
+		    json_integer_value(pl) > 127)
+			return fail(err, errlen, "field \"prefix_len6\" is not an integer from %d to 127",
+			            SLOPN_PREFIX6_MIN);
 		out->prefix_len6 = (unsigned)json_integer_value(pl);
+		if (!same_prefix6(&out->assigned_vip6, &out->server_vip6, out->prefix_len6) ||
+		    !memcmp(&out->assigned_vip6, &out->server_vip6, 16) ||
+		    ipv6_link_scoped(out->assigned_vip6.s6_addr) ||
+		    IN6_IS_ADDR_LOOPBACK(&out->assigned_vip6))
+			return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" are not two "
+			            "addresses of one /%u", out->prefix_len6);
 	}
 	if (json_object_get(o, "dns6") && get_ip6(o, "dns6", &out->dns6, err, errlen) < 0)
 		return -1;
 	return get_bool(o, "egress6", &out->egress6, err, errlen);
 }
 
-/* Prefix length of a contiguous netmask (host order), or -1. /0 and /32
- * are refused: neither describes a subnet with a hub and clients. */
+/* Prefix length of a contiguous netmask (host order) from
+ * SLOPN_PREFIX_MIN to /30, or -1: a wider one would route more than a
+ * VPN's subnet into the tunnel (/1 is half the internet), a narrower one
+ * has no room for a hub and a client. */
 static int mask_prefix(uint32_t m)
 {
 	int bits = __builtin_popcount(m);
-	if (bits == 0 || bits == 32)
+	if (bits < SLOPN_PREFIX_MIN || bits > 30)
 		return -1;
 	/* Contiguous means exactly the top `bits` bits are set. */
 	return m == ~0u << (32 - bits) ? bits : -1;
@@ -279,10 +316,21 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 		if (get_ip(o, "subnet_mask", &mask, err, errlen) < 0)
 			goto out;
 		if ((bits = mask_prefix(ntohl(mask.s_addr))) < 0) {
-			fail(err, errlen, "field \"subnet_mask\" is not a contiguous netmask from /1 to /31");
+			fail(err, errlen, "field \"subnet_mask\" is not a contiguous netmask from /%d to /30",
+			     SLOPN_PREFIX_MIN);
 			goto out;
 		}
 		out->prefix_len = (unsigned)bits;
+	}
+	if (!host_of(out->assigned_vip.s_addr, out->prefix_len) ||
+	    !host_of(out->server_vip.s_addr, out->prefix_len) ||
+	    out->assigned_vip.s_addr == out->server_vip.s_addr ||
+	    !same_net4(out->assigned_vip.s_addr, out->server_vip.s_addr, out->prefix_len)) {
+		char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN];
+		fail(err, errlen, "fields \"assigned_vip\" %s and \"server_vip\" %s are not two "
+		     "addresses of one /%u", inet_ntop(AF_INET, &out->assigned_vip, a, sizeof(a)),
+		     inet_ntop(AF_INET, &out->server_vip, h, sizeof(h)), out->prefix_len);
+		goto out;
 	}
 	if (json_object_get(o, "dns") && get_ip(o, "dns", &out->dns, err, errlen) < 0)
 		goto out;

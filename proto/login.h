@@ -34,6 +34,12 @@ struct slopn_login_request {
 	bool ipv6;                            /* the client takes IPv6 addresses */
 };
 
+/* The widest VPN subnets a client takes from a hub (IPv4 /16, IPv6 /64:
+ * what ours can give; the original's is always a /24): a wider one would
+ * route more than a VPN's own addresses into the tunnel. */
+#define SLOPN_PREFIX_MIN 16
+#define SLOPN_PREFIX6_MIN 64
+
 struct slopn_login_response {
 	bool ok;                              /* "status":"success" */
 	char message[SLOPN_MESSAGE_MAX];      /* error text, "" on success */
@@ -64,11 +70,12 @@ int slopn_login_request_parse(const char *line, size_t len,
                               char *err, size_t errlen);
 
 /* Same for the hub's answer. On success assigned_vip and server_vip must be
- * valid dotted quads; subnet_mask, when present, must be a contiguous mask;
- * dns, when present, a dotted quad (original clients ignore it). Ours too:
- * assigned_vip6, server_vip6 (unicast IPv6 addresses) and prefix_len6
- * (1..127) come together or not at all; dns6 an IPv6 address; egress6 a
- * boolean. */
+ * two unicast host addresses of one subnet; subnet_mask, when present, a
+ * contiguous mask from SLOPN_PREFIX_MIN to /30; dns, when present, a dotted
+ * quad (original clients ignore it). Ours too: assigned_vip6, server_vip6
+ * (two unicast IPv6 addresses of one prefix, not link-local) and
+ * prefix_len6 (SLOPN_PREFIX6_MIN..127) come together or not at all; dns6
+ * an IPv6 address; egress6 a boolean. */
 int slopn_login_response_parse(const char *line, size_t len,
                                struct slopn_login_response *out,
                                char *err, size_t errlen);

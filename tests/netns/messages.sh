@@ -25,6 +25,12 @@ usage_error "a value that is an option" \
 usage_error "host bits in --subnet" \
 	"slopnd: --subnet '10.100.0.5/24': host bits are set (the network is 10.100.0.0/24)" \
 	server --subnet 10.100.0.5/24
+usage_error "a --subnet no client takes" \
+	"slopnd: --subnet '127.1.0.0/16': not a unicast network (0/8, 127/8 and 224/3 cannot hold VPN addresses)" \
+	server --subnet 127.1.0.0/16
+usage_error "a --subnet6 no client takes" \
+	"slopnd: --subnet6 'fe80::/64': not a unicast network for global or unique local addresses (such as fd00:1:2:3::/64)" \
+	server --subnet6 fe80::/64
 usage_error "a client without a hub" "slopnd: client: --server and --token are required" client
 [ -e "$TMP/--help" ] && fail "a socket named --help was made"
 
@@ -62,6 +68,21 @@ wait "$(pid_of c1)"; expect_eq "a client stopped by SIGTERM exits" "$?" 0
 grep -q "warning" "$TMP/c1.log" && fail "a clean exit warns: $(cat "$TMP/c1.log")"
 grep -q "^slopnd: disconnected: client exit$" "$TMP/c1.log" || fail "no word of the exit: $(cat "$TMP/c1.log")"
 ok "a clean client exit is logged at info"
+
+# A hub whose VPN subnet holds its own underlay address: the subnet's route
+# would take the client's way to the hub into the tunnel. The client takes
+# no address, says why in its status, and tries again later.
+start hub:wide server --listen 192.0.2.1:4244 --state-dir "$TMP/wide" --token s3cret --tun msg1 \
+	--subnet 192.0.0.0/16 --control "$TMP/wide.sock"
+wait_hub "$TMP/wide.sock"
+start c1:wide client --server 192.0.2.1:4244 --token s3cret --tun msg1
+said_holds() { client_status c1:wide last_error | grep -q "the hub's VPN subnet holds its own address"; }
+wait_until 10 "c1's refusal of a subnet holding the hub" said_holds
+expect_eq "c1's VIP from that hub" "$(client_status c1:wide vip)" null
+expect_eq "c1's routes through msg1" "$(ip -n "$(ns c1)" route show dev msg1)" ""
+grep -q "the VPN subnet the hub gives (192.0.0.2/16) holds the hub's own address 192.0.2.1" \
+	"$TMP/c1-wide.log" || fail "no reason in c1's log: $(cat "$TMP/c1-wide.log")"
+ok "a VPN subnet holding the hub's own address is refused: $(client_status c1:wide last_error)"
 
 # slopnd pin as a user who may not read the state directory says that,
 # rather than trying to make a new key. As /var/lib/slopn: a directory

@@ -361,8 +361,11 @@ static void response_success_and_mask(void **state)
 	assert_string_equal(r.server_version, "");
 }
 
+
 #define OK_V4 "{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\"," \
               "\"server_vip\":\"10.100.0.1\""
+#define OK_V4X(vip, hub) "{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"" vip \
+                         "\",\"server_vip\":\"" hub "\"}"
 
 /* Ours: IPv6 inside the tunnel, or not; an old hub sends none of it. */
 static void response_ipv6(void **state)
@@ -397,6 +400,13 @@ static void response_ipv6(void **state)
 		OK_V4 ",\"dns6\":\"10.0.0.1\"}",
 		OK_V4 ",\"dns6\":null}",
 		OK_V4 ",\"egress6\":\"yes\"}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":1}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":63}",
+		OK_V4 ",\"assigned_vip6\":\"fe80::2\",\"server_vip6\":\"fe80::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"::1\",\"server_vip6\":\"::2\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00:0:0:1::1\",\"prefix_len6\":64}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::3\",\"server_vip6\":\"fd00::4\",\"prefix_len6\":127}",
+		OK_V4 ",\"assigned_vip6\":\"fd00::1\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":64}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -407,6 +417,11 @@ static void response_ipv6(void **state)
 	}
 	assert_int_equal(resp(bad[0], &r), -1);
 	assert_string_equal(err, "fields \"assigned_vip6\", \"server_vip6\" and \"prefix_len6\" come together");
+	assert_int_equal(resp(OK_V4 ",\"assigned_vip6\":\"fd00::3\",\"server_vip6\":\"fd00::4\",\"prefix_len6\":127}",
+	                      &r), -1);
+	assert_string_equal(err, "fields \"assigned_vip6\" and \"server_vip6\" are not two addresses of one /127");
+	assert_int_equal(resp(OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::3\",\"prefix_len6\":126}",
+	                      &r), 0);
 }
 
 static void response_error(void **state)
@@ -450,6 +465,18 @@ static void response_bad_input(void **state)
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"dns\":\"one.one\"}",
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"dns\":[\"10.0.0.1\"]}",
 		"{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\",\"server_vip\":\"10.100.0.1\",\"dns\":\"::1\"}",
+		/* What would route more than a VPN's subnet, or is no host of one. */
+		OK_V4 ",\"subnet_mask\":\"128.0.0.0\"}",
+		OK_V4 ",\"subnet_mask\":\"255.254.0.0\"}",
+		OK_V4 ",\"subnet_mask\":\"255.255.255.254\"}",
+		OK_V4X("0.100.0.2", "0.100.0.1"),
+		OK_V4X("127.100.0.2", "127.100.0.1"),
+		OK_V4X("224.100.0.2", "224.100.0.1"),
+		OK_V4X("250.100.0.2", "250.100.0.1"),
+		OK_V4X("10.100.0.255", "10.100.0.1"),  /* the /24's broadcast */
+		OK_V4X("10.100.0.0", "10.100.0.1"),    /* its network */
+		OK_V4X("10.100.0.2", "10.100.1.1"),    /* two subnets */
+		OK_V4X("10.100.0.1", "10.100.0.1"),    /* the hub's own */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
@@ -459,7 +486,17 @@ static void response_bad_input(void **state)
 	}
 	assert_int_equal(resp("{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":\"10.100.0.2\","
 	                      "\"server_vip\":\"10.100.0.1\",\"subnet_mask\":\"255.255.254.255\"}", &r), -1);
-	assert_string_equal(err, "field \"subnet_mask\" is not a contiguous netmask from /1 to /31");
+	assert_string_equal(err, "field \"subnet_mask\" is not a contiguous netmask from /16 to /30");
+	assert_int_equal(resp(OK_V4X("10.100.0.2", "10.100.1.1"), &r), -1);
+	assert_string_equal(err, "fields \"assigned_vip\" 10.100.0.2 and \"server_vip\" 10.100.1.1 are "
+	                         "not two addresses of one /24");
+	/* The widest and the narrowest taken. */
+	assert_int_equal(resp(OK_V4 ",\"subnet_mask\":\"255.255.0.0\"}", &r), 0);
+	assert_int_equal(r.prefix_len, 16);
+	assert_int_equal(resp("{\"type\":\"login_response\",\"status\":\"success\",\"assigned_vip\":"
+	                      "\"10.100.0.6\",\"server_vip\":\"10.100.0.5\",\"subnet_mask\":\"255.255.255.252\"}",
+	                      &r), 0);
+	assert_int_equal(r.prefix_len, 30);
 }
 
 static void response_round_trip(void **state)
@@ -487,7 +524,8 @@ static void response_round_trip(void **state)
 	assert_int_equal(b.dns.s_addr, a.dns.s_addr);
 	assert_int_equal(slopn_login_response_format(&a, buf, 10), -1);
 
-	for (unsigned pl = 1; pl <= 31; pl++) {
+	inet_pton(AF_INET, "10.100.0.2", &a.assigned_vip); /* a host of every /16../30 */
+	for (unsigned pl = SLOPN_PREFIX_MIN; pl <= 30; pl++) {
 		a.prefix_len = pl;
 		n = slopn_login_response_format(&a, buf, sizeof(buf));
 		assert_true(n > 0);

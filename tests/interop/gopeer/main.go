@@ -49,8 +49,13 @@ type loginResponse struct {
 	Status        string `json:"status"`
 	Message       string `json:"message,omitempty"`
 	AssignedVIP   string `json:"assigned_vip,omitempty"`
+	SubnetMask    string `json:"subnet_mask,omitempty"`
 	ServerVIP     string `json:"server_vip,omitempty"`
 	ServerVersion string `json:"server_version"`
+	// Ours only: IPv6 inside the tunnel (for -stray).
+	AssignedVIP6 string `json:"assigned_vip6,omitempty"`
+	ServerVIP6   string `json:"server_vip6,omitempty"`
+	PrefixLen6   int    `json:"prefix_len6,omitempty"`
 }
 
 func die(format string, a ...interface{}) {
@@ -85,6 +90,8 @@ func openTun(name string, addr string, mtu int) *os.File {
 var (
 	idle   = flag.Duration("idle", 30*time.Second, "QUIC idle timeout")
 	tunMTU = flag.Int("mtu", 1100, "client TUN MTU (the original's is 1100)")
+	mask   = flag.String("mask", "", "hub: the subnet_mask to send (none, as the original)")
+	stray  = flag.Bool("stray", false, "hub: give IPv6 too, and send packets not for the client")
 )
 
 func quicConfig() *quic.Config {
@@ -199,11 +206,18 @@ func (h *hub) serve(conn quic.Connection) {
 	vip := fmt.Sprintf("10.100.0.%d", h.next+1)
 	h.conns[vip] = conn
 	h.mu.Unlock()
-	// No subnet_mask, as the original hub.
-	b, _ := json.Marshal(loginResponse{Type: "login_response", Status: "success",
-		AssignedVIP: vip, ServerVIP: "10.100.0.1", ServerVersion: "gopeer"})
+	// No subnet_mask, as the original hub (unless -mask asks for one).
+	resp := loginResponse{Type: "login_response", Status: "success",
+		AssignedVIP: vip, SubnetMask: *mask, ServerVIP: "10.100.0.1", ServerVersion: "gopeer"}
+	if *stray {
+		resp.AssignedVIP6, resp.ServerVIP6, resp.PrefixLen6 = vip6, "fd00:1:2:3::1", 64
+	}
+	b, _ := json.Marshal(resp)
 	stream.Write(append(b, '\n'))
 	fmt.Printf("gopeer: session up: vip %s client %s\n", vip, req.ClientVersion)
+	if *stray {
+		go sendStray(conn, vip)
+	}
 	for {
 		p, err := conn.ReceiveMessage()
 		if err != nil {
@@ -216,7 +230,79 @@ func (h *hub) serve(conn quic.Connection) {
 		if len(p) >= 20 && p[0]>>4 == 4 {
 			h.tun.Write(p)
 		}
+		if *stray && len(p) >= 40 && p[0]>>4 == 6 && p[6] == 58 && p[40] == 129 {
+			fmt.Printf("gopeer: echo reply from %s\n", net.IP(p[8:24]))
+		}
+		if *stray && len(p) >= 21 && p[0]>>4 == 4 && p[9] == 1 && p[20] == 0 {
+			fmt.Printf("gopeer: echo reply from %s\n", net.IP(p[12:16]))
+		}
 	}
+}
+
+// A hostile hub's packets (-stray), a second after the login: to other
+// addresses than the client's (its LAN, another client, an IPv6 router
+// advertisement to all nodes, another IPv6 address), which the client must
+// drop, and an echo request to each of its addresses, which it answers.
+const vip6 = "fd00:1:2:3::2"
+
+func sendStray(conn quic.Connection, vip string) {
+	time.Sleep(time.Second)
+	hub4, hub6, ll := net.ParseIP("10.100.0.1"), net.ParseIP("fd00:1:2:3::1"), net.ParseIP("fe80::1")
+	echo := []byte{128, 0, 0, 0, 0, 1, 0, 1}                              // ICMPv6 echo request
+	ra := []byte{134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0} // router advertisement
+	for _, p := range [][]byte{
+		ip4(hub4, net.ParseIP("198.51.100.77"), []byte{8, 0, 0, 0, 0, 1, 0, 1}),
+		ip4(hub4, net.ParseIP("10.100.0.9"), []byte{8, 0, 0, 0, 0, 1, 0, 1}),
+		ip6(ll, net.ParseIP("ff02::1"), 255, ra),
+		ip6(hub6, net.ParseIP("fd00:1:2:3::99"), 64, echo),
+		ip4(hub4, net.ParseIP(vip), []byte{8, 0, 0, 0, 0, 1, 0, 1}),
+		ip6(hub6, net.ParseIP(vip6), 64, echo),
+	} {
+		if err := conn.SendMessage(p); err != nil {
+			fmt.Printf("gopeer: stray: %v\n", err)
+		}
+	}
+	fmt.Printf("gopeer: stray packets sent\n")
+}
+
+func csum(b []byte, sum uint32) uint16 {
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum>>16 != 0 {
+		sum = sum&0xffff + sum>>16
+	}
+	return ^uint16(sum)
+}
+
+// ip4: an IPv4 ICMP packet (icmp with its checksum zero) from src to dst.
+func ip4(src, dst net.IP, icmp []byte) []byte {
+	p := append(make([]byte, 20), icmp...)
+	p[0], p[8], p[9] = 0x45, 64, 1
+	p[2], p[3] = byte(len(p)>>8), byte(len(p))
+	copy(p[12:16], src.To4())
+	copy(p[16:20], dst.To4())
+	c := csum(p[:20], 0)
+	p[10], p[11] = byte(c>>8), byte(c)
+	c = csum(p[20:], 0)
+	p[22], p[23] = byte(c>>8), byte(c)
+	return p
+}
+
+// ip6: an IPv6 ICMPv6 packet (icmp with its checksum zero) from src to dst.
+func ip6(src, dst net.IP, hops byte, icmp []byte) []byte {
+	p := append(make([]byte, 40), icmp...)
+	p[0], p[6], p[7] = 0x60, 58, hops
+	p[4], p[5] = byte(len(icmp)>>8), byte(len(icmp))
+	copy(p[8:24], src.To16())
+	copy(p[24:40], dst.To16())
+	pseudo := append(append(append([]byte{}, p[8:40]...), 0, 0, byte(len(icmp)>>8), byte(len(icmp))), 0, 0, 0, 58)
+	c := csum(append(pseudo, icmp...), 0)
+	p[42], p[43] = byte(c>>8), byte(c)
+	return p
 }
 
 func server(addr, token, tunName string) {
