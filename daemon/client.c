@@ -67,6 +67,10 @@ static int verify_hub(gnutls_session_t session)
 
 /* ---- connection events ---- */
 
+/* How long the hub has to answer a login (the hub checks a token at once;
+ * a busy one may take a moment). */
+#define LOGIN_WAIT (10 * 1000000u)
+
 static void client_handshake(struct conn *c)
 {
 	struct client *cl = c->owner;
@@ -81,6 +85,28 @@ static void client_handshake(struct conn *c)
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	if (n < 0 || !conn_ctl_send(c, buf, (size_t)n))
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "cannot build login");
+	else
+		timer_once(cl->login_timer, LOGIN_WAIT);
+}
+
+/* A hub that finished the handshake and never answers the login (or
+ * refuses it and never closes) would hold the client "connecting" for
+ * good: its keep-alives answered, no idle timeout ever comes. */
+static int on_login_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (!cl->conn || cl->state == C_UP)
+		return 0;
+	char why[64 + sizeof(cl->refusal)];
+	if (*cl->refusal)
+		snprintf(why, sizeof(why), "the hub refused the login (%s) but did not close in %u s",
+		         cl->refusal, LOGIN_WAIT / 1000000);
+	else
+		snprintf(why, sizeof(why), "no answer to the login in %u s", LOGIN_WAIT / 1000000);
+	text_clean(why, strlen(why));
+	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, why);
+	client_settle(cl);
+	return 0;
 }
 
 static void client_line(struct conn *c, const char *line, size_t len)
@@ -139,6 +165,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	sd_event_source_set_enabled(cl->login_timer, SD_EVENT_OFF);
 	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */
 	client_widen_start(cl);
@@ -335,6 +362,8 @@ void client_drop_connection(struct client *cl)
 {
 	client_probes_stop(cl); /* answers to its probes mean nothing now */
 	client_scout_stop(cl);
+	if (cl->login_timer)
+		sd_event_source_set_enabled(cl->login_timer, SD_EVENT_OFF);
 	if (cl->conn) {
 		conn_stats_add(&cl->totals, &cl->conn->stats);
 		conn_free(cl->conn);
@@ -344,7 +373,7 @@ void client_drop_connection(struct client *cl)
 	if (cl->udp_src)
 		sd_event_source_disable_unref(cl->udp_src);
 	cl->udp_src = NULL;
-	if (cl->udp.fd > 0)
+	if (cl->udp.fd >= 0)
 		udp_close(&cl->udp);
 	cl->udp.fd = -1;
 }
@@ -361,7 +390,7 @@ void client_settle(struct client *cl)
 		tun_to_hub(cl);
 	if (cl->conn && cl->conn->state == CONN_OPEN)
 		conn_write(cl->conn);
-	if (cl->udp.fd > 0) {
+	if (cl->udp.fd >= 0) {
 		udp_flush(&cl->udp);
 		if (cl->udp.tx_errno == EMSGSIZE) {
 			/* The interface or route to the hub got a smaller MTU. */
@@ -769,6 +798,7 @@ int client_run(const struct config *cfg)
 	    sd_event_add_signal(cl->ev, NULL, SIGUSR1, on_signal, cl) < 0 ||
 	    timer_new(cl->ev, &cl->path_check, 1000, client_on_check_path, cl) < 0 ||
 	    timer_new(cl->ev, &cl->probe_timer, 1000, client_on_probe_timer, cl) < 0 ||
+	    timer_new(cl->ev, &cl->login_timer, 100000, on_login_timer, cl) < 0 ||
 	    client_name_init(cl) < 0 || client_scout_init(cl) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
@@ -826,6 +856,8 @@ out:
 		sd_event_source_disable_unref(cl->path_check);
 	if (cl->probe_timer)
 		sd_event_source_disable_unref(cl->probe_timer);
+	if (cl->login_timer)
+		sd_event_source_disable_unref(cl->login_timer);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
 	/* Last: until here, nothing may leave outside the tunnel. */

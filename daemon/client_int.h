@@ -56,6 +56,7 @@ struct client {
 	int probe_best;              /* the largest answered (an index), -1: none */
 	size_t probe_cap;            /* what they found: the next attempt's size */
 	sd_event_source *probe_timer;
+	sd_event_source *login_timer; /* the hub's answer to our login is due */
 	uint64_t widen_every;        /* us between full-size probes of a small connection; 0: none */
 	/* Scouts to the name's other addresses beside an attempt (client_scout.c). */
 	int scout_fd;                /* -1 until the first */

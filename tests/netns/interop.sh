@@ -142,4 +142,20 @@ wait_log hub:stray "echo reply from fd00:1:2:3::2" 5
 expect_eq "packets from the hub not for our client, dropped" "$(client_status c2:stray totals.drops.no_route)" 4
 nsx c2 ip -6 route show | grep -q "via fe80::1" && fail "the hub's router advertisement made a route"
 ok "the hub's packets for other addresses dropped (4), its echo requests to ours answered"
+kill "$(pid_of c2:stray)" "$(pid_of hub:stray)"
+wait "$(pid_of c2:stray)" "$(pid_of hub:stray)"
+
+# A hub that completes the handshake and never answers the login (its
+# keep-alives keep the connection from idling out): the client gives up on
+# that attempt after 10 s, says so, and tries again.
+SLOPND=$GOPEER start hub:mute -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mute
+wait_log hub:mute "gopeer: listening" 10
+start c2:mute client --server 192.0.2.1:4242 --token s3cret
+wait_log hub:mute "gopeer: login held" 10
+said_mute() { client_status c2:mute last_error | grep -q "no answer to the login in 10 s"; }
+wait_until 14 "our client giving up on a login without answer" said_mute
+wait_log hub:mute "gopeer: held login closed" 2
+held_twice() { [ "$(grep -c 'gopeer: login held' "$TMP/hub-mute.log")" -ge 2 ]; }
+wait_until 10 "our client's next attempt" held_twice
+ok "a login without answer ends after 10 s: $(client_status c2:mute last_error); then another attempt"
 echo "PASS"

@@ -92,6 +92,7 @@ var (
 	tunMTU = flag.Int("mtu", 1100, "client TUN MTU (the original's is 1100)")
 	mask   = flag.String("mask", "", "hub: the subnet_mask to send (none, as the original)")
 	stray  = flag.Bool("stray", false, "hub: give IPv6 too, and send packets not for the client")
+	mute   = flag.Bool("mute", false, "hub: never answer a login (keep the connection open)")
 )
 
 func quicConfig() *quic.Config {
@@ -192,6 +193,12 @@ func (h *hub) serve(conn quic.Connection) {
 	var req loginRequest
 	if err != nil || json.Unmarshal(line, &req) != nil || req.Type != "login_request" {
 		conn.CloseWithError(1, "unauthorized")
+		return
+	}
+	if *mute {
+		fmt.Printf("gopeer: login held\n")
+		<-conn.Context().Done()
+		fmt.Printf("gopeer: held login closed\n")
 		return
 	}
 	if req.Token != h.token {
