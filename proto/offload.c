@@ -258,8 +258,22 @@ static bool mergeable(const uint8_t *p, size_t len, bool udp, struct l4_pkt *t)
 	return (t->flags & (uint8_t)~TCP_PSH) == TCP_ACK && t->total > t->l3len + t->l4len;
 }
 
+/* In flush_for: an IPv6 packet whose transport sits behind extension
+ * headers (a fragment, say) may belong to any flow between its addresses.
+ * 255 is reserved: no packet of a flow carries it. */
+#define PROTO_ANY 255
+
+static bool ext6(uint8_t nh)
+{
+	/* Hop-by-hop, routing, fragment, ESP, AH, destination options,
+	 * mobility, HIP, shim6, experiments. */
+	return nh == 0 || nh == 43 || nh == 44 || nh == 50 || nh == 51 || nh == 60 || nh == 135 ||
+	       nh == 139 || nh == 140 || nh == 253 || nh == 254;
+}
+
 /* Any TCP or UDP packet's place, for keeping order: l3len, 0 when it has
- * no ports at hand (a later fragment), -1 for other protocols. */
+ * no ports at hand (a later fragment; for IPv6 behind extension headers,
+ * with *proto PROTO_ANY), -1 for other protocols. */
 static int l4_at(const uint8_t *p, size_t len, uint8_t *proto)
 {
 	if (len >= 20 && p[0] >> 4 == 4) {
@@ -271,6 +285,10 @@ static int l4_at(const uint8_t *p, size_t len, uint8_t *proto)
 	}
 	if (len >= 40 && p[0] >> 4 == 6) {
 		*proto = p[6];
+		if (ext6(*proto)) {
+			*proto = PROTO_ANY;
+			return 0;
+		}
 		if (*proto != PROTO_TCP && *proto != PROTO_UDP)
 			return -1;
 		return len >= 44 ? 40 : 0;
@@ -299,13 +317,15 @@ static unsigned flow_hash(const uint8_t *p, size_t l3len, uint8_t proto)
 	return (h >> 16) % OFFLOAD_GRO_FLOWS;
 }
 
-/* Same version, protocol and addresses (and ports, unless l3len is 0). */
+/* Same version, protocol (unless PROTO_ANY) and addresses (and ports,
+ * unless l3len is 0). */
 static bool same_key(const struct offload_flow *f, const uint8_t *p, size_t l3len, uint8_t proto)
 {
 	const uint8_t *q = f->buf + VNET_HDR_LEN;
 	size_t n, m;
 	const uint8_t *a = addrs(p, &n), *b = addrs(q, &m);
-	return (p[0] >> 4) == (q[0] >> 4) && proto == f->proto && memcmp(a, b, n) == 0 &&
+	return (p[0] >> 4) == (q[0] >> 4) && (proto == f->proto || proto == PROTO_ANY) &&
+	       memcmp(a, b, n) == 0 &&
 	       (!l3len || memcmp(p + l3len, q + f->l3len, 4) == 0);
 }
 

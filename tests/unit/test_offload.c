@@ -487,6 +487,22 @@ static void coalesce_breaks(void **state)
 	assert_int_equal(o.n, 2);
 	assert_memory_equal(o.pkt[0], a, la);
 	out_free(&o);
+
+	/* So does an IPv6 packet between the flow's addresses whose transport
+	 * is behind an extension header (a fragment of a larger datagram). */
+	struct pkt_spec s6 = tcp4(1000);
+	s6.version = 6;
+	la = pkt_build(a, &s6, false);
+	offload_gro_add(&g, a, la);
+	assert_int_equal(o.n, 0); /* held */
+	s6.seq += 1000;
+	lb = pkt_build(b, &s6, false);
+	b[6] = 44; /* next header: fragment (the bytes after it matter not here) */
+	offload_gro_add(&g, b, lb);
+	assert_int_equal(o.n, 2);
+	assert_memory_equal(o.pkt[0], a, la);
+	assert_memory_equal(o.pkt[1], b, lb);
+	out_free(&o);
 }
 
 /* A flow longer than one IP packet can hold goes out in several. */
