@@ -42,8 +42,11 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 		         inet_ntop(AF_INET6, cl->hub_addr, h, sizeof(h)));
 		prefix6 = 0;
 	}
-	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6)))
+	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6))) {
+		if (prefix6)
+			cl->hub_vip6 = r->server_vip6; /* the hub's may be another */
 		return;
+	}
 	if (cl->prefix6)
 		nl_addr6_flush(cl->ifindex);
 	cl->prefix6 = 0;
