@@ -169,7 +169,10 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */
 	client_widen_start(cl);
-	cl->addr_round = 0; /* and addr_next stays: a reconnect tries this address first */
+	cl->addr_round = 0;
+	/* A reconnect tries this address first. */
+	const ngtcp2_path *path = ngtcp2_conn_get_path(c->qc);
+	memcpy(&cl->prefer, path->remote.addr, path->remote.addrlen);
 	cl->up_since = time(NULL);
 	cl->backoff = 0;
 	cl->banned = false;
@@ -436,6 +439,17 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	unsigned count = 0;
 	for (const struct addrinfo *a = ai; a; a = a->ai_next)
 		count++;
+	if (cl->prefer.ss_family) {
+		unsigned k = 0;
+		for (const struct addrinfo *a = ai; a; a = a->ai_next, k++)
+			if (a->ai_family == cl->prefer.ss_family &&
+			    sockaddr_same_host((const struct sockaddr_storage *)(const void *)a->ai_addr,
+			                       &cl->prefer)) {
+				cl->addr_next = k;
+				break;
+			}
+		cl->prefer.ss_family = 0; /* once: after a failure, the next address */
+	}
 	const struct addrinfo *pick = ai;
 	for (unsigned k = cl->addr_next % count; k > 0; k--)
 		pick = pick->ai_next;

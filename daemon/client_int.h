@@ -66,7 +66,7 @@ struct client {
 	uint64_t scout_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
 	unsigned scout_n;
 	struct sockaddr_storage scout_to[SCOUT_MAX];
-	unsigned scout_idx[SCOUT_MAX]; /* their places in the name's list */
+	struct sockaddr_storage scout_ai[SCOUT_MAX]; /* the same as the name's list gave them */
 	int scout_pick;              /* the first that answered (into scout_to), -1: none */
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
@@ -110,6 +110,10 @@ struct client {
 	/* A hub name may have several addresses (IPv6 and IPv4): an attempt
 	 * that hears nothing moves on to the next (client_next_address). */
 	unsigned addr_next;          /* the next attempt's, an index into getaddrinfo's list */
+	/* The next attempt's address wherever the next lookup puts it (a
+	 * round-robin name reorders): the one last connected to, or the scout
+	 * that answered. Family 0: none. */
+	struct sockaddr_storage prefer;
 	unsigned addr_count;         /* how many the name had at the last attempt */
 	unsigned addr_round;         /* attempts in a row that heard nothing */
 	char hub_str[INET6_ADDRSTRLEN + 8]; /* this attempt's "ADDR:PORT" */

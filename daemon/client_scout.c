@@ -93,7 +93,7 @@ void client_scout(struct client *cl, const struct addrinfo *ai, const struct add
 			log_debug("scout to address %u: %s", k + 1, strerror(errno));
 			continue;
 		}
-		cl->scout_idx[cl->scout_n++] = k;
+		memcpy(&cl->scout_ai[cl->scout_n++], a->ai_addr, a->ai_addrlen);
 	}
 	if (cl->scout_n)
 		sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->scout_sent);
@@ -122,7 +122,7 @@ static void take_scout(struct client *cl)
 	sockaddr_str((const struct sockaddr *)&cl->scout_to[j], there, sizeof(there));
 	client_problem(cl, "no answer from %s at %s within %d ms, but %s answers: connecting there",
 	               cl->cfg->server, cl->hub_str, SCOUT_DELAY / 1000, there);
-	cl->addr_next = cl->scout_idx[j];
+	cl->prefer = cl->scout_ai[j];
 	cl->addr_round = 0;
 	client_drop_connection(cl);
 	cl->quick_retry = true;

@@ -34,6 +34,29 @@ ok "c1 tried [2001:db8::99]:4242 first ($(to_dead) packets), connected at 192.0.
 wait_ping c1 10.100.0.1 5
 ok "traffic through the hub at its second address"
 
+# After a kick, c1 tries the address it was connected to first, wherever
+# the name's next lookup puts it (a round-robin name reorders): now second
+# in the list is a dead IPv4 address, where the old index would lead.
+printf '2001:db8::99 hub.slopn.test\n192.0.2.9 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' \
+	> "/etc/netns/$(ns c1)/hosts"
+expect_eq "what c1 finds for hub.slopn.test now, in order" \
+	"$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" \
+	"2001:db8::99 192.0.2.9 192.0.2.1 "
+nsx c1 nft add table ip dead4
+nsx c1 nft add chain ip dead4 out '{ type filter hook output priority 0; }'
+nsx c1 nft add rule ip dead4 out ip daddr 192.0.2.9 counter
+to_dead4() { nsx c1 nft -j list table ip dead4 | jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add'; }
+dead6=$(to_dead)
+ctl sessions kick "$(ctl --json sessions list | jq '.sessions[0].id')" > /dev/null
+wait_until 5 "c1 kicked" client_is c1 connected false
+wait_connected c1 10.100.0.2 10
+expect_eq "the address c1 connected to after the kick" "$(client_status c1 hub_addr)" "192.0.2.1:4242"
+# A scout is one packet to each other address; an attempt sends more.
+d4=$(to_dead4) d6=$(($(to_dead) - dead6))
+[ "$d4" -le 1 ] && [ "$d6" -le 1 ] ||
+	fail "c1 sent $d4 packets to 192.0.2.9 and $d6 to [2001:db8::99] after the kick: an attempt there"
+ok "c1 came back to 192.0.2.1 first, third in the name's new list (scouts only to the others: $d4, $d6)"
+
 # A name the DNS server never answers for (it drops every query, 2 s a
 # try, 2 tries): the lookup runs beside the client's event loop, which
 # answers slopnctl at once and stops at once; its status says it is
