@@ -874,8 +874,13 @@ out:
 		sd_event_source_disable_unref(cl->login_timer);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
-	/* Last: until here, nothing may leave outside the tunnel. */
-	client_killswitch_stop(cl);
+	/* Last: until here, nothing may leave outside the tunnel. A client
+	 * that fails (a refused token; a hub key other than --pin's, which
+	 * anyone on the way can bring about) leaves it, as a crash does. */
+	if (rc == 0)
+		client_killswitch_stop(cl);
+	else
+		client_killswitch_keep(cl, rc);
 	tun_close(&cl->tun);
 	if (cl->cred)
 		gnutls_certificate_free_credentials(cl->cred);

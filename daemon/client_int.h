@@ -182,6 +182,8 @@ int client_killswitch_only(const struct config *cfg);
 /* An attempt's addresses (ai, its chain): let through, if not already. */
 void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai);
 void client_killswitch_stop(struct client *cl);
+/* The client exits with rc != 0: the table stays, and says so. */
+void client_killswitch_keep(struct client *cl, int rc);
 /* For status: null when off. */
 json_t *client_killswitch_json(const struct client *cl);
 

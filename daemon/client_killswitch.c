@@ -156,6 +156,16 @@ void client_killswitch_stop(struct client *cl)
 		log_info("kill switch off");
 }
 
+void client_killswitch_keep(struct client *cl, int rc)
+{
+	if (!cl->ks_on)
+		return;
+	char t[64];
+	killswitch_table_name(cl->tunname, t, sizeof(t));
+	log_warn("kill switch left in place (exit %d): nothing but the hub is reached until the client "
+	         "runs again; 'nft delete table inet %s' lifts it", rc, t);
+}
+
 json_t *client_killswitch_json(const struct client *cl)
 {
 	uint64_t pkts, bytes;

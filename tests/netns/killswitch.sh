@@ -153,6 +153,17 @@ stop c1
 expect_eq "c1's nftables ruleset after a clean stop" "$(nsx c1 nft list ruleset | wc -c)" 0
 ok "kill -9 keeps the kill switch, the next start removes it, a clean stop leaves nothing"
 
+# A client that fails (here a refused token; a hub key other than --pin's,
+# which anyone on the way can bring about, ends the same way) leaves the
+# table in, as a crash does: nothing out until the client runs again.
+TOKEN=wrong start_client c1 --full-tunnel --kill-switch
+wait "$(pid_of c1)"; rc=$?
+expect_eq "exit status of c1 with a wrong token" "$rc" 3
+expect_eq "c1's kill switch after the refusal" "$(ks_table)" 1
+expect_eq "IPv4 to the internet host after c1's refusal" "$(pings -4 2 203.0.113.130)" 0
+expect_eq "packets from c1's own IPv4 address at the internet host" "$(seen leak4)" 3
+ok "a refused client leaves its kill switch in place"
+
 # --allow-lan: networks still reached outside the tunnel, and only those.
 start_client c1 --full-tunnel --kill-switch --allow-lan 192.0.2.0/24 --allow-lan 2001:db8:3::/64
 wait_connected c1 10.100.0.2
