@@ -1,6 +1,7 @@
 /* The hub's --nat: the rules as things stand, installed at start, renewed
  * on SIGHUP; and the clean-up after a crashed --nat run. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <gnutls/crypto.h>
 #include <net/if.h>
 #include <stdio.h>
@@ -18,12 +19,19 @@
 enum { MAX_ADDRS = 256 };
 
 /* The hub's own IPv6 networks: every prefix on an interface other than the
- * TUN, link-local and loopback ones aside (they are never forwarded). */
+ * TUN, link-local and loopback ones aside (they are never forwarded); and
+ * AWS's metadata address. (size_t)-1 when the addresses cannot be listed.
+ * local has room for MAX_ADDRS + 1. */
 static size_t local_networks6(const struct server *s, struct cidr6 *local)
 {
 	struct nl_addr6 a[MAX_ADDRS];
-	size_t nlocal = 0;
+	/* AWS's IPv6 instance metadata (see hub_nat_install). */
+	struct cidr6 md = {.net = {0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}, .prefix = 128};
+	local[0] = md;
+	size_t nlocal = 1;
 	int n = nl_addr6_dump(a, MAX_ADDRS);
+	if (n < 0)
+		return (size_t)-1;
 	if (n == MAX_ADDRS)
 		log_warn("--nat: more than %d IPv6 addresses on this machine: networks past them stay "
 		         "open to clients", MAX_ADDRS);
@@ -48,10 +56,20 @@ int hub_nat_install(struct server *s, enum nat_install how)
 {
 	bool start = how == NAT_START;
 	struct nl_addr a[MAX_ADDRS];
-	struct cidr4 local[MAX_ADDRS];
-	struct cidr6 local6[MAX_ADDRS];
-	size_t nlocal = 0;
+	struct cidr4 local[MAX_ADDRS + 1];
+	struct cidr6 local6[MAX_ADDRS + 1];
+	/* Link-local: a cloud's instance metadata (169.254.169.254, with the
+	 * machine's credentials) is reached through the default route, on
+	 * no network of the hub's own, and Linux forwards it. */
+	local[0] = (struct cidr4){0xa9fe0000u, 16};
+	size_t nlocal = 1;
 	int n = nl_addr_dump(a, MAX_ADDRS);
+	if (n < 0) {
+		/* Rules without the hub's networks would open them: keep those in force. */
+		log_err("--nat: cannot list this machine's addresses: %s; the rules stay as they were",
+		        strerror(errno));
+		return -1;
+	}
 	if (n == MAX_ADDRS)
 		log_warn("--nat: more than %d addresses on this machine: networks past them stay "
 		         "open to clients", MAX_ADDRS);
@@ -73,6 +91,11 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		memcpy(r.subnet6.net, s->addrs.prefix6, 8);
 		r.subnet6.prefix = 64;
 		r.nlocal6 = local_networks6(s, local6);
+		if (r.nlocal6 == (size_t)-1) {
+			log_err("--nat: cannot list this machine's IPv6 addresses: %s; the rules stay as "
+			        "they were", strerror(errno));
+			return -1;
+		}
 	}
 	/* The rules as text stand for the rules, whichever backend writes them. */
 	char text[8192];

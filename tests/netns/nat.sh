@@ -116,6 +116,16 @@ ok "the internet host saw the hub's address as the source ($(seen inet 2) echo r
 iperf_tcp "through NAT to the internet host" c1 inet 203.0.113.130 3
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the hub's LAN host without --allow-lan"
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
+# A cloud's instance metadata (169.254.169.254, with the machine's
+# credentials; here at the internet host) is reached through the hub's
+# default route, on no network of its own: closed to clients all the same.
+ip -n "$(ns inet)" addr add 169.254.169.254/32 dev eth0
+ip -n "$(ns rtr)" route add 169.254.169.254/32 via 203.0.113.130
+nsx hub ping -c 1 -W 1 169.254.169.254 > /dev/null || fail "the hub does not reach 169.254.169.254"
+md0=$(seen inet 2)
+nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached the instance metadata address"
+expect_eq "echo requests from the hub's address at the metadata host" "$(seen inet 2)" "$md0"
+ok "169.254.169.254 is closed to clients"
 
 # The hub gains a network on its way out while it runs (a second address
 # on wan, rtr at .10): closed to clients at once, not at the next reload
@@ -254,7 +264,8 @@ nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping th
 [ "$(seen inet 2)" -ge $((hub_src + 3)) ] || fail "the internet host did not see the hub's address"
 expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"
-ok "iptables form: internet reached as the hub, LAN host closed"
+nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached 169.254.169.254 through iptables NAT"
+ok "iptables form: internet reached as the hub, LAN host and 169.254.169.254 closed"
 # A renewal (SIGHUP) puts the new rules in beside the old before these go:
 # the chains of the other name, one jump each. One that fails (an
 # iptables that refuses MASQUERADE) leaves the rules in force as they were.
