@@ -56,10 +56,13 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 	if (r->dns)
 		outbuf_printf(&o, "\t\tmeta mark 0x%08x meta l4proto { tcp, udp } th dport 53 accept\n",
 		              KILLSWITCH_DNS_MARK);
-	/* A link coming up, or a new network after a move: DHCP, and IPv6's
-	 * link-local traffic and neighbour discovery (to global addresses too). */
+	/* A link coming up, or a new network after a move: DHCP and DHCPv6,
+	 * and IPv6's neighbour discovery and MLD (to global addresses too).
+	 * Not any link-local traffic: a router's fe80:: DNS server, mDNS and
+	 * LLMNR would ask other programs' names outside the tunnel. */
 	outbuf_printf(&o, "\t\tudp sport 68 udp dport 67 accept\n"
-	                  "\t\tip6 daddr { fe80::/10, ff02::/16 } accept\n"
+	                  "\t\tip6 daddr { fe80::/10, ff02::/16 } udp sport 546 udp dport 547 accept\n"
+	                  "\t\tip6 daddr { fe80::/10, ff02::/16 } meta l4proto ipv6-icmp accept\n"
 	                  "\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, "
 	                  "nd-neighbor-advert } accept\n"
 	                  "\t\tcounter name \"dropped\" drop\n"

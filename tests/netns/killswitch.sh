@@ -119,6 +119,29 @@ expect_eq "IPv6 to the internet host, which the tunnel does not carry" "$(pings 
 d1=$(dropped)
 [ "$((d1 - d0))" -ge 2 ] || fail "the kill switch counted $((d1 - d0)) drops for 2 IPv6 pings"
 ok "the kill switch dropped the IPv6 pings ($((d1 - d0)) packets)"
+# Link-local IPv6 leaves for neighbour discovery (and DHCPv6), not for
+# names: DNS to a router's fe80:: address, mDNS, LLMNR.
+hub_ll=$(nsx hub ip -6 -o addr show dev eth0 scope link | awk '{sub("/.*", "", $4); print $4}')
+nsx hub nft add table inet ll
+nsx hub nft add chain inet ll in '{ type filter hook input priority 0; }'
+nsx hub nft add rule inet ll in udp dport 53 counter
+udp6() { # ADDR PORT: one datagram from c1 out of eth0
+	nsx c1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+try:
+    s.sendto(b"q", (sys.argv[1], int(sys.argv[2]), 0, socket.if_nametoindex("eth0")))
+except OSError:
+    pass' "$1" "$2"
+}
+d0=$(dropped)
+udp6 "$hub_ll" 53
+udp6 ff02::fb 5353
+udp6 ff02::1:3 5355
+expect_eq "DNS queries at the hub's link-local address" \
+	"$(nsx hub nft -j list table inet ll | jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')" 0
+[ "$(($(dropped) - d0))" -ge 3 ] || fail "the kill switch counted $(($(dropped) - d0)) drops for 3 name queries"
+expect_eq "pings to the hub's link-local address" "$(pings -6 2 "$hub_ll%eth0")" 2
+ok "link-local IPv6: neighbour discovery and pings out, name queries dropped"
 stop hub
 wait_until 5 "c1 reconnecting" client_is c1 full_tunnel false
 expect_eq "IPv4 to the internet host while c1 reconnects" "$(pings -4 3 203.0.113.130)" 0

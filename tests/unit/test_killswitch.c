@@ -49,7 +49,9 @@ static void ruleset(void **state)
 	assert_non_null(strstr(buf, "ip6 daddr 2001:db8::1 udp dport 4242 accept\n"));
 	assert_non_null(strstr(buf, "ip daddr 192.0.2.1 udp dport 4242 accept\n"));
 	assert_non_null(strstr(buf, "udp sport 68 udp dport 67 accept\n"));
-	assert_non_null(strstr(buf, "ip6 daddr { fe80::/10, ff02::/16 } accept\n"));
+	assert_non_null(strstr(buf, "ip6 daddr { fe80::/10, ff02::/16 } udp sport 546 udp dport 547 accept\n"));
+	assert_non_null(strstr(buf, "ip6 daddr { fe80::/10, ff02::/16 } meta l4proto ipv6-icmp accept\n"));
+	assert_null(strstr(buf, "ff02::/16 } accept")); /* not any link-local traffic */
 	/* DNS closed unless asked for; the last rule counts and drops. */
 	assert_null(strstr(buf, "dport 53"));
 	assert_non_null(strstr(buf, "\t\tcounter name \"dropped\" drop\n\t}\n}\n"));
