@@ -413,12 +413,16 @@ static int apply(struct config *c, int opt, const char *arg)
 			c->dns_cmdline = true;
 		struct in_addr a;
 		struct in6_addr a6;
-		if (inet_pton(AF_INET, arg, &a) == 1 && a.s_addr) {
+		bool v4 = inet_pton(AF_INET, arg, &a) == 1, v6 = !v4 && inet_pton(AF_INET6, arg, &a6) == 1;
+		if ((v4 && !slopn_dns_ok4(a.s_addr)) || (v6 && !slopn_dns_ok6(&a6)))
+			return bad("'%s': clients cannot ask a DNS server there (loopback would be their "
+			           "own; link-local, multicast and unspecified addresses do not do): give one "
+			           "they reach through the tunnel, such as the hub's VPN address", arg);
+		if (v4) {
 			if (c->dns)
 				return bad("'%s': one IPv4 address only (and one IPv6)", arg);
 			c->dns = a.s_addr;
-		} else if (inet_pton(AF_INET6, arg, &a6) == 1 && !IN6_IS_ADDR_UNSPECIFIED(&a6) &&
-		           a6.s6_addr[0] != 0xff) {
+		} else if (v6) {
 			if (!IN6_IS_ADDR_UNSPECIFIED(&c->dns6))
 				return bad("'%s': one IPv6 address only (and one IPv4)", arg);
 			c->dns6 = a6;

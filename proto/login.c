@@ -222,6 +222,18 @@ static bool same_prefix6(const struct in6_addr *a, const struct in6_addr *b, uns
 	return !bits || (a->s6_addr[bytes] & m) == (b->s6_addr[bytes] & m);
 }
 
+bool slopn_dns_ok4(uint32_t a)
+{
+	uint32_t h = ntohl(a);
+	return h >> 24 != 0 && h >> 24 != 127 && h < 0xe0000000u && h >> 16 != 0xa9fe;
+}
+
+bool slopn_dns_ok6(const struct in6_addr *a)
+{
+	return !ipv6_link_scoped(a->s6_addr) && !IN6_IS_ADDR_LOOPBACK(a) &&
+	       !IN6_IS_ADDR_V4MAPPED(a);
+}
+
 static bool unicast6(const struct in6_addr *a)
 {
 	return a->s6_addr[0] != 0xff && !IN6_IS_ADDR_UNSPECIFIED(a);
@@ -259,6 +271,9 @@ static int get_ipv6_part(json_t *o, struct slopn_login_response *out, char *err,
 	}
 	if (json_object_get(o, "dns6") && get_ip6(o, "dns6", &out->dns6, err, errlen) < 0)
 		return -1;
+	if (json_object_get(o, "dns6") && !slopn_dns_ok6(&out->dns6))
+		return fail(err, errlen, "field \"dns6\" is not a DNS server a client can ask "
+		            "(loopback, link-local, multicast or unspecified)");
 	return get_bool(o, "egress6", &out->egress6, err, errlen);
 }
 
@@ -334,6 +349,11 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 	}
 	if (json_object_get(o, "dns") && get_ip(o, "dns", &out->dns, err, errlen) < 0)
 		goto out;
+	if (json_object_get(o, "dns") && !slopn_dns_ok4(out->dns.s_addr)) {
+		fail(err, errlen, "field \"dns\" is not a DNS server a client can ask (0/8, "
+		     "loopback, link-local, multicast)");
+		goto out;
+	}
 	if (get_ipv6_part(o, out, err, errlen) < 0)
 		goto out;
 	out->ok = true;

@@ -40,6 +40,12 @@ struct slopn_login_request {
 #define SLOPN_PREFIX_MIN 16
 #define SLOPN_PREFIX6_MIN 64
 
+/* A DNS server a hub may give its clients: unicast, and one they can ask
+ * by address alone (not loopback: a client would ask itself; not
+ * link-local, which needs an interface). Network order / 16 bytes. */
+bool slopn_dns_ok4(uint32_t a);
+bool slopn_dns_ok6(const struct in6_addr *a);
+
 struct slopn_login_response {
 	bool ok;                              /* "status":"success" */
 	char message[SLOPN_MESSAGE_MAX];      /* error text, "" on success */

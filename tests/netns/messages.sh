@@ -31,6 +31,9 @@ usage_error "a --subnet no client takes" \
 usage_error "a --subnet6 no client takes" \
 	"slopnd: --subnet6 'fe80::/64': not a unicast network for global or unique local addresses (such as fd00:1:2:3::/64)" \
 	server --subnet6 fe80::/64
+usage_error "a --dns clients cannot ask" \
+	"slopnd: --dns '127.0.0.53': clients cannot ask a DNS server there (loopback would be their own; link-local, multicast and unspecified addresses do not do): give one they reach through the tunnel, such as the hub's VPN address" \
+	server --dns 127.0.0.53
 usage_error "a client without a hub" "slopnd: client: --server and --token are required" client
 [ -e "$TMP/--help" ] && fail "a socket named --help was made"
 

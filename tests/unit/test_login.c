@@ -399,6 +399,10 @@ static void response_ipv6(void **state)
 		OK_V4 ",\"assigned_vip6\":6,\"server_vip6\":\"fd00::1\",\"prefix_len6\":64}",
 		OK_V4 ",\"dns6\":\"10.0.0.1\"}",
 		OK_V4 ",\"dns6\":null}",
+		OK_V4 ",\"dns6\":\"::1\"}",
+		OK_V4 ",\"dns6\":\"fe80::1\"}",
+		OK_V4 ",\"dns6\":\"ff02::fb\"}",
+		OK_V4 ",\"dns6\":\"::ffff:10.0.0.1\"}",
 		OK_V4 ",\"egress6\":\"yes\"}",
 		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":1}",
 		OK_V4 ",\"assigned_vip6\":\"fd00::2\",\"server_vip6\":\"fd00::1\",\"prefix_len6\":63}",
@@ -477,6 +481,11 @@ static void response_bad_input(void **state)
 		OK_V4X("10.100.0.0", "10.100.0.1"),    /* its network */
 		OK_V4X("10.100.0.2", "10.100.1.1"),    /* two subnets */
 		OK_V4X("10.100.0.1", "10.100.0.1"),    /* the hub's own */
+		/* DNS servers a client cannot ask (its own loopback, ...). */
+		OK_V4 ",\"dns\":\"127.0.0.53\"}",
+		OK_V4 ",\"dns\":\"0.1.2.3\"}",
+		OK_V4 ",\"dns\":\"169.254.1.1\"}",
+		OK_V4 ",\"dns\":\"224.0.0.251\"}",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		err[0] = '\0';
