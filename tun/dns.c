@@ -34,17 +34,55 @@ static int read_all(const char *path, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-/* In place (O_TRUNC, not rename): a bind-mounted file cannot be replaced. */
-static int write_all(const char *path, const char *buf, size_t len, int flags)
+static int write_fd(int fd, const char *buf, size_t len)
 {
-	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC | flags, 0644);
+	while (len) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return fsync(fd);
+}
+
+/* resolv.conf in place (O_TRUNC, not rename): a bind-mounted file cannot
+ * be replaced. */
+static int write_all(const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	int rv = write(fd, buf, len) == (ssize_t)len && fsync(fd) == 0 ? 0 : -1;
+	int rv = write_fd(fd, buf, len);
 	int e = errno;
 	close(fd);
 	errno = e;
 	return rv;
+}
+
+/* The backup whole or not at all (a full disk must not leave half of it,
+ * to be put back over resolv.conf): a new file, then renamed over. */
+static int write_backup(const char *bak, const char *buf, size_t len)
+{
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.new", bak) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return -1;
+	int rv = write_fd(fd, buf, len);
+	int e = errno;
+	close(fd);
+	if (rv == 0 && rename(tmp, bak) == 0)
+		return 0;
+	e = rv == 0 ? errno : e;
+	unlink(tmp);
+	errno = e;
+	return -1;
 }
 
 /* Our file's text into mine; its length. */
@@ -79,14 +117,14 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 			return -1;
 		}
-		if (write_all(bak, orig, len, O_CREAT | O_EXCL) < 0) {
+		if (write_backup(bak, orig, len) < 0) {
 			snprintf(err, errlen, "cannot keep the original of %s in %s: %s", path, bak,
 			         strerror(errno));
 			return -1;
 		}
 	}
 	size_t n = ours(bak, server, server6);
-	if (write_all(path, mine, n, 0) < 0) {
+	if (write_all(path, mine, n) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -106,11 +144,11 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
 	if (len == n && !memcmp(orig, mine, n))
 		return 0;
 	/* Only the file as written last is put back: it goes over the backup. */
-	if (write_all(bak, orig, len, O_CREAT) < 0) {
+	if (write_backup(bak, orig, len) < 0) {
 		snprintf(err, errlen, "cannot keep the new %s in %s: %s", path, bak, strerror(errno));
 		return -1;
 	}
-	if (write_all(path, mine, n, 0) < 0) {
+	if (write_all(path, mine, n) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
@@ -126,7 +164,7 @@ int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 		snprintf(err, errlen, "cannot read %s: %s", bak, strerror(errno));
 		return -1;
 	}
-	if (write_all(path, orig, len, 0) < 0) {
+	if (write_all(path, orig, len) < 0) {
 		snprintf(err, errlen, "cannot put %s back from %s: %s", path, bak, strerror(errno));
 		return -1;
 	}

@@ -1,0 +1,124 @@
+/* --accept-dns's resolv.conf handling (tun/dns.c) on files in a temporary
+ * directory: the round trip, a file rewritten meanwhile, and a backup that
+ * cannot be written whole (a full disk, here RLIMIT_FSIZE), which must
+ * leave resolv.conf and no half backup behind. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <arpa/inet.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "tun/dns.h"
+
+static char dir[64], conf[128], bak[128];
+static char err[512];
+
+static void put(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static const char *get(const char *path)
+{
+	static char buf[4096];
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return NULL;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static int setup(void **state)
+{
+	snprintf(dir, sizeof(dir), "/tmp/slopn-test-dns.XXXXXX");
+	assert_non_null(mkdtemp(dir));
+	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
+	snprintf(bak, sizeof(bak), "%s/resolv-slopn0.orig", dir);
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	char tmp[160];
+	unlink(conf);
+	unlink(bak);
+	snprintf(tmp, sizeof(tmp), "%s.new", bak);
+	unlink(tmp);
+	rmdir(dir);
+	return 0;
+}
+
+static void round_trip(void **state)
+{
+	static const char orig[] = "nameserver 192.0.2.53\nsearch example.test\n";
+	put(conf, orig);
+	uint32_t hub;
+	inet_pton(AF_INET, "10.100.0.1", &hub);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	assert_non_null(strstr(get(conf), "nameserver 10.100.0.1\n"));
+	assert_string_equal(get(bak), orig);
+	assert_int_equal(dns_check(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	/* A DHCP client writes the new network's servers: they become the
+	 * original, and ours is back. */
+	put(conf, "nameserver 198.51.100.53\n");
+	assert_int_equal(dns_check(conf, bak, hub, NULL, err, sizeof(err)), 1);
+	assert_string_equal(get(bak), "nameserver 198.51.100.53\n");
+	assert_non_null(strstr(get(conf), "nameserver 10.100.0.1\n"));
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), 1);
+	assert_string_equal(get(conf), "nameserver 198.51.100.53\n");
+	assert_null(get(bak));
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), 0); /* nothing to do */
+}
+
+/* The original is larger than the file size limit: its backup cannot be
+ * written whole. resolv.conf stays as it was, no backup (whole or half) is
+ * left to be put back over it, and the reason is given. */
+static void backup_that_does_not_fit(void **state)
+{
+	char big[2048];
+	size_t n = 0;
+	while (n + 32 < sizeof(big))
+		n += (size_t)snprintf(big + n, sizeof(big) - n, "nameserver 192.0.2.%zu\n", n % 200);
+	put(conf, big);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 100;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	uint32_t hub;
+	inet_pton(AF_INET, "10.100.0.1", &hub);
+	int rv = dns_apply(conf, bak, hub, NULL, err, sizeof(err));
+	setrlimit(RLIMIT_FSIZE, &old);
+	assert_int_equal(rv, -1);
+	assert_non_null(strstr(err, "cannot keep the original of"));
+	assert_string_equal(get(conf), big);
+	assert_null(get(bak));
+	char tmp[160];
+	snprintf(tmp, sizeof(tmp), "%s.new", bak);
+	assert_null(get(tmp));
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), 0);
+	assert_string_equal(get(conf), big);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
+		cmocka_unit_test_setup_teardown(backup_that_does_not_fit, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
