@@ -227,7 +227,7 @@ int hub_nat_setup(struct server *s)
 		/* A crashed --nat run may have left its table and forwarding on. */
 		if (nat_stop_stale(s->tunname, s->nat_state))
 			log_info("nat: removed the nftables table and restored forwarding left by a "
-			         "run that did not stop cleanly");
+			         "run that did not stop cleanly (or only forwarding, if it had no rules yet)");
 		return 0;
 	}
 	const char *eg = s->cfg->egress;

@@ -10,6 +10,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,14 +196,25 @@ static int write_state(const char *path, int v4, int v6)
 		errno = EINVAL;
 		return -1;
 	}
-	int fd = open(path, O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT, 0600);
+	/* Whole or not at all: a crash while writing must not lose the
+	 * values to put back (the file is rewritten when IPv6 joins). */
+	char tmp[PATH_MAX];
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	int fd = open(tmp, O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT | O_NOFOLLOW, 0600);
 	if (fd < 0)
 		return -1;
 	int rv = write(fd, b, (size_t)n) == n && fsync(fd) == 0 ? 0 : -1;
 	int e = errno;
 	close(fd);
+	if (rv == 0 && rename(tmp, path) == 0)
+		return 0;
+	e = rv == 0 ? errno : e;
+	unlink(tmp);
 	errno = e;
-	return rv;
+	return -1;
 }
 
 /* Forwarding as the state file says it was, and the file gone. */
@@ -325,8 +337,10 @@ bool nat_stop_stale(const char *tun, const char *state_file)
 		return false;
 	bool nft = table_exists(tun), ipt = ipt_exists(tun);
 	if (ipt)
-		nat_stop(tun, NAT_IPTABLES, state_file);
+		ipt_remove(tun);
 	if (nft)
-		nat_stop(tun, NAT_NFTABLES, state_file);
-	return nft || ipt;
+		nft_remove(tun);
+	/* Also when a crash came before the rules: forwarding was on already. */
+	restore_forwarding(state_file);
+	return true;
 }

@@ -76,8 +76,8 @@ int nat_forward6_on(const char *state_file, char *err, size_t errlen);
 /* Install the rules again (SIGHUP), with the backend in use. 0 or more, as
  * nat_start; -1 with err. */
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen);
-/* Without --nat: if a crashed --nat run left its state file (and so its
- * rules), stop as nat_stop does. Returns whether there were rules. */
+/* Without --nat: if a crashed --nat run left its state file (and maybe
+ * its rules), stop as nat_stop does. Returns whether there was one. */
 bool nat_stop_stale(const char *tun, const char *state_file);
 /* Stop: remove the rules, put forwarding back (each setting that was
  * changed), remove state_file. */

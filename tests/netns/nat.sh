@@ -239,6 +239,17 @@ grep -q "nat: removed the nftables table and restored forwarding" "$TMP/hub-plai
 cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward once a hub without --nat has started" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
 stop hub:plain
+# A crash after forwarding went on and before any rule: the state file
+# alone, and forwarding comes back all the same.
+printf '0\n' > "$TMP/hub-state/nat-slopn0.forward"
+nsx hub sysctl -qw net.ipv4.ip_forward=1
+start hub:plain2 server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock"
+wait_hub
+expect_eq "ip_forward once a hub without --nat has started, after a crash before the rules" \
+	"$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+[ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the state file of the crashed run is still there"
+stop hub:plain2
 
 # --- The iptables form (--nat-backend iptables), with legacy iptables as a
 # machine without nf_tables has it: same forwarding, isolation and cleanup.
