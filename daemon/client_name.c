@@ -22,7 +22,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 #include "proto/hubfile.h"
 
 /* A lookup that was still running when the client stopped: glibc's thread

@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "daemon/log.h"
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 
 static void random_hex(char *out, size_t digits)
 {

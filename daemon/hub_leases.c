@@ -10,7 +10,7 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 
 #define LEASES_FILE_MAX (64u << 20)
 #define SAVE_SOON_USEC 100000ull

@@ -16,7 +16,7 @@
 #include "daemon/hub.h"
 #include "daemon/log.h"
 #include "daemon/timer.h"
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 #include "proto/peerfile.h"
 
 #define PEERS_FILE_MAX (16u << 20)

@@ -14,7 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 #include "daemon/log.h"
 
 /* TLS 1.3 only; QUIC forbids the middlebox compatibility mode. */

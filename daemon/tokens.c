@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 #include "proto/jsonrpc.h"
 
 #define TOKENS_FILE_MAX (16 << 20)

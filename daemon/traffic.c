@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 
 #define TRAFFIC_FILE_MAX (16 << 20)
 

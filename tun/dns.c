@@ -1,4 +1,5 @@
 #include "tun/dns.h"
+#include "tun/statefile.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -62,29 +63,6 @@ static int write_all(const char *path, const char *buf, size_t len)
 	return rv;
 }
 
-/* The backup whole or not at all (a full disk must not leave half of it,
- * to be put back over resolv.conf): a new file, then renamed over. */
-static int write_backup(const char *bak, const char *buf, size_t len)
-{
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.new", bak) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	int rv = write_fd(fd, buf, len);
-	int e = errno;
-	close(fd);
-	if (rv == 0 && rename(tmp, bak) == 0)
-		return 0;
-	e = rv == 0 ? errno : e;
-	unlink(tmp);
-	errno = e;
-	return -1;
-}
-
 /* Our file's text into mine; its length. */
 static size_t ours(const char *bak, uint32_t server, const uint8_t *server6)
 {
@@ -117,9 +95,10 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 			return -1;
 		}
-		if (write_backup(bak, orig, len) < 0) {
-			snprintf(err, errlen, "cannot keep the original of %s in %s: %s", path, bak,
-			         strerror(errno));
+		/* Whole or not at all: half of it would be put over resolv.conf. */
+		char e[256];
+		if (statefile_write(bak, orig, len, 0600, e, sizeof(e)) < 0) {
+			snprintf(err, errlen, "cannot keep the original of %s: %s", path, e);
 			return -1;
 		}
 	}
@@ -144,8 +123,9 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
 	if (len == n && !memcmp(orig, mine, n))
 		return 0;
 	/* Only the file as written last is put back: it goes over the backup. */
-	if (write_backup(bak, orig, len) < 0) {
-		snprintf(err, errlen, "cannot keep the new %s in %s: %s", path, bak, strerror(errno));
+	char e[256];
+	if (statefile_write(bak, orig, len, 0600, e, sizeof(e)) < 0) {
+		snprintf(err, errlen, "cannot keep the new %s: %s", path, e);
 		return -1;
 	}
 	if (write_all(path, mine, n) < 0) {

@@ -2,6 +2,7 @@
  * built as nft text and run as one transaction, so the table is replaced
  * whole or not at all. */
 #include "tun/nat.h"
+#include "tun/statefile.h"
 #include "proto/natstate.h"
 #include "tun/nat_iptables.h"
 #include "tun/nft.h"
@@ -10,7 +11,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -188,33 +188,17 @@ static int read_state(const char *path, int *v4, int *v6)
 	return natstate_parse(b, (size_t)n, v4, v6);
 }
 
-static int write_state(const char *path, int v4, int v6)
+/* Whole or not at all: a crash while writing must not lose the values to
+ * put back (the file is rewritten when IPv6 joins). */
+static int write_state(const char *path, int v4, int v6, char *err, size_t errlen)
 {
 	char b[NATSTATE_TEXT_MAX];
 	int n = natstate_format(b, sizeof(b), v4, v6);
 	if (n < 0) {
-		errno = EINVAL;
+		snprintf(err, errlen, "cannot write %s: bad values", path);
 		return -1;
 	}
-	/* Whole or not at all: a crash while writing must not lose the
-	 * values to put back (the file is rewritten when IPv6 joins). */
-	char tmp[PATH_MAX];
-	if (snprintf(tmp, sizeof(tmp), "%s.new", path) >= (int)sizeof(tmp)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	int fd = open(tmp, O_WRONLY | O_CLOEXEC | O_TRUNC | O_CREAT | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		return -1;
-	int rv = write(fd, b, (size_t)n) == n && fsync(fd) == 0 ? 0 : -1;
-	int e = errno;
-	close(fd);
-	if (rv == 0 && rename(tmp, path) == 0)
-		return 0;
-	e = rv == 0 ? errno : e;
-	unlink(tmp);
-	errno = e;
-	return -1;
+	return statefile_write(path, b, (size_t)n, 0600, err, errlen);
 }
 
 /* Forwarding as the state file says it was, and the file gone. */
@@ -241,10 +225,8 @@ int nat_forward6_on(const char *state_file, char *err, size_t errlen)
 			snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
 			return -1;
 		}
-		if (write_state(state_file, v4, v6) < 0) {
-			snprintf(err, errlen, "cannot write %s: %s", state_file, strerror(errno));
+		if (write_state(state_file, v4, v6, err, errlen) < 0)
 			return -1;
-		}
 	}
 	if (write_int(IP6_FORWARD, 1) < 0) {
 		snprintf(err, errlen, "cannot turn on forwarding (%s): %s", IP6_FORWARD, strerror(errno));
@@ -278,10 +260,8 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 		snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
 		return -1;
 	}
-	if (write_state(state_file, before, before6) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", state_file, strerror(errno));
+	if (write_state(state_file, before, before6, err, errlen) < 0)
 		return -1;
-	}
 	/* What a crash left with the other backend goes; the same one is replaced. */
 	if (stale_nft && want == NAT_IPTABLES)
 		nft_remove(r->tun);

@@ -1,4 +1,4 @@
-#include "daemon/statefile.h"
+#include "tun/statefile.h"
 
 #include <errno.h>
 #include <fcntl.h>
