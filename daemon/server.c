@@ -329,9 +329,16 @@ static void session_path(struct conn *c)
 	                         "remote", ss->remote, "from", was));
 }
 
+/* The whole end-of-event step only when the timer left it work (senders
+ * released, a session ended): on a busy sender the pacing timer fires
+ * thousands of times a second. */
 static void session_timer_done(struct conn *c)
 {
-	hub_settle(((struct session *)c->owner)->srv);
+	struct server *s = ((struct session *)c->owner)->srv;
+	if (s->replay || s->grave || s->dirty)
+		hub_settle(s);
+	else
+		udp_flush(&s->udp);
 }
 
 static const struct conn_ops session_ops = {
