@@ -103,7 +103,6 @@ static int on_login_timer(sd_event_source *s, uint64_t usec, void *userdata)
 		         cl->refusal, LOGIN_WAIT / 1000000);
 	else
 		snprintf(why, sizeof(why), "no answer to the login in %u s", LOGIN_WAIT / 1000000);
-	text_clean(why, strlen(why));
 	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, why);
 	client_settle(cl);
 	return 0;
@@ -151,7 +150,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		return;
 	}
 	int rc = client_apply_address(cl, &r);
-	if (rc == -2) {
+	if (rc == CLIENT_SUBNET_HOLDS_HUB) {
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "the hub's VPN subnet holds its own address");
 		return;
 	}

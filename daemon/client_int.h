@@ -151,6 +151,9 @@ bool client_retry_in(const struct client *cl, uint64_t *left);
 void client_settle(struct client *cl);
 
 /* client_net.c: after a login, and when the connection ends. */
+/* 0; -1 (the client cannot go on); or CLIENT_SUBNET_HOLDS_HUB, refused:
+ * the subnet's route would take the way to the hub into the TUN. */
+#define CLIENT_SUBNET_HOLDS_HUB (-2)
 int client_apply_address(struct client *cl, const struct slopn_login_response *r);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
 void client_restore_network(struct client *cl);

@@ -12,6 +12,7 @@
 #include "daemon/client_int.h"
 #include "daemon/log.h"
 #include "daemon/timer.h"
+#include "proto/addr.h"
 #include "tun/dns.h"
 #include "tun/netlink.h"
 
@@ -19,15 +20,8 @@
  * packets into the TUN? Then nothing would reach the hub again. */
 static bool holds_hub(const struct client *cl, int family, const void *net, unsigned prefix)
 {
-	if (cl->cfg->no_route || cl->hub_family != family)
-		return false;
-	const uint8_t *a = net, *h = cl->hub_addr;
-	unsigned i = 0;
-	for (; i + 8 <= prefix; i += 8)
-		if (a[i / 8] != h[i / 8])
-			return false;
-	uint8_t m = (uint8_t)(0xff << (8 - (prefix - i)));
-	return prefix == i || !((a[i / 8] ^ h[i / 8]) & m);
+	return !cl->cfg->no_route && cl->hub_family == family &&
+	       addr_same_prefix(net, cl->hub_addr, prefix);
 }
 
 /* The hub's IPv6 address for us, if it offers one (an old hub, or one
@@ -75,7 +69,7 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		        "or this client --no-route; trying again later",
 		        inet_ntop(AF_INET, &vip, a, sizeof(a)), r->prefix_len,
 		        inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
-		return -2;
+		return CLIENT_SUBNET_HOLDS_HUB;
 	}
 	if (cl->vip != vip || cl->prefix != r->prefix_len) {
 		if (cl->vip)

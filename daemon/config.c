@@ -17,6 +17,7 @@
 #include "proto/addr.h"
 #include "proto/conf.h"
 #include "proto/invite.h"
+#include "proto/ipv4.h"
 #include "proto/ipv6.h"
 
 static const char usage_server[] =
@@ -261,8 +262,7 @@ static int apply(struct config *c, int opt, const char *arg)
 			return bad("'%s': host bits are set (the network is %s/%u)", arg,
 			           inet_ntop(AF_INET, &n, net, sizeof(net)), c->prefix);
 		/* Clients refuse VIPs there (proto/login.c). */
-		unsigned top = c->subnet >> 24;
-		if (top == 0 || top == 127 || top >= 224)
+		if (!ipv4_unicast(htonl(c->subnet)))
 			return bad("'%s': not a unicast network (0/8, 127/8 and 224/3 cannot hold VPN "
 			           "addresses)", arg);
 		break;

@@ -967,24 +967,13 @@ static bool peer_dead(struct conn *c)
 	return true;
 }
 
-/* Last in timer_cb: c may be freed by the owner's hook. A hub's writing
- * here can drain a queue that senders wait for (hub_spoke.c), and only its
- * end-of-event step lets them go on at once. */
-static void timer_done(struct conn *c)
+/* What the connection's timer is for: loss recovery, pacing, the idle and
+ * handshake timeouts, a dead peer, the linger after a close. */
+static void expire(struct conn *c)
 {
-	if (c->ops->on_timer_done)
-		c->ops->on_timer_done(c);
-	else
-		udp_flush(c->udp);
-}
-
-static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
-{
-	struct conn *c = userdata;
 	if (c->state != CONN_OPEN) {
 		conn_finish(c);
-		timer_done(c);
-		return 0;
+		return;
 	}
 	int rv = ngtcp2_conn_handle_expiry(c->qc, conn_now());
 	if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
@@ -1003,20 +992,25 @@ static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 			         ngtcp2_conn_get_max_tx_udp_payload_size(c->qc) +
 			             UDP_IP_OVERHEAD(c->udp->local.ss_family));
 		conn_finish(c);
-		timer_done(c);
-		return 0;
-	}
-	if (rv != 0) {
+	} else if (rv != 0) {
 		fail_transport(c, rv);
-		timer_done(c);
-		return 0;
-	}
-	if (!c->is_server && peer_dead(c)) {
+	} else if (!c->is_server && peer_dead(c)) {
 		conn_finish(c);
-		timer_done(c);
-		return 0;
+	} else {
+		conn_write(c);
 	}
-	conn_write(c);
-	timer_done(c);
+}
+
+static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct conn *c = userdata;
+	expire(c);
+	/* Last: the owner's hook may free c. A hub's writing here can drain a
+	 * queue that senders wait for (hub_spoke.c), and only its end-of-event
+	 * step lets them go on at once. */
+	if (c->ops->on_timer_done)
+		c->ops->on_timer_done(c);
+	else
+		udp_flush(c->udp);
 	return 0;
 }

@@ -20,18 +20,18 @@ enum { MAX_ADDRS = 256 };
 
 /* The hub's own IPv6 networks: every prefix on an interface other than the
  * TUN, link-local and loopback ones aside (they are never forwarded); and
- * AWS's metadata address. (size_t)-1 when the addresses cannot be listed.
- * local has room for MAX_ADDRS + 1. */
-static size_t local_networks6(const struct server *s, struct cidr6 *local)
+ * AWS's metadata address. How many, or -1 when the addresses cannot be
+ * listed. local has room for MAX_ADDRS + 1. */
+static int local_networks6(const struct server *s, struct cidr6 *local)
 {
 	struct nl_addr6 a[MAX_ADDRS];
 	/* AWS's IPv6 instance metadata (see hub_nat_install). */
 	struct cidr6 md = {.net = {0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}, .prefix = 128};
 	local[0] = md;
-	size_t nlocal = 1;
+	int nlocal = 1;
 	int n = nl_addr6_dump(a, MAX_ADDRS);
 	if (n < 0)
-		return (size_t)-1;
+		return -1;
 	if (n == MAX_ADDRS)
 		log_warn("--nat: more than %d IPv6 addresses on this machine: networks past them stay "
 		         "open to clients", MAX_ADDRS);
@@ -90,12 +90,13 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	if (r.has6) {
 		memcpy(r.subnet6.net, s->addrs.prefix6, 8);
 		r.subnet6.prefix = 64;
-		r.nlocal6 = local_networks6(s, local6);
-		if (r.nlocal6 == (size_t)-1) {
+		int n6 = local_networks6(s, local6);
+		if (n6 < 0) {
 			log_err("--nat: cannot list this machine's IPv6 addresses: %s; the rules stay as "
 			        "they were", strerror(errno));
 			return -1;
 		}
+		r.nlocal6 = (size_t)n6;
 	}
 	/* The rules as text stand for the rules, whichever backend writes them. */
 	char text[8192];

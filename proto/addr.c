@@ -73,6 +73,16 @@ int parse_cidr(const char *s, uint32_t *network, unsigned *prefix)
 	return 0;
 }
 
+bool addr_same_prefix(const void *a, const void *b, unsigned prefix)
+{
+	const uint8_t *x = a, *y = b;
+	unsigned bytes = prefix / 8, bits = prefix % 8;
+	if (memcmp(x, y, bytes))
+		return false;
+	uint8_t m = (uint8_t)(0xff00 >> bits);
+	return !bits || !((x[bytes] ^ y[bytes]) & m);
+}
+
 int parse_cidr6(const char *s, struct cidr6 *c)
 {
 	char ip[INET6_ADDRSTRLEN];

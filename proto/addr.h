@@ -31,4 +31,9 @@ int parse_cidr(const char *s, uint32_t *network, unsigned *prefix);
  * written. */
 int parse_cidr6(const char *s, struct cidr6 *c);
 
+/* Whether addresses a and b (network order, 4 or 16 bytes, at least
+ * prefix / 8 + 1 of them unless prefix is a multiple of 8) share their
+ * first prefix bits. */
+bool addr_same_prefix(const void *a, const void *b, unsigned prefix);
+
 #endif

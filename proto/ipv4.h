@@ -2,6 +2,7 @@
 #ifndef SLOPN_PROTO_IPV4_H
 #define SLOPN_PROTO_IPV4_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +21,14 @@ enum ipv4_result {
 	IPV4_BAD_IHL,      /* IHL < 5 or header longer than the buffer */
 	IPV4_BAD_LENGTH,   /* total length < header or > buffer */
 };
+
+/* Not of 0/8, 127/8 or 224/3 (multicast and reserved): an address a host
+ * may have. a in network order. */
+static inline bool ipv4_unicast(uint32_t a)
+{
+	uint32_t top = (uint32_t)((const uint8_t *)&a)[0];
+	return top != 0 && top != 127 && top < 224;
+}
 
 enum ipv4_result ipv4_parse(const uint8_t *pkt, size_t len, struct ipv4_info *out);
 const char *ipv4_result_str(enum ipv4_result r);

@@ -1,4 +1,6 @@
 #include "proto/login.h"
+#include "proto/addr.h"
+#include "proto/ipv4.h"
 #include "proto/ipv6.h"
 #include "proto/text.h"
 
@@ -198,34 +200,16 @@ static int get_ip6(json_t *o, const char *key, struct in6_addr *a, char *err, si
 }
 
 /* Neither ::, nor multicast: an address one interface can hold. */
-static bool same_net4(uint32_t a, uint32_t b, unsigned prefix)
-{
-	uint32_t m = htonl(~0u << (32 - prefix));
-	return (a & m) == (b & m);
-}
-
-/* A unicast address of a /prefix, not its network or broadcast address,
- * nor of 0/8, 127/8 or 224/3 (multicast and reserved). */
+/* A unicast address of a /prefix, not its network or broadcast address. */
 static bool host_of(uint32_t a, unsigned prefix)
 {
-	uint32_t h = ntohl(a), host = ~(~0u << (32 - prefix));
-	uint8_t top = (uint8_t)(h >> 24);
-	return top != 0 && top != 127 && top < 224 && (h & host) != 0 && (h & host) != host;
-}
-
-static bool same_prefix6(const struct in6_addr *a, const struct in6_addr *b, unsigned prefix)
-{
-	unsigned bytes = prefix / 8, bits = prefix % 8;
-	if (memcmp(a, b, bytes))
-		return false;
-	uint8_t m = (uint8_t)(0xff << (8 - bits));
-	return !bits || (a->s6_addr[bytes] & m) == (b->s6_addr[bytes] & m);
+	uint32_t host = ntohl(a) & ~(~0u << (32 - prefix)), all = ~(~0u << (32 - prefix));
+	return ipv4_unicast(a) && host != 0 && host != all;
 }
 
 bool slopn_dns_ok4(uint32_t a)
 {
-	uint32_t h = ntohl(a);
-	return h >> 24 != 0 && h >> 24 != 127 && h < 0xe0000000u && h >> 16 != 0xa9fe;
+	return ipv4_unicast(a) && ntohl(a) >> 16 != 0xa9fe; /* nor link-local */
 }
 
 bool slopn_dns_ok6(const struct in6_addr *a)
@@ -262,7 +246,7 @@ static int get_ipv6_part(json_t *o, struct slopn_login_response *out, char *err,
 			return fail(err, errlen, "field \"prefix_len6\" is not an integer from %d to 127",
 			            SLOPN_PREFIX6_MIN);
 		out->prefix_len6 = (unsigned)json_integer_value(pl);
-		if (!same_prefix6(&out->assigned_vip6, &out->server_vip6, out->prefix_len6) ||
+		if (!addr_same_prefix(&out->assigned_vip6, &out->server_vip6, out->prefix_len6) ||
 		    !memcmp(&out->assigned_vip6, &out->server_vip6, 16) ||
 		    ipv6_link_scoped(out->assigned_vip6.s6_addr) ||
 		    IN6_IS_ADDR_LOOPBACK(&out->assigned_vip6))
@@ -340,7 +324,7 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 	if (!host_of(out->assigned_vip.s_addr, out->prefix_len) ||
 	    !host_of(out->server_vip.s_addr, out->prefix_len) ||
 	    out->assigned_vip.s_addr == out->server_vip.s_addr ||
-	    !same_net4(out->assigned_vip.s_addr, out->server_vip.s_addr, out->prefix_len)) {
+	    !addr_same_prefix(&out->assigned_vip, &out->server_vip, out->prefix_len)) {
 		char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN];
 		fail(err, errlen, "fields \"assigned_vip\" %s and \"server_vip\" %s are not two "
 		     "addresses of one /%u", inet_ntop(AF_INET, &out->assigned_vip, a, sizeof(a)),

@@ -35,20 +35,6 @@ static int read_all(const char *path, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-static int write_fd(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return fsync(fd);
-}
-
 /* resolv.conf in place (O_TRUNC, not rename): a bind-mounted file cannot
  * be replaced. */
 static int write_all(const char *path, const char *buf, size_t len)
@@ -56,7 +42,7 @@ static int write_all(const char *path, const char *buf, size_t len)
 	int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	int rv = write_fd(fd, buf, len);
+	int rv = fd_write_all(fd, buf, len) == 0 ? fsync(fd) : -1;
 	int e = errno;
 	close(fd);
 	errno = e;

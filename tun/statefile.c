@@ -38,8 +38,9 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 	return 1;
 }
 
-static int write_all(int fd, const char *s, size_t len)
+int fd_write_all(int fd, const void *data, size_t len)
 {
+	const char *s = data;
 	while (len) {
 		ssize_t n = write(fd, s, len);
 		if (n < 0 && errno == EINTR)
@@ -68,7 +69,7 @@ int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);

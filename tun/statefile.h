@@ -9,6 +9,10 @@
  * and *len. 1 when read, 0 when there is no such file, -1 with err. */
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
 
+/* All of data into fd (again after EINTR or a short write). 0 or -1 with
+ * errno. */
+int fd_write_all(int fd, const void *data, size_t len);
+
 /* Write data to path through a temporary file in the same directory:
  * write, fsync, rename over path, fsync of the directory. 0, or -1 with
  * err naming the step and the file; path is then as it was, and no

@@ -114,26 +114,36 @@ kill "$(pid_of hub:go)"
 wait "$(pid_of hub:go)"
 
 # --- A hub that is not to be trusted with the client's routing (the Go
-# peer made hostile on purpose). A subnet_mask of /1 would route half of
-# IPv4 into the tunnel: the login is refused and nothing is routed.
-SLOPND=$GOPEER start hub:wide -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mask 128.0.0.0
-wait_log hub:wide "gopeer: listening" 10
-start c2:wide client --server 192.0.2.1:4242 --token s3cret
+# peer made hostile on purpose).
+# hostile TAG GOPEER-ARGS...: that hub (hub:TAG) and our client on it (c2:TAG).
+hostile() {
+	local t=$1
+	shift
+	run_gopeer "hub:$t" -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0 "$@"
+	wait_log "hub:$t" "gopeer: listening" 10
+	start "c2:$t" client --server 192.0.2.1:4242 --token s3cret
+}
+# end TAG: both stopped.
+end() {
+	kill "$(pid_of "c2:$1")" "$(pid_of "hub:$1")"
+	wait "$(pid_of "c2:$1")" "$(pid_of "hub:$1")"
+}
+
+# A subnet_mask of /1 would route half of IPv4 into the tunnel: the login
+# is refused and nothing is routed.
+hostile wide -mask 128.0.0.0
 said_mask() { client_status c2:wide last_error | grep -q 'subnet_mask.* from /16 to /30'; }
 wait_until 10 "our client's refusal of a /1" said_mask
 expect_eq "our client's VIP from a /1 hub" "$(client_status c2:wide vip)" null
 expect_eq "routes through our client's TUN" "$(ip -n "$(ns c2)" route show dev slopn0)" ""
 ok "a hub's /1 subnet is refused: $(client_status c2:wide last_error)"
-kill "$(pid_of c2:wide)" "$(pid_of hub:wide)"
-wait "$(pid_of c2:wide)" "$(pid_of hub:wide)"
+end wide
 
 # Packets from the hub for other addresses than the client's (its LAN,
 # another client, an IPv6 router advertisement to all nodes, another IPv6
 # address) are dropped and counted; an echo request to each of its own
 # addresses is answered.
-SLOPND=$GOPEER start hub:stray -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -stray
-wait_log hub:stray "gopeer: listening" 10
-start c2:stray client --server 192.0.2.1:4242 --token s3cret
+hostile stray -stray
 wait_connected c2:stray 10.100.0.2
 expect_eq "our client's IPv6 address from the stray hub" "$(client_status c2:stray vip6)" fd00:1:2:3::2
 wait_log hub:stray "gopeer: stray packets sent" 10
@@ -142,15 +152,12 @@ wait_log hub:stray "echo reply from fd00:1:2:3::2" 5
 expect_eq "packets from the hub not for our client, dropped" "$(client_status c2:stray totals.drops.no_route)" 4
 nsx c2 ip -6 route show | grep -q "via fe80::1" && fail "the hub's router advertisement made a route"
 ok "the hub's packets for other addresses dropped (4), its echo requests to ours answered"
-kill "$(pid_of c2:stray)" "$(pid_of hub:stray)"
-wait "$(pid_of c2:stray)" "$(pid_of hub:stray)"
+end stray
 
 # A hub that completes the handshake and never answers the login (its
 # keep-alives keep the connection from idling out): the client gives up on
 # that attempt after 10 s, says so, and tries again.
-SLOPND=$GOPEER start hub:mute -mode server -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mute
-wait_log hub:mute "gopeer: listening" 10
-start c2:mute client --server 192.0.2.1:4242 --token s3cret
+hostile mute -mute
 wait_log hub:mute "gopeer: login held" 10
 said_mute() { client_status c2:mute last_error | grep -q "no answer to the login in 10 s"; }
 wait_until 14 "our client giving up on a login without answer" said_mute
