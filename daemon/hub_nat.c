@@ -4,6 +4,9 @@
 #include <errno.h>
 #include <gnutls/crypto.h>
 #include <net/if.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +19,43 @@
 #include "tun/nat_iptables.h"
 #include "tun/netlink.h"
 
-enum { MAX_ADDRS = 256 };
+enum { MAX_ADDRS = 256, MAX_ROUTES = 256, MAX_LOCAL = 1 + MAX_ADDRS + MAX_ROUTES };
+
+/* The hub's networks through its routes, after those of its addresses in
+ * local[*n]; false when the routes cannot be listed. */
+static bool route_networks(const struct server *s, int family, struct cidr4 *local,
+                           struct cidr6 *local6, size_t *n)
+{
+	struct nl_route r[MAX_ROUTES];
+	int nr = nl_route_dump(family, r, MAX_ROUTES);
+	if (nr < 0)
+		return false;
+	if (nr == MAX_ROUTES)
+		log_warn("--nat: more than %d %s routes on this machine: networks past them stay open "
+		         "to clients", MAX_ROUTES, family == AF_INET6 ? "IPv6" : "IPv4");
+	for (int i = 0; i < nr; i++) {
+		if (!nat_route_closes(&r[i], s->ifindex, family == AF_INET6))
+			continue;
+		if (family == AF_INET6) {
+			struct cidr6 *c = &local6[(*n)++];
+			*c = (struct cidr6){.prefix = r[i].prefix};
+			memcpy(c->net, r[i].dst, 16);
+			continue;
+		}
+		uint32_t h;
+		memcpy(&h, r[i].dst, 4);
+		h = ntohl(h);
+		local[(*n)++] = (struct cidr4){r[i].prefix ? h & (~0u << (32 - r[i].prefix)) : 0,
+		                               r[i].prefix};
+	}
+	return true;
+}
 
 /* The hub's own IPv6 networks: every prefix on an interface other than the
- * TUN, link-local and loopback ones aside (they are never forwarded); and
- * AWS's metadata address. How many, or -1 when the addresses cannot be
- * listed. local has room for MAX_ADDRS + 1. */
+ * TUN, link-local and loopback ones aside (they are never forwarded), and
+ * those its routes lead to (nat_route_closes); and AWS's metadata address. How
+ * many, or -1 when the addresses or routes cannot be listed. local has
+ * room for MAX_LOCAL. */
 static int local_networks6(const struct server *s, struct cidr6 *local)
 {
 	struct nl_addr6 a[MAX_ADDRS];
@@ -46,18 +80,21 @@ static int local_networks6(const struct server *s, struct cidr6 *local)
 			c->net[b] = a[i].addr[b] & (uint8_t)(0xff00 >> keep);
 		}
 	}
-	return nlocal;
+	size_t total = (size_t)nlocal;
+	if (!route_networks(s, AF_INET6, NULL, local, &total))
+		return -1;
+	return (int)nat_minimal6(local, total);
 }
 
 /* The rules for --nat as things stand: the hub's own networks (every
- * prefix on an interface other than the TUN and loopback) are off limits
- * to clients unless --allow-lan names them. */
+ * prefix on an interface other than the TUN and loopback, and those its
+ * routes lead to) are off limits to clients unless --allow-lan names them. */
 int hub_nat_install(struct server *s, enum nat_install how)
 {
 	bool start = how == NAT_START;
 	struct nl_addr a[MAX_ADDRS];
-	struct cidr4 local[MAX_ADDRS + 1];
-	struct cidr6 local6[MAX_ADDRS + 1];
+	struct cidr4 local[MAX_LOCAL];
+	struct cidr6 local6[MAX_LOCAL];
 	/* Link-local: a cloud's instance metadata (169.254.169.254, with the
 	 * machine's credentials) is reached through the default route, on
 	 * no network of the hub's own, and Linux forwards it. */
@@ -79,6 +116,12 @@ int hub_nat_install(struct server *s, enum nat_install how)
 			continue;
 		local[nlocal++] = (struct cidr4){h & (~0u << (32 - a[i].prefix)), a[i].prefix};
 	}
+	if (!route_networks(s, AF_INET, local, NULL, &nlocal)) {
+		log_err("--nat: cannot list this machine's routes: %s; the rules stay as they were",
+		        strerror(errno));
+		return -1;
+	}
+	nlocal = nat_minimal4(local, nlocal);
 	struct nat_rules r = {
 		.tun = s->tunname, .egress = s->egress,
 		.subnet = {s->addrs.pool.network, s->addrs.pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
@@ -92,8 +135,8 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		r.subnet6.prefix = 64;
 		int n6 = local_networks6(s, local6);
 		if (n6 < 0) {
-			log_err("--nat: cannot list this machine's IPv6 addresses: %s; the rules stay as "
-			        "they were", strerror(errno));
+			log_err("--nat: cannot list this machine's IPv6 addresses or routes: %s; the rules "
+			        "stay as they were", strerror(errno));
 			return -1;
 		}
 		r.nlocal6 = (size_t)n6;

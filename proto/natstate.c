@@ -1,6 +1,7 @@
 #include "proto/natstate.h"
 
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 
 /* One value at *pos: digits, no sign, no leading zero, up to INT_MAX. Its
@@ -30,26 +31,41 @@ static int line_end(const char *buf, size_t len, size_t *pos)
 	return 0;
 }
 
-int natstate_parse(const char *buf, size_t len, int *v4, int *v6)
+int natstate_parse(const char *buf, size_t len, struct natstate *st)
 {
 	size_t pos = 0;
-	*v4 = number(buf, len, &pos);
-	*v6 = -1;
-	if (*v4 < 0 || line_end(buf, len, &pos) < 0)
+	*st = (struct natstate){-1, -1, -1};
+	if ((st->fwd4 = number(buf, len, &pos)) < 0 || line_end(buf, len, &pos) < 0)
 		goto bad;
-	if (pos < len && ((*v6 = number(buf, len, &pos)) < 0 || line_end(buf, len, &pos) < 0))
+	if (pos < len) {
+		/* "-": IPv6 untouched, and the third line must follow. */
+		bool none = buf[pos] == '-';
+		if (none)
+			pos++;
+		else if ((st->fwd6 = number(buf, len, &pos)) < 0)
+			goto bad;
+		if (line_end(buf, len, &pos) < 0 || (none && pos == len))
+			goto bad;
+	}
+	if (pos < len && ((st->redirects4 = number(buf, len, &pos)) < 0 ||
+	                  line_end(buf, len, &pos) < 0))
 		goto bad;
 	if (pos == len)
 		return 0;
 bad:
-	*v4 = *v6 = -1;
+	*st = (struct natstate){-1, -1, -1};
 	return -1;
 }
 
-int natstate_format(char *buf, size_t len, int v4, int v6)
+int natstate_format(char *buf, size_t len, const struct natstate *st)
 {
-	if (v4 < 0)
+	if (st->fwd4 < 0 || len == 0)
 		return -1;
-	int n = v6 >= 0 ? snprintf(buf, len, "%d\n%d\n", v4, v6) : snprintf(buf, len, "%d\n", v4);
+	char v6[16] = "-";
+	if (st->fwd6 >= 0)
+		snprintf(v6, sizeof(v6), "%d", st->fwd6);
+	int n = st->redirects4 >= 0 ? snprintf(buf, len, "%d\n%s\n%d\n", st->fwd4, v6, st->redirects4)
+	      : st->fwd6 >= 0       ? snprintf(buf, len, "%d\n%s\n", st->fwd4, v6)
+	                            : snprintf(buf, len, "%d\n", st->fwd4);
 	return n < 0 || (size_t)n >= len ? -1 : n;
 }

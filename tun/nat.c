@@ -7,6 +7,7 @@
 #include "tun/nat_iptables.h"
 #include "tun/nft.h"
 #include "tun/outbuf.h"
+#include "proto/ipv6.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -18,6 +19,7 @@
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 #define IP6_FORWARD "/proc/sys/net/ipv6/conf/all/forwarding"
+#define IP_REDIRECTS "/proc/sys/net/ipv4/conf/all/accept_redirects"
 
 void nat_table_name(const char *tun, char *buf, size_t len)
 {
@@ -57,6 +59,60 @@ void nat_put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c
 		              (v >> 8) & 255, v & 255, c4[i].prefix);
 	}
 	outbuf_printf(o, " }");
+}
+
+/* A route leads to a network of the hub's own when it needs no gateway (a
+ * LAN beside the hub with no address of the hub's on it, as a cloud's /32
+ * with its subnet on-link), or when its destination is private address
+ * space (a VPC or an office network behind a router of the hub's). Routes
+ * shorter than /8 (IPv6: /16) are ways out, not networks: a default route,
+ * the halves of a full tunnel of another VPN the hub itself goes out by. */
+bool nat_route_closes(const struct nl_route *r, int tun_ifindex, bool v6)
+{
+	if (r->ifindex == tun_ifindex || r->prefix < (v6 ? 16u : 8u))
+		return false;
+	if (v6)
+		return !ipv6_link_scoped(r->dst) && (!r->via || (r->dst[0] & 0xfe) == 0xfc);
+	uint32_t h = (uint32_t)r->dst[0] << 24 | (uint32_t)r->dst[1] << 16 | (uint32_t)r->dst[2] << 8 |
+	             r->dst[3];
+	bool private = h >> 24 == 10 || h >> 20 == 0xac1 || h >> 16 == 0xc0a8 ||
+	               h >> 22 == (100u << 2 | 1u); /* 10/8, 172.16/12, 192.168/16, 100.64/10 */
+	return h >> 24 != 127 && (!r->via || private);
+}
+
+/* Without the networks that lie inside another of the list (the route of
+ * an address's own prefix, a /32 inside its LAN): a shorter ruleset, the
+ * same closure. The new count. */
+size_t nat_minimal4(struct cidr4 *c, size_t n)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool inside = false;
+		for (size_t j = 0; j < n && !inside; j++) {
+			uint32_t m = c[j].prefix ? ~0u << (32 - c[j].prefix) : 0;
+			/* Of two equal ones the first stays. */
+			inside = j != i && c[j].prefix <= c[i].prefix && (c[i].net & m) == c[j].net &&
+			         (c[j].prefix < c[i].prefix || j < i);
+		}
+		if (!inside)
+			c[out++] = c[i];
+	}
+	return out;
+}
+
+size_t nat_minimal6(struct cidr6 *c, size_t n)
+{
+	size_t out = 0;
+	for (size_t i = 0; i < n; i++) {
+		bool inside = false;
+		for (size_t j = 0; j < n && !inside; j++)
+			inside = j != i && c[j].prefix <= c[i].prefix &&
+			         addr_same_prefix(c[i].net, c[j].net, c[j].prefix) &&
+			         (c[j].prefix < c[i].prefix || j < i);
+		if (!inside)
+			c[out++] = c[i];
+	}
+	return out;
 }
 
 /* One rule a line: "\t\t[iifname|oifname "tun"] ip[6] daddr|saddr SET verdict". */
@@ -171,13 +227,12 @@ static void nft_remove(const char *tun)
 	nft_run(cmd, NULL, 0);
 }
 
-/* The state file: IPv4's forwarding from before, and on a second line
- * IPv6's when it was changed (proto/natstate.c). -1 for none; a damaged
- * file is none. */
-static int read_state(const char *path, int *v4, int *v6)
+/* The state file (proto/natstate.c); every value -1 when there is none:
+ * a damaged file is none. */
+static int read_state(const char *path, struct natstate *st)
 {
 	char b[NATSTATE_TEXT_MAX];
-	*v4 = *v6 = -1;
+	*st = (struct natstate){-1, -1, -1};
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -185,15 +240,15 @@ static int read_state(const char *path, int *v4, int *v6)
 	close(fd);
 	if (n <= 0)
 		return -1;
-	return natstate_parse(b, (size_t)n, v4, v6);
+	return natstate_parse(b, (size_t)n, st);
 }
 
 /* Whole or not at all: a crash while writing must not lose the values to
  * put back (the file is rewritten when IPv6 joins). */
-static int write_state(const char *path, int v4, int v6, char *err, size_t errlen)
+static int write_state(const char *path, const struct natstate *st, char *err, size_t errlen)
 {
 	char b[NATSTATE_TEXT_MAX];
-	int n = natstate_format(b, sizeof(b), v4, v6);
+	int n = natstate_format(b, sizeof(b), st);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot write %s: bad values", path);
 		return -1;
@@ -201,31 +256,37 @@ static int write_state(const char *path, int v4, int v6, char *err, size_t errle
 	return statefile_write(path, b, (size_t)n, 0600, err, errlen);
 }
 
-/* Forwarding as the state file says it was, and the file gone. */
+/* Forwarding as the state file says it was, and the file gone. Turning
+ * IPv4's off makes the kernel accept ICMP redirects on every interface
+ * (conf.all.accept_redirects 1): that goes back to what it was too. */
 static void restore_forwarding(const char *state_file)
 {
-	int v4, v6;
-	read_state(state_file, &v4, &v6);
-	if (v4 >= 0)
-		write_int(IP_FORWARD, v4);
-	if (v6 >= 0)
-		write_int(IP6_FORWARD, v6);
+	struct natstate st;
+	read_state(state_file, &st);
+	if (st.fwd4 >= 0) {
+		bool turned_off = read_int(IP_FORWARD) != st.fwd4;
+		write_int(IP_FORWARD, st.fwd4);
+		if (turned_off && st.redirects4 >= 0)
+			write_int(IP_REDIRECTS, st.redirects4);
+	}
+	if (st.fwd6 >= 0)
+		write_int(IP6_FORWARD, st.fwd6);
 	unlink(state_file);
 }
 
 int nat_forward6_on(const char *state_file, char *err, size_t errlen)
 {
-	int v4, v6;
-	if (read_state(state_file, &v4, &v6) < 0) {
+	struct natstate st;
+	if (read_state(state_file, &st) < 0) {
 		snprintf(err, errlen, "cannot read %s", state_file);
 		return -1;
 	}
-	if (v6 < 0) {
-		if ((v6 = read_int(IP6_FORWARD)) < 0) {
+	if (st.fwd6 < 0) {
+		if ((st.fwd6 = read_int(IP6_FORWARD)) < 0) {
 			snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
 			return -1;
 		}
-		if (write_state(state_file, v4, v6, err, errlen) < 0)
+		if (write_state(state_file, &st, err, errlen) < 0)
 			return -1;
 	}
 	if (write_int(IP6_FORWARD, 1) < 0) {
@@ -246,21 +307,23 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	/* Rules of ours already there mean the last run did not stop cleanly:
 	 * the state file then still holds the settings from before it. */
 	bool stale_nft = table_exists(r->tun), stale_ipt = ipt_exists(r->tun);
-	int before = -1, before6 = -1;
+	struct natstate before = {-1, -1, -1};
 	if (stale_nft || stale_ipt)
-		read_state(state_file, &before, &before6);
-	if (before < 0) {
-		before = read_int(IP_FORWARD);
-		if (before < 0) {
+		read_state(state_file, &before);
+	if (before.fwd4 < 0) {
+		before.fwd4 = read_int(IP_FORWARD);
+		if (before.fwd4 < 0) {
 			snprintf(err, errlen, "cannot read %s: %s", IP_FORWARD, strerror(errno));
 			return -1;
 		}
+		/* A kernel without the setting has no redirects to put back. */
+		before.redirects4 = read_int(IP_REDIRECTS);
 	}
-	if (before6 < 0 && nat_forwards6(r) && (before6 = read_int(IP6_FORWARD)) < 0) {
+	if (before.fwd6 < 0 && nat_forwards6(r) && (before.fwd6 = read_int(IP6_FORWARD)) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
 		return -1;
 	}
-	if (write_state(state_file, before, before6, err, errlen) < 0)
+	if (write_state(state_file, &before, err, errlen) < 0)
 		return -1;
 	/* What a crash left with the other backend goes; the same one is replaced. */
 	if (stale_nft && want == NAT_IPTABLES)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "proto/addr.h" /* struct cidr6 */
+#include "tun/netlink.h"  /* struct nl_route */
 
 struct cidr4 {
 	uint32_t net;           /* host order */
@@ -46,6 +47,18 @@ const char *nat_backend_name(enum nat_backend b);
 
 /* 1..15 characters that are safe inside the rules. */
 bool nat_ifname_ok(const char *s);
+
+/* Whether a route of the machine's leads to one of the hub's own networks,
+ * closed to clients: one it reaches without a gateway, or private address
+ * space (10/8, 172.16/12, 192.168/16, 100.64/10, fc00::/7) behind one; not
+ * through the TUN, not loopback or link-local, and not shorter than /8
+ * (IPv6: /16), which is a way out (a default route, another VPN's halves). */
+bool nat_route_closes(const struct nl_route *r, int tun_ifindex, bool v6);
+/* The list without the networks that lie inside another of it (the first
+ * of equal ones stays), in order: the same closure in fewer rules. The new
+ * count. */
+size_t nat_minimal4(struct cidr4 *c, size_t n);
+size_t nat_minimal6(struct cidr6 *c, size_t n);
 
 struct outbuf;
 /* "{ A/N, ... }" of n IPv4 networks (c4) or IPv6 ones (c6). */

@@ -363,27 +363,59 @@ int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const
  * address in the first 4 bytes. */
 struct route_info {
 	int family;
-	unsigned char dst_len, proto, table;
+	unsigned char dst_len, proto, type;
+	unsigned table;
 	uint8_t dst[16], gw[16];
 	int oif;
+	bool via;               /* a gateway, or next hops that may have one */
 };
 
 static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 {
 	const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
 	*r = (struct route_info){.family = rtm->rtm_family, .dst_len = rtm->rtm_dst_len,
-	                         .proto = rtm->rtm_protocol, .table = rtm->rtm_table};
+	                         .proto = rtm->rtm_protocol, .table = rtm->rtm_table,
+	                         .type = rtm->rtm_type};
 	size_t alen = addr_len(rtm->rtm_family);
 	struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
 		bool u32 = mnl_attr_get_payload_len(a) == 4, ip = mnl_attr_get_payload_len(a) == alen;
 		switch (mnl_attr_get_type(a)) {
 		case RTA_DST: if (ip) memcpy(r->dst, mnl_attr_get_payload(a), alen); break;
-		case RTA_GATEWAY: if (ip) memcpy(r->gw, mnl_attr_get_payload(a), alen); break;
+		case RTA_GATEWAY: if (ip) memcpy(r->gw, mnl_attr_get_payload(a), alen); r->via = true; break;
+		case RTA_VIA: case RTA_MULTIPATH: case RTA_NH_ID: r->via = true; break;
 		case RTA_OIF: if (u32) r->oif = (int)mnl_attr_get_u32(a); break;
-		case RTA_TABLE: if (u32) r->table = (unsigned char)mnl_attr_get_u32(a); break;
+		case RTA_TABLE: if (u32) r->table = mnl_attr_get_u32(a); break;
 		}
 	}
+}
+
+struct route_list {
+	int family;
+	struct nl_route *r;
+	unsigned n, max;
+};
+
+static int collect_route(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_list *l = data;
+	struct route_info r;
+	parse_route(nlh, &r);
+	if (r.family != l->family || r.type != RTN_UNICAST || r.table == RT_TABLE_LOCAL ||
+	    l->n == l->max)
+		return MNL_CB_OK;
+	struct nl_route *o = &l->r[l->n++];
+	*o = (struct nl_route){.ifindex = r.oif, .prefix = r.dst_len, .via = r.via};
+	memcpy(o->dst, r.dst, sizeof(o->dst));
+	return MNL_CB_OK;
+}
+
+int nl_route_dump(int family, struct nl_route *out, unsigned max)
+{
+	struct route_list l = {.family = family, .r = out, .max = max};
+	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), collect_route, &l) < 0)
+		return -1;
+	return (int)l.n;
 }
 
 static int find_default(const struct nlmsghdr *nlh, void *data)

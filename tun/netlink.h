@@ -48,6 +48,17 @@ struct nl_addr6 {
 };
 int nl_addr6_dump(struct nl_addr6 *out, unsigned max);
 
+/* A unicast route of the machine's, in any table but the local one. */
+struct nl_route {
+	int ifindex;            /* 0 with several next hops */
+	uint8_t dst[16];        /* IPv4: the first 4 bytes, network order */
+	unsigned prefix;
+	bool via;               /* through a gateway (next hops: may be) */
+};
+/* Every such route of a family (AF_INET, AF_INET6); at most max. Returns
+ * the count or -1. */
+int nl_route_dump(int family, struct nl_route *out, unsigned max);
+
 /* The interface of the main table's IPv4 (IPv6) default route. -1 (ENOENT) if none. */
 int nl_default_oif(int *oif);
 int nl_default6_oif(int *oif);

@@ -11,17 +11,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *in = (const char *)data;
-	int v4, v6, b4, b6;
-	if (natstate_parse(in, size, &v4, &v6) < 0) {
-		if (v4 != -1 || v6 != -1)
+	struct natstate st, back;
+	if (natstate_parse(in, size, &st) < 0) {
+		if (st.fwd4 != -1 || st.fwd6 != -1 || st.redirects4 != -1)
 			abort();
 		return 0;
 	}
-	if (v4 < 0 || v6 < -1)
+	if (st.fwd4 < 0 || st.fwd6 < -1 || st.redirects4 < -1)
 		abort();
 	char text[NATSTATE_TEXT_MAX];
-	int n = natstate_format(text, sizeof(text), v4, v6);
-	if (n < 0 || natstate_parse(text, (size_t)n, &b4, &b6) < 0 || b4 != v4 || b6 != v6)
+	int n = natstate_format(text, sizeof(text), &st);
+	if (n < 0 || natstate_parse(text, (size_t)n, &back) < 0 || memcmp(&st, &back, sizeof(st)))
 		abort();
 	size_t body = size && in[size - 1] == '\n' ? size - 1 : size;
 	if ((size_t)n != body + 1 || memcmp(text, in, body) || text[body] != '\n')

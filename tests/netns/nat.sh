@@ -7,6 +7,8 @@
 #                                    hub 198.51.100.1/24 -- 198.51.100.2 lanhost
 #   added while the hub runs:        hub 203.0.113.9/30 -- 203.0.113.10 rtr (on wan too)
 #                                    hub 203.0.113.5/30 -- 203.0.113.6 rtr (wan2, a second way out)
+#                                    hub -- rtr 203.0.113.66/27 (on wan, an on-link route)
+#                                    hub -- rtr -- inet 10.200.0.1 (a private route via rtr)
 #
 # The hub's default route goes to rtr: the "internet" is two hops away,
 # the LAN host one hop on a network of the hub's own.
@@ -36,6 +38,10 @@ ip -n "$(ns lanhost)" route add default via 198.51.100.1
 ip -n "$(ns c1)" route add default via 192.0.2.1
 nsx rtr sysctl -qw net.ipv4.ip_forward=1
 nsx hub sysctl -qw net.ipv4.ip_forward=0
+# A hardened machine takes no ICMP redirects; every write of ip_forward
+# that changes it sets this to the opposite, so --nat must put it back.
+nsx hub sysctl -qw net.ipv4.conf.all.accept_redirects=0
+fwd_state() { echo "$(nsx hub sysctl -n net.ipv4.ip_forward) $(nsx hub sysctl -n net.ipv4.conf.all.accept_redirects)"; }
 
 # What the internet and LAN hosts receive, by source.
 for h in inet lanhost; do
@@ -87,7 +93,7 @@ stop hub
 # --- With --nat (egress from the default route) and a pushed DNS server.
 start_hub --nat --dns 10.100.0.1
 wait_until 5 "the hub masquerading out of wan with nftables" hub_nat_is "nftables out of wan, 0 allowed, 1 installs"
-expect_eq "ip_forward while the hub runs" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+expect_eq "ip_forward, accept_redirects while the hub runs" "$(fwd_state)" "1 0"
 start_client c1 "${CLIENT[@]}"
 wait_connected c1 10.100.0.2
 wait_until 5 "the hub's DNS server on c1" client_is c1 dns true
@@ -148,6 +154,29 @@ wait_until 5 "the hub masquerading out of wan again" hub_nat_is "nftables out of
 wait_ping c1 203.0.113.130 5
 ok "the masquerading follows the hub's default route from wan to wan2 and back"
 
+# Networks the hub reaches without an address on them, added while it runs:
+# a LAN on wan by an on-link route (as a cloud's /32 beside its subnet) at
+# rtr's 203.0.113.66, and a private network behind rtr (10.200.0.0/16, at
+# the internet host). Closed to clients; a public network behind rtr by a
+# route of its own (the internet host's) stays open.
+ip -n "$(ns rtr)" addr add 203.0.113.66/27 dev eth0
+ip -n "$(ns inet)" addr add 10.200.0.1/32 dev eth0
+ip -n "$(ns rtr)" route add 10.200.0.0/16 via 203.0.113.130
+ip -n "$(ns hub)" route add 203.0.113.64/27 dev wan
+ip -n "$(ns hub)" route add 10.200.0.0/16 via 203.0.113.2
+ip -n "$(ns hub)" route add 203.0.113.128/25 via 203.0.113.2
+closes() { nsx hub nft list table inet slopn_slopn0 | grep -q "$1"; }
+wait_until 5 "the rules renewed for the on-link route" closes 203.0.113.64/27
+wait_until 5 "the rules renewed for the private route" closes 10.200.0.0/16
+nsx hub ping -c 1 -W 1 203.0.113.66 >/dev/null || fail "the hub does not reach 203.0.113.66"
+nsx hub ping -c 1 -W 1 10.200.0.1 >/dev/null || fail "the hub does not reach 10.200.0.1"
+inet0=$(seen inet 2)
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.66 >/dev/null && fail "c1 reached a LAN the hub has an on-link route to"
+nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached a private network behind the hub's router"
+expect_eq "echo requests from the hub's address at the internet host (10.200.0.1)" "$(seen inet 2)" "$inet0"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet host behind its own route"
+ok "an on-link network and a private one behind a router are closed to clients, a public route is not"
+
 # A kick: the routes go with the connection and come back with the next.
 ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"
 wait_until 5 "c1's routes removed" client_is c1 full_tunnel false
@@ -189,7 +218,7 @@ cmp_state "resolv.conf after kill -9 and a start and stop without --full-tunnel"
 
 stop hub
 cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
-expect_eq "ip_forward after the hub stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+expect_eq "ip_forward, accept_redirects after the hub stops" "$(fwd_state)" "0 0"
 
 # --- --allow-lan opens one of the hub's networks; with --no-spoke-to-spoke
 # the kernel's forwarding does not carry client to client either; kill -9.
@@ -217,14 +246,14 @@ stop c2
 stop c1:lan
 kill9 hub:lan
 nsx hub nft list tables | grep -q slopn_slopn0 || fail "expected the stale table after kill -9"
-expect_eq "ip_forward left on by kill -9" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+expect_eq "ip_forward, accept_redirects left by kill -9" "$(fwd_state)" "1 0"
 start hub:again server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat --egress wan
 wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
 expect_eq "one table after a start over a crash" "$(nsx hub nft list tables | grep -c slopn)" 1
 stop hub:again
 cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
-expect_eq "ip_forward after kill -9, start, stop" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+expect_eq "ip_forward, accept_redirects after kill -9, start, stop" "$(fwd_state)" "0 0"
 
 # A crashed --nat hub, then one started without --nat: it cleans up at once.
 start hub:crash server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
@@ -237,17 +266,17 @@ wait_hub
 grep -q "nat: removed the nftables table and restored forwarding" "$TMP/hub-plain.log" ||
 	fail "the hub without --nat did not clean up after the crashed one"
 cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"
-expect_eq "ip_forward once a hub without --nat has started" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+expect_eq "ip_forward, accept_redirects once a hub without --nat has started" "$(fwd_state)" "0 0"
 stop hub:plain
 # A crash after forwarding went on and before any rule: the state file
 # alone, and forwarding comes back all the same.
-printf '0\n' > "$TMP/hub-state/nat-slopn0.forward"
+printf '0\n-\n0\n' > "$TMP/hub-state/nat-slopn0.forward"
 nsx hub sysctl -qw net.ipv4.ip_forward=1
 start hub:plain2 server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock"
 wait_hub
-expect_eq "ip_forward once a hub without --nat has started, after a crash before the rules" \
-	"$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+expect_eq "ip_forward, accept_redirects once a hub without --nat has started, after a crash before the rules" \
+	"$(fwd_state)" "0 0"
 [ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the state file of the crashed run is still there"
 stop hub:plain2
 
@@ -276,7 +305,9 @@ nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping th
 expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"
 nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached 169.254.169.254 through iptables NAT"
-ok "iptables form: internet reached as the hub, LAN host and 169.254.169.254 closed"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.66 >/dev/null && fail "c1 reached the on-link LAN through iptables NAT"
+nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached the private network through iptables NAT"
+ok "iptables form: internet reached as the hub; LAN host, on-link and private networks, 169.254.169.254 closed"
 # A renewal (SIGHUP) puts the new rules in beside the old before these go:
 # the chains of the other name, one jump each. One that fails (an
 # iptables that refuses MASQUERADE) leaves the rules in force as they were.
@@ -308,7 +339,7 @@ start_ipt_hub hub:ipt2
 expect_eq "one jump to our chain after a start over a crash" "$(ipt_rules | grep -c '^-A FORWARD -j SLOPN')" 1
 stop hub:ipt2
 cmp_state "iptables rules after kill -9, start, stop" "$IPT0" "$(ipt_rules)"
-expect_eq "ip_forward after the iptables form stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+expect_eq "ip_forward, accept_redirects after the iptables form stops" "$(fwd_state)" "0 0"
 
 # The default (auto) where nftables refuses: a shim in front of libnftables
 # plays a kernel without nf_tables; the hub says so and uses iptables.
@@ -334,5 +365,5 @@ ok "auto: c1 reaches the internet host through the iptables form"
 stop c1:auto
 stop hub:auto
 cmp_state "iptables rules after the auto hub stops" "$IPT0" "$(ipt_rules)"
-expect_eq "ip_forward after the auto hub stops" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+expect_eq "ip_forward, accept_redirects after the auto hub stops" "$(fwd_state)" "0 0"
 echo "PASS"

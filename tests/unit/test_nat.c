@@ -168,6 +168,101 @@ static void iptables_form(void **state)
 	assert_int_equal(ipt_script(&r, 0, buf, 64), -1);
 }
 
+/* An IPv4 route to A.B.C.D/prefix, judged with the TUN at ifindex 9. */
+static bool closes4(int ifindex, uint8_t a, uint8_t b, uint8_t c, uint8_t d, unsigned prefix,
+                    bool via)
+{
+	struct nl_route r = {.ifindex = ifindex, .dst = {a, b, c, d}, .prefix = prefix, .via = via};
+	return nat_route_closes(&r, 9, false);
+}
+
+/* Which routes lead to the hub's own networks (TUN ifindex 9). */
+static void routes_that_close(void **state)
+{
+	(void)state;
+	/* Without a gateway: a LAN beside the hub, public or private. */
+	assert_true(closes4(2, 203, 0, 113, 64, 27, false));
+	assert_true(closes4(2, 10, 128, 0, 1, 32, false));
+	assert_true(closes4(0, 198, 51, 100, 0, 24, false));
+	/* Private space behind a gateway. */
+	assert_true(closes4(2, 10, 200, 0, 0, 16, true));
+	assert_true(closes4(2, 10, 0, 0, 0, 8, true));
+	assert_true(closes4(2, 172, 16, 0, 0, 12, true));
+	assert_true(closes4(2, 172, 31, 5, 0, 24, true));
+	assert_true(closes4(2, 192, 168, 7, 0, 24, true));
+	assert_true(closes4(2, 100, 64, 0, 0, 10, true));
+	assert_true(closes4(2, 100, 127, 1, 0, 24, true));
+	/* Public space behind a gateway: reached as the internet is. */
+	assert_false(closes4(2, 203, 0, 113, 128, 25, true));
+	assert_false(closes4(2, 172, 32, 0, 0, 16, true));
+	assert_false(closes4(2, 100, 128, 0, 0, 16, true));
+	assert_false(closes4(2, 11, 0, 0, 0, 8, true));
+	/* Ways out: default routes and full-tunnel halves, on-link or not. */
+	assert_false(closes4(2, 0, 0, 0, 0, 0, true));
+	assert_false(closes4(3, 0, 0, 0, 0, 0, false));
+	assert_false(closes4(3, 0, 0, 0, 0, 1, false));
+	assert_false(closes4(3, 128, 0, 0, 0, 1, false));
+	assert_false(closes4(3, 64, 0, 0, 0, 2, false));
+	/* The TUN's own, and loopback. */
+	assert_false(closes4(9, 10, 100, 0, 0, 24, false));
+	assert_false(closes4(1, 127, 0, 0, 0, 8, false));
+
+	struct nl_route r6 = {.ifindex = 2, .dst = {0x20, 0x01, 0x0d, 0xb8, 0, 5}, .prefix = 64};
+	assert_true(nat_route_closes(&r6, 9, true)); /* on-link */
+	r6.via = true;
+	assert_false(nat_route_closes(&r6, 9, true)); /* public, behind a gateway */
+	r6.dst[0] = 0xfd, r6.dst[1] = 0x12;
+	assert_true(nat_route_closes(&r6, 9, true)); /* ULA behind a gateway */
+	r6.dst[0] = 0xfc, r6.prefix = 7;
+	assert_false(nat_route_closes(&r6, 9, true)); /* shorter than /16 */
+	r6 = (struct nl_route){.ifindex = 2, .dst = {0xfe, 0x80}, .prefix = 64};
+	assert_false(nat_route_closes(&r6, 9, true)); /* link-local */
+	r6 = (struct nl_route){.ifindex = 3, .dst = {0x20}, .prefix = 3};
+	assert_false(nat_route_closes(&r6, 9, true)); /* another VPN's 2000::/3 */
+	r6 = (struct nl_route){.ifindex = 9, .dst = {0xfd, 0x12}, .prefix = 64};
+	assert_false(nat_route_closes(&r6, 9, true)); /* the TUN's */
+}
+
+static void minimal_lists(void **state)
+{
+	(void)state;
+	struct cidr4 c[] = {
+		{0xa9fe0000, 16},  /* 169.254.0.0/16 */
+		{0xc0000200, 24},  /* 192.0.2.0/24 */
+		{0xc0000205, 32},  /* 192.0.2.5, inside it */
+		{0x0ac80000, 16},  /* 10.200.0.0/16 */
+		{0xc0000200, 24},  /* the same again */
+		{0x0a000000, 8},   /* 10.0.0.0/8, holding 10.200/16 */
+		{0xcb007140, 27},  /* 203.0.113.64/27 */
+	};
+	size_t n = nat_minimal4(c, sizeof(c) / sizeof(c[0]));
+	assert_int_equal(n, 4);
+	assert_int_equal(c[0].net, 0xa9fe0000);
+	assert_int_equal(c[1].net, 0xc0000200);
+	assert_int_equal(c[1].prefix, 24);
+	assert_int_equal(c[2].net, 0x0a000000);
+	assert_int_equal(c[3].net, 0xcb007140);
+	/* A /0 holds everything. */
+	struct cidr4 all[] = {{0xc0000200, 24}, {0, 0}};
+	assert_int_equal(nat_minimal4(all, 2), 1);
+	assert_int_equal(all[0].prefix, 0);
+	assert_int_equal(nat_minimal4(all, 0), 0);
+
+	struct cidr6 c6[] = {
+		{{0x20, 0x01, 0x0d, 0xb8, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}, 128},
+		{{0x20, 0x01, 0x0d, 0xb8, 0, 2}, 64},
+		{{0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}, 128},
+		{{0x20, 0x01, 0x0d, 0xb8, 0, 2}, 64},
+		{{0x20, 0x01, 0x0d, 0xb8, 0, 3}, 64},
+	};
+	n = nat_minimal6(c6, 5);
+	assert_int_equal(n, 3);
+	assert_int_equal(c6[0].prefix, 64);
+	assert_int_equal(c6[0].net[5], 2);
+	assert_int_equal(c6[1].net[0], 0xfd);
+	assert_int_equal(c6[2].net[5], 3);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -176,6 +271,8 @@ int main(void)
 		cmocka_unit_test(refuses_odd_names_and_small_buffers),
 		cmocka_unit_test(table_names),
 		cmocka_unit_test(iptables_form),
+		cmocka_unit_test(routes_that_close),
+		cmocka_unit_test(minimal_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,5 @@
 /* nat-TUN.forward: what write_state writes it reads back, its final
- * newline optional; anything else is no state at all (both -1), so that
+ * newline optional, older slopnd's one and two lines too; anything else is no state at all (both -1), so that
  * forwarding is never "restored" to a value read from damage. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -17,31 +17,34 @@ static void round_trip(void **state)
 {
 	(void)state;
 	static const struct {
-		int v4, v6;
+		struct natstate st;
 		const char *text;
 	} good[] = {
-		{0, -1, "0\n"},
-		{1, -1, "1\n"},
-		{0, 0, "0\n0\n"},
-		{1, 0, "1\n0\n"},
-		{0, 1, "0\n1\n"},
-		{1, 1, "1\n1\n"},
-		{2, 2, "2\n2\n"}, /* a sysctl's int, whatever it held */
-		{INT_MAX, INT_MAX, "2147483647\n2147483647\n"},
+		{{0, -1, -1}, "0\n"},
+		{{1, -1, -1}, "1\n"},
+		{{0, 0, -1}, "0\n0\n"},
+		{{1, 0, -1}, "1\n0\n"},
+		{{0, 1, -1}, "0\n1\n"},
+		{{1, 1, -1}, "1\n1\n"},
+		{{2, 2, -1}, "2\n2\n"}, /* a sysctl's int, whatever it held */
+		{{0, -1, 0}, "0\n-\n0\n"}, /* accept_redirects without IPv6 */
+		{{0, -1, 1}, "0\n-\n1\n"},
+		{{0, 1, 0}, "0\n1\n0\n"},
+		{{1, 0, 2}, "1\n0\n2\n"},
+		{{INT_MAX, INT_MAX, INT_MAX}, "2147483647\n2147483647\n2147483647\n"},
 	};
 	for (size_t i = 0; i < N(good); i++) {
 		char b[NATSTATE_TEXT_MAX];
-		int n = natstate_format(b, sizeof(b), good[i].v4, good[i].v6);
+		int n = natstate_format(b, sizeof(b), &good[i].st);
 		assert_int_equal(n, strlen(good[i].text));
 		assert_string_equal(b, good[i].text);
-		int v4 = 7, v6 = 7;
-		assert_int_equal(natstate_parse(b, (size_t)n, &v4, &v6), 0);
-		assert_int_equal(v4, good[i].v4);
-		assert_int_equal(v6, good[i].v6);
+		struct natstate st = {7, 7, 7};
+		assert_int_equal(natstate_parse(b, (size_t)n, &st), 0);
+		assert_memory_equal(&st, &good[i].st, sizeof(st));
 		/* Without the final newline, as an editor might leave it. */
-		assert_int_equal(natstate_parse(b, (size_t)n - 1, &v4, &v6), 0);
-		assert_int_equal(v4, good[i].v4);
-		assert_int_equal(v6, good[i].v6);
+		st = (struct natstate){7, 7, 7};
+		assert_int_equal(natstate_parse(b, (size_t)n - 1, &st), 0);
+		assert_memory_equal(&st, &good[i].st, sizeof(st));
 	}
 }
 
@@ -49,12 +52,17 @@ static void format_refuses(void **state)
 {
 	(void)state;
 	char b[NATSTATE_TEXT_MAX];
-	assert_int_equal(natstate_format(b, sizeof(b), -1, -1), -1); /* no IPv4 value */
-	assert_int_equal(natstate_format(b, sizeof(b), -1, 1), -1);
-	assert_int_equal(natstate_format(b, 2, 1, -1), -1); /* "1\n" and its NUL need 3 */
-	assert_int_equal(natstate_format(b, 3, 1, -1), 2);
-	assert_int_equal(natstate_format(b, 4, 1, 0), -1); /* "1\n0\n" and its NUL need 5 */
-	assert_int_equal(natstate_format(b, 5, 1, 0), 4);
+	struct natstate none = {-1, -1, -1}, no4 = {-1, 1, 1}, one = {1, -1, -1}, two = {1, 0, -1},
+	                three = {1, -1, 0};
+	assert_int_equal(natstate_format(b, sizeof(b), &none), -1); /* no IPv4 value */
+	assert_int_equal(natstate_format(b, sizeof(b), &no4), -1);
+	assert_int_equal(natstate_format(b, 0, &one), -1);
+	assert_int_equal(natstate_format(b, 2, &one), -1); /* "1\n" and its NUL need 3 */
+	assert_int_equal(natstate_format(b, 3, &one), 2);
+	assert_int_equal(natstate_format(b, 4, &two), -1); /* "1\n0\n" and its NUL need 5 */
+	assert_int_equal(natstate_format(b, 5, &two), 4);
+	assert_int_equal(natstate_format(b, 6, &three), -1); /* "1\n-\n0\n" and its NUL need 7 */
+	assert_int_equal(natstate_format(b, 7, &three), 6);
 }
 
 static void bad_files(void **state)
@@ -70,8 +78,18 @@ static void bad_files(void **state)
 		{"\n1\n", 0, "an empty first line"},
 		{"1\n\n", 0, "an empty second line"},
 		{"1\n0\n\n", 0, "an empty third line"},
-		{"1\n0\n1\n", 0, "three values"},
+		{"1\n0\n1\n1\n", 0, "four values"},
+		{"1\n0\n1\n\n", 0, "an empty fourth line"},
 		{"1\n0\nx", 0, "junk after the second line"},
+		{"1\n0\n1x\n", 0, "junk after the third value"},
+		{"1\n-\n", 0, "no IPv6 value and no third line"},
+		{"1\n-", 0, "no IPv6 value, the end"},
+		{"1\n--\n1\n", 0, "two dashes"},
+		{"1\n-1\n1\n", 0, "a dash before a number"},
+		{"-\n", 0, "a dash for IPv4"},
+		{"1\n0\n-\n", 0, "a dash for accept_redirects"},
+		{"1\n0\n-1\n", 0, "negative third value"},
+		{"1\n0\n2147483648\n", 0, "third value over INT_MAX"},
 		{"x\n", 0, "not a number"},
 		{"1x\n", 0, "junk after a number"},
 		{"0x1\n", 0, "hexadecimal"},
@@ -93,19 +111,20 @@ static void bad_files(void **state)
 		{"\0" "1\n", 3, "a NUL before the value"},
 	};
 	for (size_t i = 0; i < N(bad); i++) {
-		int v4 = 7, v6 = 7;
+		struct natstate st = {7, 7, 7};
 		size_t len = bad[i].len ? bad[i].len : strlen(bad[i].text);
-		if (natstate_parse(bad[i].text, len, &v4, &v6) != -1)
+		if (natstate_parse(bad[i].text, len, &st) != -1)
 			fail_msg("case %zu (%s) accepted", i, bad[i].why);
-		assert_int_equal(v4, -1);
-		assert_int_equal(v6, -1);
+		assert_int_equal(st.fwd4, -1);
+		assert_int_equal(st.fwd6, -1);
+		assert_int_equal(st.redirects4, -1);
 	}
 	/* A file longer than any of ours, though it starts like one. */
 	char big[NATSTATE_TEXT_MAX];
 	memset(big, '\n', sizeof(big));
-	memcpy(big, "1\n0\n", 4);
-	int v4, v6;
-	assert_int_equal(natstate_parse(big, sizeof(big), &v4, &v6), -1);
+	memcpy(big, "1\n0\n1\n", 6);
+	struct natstate st;
+	assert_int_equal(natstate_parse(big, sizeof(big), &st), -1);
 }
 
 int main(void)
