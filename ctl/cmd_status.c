@@ -141,6 +141,11 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 			fprintf(out, "%s%s", i ? ", " : "; lets out ", ans_elem_str(an, hubs, i, "hubs"));
 		if (ans_bool(an, ks, "dns"))
 			fprintf(out, "%s slopnd's DNS lookups of the hub's name", json_array_size(hubs) ? " and" : "; lets out");
+		int64_t back = 0;
+		/* An older client does not count them. */
+		if (ans_int(an, ks, "restored", OPTIONAL, 0, INT64_MAX, &back) && back)
+			fprintf(out, "; found gone and put back %lld time%s", (long long)back,
+			        back == 1 ? "" : "s");
 		fputs("\n", out);
 		ans_in(an, "");
 	}
@@ -175,8 +180,14 @@ static void show_hub(struct answer *an, json_t *r, FILE *out)
 		const char *egress = ans_str(an, nat, "egress", REQUIRED);
 		const char *backend = ans_str(an, nat, "backend", REQUIRED);
 		const char *e6 = ans_str(an, nat, "egress6", OPTIONAL);
-		fprintf(out, "nat:       out of %s (%s)%s%s\n", egress, backend, e6 ? ", IPv6 out of " : "",
+		int64_t back = 0;
+		fprintf(out, "nat:       out of %s (%s)%s%s", egress, backend, e6 ? ", IPv6 out of " : "",
 		        e6 ? e6 : "");
+		/* An older hub does not count them. */
+		if (ans_int(an, nat, "restored", OPTIONAL, 0, INT64_MAX, &back) && back)
+			fprintf(out, "; rules found gone and put back %lld time%s", (long long)back,
+			        back == 1 ? "" : "s");
+		fputc('\n', out);
 		ans_in(an, "");
 	}
 	print_drops(an, t, out);

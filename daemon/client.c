@@ -871,6 +871,7 @@ out:
 		sd_event_source_disable_unref(cl->probe_timer);
 	if (cl->login_timer)
 		sd_event_source_disable_unref(cl->login_timer);
+	client_killswitch_unwatch(cl);
 	if (cl->ev)
 		sd_event_unref(cl->ev);
 	/* Last: until here, nothing may leave outside the tunnel. A client

@@ -126,6 +126,9 @@ struct client {
 	bool ks_on;
 	struct sockaddr_storage ks_hubs[SCOUT_MAX];
 	unsigned ks_n;
+	unsigned ks_restored;        /* times found gone (a flush) and put back */
+	sd_event_source *ks_watch;   /* nftables changes */
+	sd_event_source *ks_check;   /* is the table still there? */
 	bool dns_set;                /* resolv.conf holds the hub's server */
 	uint32_t dns4;               /* the servers it holds: network order, 0 none */
 	uint8_t dns6[16];
@@ -185,6 +188,8 @@ int client_killswitch_only(const struct config *cfg);
 /* An attempt's addresses (ai, its chain): let through, if not already. */
 void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai);
 void client_killswitch_stop(struct client *cl);
+/* No more watching of nftables (before the event loop goes). */
+void client_killswitch_unwatch(struct client *cl);
 /* The client exits with rc != 0: the table stays, and says so. */
 void client_killswitch_keep(struct client *cl, int rc);
 /* For status: null when off. */

@@ -20,11 +20,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "tun/killswitch.h"
+#include "tun/nft.h"
 
 /* The table for a client of these settings (replacing one that is there). */
 static int put_in(const struct config *c, const char *tun, const struct sockaddr_storage *hubs,
@@ -85,6 +88,55 @@ static void marker_put(const char *marker, const char *state_dir, const char *ta
 		close(fd);
 }
 
+static int on_ks_check(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	if (!cl->ks_on || killswitch_exists(cl->tunname))
+		return 0;
+	char t[32];
+	killswitch_table_name(cl->tunname, t, sizeof(t));
+	if (apply(cl) < 0) {
+		log_err("--kill-switch: the table inet %s is gone from the kernel (an 'nft flush "
+		        "ruleset', a firewall's reload?) and could not be put back: traffic may leave "
+		        "outside the tunnel", t);
+		return 0;
+	}
+	cl->ks_restored++;
+	log_warn("--kill-switch: the table inet %s was gone from the kernel (an 'nft flush ruleset', "
+	         "a firewall's reload?): put back", t);
+	return 0;
+}
+
+static int on_ks_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct client *cl = userdata;
+	/* Our own changes are news too: the check then finds the table. */
+	if (nft_monitor_drain(fd))
+		timer_once(cl->ks_check, 100000);
+	return 0;
+}
+
+/* Watch nftables: a table lifted by a flush goes back at once. */
+static void watch(struct client *cl)
+{
+	int fd = nft_monitor_open();
+	if (fd < 0 || timer_new(cl->ev, &cl->ks_check, 10000, on_ks_check, cl) < 0 ||
+	    sd_event_add_io(cl->ev, &cl->ks_watch, fd, EPOLLIN, on_ks_event, cl) < 0) {
+		log_warn("--kill-switch: cannot watch nftables for changes (%s): a table lifted by a "
+		         "flush stays away until the client starts again", strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	sd_event_source_set_io_fd_own(cl->ks_watch, 1);
+}
+
+void client_killswitch_unwatch(struct client *cl)
+{
+	cl->ks_watch = sd_event_source_disable_unref(cl->ks_watch);
+	cl->ks_check = sd_event_source_disable_unref(cl->ks_check);
+}
+
 int client_killswitch_start(struct client *cl)
 {
 	char t[32], marker[PATH_MAX];
@@ -108,6 +160,7 @@ int client_killswitch_start(struct client *cl)
 		        "needs nf_tables)", t);
 		return -1;
 	}
+	watch(cl);
 	size_t nets = cl->cfg->nallow_lan + cl->cfg->nallow_lan6;
 	log_info("kill switch on: nothing leaves but through %s or to the hub%s (nftables table "
 	         "inet %s)%s", cl->tunname, nets ? " and the --allow-lan networks" : "", t,
@@ -178,10 +231,11 @@ json_t *client_killswitch_json(const struct client *cl)
 		json_array_append_new(hubs, json_string(a));
 	}
 	if (killswitch_dropped(cl->tunname, &pkts, &bytes) < 0)
-		return json_pack("{s:b, s:o, s:n, s:n}", "dns", by_name(cl), "hubs", hubs, "dropped_pkts",
-		                 "dropped_bytes");
-	return json_pack("{s:b, s:o, s:I, s:I}", "dns", by_name(cl), "hubs", hubs, "dropped_pkts",
-	                 (json_int_t)pkts, "dropped_bytes", (json_int_t)bytes);
+		return json_pack("{s:b, s:o, s:n, s:n, s:i}", "dns", by_name(cl), "hubs", hubs,
+		                 "dropped_pkts", "dropped_bytes", "restored", (int)cl->ks_restored);
+	return json_pack("{s:b, s:o, s:I, s:I, s:i}", "dns", by_name(cl), "hubs", hubs,
+	                 "dropped_pkts", (json_int_t)pkts, "dropped_bytes", (json_int_t)bytes,
+	                 "restored", (int)cl->ks_restored);
 }
 
 int client_killswitch_only(const struct config *cfg)

@@ -90,6 +90,10 @@ struct server {
 	char *nat_state;               /* where the forwarding setting from before is kept */
 	uint8_t nat_digest[32];        /* of the rules last written */
 	sd_event_source *nat_timer;    /* a change seen: look again a little later */
+	int nat_gen;                   /* iptables: the chains' generation in force */
+	unsigned nat_restored;         /* times the rules were found gone and put back */
+	sd_event_source *nat_watch;    /* nftables changes (a flush, a firewall's reload) */
+	sd_event_source *nat_check;    /* are the rules still in the kernel? */
 	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
 	uint64_t bad_login_minute;     /* refused logins logged: since when */
 	unsigned bad_login_lines;      /* lines this minute */
@@ -131,6 +135,10 @@ enum nat_install {
 };
 /* The rules as things stand now, written as how says. 0 or -1. */
 int hub_nat_install(struct server *s, enum nat_install how);
+/* Keep the rules in the kernel: put them back when they are gone (nft
+ * flush ruleset, a firewall's reload, iptables -F). After the event loop
+ * is made. 0 or -1. */
+int hub_nat_watch(struct server *s);
 /* The machine's addresses or routes changed (or SIGHUP): the way out
  * follows the default route (unless --egress), and the rules follow. */
 void hub_nat_follow(struct server *s, enum nat_install how);

@@ -59,10 +59,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "subnet6", *net6 ? json_string(net6) : json_null());
 	json_object_set_new(r, "hub_vip6", *hub6 ? json_string(hub6) : json_null());
 	json_object_set_new(r, "nat", !s->nat_on ? json_null() :
-		json_pack("{s:s, s:s, s:o, s:i, s:i}",
+		json_pack("{s:s, s:s, s:o, s:i, s:i, s:i}",
 		          "backend", s->nat_backend == NAT_IPTABLES ? "iptables" : "nftables",
 		          "egress", s->egress, "egress6", s->egress6[0] ? json_string(s->egress6) : json_null(),
-		          "allowed", (int)s->nat_allowed, "installs", (int)s->nat_installs));
+		          "allowed", (int)s->nat_allowed, "installs", (int)s->nat_installs,
+		          "restored", (int)s->nat_restored));
 	return r;
 }
 

@@ -10,13 +10,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
+#include "tun/nft.h"
 #include "tun/netlink.h"
 
 enum { MAX_ADDRS = 256, MAX_ROUTES = 256, MAX_LOCAL = 1 + MAX_ADDRS + MAX_ROUTES };
@@ -174,6 +178,7 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		snprintf(six, sizeof(six), "; IPv6 %s%s", r.egress6 ? "out of " : "stays inside the VPN",
 		         r.egress6 ? r.egress6 : "");
 	memcpy(s->nat_digest, digest, sizeof(digest));
+	s->nat_gen = gen;
 	s->nat_installs++;
 	s->nat_allowed = (unsigned)(r.nallow + r.nallow6);
 	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed%s",
@@ -317,4 +322,62 @@ void hub_nat_follow(struct server *s, enum nat_install how)
 	}
 	if (hub_nat_install(s, how) == 0 && opened)
 		egress6_tell(s);
+}
+
+/* nftables sends news of every change; iptables-legacy none: looked at
+ * this often. */
+#define NAT_CHECK_PERIOD (5 * 1000000ULL)
+
+static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	bool six = s->addrs.has6, nat6 = six && s->egress6[0];
+	if (nat_in_force(s->tunname, s->nat_backend, s->nat_gen, six, nat6) == 0) {
+		char t[32];
+		nat_table_name(s->tunname, t, sizeof(t));
+		log_warn("nat: our rules are gone from the kernel (%s%s: an 'nft flush ruleset', a "
+		         "firewall's reload, an 'iptables -F'?): clients' traffic went out unmasqueraded "
+		         "and the hub's networks were open to them; putting the rules back",
+		         s->nat_backend == NAT_IPTABLES ? "a jump to the iptables chains" : "table inet ",
+		         s->nat_backend == NAT_IPTABLES ? "" : t);
+		if (hub_nat_install(s, NAT_AGAIN) == 0)
+			s->nat_restored++;
+		hub_settle(s);
+	}
+	if (s->nat_backend == NAT_IPTABLES)
+		timer_once(s->nat_check, NAT_CHECK_PERIOD);
+	return 0;
+}
+
+static int on_nft_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct server *s = userdata;
+	/* Our own renewals are news too: the check then finds the table. */
+	if (nft_monitor_drain(fd))
+		timer_once(s->nat_check, 200000);
+	return 0;
+}
+
+int hub_nat_watch(struct server *s)
+{
+	if (!s->nat_on)
+		return 0;
+	if (timer_new(s->ev, &s->nat_check, 100000, on_nat_check, s) < 0)
+		return -1;
+	if (s->nat_backend == NAT_IPTABLES) {
+		timer_once(s->nat_check, NAT_CHECK_PERIOD);
+		return 0;
+	}
+	int fd = nft_monitor_open();
+	if (fd < 0) {
+		log_warn("nat: cannot watch nftables for changes (%s): rules lifted by a flush stay "
+		         "away until the next SIGHUP", strerror(errno));
+		return 0;
+	}
+	if (sd_event_add_io(s->ev, &s->nat_watch, fd, EPOLLIN, on_nft_event, s) < 0) {
+		close(fd);
+		return -1;
+	}
+	sd_event_source_set_io_fd_own(s->nat_watch, 1);
+	return 0;
 }

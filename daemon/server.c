@@ -842,7 +842,7 @@ int server_run(const struct config *cfg)
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
 	    sd_event_add_io(s->ev, &s->tun_src, s->tun.fd, EPOLLIN, hub_on_tun, s) < 0 ||
-	    add_link_monitor(s) < 0 ||
+	    add_link_monitor(s) < 0 || hub_nat_watch(s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0 ||
@@ -896,6 +896,8 @@ out:
 	sd_event_source_disable_unref(s->tun_src);
 	sd_event_source_disable_unref(s->nl_src);
 	sd_event_source_disable_unref(s->nat_timer);
+	sd_event_source_disable_unref(s->nat_check);
+	sd_event_source_disable_unref(s->nat_watch);
 	sd_event_source_disable_unref(s->path_timer);
 	sd_event_source_disable_unref(s->expiry_timer);
 	sd_event_source_disable_unref(s->shed_timer);

@@ -99,6 +99,13 @@ bool killswitch_remove(const char *tun)
 	return nft_run(cmd, NULL, 0) == 0;
 }
 
+bool killswitch_exists(const char *tun)
+{
+	char t[32];
+	killswitch_table_name(tun, t, sizeof(t));
+	return nft_table_exists("inet", t);
+}
+
 int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes)
 {
 	char t[32], cmd[96];

@@ -47,6 +47,8 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len);
 int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen);
 /* Remove the table; whether there was one. */
 bool killswitch_remove(const char *tun);
+/* Is it there (not lifted by an 'nft flush ruleset' or a firewall's reload)? */
+bool killswitch_exists(const char *tun);
 
 /* Whether a resolver's servers (n of them) are only systemd-resolved's
  * stub (127.0.0.53, 127.0.0.54): its queries upstream leave from resolved,

@@ -362,6 +362,15 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	return rv;
 }
 
+int nat_in_force(const char *tun, enum nat_backend used, int gen, bool six, bool nat6)
+{
+	if (used == NAT_IPTABLES)
+		return ipt_in_force(tun, gen, six, nat6);
+	char t[32];
+	nat_table_name(tun, t, sizeof(t));
+	return nft_table_exists("inet", t) ? 1 : 0;
+}
+
 void nat_stop(const char *tun, enum nat_backend used, const char *state_file)
 {
 	if (used == NAT_IPTABLES)

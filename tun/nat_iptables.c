@@ -92,18 +92,20 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len)
 	return o.full ? -1 : (int)o.used;
 }
 
-/* CMD -w ARGS (CMD iptables or ip6tables), its output to /dev/null; its
- * exit status (127: no such command), or -1. */
+/* CMD -w 5 ARGS (CMD iptables or ip6tables), its output to /dev/null; its
+ * exit status (127: no such command; 4: the xtables lock stayed taken), or
+ * -1. The hub's event loop waits meanwhile: for the lock, 5 s at most. */
 static int run(const char *cmd, const char *const *args, int nargs)
 {
 	char *argv[40];
-	if (nargs > 37)
+	if (nargs > 36)
 		return -1;
 	argv[0] = (char *)cmd;
 	argv[1] = (char *)"-w";
+	argv[2] = (char *)"5";
 	for (int i = 0; i < nargs; i++)
-		argv[2 + i] = (char *)args[i];
-	argv[2 + nargs] = NULL;
+		argv[3 + i] = (char *)args[i];
+	argv[3 + nargs] = NULL;
 	pid_t pid = fork();
 	if (pid < 0)
 		return -1;
@@ -127,10 +129,10 @@ static int run(const char *cmd, const char *const *args, int nargs)
 
 static int run_line(char *l)
 {
-	const char *args[37];
+	const char *args[36];
 	int n = 0;
 	char *cmd = strtok(l, " ");
-	for (char *tok = strtok(NULL, " "); tok && n < 37; tok = strtok(NULL, " "))
+	for (char *tok = strtok(NULL, " "); tok && n < 36; tok = strtok(NULL, " "))
 		args[n++] = tok;
 	return cmd ? run(cmd, args, n) : -1;
 }
@@ -180,6 +182,32 @@ static bool gen_exists(const char *tun, int gen)
 static int ipt_generation(const char *tun)
 {
 	return gen_exists(tun, 0) ? 0 : gen_exists(tun, 1) ? 1 : -1;
+}
+
+/* Is the jump from hook into chain there? 1, 0, or -1: cannot tell. */
+static int jump_there(const char *cmd, const char *table, const char *hook, const char *chain)
+{
+	const char *args[] = {"-t", table, "-C", hook, "-j", chain};
+	int rc = run(cmd, args, 6);
+	/* 1: no such rule; 2: no such chain to jump to. */
+	return rc == 0 ? 1 : rc == 1 || rc == 2 ? 0 : -1;
+}
+
+int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
+{
+	char fwd[32], nat[32];
+	ipt_chain_names(tun, gen, fwd, nat);
+	int v[4] = {jump_there("iptables", "filter", "FORWARD", fwd),
+	            jump_there("iptables", "nat", "POSTROUTING", nat),
+	            six ? jump_there("ip6tables", "filter", "FORWARD", fwd) : 1,
+	            nat6 ? jump_there("ip6tables", "nat", "POSTROUTING", nat) : 1};
+	int rv = 1;
+	for (int i = 0; i < 4; i++)
+		if (v[i] == 0)
+			return 0;
+		else if (v[i] < 0)
+			rv = -1;
+	return rv;
 }
 
 bool ipt_exists(const char *tun)

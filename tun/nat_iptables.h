@@ -20,5 +20,9 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len);
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen);
 void ipt_remove(const char *tun);
 bool ipt_exists(const char *tun);
+/* Are generation gen's jumps all still there (IPv4's filter and nat; with
+ * six IPv6's filter, with nat6 its nat too)? 1, 0 when one is gone (an
+ * 'iptables -F'), -1 when iptables cannot tell. */
+int ipt_in_force(const char *tun, int gen, bool six, bool nat6);
 
 #endif

@@ -1,9 +1,14 @@
 #include "tun/nft.h"
 
+#include <errno.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
 #include <nftables/libnftables.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 int nft_run(const char *cmd, char *err, size_t errlen)
 {
@@ -60,4 +65,36 @@ bool nft_table_exists(const char *family, const char *name)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "list table %s %s", family, name);
 	return nft_run(cmd, NULL, 0) == 0;
+}
+
+int nft_monitor_open(void)
+{
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_NETFILTER);
+	if (fd < 0)
+		return -1;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+	int group = NFNLGRP_NFTABLES;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &group, sizeof(group)) < 0) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	return fd;
+}
+
+bool nft_monitor_drain(int fd)
+{
+	/* What changed does not matter: the caller looks at its own table. */
+	char buf[8192];
+	bool any = false;
+	for (int i = 0; i < 256; i++) {
+		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n > 0 || (n < 0 && errno == ENOBUFS))
+			any = true;
+		else if (n == 0 || errno != EINTR)
+			break;
+	}
+	return any;
 }

@@ -18,4 +18,10 @@ void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len);
 /* Does "table FAMILY NAME" exist? */
 bool nft_table_exists(const char *family, const char *name);
 
+/* A socket that hears of every change to the machine's nftables (a flush,
+ * another program's rules): non-blocking, close-on-exec; the fd, or -1. */
+int nft_monitor_open(void);
+/* Read what is waiting on it. Whether anything was (lost messages count). */
+bool nft_monitor_drain(int fd);
+
 #endif

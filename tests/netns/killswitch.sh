@@ -157,6 +157,19 @@ expect_eq "pings through the tunnel after the hub's return" "$(pings -4 3 203.0.
 expect_eq "echo requests from the hub's address" "$(seen tunnel)" 6
 ok "c1 came back through its kill switch"
 expect_eq "pings to the hub's own address (outside the tunnel, not UDP to its port)" "$(pings -4 2 192.0.2.1)" 0
+# A firewall's reload on c1 (nft flush ruleset) lifts the table too: the
+# client notices and puts it back at once.
+ks_restored_since() { [ "$(client_status c1 kill_switch.restored)" -gt "$1" ]; }
+r0=$(client_status c1 kill_switch.restored)
+nsx c1 nft flush ruleset
+wait_until 5 "c1's kill switch put back after a flush" ks_restored_since "$r0"
+expect_eq "c1's kill switch after the flush" "$(ks_table)" 1
+expect_eq "IPv6 to the internet host after the flush" "$(pings -6 2 2001:db8:3::2)" 0
+expect_eq "packets from c1's own IPv6 address at the internet host" "$(seen leak6)" 2
+expect_eq "pings through the tunnel after the flush" "$(pings -4 3 203.0.113.130)" 3
+"$SLOPNCTL" --socket "$TMP/c1.sock" status | grep -Eq '^kill: .*; found gone and put back 1 time$' ||
+	fail "slopnctl status does not show the kill switch put back: $("$SLOPNCTL" --socket "$TMP/c1.sock" status)"
+ok "nft flush ruleset: c1's kill switch back at once"
 
 # A crash leaves the table: nothing leaks until the next start.
 kill9 c1

@@ -177,6 +177,23 @@ expect_eq "echo requests from the hub's address at the internet host (10.200.0.1
 nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet host behind its own route"
 ok "an on-link network and a private one behind a router are closed to clients, a public route is not"
 
+# A firewall's reload (nft flush ruleset) lifts every table, the hub's too:
+# it notices and puts its rules back at once.
+restored() { ctl --json status | jq .nat.restored; }
+restored_since() { [ "$(restored)" -gt "$1" ]; }
+r0=$(restored)
+nsx hub nft flush ruleset
+wait_until 5 "the rules put back after a flush" restored_since "$r0"
+nsx hub nft list tables | grep -q "inet slopn_slopn0" || fail "no table inet slopn_slopn0 after the flush"
+wait_ping c1 203.0.113.130 5
+expect_eq "after the flush: the internet host saw no VPN address" "$(seen inet 1)" 0
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a flush"
+nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached the private network after a flush"
+expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
+ctl status | grep -Eq '^nat: +out of wan \(nftables\); rules found gone and put back 1 time$' ||
+	fail "slopnctl status does not show the rules put back: $(ctl status | grep nat)"
+ok "nft flush ruleset: the hub's rules back, NAT and isolation as before"
+
 # A kick: the routes go with the connection and come back with the next.
 ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"
 wait_until 5 "c1's routes removed" client_is c1 full_tunnel false
@@ -332,6 +349,17 @@ expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a failed renewal"
 nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet after a failed renewal"
 ok "iptables form: renewed without a gap, and a failed renewal keeps the rules in force"
+# iptables -F FORWARD and POSTROUTING (no news of it reaches the hub): its
+# look every 5 s finds its jumps gone and puts the rules back.
+r0=$(restored)
+nsx hub iptables-legacy -F FORWARD
+nsx hub iptables-legacy -t nat -F POSTROUTING
+wait_until 10 "the iptables rules put back" restored_since "$r0"
+expect_eq "jumps to our chains after they were put back" "$(ipt_rules | grep -c -- '-j SLOPN')" 2
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after iptables -F"
+wait_ping c1 203.0.113.130 5
+expect_eq "iptables form, after -F: the internet host saw no VPN address" "$(seen inet 1)" 0
+ok "iptables -F: the hub's jumps and chains back"
 stop c1:ipt
 kill9 hub:ipt
 ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the stale chains after kill -9"
