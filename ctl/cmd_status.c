@@ -125,8 +125,13 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 	if (ans_bool(an, r, "full_tunnel"))
 		fprintf(out, "routes:    everything through the tunnel%s\n",
 		        ans_bool(an, r, "full_tunnel6") ? " (IPv4 and IPv6)" : "");
-	if (ans_bool(an, r, "dns"))
-		fprintf(out, "dns:       the hub's\n");
+	if (ans_bool(an, r, "dns")) {
+		const char *outside = ans_str(an, r, "dns_outside", OPTIONAL);
+		if (outside)
+			fprintf(out, "dns:       the hub's, but %s is reached outside the tunnel\n", outside);
+		else
+			fprintf(out, "dns:       the hub's\n");
+	}
 	json_t *ks = ans_obj(an, r, "kill_switch", OPTIONAL);
 	if (ks) {
 		int64_t dropped;

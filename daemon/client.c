@@ -756,6 +756,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "full_tunnel6",
 	                    json_boolean(cl->ft.low6_added && cl->ft.high6_added && !cl->tun_down));
 	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
+	char dns_out[INET6_ADDRSTRLEN], dns_dev[IFNAMSIZ];
+	json_object_set_new(r, "dns_outside", client_dns_outside(cl, dns_out, sizeof(dns_out), dns_dev)
+	                                      ? json_string(dns_out) : json_null());
 	json_object_set_new(r, "kill_switch", client_killswitch_json(cl));
 	/* Where an attempt stands, and why the last one failed. */
 	static const char *const states[] = {[C_WAITING] = "waiting", [C_RESOLVING] = "resolving",

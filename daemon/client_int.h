@@ -164,6 +164,11 @@ void client_restore_network(struct client *cl);
  * network there is now, and the routes through the TUN (back, after a
  * while without a network). */
 void client_full_tunnel_again(struct client *cl);
+/* The first of the DNS servers that --accept-dns set which the kernel
+ * routes outside the TUN now, as text into buf (queries to it leave
+ * unencrypted); false when there is none (a server with no route at all
+ * is not reached either). */
+bool client_dns_outside(const struct client *cl, char *buf, size_t len, char dev[IFNAMSIZ]);
 /* The hub's later word on its way out (a "network" line). */
 void client_hub_network(struct client *cl, const struct slopn_network *n);
 /* The TUN's link went down (up) from outside: what the kernel took with it

@@ -245,9 +245,34 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 			log_info("dns: %s now points to %s%s%s", cl->cfg->resolv_conf, d,
 			         *d && *d6 ? " and " : "", d6);
 			dns_watch_start(cl);
+			char out[INET6_ADDRSTRLEN], dev[IFNAMSIZ];
+			if (client_dns_outside(cl, out, sizeof(out), dev))
+				log_warn("dns: the hub's DNS server %s is not reached through the tunnel but "
+				         "out of %s: the machine's names are asked there, unencrypted (give "
+				         "--full-tunnel, or ask the hub's admin for a server inside the VPN "
+				         "subnet)", out, dev);
 		}
 	}
 	return 0;
+}
+
+bool client_dns_outside(const struct client *cl, char *buf, size_t len, char dev[IFNAMSIZ])
+{
+	int oif;
+	uint32_t gw4;
+	uint8_t gw6[16];
+	if (!cl->dns_set)
+		return false;
+	bool out4 = cl->dns4 && nl_route_get(cl->dns4, &oif, &gw4) == 0 && oif != cl->ifindex;
+	if (out4)
+		inet_ntop(AF_INET, &cl->dns4, buf, (socklen_t)len);
+	else if (cl->has_dns6 && nl_route6_get(cl->dns6, &oif, gw6) == 0 && oif != cl->ifindex)
+		inet_ntop(AF_INET6, cl->dns6, buf, (socklen_t)len);
+	else
+		return false;
+	if (!if_indextoname((unsigned)oif, dev))
+		snprintf(dev, IFNAMSIZ, "?");
+	return true;
 }
 
 void client_full_tunnel_again(struct client *cl)

@@ -36,6 +36,7 @@ ip -n "$(ns hub)" route add default via 203.0.113.2
 ip -n "$(ns inet)" route add default via 203.0.113.129
 ip -n "$(ns lanhost)" route add default via 198.51.100.1
 ip -n "$(ns c1)" route add default via 192.0.2.1
+ip -n "$(ns c2)" route add default via 192.0.2.1
 nsx rtr sysctl -qw net.ipv4.ip_forward=1
 nsx hub sysctl -qw net.ipv4.ip_forward=0
 # A hardened machine takes no ICMP redirects; every write of ip_forward
@@ -243,16 +244,28 @@ expect_eq "ip_forward, accept_redirects after the hub stops" "$(fwd_state)" "0 0
 printf 'allow_lan = 203.0.113.128/25\nallow_lan = 192.0.2.0/24\n' > "$TMP/hub.conf"
 start hub:lan server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat --egress wan --allow-lan 198.51.100.0/24 --no-spoke-to-spoke \
-	--config "$TMP/hub.conf"
+	--config "$TMP/hub.conf" --dns 198.51.100.2
 wait_until 10 "the hub masquerading, one network allowed" hub_nat_is "nftables out of wan, 1 allowed, 1 installs"
 ok "--allow-lan on the command line replaces the file's"
 kill -HUP "$(pid_of hub:lan)"
 wait_until 5 "the NAT rules written again" hub_nat_is "*, 2 installs"
 ok "SIGHUP renews the NAT rules"
-start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
+start c1:lan client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state" \
+	--accept-dns --resolv-conf "$TMP/resolv.conf"
 wait_connected c1:lan 10.100.0.2
-start c2 client --server 192.0.2.1:4242 --token s3cret
+# The hub's DNS server is on its LAN: c2, without a full tunnel, reaches
+# it by its own default route, outside the tunnel; c1's full tunnel takes it in.
+printf 'nameserver 192.0.2.53\n' > "$TMP/resolv2.conf"
+start c2 client --server 192.0.2.1:4242 --token s3cret --accept-dns --resolv-conf "$TMP/resolv2.conf" \
+	--state-dir "$TMP/c2-state"
 wait_connected c2 10.100.0.3
+wait_until 5 "the hub's DNS server on c2" client_is c2 dns true
+expect_eq "c2's DNS server reached outside the tunnel" "$(client_status c2 dns_outside)" 198.51.100.2
+"$SLOPNCTL" --socket "$TMP/c2.sock" status | grep -q "^dns: .*198.51.100.2 is reached outside the tunnel$" ||
+	fail "slopnctl status does not say c2's DNS server is outside the tunnel"
+wait_until 5 "the hub's DNS server on c1" client_is c1:lan dns true
+expect_eq "c1's DNS server, through its full tunnel" "$(client_status c1:lan dns_outside)" null
+ok "a DNS server of the hub's that queries reach outside the tunnel is named in status"
 wait_ping c1 198.51.100.2 5
 ok "c1 reaches the LAN host with --allow-lan"
 [ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"

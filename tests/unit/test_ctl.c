@@ -93,6 +93,20 @@ static void good_answers(void **state)
 	             "connected: no (next attempt in 2s)", "problem:   timed out",
 	             "kill:      on, 5 packets dropped; lets out 192.0.2.1:4242, 192.0.2.9:4242 and slopnd's",
 	             "drops:     none", NULL});
+	/* Rules put back after a flush; a DNS server outside the tunnel. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\",\"subnet\":\"10.100.0.0/24\","
+	             "\"hub_vip\":\"10.100.0.1\",\"sessions\":0,\"uptime\":5,\"pin\":\"sha256:ab\",\"tun_up\":true,\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0},"
+	             "\"nat\":{\"egress\":\"eth0\",\"backend\":\"nftables\",\"restored\":2}}",
+	             (const char *const[]){"nat:       out of eth0 (nftables); rules found gone and put back 2 times\n",
+	             NULL});
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\",\"connected\":false,"
+	             "\"state\":\"waiting\",\"dns\":true,\"dns_outside\":\"198.51.100.2\","
+	             "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0},\"kill_switch\":{\"dropped_pkts\":0,"
+	             "\"hubs\":[],\"dns\":false,\"restored\":1}}",
+	             (const char *const[]){"dns:       the hub's, but 198.51.100.2 is reached outside the tunnel\n",
+	             "kill:      on, 0 packets dropped; found gone and put back 1 time\n", NULL});
 	snprintf(json, sizeof(json),
 	         "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
 	         "\"hub_addr\":\"192.0.2.1:4242\",\"connected\":true,\"vip\":\"10.100.0.2\","
