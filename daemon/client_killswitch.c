@@ -20,14 +20,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/nftwatch.h"
 #include "daemon/timer.h"
 #include "tun/killswitch.h"
-#include "tun/nft.h"
 
 /* The table for a client of these settings (replacing one that is there). */
 static int put_in(const struct config *c, const char *tun, const struct sockaddr_storage *hubs,
@@ -107,28 +106,13 @@ static int on_ks_check(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int on_ks_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
-{
-	struct client *cl = userdata;
-	/* Our own changes are news too: the check then finds the table. */
-	if (nft_monitor_drain(fd))
-		timer_once(cl->ks_check, 100000);
-	return 0;
-}
-
 /* Watch nftables: a table lifted by a flush goes back at once. */
 static void watch(struct client *cl)
 {
-	int fd = nft_monitor_open();
-	if (fd < 0 || timer_new(cl->ev, &cl->ks_check, 10000, on_ks_check, cl) < 0 ||
-	    sd_event_add_io(cl->ev, &cl->ks_watch, fd, EPOLLIN, on_ks_event, cl) < 0) {
+	if (timer_new(cl->ev, &cl->ks_check, 10000, on_ks_check, cl) < 0 ||
+	    nftwatch_start(cl->ev, &cl->ks_watch, cl->ks_check) < 0)
 		log_warn("--kill-switch: cannot watch nftables for changes (%s): a table lifted by a "
 		         "flush stays away until the client starts again", strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	sd_event_source_set_io_fd_own(cl->ks_watch, 1);
 }
 
 void client_killswitch_unwatch(struct client *cl)

@@ -10,17 +10,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <unistd.h>
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/nftwatch.h"
 #include "daemon/timer.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
-#include "tun/nft.h"
 #include "tun/netlink.h"
 
 enum { MAX_ADDRS = 256, MAX_ROUTES = 256, MAX_LOCAL = 1 + MAX_ADDRS + MAX_ROUTES };
@@ -349,15 +347,6 @@ static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 	return 0;
 }
 
-static int on_nft_event(sd_event_source *src, int fd, uint32_t revents, void *userdata)
-{
-	struct server *s = userdata;
-	/* Our own renewals are news too: the check then finds the table. */
-	if (nft_monitor_drain(fd))
-		timer_once(s->nat_check, 200000);
-	return 0;
-}
-
 int hub_nat_watch(struct server *s)
 {
 	if (!s->nat_on)
@@ -368,16 +357,8 @@ int hub_nat_watch(struct server *s)
 		timer_once(s->nat_check, NAT_CHECK_PERIOD);
 		return 0;
 	}
-	int fd = nft_monitor_open();
-	if (fd < 0) {
+	if (nftwatch_start(s->ev, &s->nat_watch, s->nat_check) < 0)
 		log_warn("nat: cannot watch nftables for changes (%s): rules lifted by a flush stay "
 		         "away until the next SIGHUP", strerror(errno));
-		return 0;
-	}
-	if (sd_event_add_io(s->ev, &s->nat_watch, fd, EPOLLIN, on_nft_event, s) < 0) {
-		close(fd);
-		return -1;
-	}
-	sd_event_source_set_io_fd_own(s->nat_watch, 1);
 	return 0;
 }
