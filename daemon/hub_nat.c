@@ -334,8 +334,8 @@ static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 		char t[32];
 		nat_table_name(s->tunname, t, sizeof(t));
 		log_warn("nat: our rules are gone from the kernel (%s%s: an 'nft flush ruleset', a "
-		         "firewall's reload, an 'iptables -F'?): clients' traffic went out unmasqueraded "
-		         "and the hub's networks were open to them; putting the rules back",
+		         "firewall's reload, an 'iptables -F'?): meanwhile clients' traffic may have left "
+		         "unmasqueraded and the hub's networks been open to them; putting the rules back",
 		         s->nat_backend == NAT_IPTABLES ? "a jump to the iptables chains" : "table inet ",
 		         s->nat_backend == NAT_IPTABLES ? "" : t);
 		if (hub_nat_install(s, NAT_AGAIN) == 0)

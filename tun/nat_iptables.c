@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32])
@@ -92,17 +93,37 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len)
 	return o.full ? -1 : (int)o.used;
 }
 
-/* CMD -w 5 ARGS (CMD iptables or ip6tables), its output to /dev/null; its
+/* The hub's event loop waits while iptables runs: for the xtables lock
+ * (another program's iptables holding it), all the commands of one
+ * operation (an install, a removal, a check) together wait LOCK_WAIT s at
+ * most, each with what is left (-w), and once that is gone the rest fail
+ * at once (as iptables does when the lock stays taken: exit 4). */
+#define LOCK_WAIT 5
+static struct timespec deadline;
+
+static void budget(void)
+{
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += LOCK_WAIT;
+}
+
+/* CMD -w S ARGS (CMD iptables or ip6tables), its output to /dev/null; its
  * exit status (127: no such command; 4: the xtables lock stayed taken), or
- * -1. The hub's event loop waits meanwhile: for the lock, 5 s at most. */
+ * -1. */
 static int run(const char *cmd, const char *const *args, int nargs)
 {
-	char *argv[40];
+	char *argv[40], wait[24];
 	if (nargs > 36)
 		return -1;
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	long left = (long)(deadline.tv_sec - now.tv_sec) - (deadline.tv_nsec < now.tv_nsec);
+	if (left < 1)
+		return 4;
+	snprintf(wait, sizeof(wait), "%ld", left);
 	argv[0] = (char *)cmd;
 	argv[1] = (char *)"-w";
-	argv[2] = (char *)"5";
+	argv[2] = wait;
 	for (int i = 0; i < nargs; i++)
 		argv[3 + i] = (char *)args[i];
 	argv[3 + nargs] = NULL;
@@ -195,6 +216,7 @@ static int jump_there(const char *cmd, const char *table, const char *hook, cons
 
 int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
 {
+	budget();
 	char fwd[32], nat[32];
 	ipt_chain_names(tun, gen, fwd, nat);
 	int v[4] = {jump_there("iptables", "filter", "FORWARD", fwd),
@@ -212,17 +234,20 @@ int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
 
 bool ipt_exists(const char *tun)
 {
+	budget();
 	return ipt_generation(tun) >= 0;
 }
 
 void ipt_remove(const char *tun)
 {
+	budget();
 	remove_gen(tun, 0);
 	remove_gen(tun, 1);
 }
 
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 {
+	budget();
 	char script[8192];
 	int gen = ipt_generation(r->tun) == 0 ? 1 : 0; /* the name not in force */
 	if (ipt_script(r, gen, script, sizeof(script)) < 0) {
@@ -238,9 +263,14 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 		snprintf(shown, sizeof(shown), "%.200s", l);
 		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(l, " "), l);
 		int rc = run_line(l);
-		if (rc != 0) {
+		if (rc == 4)
+			snprintf(err, errlen, "'%s' failed: another program held the xtables lock for %d s, or "
+			         "iptables lacked a resource (exit 4); the rules in force stay", shown,
+			         LOCK_WAIT);
+		else if (rc != 0)
 			snprintf(err, errlen, "'%s' failed (%s%s%s)", shown,
 			         rc == 127 ? "no " : "see ", cmd, rc == 127 ? " command" : "'s own message");
+		if (rc != 0) {
 			remove_gen(r->tun, gen); /* the rules in force stay */
 			return -1;
 		}

@@ -316,12 +316,15 @@ mkdir -p "$TMP/bin"
 ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
 ipt_rules() { nsx hub iptables-legacy-save | grep -E '^-A|^:SLOPN'; }
 IPT0=$(ipt_rules)
+# The hub's iptables take a lock of their own (not the machine's, which
+# other tests' iptables use), so that this test can hold it.
 start_ipt_hub() { # NAME
 	local old=$PATH
-	export PATH="$TMP/bin:$PATH"
+	export PATH="$TMP/bin:$PATH" XTABLES_LOCKFILE="$TMP/xtables.lock"
 	start "$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 		--control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
 	export PATH=$old
+	unset XTABLES_LOCKFILE
 	wait_until 10 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
 }
 start_ipt_hub hub:ipt
@@ -373,6 +376,24 @@ nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN
 wait_ping c1 203.0.113.130 5
 expect_eq "iptables form, after -F: the internet host saw no VPN address" "$(seen inet 1)" 0
 ok "iptables -F: the hub's jumps and chains back"
+# Another program's iptables holding the xtables lock hold a renewal up 5 s
+# at most (it waited for ever): the renewal fails, the rules in force stay,
+# and the hub answers again.
+exec {lockfd}> "$TMP/xtables.lock"
+flock "$lockfd"
+lock_held() { ! flock -n "$TMP/xtables.lock" true; }
+before=$(ipt_rules)
+i0=$(installs)
+kill -HUP "$(pid_of hub:ipt)"
+wait_log hub:ipt "error: --nat: .* failed: another program held the xtables lock for 5 s" 15
+hub_answers() { timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1; }
+wait_until 15 "the hub answering with the lock still held" hub_answers
+lock_held || fail "the xtables lock was let go before the hub answered"
+exec {lockfd}>&-
+expect_eq "installs after a renewal that found the lock taken" "$(installs)" "$i0"
+expect_eq "the rules after a renewal that found the lock taken" "$(ipt_rules)" "$before"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after the lock was held"
+ok "iptables form: a held xtables lock holds the hub up 5 s at most, the rules in force stay"
 stop c1:ipt
 kill9 hub:ipt
 ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the stale chains after kill -9"
