@@ -179,8 +179,13 @@ uint64_t ans_counts(struct answer *an, json_t *o, const char *key,
 		}
 		uint64_t n = (uint64_t)json_integer_value(v);
 		sum += n;
+		/* The names come from the daemon: printed, they act on no terminal. */
+		char clean[64];
+		snprintf(clean, sizeof(clean), "%.*s", (int)text_cut(name, strlen(name), sizeof(clean) - 1),
+		         name);
+		text_clean(clean, strlen(clean));
 		if (each)
-			each(name, n, ctx);
+			each(clean, n, ctx);
 	}
 	return sum;
 }

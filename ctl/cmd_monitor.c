@@ -34,15 +34,20 @@ static int monitor(const struct args *a)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
 		char *line = read_line(rpc_fd(), -1);
-		if (!line)
-			return 0; /* the daemon went away */
+		if (!line) {
+			/* Only Ctrl-C ends a watch well: a script must tell this from it. */
+			fprintf(stderr, "slopnctl: monitor: the daemon closed the connection (it stopped, "
+			        "or this watch fell 4 MiB of events behind)\n");
+			return 3;
+		}
 		json_t *n = json_loads(line, 0, NULL);
 		free(line);
 		struct answer an;
 		if (!n) {
 			fprintf(stderr, "slopnctl: an event line that is not JSON, left out\n");
 		} else if (json_out) {
-			char *s = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+			char *s = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
+			                        JSON_ENSURE_ASCII);
 			if (s)
 				puts(s);
 			free(s);

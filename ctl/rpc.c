@@ -246,7 +246,9 @@ int rpc_run(const struct args *a, json_t *params)
 
 int print_json(json_t *v)
 {
-	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+	/* ASCII: a client's strings (a reason, an os) with C1 controls in
+	 * them reach no terminal raw. */
+	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
 	if (s)
 		puts(s);
 	free(s);

@@ -155,6 +155,10 @@ int shell_run(void)
 	rl_readline_name = "slopnctl";
 	rl_attempted_completion_function = attempt;
 	rl_completer_quote_characters = "'\"";
+	/* Words split at blanks and quotes only: token names hold '@', IPv6
+	 * addresses ':', and readline's default breaks would cut them. */
+	static char breaks[] = " \t\n\"'";
+	rl_completer_word_break_characters = breaks;
 	bool tty = isatty(STDIN_FILENO);
 	in_shell = true;
 	if (tty)

@@ -174,7 +174,7 @@ unsigned ban_count(const struct ban_table *t, uint64_t now)
 	return n;
 }
 
-int ban_lift(struct ban_table *t, const char *addr, uint64_t now)
+int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, size_t len)
 {
 	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
 	struct sockaddr_in in = {.sin_family = AF_INET};
@@ -197,6 +197,8 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now)
 	if (!key_of(sa, key) || !(e = find(t, key)))
 		return 0;
 	bool banned = now < e->until;
+	if (listed)
+		ban_addr_str(e, listed, len);
 	memset(e, 0, sizeof(*e));
 	return banned;
 }

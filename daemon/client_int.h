@@ -127,6 +127,9 @@ struct client {
 	struct sockaddr_storage ks_hubs[SCOUT_MAX];
 	unsigned ks_n;
 	unsigned ks_restored;        /* times found gone (a flush) and put back */
+	uint64_t ks_counted_at;      /* the event loop's time of the counts below */
+	int ks_count_rc;
+	uint64_t ks_pkts, ks_bytes;  /* its drop counter then */
 	sd_event_source *ks_watch;   /* nftables changes */
 	sd_event_source *ks_check;   /* is the table still there? */
 	bool dns_set;                /* resolv.conf holds the hub's server */
@@ -198,7 +201,7 @@ void client_killswitch_unwatch(struct client *cl);
 /* The client exits with rc != 0: the table stays, and says so. */
 void client_killswitch_keep(struct client *cl, int rc);
 /* For status: null when off. */
-json_t *client_killswitch_json(const struct client *cl);
+json_t *client_killswitch_json(struct client *cl);
 
 /* client_name.c */
 int client_name_init(struct client *cl);

@@ -203,18 +203,26 @@ void client_killswitch_keep(struct client *cl, int rc)
 	         "runs again; 'nft delete table inet %s' lifts it", rc, t);
 }
 
-json_t *client_killswitch_json(const struct client *cl)
+json_t *client_killswitch_json(struct client *cl)
 {
-	uint64_t pkts, bytes;
 	if (!cl->ks_on)
 		return json_null();
+	/* Asked once an event-loop round: requests that come together (many
+	 * in one write) cost one nftables query, not one each. */
+	uint64_t now = 0;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	if (!now || now != cl->ks_counted_at) {
+		cl->ks_count_rc = killswitch_dropped(cl->tunname, &cl->ks_pkts, &cl->ks_bytes);
+		cl->ks_counted_at = now;
+	}
+	uint64_t pkts = cl->ks_pkts, bytes = cl->ks_bytes;
 	json_t *hubs = json_array();
 	for (unsigned i = 0; i < cl->ks_n; i++) {
 		char a[INET6_ADDRSTRLEN + 8];
 		sockaddr_str((const struct sockaddr *)&cl->ks_hubs[i], a, sizeof(a));
 		json_array_append_new(hubs, json_string(a));
 	}
-	if (killswitch_dropped(cl->tunname, &pkts, &bytes) < 0)
+	if (cl->ks_count_rc < 0)
 		return json_pack("{s:b, s:o, s:n, s:n, s:i}", "dns", by_name(cl), "hubs", hubs,
 		                 "dropped_pkts", "dropped_bytes", "restored", (int)cl->ks_restored);
 	return json_pack("{s:b, s:o, s:I, s:I, s:i}", "dns", by_name(cl), "hubs", hubs,

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,6 +38,7 @@ struct caller {
 	char *out;
 	size_t outlen, outcap;
 	uint64_t active;           /* when it last sent or took data */
+	bool eof;                  /* it sent all it will (shutdown): answer, then close */
 	struct caller *next;
 };
 
@@ -115,7 +117,7 @@ static int flush_out(struct caller *k)
 		sd_event_now(k->ctl->ev, CLOCK_MONOTONIC, &k->active);
 	memmove(k->out, k->out + off, k->outlen - off);
 	k->outlen -= off;
-	sd_event_source_set_io_events(k->io, EPOLLIN | (k->outlen ? EPOLLOUT : 0));
+	sd_event_source_set_io_events(k->io, (k->eof ? 0 : EPOLLIN) | (k->outlen ? EPOLLOUT : 0));
 	return 0;
 }
 
@@ -168,6 +170,12 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 				code = 0;
 				out = req.id ? jsonrpc_format_result(req.id, res) : (json_decref(res), NULL);
 			}
+			/* No answer built (jansson refused a value): the caller still hears. */
+			if ((!res && code == 0) || (res && req.id && !out)) {
+				code = JSONRPC_INTERNAL_ERROR;
+				snprintf(err, sizeof(err), "internal error: %s could not build its answer",
+				         m->name);
+			}
 		}
 	}
 	if (code != 0 && (req.id || code == JSONRPC_PARSE_ERROR || code == JSONRPC_INVALID_REQUEST))
@@ -181,12 +189,23 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	struct caller *k = userdata;
 	if (revents & EPOLLOUT && flush_out(k) < 0)
 		goto drop;
+	if (k->eof) {
+		if (!k->outlen || revents & (EPOLLHUP | EPOLLERR))
+			goto drop;
+		return 0;
+	}
 	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
 	uint8_t data[16384];
 	ssize_t n = recv(fd, data, sizeof(data), MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
+	if (n == 0 && k->outlen) {
+		/* A half-close (nc -N): its answers still go out, whole. */
+		k->eof = true;
+		sd_event_source_set_io_events(k->io, EPOLLOUT);
+		return 0;
+	}
 	if (n <= 0)
 		goto drop;
 	for (size_t off = 0, used; off < (size_t)n; off += used) {
@@ -313,10 +332,23 @@ struct control *control_open(sd_event *ev, const char *path,
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || make_parent(path) < 0)
 		goto fail;
-	if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	/* Made 0660 as bound (a chmod after bind would leave a moment open,
+	 * and follow a symlink put there meanwhile). */
+	mode_t old_mask = umask(0117);
+	int bound = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
+	umask(old_mask);
+	if (bound < 0) {
 		if (errno != EADDRINUSE)
 			goto fail;
-		/* A socket file is there: replace it only if nobody answers on it. */
+		/* Something is there: a socket is replaced only if nobody answers
+		 * on it; anything else (a typo naming the token store) stays. */
+		struct stat st;
+		if (lstat(path, &st) == 0 && !S_ISSOCK(st.st_mode)) {
+			log_err("control socket %s: a file that is not a socket is there; not touching it "
+			        "(give another --control PATH)", path);
+			errno = EEXIST;
+			goto fail_quiet;
+		}
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
 		if (probe >= 0)
@@ -327,14 +359,17 @@ struct control *control_open(sd_event *ev, const char *path,
 			goto fail_quiet;
 		}
 		unlink(path);
-		if (bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		old_mask = umask(0117);
+		bound = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
+		umask(old_mask);
+		if (bound < 0)
 			goto fail;
 	}
-	/* 0660 root:slopn, so that members of the slopn group can administer. */
+	/* root:slopn, so that members of the slopn group can administer; the
+	 * socket itself, not what a symlink put in its place would name. */
 	struct group *g = getgrnam("slopn");
-	if (g && chown(path, (uid_t)-1, g->gr_gid) < 0)
+	if (g && lchown(path, (uid_t)-1, g->gr_gid) < 0)
 		log_warn("cannot give %s to group slopn: %s", path, strerror(errno));
-	chmod(path, 0660);
 	if (listen(c->fd, 16) < 0 ||
 	    sd_event_add_io(ev, &c->io, c->fd, EPOLLIN, on_accept, c) < 0)
 		goto fail;

@@ -130,6 +130,7 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	/* Cut on a character, so that the session.down event can carry it. */
 	snprintf(why, sizeof(why), "kicked: %.*s",
 	         (int)text_cut(reason, strlen(reason), sizeof(why) - sizeof("kicked: ")), reason);
+	text_clean(why, strlen(why)); /* one log line, nothing a terminal acts on */
 	int kicked = 0;
 	for (struct session *ss = s->sessions; ss; ss = ss->next) {
 		if (!ss->logged_in)
@@ -195,7 +196,8 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 	*code = JSONRPC_INVALID_PARAMS;
 	if (jsonrpc_param_string(params, key, true, &addr, err, errlen) < 0)
 		return NULL;
-	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS);
+	char listed[INET6_ADDRSTRLEN + 8] = "";
+	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS, listed, sizeof(listed));
 	if (r < 0) {
 		snprintf(err, errlen, "params.%s: '%s' is not an IP address", key, addr);
 		return NULL;
@@ -205,8 +207,9 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 		snprintf(err, errlen, "%s is not banned (see 'slopnctl bans list')", addr);
 		return NULL;
 	}
-	log_info("ban on %s lifted by the administrator", addr);
-	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", addr));
+	/* As the ban event and bans list name it (an IPv6 ban: its /64). */
+	log_info("ban on %s lifted by the administrator", listed);
+	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", listed));
 	return json_pack("{s:b}", "removed", 1);
 }
 
@@ -464,6 +467,12 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	if (!strcmp(name, SHARED_TOKEN_NAME) && s->has_token && !tokens_find(&s->tokens, name)) {
 		*code = SLOPN_RPC_NO_TOKEN;
 		snprintf(err, errlen, "the shared token comes from --token or the config file: change it there");
+		return NULL;
+	}
+	/* A longer name would be cut to another token's. */
+	if (strlen(name) > TOKEN_NAME_MAX) {
+		*code = SLOPN_RPC_NO_TOKEN;
+		snprintf(err, errlen, "no token of a name that long (at most %d bytes)", TOKEN_NAME_MAX);
 		return NULL;
 	}
 	char copy[TOKEN_NAME_MAX + 1];

@@ -150,8 +150,13 @@ char *jsonrpc_format_result(json_t *id, json_t *result)
 
 char *jsonrpc_format_error(json_t *id, int code, const char *message)
 {
+	/* A message cut inside a character, or quoting a caller's bytes, is
+	 * still sent (jansson takes no invalid UTF-8): cleaned. */
+	char m[1024];
+	snprintf(m, sizeof(m), "%s", message ? message : "");
+	text_clean(m, strlen(m));
 	return dump_line(json_pack("{s:s, s:O?, s:{s:i, s:s}}", "jsonrpc", "2.0", "id", id,
-	                           "error", "code", code, "message", message));
+	                           "error", "code", code, "message", m));
 }
 
 char *jsonrpc_format_notification(const char *method, json_t *params)

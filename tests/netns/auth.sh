@@ -87,8 +87,8 @@ grep -q "192.0.2.11 is not banned" "$TMP/err.txt" || fail "second lift: $(cat "$
 ctl bans remove 192.0.2 2> /dev/null; expect_eq "bans remove of a non-address exits" "$?" 2
 # The design's name for the parameter, addr, is read too: "not banned"
 # (1006), not a missing parameter (-32602).
-rpc() {
-	python3 -c 'import socket, sys
+rpc() { # REQUEST: the answer's line (none within 5 s: nothing)
+	timeout 5 python3 -c 'import socket, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.argv[2].encode() + b"\n")
 print(s.makefile().readline(), end="")' "$TMP/hub.sock" "$1"
 }
@@ -98,3 +98,15 @@ wait_event ban.removed
 expect_eq "ban events" "$(jq -c 'select(.method | startswith("ban")) | [.method, .params.address]' "$TMP/events.txt" | tr '\n' ' ')" \
 	'["ban","192.0.2.11"] ["ban.removed","192.0.2.11"] '
 ok "events: ban and ban.removed"
+# Every request is answered: a refusal that quotes a name cut inside a
+# character (150 two-byte characters) too. token.remove of a name longer
+# than any is no token, not the one its first 64 bytes name.
+long=$(printf '\xc3\xa9%.0s' $(seq 150))
+expect_eq "token.set of an unknown long non-ASCII name: the error's code" \
+	"$(rpc "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"token.set\",\"params\":{\"name\":\"$long\",\"max_sessions\":1}}" | jq .error.code)" 1002
+a64=$(printf 'a%.0s' $(seq 64))
+ctl token add "$a64" > /dev/null || fail "token add of a 64-byte name"
+expect_eq "token.remove of a 65-byte name: the error's code" \
+	"$(rpc "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"token.remove\",\"params\":{\"name\":\"${a64}b\"}}" | jq .error.code)" 1002
+expect_eq "the 64-byte token after that" "$(ctl --json token list | jq --arg n "$a64" '[.tokens[] | select(.name == $n)] | length')" 1
+ok "an answer to every request; a name too long removes nothing"

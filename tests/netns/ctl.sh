@@ -272,7 +272,8 @@ python3 - "$TMP/fake.sock" \
 	'{"jsonrpc":"2.0","id":999,"result":{"kicked":1}}' \
 	'{"jsonrpc":"2.0","id":{id},"error":{"code":0,"message":"refused for no reason\u001b[2J"}}' \
 	'{"jsonrpc":"2.0","id":{id},"result":{"kicked":2}}' \
-	'{"jsonrpc":"2.0","id":{id},"result":{"tokens":[{"name":"ok"},{"name":"two\nlines"},{"name":"a b"},{"name":"esc\u001b"}]}}' <<'PY' &
+	'{"jsonrpc":"2.0","id":{id},"result":{"tokens":[{"name":"ok"},{"name":"two\nlines"},{"name":"a b"},{"name":"esc\u001b"}]}}' \
+	'{"jsonrpc":"2.0","id":{id},"result":{}}' <<'PY' &
 import json, os, socket, sys
 srv = socket.socket(socket.AF_UNIX)
 srv.bind(sys.argv[1] + ".tmp")
@@ -304,3 +305,8 @@ expect_eq "and its text" "$(cat "$TMP/out.txt")" "kicked 2 session(s)"
 ok "answers slopnctl cannot read: exit 4 with the field, nothing printed"
 expect_eq "completion offers only plain words from the daemon" \
 	"$(SLOPNCTL_SOCKET="$TMP/fake.sock" "$SLOPNCTL" __complete token remove "")" ok
+# A watch whose daemon closes the connection (it stopped, or dropped a
+# watch that fell behind): not the exit 0 of a watch that ended well.
+fake monitor; expect_eq "monitor when the daemon closes: exit" "$?" 3
+grep -q "the daemon closed the connection" "$TMP/err.txt" || fail "not said: $(cat "$TMP/err.txt")"
+ok "monitor says when the daemon closes the connection, exit 3"

@@ -113,3 +113,15 @@ done
 expect_eq "subscribers that saw session.up, idle callers closed" "$(sed -n 2p "$TMP/holder.txt")" "32 100"
 kill "$holder"
 expect_eq "status --json sessions" "$(ctl --json status | jq .sessions)" 2
+
+# The socket is made 0660 as it is bound. A --control that names a file
+# that is not a socket (a typo naming the token store) is left alone: the
+# daemon does not start, and says why.
+expect_eq "the control socket's mode" "$(stat -c %a "$TMP/hub.sock")" 660
+printf 'keep\n' > "$TMP/not-a-socket"
+out=$(nsx hub timeout 20 "$SLOPND" server --listen 192.0.2.1:4243 --tun xtun0 --token s3cret \
+	--state-dir "$TMP/x-state" --control "$TMP/not-a-socket" 2>&1); rc=$?
+expect_eq "exit status with --control naming a regular file" "$rc" 1
+[[ $out == *"a file that is not a socket is there"* ]] || fail "no clear error: $out"
+expect_eq "the file --control named" "$(cat "$TMP/not-a-socket")" keep
+ok "--control never removes a file that is not a socket"

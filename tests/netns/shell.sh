@@ -8,6 +8,8 @@ topo 2
 start_hub
 connect_clients 2
 ctl token add alice-laptop >/dev/null || fail "token add"
+ctl token add bob@laptop >/dev/null || fail "token add"
+ctl token add bob@phone >/dev/null || fail "token add"
 
 # A terminal session: send keys, wait for the screen to show a pattern.
 cat > "$TMP/term.py" <<'PY'
@@ -55,6 +57,11 @@ expect(r"alice-laptop ")
 send("\r")
 expect(r"token 'alice-laptop' removed")
 print("ok: token remove <Tab> completed alice-laptop")
+send("token remove bob@l\t")           # past an '@', which readline would break at
+expect(r"bob@laptop ")
+send("\r")
+expect(r"token 'bob@laptop' removed")
+print("ok: token remove bob@l<Tab> completed bob@laptop")
 send("bogus\r")
 expect(r"unknown command 'bogus'")
 send("help\r")

@@ -146,14 +146,14 @@ static void listed_and_lifted(void **state)
 	assert_int_equal(ban_count(&t, 160), 2);
 	assert_int_equal(ban_count(&t, 110 + BAN_DURATION), 0);
 
-	assert_int_equal(ban_lift(&t, "not an address", 160), -1);
-	assert_int_equal(ban_lift(&t, "192.0.2.12", 160), 0); /* failures only: forgotten */
-	assert_int_equal(ban_lift(&t, "192.0.2.99", 160), 0);
-	assert_int_equal(ban_lift(&t, "192.0.2.11", 160), 1);
+	assert_int_equal(ban_lift(&t, "not an address", 160, NULL, 0), -1);
+	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, 0), 0); /* failures only: forgotten */
+	assert_int_equal(ban_lift(&t, "192.0.2.99", 160, NULL, 0), 0);
+	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, 0), 1);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 160), 0);
-	assert_int_equal(ban_lift(&t, "192.0.2.11", 160), 0);
-	assert_int_equal(ban_lift(&t, "2001:db8::/48", 160), -1);
-	assert_int_equal(ban_lift(&t, "2001:db8::7", 160), 1);
+	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, 0), 0);
+	assert_int_equal(ban_lift(&t, "2001:db8::/48", 160, NULL, 0), -1);
+	assert_int_equal(ban_lift(&t, "2001:db8::7", 160, NULL, 0), 1);
 	assert_int_equal(ban_count(&t, 160), 0);
 	/* Lifted means forgotten: five new failures to ban again. */
 	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
@@ -186,10 +186,12 @@ static void ipv6_counts_per_64(void **state)
 	ban_sockaddr_str((struct sockaddr *)&same, s, sizeof(s));
 	assert_string_equal(s, "2001:db8:1:2::/64");
 	/* Lifted by its listed form, or by any address in it. */
-	assert_int_equal(ban_lift(&t, "2001:db8:1:2::/64", 100), 1);
+	assert_int_equal(ban_lift(&t, "2001:db8:1:2::/64", 100, NULL, 0), 1);
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
 		ban_fail(&t, (struct sockaddr *)&same, 100);
-	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100), 1);
+	char listed[64] = "";
+	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100, listed, sizeof(listed)), 1);
+	assert_string_equal(listed, "2001:db8:1:2::/64"); /* as listed, for the ban.removed event */
 	assert_int_equal(ban_count(&t, 100), 0);
 	/* IPv4 in IPv6 (a dual-stack socket) stays per address. */
 	struct sockaddr_in6 m1 = v6("::ffff:192.0.2.1"), m2 = v6("::ffff:192.0.2.2");

@@ -100,6 +100,12 @@ static void good_answers(void **state)
 	             "\"nat\":{\"egress\":\"eth0\",\"backend\":\"nftables\",\"restored\":2}}",
 	             (const char *const[]){"nat:       out of eth0 (nftables); rules found gone and put back 2 times\n",
 	             NULL});
+	/* A drop reason's name from the daemon acts on no terminal. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\",\"subnet\":\"10.100.0.0/24\","
+	             "\"hub_vip\":\"10.100.0.1\",\"sessions\":0,\"uptime\":5,\"pin\":\"sha256:ab\",\"tun_up\":true,"
+	             "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0,\"drops\":{\"x\\u001b[2J\\u009b\":3}}}",
+	             (const char *const[]){"drops:     x?[2J?? 3\n", NULL});
 	expect_lines("status", NULL,
 	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\",\"connected\":false,"
 	             "\"state\":\"waiting\",\"dns\":true,\"dns_outside\":\"198.51.100.2\","

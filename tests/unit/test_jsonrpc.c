@@ -132,6 +132,13 @@ static void formatting(void **state)
 	s = jsonrpc_format_error(NULL, JSONRPC_PARSE_ERROR, "not JSON");
 	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"id\":null,\"error\":{\"code\":-32700,\"message\":\"not JSON\"}}\n");
 	free(s);
+	/* A message cut inside a character (a long name quoted), or with a
+	 * caller's control bytes: still an answer, cleaned. */
+	s = jsonrpc_format_error(id, JSONRPC_INVALID_PARAMS, "no token 'caf\xc3' \x1b[2J");
+	assert_non_null(s);
+	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":-32602,"
+	                       "\"message\":\"no token 'caf?' ?[2J\"}}\n");
+	free(s);
 	s = jsonrpc_format_notification("session.up", json_pack("{s:i}", "id", 2));
 	assert_string_equal(s, "{\"jsonrpc\":\"2.0\",\"method\":\"session.up\",\"params\":{\"id\":2}}\n");
 	free(s);
