@@ -4,12 +4,25 @@
 _slopnctl()
 {
 	local IFS=$'\n'
-	local cur=${COMP_WORDS[COMP_CWORD]}
-	if [[ ${COMP_WORDS[COMP_CWORD-1]} == --socket ]]; then
+	# The words as slopnctl reads them, split at blanks only: COMP_WORDS is
+	# also split at bash's word breaks (COMP_WORDBREAKS: the ':' of an IPv6
+	# address or of a path, '=').
+	local line=${COMP_LINE:0:COMP_POINT} words
+	IFS=$' \t' read -r -a words <<< "$line"
+	[[ -z $line || $line == *[[:blank:]] ]] && words+=("")
+	local n=${#words[@]} cur=${words[${#words[@]}-1]}
+	if [[ $n -gt 1 && ${words[n-2]} == --socket ]]; then
 		COMPREPLY=($(compgen -f -- "$cur"))
-		return
+	else
+		COMPREPLY=($(slopnctl __complete "${words[@]:1}" 2>/dev/null))
 	fi
-	COMPREPLY=($(slopnctl __complete "${COMP_WORDS[@]:1:COMP_CWORD}" 2>/dev/null))
+	# bash puts a candidate in place of its own word, which begins after
+	# the last break in cur: what comes before goes.
+	local keep=${cur##*[:=]}
+	if [[ $keep != "$cur" ]]; then
+		local pre=${cur%"$keep"}
+		COMPREPLY=("${COMPREPLY[@]#"$pre"}")
+	fi
 }
 complete -F _slopnctl slopnctl
 
