@@ -317,6 +317,18 @@ static struct control *control_new(sd_event *ev, const struct control_method *me
 	return c;
 }
 
+/* The socket file made 0660 as it is bound: a chmod after bind would
+ * leave a moment open, and follow a symlink put there meanwhile. */
+static int bind_0660(int fd, const struct sockaddr_un *sa)
+{
+	mode_t old_mask = umask(0117);
+	int rv = bind(fd, (const struct sockaddr *)sa, sizeof(*sa));
+	int e = errno;
+	umask(old_mask);
+	errno = e;
+	return rv;
+}
+
 struct control *control_open(sd_event *ev, const char *path,
                              const struct control_method *methods, void *ctx)
 {
@@ -332,12 +344,7 @@ struct control *control_open(sd_event *ev, const char *path,
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0 || make_parent(path) < 0)
 		goto fail;
-	/* Made 0660 as bound (a chmod after bind would leave a moment open,
-	 * and follow a symlink put there meanwhile). */
-	mode_t old_mask = umask(0117);
-	int bound = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
-	umask(old_mask);
-	if (bound < 0) {
+	if (bind_0660(c->fd, &sa) < 0) {
 		if (errno != EADDRINUSE)
 			goto fail;
 		/* Something is there: a socket is replaced only if nobody answers
@@ -359,10 +366,7 @@ struct control *control_open(sd_event *ev, const char *path,
 			goto fail_quiet;
 		}
 		unlink(path);
-		old_mask = umask(0117);
-		bound = bind(c->fd, (struct sockaddr *)&sa, sizeof(sa));
-		umask(old_mask);
-		if (bound < 0)
+		if (bind_0660(c->fd, &sa) < 0)
 			goto fail;
 	}
 	/* root:slopn, so that members of the slopn group can administer; the

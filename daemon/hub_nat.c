@@ -44,11 +44,9 @@ static bool route_networks(const struct server *s, int family, struct cidr4 *loc
 			memcpy(c->net, r[i].dst, 16);
 			continue;
 		}
-		uint32_t h;
+		uint32_t h; /* the kernel keeps a route's host bits zero */
 		memcpy(&h, r[i].dst, 4);
-		h = ntohl(h);
-		local[(*n)++] = (struct cidr4){r[i].prefix ? h & (~0u << (32 - r[i].prefix)) : 0,
-		                               r[i].prefix};
+		local[(*n)++] = (struct cidr4){ntohl(h), r[i].prefix};
 	}
 	return true;
 }

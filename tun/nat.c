@@ -80,39 +80,46 @@ bool nat_route_closes(const struct nl_route *r, int tun_ifindex, bool v6)
 	return h >> 24 != 127 && (!r->via || private);
 }
 
-/* Without the networks that lie inside another of the list (the route of
- * an address's own prefix, a /32 inside its LAN): a shorter ruleset, the
- * same closure. The new count. */
-size_t nat_minimal4(struct cidr4 *c, size_t n)
+/* Whether network outer holds network inner. */
+static bool holds4(const void *outer, const void *inner)
 {
-	size_t out = 0;
-	for (size_t i = 0; i < n; i++) {
-		bool inside = false;
-		for (size_t j = 0; j < n && !inside; j++) {
-			uint32_t m = c[j].prefix ? ~0u << (32 - c[j].prefix) : 0;
-			/* Of two equal ones the first stays. */
-			inside = j != i && c[j].prefix <= c[i].prefix && (c[i].net & m) == c[j].net &&
-			         (c[j].prefix < c[i].prefix || j < i);
-		}
-		if (!inside)
-			c[out++] = c[i];
-	}
-	return out;
+	const struct cidr4 *o = outer, *i = inner;
+	uint32_t m = o->prefix ? ~0u << (32 - o->prefix) : 0;
+	return o->prefix <= i->prefix && (i->net & m) == o->net;
 }
 
-size_t nat_minimal6(struct cidr6 *c, size_t n)
+static bool holds6(const void *outer, const void *inner)
 {
+	const struct cidr6 *o = outer, *i = inner;
+	return o->prefix <= i->prefix && addr_same_prefix(i->net, o->net, o->prefix);
+}
+
+/* Without the networks that lie inside another of the list (the route of
+ * an address's own prefix, a /32 inside its LAN): a shorter ruleset, the
+ * same closure. Of two equal ones the first stays. The new count. */
+static size_t minimal(void *list, size_t n, size_t size, bool (*holds)(const void *, const void *))
+{
+	uint8_t *c = list;
 	size_t out = 0;
 	for (size_t i = 0; i < n; i++) {
 		bool inside = false;
 		for (size_t j = 0; j < n && !inside; j++)
-			inside = j != i && c[j].prefix <= c[i].prefix &&
-			         addr_same_prefix(c[i].net, c[j].net, c[j].prefix) &&
-			         (c[j].prefix < c[i].prefix || j < i);
+			inside = j != i && holds(c + j * size, c + i * size) &&
+			         (j < i || !holds(c + i * size, c + j * size));
 		if (!inside)
-			c[out++] = c[i];
+			memmove(c + out++ * size, c + i * size, size);
 	}
 	return out;
+}
+
+size_t nat_minimal4(struct cidr4 *c, size_t n)
+{
+	return minimal(c, n, sizeof(*c), holds4);
+}
+
+size_t nat_minimal6(struct cidr6 *c, size_t n)
+{
+	return minimal(c, n, sizeof(*c), holds6);
 }
 
 /* One rule a line: "\t\t[iifname|oifname "tun"] ip[6] daddr|saddr SET verdict". */

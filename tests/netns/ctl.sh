@@ -68,39 +68,20 @@ complete_line() { bash_complete _slopnctl slopnctl "$@"; }
 # live values still come.
 ln -s "$TMP/hub.sock" "$TMP/a:b.sock"
 cat > "$TMP/bashterm.py" <<'PY'
-import os, pty, re, select, sys, time
-pid, fd = pty.fork()
-if pid == 0:
-    os.execvp("bash", ["bash", "--norc", "--noprofile", "-i"])
-screen = b""
-def expect(pattern, timeout=5):
-    global screen
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if re.search(pattern.encode(), screen):
-            return
-        r, _, _ = select.select([fd], [], [], 0.1)
-        if r:
-            try:
-                screen += os.read(fd, 4096)
-            except OSError:
-                break
-    sys.stdout.write(screen.decode(errors="replace"))
-    sys.exit("FAIL: the terminal never showed /%s/" % pattern)
-def send(keys):
-    global screen
-    screen = b""
-    os.write(fd, keys.encode())
-send("source %s; PS1='ready> '\r" % sys.argv[1])
-expect(r"ready> ")
-send("slopnctl --socket %s sessions kick 10.100.0.\t\t" % sys.argv[2])
-expect(r"10\.100\.0\.2\s+10\.100\.0\.3")
-send("\x15exit\r")
-os.waitpid(pid, 0)
+import sys
+sys.path.insert(0, sys.argv[1])
+from term import Term
+t = Term(["bash", "--norc", "--noprofile", "-i"])
+t.send("source %s; PS1='ready> '\r" % sys.argv[2])
+t.expect(r"ready> ")
+t.send("slopnctl --socket %s sessions kick 10.100.0.\t\t" % sys.argv[3])
+t.expect(r"10\.100\.0\.2\s+10\.100\.0\.3")
+t.send("\x15exit\r")
+t.wait()
 PY
 mkdir -p "$TMP/bash-home"
 HOME="$TMP/bash-home" TERM=dumb PATH="$(dirname "$SLOPNCTL"):$PATH" \
-	timeout 30 python3 "$TMP/bashterm.py" "$SRC/completions/slopnctl.bash" "$TMP/a:b.sock" > "$TMP/bashterm.out" 2>&1 ||
+	timeout 30 python3 "$TMP/bashterm.py" "$SRC/tests/netns" "$SRC/completions/slopnctl.bash" "$TMP/a:b.sock" > "$TMP/bashterm.out" 2>&1 ||
 	fail "bash's completion with a ':' on the line: $(cat "$TMP/bashterm.out")"
 ok "bash completes live values with a ':' on the line"
 expect_eq "complete 'slopnctl '" "$(complete_line "")" "bans metrics monitor sessions status token "
