@@ -157,10 +157,19 @@ bool client_retry_in(const struct client *cl, uint64_t *left);
 void client_settle(struct client *cl);
 
 /* client_net.c: after a login, and when the connection ends. */
-/* 0; -1 (the client cannot go on); or CLIENT_SUBNET_HOLDS_HUB, refused:
- * the subnet's route would take the way to the hub into the TUN. */
+/* 0; -1 (the client cannot go on); or refused: CLIENT_SUBNET_HOLDS_HUB,
+ * the subnet's route would take the way to the hub into the TUN;
+ * CLIENT_SUBNET_IN_LAN, it would take part of a network beside this
+ * machine (the TUN has no address then). */
 #define CLIENT_SUBNET_HOLDS_HUB (-2)
+#define CLIENT_SUBNET_IN_LAN (-3)
 int client_apply_address(struct client *cl, const struct slopn_login_response *r);
+/* The TUN without its VPN addresses (and their routes). */
+void client_drop_address(struct client *cl);
+/* Connected, and a network beside this machine came (the machine moved)
+ * that the subnet's route now takes part of: true, with that network's
+ * route as text in lan. */
+bool client_subnet_in_lan(const struct client *cl, char *lan, size_t len);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
 void client_restore_network(struct client *cl);
 /* --full-tunnel after a network change: the hub's host route through the

@@ -2,9 +2,10 @@
  * routes, --accept-dns; and all of it as it was when the connection ends. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <string.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -24,16 +25,64 @@ static bool holds_hub(const struct client *cl, int family, const void *net, unsi
 	       addr_same_prefix(net, cl->hub_addr, prefix);
 }
 
+/* "NET/PREFIX" of an address (network order, 4 or 16 bytes) into buf. */
+static const char *net_str(int family, const void *addr, unsigned prefix, char *buf, size_t len)
+{
+	uint8_t b[16] = {0};
+	memcpy(b, addr, family == AF_INET6 ? 16 : 4);
+	for (unsigned i = prefix; i < (family == AF_INET6 ? 128u : 32u); i++)
+		b[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+	char a[INET6_ADDRSTRLEN];
+	snprintf(buf, len, "%s/%u", inet_ntop(family, b, a, sizeof(a)), prefix);
+	return buf;
+}
+
+struct lan_query {
+	int family;
+	const void *net;
+	unsigned prefix;
+	int except;
+};
+
+static bool lan_holds(const struct nl_route *r, void *data)
+{
+	const struct lan_query *q = data;
+	return nl_route_lan_holds(r, q->family, q->net, q->prefix, q->except);
+}
+
+/* Would the subnet's route (prefix bits of net) take part of a network
+ * beside this machine into the TUN, its router or DNS server say? A hub
+ * that gives a subnet inside the client's LAN could answer for them. Then
+ * the LAN's route, as "NET/PREFIX on IFACE", in lan. */
+static bool in_lan(const struct client *cl, int family, const void *net, unsigned prefix,
+                   char *lan, size_t len)
+{
+	struct lan_query q = {family, net, prefix, cl->ifindex};
+	struct nl_route r;
+	if (cl->cfg->no_route || nl_route_find(family, lan_holds, &q, &r) <= 0)
+		return false;
+	char dst[INET6_ADDRSTRLEN + 8], ifname[IF_NAMESIZE] = "?";
+	if_indextoname((unsigned)r.ifindex, ifname);
+	snprintf(lan, len, "%s on %s", net_str(family, r.dst, r.prefix, dst, sizeof(dst)), ifname);
+	return true;
+}
+
 /* The hub's IPv6 address for us, if it offers one (an old hub, or one
  * without IPv6, does not): a failure leaves the tunnel IPv4 only. */
 static void apply_address6(struct client *cl, const struct slopn_login_response *r)
 {
 	unsigned prefix6 = cl->can6 ? r->prefix_len6 : 0;
+	char a[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 8], lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
 	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, prefix6)) {
-		char a[INET6_ADDRSTRLEN], h[INET6_ADDRSTRLEN];
-		log_warn("the hub's IPv6 prefix (%s/%u) holds its own address %s: carrying IPv4 only",
-		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)), prefix6,
-		         inet_ntop(AF_INET6, cl->hub_addr, h, sizeof(h)));
+		log_warn("the hub's IPv6 prefix (%s) holds its own address %s: carrying IPv4 only",
+		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)),
+		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
+		prefix6 = 0;
+	}
+	if (prefix6 && in_lan(cl, AF_INET6, &r->assigned_vip6, prefix6, lan, sizeof(lan))) {
+		log_warn("the hub's IPv6 prefix (%s) lies in this machine's network %s: its route "
+		         "would take that network's hosts into the tunnel. Carrying IPv4 only",
+		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)), lan);
 		prefix6 = 0;
 	}
 	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6))) {
@@ -48,7 +97,6 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 	if (!prefix6)
 		return;
 	if (nl_addr6_add(cl->ifindex, r->assigned_vip6.s6_addr, prefix6, !cl->cfg->no_route) < 0) {
-		char a[INET6_ADDRSTRLEN];
 		log_warn("cannot set the IPv6 address %s on %s: %s; carrying IPv4 only",
 		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)), cl->tunname,
 		         strerror(errno));
@@ -59,17 +107,45 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 	cl->prefix6 = prefix6;
 }
 
+void client_drop_address(struct client *cl)
+{
+	if (cl->vip)
+		nl_addr_flush(cl->ifindex);
+	if (cl->prefix6)
+		nl_addr6_flush(cl->ifindex);
+	cl->vip = 0;
+	cl->prefix = cl->prefix6 = 0;
+	memset(&cl->vip6, 0, sizeof(cl->vip6));
+}
+
+bool client_subnet_in_lan(const struct client *cl, char *lan, size_t len)
+{
+	return (cl->vip && in_lan(cl, AF_INET, &cl->vip, cl->prefix, lan, len)) ||
+	       (cl->prefix6 && in_lan(cl, AF_INET6, &cl->vip6, cl->prefix6, lan, len));
+}
+
 int client_apply_address(struct client *cl, const struct slopn_login_response *r)
 {
 	uint32_t vip = r->assigned_vip.s_addr;
+	char net[INET_ADDRSTRLEN + 8], h[INET_ADDRSTRLEN], lan[INET_ADDRSTRLEN + IF_NAMESIZE + 16];
+	int refused = 0;
 	if (holds_hub(cl, AF_INET, &vip, r->prefix_len)) {
-		char a[INET_ADDRSTRLEN], h[INET_ADDRSTRLEN];
-		log_err("the VPN subnet the hub gives (%s/%u) holds the hub's own address %s: its route "
+		log_err("the VPN subnet the hub gives (%s) holds the hub's own address %s: its route "
 		        "would take the way to the hub into the tunnel. The hub needs another --subnet, "
 		        "or this client --no-route; trying again later",
-		        inet_ntop(AF_INET, &vip, a, sizeof(a)), r->prefix_len,
+		        net_str(AF_INET, &vip, r->prefix_len, net, sizeof(net)),
 		        inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
-		return CLIENT_SUBNET_HOLDS_HUB;
+		refused = CLIENT_SUBNET_HOLDS_HUB;
+	} else if (in_lan(cl, AF_INET, &vip, r->prefix_len, lan, sizeof(lan))) {
+		log_err("the VPN subnet the hub gives (%s) lies in this machine's network %s: its "
+		        "route would take that network's hosts (its router, its DNS server) into the "
+		        "tunnel. The hub needs another --subnet, or this client --no-route; trying "
+		        "again later", net_str(AF_INET, &vip, r->prefix_len, net, sizeof(net)), lan);
+		refused = CLIENT_SUBNET_IN_LAN;
+	}
+	if (refused) {
+		client_drop_address(cl); /* an earlier connection's, and its route */
+		return refused;
 	}
 	if (cl->vip != vip || cl->prefix != r->prefix_len) {
 		if (cl->vip)

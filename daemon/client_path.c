@@ -1,6 +1,8 @@
 /* The way to the hub: path probes beside each attempt, a connection that
  * the way got too narrow for, and roaming (another local address). */
+#include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <string.h>
 #include <gnutls/crypto.h>
 
@@ -230,6 +232,18 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	}
 	if (cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
 		return 0;
+	char lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	if (cl->state == C_UP && client_subnet_in_lan(cl, lan, sizeof(lan))) {
+		/* Moved into a network that the VPN subnet overlaps. */
+		log_err("this machine is now on the network %s, which the VPN subnet's route would take "
+		        "part of: leaving the tunnel until it is gone (or start this client with "
+		        "--no-route)", lan);
+		client_drop_address(cl);
+		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "the hub's VPN subnet lies in a network of "
+		           "this machine's");
+		client_settle(cl);
+		return 0;
+	}
 	/* The hub's host route may lead into the network we left. */
 	client_full_tunnel_again(cl);
 	const ngtcp2_path *p = ngtcp2_conn_get_path(cl->conn->qc);

@@ -1,6 +1,7 @@
 /* rtnetlink requests over libmnl. These are control-path calls (start-up,
  * login), so a socket per request keeps them simple and stateless. */
 #include "tun/netlink.h"
+#include "proto/addr.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -390,32 +391,84 @@ static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 	}
 }
 
-struct route_list {
+/* Every unicast route of a family but the local table's, to each (a list,
+ * or a search). */
+struct route_walk {
 	int family;
+	void (*each)(const struct nl_route *, void *);
+	void *data;
+};
+
+static int walk_route(const struct nlmsghdr *nlh, void *data)
+{
+	struct route_walk *w = data;
+	struct route_info r;
+	parse_route(nlh, &r);
+	if (r.family != w->family || r.type != RTN_UNICAST || r.table == RT_TABLE_LOCAL)
+		return MNL_CB_OK;
+	struct nl_route o = {.ifindex = r.oif, .prefix = r.dst_len, .via = r.via};
+	memcpy(o.dst, r.dst, sizeof(o.dst));
+	w->each(&o, w->data);
+	return MNL_CB_OK;
+}
+
+static int route_walk(int family, void (*each)(const struct nl_route *, void *), void *data)
+{
+	struct route_walk w = {family, each, data};
+	return dump(family, RTM_GETROUTE, sizeof(struct rtmsg), walk_route, &w);
+}
+
+struct route_list {
 	struct nl_route *r;
 	unsigned n, max;
 };
 
-static int collect_route(const struct nlmsghdr *nlh, void *data)
+static void collect_route(const struct nl_route *r, void *data)
 {
 	struct route_list *l = data;
-	struct route_info r;
-	parse_route(nlh, &r);
-	if (r.family != l->family || r.type != RTN_UNICAST || r.table == RT_TABLE_LOCAL ||
-	    l->n == l->max)
-		return MNL_CB_OK;
-	struct nl_route *o = &l->r[l->n++];
-	*o = (struct nl_route){.ifindex = r.oif, .prefix = r.dst_len, .via = r.via};
-	memcpy(o->dst, r.dst, sizeof(o->dst));
-	return MNL_CB_OK;
+	if (l->n < l->max)
+		l->r[l->n++] = *r;
 }
 
 int nl_route_dump(int family, struct nl_route *out, unsigned max)
 {
-	struct route_list l = {.family = family, .r = out, .max = max};
-	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), collect_route, &l) < 0)
+	struct route_list l = {.r = out, .max = max};
+	if (route_walk(family, collect_route, &l) < 0)
 		return -1;
 	return (int)l.n;
+}
+
+struct route_search {
+	bool (*match)(const struct nl_route *, void *);
+	void *data;
+	struct nl_route *found;
+	bool hit;
+};
+
+static void search_route(const struct nl_route *r, void *data)
+{
+	struct route_search *s = data;
+	if (!s->hit && s->match(r, s->data)) {
+		*s->found = *r;
+		s->hit = true;
+	}
+}
+
+int nl_route_find(int family, bool (*match)(const struct nl_route *, void *), void *data,
+                  struct nl_route *found)
+{
+	struct route_search s = {match, data, found, false};
+	if (route_walk(family, search_route, &s) < 0)
+		return -1;
+	return s.hit;
+}
+
+bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, unsigned prefix,
+                        int except)
+{
+	return !r->via && r->ifindex && r->ifindex != except &&
+	       r->prefix >= (family == AF_INET6 ? 16u : 8u) && r->prefix <= prefix &&
+	       addr_same_prefix(net, r->dst, r->prefix);
 }
 
 static int find_default(const struct nlmsghdr *nlh, void *data)

@@ -58,6 +58,17 @@ struct nl_route {
 /* Every such route of a family (AF_INET, AF_INET6); at most max. Returns
  * the count or -1. */
 int nl_route_dump(int family, struct nl_route *out, unsigned max);
+/* The first such route of a family that match takes, in *found: 1; 0 when
+ * none does; -1 when the routes cannot be listed. Sees every route, however
+ * many. */
+int nl_route_find(int family, bool (*match)(const struct nl_route *, void *), void *data,
+                  struct nl_route *found);
+/* Whether r is the route of a network beside this machine (reached without
+ * a gateway, not through interface except, not a way out shorter than /8,
+ * IPv6 /16) that holds net/prefix: a route of that prefix would take the
+ * network's hosts (its router, its DNS server) away from it. */
+bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, unsigned prefix,
+                        int except);
 
 /* The interface of the main table's IPv4 (IPv6) default route. -1 (ENOENT) if none. */
 int nl_default_oif(int *oif);

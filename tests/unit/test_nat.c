@@ -1,4 +1,5 @@
 /* The nftables ruleset the hub installs for --nat: built as text, checked here. */
+#include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -8,6 +9,7 @@
 
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
+#include "tun/netlink.h"
 
 static const struct cidr4 allow[] = {{0xc6336400, 24}};       /* 198.51.100.0/24 */
 static const struct cidr4 local[] = {{0xc0000200, 24}, {0xcb007100, 30}};
@@ -223,6 +225,34 @@ static void routes_that_close(void **state)
 	assert_false(nat_route_closes(&r6, 9, true)); /* the TUN's */
 }
 
+/* Which routes are a client's networks that a VPN subnet (here
+ * 198.51.100.0/29, TUN ifindex 9) may not lie in. */
+static void lans_that_hold(void **state)
+{
+	(void)state;
+	const uint8_t vip[4] = {198, 51, 100, 2}, vip6[16] = {0x20, 0x01, 0x0d, 0xb8, 0, 5, [15] = 2};
+	struct nl_route r = {.ifindex = 2, .dst = {198, 51, 100, 0}, .prefix = 24};
+	assert_true(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));    /* the LAN /24 holds it */
+	r.prefix = 29;
+	assert_true(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));    /* the same network */
+	r.prefix = 30;
+	assert_false(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));   /* smaller: its route wins */
+	r = (struct nl_route){.ifindex = 2, .dst = {198, 51, 100, 128}, .prefix = 25};
+	assert_false(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));   /* beside it */
+	r = (struct nl_route){.ifindex = 2, .dst = {198, 51, 0, 0}, .prefix = 16, .via = true};
+	assert_false(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));   /* behind a router */
+	r = (struct nl_route){.ifindex = 2, .prefix = 0};
+	assert_false(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));   /* a way out, on-link */
+	r = (struct nl_route){.ifindex = 9, .dst = {198, 51, 100, 0}, .prefix = 24};
+	assert_false(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));   /* the TUN's own */
+	r.ifindex = 0;
+	assert_false(nl_route_lan_holds(&r, AF_INET, vip, 29, 9));   /* next hops */
+	r = (struct nl_route){.ifindex = 3, .dst = {0x20, 0x01, 0x0d, 0xb8, 0, 5}, .prefix = 64};
+	assert_true(nl_route_lan_holds(&r, AF_INET6, vip6, 64, 9));
+	r.dst[5] = 6;
+	assert_false(nl_route_lan_holds(&r, AF_INET6, vip6, 64, 9));
+}
+
 static void minimal_lists(void **state)
 {
 	(void)state;
@@ -272,6 +302,7 @@ int main(void)
 		cmocka_unit_test(table_names),
 		cmocka_unit_test(iptables_form),
 		cmocka_unit_test(routes_that_close),
+		cmocka_unit_test(lans_that_hold),
 		cmocka_unit_test(minimal_lists),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,71 @@
+#!/bin/bash
+# A hub's VPN subnet may not take a network beside the client: a hub that
+# gives a subnet inside the client's LAN would get, through the subnet's
+# more specific route, the LAN's router and DNS server. The client refuses
+# such a subnet (IPv6: such a prefix, carrying IPv4 only), leaves the
+# tunnel when it moves into such a network, and comes back when it is gone.
+# --no-route takes any subnet (no route, no capture).
+#
+#   hub 192.0.2.1 --subnet 198.51.100.0/29, --subnet6 2001:db8:5::/64
+#        |
+#   br0 -+- c1 192.0.2.11, lan1 198.51.100.10/24 -- rtr 198.51.100.1
+#        +- c2 192.0.2.12 (--no-route)
+#        +- c3 192.0.2.13, home0 2001:db8:5::50/64; later 198.51.100.50/24
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+topo 3
+ns_ipv6 hub c2 c3
+ns_create rtr
+ip link add lan1 netns "$(ns c1)" type veth peer name eth0 netns "$(ns rtr)"
+ip -n "$(ns c1)" addr add 198.51.100.10/24 dev lan1
+ip -n "$(ns c1)" link set lan1 up
+ip -n "$(ns rtr)" addr add 198.51.100.1/24 dev eth0
+ip -n "$(ns rtr)" link set eth0 up
+# A network of c3's own (no dummy driver on every kernel: a veth pair).
+ip -n "$(ns c3)" link add home0 type veth peer name home1 || fail "cannot make c3's home0"
+ip -n "$(ns c3)" addr add 2001:db8:5::50/64 dev home0
+ip -n "$(ns c3)" link set home1 up
+ip -n "$(ns c3)" link set home0 up
+
+start_hub --subnet 198.51.100.0/29 --subnet6 2001:db8:5::/64
+in_lan='lies in a network of this machine'
+last_error_is() { [[ "$(client_status "$1" last_error)" == *"$2"* ]]; }
+
+# c1: its LAN holds the subnet. Refused, the TUN without the address, the
+# LAN's router still the LAN's.
+start_client c1
+wait_until 10 "c1 refusing the subnet" last_error_is c1 "$in_lan"
+expect_eq "c1's VIP" "$(client_status c1 vip)" null
+nsx c1 ip -4 addr show dev slopn0 | grep -q inet && fail "c1's TUN has an address: $(nsx c1 ip -4 addr show dev slopn0)"
+route=$(nsx c1 ip route get 198.51.100.1)
+[[ "$route" == *" dev lan1 "* ]] || fail "c1 reaches its LAN's router by: $route"
+nsx c1 ping -c 2 -i 0.2 -W 2 198.51.100.1 > /dev/null || fail "c1 cannot reach its LAN's router"
+ok "c1 refuses a subnet inside its LAN; its router is reached on the LAN"
+
+# c2: --no-route takes it (no route to capture anything).
+start_client c2 --no-route
+wait_until 10 "c2 connected" client_connected c2
+[[ "$(client_status c2 vip6)" == 2001:db8:5::* ]] || fail "c2 has no IPv6 VIP: $(client_status c2 vip6)"
+ok "c2 with --no-route connects as $(client_status c2 vip), $(client_status c2 vip6)"
+
+# c3: the IPv6 prefix lies in its home0's /64: IPv4 only.
+start_client c3
+wait_until 10 "c3 connected" client_connected c3
+V3=$(client_status c3 vip)
+expect_eq "c3's IPv6 VIP" "$(client_status c3 vip6)" null
+route=$(nsx c3 ip -6 route get 2001:db8:5::1)
+[[ "$route" == *" dev home0 "* ]] || fail "c3 reaches 2001:db8:5::1 by: $route"
+nsx hub ping -c 2 -i 0.2 -W 2 "$V3" > /dev/null || fail "the hub cannot reach c3 at $V3"
+ok "c3 carries IPv4 only ($V3): the IPv6 prefix lies in its own network"
+
+# c3 moves into a network the subnet lies in: it leaves the tunnel.
+ip -n "$(ns c3)" addr add 198.51.100.50/24 dev home0
+wait_until 10 "c3 leaving the tunnel" last_error_is c3 "$in_lan"
+wait_until 5 "c3 without its VIP" client_is c3 vip null
+route=$(nsx c3 ip route get 198.51.100.1)
+[[ "$route" == *" dev home0 "* ]] || fail "c3 reaches 198.51.100.1 by: $route"
+ok "c3 leaves the tunnel when it joins 198.51.100.0/24"
+ip -n "$(ns c3)" addr del 198.51.100.50/24 dev home0
+wait_until 40 "c3 back" client_connected c3
+nsx hub ping -c 2 -i 0.2 -W 2 "$(client_status c3 vip)" > /dev/null || fail "the hub cannot reach c3"
+ok "c3 is back as $(client_status c3 vip) once that network is gone"
