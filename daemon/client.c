@@ -28,6 +28,7 @@
 #include "daemon/log.h"
 #include "daemon/timer.h"
 #include "daemon/tls.h"
+#include "proto/icmp.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
@@ -218,8 +219,11 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		return;
 	}
 	/* Only what is addressed to us: the hub has no business sending this
-	 * machine packets for its LAN, or for anyone else. */
-	if (!ours) {
+	 * machine packets for its LAN, or for anyone else; nor errors about
+	 * packets that did not go through the tunnel (a "too big" about our
+	 * own QUIC packets). */
+	if (!ours || icmp_error_foreign(pkt, n, n && pkt[0] >> 4 == 6 ? cl->vip6.s6_addr
+	                                                             : (const uint8_t *)&cl->vip)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
 		return;
 	}
@@ -472,7 +476,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	}
 	/* Full-size packets unless the kernel knows the way carries less (the
 	 * interface's or route's MTU, or an ICMP answer to an earlier try). */
-	cl->udp_payload = cl->own_payload = udp_path_payload(&cl->udp);
+	cl->udp_payload = cl->own_payload = client_path_payload(cl);
 	if (cl->probe_cap && cl->probe_cap < cl->udp_payload)
 		cl->udp_payload = cl->probe_cap; /* the last attempt's probes found less */
 	cl->probe_cap = 0;

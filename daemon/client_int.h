@@ -50,6 +50,7 @@ struct client {
 	struct udp udp;
 	size_t udp_payload;          /* this attempt's largest UDP payload: the path's */
 	size_t own_payload;          /* what the kernel said our side takes, at its start */
+	size_t pmtu_ignored;         /* the last path MTU (as payload) too small to believe */
 	/* Path probes beside each attempt's first packet (client_path.c). */
 	struct pathprobe probe;
 	uint64_t probe_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
@@ -234,6 +235,10 @@ void client_ares_free(struct client *cl);
 /* The kernel's way to the hub now (to the last address tried; before any,
  * the default route). */
 struct client_way client_way_now(const struct client *cl);
+/* The UDP payload the kernel lets us send to the hub: its path MTU, unless
+ * that is less than any QUIC path carries while the interface toward the hub
+ * takes more; then the interface's (said once). */
+size_t client_path_payload(struct client *cl);
 void client_send_probes(struct client *cl);
 /* rx answers one of this attempt's probes: noted, and not for ngtcp2.
  * Only while probe_sent: the caller checks that, per packet. */

@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <gnutls/crypto.h>
 
 #include "daemon/client_int.h"
@@ -96,7 +98,7 @@ static void widen_probe(struct client *cl)
 {
 	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
 		return;
-	size_t own = udp_path_payload(&cl->udp);
+	size_t own = client_path_payload(cl);
 	if (own <= cl->udp_payload)
 		return; /* our side narrowed since: nothing wider to find */
 	probes_out(cl, own, 1);
@@ -195,6 +197,44 @@ struct client_way client_way_now(const struct client *cl)
 		w.oif = 0;
 	}
 	return w;
+}
+
+/* What the interface toward the hub takes (0: unknown), whatever the kernel
+ * learnt from ICMP answers since. */
+static size_t device_payload(const struct client *cl)
+{
+	struct client_way w = client_way_now(cl);
+	struct ifreq ifr = {0};
+	if (!w.oif || !if_indextoname((unsigned)w.oif, ifr.ifr_name))
+		return 0;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	int rv = ioctl(fd, SIOCGIFMTU, &ifr);
+	close(fd);
+	int payload = rv < 0 ? 0 : ifr.ifr_mtu - UDP_IP_OVERHEAD(cl->hub_family);
+	return payload > 0 ? (size_t)payload : 0;
+}
+
+size_t client_path_payload(struct client *cl)
+{
+	size_t now = udp_path_payload(&cl->udp);
+	if (now >= NGTCP2_MAX_UDP_PAYLOAD_SIZE)
+		return now;
+	size_t dev = device_payload(cl);
+	if (dev < NGTCP2_MAX_UDP_PAYLOAD_SIZE)
+		return now; /* the interface itself: said by the caller */
+	/* Learnt from an ICMP "too big" answer: less than any QUIC path carries,
+	 * so not a path we could use, and anyone on the way can forge one
+	 * (RFC 9000, 14.2.1: ignore it). Our sends ignore it too
+	 * (IP_PMTUDISC_PROBE). */
+	if (cl->pmtu_ignored != now)
+		log_warn("the kernel holds a path MTU to the hub that leaves %zu bytes of UDP payload, "
+		         "less than QUIC's least (%d): from an ICMP answer, which anyone on the way can "
+		         "forge; ignored (the interface takes %zu)", now, NGTCP2_MAX_UDP_PAYLOAD_SIZE,
+		         dev);
+	cl->pmtu_ignored = now;
+	return dev < UDP_MAX_PAYLOAD ? dev : UDP_MAX_PAYLOAD;
 }
 
 /* With --full-tunnel: the kernel would send to the hub through our TUN. */
@@ -298,7 +338,7 @@ void client_path_narrowed(struct client *cl)
 		client_check_path_soon(cl);
 		return;
 	}
-	size_t now = udp_path_payload(&cl->udp);
+	size_t now = client_path_payload(cl);
 	if (now >= cl->udp_payload)
 		return;
 	log_warn("the way to the hub now carries UDP packets of %zu bytes of payload, not %zu: "
@@ -323,7 +363,7 @@ void client_path_changed(struct client *cl)
 	if (!cl->conn || cl->state != C_UP || cl->conn->state != CONN_OPEN ||
 	    conn_max_datagram(cl->conn) >= cl->cfg->mtu)
 		return;
-	size_t now = udp_path_payload(&cl->udp);
+	size_t now = client_path_payload(cl);
 	if (now <= cl->own_payload)
 		return;
 	log_info("the way to the hub carries UDP packets of %zu bytes of payload again, not %zu: "

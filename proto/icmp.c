@@ -130,3 +130,26 @@ size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[1
 	store_csum(out + 42, (uint16_t)~csum_fold(csum_add(sum, out + 40, icmp_len)));
 	return n;
 }
+
+bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own)
+{
+	struct ipv4_info ip;
+	struct ipv6_info ip6;
+	size_t at;
+	if (len && pkt[0] >> 4 == 6) {
+		if (ipv6_parse(pkt, len, &ip6) != IPV6_OK || upper_layer(pkt, &ip6, &at) != ICMP6_PROTO ||
+		    at >= ip6.total_len || pkt[at] >= 128)
+			return false; /* informational (echo) or not ICMPv6 */
+		/* The quoted packet's source: after the 8-byte ICMPv6 header and
+		 * the quoted header's first 8 bytes. */
+		return at + 8 + 8 + 16 > ip6.total_len || memcmp(pkt + at + 16, own, 16) != 0;
+	}
+	if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.protocol != ICMP_PROTO ||
+	    (pkt[6] << 8 | pkt[7]) & 0x1fff || ip.total_len < ip.header_len + 1u)
+		return false;
+	uint8_t type = pkt[ip.header_len];
+	if (type != 3 && type != 4 && type != 5 && type != 11 && type != 12)
+		return false;
+	at = ip.header_len + 8u;
+	return at + 16 > ip.total_len || memcmp(pkt + at + 12, own, 4) != 0;
+}

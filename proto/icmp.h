@@ -6,6 +6,7 @@
 #ifndef SLOPN_PROTO_ICMP_H
 #define SLOPN_PROTO_ICMP_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -28,5 +29,13 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t m
  * out must not overlap pkt. */
 size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[16], size_t mtu,
                             uint8_t *out, size_t cap);
+
+/* Whether pkt (IPv4 or IPv6, well-formed) is an ICMP or ICMPv6 error
+ * (unreachable, too big, time exceeded, parameter problem, redirect,
+ * source quench) about a packet that own (4 or 16 bytes, the family's) did
+ * not send, or whose quote is cut before its source: an error about traffic
+ * that never went this way. Anything else, and fragments after the first
+ * (nothing in them to judge), is not. */
+bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own);
 
 #endif

@@ -1,5 +1,6 @@
 /* libFuzzer: the "fragmentation needed" and "packet too big" answers to any
- * packet from the TUN. */
+ * packet from the TUN, and the client's judgement of errors from the hub
+ * (its own answers are about the packet they quote). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		 * quoting the start of the packet. */
 		if (n < 48 || n > 96 || sum16(out, 20) != 0xffff || sum16(out + 20, n - 20) != 0xffff ||
 		    out[20] != 3 || out[21] != 4 || memcmp(out + 16, pkt + 12, 4) != 0 ||
-		    memcmp(out + 28, pkt, n - 28) != 0 || (size_t)(out[2] << 8 | out[3]) != n)
+		    memcmp(out + 28, pkt, n - 28) != 0 || (size_t)(out[2] << 8 | out[3]) != n ||
+		    icmp_error_foreign(out, n, pkt + 12))
 			abort();
 	}
 	static const uint8_t from[16] = {0xfd, [15] = 1};
@@ -47,9 +49,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			s = (s & 0xffff) + (s >> 16);
 		if (n < 88 || n > 1280 || n > cap || s != 0xffff || out6[40] != 2 ||
 		    memcmp(out6 + 24, pkt + 8, 16) != 0 || memcmp(out6 + 48, pkt, n - 48) != 0 ||
-		    (size_t)(out6[4] << 8 | out6[5]) != n - 40)
+		    (size_t)(out6[4] << 8 | out6[5]) != n - 40 || icmp_error_foreign(out6, n, pkt + 8))
 			abort();
 	}
+	static const uint8_t own[16] = {10, 100, 0, 2};
+	(void)icmp_error_foreign(pkt, size, own);
 	free(pkt);
 	return 0;
 }

@@ -184,6 +184,47 @@ static void no_packet_too_big_due(void **state)
 	assert_int_equal(icmp6_packet_too_big(p, sizeof(p), from, 1280, out, sizeof(out)), 0);
 }
 
+/* Errors from the hub are for the client's own packets only. */
+static void foreign_errors(void **state)
+{
+	(void)state;
+	uint8_t p[1280], out[96], own[4] = {10, 100, 0, 2}, other[4] = {10, 100, 0, 3};
+	uint32_t from;
+	inet_pton(AF_INET, "10.100.0.1", &from);
+	packet(p, 6, 0x4000, 0x9c);                              /* TCP from 10.100.0.2, DF */
+	size_t n = icmp4_frag_needed(p, sizeof(p), from, 1200, out, sizeof(out));
+	assert_true(n > 0);
+	assert_false(icmp_error_foreign(out, n, own));          /* about our packet */
+	assert_true(icmp_error_foreign(out, n, other));         /* about someone else's */
+	out[20] = 11;                                            /* time exceeded: an error too */
+	assert_true(icmp_error_foreign(out, n, other));
+	out[20] = 0;                                             /* echo reply: not an error */
+	assert_false(icmp_error_foreign(out, n, other));
+	out[20] = 3;
+	out[2] = 0, out[3] = 28 + 12;                            /* quote cut before its source */
+	assert_true(icmp_error_foreign(out, 40, own));
+	out[2] = 0, out[3] = (uint8_t)n;
+	out[7] = 1;                                              /* a later fragment: nothing to judge */
+	assert_false(icmp_error_foreign(out, n, other));
+	assert_false(icmp_error_foreign(p, sizeof(p), other));  /* not ICMP */
+	assert_false(icmp_error_foreign(out, 10, other));       /* not IPv4 at all */
+
+	uint8_t p6[1280], out6[1280], from6[16], own6[16], other6[16];
+	inet_pton(AF_INET6, "fd00::1", from6);
+	inet_pton(AF_INET6, "fd00::2", own6);
+	inet_pton(AF_INET6, "fd00::3", other6);
+	packet6(p6, 6, 0x9c);                                    /* TCP from fd00::2 */
+	n = icmp6_packet_too_big(p6, sizeof(p6), from6, 1300, out6, sizeof(out6));
+	assert_true(n > 0);
+	assert_false(icmp_error_foreign(out6, n, own6));
+	assert_true(icmp_error_foreign(out6, n, other6));
+	out6[40] = 129;                                          /* echo reply */
+	assert_false(icmp_error_foreign(out6, n, other6));
+	out6[40] = 1;                                            /* unreachable, cut short */
+	out6[4] = 0, out6[5] = 8 + 20;
+	assert_true(icmp_error_foreign(out6, 40 + 8 + 20, own6));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -191,6 +232,7 @@ int main(void)
 		cmocka_unit_test(no_answer_due),
 		cmocka_unit_test(packet_too_big),
 		cmocka_unit_test(no_packet_too_big_due),
+		cmocka_unit_test(foreign_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

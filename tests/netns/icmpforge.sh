@@ -1,0 +1,70 @@
+#!/bin/bash
+# A forged ICMP "fragmentation needed" cannot cut a client off. One that
+# claims less than any QUIC path carries (RFC 9000 14.2.1: ignore it) is
+# believed by the kernel for ten minutes, so the client must not take it
+# for a narrower way and stop; and one sent through the tunnel (by another
+# client) about the client's own QUIC packets is dropped before the kernel
+# sees it.
+#
+#   hub 192.0.2.1 -- br0 -- c1 192.0.2.11, c2 192.0.2.12 (the forger)
+. "$(dirname "$0")/lib.sh"
+command -v jq >/dev/null || skip "needs jq"
+command -v python3 >/dev/null || skip "needs python3"
+topo 2
+start_hub
+connect_clients 2
+V1=$(client_status c1 vip) V2=$(client_status c2 vip)
+session_of() { ctl --json sessions list | jq -r --arg v "$1" '.sessions[] | select(.vip == $v) | .id'; }
+S1=$(session_of "$V1")
+port=$(nsx c1 ss -Hun state connected dst 192.0.2.1:4242 | awk '{print $4}' | sed 's/.*://' | head -1)
+[ -n "$port" ] || fail "c1's QUIC socket not found"
+
+# forge NS SRC DST: an ICMP "fragmentation needed, MTU 552" from SRC to DST
+# (raw, IP header included) about a packet 192.0.2.11:$port -> 192.0.2.1:4242.
+forge() {
+	nsx "$1" python3 - "$2" "$3" "$port" <<'PY'
+import socket, struct, sys
+src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def csum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1300, 0, 0x4000, 64, 17, 0,
+                    socket.inet_aton('192.0.2.11'), socket.inet_aton('192.0.2.1'))
+inner = inner[:10] + struct.pack('!H', csum(inner)) + inner[12:]
+inner += struct.pack('!HHHH', port, 4242, 1280, 0)
+icmp = struct.pack('!BBHHH', 3, 4, 0, 0, 552) + inner
+icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
+                 socket.inet_aton(src), socket.inet_aton(dst))
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.sendto(ip + icmp, (dst, 0))
+PY
+}
+no_route() { client_status c1 totals.drops.no_route; }
+pmtu() { nsx c1 ip route get 192.0.2.1 | grep -o 'mtu [0-9]*' || true; }
+still_up() {
+	client_connected c1 || fail "c1 lost its connection: $(client_status c1 last_error)"
+	expect_eq "c1's session at the hub" "$(session_of "$V1")" "$S1"
+	nsx c1 ping -c 3 -i 0.2 -W 2 -M do -s 1252 10.100.0.1 > /dev/null ||
+		fail "full-size pings from c1 do not pass"
+}
+
+# Through the tunnel: c2 as its own VIP to c1's, about c1's QUIC packets.
+before=$(no_route)
+forge c2 "$V2" "$V1"
+wait_until 5 "c1 counting the forged error (no_route $before)" \
+	sh -c "[ \"\$(\"$SLOPNCTL\" --socket '$TMP/c1.sock' --json status | jq .totals.drops.no_route)\" -gt $before ]"
+expect_eq "the kernel's path MTU to the hub on c1" "$(pmtu)" ""
+sleep 1
+still_up
+ok "an error about c1's QUIC packets, from c2 through the tunnel, is dropped and counted"
+
+# On the underlay, from an address of the LAN: the kernel believes it.
+ip -n "$(ns hub)" addr add 192.0.2.99/24 dev eth0
+forge hub 192.0.2.99 192.0.2.11
+wait_until 5 "the kernel taking the forged MTU" sh -c "nsx() { ip netns exec $(ns c1) \"\$@\"; }; nsx ip route get 192.0.2.1 | grep -q 'mtu 552'"
+sleep 3
+still_up
+ok "c1 stays connected (session $S1) under a kernel path MTU of 552 from a forged error"
