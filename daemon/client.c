@@ -40,6 +40,9 @@
 
 #define TUN_BATCH 64                 /* reads per wake-up */
 #define BACKOFF_MAX 30
+/* A connection that lasted this long (seconds) worked: its loss earns a
+ * quick retry, and the backoff starts from 1 s again. */
+#define STEADY_SECS 30
 
 /* ---- TLS pin ---- */
 
@@ -175,8 +178,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	/* A reconnect tries this address first. */
 	const ngtcp2_path *path = ngtcp2_conn_get_path(c->qc);
 	memcpy(&cl->prefer, path->remote.addr, path->remote.addrlen);
-	cl->up_since = time(NULL);
-	cl->backoff = 0;
+	cl->up_since = time(NULL); /* the backoff starts again once it lasted (client_down) */
 	cl->banned = false;
 	char v6[32 + 2 * INET6_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN], h6[INET6_ADDRSTRLEN];
 	if (cl->prefix6)
@@ -277,6 +279,12 @@ static void client_down(struct conn *c)
 	cl->state = C_WAITING;
 	if (cl->fatal)
 		return;
+	/* Only a connection that lasted starts the backoff again: a hub that
+	 * ends each one at once (or kicks, or sends a "path" line) must not
+	 * have us log in again and again, with the full tunnel's routes going
+	 * and coming each time. */
+	if (was_up && time(NULL) - cl->up_since >= STEADY_SECS)
+		cl->backoff = 0;
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
@@ -576,9 +584,14 @@ void client_schedule_retry(struct client *cl)
 	uint64_t now, delay;
 	cl->state = C_WAITING; /* from an attempt given up, never from a connection */
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	/* One quick retry in STEADY_SECS: more, and the hub (or the way) ends
+	 * connections as fast as we make them. */
+	if (cl->quick_retry && cl->quick_at && now < cl->quick_at + STEADY_SECS * 1000000ull)
+		cl->quick_retry = false;
 	if (cl->quick_retry) {
 		/* The hub most likely restarted (or we moved): come back now, with
 		 * a little jitter so that all its clients do not arrive at once. */
+		cl->quick_at = now;
 		uint16_t jitter;
 		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = 20000 + jitter % 200000;

@@ -165,4 +165,15 @@ wait_log hub:mute "gopeer: held login closed" 2
 held_twice() { [ "$(grep -c 'gopeer: login held' "$TMP/hub-mute.log")" -ge 2 ]; }
 wait_until 10 "our client's next attempt" held_twice
 ok "a login without answer ends after 10 s: $(client_status c2:mute last_error); then another attempt"
+end mute
+# A hub that ends every connection just after the login (as one that kicks
+# at once, or sends a "path" line each time): one quick retry, then the
+# backoff (1, 2, 4 s...) instead of a login every few milliseconds.
+hostile drop -drop
+wait_log hub:drop "gopeer: session up" 10
+sleep 12 # the count over a stretch of time is what is measured
+logins=$(grep -c "gopeer: session up" "$TMP/hub-drop.log")
+[ "$logins" -ge 3 ] && [ "$logins" -le 6 ] || fail "$logins logins in 12 s to a hub that drops each (want 3 to 6)"
+ok "a hub that drops every connection got $logins logins in 12 s"
+end drop
 echo "PASS"

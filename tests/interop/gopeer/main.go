@@ -93,6 +93,7 @@ var (
 	mask   = flag.String("mask", "", "hub: the subnet_mask to send (none, as the original)")
 	stray  = flag.Bool("stray", false, "hub: give IPv6 too, and send packets not for the client")
 	mute   = flag.Bool("mute", false, "hub: never answer a login (keep the connection open)")
+	drop   = flag.Bool("drop", false, "hub: end each connection just after answering its login")
 )
 
 func quicConfig() *quic.Config {
@@ -222,6 +223,14 @@ func (h *hub) serve(conn quic.Connection) {
 	b, _ := json.Marshal(resp)
 	stream.Write(append(b, '\n'))
 	fmt.Printf("gopeer: session up: vip %s client %s\n", vip, req.ClientVersion)
+	if *drop {
+		time.Sleep(50 * time.Millisecond)
+		conn.CloseWithError(0, "dropped")
+		h.mu.Lock()
+		delete(h.conns, vip)
+		h.mu.Unlock()
+		return
+	}
 	if *stray {
 		go sendStray(conn, vip)
 	}
