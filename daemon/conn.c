@@ -26,6 +26,7 @@ const char *const drop_reason_names[DROP_MAX] = {
 /* Slot size of the datagram queue: the largest IP packet we carry. */
 #define DGQ_SLOT 1500
 #define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
+#define LINGER_MAX (3 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
 /* A client gives up on a hub that answered none of this many probe
  * timeouts in a row, after at least DEAD_SILENCE without a packet: 2 to 3 s
@@ -402,6 +403,7 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
 		have_secret = true;
 	}
 	c->reset_secret = client_secret;
+	c->linger = true;
 
 	ngtcp2_cid scid, dcid;
 	scid.datalen = CONN_CID_LEN;
@@ -470,11 +472,31 @@ static void conn_finish(struct conn *c)
 		c->ops->on_gone(c);
 }
 
+/* The same address and port (of one family: a socket's peers are). */
+static bool same_peer(const struct sockaddr *a, const struct sockaddr *b)
+{
+	if (!sockaddr_same_host((const struct sockaddr_storage *)(const void *)a,
+	                        (const struct sockaddr_storage *)(const void *)b))
+		return false;
+	if (a->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_port ==
+		       ((const struct sockaddr_in *)(const void *)b)->sin_port;
+	return ((const struct sockaddr_in6 *)(const void *)a)->sin6_port ==
+	       ((const struct sockaddr_in6 *)(const void *)b)->sin6_port;
+}
+
 /* Stay around for three PTOs so that late packets get our close again
- * (closing) or are absorbed (draining), as RFC 9000 10.2 asks. */
+ * (closing) or are absorbed (draining), as RFC 9000 10.2 asks; but at most
+ * LINGER_MAX, since the PTO holds the peer's own max_ack_delay (up to 16 s:
+ * a connection could be kept for 50 s). Without c->linger, not at all. */
 static void arm_linger(struct conn *c)
 {
-	uint64_t t = conn_now() + 3 * ngtcp2_conn_get_pto(c->qc);
+	if (!c->linger) {
+		conn_finish(c);
+		return;
+	}
+	uint64_t linger = 3 * ngtcp2_conn_get_pto(c->qc);
+	uint64_t t = conn_now() + (linger < LINGER_MAX ? linger : LINGER_MAX);
 	sd_event_source_set_time(c->timer, t / 1000 + 1);
 	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
 }
@@ -537,7 +559,12 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
                const uint8_t *pkt, size_t len, uint64_t ts)
 {
 	if (c->state == CONN_CLOSING) {
-		if (c->closelen)
+		/* Our close again, to the connection's own address only (anyone
+		 * who saw its connection ID could aim it elsewhere), and ever more
+		 * rarely (RFC 9000 10.2.1): the 1st, 2nd, 4th, 8th... packet. */
+		unsigned k = ++c->closing_rx;
+		const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
+		if (c->closelen && !(k & (k - 1)) && same_peer(from, p->remote.addr))
 			udp_send_one(c->udp, to, tolen, from, fromlen, c->closebuf, c->closelen);
 		return;
 	}

@@ -133,6 +133,11 @@ struct conn {
 	bool ctl_overflow;          /* closed for a control line over LINEBUF_CAP */
 	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
 	size_t closelen;
+	unsigned closing_rx;        /* packets of the peer's since, answered at powers of 2 */
+	/* Its end is worth lingering over (RFC 9000 10.2): a client's, and a
+	 * hub's once logged in. A hub's connection that never logged in goes at
+	 * once, so that handshakes closed as soon as made cannot pile up. */
+	bool linger;
 
 	/* IP packets waiting for congestion window (or pacing) */
 	uint8_t *dgq;               /* CONN_DGQ_SLOTS * dgq_slot bytes */

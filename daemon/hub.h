@@ -184,6 +184,9 @@ void hub_admit_leave(struct session *ss);
 void hub_admit_oversize(struct server *s);
 /* Connections past their handshake that have not logged in yet. */
 unsigned hub_awaiting_login(const struct server *s);
+/* Connections ended and kept a moment for the peer's late packets (a
+ * logged-in session's, at most 3 s). */
+unsigned hub_closing(const struct server *s);
 /* Whether one more stateless answer fits this second's budget. */
 bool hub_stateless_ok(struct server *s);
 

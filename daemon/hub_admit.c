@@ -147,6 +147,14 @@ unsigned hub_awaiting_login(const struct server *s)
 	return n;
 }
 
+unsigned hub_closing(const struct server *s)
+{
+	unsigned n = 0;
+	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		n += ss->conn.state == CONN_CLOSING || ss->conn.state == CONN_DRAINING;
+	return n;
+}
+
 /* Close a connection that has not logged in, at the end of the event. Code
  * 0: a real client that was only slow tries again. */
 static void close_waiting(struct session *ss, uint64_t *counter, const char *reason)

@@ -24,8 +24,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
 	const struct admit_counters *a = &s->adm;
-	json_t *admission = json_pack("{s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *admission = json_pack("{s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"handshakes", (int)s->handshaking, "awaiting_login", (int)hub_awaiting_login(s),
+		"closing", (int)hub_closing(s),
 		"retry_sent", (json_int_t)a->retry_sent, "refused", (json_int_t)a->refused,
 		"refused_banned", (json_int_t)a->refused_banned,
 		"closed_no_login", (json_int_t)a->closed_deadline,

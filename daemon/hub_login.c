@@ -373,6 +373,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		ip6str(&ss->vip6, ss->vip6s);
 	}
 	ss->logged_in = true;
+	ss->conn.linger = true;
 	hub_leases_dirty(s);
 	hub_peers_dirty(s);
 	hub_admit_leave(ss);

@@ -1,6 +1,7 @@
 /* slopn-flood: a test-only attacker for the hub's connection limits. It
  * opens QUIC connections (the daemon's own conn.c and tls.c), completes the
- * handshakes and never logs in, or sends one oversized or given login; or it sends
+ * handshakes and never logs in, or sends one oversized or given login, or closes
+ * at once (asking the hub to wait long for late packets); or it sends
  * bare Initials and never answers, as a spoofed flood would. At the end it
  * prints what it saw as one JSON object.
  *
@@ -48,6 +49,8 @@ struct flood {
 	size_t login_bytes;
 	const char *login;       /* a login line to send as it is */
 	bool initial_only;
+	bool close_at_once;      /* close each connection as soon as its handshake is done */
+	unsigned max_ack_delay;  /* ms, told the hub (its PTO, and so its linger, grows with it) */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed;
 	unsigned open, held, held_peak;
@@ -94,6 +97,11 @@ static void on_handshake(struct conn *c)
 	f->handshakes++;
 	if (++f->held > f->held_peak)
 		f->held_peak = f->held;
+	if (f->close_at_once) {
+		conn_close(c, 0, "flood");
+		mark_dirty(p);
+		return;
+	}
 	if (f->login) {
 		size_t n = strlen(f->login);
 		char line[4096];
@@ -215,6 +223,14 @@ static struct peer *open_one(struct flood *f)
 		return NULL;
 	}
 	f->attempted++;
+	if (f->max_ack_delay) {
+		/* Before the first packet, which carries the transport parameters:
+		 * the library's own copy (a client cannot set them after creating
+		 * the connection through the API). */
+		ngtcp2_transport_params *tp =
+			(ngtcp2_transport_params *)(uintptr_t)ngtcp2_conn_get_local_transport_params(p->conn.qc);
+		tp->max_ack_delay = (uint64_t)f->max_ack_delay * NGTCP2_MILLISECONDS;
+	}
 	ngtcp2_cid scid[1];
 	if (ngtcp2_conn_get_scid(p->conn.qc, scid) == 1)
 		cidmap_put(&f->cids, scid[0].data, scid[0].datalen, p);
@@ -303,7 +319,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
-		"                   [--initial-only]\n"
+		"                   [--initial-only] [--close] [--max-ack-delay MS]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default any\n"
 		"  --count N           connections to keep open or opening at once (default 1)\n"
@@ -313,7 +329,9 @@ static void usage(void)
 		"                      with --total, less once all are opened and closed\n"
 		"  --login-bytes N     after the handshake, send a login line of N bytes\n"
 		"  --login TEXT        after the handshake, send TEXT as the login line\n"
-		"  --initial-only      send bare Initials (--rate a second), read no answer\n");
+		"  --initial-only      send bare Initials (--rate a second), read no answer\n"
+		"  --close             close each connection as soon as its handshake is done\n"
+		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n");
 }
 
 int main(int argc, char **argv)
@@ -328,7 +346,8 @@ int main(int argc, char **argv)
 		{"count", required_argument, NULL, 'c'}, {"total", required_argument, NULL, 't'},
 		{"rate", required_argument, NULL, 'r'}, {"duration", required_argument, NULL, 'd'},
 		{"login-bytes", required_argument, NULL, 'l'}, {"initial-only", no_argument, NULL, 'i'},
-		{"login", required_argument, NULL, 'L'},
+		{"login", required_argument, NULL, 'L'}, {"close", no_argument, NULL, 'C'},
+		{"max-ack-delay", required_argument, NULL, 'm'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -349,6 +368,8 @@ int main(int argc, char **argv)
 		case 'l': f->login_bytes = strtoul(optarg, NULL, 10); break;
 		case 'i': f->initial_only = true; break;
 		case 'L': f->login = optarg; break;
+		case 'C': f->close_at_once = true; break;
+		case 'm': f->max_ack_delay = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 	}
