@@ -12,7 +12,11 @@
  * sees what others have waiting behind it, so a session whose queue does
  * not move at all for STALL_AFTER (its client frozen, suspended, gone
  * without a word) sheds too: otherwise a hub would hear nothing from its
- * TUN until that connection timed out. */
+ * TUN until that connection timed out. A held queue that moves drains below
+ * HOLD_AT in the end: the unread TUN adds nothing to it. Other clients'
+ * packets do (spoke to spoke), and can keep it congested for as long as
+ * they come, so a hold whose queue took any of theirs sheds once it has
+ * lasted STALL_AFTER. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -221,10 +225,15 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 			ss->held_tx = ss->conn.stats.tx_pkts;
 			ss->held_moved = now;
 		}
-		bool stalled = ss->held_moved + STALL_AFTER + conn_srtt(&ss->conn) <= now;
-		if (!stalled && ss->held_since + SHED_AFTER <= now && !others_wait(s, ss, now))
+		uint64_t limit = STALL_AFTER + conn_srtt(&ss->conn);
+		bool stalled = ss->held_moved + limit <= now;
+		/* More sent and queued than at the start: other clients'
+		 * packets went in, the TUN being unread. */
+		bool fed = ss->conn.stats.tx_pkts + ss->conn.dgq_count > ss->held_in &&
+		           ss->held_began + limit <= now;
+		if (!stalled && !fed && ss->held_since + SHED_AFTER <= now && !others_wait(s, ss, now))
 			ss->held_since = now; /* nobody waits: hold on */
-		if (!stalled && ss->held_since + SHED_AFTER > now) {
+		if (!stalled && !fed && ss->held_since + SHED_AFTER > now) {
 			next = ss->held_since + SHED_AFTER < next ? ss->held_since + SHED_AFTER : next;
 			continue;
 		}
@@ -233,6 +242,11 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 			         "dropping its excess instead of holding the TUN",
 			         (unsigned long long)ss->id,
 			         (unsigned long long)((now - ss->held_moved) / NGTCP2_MILLISECONDS));
+		else if (fed)
+			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: other clients' packets have kept its "
+			         "queue congested for %llu ms, dropping its excess instead of holding the "
+			         "TUN", (unsigned long long)ss->id,
+			         (unsigned long long)((now - ss->held_began) / NGTCP2_MILLISECONDS));
 		else
 			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: congested for %llu ms, dropping its "
 			         "excess instead of holding the others up", (unsigned long long)ss->id,
@@ -252,8 +266,9 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 static void hold(struct server *s, struct session *ss, uint64_t now)
 {
 	ss->holding = true;
-	ss->held_since = ss->held_moved = now;
+	ss->held_since = ss->held_moved = ss->held_began = now;
 	ss->held_tx = ss->conn.stats.tx_pkts;
+	ss->held_in = ss->conn.stats.tx_pkts + ss->conn.dgq_count;
 	if (s->holding++)
 		return;
 	tun_pause(s, true);

@@ -44,7 +44,9 @@ struct session {
 	bool dirty;
 	/* backpressure (hub_data.c) */
 	bool holding;                  /* congested: the TUN is not read */
-	uint64_t held_since;           /* conn_now() */
+	uint64_t held_since;           /* conn_now(), renewed while nobody waits */
+	uint64_t held_began;           /* conn_now() when the hold began */
+	uint64_t held_in;              /* its queue's intake then (sent + queued) */
 	uint64_t held_moved;           /* when its queue last moved while held */
 	uint64_t held_tx;              /* its datagrams sent, then */
 	uint64_t shed_until;           /* dropping its own excess until then */

@@ -2,16 +2,18 @@
 # One slow client does not stall the others. The hub stops reading its TUN
 # while a session is congested (backpressure, no drops), but a session that
 # stays congested drops its own excess instead: here c2's underlay is shaped
-# to 4 Mbit/s, and c1's download from the hub keeps its pace while c2's runs.
+# to 1 Mbit/s, and c1's download from the hub keeps its pace while c2's runs;
+# nor does c2 keep the TUN unread while c1 floods it directly (c3 reaches
+# the hub), or while it is frozen.
 . "$(dirname "$0")/lib.sh"
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v tc >/dev/null || skip "needs tc (iproute2)"
-topo 2
+topo 3
 # Towards c2 only: its port on the LAN bridge.
 ip netns exec "$(ns lan)" tc qdisc add dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms ||
 	skip "no tbf qdisc in this kernel"
 start_hub
-connect_clients 2
+connect_clients 3
 
 # download CLIENT SECONDS [IPERF3 ARGS...]: iperf3 from the hub to CLIENT's
 # VIP (the receiver in CLIENT); RATE is what it received, in kbit/s.
@@ -61,6 +63,36 @@ ok "c1 kept at least half its pace"
 ok "c2's own excess dropped and counted: $(c2_dropped)"
 expect_eq "packets dropped in the TUN's queue" "$(ctl --json status | jq '.totals.drops.tun_queue')" 0
 
+# Packets from one client to another do not pass the TUN, but they fill the
+# receiver's queue as the hub's own do. c1 floods c2 directly (UDP, five
+# times what c2's shaped link carries), which keeps c2's queue congested
+# whatever the hub does; then one ping from the hub to c2 makes c2's session
+# hold the TUN. Nobody has had traffic from the TUN for over a second (c1's
+# pings have stopped), and c2's queue keeps moving: only a limit on such a
+# hold ends it, and c3 must hear the hub meanwhile.
+kill "$busy"
+nsx c2 timeout 40 iperf3 -s -1 -p 5310 > /dev/null 2>&1 &
+PIDS+=($!)
+wait_listening c2 5310
+sleep 1
+before=$(c2_dropped)
+c2_flooded() { [ "$(c2_dropped)" -gt $((before + 100)) ]; }
+nsx c1 timeout 30 iperf3 -c 10.100.0.3 -p 5310 -u -b 5M -l 1200 -t 10 > /dev/null 2>&1 &
+flood=$!
+PIDS+=($flood)
+wait_until 5 "c1's packets dropped at c2's full queue" c2_flooded
+nsx hub ping -c 1 -W 1 10.100.0.3 > /dev/null
+sleep 1
+got=$(nsx c3 ping -c 10 -i 0.2 -W 1 10.100.0.1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+expect_eq "the hub's answers to c3's 10 pings while c1 floods c2" "${got:-0}" 10
+got=$(nsx hub ping -c 5 -i 0.2 -W 1 10.100.0.4 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+expect_eq "c3's answers to the hub's 5 pings while c1 floods c2" "${got:-0}" 5
+before=$(c2_dropped)
+sleep 0.5
+[ "$(c2_dropped)" -gt "$before" ] || fail "c1's flood to c2 was over before the pings were"
+ok "c1's flood to c2 lasted past the pings"
+wait $flood
+
 # A client that stops answering (frozen here; a laptop that suspends, a
 # link that dies without a word) while the hub sends to it: its queue does
 # not move, and it must not keep the hub's TUN unread until its connection
@@ -68,7 +100,6 @@ expect_eq "packets dropped in the TUN's queue" "$(ctl --json status | jq '.total
 # session stops shedding a second after its last drop. Nobody else has had
 # traffic from the TUN for over a second when c1 starts to ping the hub, so
 # only the stall can end the hold.
-kill "$busy"
 ip netns exec "$(ns lan)" tc qdisc del dev p-c2 root
 nsx c2 timeout 30 iperf3 -s -1 -p 5300 > /dev/null 2>&1 &
 PIDS+=($!)
