@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,10 +45,27 @@ struct lan_query {
 	int except;
 };
 
+/* An interface with neighbours (ARP, neighbour discovery: Ethernet, Wi-Fi,
+ * a bridge), where a router and a DNS server live; not a tunnel (ours, a
+ * second instance's, another VPN's), whose subnet another may share. */
+static bool has_neighbours(int ifindex)
+{
+	struct ifreq ifr = {0};
+	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
+		return false;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return true;
+	int rv = ioctl(fd, SIOCGIFFLAGS, &ifr);
+	close(fd);
+	return rv < 0 || !(ifr.ifr_flags & (IFF_POINTOPOINT | IFF_NOARP | IFF_LOOPBACK));
+}
+
 static bool lan_holds(const struct nl_route *r, void *data)
 {
 	const struct lan_query *q = data;
-	return nl_route_lan_holds(r, q->family, q->net, q->prefix, q->except);
+	return nl_route_lan_holds(r, q->family, q->net, q->prefix, q->except) &&
+	       has_neighbours(r->ifindex);
 }
 
 /* Would the subnet's route (prefix bits of net) take part of a network
