@@ -120,13 +120,15 @@ struct addr_list {
 	struct nl_addr *a;
 	struct nl_addr6 *a6;
 	unsigned n, max;
+	int ifindex;            /* only this interface's; 0: every one */
 };
 
 static int collect_addr(const struct nlmsghdr *nlh, void *data)
 {
 	struct addr_list *l = data;
 	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
-	if (ifa->ifa_family != l->family || l->n == l->max)
+	if (ifa->ifa_family != l->family || l->n == l->max ||
+	    (l->ifindex && (int)ifa->ifa_index != l->ifindex))
 		return MNL_CB_OK;
 	uint32_t flags = ifa->ifa_flags;
 	const void *addr = NULL;
@@ -171,15 +173,16 @@ int nl_addr6_dump(struct nl_addr6 *out, unsigned max)
 	return (int)l.n;
 }
 
+/* The interface's own addresses only: a machine's others (a host with
+ * hundreds, containers' among them) must not crowd them out of the list. */
 int nl_addr_flush(int ifindex)
 {
 	struct nl_addr a[64];
-	int n = nl_addr_dump(a, 64);
-	if (n < 0)
+	struct addr_list l = {.family = AF_INET, .a = a, .max = 64, .ifindex = ifindex};
+	if (dump(AF_INET, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (a[i].ifindex == ifindex &&
-		    addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
+	for (unsigned i = 0; i < l.n; i++)
+		if (addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
 		    errno != EADDRNOTAVAIL)
 			return -1;
 	return 0;
@@ -188,12 +191,11 @@ int nl_addr_flush(int ifindex)
 int nl_addr6_flush(int ifindex)
 {
 	struct nl_addr6 a[64];
-	int n = nl_addr6_dump(a, 64);
-	if (n < 0)
+	struct addr_list l = {.family = AF_INET6, .a6 = a, .max = 64, .ifindex = ifindex};
+	if (dump(AF_INET6, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
 		return -1;
-	for (int i = 0; i < n; i++)
-		if (a[i].ifindex == ifindex &&
-		    addr_msg(RTM_DELADDR, 0, AF_INET6, ifindex, a[i].addr, a[i].prefix, 0) < 0 &&
+	for (unsigned i = 0; i < l.n; i++)
+		if (addr_msg(RTM_DELADDR, 0, AF_INET6, ifindex, a[i].addr, a[i].prefix, 0) < 0 &&
 		    errno != EADDRNOTAVAIL)
 			return -1;
 	return 0;

@@ -10,7 +10,8 @@
 #        |
 #   br0 -+- c1 192.0.2.11, lan1 198.51.100.10/24 -- rtr 198.51.100.1
 #        +- c2 192.0.2.12 (--no-route)
-#        +- c3 192.0.2.13, home0 2001:db8:5::50/64; later 198.51.100.50/24
+#        +- c3 192.0.2.13, home0 2001:db8:5::50/64; later 198.51.100.50/24,
+#           then 71 addresses, and the hub back with another subnet
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 3
@@ -69,3 +70,15 @@ ip -n "$(ns c3)" addr del 198.51.100.50/24 dev home0
 wait_until 40 "c3 back" client_connected c3
 nsx hub ping -c 2 -i 0.2 -W 2 "$(client_status c3 vip)" > /dev/null || fail "the hub cannot reach c3"
 ok "c3 is back as $(client_status c3 vip) once that network is gone"
+
+# A hub that comes back with another subnet: c3's old addresses go from its
+# TUN, though the machine has more addresses than a first page of the
+# kernel's list (the TUN's came after 64 others, and stayed).
+for i in $(seq 10 80); do ip -n "$(ns c3)" addr add "203.0.113.$i/32" dev eth0; done
+stop hub
+start_hub --subnet 10.200.0.0/24 --subnet6 2001:db8:7::/64
+in_new_subnet() { [[ "$(client_status c3 vip)" == 10.200.0.* ]]; }
+wait_until 40 "c3 in the new subnet" in_new_subnet
+expect_eq "c3's IPv4 addresses on its TUN" "$(nsx c3 ip -4 -o addr show dev slopn0 | awk '{print $4}')" "$(client_status c3 vip)/24"
+ok "c3's TUN holds only its new address, among 71 others of the machine"
+expect_eq "c3's IPv6 addresses on its TUN" "$(nsx c3 ip -6 -o addr show dev slopn0 scope global | awk '{print $4}')" "$(client_status c3 vip6)/64"
