@@ -146,6 +146,12 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		c->stats.drop[DROP_BEFORE_LOGIN]++;
 		return;
 	}
+	if (c->close_pending) {
+		/* Kicked or replaced, its close waiting for queued data: its VIP
+		 * may already be another session's. */
+		c->stats.drop[DROP_NO_ROUTE]++;
+		return;
+	}
 	struct route rt;
 	bool to_tun;
 	enum drop_reason why;
