@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,7 +77,8 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 	}
 	size_t len = 0;
 	/* An existing backup holds the true original (a reconnect, or a crash). */
-	if (access(bak, F_OK) != 0) {
+	bool made = access(bak, F_OK) != 0;
+	if (made) {
 		if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
 			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 			return -1;
@@ -89,11 +91,22 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 		}
 	}
 	size_t n = ours(bak, server, server6);
-	if (write_all(path, mine, n) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
-		return -1;
+	if (write_all(path, mine, n) == 0)
+		return 0;
+	int e = errno;
+	/* The backup would stay to be put back, at every disconnect and at
+	 * the next start, over whatever the file holds by then. Gone, once
+	 * the file holds the original again (the open may have emptied it). */
+	size_t now = 0;
+	bool kept = made;
+	if (made && ((read_all(path, mine, MAX_RESOLV, &now) == 0 && now == len &&
+	              !memcmp(mine, orig, len)) || write_all(path, orig, len) == 0)) {
+		unlink(bak);
+		kept = false;
 	}
-	return 0;
+	snprintf(err, errlen, "cannot write %s: %s%s%s", path, strerror(e),
+	         kept ? "; its original is in " : "", kept ? bak : "");
+	return -1;
 }
 
 int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t *server6,

@@ -1,7 +1,8 @@
 /* --accept-dns's resolv.conf handling (tun/dns.c) on files in a temporary
- * directory: the round trip, a file rewritten meanwhile, and a backup that
+ * directory: the round trip, a file rewritten meanwhile, a backup that
  * cannot be written whole (a full disk, here RLIMIT_FSIZE), which must
- * leave resolv.conf and no half backup behind. */
+ * leave resolv.conf and no half backup behind, and a resolv.conf that
+ * cannot be written, which must leave no backup either. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -121,11 +122,41 @@ static void backup_that_does_not_fit(void **state)
 	assert_string_equal(get(conf), big);
 }
 
+/* resolv.conf cannot be written (here: the file size limit lets the small
+ * backup through, not our text; EPERM of an immutable file fails the same
+ * way, before a byte). dns_apply fails, the file holds the original, and
+ * no backup is left to be put back later over newer content. */
+static void resolv_conf_not_writable(void **state)
+{
+	put(conf, "nameserver 192.0.2.53\n");
+	uint32_t hub;
+	inet_pton(AF_INET, "10.100.0.1", &hub);
+	signal(SIGXFSZ, SIG_IGN);
+	struct rlimit old, lim;
+	getrlimit(RLIMIT_FSIZE, &old);
+	lim = old;
+	lim.rlim_cur = 64;
+	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+	int rv = dns_apply(conf, bak, hub, NULL, err, sizeof(err));
+	setrlimit(RLIMIT_FSIZE, &old);
+	assert_int_equal(rv, -1);
+	assert_non_null(strstr(err, "cannot write"));
+	assert_null(strstr(err, "its original is in"));
+	assert_string_equal(get(conf), "nameserver 192.0.2.53\n");
+	assert_null(get(bak));
+	assert_int_equal(entries(), 1);
+	/* Writable again, and rewritten meanwhile: nothing old goes over it. */
+	put(conf, "nameserver 198.51.100.53\n");
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), 0);
+	assert_string_equal(get(conf), "nameserver 198.51.100.53\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_that_does_not_fit, setup, teardown),
+		cmocka_unit_test_setup_teardown(resolv_conf_not_writable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
