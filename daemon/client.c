@@ -862,9 +862,15 @@ int client_run(const struct config *cfg)
 		int r = dns_restore(cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
 		if (r < 0)
 			log_err("%s", err);
-		else if (r > 0)
+		else if (r == DNS_RESTORED)
 			log_info("dns: %s restored from %s, left by a run that did not stop cleanly",
 			         cfg->resolv_conf, cl->resolv_backup);
+		else if (r == DNS_DROPPED)
+			log_info("dns: %s was rewritten after a run that did not stop cleanly (by the "
+			         "network's DHCP client?): left as it is, and that run's copy %s removed",
+			         cfg->resolv_conf, cl->resolv_backup);
+		else if (r == DNS_BAD_BACKUP)
+			log_warn("--accept-dns: %s", err);
 	}
 	if (client_killswitch_start(cl) < 0)
 		goto out;

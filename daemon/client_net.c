@@ -475,8 +475,13 @@ void client_restore_network(struct client *cl)
 		int r = dns_restore(cl->cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
 		if (r < 0)
 			log_err("--accept-dns: %s", err);
-		else if (r > 0)
+		else if (r == DNS_RESTORED)
 			log_info("dns: %s restored", cl->cfg->resolv_conf);
+		else if (r == DNS_DROPPED)
+			log_info("dns: %s was rewritten by another program since the hub's servers went "
+			         "in: left as it is", cl->cfg->resolv_conf);
+		else if (r == DNS_BAD_BACKUP)
+			log_warn("--accept-dns: %s", err);
 		cl->dns_set = false;
 	}
 }

@@ -50,13 +50,18 @@ static int write_all(const char *path, const char *buf, size_t len)
 	return rv;
 }
 
+/* The first words of every resolv.conf slopnd writes, whichever instance
+ * and version: the mark of a file that is nobody's original. */
+#define MARK "# written by slopnd"
+#define LINE1 MARK " --accept-dns while connected; the original\n"
+#define IN "# is in "
+#define BACK " and comes back when slopnd stops\n"
+
 /* Our file's text into mine; its length. */
 static size_t ours(const char *bak, uint32_t server, const uint8_t *server6)
 {
 	char ip[INET_ADDRSTRLEN], ip6[INET6_ADDRSTRLEN];
-	int n = snprintf(mine, MAX_RESOLV,
-	                 "# written by slopnd --accept-dns while connected; the original\n"
-	                 "# is in %s and comes back when slopnd stops\n", bak);
+	int n = snprintf(mine, MAX_RESOLV, LINE1 IN "%s" BACK, bak);
 	if (server)
 		n += snprintf(mine + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
 		              inet_ntop(AF_INET, &server, ip, sizeof(ip)));
@@ -64,6 +69,32 @@ static size_t ours(const char *bak, uint32_t server, const uint8_t *server6)
 		n += snprintf(mine + n, MAX_RESOLV - (size_t)n, "nameserver %s\n",
 		              inet_ntop(AF_INET6, server6, ip6, sizeof(ip6)));
 	return (size_t)n;
+}
+
+/* The next bytes at *p are s: past them. */
+static bool skip(const char **p, size_t *left, const char *s, size_t n)
+{
+	if (*left < n || memcmp(*p, s, n))
+		return false;
+	*p += n;
+	*left -= n;
+	return true;
+}
+
+enum { FOREIGN, OURS, OTHERS };
+
+/* Whose is this content: another program's (an original), ours (the
+ * header names our copy, whatever servers follow), or another slopnd's
+ * (another TUN or --state-dir: its own copy is the original). */
+static int owner(const char *buf, size_t len, const char *bak)
+{
+	if (len < strlen(MARK) || memcmp(buf, MARK, strlen(MARK)))
+		return FOREIGN;
+	const char *p = buf;
+	size_t left = len;
+	return skip(&p, &left, LINE1, strlen(LINE1)) && skip(&p, &left, IN, strlen(IN)) &&
+	       skip(&p, &left, bak, strlen(bak)) && skip(&p, &left, BACK, strlen(BACK))
+	       ? OURS : OTHERS;
 }
 
 int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t *server6,
@@ -136,17 +167,35 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
 
 int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 {
-	size_t len = 0;
+	size_t len = 0, now = 0;
 	if (read_all(bak, orig, MAX_RESOLV, &len) < 0) {
 		if (errno == ENOENT)
-			return 0;
+			return DNS_NO_BACKUP;
 		snprintf(err, errlen, "cannot read %s: %s", bak, strerror(errno));
 		return -1;
+	}
+	/* An older slopnd took another's file for the original: putting it
+	 * back would leave slopnd's servers in for good. */
+	if (owner(orig, len, bak) != FOREIGN) {
+		unlink(bak);
+		snprintf(err, errlen, "the backup of %s in %s holds slopnd's own text, not an original: "
+		         "removed, and %s left as it is", path, bak, path);
+		return DNS_BAD_BACKUP;
+	}
+	/* Only over our own text: anything else was written after it (a DHCP
+	 * client's after a crash, another slopnd's) and is newer than the copy. */
+	if (read_all(path, mine, MAX_RESOLV, &now) < 0 && errno != ENOENT) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (owner(mine, now, bak) != OURS) {
+		unlink(bak);
+		return DNS_DROPPED;
 	}
 	if (write_all(path, orig, len) < 0) {
 		snprintf(err, errlen, "cannot put %s back from %s: %s", path, bak, strerror(errno));
 		return -1;
 	}
 	unlink(bak);
-	return 1;
+	return DNS_RESTORED;
 }

@@ -234,6 +234,28 @@ stop c1:plain
 cmp_state "routes after kill -9 and a start and stop without --full-tunnel" "$ROUTES0" "$(routing)"
 cmp_state "resolv.conf after kill -9 and a start and stop without --full-tunnel" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 
+# kill -9, then the network's DHCP client writes resolv.conf anew (the
+# machine moved, or rebooted, while slopnd was down): the next start puts
+# nothing over it and drops the stale backup (before, it put the old
+# network's server back, and so did its stop).
+DNS=(--server 192.0.2.1:4242 --token s3cret --accept-dns --resolv-conf "$TMP/resolv.conf")
+start c1:crash3 client "${DNS[@]}" --state-dir "$TMP/c1-state"
+wait_until 10 "the hub's DNS server on c1" client_is c1:crash3 dns true
+kill9 c1:crash3
+[ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
+printf 'nameserver 198.51.100.53\n' > "$TMP/resolv.conf"
+start c1:moved client "${DNS[@]}" --state-dir "$TMP/c1-state"
+wait_until 10 "the hub's DNS server on c1" client_is c1:moved dns true
+expect_eq "the original to put back, after kill -9 and a DHCP client's rewrite" "$(cat "$BACKUP")" \
+	"nameserver 198.51.100.53"
+stop c1:moved
+expect_eq "resolv.conf after kill -9, a DHCP client's rewrite, start and stop" \
+	"$(cat "$TMP/resolv.conf")" "nameserver 198.51.100.53"
+grep -q "dns: .* was rewritten after a run that did not stop cleanly .*: left as it is" "$TMP/c1-moved.log" ||
+	fail "c1 did not say it dropped the stale backup"
+printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
+
+
 stop hub
 cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward, accept_redirects after the hub stops" "$(fwd_state)" "0 0"

@@ -2,7 +2,8 @@
  * directory: the round trip, a file rewritten meanwhile, a backup that
  * cannot be written whole (a full disk, here RLIMIT_FSIZE), which must
  * leave resolv.conf and no half backup behind, and a resolv.conf that
- * cannot be written, which must leave no backup either. */
+ * cannot be written, which must leave no backup either. A start after a
+ * crash puts the backup back only over slopnd's own text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -20,7 +21,7 @@
 
 #include "tun/dns.h"
 
-static char dir[64], conf[128], bak[128];
+static char dir[64], conf[128], bak[128], bak2[128];
 static char err[512];
 
 static void put(const char *path, const char *text)
@@ -60,6 +61,7 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(conf, sizeof(conf), "%s/resolv.conf", dir);
 	snprintf(bak, sizeof(bak), "%s/resolv-slopn0.orig", dir);
+	snprintf(bak2, sizeof(bak2), "%s/resolv-sb0.orig", dir);
 	return 0;
 }
 
@@ -67,6 +69,7 @@ static int teardown(void **state)
 {
 	unlink(conf);
 	unlink(bak);
+	unlink(bak2);
 	rmdir(dir);
 	return 0;
 }
@@ -122,6 +125,63 @@ static void backup_that_does_not_fit(void **state)
 	assert_string_equal(get(conf), big);
 }
 
+static const char orig0[] = "nameserver 192.0.2.53\nsearch example.test\n";
+
+static uint32_t addr(const char *s)
+{
+	uint32_t a;
+	assert_int_equal(inet_pton(AF_INET, s, &a), 1);
+	return a;
+}
+
+/* A crash (kill -9, a power loss) while connected left the backup; then
+ * the network's DHCP client wrote resolv.conf anew. The start puts
+ * nothing over that newer content and drops the stale backup; over our
+ * own text it puts the backup back; a file gone (a link into an empty
+ * /run after a reboot) stays gone. */
+static void crash_then_new_network(void **state)
+{
+	uint32_t hub = addr("10.100.0.1");
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	put(conf, "nameserver 198.51.100.53\n");
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_DROPPED);
+	assert_string_equal(get(conf), "nameserver 198.51.100.53\n");
+	assert_null(get(bak));
+
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_RESTORED);
+	assert_string_equal(get(conf), orig0);
+
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	unlink(conf);
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_DROPPED);
+	assert_null(get(conf));
+	assert_null(get(bak));
+}
+
+/* A backup an older slopnd kept of another slopnd's text: not put back
+ * (it named a hub's server), removed, and said. */
+static void backup_of_slopnds_text(void **state)
+{
+	uint32_t hub = addr("10.100.0.1");
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak2, hub, NULL, err, sizeof(err)), 0);
+	char other[4096];
+	snprintf(other, sizeof(other), "%s", get(conf));
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	char text[4096];
+	snprintf(text, sizeof(text), "%s", get(conf));
+	put(bak, other);
+	unlink(bak2);
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_BAD_BACKUP);
+	assert_non_null(strstr(err, "holds slopnd's own text"));
+	assert_string_equal(get(conf), text);
+	assert_null(get(bak));
+}
+
 /* resolv.conf cannot be written (here: the file size limit lets the small
  * backup through, not our text; EPERM of an immutable file fails the same
  * way, before a byte). dns_apply fails, the file holds the original, and
@@ -147,7 +207,7 @@ static void resolv_conf_not_writable(void **state)
 	assert_int_equal(entries(), 1);
 	/* Writable again, and rewritten meanwhile: nothing old goes over it. */
 	put(conf, "nameserver 198.51.100.53\n");
-	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), 0);
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_NO_BACKUP);
 	assert_string_equal(get(conf), "nameserver 198.51.100.53\n");
 }
 
@@ -156,6 +216,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_that_does_not_fit, setup, teardown),
+		cmocka_unit_test_setup_teardown(crash_then_new_network, setup, teardown),
+		cmocka_unit_test_setup_teardown(backup_of_slopnds_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(resolv_conf_not_writable, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
