@@ -42,6 +42,12 @@ struct client_way {
 /* The most addresses of the hub's name scouted beside an attempt. */
 #define SCOUT_MAX 8
 
+/* --accept-dns: ours undone this many times within this long, and the
+ * program that does so (a resolv.conf manager, another VPN) has the file.
+ * A DHCP client on a new network writes it once or twice. */
+#define CLIENT_DNS_UNDONE 5
+#define CLIENT_DNS_UNDONE_USEC (30 * 1000000ULL)
+
 struct client {
 	const struct config *cfg;
 	sd_event *ev;
@@ -142,6 +148,12 @@ struct client {
 	sd_event_source *dns_timer;  /* a change seen: look a little later */
 	char dns_real[NAME_MAX + 1]; /* the name of the file resolv.conf links to */
 	char resolv_backup[4096];    /* the original resolv.conf while dns_set */
+	/* When another program undid ours: this connection's last few times
+	 * (a ring), so that one which keeps doing so is left alone. */
+	uint64_t dns_undone[CLIENT_DNS_UNDONE - 1];
+	unsigned dns_nundone;
+	bool dns_warned_other;       /* another slopnd's file: said once */
+	bool dns_warned_undone;      /* another program that keeps undoing ours: said once */
 };
 
 /* client.c */

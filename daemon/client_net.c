@@ -191,7 +191,34 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
  * gone for the rest of the connection. Watched with inotify: the file
  * itself (a bind mount is written in place) and its directory (a rename
  * replaces it); a change not ours becomes the original to put back, and
- * ours is written again. */
+ * ours is written again. Not against a program that enforces its own
+ * file (another slopnd, a resolv.conf manager): two that each write theirs
+ * again whenever the other does would do so for ever, each taking the
+ * other's file for the original. */
+
+static void dns_watch_stop(struct client *cl);
+
+/* The file is another's for the rest of this connection (the next one
+ * tries again): said once a run, as a warning with what to do. */
+static void dns_left(struct client *cl, bool other)
+{
+	const char *file = cl->cfg->resolv_conf;
+	bool *warned = other ? &cl->dns_warned_other : &cl->dns_warned_undone;
+	int level = *warned ? LOG_LVL_INFO : LOG_LVL_WARN;
+	if (other)
+		log_msg(level, "dns: %s holds what another slopnd with --accept-dns wrote (another TUN "
+		        "or --state-dir; the file names where it keeps the original): left to it, so "
+		        "this connection does not use the hub's DNS server. Give --accept-dns to one "
+		        "client only", file);
+	else
+		log_msg(level, "dns: another program undid the hub's servers in %s %d times within "
+		        "%llu s: left to it, so this connection does not use the hub's DNS server. Stop "
+		        "that program managing %s, or give it the hub's server, or drop --accept-dns",
+		        file, CLIENT_DNS_UNDONE, CLIENT_DNS_UNDONE_USEC / 1000000, file);
+	*warned = true;
+	cl->dns_set = false;
+	dns_watch_stop(cl);
+}
 
 static int on_dns_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
@@ -202,14 +229,27 @@ static int on_dns_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	/* A rename brought a new file: watch it too (the same one: no-op). */
 	inotify_add_watch(sd_event_source_get_io_fd(cl->dns_watch), cl->cfg->resolv_conf,
 	                  IN_CLOSE_WRITE);
-	int r = dns_check(cl->cfg->resolv_conf, cl->resolv_backup, cl->dns4,
-	                  cl->has_dns6 ? cl->dns6 : NULL, err, sizeof(err));
+	const uint8_t *dns6 = cl->has_dns6 ? cl->dns6 : NULL;
+	/* The oldest of the last times ours was undone: undoing it once more
+	 * that soon after is another manager's, not a DHCP client's. */
+	const unsigned ring = CLIENT_DNS_UNDONE - 1;
+	bool keeps = cl->dns_nundone >= ring &&
+	             usec - cl->dns_undone[cl->dns_nundone % ring] < CLIENT_DNS_UNDONE_USEC;
+	int r = (keeps ? dns_leave : dns_check)(cl->cfg->resolv_conf, cl->resolv_backup, cl->dns4,
+	                                        dns6, err, sizeof(err));
 	if (r < 0)
 		log_warn("--accept-dns: %s", err);
-	else if (r > 0)
-		log_info("dns: %s was rewritten (by a DHCP client?): the hub's servers are back in it, "
-		         "and the new content is what comes back when the connection ends",
-		         cl->cfg->resolv_conf);
+	else if (r == DNS_OTHER || r == DNS_LEFT)
+		dns_left(cl, r == DNS_OTHER);
+	else if (r != DNS_OURS) {
+		cl->dns_undone[cl->dns_nundone++ % ring] = usec;
+		if (r == DNS_REWRITTEN)
+			log_info("dns: %s was rewritten (by a DHCP client?): the hub's servers are back "
+			         "in it, and the new content is what comes back when the connection ends",
+			         cl->cfg->resolv_conf);
+		else
+			log_info("dns: %s was edited: the hub's servers are back in it", cl->cfg->resolv_conf);
+	}
 	return 0;
 }
 
@@ -283,12 +323,14 @@ static void dns_watch_start(struct client *cl)
 	}
 	sd_event_source_set_io_fd_own(cl->dns_watch, 1);
 	sd_event_source_set_enabled(cl->dns_timer, SD_EVENT_OFF);
+	cl->dns_nundone = 0;
 }
 
 /* While connected: --full-tunnel routes and --accept-dns. */
 int client_apply_network(struct client *cl, const struct slopn_login_response *r)
 {
 	char err[512];
+	int rv;
 	cl->hub_egress6 = r->egress6;
 	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
 		log_info("removed a host route to the hub left by a run that did not stop cleanly");
@@ -322,9 +364,11 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 		else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
 			log_warn("--accept-dns: cannot create %s for the original %s: %s",
 			         cl->cfg->state_dir, cl->cfg->resolv_conf, strerror(errno));
-		else if (dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, dns6, err,
-		                   sizeof(err)) < 0)
+		else if ((rv = dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, dns6,
+		                         err, sizeof(err))) < 0)
 			log_warn("--accept-dns: %s", err);
+		else if (rv == DNS_OTHER)
+			dns_left(cl, true);
 		else {
 			char d[INET_ADDRSTRLEN] = "", d6[INET6_ADDRSTRLEN] = "";
 			if (r->dns.s_addr)

@@ -107,13 +107,18 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 		return -1;
 	}
 	size_t len = 0;
-	/* An existing backup holds the true original (a reconnect, or a crash). */
-	bool made = access(bak, F_OK) != 0;
+	if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+		return -1;
+	}
+	int who = owner(orig, len, bak);
+	if (who == OTHERS)
+		return DNS_OTHER;
+	/* Ours already: a connection before this one could not put the
+	 * original back, and its copy still holds it. Else the file is the
+	 * original, newer than any copy. */
+	bool made = who == FOREIGN;
 	if (made) {
-		if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
-			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-			return -1;
-		}
 		/* Whole or not at all: half of it would be put over resolv.conf. */
 		char e[256];
 		if (statefile_write(bak, orig, len, 0600, e, sizeof(e)) < 0) {
@@ -146,15 +151,22 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
 	size_t len = 0, n = ours(bak, server, server6);
 	if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
 		if (errno == ENOENT)
-			return 0; /* on its way: a rename brings the new one */
+			return DNS_OURS; /* on its way: a rename brings the new one */
 		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (len == n && !memcmp(orig, mine, n))
-		return 0;
-	/* Only the file as written last is put back: it goes over the backup. */
+		return DNS_OURS;
+	int who = owner(orig, len, bak);
+	if (who == OTHERS) {
+		/* Its copy holds the original; ours is no longer to be put back. */
+		unlink(bak);
+		return DNS_OTHER;
+	}
+	/* Only the file as written last is put back: it goes over the copy.
+	 * Our own text, edited, is no original. */
 	char e[256];
-	if (statefile_write(bak, orig, len, 0600, e, sizeof(e)) < 0) {
+	if (who == FOREIGN && statefile_write(bak, orig, len, 0600, e, sizeof(e)) < 0) {
 		snprintf(err, errlen, "cannot keep the new %s: %s", path, e);
 		return -1;
 	}
@@ -162,7 +174,22 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
 		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
 		return -1;
 	}
-	return 1;
+	return who == FOREIGN ? DNS_REWRITTEN : DNS_EDITED;
+}
+
+int dns_leave(const char *path, const char *bak, uint32_t server, const uint8_t *server6,
+              char *err, size_t errlen)
+{
+	size_t len = 0, n = ours(bak, server, server6);
+	if (read_all(path, orig, MAX_RESOLV, &len) == 0) {
+		if (len == n && !memcmp(orig, mine, n))
+			return DNS_OURS;
+		if (owner(orig, len, bak) == OTHERS) {
+			unlink(bak);
+			return DNS_OTHER;
+		}
+	}
+	return dns_restore(path, bak, err, errlen) < 0 ? -1 : DNS_LEFT;
 }
 
 int dns_restore(const char *path, const char *bak, char *err, size_t errlen)

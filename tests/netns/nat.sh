@@ -255,6 +255,58 @@ grep -q "dns: .* was rewritten after a run that did not stop cleanly .*: left as
 	fail "c1 did not say it dropped the stale backup"
 printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
 
+# Two clients with --accept-dns on one resolv.conf (each with its own
+# backup): the second leaves the file to the first, with a warning, and
+# neither rewrites it again; whichever stops first, the original is back
+# at the end. Before, they rewrote it against each other, each taking the
+# other's text for the original, and the last stop left slopnd's text.
+rewrites() { cat "$TMP"/c[12]-dns.log | grep -c "was rewritten"; }
+two_dns() { # FIRST-TO-STOP SECOND-TO-STOP
+	start c1:dns client "${DNS[@]}" --state-dir "$TMP/c1-state"
+	wait_until 10 "the hub's DNS server on c1" client_is c1:dns dns true
+	start c2:dns client "${DNS[@]}" --state-dir "$TMP/c2-state"
+	wait_until 10 "c2 connected" client_connected c2:dns
+	sleep 2
+	expect_eq "rewrites of resolv.conf by two clients in 2 s" "$(rewrites)" 0
+	grep -q "^# is in $TMP/c1-state/resolv-slopn0.orig " "$TMP/resolv.conf" ||
+		fail "resolv.conf is not c1's: $(cat "$TMP/resolv.conf")"
+	expect_eq "c2's dns beside c1's" "$(client_status c2:dns dns)" false
+	stop "$1"
+	stop "$2"
+	cmp_state "resolv.conf after two clients stop, $1 first" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+	[ -e "$BACKUP" ] || [ -e "$TMP/c2-state/resolv-slopn0.orig" ] && fail "a resolv.conf backup is left"
+	grep -q "warning: dns: $TMP/resolv.conf holds what another slopnd with --accept-dns wrote" \
+		"$TMP/c2-dns.log" || fail "c2 did not warn of c1's resolv.conf"
+}
+two_dns c1:dns c2:dns
+two_dns c2:dns c1:dns
+ok "two clients with --accept-dns on one resolv.conf: the first keeps it, the original back at the end"
+
+# Another program that puts its own file back whenever slopnd writes
+# (here a loop): after a few rewrites c1 leaves the file to it, with a
+# warning, and keeps no backup to put over it.
+start c1:dns client "${DNS[@]}" --state-dir "$TMP/c1-state"
+wait_until 10 "the hub's DNS server on c1" client_is c1:dns dns true
+rm -f "$TMP/c2-dns.log"
+while :; do
+	grep -q '^nameserver 10.100.0.1$' "$TMP/resolv.conf" && printf 'nameserver 198.51.100.77\n' > "$TMP/resolv.conf"
+	sleep 0.05
+done &
+enforcer=$!
+PIDS+=("$enforcer")
+wait_until 10 "c1 leaving resolv.conf to the other program" client_is c1:dns dns false
+sleep 1
+[ "$(rewrites)" -le 4 ] || fail "c1 rewrote resolv.conf $(rewrites) times against the other program"
+kill "$enforcer"
+wait "$enforcer" 2>/dev/null
+expect_eq "resolv.conf left to the other program" "$(cat "$TMP/resolv.conf")" "nameserver 198.51.100.77"
+stop c1:dns
+expect_eq "resolv.conf after c1 stops" "$(cat "$TMP/resolv.conf")" "nameserver 198.51.100.77"
+[ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
+grep -q "warning: dns: another program undid the hub's servers in $TMP/resolv.conf 5 times" \
+	"$TMP/c1-dns.log" || fail "c1 did not warn of the other program"
+ok "a program that enforces its resolv.conf: left to it after $(rewrites) rewrites"
+printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
 
 stop hub
 cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"

@@ -2,8 +2,10 @@
  * directory: the round trip, a file rewritten meanwhile, a backup that
  * cannot be written whole (a full disk, here RLIMIT_FSIZE), which must
  * leave resolv.conf and no half backup behind, and a resolv.conf that
- * cannot be written, which must leave no backup either. A start after a
- * crash puts the backup back only over slopnd's own text. */
+ * cannot be written, which must leave no backup either. Two slopnds on one
+ * file, and another program that keeps undoing ours: neither is taken for
+ * the original. A start after a crash puts the backup back only over
+ * slopnd's own text. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -134,6 +136,119 @@ static uint32_t addr(const char *s)
 	return a;
 }
 
+/* A second client (its own TUN: another backup) connects while the first
+ * has the file: it writes nothing and keeps no backup (before, it kept the
+ * first one's text as the original, the two rewrote the file against each
+ * other, and the last stop left slopnd's text in it). Either stop order
+ * ends with the original. */
+static void second_instance(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		put(conf, orig0);
+		assert_int_equal(dns_apply(conf, bak, addr("10.100.0.1"), NULL, err, sizeof(err)), 0);
+		char first[4096];
+		snprintf(first, sizeof(first), "%s", get(conf));
+		assert_int_equal(dns_apply(conf, bak2, addr("10.100.0.1"), NULL, err, sizeof(err)),
+		                 DNS_OTHER);
+		assert_string_equal(get(conf), first);
+		assert_null(get(bak2));
+		assert_int_equal(dns_check(conf, bak, addr("10.100.0.1"), NULL, err, sizeof(err)),
+		                 DNS_OURS);
+		if (order == 0) {
+			assert_int_equal(dns_restore(conf, bak2, err, sizeof(err)), DNS_NO_BACKUP);
+			assert_string_equal(get(conf), first);
+			assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_RESTORED);
+		} else {
+			assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_RESTORED);
+			assert_int_equal(dns_restore(conf, bak2, err, sizeof(err)), DNS_NO_BACKUP);
+		}
+		assert_string_equal(get(conf), orig0);
+		assert_null(get(bak));
+		assert_null(get(bak2));
+	}
+}
+
+/* Two clients that both read the original before either wrote: the
+ * second writes last. The first, seeing the second's text, keeps no
+ * backup and leaves the file to it; the second's backup holds the
+ * original. Either stop order ends with it. */
+static void two_instances_at_once(void **state)
+{
+	for (int order = 0; order < 2; order++) {
+		put(conf, orig0);
+		assert_int_equal(dns_apply(conf, bak, addr("10.100.0.1"), NULL, err, sizeof(err)), 0);
+		put(conf, orig0); /* what the second read */
+		assert_int_equal(dns_apply(conf, bak2, addr("10.100.0.1"), NULL, err, sizeof(err)), 0);
+		char second[4096];
+		snprintf(second, sizeof(second), "%s", get(conf));
+		/* Before its watch saw the second's text, the first stops: it
+		 * leaves that text (the second's to put back). */
+		if (order == 1) {
+			assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_DROPPED);
+			assert_string_equal(get(conf), second);
+		} else {
+			assert_int_equal(dns_check(conf, bak, addr("10.100.0.1"), NULL, err, sizeof(err)),
+			                 DNS_OTHER);
+			assert_string_equal(get(conf), second);
+			assert_int_equal(dns_check(conf, bak2, addr("10.100.0.1"), NULL, err, sizeof(err)),
+			                 DNS_OURS);
+		}
+		assert_null(get(bak));
+		assert_string_equal(get(bak2), orig0);
+		assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_NO_BACKUP);
+		assert_int_equal(dns_restore(conf, bak2, err, sizeof(err)), DNS_RESTORED);
+		assert_string_equal(get(conf), orig0);
+		assert_null(get(bak2));
+	}
+}
+
+/* A program that undoes ours whenever we write it: given up, its content
+ * stays (the newest), and no backup is left to go over it. While the file
+ * is still ours, nothing is given up. */
+static void left_to_another_program(void **state)
+{
+	uint32_t hub = addr("10.100.0.1");
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	assert_int_equal(dns_leave(conf, bak, hub, NULL, err, sizeof(err)), DNS_OURS);
+	assert_string_equal(get(bak), orig0);
+	put(conf, "nameserver 198.51.100.77\n");
+	assert_int_equal(dns_leave(conf, bak, hub, NULL, err, sizeof(err)), DNS_LEFT);
+	assert_string_equal(get(conf), "nameserver 198.51.100.77\n");
+	assert_null(get(bak));
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_NO_BACKUP);
+	assert_string_equal(get(conf), "nameserver 198.51.100.77\n");
+	/* Our text, edited (a line added): the original back, not our text
+	 * left in the file for good. */
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	char edited[4200];
+	snprintf(edited, sizeof(edited), "%snameserver 198.51.100.78\n", get(conf));
+	put(conf, edited);
+	assert_int_equal(dns_leave(conf, bak, hub, NULL, err, sizeof(err)), DNS_LEFT);
+	assert_string_equal(get(conf), orig0);
+	assert_null(get(bak));
+}
+
+/* Our text, edited while connected: ours is written again, and the
+ * original stays the one to put back (not the edited text). */
+static void edited(void **state)
+{
+	uint32_t hub = addr("10.100.0.1");
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	char text[4096];
+	snprintf(text, sizeof(text), "%s", get(conf));
+	char more[4200];
+	snprintf(more, sizeof(more), "%soptions ndots:2\n", text);
+	put(conf, more);
+	assert_int_equal(dns_check(conf, bak, hub, NULL, err, sizeof(err)), DNS_EDITED);
+	assert_string_equal(get(conf), text);
+	assert_string_equal(get(bak), orig0);
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_RESTORED);
+	assert_string_equal(get(conf), orig0);
+}
+
 /* A crash (kill -9, a power loss) while connected left the backup; then
  * the network's DHCP client wrote resolv.conf anew. The start puts
  * nothing over that newer content and drops the stale backup; over our
@@ -189,15 +304,13 @@ static void backup_of_slopnds_text(void **state)
 static void resolv_conf_not_writable(void **state)
 {
 	put(conf, "nameserver 192.0.2.53\n");
-	uint32_t hub;
-	inet_pton(AF_INET, "10.100.0.1", &hub);
 	signal(SIGXFSZ, SIG_IGN);
 	struct rlimit old, lim;
 	getrlimit(RLIMIT_FSIZE, &old);
 	lim = old;
 	lim.rlim_cur = 64;
 	assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-	int rv = dns_apply(conf, bak, hub, NULL, err, sizeof(err));
+	int rv = dns_apply(conf, bak, addr("10.100.0.1"), NULL, err, sizeof(err));
 	setrlimit(RLIMIT_FSIZE, &old);
 	assert_int_equal(rv, -1);
 	assert_non_null(strstr(err, "cannot write"));
@@ -216,6 +329,10 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(round_trip, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_that_does_not_fit, setup, teardown),
+		cmocka_unit_test_setup_teardown(second_instance, setup, teardown),
+		cmocka_unit_test_setup_teardown(two_instances_at_once, setup, teardown),
+		cmocka_unit_test_setup_teardown(left_to_another_program, setup, teardown),
+		cmocka_unit_test_setup_teardown(edited, setup, teardown),
 		cmocka_unit_test_setup_teardown(crash_then_new_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_of_slopnds_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(resolv_conf_not_writable, setup, teardown),
