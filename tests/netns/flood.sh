@@ -33,16 +33,17 @@ session_within() {
 	echo "never"
 	return 1
 }
-# max_awaiting SECONDS: the largest awaiting_login seen in that time.
-max_awaiting() {
-	local m=0 v end=$((SECONDS + $1))
+# max_adm FIELD SECONDS: the largest admission.FIELD seen in that time.
+max_adm() {
+	local m=0 v end=$((SECONDS + $2))
 	while [ $SECONDS -lt $end ]; do
-		v=$(adm awaiting_login)
+		v=$(adm "$1")
 		[ "$v" -gt "$m" ] && m=$v
 		sleep 0.2
 	done
 	echo "$m"
 }
+max_awaiting() { max_adm awaiting_login "$1"; }
 
 start_client c3 --tun keep0
 t=$(session_within 192.0.2.13 10000) || fail "c3 did not log in"
@@ -131,20 +132,11 @@ ctl status | grep -Eq "^limits:    [0-9]+ refused, [0-9]+ closed for no login, [
 # Handshakes closed as soon as made, announcing a max_ack_delay of 16 s:
 # each used to stay three probe timeouts (about 50 s) and count towards
 # the 4096, so that 200 a second filled the hub in 25 s. None stays now.
-max_closing() {
-	local m=0 v end=$((SECONDS + $1))
-	while [ $SECONDS -lt $end ]; do
-		v=$(adm closing)
-		[ "$v" -gt "$m" ] && m=$v
-		sleep 0.2
-	done
-	echo "$m"
-}
 flood c1 "${from[@]}" --close --max-ack-delay 16000 --count 64 --rate 300 --duration 8 \
 	> "$TMP/close.json" &
 PIDS+=($!)
 fpid=$!
-m=$(max_closing 7)
+m=$(max_adm closing 7)
 wait "$fpid"
 jq -c . "$TMP/close.json"
 hs=$(jq .handshakes "$TMP/close.json")
