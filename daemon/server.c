@@ -418,8 +418,10 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		rv = ngtcp2_accept(&hd, rx->data, rx->len);
 		if (rv != 0) {
 			/* ngtcp2 0.12 says RETRY for a 0-RTT packet ahead of its
-			 * Initial (reordering): dropped, but not bad. */
-			if (rv != NGTCP2_ERR_RETRY)
+			 * Initial (reordering): dropped, but not bad. Nor is a late
+			 * Handshake packet of a connection that is gone (one closed
+			 * before its login goes at once). */
+			if (rv != NGTCP2_ERR_RETRY && (rx->data[0] & 0x30) == 0x00)
 				s->adm.bad_datagrams++;
 			return;
 		}

@@ -144,6 +144,65 @@ hs=$(jq .handshakes "$TMP/close.json")
 [ "$m" -le 16 ] || fail "$m ended connections kept at once during $hs handshakes closed at once"
 ok "$hs handshakes closed at once: at most $m kept at once"
 
+# answers_from_c2 CID: how many of 8 packets bearing connection ID CID,
+# sent from c2, get an answer.
+answers_from_c2() {
+	nsx c2 python3 - "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.1)
+got = 0
+for _ in range(8):
+    s.sendto(b"\x40" + bytes.fromhex(sys.argv[1]), ("192.0.2.1", 4242))
+    try:
+        s.recv(2048)
+        got += 1
+    except socket.timeout:
+        pass
+print(got)
+PY
+}
+# A connection the hub closed for want of a login, its peer announcing a
+# max_ack_delay of 16 s: it stayed about 50 s, answering with its close
+# every packet that bore its connection ID, from any address (a reflector
+# for whoever saw the ID). It goes at once now, and nothing answers.
+closed=$(adm closed_no_login)
+flood c1 --from 192.0.2.150 --total 1 --duration 15 --max-ack-delay 16000 --print-cid \
+	> "$TMP/nologin.json" 2> "$TMP/nologin.err" &
+PIDS+=($!)
+fpid=$!
+wait_until 10 "the hub closing it for no login" adm_is closed_no_login $((closed + 1))
+cid=$(awk '$1 == "hub-cid" {print $2}' "$TMP/nologin.err")
+[ -n "$cid" ] || fail "no connection ID from slopn-flood: $(cat "$TMP/nologin.err")"
+answers=$(answers_from_c2 "$cid")
+expect_eq "connections kept after their close" "$(adm closing)" 0
+expect_eq "answers to 8 packets with its connection ID from another address" "$answers" 0
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+ok "a connection closed before its login is gone at once, and answers no one"
+# A logged-in session kicked stays closing (at most 3 s), and sends its
+# close again only to its own address.
+flood c1 --from 192.0.2.151 --total 1 --duration 15 --max-ack-delay 16000 --print-cid \
+	--login '{"type":"login_request","token":"s3cret","client_version":"flood","os":"linux"}' \
+	> "$TMP/kicked.json" 2> "$TMP/kicked.err" &
+PIDS+=($!)
+fpid=$!
+t=$(session_within 192.0.2.151 5000) || fail "the flood's login did not make a session"
+cid=$(awk '$1 == "hub-cid" {print $2}' "$TMP/kicked.err")
+# The probe timeout holds the peer's max_ack_delay once the handshake's
+# last packets are done with, a moment after the login.
+sleep 1
+ctl sessions kick "$(ctl --json sessions list |
+	jq -r '.sessions[] | select(.remote | startswith("192.0.2.151:")) | .id')" > /dev/null
+wait_until 2 "the kicked session closing" adm_is closing 1
+answers=$(answers_from_c2 "$cid")
+expect_eq "the kicked session still closing" "$(adm closing)" 1
+expect_eq "answers to 8 packets with its connection ID from another address" "$answers" 0
+wait_until 4 "the kicked session gone within 3 s" adm_is closing 0
+kill "$fpid" 2>/dev/null
+wait "$fpid" 2>/dev/null
+ok "a kicked session's close goes to no other address, and it is gone within 3 s"
+
 # Once the flood is over its connections go, and so does their memory;
 # except under ASan, whose allocator keeps freed memory in its quarantine.
 rss_limit=$((rss_before * 3 / 2))

@@ -51,6 +51,7 @@ struct flood {
 	bool initial_only;
 	bool close_at_once;      /* close each connection as soon as its handshake is done */
 	unsigned max_ack_delay;  /* ms, told the hub (its PTO, and so its linger, grows with it) */
+	bool print_cid;          /* each connection's hub connection ID to stderr, as it is up */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed;
 	unsigned open, held, held_peak;
@@ -97,6 +98,15 @@ static void on_handshake(struct conn *c)
 	f->handshakes++;
 	if (++f->held > f->held_peak)
 		f->held_peak = f->held;
+	if (f->print_cid) {
+		/* For a test that sends with it from elsewhere. */
+		const ngtcp2_cid *d = ngtcp2_conn_get_dcid(c->qc);
+		fprintf(stderr, "hub-cid ");
+		for (size_t i = 0; i < d->datalen; i++)
+			fprintf(stderr, "%02x", d->data[i]);
+		fprintf(stderr, "\n");
+		fflush(stderr);
+	}
 	if (f->close_at_once) {
 		conn_close(c, 0, "flood");
 		mark_dirty(p);
@@ -319,7 +329,7 @@ static void usage(void)
 	fprintf(stderr,
 		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
-		"                   [--initial-only] [--close] [--max-ack-delay MS]\n"
+		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default any\n"
 		"  --count N           connections to keep open or opening at once (default 1)\n"
@@ -331,7 +341,8 @@ static void usage(void)
 		"  --login TEXT        after the handshake, send TEXT as the login line\n"
 		"  --initial-only      send bare Initials (--rate a second), read no answer\n"
 		"  --close             close each connection as soon as its handshake is done\n"
-		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n");
+		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n"
+		"  --print-cid         print each connection's hub connection ID (hex) to stderr\n");
 }
 
 int main(int argc, char **argv)
@@ -347,7 +358,7 @@ int main(int argc, char **argv)
 		{"rate", required_argument, NULL, 'r'}, {"duration", required_argument, NULL, 'd'},
 		{"login-bytes", required_argument, NULL, 'l'}, {"initial-only", no_argument, NULL, 'i'},
 		{"login", required_argument, NULL, 'L'}, {"close", no_argument, NULL, 'C'},
-		{"max-ack-delay", required_argument, NULL, 'm'},
+		{"max-ack-delay", required_argument, NULL, 'm'}, {"print-cid", no_argument, NULL, 'p'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -370,6 +381,7 @@ int main(int argc, char **argv)
 		case 'L': f->login = optarg; break;
 		case 'C': f->close_at_once = true; break;
 		case 'm': f->max_ack_delay = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'p': f->print_cid = true; break;
 		default: usage(); return 2;
 		}
 	}
