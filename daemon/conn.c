@@ -472,17 +472,21 @@ static void conn_finish(struct conn *c)
 		c->ops->on_gone(c);
 }
 
-/* The same address and port (of one family: a socket's peers are). */
-static bool same_peer(const struct sockaddr *a, const struct sockaddr *b)
+/* The same address and port (of one family: a socket's peers are). The
+ * addresses may lie unaligned (a packet kept in a spoke stash): copied. */
+static bool same_peer(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
+                      socklen_t blen)
 {
-	if (!sockaddr_same_host((const struct sockaddr_storage *)(const void *)a,
-	                        (const struct sockaddr_storage *)(const void *)b))
+	struct sockaddr_storage x = {0}, y = {0};
+	memcpy(&x, a, alen < sizeof(x) ? alen : sizeof(x));
+	memcpy(&y, b, blen < sizeof(y) ? blen : sizeof(y));
+	if (!sockaddr_same_host(&x, &y))
 		return false;
-	if (a->sa_family == AF_INET)
-		return ((const struct sockaddr_in *)(const void *)a)->sin_port ==
-		       ((const struct sockaddr_in *)(const void *)b)->sin_port;
-	return ((const struct sockaddr_in6 *)(const void *)a)->sin6_port ==
-	       ((const struct sockaddr_in6 *)(const void *)b)->sin6_port;
+	if (x.ss_family == AF_INET)
+		return ((const struct sockaddr_in *)&x)->sin_port ==
+		       ((const struct sockaddr_in *)&y)->sin_port;
+	return ((const struct sockaddr_in6 *)&x)->sin6_port ==
+	       ((const struct sockaddr_in6 *)&y)->sin6_port;
 }
 
 /* Stay around for three PTOs so that late packets get our close again
@@ -564,7 +568,8 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 		 * rarely (RFC 9000 10.2.1): the 1st, 2nd, 4th, 8th... packet. */
 		unsigned k = ++c->closing_rx;
 		const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
-		if (c->closelen && !(k & (k - 1)) && same_peer(from, p->remote.addr))
+		if (c->closelen && !(k & (k - 1)) &&
+		    same_peer(from, fromlen, p->remote.addr, p->remote.addrlen))
 			udp_send_one(c->udp, to, tolen, from, fromlen, c->closebuf, c->closelen);
 		return;
 	}
