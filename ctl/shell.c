@@ -202,8 +202,10 @@ int shell_run(void)
 		if (quit)
 			break;
 	}
-	if (!tty)
+	if (!tty) {
+		free(hist); /* nothing read from a terminal: no history to keep */
 		return rc;
+	}
 	if (!line)
 		putchar('\n'); /* after Ctrl-D, leave the terminal on a fresh line */
 	if (hist && write_history(hist) != 0)
