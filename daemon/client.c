@@ -224,8 +224,8 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	 * machine packets for its LAN, or for anyone else; nor errors about
 	 * packets that did not go through the tunnel (a "too big" about our
 	 * own QUIC packets). */
-	if (!ours || icmp_error_foreign(pkt, n, n && pkt[0] >> 4 == 6 ? cl->vip6.s6_addr
-	                                                             : (const uint8_t *)&cl->vip)) {
+	if (!ours || icmp_error_foreign(pkt, n, pkt[0] >> 4 == 6 ? cl->vip6.s6_addr
+	                                                       : (const uint8_t *)&cl->vip)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
 		return;
 	}

@@ -7,7 +7,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/inotify.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,15 +49,10 @@ struct lan_query {
  * second instance's, another VPN's), whose subnet another may share. */
 static bool has_neighbours(int ifindex)
 {
-	struct ifreq ifr = {0};
-	if (!if_indextoname((unsigned)ifindex, ifr.ifr_name))
-		return false;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return true;
-	int rv = ioctl(fd, SIOCGIFFLAGS, &ifr);
-	close(fd);
-	return rv < 0 || !(ifr.ifr_flags & (IFF_POINTOPOINT | IFF_NOARP | IFF_LOOPBACK));
+	struct nl_link l;
+	if (nl_link_get(ifindex, &l) < 0)
+		return errno != ENODEV; /* gone: nobody there; else taken for a LAN */
+	return !(l.flags & (IFF_POINTOPOINT | IFF_NOARP | IFF_LOOPBACK));
 }
 
 static bool lan_holds(const struct nl_route *r, void *data)

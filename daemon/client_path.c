@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 #include <gnutls/crypto.h>
 
 #include "daemon/client_int.h"
@@ -204,16 +202,10 @@ struct client_way client_way_now(const struct client *cl)
 static size_t device_payload(const struct client *cl)
 {
 	struct client_way w = client_way_now(cl);
-	struct ifreq ifr = {0};
-	if (!w.oif || !if_indextoname((unsigned)w.oif, ifr.ifr_name))
+	struct nl_link l;
+	if (!w.oif || nl_link_get(w.oif, &l) < 0 || l.mtu <= UDP_IP_OVERHEAD(cl->hub_family))
 		return 0;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return 0;
-	int rv = ioctl(fd, SIOCGIFMTU, &ifr);
-	close(fd);
-	int payload = rv < 0 ? 0 : ifr.ifr_mtu - UDP_IP_OVERHEAD(cl->hub_family);
-	return payload > 0 ? (size_t)payload : 0;
+	return l.mtu - UDP_IP_OVERHEAD(cl->hub_family);
 }
 
 size_t client_path_payload(struct client *cl)

@@ -137,17 +137,12 @@ static int on_scout_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* The scout that sent this, or -1 (the port sits in the same place in
- * both families' sockaddr). */
+/* The scout that sent this, or -1. */
 static int scout_of(const struct client *cl, const struct sockaddr_storage *from)
 {
-	for (unsigned j = 0; j < cl->scout_n; j++) {
-		const struct sockaddr_storage *to = &cl->scout_to[j];
-		if (sockaddr_same_host(to, from) &&
-		    ((const struct sockaddr_in *)(const void *)to)->sin_port ==
-		    ((const struct sockaddr_in *)(const void *)from)->sin_port)
+	for (unsigned j = 0; j < cl->scout_n; j++)
+		if (sockaddr_same(&cl->scout_to[j], from))
 			return (int)j;
-	}
 	return -1;
 }
 

@@ -472,21 +472,15 @@ static void conn_finish(struct conn *c)
 		c->ops->on_gone(c);
 }
 
-/* The same address and port (of one family: a socket's peers are). The
- * addresses may lie unaligned (a packet kept in a spoke stash): copied. */
+/* The same address and port. The addresses may lie unaligned (a packet
+ * kept in a spoke stash): copied first. */
 static bool same_peer(const struct sockaddr *a, socklen_t alen, const struct sockaddr *b,
                       socklen_t blen)
 {
 	struct sockaddr_storage x = {0}, y = {0};
 	memcpy(&x, a, alen < sizeof(x) ? alen : sizeof(x));
 	memcpy(&y, b, blen < sizeof(y) ? blen : sizeof(y));
-	if (!sockaddr_same_host(&x, &y))
-		return false;
-	if (x.ss_family == AF_INET)
-		return ((const struct sockaddr_in *)&x)->sin_port ==
-		       ((const struct sockaddr_in *)&y)->sin_port;
-	return ((const struct sockaddr_in6 *)&x)->sin6_port ==
-	       ((const struct sockaddr_in6 *)&y)->sin6_port;
+	return sockaddr_same(&x, &y);
 }
 
 /* Stay around for three PTOs so that late packets get our close again

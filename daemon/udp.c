@@ -164,6 +164,13 @@ bool sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_
 	               &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
 }
 
+bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	/* The port sits in the same place in both families' sockaddr. */
+	return sockaddr_same_host(a, b) && ((const struct sockaddr_in *)(const void *)a)->sin_port ==
+	                                   ((const struct sockaddr_in *)(const void *)b)->sin_port;
+}
+
 int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 {
 	int fd = socket(dst->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);

@@ -108,6 +108,8 @@ int udp_recv(struct udp *u);
 
 /* The same address, ports aside (of one family: a socket's peers are). */
 bool sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* The same address and port. */
+bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* "ADDR:PORT", or "[ADDR]:PORT" for IPv6, for logs and the control API;
  * an IPv4-mapped IPv6 address (an IPv4 peer of a socket on [::]) as IPv4. */
 void sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);

@@ -269,32 +269,36 @@ int nl_link_delete(int ifindex)
 	return link_msg(RTM_DELLINK, ifindex, 0, 0, 0);
 }
 
-static int got_tx_dropped(const struct nlmsghdr *nlh, void *data)
+static int got_link(const struct nlmsghdr *nlh, void *data)
 {
 	if (nlh->nlmsg_type != RTM_NEWLINK)
 		return MNL_CB_OK;
+	struct nl_link *l = data;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+	l->flags = ifi->ifi_flags;
 	struct nlattr *a;
-	mnl_attr_for_each(a, nlh, sizeof(struct ifinfomsg)) {
+	mnl_attr_for_each(a, nlh, sizeof(*ifi)) {
+		uint16_t t = mnl_attr_get_type(a);
+		if (t == IFLA_MTU && mnl_attr_get_payload_len(a) == 4)
+			l->mtu = mnl_attr_get_u32(a);
 		/* The structure grew over the years; tx_dropped has kept its place. */
-		if (mnl_attr_get_type(a) == IFLA_STATS64 &&
-		    mnl_attr_get_payload_len(a) >= offsetof(struct rtnl_link_stats64, tx_dropped) + 8) {
-			memcpy(data, (const char *)mnl_attr_get_payload(a) +
-			             offsetof(struct rtnl_link_stats64, tx_dropped), 8);
-			return MNL_CB_OK;
-		}
+		else if (t == IFLA_STATS64 &&
+		         mnl_attr_get_payload_len(a) >= offsetof(struct rtnl_link_stats64, tx_dropped) + 8)
+			memcpy(&l->tx_dropped, (const char *)mnl_attr_get_payload(a) +
+			                       offsetof(struct rtnl_link_stats64, tx_dropped), 8);
 	}
 	return MNL_CB_OK;
 }
 
-int nl_link_tx_dropped(int ifindex, uint64_t *n)
+int nl_link_get(int ifindex, struct nl_link *out)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, RTM_GETLINK, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	*n = 0;
-	return nl_talk(nlh, got_tx_dropped, n);
+	*out = (struct nl_link){0};
+	return nl_talk(nlh, got_link, out);
 }
 
 static bool all_zero(const uint8_t *p, size_t n)

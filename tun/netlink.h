@@ -29,8 +29,14 @@ int nl_set_up(int ifindex, int up);
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_link_delete(int ifindex);
-/* The device's tx_dropped counter: what the kernel could not queue on it. */
-int nl_link_tx_dropped(int ifindex, uint64_t *n);
+/* What a device is: its flags (IFF_*), its MTU, and its tx_dropped
+ * counter (what the kernel could not queue on it). 0 or -1. */
+struct nl_link {
+	unsigned flags;
+	unsigned mtu;
+	uint64_t tx_dropped;
+};
+int nl_link_get(int ifindex, struct nl_link *out);
 
 /* An IPv4 address of the machine, as the kernel lists it. */
 struct nl_addr {

@@ -246,7 +246,10 @@ void tun_pkt_too_big(struct tun *t, const struct tun_pkt *p, const uint8_t from[
 
 int tun_queue_drops(const struct tun *t, uint64_t *n)
 {
-	return nl_link_tx_dropped(t->ifindex, n);
+	struct nl_link l;
+	int rv = nl_link_get(t->ifindex, &l);
+	*n = l.tx_dropped;
+	return rv;
 }
 
 const char *tun_open_hint(int err)
