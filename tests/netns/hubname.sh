@@ -12,7 +12,7 @@
 topo 1
 ns_ipv6 c1
 ip -n "$(ns c1)" addr add 2001:db8::11/64 dev eth0 nodad
-mkdir -p "/etc/netns/$(ns c1)"
+etc_netns c1
 printf '2001:db8::99 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
 expect_eq "what c1 finds for hub.slopn.test, in order" \
 	"$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" \

@@ -254,7 +254,7 @@ dns_up() { nsx inet ss -Hlun 'sport = :53' | grep -q .; }
 wait_until 5 "the DNS server at the internet host" dns_up
 # asked NAME: queries for NAME from c1's own address (outside the tunnel).
 asked() { grep -Ec "query\[[A-Z]+\] $1 from 192\.0\.2\.11\$" "$TMP/dnsmasq.log"; }
-mkdir -p "/etc/netns/$(ns c1)"
+etc_netns c1
 printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
 printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
 printf 'server = hub.slopn.test:4242\ntoken = s3cret\nfull_tunnel = yes\nkill_switch = yes\n' > "$TMP/c1.conf"

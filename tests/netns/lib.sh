@@ -12,7 +12,6 @@
 set -u
 
 RUN="sl-$$-$RANDOM"
-TMP=$(mktemp -d "/tmp/slopn-test.XXXXXX")
 PIDS=()
 NSS=()
 MOUNTS=()   # mounted by the test, unmounted before $TMP goes
@@ -76,11 +75,23 @@ cleanup() {
 	rm -rf "$TMP"
 	exit $rc
 }
+# Made only now: a test skipped above leaves nothing behind.
+TMP=$(mktemp -d "/tmp/slopn-test.XXXXXX")
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 ns() { echo "$RUN-$1"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+
+# etc_netns NAME: /etc/netns/<namespace>, the files ip netns exec puts over
+# /etc's (hosts, resolv.conf), made for this test. Another test ending at the
+# same moment removes /etc/netns if it finds it empty: try again if it went
+# between the two mkdirs.
+etc_netns() {
+	local d="/etc/netns/$(ns "$1")" i
+	for i in $(seq 50); do mkdir -p "$d" 2>/dev/null && break; done
+	[ -d "$d" ] || fail "cannot make $d"
+}
 
 fail() {
 	echo "FAIL: $*"
