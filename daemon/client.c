@@ -288,6 +288,7 @@ static void client_down(struct conn *c)
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
+	cl->silent = !c->heard;
 	if (!was_up && !c->heard)
 		client_next_address(cl);
 	if (c->close_by_peer && c->close_app && !was_up &&
@@ -469,6 +470,8 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	cl->addr_count = count;
 	sockaddr_str(pick->ai_addr, cl->hub_str, sizeof(cl->hub_str));
 	const void *sa = pick->ai_addr;
+	memset(&cl->pick, 0, sizeof(cl->pick));
+	memcpy(&cl->pick, pick->ai_addr, pick->ai_addrlen);
 	cl->hub_family = pick->ai_family;
 	if (pick->ai_family == AF_INET)
 		memcpy(cl->hub_addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
@@ -554,6 +557,7 @@ static void attempt(struct client *cl)
 
 static int on_retry(sd_event_source *s, uint64_t usec, void *userdata)
 {
+	client_watch_stop(userdata);
 	attempt(userdata);
 	return 0;
 }
@@ -608,6 +612,10 @@ void client_schedule_retry(struct client *cl)
 		else
 			log_info("reconnecting in %us", cl->backoff);
 		sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
+		/* A hub that answered (a refusal, a ban) is up: its probes' answers
+		 * would tell nothing new. */
+		if (cl->silent && !cl->banned && cl->backoff > 1)
+			client_watch(cl);
 	}
 	sd_event_source_set_time(cl->retry, now + delay);
 	sd_event_source_set_enabled(cl->retry, SD_EVENT_ONESHOT);

@@ -75,6 +75,15 @@ struct client {
 	struct sockaddr_storage scout_to[SCOUT_MAX];
 	struct sockaddr_storage scout_ai[SCOUT_MAX]; /* the same as the name's list gave them */
 	int scout_pick;              /* the first that answered (into scout_to), -1: none */
+	/* While waiting after attempts the hub did not answer: a probe to the
+	 * last attempt's address now and then, whose answer ends the wait
+	 * (client_scout.c). */
+	struct sockaddr_storage pick;  /* the last attempt's address, family 0: none */
+	bool silent;                 /* the last attempt heard nothing from the hub */
+	struct pathprobe watch;
+	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */
+	uint64_t watch_since;        /* CLOCK_MONOTONIC, us; 0: not watching */
+	sd_event_source *watch_timer;
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
@@ -207,6 +216,11 @@ int client_scout_init(struct client *cl);
 void client_scout(struct client *cl, const struct addrinfo *ai, const struct addrinfo *pick);
 void client_scout_stop(struct client *cl);
 void client_scout_free(struct client *cl);
+/* Waiting to try again after an attempt that heard nothing: probe the last
+ * attempt's address every WATCH_EVERY, and try again at once when it
+ * answers (the hub is back). Stopped by client_watch_stop, at the attempt. */
+void client_watch(struct client *cl);
+void client_watch_stop(struct client *cl);
 
 /* client_killswitch.c */
 /* At start: the table in (with --kill-switch; else one a crashed run left

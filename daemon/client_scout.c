@@ -6,7 +6,12 @@
  * included, SCOUT_DELAY after its start, and another address has answered,
  * the client connects there at once: a Happy Eyeballs (RFC 8305) that needs
  * no second handshake. An attempt that hears anything keeps its address;
- * one with no scout answered waits for SILENCE as before. */
+ * one with no scout answered waits for SILENCE as before.
+ *
+ * The same probes keep watch while the client waits to try again after
+ * attempts the hub did not answer (it is down, or its host restarts): the
+ * wait grows to 30 s, and the hub back answers a probe within WATCH_EVERY,
+ * which ends the wait. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -46,19 +51,19 @@ static int scout_socket(struct client *cl)
 	return 0;
 }
 
-/* a as this socket sends to it; false when it cannot. */
-static bool scout_addr(const struct client *cl, const struct addrinfo *a, struct sockaddr_storage *out,
+/* sa as this socket sends to it; false when it cannot. */
+static bool scout_addr(const struct client *cl, const struct sockaddr *sa, struct sockaddr_storage *out,
                        socklen_t *len)
 {
 	memset(out, 0, sizeof(*out));
-	if (a->ai_family == AF_INET6 && cl->scout_v6) {
-		memcpy(out, a->ai_addr, sizeof(struct sockaddr_in6));
+	if (sa->sa_family == AF_INET6 && cl->scout_v6) {
+		memcpy(out, sa, sizeof(struct sockaddr_in6));
 		*len = sizeof(struct sockaddr_in6);
 		return true;
 	}
-	if (a->ai_family != AF_INET)
+	if (sa->sa_family != AF_INET)
 		return false;
-	const struct sockaddr_in *in = (const struct sockaddr_in *)a->ai_addr;
+	const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)sa;
 	if (!cl->scout_v6) {
 		memcpy(out, in, sizeof(*in));
 		*len = sizeof(*in);
@@ -87,7 +92,7 @@ void client_scout(struct client *cl, const struct addrinfo *ai, const struct add
 	for (const struct addrinfo *a = ai; a && cl->scout_n < SCOUT_MAX; a = a->ai_next, k++) {
 		struct sockaddr_storage *to = &cl->scout_to[cl->scout_n];
 		socklen_t len;
-		if (a == pick || !scout_addr(cl, a, to, &len))
+		if (a == pick || !scout_addr(cl, a->ai_addr, to, &len))
 			continue;
 		if (sendto(cl->scout_fd, buf, n, 0, (const struct sockaddr *)to, len) < 0) {
 			log_debug("scout to address %u: %s", k + 1, strerror(errno));
@@ -146,6 +151,18 @@ static int scout_of(const struct client *cl, const struct sockaddr_storage *from
 	return -1;
 }
 
+/* A watch's probe answered: the hub is back. */
+static void watch_answered(struct client *cl)
+{
+	uint64_t left;
+	if (client_retry_in(cl, &left) && left > 100000) {
+		log_info("%s answers again at %s: connecting now, not in %.0f s", cl->cfg->server,
+		         cl->hub_str, (double)left / 1e6);
+		sd_event_source_set_time_relative(cl->retry, 0);
+	}
+	client_watch_stop(cl);
+}
+
 static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct client *cl = userdata;
@@ -156,6 +173,11 @@ static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 		ssize_t n = recvfrom(fd, buf, sizeof(buf), 0, (struct sockaddr *)&from, &len);
 		if (n < 0)
 			break;
+		if (cl->watch_since && sockaddr_same(&cl->watch_to, &from) &&
+		    pathprobe_match(&cl->watch, buf, (size_t)n) >= 0) {
+			watch_answered(cl);
+			continue;
+		}
 		int j;
 		if (!attempt_silent(cl) || cl->scout_pick >= 0 ||
 		    pathprobe_match(&cl->scout, buf, (size_t)n) < 0 || (j = scout_of(cl, &from)) < 0)
@@ -172,9 +194,65 @@ static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
+/* ---- watching a silent hub ---- */
+
+/* How often; a probe is 1200 bytes (a QUIC server answers no less), and
+ * the backoff between attempts grows to 30 s: the hub back is found within
+ * this of its return instead of within the rest of that wait. */
+#define WATCH_EVERY 2000000
+
+static void watch_send(struct client *cl)
+{
+	uint8_t buf[PATHPROBE_MIN_SIZE];
+	size_t n = pathprobe_write(&cl->watch, 0, buf, sizeof(buf));
+	socklen_t len = cl->watch_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+	                                                   : sizeof(struct sockaddr_in);
+	if (sendto(cl->scout_fd, buf, n, 0, (const struct sockaddr *)&cl->watch_to, len) < 0)
+		log_debug("probe to %s while waiting: %s", cl->hub_str, strerror(errno));
+}
+
+static int on_watch_timer(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	uint64_t left;
+	if (!cl->watch_since || !client_retry_in(cl, &left) || left < WATCH_EVERY / 2) {
+		client_watch_stop(cl);
+		return 0;
+	}
+	watch_send(cl);
+	timer_once(cl->watch_timer, WATCH_EVERY);
+	return 0;
+}
+
+void client_watch(struct client *cl)
+{
+	socklen_t len;
+	if (!cl->pick.ss_family || scout_socket(cl) < 0 ||
+	    !scout_addr(cl, (const struct sockaddr *)&cl->pick, &cl->watch_to, &len))
+		return;
+	if (!cl->watch_since) {
+		/* New connection IDs for each wait: an answer names its probe. */
+		uint8_t id[PATHPROBE_ID_LEN];
+		gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+		pathprobe_init(&cl->watch, id, PATHPROBE_MIN_SIZE);
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->watch_since);
+	}
+	/* The first after a little while: the attempt just given up had its
+	 * own packets out. */
+	timer_once(cl->watch_timer, WATCH_EVERY / 2);
+}
+
+void client_watch_stop(struct client *cl)
+{
+	cl->watch_since = 0;
+	if (cl->watch_timer)
+		sd_event_source_set_enabled(cl->watch_timer, SD_EVENT_OFF);
+}
+
 int client_scout_init(struct client *cl)
 {
-	return timer_new(cl->ev, &cl->scout_timer, 1000, on_scout_timer, cl);
+	return timer_new(cl->ev, &cl->scout_timer, 1000, on_scout_timer, cl) < 0 ? -1
+	     : timer_new(cl->ev, &cl->watch_timer, 1000, on_watch_timer, cl);
 }
 
 void client_scout_free(struct client *cl)
@@ -182,6 +260,9 @@ void client_scout_free(struct client *cl)
 	if (cl->scout_timer)
 		sd_event_source_disable_unref(cl->scout_timer);
 	cl->scout_timer = NULL;
+	if (cl->watch_timer)
+		sd_event_source_disable_unref(cl->watch_timer);
+	cl->watch_timer = NULL;
 	if (cl->scout_src)
 		sd_event_source_disable_unref(cl->scout_src);
 	cl->scout_src = NULL;

@@ -33,6 +33,10 @@ const char *const drop_reason_names[DROP_MAX] = {
  * on a LAN, under load too, well before the idle timeout. */
 #define DEAD_PTOS 4
 #define DEAD_SILENCE (2 * NGTCP2_SECONDS)
+/* ... or that answered nothing we sent for DEAD_PTOS probe timeouts (at
+ * least DEAD_SILENCE): packets sent more often than the probe timeout (a
+ * ping a second, a call) put every probe off, and the count above would
+ * wait for the idle timeout. */
 /* Connection-level credit added per probe anchor: enough that ngtcp2 sends
  * MAX_DATA at once (it waits for half its window, 256 KiB). */
 #define ANCHOR_CREDIT (256 * 1024)
@@ -576,6 +580,7 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, ts);
 	if (rv == 0) {
 		c->last_rx = ts;
+		c->unanswered_since = 0;
 		c->heard = true;
 		if (len > c->rx_max)
 			c->rx_max = len;
@@ -948,6 +953,25 @@ void conn_write(struct conn *c)
 
 /* ---- timer ---- */
 
+/* How long data may stay in flight unanswered (peer_dead). */
+static uint64_t unanswered_max(struct conn *c)
+{
+	uint64_t t = DEAD_PTOS * ngtcp2_conn_get_pto(c->qc);
+	return t > DEAD_SILENCE ? t : DEAD_SILENCE;
+}
+
+/* Client, after each write: when did data go out that nothing answered
+ * yet (a receipt sets it back to 0). */
+static void note_unanswered(struct conn *c)
+{
+	if (c->is_server || c->unanswered_since || !ngtcp2_conn_get_handshake_completed(c->qc))
+		return;
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(c->qc, &cs);
+	if (cs.bytes_in_flight)
+		c->unanswered_since = conn_now();
+}
+
 /* Armed for what ngtcp2 (or pacing) waits for, never under TIMER_MIN
  * ahead, and left alone when it already fires no later than that: firing
  * early is harmless (nothing is due, and it is armed again), while moving
@@ -959,6 +983,9 @@ static void conn_update_timer(struct conn *c)
 	ngtcp2_tstamp exp = ngtcp2_conn_get_expiry(c->qc);
 	if (c->pace_next && c->dgq_count && c->pace_next < exp)
 		exp = c->pace_next;
+	note_unanswered(c);
+	if (c->unanswered_since && c->unanswered_since + unanswered_max(c) < exp)
+		exp = c->unanswered_since + unanswered_max(c);
 	if (exp == UINT64_MAX) {
 		sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 		return;
@@ -985,11 +1012,18 @@ static bool peer_dead(struct conn *c)
 		probe_anchor(c, now, true);
 	ngtcp2_conn_stat cs;
 	ngtcp2_conn_get_conn_stat(c->qc, &cs);
-	if (cs.pto_count < DEAD_PTOS || silent < DEAD_SILENCE)
+	if (silent < DEAD_SILENCE)
+		return false;
+	if (cs.pto_count >= DEAD_PTOS)
+		snprintf(c->close_reason, sizeof(c->close_reason), "no answer to %zu probes in %.1f s",
+		         cs.pto_count, (double)silent / NGTCP2_SECONDS);
+	else if (c->unanswered_since && now >= c->unanswered_since + unanswered_max(c))
+		snprintf(c->close_reason, sizeof(c->close_reason),
+		         "no answer to what was sent in the last %.1f s",
+		         (double)(now - c->unanswered_since) / NGTCP2_SECONDS);
+	else
 		return false;
 	c->dead_peer = true;
-	snprintf(c->close_reason, sizeof(c->close_reason),
-	         "no answer to %zu probes in %.1f s", cs.pto_count, (double)silent / NGTCP2_SECONDS);
 	return true;
 }
 

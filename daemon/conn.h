@@ -127,6 +127,7 @@ struct conn {
 	bool stateless_reset;       /* the peer no longer knows this connection */
 	bool dead_peer;             /* client: probes unanswered, see conn.c */
 	uint64_t last_rx;           /* when the peer was last heard (conn_now) */
+	uint64_t unanswered_since;  /* client: data in flight and nothing heard since; 0: no */
 	bool heard;                 /* a packet of the peer's was accepted */
 	bool anchored;              /* a probe anchor is queued for this write pass */
 	uint64_t anchor_ts;         /* when the last one was */

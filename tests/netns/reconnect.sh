@@ -1,7 +1,8 @@
 #!/bin/bash
 # The hub dies (SIGKILL) and comes back with the same state: clients find
 # out (stateless reset), reconnect, and carry traffic again within 30 s.
-# A client that was offline for a while is back as soon as its link is.
+# A client that was offline for a while is back as soon as its link is,
+# and one whose hub was down for a while as soon as the hub is.
 . "$(dirname "$0")/lib.sh"
 topo 2
 start_hub
@@ -33,3 +34,30 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -le 3000 ] || fail "c1 connected again $ms ms after its link came back"
 nsx c1 ping -c 1 -W 2 10.100.0.3 >/dev/null || fail "no c1 -> c2 after c1's link came back"
 ok "c1 connected again $ms ms after its link came back (its wait was 8 s)"
+
+# The hub down for a while (its process gone: attempts go unanswered, and
+# the wait between them grows to 8 s and more). c2, which pings the hub 5
+# times a second (each packet puts QUIC's probe timeout off), finds out
+# within 2 to 3 s, not at the 30 s idle timeout; and it is back within 3 s
+# of the hub's return, not when its wait ends, because while it waits it
+# probes the hub every 2 s.
+nsx c2 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
+PIDS+=($!)
+sleep 0.5
+kill -9 "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+t0=$(date +%s%N)
+mv "$TMP/hub.log" "$TMP/hub-second.log"
+wait_until 10 "c2 disconnected" client_is c2 connected false
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -le 5000 ] || fail "c2 found the hub gone only $ms ms after it died"
+ok "c2, pinging the hub, found it gone $ms ms after it died"
+waits_long() { [ "$(client_status c2 retry_in_ms)" -ge 6000 ] 2>/dev/null; }
+wait_until 60 "c2 waiting 6 s or more to try again" waits_long
+left=$(client_status c2 retry_in_ms)
+start_hub
+t0=$(date +%s%N)
+wait_until 10 "c2 back online" client_is c2 connected true
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -le 3000 ] || fail "c2 connected again $ms ms after the hub came back (its wait had $left ms left)"
+ok "c2 connected again $ms ms after the hub came back, with $left ms of its wait left"
