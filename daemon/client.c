@@ -289,6 +289,8 @@ static void client_down(struct conn *c)
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
 	cl->silent = !c->heard;
+	if (c->heard)
+		cl->silent_since = 0; /* the hub was there: a new outage is watched closely */
 	if (!was_up && !c->heard)
 		client_next_address(cl);
 	if (c->close_by_peer && c->close_app && !was_up &&

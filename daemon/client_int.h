@@ -83,6 +83,7 @@ struct client {
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */
 	uint64_t watch_since;        /* CLOCK_MONOTONIC, us; 0: not watching */
+	uint64_t silent_since;       /* the first watch since the hub was last heard; 0: none */
 	sd_event_source *watch_timer;
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */

@@ -198,8 +198,12 @@ static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 
 /* How often; a probe is 1200 bytes (a QUIC server answers no less), and
  * the backoff between attempts grows to 30 s: the hub back is found within
- * this of its return instead of within the rest of that wait. */
+ * this of its return instead of within the rest of that wait. A hub gone
+ * for longer than WATCH_CLOSE (moved, shut down) is watched less closely:
+ * 600 bytes a second for days would be a cost on a metered link. */
 #define WATCH_EVERY 2000000
+#define WATCH_CLOSE (600 * 1000000ull)
+#define WATCH_LATER 10000000
 
 static void watch_send(struct client *cl)
 {
@@ -214,13 +218,13 @@ static void watch_send(struct client *cl)
 static int on_watch_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
-	uint64_t left;
-	if (!cl->watch_since || !client_retry_in(cl, &left) || left < WATCH_EVERY / 2) {
+	uint64_t left, every = usec - cl->silent_since < WATCH_CLOSE ? WATCH_EVERY : WATCH_LATER;
+	if (!cl->watch_since || !client_retry_in(cl, &left) || left < every / 2) {
 		client_watch_stop(cl);
 		return 0;
 	}
 	watch_send(cl);
-	timer_once(cl->watch_timer, WATCH_EVERY);
+	timer_once(cl->watch_timer, every);
 	return 0;
 }
 
@@ -236,6 +240,8 @@ void client_watch(struct client *cl)
 		gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
 		pathprobe_init(&cl->watch, id, PATHPROBE_MIN_SIZE);
 		sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->watch_since);
+		if (!cl->silent_since)
+			cl->silent_since = cl->watch_since;
 	}
 	/* The first after a little while: the attempt just given up had its
 	 * own packets out. */
