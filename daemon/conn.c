@@ -29,14 +29,13 @@ const char *const drop_reason_names[DROP_MAX] = {
 #define LINGER_MAX (3 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
 /* A client gives up on a hub that answered none of this many probe
- * timeouts in a row, after at least DEAD_SILENCE without a packet: 2 to 3 s
- * on a LAN, under load too, well before the idle timeout. */
+ * timeouts in a row, or nothing it sent for as many probe timeouts (a
+ * packet sent before the doubled timeout is due, five pings a second, puts
+ * each probe off: the count alone waited for the idle timeout), after at
+ * least DEAD_SILENCE without a packet: 2 to 3 s on a LAN, under load too,
+ * well before the idle timeout. */
 #define DEAD_PTOS 4
 #define DEAD_SILENCE (2 * NGTCP2_SECONDS)
-/* ... or that answered nothing we sent for DEAD_PTOS probe timeouts (at
- * least DEAD_SILENCE): packets sent more often than the probe timeout (a
- * ping a second, a call) put every probe off, and the count above would
- * wait for the idle timeout. */
 /* Connection-level credit added per probe anchor: enough that ngtcp2 sends
  * MAX_DATA at once (it waits for half its window, 256 KiB). */
 #define ANCHOR_CREDIT (256 * 1024)
