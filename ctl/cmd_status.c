@@ -90,16 +90,19 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 	/* Not connected: what it does now, and why the last attempt failed. */
 	const char *state = ans_str(an, r, "state", OPTIONAL),
 	           *problem = ans_str(an, r, "last_error", OPTIONAL);
-	int64_t retry;
+	int64_t retry, watch;
 	bool has_retry = ans_int(an, r, "retry_in_ms", OPTIONAL, 0, INT64_MAX / 2, &retry);
-	char doing[64] = "";
+	bool has_watch = ans_int(an, r, "watch_every_ms", OPTIONAL, 1, INT64_MAX / 2, &watch);
+	char doing[160] = "", w[32];
 	if (!up && state && !strcmp(state, "resolving"))
 		snprintf(doing, sizeof(doing), " (looking up its name)");
 	else if (!up && state && !strcmp(state, "connecting"))
 		snprintf(doing, sizeof(doing), " (connecting)");
 	else if (!up && has_retry)
-		snprintf(doing, sizeof(doing), " (next attempt in %s)",
-		         fmt_duration((uint64_t)(retry + 999) / 1000, d, sizeof(d)));
+		snprintf(doing, sizeof(doing), " (next attempt in %s%s%s)",
+		         fmt_duration((uint64_t)(retry + 999) / 1000, d, sizeof(d)),
+		         has_watch ? ", sooner if the hub answers a probe, sent every " : "",
+		         has_watch ? fmt_duration((uint64_t)(watch + 999) / 1000, w, sizeof(w)) : "");
 	const char *version = ans_str(an, r, "version", REQUIRED);
 	fprintf(out, "role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s%s\n",
 	        version, server, at ? " at " : "", at ? addr : "", up ? "yes" : "no", doing);

@@ -797,6 +797,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	uint64_t left;
 	json_object_set_new(r, "retry_in_ms", client_retry_in(cl, &left)
 	                                      ? json_integer((json_int_t)(left / 1000)) : json_null());
+	/* While waiting on a hub that did not answer: how often it is asked. */
+	uint64_t every = cl->state == C_WAITING ? client_watch_every(cl) : 0;
+	json_object_set_new(r, "watch_every_ms", every ? json_integer((json_int_t)(every / 1000))
+	                                               : json_null());
 	return r;
 }
 

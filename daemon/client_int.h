@@ -222,6 +222,8 @@ void client_scout_free(struct client *cl);
  * answers (the hub is back). Stopped by client_watch_stop, at the attempt. */
 void client_watch(struct client *cl);
 void client_watch_stop(struct client *cl);
+/* The watch's interval (us), 0 when not watching: for status. */
+uint64_t client_watch_every(const struct client *cl);
 
 /* client_killswitch.c */
 /* At start: the table in (with --kill-switch; else one a crashed run left

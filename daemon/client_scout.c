@@ -14,6 +14,7 @@
  * which ends the wait. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <gnutls/crypto.h>
@@ -204,6 +205,29 @@ static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 #define WATCH_EVERY 2000000
 #define WATCH_CLOSE (600 * 1000000ull)
 #define WATCH_LATER 10000000
+/* Tests shorten WATCH_CLOSE (milliseconds) rather than wait 10 minutes. */
+#define WATCH_CLOSE_ENV "SLOPN_TEST_WATCH_CLOSE_MS"
+
+static uint64_t watch_close(void)
+{
+	static uint64_t close;
+	if (!close) {
+		const char *t = getenv(WATCH_CLOSE_ENV);
+		char *end;
+		unsigned long ms = t && *t ? strtoul(t, &end, 10) : 0;
+		close = ms && !*end && ms <= 3600000 ? ms * 1000ull : WATCH_CLOSE;
+	}
+	return close;
+}
+
+uint64_t client_watch_every(const struct client *cl)
+{
+	if (!cl->watch_since)
+		return 0;
+	uint64_t now;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	return now - cl->silent_since < watch_close() ? WATCH_EVERY : WATCH_LATER;
+}
 
 static void watch_send(struct client *cl)
 {
@@ -218,8 +242,8 @@ static void watch_send(struct client *cl)
 static int on_watch_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
-	uint64_t left, every = usec - cl->silent_since < WATCH_CLOSE ? WATCH_EVERY : WATCH_LATER;
-	if (!cl->watch_since || !client_retry_in(cl, &left) || left < every / 2) {
+	uint64_t left, every = client_watch_every(cl);
+	if (!every || !client_retry_in(cl, &left) || left < every / 2) {
 		client_watch_stop(cl);
 		return 0;
 	}

@@ -6,7 +6,11 @@
 . "$(dirname "$0")/lib.sh"
 topo 2
 start_hub
-connect_clients 2
+# c1 watches a silent hub closely for 1 s only (10 minutes outside tests).
+SLOPN_TEST_WATCH_CLOSE_MS=1000 start_client c1
+wait_connected c1 10.100.0.2
+start_client c2
+wait_connected c2 10.100.0.3
 nsx c1 ping -c 1 -W 2 10.100.0.3 >/dev/null || fail "no c1 -> c2 before the restart"
 
 kill -9 "$(pid_of hub)"
@@ -52,9 +56,15 @@ wait_until 10 "c2 disconnected" client_is c2 connected false
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -le 5000 ] || fail "c2 found the hub gone only $ms ms after it died"
 ok "c2, pinging the hub, found it gone $ms ms after it died"
+# c1 (idle: it finds out at its keep-alive) probes every 10 s once its
+# close watch is over.
+c1_slow() { [ "$(client_status c1 watch_every_ms)" = 10000 ]; }
+wait_until 60 "c1 probing its silent hub every 10 s" c1_slow
+ok "c1, its hub silent for longer than its close watch: $("$SLOPNCTL" --socket "$TMP/c1.sock" status | grep connected:)"
 waits_long() { [ "$(client_status c2 retry_in_ms)" -ge 6000 ] 2>/dev/null; }
 wait_until 60 "c2 waiting 6 s or more to try again" waits_long
 left=$(client_status c2 retry_in_ms)
+expect_eq "c2's probes of its silent hub, ms apart" "$(client_status c2 watch_every_ms)" 2000
 start_hub
 t0=$(date +%s%N)
 wait_until 10 "c2 back online" client_is c2 connected true

@@ -93,6 +93,14 @@ static void good_answers(void **state)
 	             "connected: no (next attempt in 2s)", "problem:   timed out",
 	             "kill:      on, 5 packets dropped; lets out 192.0.2.1:4242, 192.0.2.9:4242 and slopnd's",
 	             "drops:     none", NULL});
+	/* Waiting on a hub that did not answer: probed every 10 s. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
+	             "\"connected\":false,\"state\":\"waiting\",\"retry_in_ms\":29001,"
+	             "\"watch_every_ms\":10000,\"last_error\":\"no answer\",\"totals\":{\"rx_bytes\":0,"
+	             "\"tx_bytes\":0}}",
+	             (const char *const[]){"connected: no (next attempt in 30s, sooner if the hub answers "
+	             "a probe, sent every 10s)", NULL});
 	/* Rules put back after a flush; a DNS server outside the tunnel. */
 	expect_lines("status", NULL,
 	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\",\"subnet\":\"10.100.0.0/24\","
