@@ -82,6 +82,7 @@ struct client {
 	bool silent;                 /* the last attempt heard nothing from the hub */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */
+	socklen_t watch_len;
 	uint64_t watch_since;        /* CLOCK_MONOTONIC, us; 0: not watching */
 	uint64_t silent_since;       /* the first watch since the hub was last heard; 0: none */
 	sd_event_source *watch_timer;

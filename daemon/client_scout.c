@@ -14,13 +14,13 @@
  * which ends the wait. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <gnutls/crypto.h>
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 #include "daemon/timer.h"
 
 #define SCOUT_DELAY 250000 /* us: RFC 8305's connection attempt delay */
@@ -212,10 +212,8 @@ static uint64_t watch_close(void)
 {
 	static uint64_t close;
 	if (!close) {
-		const char *t = getenv(WATCH_CLOSE_ENV);
-		char *end;
-		unsigned long ms = t && *t ? strtoul(t, &end, 10) : 0;
-		close = ms && !*end && ms <= 3600000 ? ms * 1000ull : WATCH_CLOSE;
+		uint64_t ms = testenv_get(WATCH_CLOSE_ENV, 1, 3600000);
+		close = ms ? ms * 1000 : WATCH_CLOSE;
 	}
 	return close;
 }
@@ -233,9 +231,7 @@ static void watch_send(struct client *cl)
 {
 	uint8_t buf[PATHPROBE_MIN_SIZE];
 	size_t n = pathprobe_write(&cl->watch, 0, buf, sizeof(buf));
-	socklen_t len = cl->watch_to.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-	                                                   : sizeof(struct sockaddr_in);
-	if (sendto(cl->scout_fd, buf, n, 0, (const struct sockaddr *)&cl->watch_to, len) < 0)
+	if (sendto(cl->scout_fd, buf, n, 0, (const struct sockaddr *)&cl->watch_to, cl->watch_len) < 0)
 		log_debug("probe to %s while waiting: %s", cl->hub_str, strerror(errno));
 }
 
@@ -254,9 +250,8 @@ static int on_watch_timer(sd_event_source *s, uint64_t usec, void *userdata)
 
 void client_watch(struct client *cl)
 {
-	socklen_t len;
 	if (!cl->pick.ss_family || scout_socket(cl) < 0 ||
-	    !scout_addr(cl, (const struct sockaddr *)&cl->pick, &cl->watch_to, &len))
+	    !scout_addr(cl, (const struct sockaddr *)&cl->pick, &cl->watch_to, &cl->watch_len))
 		return;
 	if (!cl->watch_since) {
 		/* New connection IDs for each wait: an answer names its probe. */

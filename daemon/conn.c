@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 #include "daemon/timer.h"
 #include "daemon/tls.h"
 #include "proto/text.h"
@@ -324,9 +325,8 @@ static void params_init(ngtcp2_transport_params *p)
 	/* Room for any IP packet we carry; quic-go advertises 16383 too.
 	 * SLOPND_MAX_DATAGRAM_FRAME, for tests only: a peer that takes less,
 	 * as quic-go 0.29 does (1220). */
-	const char *e = getenv("SLOPND_MAX_DATAGRAM_FRAME");
-	long v = e ? strtol(e, NULL, 10) : 0;
-	p->max_datagram_frame_size = v >= 1200 && v < 16383 ? (uint64_t)v : 16383;
+	uint64_t v = testenv_get("SLOPND_MAX_DATAGRAM_FRAME", 1200, 16382);
+	p->max_datagram_frame_size = v ? v : 16383;
 }
 
 static int common_init(struct conn *c, sd_event *ev, struct udp *u,
@@ -983,8 +983,9 @@ static void conn_update_timer(struct conn *c)
 	if (c->pace_next && c->dgq_count && c->pace_next < exp)
 		exp = c->pace_next;
 	note_unanswered(c);
-	if (c->unanswered_since && c->unanswered_since + unanswered_max(c) < exp)
-		exp = c->unanswered_since + unanswered_max(c);
+	uint64_t dead_at = c->unanswered_since ? c->unanswered_since + unanswered_max(c) : UINT64_MAX;
+	if (dead_at < exp)
+		exp = dead_at;
 	if (exp == UINT64_MAX) {
 		sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 		return;

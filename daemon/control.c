@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 #include "proto/jsonrpc.h"
 #include "proto/linebuf.h"
 
@@ -304,16 +305,8 @@ static struct control *control_new(sd_event *ev, const struct control_method *me
 	c->methods = methods;
 	c->ctx = ctx;
 	c->fd = -1;
-	c->idle_usec = IDLE_USEC;
-	const char *t = getenv(IDLE_ENV);
-	if (t && *t) {
-		char *end;
-		unsigned long ms = strtoul(t, &end, 10);
-		if (*end || ms == 0 || ms > 3600000)
-			log_warn("%s=%s: expected 1 to 3600000 (milliseconds); ignored", IDLE_ENV, t);
-		else
-			c->idle_usec = (uint64_t)ms * 1000;
-	}
+	uint64_t ms = testenv_get(IDLE_ENV, 1, 3600000);
+	c->idle_usec = ms ? ms * 1000 : IDLE_USEC;
 	return c;
 }
 

@@ -10,6 +10,7 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 
 #define SAVE_EVERY_USEC (60 * 1000000ULL)
 #define SAVE_AFTER_END_USEC 1000000ULL
@@ -18,9 +19,8 @@
  * a test sees the live counters reach the file without waiting a minute. */
 static uint64_t save_every(void)
 {
-	const char *e = getenv("SLOPND_TRAFFIC_SAVE_SECONDS");
-	long v = e ? strtol(e, NULL, 10) : 0;
-	return v > 0 && v < 60 ? (uint64_t)v * 1000000 : SAVE_EVERY_USEC;
+	uint64_t v = testenv_get("SLOPND_TRAFFIC_SAVE_SECONDS", 1, 59);
+	return v ? v * 1000000 : SAVE_EVERY_USEC;
 }
 
 void hub_token_totals(const struct server *s, const char *name, struct traffic_entry *out,
