@@ -15,6 +15,38 @@ void killswitch_table_name(const char *tun, char *buf, size_t len)
 	nft_table_name("slopnks_", tun, buf, len);
 }
 
+/* The hub's addresses at its port, and the --allow-lan networks: let out
+ * by both chains. False for an address of neither family. */
+static bool put_allowed(struct outbuf *o, const struct killswitch_rules *r)
+{
+	for (size_t i = 0; i < r->nhubs; i++) {
+		char a[INET6_ADDRSTRLEN];
+		const struct sockaddr_storage *h = &r->hubs[i];
+		if (h->ss_family == AF_INET) {
+			const struct sockaddr_in *s = (const void *)h;
+			outbuf_printf(o, "\t\tip daddr %s udp dport %u accept\n",
+			              inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a)), ntohs(s->sin_port));
+		} else if (h->ss_family == AF_INET6) {
+			const struct sockaddr_in6 *s = (const void *)h;
+			outbuf_printf(o, "\t\tip6 daddr %s udp dport %u accept\n",
+			              inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a)), ntohs(s->sin6_port));
+		} else {
+			return false;
+		}
+	}
+	if (r->nallow) {
+		outbuf_printf(o, "\t\tip daddr ");
+		nat_put_set(o, r->allow, NULL, r->nallow);
+		outbuf_printf(o, " accept\n");
+	}
+	if (r->nallow6) {
+		outbuf_printf(o, "\t\tip6 daddr ");
+		nat_put_set(o, NULL, r->allow6, r->nallow6);
+		outbuf_printf(o, " accept\n");
+	}
+	return true;
+}
+
 int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 {
 	if (!nat_ifname_ok(r->tun) || len == 0 || r->nhubs > KILLSWITCH_MAX_HUBS)
@@ -28,31 +60,8 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 	                  "\t\ttype filter hook output priority filter; policy accept;\n"
 	                  "\t\toifname \"lo\" accept\n"
 	                  "\t\toifname \"%s\" accept\n", r->tun);
-	for (size_t i = 0; i < r->nhubs; i++) {
-		char a[INET6_ADDRSTRLEN];
-		const struct sockaddr_storage *h = &r->hubs[i];
-		if (h->ss_family == AF_INET) {
-			const struct sockaddr_in *s = (const void *)h;
-			outbuf_printf(&o, "\t\tip daddr %s udp dport %u accept\n",
-			              inet_ntop(AF_INET, &s->sin_addr, a, sizeof(a)), ntohs(s->sin_port));
-		} else if (h->ss_family == AF_INET6) {
-			const struct sockaddr_in6 *s = (const void *)h;
-			outbuf_printf(&o, "\t\tip6 daddr %s udp dport %u accept\n",
-			              inet_ntop(AF_INET6, &s->sin6_addr, a, sizeof(a)), ntohs(s->sin6_port));
-		} else {
-			return -1;
-		}
-	}
-	if (r->nallow) {
-		outbuf_printf(&o, "\t\tip daddr ");
-		nat_put_set(&o, r->allow, NULL, r->nallow);
-		outbuf_printf(&o, " accept\n");
-	}
-	if (r->nallow6) {
-		outbuf_printf(&o, "\t\tip6 daddr ");
-		nat_put_set(&o, NULL, r->allow6, r->nallow6);
-		outbuf_printf(&o, " accept\n");
-	}
+	if (!put_allowed(&o, r))
+		return -1;
 	if (r->dns)
 		outbuf_printf(&o, "\t\tmeta mark 0x%08x meta l4proto { tcp, udp } th dport 53 accept\n",
 		              KILLSWITCH_DNS_MARK);
@@ -66,6 +75,18 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 	                  "\t\ticmpv6 type { nd-router-solicit, nd-neighbor-solicit, "
 	                  "nd-neighbor-advert } accept\n"
 	                  "\t\tcounter name \"dropped\" drop\n"
+	                  "\t}\n");
+	/* What this machine routes for others (containers, VMs behind a NAT
+	 * of its own) leaves the same ways: into the TUN, to the hub, to the
+	 * --allow-lan networks. Packets in the answer direction of a
+	 * connection pass: they only come back in to what was let out (or to
+	 * what was reached from outside: its original direction was let through). */
+	outbuf_printf(&o, "\tchain forward {\n"
+	                  "\t\ttype filter hook forward priority filter; policy accept;\n"
+	                  "\t\toifname \"%s\" accept\n"
+	                  "\t\tct direction reply accept\n", r->tun);
+	put_allowed(&o, r);
+	outbuf_printf(&o, "\t\tcounter name \"dropped\" drop\n"
 	                  "\t}\n}\n");
 	return o.full ? -1 : (int)o.used;
 }
@@ -83,7 +104,7 @@ bool killswitch_resolver_is_stub(const struct sockaddr_storage *servers, size_t 
 
 int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen)
 {
-	char rules[8192];
+	char rules[KILLSWITCH_RULES_MAX];
 	if (killswitch_ruleset(r, rules, sizeof(rules)) < 0) {
 		snprintf(err, errlen, "cannot build the rules (TUN '%s' has an unusual name)", r->tun);
 		return -1;

@@ -1,7 +1,8 @@
 /* The client's kill switch (--kill-switch): while slopnd runs, nothing
  * leaves the machine but through the TUN, to the hub's address and port,
  * on loopback, and what a link needs to come up (DHCP, IPv6 neighbour and
- * router discovery, link-local); the rest is counted and dropped. An
+ * router discovery, link-local); the rest is counted and dropped, also of
+ * what the machine forwards for others (containers, VMs). An
  * nftables table of the client's own (family inet), replaced whole in one
  * transaction; a crashed run's table stays (nothing leaks meanwhile) and
  * the next start takes it over or removes it. */
@@ -16,6 +17,9 @@
 #include "tun/nat.h"
 
 #define KILLSWITCH_MAX_HUBS 8
+/* Room for the table with the most hubs and --allow-lan networks there
+ * can be (unit-tested). */
+#define KILLSWITCH_RULES_MAX 16384
 /* SO_MARK of the client's own DNS sockets ("slnd"): the kill switch tells
  * its lookups of the hub's name by it from every other program's. */
 #define KILLSWITCH_DNS_MARK 0x736c6e64u

@@ -340,3 +340,50 @@ l6=$(seen leak6)
 expect_eq "IPv6 pings to the internet host outside the tunnel" "$(pings -6 2 2001:db8:3::2)" 0
 expect_eq "IPv6 from c1's own address at the internet host" "$(seen leak6)" "$l6"
 ok "a hub over IPv6: through the kill switch, nothing else of IPv6 out"
+
+# --- What c1 routes for others (a container, a VM behind a NAT of c1's
+# own) leaves the same ways as c1's own traffic: through the tunnel, to an
+# --allow-lan network, or nowhere.
+#
+#   guest 198.51.100.2 2001:db8:5::2 -- c1 198.51.100.1 2001:db8:5::1 (masquerading)
+stop c1:six
+stop hub:six
+ns_create guest
+ns_ipv6 guest
+veth c1 gw 198.51.100.1/24 2001:db8:5::1/64 guest eth0 198.51.100.2/24 2001:db8:5::2/64
+ip -n "$(ns guest)" route add default via 198.51.100.1
+ip -n "$(ns guest)" -6 route add default via 2001:db8:5::1
+nsx c1 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+nsx c1 nft -f - <<-EOF2
+table inet guestnat {
+	chain post {
+		type nat hook postrouting priority srcnat;
+		ip saddr 198.51.100.0/24 masquerade
+		ip6 saddr 2001:db8:5::/64 masquerade
+	}
+}
+EOF2
+gpings() { nsx guest ping "$1" -c "$2" -i 0.2 -W 1 "$3" 2>/dev/null | grep -c 'bytes from'; }
+# Without a client the guest's traffic leaves as c1's own: the leak this
+# network counts.
+l4=$(seen leak4)
+expect_eq "the guest's pings to the internet host, no client on c1" "$(gpings -4 2 203.0.113.130)" 2
+expect_eq "packets from c1's own IPv4 address at the internet host" "$(seen leak4)" "$((l4 + 2))"
+start_hub --nat
+start_client c1 --full-tunnel --kill-switch --allow-lan 2001:db8:3::/64
+wait_connected c1 10.100.0.2
+wait_until 5 "c1's full tunnel" client_is c1 full_tunnel true
+l4=$(seen leak4) l6=$(seen leak6) t0=$(seen tunnel) d0=$(dropped)
+expect_eq "the guest's pings to the internet host through c1's tunnel" "$(gpings -4 3 203.0.113.130)" 3
+expect_eq "echo requests from the hub's address" "$(seen tunnel)" "$((t0 + 3))"
+expect_eq "the guest's IPv6 pings to the internet host, in --allow-lan" "$(gpings -6 2 2001:db8:3::2)" 2
+expect_eq "IPv6 from c1's own address at the internet host" "$(seen leak6)" "$((l6 + 2))"
+expect_eq "the guest's IPv6 pings to the router, not in --allow-lan" "$(gpings -6 2 2001:db8:2::2)" 0
+stop hub
+wait_until 5 "c1 reconnecting" client_is c1 full_tunnel false
+expect_eq "the guest's pings to the internet host while c1 reconnects" "$(gpings -4 3 203.0.113.130)" 0
+expect_eq "packets from c1's own IPv4 address at the internet host" "$(seen leak4)" "$l4"
+d1=$(dropped)
+[ "$((d1 - d0))" -ge 5 ] || fail "the kill switch counted $((d1 - d0)) drops for 5 forwarded pings"
+stop c1
+ok "what c1 forwards: through the tunnel or to --allow-lan, nothing else out ($((d1 - d0)) packets dropped)"

@@ -56,6 +56,20 @@ static void ruleset(void **state)
 	assert_null(strstr(buf, "dport 53"));
 	assert_non_null(strstr(buf, "\t\tcounter name \"dropped\" drop\n\t}\n}\n"));
 	assert_null(strstr(buf, "ip daddr {"));
+	/* What the machine forwards leaves the same ways: into the TUN, to the
+	 * hub; answers come back in; the rest is counted and dropped. */
+	const char *fwd = strstr(buf, "\tchain forward {\n\t\ttype filter hook forward priority filter; "
+	                              "policy accept;\n\t\toifname \"slopn0\" accept\n"
+	                              "\t\tct direction reply accept\n");
+	assert_non_null(fwd);
+	assert_true(strstr(buf, "chain output") < fwd);
+	assert_non_null(strstr(fwd, "ip6 daddr 2001:db8::1 udp dport 4242 accept\n"
+	                            "\t\tip daddr 192.0.2.1 udp dport 4242 accept\n"
+	                            "\t\tcounter name \"dropped\" drop\n\t}\n}\n"));
+	/* Not loopback, DHCP, link-local: nothing forwarded needs them. */
+	assert_null(strstr(fwd, "\"lo\""));
+	assert_null(strstr(fwd, "dport 67"));
+	assert_null(strstr(fwd, "fe80::"));
 	static const struct cidr4 lan[] = {{0xc0a80100, 24}, {0x0a000005, 32}};
 	static const struct cidr6 lan6[] = {{{0x20, 0x01, 0x0d, 0xb8, 0, 3}, 64}};
 	r.allow = lan;
@@ -65,8 +79,13 @@ static void ruleset(void **state)
 	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "ip daddr { 192.168.1.0/24, 10.0.0.5/32 } accept\n"));
 	assert_non_null(strstr(buf, "ip6 daddr { 2001:db8:3::/64 } accept\n"));
-	/* Before the drop. */
+	/* Before the drop, in both chains. */
 	assert_true(strstr(buf, "10.0.0.5/32 } accept") < strstr(buf, "counter name"));
+	fwd = strstr(buf, "chain forward");
+	assert_non_null(fwd);
+	assert_non_null(strstr(fwd, "ip daddr { 192.168.1.0/24, 10.0.0.5/32 } accept\n"
+	                            "\t\tip6 daddr { 2001:db8:3::/64 } accept\n"
+	                            "\t\tcounter name \"dropped\" drop\n"));
 	r.nallow = r.nallow6 = 0;
 	r.dns = true;
 	r.nhubs = 0;
@@ -74,7 +93,31 @@ static void ruleset(void **state)
 	/* Only the client's own lookups (their sockets marked), never all DNS. */
 	assert_non_null(strstr(buf, "meta mark 0x736c6e64 meta l4proto { tcp, udp } th dport 53 accept\n"));
 	assert_null(strstr(strstr(buf, "dport 53") + 1, "dport 53"));
+	assert_true(strstr(buf, "dport 53") < strstr(buf, "chain forward")); /* slopnd's own only */
 	assert_null(strstr(buf, "udp dport 4242"));
+}
+
+/* The most hubs and networks there can be, each as long as it gets, fit
+ * the buffer killswitch_apply() builds them in. */
+static void largest(void **state)
+{
+	(void)state;
+	struct sockaddr_storage hubs[KILLSWITCH_MAX_HUBS];
+	for (size_t i = 0; i < KILLSWITCH_MAX_HUBS; i++)
+		hubs[i] = v6("ffff:ffff:ffff:ffff:ffff:ffff:ffff:fffe", 65535);
+	struct cidr4 lan[32];
+	struct cidr6 lan6[32];
+	for (size_t i = 0; i < 32; i++) {
+		lan[i] = (struct cidr4){0xfffffff0u - (uint32_t)i, 32};
+		memset(lan6[i].net, 0xff, 16);
+		lan6[i].net[15] = (uint8_t)i;
+		lan6[i].prefix = 128;
+	}
+	struct killswitch_rules r = {.tun = "abcdefghijklmno", .hubs = hubs, .nhubs = KILLSWITCH_MAX_HUBS,
+	                             .allow = lan, .nallow = 32, .allow6 = lan6, .nallow6 = 32, .dns = true};
+	static char buf[KILLSWITCH_RULES_MAX];
+	int n = killswitch_ruleset(&r, buf, sizeof(buf));
+	assert_true(n > 0 && (size_t)n < sizeof(buf));
 }
 
 static void refuses(void **state)
@@ -158,6 +201,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(ruleset),
+		cmocka_unit_test(largest),
 		cmocka_unit_test(refuses),
 		cmocka_unit_test(table_name),
 		cmocka_unit_test(resolver_stub),
