@@ -58,8 +58,10 @@ static int verify_hub(gnutls_session_t session)
 	}
 	if (cl->cfg->pin) {
 		if (strcasecmp(pin, cl->cfg->pin) != 0) {
-			log_err("hub key does not match --pin: expected %s, hub has %s", cl->cfg->pin, pin);
-			cl->fatal = EXIT_REFUSED;
+			/* Not for good: anyone on the way to the hub can answer with a
+			 * key of its own, and must not be able to end the client (and
+			 * with it the tunnel) by doing so once. client_down says it. */
+			memcpy(cl->pin_mismatch, pin, sizeof(pin));
 			return -1;
 		}
 	} else if (!cl->pin_logged) {
@@ -293,6 +295,23 @@ static void client_down(struct conn *c)
 		cl->silent_since = 0; /* the hub was there: a new outage is watched closely */
 	if (!was_up && !c->heard)
 		client_next_address(cl);
+	if (cl->pin_mismatch[0]) {
+		/* The name's next address may be the hub; this one is asked
+		 * again after the others, with the backoff, until its key is the
+		 * right one. */
+		client_next_address(cl);
+		unsigned next = cl->backoff ? cl->backoff * 2 : 1;
+		char then[64] = "trying the name's next address";
+		if (!cl->quick_retry)
+			snprintf(then, sizeof(then), "retrying in %us", next > BACKOFF_MAX ? BACKOFF_MAX : next);
+		log_err("hub key does not match --pin: expected %s, the hub at %s has %s (someone on "
+		        "the way to the hub answers for it, or the hub has a new key: 'slopnd pin' on "
+		        "the hub gives it); %s", cl->cfg->pin, cl->hub_str, cl->pin_mismatch, then);
+		snprintf(cl->problem, sizeof(cl->problem), "hub key does not match --pin: the hub at %s "
+		         "has %s", cl->hub_str, cl->pin_mismatch);
+		cl->pin_mismatch[0] = '\0';
+		return;
+	}
 	if (c->close_by_peer && c->close_app && !was_up &&
 	    (c->close_code == SLOPN_ERR_UNAUTHORIZED || c->close_code == SLOPN_ERR_POOL_EXHAUSTED ||
 	     c->close_code == SLOPN_ERR_BANNED || c->close_code == SLOPN_ERR_TOKEN_LIMIT)) {
@@ -917,8 +936,8 @@ out:
 	if (cl->ev)
 		sd_event_unref(cl->ev);
 	/* Last: until here, nothing may leave outside the tunnel. A client
-	 * that fails (a refused token; a hub key other than --pin's, which
-	 * anyone on the way can bring about) leaves it, as a crash does. */
+	 * that fails (a refused token, which anyone on the way to a hub
+	 * without --pin can bring about) leaves it, as a crash does. */
 	if (rc == 0)
 		client_killswitch_stop(cl);
 	else

@@ -20,6 +20,7 @@
 #include "daemon/config.h"
 #include "daemon/conn.h"
 #include "daemon/control.h"
+#include "daemon/tls.h"
 #include "daemon/udp.h"
 #include "daemon/clientid.h"
 #include "proto/login.h"
@@ -35,7 +36,7 @@ struct client_way {
 	uint8_t gw[16];
 };
 
-/* Exit status of a client refused for good (wrong token, wrong pin): the
+/* Exit status of a client refused for good (its token refused): the
  * unit's RestartPreventExitStatus names it (slopnd(8), EXIT STATUS). */
 #define EXIT_REFUSED 3
 
@@ -106,11 +107,13 @@ struct client {
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	uint64_t quick_at;           /* when the last quick retry was (CLOCK_MONOTONIC, us) */
-	int fatal;                   /* no retry: the exit status (EXIT_REFUSED for a wrong
-	                              * token or pin, 1 otherwise); 0: retry */
+	int fatal;                   /* no retry: the exit status (EXIT_REFUSED for a
+	                              * refused token, 1 otherwise); 0: retry */
 	bool banned;                 /* the hub said so, and we said it once */
 	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
 	bool pin_logged;
+	/* The key of this attempt's hub was not --pin's: this pin instead. */
+	char pin_mismatch[PIN_STRLEN];
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
 	char problem[SLOPN_MESSAGE_MAX + 128]; /* why the last attempt failed, for status */
 	/* The hub's name, being looked up (client_name.c), and what its last

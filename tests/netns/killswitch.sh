@@ -189,9 +189,8 @@ stop c1
 expect_eq "c1's nftables ruleset after a clean stop" "$(nsx c1 nft list ruleset | wc -c)" 0
 ok "kill -9 keeps the kill switch, the next start removes it, a clean stop leaves nothing"
 
-# A client that fails (here a refused token; a hub key other than --pin's,
-# which anyone on the way can bring about, ends the same way) leaves the
-# table in, as a crash does: nothing out until the client runs again.
+# A client that fails (here a refused token) leaves the table in, as a
+# crash does: nothing out until the client runs again.
 TOKEN=wrong start_client c1 --full-tunnel --kill-switch
 wait "$(pid_of c1)"; rc=$?
 expect_eq "exit status of c1 with a wrong token" "$rc" 3
