@@ -122,7 +122,13 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		return -1;
 	}
 	nlocal = nat_minimal4(local, nlocal);
+	/* The --dns servers, reached at port 53 wherever they are. */
+	struct cidr4 dns = {ntohl(s->cfg->dns), 32};
+	struct cidr6 dns6 = {.prefix = 128};
+	memcpy(dns6.net, &s->cfg->dns6, 16);
 	struct nat_rules r = {
+		.dns = &dns, .ndns = s->cfg->dns != 0, .dns6 = &dns6,
+		.ndns6 = !IN6_IS_ADDR_UNSPECIFIED(&s->cfg->dns6),
 		.tun = s->tunname, .egress = s->egress,
 		.subnet = {s->addrs.pool.network, s->addrs.pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
 		.allow = s->cfg->allow_lan, .nallow = s->cfg->nallow_lan,
@@ -142,11 +148,12 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		r.nlocal6 = (size_t)n6;
 	}
 	/* The rules as text stand for the rules, whichever backend writes them. */
-	char text[8192];
+	char *text = malloc(NAT_RULES_MAX);
 	uint8_t digest[32] = {0};
-	int tl = nat_ruleset(&r, text, sizeof(text));
+	int tl = text ? nat_ruleset(&r, text, NAT_RULES_MAX) : -1;
 	if (tl >= 0)
 		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, (size_t)tl, digest);
+	free(text);
 	if (how == NAT_IF_CHANGED && tl >= 0 && !memcmp(digest, s->nat_digest, sizeof(digest)))
 		return 0;
 	char err[512];
@@ -160,14 +167,14 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	}
 	if (err[0])
 		log_warn("--nat: %s", err);
-	char t[32], fwd[32], nat[32];
+	char t[32], fwd[32], nat[32], in[32];
 	nat_table_name(s->tunname, t, sizeof(t));
 	if (s->nat_backend == NAT_IPTABLES)
-		ipt_chain_names(s->tunname, gen, fwd, nat);
+		ipt_chain_names(s->tunname, gen, fwd, nat, in);
 	char where[160], six[64] = "";
 	if (s->nat_backend == NAT_IPTABLES)
-		snprintf(where, sizeof(where), "%s chains %s and %s", r.has6 ? "iptables and ip6tables"
-		                                                             : "iptables", fwd, nat);
+		snprintf(where, sizeof(where), "%s chains %s, %s and %s",
+		         r.has6 ? "iptables and ip6tables" : "iptables", fwd, in, nat);
 	else
 		snprintf(where, sizeof(where), "nftables table inet %s", t);
 	if (r.has6)

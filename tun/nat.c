@@ -133,6 +133,24 @@ static void set_rule(struct outbuf *o, const char *dir, const char *tun, const c
 	outbuf_printf(o, " %s\n", verdict);
 }
 
+/* From the TUN: the --allow-lan networks accepted, the --dns servers at
+ * port 53, then the hub's own networks dropped. The forward chain's (other
+ * hosts of those networks) and the input chain's (the hub's own addresses
+ * there: a service on its LAN address only is not for clients). */
+static void closed_rules(struct outbuf *o, const struct nat_rules *r)
+{
+	const char *tun = r->tun;
+	bool six = r->has6;
+	set_rule(o, "iifname", tun, "ip daddr", r->allow, NULL, r->nallow, "accept");
+	set_rule(o, "iifname", tun, "ip6 daddr", NULL, r->allow6, six ? r->nallow6 : 0, "accept");
+	set_rule(o, "iifname", tun, "ip daddr", r->dns, NULL, r->ndns,
+	         "meta l4proto { tcp, udp } th dport 53 accept");
+	set_rule(o, "iifname", tun, "ip6 daddr", NULL, r->dns6, six ? r->ndns6 : 0,
+	         "meta l4proto { tcp, udp } th dport 53 accept");
+	set_rule(o, "iifname", tun, "ip daddr", r->local, NULL, r->nlocal, "drop");
+	set_rule(o, "iifname", tun, "ip6 daddr", NULL, r->local6, six ? r->nlocal6 : 0, "drop");
+}
+
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 {
 	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
@@ -153,10 +171,7 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	/* Client to client through the kernel only when spoke-to-spoke is on. */
 	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
 	              r->spoke_to_spoke ? "accept" : "drop");
-	set_rule(&o, "iifname", tun, "ip daddr", r->allow, NULL, r->nallow, "accept");
-	set_rule(&o, "iifname", tun, "ip6 daddr", NULL, r->allow6, six ? r->nallow6 : 0, "accept");
-	set_rule(&o, "iifname", tun, "ip daddr", r->local, NULL, r->nlocal, "drop");
-	set_rule(&o, "iifname", tun, "ip6 daddr", NULL, r->local6, six ? r->nlocal6 : 0, "drop");
+	closed_rules(&o, r);
 	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" meta nfproto ipv4 accept\n", tun,
 	              r->egress);
 	if (six && r->egress6)
@@ -167,6 +182,10 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	set_rule(&o, "oifname", tun, "ip6 saddr", NULL, r->allow6, six ? r->nallow6 : 0, "accept");
 	outbuf_printf(&o, "\t\toifname \"%s\" ct state established,related accept\n", tun);
 	outbuf_printf(&o, "\t\toifname \"%s\" drop\n", tun);
+	outbuf_printf(&o, "\t}\n");
+	outbuf_printf(&o, "\tchain input {\n"
+	                  "\t\ttype filter hook input priority filter; policy accept;\n");
+	closed_rules(&o, r);
 	outbuf_printf(&o, "\t}\n");
 	outbuf_printf(&o, "\tchain postrouting {\n"
 	                  "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
@@ -215,13 +234,19 @@ static int write_int(const char *path, int v)
 
 static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 {
-	char rules[8192];
-	if (nat_ruleset(r, rules, sizeof(rules)) < 0) {
-		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
-		         "name, or too many networks)", r->tun, r->egress);
+	char *rules = malloc(NAT_RULES_MAX);
+	if (!rules || nat_ruleset(r, rules, NAT_RULES_MAX) < 0) {
+		if (rules)
+			snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an "
+			         "unusual name, or too many networks)", r->tun, r->egress);
+		else
+			snprintf(err, errlen, "cannot build the rules: %s", strerror(ENOMEM));
+		free(rules);
 		return -1;
 	}
-	return nft_run(rules, err, errlen);
+	int rv = nft_run(rules, err, errlen);
+	free(rules);
+	return rv;
 }
 
 static void nft_remove(const char *tun)

@@ -36,6 +36,12 @@ struct nat_rules {
 	size_t nallow6;
 	const struct cidr6 *local6;
 	size_t nlocal6;
+	/* --dns (as /32, /128; 0 or 1 of each): reached at port 53 even in a
+	 * network of the hub's (a resolver on its LAN address, on its router). */
+	const struct cidr4 *dns;
+	size_t ndns;
+	const struct cidr6 *dns6;
+	size_t ndns6;
 };
 
 /* The rules need IPv6 forwarding: clients' IPv6 goes out, or to a network
@@ -67,6 +73,11 @@ void nat_put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c
 /* The table's name for a TUN device: "slopn_" and the name, with every
  * character that nft would not take in an identifier made '_'. */
 void nat_table_name(const char *tun, char *buf, size_t len);
+
+/* Room for the rules (either form) with the most networks the hub lists
+ * (1 + 256 addresses + 256 routes of each family, 32 --allow-lan):
+ * unit-tested. Allocated, not on the stack. */
+#define NAT_RULES_MAX (256 << 10)
 
 /* The whole ruleset as nft input: one transaction that replaces the table
  * (a stale one from a crash included). Returns its length, or -1 when buf

@@ -1,7 +1,8 @@
 /* The iptables form of the NAT rules, for machines where nftables cannot
- * be used: the same rules in two chains of our own (SLOPN-TUN-FWD in
- * filter, SLOPN-TUN-NAT in nat), reached by one jump each from FORWARD and
- * POSTROUTING; with IPv6 inside the tunnel, the same again with ip6tables.
+ * be used: the same rules in three chains of our own (SLOPN-TUN-FWD and
+ * SLOPN-TUN-IN in filter, SLOPN-TUN-NAT in nat), reached by one jump each
+ * from FORWARD, INPUT and POSTROUTING; with IPv6 inside the tunnel, the
+ * same again with ip6tables.
  * The commands on PATH run them (fork and exec, no shell): on such
  * machines those are the legacy ones. iptables cannot swap rules in one
  * step as nftables does: new rules go into chains of the other name
@@ -15,15 +16,17 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
-void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32])
+void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32], char in[32])
 {
 	snprintf(fwd, 32, "SLOPN-%s-FWD%s", tun, gen ? "2" : "");
 	snprintf(nat, 32, "SLOPN-%s-NAT%s", tun, gen ? "2" : "");
+	snprintf(in, 32, "SLOPN-%s-IN%s", tun, gen ? "2" : "");
 }
 
 /* One iptables command a line. */
@@ -43,37 +46,61 @@ static const char *cidr(const struct cidr4 *c4, const struct cidr6 *c6, size_t i
 	return buf;
 }
 
+/* One family's networks (IPv4's or IPv6's: the other NULL). */
+struct fam {
+	const struct cidr4 *allow, *local, *dns, *subnet;
+	const struct cidr6 *allow6, *local6, *dns6, *subnet6;
+	size_t nallow, nlocal, ndns;
+};
+
+/* From the TUN into chain: the --allow-lan networks accepted, the --dns
+ * servers at port 53, the hub's own networks dropped (nat.c, closed_rules). */
+static void closed_rules(struct outbuf *o, const char *cmd, const char *chain, const char *t,
+                         const struct fam *f)
+{
+	char c[64];
+	for (size_t i = 0; i < f->nallow; i++)
+		line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t,
+		     cidr(f->allow, f->allow6, i, c));
+	for (size_t i = 0; i < f->ndns; i++)
+		for (int k = 0; k < 2; k++)
+			line(o, "%s -t filter -A %s -i %s -d %s -p %s --dport 53 -j ACCEPT", cmd, chain, t,
+			     cidr(f->dns, f->dns6, i, c), k ? "tcp" : "udp");
+	for (size_t i = 0; i < f->nlocal; i++)
+		line(o, "%s -t filter -A %s -i %s -d %s -j DROP", cmd, chain, t,
+		     cidr(f->local, f->local6, i, c));
+}
+
 /* One family's rules: cmd is iptables or ip6tables, egress NULL when that
  * family does not leave. */
 static void family_rules(struct outbuf *o, const struct nat_rules *r, int gen, const char *cmd,
-                         const char *egress, const struct cidr4 *allow, const struct cidr6 *allow6,
-                         size_t nallow, const struct cidr4 *local, const struct cidr6 *local6,
-                         size_t nlocal, const struct cidr4 *subnet, const struct cidr6 *subnet6)
+                         const char *egress, const struct fam *f)
 {
-	char fwd[32], nat[32], c[64];
-	ipt_chain_names(r->tun, gen, fwd, nat);
+	char fwd[32], nat[32], in[32], c[64];
+	ipt_chain_names(r->tun, gen, fwd, nat, in);
 	const char *t = r->tun;
 	line(o, "%s -t filter -N %s", cmd, fwd);
 	line(o, "%s -t filter -A %s -i %s -o %s -j %s", cmd, fwd, t, t,
 	     r->spoke_to_spoke ? "ACCEPT" : "DROP");
-	for (size_t i = 0; i < nallow; i++)
-		line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, fwd, t, cidr(allow, allow6, i, c));
-	for (size_t i = 0; i < nlocal; i++)
-		line(o, "%s -t filter -A %s -i %s -d %s -j DROP", cmd, fwd, t, cidr(local, local6, i, c));
+	closed_rules(o, cmd, fwd, t, f);
 	if (egress)
 		line(o, "%s -t filter -A %s -i %s -o %s -j ACCEPT", cmd, fwd, t, egress);
 	line(o, "%s -t filter -A %s -i %s -j DROP", cmd, fwd, t);
-	for (size_t i = 0; i < nallow; i++)
-		line(o, "%s -t filter -A %s -o %s -s %s -j ACCEPT", cmd, fwd, t, cidr(allow, allow6, i, c));
+	for (size_t i = 0; i < f->nallow; i++)
+		line(o, "%s -t filter -A %s -o %s -s %s -j ACCEPT", cmd, fwd, t,
+		     cidr(f->allow, f->allow6, i, c));
 	line(o, "%s -t filter -A %s -o %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", cmd,
 	     fwd, t);
 	line(o, "%s -t filter -A %s -o %s -j DROP", cmd, fwd, t);
 	line(o, "%s -t filter -I FORWARD 1 -j %s", cmd, fwd);
+	line(o, "%s -t filter -N %s", cmd, in);
+	closed_rules(o, cmd, in, t, f);
+	line(o, "%s -t filter -I INPUT 1 -j %s", cmd, in);
 	if (!egress)
 		return;
 	line(o, "%s -t nat -N %s", cmd, nat);
 	line(o, "%s -t nat -A %s -o %s -s %s -j MASQUERADE", cmd, nat, egress,
-	     cidr(subnet, subnet6, 0, c));
+	     cidr(f->subnet, f->subnet6, 0, c));
 	line(o, "%s -t nat -I POSTROUTING 1 -j %s", cmd, nat);
 }
 
@@ -85,11 +112,14 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len)
 	struct outbuf o = {buf, len, 0, false};
 	buf[0] = '\0';
 	/* Each line: the command and its arguments (after -w), split on spaces. */
-	family_rules(&o, r, gen, "iptables", r->egress, r->allow, NULL, r->nallow, r->local, NULL,
-	             r->nlocal, &r->subnet, NULL);
+	struct fam v4 = {.allow = r->allow, .local = r->local, .dns = r->dns, .subnet = &r->subnet,
+	                 .nallow = r->nallow, .nlocal = r->nlocal, .ndns = r->ndns};
+	family_rules(&o, r, gen, "iptables", r->egress, &v4);
+	struct fam v6 = {.allow6 = r->allow6, .local6 = r->local6, .dns6 = r->dns6,
+	                 .subnet6 = &r->subnet6, .nallow = r->nallow6, .nlocal = r->nlocal6,
+	                 .ndns = r->ndns6};
 	if (r->has6)
-		family_rules(&o, r, gen, "ip6tables", r->egress6, NULL, r->allow6, r->nallow6, NULL,
-		             r->local6, r->nlocal6, NULL, &r->subnet6);
+		family_rules(&o, r, gen, "ip6tables", r->egress6, &v6);
 	return o.full ? -1 : (int)o.used;
 }
 
@@ -181,20 +211,22 @@ static void remove_chain(const char *cmd, const char *table, const char *hook, c
 /* One generation's chains and jumps, in both families. */
 static void remove_gen(const char *tun, int gen)
 {
-	char fwd[32], nat[32];
-	ipt_chain_names(tun, gen, fwd, nat);
+	char fwd[32], nat[32], in[32];
+	ipt_chain_names(tun, gen, fwd, nat, in);
 	for (size_t i = 0; i < 2; i++) {
 		remove_chain(cmds[i], "filter", "FORWARD", fwd);
+		remove_chain(cmds[i], "filter", "INPUT", in);
 		remove_chain(cmds[i], "nat", "POSTROUTING", nat);
 	}
 }
 
 static bool gen_exists(const char *tun, int gen)
 {
-	char fwd[32], nat[32];
-	ipt_chain_names(tun, gen, fwd, nat);
+	char fwd[32], nat[32], in[32];
+	ipt_chain_names(tun, gen, fwd, nat, in);
 	for (size_t i = 0; i < 2; i++)
-		if (chain_exists(cmds[i], "filter", fwd) || chain_exists(cmds[i], "nat", nat))
+		if (chain_exists(cmds[i], "filter", fwd) || chain_exists(cmds[i], "filter", in) ||
+		    chain_exists(cmds[i], "nat", nat))
 			return true;
 	return false;
 }
@@ -217,14 +249,16 @@ static int jump_there(const char *cmd, const char *table, const char *hook, cons
 int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
 {
 	budget();
-	char fwd[32], nat[32];
-	ipt_chain_names(tun, gen, fwd, nat);
-	int v[4] = {jump_there("iptables", "filter", "FORWARD", fwd),
+	char fwd[32], nat[32], in[32];
+	ipt_chain_names(tun, gen, fwd, nat, in);
+	int v[6] = {jump_there("iptables", "filter", "FORWARD", fwd),
+	            jump_there("iptables", "filter", "INPUT", in),
 	            jump_there("iptables", "nat", "POSTROUTING", nat),
 	            six ? jump_there("ip6tables", "filter", "FORWARD", fwd) : 1,
+	            six ? jump_there("ip6tables", "filter", "INPUT", in) : 1,
 	            nat6 ? jump_there("ip6tables", "nat", "POSTROUTING", nat) : 1};
 	int rv = 1;
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 6; i++)
 		if (v[i] == 0)
 			return 0;
 		else if (v[i] < 0)
@@ -248,11 +282,15 @@ void ipt_remove(const char *tun)
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 {
 	budget();
-	char script[8192];
+	char *script = malloc(NAT_RULES_MAX);
 	int gen = ipt_generation(r->tun) == 0 ? 1 : 0; /* the name not in force */
-	if (ipt_script(r, gen, script, sizeof(script)) < 0) {
-		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
-		         "name, or too many networks)", r->tun, r->egress);
+	if (!script || ipt_script(r, gen, script, NAT_RULES_MAX) < 0) {
+		if (script)
+			snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an "
+			         "unusual name, or too many networks)", r->tun, r->egress);
+		else
+			snprintf(err, errlen, "cannot build the rules: %s", strerror(ENOMEM));
+		free(script);
 		return -1;
 	}
 	remove_gen(r->tun, gen); /* half made by a crash in the middle of a renewal */
@@ -272,9 +310,11 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 			         rc == 127 ? "no " : "see ", cmd, rc == 127 ? " command" : "'s own message");
 		if (rc != 0) {
 			remove_gen(r->tun, gen); /* the rules in force stay */
+			free(script);
 			return -1;
 		}
 	}
+	free(script);
 	remove_gen(r->tun, !gen); /* the new ones are in: the old go */
 	return gen;
 }

@@ -9,7 +9,7 @@
 
 /* Our chains' names: generation 0 or 1 (the rules are renewed into the
  * other one). */
-void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32]);
+void ipt_chain_names(const char *tun, int gen, char fwd[32], char nat[32], char in[32]);
 /* The rules as lines: the command (iptables, or ip6tables for IPv6) and
  * its arguments after -w, one command a line. Returns the length, or -1.
  * Pure: unit-tested. */
@@ -20,9 +20,10 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len);
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen);
 void ipt_remove(const char *tun);
 bool ipt_exists(const char *tun);
-/* Are generation gen's jumps all still there (IPv4's filter and nat; with
- * six IPv6's filter, with nat6 its nat too)? 1, 0 when one is gone (an
- * 'iptables -F'), -1 when iptables cannot tell. */
+/* Are generation gen's jumps all still there (IPv4's from FORWARD, INPUT
+ * and POSTROUTING; with six IPv6's from FORWARD and INPUT, with nat6 from
+ * its POSTROUTING too)? 1, 0 when one is gone (an 'iptables -F'), -1 when
+ * iptables cannot tell. */
 int ipt_in_force(const char *tun, int gen, bool six, bool nat6);
 
 #endif

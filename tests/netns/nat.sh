@@ -59,6 +59,31 @@ done
 seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub's address (2)
 	nsx "$1" nft -j list table ip seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
 }
+# A UDP service on every address of the hub, at port 53 (as a resolver)
+# and 5300, that answers each datagram; udp_answered ADDR PORT: whether
+# one from c1 got its answer within 1 s.
+nsx hub python3 -c 'import selectors, socket
+sel = selectors.DefaultSelector()
+for port in (53, 5300):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    sel.register(s, selectors.EVENT_READ)
+while True:
+    for key, _ in sel.select():
+        data, peer = key.fileobj.recvfrom(512)
+        key.fileobj.sendto(data, peer)' &
+PIDS+=($!)
+udp_answered() {
+	nsx c1 python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(1)
+try:
+    s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
+    s.recvfrom(512)
+    print(1)
+except OSError:
+    print(0)' "$1" "$2"
+}
 # Every routing table and rule of c1; a reconnect may bring another VIP.
 routing() { { nsx c1 ip route show table all; nsx c1 ip rule; } | sed 's/10\.100\.0\.[0-9]*/VIP/g'; }
 kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
@@ -133,6 +158,15 @@ md0=$(seen inet 2)
 nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached the instance metadata address"
 expect_eq "echo requests from the hub's address at the metadata host" "$(seen inet 2)" "$md0"
 ok "169.254.169.254 is closed to clients"
+# The hub's own addresses on its networks (its LAN's, its way out's) are
+# closed as those networks are: a service the hub keeps for its LAN is
+# not for clients. Its VIP is theirs.
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.1 >/dev/null && fail "c1 reached the hub's address on wan"
+expect_eq "a UDP service of the hub's at its VIP" "$(udp_answered 10.100.0.1 5300)" 1
+expect_eq "... at its LAN address" "$(udp_answered 198.51.100.1 5300)" 0
+expect_eq "... at its LAN address, port 53 (not the --dns server)" "$(udp_answered 198.51.100.1 53)" 0
+ok "the hub's own addresses on its networks are closed to clients, its VIP open"
 
 # The hub gains a network on its way out while it runs (a second address
 # on wan, rtr at .10): closed to clients at once, not at the next reload
@@ -342,6 +376,7 @@ expect_eq "c1's DNS server, through its full tunnel" "$(client_status c1:lan dns
 ok "a DNS server of the hub's that queries reach outside the tunnel is named in status"
 wait_ping c1 198.51.100.2 5
 ok "c1 reaches the LAN host with --allow-lan"
+expect_eq "a UDP service at the hub's address on the --allow-lan network" "$(udp_answered 198.51.100.1 5300)" 1
 [ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"
 wait_ping c2 10.100.0.1 5
 nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.3 >/dev/null && fail "c1 reached c2 through the kernel with spoke-to-spoke off"
@@ -352,9 +387,17 @@ kill9 hub:lan
 nsx hub nft list tables | grep -q slopn_slopn0 || fail "expected the stale table after kill -9"
 expect_eq "ip_forward, accept_redirects left by kill -9" "$(fwd_state)" "1 0"
 start hub:again server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
-	--control "$TMP/hub.sock" --nat --egress wan
+	--control "$TMP/hub.sock" --nat --egress wan --dns 198.51.100.1
 wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
 expect_eq "one table after a start over a crash" "$(nsx hub nft list tables | grep -c slopn)" 1
+# A --dns server on a closed network (here the hub's LAN address) is
+# reached at port 53, and nothing else there.
+start c1:again2 client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
+wait_until 10 "c1's full-tunnel routes" client_is c1:again2 full_tunnel true
+expect_eq "the --dns server on the hub's LAN address, port 53" "$(udp_answered 198.51.100.1 53)" 1
+expect_eq "... port 5300" "$(udp_answered 198.51.100.1 5300)" 0
+stop c1:again2
+ok "a --dns server on a closed network: port 53 open to clients, the rest not"
 stop hub:again
 cmp_state "nft ruleset after kill -9, start, stop" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward, accept_redirects after kill -9, start, stop" "$(fwd_state)" "0 0"
@@ -414,7 +457,9 @@ nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN
 nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached 169.254.169.254 through iptables NAT"
 nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.66 >/dev/null && fail "c1 reached the on-link LAN through iptables NAT"
 nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached the private network through iptables NAT"
-ok "iptables form: internet reached as the hub; LAN host, on-link and private networks, 169.254.169.254 closed"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address through iptables NAT"
+expect_eq "iptables form: a UDP service of the hub's at its VIP" "$(udp_answered 10.100.0.1 5300)" 1
+ok "iptables form: internet reached as the hub; LAN host, the hub's LAN address, on-link and private networks, 169.254.169.254 closed"
 # A renewal (SIGHUP) puts the new rules in beside the old before these go:
 # the chains of the other name, one jump each. One that fails (an
 # iptables that refuses MASQUERADE) leaves the rules in force as they were.
@@ -426,7 +471,7 @@ renewed() { [ "$(installs)" -gt "$i0" ]; }
 wait_until 5 "the hub's renewal" renewed
 expect_eq "the jump into SLOPN-slopn0-FWD2 after the renewal" \
 	"$(ipt_rules | grep -c '^-A FORWARD -j SLOPN-slopn0-FWD2$')" 1
-expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j SLOPN')" 2
+expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
 before=$(ipt_rules)
 rm "$TMP/bin/iptables"
 printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables"
@@ -439,14 +484,16 @@ expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a failed renewal"
 nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet after a failed renewal"
 ok "iptables form: renewed without a gap, and a failed renewal keeps the rules in force"
-# iptables -F FORWARD and POSTROUTING (no news of it reaches the hub): its
-# look every 5 s finds its jumps gone and puts the rules back.
+# iptables -F INPUT, FORWARD and POSTROUTING (no news of it reaches the
+# hub): its look every 5 s finds its jumps gone and puts the rules back.
 r0=$(restored)
+nsx hub iptables-legacy -F INPUT
 nsx hub iptables-legacy -F FORWARD
 nsx hub iptables-legacy -t nat -F POSTROUTING
 wait_until 10 "the iptables rules put back" restored_since "$r0"
-expect_eq "jumps to our chains after they were put back" "$(ipt_rules | grep -c -- '-j SLOPN')" 2
+expect_eq "jumps to our chains after they were put back" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after iptables -F"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address after iptables -F"
 wait_ping c1 203.0.113.130 5
 expect_eq "iptables form, after -F: the internet host saw no VPN address" "$(seen inet 1)" 0
 ok "iptables -F: the hub's jumps and chains back"

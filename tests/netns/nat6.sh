@@ -98,7 +98,8 @@ ok "c1 reaches the internet host over IPv6, masqueraded as the hub ($(seen inet 
 iperf_tcp "over IPv6 NAT to the internet host" c1 inet 2001:db8:2::2 2
 nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::2 >/dev/null && fail "c1 reached the hub's IPv6 LAN host"
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
-ok "the hub's own IPv6 network is closed to clients"
+nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::1 >/dev/null && fail "c1 reached the hub's own IPv6 LAN address"
+ok "the hub's own IPv6 network, and its address there, are closed to clients"
 
 # kill -9 of the client: the next one over its remains puts back exactly.
 kill -9 "$(pid_of c1)"

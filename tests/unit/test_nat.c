@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
@@ -38,6 +39,28 @@ static void full_ruleset(void **state)
 	assert_non_null(strstr(buf, "oifname \"eth0\" ip saddr { 10.100.0.0/24 } masquerade\n"));
 	/* The allow rule comes before the drop of the hub's networks. */
 	assert_true(strstr(buf, "{ 198.51.100.0/24 } accept") < strstr(buf, "203.0.113.0/30 } drop"));
+	/* The hub's own addresses on those networks: the same rules in an
+	 * input chain, after the forward chain. */
+	const char *in = strstr(buf, "\tchain input {\n\t\ttype filter hook input priority filter; "
+	                             "policy accept;\n");
+	assert_non_null(in);
+	assert_true(strstr(buf, "chain forward") < in);
+	assert_non_null(strstr(in, "\t\tiifname \"slopn0\" ip daddr { 198.51.100.0/24 } accept\n"
+	                           "\t\tiifname \"slopn0\" ip daddr { 192.0.2.0/24, 203.0.113.0/30 } drop\n"
+	                           "\t}\n"));
+	assert_null(strstr(buf, "dport 53")); /* no --dns */
+	/* A --dns server: its port 53, before the drops, in both chains. */
+	static const struct cidr4 dns = {0xc0000235, 32}; /* 192.0.2.53 */
+	r.dns = &dns;
+	r.ndns = 1;
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	const char *d = "\t\tiifname \"slopn0\" ip daddr { 192.0.2.53/32 } meta l4proto { tcp, udp } th "
+	                "dport 53 accept\n\t\tiifname \"slopn0\" ip daddr { 192.0.2.0/24, 203.0.113.0/30 } drop\n";
+	const char *d1 = strstr(buf, d);
+	assert_non_null(d1);
+	assert_true(d1 < strstr(buf, "chain input"));
+	assert_non_null(strstr(strstr(buf, "chain input"), d));
+	r.ndns = 0;
 	/* Spoke-to-spoke on: the kernel may forward client to client. */
 	r.spoke_to_spoke = true;
 	r.nallow = r.nlocal = 0;
@@ -63,6 +86,16 @@ static void ipv6_ruleset(void **state)
 	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"wan6\" meta nfproto ipv6 accept\n"));
 	assert_non_null(strstr(buf, "oifname \"slopn0\" ip6 saddr { 2001:db8:1::/48 } accept\n"));
 	assert_non_null(strstr(buf, "oifname \"wan6\" ip6 saddr { fd12:3456:789a::/64 } masquerade\n"));
+	assert_non_null(strstr(strstr(buf, "chain input"), "iifname \"slopn0\" ip6 daddr { 2001:db8:1::/48 } accept\n"
+	                                                    "\t\tiifname \"slopn0\" ip6 daddr { 2001:db8:2::/64 } drop\n"));
+	/* An IPv6 --dns server the same way as an IPv4 one. */
+	static const struct cidr6 dns6 = {{0x20, 0x01, 0x0d, 0xb8, 0, 2, [15] = 0x53}, 128};
+	r.dns6 = &dns6;
+	r.ndns6 = 1;
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(strstr(buf, "chain input"), "iifname \"slopn0\" ip6 daddr { 2001:db8:2::53/128 } meta l4proto { tcp, udp } th dport 53 accept\n"
+	                                                    "\t\tiifname \"slopn0\" ip6 daddr { 2001:db8:2::/64 } drop\n"));
+	r.ndns6 = 0;
 	assert_true(nat_forwards6(&r));
 	/* IPv6 that does not leave: no way out, no masquerade, no forwarding
 	 * unless a network of the hub's is open. */
@@ -91,6 +124,9 @@ static void ipv6_ruleset(void **state)
 		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:2::/64 -j DROP\n",
 		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o wan6 -j ACCEPT\n",
 		"ip6tables -t filter -A SLOPN-slopn0-FWD -o slopn0 -s 2001:db8:1::/48 -j ACCEPT\n",
+		"ip6tables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 2001:db8:1::/48 -j ACCEPT\n"
+		"ip6tables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 2001:db8:2::/64 -j DROP\n"
+		"ip6tables -t filter -I INPUT 1 -j SLOPN-slopn0-IN\n",
 		"ip6tables -t nat -A SLOPN-slopn0-NAT -o wan6 -s fd12:3456:789a::/64 -j MASQUERADE\n",
 		"iptables -t nat -A SLOPN-slopn0-NAT -o eth0 -s 10.100.0.0/24 -j MASQUERADE\n",
 	};
@@ -101,6 +137,44 @@ static void ipv6_ruleset(void **state)
 	assert_true(ipt_script(&r, 0, buf, sizeof(buf)) > 0);
 	assert_null(strstr(buf, "ip6tables -t nat"));
 	assert_null(strstr(buf, "-o wan6"));
+}
+
+/* The most networks the hub lists (hub_nat.c: 1 + 256 addresses + 256
+ * routes a family) and --allow-lan takes, each as long as it gets, fit
+ * NAT_RULES_MAX in both forms. */
+static void largest(void **state)
+{
+	(void)state;
+	enum { N = 1 + 256 + 256, A = 32 };
+	static struct cidr4 loc[N], al[A];
+	static struct cidr6 loc6[N], al6[A];
+	for (size_t i = 0; i < N; i++) {
+		loc[i] = (struct cidr4){0xfffffff0u - (uint32_t)i, 32};
+		memset(loc6[i].net, 0xff, 16);
+		loc6[i].net[14] = (uint8_t)(i >> 8);
+		loc6[i].net[15] = (uint8_t)i;
+		loc6[i].prefix = 128;
+	}
+	for (size_t i = 0; i < A; i++) {
+		al[i] = loc[i];
+		al6[i] = loc6[i];
+	}
+	static const struct cidr4 dns = {0xfffffffeu, 32};
+	static struct cidr6 dns6 = {.prefix = 128};
+	memset(dns6.net, 0xff, 16);
+	struct nat_rules r = {.tun = "abcdefghijklmno", .egress = "abcdefghijklmn0",
+	                      .subnet = {0x0a640000, 24}, .allow = al, .nallow = A, .local = loc,
+	                      .nlocal = N, .has6 = true, .egress6 = "abcdefghijklmn6",
+	                      .subnet6 = {{0xfd, 0x12}, 64}, .allow6 = al6, .nallow6 = A,
+	                      .local6 = loc6, .nlocal6 = N, .dns = &dns, .ndns = 1, .dns6 = &dns6,
+	                      .ndns6 = 1};
+	char *buf = malloc(NAT_RULES_MAX);
+	assert_non_null(buf);
+	int n = nat_ruleset(&r, buf, NAT_RULES_MAX);
+	assert_true(n > 0 && n < NAT_RULES_MAX);
+	n = ipt_script(&r, 1, buf, NAT_RULES_MAX);
+	assert_true(n > 0 && n < NAT_RULES_MAX);
+	free(buf);
 }
 
 static void refuses_odd_names_and_small_buffers(void **state)
@@ -148,6 +222,12 @@ static void iptables_form(void **state)
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j ACCEPT\n",
 		"iptables -t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
 		"iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
+		/* The hub's own addresses there, from INPUT. */
+		"iptables -t filter -N SLOPN-slopn0-IN\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.0/24 -j DROP\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 203.0.113.0/30 -j DROP\n"
+		"iptables -t filter -I INPUT 1 -j SLOPN-slopn0-IN\n",
 		"iptables -t nat -A SLOPN-slopn0-NAT -o eth0 -s 10.100.0.0/24 -j MASQUERADE\n",
 		"iptables -t nat -I POSTROUTING 1 -j SLOPN-slopn0-NAT\n",
 	};
@@ -160,9 +240,29 @@ static void iptables_form(void **state)
 	assert_true(ipt_script(&r, 1, again, sizeof(again)) > n);
 	assert_non_null(strstr(again, "iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD2\n"));
 	assert_non_null(strstr(again, "iptables -t nat -I POSTROUTING 1 -j SLOPN-slopn0-NAT2\n"));
+	assert_non_null(strstr(again, "iptables -t filter -I INPUT 1 -j SLOPN-slopn0-IN2\n"));
 	for (char *p; (p = strstr(again, "FWD2")) || (p = strstr(again, "NAT2"));)
 		memmove(p + 3, p + 4, strlen(p + 4) + 1);
+	for (char *p; (p = strstr(again, "-IN2"));)
+		memmove(p + 3, p + 4, strlen(p + 4) + 1);
 	assert_string_equal(again, buf);
+	/* A --dns server: its port 53 before the drops, in both chains. */
+	static const struct cidr4 dns = {0xc0000235, 32};
+	r.dns = &dns;
+	r.ndns = 1;
+	assert_true(ipt_script(&r, 0, buf, sizeof(buf)) > 0);
+	static const char *const want_dns[] = {
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.53/32 -p udp --dport 53 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.53/32 -p tcp --dport 53 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.0/24 -j DROP\n",
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.53/32 -p udp --dport 53 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.53/32 -p tcp --dport 53 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.0/24 -j DROP\n",
+	};
+	for (size_t i = 0; i < sizeof(want_dns) / sizeof(want_dns[0]); i++)
+		if (!strstr(buf, want_dns[i]))
+			fail_msg("missing: %s", want_dns[i]);
+	r.ndns = 0;
 	/* The same guards as the nft form. */
 	r.egress = "eth0 -j ACCEPT";
 	assert_int_equal(ipt_script(&r, 0, buf, sizeof(buf)), -1);
@@ -298,6 +398,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_ruleset),
 		cmocka_unit_test(ipv6_ruleset),
+		cmocka_unit_test(largest),
 		cmocka_unit_test(refuses_odd_names_and_small_buffers),
 		cmocka_unit_test(table_names),
 		cmocka_unit_test(iptables_form),
