@@ -103,7 +103,10 @@ static void save(struct server *s)
 	}
 	if (!(text = peerfile_format(v, n)))
 		goto oom;
-	if (statefile_write(s->peers_path, text, strlen(text), 0600, err, sizeof(err)) < 0)
+	/* Up to ten times a second (a client can have its connection IDs
+	 * changed that often), and only for a crash of slopnd, whose writes
+	 * the kernel keeps: no fsync holding the data path up each time. */
+	if (statefile_write_nosync(s->peers_path, text, strlen(text), 0600, err, sizeof(err)) < 0)
 		log_debug("peers not saved: %s", err);
 	free(text);
 	free(v);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,8 +54,8 @@ int fd_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
-                 char *err, size_t errlen)
+static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
+                   char *err, size_t errlen)
 {
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 8), *dir = strdup(path);
@@ -69,7 +70,7 @@ int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
-	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || fsync(fd) < 0) {
+	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
 		close(fd);
 		unlink(tmp);
@@ -81,7 +82,7 @@ int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
 		goto out;
 	}
 	/* The rename itself must reach the disk before we report success. */
-	int dfd = open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dfd = durable ? open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
@@ -90,4 +91,16 @@ int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
 out:
 	free(tmp), free(dir);
 	return rv;
+}
+
+int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
+                    char *err, size_t errlen)
+{
+	return replace(path, data, len, mode, true, err, errlen);
+}
+
+int statefile_write_nosync(const char *path, const void *data, size_t len, mode_t mode,
+                           char *err, size_t errlen)
+{
+	return replace(path, data, len, mode, false, err, errlen);
 }

@@ -18,6 +18,11 @@ int fd_write_all(int fd, const void *data, size_t len);
  * err naming the step and the file; path is then as it was, and no
  * temporary file is left. */
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
-                 char *err, size_t errlen);
+                    char *err, size_t errlen);
+/* The same without the fsyncs, for a file written often whose loss in a
+ * machine crash costs nothing (peers.json): still whole or not at all for
+ * a crash of slopnd, and no wait for the disk in the event loop. */
+int statefile_write_nosync(const char *path, const void *data, size_t len, mode_t mode,
+                           char *err, size_t errlen);
 
 #endif

@@ -1,0 +1,92 @@
+/* The state directory's files: replaced whole (with or without the
+ * fsyncs), read back whole, refused past their size; a failed write leaves
+ * the file as it was and no temporary file behind. */
+#include <dirent.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "tun/statefile.h"
+
+static char dir[] = "/tmp/slopn-statefile.XXXXXX";
+
+static int entries(void)
+{
+	DIR *d = opendir(dir);
+	int n = 0;
+	for (struct dirent *e; d && (e = readdir(d));)
+		n += e->d_name[0] != '.';
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void written_and_read(void **state)
+{
+	(void)state;
+	char path[64], err[256], *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/peers.json", dir);
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 0); /* none yet */
+	int (*const writers[])(const char *, const void *, size_t, mode_t, char *, size_t) = {
+		statefile_write, statefile_write_nosync};
+	for (size_t i = 0; i < 2; i++) {
+		char text[32];
+		snprintf(text, sizeof(text), "{\"run\":%zu}", i);
+		assert_int_equal(writers[i](path, text, strlen(text), 0600, err, sizeof(err)), 0);
+		assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 1);
+		assert_int_equal(len, strlen(text));
+		assert_string_equal(buf, text);
+		free(buf);
+		struct stat st;
+		assert_int_equal(stat(path, &st), 0);
+		assert_int_equal(st.st_mode & 0777, 0600);
+		assert_int_equal(entries(), 1); /* no temporary file left */
+	}
+	/* Larger than the reader takes: refused, said. */
+	assert_int_equal(statefile_read(path, 4, &buf, &len, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "larger than"));
+	assert_null(buf);
+	unlink(path);
+}
+
+static void failed_write(void **state)
+{
+	(void)state;
+	char path[96], err[256];
+	snprintf(path, sizeof(path), "%s/no-such-dir/peers.json", dir);
+	assert_int_equal(statefile_write_nosync(path, "x", 1, 0600, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "no-such-dir"));
+	assert_int_equal(statefile_write(path, "x", 1, 0600, err, sizeof(err)), -1);
+	/* Over a directory: the rename fails, the temporary file goes. */
+	snprintf(path, sizeof(path), "%s/adir", dir);
+	assert_int_equal(mkdir(path, 0700), 0);
+	char inside[128];
+	snprintf(inside, sizeof(inside), "%s/f", path);
+	assert_int_equal(statefile_write(inside, "x", 1, 0600, err, sizeof(err)), 0);
+	assert_int_equal(statefile_write_nosync(path, "y", 1, 0600, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot replace"));
+	assert_int_equal(entries(), 1); /* adir only */
+	unlink(inside);
+	rmdir(path);
+}
+
+int main(void)
+{
+	if (!mkdtemp(dir))
+		return 1;
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(written_and_read),
+		cmocka_unit_test(failed_write),
+	};
+	int rv = cmocka_run_group_tests(tests, NULL, NULL);
+	rmdir(dir);
+	return rv;
+}
