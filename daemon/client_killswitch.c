@@ -141,7 +141,7 @@ int client_killswitch_start(struct client *cl)
 	if (apply(cl) < 0) {
 		unlink(marker);
 		log_err("--kill-switch: not starting without it (nftables table inet %s; the kernel "
-		        "needs nf_tables)", t);
+		        "needs nf_tables, and conntrack for the forward chain)", t);
 		return -1;
 	}
 	watch(cl);
