@@ -21,7 +21,21 @@
 #include "tun/nat_iptables.h"
 #include "tun/netlink.h"
 
-enum { MAX_ADDRS = 256, MAX_ROUTES = 256, MAX_LOCAL = 1 + MAX_ADDRS + MAX_ROUTES };
+/* Closed always (besides what the machine's addresses and routes give):
+ * private address space, which the hub may reach through its default
+ * route without a route of its own (another network behind its router, a
+ * VPC's other subnets, the carrier's CGN space), and the link-local
+ * range, where clouds serve instance metadata with the machine's
+ * credentials. The VPN's own subnets stay open (nat.c). */
+static const struct cidr4 private4[] = {
+	{0xa9fe0000u, 16}, {0x0a000000u, 8}, {0xac100000u, 12}, {0xc0a80000u, 16}, {0x64400000u, 10},
+};
+/* Unique-local, AWS's IPv6 metadata (fd00:ec2::254) among them. */
+static const struct cidr6 private6[] = {{.net = {0xfc}, .prefix = 7}};
+#define NPRIVATE4 (sizeof(private4) / sizeof(private4[0]))
+#define NPRIVATE6 (sizeof(private6) / sizeof(private6[0]))
+
+enum { MAX_ADDRS = 256, MAX_ROUTES = 256, MAX_LOCAL = NPRIVATE4 + MAX_ADDRS + MAX_ROUTES };
 
 /* The hub's networks through its routes, after those of its addresses in
  * local[*n]; false when the routes cannot be listed. */
@@ -53,16 +67,14 @@ static bool route_networks(const struct server *s, int family, struct cidr4 *loc
 
 /* The hub's own IPv6 networks: every prefix on an interface other than the
  * TUN, link-local and loopback ones aside (they are never forwarded), and
- * those its routes lead to (nat_route_closes); and AWS's metadata address. How
- * many, or -1 when the addresses or routes cannot be listed. local has
- * room for MAX_LOCAL. */
+ * those its routes lead to (nat_route_closes); and private6. How many, or
+ * -1 when the addresses or routes cannot be listed. local has room for
+ * MAX_LOCAL. */
 static int local_networks6(const struct server *s, struct cidr6 *local)
 {
 	struct nl_addr6 a[MAX_ADDRS];
-	/* AWS's IPv6 instance metadata (see hub_nat_install). */
-	struct cidr6 md = {.net = {0xfd, 0x00, 0x0e, 0xc2, [14] = 0x02, [15] = 0x54}, .prefix = 128};
-	local[0] = md;
-	int nlocal = 1;
+	memcpy(local, private6, sizeof(private6));
+	int nlocal = (int)NPRIVATE6;
 	int n = nl_addr6_dump(a, MAX_ADDRS);
 	if (n < 0)
 		return -1;
@@ -95,11 +107,8 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	struct nl_addr a[MAX_ADDRS];
 	struct cidr4 local[MAX_LOCAL];
 	struct cidr6 local6[MAX_LOCAL];
-	/* Link-local: a cloud's instance metadata (169.254.169.254, with the
-	 * machine's credentials) is reached through the default route, on
-	 * no network of the hub's own, and Linux forwards it. */
-	local[0] = (struct cidr4){0xa9fe0000u, 16};
-	size_t nlocal = 1;
+	memcpy(local, private4, sizeof(private4));
+	size_t nlocal = NPRIVATE4;
 	int n = nl_addr_dump(a, MAX_ADDRS);
 	if (n < 0) {
 		/* Rules without the hub's networks would open them: keep those in force. */

@@ -133,14 +133,17 @@ static void set_rule(struct outbuf *o, const char *dir, const char *tun, const c
 	outbuf_printf(o, " %s\n", verdict);
 }
 
-/* From the TUN: the --allow-lan networks accepted, the --dns servers at
- * port 53, then the hub's own networks dropped. The forward chain's (other
+/* From the TUN: the VPN's subnets and the --allow-lan networks accepted,
+ * the --dns servers at port 53, then the hub's own networks dropped. The forward chain's (other
  * hosts of those networks) and the input chain's (the hub's own addresses
  * there: a service on its LAN address only is not for clients). */
 static void closed_rules(struct outbuf *o, const struct nat_rules *r)
 {
 	const char *tun = r->tun;
 	bool six = r->has6;
+	/* The VPN's own subnets first: private space, which the drops close. */
+	set_rule(o, "iifname", tun, "ip daddr", &r->subnet, NULL, 1, "accept");
+	set_rule(o, "iifname", tun, "ip6 daddr", NULL, &r->subnet6, six ? 1 : 0, "accept");
 	set_rule(o, "iifname", tun, "ip daddr", r->allow, NULL, r->nallow, "accept");
 	set_rule(o, "iifname", tun, "ip6 daddr", NULL, r->allow6, six ? r->nallow6 : 0, "accept");
 	set_rule(o, "iifname", tun, "ip daddr", r->dns, NULL, r->ndns,

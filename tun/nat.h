@@ -75,7 +75,8 @@ void nat_put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c
 void nat_table_name(const char *tun, char *buf, size_t len);
 
 /* Room for the rules (either form) with the most networks the hub lists
- * (1 + 256 addresses + 256 routes of each family, 32 --allow-lan):
+ * (5 private ranges + 256 addresses + 256 routes of each family, 32
+ * --allow-lan):
  * unit-tested. Allocated, not on the stack. */
 #define NAT_RULES_MAX (256 << 10)
 

@@ -53,12 +53,15 @@ struct fam {
 	size_t nallow, nlocal, ndns;
 };
 
-/* From the TUN into chain: the --allow-lan networks accepted, the --dns
- * servers at port 53, the hub's own networks dropped (nat.c, closed_rules). */
+/* From the TUN into chain: the VPN's subnet and the --allow-lan networks
+ * accepted, the --dns servers at port 53, the hub's own networks dropped
+ * (nat.c, closed_rules). */
 static void closed_rules(struct outbuf *o, const char *cmd, const char *chain, const char *t,
                          const struct fam *f)
 {
 	char c[64];
+	/* The VPN's own subnet first: private space, which the drops close. */
+	line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t, cidr(f->subnet, f->subnet6, 0, c));
 	for (size_t i = 0; i < f->nallow; i++)
 		line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t,
 		     cidr(f->allow, f->allow6, i, c));

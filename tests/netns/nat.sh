@@ -8,7 +8,7 @@
 #   added while the hub runs:        hub 203.0.113.9/30 -- 203.0.113.10 rtr (on wan too)
 #                                    hub 203.0.113.5/30 -- 203.0.113.6 rtr (wan2, a second way out)
 #                                    hub -- rtr 203.0.113.66/27 (on wan, an on-link route)
-#                                    hub -- rtr -- inet 10.200.0.1 (a private route via rtr)
+#                                    hub -- rtr -- inet 10.200.0.1 (a private network behind rtr)
 #
 # The hub's default route goes to rtr: the "internet" is two hops away,
 # the LAN host one hop on a network of the hub's own.
@@ -189,20 +189,30 @@ wait_until 5 "the hub masquerading out of wan again" hub_nat_is "nftables out of
 wait_ping c1 203.0.113.130 5
 ok "the masquerading follows the hub's default route from wan to wan2 and back"
 
-# Networks the hub reaches without an address on them, added while it runs:
-# a LAN on wan by an on-link route (as a cloud's /32 beside its subnet) at
-# rtr's 203.0.113.66, and a private network behind rtr (10.200.0.0/16, at
-# the internet host). Closed to clients; a public network behind rtr by a
-# route of its own (the internet host's) stays open.
-ip -n "$(ns rtr)" addr add 203.0.113.66/27 dev eth0
+# Private address space is closed whatever the way to it: a private
+# network behind rtr (10.200.0.0/16, at the internet host), reached by the
+# hub's default route alone, as a network behind a home router or a VPC's
+# other subnets are.
 ip -n "$(ns inet)" addr add 10.200.0.1/32 dev eth0
 ip -n "$(ns rtr)" route add 10.200.0.0/16 via 203.0.113.130
+nsx hub ping -c 1 -W 1 10.200.0.1 >/dev/null || fail "the hub does not reach 10.200.0.1"
+inet0=$(seen inet 2)
+nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached a private network through the hub's default route"
+expect_eq "echo requests from the hub's address at the internet host (10.200.0.1, by the default route)" \
+	"$(seen inet 2)" "$inet0"
+ok "a private network reached by the hub's default route is closed to clients"
+# Networks the hub reaches without an address on them, added while it runs:
+# a LAN on wan by an on-link route (as a cloud's /32 beside its subnet) at
+# rtr's 203.0.113.66, and the private network by a route of its own.
+# Closed to clients; a public network behind rtr by a route of its own (the
+# internet host's) stays open.
+ip -n "$(ns rtr)" addr add 203.0.113.66/27 dev eth0
 ip -n "$(ns hub)" route add 203.0.113.64/27 dev wan
 ip -n "$(ns hub)" route add 10.200.0.0/16 via 203.0.113.2
 ip -n "$(ns hub)" route add 203.0.113.128/25 via 203.0.113.2
 closes() { nsx hub nft list table inet slopn_slopn0 | grep -q "$1"; }
 wait_until 5 "the rules renewed for the on-link route" closes 203.0.113.64/27
-wait_until 5 "the rules renewed for the private route" closes 10.200.0.0/16
+closes 10.0.0.0/8 || fail "10.0.0.0/8 is not in the rules"
 nsx hub ping -c 1 -W 1 203.0.113.66 >/dev/null || fail "the hub does not reach 203.0.113.66"
 nsx hub ping -c 1 -W 1 10.200.0.1 >/dev/null || fail "the hub does not reach 10.200.0.1"
 inet0=$(seen inet 2)

@@ -37,7 +37,10 @@ static void full_ruleset(void **state)
 	assert_null(strstr(buf, "ip6"));
 	assert_null(strstr(buf, "nfproto ipv6"));
 	assert_non_null(strstr(buf, "oifname \"eth0\" ip saddr { 10.100.0.0/24 } masquerade\n"));
-	/* The allow rule comes before the drop of the hub's networks. */
+	/* The VPN's subnet, then the allow rule, before the drop of the hub's
+	 * networks (private space among them, where the subnet lies). */
+	assert_non_null(strstr(buf, "\t\tiifname \"slopn0\" ip daddr { 10.100.0.0/24 } accept\n"
+	                            "\t\tiifname \"slopn0\" ip daddr { 198.51.100.0/24 } accept\n"));
 	assert_true(strstr(buf, "{ 198.51.100.0/24 } accept") < strstr(buf, "203.0.113.0/30 } drop"));
 	/* The hub's own addresses on those networks: the same rules in an
 	 * input chain, after the forward chain. */
@@ -66,7 +69,16 @@ static void full_ruleset(void **state)
 	r.nallow = r.nlocal = 0;
 	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
 	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"slopn0\" accept\n"));
-	assert_null(strstr(buf, "ip daddr {"));
+	/* No networks given: only the VPN's own subnet, once in each chain. */
+	const char *sub = "iifname \"slopn0\" ip daddr { 10.100.0.0/24 } accept\n";
+	const char *first = strstr(buf, sub);
+	assert_non_null(first);
+	assert_true(first > strstr(buf, "chain forward") && first < strstr(buf, "chain input"));
+	assert_true(strstr(first + 1, sub) > strstr(buf, "chain input"));
+	size_t sets = 0;
+	for (const char *p = buf; (p = strstr(p, "ip daddr {")); p++)
+		sets++;
+	assert_int_equal(sets, 2);
 }
 
 static const struct cidr6 allow6[] = {{{0x20, 0x01, 0x0d, 0xb8, 0, 1}, 48}};
@@ -86,6 +98,8 @@ static void ipv6_ruleset(void **state)
 	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"wan6\" meta nfproto ipv6 accept\n"));
 	assert_non_null(strstr(buf, "oifname \"slopn0\" ip6 saddr { 2001:db8:1::/48 } accept\n"));
 	assert_non_null(strstr(buf, "oifname \"wan6\" ip6 saddr { fd12:3456:789a::/64 } masquerade\n"));
+	assert_non_null(strstr(strstr(buf, "chain input"), "iifname \"slopn0\" ip6 daddr { fd12:3456:789a::/64 } accept\n"
+	                                                    "\t\tiifname \"slopn0\" ip6 daddr { 2001:db8:1::/48 } accept\n"));
 	assert_non_null(strstr(strstr(buf, "chain input"), "iifname \"slopn0\" ip6 daddr { 2001:db8:1::/48 } accept\n"
 	                                                    "\t\tiifname \"slopn0\" ip6 daddr { 2001:db8:2::/64 } drop\n"));
 	/* An IPv6 --dns server the same way as an IPv4 one. */
@@ -139,13 +153,13 @@ static void ipv6_ruleset(void **state)
 	assert_null(strstr(buf, "-o wan6"));
 }
 
-/* The most networks the hub lists (hub_nat.c: 1 + 256 addresses + 256
- * routes a family) and --allow-lan takes, each as long as it gets, fit
+/* The most networks the hub lists (hub_nat.c: 5 private ranges + 256
+ * addresses + 256 routes a family) and --allow-lan takes, each as long as it gets, fit
  * NAT_RULES_MAX in both forms. */
 static void largest(void **state)
 {
 	(void)state;
-	enum { N = 1 + 256 + 256, A = 32 };
+	enum { N = 5 + 256 + 256, A = 32 };
 	static struct cidr4 loc[N], al[A];
 	static struct cidr6 loc6[N], al6[A];
 	for (size_t i = 0; i < N; i++) {
@@ -224,6 +238,7 @@ static void iptables_form(void **state)
 		"iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
 		/* The hub's own addresses there, from INPUT. */
 		"iptables -t filter -N SLOPN-slopn0-IN\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 10.100.0.0/24 -j ACCEPT\n"
 		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n"
 		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.0/24 -j DROP\n"
 		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 203.0.113.0/30 -j DROP\n"
