@@ -272,6 +272,14 @@ static void client_drained(struct conn *c)
 	tun_pause(c->owner, false);
 }
 
+/* The wait (seconds) before the next attempt that is not a quick retry:
+ * doubled each time, up to BACKOFF_MAX. */
+static unsigned backoff_next(const struct client *cl)
+{
+	unsigned next = cl->backoff ? cl->backoff * 2 : 1;
+	return next > BACKOFF_MAX ? BACKOFF_MAX : next;
+}
+
 static void client_down(struct conn *c)
 {
 	struct client *cl = c->owner;
@@ -300,10 +308,9 @@ static void client_down(struct conn *c)
 		 * again after the others, with the backoff, until its key is the
 		 * right one. */
 		client_next_address(cl);
-		unsigned next = cl->backoff ? cl->backoff * 2 : 1;
 		char then[64] = "trying the name's next address";
 		if (!cl->quick_retry)
-			snprintf(then, sizeof(then), "retrying in %us", next > BACKOFF_MAX ? BACKOFF_MAX : next);
+			snprintf(then, sizeof(then), "retrying in %us", backoff_next(cl));
 		log_err("hub key does not match --pin: expected %s, the hub at %s has %s (someone on "
 		        "the way to the hub answers for it, or the hub has a new key: 'slopnd pin' on "
 		        "the hub gives it); %s", cl->cfg->pin, cl->hub_str, cl->pin_mismatch, then);
@@ -334,10 +341,9 @@ static void client_down(struct conn *c)
 			cl->banned = true;
 			return;
 		}
-		unsigned next = cl->backoff ? cl->backoff * 2 : 1;
 		client_problem(cl, "login refused by hub: %s (error code %llu, %s); retrying in %us", msg,
 		               (unsigned long long)c->close_code, app_code_name(c->close_code),
-		               next > BACKOFF_MAX ? BACKOFF_MAX : next);
+		               backoff_next(cl));
 		return;
 	}
 	if (cl->banned && c->close_by_peer && !c->close_app &&
@@ -624,9 +630,7 @@ void client_schedule_retry(struct client *cl)
 		log_info("reconnecting");
 		sd_notifyf(0, "STATUS=reconnecting to %s", cl->cfg->server);
 	} else {
-		cl->backoff = cl->backoff ? cl->backoff * 2 : 1;
-		if (cl->backoff > BACKOFF_MAX)
-			cl->backoff = BACKOFF_MAX;
+		cl->backoff = backoff_next(cl);
 		delay = (uint64_t)cl->backoff * 1000000;
 		if (cl->banned)
 			log_debug("reconnecting in %us", cl->backoff);

@@ -157,13 +157,13 @@ int hub_nat_install(struct server *s, enum nat_install how)
 		r.nlocal6 = (size_t)n6;
 	}
 	/* The rules as text stand for the rules, whichever backend writes them. */
-	char *text = malloc(NAT_RULES_MAX);
+	char *text = nat_rules_text(&r, NAT_NFTABLES, 0, NULL, 0);
+	bool built = text != NULL;
 	uint8_t digest[32] = {0};
-	int tl = text ? nat_ruleset(&r, text, NAT_RULES_MAX) : -1;
-	if (tl >= 0)
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, (size_t)tl, digest);
+	if (built)
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, strlen(text), digest);
 	free(text);
-	if (how == NAT_IF_CHANGED && tl >= 0 && !memcmp(digest, s->nat_digest, sizeof(digest)))
+	if (how == NAT_IF_CHANGED && built && !memcmp(digest, s->nat_digest, sizeof(digest)))
 		return 0;
 	char err[512];
 	err[0] = '\0';

@@ -134,9 +134,10 @@ static void set_rule(struct outbuf *o, const char *dir, const char *tun, const c
 }
 
 /* From the TUN: the VPN's subnets and the --allow-lan networks accepted,
- * the --dns servers at port 53, then the hub's own networks dropped. The forward chain's (other
- * hosts of those networks) and the input chain's (the hub's own addresses
- * there: a service on its LAN address only is not for clients). */
+ * the --dns servers at port 53, then the hub's own networks dropped. The
+ * forward chain's (other hosts of those networks) and the input chain's
+ * (the hub's own addresses there: a service on its LAN address only is not
+ * for clients). */
 static void closed_rules(struct outbuf *o, const struct nat_rules *r)
 {
 	const char *tun = r->tun;
@@ -235,18 +236,30 @@ static int write_int(const char *path, int v)
 	return rv;
 }
 
+char *nat_rules_text(const struct nat_rules *r, enum nat_backend backend, int gen, char *err,
+                     size_t errlen)
+{
+	char *buf = malloc(NAT_RULES_MAX);
+	if (!buf) {
+		snprintf(err, errlen, "cannot build the rules: %s", strerror(ENOMEM));
+		return NULL;
+	}
+	int n = backend == NAT_IPTABLES ? ipt_script(r, gen, buf, NAT_RULES_MAX)
+	                                : nat_ruleset(r, buf, NAT_RULES_MAX);
+	if (n < 0) {
+		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
+		         "name, or too many networks)", r->tun, r->egress);
+		free(buf);
+		return NULL;
+	}
+	return buf;
+}
+
 static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 {
-	char *rules = malloc(NAT_RULES_MAX);
-	if (!rules || nat_ruleset(r, rules, NAT_RULES_MAX) < 0) {
-		if (rules)
-			snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an "
-			         "unusual name, or too many networks)", r->tun, r->egress);
-		else
-			snprintf(err, errlen, "cannot build the rules: %s", strerror(ENOMEM));
-		free(rules);
+	char *rules = nat_rules_text(r, NAT_NFTABLES, 0, err, errlen);
+	if (!rules)
 		return -1;
-	}
 	int rv = nft_run(rules, err, errlen);
 	free(rules);
 	return rv;

@@ -80,6 +80,12 @@ void nat_table_name(const char *tun, char *buf, size_t len);
  * unit-tested. Allocated, not on the stack. */
 #define NAT_RULES_MAX (256 << 10)
 
+/* The rules in the form of backend (NAT_IPTABLES: ipt_script's lines for
+ * generation gen; else nft input), in a buffer of NAT_RULES_MAX to free;
+ * NULL with err said when they cannot be built. */
+char *nat_rules_text(const struct nat_rules *r, enum nat_backend backend, int gen, char *err,
+                     size_t errlen);
+
 /* The whole ruleset as nft input: one transaction that replaces the table
  * (a stale one from a crash included). Returns its length, or -1 when buf
  * is too small or a name is not a plain interface name. Pure: unit-tested. */

@@ -61,7 +61,8 @@ static void closed_rules(struct outbuf *o, const char *cmd, const char *chain, c
 {
 	char c[64];
 	/* The VPN's own subnet first: private space, which the drops close. */
-	line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t, cidr(f->subnet, f->subnet6, 0, c));
+	line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t,
+	     cidr(f->subnet, f->subnet6, 0, c));
 	for (size_t i = 0; i < f->nallow; i++)
 		line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t,
 		     cidr(f->allow, f->allow6, i, c));
@@ -285,17 +286,10 @@ void ipt_remove(const char *tun)
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 {
 	budget();
-	char *script = malloc(NAT_RULES_MAX);
 	int gen = ipt_generation(r->tun) == 0 ? 1 : 0; /* the name not in force */
-	if (!script || ipt_script(r, gen, script, NAT_RULES_MAX) < 0) {
-		if (script)
-			snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an "
-			         "unusual name, or too many networks)", r->tun, r->egress);
-		else
-			snprintf(err, errlen, "cannot build the rules: %s", strerror(ENOMEM));
-		free(script);
+	char *script = nat_rules_text(r, NAT_IPTABLES, gen, err, errlen);
+	if (!script)
 		return -1;
-	}
 	remove_gen(r->tun, gen); /* half made by a crash in the middle of a renewal */
 	for (char *l = script, *nl; *l; l = nl + 1) {
 		nl = strchr(l, '\n');
