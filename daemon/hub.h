@@ -30,12 +30,12 @@
 /* What the admission limits did (hub_admit.c), for server.status. */
 struct admit_counters {
 	uint64_t retry_sent;         /* Retry packets: prove your address first */
-	uint64_t refused;            /* new connections refused: address or hub full */
+	uint64_t refused;            /* new connections refused: limits, bad Retry token */
 	uint64_t refused_banned;     /* new connections of a banned address, refused */
 	uint64_t closed_deadline;    /* closed for no login within the deadline */
 	uint64_t closed_limit;       /* closed to keep within the limits */
 	uint64_t oversize_logins;    /* logins larger than SLOPN_LOGIN_MAX, refused */
-	uint64_t bad_datagrams;      /* not QUIC for us: undecodable, bad Initial, bad token */
+	uint64_t bad_datagrams;      /* not QUIC for us: undecodable, bad Initial */
 };
 
 struct server {

@@ -258,8 +258,12 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		        s->id.token_secret, sizeof(s->id.token_secret), hd->version,
 		        (const ngtcp2_sockaddr *)&rx->from, rx->fromlen, &hd->dcid,
 		        RETRY_TOKEN_LIFETIME, conn_now()) != 0) {
-			/* Forged, expired, or from another address: RFC 9000 8.1.2. */
-			s->adm.bad_datagrams++;
+			/* Forged, expired, or from another address (RFC 9000
+			 * 8.1.2); or a late Initial of a connection closed during
+			 * its handshake, whose ID the client had changed to ours:
+			 * the token no longer matches it. The two look alike, so
+			 * both count as refused, never as bad datagrams. */
+			s->adm.refused++;
 			stateless_close(s, hd, rx, NGTCP2_INVALID_TOKEN, "");
 			return false;
 		}

@@ -34,13 +34,15 @@ def long_header(cids):
 
 
 def initial_with_token(cids):
-    # A v1 Initial of full size whose token claims to be one of our Retry
-    # tokens: the hub must check it and refuse it.
+    # A v1 Initial of full size, its header valid to the length field, whose
+    # token claims to be one of our Retry tokens: the hub must check it and
+    # refuse it (noise.sh counts them).
     dcid, scid = rnd(random.choice([8, 16, 20])), rnd(8)
     token = bytes([RETRY_TOKEN_MAGIC]) + rnd(random.randrange(1, 200))
     head = (struct.pack("!BI", 0xC0 | random.randrange(4), QUIC_V1) + bytes([len(dcid)]) + dcid +
             bytes([len(scid)]) + scid + bytes([0x40 | len(token) >> 8, len(token) & 0xFF]) + token)
-    return head + rnd(1250 - len(head))
+    rest = 1250 - len(head) - 2
+    return head + struct.pack("!H", 0x4000 | rest) + rnd(rest)
 
 
 def short_header(cids):

@@ -24,9 +24,13 @@ cids=()
 for c in $(jq -r '.peers[].cids[]' "$TMP/hub-state/peers.json"); do cids+=(--cid "$c"); done
 [ ${#cids[@]} -ge 4 ] || fail "no connection IDs in peers.json"
 bad0=$(ctl --json status | jq .admission.bad_datagrams)
-# udp_in NS: UDP datagrams the kernel handed to a socket in NS.
+refused0=$(ctl --json status | jq .admission.refused)
+# udp_in NS: UDP datagrams the kernel handed to a socket in NS; udp_lost
+# NS: those it dropped for a full socket buffer.
 udp_in() { nsx "$1" awk '/^Udp:/ && ++n == 2 {print $2}' /proc/net/snmp; }
+udp_lost() { nsx "$1" awk '/^Udp:/ && ++n == 2 {print $6}' /proc/net/snmp; }
 in0=$(udp_in c1)
+lost0=$(udp_lost hub)
 
 nsx c3 python3 "$NOISE" --to 192.0.2.1:4242 --seconds 5 --rate 2000 "${cids[@]}" \
 	> "$TMP/noise-hub.json" 2> "$TMP/noise-hub.err" &
@@ -57,3 +61,11 @@ done
 bad=$(( $(ctl --json status | jq .admission.bad_datagrams) - bad0 ))
 [ "$bad" -gt 100 ] || fail "bad_datagrams rose by $bad only"
 ok "the hub counted $bad datagrams it could not parse"
+# Each Initial with a forged Retry token refused (none counted as bad: a
+# late Initial of a connection closed in its handshake looks the same).
+tokens=$(jq .initial_token "$TMP/noise-hub.json")
+refused=$(( $(ctl --json status | jq .admission.refused) - refused0 ))
+lost=$(( $(udp_lost hub) - lost0 ))
+[ "$refused" -ge $(( tokens - lost )) ] ||
+	fail "$refused refused of $tokens Initials with forged Retry tokens ($lost datagrams lost at the hub's socket)"
+ok "$refused refused of $tokens Initials with forged Retry tokens ($lost lost at the socket)"
