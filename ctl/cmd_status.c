@@ -60,6 +60,7 @@ static void print_admission(struct answer *an, json_t *r, FILE *out)
 		{"closed_no_login", "closed for no login"},
 		{"closed_by_limit", "closed by limits"}, {"retry_sent", "Retry sent"},
 		{"oversize_logins", "oversized logins"}, {"bad_datagrams", "bad datagrams"},
+		{"initials_dropped", "Initials dropped while busy"},
 	};
 	json_t *adm = ans_obj(an, r, "admission", OPTIONAL);
 	if (!adm)
@@ -68,8 +69,12 @@ static void print_admission(struct answer *an, json_t *r, FILE *out)
 	ans_in(an, "admission");
 	ans_int(an, adm, "handshakes", REQUIRED, 0, INT64_MAX, &hs);
 	ans_int(an, adm, "awaiting_login", REQUIRED, 0, INT64_MAX, &waiting);
-	fprintf(out, "waiting:   %lld handshakes, %lld awaiting login\nlimits:    ", (long long)hs,
-	        (long long)waiting);
+	int64_t queued = 0;
+	ans_int(an, adm, "handshakes_queued", OPTIONAL, 0, INT64_MAX, &queued);
+	fprintf(out, "waiting:   %lld handshakes", (long long)hs);
+	if (queued)
+		fprintf(out, " (%lld more queued)", (long long)queued);
+	fprintf(out, ", %lld awaiting login\nlimits:    ", (long long)waiting);
 	int n = 0;
 	for (size_t i = 0; i < sizeof(counters) / sizeof(counters[0]); i++) {
 		int64_t v;

@@ -15,6 +15,7 @@
 #include "daemon/config.h"
 #include "daemon/conn.h"
 #include "daemon/control.h"
+#include "daemon/initq.h"
 #include "daemon/log.h"
 #include "daemon/alloc.h"
 #include "daemon/session.h"
@@ -36,6 +37,7 @@ struct admit_counters {
 	uint64_t closed_limit;       /* closed to keep within the limits */
 	uint64_t oversize_logins;    /* logins larger than SLOPN_LOGIN_MAX, refused */
 	uint64_t bad_datagrams;      /* not QUIC for us: undecodable, bad Initial */
+	uint64_t initials_dropped;   /* admitted, but the queue of handshakes was full */
 };
 
 struct server {
@@ -111,6 +113,8 @@ struct server {
 	/* address key -> a count (a number, not a pointer): pending, and
 	 * handshakes in progress whose address is not proven yet */
 	struct cidmap pending_by_addr, unproven_by_addr;
+	struct initq initq;            /* admitted Initials, their handshakes to make */
+	sd_event_source *initq_src;    /* makes them (server.c) */
 	sd_event_source *deadline_timer;
 	struct admit_counters adm;
 	sd_event_source *trim_timer;   /* gives freed memory back (malloc_trim) */
@@ -173,6 +177,13 @@ void hub_admit_free(struct server *s);
  * DCID from our Retry token). false: answered without state, or dropped. */
 bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
                        bool *validated, ngtcp2_cid *retry_odcid);
+/* Queue an admitted Initial for its handshake (server.c makes it when
+ * the sessions' packets are served); it counts towards its address's
+ * limit meanwhile. false: the queue is full, dropped and counted. */
+bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
+                     const ngtcp2_cid *retry_odcid);
+/* It was taken out of the queue: it no longer counts as queued. */
+void hub_admit_dequeued(struct server *s, const struct initq_slot *sl);
 /* A session was made for an admitted Initial. */
 void hub_admit_start(struct server *s, struct session *ss, bool validated);
 /* conn_ops.on_handshake of hub sessions. */

@@ -62,17 +62,22 @@ static unsigned addr_get(struct cidmap *m, const uint8_t *key, size_t len)
 	return (unsigned)(uintptr_t)cidmap_get(m, key, len);
 }
 
-static int addr_count(struct cidmap *m, const struct session *ss, int delta)
+static int addr_add(struct cidmap *m, const uint8_t *key, size_t len, int delta)
 {
-	unsigned n = addr_get(m, ss->addr_key, ss->addr_keylen);
+	unsigned n = addr_get(m, key, len);
 	if (delta < 0 && n == 0)
 		return 0;
 	n += delta;
 	if (n == 0) {
-		cidmap_del(m, ss->addr_key, ss->addr_keylen);
+		cidmap_del(m, key, len);
 		return 0;
 	}
-	return cidmap_put(m, ss->addr_key, ss->addr_keylen, (void *)(uintptr_t)n);
+	return cidmap_put(m, key, len, (void *)(uintptr_t)n);
+}
+
+static int addr_count(struct cidmap *m, const struct session *ss, int delta)
+{
+	return addr_add(m, ss->addr_key, ss->addr_keylen, delta);
 }
 
 /* Its handshake ended (done or not): an unproven one no longer counts. */
@@ -125,12 +130,12 @@ static void note_pressure(struct server *s)
 		return;
 	last = now;
 	log_warn("connection limits at work: %llu refused, %llu closed for no login within %llu s, "
-	         "%llu closed by limits, %llu oversized logins, %llu Retry sent so far "
-	         "(slopnctl status)",
+	         "%llu closed by limits, %llu oversized logins, %llu Retry sent, "
+	         "%llu Initials dropped while busy so far (slopnctl status)",
 	         (unsigned long long)s->adm.refused, (unsigned long long)s->adm.closed_deadline,
 	         (unsigned long long)(LOGIN_DEADLINE / NGTCP2_SECONDS),
 	         (unsigned long long)s->adm.closed_limit, (unsigned long long)s->adm.oversize_logins,
-	         (unsigned long long)s->adm.retry_sent);
+	         (unsigned long long)s->adm.retry_sent, (unsigned long long)s->adm.initials_dropped);
 }
 
 void hub_admit_oversize(struct server *s)
@@ -289,16 +294,48 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		refuse(s, hd, rx, "too many connections from your address waiting to log in");
 		return false;
 	}
-	if (!*validated && (s->handshaking >= RETRY_ABOVE ||
+	/* Queued Initials count as the handshakes they will be. */
+	if (!*validated && (s->handshaking + s->initq.n >= RETRY_ABOVE ||
 	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= PER_ADDR)) {
 		send_retry(s, hd, rx);
 		return false;
 	}
-	if (s->nconns >= MAX_CONNS) {
+	if (s->nconns + s->initq.n >= MAX_CONNS) {
 		refuse(s, hd, rx, "hub full");
 		return false;
 	}
 	return true;
+}
+
+bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
+                     const ngtcp2_cid *retry_odcid)
+{
+	struct initq_slot *sl = initq_push(&s->initq, rx);
+	if (!sl) {
+		s->adm.initials_dropped++;
+		note_pressure(s);
+		return false;
+	}
+	sl->validated = validated;
+	if (validated)
+		sl->odcid = *retry_odcid;
+	uint8_t key[9], keylen;
+	addr_key(&rx->from, key, &keylen);
+	/* Not counted (out of memory), it would take another's count at its
+	 * end: it goes. */
+	if (addr_add(validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, +1) < 0) {
+		initq_unpush(&s->initq);
+		s->adm.initials_dropped++;
+		return false;
+	}
+	return true;
+}
+
+void hub_admit_dequeued(struct server *s, const struct initq_slot *sl)
+{
+	uint8_t key[9], keylen;
+	addr_key(&sl->rx.from, key, &keylen);
+	addr_add(sl->validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, -1);
 }
 
 void hub_admit_start(struct server *s, struct session *ss, bool validated)
@@ -341,6 +378,7 @@ void hub_admit_leave(struct session *ss)
 int hub_admit_init(struct server *s)
 {
 	if (cidmap_init(&s->pending_by_addr, 64) < 0 || cidmap_init(&s->unproven_by_addr, 64) < 0 ||
+	    initq_init(&s->initq) < 0 ||
 	    timer_new(s->ev, &s->deadline_timer, 1000, on_deadline, s) < 0)
 		return -1;
 	return 0;
@@ -351,6 +389,10 @@ void hub_admit_free(struct server *s)
 	if (s->deadline_timer)
 		sd_event_source_disable_unref(s->deadline_timer);
 	s->deadline_timer = NULL;
+	if (s->initq_src)
+		sd_event_source_disable_unref(s->initq_src);
+	s->initq_src = NULL;
+	initq_free(&s->initq);
 	cidmap_free(&s->pending_by_addr);
 	cidmap_free(&s->unproven_by_addr);
 }

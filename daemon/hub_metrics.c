@@ -100,6 +100,8 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	fprintf(f, "slopn_bans %u\n", ban_count(&s->bans, now));
 	family(f, "slopn_handshakes", "gauge", "Connections in their QUIC handshake now.");
 	fprintf(f, "slopn_handshakes %u\n", s->handshaking);
+	family(f, "slopn_handshakes_queued", "gauge", "Initials admitted, their handshakes not made yet.");
+	fprintf(f, "slopn_handshakes_queued %u\n", s->initq.n);
 	family(f, "slopn_awaiting_login", "gauge", "Connections past the handshake, not logged in yet.");
 	fprintf(f, "slopn_awaiting_login %u\n", hub_awaiting_login(s));
 	const struct admit_counters *a = &s->adm;
@@ -111,6 +113,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 		{"closed_no_login", a->closed_deadline},
 		{"closed_by_limit", a->closed_limit}, {"retry_sent", a->retry_sent},
 		{"oversize_logins", a->oversize_logins}, {"bad_datagrams", a->bad_datagrams},
+		{"initials_dropped", a->initials_dropped},
 	};
 	family(f, "slopn_admission_total", "counter",
 	       "What the connection limits did (see slopnd(8), CONNECTION LIMITS).");

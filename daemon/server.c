@@ -158,14 +158,23 @@ void hub_settle(struct server *s)
 		freed = true;
 	}
 	/* glibc keeps freed memory in its heap: after a flood of connections
-	 * the hub would stay at its peak size. Give it back a second after
-	 * sessions went (at most once a second). */
+	 * the hub would stay at its peak size. Give it back once sessions
+	 * went (on_trim). */
 	if (freed)
 		timer_once(s->trim_timer, 1000000);
 }
 
+/* A second after sessions went, when no handshake is being made: a trim
+ * walks the whole heap (7-22 ms here with a thousand connections), a
+ * stall for every tunnel, and during a flood of handshakes the memory is
+ * taken again at once. So not while one lasts. */
 static int on_trim(sd_event_source *src, uint64_t usec, void *userdata)
 {
+	struct server *s = userdata;
+	if (s->handshaking || s->initq.n) {
+		timer_once(src, 1000000);
+		return 0;
+	}
 	malloc_trim(0);
 	return 0;
 }
@@ -396,6 +405,16 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	return ss;
 }
 
+static void session_read(struct server *s, struct session *ss, const struct udp_rx *rx,
+                         uint64_t ts)
+{
+	if (ss->gone || hub_spoke_stash(s, ss, rx))
+		return;
+	conn_read(&ss->conn, (const struct sockaddr *)&rx->to, rx->tolen,
+	          (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
+	hub_mark_dirty(ss);
+}
+
 static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts)
 {
 	ngtcp2_version_cid vc;
@@ -427,16 +446,59 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		}
 		bool validated;
 		ngtcp2_cid odcid;
-		if (!hub_admit_initial(s, &hd, rx, &validated, &odcid) ||
-		    !(ss = session_new(s, &hd, validated ? &odcid : NULL, rx)))
-			return;
-		hub_admit_start(s, ss, validated);
-	}
-	if (ss->gone || hub_spoke_stash(s, ss, rx))
+		/* Admitted: its handshake is made from the queue (on_initq). */
+		if (hub_admit_initial(s, &hd, rx, &validated, &odcid) &&
+		    hub_admit_queue(s, rx, validated, &odcid))
+			sd_event_source_set_enabled(s->initq_src, SD_EVENT_ON);
 		return;
-	conn_read(&ss->conn, (const struct sockaddr *)&rx->to, rx->tolen,
-	          (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
-	hub_mark_dirty(ss);
+	}
+	session_read(s, ss, rx, ts);
+}
+
+/* The handshake of a queued Initial; a copy of one already made (a client
+ * repeats its Initial) goes to that connection. */
+static void initq_handshake(struct server *s, const struct initq_slot *sl)
+{
+	ngtcp2_pkt_hd hd;
+	if (ngtcp2_accept(&hd, sl->rx.data, sl->rx.len) != 0) /* it was accepted when queued */
+		return;
+	struct session *ss = cidmap_get(&s->cids, hd.dcid.data, hd.dcid.datalen);
+	if (!ss) {
+		if (s->stopping || !(ss = session_new(s, &hd, sl->validated ? &sl->odcid : NULL, &sl->rx)))
+			return;
+		hub_admit_start(s, ss, sl->validated);
+	}
+	session_read(s, ss, &sl->rx, conn_now());
+}
+
+/* Handshakes (public-key crypto, a connection's allocations) cost far more
+ * than a packet of an established session: a flood of them must not hold
+ * up anyone's tunnel. They are made here for at most INITQ_BUDGET at a
+ * time (one at least): after each read of the socket (on_udp), and when
+ * nothing else is waiting (on_initq, below every other source). */
+#define INITQ_BUDGET (1 * NGTCP2_MILLISECONDS)
+
+static void initq_work(struct server *s)
+{
+	uint64_t start = conn_now();
+	struct initq_slot *sl;
+	while ((sl = initq_head(&s->initq))) {
+		hub_admit_dequeued(s, sl);
+		initq_handshake(s, sl);
+		initq_pop(&s->initq);
+		if (conn_now() - start >= INITQ_BUDGET)
+			break;
+	}
+	if (!s->initq.n)
+		sd_event_source_set_enabled(s->initq_src, SD_EVENT_OFF);
+}
+
+static int on_initq(sd_event_source *src, void *userdata)
+{
+	struct server *s = userdata;
+	initq_work(s);
+	hub_settle(s);
+	return 0;
 }
 
 static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata)
@@ -455,6 +517,10 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (n < UDP_RX_BATCH)
 			break;
 	}
+	/* Some handshakes too: on_initq alone would wait for ever while
+	 * packets keep coming. */
+	if (s->initq.n)
+		initq_work(s);
 	hub_settle(s);
 	return 0;
 }
@@ -849,7 +915,9 @@ int server_run(const struct config *cfg)
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0 ||
 	    timer_new(s->ev, &s->trim_timer, 100000, on_trim, s) < 0 ||
-	    hub_admit_init(s) < 0) {
+	    hub_admit_init(s) < 0 || sd_event_add_defer(s->ev, &s->initq_src, on_initq, s) < 0 ||
+	    sd_event_source_set_priority(s->initq_src, SD_EVENT_PRIORITY_NORMAL + 1) < 0 ||
+	    sd_event_source_set_enabled(s->initq_src, SD_EVENT_OFF) < 0) {
 		log_err("cannot set up the event loop");
 		goto out;
 	}

@@ -1,0 +1,50 @@
+#include "daemon/initq.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+int initq_init(struct initq *q)
+{
+	q->head = q->n = 0;
+	q->slots = calloc(INITQ_MAX, sizeof(*q->slots));
+	return q->slots ? 0 : -1;
+}
+
+void initq_free(struct initq *q)
+{
+	free(q->slots);
+	q->slots = NULL;
+	q->head = q->n = 0;
+}
+
+struct initq_slot *initq_push(struct initq *q, const struct udp_rx *rx)
+{
+	if (q->n == INITQ_MAX || rx->len > sizeof(q->slots[0].data))
+		return NULL;
+	struct initq_slot *sl = &q->slots[(q->head + q->n) % INITQ_MAX];
+	q->n++;
+	sl->rx = *rx;
+	sl->rx.data = sl->data;
+	memcpy(sl->data, rx->data, rx->len);
+	sl->validated = false;
+	return sl;
+}
+
+struct initq_slot *initq_head(struct initq *q)
+{
+	return q->n ? &q->slots[q->head] : NULL;
+}
+
+void initq_pop(struct initq *q)
+{
+	if (!q->n)
+		return;
+	q->head = (q->head + 1) % INITQ_MAX;
+	q->n--;
+}
+
+void initq_unpush(struct initq *q)
+{
+	if (q->n)
+		q->n--;
+}

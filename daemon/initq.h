@@ -1,0 +1,43 @@
+/* Initials of new connections, admitted and waiting for their handshake
+ * to be made: copies in a fixed ring. The hub reads every datagram as it
+ * comes, serves established sessions at once and makes handshakes (public
+ * key crypto, a connection's allocations) from here within a time budget,
+ * so that a flood of handshakes cannot hold up anyone's tunnel. */
+#ifndef SLOPN_INITQ_H
+#define SLOPN_INITQ_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <ngtcp2/ngtcp2.h>
+
+#include "daemon/udp.h"
+
+/* About 64 handshakes of work at most ahead of a new client: tens of ms.
+ * Fuller, an Initial is dropped and its client sends it again. */
+#define INITQ_MAX 64
+
+struct initq_slot {
+	struct udp_rx rx;            /* rx.data points at data */
+	bool validated;              /* what admission found (hub_admit_initial) */
+	ngtcp2_cid odcid;
+	uint8_t data[UDP_RX_BUF];
+};
+
+struct initq {
+	struct initq_slot *slots;    /* INITQ_MAX, allocated once */
+	unsigned head, n;
+};
+
+int initq_init(struct initq *q);     /* 0 or -1 (ENOMEM) */
+void initq_free(struct initq *q);
+/* A copy of rx at the tail; NULL when the ring is full or rx is longer
+ * than a slot holds (UDP_RX_BUF: no client's Initial is). */
+struct initq_slot *initq_push(struct initq *q, const struct udp_rx *rx);
+/* The oldest, or NULL; initq_pop drops it. */
+struct initq_slot *initq_head(struct initq *q);
+void initq_pop(struct initq *q);
+/* Takes back the last push. */
+void initq_unpush(struct initq *q);
+
+#endif
