@@ -73,7 +73,8 @@ struct server {
 	uint64_t refused_pool_full;    /* right tokens refused: no address left */
 	uint64_t refused_token_limit;  /* right tokens refused: the token's sessions all live */
 	uint64_t bans_started;
-	uint64_t next_id;
+	uint64_t next_id;              /* also counts the connections made */
+	uint64_t trim_mark;            /* next_id at the last on_trim */
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
 	uint64_t stateless_sec;      /* budget of stateless answers (resets, refusals) */
 	unsigned stateless_this_sec;

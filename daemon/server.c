@@ -164,14 +164,19 @@ void hub_settle(struct server *s)
 		timer_once(s->trim_timer, 1000000);
 }
 
-/* A second after sessions went, when no handshake is being made: a trim
- * walks the whole heap (7-22 ms here with a thousand connections), a
- * stall for every tunnel, and during a flood of handshakes the memory is
- * taken again at once. So not while one lasts. */
+/* A second after sessions went, unless a flood of handshakes lasts (more
+ * than TRIM_QUIET new connections since the last look, or some queued): a
+ * trim walks the whole heap (7-22 ms here with a thousand connections), a
+ * stall for every tunnel, and the memory would be taken again at once. A
+ * handshake or two (a scanner's) does not hold it off. */
+#define TRIM_QUIET 8
+
 static int on_trim(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
-	if (s->handshaking || s->initq.n) {
+	bool flood = s->initq.n || s->next_id - s->trim_mark > TRIM_QUIET;
+	s->trim_mark = s->next_id;
+	if (flood) {
 		timer_once(src, 1000000);
 		return 0;
 	}
