@@ -307,6 +307,16 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	return true;
 }
 
+/* A queued Initial counts as the connection it will be: proven (its Retry
+ * token) or not, from its address. */
+static int queued_count(struct server *s, const struct initq_slot *sl, int delta)
+{
+	uint8_t key[9], keylen;
+	addr_key(&sl->rx.from, key, &keylen);
+	return addr_add(sl->validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen,
+	                delta);
+}
+
 bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
                      const ngtcp2_cid *retry_odcid)
 {
@@ -319,11 +329,9 @@ bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
 	sl->validated = validated;
 	if (validated)
 		sl->odcid = *retry_odcid;
-	uint8_t key[9], keylen;
-	addr_key(&rx->from, key, &keylen);
 	/* Not counted (out of memory), it would take another's count at its
 	 * end: it goes. */
-	if (addr_add(validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, +1) < 0) {
+	if (queued_count(s, sl, +1) < 0) {
 		initq_unpush(&s->initq);
 		s->adm.initials_dropped++;
 		return false;
@@ -333,9 +341,7 @@ bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
 
 void hub_admit_dequeued(struct server *s, const struct initq_slot *sl)
 {
-	uint8_t key[9], keylen;
-	addr_key(&sl->rx.from, key, &keylen);
-	addr_add(sl->validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, -1);
+	queued_count(s, sl, -1);
 }
 
 void hub_admit_start(struct server *s, struct session *ss, bool validated)
