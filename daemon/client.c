@@ -853,7 +853,7 @@ int client_run(const struct config *cfg)
 	}
 	memcpy(cl->tunname, cl->tun.name, IFNAMSIZ);
 	cl->ifindex = cl->tun.ifindex;
-	log_info("%s: %s", cl->tunname, cl->tun.mode);
+	log_info("%s: %s; %s", cl->tunname, cl->tun.mode, cl->tun.reads);
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
 	client_instance_make(cl->instance);
 	/* IPv6 needs 1280 bytes, and the kernel's consent; no link-local
@@ -863,7 +863,7 @@ int client_run(const struct config *cfg)
 		nl_set_addr_gen_none(cl->ifindex);
 	if (sd_event_default(&cl->ev) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGHUP, on_signal, cl) < 0 ||
-	    sd_event_add_io(cl->ev, &cl->tun_src, cl->tun.fd, EPOLLIN, on_tun, cl) < 0 ||
+	    sd_event_add_io(cl->ev, &cl->tun_src, tun_poll_fd(&cl->tun), EPOLLIN, on_tun, cl) < 0 ||
 	    timer_new(cl->ev, &cl->retry, 1000, on_retry, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGINT, on_signal, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGTERM, on_signal, cl) < 0 ||

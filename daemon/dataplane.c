@@ -15,7 +15,8 @@ void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct u
 json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u)
 {
 	bool up = u->fd >= 0;
-	return json_pack("{s:b, s:b, s:b, s:b, s:I, s:I}", "tun", tun->vnet, "uso", tun->uso,
+	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:I, s:I}", "tun", tun->vnet, "uso", tun->uso,
+	                 "tun_ring", tun->ring != NULL,
 	                 "udp_gso", up && u->gso, "udp_gro", up && u->gro,
 	                 "super_reads", (json_int_t)tun->super_reads,
 	                 "gso_writes", (json_int_t)tun->gso_writes);

@@ -840,7 +840,7 @@ static int setup_tun(struct server *s)
 	}
 	memcpy(s->tunname, s->tun.name, IFNAMSIZ);
 	s->ifindex = s->tun.ifindex;
-	log_info("%s: %s", s->tunname, s->tun.mode);
+	log_info("%s: %s; %s", s->tunname, s->tun.mode, s->tun.reads);
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
 	/* No link-local address: the kernel then sends no router solicitations
 	 * into the TUN (a failure only costs those). */
@@ -914,7 +914,7 @@ int server_run(const struct config *cfg)
 	if (sd_event_default(&s->ev) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
-	    sd_event_add_io(s->ev, &s->tun_src, s->tun.fd, EPOLLIN, hub_on_tun, s) < 0 ||
+	    sd_event_add_io(s->ev, &s->tun_src, tun_poll_fd(&s->tun), EPOLLIN, hub_on_tun, s) < 0 ||
 	    add_link_monitor(s) < 0 || hub_nat_watch(s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGINT, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||

@@ -13,6 +13,7 @@
 #include <sys/uio.h>
 
 #include "proto/offload.h"
+#include "tun/ring.h"
 
 struct tun {
 	int fd;
@@ -21,6 +22,9 @@ struct tun {
 	bool vnet;                /* offloads on: a virtio-net header before every packet */
 	bool uso;                 /* the kernel may also give UDP super-packets */
 	const char *mode;         /* which path, for the log */
+	const char *reads;        /* how it is read, for the log */
+	struct tun_ring *ring;    /* reads through io_uring, or NULL: read(2) */
+	char reads_buf[96];
 	uint8_t *rbuf;            /* one read */
 	uint8_t *scratch;         /* one packet put together (ICMP quotes) */
 	uint8_t *gromem;
@@ -37,6 +41,8 @@ struct tun {
  * 0, or -1 with errno set. */
 int tun_open(struct tun *t, const char *name, bool offload);
 void tun_close(struct tun *t);
+/* The fd to wait on for packets to read. */
+int tun_poll_fd(const struct tun *t);
 
 /* One read: the IP packet as it came (its first header stands for all the
  * packets it holds: route by it), and those packets, one by one. */

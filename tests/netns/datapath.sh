@@ -18,6 +18,12 @@ want=true
 [ "${SLOPN_OFFLOADS:-}" = off ] && want=false
 expect_eq "the hub's TUN offloads" "$(ctl --json status | jq '.offload.tun')" $want
 expect_eq "the hub's UDP GRO" "$(ctl --json status | jq '.offload.udp_gro')" $want
+# Batched TUN reads come with offloads, on a kernel that has multishot reads
+# (SLOPN_URING=off: as a kernel before 6.7).
+ring=false
+if $want && [ "${SLOPN_URING:-}" != off ] && printf '6.7\n%s\n' "$(uname -r)" | sort -V -C; then ring=true; fi
+expect_eq "the hub reads its TUN through io_uring" "$(ctl --json status | jq '.offload.tun_ring')" $ring
+expect_eq "the client reads its TUN through io_uring" "$(client_status c1 offload.tun_ring)" $ring
 
 # counter NS PROTO FIELD: one of the kernel's SNMP counters in a namespace.
 counter() {

@@ -1,0 +1,26 @@
+/* Reading the TUN through io_uring. One multishot read fills a ring of
+ * buffers as packets come, and the daemon takes them in batches: a
+ * read(2) per packet cost a system call each, the largest share of a
+ * client's CPU with small packets (UDP that no offload joins). Needs
+ * Linux 6.7 (IORING_OP_READ_MULTISHOT); elsewhere the TUN keeps read(2). */
+#ifndef SLOPN_TUN_RING_H
+#define SLOPN_TUN_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct tun_ring;
+
+/* A ring reading fd into buffers of bufsz bytes. NULL with errno set when
+ * the kernel cannot (too old, io_uring turned off, or filtered out). */
+struct tun_ring *tun_ring_open(int fd, size_t bufsz);
+void tun_ring_close(struct tun_ring *r);
+/* The fd to wait on: readable while packets are waiting. */
+int tun_ring_fd(const struct tun_ring *r);
+/* The next packet read: its length, with *buf pointing at it until the
+ * next call; 0 when none is waiting; -1 with errno set when reads of the
+ * TUN fail (as read(2) would; EPIPE for an end of file). */
+ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf);
+
+#endif
