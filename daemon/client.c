@@ -714,6 +714,7 @@ static void tun_to_hub(struct client *cl)
 		if (conn_congested(cl->conn))
 			tun_pause(cl, true);
 	}
+	dataplane_tun_watch(&cl->tun, cl->tun_src);
 }
 
 static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)

@@ -12,11 +12,18 @@ void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct u
 	}
 }
 
+void dataplane_tun_watch(const struct tun *tun, sd_event_source *src)
+{
+	int fd = tun_poll_fd(tun);
+	if (src && sd_event_source_get_io_fd(src) != fd)
+		sd_event_source_set_io_fd(src, fd);
+}
+
 json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u)
 {
 	bool up = u->fd >= 0;
-	return json_pack("{s:b, s:b, s:b, s:b, s:b, s:I, s:I}", "tun", tun->vnet, "uso", tun->uso,
-	                 "tun_ring", tun->ring != NULL,
+	return json_pack("{s:b, s:b, s:b, s:I, s:b, s:b, s:I, s:I}", "tun", tun->vnet, "uso", tun->uso,
+	                 "tun_ring", tun->ring != NULL, "ring_reads", (json_int_t)tun->ring_reads,
 	                 "udp_gso", up && u->gso, "udp_gro", up && u->gro,
 	                 "super_reads", (json_int_t)tun->super_reads,
 	                 "gso_writes", (json_int_t)tun->gso_writes);

@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "daemon/dataplane.h"
 #include "daemon/hub.h"
 #include "proto/icmp.h"
 #include "proto/ipv4.h"
@@ -360,6 +361,7 @@ void hub_tun_read(struct server *s)
 		}
 		to_session(s, peer, &p, &rt);
 	}
+	dataplane_tun_watch(&s->tun, s->tun_src);
 }
 
 int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)

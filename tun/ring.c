@@ -11,6 +11,8 @@
 
 #define NBUF 64 /* as many packets as the daemon takes per wake-up */
 #define BGID 0
+#define UD_READ 1
+#define UD_CANCEL 2
 
 struct tun_ring {
 	struct io_uring ring;
@@ -19,6 +21,7 @@ struct tun_ring {
 	size_t bufsz;
 	int fd;
 	int held;   /* the buffer lent to the caller, or -1 */
+	bool want;  /* started, not stopped */
 	bool armed; /* the multishot read is in the kernel */
 };
 
@@ -40,6 +43,7 @@ static int arm(struct tun_ring *r)
 	io_uring_prep_rw(OP_READ_MULTISHOT, sqe, r->fd, NULL, 0, 0);
 	sqe->flags |= IOSQE_BUFFER_SELECT;
 	sqe->buf_group = BGID;
+	io_uring_sqe_set_data64(sqe, UD_READ);
 	int rv = io_uring_submit(&r->ring);
 	if (rv < 0) {
 		errno = -rv;
@@ -98,6 +102,7 @@ struct tun_ring *tun_ring_open(int fd, size_t bufsz)
 	}
 	for (unsigned i = 0; i < NBUF; i++)
 		give_back(r, i);
+	r->want = true;
 	if (arm(r) < 0)
 		goto fail;
 	/* A file the kernel cannot read this way fails at once. */
@@ -133,6 +138,35 @@ int tun_ring_fd(const struct tun_ring *r)
 	return r->ring.ring_fd;
 }
 
+bool tun_ring_active(const struct tun_ring *r)
+{
+	return r->want || r->armed;
+}
+
+int tun_ring_start(struct tun_ring *r)
+{
+	r->want = true;
+	return r->armed ? 0 : arm(r);
+}
+
+void tun_ring_stop(struct tun_ring *r)
+{
+	if (!r->want)
+		return;
+	r->want = false;
+	if (!r->armed)
+		return;
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&r->ring);
+	if (!sqe) { /* cannot happen (the ring has room): read on */
+		r->want = true;
+		return;
+	}
+	io_uring_prep_cancel64(sqe, UD_READ, 0);
+	io_uring_sqe_set_data64(sqe, UD_CANCEL);
+	if (io_uring_submit(&r->ring) < 0)
+		r->want = true;
+}
+
 ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf)
 {
 	if (r->held >= 0) {
@@ -141,14 +175,22 @@ ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf)
 	}
 	for (;;) {
 		/* Ended by the kernel (out of buffers, mostly): read on. */
-		if (!r->armed && arm(r) < 0)
+		if (r->want && !r->armed && arm(r) < 0)
 			return -1;
+		if (!r->armed)
+			return 0; /* stopped, and all it read taken */
 		struct io_uring_cqe *cqe;
-		if (io_uring_peek_cqe(&r->ring, &cqe) != 0)
+		int rv = io_uring_peek_cqe(&r->ring, &cqe);
+		if (rv != 0 && !r->want)
+			rv = io_uring_wait_cqe(&r->ring, &cqe); /* the cancel's end comes at once */
+		if (rv != 0)
 			return 0;
 		int res = cqe->res;
 		unsigned flags = cqe->flags;
+		uint64_t ud = io_uring_cqe_get_data64(cqe);
 		io_uring_cqe_seen(&r->ring, cqe);
+		if (ud != UD_READ)
+			continue; /* the cancel's own */
 		if (!(flags & IORING_CQE_F_MORE))
 			r->armed = false;
 		if (flags & IORING_CQE_F_BUFFER) {
@@ -167,7 +209,7 @@ ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf)
 			*buf = r->bufs + (size_t)id * r->bufsz;
 			return res;
 		}
-		if (res == -ENOBUFS || res == -EAGAIN || res == -EINTR || res > 0)
+		if (res == -ENOBUFS || res == -EAGAIN || res == -EINTR || res == -ECANCELED || res > 0)
 			continue;
 		errno = res ? -res : EPIPE;
 		return -1;

@@ -6,21 +6,32 @@
 #ifndef SLOPN_TUN_RING_H
 #define SLOPN_TUN_RING_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 struct tun_ring;
 
-/* A ring reading fd into buffers of bufsz bytes. NULL with errno set when
- * the kernel cannot (too old, io_uring turned off, or filtered out). */
+/* A ring reading fd into buffers of bufsz bytes, reading from the start.
+ * NULL with errno set when the kernel cannot (too old, io_uring turned
+ * off, or filtered out). */
 struct tun_ring *tun_ring_open(int fd, size_t bufsz);
 void tun_ring_close(struct tun_ring *r);
-/* The fd to wait on: readable while packets are waiting. */
+/* The fd to wait on while it reads: readable while packets are waiting. */
 int tun_ring_fd(const struct tun_ring *r);
+/* Whether packets come through the ring: from a start until the packets
+ * read before a stop have all been taken. Otherwise read(2) the fd: the
+ * ring holds nothing and reads nothing. */
+bool tun_ring_active(const struct tun_ring *r);
+/* Start reading (0, or -1 with errno set), or stop (a wake-up through
+ * the ring costs more than a read(2) when packets come one at a time). */
+int tun_ring_start(struct tun_ring *r);
+void tun_ring_stop(struct tun_ring *r);
 /* The next packet read: its length, with *buf pointing at it until the
- * next call; 0 when none is waiting; -1 with errno set when reads of the
- * TUN fail (as read(2) would; EPIPE for an end of file). */
+ * next call; 0 when none is waiting (or none is left after a stop); -1
+ * with errno set when reads of the TUN fail (as read(2) would; EPIPE for
+ * an end of file). */
 ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf);
 
 #endif

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "proto/icmp.h"
@@ -171,7 +172,41 @@ void tun_close(struct tun *t)
 
 int tun_poll_fd(const struct tun *t)
 {
-	return t->ring ? tun_ring_fd(t->ring) : t->fd;
+	return t->ring && tun_ring_active(t->ring) ? tun_ring_fd(t->ring) : t->fd;
+}
+
+/* The ring pays when a wake-up finds packets waiting; for one packet at a
+ * time a wake-up through it costs more than read(2) (a round through the
+ * event loop more: some 50 us of a ping's round trip here). */
+#define RING_FROM 4              /* packets in one wake-up that start it */
+#define RING_IDLE_NS 50000000ull /* without two in one wake-up for as long: stop */
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* A read found nothing: the end of a wake-up's packets. */
+static void wake_end(struct tun *t)
+{
+	if (!t->ring)
+		return;
+	if (tun_ring_active(t->ring)) {
+		uint64_t now = now_ns();
+		if (t->batch >= 2)
+			t->ring_busy = now;
+		else if (now - t->ring_busy > RING_IDLE_NS)
+			tun_ring_stop(t->ring);
+	} else if (t->batch >= RING_FROM) {
+		t->ring_busy = now_ns();
+		if (tun_ring_start(t->ring) < 0) { /* read(2) from now on */
+			tun_ring_close(t->ring);
+			t->ring = NULL;
+		}
+	}
+	t->batch = 0;
 }
 
 enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
@@ -179,18 +214,31 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 	size_t hl = t->vnet ? VNET_HDR_LEN : 0;
 	uint8_t *buf = t->rbuf;
 	ssize_t n;
-	if (t->ring) {
-		if ((n = tun_ring_next(t->ring, &buf)) == 0)
-			return TUN_NONE;
-		if (n < 0)
+	n = 0;
+	if (t->ring && tun_ring_active(t->ring)) {
+		if ((n = tun_ring_next(t->ring, &buf)) < 0)
 			return TUN_GONE;
-	} else {
+		if (n == 0 && tun_ring_active(t->ring)) {
+			wake_end(t);
+			return TUN_NONE;
+		}
+		if (n > 0)
+			t->ring_reads++;
+		/* n == 0: stopped, and all it read taken: on with read(2) */
+	}
+	if (n == 0) {
+		buf = t->rbuf;
 		do
 			n = read(t->fd, buf, hl + OFFLOAD_MAX_PKT);
 		while (n < 0 && errno == EINTR);
-		if (n < 0)
-			return errno == EAGAIN || errno == EWOULDBLOCK ? TUN_NONE : TUN_GONE;
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK)
+				return TUN_GONE;
+			wake_end(t);
+			return TUN_NONE;
+		}
 	}
+	t->batch++;
 	struct vnet_hdr h = {0};
 	if ((size_t)n < hl) {
 		p->bad = OFFLOAD_SHORT;

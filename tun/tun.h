@@ -24,6 +24,9 @@ struct tun {
 	const char *mode;         /* which path, for the log */
 	const char *reads;        /* how it is read, for the log */
 	struct tun_ring *ring;    /* reads through io_uring, or NULL: read(2) */
+	unsigned batch;           /* packets read since the last empty read */
+	uint64_t ring_busy;       /* when a wake-up last read two or more through the ring */
+	uint64_t ring_reads;      /* packets read through the ring */
 	char reads_buf[96];
 	uint8_t *rbuf;            /* one read */
 	uint8_t *scratch;         /* one packet put together (ICMP quotes) */
@@ -41,7 +44,9 @@ struct tun {
  * 0, or -1 with errno set. */
 int tun_open(struct tun *t, const char *name, bool offload);
 void tun_close(struct tun *t);
-/* The fd to wait on for packets to read. */
+/* The fd to wait on for packets to read. It changes (the ring's, the
+ * device's) as reads come in bursts or one at a time: look again after
+ * reading. */
 int tun_poll_fd(const struct tun *t);
 
 /* One read: the IP packet as it came (its first header stands for all the

@@ -90,4 +90,13 @@ if $want; then
 	[ "$(ctl --json status | jq '.offload.super_reads')" -gt 0 ] || fail "the hub read no super-packets"
 	ok "offloads used: $(ctl --json status | jq -c '.offload')"
 fi
+# Bulk transfers come in bursts, which the ring reads (one packet at a time
+# goes by read(2)).
+if $ring; then
+	[ "$(ctl --json status | jq '.offload.ring_reads')" -gt 0 ] || fail "the hub read nothing through io_uring"
+	[ "$(client_status c1 offload.ring_reads)" -gt 0 ] || fail "the client read nothing through io_uring"
+	ok "read through io_uring: hub $(ctl --json status | jq '.offload.ring_reads'), client $(client_status c1 offload.ring_reads) packets"
+else
+	expect_eq "packets read through io_uring" "$(( $(ctl --json status | jq '.offload.ring_reads') + $(client_status c1 offload.ring_reads) ))" 0
+fi
 echo "PASS"

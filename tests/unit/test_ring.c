@@ -1,7 +1,8 @@
 /* Batched reads through io_uring (tun/ring.c), on a socket that keeps
  * packet boundaries as a TUN does: every packet comes once, whole and in
  * order, also when more wait than the ring has buffers (the read ends and
- * is made again); an end of file is an error, not a busy loop. Skipped on
+ * is made again) and when it stops and starts again between read(2)s; an
+ * end of file is an error, not a busy loop. Skipped on
  * a kernel without multishot reads (before 6.7). */
 #include <errno.h>
 #include <poll.h>
@@ -89,6 +90,42 @@ static void test_every_packet_in_order(void **state)
 	assert_int_equal(tun_ring_next(r, &buf), 0);
 	/* And one at a time, taken as they come. */
 	for (unsigned i = 0; i < COUNT; i++) {
+		fill(pkt, i, len_of(i));
+		assert_int_equal(write(sv[1], pkt, len_of(i)), (ssize_t)len_of(i));
+		assert_int_equal(next(r, &buf), (ssize_t)len_of(i));
+		assert_memory_equal(buf, pkt, len_of(i));
+	}
+	/* Stopped with packets waiting: those it read come first, then
+	 * read(2) has the rest, and none is lost or comes twice. */
+	for (unsigned i = 0; i < COUNT; i++) {
+		fill(pkt, i, len_of(i));
+		assert_int_equal(write(sv[1], pkt, len_of(i)), (ssize_t)len_of(i));
+	}
+	unsigned i = 0;
+	for (; i < 10; i++)
+		assert_int_equal(next(r, &buf), (ssize_t)len_of(i));
+	tun_ring_stop(r);
+	ssize_t n;
+	while ((n = tun_ring_next(r, &buf)) > 0) {
+		assert_int_equal(n, (ssize_t)len_of(i));
+		fill(pkt, i, len_of(i));
+		assert_memory_equal(buf, pkt, len_of(i));
+		i++;
+	}
+	assert_int_equal(n, 0);
+	assert_false(tun_ring_active(r));
+	uint8_t got[BUFSZ];
+	while ((n = read(sv[0], got, sizeof(got))) > 0) {
+		assert_int_equal(n, (ssize_t)len_of(i));
+		fill(pkt, i, len_of(i));
+		assert_memory_equal(got, pkt, len_of(i));
+		i++;
+	}
+	assert_int_equal(i, COUNT);
+	/* Started again, it reads what comes next. */
+	assert_int_equal(tun_ring_start(r), 0);
+	assert_true(tun_ring_active(r));
+	for (i = 0; i < 10; i++) {
 		fill(pkt, i, len_of(i));
 		assert_int_equal(write(sv[1], pkt, len_of(i)), (ssize_t)len_of(i));
 		assert_int_equal(next(r, &buf), (ssize_t)len_of(i));
