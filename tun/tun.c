@@ -175,11 +175,15 @@ int tun_poll_fd(const struct tun *t)
 	return t->ring && tun_ring_active(t->ring) ? tun_ring_fd(t->ring) : t->fd;
 }
 
-/* The ring pays when a wake-up finds packets waiting; for one packet at a
- * time a wake-up through it costs more than read(2) (a round through the
- * event loop more: some 50 us of a ping's round trip here). */
+/* The ring pays when a wake-up finds small packets waiting (UDP, ACKs:
+ * a system call each with read(2)). For one packet at a time a wake-up
+ * through it costs more than read(2) (a round more through the event
+ * loop: some 50 us of a ping's round trip here), and for TSO's
+ * super-packets it costs throughput (each lands in another of its 64 KiB
+ * buffers, cold in the cache, where read(2) reuses one). */
 #define RING_FROM 4              /* packets in one wake-up that start it */
-#define RING_IDLE_NS 50000000ull /* without two in one wake-up for as long: stop */
+#define RING_SMALL 16384         /* bytes a packet, on average, at most */
+#define RING_IDLE_NS 50000000ull /* without such a wake-up for as long: stop */
 
 static uint64_t now_ns(void)
 {
@@ -193,13 +197,14 @@ static void wake_end(struct tun *t)
 {
 	if (!t->ring)
 		return;
+	bool small = t->batch_bytes <= (uint64_t)t->batch * RING_SMALL;
 	if (tun_ring_active(t->ring)) {
 		uint64_t now = now_ns();
-		if (t->batch >= 2)
+		if (t->batch >= 2 && small)
 			t->ring_busy = now;
 		else if (now - t->ring_busy > RING_IDLE_NS)
 			tun_ring_stop(t->ring);
-	} else if (t->batch >= RING_FROM) {
+	} else if (t->batch >= RING_FROM && small) {
 		t->ring_busy = now_ns();
 		if (tun_ring_start(t->ring) < 0) { /* read(2) from now on */
 			tun_ring_close(t->ring);
@@ -207,6 +212,7 @@ static void wake_end(struct tun *t)
 		}
 	}
 	t->batch = 0;
+	t->batch_bytes = 0;
 }
 
 enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
@@ -239,6 +245,7 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 		}
 	}
 	t->batch++;
+	t->batch_bytes += (uint64_t)n;
 	struct vnet_hdr h = {0};
 	if ((size_t)n < hl) {
 		p->bad = OFFLOAD_SHORT;

@@ -25,6 +25,7 @@ struct tun {
 	const char *reads;        /* how it is read, for the log */
 	struct tun_ring *ring;    /* reads through io_uring, or NULL: read(2) */
 	unsigned batch;           /* packets read since the last empty read */
+	uint64_t batch_bytes;     /* and their bytes */
 	uint64_t ring_busy;       /* when a wake-up last read two or more through the ring */
 	uint64_t ring_reads;      /* packets read through the ring */
 	char reads_buf[96];
