@@ -92,7 +92,7 @@ static int on_ks_check(sd_event_source *src, uint64_t usec, void *userdata)
 	struct client *cl = userdata;
 	if (!cl->ks_on || killswitch_exists(cl->tunname))
 		return 0;
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name(cl->tunname, t, sizeof(t));
 	if (apply(cl) < 0) {
 		log_err("--kill-switch: the table inet %s is gone from the kernel (an 'nft flush "
@@ -123,7 +123,7 @@ void client_killswitch_unwatch(struct client *cl)
 
 int client_killswitch_start(struct client *cl)
 {
-	char t[32], marker[PATH_MAX];
+	char t[NFT_TABLE_NAME_MAX], marker[PATH_MAX];
 	killswitch_table_name(cl->tunname, t, sizeof(t));
 	marker_path(cl->cfg->state_dir, cl->tunname, marker, sizeof(marker));
 	if (!cl->cfg->kill_switch) {
@@ -197,7 +197,7 @@ void client_killswitch_keep(struct client *cl, int rc)
 {
 	if (!cl->ks_on)
 		return;
-	char t[64];
+	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name(cl->tunname, t, sizeof(t));
 	log_warn("kill switch left in place (exit %d): nothing but the hub is reached until the client "
 	         "runs again; 'nft delete table inet %s' lifts it", rc, t);

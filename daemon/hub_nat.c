@@ -176,7 +176,7 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	}
 	if (err[0])
 		log_warn("--nat: %s", err);
-	char t[32], fwd[32], nat[32], in[32];
+	char t[NFT_TABLE_NAME_MAX], fwd[32], nat[32], in[32];
 	nat_table_name(s->tunname, t, sizeof(t));
 	if (s->nat_backend == NAT_IPTABLES)
 		ipt_chain_names(s->tunname, gen, fwd, nat, in);
@@ -345,7 +345,7 @@ static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 	struct server *s = userdata;
 	bool six = s->addrs.has6, nat6 = six && s->egress6[0];
 	if (nat_in_force(s->tunname, s->nat_backend, s->nat_gen, six, nat6) == 0) {
-		char t[32];
+		char t[NFT_TABLE_NAME_MAX];
 		nat_table_name(s->tunname, t, sizeof(t));
 		log_warn("nat: our rules are gone from the kernel (%s%s: an 'nft flush ruleset', a "
 		         "firewall's reload, an 'iptables -F'?): meanwhile clients' traffic may have left "

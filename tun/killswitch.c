@@ -10,9 +10,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define KS_PREFIX "slopnks_"
+
 void killswitch_table_name(const char *tun, char *buf, size_t len)
 {
-	nft_table_name("slopnks_", tun, buf, len);
+	nft_table_name(KS_PREFIX, tun, buf, len);
 }
 
 /* The hub's addresses at its port, and the --allow-lan networks: let out
@@ -51,10 +53,13 @@ int killswitch_ruleset(const struct killswitch_rules *r, char *buf, size_t len)
 {
 	if (!nat_ifname_ok(r->tun) || len == 0 || r->nhubs > KILLSWITCH_MAX_HUBS)
 		return -1;
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name(r->tun, t, sizeof(t));
 	struct outbuf o = {buf, len, 0, false};
 	outbuf_printf(&o, "add table inet %s\ndelete table inet %s\n", t, t);
+	char old[NFT_TABLE_NAME_MAX];
+	if (nft_table_name_old(KS_PREFIX, r->tun, old, sizeof(old)))
+		outbuf_printf(&o, "add table inet %s\ndelete table inet %s\n", old, old);
 	outbuf_printf(&o, "table inet %s {\n\tcounter dropped {\n\t}\n", t);
 	outbuf_printf(&o, "\tchain output {\n"
 	                  "\t\ttype filter hook output priority filter; policy accept;\n"
@@ -114,22 +119,27 @@ int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen)
 
 bool killswitch_remove(const char *tun)
 {
-	char t[32], cmd[96];
+	char t[NFT_TABLE_NAME_MAX], cmd[160];
 	killswitch_table_name(tun, t, sizeof(t));
 	snprintf(cmd, sizeof(cmd), "delete table inet %s", t);
-	return nft_run(cmd, NULL, 0) == 0;
+	bool removed = nft_run(cmd, NULL, 0) == 0;
+	if (nft_table_name_old(KS_PREFIX, tun, t, sizeof(t))) {
+		snprintf(cmd, sizeof(cmd), "delete table inet %s", t);
+		removed = (nft_run(cmd, NULL, 0) == 0) || removed;
+	}
+	return removed;
 }
 
 bool killswitch_exists(const char *tun)
 {
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name(tun, t, sizeof(t));
 	return nft_table_exists("inet", t);
 }
 
 int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes)
 {
-	char t[32], cmd[96];
+	char t[NFT_TABLE_NAME_MAX], cmd[160];
 	killswitch_table_name(tun, t, sizeof(t));
 	snprintf(cmd, sizeof(cmd), "list counter inet %s dropped", t);
 	char *out = nft_json(cmd);

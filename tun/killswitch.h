@@ -39,7 +39,8 @@ struct killswitch_rules {
 	bool dns;
 };
 
-/* "slopnks_" and the TUN's name, '_' for what nft would not take. */
+/* "slopnks_" and the TUN's name, as nft_table_name makes it (tun/nft.h):
+ * up to NFT_TABLE_NAME_MAX bytes. */
 void killswitch_table_name(const char *tun, char *buf, size_t len);
 
 /* The table as nft input (replacing one that is there). Its length, or

@@ -21,9 +21,11 @@
 #define IP6_FORWARD "/proc/sys/net/ipv6/conf/all/forwarding"
 #define IP_REDIRECTS "/proc/sys/net/ipv4/conf/all/accept_redirects"
 
+#define NAT_PREFIX "slopn_"
+
 void nat_table_name(const char *tun, char *buf, size_t len)
 {
-	nft_table_name("slopn_", tun, buf, len);
+	nft_table_name(NAT_PREFIX, tun, buf, len);
 }
 
 const char *nat_backend_name(enum nat_backend b)
@@ -160,7 +162,7 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
 	    (r->has6 && r->egress6 && !nat_ifname_ok(r->egress6)))
 		return -1;
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(r->tun, t, sizeof(t));
 	struct outbuf o = {buf, len, 0, false};
 	const char *tun = r->tun;
@@ -169,6 +171,10 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	 * an ip table is what an older slopnd made. */
 	outbuf_printf(&o, "add table ip %s\ndelete table ip %s\n", t, t);
 	outbuf_printf(&o, "add table inet %s\ndelete table inet %s\n", t, t);
+	char old[NFT_TABLE_NAME_MAX];
+	if (nft_table_name_old(NAT_PREFIX, r->tun, old, sizeof(old)))
+		outbuf_printf(&o, "add table ip %s\ndelete table ip %s\nadd table inet %s\ndelete table inet %s\n",
+		              old, old, old, old);
 	outbuf_printf(&o, "table inet %s {\n", t);
 	outbuf_printf(&o, "\tchain forward {\n"
 	                  "\t\ttype filter hook forward priority filter; policy accept;\n");
@@ -203,9 +209,12 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 /* Ours (inet), or an older slopnd's (ip). */
 static bool table_exists(const char *tun)
 {
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(tun, t, sizeof(t));
-	return nft_table_exists("inet", t) || nft_table_exists("ip", t);
+	if (nft_table_exists("inet", t) || nft_table_exists("ip", t))
+		return true;
+	return nft_table_name_old(NAT_PREFIX, tun, t, sizeof(t)) &&
+	       (nft_table_exists("inet", t) || nft_table_exists("ip", t));
 }
 
 static int read_int(const char *path)
@@ -267,12 +276,17 @@ static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 
 static void nft_remove(const char *tun)
 {
-	char t[32], cmd[256];
+	char t[NFT_TABLE_NAME_MAX], cmd[512];
 	nat_table_name(tun, t, sizeof(t));
 	/* Both families, each added first so that the delete cannot fail. */
 	snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n"
 	         "add table inet %s\ndelete table inet %s\n", t, t, t, t);
 	nft_run(cmd, NULL, 0);
+	if (nft_table_name_old(NAT_PREFIX, tun, t, sizeof(t))) {
+		snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n"
+		         "add table inet %s\ndelete table inet %s\n", t, t, t, t);
+		nft_run(cmd, NULL, 0);
+	}
 }
 
 /* The state file (proto/natstate.c); every value -1 when there is none:
@@ -414,7 +428,7 @@ int nat_in_force(const char *tun, enum nat_backend used, int gen, bool six, bool
 {
 	if (used == NAT_IPTABLES)
 		return ipt_in_force(tun, gen, six, nat6);
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(tun, t, sizeof(t));
 	return nft_table_exists("inet", t) ? 1 : 0;
 }

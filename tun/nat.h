@@ -12,6 +12,7 @@
 
 #include "proto/addr.h" /* struct cidr6 */
 #include "tun/netlink.h"  /* struct nl_route */
+#include "tun/nft.h"      /* NFT_TABLE_NAME_MAX */
 
 struct cidr4 {
 	uint32_t net;           /* host order */
@@ -70,8 +71,8 @@ struct outbuf;
 /* "{ A/N, ... }" of n IPv4 networks (c4) or IPv6 ones (c6). */
 void nat_put_set(struct outbuf *o, const struct cidr4 *c4, const struct cidr6 *c6, size_t n);
 
-/* The table's name for a TUN device: "slopn_" and the name, with every
- * character that nft would not take in an identifier made '_'. */
+/* The table's name for a TUN device: "slopn_" and the name, as
+ * nft_table_name makes it (tun/nft.h): up to NFT_TABLE_NAME_MAX bytes. */
 void nat_table_name(const char *tun, char *buf, size_t len);
 
 /* Room for the rules (either form) with the most networks the hub lists

@@ -53,11 +53,26 @@ char *nft_json(const char *cmd)
 
 void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len)
 {
+	size_t n = (size_t)snprintf(buf, len, "%s", prefix);
+	for (const unsigned char *p = (const unsigned char *)tun; *p && n < len; p++) {
+		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
+		if (plain)
+			n += (size_t)snprintf(buf + n, len - n, "%c", *p);
+		else
+			n += (size_t)snprintf(buf + n, len - n, "_%02x", *p);
+	}
+}
+
+bool nft_table_name_old(const char *prefix, const char *tun, char *buf, size_t len)
+{
 	snprintf(buf, len, "%s%s", prefix, tun);
-	for (char *p = buf; *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-		      *p == '_'))
+	bool differs = false;
+	for (char *p = buf + strlen(prefix); *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))) {
 			*p = '_';
+			differs = true;
+		}
+	return differs;
 }
 
 bool nft_table_exists(const char *family, const char *name)

@@ -12,9 +12,15 @@ int nft_run(const char *cmd, char *err, size_t errlen);
 /* Run one listing command with JSON output: the output, to be freed by
  * the caller, or NULL. */
 char *nft_json(const char *cmd);
-/* PREFIX and the TUN's name, every character that nft would not take in
- * an identifier made '_'. */
+/* PREFIX and the TUN's name, every character but letters and digits as
+ * '_' and its code in hex ("vpn-1.x": "vpn_2d1_2ex"): nft takes no other
+ * in an identifier, and two TUN names never share a table. */
 void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len);
+#define NFT_TABLE_NAME_MAX 64
+/* The name slopnd gave before (each such character '_': names could
+ * share a table), when it differs from today's: a crash of an older
+ * slopnd may have left that table, and it goes where ours is replaced. */
+bool nft_table_name_old(const char *prefix, const char *tun, char *buf, size_t len); /* a prefix of up to 16, and IFNAMSIZ - 1 characters of 3 each */
 /* Does "table FAMILY NAME" exist? */
 bool nft_table_exists(const char *family, const char *name);
 

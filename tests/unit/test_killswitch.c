@@ -147,9 +147,17 @@ static void refuses(void **state)
 static void table_name(void **state)
 {
 	(void)state;
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name("vpn-1.x", t, sizeof(t));
-	assert_string_equal(t, "slopnks_vpn_1_x");
+	assert_string_equal(t, "slopnks_vpn_2d1_2ex");
+	/* Its rules replace the table an older slopnd named '_' for each such character. */
+	struct sockaddr_storage hubs[] = {v4("192.0.2.1", 4242)};
+	struct killswitch_rules r = {.tun = "vpn-1.x", .hubs = hubs, .nhubs = 1};
+	char buf[4096];
+	assert_true(killswitch_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "add table inet slopnks_vpn_2d1_2ex\ndelete table inet slopnks_vpn_2d1_2ex\n"
+	                            "add table inet slopnks_vpn_1_x\ndelete table inet slopnks_vpn_1_x\n"
+	                            "table inet slopnks_vpn_2d1_2ex {\n"));
 }
 
 static void resolver_stub(void **state)

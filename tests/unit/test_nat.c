@@ -211,11 +211,31 @@ static void refuses_odd_names_and_small_buffers(void **state)
 static void table_names(void **state)
 {
 	(void)state;
-	char t[32];
+	char t[NFT_TABLE_NAME_MAX], u[NFT_TABLE_NAME_MAX];
 	nat_table_name("slopn0", t, sizeof(t));
 	assert_string_equal(t, "slopn_slopn0");
 	nat_table_name("vpn-1.x", t, sizeof(t));
-	assert_string_equal(t, "slopn_vpn_1_x");
+	assert_string_equal(t, "slopn_vpn_2d1_2ex");
+	/* TUN names that differ only where nft takes no character get tables of their own. */
+	const char *alike[] = {"a-b", "a.b", "a_b", "a@b", "a+b", "a_2db"};
+	for (size_t i = 0; i < sizeof(alike) / sizeof(alike[0]); i++)
+		for (size_t j = 0; j < i; j++) {
+			nat_table_name(alike[i], t, sizeof(t));
+			nat_table_name(alike[j], u, sizeof(u));
+			assert_string_not_equal(t, u);
+		}
+	/* The rules for such a name replace the table an older slopnd named '_' for each. */
+	struct nat_rules r = {.tun = "vpn-1", .egress = "eth0", .subnet = {0x0a640000, 24}};
+	char buf[4096];
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "add table inet slopn_vpn_2d1\ndelete table inet slopn_vpn_2d1\n"
+	                            "add table ip slopn_vpn_1\ndelete table ip slopn_vpn_1\n"
+	                            "add table inet slopn_vpn_1\ndelete table inet slopn_vpn_1\n"
+	                            "table inet slopn_vpn_2d1 {\n"));
+	assert_non_null(strstr(buf, "iifname \"vpn-1\" oifname \"vpn-1\" drop\n"));
+	/* The longest name, every character escaped, fits. */
+	nat_table_name("...............", t, sizeof(t));
+	assert_int_equal(strlen(t), strlen("slopn_") + 15 * 3);
 }
 
 static void iptables_form(void **state)
