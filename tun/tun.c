@@ -175,14 +175,17 @@ int tun_poll_fd(const struct tun *t)
 	return t->ring && tun_ring_active(t->ring) ? tun_ring_fd(t->ring) : t->fd;
 }
 
-/* The ring pays when a wake-up finds small packets waiting (UDP, ACKs:
- * a system call each with read(2)). For one packet at a time a wake-up
- * through it costs more than read(2) (a round more through the event
- * loop: some 50 us of a ping's round trip here), and for TSO's
- * super-packets it costs throughput (each lands in another of its 64 KiB
- * buffers, cold in the cache, where read(2) reuses one). */
-#define RING_FROM 4              /* packets in one wake-up that start it */
-#define RING_SMALL 16384         /* bytes a packet, on average, at most */
+/* The ring pays when a wake-up finds packets of data waiting, each as
+ * large as the MTU at most (UDP: a system call each with read(2)). For
+ * one packet at a time a wake-up through it costs more than read(2) (a
+ * round more through the event loop: some 50 us of a ping's round trip
+ * here); for TSO's super-packets it costs throughput (each lands in
+ * another of its 64 KiB buffers, cold in the cache, where read(2) reuses
+ * one); and TCP's ACKs, which the kernel makes inside our own writes to
+ * the TUN, gained nothing either. */
+#define RING_FROM 4      /* packets in one wake-up that start it */
+#define RING_SMALL 16384 /* bytes a packet, on average, at most */
+#define RING_DATA 256    /* and at least: not ACKs */
 #define RING_IDLE_NS 50000000ull /* without such a wake-up for as long: stop */
 
 static uint64_t now_ns(void)
@@ -197,14 +200,15 @@ static void wake_end(struct tun *t)
 {
 	if (!t->ring)
 		return;
-	bool small = t->batch_bytes <= (uint64_t)t->batch * RING_SMALL;
+	bool datagrams = t->batch_bytes <= (uint64_t)t->batch * RING_SMALL &&
+	             t->batch_bytes >= (uint64_t)t->batch * RING_DATA;
 	if (tun_ring_active(t->ring)) {
 		uint64_t now = now_ns();
-		if (t->batch >= 2 && small)
+		if (t->batch >= 2 && datagrams)
 			t->ring_busy = now;
 		else if (now - t->ring_busy > RING_IDLE_NS)
 			tun_ring_stop(t->ring);
-	} else if (t->batch >= RING_FROM && small) {
+	} else if (t->batch >= RING_FROM && datagrams) {
 		t->ring_busy = now_ns();
 		if (tun_ring_start(t->ring) < 0) { /* read(2) from now on */
 			tun_ring_close(t->ring);
