@@ -847,7 +847,7 @@ int client_run(const struct config *cfg)
 	}
 	if (gnutls_certificate_allocate_credentials(&cl->cred) < 0)
 		goto out;
-	if (tun_open(&cl->tun, cfg->tun, cfg->offloads) < 0) {
+	if (tun_open(&cl->tun, cfg->tun, cfg->offloads, cfg->tun_ring) < 0) {
 		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(errno),
 		        tun_open_hint(errno));
 		goto out;

@@ -586,6 +586,8 @@ int config_parse(struct config *c, int argc, char **argv)
 	 * the paths without them (slopnd(8), ENVIRONMENT). */
 	const char *off = getenv("SLOPN_OFFLOADS");
 	c->offloads = !off || strcmp(off, "off") != 0;
+	const char *ring = getenv("SLOPN_URING");
+	c->tun_ring = !ring || strcmp(ring, "off") != 0;
 	set_str(&c->listen, "0.0.0.0:" DEFAULT_PORT);
 	set_str(&c->state_dir, DEFAULT_STATE_DIR);
 	set_str(&c->tun, DEFAULT_TUN);

@@ -71,6 +71,7 @@ struct config {
 	char *tun;
 	unsigned mtu;
 	bool offloads;          /* TUN offloads, UDP GSO and GRO; off: SLOPN_OFFLOADS=off */
+	bool tun_ring;          /* TUN reads through io_uring, with offloads; off: SLOPN_URING=off */
 	int verbose;
 	bool server_set, token_set, pin_set; /* given on the command line, over an invite */
 };

@@ -833,7 +833,7 @@ static int add_link_monitor(struct server *s)
 
 static int setup_tun(struct server *s)
 {
-	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads) < 0) {
+	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads, s->cfg->tun_ring) < 0) {
 		log_err("cannot create TUN device %s: %s (%s)", s->cfg->tun, strerror(errno),
 		        tun_open_hint(errno));
 		return -1;

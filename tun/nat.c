@@ -157,6 +157,21 @@ static void closed_rules(struct outbuf *o, const struct nat_rules *r)
 	set_rule(o, "iifname", tun, "ip6 daddr", NULL, r->local6, six ? r->nlocal6 : 0, "drop");
 }
 
+/* Our tables for tun gone, in both families (an ip one is what an older
+ * slopnd made), also under the name an older one gave: each added first,
+ * so that the delete cannot fail. */
+static void put_drop_tables(struct outbuf *o, const char *tun)
+{
+	char t[NFT_TABLE_NAME_MAX];
+	nat_table_name(tun, t, sizeof(t));
+	outbuf_printf(o, "add table ip %s\ndelete table ip %s\n", t, t);
+	outbuf_printf(o, "add table inet %s\ndelete table inet %s\n", t, t);
+	if (nft_table_name_old(NAT_PREFIX, tun, t, sizeof(t))) {
+		outbuf_printf(o, "add table ip %s\ndelete table ip %s\n", t, t);
+		outbuf_printf(o, "add table inet %s\ndelete table inet %s\n", t, t);
+	}
+}
+
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 {
 	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
@@ -167,14 +182,8 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	struct outbuf o = {buf, len, 0, false};
 	const char *tun = r->tun;
 	bool six = r->has6;
-	/* add + delete + define: replaces a table left by a crash, in one go;
-	 * an ip table is what an older slopnd made. */
-	outbuf_printf(&o, "add table ip %s\ndelete table ip %s\n", t, t);
-	outbuf_printf(&o, "add table inet %s\ndelete table inet %s\n", t, t);
-	char old[NFT_TABLE_NAME_MAX];
-	if (nft_table_name_old(NAT_PREFIX, r->tun, old, sizeof(old)))
-		outbuf_printf(&o, "add table ip %s\ndelete table ip %s\nadd table inet %s\ndelete table inet %s\n",
-		              old, old, old, old);
+	/* drop + define: replaces a table left by a crash, in one go */
+	put_drop_tables(&o, r->tun);
 	outbuf_printf(&o, "table inet %s {\n", t);
 	outbuf_printf(&o, "\tchain forward {\n"
 	                  "\t\ttype filter hook forward priority filter; policy accept;\n");
@@ -207,14 +216,18 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 }
 
 /* Ours (inet), or an older slopnd's (ip). */
+static bool either_family(const char *t)
+{
+	return nft_table_exists("inet", t) || nft_table_exists("ip", t);
+}
+
 static bool table_exists(const char *tun)
 {
 	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(tun, t, sizeof(t));
-	if (nft_table_exists("inet", t) || nft_table_exists("ip", t))
+	if (either_family(t))
 		return true;
-	return nft_table_name_old(NAT_PREFIX, tun, t, sizeof(t)) &&
-	       (nft_table_exists("inet", t) || nft_table_exists("ip", t));
+	return nft_table_name_old(NAT_PREFIX, tun, t, sizeof(t)) && either_family(t);
 }
 
 static int read_int(const char *path)
@@ -276,17 +289,10 @@ static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 
 static void nft_remove(const char *tun)
 {
-	char t[NFT_TABLE_NAME_MAX], cmd[512];
-	nat_table_name(tun, t, sizeof(t));
-	/* Both families, each added first so that the delete cannot fail. */
-	snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n"
-	         "add table inet %s\ndelete table inet %s\n", t, t, t, t);
+	char cmd[512];
+	struct outbuf o = {cmd, sizeof(cmd), 0, false};
+	put_drop_tables(&o, tun);
 	nft_run(cmd, NULL, 0);
-	if (nft_table_name_old(NAT_PREFIX, tun, t, sizeof(t))) {
-		snprintf(cmd, sizeof(cmd), "add table ip %s\ndelete table ip %s\n"
-		         "add table inet %s\ndelete table inet %s\n", t, t, t, t);
-		nft_run(cmd, NULL, 0);
-	}
 }
 
 /* The state file (proto/natstate.c); every value -1 when there is none:

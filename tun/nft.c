@@ -51,12 +51,17 @@ char *nft_json(const char *cmd)
 	return out;
 }
 
+/* A character a table name carries as it is (not isalnum: no locale). */
+static bool plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+}
+
 void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len)
 {
 	size_t n = (size_t)snprintf(buf, len, "%s", prefix);
 	for (const unsigned char *p = (const unsigned char *)tun; *p && n < len; p++) {
-		bool plain = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9');
-		if (plain)
+		if (plain(*p))
 			n += (size_t)snprintf(buf + n, len - n, "%c", *p);
 		else
 			n += (size_t)snprintf(buf + n, len - n, "_%02x", *p);
@@ -68,7 +73,7 @@ bool nft_table_name_old(const char *prefix, const char *tun, char *buf, size_t l
 	snprintf(buf, len, "%s%s", prefix, tun);
 	bool differs = false;
 	for (char *p = buf + strlen(prefix); *p; p++)
-		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'))) {
+		if (!plain((unsigned char)*p)) {
 			*p = '_';
 			differs = true;
 		}

@@ -35,13 +35,13 @@
 
 /* Batched reads where the kernel has them; with offloads only, so that
  * SLOPN_OFFLOADS=off keeps the plain path of an older kernel in the tests. */
-static void open_ring(struct tun *t, size_t bufsz)
+static void open_ring(struct tun *t, bool want, size_t bufsz)
 {
 	if (!t->vnet) {
 		t->reads = "one read(2) per packet";
 		return;
 	}
-	if (getenv("SLOPN_URING") && strcmp(getenv("SLOPN_URING"), "off") == 0) {
+	if (!want) {
 		t->reads = "one read(2) per packet (io_uring turned off by SLOPN_URING=off)";
 		return;
 	}
@@ -111,7 +111,7 @@ static const char *offer_offloads(struct tun *t)
 	return NULL;
 }
 
-int tun_open(struct tun *t, const char *name, bool offload)
+int tun_open(struct tun *t, const char *name, bool offload, bool ring)
 {
 	memset(t, 0, sizeof(*t));
 	t->fd = -1;
@@ -149,7 +149,7 @@ int tun_open(struct tun *t, const char *name, bool offload)
 		errno = e;
 		return -1;
 	}
-	open_ring(t, hl + OFFLOAD_MAX_PKT);
+	open_ring(t, ring, hl + OFFLOAD_MAX_PKT);
 	/* a shorter queue still works */
 	nl_set_txqlen(t->ifindex, TUN_TXQLEN);
 	return 0;
@@ -162,8 +162,6 @@ void tun_close(struct tun *t)
 	if (t->fd >= 0)
 		close(t->fd); /* a non-persistent TUN device goes away with its fd */
 	t->fd = -1;
-	tun_ring_close(t->ring);
-	t->ring = NULL;
 	free(t->rbuf);
 	free(t->scratch);
 	free(t->gromem);
@@ -201,7 +199,7 @@ static void wake_end(struct tun *t)
 	if (!t->ring)
 		return;
 	bool datagrams = t->batch_bytes <= (uint64_t)t->batch * RING_SMALL &&
-	             t->batch_bytes >= (uint64_t)t->batch * RING_DATA;
+	                 t->batch_bytes >= (uint64_t)t->batch * RING_DATA;
 	if (tun_ring_active(t->ring)) {
 		uint64_t now = now_ns();
 		if (t->batch >= 2 && datagrams)
@@ -223,8 +221,7 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 {
 	size_t hl = t->vnet ? VNET_HDR_LEN : 0;
 	uint8_t *buf = t->rbuf;
-	ssize_t n;
-	n = 0;
+	ssize_t n = 0;
 	if (t->ring && tun_ring_active(t->ring)) {
 		if ((n = tun_ring_next(t->ring, &buf)) < 0)
 			return TUN_GONE;
@@ -237,7 +234,6 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 		/* n == 0: stopped, and all it read taken: on with read(2) */
 	}
 	if (n == 0) {
-		buf = t->rbuf;
 		do
 			n = read(t->fd, buf, hl + OFFLOAD_MAX_PKT);
 		while (n < 0 && errno == EINTR);

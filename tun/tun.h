@@ -26,7 +26,7 @@ struct tun {
 	struct tun_ring *ring;    /* reads through io_uring, or NULL: read(2) */
 	unsigned batch;           /* packets read since the last empty read */
 	uint64_t batch_bytes;     /* and their bytes */
-	uint64_t ring_busy;       /* when a wake-up last read two or more through the ring */
+	uint64_t ring_busy;       /* when a wake-up last read two datagrams or more through the ring */
 	uint64_t ring_reads;      /* packets read through the ring */
 	char reads_buf[96];
 	uint8_t *rbuf;            /* one read */
@@ -41,9 +41,10 @@ struct tun {
 
 /* Open (creating if needed) the TUN device name (IFNAMSIZ-1 chars at most),
  * non-blocking and close-on-exec, with offloads if offload is true and the
- * kernel takes them. t->name, t->ifindex and t->mode tell what came of it.
- * 0, or -1 with errno set. */
-int tun_open(struct tun *t, const char *name, bool offload);
+ * kernel takes them, and with them reads through io_uring if ring is true
+ * and the kernel has them (tun/ring.h). t->name, t->ifindex, t->mode and
+ * t->reads tell what came of it. 0, or -1 with errno set. */
+int tun_open(struct tun *t, const char *name, bool offload, bool ring);
 void tun_close(struct tun *t);
 /* The fd to wait on for packets to read. It changes (the ring's, the
  * device's) as reads come in bursts or one at a time: look again after
