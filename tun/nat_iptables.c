@@ -3,7 +3,7 @@
  * SLOPN-TUN-IN in filter, SLOPN-TUN-NAT in nat), reached by one jump each
  * from FORWARD, INPUT and POSTROUTING; with IPv6 inside the tunnel, the
  * same again with ip6tables.
- * The commands on PATH run them (fork and exec, no shell): on such
+ * The commands on PATH run them (spawned, no shell): on such
  * machines those are the legacy ones. iptables cannot swap rules in one
  * step as nftables does: new rules go into chains of the other name
  * (SLOPN-TUN-FWD2, SLOPN-TUN-NAT2) before the old ones go, so that there
@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -161,20 +162,35 @@ static int run(const char *cmd, const char *const *args, int nargs)
 	for (int i = 0; i < nargs; i++)
 		argv[3 + i] = (char *)args[i];
 	argv[3 + nargs] = NULL;
-	pid_t pid = fork();
-	if (pid < 0)
+	/* Spawned, not forked: the event loop waits meanwhile, and a fork
+	 * would first copy the page tables of all slopnd has mapped (its
+	 * rings and buffers). slopnd blocks the signals its event loop
+	 * takes: not the child's. */
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t at;
+	sigset_t none;
+	sigemptyset(&none);
+	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -1;
-	if (pid == 0) {
-		/* slopnd blocks the signals its event loop takes: not the child's. */
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		int null = open("/dev/null", O_RDWR);
-		dup2(null, 1);
-		dup2(null, 2);
-		execvp(cmd, argv);
-		_exit(127);
+	if (posix_spawnattr_init(&at) != 0) {
+		posix_spawn_file_actions_destroy(&fa);
+		return -1;
 	}
+	pid_t pid;
+	int e = posix_spawnattr_setsigmask(&at, &none);
+	if (!e)
+		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+	if (!e)
+		e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	if (!e)
+		e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+	if (!e)
+		e = posix_spawnp(&pid, cmd, &fa, &at, argv, environ);
+	posix_spawnattr_destroy(&at);
+	posix_spawn_file_actions_destroy(&fa);
+	if (e)
+		/* glibc reports a failed exec here, as the shell would: 127 */
+		return e == ENOMEM || e == EAGAIN ? -1 : 127;
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)

@@ -483,13 +483,15 @@ expect_eq "the jump into SLOPN-slopn0-FWD2 after the renewal" \
 	"$(ipt_rules | grep -c '^-A FORWARD -j SLOPN-slopn0-FWD2$')" 1
 expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
 before=$(ipt_rules)
-rm "$TMP/bin/iptables"
-printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables"
-chmod +x "$TMP/bin/iptables"
+# Each swap in one rename: the hub's look (every 5 s) must not find our
+# iptables missing or not yet executable and run the machine's.
+printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables.new"
+chmod +x "$TMP/bin/iptables.new"
+mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
 kill -HUP "$(pid_of hub:ipt)"
 wait_log hub:ipt "error: --nat: 'iptables -t nat -A SLOPN-slopn0-NAT .*MASQUERADE' failed" 5
-rm "$TMP/bin/iptables"
-ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
+ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables.new"
+mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
 expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a failed renewal"
 nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet after a failed renewal"
@@ -559,4 +561,20 @@ stop c1:auto
 stop hub:auto
 cmp_state "iptables rules after the auto hub stops" "$IPT0" "$(ipt_rules)"
 expect_eq "ip_forward, accept_redirects after the auto hub stops" "$(fwd_state)" "0 0"
+
+# --- No iptables command at all (the hub spawns it from PATH): the hub
+# names what is missing and stops, with nothing of its rules left.
+mkdir -p "$TMP/nobin"
+ln -s "$(command -v ip)" "$TMP/nobin/ip"
+PATH="$TMP/nobin" start hub:noipt server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" \
+	--token s3cret --control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
+exited() { ! kill -0 "$(pid_of hub:noipt)" 2> /dev/null; }
+wait_until 10 "the hub without iptables to stop" exited
+rc=0
+wait "$(pid_of hub:noipt)" || rc=$?
+expect_eq "the exit status of a hub without iptables" "$rc" 1
+grep -q "error: --nat: iptables refused the rules: .* failed (no iptables command)" "$TMP/hub-noipt.log" ||
+	fail "the hub did not say that there is no iptables command: $(tail -2 "$TMP/hub-noipt.log")"
+cmp_state "iptables rules after a hub without iptables" "$IPT0" "$(ipt_rules)"
+ok "no iptables command: the hub says so and stops"
 echo "PASS"
