@@ -97,6 +97,7 @@ struct server {
 	unsigned nat_restored;         /* times the rules were found gone and put back */
 	sd_event_source *nat_watch;    /* nftables changes (a flush, a firewall's reload) */
 	sd_event_source *nat_check;    /* are the rules still in the kernel? */
+	struct nat_look *nat_look;     /* iptables: the look under way, or the last */
 	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
 	uint64_t bad_login_minute;     /* refused logins logged: since when */
 	unsigned bad_login_lines;      /* lines this minute */
@@ -143,6 +144,8 @@ int hub_nat_install(struct server *s, enum nat_install how);
 /* Keep the rules in the kernel: put them back when they are gone (nft
  * flush ruleset, a firewall's reload, iptables -F). After the event loop
  * is made. 0 or -1. */
+/* The iptables look's children: no longer waited for. */
+void hub_nat_look_free(struct server *s);
 int hub_nat_watch(struct server *s);
 /* The machine's addresses or routes changed (or SIGHUP): the way out
  * follows the default route (unless --egress), and the rules follow. */

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
@@ -340,24 +341,98 @@ void hub_nat_follow(struct server *s, enum nat_install how)
  * this often. */
 #define NAT_CHECK_PERIOD (5 * 1000000ULL)
 
+static void rules_gone(struct server *s)
+{
+	char t[NFT_TABLE_NAME_MAX];
+	nat_table_name(s->tunname, t, sizeof(t));
+	log_warn("nat: our rules are gone from the kernel (%s%s: an 'nft flush ruleset', a "
+	         "firewall's reload, an 'iptables -F'?): meanwhile clients' traffic may have left "
+	         "unmasqueraded and the hub's networks been open to them; putting the rules back",
+	         s->nat_backend == NAT_IPTABLES ? "a jump to the iptables chains" : "table inet ",
+	         s->nat_backend == NAT_IPTABLES ? "" : t);
+	if (hub_nat_install(s, NAT_AGAIN) == 0)
+		s->nat_restored++;
+	hub_settle(s);
+}
+
+/* iptables' look runs as children the event loop watches, not in the
+ * loop: waited for, its commands held the loop some 16 ms every 5 s. */
+struct nat_look {
+	int n, left;
+	unsigned installs; /* s->nat_installs when it started */
+	int rcs[IPT_LOOK_MAX];
+	sd_event_source *src[IPT_LOOK_MAX];
+};
+
+void hub_nat_look_free(struct server *s)
+{
+	struct nat_look *l = s->nat_look;
+	if (!l)
+		return;
+	for (int i = 0; i < l->n; i++)
+		sd_event_source_disable_unref(l->src[i]);
+	free(l);
+	s->nat_look = NULL;
+}
+
+static void look_done(struct server *s)
+{
+	struct nat_look *l = s->nat_look;
+	/* Rules written meanwhile (a reload): the look saw the ones before. */
+	if (s->nat_on && l->installs == s->nat_installs && ipt_look_result(l->rcs, l->n) == 0)
+		rules_gone(s);
+	timer_once(s->nat_check, NAT_CHECK_PERIOD);
+}
+
+static int on_look_child(sd_event_source *src, const siginfo_t *si, void *userdata)
+{
+	struct server *s = userdata;
+	struct nat_look *l = s->nat_look;
+	for (int i = 0; i < l->n; i++)
+		if (l->src[i] == src)
+			l->rcs[i] = si->si_code == CLD_EXITED ? si->si_status : -1;
+	if (--l->left == 0)
+		look_done(s);
+	return 0;
+}
+
+static void look_start(struct server *s)
+{
+	hub_nat_look_free(s); /* the last one's sources, all fired */
+	struct nat_look *l = calloc(1, sizeof(*l));
+	if (!l) {
+		timer_once(s->nat_check, NAT_CHECK_PERIOD);
+		return;
+	}
+	s->nat_look = l;
+	l->installs = s->nat_installs;
+	bool six = s->addrs.has6, nat6 = six && s->egress6[0];
+	pid_t pids[IPT_LOOK_MAX];
+	l->n = ipt_look_start(s->tunname, s->nat_gen, six, nat6, pids, l->rcs);
+	for (int i = 0; i < l->n; i++) {
+		if (l->rcs[i] != 0)
+			continue; /* not started: its answer is in already */
+		if (sd_event_add_child(s->ev, &l->src[i], pids[i], WEXITED, on_look_child, s) < 0) {
+			/* Not watched: wait for it here, as before. */
+			l->rcs[i] = ipt_wait(pids[i]);
+			continue;
+		}
+		l->left++;
+	}
+	if (l->left == 0)
+		look_done(s);
+}
+
 static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
-	bool six = s->addrs.has6, nat6 = six && s->egress6[0];
-	if (nat_in_force(s->tunname, s->nat_backend, s->nat_gen, six, nat6) == 0) {
-		char t[NFT_TABLE_NAME_MAX];
-		nat_table_name(s->tunname, t, sizeof(t));
-		log_warn("nat: our rules are gone from the kernel (%s%s: an 'nft flush ruleset', a "
-		         "firewall's reload, an 'iptables -F'?): meanwhile clients' traffic may have left "
-		         "unmasqueraded and the hub's networks been open to them; putting the rules back",
-		         s->nat_backend == NAT_IPTABLES ? "a jump to the iptables chains" : "table inet ",
-		         s->nat_backend == NAT_IPTABLES ? "" : t);
-		if (hub_nat_install(s, NAT_AGAIN) == 0)
-			s->nat_restored++;
-		hub_settle(s);
+	if (s->nat_backend == NAT_IPTABLES) {
+		look_start(s);
+		return 0;
 	}
-	if (s->nat_backend == NAT_IPTABLES)
-		timer_once(s->nat_check, NAT_CHECK_PERIOD);
+	bool six = s->addrs.has6, nat6 = six && s->egress6[0];
+	if (nat_in_force(s->tunname, s->nat_backend, s->nat_gen, six, nat6) == 0)
+		rules_gone(s);
 	return 0;
 }
 

@@ -41,6 +41,9 @@ int main(int argc, char **argv)
 		sigemptyset(&mask);
 		sigaddset(&mask, SIGINT), sigaddset(&mask, SIGTERM), sigaddset(&mask, SIGUSR1);
 		sigaddset(&mask, SIGHUP);
+		/* And SIGCHLD, as sd-event wants it for watching children (the
+		 * hub's iptables look). */
+		sigaddset(&mask, SIGCHLD);
 		sigprocmask(SIG_BLOCK, &mask, NULL);
 	}
 	udp_offloads(cfg.offloads);

@@ -111,7 +111,8 @@ int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size
 /* Are the rules still in the kernel (not lifted by an 'nft flush ruleset',
  * a firewall's reload or an 'iptables -F')? gen: what nat_start or
  * nat_update returned; six, nat6: IPv6 forwarded, IPv6 masqueraded. 1, 0,
- * or -1 when it cannot be told. */
+ * or -1 when it cannot be told. With iptables it waits for the commands;
+ * the hub runs them beside its event loop (ipt_look_start). */
 int nat_in_force(const char *tun, enum nat_backend used, int gen, bool six, bool nat6);
 /* Without --nat: if a crashed --nat run left its state file (and maybe
  * its rules), stop as nat_stop does. Returns whether there was one. */

@@ -128,11 +128,12 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len)
 	return o.full ? -1 : (int)o.used;
 }
 
-/* The hub's event loop waits while iptables runs: for the xtables lock
- * (another program's iptables holding it), all the commands of one
- * operation (an install, a removal, a check) together wait LOCK_WAIT s at
- * most, each with what is left (-w), and once that is gone the rest fail
- * at once (as iptables does when the lock stays taken: exit 4). */
+/* The hub's event loop waits while iptables installs or removes (a look
+ * runs beside it: ipt_look_start): for the xtables lock (another
+ * program's iptables holding it), all the commands of one operation
+ * together wait LOCK_WAIT s at most, each with what is left (-w), and once
+ * that is gone the rest fail at once (as iptables does when the lock
+ * stays taken: exit 4). */
 #define LOCK_WAIT 5
 static struct timespec deadline;
 
@@ -142,10 +143,10 @@ static void budget(void)
 	deadline.tv_sec += LOCK_WAIT;
 }
 
-/* CMD -w S ARGS (CMD iptables or ip6tables), its output to /dev/null; its
- * exit status (127: no such command; 4: the xtables lock stayed taken), or
- * -1. */
-static int run(const char *cmd, const char *const *args, int nargs)
+/* Start CMD -w S ARGS (CMD iptables or ip6tables), its output to
+ * /dev/null: 0 with *pid, or what run() would return (127: no such
+ * command; 4: the lock's time is up; -1). */
+static int spawn(const char *cmd, const char *const *args, int nargs, pid_t *pid)
 {
 	char *argv[40], wait[24];
 	if (nargs > 36)
@@ -162,10 +163,9 @@ static int run(const char *cmd, const char *const *args, int nargs)
 	for (int i = 0; i < nargs; i++)
 		argv[3 + i] = (char *)args[i];
 	argv[3 + nargs] = NULL;
-	/* Spawned, not forked: the event loop waits meanwhile, and a fork
-	 * would first copy the page tables of all slopnd has mapped (its
-	 * rings and buffers). slopnd blocks the signals its event loop
-	 * takes: not the child's. */
+	/* Spawned, not forked: a fork would first copy the page tables of
+	 * all slopnd has mapped (its rings and buffers). slopnd blocks the
+	 * signals its event loop takes: not the child's. */
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none;
@@ -176,7 +176,6 @@ static int run(const char *cmd, const char *const *args, int nargs)
 		posix_spawn_file_actions_destroy(&fa);
 		return -1;
 	}
-	pid_t pid;
 	int e = posix_spawnattr_setsigmask(&at, &none);
 	if (!e)
 		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
@@ -185,17 +184,36 @@ static int run(const char *cmd, const char *const *args, int nargs)
 	if (!e)
 		e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
 	if (!e)
-		e = posix_spawnp(&pid, cmd, &fa, &at, argv, environ);
+		e = posix_spawnp(pid, cmd, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
 	posix_spawn_file_actions_destroy(&fa);
 	if (e)
 		/* glibc reports a failed exec here, as the shell would: 127 */
 		return e == ENOMEM || e == EAGAIN ? -1 : 127;
+	return 0;
+}
+
+static int ipt_status(int wstatus)
+{
+	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
+}
+
+int ipt_wait(pid_t pid)
+{
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	return ipt_status(st);
+}
+
+/* CMD -w S ARGS, waited for: its exit status (127: no such command; 4: the
+ * xtables lock stayed taken), or -1. */
+static int run(const char *cmd, const char *const *args, int nargs)
+{
+	pid_t pid;
+	int rc = spawn(cmd, args, nargs, &pid);
+	return rc ? rc : ipt_wait(pid);
 }
 
 static int run_line(char *l)
@@ -257,33 +275,62 @@ static int ipt_generation(const char *tun)
 	return gen_exists(tun, 0) ? 0 : gen_exists(tun, 1) ? 1 : -1;
 }
 
-/* Is the jump from hook into chain there? 1, 0, or -1: cannot tell. */
-static int jump_there(const char *cmd, const char *table, const char *hook, const char *chain)
+/* A jump's look: what 'iptables -C' said. 1 there, 0 not (1: no such
+ * rule; 2: no such chain to jump to), -1 cannot tell. */
+static int jump_there(int rc)
 {
-	const char *args[] = {"-t", table, "-C", hook, "-j", chain};
-	int rc = run(cmd, args, 6);
-	/* 1: no such rule; 2: no such chain to jump to. */
 	return rc == 0 ? 1 : rc == 1 || rc == 2 ? 0 : -1;
 }
 
-int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
+int ipt_look_start(const char *tun, int gen, bool six, bool nat6, pid_t pids[IPT_LOOK_MAX],
+                   int rcs[IPT_LOOK_MAX])
 {
 	budget();
 	char fwd[32], nat[32], in[32];
 	ipt_chain_names(tun, gen, fwd, nat, in);
-	int v[6] = {jump_there("iptables", "filter", "FORWARD", fwd),
-	            jump_there("iptables", "filter", "INPUT", in),
-	            jump_there("iptables", "nat", "POSTROUTING", nat),
-	            six ? jump_there("ip6tables", "filter", "FORWARD", fwd) : 1,
-	            six ? jump_there("ip6tables", "filter", "INPUT", in) : 1,
-	            nat6 ? jump_there("ip6tables", "nat", "POSTROUTING", nat) : 1};
+	const struct {
+		const char *cmd, *table, *hook, *chain;
+		bool want;
+	} look[IPT_LOOK_MAX] = {
+		{"iptables", "filter", "FORWARD", fwd, true},
+		{"iptables", "filter", "INPUT", in, true},
+		{"iptables", "nat", "POSTROUTING", nat, true},
+		{"ip6tables", "filter", "FORWARD", fwd, six},
+		{"ip6tables", "filter", "INPUT", in, six},
+		{"ip6tables", "nat", "POSTROUTING", nat, nat6},
+	};
+	int n = 0;
+	for (int i = 0; i < IPT_LOOK_MAX; i++) {
+		if (!look[i].want)
+			continue;
+		const char *args[] = {"-t", look[i].table, "-C", look[i].hook, "-j", look[i].chain};
+		pids[n] = -1;
+		rcs[n] = spawn(look[i].cmd, args, 6, &pids[n]);
+		n++;
+	}
+	return n;
+}
+
+int ipt_look_result(const int rcs[], int n)
+{
 	int rv = 1;
-	for (int i = 0; i < 6; i++)
-		if (v[i] == 0)
+	for (int i = 0; i < n; i++)
+		if (jump_there(rcs[i]) == 0)
 			return 0;
-		else if (v[i] < 0)
+		else if (jump_there(rcs[i]) < 0)
 			rv = -1;
 	return rv;
+}
+
+int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
+{
+	pid_t pids[IPT_LOOK_MAX];
+	int rcs[IPT_LOOK_MAX];
+	int n = ipt_look_start(tun, gen, six, nat6, pids, rcs);
+	for (int i = 0; i < n; i++)
+		if (pids[i] > 0 && rcs[i] == 0)
+			rcs[i] = ipt_wait(pids[i]);
+	return ipt_look_result(rcs, n);
 }
 
 bool ipt_exists(const char *tun)

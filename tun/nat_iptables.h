@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "tun/nat.h"
 
@@ -25,5 +26,16 @@ bool ipt_exists(const char *tun);
  * its POSTROUTING too)? 1, 0 when one is gone (an 'iptables -F'), -1 when
  * iptables cannot tell. */
 int ipt_in_force(const char *tun, int gen, bool six, bool nat6);
+/* The same look without waiting for it: its commands (up to IPT_LOOK_MAX)
+ * started at once, the count returned; for each, pids[i] with rcs[i] 0,
+ * or rcs[i] what it would have said had it run (it did not start: 127, no
+ * such command; -1). Once the started ones have ended, each rcs[i] their
+ * exit status (or -1), ipt_look_result() tells as ipt_in_force() does. */
+#define IPT_LOOK_MAX 6
+int ipt_look_start(const char *tun, int gen, bool six, bool nat6, pid_t pids[IPT_LOOK_MAX],
+                   int rcs[IPT_LOOK_MAX]);
+int ipt_look_result(const int rcs[], int n);
+/* Wait for a command ipt_look_start() started: its exit status, or -1. */
+int ipt_wait(pid_t pid);
 
 #endif

@@ -509,6 +509,19 @@ nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub
 wait_ping c1 203.0.113.130 5
 expect_eq "iptables form, after -F: the internet host saw no VPN address" "$(seen inet 1)" 0
 ok "iptables -F: the hub's jumps and chains back"
+# The look every 5 s waits for the xtables lock too, but beside the event
+# loop: with the lock held for 7 s, the hub answers at once all the while
+# (waited for in the loop, a look held it up to 5 s).
+exec {lockfd}> "$TMP/xtables.lock"
+flock "$lockfd"
+slow=0
+for i in $(seq 14); do
+	timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
+	sleep 0.5
+done
+exec {lockfd}>&-
+expect_eq "status calls that took 2 s or more while a look waited for the lock" "$slow" 0
+ok "iptables form: the look every 5 s does not hold the hub up"
 # Another program's iptables holding the xtables lock hold a renewal up 5 s
 # at most (it waited for ever): the renewal fails, the rules in force stay,
 # and the hub answers again.
