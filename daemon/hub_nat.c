@@ -398,6 +398,8 @@ static int on_look_child(sd_event_source *src, const siginfo_t *si, void *userda
 
 static void look_start(struct server *s)
 {
+	if (s->nat_look && s->nat_look->left)
+		return; /* one under way: it arms the next when done */
 	hub_nat_look_free(s); /* the last one's sources, all fired */
 	struct nat_look *l = calloc(1, sizeof(*l));
 	if (!l) {
