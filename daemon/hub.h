@@ -144,9 +144,9 @@ int hub_nat_install(struct server *s, enum nat_install how);
 /* Keep the rules in the kernel: put them back when they are gone (nft
  * flush ruleset, a firewall's reload, iptables -F). After the event loop
  * is made. 0 or -1. */
+int hub_nat_watch(struct server *s);
 /* The iptables look's children: no longer waited for. */
 void hub_nat_look_free(struct server *s);
-int hub_nat_watch(struct server *s);
 /* The machine's addresses or routes changed (or SIGHUP): the way out
  * follows the default route (unless --egress), and the rules follow. */
 void hub_nat_follow(struct server *s, enum nat_install how);

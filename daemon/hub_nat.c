@@ -432,8 +432,7 @@ static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 		look_start(s);
 		return 0;
 	}
-	bool six = s->addrs.has6, nat6 = six && s->egress6[0];
-	if (nat_in_force(s->tunname, s->nat_backend, s->nat_gen, six, nat6) == 0)
+	if (!nat_in_force(s->tunname))
 		rules_gone(s);
 	return 0;
 }

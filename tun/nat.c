@@ -430,13 +430,11 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	return rv;
 }
 
-int nat_in_force(const char *tun, enum nat_backend used, int gen, bool six, bool nat6)
+bool nat_in_force(const char *tun)
 {
-	if (used == NAT_IPTABLES)
-		return ipt_in_force(tun, gen, six, nat6);
 	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(tun, t, sizeof(t));
-	return nft_table_exists("inet", t) ? 1 : 0;
+	return nft_table_exists("inet", t);
 }
 
 void nat_stop(const char *tun, enum nat_backend used, const char *state_file)

@@ -108,12 +108,10 @@ int nat_forward6_on(const char *state_file, char *err, size_t errlen);
 /* Install the rules again (SIGHUP), with the backend in use. 0 or more, as
  * nat_start; -1 with err. */
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen);
-/* Are the rules still in the kernel (not lifted by an 'nft flush ruleset',
- * a firewall's reload or an 'iptables -F')? gen: what nat_start or
- * nat_update returned; six, nat6: IPv6 forwarded, IPv6 masqueraded. 1, 0,
- * or -1 when it cannot be told. With iptables it waits for the commands;
- * the hub runs them beside its event loop (ipt_look_start). */
-int nat_in_force(const char *tun, enum nat_backend used, int gen, bool six, bool nat6);
+/* Is the nftables form still in the kernel (not lifted by an 'nft flush
+ * ruleset' or a firewall's reload)? The iptables form is looked at with
+ * ipt_look_start, beside the hub's event loop. */
+bool nat_in_force(const char *tun);
 /* Without --nat: if a crashed --nat run left its state file (and maybe
  * its rules), stop as nat_stop does. Returns whether there was one. */
 bool nat_stop_stale(const char *tun, const char *state_file);

@@ -193,18 +193,13 @@ static int spawn(const char *cmd, const char *const *args, int nargs, pid_t *pid
 	return 0;
 }
 
-static int ipt_status(int wstatus)
-{
-	return WIFEXITED(wstatus) ? WEXITSTATUS(wstatus) : -1;
-}
-
 int ipt_wait(pid_t pid)
 {
 	int st;
 	while (waitpid(pid, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	return ipt_status(st);
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 /* CMD -w S ARGS, waited for: its exit status (127: no such command; 4: the
@@ -314,23 +309,14 @@ int ipt_look_start(const char *tun, int gen, bool six, bool nat6, pid_t pids[IPT
 int ipt_look_result(const int rcs[], int n)
 {
 	int rv = 1;
-	for (int i = 0; i < n; i++)
-		if (jump_there(rcs[i]) == 0)
+	for (int i = 0; i < n; i++) {
+		int there = jump_there(rcs[i]);
+		if (there == 0)
 			return 0;
-		else if (jump_there(rcs[i]) < 0)
+		if (there < 0)
 			rv = -1;
+	}
 	return rv;
-}
-
-int ipt_in_force(const char *tun, int gen, bool six, bool nat6)
-{
-	pid_t pids[IPT_LOOK_MAX];
-	int rcs[IPT_LOOK_MAX];
-	int n = ipt_look_start(tun, gen, six, nat6, pids, rcs);
-	for (int i = 0; i < n; i++)
-		if (pids[i] > 0 && rcs[i] == 0)
-			rcs[i] = ipt_wait(pids[i]);
-	return ipt_look_result(rcs, n);
 }
 
 bool ipt_exists(const char *tun)

@@ -23,14 +23,12 @@ void ipt_remove(const char *tun);
 bool ipt_exists(const char *tun);
 /* Are generation gen's jumps all still there (IPv4's from FORWARD, INPUT
  * and POSTROUTING; with six IPv6's from FORWARD and INPUT, with nat6 from
- * its POSTROUTING too)? 1, 0 when one is gone (an 'iptables -F'), -1 when
- * iptables cannot tell. */
-int ipt_in_force(const char *tun, int gen, bool six, bool nat6);
-/* The same look without waiting for it: its commands (up to IPT_LOOK_MAX)
- * started at once, the count returned; for each, pids[i] with rcs[i] 0,
- * or rcs[i] what it would have said had it run (it did not start: 127, no
- * such command; -1). Once the started ones have ended, each rcs[i] their
- * exit status (or -1), ipt_look_result() tells as ipt_in_force() does. */
+ * its POSTROUTING too)? Asked without waiting: the commands (up to
+ * IPT_LOOK_MAX) started at once, their count returned; for each, pids[i]
+ * with rcs[i] 0, or rcs[i] what it would have said had it run (it did not
+ * start: 127, no such command; -1). Once the started ones have ended (their
+ * exit status, or -1, in rcs[i]), ipt_look_result(): 1, 0 when one is gone
+ * (an 'iptables -F'), -1 when iptables cannot tell. */
 #define IPT_LOOK_MAX 6
 int ipt_look_start(const char *tun, int gen, bool six, bool nat6, pid_t pids[IPT_LOOK_MAX],
                    int rcs[IPT_LOOK_MAX]);

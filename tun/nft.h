@@ -16,11 +16,12 @@ char *nft_json(const char *cmd);
  * '_' and its code in hex ("vpn-1.x": "vpn_2d1_2ex"): nft takes no other
  * in an identifier, and two TUN names never share a table. */
 void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len);
+/* A prefix of up to 16, and IFNAMSIZ - 1 characters of 3 each. */
 #define NFT_TABLE_NAME_MAX 64
 /* The name slopnd gave before (each such character '_': names could
  * share a table), when it differs from today's: a crash of an older
  * slopnd may have left that table, and it goes where ours is replaced. */
-bool nft_table_name_old(const char *prefix, const char *tun, char *buf, size_t len); /* a prefix of up to 16, and IFNAMSIZ - 1 characters of 3 each */
+bool nft_table_name_old(const char *prefix, const char *tun, char *buf, size_t len);
 /* Does "table FAMILY NAME" exist? */
 bool nft_table_exists(const char *family, const char *name);
 
