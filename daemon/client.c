@@ -862,7 +862,9 @@ int client_run(const struct config *cfg)
 	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);
 	if (cl->can6)
 		nl_set_addr_gen_none(cl->ifindex);
-	if (sd_event_default(&cl->ev) < 0 ||
+	/* A loop of our own, not the default one, whose thread sd-event
+	 * checks with a gettid() call at every turn. */
+	if (sd_event_new(&cl->ev) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGHUP, on_signal, cl) < 0 ||
 	    sd_event_add_io(cl->ev, &cl->tun_src, tun_poll_fd(&cl->tun), EPOLLIN, on_tun, cl) < 0 ||
 	    timer_new(cl->ev, &cl->retry, 1000, on_retry, cl) < 0 ||

@@ -911,7 +911,9 @@ int server_run(const struct config *cfg)
 		goto out;
 	hub_peers_reset(s);
 
-	if (sd_event_default(&s->ev) < 0 ||
+	/* A loop of our own, not the default one, whose thread sd-event
+	 * checks with a gettid() call at every turn. */
+	if (sd_event_new(&s->ev) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGHUP, on_signal, s) < 0 ||
 	    sd_event_add_io(s->ev, NULL, s->udp.fd, EPOLLIN, on_udp, s) < 0 ||
 	    sd_event_add_io(s->ev, &s->tun_src, tun_poll_fd(&s->tun), EPOLLIN, hub_on_tun, s) < 0 ||
