@@ -65,7 +65,7 @@ uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uin
 	return e && now < e->until ? e->until - now : 0;
 }
 
-bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
+bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag)
 {
 	uint8_t key[16];
 	if (!key_of(sa, key))
@@ -98,8 +98,13 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 		e->fails = 0;
 		e->first_fail = now;
 	}
-	if (++e->fails < BAN_MAX_FAILS)
+	for (uint32_t i = 0; tag != BAN_UNTAGGED && i < e->fails; i++)
+		if (e->tags[i] == tag)
+			return false;
+	if (++e->fails < BAN_MAX_FAILS) {
+		e->tags[e->fails - 1] = tag;
 		return false;
+	}
 	e->until = now + BAN_DURATION;
 	e->fails = 0;
 	e->refused = 0;

@@ -1,6 +1,9 @@
 /* Failed-login accounting per peer address, as the original hub does it:
  * 5 failures within 5 minutes ban the address for 60 minutes; an IPv6
- * address counts as its /64. Fixed size: when full, the stalest entry
+ * address counts as its /64. Unlike the original, a wrong token counts
+ * once per window however often it comes back: a client that retries a
+ * revoked or mistyped token guesses nothing, and must not ban everyone
+ * behind its NAT; a guesser must try new tokens, and each counts. Fixed size: when full, the stalest entry
  * makes room (the ban that ends first, when all are bans), so a flood of
  * addresses costs no memory. Times are in seconds on any monotonic clock. Bans live in
  * memory only: a restart of the hub lifts them all. */
@@ -24,6 +27,7 @@
 struct ban_entry {
 	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its /64 */
 	uint32_t fails;
+	uint64_t tags[BAN_MAX_FAILS - 1]; /* what the window's counted failures presented */
 	uint64_t first_fail;
 	uint64_t until;        /* banned while now < until */
 	uint64_t last_seen;    /* 0 = free slot */
@@ -38,8 +42,12 @@ struct ban_table {
 void ban_init(struct ban_table *t);
 /* Seconds of ban left for this address (the port does not matter), 0 if none. */
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
-/* Count one failed login. true when this failure starts a ban. */
-bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+/* Count one failed login. tag stands for the token it presented (a
+ * digest; not 0), or is BAN_UNTAGGED (a malformed login): a tag the window
+ * has already counted is not counted again. true when this failure starts
+ * a ban. */
+#define BAN_UNTAGGED 0
+bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag);
 /* A new connection from sa: true unless the address is banned and has
  * been let through within BAN_TELL_EVERY (a banned address let through
  * now counts as told). A refusal is counted as ban_refused does, and

@@ -30,10 +30,14 @@ static void refuse(struct session *ss, uint64_t code, const char *message, const
 /* Who a token is: the shared --token, or an entry of the store. Returns
  * false with why set when it is unknown or expired. */
 static bool check_token(struct server *s, const char *token, struct session *ss,
-                        struct token_entry **entry, const char **why)
+                        struct token_entry **entry, const char **why, uint64_t *tag)
 {
 	uint8_t h[32];
 	token_hash(token, h);
+	/* What a refusal counts towards a ban under (ban.h): the hash's first
+	 * 8 bytes, never BAN_UNTAGGED. */
+	memcpy(tag, h, sizeof(*tag));
+	*tag |= 1;
 	*entry = tokens_match(&s->tokens, token);
 	/* Both checks always run: timing says nothing about which one matched. */
 	bool shared = s->has_token && token_hash_equal(h, s->token_hash);
@@ -214,10 +218,11 @@ static void token_used(struct server *s, struct token_entry *e)
 }
 
 /* One refused login that counts towards a ban of its address: a wrong or
- * expired token, or a malformed login (no client sends one; someone who
- * sends them must not be let go on for ever). The failure that starts the
- * ban sends `ban` before its `auth.fail`. */
-static void login_failed(struct session *ss, const char *reason)
+ * expired token (tag: which, ban.h), or a malformed login (BAN_UNTAGGED:
+ * no client sends one; someone who sends them must not be let go on for
+ * ever). The failure that starts the ban sends `ban` before its
+ * `auth.fail`. */
+static void login_failed(struct session *ss, const char *reason, uint64_t tag)
 {
 	struct server *s = ss->srv;
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
@@ -227,7 +232,7 @@ static void login_failed(struct session *ss, const char *reason)
 		return;
 	}
 	s->failed_logins++;
-	if (ban_fail(&s->bans, peer, now)) {
+	if (ban_fail(&s->bans, peer, now, tag)) {
 		char addr[64];
 		ban_sockaddr_str(peer, addr, sizeof(addr));
 		s->bans_started++;
@@ -269,7 +274,7 @@ void hub_bad_login(struct session *ss, const char *why, bool oversized)
 {
 	struct server *s = ss->srv;
 	bool last;
-	login_failed(ss, "malformed login");
+	login_failed(ss, "malformed login", BAN_UNTAGGED);
 	if (oversized)
 		hub_admit_oversize(s);
 	if (refusal_loggable(s, &last))
@@ -338,12 +343,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	}
 	struct token_entry *entry;
 	const char *why = NULL;
-	bool ok = check_token(s, req.token, ss, &entry, &why);
+	uint64_t tag;
+	bool ok = check_token(s, req.token, ss, &entry, &why, &tag);
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	if (!ok) {
 		hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
 		     (unsigned long long)ss->id, why);
-		login_failed(ss, why);
+		login_failed(ss, why, tag);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
 		                                         : "Invalid authentication token", "unauthorized");
 		return;

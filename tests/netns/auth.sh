@@ -35,16 +35,33 @@ expect_eq "the client with ALPN h3 connected" "$(client_status c1:badalpn connec
 kill "$(pid_of c1:badalpn)"
 ok "other ALPN: refused"
 
-# Five failures from one address within 5 minutes ban it (code 3), even
-# for the right token, as the original hub does. c1's wrong token above was
-# the first failure; four more make five.
+# A client that retries its wrong token guesses nothing: however often it
+# comes back, its token counts once towards a ban (the original counts
+# each), so that it bans no one behind its address. c1's wrong token above
+# was the first failure; four more of it are refused and counted, not banned.
 command -v jq >/dev/null || skip "needs jq"
 start_monitor
+metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
 for i in 1 2 3 4; do
-	TOKEN=wrong start_client "c1:f$i" --tun "f$i"
-	timeout 15 tail --pid="$(pid_of "c1:f$i")" -f /dev/null || fail "client f$i did not give up"
+	TOKEN=wrong start_client "c1:r$i" --tun "r$i"
+	timeout 15 tail --pid="$(pid_of "c1:r$i")" -f /dev/null || fail "client r$i did not give up"
+	grep -q "error code 1" "$TMP/c1-r$i.log" || fail "retry $i of the wrong token was not refused"
 done
-grep -q "error code 1" "$TMP/c1-f4.log" || fail "5th failure was not an auth failure"
+expect_eq "failed logins after the wrong token 5 times" "$(metric slopn_failed_logins_total)" 5
+expect_eq "bans after the wrong token 5 times" "$(ctl --json bans list | jq -c '.bans')" '[]'
+ok "one wrong token 5 times: refused each time, no ban"
+
+# Five different wrong tokens from one address within 5 minutes ban it
+# (code 3), even for the right token, as the original hub does: c1's
+# "wrong" and four others (one of them twice, counted once).
+n=0
+for t in wrong1 wrong2 wrong3 wrong3 wrong4; do
+	n=$((n + 1))
+	TOKEN=$t start_client "c1:f$n" --tun "f$n"
+	timeout 15 tail --pid="$(pid_of "c1:f$n")" -f /dev/null || fail "client f$n ($t) did not give up"
+	[ $n = 5 ] || ! banned 192.0.2.11 || fail "banned before the fifth different token (try $n, $t)"
+done
+grep -q "error code 1" "$TMP/c1-f5.log" || fail "5th failure was not an auth failure"
 wait_until 5 "a ban on 192.0.2.11" banned 192.0.2.11
 start_client c1:banned --tun ban0
 wait_log c1:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10

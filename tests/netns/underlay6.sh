@@ -87,12 +87,13 @@ nsx c3 ping -c 3 -i 0.2 -W 2 -I second0 10.100.0.1 >/dev/null || fail "c3's seco
 ok "new clients get in through the hub's second IPv6 and IPv4 addresses"
 
 # Failed logins from IPv6 count per /64: c1 (2001:db8::11) fails three
-# times and c2 (2001:db8::12), another host in the same /64, twice: the
-# /64 is banned. IPv4 through the same socket (c3 as ::ffff:192.0.2.13)
-# stays per address: not banned with it.
+# times and c2 (2001:db8::12), another host in the same /64, twice, each
+# with a token of its own (one repeated counts once): the /64 is banned.
+# IPv4 through the same socket (c3 as ::ffff:192.0.2.13) stays per
+# address: not banned with it.
 for i in 1 2 3 4 5; do
 	c=$((i <= 3 ? 1 : 2))
-	start "c$c:wrong$i" client --server "[2001:db8::1]:4242" --token wrong --tun "wrong$i"
+	start "c$c:wrong$i" client --server "[2001:db8::1]:4242" --token "wrong$i" --tun "wrong$i"
 	timeout 15 tail --pid="$(pid_of "c$c:wrong$i")" -f /dev/null || fail "wrong-token client $i did not give up"
 done
 expect_eq "bans after 3 failures from 2001:db8::11 and 2 from 2001:db8::12" \

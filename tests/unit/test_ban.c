@@ -25,9 +25,9 @@ static void fifth_failure_bans_for_an_hour(void **state)
 	ban_init(&t);
 	struct sockaddr_in a = v4("192.0.2.11", 1000);
 	for (int i = 0; i < 4; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&a, 100 + i));
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 100 + i, BAN_UNTAGGED));
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 104), 0);
-	assert_true(ban_fail(&t, (struct sockaddr *)&a, 104));
+	assert_true(ban_fail(&t, (struct sockaddr *)&a, 104, BAN_UNTAGGED));
 	/* Another source port of the same address is banned too. */
 	struct sockaddr_in b = v4("192.0.2.11", 2000);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&b, 104), BAN_DURATION);
@@ -48,7 +48,7 @@ static void banned_address_admitted_once_a_minute(void **state)
 	uint64_t left = 0;
 	for (int i = 0; i < BAN_MAX_FAILS; i++) {
 		assert_true(ban_admit(&t, (struct sockaddr *)&a, 100, &left));
-		ban_fail(&t, (struct sockaddr *)&a, 100);
+		ban_fail(&t, (struct sockaddr *)&a, 100, BAN_UNTAGGED);
 	}
 	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101, &left));  /* told */
 	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101, &left));
@@ -62,7 +62,7 @@ static void banned_address_admitted_once_a_minute(void **state)
 	assert_true(ban_admit(&t, (struct sockaddr *)&a, 100 + BAN_DURATION, &left));
 	/* A new ban tells again at once. */
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
-		ban_fail(&t, (struct sockaddr *)&a, 100 + BAN_DURATION);
+		ban_fail(&t, (struct sockaddr *)&a, 100 + BAN_DURATION, BAN_UNTAGGED);
 	assert_true(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION, &left));
 	assert_false(ban_admit(&t, (struct sockaddr *)&a, 101 + BAN_DURATION, &left));
 }
@@ -73,9 +73,9 @@ static void failures_outside_the_window_start_over(void **state)
 	ban_init(&t);
 	struct sockaddr_in a = v4("198.51.100.7", 1);
 	for (int i = 0; i < 4; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&a, 10));
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 10, BAN_UNTAGGED));
 	/* The window has passed: this is failure 1 of a new window. */
-	assert_false(ban_fail(&t, (struct sockaddr *)&a, 10 + BAN_WINDOW + 1));
+	assert_false(ban_fail(&t, (struct sockaddr *)&a, 10 + BAN_WINDOW + 1, BAN_UNTAGGED));
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 10 + BAN_WINDOW + 1), 0);
 }
 
@@ -85,10 +85,10 @@ static void success_forgets_failures(void **state)
 	ban_init(&t);
 	struct sockaddr_in a = v4("203.0.113.5", 1);
 	for (int i = 0; i < 4; i++)
-		ban_fail(&t, (struct sockaddr *)&a, 50);
+		ban_fail(&t, (struct sockaddr *)&a, 50, BAN_UNTAGGED);
 	ban_success(&t, (struct sockaddr *)&a);
 	for (int i = 0; i < 4; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&a, 51));
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 51, BAN_UNTAGGED));
 }
 
 static void full_table_reuses_the_stalest_entry(void **state)
@@ -99,13 +99,13 @@ static void full_table_reuses_the_stalest_entry(void **state)
 	for (int i = 0; i < BAN_SLOTS; i++) {
 		struct sockaddr_in a = v4("10.0.0.0", 1);
 		a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
-		ban_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i);
+		ban_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i, BAN_UNTAGGED);
 	}
 	/* A new address still gets counted, and bans as usual. */
 	struct sockaddr_in n = v4("192.0.2.200", 1);
 	for (int i = 0; i < 4; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&n, 5000));
-	assert_true(ban_fail(&t, (struct sockaddr *)&n, 5000));
+		assert_false(ban_fail(&t, (struct sockaddr *)&n, 5000, BAN_UNTAGGED));
+	assert_true(ban_fail(&t, (struct sockaddr *)&n, 5000, BAN_UNTAGGED));
 }
 
 static void unknown_family_is_ignored(void **state)
@@ -113,7 +113,7 @@ static void unknown_family_is_ignored(void **state)
 	(void)state;
 	ban_init(&t);
 	struct sockaddr sa = {.sa_family = AF_UNIX};
-	assert_false(ban_fail(&t, &sa, 1));
+	assert_false(ban_fail(&t, &sa, 1, BAN_UNTAGGED));
 	assert_int_equal(ban_remaining(&t, &sa, 1), 0);
 }
 
@@ -132,10 +132,10 @@ static void listed_and_lifted(void **state)
 	struct sockaddr_in6 c = {.sin6_family = AF_INET6};
 	inet_pton(AF_INET6, "2001:db8::7", &c.sin6_addr);
 	for (int i = 0; i < BAN_MAX_FAILS; i++) {
-		ban_fail(&t, (struct sockaddr *)&a, 100);
-		ban_fail(&t, (struct sockaddr *)&c, 110);
+		ban_fail(&t, (struct sockaddr *)&a, 100, BAN_UNTAGGED);
+		ban_fail(&t, (struct sockaddr *)&c, 110, BAN_UNTAGGED);
 	}
-	ban_fail(&t, (struct sockaddr *)&b, 100); /* failing, not banned: not listed */
+	ban_fail(&t, (struct sockaddr *)&b, 100, BAN_UNTAGGED); /* failing, not banned: not listed */
 	assert_int_equal(t.e[0].refused, 0);
 	ban_refused(&t, (struct sockaddr *)&a);
 	ban_refused(&t, (struct sockaddr *)&a);
@@ -157,8 +157,8 @@ static void listed_and_lifted(void **state)
 	assert_int_equal(ban_count(&t, 160), 0);
 	/* Lifted means forgotten: five new failures to ban again. */
 	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&a, 170));
-	assert_true(ban_fail(&t, (struct sockaddr *)&a, 170));
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 170, BAN_UNTAGGED));
+	assert_true(ban_fail(&t, (struct sockaddr *)&a, 170, BAN_UNTAGGED));
 }
 
 static struct sockaddr_in6 v6(const char *a)
@@ -177,7 +177,7 @@ static void ipv6_counts_per_64(void **state)
 	                                   "2001:db8:1:2::9", "2001:db8:1:2::7"};
 	for (int i = 0; i < BAN_MAX_FAILS; i++) {
 		struct sockaddr_in6 a = v6(from[i]);
-		assert_int_equal(ban_fail(&t, (struct sockaddr *)&a, 100), i == BAN_MAX_FAILS - 1);
+		assert_int_equal(ban_fail(&t, (struct sockaddr *)&a, 100, BAN_UNTAGGED), i == BAN_MAX_FAILS - 1);
 	}
 	struct sockaddr_in6 same = v6("2001:db8:1:2:ffff::1"), other = v6("2001:db8:1:3::7");
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&same, 100), BAN_DURATION);
@@ -188,7 +188,7 @@ static void ipv6_counts_per_64(void **state)
 	/* Lifted by its listed form, or by any address in it. */
 	assert_int_equal(ban_lift(&t, "2001:db8:1:2::/64", 100, NULL, 0), 1);
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
-		ban_fail(&t, (struct sockaddr *)&same, 100);
+		ban_fail(&t, (struct sockaddr *)&same, 100, BAN_UNTAGGED);
 	char listed[64] = "";
 	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100, listed, sizeof(listed)), 1);
 	assert_string_equal(listed, "2001:db8:1:2::/64"); /* as listed, for the ban.removed event */
@@ -196,7 +196,7 @@ static void ipv6_counts_per_64(void **state)
 	/* IPv4 in IPv6 (a dual-stack socket) stays per address. */
 	struct sockaddr_in6 m1 = v6("::ffff:192.0.2.1"), m2 = v6("::ffff:192.0.2.2");
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
-		ban_fail(&t, (struct sockaddr *)&m1, 100);
+		ban_fail(&t, (struct sockaddr *)&m1, 100, BAN_UNTAGGED);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&m2, 100), 0);
 	ban_sockaddr_str((struct sockaddr *)&m1, s, sizeof(s));
 	assert_string_equal(s, "192.0.2.1");
@@ -214,18 +214,49 @@ static void full_table_of_bans_still_bans(void **state)
 		struct sockaddr_in a = v4("10.0.0.0", 1);
 		a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
 		for (int f = 0; f < BAN_MAX_FAILS; f++)
-			ban_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i);
+			ban_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i, BAN_UNTAGGED);
 	}
 	assert_int_equal(ban_count(&t, 2100), BAN_SLOTS);
 	struct sockaddr_in n = v4("192.0.2.200", 1), first = v4("10.0.0.0", 1), second = v4("10.0.0.1", 1);
 	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&n, 2100));
-	assert_true(ban_fail(&t, (struct sockaddr *)&n, 2100));
+		assert_false(ban_fail(&t, (struct sockaddr *)&n, 2100, BAN_UNTAGGED));
+	assert_true(ban_fail(&t, (struct sockaddr *)&n, 2100, BAN_UNTAGGED));
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 2100), BAN_DURATION);
 	/* Its first failure took the slot of the ban that ended first. */
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&first, 2100), 0);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&second, 2100), 1001 + BAN_DURATION - 2100);
 	assert_int_equal(ban_count(&t, 2100), BAN_SLOTS);
+}
+
+/* A token the window has counted is no new guess: a client that retries
+ * its wrong token bans nobody; five different ones ban, whatever repeats
+ * come between; malformed logins (untagged) always count. */
+static void a_repeated_token_counts_once(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("192.0.2.11", 1000), b = v4("192.0.2.12", 1000);
+	for (int i = 0; i < 50; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&a, 100 + (uint64_t)i, 0x1111));
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 150), 0);
+	for (uint64_t tag = 0x2223; tag < 0x2229; tag += 2)
+		for (int i = 0; i < 3; i++)
+			assert_false(ban_fail(&t, (struct sockaddr *)&a, 160, tag));
+	assert_false(ban_fail(&t, (struct sockaddr *)&a, 161, 0x1111));
+	assert_true(ban_fail(&t, (struct sockaddr *)&a, 162, 0x3333)); /* the fifth token */
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 162), BAN_DURATION);
+	/* Untagged: each counts, repeated tags among them or not. */
+	for (int i = 0; i < BAN_MAX_FAILS - 2; i++)
+		assert_false(ban_fail(&t, (struct sockaddr *)&b, 100, BAN_UNTAGGED));
+	assert_false(ban_fail(&t, (struct sockaddr *)&b, 100, 0x1111));
+	assert_false(ban_fail(&t, (struct sockaddr *)&b, 100, 0x1111));
+	assert_true(ban_fail(&t, (struct sockaddr *)&b, 100, BAN_UNTAGGED));
+	/* A new window forgets the tags of the old one. */
+	struct sockaddr_in c = v4("192.0.2.13", 1000);
+	assert_false(ban_fail(&t, (struct sockaddr *)&c, 100, 0x1111));
+	for (uint64_t tag = 0x5; tag < 0xd; tag += 2)
+		assert_false(ban_fail(&t, (struct sockaddr *)&c, 100 + BAN_WINDOW + 1, tag));
+	assert_true(ban_fail(&t, (struct sockaddr *)&c, 100 + BAN_WINDOW + 2, 0x1111));
 }
 
 int main(void)
@@ -240,6 +271,7 @@ int main(void)
 		cmocka_unit_test(listed_and_lifted),
 		cmocka_unit_test(ipv6_counts_per_64),
 		cmocka_unit_test(full_table_of_bans_still_bans),
+		cmocka_unit_test(a_repeated_token_counts_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
