@@ -42,20 +42,20 @@ expect_eq "the Go client's session has no IPv6 address" \
 nsx c2 ping -6 -c 3 -i 0.2 -W 2 "$(client_status c2 hub_vip6)" > /dev/null ||
 	fail "our client beside the Go client: ping6 to the hub"
 ok "our client carries IPv6 beside the Go client"
-iperf_tcp "from the Go client" c1 hub 10.100.0.1 3
+iperf_tcp "from the Go client" c1 hub 10.100.0.1 1
 # quic-go 0.29 takes datagrams of at most 1217 bytes: the hub answers a
 # bigger packet for it with ICMP "fragmentation needed", and TCP from the
 # hub to it adapts.
 nsx hub ping -c 1 -W 2 -M do -s 1252 10.100.0.2 > "$TMP/ping-big.txt" 2>&1; grep -q "mtu = 1217" "$TMP/ping-big.txt" ||
 	fail "the hub did not answer a 1280-byte packet for the Go client with Frag needed: $(cat "$TMP/ping-big.txt")"
 ok "the hub answers a packet too big for the Go client with ICMP fragmentation-needed (mtu 1217)"
-iperf_tcp "from the hub to the Go client" hub c1 10.100.0.2 3
+iperf_tcp "from the hub to the Go client" hub c1 10.100.0.2 1
 # The same for a packet from our client to the Go client, spoke to spoke.
 nsx c2 ping -c 1 -W 2 -M do -s 1252 10.100.0.2 > "$TMP/ping-spoke.txt" 2>&1
 grep -q "mtu = 1217" "$TMP/ping-spoke.txt" ||
 	fail "no Frag needed for a 1280-byte packet from c2 to the Go client: $(cat "$TMP/ping-spoke.txt")"
 ok "spoke to spoke: a packet too big for the Go client is answered with fragmentation-needed (mtu 1217)"
-iperf_tcp "from our client to the Go client, spoke to spoke" c2 c1 10.100.0.2 3
+iperf_tcp "from our client to the Go client, spoke to spoke" c2 c1 10.100.0.2 1
 # The Go client sends no keep-alives; with a 6 s idle timeout it stays
 # connected through 9 idle seconds only because the hub sends them.
 run_gopeer c3 -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -idle 6s
@@ -101,7 +101,7 @@ ok "a packet too big for the connection is answered with ICMP fragmentation-need
 wait_ping c2 10.100.0.1 5
 nsx c2 ping -c 5 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "our client -> Go hub VIP"
 ok "our client -> Go hub VIP"
-iperf_tcp "from our client to the Go hub" c2 hub 10.100.0.1 3
+iperf_tcp "from our client to the Go hub" c2 hub 10.100.0.1 1
 start c1:go client --server 192.0.2.1:4242 --token wrong
 p=$(pid_of c1:go)
 wait "$p"; rc=$?

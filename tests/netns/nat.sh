@@ -145,7 +145,7 @@ ok "c1 reaches the internet host through the hub"
 expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
 [ "$(seen inet 2)" -ge 5 ] || fail "the internet host saw $(seen inet 2) pings from the hub's address, not >= 5"
 ok "the internet host saw the hub's address as the source ($(seen inet 2) echo requests)"
-iperf_tcp "through NAT to the internet host" c1 inet 203.0.113.130 3
+iperf_tcp "through NAT to the internet host" c1 inet 203.0.113.130 1
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the hub's LAN host without --allow-lan"
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 # A cloud's instance metadata (169.254.169.254, with the machine's

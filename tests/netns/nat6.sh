@@ -95,7 +95,7 @@ nsx c1 ping -6 -c 5 -i 0.2 -W 1 2001:db8:2::2 >/dev/null || fail "c1 cannot ping
 expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
 [ "$(seen inet 2)" -ge 5 ] || fail "the internet host saw $(seen inet 2) pings from the hub's address"
 ok "c1 reaches the internet host over IPv6, masqueraded as the hub ($(seen inet 2) echo requests)"
-iperf_tcp "over IPv6 NAT to the internet host" c1 inet 2001:db8:2::2 2
+iperf_tcp "over IPv6 NAT to the internet host" c1 inet 2001:db8:2::2 1
 nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::2 >/dev/null && fail "c1 reached the hub's IPv6 LAN host"
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::1 >/dev/null && fail "c1 reached the hub's own IPv6 LAN address"
