@@ -3,10 +3,11 @@
  * address counts as its /64. Unlike the original, a wrong token counts
  * once per window however often it comes back: a client that retries a
  * revoked or mistyped token guesses nothing, and must not ban everyone
- * behind its NAT; a guesser must try new tokens, and each counts. Fixed size: when full, the stalest entry
- * makes room (the ban that ends first, when all are bans), so a flood of
- * addresses costs no memory. Times are in seconds on any monotonic clock. Bans live in
- * memory only: a restart of the hub lifts them all. */
+ * behind its NAT; a guesser must try new tokens, and each counts.
+ * Fixed size: when full, the stalest entry makes room (the ban that ends
+ * first, when all are bans), so a flood of addresses costs no memory.
+ * Times are in seconds on any monotonic clock. Bans live in memory only:
+ * a restart of the hub lifts them all. */
 #ifndef SLOPN_BAN_H
 #define SLOPN_BAN_H
 

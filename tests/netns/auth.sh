@@ -41,7 +41,6 @@ ok "other ALPN: refused"
 # was the first failure; four more of it are refused and counted, not banned.
 command -v jq >/dev/null || skip "needs jq"
 start_monitor
-metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
 for i in 1 2 3 4; do
 	TOKEN=wrong start_client "c1:r$i" --tun "r$i"
 	timeout 15 tail --pid="$(pid_of "c1:r$i")" -f /dev/null || fail "client r$i did not give up"

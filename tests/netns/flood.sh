@@ -262,7 +262,6 @@ ok "oversized logins refused, counted and logged, at most 10 lines a minute"
 # after them, the first is let through to its login, to be told (once a
 # minute); the other nine are refused in their first packet, without a
 # handshake.
-metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
 flood c1 --from 192.0.2.11 --total 12 --duration 10 --login-bytes 5000 > "$TMP/big.json"
 expect_eq "slopn_failed_logins_total after 17 oversized logins" "$(metric slopn_failed_logins_total)" 17
 expect_eq "bans and their refusals" "$(ctl --json bans list | jq -c '[.bans[] | [.address, .refused]]')" \

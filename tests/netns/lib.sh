@@ -43,6 +43,8 @@ run_slopnctl() {
 	fi
 }
 ctl() { run_slopnctl --socket "$TMP/hub.sock" "$@"; }
+# metric NAME: the value of one metric as the hub's slopnctl metrics gives it.
+metric() { ctl metrics | awk -v m="$1" '$1 == m {print $2}'; }
 # jf PATH: jq -r ".PATH" of stdin; a plain path (names and dots) is read
 # by jget, which costs a tenth of jq's CPU: polls read many a field.
 jf() {
