@@ -1,5 +1,6 @@
 #!/bin/bash
 # Login and TLS checks: wrong token, pins, ALPN, and the ban after repeated failures.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 topo 2
 start_hub

@@ -2,6 +2,7 @@
 # slopnctl on the hub's control socket: status, sessions with live
 # counters, kick (the client sees the reason and comes back), events,
 # errors and exit codes.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 2

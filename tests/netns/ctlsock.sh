@@ -3,6 +3,7 @@
 # through a silence longer than the idle timeout; a caller that says nothing
 # is still closed at it; 100 idle callers never keep slopnctl status out;
 # subscribers are capped at 32 and stay until they hang up.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 command -v python3 >/dev/null || skip "needs python3"

@@ -32,14 +32,19 @@ command -v ip >/dev/null || skip "needs iproute2"
 : "${SLOPND:?set SLOPND to the slopnd binary}"
 SLOPNCTL=${SLOPNCTL:-$(dirname "$SLOPND")/slopnctl}
 JGET=${JGET:-$(dirname "$SLOPND")/tests/jget}
-# run_slopnctl ARGS...: slopnctl; in a poll (wait_until) without
-# LeakSanitizer's check at its exit, which costs some 50 ms of CPU a call
-# under ASan: the same calls outside polls (the assertions) keep it.
+# The slopnctl of the tests' reads: in a sanitized build SLOPNCTL_PLAIN,
+# the same without the sanitizers (their start and exit cost some 70 ms of
+# CPU a call, tests/meson.build), except in the tests of slopnctl itself,
+# which unset it before this file.
+CTL_BIN=${SLOPNCTL_PLAIN:-$SLOPNCTL}
+# run_slopnctl ARGS...: slopnctl; under ASan, in a poll (wait_until),
+# without LeakSanitizer's check at its exit (50 ms of CPU a call): the
+# same calls outside polls (the assertions) keep it.
 run_slopnctl() {
 	if [ -n "${POLLING:-}" ] && [[ ${ASAN_OPTIONS:-} == *detect_leaks=1* ]]; then
-		ASAN_OPTIONS=${ASAN_OPTIONS//detect_leaks=1/detect_leaks=0} "$SLOPNCTL" "$@"
+		ASAN_OPTIONS=${ASAN_OPTIONS//detect_leaks=1/detect_leaks=0} "$CTL_BIN" "$@"
 	else
-		"$SLOPNCTL" "$@"
+		"$CTL_BIN" "$@"
 	fi
 }
 ctl() { run_slopnctl --socket "$TMP/hub.sock" "$@"; }

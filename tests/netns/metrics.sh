@@ -2,6 +2,7 @@
 # Prometheus metrics: /metrics over HTTP (--metrics) and slopnctl metrics
 # give text that a Prometheus parser reads, and its values move with
 # traffic, logins and failures.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 # Debian's python3, which python3-prometheus-client installs into (a

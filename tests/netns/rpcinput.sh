@@ -7,6 +7,7 @@
 # the sanitizers in CI: no memory error either). What the methods do with
 # good input is tested elsewhere (ctl.sh, token.sh); here only that no
 # input from the socket breaks them.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 command -v python3 >/dev/null || skip "needs python3"

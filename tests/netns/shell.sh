@@ -2,6 +2,7 @@
 # The interactive slopnctl shell, driven through a real pseudo-terminal:
 # Tab completes commands, subcommands, live session ids and VIPs, and token
 # names from the running hub; commands run; history is kept in $HOME.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "needs python3"
 topo 2

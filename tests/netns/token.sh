@@ -4,6 +4,7 @@
 # with counters that grow -> kick -> token remove --kick -> that token is
 # refused. Plus fixed VIPs, expiry, a full disk, a corrupt file at start,
 # a hand edit picked up by SIGHUP, and a token's limit of live sessions.
+unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 3
