@@ -3,95 +3,17 @@
 # --accept-dns on the client (also when another program rewrites
 # resolv.conf meanwhile), and that both put everything back.
 #
-#   c1 192.0.2.11 --br0-- 192.0.2.1 hub 203.0.113.1/30 -- 203.0.113.2 rtr 203.0.113.129/25 -- 203.0.113.130 inet
-#                                    hub 198.51.100.1/24 -- 198.51.100.2 lanhost
-#   added while the hub runs:        hub 203.0.113.9/30 -- 203.0.113.10 rtr (on wan too)
-#                                    hub 203.0.113.5/30 -- 203.0.113.6 rtr (wan2, a second way out)
-#                                    hub -- rtr 203.0.113.66/27 (on wan, an on-link route)
-#                                    hub -- rtr -- inet 10.200.0.1 (a private network behind rtr)
-#
-# The hub's default route goes to rtr: the "internet" is two hops away,
-# the LAN host one hop on a network of the hub's own.
+# The network: nat_topo.sh; the iptables form: nat_ipt.sh.
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "needs nft (nftables)"
-command -v iptables-legacy >/dev/null || skip "needs iptables-legacy (iptables)"
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v jq >/dev/null || skip "needs jq"
 
-topo 2
-veth() { # NS1 IF1 ADDR1 NS2 IF2 ADDR2
-	ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
-	ip -n "$(ns "$1")" addr add "$3" dev "$2"
-	ip -n "$(ns "$4")" addr add "$6" dev "$5"
-	ip -n "$(ns "$1")" link set "$2" up
-	ip -n "$(ns "$4")" link set "$5" up
-}
-ns_create rtr
-ns_create inet
-ns_create lanhost
-veth hub wan 203.0.113.1/30 rtr eth0 203.0.113.2/30
-veth rtr eth1 203.0.113.129/25 inet eth0 203.0.113.130/25
-veth hub lan0 198.51.100.1/24 lanhost eth0 198.51.100.2/24
-ip -n "$(ns hub)" route add default via 203.0.113.2
-ip -n "$(ns inet)" route add default via 203.0.113.129
-ip -n "$(ns lanhost)" route add default via 198.51.100.1
-ip -n "$(ns c1)" route add default via 192.0.2.1
-ip -n "$(ns c2)" route add default via 192.0.2.1
-nsx rtr sysctl -qw net.ipv4.ip_forward=1
-nsx hub sysctl -qw net.ipv4.ip_forward=0
-# A hardened machine takes no ICMP redirects; every write of ip_forward
-# that changes it sets this to the opposite, so --nat must put it back.
-nsx hub sysctl -qw net.ipv4.conf.all.accept_redirects=0
-fwd_state() { echo "$(nsx hub sysctl -n net.ipv4.ip_forward) $(nsx hub sysctl -n net.ipv4.conf.all.accept_redirects)"; }
-
-# What the internet and LAN hosts receive, by source.
-for h in inet lanhost; do
-	nsx "$h" nft -f - <<-EOF
-	table ip seen {
-		chain in {
-			type filter hook prerouting priority 0;
-			ip saddr 10.100.0.0/24 counter
-			ip saddr 203.0.113.1 icmp type echo-request counter
-		}
-	}
-	EOF
-done
-seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub's address (2)
-	nsx "$1" nft -j list table ip seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
-}
-# A UDP service on every address of the hub, at port 53 (as a resolver)
-# and 5300, that answers each datagram; udp_answered ADDR PORT: whether
-# one from c1 got its answer within 1 s.
-nsx hub python3 -c 'import selectors, socket
-sel = selectors.DefaultSelector()
-for port in (53, 5300):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.bind(("0.0.0.0", port))
-    sel.register(s, selectors.EVENT_READ)
-while True:
-    for key, _ in sel.select():
-        data, peer = key.fileobj.recvfrom(512)
-        key.fileobj.sendto(data, peer)' &
-PIDS+=($!)
-udp_answered() {
-	nsx c1 python3 -c 'import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-s.settimeout(1)
-try:
-    s.sendto(b"q", (sys.argv[1], int(sys.argv[2])))
-    s.recvfrom(512)
-    print(1)
-except OSError:
-    print(0)' "$1" "$2"
-}
-# Every routing table and rule of c1; a reconnect may bring another VIP.
-routing() { { nsx c1 ip route show table all; nsx c1 ip rule; } | sed 's/10\.100\.0\.[0-9]*/VIP/g'; }
-kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
+. "$(dirname "$0")/nat_topo.sh"
 
 printf 'nameserver 192.0.2.53\nsearch example.test\n' > "$TMP/resolv.conf"
 RESOLV0=$(cat "$TMP/resolv.conf")
 ROUTES0=$(routing)
-RULES0=$(nsx hub nft list ruleset)
 CLIENT=(--full-tunnel --accept-dns --resolv-conf "$TMP/resolv.conf" --state-dir "$TMP/c1-state")
 BACKUP=$TMP/c1-state/resolv-slopn0.orig
 
@@ -224,8 +146,6 @@ ok "an on-link network and a private one behind a router are closed to clients, 
 
 # A firewall's reload (nft flush ruleset) lifts every table, the hub's too:
 # it notices and puts its rules back at once.
-restored() { ctl --json status | jq .nat.restored; }
-restored_since() { [ "$(restored)" -gt "$1" ]; }
 r0=$(restored)
 nsx hub nft flush ruleset
 wait_until 5 "the rules put back after a flush" restored_since "$r0"
@@ -436,158 +356,4 @@ expect_eq "ip_forward, accept_redirects once a hub without --nat has started, af
 	"$(fwd_state)" "0 0"
 [ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the state file of the crashed run is still there"
 stop hub:plain2
-
-# --- The iptables form (--nat-backend iptables), with legacy iptables as a
-# machine without nf_tables has it: same forwarding, isolation and cleanup.
-mkdir -p "$TMP/bin"
-ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
-ipt_rules() { nsx hub iptables-legacy-save | grep -E '^-A|^:SLOPN'; }
-IPT0=$(ipt_rules)
-# The hub's iptables take a lock of their own (not the machine's, which
-# other tests' iptables use), so that this test can hold it.
-start_ipt_hub() { # NAME
-	local old=$PATH
-	export PATH="$TMP/bin:$PATH" XTABLES_LOCKFILE="$TMP/xtables.lock"
-	start "$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
-		--control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
-	export PATH=$old
-	unset XTABLES_LOCKFILE
-	wait_until 10 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
-}
-start_ipt_hub hub:ipt
-expect_eq "nftables untouched by the iptables form" "$(nsx hub nft list ruleset)" "$RULES0"
-start c1:ipt client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
-wait_until 10 "c1's full-tunnel routes" client_is c1:ipt full_tunnel true
-hub_src=$(seen inet 2)
-wait_ping c1 203.0.113.130 5
-nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping the internet host through iptables NAT"
-[ "$(seen inet 2)" -ge $((hub_src + 3)) ] || fail "the internet host did not see the hub's address"
-expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
-nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"
-nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached 169.254.169.254 through iptables NAT"
-nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.66 >/dev/null && fail "c1 reached the on-link LAN through iptables NAT"
-nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached the private network through iptables NAT"
-nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address through iptables NAT"
-expect_eq "iptables form: a UDP service of the hub's at its VIP" "$(udp_answered 10.100.0.1 5300)" 1
-ok "iptables form: internet reached as the hub; LAN host, the hub's LAN address, on-link and private networks, 169.254.169.254 closed"
-# A renewal (SIGHUP) puts the new rules in beside the old before these go:
-# the chains of the other name, one jump each. One that fails (an
-# iptables that refuses MASQUERADE) leaves the rules in force as they were.
-installs() { ctl --json status | jq .nat.installs; }
-i0=$(installs)
-kill -HUP "$(pid_of hub:ipt)"
-# Done once the hub counts it: the old chains go after the new are in.
-renewed() { [ "$(installs)" -gt "$i0" ]; }
-wait_until 5 "the hub's renewal" renewed
-expect_eq "the jump into SLOPN-slopn0-FWD2 after the renewal" \
-	"$(ipt_rules | grep -c '^-A FORWARD -j SLOPN-slopn0-FWD2$')" 1
-expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
-before=$(ipt_rules)
-# Each swap in one rename: the hub's look (every 5 s) must not find our
-# iptables missing or not yet executable and run the machine's.
-printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables.new"
-chmod +x "$TMP/bin/iptables.new"
-mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
-kill -HUP "$(pid_of hub:ipt)"
-wait_log hub:ipt "error: --nat: 'iptables -t nat -A SLOPN-slopn0-NAT .*MASQUERADE' failed" 5
-ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables.new"
-mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
-expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
-nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a failed renewal"
-nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet after a failed renewal"
-ok "iptables form: renewed without a gap, and a failed renewal keeps the rules in force"
-# iptables -F INPUT, FORWARD and POSTROUTING (no news of it reaches the
-# hub): its look every 5 s finds its jumps gone and puts the rules back.
-r0=$(restored)
-nsx hub iptables-legacy -F INPUT
-nsx hub iptables-legacy -F FORWARD
-nsx hub iptables-legacy -t nat -F POSTROUTING
-wait_until 10 "the iptables rules put back" restored_since "$r0"
-expect_eq "jumps to our chains after they were put back" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
-nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after iptables -F"
-nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address after iptables -F"
-wait_ping c1 203.0.113.130 5
-expect_eq "iptables form, after -F: the internet host saw no VPN address" "$(seen inet 1)" 0
-ok "iptables -F: the hub's jumps and chains back"
-# The look every 5 s waits for the xtables lock too, but beside the event
-# loop: with the lock held for 7 s, the hub answers at once all the while
-# (waited for in the loop, a look held it up to 5 s).
-exec {lockfd}> "$TMP/xtables.lock"
-flock "$lockfd"
-slow=0
-for i in $(seq 14); do
-	timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
-	sleep 0.5
-done
-exec {lockfd}>&-
-expect_eq "status calls that took 2 s or more while a look waited for the lock" "$slow" 0
-ok "iptables form: the look every 5 s does not hold the hub up"
-# Another program's iptables holding the xtables lock hold a renewal up 5 s
-# at most (it waited for ever): the renewal fails, the rules in force stay,
-# and the hub answers again.
-exec {lockfd}> "$TMP/xtables.lock"
-flock "$lockfd"
-lock_held() { ! flock -n "$TMP/xtables.lock" true; }
-before=$(ipt_rules)
-i0=$(installs)
-kill -HUP "$(pid_of hub:ipt)"
-wait_log hub:ipt "error: --nat: .* failed: another program held the xtables lock for 5 s" 15
-hub_answers() { timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1; }
-wait_until 15 "the hub answering with the lock still held" hub_answers
-lock_held || fail "the xtables lock was let go before the hub answered"
-exec {lockfd}>&-
-expect_eq "installs after a renewal that found the lock taken" "$(installs)" "$i0"
-expect_eq "the rules after a renewal that found the lock taken" "$(ipt_rules)" "$before"
-nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after the lock was held"
-ok "iptables form: a held xtables lock holds the hub up 5 s at most, the rules in force stay"
-stop c1:ipt
-kill9 hub:ipt
-ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the stale chains after kill -9"
-start_ipt_hub hub:ipt2
-expect_eq "one jump to our chain after a start over a crash" "$(ipt_rules | grep -c '^-A FORWARD -j SLOPN')" 1
-stop hub:ipt2
-cmp_state "iptables rules after kill -9, start, stop" "$IPT0" "$(ipt_rules)"
-expect_eq "ip_forward, accept_redirects after the iptables form stops" "$(fwd_state)" "0 0"
-
-# The default (auto) where nftables refuses: a shim in front of libnftables
-# plays a kernel without nf_tables; the hub says so and uses iptables.
-cat > "$TMP/nonft.c" <<'C'
-struct nft_ctx;
-int nft_run_cmd_from_buffer(struct nft_ctx *nft, const char *buf);
-int nft_run_cmd_from_buffer(struct nft_ctx *nft, const char *buf) { (void)nft, (void)buf; return -1; }
-C
-cc -shared -fPIC -o "$TMP/nonft.so" "$TMP/nonft.c" || fail "cannot build the libnftables shim"
-old_path=$PATH
-export PATH="$TMP/bin:$PATH" LD_PRELOAD="$TMP/nonft.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
-start hub:auto server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
-	--control "$TMP/hub.sock" --nat --egress wan
-export PATH=$old_path
-unset LD_PRELOAD
-wait_log hub:auto "warning: --nat: nftables refused the rules \(.+\): using iptables" 10
-wait_until 5 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
-ok "auto: nftables refused, iptables used, and the log says so"
-start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
-wait_until 10 "c1's full-tunnel routes" client_is c1:auto full_tunnel true
-wait_ping c1 203.0.113.130 5
-ok "auto: c1 reaches the internet host through the iptables form"
-stop c1:auto
-stop hub:auto
-cmp_state "iptables rules after the auto hub stops" "$IPT0" "$(ipt_rules)"
-expect_eq "ip_forward, accept_redirects after the auto hub stops" "$(fwd_state)" "0 0"
-
-# --- No iptables command at all (the hub spawns it from PATH): the hub
-# names what is missing and stops, with nothing of its rules left.
-mkdir -p "$TMP/nobin"
-ln -s "$(command -v ip)" "$TMP/nobin/ip"
-PATH="$TMP/nobin" start hub:noipt server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" \
-	--token s3cret --control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
-exited() { ! kill -0 "$(pid_of hub:noipt)" 2> /dev/null; }
-wait_until 10 "the hub without iptables to stop" exited
-rc=0
-wait "$(pid_of hub:noipt)" || rc=$?
-expect_eq "the exit status of a hub without iptables" "$rc" 1
-grep -q "error: --nat: iptables refused the rules: .* failed (no iptables command)" "$TMP/hub-noipt.log" ||
-	fail "the hub did not say that there is no iptables command: $(tail -2 "$TMP/hub-noipt.log")"
-cmp_state "iptables rules after a hub without iptables" "$IPT0" "$(ipt_rules)"
-ok "no iptables command: the hub says so and stops"
 echo "PASS"

@@ -1,0 +1,168 @@
+#!/bin/bash
+# The hub's --nat in its iptables form (--nat-backend iptables), with legacy
+# iptables as a machine without nf_tables has it: the same forwarding,
+# isolation and cleanup as nat.sh's nftables form; renewals without a gap,
+# rules put back after an iptables -F, the xtables lock held by another
+# program, the default form where nftables refuses, no iptables at all.
+#
+# The network: nat_topo.sh, with every network nat.sh adds while its hub runs.
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "needs nft (nftables)"
+command -v iptables-legacy >/dev/null || skip "needs iptables-legacy (iptables)"
+command -v jq >/dev/null || skip "needs jq"
+
+. "$(dirname "$0")/nat_topo.sh"
+nat_more_networks
+
+mkdir -p "$TMP/bin"
+ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
+ipt_rules() { nsx hub iptables-legacy-save | grep -E '^-A|^:SLOPN'; }
+IPT0=$(ipt_rules)
+# The hub's iptables take a lock of their own (not the machine's, which
+# other tests' iptables use), so that this test can hold it.
+start_ipt_hub() { # NAME
+	local old=$PATH
+	export PATH="$TMP/bin:$PATH" XTABLES_LOCKFILE="$TMP/xtables.lock"
+	start "$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+		--control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
+	export PATH=$old
+	unset XTABLES_LOCKFILE
+	wait_until 10 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
+}
+start_ipt_hub hub:ipt
+expect_eq "nftables untouched by the iptables form" "$(nsx hub nft list ruleset)" "$RULES0"
+start c1:ipt client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
+wait_until 10 "c1's full-tunnel routes" client_is c1:ipt full_tunnel true
+hub_src=$(seen inet 2)
+wait_ping c1 203.0.113.130 5
+nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping the internet host through iptables NAT"
+[ "$(seen inet 2)" -ge $((hub_src + 3)) ] || fail "the internet host did not see the hub's address"
+expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"
+nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached 169.254.169.254 through iptables NAT"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.66 >/dev/null && fail "c1 reached the on-link LAN through iptables NAT"
+nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached the private network through iptables NAT"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address through iptables NAT"
+expect_eq "iptables form: a UDP service of the hub's at its VIP" "$(udp_answered 10.100.0.1 5300)" 1
+ok "iptables form: internet reached as the hub; LAN host, the hub's LAN address, on-link and private networks, 169.254.169.254 closed"
+# A renewal (SIGHUP) puts the new rules in beside the old before these go:
+# the chains of the other name, one jump each. One that fails (an
+# iptables that refuses MASQUERADE) leaves the rules in force as they were.
+installs() { ctl --json status | jq .nat.installs; }
+i0=$(installs)
+kill -HUP "$(pid_of hub:ipt)"
+# Done once the hub counts it: the old chains go after the new are in.
+renewed() { [ "$(installs)" -gt "$i0" ]; }
+wait_until 5 "the hub's renewal" renewed
+expect_eq "the jump into SLOPN-slopn0-FWD2 after the renewal" \
+	"$(ipt_rules | grep -c '^-A FORWARD -j SLOPN-slopn0-FWD2$')" 1
+expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
+before=$(ipt_rules)
+# Each swap in one rename: the hub's look (every 5 s) must not find our
+# iptables missing or not yet executable and run the machine's.
+printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables.new"
+chmod +x "$TMP/bin/iptables.new"
+mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
+kill -HUP "$(pid_of hub:ipt)"
+wait_log hub:ipt "error: --nat: 'iptables -t nat -A SLOPN-slopn0-NAT .*MASQUERADE' failed" 5
+ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables.new"
+mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
+expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a failed renewal"
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost the internet after a failed renewal"
+ok "iptables form: renewed without a gap, and a failed renewal keeps the rules in force"
+# iptables -F INPUT, FORWARD and POSTROUTING (no news of it reaches the
+# hub): its look every 5 s finds its jumps gone and puts the rules back.
+r0=$(restored)
+nsx hub iptables-legacy -F INPUT
+nsx hub iptables-legacy -F FORWARD
+nsx hub iptables-legacy -t nat -F POSTROUTING
+wait_until 10 "the iptables rules put back" restored_since "$r0"
+expect_eq "jumps to our chains after they were put back" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after iptables -F"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address after iptables -F"
+wait_ping c1 203.0.113.130 5
+expect_eq "iptables form, after -F: the internet host saw no VPN address" "$(seen inet 1)" 0
+ok "iptables -F: the hub's jumps and chains back"
+# The look every 5 s waits for the xtables lock too, but beside the event
+# loop: with the lock held for 7 s, the hub answers at once all the while
+# (waited for in the loop, a look held it up to 5 s).
+exec {lockfd}> "$TMP/xtables.lock"
+flock "$lockfd"
+slow=0
+for i in $(seq 14); do
+	timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
+	sleep 0.5
+done
+exec {lockfd}>&-
+expect_eq "status calls that took 2 s or more while a look waited for the lock" "$slow" 0
+ok "iptables form: the look every 5 s does not hold the hub up"
+# Another program's iptables holding the xtables lock hold a renewal up 5 s
+# at most (it waited for ever): the renewal fails, the rules in force stay,
+# and the hub answers again.
+exec {lockfd}> "$TMP/xtables.lock"
+flock "$lockfd"
+lock_held() { ! flock -n "$TMP/xtables.lock" true; }
+before=$(ipt_rules)
+i0=$(installs)
+kill -HUP "$(pid_of hub:ipt)"
+wait_log hub:ipt "error: --nat: .* failed: another program held the xtables lock for 5 s" 15
+hub_answers() { timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1; }
+wait_until 15 "the hub answering with the lock still held" hub_answers
+lock_held || fail "the xtables lock was let go before the hub answered"
+exec {lockfd}>&-
+expect_eq "installs after a renewal that found the lock taken" "$(installs)" "$i0"
+expect_eq "the rules after a renewal that found the lock taken" "$(ipt_rules)" "$before"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after the lock was held"
+ok "iptables form: a held xtables lock holds the hub up 5 s at most, the rules in force stay"
+stop c1:ipt
+kill9 hub:ipt
+ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the stale chains after kill -9"
+start_ipt_hub hub:ipt2
+expect_eq "one jump to our chain after a start over a crash" "$(ipt_rules | grep -c '^-A FORWARD -j SLOPN')" 1
+stop hub:ipt2
+cmp_state "iptables rules after kill -9, start, stop" "$IPT0" "$(ipt_rules)"
+expect_eq "ip_forward, accept_redirects after the iptables form stops" "$(fwd_state)" "0 0"
+
+# The default (auto) where nftables refuses: a shim in front of libnftables
+# plays a kernel without nf_tables; the hub says so and uses iptables.
+cat > "$TMP/nonft.c" <<'C'
+struct nft_ctx;
+int nft_run_cmd_from_buffer(struct nft_ctx *nft, const char *buf);
+int nft_run_cmd_from_buffer(struct nft_ctx *nft, const char *buf) { (void)nft, (void)buf; return -1; }
+C
+cc -shared -fPIC -o "$TMP/nonft.so" "$TMP/nonft.c" || fail "cannot build the libnftables shim"
+old_path=$PATH
+export PATH="$TMP/bin:$PATH" LD_PRELOAD="$TMP/nonft.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+start hub:auto server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+export PATH=$old_path
+unset LD_PRELOAD
+wait_log hub:auto "warning: --nat: nftables refused the rules \(.+\): using iptables" 10
+wait_until 5 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
+ok "auto: nftables refused, iptables used, and the log says so"
+start c1:auto client --server 192.0.2.1:4242 --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
+wait_until 10 "c1's full-tunnel routes" client_is c1:auto full_tunnel true
+wait_ping c1 203.0.113.130 5
+ok "auto: c1 reaches the internet host through the iptables form"
+stop c1:auto
+stop hub:auto
+cmp_state "iptables rules after the auto hub stops" "$IPT0" "$(ipt_rules)"
+expect_eq "ip_forward, accept_redirects after the auto hub stops" "$(fwd_state)" "0 0"
+
+# --- No iptables command at all (the hub spawns it from PATH): the hub
+# names what is missing and stops, with nothing of its rules left.
+mkdir -p "$TMP/nobin"
+ln -s "$(command -v ip)" "$TMP/nobin/ip"
+PATH="$TMP/nobin" start hub:noipt server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" \
+	--token s3cret --control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
+exited() { ! kill -0 "$(pid_of hub:noipt)" 2> /dev/null; }
+wait_until 10 "the hub without iptables to stop" exited
+rc=0
+wait "$(pid_of hub:noipt)" || rc=$?
+expect_eq "the exit status of a hub without iptables" "$rc" 1
+grep -q "error: --nat: iptables refused the rules: .* failed (no iptables command)" "$TMP/hub-noipt.log" ||
+	fail "the hub did not say that there is no iptables command: $(tail -2 "$TMP/hub-noipt.log")"
+cmp_state "iptables rules after a hub without iptables" "$IPT0" "$(ipt_rules)"
+ok "no iptables command: the hub says so and stops"
+echo "PASS"
