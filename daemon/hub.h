@@ -98,6 +98,8 @@ struct server {
 	sd_event_source *nat_watch;    /* nftables changes (a flush, a firewall's reload) */
 	sd_event_source *nat_check;    /* are the rules still in the kernel? */
 	struct nat_look *nat_look;     /* iptables: the look under way, or the last */
+	struct nat_job *nat_job;       /* iptables: the renewal under way (its thread) */
+	struct nat_job *nat_pending;   /* ... and the one to follow it */
 	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
 	uint64_t bad_login_minute;     /* refused logins logged: since when */
 	unsigned bad_login_lines;      /* lines this minute */
@@ -138,6 +140,7 @@ enum nat_install {
 	NAT_START,       /* at start: forwarding on, the rules in */
 	NAT_AGAIN,       /* SIGHUP: written again */
 	NAT_IF_CHANGED,  /* the machine's networks changed: written if they would differ */
+	NAT_RESTORE,     /* found gone from the kernel: put back */
 };
 /* The rules as things stand now, written as how says. 0 or -1. */
 int hub_nat_install(struct server *s, enum nat_install how);
@@ -145,6 +148,9 @@ int hub_nat_install(struct server *s, enum nat_install how);
  * flush ruleset, a firewall's reload, iptables -F). After the event loop
  * is made. 0 or -1. */
 int hub_nat_watch(struct server *s);
+/* At exit: the iptables renewal under way waited for (a later one
+ * dropped), so that the rules in force are known for their removal. */
+void hub_nat_job_wait(struct server *s);
 /* The iptables look's children: no longer waited for. */
 void hub_nat_look_free(struct server *s);
 /* The machine's addresses or routes changed (or SIGHUP): the way out

@@ -10,7 +10,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/wait.h>
+#include <pthread.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
@@ -99,15 +104,36 @@ static int local_networks6(const struct server *s, struct cidr6 *local)
 	return (int)nat_minimal6(local, total);
 }
 
-/* The rules for --nat as things stand: the hub's own networks (every
- * prefix on an interface other than the TUN and loopback, and those its
- * routes lead to) are off limits to clients unless --allow-lan names them. */
-int hub_nat_install(struct server *s, enum nat_install how)
+static void egress6_tell(struct server *s);
+
+/* One writing of the rules: what they are, and what is to follow once they
+ * are in. With iptables a renewal runs in a thread of its own (some 30
+ * commands, each of which waits up to 5 s in all for the xtables lock
+ * another program may hold): the event loop, and every client's traffic,
+ * go on meanwhile. Owns copies of what may change before it is done. */
+struct nat_job {
+	struct nat_rules r;
+	struct cidr4 local[MAX_LOCAL], dns;
+	struct cidr6 local6[MAX_LOCAL], dns6;
+	char egress[IFNAMSIZ], egress6[IFNAMSIZ];
+	uint8_t digest[32];  /* of the rules as text */
+	enum nat_install how;
+	bool tell6;          /* IPv6's way out just opened: clients told once in */
+	int gen;             /* the thread's answer: nat_update's */
+	char err[512];
+	pthread_t thread;
+	int efd;             /* written by the thread when it is done */
+	sd_event_source *src;
+};
+
+/* The rules for --nat as things stand, into j: the hub's own networks
+ * (every prefix on an interface other than the TUN and loopback, and those
+ * its routes lead to) are off limits to clients unless --allow-lan names
+ * them. -1 (said) when they cannot be known. */
+static int rules_build(const struct server *s, struct nat_job *j)
 {
-	bool start = how == NAT_START;
 	struct nl_addr a[MAX_ADDRS];
-	struct cidr4 local[MAX_LOCAL];
-	struct cidr6 local6[MAX_LOCAL];
+	struct cidr4 *local = j->local;
 	memcpy(local, private4, sizeof(private4));
 	size_t nlocal = NPRIVATE4;
 	int n = nl_addr_dump(a, MAX_ADDRS);
@@ -133,50 +159,52 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	}
 	nlocal = nat_minimal4(local, nlocal);
 	/* The --dns servers, reached at port 53 wherever they are. */
-	struct cidr4 dns = {ntohl(s->cfg->dns), 32};
-	struct cidr6 dns6 = {.prefix = 128};
-	memcpy(dns6.net, &s->cfg->dns6, 16);
-	struct nat_rules r = {
-		.dns = &dns, .ndns = s->cfg->dns != 0, .dns6 = &dns6,
+	j->dns = (struct cidr4){ntohl(s->cfg->dns), 32};
+	j->dns6 = (struct cidr6){.prefix = 128};
+	memcpy(j->dns6.net, &s->cfg->dns6, 16);
+	snprintf(j->egress, sizeof(j->egress), "%s", s->egress);
+	snprintf(j->egress6, sizeof(j->egress6), "%s", s->egress6);
+	j->r = (struct nat_rules){
+		.dns = &j->dns, .ndns = s->cfg->dns != 0, .dns6 = &j->dns6,
 		.ndns6 = !IN6_IS_ADDR_UNSPECIFIED(&s->cfg->dns6),
-		.tun = s->tunname, .egress = s->egress,
+		.tun = s->tunname, .egress = j->egress,
 		.subnet = {s->addrs.pool.network, s->addrs.pool.prefix}, .spoke_to_spoke = s->spoke_to_spoke,
 		.allow = s->cfg->allow_lan, .nallow = s->cfg->nallow_lan,
 		.local = local, .nlocal = nlocal,
-		.has6 = s->addrs.has6, .egress6 = s->egress6[0] ? s->egress6 : NULL,
-		.allow6 = s->cfg->allow_lan6, .nallow6 = s->cfg->nallow_lan6, .local6 = local6,
+		.has6 = s->addrs.has6, .egress6 = j->egress6[0] ? j->egress6 : NULL,
+		.allow6 = s->cfg->allow_lan6, .nallow6 = s->cfg->nallow_lan6, .local6 = j->local6,
 	};
-	if (r.has6) {
-		memcpy(r.subnet6.net, s->addrs.prefix6, 8);
-		r.subnet6.prefix = 64;
-		int n6 = local_networks6(s, local6);
+	if (j->r.has6) {
+		memcpy(j->r.subnet6.net, s->addrs.prefix6, 8);
+		j->r.subnet6.prefix = 64;
+		int n6 = local_networks6(s, j->local6);
 		if (n6 < 0) {
 			log_err("--nat: cannot list this machine's IPv6 addresses or routes: %s; the rules "
 			        "stay as they were", strerror(errno));
 			return -1;
 		}
-		r.nlocal6 = (size_t)n6;
+		j->r.nlocal6 = (size_t)n6;
 	}
 	/* The rules as text stand for the rules, whichever backend writes them. */
-	char *text = nat_rules_text(&r, NAT_NFTABLES, 0, NULL, 0);
-	bool built = text != NULL;
-	uint8_t digest[32] = {0};
-	if (built)
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, strlen(text), digest);
+	char *text = nat_rules_text(&j->r, NAT_NFTABLES, 0, NULL, 0);
+	if (text)
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, strlen(text), j->digest);
 	free(text);
-	if (how == NAT_IF_CHANGED && built && !memcmp(digest, s->nat_digest, sizeof(digest)))
-		return 0;
-	char err[512];
-	err[0] = '\0';
-	int gen = start ? nat_start(&r, s->cfg->nat_backend, &s->nat_backend, s->nat_state, err,
-	                            sizeof(err))
-	                : nat_update(&r, s->nat_backend, err, sizeof(err));
+	return 0;
+}
+
+/* The rules of j are in (gen >= 0: their generation), or not (j->err
+ * says why): said, counted, and what was to follow done. Frees j. 0 or -1. */
+static int install_done(struct server *s, struct nat_job *j, int gen)
+{
+	int rv = -1;
 	if (gen < 0) {
-		log_err("--nat: %s", err);
-		return -1;
+		log_err("--nat: %s", j->err);
+		goto out;
 	}
-	if (err[0])
-		log_warn("--nat: %s", err);
+	if (j->err[0])
+		log_warn("--nat: %s", j->err);
+	const struct nat_rules *r = &j->r;
 	char t[NFT_TABLE_NAME_MAX], fwd[32], nat[32], in[32];
 	nat_table_name(s->tunname, t, sizeof(t));
 	if (s->nat_backend == NAT_IPTABLES)
@@ -184,22 +212,149 @@ int hub_nat_install(struct server *s, enum nat_install how)
 	char where[160], six[64] = "";
 	if (s->nat_backend == NAT_IPTABLES)
 		snprintf(where, sizeof(where), "%s chains %s, %s and %s",
-		         r.has6 ? "iptables and ip6tables" : "iptables", fwd, in, nat);
+		         r->has6 ? "iptables and ip6tables" : "iptables", fwd, in, nat);
 	else
 		snprintf(where, sizeof(where), "nftables table inet %s", t);
-	if (r.has6)
-		snprintf(six, sizeof(six), "; IPv6 %s%s", r.egress6 ? "out of " : "stays inside the VPN",
-		         r.egress6 ? r.egress6 : "");
-	memcpy(s->nat_digest, digest, sizeof(digest));
+	if (r->has6)
+		snprintf(six, sizeof(six), "; IPv6 %s%s", r->egress6 ? "out of " : "stays inside the VPN",
+		         r->egress6 ? r->egress6 : "");
+	memcpy(s->nat_digest, j->digest, sizeof(j->digest));
 	s->nat_gen = gen;
 	s->nat_installs++;
-	s->nat_allowed = (unsigned)(r.nallow + r.nallow6);
+	s->nat_allowed = (unsigned)(r->nallow + r->nallow6);
 	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed%s",
-	         start ? "masquerading" : how == NAT_AGAIN ? "rules renewed"
+	         j->how == NAT_START ? "masquerading" : j->how == NAT_AGAIN ? "rules renewed"
+	         : j->how == NAT_RESTORE ? "rules put back"
 	                                 : "the machine's networks changed: rules renewed",
-	         s->egress, where, nlocal + r.nlocal6,
-	         r.nallow + r.nallow6, six);
+	         r->egress, where, r->nlocal + r->nlocal6, r->nallow + r->nallow6, six);
+	if (j->how == NAT_RESTORE)
+		s->nat_restored++;
+	if (j->tell6)
+		egress6_tell(s);
+	rv = 0;
+out:
+	free(j);
+	return rv;
+}
+
+static void *job_run(void *arg)
+{
+	struct nat_job *j = arg;
+	uint64_t one = 1;
+	j->gen = ipt_install(&j->r, j->err, sizeof(j->err));
+	while (write(j->efd, &one, sizeof(one)) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void job_start(struct server *s, struct nat_job *j);
+
+static int on_job_done(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct server *s = userdata;
+	struct nat_job *j = s->nat_job, *next = s->nat_pending;
+	pthread_join(j->thread, NULL);
+	sd_event_source_disable_unref(j->src);
+	close(j->efd);
+	s->nat_job = NULL;
+	s->nat_pending = NULL;
+	install_done(s, j, j->gen);
+	if (next)
+		job_start(s, next);
+	hub_settle(s); /* what egress6_tell queued leaves now */
 	return 0;
+}
+
+/* Write j's rules with iptables in a thread; in the loop if one cannot be
+ * had. */
+static void job_start(struct server *s, struct nat_job *j)
+{
+	if (j->how == NAT_IF_CHANGED && !memcmp(j->digest, s->nat_digest, sizeof(j->digest))) {
+		free(j); /* what was written meanwhile is what these are */
+		return;
+	}
+	j->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (j->efd >= 0 && sd_event_add_io(s->ev, &j->src, j->efd, EPOLLIN, on_job_done, s) >= 0) {
+		/* The thread takes no signal: the loop's signalfd has them all. */
+		sigset_t all, old;
+		sigfillset(&all);
+		pthread_sigmask(SIG_SETMASK, &all, &old);
+		int e = pthread_create(&j->thread, NULL, job_run, j);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		if (e == 0) {
+			s->nat_job = j;
+			return;
+		}
+	}
+	if (j->src)
+		sd_event_source_disable_unref(j->src);
+	if (j->efd >= 0)
+		close(j->efd);
+	install_done(s, j, nat_update(&j->r, s->nat_backend, j->err, sizeof(j->err)));
+}
+
+void hub_nat_job_wait(struct server *s)
+{
+	struct nat_job *j = s->nat_job;
+	free(s->nat_pending);
+	s->nat_pending = NULL;
+	if (!j)
+		return;
+	pthread_join(j->thread, NULL);
+	sd_event_source_disable_unref(j->src);
+	close(j->efd);
+	s->nat_job = NULL;
+	j->tell6 = false; /* the clients are told of the stop instead */
+	install_done(s, j, j->gen); /* said, and its generation known for the removal */
+}
+
+/* The rules as things stand, written as how says; tell6: the clients with
+ * IPv6 are told its way out is open once they are in. 0 when they are in
+ * or on their way (iptables: in a thread), -1 (said) when not. */
+static int install(struct server *s, enum nat_install how, bool tell6)
+{
+	struct nat_job *j = calloc(1, sizeof(*j));
+	if (!j) {
+		log_err("--nat: out of memory; the rules stay as they were");
+		return -1;
+	}
+	j->how = how;
+	j->tell6 = tell6;
+	j->efd = -1;
+	if (rules_build(s, j) < 0) {
+		free(j);
+		return -1;
+	}
+	if (how != NAT_START && s->nat_backend == NAT_IPTABLES) {
+		if (!s->nat_job) {
+			job_start(s, j);
+			return 0;
+		}
+		/* One at a time, in order: the latest waits for the one under way. */
+		if (s->nat_pending) {
+			/* What it was to do besides, this does. */
+			enum nat_install was = s->nat_pending->how;
+			j->tell6 |= s->nat_pending->tell6;
+			if (was == NAT_RESTORE || j->how == NAT_IF_CHANGED)
+				j->how = was;
+			free(s->nat_pending);
+		}
+		s->nat_pending = j;
+		return 0;
+	}
+	if (how == NAT_IF_CHANGED && !memcmp(j->digest, s->nat_digest, sizeof(j->digest))) {
+		free(j);
+		return 0;
+	}
+	int gen = how == NAT_START ? nat_start(&j->r, s->cfg->nat_backend, &s->nat_backend,
+	                                       s->nat_state, j->err, sizeof(j->err))
+	                           : nat_update(&j->r, s->nat_backend, j->err, sizeof(j->err));
+	return install_done(s, j, gen);
+}
+
+int hub_nat_install(struct server *s, enum nat_install how)
+{
+	return install(s, how, false);
 }
 
 /* accept_ra of an interface, or -1. */
@@ -333,8 +488,7 @@ void hub_nat_follow(struct server *s, enum nat_install how)
 		bool had = s->egress6[0];
 		opened = find_egress6(s) && !had && egress6_open(s);
 	}
-	if (hub_nat_install(s, how) == 0 && opened)
-		egress6_tell(s);
+	install(s, how, opened);
 }
 
 /* nftables sends news of every change; iptables-legacy none: looked at
@@ -350,8 +504,7 @@ static void rules_gone(struct server *s)
 	         "unmasqueraded and the hub's networks been open to them; putting the rules back",
 	         s->nat_backend == NAT_IPTABLES ? "a jump to the iptables chains" : "table inet ",
 	         s->nat_backend == NAT_IPTABLES ? "" : t);
-	if (hub_nat_install(s, NAT_AGAIN) == 0)
-		s->nat_restored++;
+	install(s, NAT_RESTORE, false);
 	hub_settle(s);
 }
 
@@ -378,8 +531,10 @@ void hub_nat_look_free(struct server *s)
 static void look_done(struct server *s)
 {
 	struct nat_look *l = s->nat_look;
-	/* Rules written meanwhile (a reload): the look saw the ones before. */
-	if (s->nat_on && l->installs == s->nat_installs && ipt_look_result(l->rcs, l->n) == 0)
+	/* Rules written meanwhile (a reload), or being written: the look saw
+	 * the ones before. */
+	if (s->nat_on && l->installs == s->nat_installs && !s->nat_job &&
+	    ipt_look_result(l->rcs, l->n) == 0)
 		rules_gone(s);
 	timer_once(s->nat_check, NAT_CHECK_PERIOD);
 }
@@ -429,7 +584,12 @@ static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	if (s->nat_backend == NAT_IPTABLES) {
-		look_start(s);
+		/* Not while a renewal runs: iptables' commands take turns (and
+		 * nat_iptables.c's time budget is one). */
+		if (s->nat_job)
+			timer_once(s->nat_check, NAT_CHECK_PERIOD);
+		else
+			look_start(s);
 		return 0;
 	}
 	if (!nat_in_force(s->tunname))

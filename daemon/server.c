@@ -975,6 +975,7 @@ out:
 	sd_event_source_disable_unref(s->nat_timer);
 	sd_event_source_disable_unref(s->nat_check);
 	hub_nat_look_free(s);
+	hub_nat_job_wait(s);
 	sd_event_source_disable_unref(s->nat_watch);
 	sd_event_source_disable_unref(s->path_timer);
 	sd_event_source_disable_unref(s->expiry_timer);
