@@ -249,14 +249,21 @@ static void *job_run(void *arg)
 
 static void job_start(struct server *s, struct nat_job *j);
 
-static int on_job_done(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+/* The renewal under way, its thread ended (or to end: waited for). */
+static struct nat_job *job_reap(struct server *s)
 {
-	struct server *s = userdata;
-	struct nat_job *j = s->nat_job, *next = s->nat_pending;
+	struct nat_job *j = s->nat_job;
 	pthread_join(j->thread, NULL);
 	sd_event_source_disable_unref(j->src);
 	close(j->efd);
 	s->nat_job = NULL;
+	return j;
+}
+
+static int on_job_done(sd_event_source *src, int fd, uint32_t revents, void *userdata)
+{
+	struct server *s = userdata;
+	struct nat_job *j = job_reap(s), *next = s->nat_pending;
 	s->nat_pending = NULL;
 	install_done(s, j, j->gen);
 	if (next)
@@ -295,15 +302,11 @@ static void job_start(struct server *s, struct nat_job *j)
 
 void hub_nat_job_wait(struct server *s)
 {
-	struct nat_job *j = s->nat_job;
 	free(s->nat_pending);
 	s->nat_pending = NULL;
-	if (!j)
+	if (!s->nat_job)
 		return;
-	pthread_join(j->thread, NULL);
-	sd_event_source_disable_unref(j->src);
-	close(j->efd);
-	s->nat_job = NULL;
+	struct nat_job *j = job_reap(s);
 	j->tell6 = false; /* the clients are told of the stop instead */
 	install_done(s, j, j->gen); /* said, and its generation known for the removal */
 }
