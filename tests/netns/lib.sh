@@ -70,6 +70,7 @@ dump_logs() {
 
 cleanup() {
 	local rc=$?
+	[ -n "$WATCHDOG" ] && kill -9 "$WATCHDOG" 2>/dev/null
 	[ $rc -ne 0 ] && [ $rc -ne 77 ] && dump_logs
 	# CONT: a process a test stopped (kill -STOP) cannot end otherwise.
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null; done
@@ -112,6 +113,28 @@ trap 'exit 1' INT TERM
 mkfifo "$TMP/nap"
 exec {NAP_FD}<> "$TMP/nap"
 nap() { read -rt "$1" -u "$NAP_FD" _ || :; }
+
+# The watchdog: meson ends a test past its timeout with TERM and, half a
+# second later, KILL, too soon for cleanup to delete the namespaces; and a
+# TERM trap waits for the command under way, which may be what hangs. At
+# SLOPN_TEST_LIMIT seconds (tests/meson.build sets it below the timeout) the
+# test is ended from here: TERM to its process group and to its children,
+# so the command under way ends and cleanup runs with time to finish.
+WATCHDOG=
+if [ -n "${SLOPN_TEST_LIMIT:-}" ]; then
+	(
+		trap '' TERM
+		read -rt "$SLOPN_TEST_LIMIT" -u "$NAP_FD" _
+		echo "FAIL: still running after $SLOPN_TEST_LIMIT s (SLOPN_TEST_LIMIT): ending it" >&2
+		kill -TERM -- -$$ 2>/dev/null # its group, when meson made it one
+		for p in $(ps -o pid= --ppid $$); do
+			[ "$p" = "$BASHPID" ] || kill -TERM "$p" 2>/dev/null
+		done
+		kill -TERM $$ 2>/dev/null
+	) &
+	WATCHDOG=$!
+	disown "$WATCHDOG" # its end at cleanup is no news
+fi
 
 ns() { echo "$RUN-$1"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
