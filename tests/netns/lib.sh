@@ -83,7 +83,7 @@ cleanup() {
 	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
 	# A sanitizer's report at a daemon's exit (a leak, an error while
 	# shutting down) fails the test too: it comes after the test's checks.
-	local bad report='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:'
+	local bad report='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer'
 	bad=$(grep -l -E "$report" "$TMP"/*.log 2>/dev/null)
 	if [ -n "$bad" ] && [ $rc -eq 0 ]; then
 		for f in $bad; do
