@@ -32,8 +32,7 @@ wait_until 5 "peers.json with both clients" \
 expect_eq "the address c1 uses, in peers.json" \
 	"$(jq -r '.peers[] | select(.remote | startswith("192.0.2.11:")) | .local' "$TMP/hub-state/peers.json")" \
 	"192.0.2.2:4242"
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 start hub:again "${HUB[@]}"
 wait_hub
 t0=$(date +%s%N)

@@ -69,7 +69,6 @@ dropped() { client_status "${1:-c1}" kill_switch.dropped_pkts; }
 ks_table() { nsx c1 nft list tables | grep -c 'slopnks_slopn0'; }
 # ping4/ping6 N ADDR: how many of N pings from c1 were answered.
 pings() { nsx c1 ping "$1" -c "$2" -i 0.2 -W 1 "$3" 2>/dev/null | grep -c 'bytes from'; }
-kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
 
 # Without --full-tunnel it would cut the machine off: a usage error.
 out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --kill-switch 2>&1); rc=$?

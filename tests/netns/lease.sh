@@ -33,8 +33,7 @@ kill "$(pid_of c6)" "$(pid_of c7)"
 # kill -9 of c3: its session stays until the idle timeout (30 s), holding
 # 10.100.0.4 in a full pool. Restarted with its state directory, c3 takes
 # it over at once.
-kill -9 "$(pid_of c3)"
-wait "$(pid_of c3)" 2>/dev/null
+kill9 c3
 mv "$TMP/c3.log" "$TMP/c3-first.log"
 SECONDS=0
 start_client c3 --state-dir "$TMP/c3-state"
@@ -72,8 +71,7 @@ wait_until 5 "leases.json as the clients are now" leases_saved
 ok "leases on disk: each client's id with its two addresses"
 expect_eq "leases.json mode" "$(stat -c %a "$TMP/hub-state/leases.json")" 600
 before=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 mv "$TMP/hub.log" "$TMP/hub-first.log"
 start_hub --subnet 10.100.0.0/29 --subnet6 fd00:1:2:3::/64
 wait_log hub "5 leases in $TMP/hub-state/leases.json" 1

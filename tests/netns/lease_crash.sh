@@ -13,8 +13,7 @@ start_client c1
 wait_connected c1 10.100.0.2
 sleep 0.5 # the crash's moment after the login, not a wait for a state
 kill -STOP "$(pid_of c1)" # away while the hub restarts
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 start hub:again server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock"
 wait_hub
@@ -35,8 +34,7 @@ ok "a crash half a second after a first login: the client's address kept for it"
 start_client c3
 wait_connected c3 10.100.0.4
 sleep 0.5 # the crash's moment after the login, not a wait for a state
-kill -9 "$(pid_of hub:again)"
-wait "$(pid_of hub:again)" 2>/dev/null
+kill9 hub:again
 T0=$(now_ms)
 start hub:third server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock"

@@ -311,8 +311,24 @@ stop() {
 	local p
 	p=$(pid_of "$1")
 	kill "$p"
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || return 0; nap 0.05; done
+	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || { forget "$p"; return 0; }; nap 0.05; done
 	fail "$1 did not exit on SIGTERM"
+}
+# kill9 NAME: kill -9, and wait until it is gone.
+kill9() {
+	local p
+	p=$(pid_of "$1")
+	kill -9 "$p"
+	forget "$p"
+}
+# forget PID: reap a process that has ended and drop it from the ones
+# cleanup stops: PIDs come round again (pid_max is 32768 on these
+# machines), and a later process with its number is not ours to signal.
+forget() {
+	local i
+	wait "$1" 2>/dev/null
+	for i in "${!PIDS[@]}"; do [ "${PIDS[i]}" = "$1" ] && unset 'PIDS[i]'; done
+	PIDS=("${PIDS[@]}")
 }
 
 # cmp_state WHAT EXPECTED ACTUAL: a state (routes, rules, a file) as it

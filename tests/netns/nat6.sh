@@ -102,8 +102,7 @@ nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::1 >/dev/null && fail "c1 reached the
 ok "the hub's own IPv6 network, and its address there, are closed to clients"
 
 # kill -9 of the client: the next one over its remains puts back exactly.
-kill -9 "$(pid_of c1)"
-wait "$(pid_of c1)" 2>/dev/null
+kill9 c1
 mv "$TMP/c1.log" "$TMP/c1-crash.log"
 start c1 "${CLIENT[@]}" --accept-dns --resolv-conf "$TMP/resolv.conf"
 wait_until 10 "c1's full tunnel after a kill -9" full6
@@ -125,8 +124,7 @@ wait_ping c1 2001:db8:3::2 10
 [ "$(seen lanhost 1)" -ge 1 ] || fail "the LAN host saw no packet from the VPN"
 ok "--allow-lan opens the hub's IPv6 network (its hosts see the clients' addresses)"
 stop c1:lan
-kill -9 "$(pid_of hub:lan)"
-wait "$(pid_of hub:lan)" 2>/dev/null
+kill9 hub:lan
 start hub:again "${HUB[@]}"
 wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
 wait_hub

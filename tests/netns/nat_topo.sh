@@ -75,7 +75,6 @@ except OSError:
 }
 # Every routing table and rule of c1; a reconnect may bring another VIP.
 routing() { { nsx c1 ip route show table all; nsx c1 ip rule; } | sed 's/10\.100\.0\.[0-9]*/VIP/g'; }
-kill9() { local p; p=$(pid_of "$1"); kill -9 "$p"; wait "$p" 2>/dev/null; }
 
 # The networks nat.sh adds while its hub runs (all but the second way out):
 # the hub's second address on wan, instance metadata and a private network

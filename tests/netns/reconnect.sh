@@ -13,8 +13,7 @@ start_client c2
 wait_connected c2 10.100.0.3
 nsx c1 ping -c 1 -W 2 10.100.0.3 >/dev/null || fail "no c1 -> c2 before the restart"
 
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 mv "$TMP/hub.log" "$TMP/hub-first.log"
 SECONDS=0
 start_hub
@@ -48,8 +47,7 @@ ok "c1 connected again $ms ms after its link came back (its wait was 8 s)"
 nsx c2 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
 PIDS+=($!)
 sleep 0.5
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 t0=$(date +%s%N)
 mv "$TMP/hub.log" "$TMP/hub-second.log"
 wait_until 10 "c2 disconnected" client_is c2 connected false

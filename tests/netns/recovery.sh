@@ -21,8 +21,7 @@ for i in $(seq 10); do
 	PIDS+=($!)
 done
 sleep 3
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 mv "$TMP/hub.log" "$TMP/hub-first.log"
 start_hub
 T0=$(date +%s%N)
@@ -78,8 +77,7 @@ slowest=$(jq -n --slurpfile a "$TMP/before.json" --slurpfile b "$TMP/after.json"
 	[$b[0].sessions[] | select(.vip | test("^10\\.100\\.0\\.([2-9]|1[01])$")) | . as $s
 	 | $s.rx_bytes - ([$a[0].sessions[] | select(.vip == $s.vip) | .rx_bytes] | first // 0)] | min')
 [ "$slowest" -gt 1000000 ] || fail "c1..c10 are not all busy: the slowest moved $slowest bytes in 2 s"
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 SECONDS=0
 for i in $(seq 10); do wait_log "c$i" "connection lost: no answer to" 8; done
 ok "busy clients noticed the dead hub within $SECONDS s"

@@ -219,7 +219,7 @@ expect_eq "token list: duo's live sessions and limit" \
 ctl token list | grep -Eq "^duo .* now +2/2 +" || fail "token list row: $(ctl token list)"
 ok "a token at its limit of 2 sessions refuses a third client, which says why"
 
-kill -9 "$(pid_of c1:d1)"; wait "$(pid_of c1:d1)" 2>/dev/null
+kill9 c1:d1
 TOKEN=$duo start_client c1:d1 --tun d1
 wait_until 10 "d1 back after kill -9" client_connected c1:d1
 [ "$(duo_ids)" != "$ids" ] || fail "d1's stale session was not replaced: $(duo_ids)"

@@ -40,8 +40,7 @@ ok "token list: live totals of alice"
 wait_until 5 "alice's live packets in traffic.json" file_at_least rx_pkts 20
 ok "traffic.json has the live session's packets"
 rx_before=$(file_alice rx_pkts)
-kill -9 "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
+kill9 hub
 kill "$(pid_of c1)"
 wait "$(pid_of c1)" 2>/dev/null
 # From here on the minute's period: what reaches the file next is the

@@ -42,8 +42,7 @@ HOLDER=c1 OTHER=c2
 HV=$(client_status $HOLDER vip)
 # crash_restart N: the holder killed and started again; it gets $HV back.
 crash_restart() {
-	kill -9 "$(pid_of $HOLDER)"
-	wait "$(pid_of $HOLDER)" 2>/dev/null
+	kill9 $HOLDER
 	mv "$TMP/$HOLDER.log" "$TMP/$HOLDER-crash$1.log"
 	start $HOLDER client --server 192.0.2.1:4242 --token s3cret
 	wait_connected $HOLDER "$HV" 5
