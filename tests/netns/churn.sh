@@ -18,7 +18,6 @@ connect_clients 2
 wait_ping c1 10.100.0.3 5
 
 fds() { find "/proc/$(pid_of "$1")/fd" -mindepth 1 -maxdepth 1 | wc -l; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of "$1")/status"; }
 logins() { ctl --json token list | jq '.tokens[] | select(.name == "shared") | .sessions'; }
 sessions() { ctl --json status | jq -c '[.sessions, .admission.handshakes, .admission.awaiting_login, .admission.closing]'; }
 one_session() { [ "$(sessions)" = "[1,0,0,0]" ]; }
@@ -71,9 +70,9 @@ wait_until 10 "the hub's descriptors back to $hub_fds" hub_back
 expect_eq "the hub's descriptors after the churn" "$(fds hub)" "$hub_fds"
 # Memory: 14 logins grew it by some 70 kB here; something kept per
 # connection of 75 kB or more (a queue, a table that never shrinks) fails.
-# Under ASan the RSS says nothing (its quarantine holds freed memory), and
+# Under the sanitizers the RSS says nothing (lib.sh's sanitized), and
 # LeakSanitizer checks the hub at its exit instead.
-if ! ldd "$SLOPND" 2> /dev/null | grep -Eq 'lib[at]san'; then
+if ! sanitized; then
 	r=$(rss_kb hub)
 	[ "$r" -le $((hub_rss + 1024)) ] || fail "the hub's RSS grew from $hub_rss to $r kB over the churn"
 	ok "the hub's RSS: $hub_rss kB before, $r kB after"

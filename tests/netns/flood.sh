@@ -13,7 +13,6 @@ start_hub
 
 adm() { ctl --json status | jq -r ".admission.$1"; }
 adm_is() { [ "$(adm "$1")" = "$2" ]; }
-rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of hub)/status"; }
 # flood NS ARGS...: slopn-flood in namespace NS against the hub.
 flood() { local n=$1; shift; nsx "$n" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@"; }
 # session_within ADDR MS: a session from ADDR is listed within MS
@@ -48,11 +47,11 @@ max_awaiting() { max_adm awaiting_login "$1"; }
 # A real client gets in within 2 s during a flood; a hub under the
 # sanitizers works two to three times slower, and gets 5 s.
 login_ms=2000
-ldd "$SLOPND" 2>/dev/null | grep -Eq 'lib[at]san' && login_ms=5000
+sanitized && login_ms=5000
 
 start_client c3 --tun keep0
 t=$(session_within 192.0.2.13 10000) || fail "c3 did not log in"
-rss_before=$(rss_kb)
+rss_before=$(rss_kb hub)
 ok "c3 up; hub RSS before any flood: $rss_before kB"
 
 # Counters start at zero.
@@ -120,13 +119,13 @@ nsx c3 ping -c 30 -i 0.14 -W 2 10.100.0.1 > "$TMP/c3-ping.txt" &
 PIDS+=($!)
 ppid=$!
 m=$(max_awaiting 3)
-rss_during=$(rss_kb)
+rss_during=$(rss_kb hub)
 start_client c4 --tun legit1
 t=$(session_within 192.0.2.14 "$login_ms") || fail "c4 logged in after $t ms during the flood from 72 addresses"
 ok "c4 logged in within $t ms during the flood from 72 addresses"
 m2=$(max_awaiting 3)
 [ "$m2" -gt "$m" ] && m=$m2
-r=$(rss_kb)
+r=$(rss_kb hub)
 [ "$r" -gt "$rss_during" ] && rss_during=$r
 [ "$m" -le 1024 ] || fail "$m connections awaited their login at once (limit 1024)"
 [ "$m" -gt 16 ] || fail "only $m awaited their login: the flood from many addresses did not take"
@@ -220,17 +219,17 @@ wait "$fpid" 2>/dev/null
 ok "a kicked session's close goes to no other address, and it is gone within 3 s"
 
 # Once the flood is over its connections go, and so does their memory;
-# except under ASan, whose allocator keeps freed memory in its quarantine.
+# except under the sanitizers (lib.sh's sanitized), which keep freed memory.
 rss_limit=$((rss_before * 3 / 2))
-ldd "$SLOPND" 2>/dev/null | grep -Eq 'lib[at]san' && rss_limit=
+sanitized && rss_limit=
 deadline=$((SECONDS + 30))
 until [ "$(adm awaiting_login)" = 0 ] && [ "$(adm handshakes)" = 0 ] &&
-	{ [ -z "$rss_limit" ] || [ "$(rss_kb)" -le "$rss_limit" ]; }; do
+	{ [ -z "$rss_limit" ] || [ "$(rss_kb hub)" -le "$rss_limit" ]; }; do
 	[ $SECONDS -lt $deadline ] ||
-		fail "30 s after the flood: RSS $(rss_kb) kB (before: $rss_before kB), $(ctl --json status | jq -c .admission)"
+		fail "30 s after the flood: RSS $(rss_kb hub) kB (before: $rss_before kB), $(ctl --json status | jq -c .admission)"
 	sleep 0.5
 done
-ok "RSS before $rss_before kB, during $rss_during kB, after $(rss_kb) kB$([ -n "$rss_limit" ] &&
+ok "RSS before $rss_before kB, during $rss_during kB, after $(rss_kb hub) kB$([ -n "$rss_limit" ] &&
 	echo " (limit $rss_limit kB)" || echo ": not checked under ASan")"
 expect_eq "sessions after the floods" "$(ctl --json status | jq .sessions)" 3
 nsx c3 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c3 lost its tunnel"

@@ -314,6 +314,11 @@ stop() {
 	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || { forget "$p"; return 0; }; nap 0.05; done
 	fail "$1 did not exit on SIGTERM"
 }
+# rss_kb NAME: its resident memory, in kB.
+rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of "$1")/status"; }
+# sanitized: slopnd is built with ASan or TSan, which slow it down and keep
+# freed memory (a quarantine, shadow and history), so RSS says nothing.
+sanitized() { ldd "$SLOPND" 2> /dev/null | grep -Eq 'lib[at]san'; }
 # kill9 NAME: kill -9, and wait until it is gone.
 kill9() {
 	local p
