@@ -1,0 +1,77 @@
+#!/bin/bash
+# A whole /24 at once, and all of it gone at once: 256 logins from 128
+# addresses in the same second fill the pool (253 sessions, .2 to .254,
+# each address given once) and the last 3 are refused with code 2; the
+# control socket lists them all and peers.json holds them all. Then every
+# one of those clients vanishes without a word (a NAT box rebooted): the
+# hub notices by its idle timeout, frees the whole pool, holds the
+# descriptors it held before, and a real client gets in.
+. "$(dirname "$0")/lib.sh"
+: "${SLOPN_FLOOD:?set SLOPN_FLOOD to the slopn-flood test tool}"
+command -v jq > /dev/null || skip "needs jq"
+
+topo 2
+start_hub
+wait_hub
+
+fds() { find "/proc/$(pid_of "$1")/fd" -mindepth 1 -maxdepth 1 | wc -l; }
+sessions() { ctl --json status | jq .sessions; }
+sessions_are() { [ "$(sessions)" = "$1" ]; }
+peers_are() { [ "$(jq '.peers | length' "$TMP/hub-state/peers.json" 2> /dev/null)" = "$1" ]; }
+no_peers_file() { [ ! -e "$TMP/hub-state/peers.json" ] || peers_are 0; }
+fds_are() { [ "$(fds hub)" = "$1" ]; }
+pool_full_is() { [ "$(ctl --json status | jq .logins_refused.pool_full)" = "$1" ]; }
+hub_fds=$(fds hub)
+
+from=()
+for i in $(seq 100 227); do
+	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
+	from+=(--from "192.0.2.$i")
+done
+# slopn-flood logs in with the shared token and then keeps still: once it
+# exits (after 8 s) its connections send nothing, and close nothing.
+login='{"type":"login_request","token":"s3cret","client_version":"fullpool/1","os":"linux"}'
+nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 256 --total 256 \
+	--duration 8 --login "$login" > "$TMP/flood.json" 2> "$TMP/flood.err" &
+flood_pid=$!
+PIDS+=("$flood_pid")
+t0=$(now_ms)
+wait_until 15 "253 sessions" sessions_are 253
+ok "253 sessions within $(($(now_ms) - t0)) ms"
+
+ctl --json sessions list > "$TMP/sessions.json"
+expect_eq "sessions listed" "$(jq '.sessions | length' "$TMP/sessions.json")" 253
+expect_eq "VIPs given, each once, .2 to .254" \
+	"$(jq -r '.sessions[].vip' "$TMP/sessions.json" | sort -t. -k4,4n | uniq | sed -n '1p;$p;$=' | tr '\n' ' ')" \
+	"10.100.0.2 10.100.0.254 253 "
+# Two logins from each address; the 3 refused are whichever came last.
+expect_eq "sessions from an address, at most; addresses outside 192.0.2.100-227" \
+	"$(jq -r '.sessions[].remote | sub(":[0-9]+$"; "")' "$TMP/sessions.json" |
+		awk -F. '{n[$0]++; if ($4 < 100 || $4 > 227) out++}
+			END {for (a in n) if (n[a] > m) m = n[a]; print m + 0, out + 0}')" "2 0"
+wait_until 5 "3 logins refused for a full pool" pool_full_is 3
+expect_eq "rows in slopnctl sessions list" "$(ctl sessions list | grep -c ' 10\.100\.0\.')" 253
+wait_until 5 "peers.json with 253 clients" peers_are 253
+
+wait "$flood_pid"
+forget "$flood_pid"
+expect_eq "refusals the flood saw" "$(jq -c '[.closed_by_hub, .last_code, .last_reason]' "$TMP/flood.json")" \
+	'[3,2,"address pool exhausted"]'
+expect_eq "sessions the flood held at its end" "$(jq .held_end "$TMP/flood.json")" 253
+ok "pool full: 3 refused with code 2"
+
+# Silence from all 253: the idle timeout (30 s) ends each session.
+t0=$(now_ms)
+wait_until 45 "every silent session ended" sessions_are 0
+ok "253 silent sessions ended within $(($(now_ms) - t0)) ms of the flood's end"
+expect_eq "waiting and closing" \
+	"$(ctl --json status | jq -c '[.admission.handshakes, .admission.awaiting_login, .admission.closing]')" \
+	"[0,0,0]"
+wait_until 5 "peers.json emptied" no_peers_file
+wait_until 10 "the hub's descriptors back to $hub_fds" fds_are "$hub_fds"
+
+start_client c2
+wait_until 10 "c2 connected" client_connected c2
+vip=$(client_status c2 vip)
+wait_ping c2 10.100.0.1 5
+ok "a real client in afterwards, with $vip"
