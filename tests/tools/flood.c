@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-event.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "daemon/cidmap.h"
 #include "daemon/conn.h"
@@ -331,7 +333,8 @@ static void usage(void)
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
-		"  --from ADDR         a source address (repeatable, used in turn); default any\n"
+		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
+		"                      one the kernel picks for --server\n"
 		"  --count N           connections to keep open or opening at once (default 1)\n"
 		"  --total N           stop opening after N attempts (default: no limit)\n"
 		"  --rate N            new connections per second at most (default 2000)\n"
@@ -405,8 +408,22 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slopn-flood: cannot set up\n");
 		return 1;
 	}
-	if (!nfrom)
-		from[nfrom++] = "0.0.0.0";
+	/* Without --from: the address the kernel would send from. A socket
+	 * bound to 0.0.0.0 would give each connection that path's local
+	 * address, which no answer (sent to the real one) matches. */
+	char any[INET_ADDRSTRLEN];
+	if (!nfrom) {
+		struct sockaddr_in a;
+		socklen_t alen = sizeof(a);
+		int fd = socket(AF_INET, SOCK_DGRAM, 0);
+		if (fd < 0 || connect(fd, (const struct sockaddr *)&f->server, sizeof(f->server)) < 0 ||
+		    getsockname(fd, (struct sockaddr *)&a, &alen) < 0) {
+			fprintf(stderr, "slopn-flood: no way to %s: %s\n", server, strerror(errno));
+			return 1;
+		}
+		close(fd);
+		from[nfrom++] = inet_ntop(AF_INET, &a.sin_addr, any, sizeof(any));
+	}
 	static struct sockref refs[MAX_FROM];
 	for (size_t i = 0; i < nfrom; i++) {
 		struct sockaddr_in a = {.sin_family = AF_INET};
