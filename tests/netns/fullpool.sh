@@ -4,8 +4,10 @@
 # each address given once) and the last 3 are refused with code 2; the
 # control socket lists them all and peers.json holds them all. Then every
 # one of those clients vanishes without a word (a NAT box rebooted): the
-# hub notices by its idle timeout, frees the whole pool, holds the
-# descriptors it held before, and a real client gets in.
+# hub notices by its idle timeout, frees the whole pool, and holds the
+# descriptors it held before. Then the pool fills again and the hub dies
+# (kill -9): its next run tells all 253 clients at once (a stateless
+# reset each, from peers.json), and a real client gets in.
 . "$(dirname "$0")/lib.sh"
 : "${SLOPN_FLOOD:?set SLOPN_FLOOD to the slopn-flood test tool}"
 command -v jq > /dev/null || skip "needs jq"
@@ -69,6 +71,25 @@ expect_eq "waiting and closing" \
 	"[0,0,0]"
 wait_until 5 "peers.json emptied" no_peers_file
 wait_until 10 "the hub's descriptors back to $hub_fds" fds_are "$hub_fds"
+
+# The pool full again, and the hub killed: the next run finds peers.json
+# and resets every connection in it at its start, where each would
+# otherwise wait out its idle timeout (30 s, longer than the flood runs).
+nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 253 --total 253 \
+	--duration 6 --login "$login" > "$TMP/flood2.json" 2> "$TMP/flood2.err" &
+flood_pid=$!
+PIDS+=("$flood_pid")
+wait_until 15 "253 sessions again" sessions_are 253
+wait_until 5 "peers.json with 253 clients again" peers_are 253
+kill9 hub
+start_hub
+wait_hub
+wait "$flood_pid"
+forget "$flood_pid"
+expect_eq "the flood's connections: reset by the hub's next run, still up at its end" \
+	"$(jq -c '[.resets, .held_end]' "$TMP/flood2.json")" "[253,0]"
+expect_eq "sessions on the hub's next run" "$(sessions)" 0
+ok "all 253 clients told of the restart"
 
 start_client c2
 wait_until 10 "c2 connected" client_connected c2

@@ -35,6 +35,7 @@ struct peer {
 	bool up;                 /* handshake completed, not closed */
 	bool dirty;
 	struct peer *dirty_next, *grave_next;
+	struct peer *live_next, *live_prev; /* on f->live while not gone */
 };
 
 struct flood {
@@ -44,6 +45,7 @@ struct flood {
 	struct udp sock[MAX_FROM];
 	size_t nsock, next_sock;
 	struct cidmap cids;      /* our SCIDs -> peer */
+	struct peer *live;       /* every connection not gone */
 	struct peer *dirty, *grave;
 	/* settings */
 	unsigned count, rate, duration;
@@ -55,7 +57,7 @@ struct flood {
 	unsigned max_ack_delay;  /* ms, told the hub (its PTO, and so its linger, grows with it) */
 	bool print_cid;          /* each connection's hub connection ID to stderr, as it is up */
 	/* what happened */
-	unsigned long attempted, handshakes, closed_by_hub, refused, failed;
+	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets;
 	unsigned open, held, held_peak;
 	uint64_t close_ms_min, close_ms_max;
 	char last_reason[128];
@@ -154,7 +156,11 @@ static void on_down(struct conn *c)
 		f->held--;
 	}
 	if (!c->close_by_peer) {
-		f->failed++; /* timed out, or reset */
+		f->failed++; /* timed out */
+		return;
+	}
+	if (c->stateless_reset) {
+		f->resets++; /* a hub that restarted */
 		return;
 	}
 	snprintf(f->last_reason, sizeof(f->last_reason), "%s", c->close_reason);
@@ -189,6 +195,12 @@ static void on_gone(struct conn *c)
 			forget_cid(f, p, &cids[i]);
 	}
 	f->open--;
+	if (p->live_prev)
+		p->live_prev->live_next = p->live_next;
+	else
+		f->live = p->live_next;
+	if (p->live_next)
+		p->live_next->live_prev = p->live_prev;
 	p->grave_next = f->grave;
 	f->grave = p;
 }
@@ -246,6 +258,12 @@ static struct peer *open_one(struct flood *f)
 	ngtcp2_cid scid[1];
 	if (ngtcp2_conn_get_scid(p->conn.qc, scid) == 1)
 		cidmap_put(&f->cids, scid[0].data, scid[0].datalen, p);
+	if (!f->initial_only) {
+		p->live_next = f->live;
+		if (f->live)
+			f->live->live_prev = p;
+		f->live = p;
+	}
 	conn_write(&p->conn);
 	return p;
 }
@@ -300,6 +318,20 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 			if (ngtcp2_pkt_decode_version_cid(&vc, rx->data, rx->len, CONN_CID_LEN) != 0)
 				continue;
 			struct peer *p = cidmap_get(&f->cids, vc.dcid, vc.dcidlen);
+			if (!p && !(rx->data[0] & 0x80)) {
+				/* A stateless reset bears no CID of ours (a hub that
+				 * restarted knows none): each connection on this
+				 * socket checks it against its tokens, as a client
+				 * with a socket of its own would. */
+				for (struct peer *q = f->live; q; q = q->live_next)
+					if (q->conn.udp == r->u && q->conn.state != CONN_DEAD) {
+						conn_read(&q->conn, (const struct sockaddr *)&rx->to, rx->tolen,
+						          (const struct sockaddr *)&rx->from, rx->fromlen,
+						          rx->data, rx->len, ts);
+						mark_dirty(q);
+					}
+				continue;
+			}
 			if (!p || p->conn.state == CONN_DEAD)
 				continue;
 			conn_read(&p->conn, (const struct sockaddr *)&rx->to, rx->tolen,
@@ -444,11 +476,11 @@ int main(int argc, char **argv)
 		return 1;
 	sd_event_loop(f->ev);
 
-	json_t *out = json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
+	json_t *out = json_pack("{s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:s, s:I}",
 		"attempted", (json_int_t)f->attempted, "handshakes", (json_int_t)f->handshakes,
 		"held_peak", (int)f->held_peak, "held_end", (int)f->held,
 		"closed_by_hub", (json_int_t)f->closed_by_hub, "refused", (json_int_t)f->refused,
-		"failed", (json_int_t)f->failed,
+		"failed", (json_int_t)f->failed, "resets", (json_int_t)f->resets,
 		"close_after_ms_min", (json_int_t)f->close_ms_min,
 		"close_after_ms_max", (json_int_t)f->close_ms_max,
 		"last_reason", f->last_reason, "last_code", (json_int_t)f->last_code);
