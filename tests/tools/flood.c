@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-event.h>
+#include <sys/queue.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,7 +36,7 @@ struct peer {
 	bool up;                 /* handshake completed, not closed */
 	bool dirty;
 	struct peer *dirty_next, *grave_next;
-	struct peer *live_next, *live_prev; /* on f->live while not gone */
+	LIST_ENTRY(peer) live_link; /* on f->live while not gone */
 };
 
 struct flood {
@@ -45,7 +46,7 @@ struct flood {
 	struct udp sock[MAX_FROM];
 	size_t nsock, next_sock;
 	struct cidmap cids;      /* our SCIDs -> peer */
-	struct peer *live;       /* every connection not gone */
+	LIST_HEAD(, peer) live;  /* every connection not gone */
 	struct peer *dirty, *grave;
 	/* settings */
 	unsigned count, rate, duration;
@@ -195,12 +196,7 @@ static void on_gone(struct conn *c)
 			forget_cid(f, p, &cids[i]);
 	}
 	f->open--;
-	if (p->live_prev)
-		p->live_prev->live_next = p->live_next;
-	else
-		f->live = p->live_next;
-	if (p->live_next)
-		p->live_next->live_prev = p->live_prev;
+	LIST_REMOVE(p, live_link);
 	p->grave_next = f->grave;
 	f->grave = p;
 }
@@ -258,12 +254,8 @@ static struct peer *open_one(struct flood *f)
 	ngtcp2_cid scid[1];
 	if (ngtcp2_conn_get_scid(p->conn.qc, scid) == 1)
 		cidmap_put(&f->cids, scid[0].data, scid[0].datalen, p);
-	if (!f->initial_only) {
-		p->live_next = f->live;
-		if (f->live)
-			f->live->live_prev = p;
-		f->live = p;
-	}
+	if (!f->initial_only)
+		LIST_INSERT_HEAD(&f->live, p, live_link);
 	conn_write(&p->conn);
 	return p;
 }
@@ -323,7 +315,8 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 				 * restarted knows none): each connection on this
 				 * socket checks it against its tokens, as a client
 				 * with a socket of its own would. */
-				for (struct peer *q = f->live; q; q = q->live_next)
+				struct peer *q;
+				LIST_FOREACH(q, &f->live, live_link)
 					if (q->conn.udp == r->u && q->conn.state != CONN_DEAD) {
 						conn_read(&q->conn, (const struct sockaddr *)&rx->to, rx->tolen,
 						          (const struct sockaddr *)&rx->from, rx->fromlen,
