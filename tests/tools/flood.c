@@ -315,14 +315,18 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 				 * restarted knows none): each connection on this
 				 * socket checks it against its tokens, as a client
 				 * with a socket of its own would. */
-				struct peer *q;
-				LIST_FOREACH(q, &f->live, live_link)
+				/* conn_read may end q (on_gone unlinks it): take
+				 * the next one first. */
+				struct peer *q, *next;
+				for (q = LIST_FIRST(&f->live); q; q = next) {
+					next = LIST_NEXT(q, live_link);
 					if (q->conn.udp == r->u && q->conn.state != CONN_DEAD) {
 						conn_read(&q->conn, (const struct sockaddr *)&rx->to, rx->tolen,
 						          (const struct sockaddr *)&rx->from, rx->fromlen,
 						          rx->data, rx->len, ts);
 						mark_dirty(q);
 					}
+				}
 				continue;
 			}
 			if (!p || p->conn.state == CONN_DEAD)
