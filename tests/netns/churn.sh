@@ -17,7 +17,6 @@ start_hub
 connect_clients 2
 wait_ping c1 10.100.0.3 5
 
-fds() { find "/proc/$(pid_of "$1")/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 logins() { ctl --json token list | jq '.tokens[] | select(.name == "shared") | .sessions'; }
 sessions() { ctl --json status | jq -c '[.sessions, .admission.handshakes, .admission.awaiting_login, .admission.closing]'; }
 one_session() { [ "$(sessions)" = "[1,0,0,0]" ]; }

@@ -16,7 +16,6 @@ topo 2
 start_hub
 wait_hub
 
-fds() { find "/proc/$(pid_of "$1")/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 sessions() { ctl --json status | jq .sessions; }
 sessions_are() { [ "$(sessions)" = "$1" ]; }
 peers_are() { [ "$(jq '.peers | length' "$TMP/hub-state/peers.json" 2> /dev/null)" = "$1" ]; }

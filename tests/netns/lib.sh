@@ -314,6 +314,8 @@ stop() {
 	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || { forget "$p"; return 0; }; nap 0.05; done
 	fail "$1 did not exit on SIGTERM"
 }
+# fds NAME: how many descriptors the daemon holds open.
+fds() { find "/proc/$(pid_of "$1")/fd" -mindepth 1 -maxdepth 1 | wc -l; }
 # rss_kb NAME: its resident memory, in kB.
 rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of "$1")/status"; }
 # sanitized: slopnd is built with ASan or TSan, which slow it down and keep
