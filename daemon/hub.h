@@ -48,7 +48,7 @@ struct server {
 	struct cidmap cids;
 	struct ban_table bans;
 	struct alloc addrs;          /* who holds which address: ask it, never the pool */
-	struct session *sessions;    /* every connection, logged in or not */
+	LIST_HEAD(, session) sessions; /* every connection, logged in or not */
 	unsigned nconns;
 	struct session *grave, *dirty;
 	struct tun tun;
@@ -113,7 +113,7 @@ struct server {
 	/* admission (hub_admit.c) */
 	unsigned handshaking;          /* connections whose handshake is in progress */
 	unsigned npending;             /* on the pending list */
-	struct session *pend_head, *pend_tail; /* oldest first, so by deadline */
+	TAILQ_HEAD(, session) pending; /* oldest first, so by deadline */
 	/* address key -> a count (a number, not a pointer): pending, and
 	 * handshakes in progress whose address is not proven yet */
 	struct cidmap pending_by_addr, unproven_by_addr;

@@ -95,25 +95,17 @@ static void stop_handshaking(struct server *s, struct session *ss)
 
 static void arm_deadline(struct server *s)
 {
-	if (!s->pend_head) {
+	if (TAILQ_EMPTY(&s->pending)) {
 		sd_event_source_set_enabled(s->deadline_timer, SD_EVENT_OFF);
 		return;
 	}
-	sd_event_source_set_time(s->deadline_timer, s->pend_head->deadline / 1000 + 1);
+	sd_event_source_set_time(s->deadline_timer, TAILQ_FIRST(&s->pending)->deadline / 1000 + 1);
 	sd_event_source_set_enabled(s->deadline_timer, SD_EVENT_ONESHOT);
 }
 
 static void pending_remove(struct server *s, struct session *ss)
 {
-	if (ss->pend_prev)
-		ss->pend_prev->pend_next = ss->pend_next;
-	else
-		s->pend_head = ss->pend_next;
-	if (ss->pend_next)
-		ss->pend_next->pend_prev = ss->pend_prev;
-	else
-		s->pend_tail = ss->pend_prev;
-	ss->pend_next = ss->pend_prev = NULL;
+	TAILQ_REMOVE(&s->pending, ss, pend_link);
 	ss->pending = false;
 	s->npending--;
 	addr_count(&s->pending_by_addr, ss, -1);
@@ -147,7 +139,7 @@ void hub_admit_oversize(struct server *s)
 unsigned hub_awaiting_login(const struct server *s)
 {
 	unsigned n = 0;
-	for (const struct session *ss = s->pend_head; ss; ss = ss->pend_next)
+	for (const struct session *ss = TAILQ_FIRST(&s->pending); ss; ss = TAILQ_NEXT(ss, pend_link))
 		n += !ss->handshaking;
 	return n;
 }
@@ -155,7 +147,7 @@ unsigned hub_awaiting_login(const struct server *s)
 unsigned hub_closing(const struct server *s)
 {
 	unsigned n = 0;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		n += ss->conn.state == CONN_CLOSING || ss->conn.state == CONN_DRAINING;
 	return n;
 }
@@ -174,7 +166,7 @@ static void close_waiting(struct session *ss, uint64_t *counter, const char *rea
 static void pending_add(struct server *s, struct session *ss)
 {
 	if (s->npending >= PENDING_MAX)
-		close_waiting(s->pend_head, &s->adm.closed_limit,
+		close_waiting(TAILQ_FIRST(&s->pending), &s->adm.closed_limit,
 		              "hub busy: too many connections waiting to log in");
 	if (addr_count(&s->pending_by_addr, ss, +1) < 0) {
 		close_waiting(ss, &s->adm.closed_limit, "hub out of memory");
@@ -182,14 +174,9 @@ static void pending_add(struct server *s, struct session *ss)
 	}
 	ss->pending = true;
 	ss->deadline = conn_now() + LOGIN_DEADLINE;
-	ss->pend_prev = s->pend_tail;
-	if (s->pend_tail)
-		s->pend_tail->pend_next = ss;
-	else
-		s->pend_head = ss;
-	s->pend_tail = ss;
+	TAILQ_INSERT_TAIL(&s->pending, ss, pend_link);
 	s->npending++;
-	if (s->pend_head == ss)
+	if (TAILQ_FIRST(&s->pending) == ss)
 		arm_deadline(s);
 }
 
@@ -200,8 +187,9 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
 	char why[64];
 	snprintf(why, sizeof(why), "no login within %llu s",
 	         (unsigned long long)(LOGIN_DEADLINE / NGTCP2_SECONDS));
-	while (s->pend_head && s->pend_head->deadline <= now)
-		close_waiting(s->pend_head, &s->adm.closed_deadline, why);
+	struct session *ss;
+	while ((ss = TAILQ_FIRST(&s->pending)) && ss->deadline <= now)
+		close_waiting(ss, &s->adm.closed_deadline, why);
 	arm_deadline(s);
 	hub_settle(s);
 	return 0;

@@ -100,7 +100,7 @@ static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *pa
 {
 	struct server *s = ctx;
 	json_t *list = json_array();
-	for (struct session *ss = s->sessions; ss; ss = ss->next)
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in)
 			json_array_append_new(list, session_json(ss));
 	return json_pack("{s:o}", "sessions", list);
@@ -135,7 +135,7 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	         (int)text_cut(reason, strlen(reason), sizeof(why) - sizeof("kicked: ")), reason);
 	text_clean(why, strlen(why)); /* one log line, nothing a terminal acts on */
 	int kicked = 0;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)
 			continue;
 		if ((id && ss->id != (uint64_t)id) ||
@@ -491,7 +491,7 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	hub_fixed_changed(s);
 	int kicked = 0;
 	if (kick) {
-		for (struct session *ss = s->sessions; ss; ss = ss->next)
+		for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 			if (ss->logged_in && !strcmp(ss->token_name, copy)) {
 				hub_kick(s, ss, "kicked: token removed");
 				kicked++;

@@ -213,7 +213,7 @@ static void release(struct server *s, struct session *ss)
  * while ss holds it? */
 static bool others_wait(const struct server *s, const struct session *ss, uint64_t now)
 {
-	for (const struct session *o = s->sessions; o; o = o->next)
+	for (const struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
 		if (o != ss && o->logged_in && o->tun_seen + SHED_HOLD > now)
 			return true;
 	return false;
@@ -225,7 +225,7 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	uint64_t now = conn_now(), next = UINT64_MAX;
-	for (struct session *ss = s->sessions; ss && s->holding; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss && s->holding; ss = LIST_NEXT(ss, link)) {
 		if (!ss->holding)
 			continue;
 		if (ss->conn.stats.tx_pkts != ss->held_tx) {

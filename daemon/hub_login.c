@@ -77,7 +77,7 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 	}
 	if (!ss->client_id[0])
 		return NULL; /* an original client: no telling it from another of its token */
-	for (struct session *o = s->sessions; o; o = o->next)
+	for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
 		if (o != ss && o->logged_in && !strcmp(o->client_id, ss->client_id) &&
 		    !strcmp(o->token_name, ss->token_name))
 			return o;
@@ -152,7 +152,7 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 unsigned hub_token_live(const struct server *s, const char *name)
 {
 	unsigned n = 0;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		n += ss->logged_in && !strcmp(ss->token_name, name);
 	return n;
 }
@@ -162,8 +162,8 @@ unsigned hub_token_live(const struct server *s, const char *name)
 static void end_expired(struct server *s)
 {
 	int64_t now = time(NULL);
-	for (struct session *ss = s->sessions, *next; ss; ss = next) {
-		next = ss->next;
+	for (struct session *ss = LIST_FIRST(&s->sessions), *next; ss; ss = next) {
+		next = LIST_NEXT(ss, link);
 		const struct token_entry *e = ss->logged_in && !ss->gone
 		                              ? tokens_find(&s->tokens, ss->token_name) : NULL;
 		if (!e || !token_expired(e, now))

@@ -126,7 +126,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	for (size_t i = 0; i < 4; i++) {
 		snprintf(name, sizeof(name), "slopn_session_%s", counters[i].name);
 		family(f, name, "counter", counters[i].help);
-		for (const struct session *ss = s->sessions; ss; ss = ss->next)
+		for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 			if (ss->logged_in) {
 				session_labels(ss, labels, sizeof(labels));
 				stats4(&ss->conn.stats, v);
@@ -134,7 +134,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 			}
 	}
 	family(f, "slopn_session_rtt_seconds", "gauge", "Smoothed round-trip time of a session.");
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in) {
 			ngtcp2_conn_stat cs;
 			ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);

@@ -428,7 +428,7 @@ static void egress6_tell(struct server *s)
 	struct slopn_network msg = {.egress6 = true};
 	ssize_t n = slopn_network_format(&msg, line, sizeof(line));
 	unsigned told = 0;
-	for (struct session *ss = s->sessions; ss && n > 0; ss = ss->next)
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss && n > 0; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in && ss->has6 && !ss->gone && conn_ctl_send(&ss->conn, line, (size_t)n)) {
 			hub_mark_dirty(ss);
 			told++;

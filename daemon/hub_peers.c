@@ -72,13 +72,13 @@ void hub_peers_reset(struct server *s)
 static void save(struct server *s)
 {
 	size_t n = 0, i = 0;
-	for (struct session *ss = s->sessions; ss; ss = ss->next)
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		n += ss->logged_in;
 	struct peer_entry *v = n ? calloc(n, sizeof(*v)) : NULL;
 	char err[512], *text = NULL;
 	if (n && !v)
 		goto oom;
-	for (struct session *ss = s->sessions; ss && i < n; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss && i < n; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)
 			continue;
 		struct peer_entry *e = &v[i++];

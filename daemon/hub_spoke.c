@@ -78,7 +78,7 @@ static int timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	uint64_t now = conn_now(), next = UINT64_MAX;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->held_for)
 			continue;
 		if (ss->held_at + HOLD_MAX <= now)
@@ -129,7 +129,7 @@ void hub_spoke_drained(struct server *s, struct session *to)
 {
 	if (!to->holders)
 		return;
-	for (struct session *ss = s->sessions; ss && to->holders; ss = ss->next)
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss && to->holders; ss = LIST_NEXT(ss, link))
 		if (ss->held_for == to)
 			release(s, ss);
 }

@@ -35,7 +35,7 @@ void hub_token_totals(const struct server *s, const char *name, struct traffic_e
 	}
 	*live = 0;
 	const struct session *newest = NULL;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in || strcmp(ss->token_name, name))
 			continue;
 		const struct conn_stats *st = &ss->conn.stats;
@@ -57,7 +57,7 @@ static bool kept(const struct server *s, const char *name)
 	if ((s->has_token && !strcmp(name, SHARED_TOKEN_NAME)) ||
 	    tokens_find((struct token_store *)&s->tokens, name))
 		return true;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in && !strcmp(ss->token_name, name))
 			return true;
 	return false;
@@ -72,7 +72,7 @@ static void save(struct server *s)
 			t->dirty = true;
 		}
 	bool live = false;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)
 			continue;
 		live = true;

@@ -82,7 +82,7 @@ void hub_mark_dirty(struct session *ss)
 unsigned live_sessions(const struct server *s)
 {
 	unsigned n = 0;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		n += ss->logged_in;
 	return n;
 }
@@ -91,7 +91,7 @@ unsigned hub_totals(const struct server *s, struct conn_stats *t)
 {
 	*t = s->gone_totals;
 	unsigned n = 0;
-	for (const struct session *ss = s->sessions; ss; ss = ss->next)
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in) {
 			n++;
 			conn_stats_add(t, &ss->conn.stats);
@@ -121,7 +121,7 @@ static void session_free(struct session *ss)
 static void too_big(struct server *s)
 {
 	s->udp.tx_errno = 0;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (ss->gone || ss->conn.state != CONN_OPEN)
 			continue;
 		if (ss->remote_salen == s->udp.too_big_dstlen &&
@@ -258,12 +258,7 @@ static void session_gone(struct conn *c)
 	}
 	if (cidmap_get(&s->cids, ss->odcid.data, ss->odcid.datalen) == ss)
 		cidmap_del(&s->cids, ss->odcid.data, ss->odcid.datalen);
-	if (ss->prev)
-		ss->prev->next = ss->next;
-	else
-		s->sessions = ss->next;
-	if (ss->next)
-		ss->next->prev = ss->prev;
+	LIST_REMOVE(ss, link);
 	s->nconns--;
 	hub_spoke_forget(s, ss);
 	ss->gone = true;
@@ -386,10 +381,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		free(ss);
 		return NULL;
 	}
-	ss->next = s->sessions;
-	if (s->sessions)
-		s->sessions->prev = ss;
-	s->sessions = ss;
+	LIST_INSERT_HEAD(&s->sessions, ss, link);
 	s->nconns++;
 	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, retry_odcid,
 	                     (const struct sockaddr *)&rx->to, rx->tolen,
@@ -534,7 +526,7 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 
 static void log_stats(struct server *s)
 {
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)
 			continue;
 		const struct conn_stats *st = &ss->conn.stats;
@@ -583,7 +575,7 @@ void hub_exit(struct server *s, int code)
 	sd_notify(0, "STOPPING=1");
 	s->stopping = true;
 	/* Told, the clients come back as soon as a hub answers again. */
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, "hub shutting down");
 		conn_write(&ss->conn);
 	}
@@ -757,7 +749,7 @@ static int on_path_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	struct server *s = userdata;
 	unsigned narrower = 0, wider = 0, asked = 0, asked_wider = 0;
 	size_t least = SIZE_MAX;
-	for (struct session *ss = s->sessions; ss; ss = ss->next) {
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (ss->gone || ss->conn.state != CONN_OPEN)
 			continue;
 		conn_fit_path(&ss->conn, false);
@@ -866,6 +858,8 @@ int server_run(const struct config *cfg)
 	int rc = 1;
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
 
+	LIST_INIT(&s->sessions);
+	TAILQ_INIT(&s->pending);
 	if (tls_identity_load(&s->id, cfg->state_dir) < 0)
 		return 1;
 	log_info("pin %s", s->id.pin);
@@ -955,9 +949,9 @@ int server_run(const struct config *cfg)
 out:
 	hub_metrics_stop(s);
 	hub_traffic_stop(s); /* with the live sessions' counters */
-	while (s->sessions) {
-		struct session *ss = s->sessions;
-		s->sessions = ss->next;
+	while (!LIST_EMPTY(&s->sessions)) {
+		struct session *ss = LIST_FIRST(&s->sessions);
+		LIST_REMOVE(ss, link);
 		session_free(ss);
 	}
 	hub_settle(s);

@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/queue.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <time.h>
@@ -38,7 +39,7 @@ struct session {
 	struct sockaddr_storage replaced_remote; /* where that one was */
 	char replaced_instance[SLOPN_CLIENT_ID_MAX + 1]; /* and its run */
 	ngtcp2_cid odcid;           /* the client's first DCID, routed during the handshake */
-	struct session *next, *prev;   /* all live sessions */
+	LIST_ENTRY(session) link;      /* all live sessions (server.sessions) */
 	struct session *grave_next;    /* freed at the end of the event */
 	struct session *dirty_next;    /* needs conn_write at the end of the event */
 	bool dirty;
@@ -64,7 +65,7 @@ struct session {
 	bool handshaking;              /* counted in srv->handshaking */
 	bool pending;                  /* address proven, no login yet: on the pending list */
 	uint64_t deadline;             /* while pending: closed then (conn_now() time) */
-	struct session *pend_next, *pend_prev;
+	TAILQ_ENTRY(session) pend_link; /* while pending: server.pending */
 	uint8_t addr_key[9];           /* its source as the per-address limit sees it */
 	uint8_t addr_keylen;
 };
