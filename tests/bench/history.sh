@@ -8,7 +8,8 @@
 # not run shows as "-". Figures are vpnbench's medians over the run's rounds:
 # TCP with 1 stream in Mbit/s, SloPN's against ocserv's in the same run
 # (the issue's target is 4x), CPU-s per GB of both daemons, UDP at 1 Gbit/s
-# lost, the idle RTT added over the raw veth pair's, and on the shaped link
+# lost, the idle RTT added over the raw veth pair's (and the floor's, socat
+# relaying TUN <-> UDP, where the run had it), and on the shaped link
 # SloPN's TCP against the better of ocserv and OpenVPN and its UDP loss.
 set -euo pipefail
 dir=${1:-$(cd "$(dirname "$0")/../.." && pwd)/docs/bench}
@@ -33,11 +34,12 @@ part() {
 			| "\(n($s; 0)) / \(n($best; 0)) | \(n(m("slopn"; "udp_loss_pct"); 2)) %"
 		  else
 			(m("ocserv"; "tcp1_mbps")) as $o
-			| (m("slopn"; "rtt_ms")) as $r | (m("raw"; "rtt_ms")) as $r0
+			| (m("slopn"; "rtt_ms")) as $r | (m("raw"; "rtt_ms")) as $r0 | (m("floor"; "rtt_ms")) as $f
 			| "\(n($s; 0)) (\(if $s and $o then n($s / $o; 1) + "x" else "-" end))"
 			+ " | \(n(m("slopn"; "cpu_s_per_gb_tcp1"); 1))"
 			+ " | \(n(m("slopn"; "udp_loss_pct"); 2)) %"
 			+ " | \(if $r and $r0 then "+" + n($r - $r0; 3) else "-" end)"
+			+ (if $f and $r0 then " (floor +\(n($f - $r0; 3)))" else "" end)
 		  end' "$f"
 }
 

@@ -1,23 +1,26 @@
 #!/bin/bash
 # The benchmark of issue 9: vpnbench with SloPN beside raw veth, wireguard-go,
-# OpenVPN and ocserv, in three runs: client -> hub, hub -> client
-# (--reverse), and a shaped link (tbf 500 Mbit/s with a shallow queue: TCP
-# with 1 stream and UDP at 400 Mbit/s). Writes docs/bench/DATE-COMMIT.md with
+# OpenVPN, ocserv and the floor (socat relaying TUN <-> UDP, floor-hook.sh:
+# what any tunnel in user space pays on this machine), in three runs:
+# client -> hub, hub -> client (--reverse), and a shaped link (tbf 500 Mbit/s
+# with a shallow queue: TCP with 1 stream and UDP at 400 Mbit/s). Writes docs/bench/DATE-COMMIT.md with
 # the tables, TCP retransmits, the commit, the machine and its load, and
 # vpnbench's JSON (every sample) beside it as DATE-COMMIT-RUN.json.
 #
-#   sudo tests/bench/run.sh [--rounds N] [--runs fwd,rev,shaped] [SLOPND ARGS...]
+#   tests/bench/run.sh [--rounds N] [--runs fwd,rev,shaped] [SLOPND ARGS...]
 #
 # vpnbench is ../shared/vpnbench/vpnbench next to the repository (as in CI
 # and a clone beside it), or $VPNBENCH. It takes a global lock: one run at a
 # time on a machine. Build first (meson compile -C build); the peers come
-# with 'vpnbench --install-deps'. SLOPND ARGS go to both ends (--mtu 1400).
+# with 'vpnbench --install-deps', the floor's socat with apt-get. SLOPND
+# ARGS go to both ends (--mtu 1400).
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 VPNBENCH=${VPNBENCH:-$repo/../shared/vpnbench/vpnbench}
 [ -x "$VPNBENCH" ] || { echo "no vpnbench at $VPNBENCH (set VPNBENCH)" >&2; exit 2; }
 export SLOPND=${SLOPND:-$repo/build/slopnd}
 [ -x "$SLOPND" ] || { echo "no slopnd at $SLOPND: build first" >&2; exit 2; }
+command -v socat > /dev/null || { echo "no socat, for the floor case: apt-get install socat" >&2; exit 2; }
 rounds=2 runs=fwd,rev,shaped
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -28,6 +31,7 @@ while [ $# -gt 0 ]; do
 done
 extra=$*
 H=$repo/tests/bench/vpnbench-hook.sh
+F=$repo/tests/bench/floor-hook.sh
 commit=$(git -C "$repo" rev-parse --short HEAD)
 dirty=$(git -C "$repo" status --porcelain --untracked-files=no | grep -q . && echo "+changes" || true)
 out=$repo/docs/bench/$(date -u +%Y-%m-%d)-$commit$dirty.md
@@ -44,6 +48,7 @@ bench() {
 	"$VPNBENCH" --rounds "$rounds" --out "$tmp/$name" "$@" \
 		--cases raw,wireguard-go,openvpn,ocserv --case slopn \
 		--setup-cmd "$H setup" --server-cmd "$H server $extra" --client-cmd "$H client $extra" \
+		--case floor --server-cmd "$F server" --client-cmd "$F client" \
 		> "$tmp/$name.md" || rc=$?
 	load1=$(cat /proc/loadavg)
 	cp "$tmp/$name/results.json" "${out%.md}-$name.json" 2>/dev/null || true
