@@ -1,9 +1,9 @@
 #!/bin/bash
-# The floor of any user-space tunnel, as a vpnbench hook case: socat relays
+# A floor for tunnels in user space, as a vpnbench hook case: socat relays
 # raw packets between a TUN and a UDP socket, one read and one write per
-# packet, no crypto, no protocol. What it adds over raw veth is what the
-# kernel and this VM charge for two wake-ups and two copies per hop; a VPN
-# daemon in user space cannot add less on the same machine.
+# packet, no crypto, no protocol. What it adds over raw veth, at idle, is
+# mostly what this VM charges for waking a process on each side; a VPN
+# daemon pays those wake-ups too, whatever its own work costs.
 #   vpnbench --case floor --server-cmd "$H server" --client-cmd "$H client"
 # The TUN MTU is SloPN's default (1280), so the UDP test sends the same sizes.
 set -eu

@@ -1,11 +1,12 @@
 #!/bin/bash
 # The benchmark of issue 9: vpnbench with SloPN beside raw veth, wireguard-go,
-# OpenVPN, ocserv and the floor (socat relaying TUN <-> UDP, floor-hook.sh:
-# what any tunnel in user space pays on this machine), in three runs:
-# client -> hub, hub -> client (--reverse), and a shaped link (tbf 500 Mbit/s
-# with a shallow queue: TCP with 1 stream and UDP at 400 Mbit/s). Writes docs/bench/DATE-COMMIT.md with
-# the tables, TCP retransmits, the commit, the machine and its load, and
-# vpnbench's JSON (every sample) beside it as DATE-COMMIT-RUN.json.
+# OpenVPN, ocserv and a floor (socat relaying TUN <-> UDP, floor-hook.sh:
+# the wake-ups any tunnel in user space pays on this machine), in three
+# runs: client -> hub, hub -> client (--reverse), and a shaped link (tbf
+# 500 Mbit/s with a shallow queue: TCP with 1 stream and UDP at 400 Mbit/s).
+# Writes docs/bench/DATE-COMMIT.md with the tables, TCP retransmits, the
+# commit, the machine and its load, and vpnbench's JSON (every sample)
+# beside it as DATE-COMMIT-RUN.json.
 #
 #   tests/bench/run.sh [--rounds N] [--runs fwd,rev,shaped] [SLOPND ARGS...]
 #
