@@ -441,7 +441,12 @@ void client_settle(struct client *cl)
 			cl->udp.tx_errno = 0;
 			client_path_narrowed(cl);
 		} else if (cl->udp.tx_errno) {
-			/* Our address may be gone: look at the way to the hub. */
+			/* Our address may be gone: look at the way to the hub. An
+			 * ICMP refusal of an attempt that this send took from the
+			 * socket is seen to there too, outside this event's calls.
+			 * (EHOSTUNREACH and EACCES from a send may be our own
+			 * routes' and firewall's: only a receive tells those.) */
+			cl->refused_on_send = cl->udp.tx_errno == ECONNREFUSED;
 			log_debug("udp send: %s", strerror(cl->udp.tx_errno));
 			cl->udp.tx_errno = 0;
 			client_check_path_soon(cl);
@@ -459,6 +464,8 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 			client_path_narrowed(cl);
 			break;
 		}
+		if (n < 0 && client_refused(cl, errno))
+			return 0; /* the connection and this source are gone */
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
 			if (!cl->probe_sent || !client_probe_answer(cl, &cl->udp.rx[i]))

@@ -81,6 +81,7 @@ struct client {
 	 * (client_scout.c). */
 	struct sockaddr_storage pick;  /* the last attempt's address, family 0: none */
 	bool silent;                 /* the last attempt heard nothing from the hub */
+	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */
 	socklen_t watch_len;
@@ -291,6 +292,11 @@ void client_hub_path(struct client *cl, size_t max);
 /* This attempt heard nothing: the next one takes the name's next address
  * (at once while the round has some left, then with the usual backoff). */
 void client_next_address(struct client *cl);
+/* err, from a receive from the hub: if it is an ICMP refusal of this
+ * attempt, the attempt ends now (said, and retried as one that heard
+ * nothing) rather than at the handshake timeout. Not from inside a
+ * connection's own calls: it frees the connection. */
+bool client_refused(struct client *cl, int err);
 void client_check_path_soon(struct client *cl);
 int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata);
 int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata);

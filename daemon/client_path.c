@@ -170,6 +170,43 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* The ICMP errors a connected socket reports from a receive (the kernel's
+ * "hard" ones; never a local routing error): port unreachable, and the
+ * "prohibited" a rejecting firewall sends (EHOSTUNREACH over IPv4, EACCES
+ * over IPv6). */
+static const char *refusal(int err)
+{
+	switch (err) {
+	case ECONNREFUSED:
+		return "port unreachable: nothing listens on that UDP port (is slopnd running there, "
+		       "and is that its --listen port?)";
+	case EHOSTUNREACH:
+	case EACCES:
+		return "communication prohibited: a firewall on the way, or on the hub's host, "
+		       "rejects UDP to that port";
+	default:
+		return NULL;
+	}
+}
+
+bool client_refused(struct client *cl, int err)
+{
+	const char *why = refusal(err);
+	/* Only before the hub was heard: an ICMP error is easy to forge for
+	 * someone who sees the packets, and a hub that answered is there (a
+	 * connection's lost hub is found by its silence, or its reset). */
+	if (!why || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
+		return false;
+	bool named = strcmp(cl->cfg->server, cl->hub_str) != 0;
+	client_problem(cl, "connection failed: %s%s%s answered with ICMP %s", cl->cfg->server,
+	               named ? " at " : "", named ? cl->hub_str : "", why);
+	cl->silent = true; /* watched while it waits, as a hub that does not answer */
+	client_next_address(cl);
+	client_drop_connection(cl);
+	client_schedule_retry(cl);
+	return true;
+}
+
 void client_next_address(struct client *cl)
 {
 	cl->addr_next++;
@@ -258,6 +295,11 @@ static void retry_on_new_way(struct client *cl)
 int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
+	if (cl->refused_on_send) {
+		cl->refused_on_send = false;
+		if (client_refused(cl, ECONNREFUSED))
+			return 0;
+	}
 	if (!cl->conn) {
 		retry_on_new_way(cl);
 		return 0;

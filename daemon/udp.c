@@ -458,7 +458,7 @@ int udp_recv(struct udp *u)
 		n = recvmmsg(u->fd, msgs, (unsigned)nmsg, 0, NULL);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
-		return (errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNREFUSED) ? 0 : -1;
+		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
 	int out = 0;
 	for (int i = 0; i < n; i++) {
 		struct msghdr *mh = &msgs[i].msg_hdr;

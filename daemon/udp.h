@@ -102,8 +102,9 @@ void udp_send_one(struct udp *u, const struct sockaddr *src, socklen_t srclen,
                   const struct sockaddr *dst, socklen_t dstlen, const uint8_t *pkt, size_t len);
 
 /* Receive a batch into u->rx, GRO batches cut into their packets. Returns
- * the count (0 when nothing is waiting, up to UDP_RX_BATCH) or -1 on a real
- * error. Truncated datagrams are skipped. */
+ * the count (0 when nothing is waiting, up to UDP_RX_BATCH) or -1 on an
+ * error (errno), such as an ICMP error a connected socket's peer sent
+ * (ECONNREFUSED). Truncated datagrams are skipped. */
 int udp_recv(struct udp *u);
 
 /* The same address, ports aside (of one family: a socket's peers are). */

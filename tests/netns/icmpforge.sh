@@ -1,10 +1,11 @@
 #!/bin/bash
-# A forged ICMP "fragmentation needed" cannot cut a client off. One that
+# A forged ICMP error cannot cut a client off. A "fragmentation needed" that
 # claims less than any QUIC path carries (RFC 9000 14.2.1: ignore it) is
 # believed by the kernel for ten minutes, so the client must not take it
 # for a narrower way and stop; and one sent through the tunnel (by another
 # client) about the client's own QUIC packets is dropped before the kernel
-# sees it.
+# sees it. A "port unreachable" (which ends an attempt that has heard
+# nothing yet, refused.sh) leaves a connection as it is.
 #
 #   hub 192.0.2.1 -- br0 -- c1 192.0.2.11, c2 192.0.2.12 (the forger)
 . "$(dirname "$0")/lib.sh"
@@ -19,12 +20,13 @@ S1=$(session_of "$V1")
 port=$(nsx c1 ss -Hun state connected dst 192.0.2.1:4242 | awk '{print $4}' | sed 's/.*://' | head -1)
 [ -n "$port" ] || fail "c1's QUIC socket not found"
 
-# forge NS SRC DST: an ICMP "fragmentation needed, MTU 552" from SRC to DST
-# (raw, IP header included) about a packet 192.0.2.11:$port -> 192.0.2.1:4242.
+# forge NS SRC DST [CODE]: an ICMP "destination unreachable" from SRC to DST
+# (raw, IP header included) about a packet 192.0.2.11:$port -> 192.0.2.1:4242;
+# CODE 4 (the default) is "fragmentation needed, MTU 552", 3 "port unreachable".
 forge() {
-	nsx "$1" python3 - "$2" "$3" "$port" <<'PY'
+	nsx "$1" python3 - "$2" "$3" "$port" "${4:-4}" <<'PY'
 import socket, struct, sys
-src, dst, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+src, dst, port, code = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 def csum(b):
     b += b'\0' * (len(b) % 2)
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
@@ -34,7 +36,7 @@ inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1300, 0, 0x4000, 64, 17, 0,
                     socket.inet_aton('192.0.2.11'), socket.inet_aton('192.0.2.1'))
 inner = inner[:10] + struct.pack('!H', csum(inner)) + inner[12:]
 inner += struct.pack('!HHHH', port, 4242, 1280, 0)
-icmp = struct.pack('!BBHHH', 3, 4, 0, 0, 552) + inner
+icmp = struct.pack('!BBHHH', 3, code, 0, 0, 552 if code == 4 else 0) + inner
 icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
 ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
                  socket.inet_aton(src), socket.inet_aton(dst))
@@ -68,3 +70,10 @@ wait_until 5 "the kernel taking the forged MTU" sh -c "nsx() { ip netns exec $(n
 sleep 3
 still_up
 ok "c1 stays connected (session $S1) under a kernel path MTU of 552 from a forged error"
+
+# A "port unreachable" as from the hub itself: the kernel hands it to c1's
+# socket (ECONNREFUSED), and c1, which has heard its hub, keeps to it.
+forge hub 192.0.2.1 192.0.2.11 3
+sleep 1
+still_up
+ok "c1 stays connected (session $S1) after a forged port unreachable from its hub's address"

@@ -38,8 +38,9 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 nsx c1 ping -c 1 -W 2 10.100.0.3 >/dev/null || fail "no c1 -> c2 after c1's link came back"
 ok "c1 connected again $ms ms after its link came back (its wait was 8 s)"
 
-# The hub down for a while (its process gone: attempts go unanswered, and
-# the wait between them grows to 8 s and more). c2, which pings the hub 5
+# The hub down for a while (its process gone: its host refuses attempts
+# with ICMP port unreachable, and the wait between them grows to 8 s and
+# more). c2, which pings the hub 5
 # times a second (each packet puts QUIC's probe timeout off), finds out
 # within 2 to 3 s, not at the 30 s idle timeout; and it is back within 3 s
 # of the hub's return, not when its wait ends, because while it waits it
