@@ -85,6 +85,23 @@ static void print_admission(struct answer *an, json_t *r, FILE *out)
 	fputs(n ? "\n" : "none at work\n", out);
 }
 
+/* The hub's state files whose last save failed (a full disk); a hub from
+ * before save_errors has none. */
+static void print_saves(struct answer *an, json_t *r, FILE *out)
+{
+	static const char *const files[] = {"leases.json", "traffic.json", "peers.json"};
+	json_t *o = ans_obj(an, r, "save_errors", OPTIONAL);
+	if (!o)
+		return;
+	ans_in(an, "save_errors");
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		const char *err = ans_str(an, o, files[i], OPTIONAL);
+		if (err)
+			fprintf(out, "unsaved:   %s: %s\n", files[i], err);
+	}
+	ans_in(an, "");
+}
+
 static void show_client(struct answer *an, json_t *r, FILE *out)
 {
 	char a[32], d[32];
@@ -205,6 +222,7 @@ static void show_hub(struct answer *an, json_t *r, FILE *out)
 	}
 	print_drops(an, t, out);
 	print_admission(an, r, out);
+	print_saves(an, r, out);
 }
 
 static void show(struct answer *an, const struct args *a, json_t *r, FILE *out)

@@ -40,6 +40,35 @@ struct admit_counters {
 	uint64_t initials_dropped;   /* admitted, but the queue of handshakes was full */
 };
 
+/* A state file's last save: while it fails, why (for status and
+ * metrics; the log says it once, and once more when it works again). */
+struct save_state {
+	bool failing;
+	char err[512];
+};
+
+/* The wait before a failed save (a full disk) is tried again, in us: a
+ * minute, or for tests SLOPND_SAVE_RETRY_SECONDS (hub_leases.c). */
+uint64_t hub_save_retry(void);
+
+/* Note a failed save: true if it is the first of a row (to be said). */
+static inline bool save_failed(struct save_state *st, const char *err)
+{
+	bool first = !st->failing;
+	st->failing = true;
+	snprintf(st->err, sizeof(st->err), "%s", err);
+	return first;
+}
+
+/* Note a save that worked: true if the last one had failed. */
+static inline bool save_worked(struct save_state *st)
+{
+	bool was = st->failing;
+	st->failing = false;
+	st->err[0] = '\0';
+	return was;
+}
+
 struct server {
 	const struct config *cfg;
 	sd_event *ev;
@@ -67,6 +96,7 @@ struct server {
 	bool has_token;
 	struct token_store tokens;   /* tokens.json */
 	struct traffic_store traffic; /* traffic.json: per-token totals */
+	struct save_state traffic_saved;
 	sd_event_source *traffic_timer;
 	struct metrics_http *metrics;  /* --metrics */
 	uint64_t failed_logins;        /* wrong or expired tokens */
@@ -106,10 +136,11 @@ struct server {
 	uint64_t bad_login_unlogged;   /* and the ones past the limit */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */
+	struct save_state peers_saved;
 	char *leases_path;             /* leases.json */
 	sd_event_source *leases_timer; /* the next save */
 	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
-	bool leases_failing;           /* the last save failed (said once) */
+	struct save_state leases_saved;
 	/* admission (hub_admit.c) */
 	unsigned handshaking;          /* connections whose handshake is in progress */
 	unsigned npending;             /* on the pending list */
@@ -251,7 +282,8 @@ void hub_traffic_session_end(struct server *s, const struct session *ss);
 /* A token's totals now, its live sessions included (*live of them). */
 void hub_token_totals(const struct server *s, const char *name, struct traffic_entry *out,
                       unsigned *live);
-void hub_traffic_stop(struct server *s);
+/* Saves for the last time: -1 if that failed (said, as an error). */
+int hub_traffic_stop(struct server *s);
 
 /* hub_metrics.c: the Prometheus text (malloc'd, NULL when out of memory),
  * and its HTTP server when --metrics asks for one. */
@@ -272,10 +304,11 @@ void hub_send_reset(struct server *s, const uint8_t *cid, size_t cidlen, size_t 
                     const struct sockaddr *to, socklen_t tolen);
 
 /* hub_leases.c: leases.json. Load at start (after the fixed VIPs); after
- * any change of addresses, dirty arms the save; save writes now if needed. */
+ * any change of addresses, dirty arms the save; save writes now if needed
+ * (at_exit: for the last time, -1 if that failed, said as an error). */
 void hub_leases_load(struct server *s);
 void hub_leases_dirty(struct server *s);
-void hub_leases_save(struct server *s);
+int hub_leases_save(struct server *s, bool at_exit);
 
 /* hub_reload.c */
 /* The shared --token (NULL: none). */

@@ -10,11 +10,18 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 #include "tun/statefile.h"
 
 #define LEASES_FILE_MAX (64u << 20)
 #define SAVE_SOON_USEC 100000ull
 #define SAVE_LATER_USEC 60000000ull
+
+uint64_t hub_save_retry(void)
+{
+	uint64_t v = testenv_get("SLOPND_SAVE_RETRY_SECONDS", 1, 59);
+	return v ? v * 1000000 : SAVE_LATER_USEC;
+}
 
 void hub_leases_load(struct server *s)
 {
@@ -52,34 +59,40 @@ void hub_leases_load(struct server *s)
 	                                   "is no longer a client's or is fixed for a token)" : "");
 }
 
-void hub_leases_save(struct server *s)
+int hub_leases_save(struct server *s, bool at_exit)
 {
 	if (!s->addrs.changed && !s->addrs.touched)
-		return;
+		return 0;
 	char *text = leasefile_format(s->addrs.leases, s->addrs.nleases), err[512];
 	if (!text)
 		snprintf(err, sizeof(err), "out of memory");
 	if (!text || statefile_write(s->leases_path, text, strlen(text), 0600, err, sizeof(err)) < 0) {
-		if (!s->leases_failing)
-			log_warn("leases not saved: %s (will retry; clients keep their addresses while "
-			         "the hub runs)", err);
-		s->leases_failing = true;
 		free(text);
+		if (at_exit) {
+			/* Said whether or not it was before: this is where they are lost. */
+			log_err("leases not saved at exit: %s; %s holds those of the last save, and the "
+			        "next run may give clients of this one other addresses", err,
+			        s->leases_path);
+			return -1;
+		}
+		if (save_failed(&s->leases_saved, err))
+			log_warn("leases not saved: %s (retrying every %llu s; clients keep their "
+			         "addresses while the hub runs)", err, (unsigned long long)(hub_save_retry() / 1000000));
 		hub_leases_dirty(s);
-		return;
+		return -1;
 	}
 	free(text);
-	if (s->leases_failing)
+	if (save_worked(&s->leases_saved))
 		log_info("leases saved to %s again", s->leases_path);
-	s->leases_failing = false;
 	alloc_saved(&s->addrs);
+	return 0;
 }
 
 static int on_save(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	s->leases_due = 0;
-	hub_leases_save(s);
+	hub_leases_save(s, false);
 	return 0;
 }
 
@@ -89,7 +102,9 @@ void hub_leases_dirty(struct server *s)
 		return;
 	uint64_t now, due;
 	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
-	due = now + (s->addrs.changed && !s->leases_failing ? SAVE_SOON_USEC : SAVE_LATER_USEC);
+	due = now + (s->leases_saved.failing ? hub_save_retry()
+	             : s->addrs.changed    ? SAVE_SOON_USEC
+	                                   : SAVE_LATER_USEC);
 	if (s->leases_due && s->leases_due <= due)
 		return; /* a save is due sooner already */
 	if (!s->leases_timer &&

@@ -96,6 +96,11 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	        (unsigned long long)s->refused_token_limit);
 	family(f, "slopn_bans_total", "counter", "Addresses banned after failed logins.");
 	fprintf(f, "slopn_bans_total %llu\n", (unsigned long long)s->bans_started);
+	family(f, "slopn_state_save_failing", "gauge",
+	       "1 while the last save of a state file failed (a full disk): see slopnctl status.");
+	fprintf(f, "slopn_state_save_failing{file=\"leases.json\"} %d\n", s->leases_saved.failing);
+	fprintf(f, "slopn_state_save_failing{file=\"traffic.json\"} %d\n", s->traffic_saved.failing);
+	fprintf(f, "slopn_state_save_failing{file=\"peers.json\"} %d\n", s->peers_saved.failing);
 	family(f, "slopn_bans", "gauge", "Addresses banned now.");
 	fprintf(f, "slopn_bans %u\n", ban_count(&s->bans, now));
 	family(f, "slopn_handshakes", "gauge", "Connections in their QUIC handshake now.");

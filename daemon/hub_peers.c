@@ -69,6 +69,17 @@ void hub_peers_reset(struct server *s)
 	         n == 1 ? "" : "s");
 }
 
+/* Tried again at the next change of the sessions, or after a while. */
+static void failed(struct server *s, const char *err)
+{
+	if (save_failed(&s->peers_saved, err))
+		log_warn("peers not saved: %s (retrying every %llu s; should the hub crash meanwhile, "
+		         "the clients the file misses find out at their next packet)", err,
+		         (unsigned long long)(hub_save_retry() / 1000000));
+	if (s->peers_timer && !s->stopping)
+		timer_once(s->peers_timer, hub_save_retry());
+}
+
 static void save(struct server *s)
 {
 	size_t n = 0, i = 0;
@@ -107,13 +118,15 @@ static void save(struct server *s)
 	 * changed that often), and only for a crash of slopnd, whose writes
 	 * the kernel keeps: no fsync holding the data path up each time. */
 	if (statefile_write_nosync(s->peers_path, text, strlen(text), 0600, err, sizeof(err)) < 0)
-		log_debug("peers not saved: %s", err);
+		failed(s, err);
+	else if (save_worked(&s->peers_saved))
+		log_info("peers saved to %s again", s->peers_path);
 	free(text);
 	free(v);
 	return;
 oom:
 	free(v);
-	log_debug("peers not saved: out of memory");
+	failed(s, "out of memory");
 }
 
 static int on_save(sd_event_source *src, uint64_t usec, void *userdata)

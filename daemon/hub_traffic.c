@@ -63,7 +63,20 @@ static bool kept(const struct server *s, const char *name)
 	return false;
 }
 
-static void save(struct server *s)
+static int fail(struct server *s, bool at_exit, const char *err)
+{
+	if (at_exit)
+		/* Said whether or not it was before: this is where they are lost. */
+		log_err("per-token totals not saved at exit: %s; %s holds those of the last save",
+		        err, s->traffic.path);
+	else if (save_failed(&s->traffic_saved, err))
+		log_warn("per-token totals not saved: %s (retrying every %llu s)", err,
+		         (unsigned long long)(save_every() / 1000000));
+	return -1;
+}
+
+/* -1 if a save was needed and failed (said, as an error at_exit). */
+static int save(struct server *s, bool at_exit)
 {
 	struct traffic_store *t = &s->traffic;
 	for (size_t i = t->n; i-- > 0;)
@@ -77,34 +90,31 @@ static void save(struct server *s)
 			continue;
 		live = true;
 		if (!traffic_get(t, ss->token_name))
-			return; /* out of memory: the next round tries again */
+			return fail(s, at_exit, "out of memory");
 	}
 	if (!live && !t->dirty)
-		return; /* nothing moved since the last save */
+		return 0; /* nothing moved since the last save */
 	struct traffic_entry *now = t->n ? calloc(t->n, sizeof(*now)) : NULL;
 	if (t->n && !now)
-		return;
+		return fail(s, at_exit, "out of memory");
 	for (size_t i = 0; i < t->n; i++) {
 		unsigned n;
 		hub_token_totals(s, t->v[i].name, &now[i], &n);
 	}
 	char err[512];
-	if (traffic_write(t, now, t->n, err, sizeof(err)) < 0) {
-		if (!t->failing)
-			log_warn("per-token totals not saved: %s (retrying every minute)", err);
-		t->failing = true;
-	} else {
-		if (t->failing)
-			log_info("per-token totals saved to %s again", t->path);
-		t->failing = false;
-		t->dirty = false;
-	}
+	int r = traffic_write(t, now, t->n, err, sizeof(err));
 	free(now);
+	if (r < 0)
+		return fail(s, at_exit, err);
+	if (save_worked(&s->traffic_saved))
+		log_info("per-token totals saved to %s again", t->path);
+	t->dirty = false;
+	return 0;
 }
 
 static int on_timer(sd_event_source *src, uint64_t usec, void *userdata)
 {
-	save(userdata);
+	save(userdata, false);
 	sd_event_source_set_time(src, usec + save_every());
 	return 0;
 }
@@ -153,12 +163,12 @@ void hub_traffic_session_end(struct server *s, const struct session *ss)
 		sd_event_source_set_time(s->traffic_timer, now + SAVE_AFTER_END_USEC);
 }
 
-void hub_traffic_stop(struct server *s)
+int hub_traffic_stop(struct server *s)
 {
-	if (s->traffic.path)
-		save(s);
+	int r = s->traffic.path ? save(s, true) : 0;
 	if (s->traffic_timer)
 		sd_event_source_disable_unref(s->traffic_timer);
 	s->traffic_timer = NULL;
 	traffic_free(&s->traffic);
+	return r;
 }

@@ -948,18 +948,21 @@ int server_run(const struct config *cfg)
 	hub_settle(s);
 out:
 	hub_metrics_stop(s);
-	hub_traffic_stop(s); /* with the live sessions' counters */
+	/* A clean stop that loses state (a full disk) says so, and fails. */
+	bool clean = rc == 0;
+	if (hub_traffic_stop(s) < 0) /* with the live sessions' counters */
+		rc = 1;
 	while (!LIST_EMPTY(&s->sessions)) {
 		struct session *ss = LIST_FIRST(&s->sessions);
 		LIST_REMOVE(ss, link);
 		session_free(ss);
 	}
 	hub_settle(s);
-	if (s->leases_path)
-		hub_leases_save(s);
+	if (s->leases_path && hub_leases_save(s, true) < 0)
+		rc = 1;
 	if (s->leases_timer)
 		sd_event_source_disable_unref(s->leases_timer);
-	if (rc == 0)
+	if (clean)
 		hub_peers_stop(s); /* every client was told: nothing to reset next time */
 	else if (s->peers_timer)
 		sd_event_source_disable_unref(s->peers_timer);

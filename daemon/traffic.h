@@ -16,7 +16,6 @@ struct traffic_store {
 	struct traffic_entry *v;   /* totals of ended sessions */
 	size_t n;
 	bool dirty;                /* changed since the last save */
-	bool failing;              /* the last save failed (said once) */
 };
 
 /* Load path; a missing file is an empty store. -1 with err naming the

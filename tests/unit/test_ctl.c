@@ -101,6 +101,13 @@ static void good_answers(void **state)
 	             "\"tx_bytes\":0}}",
 	             (const char *const[]){"connected: no (next attempt in 30s, sooner if the hub answers "
 	             "a probe, sent every 10s)", NULL});
+	/* State files the hub could not save; a name it does not know is not printed. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\",\"subnet\":\"10.100.0.0/24\","
+	             "\"hub_vip\":\"10.100.0.1\",\"sessions\":0,\"uptime\":5,\"pin\":\"sha256:ab\",\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0},"
+	             "\"save_errors\":{\"peers.json\":\"disk full\",\"leases.json\":\"no space\",\"x\\u001b[2J\":\"y\"}}",
+	             (const char *const[]){"unsaved:   leases.json: no space\nunsaved:   peers.json: disk full\n",
+	             NULL});
 	/* Rules put back after a flush; a DNS server outside the tunnel. */
 	expect_lines("status", NULL,
 	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\",\"subnet\":\"10.100.0.0/24\","
@@ -200,6 +207,8 @@ static void bad_answers(void **state)
 		 "\"sessions\":0,\"uptime\":0,\"pin\":\"p\",\"totals\":{\"rx_bytes\":0}}", "totals.tx_bytes: missing"},
 		{"status", HUB "\"admission\":{\"handshakes\":1,\"awaiting_login\":0,\"refused\":1.5}}", "admission.refused: expected an integer, got a number"},
 		{"status", HUB "\"nat\":{\"egress\":[]}}", "nat.egress: expected a string, got an array"},
+		{"status", HUB "\"save_errors\":[]}", "save_errors: expected an object, got an array"},
+		{"status", HUB "\"save_errors\":{\"traffic.json\":7}}", "save_errors.traffic.json: expected a string, got an integer"},
 		{"status", "{\"role\":\"client\",\"version\":\"v\",\"server\":\"s\",\"connected\":true,"
 		 "\"vip\":\"v\",\"hub_vip\":\"h\",\"since\":0,\"rtt_ms\":1,\"udp_payload\":1350,"
 		 "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}", "max_packet: missing"},

@@ -1,0 +1,63 @@
+#!/bin/bash
+# A full disk under a running hub (its state directory on a small tmpfs):
+# the hub keeps its clients and their traffic, leaves the files on disk as
+# they were, names the ones it could not save in its status (save_errors)
+# and metrics, and saves them once there is room again. A clean stop that
+# cannot write what changed says so and exits with status 1.
+. "$(dirname "$0")/lib.sh"
+command -v jq > /dev/null || skip "needs jq"
+topo 3
+st=$TMP/state
+mkdir "$st"
+mount -t tmpfs -o size=256k tmpfs "$st" || fail "cannot mount a tmpfs"
+MOUNTS+=("$st")
+# Saves tried again every second (a minute outside tests), the per-token
+# totals written every second.
+SLOPND_SAVE_RETRY_SECONDS=1 SLOPND_TRAFFIC_SAVE_SECONDS=1 \
+	start hub server --listen 192.0.2.1:4242 --state-dir "$st" --token s3cret --control "$TMP/hub.sock"
+wait_hub
+start_client c1
+wait_connected c1 10.100.0.2
+unsaved() { ctl --json status | jq -c '.save_errors | keys'; }
+lease_vips() { jq -c '[.leases[].vip] | sort' "$st/leases.json"; }
+wait_until 3 "c1's lease on disk" sh -c "[ \"\$(jq -c '[.leases[].vip]' '$st/leases.json' 2>/dev/null)\" = '[\"10.100.0.2\"]' ]"
+expect_eq "state files unsaved with room on the disk" "$(unsaved)" "[]"
+
+fill() { dd if=/dev/zero of="$st/filler" bs=4k 2>/dev/null; [ "$(df --output=avail "$st" | tail -1)" -eq 0 ] || fail "the tmpfs is not full"; }
+fill
+start_client c2
+wait_connected c2 10.100.0.3
+full_of() { [ "$(unsaved)" = "$1" ]; }
+wait_until 5 "leases, totals and peers unsaved" full_of '["leases.json","peers.json","traffic.json"]'
+ctl --json status | jq -r '.save_errors["leases.json"]' | grep -q "No space left on device" ||
+	fail "leases.json's save error: $(ctl --json status | jq -c .save_errors)"
+expect_eq "the failing-save metric for leases.json" \
+	"$(metric 'slopn_state_save_failing{file="leases.json"}')" 1
+expect_eq "leases.json on the full disk, as it was" "$(lease_vips)" '["10.100.0.2"]'
+nsx c2 ping -c 3 -i 0.2 -W 2 10.100.0.2 > /dev/null || fail "no c2 -> c1 on the full disk"
+expect_eq "sessions on the full disk" "$(ctl --json sessions list | jq -c '[.sessions[].vip] | sort')" \
+	'["10.100.0.2","10.100.0.3"]'
+ok "the disk full: clients and traffic go on, $(ctl status | grep -c unsaved:) files named unsaved"
+
+rm "$st/filler"
+wait_until 5 "every state file saved again" full_of '[]'
+expect_eq "leases.json with room again" "$(lease_vips)" '["10.100.0.2","10.100.0.3"]'
+expect_eq "the failing-save metric for leases.json" \
+	"$(metric 'slopn_state_save_failing{file="leases.json"}')" 0
+ok "room again: leases, totals and peers saved within a second or two"
+
+# Full again, c3's lease not saved, and the hub stopped cleanly.
+fill
+start_client c3
+wait_connected c3 10.100.0.4
+wait_until 5 "c3's lease unsaved" sh -c "'$CTL_BIN' --socket '$TMP/hub.sock' --json status | jq -e '.save_errors | has(\"leases.json\")' > /dev/null"
+p=$(pid_of hub)
+kill "$p"
+wait "$p"
+rc=$?
+forget "$p"
+expect_eq "the hub's exit status after a stop that could not save" "$rc" 1
+grep -q "error: leases not saved at exit: .*No space left on device" "$TMP/hub.log" ||
+	fail "no error about the leases at exit: $(tail -5 "$TMP/hub.log")"
+expect_eq "leases.json after that stop" "$(lease_vips)" '["10.100.0.2","10.100.0.3"]'
+ok "a clean stop on a full disk: leases.json as last saved, said, exit status 1"
