@@ -73,9 +73,12 @@ wait_until 10 "the hub's descriptors back to $hub_fds" fds_are "$hub_fds"
 
 # The pool full again, and the hub killed: the next run finds peers.json
 # and resets every connection in it at its start, where each would
-# otherwise wait out its idle timeout (30 s, longer than the flood runs).
+# otherwise wait out its idle timeout (30 s from the kill, longer than the
+# flood runs). The flood ends once all 253 are reset; its 25 s are for a
+# slow machine (under the sanitizers and a load, 253 logins took 7 s, and
+# a 6 s flood had ended before the hub's next run told it).
 nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 253 --total 253 \
-	--duration 6 --login "$login" > "$TMP/flood2.json" 2> "$TMP/flood2.err" &
+	--duration 25 --login "$login" > "$TMP/flood2.json" 2> "$TMP/flood2.err" &
 flood_pid=$!
 PIDS+=("$flood_pid")
 wait_until 15 "253 sessions again" sessions_are 253
