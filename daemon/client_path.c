@@ -198,8 +198,15 @@ bool client_refused(struct client *cl, int err)
 	if (!why || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
 		return false;
 	bool named = strcmp(cl->cfg->server, cl->hub_str) != 0;
-	client_problem(cl, "connection failed: %s%s%s answered with ICMP %s", cl->cfg->server,
-	               named ? " at " : "", named ? cl->hub_str : "", why);
+	char msg[sizeof(cl->problem)];
+	snprintf(msg, sizeof(msg), "connection failed: %s%s%s answered with ICMP %s", cl->cfg->server,
+	         named ? " at " : "", named ? cl->hub_str : "", why);
+	/* A hub down for an hour refuses every attempt (up to 30 s apart): a
+	 * warning once, then the same as news of the retries. */
+	if (strcmp(msg, cl->problem) != 0)
+		client_problem(cl, "%s", msg);
+	else
+		log_info("%s (again)", msg);
 	cl->silent = true; /* watched while it waits, as a hub that does not answer */
 	client_next_address(cl);
 	client_drop_connection(cl);

@@ -46,6 +46,10 @@ expect_eq "c3's state with its packets dropped" "$(client_status c3 state)" conn
 expect_eq "c3's last error" "$(client_status c3 last_error)" null
 ok "c3, dropped without an answer, still in its attempt after $(($(now_ms) - t0)) ms"
 
+# c1 refused again (attempts 1, 2, 4 s apart): one warning, then news.
+wait_until 5 "c1's second refusal" grep -q "port unreachable.*(again)" "$TMP/c1.log"
+expect_eq "warnings about c1's refusals" "$(grep -c "warning: connection failed" "$TMP/c1.log")" 1
+
 nsx hub nft delete table inet fw
 start_hub
 t0=$(now_ms)
