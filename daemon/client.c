@@ -442,10 +442,10 @@ void client_settle(struct client *cl)
 			client_path_narrowed(cl);
 		} else if (cl->udp.tx_errno) {
 			/* Our address may be gone: look at the way to the hub. An
-			 * ICMP refusal of an attempt that this send took from the
-			 * socket is seen to there too, outside this event's calls.
-			 * (EHOSTUNREACH and EACCES from a send may be our own
-			 * routes' and firewall's: only a receive tells those.) */
+			 * attempt's ICMP refusal that this send took from the
+			 * socket is acted on there too, outside this event's
+			 * calls. (EHOSTUNREACH and EACCES from a send may be our
+			 * own routes' and firewall's: only a receive tells those.) */
 			cl->refused_on_send = cl->udp.tx_errno == ECONNREFUSED;
 			log_debug("udp send: %s", strerror(cl->udp.tx_errno));
 			cl->udp.tx_errno = 0;

@@ -47,8 +47,13 @@ struct save_state {
 	char err[512];
 };
 
+/* The state files whose saves status and metrics report, and their names
+ * ("leases.json"...). */
+enum saved_file { SAVED_LEASES, SAVED_TRAFFIC, SAVED_PEERS, SAVED_FILES };
+extern const char *const saved_file_name[SAVED_FILES];
+
 /* The wait before a failed save (a full disk) is tried again, in us: a
- * minute, or for tests SLOPND_SAVE_RETRY_SECONDS (hub_leases.c). */
+ * minute, or for tests SLOPND_SAVE_RETRY_SECONDS. Both in hub_leases.c. */
 uint64_t hub_save_retry(void);
 
 /* Note a failed save: true if it is the first of a row (to be said). */
@@ -96,7 +101,6 @@ struct server {
 	bool has_token;
 	struct token_store tokens;   /* tokens.json */
 	struct traffic_store traffic; /* traffic.json: per-token totals */
-	struct save_state traffic_saved;
 	sd_event_source *traffic_timer;
 	struct metrics_http *metrics;  /* --metrics */
 	uint64_t failed_logins;        /* wrong or expired tokens */
@@ -136,11 +140,10 @@ struct server {
 	uint64_t bad_login_unlogged;   /* and the ones past the limit */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */
-	struct save_state peers_saved;
 	char *leases_path;             /* leases.json */
 	sd_event_source *leases_timer; /* the next save */
 	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
-	struct save_state leases_saved;
+	struct save_state saved[SAVED_FILES]; /* leases.json, traffic.json, peers.json */
 	/* admission (hub_admit.c) */
 	unsigned handshaking;          /* connections whose handshake is in progress */
 	unsigned npending;             /* on the pending list */

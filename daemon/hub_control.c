@@ -69,13 +69,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		          "restored", (int)s->nat_restored));
 	/* State files whose last save failed (a full disk), and why. */
 	json_t *unsaved = json_object();
-	const struct { const char *file; const struct save_state *st; } saves[] = {
-		{"leases.json", &s->leases_saved}, {"traffic.json", &s->traffic_saved},
-		{"peers.json", &s->peers_saved},
-	};
-	for (size_t i = 0; i < sizeof(saves) / sizeof(saves[0]); i++)
-		if (saves[i].st->failing)
-			json_object_set_new(unsaved, saves[i].file, json_string(saves[i].st->err));
+	for (int i = 0; i < SAVED_FILES; i++)
+		if (s->saved[i].failing)
+			json_object_set_new(unsaved, saved_file_name[i], json_string(s->saved[i].err));
 	json_object_set_new(r, "save_errors", unsaved);
 	return r;
 }

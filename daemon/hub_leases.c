@@ -17,6 +17,10 @@
 #define SAVE_SOON_USEC 100000ull
 #define SAVE_LATER_USEC 60000000ull
 
+const char *const saved_file_name[SAVED_FILES] = {
+	[SAVED_LEASES] = "leases.json", [SAVED_TRAFFIC] = "traffic.json", [SAVED_PEERS] = "peers.json",
+};
+
 uint64_t hub_save_retry(void)
 {
 	uint64_t v = testenv_get("SLOPND_SAVE_RETRY_SECONDS", 1, 59);
@@ -75,14 +79,14 @@ int hub_leases_save(struct server *s, bool at_exit)
 			        s->leases_path);
 			return -1;
 		}
-		if (save_failed(&s->leases_saved, err))
+		if (save_failed(&s->saved[SAVED_LEASES], err))
 			log_warn("leases not saved: %s (retrying every %llu s; clients keep their "
 			         "addresses while the hub runs)", err, (unsigned long long)(hub_save_retry() / 1000000));
 		hub_leases_dirty(s);
 		return -1;
 	}
 	free(text);
-	if (save_worked(&s->leases_saved))
+	if (save_worked(&s->saved[SAVED_LEASES]))
 		log_info("leases saved to %s again", s->leases_path);
 	alloc_saved(&s->addrs);
 	return 0;
@@ -102,7 +106,7 @@ void hub_leases_dirty(struct server *s)
 		return;
 	uint64_t now, due;
 	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
-	due = now + (s->leases_saved.failing ? hub_save_retry()
+	due = now + (s->saved[SAVED_LEASES].failing ? hub_save_retry()
 	             : s->addrs.changed    ? SAVE_SOON_USEC
 	                                   : SAVE_LATER_USEC);
 	if (s->leases_due && s->leases_due <= due)

@@ -98,9 +98,9 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	fprintf(f, "slopn_bans_total %llu\n", (unsigned long long)s->bans_started);
 	family(f, "slopn_state_save_failing", "gauge",
 	       "1 while the last save of a state file failed (a full disk): see slopnctl status.");
-	fprintf(f, "slopn_state_save_failing{file=\"leases.json\"} %d\n", s->leases_saved.failing);
-	fprintf(f, "slopn_state_save_failing{file=\"traffic.json\"} %d\n", s->traffic_saved.failing);
-	fprintf(f, "slopn_state_save_failing{file=\"peers.json\"} %d\n", s->peers_saved.failing);
+	for (int i = 0; i < SAVED_FILES; i++)
+		fprintf(f, "slopn_state_save_failing{file=\"%s\"} %d\n", saved_file_name[i],
+		        s->saved[i].failing);
 	family(f, "slopn_bans", "gauge", "Addresses banned now.");
 	fprintf(f, "slopn_bans %u\n", ban_count(&s->bans, now));
 	family(f, "slopn_handshakes", "gauge", "Connections in their QUIC handshake now.");

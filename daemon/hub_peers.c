@@ -72,7 +72,7 @@ void hub_peers_reset(struct server *s)
 /* Tried again at the next change of the sessions, or after a while. */
 static void failed(struct server *s, const char *err)
 {
-	if (save_failed(&s->peers_saved, err))
+	if (save_failed(&s->saved[SAVED_PEERS], err))
 		log_warn("peers not saved: %s (retrying every %llu s; should the hub crash meanwhile, "
 		         "the clients the file misses find out at their next packet)", err,
 		         (unsigned long long)(hub_save_retry() / 1000000));
@@ -119,7 +119,7 @@ static void save(struct server *s)
 	 * the kernel keeps: no fsync holding the data path up each time. */
 	if (statefile_write_nosync(s->peers_path, text, strlen(text), 0600, err, sizeof(err)) < 0)
 		failed(s, err);
-	else if (save_worked(&s->peers_saved))
+	else if (save_worked(&s->saved[SAVED_PEERS]))
 		log_info("peers saved to %s again", s->peers_path);
 	free(text);
 	free(v);

@@ -69,7 +69,7 @@ static int fail(struct server *s, bool at_exit, const char *err)
 		/* Said whether or not it was before: this is where they are lost. */
 		log_err("per-token totals not saved at exit: %s; %s holds those of the last save",
 		        err, s->traffic.path);
-	else if (save_failed(&s->traffic_saved, err))
+	else if (save_failed(&s->saved[SAVED_TRAFFIC], err))
 		log_warn("per-token totals not saved: %s (retrying every %llu s)", err,
 		         (unsigned long long)(save_every() / 1000000));
 	return -1;
@@ -106,7 +106,7 @@ static int save(struct server *s, bool at_exit)
 	free(now);
 	if (r < 0)
 		return fail(s, at_exit, err);
-	if (save_worked(&s->traffic_saved))
+	if (save_worked(&s->saved[SAVED_TRAFFIC]))
 		log_info("per-token totals saved to %s again", t->path);
 	t->dirty = false;
 	return 0;

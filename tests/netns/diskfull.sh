@@ -18,17 +18,21 @@ SLOPND_SAVE_RETRY_SECONDS=1 SLOPND_TRAFFIC_SAVE_SECONDS=1 \
 wait_hub
 start_client c1
 wait_connected c1 10.100.0.2
+# unsaved: the files the hub names in save_errors; unsaved_are LIST;
+# unsaved_has FILE. lease_vips: the VIPs in leases.json on disk.
 unsaved() { ctl --json status | jq -c '.save_errors | keys'; }
-lease_vips() { jq -c '[.leases[].vip] | sort' "$st/leases.json"; }
-wait_until 3 "c1's lease on disk" sh -c "[ \"\$(jq -c '[.leases[].vip]' '$st/leases.json' 2>/dev/null)\" = '[\"10.100.0.2\"]' ]"
+unsaved_are() { [ "$(unsaved)" = "$1" ]; }
+unsaved_has() { ctl --json status | jq -e --arg f "$1" '.save_errors | has($f)' > /dev/null; }
+lease_vips() { jq -c '[.leases[].vip] | sort' "$st/leases.json" 2>/dev/null; }
+leases_are() { [ "$(lease_vips)" = "$1" ]; }
+wait_until 3 "c1's lease on disk" leases_are '["10.100.0.2"]'
 expect_eq "state files unsaved with room on the disk" "$(unsaved)" "[]"
 
 fill() { dd if=/dev/zero of="$st/filler" bs=4k 2>/dev/null; [ "$(df --output=avail "$st" | tail -1)" -eq 0 ] || fail "the tmpfs is not full"; }
 fill
 start_client c2
 wait_connected c2 10.100.0.3
-full_of() { [ "$(unsaved)" = "$1" ]; }
-wait_until 5 "leases, totals and peers unsaved" full_of '["leases.json","peers.json","traffic.json"]'
+wait_until 5 "leases, totals and peers unsaved" unsaved_are '["leases.json","peers.json","traffic.json"]'
 ctl --json status | jq -r '.save_errors["leases.json"]' | grep -q "No space left on device" ||
 	fail "leases.json's save error: $(ctl --json status | jq -c .save_errors)"
 expect_eq "the failing-save metric for leases.json" \
@@ -40,7 +44,7 @@ expect_eq "sessions on the full disk" "$(ctl --json sessions list | jq -c '[.ses
 ok "the disk full: clients and traffic go on, $(ctl status | grep -c unsaved:) files named unsaved"
 
 rm "$st/filler"
-wait_until 5 "every state file saved again" full_of '[]'
+wait_until 5 "every state file saved again" unsaved_are '[]'
 expect_eq "leases.json with room again" "$(lease_vips)" '["10.100.0.2","10.100.0.3"]'
 expect_eq "the failing-save metric for leases.json" \
 	"$(metric 'slopn_state_save_failing{file="leases.json"}')" 0
@@ -50,7 +54,7 @@ ok "room again: leases, totals and peers saved within a second or two"
 fill
 start_client c3
 wait_connected c3 10.100.0.4
-wait_until 5 "c3's lease unsaved" sh -c "'$CTL_BIN' --socket '$TMP/hub.sock' --json status | jq -e '.save_errors | has(\"leases.json\")' > /dev/null"
+wait_until 5 "c3's lease unsaved" unsaved_has leases.json
 p=$(pid_of hub)
 kill "$p"
 wait "$p"
