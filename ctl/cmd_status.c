@@ -112,7 +112,7 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 	/* Not connected: what it does now, and why the last attempt failed. */
 	const char *state = ans_str(an, r, "state", OPTIONAL),
 	           *problem = ans_str(an, r, "last_error", OPTIONAL);
-	int64_t retry, watch;
+	int64_t retry, watch, attempts;
 	bool has_retry = ans_int(an, r, "retry_in_ms", OPTIONAL, 0, INT64_MAX / 2, &retry);
 	bool has_watch = ans_int(an, r, "watch_every_ms", OPTIONAL, 1, INT64_MAX / 2, &watch);
 	char doing[160] = "", w[32];
@@ -130,6 +130,8 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 	        version, server, at ? " at " : "", at ? addr : "", up ? "yes" : "no", doing);
 	if (!up && problem)
 		fprintf(out, "problem:   %s\n", problem);
+	if (ans_int(an, r, "attempts", OPTIONAL, 0, INT64_MAX, &attempts) && !up && attempts)
+		fprintf(out, "attempts:  %lld since the last connection\n", (long long)attempts);
 	print_tun(an, r, out);
 	if (up) {
 		const char *vip = ans_str(an, r, "vip", REQUIRED), *hub_vip = ans_str(an, r, "hub_vip", REQUIRED);

@@ -172,6 +172,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	cl->attempts = 0;
 	sd_event_source_set_enabled(cl->login_timer, SD_EVENT_OFF);
 	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */
@@ -457,8 +458,19 @@ void client_settle(struct client *cl)
 static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
 	struct client *cl = userdata;
-	for (int round = 0; round < 8 && cl->conn; round++) {
+	/* An attempt reads the ICMP answers to its packets first: they tell
+	 * who answered and why (and a receive would give only the errno). */
+	int gone = client_read_errors(cl);
+	if (gone == 1)
+		return 0; /* the connection and this source are gone */
+	for (int round = 0; round < 8 && cl->conn && !gone; round++) {
 		int n = udp_recv(&cl->udp);
+		if (n < 0 && cl->udp.recverr) {
+			/* An error that came after the queue was read: it is queued too. */
+			if (client_read_errors(cl) == 1)
+				return 0;
+			break;
+		}
 		if (n < 0 && errno == EMSGSIZE) {
 			/* A router answered a packet with ICMP "too big". */
 			client_path_narrowed(cl);
@@ -475,6 +487,10 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (n < UDP_RX_BATCH)
 			break;
 	}
+	/* The hub answered: from now on only the kernel's hard errors, which
+	 * a connection ignores (anyone on the way can forge them). */
+	if (cl->udp.recverr && cl->conn && cl->conn->heard)
+		udp_watch_errors(&cl->udp, false);
 	client_settle(cl);
 	return 0;
 }
@@ -502,6 +518,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	for (unsigned k = cl->addr_next % count; k > 0; k--)
 		pick = pick->ai_next;
 	cl->addr_count = count;
+	cl->attempts++;
 	sockaddr_str(pick->ai_addr, cl->hub_str, sizeof(cl->hub_str));
 	const void *sa = pick->ai_addr;
 	memset(&cl->pick, 0, sizeof(cl->pick));
@@ -511,6 +528,9 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		memcpy(cl->hub_addr, &((const struct sockaddr_in *)sa)->sin_addr, 4);
 	else
 		memcpy(cl->hub_addr, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+	/* The way to this address (attempt's, before the name was looked up,
+	 * could only take the default route's). */
+	cl->way_tried = client_way_now(cl);
 	rv = udp_open(&cl->udp, pick->ai_addr, pick->ai_addrlen, true);
 	if (rv < 0) {
 		client_problem(cl, "cannot open a UDP socket to %s (%s): %s", cl->cfg->server,
@@ -552,6 +572,10 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		log_err("cannot set up the QUIC connection");
 		return -1;
 	}
+	/* A router's or this machine's "host unreachable" too ends the attempt
+	 * at once (not only what the kernel deems fatal). */
+	if (udp_watch_errors(&cl->udp, true) < 0)
+		log_debug("cannot watch the UDP socket's errors: %s", strerror(errno));
 	if (sd_event_add_io(cl->ev, &cl->udp_src, cl->udp.fd, EPOLLIN, on_udp, cl) < 0)
 		return -1;
 	cl->state = C_CONNECTING;
@@ -825,6 +849,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	                                     [C_CONNECTING] = "connecting", [C_UP] = "connected"};
 	json_object_set_new(r, "state", json_string(states[cl->state]));
 	json_object_set_new(r, "last_error", cl->problem[0] ? json_string(cl->problem) : json_null());
+	json_object_set_new(r, "attempts", json_integer((json_int_t)cl->attempts));
 	uint64_t left;
 	json_object_set_new(r, "retry_in_ms", client_retry_in(cl, &left)
 	                                      ? json_integer((json_int_t)(left / 1000)) : json_null());

@@ -81,6 +81,8 @@ struct client {
 	 * (client_scout.c). */
 	struct sockaddr_storage pick;  /* the last attempt's address, family 0: none */
 	bool silent;                 /* the last attempt heard nothing from the hub */
+	uint64_t attempts;           /* since the last connection (or the start), the
+	                              * one under way included */
 	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */
@@ -297,6 +299,10 @@ void client_next_address(struct client *cl);
  * nothing) rather than at the handshake timeout. Not from inside a
  * connection's own calls: it frees the connection. */
 bool client_refused(struct client *cl, int err);
+/* While the attempt watches the socket's errors (udp_watch_errors): read
+ * them all. An unreachable ends the attempt as client_refused does (1); a
+ * "too big" is acted on as the path narrowing (2); else 0. */
+int client_read_errors(struct client *cl);
 void client_check_path_soon(struct client *cl);
 int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata);
 int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userdata);

@@ -5,10 +5,12 @@
 #include <net/if.h>
 #include <string.h>
 #include <gnutls/crypto.h>
+#include <linux/errqueue.h>
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
 #include "daemon/timer.h"
+#include "proto/icmp.h"
 #include "tun/netlink.h"
 
 /* ---- path probes ----
@@ -170,37 +172,36 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* The ICMP errors a connected socket reports from a receive (the kernel's
- * "hard" ones; never a local routing error): port unreachable, and the
- * "prohibited" a rejecting firewall sends (EHOSTUNREACH over IPv4, EACCES
- * over IPv6). */
-static const char *refusal(int err)
+/* An attempt's packets answered with ICMP "unreachable" (why: the reason,
+ * from icmp_error_kind) by from (NULL: not told; the hub itself, a router,
+ * or this machine) end the attempt now, rather than at the handshake
+ * timeout. */
+static bool unreachable(struct client *cl, const struct sockaddr_storage *from, const char *why)
 {
-	switch (err) {
-	case ECONNREFUSED:
-		return "port unreachable: nothing listens on that UDP port (is slopnd running there, "
-		       "and is that its --listen port?)";
-	case EHOSTUNREACH:
-	case EACCES:
-		return "communication prohibited: a firewall on the way, or on the hub's host, "
-		       "rejects UDP to that port";
-	default:
-		return NULL;
-	}
-}
-
-bool client_refused(struct client *cl, int err)
-{
-	const char *why = refusal(err);
 	/* Only before the hub was heard: an ICMP error is easy to forge for
 	 * someone who sees the packets, and a hub that answered is there (a
 	 * connection's lost hub is found by its silence, or its reset). */
-	if (!why || !cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
+	if (!cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
 		return false;
-	bool named = strcmp(cl->cfg->server, cl->hub_str) != 0;
+	/* The hub's name, and its address when the name is not one. */
+	const char *name = cl->cfg->server, *at = "", *addr = "";
+	if (strcmp(cl->cfg->server, cl->hub_str) != 0)
+		at = " at ", addr = cl->hub_str;
+	char by[INET6_ADDRSTRLEN] = "";
+	if (from && from->ss_family)
+		sockaddr_host((const struct sockaddr *)from, by, sizeof(by));
 	char msg[sizeof(cl->problem)];
-	snprintf(msg, sizeof(msg), "connection failed: %s%s%s answered with ICMP %s", cl->cfg->server,
-	         named ? " at " : "", named ? cl->hub_str : "", why);
+	if (!by[0] || sockaddr_same_host(from, &cl->pick))
+		snprintf(msg, sizeof(msg), "connection failed: %s%s%s answered with ICMP %s", name, at,
+		         addr, why);
+	else if (sockaddr_same_host(from, &cl->udp.local))
+		/* The kernel's own: no neighbour answered ARP (or IPv6's
+		 * neighbour discovery) for the hub's address. */
+		snprintf(msg, sizeof(msg), "connection failed: no machine answers for %s%s%s on this "
+		         "machine's network (ICMP %s)", name, at, addr, why);
+	else
+		snprintf(msg, sizeof(msg), "connection failed: the router %s answered for %s%s%s with "
+		         "ICMP %s", by, name, at, addr, why);
 	/* A hub down for an hour refuses every attempt (up to 30 s apart): a
 	 * warning once, then the same as news of the retries. */
 	if (strcmp(msg, cl->problem) != 0)
@@ -212,6 +213,49 @@ bool client_refused(struct client *cl, int err)
 	client_drop_connection(cl);
 	client_schedule_retry(cl);
 	return true;
+}
+
+bool client_refused(struct client *cl, int err)
+{
+	/* The ICMP errors a socket reports from a receive or send without
+	 * udp_watch_errors (the kernel's "hard" ones; never a local routing
+	 * error): port unreachable, and the "prohibited" a rejecting firewall
+	 * sends (EHOSTUNREACH over IPv4, EACCES over IPv6). Who sent it is not
+	 * told. */
+	uint8_t code;
+	if (err == ECONNREFUSED)
+		code = 3;
+	else if (err == EHOSTUNREACH || err == EACCES)
+		code = 13;
+	else
+		return false;
+	char why[200];
+	icmp_error_kind(false, 3, code, why, sizeof(why));
+	return unreachable(cl, NULL, why);
+}
+
+int client_read_errors(struct client *cl)
+{
+	struct udp_error e;
+	bool narrowed = false;
+	while (cl->udp.fd >= 0 && cl->udp.recverr && udp_read_error(&cl->udp, &e) > 0) {
+		char why[200];
+		bool v6 = e.origin == SO_EE_ORIGIN_ICMP6;
+		enum icmp_kind k = e.origin == SO_EE_ORIGIN_ICMP || v6
+		                   ? icmp_error_kind(v6, e.type, e.code, why, sizeof(why))
+		                   : ICMP_KIND_OTHER;
+		if (k == ICMP_KIND_UNREACHABLE && unreachable(cl, &e.from, why))
+			return 1; /* the connection and its socket are gone */
+		if (k == ICMP_KIND_TOO_BIG)
+			narrowed = true;
+		else if (k != ICMP_KIND_UNREACHABLE) /* our own send's error (told by it), time exceeded */
+			log_debug("udp error queue: %s (origin %u, type %u, code %u)", strerror(e.err),
+			          e.origin, e.type, e.code);
+	}
+	if (!narrowed)
+		return 0;
+	client_path_narrowed(cl);
+	return 2;
 }
 
 void client_next_address(struct client *cl)
@@ -304,7 +348,8 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	struct client *cl = userdata;
 	if (cl->refused_on_send) {
 		cl->refused_on_send = false;
-		if (client_refused(cl, ECONNREFUSED))
+		/* The error queue has it too, with who sent it. */
+		if (cl->udp.recverr ? client_read_errors(cl) == 1 : client_refused(cl, ECONNREFUSED))
 			return 0;
 	}
 	if (!cl->conn) {

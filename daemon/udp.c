@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/errqueue.h>
 #include <netinet/in.h>
 #include <netinet/udp.h>
 #include <stdio.h>
@@ -49,6 +50,8 @@ static void tune(struct udp *u, int family)
 	int one = 1;
 	setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	u->gro = offloads && setsockopt(u->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
+	if (u->recverr) /* a socket replaced by udp_reconnect */
+		udp_watch_errors(u, true);
 	if (offloads && !u->gro)
 		log_info("UDP GRO refused by the kernel (%s): receiving packets one by one",
 		         strerror(errno));
@@ -515,6 +518,62 @@ int udp_recv(struct udp *u)
 		}
 	}
 	return out;
+}
+
+int udp_watch_errors(struct udp *u, bool on)
+{
+	int v = on;
+	if (setsockopt(u->fd, IPPROTO_IP, IP_RECVERR, &v, sizeof(v)) < 0 && u->local.ss_family == AF_INET)
+		return -1;
+	/* An IPv6 socket: its own option (IPv4's too, for mapped peers). */
+	if (u->local.ss_family == AF_INET6 &&
+	    setsockopt(u->fd, IPPROTO_IPV6, IPV6_RECVERR, &v, sizeof(v)) < 0)
+		return -1;
+	u->recverr = on;
+	return 0;
+}
+
+int udp_read_error(struct udp *u, struct udp_error *e)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6))];
+		struct cmsghdr align;
+	} ctl;
+	uint8_t quote[64]; /* the packet it is about: not needed */
+	struct iovec iov = {quote, sizeof(quote)};
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+	                    .msg_controllen = sizeof(ctl.buf)};
+	ssize_t n;
+	do
+		n = recvmsg(u->fd, &mh, MSG_ERRQUEUE);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
+	memset(e, 0, sizeof(*e));
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		struct sock_extended_err ee;
+		if (!((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||
+		      (cm->cmsg_level == IPPROTO_IPV6 && cm->cmsg_type == IPV6_RECVERR)) ||
+		    cm->cmsg_len < CMSG_LEN(sizeof(ee)))
+			continue;
+		memcpy(&ee, CMSG_DATA(cm), sizeof(ee));
+		e->err = (int)ee.ee_errno;
+		e->origin = ee.ee_origin;
+		e->type = ee.ee_type;
+		e->code = ee.ee_code;
+		/* The sender's address follows (SO_EE_OFFENDER), family first. */
+		size_t room = cm->cmsg_len - CMSG_LEN(sizeof(ee));
+		const uint8_t *off = CMSG_DATA(cm) + sizeof(ee);
+		sa_family_t fam;
+		if (room < sizeof(fam))
+			continue;
+		memcpy(&fam, off, sizeof(fam));
+		if ((fam == AF_INET && room >= sizeof(struct sockaddr_in)) ||
+		    (fam == AF_INET6 && room >= sizeof(struct sockaddr_in6)))
+			memcpy(&e->from, off, fam == AF_INET ? sizeof(struct sockaddr_in)
+			                                     : sizeof(struct sockaddr_in6));
+	}
+	return 1;
 }
 
 bool sockaddr_host(const struct sockaddr *sa, char *buf, size_t len)

@@ -42,6 +42,7 @@ struct udp {
 	bool connected;            /* client: connect()ed, send without address */
 	bool gso;                  /* cleared when the kernel refuses UDP_SEGMENT */
 	bool gro;                  /* UDP_GRO on */
+	bool recverr;              /* client: udp_watch_errors on */
 	bool freebind;             /* hub: bound to an address not on the machine (yet) */
 	bool pktinfo;              /* hub on a wildcard address: answers leave from the
 	                            * address each peer used (a machine has several) */
@@ -106,6 +107,24 @@ void udp_send_one(struct udp *u, const struct sockaddr *src, socklen_t srclen,
  * error (errno), such as an ICMP error a connected socket's peer sent
  * (ECONNREFUSED). Truncated datagrams are skipped. */
 int udp_recv(struct udp *u);
+
+/* An error the kernel queued on a socket watching them (udp_watch_errors):
+ * an ICMP or ICMPv6 answer to a packet we sent, or a local one. */
+struct udp_error {
+	int err;                       /* the errno it stands for */
+	uint8_t origin;                /* SO_EE_ORIGIN_ICMP, _ICMP6, _LOCAL, ... */
+	uint8_t type, code;            /* the ICMP or ICMPv6 message's */
+	struct sockaddr_storage from;  /* who sent it (ss_family 0: not told) */
+};
+/* Client: every ICMP answer to u's packets is queued for udp_read_error,
+ * not only those the kernel deems fatal (IP_RECVERR): the "host
+ * unreachable" of a router, or of this machine when no one on its network
+ * answers ARP. While on, the socket polls as readable (EPOLLERR) until the
+ * queue is read, and a send may fail with ENOBUFS where it would be
+ * dropped quietly. Off empties the queue. 0 or -1 (errno). */
+int udp_watch_errors(struct udp *u, bool on);
+/* One queued error into e: 1, 0 when there is none, -1 (errno). */
+int udp_read_error(struct udp *u, struct udp_error *e);
 
 /* The same address, ports aside (of one family: a socket's peers are). */
 bool sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);

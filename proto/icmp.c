@@ -1,6 +1,7 @@
 #include "proto/icmp.h"
 
 #include <arpa/inet.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "proto/csum.h"
@@ -152,4 +153,74 @@ bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own)
 		return false;
 	at = ip.header_len + 8u;
 	return at + 16 > ip.total_len || memcmp(pkt + at + 12, own, 4) != 0;
+}
+
+/* The reasons of an unreachable, as an attempt's error says them: after
+ * "ADDRESS answered with ICMP". */
+#define NET_UNREACH "network unreachable: no route to the hub's network from there (is the " \
+	"hub's address right?)"
+#define HOST_UNREACH "host unreachable: the hub's machine is down, or not at that address"
+#define PORT_UNREACH "port unreachable: nothing listens on that UDP port (is slopnd running " \
+	"there, and is that its --listen port?)"
+#define PROHIBITED "communication prohibited: a firewall on the way, or on the hub's host, " \
+	"rejects UDP to that port"
+
+static const char *unreach4(uint8_t code)
+{
+	switch (code) {
+	case 0:  /* net unreachable */
+	case 6:  /* destination network unknown */
+	case 11: /* network unreachable for TOS */
+		return NET_UNREACH;
+	case 1:  /* host unreachable */
+	case 7:  /* destination host unknown */
+	case 12: /* host unreachable for TOS */
+		return HOST_UNREACH;
+	case 2:
+		return "protocol unreachable: the hub's machine takes no UDP";
+	case 3:
+		return PORT_UNREACH;
+	case 9:  /* network administratively prohibited */
+	case 10: /* host administratively prohibited */
+	case 13: /* communication administratively prohibited (RFC 1812) */
+		return PROHIBITED;
+	default:
+		return NULL;
+	}
+}
+
+static const char *unreach6(uint8_t code)
+{
+	switch (code) {
+	case 0: /* no route to destination */
+		return NET_UNREACH;
+	case 3: /* address unreachable */
+		return HOST_UNREACH;
+	case 4:
+		return PORT_UNREACH;
+	case 1: /* administratively prohibited */
+	case 5: /* source address failed ingress/egress policy */
+	case 6: /* reject route to destination */
+		return PROHIBITED;
+	default:
+		return NULL;
+	}
+}
+
+enum icmp_kind icmp_error_kind(bool v6, uint8_t type, uint8_t code, char *why, size_t cap)
+{
+	if (cap)
+		why[0] = '\0';
+	if (v6 ? type == 2 : type == 3 && code == 4)
+		return ICMP_KIND_TOO_BIG;
+	if (type != (v6 ? 1 : 3))
+		return ICMP_KIND_OTHER;
+	const char *w = v6 ? unreach6(code) : unreach4(code);
+	if (cap) {
+		if (w)
+			snprintf(why, cap, "%s", w);
+		else
+			snprintf(why, cap, "destination unreachable (code %u)", code);
+	}
+	return ICMP_KIND_UNREACHABLE;
 }

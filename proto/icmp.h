@@ -38,4 +38,17 @@ size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[1
  * (nothing in them to judge), is not. */
 bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own);
 
+/* What an ICMP (v6 false) or ICMPv6 error about a packet we sent says,
+ * by its type and code. */
+enum icmp_kind {
+	ICMP_KIND_OTHER,       /* not about reaching the peer (time exceeded, ...) */
+	ICMP_KIND_TOO_BIG,     /* fragmentation needed, packet too big */
+	ICMP_KIND_UNREACHABLE, /* the peer cannot be reached there */
+};
+/* For ICMP_KIND_UNREACHABLE, why (cap bytes, NUL-terminated) gets the
+ * reason in words and what to check, e.g. "port unreachable: nothing
+ * listens on that UDP port (...)"; else it is left empty. Any type and
+ * code are taken (an unknown unreachable code is named by its number). */
+enum icmp_kind icmp_error_kind(bool v6, uint8_t type, uint8_t code, char *why, size_t cap);
+
 #endif

@@ -1,6 +1,7 @@
 /* libFuzzer: the "fragmentation needed" and "packet too big" answers to any
  * packet from the TUN, and the client's judgement of errors from the hub
- * (its own answers are about the packet they quote). */
+ * (its own answers are about the packet they quote), and the words for an
+ * error's type and code. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +55,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const uint8_t own[16] = {10, 100, 0, 2};
 	(void)icmp_error_foreign(pkt, size, own);
+	/* An error's type and code, as the kernel reports them, into any room. */
+	if (size >= 4) {
+		char why[200];
+		size_t room = data[3] % (sizeof(why) + 1);
+		enum icmp_kind k = icmp_error_kind(data[0] & 1, data[1], data[2], why, room);
+		if ((room && !memchr(why, 0, room)) ||
+		    (room > 1 && (k == ICMP_KIND_UNREACHABLE) != (why[0] != 0)))
+			abort();
+	}
 	free(pkt);
 	return 0;
 }

@@ -22,7 +22,8 @@ port=$(nsx c1 ss -Hun state connected dst 192.0.2.1:4242 | awk '{print $4}' | se
 
 # forge NS SRC DST [CODE]: an ICMP "destination unreachable" from SRC to DST
 # (raw, IP header included) about a packet 192.0.2.11:$port -> 192.0.2.1:4242;
-# CODE 4 (the default) is "fragmentation needed, MTU 552", 3 "port unreachable".
+# CODE 4 (the default) is "fragmentation needed, MTU 552", 3 "port unreachable",
+# 1 "host unreachable".
 forge() {
 	nsx "$1" python3 - "$2" "$3" "$port" "${4:-4}" <<'PY'
 import socket, struct, sys
@@ -77,3 +78,8 @@ forge hub 192.0.2.1 192.0.2.11 3
 sleep 1
 still_up
 ok "c1 stays connected (session $S1) after a forged port unreachable from its hub's address"
+# A router's "host unreachable" (which ends an attempt too): the same.
+forge hub 192.0.2.99 192.0.2.11 1
+sleep 1
+still_up
+ok "c1 stays connected (session $S1) after a forged host unreachable from a router"

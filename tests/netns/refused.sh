@@ -6,10 +6,16 @@
 # an answer: a silence, which only the timeout ends. With the hub there
 # and the firewall open, each of them is in. c4 and c5 try the hub's IPv6
 # address, where no slopnd listens at all (ICMPv6 port unreachable) and
-# the firewall rejects c5 (administratively prohibited).
+# the firewall rejects c5 (administratively prohibited). The errors the
+# kernel does not deem fatal end an attempt too, told with who sent them:
+# a router's "host unreachable" (c6, to 203.0.113.7) and "no route" (c7,
+# IPv6), and the client's own kernel's when no one answers ARP (c8) or
+# neighbour discovery (c9) for the hub's address.
 #
 #   hub 192.0.2.1, 2001:db8::1 (no slopnd yet) -- br0 -- c1 .11, c2 .12,
-#   c3 .13, c4 2001:db8::14, c5 2001:db8::15
+#   c3 .13, c4 2001:db8::14, c5 2001:db8::15, c6 .16, c7 2001:db8::17,
+#   c8 .18, c9 2001:db8::19, rt .50, 2001:db8::50 (no way on to
+#   203.0.113.7 or 2001:db8:7::/64)
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "needs nft"
 topo 5
@@ -23,25 +29,70 @@ nsx hub nft add rule inet fw in ip saddr 192.0.2.12 udp dport 4242 reject with i
 nsx hub nft add rule inet fw in ip saddr 192.0.2.13 udp dport 4242 drop
 nsx hub nft add rule inet fw in ip6 saddr 2001:db8::15 udp dport 4242 reject with icmpv6 type admin-prohibited
 
+for i in 6 7 8 9; do attach "c$i" "192.0.2.1$i"; done
+attach rt 192.0.2.50
+ns_ipv6 rt c7 c9
+ip -n "$(ns rt)" addr add 2001:db8::50/64 dev eth0 nodad
+ip -n "$(ns c7)" addr add 2001:db8::17/64 dev eth0 nodad
+ip -n "$(ns c9)" addr add 2001:db8::19/64 dev eth0 nodad
+nsx rt sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
+ip -n "$(ns rt)" route add unreachable 203.0.113.7
+ip -n "$(ns rt)" -6 route add unreachable 2001:db8:7::/64
+ip -n "$(ns c6)" route add default via 192.0.2.50
+ip -n "$(ns c7)" -6 route add 2001:db8:7::/64 via 2001:db8::50
+# One ARP or neighbour solicitation, not three: the kernel gives up in 1 s.
+nsx c8 sysctl -qw net.ipv4.neigh.eth0.mcast_solicit=1
+nsx c9 sysctl -qw net.ipv6.neigh.eth0.mcast_solicit=1
+
 t0=$(now_ms)
 start_client c1
 start_client c2
 start_client c3
 start c4 client --server "[2001:db8::1]:4242" --token s3cret
 start c5 client --server "[2001:db8::1]:4242" --token s3cret
+start c6 client --server 203.0.113.7:4242 --token s3cret
+start c7 client --server "[2001:db8:7::7]:4242" --token s3cret
+start c8 client --server 192.0.2.99:4242 --token s3cret
+start c9 client --server "[2001:db8::99]:4242" --token s3cret
 said() { client_status "$1" last_error | grep -q "$2"; }
-wait_until 3 "c1 told of the refusal" said c1 "answered with ICMP port unreachable"
-wait_until 3 "c2 told of the refusal" said c2 "answered with ICMP communication prohibited"
-wait_until 3 "c4 told of the refusal" said c4 "answered with ICMP port unreachable"
-wait_until 3 "c5 told of the refusal" said c5 "answered with ICMP communication prohibited"
+# gave_up NAME SECONDS WORDS: NAME's attempt ended with WORDS (a regex) in
+# its status, and it waits for its next (or, its backoff's first second
+# gone, makes it).
+gave_up() {
+	wait_until "$2" "$1 told: $3" said "$1" "$3"
+	local state attempts
+	state=$(client_status "$1" state) attempts=$(client_status "$1" attempts)
+	if [ "$state" = waiting ]; then
+		[ -n "$(client_status "$1" retry_in_ms)" ] || fail "$1 waits for no next attempt"
+	else
+		[ "$attempts" -ge 2 ] || fail "$1 is $state in attempt $attempts after an unreachable"
+	fi
+}
+gave_up c1 3 "answered with ICMP port unreachable"
+gave_up c6 3 "the router 192.0.2.50 answered for 203.0.113.7:4242 with ICMP host unreachable"
+# c6's next attempt comes after the backoff's first second, not at once
+# (the way to the hub, recorded before its name was looked up, looked new
+# when the attempt's sends failed with the router's error).
+expect_eq "c6's attempts after the router's unreachable" "$(client_status c6 attempts)" 1
+t1=$(now_ms)
+gave_up c2 3 "answered with ICMP communication prohibited"
+gave_up c4 3 "answered with ICMP port unreachable"
+gave_up c5 3 "answered with ICMP communication prohibited"
+ok "c1, c2, c4 and c5 (IPv6) gave up their refused attempts within $(($(now_ms) - t0)) ms: $(client_status c1 last_error)"
+gave_up c7 3 "the router 2001:db8::50 answered for \\[2001:db8:7::7\\]:4242 with ICMP network unreachable"
+ok "c6 and c7 (IPv6) gave up at a router's unreachable within $(($(now_ms) - t0)) ms"
+wait_until 3 "c6's second attempt" client_is c6 attempts 2
+[ $(($(now_ms) - t1)) -ge 500 ] || fail "c6 tried again $(($(now_ms) - t1)) ms after its unreachable"
+ok "c6's second attempt came $(($(now_ms) - t1)) ms after its unreachable"
+# One solicitation a second, then the kernel's own "unreachable".
+gave_up c8 4 "no machine answers for 192.0.2.99:4242 on this machine's network (ICMP host unreachable"
+gave_up c9 4 "no machine answers for \\[2001:db8::99\\]:4242 on this machine's network (ICMP host unreachable"
 t=$(($(now_ms) - t0))
-for c in c1 c2 c4 c5; do
-	expect_eq "$c's state after a refused attempt" "$(client_status $c state)" waiting
-	[ -n "$(client_status $c retry_in_ms)" ] || fail "$c has no next attempt: $(client_status $c state)"
-done
-ok "c1, c2, c4 and c5 (IPv6) gave up their refused attempts within $t ms: $(client_status c1 last_error)"
-# A second later c3 still waits for an answer: no ICMP, no giving up.
-nap 1
+[ "$t" -lt 3500 ] || fail "c8 and c9 took $t ms for a neighbour that does not answer in 1 s"
+ok "c8 and c9 (IPv6) gave up within $t ms at no answer on their network: $(client_status c8 last_error)"
+
+# A second later (c8's ARP) c3 still waits for an answer: no ICMP, no
+# giving up.
 expect_eq "c3's state with its packets dropped" "$(client_status c3 state)" connecting
 expect_eq "c3's last error" "$(client_status c3 last_error)" null
 ok "c3, dropped without an answer, still in its attempt after $(($(now_ms) - t0)) ms"

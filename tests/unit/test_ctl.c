@@ -86,11 +86,11 @@ static void good_answers(void **state)
 	expect_lines("status", NULL,
 	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"hub.example\","
 	             "\"hub_addr\":\"192.0.2.1:4242\",\"connected\":false,\"state\":\"waiting\","
-	             "\"retry_in_ms\":1500,\"last_error\":\"timed out\",\"totals\":{\"rx_bytes\":0,"
+	             "\"retry_in_ms\":1500,\"last_error\":\"timed out\",\"attempts\":3,\"totals\":{\"rx_bytes\":0,"
 	             "\"tx_bytes\":0},\"kill_switch\":{\"dropped_pkts\":5,\"hubs\":[\"192.0.2.1:4242\","
 	             "\"192.0.2.9:4242\"],\"dns\":true}}",
 	             (const char *const[]){"server:    hub.example at 192.0.2.1:4242",
-	             "connected: no (next attempt in 2s)", "problem:   timed out",
+	             "connected: no (next attempt in 2s)", "problem:   timed out\nattempts:  3 since the last connection\n",
 	             "kill:      on, 5 packets dropped; lets out 192.0.2.1:4242, 192.0.2.9:4242 and slopnd's",
 	             "drops:     none", NULL});
 	/* Waiting on a hub that did not answer: probed every 10 s. */

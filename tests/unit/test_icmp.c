@@ -1,5 +1,6 @@
 /* ICMP "fragmentation needed" for packets too big for the connection. */
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -225,6 +226,50 @@ static void foreign_errors(void **state)
 	assert_true(icmp_error_foreign(out6, 40 + 8 + 20, own6));
 }
 
+/* Every type and code of both families: the kind, and a reason exactly
+ * for unreachables, cut to any room. */
+static void error_kinds(void **state)
+{
+	(void)state;
+	char why[200];
+	for (int v6 = 0; v6 < 2; v6++)
+		for (int type = 0; type < 256; type++)
+			for (int code = 0; code < 256; code++) {
+				memset(why, 'x', sizeof(why));
+				enum icmp_kind k = icmp_error_kind(v6, (uint8_t)type, (uint8_t)code, why,
+				                                   sizeof(why));
+				bool unreach = type == (v6 ? 1 : 3) && !(!v6 && code == 4);
+				bool too_big = v6 ? type == 2 : type == 3 && code == 4;
+				assert_int_equal(k, unreach ? ICMP_KIND_UNREACHABLE
+				                            : too_big ? ICMP_KIND_TOO_BIG : ICMP_KIND_OTHER);
+				assert_true(memchr(why, 0, sizeof(why)) != NULL);
+				assert_int_equal(strlen(why) > 0, unreach);
+			}
+	/* The ones an attempt meets, in words. */
+	icmp_error_kind(false, 3, 3, why, sizeof(why));
+	assert_true(strncmp(why, "port unreachable: ", 18) == 0);
+	icmp_error_kind(true, 1, 4, why, sizeof(why));
+	assert_true(strncmp(why, "port unreachable: ", 18) == 0);
+	icmp_error_kind(false, 3, 1, why, sizeof(why));
+	assert_true(strncmp(why, "host unreachable: ", 18) == 0);
+	icmp_error_kind(true, 1, 3, why, sizeof(why));
+	assert_true(strncmp(why, "host unreachable: ", 18) == 0);
+	icmp_error_kind(true, 1, 0, why, sizeof(why));
+	assert_true(strncmp(why, "network unreachable: ", 21) == 0);
+	icmp_error_kind(false, 3, 13, why, sizeof(why));
+	assert_true(strncmp(why, "communication prohibited: ", 26) == 0);
+	icmp_error_kind(true, 1, 1, why, sizeof(why));
+	assert_true(strncmp(why, "communication prohibited: ", 26) == 0);
+	icmp_error_kind(false, 3, 200, why, sizeof(why));
+	assert_string_equal(why, "destination unreachable (code 200)");
+	/* No room, or little. */
+	why[0] = 'x';
+	assert_int_equal(icmp_error_kind(false, 3, 3, why, 0), ICMP_KIND_UNREACHABLE);
+	assert_int_equal(why[0], 'x');
+	assert_int_equal(icmp_error_kind(false, 3, 3, why, 5), ICMP_KIND_UNREACHABLE);
+	assert_string_equal(why, "port");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -233,6 +278,7 @@ int main(void)
 		cmocka_unit_test(packet_too_big),
 		cmocka_unit_test(no_packet_too_big_due),
 		cmocka_unit_test(foreign_errors),
+		cmocka_unit_test(error_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
