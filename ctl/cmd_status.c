@@ -120,11 +120,17 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 		snprintf(doing, sizeof(doing), " (looking up its name)");
 	else if (!up && state && !strcmp(state, "connecting"))
 		snprintf(doing, sizeof(doing), " (connecting)");
-	else if (!up && has_retry)
+	else if (!up && has_retry) {
+		/* Probes under a second apart while the hub restarts. */
+		if (has_watch && watch < 1000)
+			snprintf(w, sizeof(w), "%lldms", (long long)watch);
+		else if (has_watch)
+			fmt_duration((uint64_t)(watch + 999) / 1000, w, sizeof(w));
 		snprintf(doing, sizeof(doing), " (next attempt in %s%s%s)",
 		         fmt_duration((uint64_t)(retry + 999) / 1000, d, sizeof(d)),
 		         has_watch ? ", sooner if the hub answers a probe, sent every " : "",
-		         has_watch ? fmt_duration((uint64_t)(watch + 999) / 1000, w, sizeof(w)) : "");
+		         has_watch ? w : "");
+	}
 	const char *version = ans_str(an, r, "version", REQUIRED);
 	fprintf(out, "role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s%s\n",
 	        version, server, at ? " at " : "", at ? addr : "", up ? "yes" : "no", doing);

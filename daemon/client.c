@@ -519,6 +519,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		pick = pick->ai_next;
 	cl->addr_count = count;
 	cl->attempts++;
+	cl->port_refused = false;
 	sockaddr_str(pick->ai_addr, cl->hub_str, sizeof(cl->hub_str));
 	const void *sa = pick->ai_addr;
 	memset(&cl->pick, 0, sizeof(cl->pick));
@@ -669,8 +670,9 @@ void client_schedule_retry(struct client *cl)
 			log_info("reconnecting in %us", cl->backoff);
 		sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
 		/* A hub that answered (a refusal, a ban) is up: its probes' answers
-		 * would tell nothing new. */
-		if (cl->silent && !cl->banned && cl->backoff > 1)
+		 * would tell nothing new. A host without its slopnd (restarting)
+		 * is watched from the first wait. */
+		if (cl->silent && !cl->banned && (cl->backoff > 1 || cl->port_refused))
 			client_watch(cl);
 	}
 	sd_event_source_set_time(cl->retry, now + delay);

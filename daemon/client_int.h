@@ -81,6 +81,8 @@ struct client {
 	 * (client_scout.c). */
 	struct sockaddr_storage pick;  /* the last attempt's address, family 0: none */
 	bool silent;                 /* the last attempt heard nothing from the hub */
+	bool port_refused;           /* and the hub's host said nothing listens on its
+	                              * port: a restart, most likely (watched closely) */
 	uint64_t attempts;           /* since the last connection (or the start), the
 	                              * one under way included */
 	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */

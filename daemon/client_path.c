@@ -176,7 +176,8 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
  * from icmp_error_kind) by from (NULL: not told; the hub itself, a router,
  * or this machine) end the attempt now, rather than at the handshake
  * timeout. */
-static bool unreachable(struct client *cl, const struct sockaddr_storage *from, const char *why)
+static bool unreachable(struct client *cl, const struct sockaddr_storage *from, const char *why,
+                        bool port)
 {
 	/* Only before the hub was heard: an ICMP error is easy to forge for
 	 * someone who sees the packets, and a hub that answered is there (a
@@ -191,7 +192,8 @@ static bool unreachable(struct client *cl, const struct sockaddr_storage *from, 
 	if (from && from->ss_family)
 		sockaddr_host((const struct sockaddr *)from, by, sizeof(by));
 	char msg[sizeof(cl->problem)];
-	if (!by[0] || sockaddr_same_host(from, &cl->pick))
+	bool hub = !by[0] || sockaddr_same_host(from, &cl->pick);
+	if (hub)
 		snprintf(msg, sizeof(msg), "connection failed: %s%s%s answered with ICMP %s", name, at,
 		         addr, why);
 	else if (sockaddr_same_host(from, &cl->udp.local))
@@ -209,6 +211,7 @@ static bool unreachable(struct client *cl, const struct sockaddr_storage *from, 
 	else
 		log_info("%s (again)", msg);
 	cl->silent = true; /* watched while it waits, as a hub that does not answer */
+	cl->port_refused = port && hub;
 	client_next_address(cl);
 	client_drop_connection(cl);
 	client_schedule_retry(cl);
@@ -231,7 +234,7 @@ bool client_refused(struct client *cl, int err)
 		return false;
 	char why[200];
 	icmp_error_kind(false, 3, code, why, sizeof(why));
-	return unreachable(cl, NULL, why);
+	return unreachable(cl, NULL, why, err == ECONNREFUSED);
 }
 
 int client_read_errors(struct client *cl)
@@ -244,7 +247,8 @@ int client_read_errors(struct client *cl)
 		enum icmp_kind k = e.origin == SO_EE_ORIGIN_ICMP || v6
 		                   ? icmp_error_kind(v6, e.type, e.code, why, sizeof(why))
 		                   : ICMP_KIND_OTHER;
-		if (k == ICMP_KIND_UNREACHABLE && unreachable(cl, &e.from, why))
+		bool port = v6 ? e.type == 1 && e.code == 4 : e.type == 3 && e.code == 3;
+		if (k == ICMP_KIND_UNREACHABLE && unreachable(cl, &e.from, why, port))
 			return 1; /* the connection and its socket are gone */
 		if (k == ICMP_KIND_TOO_BIG)
 			narrowed = true;

@@ -10,8 +10,9 @@
  *
  * The same probes keep watch while the client waits to try again after
  * attempts the hub did not answer (it is down, or its host restarts): the
- * wait grows to 30 s, and the hub back answers a probe within WATCH_EVERY,
- * which ends the wait. */
+ * wait grows to 30 s, and the hub back answers a probe within WATCH_EVERY
+ * (WATCH_SOON after a refusal that says its slopnd restarts), which ends
+ * the wait. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -205,6 +206,12 @@ static int on_scout(sd_event_source *s, int fd, uint32_t revents, void *userdata
 #define WATCH_EVERY 2000000
 #define WATCH_CLOSE (600 * 1000000ull)
 #define WATCH_LATER 10000000
+/* A hub's host that answered "port unreachable" is up without its slopnd:
+ * a restart (an upgrade, systemctl restart) is back within seconds, and is
+ * found within WATCH_SOON of it while the outage is younger than
+ * WATCH_SOON_FOR: some 40 probes of a client, once. */
+#define WATCH_SOON 250000
+#define WATCH_SOON_FOR 10000000
 /* Tests shorten WATCH_CLOSE (milliseconds) rather than wait 10 minutes. */
 #define WATCH_CLOSE_ENV "SLOPN_TEST_WATCH_CLOSE_MS"
 
@@ -224,6 +231,8 @@ uint64_t client_watch_every(const struct client *cl)
 		return 0;
 	uint64_t now;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	if (cl->port_refused && now - cl->silent_since < WATCH_SOON_FOR)
+		return WATCH_SOON;
 	return now - cl->silent_since < watch_close() ? WATCH_EVERY : WATCH_LATER;
 }
 
@@ -264,7 +273,7 @@ void client_watch(struct client *cl)
 	}
 	/* The first after a little while: the attempt just given up had its
 	 * own packets out. */
-	timer_once(cl->watch_timer, WATCH_EVERY / 2);
+	timer_once(cl->watch_timer, client_watch_every(cl) / 2);
 }
 
 void client_watch_stop(struct client *cl)

@@ -110,3 +110,19 @@ wait_until 12 "c3 connected" client_connected c3
 ok "all three in within $(($(now_ms) - t0)) ms of the hub's start (c1 first)"
 nsx c1 ping -c 2 -i 0.2 -W 2 "$(client_status c3 vip)" > /dev/null || fail "no c1 -> c3"
 ok "c1 -> c3 through the hub"
+
+# The hub restarts (an upgrade: stopped, started again some seconds later).
+# c1, told of the stop, finds its host without a slopnd (port unreachable):
+# it watches it every 250 ms, not every 2 s, and is back within a second of
+# the new start, whatever is left of its wait.
+stop hub
+mv "$TMP/hub.log" "$TMP/hub-first.log"
+wait_until 5 "c1 watching its restarting hub every 250 ms" client_is c1 watch_every_ms 250
+nap 1.5
+left=$(client_status c1 retry_in_ms)
+start_hub
+t0=$(now_ms)
+wait_until 5 "c1 back after the restart" client_connected c1
+ms=$(($(now_ms) - t0))
+[ "$ms" -le 1000 ] || fail "c1 back $ms ms after the hub's start (its wait had $left ms left)"
+ok "c1 back $ms ms after the hub's start, with $left ms of its wait left"

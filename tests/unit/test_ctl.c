@@ -101,6 +101,13 @@ static void good_answers(void **state)
 	             "\"tx_bytes\":0}}",
 	             (const char *const[]){"connected: no (next attempt in 30s, sooner if the hub answers "
 	             "a probe, sent every 10s)", NULL});
+	/* Waiting on a hub that restarts: probed every 250 ms. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
+	             "\"connected\":false,\"state\":\"waiting\",\"retry_in_ms\":3500,"
+	             "\"watch_every_ms\":250,\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}",
+	             (const char *const[]){"connected: no (next attempt in 4s, sooner if the hub answers "
+	             "a probe, sent every 250ms)", NULL});
 	/* State files the hub could not save; a name it does not know is not printed. */
 	expect_lines("status", NULL,
 	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"0.0.0.0:4242\",\"subnet\":\"10.100.0.0/24\","
