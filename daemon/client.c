@@ -43,6 +43,12 @@
 /* A connection that lasted this long (seconds) worked: its loss earns a
  * quick retry, and the backoff starts from 1 s again. */
 #define STEADY_SECS 30
+/* A hub too busy for us now (too many waiting to log in): again within
+ * BUSY_WAIT_MIN + [0, BUSY_WAIT_SPREAD) us, BUSY_TRIES times, then with the
+ * backoff (a hub that stays full is not asked every second). */
+#define BUSY_TRIES 20
+#define BUSY_WAIT_MIN 250000u
+#define BUSY_WAIT_SPREAD 1000000u
 
 /* ---- TLS pin ---- */
 
@@ -173,6 +179,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
 	cl->attempts = 0;
+	cl->busy_tries = 0;
 	sd_event_source_set_enabled(cl->login_timer, SD_EVENT_OFF);
 	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */
@@ -256,6 +263,7 @@ static const char *app_code_name(uint64_t code)
 	case SLOPN_ERR_POOL_EXHAUSTED: return "pool exhausted";
 	case SLOPN_ERR_BANNED: return "banned";
 	case SLOPN_ERR_TOKEN_LIMIT: return "token's session limit";
+	case SLOPN_ERR_BUSY: return "busy";
 	default: return "error";
 	}
 }
@@ -352,6 +360,25 @@ static void client_down(struct conn *c)
 		/* The ban again, said once: the hub refuses attempts in their first
 		 * packet while it lasts (and lets one a minute through to its login). */
 		log_debug("hub refused the attempt: %s", c->close_reason);
+		return;
+	}
+	if (!was_up && c->close_by_peer &&
+	    (c->close_app ? c->close_code == SLOPN_ERR_BUSY
+	                  : c->close_code == NGTCP2_CONNECTION_REFUSED &&
+	                    strncmp(c->close_reason, SLOPN_BANNED_REASON,
+	                            strlen(SLOPN_BANNED_REASON)) != 0)) {
+		/* Too many connections waiting to log in (from our address: an
+		 * office behind one NAT address after the hub restarted), or the
+		 * hub full: they go as their logins do. Soon again, not with the
+		 * backoff, which would grow to half a minute for the last of a
+		 * large office. */
+		cl->busy = true;
+		char msg[sizeof(cl->problem)];
+		snprintf(msg, sizeof(msg), "hub busy: %s", *c->close_reason ? c->close_reason : "refused");
+		if (strcmp(msg, cl->problem) != 0)
+			client_problem(cl, "%s", msg);
+		else
+			log_info("%s (again)", msg); /* a burst of them, said once */
 		return;
 	}
 	if (c->close_by_peer && !c->close_app && c->close_code >= 0x100 && c->close_code < 0x200) {
@@ -651,11 +678,21 @@ void client_schedule_retry(struct client *cl)
 	 * connections as fast as we make them. */
 	if (cl->quick_retry && cl->quick_at && now < cl->quick_at + STEADY_SECS * 1000000ull)
 		cl->quick_retry = false;
-	if (cl->quick_retry) {
+	bool busy = cl->busy;
+	cl->busy = false;
+	if (busy && cl->busy_tries < BUSY_TRIES) {
+		/* Spread over a second: those of one office come one by one. */
+		uint32_t jitter;
+		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
+		delay = BUSY_WAIT_MIN + jitter % BUSY_WAIT_SPREAD;
+		cl->busy_tries++;
+		log_info("reconnecting in %.1fs (the hub is busy)", (double)delay / 1e6);
+		sd_notifyf(0, "STATUS=reconnecting to %s (the hub is busy)", cl->cfg->server);
+	} else if (cl->quick_retry) {
 		/* The hub most likely restarted (or we moved): come back now, with
 		 * a little jitter so that all its clients do not arrive at once. */
 		cl->quick_at = now;
-		uint16_t jitter;
+		uint32_t jitter;
 		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = 20000 + jitter % 200000;
 		cl->quick_retry = false;

@@ -85,6 +85,8 @@ struct client {
 	                              * port: a restart, most likely (watched closely) */
 	uint64_t attempts;           /* since the last connection (or the start), the
 	                              * one under way included */
+	bool busy;                   /* the last attempt: the hub said it is busy */
+	unsigned busy_tries;         /* soon again after that, since the last connection */
 	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */

@@ -25,7 +25,11 @@ enum slopn_app_error {
 	SLOPN_ERR_BANNED = 3,
 	SLOPN_ERR_KICKED = 4,        /* by the administrator, with the reason */
 	SLOPN_ERR_TOKEN_LIMIT = 5,   /* ours: the token has its most live sessions */
+	SLOPN_ERR_BUSY = 6,          /* ours: too many connections wait to log in; soon */
 };
+/* The start of the reason a hub gives a banned address's attempts, which it
+ * refuses in their first packet (CONNECTION_REFUSED, as when it is busy). */
+#define SLOPN_BANNED_REASON "banned after too many failed logins"
 
 enum drop_reason {
 	DROP_SPOOFED,      /* source is not the sender's VIP */

@@ -25,17 +25,30 @@
 #include <string.h>
 
 #include "daemon/hub.h"
+#include "daemon/testenv.h"
 #include "daemon/timer.h"
 
 #define MAX_CONNS 4096
 #define PENDING_MAX 1024
 #define PER_ADDR 16
+/* Tests make an office's burst with a few clients rather than dozens. */
+#define PER_ADDR_ENV "SLOPND_TEST_PER_ADDR"
 #define RETRY_ABOVE 128
 #define LOGIN_DEADLINE (5 * NGTCP2_SECONDS)
 #define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
 #define PRESSURE_LOG_EVERY (60 * NGTCP2_SECONDS)
 
 /* ---- connections per address ---- */
+
+static unsigned per_addr(void)
+{
+	static unsigned n;
+	if (!n) {
+		uint64_t v = testenv_get(PER_ADDR_ENV, 1, PER_ADDR);
+		n = v ? (unsigned)v : PER_ADDR;
+	}
+	return n;
+}
 
 /* IPv4 (a v4-mapped IPv6 too) by its address, IPv6 by its /64: one host
  * or one site. */
@@ -154,22 +167,24 @@ unsigned hub_closing(const struct server *s)
 
 /* Close a connection that has not logged in, at the end of the event. Code
  * 0: a real client that was only slow tries again. */
-static void close_waiting(struct session *ss, uint64_t *counter, const char *reason)
+/* code: SLOPN_ERR_BUSY when the client may come back soon (a limit), else
+ * SLOPN_ERR_CLIENT_EXIT. */
+static void close_waiting(struct session *ss, uint64_t *counter, uint64_t code, const char *reason)
 {
 	hub_admit_leave(ss);
 	(*counter)++;
 	note_pressure(ss->srv);
-	conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, reason);
+	conn_close(&ss->conn, code, reason);
 	hub_mark_dirty(ss);
 }
 
 static void pending_add(struct server *s, struct session *ss)
 {
 	if (s->npending >= PENDING_MAX)
-		close_waiting(TAILQ_FIRST(&s->pending), &s->adm.closed_limit,
+		close_waiting(TAILQ_FIRST(&s->pending), &s->adm.closed_limit, SLOPN_ERR_BUSY,
 		              "hub busy: too many connections waiting to log in");
 	if (addr_count(&s->pending_by_addr, ss, +1) < 0) {
-		close_waiting(ss, &s->adm.closed_limit, "hub out of memory");
+		close_waiting(ss, &s->adm.closed_limit, SLOPN_ERR_BUSY, "hub out of memory");
 		return;
 	}
 	ss->pending = true;
@@ -189,7 +204,7 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
 	         (unsigned long long)(LOGIN_DEADLINE / NGTCP2_SECONDS));
 	struct session *ss;
 	while ((ss = TAILQ_FIRST(&s->pending)) && ss->deadline <= now)
-		close_waiting(ss, &s->adm.closed_deadline, why);
+		close_waiting(ss, &s->adm.closed_deadline, SLOPN_ERR_CLIENT_EXIT, why);
 	arm_deadline(s);
 	hub_settle(s);
 	return 0;
@@ -269,7 +284,7 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	uint64_t left;
 	if (!ban_admit(&s->bans, from, now, &left)) {
 		char why[128];
-		snprintf(why, sizeof(why), "banned after too many failed logins: %llu more minutes",
+		snprintf(why, sizeof(why), SLOPN_BANNED_REASON ": %llu more minutes",
 		         (unsigned long long)(left + 59) / 60);
 		s->adm.refused_banned++;
 		stateless_close(s, hd, rx, NGTCP2_CONNECTION_REFUSED, why);
@@ -278,13 +293,13 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	uint8_t key[9], keylen;
 	addr_key(&rx->from, key, &keylen);
 	unsigned proven = addr_get(&s->pending_by_addr, key, keylen);
-	if (proven >= PER_ADDR) {
+	if (proven >= per_addr()) {
 		refuse(s, hd, rx, "too many connections from your address waiting to log in");
 		return false;
 	}
 	/* Queued Initials count as the handshakes they will be. */
 	if (!*validated && (s->handshaking + s->initq.n >= RETRY_ABOVE ||
-	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= PER_ADDR)) {
+	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= per_addr())) {
 		send_retry(s, hd, rx);
 		return false;
 	}
@@ -340,7 +355,7 @@ void hub_admit_start(struct server *s, struct session *ss, bool validated)
 	if (validated)
 		pending_add(s, ss);
 	else if (addr_count(&s->unproven_by_addr, ss, +1) < 0)
-		close_waiting(ss, &s->adm.closed_limit, "hub out of memory");
+		close_waiting(ss, &s->adm.closed_limit, SLOPN_ERR_BUSY, "hub out of memory");
 }
 
 void hub_admit_handshake(struct conn *c)
@@ -353,8 +368,8 @@ void hub_admit_handshake(struct conn *c)
 	if (ss->pending) {
 		/* Proven by Retry: the login deadline starts again now. */
 		pending_remove(s, ss);
-	} else if (addr_get(&s->pending_by_addr, ss->addr_key, ss->addr_keylen) >= PER_ADDR) {
-		close_waiting(ss, &s->adm.closed_limit,
+	} else if (addr_get(&s->pending_by_addr, ss->addr_key, ss->addr_keylen) >= per_addr()) {
+		close_waiting(ss, &s->adm.closed_limit, SLOPN_ERR_BUSY,
 		              "too many connections from your address waiting to log in");
 		return;
 	}
