@@ -170,6 +170,9 @@ unsigned hub_totals(const struct server *s, struct conn_stats *t);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off). 0 or -1. */
 int hub_nat_setup(struct server *s);
+/* Stopping left forwarding on for another router's NAT (its rule's place):
+ * said as a warning. */
+void hub_nat_kept(const char *where);
 enum nat_install {
 	NAT_START,       /* at start: forwarding on, the rules in */
 	NAT_AGAIN,       /* SIGHUP: written again */

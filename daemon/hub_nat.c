@@ -437,6 +437,13 @@ static void egress6_tell(struct server *s)
 	         "connected client%s told)", s->egress6, told, told == 1 ? "" : "s");
 }
 
+void hub_nat_kept(const char *where)
+{
+	log_warn("nat: left IP forwarding on, as it was while the hub ran: another router's NAT is "
+	         "in the kernel (a masquerade or SNAT rule in %s: Docker's or libvirt's, say), whose "
+	         "network would lose its way out (turn it off with sysctl if nothing needs it)", where);
+}
+
 int hub_nat_setup(struct server *s)
 {
 	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
@@ -445,9 +452,12 @@ int hub_nat_setup(struct server *s)
 	}
 	if (!s->cfg->nat) {
 		/* A crashed --nat run may have left its table and forwarding on. */
-		if (nat_stop_stale(s->tunname, s->nat_state))
+		char kept[128] = "";
+		if (nat_stop_stale(s->tunname, s->nat_state, kept, sizeof(kept)))
 			log_info("nat: removed the nftables table and restored forwarding left by a "
 			         "run that did not stop cleanly (or only forwarding, if it had no rules yet)");
+		if (*kept)
+			hub_nat_kept(kept);
 		return 0;
 	}
 	const char *eg = s->cfg->egress;

@@ -984,8 +984,12 @@ out:
 	s->trim_timer = NULL;
 	if (s->ev)
 		sd_event_unref(s->ev);
-	if (s->nat_on)
-		nat_stop(s->tunname, s->nat_backend, s->nat_state);
+	if (s->nat_on) {
+		char kept[128] = "";
+		nat_stop(s->tunname, s->nat_backend, s->nat_state, kept, sizeof(kept));
+		if (*kept)
+			hub_nat_kept(kept);
+	}
 	free(s->nat_state);
 	tun_close(&s->tun);
 	udp_close(&s->udp);

@@ -4,6 +4,7 @@
 #include "tun/nat.h"
 #include "tun/statefile.h"
 #include "proto/natstate.h"
+#include "proto/nftnat.h"
 #include "tun/nat_iptables.h"
 #include "tun/nft.h"
 #include "tun/outbuf.h"
@@ -324,13 +325,36 @@ static int write_state(const char *path, const struct natstate *st, char *err, s
 	return statefile_write(path, b, (size_t)n, 0600, err, errlen);
 }
 
-/* Forwarding as the state file says it was, and the file gone. Turning
- * IPv4's off makes the kernel accept ICMP redirects on every interface
- * (conf.all.accept_redirects 1): that goes back to what it was too. */
-static void restore_forwarding(const char *state_file)
+/* A source NAT rule of someone else's (ours are gone by now): Docker or
+ * libvirt, started after us, found forwarding on and did not turn it on
+ * themselves; turned off, their networks would lose their way out. */
+static bool other_router(char *where, size_t len)
+{
+	char *json = nft_json("list ruleset");
+	int found = json ? nft_nat_rule_find(json, strlen(json), where, len) : -1;
+	free(json);
+	return found == 1;
+}
+
+/* Forwarding as the state file says it was, and the file gone; but left on
+ * while another router's NAT is in the kernel (kept: where its rule is,
+ * else empty). Turning IPv4's off makes the kernel accept ICMP redirects on
+ * every interface (conf.all.accept_redirects 1): that goes back to what it
+ * was too. */
+static void restore_forwarding(const char *state_file, char *kept, size_t keptlen)
 {
 	struct natstate st;
 	read_state(state_file, &st);
+	if (keptlen)
+		kept[0] = '\0';
+	bool off4 = st.fwd4 == 0 && read_int(IP_FORWARD) > 0,
+	     off6 = st.fwd6 == 0 && read_int(IP6_FORWARD) > 0;
+	char where[128];
+	if ((off4 || off6) && other_router(where, sizeof(where))) {
+		if (keptlen)
+			snprintf(kept, keptlen, "%s", where);
+		st.fwd4 = st.fwd6 = -1;
+	}
 	if (st.fwd4 >= 0) {
 		bool turned_off = read_int(IP_FORWARD) != st.fwd4;
 		write_int(IP_FORWARD, st.fwd4);
@@ -402,7 +426,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	                : nat_forwards6(r) && write_int(IP6_FORWARD, 1) < 0 ? IP6_FORWARD : NULL;
 	if (fwd) {
 		snprintf(err, errlen, "cannot turn on forwarding (%s): %s", fwd, strerror(errno));
-		restore_forwarding(state_file);
+		restore_forwarding(state_file, NULL, 0);
 		return -1;
 	}
 	char e[256] = "", e2[256] = "";
@@ -422,7 +446,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 			         "(--nat needs nf_tables in the kernel, or iptables)", e, e2);
 		else
 			snprintf(err, errlen, "%s refused the rules: %s", nat_backend_name(want), e);
-		restore_forwarding(state_file);
+		restore_forwarding(state_file, NULL, 0);
 		return -1;
 	}
 	if (*used == NAT_NFTABLES || want == NAT_IPTABLES)
@@ -437,16 +461,17 @@ bool nat_in_force(const char *tun)
 	return nft_table_exists("inet", t);
 }
 
-void nat_stop(const char *tun, enum nat_backend used, const char *state_file)
+void nat_stop(const char *tun, enum nat_backend used, const char *state_file, char *kept,
+              size_t keptlen)
 {
 	if (used == NAT_IPTABLES)
 		ipt_remove(tun);
 	else
 		nft_remove(tun);
-	restore_forwarding(state_file);
+	restore_forwarding(state_file, kept, keptlen);
 }
 
-bool nat_stop_stale(const char *tun, const char *state_file)
+bool nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen)
 {
 	/* A --nat run writes the state file before any rule and removes it
 	 * last: without it there is nothing to clean, and no nft or iptables
@@ -459,6 +484,6 @@ bool nat_stop_stale(const char *tun, const char *state_file)
 	if (nft)
 		nft_remove(tun);
 	/* Also when a crash came before the rules: forwarding was on already. */
-	restore_forwarding(state_file);
+	restore_forwarding(state_file, kept, keptlen);
 	return true;
 }

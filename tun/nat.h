@@ -114,9 +114,12 @@ int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size
 bool nat_in_force(const char *tun);
 /* Without --nat: if a crashed --nat run left its state file (and maybe
  * its rules), stop as nat_stop does. Returns whether there was one. */
-bool nat_stop_stale(const char *tun, const char *state_file);
+bool nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen);
 /* Stop: remove the rules, put forwarding back (each setting that was
- * changed), remove state_file. */
-void nat_stop(const char *tun, enum nat_backend used, const char *state_file);
+ * changed), remove state_file. Forwarding that another router's source NAT
+ * (Docker's, libvirt's) needs is left on: kept (keptlen bytes) then names
+ * where its rule is ("ip nat POSTROUTING"), else it is empty. */
+void nat_stop(const char *tun, enum nat_backend used, const char *state_file, char *kept,
+              size_t keptlen);
 
 #endif

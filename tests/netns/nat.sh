@@ -356,4 +356,20 @@ expect_eq "ip_forward, accept_redirects once a hub without --nat has started, af
 	"$(fwd_state)" "0 0"
 [ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the state file of the crashed run is still there"
 stop hub:plain2
+
+# Docker started while the hub ran: it found forwarding on and added its
+# masquerade (through iptables-nft, as Docker does). The hub's stop leaves
+# forwarding on, or the containers would lose their way out, and says so.
+start hub:docker server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
+expect_eq "ip_forward, accept_redirects while the hub runs" "$(fwd_state)" "1 0"
+nsx hub iptables -t nat -A POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+stop hub:docker
+expect_eq "ip_forward after the hub stops, Docker's NAT there" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+nsx hub nft list tables | grep -q slopn && fail "the hub's table is still there"
+[ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the hub's state file is still there"
+grep -q "warning: nat: left IP forwarding on, .*(a masquerade or SNAT rule in ip nat POSTROUTING" \
+	"$TMP/hub-docker.log" || fail "the hub did not say why it left forwarding on"
+ok "forwarding left on for another router's NAT (Docker's), and said"
 echo "PASS"

@@ -1,0 +1,53 @@
+#include "proto/nftnat.h"
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static bool is_snat(json_t *stmt)
+{
+	if (json_object_get(stmt, "masquerade") || json_object_get(stmt, "snat"))
+		return true;
+	/* iptables-nft's targets it has no native form for: {"xt": {"type":
+	 * "target", "name": "MASQUERADE"}} */
+	json_t *xt = json_object_get(stmt, "xt");
+	const char *name = json_string_value(json_object_get(xt, "name"));
+	return name && (!strcmp(name, "MASQUERADE") || !strcmp(name, "SNAT"));
+}
+
+static const char *str_or(json_t *o, const char *key)
+{
+	const char *s = json_string_value(json_object_get(o, key));
+	return s ? s : "?";
+}
+
+int nft_nat_rule_find(const char *json, size_t len, char *where, size_t cap)
+{
+	json_t *root = json_loadb(json, len, 0, NULL);
+	json_t *list = json_object_get(root, "nftables");
+	int rv = json_is_array(list) ? 0 : -1;
+	size_t i, j;
+	json_t *item, *stmt;
+	/* {"nftables": [{"metainfo": {...}}, {"rule": {"family": F, "table": T,
+	 * "chain": C, "expr": [statement, ...]}}, ...]} */
+	json_array_foreach(list, i, item) {
+		json_t *rule = json_object_get(item, "rule");
+		json_array_foreach(json_object_get(rule, "expr"), j, stmt) {
+			if (!is_snat(stmt))
+				continue;
+			if (cap) {
+				snprintf(where, cap, "%s %s %s", str_or(rule, "family"), str_or(rule, "table"),
+				         str_or(rule, "chain"));
+				for (char *p = where; *p; p++)
+					if ((unsigned char)*p < 0x20 || *p == 0x7f)
+						*p = '?';
+			}
+			rv = 1;
+			goto out;
+		}
+	}
+out:
+	json_decref(root);
+	return rv;
+}

@@ -1,0 +1,83 @@
+/* Source NAT rules found in an nftables listing (proto/nftnat.h). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "proto/nftnat.h"
+
+static int find(const char *json, char *where, size_t cap)
+{
+	return nft_nat_rule_find(json, strlen(json), where, cap);
+}
+
+#define META "{\"metainfo\": {\"version\": \"1.0.6\", \"json_schema_version\": 1}}"
+
+/* Docker's rule through iptables-nft, an SNAT target, a native masquerade. */
+static void found(void **state)
+{
+	(void)state;
+	char w[64];
+	assert_int_equal(find("{\"nftables\": [" META ", {\"rule\": {\"family\": \"ip\", \"table\": \"nat\", "
+	                      "\"chain\": \"POSTROUTING\", \"handle\": 2, \"expr\": [{\"match\": {\"op\": \"!=\", "
+	                      "\"left\": {\"meta\": {\"key\": \"oifname\"}}, \"right\": \"docker0\"}}, "
+	                      "{\"counter\": {\"packets\": 0, \"bytes\": 0}}, {\"xt\": {\"type\": \"target\", "
+	                      "\"name\": \"MASQUERADE\"}}]}}]}", w, sizeof(w)), 1);
+	assert_string_equal(w, "ip nat POSTROUTING");
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"family\": \"ip\", \"table\": \"nat\", \"chain\": "
+	                      "\"POSTROUTING\", \"expr\": [{\"xt\": {\"type\": \"target\", \"name\": \"SNAT\"}}]}}]}",
+	                      w, sizeof(w)), 1);
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"family\": \"inet\", \"table\": \"x\", \"chain\": "
+	                      "\"p\", \"expr\": [{\"masquerade\": null}]}}]}", w, sizeof(w)), 1);
+	assert_string_equal(w, "inet x p");
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"family\": \"ip6\", \"table\": \"t\", \"chain\": "
+	                      "\"c\", \"expr\": [{\"snat\": {\"addr\": \"2001:db8::1\"}}]}}]}", w, sizeof(w)), 1);
+	/* Cut to the room, control characters of a table's name made harmless. */
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"family\": \"inet\", \"table\": \"a\\u001b[2J\", "
+	                      "\"chain\": \"p\", \"expr\": [{\"masquerade\": null}]}}]}", w, sizeof(w)), 1);
+	assert_string_equal(w, "inet a?[2J p");
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"expr\": [{\"masquerade\": null}]}}]}", w, 6), 1);
+	assert_string_equal(w, "? ? ?");
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"expr\": [{\"masquerade\": null}]}}]}", NULL, 0), 1);
+}
+
+/* No NAT: filter rules, a DNAT, other targets; an empty ruleset. */
+static void none(void **state)
+{
+	(void)state;
+	char w[64] = "untouched";
+	assert_int_equal(find("{\"nftables\": [" META "]}", w, sizeof(w)), 0);
+	assert_int_equal(find("{\"nftables\": [{\"rule\": {\"family\": \"ip\", \"table\": \"filter\", \"chain\": "
+	                      "\"FORWARD\", \"expr\": [{\"xt\": {\"type\": \"target\", \"name\": \"DOCKER\"}}, "
+	                      "{\"accept\": null}, {\"dnat\": {\"addr\": \"10.0.0.1\"}}]}}]}", w, sizeof(w)), 0);
+	assert_string_equal(w, "untouched");
+}
+
+/* What is not a listing. */
+static void bad(void **state)
+{
+	(void)state;
+	char w[64];
+	assert_int_equal(find("", w, sizeof(w)), -1);
+	assert_int_equal(find("{\"nftables\": ", w, sizeof(w)), -1);
+	assert_int_equal(find("[]", w, sizeof(w)), -1);
+	assert_int_equal(find("{\"nftables\": {}}", w, sizeof(w)), -1);
+	/* Wrong shapes inside a listing are no rules. */
+	assert_int_equal(find("{\"nftables\": [1, \"x\", {\"rule\": 5}, {\"rule\": {\"expr\": 7}}, "
+	                      "{\"rule\": {\"expr\": [null, 3, {\"xt\": 1}, {\"xt\": {\"name\": 2}}]}}]}",
+	                      w, sizeof(w)), 0);
+	char nul[] = "{\"nftables\": [{\"rule\": {\"expr\": [{\"masquerade\": null}]}}]}";
+	assert_int_equal(nft_nat_rule_find(nul, 10, w, sizeof(w)), -1); /* cut short */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(found),
+		cmocka_unit_test(none),
+		cmocka_unit_test(bad),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
