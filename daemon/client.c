@@ -375,10 +375,7 @@ static void client_down(struct conn *c)
 		cl->busy = true;
 		char msg[sizeof(cl->problem)];
 		snprintf(msg, sizeof(msg), "hub busy: %s", *c->close_reason ? c->close_reason : "refused");
-		if (strcmp(msg, cl->problem) != 0)
-			client_problem(cl, "%s", msg);
-		else
-			log_info("%s (again)", msg); /* a burst of them, said once */
+		client_problem_again(cl, msg);
 		return;
 	}
 	if (c->close_by_peer && !c->close_app && c->close_code >= 0x100 && c->close_code < 0x200) {
@@ -487,10 +484,10 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	struct client *cl = userdata;
 	/* An attempt reads the ICMP answers to its packets first: they tell
 	 * who answered and why (and a receive would give only the errno). */
-	int gone = client_read_errors(cl);
-	if (gone == 1)
+	int queued = client_read_errors(cl);
+	if (queued == 1)
 		return 0; /* the connection and this source are gone */
-	for (int round = 0; round < 8 && cl->conn && !gone; round++) {
+	for (int round = 0; round < 8 && cl->conn && !queued; round++) {
 		int n = udp_recv(&cl->udp);
 		if (n < 0 && cl->udp.recverr) {
 			/* An error that came after the queue was read: it is queued too. */
@@ -655,6 +652,14 @@ void client_problem(struct client *cl, const char *fmt, ...)
 	vsnprintf(cl->problem, sizeof(cl->problem), fmt, ap);
 	va_end(ap);
 	log_warn("%s", cl->problem);
+}
+
+void client_problem_again(struct client *cl, const char *msg)
+{
+	if (strcmp(msg, cl->problem) != 0)
+		client_problem(cl, "%s", msg);
+	else
+		log_info("%s (again)", msg);
 }
 
 bool client_retry_in(const struct client *cl, uint64_t *left)

@@ -181,6 +181,9 @@ struct client {
 /* Why an attempt failed: a warning in the log, and in status until the
  * next connection is up. */
 void client_problem(struct client *cl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same, but msg again as the last problem (a hub down for an hour, a
+ * burst of "busy"): an info line with "(again)", not one more warning. */
+void client_problem_again(struct client *cl, const char *msg);
 /* The end of a lookup of the hub's name: its addresses (NULL when it
  * failed, the problem said): the attempt goes on, or waits for the next. */
 void client_resolved(struct client *cl, struct addrinfo *ai);

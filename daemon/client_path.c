@@ -172,12 +172,11 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
-/* An attempt's packets answered with ICMP "unreachable" (why: the reason,
- * from icmp_error_kind) by from (NULL: not told; the hub itself, a router,
- * or this machine) end the attempt now, rather than at the handshake
- * timeout. */
-static bool unreachable(struct client *cl, const struct sockaddr_storage *from, const char *why,
-                        bool port)
+/* An attempt's packets answered with an ICMP (v6: ICMPv6) "unreachable" of
+ * that code by from (NULL: not told; the hub itself, a router, or this
+ * machine) end the attempt now, rather than at the handshake timeout. */
+static bool unreachable(struct client *cl, const struct sockaddr_storage *from, bool v6,
+                        uint8_t type, uint8_t code)
 {
 	/* Only before the hub was heard: an ICMP error is easy to forge for
 	 * someone who sees the packets, and a hub that answered is there (a
@@ -188,7 +187,8 @@ static bool unreachable(struct client *cl, const struct sockaddr_storage *from, 
 	const char *name = cl->cfg->server, *at = "", *addr = "";
 	if (strcmp(cl->cfg->server, cl->hub_str) != 0)
 		at = " at ", addr = cl->hub_str;
-	char by[INET6_ADDRSTRLEN] = "";
+	char why[200], by[INET6_ADDRSTRLEN] = "";
+	icmp_error_kind(v6, type, code, why, sizeof(why));
 	if (from && from->ss_family)
 		sockaddr_host((const struct sockaddr *)from, by, sizeof(by));
 	char msg[sizeof(cl->problem)];
@@ -204,14 +204,11 @@ static bool unreachable(struct client *cl, const struct sockaddr_storage *from, 
 	else
 		snprintf(msg, sizeof(msg), "connection failed: the router %s answered for %s%s%s with "
 		         "ICMP %s", by, name, at, addr, why);
-	/* A hub down for an hour refuses every attempt (up to 30 s apart): a
-	 * warning once, then the same as news of the retries. */
-	if (strcmp(msg, cl->problem) != 0)
-		client_problem(cl, "%s", msg);
-	else
-		log_info("%s (again)", msg);
+	/* A hub down for an hour refuses every attempt (up to 30 s apart). */
+	client_problem_again(cl, msg);
 	cl->silent = true; /* watched while it waits, as a hub that does not answer */
-	cl->port_refused = port && hub;
+	/* Its host without its slopnd: restarting, most likely. */
+	cl->port_refused = hub && (v6 ? type == 1 && code == 4 : type == 3 && code == 3);
 	client_next_address(cl);
 	client_drop_connection(cl);
 	client_schedule_retry(cl);
@@ -232,9 +229,7 @@ bool client_refused(struct client *cl, int err)
 		code = 13;
 	else
 		return false;
-	char why[200];
-	icmp_error_kind(false, 3, code, why, sizeof(why));
-	return unreachable(cl, NULL, why, err == ECONNREFUSED);
+	return unreachable(cl, NULL, false, 3, code);
 }
 
 int client_read_errors(struct client *cl)
@@ -242,13 +237,11 @@ int client_read_errors(struct client *cl)
 	struct udp_error e;
 	bool narrowed = false;
 	while (cl->udp.fd >= 0 && cl->udp.recverr && udp_read_error(&cl->udp, &e) > 0) {
-		char why[200];
 		bool v6 = e.origin == SO_EE_ORIGIN_ICMP6;
 		enum icmp_kind k = e.origin == SO_EE_ORIGIN_ICMP || v6
-		                   ? icmp_error_kind(v6, e.type, e.code, why, sizeof(why))
+		                   ? icmp_error_kind(v6, e.type, e.code, NULL, 0)
 		                   : ICMP_KIND_OTHER;
-		bool port = v6 ? e.type == 1 && e.code == 4 : e.type == 3 && e.code == 3;
-		if (k == ICMP_KIND_UNREACHABLE && unreachable(cl, &e.from, why, port))
+		if (k == ICMP_KIND_UNREACHABLE && unreachable(cl, &e.from, v6, e.type, e.code))
 			return 1; /* the connection and its socket are gone */
 		if (k == ICMP_KIND_TOO_BIG)
 			narrowed = true;

@@ -165,10 +165,10 @@ unsigned hub_closing(const struct server *s)
 	return n;
 }
 
-/* Close a connection that has not logged in, at the end of the event. Code
- * 0: a real client that was only slow tries again. */
-/* code: SLOPN_ERR_BUSY when the client may come back soon (a limit), else
- * SLOPN_ERR_CLIENT_EXIT. */
+/* Close a connection that has not logged in, at the end of the event, with
+ * code SLOPN_ERR_BUSY when a limit turned it away (a real client comes back
+ * soon), else SLOPN_ERR_CLIENT_EXIT (a real client that was only slow tries
+ * again). */
 static void close_waiting(struct session *ss, uint64_t *counter, uint64_t code, const char *reason)
 {
 	hub_admit_leave(ss);

@@ -50,11 +50,11 @@ static void tune(struct udp *u, int family)
 	int one = 1;
 	setsockopt(u->fd, SOL_SOCKET, SO_RXQ_OVFL, &one, sizeof(one));
 	u->gro = offloads && setsockopt(u->fd, IPPROTO_UDP, UDP_GRO, &one, sizeof(one)) == 0;
-	if (u->recverr) /* a socket replaced by udp_reconnect */
-		udp_watch_errors(u, true);
 	if (offloads && !u->gro)
 		log_info("UDP GRO refused by the kernel (%s): receiving packets one by one",
 		         strerror(errno));
+	if (u->recverr) /* a socket replaced by udp_reconnect */
+		udp_watch_errors(u, true);
 }
 
 /* A socket on a wildcard address (the hub's default 0.0.0.0, or [::]) on a

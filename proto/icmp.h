@@ -47,8 +47,9 @@ enum icmp_kind {
 };
 /* For ICMP_KIND_UNREACHABLE, why (cap bytes, NUL-terminated) gets the
  * reason in words and what to check, e.g. "port unreachable: nothing
- * listens on that UDP port (...)"; else it is left empty. Any type and
- * code are taken (an unknown unreachable code is named by its number). */
+ * listens on that UDP port (...)"; else it is left empty (why may be NULL
+ * with cap 0: the kind alone). Any type and code are taken (an unknown
+ * unreachable code is named by its number). */
 enum icmp_kind icmp_error_kind(bool v6, uint8_t type, uint8_t code, char *why, size_t cap);
 
 #endif
