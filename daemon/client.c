@@ -188,7 +188,10 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	/* A reconnect tries this address first. */
 	const ngtcp2_path *path = ngtcp2_conn_get_path(c->qc);
 	memcpy(&cl->prefer, path->remote.addr, path->remote.addrlen);
-	cl->up_since = time(NULL); /* the backoff starts again once it lasted (client_down) */
+	cl->up_since = time(NULL);
+	/* The backoff starts again once it lasted (client_down): judged on the
+	 * monotonic clock, which a clock set back does not move. */
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->up_at);
 	cl->banned = false;
 	char v6[32 + 2 * INET6_ADDRSTRLEN] = "", a6[INET6_ADDRSTRLEN], h6[INET6_ADDRSTRLEN];
 	if (cl->prefix6)
@@ -302,7 +305,9 @@ static void client_down(struct conn *c)
 	 * ends each one at once (or kicks, or sends a "path" line) must not
 	 * have us log in again and again, with the full tunnel's routes going
 	 * and coming each time. */
-	if (was_up && time(NULL) - cl->up_since >= STEADY_SECS)
+	uint64_t now;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	if (was_up && now - cl->up_at >= STEADY_SECS * 1000000ull)
 		cl->backoff = 0;
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&

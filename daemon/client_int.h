@@ -134,7 +134,8 @@ struct client {
 	sd_event_source *gai_src;
 	uint64_t drop_down;          /* TUN packets while not connected */
 	struct control *ctl;
-	time_t up_since;
+	time_t up_since;             /* wall clock, for status */
+	uint64_t up_at;              /* the same on CLOCK_MONOTONIC (us): the backoff's judge */
 	struct conn_stats totals;    /* counters of earlier connections */
 	/* A hub name may have several addresses (IPv6 and IPv4): an attempt
 	 * that hears nothing moves on to the next (client_next_address). */
