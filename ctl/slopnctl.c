@@ -78,7 +78,8 @@ void usage(FILE *f)
 	}
 	fprintf(f, "\nOptions, before or after the command:\n");
 	flag_lines(f, global_flags);
-	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable.\n");
+	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable,\n"
+	           "4 an answer that is not the daemon's (not JSON-RPC, or a field missing or wrong).\n");
 }
 
 static void command_help(const struct command *c)
