@@ -969,7 +969,7 @@ int client_run(const struct config *cfg)
 		sd_event_source_set_io_fd_own(cl->nl_src, 1);
 	}
 	sd_event_set_watchdog(cl->ev, 1);
-	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, client_methods, cl)))
+	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl)))
 		goto out;
 	if ((size_t)snprintf(cl->resolv_backup, sizeof(cl->resolv_backup), "%s/resolv-%s.orig",
 	                     cfg->state_dir, cl->tunname) >= sizeof(cl->resolv_backup)) {

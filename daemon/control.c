@@ -48,6 +48,7 @@ struct control {
 	int fd;
 	char *path;
 	sd_event_source *io;
+	const char *role;
 	const struct control_method *methods;
 	void *ctx;
 	struct caller *callers;
@@ -127,7 +128,10 @@ static int queue_line(struct caller *k, char *line)
 	if (!line)
 		return -1;
 	size_t n = strlen(line);
-	if (k->outlen + n > OUT_MAX) {
+	/* The limit is on what waits: one answer goes out whatever its size
+	 * (token.list of a large store), else the caller would only see the
+	 * connection close. */
+	if (k->outlen && k->outlen + n > OUT_MAX) {
 		free(line);
 		return -1;
 	}
@@ -149,19 +153,45 @@ static int queue_line(struct caller *k, char *line)
 	return flush_out(k);
 }
 
+/* "unknown method 'x': this slopnd is a client, which answers server.status" */
+static void unknown_method(const struct control *c, const char *name, char *err, size_t len)
+{
+	size_t n = (size_t)snprintf(err, len, "unknown method '%s': this slopnd is a %s, which answers ",
+	                            name, c->role);
+	for (const struct control_method *m = c->methods; m->name && n < len; m++)
+		n += (size_t)snprintf(err + n, len - n, "%s%s", m == c->methods ? "" : ", ", m->name);
+}
+
+static bool blank(const char *line, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (line[i] != ' ' && line[i] != '\t' && line[i] != '\r')
+			return false;
+	return true;
+}
+
 static int handle_line(struct caller *k, const char *line, size_t len)
 {
 	struct control *c = k->ctl;
 	struct jsonrpc_request req;
-	char err[256] = "";
+	char err[1024] = "";
+	if (blank(line, len))
+		return 0; /* Enter pressed in socat: nothing asked */
 	int code = jsonrpc_parse(line, len, &req, err, sizeof(err));
 	char *out = NULL;
+	if (code == 0 && !req.id) {
+		/* A notification: its answer could not be sent, so nothing is
+		 * done (token.add's secret would be lost with its answer). */
+		log_debug("control: notification '%s' from pid %d ignored", req.method, (int)k->who.pid);
+		jsonrpc_request_clear(&req);
+		return 0;
+	}
 	if (code == 0) {
 		const struct control_method *m = c->methods;
 		while (m->name && strcmp(m->name, req.method) != 0)
 			m++;
 		if (!m->name) {
-			snprintf(err, sizeof(err), "unknown method '%s' (see docs/control-api.md)", req.method);
+			unknown_method(c, req.method, err, sizeof(err));
 			code = JSONRPC_METHOD_NOT_FOUND;
 		} else {
 			if (m->changes)
@@ -169,10 +199,10 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 			json_t *res = m->fn(c->ctx, &k->who, req.params, &code, err, sizeof(err));
 			if (res) {
 				code = 0;
-				out = req.id ? jsonrpc_format_result(req.id, res) : (json_decref(res), NULL);
+				out = jsonrpc_format_result(req.id, res);
 			}
 			/* No answer built (jansson refused a value): the caller still hears. */
-			if ((!res && code == 0) || (res && req.id && !out)) {
+			if ((!res && code == 0) || (res && !out)) {
 				code = JSONRPC_INTERNAL_ERROR;
 				snprintf(err, sizeof(err), "internal error: %s could not build its answer",
 				         m->name);
@@ -232,7 +262,14 @@ drop:
 
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
-	caller_free(userdata);
+	struct caller *k = userdata;
+	/* Still taking a long answer: that counts as activity (flush_out). */
+	if (k->active + k->ctl->idle_usec > usec) {
+		sd_event_source_set_time(s, k->active + k->ctl->idle_usec);
+		sd_event_source_set_enabled(s, SD_EVENT_ONESHOT);
+		return 0;
+	}
+	caller_free(k);
 	return 0;
 }
 
@@ -296,12 +333,14 @@ static int make_parent(const char *path)
 	return rv;
 }
 
-static struct control *control_new(sd_event *ev, const struct control_method *methods, void *ctx)
+static struct control *control_new(sd_event *ev, const char *role,
+                                   const struct control_method *methods, void *ctx)
 {
 	struct control *c = calloc(1, sizeof(*c));
 	if (!c)
 		return NULL;
 	c->ev = ev;
+	c->role = role;
 	c->methods = methods;
 	c->ctx = ctx;
 	c->fd = -1;
@@ -322,7 +361,7 @@ static int bind_0660(int fd, const struct sockaddr_un *sa)
 	return rv;
 }
 
-struct control *control_open(sd_event *ev, const char *path,
+struct control *control_open(sd_event *ev, const char *path, const char *role,
                              const struct control_method *methods, void *ctx)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -331,7 +370,7 @@ struct control *control_open(sd_event *ev, const char *path,
 		return NULL;
 	}
 	memcpy(sa.sun_path, path, strlen(path) + 1);
-	struct control *c = control_new(ev, methods, ctx);
+	struct control *c = control_new(ev, role, methods, ctx);
 	if (!c)
 		return NULL;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -382,10 +421,10 @@ fail_quiet:
 	return NULL;
 }
 
-struct control *control_adopt(sd_event *ev, int fd, const struct control_method *methods,
-                              void *ctx)
+struct control *control_adopt(sd_event *ev, int fd, const char *role,
+                              const struct control_method *methods, void *ctx)
 {
-	struct control *c = control_new(ev, methods, ctx);
+	struct control *c = control_new(ev, role, methods, ctx);
 	if (!c)
 		return NULL;
 	c->fd = fd;

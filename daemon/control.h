@@ -34,12 +34,13 @@ struct control_method {
 };
 
 /* Listen on path (the directory is created; a stale socket is replaced).
- * methods ends with a {NULL} entry. NULL on failure (logged). */
-struct control *control_open(sd_event *ev, const char *path,
+ * role ("hub", "client") names the daemon in the answer to an unknown
+ * method; methods ends with a {NULL} entry. NULL on failure (logged). */
+struct control *control_open(sd_event *ev, const char *path, const char *role,
                              const struct control_method *methods, void *ctx);
 /* The same on a listening socket handed over by systemd (not unlinked at exit). */
-struct control *control_adopt(sd_event *ev, int fd, const struct control_method *methods,
-                              void *ctx);
+struct control *control_adopt(sd_event *ev, int fd, const char *role,
+                              const struct control_method *methods, void *ctx);
 void control_close(struct control *c);
 /* {"spoofed": N, ...}: drop counters by reason, as results show them. */
 json_t *control_drops_json(const struct conn_stats *st);

@@ -327,14 +327,20 @@ static int parse_vip(struct server *s, const char *str, uint32_t *vip, int *code
 	return 0;
 }
 
-/* The disk said no: log it, and tell the caller that nothing changed. */
-static void store_failed(const char *what, const char *name, char *err, size_t errlen)
+/* The store was not written: log it, and tell the caller that nothing
+ * changed, and what to do: a file edited by hand wants a reload, a failed
+ * write room or permissions. */
+static void store_failed(struct server *s, const char *what, const char *name, char *err,
+                         size_t errlen)
 {
-	char why[512];
+	char why[1024];
 	snprintf(why, sizeof(why), "%s", err);
 	log_err("%s '%s': %s", what, name, why);
-	snprintf(err, errlen, "the token store could not be written (%s): nothing changed; "
-	         "free some space or fix the state directory's permissions, then retry", why);
+	if (tokens_changed_on_disk(&s->tokens))
+		snprintf(err, errlen, "tokens.json %s (nothing changed)", why);
+	else
+		snprintf(err, errlen, "the token store could not be written (%s): nothing changed; "
+		         "free some space or fix the state directory's permissions, then retry", why);
 }
 
 /* token.add's and token.set's expires_in and max_sessions (0: none). */
@@ -402,7 +408,7 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	if (rc) {
 		*code = rc;
 		if (rc == SLOPN_RPC_STORE_FAILED)
-			store_failed("token.add", name, err, errlen);
+			store_failed(s, "token.add", name, err, errlen);
 		return NULL;
 	}
 	hub_expiry_arm(s);
@@ -490,7 +496,7 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	if (rc) {
 		*code = rc;
 		if (rc == SLOPN_RPC_STORE_FAILED)
-			store_failed("token.remove", copy, err, errlen);
+			store_failed(s, "token.remove", copy, err, errlen);
 		return NULL;
 	}
 	alloc_forget_token(&s->addrs, copy);
@@ -550,7 +556,7 @@ static json_t *m_token_set(void *ctx, struct control_caller *who, json_t *params
 	if (rc) {
 		*code = rc;
 		if (rc == SLOPN_RPC_STORE_FAILED)
-			store_failed("token.set", copy, err, errlen);
+			store_failed(s, "token.set", copy, err, errlen);
 		return NULL;
 	}
 	hub_expiry_arm(s);

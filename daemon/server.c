@@ -926,8 +926,8 @@ int server_run(const struct config *cfg)
 		goto out;
 	hub_expiry_arm(s);
 	s->started = time(NULL);
-	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, hub_methods, s))
-	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, hub_methods, s)))
+	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
+	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods, s)))
 		goto out;
 	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
 	sd_event_set_watchdog(s->ev, 1);

@@ -56,7 +56,7 @@ void tokens_free(struct token_store *ts)
 }
 
 /* Whether the file is another than the hub last read or wrote. */
-static bool changed_on_disk(const struct token_store *ts)
+bool tokens_changed_on_disk(const struct token_store *ts)
 {
 	struct stat st;
 	if (stat(ts->path, &st) != 0)
@@ -69,9 +69,9 @@ static bool changed_on_disk(const struct token_store *ts)
 
 int tokens_save(struct token_store *ts, char *err, size_t errlen)
 {
-	if (changed_on_disk(ts)) {
+	if (tokens_changed_on_disk(ts)) {
 		snprintf(err, errlen, "changed on disk since the hub read it: not written over; "
-		         "reload the hub (systemctl reload slopnd, or SIGHUP) to load it, then again");
+		         "reload the hub (systemctl reload slopnd, or SIGHUP) to load it, then retry");
 		return -1;
 	}
 	char *text = tokenfile_format(ts->v, ts->n);

@@ -34,6 +34,9 @@ void tokens_free(struct token_store *ts);
  * A file changed on disk since the hub read or wrote it (an edit by hand,
  * not yet loaded with SIGHUP) is not written over: -1, err says so. */
 int tokens_save(struct token_store *ts, char *err, size_t errlen);
+/* Whether the file is another than the hub last read or wrote (that
+ * refusal, not a failed write). */
+bool tokens_changed_on_disk(const struct token_store *ts);
 
 struct token_entry *tokens_find(struct token_store *ts, const char *name);
 

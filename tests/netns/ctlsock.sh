@@ -126,3 +126,50 @@ expect_eq "exit status with --control naming a regular file" "$rc" 1
 [[ $out == *"a file that is not a socket is there"* ]] || fail "no clear error: $out"
 expect_eq "the file --control named" "$(cat "$TMP/not-a-socket")" keep
 ok "--control never removes a file that is not a socket"
+
+# A notification (no id) is not run: token.add's answer, with the secret,
+# could not reach the caller. A blank line is skipped. The next request on
+# that connection is the first answered.
+python3 - "$TMP/hub.sock" > "$TMP/notify.txt" <<'PY' || fail "notification: $(cat "$TMP/notify.txt")"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","method":"token.add","params":{"name":"ghost"}}\n\n  \r\n'
+          b'{"jsonrpc":"2.0","id":9,"method":"token.list"}\n')
+r = json.loads(s.makefile("r").readline())
+print(r["id"], any(t["name"] == "ghost" for t in r["result"]["tokens"]))
+PY
+expect_eq "first answer's id, ghost added" "$(cat "$TMP/notify.txt")" "9 False"
+ok "a notification is not run, a blank line not answered"
+
+# One answer larger than the 4 MiB a caller may leave waiting (token.list
+# of 20000 tokens) goes out whole, and a caller reading it slowly, for
+# longer than the 2 s idle timeout, is not cut off while it reads.
+python3 - "$TMP/hub-state/tokens.json" <<'PY'
+import json, sys
+toks = [{"name": "t%05d" % i, "sha256": "%064x" % i, "created": 1700000000} for i in range(20000)]
+with open(sys.argv[1] + ".new", "w") as f:
+    json.dump({"version": 1, "tokens": toks}, f)
+PY
+mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
+kill -HUP "$(pid_of hub)"
+many() { [ "$(ctl --json token list | jq '.tokens | length')" -ge 20000 ]; }
+wait_until 10 "token list with 20000 tokens" many
+python3 - "$TMP/hub.sock" > "$TMP/slow.txt" <<'PY' || fail "a slow reader: $(cat "$TMP/slow.txt")"
+import json, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"token.list"}\n')
+t, data = time.monotonic(), b""
+while not data.endswith(b"\n"):
+    time.sleep(0.05)  # 20 reads of 32 KiB a second: some 8 s for 5 MiB
+    b = s.recv(32768)
+    if not b:
+        sys.exit("closed after %d bytes, %.1f s" % (len(data), time.monotonic() - t))
+    data += b
+r = json.loads(data)
+print(len(data) > 4 << 20, len(r["result"]["tokens"]), time.monotonic() - t > 3)
+PY
+expect_eq "over 4 MiB, tokens, read for over 3 s" "$(cat "$TMP/slow.txt")" "True 20001 True"
+ok "an answer over 4 MiB goes out whole, to a reader slower than the idle timeout"

@@ -157,3 +157,16 @@ kill -0 "$c1pid" 2>/dev/null || fail "c1 is gone"
 wait_connected c1 10.100.0.2
 expect_eq "c1's status afterwards" "$(client_status c1 role)" client
 ok "c1 answered all $sent malformed and odd requests, and is still there"
+
+# A hub's method asked of a client: the answer says what this daemon is.
+msg=$(python3 - "$TMP/c1.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"sessions.list"}\n')
+print(json.loads(s.makefile("r").readline())["error"]["message"])
+PY
+)
+expect_eq "sessions.list asked of a client" "$msg" \
+	"unknown method 'sessions.list': this slopnd is a client, which answers server.status"

@@ -178,8 +178,10 @@ jq --arg h "$fred" '.tokens += [{"name": "fred", "sha256": $h, "created": 170000
 mv "$TMP/edit.json" "$TMP/hub-state/tokens.json"   # as an editor saves
 cp "$TMP/hub-state/tokens.json" "$TMP/edited.json"
 ctl token add gina 2> "$TMP/err.txt"; expect_eq "token add over an edit not loaded exits" "$?" 1
-grep -q "changed on disk since the hub read it: not written over; reload the hub" "$TMP/err.txt" ||
+grep -q "tokens.json changed on disk since the hub read it: not written over; reload the hub" "$TMP/err.txt" ||
 	fail "token add over an edit: $(cat "$TMP/err.txt")"
+# Not a failed write: no advice about space or permissions.
+grep -q "free some space" "$TMP/err.txt" && fail "token add over an edit, a failed write's advice: $(cat "$TMP/err.txt")"
 TOKEN=$hank start_client c3:hank --tun hank0
 wait_until 10 "hank connected" client_connected c3:hank
 wait_log hub:hup "last use of 'hank' not saved: changed on disk" 2
