@@ -29,6 +29,7 @@ const char *const drop_reason_names[DROP_MAX] = {
 #define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
 #define LINGER_MAX (3 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
+#define KEEPALIVE_MIN NGTCP2_SECONDS
 /* A client gives up on a hub that answered none of this many probe
  * timeouts in a row, or nothing it sent for as many probe timeouts (a
  * packet sent before the doubled timeout is due, five pings a second, puts
@@ -49,6 +50,10 @@ const char *const drop_reason_names[DROP_MAX] = {
  * under TIMER_MIN, and fine enough for a shallow bottleneck queue. */
 #define PACE_BURST (2 * NGTCP2_MILLISECONDS)
 #define PACE_MIN_BURST (16 * UDP_MAX_PAYLOAD)
+/* A requested close waits for the control data before it (the error line
+ * travels with the close) at most this long: a peer that withholds flow
+ * control credit must not keep a refused or kicked connection open. */
+#define CLOSE_WAIT_MAX NGTCP2_SECONDS
 
 uint64_t conn_now(void)
 {
@@ -122,14 +127,17 @@ static int remove_cid_cb(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *user_data
 }
 
 /* Clients like the original send no keep-alives, so the hub's keep it
- * open: often enough for the shorter of the two idle timeouts. */
+ * open: often enough for the shorter of the two idle timeouts, but not
+ * more than once a second: a peer's idle timeout of 1 ms would have the
+ * hub send a thousand PINGs a second for as long as it answers. */
 static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
 {
 	const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(qc);
 	ngtcp2_duration idle = IDLE_TIMEOUT;
 	if (p && p->max_idle_timeout && p->max_idle_timeout < idle)
 		idle = p->max_idle_timeout;
-	return idle / 3 < KEEPALIVE ? idle / 3 : KEEPALIVE;
+	ngtcp2_duration t = idle / 3 < KEEPALIVE ? idle / 3 : KEEPALIVE;
+	return t < KEEPALIVE_MIN ? KEEPALIVE_MIN : t;
 }
 
 static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
@@ -527,6 +535,7 @@ void conn_close(struct conn *c, uint64_t code, const char *reason)
 	if (c->close_pending || c->state != CONN_OPEN)
 		return;
 	c->close_pending = true;
+	c->close_asked = conn_now();
 	c->close_app = true;
 	c->close_code = code;
 	/* Cut on a character: the reason goes into JSON events too. */
@@ -810,7 +819,8 @@ static void dgq_drain(struct conn *c, uint64_t ts)
 /* Can this connection carry len bytes now? DGRAM_OK, or the drop counted. */
 static int dgram_check(struct conn *c, size_t len)
 {
-	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc)) {
+	/* Closing (kicked, its token removed): nothing more for it. */
+	if (c->state != CONN_OPEN || c->close_pending || !ngtcp2_conn_get_handshake_completed(c->qc)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
 		return DGRAM_DROPPED;
 	}
@@ -938,8 +948,13 @@ void conn_write(struct conn *c)
 		              c->ps.path.remote.addr, c->ps.path.remote.addrlen, (size_t)n);
 	}
 	/* A requested close goes out once the control data before it has been
-	 * handed to ngtcp2 (the error line travels with the close). */
-	if (c->close_pending && (c->ctl_sent == c->ctl_len || stream_blocked)) {
+	 * handed to ngtcp2 (the error line travels with the close), or once it
+	 * cannot be: blocked on the stream, or on the connection's credit (which
+	 * ngtcp2 0.12 reports as nothing to write, not as blocked), or not gone
+	 * within CLOSE_WAIT_MAX (credit given a few bytes at a time). */
+	if (c->close_pending &&
+	    (c->ctl_sent == c->ctl_len || stream_blocked || ngtcp2_conn_get_max_data_left(c->qc) == 0 ||
+	     ts - c->close_asked >= CLOSE_WAIT_MAX)) {
 		udp_flush(c->udp);
 		ngtcp2_connection_close_error ccerr;
 		ngtcp2_connection_close_error_set_application_error(
@@ -986,6 +1001,8 @@ static void conn_update_timer(struct conn *c)
 	uint64_t dead_at = c->unanswered_since ? c->unanswered_since + unanswered_max(c) : UINT64_MAX;
 	if (dead_at < exp)
 		exp = dead_at;
+	if (c->close_pending && c->close_asked + CLOSE_WAIT_MAX < exp)
+		exp = c->close_asked + CLOSE_WAIT_MAX;
 	if (exp == UINT64_MAX) {
 		sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 		return;

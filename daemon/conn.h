@@ -122,6 +122,7 @@ struct conn {
 
 	/* close requested from inside a callback, carried out by conn_write */
 	bool close_pending;
+	uint64_t close_asked;       /* conn_now() when it was */
 	uint64_t close_code;
 	char close_reason[128];
 	/* why the connection ended, for on_down */

@@ -328,8 +328,11 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more "
 		         "minutes; the hub's administrator can lift it ('slopnctl bans remove %s')",
 		         (unsigned long long)(left + 59) / 60, addr);
-		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned", (unsigned long long)ss->id,
-		     ss->remote);
+		bool last;
+		if (refusal_loggable(s, &last))
+			hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned%s",
+			         (unsigned long long)ss->id, ss->remote,
+			         last ? "; more refused logins this minute are counted, not logged" : "");
 		ban_refused(&s->bans, peer);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
@@ -347,8 +350,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	bool ok = check_token(s, req.token, ss, &entry, &why, &tag);
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	if (!ok) {
-		hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s", ss->remote,
-		     (unsigned long long)ss->id, why);
+		/* A wrong token given again and again bans no one (ban.h): its
+		 * lines are within the budget too. */
+		bool last;
+		if (refusal_loggable(s, &last))
+			hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s%s", ss->remote,
+			         (unsigned long long)ss->id, why,
+			         last ? "; more refused logins this minute are counted, not logged" : "");
 		login_failed(ss, why, tag);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
 		                                         : "Invalid authentication token", "unauthorized");

@@ -294,3 +294,54 @@ expect_eq "events" "$(jq -c 'select(.method == "auth.fail" or .method == "ban") 
 	sed 's/^ *//' | tr '\n' ' ')" \
 	'4 ["auth.fail","192.0.2.100","malformed login"] 4 ["auth.fail","192.0.2.101","malformed login"] 4 ["auth.fail","192.0.2.102","malformed login"] 5 ["auth.fail","192.0.2.11","malformed login"] 5 ["auth.fail","192.0.2.200","malformed login"] 1 ["ban","192.0.2.11",null] 1 ["ban","192.0.2.200",null] '
 ok "malformed logins: 5 ban the address, then a well-formed one is refused for the ban"
+
+# A peer that gives the hub no flow control credit for stream data cannot
+# keep open a connection the hub closes: the error line before the close
+# cannot be sent, and the close goes without it. Thirty wrong logins so
+# (one token, so no ban): each closed by the hub, none left open; their log
+# lines within the budget of refusals (10 a minute; this may span two).
+ip -n "$(ns c1)" addr add 192.0.2.210/24 dev eth0
+lines=$(wc -l < "$TMP/hub.log")
+flood c1 --from 192.0.2.210 --no-credit --count 10 --total 30 --duration 15 \
+	--login '{"type":"login_request","token":"wrong"}' > "$TMP/nocredit.json"
+jq -c . "$TMP/nocredit.json"
+expect_eq "refused without credit: closed by the hub, open at the end, close code" \
+	"$(jq -r '"\(.closed_by_hub) \(.held_end) \(.last_code)"' "$TMP/nocredit.json")" "30 0 1"
+[ "$(jq .close_after_ms_max "$TMP/nocredit.json")" -le 3000 ] ||
+	fail "a refusal without credit took $(jq .close_after_ms_max "$TMP/nocredit.json") ms"
+banned 192.0.2.210 && fail "one wrong token, thirty times, banned 192.0.2.210"
+n=$(tail -n +$((lines + 1)) "$TMP/hub.log" | grep -c "auth failure from 192.0.2.210")
+[ "$n" -le 20 ] || fail "$n log lines for 30 wrong logins"
+ok "refused connections that give no credit are closed all the same; $n log lines for 30"
+# A logged-in one that gives no credit (it never reads its login
+# response) is kicked: its session ends at once, and the close reaches it.
+flood c1 --from 192.0.2.210 --no-credit --total 1 --duration 10 \
+	--login '{"type":"login_request","token":"s3cret"}' > "$TMP/kick.json" &
+PIDS+=($!)
+fpid=$!
+from210() {
+	ctl --json sessions list | jq -e '.sessions[] | select(.remote | startswith("192.0.2.210:"))' > /dev/null
+}
+wait_until 5 "the session that gives no credit listed" from210
+id=$(ctl --json sessions list | jq '.sessions[] | select(.remote | startswith("192.0.2.210:")) | .id')
+ctl sessions kick "$id" > /dev/null || fail "slopnctl sessions kick $id"
+not_from210() { ! from210; }
+wait_until 3 "the kicked session gone" not_from210
+wait "$fpid"
+expect_eq "kicked without credit: closed by the hub, close code" \
+	"$(jq -r '"\(.closed_by_hub) \(.last_code)"' "$TMP/kick.json")" "1 4"
+ok "a session that gives no credit is kicked all the same"
+
+# A peer that asks for an idle timeout of 1 ms (and a long ACK delay, so
+# that its own end stays) gets the hub's keep-alive PINGs once a second,
+# not a thousand a second: until the login deadline, a few packets.
+udp_in() { nsx c1 awk '/^Udp:/ && $2 ~ /^[0-9]+$/ { print $2 }' /proc/net/snmp; }
+ip -n "$(ns c1)" addr add 192.0.2.211/24 dev eth0
+before=$(udp_in)
+flood c1 --from 192.0.2.211 --idle-timeout 1 --max-ack-delay 16000 --total 1 --duration 8 \
+	> "$TMP/idle.json"
+jq -c . "$TMP/idle.json"
+got=$(($(udp_in) - before))
+expect_eq "closed by the hub (login deadline)" "$(jq .closed_by_hub "$TMP/idle.json")" 1
+[ "$got" -le 40 ] || fail "$got packets from the hub to a peer with a 1 ms idle timeout in 5 s"
+ok "a 1 ms idle timeout: $got packets from the hub in the 5 s before its login deadline"

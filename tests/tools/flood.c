@@ -56,6 +56,8 @@ struct flood {
 	bool initial_only;
 	bool close_at_once;      /* close each connection as soon as its handshake is done */
 	unsigned max_ack_delay;  /* ms, told the hub (its PTO, and so its linger, grows with it) */
+	bool no_credit;          /* give the hub no connection-level credit (initial_max_data 0) */
+	unsigned idle_timeout;   /* ms, the max_idle_timeout told the hub (0: ngtcp2's) */
 	bool print_cid;          /* each connection's hub connection ID to stderr, as it is up */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets;
@@ -243,20 +245,27 @@ static struct peer *open_one(struct flood *f)
 		return NULL;
 	}
 	f->attempted++;
-	if (f->max_ack_delay) {
-		/* Before the first packet, which carries the transport parameters:
-		 * the library's own copy (a client cannot set them after creating
-		 * the connection through the API). */
-		ngtcp2_transport_params *tp =
-			(ngtcp2_transport_params *)(uintptr_t)ngtcp2_conn_get_local_transport_params(p->conn.qc);
+	/* Before the first packet, which carries the transport parameters: the
+	 * library's own copy (a client cannot set them after creating the
+	 * connection through the API). */
+	ngtcp2_transport_params *tp =
+		(ngtcp2_transport_params *)(uintptr_t)ngtcp2_conn_get_local_transport_params(p->conn.qc);
+	if (f->max_ack_delay)
 		tp->max_ack_delay = (uint64_t)f->max_ack_delay * NGTCP2_MILLISECONDS;
-	}
+	ngtcp2_duration own_idle = tp->max_idle_timeout;
+	if (f->idle_timeout)
+		tp->max_idle_timeout = (uint64_t)f->idle_timeout * NGTCP2_MILLISECONDS;
+	if (f->no_credit)
+		tp->initial_max_data = 0; /* the hub can send no stream data: its error line stays */
 	ngtcp2_cid scid[1];
 	if (ngtcp2_conn_get_scid(p->conn.qc, scid) == 1)
 		cidmap_put(&f->cids, scid[0].data, scid[0].datalen, p);
 	if (!f->initial_only)
 		LIST_INSERT_HEAD(&f->live, p, live_link);
 	conn_write(&p->conn);
+	/* Told the hub (the first packet carries it); our own end keeps its
+	 * idle timeout, as an attacker's would. */
+	tp->max_idle_timeout = own_idle;
 	return p;
 }
 
@@ -361,6 +370,7 @@ static void usage(void)
 		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
+		"                   [--no-credit] [--idle-timeout MS]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -374,7 +384,9 @@ static void usage(void)
 		"  --initial-only      send bare Initials (--rate a second), read no answer\n"
 		"  --close             close each connection as soon as its handshake is done\n"
 		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n"
-		"  --print-cid         print each connection's hub connection ID (hex) to stderr\n");
+		"  --print-cid         print each connection's hub connection ID (hex) to stderr\n"
+		"  --no-credit         give the hub no flow control credit for stream data\n"
+		"  --idle-timeout MS   the max_idle_timeout to announce (ours stays as it was)\n");
 }
 
 int main(int argc, char **argv)
@@ -391,6 +403,7 @@ int main(int argc, char **argv)
 		{"login-bytes", required_argument, NULL, 'l'}, {"initial-only", no_argument, NULL, 'i'},
 		{"login", required_argument, NULL, 'L'}, {"close", no_argument, NULL, 'C'},
 		{"max-ack-delay", required_argument, NULL, 'm'}, {"print-cid", no_argument, NULL, 'p'},
+		{"no-credit", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'I'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -414,6 +427,8 @@ int main(int argc, char **argv)
 		case 'C': f->close_at_once = true; break;
 		case 'm': f->max_ack_delay = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'p': f->print_cid = true; break;
+		case 'n': f->no_credit = true; break;
+		case 'I': f->idle_timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 	}
