@@ -598,6 +598,9 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 	case NGTCP2_ERR_DRAINING: {
 		ngtcp2_connection_close_error ccerr;
 		ngtcp2_conn_get_connection_close_error(c->qc, &ccerr);
+		/* A close (or a stateless reset) is an answer, also when it is the
+		 * peer's first packet (a refusal in its Initial): the peer is up. */
+		c->heard = true;
 		c->close_by_peer = true;
 		c->close_app = ccerr.type == NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION;
 		c->close_code = ccerr.error_code;

@@ -33,8 +33,21 @@ ok "no ALPN: refused"
 start c1:badalpn client --server 192.0.2.1:4242 --token s3cret --tun alpn1 --alpn h3
 wait_log c1:badalpn "hub refused the TLS handshake: alert 120 \\(No supported application protocol could be negotiated\\)" 10
 expect_eq "the client with ALPN h3 connected" "$(client_status c1:badalpn connected)" false
+# The refusal comes in the hub's first packet: the hub answered, and the
+# client waits its backoff (1, 2, 4 s: three attempts in 8 s) without
+# watching for the hub (taken for silence, the watch's probe found the
+# hub up and retried at once: every 2 s for good).
+a0=$(client_status c1:badalpn attempts)
+SECONDS=0 watched=0
+while [ $SECONDS -lt 8 ]; do
+	[ "$(client_status c1:badalpn watch_every_ms)" = null ] || watched=$((watched + 1))
+	sleep 0.25
+done
+tries=$(($(client_status c1:badalpn attempts) - a0))
+[ "$tries" -le 4 ] || fail "$tries attempts in ${SECONDS} s with an ALPN the hub refuses: no backoff"
+expect_eq "times seen watching a hub that refused the ALPN" "$watched" 0
 kill "$(pid_of c1:badalpn)"
-ok "other ALPN: refused"
+ok "other ALPN: refused, $tries attempts in 8 s"
 
 # A client that retries its wrong token guesses nothing: however often it
 # comes back, its token counts once towards a ban (the original counts
@@ -138,8 +151,14 @@ ipin=$(client_status c2 last_error); ipin=${ipin##* }
 [ "$ipin" != "$PIN" ] || fail "the impostor has the hub's key"
 expect_eq "the impostor's key, as c2 says it" "$ipin" "$("$SLOPND" pin --state-dir "$TMP/impostor-state")"
 expect_eq "sessions at the impostor" "$(ctl --json status | jq .sessions)" 0
-# Two more attempts (after 1 s and 2 s), each refused: c2 is still there.
-sleep 3.5
+# More attempts, each refused, with the backoff (1, 2, 4 s: three in 8 s;
+# the hub's answer to the watch's probe once started a retry at once, so
+# an attempt came every second or so): c2 is still there.
+a0=$(client_status c2 attempts)
+sleep 8
+tries=$(($(client_status c2 attempts) - a0))
+[ "$tries" -le 4 ] || fail "$tries attempts in 8 s at a hub whose key is not the pin's: no backoff"
+ok "$tries attempts in 8 s at a hub whose key is not the pin's"
 kill -0 "$(pid_of c2)" 2> /dev/null || { wait "$(pid_of c2)"; fail "c2 exited ($?) after a wrong key"; }
 expect_eq "c2 connected, after ${SECONDS}s of a wrong key" "$(client_status c2 connected)" false
 c2_refused || fail "c2's last error after ${SECONDS}s of a wrong key: $(client_status c2 last_error)"
