@@ -349,11 +349,12 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 		if (cl->udp.recverr ? client_read_errors(cl) == 1 : client_refused(cl, ECONNREFUSED))
 			return 0;
 	}
-	if (!cl->conn) {
+	/* Waiting: the connection given up is kept until the next attempt. */
+	if (!cl->conn || cl->conn->state != CONN_OPEN) {
 		retry_on_new_way(cl);
 		return 0;
 	}
-	if (cl->conn->state != CONN_OPEN || cl->udp.fd < 0)
+	if (cl->udp.fd < 0)
 		return 0;
 	char lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
 	if (cl->state == C_UP && client_subnet_in_lan(cl, lan, sizeof(lan))) {

@@ -64,6 +64,18 @@ waits_long() { [ "$(client_status c2 retry_in_ms)" -ge 6000 ] 2>/dev/null; }
 wait_until 60 "c2 waiting 6 s or more to try again" waits_long
 left=$(client_status c2 retry_in_ms)
 expect_eq "c2's probes of its silent hub, ms apart" "$(client_status c2 watch_every_ms)" 2000
+# A new way to the hub (another router: a new network, cable instead of
+# Wi-Fi) is tried at once, not when the wait ends. (The attempt kept
+# after the last one failed once hid it.) That router answers no one: the
+# route goes again, and c2 waits once more.
+a0=$(client_status c2 attempts)
+ip -n "$(ns c2)" route add 192.0.2.1/32 via 192.0.2.99 dev eth0
+tried() { [ "$(client_status c2 attempts)" -gt "$a0" ]; }
+wait_until 2 "c2 trying its new way at once (its wait had $left ms left)" tried
+ok "c2 tried its new way at once, with $left ms of its wait left"
+ip -n "$(ns c2)" route del 192.0.2.1/32 via 192.0.2.99 dev eth0
+wait_until 60 "c2 waiting 6 s or more to try again" waits_long
+left=$(client_status c2 retry_in_ms)
 start_hub
 t0=$(date +%s%N)
 wait_until 10 "c2 back online" client_is c2 connected true
