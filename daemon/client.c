@@ -59,7 +59,7 @@ static int verify_hub(gnutls_session_t session)
 	struct client *cl = c->owner;
 	char pin[PIN_STRLEN];
 	if (tls_peer_pin(session, pin) < 0) {
-		log_err("the hub sent no usable certificate");
+		log_err("the hub at %s sent no usable certificate: is it a SloPN hub?", cl->hub_str);
 		return -1;
 	}
 	if (cl->cfg->pin) {
@@ -340,8 +340,9 @@ static void client_down(struct conn *c)
 		                                                                : app_code_name(c->close_code);
 		if (c->close_code == SLOPN_ERR_UNAUTHORIZED) {
 			/* Retrying a wrong token only gets the address banned. */
-			log_err("login refused by hub: %s (error code 1, %s)", msg,
-			        app_code_name(c->close_code));
+			log_err("login refused by hub: %s (error code 1, %s); not retrying (exit status 3): "
+			        "check the token (--token, or the invite), or ask the hub's administrator "
+			        "for a new one", msg, app_code_name(c->close_code));
 			cl->fatal = EXIT_REFUSED;
 			return;
 		}

@@ -164,14 +164,21 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 			nl_addr_flush(cl->ifindex);
 		if ((cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add)(cl->ifindex, vip,
 		                                                            r->prefix_len) < 0) {
-			log_err("cannot set the VPN address on %s: %s", cl->tunname, strerror(errno));
+			char a[INET_ADDRSTRLEN];
+			log_err("cannot set the VPN address %s/%u on %s: %s", inet_ntop(AF_INET, &vip, a, sizeof(a)),
+			        r->prefix_len, cl->tunname, strerror(errno));
 			return -1;
 		}
 		cl->vip = vip;
 		cl->prefix = r->prefix_len;
 	}
 	/* The address brings the route to the VPN subnet with it. */
-	if (nl_set_mtu(cl->ifindex, cl->cfg->mtu) < 0 || nl_set_up(cl->ifindex, 1) < 0) {
+	if (nl_set_mtu(cl->ifindex, cl->cfg->mtu) < 0) {
+		log_err("cannot set %s's MTU to %u: %s (see --mtu)", cl->tunname, cl->cfg->mtu,
+		        strerror(errno));
+		return -1;
+	}
+	if (nl_set_up(cl->ifindex, 1) < 0) {
 		log_err("cannot bring up %s: %s", cl->tunname, strerror(errno));
 		return -1;
 	}

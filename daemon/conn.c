@@ -558,7 +558,18 @@ static void fail_transport(struct conn *c, int liberr)
 		ngtcp2_connection_close_error_set_transport_error_liberr(&ccerr, liberr, NULL, 0);
 	}
 	c->close_code = ccerr.error_code;
-	snprintf(c->close_reason, sizeof(c->close_reason), "%s", ngtcp2_strerror(liberr));
+	/* In words a user can act on, where there are some. */
+	if (liberr == NGTCP2_ERR_CRYPTO) {
+		uint8_t alert = ngtcp2_conn_get_tls_alert(c->qc);
+		const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
+		snprintf(c->close_reason, sizeof(c->close_reason), "TLS handshake failed: alert %u (%s)",
+		         alert, name ? name : "?");
+	} else if (liberr == NGTCP2_ERR_RECV_VERSION_NEGOTIATION) {
+		snprintf(c->close_reason, sizeof(c->close_reason),
+		         "the peer speaks no QUIC version of ours (version 1)");
+	} else {
+		snprintf(c->close_reason, sizeof(c->close_reason), "QUIC error %s", ngtcp2_strerror(liberr));
+	}
 	write_close(c, &ccerr);
 }
 

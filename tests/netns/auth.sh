@@ -14,7 +14,8 @@ TOKEN=wrong start_client c1 --tun bad0
 wait "$(pid_of c1)"; rc=$?
 expect_eq "exit status of the client with a wrong token" "$rc" 3
 [ $SECONDS -le 10 ] || fail "client with a wrong token took ${SECONDS}s to give up"
-grep -q "login refused by hub: Invalid authentication token" "$TMP/c1.log" || fail "no refusal message"
+grep -q "login refused by hub: Invalid authentication token (error code 1, unauthorized); not retrying (exit status 3): check the token" "$TMP/c1.log" ||
+	fail "no refusal message that says what to do: $(grep 'refused' "$TMP/c1.log")"
 ok "wrong token: exit $rc with the hub's message"
 
 # The right pin connects.
