@@ -67,15 +67,38 @@ static void flag_lines(FILE *f, const struct flag *flags)
 	}
 }
 
+/* A synopsis wider than this has its help on the next line, so that the
+ * help of the others stays in a column a terminal can hold. */
+#define SYNOPSIS_COLS 50
+
+/* The commands of noun (NULL: all), synopsis and help in two columns: the
+ * first as wide as the widest synopsis that fits in SYNOPSIS_COLS. */
+static void command_lines(FILE *f, const char *noun, const char *prefix)
+{
+	char s[128];
+	int width = 0;
+	for (const struct command *const *c = commands; *c; c++) {
+		int len = (int)strlen(synopsis(*c, s, sizeof(s)));
+		if ((!noun || !strcmp((*c)->noun, noun)) && len <= SYNOPSIS_COLS && len > width)
+			width = len;
+	}
+	for (const struct command *const *c = commands; *c; c++) {
+		if (noun && strcmp((*c)->noun, noun))
+			continue;
+		synopsis(*c, s, sizeof(s));
+		if ((int)strlen(s) > width)
+			fprintf(f, "  %s%s\n  %*s %s\n", prefix, s, (int)strlen(prefix) + width, "", (*c)->help);
+		else
+			fprintf(f, "  %s%-*s %s\n", prefix, width, s, (*c)->help);
+	}
+}
+
 void usage(FILE *f)
 {
 	fprintf(f, "Usage: slopnctl [--socket PATH] [--json] [COMMAND [ARGS]]\n"
 	           "With no command: an interactive shell (history, Tab completion).\n\n"
 	           "Commands:\n");
-	for (const struct command *const *c = commands; *c; c++) {
-		char s[128];
-		fprintf(f, "  %-50s %s\n", synopsis(*c, s, sizeof(s)), (*c)->help);
-	}
+	command_lines(f, NULL, "");
 	fprintf(f, "\nOptions, before or after the command:\n");
 	flag_lines(f, global_flags);
 	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable,\n"
@@ -282,11 +305,7 @@ int dispatch(int argc, char **argv)
 				         *verbs ? ", " : "", (*c)->verb);
 		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
 			printf("Usage:\n");
-			for (const struct command *const *c = commands; *c; c++) {
-				char s[128];
-				if (!strcmp((*c)->noun, noun))
-					printf("  slopnctl %-50s %s\n", synopsis(*c, s, sizeof(s)), (*c)->help);
-			}
+			command_lines(stdout, noun, "slopnctl ");
 			return 0;
 		}
 		if (!verb)
