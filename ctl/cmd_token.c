@@ -20,6 +20,25 @@ static bool name_ok(const struct args *a, int *rc)
 	return false;
 }
 
+/* The daemon's longest expiry (token.add, token.set): checked here, so that
+ * it is said in the command's own words, even without a daemon. */
+#define EXPIRES_MAX_DAYS 36500 /* 100 years */
+
+/* --expires DURATION, or with never_ok "never" (0); a usage error (*rc)
+ * that names what the command takes. */
+static bool expires_ok(const struct args *a, bool never_ok, uint64_t *out, int *rc)
+{
+	const char *dur = flag_value(a, "expires");
+	*out = 0;
+	if (!dur || (never_ok && !strcmp(dur, "never")))
+		return true;
+	if (parse_duration(dur, out) == 0 && *out > 0 && *out <= EXPIRES_MAX_DAYS * UINT64_C(86400))
+		return true;
+	*rc = usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d, "
+	                  "up to 100 years (%dd)%s", dur, EXPIRES_MAX_DAYS, never_ok ? ", or never" : "");
+	return false;
+}
+
 /* --max-sessions N (1-65535), or with none_ok "none" (0). */
 static int parse_limit(const char *text, bool none_ok, long *out)
 {
@@ -52,15 +71,12 @@ static bool when(struct answer *an, json_t *o, const char *key, bool future, cha
 
 static int add(const struct args *a)
 {
-	const char *vip = flag_value(a, "vip"), *dur = flag_value(a, "expires");
-	const char *max = flag_value(a, "max-sessions");
-	uint64_t expires = 0;
+	const char *vip = flag_value(a, "vip"), *max = flag_value(a, "max-sessions");
+	uint64_t expires;
 	long limit = 0;
 	int rc;
-	if (!name_ok(a, &rc))
+	if (!name_ok(a, &rc) || !expires_ok(a, false, &expires, &rc))
 		return rc;
-	if (dur && (parse_duration(dur, &expires) < 0 || expires == 0))
-		return usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d", dur);
 	if (max && parse_limit(max, false, &limit) < 0)
 		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d",
 		                   max, TOKEN_MAX_SESSIONS);
@@ -164,16 +180,15 @@ static int list(const struct args *a)
 static int set(const struct args *a)
 {
 	const char *dur = flag_value(a, "expires"), *max = flag_value(a, "max-sessions");
-	uint64_t expires = 0;
+	uint64_t expires;
 	long limit = 0;
 	int rc;
 	if (!name_ok(a, &rc))
 		return rc;
 	if (!dur && !max)
 		return usage_error(a->cmd, "nothing to change: give --expires, --max-sessions or both");
-	if (dur && strcmp(dur, "never") && (parse_duration(dur, &expires) < 0 || expires == 0))
-		return usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or "
-		                   "1w2d, or never", dur);
+	if (!expires_ok(a, true, &expires, &rc))
+		return rc;
 	if (max && parse_limit(max, true, &limit) < 0)
 		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d, or "
 		                   "none", max, TOKEN_MAX_SESSIONS);

@@ -210,6 +210,15 @@ expect_eq "a caller without permission exits" "$?" 3
 grep -q "Permission denied (not in group slopn, or not root)" "$TMP/err.txt" || fail "no hint for EACCES: $(cat "$TMP/err.txt")"
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires soon 2>/dev/null; rc=$?
 expect_eq "a usage error without a daemon exits" "$rc" 2
+# The daemon's longest expiry, checked before asking, in the command's words:
+# token add takes no never (nor the request's 0 or none), token set does.
+"$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires 5300w 2> "$TMP/err.txt"; rc=$?
+expect_eq "token add --expires over 100 years, without a daemon, exits" "$rc" 2
+expect_eq "its message" "$(head -1 "$TMP/err.txt")" \
+	"slopnctl: token add: --expires '5300w': expected a duration such as 30d, 12h, 90m or 1w2d, up to 100 years (36500d)"
+"$SLOPNCTL" --socket "$TMP/nothing.sock" token set x --expires 0 2> "$TMP/err.txt"
+grep -q "up to 100 years (36500d), or never$" "$TMP/err.txt" || fail "token set --expires 0: $(cat "$TMP/err.txt")"
+ok "--expires: the 100 years checked by slopnctl, said as the command takes it"
 "$SLOPNCTL" token --help | grep -q "slopnctl token remove NAME" || fail "'token --help' lists no subcommands"
 ok "slopnctl token --help lists the subcommands"
 
