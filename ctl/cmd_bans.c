@@ -65,5 +65,5 @@ const struct command cmd_bans_list = {
 
 const struct command cmd_bans_remove = {
 	"bans", "remove", remove_, "ADDR", "address", LIVE_BAN, .help = "lift the ban on an address",
-	.method = "bans.remove", .show = show_remove,
+	.method = "bans.remove", .show = show_remove, .check = "bans list",
 };

@@ -34,6 +34,8 @@ static int monitor(const struct args *a)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
 		char *line = read_line(rpc_fd(), -1);
+		if (!line && interrupted)
+			return 0; /* Ctrl-C in the shell: the watch ended as asked */
 		if (!line) {
 			/* Only Ctrl-C ends a watch well: a script must tell this from it. */
 			fprintf(stderr, "slopnctl: monitor: the daemon closed the connection (it stopped, "

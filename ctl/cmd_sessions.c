@@ -105,5 +105,5 @@ static const struct flag kick_flags[] = {
 const struct command cmd_sessions_kick = {
 	"sessions", "kick", kick, "ID|VIP", "id vip", LIVE_SESSION, kick_flags,
 	"disconnect clients; they see the reason and reconnect",
-	.method = "sessions.kick", .show = show_kick,
+	.method = "sessions.kick", .show = show_kick, .check = "sessions list",
 };

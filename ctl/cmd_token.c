@@ -244,7 +244,7 @@ static const struct flag add_flags[] = {
 const struct command cmd_token_add = {
 	"token", "add", add, "NAME", "name", LIVE_NONE, add_flags,
 	"a new token; prints its secret once, with an invite",
-	.method = "token.add", .show = show_add,
+	.method = "token.add", .show = show_add, .check = "token list", .secret = true,
 };
 
 const struct command cmd_token_list = {
@@ -263,7 +263,7 @@ static const struct flag set_flags[] = {
 const struct command cmd_token_set = {
 	"token", "set", set, "NAME", "name", LIVE_TOKEN, set_flags,
 	"change a token's expiry or session limit; its secret stays",
-	.method = "token.set", .show = show_set,
+	.method = "token.set", .show = show_set, .check = "token list",
 };
 
 static const struct flag remove_flags[] = {
@@ -273,5 +273,5 @@ static const struct flag remove_flags[] = {
 const struct command cmd_token_remove = {
 	"token", "remove", remove_, "NAME", "name", LIVE_TOKEN, remove_flags,
 	"revoke a token; --kick also ends its sessions",
-	.method = "token.remove", .show = show_remove,
+	.method = "token.remove", .show = show_remove, .check = "token list",
 };

@@ -4,7 +4,6 @@
  * token names and banned addresses from the daemon. */
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "ctl/slopnctl.h"
 
@@ -25,7 +24,7 @@ static void fetch(const char *method, const char *key, const char *field, const 
 	if (fd < 0)
 		return;
 	json_t *r = rpc_call_quiet(fd, method, NULL);
-	close(fd);
+	rpc_disconnect(fd);
 	size_t i;
 	json_t *e;
 	json_array_foreach(json_object_get(r, key), i, e) {

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "ctl/slopnctl.h"
@@ -37,10 +38,58 @@ int rpc_connect(bool quiet)
 	return fd;
 }
 
+int answer_timeout_ms = 10000;
+
 /* Bytes read past the last line. One connection at a time uses it. */
 static char buf[65536];
 static size_t have;
 static int buf_fd = -1;
+
+void rpc_disconnect(int fd)
+{
+	if (fd == buf_fd)
+		buf_fd = -1, have = 0;
+	close(fd);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Until fd can be read: 0, or -1 with errno ETIMEDOUT or EINTR (Ctrl-C).
+ * Another signal waits on, to the same deadline. */
+static int wait_readable(int fd, int timeout_ms)
+{
+	int64_t deadline = now_ms() + timeout_ms;
+	for (;;) {
+		if (interrupted)
+			return errno = EINTR, -1;
+		int left = -1;
+		if (timeout_ms >= 0) {
+			int64_t ms = deadline - now_ms();
+			left = ms > 0 ? (int)ms : 0;
+		}
+		struct pollfd pfd = {fd, POLLIN, 0};
+		int n = poll(&pfd, 1, left);
+		if (n > 0)
+			return 0;
+		if (n == 0)
+			return errno = ETIMEDOUT, -1;
+		if (errno != EINTR)
+			return -1;
+	}
+}
+
+/* NULL with errno as it was. */
+static char *fail_line(char *line, int err)
+{
+	free(line);
+	errno = err;
+	return NULL;
+}
 
 char *read_line(int fd, int timeout_ms)
 {
@@ -53,15 +102,11 @@ char *read_line(int fd, int timeout_ms)
 	for (;;) {
 		char *nl = memchr(buf, '\n', have);
 		size_t take = nl ? (size_t)(nl - buf) + 1 : have;
-		if (len + take > (16 << 20)) {
-			free(line);
-			return NULL;
-		}
+		if (len + take > (16 << 20))
+			return fail_line(line, EMSGSIZE);
 		char *p = realloc(line, len + take + 1);
-		if (!p) {
-			free(line);
-			return NULL;
-		}
+		if (!p)
+			return fail_line(line, ENOMEM);
 		line = p;
 		memcpy(line + len, buf, take);
 		len += take;
@@ -70,16 +115,11 @@ char *read_line(int fd, int timeout_ms)
 		have -= take;
 		if (nl)
 			return line;
-		struct pollfd pfd = {fd, POLLIN, 0};
-		if (interrupted || poll(&pfd, 1, timeout_ms) <= 0) {
-			free(line);
-			return NULL;
-		}
+		if (wait_readable(fd, timeout_ms) < 0)
+			return fail_line(line, errno);
 		ssize_t n = read(fd, buf, sizeof(buf));
-		if (n <= 0) {
-			free(line);
-			return NULL;
-		}
+		if (n <= 0)
+			return fail_line(line, n == 0 ? 0 : errno);
 		have = (size_t)n;
 	}
 }
@@ -98,22 +138,24 @@ int rpc_fd(void)
 void rpc_close(void)
 {
 	if (lazy >= 0)
-		close(lazy);
+		rpc_disconnect(lazy);
 	lazy = -1;
 }
 
 /* What became of a call. */
-enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, NO_ANSWER };
+enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, NOT_SENT, NO_ANSWER };
 
 /* *result on ANSWERED; the daemon's *code and msg on REFUSED; why in msg
- * on NOT_UNDERSTOOD. NO_ANSWER has been said unless quiet. */
+ * on NOT_UNDERSTOOD; *err: send's errno on NOT_SENT (-1: no connection,
+ * said already), read_line's on NO_ANSWER. */
 static enum outcome call(int fd, const char *method, json_t *params, json_t **result, int *code,
-                         char *msg, size_t msglen, bool quiet)
+                         char *msg, size_t msglen, int *err)
 {
 	*result = NULL;
+	*err = -1;
 	if (fd < 0) {
 		json_decref(params);
-		return NO_ANSWER;
+		return NOT_SENT;
 	}
 	static int next_id = 1;
 	int id = next_id++;
@@ -123,12 +165,16 @@ static enum outcome call(int fd, const char *method, json_t *params, json_t **re
 	json_decref(req);
 	size_t n = strlen(s);
 	s[n] = '\n'; /* replaces the NUL: exactly n + 1 bytes are sent */
+	/* A stream socket takes it all or fails, and a request cut short is
+	 * no request: nothing was done. */
 	bool ok = send(fd, s, n + 1, MSG_NOSIGNAL) == (ssize_t)(n + 1);
+	*err = errno;
 	free(s);
-	char *line = ok ? read_line(fd, 10000) : NULL;
+	if (!ok)
+		return NOT_SENT;
+	char *line = read_line(fd, answer_timeout_ms);
 	if (!line) {
-		if (!quiet)
-			fprintf(stderr, "slopnctl: no answer from %s\n", sock_path);
+		*err = errno;
 		return NO_ANSWER;
 	}
 	int rv = jsonrpc_parse_response(line, strlen(line), id, result, code, msg, msglen);
@@ -169,13 +215,31 @@ static int invalid_params(const struct args *a, const char *msg)
 	return usage_error(c, "%s %s: %s", word, quoted, why);
 }
 
+/* Says why a request had no answer (err: read_line's errno), and, for a
+ * command that changes something, that it may have been done all the same. */
+static void no_answer(const struct args *a, const char *method, int err)
+{
+	if (err == EINTR)
+		fprintf(stderr, "slopnctl: interrupted");
+	else if (err == ETIMEDOUT)
+		fprintf(stderr, "slopnctl: no answer to %s from %s within %d s (slopnd busy or stuck? "
+		        "its log may say)", method, sock_path, answer_timeout_ms / 1000);
+	else if (err == 0)
+		fprintf(stderr, "slopnctl: %s closed the connection before answering %s (did slopnd stop?)",
+		        sock_path, method);
+	else
+		fprintf(stderr, "slopnctl: reading the answer to %s from %s: %s", method, sock_path,
+		        strerror(err));
+	change_note(a, false);
+}
+
 json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *rc)
 {
-	int code = 0;
+	int code = 0, err;
 	char msg[512];
 	json_t *r;
 	*rc = 0;
-	switch (call(rpc_fd(), method, params, &r, &code, msg, sizeof(msg), false)) {
+	switch (call(rpc_fd(), method, params, &r, &code, msg, sizeof(msg), &err)) {
 	case ANSWERED:
 		return r;
 	case REFUSED:
@@ -191,7 +255,14 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 		        sock_path, method, msg);
 		*rc = EXIT_BAD_ANSWER;
 		break;
+	case NOT_SENT:
+		if (err > 0)
+			fprintf(stderr, "slopnctl: cannot send the request to %s: %s (did slopnd stop?)\n",
+			        sock_path, strerror(err));
+		*rc = EXIT_UNREACHABLE;
+		break;
 	case NO_ANSWER:
+		no_answer(a, method, err);
 		*rc = EXIT_UNREACHABLE;
 		break;
 	}
@@ -200,10 +271,10 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 
 json_t *rpc_call_quiet(int fd, const char *method, json_t *params)
 {
-	int code;
+	int code, err;
 	char msg[512];
 	json_t *r;
-	return call(fd, method, params, &r, &code, msg, sizeof(msg), true) == ANSWERED ? r : NULL;
+	return call(fd, method, params, &r, &code, msg, sizeof(msg), &err) == ANSWERED ? r : NULL;
 }
 
 int show_result(const struct args *a, json_t *result, FILE *out, struct answer *an)

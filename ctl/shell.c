@@ -112,10 +112,21 @@ static char **attempt(const char *text, int start, int end)
 
 /* ---- the loop ---- */
 
+static volatile sig_atomic_t running; /* a command, which Ctrl-C stops */
+static bool tty_out;
+
 static void on_sigint(int sig)
 {
 	(void)sig;
 	interrupted = 1;
+	/* The terminal echoed ^C: what the command says next, or the prompt,
+	 * begins a line of its own. At the prompt readline does that. */
+	if (running && tty_out) {
+		int e = errno;
+		ssize_t n = write(STDOUT_FILENO, "\n", 1);
+		(void)n;
+		errno = e;
+	}
 }
 
 static char *history_path(void)
@@ -160,11 +171,12 @@ int shell_run(void)
 	static char breaks[] = " \t\n\"'";
 	rl_completer_word_break_characters = breaks;
 	bool tty = isatty(STDIN_FILENO);
+	tty_out = isatty(STDOUT_FILENO);
 	in_shell = true;
 	if (tty)
 		printf("slopnctl %s on %s; 'help' lists the commands, Ctrl-D leaves\n", SLOPN_VERSION, sock_path);
-	/* Ctrl-C stops a running command (monitor), not the shell; readline
-	 * handles it at the prompt itself. */
+	/* Ctrl-C stops a running command (monitor, or one awaiting its
+	 * answer), not the shell; readline handles it at the prompt itself. */
 	struct sigaction sa = {.sa_handler = on_sigint};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
@@ -191,7 +203,9 @@ int shell_run(void)
 			} else {
 				char *argv[MAX_WORDS + 1] = {"slopnctl"};
 				memcpy(argv + 1, words, (size_t)n * sizeof(*words));
+				running = 1;
 				rc = dispatch(n + 1, argv);
+				running = 0;
 			}
 			sock_path = saved_sock;
 			json_out = saved_json;

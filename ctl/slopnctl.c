@@ -139,6 +139,24 @@ int usage_error(const struct command *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+void change_note(const struct args *a, bool made)
+{
+	const struct command *c = a ? a->cmd : NULL;
+	const char *me = in_shell ? "" : "slopnctl "; /* how a command is typed here */
+	if (!c || !c->check)
+		fputc('\n', stderr);
+	else if (c->secret && made) /* token add */
+		fprintf(stderr, "; token '%s' was added, but its secret is lost: remove it ('%stoken remove "
+		        "%s') and add it again\n", a->operand, me, a->operand);
+	else if (c->secret)
+		fprintf(stderr, "; token '%s' may have been added: if '%s%s' lists it, its secret is lost: "
+		        "remove it and add it again\n", a->operand, me, c->check);
+	else if (made)
+		fprintf(stderr, "; the daemon made the change all the same\n");
+	else
+		fprintf(stderr, "; the daemon may have made the change: '%s%s' shows whether\n", me, c->check);
+}
+
 static int noun_error(const char *noun, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int noun_error(const char *noun, const char *fmt, ...)
 {

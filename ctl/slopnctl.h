@@ -57,6 +57,11 @@ struct command {
 	const char *method;         /* what it asks of the daemon */
 	/* Prints the result for people, reading it through ctl/answer.h. */
 	void (*show)(struct answer *an, const struct args *a, json_t *result, FILE *out);
+	/* For a command that changes something: the command that shows
+	 * whether it was done ("token list"), for when its answer is missed
+	 * (no answer in time, Ctrl-C, a failed write). NULL: it only reads. */
+	const char *check;
+	bool secret; /* its answer alone holds a secret (token add's) */
 };
 /* Every command in help order, NULL-terminated. */
 extern const struct command *const commands[];
@@ -74,6 +79,10 @@ const char *flag_value(const struct args *a, const char *name);
 /* One line naming the problem, then where help is; returns EXIT_USAGE. */
 int usage_error(const struct command *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* Ends a line on stderr that says a command's answer was missed: for a
+ * command that changes something, what became of the change (made: the
+ * daemon said it was made) and how to see. */
+void change_note(const struct args *a, bool made);
 
 /* ---- commands, one file each ---- */
 extern const struct command cmd_status, cmd_sessions_list, cmd_sessions_kick, cmd_token_add,
@@ -82,11 +91,18 @@ extern const struct command cmd_status, cmd_sessions_list, cmd_sessions_kick, cm
 /* ---- rpc.c ---- */
 /* A connection, or -1 after saying why (nothing when quiet). */
 int rpc_connect(bool quiet);
+/* How long a command waits for its answer (tests shorten it). */
+extern int answer_timeout_ms;
 /* The command's connection, made on first use (-1 if that failed): a usage
  * error is reported as one (exit 2) even when the daemon is down. */
 int rpc_fd(void);
 void rpc_close(void);
-/* One line within timeout_ms (-1: forever); NULL on EOF, timeout or Ctrl-C. */
+/* The connection's end, and that of what was read from it but not taken:
+ * the next one may get the same number. */
+void rpc_disconnect(int fd);
+/* One line within timeout_ms (-1: forever). NULL with errno 0 at EOF,
+ * ETIMEDOUT, EINTR on Ctrl-C (interrupted), EMSGSIZE over 16 MiB, or why
+ * reading failed. */
 char *read_line(int fd, int timeout_ms);
 /* The result (new reference), or NULL after printing why; *rc is the exit
  * code. The daemon's "invalid params" is the command line's usage error. */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The interactive slopnctl shell, driven through a real pseudo-terminal:
 # Tab completes commands, subcommands, live session ids and VIPs, and token
-# names from the running hub; commands run; history is kept in $HOME.
+# names from the running hub; commands run; Ctrl-C stops monitor and
+# returns to the prompt; history is kept in $HOME.
 unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "needs python3"
@@ -46,6 +47,15 @@ t.expect(r"token 'bob@laptop' removed")
 print("ok: token remove bob@l<Tab> completed bob@laptop")
 t.send("bogus\r")
 t.expect(r"unknown command 'bogus'")
+t.send("monitor\r")
+t.expect(r"watching events")
+t.send("\x03")                         # Ctrl-C stops the watch, not the shell
+t.expect(r"slopn> ")
+if b"closed the connection" in t.screen:
+    sys.exit("FAIL: Ctrl-C in monitor said the daemon closed: %r" % t.screen)
+print("ok: Ctrl-C stops monitor: back at the prompt, nothing said")
+t.send("sessions list\r")              # the next command reads its own answer
+t.expect(r"ID +TOKEN[\s\S]*slopn> ")
 t.send("help\r")
 t.expect(r"token remove NAME[\s\S]*slopn> ")  # the prompt is back: Ctrl-D now reaches readline
 t.send("\x04")                         # Ctrl-D leaves

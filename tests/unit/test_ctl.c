@@ -1,16 +1,27 @@
 /* slopnctl's printers on the daemon's answers: what they print from good
  * ones, and that a wrong one prints nothing, is named by its place, and
- * crashes nothing. */
+ * crashes nothing. Then whole commands against a daemon of the test's own:
+ * what they say when the answer is missed. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ctl/slopnctl.h"
+#include "proto/jsonrpc.h"
 
 /* slopnctl.c's globals are set by main(), which is not linked here. */
 static const struct command *find(const char *name)
@@ -269,6 +280,208 @@ static void any_shape(void **state)
 		}
 }
 
+/* ---- whole commands, against daemons of the test's own ---- */
+
+/* A daemon that answers each request from this table and keeps the
+ * connection (a monitor's then hears nothing more), and one that never
+ * answers at all: its socket listens, no one accepts. */
+static const struct {
+	const char *method, *result;
+} fake_answers[] = {
+	{"token.list", "{\"tokens\":[{\"name\":\"alice\"},{\"name\":\"bob\"},"
+	               "{\"name\":\"shared\",\"shared\":true}]}"},
+	{"sessions.list", "{\"sessions\":[{\"id\":7,\"vip\":\"10.0.0.7\"}]}"},
+	{"token.add", "{\"token\":\"00ff\",\"invite\":null}"},
+	{"events.subscribe", "{}"},
+};
+
+struct daemons {
+	char dir[32], fake[64], silent[64];
+	pid_t fake_pid;
+	int silent_fd;
+};
+
+static int listen_on(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
+	int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0)
+		fail_msg("cannot listen on %s: %s", path, strerror(errno));
+	return fd;
+}
+
+static void answer(int c)
+{
+	char line[4096], err[128];
+	ssize_t n = read(c, line, sizeof(line));
+	struct jsonrpc_request req;
+	if (n <= 0 || jsonrpc_parse(line, (size_t)n, &req, err, sizeof(err)) != 0)
+		_exit(1);
+	for (size_t i = 0; i < sizeof(fake_answers) / sizeof(fake_answers[0]); i++)
+		if (!strcmp(req.method, fake_answers[i].method)) {
+			char *s = jsonrpc_format_result(json_incref(req.id),
+			                                json_loads(fake_answers[i].result, 0, NULL));
+			if (!s || write(c, s, strlen(s)) < 0)
+				_exit(1);
+			free(s);
+		}
+	jsonrpc_request_clear(&req);
+}
+
+static void fake_daemon(int srv)
+{
+	for (;;) {
+		int c = accept(srv, NULL, NULL);
+		if (c < 0)
+			_exit(1);
+		answer(c); /* c stays open: a watch stays, and the rest are closed by their caller */
+	}
+}
+
+static int daemons_up(void **state)
+{
+	struct daemons *d = calloc(1, sizeof(*d));
+	snprintf(d->dir, sizeof(d->dir), "/tmp/test_ctl.XXXXXX");
+	if (!d || !mkdtemp(d->dir))
+		return -1;
+	snprintf(d->fake, sizeof(d->fake), "%s/fake.sock", d->dir);
+	snprintf(d->silent, sizeof(d->silent), "%s/silent.sock", d->dir);
+	d->silent_fd = listen_on(d->silent);
+	int srv = listen_on(d->fake);
+	d->fake_pid = fork();
+	if (d->fake_pid == 0)
+		fake_daemon(srv);
+	close(srv);
+	*state = d;
+	return d->fake_pid < 0 ? -1 : 0;
+}
+
+static int daemons_down(void **state)
+{
+	struct daemons *d = *state;
+	kill(d->fake_pid, SIGTERM);
+	waitpid(d->fake_pid, NULL, 0);
+	close(d->silent_fd);
+	unlink(d->fake);
+	unlink(d->silent);
+	rmdir(d->dir);
+	free(d);
+	return 0;
+}
+
+/* A file's contents, malloc'd. */
+static char *slurp(FILE *f)
+{
+	char *text = calloc(1, 8192);
+	assert_non_null(text);
+	rewind(f);
+	size_t n = fread(text, 1, 8191, f);
+	text[n] = '\0';
+	fclose(f);
+	return text;
+}
+
+/* `slopnctl WORDS` (NULL-terminated) on socket with stdout to out_path
+ * (NULL: /dev/null): its exit code, what it said on stderr in *err. */
+static int run(const char *socket, const char *out_path, char **err, ...)
+{
+	char *argv[16] = {"slopnctl"};
+	int argc = 1;
+	va_list ap;
+	va_start(ap, err);
+	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
+		argc++;
+	va_end(ap);
+	sock_path = socket;
+	json_out = false;
+	FILE *errf = tmpfile();
+	assert_non_null(errf);
+	fflush(stdout);
+	fflush(stderr);
+	int saved_out = dup(1), saved_err = dup(2);
+	int out = open(out_path ? out_path : "/dev/null", O_WRONLY);
+	assert_true(out >= 0 && saved_out >= 0 && saved_err >= 0);
+	dup2(out, 1);
+	dup2(fileno(errf), 2);
+	close(out);
+	int rc = dispatch(argc, argv);
+	fflush(stdout);
+	clearerr(stdout);
+	fflush(stderr);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_out);
+	close(saved_err);
+	*err = slurp(errf);
+	return rc;
+}
+
+static void expect_said(const char *err, const char *want)
+{
+	if (!strstr(err, want))
+		fail_msg("expected '%s' in:\n%s", want, err);
+}
+
+/* No answer in time: exit 3; a command that changes something says it may
+ * have been done, and what shows whether. */
+static void no_answer(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	answer_timeout_ms = 100;
+	assert_int_equal(run(d->silent, NULL, &err, "token", "list", NULL), EXIT_UNREACHABLE);
+	expect_said(err, "slopnctl: no answer to token.list from ");
+	expect_said(err, "within 0 s");
+	assert_null(strstr(err, "may have"));
+	free(err);
+	assert_int_equal(run(d->silent, NULL, &err, "sessions", "kick", "3", NULL), EXIT_UNREACHABLE);
+	expect_said(err, "; the daemon may have made the change: 'slopnctl sessions list' shows whether\n");
+	free(err);
+	assert_int_equal(run(d->silent, NULL, &err, "token", "add", "carol", NULL), EXIT_UNREACHABLE);
+	expect_said(err, "; token 'carol' may have been added: if 'slopnctl token list' lists it, its "
+	                 "secret is lost: remove it and add it again\n");
+	free(err);
+	answer_timeout_ms = 10000;
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	interrupted = 1; /* as the shell's Ctrl-C */
+}
+
+/* SIGALRM after ms, once. */
+static void alarm_in(int ms)
+{
+	struct itimerval it = {.it_value = {.tv_sec = ms / 1000, .tv_usec = ms % 1000 * 1000}};
+	setitimer(ITIMER_REAL, &it, NULL);
+}
+
+/* Ctrl-C while a command awaits its answer: "interrupted" once, and for a
+ * change, that it may have been made; a monitor ends quietly, exit 0. */
+static void ctrl_c(void **state)
+{
+	struct daemons *d = *state;
+	struct sigaction sa = {.sa_handler = on_alarm};
+	sigaction(SIGALRM, &sa, NULL);
+	char *err;
+	interrupted = 0;
+	alarm_in(100);
+	assert_int_equal(run(d->silent, NULL, &err, "bans", "remove", "192.0.2.7", NULL), EXIT_UNREACHABLE);
+	assert_string_equal(err, "slopnctl: interrupted; the daemon may have made the change: "
+	                         "'slopnctl bans list' shows whether\n");
+	free(err);
+	interrupted = 0;
+	alarm_in(300);
+	assert_int_equal(run(d->fake, NULL, &err, "monitor", NULL), 0);
+	assert_true(interrupted);
+	assert_null(strstr(err, "closed"));
+	expect_said(err, "slopnctl: watching events on ");
+	free(err);
+	interrupted = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -276,5 +489,10 @@ int main(void)
 		cmocka_unit_test(bad_answers),
 		cmocka_unit_test(any_shape),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	const struct CMUnitTest commands_run[] = {
+		cmocka_unit_test(no_answer),
+		cmocka_unit_test(ctrl_c),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL) |
+	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
 }
