@@ -1,6 +1,7 @@
 /* slopnctl monitor: the daemon's events, one line each, until Ctrl-C. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "ctl/slopnctl.h"
@@ -31,7 +32,6 @@ static int monitor(const struct args *a)
 	/* On stderr, so that the events alone go to stdout (and a script
 	 * knows from here on that none is missed). */
 	fprintf(stderr, "slopnctl: watching events on %s; Ctrl-C stops\n", sock_path);
-	setvbuf(stdout, NULL, _IOLBF, 0);
 	for (;;) {
 		char *line = read_line(rpc_fd(), -1);
 		if (!line && interrupted)
@@ -50,13 +50,18 @@ static int monitor(const struct args *a)
 		} else if (json_out) {
 			char *s = json_dumps(n, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY |
 			                        JSON_ENSURE_ASCII);
-			if (s)
-				puts(s);
+			if (s) {
+				out_text(stdout, s, strlen(s));
+				out_text(stdout, "\n", 1);
+			}
 			free(s);
 		} else if (show_result(a, n, stdout, &an)) {
 			fprintf(stderr, "slopnctl: an event this slopnctl does not read, left out: %s\n", an.bad);
 		}
 		json_decref(n);
+		/* Each event as it comes, to a pipe or a file too. */
+		if (out_flush() < 0)
+			return 0; /* the events go nowhere: dispatch says why, exit 1 */
 	}
 }
 

@@ -293,7 +293,7 @@ int show_result(const struct args *a, json_t *result, FILE *out, struct answer *
 		a->cmd->show(an, a, result, mem);
 	fclose(mem);
 	if (!an->bad[0])
-		fwrite(text, 1, len, out);
+		out_text(out, text, len);
 	free(text);
 	return an->bad[0] ? EXIT_BAD_ANSWER : 0;
 }
@@ -320,8 +320,29 @@ int print_json(json_t *v)
 	/* ASCII: a client's strings (a reason, an os) with C1 controls in
 	 * them reach no terminal raw. */
 	char *s = json_dumps(v, JSON_INDENT(2) | JSON_SORT_KEYS | JSON_ENCODE_ANY | JSON_ENSURE_ASCII);
-	if (s)
-		puts(s);
+	if (s) {
+		out_text(stdout, s, strlen(s));
+		out_text(stdout, "\n", 1);
+	}
 	free(s);
 	return 0;
+}
+
+int stdout_errno;
+
+void out_text(FILE *out, const char *text, size_t len)
+{
+	/* By the error flag: glibc's fwrite counts what went into its buffer
+	 * as written even when pushing the buffer out failed. */
+	bool failed_before = ferror(out);
+	fwrite(text, 1, len, out);
+	if (out == stdout && !failed_before && ferror(out) && !stdout_errno)
+		stdout_errno = errno;
+}
+
+int out_flush(void)
+{
+	if (fflush(stdout) != 0 && !stdout_errno)
+		stdout_errno = errno;
+	return ferror(stdout) ? -1 : 0;
 }

@@ -101,8 +101,9 @@ void usage(FILE *f)
 	command_lines(f, NULL, "");
 	fprintf(f, "\nOptions, before or after the command:\n");
 	flag_lines(f, global_flags);
-	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon, 2 usage error, 3 daemon unreachable,\n"
-	           "4 an answer that is not the daemon's (not JSON-RPC, or a field missing or wrong).\n");
+	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon (or the answer not written out),\n"
+	           "2 usage error, 3 daemon unreachable or no answer, 4 an answer that is not the\n"
+	           "daemon's (not JSON-RPC, or a field missing or wrong).\n");
 }
 
 static void command_help(const struct command *c)
@@ -235,7 +236,9 @@ static int global(int o, const char *arg)
 	return 1;
 }
 
-static int run_command(const struct command *c, int argc, char **argv)
+/* The command line checked, then run as *ran (left alone when it does not
+ * run: a usage error, or help). */
+static int run_command(const struct command *c, int argc, char **argv, struct args *ran)
 {
 	struct option opts[2 * MAX_FLAGS + 2];
 	int n = nflags(c->flags);
@@ -275,12 +278,14 @@ static int run_command(const struct command *c, int argc, char **argv)
 	}
 	if (instead && a.operand)
 		return usage_error(c, "give %s or --%s, not both", c->operand, instead->name);
-	int rc = c->fn(&a);
+	*ran = a;
+	int rc = c->fn(ran);
 	rpc_close();
 	return rc;
 }
 
-int dispatch(int argc, char **argv)
+/* The command line, run; the command that ran in *ran. */
+static int parse_run(int argc, char **argv, struct args *ran)
 {
 	struct option opts[8];
 	to_options(global_flags, 0, opts);
@@ -333,5 +338,26 @@ int dispatch(int argc, char **argv)
 	/* The command's getopt sees its own words after a name in argv[0]. */
 	int skip = optind + (match->verb ? 1 : 0);
 	argv[skip] = argv[0];
-	return run_command(match, argc - skip, argv + skip);
+	return run_command(match, argc - skip, argv + skip, ran);
+}
+
+/* What was printed reached standard output, else say so, exit 1: a
+ * `slopnctl metrics > f.tmp && mv` must not take a cut file for a whole
+ * one, nor token add lose a secret without a word. */
+static int check_output(const struct args *a, int rc)
+{
+	if (out_flush() == 0)
+		return rc;
+	fprintf(stderr, "slopnctl: writing %sto standard output: %s", a->cmd ? "the answer " : "",
+	        stdout_errno ? strerror(stdout_errno) : "failed");
+	change_note(rc == 0 ? a : NULL, true);
+	clearerr(stdout); /* the shell's next command starts afresh */
+	stdout_errno = 0;
+	return rc ? rc : EXIT_NOT_WRITTEN;
+}
+
+int dispatch(int argc, char **argv)
+{
+	struct args a = {0};
+	return check_output(&a, parse_run(argc, argv, &a));
 }

@@ -13,6 +13,8 @@
 #include "ctl/answer.h"
 
 enum { EXIT_REFUSED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3, EXIT_BAD_ANSWER = 4 };
+/* What was printed did not all reach standard output (a full disk). */
+#define EXIT_NOT_WRITTEN EXIT_REFUSED
 
 extern const char *sock_path;
 extern bool json_out;
@@ -113,6 +115,13 @@ int rpc_run(const struct args *a, json_t *params);
 /* The command's show on a result: what it prints reaches out only when the
  * whole result could be read, else an->bad says why. 0 or EXIT_BAD_ANSWER. */
 int show_result(const struct args *a, json_t *result, FILE *out, struct answer *an);
+/* text to out. A write to stdout that fails keeps its errno here, for the
+ * message at the end of the command: stdio's later calls lose it. */
+void out_text(FILE *out, const char *text, size_t len);
+/* stdout pushed out: 0, or -1 when anything written to it since the last
+ * clearerr was lost (why in stdout_errno, 0 when not known). */
+int out_flush(void);
+extern int stdout_errno;
 /* On a connection of the caller's own, printing nothing. */
 json_t *rpc_call_quiet(int fd, const char *method, json_t *params);
 int print_json(json_t *v);

@@ -219,6 +219,18 @@ expect_eq "its message" "$(head -1 "$TMP/err.txt")" \
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token set x --expires 0 2> "$TMP/err.txt"
 grep -q "up to 100 years (36500d), or never$" "$TMP/err.txt" || fail "token set --expires 0: $(cat "$TMP/err.txt")"
 ok "--expires: the 100 years checked by slopnctl, said as the command takes it"
+# An answer that does not reach stdout (a full disk) is an error, exit 1:
+# a 'metrics > file.tmp && mv' would take a cut file; token add's secret
+# would be lost without a word.
+ctl token list > /dev/full 2> "$TMP/err.txt"; rc=$?
+expect_eq "token list > /dev/full exits" "$rc" 1
+expect_eq "and says" "$(cat "$TMP/err.txt")" "slopnctl: writing the answer to standard output: No space left on device"
+ctl token add lost > /dev/full 2> "$TMP/err.txt"; rc=$?
+expect_eq "token add > /dev/full exits" "$rc" 1
+grep -q "^slopnctl: writing the answer to standard output: No space left on device; token 'lost' was added, but its secret is lost: remove it ('slopnctl token remove lost') and add it again$" "$TMP/err.txt" ||
+	fail "token add > /dev/full: $(cat "$TMP/err.txt")"
+ctl token remove lost > /dev/null || fail "token remove lost"
+ok "an answer lost on the way to stdout: said, exit 1"
 "$SLOPNCTL" token --help | grep -q "slopnctl token remove NAME" || fail "'token --help' lists no subcommands"
 ok "slopnctl token --help lists the subcommands"
 

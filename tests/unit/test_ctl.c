@@ -288,12 +288,16 @@ static void any_shape(void **state)
 static const struct {
 	const char *method, *result;
 } fake_answers[] = {
-	{"token.list", "{\"tokens\":[{\"name\":\"alice\"},{\"name\":\"bob\"},"
-	               "{\"name\":\"shared\",\"shared\":true}]}"},
+#define TOKEN(name) "{\"name\":\"" name "\",\"created\":0,\"live\":0,\"sessions\":0,\"rx_bytes\":0," \
+	"\"tx_bytes\":0"
+	{"token.list", "{\"tokens\":[" TOKEN("alice") "}," TOKEN("bob") "}," TOKEN("shared") ",\"shared\":true}]}"},
 	{"sessions.list", "{\"sessions\":[{\"id\":7,\"vip\":\"10.0.0.7\"}]}"},
 	{"token.add", "{\"token\":\"00ff\",\"invite\":null}"},
 	{"events.subscribe", "{}"},
+	{"metrics.get", "{}"},
 };
+/* After events.subscribe's answer, one event. */
+#define FAKE_EVENT "{\"jsonrpc\":\"2.0\",\"method\":\"ban\",\"params\":{\"address\":\"192.0.2.7\"}}\n"
 
 struct daemons {
 	char dir[32], fake[64], silent[64];
@@ -320,11 +324,20 @@ static void answer(int c)
 		_exit(1);
 	for (size_t i = 0; i < sizeof(fake_answers) / sizeof(fake_answers[0]); i++)
 		if (!strcmp(req.method, fake_answers[i].method)) {
-			char *s = jsonrpc_format_result(json_incref(req.id),
-			                                json_loads(fake_answers[i].result, 0, NULL));
+			json_t *result = json_loads(fake_answers[i].result, 0, NULL);
+			if (!strcmp(req.method, "metrics.get")) { /* more than stdio's buffer holds */
+				char text[64 * 1024];
+				memset(text, 'x', sizeof(text) - 1);
+				text[sizeof(text) - 1] = '\0';
+				json_object_set_new(result, "text", json_string(text));
+			}
+			char *s = jsonrpc_format_result(json_incref(req.id), result);
 			if (!s || write(c, s, strlen(s)) < 0)
 				_exit(1);
 			free(s);
+			if (!strcmp(req.method, "events.subscribe") &&
+			    write(c, FAKE_EVENT, strlen(FAKE_EVENT)) < 0)
+				_exit(1);
 		}
 	jsonrpc_request_clear(&req);
 }
@@ -482,6 +495,41 @@ static void ctrl_c(void **state)
 	interrupted = 0;
 }
 
+/* An answer that does not reach stdout (a full disk): said, exit 1; token
+ * add's says the secret is lost and what to do. */
+static void full_disk(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	assert_int_equal(run(d->fake, "/dev/full", &err, "token", "list", NULL), EXIT_NOT_WRITTEN);
+	assert_string_equal(err, "slopnctl: writing the answer to standard output: No space left on device\n");
+	free(err);
+	assert_int_equal(run(d->fake, "/dev/full", &err, "--json", "token", "add", "carol", NULL), EXIT_NOT_WRITTEN);
+	assert_string_equal(err, "slopnctl: writing the answer to standard output: No space left on device; "
+	                         "token 'carol' was added, but its secret is lost: remove it ('slopnctl "
+	                         "token remove carol') and add it again\n");
+	free(err);
+	/* Written out before the end of the command: the first failure's errno. */
+	assert_int_equal(run(d->fake, "/dev/full", &err, "metrics", NULL), EXIT_NOT_WRITTEN);
+	assert_string_equal(err, "slopnctl: writing the answer to standard output: No space left on device\n");
+	free(err);
+	assert_int_equal(run(d->fake, "/dev/full", &err, "token", "add", "--help", NULL), EXIT_NOT_WRITTEN);
+	assert_string_equal(err, "slopnctl: writing to standard output: No space left on device\n");
+	free(err);
+	/* A watch stops at its first lost event, not at the Ctrl-C that
+	 * ends a test that would otherwise hang. */
+	interrupted = 0;
+	alarm_in(3000);
+	assert_int_equal(run(d->fake, "/dev/full", &err, "monitor", NULL), EXIT_NOT_WRITTEN);
+	alarm_in(0);
+	assert_false(interrupted);
+	expect_said(err, "\nslopnctl: writing the answer to standard output: No space left on device\n");
+	free(err);
+	assert_int_equal(run(d->fake, "/dev/null", &err, "token", "add", "carol", NULL), 0);
+	assert_string_equal(err, "");
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -492,6 +540,7 @@ int main(void)
 	const struct CMUnitTest commands_run[] = {
 		cmocka_unit_test(no_answer),
 		cmocka_unit_test(ctrl_c),
+		cmocka_unit_test(full_disk),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
