@@ -13,6 +13,9 @@ _slopnctl()
 	local n=${#words[@]} cur=${words[${#words[@]}-1]}
 	if [[ $n -gt 1 && ${words[n-2]} == --socket ]]; then
 		COMPREPLY=($(compgen -f -- "$cur"))
+	elif [[ $cur == --socket=* ]]; then
+		# Whole words, as slopnctl gives for --token=NAME: cut below.
+		COMPREPLY=($(compgen -P --socket= -f -- "${cur#--socket=}"))
 	else
 		COMPREPLY=($(slopnctl __complete "${words[@]:1}" 2>/dev/null))
 	fi

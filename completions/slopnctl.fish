@@ -4,4 +4,5 @@ function __slopnctl_complete
     slopnctl __complete $words[2..-1] (commandline -ct) 2>/dev/null
 end
 complete -c slopnctl -f -n 'not __fish_prev_arg_in --socket' -a '(__slopnctl_complete)'
-complete -c slopnctl -F -n '__fish_prev_arg_in --socket'
+# A path after --socket, or after --socket= (fish's own for a declared option).
+complete -c slopnctl -l socket -r -F

@@ -78,6 +78,49 @@ static const struct flag *find_flag(const struct command *cmd, const char *word)
 	return NULL;
 }
 
+/* A flag's value, in its own word (--socket=PATH) or the next: what it
+ * means for the rest of the line. */
+static void took_value(const struct flag *f, const char *value, bool *operand)
+{
+	if (!strcmp(f->name, "socket")) /* ask that daemon */
+		sock_path = value;
+	if (f->instead)
+		*operand = true;
+}
+
+/* Candidates for "--flag=VALUE": each value with "--flag=" before it, the
+ * word the shells replace. */
+struct with_prefix {
+	const char *prefix;
+	out_fn out;
+	void *ctx;
+};
+
+static void out_prefixed(const char *cand, void *ctx)
+{
+	struct with_prefix *w = ctx;
+	char buf[160];
+	snprintf(buf, sizeof(buf), "%s%s", w->prefix, cand);
+	w->out(buf, w->ctx);
+}
+
+/* cur is "--flag=VALUE" of a flag that takes one: its value completed as
+ * after "--flag" alone, each candidate a whole word again. */
+static bool value_in_word(const struct command *cmd, const char *cur, out_fn out, void *ctx)
+{
+	const char *eq = strchr(cur, '=');
+	if (cur[0] != '-' || cur[1] != '-' || !eq)
+		return false;
+	const struct flag *f = find_flag(cmd, cur);
+	if (!f || !f->value)
+		return false;
+	char prefix[64];
+	snprintf(prefix, sizeof(prefix), "%.*s", (int)(eq + 1 - cur), cur);
+	struct with_prefix w = {prefix, out, ctx};
+	live(f->live, false, eq + 1, out_prefixed, &w);
+	return true;
+}
+
 static void offer_flags(const struct flag *f, const char *cur, out_fn out, void *ctx)
 {
 	char buf[64];
@@ -96,17 +139,14 @@ void complete_words(int n, char **words, out_fn out, void *ctx)
 	for (int i = 0; i < n - 1; i++) {
 		const char *w = words[i];
 		if (pending) {
-			if (!strcmp(pending->name, "socket")) /* ask that daemon */
-				sock_path = w;
-			if (pending->instead)
-				operand = true;
+			took_value(pending, w, &operand);
 			pending = NULL;
 		} else if (!strncmp(w, "--", 2)) {
 			const struct flag *f = find_flag(cmd, w);
-			if (f && f->value && !strchr(w, '='))
+			if (f && f->value && strchr(w, '='))
+				took_value(f, strchr(w, '=') + 1, &operand);
+			else if (f && f->value)
 				pending = f;
-			else if (f && f->instead)
-				operand = true;
 		} else if (w[0] == '-') {
 			continue;
 		} else if (!noun) {
@@ -129,6 +169,8 @@ void complete_words(int n, char **words, out_fn out, void *ctx)
 		live(pending->live, false, cur, out, ctx);
 		return;
 	}
+	if (value_in_word(cmd, cur, out, ctx))
+		return;
 	if (cur[0] == '-') {
 		offer_flags(cmd ? cmd->flags : NULL, cur, out, ctx);
 		offer_flags(global_flags, cur, out, ctx);

@@ -77,20 +77,27 @@ t.send("source %s; PS1='ready> '\r" % sys.argv[2])
 t.expect(r"ready> ")
 t.send("slopnctl --socket %s sessions kick 10.100.0.\t\t" % sys.argv[3])
 t.expect(r"10\.100\.0\.2\s+10\.100\.0\.3")
+# bash replaces the word after the '=', one of its breaks, with the value alone.
+t.send("\x15slopnctl --socket=%s sessions kick --token=sh\t" % sys.argv[3])
+t.expect(r"--token=shared ")
 t.send("\x15exit\r")
 t.wait()
 PY
 mkdir -p "$TMP/bash-home"
 HOME="$TMP/bash-home" TERM=dumb PATH="$(dirname "$SLOPNCTL"):$PATH" \
 	timeout 30 python3 "$TMP/bashterm.py" "$SRC/tests/netns" "$SRC/completions/slopnctl.bash" "$TMP/a:b.sock" > "$TMP/bashterm.out" 2>&1 ||
-	fail "bash's completion with a ':' on the line: $(cat "$TMP/bashterm.out")"
-ok "bash completes live values with a ':' on the line"
+	fail "bash's completion in a terminal: $(cat "$TMP/bashterm.out")"
+ok "bash completes live values with a ':' on the line, and after --token="
 expect_eq "complete 'slopnctl '" "$(complete_line "")" "bans metrics monitor sessions status token "
 expect_eq "complete 'slopnctl sessions k'" "$(complete_line sessions k)" "kick "
 expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick "")" "1 10.100.0.2 10.100.0.3 2 "
 expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
 expect_eq "complete with --socket on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
+expect_eq "complete with --socket=PATH on the line" \
+	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket="$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
+expect_eq "complete 'slopnctl sessions kick --token=sh'" "$(complete_line sessions kick --token=sh)" "shared "
+expect_eq "complete 'slopnctl --socket=PATH'" "$(complete_line --socket="$TMP/hub.so")" "$TMP/hub.sock "
 # slopnd's flags come from slopnd itself.
 complete_slopnd() { bash_complete _slopnd slopnd "$@"; }
 expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "client pin server "
@@ -134,8 +141,9 @@ if command -v zsh >/dev/null; then
 	# CURRENT set as compsys sets them; compadd, compsys's output, prints.
 	zsh_complete() {
 		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" zsh -f -c '
-			compadd() { [[ $1 == -a ]] && print -l ${(P)2} }
+			compadd() { [[ $1 == -a ]] && print -rl -- ${(P)2} }
 			_files() { print FILES }
+			compset() { [[ $1 == -P && ${words[CURRENT]} == "$2"* ]] }
 			words=(slopnctl "${(@)argv[2,-1]}"); CURRENT=${#words}
 			source "$1"' zsh "$SRC/completions/_slopnctl" "$@" | sort | tr '\n' ' '
 	}
@@ -143,6 +151,9 @@ if command -v zsh >/dev/null; then
 	expect_eq "zsh: complete 'slopnctl sessions kick '" "$(zsh_complete sessions kick "")" \
 		"1 10.100.0.2 10.100.0.3 2 "
 	expect_eq "zsh: complete 'slopnctl --socket '" "$(zsh_complete --socket "")" "FILES "
+	expect_eq "zsh: complete 'slopnctl --socket=/r'" "$(zsh_complete --socket=/r)" "FILES "
+	expect_eq "zsh: complete 'slopnctl sessions kick --token=sh'" "$(zsh_complete sessions kick --token=sh)" \
+		"--token=shared "
 fi
 if command -v fish >/dev/null; then
 	fish -n "$SRC/completions/slopnctl.fish" || fail "fish rejects slopnctl.fish"
@@ -155,6 +166,10 @@ if command -v fish >/dev/null; then
 		"1 10.100.0.2 10.100.0.3 2 "
 	expect_eq "fish: complete 'slopnctl --socket PATH'" \
 		"$(fish_complete "slopnctl --socket $TMP/hub.so" | cut -f1)" "$TMP/hub.sock "
+	expect_eq "fish: complete 'slopnctl --socket=PATH'" \
+		"$(fish_complete "slopnctl --socket=$TMP/hub.so" | cut -f1)" "--socket=$TMP/hub.sock "
+	expect_eq "fish: complete 'slopnctl sessions kick --token=sh'" \
+		"$(fish_complete "slopnctl sessions kick --token=sh" | cut -f1)" "--token=shared "
 fi
 
 # Events, then a kick by VIP with a reason: the client logs it at once.

@@ -530,6 +530,53 @@ static void full_disk(void **state)
 	free(err);
 }
 
+static void add_cand(const char *cand, void *ctx)
+{
+	char *all = ctx;
+	if (strlen(all) + strlen(cand) + 2 < 1024)
+		strcat(strcat(all, cand), " ");
+}
+
+/* What completion offers for the last of words (NULL-terminated), asking
+ * socket unless the words name another, each followed by a space. */
+static void expect_completion(const char *socket, const char *want, ...)
+{
+	char *words[16], all[1024] = "";
+	int n = 0;
+	va_list ap;
+	va_start(ap, want);
+	while (n < 15 && (words[n] = va_arg(ap, char *)))
+		n++;
+	va_end(ap);
+	sock_path = socket;
+	complete_words(n, words, add_cand, all);
+	if (strcmp(all, want))
+		fail_msg("completing '%s' (word %d): expected '%s', got '%s'", words[n - 1], n, want, all);
+}
+
+/* --flag=VALUE as --flag VALUE: --socket=PATH is the daemon asked, and a
+ * value after '=' is completed with its prefix. */
+static void completion(void **state)
+{
+	struct daemons *d = *state;
+	char sock_eq[80];
+	snprintf(sock_eq, sizeof(sock_eq), "--socket=%s", d->fake);
+	expect_completion("/nonexistent", "7 10.0.0.7 ", "--socket", d->fake, "sessions", "kick", "", NULL);
+	expect_completion("/nonexistent", "7 10.0.0.7 ", sock_eq, "sessions", "kick", "", NULL);
+	expect_completion("/nonexistent", "7 10.0.0.7 ", "sessions", "kick", sock_eq, "", NULL);
+	expect_completion(d->fake, "--token=alice ", "sessions", "kick", "--token=a", NULL);
+	expect_completion(d->fake, "--token=alice --token=bob --token=shared ", "sessions", "kick", "--token=", NULL);
+	expect_completion("/nonexistent", "--token=bob ", sock_eq, "sessions", "kick", "--token=b", NULL);
+	/* The token given as --token=NAME stands for the operand. */
+	expect_completion(d->fake, "", "sessions", "kick", "--token=alice", "", NULL);
+	expect_completion(d->fake, "7 10.0.0.7 ", "sessions", "kick", "--reason=x", "", NULL);
+	expect_completion(d->fake, "alice bob ", "token", "remove", "", NULL);
+	/* No values known: none offered (a path is the shell's to complete). */
+	expect_completion(d->fake, "", "token", "add", "x", "--expires=3", NULL);
+	expect_completion(d->fake, "", "--socket=/tm", NULL);
+	expect_completion(d->fake, "--reason ", "sessions", "kick", "--rea", NULL);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -541,6 +588,7 @@ int main(void)
 		cmocka_unit_test(no_answer),
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(full_disk),
+		cmocka_unit_test(completion),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
