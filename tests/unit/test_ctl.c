@@ -315,30 +315,44 @@ static int listen_on(const char *path)
 	return fd;
 }
 
+static void send_line(int c, char *s)
+{
+	if (!s || write(c, s, strlen(s)) < 0)
+		_exit(1);
+	free(s);
+}
+
+/* fake_answers[i]'s result; metrics' text more than stdio's buffer holds. */
+static json_t *fake_result(size_t i)
+{
+	json_t *result = json_loads(fake_answers[i].result, 0, NULL);
+	if (!strcmp(fake_answers[i].method, "metrics.get")) {
+		static char text[64 * 1024];
+		memset(text, 'x', sizeof(text) - 1);
+		json_object_set_new(result, "text", json_string(text));
+	}
+	return result;
+}
+
 static void answer(int c)
 {
 	char line[4096], err[128];
-	ssize_t n = read(c, line, sizeof(line));
+	ssize_t len = read(c, line, sizeof(line));
 	struct jsonrpc_request req;
-	if (n <= 0 || jsonrpc_parse(line, (size_t)n, &req, err, sizeof(err)) != 0)
+	if (len <= 0 || jsonrpc_parse(line, (size_t)len, &req, err, sizeof(err)) != 0)
 		_exit(1);
-	for (size_t i = 0; i < sizeof(fake_answers) / sizeof(fake_answers[0]); i++)
-		if (!strcmp(req.method, fake_answers[i].method)) {
-			json_t *result = json_loads(fake_answers[i].result, 0, NULL);
-			if (!strcmp(req.method, "metrics.get")) { /* more than stdio's buffer holds */
-				char text[64 * 1024];
-				memset(text, 'x', sizeof(text) - 1);
-				text[sizeof(text) - 1] = '\0';
-				json_object_set_new(result, "text", json_string(text));
-			}
-			char *s = jsonrpc_format_result(json_incref(req.id), result);
-			if (!s || write(c, s, strlen(s)) < 0)
-				_exit(1);
-			free(s);
-			if (!strcmp(req.method, "events.subscribe") &&
-			    write(c, FAKE_EVENT, strlen(FAKE_EVENT)) < 0)
-				_exit(1);
-		}
+	size_t i = 0, n = sizeof(fake_answers) / sizeof(fake_answers[0]);
+	while (i < n && strcmp(req.method, fake_answers[i].method))
+		i++;
+	if (i == n) { /* as a daemon of the other role */
+		char msg[128];
+		snprintf(msg, sizeof(msg), "unknown method '%s' (this slopnd is a client)", req.method);
+		send_line(c, jsonrpc_format_error(req.id, JSONRPC_METHOD_NOT_FOUND, msg));
+	} else {
+		send_line(c, jsonrpc_format_result(req.id, fake_result(i)));
+		if (!strcmp(req.method, "events.subscribe"))
+			send_line(c, strdup(FAKE_EVENT));
+	}
 	jsonrpc_request_clear(&req);
 }
 
@@ -577,6 +591,17 @@ static void completion(void **state)
 	expect_completion(d->fake, "--reason ", "sessions", "kick", "--rea", NULL);
 }
 
+/* The daemon's refusal, as it said it: nothing added (such as a path of
+ * the source tree, which is not installed). */
+static void refused(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	assert_int_equal(run(d->fake, NULL, &err, "bans", "list", NULL), EXIT_REFUSED);
+	assert_string_equal(err, "slopnctl: unknown method 'bans.list' (this slopnd is a client)\n");
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -589,6 +614,7 @@ int main(void)
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(full_disk),
 		cmocka_unit_test(completion),
+		cmocka_unit_test(refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
