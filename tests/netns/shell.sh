@@ -15,9 +15,13 @@ ctl token add bob@phone >/dev/null || fail "token add"
 
 # A terminal session (term.py): send keys, wait for the screen to show a pattern.
 cat > "$TMP/shell.py" <<'PY'
-import re, sys
+import os, re, socket, sys, time
 sys.path.insert(0, sys.argv[1])
 from term import Term
+# A daemon that never answers: the socket listens, no one accepts.
+silent = socket.socket(socket.AF_UNIX)
+silent.bind(os.environ["TMP"] + "/silent.sock")
+silent.listen(4)
 t = Term(sys.argv[2:])
 t.expect(r"slopn> ")
 t.send("sess\t")                       # a command
@@ -56,13 +60,18 @@ if b"closed the connection" in t.screen:
 print("ok: Ctrl-C stops monitor: back at the prompt, nothing said")
 t.send("sessions list\r")              # the next command reads its own answer
 t.expect(r"ID +TOKEN[\s\S]*slopn> ")
+t.send("token remove bob@phone --socket %s/silent.sock\r" % os.environ["TMP"])
+time.sleep(0.3)
+t.send("\x03")                         # Ctrl-C before the answer came
+t.expect(r"\nslopnctl: interrupted; the daemon may have made the change: 'token list' shows whether\r?\nslopn> ")
+print("ok: Ctrl-C before a change's answer: back at the prompt, told how to check")
 t.send("help\r")
 t.expect(r"token remove NAME[\s\S]*slopn> ")  # the prompt is back: Ctrl-D now reaches readline
 t.send("\x04")                         # Ctrl-D leaves
 sys.exit(0 if t.wait() else "FAIL: shell did not exit")
 PY
 mkdir "$TMP/home"
-HOME="$TMP/home" TERM=dumb SLOPNCTL_SOCKET="$TMP/hub.sock" timeout 30 python3 "$TMP/shell.py" "$(cd "$(dirname "$0")" && pwd)" "$SLOPNCTL" ||
+HOME="$TMP/home" TMP="$TMP" TERM=dumb SLOPNCTL_SOCKET="$TMP/hub.sock" timeout 30 python3 "$TMP/shell.py" "$(cd "$(dirname "$0")" && pwd)" "$SLOPNCTL" ||
 	fail "the shell session failed"
 wait_log c2 "kicked: from-the-shell" 2
 grep -qx "token remove alice-laptop *" "$TMP/home/.slopnctl_history" || fail "history: $(cat "$TMP/home/.slopnctl_history")"
