@@ -87,9 +87,9 @@ ok "events: token.added, token.removed, session.down, auth.fail"
 # Errors name the problem.
 ctl token add 'bad name' 2> "$TMP/err.txt"; expect_eq "bad name exits" "$?" 2
 grep -q "^slopnctl: token add: NAME 'bad name': expected 1-64 characters" "$TMP/err.txt" || fail "bad name: $(cat "$TMP/err.txt")"
-# One the daemon refuses is still a usage error, in command-line words.
+# Past the daemon's limit (100 years): a usage error, in command-line words.
 ctl token add x --expires 36600d 2> "$TMP/err.txt"; expect_eq "--expires past 100 years exits" "$?" 2
-grep -q "^slopnctl: token add: --expires '36600d': expected seconds from now" "$TMP/err.txt" ||
+grep -q "^slopnctl: token add: --expires '36600d': expected a duration such as 30d, 12h, 90m or 1w2d, up to 100 years (36500d)" "$TMP/err.txt" ||
 	fail "daemon-refused --expires: $(cat "$TMP/err.txt")"
 expect_eq "lines for that usage error" "$(wc -l < "$TMP/err.txt")" 2
 ctl token add bob --vip 10.100.0.77 >/dev/null || fail "token add --vip"
