@@ -944,6 +944,10 @@ int client_run(const struct config *cfg)
 	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);
 	if (cl->can6)
 		nl_set_addr_gen_none(cl->ifindex);
+	/* A new VPN address replaces the old one without a moment with none
+	 * (client_net.c). */
+	if (nl_set_promote_secondaries(cl->ifindex) < 0)
+		log_debug("%s: cannot set promote_secondaries: %s", cl->tunname, strerror(errno));
 	/* A loop of our own, not the default one, whose thread sd-event
 	 * checks with a gettid() call at every turn. */
 	if (sd_event_new(&cl->ev) < 0 ||

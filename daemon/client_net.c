@@ -122,7 +122,7 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 void client_drop_address(struct client *cl)
 {
 	if (cl->vip)
-		nl_addr_flush(cl->ifindex);
+		nl_addr_flush(cl->ifindex, 0);
 	if (cl->prefix6)
 		nl_addr6_flush(cl->ifindex);
 	cl->vip = 0;
@@ -160,10 +160,15 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		return refused;
 	}
 	if (cl->vip != vip || cl->prefix != r->prefix_len) {
-		if (cl->vip)
-			nl_addr_flush(cl->ifindex);
-		if ((cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add)(cl->ifindex, vip,
-		                                                            r->prefix_len) < 0) {
+		/* The new address before the old one goes: a device left without
+		 * an IPv4 address loses every route through it, the
+		 * administrator's too (a site's network via the hub). The old one
+		 * is primary, so its going must promote the new one, not take it
+		 * along (set where the TUN is made). */
+		int (*add)(int, uint32_t, unsigned) = cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add;
+		if (add(cl->ifindex, vip, r->prefix_len) < 0 ||
+		    (cl->vip && nl_addr_flush(cl->ifindex, vip) < 0) ||
+		    (cl->vip && add(cl->ifindex, vip, r->prefix_len) < 0)) {
 			char a[INET_ADDRSTRLEN];
 			log_err("cannot set the VPN address %s/%u on %s: %s", inet_ntop(AF_INET, &vip, a, sizeof(a)),
 			        r->prefix_len, cl->tunname, strerror(errno));

@@ -8,6 +8,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if.h>
 #include <linux/if_addr.h>
+#include <linux/ip.h>
 #include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <stdbool.h>
@@ -175,14 +176,14 @@ int nl_addr6_dump(struct nl_addr6 *out, unsigned max)
 
 /* The interface's own addresses only: a machine's others (a host with
  * hundreds, containers' among them) must not crowd them out of the list. */
-int nl_addr_flush(int ifindex)
+int nl_addr_flush(int ifindex, uint32_t keep)
 {
 	struct nl_addr a[64];
 	struct addr_list l = {.family = AF_INET, .a = a, .max = 64, .ifindex = ifindex};
 	if (dump(AF_INET, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
 		return -1;
 	for (unsigned i = 0; i < l.n; i++)
-		if (addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
+		if ((!keep || a[i].addr != keep) && addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
 		    errno != EADDRNOTAVAIL)
 			return -1;
 	return 0;
@@ -225,6 +226,23 @@ int nl_set_addr_gen_none(int ifindex)
 	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
 	mnl_attr_nest_end(nlh, in6);
+	mnl_attr_nest_end(nlh, spec);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_set_promote_secondaries(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
+	struct nlattr *in = mnl_attr_nest_start(nlh, AF_INET);
+	struct nlattr *conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
+	mnl_attr_put_u32(nlh, IPV4_DEVCONF_PROMOTE_SECONDARIES, 1);
+	mnl_attr_nest_end(nlh, conf);
+	mnl_attr_nest_end(nlh, in);
 	mnl_attr_nest_end(nlh, spec);
 	return nl_talk(nlh, NULL, NULL);
 }

@@ -10,7 +10,11 @@
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix);   /* replaces an equal one */
 /* The same, without the kernel's route to the prefix (--no-route). */
 int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix);
-int nl_addr_flush(int ifindex);                                 /* all IPv4 addresses */
+/* All IPv4 addresses but keep (0: all). */
+int nl_addr_flush(int ifindex, uint32_t keep);
+/* Deleting the device's primary IPv4 address promotes a secondary one
+ * instead of deleting it too (net.ipv4.conf.IF.promote_secondaries). */
+int nl_set_promote_secondaries(int ifindex);
 /* IPv6, 16 bytes: with the kernel's route to the prefix or (--no-route)
  * without; no duplicate address detection. Flush: all IPv6 addresses. */
 int nl_addr6_add(int ifindex, const uint8_t addr[16], unsigned prefix, bool prefix_route);

@@ -83,7 +83,16 @@ expect_eq "each client's VIP after the hub's restart" "$after" "$before"
 ok "a hub restarted gives its clients their two addresses back"
 
 # A damaged leases.json costs the leases, not the hub: it starts without
-# them and keeps the file aside.
+# them and keeps the file aside. c1 (10.100.0.2) stays away meanwhile, so
+# that others get new addresses: each takes its new one in place of the
+# old without a moment with none, and keeps a route its administrator
+# added through the tunnel (a device left without an address loses them).
+before=$(for c in c3 c4 c5 c6; do echo "$c $(client_status "$c" vip)"; done)
+kill "$(pid_of c1)"
+wait "$(pid_of c1)" 2>/dev/null
+for c in c3 c4 c5 c6; do
+	ip -n "$(ns "$c")" route add 198.51.100.240/32 via 10.100.0.1 dev slopn0
+done
 kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
 mv "$TMP/hub.log" "$TMP/hub-second.log"
@@ -94,7 +103,22 @@ start_hub --subnet 10.100.0.0/29
 wait_log hub "warning: $TMP/hub-state/leases.json: line 1 column [0-9]+: .*; starting without leases \\(clients get new addresses\\); the file is now $TMP/hub-state/leases.json.bad" 1
 wait_log hub "warning: $TMP/hub-state/peers.json: .*; clients of the last run find out at their next packet" 1
 [ -f "$TMP/hub-state/leases.json.bad" ] || fail "the damaged file was not kept"
-for _ in $(seq 100); do [ "$(ctl --json status | jq .sessions)" = 5 ] && break; sleep 0.1; done
+four() { [ "$(ctl --json status | jq .sessions)" = 4 ]; }
+wait_until 10 "four sessions after a start with damaged leases" four
+changed=0
+for c in c3 c4 c5 c6; do
+	wait_until 10 "$c connected" client_connected "$c"
+	vip=$(client_status "$c" vip)
+	grep -qx "$c $vip" <<< "$before" || changed=$((changed + 1))
+	expect_eq "$c's IPv4 addresses on its TUN" "$(nsx "$c" ip -4 -o addr show dev slopn0 | awk '{print $4}')" "$vip/29"
+	expect_eq "$c's route through the tunnel" "$(nsx "$c" ip route show 198.51.100.240/32 | xargs)" \
+		"198.51.100.240 via 10.100.0.1 dev slopn0"
+done
+[ "$changed" -ge 1 ] || fail "no client got a new address: $before"
+ok "$changed clients with new addresses: each holds only its new one, and the routes through it"
+mv "$TMP/c1.log" "$TMP/c1-first.log"
+start_client c1
+wait_until 10 "c1 back" client_connected c1
 expect_eq "sessions after a start with damaged leases" "$(ctl --json status | jq .sessions)" 5
 ok "a damaged leases.json: the hub starts without leases and keeps the file aside"
 echo "PASS"
