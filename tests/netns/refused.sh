@@ -87,8 +87,10 @@ ok "c6's second attempt came $(($(now_ms) - t1)) ms after its unreachable"
 # One solicitation a second, then the kernel's own "unreachable".
 gave_up c8 4 "no machine answers for 192.0.2.99:4242 on this machine's network (ICMP host unreachable"
 gave_up c9 4 "no machine answers for \\[2001:db8::99\\]:4242 on this machine's network (ICMP host unreachable"
+# From the nine clients' start (some 1.5 s alone; under the sanitizers
+# and three other tests, up to 4): well before the 10 s handshake timeout.
 t=$(($(now_ms) - t0))
-[ "$t" -lt 3500 ] || fail "c8 and c9 took $t ms for a neighbour that does not answer in 1 s"
+[ "$t" -lt 6000 ] || fail "c8 and c9 took $t ms for a neighbour that does not answer in 1 s"
 ok "c8 and c9 (IPv6) gave up within $t ms at no answer on their network: $(client_status c8 last_error)"
 
 # A second later (c8's ARP) c3 still waits for an answer: no ICMP, no
