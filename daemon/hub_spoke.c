@@ -150,8 +150,16 @@ static void replay(struct session *ss)
 		          (const struct sockaddr *)&from, r.fromlen,
 		          p + sizeof(r) + r.fromlen + r.tolen, r.len, now);
 	}
-	if (ss->stash_head == ss->stash_len)
+	if (ss->stash_head == ss->stash_len) {
+		/* Emptied: its memory back to the hub's budget, or a thousand
+		 * senders each held once would keep STASH_TOTAL for good, and no
+		 * sender could be held again. */
 		ss->stash_head = ss->stash_len = 0;
+		ss->srv->stash_total -= ss->stash_cap;
+		ss->stash_cap = 0;
+		free(ss->stash);
+		ss->stash = NULL;
+	}
 	if (!ss->gone)
 		hub_mark_dirty(ss);
 }

@@ -85,4 +85,9 @@ ok "c2's packets to the stalled c3 dropped and counted at c3's queue: $dropped"
 wait $UDP_PID || fail "iperf3 c2 -> c3 failed"
 wait_ping c3 10.100.0.1 10
 ok "c3 back"
+# c2 was held: once nothing is, the stash memory is the hub's again (it
+# stayed with the sender, and a thousand such would have used it all).
+stash_empty() { [ "$(ctl --json status | jq .spoke_stash_bytes)" = 0 ]; }
+wait_until 5 "the hub's stash memory back" stash_empty
+ok "the stash memory back to the hub once no sender is held"
 echo "PASS"
