@@ -32,8 +32,11 @@
 #define SHED_HOLD NGTCP2_SECONDS
 #define HOLD_AT 64         /* a session holds the TUN from this many packets queued */
 #define SHED_QUEUE 32      /* what a session that sheds may keep queued */
-/* Well over the time between ACKs of a healthy flow: the RTT is added. */
+/* Well over the time between ACKs of a healthy flow: the RTT is added, up
+ * to STALL_RTT_MAX (the client's own ACKs set its RTT: one that delays
+ * them must not get to pause the TUN for everyone for seconds). */
 #define STALL_AFTER (250 * NGTCP2_MILLISECONDS)
+#define STALL_RTT_MAX (500 * NGTCP2_MILLISECONDS)
 
 /* ---- routing, one function per direction, for both families ---- */
 
@@ -232,7 +235,8 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 			ss->held_tx = ss->conn.stats.tx_pkts;
 			ss->held_moved = now;
 		}
-		uint64_t limit = STALL_AFTER + conn_srtt(&ss->conn);
+		uint64_t rtt = conn_srtt(&ss->conn);
+		uint64_t limit = STALL_AFTER + (rtt < STALL_RTT_MAX ? rtt : STALL_RTT_MAX);
 		bool stalled = ss->held_moved + limit <= now;
 		/* More sent and queued than at the start: other clients'
 		 * packets went in, the TUN being unread. */
