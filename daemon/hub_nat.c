@@ -452,10 +452,15 @@ int hub_nat_setup(struct server *s)
 	}
 	if (!s->cfg->nat) {
 		/* A crashed --nat run may have left its table and forwarding on. */
-		char kept[128] = "";
-		if (nat_stop_stale(s->tunname, s->nat_state, kept, sizeof(kept)))
-			log_info("nat: removed the nftables table and restored forwarding left by a "
-			         "run that did not stop cleanly (or only forwarding, if it had no rules yet)");
+		char kept[128] = "", err[512];
+		int r = nat_stop_stale(s->tunname, s->nat_state, kept, sizeof(kept), err, sizeof(err));
+		if (r > 0)
+			log_info("nat: removed the rules and restored forwarding left by a run that did "
+			         "not stop cleanly (or only forwarding, if it had no rules yet)");
+		else if (r < 0)
+			log_err("nat: cannot remove the rules a run that did not stop cleanly left: %s; "
+			        "IP forwarding and %s are left as they are, and the next start tries "
+			        "again", err, s->nat_state);
 		if (*kept)
 			hub_nat_kept(kept);
 		return 0;

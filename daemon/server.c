@@ -985,8 +985,12 @@ out:
 	if (s->ev)
 		sd_event_unref(s->ev);
 	if (s->nat_on) {
-		char kept[128] = "";
-		nat_stop(s->tunname, s->nat_backend, s->nat_state, kept, sizeof(kept));
+		char kept[128] = "", why[512];
+		if (nat_stop(s->tunname, s->nat_backend, s->nat_state, kept, sizeof(kept), why,
+		             sizeof(why)) < 0)
+			log_err("nat: cannot remove the hub's rules at exit: %s; IP forwarding and %s are "
+			        "left as they are, for slopnd's next start (with or without --nat) to "
+			        "clean up", why, s->nat_state);
 		if (*kept)
 			hub_nat_kept(kept);
 	}

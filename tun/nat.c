@@ -288,12 +288,12 @@ static int nft_install(const struct nat_rules *r, char *err, size_t errlen)
 	return rv;
 }
 
-static void nft_remove(const char *tun)
+static int nft_remove(const char *tun)
 {
 	char cmd[512];
 	struct outbuf o = {cmd, sizeof(cmd), 0, false};
 	put_drop_tables(&o, tun);
-	nft_run(cmd, NULL, 0);
+	return nft_run(cmd, NULL, 0);
 }
 
 /* The state file (proto/natstate.c); every value -1 when there is none:
@@ -400,7 +400,9 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	 * the state file then still holds the settings from before it. */
 	bool stale_nft = table_exists(r->tun), stale_ipt = ipt_exists(r->tun);
 	struct natstate before = {-1, -1, -1};
-	if (stale_nft || stale_ipt)
+	/* A run's state file, with its rules or without (a crash before them,
+	 * or rules its stop could not remove): it holds what was before. */
+	if (stale_nft || stale_ipt || access(state_file, F_OK) == 0)
 		read_state(state_file, &before);
 	if (before.fwd4 < 0) {
 		before.fwd4 = read_int(IP_FORWARD);
@@ -461,29 +463,58 @@ bool nat_in_force(const char *tun)
 	return nft_table_exists("inet", t);
 }
 
-void nat_stop(const char *tun, enum nat_backend used, const char *state_file, char *kept,
-              size_t keptlen)
+/* After a removal that failed (nft, ipt): what of the rules may still be
+ * in the kernel (iptables held by another program's lock, say), and how
+ * to remove it by hand; false when nothing is. iptables is not asked
+ * again: a lock held that long would hold the question too. */
+static bool left_behind(const char *tun, bool nft, bool ipt, char *err, size_t errlen)
 {
-	if (used == NAT_IPTABLES)
-		ipt_remove(tun);
-	else
-		nft_remove(tun);
-	restore_forwarding(state_file, kept, keptlen);
+	char t[NFT_TABLE_NAME_MAX];
+	nat_table_name(tun, t, sizeof(t));
+	if (nft && table_exists(tun)) {
+		snprintf(err, errlen, "the nftables table %s is still there ('nft list tables' shows it, "
+		         "'nft delete table inet %s' removes it)", t, t);
+		return true;
+	}
+	if (ipt) {
+		snprintf(err, errlen, "the iptables chains SLOPN-%s-* may still be there ('iptables -S' and "
+		         "'iptables -t nat -S' show them and the jumps to them)", tun);
+		return true;
+	}
+	return false;
 }
 
-bool nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen)
+int nat_stop(const char *tun, enum nat_backend used, const char *state_file, char *kept,
+             size_t keptlen, char *err, size_t errlen)
+{
+	bool ipt = used == NAT_IPTABLES && ipt_remove(tun) < 0;
+	bool nft = used != NAT_IPTABLES && nft_remove(tun) < 0;
+	if (keptlen)
+		kept[0] = '\0';
+	/* Rules left: forwarding stays as they need it, and the state file for
+	 * the next start, which removes what a run left (nat_stop_stale). */
+	if (left_behind(tun, nft, ipt, err, errlen))
+		return -1;
+	restore_forwarding(state_file, kept, keptlen);
+	return 0;
+}
+
+int nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen, char *err,
+                   size_t errlen)
 {
 	/* A --nat run writes the state file before any rule and removes it
 	 * last: without it there is nothing to clean, and no nft or iptables
 	 * needs asking at every start. */
+	if (keptlen)
+		kept[0] = '\0';
 	if (access(state_file, F_OK) != 0)
-		return false;
+		return 0;
 	bool nft = table_exists(tun), ipt = ipt_exists(tun);
-	if (ipt)
-		ipt_remove(tun);
-	if (nft)
-		nft_remove(tun);
+	ipt = ipt && ipt_remove(tun) < 0;
+	nft = nft && nft_remove(tun) < 0;
+	if (left_behind(tun, nft, ipt, err, errlen))
+		return -1;
 	/* Also when a crash came before the rules: forwarding was on already. */
 	restore_forwarding(state_file, kept, keptlen);
-	return true;
+	return 1;
 }

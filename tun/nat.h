@@ -113,13 +113,17 @@ int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size
  * ipt_look_start, beside the hub's event loop. */
 bool nat_in_force(const char *tun);
 /* Without --nat: if a crashed --nat run left its state file (and maybe
- * its rules), stop as nat_stop does. Returns whether there was one. */
-bool nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen);
+ * its rules), stop as nat_stop does. 1 when there was one, 0 when not, -1
+ * as nat_stop. */
+int nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen, char *err,
+                   size_t errlen);
 /* Stop: remove the rules, put forwarding back (each setting that was
  * changed), remove state_file. Forwarding that another router's source NAT
  * (Docker's, libvirt's) needs is left on: kept (keptlen bytes) then names
- * where its rule is ("ip nat POSTROUTING"), else it is empty. */
-void nat_stop(const char *tun, enum nat_backend used, const char *state_file, char *kept,
-              size_t keptlen);
+ * where its rule is ("ip nat POSTROUTING"), else it is empty. 0, or -1
+ * with err when rules are still there after the removal: forwarding and
+ * state_file are then left as they are, for the next start. */
+int nat_stop(const char *tun, enum nat_backend used, const char *state_file, char *kept,
+             size_t keptlen, char *err, size_t errlen);
 
 #endif

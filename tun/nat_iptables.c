@@ -229,28 +229,42 @@ static bool chain_exists(const char *cmd, const char *table, const char *chain)
 	return run(cmd, args, 4) == 0;
 }
 
-static void remove_chain(const char *cmd, const char *table, const char *hook, const char *chain)
+/* A command that could not do its work, whatever there was to do: the
+ * lock's time up (4), or not run at all (-1). "No such rule or chain" is
+ * the work done. */
+static bool not_done(int rc)
+{
+	return rc == 4 || rc < 0;
+}
+
+/* false when some of it may be left (not_done). */
+static bool remove_chain(const char *cmd, const char *table, const char *hook, const char *chain)
 {
 	const char *del[] = {"-t", table, "-D", hook, "-j", chain};
 	/* Every jump, however many a crash left behind. */
-	for (int i = 0; i < 16 && run(cmd, del, 6) == 0; i++)
+	int rc = 0;
+	for (int i = 0; i < 16 && (rc = run(cmd, del, 6)) == 0; i++)
 		;
 	const char *flush[] = {"-t", table, "-F", chain};
 	const char *drop[] = {"-t", table, "-X", chain};
-	run(cmd, flush, 4);
-	run(cmd, drop, 4);
+	bool ok = !not_done(rc);
+	ok &= !not_done(run(cmd, flush, 4));
+	ok &= !not_done(run(cmd, drop, 4));
+	return ok;
 }
 
 /* One generation's chains and jumps, in both families. */
-static void remove_gen(const char *tun, int gen)
+static bool remove_gen(const char *tun, int gen)
 {
 	char fwd[32], nat[32], in[32];
 	ipt_chain_names(tun, gen, fwd, nat, in);
+	bool ok = true;
 	for (size_t i = 0; i < 2; i++) {
-		remove_chain(cmds[i], "filter", "FORWARD", fwd);
-		remove_chain(cmds[i], "filter", "INPUT", in);
-		remove_chain(cmds[i], "nat", "POSTROUTING", nat);
+		ok &= remove_chain(cmds[i], "filter", "FORWARD", fwd);
+		ok &= remove_chain(cmds[i], "filter", "INPUT", in);
+		ok &= remove_chain(cmds[i], "nat", "POSTROUTING", nat);
 	}
+	return ok;
 }
 
 static bool gen_exists(const char *tun, int gen)
@@ -325,11 +339,12 @@ bool ipt_exists(const char *tun)
 	return ipt_generation(tun) >= 0;
 }
 
-void ipt_remove(const char *tun)
+int ipt_remove(const char *tun)
 {
 	budget();
-	remove_gen(tun, 0);
-	remove_gen(tun, 1);
+	bool ok = remove_gen(tun, 0);
+	ok &= remove_gen(tun, 1);
+	return ok ? 0 : -1;
 }
 
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen)

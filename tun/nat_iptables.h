@@ -19,7 +19,9 @@ int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len);
  * the generation now in force; on failure the set in force (if any)
  * stays, and -1 with err. */
 int ipt_install(const struct nat_rules *r, char *err, size_t errlen);
-void ipt_remove(const char *tun);
+/* 0, or -1 when some of it may be left (the xtables lock held by another
+ * program for longer than we wait, or no iptables to run). */
+int ipt_remove(const char *tun);
 bool ipt_exists(const char *tun);
 /* Are generation gen's jumps all still there (IPv4's from FORWARD, INPUT
  * and POSTROUTING; with six IPv6's from FORWARD and INPUT, with nat6 from

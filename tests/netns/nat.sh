@@ -340,7 +340,7 @@ kill9 hub:crash
 start hub:plain server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock"
 wait_hub
-grep -q "nat: removed the nftables table and restored forwarding" "$TMP/hub-plain.log" ||
+grep -q "nat: removed the rules and restored forwarding" "$TMP/hub-plain.log" ||
 	fail "the hub without --nat did not clean up after the crashed one"
 cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward, accept_redirects once a hub without --nat has started" "$(fwd_state)" "0 0"

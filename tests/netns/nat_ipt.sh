@@ -158,6 +158,42 @@ expect_eq "renewals in the log of the hub stopped during one" \
 cmp_state "iptables rules after kill -9, start, stop" "$IPT0" "$(ipt_rules)"
 expect_eq "ip_forward, accept_redirects after the iptables form stops" "$(fwd_state)" "0 0"
 
+# A stop that cannot remove its rules (the lock held by another program
+# for longer than the hub waits): it says so, and leaves forwarding on and
+# its state file for the next start, which cleans up (without --nat here).
+# (The file was removed with the rules still there, and the next start
+# left them for good.)
+start_ipt_hub hub:ipt3
+# One process holding the lock (flock(1)'s command would hold it too).
+python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "w"); fcntl.flock(f, fcntl.LOCK_EX); time.sleep(60)' \
+	"$TMP/xtables.lock" &
+PIDS+=($!)
+holder=$!
+wait_until 2 "another program holding the xtables lock" lock_held
+# The stop waits the 5 s the hub gives iptables, then gives up.
+kill "$(pid_of hub:ipt3)"
+ipt3_gone() { ! kill -0 "$(pid_of hub:ipt3)" 2> /dev/null; }
+wait_until 15 "hub:ipt3 gone" ipt3_gone
+grep -q "nat: cannot remove the hub's rules at exit: the iptables chains SLOPN-slopn0-\* may still be there" \
+	"$TMP/hub-ipt3.log" || fail "no word of the rules left: $(tail -3 "$TMP/hub-ipt3.log")"
+[ -e "$TMP/hub-state/nat-slopn0.forward" ] || fail "the state file went with the rules still there"
+ipt_rules | grep -q '^-A FORWARD -j SLOPN-slopn0-FWD' || fail "expected the rules left by that stop"
+expect_eq "ip_forward with the rules left" "$(fwd_state | cut -d' ' -f1)" 1
+kill "$holder"
+wait "$holder" 2> /dev/null
+old_path=$PATH
+export PATH="$TMP/bin:$PATH" XTABLES_LOCKFILE="$TMP/xtables.lock"
+start hub:after server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock"
+export PATH=$old_path
+unset XTABLES_LOCKFILE
+wait_hub
+cmp_state "iptables rules after the next start" "$IPT0" "$(ipt_rules)"
+expect_eq "ip_forward, accept_redirects after the next start" "$(fwd_state)" "0 0"
+[ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the state file is still there after the next start"
+stop hub:after
+ok "rules a stop could not remove: said, forwarding and the state file kept, gone at the next start"
+
 # The default (auto) where nftables refuses: a shim in front of libnftables
 # plays a kernel without nf_tables; the hub says so and uses iptables.
 cat > "$TMP/nonft.c" <<'C'
