@@ -211,11 +211,17 @@ int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 	}
 	/* Only over our own text: anything else was written after it (a DHCP
 	 * client's after a crash, another slopnd's) and is newer than the copy. */
-	if (read_all(path, mine, MAX_RESOLV, &now) < 0 && errno != ENOENT) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return -1;
+	bool gone = false;
+	if (read_all(path, mine, MAX_RESOLV, &now) < 0) {
+		if (errno != ENOENT) {
+			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+			return -1;
+		}
+		gone = true;
 	}
-	if (owner(mine, now, bak) != OURS) {
+	/* Empty: our write cut short by a crash (it truncates, then writes),
+	 * which is no one's newer text: the original goes back. */
+	if ((gone || now > 0) && owner(mine, now, bak) != OURS) {
 		unlink(bak);
 		return DNS_DROPPED;
 	}

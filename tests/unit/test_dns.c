@@ -274,6 +274,15 @@ static void crash_then_new_network(void **state)
 	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_DROPPED);
 	assert_null(get(conf));
 	assert_null(get(bak));
+
+	/* Empty: a crash between our write's truncation and its text. The
+	 * original comes back (it was dropped as if another had written). */
+	put(conf, orig0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), 0);
+	put(conf, "");
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), DNS_RESTORED);
+	assert_string_equal(get(conf), orig0);
+	assert_null(get(bak));
 }
 
 /* A backup an older slopnd kept of another slopnd's text: not put back
