@@ -271,7 +271,8 @@ char *nat_rules_text(const struct nat_rules *r, enum nat_backend backend, int ge
 	                                : nat_ruleset(r, buf, NAT_RULES_MAX);
 	if (n < 0) {
 		snprintf(err, errlen, "cannot build the rules (interface '%s' or '%s' has an unusual "
-		         "name, or too many networks)", r->tun, r->egress);
+		         "name%s, or too many networks)", r->tun, r->egress,
+		         backend == NAT_IPTABLES ? ": iptables takes a '+' as a wildcard" : "");
 		free(buf);
 		return NULL;
 	}

@@ -109,10 +109,17 @@ static void family_rules(struct outbuf *o, const struct nat_rules *r, int gen, c
 	line(o, "%s -t nat -I POSTROUTING 1 -j %s", cmd, nat);
 }
 
+/* iptables reads a '+' at the end of -i or -o as "any name that begins
+ * so": 'vpn+' would match every vpn* interface. */
+static bool ipt_ifname_ok(const char *name)
+{
+	return nat_ifname_ok(name) && !strchr(name, '+');
+}
+
 int ipt_script(const struct nat_rules *r, int gen, char *buf, size_t len)
 {
-	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
-	    (r->has6 && r->egress6 && !nat_ifname_ok(r->egress6)))
+	if (!ipt_ifname_ok(r->tun) || !ipt_ifname_ok(r->egress) || len == 0 ||
+	    (r->has6 && r->egress6 && !ipt_ifname_ok(r->egress6)))
 		return -1;
 	struct outbuf o = {buf, len, 0, false};
 	buf[0] = '\0';

@@ -245,6 +245,12 @@ static void iptables_form(void **state)
 	                      .spoke_to_spoke = false, .allow = allow, .nallow = 1,
 	                      .local = local, .nlocal = 2};
 	char buf[4096];
+	/* A '+' is iptables' wildcard: 'vpn+' would be every vpn* interface. */
+	struct nat_rules plus = r;
+	plus.tun = "vpn+";
+	assert_int_equal(ipt_script(&plus, 0, buf, sizeof(buf)), -1);
+	plus.tun = "slopn0", plus.egress = "eth+";
+	assert_int_equal(ipt_script(&plus, 0, buf, sizeof(buf)), -1);
 	int n = ipt_script(&r, 0, buf, sizeof(buf));
 	assert_true(n > 0);
 	assert_int_equal((size_t)n, strlen(buf));
