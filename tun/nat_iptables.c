@@ -151,9 +151,9 @@ static void budget(void)
 }
 
 /* Start CMD -w S ARGS (CMD iptables or ip6tables), its output to
- * /dev/null: 0 with *pid, or what run() would return (127: no such
- * command; 4: the lock's time is up; -1). */
-static int spawn(const char *cmd, const char *const *args, int nargs, pid_t *pid)
+ * /dev/null, its errors too unless errfd >= 0: 0 with *pid, or what run()
+ * would return (127: no such command; 4: the lock's time is up; -1). */
+static int spawn_err(const char *cmd, const char *const *args, int nargs, pid_t *pid, int errfd)
 {
 	char *argv[40], wait[24];
 	if (nargs > 36)
@@ -189,7 +189,7 @@ static int spawn(const char *cmd, const char *const *args, int nargs, pid_t *pid
 	if (!e)
 		e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	if (!e)
-		e = posix_spawn_file_actions_adddup2(&fa, 1, 2);
+		e = posix_spawn_file_actions_adddup2(&fa, errfd >= 0 ? errfd : 1, 2);
 	if (!e)
 		e = posix_spawnp(pid, cmd, &fa, &at, argv, environ);
 	posix_spawnattr_destroy(&at);
@@ -198,6 +198,11 @@ static int spawn(const char *cmd, const char *const *args, int nargs, pid_t *pid
 		/* glibc reports a failed exec here, as the shell would: 127 */
 		return e == ENOMEM || e == EAGAIN ? -1 : 127;
 	return 0;
+}
+
+static int spawn(const char *cmd, const char *const *args, int nargs, pid_t *pid)
+{
+	return spawn_err(cmd, args, nargs, pid, -1);
 }
 
 int ipt_wait(pid_t pid)
@@ -218,14 +223,54 @@ static int run(const char *cmd, const char *const *args, int nargs)
 	return rc ? rc : ipt_wait(pid);
 }
 
-static int run_line(char *l)
+/* run, with the first line the command wrote to stderr in said ("" if
+ * none): what it gives as the reason for a failure. */
+static int run_said(const char *cmd, const char *const *args, int nargs, char *said, size_t len)
+{
+	said[0] = '\0';
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return run(cmd, args, nargs);
+	pid_t pid;
+	int rc = spawn_err(cmd, args, nargs, &pid, p[1]);
+	close(p[1]);
+	if (rc) {
+		close(p[0]);
+		return rc;
+	}
+	/* Read to the end, so that the command never blocks on a full pipe. */
+	char buf[512];
+	size_t have = 0;
+	ssize_t n;
+	while ((n = read(p[0], buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		if (have < len - 1) {
+			size_t take = (size_t)n < len - 1 - have ? (size_t)n : len - 1 - have;
+			memcpy(said + have, buf, take);
+			have += take;
+		}
+	}
+	close(p[0]);
+	said[have] = '\0';
+	said[strcspn(said, "\n")] = '\0';
+	for (char *c = said; *c; c++)
+		if ((unsigned char)*c < 0x20 || (unsigned char)*c == 0x7f)
+			*c = ' '; /* one log line */
+	return ipt_wait(pid);
+}
+
+static int run_line(char *l, char *said, size_t len)
 {
 	const char *args[36];
 	int n = 0;
 	char *cmd = strtok(l, " ");
 	for (char *tok = strtok(NULL, " "); tok && n < 36; tok = strtok(NULL, " "))
 		args[n++] = tok;
-	return cmd ? run(cmd, args, n) : -1;
+	return cmd ? run_said(cmd, args, n, said, len) : -1;
 }
 
 static const char *const cmds[] = {"iptables", "ip6tables"};
@@ -368,14 +413,18 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 		char shown[256], cmd[16];
 		snprintf(shown, sizeof(shown), "%.200s", l);
 		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(l, " "), l);
-		int rc = run_line(l);
+		char said[200];
+		int rc = run_line(l, said, sizeof(said));
 		if (rc == 4)
 			snprintf(err, errlen, "'%s' failed: another program held the xtables lock for %d s, or "
 			         "iptables lacked a resource (exit 4); the rules in force stay", shown,
 			         LOCK_WAIT);
+		else if (rc == 127)
+			snprintf(err, errlen, "'%s' failed (no %s command)", shown, cmd);
+		else if (rc != 0 && *said)
+			snprintf(err, errlen, "'%s' failed (exit %d; %s said: %s)", shown, rc, cmd, said);
 		else if (rc != 0)
-			snprintf(err, errlen, "'%s' failed (%s%s%s)", shown,
-			         rc == 127 ? "no " : "see ", cmd, rc == 127 ? " command" : "'s own message");
+			snprintf(err, errlen, "'%s' failed (exit %d, with no message)", shown, rc);
 		if (rc != 0) {
 			remove_gen(r->tun, gen); /* the rules in force stay */
 			free(script);

@@ -60,11 +60,12 @@ expect_eq "jumps to our chains after the renewal" "$(ipt_rules | grep -c -- '-j 
 before=$(ipt_rules)
 # Each swap in one rename: the hub's look (every 5 s) must not find our
 # iptables missing or not yet executable and run the machine's.
-printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) exit 1;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables.new"
+printf '#!/bin/sh\ncase "$*" in *MASQUERADE*) echo "iptables v1.8.9 (legacy): unknown option" >&2; exit 2;; esac\nexec iptables-legacy "$@"\n' > "$TMP/bin/iptables.new"
 chmod +x "$TMP/bin/iptables.new"
 mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
 kill -HUP "$(pid_of hub:ipt)"
-wait_log hub:ipt "error: --nat: 'iptables -t nat -A SLOPN-slopn0-NAT .*MASQUERADE' failed" 5
+# It says what iptables said.
+wait_log hub:ipt "error: --nat: 'iptables -t nat -A SLOPN-slopn0-NAT .*MASQUERADE' failed \\(exit 2; iptables said: iptables v1.8.9 \\(legacy\\): unknown option\\)" 5
 ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables.new"
 mv -fT "$TMP/bin/iptables.new" "$TMP/bin/iptables"
 expect_eq "the rules after a renewal that failed" "$(ipt_rules)" "$before"
