@@ -11,6 +11,7 @@
 #include "daemon/log.h"
 
 #define MAX_CLIENTS 16      /* scrapers are few; more are refused */
+#define MAX_PER_ADDR 4      /* so that one host's idle connections keep no one out */
 #define CLIENT_TIMEOUT_S 10
 
 struct metrics_http {
@@ -120,6 +121,7 @@ struct metrics_http *metrics_http_open(sd_event *ev, const char *listen, metrics
 	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 	                        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDR,
 	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CLIENT_TIMEOUT_S,
 	                        MHD_OPTION_END);
 	int e = errno;

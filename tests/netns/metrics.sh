@@ -97,6 +97,24 @@ except urllib.error.HTTPError as e:
 expect_eq "GET /" "$(code http://127.0.0.1:9342/ GET)" 404
 expect_eq "POST /metrics" "$(code http://127.0.0.1:9342/metrics POST)" 405
 
+# One host's idle connections (16, the most the hub serves at once) keep
+# no scraper out: 4 an address.
+scraped=$(nsx hub $PY -c '
+import socket, time
+idle = []
+for i in range(16):
+    s = socket.socket()
+    s.connect(("127.0.0.1", 9342))
+    idle.append(s)
+time.sleep(0.3)
+s = socket.socket()
+s.settimeout(5)
+s.bind(("127.0.0.2", 0))
+s.connect(("127.0.0.1", 9342))
+s.sendall(b"GET /metrics HTTP/1.0\r\n\r\n")
+print(s.recv(12).decode(errors="replace")[-3:])')
+expect_eq "a scrape beside 16 idle connections of another address" "$scraped" 200
+
 # A port in use: the hub says so and does not start.
 kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
