@@ -3,6 +3,7 @@
  * counters added, written a second after a session ends (one write for a
  * burst of them), at least once a minute (a kill -9 loses at most that)
  * and at exit. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -101,6 +102,10 @@ static int save(struct server *s, bool at_exit)
 		unsigned n;
 		hub_token_totals(s, t->v[i].name, &now[i], &n);
 	}
+	if (t->held) {
+		free(now);
+		return 0;
+	}
 	char err[512];
 	int r = traffic_write(t, now, t->n, err, sizeof(err));
 	free(now);
@@ -128,10 +133,18 @@ int hub_traffic_start(struct server *s)
 		 * a look, not overwritten. */
 		char bad[4200];
 		snprintf(bad, sizeof(bad), "%s.bad", path);
-		log_err("per-token totals %s: %s; starting from zero (the file is now %s)", path, err, bad);
-		rename(path, bad);
 		if (!s->traffic.path)
 			return -1;
+		if (rename(path, bad) == 0) {
+			log_err("per-token totals %s: %s; starting from zero (the file is now %s)", path,
+			        err, bad);
+		} else {
+			/* Written over, its totals would be lost for good. */
+			s->traffic.held = true;
+			log_err("per-token totals %s: %s; and it cannot be set aside as %s (%s): the "
+			        "totals are counted but not saved until the hub starts with the file "
+			        "readable or gone", path, err, bad, strerror(errno));
+		}
 	}
 	uint64_t now;
 	if (sd_event_now(s->ev, CLOCK_MONOTONIC, &now) < 0 ||

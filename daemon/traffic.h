@@ -16,6 +16,7 @@ struct traffic_store {
 	struct traffic_entry *v;   /* totals of ended sessions */
 	size_t n;
 	bool dirty;                /* changed since the last save */
+	bool held;                 /* the file could be neither read nor set aside: not written over */
 };
 
 /* Load path; a missing file is an empty store. -1 with err naming the

@@ -91,3 +91,26 @@ grep -q "per-token totals $STATE/traffic.json: line 2 .*the file is now $STATE/t
 	fail "no word about the corrupt file"
 [ -f "$STATE/traffic.json.bad" ] || fail "the corrupt file was not kept"
 ok "totals: kill -9, restart, removal, a corrupt file"
+
+# A corrupt file that cannot be set aside (a directory in the way of the
+# .bad name): the totals are counted, the file never written over (it was,
+# at the next save, its totals lost for good, the log saying it was kept).
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-corrupt.log"
+echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
+cp "$STATE/traffic.json" "$TMP/corrupt.json"
+rm -f "$STATE/traffic.json.bad"
+mkdir -p "$STATE/traffic.json.bad/in-the-way"
+hub
+grep -q "per-token totals $STATE/traffic.json: line 2 .*cannot be set aside as $STATE/traffic.json.bad" \
+	"$TMP/hub.log" || fail "no word about the file held: $(grep totals "$TMP/hub.log")"
+bob=$(ctl --json token add bob | jq -r .token)
+TOKEN=$bob start_client c1:bob --tun bob0
+wait_until 10 "bob connected" client_connected c1:bob
+nsx c1 ping -c 5 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping as bob failed"
+bob_counted() { [ "$(ctl --json token list | jq '.tokens[] | select(.name == "bob") | .rx_bytes')" -gt 0 ]; }
+wait_until 5 "bob's traffic counted" bob_counted
+sleep 2.5 # two saves' time (one a second here)
+cmp -s "$TMP/corrupt.json" "$STATE/traffic.json" || fail "the unreadable traffic.json was written over"
+ok "a corrupt traffic.json that cannot be set aside is not written over"
