@@ -102,6 +102,7 @@ echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
 cp "$STATE/traffic.json" "$TMP/corrupt.json"
 rm -f "$STATE/traffic.json.bad"
 mkdir -p "$STATE/traffic.json.bad/in-the-way"
+export SLOPND_TRAFFIC_SAVE_SECONDS=1 # saves that would write over it, a second apart
 hub
 grep -q "per-token totals $STATE/traffic.json: line 2 .*cannot be set aside as $STATE/traffic.json.bad" \
 	"$TMP/hub.log" || fail "no word about the file held: $(grep totals "$TMP/hub.log")"
