@@ -93,18 +93,14 @@ static int save(struct server *s, bool at_exit)
 		if (!traffic_get(t, ss->token_name))
 			return fail(s, at_exit, "out of memory");
 	}
-	if (!live && !t->dirty)
-		return 0; /* nothing moved since the last save */
+	if ((!live && !t->dirty) || t->held)
+		return 0; /* nothing moved since the last save, or the file is not ours to write */
 	struct traffic_entry *now = t->n ? calloc(t->n, sizeof(*now)) : NULL;
 	if (t->n && !now)
 		return fail(s, at_exit, "out of memory");
 	for (size_t i = 0; i < t->n; i++) {
 		unsigned n;
 		hub_token_totals(s, t->v[i].name, &now[i], &n);
-	}
-	if (t->held) {
-		free(now);
-		return 0;
 	}
 	char err[512];
 	int r = traffic_write(t, now, t->n, err, sizeof(err));

@@ -215,13 +215,23 @@ bool nl_ipv6_disabled(const char *ifname)
 	return v != '0';
 }
 
-int nl_set_addr_gen_none(int ifindex)
+/* A link message for ifindex, its header filled in: attributes follow. */
+static struct nlmsghdr *link_start(char *buf, uint16_t type, int ifindex, unsigned flags,
+                                   unsigned change)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = start(buf, RTM_NEWLINK, 0);
+	struct nlmsghdr *nlh = start(buf, type, 0);
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
+	ifi->ifi_flags = flags;
+	ifi->ifi_change = change;
+	return nlh;
+}
+
+int nl_set_addr_gen_none(int ifindex)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = link_start(buf, RTM_NEWLINK, ifindex, 0, 0);
 	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	struct nlattr *in6 = mnl_attr_nest_start(nlh, AF_INET6);
 	mnl_attr_put_u8(nlh, IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE);
@@ -233,10 +243,7 @@ int nl_set_addr_gen_none(int ifindex)
 int nl_set_promote_secondaries(int ifindex)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = start(buf, RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	struct nlmsghdr *nlh = link_start(buf, RTM_NEWLINK, ifindex, 0, 0);
 	struct nlattr *spec = mnl_attr_nest_start(nlh, IFLA_AF_SPEC);
 	struct nlattr *in = mnl_attr_nest_start(nlh, AF_INET);
 	struct nlattr *conf = mnl_attr_nest_start(nlh, IFLA_INET_CONF);
@@ -250,12 +257,7 @@ int nl_set_promote_secondaries(int ifindex)
 static int link_msg(uint16_t type, int ifindex, unsigned flags, unsigned change, unsigned mtu)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = start(buf, type, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
-	ifi->ifi_flags = flags;
-	ifi->ifi_change = change;
+	struct nlmsghdr *nlh = link_start(buf, type, ifindex, flags, change);
 	if (mtu)
 		mnl_attr_put_u32(nlh, IFLA_MTU, mtu);
 	return nl_talk(nlh, NULL, NULL);
@@ -269,10 +271,7 @@ int nl_set_mtu(int ifindex, unsigned mtu)
 int nl_set_txqlen(int ifindex, unsigned qlen)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct nlmsghdr *nlh = start(buf, RTM_NEWLINK, 0);
-	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
-	ifi->ifi_family = AF_UNSPEC;
-	ifi->ifi_index = ifindex;
+	struct nlmsghdr *nlh = link_start(buf, RTM_NEWLINK, ifindex, 0, 0);
 	mnl_attr_put_u32(nlh, IFLA_TXQLEN, qlen);
 	return nl_talk(nlh, NULL, NULL);
 }
