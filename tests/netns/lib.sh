@@ -196,6 +196,9 @@ attach() {
 # NAME may be NS:TAG for a second daemon in namespace NS (log NS-TAG.log).
 # A client keeps its id in its state directory, and the namespaces share
 # one filesystem: each client gets $TMP/NAME-state unless the test names one.
+# START_WITH: a command that runs slopnd for start, such as setpriv for the
+# capabilities its unit gives it (nat_ipt.sh); none by default.
+START_WITH=()
 start() {
 	local n=${1/:/-} where=${1%%:*} own=()
 	shift
@@ -205,7 +208,8 @@ start() {
 		# is (slopnctl status) rather than read its log.
 		[[ " $* " != *" --control "* ]] && own+=(--control "$TMP/$n.sock")
 	fi
-	ip netns exec "$(ns "$where")" "$SLOPND" "$@" "${own[@]}" > "$TMP/$n.log" 2>&1 {NAP_FD}<&- &
+	ip netns exec "$(ns "$where")" ${START_WITH[@]+"${START_WITH[@]}"} "$SLOPND" "$@" "${own[@]}" \
+		> "$TMP/$n.log" 2>&1 {NAP_FD}<&- &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"
 }

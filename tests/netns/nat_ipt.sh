@@ -18,15 +18,23 @@ mkdir -p "$TMP/bin"
 ln -s "$(command -v iptables-legacy)" "$TMP/bin/iptables"
 ipt_rules() { nsx hub iptables-legacy-save | grep -E '^-A|^:SLOPN'; }
 IPT0=$(ipt_rules)
+# The hub runs with only the capabilities slopnd.service gives it: legacy
+# iptables, which the hub runs, needs CAP_NET_RAW besides CAP_NET_ADMIN.
+caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$(dirname "$SLOPND")/slopnd.service")
+[ -n "$caps" ] || fail "no CapabilityBoundingSet in the built slopnd.service"
+caps=$(echo "$caps" | tr 'A-Z ' 'a-z\n' | sed 's/^cap_/+/' | paste -sd, -)
+UNIT_CAPS=(setpriv --bounding-set "-all,$caps" --inh-caps -all)
 # The hub's iptables take a lock of their own (not the machine's, which
 # other tests' iptables use), so that this test can hold it.
 start_ipt_hub() { # NAME
 	local old=$PATH
 	export PATH="$TMP/bin:$PATH" XTABLES_LOCKFILE="$TMP/xtables.lock"
+	START_WITH=("${UNIT_CAPS[@]}")
 	start "$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 		--control "$TMP/hub.sock" --nat --nat-backend iptables --egress wan
 	export PATH=$old
 	unset XTABLES_LOCKFILE
+	START_WITH=()
 	wait_until 10 "the hub masquerading with iptables" hub_nat_is "iptables out of wan, *"
 }
 start_ipt_hub hub:ipt
@@ -205,8 +213,10 @@ C
 cc -shared -fPIC -o "$TMP/nonft.so" "$TMP/nonft.c" || fail "cannot build the libnftables shim"
 old_path=$PATH
 export PATH="$TMP/bin:$PATH" LD_PRELOAD="$TMP/nonft.so" ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+START_WITH=("${UNIT_CAPS[@]}")
 start hub:auto server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat --egress wan
+START_WITH=()
 export PATH=$old_path
 unset LD_PRELOAD
 wait_log hub:auto "warning: --nat: nftables refused the rules \(.+\): using iptables" 10

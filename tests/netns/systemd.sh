@@ -108,7 +108,16 @@ for f in slopnd.service slopnd.socket slopnd-client@.service slopnd-killswitch@.
 	find "$TMP/dest" -path "*/systemd/system/$f" | grep -q . || fail "unit $f not installed"
 done
 find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
-find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf" | grep -q . || fail "tmpfiles.d entry not installed"
+tmpf=$(find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf")
+[ -n "$tmpf" ] || fail "tmpfiles.d entry not installed"
+# What it makes, in a root of its own: /etc/slopn holds tokens, and the
+# lock legacy iptables takes exists before the sandboxed hub needs it.
+mkdir -p "$TMP/root"
+systemd-tmpfiles --create --root="$TMP/root" "$tmpf" > "$TMP/tmpfiles.log" 2>&1 ||
+	fail "systemd-tmpfiles --create failed: $(cat "$TMP/tmpfiles.log")"
+expect_eq "tmpfiles: /etc/slopn, /var/lib/slopn, /run/xtables.lock" \
+	"$(stat -c '%a %F' "$TMP/root/etc/slopn" "$TMP/root/var/lib/slopn" "$TMP/root/run/xtables.lock" | paste -sd, -)" \
+	"750 directory,700 directory,600 regular empty file"
 # Completions where each shell looks for them.
 [ "$prefix" = /usr ] && zdir=/usr/share/zsh/vendor-completions || zdir=$prefix/share/zsh/site-functions
 for f in /usr/share/bash-completion/completions/slopnctl /usr/share/bash-completion/completions/slopnd \
