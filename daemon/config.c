@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -90,8 +91,11 @@ static const char usage_client[] =
 	"  -h, --help             this text\n";
 
 static const char usage_pin[] =
-	"Usage: slopnd pin [--state-dir DIR]\n"
-	"Print the hub's public-key pin (sha256:HEX), creating the key if needed.\n";
+	"Usage: slopnd pin [--state-dir DIR] [--config FILE]\n"
+	"Print the hub's public-key pin (sha256:HEX), creating the key if needed.\n"
+	"The state directory is the hub's: --state-dir, else state_dir in its\n"
+	"config file (default /etc/slopn/slopnd.conf if it exists), else\n"
+	"/var/lib/slopn.\n";
 
 static const char usage_top[] =
 	"Usage: slopnd server|client|pin [OPTIONS]   (slopnd ROLE --help for details)\n";
@@ -158,6 +162,7 @@ static const struct option client_opts[] = {
 
 static const struct option pin_opts[] = {
 	{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+	{"config", required_argument, NULL, OPT_CONFIG},
 	{"help", no_argument, NULL, 'h'},
 	{0},
 };
@@ -432,11 +437,25 @@ static int apply(struct config *c, int opt, const char *arg)
 		}
 		break;
 	}
-	case OPT_METRICS:
+	case OPT_METRICS: {
 		if (check_hostport(arg) < 0)
 			return -1;
+		/* What the endpoint binds: a number, so that no name lookup
+		 * decides which interface serves unauthenticated metrics. */
+		char *h, *p;
+		if (split_host_port(arg, &h, &p) < 0)
+			return -1;
+		struct in6_addr a;
+		bool numeric = inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
+		free(h), free(p);
+		if (!numeric)
+			return bad("'%s': expected an IP address and a port, such as 127.0.0.1:9342 or "
+			           "[::1]:9342 (not a host name)", arg);
+		if (!host_port_has_port(arg))
+			return bad("'%s': give the port too, such as %s:9342", arg, arg);
 		set_str(&c->metrics, arg);
 		break;
+	}
 	case OPT_FULL_TUNNEL:
 		c->full_tunnel = true;
 		break;
@@ -468,6 +487,7 @@ struct load_ctx {
 	const struct option *opts;
 	const char *file;
 	bool reported;
+	bool secret; /* it sets a token or an invite */
 };
 
 static int load_setting(const char *key, const char *value, unsigned line, void *ctx,
@@ -494,6 +514,8 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 		return -1;
 	}
 	snprintf(where, sizeof(where), "%s:%u", l->file, line);
+	if (o->val == OPT_TOKEN || o->val == OPT_INVITE)
+		l->secret = true;
 	if (o->has_arg == no_argument) {
 		bool yes = !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1");
 		bool no = !strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0");
@@ -519,24 +541,51 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 	return rv;
 }
 
-/* Read FILE into c. Errors name the file, the line and the key. */
-static int config_load(struct config *c, const char *file)
+/* FILE's text into buf (64 KiB at most), its mode into *mode. 0, or -1
+ * said on stderr. */
+static int config_read(const char *file, char *buf, size_t size, size_t *len, mode_t *mode)
 {
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) < 0) {
 		fprintf(stderr, "slopnd: cannot read config %s: %s\n", file, strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	char buf[64 * 1024];
-	size_t len = 0;
-	ssize_t n;
-	while (len < sizeof(buf) && (n = read(fd, buf + len, sizeof(buf) - len)) > 0)
-		len += (size_t)n;
+	if (!S_ISREG(st.st_mode)) {
+		/* A directory reads as an error, a FIFO may never end. */
+		fprintf(stderr, "slopnd: config %s is not a file (%s): give the file of settings\n",
+		        file, S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
+		close(fd);
+		return -1;
+	}
+	ssize_t n = 0;
+	*len = 0;
+	while (*len < size && (n = read(fd, buf + *len, size - *len)) > 0)
+		*len += (size_t)n;
+	int e = errno;
 	close(fd);
-	if (len == sizeof(buf)) {
+	if (n < 0) {
+		fprintf(stderr, "slopnd: cannot read config %s: %s\n", file, strerror(e));
+		return -1;
+	}
+	if (*len == size) {
 		fprintf(stderr, "slopnd: config %s is larger than 64 KiB\n", file);
 		return -1;
 	}
+	*mode = st.st_mode;
+	return 0;
+}
+
+/* Read FILE into c. Errors name the file, the line and the key. */
+static int config_load(struct config *c, const char *file)
+{
+	char buf[64 * 1024];
+	size_t len;
+	mode_t mode;
+	if (config_read(file, buf, sizeof(buf), &len, &mode) < 0)
+		return -1;
 	struct load_ctx l = {.c = c, .file = file,
 	                     .opts = c->role == ROLE_SERVER ? server_opts : client_opts};
 	char err[512];
@@ -544,6 +593,42 @@ static int config_load(struct config *c, const char *file)
 	if (conf_parse(buf, len, load_setting, &l, err, sizeof(err), &line) < 0) {
 		if (!l.reported)
 			fprintf(stderr, "slopnd: %s:%u: %s\n", file, line, err);
+		return -1;
+	}
+	/* A token is a password: said at each start, not refused, so that a
+	 * machine set up before this check still connects. */
+	if (l.secret && (mode & (S_IRGRP | S_IROTH)))
+		fprintf(stderr, "slopnd: warning: %s holds a token and %s may read it (mode %04o): "
+		        "chmod 600 %s\n", file, mode & S_IROTH ? "every user" : "its group",
+		        (unsigned)(mode & 07777), file);
+	return 0;
+}
+
+/* slopnd pin: the hub's state directory from its config file, its one
+ * setting that matters here; the rest is the hub's to check. */
+static int pin_setting(const char *key, const char *value, unsigned line, void *ctx, char *err,
+                       size_t errlen)
+{
+	(void)line, (void)err, (void)errlen;
+	if (!strcmp(key, "state_dir") || !strcmp(key, "state-dir"))
+		set_str(ctx, value);
+	return 0;
+}
+
+static int config_load_pin(struct config *c, const char *file)
+{
+	char buf[64 * 1024], err[512];
+	size_t len;
+	mode_t mode;
+	unsigned line;
+	if (config_read(file, buf, sizeof(buf), &len, &mode) < 0)
+		return -1;
+	if (conf_parse(buf, len, pin_setting, &c->state_dir, err, sizeof(err), &line) < 0) {
+		fprintf(stderr, "slopnd: %s:%u: %s\n", file, line, err);
+		return -1;
+	}
+	if (!*c->state_dir) {
+		fprintf(stderr, "slopnd: %s: state_dir needs a value\n", file);
 		return -1;
 	}
 	return 0;
@@ -624,28 +709,36 @@ int config_parse(struct config *c, int argc, char **argv)
 		return -1;
 	}
 
-	/* The config file first, so that the command line wins. */
+	/* getopt sees the role as its argv[0]; it reports nothing itself:
+	 * its messages would be "server: ...". */
+	char **av = argv + 1;
+	int opt, idx;
+	opterr = 0;
+
+	/* The config file first, so that the command line wins: a first pass
+	 * finds --config as getopt does (--conf FILE too) and --help, which a
+	 * broken file must not hide; the second reports what is wrong. */
 	const char *file = NULL;
-	for (int i = 2; i < argc; i++) {
-		if (!strcmp(argv[i], "--config") && i + 1 < argc)
-			file = argv[i + 1];
-		else if (!strncmp(argv[i], "--config=", 9))
-			file = argv[i] + 9;
+	optind = 0; /* a full restart: SIGHUP parses again */
+	while ((opt = getopt_long(argc - 1, av, ":vh", opts, &idx)) != -1) {
+		if (opt == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (opt == OPT_CONFIG)
+			file = optarg;
 	}
-	if (!file && c->role == ROLE_SERVER && access(DEFAULT_CONFIG, F_OK) == 0)
+	if (!file && c->role != ROLE_CLIENT && access(DEFAULT_CONFIG, F_OK) == 0)
 		file = DEFAULT_CONFIG;
+	if (file && c->role == ROLE_PIN && config_load_pin(c, file) < 0)
+		return -1;
 	if (file && c->role != ROLE_PIN) {
 		set_str(&c->config, file);
 		if (config_load(c, file) < 0)
 			return -1;
 	}
 
-	/* getopt sees the role as its argv[0]; it reports nothing itself:
-	 * its messages would be "server: ...". */
-	char **av = argv + 1;
-	int opt, idx;
-	optind = 0; /* a full restart: SIGHUP parses again */
-	opterr = 0;
+	optind = 0;
 	while ((opt = getopt_long(argc - 1, av, ":vh", opts, &idx)) != -1) {
 		if (opt == '?' && optopt > ' ' && optopt < 127)
 			return bad("unknown option '-%c'", optopt);

@@ -44,6 +44,37 @@ expect_eq "config error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '
 printf '# a comment\nlisten 192.0.2.1\n' > "$TMP/bad.conf"
 nsx hub "$SLOPND" server --config "$TMP/bad.conf" 2> "$TMP/err.txt"
 expect_eq "config syntax error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: expected 'key = value'"
+# The file is found as getopt finds --config (an abbreviation too), a
+# directory is not read as an empty file, and --help is not hidden by a
+# broken file.
+printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
+nsx hub "$SLOPND" server --conf "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "--conf FILE exits" "$?" 2
+expect_eq "--conf FILE is read" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
+nsx hub "$SLOPND" server --config "$TMP" 2> "$TMP/err.txt"; expect_eq "a directory as config exits" "$?" 2
+expect_eq "a directory as config" "$(cat "$TMP/err.txt")" \
+	"slopnd: config $TMP is not a file (a directory): give the file of settings"
+nsx hub "$SLOPND" server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
+expect_eq "--help beside a broken config exits" "$?" 0
+expect_eq "--help beside a broken config" "$(head -n 1 "$TMP/out.txt")$(cat "$TMP/err.txt")" \
+	"Usage: slopnd server [OPTIONS]"
+usage_error "a --metrics host name" \
+	"slopnd: --metrics 'localhost:9342': expected an IP address and a port, such as 127.0.0.1:9342 or [::1]:9342 (not a host name)" \
+	server --metrics localhost:9342
+usage_error "a --metrics without a port" "slopnd: --metrics '[::1]': give the port too, such as [::1]:9342" \
+	server --metrics '[::1]'
+# A token in a file others may read: a warning that says how to fix it.
+printf 'token = s3cret\n' > "$TMP/tok.conf"
+for m in 644 640 600; do
+	chmod $m "$TMP/tok.conf"
+	nsx hub "$SLOPND" server --config "$TMP/tok.conf" --bogus 2> "$TMP/err.txt"
+	warned=$(grep -c "^slopnd: warning: $TMP/tok.conf holds a token and .* may read it (mode 0$m): chmod 600 $TMP/tok.conf$" "$TMP/err.txt")
+	expect_eq "mode $m: warned" "$warned" "$([ $m = 600 ] && echo 0 || echo 1)"
+done
+# slopnd pin reads the hub's state directory from its config file.
+printf 'state_dir = %s\ntoken = s3cret\n' "$TMP/pin-state" > "$TMP/pin.conf"
+pin=$(nsx hub "$SLOPND" pin --config "$TMP/pin.conf" 2> "$TMP/err.txt") || fail "pin --config: $(cat "$TMP/err.txt")"
+[ -f "$TMP/pin-state/hub.key" ] || fail "pin --config did not use the file's state_dir"
+expect_eq "pin from the config's state_dir" "$pin" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state")"
 ok "usage and config errors: one line each, with where"
 
 # --listen without a port: a warning that names the port, which is used.
