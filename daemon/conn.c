@@ -466,6 +466,9 @@ static void conn_enter_down(struct conn *c, enum conn_state st)
 {
 	bool was_open = c->state == CONN_OPEN, was_congested = conn_congested(c);
 	c->state = st;
+	/* What waited in the queue is lost with the connection: counted, before
+	 * the owner adds the counts to its totals. */
+	c->stats.drop[DROP_QUEUE] += c->dgq_count;
 	c->dgq_count = 0;
 	if (was_congested && c->ops->on_drained)
 		c->ops->on_drained(c); /* a sender waiting for it waits no more */
@@ -814,8 +817,10 @@ static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt)
 static void dgq_drain(struct conn *c, uint64_t ts)
 {
 	bool was_congested = conn_congested(c);
-	/* Queued before the way narrowed, some may no longer fit. */
-	size_t max = c->tx_cap ? conn_max_datagram(c) : SIZE_MAX;
+	/* Queued before the way narrowed or the peer's connection ID grew,
+	 * some may no longer fit: ngtcp2 would take such a one for a blocked
+	 * write, and the queue would never move again. */
+	size_t max = conn_max_datagram(c);
 	while (c->dgq_count) {
 		unsigned i = c->dgq_head;
 		ngtcp2_vec v = {c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]};

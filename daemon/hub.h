@@ -92,6 +92,7 @@ struct server {
 	sd_event_source *spoke_timer; /* ends holds (hub_spoke.c) */
 	struct session *replay;      /* released: their stashes are read in hub_settle */
 	size_t stash_total;          /* bytes of all stashes */
+	uint64_t spoke_sheds;        /* senders let go after HOLD_MAX (hub_spoke.c) */
 	bool tun_paused;
 	int ifindex;                 /* the TUN's */
 	bool tun_down;               /* set down from outside (ip link set down) */

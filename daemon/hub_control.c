@@ -61,6 +61,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "tun_up", json_boolean(!s->tun_down));
 	/* Memory held for senders kept unread (hub_spoke.c): 0 when none is. */
 	json_object_set_new(r, "spoke_stash_bytes", json_integer((json_int_t)s->stash_total));
+	json_object_set_new(r, "spoke_sheds", json_integer((json_int_t)s->spoke_sheds));
 	json_object_set_new(r, "subnet6", *net6 ? json_string(net6) : json_null());
 	json_object_set_new(r, "hub_vip6", *hub6 ? json_string(hub6) : json_null());
 	json_object_set_new(r, "nat", !s->nat_on ? json_null() :

@@ -29,6 +29,7 @@
 #include "daemon/hub.h"
 
 #define HOLD_MAX (20 * NGTCP2_MILLISECONDS)
+#define HOLD_CHAIN_MAX 8 /* holds followed to see that a new one closes no circle */
 #define SHED_FOR NGTCP2_SECONDS
 #define STASH_FIRST (256 * 1024)
 #define STASH_MAX (4 * 1024 * 1024)     /* per sender */
@@ -71,6 +72,7 @@ static void shed(struct server *s, struct session *ss, uint64_t now, const char 
 	hub_slog(LOG_LVL_DEBUG, ss, "session %llu: %s: its packets to a congested client are "
 	         "dropped for a while instead of holding it", (unsigned long long)ss->id, why);
 	ss->spoke_shed_until = now + SHED_FOR;
+	s->spoke_sheds++;
 	release(s, ss);
 }
 
@@ -96,11 +98,25 @@ static int timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 
 void hub_spoke_congested(struct server *s, struct session *ss, struct session *to)
 {
-	if (ss->held_for)
+	if (ss->held_for || to == ss)
 		return;
 	uint64_t now = conn_now();
 	if (ss->spoke_shed_until > now)
 		return;
+	/* No circle of holds: held, ss's ACKs are stashed, and its own queue
+	 * drains no more. Had to (or one it waits on) been held for ss, each
+	 * would wait for the other until HOLD_MAX and both be shed (two
+	 * clients sending to each other, or one's TCP ACKs to the other):
+	 * the one held for ss goes on instead, its stash read, and what it
+	 * acknowledges drains the queues that wait. */
+	struct session *x = to;
+	for (unsigned n = 0; x->held_for && x->held_for != ss; n++) {
+		if (n == HOLD_CHAIN_MAX)
+			return; /* too far to look: ss is not held */
+		x = x->held_for;
+	}
+	if (x->held_for == ss)
+		release(s, x);
 	if (!s->spoke_timer) {
 		if (sd_event_add_time(s->ev, &s->spoke_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
 		                      timer_cb, s) < 0) {

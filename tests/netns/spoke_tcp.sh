@@ -35,6 +35,17 @@ expect_eq "hub drops for c1 (queue)" "$(hub_stat 10.100.0.2 drop_queue)" 0
 expect_eq "hub drops for c2 (queue)" "$(hub_stat 10.100.0.3 drop_queue)" 0
 expect_eq "c2's TCP retransmissions" "$RETR" 0
 
+# 2. c1 <-> c2 both ways at once: each is the other's receiver. A sender
+# whose own queue others wait on is not held (its ACKs would be kept
+# from that queue): before, each held the other until the 20 ms were up,
+# and both were let go and shed, 8 to 10 times in 5 s.
+sheds=$(ctl --json status | jq .spoke_sheds)
+iperf c2 c1 10.100.0.2 5 --bidir
+ok "c2 <-> c1: $((RATE / 1000)) Mbit/s one way, $RETR retransmissions"
+sheds=$(($(ctl --json status | jq .spoke_sheds) - sheds))
+[ "$sheds" -le 2 ] || fail "c1 and c2 held each other until let go: $sheds times in 5 s"
+ok "c1 and c2 sending to each other: $sheds senders let go after waiting"
+
 # upload_beside WHAT: c2's upload to the hub while c2 -> c3 runs: at
 # least half its pace alone.
 upload_beside() {
@@ -54,12 +65,14 @@ udp_to_c3() {
 }
 c3_busy() { [ "$(hub_stat 10.100.0.4 tx_bytes)" -gt $((c3_sent + 100000)) ]; }
 c3_dropped() { hub_stat 10.100.0.4 drop_queue; }
+# c3_full: past what its queue holds, c3's packets are dropped.
+c3_full() { [ "$(c3_dropped)" -gt "$c3_base" ]; }
 
 iperf c2 hub 10.100.0.1 3
 alone=$RATE
 ok "c2 -> hub alone: $((alone / 1000)) Mbit/s"
 
-# 2. c3's link shaped to 2 Mbit/s, and c2 sends UDP at 50 Mbit/s to it: c2
+# 3. c3's link shaped to 2 Mbit/s, and c2 sends UDP at 50 Mbit/s to it: c2
 # waits for c3 at each packet for it, but c3 drains (slowly), and c2's
 # other packets go on between those.
 ip netns exec "$(ns lan)" tc qdisc add dev p-c3 root tbf rate 2mbit burst 8kb latency 100ms ||
@@ -70,7 +83,7 @@ wait $UDP_PID || fail "iperf3 c2 -> c3 failed"
 ok "c2 -> c3: $(cat "$TMP/c3.rate") kbit/s, $(c3_dropped) dropped at c3's queue"
 ip netns exec "$(ns lan)" tc qdisc del dev p-c3 root
 
-# 3. c3 stalls (its slopnd stopped): its queue does not drain at all. c2
+# 4. c3 stalls (its slopnd stopped): its queue does not drain at all. c2
 # waits for it no more than a few milliseconds at a time; its packets to c3
 # are dropped at c3's queue (counted), and its upload goes on. c3 comes
 # back when it runs again.
@@ -90,4 +103,23 @@ ok "c3 back"
 stash_empty() { [ "$(ctl --json status | jq .spoke_stash_bytes)" = 0 ]; }
 wait_until 5 "the hub's stash memory back" stash_empty
 ok "the stash memory back to the hub once no sender is held"
+
+# 5. What waits in a queue when its session ends is counted as dropped: c3
+# stopped, 2000 datagrams from c2 fill its queue (and overflow it, which
+# is counted while they come in), c3 is kicked.
+c3_base=$(c3_dropped)
+kill -STOP "$(pid_of c3)"
+nsx c2 bash -c 'exec 3> /dev/udp/10.100.0.4/9; for i in {1..2000}; do printf "%1000s" x >&3; done'
+queue_drops() { ctl --json status | jq .totals.drops.queue; }
+wait_until 5 "c3's queue filled" c3_full
+settled() { local a; a=$(queue_drops); sleep 0.3; [ "$a" = "$(queue_drops)" ]; }
+wait_until 5 "c2's datagrams all in" settled
+before=$(queue_drops)
+ctl sessions kick 10.100.0.4 > /dev/null || fail "cannot kick c3"
+c3_gone() { [ -z "$(hub_stat 10.100.0.4 id)" ]; }
+wait_until 5 "c3's session gone" c3_gone
+kill -CONT "$(pid_of c3)"
+lost=$(($(queue_drops) - before))
+[ "$lost" -gt 0 ] || fail "the packets queued for c3 vanished from the counts"
+ok "$lost packets queued for the kicked c3 counted as queue drops"
 echo "PASS"
