@@ -215,6 +215,10 @@ static void session_down(struct conn *c)
 	struct server *s = ss->srv;
 	hub_admit_leave(ss);
 	if (!ss->logged_in) {
+		/* What it sent before a login (before_login) is in the totals
+		 * still; it had no traffic of its own. */
+		for (int i = 0; i < DROP_MAX; i++)
+			s->gone_totals.drop[i] += c->stats.drop[i];
 		if (c->ctl_overflow) {
 			char why[64];
 			snprintf(why, sizeof(why), "larger than %d bytes", SLOPN_LOGIN_MAX);

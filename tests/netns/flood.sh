@@ -66,8 +66,11 @@ nsx c1 bash -c 'printf "\xc0\x00\x00\x00\x01\x08abcdefgh\x00short" > /dev/udp/19
 wait_until 5 "bad_datagrams at 2" adm_is bad_datagrams 2
 ok "two garbage datagrams counted in bad_datagrams"
 
-# One connection that completes its handshake and never logs in.
-flood c1 --from 192.0.2.11 --total 1 --duration 10 > "$TMP/one.json" &
+# One connection that completes its handshake and never logs in; it sends
+# three IP packets first, which the hub drops and counts.
+before_login() { ctl --json status | jq .totals.drops.before_login; }
+bl=$(before_login)
+flood c1 --from 192.0.2.11 --total 1 --duration 10 --datagrams 3 > "$TMP/one.json" &
 PIDS+=($!)
 fpid=$!
 wait_until 4 "the connection shown awaiting its login" adm_is awaiting_login 1
@@ -84,6 +87,7 @@ ms=$(jq .close_after_ms_min "$TMP/one.json")
 ok "closed $ms ms after its handshake"
 expect_eq "admission.closed_no_login" "$(adm closed_no_login)" 1
 expect_eq "admission.awaiting_login after" "$(adm awaiting_login)" 0
+expect_eq "packets before a login, in the hub's totals" "$(($(before_login) - bl))" 3
 
 # A flood from one address: at most 16 wait at once; c2 gets in meanwhile.
 flood c1 --from 192.0.2.11 --count 2000 --duration 6 > "$TMP/one-addr.json" &

@@ -59,6 +59,7 @@ struct flood {
 	bool no_credit;          /* give the hub no connection-level credit (initial_max_data 0) */
 	unsigned idle_timeout;   /* ms, the max_idle_timeout told the hub (0: ngtcp2's) */
 	bool print_cid;          /* each connection's hub connection ID to stderr, as it is up */
+	unsigned datagrams;      /* IP packets sent as DATAGRAMs after the handshake, before any login */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets;
 	unsigned open, held, held_peak;
@@ -113,6 +114,15 @@ static void on_handshake(struct conn *c)
 			fprintf(stderr, "%02x", d->data[i]);
 		fprintf(stderr, "\n");
 		fflush(stderr);
+	}
+	if (f->datagrams) {
+		/* An IPv4 header to the hub's VPN address, nothing more: the hub
+		 * must drop it (no login yet) and count it. */
+		static const uint8_t ip[20] = {0x45, 0, 0, 20, 0, 0, 0, 0, 64, 17, 0, 0,
+		                               10, 100, 0, 2, 10, 100, 0, 1};
+		for (unsigned i = 0; i < f->datagrams; i++)
+			conn_send_datagram(c, ip, sizeof(ip));
+		mark_dirty(p);
 	}
 	if (f->close_at_once) {
 		conn_close(c, 0, "flood");
@@ -370,7 +380,7 @@ static void usage(void)
 		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
-		"                   [--no-credit] [--idle-timeout MS]\n"
+		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -386,7 +396,8 @@ static void usage(void)
 		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n"
 		"  --print-cid         print each connection's hub connection ID (hex) to stderr\n"
 		"  --no-credit         give the hub no flow control credit for stream data\n"
-		"  --idle-timeout MS   the max_idle_timeout to announce (ours stays as it was)\n");
+		"  --idle-timeout MS   the max_idle_timeout to announce (ours stays as it was)\n"
+		"  --datagrams N       after the handshake, send N IP packets before any login\n");
 }
 
 int main(int argc, char **argv)
@@ -404,6 +415,7 @@ int main(int argc, char **argv)
 		{"login", required_argument, NULL, 'L'}, {"close", no_argument, NULL, 'C'},
 		{"max-ack-delay", required_argument, NULL, 'm'}, {"print-cid", no_argument, NULL, 'p'},
 		{"no-credit", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'I'},
+		{"datagrams", required_argument, NULL, 'D'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -429,6 +441,7 @@ int main(int argc, char **argv)
 		case 'p': f->print_cid = true; break;
 		case 'n': f->no_credit = true; break;
 		case 'I': f->idle_timeout = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'D': f->datagrams = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 	}
