@@ -26,6 +26,7 @@ const char *const drop_reason_names[DROP_MAX] = {
 
 /* Slot size of the datagram queue: the largest IP packet we carry. */
 #define DGQ_SLOT 1500
+#define DGQ_KEEP_SECONDS 10
 #define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
 #define LINGER_MAX (3 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
@@ -836,6 +837,29 @@ static void dgq_drain(struct conn *c, uint64_t ts)
 }
 
 /* Can this connection carry len bytes now? DGRAM_OK, or the drop counted. */
+size_t conn_queue_mem(const struct conn *c)
+{
+	return c->dgq ? (size_t)CONN_DGQ_SLOTS * DGQ_SLOT : 0;
+}
+
+/* The queue's memory (CONN_DGQ_SLOTS full-size packets) back, once it has
+ * been empty and unused for a while: a hub's thousand sessions, each busy
+ * once, would keep 384 KiB each for good. Not at once when it empties,
+ * which happens thousands of times a second under load. */
+static void dgq_trim(struct conn *c, uint64_t now)
+{
+	static uint64_t keep;
+	if (!keep) {
+		uint64_t v = testenv_get("SLOPND_QUEUE_KEEP_SECONDS", 1, 3600);
+		keep = (v ? v : DGQ_KEEP_SECONDS) * NGTCP2_SECONDS;
+	}
+	if (c->dgq && !c->dgq_count && now - c->dgq_used_at >= keep) {
+		free(c->dgq);
+		c->dgq = NULL;
+		c->dgq_head = 0;
+	}
+}
+
 static int dgram_check(struct conn *c, size_t len)
 {
 	/* Closing (kicked, its token removed): nothing more for it. */
@@ -873,6 +897,7 @@ static int send_or_queue(struct conn *c, const struct iovec *iov, int iovcnt, si
 		c->stats.drop[DROP_QUEUE]++;
 		return DGRAM_DROPPED;
 	}
+	c->dgq_used_at = ts;
 	return DGRAM_OK;
 }
 
@@ -913,7 +938,10 @@ int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	if (c->state != CONN_OPEN || len > DGQ_SLOT || len > conn_max_datagram(c))
 		return DGRAM_DROPPED;
 	struct iovec iov = {(void *)pkt, len};
-	return dgq_push(c, &iov, 1) ? DGRAM_OK : DGRAM_DROPPED;
+	if (!dgq_push(c, &iov, 1))
+		return DGRAM_DROPPED;
+	c->dgq_used_at = conn_now();
+	return DGRAM_OK;
 }
 
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len)
@@ -1094,6 +1122,7 @@ static void expire(struct conn *c)
 		conn_finish(c);
 	} else {
 		conn_write(c);
+		dgq_trim(c, conn_now());
 	}
 }
 

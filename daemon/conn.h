@@ -150,6 +150,7 @@ struct conn {
 	uint16_t dgq_len[CONN_DGQ_SLOTS];
 	unsigned dgq_head, dgq_count;
 	unsigned dgq_pause;         /* congested from this many on */
+	uint64_t dgq_used_at;       /* the last push; an empty queue unused a while is freed */
 	/* coarse pacing of datagrams (see conn.c) */
 	double pace_credit;         /* bytes that may leave now */
 	uint64_t pace_ts;           /* when the credit was last topped up */
@@ -239,6 +240,10 @@ static inline void conn_stats_add(struct conn_stats *to, const struct conn_stats
 
 /* Enough waits in the congestion queue: a sender that can wait should
  * stop producing until on_drained. */
+/* Bytes held for the queue of IP packets (0 while it has not been needed
+ * lately). */
+size_t conn_queue_mem(const struct conn *c);
+
 static inline bool conn_congested(const struct conn *c)
 {
 	return c->dgq_count >= c->dgq_pause;

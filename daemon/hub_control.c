@@ -62,6 +62,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	/* Memory held for senders kept unread (hub_spoke.c): 0 when none is. */
 	json_object_set_new(r, "spoke_stash_bytes", json_integer((json_int_t)s->stash_total));
 	json_object_set_new(r, "spoke_sheds", json_integer((json_int_t)s->spoke_sheds));
+	/* The sessions' queues of packets waiting to be sent (conn.c). */
+	size_t qmem = 0;
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
+		qmem += conn_queue_mem(&ss->conn);
+	json_object_set_new(r, "queue_bytes", json_integer((json_int_t)qmem));
 	json_object_set_new(r, "subnet6", *net6 ? json_string(net6) : json_null());
 	json_object_set_new(r, "hub_vip6", *hub6 ? json_string(hub6) : json_null());
 	json_object_set_new(r, "nat", !s->nat_on ? json_null() :

@@ -9,7 +9,11 @@
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v tc >/dev/null || skip "needs tc (iproute2)"
 topo 3
+# A session's queue memory goes back once unused for 3 s (10 by default).
+export SLOPND_QUEUE_KEEP_SECONDS=3
 start_hub
+unset SLOPND_QUEUE_KEEP_SECONDS
+queue_bytes() { ctl --json status | jq .queue_bytes; }
 connect_clients 3
 
 # iperf FROM TO_NS TO_ADDR SECONDS [IPERF3 ARGS]: one iperf3 TCP stream (or
@@ -34,6 +38,7 @@ ok "c2 -> c1: $((RATE / 1000)) Mbit/s, $RETR retransmissions"
 expect_eq "hub drops for c1 (queue)" "$(hub_stat 10.100.0.2 drop_queue)" 0
 expect_eq "hub drops for c2 (queue)" "$(hub_stat 10.100.0.3 drop_queue)" 0
 expect_eq "c2's TCP retransmissions" "$RETR" 0
+[ "$(queue_bytes)" -gt 0 ] || fail "no queue memory after c2 -> c1 at full speed"
 
 # 2. c1 <-> c2 both ways at once: each is the other's receiver. A sender
 # whose own queue others wait on is not held (its ACKs would be kept
@@ -122,4 +127,7 @@ kill -CONT "$(pid_of c3)"
 lost=$(($(queue_drops) - before))
 [ "$lost" -gt 0 ] || fail "the packets queued for c3 vanished from the counts"
 ok "$lost packets queued for the kicked c3 counted as queue drops"
+queue_freed() { [ "$(queue_bytes)" = 0 ]; }
+wait_until 15 "the queues' memory back, 3 s after their last use" queue_freed
+ok "the queues' memory back once unused"
 echo "PASS"
