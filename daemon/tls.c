@@ -48,49 +48,77 @@ static int crt_pin(gnutls_x509_crt_t crt, char out[PIN_STRLEN])
 	return rv;
 }
 
-static int create_identity(const char *keypath, const char *crtpath)
+/* A self-signed certificate for key, as PEM in *pem. 0 or -1. */
+static int make_certificate(gnutls_x509_privkey_t key, gnutls_datum_t *pem)
 {
-	gnutls_x509_privkey_t key = NULL;
-	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t kpem = {0}, cpem = {0};
-	int rv = -1;
+	gnutls_x509_crt_t crt;
 	uint8_t serial[16];
-
-	if (gnutls_x509_privkey_init(&key) < 0 ||
-	    gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
-	        GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
-	    gnutls_x509_crt_init(&crt) < 0)
-		goto out;
+	if (gnutls_x509_crt_init(&crt) < 0)
+		return -1;
 	gnutls_rnd(GNUTLS_RND_NONCE, serial, sizeof(serial));
 	serial[0] &= 0x7f; /* a positive INTEGER */
 	time_t now = time(NULL);
-	if (gnutls_x509_crt_set_version(crt, 3) < 0 ||
-	    gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) < 0 ||
-	    gnutls_x509_crt_set_activation_time(crt, now - 86400) < 0 ||
-	    gnutls_x509_crt_set_expiration_time(crt, now + 20 * 365 * 86400L) < 0 ||
-	    gnutls_x509_crt_set_dn(crt, "CN=slopn hub", NULL) < 0 ||
-	    gnutls_x509_crt_set_key(crt, key) < 0 ||
-	    gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "slopn", 5, GNUTLS_FSAN_SET) < 0 ||
-	    gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
-	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0 ||
-	    gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &cpem) < 0) {
-		log_err("cannot generate the hub key and certificate");
+	int rv = gnutls_x509_crt_set_version(crt, 3) < 0 ||
+	         gnutls_x509_crt_set_serial(crt, serial, sizeof(serial)) < 0 ||
+	         gnutls_x509_crt_set_activation_time(crt, now - 86400) < 0 ||
+	         gnutls_x509_crt_set_expiration_time(crt, now + 20 * 365 * 86400L) < 0 ||
+	         gnutls_x509_crt_set_dn(crt, "CN=slopn hub", NULL) < 0 ||
+	         gnutls_x509_crt_set_key(crt, key) < 0 ||
+	         gnutls_x509_crt_set_subject_alt_name(crt, GNUTLS_SAN_DNSNAME, "slopn", 5,
+	                                              GNUTLS_FSAN_SET) < 0 ||
+	         gnutls_x509_crt_sign2(crt, crt, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+	         gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, pem) < 0 ? -1 : 0;
+	gnutls_x509_crt_deinit(crt);
+	return rv;
+}
+
+/* A new key and its certificate; or, with a key already in keypath, a new
+ * certificate for it (one lost in a crash between the two writes): the
+ * pin, which is the key's, stays. */
+static int create_identity(const char *keypath, const char *crtpath, bool have_key)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_datum_t kpem = {0}, cpem = {0};
+	int rv = -1, err;
+	char why[512];
+
+	if (have_key) {
+		if ((err = gnutls_load_file(keypath, &kpem)) < 0 ||
+		    (err = gnutls_x509_privkey_init(&key)) < 0 ||
+		    (err = gnutls_x509_privkey_import(key, &kpem, GNUTLS_X509_FMT_PEM)) < 0) {
+			log_err("cannot read the hub key %s: %s (move it away to make a new key; "
+			        "clients then need the new pin)", keypath, gnutls_strerror(err));
+			goto out;
+		}
+	} else if (gnutls_x509_privkey_init(&key) < 0 ||
+	           gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
+	               GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
+	           gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_PEM, &kpem) < 0) {
+		log_err("cannot generate the hub key");
+		goto out;
+	}
+	if (make_certificate(key, &cpem) < 0) {
+		log_err("cannot make the hub certificate");
 		goto out;
 	}
 	/* Key first: a certificate without its key is useless. */
-	char err[512];
-	if (statefile_write(keypath, kpem.data, kpem.size, 0600, err, sizeof(err)) < 0 ||
-	    statefile_write(crtpath, cpem.data, cpem.size, 0644, err, sizeof(err)) < 0) {
-		log_err("%s", err);
+	if ((!have_key && statefile_write(keypath, kpem.data, kpem.size, 0600, why, sizeof(why)) < 0) ||
+	    statefile_write(crtpath, cpem.data, cpem.size, 0644, why, sizeof(why)) < 0) {
+		log_err("%s", why);
 		goto out;
 	}
-	log_info("created hub key %s and certificate %s", keypath, crtpath);
+	if (have_key)
+		log_warn("%s was missing: made a new certificate for the key in %s (the pin stays)",
+		         crtpath, keypath);
+	else
+		log_info("created hub key %s and certificate %s", keypath, crtpath);
 	rv = 0;
 out:
-	gnutls_free(kpem.data);
+	if (kpem.data) {
+		gnutls_memset(kpem.data, 0, kpem.size);
+		gnutls_free(kpem.data);
+	}
 	gnutls_free(cpem.data);
-	if (crt)
-		gnutls_x509_crt_deinit(crt);
 	if (key)
 		gnutls_x509_privkey_deinit(key);
 	return rv;
@@ -121,13 +149,17 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 			        "run as root, or give --state-dir)", keypath, strerror(errno));
 			return -1;
 		}
-		if (create_identity(keypath, crtpath) < 0)
+		if (create_identity(keypath, crtpath, false) < 0)
+			return -1;
+	} else if (access(crtpath, F_OK) < 0 && errno == ENOENT) {
+		if (create_identity(keypath, crtpath, true) < 0)
 			return -1;
 	}
 
+	const char *what = keypath;
 	if ((err = gnutls_load_file(keypath, &kd)) < 0 ||
-	    (err = gnutls_load_file(crtpath, &cd)) < 0) {
-		log_err("cannot read %s or %s: %s", keypath, crtpath, gnutls_strerror(err));
+	    (what = crtpath, err = gnutls_load_file(crtpath, &cd)) < 0) {
+		log_err("cannot read %s: %s (%s)", what, gnutls_strerror(err), strerror(errno));
 		goto out;
 	}
 	if ((err = gnutls_x509_privkey_init(&key)) < 0 ||

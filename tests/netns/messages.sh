@@ -75,6 +75,12 @@ printf 'state_dir = %s\ntoken = s3cret\n' "$TMP/pin-state" > "$TMP/pin.conf"
 pin=$(nsx hub "$SLOPND" pin --config "$TMP/pin.conf" 2> "$TMP/err.txt") || fail "pin --config: $(cat "$TMP/err.txt")"
 [ -f "$TMP/pin-state/hub.key" ] || fail "pin --config did not use the file's state_dir"
 expect_eq "pin from the config's state_dir" "$pin" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state")"
+# A key without its certificate (a crash between the two writes): a new
+# certificate for the same key, so the same pin.
+rm "$TMP/pin-state/hub.crt"
+expect_eq "pin after hub.crt was lost" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state" 2> "$TMP/err.txt")" "$pin"
+expect_eq "hub.crt made again, said" "$(cat "$TMP/err.txt")" \
+	"slopnd: warning: $TMP/pin-state/hub.crt was missing: made a new certificate for the key in $TMP/pin-state/hub.key (the pin stays)"
 ok "usage and config errors: one line each, with where"
 
 # --listen without a port: a warning that names the port, which is used.
