@@ -514,7 +514,7 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].to,
 				          cl->udp.rx[i].tolen, (const struct sockaddr *)&cl->udp.rx[i].from,
 				          cl->udp.rx[i].fromlen, cl->udp.rx[i].data, cl->udp.rx[i].len, ts);
-		if (n < UDP_RX_BATCH)
+		if (!cl->udp.rx_more)
 			break;
 	}
 	/* The hub answered: from now on only the kernel's hard errors, which

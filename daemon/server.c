@@ -515,7 +515,7 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		uint64_t ts = conn_now();
 		for (int i = 0; i < n; i++)
 			handle_packet(s, &s->udp.rx[i], ts);
-		if (n < UDP_RX_BATCH)
+		if (!s->udp.rx_more)
 			break;
 	}
 	/* Some handshakes too: on_initq alone would wait for ever while

@@ -457,9 +457,11 @@ int udp_recv(struct udp *u)
 		};
 	}
 	int n;
+	u->rx_more = false;
 	do
 		n = recvmmsg(u->fd, msgs, (unsigned)nmsg, 0, NULL);
 	while (n < 0 && errno == EINTR);
+	u->rx_more = n == nmsg;
 	if (n < 0)
 		return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
 	int out = 0;

@@ -42,6 +42,7 @@ struct udp {
 	bool connected;            /* client: connect()ed, send without address */
 	bool gso;                  /* cleared when the kernel refuses UDP_SEGMENT */
 	bool gro;                  /* UDP_GRO on */
+	bool rx_more;              /* the last udp_recv filled every message: more may wait */
 	bool recverr;              /* client: udp_watch_errors on */
 	bool freebind;             /* hub: bound to an address not on the machine (yet) */
 	bool pktinfo;              /* hub on a wildcard address: answers leave from the

@@ -354,7 +354,7 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 			          (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
 			mark_dirty(p);
 		}
-		if (n < UDP_RX_BATCH)
+		if (!r->u->rx_more)
 			break;
 	}
 	settle(f);
