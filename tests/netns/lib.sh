@@ -309,13 +309,24 @@ wait_ping() {
 	fail "$1 cannot reach $2 within $3 s"
 }
 
-# stop NAME: SIGTERM to a daemon started with start, and wait until it
-# has exited.
+# stop NAME [STATUS]: SIGTERM to a daemon started with start, wait until
+# it has exited, and check that it exited with STATUS (0 by default): a
+# crash or an error in its cleanup fails the test, as does a daemon that
+# was already gone.
 stop() {
-	local p
+	local p rc=0
 	p=$(pid_of "$1")
-	kill "$p"
-	for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || { forget "$p"; return 0; }; nap 0.05; done
+	kill "$p" 2>/dev/null || fail "$1 had exited before it was stopped: $(tail -n 3 "$TMP/${1/:/-}.log")"
+	for _ in $(seq 100); do
+		if ! kill -0 "$p" 2>/dev/null; then
+			wait "$p" 2>/dev/null || rc=$?
+			forget "$p"
+			[ "$rc" = "${2:-0}" ] ||
+				fail "$1 exited $rc on SIGTERM, not ${2:-0}: $(tail -n 3 "$TMP/${1/:/-}.log")"
+			return 0
+		fi
+		nap 0.05
+	done
 	fail "$1 did not exit on SIGTERM"
 }
 # fds NAME: how many descriptors the daemon holds open.
