@@ -46,6 +46,7 @@ while [ $SECONDS -lt 8 ]; do
 done
 tries=$(($(client_status c1:badalpn attempts) - a0))
 [ "$tries" -le 4 ] || fail "$tries attempts in ${SECONDS} s with an ALPN the hub refuses: no backoff"
+[ "$tries" -ge 1 ] || fail "no attempt in ${SECONDS} s after the hub refused the ALPN: the client gave up"
 expect_eq "times seen watching a hub that refused the ALPN" "$watched" 0
 kill "$(pid_of c1:badalpn)"
 ok "other ALPN: refused, $tries attempts in 8 s"
@@ -158,6 +159,7 @@ a0=$(client_status c2 attempts)
 sleep 6
 tries=$(($(client_status c2 attempts) - a0))
 [ "$tries" -le 3 ] || fail "$tries attempts in 6 s at a hub whose key is not the pin's: no backoff"
+[ "$tries" -ge 1 ] || fail "no attempt in 6 s at a hub whose key is not the pin's: the client gave up"
 ok "$tries attempts in 6 s at a hub whose key is not the pin's"
 kill -0 "$(pid_of c2)" 2> /dev/null || { wait "$(pid_of c2)"; fail "c2 exited ($?) after a wrong key"; }
 expect_eq "c2 connected, after ${SECONDS}s of a wrong key" "$(client_status c2 connected)" false

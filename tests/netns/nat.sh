@@ -194,6 +194,7 @@ start c1:plain client --server 192.0.2.1:4242 --token s3cret --accept-dns \
 	--resolv-conf "$TMP/resolv.conf" --state-dir "$TMP/c1-state"
 wait_log c1:plain "dns: .* restored from .*, left by a run that did not stop cleanly" 10
 wait_log c1:plain "removed a host route to the hub left by a run" 10
+expect_eq "a host route to the hub after the start without --full-tunnel" "$(nsx c1 ip route show 192.0.2.1)" ""
 stop c1:plain
 cmp_state "routes after kill -9 and a start and stop without --full-tunnel" "$ROUTES0" "$(routing)"
 cmp_state "resolv.conf after kill -9 and a start and stop without --full-tunnel" "$RESOLV0" "$(cat "$TMP/resolv.conf")"

@@ -64,7 +64,7 @@ gave_up() {
 	local state attempts
 	state=$(client_status "$1" state) attempts=$(client_status "$1" attempts)
 	if [ "$state" = waiting ]; then
-		[ -n "$(client_status "$1" retry_in_ms)" ] || fail "$1 waits for no next attempt"
+		[ "$(client_status "$1" retry_in_ms)" != null ] || fail "$1 waits for no next attempt"
 	else
 		[ "$attempts" -ge 2 ] || fail "$1 is $state in attempt $attempts after an unreachable"
 	fi
