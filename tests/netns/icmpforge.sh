@@ -46,6 +46,13 @@ s.sendto(ip + icmp, (dst, 0))
 PY
 }
 no_route() { client_status c1 totals.drops.no_route; }
+# in_unreach: the "destination unreachable" errors c1's kernel took in, so
+# that a forged one is known to have arrived before c1 is judged on it.
+in_unreach() {
+	nsx c1 awk '/^Icmp:/ { if (!f) { for (i = 1; i <= NF; i++) if ($i == "InDestUnreachs") f = i }
+		else print $f }' /proc/net/snmp
+}
+unreach_above() { [ "$(in_unreach)" -gt "$1" ]; }
 pmtu() { nsx c1 ip route get 192.0.2.1 | grep -o 'mtu [0-9]*' || true; }
 still_up() {
 	client_connected c1 || fail "c1 lost its connection: $(client_status c1 last_error)"
@@ -74,12 +81,16 @@ ok "c1 stays connected (session $S1) under a kernel path MTU of 552 from a forge
 
 # A "port unreachable" as from the hub itself: the kernel hands it to c1's
 # socket (ECONNREFUSED), and c1, which has heard its hub, keeps to it.
+n=$(in_unreach)
 forge hub 192.0.2.1 192.0.2.11 3
+wait_until 5 "c1's kernel taking the forged port unreachable" unreach_above "$n"
 sleep 1
 still_up
 ok "c1 stays connected (session $S1) after a forged port unreachable from its hub's address"
 # A router's "host unreachable" (which ends an attempt too): the same.
+n=$(in_unreach)
 forge hub 192.0.2.99 192.0.2.11 1
+wait_until 5 "c1's kernel taking the forged host unreachable" unreach_above "$n"
 sleep 1
 still_up
 ok "c1 stays connected (session $S1) after a forged host unreachable from a router"
