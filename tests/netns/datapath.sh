@@ -65,7 +65,12 @@ ok "UDP: $out"
 gso_before=$(( $(ctl --json status | jq .offload.gso_writes) + $(client_status c1 offload.gso_writes) ))
 out=$(nsx c1 timeout 60 "$NETTOOL" udp-burst 10.100.0.1 9001 400 1200) || fail "UDP bursts: $out"
 ok "UDP bursts: $out"
-if $want && [ "$(ctl --json status | jq .offload.uso)" = true ]; then
+# TUN USO came with kernel 6.2: expected from the kernel, not from what
+# the daemon says of itself.
+uso=false
+if $want && printf '6.2\n%s\n' "$(uname -r)" | sort -V -C; then uso=true; fi
+expect_eq "the hub's TUN USO" "$(ctl --json status | jq .offload.uso)" $uso
+if $uso; then
 	gso=$(( $(ctl --json status | jq .offload.gso_writes) + $(client_status c1 offload.gso_writes) - gso_before ))
 	[ "$gso" -gt 0 ] || fail "no UDP datagrams written to a TUN together"
 	ok "UDP datagrams written to the TUNs together: $gso writes"
