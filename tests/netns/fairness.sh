@@ -83,9 +83,9 @@ PIDS+=($flood)
 wait_until 5 "c1's packets dropped at c2's full queue" c2_flooded
 nsx hub ping -c 1 -W 1 10.100.0.3 > /dev/null
 sleep 1
-got=$(nsx c3 ping -c 10 -i 0.2 -W 1 10.100.0.1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+got=$(nsx c3 ping -c 10 -i 0.2 -W 1 -w 10 10.100.0.1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 expect_eq "the hub's answers to c3's 10 pings while c1 floods c2" "${got:-0}" 10
-got=$(nsx hub ping -c 5 -i 0.2 -W 1 10.100.0.4 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+got=$(nsx hub ping -c 5 -i 0.2 -W 1 -w 8 10.100.0.4 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 expect_eq "c3's answers to the hub's 5 pings while c1 floods c2" "${got:-0}" 5
 before=$(c2_dropped)
 sleep 0.5
@@ -112,7 +112,7 @@ sleep 1.5
 before=$(c2_dropped)
 kill -STOP "$(pid_of c2)"
 sleep 1.5
-got=$(nsx c1 ping -c 10 -i 0.1 -W 1 10.100.0.1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+got=$(nsx c1 ping -c 10 -i 0.1 -W 1 -w 8 10.100.0.1 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 expect_eq "the hub's answers to c1's 10 pings while c2 is frozen" "${got:-0}" 10
 [ "$(c2_dropped)" -gt "$before" ] || fail "c2's queue dropped nothing while it was frozen"
 ok "c2's excess dropped while it was frozen: $(($(c2_dropped) - before))"

@@ -119,7 +119,7 @@ PIDS+=($!)
 fpid=$!
 # Meanwhile c3's tunnel carries on: the hub makes handshakes after the
 # packets of established sessions (30 pings, 4 s).
-nsx c3 ping -c 30 -i 0.14 -W 2 10.100.0.1 > "$TMP/c3-ping.txt" &
+nsx c3 ping -c 30 -i 0.14 -W 2 -w 15 10.100.0.1 > "$TMP/c3-ping.txt" &
 PIDS+=($!)
 ppid=$!
 m=$(max_awaiting 3)

@@ -255,13 +255,15 @@ start_client() {
 }
 
 # wait_log NAME REGEX SECONDS: every 0.05 s for a second, then every 0.2 s.
+# Deadlines in milliseconds (EPOCHREALTIME, no fork): in the whole seconds
+# of $SECONDS, "1 s" was anything from a single look to a second.
 wait_log() {
-	local deadline=$((SECONDS + $3)) f="$TMP/${1/:/-}.log" n=0
-	while [ $SECONDS -lt $deadline ]; do
-		grep -Eq -- "$2" "$f" 2>/dev/null && return 0
+	local deadline=$(( ${EPOCHREALTIME//[.,]/} / 1000 + $3 * 1000 )) f="$TMP/${1/:/-}.log" n=0
+	until grep -Eq -- "$2" "$f" 2>/dev/null; do
+		[ $(( ${EPOCHREALTIME//[.,]/} / 1000 )) -lt $deadline ] ||
+			fail "no line matching '$2' in $1's log within $3 s"
 		if [ $((n++)) -lt 20 ]; then nap 0.05; else nap 0.2; fi
 	done
-	fail "no line matching '$2' in $1's log within $3 s"
 }
 
 # wait_until SECONDS WHAT COMMAND...: run COMMAND until it succeeds, every
@@ -269,10 +271,10 @@ wait_log() {
 # long wait must not take a CPU's third); fail naming WHAT if it has not
 # within SECONDS.
 wait_until() {
-	local secs=$1 what=$2 deadline=$((SECONDS + $1)) n=0
+	local secs=$1 what=$2 deadline=$(( ${EPOCHREALTIME//[.,]/} / 1000 + $1 * 1000 )) n=0
 	shift 2
 	until POLLING=1 "$@"; do
-		[ $SECONDS -lt $deadline ] || fail "$what: not within $secs s"
+		[ $(( ${EPOCHREALTIME//[.,]/} / 1000 )) -lt $deadline ] || fail "$what: not within $secs s"
 		if [ $((n++)) -lt 10 ]; then nap 0.1; else nap 0.25; fi
 	done
 }

