@@ -29,7 +29,11 @@ wait_connected c1 10.100.0.2 10
 t=$(($(now_ms) - t0))
 expect_eq "the address c1 connected to" "$(client_status c1 hub_addr)" "192.0.2.1:4242"
 [ "$(to_dead)" -ge 2 ] || fail "c1 sent $(to_dead) packets to the dead address: it did not try it first"
-[ "$t" -lt 2000 ] || fail "c1 took $t ms to connect past the dead address (scouts: 250 ms and a handshake)"
+# Its start, 250 ms and a handshake; under the sanitizers up to 2.9 s,
+# still short of the 3 s after which it would have tried the next anyway.
+limit=2000
+sanitized && limit=2900
+[ "$t" -lt $limit ] || fail "c1 took $t ms to connect past the dead address (scouts: 250 ms and a handshake)"
 ok "c1 tried [2001:db8::99]:4242 first ($(to_dead) packets), connected at 192.0.2.1 in $t ms"
 wait_ping c1 10.100.0.1 5
 ok "traffic through the hub at its second address"
