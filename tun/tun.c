@@ -55,6 +55,9 @@ static void open_ring(struct tun *t, bool want, size_t bufsz)
 	t->reads = "reads batched through io_uring";
 }
 
+#define TUN_BUSY_WAIT_MS 3000
+#define TUN_BUSY_STEP_MS 50
+
 static int open_dev(const char *name, bool vnet, char name_out[IFNAMSIZ])
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
@@ -65,11 +68,19 @@ static int open_dev(const char *name, bool vnet, char name_out[IFNAMSIZ])
 	 * virtio-net header when there is one. */
 	ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI | (vnet ? IFF_VNET_HDR : 0));
 	memcpy(ifr.ifr_name, name, strlen(name));
-	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+	/* EBUSY: another process holds a TUN of that name, or one that has
+	 * ended (a slopnd killed with -9) still does for a moment: io_uring
+	 * lets go of its files from a kernel worker after the process is gone,
+	 * and a restart at once found its own TUN busy. Asked again for up to
+	 * TUN_BUSY_WAIT_MS before it counts as taken. */
+	for (unsigned waited = 0; ioctl(fd, TUNSETIFF, &ifr) < 0; waited += TUN_BUSY_STEP_MS) {
 		int e = errno;
-		close(fd);
-		errno = e;
-		return -1;
+		if (e != EBUSY || waited >= TUN_BUSY_WAIT_MS) {
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		nanosleep(&(struct timespec){0, TUN_BUSY_STEP_MS * 1000000L}, NULL);
 	}
 	memcpy(name_out, ifr.ifr_name, IFNAMSIZ);
 	name_out[IFNAMSIZ - 1] = '\0';
@@ -122,6 +133,8 @@ int tun_open(struct tun *t, const char *name, bool offload, bool ring)
 	t->mode = "offloads off (turned off by SLOPN_OFFLOADS=off): one packet per read and write";
 	if (offload) {
 		t->fd = open_dev(name, true, t->name);
+		if (t->fd < 0 && errno == EBUSY)
+			return -1; /* taken: no second wait without the header */
 		if (t->fd >= 0 && !(t->mode = offer_offloads(t))) {
 			/* The header stays with the file: start over without it. */
 			close(t->fd);
