@@ -180,6 +180,9 @@ static int bad(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
  * for the pointer to its help. */
 static const char *origin, *setting;
 static const char *role_name = "server";
+/* The config file, for errors about settings together (--kill-switch
+ * without --full-tunnel): either may have come from it. */
+static const char *both_from;
 
 /* One line, "slopnd: [FILE:LINE: ][SETTING ]problem", and on the command
  * line a pointer to the help. Returns -1. */
@@ -195,6 +198,9 @@ static int bad(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	if (origin)
 		fprintf(stderr, "\n");
+	else if (both_from)
+		fprintf(stderr, "\nSettings come from %s and the command line; try 'slopnd %s --help'.\n",
+		        both_from, role_name);
 	else
 		fprintf(stderr, "\nTry 'slopnd %s --help'.\n", role_name);
 	va_end(ap);
@@ -665,6 +671,7 @@ static void print_flags(const char *role, const char *prev)
 int config_parse(struct config *c, int argc, char **argv)
 {
 	memset(c, 0, sizeof(*c));
+	both_from = NULL;
 	c->spoke_to_spoke = true;
 	c->mtu = DEFAULT_MTU;
 	/* For a kernel without TUN offloads or UDP GSO/GRO, and for testing
@@ -778,6 +785,7 @@ int config_parse(struct config *c, int argc, char **argv)
 	}
 	if (optind < argc - 1)
 		return bad("unexpected argument '%s'", argv[optind + 1]);
+	both_from = c->config;
 	if (c->role == ROLE_SERVER && !c->control)
 		set_str(&c->control, "/run/slopn/slopnd.sock");
 	if (c->role == ROLE_CLIENT && (!c->server || !c->token))

@@ -62,6 +62,12 @@ usage_error "a --metrics host name" \
 	server --metrics localhost:9342
 usage_error "a --metrics without a port" "slopnd: --metrics '[::1]': give the port too, such as [::1]:9342" \
 	server --metrics '[::1]'
+# Settings that do not go together, one from a file: the file is named.
+printf 'server = 192.0.2.1:4242\ntoken = s3cret\nkill_switch = yes\n' > "$TMP/ks.conf"
+chmod 600 "$TMP/ks.conf"
+nsx hub "$SLOPND" client --config "$TMP/ks.conf" 2> "$TMP/err.txt"; expect_eq "kill_switch without full_tunnel exits" "$?" 2
+expect_eq "the file named with settings that do not go together" "$(sed -n 2p "$TMP/err.txt")" \
+	"Settings come from $TMP/ks.conf and the command line; try 'slopnd client --help'."
 # A token in a file others may read: a warning that says how to fix it.
 printf 'token = s3cret\n' > "$TMP/tok.conf"
 for m in 644 640 600; do
