@@ -21,7 +21,8 @@ expect_eq "VIPs of five clients" "$(vips)" "$ALL"
 # session moves.
 for c in c6 c7; do
 	start_client "$c"
-	wait_log "$c" "login refused by hub: Address pool exhausted: 10.100.0.0/29 holds 5 clients \(error code 2, pool exhausted\)" 10
+	wait_until 10 "$c refused for a full pool" client_said "$c" \
+		"login refused by hub: Address pool exhausted: 10.100.0.0/29 holds 5 clients \(error code 2, pool exhausted\)"
 done
 for c in c6 c7; do
 	[ "$(client_status $c connected)" = false ] || fail "$c got an address"

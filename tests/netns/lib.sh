@@ -235,6 +235,8 @@ client_status() {
 client_is() { [ "$(client_status "$1" "$2")" = "$3" ]; }
 client_has_vip() { client_is "$1" vip "$2"; }
 client_connected() { client_is "$1" connected true; }
+# client_said NAME REGEX: the client's last error (its status) matches.
+client_said() { client_status "$1" last_error | grep -Eq -- "$2"; }
 # hub_nat: the hub's NAT as its status tells, "BACKEND out of EGRESS[, IPv6
 # out of EGRESS6], N allowed, N installs", or "off"; hub_nat_is PATTERN
 # matches it (a shell pattern).
