@@ -795,7 +795,7 @@ static enum dg_result write_datagram(struct conn *c, const ngtcp2_vec *v, size_t
 	}
 }
 
-static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt)
+static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt, uint64_t now)
 {
 	if (c->dgq_count == CONN_DGQ_SLOTS)
 		return false;
@@ -812,6 +812,7 @@ static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt)
 	}
 	c->dgq_len[i] = (uint16_t)len;
 	c->dgq_count++;
+	c->dgq_used_at = now;
 	return true;
 }
 
@@ -836,7 +837,6 @@ static void dgq_drain(struct conn *c, uint64_t ts)
 		c->ops->on_drained(c);
 }
 
-/* Can this connection carry len bytes now? DGRAM_OK, or the drop counted. */
 size_t conn_queue_mem(const struct conn *c)
 {
 	return c->dgq ? (size_t)CONN_DGQ_SLOTS * DGQ_SLOT : 0;
@@ -860,6 +860,7 @@ static void dgq_trim(struct conn *c, uint64_t now)
 	}
 }
 
+/* Can this connection carry len bytes now? DGRAM_OK, or the drop counted. */
 static int dgram_check(struct conn *c, size_t len)
 {
 	/* Closing (kicked, its token removed): nothing more for it. */
@@ -893,11 +894,10 @@ static int send_or_queue(struct conn *c, const struct iovec *iov, int iovcnt, si
 		if (write_datagram(c, v, (size_t)iovcnt, len, ts) != DG_BLOCKED)
 			return DGRAM_OK;
 	}
-	if (!dgq_push(c, iov, iovcnt)) {
+	if (!dgq_push(c, iov, iovcnt, ts)) {
 		c->stats.drop[DROP_QUEUE]++;
 		return DGRAM_DROPPED;
 	}
-	c->dgq_used_at = ts;
 	return DGRAM_OK;
 }
 
@@ -938,10 +938,7 @@ int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	if (c->state != CONN_OPEN || len > DGQ_SLOT || len > conn_max_datagram(c))
 		return DGRAM_DROPPED;
 	struct iovec iov = {(void *)pkt, len};
-	if (!dgq_push(c, &iov, 1))
-		return DGRAM_DROPPED;
-	c->dgq_used_at = conn_now();
-	return DGRAM_OK;
+	return dgq_push(c, &iov, 1, conn_now()) ? DGRAM_OK : DGRAM_DROPPED;
 }
 
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len)

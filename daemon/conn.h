@@ -238,12 +238,12 @@ static inline void conn_stats_add(struct conn_stats *to, const struct conn_stats
 		to->drop[i] += from->drop[i];
 }
 
-/* Enough waits in the congestion queue: a sender that can wait should
- * stop producing until on_drained. */
 /* Bytes held for the queue of IP packets (0 while it has not been needed
  * lately). */
 size_t conn_queue_mem(const struct conn *c);
 
+/* Enough waits in the congestion queue: a sender that can wait should
+ * stop producing until on_drained. */
 static inline bool conn_congested(const struct conn *c)
 {
 	return c->dgq_count >= c->dgq_pause;

@@ -457,7 +457,6 @@ int udp_recv(struct udp *u)
 		};
 	}
 	int n;
-	u->rx_more = false;
 	do
 		n = recvmmsg(u->fd, msgs, (unsigned)nmsg, 0, NULL);
 	while (n < 0 && errno == EINTR);

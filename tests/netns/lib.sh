@@ -257,12 +257,12 @@ start_client() {
 }
 
 # wait_log NAME REGEX SECONDS: every 0.05 s for a second, then every 0.2 s.
-# Deadlines in milliseconds (EPOCHREALTIME, no fork): in the whole seconds
-# of $SECONDS, "1 s" was anything from a single look to a second.
+# Deadlines in milliseconds: in the whole seconds of $SECONDS, "1 s" was
+# anything from a single look to a second.
 wait_log() {
-	local deadline=$(( ${EPOCHREALTIME//[.,]/} / 1000 + $3 * 1000 )) f="$TMP/${1/:/-}.log" n=0
+	local deadline=$(($(now_ms) + $3 * 1000)) f="$TMP/${1/:/-}.log" n=0
 	until grep -Eq -- "$2" "$f" 2>/dev/null; do
-		[ $(( ${EPOCHREALTIME//[.,]/} / 1000 )) -lt $deadline ] ||
+		[ "$(now_ms)" -lt $deadline ] ||
 			fail "no line matching '$2' in $1's log within $3 s"
 		if [ $((n++)) -lt 20 ]; then nap 0.05; else nap 0.2; fi
 	done
@@ -273,15 +273,16 @@ wait_log() {
 # long wait must not take a CPU's third); fail naming WHAT if it has not
 # within SECONDS.
 wait_until() {
-	local secs=$1 what=$2 deadline=$(( ${EPOCHREALTIME//[.,]/} / 1000 + $1 * 1000 )) n=0
+	local secs=$1 what=$2 deadline=$(($(now_ms) + $1 * 1000)) n=0
 	shift 2
 	until POLLING=1 "$@"; do
-		[ $(( ${EPOCHREALTIME//[.,]/} / 1000 )) -lt $deadline ] || fail "$what: not within $secs s"
+		[ "$(now_ms)" -lt $deadline ] || fail "$what: not within $secs s"
 		if [ $((n++)) -lt 10 ]; then nap 0.1; else nap 0.25; fi
 	done
 }
 
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
+# now_ms: milliseconds (EPOCHREALTIME: no date to start at each poll).
+now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
 # banned ADDR: the hub lists a ban on ADDR.
 banned() { ctl --json bans list | jq -e --arg a "$1" 'any(.bans[]; .address == $a)' > /dev/null; }
 
