@@ -5,7 +5,17 @@
 #define SLOPN_DAEMON_TIMER_H
 
 #include <stdint.h>
+#include <time.h>
 #include <systemd/sd-event.h>
+
+/* CLOCK_MONOTONIC in microseconds, read now. sd_event_now() is the time
+ * the loop woke: after slow work (a large answer built) it is stale. */
+static inline uint64_t timer_now_usec(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
 
 /* A one-shot timer on CLOCK_MONOTONIC, off until armed (timer_once, or
  * by hand). 0, or -1 when sd-event refused it. */

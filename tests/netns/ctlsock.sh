@@ -155,7 +155,7 @@ mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
 kill -HUP "$(pid_of hub)"
 many() { [ "$(ctl --json token list | jq '.tokens | length')" -ge 20000 ]; }
 wait_until 10 "token list with 20000 tokens" many
-python3 - "$TMP/hub.sock" > "$TMP/slow.txt" <<'PY' || fail "a slow reader: $(cat "$TMP/slow.txt")"
+python3 - "$TMP/hub.sock" > "$TMP/slow.txt" 2>&1 <<'PY' || fail "a slow reader: $(cat "$TMP/slow.txt")"
 import json, socket, sys, time
 s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
