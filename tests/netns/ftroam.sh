@@ -86,14 +86,41 @@ ok "c1 moved with its full tunnel: same session $ID, $lost of 600 pings lost"
 # with the host route through the next network, the session still the same.
 ip -n "$(ns c1)" link set eth1 down
 wait_until 5 "c1's full tunnel down without a network" client_is c1 full_tunnel false
+# The moment the next network comes, before the client's routes follow:
+# what is sent then leaves beside the tunnel, through that network, unless
+# the kill switch is in (ftroam_ks.sh asserts that none did). rta counts
+# what reaches it from c1 for 192.0.2.77, which c1 sends to every 2 ms.
+nsx rta nft -f - <<'NFT' || fail "nft refused the counting rule"
+table ip leak {
+	chain seen {
+		type filter hook forward priority 0;
+		iifname "leg" ip daddr 192.0.2.77 counter
+	}
+}
+NFT
+beside() { nsx rta nft list chain ip leak seen | grep -o 'packets [0-9]*' | cut -d' ' -f2; }
+send_beside() { # SECONDS: UDP to 192.0.2.77:9 every 2 ms, errors (no route) ignored
+	nsx c1 python3 -c '
+import socket, sys, time
+s, end = socket.socket(socket.AF_INET, socket.SOCK_DGRAM), time.monotonic() + float(sys.argv[1])
+while time.monotonic() < end:
+    try: s.sendto(b"leak?", ("192.0.2.77", 9))
+    except OSError: pass
+    time.sleep(0.002)' "$1"
+}
+send_beside 3 &
+SENDER=$!
+PIDS+=($SENDER)
 sleep 2
 ip -n "$(ns c1)" link set eth0 up
 ip -n "$(ns c1)" route add default via 198.51.100.1
 wait_until 5 "c1's full tunnel back" client_is c1 full_tunnel true
+wait "$SENDER"
+BESIDE=$(beside)
 wait_ping c1 10.100.0.1 5
 expect_eq "the way to the hub after the gap" "$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" "198.51.100.1 eth0"
 expect_eq "an address beyond the VPN goes, after the gap" "$(nsx c1 ip -o route get 192.0.2.77 | awk '{print $3}')" slopn0
 expect_eq "the hub's session after the gap: id, VIP, where" \
 	"$(ctl --json sessions list | jq -r '.sessions[] | "\(.id) \(.vip) \(.remote | sub(":[0-9]+$"; ""))"')" \
 	"$ID 10.100.0.2 198.51.100.2"
-ok "c1's full tunnel came back after 2 s without a network, same session $ID"
+ok "c1's full tunnel came back after 2 s without a network, same session $ID ($BESIDE packets went beside the tunnel as the network came)"
