@@ -20,6 +20,7 @@
 #include "proto/invite.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
+#include "proto/text.h"
 
 static const char usage_server[] =
 	"Usage: slopnd server [OPTIONS]\n"
@@ -302,6 +303,10 @@ static int apply(struct config *c, int opt, const char *arg)
 	case OPT_TOKEN:
 		if (!*arg || strlen(arg) > 255)
 			return bad("must be 1..255 characters");
+		/* A login carries it as a JSON string: text, or no login ever goes. */
+		if (text_plain(arg, strlen(arg)) < strlen(arg))
+			return bad("byte %zu is a control character or not UTF-8 text",
+			           text_plain(arg, strlen(arg)) + 1);
 		set_str(&c->token, arg);
 		c->token_set = !origin;
 		break;

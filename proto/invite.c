@@ -1,5 +1,6 @@
 #include "proto/invite.h"
 #include "proto/login.h"
+#include "proto/text.h"
 
 #include <ctype.h>
 #include <stdbool.h>
@@ -39,11 +40,12 @@ static int decode_token(const char *s, size_t len, char *out, size_t cap, char *
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
 		} else if (!unreserved(c) && !strchr("!$&'()*+,;=:", c)) {
-			snprintf(err, errlen, "token: character '%c' must be percent-encoded", c);
-			return -1;
-		}
-		if (c < 0x20 || c == 0x7f) {
-			snprintf(err, errlen, "token: control character");
+			if (isprint(c))
+				snprintf(err, errlen, "token: character '%c' at position %zu must be percent-encoded",
+				         c, i);
+			else
+				snprintf(err, errlen, "token: byte 0x%02x at position %zu must be percent-encoded",
+				         c, i);
 			return -1;
 		}
 		if (o + 1 >= cap) {
@@ -54,6 +56,13 @@ static int decode_token(const char *s, size_t len, char *out, size_t cap, char *
 	}
 	if (o == 0) {
 		snprintf(err, errlen, "token: empty");
+		return -1;
+	}
+	/* A login carries the token as a JSON string: it is text. */
+	size_t plain = text_plain(out, o);
+	if (plain < o) {
+		snprintf(err, errlen, "token: byte %zu of the decoded token (0x%02x) is a control character "
+		         "or not UTF-8 text", plain + 1, (unsigned char)out[plain]);
 		return -1;
 	}
 	out[o] = '\0';
@@ -94,7 +103,8 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 		port = colon ? colon + 1 : NULL;
 		for (size_t i = 0; i < hostlen; i++)
 			if (!isalnum((unsigned char)s[i]) && s[i] != '-' && s[i] != '.') {
-				snprintf(err, errlen, "host: character '%c' not allowed", s[i]);
+				snprintf(err, errlen, "host: byte 0x%02x at position %zu not allowed "
+				         "(a name, an IPv4 address or [an IPv6 address])", (unsigned char)s[i], i);
 				return -1;
 			}
 	}
@@ -126,7 +136,9 @@ static int parse_query(const char *q, struct invite *out, char *err, size_t errl
 {
 	while (*q) {
 		size_t n = strcspn(q, "&");
-		if (n > 4 && !strncmp(q, "pin=", 4)) {
+		/* Any spelling of pin, and an empty one refused: an invite that
+		 * looks pinned must not connect unchecked. */
+		if (n >= 4 && !strncasecmp(q, "pin=", 4)) {
 			const char *v = q + 4;
 			size_t vlen = n - 4;
 			if (vlen != INVITE_PIN_LEN || strncasecmp(v, "sha256:", 7) != 0) {

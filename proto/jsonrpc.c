@@ -67,7 +67,14 @@ int jsonrpc_parse(const char *line, size_t len, struct jsonrpc_request *req,
 		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "\"method\" must be a short string");
 		goto out;
 	}
-	memcpy(req->method, json_string_value(m), json_string_length(m) + 1);
+	/* A name, as every method is (noun.verb): it goes into logs. */
+	const char *name = json_string_value(m);
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name)) {
+		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen,
+		          "\"method\" must be a name such as token.list (letters, digits, '.', '_', '-')");
+		goto out;
+	}
+	memcpy(req->method, name, json_string_length(m) + 1);
 	json_t *p = json_object_get(o, "params");
 	if (p && !json_is_null(p)) {
 		if (!json_is_object(p)) {

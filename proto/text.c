@@ -57,6 +57,19 @@ void text_clean(char *s, size_t len)
 	}
 }
 
+size_t text_plain(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	for (size_t i = 0; i < len;) {
+		unsigned cp;
+		size_t n = sequence(p + i, len - i, &cp);
+		if (!n || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+			return i;
+		i += n;
+	}
+	return len;
+}
+
 size_t text_cut(const char *s, size_t len, size_t max)
 {
 	if (len <= max)

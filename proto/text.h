@@ -12,6 +12,10 @@
  * acts on. */
 void text_clean(char *s, size_t len);
 
+/* The length of the longest prefix of s[0..len) that text_clean leaves
+ * as it is: valid UTF-8 without control characters. len if all of it. */
+size_t text_plain(const char *s, size_t len);
+
 /* The length of the longest prefix of s[0..len) of at most max bytes that
  * does not end inside a UTF-8 sequence. */
 size_t text_cut(const char *s, size_t len, size_t max);

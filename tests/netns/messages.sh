@@ -35,6 +35,12 @@ usage_error "a --dns clients cannot ask" \
 	"slopnd: --dns '127.0.0.53': clients cannot ask a DNS server there (loopback would be their own; link-local, multicast and unspecified addresses do not do): give one they reach through the tunnel, such as the hub's VPN address" \
 	server --dns 127.0.0.53
 usage_error "a client without a hub" "slopnd: client: --server and --token are required" client
+# A login carries the token as a JSON string: one that is not text could
+# never log in, and is refused at the start.
+usage_error "a --token not UTF-8" "slopnd: --token: byte 3 is a control character or not UTF-8 text" \
+	client --server 192.0.2.1:4242 --token $'ab\xffc'
+usage_error "an invite with an empty pin" "slopnd: --invite: pin: expected sha256: and 64 hex digits" \
+	client --invite 'slopn://t@192.0.2.1?pin='
 [ -e "$TMP/--help" ] && fail "a socket named --help was made"
 
 # Config errors: FILE:LINE: the setting and the problem.

@@ -28,6 +28,10 @@ static void good(void **state)
 	assert_string_equal(inv.token, "a@b/c");
 	assert_string_equal(inv.server, "[2001:db8::1]:5000");
 	assert_string_equal(inv.pin, PIN);
+	/* A token is text: UTF-8 beyond ASCII is kept. */
+	assert_int_equal(invite_parse("slopn://caf%C3%A9@h?Pin=" PIN, &inv, err, sizeof(err)), 0);
+	assert_string_equal(inv.token, "caf\xc3\xa9");
+	assert_string_equal(inv.pin, PIN);
 }
 
 static void bad(void **state)
@@ -41,6 +45,13 @@ static void bad(void **state)
 		{"slopn://a%zz@h", "bad percent-escape"},
 		{"slopn://a%00@h", "bad percent-escape"},
 		{"slopn://a%0a@h", "control character"},
+		{"slopn://a%FF@h", "byte 2 of the decoded token (0xff)"},       /* not UTF-8 */
+		{"slopn://ab%C3@h", "not UTF-8"},                              /* cut short */
+		{"slopn://a%C2%85@h", "control character"},                    /* C1 */
+		{"slopn://a\x80" "b@h", "byte 0x80 at position 1 must be percent-encoded"},
+		{"slopn://t@h\x01st", "host: byte 0x01 at position 1"},
+		{"slopn://t@h?pin=", "pin"},                                   /* empty: not unpinned */
+		{"slopn://t@h?PIN=sha256:abc", "pin"},
 		{"slopn://a b@h", "must be percent-encoded"},
 		{"slopn://t@h:0", "port"},
 		{"slopn://t@h:65536", "port"},

@@ -51,6 +51,10 @@ static void bad_requests(void **state)
 		{"{\"jsonrpc\":\"2.0\",\"id\":1}", JSONRPC_INVALID_REQUEST},                    /* no method */
 		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":5}", JSONRPC_INVALID_REQUEST},
 		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\"}", JSONRPC_INVALID_REQUEST},
+		/* not a name: it would go into the log as it is */
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"x\\nFAKE LOG LINE\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"token list\"}", JSONRPC_INVALID_REQUEST},
+		{"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"caf\u00e9\"}", JSONRPC_INVALID_REQUEST},
 		{"{\"jsonrpc\":\"2.0\",\"id\":{},\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},
 		{"{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},
 		{"{\"jsonrpc\":\"2.0\",\"id\":true,\"method\":\"m\"}", JSONRPC_INVALID_REQUEST},

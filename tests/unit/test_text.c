@@ -57,11 +57,28 @@ static void cutting(void **state)
 	assert_int_equal(text_cut("\x80\x80\x80\x80\x80\x80", 6, 5), 2);
 }
 
+/* text_plain: how much text_clean would leave as it is. */
+static void plain(void **state)
+{
+	(void)state;
+	assert_int_equal(text_plain("ab\xc3\xa9\xe2\x82\xac", 7), 7);
+	assert_int_equal(text_plain("", 0), 0);
+	assert_int_equal(text_plain("ab\xff", 3), 2);               /* not UTF-8 */
+	assert_int_equal(text_plain("ab\xc3", 3), 2);               /* cut short */
+	assert_int_equal(text_plain("a\xc0\xaf", 3), 1);           /* overlong */
+	assert_int_equal(text_plain("a\xed\xa0\x80", 4), 1);       /* a surrogate */
+	assert_int_equal(text_plain("ab\ncd", 5), 2);              /* C0 */
+	assert_int_equal(text_plain("a\x7f", 2), 1);                /* DEL */
+	assert_int_equal(text_plain("\xc3\xa9\xc2\x85", 4), 2);    /* C1: NEL */
+	assert_int_equal(text_plain("a\0b", 3), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cleaning),
 		cmocka_unit_test(cutting),
+		cmocka_unit_test(plain),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
