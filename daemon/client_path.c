@@ -155,6 +155,7 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	if (cl->probe_best < 0 && cl->addr_count > 1) {
 		client_problem(cl, "no answer from %s at %s within %d s: trying its next address",
 		               cl->cfg->server, cl->hub_str, SILENCE / 1000000);
+		cl->silent = true; /* watched while it waits, as after a handshake timeout */
 		client_next_address(cl);
 		client_drop_connection(cl);
 		client_schedule_retry(cl);

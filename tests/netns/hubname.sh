@@ -152,3 +152,38 @@ grep -q "hub-both0.json: addresses\[0\]: expected ADDR:PORT or \[ADDR\]:PORT; no
 	fail "c1 does not say what is wrong with the file: $(cat "$TMP/c1-bad.log")"
 stop c1:bad
 ok "another server's addresses and a damaged file are not used (the damage named)"
+
+# The hub's host goes silent at both addresses (powered off: no ICMP),
+# and c1 (a new start: its wait goes on growing after a connection that
+# did not last), pinging the hub, finds out. Each attempt then ends after
+# 3 s without an answer, for the name's next address, and the wait between
+# them grows; while it waits it probes the hub every 2 s (it did not for a
+# name of two addresses, and was back only when its wait of up to 30 s
+# ended), so it is back within 3 s of the hub's return.
+printf '2001:db8::1 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+printf '' > "/etc/netns/$(ns c1)/resolv.conf"
+start c1:quiet client --server hub.slopn.test:4242 --token s3cret --tun both0
+wait_until 10 "c1 connected" client_is c1:quiet connected true
+nsx hub nft -f - <<'NFT' || fail "nft refused the silence"
+table inet silent {
+	chain in {
+		type filter hook input priority 0;
+		udp dport 4242 drop
+	}
+}
+NFT
+nsx c1 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
+PIDS+=($!)
+wait_until 10 "c1 finding its hub silent" client_is c1:quiet connected false
+waits_long() { [ "$(client_status c1:quiet retry_in_ms)" -ge 6000 ] 2>/dev/null; }
+wait_until 40 "c1 waiting 6 s or more to try again" waits_long
+left=$(client_status c1:quiet retry_in_ms)
+expect_eq "c1's probes of its silent hub, ms apart" "$(client_status c1:quiet watch_every_ms)" 2000
+nsx hub nft delete table inet silent
+t0=$(now_ms)
+wait_until 10 "c1 back" client_is c1:quiet connected true
+ms=$(($(now_ms) - t0))
+limit=3000
+sanitized && limit=4000
+[ "$ms" -le $limit ] || fail "c1 connected again $ms ms after the hub came back (its wait had $left ms left)"
+ok "a hub by a name of two addresses, silent a while: c1 back $ms ms after its return, with $left ms of its wait left"
