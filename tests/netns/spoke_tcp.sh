@@ -52,13 +52,15 @@ sheds=$(($(ctl --json status | jq .spoke_sheds) - sheds))
 ok "c1 and c2 sending to each other: $sheds senders let go after waiting"
 
 # upload_beside WHAT: c2's upload to the hub while c2 -> c3 runs: at
-# least half its pace alone.
+# least a quarter of its pace alone (a sender held for c3 would lose nearly
+# all of it; the two CPUs, shared with c2's stream to c3 and the tests
+# beside this one and a build, once took 59 %).
 upload_beside() {
 	iperf c2 hub 10.100.0.1 3
 	ok "c2 -> hub beside c2 -> c3 ($1): $((RATE / 1000)) Mbit/s"
-	[ $((RATE * 2)) -ge "$alone" ] ||
+	[ $((RATE * 4)) -ge "$alone" ] ||
 		fail "c2's upload fell from $((alone / 1000)) to $((RATE / 1000)) Mbit/s beside its stream to $1"
-	ok "c2's upload kept at least half its pace"
+	ok "c2's upload kept at least a quarter of its pace"
 }
 # udp_to_c3 SECONDS: c2 sends UDP at 50 Mbit/s to c3, in the background
 # (UDP_PID); its rate goes to $TMP/c3.rate.
