@@ -17,10 +17,15 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "tun/killswitch.h"
 
 #define RESOLVED_UPSTREAM "/run/systemd/resolve/resolv.conf"
 #define ARES_FDS 16
+/* A lookup's longest wait, as glibc's with its defaults and one server.
+ * c-ares's defaults (5 s, 4 tries, each twice the last) wait 75 s before
+ * the addresses the last lookup found are tried. */
+#define LOOKUP_MAX_SECS 10
 
 struct client_ares {
 	struct client *cl;
@@ -35,6 +40,8 @@ struct client_ares {
 	bool done;
 	int status;
 	struct ares_addrinfo *res;
+	uint64_t deadline; /* CLOCK_MONOTONIC, us: given up then */
+	bool gave_up;
 };
 
 static int mark_socket(ares_socket_t fd, int type, void *data)
@@ -100,7 +107,9 @@ static void settle(struct client_ares *a)
 {
 	struct client *cl = a->cl;
 	if (!a->done) {
-		struct timeval tv, *t = ares_timeout(a->ch, NULL, &tv);
+		uint64_t now = timer_now_usec(), left = a->deadline > now ? a->deadline - now : 0;
+		struct timeval max = {.tv_sec = (time_t)(left / 1000000), .tv_usec = (suseconds_t)(left % 1000000)};
+		struct timeval tv, *t = ares_timeout(a->ch, &max, &tv);
 		if (t && a->timer) {
 			sd_event_source_set_time_relative(a->timer,
 			                                  (uint64_t)t->tv_sec * 1000000 + (uint64_t)t->tv_usec);
@@ -109,6 +118,7 @@ static void settle(struct client_ares *a)
 		return;
 	}
 	int status = a->status;
+	bool gave_up = a->gave_up;
 	struct ares_addrinfo *res = a->res;
 	channel_free(a);
 	free(a);
@@ -123,6 +133,9 @@ static void settle(struct client_ares *a)
 		chain[i].ai_next = &chain[i + 1];
 	if (status == ARES_SUCCESS && n > 0)
 		client_name_found(cl, chain);
+	else if (gave_up)
+		client_name_failed(cl, "no answer from the DNS servers in resolv.conf within "
+		                       STRINGIFY(LOOKUP_MAX_SECS) " s");
 	else
 		client_name_failed(cl, status == ARES_SUCCESS ? "no IPv4 or IPv6 address" : ares_strerror(status));
 	if (res)
@@ -142,6 +155,12 @@ static int on_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client_ares *a = userdata;
 	ares_process_fd(a->ch, ARES_SOCKET_BAD, ARES_SOCKET_BAD);
+	if (!a->done && timer_now_usec() >= a->deadline) {
+		/* Given up: the channel's end (settle) calls on_answer no more
+		 * but with ARES_EDESTRUCTION, which it ignores. */
+		a->done = a->gave_up = true;
+		a->status = ARES_ETIMEOUT;
+	}
 	settle(a);
 	return 0;
 }
@@ -219,6 +238,7 @@ void client_ares_lookup(struct client *cl)
 	}
 	sd_event_source_set_enabled(a->timer, SD_EVENT_OFF);
 	cl->ares = a;
+	a->deadline = timer_now_usec() + LOOKUP_MAX_SECS * 1000000ull;
 	struct ares_addrinfo_hints hints = {.ai_flags = ARES_AI_NUMERICSERV, .ai_family = AF_UNSPEC,
 	                                    .ai_socktype = SOCK_DGRAM};
 	ares_getaddrinfo(a->ch, cl->host, cl->port, &hints, on_answer, a);

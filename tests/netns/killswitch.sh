@@ -303,6 +303,28 @@ q=$(grep -c 'from 192\.0\.2\.11$' "$TMP/dnsmasq.log")
 expect_eq "packets from c1's own IPv4 address at the internet host (its $q DNS queries, 3 pings without a kill switch)" \
 	"$(seen leak4)" "$((3 + q))"
 ok "by name: c1 followed the hub to its new address; no DNS out but its own"
+# The DNS server stops answering (its queries dropped), and resolv.conf
+# sets no timeout: c-ares's own (5 s, 4 tries, each twice the last) would
+# keep c1 looking for 75 s before it tries the address its last lookup
+# found. It gives the lookup up after 10 s.
+printf 'nameserver 203.0.113.130\n' > "/etc/netns/$(ns c1)/resolv.conf"
+nsx inet nft -f - <<'NFT' || fail "nft refused the DNS drop"
+table inet dnsdrop {
+	chain in {
+		type filter hook input priority 0;
+		udp dport 53 drop
+	}
+}
+NFT
+ctl sessions kick "$(ctl --json sessions list | jq '.sessions[0].id')" > /dev/null
+wait_until 10 "c1 looking the hub's name up again" client_is c1:name state resolving
+t0=$(now_ms)
+wait_until 20 "c1 back at the address its last lookup found" client_connected c1:name
+ms=$(($(now_ms) - t0))
+[ "$ms" -ge 9000 ] || fail "c1 connected $ms ms into a lookup the DNS server does not answer"
+expect_eq "c1's hub address" "$(client_status c1:name hub_addr)" 192.0.2.2:4242
+ok "DNS silent: c1 gave its lookup up and connected at the address it had, in $ms ms"
+nsx inet nft delete table inet dnsdrop
 
 # systemd-resolved: resolv.conf names only its stub (127.0.0.53), whose
 # queries upstream are resolved's, not slopnd's: slopnd asks the upstream
