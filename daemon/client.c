@@ -580,6 +580,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		client_problem(cl, "the way to %s carries UDP packets of at most %zu bytes of payload; "
 		               "QUIC needs %d: check the MTU of the interface and route to the hub",
 		               cl->cfg->server, cl->udp_payload, NGTCP2_MAX_UDP_PAYLOAD_SIZE);
+		cl->addr_next++; /* the name's next address may have a wider way */
 		return -1;
 	}
 	if (cl->udp_payload < UDP_MAX_PAYLOAD)
@@ -591,7 +592,8 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	if (!cl->conn ||
 	    tls_client_session(&tls, cl->cred, client_host_is_address(cl->host) ? NULL : cl->host, alpn,
 	                       &cl->conn->ref) < 0) {
-		log_err("cannot set up TLS");
+		log_err("cannot set up TLS for the connection to %s (%s): out of memory, or GnuTLS "
+		        "refused the settings (--alpn '%s')", cl->cfg->server, cl->hub_str, alpn);
 		return -1;
 	}
 	gnutls_session_set_verify_function(tls, verify_hub);
@@ -600,7 +602,8 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	if (rv < 0) {
 		if (!cl->conn->tls)
 			gnutls_deinit(tls);
-		log_err("cannot set up the QUIC connection");
+		log_err("cannot set up the QUIC connection to %s (%s): out of memory, or ngtcp2 "
+		        "refused it", cl->cfg->server, cl->hub_str);
 		return -1;
 	}
 	/* A router's or this machine's "host unreachable" too ends the attempt

@@ -253,8 +253,13 @@ void client_name_free(struct client *cl)
 		cl->gai = NULL;
 		return;
 	}
-	if (cl->gai)
+	if (cl->gai) {
+		/* Done, but glibc marks a request done before its thread writes
+		 * to the eventfd: closed now, the fd could be another file's
+		 * when that write comes. It stays open until the exit. */
 		lookup_free(cl);
+		return;
+	}
 	if (cl->gai_fd >= 0)
 		close(cl->gai_fd);
 	cl->gai_fd = -1;
