@@ -28,11 +28,15 @@ int conf_parse(const char *text, size_t len, conf_cb cb, void *ctx, char *err, s
 		if (!eol)
 			eol = end;
 		const char *s = skip_space(p, eol), *e = trim_end(s, eol);
-		p = eol + 1;
+		p = eol < end ? eol + 1 : end;
 		if (s == e || *s == '#')
 			continue;
-		if ((size_t)(e - s) >= CONF_MAX_LINE || memchr(s, '\0', (size_t)(e - s))) {
-			snprintf(err, errlen, "too long or not text");
+		if ((size_t)(e - s) >= CONF_MAX_LINE) {
+			snprintf(err, errlen, "line longer than %d bytes", CONF_MAX_LINE - 1);
+			return -1;
+		}
+		if (memchr(s, '\0', (size_t)(e - s))) {
+			snprintf(err, errlen, "a NUL byte in the line: not a text file?");
 			return -1;
 		}
 		const char *eq = memchr(s, '=', (size_t)(e - s));

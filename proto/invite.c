@@ -2,6 +2,7 @@
 #include "proto/login.h"
 #include "proto/text.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -88,6 +89,18 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 			}
 		if (hostlen < 4) {
 			snprintf(err, errlen, "host: empty IPv6 address");
+			return -1;
+		}
+		char a6[INET6_ADDRSTRLEN];
+		struct in6_addr in6;
+		if (hostlen - 2 >= sizeof(a6)) {
+			snprintf(err, errlen, "host: not an IPv6 address in brackets");
+			return -1;
+		}
+		memcpy(a6, s + 1, hostlen - 2);
+		a6[hostlen - 2] = '\0';
+		if (inet_pton(AF_INET6, a6, &in6) != 1 || IN6_IS_ADDR_UNSPECIFIED(&in6)) {
+			snprintf(err, errlen, "host: '%s' is not an IPv6 address a hub can have", a6);
 			return -1;
 		}
 		if (hostlen < len) {

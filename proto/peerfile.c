@@ -16,9 +16,11 @@ int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
 		return -1;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	char *end;
-	long port = strtol(colon + 1, &end, 10);
-	if (!colon[1] || *end || port < 1 || port > 65535)
+	/* Digits only: strtol would take " 80" and "+80" too. */
+	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
+		return -1;
+	long port = strtol(colon + 1, NULL, 10);
+	if (port < 1 || port > 65535)
 		return -1;
 	memset(sa, 0, sizeof(*sa));
 	size_t hl = strlen(host);

@@ -51,6 +51,22 @@ static void round_trip(void **state)
 	free(text);
 }
 
+/* Ports are digits, addresses whole. */
+static void bad_addresses(void **state)
+{
+	(void)state;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	const char *bad[] = {"192.0.2.1: 80", "192.0.2.1:+80", "192.0.2.1:0", "192.0.2.1:65536",
+	                     "192.0.2.1:080000", "192.0.2.1:", ":80", "192.0.2.1", "[2001:db8::1]: 80",
+	                     "[2001:db8::x]:80", "2001:db8::1:80x", "host.example:80"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (peer_addr_parse(bad[i], &sa, &len) != -1)
+			fail_msg("'%s' was taken", bad[i]);
+	assert_int_equal(peer_addr_parse("192.0.2.1:00080", &sa, &len), 0);
+	assert_int_equal(ntohs(((struct sockaddr_in *)&sa)->sin_port), 80);
+}
+
 static void bad_files(void **state)
 {
 	(void)state;
@@ -95,6 +111,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(bad_files),
+		cmocka_unit_test(bad_addresses),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
