@@ -61,10 +61,11 @@ said() { client_status "$1" last_error | grep -q "$2"; }
 # gone, makes it).
 gave_up() {
 	wait_until "$2" "$1 told: $3" said "$1" "$3"
-	local state attempts
-	state=$(client_status "$1" state) attempts=$(client_status "$1" attempts)
+	local state retry attempts
+	# One look: the wait can end between two.
+	read -r state retry attempts <<< "$(client_status "$1" 'state + " \(.retry_in_ms) \(.attempts)"')"
 	if [ "$state" = waiting ]; then
-		[ "$(client_status "$1" retry_in_ms)" != null ] || fail "$1 waits for no next attempt"
+		[ "$retry" != null ] || fail "$1 waits for no next attempt"
 	else
 		[ "$attempts" -ge 2 ] || fail "$1 is $state in attempt $attempts after an unreachable"
 	fi
