@@ -317,11 +317,13 @@ table inet dnsdrop {
 }
 NFT
 ctl sessions kick "$(ctl --json sessions list | jq '.sessions[0].id')" > /dev/null
-wait_until 10 "c1 looking the hub's name up again" client_is c1:name state resolving
+# (after its wait: a kick waits the backoff, which the hub's move above grew)
+wait_until 20 "c1 looking the hub's name up again" client_is c1:name state resolving
 t0=$(now_ms)
 wait_until 20 "c1 back at the address its last lookup found" client_connected c1:name
 ms=$(($(now_ms) - t0))
-[ "$ms" -ge 9000 ] || fail "c1 connected $ms ms into a lookup the DNS server does not answer"
+# (seen resolving up to a poll late: 7 s of the 10 s at least)
+[ "$ms" -ge 7000 ] || fail "c1 connected $ms ms into a lookup the DNS server does not answer"
 expect_eq "c1's hub address" "$(client_status c1:name hub_addr)" 192.0.2.2:4242
 ok "DNS silent: c1 gave its lookup up and connected at the address it had, in $ms ms"
 nsx inet nft delete table inet dnsdrop
