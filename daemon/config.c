@@ -300,16 +300,17 @@ static int apply(struct config *c, int opt, const char *arg)
 		memcpy(c->subnet6, c6.net, 8);
 		break;
 	}
-	case OPT_TOKEN:
-		if (!*arg || strlen(arg) > 255)
+	case OPT_TOKEN: {
+		size_t len = strlen(arg), plain = text_plain(arg, len);
+		if (!len || len > 255)
 			return bad("must be 1..255 characters");
 		/* A login carries it as a JSON string: text, or no login ever goes. */
-		if (text_plain(arg, strlen(arg)) < strlen(arg))
-			return bad("byte %zu is a control character or not UTF-8 text",
-			           text_plain(arg, strlen(arg)) + 1);
+		if (plain < len)
+			return bad("byte %zu is a control character or not UTF-8 text", plain + 1);
 		set_str(&c->token, arg);
 		c->token_set = !origin;
 		break;
+	}
 	case OPT_STATE_DIR:
 		set_str(&c->state_dir, arg);
 		break;

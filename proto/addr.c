@@ -53,6 +53,19 @@ static int cidr_split(const char *s, char *ip, size_t iplen, size_t maxdigits)
 	return atoi(d);
 }
 
+int port_parse(const char *s, size_t len)
+{
+	long p = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		p = p * 10 + (s[i] - '0');
+		if (p > 65535)
+			return -1;
+	}
+	return len && p ? (int)p : -1;
+}
+
 bool host_port_has_port(const char *s)
 {
 	return s[0] == '[' ? strstr(s, "]:") != NULL : strchr(s, ':') != NULL;

@@ -6,6 +6,7 @@
 #define SLOPN_PROTO_ADDR_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct cidr6 {
@@ -17,6 +18,10 @@ struct cidr6 {
  * default_port. A bare IPv6 address needs its brackets. The port is not
  * judged here: any non-empty text. host and port are malloc'd. 0 or -1. */
 int host_port_split(const char *s, const char *default_port, char **host, char **port);
+
+/* The len bytes at s as a port: decimal digits only (no sign, no space;
+ * leading zeros allowed), 1..65535. The port, or -1. */
+int port_parse(const char *s, size_t len);
 
 /* Whether s names its port ("HOST:PORT", "[V6]:PORT"), for settings whose
  * port defaults to something else than default_port would give. */

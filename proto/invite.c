@@ -1,4 +1,5 @@
 #include "proto/invite.h"
+#include "proto/addr.h"
 #include "proto/login.h"
 #include "proto/text.h"
 
@@ -125,23 +126,12 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 		snprintf(err, errlen, "host: expected 1-%d characters", INVITE_HOST_MAX);
 		return -1;
 	}
-	unsigned long p = SLOPN_PORT;
-	if (port) {
-		size_t plen = len - (size_t)(port - s);
-		p = 0;
-		for (size_t i = 0; i < plen; i++) {
-			if (!isdigit((unsigned char)port[i]) || p > 65535) {
-				p = 0;
-				break;
-			}
-			p = p * 10 + (unsigned long)(port[i] - '0');
-		}
-		if (plen == 0 || p == 0 || p > 65535) {
-			snprintf(err, errlen, "port: expected 1-65535");
-			return -1;
-		}
+	int p = SLOPN_PORT;
+	if (port && (p = port_parse(port, len - (size_t)(port - s))) < 0) {
+		snprintf(err, errlen, "port: expected 1-65535");
+		return -1;
 	}
-	snprintf(out->server, sizeof(out->server), "%.*s:%lu", (int)hostlen, host, p);
+	snprintf(out->server, sizeof(out->server), "%.*s:%d", (int)hostlen, host, p);
 	return 0;
 }
 

@@ -69,7 +69,8 @@ int jsonrpc_parse(const char *line, size_t len, struct jsonrpc_request *req,
 	}
 	/* A name, as every method is (noun.verb): it goes into logs. */
 	const char *name = json_string_value(m);
-	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") != strlen(name)) {
+	if (strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-") !=
+	    json_string_length(m)) {
 		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen,
 		          "\"method\" must be a name such as token.list (letters, digits, '.', '_', '-')");
 		goto out;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "proto/addr.h"
 #include "proto/jsonfile.h"
 
 int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
@@ -16,11 +17,8 @@ int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
 		return -1;
 	memcpy(host, s, (size_t)(colon - s));
 	host[colon - s] = '\0';
-	/* Digits only: strtol would take " 80" and "+80" too. */
-	if (!colon[1] || strspn(colon + 1, "0123456789") != strlen(colon + 1) || strlen(colon + 1) > 5)
-		return -1;
-	long port = strtol(colon + 1, NULL, 10);
-	if (port < 1 || port > 65535)
+	int port = port_parse(colon + 1, strlen(colon + 1));
+	if (port < 0)
 		return -1;
 	memset(sa, 0, sizeof(*sa));
 	size_t hl = strlen(host);

@@ -42,14 +42,19 @@ static size_t sequence(const unsigned char *s, size_t n, unsigned *cp)
 	return len;
 }
 
+/* C0, DEL and C1: what a terminal may act on. */
+static bool control(unsigned cp)
+{
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+}
+
 void text_clean(char *s, size_t len)
 {
 	unsigned char *p = (unsigned char *)s;
 	for (size_t i = 0; i < len;) {
 		unsigned cp;
 		size_t n = sequence(p + i, len - i, &cp);
-		bool control = n && (cp < 0x20 || (cp >= 0x7f && cp <= 0x9f));
-		if (!n || control) {
+		if (!n || control(cp)) {
 			n = n ? n : 1;
 			memset(p + i, '?', n);
 		}
@@ -63,7 +68,7 @@ size_t text_plain(const char *s, size_t len)
 	for (size_t i = 0; i < len;) {
 		unsigned cp;
 		size_t n = sequence(p + i, len - i, &cp);
-		if (!n || cp < 0x20 || (cp >= 0x7f && cp <= 0x9f))
+		if (!n || control(cp))
 			return i;
 		i += n;
 	}

@@ -68,6 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	host_port(s);
 	cidr4(s);
 	cidr6(s);
+	/* A port is 1..65535, and written back it is the same port. */
+	int p = port_parse(s, size), p2;
+	char back[8];
+	if (p != -1 && (p < 1 || p > 65535 || (p2 = port_parse(back, (size_t)snprintf(back, sizeof(back), "%d", p))) != p))
+		abort();
 	free(s);
 	return 0;
 }

@@ -75,6 +75,19 @@ static void host_port_bad(void **state)
 	}
 }
 
+static void ports(void **state)
+{
+	(void)state;
+	assert_int_equal(port_parse("4242", 4), 4242);
+	assert_int_equal(port_parse("65535", 5), 65535);
+	assert_int_equal(port_parse("000080", 6), 80);
+	assert_int_equal(port_parse("80/x", 2), 80); /* only the len bytes */
+	const char *bad[] = {"", "0", "65536", "99999999999999999999", "+80", " 80", "80 ", "8a", "-1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (port_parse(bad[i], strlen(bad[i])) != -1)
+			fail_msg("'%s' was taken as a port", bad[i]);
+}
+
 static void cidr4_good(void **state)
 {
 	(void)state;
@@ -229,6 +242,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(host_port_good),
 		cmocka_unit_test(host_port_bad),
+		cmocka_unit_test(ports),
 		cmocka_unit_test(cidr4_good),
 		cmocka_unit_test(cidr4_bad),
 		cmocka_unit_test(cidr6_good),
