@@ -138,6 +138,17 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 		fprintf(out, "problem:   %s\n", problem);
 	if (ans_int(an, r, "attempts", OPTIONAL, 0, INT64_MAX, &attempts) && !up && attempts)
 		fprintf(out, "attempts:  %lld since the last connection\n", (long long)attempts);
+	/* How the last connection ended (a kick, a lost hub), also once back. */
+	json_t *down = ans_obj(an, r, "last_disconnect", OPTIONAL);
+	if (down) {
+		int64_t when;
+		ans_in(an, "last_disconnect");
+		const char *why = ans_str(an, down, "reason", REQUIRED);
+		ans_int(an, down, "at", REQUIRED, 0, ANS_TIME_MAX, &when);
+		ans_in(an, "");
+		if (up || !problem || strcmp(problem, why) != 0) /* else said just above */
+			fprintf(out, "ended:     %s ago: %s\n", fmt_since(when, d, sizeof(d)), why);
+	}
 	print_tun(an, r, out);
 	if (up) {
 		const char *vip = ans_str(an, r, "vip", REQUIRED), *hub_vip = ans_str(an, r, "hub_vip", REQUIRED);

@@ -405,6 +405,14 @@ static void client_down(struct conn *c)
 	else
 		client_problem(cl, "connection %s: %s", was_up ? "lost" : "failed",
 		               *c->close_reason ? c->close_reason : "closed");
+	if (was_up && !cl->stopping) {
+		/* For status: last_error moves on with each failed attempt. */
+		cl->down_at = time(NULL);
+		cl->down_by_hub = c->close_by_peer;
+		cl->down_app = c->close_by_peer && c->close_app;
+		cl->down_code = c->close_code;
+		snprintf(cl->down_reason, sizeof(cl->down_reason), "%s", cl->problem);
+	}
 }
 
 static void client_gone(struct conn *c)
@@ -903,6 +911,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "state", json_string(states[cl->state]));
 	json_object_set_new(r, "last_error", cl->problem[0] ? json_string(cl->problem) : json_null());
 	json_object_set_new(r, "attempts", json_integer((json_int_t)cl->attempts));
+	json_object_set_new(r, "last_disconnect", !cl->down_at ? json_null() :
+	                    json_pack("{s:I, s:s, s:b, s:o}", "at", (json_int_t)cl->down_at,
+	                              "reason", cl->down_reason, "by_hub", cl->down_by_hub,
+	                              "code", cl->down_app ? json_integer((json_int_t)cl->down_code)
+	                                                   : json_null()));
 	uint64_t left;
 	json_object_set_new(r, "retry_in_ms", client_retry_in(cl, &left)
 	                                      ? json_integer((json_int_t)(left / 1000)) : json_null());

@@ -123,6 +123,12 @@ struct client {
 	char pin_mismatch[PIN_STRLEN];
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */
 	char problem[SLOPN_MESSAGE_MAX + 128]; /* why the last attempt failed, for status */
+	/* How the last connection ended, kept while the attempts after it fail. */
+	time_t down_at;              /* wall clock; 0: none has ended */
+	bool down_by_hub;            /* the hub closed it */
+	bool down_app;               /* ... with one of SloPN's error codes: down_code */
+	uint64_t down_code;
+	char down_reason[SLOPN_MESSAGE_MAX + 128];
 	/* The hub's name, being looked up (client_name.c), and what its last
 	 * lookup found: tried when a lookup fails (a DNS server down). */
 	struct gaicb *gai;           /* the lookup in progress, or NULL */

@@ -45,7 +45,8 @@ kill -TERM "$(pid_of hub)"
 wait "$(pid_of hub)"; rc=$?
 expect_eq "hub exit status on SIGTERM" "$rc" 0
 # What c1 tells its user (and that it is no longer connected).
-wait_log c1 "hub closed the connection: hub shutting down" 5
+wait_until 5 "c1's status to say the hub shut down" \
+	client_down c1 "^hub closed the connection: hub shutting down \\(code 0\\)$" 0
 expect_eq "c1 connected once the hub is gone" "$(client_status c1 connected)" false
 ip -n "$(ns hub)" link show slopn0 >/dev/null 2>&1 && fail "hub TUN still exists after exit"
 ok "hub TUN removed"

@@ -237,6 +237,15 @@ client_has_vip() { client_is "$1" vip "$2"; }
 client_connected() { client_is "$1" connected true; }
 # client_said NAME REGEX: the client's last error (its status) matches.
 client_said() { client_status "$1" last_error | grep -Eq -- "$2"; }
+# client_down NAME REGEX [CODE]: the client's last connection to end (its
+# status's last_disconnect) ended for a reason matching REGEX; with CODE,
+# the hub ended it with that error code, with "-" not the hub at all.
+client_down() {
+	run_slopnctl --socket "$TMP/${1/:/-}.sock" --json status 2>/dev/null |
+		jq -e --arg re "$2" --arg code "${3:-}" '.last_disconnect | . != null and (.reason | test($re))
+			and if $code == "" then true elif $code == "-" then .by_hub == false and .code == null
+			else .by_hub and .code == ($code | tonumber) end' > /dev/null
+}
 # hub_nat: the hub's NAT as its status tells, "BACKEND out of EGRESS[, IPv6
 # out of EGRESS6], N allowed, N installs", or "off"; hub_nat_is PATTERN
 # matches it (a shell pattern).

@@ -73,7 +73,7 @@ PY
 mkdir "$TMP/home"
 HOME="$TMP/home" TMP="$TMP" TERM=dumb SLOPNCTL_SOCKET="$TMP/hub.sock" timeout 30 python3 "$TMP/shell.py" "$(cd "$(dirname "$0")" && pwd)" "$SLOPNCTL" ||
 	fail "the shell session failed"
-wait_log c2 "kicked: from-the-shell" 2
+wait_until 2 "c2's status to give the shell's kick" client_down c2 "kicked: from-the-shell \\(code 4\\)$" 4
 grep -qx "token remove alice-laptop *" "$TMP/home/.slopnctl_history" || fail "history: $(cat "$TMP/home/.slopnctl_history")"
 grep -qx "sessions kick 10.100.0.3 --reason from-the-shell" "$TMP/home/.slopnctl_history" || fail "history lacks the kick"
 ok "history kept in ~/.slopnctl_history"

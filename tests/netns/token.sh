@@ -64,7 +64,7 @@ ok "sessions list and token list show alice"
 # Kick by token name: both sessions go at once, the clients see the reason.
 ctl sessions kick --token alice --reason "rotate" | grep -q "kicked 2 session" || fail "kick --token"
 expect_eq "sessions after the kick" "$(ctl --json sessions list | jq '.sessions | length')" 0
-wait_log c1 "kicked: rotate \(code 4\)" 1
+wait_until 1 "c1's status to give the kick" client_down c1 "kicked: rotate \\(code 4\\)$" 4
 ok "kick --token ends both sessions; the client logs the reason within 1 s"
 # They come back: the token is still valid.
 two_sessions() { [ "$(ctl --json sessions list | jq '.sessions | length')" = 2 ]; }

@@ -104,6 +104,14 @@ static void good_answers(void **state)
 	             "connected: no (next attempt in 2s)", "problem:   timed out\nattempts:  3 since the last connection\n",
 	             "kill:      on, 5 packets dropped; lets out 192.0.2.1:4242, 192.0.2.9:4242 and slopnd's",
 	             "drops:     none", NULL});
+	/* Back after a kick: how the last connection ended. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
+	             "\"connected\":false,\"state\":\"waiting\",\"retry_in_ms\":900,\"last_disconnect\":"
+	             "{\"at\":1,\"reason\":\"hub closed the connection: kicked (code 4)\",\"by_hub\":true,"
+	             "\"code\":4},\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}",
+	             (const char *const[]){"\nended:     ", " ago: hub closed the connection: kicked (code 4)\n",
+	             NULL});
 	/* Waiting on a hub that did not answer: probed every 10 s. */
 	expect_lines("status", NULL,
 	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
