@@ -72,6 +72,10 @@ static void bad_requests(void **state)
 	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":7}", &r), JSONRPC_INVALID_REQUEST);
 	assert_int_equal(json_integer_value(r.id), 9);
 	jsonrpc_request_clear(&r);
+	/* Where the JSON broke, for the caller's log. */
+	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\" \"x\"}", &r), JSONRPC_PARSE_ERROR);
+	assert_non_null(strstr(err, "near '\"x\"' at byte 36)"));
+	jsonrpc_request_clear(&r);
 	/* jansson's message quotes the bad bytes (here a broken UTF-8 pair
 	 * and a control byte): the answer must still be a JSON line. */
 	static const char *const raw[] = {"{\"jsonrtrue\\\327\212\"}", "{\"a\x01\xff"};
