@@ -234,13 +234,12 @@ static int check_hostport(const char *v)
 	char *h, *p;
 	if (split_host_port(v, &h, &p) < 0)
 		return bad("'%s': expected HOST:PORT", v);
-	char *end;
-	long port = strtol(p, &end, 10);
-	bool ok = *p && !*end && port >= 1 && port <= 65535;
+	/* Digits only: strtol's sign and spaces would reach getaddrinfo. */
+	bool ok = port_parse(p, strlen(p)) > 0;
 	free(h);
 	free(p);
 	if (!ok)
-		return bad("'%s': the port must be 1..65535", v);
+		return bad("'%s': the port must be a number from 1 to 65535, digits only", v);
 	return 0;
 }
 

@@ -68,6 +68,13 @@ usage_error "a --metrics host name" \
 	server --metrics localhost:9342
 usage_error "a --metrics without a port" "slopnd: --metrics '[::1]': give the port too, such as [::1]:9342" \
 	server --metrics '[::1]'
+# A port is digits: strtol's sign or space would have reached getaddrinfo.
+usage_error "a --listen port with a sign" \
+	"slopnd: --listen '192.0.2.1:+80': the port must be a number from 1 to 65535, digits only" \
+	server --listen 192.0.2.1:+80
+usage_error "a --server port with a space" \
+	"slopnd: --server 'hub.example: 80': the port must be a number from 1 to 65535, digits only" \
+	client --server 'hub.example: 80' --token s3cret
 # Settings that do not go together, one from a file: the file is named.
 printf 'server = 192.0.2.1:4242\ntoken = s3cret\nkill_switch = yes\n' > "$TMP/ks.conf"
 chmod 600 "$TMP/ks.conf"
