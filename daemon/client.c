@@ -696,10 +696,20 @@ void client_schedule_retry(struct client *cl)
 	uint64_t now, delay;
 	cl->state = C_WAITING; /* from an attempt given up, never from a connection */
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	/* One quick retry in STEADY_SECS: more, and the hub (or the way) ends
-	 * connections as fast as we make them. */
-	if (cl->quick_retry && cl->quick_at && now < cl->quick_at + STEADY_SECS * 1000000ull)
-		cl->quick_retry = false;
+	/* One quick retry in STEADY_SECS, and one more for each further
+	 * address of the hub's name (a move to the next, a scout's answer):
+	 * more, and the hub (or the way) ends connections as fast as we make
+	 * them. */
+	if (cl->quick_retry) {
+		if (!cl->quick_at || now >= cl->quick_at + STEADY_SECS * 1000000ull) {
+			cl->quick_at = now;
+			cl->quick_n = 0;
+		}
+		unsigned budget = cl->addr_count < 1 ? 1 : cl->addr_count > SCOUT_MAX ? SCOUT_MAX
+		                                                                      : cl->addr_count;
+		if (cl->quick_n >= budget)
+			cl->quick_retry = false;
+	}
 	bool busy = cl->busy;
 	cl->busy = false;
 	if (busy && cl->busy_tries < BUSY_TRIES) {
@@ -713,7 +723,7 @@ void client_schedule_retry(struct client *cl)
 	} else if (cl->quick_retry) {
 		/* The hub most likely restarted (or we moved): come back now, with
 		 * a little jitter so that all its clients do not arrive at once. */
-		cl->quick_at = now;
+		cl->quick_n++;
 		uint32_t jitter;
 		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = 20000 + jitter % 200000;

@@ -113,7 +113,8 @@ struct client {
 	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
-	uint64_t quick_at;           /* when the last quick retry was (CLOCK_MONOTONIC, us) */
+	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us) */
+	unsigned quick_n;            /* ... and how many since */
 	int fatal;                   /* no retry: the exit status (EXIT_REFUSED for a
 	                              * refused token, 1 otherwise); 0: retry */
 	bool banned;                 /* the hub said so, and we said it once */

@@ -187,3 +187,40 @@ limit=3000
 sanitized && limit=4000
 [ "$ms" -le $limit ] || fail "c1 connected again $ms ms after the hub came back (its wait had $left ms left)"
 ok "a hub by a name of two addresses, silent a while: c1 back $ms ms after its return, with $left ms of its wait left"
+
+# The hub's IPv6 address goes silent, its IPv4 address still answers: c1
+# (connected at the first, pinging the hub) finds out, tries the address it
+# lost once more (the quick retry of a lost connection), hears nothing, and
+# its scout to 192.0.2.1 is answered: it moves there at once. That second
+# quick retry in a row did wait the backoff (1 s) when one quick retry per
+# 30 s was all a client allowed itself, whatever its hub's addresses.
+stop c1:quiet
+start c1:move client --server hub.slopn.test:4242 --token s3cret --tun move0
+wait_until 10 "c1 connected" client_is c1:move connected true
+expect_eq "the address c1 connected to" "$(client_status c1:move hub_addr)" "[2001:db8::1]:4242"
+nsx hub nft -f - <<'NFT' || fail "nft refused the silence"
+table ip6 silent6 {
+	chain in {
+		type filter hook input priority 0;
+		udp dport 4242 counter drop
+	}
+}
+NFT
+lost6() { nsx hub nft -j list table ip6 silent6 | jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add'; }
+nsx c1 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
+PIDS+=($!)
+wait_until 10 "c1 finding the hub's IPv6 address silent" client_is c1:move connected false
+t0=$(now_ms) before=$(lost6) longest=0 s=
+# Every wait between its attempts, as its status gives it, until it is back.
+until [ "$(jf connected <<< "$s")" = true ]; do
+	[ $(($(now_ms) - t0)) -lt 10000 ] || fail "c1 not back within 10 s: $(jf last_error <<< "$s")"
+	s=$(run_slopnctl --socket "$TMP/c1-move.sock" --json status 2>/dev/null)
+	w=$(jf retry_in_ms <<< "$s")
+	[[ $w =~ ^[0-9]+$ ]] && [ "$w" -gt "$longest" ] && longest=$w
+done
+ms=$(($(now_ms) - t0))
+expect_eq "the address c1 moved to" "$(client_status c1:move hub_addr)" "192.0.2.1:4242"
+[ "$(($(lost6) - before))" -ge 1 ] || fail "c1 did not try the lost address again first"
+[ "$longest" -le 220 ] || fail "c1 waited $longest ms between attempts on its way to the hub's other address"
+ok "the hub's IPv6 address silent: c1 at its IPv4 address $ms ms later, never waiting more than $longest ms"
+nsx hub nft delete table ip6 silent6
