@@ -533,7 +533,8 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 	return 0;
 }
 
-/* An attempt with the name's addresses, ai (freed by the caller). */
+/* An attempt with the name's addresses, ai (freed by the caller). 0, -1,
+ * or -2: no way from here to the address picked (the next may have one). */
 static int connect_to(struct client *cl, const struct addrinfo *ai)
 {
 	int rv;
@@ -576,7 +577,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		               cl->hub_str, strerror(errno));
 		cl->udp.fd = -1;
 		cl->addr_next++; /* no way to this one now: another may do */
-		return -1;
+		return -2;
 	}
 	/* Full-size packets unless the kernel knows the way carries less (the
 	 * interface's or route's MTU, or an ICMP answer to an earlier try). */
@@ -589,7 +590,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		               "QUIC needs %d: check the MTU of the interface and route to the hub",
 		               cl->cfg->server, cl->udp_payload, NGTCP2_MAX_UDP_PAYLOAD_SIZE);
 		cl->addr_next++; /* the name's next address may have a wider way */
-		return -1;
+		return -2;
 	}
 	if (cl->udp_payload < UDP_MAX_PAYLOAD)
 		log_info("the way to %s carries UDP packets of %zu bytes of payload, not %d: "
@@ -638,7 +639,12 @@ void client_resolved(struct client *cl, struct addrinfo *ai)
 	if (cl->stopping)
 		return;
 	client_killswitch_hubs(cl, ai);
-	if (!ai || connect_to(cl, ai) < 0) {
+	/* No way from here to an address (no route to IPv6, say) is known at
+	 * once: the name's next one now, each once, not after the backoff. */
+	int rv = -1;
+	for (unsigned tries = 0; ai && (rv = connect_to(cl, ai)) == -2 && ++tries < cl->addr_count;)
+		client_drop_connection(cl);
+	if (rv < 0) {
 		client_drop_connection(cl);
 		client_schedule_retry(cl);
 	}

@@ -224,3 +224,29 @@ expect_eq "the address c1 moved to" "$(client_status c1:move hub_addr)" "192.0.2
 [ "$longest" -le 220 ] || fail "c1 waited $longest ms between attempts on its way to the hub's other address"
 ok "the hub's IPv6 address silent: c1 at its IPv4 address $ms ms later, never waiting more than $longest ms"
 nsx hub nft delete table ip6 silent6
+
+# A name whose first address c1 has no way to that carries QUIC (through
+# an interface of MTU 1100: QUIC needs 1200 bytes of UDP payload): that
+# attempt fails at once, and c1 tries the next address then, not after a
+# wait of its backoff. (A first address with no route at all glibc puts
+# last.)
+stop c1:move
+printf '192.0.2.10 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+nsx c1 ip link add narrow mtu 1100 type veth peer name narrow-end mtu 1100 &&
+	nsx c1 ip link set narrow up && nsx c1 ip link set narrow-end up &&
+	nsx c1 ip route add 192.0.2.10/32 dev narrow || fail "cannot make c1's narrow way to 192.0.2.10"
+expect_eq "what c1 finds for hub.slopn.test now, in order" \
+	"$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" "192.0.2.10 192.0.2.1 "
+start c1:narrow client --server hub.slopn.test:4242 --token s3cret --tun narrow0
+t0=$(now_ms) longest=0 s=
+until [ "$(jf connected <<< "$s")" = true ]; do
+	[ $(($(now_ms) - t0)) -lt 10000 ] || fail "c1 not connected within 10 s: $(jf last_error <<< "$s")"
+	s=$(run_slopnctl --socket "$TMP/c1-narrow.sock" --json status 2>/dev/null)
+	w=$(jf retry_in_ms <<< "$s")
+	[[ $w =~ ^[0-9]+$ ]] && [ "$w" -gt "$longest" ] && longest=$w
+done
+expect_eq "the address c1 connected to" "$(jf hub_addr <<< "$s")" "192.0.2.1:4242"
+expect_eq "c1's longest wait before it" "$longest" 0
+grep -q "the way to hub.slopn.test:4242 carries UDP packets of at most 1072 bytes of payload" \
+	"$TMP/c1-narrow.log" || fail "c1 did not say why not the first address: $(cat "$TMP/c1-narrow.log")"
+ok "a first address without a way wide enough: c1 at the next one $(($(now_ms) - t0)) ms after its start, without a wait"
