@@ -188,6 +188,19 @@ sanitized && limit=4000
 [ "$ms" -le $limit ] || fail "c1 connected again $ms ms after the hub came back (its wait had $left ms left)"
 ok "a hub by a name of two addresses, silent a while: c1 back $ms ms after its return, with $left ms of its wait left"
 
+# watch_waits NAME: poll the client's status until it is connected (10 s
+# at most); longest: the longest wait between its attempts it gave.
+watch_waits() {
+	local s= w deadline=$(($(now_ms) + 10000))
+	longest=0
+	until [ "$(jf connected <<< "$s")" = true ]; do
+		[ "$(now_ms)" -lt $deadline ] || fail "$1 not connected within 10 s: $(jf last_error <<< "$s")"
+		s=$(run_slopnctl --socket "$TMP/${1/:/-}.sock" --json status 2>/dev/null)
+		w=$(jf retry_in_ms <<< "$s")
+		[[ $w =~ ^[0-9]+$ ]] && [ "$w" -gt "$longest" ] && longest=$w
+	done
+}
+
 # The hub's IPv6 address goes silent, its IPv4 address still answers: c1
 # (connected at the first, pinging the hub) finds out, tries the address it
 # lost once more (the quick retry of a lost connection), hears nothing, and
@@ -210,14 +223,8 @@ lost6() { nsx hub nft -j list table ip6 silent6 | jq '[.nftables[] | select(.rul
 nsx c1 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
 PIDS+=($!)
 wait_until 10 "c1 finding the hub's IPv6 address silent" client_is c1:move connected false
-t0=$(now_ms) before=$(lost6) longest=0 s=
-# Every wait between its attempts, as its status gives it, until it is back.
-until [ "$(jf connected <<< "$s")" = true ]; do
-	[ $(($(now_ms) - t0)) -lt 10000 ] || fail "c1 not back within 10 s: $(jf last_error <<< "$s")"
-	s=$(run_slopnctl --socket "$TMP/c1-move.sock" --json status 2>/dev/null)
-	w=$(jf retry_in_ms <<< "$s")
-	[[ $w =~ ^[0-9]+$ ]] && [ "$w" -gt "$longest" ] && longest=$w
-done
+t0=$(now_ms) before=$(lost6)
+watch_waits c1:move
 ms=$(($(now_ms) - t0))
 expect_eq "the address c1 moved to" "$(client_status c1:move hub_addr)" "192.0.2.1:4242"
 [ "$(($(lost6) - before))" -ge 1 ] || fail "c1 did not try the lost address again first"
@@ -238,14 +245,9 @@ nsx c1 ip link add narrow mtu 1100 type veth peer name narrow-end mtu 1100 &&
 expect_eq "what c1 finds for hub.slopn.test now, in order" \
 	"$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" "192.0.2.10 192.0.2.1 "
 start c1:narrow client --server hub.slopn.test:4242 --token s3cret --tun narrow0
-t0=$(now_ms) longest=0 s=
-until [ "$(jf connected <<< "$s")" = true ]; do
-	[ $(($(now_ms) - t0)) -lt 10000 ] || fail "c1 not connected within 10 s: $(jf last_error <<< "$s")"
-	s=$(run_slopnctl --socket "$TMP/c1-narrow.sock" --json status 2>/dev/null)
-	w=$(jf retry_in_ms <<< "$s")
-	[[ $w =~ ^[0-9]+$ ]] && [ "$w" -gt "$longest" ] && longest=$w
-done
-expect_eq "the address c1 connected to" "$(jf hub_addr <<< "$s")" "192.0.2.1:4242"
+t0=$(now_ms)
+watch_waits c1:narrow
+expect_eq "the address c1 connected to" "$(client_status c1:narrow hub_addr)" "192.0.2.1:4242"
 expect_eq "c1's longest wait before it" "$longest" 0
 grep -q "the way to hub.slopn.test:4242 carries UDP packets of at most 1072 bytes of payload" \
 	"$TMP/c1-narrow.log" || fail "c1 did not say why not the first address: $(cat "$TMP/c1-narrow.log")"
