@@ -163,16 +163,18 @@ hs=$(jq .handshakes "$TMP/close.json")
 [ "$m" -le 16 ] || fail "$m ended connections kept at once during $hs handshakes closed at once"
 ok "$hs handshakes closed at once: at most $m kept at once"
 
-# answers_from_c2 CID: how many of 8 packets bearing connection ID CID,
-# sent from c2, get an answer.
+# answers_from_c2 CID [SIZE]: how many of 8 short-header packets bearing
+# connection ID CID (9 bytes, or SIZE), sent from c2, get an answer.
 answers_from_c2() {
-	nsx c2 python3 - "$1" <<'PY'
+	nsx c2 python3 - "$1" "${2:-9}" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.1)
 got = 0
+pkt = b"\x40" + bytes.fromhex(sys.argv[1])
+pkt += bytes(int(sys.argv[2]) - len(pkt))
 for _ in range(8):
-    s.sendto(b"\x40" + bytes.fromhex(sys.argv[1]), ("192.0.2.1", 4242))
+    s.sendto(pkt, ("192.0.2.1", 4242))
     try:
         s.recv(2048)
         got += 1
@@ -181,6 +183,11 @@ for _ in range(8):
 print(got)
 PY
 }
+# That counts answers: 64 bytes for a connection ID the hub does not know
+# get a stateless reset each (9 bytes are too few for one).
+expect_eq "stateless resets for 8 packets of 64 bytes to an unknown connection ID" \
+	"$(answers_from_c2 0123456789abcdef 64)" 8
+expect_eq "answers to 8 packets of 9 bytes to an unknown connection ID" "$(answers_from_c2 0123456789abcdef)" 0
 # A connection the hub closed for want of a login, its peer announcing a
 # max_ack_delay of 16 s: it stayed about 50 s, answering with its close
 # every packet that bore its connection ID, from any address (a reflector
