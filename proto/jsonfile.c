@@ -32,8 +32,16 @@ json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_
 	json_t *ver = json_object_get(root, "version");
 	if (!json_is_object(root))
 		snprintf(err, errlen, "expected a JSON object");
-	else if (!json_is_integer(ver) || json_integer_value(ver) != version)
-		snprintf(err, errlen, "version: expected %d (a file from a newer slopnd?)", version);
+	else if (!ver)
+		snprintf(err, errlen, "version: missing (expected %d)", version);
+	else if (!json_is_integer(ver))
+		snprintf(err, errlen, "version: expected the number %d", version);
+	else if (json_integer_value(ver) > version)
+		snprintf(err, errlen, "version %" JSON_INTEGER_FORMAT ": expected %d (a file of a newer "
+		         "slopnd?)", json_integer_value(ver), version);
+	else if (json_integer_value(ver) != version)
+		snprintf(err, errlen, "version %" JSON_INTEGER_FORMAT ": expected %d",
+		         json_integer_value(ver), version);
 	else
 		return root;
 	json_decref(root);

@@ -75,7 +75,7 @@ static void bad_files(void **state)
 	} bad[] = {
 		{"", "line 1"},
 		{"[]", "expected a JSON object"},
-		{"{\"version\":2,\"peers\":[]}", "version: expected 1"},
+		{"{\"version\":2,\"peers\":[]}", "version 2: expected 1"},
 		{"{\"version\":1}", "peers: expected an array"},
 		{"{\"version\":1,\"peers\":[7]}", "peers[0]: expected an object"},
 		{"{\"version\":1,\"peers\":[{\"cids\":[]}]}", "peers[0].remote"},

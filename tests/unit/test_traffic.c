@@ -69,7 +69,7 @@ static void file_bad(void **state)
 		{"", "line 1 column 0: "},
 		{"{\"version\":1,\"tokens\":[", "line 1 column 23: "},
 		{"[]", "expected a JSON object"},
-		{"{\"version\":2,\"tokens\":[]}", "version: expected 1"},
+		{"{\"version\":2,\"tokens\":[]}", "version 2: expected 1"},
 		{"{\"version\":1}", "tokens: expected an array"},
 		{"{\"version\":1,\"tokens\":[7]}", "tokens[0]: expected an object"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a b\"}]}", "tokens[0].name: expected 1-64"},
