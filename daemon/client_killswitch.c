@@ -70,21 +70,6 @@ static unsigned hub_addrs(const struct addrinfo *ai, struct sockaddr_storage *ou
 
 /* The same addresses in any order: a round-robin name reorders its
  * answers, and a new table would restart the dropped count. */
-static bool same_set(const struct sockaddr_storage *a, unsigned na,
-                     const struct sockaddr_storage *b, unsigned nb)
-{
-	if (na != nb)
-		return false;
-	for (unsigned i = 0; i < na; i++) {
-		unsigned j = 0;
-		while (j < nb && memcmp(&a[i], &b[j], sizeof(a[i])) != 0)
-			j++;
-		if (j == nb)
-			return false;
-	}
-	return true;
-}
-
 static void marker_path(const char *state_dir, const char *tun, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/killswitch-%s", state_dir, tun);
@@ -175,7 +160,7 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 		return;
 	struct sockaddr_storage hubs[SCOUT_MAX];
 	unsigned n = hub_addrs(ai, hubs, SCOUT_MAX);
-	if (!n || same_set(hubs, n, cl->ks_hubs, cl->ks_n))
+	if (!n || sockaddr_same_set(hubs, n, cl->ks_hubs, cl->ks_n))
 		return;
 	bool moved = cl->ks_n > 0;
 	memcpy(cl->ks_hubs, hubs, n * sizeof(hubs[0]));

@@ -98,7 +98,8 @@ static void save(struct client *cl)
 }
 
 /* What a lookup found, kept for when the next ones fail (in this run and
- * the next: saved when it changed). */
+ * the next: saved when it changed, not when a round-robin name only
+ * reordered it). */
 static void remember(struct client *cl, const struct addrinfo *ai)
 {
 	struct sockaddr_storage was[SCOUT_MAX];
@@ -113,7 +114,7 @@ static void remember(struct client *cl, const struct addrinfo *ai)
 		memcpy(&cl->known[cl->known_n], a->ai_addr, a->ai_addrlen);
 		cl->known_len[cl->known_n++] = a->ai_addrlen;
 	}
-	if (cl->known_n && (cl->known_n != was_n || memcmp(was, cl->known, sizeof(was)) != 0))
+	if (cl->known_n && !sockaddr_same_set(was, was_n, cl->known, cl->known_n))
 		save(cl);
 }
 

@@ -167,6 +167,21 @@ bool sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_
 	               &((const struct sockaddr_in6 *)(const void *)b)->sin6_addr, 16);
 }
 
+bool sockaddr_same_set(const struct sockaddr_storage *a, unsigned na,
+                       const struct sockaddr_storage *b, unsigned nb)
+{
+	if (na != nb)
+		return false;
+	for (unsigned i = 0; i < na; i++) {
+		unsigned j = 0;
+		while (j < nb && memcmp(&a[i], &b[j], sizeof(a[i])) != 0)
+			j++;
+		if (j == nb)
+			return false;
+	}
+	return true;
+}
+
 bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	/* The port sits in the same place in both families' sockaddr. */

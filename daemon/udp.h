@@ -129,6 +129,9 @@ int udp_read_error(struct udp *u, struct udp_error *e);
 
 /* The same address, ports aside (of one family: a socket's peers are). */
 bool sockaddr_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
+/* The same addresses in any order (each zeroed past its length). */
+bool sockaddr_same_set(const struct sockaddr_storage *a, unsigned na,
+                       const struct sockaddr_storage *b, unsigned nb);
 /* The same address and port. */
 bool sockaddr_same(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 /* "ADDR:PORT", or "[ADDR]:PORT" for IPv6, for logs and the control API;
