@@ -141,14 +141,6 @@ void ban_refused(struct ban_table *t, const struct sockaddr *sa)
 		count_refusal(e);
 }
 
-void ban_success(struct ban_table *t, const struct sockaddr *sa)
-{
-	uint8_t key[16];
-	struct ban_entry *e;
-	if (key_of(sa, key) && (e = find(t, key)) && e->until == 0)
-		memset(e, 0, sizeof(*e));
-}
-
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len)
 {
 	key_str(e->addr, buf, len);

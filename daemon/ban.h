@@ -3,7 +3,9 @@
  * address counts as its /64. Unlike the original, a wrong token counts
  * once per window however often it comes back: a client that retries a
  * revoked or mistyped token guesses nothing, and must not ban everyone
- * behind its NAT; a guesser must try new tokens, and each counts.
+ * behind its NAT; a guesser must try new tokens, and each counts. A good
+ * login from the address forgets none of them (a holder of one token would
+ * otherwise guess others four at a time between its logins).
  * Fixed size: when full, the stalest entry makes room (the ban that ends
  * first, when all are bans), so a flood of addresses costs no memory.
  * Times are in seconds on any monotonic clock. Bans live in memory only:
@@ -56,8 +58,6 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint
 bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t *left);
 /* A login refused because of the ban: counted, for the list. */
 void ban_refused(struct ban_table *t, const struct sockaddr *sa);
-/* A good login forgets earlier failures. */
-void ban_success(struct ban_table *t, const struct sockaddr *sa);
 
 /* What a ban covers as text: "192.0.2.7", "2001:db8:1:2::/64"; of an
  * entry, or of the entry an address counts under. */

@@ -362,7 +362,6 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		                                         : "Invalid authentication token", "unauthorized");
 		return;
 	}
-	ban_success(&s->bans, peer);
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
 	snprintf(ss->instance, sizeof(ss->instance), "%s", req.instance);
 	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */

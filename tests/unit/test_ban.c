@@ -79,18 +79,6 @@ static void failures_outside_the_window_start_over(void **state)
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 10 + BAN_WINDOW + 1), 0);
 }
 
-static void success_forgets_failures(void **state)
-{
-	(void)state;
-	ban_init(&t);
-	struct sockaddr_in a = v4("203.0.113.5", 1);
-	for (int i = 0; i < 4; i++)
-		ban_fail(&t, (struct sockaddr *)&a, 50, BAN_UNTAGGED);
-	ban_success(&t, (struct sockaddr *)&a);
-	for (int i = 0; i < 4; i++)
-		assert_false(ban_fail(&t, (struct sockaddr *)&a, 51, BAN_UNTAGGED));
-}
-
 static void full_table_reuses_the_stalest_entry(void **state)
 {
 	(void)state;
@@ -265,8 +253,7 @@ int main(void)
 		cmocka_unit_test(fifth_failure_bans_for_an_hour),
 		cmocka_unit_test(banned_address_admitted_once_a_minute),
 		cmocka_unit_test(failures_outside_the_window_start_over),
-		cmocka_unit_test(success_forgets_failures),
-		cmocka_unit_test(full_table_reuses_the_stalest_entry),
+				cmocka_unit_test(full_table_reuses_the_stalest_entry),
 		cmocka_unit_test(unknown_family_is_ignored),
 		cmocka_unit_test(listed_and_lifted),
 		cmocka_unit_test(ipv6_counts_per_64),
