@@ -221,15 +221,24 @@ bool alloc_is_fixed(const struct alloc *a, uint32_t vip)
 /* ---- sessions ---- */
 
 /* The address of the lease seen longest ago whose client is away, its
- * lease forgotten and the address still taken; 0 when there is none. */
-static uint32_t reclaim(struct alloc *a)
+ * lease forgotten and the address still taken; 0 when there is none. The
+ * token's own leases go first: a token whose clients come with a new id
+ * each time (containers, or someone filling the pool on purpose) takes
+ * back its own addresses, not other tokens' clients'. */
+static uint32_t reclaim(struct alloc *a, const char *token)
 {
 	long best = -1;
+	bool own = false;
 	for (size_t i = 0; i < a->nleases; i++) {
 		const struct lease_entry *e = &a->leases[i];
-		if (!a->holder[off_of(a, e->vip)] &&
-		    (best < 0 || e->last_seen < a->leases[best].last_seen))
+		if (a->holder[off_of(a, e->vip)])
+			continue;
+		bool mine = strcmp(e->token, token) == 0;
+		if (best < 0 || (mine && !own) ||
+		    (mine == own && e->last_seen < a->leases[best].last_seen)) {
 			best = (long)i;
+			own = mine;
+		}
 	}
 	if (best < 0)
 		return 0;
@@ -279,7 +288,7 @@ uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, 
 	}
 	uint32_t vip = pool_alloc(&a->pool);
 	if (!vip)
-		vip = reclaim(a);
+		vip = reclaim(a, w->token);
 	if (!vip)
 		return 0;
 	a->holder[off_of(a, vip)] = holder;

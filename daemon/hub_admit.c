@@ -172,6 +172,8 @@ unsigned hub_closing(const struct server *s)
 static void close_waiting(struct session *ss, uint64_t *counter, uint64_t code, const char *reason)
 {
 	hub_admit_leave(ss);
+	if (ss->conn.close_pending)
+		return; /* closing already (its login refused): counted as that */
 	(*counter)++;
 	note_pressure(ss->srv);
 	conn_close(&ss->conn, code, reason);

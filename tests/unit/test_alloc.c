@@ -149,6 +149,34 @@ static void oldest_lease_reused_when_full(void **state)
 	alloc_free(&a);
 }
 
+/* A token whose clients come with a new id each time takes back its own
+ * leases when the pool is full, however recent, before other tokens'. */
+static void own_leases_reused_first(void **state)
+{
+	(void)state;
+	struct alloc a;
+	assert_int_equal(alloc_init(&a, NET, 29, PREFIX6), 0);
+	assert_int_equal(assign(&a, "alice", "A", S(0), 1), NET + 2);
+	alloc_release(&a, NET + 2, S(0), 2);   /* alice away, her lease the oldest */
+	const char *ids[] = {"m1", "m2", "m3", "m4", "m5", "m6", "m7"};
+	int64_t t = 10;
+	for (int i = 0; i < 7; i++, t++) {
+		uint32_t v = assign(&a, "mallory", ids[i], S(1 + i), t);
+		assert_int_not_equal(v, 0);
+		assert_int_not_equal(v, NET + 2);
+		alloc_release(&a, v, S(1 + i), t);
+	}
+	/* alice comes back to her address. */
+	assert_int_equal(assign(&a, "alice", "A", S(9), t), NET + 2);
+	/* With only other tokens' leases away, the oldest of them goes. */
+	alloc_release(&a, NET + 2, S(9), t + 1);
+	uint32_t b = assign(&a, "bob", "B", S(10), t + 2);
+	assert_int_not_equal(b, 0);
+	assert_int_not_equal(b, NET + 2);
+	check(&a);
+	alloc_free(&a);
+}
+
 static void fixed_addresses(void **state)
 {
 	(void)state;
@@ -316,6 +344,7 @@ int main(void)
 		cmocka_unit_test(five_of_a_slash29),
 		cmocka_unit_test(lease_brings_the_address_back),
 		cmocka_unit_test(oldest_lease_reused_when_full),
+		cmocka_unit_test(own_leases_reused_first),
 		cmocka_unit_test(fixed_addresses),
 		cmocka_unit_test(forget_token),
 		cmocka_unit_test(load_leases),
