@@ -111,8 +111,8 @@ struct server {
 	uint64_t next_id;              /* also counts the connections made */
 	uint64_t trim_mark;            /* next_id at the last on_trim */
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
-	uint64_t stateless_sec;      /* budget of stateless answers (resets, refusals) */
-	unsigned stateless_this_sec;
+	uint64_t stateless_sec;      /* budgets of stateless answers, a second's */
+	unsigned stateless_this_sec[2]; /* enum hub_stateless */
 	bool stopping;
 	struct control *ctl;
 	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
@@ -247,7 +247,11 @@ unsigned hub_awaiting_login(const struct server *s);
  * logged-in session's, at most 3 s). */
 unsigned hub_closing(const struct server *s);
 /* Whether one more stateless answer fits this second's budget. */
-bool hub_stateless_ok(struct server *s);
+/* Each kind its own budget: resets, which any short packet with a
+ * made-up connection ID asks for, cannot use up the refusals' (a banned
+ * or turned-away client told why). */
+enum hub_stateless { HUB_RESET, HUB_REFUSAL };
+bool hub_stateless_ok(struct server *s, enum hub_stateless kind);
 
 /* hub_login.c: logged-in sessions of the token of that name. */
 unsigned hub_token_live(const struct server *s, const char *name);

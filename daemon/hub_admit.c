@@ -218,7 +218,7 @@ static int on_deadline(sd_event_source *src, uint64_t usec, void *userdata)
 static void stateless_close(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
                             uint64_t code, const char *reason)
 {
-	if (!hub_stateless_ok(s))
+	if (!hub_stateless_ok(s, HUB_REFUSAL))
 		return;
 	uint8_t buf[512];
 	ngtcp2_ssize n = ngtcp2_crypto_write_connection_close(buf, sizeof(buf), hd->version,

@@ -286,14 +286,16 @@ static void send_version_negotiation(struct server *s, const ngtcp2_version_cid 
 		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
-bool hub_stateless_ok(struct server *s)
+bool hub_stateless_ok(struct server *s, enum hub_stateless kind)
 {
 	uint64_t sec = conn_now() / NGTCP2_SECONDS;
-	if (sec != s->stateless_sec)
-		s->stateless_sec = sec, s->stateless_this_sec = 0;
-	if (s->stateless_this_sec >= STATELESS_PER_SEC)
+	if (sec != s->stateless_sec) {
+		s->stateless_sec = sec;
+		memset(s->stateless_this_sec, 0, sizeof(s->stateless_this_sec));
+	}
+	if (s->stateless_this_sec[kind] >= STATELESS_PER_SEC)
 		return false;
-	s->stateless_this_sec++;
+	s->stateless_this_sec[kind]++;
 	return true;
 }
 
@@ -305,7 +307,7 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 	/* Smaller than what triggered it, so two endpoints cannot loop. */
 	if (vc->dcidlen != CONN_CID_LEN ||
 	    rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN ||
-	    !hub_stateless_ok(s))
+	    !hub_stateless_ok(s, HUB_RESET))
 		return;
 	hub_send_reset(s, vc->dcid, vc->dcidlen, rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN > 40
 	                                         ? 40 : rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN,

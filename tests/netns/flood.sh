@@ -297,6 +297,38 @@ expect_eq "a second attempt within the minute: handshakes, close code, reason" \
 	"$(jq -r '"\(.handshakes) \(.last_code) \(.last_reason)"' "$TMP/bad.json")" \
 	"0 2 banned after too many failed logins: 60 more minutes"
 expect_eq "admission.refused_banned after a second attempt within the minute" "$(adm refused_banned)" 10
+# Made-up connection IDs from c2 (3000 short packets in 3 s, each asking
+# for a stateless reset) use up the resets' budget (100 a second), not the
+# refusals': a third attempt from the banned address is still told why.
+nsx c2 python3 - > "$TMP/resets.txt" <<'PY' &
+import os, socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.setblocking(False)
+got = 0
+end = time.monotonic() + 3
+while time.monotonic() < end:
+    for _ in range(10):
+        s.sendto(b"\x40" + os.urandom(8) + bytes(55), ("192.0.2.1", 4242))
+    time.sleep(0.01)
+    try:
+        while True:
+            s.recv(2048)
+            got += 1
+    except BlockingIOError:
+        pass
+print(got)
+PY
+resets=$!
+PIDS+=($resets)
+sleep 0.5
+flood c1 --from 192.0.2.200 --total 1 --duration 5 --login '{"type":"login_request","token":"t"}' > "$TMP/bad.json"
+wait $resets
+expect_eq "a third attempt beside a flood of resets: handshakes, close code" \
+	"$(jq -r '"\(.handshakes) \(.last_code)"' "$TMP/bad.json")" "0 2"
+[ "$(cat "$TMP/resets.txt")" -le 400 ] || fail "$(cat "$TMP/resets.txt") resets in 3 s (budget: 100 a second)"
+[ "$(cat "$TMP/resets.txt")" -ge 100 ] || fail "only $(cat "$TMP/resets.txt") resets for the flood: not at its budget"
+ok "a flood of resets (the hub sent $(cat "$TMP/resets.txt") in 3 s, at its budget) leaves the refusals' budget alone"
+expect_eq "admission.refused_banned after a third" "$(adm refused_banned)" 11
 expect_eq "slopn_failed_logins_total" "$(metric slopn_failed_logins_total)" 22
 expect_eq "slopn_bans_total" "$(metric slopn_bans_total)" 2
 wait_until 5 "the second ban event" has_event ban '.params.address == "192.0.2.200"'
