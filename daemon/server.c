@@ -583,6 +583,9 @@ void hub_exit(struct server *s, int code)
 	/* Told, the clients come back as soon as a hub answers again. */
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		conn_close(&ss->conn, SLOPN_ERR_CLIENT_EXIT, "hub shutting down");
+		/* A close asked earlier (a kick) that still waits for its control
+		 * data goes now: there is no later. */
+		ss->conn.close_asked = 0;
 		conn_write(&ss->conn);
 	}
 	udp_flush(&s->udp);
