@@ -68,8 +68,6 @@ static unsigned hub_addrs(const struct addrinfo *ai, struct sockaddr_storage *ou
 	return n;
 }
 
-/* The same addresses in any order: a round-robin name reorders its
- * answers, and a new table would restart the dropped count. */
 static void marker_path(const char *state_dir, const char *tun, char *buf, size_t len)
 {
 	snprintf(buf, len, "%s/killswitch-%s", state_dir, tun);
@@ -160,6 +158,8 @@ void client_killswitch_hubs(struct client *cl, const struct addrinfo *ai)
 		return;
 	struct sockaddr_storage hubs[SCOUT_MAX];
 	unsigned n = hub_addrs(ai, hubs, SCOUT_MAX);
+	/* In any order: a round-robin name reorders its answers, and a new
+	 * table would restart the dropped count. */
 	if (!n || sockaddr_same_set(hubs, n, cl->ks_hubs, cl->ks_n))
 		return;
 	bool moved = cl->ks_n > 0;

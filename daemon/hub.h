@@ -246,8 +246,8 @@ unsigned hub_awaiting_login(const struct server *s);
 /* Connections ended and kept a moment for the peer's late packets (a
  * logged-in session's, at most 3 s). */
 unsigned hub_closing(const struct server *s);
-/* Whether one more stateless answer fits this second's budget. */
-/* Each kind its own budget: resets, which any short packet with a
+/* Whether one more stateless answer of a kind fits this second's budget:
+ * each kind has its own, so that resets, which any short packet with a
  * made-up connection ID asks for, cannot use up the refusals' (a banned
  * or turned-away client told why). */
 enum hub_stateless { HUB_RESET, HUB_REFUSAL };
