@@ -185,14 +185,19 @@ printf '2001:db8::1 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(
 printf '' > "/etc/netns/$(ns c1)/resolv.conf"
 start c1:quiet client --server hub.slopn.test:4242 --token s3cret --tun both0
 wait_until 10 "c1 connected" client_is c1:quiet connected true
-nsx hub nft -f - <<'NFT' || fail "nft refused the silence"
-table inet silent {
-	chain in {
-		type filter hook input priority 0;
-		udp dport 4242 drop
+# silence FAMILY TABLE: the hub drops what comes to its UDP port 4242 (by
+# FAMILY: inet, or ip6 for IPv6 only), in an nft table of that name.
+silence() {
+	nsx hub nft -f - <<-NFT || fail "nft refused the silence"
+	table $1 $2 {
+		chain in {
+			type filter hook input priority 0;
+			udp dport 4242 drop
+		}
 	}
+	NFT
 }
-NFT
+silence inet silent
 nsx c1 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
 PIDS+=($!)
 wait_until 10 "c1 finding its hub silent" client_is c1:quiet connected false
@@ -232,14 +237,7 @@ stop c1:quiet
 start c1:move client --server hub.slopn.test:4242 --token s3cret --tun move0
 wait_until 10 "c1 connected" client_is c1:move connected true
 expect_eq "the address c1 connected to" "$(client_status c1:move hub_addr)" "[2001:db8::1]:4242"
-nsx hub nft -f - <<'NFT' || fail "nft refused the silence"
-table ip6 silent6 {
-	chain in {
-		type filter hook input priority 0;
-		udp dport 4242 drop
-	}
-}
-NFT
+silence ip6 silent6
 nsx c1 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
 PIDS+=($!)
 wait_until 10 "c1 finding the hub's IPv6 address silent" client_is c1:move connected false
