@@ -155,7 +155,7 @@ expect_eq "one jump to our chain after a start over a crash" "$(ipt_rules | grep
 # the stop waits for it, then removes what is in force, and exits cleanly.
 flock "$TMP/xtables.lock" sleep 2 &
 PIDS+=($!)
-wait_until 2 "another program holding the xtables lock" lock_held
+wait_until 10 "another program holding the xtables lock" lock_held
 kill -HUP "$(pid_of hub:ipt2)"
 nap 0.5
 lock_held || fail "the xtables lock was let go before the stop"
@@ -180,7 +180,7 @@ python3 -c 'import fcntl, sys, time; f = open(sys.argv[1], "w"); fcntl.flock(f, 
 	"$TMP/xtables.lock" &
 PIDS+=($!)
 holder=$!
-wait_until 2 "another program holding the xtables lock" lock_held
+wait_until 10 "another program holding the xtables lock" lock_held
 # The stop waits the 5 s the hub gives iptables, then gives up.
 kill "$(pid_of hub:ipt3)"
 ipt3_gone() { ! kill -0 "$(pid_of hub:ipt3)" 2> /dev/null; }
