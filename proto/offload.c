@@ -329,8 +329,12 @@ static bool same_key(const struct offload_flow *f, const uint8_t *p, size_t l3le
 	       (!l3len || memcmp(p + l3len, q + f->l3len, 4) == 0);
 }
 
+/* The IPv4 header's checksum too: a joined packet's header is written
+ * anew, which would make a corrupt one good. */
 static bool csum_ok(const uint8_t *p, const struct l4_pkt *t)
 {
+	if (t->l3len == 20 && inet_csum(p, 20) != 0)
+		return false;
 	uint64_t sum = pseudo_sum(p, t->proto, t->total - t->l3len);
 	return csum_fold(csum_add(sum, p + t->l3len, t->total - t->l3len)) == 0xffff;
 }

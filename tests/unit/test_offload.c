@@ -416,6 +416,16 @@ static void coalesce_breaks(void **state)
 	assert_memory_equal(o.pkt[1], b, lb);
 	out_free(&o);
 
+	/* A wrong IPv4 header checksum (the TCP one right): not joined, so
+	 * not given a good one; it leaves as it came, for the kernel to drop. */
+	la = segment(a, s, 0, 1000), lb = segment(b, s, 1, 1000), lc = segment(c, s, 2, 1000);
+	b[10] ^= 1; /* the checksum itself */
+	offload_gro_add(&g, a, la), offload_gro_add(&g, b, lb), offload_gro_add(&g, c, lc);
+	offload_gro_flush(&g);
+	assert_int_equal(o.n, 3);
+	assert_memory_equal(o.pkt[1], b, lb);
+	out_free(&o);
+
 	/* Other TCP options (a new timestamp). */
 	la = segment(a, s, 0, 1000);
 	s.optfill = 9;
