@@ -25,7 +25,12 @@
  * up: at most half the table, so that there is always room to ask. */
 #define MAX_CALLERS 64
 #define MAX_SUBSCRIBERS (MAX_CALLERS / 2)
-#define OUT_MAX (4 << 20)      /* a caller that does not read is dropped */
+#define OUT_MAX (4 << 20)      /* a subscriber that does not read is dropped */
+/* Past this much waiting, a caller's further requests wait too (unread,
+ * so its writes block): a script that sends a thousand requests before it
+ * reads loses no answer, and the daemon holds little for it. */
+#define OUT_HIGH (256 << 10)
+#define IN_CHUNK 16384
 #define IDLE_USEC (60 * 1000000ULL)
 /* Tests shorten the idle timeout with this (milliseconds): not for production. */
 #define IDLE_ENV "SLOPN_TEST_CONTROL_IDLE_MS"
@@ -39,6 +44,8 @@ struct caller {
 	struct linebuf in;         /* requests, one a line */
 	char *out;
 	size_t outlen, outcap;
+	uint8_t *pend;             /* IN_CHUNK: read, not yet taken (OUT_HIGH reached) */
+	size_t pendoff, pendlen;
 	uint64_t active;           /* when it last sent or took data */
 	bool eof;                  /* it sent all it will (shutdown): answer, then close */
 	struct caller *next;
@@ -48,7 +55,8 @@ struct control {
 	sd_event *ev;
 	int fd;
 	char *path;
-	sd_event_source *io;
+	sd_event_source *io, *resume;  /* resume: accepting again after EMFILE */
+	bool starved;                  /* said so: once, not each second */
 	const char *role;
 	const struct control_method *methods;
 	void *ctx;
@@ -71,6 +79,7 @@ static void caller_free(struct caller *k)
 	sd_event_source_disable_unref(k->idle);
 	close(k->fd);
 	free(k->inbuf);
+	free(k->pend);
 	free(k->out);
 	free(k);
 }
@@ -101,6 +110,14 @@ bool control_subscribe(struct control_caller *who)
 	return true;
 }
 
+/* Read while there is room for answers and nothing read waits; write
+ * while something waits. */
+static void arm(struct caller *k)
+{
+	bool take = !k->eof && k->pendoff == k->pendlen && k->outlen < OUT_HIGH;
+	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (k->outlen ? EPOLLOUT : 0));
+}
+
 /* Write what we can; -1 when the caller is gone. */
 static int flush_out(struct caller *k)
 {
@@ -122,19 +139,20 @@ static int flush_out(struct caller *k)
 		k->active = timer_now_usec();
 	memmove(k->out, k->out + off, k->outlen - off);
 	k->outlen -= off;
-	sd_event_source_set_io_events(k->io, (k->eof ? 0 : EPOLLIN) | (k->outlen ? EPOLLOUT : 0));
+	arm(k);
 	return 0;
 }
 
-static int queue_line(struct caller *k, char *line)
+/* An answer, or an event (event: to a subscriber, dropped with the caller
+ * past OUT_MAX). Answers have no limit of their own: no request is taken
+ * while OUT_HIGH waits, so they are at most that and one answer, whatever
+ * its size (token.list of a large store). */
+static int queue_line(struct caller *k, char *line, bool event)
 {
 	if (!line)
 		return -1;
 	size_t n = strlen(line);
-	/* The limit is on what waits: one answer goes out whatever its size
-	 * (token.list of a large store), else the caller would only see the
-	 * connection close. */
-	if (k->outlen && k->outlen + n > OUT_MAX) {
+	if (event && k->outlen && k->outlen + n > OUT_MAX) {
 		free(line);
 		return -1;
 	}
@@ -215,7 +233,32 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 	if (code != 0 && (req.id || code == JSONRPC_PARSE_ERROR || code == JSONRPC_INVALID_REQUEST))
 		out = jsonrpc_format_error(req.id, code, err);
 	jsonrpc_request_clear(&req);
-	return out ? queue_line(k, out) : 0;
+	return out ? queue_line(k, out, false) : 0;
+}
+
+/* The requests read and not yet taken, while answers have room. */
+static int serve(struct caller *k)
+{
+	while (k->pendoff < k->pendlen && k->outlen < OUT_HIGH) {
+		size_t used;
+		enum linebuf_result r = linebuf_feed(&k->in, k->pend + k->pendoff,
+		                                     k->pendlen - k->pendoff, &used);
+		k->pendoff += used;
+		if (r == LINEBUF_OVERFLOW) {
+			queue_line(k, jsonrpc_format_error(NULL, JSONRPC_INVALID_REQUEST,
+			                                   "request larger than 64 KiB: closing"), false);
+			return -1;
+		}
+		if (r == LINEBUF_NEED_MORE)
+			break;
+		if (handle_line(k, k->in.buf, k->in.len) < 0)
+			return -1;
+		linebuf_next(&k->in);
+	}
+	if (k->pendoff == k->pendlen)
+		k->pendoff = k->pendlen = 0;
+	arm(k);
+	return 0;
 }
 
 static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdata)
@@ -228,33 +271,36 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			goto drop;
 		return 0;
 	}
-	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		return 0;
-	uint8_t data[16384];
-	ssize_t n = recv(fd, data, sizeof(data), MSG_DONTWAIT);
-	if (n < 0 && (errno == EAGAIN || errno == EINTR))
-		return 0;
-	if (n == 0 && k->outlen) {
-		/* A half-close (nc -N): its answers still go out, whole. */
-		k->eof = true;
-		sd_event_source_set_io_events(k->io, EPOLLOUT);
+	if (k->pendoff < k->pendlen) {
+		/* Requests read earlier, held while their answers piled up. */
+		if (serve(k) < 0)
+			goto drop;
+		touch(k);
 		return 0;
 	}
-	if (n <= 0)
-		goto drop;
-	for (size_t off = 0, used; off < (size_t)n; off += used) {
-		enum linebuf_result r = linebuf_feed(&k->in, data + off, (size_t)n - off, &used);
-		if (r == LINEBUF_OVERFLOW) {
-			queue_line(k, jsonrpc_format_error(NULL, JSONRPC_INVALID_REQUEST,
-			                                   "request larger than 64 KiB: closing"));
-			goto drop;
-		}
-		if (r == LINEBUF_NEED_MORE)
-			break;
+	if (k->outlen >= OUT_HIGH || !(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		return 0;
+	ssize_t n = recv(fd, k->pend, IN_CHUNK, MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return 0;
+	if (n == 0 && k->in.len && !k->in.ready) {
+		/* The last request without its newline (printf | socat): answered. */
 		if (handle_line(k, k->in.buf, k->in.len) < 0)
 			goto drop;
 		linebuf_next(&k->in);
 	}
+	if (n == 0 && k->outlen) {
+		/* A half-close (nc -N): its answers still go out, whole. */
+		k->eof = true;
+		arm(k);
+		return 0;
+	}
+	if (n <= 0)
+		goto drop;
+	k->pendoff = 0;
+	k->pendlen = (size_t)n;
+	if (serve(k) < 0)
+		goto drop;
 	/* After the requests: one may have made it a subscriber. */
 	touch(k);
 	return 0;
@@ -276,12 +322,37 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+static int on_resume(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct control *c = userdata;
+	sd_event_source_set_enabled(c->io, SD_EVENT_ON);
+	return 0;
+}
+
 static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct control *c = userdata;
 	int cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (cfd < 0 && (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)) {
+		/* The connection stays queued and the socket readable: without a
+		 * pause the loop would spin on it. Again in a second. */
+		if (!c->starved)
+			log_warn("control socket: cannot accept a connection: %s; trying again each second",
+			         strerror(errno));
+		c->starved = true;
+		uint64_t now = timer_now_usec();
+		if ((c->resume || sd_event_add_time(c->ev, &c->resume, CLOCK_MONOTONIC, 0, 100000,
+		                                    on_resume, c) >= 0) &&
+		    sd_event_source_set_time(c->resume, now + 1000000) >= 0 &&
+		    sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT) >= 0)
+			sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+		return 0;
+	}
 	if (cfd < 0)
 		return 0;
+	if (c->starved)
+		log_info("control socket: accepting connections again");
+	c->starved = false;
 	if (c->ncallers >= MAX_CALLERS) {
 		struct caller *idlest = NULL;
 		for (struct caller *k = c->callers; k; k = k->next)
@@ -296,7 +367,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		caller_free(idlest);
 	}
 	struct caller *k = calloc(1, sizeof(*k));
-	if (!k || !(k->inbuf = malloc(JSONRPC_MAX + 1))) {
+	if (!k || !(k->inbuf = malloc(JSONRPC_MAX + 1)) || !(k->pend = malloc(IN_CHUNK))) {
+		if (k)
+			free(k->inbuf);
 		free(k);
 		close(cfd);
 		return 0;
@@ -449,6 +522,7 @@ void control_close(struct control *c)
 	while (c->callers)
 		caller_free(c->callers);
 	sd_event_source_disable_unref(c->io);
+	sd_event_source_disable_unref(c->resume);
 	close(c->fd);
 	if (c->path)
 		unlink(c->path);
@@ -477,7 +551,7 @@ void control_notify(struct control *c, const char *method, json_t *params)
 		next = k->next;
 		/* Never free a caller here: we may be inside its own request.
 		 * A shut-down socket makes the next read drop it. */
-		if (k->who.subscribed && queue_line(k, strdup(line)) < 0)
+		if (k->who.subscribed && queue_line(k, strdup(line), true) < 0)
 			shutdown(k->fd, SHUT_RDWR);
 	}
 	free(line);

@@ -173,3 +173,80 @@ print(len(data) > 4 << 20, len(r["result"]["tokens"]), time.monotonic() - t > 3)
 PY
 expect_eq "over 4 MiB, tokens, read for over 3 s" "$(cat "$TMP/slow.txt")" "True 20001 True"
 ok "an answer over 4 MiB goes out whole, to a reader slower than the idle timeout"
+
+# A script that sends all its requests before it reads an answer (a
+# thousand status calls through socat): the hub stops reading them while
+# 256 KiB of answers wait, and every one is answered, in order, once the
+# script reads (it took them all and dropped the caller past 4 MiB, the
+# answers lost). The wait before reading stays under the 2 s idle timeout.
+python3 - "$TMP/hub.sock" > "$TMP/pipeline.txt" 2>&1 <<'PY' || fail "pipelined requests: $(cat "$TMP/pipeline.txt")"
+import json, socket, sys, threading, time
+N = 6000
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+req = b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"server.status"}\n' % i for i in range(1, N + 1))
+sent = threading.Event()
+def send():
+    s.sendall(req)
+    sent.set()
+threading.Thread(target=send, daemon=True).start()
+time.sleep(1)
+print("all sent before reading:", sent.is_set())
+f, ids, size = s.makefile("rb"), [], 0
+for i in range(N):
+    line = f.readline()
+    if not line:
+        break
+    size += len(line)
+    ids.append(json.loads(line)["id"])
+print(len(ids), ids == list(range(1, N + 1)), size > 4 << 20)
+PY
+expect_eq "answers to 6000 requests sent before reading, in order, over 4 MiB in all" \
+	"$(tail -1 "$TMP/pipeline.txt")" "6000 True True"
+expect_eq "the hub held the requests back" "$(head -1 "$TMP/pipeline.txt")" "all sent before reading: False"
+# The last request without its newline, then a half-close (printf | socat).
+out=$(timeout 5 python3 - "$TMP/hub.sock" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":7,"method":"server.status"}')
+s.shutdown(socket.SHUT_WR)
+print(json.loads(s.makefile("r").readline())["id"])
+PY
+)
+expect_eq "the id of the answer to a last line with no newline" "$out" 7
+ok "no answer lost: requests wait while answers pile up, and a last line without its newline is answered"
+
+# The hub out of file descriptors (its limit set to its lowest free one,
+# so that the next it opens fails): connections to the control socket
+# wait in its queue, and the hub does not spin on the socket meanwhile (it
+# tries each second, not at each turn of its loop); once descriptors are
+# to be had it answers again.
+hubpid=$(pid_of hub)
+read -r nofile _ < <(prlimit --pid "$hubpid" --nofile --noheadings --output SOFT,HARD)
+low=0
+while [ -e "/proc/$hubpid/fd/$low" ]; do low=$((low + 1)); done
+prlimit --pid "$hubpid" --nofile="$low":
+python3 -c '
+import socket, sys, time
+held = []
+for i in range(3):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    held.append(s)
+time.sleep(30)' "$TMP/hub.sock" &
+PIDS+=($!)
+holder=$!
+starved() { grep -q "^slopnd: warning: control socket: cannot accept a connection: Too many open files; trying again each second$" "$TMP/hub.log"; }
+wait_until 5 "the hub out of descriptors" starved
+cpu() { awk '{print $14 + $15}' "/proc/$hubpid/stat"; }
+t0=$(cpu)
+sleep 2
+t1=$(cpu)
+[ $((t1 - t0)) -lt 50 ] || fail "the hub out of descriptors used $((t1 - t0)) ticks of CPU in 2 s"
+expect_eq "lines saying the hub cannot accept" "$(grep -c 'control socket: cannot accept' "$TMP/hub.log")" 1
+prlimit --pid "$hubpid" --nofile="$nofile":
+kill "$holder"
+answers_again() { ctl --json status > /dev/null; }
+wait_until 5 "an answer once descriptors are free" answers_again
+ok "out of descriptors: $((t1 - t0)) ticks of CPU in 2 s, one line, answers again once it may open more"
