@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -13,6 +14,10 @@
 #define MAX_CLIENTS 16      /* scrapers are few; more are refused */
 #define MAX_PER_ADDR 4      /* so that one host's idle connections keep no one out */
 #define CLIENT_TIMEOUT_S 10
+/* libmicrohttpd says a line for each connection it refuses past the
+ * limits: anyone who can reach the port could flood the journal (which
+ * then drops the hub's own lines). A few a minute, then a count. */
+#define LOG_LINES 5
 
 struct metrics_http {
 	struct MHD_Daemon *d;
@@ -20,15 +25,33 @@ struct metrics_http {
 	sd_event_source *io, *timer;
 	metrics_text_fn fn;
 	void *ctx;
+	uint64_t log_minute;        /* CLOCK_MONOTONIC µs: when this minute's lines began */
+	unsigned log_lines, log_unsaid;
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct metrics_http *m = cls;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+	if (now - m->log_minute >= 60 * 1000000ull) {
+		if (m->log_unsaid)
+			log_warn("metrics: %u more messages of the HTTP server in the last minute were not logged",
+			         m->log_unsaid);
+		m->log_minute = now;
+		m->log_lines = m->log_unsaid = 0;
+	}
+	if (m->log_lines >= LOG_LINES) {
+		m->log_unsaid++;
+		return;
+	}
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
-	log_warn("metrics: %s", line);
+	log_warn("metrics: %s%s", line,
+	         ++m->log_lines == LOG_LINES ? " (more this minute are counted, not logged)" : "");
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text, size_t len)
@@ -118,7 +141,7 @@ struct metrics_http *metrics_http_open(sd_event *ev, const char *listen, metrics
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
 	errno = 0;
 	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
-	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
 	                        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,
 	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)MAX_PER_ADDR,
