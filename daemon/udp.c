@@ -30,7 +30,8 @@ void udp_offloads(bool on)
 /* Room in the kernel for bursts of a few thousand packets. */
 #define SOCK_BUF (8 << 20)
 
-static void tune(struct udp *u, int family)
+/* hub: a hub's socket (bound, not connected). */
+static void tune(struct udp *u, int family, bool hub)
 {
 	int v = SOCK_BUF;
 	/* FORCE needs CAP_NET_ADMIN, which a VPN daemon has; fall back quietly. */
@@ -38,13 +39,23 @@ static void tune(struct udp *u, int family)
 		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
+	/* QUIC does its own path-MTU discovery; never let the kernel fragment.
+	 * A hub takes no path MTU from ICMP errors either (INTERFACE): its
+	 * socket is bound, not connected, so the kernel would believe one
+	 * about any address, and anyone who knows a client's address could
+	 * shrink the hub's packets to it (the way to a client narrower than
+	 * the link is the client's to tell: its probes, its
+	 * max_udp_payload_size). A client's connected socket keeps them: its
+	 * way to the hub narrowing is what they tell. */
 	if (family == AF_INET) {
-		/* QUIC does its own path-MTU discovery; never let the kernel fragment. */
-		int pmtu = IP_PMTUDISC_PROBE;
+		int pmtu = hub ? IP_PMTUDISC_INTERFACE : IP_PMTUDISC_PROBE;
 		setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	} else {
-		int pmtu = IPV6_PMTUDISC_PROBE;
+		int pmtu = hub ? IPV6_PMTUDISC_INTERFACE : IPV6_PMTUDISC_PROBE;
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+		/* Its IPv4 peers' (a dual-stack socket): IPv4's setting. */
+		pmtu = hub ? IP_PMTUDISC_INTERFACE : IP_PMTUDISC_PROBE;
+		setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	}
 	/* Each receive tells how many packets the full queue has cost so far. */
 	int one = 1;
@@ -108,7 +119,7 @@ int udp_adopt(struct udp *u, int fd)
 		errno = e;
 		return -1;
 	}
-	tune(u, u->local.ss_family);
+	tune(u, u->local.ss_family, true);
 	want_pktinfo(u);
 	return 0;
 }
@@ -122,7 +133,7 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 	u->fd = socket(addr->sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
 	if (u->fd < 0)
 		goto fail;
-	tune(u, addr->sa_family);
+	tune(u, addr->sa_family, !connect_it);
 	if (connect_it) {
 		if (connect(u->fd, addr, len) < 0)
 			goto fail;
@@ -210,7 +221,7 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 	close(u->fd);
 	u->fd = fd;
 	u->rx_dropped_before = u->rx_dropped; /* the new socket counts from 0 */
-	tune(u, dst->sa_family);
+	tune(u, dst->sa_family, false);
 	u->local = local;
 	u->locallen = locallen;
 	u->tx_errno = 0;

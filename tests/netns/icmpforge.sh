@@ -94,3 +94,44 @@ wait_until 5 "c1's kernel taking the forged host unreachable" unreach_above "$n"
 sleep 1
 still_up
 ok "c1 stays connected (session $S1) after a forged host unreachable from a router"
+
+# To the hub, from an address of the LAN (as a router's), a "fragmentation
+# needed, MTU 1300" about its packets to c1. Its socket is bound, not
+# connected, so the kernel would take one about any address: anyone who
+# knows a client's address could make the hub's packets to it smaller,
+# for ten minutes at a time. The hub takes no path MTU from ICMP (a way
+# to a client narrower than its link is the client's to tell): c1,
+# connected again, carries full-size packets both ways.
+hub_unreach() {
+	nsx hub awk '/^Icmp:/ { if (!f) { for (i = 1; i <= NF; i++) if ($i == "InDestUnreachs") f = i }
+		else print $f }' /proc/net/snmp
+}
+hub_unreach_above() { [ "$(hub_unreach)" -gt "$1" ]; }
+full=$(hub_stat "$V1" max_packet)
+n=$(hub_unreach)
+nsx c2 python3 - "$port" <<'PY'
+import socket, struct, sys
+port = int(sys.argv[1])
+def csum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    s = (s >> 16) + (s & 0xffff)
+    return ~(s + (s >> 16)) & 0xffff
+inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1400, 0, 0x4000, 64, 17, 0,
+                    socket.inet_aton('192.0.2.1'), socket.inet_aton('192.0.2.11'))
+inner = inner[:10] + struct.pack('!H', csum(inner)) + inner[12:]
+inner += struct.pack('!HHHH', 4242, port, 1380, 0)
+icmp = struct.pack('!BBHHH', 3, 4, 0, 0, 1300) + inner
+icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(icmp, ('192.0.2.1', 0))
+PY
+wait_until 5 "the hub's kernel taking the forged error" hub_unreach_above "$n"
+expect_eq "the hub kernel's path MTU to c1" "$(nsx hub ip route get 192.0.2.11 | grep -o 'mtu [0-9]*' || true)" ""
+ctl sessions kick "$S1" > /dev/null
+S1_gone() { [ "$(session_of "$V1")" != "$S1" ] && [ -n "$(session_of "$V1")" ]; }
+wait_until 15 "c1 connected again" S1_gone
+wait_connected c1 "$V1"
+expect_eq "the largest packet c1's new connection carries, at the hub" "$(hub_stat "$V1" max_packet)" "$full"
+nsx hub ping -c 3 -i 0.2 -W 2 -M do -s 1252 "$V1" > /dev/null || fail "full-size pings from the hub to c1 do not pass"
+ok "a forged 'fragmentation needed' to the hub leaves its packets to c1 full size ($full bytes)"
