@@ -19,7 +19,7 @@
 
 /* Split a line into words: blanks separate, '...' and "..." group, \ escapes.
  * Words are written into out (a copy of the line's size). Returns the
- * count, or -1 on an unclosed quote. */
+ * count, -1 on an unclosed quote, -2 over max words. */
 static int split_words(const char *line, char *out, char **words, int max)
 {
 	int n = 0;
@@ -31,7 +31,7 @@ static int split_words(const char *line, char *out, char **words, int max)
 		if (!*p)
 			return n;
 		if (n == max)
-			return -1;
+			return -2;
 		words[n++] = o;
 		char quote = 0;
 		while (*p && (quote || (*p != ' ' && *p != '\t'))) {
@@ -189,7 +189,17 @@ int shell_run(void)
 		int n = buf ? split_words(line, buf, words, MAX_WORDS) : -1;
 		bool quit = false;
 		if (n < 0) {
-			fprintf(stderr, "slopnctl: unclosed quote or too many words\n");
+			/* A line that is no command fails as a usage error: piped
+			 * input exits with the status of its last line. */
+			rc = EXIT_USAGE;
+			if (!buf)
+				fprintf(stderr, "slopnctl: out of memory; the line was not run\n"), rc = 1;
+			else if (n == -1)
+				fprintf(stderr, "slopnctl: unclosed quote (a ' or \" without its closing one); "
+				        "the line was not run\n");
+			else
+				fprintf(stderr, "slopnctl: more than %d words on one line; the line was not run\n",
+				        MAX_WORDS);
 		} else if (n > 0) {
 			if (tty)
 				add_history(line);

@@ -614,6 +614,67 @@ static void refused(void **state)
 	free(err);
 }
 
+/* The shell on piped input: stdin from a file holding input, stdout to
+ * /dev/null. Its exit code, what it said on stderr in *err. */
+static int run_shell(const char *socket, const char *input, char **err)
+{
+	sock_path = socket;
+	json_out = false;
+	setenv("HOME", "/nonexistent", 1); /* no history read */
+	FILE *in = tmpfile(), *errf = tmpfile();
+	assert_true(in && errf && fputs(input, in) >= 0 && fflush(in) == 0);
+	rewind(in);
+	fflush(stdout);
+	fflush(stderr);
+	int saved_in = dup(0), saved_out = dup(1), saved_err = dup(2);
+	int out = open("/dev/null", O_WRONLY);
+	assert_true(out >= 0 && saved_in >= 0 && saved_out >= 0 && saved_err >= 0);
+	dup2(fileno(in), 0);
+	dup2(out, 1);
+	dup2(fileno(errf), 2);
+	close(out);
+	clearerr(stdin);
+	int rc = shell_run();
+	in_shell = false; /* the other tests' usage errors are a command line's */
+	signal(SIGINT, SIG_DFL);
+	fflush(stdout);
+	fflush(stderr);
+	dup2(saved_in, 0);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_in);
+	close(saved_out);
+	close(saved_err);
+	clearerr(stdin);
+	fclose(in);
+	*err = slurp(errf);
+	return rc;
+}
+
+/* Piped commands exit with the status of the last line, a line that cannot
+ * be split into words (an unclosed quote, too many words) too. */
+static void piped_shell(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	assert_int_equal(run_shell(d->fake, "token list\ntoken add \"x\n", &err), EXIT_USAGE);
+	assert_string_equal(err, "slopnctl: unclosed quote (a ' or \" without its closing one); the "
+	                         "line was not run\n");
+	free(err);
+	char many[256] = "token list\n";
+	for (int i = 0; i < 65; i++)
+		strcat(many, "x ");
+	assert_int_equal(run_shell(d->fake, strcat(many, "\n"), &err), EXIT_USAGE);
+	assert_string_equal(err, "slopnctl: more than 64 words on one line; the line was not run\n");
+	free(err);
+	/* A bad line, then a good one: the good one's status. */
+	assert_int_equal(run_shell(d->fake, "token add 'x\ntoken list\n", &err), 0);
+	free(err);
+	assert_int_equal(run_shell(d->fake, "token list\n", &err), 0);
+	assert_string_equal(err, "");
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -627,6 +688,7 @@ int main(void)
 		cmocka_unit_test(full_disk),
 		cmocka_unit_test(completion),
 		cmocka_unit_test(refused),
+		cmocka_unit_test(piped_shell),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
