@@ -62,8 +62,9 @@ static int kick(const struct args *a)
 	const char *target = a->operand, *token = flag_value(a, "token"),
 	           *reason = flag_value(a, "reason");
 	json_t *params = json_object();
+	int rc = 0;
 	if (token) {
-		json_object_set_new(params, "token", json_string(token));
+		rc = param_text(a, params, "token", "--token", token);
 	} else {
 		char *end;
 		unsigned char addr[16];
@@ -77,8 +78,12 @@ static int kick(const struct args *a)
 			return usage_error(a->cmd, "'%s' is neither a session id nor an address", target);
 		}
 	}
-	if (reason)
-		json_object_set_new(params, "reason", json_string(reason));
+	if (!rc && reason)
+		rc = param_text(a, params, "reason", "--reason", reason);
+	if (rc) {
+		json_decref(params);
+		return rc;
+	}
 	return rpc_run(a, params);
 }
 

@@ -140,6 +140,17 @@ int usage_error(const struct command *c, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+int param_text(const struct args *a, json_t *params, const char *key, const char *what,
+               const char *text)
+{
+	json_t *v = json_string(text);
+	if (!v) /* the bytes themselves are not echoed: a terminal would garble them */
+		return usage_error(a->cmd, "%s: not UTF-8 text (the daemon takes UTF-8 only: check the "
+		                   "locale or encoding it was typed or written in)", what);
+	json_object_set_new(params, key, v);
+	return 0;
+}
+
 void change_note(const struct args *a, bool made)
 {
 	const struct command *c = a ? a->cmd : NULL;

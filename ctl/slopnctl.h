@@ -81,6 +81,12 @@ const char *flag_value(const struct args *a, const char *name);
 /* One line naming the problem, then where help is; returns EXIT_USAGE. */
 int usage_error(const struct command *c, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/* params[key] = text, a word of the command line that what names
+ * ("--reason"). JSON carries UTF-8 only: for other bytes jansson gives no
+ * string, and the param would go missing unsaid; a usage error instead.
+ * 0 or EXIT_USAGE (params untouched). */
+int param_text(const struct args *a, json_t *params, const char *key, const char *what,
+               const char *text);
 /* Ends a line on stderr that says a command's answer was missed: for a
  * command that changes something, what became of the change (made: the
  * daemon said it was made) and how to see. */

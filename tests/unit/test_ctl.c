@@ -614,6 +614,30 @@ static void refused(void **state)
 	free(err);
 }
 
+/* Words that are not UTF-8, which JSON cannot carry: a usage error naming
+ * the word, never a request without them (the default reason, or params
+ * that name nothing). */
+static void not_utf8(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	assert_int_equal(run(d->fake, NULL, &err, "sessions", "kick", "7", "--reason", "caf\xe9", NULL),
+	                 EXIT_USAGE);
+	expect_said(err, "slopnctl: sessions kick: --reason: not UTF-8 text (");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "sessions", "kick", "--token", "\xff", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: sessions kick: --token: not UTF-8 text (");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "sessions", "kick", "--token=alice", "--reason",
+	                     "caf\xc3\xa9 \xe2\x9c\x93", NULL), EXIT_REFUSED); /* UTF-8: sent */
+	expect_said(err, "unknown method 'sessions.kick'");
+	free(err);
+	/* Token names are of A-Z a-z 0-9 . _ @ - only: said as such. */
+	assert_int_equal(run(d->fake, NULL, &err, "token", "add", "caf\xe9", NULL), EXIT_USAGE);
+	expect_said(err, "NAME 'caf\xe9': expected 1-64 characters of A-Z a-z 0-9 . _ @ -");
+	free(err);
+}
+
 /* The shell on piped input: stdin from a file holding input, stdout to
  * /dev/null. Its exit code, what it said on stderr in *err. */
 static int run_shell(const char *socket, const char *input, char **err)
@@ -689,6 +713,7 @@ int main(void)
 		cmocka_unit_test(completion),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(piped_shell),
+		cmocka_unit_test(not_utf8),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
