@@ -176,12 +176,13 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, 
 	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
 	struct sockaddr_in in = {.sin_family = AF_INET};
 	const struct sockaddr *sa;
-	/* An IPv6 ban as listed, "PREFIX/64", or any address in it. */
+	/* An IPv6 ban as listed, "PREFIX/64", or any address in it; an IPv4
+	 * address in IPv6 (::ffff:192.0.2.7, as a dual-stack socket sees it)
+	 * is the IPv4 one's (key_of). */
 	struct cidr6 net;
 	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1) {
 		sa = (const struct sockaddr *)&in;
-	} else if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1 &&
-	           !IN6_IS_ADDR_V4MAPPED(&in6.sin6_addr)) {
+	} else if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1) {
 		sa = (const struct sockaddr *)&in6;
 	} else if (parse_cidr6(addr, &net) >= 0 && net.prefix == 64) {
 		memcpy(&in6.sin6_addr, net.net, 16);

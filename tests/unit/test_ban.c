@@ -190,6 +190,15 @@ static void ipv6_counts_per_64(void **state)
 	assert_string_equal(s, "192.0.2.1");
 	struct sockaddr_in plain = v4("192.0.2.1", 9);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&plain, 100), BAN_DURATION);
+	/* Lifted by either form; the event names it as listed. */
+	assert_int_equal(ban_lift(&t, "::ffff:192.0.2.1", 100, listed, sizeof(listed)), 1);
+	assert_string_equal(listed, "192.0.2.1");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&plain, 100), 0);
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		ban_fail(&t, (struct sockaddr *)&plain, 100, BAN_UNTAGGED);
+	assert_int_equal(ban_lift(&t, "::FFFF:c000:201", 100, NULL, 0), 1);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&m1, 100), 0);
+	assert_int_equal(ban_lift(&t, "::ffff:192.0.2.1", 100, NULL, 0), 0); /* not banned now */
 }
 
 /* A table full of bans (one sender with many /64s) does not stop the next
