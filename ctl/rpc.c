@@ -1,6 +1,7 @@
 /* Talking to slopnd: one JSON-RPC request, one answer line. */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,27 +61,48 @@ static int64_t now_ms(void)
 }
 
 /* Until fd can be read: 0, or -1 with errno ETIMEDOUT or EINTR (Ctrl-C).
- * Another signal waits on, to the same deadline. */
+ * Another signal waits on, to the same deadline. SIGINT is blocked but
+ * for the wait itself (ppoll), so that one that comes after the check of
+ * interrupted still ends the wait instead of waiting for a second Ctrl-C. */
 static int wait_readable(int fd, int timeout_ms)
 {
+	sigset_t intr, saved, during;
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	sigprocmask(SIG_BLOCK, &intr, &saved);
+	during = saved;
+	sigdelset(&during, SIGINT);
 	int64_t deadline = now_ms() + timeout_ms;
+	int rv, e;
 	for (;;) {
-		if (interrupted)
-			return errno = EINTR, -1;
-		int left = -1;
+		if (interrupted) {
+			rv = -1, e = EINTR;
+			break;
+		}
+		struct timespec left, *tp = NULL;
 		if (timeout_ms >= 0) {
 			int64_t ms = deadline - now_ms();
-			left = ms > 0 ? (int)ms : 0;
+			if (ms < 0)
+				ms = 0;
+			left = (struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000};
+			tp = &left;
 		}
 		struct pollfd pfd = {fd, POLLIN, 0};
-		int n = poll(&pfd, 1, left);
-		if (n > 0)
-			return 0;
-		if (n == 0)
-			return errno = ETIMEDOUT, -1;
-		if (errno != EINTR)
-			return -1;
+		int n = ppoll(&pfd, 1, tp, &during);
+		if (n > 0) {
+			rv = 0, e = 0;
+			break;
+		}
+		if (n == 0 || errno != EINTR) {
+			rv = -1, e = n == 0 ? ETIMEDOUT : errno;
+			break;
+		}
 	}
+	/* A SIGINT that came while blocked is handled here, and seen by the
+	 * next wait (or the caller's check of interrupted). */
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	errno = e;
+	return rv;
 }
 
 /* NULL with errno as it was. */

@@ -521,6 +521,45 @@ static void ctrl_c(void **state)
 	interrupted = 0;
 }
 
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1; /* as the shell's handler */
+}
+
+/* A Ctrl-C that comes just before the wait for the answer (after its check
+ * of interrupted) ends the wait, not a second one: held pending here
+ * (SIGINT blocked) as the wait starts, it must be taken by the wait. The
+ * window itself is too narrow to hit from a test. */
+static void ctrl_c_before_wait(void **state)
+{
+	struct daemons *d = *state;
+	struct sigaction sa = {.sa_handler = on_sigint}, old;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old);
+	sigset_t intr, saved;
+	sigemptyset(&intr);
+	sigaddset(&intr, SIGINT);
+	sigprocmask(SIG_BLOCK, &intr, &saved);
+	interrupted = 0;
+	raise(SIGINT);
+	assert_false(interrupted); /* pending, not handled */
+	answer_timeout_ms = 3000;
+	char *err;
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = run(d->silent, NULL, &err, "token", "list", NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	answer_timeout_ms = 10000;
+	sigprocmask(SIG_SETMASK, &saved, NULL); /* the SIGINT, if still pending, handled here */
+	sigaction(SIGINT, &old, NULL);
+	interrupted = 0; /* the next tests', whatever happened here */
+	assert_int_equal(rc, EXIT_UNREACHABLE);
+	assert_string_equal(err, "slopnctl: interrupted\n");
+	assert_true(t1.tv_sec - t0.tv_sec < 2);
+	free(err);
+}
+
 /* An answer that does not reach stdout (a full disk): said, exit 1; token
  * add's says the secret is lost and what to do. */
 static void full_disk(void **state)
@@ -709,6 +748,7 @@ int main(void)
 	const struct CMUnitTest commands_run[] = {
 		cmocka_unit_test(no_answer),
 		cmocka_unit_test(ctrl_c),
+		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
 		cmocka_unit_test(completion),
 		cmocka_unit_test(refused),
