@@ -132,8 +132,15 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	    jsonrpc_param_string(params, "token", false, &token, err, errlen) < 0 ||
 	    jsonrpc_param_string(params, "reason", false, &reason, err, errlen) < 0)
 		return NULL;
-	if ((id != 0) + (vip != NULL) + (token != NULL) != 1) {
+	/* By presence, not value: an id of 0 is a wrong id, not none given. */
+	bool by_id = params && json_object_get(params, "id");
+	if (by_id + (vip != NULL) + (token != NULL) != 1) {
 		snprintf(err, errlen, "give exactly one of params.id, params.vip, params.token");
+		return NULL;
+	}
+	if (by_id && id < 1) {
+		snprintf(err, errlen, "params.id: expected a session id, 1 or more (as sessions.list "
+		         "gives them), not %lld", (long long)id);
 		return NULL;
 	}
 	struct in_addr a;
@@ -152,7 +159,7 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)
 			continue;
-		if ((id && ss->id != (uint64_t)id) ||
+		if ((by_id && ss->id != (uint64_t)id) ||
 		    (vip && !v6 && ss->vip != ntohl(a.s_addr)) ||
 		    (v6 && (!ss->has6 || memcmp(&ss->vip6, &a6, sizeof(a6)) != 0)) ||
 		    (token && strcmp(token, ss->token_name) != 0))

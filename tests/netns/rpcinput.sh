@@ -158,6 +158,44 @@ wait_connected c1 10.100.0.2
 expect_eq "c1's status afterwards" "$(client_status c1 role)" client
 ok "c1 answered all $sent malformed and odd requests, and is still there"
 
+# sessions.kick's target is the key given, whatever its value: an id that
+# is no session's (0, negative) or not an integer is invalid params, said of
+# params.id, and an id of 0 beside a VIP is two targets, not a kick by the
+# VIP. c1's session, the one with that VIP, stays.
+wait_until 10 "c1's session at the hub" hub_session 10.100.0.2
+c1_id=$(hub_stat 10.100.0.2 id)
+python3 - "$TMP/hub.sock" > "$TMP/kick.txt" 2>&1 <<'PY' || fail "kick requests: $(cat "$TMP/kick.txt")"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+for n, params in enumerate([{"id": 0}, {"id": -1}, {"id": -2**63}, {"id": 0, "vip": "10.100.0.2"},
+                            {"id": 0, "token": "shared"}, {"id": 1.5}, {"id": "1"}, {"id": None}]):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": n, "method": "sessions.kick",
+                        "params": params}).encode() + b"\n")
+    f.flush()
+    r = json.loads(f.readline())
+    e = r.get("error") or {"code": "result", "message": json.dumps(r.get("result"))}
+    print(json.dumps(params), e["code"], e["message"])
+PY
+expect_kick() {
+	local got
+	got=$(grep -F -- "$1 " "$TMP/kick.txt" | head -1)
+	got=${got#"$1 "}
+	[[ $got == "$2"* ]] || fail "sessions.kick $1: expected '$2...', got '$got'"
+	ok "sessions.kick $1: $2..."
+}
+expect_kick '{"id": 0}' "-32602 params.id: expected a session id, 1 or more (as sessions.list gives them), not 0"
+expect_kick '{"id": -1}' "-32602 params.id: expected a session id, 1 or more"
+expect_kick '{"id": -9223372036854775808}' "-32602 params.id: expected a session id, 1 or more"
+expect_kick '{"id": 0, "vip": "10.100.0.2"}' "-32602 give exactly one of params.id, params.vip, params.token"
+expect_kick '{"id": 0, "token": "shared"}' "-32602 give exactly one of params.id, params.vip, params.token"
+expect_kick '{"id": 1.5}' "-32602 params.id: expected an integer"
+expect_kick '{"id": "1"}' "-32602 params.id: expected an integer"
+expect_kick '{"id": null}' "-32602 params.id: expected an integer"
+expect_eq "c1's session after the kicks with an id of 0" "$(hub_stat 10.100.0.2 id)" "$c1_id"
+
 # A hub's method asked of a client: the answer says what this daemon is.
 msg=$(python3 - "$TMP/c1.sock" <<'PY'
 import json, socket, sys
