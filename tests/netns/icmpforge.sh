@@ -20,24 +20,28 @@ S1=$(session_of "$V1")
 port=$(nsx c1 ss -Hun state connected dst 192.0.2.1:4242 | awk '{print $4}' | sed 's/.*://' | head -1)
 [ -n "$port" ] || fail "c1's QUIC socket not found"
 
-# forge NS SRC DST [CODE]: an ICMP "destination unreachable" from SRC to DST
-# (raw, IP header included) about a packet 192.0.2.11:$port -> 192.0.2.1:4242;
-# CODE 4 (the default) is "fragmentation needed, MTU 552", 3 "port unreachable",
-# 1 "host unreachable".
+# forge NS SRC DST [CODE [MTU [to-c1]]]: an ICMP "destination unreachable"
+# from SRC to DST (raw, IP header included) about a packet 192.0.2.11:$port
+# -> 192.0.2.1:4242 (with to-c1, the other way); CODE 4 (the default) is
+# "fragmentation needed, MTU 552" (or MTU), 3 "port unreachable", 1 "host
+# unreachable".
 forge() {
-	nsx "$1" python3 - "$2" "$3" "$port" "${4:-4}" <<'PY'
+	nsx "$1" python3 - "$2" "$3" "$port" "${4:-4}" "${5:-552}" "${6:-}" <<'PY'
 import socket, struct, sys
-src, dst, port, code = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+src, dst, port, code, mtu = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
+a, b, pa, pb = '192.0.2.11', '192.0.2.1', port, 4242
+if sys.argv[6] == 'to-c1':
+    a, b, pa, pb = b, a, pb, pa
 def csum(b):
     b += b'\0' * (len(b) % 2)
     s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
     s = (s >> 16) + (s & 0xffff)
     return ~(s + (s >> 16)) & 0xffff
-inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1300, 0, 0x4000, 64, 17, 0,
-                    socket.inet_aton('192.0.2.11'), socket.inet_aton('192.0.2.1'))
+inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1400, 0, 0x4000, 64, 17, 0,
+                    socket.inet_aton(a), socket.inet_aton(b))
 inner = inner[:10] + struct.pack('!H', csum(inner)) + inner[12:]
-inner += struct.pack('!HHHH', port, 4242, 1280, 0)
-icmp = struct.pack('!BBHHH', 3, code, 0, 0, 552 if code == 4 else 0) + inner
+inner += struct.pack('!HHHH', pa, pb, 1380, 0)
+icmp = struct.pack('!BBHHH', 3, code, 0, 0, mtu if code == 4 else 0) + inner
 icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
 ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
                  socket.inet_aton(src), socket.inet_aton(dst))
@@ -46,13 +50,14 @@ s.sendto(ip + icmp, (dst, 0))
 PY
 }
 no_route() { client_status c1 totals.drops.no_route; }
-# in_unreach: the "destination unreachable" errors c1's kernel took in, so
-# that a forged one is known to have arrived before c1 is judged on it.
+# in_unreach [NS]: the "destination unreachable" errors c1's (NS's) kernel
+# took in, so that a forged one is known to have arrived before c1 is judged
+# on it.
 in_unreach() {
-	nsx c1 awk '/^Icmp:/ { if (!f) { for (i = 1; i <= NF; i++) if ($i == "InDestUnreachs") f = i }
+	nsx "${1:-c1}" awk '/^Icmp:/ { if (!f) { for (i = 1; i <= NF; i++) if ($i == "InDestUnreachs") f = i }
 		else print $f }' /proc/net/snmp
 }
-unreach_above() { [ "$(in_unreach)" -gt "$1" ]; }
+unreach_above() { [ "$(in_unreach "${2:-c1}")" -gt "$1" ]; }
 pmtu() { nsx c1 ip route get 192.0.2.1 | grep -o 'mtu [0-9]*' || true; }
 still_up() {
 	client_connected c1 || fail "c1 lost its connection: $(client_status c1 last_error)"
@@ -102,31 +107,10 @@ ok "c1 stays connected (session $S1) after a forged host unreachable from a rout
 # for ten minutes at a time. The hub takes no path MTU from ICMP (a way
 # to a client narrower than its link is the client's to tell): c1,
 # connected again, carries full-size packets both ways.
-hub_unreach() {
-	nsx hub awk '/^Icmp:/ { if (!f) { for (i = 1; i <= NF; i++) if ($i == "InDestUnreachs") f = i }
-		else print $f }' /proc/net/snmp
-}
-hub_unreach_above() { [ "$(hub_unreach)" -gt "$1" ]; }
 full=$(hub_stat "$V1" max_packet)
-n=$(hub_unreach)
-nsx c2 python3 - "$port" <<'PY'
-import socket, struct, sys
-port = int(sys.argv[1])
-def csum(b):
-    b += b'\0' * (len(b) % 2)
-    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-    s = (s >> 16) + (s & 0xffff)
-    return ~(s + (s >> 16)) & 0xffff
-inner = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 1400, 0, 0x4000, 64, 17, 0,
-                    socket.inet_aton('192.0.2.1'), socket.inet_aton('192.0.2.11'))
-inner = inner[:10] + struct.pack('!H', csum(inner)) + inner[12:]
-inner += struct.pack('!HHHH', 4242, port, 1380, 0)
-icmp = struct.pack('!BBHHH', 3, 4, 0, 0, 1300) + inner
-icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-s.sendto(icmp, ('192.0.2.1', 0))
-PY
-wait_until 5 "the hub's kernel taking the forged error" hub_unreach_above "$n"
+n=$(in_unreach hub)
+forge c2 192.0.2.12 192.0.2.1 4 1300 to-c1
+wait_until 5 "the hub's kernel taking the forged error" unreach_above "$n" hub
 expect_eq "the hub kernel's path MTU to c1" "$(nsx hub ip route get 192.0.2.11 | grep -o 'mtu [0-9]*' || true)" ""
 ctl sessions kick "$S1" > /dev/null
 S1_gone() { [ "$(session_of "$V1")" != "$S1" ] && [ -n "$(session_of "$V1")" ]; }
