@@ -356,7 +356,7 @@ void tun_pkt_too_big(struct tun *t, const struct tun_pkt *p, const uint8_t from[
 
 int tun_queue_drops(const struct tun *t, uint64_t *n)
 {
-	struct nl_link l;
+	struct nl_link l = {0}; /* a failed query fills nothing: 0, not stack garbage */
 	int rv = nl_link_get(t->ifindex, &l);
 	*n = l.tx_dropped;
 	return rv;
