@@ -482,9 +482,12 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 	struct group *g = getgrnam("slopn");
 	if (g && lchown(path, (uid_t)-1, g->gr_gid) < 0)
 		log_warn("cannot give %s to group slopn: %s", path, strerror(errno));
-	if (listen(c->fd, 16) < 0 ||
-	    sd_event_add_io(ev, &c->io, c->fd, EPOLLIN, on_accept, c) < 0)
+	int r = listen(c->fd, 16) < 0 ? -errno : sd_event_add_io(ev, &c->io, c->fd, EPOLLIN, on_accept, c);
+	if (r < 0) {
+		unlink(path); /* ours, bound just now: no file left that nobody answers on */
+		errno = -r;
 		goto fail;
+	}
 	c->path = strdup(path);
 	log_info("control socket %s", path);
 	return c;
