@@ -340,12 +340,10 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			log_warn("control socket: cannot accept a connection: %s; trying again each second",
 			         strerror(errno));
 		c->starved = true;
-		uint64_t now = timer_now_usec();
-		if ((c->resume || sd_event_add_time(c->ev, &c->resume, CLOCK_MONOTONIC, 0, 100000,
-		                                    on_resume, c) >= 0) &&
-		    sd_event_source_set_time(c->resume, now + 1000000) >= 0 &&
-		    sd_event_source_set_enabled(c->resume, SD_EVENT_ONESHOT) >= 0)
+		if (c->resume || timer_new(c->ev, &c->resume, 100000, on_resume, c) == 0) {
+			timer_once(c->resume, 1000000);
 			sd_event_source_set_enabled(c->io, SD_EVENT_OFF);
+		}
 		return 0;
 	}
 	if (cfd < 0)

@@ -136,9 +136,7 @@ struct server {
 	struct nat_job *nat_job;       /* iptables: the renewal under way (its thread) */
 	struct nat_job *nat_pending;   /* ... and the one to follow it */
 	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
-	uint64_t bad_login_minute;     /* refused logins logged: since when */
-	unsigned bad_login_lines;      /* lines this minute */
-	uint64_t bad_login_unlogged;   /* and the ones past the limit */
+	struct log_budget refused_log; /* refused logins' lines */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */
 	char *leases_path;             /* leases.json */

@@ -253,20 +253,7 @@ static void login_failed(struct session *ss, const char *reason, uint64_t tag)
 #define REFUSED_LINES 10
 static bool refusal_loggable(struct server *s, bool *last)
 {
-	uint64_t now = conn_now();
-	if (now - s->bad_login_minute >= 60 * NGTCP2_SECONDS) {
-		if (s->bad_login_unlogged)
-			log_info("%llu more refused logins in the last minute were not logged",
-			         (unsigned long long)s->bad_login_unlogged);
-		s->bad_login_minute = now;
-		s->bad_login_lines = s->bad_login_unlogged = 0;
-	}
-	if (s->bad_login_lines >= REFUSED_LINES) {
-		s->bad_login_unlogged++;
-		return false;
-	}
-	*last = ++s->bad_login_lines == REFUSED_LINES;
-	return true;
+	return log_budget_take(&s->refused_log, REFUSED_LINES, LOG_LVL_INFO, "refused logins", last);
 }
 
 /* Oversized ones are also counted (server.status, admission). */

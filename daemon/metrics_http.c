@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon/config.h"
 #include "daemon/log.h"
@@ -25,33 +24,21 @@ struct metrics_http {
 	sd_event_source *io, *timer;
 	metrics_text_fn fn;
 	void *ctx;
-	uint64_t log_minute;        /* CLOCK_MONOTONIC µs: when this minute's lines began */
-	unsigned log_lines, log_unsaid;
+	struct log_budget log;      /* libmicrohttpd's lines */
 };
 
 static void mhd_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	struct metrics_http *m = cls;
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
-	if (now - m->log_minute >= 60 * 1000000ull) {
-		if (m->log_unsaid)
-			log_warn("metrics: %u more messages of the HTTP server in the last minute were not logged",
-			         m->log_unsaid);
-		m->log_minute = now;
-		m->log_lines = m->log_unsaid = 0;
-	}
-	if (m->log_lines >= LOG_LINES) {
-		m->log_unsaid++;
+	bool last;
+	if (!log_budget_take(&m->log, LOG_LINES, LOG_LVL_WARN, "messages of the metrics HTTP server",
+	                     &last))
 		return;
-	}
 	char line[512];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	line[strcspn(line, "\n")] = '\0';
-	log_warn("metrics: %s%s", line,
-	         ++m->log_lines == LOG_LINES ? " (more this minute are counted, not logged)" : "");
+	log_warn("metrics: %s%s", line, last ? " (more this minute are counted, not logged)" : "");
 }
 
 static enum MHD_Result reply(struct MHD_Connection *c, unsigned status, char *text, size_t len)

@@ -47,15 +47,12 @@ static void tune(struct udp *u, int family, bool hub)
 	 * the link is the client's to tell: its probes, its
 	 * max_udp_payload_size). A client's connected socket keeps them: its
 	 * way to the hub narrowing is what they tell. */
-	if (family == AF_INET) {
-		int pmtu = hub ? IP_PMTUDISC_INTERFACE : IP_PMTUDISC_PROBE;
-		setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-	} else {
-		int pmtu = hub ? IPV6_PMTUDISC_INTERFACE : IPV6_PMTUDISC_PROBE;
+	int pmtu = hub ? IP_PMTUDISC_INTERFACE : IP_PMTUDISC_PROBE;
+	/* On an IPv6 socket too: its IPv4 peers' (dual stack). */
+	setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
+	if (family == AF_INET6) {
+		pmtu = hub ? IPV6_PMTUDISC_INTERFACE : IPV6_PMTUDISC_PROBE;
 		setsockopt(u->fd, IPPROTO_IPV6, IPV6_MTU_DISCOVER, &pmtu, sizeof(pmtu));
-		/* Its IPv4 peers' (a dual-stack socket): IPv4's setting. */
-		pmtu = hub ? IP_PMTUDISC_INTERFACE : IP_PMTUDISC_PROBE;
-		setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	}
 	/* Each receive tells how many packets the full queue has cost so far. */
 	int one = 1;

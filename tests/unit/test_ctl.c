@@ -421,6 +421,49 @@ static char *slurp(FILE *f)
 	return text;
 }
 
+/* fn(argc, argv) on socket with stdout to out_path (NULL: /dev/null), stdin
+ * read from input (NULL: as it is): its exit code, what it said on stderr
+ * in *err. */
+static int captured(const char *socket, const char *out_path, const char *input, char **err,
+                    int (*fn)(int, char **), int argc, char **argv)
+{
+	sock_path = socket;
+	json_out = false;
+	FILE *in = NULL, *errf = tmpfile();
+	assert_non_null(errf);
+	if (input) {
+		in = tmpfile();
+		assert_true(in && fputs(input, in) >= 0 && fflush(in) == 0);
+		rewind(in);
+	}
+	fflush(stdout);
+	fflush(stderr);
+	int saved_in = dup(0), saved_out = dup(1), saved_err = dup(2);
+	int out = open(out_path ? out_path : "/dev/null", O_WRONLY);
+	assert_true(out >= 0 && saved_in >= 0 && saved_out >= 0 && saved_err >= 0);
+	if (in)
+		dup2(fileno(in), 0);
+	dup2(out, 1);
+	dup2(fileno(errf), 2);
+	close(out);
+	clearerr(stdin);
+	int rc = fn(argc, argv);
+	fflush(stdout);
+	clearerr(stdout);
+	fflush(stderr);
+	dup2(saved_in, 0);
+	dup2(saved_out, 1);
+	dup2(saved_err, 2);
+	close(saved_in);
+	close(saved_out);
+	close(saved_err);
+	clearerr(stdin);
+	if (in)
+		fclose(in);
+	*err = slurp(errf);
+	return rc;
+}
+
 /* `slopnctl WORDS` (NULL-terminated) on socket with stdout to out_path
  * (NULL: /dev/null): its exit code, what it said on stderr in *err. */
 static int run(const char *socket, const char *out_path, char **err, ...)
@@ -432,28 +475,7 @@ static int run(const char *socket, const char *out_path, char **err, ...)
 	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	sock_path = socket;
-	json_out = false;
-	FILE *errf = tmpfile();
-	assert_non_null(errf);
-	fflush(stdout);
-	fflush(stderr);
-	int saved_out = dup(1), saved_err = dup(2);
-	int out = open(out_path ? out_path : "/dev/null", O_WRONLY);
-	assert_true(out >= 0 && saved_out >= 0 && saved_err >= 0);
-	dup2(out, 1);
-	dup2(fileno(errf), 2);
-	close(out);
-	int rc = dispatch(argc, argv);
-	fflush(stdout);
-	clearerr(stdout);
-	fflush(stderr);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_out);
-	close(saved_err);
-	*err = slurp(errf);
-	return rc;
+	return captured(socket, out_path, NULL, err, dispatch, argc, argv);
 }
 
 static void expect_said(const char *err, const char *want)
@@ -677,41 +699,21 @@ static void not_utf8(void **state)
 	free(err);
 }
 
-/* The shell on piped input: stdin from a file holding input, stdout to
- * /dev/null. Its exit code, what it said on stderr in *err. */
-static int run_shell(const char *socket, const char *input, char **err)
+static int shell_main(int argc, char **argv)
 {
-	sock_path = socket;
-	json_out = false;
-	setenv("HOME", "/nonexistent", 1); /* no history read */
-	FILE *in = tmpfile(), *errf = tmpfile();
-	assert_true(in && errf && fputs(input, in) >= 0 && fflush(in) == 0);
-	rewind(in);
-	fflush(stdout);
-	fflush(stderr);
-	int saved_in = dup(0), saved_out = dup(1), saved_err = dup(2);
-	int out = open("/dev/null", O_WRONLY);
-	assert_true(out >= 0 && saved_in >= 0 && saved_out >= 0 && saved_err >= 0);
-	dup2(fileno(in), 0);
-	dup2(out, 1);
-	dup2(fileno(errf), 2);
-	close(out);
-	clearerr(stdin);
+	(void)argc, (void)argv;
 	int rc = shell_run();
 	in_shell = false; /* the other tests' usage errors are a command line's */
 	signal(SIGINT, SIG_DFL);
-	fflush(stdout);
-	fflush(stderr);
-	dup2(saved_in, 0);
-	dup2(saved_out, 1);
-	dup2(saved_err, 2);
-	close(saved_in);
-	close(saved_out);
-	close(saved_err);
-	clearerr(stdin);
-	fclose(in);
-	*err = slurp(errf);
 	return rc;
+}
+
+/* The shell on piped input, stdout to /dev/null: its exit code, what it
+ * said on stderr in *err. */
+static int run_shell(const char *socket, const char *input, char **err)
+{
+	setenv("HOME", "/nonexistent", 1); /* no history read */
+	return captured(socket, NULL, input, err, shell_main, 0, NULL);
 }
 
 /* Piped commands exit with the status of the last line, a line that cannot
