@@ -55,8 +55,10 @@ struct session {
 	/* spoke-to-spoke backpressure (hub_spoke.c) */
 	struct session *held_for;      /* whose congested queue it waits on */
 	uint64_t held_at;              /* conn_now() */
-	uint64_t spoke_shed_until;     /* not held again until then */
+	uint64_t spoke_shed_until;     /* not held again until then, */
+	uint64_t spoke_shed_for;       /* or until this session (its id) drains */
 	unsigned holders;              /* sessions held for it (a drain looks only then) */
+	unsigned shed_by;              /* at most this many shed for it (the same) */
 	uint8_t *stash;                /* its QUIC packets kept unread while held */
 	size_t stash_head, stash_len, stash_cap;
 	struct session *replay_next;   /* its stash is read in hub_settle */
