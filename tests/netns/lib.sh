@@ -107,6 +107,8 @@ cleanup() {
 TMP=$(mktemp -d "/tmp/slopn-test.XXXXXX")
 trap cleanup EXIT
 trap 'exit 1' INT TERM
+# Output into a pipe that closed (| head): cleanup all the same, silently.
+trap 'exec > /dev/null 2>&1; exit 1' PIPE
 # nap SECONDS: a sleep without a process (read's timeout on a FIFO no one
 # writes to). The polls below run many times a second, and a fork and an
 # exec cost some 5 ms of CPU on these machines.
