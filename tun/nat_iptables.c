@@ -54,22 +54,29 @@ struct fam {
 	size_t nallow, nlocal, ndns;
 };
 
+/* What the hub lets pass leaves its chains by RETURN, not ACCEPT: an
+ * ACCEPT would end the built-in chain too, and the admin's own rules after
+ * the hub's jump (ufw's, a DROP of theirs) would never see the clients'
+ * packets. So, as with nftables, where the hub's table accepts only for
+ * itself, the machine's other rules still apply. */
+#define PASS "RETURN"
+
 /* From the TUN into chain: the VPN's subnet and the --allow-lan networks
- * accepted, the --dns servers at port 53, the hub's own networks dropped
+ * passed, the --dns servers at port 53, the hub's own networks dropped
  * (nat.c, closed_rules). */
 static void closed_rules(struct outbuf *o, const char *cmd, const char *chain, const char *t,
                          const struct fam *f)
 {
 	char c[64];
 	/* The VPN's own subnet first: private space, which the drops close. */
-	line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t,
+	line(o, "%s -t filter -A %s -i %s -d %s -j " PASS, cmd, chain, t,
 	     cidr(f->subnet, f->subnet6, 0, c));
 	for (size_t i = 0; i < f->nallow; i++)
-		line(o, "%s -t filter -A %s -i %s -d %s -j ACCEPT", cmd, chain, t,
+		line(o, "%s -t filter -A %s -i %s -d %s -j " PASS, cmd, chain, t,
 		     cidr(f->allow, f->allow6, i, c));
 	for (size_t i = 0; i < f->ndns; i++)
 		for (int k = 0; k < 2; k++)
-			line(o, "%s -t filter -A %s -i %s -d %s -p %s --dport 53 -j ACCEPT", cmd, chain, t,
+			line(o, "%s -t filter -A %s -i %s -d %s -p %s --dport 53 -j " PASS, cmd, chain, t,
 			     cidr(f->dns, f->dns6, i, c), k ? "tcp" : "udp");
 	for (size_t i = 0; i < f->nlocal; i++)
 		line(o, "%s -t filter -A %s -i %s -d %s -j DROP", cmd, chain, t,
@@ -86,15 +93,15 @@ static void family_rules(struct outbuf *o, const struct nat_rules *r, int gen, c
 	const char *t = r->tun;
 	line(o, "%s -t filter -N %s", cmd, fwd);
 	line(o, "%s -t filter -A %s -i %s -o %s -j %s", cmd, fwd, t, t,
-	     r->spoke_to_spoke ? "ACCEPT" : "DROP");
+	     r->spoke_to_spoke ? PASS : "DROP");
 	closed_rules(o, cmd, fwd, t, f);
 	if (egress)
-		line(o, "%s -t filter -A %s -i %s -o %s -j ACCEPT", cmd, fwd, t, egress);
+		line(o, "%s -t filter -A %s -i %s -o %s -j " PASS, cmd, fwd, t, egress);
 	line(o, "%s -t filter -A %s -i %s -j DROP", cmd, fwd, t);
 	for (size_t i = 0; i < f->nallow; i++)
-		line(o, "%s -t filter -A %s -o %s -s %s -j ACCEPT", cmd, fwd, t,
+		line(o, "%s -t filter -A %s -o %s -s %s -j " PASS, cmd, fwd, t,
 		     cidr(f->allow, f->allow6, i, c));
-	line(o, "%s -t filter -A %s -o %s -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT", cmd,
+	line(o, "%s -t filter -A %s -o %s -m conntrack --ctstate ESTABLISHED,RELATED -j " PASS, cmd,
 	     fwd, t);
 	line(o, "%s -t filter -A %s -o %s -j DROP", cmd, fwd, t);
 	line(o, "%s -t filter -I FORWARD 1 -j %s", cmd, fwd);

@@ -53,6 +53,22 @@ nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached the priva
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.1 >/dev/null && fail "c1 reached the hub's LAN address through iptables NAT"
 expect_eq "iptables form: a UDP service of the hub's at its VIP" "$(udp_answered 10.100.0.1 5300)" 1
 ok "iptables form: internet reached as the hub; LAN host, the hub's LAN address, on-link and private networks, 169.254.169.254 closed"
+# The machine's own rules after the hub's jumps still apply, as with
+# nftables: the hub's chains let packets on (RETURN), they do not accept
+# them for the whole of INPUT and FORWARD (before: an admin's DROP there
+# never saw a client's packet).
+admin_rule() { nsx hub iptables-legacy "$1" INPUT -i slopn0 -p udp --dport 5300 -j DROP &&
+	nsx hub iptables-legacy "$1" FORWARD -i slopn0 -d 203.0.113.130 -j DROP; }
+admin_rule -A || fail "cannot add the admin's rules"
+expect_eq "iptables form: the admin's DROP in INPUT, after the hub's jump" \
+	"$(udp_answered 10.100.0.1 5300)" 0
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null &&
+	fail "c1 reached the internet host past the admin's DROP in FORWARD"
+admin_rule -D || fail "cannot remove the admin's rules"
+expect_eq "iptables form: the UDP service once the admin's rule is gone" "$(udp_answered 10.100.0.1 5300)" 1
+nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null ||
+	fail "c1 cannot ping the internet host once the admin's rule is gone"
+ok "iptables form: the admin's own rules in INPUT and FORWARD apply to the clients"
 # A renewal (SIGHUP) puts the new rules in beside the old before these go:
 # the chains of the other name, one jump each. One that fails (an
 # iptables that refuses MASQUERADE) leaves the rules in force as they were.

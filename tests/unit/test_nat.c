@@ -134,11 +134,11 @@ static void ipv6_ruleset(void **state)
 	assert_true(ipt_script(&r, 0, buf, sizeof(buf)) > 0);
 	static const char *const want[] = {
 		"ip6tables -t filter -N SLOPN-slopn0-FWD\n",
-		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:1::/48 -j ACCEPT\n",
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:1::/48 -j RETURN\n",
 		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 2001:db8:2::/64 -j DROP\n",
-		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o wan6 -j ACCEPT\n",
-		"ip6tables -t filter -A SLOPN-slopn0-FWD -o slopn0 -s 2001:db8:1::/48 -j ACCEPT\n",
-		"ip6tables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 2001:db8:1::/48 -j ACCEPT\n"
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o wan6 -j RETURN\n",
+		"ip6tables -t filter -A SLOPN-slopn0-FWD -o slopn0 -s 2001:db8:1::/48 -j RETURN\n",
+		"ip6tables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 2001:db8:1::/48 -j RETURN\n"
 		"ip6tables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 2001:db8:2::/64 -j DROP\n"
 		"ip6tables -t filter -I INPUT 1 -j SLOPN-slopn0-IN\n",
 		"ip6tables -t nat -A SLOPN-slopn0-NAT -o wan6 -s fd12:3456:789a::/64 -j MASQUERADE\n",
@@ -257,15 +257,15 @@ static void iptables_form(void **state)
 	static const char *const want[] = {
 		"iptables -t filter -N SLOPN-slopn0-FWD\n",
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o slopn0 -j DROP\n",
-		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 198.51.100.0/24 -j RETURN\n",
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 203.0.113.0/30 -j DROP\n",
-		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j ACCEPT\n",
-		"iptables -t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j ACCEPT\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j RETURN\n",
+		"iptables -t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n",
 		"iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
 		/* The hub's own addresses there, from INPUT. */
 		"iptables -t filter -N SLOPN-slopn0-IN\n"
-		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 10.100.0.0/24 -j ACCEPT\n"
-		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 198.51.100.0/24 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 10.100.0.0/24 -j RETURN\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 198.51.100.0/24 -j RETURN\n"
 		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.0/24 -j DROP\n"
 		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 203.0.113.0/30 -j DROP\n"
 		"iptables -t filter -I INPUT 1 -j SLOPN-slopn0-IN\n",
@@ -293,11 +293,11 @@ static void iptables_form(void **state)
 	r.ndns = 1;
 	assert_true(ipt_script(&r, 0, buf, sizeof(buf)) > 0);
 	static const char *const want_dns[] = {
-		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.53/32 -p udp --dport 53 -j ACCEPT\n"
-		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.53/32 -p tcp --dport 53 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.53/32 -p udp --dport 53 -j RETURN\n"
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.53/32 -p tcp --dport 53 -j RETURN\n"
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 192.0.2.0/24 -j DROP\n",
-		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.53/32 -p udp --dport 53 -j ACCEPT\n"
-		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.53/32 -p tcp --dport 53 -j ACCEPT\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.53/32 -p udp --dport 53 -j RETURN\n"
+		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.53/32 -p tcp --dport 53 -j RETURN\n"
 		"iptables -t filter -A SLOPN-slopn0-IN -i slopn0 -d 192.0.2.0/24 -j DROP\n",
 	};
 	for (size_t i = 0; i < sizeof(want_dns) / sizeof(want_dns[0]); i++)
