@@ -381,8 +381,12 @@ static bool find_egress6(struct server *s)
 {
 	int oif;
 	char dev[IFNAMSIZ];
-	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev))
-		return false;
+	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev)) {
+		/* One out of several interfaces: there is one, --egress says which. */
+		if (errno != ENOTUNIQ || !s->cfg->egress)
+			return false;
+		snprintf(dev, sizeof(dev), "%s", s->cfg->egress);
+	}
 	snprintf(s->egress6, sizeof(s->egress6), "%s", s->cfg->egress ? s->cfg->egress : dev);
 	return true;
 }
@@ -474,13 +478,20 @@ int hub_nat_setup(struct server *s)
 		}
 		snprintf(s->egress, sizeof(s->egress), "%s", eg);
 	} else if (nl_default_oif(&oif) < 0 || !if_indextoname((unsigned)oif, s->egress)) {
-		log_err("--nat: no IPv4 default route to take the egress interface from: "
-		        "give --egress IFACE");
+		if (errno == ENOTUNIQ)
+			log_err("--nat: the IPv4 default route leaves by several interfaces (multipath), "
+			        "and clients' traffic is masqueraded out of one: give --egress IFACE");
+		else
+			log_err("--nat: no IPv4 default route to take the egress interface from: "
+			        "give --egress IFACE");
 		return -1;
 	}
 	if (s->addrs.has6 && !find_egress6(s))
-		log_info("nat: no IPv6 default route here: clients' IPv6 stays inside the VPN until "
-		         "there is one");
+		log_info(errno == ENOTUNIQ ? "nat: the IPv6 default route leaves by several interfaces "
+		                             "(multipath): clients' IPv6 stays inside the VPN unless "
+		                             "--egress IFACE says which"
+		                           : "nat: no IPv6 default route here: clients' IPv6 stays inside "
+		                             "the VPN until there is one");
 	else if (s->addrs.has6)
 		warn_accept_ra(s);
 	if (hub_nat_install(s, NAT_START) < 0)

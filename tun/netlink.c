@@ -390,9 +390,33 @@ struct route_info {
 	unsigned char dst_len, proto, type;
 	unsigned table;
 	uint8_t dst[16], gw[16];
-	int oif;
+	int oif;                /* of a multipath route too, when its next hops share one */
 	bool via;               /* a gateway, or next hops that may have one */
+	bool oifs;              /* next hops out of several interfaces (oif 0) */
 };
+
+/* The interface a multipath route's next hops leave by, when they all
+ * leave by one (0 when none says, -1 when they differ). */
+static int multipath_oif(const struct nlattr *a)
+{
+	const uint8_t *p = mnl_attr_get_payload(a);
+	size_t len = mnl_attr_get_payload_len(a);
+	int oif = 0;
+	while (len >= sizeof(struct rtnexthop)) {
+		struct rtnexthop nh;
+		memcpy(&nh, p, sizeof(nh));
+		if (nh.rtnh_len < sizeof(nh) || nh.rtnh_len > len)
+			break;
+		if (oif && nh.rtnh_ifindex != oif)
+			return -1;
+		oif = nh.rtnh_ifindex;
+		size_t step = RTNH_ALIGN(nh.rtnh_len);
+		if (step >= len)
+			break;
+		p += step, len -= step;
+	}
+	return oif;
+}
 
 static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 {
@@ -401,17 +425,22 @@ static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 	                         .proto = rtm->rtm_protocol, .table = rtm->rtm_table,
 	                         .type = rtm->rtm_type};
 	size_t alen = addr_len(rtm->rtm_family);
+	int mp = 0;
 	struct nlattr *a;
 	mnl_attr_for_each(a, nlh, sizeof(*rtm)) {
 		bool u32 = mnl_attr_get_payload_len(a) == 4, ip = mnl_attr_get_payload_len(a) == alen;
 		switch (mnl_attr_get_type(a)) {
 		case RTA_DST: if (ip) memcpy(r->dst, mnl_attr_get_payload(a), alen); break;
 		case RTA_GATEWAY: if (ip) memcpy(r->gw, mnl_attr_get_payload(a), alen); r->via = true; break;
-		case RTA_VIA: case RTA_MULTIPATH: case RTA_NH_ID: r->via = true; break;
+		case RTA_VIA: case RTA_NH_ID: r->via = true; break;
+		case RTA_MULTIPATH: r->via = true; mp = multipath_oif(a); break;
 		case RTA_OIF: if (u32) r->oif = (int)mnl_attr_get_u32(a); break;
 		case RTA_TABLE: if (u32) r->table = mnl_attr_get_u32(a); break;
 		}
 	}
+	if (!r->oif && mp > 0)
+		r->oif = mp;
+	r->oifs = !r->oif && mp < 0;
 }
 
 /* Every unicast route of a family but the local table's, to each (a list,
@@ -494,25 +523,35 @@ bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, u
 	       addr_same_prefix(net, r->dst, r->prefix);
 }
 
+struct default_search {
+	int oif;
+	bool oifs; /* a default route out of several interfaces */
+};
+
 static int find_default(const struct nlmsghdr *nlh, void *data)
 {
 	struct route_info r;
 	parse_route(nlh, &r);
-	int *oif = data;
-	if (r.table == RT_TABLE_MAIN && r.dst_len == 0 && r.oif && *oif == 0)
-		*oif = r.oif;
+	struct default_search *d = data;
+	if (r.table == RT_TABLE_MAIN && r.dst_len == 0 && r.type == RTN_UNICAST) {
+		if (r.oif && d->oif == 0)
+			d->oif = r.oif;
+		d->oifs |= r.oifs;
+	}
 	return MNL_CB_OK;
 }
 
 static int default_oif(int family, int *oif)
 {
+	struct default_search d = {0, false};
 	*oif = 0;
-	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), find_default, oif) < 0)
+	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), find_default, &d) < 0)
 		return -1;
-	if (*oif == 0) {
-		errno = ENOENT;
+	if (d.oif == 0) {
+		errno = d.oifs ? ENOTUNIQ : ENOENT;
 		return -1;
 	}
+	*oif = d.oif;
 	return 0;
 }
 

@@ -80,7 +80,9 @@ int nl_route_find(int family, bool (*match)(const struct nl_route *, void *), vo
 bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, unsigned prefix,
                         int except);
 
-/* The interface of the main table's IPv4 (IPv6) default route. -1 (ENOENT) if none. */
+/* The interface of the main table's IPv4 (IPv6) default route (a multipath
+ * one's when its next hops share it). -1 with ENOENT if none, ENOTUNIQ if
+ * the only one leaves by several interfaces. */
 int nl_default_oif(int *oif);
 int nl_default6_oif(int *oif);
 /* What `ip route get DST` says: the output interface and the gateway
