@@ -238,9 +238,12 @@ static int read_int(const char *path)
 	if (fd < 0)
 		return -1;
 	ssize_t n = read(fd, b, sizeof(b) - 1);
+	int e = n < 0 ? errno : EINVAL; /* the caller's message says why */
 	close(fd);
-	if (n <= 0 || b[0] < '0' || b[0] > '9')
+	if (n <= 0 || b[0] < '0' || b[0] > '9') {
+		errno = e;
 		return -1;
+	}
 	return atoi(b);
 }
 
