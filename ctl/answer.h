@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "proto/jsonfile.h"
+
 struct answer {
 	char at[48];   /* the object being read: "" for the result, "sessions[2]" */
 	char bad[192]; /* the first problem, "sessions[2].vip: expected a string"; "" if none */
@@ -19,7 +21,7 @@ enum { OPTIONAL = false, REQUIRED = true };
 
 /* Seconds since 1970 up to the year 9999: what localtime and the
  * differences with now can take. */
-#define ANS_TIME_MAX INT64_C(253402300799)
+#define ANS_TIME_MAX JSONFILE_TIME_MAX
 
 /* The first problem wins; printf-like. */
 void ans_bad(struct answer *an, const char *key, const char *fmt, ...)

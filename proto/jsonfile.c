@@ -100,3 +100,12 @@ int jsonfile_unhex(const char *hex, size_t hexlen, uint8_t *out)
 	}
 	return hexlen % 2 ? -1 : 0;
 }
+
+bool jsonfile_time(const json_t *v, int64_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > JSONFILE_TIME_MAX)
+		return false;
+	*out = json_integer_value(v);
+	return true;
+}

@@ -3,6 +3,7 @@
 #define SLOPN_PROTO_JSONFILE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -30,5 +31,15 @@ int jsonfile_parse_list(const char *buf, size_t len, int version, const char *ke
 /* Lower-case hex (as we write it) of hexlen characters into hexlen / 2
  * bytes. 0, or -1 when a character is not one. */
 int jsonfile_unhex(const char *hex, size_t hexlen, uint8_t *out);
+
+/* Times in the state files: seconds since 1970 up to the end of the year
+ * 9999. A larger one would overflow the microseconds of the hub's timers
+ * (a token's expiry armed in the past, again and again) and is no date
+ * slopnctl can print. */
+#define JSONFILE_TIME_MAX INT64_C(253402300799)
+#define JSONFILE_TIME_EXPECTED "a Unix time (integer from 0 to 253402300799, the year 9999)"
+
+/* v as such a time into *out: true, or false when it is not one. */
+bool jsonfile_time(const json_t *v, int64_t *out);
 
 #endif

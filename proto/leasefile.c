@@ -45,12 +45,12 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 			return -1;
 		}
 	}
-	json_t *seen = json_object_get(o, "last_seen");
-	if (!json_is_integer(seen) || json_integer_value(seen) < 0) {
-		snprintf(err, errlen, "leases[%zu].last_seen: expected a Unix time (integer >= 0)", idx);
+	int64_t seen;
+	if (!jsonfile_time(json_object_get(o, "last_seen"), &seen)) {
+		snprintf(err, errlen, "leases[%zu].last_seen: expected " JSONFILE_TIME_EXPECTED, idx);
 		return -1;
 	}
-	e->last_seen = json_integer_value(seen);
+	e->last_seen = seen;
 	return 0;
 }
 

@@ -22,7 +22,7 @@ bool token_name_valid(const char *name)
 	return true;
 }
 
-/* An optional time: absent or null is 0; otherwise an integer >= 0. */
+/* An optional time: absent or null is 0; otherwise JSONFILE_TIME_MAX at most. */
 static int get_time(json_t *o, const char *key, bool required, int64_t *out, size_t idx,
                     char *err, size_t errlen)
 {
@@ -35,11 +35,10 @@ static int get_time(json_t *o, const char *key, bool required, int64_t *out, siz
 		*out = 0;
 		return 0;
 	}
-	if (!json_is_integer(v) || json_integer_value(v) < 0) {
-		snprintf(err, errlen, "tokens[%zu].%s: expected a Unix time (integer >= 0)", idx, key);
+	if (!jsonfile_time(v, out)) {
+		snprintf(err, errlen, "tokens[%zu].%s: expected " JSONFILE_TIME_EXPECTED, idx, key);
 		return -1;
 	}
-	*out = json_integer_value(v);
 	return 0;
 }
 

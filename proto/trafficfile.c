@@ -35,7 +35,6 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 		return -1;
 	}
 	strcpy(e->name, name);
-	uint64_t last_seen;
 	if (get_count(o, "rx_bytes", &e->rx_bytes, idx, err, errlen) < 0 ||
 	    get_count(o, "rx_pkts", &e->rx_pkts, idx, err, errlen) < 0 ||
 	    get_count(o, "tx_bytes", &e->tx_bytes, idx, err, errlen) < 0 ||
@@ -43,9 +42,11 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 	    get_count(o, "sessions", &e->sessions, idx, err, errlen) < 0)
 		return -1;
 	json_t *ls = json_object_get(o, "last_seen");
-	if (ls && !json_is_null(ls) && get_count(o, "last_seen", &last_seen, idx, err, errlen) < 0)
+	e->last_seen = 0;
+	if (ls && !json_is_null(ls) && !jsonfile_time(ls, &e->last_seen)) {
+		snprintf(err, errlen, "tokens[%zu].last_seen: expected " JSONFILE_TIME_EXPECTED " or null", idx);
 		return -1;
-	e->last_seen = ls && !json_is_null(ls) ? (int64_t)last_seen : 0;
+	}
 	json_t *r = json_object_get(o, "last_remote");
 	e->last_remote[0] = '\0';
 	if (r && !json_is_null(r)) {

@@ -71,6 +71,8 @@ static void bad_files(void **state)
 		{"{\"version\":1,\"leases\":{}}", "leases: expected an array"},
 		{"{\"version\":1,\"leases\":[7]}", "leases[0]: expected an object"},
 		{"{\"version\":1,\"leases\":[{\"vip\":\"10.1.1.1\",\"last_seen\":0}]}", "leases[0].token"},
+		{"{\"version\":1,\"leases\":[{\"token\":\"a\",\"vip\":\"10.1.1.1\",\"last_seen\":253402300800}]}",
+		 "leases[0].last_seen: expected a Unix time"},
 		{"{\"version\":1,\"leases\":[{\"token\":\"a b\",\"vip\":\"10.1.1.1\",\"last_seen\":0}]}", "leases[0].token"},
 		{"{\"version\":1,\"leases\":[{\"token\":\"a\",\"client_id\":\"\",\"vip\":\"10.1.1.1\",\"last_seen\":0}]}",
 		 "leases[0].client_id"},

@@ -82,6 +82,10 @@ static void file_bad(void **state)
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":-1}]}", "tokens[0].created"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":\"x\"}]}", "tokens[0].created"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"expires\":1.5}]}", "tokens[0].expires"},
+		/* Past the year 9999: its expiry timer would be armed in the past for ever. */
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"expires\":18446744073710}]}",
+		 "tokens[0].expires: expected a Unix time (integer from 0 to 253402300799"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":253402300800}]}", "tokens[0].created"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.1\"}]}", "tokens[0].vip"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":7}]}", "tokens[0].vip"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"max_sessions\":0}]}", "tokens[0].max_sessions: expected 1-65535 or null"},

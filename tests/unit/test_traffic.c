@@ -78,6 +78,7 @@ static void file_bad(void **state)
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"tx_pkts\":1.5}]}", "tokens[0].tx_pkts: expected an integer >= 0"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sessions\":\"3\"}]}", "tokens[0].sessions: expected"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"last_seen\":-5}]}", "tokens[0].last_seen: expected"},
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"last_seen\":253402300800}]}", "tokens[0].last_seen: expected a Unix time"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"last_remote\":5}]}", "tokens[0].last_remote: expected"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"last_remote\":\"a\\nb\"}]}", "tokens[0].last_remote: expected"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"last_remote\":\"a\\u0000b\"}]}", "is not allowed"},
