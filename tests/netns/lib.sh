@@ -70,6 +70,8 @@ dump_logs() {
 
 cleanup() {
 	local rc=$?
+	# Its output may go to a pipe that closed: writes fail, cleanup goes on.
+	trap '' PIPE
 	[ -n "$WATCHDOG" ] && kill -9 "$WATCHDOG" 2>/dev/null
 	[ $rc -ne 0 ] && [ $rc -ne 77 ] && dump_logs
 	# CONT: a process a test stopped (kill -STOP) cannot end otherwise.
@@ -107,7 +109,7 @@ cleanup() {
 TMP=$(mktemp -d "/tmp/slopn-test.XXXXXX")
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-# Output into a pipe that closed (| head): cleanup all the same, silently.
+# Output into a pipe that closed (| head): cleanup all the same.
 trap 'exec > /dev/null 2>&1; exit 1' PIPE
 # nap SECONDS: a sleep without a process (read's timeout on a FIFO no one
 # writes to). The polls below run many times a second, and a fork and an
