@@ -84,6 +84,15 @@ void hub_reload(struct server *s)
 		config_free(&fresh);
 		return;
 	}
+	/* The default file, looked for only if it is there: gone now (moved
+	 * aside, a mount not up), it would be read as empty, and the shared
+	 * token and --no-spoke-to-spoke dropped without a word. */
+	if (!fresh.config || strcmp(fresh.config, old->config) != 0) {
+		log_err("reload: %s is not there any more: keeping the running settings; put it "
+		        "back, or restart to run without it", old->config);
+		config_free(&fresh);
+		return;
+	}
 	bool token_changed = str_differs(fresh.token, s->reload_token);
 	if (token_changed) {
 		hub_set_token(s, fresh.token);

@@ -57,3 +57,29 @@ wait_log hub "slopnd.conf:[0-9]+: mtu 'huge': must be 576..1400" 5
 wait_log hub "reload of .*slopnd.conf failed: keeping the running settings" 5
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
 ok "a bad file on reload is reported and ignored"
+
+# The default file, /etc/slopn/slopnd.conf, read when there is no --config:
+# moved aside, a SIGHUP keeps the running settings (it was read as empty:
+# the shared token gone, spoke-to-spoke back on, and "reloaded"). The hub
+# runs in a mount namespace of its own whose /etc is an overlay, so that
+# the machine's /etc is not touched.
+stop hub
+mkdir -p "$TMP/etc-up/slopn" "$TMP/etc-work"
+sed 's/^no_spoke_to_spoke = no$/no_spoke_to_spoke = yes/' "$TMP/slopnd.conf" | grep -v '^mtu' \
+	> "$TMP/etc-up/slopn/slopnd.conf"
+chmod 600 "$TMP/etc-up/slopn/slopnd.conf"
+START_WITH=(unshare -m --propagation private sh -c 'mount -t overlay etc -o "lowerdir=/etc,upperdir=$0/etc-up,workdir=$0/etc-work" /etc && exec "$@"' "$TMP")
+start hub:dflt server --control "$TMP/hub.sock" --tun slopn0
+START_WITH=()
+wait_hub
+expect_eq "no_spoke_to_spoke = yes from /etc/slopn/slopnd.conf" "$(ctl --json status | jq .spoke_to_spoke)" false
+nsenter -t "$(pid_of hub:dflt)" -m mv /etc/slopn/slopnd.conf /etc/slopn/slopnd.conf.old ||
+	fail "cannot move the hub's /etc/slopn/slopnd.conf aside"
+kill -HUP "$(pid_of hub:dflt)"
+wait_log hub-dflt "reload: /etc/slopn/slopnd.conf is not there any more: keeping the running settings" 5
+expect_eq "spoke-to-spoke after a reload without the default file" "$(ctl --json status | jq .spoke_to_spoke)" false
+expect_eq "the shared token after a reload without the default file" \
+	"$(ctl --json token list | jq '[.tokens[] | select(.shared)] | length')" 1
+ok "the default file moved aside: the reload keeps its settings, the shared token among them"
+stop hub:dflt
+echo "PASS"
