@@ -4,32 +4,75 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+/* A limit as a person writes it: "16 MiB", "4096 bytes". */
+static void say_size(char *s, size_t n, size_t max)
+{
+	if (max >= 1 << 20 && !(max & ((1 << 20) - 1)))
+		snprintf(s, n, "%zu MiB", max >> 20);
+	else
+		snprintf(s, n, "%zu bytes", max);
+}
+
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
 {
 	*buf = NULL;
 	*len = 0;
-	FILE *f = fopen(path, "re");
-	if (!f) {
+	/* Not blocking: a FIFO put there would hold the start, or a reload
+	 * (the event loop) until the watchdog. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
 		snprintf(err, errlen, "cannot open: %s", strerror(errno));
 		return -1;
 	}
+	struct stat st;
+	char limit[32];
+	const char *why = NULL;
+	if (fstat(fd, &st) < 0)
+		why = strerror(errno);
+	else if (S_ISDIR(st.st_mode))
+		why = strerror(EISDIR);
+	else if (!S_ISREG(st.st_mode))
+		why = "not a regular file";
+	if (why) {
+		snprintf(err, errlen, "cannot read: %s", why);
+		close(fd);
+		return -1;
+	}
+	if ((uint64_t)st.st_size > max) {
+		say_size(limit, sizeof(limit), max);
+		snprintf(err, errlen, "larger than %s", limit);
+		close(fd);
+		return -1;
+	}
 	char *b = malloc(max + 1);
-	size_t n = b ? fread(b, 1, max + 1, f) : 0;
-	int bad = !b ? ENOMEM : ferror(f) ? EIO : 0;
-	fclose(f);
+	size_t n = 0;
+	int bad = b ? 0 : ENOMEM;
+	while (b && n <= max) { /* past max: it grew since the fstat */
+		ssize_t r = read(fd, b + n, max + 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			bad = errno;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
 	if (bad || n > max) {
+		say_size(limit, sizeof(limit), max);
 		if (bad)
 			snprintf(err, errlen, "cannot read: %s", strerror(bad));
 		else
-			snprintf(err, errlen, "larger than %zu MiB", max >> 20);
+			snprintf(err, errlen, "larger than %s", limit);
 		free(b);
 		return -1;
 	}

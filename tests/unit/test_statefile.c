@@ -52,9 +52,32 @@ static void written_and_read(void **state)
 	}
 	/* Larger than the reader takes: refused, said. */
 	assert_int_equal(statefile_read(path, 4, &buf, &len, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "larger than"));
+	assert_string_equal(err, "larger than 4 bytes"); /* not "0 MiB" */
+	assert_null(buf);
+	assert_int_equal(statefile_read(path, 2 << 20, &buf, &len, err, sizeof(err)), 1);
+	free(buf);
+	unlink(path);
+}
+
+/* Not a file: said at once, not waited on (a FIFO), and with the reason. */
+static void not_a_file(void **state)
+{
+	(void)state;
+	char path[64], err[256], *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot read: not a regular file");
 	assert_null(buf);
 	unlink(path);
+	assert_int_equal(mkdir(path, 0700), 0);
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot read: Is a directory");
+	rmdir(path);
+	/* A character device: no endless read into the limit's buffer. */
+	assert_int_equal(statefile_read("/dev/zero", 100, &buf, &len, err, sizeof(err)), -1);
+	assert_string_equal(err, "cannot read: not a regular file");
 }
 
 static void failed_write(void **state)
@@ -85,6 +108,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(written_and_read),
 		cmocka_unit_test(failed_write),
+		cmocka_unit_test(not_a_file),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
