@@ -149,6 +149,15 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 			        "run as root, or give --state-dir)", keypath, strerror(errno));
 			return -1;
 		}
+		/* Its certificate without it: the key was lost, not never made.
+		 * A new one would change the pin that every client checks. */
+		if (access(crtpath, F_OK) == 0) {
+			log_err("%s is missing, but %s is there: the hub's key is lost, and a new one "
+			        "would change its pin (clients with --pin would be refused). Put %s "
+			        "back, or move %s away to make a new key and pin", keypath, crtpath,
+			        keypath, crtpath);
+			return -1;
+		}
 		if (create_identity(keypath, crtpath, false) < 0)
 			return -1;
 	} else if (access(crtpath, F_OK) < 0 && errno == ENOENT) {

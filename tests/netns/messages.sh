@@ -100,6 +100,17 @@ rm "$TMP/pin-state/hub.crt"
 expect_eq "pin after hub.crt was lost" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state" 2> "$TMP/err.txt")" "$pin"
 expect_eq "hub.crt made again, said" "$(cat "$TMP/err.txt")" \
 	"slopnd: warning: $TMP/pin-state/hub.crt was missing: made a new certificate for the key in $TMP/pin-state/hub.key (the pin stays)"
+# The certificate without its key (hub.key lost): no new key, which would
+# change the pin; an error that says what to do, exit 1.
+mv "$TMP/pin-state/hub.key" "$TMP/pin-state/hub.key.lost"
+rc=0
+nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state" > /dev/null 2> "$TMP/err.txt" || rc=$?
+expect_eq "pin without hub.key: exit status" "$rc" 1
+[ -e "$TMP/pin-state/hub.key" ] && fail "a new hub.key made beside the old hub.crt"
+expect_eq "pin without hub.key: said" "$(cat "$TMP/err.txt")" \
+	"slopnd: error: $TMP/pin-state/hub.key is missing, but $TMP/pin-state/hub.crt is there: the hub's key is lost, and a new one would change its pin (clients with --pin would be refused). Put $TMP/pin-state/hub.key back, or move $TMP/pin-state/hub.crt away to make a new key and pin"
+mv "$TMP/pin-state/hub.key.lost" "$TMP/pin-state/hub.key"
+expect_eq "pin with hub.key back" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state")" "$pin"
 ok "usage and config errors: one line each, with where"
 
 # --listen without a port: a warning that names the port, which is used.
