@@ -119,6 +119,10 @@ int tokens_add(struct token_store *ts, const struct token_entry *want,
 		snprintf(err, errlen, "a token named '%s' exists already (remove it first, or pick another name)", name);
 		return SLOPN_RPC_NAME_TAKEN;
 	}
+	if (ts->n >= TOKENS_MAX) {
+		snprintf(err, errlen, "the token store holds %zu tokens, its most: remove one first", ts->n);
+		return SLOPN_RPC_FULL;
+	}
 	uint8_t raw[TOKEN_SECRET_BYTES];
 	if (gnutls_rnd(GNUTLS_RND_KEY, raw, sizeof(raw)) < 0) {
 		snprintf(err, errlen, "no random numbers from GnuTLS");

@@ -14,6 +14,9 @@
 
 #define TOKEN_SECRET_BYTES 20                     /* 160 bits from GnuTLS */
 #define TOKEN_SECRET_LEN (2 * TOKEN_SECRET_BYTES) /* as hex */
+/* Tokens in the store at most: its file (written whole at each change,
+ * some 4 MiB then) stays well within what the hub reads back (16 MiB). */
+#define TOKENS_MAX 10000
 
 struct token_store {
 	char *path;

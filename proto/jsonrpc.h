@@ -24,6 +24,7 @@ enum jsonrpc_code {
 	SLOPN_RPC_WRONG_ROLE = 1005,
 	SLOPN_RPC_NO_BAN = 1006,
 	SLOPN_RPC_BUSY = 1007,      /* too many subscribers */
+	SLOPN_RPC_FULL = 1008,      /* the token store holds TOKENS_MAX */
 };
 
 struct jsonrpc_request {

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "daemon/tokens.h"
+#include "proto/jsonfile.h"
 #include "proto/jsonrpc.h"
 #include "proto/tokenfile.h"
 
@@ -186,7 +187,8 @@ static void store(void **state)
 
 	/* What is on disk is what is in memory; no temporary file is left. */
 	struct token_store again;
-	assert_int_equal(tokens_load(&again, path, err, sizeof(err)), 0);
+	if (tokens_load(&again, path, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
 	assert_int_equal(again.n, 2);
 	assert_memory_equal(again.v, ts.v, 2 * sizeof(*ts.v));
 	tokens_free(&again);
@@ -294,6 +296,45 @@ static void store_edited_by_hand(void **state)
 	free(dir);
 }
 
+/* The largest store the hub writes (TOKENS_MAX tokens, every field at its
+ * longest) it reads back, and it takes no token more: the file stays
+ * within what a start reads (it had no limit, and a hub past 16 MiB of
+ * tokens.json did not start again). */
+static void store_full(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256], secret[TOKEN_SECRET_LEN + 1];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
+	ts.v = calloc(TOKENS_MAX, sizeof(*ts.v));
+	assert_non_null(ts.v);
+	for (size_t i = 0; i < TOKENS_MAX; i++) {
+		struct token_entry *e = &ts.v[i];
+		snprintf(e->name, sizeof(e->name), "%064zu", i);
+		memset(e->sha256, 0xab, sizeof(e->sha256));
+		e->created = e->expires = e->last_used = JSONFILE_TIME_MAX;
+		e->vip = 0x64c80000 | (100 + i / 100) << 8 | (100 + i % 100); /* 100.200.1xx.1xx */
+		e->max_sessions = TOKEN_MAX_SESSIONS;
+	}
+	ts.n = TOKENS_MAX;
+	assert_int_equal(tokens_save(&ts, err, sizeof(err)), 0);
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "one-more"}, secret, err,
+	                            sizeof(err)), SLOPN_RPC_FULL);
+	assert_string_equal(err, "the token store holds 10000 tokens, its most: remove one first");
+	assert_int_equal(ts.n, TOKENS_MAX);
+	struct token_store again;
+	if (tokens_load(&again, path, err, sizeof(err)) < 0)
+		fail_msg("%s", err);
+	assert_int_equal(again.n, TOKENS_MAX);
+	assert_null(tokens_find(&again, "one-more"));
+	tokens_free(&again);
+	tokens_free(&ts);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
 static void store_corrupt(void **state)
 {
 	(void)state;
@@ -321,6 +362,7 @@ int main(void)
 		cmocka_unit_test(store_write_fails),
 		cmocka_unit_test(store_edited_by_hand),
 		cmocka_unit_test(store_corrupt),
+		cmocka_unit_test(store_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
