@@ -381,12 +381,10 @@ static bool find_egress6(struct server *s)
 {
 	int oif;
 	char dev[IFNAMSIZ];
-	if (nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev)) {
-		/* One out of several interfaces: there is one, --egress says which. */
-		if (errno != ENOTUNIQ || !s->cfg->egress)
-			return false;
-		snprintf(dev, sizeof(dev), "%s", s->cfg->egress);
-	}
+	/* One out of several interfaces is one all the same: --egress says which. */
+	if ((nl_default6_oif(&oif) < 0 || !if_indextoname((unsigned)oif, dev)) &&
+	    (errno != ENOTUNIQ || !s->cfg->egress))
+		return false;
 	snprintf(s->egress6, sizeof(s->egress6), "%s", s->cfg->egress ? s->cfg->egress : dev);
 	return true;
 }

@@ -1,9 +1,9 @@
 #include "daemon/log.h"
+#include "daemon/timer.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -14,9 +14,7 @@ int log_max_level = LOG_LVL_INFO;
 bool log_budget_take(struct log_budget *b, unsigned max, enum log_level lvl, const char *what,
                      bool *last)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	uint64_t now = (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+	uint64_t now = timer_now_usec();
 	if (now - b->since >= 60 * 1000000ull) {
 		if (b->unsaid)
 			log_msg(lvl, "%llu more %s in the last minute were not logged", b->unsaid, what);

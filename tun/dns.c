@@ -22,16 +22,11 @@ static int read_all(const char *path, char *buf, size_t cap, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
-	*len = 0;
-	ssize_t n = 0;
-	while (*len < cap && ((n = read(fd, buf + *len, cap - *len)) > 0 || (n < 0 && errno == EINTR)))
-		if (n > 0)
-			*len += (size_t)n;
-	int e = n < 0 ? errno : EFBIG;
-	close(fd);
 	/* A read that failed halfway is no file: restored from it, resolv.conf
 	 * would lose its end, and the backup would be gone. */
-	if (n < 0 || *len == cap) {
+	int rv = fd_read_all(fd, buf, cap, len), e = rv < 0 ? errno : EFBIG;
+	close(fd);
+	if (rv < 0 || *len == cap) {
 		errno = e;
 		return -1;
 	}

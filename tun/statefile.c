@@ -4,21 +4,11 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
-#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* A limit as a person writes it: "16 MiB", "4096 bytes". */
-static void say_size(char *s, size_t n, size_t max)
-{
-	if (max >= 1 << 20 && !(max & ((1 << 20) - 1)))
-		snprintf(s, n, "%zu MiB", max >> 20);
-	else
-		snprintf(s, n, "%zu bytes", max);
-}
 
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
 {
@@ -34,7 +24,6 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 		return -1;
 	}
 	struct stat st;
-	char limit[32];
 	const char *why = NULL;
 	if (fstat(fd, &st) < 0)
 		why = strerror(errno);
@@ -42,37 +31,20 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 		why = strerror(EISDIR);
 	else if (!S_ISREG(st.st_mode))
 		why = "not a regular file";
-	if (why) {
-		snprintf(err, errlen, "cannot read: %s", why);
-		close(fd);
-		return -1;
-	}
-	if ((uint64_t)st.st_size > max) {
-		say_size(limit, sizeof(limit), max);
-		snprintf(err, errlen, "larger than %s", limit);
-		close(fd);
-		return -1;
-	}
-	char *b = malloc(max + 1);
+	char *b = why ? NULL : malloc(max + 1);
 	size_t n = 0;
-	int bad = b ? 0 : ENOMEM;
-	while (b && n <= max) { /* past max: it grew since the fstat */
-		ssize_t r = read(fd, b + n, max + 1 - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			bad = errno;
-		if (r <= 0)
-			break;
-		n += (size_t)r;
-	}
+	if (!why && !b)
+		why = strerror(ENOMEM);
+	else if (!why && fd_read_all(fd, b, max + 1, &n) < 0)
+		why = strerror(errno);
 	close(fd);
-	if (bad || n > max) {
-		say_size(limit, sizeof(limit), max);
-		if (bad)
-			snprintf(err, errlen, "cannot read: %s", strerror(bad));
+	if (why || n > max) {
+		if (why)
+			snprintf(err, errlen, "cannot read: %s", why);
+		else if (max >= 1 << 20 && !(max & ((1 << 20) - 1)))
+			snprintf(err, errlen, "larger than %zu MiB", max >> 20);
 		else
-			snprintf(err, errlen, "larger than %s", limit);
+			snprintf(err, errlen, "larger than %zu bytes", max);
 		free(b);
 		return -1;
 	}
@@ -80,6 +52,22 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 	*buf = b;
 	*len = n;
 	return 1;
+}
+
+int fd_read_all(int fd, void *buf, size_t cap, size_t *len)
+{
+	*len = 0;
+	while (*len < cap) {
+		ssize_t n = read(fd, (char *)buf + *len, cap - *len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		*len += (size_t)n;
+	}
+	return 0;
 }
 
 int fd_write_all(int fd, const void *data, size_t len)

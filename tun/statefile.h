@@ -12,6 +12,10 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 /* All of data into fd (again after EINTR or a short write). 0 or -1 with
  * errno. */
 int fd_write_all(int fd, const void *data, size_t len);
+/* From fd into buf until its end or cap bytes (again after EINTR): 0 with
+ * *len, or -1 with errno when a read failed (what came before it is no
+ * whole file). */
+int fd_read_all(int fd, void *buf, size_t cap, size_t *len);
 
 /* Write data to path through a temporary file in the same directory:
  * write, fsync, rename over path, fsync of the directory. 0, or -1 with
