@@ -26,6 +26,8 @@
 #define MAX_CALLERS 64
 #define MAX_SUBSCRIBERS (MAX_CALLERS / 2)
 #define OUT_MAX (4 << 20)      /* a subscriber that does not read is dropped */
+/* Tests lower OUT_MAX with this (bytes): not for production. */
+#define OUT_MAX_ENV "SLOPN_TEST_CONTROL_OUT_MAX"
 /* Past this much waiting, a caller's further requests wait too (unread,
  * so its writes block): a script that sends a thousand requests before it
  * reads loses no answer, and the daemon holds little for it. */
@@ -63,6 +65,7 @@ struct control {
 	struct caller *callers;
 	unsigned ncallers, nsubscribers;
 	uint64_t idle_usec;
+	size_t out_max;
 };
 
 static void caller_free(struct caller *k)
@@ -152,7 +155,7 @@ static int queue_line(struct caller *k, char *line, bool event)
 	if (!line)
 		return -1;
 	size_t n = strlen(line);
-	if (event && k->outlen && k->outlen + n > OUT_MAX) {
+	if (event && k->outlen && k->outlen + n > k->ctl->out_max) {
 		free(line);
 		return -1;
 	}
@@ -264,21 +267,37 @@ static int serve(struct caller *k)
 static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdata)
 {
 	struct caller *k = userdata;
+	/* It can take nothing more (gone, or shut down: by itself, or by
+	 * control_notify for a subscriber that stopped reading). The kernel
+	 * says so at every turn of the loop until the socket is closed: each
+	 * return below that leaves work undone drops it instead of spinning. */
+	bool hup = revents & (EPOLLHUP | EPOLLERR);
 	if (revents & EPOLLOUT && flush_out(k) < 0)
 		goto drop;
 	if (k->eof) {
-		if (!k->outlen || revents & (EPOLLHUP | EPOLLERR))
+		if (!k->outlen || hup)
 			goto drop;
 		return 0;
 	}
 	if (k->pendoff < k->pendlen) {
 		/* Requests read earlier, held while their answers piled up. */
+		size_t left = k->pendlen - k->pendoff;
 		if (serve(k) < 0)
 			goto drop;
+		if (k->pendlen - k->pendoff == left) {
+			if (hup)
+				goto drop;
+			return 0;
+		}
 		touch(k);
 		return 0;
 	}
-	if (k->outlen >= OUT_HIGH || !(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+	if (k->outlen >= OUT_HIGH) {
+		if (hup)
+			goto drop;
+		return 0;
+	}
+	if (!(revents & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 		return 0;
 	ssize_t n = recv(fd, k->pend, IN_CHUNK, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
@@ -420,6 +439,8 @@ static struct control *control_new(sd_event *ev, const char *role,
 	c->fd = -1;
 	uint64_t ms = testenv_get(IDLE_ENV, 1, 3600000);
 	c->idle_usec = ms ? ms * 1000 : IDLE_USEC;
+	uint64_t max = testenv_get(OUT_MAX_ENV, OUT_HIGH, OUT_MAX);
+	c->out_max = max ? (size_t)max : OUT_MAX;
 	return c;
 }
 

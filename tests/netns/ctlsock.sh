@@ -2,7 +2,8 @@
 # An administrator no one can lock out (issue 10): slopnctl monitor stays
 # through a silence longer than the idle timeout; a caller that says nothing
 # is still closed at it; 100 idle callers never keep slopnctl status out;
-# subscribers are capped at 32 and stay until they hang up.
+# subscribers are capped at 32 and stay until they hang up; a caller that
+# can take nothing more is let go, not spun on.
 unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
@@ -10,8 +11,10 @@ command -v python3 >/dev/null || skip "needs python3"
 topo 2
 # The idle timeout is 60 s; this test-only setting makes it 2 s.
 export SLOPN_TEST_CONTROL_IDLE_MS=2000
+# And the events a subscriber may leave unread 300 KB, not 4 MiB.
+export SLOPN_TEST_CONTROL_OUT_MAX=300000
 start_hub
-unset SLOPN_TEST_CONTROL_IDLE_MS
+unset SLOPN_TEST_CONTROL_IDLE_MS SLOPN_TEST_CONTROL_OUT_MAX
 
 # holder.py NSUBS NIDLE WAIT: NSUBS callers that subscribe, then NIDLE that
 # say nothing; prints "subscribed refused", then after WAIT seconds how many
@@ -141,6 +144,92 @@ print(r["id"], any(t["name"] == "ghost" for t in r["result"]["tokens"]))
 PY
 expect_eq "first answer's id, ghost added" "$(cat "$TMP/notify.txt")" "9 False"
 ok "a notification is not run, a blank line not answered"
+
+# A caller that can take nothing more is let go at once, and the hub does
+# not spin on it meanwhile: a subscriber that stopped reading past the
+# events it may leave waiting (300 KB here, 4 MiB in production), and a
+# caller whose held requests wait behind 256 KiB of unread answers when it
+# shuts its socket down. Both keep their descriptors open; the hub must
+# close its own, and use little CPU until then.
+hubpid=$(pid_of hub)
+cpu() { awk '{print $14 + $15}' "/proc/$hubpid/stat"; }
+base=$(fds hub)
+python3 - "$TMP/hub.sock" > "$TMP/stuck-sub.txt" 2>&1 <<'PY' &
+import json, select, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+line = b""
+while not line.endswith(b"\n"):
+    line += s.recv(1)
+print("subscribed", "result" in json.loads(line), flush=True)
+# Never reads again; says when the hub shuts the connection down.
+p = select.poll()
+p.register(s, select.POLLHUP)
+print("shut down by the hub", bool(p.poll(120000)), flush=True)
+time.sleep(600)
+PY
+PIDS+=($!)
+stuck_sub=$!
+subscribed() { grep -q "subscribed True" "$TMP/stuck-sub.txt"; }
+wait_until 5 "a subscriber that will stop reading" subscribed
+python3 - "$TMP/hub.sock" > "$TMP/events.txt" 2>&1 <<'PY' || fail "token add/remove: $(cat "$TMP/events.txt")"
+import socket, sys, threading
+N = 1500  # some 400 KB of token.added and token.removed
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+def send():
+    for i in range(N):
+        n = b"e%063d" % i
+        s.sendall(b'{"jsonrpc":"2.0","id":%d,"method":"token.add","params":{"name":"%s"}}\n'
+                  b'{"jsonrpc":"2.0","id":%d,"method":"token.remove","params":{"name":"%s"}}\n'
+                  % (2 * i, n, 2 * i + 1, n))
+threading.Thread(target=send, daemon=True).start()
+f = s.makefile("rb")
+print(sum(b'"result"' in f.readline() for i in range(2 * N)))
+PY
+expect_eq "token add and remove answered" "$(cat "$TMP/events.txt")" 3000
+hung_up() { grep -q "shut down by the hub True" "$TMP/stuck-sub.txt"; }
+wait_until 5 "the hub shutting the stalled subscriber down" hung_up
+let_go() { [ "$(fds hub)" -le "$base" ]; }
+wait_until 5 "the hub closing the stalled subscriber's socket" let_go
+t0=$(cpu)
+sleep 2
+t1=$(cpu)
+[ $((t1 - t0)) -lt 50 ] || fail "with a stalled subscriber let go, the hub used $((t1 - t0)) ticks of CPU in 2 s"
+ok "a subscriber that stopped reading is let go: $((t1 - t0)) ticks of CPU in 2 s after"
+
+python3 - "$TMP/hub.sock" > "$TMP/stuck-caller.txt" 2>&1 <<'PY' &
+import socket, sys, threading, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+req = b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"server.status"}\n' % i for i in range(6000))
+def send():
+    try:
+        s.sendall(req)
+    except OSError:
+        pass
+t = threading.Thread(target=send, daemon=True)
+t.start()
+t.join(1)
+print("held back", t.is_alive(), flush=True)
+s.shutdown(socket.SHUT_RDWR)
+print("shut down", flush=True)
+time.sleep(600)
+PY
+PIDS+=($!)
+stuck_caller=$!
+shut() { grep -q "shut down" "$TMP/stuck-caller.txt"; }
+wait_until 5 "a caller that shuts its socket down with requests held" shut
+expect_eq "the hub held the caller's requests back" "$(head -1 "$TMP/stuck-caller.txt")" "held back True"
+wait_until 5 "the hub closing the shut-down caller's socket" let_go
+t0=$(cpu)
+sleep 2
+t1=$(cpu)
+[ $((t1 - t0)) -lt 50 ] || fail "with a shut-down caller let go, the hub used $((t1 - t0)) ticks of CPU in 2 s"
+expect_eq "status --json role after" "$(ctl --json status | jq -r .role)" server
+kill "$stuck_sub" "$stuck_caller"
+ok "a caller that shut its socket down with answers waiting is let go: $((t1 - t0)) ticks in 2 s"
 
 # One answer larger than the 4 MiB a caller may leave waiting (token.list
 # of 20000 tokens) goes out whole, and a caller reading it slowly, for
