@@ -312,10 +312,14 @@ static void client_down(struct conn *c)
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
-	cl->silent = !c->heard;
-	if (c->heard)
+	/* A key that is not the pin's is an answer too, also when it came in
+	 * the first packet, which then does not count as heard (its read
+	 * failed): the address is left once, below, and not watched. */
+	bool heard = c->heard || cl->pin_mismatch[0];
+	cl->silent = !heard;
+	if (heard)
 		cl->silent_since = 0; /* the hub was there: a new outage is watched closely */
-	if (!was_up && !c->heard)
+	if (!was_up && !heard)
 		client_next_address(cl);
 	if (cl->pin_mismatch[0]) {
 		/* The name's next address may be the hub; this one is asked

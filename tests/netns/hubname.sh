@@ -274,3 +274,20 @@ expect_eq "c1's longest wait before it" "$longest" 0
 grep -q "the way to hub.slopn.test:4242 carries UDP packets of at most 1072 bytes of payload" \
 	"$TMP/c1-narrow.log" || fail "c1 did not say why not the first address: $(cat "$TMP/c1-narrow.log")"
 ok "a first address without a way wide enough: c1 at the next one $(($(now_ms) - t0)) ms after its start, without a wait"
+
+# A name whose first address answers with a key other than --pin's (an
+# impostor, in a namespace beside the hub's): c1 refuses it and tries the
+# name's next address, the hub, at once.
+attach imp 192.0.2.5
+start imp server --listen 192.0.2.5:4242 --state-dir "$TMP/imp-state" --token s3cret --control "$TMP/imp.sock"
+wait_hub "$TMP/imp.sock"
+stop c1:narrow
+printf '192.0.2.5 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+pin=$("$SLOPND" pin --state-dir "$TMP/hub-state")
+start c1:pin client --server hub.slopn.test:4242 --token s3cret --pin "$pin" --tun pin0
+t0=$(now_ms)
+watch_waits c1:pin
+expect_eq "the address c1 connected to past the impostor" "$(client_status c1:pin hub_addr)" "192.0.2.1:4242"
+grep -q "hub key does not match --pin: expected $pin, the hub at 192.0.2.5:4242 has $("$SLOPND" pin --state-dir "$TMP/imp-state")" "$TMP/c1-pin.log" ||
+	fail "c1 did not refuse the impostor first: $(cat "$TMP/c1-pin.log")"
+ok "an impostor at the name's first address: c1 at the hub $(($(now_ms) - t0)) ms after its start, waiting $longest ms at most"
