@@ -483,6 +483,14 @@ void client_settle(struct client *cl)
 			/* The interface or route to the hub got a smaller MTU. */
 			cl->udp.tx_errno = 0;
 			client_path_narrowed(cl);
+			/* The close that asked for leaves now, not at the
+			 * connection's next timer. */
+			if (cl->conn && cl->conn->close_pending && cl->conn->state == CONN_OPEN) {
+				conn_write(cl->conn);
+				if (cl->udp.fd >= 0)
+					udp_flush(&cl->udp);
+				cl->udp.tx_errno = 0;
+			}
 		} else if (cl->udp.tx_errno) {
 			/* Our address may be gone: look at the way to the hub. An
 			 * attempt's ICMP refusal that this send took from the
