@@ -51,12 +51,26 @@ void hub_token_totals(const struct server *s, const char *name, struct traffic_e
 	}
 }
 
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+struct kept_ctx {
+	const struct server *s;
+	const char **names; /* the tokens' names, sorted; NULL: look in the store, one by one */
+};
+
 /* Worth keeping: a token, the shared --token, or one with live sessions
  * (a removed token's, until they end). */
-static bool kept(const struct server *s, const char *name)
+static bool kept(const char *name, void *arg)
 {
-	if ((s->has_token && !strcmp(name, SHARED_TOKEN_NAME)) ||
-	    tokens_find((struct token_store *)&s->tokens, name))
+	const struct kept_ctx *k = arg;
+	const struct server *s = k->s;
+	if (s->has_token && !strcmp(name, SHARED_TOKEN_NAME))
+		return true;
+	if (k->names ? bsearch(&name, k->names, s->tokens.n, sizeof(*k->names), by_name) != NULL
+	             : tokens_find((struct token_store *)&s->tokens, name) != NULL)
 		return true;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in && !strcmp(ss->token_name, name))
@@ -80,11 +94,17 @@ static int fail(struct server *s, bool at_exit, const char *err)
 static int save(struct server *s, bool at_exit)
 {
 	struct traffic_store *t = &s->traffic;
-	for (size_t i = t->n; i-- > 0;)
-		if (!kept(s, t->v[i].name)) {
-			traffic_forget(t, i);
-			t->dirty = true;
-		}
+	/* Sorted once, not a scan of the token store for each entry. */
+	const char **names = s->tokens.n ? malloc(s->tokens.n * sizeof(*names)) : NULL;
+	if (names) {
+		for (size_t i = 0; i < s->tokens.n; i++)
+			names[i] = s->tokens.v[i].name;
+		qsort(names, s->tokens.n, sizeof(*names), by_name);
+	}
+	struct kept_ctx k = {s, names};
+	if (traffic_keep(t, kept, &k))
+		t->dirty = true;
+	free(names);
 	bool live = false;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)

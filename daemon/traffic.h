@@ -13,7 +13,7 @@
 
 struct traffic_store {
 	char *path;
-	struct traffic_entry *v;   /* totals of ended sessions */
+	struct traffic_entry *v;   /* totals of ended sessions, in name order */
 	size_t n;
 	bool dirty;                /* changed since the last save */
 	bool held;                 /* the file could be neither read nor set aside: not written over */
@@ -27,8 +27,8 @@ void traffic_free(struct traffic_store *t);
 struct traffic_entry *traffic_find(struct traffic_store *t, const char *name);
 /* The entry for name, made (all zero) when there is none; NULL when out of memory. */
 struct traffic_entry *traffic_get(struct traffic_store *t, const char *name);
-/* Forget entry v[i]. */
-void traffic_forget(struct traffic_store *t, size_t i);
+/* Forget the entries whose name keep() refuses; how many went. */
+size_t traffic_keep(struct traffic_store *t, bool (*keep)(const char *name, void *arg), void *arg);
 /* One session's counters into an entry: sessions + 1; with a remote, last
  * seen at when from there (unless it was seen later). */
 void traffic_add_session(struct traffic_entry *e, uint64_t rx_bytes, uint64_t rx_pkts,

@@ -99,6 +99,49 @@ static void file_bad(void **state)
 	}
 }
 
+static bool not_alice(const char *name, void *arg)
+{
+	(void)arg;
+	return strcmp(name, "alice") != 0;
+}
+
+/* Names come in any order (made, or from a file someone wrote); each is
+ * found, once, and the store stays in name order for its look-ups. */
+static void order(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/slopn-traffic-XXXXXX", path[256], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/traffic.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"version\":1,\"tokens\":[{\"name\":\"m\",\"sessions\":1},{\"name\":\"c\",\"sessions\":2},"
+	      "{\"name\":\"x\",\"sessions\":3},{\"name\":\"a\",\"sessions\":4}]}", f);
+	fclose(f);
+	struct traffic_store t;
+	assert_int_equal(traffic_load(&t, path, err, sizeof(err)), 0);
+	const char *names[] = {"a", "c", "m", "x"};
+	const uint64_t sessions[] = {4, 2, 1, 3};
+	for (size_t i = 0; i < 4; i++) {
+		assert_non_null(traffic_find(&t, names[i]));
+		assert_int_equal(traffic_find(&t, names[i])->sessions, sessions[i]);
+	}
+	assert_null(traffic_find(&t, "b"));
+	assert_null(traffic_find(&t, ""));
+	assert_null(traffic_find(&t, "zz"));
+	/* Made before the first, between two, after the last, and again. */
+	const char *more[] = {"0", "d", "z", "d", "0", "z", "b"};
+	for (size_t i = 0; i < 7; i++)
+		assert_string_equal(traffic_get(&t, more[i])->name, more[i]);
+	assert_int_equal(t.n, 8);
+	for (size_t i = 1; i < t.n; i++)
+		assert_true(strcmp(t.v[i - 1].name, t.v[i].name) < 0);
+	assert_int_equal(traffic_find(&t, "x")->sessions, 3);
+	traffic_free(&t);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void store(void **state)
 {
 	(void)state;
@@ -129,9 +172,11 @@ static void store(void **state)
 	assert_int_equal(traffic_load(&again, path, err, sizeof(err)), 0);
 	assert_int_equal(again.n, 2);
 	assert_memory_equal(again.v, t.v, 2 * sizeof(*t.v));
-	traffic_forget(&again, 0);
+	assert_int_equal(traffic_keep(&again, not_alice, NULL), 1);
 	assert_int_equal(again.n, 1);
 	assert_string_equal(again.v[0].name, "bob");
+	assert_null(traffic_find(&again, "alice"));
+	assert_int_equal(traffic_keep(&again, not_alice, NULL), 0);
 	traffic_free(&again);
 
 	/* A file that cannot be replaced stays as it was. */
@@ -160,6 +205,7 @@ int main(void)
 		cmocka_unit_test(file_good),
 		cmocka_unit_test(file_bad),
 		cmocka_unit_test(store),
+		cmocka_unit_test(order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
