@@ -49,7 +49,7 @@ struct save_state {
 
 /* The state files whose saves status and metrics report, and their names
  * ("leases.json"...). */
-enum saved_file { SAVED_LEASES, SAVED_TRAFFIC, SAVED_PEERS, SAVED_FILES };
+enum saved_file { SAVED_LEASES, SAVED_TRAFFIC, SAVED_PEERS, SAVED_TOKENS, SAVED_FILES };
 extern const char *const saved_file_name[SAVED_FILES];
 
 /* The wait before a failed save (a full disk) is tried again, in us: a
@@ -103,6 +103,8 @@ struct server {
 	struct token_store tokens;   /* tokens.json */
 	struct traffic_store traffic; /* traffic.json: per-token totals */
 	sd_event_source *traffic_timer;
+	sd_event_source *used_timer;   /* the next save of the tokens' last uses */
+	bool used_unsaved;             /* last uses that tokens.json does not have yet */
 	struct metrics_http *metrics;  /* --metrics */
 	uint64_t failed_logins;        /* wrong or expired tokens */
 	uint64_t refused_pool_full;    /* right tokens refused: no address left */
@@ -142,7 +144,7 @@ struct server {
 	char *leases_path;             /* leases.json */
 	sd_event_source *leases_timer; /* the next save */
 	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
-	struct save_state saved[SAVED_FILES]; /* leases.json, traffic.json, peers.json */
+	struct save_state saved[SAVED_FILES]; /* leases.json, traffic.json, peers.json, tokens.json */
 	/* admission (hub_admit.c) */
 	unsigned handshaking;          /* connections whose handshake is in progress */
 	unsigned npending;             /* on the pending list */
@@ -196,6 +198,11 @@ void hub_nat_follow(struct server *s, enum nat_install how);
  * sessions of tokens past their expiry end now, and the next expiry is
  * awaited. */
 void hub_expiry_arm(struct server *s);
+/* hub_login.c: the tokens' last uses not yet in tokens.json written now
+ * (at_exit: for the last time, -1 if that failed, said as an error); stop
+ * drops the timer that saves them. */
+int hub_tokens_save_used(struct server *s, bool at_exit);
+void hub_tokens_stop(struct server *s);
 /* Close a session with code 4 and the reason, now. */
 void hub_kick(struct server *s, struct session *ss, const char *reason);
 

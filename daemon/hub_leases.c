@@ -19,6 +19,7 @@
 
 const char *const saved_file_name[SAVED_FILES] = {
 	[SAVED_LEASES] = "leases.json", [SAVED_TRAFFIC] = "traffic.json", [SAVED_PEERS] = "peers.json",
+	[SAVED_TOKENS] = "tokens.json",
 };
 
 uint64_t hub_save_retry(void)

@@ -8,6 +8,7 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 #include "proto/login.h"
 
 static void send_json_line(struct session *ss, const struct slopn_login_response *r)
@@ -206,15 +207,84 @@ void hub_expiry_arm(struct server *s)
 	}
 }
 
-/* last_used goes to disk at most once a minute per token: a client that
- * reconnects in a loop must not rewrite the file in a loop. */
+/* Last uses reach tokens.json from one timer, at most once a minute for the
+ * whole store, and at exit: a save at each token's login would cost N
+ * writes of the whole file (each with its fsyncs), inside the loop, when
+ * N clients come back after a restart. A crash loses a minute of them. */
+#define USED_SAVE_USEC (60 * 1000000ULL)
+
+/* SLOPND_TOKENS_SAVE_SECONDS, for tests only: a shorter wait. */
+static uint64_t used_save_wait(void)
+{
+	uint64_t v = testenv_get("SLOPND_TOKENS_SAVE_SECONDS", 1, 59);
+	return v ? v * 1000000 : USED_SAVE_USEC;
+}
+
+static int on_used_save(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	hub_tokens_save_used(userdata, false);
+	return 0;
+}
+
+static void used_save_arm(struct server *s)
+{
+	int on = SD_EVENT_OFF;
+	if (s->used_timer && sd_event_source_get_enabled(s->used_timer, &on) >= 0 && on != SD_EVENT_OFF)
+		return; /* one is due already */
+	uint64_t now;
+	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
+	if (!s->used_timer &&
+	    sd_event_add_time(s->ev, &s->used_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000000,
+	                      on_used_save, s) < 0) {
+		log_warn("cannot set a timer to save the tokens' last uses: they are saved at exit");
+		return;
+	}
+	sd_event_source_set_time(s->used_timer, now + used_save_wait());
+	sd_event_source_set_enabled(s->used_timer, SD_EVENT_ONESHOT);
+}
+
+int hub_tokens_save_used(struct server *s, bool at_exit)
+{
+	if (!s->used_unsaved)
+		return 0;
+	char err[512];
+	if (tokens_save(&s->tokens, err, sizeof(err)) < 0) {
+		if (at_exit) {
+			log_err("%s: the tokens' last uses since the last save not saved at exit: %s",
+			        s->tokens.path, err);
+			return -1;
+		}
+		if (save_failed(&s->saved[SAVED_TOKENS], err))
+			log_warn("%s: the tokens' last uses not saved: %s (retrying every %llu s; "
+			         "slopnctl token list shows them meanwhile)", s->tokens.path, err,
+			         (unsigned long long)(used_save_wait() / 1000000));
+		used_save_arm(s);
+		return -1;
+	}
+	s->used_unsaved = false;
+	if (save_worked(&s->saved[SAVED_TOKENS]))
+		log_info("%s: the tokens' last uses saved again", s->tokens.path);
+	return 0;
+}
+
+void hub_tokens_stop(struct server *s)
+{
+	if (s->used_timer)
+		sd_event_source_disable_unref(s->used_timer);
+	s->used_timer = NULL;
+}
+
+/* In memory at once (token list shows it); on disk within a minute, unless
+ * the token's last use is less than a minute old (a client that reconnects
+ * in a loop makes no more saves than one that stays). */
 static void token_used(struct server *s, struct token_entry *e)
 {
 	int64_t now = time(NULL), prev = e->last_used;
 	e->last_used = now;
-	char err[256];
-	if (now - prev >= 60 && tokens_save(&s->tokens, err, sizeof(err)) < 0)
-		log_warn("%s: last use of '%s' not saved: %s", s->tokens.path, e->name, err);
+	if (now - prev >= 60 && !s->used_unsaved) {
+		s->used_unsaved = true;
+		used_save_arm(s);
+	}
 }
 
 /* One refused login that counts towards a ban of its address: a wrong or

@@ -969,6 +969,9 @@ out:
 	hub_settle(s);
 	if (s->leases_path && hub_leases_save(s, true) < 0)
 		rc = 1;
+	if (hub_tokens_save_used(s, true) < 0)
+		rc = 1;
+	hub_tokens_stop(s);
 	if (s->leases_timer)
 		sd_event_source_disable_unref(s->leases_timer);
 	if (clean)

@@ -1,7 +1,8 @@
 /* slopn-flood: a test-only attacker for the hub's connection limits. It
  * opens QUIC connections (the daemon's own conn.c and tls.c), completes the
  * handshakes and never logs in, or sends one oversized or given login, or closes
- * at once (asking the hub to wait long for late packets); or it sends
+ * at once (asking the hub to wait long for late packets), or logs in
+ * with a token of its own per connection; or it sends
  * bare Initials and never answers, as a spoofed flood would. At the end it
  * prints what it saw as one JSON object.
  *
@@ -33,6 +34,7 @@ struct peer {
 	struct conn conn;
 	struct flood *f;
 	uint64_t handshake_at;
+	unsigned long num;        /* from 1, in the order opened */
 	bool up;                 /* handshake completed, not closed */
 	bool dirty;
 	struct peer *dirty_next, *grave_next;
@@ -53,6 +55,7 @@ struct flood {
 	unsigned long total;
 	size_t login_bytes;
 	const char *login;       /* a login line to send as it is */
+	const char *token_prefix; /* or a login with token PREFIX<num> */
 	bool initial_only;
 	bool close_at_once;      /* close each connection as soon as its handshake is done */
 	unsigned max_ack_delay;  /* ms, told the hub (its PTO, and so its linger, grows with it) */
@@ -127,6 +130,15 @@ static void on_handshake(struct conn *c)
 	if (f->close_at_once) {
 		conn_close(c, 0, "flood");
 		mark_dirty(p);
+		return;
+	}
+	if (f->token_prefix) {
+		char line[512];
+		int n = snprintf(line, sizeof(line),
+		                 "{\"type\":\"login_request\",\"token\":\"%s%lu\",\"client_version\":"
+		                 "\"flood\",\"os\":\"linux\"}\n", f->token_prefix, p->num);
+		if (n < 0 || (size_t)n >= sizeof(line) || !conn_ctl_send(c, line, (size_t)n))
+			log_warn("the login of connection %lu not sent", p->num);
 		return;
 	}
 	if (f->login) {
@@ -254,7 +266,7 @@ static struct peer *open_one(struct flood *f)
 		free(p);
 		return NULL;
 	}
-	f->attempted++;
+	p->num = ++f->attempted;
 	/* Before the first packet, which carries the transport parameters: the
 	 * library's own copy (a client cannot set them after creating the
 	 * connection through the API). */
@@ -381,6 +393,7 @@ static void usage(void)
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
+		"                   [--token-prefix PREFIX]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -397,7 +410,9 @@ static void usage(void)
 		"  --print-cid         print each connection's hub connection ID (hex) to stderr\n"
 		"  --no-credit         give the hub no flow control credit for stream data\n"
 		"  --idle-timeout MS   the max_idle_timeout to announce (ours stays as it was)\n"
-		"  --datagrams N       after the handshake, send N IP packets before any login\n");
+		"  --datagrams N       after the handshake, send N IP packets before any login\n"
+		"  --token-prefix P    after the handshake, log in with token P1, P2... (one per\n"
+		"                      connection, in the order they were opened)\n");
 }
 
 int main(int argc, char **argv)
@@ -416,6 +431,7 @@ int main(int argc, char **argv)
 		{"max-ack-delay", required_argument, NULL, 'm'}, {"print-cid", no_argument, NULL, 'p'},
 		{"no-credit", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'I'},
 		{"datagrams", required_argument, NULL, 'D'},
+		{"token-prefix", required_argument, NULL, 'T'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -442,6 +458,7 @@ int main(int argc, char **argv)
 		case 'n': f->no_credit = true; break;
 		case 'I': f->idle_timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'D': f->datagrams = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'T': f->token_prefix = optarg; break;
 		default: usage(); return 2;
 		}
 	}
