@@ -324,11 +324,17 @@ static void settings_init(ngtcp2_settings *s, int verbose)
 static void params_init(ngtcp2_transport_params *p)
 {
 	ngtcp2_transport_params_default(p);
-	p->initial_max_streams_bidi = 4;
+	/* One stream, the control stream, and a small window: ngtcp2 keeps
+	 * data that arrives out of order in 8 KiB chunks until the gap is
+	 * filled, so before any login a peer could pin a chunk per 8 KiB of
+	 * window with a byte in each (4 streams of 64 KiB: 256 KiB per
+	 * connection). Lines are at most LINEBUF_CAP, and the window moves
+	 * on as soon as data is read. */
+	p->initial_max_streams_bidi = 1;
 	p->initial_max_streams_uni = 0;
-	p->initial_max_stream_data_bidi_local = 64 * 1024;
-	p->initial_max_stream_data_bidi_remote = 64 * 1024;
-	p->initial_max_data = 256 * 1024;
+	p->initial_max_stream_data_bidi_local = CONN_STREAM_WINDOW;
+	p->initial_max_stream_data_bidi_remote = CONN_STREAM_WINDOW;
+	p->initial_max_data = 4 * CONN_STREAM_WINDOW;
 	p->max_idle_timeout = IDLE_TIMEOUT;
 	p->max_udp_payload_size = UDP_RX_BUF;
 	/* Room for any IP packet we carry; quic-go advertises 16383 too.

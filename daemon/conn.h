@@ -85,6 +85,9 @@ struct conn_ops {
 enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DRAINING, CONN_DEAD };
 
 #define CONN_CTL_BUF 8192
+/* How much control-stream data a peer may send ahead of what we have read
+ * (conn.c params_init says why it is small). */
+#define CONN_STREAM_WINDOW 8192
 /* The datagram queue, while the congestion window is full: a sender that
  * can wait stops at dgq_pause (conn_congested; CONN_DGQ_PAUSE unless the
  * owner sets less), and the rest of the queue still takes a whole TSO

@@ -67,7 +67,8 @@ wait_until 5 "bad_datagrams at 2" adm_is bad_datagrams 2
 ok "two garbage datagrams counted in bad_datagrams"
 
 # One connection that completes its handshake and never logs in; it sends
-# three IP packets first, which the hub drops and counts.
+# three IP packets first, which the hub drops and counts. The limits the hub
+# gave it on stream data are those that bound what a peer can make it keep.
 before_login() { ctl --json status | jq .totals.drops.before_login; }
 bl=$(before_login)
 flood c1 --from 192.0.2.11 --total 1 --duration 10 --datagrams 3 > "$TMP/one.json" &
@@ -81,6 +82,10 @@ expect_eq "slopnctl status: limits" "$(ctl status | grep '^limits:')" "limits:  
 wait "$fpid"
 jq -c . "$TMP/one.json"
 expect_eq "connections closed by the hub" "$(jq .closed_by_hub "$TMP/one.json")" 1
+# Before a login a client can make the hub keep what it sends out of order
+# (ngtcp2 keeps 8 KiB chunks until the gap is filled): one stream of 8 KiB.
+expect_eq "the hub's limits on a client's stream data" "$(jq -c .hub_limits "$TMP/one.json")" \
+	'{"streams_bidi":1,"stream_window":8192,"max_data":32768}'
 expect_eq "close reason" "$(jq -r .last_reason "$TMP/one.json")" "no login within 5 s"
 ms=$(jq .close_after_ms_min "$TMP/one.json")
 [ "$ms" -ge 4500 ] && [ "$ms" -le 6500 ] || fail "closed $ms ms after the handshake, not about 5 s"

@@ -68,6 +68,7 @@ struct flood {
 	unsigned open, held, held_peak;
 	uint64_t close_ms_min, close_ms_max;
 	char last_reason[128];
+	ngtcp2_transport_params hub_params; /* as the first handshake gave them */
 	uint64_t last_code;
 };
 
@@ -106,7 +107,11 @@ static void on_handshake(struct conn *c)
 	struct flood *f = p->f;
 	p->up = true;
 	p->handshake_at = conn_now();
-	f->handshakes++;
+	if (!f->handshakes++) {
+		const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->qc);
+		if (tp)
+			f->hub_params = *tp;
+	}
 	if (++f->held > f->held_peak)
 		f->held_peak = f->held;
 	if (f->print_cid) {
@@ -526,6 +531,11 @@ int main(int argc, char **argv)
 		"close_after_ms_min", (json_int_t)f->close_ms_min,
 		"close_after_ms_max", (json_int_t)f->close_ms_max,
 		"last_reason", f->last_reason, "last_code", (json_int_t)f->last_code);
+	/* What the hub lets a client send before it has read any of it. */
+	json_object_set_new(out, "hub_limits", json_pack("{s:I, s:I, s:I}",
+		"streams_bidi", (json_int_t)f->hub_params.initial_max_streams_bidi,
+		"stream_window", (json_int_t)f->hub_params.initial_max_stream_data_bidi_remote,
+		"max_data", (json_int_t)f->hub_params.initial_max_data));
 	char *s = json_dumps(out, JSON_COMPACT);
 	puts(s);
 	free(s);
