@@ -100,8 +100,11 @@ static void stop_handshaking(struct server *s, struct session *ss)
 		return;
 	ss->handshaking = false;
 	s->handshaking--;
-	if (!ss->pending)
+	/* Not from !pending: a count that could not be made (out of memory)
+	 * must not be taken from another connection of the address. */
+	if (ss->unproven)
 		addr_count(&s->unproven_by_addr, ss, -1);
+	ss->unproven = false;
 }
 
 /* ---- the pending list, oldest (so earliest deadline) first ---- */
@@ -358,6 +361,8 @@ void hub_admit_start(struct server *s, struct session *ss, bool validated)
 		pending_add(s, ss);
 	else if (addr_count(&s->unproven_by_addr, ss, +1) < 0)
 		close_waiting(ss, &s->adm.closed_limit, SLOPN_ERR_BUSY, "hub out of memory");
+	else
+		ss->unproven = true;
 }
 
 void hub_admit_handshake(struct conn *c)

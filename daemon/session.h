@@ -66,6 +66,7 @@ struct session {
 	/* admission (hub_admit.c) */
 	bool handshaking;              /* counted in srv->handshaking */
 	bool pending;                  /* address proven, no login yet: on the pending list */
+	bool unproven;                 /* counted in srv->unproven_by_addr */
 	uint64_t deadline;             /* while pending: closed then (conn_now() time) */
 	TAILQ_ENTRY(session) pend_link; /* while pending: server.pending */
 	uint8_t addr_key[9];           /* its source as the per-address limit sees it */
