@@ -50,7 +50,7 @@ static void key_str(const uint8_t key[16], char *buf, size_t len)
 
 static struct ban_entry *find(const struct ban_table *t, const uint8_t key[16])
 {
-	for (int i = 0; i < BAN_SLOTS; i++)
+	for (unsigned i = 0; i < t->end; i++)
 		if (t->e[i].last_seen && memcmp(t->e[i].addr, key, 16) == 0)
 			return (struct ban_entry *)&t->e[i];
 	return NULL;
@@ -88,6 +88,8 @@ bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint
 				soonest = c;
 		}
 		e = victim ? victim : soonest;
+		if ((unsigned)(e - t->e) >= t->end)
+			t->end = (unsigned)(e - t->e) + 1;
 		memset(e, 0, sizeof(*e));
 		memcpy(e->addr, key, 16);
 	}
@@ -198,5 +200,7 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, 
 	if (listed)
 		ban_addr_str(e, listed, len);
 	memset(e, 0, sizeof(*e));
+	while (t->end && !t->e[t->end - 1].last_seen)
+		t->end--;
 	return banned;
 }

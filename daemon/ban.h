@@ -40,6 +40,10 @@ struct ban_entry {
 
 struct ban_table {
 	struct ban_entry e[BAN_SLOTS];
+	/* Slots from here on are free: lookups stop here. Each new address
+	 * takes the first free slot, so with few addresses known a lookup (one
+	 * per Initial) reads a few slots, not all of them. */
+	unsigned end;
 };
 
 void ban_init(struct ban_table *t);

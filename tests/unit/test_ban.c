@@ -256,6 +256,42 @@ static void a_repeated_token_counts_once(void **state)
 	assert_true(ban_fail(&t, (struct sockaddr *)&c, 100 + BAN_WINDOW + 2, 0x1111));
 }
 
+/* Lookups read only the slots in use: lifts in the middle and at the end
+ * (slots freed) lose no other address, and a freed slot is taken again. */
+static void lifted_slots_lose_no_other(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	char ip[32];
+	struct sockaddr_in a[5];
+	for (int i = 0; i < 5; i++) {
+		snprintf(ip, sizeof(ip), "192.0.2.%d", 20 + i);
+		a[i] = v4(ip, 1);
+		for (int f = 0; f < BAN_MAX_FAILS; f++)
+			ban_fail(&t, (struct sockaddr *)&a[i], 100, BAN_UNTAGGED);
+	}
+	assert_int_equal(t.end, 5);
+	assert_int_equal(ban_lift(&t, "192.0.2.24", 100, NULL, 0), 1); /* the last slot */
+	assert_int_equal(t.end, 4);
+	assert_int_equal(ban_lift(&t, "192.0.2.21", 100, NULL, 0), 1); /* one in the middle */
+	assert_int_equal(t.end, 4);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a[i], 100), i == 1 ? 0 : BAN_DURATION);
+	/* The next address takes the freed middle slot, found like the others. */
+	struct sockaddr_in n = v4("192.0.2.99", 1);
+	for (int f = 0; f < BAN_MAX_FAILS; f++)
+		ban_fail(&t, (struct sockaddr *)&n, 100, BAN_UNTAGGED);
+	assert_int_equal(t.end, 4);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 100), BAN_DURATION);
+	assert_int_equal(ban_count(&t, 100), 4);
+	/* Lifting the last ones frees the tail down to the first in use. */
+	assert_int_equal(ban_lift(&t, "192.0.2.23", 100, NULL, 0), 1);
+	assert_int_equal(ban_lift(&t, "192.0.2.22", 100, NULL, 0), 1);
+	assert_int_equal(t.end, 2);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a[0], 100), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 100), BAN_DURATION);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -268,6 +304,7 @@ int main(void)
 		cmocka_unit_test(ipv6_counts_per_64),
 		cmocka_unit_test(full_table_of_bans_still_bans),
 		cmocka_unit_test(a_repeated_token_counts_once),
+		cmocka_unit_test(lifted_slots_lose_no_other),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
