@@ -22,6 +22,9 @@ struct token_store {
 	char *path;
 	struct token_entry *v;
 	size_t n;
+	/* v's indexes in name order, for tokens_find; NULL (out of memory)
+	 * makes it scan. Made again whenever v changes. */
+	uint32_t *byname;
 	/* The file as the hub last read or wrote it: an edit by hand since
 	 * then is not written over (tokens_save). */
 	bool seen;             /* there was a file */

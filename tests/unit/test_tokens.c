@@ -98,6 +98,14 @@ static void file_bad(void **state)
 		 "{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[1].name: 'a' appears twice"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},"
 		 "{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"}]}", "tokens[1].vip: also the fixed VIP of 'a'"},
+		/* several repeats: the first in file order is named */
+		{"{\"version\":1,\"tokens\":[{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1},{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1},{\"name\":\"c\",\"sha256\":\"" H64 "\",\"created\":1},{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1},{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[3].name: 'a' appears twice"},
+		/* a VIP thrice: the first repeat, and who had it first */
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.6\"},{\"name\":\"c\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},{\"name\":\"d\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"}]}", "tokens[2].vip: also the fixed VIP of 'a'"},
+		/* a VIP repeated before a name is */
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[1].vip: also the fixed VIP of 'a'"},
+		/* both at one entry: its name first */
+		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"sha256\":\"" H64 "\",\"created\":1},{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"},{\"name\":\"b\",\"sha256\":\"" H64 "\",\"created\":1,\"vip\":\"10.0.0.5\"}]}", "tokens[2].name: 'b' appears twice"},
 		{"{\"version\":1,\"version\":1,\"tokens\":[]}", "duplicate"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"shared\",\"sha256\":\"" H64 "\",\"created\":1}]}", "tokens[0].name: 'shared' is reserved"},
 	};
@@ -296,6 +304,49 @@ static void store_edited_by_hand(void **state)
 	free(dir);
 }
 
+/* tokens_find goes by a name index: right after adds and removes in any
+ * name order, and after a load; names not there are not found. */
+static void find_by_name(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256], secret[TOKEN_SECRET_LEN + 1];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
+	static const char *const names[] = {"m", "c", "x", "a", "mm", "b"};
+	for (size_t i = 0; i < 6; i++) {
+		struct token_entry want = {0};
+		snprintf(want.name, sizeof(want.name), "%s", names[i]);
+		assert_int_equal(tokens_add(&ts, &want, secret, err, sizeof(err)), 0);
+		for (size_t j = 0; j < 6; j++) {
+			struct token_entry *e = tokens_find(&ts, names[j]);
+			if (j <= i)
+				assert_string_equal(e->name, names[j]);
+			else
+				assert_null(e);
+		}
+	}
+	assert_int_equal(tokens_remove(&ts, "c", err, sizeof(err)), 0);
+	assert_int_equal(tokens_remove(&ts, "b", err, sizeof(err)), 0); /* the last one */
+	assert_null(tokens_find(&ts, "c"));
+	assert_null(tokens_find(&ts, "b"));
+	assert_null(tokens_find(&ts, "z"));
+	assert_null(tokens_find(&ts, ""));
+	static const char *const left[] = {"m", "x", "a", "mm"};
+	struct token_store again;
+	assert_int_equal(tokens_load(&again, path, err, sizeof(err)), 0);
+	for (size_t j = 0; j < 4; j++) {
+		assert_string_equal(tokens_find(&ts, left[j])->name, left[j]);
+		assert_string_equal(tokens_find(&again, left[j])->name, left[j]);
+	}
+	assert_null(tokens_find(&again, "c"));
+	tokens_free(&again);
+	tokens_free(&ts);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
 /* The largest store the hub writes (TOKENS_MAX tokens, every field at its
  * longest) it reads back, and it takes no token more: the file stays
  * within what a start reads (it had no limit, and a hub past 16 MiB of
@@ -362,6 +413,7 @@ int main(void)
 		cmocka_unit_test(store_write_fails),
 		cmocka_unit_test(store_edited_by_hand),
 		cmocka_unit_test(store_corrupt),
+		cmocka_unit_test(find_by_name),
 		cmocka_unit_test(store_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
