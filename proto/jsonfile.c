@@ -81,6 +81,34 @@ out:
 	return rv;
 }
 
+/* Names by text, then by place in the list (their addresses). */
+static int name_then_place(const void *a, const void *b)
+{
+	const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+	int c = strcmp(x, y);
+	return c ? c : (x > y) - (x < y);
+}
+
+int jsonfile_first_repeat(const void *v, size_t n, size_t elem, size_t name_off, size_t *at)
+{
+	*at = n;
+	if (n < 2)
+		return 0;
+	const char **p = malloc(n * sizeof(*p));
+	if (!p)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		p[i] = (const char *)v + i * elem + name_off;
+	qsort(p, n, sizeof(*p), name_then_place);
+	for (size_t i = 1; i < n; i++) {
+		size_t idx = (size_t)(p[i] - ((const char *)v + name_off)) / elem;
+		if (!strcmp(p[i - 1], p[i]) && idx < *at)
+			*at = idx;
+	}
+	free(p);
+	return 0;
+}
+
 static int hexval(char c)
 {
 	if (c >= '0' && c <= '9')

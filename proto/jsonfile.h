@@ -27,6 +27,11 @@ typedef int (*jsonfile_entry_fn)(json_t *o, size_t idx, void *v, char *err, size
  * column 7: ..." for bad JSON), nothing allocated. */
 int jsonfile_parse_list(const char *buf, size_t len, int version, const char *key, size_t elem,
                         jsonfile_entry_fn entry, void **out, size_t *n, char *err, size_t errlen);
+/* Names unique in a parsed list (entries of elem bytes, each with a
+ * NUL-terminated name at name_off), checked on the names sorted: *at is the
+ * index of the first entry in list order whose name an earlier one has, or
+ * n when none. -1 when out of memory. */
+int jsonfile_first_repeat(const void *v, size_t n, size_t elem, size_t name_off, size_t *at);
 
 /* Lower-case hex (as we write it) of hexlen characters into hexlen / 2
  * bytes. 0, or -1 when a character is not one. */

@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -97,15 +98,7 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 	return 0;
 }
 
-/* Sort orders for check_unique: by name or VIP, then by place in the file. */
-static int by_name(const void *a, const void *b)
-{
-	const struct token_entry *x = *(const struct token_entry *const *)a;
-	const struct token_entry *y = *(const struct token_entry *const *)b;
-	int c = strcmp(x->name, y->name);
-	return c ? c : (x > y) - (x < y);
-}
-
+/* VIPs, then places in the file. */
 static int by_vip(const void *a, const void *b)
 {
 	const struct token_entry *x = *(const struct token_entry *const *)a;
@@ -126,16 +119,14 @@ static int check_unique(const struct token_entry *v, size_t n, char *err, size_t
 		return 0;
 	const struct token_entry **p = malloc(n * sizeof(*p)), *name_dup = NULL, *vip_dup = NULL,
 	                         *vip_first = NULL;
-	if (!p) {
+	size_t at;
+	if (!p || jsonfile_first_repeat(v, n, sizeof(*v), offsetof(struct token_entry, name), &at) < 0) {
+		free(p);
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	for (size_t i = 0; i < n; i++)
-		p[i] = &v[i];
-	qsort(p, n, sizeof(*p), by_name);
-	for (size_t i = 1; i < n; i++)
-		if (!strcmp(p[i - 1]->name, p[i]->name) && (!name_dup || p[i] < name_dup))
-			name_dup = p[i];
+	if (at < n)
+		name_dup = &v[at];
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++)
 		if (v[i].vip)

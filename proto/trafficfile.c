@@ -1,6 +1,7 @@
 #include "proto/trafficfile.h"
 
 #include <jansson.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,19 +63,28 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 		}
 		memcpy(e->last_remote, s, len + 1);
 	}
-	for (const struct traffic_entry *d = v; d < e; d++)
-		if (!strcmp(d->name, e->name)) {
-			snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", idx, e->name);
-			return -1;
-		}
 	return 0;
 }
 
 int trafficfile_parse(const char *buf, size_t len, struct traffic_entry **out, size_t *n,
                       char *err, size_t errlen)
 {
-	return jsonfile_parse_list(buf, len, TRAFFICFILE_VERSION, "tokens", sizeof(**out), parse_entry, (void **)out,
-	                           n, err, errlen);
+	if (jsonfile_parse_list(buf, len, TRAFFICFILE_VERSION, "tokens", sizeof(**out), parse_entry,
+	                        (void **)out, n, err, errlen) < 0)
+		return -1;
+	/* Names unique: checked sorted, not pairwise (quadratic). */
+	size_t at;
+	int r = jsonfile_first_repeat(*out, *n, sizeof(**out), offsetof(struct traffic_entry, name), &at);
+	if (r == 0 && at == *n)
+		return 0;
+	if (r < 0)
+		snprintf(err, errlen, "out of memory");
+	else
+		snprintf(err, errlen, "tokens[%zu].name: '%s' appears twice", at, (*out)[at].name);
+	free(*out);
+	*out = NULL;
+	*n = 0;
+	return -1;
 }
 
 char *trafficfile_format(const struct traffic_entry *v, size_t n)

@@ -85,6 +85,9 @@ static void file_bad(void **state)
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\",\"last_remote\":\"0123456789012345678901234567890123456789012345678901234567890123\"}]}",
 		 "tokens[0].last_remote: expected"},
 		{"{\"version\":1,\"tokens\":[{\"name\":\"a\"},{\"name\":\"a\"}]}", "tokens[1].name: 'a' appears twice"},
+		/* several repeats: the first in file order is named */
+		{"{\"version\":1,\"tokens\":[{\"name\":\"b\"},{\"name\":\"a\"},{\"name\":\"c\"},"
+		 "{\"name\":\"a\"},{\"name\":\"b\"}]}", "tokens[3].name: 'a' appears twice"},
 		{"{\"version\":1,\"version\":1,\"tokens\":[]}", "duplicate object key"},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
