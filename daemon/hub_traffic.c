@@ -51,26 +51,14 @@ void hub_token_totals(const struct server *s, const char *name, struct traffic_e
 	}
 }
 
-static int by_name(const void *a, const void *b)
-{
-	return strcmp(*(const char *const *)a, *(const char *const *)b);
-}
-
-struct kept_ctx {
-	const struct server *s;
-	const char **names; /* the tokens' names, sorted; NULL: look in the store, one by one */
-};
-
 /* Worth keeping: a token, the shared --token, or one with live sessions
  * (a removed token's, until they end). */
 static bool kept(const char *name, void *arg)
 {
-	const struct kept_ctx *k = arg;
-	const struct server *s = k->s;
+	struct server *s = arg;
 	if (s->has_token && !strcmp(name, SHARED_TOKEN_NAME))
 		return true;
-	if (k->names ? bsearch(&name, k->names, s->tokens.n, sizeof(*k->names), by_name) != NULL
-	             : tokens_find((struct token_store *)&s->tokens, name) != NULL)
+	if (tokens_find(&s->tokens, name)) /* by the store's name index */
 		return true;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		if (ss->logged_in && !strcmp(ss->token_name, name))
@@ -94,17 +82,8 @@ static int fail(struct server *s, bool at_exit, const char *err)
 static int save(struct server *s, bool at_exit)
 {
 	struct traffic_store *t = &s->traffic;
-	/* Sorted once, not a scan of the token store for each entry. */
-	const char **names = s->tokens.n ? malloc(s->tokens.n * sizeof(*names)) : NULL;
-	if (names) {
-		for (size_t i = 0; i < s->tokens.n; i++)
-			names[i] = s->tokens.v[i].name;
-		qsort(names, s->tokens.n, sizeof(*names), by_name);
-	}
-	struct kept_ctx k = {s, names};
-	if (traffic_keep(t, kept, &k))
+	if (traffic_keep(t, kept, s))
 		t->dirty = true;
-	free(names);
 	bool live = false;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		if (!ss->logged_in)
