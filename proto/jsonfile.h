@@ -17,8 +17,10 @@ char *jsonfile_dump(json_t *root);
 json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_t errlen);
 
 /* Parses one entry of a list into element idx of v (an array of such
- * elements; those before idx are filled, to check for duplicates). 0, or
- * -1 with err naming the place ("tokens[2].vip: ..."). */
+ * elements). 0, or -1 with err naming the place ("tokens[2].vip: ...").
+ * Uniqueness across entries is the caller's, after the whole list
+ * (jsonfile_first_repeat): a check per entry against those before it is
+ * quadratic. */
 typedef int (*jsonfile_entry_fn)(json_t *o, size_t idx, void *v, char *err, size_t errlen);
 
 /* A state file {"version": version, key: [entries]}: each entry through
