@@ -99,6 +99,30 @@ static enum offload_result split_whole(struct offload_split *s, const struct vne
 	return OFFLOAD_OK;
 }
 
+/* Past the IPv6 header and any hop-by-hop or destination options headers
+ * (a socket with IPV6_HOPOPTS or IPV6_DSTOPTS has them in every packet),
+ * which each segment gets as they are. Any other extension header ends
+ * the walk and is taken for the transport, so the packet is refused: a
+ * routing header changes the destination the checksum covers, a fragment
+ * cannot be split, ESP/AH hide what follows. */
+static enum offload_result ipv6_opts(const uint8_t *pkt, size_t len, size_t *l3len,
+                                     uint8_t *proto)
+{
+	size_t at = 40;
+	uint8_t nh = pkt[6];
+	while (nh == 0 || nh == 60) {
+		if (at + 8 > len)
+			return OFFLOAD_SHORT;
+		nh = pkt[at];
+		at += (pkt[at + 1] + 1u) * 8u;
+		if (at > OFFLOAD_MAX_HDR)
+			return OFFLOAD_BAD_IP; /* more than a segment's header can hold */
+	}
+	*l3len = at;
+	*proto = nh;
+	return OFFLOAD_OK;
+}
+
 enum offload_result offload_split_start(struct offload_split *s, const struct vnet_hdr *h,
                                         uint8_t *pkt, size_t len)
 {
@@ -138,9 +162,10 @@ enum offload_result offload_split_start(struct offload_split *s, const struct vn
 		size_t total = 40u + get16(pkt + 4);
 		if (total > len)
 			return OFFLOAD_SHORT;
-		s->l3len = 40;
 		s->len = total;
-		s->proto = pkt[6]; /* extension headers are not split */
+		enum offload_result r = ipv6_opts(pkt, total, &s->l3len, &s->proto);
+		if (r != OFFLOAD_OK)
+			return r;
 	}
 	if (s->proto != (type == VNET_GSO_UDP_L4 ? PROTO_UDP : PROTO_TCP))
 		return OFFLOAD_BAD_L4;
@@ -154,6 +179,8 @@ enum offload_result offload_split_start(struct offload_split *s, const struct vn
 	}
 	if (s->l3len + l4len > s->len)
 		return OFFLOAD_SHORT;
+	if (s->l3len + l4len > OFFLOAD_MAX_HDR)
+		return OFFLOAD_BAD_IP; /* IPv6 options and TCP's: more than a header can hold */
 	s->hdrlen = s->l3len + l4len;
 	s->seg = h->gso_size;
 	size_t payload = s->len - s->hdrlen;
@@ -178,7 +205,7 @@ bool offload_split_next(struct offload_split *s, struct offload_seg *g)
 	uint8_t *h = g->hdr, *l4 = h + l3;
 	memcpy(h, s->pkt, s->hdrlen);
 	if (h[0] >> 4 == 6) {
-		put16(h + 4, l4len);
+		put16(h + 4, s->hdrlen - 40 + n);
 	} else {
 		put16(h + 2, s->hdrlen + n);
 		put16(h + 4, get16(h + 4) + i); /* each packet its own IP ID */

@@ -31,9 +31,11 @@ struct vnet_hdr {
 void vnet_hdr_get(const uint8_t b[VNET_HDR_LEN], struct vnet_hdr *h);
 void vnet_hdr_put(uint8_t b[VNET_HDR_LEN], const struct vnet_hdr *h);
 
-/* The largest IP packet (and super-packet), and the largest IP + TCP header. */
+/* The largest IP packet (and super-packet), and the largest headers a
+ * segment is given: IPv4 with options and TCP with options (120), or
+ * IPv6 with up to 60 bytes of hop-by-hop/destination options and TCP. */
 #define OFFLOAD_MAX_PKT 65535
-#define OFFLOAD_MAX_HDR 120
+#define OFFLOAD_MAX_HDR 160
 
 /* ---- splitting what the TUN gives ---- */
 
@@ -50,7 +52,7 @@ const char *offload_result_str(enum offload_result r);
 struct offload_split {
 	uint8_t *pkt;
 	size_t len;          /* of the IP packet */
-	size_t l3len;        /* IP header */
+	size_t l3len;        /* IP header, IPv6's options headers included */
 	size_t hdrlen;       /* IP + TCP/UDP header; 0: the packet goes out whole */
 	size_t seg;          /* payload per segment (the last may be shorter) */
 	unsigned nseg, next;

@@ -15,7 +15,10 @@
 struct pkt_spec {
 	int version;       /* 4 or 6 */
 	uint8_t proto;     /* 6 or 17 */
-	size_t ipopt;      /* IPv4 option bytes: a multiple of 4, at most 40 */
+	size_t ipopt;      /* IPv4 option bytes: a multiple of 4, at most 40; IPv6:
+	                    * an options header of this many bytes (a multiple
+	                    * of 8, at most 56), of type exthdr */
+	uint8_t exthdr;    /* 0 hop-by-hop, 60 destination options */
 	size_t tcpopt;     /* TCP option bytes: a multiple of 4, at most 40 */
 	uint8_t flags;     /* TCP */
 	uint32_t seq;
@@ -44,9 +47,21 @@ static uint16_t ref_fold(uint32_t s)
 	return (uint16_t)s;
 }
 
-static size_t pkt_l3len(const uint8_t *p)
+/* The IP header's length, IPv6's hop-by-hop and destination options
+ * headers included; *proto what follows. */
+static size_t pkt_l3len(const uint8_t *p, size_t len, uint8_t *proto)
 {
-	return p[0] >> 4 == 6 ? 40 : (p[0] & 15u) * 4u;
+	if (p[0] >> 4 != 6) {
+		*proto = p[9];
+		return (p[0] & 15u) * 4u;
+	}
+	size_t at = 40;
+	*proto = p[6];
+	while ((*proto == 0 || *proto == 60) && at + 8 <= len) {
+		*proto = p[at];
+		at += (p[at + 1] + 1u) * 8u;
+	}
+	return at;
 }
 
 static uint32_t ref_pseudo(const uint8_t *p, uint8_t proto, size_t l4len)
@@ -61,17 +76,16 @@ static bool pkt_valid(const uint8_t *p, size_t len)
 {
 	if (len < 20)
 		return false;
-	size_t l3 = pkt_l3len(p);
 	uint8_t proto;
+	size_t l3 = pkt_l3len(p, len, &proto);
 	if (p[0] >> 4 == 6) {
 		if (len < 40 || (size_t)(p[4] << 8 | p[5]) + 40 != len)
 			return false;
-		proto = p[6];
-	} else {
-		if ((size_t)(p[2] << 8 | p[3]) != len || ref_fold(ref_sum(0, p, l3)) != 0xffff)
-			return false;
-		proto = p[9];
+	} else if ((size_t)(p[2] << 8 | p[3]) != len || ref_fold(ref_sum(0, p, l3)) != 0xffff) {
+		return false;
 	}
+	if (l3 + (proto == 17 ? 8 : 20) > len || (proto != 6 && proto != 17))
+		return false;
 	if (proto == 17 && (size_t)(p[l3 + 4] << 8 | p[l3 + 5]) != len - l3)
 		return false;
 	return ref_fold(ref_sum(ref_pseudo(p, proto, len - l3), p + l3, len - l3)) == 0xffff;
@@ -87,7 +101,7 @@ static void put_be16(uint8_t *p, uint32_t v)
  * full checksum. Returns its length. */
 static size_t pkt_build(uint8_t *p, const struct pkt_spec *s, bool partial)
 {
-	size_t l3 = s->version == 6 ? 40 : 20 + s->ipopt;
+	size_t l3 = 20 + s->ipopt + (s->version == 6 ? 20 : 0);
 	size_t l4 = s->proto == 6 ? 20 + s->tcpopt : 8, len = l3 + l4 + s->paylen;
 	memset(p, 0, l3 + l4);
 	if (s->version == 6) {
@@ -95,8 +109,16 @@ static size_t pkt_build(uint8_t *p, const struct pkt_spec *s, bool partial)
 		p[1] = (uint8_t)(s->tos << 4 | (s->flow >> 16 & 15));
 		put_be16(p + 2, s->flow & 0xffff);
 		put_be16(p + 4, (uint32_t)(len - 40));
-		p[6] = s->proto;
+		p[6] = s->ipopt ? s->exthdr : s->proto;
 		p[7] = s->ttl;
+		if (s->ipopt) { /* next header, length, then PadN */
+			p[40] = s->proto;
+			p[41] = (uint8_t)(s->ipopt / 8 - 1);
+			p[42] = 1;
+			p[43] = (uint8_t)(s->ipopt - 4);
+			for (size_t i = 44; i < l3; i++)
+				p[i] = s->optfill;
+		}
 		memcpy(p + 8, "\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x02", 16);
 		memcpy(p + 24, "\xfd\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01", 16);
 	} else {
@@ -141,13 +163,13 @@ static size_t pkt_build(uint8_t *p, const struct pkt_spec *s, bool partial)
 
 static size_t pkt_hdrlen(const struct pkt_spec *s)
 {
-	return (s->version == 6 ? 40 : 20 + s->ipopt) + (s->proto == 6 ? 20 + s->tcpopt : 8);
+	return 20 + s->ipopt + (s->version == 6 ? 20 : 0) + (s->proto == 6 ? 20 + s->tcpopt : 8);
 }
 
 /* The virtio-net header the kernel puts before a super-packet of s. */
 static struct vnet_hdr pkt_gso_hdr(const struct pkt_spec *s, uint16_t gso_size)
 {
-	size_t l3 = s->version == 6 ? 40 : 20 + s->ipopt;
+	size_t l3 = 20 + s->ipopt + (s->version == 6 ? 20 : 0);
 	struct vnet_hdr h = {
 		.flags = VNET_F_NEEDS_CSUM,
 		.gso_type = s->proto == 17 ? VNET_GSO_UDP_L4 : s->version == 6 ? VNET_GSO_TCPV6

@@ -93,6 +93,49 @@ static void split_tso6(void **state)
 	assert_int_equal(split_check(&s, 1208), 55);
 }
 
+/* IPv6 hop-by-hop and destination options headers (a socket's
+ * IPV6_HOPOPTS/IPV6_DSTOPTS): every packet carries them, its payload length
+ * counting them and its checksum not. */
+static void split_ipv6_options(void **state)
+{
+	struct pkt_spec s = tcp4(3 * 1200);
+	s.version = 6;
+	s.ipopt = 8;
+	s.exthdr = 60;
+	assert_int_equal(split_check(&s, 1200), 3);
+	s.exthdr = 0;
+	s.ipopt = 56;   /* the largest one with TCP's 60 */
+	s.tcpopt = 40;
+	s.paylen = 3 * 1200 + 1;
+	assert_int_equal(split_check(&s, 1200), 4);
+	s.proto = 17;   /* USO */
+	s.ipopt = 16;
+	assert_int_equal(split_check(&s, 1200), 4);
+	/* Both, hop-by-hop first as RFC 8200 orders them. */
+	s.proto = 6;
+	s.ipopt = 8;
+	s.tcpopt = 12;
+	size_t len = pkt_build(big, &s, true);
+	memmove(big + 56, big + 48, len - 48);
+	memcpy(big + 48, "\x06\x00\x01\x04\x00\x00\x00\x00", 8);
+	big[40] = 60;
+	big[5] += 8;
+	len += 8;
+	struct vnet_hdr h = pkt_gso_hdr(&s, 1200);
+	struct offload_split sp;
+	assert_int_equal(offload_split_start(&sp, &h, big, len), OFFLOAD_OK);
+	assert_int_equal(sp.l3len, 56);
+	assert_int_equal(sp.nseg, 4);
+	struct offload_seg g;
+	uint8_t pkt[1500];
+	while (offload_split_next(&sp, &g)) {
+		memcpy(pkt, g.hdr, g.hdrlen);
+		memcpy(pkt + g.hdrlen, g.data, g.datalen);
+		assert_true(pkt_valid(pkt, g.hdrlen + g.datalen));
+		assert_memory_equal(pkt + 40, big + 40, 16);
+	}
+}
+
 static void split_uso(void **state)
 {
 	struct pkt_spec s = tcp4(3000);
@@ -154,7 +197,11 @@ static void split_refuses_bad_input(void **state)
 		{"19 bytes", OFFLOAD_SHORT},
 		{"checksum field outside", OFFLOAD_BAD_CSUM},
 		{"checksum start past the end", OFFLOAD_BAD_CSUM},
-		{"IPv6 with a hop-by-hop header before TCP", OFFLOAD_BAD_L4},
+		{"IPv6 with a routing header before TCP", OFFLOAD_BAD_L4},
+		{"IPv6 options headers longer than a segment's header", OFFLOAD_BAD_IP},
+		{"IPv6 options header past the end", OFFLOAD_SHORT},
+		{"IPv6 options and TCP options past a segment's header (164)", OFFLOAD_BAD_IP},
+		{"IPv6 options header before ESP", OFFLOAD_BAD_L4},
 	};
 	uint8_t p[OFFLOAD_MAX_PKT];
 	for (int i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
@@ -178,12 +225,22 @@ static void split_refuses_bad_input(void **state)
 		case 13: l = 19; break;
 		case 14: h.gso_type = 0, h.csum_start = 3000, h.csum_offset = 100; break;
 		case 15: h.gso_type = 0, h.csum_start = 65535; break;
-		case 16: {
+		case 16: case 17: case 18: case 19: case 20: {
 			struct pkt_spec s6 = s;
 			s6.version = 6;
+			s6.ipopt = i == 16 ? 0 : i == 19 ? 64 : 8;
+			s6.exthdr = 60;
+			s6.tcpopt = i == 19 ? 40 : 12;
 			l = pkt_build(p, &s6, true);
 			h = pkt_gso_hdr(&s6, 1000);
-			p[6] = 0;
+			if (i == 16)
+				p[6] = 43;
+			else if (i == 17)
+				p[41] = 15; /* 40 + 128: past 160 before any TCP */
+			else if (i == 18)
+				l = 44, p[4] = 0, p[5] = 4;
+			else if (i == 20)
+				p[40] = 50;
 			break;
 		}
 		}
@@ -538,6 +595,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(split_tso4),
 		cmocka_unit_test(split_tso6),
+		cmocka_unit_test(split_ipv6_options),
 		cmocka_unit_test(split_uso),
 		cmocka_unit_test(whole_packet),
 		cmocka_unit_test(split_refuses_bad_input),
