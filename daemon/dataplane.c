@@ -22,9 +22,11 @@ void dataplane_tun_watch(const struct tun *tun, sd_event_source *src)
 json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u)
 {
 	bool up = u->fd >= 0;
-	return json_pack("{s:b, s:b, s:b, s:I, s:b, s:b, s:I, s:I}", "tun", tun->vnet, "uso", tun->uso,
-	                 "tun_ring", tun->ring != NULL, "ring_reads", (json_int_t)tun->ring_reads,
-	                 "udp_gso", up && u->gso, "udp_gro", up && u->gro,
-	                 "super_reads", (json_int_t)tun->super_reads,
-	                 "gso_writes", (json_int_t)tun->gso_writes);
+	return json_pack("{s:b, s:b, s:b, s:I, s:b, s:b, s:I, s:I, s:I, s:I}", "tun", tun->vnet,
+	                 "uso", tun->uso, "tun_ring", tun->ring != NULL,
+	                 "ring_reads", (json_int_t)tun->ring_reads, "udp_gso", up && u->gso,
+	                 "udp_gro", up && u->gro, "super_reads", (json_int_t)tun->super_reads,
+	                 "gso_writes", (json_int_t)tun->gso_writes,
+	                 "udp_gso_sends", (json_int_t)(up ? u->gso_sends : 0),
+	                 "udp_gso_refused", (json_int_t)(up ? u->nnogso : 0));
 }

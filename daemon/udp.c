@@ -21,10 +21,17 @@
 #endif
 
 static bool offloads = true;
+/* SLOPND_TEST_GSO_REFUSE, for tests only: the address whose route refuses
+ * GSO sends with EIO, as one through IPsec does (the kernels tests run on
+ * have no xfrm, and take GSO without checksum offload). */
+static const char *gso_refuse;
 
 void udp_offloads(bool on)
 {
 	offloads = on;
+	gso_refuse = getenv("SLOPND_TEST_GSO_REFUSE");
+	if (gso_refuse && !*gso_refuse)
+		gso_refuse = NULL;
 }
 
 /* Room in the kernel for bursts of a few thousand packets. */
@@ -365,15 +372,71 @@ void udp_send_one(struct udp *u, const struct sockaddr *src, socklen_t srclen,
 	send_plain(u, &d, dstlen, &s, src ? srclen : 0, (uint8_t *)pkt, len);
 }
 
+static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
+                      const struct sockaddr *b, socklen_t blen)
+{
+	return alen == blen && memcmp(a, b, alen) == 0;
+}
+
+/* The batch's destination refuses GSO (on a connected socket: the one
+ * destination there is). */
+static bool nogso_to_dst(const struct udp *u)
+{
+	for (unsigned i = 0; i < u->nnogso; i++)
+		if (same_addr(&u->nogso[i], u->nogso_len[i], (const struct sockaddr *)&u->txdst,
+		              u->txdstlen))
+			return true;
+	return false;
+}
+
+/* The kernel refused GSO to the batch's destination, and took the packet
+ * alone: remember it, or give GSO up when every route refuses it. */
+static void nogso_add(struct udp *u, int err)
+{
+	char a[INET6_ADDRSTRLEN + 8] = "the hub";
+	if (!u->connected)
+		sockaddr_str((const struct sockaddr *)&u->txdst, a, sizeof(a));
+	if (++u->nogso_in_row >= UDP_NOGSO) {
+		log_info("UDP GSO refused by the kernel (%s) for %u destinations in a row, the last %s: "
+		         "sending packets one by one", strerror(err), u->nogso_in_row, a);
+		u->gso = false;
+		return;
+	}
+	log_info("UDP GSO refused by the kernel (%s) for %s (IPsec or a device without checksum "
+	         "offload on its route?): sending it packets one by one", strerror(err), a);
+	unsigned i = u->nogso_next;
+	u->nogso_next = (i + 1) % UDP_NOGSO;
+	if (u->nnogso < UDP_NOGSO)
+		u->nnogso++;
+	memcpy(&u->nogso[i], &u->txdst, u->txdstlen);
+	u->nogso_len[i] = u->txdstlen;
+}
+
+static bool test_refused(const struct udp *u)
+{
+	char host[INET6_ADDRSTRLEN];
+	if (!gso_refuse || u->connected)
+		return false;
+	sockaddr_host((const struct sockaddr *)&u->txdst, host, sizeof(host));
+	return strcmp(host, gso_refuse) == 0;
+}
+
 void udp_flush(struct udp *u)
 {
 	if (u->nseg == 0)
 		return;
-	if (u->nseg > 1 && u->gso) {
-		ssize_t n = send_msg(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx,
-		                     u->txlen, (uint16_t)u->seg);
-		if (n >= 0)
+	if (u->nseg > 1 && u->gso && !nogso_to_dst(u)) {
+		ssize_t n = -1;
+		if (test_refused(u))
+			errno = EIO;
+		else
+			n = send_msg(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx, u->txlen,
+			             (uint16_t)u->seg);
+		if (n >= 0) {
+			u->gso_sends++;
+			u->nogso_in_row = 0;
 			goto done;
+		}
 		if (errno != EIO && errno != EINVAL && errno != EOPNOTSUPP) {
 			u->tx_dropped += u->nseg;
 			if (errno != EAGAIN && errno != ENOBUFS)
@@ -381,7 +444,7 @@ void udp_flush(struct udp *u)
 			log_debug("udp send of %zu packets: %s", u->nseg, strerror(errno));
 			goto done;
 		}
-		/* Either the kernel refuses GSO, or the path is gone (EINVAL too
+		/* Either the route refuses GSO, or the path is gone (EINVAL too
 		 * when our address was removed): only a plain send that works
 		 * tells GSO was the problem. */
 		int gso_err = errno;
@@ -391,8 +454,7 @@ void udp_flush(struct udp *u)
 			u->tx_dropped += u->nseg - 1; /* the batch is lost with it */
 			goto done;
 		}
-		log_info("UDP GSO refused by the kernel (%s): sending packets one by one", strerror(gso_err));
-		u->gso = false;
+		nogso_add(u, gso_err);
 		for (size_t off = u->seg; off < u->txlen; off += u->seg) {
 			size_t len = u->txlen - off < u->seg ? u->txlen - off : u->seg;
 			send_plain(u, &u->txdst, u->txdstlen, &u->txsrc, u->txsrclen, u->tx + off, len);
@@ -412,12 +474,6 @@ uint8_t *udp_tx_slot(struct udp *u)
 	if (UDP_TX_BUF - u->txlen < UDP_MAX_PAYLOAD)
 		udp_flush(u);
 	return u->tx + u->txlen;
-}
-
-static bool same_addr(const struct sockaddr_storage *a, socklen_t alen,
-                      const struct sockaddr *b, socklen_t blen)
-{
-	return alen == blen && memcmp(a, b, alen) == 0;
 }
 
 void udp_tx_commit(struct udp *u, const struct sockaddr *src, socklen_t srclen,

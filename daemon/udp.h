@@ -25,6 +25,11 @@
 /* One GSO send carries at most 64 KiB: 44 full-size packets. */
 #define UDP_TX_MAX_SEGS (65535 / UDP_MAX_PAYLOAD)
 #define UDP_TX_BUF (UDP_TX_MAX_SEGS * UDP_MAX_PAYLOAD)
+/* Destinations whose route refuses UDP GSO (IPsec on it, a device without
+ * checksum offload: the kernel says EIO or EINVAL) are remembered, this
+ * many, oldest forgotten first; refusals for this many in a row, with no
+ * GSO send that worked between them, turn GSO off for the socket. */
+#define UDP_NOGSO 16
 
 struct udp_rx {
 	uint8_t *data;
@@ -40,7 +45,7 @@ struct udp_rx {
 struct udp {
 	int fd;
 	bool connected;            /* client: connect()ed, send without address */
-	bool gso;                  /* cleared when the kernel refuses UDP_SEGMENT */
+	bool gso;                  /* cleared when every route refuses UDP_SEGMENT */
 	bool gro;                  /* UDP_GRO on */
 	bool rx_more;              /* the last udp_recv filled every message: more may wait */
 	bool recverr;              /* client: udp_watch_errors on */
@@ -59,6 +64,10 @@ struct udp {
 	                            * owner clears it (client: the path may be gone) */
 	struct sockaddr_storage too_big_dst; /* where the last EMSGSIZE was for */
 	socklen_t too_big_dstlen;
+	uint64_t gso_sends;        /* batches sent as one UDP_SEGMENT send */
+	struct sockaddr_storage nogso[UDP_NOGSO]; /* sent to one packet at a time */
+	socklen_t nogso_len[UDP_NOGSO];
+	unsigned nnogso, nogso_next, nogso_in_row;
 	uint64_t rx_dropped;       /* the kernel's receive queue overflowed (SO_RXQ_OVFL) */
 	uint64_t rx_dropped_before; /* by the sockets that udp_reconnect replaced */
 	/* receive batch: packets, each pointing into rxbufs */
