@@ -194,6 +194,15 @@ void *cidmap_get(struct cidmap *m, const uint8_t *cid, size_t len)
 	return e->value;
 }
 
+static void bury(struct cidmap *m, struct cidmap_entry *e)
+{
+	/* A tombstone, not an empty slot: later entries of the chain stay reachable. */
+	memset(e, 0, sizeof(*e));
+	e->tomb = 1;
+	m->count--;
+	m->tombs++;
+}
+
 void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len)
 {
 	if (!valid(cid, len))
@@ -202,10 +211,20 @@ void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len)
 	if (!e)
 		return NULL;
 	void *v = e->value;
-	/* A tombstone, not an empty slot: later entries of the chain stay reachable. */
-	memset(e, 0, sizeof(*e));
-	e->tomb = 1;
-	m->count--;
-	m->tombs++;
+	bury(m, e);
 	return v;
+}
+
+size_t cidmap_del_value(struct cidmap *m, const void *value)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < m->cap; i++) {
+		struct cidmap_entry *e = &m->slots[i];
+		if (e->len && e->value == value) {
+			bury(m, e);
+			n++;
+		}
+	}
+	m->last = NULL;
+	return n;
 }

@@ -35,5 +35,8 @@ int cidmap_put(struct cidmap *m, const uint8_t *cid, size_t len, void *value);
 void *cidmap_get(struct cidmap *m, const uint8_t *cid, size_t len);
 /* Remove; returns the old value or NULL. */
 void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len);
+/* Remove every entry of value, by a scan of all slots: for when its
+ * connection IDs cannot be listed. Returns how many. */
+size_t cidmap_del_value(struct cidmap *m, const void *value);
 
 #endif

@@ -253,9 +253,13 @@ static void session_gone(struct conn *c)
 {
 	struct session *ss = c->owner;
 	struct server *s = ss->srv;
+	/* ngtcp2 0.12 keeps at most 9 connection IDs; should a later one keep
+	 * more, a scan of the map finds them all. */
 	ngtcp2_cid cids[16];
 	size_t n = c->qc ? ngtcp2_conn_get_num_scid(c->qc) : 0;
-	if (n && n <= 16) {
+	if (n > 16) {
+		cidmap_del_value(&s->cids, ss);
+	} else if (n) {
 		n = ngtcp2_conn_get_scid(c->qc, cids);
 		for (size_t i = 0; i < n; i++)
 			session_cid_removed(c, &cids[i]);
@@ -399,7 +403,12 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		session_gone(&ss->conn);
 		return NULL;
 	}
-	cidmap_put(&s->cids, hd->dcid.data, hd->dcid.datalen, ss);
+	if (cidmap_put(&s->cids, hd->dcid.data, hd->dcid.datalen, ss) < 0) {
+		hub_slog(LOG_LVL_WARN, ss, "cannot route a connection from %s (out of memory?)",
+		         ss->remote);
+		session_gone(&ss->conn);
+		return NULL;
+	}
 	/* Packets that fit the way from the first, so that a narrower way
 	 * later (on_path_timer) is told from one that always was. */
 	conn_fit_path(&ss->conn, false);
@@ -445,6 +454,14 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 			 * before its login goes at once). */
 			if (rv != NGTCP2_ERR_RETRY && (rx->data[0] & 0x30) == 0x00)
 				s->adm.bad_datagrams++;
+			return;
+		}
+		/* RFC 9000 7.2: a client's first DCID has at least 8 bytes, and
+		 * after a Retry it is ours (CONN_CID_LEN). ngtcp2 checks only
+		 * Initials without a token; a shorter one (0 bytes: not even
+		 * routable) would make a connection per copy. */
+		if (hd.dcid.datalen < NGTCP2_MIN_INITIAL_DCIDLEN) {
+			s->adm.bad_datagrams++;
 			return;
 		}
 		bool validated;

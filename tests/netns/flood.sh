@@ -65,6 +65,19 @@ nsx c1 bash -c 'printf "garbage" > /dev/udp/192.0.2.1/4242'
 nsx c1 bash -c 'printf "\xc0\x00\x00\x00\x01\x08abcdefgh\x00short" > /dev/udp/192.0.2.1/4242'
 wait_until 5 "bad_datagrams at 2" adm_is bad_datagrams 2
 ok "two garbage datagrams counted in bad_datagrams"
+# Initials with a token (which ngtcp2 leaves to us) and a destination
+# connection ID shorter than the 8 bytes RFC 9000 asks of a client: 0 bytes
+# (no key to route by) and 4, each sent twice, as a client repeats it.
+for dcil in 0 4 0 4; do
+	nsx c1 python3 -c 'import socket, sys
+d = int(sys.argv[1])
+pkt = (bytes([0xc3, 0, 0, 0, 1, d]) + b"D" * d + bytes([8]) + b"S" * 8
+       + bytes([1]) + b"x" + bytes([0x44, 0xb0]) + bytes(1200))
+socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(pkt, ("192.0.2.1", 4242))' "$dcil"
+done
+wait_until 5 "bad_datagrams at 6" adm_is bad_datagrams 6
+expect_eq "handshakes after Initials with short connection IDs" "$(adm handshakes) $(adm handshakes_queued)" "0 0"
+ok "Initials with a destination connection ID under 8 bytes are refused, no connection made"
 
 # One connection that completes its handshake and never logs in; it sends
 # three IP packets first, which the hub drops and counts. The limits the hub
@@ -78,7 +91,7 @@ wait_until 4 "the connection shown awaiting its login" adm_is awaiting_login 1
 ok "status shows 1 connection awaiting its login"
 expect_eq "slopnctl status: waiting" "$(ctl status | grep '^waiting:')" \
 	"waiting:   0 handshakes, 1 awaiting login"
-expect_eq "slopnctl status: limits" "$(ctl status | grep '^limits:')" "limits:    2 bad datagrams"
+expect_eq "slopnctl status: limits" "$(ctl status | grep '^limits:')" "limits:    6 bad datagrams"
 wait "$fpid"
 jq -c . "$TMP/one.json"
 expect_eq "connections closed by the hub" "$(jq .closed_by_hub "$TMP/one.json")" 1
@@ -150,7 +163,7 @@ max=$(sed -n 's|^rtt .* = [0-9.]*/[0-9.]*/\([0-9]*\).*|\1|p' "$TMP/c3-ping.txt")
 [ "$(adm retry_sent)" -gt 0 ] || fail "no Retry sent while handshakes piled up"
 [ "$(adm closed_by_limit)" -gt 0 ] || fail "nothing closed by a limit"
 ok "72 addresses: at most $m awaiting at once, $(adm retry_sent) Retry sent, $(adm closed_by_limit) closed by limits"
-ctl status | grep -Eq "^limits:    [0-9]+ refused, [0-9]+ closed for no login, [0-9]+ closed by limits, [0-9]+ Retry sent, 2 bad datagrams(, [0-9]+ Initials dropped while busy)?$" ||
+ctl status | grep -Eq "^limits:    [0-9]+ refused, [0-9]+ closed for no login, [0-9]+ closed by limits, [0-9]+ Retry sent, 6 bad datagrams(, [0-9]+ Initials dropped while busy)?$" ||
 	fail "slopnctl status: $(ctl status | grep '^limits:')"
 
 # Handshakes closed as soon as made, announcing a max_ack_delay of 16 s:

@@ -82,6 +82,31 @@ static void growth(void **state)
 	cidmap_free(&m);
 }
 
+/* A connection's IDs removed by a scan: all of its own, none of another's,
+ * and the other's still found after (the hint of the last hit reset). */
+static void del_value(void **state)
+{
+	(void)state;
+	struct cidmap m;
+	int a, b;
+	assert_int_equal(cidmap_init(&m, 16), 0);
+	uint8_t k[8] = {0};
+	for (uint8_t i = 0; i < 40; i++) {
+		k[0] = i;
+		assert_int_equal(cidmap_put(&m, k, 8, i % 4 ? &a : &b), 0);
+	}
+	k[0] = 4;
+	assert_ptr_equal(cidmap_get(&m, k, 8), &b);
+	assert_int_equal(cidmap_del_value(&m, &b), 10);
+	assert_int_equal(m.count, 30);
+	for (uint8_t i = 0; i < 40; i++) {
+		k[0] = i;
+		assert_ptr_equal(cidmap_get(&m, k, 8), i % 4 ? &a : NULL);
+	}
+	assert_int_equal(cidmap_del_value(&m, &b), 0);
+	cidmap_free(&m);
+}
+
 /* Churn (connection IDs come and go all day) must neither grow the table
  * nor fill it with tombstones. */
 static void tombstones(void **state)
@@ -186,6 +211,7 @@ int main(void)
 		cmocka_unit_test(basics),
 		cmocka_unit_test(growth),
 		cmocka_unit_test(tombstones),
+		cmocka_unit_test(del_value),
 		cmocka_unit_test(against_a_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
