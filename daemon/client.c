@@ -529,7 +529,11 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		if (n < 0 && client_refused(cl, errno))
 			return 0; /* the connection and this source are gone */
 		uint64_t ts = conn_now();
-		for (int i = 0; i < n && cl->conn && cl->conn->state == CONN_OPEN; i++)
+		/* Closing too: what the hub sends then gets our close again (it
+		 * may have lost it), as conn_read does. */
+		for (int i = 0; i < n && cl->conn &&
+		                (cl->conn->state == CONN_OPEN || cl->conn->state == CONN_CLOSING);
+		     i++)
 			if (!cl->probe_sent || !client_probe_answer(cl, &cl->udp.rx[i]))
 				conn_read(cl->conn, (const struct sockaddr *)&cl->udp.rx[i].to,
 				          cl->udp.rx[i].tolen, (const struct sockaddr *)&cl->udp.rx[i].from,

@@ -187,9 +187,12 @@ static int on_trim(sd_event_source *src, uint64_t usec, void *userdata)
 static void session_cid_added(struct conn *c, const ngtcp2_cid *cid)
 {
 	struct session *ss = c->owner;
-	if (cidmap_put(&ss->srv->cids, cid->data, cid->datalen, ss) < 0)
-		log_warn("session %llu: cannot route a new connection ID (out of memory)",
-		         (unsigned long long)ss->id);
+	/* Unrouted, its packets would get stateless resets: closed instead. */
+	if (cidmap_put(&ss->srv->cids, cid->data, cid->datalen, ss) < 0) {
+		hub_slog(LOG_LVL_WARN, ss, "cannot route a new connection ID (out of memory?): closing");
+		conn_close(&ss->conn, SLOPN_ERR_BUSY, "hub out of memory");
+		hub_mark_dirty(ss);
+	}
 	if (ss->logged_in)
 		hub_peers_dirty(ss->srv);
 }
