@@ -813,9 +813,9 @@ static void tun_to_hub(struct client *cl)
 			log_debug("%s: unusable packet from the kernel: %s", cl->tunname,
 			          offload_result_str(p.bad));
 			if (cl->conn)
-				cl->conn->stats.drop[DROP_NOT_IPV4]++; /* garbage, as the hub counts it */
+				cl->conn->stats.drop[DROP_TUN_BAD] += tun_pkt_count(&p);
 			else
-				cl->drop_down++;
+				cl->drop_down += tun_pkt_count(&p);
 			continue;
 		}
 		if (cl->state != C_UP || !cl->conn) {

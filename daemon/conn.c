@@ -21,7 +21,7 @@ const char *const drop_reason_names[DROP_MAX] = {
 	[DROP_TOO_BIG] = "too_big", [DROP_NO_ROUTE] = "no_route",
 	[DROP_QUEUE] = "queue", [DROP_BEFORE_LOGIN] = "before_login",
 	[DROP_TUN] = "tun", [DROP_TUN_QUEUE] = "tun_queue", [DROP_UDP_SEND] = "udp_send",
-	[DROP_UDP_RECV] = "udp_recv",
+	[DROP_UDP_RECV] = "udp_recv", [DROP_TUN_BAD] = "tun_bad",
 };
 
 /* Slot size of the datagram queue: the largest IP packet we carry. */

@@ -43,6 +43,7 @@ enum drop_reason {
 	DROP_TUN_QUEUE,    /* the kernel's queue in front of the TUN overflowed */
 	DROP_UDP_SEND,     /* the UDP socket refused a QUIC packet */
 	DROP_UDP_RECV,     /* the kernel dropped QUIC packets before we read them */
+	DROP_TUN_BAD,      /* read from the TUN: a super-packet that cannot be split */
 	DROP_MAX,
 };
 extern const char *const drop_reason_names[DROP_MAX];

@@ -352,7 +352,7 @@ void hub_tun_read(struct server *s)
 		if (r == TUN_BAD) {
 			log_debug("%s: unusable packet from the kernel: %s", s->tunname,
 			          offload_result_str(p.bad));
-			s->tun_drop[DROP_NOT_IPV4]++;
+			s->tun_drop[DROP_TUN_BAD] += tun_pkt_count(&p);
 			continue;
 		}
 		struct route rt;

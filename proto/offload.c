@@ -65,6 +65,15 @@ static uint64_t pseudo_sum(const uint8_t *ip, uint8_t proto, size_t l4len)
 	return sum + htons(proto) + htons((uint16_t)l4len);
 }
 
+/* The same with IPv6's final destination at dst_at (a routing header's). */
+static uint64_t pseudo_sum_at(const uint8_t *ip, size_t dst_at, uint8_t proto, size_t l4len)
+{
+	if (ip[0] >> 4 != 6 || dst_at == 24)
+		return pseudo_sum(ip, proto, l4len);
+	uint64_t sum = csum_add(csum_add(0, ip + 8, 16), ip + dst_at, 16);
+	return sum + htons(proto) + htons((uint16_t)l4len);
+}
+
 static void store_csum(uint8_t *at, uint16_t c)
 {
 	memcpy(at, &c, 2);
@@ -99,22 +108,31 @@ static enum offload_result split_whole(struct offload_split *s, const struct vne
 	return OFFLOAD_OK;
 }
 
-/* Past the IPv6 header and any hop-by-hop or destination options headers
- * (a socket with IPV6_HOPOPTS or IPV6_DSTOPTS has them in every packet),
- * which each segment gets as they are. Any other extension header ends
- * the walk and is taken for the transport, so the packet is refused: a
- * routing header changes the destination the checksum covers, a fragment
- * cannot be split, ESP/AH hide what follows. */
+/* Past the IPv6 header and any hop-by-hop, destination options or routing
+ * headers (a socket with IPV6_HOPOPTS, IPV6_DSTOPTS or IPV6_RTHDR has them
+ * in every packet), which each segment gets as they are. The checksum
+ * covers the final destination: that of the IPv6 header once no segment is
+ * left to visit, else for segment routing (type 4) its first segment;
+ * *dst_at is where it lies. Any other extension header (a fragment cannot
+ * be split, ESP/AH hide what follows), or another routing type with
+ * segments left, ends the walk and is taken for the transport: refused. */
 static enum offload_result ipv6_opts(const uint8_t *pkt, size_t len, size_t *l3len,
-                                     uint8_t *proto)
+                                     size_t *dst_at, uint8_t *proto)
 {
 	size_t at = 40;
 	uint8_t nh = pkt[6];
-	while (nh == 0 || nh == 60) {
+	*dst_at = 24;
+	while (nh == 0 || nh == 60 || nh == 43) {
 		if (at + 8 > len)
 			return OFFLOAD_SHORT;
+		size_t n = (pkt[at + 1] + 1u) * 8u;
+		if (nh == 43 && pkt[at + 3] != 0) {
+			if (pkt[at + 2] != 4 || n < 24 || *dst_at != 24)
+				break;
+			*dst_at = at + 8;
+		}
 		nh = pkt[at];
-		at += (pkt[at + 1] + 1u) * 8u;
+		at += n;
 		if (at > OFFLOAD_MAX_HDR)
 			return OFFLOAD_BAD_IP; /* more than a segment's header can hold */
 	}
@@ -163,7 +181,7 @@ enum offload_result offload_split_start(struct offload_split *s, const struct vn
 		if (total > len)
 			return OFFLOAD_SHORT;
 		s->len = total;
-		enum offload_result r = ipv6_opts(pkt, total, &s->l3len, &s->proto);
+		enum offload_result r = ipv6_opts(pkt, total, &s->l3len, &s->dst_at, &s->proto);
 		if (r != OFFLOAD_OK)
 			return r;
 	}
@@ -186,6 +204,14 @@ enum offload_result offload_split_start(struct offload_split *s, const struct vn
 	size_t payload = s->len - s->hdrlen;
 	s->nseg = payload ? (unsigned)((payload + s->seg - 1) / s->seg) : 1;
 	return OFFLOAD_OK;
+}
+
+unsigned offload_seg_estimate(const struct vnet_hdr *h, size_t len)
+{
+	if ((h->gso_type & (uint8_t)~VNET_GSO_ECN) == VNET_GSO_NONE || h->gso_size == 0 ||
+	    len <= h->hdr_len)
+		return 1;
+	return (unsigned)((len - h->hdr_len + h->gso_size - 1) / h->gso_size);
 }
 
 bool offload_split_next(struct offload_split *s, struct offload_seg *g)
@@ -225,7 +251,7 @@ bool offload_split_next(struct offload_split *s, struct offload_seg *g)
 		csum_at = 6;
 	}
 	l4[csum_at] = l4[csum_at + 1] = 0;
-	uint64_t sum = pseudo_sum(h, s->proto, l4len);
+	uint64_t sum = pseudo_sum_at(h, s->dst_at, s->proto, l4len);
 	sum = csum_add(sum, l4, s->hdrlen - l3);
 	sum = csum_add(sum, s->pkt + off, n);
 	uint16_t c = (uint16_t)~csum_fold(sum);

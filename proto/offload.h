@@ -33,7 +33,7 @@ void vnet_hdr_put(uint8_t b[VNET_HDR_LEN], const struct vnet_hdr *h);
 
 /* The largest IP packet (and super-packet), and the largest headers a
  * segment is given: IPv4 with options and TCP with options (120), or
- * IPv6 with up to 60 bytes of hop-by-hop/destination options and TCP. */
+ * IPv6 with up to 60 bytes of extension headers and TCP. */
 #define OFFLOAD_MAX_PKT 65535
 #define OFFLOAD_MAX_HDR 160
 
@@ -52,7 +52,8 @@ const char *offload_result_str(enum offload_result r);
 struct offload_split {
 	uint8_t *pkt;
 	size_t len;          /* of the IP packet */
-	size_t l3len;        /* IP header, IPv6's options headers included */
+	size_t l3len;        /* IP header, IPv6's extension headers included */
+	size_t dst_at;       /* IPv6: where the checksum's destination lies (24 unless routed) */
 	size_t hdrlen;       /* IP + TCP/UDP header; 0: the packet goes out whole */
 	size_t seg;          /* payload per segment (the last may be shorter) */
 	unsigned nseg, next;
@@ -73,6 +74,9 @@ struct offload_seg {
  * no splitting gets its checksum filled in place if h asks for it. */
 enum offload_result offload_split_start(struct offload_split *s, const struct vnet_hdr *h,
                                         uint8_t *pkt, size_t len);
+/* How many packets a super-packet of len bytes after header h held, as its
+ * header tells (at least 1): the count of a refused one's drops. */
+unsigned offload_seg_estimate(const struct vnet_hdr *h, size_t len);
 /* The next packet; false once all are out. */
 bool offload_split_next(struct offload_split *s, struct offload_seg *seg);
 /* The length of the largest packet it gives (the first). */

@@ -18,7 +18,9 @@ struct pkt_spec {
 	size_t ipopt;      /* IPv4 option bytes: a multiple of 4, at most 40; IPv6:
 	                    * an options header of this many bytes (a multiple
 	                    * of 8, at most 56), of type exthdr */
-	uint8_t exthdr;    /* 0 hop-by-hop, 60 destination options */
+	uint8_t exthdr;    /* 0 hop-by-hop, 60 destination options, 43 segment
+	                    * routing (ipopt 8 + 16 per segment) */
+	uint8_t segleft;   /* of segment routing: segments left to visit */
 	size_t tcpopt;     /* TCP option bytes: a multiple of 4, at most 40 */
 	uint8_t flags;     /* TCP */
 	uint32_t seq;
@@ -47,26 +49,32 @@ static uint16_t ref_fold(uint32_t s)
 	return (uint16_t)s;
 }
 
-/* The IP header's length, IPv6's hop-by-hop and destination options
- * headers included; *proto what follows. */
-static size_t pkt_l3len(const uint8_t *p, size_t len, uint8_t *proto)
+/* The IP header's length, IPv6's hop-by-hop, destination options and
+ * routing headers included; *proto what follows, *dst where the final
+ * destination lies (a segment routing header's first segment while
+ * segments are left). */
+static size_t pkt_l3len(const uint8_t *p, size_t len, uint8_t *proto, size_t *dst)
 {
+	*dst = 16;
 	if (p[0] >> 4 != 6) {
 		*proto = p[9];
 		return (p[0] & 15u) * 4u;
 	}
 	size_t at = 40;
+	*dst = 24;
 	*proto = p[6];
-	while ((*proto == 0 || *proto == 60) && at + 8 <= len) {
+	while ((*proto == 0 || *proto == 60 || *proto == 43) && at + 8 <= len) {
+		if (*proto == 43 && p[at + 3])
+			*dst = at + 8;
 		*proto = p[at];
 		at += (p[at + 1] + 1u) * 8u;
 	}
 	return at;
 }
 
-static uint32_t ref_pseudo(const uint8_t *p, uint8_t proto, size_t l4len)
+static uint32_t ref_pseudo(const uint8_t *p, size_t dst, uint8_t proto, size_t l4len)
 {
-	uint32_t s = p[0] >> 4 == 6 ? ref_sum(0, p + 8, 32) : ref_sum(0, p + 12, 8);
+	uint32_t s = p[0] >> 4 == 6 ? ref_sum(ref_sum(0, p + 8, 16), p + dst, 16) : ref_sum(0, p + 12, 8);
 	return s + proto + (uint32_t)l4len;
 }
 
@@ -77,7 +85,8 @@ static bool pkt_valid(const uint8_t *p, size_t len)
 	if (len < 20)
 		return false;
 	uint8_t proto;
-	size_t l3 = pkt_l3len(p, len, &proto);
+	size_t dst;
+	size_t l3 = pkt_l3len(p, len, &proto, &dst);
 	if (p[0] >> 4 == 6) {
 		if (len < 40 || (size_t)(p[4] << 8 | p[5]) + 40 != len)
 			return false;
@@ -88,7 +97,9 @@ static bool pkt_valid(const uint8_t *p, size_t len)
 		return false;
 	if (proto == 17 && (size_t)(p[l3 + 4] << 8 | p[l3 + 5]) != len - l3)
 		return false;
-	return ref_fold(ref_sum(ref_pseudo(p, proto, len - l3), p + l3, len - l3)) == 0xffff;
+	if (l3 > len || (p[0] >> 4 == 6 && dst + 16 > l3))
+		return false;
+	return ref_fold(ref_sum(ref_pseudo(p, dst, proto, len - l3), p + l3, len - l3)) == 0xffff;
 }
 
 static void put_be16(uint8_t *p, uint32_t v)
@@ -111,7 +122,17 @@ static size_t pkt_build(uint8_t *p, const struct pkt_spec *s, bool partial)
 		put_be16(p + 4, (uint32_t)(len - 40));
 		p[6] = s->ipopt ? s->exthdr : s->proto;
 		p[7] = s->ttl;
-		if (s->ipopt) { /* next header, length, then PadN */
+		if (s->ipopt && s->exthdr == 43) { /* segments, the final one first */
+			p[40] = s->proto;
+			p[41] = (uint8_t)(s->ipopt / 8 - 1);
+			p[42] = 4;
+			p[43] = s->segleft;
+			p[44] = (uint8_t)((s->ipopt - 8) / 16 - 1);
+			for (size_t i = 48; i < l3; i += 16) {
+				memcpy(p + i, p + 24, 16);
+				p[i + 15] = (uint8_t)(0x90 + (i - 48) / 16);
+			}
+		} else if (s->ipopt) { /* next header, length, then PadN */
 			p[40] = s->proto;
 			p[41] = (uint8_t)(s->ipopt / 8 - 1);
 			p[42] = 1;
@@ -152,8 +173,10 @@ static size_t pkt_build(uint8_t *p, const struct pkt_spec *s, bool partial)
 	}
 	for (size_t i = 0; i < s->paylen; i++)
 		p[l3 + l4 + i] = (uint8_t)(s->fill + i * 7);
-	size_t at = l3 + (s->proto == 6 ? 16 : 6);
-	uint32_t sum = ref_pseudo(p, s->proto, len - l3);
+	size_t at = l3 + (s->proto == 6 ? 16 : 6), dst;
+	uint8_t proto;
+	pkt_l3len(p, len, &proto, &dst);
+	uint32_t sum = ref_pseudo(p, dst, s->proto, len - l3);
 	if (partial)
 		put_be16(p + at, ref_fold(sum));
 	else

@@ -262,13 +262,16 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 	struct vnet_hdr h = {0};
 	if ((size_t)n < hl) {
 		p->bad = OFFLOAD_SHORT;
+		p->split.nseg = 1;
 		return TUN_BAD;
 	}
 	if (hl)
 		vnet_hdr_get(buf, &h);
 	p->bad = offload_split_start(&p->split, &h, buf + hl, (size_t)n - hl);
-	if (p->bad != OFFLOAD_OK)
+	if (p->bad != OFFLOAD_OK) {
+		p->split.nseg = offload_seg_estimate(&h, (size_t)n - hl);
 		return TUN_BAD;
+	}
 	if (p->split.nseg > 1)
 		t->super_reads++;
 	return TUN_PKT;

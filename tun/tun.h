@@ -65,7 +65,7 @@ enum tun_read_result { TUN_NONE, TUN_PKT, TUN_BAD, TUN_GONE };
 enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p);
 /* What a TUN_GONE read means, for a log line. */
 const char *tun_gone_str(int err);
-/* How many IP packets it holds. */
+/* How many IP packets it holds (of a TUN_BAD one: its header's estimate). */
 static inline unsigned tun_pkt_count(const struct tun_pkt *p)
 {
 	return p->split.nseg;

@@ -112,9 +112,14 @@ static void structured(const uint8_t *d, size_t size)
 		.sport = 1234, .dport = 80,
 		.fill = d[14], .optfill = d[15],
 	};
-	if (s.version == 6) { /* a hop-by-hop or destination options header */
+	if (s.version == 6) { /* hop-by-hop, destination options or segment routing */
 		s.ipopt = (d[2] % 8) * 8u;
 		s.exthdr = d[1] & 4 ? 60 : 0;
+		if (d[1] & 8) {
+			s.exthdr = 43;
+			s.ipopt = d[2] & 2 ? 40 : 24;
+			s.segleft = d[2] & 1;
+		}
 	}
 	uint16_t gso = (uint16_t)(1 + get16(d + 16) % 1500);
 	size_t hl = pkt_hdrlen(&s), most = (size_t)gso * MAX_SEGS;

@@ -2,10 +2,11 @@
 """exthdr.py: TCP over IPv6 whose every packet carries an extension header.
   exthdr.py sink ADDR PORT
       take one connection; print its byte count and sha256.
-  exthdr.py source ADDR PORT BYTES hop|dst
-      send BYTES of a fixed pattern over a connection whose packets carry a
-      8-byte hop-by-hop or destination options header (padding only);
-      print the count and sha256 sent.
+  exthdr.py source ADDR PORT BYTES hop|dst|srh
+      send BYTES of a fixed pattern over a connection whose packets carry an
+      8-byte hop-by-hop or destination options header (padding only), or a
+      segment routing header with no segment left; print the count and
+      sha256 sent.
 The kernel hands such a flow to a TUN as TSO super-packets with the header
 between IPv6 and TCP, which the splitter must walk."""
 import hashlib
@@ -37,11 +38,18 @@ def sink(addr, port):
 
 
 def source(addr, port, total, kind):
-    opt = {"hop": socket.IPV6_HOPOPTS, "dst": socket.IPV6_DSTOPTS}[kind]
+    opt, val = {
+        "hop": (socket.IPV6_HOPOPTS, OPTS),
+        "dst": (socket.IPV6_DSTOPTS, OPTS),
+        # A segment routing header whose one segment is the destination,
+        # none left to visit: the packets go straight there.
+        "srh": (socket.IPV6_RTHDR,
+                bytes([0, 2, 4, 0, 0, 0, 0, 0]) + socket.inet_pton(socket.AF_INET6, addr)),
+    }[kind]
     block = bytes((i * 7 + 3) & 0xff for i in range(1 << 16))
     h, n = hashlib.sha256(), 0
     with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as s:
-        s.setsockopt(socket.IPPROTO_IPV6, opt, OPTS)
+        s.setsockopt(socket.IPPROTO_IPV6, opt, val)
         s.settimeout(20)
         s.connect((addr, port))
         while n < total:
@@ -58,7 +66,7 @@ def main():
     a = sys.argv[1:]
     if len(a) == 3 and a[0] == "sink":
         sink(a[1], int(a[2]))
-    elif len(a) == 5 and a[0] == "source" and a[4] in ("hop", "dst"):
+    elif len(a) == 5 and a[0] == "source" and a[4] in ("hop", "dst", "srh"):
         source(a[1], int(a[2]), int(a[3]), a[4])
     else:
         sys.exit(__doc__)

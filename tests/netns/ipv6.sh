@@ -41,9 +41,11 @@ iperf_tcp "over IPv6, c1 -> hub" c1 hub fd00:5:6:7::1 1
 iperf_tcp "over IPv6, hub -> c1" hub c1 fd00:5:6:7::2 1
 iperf_tcp "over IPv6, c2 -> c1 (spoke to spoke)" c2 c1 fd00:5:6:7::2 1
 
-# TCP whose every packet carries a hop-by-hop or destination options
-# header: the kernel hands it over in super-packets with the header before
-# TCP's, which must be split like any other, not dropped.
+# TCP whose every packet carries a hop-by-hop, destination options or
+# segment routing header: the kernel hands it over in super-packets with
+# the header before TCP's, which must be split like any other, not dropped
+# (with no segment left to visit, the receiver takes segment routing where
+# it is turned on).
 supers() { if [ "$1" = hub ]; then ctl --json status | jq .offload.super_reads; else client_status "$1" offload.super_reads; fi; }
 exthdr() { # FROM TO ADDR hop|dst
 	nsx "$2" python3 "$TESTS_DIR/netns/exthdr.py" sink "$3" 7001 > "$TMP/exthdr-sink.out" &
@@ -56,7 +58,8 @@ exthdr() { # FROM TO ADDR hop|dst
 		"$(tail -1 "$TMP/exthdr-sink.out")" "$(cat "$TMP/exthdr-source.out")"
 }
 reads0="$(supers hub) $(supers c1)"
-for kind in dst hop; do
+for n in hub c1; do nsx $n sysctl -qw net.ipv6.conf.all.seg6_enabled=1 net.ipv6.conf.slopn0.seg6_enabled=1; done
+for kind in dst hop srh; do
 	exthdr c1 hub fd00:5:6:7::1 $kind
 	exthdr hub c1 fd00:5:6:7::2 $kind
 done
@@ -67,7 +70,7 @@ if [ "${SLOPN_OFFLOADS:-}" != off ]; then
 	[ "$(supers hub)" -gt "$hub0" ] && [ "$(supers c1)" -gt "$c10" ] ||
 		fail "no super-packets read: hub $hub0 -> $(supers hub), c1 $c10 -> $(supers c1)"
 fi
-ok "20 MB of TCP with hop-by-hop or destination options each way, intact, nothing dropped"
+ok "20 MB of TCP with hop-by-hop, destination options or routing headers each way, intact, nothing dropped"
 
 # Idle: no router solicitations or other link-scoped IPv6 from either
 # side's TUN, so no drops to puzzle over.

@@ -111,6 +111,17 @@ static void split_ipv6_options(void **state)
 	s.proto = 17;   /* USO */
 	s.ipopt = 16;
 	assert_int_equal(split_check(&s, 1200), 4);
+	/* Segment routing: none left (the checksum's destination the IPv6
+	 * header's), and one left (its destination the first segment). */
+	s.exthdr = 43;
+	s.ipopt = 24;
+	assert_int_equal(split_check(&s, 1200), 4);
+	s.proto = 6;
+	s.ipopt = 40;
+	s.segleft = 1;
+	assert_int_equal(split_check(&s, 1200), 4);
+	s.exthdr = 0;
+	s.segleft = 0;
 	/* Both, hop-by-hop first as RFC 8200 orders them. */
 	s.proto = 6;
 	s.ipopt = 8;
@@ -202,6 +213,8 @@ static void split_refuses_bad_input(void **state)
 		{"IPv6 options header past the end", OFFLOAD_SHORT},
 		{"IPv6 options and TCP options past a segment's header (164)", OFFLOAD_BAD_IP},
 		{"IPv6 options header before ESP", OFFLOAD_BAD_L4},
+		{"IPv6 routing header of type 2 with a segment left", OFFLOAD_BAD_L4},
+		{"IPv6 with two routing headers with segments left", OFFLOAD_BAD_L4},
 	};
 	uint8_t p[OFFLOAD_MAX_PKT];
 	for (int i = 0; i < (int)(sizeof(cases) / sizeof(cases[0])); i++) {
@@ -225,11 +238,12 @@ static void split_refuses_bad_input(void **state)
 		case 13: l = 19; break;
 		case 14: h.gso_type = 0, h.csum_start = 3000, h.csum_offset = 100; break;
 		case 15: h.gso_type = 0, h.csum_start = 65535; break;
-		case 16: case 17: case 18: case 19: case 20: {
+		case 16: case 17: case 18: case 19: case 20: case 21: case 22: {
 			struct pkt_spec s6 = s;
 			s6.version = 6;
-			s6.ipopt = i == 16 ? 0 : i == 19 ? 64 : 8;
-			s6.exthdr = 60;
+			s6.ipopt = i == 16 ? 0 : i == 19 ? 64 : i >= 21 ? 40 : 8;
+			s6.exthdr = i >= 21 ? 43 : 60;
+			s6.segleft = i >= 21;
 			s6.tcpopt = i == 19 ? 40 : 12;
 			l = pkt_build(p, &s6, true);
 			h = pkt_gso_hdr(&s6, 1000);
@@ -241,6 +255,10 @@ static void split_refuses_bad_input(void **state)
 				l = 44, p[4] = 0, p[5] = 4;
 			else if (i == 20)
 				p[40] = 50;
+			else if (i == 21)
+				p[42] = 2;
+			else if (i == 22) /* the first one 24 bytes, then a second */
+				p[40] = 43, p[41] = 2, memcpy(p + 64, "\x06\x01\x04\x01\x00\x00\x00\x00", 8);
 			break;
 		}
 		}
@@ -250,6 +268,26 @@ static void split_refuses_bad_input(void **state)
 			fail_msg("%s: got %s, want %s", cases[i].what, offload_result_str(r),
 			         offload_result_str(cases[i].want));
 	}
+}
+
+/* A refused super-packet's drops are counted by what its header says it
+ * held: the payload past hdr_len in gso_size pieces, at least 1. */
+static void seg_estimate(void **state)
+{
+	struct vnet_hdr h = {.gso_type = VNET_GSO_TCPV6, .hdr_len = 80, .gso_size = 1000};
+	assert_int_equal(offload_seg_estimate(&h, 80 + 3000), 3);
+	assert_int_equal(offload_seg_estimate(&h, 80 + 3001), 4);
+	assert_int_equal(offload_seg_estimate(&h, 80), 1);          /* no payload */
+	assert_int_equal(offload_seg_estimate(&h, 40), 1);          /* shorter than hdr_len */
+	h.gso_type = VNET_GSO_TCPV4 | VNET_GSO_ECN;
+	assert_int_equal(offload_seg_estimate(&h, 80 + 65000), 65);
+	h.gso_size = 0;
+	assert_int_equal(offload_seg_estimate(&h, 80 + 3000), 1);
+	h.gso_size = 1;
+	h.hdr_len = 0;
+	assert_int_equal(offload_seg_estimate(&h, 65535), 65535);
+	struct vnet_hdr none = {.hdr_len = 10, .gso_size = 100};
+	assert_int_equal(offload_seg_estimate(&none, 5000), 1);
 }
 
 /* ---- coalescing ---- */
@@ -599,6 +637,7 @@ int main(void)
 		cmocka_unit_test(split_uso),
 		cmocka_unit_test(whole_packet),
 		cmocka_unit_test(split_refuses_bad_input),
+		cmocka_unit_test(seg_estimate),
 		cmocka_unit_test(coalesce_then_split),
 		cmocka_unit_test(coalesce_many_flows),
 		cmocka_unit_test(coalesce_breaks),
