@@ -163,6 +163,12 @@ json_t *ans_arr(struct answer *an, json_t *o, const char *key, bool required)
 	return v;
 }
 
+void ans_clean_key(const char *name, char *out, size_t len)
+{
+	snprintf(out, len, "%.*s", (int)text_cut(name, strlen(name), len - 1), name);
+	text_clean(out, strlen(out));
+}
+
 uint64_t ans_counts(struct answer *an, json_t *o, const char *key,
                     void (*each)(const char *name, uint64_t n, void *ctx), void *ctx)
 {
@@ -179,11 +185,8 @@ uint64_t ans_counts(struct answer *an, json_t *o, const char *key,
 		}
 		uint64_t n = (uint64_t)json_integer_value(v);
 		sum += n;
-		/* The names come from the daemon: printed, they act on no terminal. */
 		char clean[64];
-		snprintf(clean, sizeof(clean), "%.*s", (int)text_cut(name, strlen(name), sizeof(clean) - 1),
-		         name);
-		text_clean(clean, strlen(clean));
+		ans_clean_key(name, clean, sizeof(clean));
 		if (each)
 			each(clean, n, ctx);
 	}

@@ -35,6 +35,9 @@ void ans_at(struct answer *an, const char *path, size_t i);
  * with multiline).
  * NULL when optional and absent or null; "?" when it is wrong. */
 const char *ans_str(struct answer *an, json_t *o, const char *key, bool required);
+/* A key of the daemon's, cut to len - 1 bytes on a character, made safe
+ * to print (it acts on no terminal). */
+void ans_clean_key(const char *name, char *out, size_t len);
 const char *ans_text(struct answer *an, json_t *o, const char *key, bool required,
                      bool multiline);
 /* An integer within [min, max]: true and *out when present and right; else

@@ -85,19 +85,21 @@ static void print_admission(struct answer *an, json_t *r, FILE *out)
 	fputs(n ? "\n" : "none at work\n", out);
 }
 
-/* The hub's state files whose last save failed (a full disk); a hub from
- * before save_errors has none. */
+/* The hub's state files whose last save failed (a full disk), whichever
+ * it names; a hub from before save_errors has none. */
 static void print_saves(struct answer *an, json_t *r, FILE *out)
 {
-	static const char *const files[] = {"leases.json", "traffic.json", "peers.json"};
-	json_t *o = ans_obj(an, r, "save_errors", OPTIONAL);
+	json_t *o = ans_obj(an, r, "save_errors", OPTIONAL), *v;
 	if (!o)
 		return;
 	ans_in(an, "save_errors");
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		const char *err = ans_str(an, o, files[i], OPTIONAL);
+	const char *file;
+	json_object_foreach(o, file, v) {
+		const char *err = ans_str(an, o, file, OPTIONAL);
+		char clean[64];
+		ans_clean_key(file, clean, sizeof(clean));
 		if (err)
-			fprintf(out, "unsaved:   %s: %s\n", files[i], err);
+			fprintf(out, "unsaved:   %s: %s\n", clean, err);
 	}
 	ans_in(an, "");
 }

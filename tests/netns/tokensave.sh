@@ -88,6 +88,8 @@ wait_until 5 "edit's last use in token list" list_has edit 1
 wait_until 8 "tokens.json named unsaved" unsaved_tokens
 expect_eq "the failing-save metric for tokens.json" \
 	"$(metric 'slopn_state_save_failing{file="tokens.json"}')" 1
+ctl status | grep -q '^unsaved:   tokens\.json: .' ||
+	fail "slopnctl status does not name tokens.json unsaved: $(ctl status)"
 expect_eq "edit's last use in the file edited by hand" "$(used_in_file edit)" 0
 kill -HUP "$(pid_of hub)"
 wait_until 8 "tokens.json saved after the reload" saved_tokens
