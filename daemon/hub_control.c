@@ -447,11 +447,9 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 }
 
 /* A token's use: live sessions, and its totals over time (traffic.json). */
-static void add_totals(const struct server *s, json_t *o, const char *name)
+static void add_totals(json_t *o, const struct traffic_entry *tp, unsigned live)
 {
-	struct traffic_entry t;
-	unsigned live;
-	hub_token_totals(s, name, &t, &live);
+	const struct traffic_entry t = *tp;
 	json_object_update_new(o, json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "live", (int)live,
 		"sessions", (json_int_t)t.sessions, "rx_bytes", (json_int_t)t.rx_bytes,
 		"rx_pkts", (json_int_t)t.rx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
@@ -463,12 +461,28 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
                             char *err, size_t errlen)
 {
 	struct server *s = ctx;
+	/* The shared --token first, then the store's. */
+	size_t sh = s->has_token ? 1 : 0, n = sh + s->tokens.n;
+	const char **names = calloc(n + 1, sizeof(*names));
+	struct traffic_entry *t = calloc(n + 1, sizeof(*t));
+	unsigned *live = calloc(n + 1, sizeof(*live));
 	json_t *list = json_array();
-	if (s->has_token) {
+	if (!names || !t || !live || !list) {
+		free(names), free(t), free(live), json_decref(list);
+		*code = JSONRPC_INTERNAL_ERROR;
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	if (sh)
+		names[0] = SHARED_TOKEN_NAME;
+	for (size_t i = 0; i < s->tokens.n; i++)
+		names[sh + i] = s->tokens.v[i].name;
+	hub_tokens_totals(s, names, n, t, live);
+	if (sh) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
 		                      "shared", 1, "created", (json_int_t)s->started, "expires", "vip",
 		                      "vip6", "last_used", "max_sessions");
-		add_totals(s, o, SHARED_TOKEN_NAME);
+		add_totals(o, &t[0], live[0]);
 		json_array_append_new(list, o);
 	}
 	for (size_t i = 0; i < s->tokens.n; i++) {
@@ -478,9 +492,12 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
 		                      "vip", vip_or_null(e->vip), "vip6", vip6_or_null(s, e->vip),
 		                      "last_used", time_or_null(e->last_used),
 		                      "max_sessions", limit_or_null(e));
-		add_totals(s, o, e->name);
+		add_totals(o, &t[sh + i], live[sh + i]);
 		json_array_append_new(list, o);
 	}
+	free(names);
+	free(t);
+	free(live);
 	return json_pack("{s:o}", "tokens", list);
 }
 

@@ -153,11 +153,14 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	unsigned *tlive = ntok ? calloc(ntok, sizeof(*tlive)) : NULL;
 	if (ntok && (!tt || !tlive))
 		ntok = 0;
-	for (size_t i = 0; i < ntok; i++) {
-		const char *tn = s->has_token && i == 0 ? SHARED_TOKEN_NAME
-		                                         : s->tokens.v[i - (s->has_token ? 1 : 0)].name;
-		hub_token_totals(s, tn, &tt[i], &tlive[i]);
-	}
+	const char **tnames = ntok ? calloc(ntok, sizeof(*tnames)) : NULL;
+	if (ntok && !tnames)
+		ntok = 0;
+	for (size_t i = 0; i < ntok; i++)
+		tnames[i] = s->has_token && i == 0 ? SHARED_TOKEN_NAME
+		                                   : s->tokens.v[i - (s->has_token ? 1 : 0)].name;
+	hub_tokens_totals(s, tnames, ntok, tt, tlive);
+	free(tnames);
 	for (size_t k = 0; k < 4; k++) {
 		snprintf(name, sizeof(name), "slopn_token_%s", counters[k].name);
 		family(f, name, "counter", counters[k].help);

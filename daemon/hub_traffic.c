@@ -24,8 +24,10 @@ static uint64_t save_every(void)
 	return v ? v * 1000000 : SAVE_EVERY_USEC;
 }
 
-void hub_token_totals(const struct server *s, const char *name, struct traffic_entry *out,
-                      unsigned *live)
+/* A token's totals: those of its ended sessions (traffic.json), then each
+ * live session added, then the newest one's remote. */
+static void totals_start(const struct server *s, const char *name, struct traffic_entry *out,
+                         unsigned *live)
 {
 	const struct traffic_entry *e = traffic_find((struct traffic_store *)&s->traffic, name);
 	if (e) {
@@ -35,20 +37,76 @@ void hub_token_totals(const struct server *s, const char *name, struct traffic_e
 		snprintf(out->name, sizeof(out->name), "%s", name);
 	}
 	*live = 0;
-	const struct session *newest = NULL;
-	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
-		if (!ss->logged_in || strcmp(ss->token_name, name))
-			continue;
-		const struct conn_stats *st = &ss->conn.stats;
-		traffic_add_session(out, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, 0, NULL);
-		if (!newest || ss->since >= newest->since)
-			newest = ss;
-		(*live)++;
-	}
+}
+
+static void totals_add(const struct session *ss, struct traffic_entry *out, unsigned *live,
+                       const struct session **newest)
+{
+	const struct conn_stats *st = &ss->conn.stats;
+	traffic_add_session(out, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, 0, NULL);
+	if (!*newest || ss->since >= (*newest)->since)
+		*newest = ss;
+	(*live)++;
+}
+
+static void totals_end(struct traffic_entry *out, const struct session *newest)
+{
 	if (newest) {
 		out->last_seen = time(NULL);
 		snprintf(out->last_remote, sizeof(out->last_remote), "%s", newest->remote);
 	}
+}
+
+static void token_totals(const struct server *s, const char *name, struct traffic_entry *out,
+                         unsigned *live)
+{
+	const struct session *newest = NULL;
+	totals_start(s, name, out, live);
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
+		if (ss->logged_in && !strcmp(ss->token_name, name))
+			totals_add(ss, out, live, &newest);
+	totals_end(out, newest);
+}
+
+struct named {
+	const char *name;
+	size_t i;
+};
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
+}
+
+void hub_tokens_totals(const struct server *s, const char *const *names, size_t n,
+                       struct traffic_entry *out, unsigned *live)
+{
+	struct named *idx = n ? malloc(n * sizeof(*idx)) : NULL;
+	const struct session **newest = n ? calloc(n, sizeof(*newest)) : NULL;
+	if (n && (!idx || !newest)) {
+		free(idx);
+		free(newest);
+		for (size_t i = 0; i < n; i++) /* slower, without memory */
+			token_totals(s, names[i], &out[i], &live[i]);
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		totals_start(s, names[i], &out[i], &live[i]);
+		idx[i] = (struct named){names[i], i};
+	}
+	qsort(idx, n, sizeof(*idx), by_name);
+	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
+		if (!ss->logged_in)
+			continue;
+		struct named key = {ss->token_name, 0};
+		const struct named *hit = bsearch(&key, idx, n, sizeof(*idx), by_name);
+		if (hit)
+			totals_add(ss, &out[hit->i], &live[hit->i], &newest[hit->i]);
+	}
+	for (size_t i = 0; i < n; i++)
+		totals_end(&out[i], newest[i]);
+	free(idx);
+	free(newest);
 }
 
 /* Worth keeping: a token, the shared --token, or one with live sessions
@@ -95,12 +153,17 @@ static int save(struct server *s, bool at_exit)
 	if ((!live && !t->dirty) || t->held)
 		return 0; /* nothing moved since the last save, or the file is not ours to write */
 	struct traffic_entry *now = t->n ? calloc(t->n, sizeof(*now)) : NULL;
-	if (t->n && !now)
+	const char **names = t->n ? calloc(t->n, sizeof(*names)) : NULL;
+	unsigned *live_n = t->n ? calloc(t->n, sizeof(*live_n)) : NULL;
+	if (t->n && (!now || !names || !live_n)) {
+		free(now), free(names), free(live_n);
 		return fail(s, at_exit, "out of memory");
-	for (size_t i = 0; i < t->n; i++) {
-		unsigned n;
-		hub_token_totals(s, t->v[i].name, &now[i], &n);
 	}
+	for (size_t i = 0; i < t->n; i++)
+		names[i] = t->v[i].name;
+	hub_tokens_totals(s, names, t->n, now, live_n);
+	free(names);
+	free(live_n);
 	char err[512];
 	int r = traffic_write(t, now, t->n, err, sizeof(err));
 	free(now);
