@@ -258,11 +258,39 @@ static void qlog_printf(void *user_data, const char *fmt, ...)
 	log_debug("ngtcp2: %s", buf);
 }
 
+/* ngtcp2_conn_read_pkt says 0 also of packets it discards: one it cannot
+ * decrypt, a stateless reset whose token is not ours (a hub back with
+ * another key answers every packet with one). Those are no answer from the
+ * peer, and must not keep a dead connection alive: conn_read counts a
+ * packet as heard only when a decryption (or a Retry) in it worked. One
+ * thread, one read at a time: a flag for all connections. */
+static bool answered;
+
+static int decrypt_cb(uint8_t *dest, const ngtcp2_crypto_aead *aead,
+                      const ngtcp2_crypto_aead_ctx *aead_ctx, const uint8_t *ciphertext,
+                      size_t ciphertextlen, const uint8_t *nonce, size_t noncelen,
+                      const uint8_t *aad, size_t aadlen)
+{
+	int rv = ngtcp2_crypto_decrypt_cb(dest, aead, aead_ctx, ciphertext, ciphertextlen, nonce,
+	                                  noncelen, aad, aadlen);
+	if (rv == 0)
+		answered = true;
+	return rv;
+}
+
+static int recv_retry_cb(ngtcp2_conn *conn, const ngtcp2_pkt_hd *hd, void *user_data)
+{
+	int rv = ngtcp2_crypto_recv_retry_cb(conn, hd, user_data);
+	if (rv == 0)
+		answered = true;
+	return rv;
+}
+
 static const ngtcp2_callbacks server_callbacks = {
 	.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
 	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
 	.encrypt = ngtcp2_crypto_encrypt_cb,
-	.decrypt = ngtcp2_crypto_decrypt_cb,
+	.decrypt = decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
 	.update_key = ngtcp2_crypto_update_key_cb,
 	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
@@ -281,10 +309,10 @@ static const ngtcp2_callbacks server_callbacks = {
 
 static const ngtcp2_callbacks client_callbacks = {
 	.client_initial = ngtcp2_crypto_client_initial_cb,
-	.recv_retry = ngtcp2_crypto_recv_retry_cb,
+	.recv_retry = recv_retry_cb,
 	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
 	.encrypt = ngtcp2_crypto_encrypt_cb,
-	.decrypt = ngtcp2_crypto_decrypt_cb,
+	.decrypt = decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
 	.update_key = ngtcp2_crypto_update_key_cb,
 	.delete_crypto_aead_ctx = ngtcp2_crypto_delete_crypto_aead_ctx_cb,
@@ -606,8 +634,11 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 		.local = {(struct sockaddr *)to, tolen},
 		.remote = {(struct sockaddr *)from, fromlen},
 	};
+	answered = false;
 	int rv = ngtcp2_conn_read_pkt(c->qc, &path, NULL, pkt, len, ts);
 	if (rv == 0) {
+		if (!answered)
+			return; /* discarded */
 		c->last_rx = ts;
 		c->unanswered_since = 0;
 		c->heard = true;

@@ -82,3 +82,23 @@ wait_until 10 "c2 back online" client_is c2 connected true
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -le 3000 ] || fail "c2 connected again $ms ms after the hub came back (its wait had $left ms left)"
 ok "c2 connected again $ms ms after the hub came back, with $left ms of its wait left"
+
+# The hub back at once, but with another key (a fresh state directory: a
+# new machine on its address). It answers c2's packets with stateless
+# resets whose token c2 cannot check (they come from the new key): no
+# answer, which must not keep c2's connection alive until the 30 s idle
+# timeout. c2, still pinging, finds the hub gone within 2 to 3 s and logs
+# in to the new one.
+wait_ping c2 10.100.0.1 5
+since0=$(client_status c2 since)
+kill9 hub
+mv "$TMP/hub.log" "$TMP/hub-third.log"
+mv "$TMP/hub-state" "$TMP/hub-state-old"
+start_hub
+t0=$(date +%s%N)
+relogged() { client_is c2 connected true && [ "$(client_status c2 since)" -gt "$since0" ]; }
+wait_until 30 "c2 logged in to the hub with its new key" relogged
+ms=$(( ($(date +%s%N) - t0) / 1000000 ))
+[ "$ms" -le 6000 ] || fail "c2 logged in to the hub with its new key only $ms ms after it started"
+hub_session "$(client_status c2 vip)" || fail "the new hub has no session for c2"
+ok "c2 left a hub whose key changed under it and logged in again $ms ms after it started"
