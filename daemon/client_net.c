@@ -183,7 +183,9 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		        strerror(errno));
 		return -1;
 	}
-	if (nl_set_up(cl->ifindex, 1) < 0) {
+	/* Set down by someone after our first login: theirs to undo, also
+	 * across a reconnect (client_tun_link puts back what the up needs). */
+	if (!cl->tun_down && nl_set_up(cl->ifindex, 1) < 0) {
 		log_err("cannot bring up %s: %s", cl->tunname, strerror(errno));
 		return -1;
 	}
@@ -340,7 +342,10 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 	cl->hub_egress6 = r->egress6;
 	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
 		log_info("removed a host route to the hub left by a run that did not stop cleanly");
-	if (cl->cfg->full_tunnel) {
+	if (cl->cfg->full_tunnel && cl->tun_down) {
+		/* No route takes a down device: they come with its up. */
+		log_info("full tunnel: %s is down: its routes come when it is up", cl->tunname);
+	} else if (cl->cfg->full_tunnel) {
 		/* IPv6 too when the hub takes it on to the internet: else it
 		 * would go nowhere, and the machine's own IPv6 routes stay. */
 		bool six = cl->prefix6 && r->egress6;

@@ -35,6 +35,14 @@ through_tun && fail "c1's TUN is down, yet 203.0.113.7 goes $(way_out)"
 ok "with its TUN down, c1's routes through it are gone, and its status says so"
 sleep 0.5
 expect_eq "c1's TUN, left down by c1" "$(nsx c1 cat /sys/class/net/slopn0/operstate)" down
+# A new login (c1 kicked: it comes back by itself) leaves it down too.
+since0=$(client_status c1 since)
+ctl sessions kick 10.100.0.2 --reason tundev > /dev/null || fail "cannot kick c1"
+relogged() { client_is c1 connected true && [ "$(client_status c1 since)" -gt "$since0" ]; }
+wait_until 15 "c1 logged in again" relogged
+expect_eq "c1's TUN after a new login" "$(nsx c1 cat /sys/class/net/slopn0/operstate) $(client_status c1 tun_up)" \
+	"down false"
+ok "c1 logged in again with its TUN down: left down"
 
 nsx c1 ip link set slopn0 up
 wait_until 3 "c1's full tunnel back once its TUN is up" client_is c1 full_tunnel true
