@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -23,11 +24,18 @@ int rpc_connect(bool quiet)
 	}
 	strcpy(sa.sun_path, sock_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	/* A connect (and a send) waits while the daemon takes nothing (its
+	 * backlog full, it stuck): no longer than an answer may take. */
+	struct timeval tv = {.tv_sec = answer_timeout_ms / 1000,
+	                     .tv_usec = answer_timeout_ms % 1000 * 1000};
+	if (fd >= 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		/* The hint that fits the cause. */
 		const char *hint = errno == EACCES ? "not in group slopn, or not root"
 		                 : errno == ENOENT || errno == ECONNREFUSED
 		                 ? "is slopnd running? use --socket PATH or SLOPNCTL_SOCKET"
+		                 : errno == EAGAIN ? "no room after waiting: slopnd is busy or stuck"
 		                 : NULL;
 		if (!quiet)
 			fprintf(stderr, "slopnctl: cannot connect to %s: %s%s%s%s\n", sock_path,

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -483,8 +484,14 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 			errno = EEXIST;
 			goto fail_quiet;
 		}
+		/* A connect waits while the listener's backlog is full: a slopnd
+		 * that is stuck there is live too, found so in a second. */
 		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		bool live = probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		struct timeval tv = {.tv_sec = 1};
+		if (probe >= 0)
+			setsockopt(probe, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+		bool live = probe >= 0 && (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
+		                           errno == EAGAIN);
 		if (probe >= 0)
 			close(probe);
 		if (live) {

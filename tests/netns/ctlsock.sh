@@ -130,6 +130,46 @@ expect_eq "exit status with --control naming a regular file" "$rc" 1
 expect_eq "the file --control named" "$(cat "$TMP/not-a-socket")" keep
 ok "--control never removes a file that is not a socket"
 
+# A daemon stuck on its socket: it listens but never accepts, its backlog
+# full. slopnctl gives up at its 10 s answer timeout (exit 3, saying so)
+# instead of waiting in connect for ever, and a new slopnd given that
+# socket finds it in use within a second or two, and leaves it.
+python3 - "$TMP/stuck.sock" > "$TMP/stuck.txt" 2>&1 <<'PY' &
+import socket, sys, time
+path = sys.argv[1]
+srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+srv.bind(path)
+srv.listen(0)
+held = []
+while True:
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.setblocking(False)
+    try:
+        c.connect(path)
+    except BlockingIOError:
+        break  # the backlog is full
+    held.append(c)
+print("full", len(held), flush=True)
+time.sleep(120)
+PY
+PIDS+=($!)
+stuck_full() { grep -q '^full' "$TMP/stuck.txt"; }
+wait_until 5 "a stuck listener with its backlog full" stuck_full
+t0=$(now_ms)
+timeout 30 "$SLOPNCTL" --socket "$TMP/stuck.sock" status > "$TMP/stuck-ctl.txt" 2>&1; rc=$?
+t=$(( $(now_ms) - t0 ))
+expect_eq "slopnctl's exit status on a stuck socket" "$rc" 3
+[ "$t" -ge 9000 ] && [ "$t" -le 13000 ] || fail "slopnctl gave up after $t ms, not at its 10 s timeout"
+grep -q "busy or stuck" "$TMP/stuck-ctl.txt" || fail "slopnctl did not say why: $(cat "$TMP/stuck-ctl.txt")"
+t0=$(now_ms)
+nsx hub timeout 20 "$SLOPND" server --listen 192.0.2.1:4243 --tun xtun0 --token s3cret \
+	--state-dir "$TMP/x-state" --control "$TMP/stuck.sock" > "$TMP/stuck-hub.txt" 2>&1; rc=$?
+t=$(( $(now_ms) - t0 ))
+expect_eq "a new slopnd's exit status on a stuck socket" "$rc" 1
+[ "$t" -le 5000 ] || fail "the new slopnd took $t ms to give up"
+[ -S "$TMP/stuck.sock" ] || fail "the new slopnd removed the stuck daemon's socket"
+ok "a stuck daemon's socket: slopnctl gives up at 10 s (exit 3), a new slopnd leaves it in use"
+
 # A notification (no id) is not run: token.add's answer, with the secret,
 # could not reach the caller. A blank line is skipped. The next request on
 # that connection is the first answered.
