@@ -337,11 +337,26 @@ static void client_down(struct conn *c)
 		cl->pin_mismatch[0] = '\0';
 		return;
 	}
+	/* A name's addresses may be several hubs, and one may refuse what
+	 * another takes (its pool full, another token store, stuck): an
+	 * attempt that heard the hub and failed moves on to the next address,
+	 * and a refusal is final only once the name went round. */
+	bool round_left = false;
+	if (!was_up && heard && cl->addr_count > 1 && !cl->stopping) {
+		round_left = cl->addr_round + 1 < cl->addr_count;
+		client_next_address(cl);
+	}
 	if (c->close_by_peer && c->close_app && !was_up &&
 	    (c->close_code == SLOPN_ERR_UNAUTHORIZED || c->close_code == SLOPN_ERR_POOL_EXHAUSTED ||
 	     c->close_code == SLOPN_ERR_BANNED || c->close_code == SLOPN_ERR_TOKEN_LIMIT)) {
 		const char *msg = *cl->refusal ? cl->refusal : *c->close_reason ? c->close_reason
 		                                                                : app_code_name(c->close_code);
+		if (c->close_code == SLOPN_ERR_UNAUTHORIZED && round_left) {
+			client_problem(cl, "login refused by the hub at %s: %s (error code 1, %s); trying "
+			               "the name's next address", cl->hub_str, msg,
+			               app_code_name(c->close_code));
+			return;
+		}
 		if (c->close_code == SLOPN_ERR_UNAUTHORIZED) {
 			/* Retrying a wrong token only gets the address banned. */
 			log_err("login refused by hub: %s (error code 1, %s); not retrying (exit status 3): "

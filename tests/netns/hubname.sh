@@ -291,3 +291,20 @@ expect_eq "the address c1 connected to past the impostor" "$(client_status c1:pi
 grep -q "hub key does not match --pin: expected $pin, the hub at 192.0.2.5:4242 has $("$SLOPND" pin --state-dir "$TMP/imp-state")" "$TMP/c1-pin.log" ||
 	fail "c1 did not refuse the impostor first: $(cat "$TMP/c1-pin.log")"
 ok "an impostor at the name's first address: c1 at the hub $(($(now_ms) - t0)) ms after its start, waiting $longest ms at most"
+
+# A name whose first address is another hub that does not know c1's token
+# (another office's, say): its refusal is final only once the name went
+# round, so c1 tries the next address, the hub, at once, instead of exiting.
+attach other 192.0.2.6
+start other server --listen 192.0.2.6:4242 --state-dir "$TMP/other-state" --token not-c1s \
+	--control "$TMP/other.sock"
+wait_hub "$TMP/other.sock"
+stop c1:pin
+printf '192.0.2.6 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+start c1:other client --server hub.slopn.test:4242 --token s3cret --tun other0
+t0=$(now_ms)
+watch_waits c1:other
+expect_eq "the address c1 connected to past the other hub" "$(client_status c1:other hub_addr)" "192.0.2.1:4242"
+expect_eq "logins the other hub refused" \
+	"$(run_slopnctl --socket "$TMP/other.sock" metrics | awk '$1 == "slopn_failed_logins_total" {print $2}')" 1
+ok "another hub at the name's first address refused c1's token: c1 at the hub $(($(now_ms) - t0)) ms after its start"
