@@ -81,9 +81,11 @@ static int by_name(const void *a, const void *b)
 void hub_tokens_totals(const struct server *s, const char *const *names, size_t n,
                        struct traffic_entry *out, unsigned *live)
 {
-	struct named *idx = n ? malloc(n * sizeof(*idx)) : NULL;
-	const struct session **newest = n ? calloc(n, sizeof(*newest)) : NULL;
-	if (n && (!idx || !newest)) {
+	if (!n)
+		return; /* qsort and bsearch take no NULL array, even empty */
+	struct named *idx = malloc(n * sizeof(*idx));
+	const struct session **newest = calloc(n, sizeof(*newest));
+	if (!idx || !newest) {
 		free(idx);
 		free(newest);
 		for (size_t i = 0; i < n; i++) /* slower, without memory */
