@@ -297,9 +297,12 @@ int hub_traffic_start(struct server *s);
 void hub_traffic_session_end(struct server *s, const struct session *ss);
 /* Tokens' totals now, their live sessions included (live[i] of them), in
  * one pass over the sessions (the list of 10000 tokens with 4096 sessions
- * is not 40 million steps). */
-void hub_tokens_totals(const struct server *s, const char *const *names, size_t n,
-                       struct traffic_entry *out, unsigned *live);
+ * is not 40 million steps). 0, or -1 when out of memory. */
+int hub_tokens_totals(const struct server *s, const char *const *names, size_t n,
+                      struct traffic_entry *out, unsigned *live);
+/* The tokens token list and metrics show: the shared --token first, then
+ * the store's; *n of them, in an array of *n + 1 (NULL: out of memory). */
+const char **hub_token_names(const struct server *s, size_t *n);
 /* Saves for the last time: -1 if that failed (said, as an error). */
 int hub_traffic_stop(struct server *s);
 

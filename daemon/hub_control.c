@@ -462,22 +462,19 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
 {
 	struct server *s = ctx;
 	/* The shared --token first, then the store's. */
-	size_t sh = s->has_token ? 1 : 0, n = sh + s->tokens.n;
-	const char **names = calloc(n + 1, sizeof(*names));
+	size_t n, sh = s->has_token ? 1 : 0;
+	const char **names = hub_token_names(s, &n);
 	struct traffic_entry *t = calloc(n + 1, sizeof(*t));
 	unsigned *live = calloc(n + 1, sizeof(*live));
 	json_t *list = json_array();
-	if (!names || !t || !live || !list) {
-		free(names), free(t), free(live), json_decref(list);
+	bool ok = names && t && live && list && hub_tokens_totals(s, names, n, t, live) == 0;
+	free(names);
+	if (!ok) {
+		free(t), free(live), json_decref(list);
 		*code = JSONRPC_INTERNAL_ERROR;
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	if (sh)
-		names[0] = SHARED_TOKEN_NAME;
-	for (size_t i = 0; i < s->tokens.n; i++)
-		names[sh + i] = s->tokens.v[i].name;
-	hub_tokens_totals(s, names, n, t, live);
 	if (sh) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
 		                      "shared", 1, "created", (json_int_t)s->started, "expires", "vip",
@@ -495,7 +492,6 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
 		add_totals(o, &t[sh + i], live[sh + i]);
 		json_array_append_new(list, o);
 	}
-	free(names);
 	free(t);
 	free(live);
 	return json_pack("{s:o}", "tokens", list);

@@ -148,18 +148,12 @@ char *hub_metrics_text(struct server *s, size_t *len)
 		}
 
 	/* Per token, over its life (traffic.json, live sessions counted in). */
-	size_t ntok = s->tokens.n + (s->has_token ? 1 : 0);
-	struct traffic_entry *tt = ntok ? calloc(ntok, sizeof(*tt)) : NULL;
-	unsigned *tlive = ntok ? calloc(ntok, sizeof(*tlive)) : NULL;
-	if (ntok && (!tt || !tlive))
-		ntok = 0;
-	const char **tnames = ntok ? calloc(ntok, sizeof(*tnames)) : NULL;
-	if (ntok && !tnames)
-		ntok = 0;
-	for (size_t i = 0; i < ntok; i++)
-		tnames[i] = s->has_token && i == 0 ? SHARED_TOKEN_NAME
-		                                   : s->tokens.v[i - (s->has_token ? 1 : 0)].name;
-	hub_tokens_totals(s, tnames, ntok, tt, tlive);
+	size_t ntok;
+	const char **tnames = hub_token_names(s, &ntok);
+	struct traffic_entry *tt = calloc(ntok + 1, sizeof(*tt));
+	unsigned *tlive = calloc(ntok + 1, sizeof(*tlive));
+	if (!tnames || !tt || !tlive || hub_tokens_totals(s, tnames, ntok, tt, tlive) < 0)
+		ntok = 0; /* out of memory: the rest still */
 	free(tnames);
 	for (size_t k = 0; k < 4; k++) {
 		snprintf(name, sizeof(name), "slopn_token_%s", counters[k].name);

@@ -24,50 +24,6 @@ static uint64_t save_every(void)
 	return v ? v * 1000000 : SAVE_EVERY_USEC;
 }
 
-/* A token's totals: those of its ended sessions (traffic.json), then each
- * live session added, then the newest one's remote. */
-static void totals_start(const struct server *s, const char *name, struct traffic_entry *out,
-                         unsigned *live)
-{
-	const struct traffic_entry *e = traffic_find((struct traffic_store *)&s->traffic, name);
-	if (e) {
-		*out = *e;
-	} else {
-		memset(out, 0, sizeof(*out));
-		snprintf(out->name, sizeof(out->name), "%s", name);
-	}
-	*live = 0;
-}
-
-static void totals_add(const struct session *ss, struct traffic_entry *out, unsigned *live,
-                       const struct session **newest)
-{
-	const struct conn_stats *st = &ss->conn.stats;
-	traffic_add_session(out, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, 0, NULL);
-	if (!*newest || ss->since >= (*newest)->since)
-		*newest = ss;
-	(*live)++;
-}
-
-static void totals_end(struct traffic_entry *out, const struct session *newest)
-{
-	if (newest) {
-		out->last_seen = time(NULL);
-		snprintf(out->last_remote, sizeof(out->last_remote), "%s", newest->remote);
-	}
-}
-
-static void token_totals(const struct server *s, const char *name, struct traffic_entry *out,
-                         unsigned *live)
-{
-	const struct session *newest = NULL;
-	totals_start(s, name, out, live);
-	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-		if (ss->logged_in && !strcmp(ss->token_name, name))
-			totals_add(ss, out, live, &newest);
-	totals_end(out, newest);
-}
-
 struct named {
 	const char *name;
 	size_t i;
@@ -78,22 +34,28 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct named *)a)->name, ((const struct named *)b)->name);
 }
 
-void hub_tokens_totals(const struct server *s, const char *const *names, size_t n,
-                       struct traffic_entry *out, unsigned *live)
+int hub_tokens_totals(const struct server *s, const char *const *names, size_t n,
+                      struct traffic_entry *out, unsigned *live)
 {
 	if (!n)
-		return; /* qsort and bsearch take no NULL array, even empty */
+		return 0; /* qsort and bsearch take no NULL array, even empty */
 	struct named *idx = malloc(n * sizeof(*idx));
 	const struct session **newest = calloc(n, sizeof(*newest));
 	if (!idx || !newest) {
 		free(idx);
 		free(newest);
-		for (size_t i = 0; i < n; i++) /* slower, without memory */
-			token_totals(s, names[i], &out[i], &live[i]);
-		return;
+		return -1;
 	}
+	/* Each token's ended sessions (traffic.json), then its live ones. */
 	for (size_t i = 0; i < n; i++) {
-		totals_start(s, names[i], &out[i], &live[i]);
+		const struct traffic_entry *e = traffic_find((struct traffic_store *)&s->traffic, names[i]);
+		if (e) {
+			out[i] = *e;
+		} else {
+			memset(&out[i], 0, sizeof(out[i]));
+			snprintf(out[i].name, sizeof(out[i].name), "%s", names[i]);
+		}
+		live[i] = 0;
 		idx[i] = (struct named){names[i], i};
 	}
 	qsort(idx, n, sizeof(*idx), by_name);
@@ -102,13 +64,37 @@ void hub_tokens_totals(const struct server *s, const char *const *names, size_t 
 			continue;
 		struct named key = {ss->token_name, 0};
 		const struct named *hit = bsearch(&key, idx, n, sizeof(*idx), by_name);
-		if (hit)
-			totals_add(ss, &out[hit->i], &live[hit->i], &newest[hit->i]);
+		if (!hit)
+			continue;
+		const struct conn_stats *st = &ss->conn.stats;
+		traffic_add_session(&out[hit->i], st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts,
+		                    0, NULL);
+		live[hit->i]++;
+		if (!newest[hit->i] || ss->since >= newest[hit->i]->since)
+			newest[hit->i] = ss;
 	}
 	for (size_t i = 0; i < n; i++)
-		totals_end(&out[i], newest[i]);
+		if (newest[i]) {
+			out[i].last_seen = time(NULL);
+			snprintf(out[i].last_remote, sizeof(out[i].last_remote), "%s", newest[i]->remote);
+		}
 	free(idx);
 	free(newest);
+	return 0;
+}
+
+const char **hub_token_names(const struct server *s, size_t *n)
+{
+	size_t sh = s->has_token ? 1 : 0;
+	*n = sh + s->tokens.n;
+	const char **names = calloc(*n + 1, sizeof(*names));
+	if (!names)
+		return NULL;
+	if (sh)
+		names[0] = SHARED_TOKEN_NAME;
+	for (size_t i = 0; i < s->tokens.n; i++)
+		names[sh + i] = s->tokens.v[i].name;
+	return names;
 }
 
 /* Worth keeping: a token, the shared --token, or one with live sessions
@@ -154,18 +140,18 @@ static int save(struct server *s, bool at_exit)
 	}
 	if ((!live && !t->dirty) || t->held)
 		return 0; /* nothing moved since the last save, or the file is not ours to write */
-	struct traffic_entry *now = t->n ? calloc(t->n, sizeof(*now)) : NULL;
-	const char **names = t->n ? calloc(t->n, sizeof(*names)) : NULL;
-	unsigned *live_n = t->n ? calloc(t->n, sizeof(*live_n)) : NULL;
-	if (t->n && (!now || !names || !live_n)) {
-		free(now), free(names), free(live_n);
-		return fail(s, at_exit, "out of memory");
-	}
-	for (size_t i = 0; i < t->n; i++)
+	struct traffic_entry *now = calloc(t->n + 1, sizeof(*now));
+	const char **names = calloc(t->n + 1, sizeof(*names));
+	unsigned *live_n = calloc(t->n + 1, sizeof(*live_n));
+	for (size_t i = 0; names && i < t->n; i++)
 		names[i] = t->v[i].name;
-	hub_tokens_totals(s, names, t->n, now, live_n);
+	bool ok = now && names && live_n && hub_tokens_totals(s, names, t->n, now, live_n) == 0;
 	free(names);
 	free(live_n);
+	if (!ok) {
+		free(now);
+		return fail(s, at_exit, "out of memory");
+	}
 	char err[512];
 	int r = traffic_write(t, now, t->n, err, sizeof(err));
 	free(now);
