@@ -239,6 +239,9 @@ client_status() {
 client_is() { [ "$(client_status "$1" "$2")" = "$3" ]; }
 client_has_vip() { client_is "$1" vip "$2"; }
 client_connected() { client_is "$1" connected true; }
+# client_relogged NAME SINCE: connected by a login later than SINCE (the
+# since of its status before).
+client_relogged() { client_connected "$1" && [ "$(client_status "$1" since)" -gt "$2" ]; }
 # client_said NAME REGEX: the client's last error (its status) matches.
 client_said() { client_status "$1" last_error | grep -Eq -- "$2"; }
 # client_down NAME REGEX [CODE]: the client's last connection to end (its

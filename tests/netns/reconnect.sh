@@ -96,8 +96,7 @@ mv "$TMP/hub.log" "$TMP/hub-third.log"
 mv "$TMP/hub-state" "$TMP/hub-state-old"
 start_hub
 t0=$(date +%s%N)
-relogged() { client_is c2 connected true && [ "$(client_status c2 since)" -gt "$since0" ]; }
-wait_until 30 "c2 logged in to the hub with its new key" relogged
+wait_until 30 "c2 logged in to the hub with its new key" client_relogged c2 "$since0"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -le 6000 ] || fail "c2 logged in to the hub with its new key only $ms ms after it started"
 hub_session "$(client_status c2 vip)" || fail "the new hub has no session for c2"

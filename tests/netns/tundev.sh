@@ -38,8 +38,7 @@ expect_eq "c1's TUN, left down by c1" "$(nsx c1 cat /sys/class/net/slopn0/operst
 # A new login (c1 kicked: it comes back by itself) leaves it down too.
 since0=$(client_status c1 since)
 ctl sessions kick 10.100.0.2 --reason tundev > /dev/null || fail "cannot kick c1"
-relogged() { client_is c1 connected true && [ "$(client_status c1 since)" -gt "$since0" ]; }
-wait_until 15 "c1 logged in again" relogged
+wait_until 15 "c1 logged in again" client_relogged c1 "$since0"
 expect_eq "c1's TUN after a new login" "$(nsx c1 cat /sys/class/net/slopn0/operstate) $(client_status c1 tun_up)" \
 	"down false"
 ok "c1 logged in again with its TUN down: left down"
