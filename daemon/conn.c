@@ -286,9 +286,27 @@ static int recv_retry_cb(ngtcp2_conn *conn, const ngtcp2_pkt_hd *hd, void *user_
 	return rv;
 }
 
+/* TLS messages after the handshake. A KeyUpdate (RFC 9001 6 forbids it)
+ * makes GnuTLS install the 1-RTT keys again, and ngtcp2 0.12 aborts on its
+ * assertion: one packet from anyone who completes a handshake would end the
+ * hub. A client sends nothing else at this level (no post-handshake auth),
+ * so the hub refuses all of it with the error RFC 9001 names (0x10a:
+ * alert 10, unexpected_message). A hub may send session tickets, which we
+ * do not use: a client drops all of it unread, a KeyUpdate with it. */
+static int recv_crypto_data_cb(ngtcp2_conn *qc, ngtcp2_crypto_level level, uint64_t offset,
+                               const uint8_t *data, size_t datalen, void *user_data)
+{
+	if (level != NGTCP2_CRYPTO_LEVEL_APPLICATION)
+		return ngtcp2_crypto_recv_crypto_data_cb(qc, level, offset, data, datalen, user_data);
+	if (!ngtcp2_conn_is_server(qc))
+		return 0;
+	ngtcp2_conn_set_tls_alert(qc, 10);
+	return NGTCP2_ERR_CRYPTO;
+}
+
 static const ngtcp2_callbacks server_callbacks = {
 	.recv_client_initial = ngtcp2_crypto_recv_client_initial_cb,
-	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+	.recv_crypto_data = recv_crypto_data_cb,
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
@@ -310,7 +328,7 @@ static const ngtcp2_callbacks server_callbacks = {
 static const ngtcp2_callbacks client_callbacks = {
 	.client_initial = ngtcp2_crypto_client_initial_cb,
 	.recv_retry = recv_retry_cb,
-	.recv_crypto_data = ngtcp2_crypto_recv_crypto_data_cb,
+	.recv_crypto_data = recv_crypto_data_cb,
 	.encrypt = ngtcp2_crypto_encrypt_cb,
 	.decrypt = decrypt_cb,
 	.hp_mask = ngtcp2_crypto_hp_mask_cb,
@@ -600,7 +618,9 @@ static void fail_transport(struct conn *c, int liberr)
 	if (liberr == NGTCP2_ERR_CRYPTO) {
 		uint8_t alert = ngtcp2_conn_get_tls_alert(c->qc);
 		const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
-		snprintf(c->close_reason, sizeof(c->close_reason), "TLS handshake failed: alert %u (%s)",
+		snprintf(c->close_reason, sizeof(c->close_reason), "%s: alert %u (%s)",
+		         ngtcp2_conn_get_handshake_completed(c->qc) ? "TLS message refused"
+		                                                    : "TLS handshake failed",
 		         alert, name ? name : "?");
 	} else if (liberr == NGTCP2_ERR_RECV_VERSION_NEGOTIATION) {
 		snprintf(c->close_reason, sizeof(c->close_reason),

@@ -463,6 +463,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		r.egress6 = s->egress6[0] != '\0';
 	}
 	send_json_line(ss, &r);
+	if (testenv_get("SLOPND_TEST_KEY_UPDATE", 1, 1)) {
+		/* Tests only: a hostile hub's TLS KeyUpdate (RFC 9001 6 forbids
+		 * it), which the client must survive. Static: kept until acked. */
+		static const uint8_t ku[] = {24, 0, 0, 1, 0};
+		ngtcp2_conn_submit_crypto_data(ss->conn.qc, NGTCP2_CRYPTO_LEVEL_APPLICATION, ku,
+		                               sizeof(ku));
+	}
 	char vs[INET_ADDRSTRLEN];
 	hub_slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s%s%s remote %s client %s os %s "
 	     "(max packet %zu)", (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs),

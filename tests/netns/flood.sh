@@ -247,6 +247,22 @@ kill "$fpid" 2>/dev/null
 wait "$fpid" 2>/dev/null
 ok "a kicked session's close goes to no other address, and it is gone within 3 s"
 
+# A TLS KeyUpdate after the handshake (RFC 9001 6: a connection error):
+# GnuTLS took it and installed the 1-RTT keys again, and ngtcp2 0.12's
+# assertion aborted the hub, for anyone who completes a handshake. It is
+# refused with the error RFC 9001 names (0x10a: TLS alert 10), before and
+# after a login, and the hub goes on.
+hub_pid=$(pid_of hub)
+flood c1 --from 192.0.2.152 --total 1 --duration 5 --key-update > "$TMP/ku.json"
+kill -0 "$hub_pid" 2>/dev/null || fail "the hub died of a KeyUpdate: $(tail -n 5 "$TMP/hub.log")"
+expect_eq "closed by the hub, with code" "$(jq -c '[.closed_by_hub, .last_code]' "$TMP/ku.json")" "[1,266]"
+flood c1 --from 192.0.2.152 --total 1 --duration 5 --key-update \
+	--login '{"type":"login_request","token":"s3cret","client_version":"flood","os":"linux"}' > "$TMP/ku2.json"
+kill -0 "$hub_pid" 2>/dev/null || fail "the hub died of a KeyUpdate after a login: $(tail -n 5 "$TMP/hub.log")"
+expect_eq "closed by the hub after a login, with code" "$(jq -c '[.closed_by_hub, .last_code]' "$TMP/ku2.json")" "[1,266]"
+nsx c3 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c3 lost its tunnel"
+ok "a KeyUpdate is refused with 0x10a, before and after a login; the hub goes on"
+
 # Once the flood is over its connections go, and so does their memory;
 # except under the sanitizers (lib.sh's sanitized), which keep freed memory.
 rss_limit=$((rss_before * 3 / 2))
@@ -406,3 +422,18 @@ got=$(($(udp_in) - before))
 expect_eq "closed by the hub (login deadline)" "$(jq .closed_by_hub "$TMP/idle.json")" 1
 [ "$got" -le 40 ] || fail "$got packets from the hub to a peer with a 1 ms idle timeout in 5 s"
 ok "a 1 ms idle timeout: $got packets from the hub in the 5 s before its login deadline"
+
+# A hostile hub's KeyUpdate: the client (c3) drops what TLS sends after the
+# handshake unread, where GnuTLS would have installed the 1-RTT keys again
+# and ngtcp2's assertion aborted it. c3 logs in to such a hub and carries
+# traffic.
+c3_pid=$(pid_of c3)
+since=$(client_status c3 since)
+stop hub
+SLOPND_TEST_KEY_UPDATE=1 start_hub
+wait_until 15 "c3 logged in to the new hub" client_relogged c3 "$since"
+nsx c3 ping -c 3 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "c3's ping through the new hub failed"
+kill -0 "$c3_pid" 2>/dev/null || fail "c3 died of the hub's KeyUpdate: $(tail -n 5 "$TMP/c3.log")"
+nap 1
+expect_eq "c3's state a second after its login" "$(client_status c3 connected)" true
+ok "a hub's KeyUpdate: the client goes on"

@@ -63,6 +63,7 @@ struct flood {
 	unsigned idle_timeout;   /* ms, the max_idle_timeout told the hub (0: ngtcp2's) */
 	bool print_cid;          /* each connection's hub connection ID to stderr, as it is up */
 	unsigned datagrams;      /* IP packets sent as DATAGRAMs after the handshake, before any login */
+	bool key_update;         /* a TLS KeyUpdate after the handshake, which RFC 9001 6 forbids */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets;
 	unsigned open, held, held_peak;
@@ -130,6 +131,15 @@ static void on_handshake(struct conn *c)
 		                               10, 100, 0, 2, 10, 100, 0, 1};
 		for (unsigned i = 0; i < f->datagrams; i++)
 			conn_send_datagram(c, ip, sizeof(ip));
+		mark_dirty(p);
+	}
+	if (f->key_update) {
+		/* KeyUpdate (type 24, 1 byte: update_not_requested) in a 1-RTT
+		 * CRYPTO frame. Static: ngtcp2 keeps the pointer until acked. */
+		static const uint8_t ku[] = {24, 0, 0, 1, 0};
+		if (ngtcp2_conn_submit_crypto_data(c->qc, NGTCP2_CRYPTO_LEVEL_APPLICATION, ku,
+		                                   sizeof(ku)) != 0)
+			log_warn("the KeyUpdate of connection %lu not sent", p->num);
 		mark_dirty(p);
 	}
 	if (f->close_at_once) {
@@ -398,7 +408,7 @@ static void usage(void)
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
-		"                   [--token-prefix PREFIX]\n"
+		"                   [--token-prefix PREFIX] [--key-update]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -417,7 +427,8 @@ static void usage(void)
 		"  --idle-timeout MS   the max_idle_timeout to announce (ours stays as it was)\n"
 		"  --datagrams N       after the handshake, send N IP packets before any login\n"
 		"  --token-prefix P    after the handshake, log in with token P1, P2... (one per\n"
-		"                      connection, in the order they were opened)\n");
+		"                      connection, in the order they were opened)\n"
+		"  --key-update        after the handshake, send a TLS KeyUpdate (QUIC forbids it)\n");
 }
 
 int main(int argc, char **argv)
@@ -436,7 +447,7 @@ int main(int argc, char **argv)
 		{"max-ack-delay", required_argument, NULL, 'm'}, {"print-cid", no_argument, NULL, 'p'},
 		{"no-credit", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'I'},
 		{"datagrams", required_argument, NULL, 'D'},
-		{"token-prefix", required_argument, NULL, 'T'},
+		{"token-prefix", required_argument, NULL, 'T'}, {"key-update", no_argument, NULL, 'K'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -464,6 +475,7 @@ int main(int argc, char **argv)
 		case 'I': f->idle_timeout = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'D': f->datagrams = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'T': f->token_prefix = optarg; break;
+		case 'K': f->key_update = true; break;
 		default: usage(); return 2;
 		}
 	}
