@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@
 #define OUT_HIGH (256 << 10)
 #define IN_CHUNK 16384
 #define IDLE_USEC (60 * 1000000ULL)
+/* At a stop, what callers have not read yet goes out for this long in all. */
+#define CLOSE_FLUSH_USEC (2 * 1000000ULL)
 /* Tests shorten the idle timeout with this (milliseconds): not for production. */
 #define IDLE_ENV "SLOPN_TEST_CONTROL_IDLE_MS"
 
@@ -544,10 +547,41 @@ struct control *control_adopt(sd_event *ev, int fd, const char *role,
 	return c;
 }
 
+/* What waits for callers (a monitor's session.down events of a stop,
+ * more than a socket holds) goes out before they are closed; a caller
+ * that does not read keeps the stop no longer than CLOSE_FLUSH_USEC. */
+static void drain(struct control *c)
+{
+	uint64_t end = timer_now_usec() + CLOSE_FLUSH_USEC;
+	for (;;) {
+		struct pollfd pf[MAX_CALLERS];
+		struct caller *who[MAX_CALLERS];
+		nfds_t n = 0;
+		for (struct caller *k = c->callers; k && n < MAX_CALLERS; k = k->next)
+			if (k->outlen) {
+				pf[n] = (struct pollfd){ .fd = k->fd, .events = POLLOUT };
+				who[n++] = k;
+			}
+		uint64_t now = timer_now_usec();
+		if (!n || now >= end)
+			return;
+		int r = poll(pf, n, (int)((end - now + 999) / 1000));
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return;
+		for (nfds_t i = 0; i < n; i++)
+			if (pf[i].revents & (POLLERR | POLLHUP | POLLNVAL) ||
+			    (pf[i].revents && flush_out(who[i]) < 0))
+				who[i]->outlen = 0; /* gone: nothing more for it */
+	}
+}
+
 void control_close(struct control *c)
 {
 	if (!c)
 		return;
+	drain(c);
 	while (c->callers)
 		caller_free(c->callers);
 	sd_event_source_disable_unref(c->io);

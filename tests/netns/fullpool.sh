@@ -98,3 +98,50 @@ wait_until 10 "c2 connected" client_connected c2
 vip=$(client_status c2 vip)
 wait_ping c2 10.100.0.1 5
 ok "a real client in afterwards, with $vip"
+
+# A stop with a monitor behind: the hub says session.down for each of its
+# sessions at once, more than the socket holds (a UNIX socket's queue takes
+# a few hundred such lines). The hub waits up to 2 s for its subscribers to
+# read what is queued: late.py starts reading 0.5 s after the stop and sees
+# every one; deaf.py never reads and keeps the hub no longer. A /22 for
+# 801 sessions: c2's and 800 of the flood's.
+stop hub
+start_hub --subnet 10.100.0.0/22
+cat > "$TMP/sub.py" <<'PY'
+import json, signal, socket, sys, time
+signal.pthread_sigmask(signal.SIG_BLOCK, [signal.SIGUSR1])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+f = s.makefile("r")
+assert "result" in json.loads(f.readline())
+print("subscribed", flush=True)
+if sys.argv[2] == "deaf":
+    time.sleep(120)
+signal.sigwait([signal.SIGUSR1])
+time.sleep(0.5)
+down = 0
+for line in f:
+    down += json.loads(line).get("method") == "session.down"
+print(down, flush=True)
+PY
+nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 800 --total 800 \
+	--duration 40 --login "$login" > "$TMP/flood3.json" 2> "$TMP/flood3.err" &
+PIDS+=($!)
+wait_until 30 "801 sessions, c2's and the flood's" sessions_are 801
+python3 "$TMP/sub.py" "$TMP/hub.sock" late > "$TMP/late.out" &
+late=$!
+PIDS+=("$late")
+python3 "$TMP/sub.py" "$TMP/hub.sock" deaf > "$TMP/deaf.out" &
+PIDS+=($!)
+subscribed() { grep -q subscribed "$TMP/late.out" && grep -q subscribed "$TMP/deaf.out"; }
+wait_until 5 "two subscribers" subscribed
+t0=$(now_ms)
+kill -USR1 "$late"
+stop hub
+took=$(($(now_ms) - t0))
+wait "$late"
+forget "$late"
+expect_eq "session.down events a subscriber reading late saw" "$(tail -n 1 "$TMP/late.out")" 801
+[ "$took" -lt 3500 ] || fail "the hub took $took ms to stop with a subscriber that does not read"
+ok "a stop's 801 session.down events all reach a subscriber reading 0.5 s late; one that never reads held the stop to $took ms"
