@@ -63,6 +63,7 @@ struct client {
 	uint64_t probe_sent;         /* when (CLOCK_MONOTONIC, us); 0: none out */
 	int probe_best;              /* the largest answered (an index), -1: none */
 	size_t probe_cap;            /* what they found: the next attempt's size */
+	bool probe_moved;            /* they check a live connection's new way (after a move) */
 	sd_event_source *probe_timer;
 	sd_event_source *login_timer; /* the hub's answer to our login is due */
 	uint64_t widen_every;        /* us between full-size probes of a small connection; 0: none */
@@ -306,6 +307,9 @@ void client_path_narrowed(struct client *cl);
 void client_path_changed(struct client *cl);
 /* The hub's word (a "path" message) that it takes in no more than max. */
 void client_hub_path(struct client *cl, size_t max);
+/* Close the live connection to connect again at once (a way of another
+ * size), without the linger a close is otherwise given. */
+void client_close_to_reconnect(struct client *cl, const char *reason);
 /* This attempt heard nothing: the next one takes the name's next address
  * (at once while the round has some left, then with the usual backoff). */
 void client_next_address(struct client *cl);

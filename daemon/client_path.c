@@ -37,6 +37,7 @@ static void probe_timer_in(struct client *cl, uint64_t usec)
 void client_probes_stop(struct client *cl)
 {
 	cl->probe_sent = 0;
+	cl->probe_moved = false;
 	if (cl->probe_timer)
 		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 }
@@ -59,6 +60,7 @@ static void probes_out(struct client *cl, size_t size, int count)
 void client_send_probes(struct client *cl)
 {
 	cl->probe_sent = 0;
+	cl->probe_moved = false;
 	cl->probe_best = -1;
 	if (!cl->conn)
 		return;
@@ -113,14 +115,13 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
 	if (i < 0)
 		return false;
-	if (cl->state == C_UP) {
+	if (cl->state == C_UP && !cl->probe_moved) {
 		if (i == 0 && cl->conn && cl->conn->state == CONN_OPEN) {
 			log_info("the way to the hub carries UDP packets of %zu bytes of payload again, not "
 			         "only %zu: connecting again with packets of that size", cl->probe.size[0],
 			         cl->udp_payload);
 			client_probes_stop(cl);
-			cl->quick_retry = true;
-			conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU grew");
+			client_close_to_reconnect(cl, "path MTU grew");
 		}
 		return true;
 	}
@@ -128,7 +129,10 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 	if (first || i < cl->probe_best)
 		cl->probe_best = i;
 	if (i == 0) {
+		bool moved = cl->probe_moved;
 		client_probes_stop(cl); /* full size arrives: nothing to find */
+		if (moved)
+			client_widen_start(cl);
 		return true;
 	}
 	if (first) {
@@ -142,11 +146,49 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 	return true;
 }
 
+/* ---- after a move ----
+ *
+ * The way from a new address (roaming) may be narrower than the one the
+ * connection was made on, at a point that sends no ICMP back: its
+ * full-size packets would vanish for the rest of its life. So probes of its
+ * size and the smaller ones go out as beside an attempt; if only smaller
+ * ones are answered by the time the full one's answer was due, the client
+ * connects again with the largest of them. */
+#define MOVED_WAIT (3 * 1000000) /* with no answer at all: give up the check */
+
+static void moved_probe(struct client *cl)
+{
+	if (cl->udp_payload <= PATHPROBE_MIN_SIZE)
+		return;
+	cl->probe_best = -1;
+	probes_out(cl, cl->udp_payload, PATHPROBE_MAX);
+	cl->probe_moved = true;
+	probe_timer_in(cl, MOVED_WAIT);
+}
+
+static void moved_probed(struct client *cl)
+{
+	int best = cl->probe_sent ? cl->probe_best : -1;
+	client_probes_stop(cl);
+	if (best <= 0 || !cl->conn || cl->conn->state != CONN_OPEN) {
+		client_widen_start(cl);
+		return;
+	}
+	cl->probe_cap = cl->probe.size[best];
+	log_warn("the way to %s from this address loses UDP packets of %zu bytes of payload "
+	         "without an ICMP answer, and carries %zu: connecting again with packets that fit",
+	         cl->cfg->server, cl->udp_payload, cl->probe_cap);
+	client_close_to_reconnect(cl, "path MTU shrank");
+}
+
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
 	if (cl->state == C_UP) {
-		widen_probe(cl);
+		if (cl->probe_moved)
+			moved_probed(cl);
+		else
+			widen_probe(cl);
 		client_settle(cl);
 		return 0;
 	}
@@ -399,11 +441,15 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 		return 0;
 	}
 	if (conn_migrate(cl->conn) < 0) {
-		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "client moved");
+		client_close_to_reconnect(cl, "client moved");
 		client_settle(cl);
 		return 0;
 	}
 	log_info("moved: %s -> %s, same session", was, now);
+	/* The new way: narrower at our side (its route says so), or further on. */
+	client_path_narrowed(cl);
+	if (cl->conn->state == CONN_OPEN && !cl->conn->close_pending)
+		moved_probe(cl);
 	client_settle(cl);
 	return 0;
 }
@@ -428,11 +474,11 @@ void client_path_narrowed(struct client *cl)
 		return;
 	log_warn("the way to the hub now carries UDP packets of %zu bytes of payload, not %zu: "
 	         "connecting again with packets that fit", now, cl->udp_payload);
-	cl->quick_retry = true;
 	if (cl->state == C_UP) {
-		conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU shrank");
+		client_close_to_reconnect(cl, "path MTU shrank");
 		return;
 	}
+	cl->quick_retry = true;
 	client_drop_connection(cl);
 	client_schedule_retry(cl);
 }
@@ -454,8 +500,7 @@ void client_path_changed(struct client *cl)
 	log_info("the way to the hub carries UDP packets of %zu bytes of payload again, not %zu: "
 	         "connecting again, so that packets of the MTU (%u) fit", now, cl->own_payload,
 	         cl->cfg->mtu);
-	cl->quick_retry = true;
-	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "path MTU grew");
+	client_close_to_reconnect(cl, "path MTU grew");
 }
 
 /* The hub says a link of its own narrowed: our bigger packets no longer get
@@ -469,8 +514,17 @@ void client_hub_path(struct client *cl, size_t max)
 	log_warn("the hub takes in UDP packets of at most %zu bytes of payload now, not %zu: "
 	         "connecting again with packets that fit", max, cl->udp_payload);
 	cl->probe_cap = max;
+	client_close_to_reconnect(cl, "the hub's way narrowed");
+}
+
+void client_close_to_reconnect(struct client *cl, const char *reason)
+{
 	cl->quick_retry = true;
-	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, "the hub's way narrowed");
+	/* The hub hears our close, or takes the session over at the next
+	 * login; lingering (3 PTOs, seconds under load) would only hold the
+	 * next attempt back. */
+	cl->conn->linger = false;
+	conn_close(cl->conn, SLOPN_ERR_CLIENT_EXIT, reason);
 }
 
 void client_check_path_soon(struct client *cl)

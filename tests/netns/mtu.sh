@@ -108,6 +108,31 @@ wait_until 15 "c6 told what to check" client_said c6 \
 	"no answer from the hub, not even to path probes: is it running, and its UDP port reachable from here\?"
 ok "a port that drops everything: the client says what to check"
 
+# Roaming onto a narrower way that sends no ICMP: c7 moves from a wide
+# link to one whose bridge port drops what is over 1400 bytes (as c5's).
+# The connection follows it (QUIC migration), and its full-size packets
+# would vanish for the connection's life; probes after the move find what
+# the new way carries, and the client connects again with packets that fit
+# (same VIP). The hub sees c7's close: no wait for its idle timeout.
+attach c7 192.0.2.17
+start_client c7
+wait_connected c7 10.100.0.7
+expect_eq "c7's UDP payload on its wide link" "$(client_status c7 udp_payload)" 1452
+ip link add eth1 netns "$(ns c7)" type veth peer name p-c7b netns "$(ns lan)"
+ip -n "$(ns lan)" link set p-c7b mtu 1400 master br0 up
+ip -n "$(ns c7)" link set eth1 up
+ip -n "$(ns c7)" addr add 192.0.2.37/24 dev eth1
+ip -n "$(ns c7)" link set eth0 down
+c7_remote() { [[ $(hub_stat 10.100.0.7 remote) == $1 ]]; }
+wait_until 10 "c7's session from its new address" c7_remote 192.0.2.37:*
+wait_until 10 "c7 connected again with 1352-byte UDP payloads" client_is c7 udp_payload 1352
+wait_connected c7 10.100.0.7
+nsx c7 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c7 -> hub failed after the move"
+nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.7 >/dev/null || fail "1280-byte ping hub -> c7 failed after the move"
+expect_eq "the hub's sessions with c7's VIP" "$(ctl --json sessions list | jq '[.sessions[] | select(.vip == "10.100.0.7")] | length')" 1
+ok "c7 moved onto a silent 1400-byte way: connected again with 1352-byte payloads, 1280-byte packets pass both ways"
+stop c7
+
 # The hub's own link narrows under live sessions. Its NIC drops what is
 # over the new MTU: every bigger packet from a client is lost, and ngtcp2
 # cannot shrink a live connection's packets. The hub sees the link change,
