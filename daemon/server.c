@@ -3,6 +3,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gnutls/crypto.h>
 #include <malloc.h>
 #include <netdb.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/dataplane.h"
@@ -881,6 +884,44 @@ static int setup_tun(struct server *s)
 	return 0;
 }
 
+/* One hub per state directory: two would write each other's leases,
+ * totals and peers over, and the second's start would reset the first's
+ * clients. The lock goes with the process; the pid in the file only names
+ * the holder. Clients keep files of their own there and take no lock. */
+static int lock_state_dir(const char *dir)
+{
+	char path[4200];
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+		log_err("cannot create the state directory %s: %s", dir, strerror(errno));
+		return -1;
+	}
+	snprintf(path, sizeof(path), "%s/hub.lock", dir);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0) {
+		log_err("cannot open %s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+		char pid[24];
+		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
+			log_debug("%s: cannot write our pid: %s", path, strerror(errno));
+		return fd;
+	}
+	int e = errno;
+	char other[24] = "";
+	ssize_t n = pread(fd, other, sizeof(other) - 1, 0);
+	other[n > 0 ? strspn(other, "0123456789") : 0] = '\0';
+	close(fd);
+	if (e != EWOULDBLOCK) {
+		log_err("cannot lock %s: %s", path, strerror(e));
+		return -1;
+	}
+	log_err("the state directory %s is in use by another hub%s%s%s: give each hub a --state-dir "
+	        "of its own", dir, *other ? " (pid " : "", other, *other ? ")" : "");
+	return -1;
+}
+
 int server_run(const struct config *cfg)
 {
 	struct server srv = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}}, *s = &srv;
@@ -889,8 +930,13 @@ int server_run(const struct config *cfg)
 
 	LIST_INIT(&s->sessions);
 	TAILQ_INIT(&s->pending);
-	if (tls_identity_load(&s->id, cfg->state_dir) < 0)
+	int lock_fd = lock_state_dir(cfg->state_dir);
+	if (lock_fd < 0)
 		return 1;
+	if (tls_identity_load(&s->id, cfg->state_dir) < 0) {
+		close(lock_fd);
+		return 1;
+	}
 	log_info("pin %s", s->id.pin);
 	s->spoke_to_spoke = cfg->spoke_to_spoke;
 	hub_set_token(s, cfg->token);
@@ -1036,5 +1082,6 @@ out:
 	free(s->leases_path);
 	free(s->peers_path);
 	free(s->reload_token);
+	close(lock_fd); /* last: every state file is written */
 	return rc;
 }

@@ -29,6 +29,23 @@ refused() {
 refused second 192.0.2.1:4242 second0
 refused wild 0.0.0.0:4242 second1
 
+# One hub per state directory: a second hub on another port, TUN and
+# subnet but the first's --state-dir exits non-zero before it touches a TUN,
+# and leaves the first's files as they were (it would have written its
+# leases over them, and reset the first's clients from peers.json).
+leases_before=$(cat "$TMP/hub-state/leases.json")
+start hub:shared server --listen 192.0.2.1:4343 --state-dir "$TMP/hub-state" --token other \
+	--control "$TMP/shared.sock" --tun shared0 --subnet 10.102.0.0/24
+p=$(pid_of hub:shared)
+timeout 10 tail --pid="$p" -f /dev/null || fail "a second hub on the first's state directory is still running"
+wait "$p"
+rc=$?
+forget "$p"
+[ $rc -ne 0 ] || fail "a second hub on the first's state directory exited 0"
+ip -n "$(ns hub)" link show shared0 >/dev/null 2>&1 && fail "the second hub left TUN shared0"
+cmp_state "the first hub's leases.json after the second hub's try" "$leases_before" "$(cat "$TMP/hub-state/leases.json")"
+ok "second hub on the first's state directory: exit $rc, $(grep -o "state directory .* in use by another hub.*" "$TMP/hub-shared.log")"
+
 # The first hub still has its client, which still passes traffic.
 nsx c1 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c1 lost its tunnel"
 expect_eq "first hub's sessions" "$(ctl --json status | jq .sessions)" 1
