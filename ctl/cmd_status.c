@@ -104,6 +104,19 @@ static void print_saves(struct answer *an, json_t *r, FILE *out)
 	ans_in(an, "");
 }
 
+/* What the hub's last reload kept back; a hub from before reload has none. */
+static void print_reload(struct answer *an, json_t *r, FILE *out)
+{
+	json_t *o = ans_obj(an, r, "reload", OPTIONAL);
+	if (!o)
+		return;
+	ans_in(an, "reload");
+	const char *err = ans_str(an, o, "error", OPTIONAL);
+	if (err)
+		fprintf(out, "reload:    failed: %s\n", err);
+	ans_in(an, "");
+}
+
 static void show_client(struct answer *an, json_t *r, FILE *out)
 {
 	char a[32], d[32];
@@ -244,6 +257,7 @@ static void show_hub(struct answer *an, json_t *r, FILE *out)
 	print_drops(an, t, out);
 	print_admission(an, r, out);
 	print_saves(an, r, out);
+	print_reload(an, r, out);
 }
 
 static void show(struct answer *an, const struct args *a, json_t *r, FILE *out)

@@ -119,6 +119,8 @@ struct server {
 	struct control *ctl;
 	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
 	char *reload_token;            /* the token now in force */
+	unsigned reloads;              /* SIGHUPs taken */
+	char reload_error[320];        /* what the last one kept back, and why; "" when nothing */
 	time_t started;
 	struct conn_stats gone_totals; /* counters of sessions that ended */
 	bool nat_on;                   /* our NAT rules are installed */

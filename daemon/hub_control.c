@@ -81,6 +81,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		if (s->saved[i].failing)
 			json_object_set_new(unsaved, saved_file_name[i], json_string(s->saved[i].err));
 	json_object_set_new(r, "save_errors", unsaved);
+	/* SIGHUPs taken, and what the last one kept back. */
+	json_t *rerr = s->reload_error[0] ? json_string(s->reload_error) : json_null();
+	json_object_set_new(r, "reload", json_pack("{s:I, s:o}", "count", (json_int_t)s->reloads,
+		"error", rerr ? rerr : json_string("(a path that is not UTF-8)")));
 	return r;
 }
 

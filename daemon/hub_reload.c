@@ -1,6 +1,7 @@
 /* SIGHUP on the hub: tokens.json and the config file read again, and what
  * can change without dropping sessions applied. */
 #include <gnutls/crypto.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,14 +39,34 @@ void hub_fixed_changed(struct server *s)
 	hub_leases_dirty(s);
 }
 
+/* What a reload kept back, for the log and server.status. */
+static void reload_failed(struct server *s, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void reload_failed(struct server *s, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(s->reload_error, sizeof(s->reload_error), fmt, ap);
+	va_end(ap);
+	log_err("reload: %s", s->reload_error);
+}
+
 /* Re-read tokens.json (an administrator may have edited it). A bad file
- * changes nothing: the tokens in memory stay in force. */
+ * changes nothing: the tokens in memory stay in force. So does a file that
+ * is gone (moved aside for an edit, a mount not up): read as empty, it
+ * would take every token and their leases along. */
 static void reload_tokens(struct server *s)
 {
 	struct token_store fresh, old = s->tokens;
 	char err[256];
 	if (tokens_load(&fresh, old.path, err, sizeof(err)) < 0) {
-		log_err("reload of %s failed: %s; keeping the %zu tokens in memory", old.path, err, old.n);
+		reload_failed(s, "%s: %s; keeping the %zu tokens in memory", old.path, err, old.n);
+		tokens_free(&fresh);
+		return;
+	}
+	if (!fresh.seen && old.n) {
+		reload_failed(s, "%s is not there any more: keeping the %zu tokens in memory; put it "
+		              "back, or remove tokens with slopnctl token remove", old.path, old.n);
 		tokens_free(&fresh);
 		return;
 	}
@@ -71,6 +92,8 @@ static void reload_tokens(struct server *s)
 void hub_reload(struct server *s)
 {
 	const struct config *old = s->cfg;
+	s->reloads++;
+	s->reload_error[0] = '\0';
 	reload_tokens(s);
 	if (s->nat_on)
 		hub_nat_follow(s, NAT_AGAIN); /* the hub's networks may have changed */
@@ -80,7 +103,8 @@ void hub_reload(struct server *s)
 	}
 	struct config fresh;
 	if (config_parse(&fresh, old->argc, old->argv) != 0) {
-		log_err("reload of %s failed: keeping the running settings", old->config);
+		reload_failed(s, "%s: not read (see above): keeping the running settings",
+		              old->config);
 		config_free(&fresh);
 		return;
 	}
@@ -88,8 +112,8 @@ void hub_reload(struct server *s)
 	 * aside, a mount not up), it would be read as empty, and the shared
 	 * token and --no-spoke-to-spoke dropped without a word. */
 	if (!fresh.config || strcmp(fresh.config, old->config) != 0) {
-		log_err("reload: %s is not there any more: keeping the running settings; put it "
-		        "back, or restart to run without it", old->config);
+		reload_failed(s, "%s is not there any more: keeping the running settings; put it "
+		              "back, or restart to run without it", old->config);
 		config_free(&fresh);
 		return;
 	}

@@ -197,6 +197,30 @@ expect_eq "tokens.json after the reload and an add" \
 	"$(jq -c '[.tokens[].name] | sort' "$TMP/hub-state/tokens.json")" '["erin","fred","gina","hank"]'
 ok "an edit by hand is not written over before SIGHUP loads it"
 
+# tokens.json moved aside (an editor's way, or a mount not up) at a SIGHUP:
+# read as empty, it took every token and, with them, their leases. The
+# tokens in memory stay, status says what the reload kept back, and the
+# file back and reloaded applies as usual.
+reloads() { ctl --json status | jq .reload.count; }
+reloaded_since() { [ "$(reloads)" -gt "$1" ]; }
+names() { ctl --json token list | jq -c '[.tokens[].name] | sort'; }
+n=$(reloads)
+mv "$TMP/hub-state/tokens.json" "$TMP/away.json"
+kill -HUP "$(pid_of hub:hup)"
+wait_until 5 "the reload with tokens.json gone" reloaded_since "$n"
+expect_eq "tokens after a reload with tokens.json gone" "$(names)" '["erin","fred","gina","hank"]'
+ctl --json status | jq -r .reload.error | grep -q "tokens.json is not there any more: keeping the 4 tokens in memory" ||
+	fail "status does not say what the reload kept back: $(ctl --json status | jq -c .reload)"
+ctl status | grep -q "^reload:    failed: .*tokens.json is not there any more" || fail "slopnctl status: $(ctl status)"
+wait_until 5 "erin's session still up" client_connected c2:erin
+mv "$TMP/away.json" "$TMP/hub-state/tokens.json"
+n=$(reloads)
+kill -HUP "$(pid_of hub:hup)"
+wait_until 5 "the reload with tokens.json back" reloaded_since "$n"
+expect_eq "the reload's error with tokens.json back" "$(ctl --json status | jq .reload.error)" null
+expect_eq "tokens after it" "$(names)" '["erin","fred","gina","hank"]'
+ok "tokens.json gone at a SIGHUP: the tokens stay, status says why; back, it reloads"
+
 # A token for at most 2 live sessions: a third client is refused with the
 # reason and retries; the same client back after a crash replaces its own
 # session; once one ends, the third gets in.
