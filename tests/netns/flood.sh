@@ -263,6 +263,17 @@ expect_eq "closed by the hub after a login, with code" "$(jq -c '[.closed_by_hub
 nsx c3 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c3 lost its tunnel"
 ok "a KeyUpdate is refused with 0x10a, before and after a login; the hub goes on"
 
+# Handshakes without ALPN, which GnuTLS lets through: each refused with
+# alert 120 (0x178), and the log says so at most 10 times a minute (one
+# line each let anyone flood it; journald then drops the hub's own lines).
+lines=$(wc -l < "$TMP/hub.log")
+flood c1 --from 192.0.2.153 --count 8 --total 40 --duration 10 --no-alpn > "$TMP/noalpn.json"
+expect_eq "handshakes without ALPN refused by the hub, code" \
+	"$(jq -c '[.closed_by_hub, .last_code]' "$TMP/noalpn.json")" "[40,376]"
+said=$(tail -n +$((lines + 1)) "$TMP/hub.log" | grep -c "refusing a peer without ALPN")
+[ "$said" -eq 10 ] || fail "$said log lines for 40 peers without ALPN, not 10"
+ok "40 peers without ALPN refused with 0x178; 10 log lines"
+
 # Once the flood is over its connections go, and so does their memory;
 # except under the sanitizers (lib.sh's sanitized), which keep freed memory.
 rss_limit=$((rss_before * 3 / 2))

@@ -64,6 +64,7 @@ struct flood {
 	bool print_cid;          /* each connection's hub connection ID to stderr, as it is up */
 	unsigned datagrams;      /* IP packets sent as DATAGRAMs after the handshake, before any login */
 	bool key_update;         /* a TLS KeyUpdate after the handshake, which RFC 9001 6 forbids */
+	bool no_alpn;            /* a ClientHello without ALPN, which GnuTLS lets through */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets;
 	unsigned open, held, held_peak;
@@ -269,7 +270,7 @@ static struct peer *open_one(struct flood *f)
 		return NULL;
 	p->f = f;
 	struct udp *u = &f->sock[f->next_sock++ % f->nsock];
-	if (tls_client_session(&tls, f->cred, NULL, SLOPN_ALPN, &p->conn.ref) < 0) {
+	if (tls_client_session(&tls, f->cred, NULL, f->no_alpn ? "" : SLOPN_ALPN, &p->conn.ref) < 0) {
 		free(p);
 		return NULL;
 	}
@@ -408,7 +409,7 @@ static void usage(void)
 		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
-		"                   [--token-prefix PREFIX] [--key-update]\n"
+		"                   [--token-prefix PREFIX] [--key-update] [--no-alpn]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -428,7 +429,8 @@ static void usage(void)
 		"  --datagrams N       after the handshake, send N IP packets before any login\n"
 		"  --token-prefix P    after the handshake, log in with token P1, P2... (one per\n"
 		"                      connection, in the order they were opened)\n"
-		"  --key-update        after the handshake, send a TLS KeyUpdate (QUIC forbids it)\n");
+		"  --key-update        after the handshake, send a TLS KeyUpdate (QUIC forbids it)\n"
+		"  --no-alpn           offer no ALPN in the handshake\n");
 }
 
 int main(int argc, char **argv)
@@ -448,6 +450,7 @@ int main(int argc, char **argv)
 		{"no-credit", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'I'},
 		{"datagrams", required_argument, NULL, 'D'},
 		{"token-prefix", required_argument, NULL, 'T'}, {"key-update", no_argument, NULL, 'K'},
+		{"no-alpn", no_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -476,6 +479,7 @@ int main(int argc, char **argv)
 		case 'D': f->datagrams = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'T': f->token_prefix = optarg; break;
 		case 'K': f->key_update = true; break;
+		case 'A': f->no_alpn = true; break;
 		default: usage(); return 2;
 		}
 	}
