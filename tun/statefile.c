@@ -4,11 +4,44 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* All of fd into a buffer with room for a NUL after it, or max + 1 bytes
+ * of it (too large). Sized by the file (size + 1), not by max: 64 MiB for
+ * every read failed under a limit on the address space or with strict
+ * overcommit. The byte more shows a file that grew since its fstat (read
+ * on, in a larger buffer) or is past max. NULL with errno. */
+static char *read_upto(int fd, off_t size, size_t max, size_t *n)
+{
+	size_t cap = size >= 0 && (uintmax_t)size < max ? (size_t)size + 1 : max + 1;
+	char *b = NULL;
+	*n = 0;
+	for (;;) {
+		char *nb = realloc(b, cap);
+		if (!nb) {
+			free(b);
+			errno = ENOMEM;
+			return NULL;
+		}
+		b = nb;
+		size_t got;
+		if (fd_read_all(fd, b + *n, cap - *n, &got) < 0) {
+			int e = errno;
+			free(b);
+			errno = e;
+			return NULL;
+		}
+		*n += got;
+		if (*n < cap || cap > max)
+			return b; /* at its end, or past max: the caller tells which */
+		cap = cap <= max / 2 ? cap * 2 : max + 1;
+	}
+}
 
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
 {
@@ -31,11 +64,9 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 		why = strerror(EISDIR);
 	else if (!S_ISREG(st.st_mode))
 		why = "not a regular file";
-	char *b = why ? NULL : malloc(max + 1);
 	size_t n = 0;
+	char *b = why ? NULL : read_upto(fd, st.st_size, max, &n);
 	if (!why && !b)
-		why = strerror(ENOMEM);
-	else if (!why && fd_read_all(fd, b, max + 1, &n) < 0)
 		why = strerror(errno);
 	close(fd);
 	if (why || n > max) {

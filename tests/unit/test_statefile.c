@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -57,6 +59,57 @@ static void written_and_read(void **state)
 	assert_int_equal(statefile_read(path, 2 << 20, &buf, &len, err, sizeof(err)), 1);
 	free(buf);
 	unlink(path);
+}
+
+/* The buffer is the file's size, not the limit's: a small file is read
+ * where 64 MiB cannot be had (a limit on the address space, strict
+ * overcommit), in a child, so that the limit binds no other test. */
+static void small_file_little_memory(void **state)
+{
+	(void)state;
+	char path[64], err[256], *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/leases.json", dir);
+	assert_int_equal(statefile_write_nosync(path, "{}", 2, 0600, err, sizeof(err)), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		unsigned long pages = 0;
+		FILE *f = fopen("/proc/self/statm", "r");
+		if (!f || fscanf(f, "%lu", &pages) != 1)
+			_exit(2);
+		fclose(f);
+		rlim_t lim = (rlim_t)pages * (rlim_t)sysconf(_SC_PAGESIZE) + (32 << 20);
+		if (setrlimit(RLIMIT_AS, &(struct rlimit){lim, lim}) < 0)
+			_exit(2);
+		int r = statefile_read(path, 64 << 20, &buf, &len, err, sizeof(err));
+		if (r != 1)
+			fprintf(stderr, "statefile_read: %d, %s\n", r, err);
+		_exit(r == 1 && len == 2 && !strcmp(buf, "{}") ? 0 : 1);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	unlink(path);
+}
+
+/* A file whose size says nothing (those of /proc say 0) or that grows
+ * while read: read to its end all the same, and still refused past the
+ * limit. */
+static void size_not_known(void **state)
+{
+	(void)state;
+	char err[256], *buf;
+	size_t len;
+	assert_int_equal(statefile_read("/proc/self/status", 1 << 20, &buf, &len, err, sizeof(err)), 1);
+	assert_true(len > 100);
+	assert_int_equal(strlen(buf), len);
+	assert_non_null(strstr(buf, "\nPid:"));
+	free(buf);
+	assert_int_equal(statefile_read("/proc/self/status", 100, &buf, &len, err, sizeof(err)), -1);
+	assert_string_equal(err, "larger than 100 bytes");
+	assert_null(buf);
 }
 
 /* Not a file: said at once, not waited on (a FIFO), and with the reason. */
@@ -109,6 +162,8 @@ int main(void)
 		cmocka_unit_test(written_and_read),
 		cmocka_unit_test(failed_write),
 		cmocka_unit_test(not_a_file),
+		cmocka_unit_test(small_file_little_memory),
+		cmocka_unit_test(size_not_known),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
