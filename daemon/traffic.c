@@ -91,12 +91,21 @@ size_t traffic_keep(struct traffic_store *t, bool (*keep)(const char *name, void
 	return gone;
 }
 
+/* Stops at TRAFFIC_COUNT_MAX: a total near it (edited in by hand) plus a
+ * session would otherwise be written negative, and the next start would
+ * set the file aside with every token's totals. */
+static void add(uint64_t *total, uint64_t more)
+{
+	*total = *total >= TRAFFIC_COUNT_MAX || more > TRAFFIC_COUNT_MAX - *total ? TRAFFIC_COUNT_MAX
+	                                                                           : *total + more;
+}
+
 void traffic_add_session(struct traffic_entry *e, uint64_t rx_bytes, uint64_t rx_pkts,
                          uint64_t tx_bytes, uint64_t tx_pkts, int64_t when, const char *remote)
 {
-	e->rx_bytes += rx_bytes, e->rx_pkts += rx_pkts;
-	e->tx_bytes += tx_bytes, e->tx_pkts += tx_pkts;
-	e->sessions++;
+	add(&e->rx_bytes, rx_bytes), add(&e->rx_pkts, rx_pkts);
+	add(&e->tx_bytes, tx_bytes), add(&e->tx_pkts, tx_pkts);
+	add(&e->sessions, 1);
 	if (remote && when >= e->last_seen) {
 		e->last_seen = when;
 		snprintf(e->last_remote, sizeof(e->last_remote), "%s", remote);

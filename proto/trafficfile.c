@@ -87,14 +87,20 @@ int trafficfile_parse(const char *buf, size_t len, struct traffic_entry **out, s
 	return -1;
 }
 
+/* As the file holds it: past its most, its most (what parse takes back). */
+static json_int_t count(uint64_t v)
+{
+	return (json_int_t)(v < TRAFFIC_COUNT_MAX ? v : TRAFFIC_COUNT_MAX);
+}
+
 char *trafficfile_format(const struct traffic_entry *v, size_t n)
 {
 	json_t *list = json_array();
 	for (size_t i = 0; i < n; i++)
 		json_array_append_new(list, json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
-			"name", v[i].name, "rx_bytes", (json_int_t)v[i].rx_bytes,
-			"rx_pkts", (json_int_t)v[i].rx_pkts, "tx_bytes", (json_int_t)v[i].tx_bytes,
-			"tx_pkts", (json_int_t)v[i].tx_pkts, "sessions", (json_int_t)v[i].sessions,
+			"name", v[i].name, "rx_bytes", count(v[i].rx_bytes),
+			"rx_pkts", count(v[i].rx_pkts), "tx_bytes", count(v[i].tx_bytes),
+			"tx_pkts", count(v[i].tx_pkts), "sessions", count(v[i].sessions),
 			"last_seen", v[i].last_seen ? json_integer(v[i].last_seen) : json_null(),
 			"last_remote", v[i].last_remote[0] ? json_string(v[i].last_remote) : json_null()));
 	return jsonfile_dump(json_pack("{s:i, s:o}", "version", TRAFFICFILE_VERSION, "tokens", list));

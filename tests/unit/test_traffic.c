@@ -2,6 +2,7 @@
  * store on disk (missing file, sessions added, written and read back). */
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 #include <stdio.h>
@@ -202,6 +203,54 @@ static void store(void **state)
 	rmdir(dir);
 }
 
+/* Totals stop at INT64_MAX, the most the file holds: a total edited in by
+ * hand near it, plus a session, is written as that and read back, not
+ * written negative and refused at the next start. */
+static void saturated(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/slopn-traffic-XXXXXX", path[256], err[256];
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/traffic.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs("{\"version\":1,\"tokens\":[{\"name\":\"alice\",\"rx_bytes\":9223372036854775802,"
+	      "\"sessions\":9223372036854775807}]}", f);
+	fclose(f);
+	struct traffic_store t;
+	assert_int_equal(traffic_load(&t, path, err, sizeof(err)), 0);
+	traffic_add_session(traffic_get(&t, "alice"), 10, 1, UINT64_MAX, 0, 500, "192.0.2.11:1");
+	struct traffic_entry *a = traffic_find(&t, "alice");
+	assert_true(a->rx_bytes == INT64_MAX);
+	assert_true(a->tx_bytes == INT64_MAX);
+	assert_true(a->sessions == INT64_MAX);
+	assert_int_equal(a->rx_pkts, 1);
+	assert_int_equal(traffic_write(&t, t.v, t.n, err, sizeof(err)), 0);
+	struct traffic_store again;
+	if (traffic_load(&again, path, err, sizeof(err)) != 0)
+		fail_msg("written, then refused: %s", err);
+	assert_int_equal(again.n, 1);
+	assert_memory_equal(again.v, t.v, sizeof(*t.v));
+	traffic_free(&again);
+	traffic_free(&t);
+
+	/* Past INT64_MAX by another way (an entry's sum made elsewhere):
+	 * written as INT64_MAX all the same. */
+	struct traffic_entry e = {.name = "bob", .rx_pkts = UINT64_MAX, .tx_pkts = (uint64_t)INT64_MAX + 1};
+	char *text = trafficfile_format(&e, 1);
+	struct traffic_entry *v;
+	size_t n;
+	assert_non_null(text);
+	assert_int_equal(parse(text, &v, &n, err, sizeof(err)), 0);
+	assert_int_equal(n, 1);
+	assert_true(v[0].rx_pkts == INT64_MAX);
+	assert_true(v[0].tx_pkts == INT64_MAX);
+	free(v);
+	free(text);
+	unlink(path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -209,6 +258,7 @@ int main(void)
 		cmocka_unit_test(file_bad),
 		cmocka_unit_test(store),
 		cmocka_unit_test(order),
+		cmocka_unit_test(saturated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
