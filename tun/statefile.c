@@ -1,5 +1,6 @@
 #include "tun/statefile.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -43,10 +44,47 @@ static char *read_upto(int fd, off_t size, size_t max, size_t *n)
 	}
 }
 
+/* The six characters mkostemp puts for XXXXXX: A-Z a-z 0-9 (glibc's). */
+static bool temp_tail(const char *s)
+{
+	size_t i = 0;
+	for (; s[i]; i++)
+		if (i == 6 || !((s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= 'a' && s[i] <= 'z') ||
+		                (s[i] >= '0' && s[i] <= '9')))
+			return false;
+	return i == 6;
+}
+
+/* Remove path's temporary files that a crash between mkostemp and rename
+ * left (PATH.XXXXXX): nothing else would, and a file written often
+ * (peers.json) could leave one at every crash. Exactly that pattern, of
+ * that name, regular files only: never PATH.bad or another file's. Best
+ * effort: one left costs only its space. */
+static void sweep(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	const char *base = slash ? slash + 1 : path;
+	size_t blen = strlen(base);
+	char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+	DIR *d = dir && blen ? opendir(dir) : NULL;
+	free(dir);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));) {
+		struct stat st;
+		if (!strncmp(e->d_name, base, blen) && e->d_name[blen] == '.' &&
+		    temp_tail(e->d_name + blen + 1) &&
+		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+			unlinkat(dirfd(d), e->d_name, 0);
+	}
+	closedir(d);
+}
+
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
 {
 	*buf = NULL;
 	*len = 0;
+	sweep(path); /* at a load, which is at a start: also when there is no file */
 	/* Not blocking: a FIFO put there would hold the start, or a reload
 	 * (the event loop) until the watchdog. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -119,6 +157,10 @@ int fd_write_all(int fd, const void *data, size_t len)
 static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
                    char *err, size_t errlen)
 {
+	/* Not at every save without the fsyncs (peers.json, up to ten a
+	 * second): its load at the start does. */
+	if (durable)
+		sweep(path);
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 8), *dir = strdup(path);
 	if (!tmp || !dir) {

@@ -6,7 +6,8 @@
 #include <sys/types.h>
 
 /* Read all of path (at most max bytes) into *buf (malloc'd, NUL-terminated)
- * and *len. 1 when read, 0 when there is no such file, -1 with err. */
+ * and *len. 1 when read, 0 when there is no such file, -1 with err. First,
+ * in any case, the temporary files of path's a crash left are removed. */
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
 
 /* All of data into fd (again after EINTR or a short write). 0 or -1 with
@@ -17,15 +18,17 @@ int fd_write_all(int fd, const void *data, size_t len);
  * whole file). */
 int fd_read_all(int fd, void *buf, size_t cap, size_t *len);
 
-/* Write data to path through a temporary file in the same directory:
- * write, fsync, rename over path, fsync of the directory. 0, or -1 with
- * err naming the step and the file; path is then as it was, and no
- * temporary file is left. */
+/* Write data to path through a temporary file in the same directory
+ * (PATH.XXXXXX): write, fsync, rename over path, fsync of the directory.
+ * 0, or -1 with err naming the step and the file; path is then as it was,
+ * and no temporary file is left. Those a crash left, of path's, are
+ * removed first. */
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                     char *err, size_t errlen);
 /* The same without the fsyncs, for a file written often whose loss in a
  * machine crash costs nothing (peers.json): still whole or not at all for
- * a crash of slopnd, and no wait for the disk in the event loop. */
+ * a crash of slopnd, and no wait for the disk in the event loop. A crash's
+ * temporary files are left to the file's next statefile_read(). */
 int statefile_write_nosync(const char *path, const void *data, size_t len, mode_t mode,
                            char *err, size_t errlen);
 

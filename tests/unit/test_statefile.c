@@ -1,8 +1,10 @@
 /* The state directory's files: replaced whole (with or without the
  * fsyncs), read back whole, refused past their size; a failed write leaves
- * the file as it was and no temporary file behind. */
+ * the file as it was and no temporary file behind, and a crash's leftover
+ * goes at the next load or save. */
 #include <dirent.h>
 #include <setjmp.h>
+#include <stdbool.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -112,6 +114,72 @@ static void size_not_known(void **state)
 	assert_null(buf);
 }
 
+static bool exists(const char *sub, const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	return access(path, F_OK) == 0;
+}
+
+static void make(const char *sub, const char *name)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/%s/%s", dir, sub, name);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fclose(f);
+}
+
+/* A crash between the temporary file's creation and its rename leaves
+ * NAME.XXXXXX behind: gone at the file's next load, or its next save that
+ * waits for the disk. Only that pattern, only that name's. */
+static void leftovers_removed(void **state)
+{
+	(void)state;
+	static const char *const kept[] = {
+		"leases.json.bad", "leases.json.AbC12", "leases.json.AbC1234", "leases.json.AbC-23",
+		"leases.jsonXAbC123", "other.json.AbC123", "xleases.json.AbC123", "leases.json",
+	};
+	char sub[96], path[128], err[256], *buf;
+	size_t len;
+	snprintf(sub, sizeof(sub), "%s/sweep", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++)
+		make("sweep", kept[i]);
+	make("sweep", "leases.json.AbC123");
+	make("sweep", "leases.json.zz9ZZ0");
+	snprintf(path, sizeof(path), "%s/leases.json.Dir123", sub);
+	assert_int_equal(mkdir(path, 0700), 0); /* not a file: not ours */
+
+	snprintf(path, sizeof(path), "%s/leases.json", sub);
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 1);
+	free(buf);
+	assert_false(exists("sweep", "leases.json.AbC123"));
+	assert_false(exists("sweep", "leases.json.zz9ZZ0"));
+	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++)
+		if (!exists("sweep", kept[i]))
+			fail_msg("%s removed", kept[i]);
+	assert_true(exists("sweep", "leases.json.Dir123"));
+
+	/* Also when there is no file to load (peers.json after a clean stop),
+	 * and at a save. */
+	unlink(path);
+	make("sweep", "leases.json.AbC123");
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 0);
+	assert_false(exists("sweep", "leases.json.AbC123"));
+	make("sweep", "leases.json.AbC123");
+	assert_int_equal(statefile_write(path, "{}", 2, 0600, err, sizeof(err)), 0);
+	assert_false(exists("sweep", "leases.json.AbC123"));
+
+	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++) {
+		snprintf(path, sizeof(path), "%s/%s", sub, kept[i]);
+		unlink(path);
+	}
+	snprintf(path, sizeof(path), "%s/leases.json.Dir123", sub);
+	rmdir(path);
+	assert_int_equal(rmdir(sub), 0);
+}
+
 /* Not a file: said at once, not waited on (a FIFO), and with the reason. */
 static void not_a_file(void **state)
 {
@@ -164,6 +232,7 @@ int main(void)
 		cmocka_unit_test(not_a_file),
 		cmocka_unit_test(small_file_little_memory),
 		cmocka_unit_test(size_not_known),
+		cmocka_unit_test(leftovers_removed),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
