@@ -55,11 +55,16 @@ static bool temp_tail(const char *s)
 	return i == 6;
 }
 
+/* Our temporary files are PATH TEMP_MARK XXXXXX: a mark of their own, so
+ * that an administrator's tokens.json.backup (six letters too) is never
+ * taken for one. */
+#define TEMP_MARK ".slopn-save-"
+
 /* Remove path's temporary files that a crash between mkostemp and rename
- * left (PATH.XXXXXX): nothing else would, and a file written often
- * (peers.json) could leave one at every crash. Exactly that pattern, of
- * that name, regular files only: never PATH.bad or another file's. Best
- * effort: one left costs only its space. */
+ * left: nothing else would, and a file written often (peers.json) could
+ * leave one at every crash. Exactly that pattern, of that name, regular
+ * files only: never PATH.bad or another file's. Best effort: one left
+ * costs only its space. */
 static void sweep(const char *path)
 {
 	const char *slash = strrchr(path, '/');
@@ -72,8 +77,9 @@ static void sweep(const char *path)
 		return;
 	for (struct dirent *e; (e = readdir(d));) {
 		struct stat st;
-		if (!strncmp(e->d_name, base, blen) && e->d_name[blen] == '.' &&
-		    temp_tail(e->d_name + blen + 1) &&
+		if (!strncmp(e->d_name, base, blen) &&
+		    !strncmp(e->d_name + blen, TEMP_MARK, strlen(TEMP_MARK)) &&
+		    temp_tail(e->d_name + blen + strlen(TEMP_MARK)) &&
 		    fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
 			unlinkat(dirfd(d), e->d_name, 0);
 	}
@@ -162,13 +168,14 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 	if (durable)
 		sweep(path);
 	size_t plen = strlen(path);
-	char *tmp = malloc(plen + 8), *dir = strdup(path);
+	size_t tlen = plen + strlen(TEMP_MARK) + 7;
+	char *tmp = malloc(tlen), *dir = strdup(path);
 	if (!tmp || !dir) {
 		snprintf(err, errlen, "out of memory");
 		free(tmp), free(dir);
 		return -1;
 	}
-	snprintf(tmp, plen + 8, "%s.XXXXXX", path);
+	snprintf(tmp, tlen, "%s" TEMP_MARK "XXXXXX", path);
 	int rv = -1, fd = mkostemp(tmp, O_CLOEXEC);
 	if (fd < 0) {
 		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));

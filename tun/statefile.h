@@ -19,7 +19,7 @@ int fd_write_all(int fd, const void *data, size_t len);
 int fd_read_all(int fd, void *buf, size_t cap, size_t *len);
 
 /* Write data to path through a temporary file in the same directory
- * (PATH.XXXXXX): write, fsync, rename over path, fsync of the directory.
+ * (PATH.slopn-save-XXXXXX): write, fsync, rename over path, fsync of the directory.
  * 0, or -1 with err naming the step and the file; path is then as it was,
  * and no temporary file is left. Those a crash left, of path's, are
  * removed first. */

@@ -131,14 +131,17 @@ static void make(const char *sub, const char *name)
 }
 
 /* A crash between the temporary file's creation and its rename leaves
- * NAME.XXXXXX behind: gone at the file's next load, or its next save that
- * waits for the disk. Only that pattern, only that name's. */
+ * NAME.slopn-save-XXXXXX behind: gone at the file's next load, or its next
+ * save that waits for the disk. Only that pattern, only that name's: an
+ * administrator's NAME.backup (six letters) stays. */
 static void leftovers_removed(void **state)
 {
 	(void)state;
 	static const char *const kept[] = {
-		"leases.json.bad", "leases.json.AbC12", "leases.json.AbC1234", "leases.json.AbC-23",
-		"leases.jsonXAbC123", "other.json.AbC123", "xleases.json.AbC123", "leases.json",
+		"leases.json.bad", "leases.json.backup", "leases.json.AbC123",
+		"leases.json.slopn-save-AbC12", "leases.json.slopn-save-AbC1234",
+		"leases.json.slopn-save-AbC-23", "leases.jsonslopn-save-AbC123",
+		"other.json.slopn-save-AbC123", "xleases.json.slopn-save-AbC123", "leases.json",
 	};
 	char sub[96], path[128], err[256], *buf;
 	size_t len;
@@ -146,36 +149,36 @@ static void leftovers_removed(void **state)
 	assert_int_equal(mkdir(sub, 0700), 0);
 	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++)
 		make("sweep", kept[i]);
-	make("sweep", "leases.json.AbC123");
-	make("sweep", "leases.json.zz9ZZ0");
-	snprintf(path, sizeof(path), "%s/leases.json.Dir123", sub);
+	make("sweep", "leases.json.slopn-save-AbC123");
+	make("sweep", "leases.json.slopn-save-zz9ZZ0");
+	snprintf(path, sizeof(path), "%s/leases.json.slopn-save-Dir123", sub);
 	assert_int_equal(mkdir(path, 0700), 0); /* not a file: not ours */
 
 	snprintf(path, sizeof(path), "%s/leases.json", sub);
 	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 1);
 	free(buf);
-	assert_false(exists("sweep", "leases.json.AbC123"));
-	assert_false(exists("sweep", "leases.json.zz9ZZ0"));
+	assert_false(exists("sweep", "leases.json.slopn-save-AbC123"));
+	assert_false(exists("sweep", "leases.json.slopn-save-zz9ZZ0"));
 	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++)
 		if (!exists("sweep", kept[i]))
 			fail_msg("%s removed", kept[i]);
-	assert_true(exists("sweep", "leases.json.Dir123"));
+	assert_true(exists("sweep", "leases.json.slopn-save-Dir123"));
 
 	/* Also when there is no file to load (peers.json after a clean stop),
 	 * and at a save. */
 	unlink(path);
-	make("sweep", "leases.json.AbC123");
+	make("sweep", "leases.json.slopn-save-AbC123");
 	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 0);
-	assert_false(exists("sweep", "leases.json.AbC123"));
-	make("sweep", "leases.json.AbC123");
+	assert_false(exists("sweep", "leases.json.slopn-save-AbC123"));
+	make("sweep", "leases.json.slopn-save-AbC123");
 	assert_int_equal(statefile_write(path, "{}", 2, 0600, err, sizeof(err)), 0);
-	assert_false(exists("sweep", "leases.json.AbC123"));
+	assert_false(exists("sweep", "leases.json.slopn-save-AbC123"));
 
 	for (size_t i = 0; i < sizeof(kept) / sizeof(*kept); i++) {
 		snprintf(path, sizeof(path), "%s/%s", sub, kept[i]);
 		unlink(path);
 	}
-	snprintf(path, sizeof(path), "%s/leases.json.Dir123", sub);
+	snprintf(path, sizeof(path), "%s/leases.json.slopn-save-Dir123", sub);
 	rmdir(path);
 	assert_int_equal(rmdir(sub), 0);
 }
