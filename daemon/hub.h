@@ -173,6 +173,10 @@ unsigned hub_totals(const struct server *s, struct conn_stats *t);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off). 0 or -1. */
 int hub_nat_setup(struct server *s);
+/* First thing at a start (the state directory locked): what a --nat run
+ * that did not stop cleanly left goes, also when this start then fails
+ * before its TUN (a bad tokens.json, the port taken). */
+void hub_nat_clean_early(const struct config *cfg);
 /* Stopping left forwarding on for another router's NAT (its rule's place):
  * said as a warning. */
 void hub_nat_kept(const char *where);

@@ -446,6 +446,35 @@ void hub_nat_kept(const char *where)
 	         "network would lose its way out (turn it off with sysctl if nothing needs it)", where);
 }
 
+/* A --nat run that did not stop cleanly may have left its table and
+ * forwarding on. */
+static void clean_stale(const char *tun, const char *state)
+{
+	char kept[128] = "", err[512];
+	int r = nat_stop_stale(tun, state, kept, sizeof(kept), err, sizeof(err));
+	if (r > 0)
+		log_info("nat: removed the rules and restored forwarding left by a run that did "
+		         "not stop cleanly (or only forwarding, if it had no rules yet)");
+	else if (r < 0)
+		log_err("nat: cannot remove the rules a run that did not stop cleanly left: %s; "
+		        "IP forwarding and %s are left as they are, and the next start tries "
+		        "again", err, state);
+	if (*kept)
+		hub_nat_kept(kept);
+}
+
+void hub_nat_clean_early(const struct config *cfg)
+{
+	/* A TUN name with %d is the kernel's to choose: known only once made. */
+	if (strchr(cfg->tun, '%'))
+		return;
+	char *state;
+	if (asprintf(&state, "%s/nat-%s.forward", cfg->state_dir, cfg->tun) < 0)
+		return;
+	clean_stale(cfg->tun, state);
+	free(state);
+}
+
 int hub_nat_setup(struct server *s)
 {
 	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
@@ -453,18 +482,7 @@ int hub_nat_setup(struct server *s)
 		return -1;
 	}
 	if (!s->cfg->nat) {
-		/* A crashed --nat run may have left its table and forwarding on. */
-		char kept[128] = "", err[512];
-		int r = nat_stop_stale(s->tunname, s->nat_state, kept, sizeof(kept), err, sizeof(err));
-		if (r > 0)
-			log_info("nat: removed the rules and restored forwarding left by a run that did "
-			         "not stop cleanly (or only forwarding, if it had no rules yet)");
-		else if (r < 0)
-			log_err("nat: cannot remove the rules a run that did not stop cleanly left: %s; "
-			        "IP forwarding and %s are left as they are, and the next start tries "
-			        "again", err, s->nat_state);
-		if (*kept)
-			hub_nat_kept(kept);
+		clean_stale(s->tunname, s->nat_state);
 		return 0;
 	}
 	const char *eg = s->cfg->egress;

@@ -933,6 +933,7 @@ int server_run(const struct config *cfg)
 	int lock_fd = lock_state_dir(cfg->state_dir);
 	if (lock_fd < 0)
 		return 1;
+	hub_nat_clean_early(cfg);
 	if (tls_identity_load(&s->id, cfg->state_dir) < 0) {
 		close(lock_fd);
 		return 1;

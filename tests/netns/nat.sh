@@ -346,6 +346,25 @@ grep -q "nat: removed the rules and restored forwarding" "$TMP/hub-plain.log" ||
 cmp_state "nft ruleset once a hub without --nat has started" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward, accept_redirects once a hub without --nat has started" "$(fwd_state)" "0 0"
 stop hub:plain
+# A crashed --nat hub, then a start that fails early (a tokens.json that
+# does not parse): the crashed run's rules and forwarding go all the same,
+# not only once a start gets as far as its TUN.
+start hub:crash2 server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
+kill9 hub:crash2
+cp "$TMP/hub-state/tokens.json" "$TMP/tokens.good" 2>/dev/null || echo '{"version":1,"tokens":[]}' > "$TMP/tokens.good"
+printf '{"version":1,"tokens":[' > "$TMP/hub-state/tokens.json"
+start hub:badtok server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock"
+p=$(pid_of hub:badtok)
+timeout 10 tail --pid="$p" -f /dev/null || fail "the hub with a bad tokens.json is still running"
+wait "$p" && fail "the hub with a bad tokens.json exited 0"
+forget "$p"
+mv "$TMP/tokens.good" "$TMP/hub-state/tokens.json"
+cmp_state "nft ruleset after a crash and a start that failed" "$RULES0" "$(nsx hub nft list ruleset)"
+expect_eq "ip_forward, accept_redirects after a crash and a start that failed" "$(fwd_state)" "0 0"
+ok "a start that fails on its tokens.json still removes a crashed --nat run's rules and forwarding"
 # A crash after forwarding went on and before any rule: the state file
 # alone, and forwarding comes back all the same.
 printf '0\n-\n0\n' > "$TMP/hub-state/nat-slopn0.forward"
