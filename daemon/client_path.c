@@ -537,7 +537,7 @@ int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 {
 	struct client *cl = userdata;
 	int tun_up = -1;
-	if (nl_monitor_drain(fd, cl->ifindex, &tun_up) > 0)
+	if (nl_monitor_drain(fd, cl->ifindex, &tun_up, NULL) > 0)
 		client_check_path_soon(cl);
 	if (tun_up >= 0)
 		client_tun_link(cl, tun_up);

@@ -140,6 +140,8 @@ struct server {
 	struct nat_job *nat_job;       /* iptables: the renewal under way (its thread) */
 	struct nat_job *nat_pending;   /* ... and the one to follow it */
 	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
+	sd_event_source *tun_check;    /* the TUN changed from outside: put back what we set */
+	struct log_budget tun_check_log;
 	struct log_budget refused_log; /* refused logins' lines */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */

@@ -756,13 +756,90 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *user
 {
 	struct server *s = userdata;
 	int up = -1;
-	if (nl_monitor_drain(fd, s->ifindex, &up) > 0) {
+	bool touched = false;
+	if (nl_monitor_drain(fd, s->ifindex, &up, &touched) > 0) {
 		if (s->nat_on)
 			timer_once(s->nat_timer, 300000);
 		timer_once(s->path_timer, PATH_CHECK_DELAY);
 	}
 	if (up >= 0)
 		tun_link(s, up);
+	if (touched)
+		timer_once(s->tun_check, 100000);
+	return 0;
+}
+
+static bool has_addr4(int ifindex, uint32_t addr)
+{
+	struct nl_addr a[256];
+	int n = nl_addr_dump(a, 256);
+	for (int i = 0; i < n; i++)
+		if (a[i].ifindex == ifindex && a[i].addr == addr)
+			return true;
+	return n < 0; /* cannot tell: leave it */
+}
+
+static bool has_addr6(int ifindex, const struct in6_addr *addr)
+{
+	struct nl_addr6 a[256];
+	int n = nl_addr6_dump(a, 256);
+	for (int i = 0; i < n; i++)
+		if (a[i].ifindex == ifindex && !memcmp(a[i].addr, addr->s6_addr, 16))
+			return true;
+	return n < 0;
+}
+
+/* Someone changed the hub's TUN under it: its MTU (what the hub's clients
+ * carry is --mtu: bigger packets would be lost without a word, and below
+ * 1280 the kernel takes the TUN's IPv6 away), or its addresses (ip addr
+ * flush): nothing would reach the hub or pass it. What the hub set is put
+ * back, with a warning. A TUN set down is tun_link's. */
+static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct server *s = userdata;
+	struct nl_link l;
+	if (s->tun_down || nl_link_get(s->ifindex, &l) < 0 || !(l.flags & IFF_UP))
+		return 0;
+	bool last;
+	bool say = log_budget_take(&s->tun_check_log, 10, LOG_LVL_WARN, "changes to the TUN undone",
+	                           &last);
+	const char *more = last ? "; more this minute are counted, not logged" : "";
+	if (l.mtu != s->cfg->mtu) {
+		if (nl_set_mtu(s->ifindex, s->cfg->mtu) < 0)
+			log_err("%s's MTU was set to %u from outside, and cannot be set back to %u: %s",
+			        s->tunname, l.mtu, s->cfg->mtu, strerror(errno));
+		else if (say)
+			log_warn("%s's MTU was set to %u from outside: set back to %u, the MTU the hub's "
+			         "clients carry (--mtu, at a restart, changes it)%s", s->tunname, l.mtu,
+			         s->cfg->mtu, more);
+	}
+	char a[INET_ADDRSTRLEN];
+	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
+	if (!has_addr4(s->ifindex, hub)) {
+		if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0)
+			log_err("%s lost its address %s/%u, and it cannot be put back: %s", s->tunname,
+			        ip4str(pool_hub_addr(&s->addrs.pool), a), s->addrs.pool.prefix,
+			        strerror(errno));
+		else if (say)
+			log_warn("%s lost its address %s/%u (removed from outside): put back%s", s->tunname,
+			         ip4str(pool_hub_addr(&s->addrs.pool), a), s->addrs.pool.prefix, more);
+	}
+	struct in6_addr h6;
+	char h[INET6_ADDRSTRLEN];
+	if (s->addrs.has6) {
+		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &h6);
+		if (!has_addr6(s->ifindex, &h6)) {
+			/* A TUN's IPv6 made again (an MTU back over 1280) has its
+			 * link-local address mode back at its default. */
+			nl_set_addr_gen_none(s->ifindex);
+			if (add_addr6(s, &h6) < 0 && errno != EEXIST)
+				log_err("%s lost its address %s/64, and it cannot be put back: %s",
+				        s->tunname, ip6str(&h6, h), strerror(errno));
+			else if (say)
+				log_warn("%s lost its address %s/64 (removed from outside, or with an MTU "
+				         "under 1280): put back%s", s->tunname, ip6str(&h6, h), more);
+		}
+	}
 	return 0;
 }
 
@@ -843,7 +920,8 @@ static int add_link_monitor(struct server *s)
 {
 	if (s->nat_on && timer_new(s->ev, &s->nat_timer, 100000, on_nat_timer, s) < 0)
 		return -1;
-	if (timer_new(s->ev, &s->path_timer, 100000, on_path_timer, s) < 0)
+	if (timer_new(s->ev, &s->path_timer, 100000, on_path_timer, s) < 0 ||
+	    timer_new(s->ev, &s->tun_check, 100000, on_tun_check, s) < 0)
 		return -1;
 	int fd = s->nat_on ? nl_monitor_open() : nl_link_monitor_open();
 	if (fd < 0 || sd_event_add_io(s->ev, &s->nl_src, fd, EPOLLIN, on_netlink, s) < 0) {
@@ -1054,6 +1132,7 @@ out:
 	hub_nat_job_wait(s);
 	sd_event_source_disable_unref(s->nat_watch);
 	sd_event_source_disable_unref(s->path_timer);
+	sd_event_source_disable_unref(s->tun_check);
 	sd_event_source_disable_unref(s->expiry_timer);
 	sd_event_source_disable_unref(s->shed_timer);
 	hub_spoke_stop(s);

@@ -666,13 +666,14 @@ int nl_monitor_open(void)
 
 int nl_link_monitor_open(void)
 {
-	return monitor_open(RTMGRP_LINK);
+	return monitor_open(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR);
 }
 
 struct monitor_ctx {
 	int own;
 	int changes;
 	int *own_up;
+	bool *own_touched;
 };
 
 static int route_oif_cb(const struct nlattr *a, void *data)
@@ -694,8 +695,11 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 		const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 		ifindex = ifi->ifi_index;
 		/* A deleted device says so through its fd (tun_read). */
-		if (ifindex == m->own && nlh->nlmsg_type == RTM_NEWLINK)
+		if (ifindex == m->own && nlh->nlmsg_type == RTM_NEWLINK) {
 			*m->own_up = !!(ifi->ifi_flags & IFF_UP);
+			if (m->own_touched)
+				*m->own_touched = true; /* its MTU, say */
+		}
 		break;
 	}
 	case RTM_NEWADDR:
@@ -703,6 +707,8 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 		if (nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifaddrmsg)))
 			return MNL_CB_OK;
 		ifindex = (int)((const struct ifaddrmsg *)mnl_nlmsg_get_payload(nlh))->ifa_index;
+		if (ifindex == m->own && nlh->nlmsg_type == RTM_DELADDR && m->own_touched)
+			*m->own_touched = true;
 		break;
 	case RTM_NEWROUTE:
 	case RTM_DELROUTE: {
@@ -722,14 +728,16 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_monitor_drain(int fd, int own, int *own_up)
+int nl_monitor_drain(int fd, int own, int *own_up, bool *own_touched)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct monitor_ctx m = {.own = own, .own_up = own_up};
+	struct monitor_ctx m = {.own = own, .own_up = own_up, .own_touched = own_touched};
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0 && errno == ENOBUFS) {
 			m.changes++; /* the kernel dropped events: look again anyway */
+			if (own_touched)
+				*own_touched = true;
 			continue;
 		}
 		if (n <= 0)

@@ -106,13 +106,15 @@ int nl_route6_flush_own(const uint8_t dst[16], unsigned prefix);
  * (IPv4 and IPv6): a client watches it to notice that its way to the hub
  * changed. Non-blocking, close-on-exec; the fd, or -1. */
 int nl_monitor_open(void);
-/* The same for links alone: the hub watches its TUN with it. */
+/* Links and addresses: the hub watches its TUN with it. */
 int nl_link_monitor_open(void);
 /* Read what is waiting; the number of changes that may matter to the way
  * out: those on interface own (our TUN) and routes of ours (SLOPN_RTPROT)
  * do not count. Lost events (ENOBUFS) count as one. *own_up becomes 1 or
  * 0 when own was last seen up or down (IFF_UP), and stays as it was when
- * nothing came of own's link. */
-int nl_monitor_drain(int fd, int own, int *own_up);
+ * nothing came of own's link. *own_touched (if not NULL) becomes true when
+ * own's link changed (its MTU, say) or one of its addresses went, or events
+ * were lost. */
+int nl_monitor_drain(int fd, int own, int *own_up, bool *own_touched);
 
 #endif

@@ -64,6 +64,24 @@ wait_ping c1 fd00:5:6:7::1 5
 wait_ping c1 10.100.0.1 5
 ok "the hub's TUN up again: its IPv6 address back, c1 reaches it over IPv4 and IPv6"
 
+# The hub's TUN changed under it: an MTU of 1200 (the kernel then takes its
+# IPv6 away, and what it sent bigger than the clients carry would be lost),
+# then its addresses flushed. The hub puts its MTU and both addresses back,
+# and c1 reaches it with 1280-byte packets over IPv4 and IPv6.
+hub_mtu_is() { [ "$(nsx hub cat /sys/class/net/slopn0/mtu)" = "$1" ]; }
+hub_has() { nsx hub ip addr show dev slopn0 | grep -q "inet6\? $1 "; }
+nsx hub ip link set slopn0 mtu 1200
+wait_until 3 "the hub's TUN back at MTU 1280" hub_mtu_is 1280
+wait_until 3 "the hub's IPv6 address back after the MTU" hub_has fd00:5:6:7::1/64
+nsx c1 ping -6 -M do -s 1232 -c 2 -i 0.2 -W 2 fd00:5:6:7::1 > /dev/null || fail "1280-byte IPv6 ping c1 -> hub after the MTU change"
+nsx hub ip addr flush dev slopn0
+wait_until 3 "the hub's IPv4 address back after a flush" hub_has 10.100.0.1/24
+wait_until 3 "the hub's IPv6 address back after a flush" hub_has fd00:5:6:7::1/64
+wait_ping c1 10.100.0.1 5
+nsx c1 ping -M do -s 1252 -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "1280-byte ping c1 -> hub after the flush"
+nsx c1 ping -6 -M do -s 1232 -c 2 -i 0.2 -W 2 fd00:5:6:7::1 > /dev/null || fail "1280-byte IPv6 ping c1 -> hub after the flush"
+ok "the hub's TUN at another MTU, then flushed: its MTU and addresses put back, 1280-byte packets pass"
+
 # exited NAME: wait for the daemon to exit (it must), its status in
 # $STATUS. In this shell: only the parent can wait for it.
 gone() { ! kill -0 "$(pid_of "$1")" 2>/dev/null; }
