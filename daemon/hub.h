@@ -122,6 +122,7 @@ struct server {
 	unsigned reloads;              /* SIGHUPs taken */
 	char reload_error[320];        /* what the last one kept back, and why; "" when nothing */
 	time_t started;
+	uint64_t started_mono;         /* CLOCK_MONOTONIC us: uptime, whatever the wall clock does */
 	struct conn_stats gone_totals; /* counters of sessions that ended */
 	bool nat_on;                   /* our NAT rules are installed */
 	enum nat_backend nat_backend;  /* with which */

@@ -10,6 +10,7 @@
 #include "daemon/dataplane.h"
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/timer.h"
 #include "proto/invite.h"
 #include "proto/jsonrpc.h"
 #include "proto/text.h"
@@ -39,7 +40,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
-		"sessions", (int)n, "uptime", (json_int_t)(time(NULL) - s->started),
+		"sessions", (int)n, "uptime", (json_int_t)((timer_now_usec() - s->started_mono) / 1000000),
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,

@@ -281,7 +281,8 @@ static void token_used(struct server *s, struct token_entry *e)
 {
 	int64_t now = time(NULL), prev = e->last_used;
 	e->last_used = now;
-	if (now - prev >= 60 && !s->used_unsaved) {
+	/* A wall clock set back (now < prev) is a change to save too. */
+	if ((now < prev || now - prev >= 60) && !s->used_unsaved) {
 		s->used_unsaved = true;
 		used_save_arm(s);
 	}

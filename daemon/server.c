@@ -1080,6 +1080,7 @@ int server_run(const struct config *cfg)
 		goto out;
 	hub_expiry_arm(s);
 	s->started = time(NULL);
+	s->started_mono = timer_now_usec();
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
 	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods, s)))
 		goto out;
