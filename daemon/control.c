@@ -21,6 +21,7 @@
 #include "daemon/timer.h"
 #include "proto/jsonrpc.h"
 #include "proto/linebuf.h"
+#include "proto/text.h"
 
 /* A caller past the table's end closes the one idle the longest, so idle
  * callers never shut an administrator out. Subscribers stay until they hang
@@ -222,8 +223,6 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 			unknown_method(c, req.method, err, sizeof(err));
 			code = JSONRPC_METHOD_NOT_FOUND;
 		} else {
-			if (m->changes)
-				log_info("control: %s by uid %u pid %d", m->name, (unsigned)k->who.uid, (int)k->who.pid);
 			json_t *res = m->fn(c->ctx, &k->who, req.params, &code, err, sizeof(err));
 			if (res) {
 				code = 0;
@@ -234,6 +233,17 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 				code = JSONRPC_INTERNAL_ERROR;
 				snprintf(err, sizeof(err), "internal error: %s could not build its answer",
 				         m->name);
+			}
+			/* Who changed something, and how it went: the log is the
+			 * only place that keeps it (SO_PEERCRED). */
+			if (m->changes) {
+				char why[256];
+				size_t n = text_cut(err, strlen(err), sizeof(why) - 1);
+				memcpy(why, err, n);
+				why[n] = '\0';
+				text_clean(why, n);
+				log_info("control: %s by uid %u pid %d: %s%s", m->name, (unsigned)k->who.uid,
+				         (int)k->who.pid, code == 0 ? "done" : "refused: ", code == 0 ? "" : why);
 			}
 		}
 	}

@@ -29,9 +29,9 @@ expect_eq "tokens.json hash" "$(jq -r '.tokens[0].sha256' "$TMP/hub-state/tokens
 ok "token add: 160-bit secret shown once, stored as its SHA-256 only"
 # Who changed something is logged with the caller's credentials
 # (SO_PEERCRED): the log is the only place that keeps it.
-grep -q "control: token.add by uid 0 pid $addpid\$" "$TMP/hub.log" ||
-	fail "no 'control: token.add by uid 0 pid $addpid' in the hub's log"
-ok "token add logged with uid and pid"
+grep -q "control: token.add by uid 0 pid $addpid: done\$" "$TMP/hub.log" ||
+	fail "no 'control: token.add by uid 0 pid $addpid: done' in the hub's log"
+ok "token add logged with uid, pid and outcome"
 
 TOKEN=$secret start_client c1
 wait_connected c1 10.100.0.2
@@ -182,6 +182,8 @@ cp "$TMP/hub-state/tokens.json" "$TMP/edited.json"
 ctl token add gina 2> "$TMP/err.txt"; expect_eq "token add over an edit not loaded exits" "$?" 1
 grep -q "tokens.json changed on disk since the hub read it: not written over; reload the hub" "$TMP/err.txt" ||
 	fail "token add over an edit: $(cat "$TMP/err.txt")"
+grep -q "control: token.add by uid 0 pid [0-9]*: refused: .*tokens.json changed on disk since the hub read it" \
+	"$TMP/hub-hup.log" || fail "the refused token add is not logged with its outcome"
 # Not a failed write: no advice about space or permissions.
 grep -q "free some space" "$TMP/err.txt" && fail "token add over an edit, a failed write's advice: $(cat "$TMP/err.txt")"
 TOKEN=$hank start_client c3:hank --tun hank0
