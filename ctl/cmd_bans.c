@@ -50,11 +50,17 @@ static int remove_(const struct args *a)
 	return rpc_run(a, json_pack("{s:s}", "address", a->operand));
 }
 
-/* Nothing to read: an answer at all is the news. */
+/* A ban lifted, or (removed false) an address not banned whose failed
+ * logins were forgotten; a hub from before that says removed only. */
 static void show_remove(struct answer *an, const struct args *a, json_t *r, FILE *out)
 {
-	(void)an, (void)r;
-	fprintf(out, "ban on %s lifted\n", a->operand);
+	json_t *rm = json_object_get(r, "removed");
+	if (rm && !json_is_boolean(rm))
+		ans_bad(an, "removed", "not true or false");
+	if (!rm || json_is_true(rm))
+		fprintf(out, "ban on %s lifted\n", a->operand);
+	else
+		fprintf(out, "%s was not banned; its failed logins are forgotten\n", a->operand);
 }
 
 const struct command cmd_bans_list = {

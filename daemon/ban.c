@@ -202,5 +202,5 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, 
 	memset(e, 0, sizeof(*e));
 	while (t->end && !t->e[t->end - 1].last_seen)
 		t->end--;
-	return banned;
+	return banned ? 1 : 2;
 }

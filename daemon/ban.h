@@ -73,9 +73,10 @@ void ban_foreach(const struct ban_table *t, uint64_t now,
 /* How many addresses are banned at now. */
 unsigned ban_count(const struct ban_table *t, uint64_t now);
 /* Lift the ban on an address given as text (an IPv6 one as listed, or any
- * address in its /64), and forget its failures. 1 when it was banned, 0
- * when not, -1 when addr is not an IP address. listed (if not NULL) gets
- * what the ban covered as bans list shows it. */
+ * address in its /64), and forget its failures. 1 when it was banned; 2
+ * when it was not, but had failures, now forgotten; 0 when nothing was
+ * known of it; -1 when addr is not an IP address. listed (if not NULL)
+ * gets what the entry covered as bans list shows it. */
 int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, size_t len);
 
 #endif

@@ -236,10 +236,16 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 		snprintf(err, errlen, "%s is not banned (see 'slopnctl bans list')", addr);
 		return NULL;
 	}
+	if (r == 2) {
+		/* Not banned, but failing: its failures are forgotten, and the
+		 * answer says so (a change, not an error). */
+		log_info("failed logins of %s forgotten by the administrator", listed);
+		return json_pack("{s:b, s:b}", "removed", 0, "failures_forgotten", 1);
+	}
 	/* As the ban event and bans list name it (an IPv6 ban: its /64). */
 	log_info("ban on %s lifted by the administrator", listed);
 	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", listed));
-	return json_pack("{s:b}", "removed", 1);
+	return json_pack("{s:b, s:b}", "removed", 1, "failures_forgotten", 1);
 }
 
 /* ---- metrics ---- */

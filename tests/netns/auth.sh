@@ -118,6 +118,12 @@ ok "bans remove: the banned client connects"
 ctl bans remove 192.0.2.11 2> "$TMP/err.txt"; expect_eq "lifting it twice exits" "$?" 1
 grep -q "192.0.2.11 is not banned" "$TMP/err.txt" || fail "second lift: $(cat "$TMP/err.txt")"
 ctl bans remove 192.0.2 2> /dev/null; expect_eq "bans remove of a non-address exits" "$?" 2
+# One failure, no ban: bans remove forgets it, and says so (not an error).
+TOKEN=wrong-again start_client c1:f6 --tun f6
+timeout 15 tail --pid="$(pid_of c1:f6)" -f /dev/null || fail "client f6 did not give up"
+expect_eq "bans remove of an address with a failure, no ban" \
+	"$(ctl --json bans remove 192.0.2.11 | jq -c '[.removed, .failures_forgotten]')" '[false,true]'
+ctl bans remove 192.0.2.11 2> /dev/null; expect_eq "a second bans remove, nothing known of it, exits" "$?" 1
 # The design's name for the parameter, addr, is read too: "not banned"
 # (1006), not a missing parameter (-32602).
 rpc() { # REQUEST: the answer's line (none within 5 s: nothing)

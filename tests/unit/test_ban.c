@@ -135,7 +135,8 @@ static void listed_and_lifted(void **state)
 	assert_int_equal(ban_count(&t, 110 + BAN_DURATION), 0);
 
 	assert_int_equal(ban_lift(&t, "not an address", 160, NULL, 0), -1);
-	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, 0), 0); /* failures only: forgotten */
+	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, 0), 2); /* failures only: forgotten */
+	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, 0), 0);
 	assert_int_equal(ban_lift(&t, "192.0.2.99", 160, NULL, 0), 0);
 	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, 0), 1);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 160), 0);
