@@ -127,6 +127,7 @@ struct server {
 	bool nat_on;                   /* our NAT rules are installed */
 	enum nat_backend nat_backend;  /* with which */
 	unsigned nat_installs;         /* times the rules were written (start, reloads) */
+	int nat_rules;                 /* nftables rules in our table after the last install; 0: unknown */
 	unsigned nat_allowed;          /* --allow-lan networks opened by them */
 	char egress[IFNAMSIZ];
 	char egress6[IFNAMSIZ];        /* where clients' IPv6 leaves; "" = it does not */

@@ -221,6 +221,8 @@ static int install_done(struct server *s, struct nat_job *j, int gen)
 	memcpy(s->nat_digest, j->digest, sizeof(j->digest));
 	s->nat_gen = gen;
 	s->nat_installs++;
+	/* What a flush inside the table would take some of (on_nat_check). */
+	s->nat_rules = s->nat_backend == NAT_IPTABLES ? 0 : nat_rule_count(s->tunname);
 	s->nat_allowed = (unsigned)(r->nallow + r->nallow6);
 	log_info("nat: %s out of %s, %s, %zu hub networks closed, %zu allowed%s",
 	         j->how == NAT_START ? "masquerading" : j->how == NAT_AGAIN ? "rules renewed"
@@ -544,8 +546,8 @@ static void rules_gone(struct server *s)
 {
 	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(s->tunname, t, sizeof(t));
-	log_warn("nat: our rules are gone from the kernel (%s%s: an 'nft flush ruleset', a "
-	         "firewall's reload, an 'iptables -F'?): meanwhile clients' traffic may have left "
+	log_warn("nat: our rules are gone from the kernel, or some of them (%s%s: an 'nft flush "
+	         "ruleset', a firewall's reload, an 'iptables -F'?): meanwhile clients' traffic may have left "
 	         "unmasqueraded and the hub's networks been open to them; putting the rules back",
 	         s->nat_backend == NAT_IPTABLES ? "a jump to the iptables chains" : "table inet ",
 	         s->nat_backend == NAT_IPTABLES ? "" : t);
@@ -637,7 +639,12 @@ static int on_nat_check(sd_event_source *src, uint64_t usec, void *userdata)
 			look_start(s);
 		return 0;
 	}
-	if (!nat_in_force(s->tunname))
+	/* The table gone, or rules flushed from inside it ('nft flush table',
+	 * 'nft flush chain'). A listing libnftables cannot give falls back to
+	 * the table's presence: a count that fails each time must not put the
+	 * rules back each time. */
+	int n = nat_rule_count(s->tunname);
+	if (n < 0 ? !nat_in_force(s->tunname) : n < s->nat_rules)
 		rules_gone(s);
 	return 0;
 }

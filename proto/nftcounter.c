@@ -24,3 +24,17 @@ int nft_counter_parse(const char *json, size_t len, uint64_t *pkts, uint64_t *by
 	json_decref(root);
 	return rv;
 }
+
+int nft_rule_count(const char *json, size_t len)
+{
+	json_t *root = json_loadb(json, len, 0, NULL);
+	json_t *list = json_object_get(root, "nftables");
+	int n = json_is_array(list) ? 0 : -1;
+	size_t i;
+	json_t *item;
+	/* [{"metainfo": ...}, {"table": ...}, {"chain": ...}, {"rule": {...}}, ...] */
+	json_array_foreach(list, i, item)
+		n += json_is_object(json_object_get(item, "rule")) && n < INT32_MAX;
+	json_decref(root);
+	return n;
+}

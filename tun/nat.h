@@ -112,6 +112,9 @@ int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size
  * ruleset' or a firewall's reload)? The iptables form is looked at with
  * ipt_look_start, beside the hub's event loop. */
 bool nat_in_force(const char *tun);
+/* How many rules the nftables form's table holds now; -1 when it cannot
+ * be listed (gone, or no JSON from libnftables). */
+int nat_rule_count(const char *tun);
 /* Without --nat: if a crashed --nat run left its state file (and maybe
  * its rules), stop as nat_stop does. 1 when there was one, 0 when not, -1
  * as nat_stop. */

@@ -158,6 +158,18 @@ expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 ctl status | grep -Eq '^nat: +out of wan \(nftables\); rules found gone and put back 1 time$' ||
 	fail "slopnctl status does not show the rules put back: $(ctl status | grep nat)"
 ok "nft flush ruleset: the hub's rules back, NAT and isolation as before"
+# A flush inside the hub's table (the table stays, its rules go): seen as
+# well, and put back.
+rules_now() { nsx hub nft -j list table inet slopn_slopn0 | jq '[.nftables[] | select(has("rule"))] | length'; }
+n0=$(rules_now)
+[ "$n0" -gt 0 ] || fail "no rules in the hub's table: $n0"
+r0=$(restored)
+nsx hub nft flush table inet slopn_slopn0
+wait_until 5 "the rules put back after a flush of the table" restored_since "$r0"
+expect_eq "rules in the hub's table after it put them back" "$(rules_now)" "$n0"
+nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host after a flush of the table"
+wait_ping c1 203.0.113.130 5
+ok "nft flush table: the hub's $n0 rules back"
 
 # A kick: the routes go with the connection and come back with the next.
 ctl sessions kick 10.100.0.2 --reason "routes test" > /dev/null || fail "kick failed"

@@ -205,6 +205,31 @@ static void counter(void **state)
 	assert_int_equal(nft_counter_parse(cut, 2, &p, &b), -1);
 }
 
+/* The rules of a table, as "list table inet T" gives them: the hub's check
+ * that a flush inside its table did not take some. */
+static void rule_count(void **state)
+{
+	(void)state;
+	const char *listing =
+		"{\"nftables\": [{\"metainfo\": {\"version\": \"1.0.6\"}}, "
+		"{\"table\": {\"family\": \"inet\", \"name\": \"slopn_slopn0\"}}, "
+		"{\"chain\": {\"name\": \"fwd\"}}, {\"rule\": {\"chain\": \"fwd\", \"expr\": []}}, "
+		"{\"rule\": {\"chain\": \"fwd\"}}, {\"chain\": {\"name\": \"post\"}}, "
+		"{\"rule\": {\"chain\": \"post\"}}]}";
+	assert_int_equal(nft_rule_count(listing, strlen(listing)), 3);
+	const char *flushed = "{\"nftables\": [{\"metainfo\": {}}, {\"table\": {}}, {\"chain\": {}}]}";
+	assert_int_equal(nft_rule_count(flushed, strlen(flushed)), 0);
+	const char *bad[] = {"", "{", "[]", "null", "{\"nftables\": {}}", "{\"nftables\": 3}",
+	                     "{\"tables\": []}"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(nft_rule_count(bad[i], strlen(bad[i])), -1);
+	/* A "rule" that is not an object is not counted. */
+	const char *odd = "{\"nftables\": [{\"rule\": 1}, {\"rule\": []}, {\"rule\": {}}]}";
+	assert_int_equal(nft_rule_count(odd, strlen(odd)), 1);
+	char cut[] = {'{', '}', 'x'};
+	assert_int_equal(nft_rule_count(cut, 2), -1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +239,7 @@ int main(void)
 		cmocka_unit_test(table_name),
 		cmocka_unit_test(resolver_stub),
 		cmocka_unit_test(counter),
+		cmocka_unit_test(rule_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
