@@ -89,6 +89,7 @@ struct server {
 	sd_event_source *tun_src;    /* off while a session holds the TUN (hub_data.c) */
 	sd_event_source *shed_timer;
 	unsigned holding;            /* sessions congested, holding the TUN */
+	uint64_t shed_forget;        /* ns: a session's shed level goes back after this (hub_data.c) */
 	sd_event_source *spoke_timer; /* ends holds (hub_spoke.c) */
 	struct session *replay;      /* released: their stashes are read in hub_settle */
 	size_t stash_total;          /* bytes of all stashes */
@@ -284,6 +285,8 @@ int hub_on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata);
  * end of an event that wrote into it, so that the kernel's answers leave
  * with that event's ACKs (hub_settle). */
 void hub_tun_read(struct server *s);
+/* The data plane's settings, at start. */
+void hub_data_init(struct server *s);
 void hub_session_drained(struct conn *c);
 
 /* hub_spoke.c: a client sending to another client whose queue is congested

@@ -94,12 +94,13 @@ static json_t *session_json(struct session *ss)
 	const struct conn_stats *st = &ss->conn.stats;
 	ngtcp2_conn_stat cs;
 	ngtcp2_conn_get_conn_stat(ss->conn.qc, &cs);
+	uint64_t now = conn_now();
 	char vip[INET_ADDRSTRLEN];
 	/* min_rtt_ms and in_flight with cwnd: ngtcp2 0.12 stops growing the
 	 * window at 2.89 x delivery rate x min RTT, which is what limits one
 	 * fast stream on a LAN (docs/bench/2026-11-30-cwnd-cap.md). */
 	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:o, s:I, s:I, "
-	                 "s:I, s:s, s:s, s:o}",
+	                 "s:I, s:s, s:s, s:o, s:I}",
 		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
 		"vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 		"remote", ss->remote, "since", (json_int_t)ss->since,
@@ -111,7 +112,10 @@ static json_t *session_json(struct session *ss)
 		/* Less than full size for a client on a narrow way (conn_client_init). */
 		"max_packet", (json_int_t)conn_max_datagram(&ss->conn),
 		"client_version", ss->client_version, "os", ss->os,
-		"client_id", ss->client_id[0] ? json_string(ss->client_id) : json_null());
+		"client_id", ss->client_id[0] ? json_string(ss->client_id) : json_null(),
+		/* Dropping its own excess instead of holding the TUN (hub_data.c):
+		 * for how much longer. */
+		"shed_ms", (json_int_t)(ss->shed_until > now ? (ss->shed_until - now) / NGTCP2_MILLISECONDS : 0));
 }
 
 static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,

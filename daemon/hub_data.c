@@ -7,7 +7,10 @@
  * client must not stall the others, though: a session that stays congested
  * for SHED_AFTER, while other sessions have traffic from the TUN, stops
  * holding the TUN and drops its own excess instead (counted as "queue"),
- * until it has had nothing to drop for SHED_HOLD. Alone, it holds on:
+ * until it has had nothing to drop for SHED_HOLD (twice as long each time
+ * it has to shed again within SHED_FORGET, up to SHED_HOLD_MAX: tens of
+ * sessions taking turns at holding would otherwise keep the TUN unread for
+ * the others; shedlevel.h). Alone, it holds on:
  * dropping would only cost its own flows. But with the TUN unread nobody
  * sees what others have waiting behind it, so a session whose queue does
  * not move at all for STALL_AFTER (its client frozen, suspended, gone
@@ -23,6 +26,7 @@
 
 #include "daemon/dataplane.h"
 #include "daemon/hub.h"
+#include "daemon/testenv.h"
 #include "proto/icmp.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
@@ -30,6 +34,10 @@
 #define TUN_BATCH 64                              /* reads per wake-up */
 #define SHED_AFTER (25 * NGTCP2_MILLISECONDS)
 #define SHED_HOLD NGTCP2_SECONDS
+#define SHED_HOLD_MAX (16 * NGTCP2_SECONDS)
+#define SHED_FORGET (60 * NGTCP2_SECONDS)
+/* Tests shorten SHED_FORGET with this (milliseconds): not for production. */
+#define SHED_FORGET_ENV "SLOPND_TEST_SHED_FORGET_MS"
 #define HOLD_AT 64         /* a session holds the TUN from this many packets queued */
 #define SHED_QUEUE 32      /* what a session that sheds may keep queued */
 /* Well over the time between ACKs of a healthy flow: the RTT is added, up
@@ -262,7 +270,8 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: congested for %llu ms, dropping its "
 			         "excess instead of holding the others up", (unsigned long long)ss->id,
 			         (unsigned long long)((now - ss->held_since) / NGTCP2_MILLISECONDS));
-		ss->shed_until = now + SHED_HOLD;
+		ss->shed_until = now + shed_period(&ss->shed_lvl, now, SHED_HOLD, SHED_HOLD_MAX,
+		                                   s->shed_forget);
 		release(s, ss);
 	}
 	if (s->holding) {
@@ -326,11 +335,17 @@ static void to_session(struct server *s, struct session *ss, struct tun_pkt *p,
 			tun_frag_needed(&s->tun, p, rt->dst4, conn_max_datagram(c));
 		return;
 	}
-	if (shedding && r > 0)
-		ss->shed_until = now + SHED_HOLD;
+	if (shedding && r > 0 && ss->shed_until < now + SHED_HOLD)
+		ss->shed_until = now + SHED_HOLD; /* a second after its last drop, or longer */
 	hub_mark_dirty(ss);
 	if (!shedding && !ss->holding && conn_congested(c))
 		hold(s, ss, now);
+}
+
+void hub_data_init(struct server *s)
+{
+	uint64_t ms = testenv_get(SHED_FORGET_ENV, 100, 60000);
+	s->shed_forget = ms ? ms * NGTCP2_MILLISECONDS : SHED_FORGET;
 }
 
 void hub_tun_read(struct server *s)

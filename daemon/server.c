@@ -1008,6 +1008,7 @@ int server_run(const struct config *cfg)
 
 	LIST_INIT(&s->sessions);
 	TAILQ_INIT(&s->pending);
+	hub_data_init(s);
 	int lock_fd = lock_state_dir(cfg->state_dir);
 	if (lock_fd < 0)
 		return 1;

@@ -12,7 +12,9 @@ topo 3
 # Towards c2 only: its port on the LAN bridge.
 ip netns exec "$(ns lan)" tc qdisc add dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms ||
 	skip "no tbf qdisc in this kernel"
-start_hub
+# A session's shed lasts a second again 5 s after its last, not a minute
+# (the last part).
+SLOPND_TEST_SHED_FORGET_MS=5000 start_hub
 connect_clients 3
 
 # download CLIENT SECONDS [IPERF3 ARGS...]: iperf3 from the hub to CLIENT's
@@ -122,4 +124,38 @@ ok "c2's excess dropped while it was frozen: $(($(c2_dropped) - before))"
 kill -CONT "$(pid_of c2)"
 wait_ping c2 10.100.0.1 10 || fail "c2 does not reach the hub after it woke up"
 ok "c2 reaches the hub again"
+
+# Frozen again and again while others wait: each time c2 has to shed within
+# a minute of the last (5 s here), it sheds twice as long (up to 16 s).
+# Clients taking turns at holding the TUN (each 25 ms, then a second of
+# shedding) could otherwise keep it unread for the others. The hub pings c1
+# meanwhile (others wait), and sends c2 a stream that fills its queue once
+# it is frozen. c2's drops keep its shed at a second from the last one at
+# least: its first shed shows 1000 ms or less, the second more.
+ip netns exec "$(ns hub)" ping -q -i 0.05 -w 40 10.100.0.2 > /dev/null &
+busy=$!
+PIDS+=($busy)
+nsx c2 timeout 40 iperf3 -s -1 -p 5301 > /dev/null 2>&1 &
+PIDS+=($!)
+wait_listening c2 5301
+nsx hub timeout 40 iperf3 -c 10.100.0.3 -p 5301 -u -b 20M -l 1200 -t 35 > /dev/null 2>&1 &
+PIDS+=($!)
+c2_shed() { hub_stat 10.100.0.3 shed_ms; }
+not_shedding() { [ "$(c2_shed)" = 0 ]; }
+shedding() { [ "$(c2_shed)" -gt 0 ]; }
+wait_until 20 "c2 not shedding" not_shedding
+nap 5 # its level forgotten
+periods=()
+for i in 1 2; do
+	wait_until 20 "c2 not shedding before freeze $i" not_shedding
+	kill -STOP "$(pid_of c2)"
+	wait_until 5 "c2 shedding at freeze $i" shedding
+	periods+=("$(c2_shed)")
+	kill -CONT "$(pid_of c2)"
+done
+[ "${periods[0]}" -le 1000 ] && [ "${periods[1]}" -gt 1300 ] ||
+	fail "c2's sheds: ${periods[*]} ms left when first seen, not 1000 or less and then more than 1300"
+ok "c2 frozen twice while others wait: shed ${periods[0]} ms, then ${periods[1]} ms"
+kill "$busy"
+wait_ping c2 10.100.0.1 10 || fail "c2 does not reach the hub after it woke up"
 echo "PASS"
