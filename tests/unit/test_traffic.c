@@ -109,19 +109,26 @@ static bool not_alice(const char *name, void *arg)
 	return strcmp(name, "alice") != 0;
 }
 
+/* dir (a mkdtemp template) made, and traffic.json in it holding text. */
+static void write_store(char *dir, char *path, size_t len, const char *text)
+{
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, len, "%s/traffic.json", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+}
+
 /* Names come in any order (made, or from a file someone wrote); each is
  * found, once, and the store stays in name order for its look-ups. */
 static void order(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/slopn-traffic-XXXXXX", path[256], err[256];
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/traffic.json", dir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\"version\":1,\"tokens\":[{\"name\":\"m\",\"sessions\":1},{\"name\":\"c\",\"sessions\":2},"
-	      "{\"name\":\"x\",\"sessions\":3},{\"name\":\"a\",\"sessions\":4}]}", f);
-	fclose(f);
+	write_store(dir, path, sizeof(path),
+	            "{\"version\":1,\"tokens\":[{\"name\":\"m\",\"sessions\":1},{\"name\":\"c\",\"sessions\":2},"
+	            "{\"name\":\"x\",\"sessions\":3},{\"name\":\"a\",\"sessions\":4}]}");
 	struct traffic_store t;
 	assert_int_equal(traffic_load(&t, path, err, sizeof(err)), 0);
 	const char *names[] = {"a", "c", "m", "x"};
@@ -210,13 +217,9 @@ static void saturated(void **state)
 {
 	(void)state;
 	char dir[] = "/tmp/slopn-traffic-XXXXXX", path[256], err[256];
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/traffic.json", dir);
-	FILE *f = fopen(path, "w");
-	assert_non_null(f);
-	fputs("{\"version\":1,\"tokens\":[{\"name\":\"alice\",\"rx_bytes\":9223372036854775802,"
-	      "\"sessions\":9223372036854775807}]}", f);
-	fclose(f);
+	write_store(dir, path, sizeof(path),
+	            "{\"version\":1,\"tokens\":[{\"name\":\"alice\",\"rx_bytes\":9223372036854775802,"
+	            "\"sessions\":9223372036854775807}]}");
 	struct traffic_store t;
 	assert_int_equal(traffic_load(&t, path, err, sizeof(err)), 0);
 	traffic_add_session(traffic_get(&t, "alice"), 10, 1, UINT64_MAX, 0, 500, "192.0.2.11:1");
