@@ -325,6 +325,8 @@ static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
 	               (const struct sockaddr *)&rx->from, rx->fromlen);
 }
 
+#define MOVED_LINES 10
+
 /* The client moved (a validated new address, or its NAT rebound): from
  * now on the session is known by the new address, in the control API, the
  * logs and the checks that look at the peer's address. */
@@ -344,9 +346,14 @@ static void session_path(struct conn *c)
 	if (!ss->logged_in)
 		return;
 	hub_peers_dirty(ss->srv);
-	char vip[INET_ADDRSTRLEN];
-	hub_slog(LOG_LVL_INFO, ss, "session %llu moved: %s -> %s", (unsigned long long)ss->id, was,
-	         ss->remote);
+	char vip[INET_ADDRSTRLEN], what[64];
+	/* A client (or whoever rewrites its packets' source) can move it every
+	 * round trip: at most MOVED_LINES lines a minute for each session. */
+	bool last;
+	snprintf(what, sizeof(what), "moves of session %llu", (unsigned long long)ss->id);
+	if (log_budget_take(&ss->moved_log, MOVED_LINES, LOG_LVL_INFO, what, &last))
+		hub_slog(LOG_LVL_INFO, ss, "session %llu moved: %s -> %s%s", (unsigned long long)ss->id,
+		         was, ss->remote, last ? "; more this minute are counted, not logged" : "");
 	control_notify(ss->srv->ctl, "session.moved",
 	               json_pack("{s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)ss->id,
 	                         "vip", ip4str(ss->vip, vip),

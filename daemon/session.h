@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "daemon/conn.h"
+#include "daemon/log.h"
 #include "daemon/shedlevel.h"
 #include "proto/login.h"
 #include "proto/tokenfile.h"
@@ -54,6 +55,7 @@ struct session {
 	uint64_t shed_until;           /* dropping its own excess until then */
 	struct shed_level shed_lvl;    /* for how long, the next time (shedlevel.h) */
 	uint64_t tun_seen;             /* when the TUN last had a packet for it */
+	struct log_budget moved_log;   /* its "moved" lines: a client can move every RTT */
 	/* spoke-to-spoke backpressure (hub_spoke.c) */
 	struct session *held_for;      /* whose congested queue it waits on */
 	uint64_t held_at;              /* conn_now() */

@@ -52,7 +52,7 @@ NFT
 snat_to 192.0.2.50 || fail "cannot set up the NAT"
 
 start_hub
-timeout 60 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/events.txt" &
+timeout 120 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/events.txt" &
 PIDS+=($!)
 start_client c1
 wait_connected c1 10.100.0.2
@@ -117,3 +117,26 @@ done
 expect_eq "c2 connected since (no new login)" "$(client_status c2 since)" "$since2"
 [ "$(grep -c "gopeer: connected" "$TMP/go.log")" = 1 ] || fail "the Go client logged in again"
 expect_eq "session.moved events" "$(grep -c 'session.moved' "$TMP/events.txt")" 3
+ok "session.moved: one event for each of the three moves"
+
+# A NAT that rebinds again and again (or whoever rewrites c2's source
+# address): each time the session moves, and the hub logs at most 10 such
+# lines a minute for it (a line for each move let a client flood the log).
+nsx c2 ping -q -i 0.05 -w 20 10.100.0.1 > /dev/null &
+PIDS+=($!)
+moves0=$(grep -c 'session.moved' "$TMP/events.txt")
+to=51 # where the NAT sends c2 from now
+for i in $(seq 14); do
+	to=$((to == 50 ? 51 : 50))
+	snat_to "192.0.2.$to" || fail "cannot change the NAT"
+	nsx rt conntrack -D -p udp > /dev/null 2>&1
+	c2_at() { [[ $(session 10.100.0.3) == "$id2 192.0.2.$to:"* ]]; }
+	wait_until 5 "c2's session at 192.0.2.$to (rebinding $i)" c2_at
+done
+# Its move with the NAT's first rebinding, above, was in the same minute.
+expect_eq "log lines for c2's 15 moves within a minute" "$(grep -c "session $id2 moved:" "$TMP/hub.log")" 10
+grep "session $id2 moved:" "$TMP/hub.log" | tail -n 1 |
+	grep -q "; more this minute are counted, not logged$" || fail "the 10th line does not say that more are not logged"
+n=$(($(grep -c "session.moved" "$TMP/events.txt") - moves0)); [ "$n" -ge 14 ] || fail "$n session.moved events for 14 moves: $(tail -n 5 "$TMP/events.txt")"
+expect_eq "c2 connected since (no new login)" "$(client_status c2 since)" "$since2"
+ok "15 moves of c2's session in a minute: 10 log lines, an event each, the same session"
