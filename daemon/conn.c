@@ -609,8 +609,7 @@ static void fail_transport(struct conn *c, int liberr)
 		static struct log_budget alpn_log;
 		bool last;
 		if (log_budget_take(&alpn_log, 10, LOG_LVL_INFO, "peers without ALPN refused", &last))
-			log_info("refusing a peer without ALPN '%s'%s", SLOPN_ALPN,
-			         last ? "; more this minute are counted, not logged" : "");
+			log_info("refusing a peer without ALPN '%s'%s", SLOPN_ALPN, log_budget_more(last));
 		/* TLS alert 120: no_application_protocol */
 		ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, 120, NULL, 0);
 	} else if (liberr == NGTCP2_ERR_CRYPTO) {

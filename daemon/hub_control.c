@@ -462,14 +462,13 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 }
 
 /* A token's use: live sessions, and its totals over time (traffic.json). */
-static void add_totals(json_t *o, const struct traffic_entry *tp, unsigned live)
+static void add_totals(json_t *o, const struct traffic_entry *t, unsigned live)
 {
-	const struct traffic_entry t = *tp;
 	json_object_update_new(o, json_pack("{s:i, s:I, s:I, s:I, s:I, s:I, s:o, s:o}", "live", (int)live,
-		"sessions", (json_int_t)t.sessions, "rx_bytes", (json_int_t)t.rx_bytes,
-		"rx_pkts", (json_int_t)t.rx_pkts, "tx_bytes", (json_int_t)t.tx_bytes,
-		"tx_pkts", (json_int_t)t.tx_pkts, "last_seen", time_or_null(t.last_seen),
-		"last_remote", t.last_remote[0] ? json_string(t.last_remote) : json_null()));
+		"sessions", (json_int_t)t->sessions, "rx_bytes", (json_int_t)t->rx_bytes,
+		"rx_pkts", (json_int_t)t->rx_pkts, "tx_bytes", (json_int_t)t->tx_bytes,
+		"tx_pkts", (json_int_t)t->tx_pkts, "last_seen", time_or_null(t->last_seen),
+		"last_remote", t->last_remote[0] ? json_string(t->last_remote) : json_null()));
 }
 
 static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *params, int *code,

@@ -337,8 +337,7 @@ void hub_bad_login(struct session *ss, const char *why, bool oversized)
 		hub_admit_oversize(s);
 	if (refusal_loggable(s, &last))
 		hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: bad login (%s)%s",
-		         (unsigned long long)ss->id, ss->remote, why,
-		         last ? "; more this minute are counted, not logged" : "");
+		         (unsigned long long)ss->id, ss->remote, why, log_budget_more(last));
 }
 
 /* A login with a right token that finds no room (the pool full, the

@@ -465,25 +465,30 @@ static void clean_stale(const char *tun, const char *state)
 		hub_nat_kept(kept);
 }
 
+/* Where a --nat run keeps the forwarding settings from before it, for its
+ * exit or the next start to put back (NULL: out of memory). */
+static char *state_path(const char *dir, const char *tun)
+{
+	char *p;
+	return asprintf(&p, "%s/nat-%s.forward", dir, tun) < 0 ? NULL : p;
+}
+
 void hub_nat_clean_early(const struct config *cfg)
 {
 	/* A TUN name with %d is the kernel's to choose: known only once made. */
-	if (strchr(cfg->tun, '%'))
-		return;
-	char *state;
-	if (asprintf(&state, "%s/nat-%s.forward", cfg->state_dir, cfg->tun) < 0)
-		return;
-	clean_stale(cfg->tun, state);
+	char *state = strchr(cfg->tun, '%') ? NULL : state_path(cfg->state_dir, cfg->tun);
+	if (state)
+		clean_stale(cfg->tun, state);
 	free(state);
 }
 
 int hub_nat_setup(struct server *s)
 {
-	if (asprintf(&s->nat_state, "%s/nat-%s.forward", s->cfg->state_dir, s->tunname) < 0) {
-		s->nat_state = NULL;
+	if (!(s->nat_state = state_path(s->cfg->state_dir, s->tunname)))
 		return -1;
-	}
 	if (!s->cfg->nat) {
+		/* A TUN name the kernel chose (%d); a fixed one's hub_nat_clean_early
+		 * cleaned, and this finds nothing. */
 		clean_stale(s->tunname, s->nat_state);
 		return 0;
 	}

@@ -32,6 +32,11 @@ struct log_budget {
  * (its line says that more are counted, not logged). */
 bool log_budget_take(struct log_budget *b, unsigned max, enum log_level lvl, const char *what,
                      bool *last);
+/* The end of the minute's last line (*last above), or "". */
+static inline const char *log_budget_more(bool last)
+{
+	return last ? "; more this minute are counted, not logged" : "";
+}
 
 #define log_err(...)   log_msg(LOG_LVL_ERR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_LVL_WARN, __VA_ARGS__)

@@ -353,7 +353,7 @@ static void session_path(struct conn *c)
 	snprintf(what, sizeof(what), "moves of session %llu", (unsigned long long)ss->id);
 	if (log_budget_take(&ss->moved_log, MOVED_LINES, LOG_LVL_INFO, what, &last))
 		hub_slog(LOG_LVL_INFO, ss, "session %llu moved: %s -> %s%s", (unsigned long long)ss->id,
-		         was, ss->remote, last ? "; more this minute are counted, not logged" : "");
+		         was, ss->remote, log_budget_more(last));
 	control_notify(ss->srv->ctl, "session.moved",
 	               json_pack("{s:I, s:s, s:o, s:s, s:s}", "id", (json_int_t)ss->id,
 	                         "vip", ip4str(ss->vip, vip),
@@ -810,7 +810,7 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 	bool last;
 	bool say = log_budget_take(&s->tun_check_log, 10, LOG_LVL_WARN, "changes to the TUN undone",
 	                           &last);
-	const char *more = last ? "; more this minute are counted, not logged" : "";
+	const char *more = log_budget_more(last);
 	if (l.mtu != s->cfg->mtu) {
 		if (nl_set_mtu(s->ifindex, s->cfg->mtu) < 0)
 			log_err("%s's MTU was set to %u from outside, and cannot be set back to %u: %s",
