@@ -160,6 +160,7 @@ struct server {
 	 * handshakes in progress whose address is not proven yet */
 	struct cidmap pending_by_addr, unproven_by_addr;
 	struct initq initq;            /* admitted Initials, their handshakes to make */
+	struct initq initq_first;      /* made before those (hub_admit_queue) */
 	sd_event_source *initq_src;    /* makes them (server.c) */
 	sd_event_source *deadline_timer;
 	struct admit_counters adm;
@@ -243,9 +244,14 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
                        bool *validated, ngtcp2_cid *retry_odcid);
 /* Queue an admitted Initial for its handshake (server.c makes it when
  * the sessions' packets are served); it counts towards its address's
- * limit meanwhile. false: the queue is full, dropped and counted. */
+ * limit meanwhile. false: no place for it, dropped and counted. */
 bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
                      const ngtcp2_cid *retry_odcid);
+/* Initials in the queues. */
+static inline unsigned hub_queued(const struct server *s)
+{
+	return s->initq.n + s->initq_first.n;
+}
 /* It was taken out of the queue: it no longer counts as queued. */
 void hub_admit_dequeued(struct server *s, const struct initq_slot *sl);
 /* A session was made for an admitted Initial. */

@@ -15,6 +15,12 @@
  * - Handshakes whose address is not proven yet cost state; past
  *   RETRY_ABOVE of them in progress, a new client must first prove its
  *   address with a Retry round trip, so spoofed Initials cost none.
+ *   So must one that finds the handshake queue full (a flood faster than
+ *   the hub makes handshakes), rather than be dropped: a drop costs its
+ *   client a second or more. Proven, an Initial from an address with no
+ *   other connection is made before the queue (INITQ_FIRST_MAX of them),
+ *   which can take a second on a slow machine: a flood from a few dozen
+ *   addresses cannot keep a client out, nor can spoofed Initials.
  * - MAX_CONNS connections in all.
  *
  * Refusals are stateless CONNECTION_CLOSE packets within the hub's budget
@@ -303,12 +309,12 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		return false;
 	}
 	/* Queued Initials count as the handshakes they will be. */
-	if (!*validated && (s->handshaking + s->initq.n >= RETRY_ABOVE ||
+	if (!*validated && (s->handshaking + hub_queued(s) >= RETRY_ABOVE || s->initq.n >= INITQ_MAX ||
 	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= per_addr())) {
 		send_retry(s, hd, rx);
 		return false;
 	}
-	if (s->nconns + s->initq.n >= MAX_CONNS) {
+	if (s->nconns + hub_queued(s) >= MAX_CONNS) {
 		refuse(s, hd, rx, "hub full");
 		return false;
 	}
@@ -317,18 +323,32 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 
 /* A queued Initial counts as the connection it will be: proven (its Retry
  * token) or not, from its address. */
-static int queued_count(struct server *s, const struct initq_slot *sl, int delta)
+static int queued_count(struct server *s, const struct sockaddr_storage *from, bool validated,
+                        int delta)
 {
 	uint8_t key[9], keylen;
-	addr_key(&sl->rx.from, key, &keylen);
-	return addr_add(sl->validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen,
-	                delta);
+	addr_key(from, key, &keylen);
+	return addr_add(validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, delta);
+}
+
+/* The connections from an address: awaiting their login, their
+ * handshakes, or queued. */
+static unsigned addr_load(struct server *s, const struct sockaddr_storage *sa)
+{
+	uint8_t key[9], keylen;
+	addr_key(sa, key, &keylen);
+	return addr_get(&s->pending_by_addr, key, keylen) +
+	       addr_get(&s->unproven_by_addr, key, keylen);
 }
 
 bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
                      const ngtcp2_cid *retry_odcid)
 {
-	struct initq_slot *sl = initq_push(&s->initq, rx);
+	struct initq_slot *sl = NULL;
+	if (validated && addr_load(s, &rx->from) == 0)
+		sl = initq_push(&s->initq_first, rx);
+	if (!sl)
+		sl = initq_push(&s->initq, rx);
 	if (!sl) {
 		s->adm.initials_dropped++;
 		note_pressure(s);
@@ -337,19 +357,16 @@ bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
 	sl->validated = validated;
 	if (validated)
 		sl->odcid = *retry_odcid;
-	/* Not counted (out of memory), it would take another's count at its
-	 * end: it goes. */
-	if (queued_count(s, sl, +1) < 0) {
-		initq_unpush(&s->initq);
-		s->adm.initials_dropped++;
-		return false;
-	}
+	/* Not counted (out of memory): made all the same, and its end takes
+	 * no other's count. */
+	sl->counted = queued_count(s, &sl->rx.from, validated, +1) == 0;
 	return true;
 }
 
 void hub_admit_dequeued(struct server *s, const struct initq_slot *sl)
 {
-	queued_count(s, sl, -1);
+	if (sl->counted)
+		queued_count(s, &sl->rx.from, sl->validated, -1);
 }
 
 void hub_admit_start(struct server *s, struct session *ss, bool validated)
@@ -394,7 +411,7 @@ void hub_admit_leave(struct session *ss)
 int hub_admit_init(struct server *s)
 {
 	if (cidmap_init(&s->pending_by_addr, 64) < 0 || cidmap_init(&s->unproven_by_addr, 64) < 0 ||
-	    initq_init(&s->initq) < 0 ||
+	    initq_init(&s->initq, INITQ_MAX) < 0 || initq_init(&s->initq_first, INITQ_FIRST_MAX) < 0 ||
 	    timer_new(s->ev, &s->deadline_timer, 1000, on_deadline, s) < 0)
 		return -1;
 	return 0;
@@ -409,6 +426,7 @@ void hub_admit_free(struct server *s)
 		sd_event_source_disable_unref(s->initq_src);
 	s->initq_src = NULL;
 	initq_free(&s->initq);
+	initq_free(&s->initq_first);
 	cidmap_free(&s->pending_by_addr);
 	cidmap_free(&s->unproven_by_addr);
 }

@@ -26,7 +26,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	         s->addrs.pool.prefix);
 	const struct admit_counters *a = &s->adm;
 	json_t *admission = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-		"handshakes", (int)s->handshaking, "handshakes_queued", (int)s->initq.n,
+		"handshakes", (int)s->handshaking, "handshakes_queued", (int)hub_queued(s),
 		"awaiting_login", (int)hub_awaiting_login(s),
 		"closing", (int)hub_closing(s),
 		"retry_sent", (json_int_t)a->retry_sent, "refused", (json_int_t)a->refused,

@@ -106,7 +106,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	family(f, "slopn_handshakes", "gauge", "Connections in their QUIC handshake now.");
 	fprintf(f, "slopn_handshakes %u\n", s->handshaking);
 	family(f, "slopn_handshakes_queued", "gauge", "Initials admitted, their handshakes not made yet.");
-	fprintf(f, "slopn_handshakes_queued %u\n", s->initq.n);
+	fprintf(f, "slopn_handshakes_queued %u\n", hub_queued(s));
 	family(f, "slopn_awaiting_login", "gauge", "Connections past the handshake, not logged in yet.");
 	fprintf(f, "slopn_awaiting_login %u\n", hub_awaiting_login(s));
 	const struct admit_counters *a = &s->adm;

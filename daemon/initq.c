@@ -3,10 +3,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-int initq_init(struct initq *q)
+int initq_init(struct initq *q, unsigned cap)
 {
 	q->head = q->n = 0;
-	q->slots = calloc(INITQ_MAX, sizeof(*q->slots));
+	q->cap = cap;
+	q->slots = calloc(cap, sizeof(*q->slots));
 	return q->slots ? 0 : -1;
 }
 
@@ -19,9 +20,9 @@ void initq_free(struct initq *q)
 
 struct initq_slot *initq_push(struct initq *q, const struct udp_rx *rx)
 {
-	if (q->n == INITQ_MAX || rx->len > sizeof(q->slots[0].data))
+	if (q->n == q->cap || rx->len > sizeof(q->slots[0].data))
 		return NULL;
-	struct initq_slot *sl = &q->slots[(q->head + q->n) % INITQ_MAX];
+	struct initq_slot *sl = &q->slots[(q->head + q->n) % q->cap];
 	q->n++;
 	sl->rx = *rx;
 	sl->rx.data = sl->data;
@@ -39,12 +40,6 @@ void initq_pop(struct initq *q)
 {
 	if (!q->n)
 		return;
-	q->head = (q->head + 1) % INITQ_MAX;
+	q->head = (q->head + 1) % q->cap;
 	q->n--;
-}
-
-void initq_unpush(struct initq *q)
-{
-	if (q->n)
-		q->n--;
 }

@@ -14,22 +14,26 @@
 #include "daemon/udp.h"
 
 /* About 64 handshakes of work at most ahead of a new client: tens of ms.
- * Fuller, an Initial is dropped and its client sends it again. */
+ * Fuller, a new client is sent a Retry (hub_admit.c). */
 #define INITQ_MAX 64
+/* Made before those: proven Initials from addresses with nothing else at
+ * the hub (hub_admit_queue). */
+#define INITQ_FIRST_MAX 16
 
 struct initq_slot {
 	struct udp_rx rx;            /* rx.data points at data */
 	bool validated;              /* what admission found (hub_admit_initial) */
+	bool counted;                /* towards its address's limit (hub_admit_queue) */
 	ngtcp2_cid odcid;
 	uint8_t data[UDP_RX_BUF];
 };
 
 struct initq {
-	struct initq_slot *slots;    /* INITQ_MAX, allocated once */
-	unsigned head, n;
+	struct initq_slot *slots;    /* cap, allocated once */
+	unsigned cap, head, n;
 };
 
-int initq_init(struct initq *q);     /* 0 or -1 (ENOMEM) */
+int initq_init(struct initq *q, unsigned cap);     /* 0 or -1 (ENOMEM) */
 void initq_free(struct initq *q);
 /* A copy of rx at the tail; NULL when the ring is full or rx is longer
  * than a slot holds (UDP_RX_BUF: no client's Initial is). */
@@ -37,7 +41,5 @@ struct initq_slot *initq_push(struct initq *q, const struct udp_rx *rx);
 /* The oldest, or NULL; initq_pop drops it. */
 struct initq_slot *initq_head(struct initq *q);
 void initq_pop(struct initq *q);
-/* Takes back the last push. */
-void initq_unpush(struct initq *q);
 
 #endif

@@ -1,5 +1,5 @@
-/* The hub's queue of admitted Initials: copies in order, at most
- * INITQ_MAX, round the ring; a datagram larger than a slot, or one more
+/* The hub's queues of admitted Initials: copies in order, at most their
+ * capacity, round the ring; a datagram larger than a slot, or one more
  * than it holds, is refused and the queue stays as it was. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,7 +25,7 @@ static void test_order_and_ring(void **state)
 {
 	(void)state;
 	struct initq q;
-	assert_int_equal(initq_init(&q), 0);
+	assert_int_equal(initq_init(&q, INITQ_MAX), 0);
 	assert_null(initq_head(&q));
 	/* Three times round the ring, half full at a time. */
 	unsigned next_in = 0, next_out = 0;
@@ -57,24 +57,25 @@ static void test_limits(void **state)
 {
 	(void)state;
 	struct initq q;
-	assert_int_equal(initq_init(&q), 0);
+	assert_int_equal(initq_init(&q, INITQ_FIRST_MAX), 0);
 	struct udp_rx big = rx_of(1, UDP_RX_BUF + 1);
 	assert_null(initq_push(&q, &big));
 	assert_int_equal(q.n, 0);
-	for (int i = 0; i < INITQ_MAX; i++) {
+	for (int i = 0; i < INITQ_FIRST_MAX; i++) {
 		struct udp_rx rx = rx_of((uint8_t)i, UDP_RX_BUF);
 		assert_non_null(initq_push(&q, &rx));
 	}
 	struct udp_rx one = rx_of(0xaa, 1200);
 	assert_null(initq_push(&q, &one));
-	assert_int_equal(q.n, INITQ_MAX);
-	/* unpush takes back the newest: the oldest is still first. */
-	initq_unpush(&q);
-	assert_int_equal(q.n, INITQ_MAX - 1);
-	assert_non_null(initq_push(&q, &one));
+	assert_int_equal(q.n, INITQ_FIRST_MAX);
 	assert_int_equal(initq_head(&q)->rx.data[0], 0);
-	for (int i = 0; i < INITQ_MAX - 1; i++)
+	/* One out, one in, round the end of a ring of this size. */
+	initq_pop(&q);
+	assert_non_null(initq_push(&q, &one));
+	for (int i = 1; i < INITQ_FIRST_MAX; i++) {
+		assert_int_equal(initq_head(&q)->rx.data[0], i);
 		initq_pop(&q);
+	}
 	assert_int_equal(initq_head(&q)->rx.data[0], 0xaa);
 	initq_free(&q);
 	assert_null(initq_head(&q));
