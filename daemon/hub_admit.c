@@ -15,11 +15,11 @@
  * - Handshakes whose address is not proven yet cost state; past
  *   RETRY_ABOVE of them in progress, a new client must first prove its
  *   address with a Retry round trip, so spoofed Initials cost none.
- *   So must one that finds the handshake queue full (a flood faster than
- *   the hub makes handshakes), rather than be dropped: a drop costs its
- *   client a second or more. Proven, an Initial from an address with no
- *   other connection is made before the queue (INITQ_FIRST_MAX of them),
- *   which can take a second on a slow machine: a flood from a few dozen
+ *   So must one that finds RETRY_QUEUED handshakes queued (a flood faster
+ *   than the hub makes handshakes), rather than wait behind them or, the
+ *   queue full, be dropped (that cost its client a second or more).
+ *   Proven, an Initial from an address with no other connection is made
+ *   before the queue (INITQ_FIRST_MAX of them): a flood from a few dozen
  *   addresses cannot keep a client out, nor can spoofed Initials.
  * - MAX_CONNS connections in all.
  *
@@ -40,6 +40,9 @@
 /* Tests make an office's burst with a few clients rather than dozens. */
 #define PER_ADDR_ENV "SLOPND_TEST_PER_ADDR"
 #define RETRY_ABOVE 128
+/* A queue this long may take the hub a second to make on a slow machine:
+ * a newcomer proves its address instead, in a round trip. */
+#define RETRY_QUEUED 8
 #define LOGIN_DEADLINE (5 * NGTCP2_SECONDS)
 #define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
 #define PRESSURE_LOG_EVERY (60 * NGTCP2_SECONDS)
@@ -309,7 +312,8 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		return false;
 	}
 	/* Queued Initials count as the handshakes they will be. */
-	if (!*validated && (s->handshaking + hub_queued(s) >= RETRY_ABOVE || s->initq.n >= INITQ_MAX ||
+	if (!*validated && (s->handshaking + hub_queued(s) >= RETRY_ABOVE ||
+	                    s->initq.n >= RETRY_QUEUED ||
 	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= per_addr())) {
 		send_retry(s, hd, rx);
 		return false;

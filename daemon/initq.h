@@ -14,7 +14,7 @@
 #include "daemon/udp.h"
 
 /* About 64 handshakes of work at most ahead of a new client: tens of ms.
- * Fuller, a new client is sent a Retry (hub_admit.c). */
+ * Past a few, a new client is sent a Retry (hub_admit.c). */
 #define INITQ_MAX 64
 /* Made before those: proven Initials from addresses with nothing else at
  * the hub (hub_admit_queue). */
