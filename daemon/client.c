@@ -990,8 +990,11 @@ int client_run(const struct config *cfg)
 		log_err("--server %s: expected HOST:PORT", cfg->server);
 		return 2;
 	}
-	if (gnutls_certificate_allocate_credentials(&cl->cred) < 0)
+	int gr = gnutls_certificate_allocate_credentials(&cl->cred);
+	if (gr < 0) {
+		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
 		goto out;
+	}
 	if (tun_open(&cl->tun, cfg->tun, cfg->offloads, cfg->tun_ring) < 0) {
 		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(errno),
 		        tun_open_hint(errno));
@@ -1024,7 +1027,9 @@ int client_run(const struct config *cfg)
 	    timer_new(cl->ev, &cl->probe_timer, 1000, client_on_probe_timer, cl) < 0 ||
 	    timer_new(cl->ev, &cl->login_timer, 100000, on_login_timer, cl) < 0 ||
 	    client_name_init(cl) < 0 || client_scout_init(cl) < 0) {
-		log_err("cannot set up the event loop");
+		/* sd-event's calls fail for want of memory or descriptors. */
+		log_err("cannot set up the event loop (its signals, timers and watches): out of memory "
+		        "or of file descriptors? (ulimit -n)");
 		goto out;
 	}
 	int nlfd = nl_monitor_open();
@@ -1044,9 +1049,9 @@ int client_run(const struct config *cfg)
 		log_err("--state-dir %s: path too long", cfg->state_dir);
 		goto out;
 	}
-	if (cfg->accept_dns) {
-		/* What a crashed run left in resolv.conf. Only with --accept-dns:
-		 * a client without it keeps its hands off resolv.conf entirely. */
+	{
+		/* What a crashed run left in resolv.conf, also when this one runs
+		 * without --accept-dns: its copy says it was ours to put back. */
 		char err[512];
 		int r = dns_restore(cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
 		if (r < 0)

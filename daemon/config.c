@@ -229,6 +229,25 @@ int split_host_port(const char *s, char **host, char **port)
 	return host_port_split(s, DEFAULT_PORT, host, port);
 }
 
+/* [::ffff:192.0.2.1] reaches the hub over IPv4, but the host route, the
+ * kill switch and the path checks would be made for IPv6: none would hold. */
+static int check_not_mapped(const char *v)
+{
+	char *h, *p;
+	struct in6_addr a;
+	if (split_host_port(v, &h, &p) < 0)
+		return 0;
+	bool mapped = inet_pton(AF_INET6, h, &a) == 1 && IN6_IS_ADDR_V4MAPPED(&a);
+	char v4[INET_ADDRSTRLEN] = "";
+	if (mapped)
+		inet_ntop(AF_INET, a.s6_addr + 12, v4, sizeof(v4));
+	free(h);
+	free(p);
+	if (mapped)
+		return bad("'%s': an IPv4 address written as IPv6; give it as IPv4 (%s)", v, v4);
+	return 0;
+}
+
 static int check_hostport(const char *v)
 {
 	char *h, *p;
@@ -333,7 +352,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		c->spoke_to_spoke = false;
 		break;
 	case OPT_SERVER:
-		if (check_hostport(arg) < 0)
+		if (check_hostport(arg) < 0 || check_not_mapped(arg) < 0)
 			return -1;
 		set_str(&c->server, arg);
 		c->server_set = !origin;

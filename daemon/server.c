@@ -1092,7 +1092,8 @@ int server_run(const struct config *cfg)
 	    hub_admit_init(s) < 0 || sd_event_add_defer(s->ev, &s->initq_src, on_initq, s) < 0 ||
 	    sd_event_source_set_priority(s->initq_src, SD_EVENT_PRIORITY_NORMAL + 1) < 0 ||
 	    sd_event_source_set_enabled(s->initq_src, SD_EVENT_OFF) < 0) {
-		log_err("cannot set up the event loop");
+		log_err("cannot set up the event loop (its signals, timers and watches): out of memory "
+		        "or of file descriptors? (ulimit -n)");
 		goto out;
 	}
 	if (hub_traffic_start(s) < 0 || hub_metrics_start(s) < 0)

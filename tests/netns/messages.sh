@@ -72,6 +72,9 @@ usage_error "a --metrics without a port" "slopnd: --metrics '[::1]': give the po
 usage_error "a --listen port with a sign" \
 	"slopnd: --listen '192.0.2.1:+80': the port must be a number from 1 to 65535, digits only" \
 	server --listen 192.0.2.1:+80
+usage_error "a --server address that is IPv4 written as IPv6" \
+	"slopnd: --server '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
+	client --server '[::ffff:192.0.2.1]:4242' --token s3cret
 usage_error "a --server port with a space" \
 	"slopnd: --server 'hub.example: 80': the port must be a number from 1 to 65535, digits only" \
 	client --server 'hub.example: 80' --token s3cret

@@ -198,18 +198,23 @@ cmp_state "routes and rules after kill -9, start, stop" "$ROUTES0" "$(routing)"
 cmp_state "resolv.conf after kill -9, start, stop" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 [ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
 
-# The same after a restart without --full-tunnel.
+# The same after a restart without --full-tunnel and without --accept-dns:
+# the crashed run's copy of resolv.conf goes back all the same.
 start c1:crash2 client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
 wait_until 10 "the hub's DNS server on c1" client_is c1:crash2 dns true
 kill9 c1:crash2
-start c1:plain client --server 192.0.2.1:4242 --token s3cret --accept-dns \
+start c1:plain client --server 192.0.2.1:4242 --token s3cret \
 	--resolv-conf "$TMP/resolv.conf" --state-dir "$TMP/c1-state"
-wait_log c1:plain "dns: .* restored from .*, left by a run that did not stop cleanly" 10
+resolv_back() { [ "$(cat "$TMP/resolv.conf")" = "$RESOLV0" ]; }
+wait_until 10 "resolv.conf back from the crashed run's copy" resolv_back
+[ -e "$BACKUP" ] && fail "the resolv.conf backup is still there while c1 runs"
 wait_log c1:plain "removed a host route to the hub left by a run" 10
 expect_eq "a host route to the hub after the start without --full-tunnel" "$(nsx c1 ip route show 192.0.2.1)" ""
 stop c1:plain
 cmp_state "routes after kill -9 and a start and stop without --full-tunnel" "$ROUTES0" "$(routing)"
-cmp_state "resolv.conf after kill -9 and a start and stop without --full-tunnel" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+cmp_state "resolv.conf after kill -9 and a start and stop without --full-tunnel or --accept-dns" \
+	"$RESOLV0" "$(cat "$TMP/resolv.conf")"
+[ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
 
 # kill -9, then the network's DHCP client writes resolv.conf anew (the
 # machine moved, or rebooted, while slopnd was down): the next start puts
