@@ -162,10 +162,13 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		return;
 	}
 	int rc = client_apply_address(cl, &r);
-	if (rc == CLIENT_SUBNET_HOLDS_HUB || rc == CLIENT_SUBNET_IN_LAN) {
-		conn_close(c, SLOPN_ERR_CLIENT_EXIT, rc == CLIENT_SUBNET_IN_LAN ?
-		           "the hub's VPN subnet lies in a network of this machine's" :
-		           "the hub's VPN subnet holds its own address");
+	if (rc == CLIENT_SUBNET_HOLDS_HUB || rc == CLIENT_SUBNET_IN_LAN || rc == CLIENT_VIP_IN_LAN) {
+		const char *reason = "the hub's VPN subnet holds its own address";
+		if (rc == CLIENT_SUBNET_IN_LAN)
+			reason = "the hub's VPN subnet lies in a network of this machine's";
+		else if (rc == CLIENT_VIP_IN_LAN)
+			reason = "the hub's VPN address for this client lies in a network of this machine's";
+		conn_close(c, SLOPN_ERR_CLIENT_EXIT, reason);
 		return;
 	}
 	if (rc < 0 || client_apply_network(cl, &r) < 0) {

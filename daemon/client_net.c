@@ -91,7 +91,8 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
 		prefix6 = 0;
 	}
-	if (prefix6 && in_lan(cl, AF_INET6, &r->assigned_vip6, prefix6, lan, sizeof(lan))) {
+	if (prefix6 && (in_lan(cl, AF_INET6, &r->assigned_vip6, prefix6, lan, sizeof(lan)) ||
+	                in_lan(cl, AF_INET6, &r->assigned_vip6, 128, lan, sizeof(lan)))) {
 		log_warn("the hub's IPv6 prefix (%s) lies in this machine's network %s: its route "
 		         "would take that network's hosts into the tunnel. Carrying IPv4 only",
 		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)), lan);
@@ -130,10 +131,12 @@ void client_drop_address(struct client *cl)
 	memset(&cl->vip6, 0, sizeof(cl->vip6));
 }
 
+/* A network that holds the subnet holds the address too: one check for
+ * both. */
 bool client_subnet_in_lan(const struct client *cl, char *lan, size_t len)
 {
-	return (cl->vip && in_lan(cl, AF_INET, &cl->vip, cl->prefix, lan, len)) ||
-	       (cl->prefix6 && in_lan(cl, AF_INET6, &cl->vip6, cl->prefix6, lan, len));
+	return (cl->vip && in_lan(cl, AF_INET, &cl->vip, 32, lan, len)) ||
+	       (cl->prefix6 && in_lan(cl, AF_INET6, &cl->vip6, 128, lan, len));
 }
 
 int client_apply_address(struct client *cl, const struct slopn_login_response *r)
@@ -154,6 +157,14 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		        "tunnel. The hub needs another --subnet, or this client --no-route; trying "
 		        "again later", net_str(AF_INET, &vip, r->prefix_len, net, sizeof(net)), lan);
 		refused = CLIENT_SUBNET_IN_LAN;
+	} else if (in_lan(cl, AF_INET, &vip, 32, lan, sizeof(lan))) {
+		/* A subnet wider than the LAN: its route leaves the LAN's hosts
+		 * alone, but the address would be this machine's own. */
+		log_err("the VPN address the hub gives (%s) lies in this machine's network %s: this "
+		        "machine would take that network's host of that address (its router?) for "
+		        "itself. The hub needs another --subnet, or another --vip for this token; "
+		        "trying again later", inet_ntop(AF_INET, &vip, h, sizeof(h)), lan);
+		refused = CLIENT_VIP_IN_LAN;
 	}
 	if (refused) {
 		client_drop_address(cl); /* an earlier connection's, and its route */

@@ -4,6 +4,7 @@
 # more specific route, the LAN's router and DNS server. The client refuses
 # such a subnet (IPv6: such a prefix, carrying IPv4 only), leaves the
 # tunnel when it moves into such a network, and comes back when it is gone.
+# Nor does it take an address in such a network from a wider subnet.
 # --no-route takes any subnet (no route, no capture).
 #
 #   hub 192.0.2.1 --subnet 198.51.100.0/29, --subnet6 2001:db8:5::/64
@@ -82,3 +83,23 @@ wait_until 40 "c3 in the new subnet" in_new_subnet
 expect_eq "c3's IPv4 addresses on its TUN" "$(nsx c3 ip -4 -o addr show dev slopn0 | awk '{print $4}')" "$(client_status c3 vip)/24"
 ok "c3's TUN holds only its new address, among 71 others of the machine"
 expect_eq "c3's IPv6 addresses on its TUN" "$(nsx c3 ip -6 -o addr show dev slopn0 scope global | awk '{print $4}')" "$(client_status c3 vip6)/64"
+
+# A hub whose subnet holds c1's LAN (198.51.0.0/16 around 198.51.100.0/24):
+# the subnet's route leaves the LAN's hosts on the LAN, so c1 takes an
+# address from the pool, outside the LAN; but a token fixed to the LAN's
+# router's address, 198.51.100.1, would make that address c1's own: that
+# client refuses it, and c1 still reaches its router on the LAN.
+stop hub
+start_hub --subnet 198.51.0.0/16 --subnet6 2001:db8:7::/64
+in_wide_subnet() { [[ "$(client_status c1 vip)" == 198.51.0.* ]]; }
+wait_until 40 "c1 in the subnet around its LAN" in_wide_subnet
+ok "c1 takes $(client_status c1 vip) from a subnet around its LAN"
+router_token=$(ctl --json token add router --vip 198.51.100.1 | jq -r .token)
+TOKEN=$router_token start_client c1:vip --tun slopn1
+wait_until 10 "c1:vip refusing the address" last_error_is c1:vip "$in_lan"
+expect_eq "c1:vip's VIP" "$(client_status c1:vip vip)" null
+nsx c1 ip -4 addr show dev slopn1 | grep -q inet && fail "c1:vip's TUN has an address: $(nsx c1 ip -4 addr show dev slopn1)"
+route=$(nsx c1 ip route get 198.51.100.1)
+[[ "$route" == *" dev lan1 "* ]] || fail "c1 reaches its LAN's router by: $route"
+nsx c1 ping -c 2 -i 0.2 -W 2 198.51.100.1 > /dev/null || fail "c1 cannot reach its LAN's router"
+ok "c1:vip refuses 198.51.100.1, its LAN's router's address; the router is reached on the LAN"
