@@ -392,14 +392,23 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 		if (cl->udp.recverr ? client_read_errors(cl) == 1 : client_refused(cl, ECONNREFUSED))
 			return 0;
 	}
-	/* Waiting: the connection given up is kept until the next attempt. */
+	char lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	/* Waiting: the connection given up is kept until the next attempt,
+	 * and the TUN's addresses for the next login, unless the machine is
+	 * now on a network they lie in (its DNS server would be asked through
+	 * a tunnel that is down). */
 	if (!cl->conn || cl->conn->state != CONN_OPEN) {
+		if (client_subnet_in_lan(cl, lan, sizeof(lan))) {
+			log_err("this machine is now on the network %s, which the VPN subnet's route would "
+			        "take part of: the TUN's addresses go (or start this client with "
+			        "--no-route)", lan);
+			client_drop_address(cl);
+		}
 		retry_on_new_way(cl);
 		return 0;
 	}
 	if (cl->udp.fd < 0)
 		return 0;
-	char lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
 	if (cl->state == C_UP && client_subnet_in_lan(cl, lan, sizeof(lan))) {
 		/* Moved into a network that the VPN subnet overlaps. */
 		log_err("this machine is now on the network %s, which the VPN subnet's route would take "

@@ -72,11 +72,25 @@ wait_until 40 "c3 back" client_connected c3
 nsx hub ping -c 2 -i 0.2 -W 2 "$(client_status c3 vip)" > /dev/null || fail "the hub cannot reach c3"
 ok "c3 is back as $(client_status c3 vip) once that network is gone"
 
+# The hub down, c3 waits with its TUN's addresses kept for the next login;
+# meanwhile it joins 198.51.100.0/24: they go, or that network's hosts
+# would be sent into a tunnel that is down.
+stop hub
+wait_until 10 "c3 waiting for the hub" client_is c3 connected false
+tun_v4() { nsx c3 ip -4 -o addr show dev slopn0 | awk '{print $4}'; }
+[[ "$(tun_v4)" == 198.51.100.*/29 ]] || fail "c3's TUN did not keep its address while waiting: $(tun_v4)"
+ip -n "$(ns c3)" addr add 198.51.100.50/24 dev home0
+tun_without_v4() { [ -z "$(tun_v4)" ]; }
+wait_until 10 "c3's TUN without its address while waiting" tun_without_v4
+route=$(nsx c3 ip route get 198.51.100.1)
+[[ "$route" == *" dev home0 "* ]] || fail "c3 reaches 198.51.100.1 by: $route"
+ok "c3, waiting, lets its VIP go when it joins 198.51.100.0/24"
+ip -n "$(ns c3)" addr del 198.51.100.50/24 dev home0
+
 # A hub that comes back with another subnet: c3's old addresses go from its
 # TUN, though the machine has more addresses than a first page of the
 # kernel's list (the TUN's came after 64 others, and stayed).
 for i in $(seq 10 80); do ip -n "$(ns c3)" addr add "203.0.113.$i/32" dev eth0; done
-stop hub
 start_hub --subnet 10.200.0.0/24 --subnet6 2001:db8:7::/64
 in_new_subnet() { [[ "$(client_status c3 vip)" == 10.200.0.* ]]; }
 wait_until 40 "c3 in the new subnet" in_new_subnet
