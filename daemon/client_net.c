@@ -345,6 +345,21 @@ static void dns_watch_start(struct client *cl)
 	cl->dns_nundone = 0;
 }
 
+static void dns_outside_warn(const struct client *cl, const char *out, const char *dev)
+{
+	if (!cl->cfg->full_tunnel)
+		log_warn("dns: the hub's DNS server %s is not reached through the tunnel but out of %s: "
+		         "the machine's names are asked there, unencrypted (give --full-tunnel, or ask "
+		         "the hub's admin for a server inside the VPN subnet)", out, dev);
+	else /* a network beside the machine holds it: its route beats the tunnel's halves */
+		log_warn("dns: the hub's DNS server %s lies in a network of this machine, on %s: the "
+		         "machine's names are asked there, not through the tunnel%s (ask the hub's admin "
+		         "for a server inside the VPN subnet)", out, dev,
+		         cl->cfg->kill_switch ? ", and the kill switch drops them unless --allow-lan "
+		                                "lets that network through: lookups fail"
+		                              : ", unencrypted");
+}
+
 /* While connected: --full-tunnel routes and --accept-dns. */
 int client_apply_network(struct client *cl, const struct slopn_login_response *r)
 {
@@ -407,10 +422,7 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 			dns_watch_start(cl);
 			char out[INET6_ADDRSTRLEN], dev[IFNAMSIZ];
 			if (client_dns_outside(cl, out, sizeof(out), dev))
-				log_warn("dns: the hub's DNS server %s is not reached through the tunnel but "
-				         "out of %s: the machine's names are asked there, unencrypted (give "
-				         "--full-tunnel, or ask the hub's admin for a server inside the VPN "
-				         "subnet)", out, dev);
+				dns_outside_warn(cl, out, dev);
 		}
 	}
 	return 0;
