@@ -366,7 +366,8 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 	char err[512];
 	int rv;
 	cl->hub_egress6 = r->egress6;
-	if (!cl->cfg->full_tunnel && fulltunnel_flush_stale(cl->hub_family, cl->hub_addr) > 0)
+	if (!cl->cfg->full_tunnel &&
+	    fulltunnel_flush_stale(fulltunnel_metric(cl->tunname), cl->hub_family, cl->hub_addr) > 0)
 		log_info("removed a host route to the hub left by a run that did not stop cleanly");
 	if (cl->cfg->full_tunnel && cl->tun_down) {
 		/* No route takes a down device: they come with its up. */
@@ -375,8 +376,8 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 		/* IPv6 too when the hub takes it on to the internet: else it
 		 * would go nowhere, and the machine's own IPv6 routes stay. */
 		bool six = cl->prefix6 && r->egress6;
-		if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr, six, err,
-		                  sizeof(err)) < 0) {
+		if (fulltunnel_up(&cl->ft, cl->ifindex, fulltunnel_metric(cl->tunname), cl->hub_family,
+		                  cl->hub_addr, six, err, sizeof(err)) < 0) {
 			log_err("--full-tunnel: %s", err);
 			return -1;
 		}
@@ -462,8 +463,8 @@ void client_full_tunnel_again(struct client *cl)
 	}
 	bool was = cl->ft.high_added;
 	fulltunnel_down(&cl->ft);
-	if (fulltunnel_up(&cl->ft, cl->ifindex, cl->hub_family, cl->hub_addr,
-	                  cl->prefix6 && cl->hub_egress6, err, sizeof(err)) < 0) {
+	if (fulltunnel_up(&cl->ft, cl->ifindex, fulltunnel_metric(cl->tunname), cl->hub_family,
+	                  cl->hub_addr, cl->prefix6 && cl->hub_egress6, err, sizeof(err)) < 0) {
 		/* Most likely no network at all for the moment: the next change
 		 * of the machine's routes tries again. */
 		if (was)

@@ -12,13 +12,18 @@
 #define HIGH_HALF 0x80000000u   /* 128.0.0.0/1 */
 static const uint8_t low6[16], high6[16] = {0x80}; /* ::/1, 8000::/1 */
 
-int fulltunnel_flush_stale(int family, const void *hub)
+/* 83xxxxx: proto 83's, and 90000 names apart. */
+uint32_t fulltunnel_metric(const char *tun)
 {
-	if (family == AF_INET6)
-		return nl_route6_flush_own(hub, 128);
-	uint32_t h;
-	memcpy(&h, hub, 4);
-	return nl_route_flush_own(h, 32);
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (const char *p = tun; *p; p++)
+		h = (h ^ (uint8_t)*p) * 16777619u;
+	return 8300000 + h % 90000;
+}
+
+int fulltunnel_flush_stale(uint32_t metric, int family, const void *hub)
+{
+	return nl_host_route_flush(family, metric, hub);
 }
 
 /* The host route to the hub through what reached it before. */
@@ -27,8 +32,9 @@ static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 	char h[INET6_ADDRSTRLEN];
 	inet_ntop(ft->family, ft->hub, h, sizeof(h));
 	/* A host route of ours to this hub from a run that crashed would
-	 * answer the lookup below with itself: out with it first. */
-	fulltunnel_flush_stale(ft->family, ft->hub);
+	 * answer the lookup below with itself: out with it first. Another
+	 * client's on this machine (another TUN, another metric) stays. */
+	fulltunnel_flush_stale(ft->metric, ft->family, ft->hub);
 	uint32_t gw4 = 0, hub4;
 	memcpy(&hub4, ft->hub, 4);
 	int rv = ft->family == AF_INET6 ? nl_route6_get(ft->hub, &ft->hub_oif, ft->hub_gw)
@@ -43,8 +49,7 @@ static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 		snprintf(err, errlen, "the hub %s is reached through the tunnel itself", h);
 		return -1;
 	}
-	rv = ft->family == AF_INET6 ? nl_route6_add_own(ft->hub_oif, ft->hub, 128, ft->hub_gw)
-	                            : nl_route_add_own(ft->hub_oif, hub4, 32, gw4);
+	rv = nl_host_route_add(ft->family, ft->hub_oif, ft->hub, ft->hub_gw, ft->metric);
 	if (rv == 0)
 		ft->host_added = true;
 	else if (errno != EEXIST) {
@@ -55,10 +60,10 @@ static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 	return 0;
 }
 
-int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, bool ipv6,
-                  char *err, size_t errlen)
+int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t metric, int family, const void *hub,
+                  bool ipv6, char *err, size_t errlen)
 {
-	*ft = (struct full_tunnel){.tun = tun, .family = family};
+	*ft = (struct full_tunnel){.tun = tun, .family = family, .metric = metric};
 	memcpy(ft->hub, hub, family == AF_INET6 ? 16 : 4);
 	/* Only routes of the hub's own family through the TUN could capture it. */
 	if ((family == AF_INET || ipv6) && host_route(ft, err, errlen) < 0) {
@@ -160,13 +165,7 @@ void fulltunnel_down(struct full_tunnel *ft)
 		nl_route_del_own(ft->tun, htonl(HIGH_HALF), 1, 0);
 	if (ft->low_added)
 		nl_route_del_own(ft->tun, htonl(LOW_HALF), 1, 0);
-	if (ft->host_added && ft->family == AF_INET6)
-		nl_route6_del_own(ft->hub_oif, ft->hub, 128, ft->hub_gw);
-	else if (ft->host_added) {
-		uint32_t hub4, gw4;
-		memcpy(&hub4, ft->hub, 4);
-		memcpy(&gw4, ft->hub_gw, 4);
-		nl_route_del_own(ft->hub_oif, hub4, 32, gw4);
-	}
+	if (ft->host_added)
+		nl_host_route_del(ft->family, ft->hub_oif, ft->hub, ft->hub_gw, ft->metric);
 	ft->high_added = ft->low_added = ft->host_added = ft->low6_added = ft->high6_added = false;
 }

@@ -3,7 +3,9 @@
  * touched: two /1 routes through the TUN are more specific (0.0.0.0/1 and
  * 128.0.0.0/1; for IPv6 ::/1 and 8000::/1), and removing them (or the TUN
  * going away) gives the old routing back. Every route we add carries
- * SLOPN_RTPROT, so one left by a crash is found and removed. */
+ * SLOPN_RTPROT, so one left by a crash is found and removed; the host route
+ * to the hub also a metric of its client's, so that of another client on
+ * the machine is not. */
 #ifndef SLOPN_TUN_FULLTUNNEL_H
 #define SLOPN_TUN_FULLTUNNEL_H
 
@@ -17,14 +19,19 @@ struct full_tunnel {
 	uint8_t hub[16];        /* network order; IPv4 in the first 4 bytes */
 	int hub_oif;            /* the underlay route to the hub */
 	uint8_t hub_gw[16];     /* its gateway, all zero = on-link */
+	uint32_t metric;        /* of the host route: this client's (fulltunnel_metric) */
 	bool host_added, low_added, high_added, low6_added, high6_added;
 };
+
+/* The metric of the host route to the hub for the client on TUN tun: the
+ * same at each start, and told from another client's on the machine. */
+uint32_t fulltunnel_metric(const char *tun);
 
 /* Route all IPv4, and with ipv6 all IPv6 too, through tun, keeping the hub
  * (family AF_INET or AF_INET6, hub its 4 or 16 bytes) outside it.
  * 0, or -1 with the reason in err (what was added is removed again). */
-int fulltunnel_up(struct full_tunnel *ft, int tun, int family, const void *hub, bool ipv6,
-                  char *err, size_t errlen);
+int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t metric, int family, const void *hub,
+                  bool ipv6, char *err, size_t errlen);
 /* After fulltunnel_up without ipv6: all IPv6 through the TUN too (the hub
  * takes it on now). 0 (also when it already was), or -1 with the reason
  * in err (the IPv4 routes stay). */
@@ -40,8 +47,9 @@ int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen);
 bool fulltunnel_holds(const struct full_tunnel *ft);
 /* Remove what fulltunnel_up added. Safe to call twice. */
 void fulltunnel_down(struct full_tunnel *ft);
-/* Remove a host route of ours to the hub that a crashed run left; returns
- * how many (0 when none), or -1. */
-int fulltunnel_flush_stale(int family, const void *hub);
+/* Remove the host routes a crashed run on this TUN left (metric), to
+ * whatever hub, and an older slopnd's to this hub; returns how many (0
+ * when none), or -1. */
+int fulltunnel_flush_stale(uint32_t metric, int family, const void *hub);
 
 #endif

@@ -328,7 +328,7 @@ static bool all_zero(const uint8_t *p, size_t n)
 
 /* gw NULL or all zero: on-link. */
 static int route_msg(uint16_t type, uint16_t flags, int family, int ifindex, const void *dst,
-                     unsigned prefix, const void *gw, uint8_t proto)
+                     unsigned prefix, const void *gw, uint8_t proto, uint32_t metric)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
 	struct nlmsghdr *nlh = start(buf, type, flags);
@@ -345,18 +345,20 @@ static int route_msg(uint16_t type, uint16_t flags, int family, int ifindex, con
 	mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)ifindex);
 	if (via)
 		mnl_attr_put(nlh, RTA_GATEWAY, addr_len(family), gw);
+	if (metric)
+		mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
 	return nl_talk(nlh, NULL, NULL);
 }
 
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
 	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, AF_INET, ifindex, &dst, prefix,
-	                 &gateway, RTPROT_STATIC);
+	                 &gateway, RTPROT_STATIC, 0);
 }
 
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_DELROUTE, 0, AF_INET, ifindex, &dst, prefix, &gateway, RTPROT_STATIC);
+	return route_msg(RTM_DELROUTE, 0, AF_INET, ifindex, &dst, prefix, &gateway, RTPROT_STATIC, 0);
 }
 
 /* EXCL, not REPLACE: a route of the administrator's to the same
@@ -364,23 +366,23 @@ int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 int nl_route_add_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
 	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, AF_INET, ifindex, &dst, prefix,
-	                 &gateway, SLOPN_RTPROT);
+	                 &gateway, SLOPN_RTPROT, 0);
 }
 
 int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway)
 {
-	return route_msg(RTM_DELROUTE, 0, AF_INET, ifindex, &dst, prefix, &gateway, SLOPN_RTPROT);
+	return route_msg(RTM_DELROUTE, 0, AF_INET, ifindex, &dst, prefix, &gateway, SLOPN_RTPROT, 0);
 }
 
 int nl_route6_add_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16])
 {
 	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, AF_INET6, ifindex, dst, prefix, gw,
-	                 SLOPN_RTPROT);
+	                 SLOPN_RTPROT, 0);
 }
 
 int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16])
 {
-	return route_msg(RTM_DELROUTE, 0, AF_INET6, ifindex, dst, prefix, gw, SLOPN_RTPROT);
+	return route_msg(RTM_DELROUTE, 0, AF_INET6, ifindex, dst, prefix, gw, SLOPN_RTPROT, 0);
 }
 
 /* One route of the main table, as a dump or a lookup returns it; an IPv4
@@ -391,6 +393,7 @@ struct route_info {
 	unsigned table;
 	uint8_t dst[16], gw[16];
 	int oif;                /* of a multipath route too, when its next hops share one */
+	uint32_t metric;
 	bool via;               /* a gateway, or next hops that may have one */
 	bool oifs;              /* next hops out of several interfaces (oif 0) */
 };
@@ -435,6 +438,7 @@ static void parse_route(const struct nlmsghdr *nlh, struct route_info *r)
 		case RTA_VIA: case RTA_NH_ID: r->via = true; break;
 		case RTA_MULTIPATH: r->via = true; mp = multipath_oif(a); break;
 		case RTA_OIF: if (u32) r->oif = (int)mnl_attr_get_u32(a); break;
+		case RTA_PRIORITY: if (u32) r->metric = mnl_attr_get_u32(a); break;
 		case RTA_TABLE: if (u32) r->table = mnl_attr_get_u32(a); break;
 		}
 	}
@@ -602,10 +606,22 @@ int nl_route6_get(const uint8_t dst[16], int *oif, uint8_t gateway[16])
 	return route_get(AF_INET6, dst, oif, gateway);
 }
 
+int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, uint32_t metric)
+{
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, family, ifindex, dst,
+	                 family == AF_INET6 ? 128 : 32, gw, SLOPN_RTPROT, metric);
+}
+
+int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric)
+{
+	return route_msg(RTM_DELROUTE, 0, family, ifindex, dst, family == AF_INET6 ? 128 : 32, gw,
+	                 SLOPN_RTPROT, metric);
+}
+
 struct own_match {
 	int family;
+	uint32_t metric;
 	const void *dst;
-	unsigned prefix;
 	unsigned n;
 	struct route_info found[16];
 };
@@ -615,32 +631,24 @@ static int collect_own(const struct nlmsghdr *nlh, void *data)
 	struct own_match *m = data;
 	struct route_info r;
 	parse_route(nlh, &r);
-	if (r.table == RT_TABLE_MAIN && r.proto == SLOPN_RTPROT &&
-	    !memcmp(r.dst, m->dst, addr_len(m->family)) && r.dst_len == m->prefix && m->n < 16)
+	if (r.table != RT_TABLE_MAIN || r.proto != SLOPN_RTPROT || r.family != m->family ||
+	    r.dst_len != addr_len(m->family) * 8 || m->n == 16)
+		return MNL_CB_OK;
+	if (r.metric == m->metric || (r.metric == 0 && !memcmp(r.dst, m->dst, addr_len(m->family))))
 		m->found[m->n++] = r;
 	return MNL_CB_OK;
 }
 
-static int route_flush_own(int family, const void *dst, unsigned prefix)
+int nl_host_route_flush(int family, uint32_t metric, const void *dst)
 {
-	struct own_match m = {.family = family, .dst = dst, .prefix = prefix};
+	struct own_match m = {.family = family, .metric = metric, .dst = dst};
 	if (dump(family, RTM_GETROUTE, sizeof(struct rtmsg), collect_own, &m) < 0)
 		return -1;
 	for (unsigned i = 0; i < m.n; i++)
-		if (route_msg(RTM_DELROUTE, 0, family, m.found[i].oif, dst, prefix, m.found[i].gw,
-		              SLOPN_RTPROT) < 0 && errno != ESRCH)
+		if (nl_host_route_del(family, m.found[i].oif, m.found[i].dst, m.found[i].gw,
+		                      m.found[i].metric) < 0 && errno != ESRCH)
 			return -1;
 	return (int)m.n;
-}
-
-int nl_route_flush_own(uint32_t dst, unsigned prefix)
-{
-	return route_flush_own(AF_INET, &dst, prefix);
-}
-
-int nl_route6_flush_own(const uint8_t dst[16], unsigned prefix)
-{
-	return route_flush_own(AF_INET6, dst, prefix);
 }
 
 static int monitor_open(uint32_t groups)

@@ -94,13 +94,17 @@ int nl_route6_get(const uint8_t dst[16], int *oif, uint8_t gateway[16]);
 #define SLOPN_RTPROT 83
 int nl_route_add_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_route_del_own(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
-/* Delete every route of ours (SLOPN_RTPROT) to dst/prefix in the main table,
- * whatever its device. Returns how many, or -1. */
-int nl_route_flush_own(uint32_t dst, unsigned prefix);
 /* The same for IPv6 (gw NULL: on-link). */
 int nl_route6_add_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16]);
 int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const uint8_t gw[16]);
-int nl_route6_flush_own(const uint8_t dst[16], unsigned prefix);
+/* A host route of ours (dst /32 or /128, gw all zero: on-link) whose
+ * metric tells one client's from another's on the same machine. */
+int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
+int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
+/* Delete every host route of ours in the main table with this metric,
+ * whatever its destination, and those with none to dst (an older
+ * slopnd's). Returns how many, or -1. */
+int nl_host_route_flush(int family, uint32_t metric, const void *dst);
 
 /* A socket that hears of every change to links, addresses and routes
  * (IPv4 and IPv6): a client watches it to notice that its way to the hub

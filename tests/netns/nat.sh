@@ -189,6 +189,11 @@ start c1:crash client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
 wait_until 10 "the hub's DNS server on c1" client_is c1:crash dns true
 kill9 c1:crash
 nsx c1 ip route | grep -q 'proto 83' || fail "expected a stale host route after kill -9"
+# One more, as if the hub's name had pointed elsewhere at an earlier crash:
+# the next start removes that too (its metric is c1's).
+metric=$(nsx c1 ip route show 192.0.2.1 proto 83 | awk '{for (i = 1; i < NF; i++) if ($i == "metric") print $(i + 1)}')
+[ -n "$metric" ] || fail "the host route to the hub has no metric: $(nsx c1 ip route show 192.0.2.1)"
+nsx c1 ip route add 192.0.2.77/32 dev eth0 proto 83 metric "$metric"
 [ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
 start c1:again client --server 192.0.2.1:4242 --token s3cret "${CLIENT[@]}"
 wait_until 10 "the hub's DNS server on c1" client_is c1:again dns true
@@ -329,6 +334,16 @@ expect_eq "a UDP service at the hub's address on the --allow-lan network" "$(udp
 wait_ping c2 10.100.0.1 5
 nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.3 >/dev/null && fail "c1 reached c2 through the kernel with spoke-to-spoke off"
 ok "no client to client through the hub's forwarding with --no-spoke-to-spoke"
+# A second client on the machine (another TUN), without --full-tunnel: its
+# login leaves c1's host route to the hub alone (it took it for one a
+# crashed run of its own had left, and removed it). c1 still reaches the
+# LAN host through its tunnel.
+host_route=$(nsx c1 ip route show 192.0.2.1 proto 83)
+start c1:b client --server 192.0.2.1:4242 --token s3cret --tun slopn1
+wait_until 10 "c1:b connected" client_connected c1:b
+expect_eq "c1's host route to the hub, c1:b up" "$(nsx c1 ip route show 192.0.2.1 proto 83)" "$host_route"
+stop c1:b
+wait_ping c1 198.51.100.2 5
 stop c2
 stop c1:lan
 kill9 hub:lan
