@@ -15,19 +15,18 @@ static void offer(const char *word, const char *prefix, out_fn out, void *ctx)
 		out(word, ctx);
 }
 
-/* Values of field in the method's list (key) from the daemon, quietly:
- * completion never prints errors. */
-static void fetch(const char *method, const char *key, const char *field, const char *prefix,
-                  bool skip_shared, out_fn out, void *ctx)
+/* How long one completion may wait on the daemon, in all: a Tab on a
+ * daemon that is stuck must not hang the shell. */
+#define FETCH_BUDGET_MS 1000
+
+/* Values of field in each entry of list, a result's list: those plain
+ * enough to be one word, and beginning with prefix. */
+static void offer_field(json_t *list, const char *field, const char *prefix, bool skip_shared,
+                        out_fn out, void *ctx)
 {
-	int fd = rpc_connect(true);
-	if (fd < 0)
-		return;
-	json_t *r = rpc_call_quiet(fd, method, NULL);
-	rpc_disconnect(fd);
 	size_t i;
 	json_t *e;
-	json_array_foreach(json_object_get(r, key), i, e) {
+	json_array_foreach(list, i, e) {
 		char buf[80] = "";
 		json_t *v = json_object_get(e, field);
 		if (json_is_integer(v))
@@ -44,22 +43,32 @@ static void fetch(const char *method, const char *key, const char *field, const 
 		if (*buf && plain)
 			offer(buf, prefix, out, ctx);
 	}
+}
+
+/* Values of fields (NULL-terminated) in the method's list (key) from the
+ * daemon, asked once, quietly: completion never prints errors. */
+static void fetch(const char *method, const char *key, const char *const *fields,
+                  const char *prefix, bool skip_shared, out_fn out, void *ctx)
+{
+	json_t *r = rpc_fetch_quiet(method, FETCH_BUDGET_MS);
+	for (const char *const *f = fields; r && *f; f++)
+		offer_field(json_object_get(r, key), *f, prefix, skip_shared, out, ctx);
 	json_decref(r);
 }
 
 static void live(enum live what, bool operand, const char *prefix, out_fn out, void *ctx)
 {
+	static const char *const session[] = {"id", "vip", "vip6", NULL};
+	static const char *const name[] = {"name", NULL}, *const address[] = {"address", NULL};
 	switch (what) {
 	case LIVE_SESSION:
-		fetch("sessions.list", "sessions", "id", prefix, false, out, ctx);
-		fetch("sessions.list", "sessions", "vip", prefix, false, out, ctx);
-		fetch("sessions.list", "sessions", "vip6", prefix, false, out, ctx);
+		fetch("sessions.list", "sessions", session, prefix, false, out, ctx);
 		break;
 	case LIVE_TOKEN:
-		fetch("token.list", "tokens", "name", prefix, operand, out, ctx);
+		fetch("token.list", "tokens", name, prefix, operand, out, ctx);
 		break;
 	case LIVE_BAN:
-		fetch("bans.list", "bans", "address", prefix, false, out, ctx);
+		fetch("bans.list", "bans", address, prefix, false, out, ctx);
 		break;
 	case LIVE_NONE:
 		break;

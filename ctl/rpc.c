@@ -14,7 +14,7 @@
 #include "ctl/slopnctl.h"
 #include "proto/jsonrpc.h"
 
-int rpc_connect(bool quiet)
+int rpc_connect(bool quiet, int timeout_ms)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(sock_path) >= sizeof(sa.sun_path)) {
@@ -25,9 +25,8 @@ int rpc_connect(bool quiet)
 	strcpy(sa.sun_path, sock_path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	/* A connect (and a send) waits while the daemon takes nothing (its
-	 * backlog full, it stuck): no longer than an answer may take. */
-	struct timeval tv = {.tv_sec = answer_timeout_ms / 1000,
-	                     .tv_usec = answer_timeout_ms % 1000 * 1000};
+	 * backlog full, it stuck): no longer than timeout_ms. */
+	struct timeval tv = {.tv_sec = timeout_ms / 1000, .tv_usec = timeout_ms % 1000 * 1000};
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
@@ -69,10 +68,12 @@ static int64_t now_ms(void)
 }
 
 /* Until fd can be read: 0, or -1 with errno ETIMEDOUT or EINTR (Ctrl-C).
- * Another signal waits on, to the same deadline. SIGINT is blocked but
+ * Another signal waits on, to the same deadline, unless any_signal: then
+ * every signal ends the wait (completion in the shell, where a Ctrl-C may
+ * be readline's to handle, not ours). SIGINT is blocked but
  * for the wait itself (ppoll), so that one that comes after the check of
  * interrupted still ends the wait instead of waiting for a second Ctrl-C. */
-static int wait_readable(int fd, int timeout_ms)
+static int wait_readable(int fd, int timeout_ms, bool any_signal)
 {
 	sigset_t intr, saved, during;
 	sigemptyset(&intr);
@@ -101,7 +102,7 @@ static int wait_readable(int fd, int timeout_ms)
 			rv = 0, e = 0;
 			break;
 		}
-		if (n == 0 || errno != EINTR) {
+		if (n == 0 || errno != EINTR || any_signal) {
 			rv = -1, e = n == 0 ? ETIMEDOUT : errno;
 			break;
 		}
@@ -121,7 +122,7 @@ static char *fail_line(char *line, int err)
 	return NULL;
 }
 
-char *read_line(int fd, int timeout_ms)
+static char *read_line_until(int fd, int timeout_ms, bool any_signal)
 {
 	if (fd != buf_fd) {
 		buf_fd = fd;
@@ -145,13 +146,18 @@ char *read_line(int fd, int timeout_ms)
 		have -= take;
 		if (nl)
 			return line;
-		if (wait_readable(fd, timeout_ms) < 0)
+		if (wait_readable(fd, timeout_ms, any_signal) < 0)
 			return fail_line(line, errno);
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			return fail_line(line, n == 0 ? 0 : errno);
 		have = (size_t)n;
 	}
+}
+
+char *read_line(int fd, int timeout_ms)
+{
+	return read_line_until(fd, timeout_ms, false);
 }
 
 /* A command connects on its first call, so that a usage error is reported
@@ -161,7 +167,7 @@ static int lazy = -1;
 int rpc_fd(void)
 {
 	if (lazy < 0)
-		lazy = rpc_connect(false);
+		lazy = rpc_connect(false, answer_timeout_ms);
 	return lazy;
 }
 
@@ -175,11 +181,18 @@ void rpc_close(void)
 /* What became of a call. */
 enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, NOT_SENT, NO_ANSWER };
 
+/* How long a call waits for its answer, and whether any signal ends the
+ * wait (see wait_readable). */
+struct patience {
+	int timeout_ms;
+	bool any_signal;
+};
+
 /* *result on ANSWERED; the daemon's *code and msg on REFUSED; why in msg
  * on NOT_UNDERSTOOD; *err: send's errno on NOT_SENT (-1: no connection,
  * said already), read_line's on NO_ANSWER. */
-static enum outcome call(int fd, const char *method, json_t *params, json_t **result, int *code,
-                         char *msg, size_t msglen, int *err)
+static enum outcome call(int fd, const char *method, json_t *params, struct patience wait,
+                         json_t **result, int *code, char *msg, size_t msglen, int *err)
 {
 	*result = NULL;
 	*err = -1;
@@ -202,7 +215,7 @@ static enum outcome call(int fd, const char *method, json_t *params, json_t **re
 	free(s);
 	if (!ok)
 		return NOT_SENT;
-	char *line = read_line(fd, answer_timeout_ms);
+	char *line = read_line_until(fd, wait.timeout_ms, wait.any_signal);
 	if (!line) {
 		*err = errno;
 		return NO_ANSWER;
@@ -269,7 +282,8 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 	char msg[512];
 	json_t *r;
 	*rc = 0;
-	switch (call(rpc_fd(), method, params, &r, &code, msg, sizeof(msg), &err)) {
+	struct patience wait = {answer_timeout_ms, false};
+	switch (call(rpc_fd(), method, params, wait, &r, &code, msg, sizeof(msg), &err)) {
 	case ANSWERED:
 		return r;
 	case REFUSED:
@@ -299,12 +313,23 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 	return NULL;
 }
 
-json_t *rpc_call_quiet(int fd, const char *method, json_t *params)
+json_t *rpc_fetch_quiet(const char *method, int budget_ms)
 {
+	int64_t deadline = now_ms() + budget_ms;
+	int fd = rpc_connect(true, budget_ms);
+	if (fd < 0)
+		return NULL;
+	/* What the connect left of the budget; a send of one short request
+	 * into an empty socket buffer does not wait. */
+	struct patience wait = {(int)(deadline - now_ms()), true};
 	int code, err;
 	char msg[512];
-	json_t *r;
-	return call(fd, method, params, &r, &code, msg, sizeof(msg), &err) == ANSWERED ? r : NULL;
+	json_t *r = NULL;
+	if (wait.timeout_ms > 0 && !interrupted &&
+	    call(fd, method, NULL, wait, &r, &code, msg, sizeof(msg), &err) != ANSWERED)
+		r = NULL; /* none but for an answer */
+	rpc_disconnect(fd);
+	return r;
 }
 
 int show_result(const struct args *a, json_t *result, FILE *out, struct answer *an)

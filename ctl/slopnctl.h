@@ -97,8 +97,9 @@ extern const struct command cmd_status, cmd_sessions_list, cmd_sessions_kick, cm
 	cmd_token_list, cmd_token_set, cmd_token_remove, cmd_bans_list, cmd_bans_remove, cmd_metrics, cmd_monitor;
 
 /* ---- rpc.c ---- */
-/* A connection, or -1 after saying why (nothing when quiet). */
-int rpc_connect(bool quiet);
+/* A connection, or -1 after saying why (nothing when quiet). The connect
+ * waits up to timeout_ms for a daemon whose backlog is full. */
+int rpc_connect(bool quiet, int timeout_ms);
 /* How long a command waits for its answer (tests shorten it). */
 extern int answer_timeout_ms;
 /* The command's connection, made on first use (-1 if that failed): a usage
@@ -128,8 +129,11 @@ void out_text(FILE *out, const char *text, size_t len);
  * clearerr was lost (why in stdout_errno, 0 when not known). */
 int out_flush(void);
 extern int stdout_errno;
-/* On a connection of the caller's own, printing nothing. */
-json_t *rpc_call_quiet(int fd, const char *method, json_t *params);
+/* method's result (params none) on a connection of its own, or NULL,
+ * printing nothing: for completion, which must not hang a Tab. Connecting
+ * and the answer take no more than budget_ms in all, and any signal (a
+ * Ctrl-C) ends the wait. */
+json_t *rpc_fetch_quiet(const char *method, int budget_ms);
 int print_json(json_t *v);
 
 /* ---- table.c: aligned columns ---- */

@@ -86,4 +86,24 @@ echo "$out" | sed -n '/^{/,/^}/p' | jq -e '.sessions | type == "array"' > /dev/n
 echo "$out" | grep -q "^ID " || fail "the plain line printed no table"
 [ "$(echo "$out" | grep -c '^{')" = 1 ] || fail "--json leaked to the next line"
 ok "piped shell input, --json for one line"
+# A daemon that takes the connection and never answers: completion, as the
+# shells' scripts ask for it, gives up within its second (it once waited a
+# command's 10 s, three times over for ids and VIPs).
+python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1])
+s.listen(8)
+held = []
+while True:
+    held.append(s.accept()[0])
+' "$TMP/mute.sock" &
+PIDS+=($!)
+wait_until 5 "the mute daemon's socket" test -S "$TMP/mute.sock"
+t0=$(now_ms)
+out=$(timeout 60 "$SLOPNCTL" __complete --socket "$TMP/mute.sock" sessions kick '')
+took=$(($(now_ms) - t0))
+[ -z "$out" ] || fail "completion on a mute daemon offered: $out"
+[ "$took" -lt 2000 ] || fail "completion on a daemon that never answers took $took ms, not under 2 s"
+ok "completion on a daemon that never answers gives up in $took ms"
 echo "PASS"

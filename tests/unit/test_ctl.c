@@ -665,6 +665,61 @@ static void completion(void **state)
 	expect_completion(d->fake, "--reason ", "sessions", "kick", "--rea", NULL);
 }
 
+static void no_op(int sig)
+{
+	(void)sig; /* as readline's handler at the shell's prompt: interrupted stays 0 */
+}
+
+static int64_t ms_since(const struct timespec *t0)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	return (int64_t)(t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000;
+}
+
+/* Completing "sessions kick " on socket: nothing offered, within
+ * [min_ms, max_ms]. */
+static void expect_given_up(const char *socket, int min_ms, int max_ms)
+{
+	char *words[] = {"sessions", "kick", ""}, all[1024] = "";
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	sock_path = socket;
+	complete_words(3, words, add_cand, all);
+	int64_t took = ms_since(&t0);
+	assert_string_equal(all, "");
+	if (took < min_ms || took > max_ms)
+		fail_msg("completion on %s gave up after %lld ms, expected %d-%d", socket, (long long)took,
+		         min_ms, max_ms);
+}
+
+/* A daemon that takes the request and never answers, or one whose backlog
+ * is full: a Tab gives up within completion's 1 s, not a command's 10 s
+ * (for each of ids and VIPs); and any signal (the shell's Ctrl-C, which
+ * readline may hold without telling ours) ends the wait at once. */
+static void completion_stuck(void **state)
+{
+	struct daemons *d = *state;
+	expect_given_up(d->silent, 900, 1500);
+	char full[80];
+	snprintf(full, sizeof(full), "%s/full.sock", d->dir);
+	int srv = listen_on(full), queued = socket(AF_UNIX, SOCK_STREAM, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", full);
+	/* Backlog 0 holds one connection: this one, and the next waits. */
+	assert_int_equal(listen(srv, 0), 0);
+	assert_int_equal(connect(queued, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	expect_given_up(full, 900, 1500);
+	close(queued);
+	close(srv);
+	unlink(full);
+	struct sigaction sa_alrm = {.sa_handler = no_op}, old;
+	sigaction(SIGALRM, &sa_alrm, &old);
+	alarm_in(100);
+	expect_given_up(d->silent, 50, 500);
+	sigaction(SIGALRM, &old, NULL);
+}
+
 /* The daemon's refusal, as it said it: nothing added (such as a path of
  * the source tree, which is not installed). */
 static void refused(void **state)
@@ -754,6 +809,7 @@ int main(void)
 		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
 		cmocka_unit_test(completion),
+		cmocka_unit_test(completion_stuck),
 		cmocka_unit_test(refused),
 		cmocka_unit_test(piped_shell),
 		cmocka_unit_test(not_utf8),
