@@ -3,6 +3,7 @@
  * shells' completion scripts. Each command opens its own connection, so an
  * idle shell holds nothing open on the daemon. */
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -120,7 +121,7 @@ static void on_sigint(int sig)
 	(void)sig;
 	interrupted = 1;
 	/* The terminal echoed ^C: what the command says next, or the prompt,
-	 * begins a line of its own. At the prompt readline does that. */
+	 * begins a line of its own. At the prompt drop_line does that. */
 	if (running && tty_out) {
 		int e = errno;
 		ssize_t n = write(STDOUT_FILENO, "\n", 1);
@@ -140,12 +141,83 @@ static char *history_path(void)
 	return p;
 }
 
-/* A line without its newline, malloc'd; NULL at the end of input. Piped
- * commands are read plainly: no prompt, no echo, no history. */
+/* ---- the prompt ---- */
+
+#define PROMPT "slopn> "
+
+/* The line readline gave (NULL: Ctrl-D), once given. */
+static char *typed;
+static bool typed_done;
+
+static void on_line(char *line)
+{
+	typed = line;
+	typed_done = true;
+	rl_callback_handler_remove(); /* the terminal as it was, for the command */
+}
+
+/* Ctrl-C at the prompt drops the line typed, never to be run (someone who
+ * typed 'token remove alice' and thought better of it), and shows a fresh
+ * prompt, as bash does. Readline's handler has echoed the ^C and ended a
+ * search or completion under way. */
+static void drop_line(void)
+{
+	interrupted = 0;
+	rl_callback_handler_remove();
+	putchar('\n');
+	fflush(stdout);
+	rl_callback_handler_install(PROMPT, on_line);
+}
+
+/* Until stdin has a key: > 0, or -1 (errno EINTR after a signal). All
+ * signals are blocked but for the wait, so that one that came before it
+ * ends it, not the next key. */
+static int wait_key(void)
+{
+	sigset_t all, saved;
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &saved);
+	struct pollfd p = {STDIN_FILENO, POLLIN, 0};
+	int n = -1, e = EINTR;
+	if (!interrupted && !rl_pending_signal()) {
+		n = ppoll(&p, 1, NULL, &saved);
+		e = errno;
+	}
+	sigprocmask(SIG_SETMASK, &saved, NULL);
+	errno = e;
+	return n;
+}
+
+/* A line from the terminal, by readline's callbacks: a blocking readline()
+ * keeps the line through a Ctrl-C, and the next Enter would run it. */
+static char *prompt_line(void)
+{
+	typed = NULL;
+	typed_done = false;
+	rl_callback_handler_install(PROMPT, on_line);
+	while (!typed_done) {
+		if (wait_key() > 0) {
+			rl_callback_read_char();
+		} else if (errno != EINTR) {
+			rl_callback_handler_remove();
+			fprintf(stderr, "slopnctl: waiting for the terminal: %s\n", strerror(errno));
+			return NULL;
+		}
+		/* What came, by readline's handlers: a Ctrl-C (which then calls
+		 * on_sigint), Ctrl-Z, a resized window. */
+		rl_check_signals();
+		if (interrupted && !typed_done)
+			drop_line();
+	}
+	return typed;
+}
+
+/* A line without its newline (or CRLF), malloc'd; NULL at the end of
+ * input. Piped commands are read plainly: no prompt, no echo, no history. */
 static char *next_line(bool tty)
 {
 	if (tty)
-		return readline("slopn> ");
+		return prompt_line();
 	char *l = NULL;
 	size_t cap = 0;
 	if (getline(&l, &cap, stdin) < 0) {
@@ -170,13 +242,17 @@ int shell_run(void)
 	 * addresses ':', and readline's default breaks would cut them. */
 	static char breaks[] = " \t\n\"'";
 	rl_completer_word_break_characters = breaks;
+	/* Readline's handlers stay while the prompt waits in wait_key, so
+	 * that a Ctrl-Z or a resize there is handled as readline() would. */
+	rl_persistent_signal_handlers = 1;
 	bool tty = isatty(STDIN_FILENO);
 	tty_out = isatty(STDOUT_FILENO);
 	in_shell = true;
 	if (tty)
 		printf("slopnctl %s on %s; 'help' lists the commands, Ctrl-D leaves\n", SLOPN_VERSION, sock_path);
 	/* Ctrl-C stops a running command (monitor, or one awaiting its
-	 * answer), not the shell; readline handles it at the prompt itself. */
+	 * answer), not the shell; at the prompt readline's handler takes it
+	 * first, then calls this one, and the line is dropped (prompt_line). */
 	struct sigaction sa = {.sa_handler = on_sigint};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);

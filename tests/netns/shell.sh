@@ -2,7 +2,8 @@
 # The interactive slopnctl shell, driven through a real pseudo-terminal:
 # Tab completes commands, subcommands, live session ids and VIPs, and token
 # names from the running hub; commands run; Ctrl-C stops monitor and
-# returns to the prompt; history is kept in $HOME.
+# returns to the prompt, and at the prompt drops the line typed; history is
+# kept in $HOME.
 unset SLOPNCTL_PLAIN # slopnctl is under test: the sanitized one, if built so
 . "$(dirname "$0")/lib.sh"
 command -v python3 >/dev/null || skip "needs python3"
@@ -39,6 +40,18 @@ t.send("\x15")                         # Ctrl-U: clear the line
 t.send("sessions kick 10.100.0.3 --reason from-the-shell\r")
 t.expect(r"kicked 1 session")
 print("ok: a command runs from the shell")
+t.send("token remove bob@phone")       # typed, then thought better of
+t.expect(r"bob@phone")
+t.send("\x03")                         # Ctrl-C drops the line, as in bash
+t.expect(r"slopn> ")
+t.send("\r")                           # and the next Enter runs nothing
+t.expect(r"slopn> ")
+dropped = t.screen
+t.send("token list\r")
+t.expect(r"bob@phone[\s\S]*slopn> ")
+if b"removed" in dropped + t.screen:
+    sys.exit("FAIL: the line dropped by Ctrl-C ran: %r" % (dropped + t.screen))
+print("ok: Ctrl-C at the prompt drops the line: Enter then runs nothing")
 t.send("token remove al\t")            # a token name from the daemon
 t.expect(r"alice-laptop ")
 t.send("\r")
@@ -65,6 +78,15 @@ time.sleep(0.3)
 t.send("\x03")                         # Ctrl-C before the answer came
 t.expect(r"\nslopnctl: interrupted; the daemon may have made the change: 'token list' shows whether\r?\nslopn> ")
 print("ok: Ctrl-C before a change's answer: back at the prompt, told how to check")
+t.send("token remove --socket %s/silent.sock b\t" % os.environ["TMP"])
+time.sleep(0.3)                        # the completion waits on the daemon
+t.send("\x03")                         # Ctrl-C stops it at once, and drops the line
+t.expect(r"slopn> ", timeout=0.7)
+t.send("\r")
+t.expect(r"slopn> ")
+if b"slopnctl:" in t.screen:
+    sys.exit("FAIL: the line of a completion stopped by Ctrl-C ran: %r" % t.screen)
+print("ok: Ctrl-C stops a completion that waits on the daemon, and drops the line")
 t.send("help\r")
 t.expect(r"token remove NAME[\s\S]*slopn> ")  # the prompt is back: Ctrl-D now reaches readline
 t.send("\x04")                         # Ctrl-D leaves
@@ -76,6 +98,8 @@ HOME="$TMP/home" TMP="$TMP" TERM=dumb SLOPNCTL_SOCKET="$TMP/hub.sock" timeout 30
 wait_until 2 "c2's status to give the shell's kick" client_down c2 "kicked: from-the-shell \\(code 4\\)$" 4
 grep -qx "token remove alice-laptop *" "$TMP/home/.slopnctl_history" || fail "history: $(cat "$TMP/home/.slopnctl_history")"
 grep -qx "sessions kick 10.100.0.3 --reason from-the-shell" "$TMP/home/.slopnctl_history" || fail "history lacks the kick"
+ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null ||
+	fail "the token remove dropped by Ctrl-C removed bob@phone"
 ok "history kept in ~/.slopnctl_history"
 
 # Piped into the shell: one command per line; --json ahead of a command is
