@@ -224,7 +224,11 @@ static char *next_line(bool tty)
 		free(l);
 		return NULL;
 	}
-	l[strcspn(l, "\n")] = '\0';
+	size_t len = strlen(l);
+	if (len && l[len - 1] == '\n')
+		l[--len] = '\0';
+	if (len && l[len - 1] == '\r') /* a file written on Windows, or sent by a network tool */
+		l[--len] = '\0';
 	return l;
 }
 
@@ -256,7 +260,7 @@ int shell_run(void)
 	struct sigaction sa = {.sa_handler = on_sigint};
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
-	int rc = 0;
+	int rc = 0, status;
 	char *line;
 	while ((line = next_line(tty)) != NULL) {
 		interrupted = 0;
@@ -264,12 +268,12 @@ int shell_run(void)
 		char *words[MAX_WORDS];
 		int n = buf ? split_words(line, buf, words, MAX_WORDS) : -1;
 		bool quit = false;
+		status = -1; /* none: a blank line, help, quit */
 		if (n < 0) {
-			/* A line that is no command fails as a usage error: piped
-			 * input exits with the status of its last line. */
-			rc = EXIT_USAGE;
+			/* A line that is no command fails as a usage error. */
+			status = EXIT_USAGE;
 			if (!buf)
-				fprintf(stderr, "slopnctl: out of memory; the line was not run\n"), rc = 1;
+				fprintf(stderr, "slopnctl: out of memory; the line was not run\n"), status = 1;
 			else if (n == -1)
 				fprintf(stderr, "slopnctl: unclosed quote (a ' or \" without its closing one); "
 				        "the line was not run\n");
@@ -290,7 +294,7 @@ int shell_run(void)
 				char *argv[MAX_WORDS + 1] = {"slopnctl"};
 				memcpy(argv + 1, words, (size_t)n * sizeof(*words));
 				running = 1;
-				rc = dispatch(n + 1, argv);
+				status = dispatch(n + 1, argv);
 				running = 0;
 			}
 			sock_path = saved_sock;
@@ -299,6 +303,11 @@ int shell_run(void)
 		}
 		free(buf);
 		free(line);
+		/* Piped commands exit with the first failure's status, as a
+		 * script's caller must see one whatever came after it; at the
+		 * terminal, the last command's. */
+		if (status >= 0 && (tty || !rc))
+			rc = status;
 		if (quit)
 			break;
 	}

@@ -110,6 +110,14 @@ echo "$out" | sed -n '/^{/,/^}/p' | jq -e '.sessions | type == "array"' > /dev/n
 echo "$out" | grep -q "^ID " || fail "the plain line printed no table"
 [ "$(echo "$out" | grep -c '^{')" = 1 ] || fail "--json leaked to the next line"
 ok "piped shell input, --json for one line"
+# The first failure's status, though the lines after it ran; CRLF line
+# ends (a file from Windows) read as LF.
+rc=0
+err=$(printf 'token remove nosuch!\r\nstatus\r\n' | "$SLOPNCTL" --socket "$TMP/hub.sock" 2>&1 > "$TMP/piped.out") || rc=$?
+[ "$rc" = 2 ] || fail "piped shell with a usage error on its first line exited $rc, not 2: $err"
+[[ $err == *"NAME 'nosuch!'"* && $err != *"unknown command"* ]] || fail "piped CRLF lines: $err"
+grep -q "^uptime:" "$TMP/piped.out" || fail "status after the failed line did not run: $(cat "$TMP/piped.out")"
+ok "piped shell: the first failure's status (2), CRLF lines read"
 # A daemon that takes the connection and never answers: completion, as the
 # shells' scripts ask for it, gives up within its second (it once waited a
 # command's 10 s, three times over for ids and VIPs).

@@ -772,8 +772,9 @@ static int run_shell(const char *socket, const char *input, char **err)
 	return captured(socket, NULL, input, err, shell_main, 0, NULL);
 }
 
-/* Piped commands exit with the status of the last line, a line that cannot
- * be split into words (an unclosed quote, too many words) too. */
+/* Piped commands exit with the status of the first line that failed, a
+ * line that cannot be split into words (an unclosed quote, too many words)
+ * too: a script's caller sees a failure whatever ran after it. */
 static void piped_shell(void **state)
 {
 	struct daemons *d = *state;
@@ -788,10 +789,18 @@ static void piped_shell(void **state)
 	assert_int_equal(run_shell(d->fake, strcat(many, "\n"), &err), EXIT_USAGE);
 	assert_string_equal(err, "slopnctl: more than 64 words on one line; the line was not run\n");
 	free(err);
-	/* A bad line, then a good one: the good one's status. */
-	assert_int_equal(run_shell(d->fake, "token add 'x\ntoken list\n", &err), 0);
+	/* A bad line, then a good one: the bad one's status. */
+	assert_int_equal(run_shell(d->fake, "token add 'x\ntoken list\n", &err), EXIT_USAGE);
+	free(err);
+	/* Refused (1), then a usage error (2), then fine: the first. */
+	assert_int_equal(run_shell(d->fake, "bans list\ntoken add 'x\ntoken list\n", &err), EXIT_REFUSED);
 	free(err);
 	assert_int_equal(run_shell(d->fake, "token list\n", &err), 0);
+	assert_string_equal(err, "");
+	free(err);
+	/* CRLF line ends (a file from Windows): the \r is no part of the
+	 * command, nor is a blank line of one. */
+	assert_int_equal(run_shell(d->fake, "token list\r\n\r\nsessions list --json\r\n", &err), 0);
 	assert_string_equal(err, "");
 	free(err);
 }
