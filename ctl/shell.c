@@ -269,6 +269,10 @@ int shell_run(void)
 		int n = buf ? split_words(line, buf, words, MAX_WORDS) : -1;
 		bool quit = false;
 		status = -1; /* none: a blank line, help, quit */
+		/* Every line but a blank one, a bad one too: it is there to be
+		 * fixed with the up arrow, not typed again. */
+		if (tty && line[strspn(line, " \t")])
+			add_history(line);
 		if (n < 0) {
 			/* A line that is no command fails as a usage error. */
 			status = EXIT_USAGE;
@@ -281,8 +285,6 @@ int shell_run(void)
 				fprintf(stderr, "slopnctl: more than %d words on one line; the line was not run\n",
 				        MAX_WORDS);
 		} else if (n > 0) {
-			if (tty)
-				add_history(line);
 			/* --json and --socket PATH on a line are for that line only. */
 			const char *saved_sock = sock_path;
 			bool saved_json = json_out;

@@ -64,6 +64,8 @@ t.expect(r"token 'bob@laptop' removed")
 print("ok: token remove bob@l<Tab> completed bob@laptop")
 t.send("bogus\r")
 t.expect(r"unknown command 'bogus'")
+t.send("token add 'unclosed\r")
+t.expect(r"unclosed quote[\s\S]*slopn> ")
 t.send("monitor\r")
 t.expect(r"watching events")
 t.send("\x03")                         # Ctrl-C stops the watch, not the shell
@@ -100,7 +102,8 @@ grep -qx "token remove alice-laptop *" "$TMP/home/.slopnctl_history" || fail "hi
 grep -qx "sessions kick 10.100.0.3 --reason from-the-shell" "$TMP/home/.slopnctl_history" || fail "history lacks the kick"
 ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null ||
 	fail "the token remove dropped by Ctrl-C removed bob@phone"
-ok "history kept in ~/.slopnctl_history"
+grep -qx "token add 'unclosed" "$TMP/home/.slopnctl_history" || fail "history lacks the line with an unclosed quote"
+ok "history kept in ~/.slopnctl_history, a line with an unclosed quote too"
 
 # Piped into the shell: one command per line; --json ahead of a command is
 # for that line only.
