@@ -362,10 +362,18 @@ int rpc_run(const struct args *a, json_t *params)
 	struct answer an;
 	if (json_out)
 		rc = print_json(r);
-	else if ((rc = show_result(a, r, stdout, &an)))
+	else if ((rc = show_result(a, r, stdout, &an)) && !a->cmd->secret)
 		fprintf(stderr, "slopnctl: the answer to %s is not what this slopnctl reads: %s "
 		        "(slopnd of another version? --json prints it as it came)\n",
 		        a->cmd->method, an.bad);
+	else if (rc) {
+		/* The daemon made the token: its secret must not go unseen with
+		 * the field this slopnctl could not read. */
+		print_json(r);
+		fprintf(stderr, "slopnctl: the answer to %s is not what this slopnctl reads: %s "
+		        "(slopnd of another version?); it is printed above as it came, with the "
+		        "token's secret, shown only now\n", a->cmd->method, an.bad);
+	}
 	json_decref(r);
 	return rc;
 }

@@ -306,6 +306,8 @@ static const struct {
 	{"token.list", "{\"tokens\":[" TOKEN("alice") "}," TOKEN("bob") "}," TOKEN("shared") ",\"shared\":true}]}"},
 	{"sessions.list", "{\"sessions\":[{\"id\":7,\"vip\":\"10.0.0.7\"}]}"},
 	{"token.add", "{\"token\":\"00ff\",\"invite\":null}"},
+	/* token.add of a token named odd: an answer this slopnctl cannot read */
+	{"token.add odd", "{\"token\":\"00ee\",\"invite\":null,\"expires\":\"soon\"}"},
 	{"events.subscribe", "{}"},
 	{"metrics.get", "{}"},
 };
@@ -354,9 +356,17 @@ static void answer(int c)
 	struct jsonrpc_request req;
 	if (len <= 0 || jsonrpc_parse(line, (size_t)len, &req, err, sizeof(err)) != 0)
 		_exit(1);
-	size_t i = 0, n = sizeof(fake_answers) / sizeof(fake_answers[0]);
-	while (i < n && strcmp(req.method, fake_answers[i].method))
-		i++;
+	size_t i, n = sizeof(fake_answers) / sizeof(fake_answers[0]);
+	/* The answer for this method and name ("token.add odd"), else the
+	 * method's. */
+	char key[96];
+	json_t *name = req.params ? json_object_get(req.params, "name") : NULL;
+	snprintf(key, sizeof(key), "%s %s", req.method, json_is_string(name) ? json_string_value(name) : "");
+	for (i = 0; i < n && strcmp(key, fake_answers[i].method); i++)
+		;
+	if (i == n)
+		for (i = 0; i < n && strcmp(req.method, fake_answers[i].method); i++)
+			;
 	if (i == n) { /* as a daemon of the other role */
 		char msg[128];
 		snprintf(msg, sizeof(msg), "unknown method '%s' (this slopnd is a client)", req.method);
@@ -618,6 +628,28 @@ static void full_disk(void **state)
 	free(err);
 }
 
+/* token add whose answer this slopnctl cannot read (a daemon of another
+ * version): the token was made, and its secret is printed as it came. */
+static void secret_kept(void **state)
+{
+	struct daemons *d = *state;
+	char *err, out[64];
+	snprintf(out, sizeof(out), "%s/out", d->dir);
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(run(d->fake, out, &err, "token", "add", "odd", NULL), EXIT_BAD_ANSWER);
+	assert_non_null(strstr(err, "expires: expected"));
+	assert_non_null(strstr(err, "printed above as it came, with the token's secret"));
+	free(err);
+	FILE *f = fopen(out, "r");
+	assert_non_null(f);
+	char *said = slurp(f);
+	assert_non_null(strstr(said, "\"token\": \"00ee\""));
+	free(said);
+	unlink(out);
+}
+
 static void add_cand(const char *cand, void *ctx)
 {
 	char *all = ctx;
@@ -817,6 +849,7 @@ int main(void)
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
+		cmocka_unit_test(secret_kept),
 		cmocka_unit_test(completion),
 		cmocka_unit_test(completion_stuck),
 		cmocka_unit_test(refused),
