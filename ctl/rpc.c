@@ -293,6 +293,14 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 			fprintf(stderr, "slopnctl: %s\n", msg);
 			*rc = EXIT_REFUSED;
 		}
+		/* For scripts: the code tells "try later" (1007) from "no such
+		 * token" (1002), which the exit status does not. */
+		if (json_out) {
+			json_t *e = json_pack("{s:{s:i, s:s}}", "error", "code", code, "message", msg);
+			if (e)
+				print_json(e);
+			json_decref(e);
+		}
 		break;
 	case NOT_UNDERSTOOD:
 		fprintf(stderr, "slopnctl: the answer on %s to %s is not JSON-RPC from slopnd: %s\n",

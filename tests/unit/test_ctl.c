@@ -761,6 +761,27 @@ static void refused(void **state)
 	assert_int_equal(run(d->fake, NULL, &err, "bans", "list", NULL), EXIT_REFUSED);
 	assert_string_equal(err, "slopnctl: unknown method 'bans.list' (this slopnd is a client)\n");
 	free(err);
+	/* With --json, the refusal's code on standard output for scripts. */
+	char out[64];
+	snprintf(out, sizeof(out), "%s/out", d->dir);
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(run(d->fake, out, &err, "--json", "bans", "list", NULL), EXIT_REFUSED);
+	assert_string_equal(err, "slopnctl: unknown method 'bans.list' (this slopnd is a client)\n");
+	free(err);
+	FILE *f = fopen(out, "r");
+	assert_non_null(f);
+	char *said = slurp(f);
+	json_t *j = json_loads(said, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "error"), "code")),
+	                 JSONRPC_METHOD_NOT_FOUND);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(j, "error"), "message")),
+	                    "unknown method 'bans.list' (this slopnd is a client)");
+	json_decref(j);
+	free(said);
+	unlink(out);
 }
 
 /* Words that are not UTF-8, which JSON cannot carry: a usage error naming
