@@ -434,7 +434,11 @@ static int make_parent(const char *path)
 		return -1;
 	char *dir = dirname(copy);
 	int rv = 0;
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+	if (mkdir(dir, 0755) == 0)
+		/* The unit's UMask=0077 made it 0700: the group slopn's members
+		 * could not reach the socket in it. */
+		chmod(dir, 0755);
+	else if (errno != EEXIST)
 		rv = -1;
 	free(copy);
 	return rv;
@@ -519,7 +523,10 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 	/* root:slopn, so that members of the slopn group can administer; the
 	 * socket itself, not what a symlink put in its place would name. */
 	struct group *g = getgrnam("slopn");
-	if (g && lchown(path, (uid_t)-1, g->gr_gid) < 0)
+	if (!g)
+		log_info("no group slopn here: only root may use %s (systemd-sysusers makes the group, "
+		         "from slopnd's install; its members may then, after a restart)", path);
+	else if (lchown(path, (uid_t)-1, g->gr_gid) < 0)
 		log_warn("cannot give %s to group slopn: %s", path, strerror(errno));
 	int r = listen(c->fd, 16) < 0 ? -errno : sd_event_add_io(ev, &c->io, c->fd, EPOLLIN, on_accept, c);
 	if (r < 0) {

@@ -122,6 +122,17 @@ expect_eq "status --json sessions" "$(ctl --json status | jq .sessions)" 2
 # that is not a socket (a typo naming the token store) is left alone: the
 # daemon does not start, and says why.
 expect_eq "the control socket's mode" "$(stat -c %a "$TMP/hub.sock")" 660
+# A directory made for it under a umask of 077 (the unit's) is 0755
+# all the same, or the group's members could not reach the socket.
+mask=$(umask)
+umask 077
+start hub:umask server --listen 192.0.2.1:4244 --tun utun0 --token s3cret \
+	--state-dir "$TMP/u-state" --control "$TMP/made/u.sock"
+umask "$mask"
+wait_hub "$TMP/made/u.sock"
+expect_eq "modes of the directory made for the socket, and of the socket" \
+	"$(stat -c %a "$TMP/made") $(stat -c %a "$TMP/made/u.sock")" "755 660"
+stop hub:umask
 printf 'keep\n' > "$TMP/not-a-socket"
 out=$(nsx hub timeout 20 "$SLOPND" server --listen 192.0.2.1:4243 --tun xtun0 --token s3cret \
 	--state-dir "$TMP/x-state" --control "$TMP/not-a-socket" 2>&1); rc=$?
