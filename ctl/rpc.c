@@ -296,7 +296,11 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 		/* For scripts: the code tells "try later" (1007) from "no such
 		 * token" (1002), which the exit status does not. */
 		if (json_out) {
+			/* A message cut at msg's size may end inside a character,
+			 * which JSON cannot carry: the code alone then. */
 			json_t *e = json_pack("{s:{s:i, s:s}}", "error", "code", code, "message", msg);
+			if (!e)
+				e = json_pack("{s:{s:i}}", "error", "code", code);
 			if (e)
 				print_json(e);
 			json_decref(e);

@@ -194,6 +194,9 @@ static char *prompt_line(void)
 {
 	typed = NULL;
 	typed_done = false;
+	/* The Ctrl-C that stopped the last command was for it, not this
+	 * prompt (else a second, empty prompt). */
+	interrupted = 0;
 	rl_callback_handler_install(PROMPT, on_line);
 	while (!typed_done) {
 		if (wait_key() > 0) {

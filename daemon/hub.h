@@ -161,6 +161,7 @@ struct server {
 	struct cidmap pending_by_addr, unproven_by_addr;
 	struct initq initq;            /* admitted Initials, their handshakes to make */
 	struct initq initq_first;      /* made before those (hub_admit_queue) */
+	unsigned initq_turn;           /* one in four from initq all the same */
 	sd_event_source *initq_src;    /* makes them (server.c) */
 	sd_event_source *deadline_timer;
 	struct admit_counters adm;
@@ -245,8 +246,8 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 /* Queue an admitted Initial for its handshake (server.c makes it when
  * the sessions' packets are served); it counts towards its address's
  * limit meanwhile. false: no place for it, dropped and counted. */
-bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
-                     const ngtcp2_cid *retry_odcid);
+bool hub_admit_queue(struct server *s, const struct udp_rx *rx, const ngtcp2_cid *dcid,
+                     bool validated, const ngtcp2_cid *retry_odcid);
 /* Initials in the queues. */
 static inline unsigned hub_queued(const struct server *s)
 {

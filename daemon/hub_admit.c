@@ -18,9 +18,11 @@
  *   So must one that finds RETRY_QUEUED handshakes queued (a flood faster
  *   than the hub makes handshakes), rather than wait behind them or, the
  *   queue full, be dropped (that cost its client a second or more).
- *   Proven, an Initial from an address with no other connection is made
- *   before the queue (INITQ_FIRST_MAX of them): a flood from a few dozen
- *   addresses cannot keep a client out, nor can spoofed Initials.
+ *   Proven, an Initial from an address with no other connection in its
+ *   handshake or awaiting its login is made before the queue
+ *   (INITQ_FIRST_MAX of them; one in four made comes from the queue all
+ *   the same): a flood from a few dozen addresses cannot keep a client
+ *   out, nor can spoofed Initials.
  * - MAX_CONNS connections in all.
  *
  * Refusals are stateless CONNECTION_CLOSE packets within the hub's budget
@@ -268,6 +270,12 @@ static void send_retry(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
 }
 
+/* An Initial of this connection is queued. */
+static bool queued(const struct server *s, const ngtcp2_cid *dcid)
+{
+	return initq_has(&s->initq_first, dcid) || initq_has(&s->initq, dcid);
+}
+
 bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct udp_rx *rx,
                        bool *validated, ngtcp2_cid *retry_odcid)
 {
@@ -315,7 +323,10 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	if (!*validated && (s->handshaking + hub_queued(s) >= RETRY_ABOVE ||
 	                    s->initq.n >= RETRY_QUEUED ||
 	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= per_addr())) {
-		send_retry(s, hd, rx);
+		/* A copy of one queued (its client sent it again): a Retry would
+		 * make it start over, and the queued one a dead handshake. */
+		if (!queued(s, &hd->dcid))
+			send_retry(s, hd, rx);
 		return false;
 	}
 	if (s->nconns + hub_queued(s) >= MAX_CONNS) {
@@ -345,8 +356,8 @@ static unsigned addr_load(struct server *s, const struct sockaddr_storage *sa)
 	       addr_get(&s->unproven_by_addr, key, keylen);
 }
 
-bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
-                     const ngtcp2_cid *retry_odcid)
+bool hub_admit_queue(struct server *s, const struct udp_rx *rx, const ngtcp2_cid *dcid,
+                     bool validated, const ngtcp2_cid *retry_odcid)
 {
 	struct initq_slot *sl = NULL;
 	if (validated && addr_load(s, &rx->from) == 0)
@@ -359,6 +370,7 @@ bool hub_admit_queue(struct server *s, const struct udp_rx *rx, bool validated,
 		return false;
 	}
 	sl->validated = validated;
+	sl->dcid = *dcid;
 	if (validated)
 		sl->odcid = *retry_odcid;
 	/* Not counted (out of memory): made all the same, and its end takes

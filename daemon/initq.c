@@ -43,3 +43,13 @@ void initq_pop(struct initq *q)
 	q->head = (q->head + 1) % q->cap;
 	q->n--;
 }
+
+bool initq_has(const struct initq *q, const ngtcp2_cid *dcid)
+{
+	for (unsigned i = 0; i < q->n; i++) {
+		const ngtcp2_cid *c = &q->slots[(q->head + i) % q->cap].dcid;
+		if (c->datalen == dcid->datalen && !memcmp(c->data, dcid->data, c->datalen))
+			return true;
+	}
+	return false;
+}

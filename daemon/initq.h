@@ -13,17 +13,18 @@
 
 #include "daemon/udp.h"
 
-/* About 64 handshakes of work at most ahead of a new client: tens of ms.
+/* At most 64 handshakes of work queued (and INITQ_FIRST_MAX): tens of ms.
  * Past a few, a new client is sent a Retry (hub_admit.c). */
 #define INITQ_MAX 64
-/* Made before those: proven Initials from addresses with nothing else at
- * the hub (hub_admit_queue). */
+/* Made before those: proven Initials from addresses with no connection in
+ * its handshake or awaiting its login (hub_admit_queue). */
 #define INITQ_FIRST_MAX 16
 
 struct initq_slot {
 	struct udp_rx rx;            /* rx.data points at data */
 	bool validated;              /* what admission found (hub_admit_initial) */
 	bool counted;                /* towards its address's limit (hub_admit_queue) */
+	ngtcp2_cid dcid;             /* the connection's, as its client chose it */
 	ngtcp2_cid odcid;
 	uint8_t data[UDP_RX_BUF];
 };
@@ -38,6 +39,8 @@ void initq_free(struct initq *q);
 /* A copy of rx at the tail; NULL when the ring is full or rx is longer
  * than a slot holds (UDP_RX_BUF: no client's Initial is). */
 struct initq_slot *initq_push(struct initq *q, const struct udp_rx *rx);
+/* Does a queued Initial have this dcid (a slot's dcid, set by its user)? */
+bool initq_has(const struct initq *q, const ngtcp2_cid *dcid);
 /* The oldest, or NULL; initq_pop drops it. */
 struct initq_slot *initq_head(struct initq *q);
 void initq_pop(struct initq *q);

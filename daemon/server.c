@@ -482,7 +482,7 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		ngtcp2_cid odcid;
 		/* Admitted: its handshake is made from the queue (on_initq). */
 		if (hub_admit_initial(s, &hd, rx, &validated, &odcid) &&
-		    hub_admit_queue(s, rx, validated, &odcid))
+		    hub_admit_queue(s, rx, &hd.dcid, validated, &odcid))
 			sd_event_source_set_enabled(s->initq_src, SD_EVENT_ON);
 		return;
 	}
@@ -524,7 +524,11 @@ static void initq_work(struct server *s)
 	uint64_t start = conn_now();
 	struct initq_slot *sl;
 	for (;;) {
-		struct initq *q = s->initq_first.n ? &s->initq_first : &s->initq;
+		/* The first lane first, but one in four from the queue: a flood
+		 * from many addresses (IPv6 /64s) that keeps the lane full must
+		 * not keep an office's NAT address waiting for ever. */
+		struct initq *q = s->initq_first.n && (s->initq.n == 0 || ++s->initq_turn % 4)
+		                      ? &s->initq_first : &s->initq;
 		if (!(sl = initq_head(q)))
 			break;
 		hub_admit_dequeued(s, sl);

@@ -634,7 +634,10 @@ static int collect_own(const struct nlmsghdr *nlh, void *data)
 	if (r.table != RT_TABLE_MAIN || r.proto != SLOPN_RTPROT || r.family != m->family ||
 	    r.dst_len != addr_len(m->family) * 8 || m->n == 16)
 		return MNL_CB_OK;
-	if (r.metric == m->metric || (r.metric == 0 && !memcmp(r.dst, m->dst, addr_len(m->family))))
+	/* The kernel's metric for a route added without one (an older
+	 * slopnd's): 1024 for IPv6. */
+	uint32_t none = m->family == AF_INET6 ? 1024 : 0;
+	if (r.metric == m->metric || (r.metric == none && !memcmp(r.dst, m->dst, addr_len(m->family))))
 		m->found[m->n++] = r;
 	return MNL_CB_OK;
 }

@@ -110,7 +110,7 @@ wait_until 40 "c1 in the subnet around its LAN" in_wide_subnet
 ok "c1 takes $(client_status c1 vip) from a subnet around its LAN"
 router_token=$(ctl --json token add router --vip 198.51.100.1 | jq -r .token)
 TOKEN=$router_token start_client c1:vip --tun slopn1
-wait_until 10 "c1:vip refusing the address" last_error_is c1:vip "$in_lan"
+wait_until 10 "c1:vip refusing the address" last_error_is c1:vip "VPN address for this client $in_lan"
 expect_eq "c1:vip's VIP" "$(client_status c1:vip vip)" null
 nsx c1 ip -4 addr show dev slopn1 | grep -q inet && fail "c1:vip's TUN has an address: $(nsx c1 ip -4 addr show dev slopn1)"
 route=$(nsx c1 ip route get 198.51.100.1)

@@ -81,9 +81,9 @@ t.send("\x03")                         # Ctrl-C before the answer came
 t.expect(r"\nslopnctl: interrupted; the daemon may have made the change: 'token list' shows whether\r?\nslopn> ")
 print("ok: Ctrl-C before a change's answer: back at the prompt, told how to check")
 t.send("token remove --socket %s/silent.sock b\t" % os.environ["TMP"])
-time.sleep(0.3)                        # the completion waits on the daemon
+time.sleep(0.1)                        # the completion waits on the daemon (1 s at most)
 t.send("\x03")                         # Ctrl-C stops it at once, and drops the line
-t.expect(r"slopn> ", timeout=0.7)
+t.expect(r"slopn> ", timeout=0.5)      # well before the completion's own 1 s
 t.send("\r")
 t.expect(r"slopn> ")
 if b"slopnctl:" in t.screen:

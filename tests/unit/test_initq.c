@@ -77,6 +77,13 @@ static void test_limits(void **state)
 		initq_pop(&q);
 	}
 	assert_int_equal(initq_head(&q)->rx.data[0], 0xaa);
+	/* A dcid is found while its slot is queued, and not after. */
+	ngtcp2_cid a = {.datalen = 8, .data = "12345678"}, b = {.datalen = 8, .data = "12345679"};
+	initq_head(&q)->dcid = a;
+	assert_true(initq_has(&q, &a));
+	assert_false(initq_has(&q, &b));
+	initq_pop(&q);
+	assert_false(initq_has(&q, &a));
 	initq_free(&q);
 	assert_null(initq_head(&q));
 }
