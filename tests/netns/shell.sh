@@ -70,9 +70,12 @@ t.send("monitor\r")
 t.expect(r"watching events")
 t.send("\x03")                         # Ctrl-C stops the watch, not the shell
 t.expect(r"slopn> ")
+t.drain(0.3)
 if b"closed the connection" in t.screen:
     sys.exit("FAIL: Ctrl-C in monitor said the daemon closed: %r" % t.screen)
-print("ok: Ctrl-C stops monitor: back at the prompt, nothing said")
+if t.screen.count(b"slopn> ") != 1:                # the Ctrl-C was the watch's, not the prompt's
+    sys.exit("FAIL: Ctrl-C in monitor left %d prompts: %r" % (t.screen.count(b"slopn> "), t.screen))
+print("ok: Ctrl-C stops monitor: back at one prompt, nothing said")
 t.send("sessions list\r")              # the next command reads its own answer
 t.expect(r"ID +TOKEN[\s\S]*slopn> ")
 t.send("token remove bob@phone --socket %s/silent.sock\r" % os.environ["TMP"])

@@ -32,6 +32,17 @@ class Term:
         sys.stdout.write(self.screen.decode(errors="replace"))
         sys.exit("FAIL: the terminal never showed /%s/" % pattern)
 
+    def drain(self, secs):
+        """What else the screen shows within secs."""
+        deadline = time.time() + secs
+        while time.time() < deadline:
+            r, _, _ = select.select([self.fd], [], [], 0.05)
+            if r:
+                try:
+                    self.screen += os.read(self.fd, 4096)
+                except OSError:
+                    break
+
     def send(self, keys):
         self.screen = b""
         os.write(self.fd, keys.encode())
