@@ -374,17 +374,15 @@ int rpc_run(const struct args *a, json_t *params)
 	struct answer an;
 	if (json_out)
 		rc = print_json(r);
-	else if ((rc = show_result(a, r, stdout, &an)) && !a->cmd->secret)
+	else if ((rc = show_result(a, r, stdout, &an))) {
+		/* A token made: its secret must not go unseen with the field
+		 * this slopnctl could not read. */
+		if (a->cmd->secret)
+			print_json(r);
 		fprintf(stderr, "slopnctl: the answer to %s is not what this slopnctl reads: %s "
-		        "(slopnd of another version? --json prints it as it came)\n",
-		        a->cmd->method, an.bad);
-	else if (rc) {
-		/* The daemon made the token: its secret must not go unseen with
-		 * the field this slopnctl could not read. */
-		print_json(r);
-		fprintf(stderr, "slopnctl: the answer to %s is not what this slopnctl reads: %s "
-		        "(slopnd of another version?); it is printed above as it came, with the "
-		        "token's secret, shown only now\n", a->cmd->method, an.bad);
+		        "(slopnd of another version?%s\n", a->cmd->method, an.bad,
+		        a->cmd->secret ? "); it is printed above as it came, with the token's secret, "
+		                         "shown only now" : " --json prints it as it came)");
 	}
 	json_decref(r);
 	return rc;

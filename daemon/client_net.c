@@ -91,10 +91,11 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
 		prefix6 = 0;
 	}
-	if (prefix6 && (in_lan(cl, AF_INET6, &r->assigned_vip6, prefix6, lan, sizeof(lan)) ||
-	                in_lan(cl, AF_INET6, &r->assigned_vip6, 128, lan, sizeof(lan)))) {
-		log_warn("the hub's IPv6 prefix (%s) lies in this machine's network %s: its route "
-		         "would take that network's hosts into the tunnel. Carrying IPv4 only",
+	/* The address: a network that holds the prefix holds it too. */
+	if (prefix6 && in_lan(cl, AF_INET6, &r->assigned_vip6, 128, lan, sizeof(lan))) {
+		log_warn("the hub's IPv6 prefix (%s) or address for this client lies in this machine's "
+		         "network %s: its route would take that network's hosts into the tunnel, or the "
+		         "address one of them. Carrying IPv4 only",
 		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)), lan);
 		prefix6 = 0;
 	}

@@ -32,16 +32,22 @@ ip -n "$(ns c3)" link set home0 up
 start_hub --subnet 198.51.100.0/29 --subnet6 2001:db8:5::/64
 in_lan='lies in a network of this machine'
 last_error_is() { [[ "$(client_status "$1" last_error)" == *"$2"* ]]; }
+# refused_in_lan NAME TUN WHY: the client NAME (in c1) says WHY, its TUN
+# has no address, and c1 reaches its LAN's router on the LAN.
+refused_in_lan() {
+	local route
+	wait_until 10 "$1 refusing what the hub gives" last_error_is "$1" "$3"
+	expect_eq "$1's VIP" "$(client_status "$1" vip)" null
+	nsx c1 ip -4 addr show dev "$2" | grep -q inet && fail "$1's TUN has an address: $(nsx c1 ip -4 addr show dev "$2")"
+	route=$(nsx c1 ip route get 198.51.100.1)
+	[[ "$route" == *" dev lan1 "* ]] || fail "c1 reaches its LAN's router by: $route"
+	nsx c1 ping -c 2 -i 0.2 -W 2 198.51.100.1 > /dev/null || fail "c1 cannot reach its LAN's router"
+}
 
 # c1: its LAN holds the subnet. Refused, the TUN without the address, the
 # LAN's router still the LAN's.
 start_client c1
-wait_until 10 "c1 refusing the subnet" last_error_is c1 "$in_lan"
-expect_eq "c1's VIP" "$(client_status c1 vip)" null
-nsx c1 ip -4 addr show dev slopn0 | grep -q inet && fail "c1's TUN has an address: $(nsx c1 ip -4 addr show dev slopn0)"
-route=$(nsx c1 ip route get 198.51.100.1)
-[[ "$route" == *" dev lan1 "* ]] || fail "c1 reaches its LAN's router by: $route"
-nsx c1 ping -c 2 -i 0.2 -W 2 198.51.100.1 > /dev/null || fail "c1 cannot reach its LAN's router"
+refused_in_lan c1 slopn0 "$in_lan"
 ok "c1 refuses a subnet inside its LAN; its router is reached on the LAN"
 
 # c2: --no-route takes it (no route to capture anything).
@@ -110,10 +116,5 @@ wait_until 40 "c1 in the subnet around its LAN" in_wide_subnet
 ok "c1 takes $(client_status c1 vip) from a subnet around its LAN"
 router_token=$(ctl --json token add router --vip 198.51.100.1 | jq -r .token)
 TOKEN=$router_token start_client c1:vip --tun slopn1
-wait_until 10 "c1:vip refusing the address" last_error_is c1:vip "VPN address for this client $in_lan"
-expect_eq "c1:vip's VIP" "$(client_status c1:vip vip)" null
-nsx c1 ip -4 addr show dev slopn1 | grep -q inet && fail "c1:vip's TUN has an address: $(nsx c1 ip -4 addr show dev slopn1)"
-route=$(nsx c1 ip route get 198.51.100.1)
-[[ "$route" == *" dev lan1 "* ]] || fail "c1 reaches its LAN's router by: $route"
-nsx c1 ping -c 2 -i 0.2 -W 2 198.51.100.1 > /dev/null || fail "c1 cannot reach its LAN's router"
+refused_in_lan c1:vip slopn1 "VPN address for this client $in_lan"
 ok "c1:vip refuses 198.51.100.1, its LAN's router's address; the router is reached on the LAN"

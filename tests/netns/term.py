@@ -23,25 +23,27 @@ class Term:
         while time.time() < deadline:
             if re.search(pattern.encode(), self.screen):
                 return
-            r, _, _ = select.select([self.fd], [], [], 0.1)
-            if r:
-                try:
-                    self.screen += os.read(self.fd, 4096)
-                except OSError:
-                    break
+            if not self._read(0.1):
+                break
         sys.stdout.write(self.screen.decode(errors="replace"))
         sys.exit("FAIL: the terminal never showed /%s/" % pattern)
 
     def drain(self, secs):
         """What else the screen shows within secs."""
         deadline = time.time() + secs
-        while time.time() < deadline:
-            r, _, _ = select.select([self.fd], [], [], 0.05)
-            if r:
-                try:
-                    self.screen += os.read(self.fd, 4096)
-                except OSError:
-                    break
+        while time.time() < deadline and self._read(0.05):
+            pass
+
+    def _read(self, wait):
+        """What came within wait onto the screen; False once the program
+        has gone (the terminal closed)."""
+        r, _, _ = select.select([self.fd], [], [], wait)
+        if r:
+            try:
+                self.screen += os.read(self.fd, 4096)
+            except OSError:
+                return False
+        return True
 
     def send(self, keys):
         self.screen = b""
