@@ -668,10 +668,29 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	return 0;
 }
 
+/* A DNS answer of ::ffff:192.0.2.1 is reached over IPv4: the host route,
+ * the kill switch and the path checks must be made for IPv4 too. The
+ * AF_INET6 storage has room for a sockaddr_in. */
+static void unmap_v4(struct addrinfo *ai)
+{
+	for (; ai; ai = ai->ai_next) {
+		const struct sockaddr_in6 *in6 = (const void *)ai->ai_addr;
+		if (ai->ai_family != AF_INET6 || ai->ai_addrlen < sizeof(*in6) ||
+		    !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			continue;
+		struct sockaddr_in in = {.sin_family = AF_INET, .sin_port = in6->sin6_port};
+		memcpy(&in.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
+		memcpy(ai->ai_addr, &in, sizeof(in));
+		ai->ai_family = AF_INET;
+		ai->ai_addrlen = sizeof(in);
+	}
+}
+
 void client_resolved(struct client *cl, struct addrinfo *ai)
 {
 	if (cl->stopping)
 		return;
+	unmap_v4(ai);
 	client_killswitch_hubs(cl, ai);
 	/* No way from here to an address (no route to IPv6, say) is known at
 	 * once: the name's next one now, each once, not after the backoff. */

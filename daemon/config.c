@@ -230,7 +230,8 @@ int split_host_port(const char *s, char **host, char **port)
 }
 
 /* [::ffff:192.0.2.1] reaches the hub over IPv4, but the host route, the
- * kill switch and the path checks would be made for IPv6: none would hold. */
+ * kill switch and the path checks would be made for IPv6: none would hold.
+ * A hub told so would listen and write invites in the form it refuses. */
 static int check_not_mapped(const char *v)
 {
 	char *h, *p;
@@ -267,7 +268,7 @@ static int apply(struct config *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case OPT_LISTEN:
-		if (check_hostport(arg) < 0)
+		if (check_hostport(arg) < 0 || check_not_mapped(arg) < 0)
 			return -1;
 		if (host_port_has_port(arg)) {
 			set_str(&c->listen, arg);
@@ -374,6 +375,10 @@ static int apply(struct config *c, int opt, const char *arg)
 		struct invite back;
 		if (split_host_port(arg, &h, &p) < 0)
 			return bad("'%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
+		if (check_not_mapped(arg) < 0) {
+			free(h), free(p);
+			return -1;
+		}
 		bool v6 = strchr(h, ':') != NULL;
 		snprintf(inv, sizeof(inv), "%s%s%s:%s", v6 ? "[" : "", h, v6 ? "]" : "", p);
 		free(h), free(p);

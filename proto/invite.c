@@ -74,7 +74,8 @@ static int decode_token(const char *s, size_t len, char *out, size_t cap, char *
 static int parse_hostport(const char *s, size_t len, struct invite *out, char *err, size_t errlen)
 {
 	const char *host = s, *port = NULL;
-	size_t hostlen;
+	char v4[INET_ADDRSTRLEN];
+	size_t hostlen, mapped_len = 0;
 	bool v6 = len && s[0] == '[';
 	if (v6) {
 		const char *close = memchr(s, ']', len);
@@ -104,6 +105,14 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 			snprintf(err, errlen, "host: '%s' is not an IPv6 address a hub can have", a6);
 			return -1;
 		}
+		/* [::ffff:192.0.2.1] is reached over IPv4: the client's host
+		 * route and kill switch must be made for IPv4, so it is written
+		 * as such. */
+		if (IN6_IS_ADDR_V4MAPPED(&in6)) {
+			inet_ntop(AF_INET, in6.s6_addr + 12, v4, sizeof(v4));
+			host = v4;
+			mapped_len = strlen(v4);
+		}
 		if (hostlen < len) {
 			if (s[hostlen] != ':') {
 				snprintf(err, errlen, "host: expected ':PORT' after ']'");
@@ -131,7 +140,8 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 		snprintf(err, errlen, "port: expected 1-65535");
 		return -1;
 	}
-	snprintf(out->server, sizeof(out->server), "%.*s:%d", (int)hostlen, host, p);
+	snprintf(out->server, sizeof(out->server), "%.*s:%d", (int)(mapped_len ? mapped_len : hostlen),
+	         host, p);
 	return 0;
 }
 

@@ -348,9 +348,33 @@ wait_until 15 "c1 connected by name behind systemd-resolved's stub" client_conne
 expect_eq "c1's hub address" "$(client_status c1:resolved hub_addr)" 192.0.2.2:4242
 ok "behind systemd-resolved's stub: the name asked of its upstream server, through the kill switch"
 
+# An IPv4 address written as IPv6 (::ffff:192.0.2.2), in a DNS answer or
+# an invite, is reached over IPv4: the kill switch lets the hub through
+# over IPv4 (made for IPv6, it held the client's own packets back).
+stop c1:resolved
+printf '::ffff:192.0.2.2 hub.slopn.test\n' > "$TMP/dns-hosts"
+kill -HUP "$DNSMASQ"
+printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
+expect_eq "what c1 finds for hub.slopn.test" "$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}')" \
+	"::ffff:192.0.2.2"
+start c1:mapped client --config "$TMP/c1.conf" --state-dir "$TMP/c1-mapped-state"
+wait_until 15 "c1 connected to a hub named by an IPv4 address written as IPv6" client_connected c1:mapped
+expect_eq "the hub's address in c1's kill switch (by name)" "$(client_status c1:mapped kill_switch.hubs[])" \
+	192.0.2.2:4242
+stop c1:mapped
+start c1:invite client --invite 'slopn://s3cret@[::ffff:192.0.2.2]:4242' --full-tunnel --kill-switch \
+	--state-dir "$TMP/c1-invite-state"
+wait_until 15 "c1 connected by an invite with an IPv4 address written as IPv6" client_connected c1:invite
+expect_eq "the hub's address in c1's kill switch (invite)" "$(client_status c1:invite kill_switch.hubs[])" \
+	192.0.2.2:4242
+wait_until 5 "c1's full tunnel" client_is c1:invite full_tunnel true
+expect_eq "pings to the internet host through the tunnel (hub by its mapped address)" \
+	"$(pings -4 2 203.0.113.130)" 2
+stop c1:invite
+ok "a hub at ::ffff:192.0.2.2, by name and by invite: reached over IPv4 through the kill switch"
+
 # --- The hub over IPv6: its address and port let through, the rest of
 # IPv6 outside the tunnel still not.
-stop c1:resolved
 stop hub:moved
 start hub:six server --listen "[2001:db8:1::1]:4242" --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --nat

@@ -75,6 +75,12 @@ usage_error "a --listen port with a sign" \
 usage_error "a --server address that is IPv4 written as IPv6" \
 	"slopnd: --server '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
 	client --server '[::ffff:192.0.2.1]:4242' --token s3cret
+usage_error "a --listen address that is IPv4 written as IPv6" \
+	"slopnd: --listen '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
+	server --listen '[::ffff:192.0.2.1]:4242'
+usage_error "a --public-address that is IPv4 written as IPv6" \
+	"slopnd: --public-address '[::ffff:192.0.2.1]': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
+	server --public-address '[::ffff:192.0.2.1]'
 usage_error "a --server port with a space" \
 	"slopnd: --server 'hub.example: 80': the port must be a number from 1 to 65535, digits only" \
 	client --server 'hub.example: 80' --token s3cret

@@ -28,6 +28,11 @@ static void good(void **state)
 	assert_string_equal(inv.token, "a@b/c");
 	assert_string_equal(inv.server, "[2001:db8::1]:5000");
 	assert_string_equal(inv.pin, PIN);
+	/* An IPv4 address written as IPv6 is reached over IPv4: given as such. */
+	assert_int_equal(invite_parse("slopn://t@[::ffff:192.0.2.1]:4243", &inv, err, sizeof(err)), 0);
+	assert_string_equal(inv.server, "192.0.2.1:4243");
+	assert_int_equal(invite_parse("slopn://t@[::FFFF:c000:201]", &inv, err, sizeof(err)), 0);
+	assert_string_equal(inv.server, "192.0.2.1:4242");
 	/* A token is text: UTF-8 beyond ASCII is kept. */
 	assert_int_equal(invite_parse("slopn://caf%C3%A9@h?Pin=" PIN, &inv, err, sizeof(err)), 0);
 	assert_string_equal(inv.token, "caf\xc3\xa9");
