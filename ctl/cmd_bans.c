@@ -40,13 +40,15 @@ static int list(const struct args *a)
 
 static int remove_(const struct args *a)
 {
-	/* An IPv6 ban is listed as its /64: that form, or any address in it. */
-	unsigned char addr[16];
+	/* An address, with its port as sessions list shows it or without, or
+	 * an IPv6 prefix as bans list shows it. */
+	struct sockaddr_storage ss;
 	struct cidr6 net;
-	if (inet_pton(AF_INET, a->operand, addr) != 1 && inet_pton(AF_INET6, a->operand, addr) != 1 &&
-	    !(parse_cidr6(a->operand, &net) >= 0 && net.prefix == 64))
-		return usage_error(a->cmd, "'%s' is not an IP address (nor an IPv6 /64 as listed)",
-		                   a->operand);
+	if (ip_port_parse(a->operand, &ss) < 0 &&
+	    !(parse_cidr6(a->operand, &net) >= 0 && (net.prefix == 64 || net.prefix == 56 ||
+	                                             net.prefix == 48)))
+		return usage_error(a->cmd, "'%s' is not an IP address (nor ADDR:PORT, nor an IPv6 /64, "
+		                   "/56 or /48 as bans list shows it)", a->operand);
 	return rpc_run(a, json_pack("{s:s}", "address", a->operand));
 }
 

@@ -11,107 +11,192 @@ void ban_init(struct ban_table *t)
 	memset(t, 0, sizeof(*t));
 }
 
+/* What an entry covers: its address bits and their count. */
+struct ban_key {
+	uint8_t addr[16];
+	uint8_t prefix;
+};
+
+/* The widest IPv6 prefix first is the last of these; keys_of fills them
+ * in this order, and ban_fail counts in it (the /64 decides). */
+static const struct {
+	uint8_t prefix;
+	uint32_t max;
+} levels6[] = {{64, BAN_MAX_FAILS}, {56, BAN_MAX_FAILS_56}, {48, BAN_MAX_FAILS_48}};
+#define NLEVELS (sizeof(levels6) / sizeof(levels6[0]))
+
 /* IPv4 per address (as v4-mapped IPv6); IPv6 per /64, the least a host is
- * given: one machine changing its address would otherwise get five new
- * guesses each time, as admission counts it too (hub_admit.c). */
-static bool key_of(const struct sockaddr *sa, uint8_t key[16])
+ * given (one machine changing its address would otherwise get five new
+ * guesses each time, as admission counts it too, hub_admit.c), and per
+ * /56 and /48, a site's. The number of keys, 0 for another family. */
+static unsigned keys_of(const struct sockaddr *sa, struct ban_key keys[NLEVELS])
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
-		memset(key, 0, 10);
-		key[10] = key[11] = 0xff;
-		memcpy(key + 12, &in->sin_addr, 4);
-		return true;
+		memset(keys[0].addr, 0, 10);
+		keys[0].addr[10] = keys[0].addr[11] = 0xff;
+		memcpy(keys[0].addr + 12, &in->sin_addr, 4);
+		keys[0].prefix = 32;
+		return 1;
 	}
-	if (sa->sa_family == AF_INET6) {
-		const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
-		memcpy(key, a, 16);
-		if (!IN6_IS_ADDR_V4MAPPED(a))
-			memset(key + 8, 0, 8);
-		return true;
+	if (sa->sa_family != AF_INET6)
+		return 0;
+	const struct in6_addr *a = &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_V4MAPPED(a)) {
+		memcpy(keys[0].addr, a, 16);
+		keys[0].prefix = 32;
+		return 1;
 	}
-	return false;
+	for (unsigned i = 0; i < NLEVELS; i++) {
+		memset(keys[i].addr, 0, 16);
+		memcpy(keys[i].addr, a, levels6[i].prefix / 8);
+		keys[i].prefix = levels6[i].prefix;
+	}
+	return NLEVELS;
 }
 
-static bool key_is_v4(const uint8_t key[16])
+unsigned ban_threshold(const struct ban_entry *e)
 {
-	static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-	return memcmp(key, mapped, sizeof(mapped)) == 0;
+	for (unsigned i = 0; i < NLEVELS; i++)
+		if (e->prefix == levels6[i].prefix)
+			return levels6[i].max;
+	return BAN_MAX_FAILS;
 }
 
 /* "192.0.2.7", "2001:db8:1:2::/64" */
-static void key_str(const uint8_t key[16], char *buf, size_t len)
+static void key_str(const uint8_t addr[16], unsigned prefix, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
-	bool v4 = key_is_v4(key);
-	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? key + 12 : key, s, sizeof(s));
-	snprintf(buf, len, "%s%s", s, v4 ? "" : "/64");
+	bool v4 = prefix == 32;
+	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? addr + 12 : addr, s, sizeof(s));
+	if (v4)
+		snprintf(buf, len, "%s", s);
+	else
+		snprintf(buf, len, "%s/%u", s, prefix);
 }
 
-static struct ban_entry *find(const struct ban_table *t, const uint8_t key[16])
+static bool matches(const struct ban_entry *e, const struct ban_key *k)
 {
+	return e->last_seen && e->prefix == k->prefix && memcmp(e->addr, k->addr, 16) == 0;
+}
+
+/* The entries of an address's n keys, in one pass: out[i] for keys[i], or
+ * NULL. */
+static void find_all(const struct ban_table *t, const struct ban_key *keys, unsigned n,
+                     struct ban_entry **out)
+{
+	for (unsigned k = 0; k < n; k++)
+		out[k] = NULL;
 	for (unsigned i = 0; i < t->end; i++)
-		if (t->e[i].last_seen && memcmp(t->e[i].addr, key, 16) == 0)
-			return (struct ban_entry *)&t->e[i];
-	return NULL;
+		for (unsigned k = 0; k < n; k++)
+			if (!out[k] && matches(&t->e[i], &keys[k])) {
+				out[k] = (struct ban_entry *)&t->e[i];
+				break;
+			}
+}
+
+/* Of an address's entries, the ban that ends last, or NULL. */
+static struct ban_entry *ban_of(const struct ban_table *t, const struct sockaddr *sa, uint64_t now)
+{
+	struct ban_key keys[NLEVELS];
+	struct ban_entry *e[NLEVELS], *b = NULL;
+	unsigned n = keys_of(sa, keys);
+	find_all(t, keys, n, e);
+	for (unsigned k = 0; k < n; k++)
+		if (e[k] && now < e[k]->until && (!b || e[k]->until > b->until))
+			b = e[k];
+	return b;
 }
 
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 {
-	uint8_t key[16];
-	if (!key_of(sa, key))
-		return 0;
-	const struct ban_entry *e = find(t, key);
-	return e && now < e->until ? e->until - now : 0;
+	const struct ban_entry *b = ban_of(t, sa, now);
+	return b ? b->until - now : 0;
 }
 
-bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag)
+/* A slot for key: a free one, else the one not seen for longest that is
+ * not banned, else the ban that ends first (a table full of one sender's
+ * bans must not stop the bans of others); never one of the n in keep. */
+static struct ban_entry *new_slot(struct ban_table *t, const struct ban_key *key, uint64_t now,
+                                  struct ban_entry *const *keep, unsigned n)
 {
-	uint8_t key[16];
-	if (!key_of(sa, key))
-		return false;
-	struct ban_entry *e = find(t, key);
-	if (!e) {
-		/* A free slot, else the one not seen for longest that is not
-		 * banned, else the ban that ends first: a table full of one
-		 * sender's bans must not stop the bans of others. */
-		struct ban_entry *victim = NULL, *soonest = NULL;
-		for (int i = 0; i < BAN_SLOTS; i++) {
-			struct ban_entry *c = &t->e[i];
-			if (!c->last_seen) {
-				victim = c;
-				break;
-			}
-			if (now >= c->until && (!victim || c->last_seen < victim->last_seen))
-				victim = c;
-			if (now < c->until && (!soonest || c->until < soonest->until))
-				soonest = c;
+	struct ban_entry *victim = NULL, *soonest = NULL;
+	for (int i = 0; i < BAN_SLOTS; i++) {
+		struct ban_entry *c = &t->e[i];
+		bool kept = false;
+		for (unsigned k = 0; k < n; k++)
+			kept |= keep[k] == c;
+		if (kept)
+			continue;
+		if (!c->last_seen) {
+			victim = c;
+			break;
 		}
-		e = victim ? victim : soonest;
-		if ((unsigned)(e - t->e) >= t->end)
-			t->end = (unsigned)(e - t->e) + 1;
-		memset(e, 0, sizeof(*e));
-		memcpy(e->addr, key, 16);
+		if (now >= c->until && (!victim || c->last_seen < victim->last_seen))
+			victim = c;
+		if (now < c->until && (!soonest || c->until < soonest->until))
+			soonest = c;
 	}
-	e->last_seen = now ? now : 1;
-	if (now < e->until)
-		return false;
+	struct ban_entry *e = victim ? victim : soonest;
+	if ((unsigned)(e - t->e) >= t->end)
+		t->end = (unsigned)(e - t->e) + 1;
+	memset(e, 0, sizeof(*e));
+	memcpy(e->addr, key->addr, 16);
+	e->prefix = key->prefix;
+	return e;
+}
+
+/* One failure on e, banned after max. tags: whether e keeps them (a /64's
+ * or an IPv4 address's). false when tag was counted already. */
+static bool count_fail(struct ban_entry *e, uint64_t now, uint64_t tag, uint32_t max, bool tags,
+                       bool *started)
+{
+	*started = false;
 	if (e->fails == 0 || now - e->first_fail > BAN_WINDOW) {
 		e->fails = 0;
 		e->first_fail = now;
 	}
-	for (uint32_t i = 0; tag != BAN_UNTAGGED && i < e->fails; i++)
+	for (uint32_t i = 0; tags && tag != BAN_UNTAGGED && i < e->fails; i++)
 		if (e->tags[i] == tag)
 			return false;
-	if (++e->fails < BAN_MAX_FAILS) {
-		e->tags[e->fails - 1] = tag;
-		return false;
+	if (++e->fails < max) {
+		if (tags)
+			e->tags[e->fails - 1] = tag;
+		return true;
 	}
 	e->until = now + BAN_DURATION;
 	e->fails = 0;
 	e->refused = 0;
 	e->told = 0;
+	*started = true;
 	return true;
+}
+
+const struct ban_entry *ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now,
+                                 uint64_t tag)
+{
+	struct ban_key keys[NLEVELS];
+	struct ban_entry *e[NLEVELS];
+	unsigned n = keys_of(sa, keys);
+	if (!n)
+		return NULL;
+	find_all(t, keys, n, e);
+	const struct ban_entry *started = NULL;
+	for (unsigned k = 0; k < n; k++) {
+		if (!e[k])
+			e[k] = new_slot(t, &keys[k], now, e, n);
+		e[k]->last_seen = now ? now : 1;
+		if (now < e[k]->until)
+			continue; /* banned already (the caller refuses those) */
+		bool start;
+		/* The narrowest key decides whether this is a new guess. */
+		if (!count_fail(e[k], now, tag, n == 1 ? BAN_MAX_FAILS : levels6[k].max, k == 0, &start) &&
+		    k == 0)
+			return NULL;
+		if (start)
+			started = e[k]; /* the widest started wins */
+	}
+	return started;
 }
 
 static void count_refusal(struct ban_entry *e)
@@ -122,9 +207,8 @@ static void count_refusal(struct ban_entry *e)
 
 bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t *left)
 {
-	uint8_t key[16];
-	struct ban_entry *e;
-	if (!key_of(sa, key) || !(e = find(t, key)) || now >= e->until)
+	struct ban_entry *e = ban_of(t, sa, now);
+	if (!e)
 		return true;
 	if (e->told && now - e->told < BAN_TELL_EVERY) {
 		count_refusal(e);
@@ -137,22 +221,30 @@ bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uin
 
 void ban_refused(struct ban_table *t, const struct sockaddr *sa)
 {
-	uint8_t key[16];
-	struct ban_entry *e;
-	if (key_of(sa, key) && (e = find(t, key)))
-		count_refusal(e);
+	/* Counted on the ban that ends last, as ban_admit tells it. The
+	 * clock does not matter: an entry is a ban while until is ahead, and
+	 * a refusal comes while it is. */
+	struct ban_key keys[NLEVELS];
+	struct ban_entry *e[NLEVELS], *b = NULL;
+	unsigned n = keys_of(sa, keys);
+	find_all(t, keys, n, e);
+	for (unsigned k = 0; k < n; k++)
+		if (e[k] && e[k]->until && (!b || e[k]->until > b->until))
+			b = e[k];
+	if (b)
+		count_refusal(b);
 }
 
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len)
 {
-	key_str(e->addr, buf, len);
+	key_str(e->addr, e->prefix, buf, len);
 }
 
 void ban_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
 {
-	uint8_t key[16];
-	if (key_of(sa, key))
-		key_str(key, buf, len);
+	struct ban_key keys[NLEVELS];
+	if (keys_of(sa, keys))
+		key_str(keys[0].addr, keys[0].prefix, buf, len);
 	else
 		snprintf(buf, len, "?");
 }
@@ -173,34 +265,41 @@ unsigned ban_count(const struct ban_table *t, uint64_t now)
 	return n;
 }
 
-int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, size_t len)
+int ban_lift(struct ban_table *t, const char *addr, uint64_t now,
+             void (*fn)(const char *covered, bool banned, void *ctx), void *ctx)
 {
-	struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
-	struct sockaddr_in in = {.sin_family = AF_INET};
-	const struct sockaddr *sa;
-	/* An IPv6 ban as listed, "PREFIX/64", or any address in it; an IPv4
-	 * address in IPv6 (::ffff:192.0.2.7, as a dual-stack socket sees it)
-	 * is the IPv4 one's (key_of). */
+	struct sockaddr_storage ss;
+	struct ban_key keys[NLEVELS];
+	struct ban_entry *e[NLEVELS];
+	unsigned n;
 	struct cidr6 net;
-	if (inet_pton(AF_INET, addr, &in.sin_addr) == 1) {
-		sa = (const struct sockaddr *)&in;
-	} else if (inet_pton(AF_INET6, addr, &in6.sin6_addr) == 1) {
-		sa = (const struct sockaddr *)&in6;
-	} else if (parse_cidr6(addr, &net) >= 0 && net.prefix == 64) {
-		memcpy(&in6.sin6_addr, net.net, 16);
-		sa = (const struct sockaddr *)&in6;
+	if (ip_port_parse(addr, &ss) == 0) {
+		n = keys_of((const struct sockaddr *)&ss, keys);
+		find_all(t, keys, n, e);
+	} else if (parse_cidr6(addr, &net) >= 0 && (net.prefix == 64 || net.prefix == 56 ||
+	                                            net.prefix == 48)) {
+		/* A prefix as listed: that entry alone. */
+		memcpy(keys[0].addr, net.net, 16);
+		keys[0].prefix = (uint8_t)net.prefix;
+		n = 1;
+		find_all(t, keys, n, e);
 	} else {
 		return -1;
 	}
-	uint8_t key[16];
-	struct ban_entry *e;
-	if (!key_of(sa, key) || !(e = find(t, key)))
-		return 0;
-	bool banned = now < e->until;
-	if (listed)
-		ban_addr_str(e, listed, len);
-	memset(e, 0, sizeof(*e));
+	int r = 0;
+	for (unsigned k = 0; k < n; k++) {
+		if (!e[k])
+			continue;
+		bool banned = now < e[k]->until;
+		if (fn) {
+			char s[INET6_ADDRSTRLEN + 8];
+			ban_addr_str(e[k], s, sizeof(s));
+			fn(s, banned, ctx);
+		}
+		r = banned || r == 1 ? 1 : 2;
+		memset(e[k], 0, sizeof(*e[k]));
+	}
 	while (t->end && !t->e[t->end - 1].last_seen)
 		t->end--;
-	return banned ? 1 : 2;
+	return r;
 }

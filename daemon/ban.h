@@ -6,6 +6,9 @@
  * behind its NAT; a guesser must try new tokens, and each counts. A good
  * login from the address forgets none of them (a holder of one token would
  * otherwise guess others four at a time between its logins).
+ * An IPv6 failure that counts for its /64 counts for its /56 and /48 too,
+ * which are banned after 10 and 20: a site's prefix holds 256 or 65536
+ * /64s, each worth five guesses otherwise.
  * Fixed size: when full, the stalest entry makes room (the ban that ends
  * first, when all are bans), so a flood of addresses costs no memory.
  * Times are in seconds on any monotonic clock. Bans live in memory only:
@@ -20,6 +23,8 @@
 
 #define BAN_SLOTS 1024
 #define BAN_MAX_FAILS 5
+#define BAN_MAX_FAILS_56 10
+#define BAN_MAX_FAILS_48 20
 #define BAN_WINDOW (5 * 60)
 #define BAN_DURATION (60 * 60)
 /* A banned address gets one handshake in this many seconds, so that its
@@ -28,9 +33,12 @@
 #define BAN_TELL_EVERY 60
 
 struct ban_entry {
-	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its /64 */
+	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its prefix */
+	uint8_t prefix;        /* 32 (IPv4), or 64, 56, 48 */
 	uint32_t fails;
-	uint64_t tags[BAN_MAX_FAILS - 1]; /* what the window's counted failures presented */
+	/* what the window's counted failures presented (a /64's; a wider
+	 * prefix counts what its /64s counted) */
+	uint64_t tags[BAN_MAX_FAILS - 1];
 	uint64_t first_fail;
 	uint64_t until;        /* banned while now < until */
 	uint64_t last_seen;    /* 0 = free slot */
@@ -51,10 +59,13 @@ void ban_init(struct ban_table *t);
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* Count one failed login. tag stands for the token it presented (a
  * digest; not 0), or is BAN_UNTAGGED (a malformed login): a tag the window
- * has already counted is not counted again. true when this failure starts
- * a ban. */
+ * has already counted is not counted again. The ban this failure starts
+ * (the widest, when it starts more than one), or NULL. */
 #define BAN_UNTAGGED 0
-bool ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag);
+const struct ban_entry *ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now,
+                                 uint64_t tag);
+/* How many failures ban what e covers. */
+unsigned ban_threshold(const struct ban_entry *e);
 /* A new connection from sa: true unless the address is banned and has
  * been let through within BAN_TELL_EVERY (a banned address let through
  * now counts as told). A refusal is counted as ban_refused does, and
@@ -64,7 +75,7 @@ bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uin
 void ban_refused(struct ban_table *t, const struct sockaddr *sa);
 
 /* What a ban covers as text: "192.0.2.7", "2001:db8:1:2::/64"; of an
- * entry, or of the entry an address counts under. */
+ * entry, or of the /64 (IPv4: the address) an address counts under. */
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len);
 void ban_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* Each address banned at now, with its seconds left, in table order. */
@@ -72,11 +83,15 @@ void ban_foreach(const struct ban_table *t, uint64_t now,
                  void (*fn)(const struct ban_entry *e, uint64_t left, void *ctx), void *ctx);
 /* How many addresses are banned at now. */
 unsigned ban_count(const struct ban_table *t, uint64_t now);
-/* Lift the ban on an address given as text (an IPv6 one as listed, or any
- * address in its /64), and forget its failures. 1 when it was banned; 2
- * when it was not, but had failures, now forgotten; 0 when nothing was
- * known of it; -1 when addr is not an IP address. listed (if not NULL)
- * gets what the entry covered as bans list shows it. */
-int ban_lift(struct ban_table *t, const char *addr, uint64_t now, char *listed, size_t len);
+/* Lift the bans on an address given as text, and forget its failures:
+ * an address (IPv4, IPv6, either as "ADDR:PORT" or "[V6]:PORT" as
+ * sessions list shows it) lifts every entry it counts under; an IPv6
+ * prefix as listed ("2001:db8::/48") that entry alone. fn (if not NULL)
+ * is called for each entry dropped, with what it covered as bans list
+ * shows it and whether it was a ban. 1 when a ban was lifted; 2 when
+ * none, but failures were forgotten; 0 when nothing was known of it; -1
+ * when addr is none of those forms. */
+int ban_lift(struct ban_table *t, const char *addr, uint64_t now,
+             void (*fn)(const char *covered, bool banned, void *ctx), void *ctx);
 
 #endif

@@ -218,6 +218,20 @@ static json_t *m_bans_list(void *ctx, struct control_caller *who, json_t *params
 	return json_pack("{s:o}", "bans", list);
 }
 
+/* Each entry bans.remove drops: a ban lifted is said and sent as an
+ * event, as the ban event and bans list name it; failures forgotten are
+ * said. */
+static void ban_lifted(const char *covered, bool banned, void *ctx)
+{
+	struct server *s = ctx;
+	if (!banned) {
+		log_info("failed logins of %s forgotten by the administrator", covered);
+		return;
+	}
+	log_info("ban on %s lifted by the administrator", covered);
+	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", covered));
+}
+
 static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *params, int *code,
                              char *err, size_t errlen)
 {
@@ -229,10 +243,10 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 	*code = JSONRPC_INVALID_PARAMS;
 	if (jsonrpc_param_string(params, key, true, &addr, err, errlen) < 0)
 		return NULL;
-	char listed[INET6_ADDRSTRLEN + 8] = "";
-	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS, listed, sizeof(listed));
+	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS, ban_lifted, s);
 	if (r < 0) {
-		snprintf(err, errlen, "params.%s: '%s' is not an IP address", key, addr);
+		snprintf(err, errlen, "params.%s: '%s' is not an IP address (nor ADDR:PORT, nor an "
+		         "IPv6 /64, /56 or /48 as bans list shows it)", key, addr);
 		return NULL;
 	}
 	if (r == 0) {
@@ -240,16 +254,9 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 		snprintf(err, errlen, "%s is not banned (see 'slopnctl bans list')", addr);
 		return NULL;
 	}
-	if (r == 2) {
-		/* Not banned, but failing: its failures are forgotten, and the
-		 * answer says so (a change, not an error). */
-		log_info("failed logins of %s forgotten by the administrator", listed);
-		return json_pack("{s:b, s:b}", "removed", 0, "failures_forgotten", 1);
-	}
-	/* As the ban event and bans list name it (an IPv6 ban: its /64). */
-	log_info("ban on %s lifted by the administrator", listed);
-	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", listed));
-	return json_pack("{s:b, s:b}", "removed", 1, "failures_forgotten", 1);
+	/* Not banned, but failing: its failures are forgotten, and the answer
+	 * says so (a change, not an error). */
+	return json_pack("{s:b, s:b}", "removed", r == 1, "failures_forgotten", 1);
 }
 
 /* ---- metrics ---- */

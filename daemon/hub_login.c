@@ -303,13 +303,15 @@ static void login_failed(struct session *ss, const char *reason, uint64_t tag)
 		return;
 	}
 	s->failed_logins++;
-	if (ban_fail(&s->bans, peer, now, tag)) {
-		char addr[64];
-		ban_sockaddr_str(peer, addr, sizeof(addr));
+	const struct ban_entry *b = ban_fail(&s->bans, peer, now, tag);
+	if (b) {
+		char addr[64], host[INET6_ADDRSTRLEN];
+		ban_addr_str(b, addr, sizeof(addr));
+		sockaddr_host(peer, host, sizeof(host));
 		s->bans_started++;
-		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %d failed logins, the "
+		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %u failed logins, the "
 		         "last from %s ('slopnctl bans remove %s' lifts it)", addr, BAN_DURATION / 60,
-		         BAN_MAX_FAILS, ss->remote, addr);
+		         ban_threshold(b), ss->remote, host);
 		control_notify(s->ctl, "ban", json_pack("{s:s, s:s, s:i}", "remote", ss->remote,
 		                                        "address", addr, "minutes", BAN_DURATION / 60));
 	}
@@ -378,9 +380,10 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	/* The ban first: a banned address is told so, whatever it sent. */
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
 	uint64_t left = ban_remaining(&s->bans, peer, conn_now() / NGTCP2_SECONDS);
-	char addr[64];
-	ban_sockaddr_str(peer, addr, sizeof(addr));
 	if (left) {
+		/* Its own address lifts every ban it is under (its /64's, /48's). */
+		char addr[INET6_ADDRSTRLEN];
+		sockaddr_host(peer, addr, sizeof(addr));
 		char msg[SLOPN_MESSAGE_MAX];
 		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more "
 		         "minutes; the hub's administrator can lift it ('slopnctl bans remove %s')",

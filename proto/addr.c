@@ -35,6 +35,33 @@ int host_port_split(const char *s, const char *default_port, char **host, char *
 	return 0;
 }
 
+int ip_port_parse(const char *s, struct sockaddr_storage *out)
+{
+	struct sockaddr_in *in = (struct sockaddr_in *)out;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)out;
+	char *h = NULL, *p = NULL;
+	memset(out, 0, sizeof(*out));
+	if (inet_pton(AF_INET6, s, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		return 0;
+	}
+	if (host_port_split(s, "1", &h, &p) < 0)
+		return -1;
+	int rv = port_parse(p, strlen(p)) > 0 ? 0 : -1;
+	/* Brackets hold IPv6 only. */
+	if (s[0] == '[' && inet_pton(AF_INET6, h, &in6->sin6_addr) == 1)
+		in6->sin6_family = AF_INET6;
+	else if (s[0] != '[' && inet_pton(AF_INET, h, &in->sin_addr) == 1)
+		in->sin_family = AF_INET;
+	else
+		rv = -1;
+	free(h);
+	free(p);
+	if (rv < 0)
+		memset(out, 0, sizeof(*out));
+	return rv;
+}
+
 /* "ADDR/N" split at its slash: ADDR into ip (room for iplen bytes with its
  * NUL), and N as plain decimal of at most maxdigits digits without a
  * leading zero. N, or -1. */

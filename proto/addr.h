@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 struct cidr6 {
 	uint8_t net[16];        /* host bits zero */
@@ -26,6 +27,12 @@ int port_parse(const char *s, size_t len);
 /* Whether s names its port ("HOST:PORT", "[V6]:PORT"), for settings whose
  * port defaults to something else than default_port would give. */
 bool host_port_has_port(const char *s);
+
+/* An IP address as text, with a port or without: "192.0.2.7",
+ * "192.0.2.7:4242", "2001:db8::7", "[2001:db8::7]", "[2001:db8::7]:4242"
+ * (as sessions list shows a client). The address into *out (port 0),
+ * 0; or -1. */
+int ip_port_parse(const char *s, struct sockaddr_storage *out);
 
 /* "A.B.C.D/N" into network (host order, host bits cleared) and prefix:
  * inet_pton's strict dotted quad, N 0..32 in plain decimal. 0 or -1. */

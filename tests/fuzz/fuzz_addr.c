@@ -1,4 +1,4 @@
-/* libFuzzer: addresses in settings, the input as one string. What parses
+/* libFuzzer: addresses in settings and in bans.remove, the input as one string. What parses
  * must, written back the usual way, parse to the same: HOST:PORT joined
  * (bracketed where it must be), A.B.C.D/N and ADDR/N from inet_ntop. */
 #include <arpa/inet.h>
@@ -57,6 +57,21 @@ static void cidr6(const char *s)
 		abort();
 }
 
+/* An address that parses, written back by inet_ntop, is the same one. */
+static void ip_port(const char *s)
+{
+	struct sockaddr_storage ss, ss2;
+	if (ip_port_parse(s, &ss) < 0)
+		return;
+	char a[INET6_ADDRSTRLEN];
+	const void *bits = ss.ss_family == AF_INET ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+	                 : ss.ss_family == AF_INET6 ? (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr
+	                 : NULL;
+	if (!bits || !inet_ntop(ss.ss_family, bits, a, sizeof(a)) || ip_port_parse(a, &ss2) < 0 ||
+	    memcmp(&ss, &ss2, sizeof(ss)) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -68,6 +83,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	host_port(s);
 	cidr4(s);
 	cidr6(s);
+	ip_port(s);
 	/* A port is 1..65535, and written back it is the same port. */
 	int p = port_parse(s, size), p2;
 	char back[8];

@@ -75,6 +75,57 @@ static void host_port_bad(void **state)
 	}
 }
 
+/* An address to lift a ban by: with its port as sessions list shows it, or
+ * without. */
+static void ip_port(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in, *addr;
+		int family;
+	} good[] = {
+		{"192.0.2.7", "192.0.2.7", AF_INET},
+		{"192.0.2.7:4242", "192.0.2.7", AF_INET},
+		{"2001:db8::7", "2001:db8::7", AF_INET6},
+		{"[2001:db8::7]", "2001:db8::7", AF_INET6},
+		{"[2001:db8::7]:4242", "2001:db8::7", AF_INET6},
+		{"::ffff:192.0.2.7", "::ffff:192.0.2.7", AF_INET6},
+		{"[::ffff:192.0.2.7]:1", "::ffff:192.0.2.7", AF_INET6},
+	};
+	for (size_t i = 0; i < N(good); i++) {
+		struct sockaddr_storage ss;
+		char a[INET6_ADDRSTRLEN];
+		if (ip_port_parse(good[i].in, &ss) != 0)
+			fail_msg("'%s' refused", good[i].in);
+		assert_int_equal(ss.ss_family, good[i].family);
+		const void *bits = ss.ss_family == AF_INET
+		                       ? (const void *)&((struct sockaddr_in *)&ss)->sin_addr
+		                       : (const void *)&((struct sockaddr_in6 *)&ss)->sin6_addr;
+		assert_string_equal(inet_ntop(ss.ss_family, bits, a, sizeof(a)), good[i].addr);
+	}
+	static const char *const bad[][2] = {
+		{"", "empty"},
+		{"192.0.2", "three parts"},
+		{"192.0.2.7:", "no port after ':'"},
+		{"192.0.2.7:0", "port 0"},
+		{"192.0.2.7:65536", "port too big"},
+		{"192.0.2.7:+1", "a sign"},
+		{"[192.0.2.7]", "IPv4 in brackets"},
+		{"[2001:db8::7", "']' missing"},
+		{"[2001:db8::7]x", "text after ']'"},
+		{"2001:db8::7:4242:1:2:3:4:5", "too many groups"},
+		{"host.example:4242", "a name"},
+		{"2001:db8::/64", "a prefix"},
+		{"192.0.2.7 ", "a space"},
+	};
+	for (size_t i = 0; i < N(bad); i++) {
+		struct sockaddr_storage ss;
+		if (ip_port_parse(bad[i][0], &ss) != -1)
+			fail_msg("'%s' (%s) accepted", bad[i][0], bad[i][1]);
+		assert_int_equal(ss.ss_family, AF_UNSPEC);
+	}
+}
+
 static void ports(void **state)
 {
 	(void)state;
@@ -243,6 +294,7 @@ int main(void)
 		cmocka_unit_test(host_port_good),
 		cmocka_unit_test(host_port_bad),
 		cmocka_unit_test(ports),
+		cmocka_unit_test(ip_port),
 		cmocka_unit_test(cidr4_good),
 		cmocka_unit_test(cidr4_bad),
 		cmocka_unit_test(cidr6_good),

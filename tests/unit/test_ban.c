@@ -134,20 +134,31 @@ static void listed_and_lifted(void **state)
 	assert_int_equal(ban_count(&t, 160), 2);
 	assert_int_equal(ban_count(&t, 110 + BAN_DURATION), 0);
 
-	assert_int_equal(ban_lift(&t, "not an address", 160, NULL, 0), -1);
-	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, 0), 2); /* failures only: forgotten */
-	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, 0), 0);
-	assert_int_equal(ban_lift(&t, "192.0.2.99", 160, NULL, 0), 0);
-	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, 0), 1);
+	assert_int_equal(ban_lift(&t, "not an address", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, NULL), 2); /* failures only: forgotten */
+	assert_int_equal(ban_lift(&t, "192.0.2.12", 160, NULL, NULL), 0);
+	assert_int_equal(ban_lift(&t, "192.0.2.99", 160, NULL, NULL), 0);
+	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, NULL), 1);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 160), 0);
-	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, 0), 0);
-	assert_int_equal(ban_lift(&t, "2001:db8::/48", 160, NULL, 0), -1);
-	assert_int_equal(ban_lift(&t, "2001:db8::7", 160, NULL, 0), 1);
+	assert_int_equal(ban_lift(&t, "192.0.2.11", 160, NULL, NULL), 0);
+	assert_int_equal(ban_lift(&t, "2001:db8::/40", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "192.0.2.11:", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "192.0.2.11:99999", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "[2001:db8::7", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "[2001:db8::7]x", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "[192.0.2.11]", 160, NULL, NULL), -1);
+	assert_int_equal(ban_lift(&t, "2001:db8::7", 160, NULL, NULL), 1);
 	assert_int_equal(ban_count(&t, 160), 0);
 	/* Lifted means forgotten: five new failures to ban again. */
 	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
 		assert_false(ban_fail(&t, (struct sockaddr *)&a, 170, BAN_UNTAGGED));
 	assert_true(ban_fail(&t, (struct sockaddr *)&a, 170, BAN_UNTAGGED));
+}
+
+static void lifted(const char *covered, bool banned, void *ctx)
+{
+	char *out = ctx;
+	snprintf(out + strlen(out), 256 - strlen(out), "%s%s;", covered, banned ? " ban" : "");
 }
 
 static struct sockaddr_in6 v6(const char *a)
@@ -166,7 +177,7 @@ static void ipv6_counts_per_64(void **state)
 	                                   "2001:db8:1:2::9", "2001:db8:1:2::7"};
 	for (int i = 0; i < BAN_MAX_FAILS; i++) {
 		struct sockaddr_in6 a = v6(from[i]);
-		assert_int_equal(ban_fail(&t, (struct sockaddr *)&a, 100, BAN_UNTAGGED), i == BAN_MAX_FAILS - 1);
+		assert_int_equal(ban_fail(&t, (struct sockaddr *)&a, 100, BAN_UNTAGGED) != NULL, i == BAN_MAX_FAILS - 1);
 	}
 	struct sockaddr_in6 same = v6("2001:db8:1:2:ffff::1"), other = v6("2001:db8:1:3::7");
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&same, 100), BAN_DURATION);
@@ -175,12 +186,14 @@ static void ipv6_counts_per_64(void **state)
 	ban_sockaddr_str((struct sockaddr *)&same, s, sizeof(s));
 	assert_string_equal(s, "2001:db8:1:2::/64");
 	/* Lifted by its listed form, or by any address in it. */
-	assert_int_equal(ban_lift(&t, "2001:db8:1:2::/64", 100, NULL, 0), 1);
+	assert_int_equal(ban_lift(&t, "2001:db8:1:2::/64", 100, NULL, NULL), 1);
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
 		ban_fail(&t, (struct sockaddr *)&same, 100, BAN_UNTAGGED);
-	char listed[64] = "";
-	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100, listed, sizeof(listed)), 1);
-	assert_string_equal(listed, "2001:db8:1:2::/64"); /* as listed, for the ban.removed event */
+	char listed[256] = "";
+	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100, lifted, listed), 1);
+	/* As listed, for the ban.removed events. The /64's lift by its prefix
+	 * left the /56's five failures: these five banned it too (ten). */
+	assert_string_equal(listed, "2001:db8:1:2::/64 ban;2001:db8:1::/56 ban;2001:db8:1::/48;");
 	assert_int_equal(ban_count(&t, 100), 0);
 	/* IPv4 in IPv6 (a dual-stack socket) stays per address. */
 	struct sockaddr_in6 m1 = v6("::ffff:192.0.2.1"), m2 = v6("::ffff:192.0.2.2");
@@ -192,14 +205,15 @@ static void ipv6_counts_per_64(void **state)
 	struct sockaddr_in plain = v4("192.0.2.1", 9);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&plain, 100), BAN_DURATION);
 	/* Lifted by either form; the event names it as listed. */
-	assert_int_equal(ban_lift(&t, "::ffff:192.0.2.1", 100, listed, sizeof(listed)), 1);
-	assert_string_equal(listed, "192.0.2.1");
+	listed[0] = '\0';
+	assert_int_equal(ban_lift(&t, "::ffff:192.0.2.1", 100, lifted, listed), 1);
+	assert_string_equal(listed, "192.0.2.1 ban;");
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&plain, 100), 0);
 	for (int i = 0; i < BAN_MAX_FAILS; i++)
 		ban_fail(&t, (struct sockaddr *)&plain, 100, BAN_UNTAGGED);
-	assert_int_equal(ban_lift(&t, "::FFFF:c000:201", 100, NULL, 0), 1);
+	assert_int_equal(ban_lift(&t, "::FFFF:c000:201", 100, NULL, NULL), 1);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&m1, 100), 0);
-	assert_int_equal(ban_lift(&t, "::ffff:192.0.2.1", 100, NULL, 0), 0); /* not banned now */
+	assert_int_equal(ban_lift(&t, "::ffff:192.0.2.1", 100, NULL, NULL), 0); /* not banned now */
 }
 
 /* A table full of bans (one sender with many /64s) does not stop the next
@@ -272,9 +286,9 @@ static void lifted_slots_lose_no_other(void **state)
 			ban_fail(&t, (struct sockaddr *)&a[i], 100, BAN_UNTAGGED);
 	}
 	assert_int_equal(t.end, 5);
-	assert_int_equal(ban_lift(&t, "192.0.2.24", 100, NULL, 0), 1); /* the last slot */
+	assert_int_equal(ban_lift(&t, "192.0.2.24", 100, NULL, NULL), 1); /* the last slot */
 	assert_int_equal(t.end, 4);
-	assert_int_equal(ban_lift(&t, "192.0.2.21", 100, NULL, 0), 1); /* one in the middle */
+	assert_int_equal(ban_lift(&t, "192.0.2.21", 100, NULL, NULL), 1); /* one in the middle */
 	assert_int_equal(t.end, 4);
 	for (int i = 0; i < 4; i++)
 		assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a[i], 100), i == 1 ? 0 : BAN_DURATION);
@@ -286,11 +300,99 @@ static void lifted_slots_lose_no_other(void **state)
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 100), BAN_DURATION);
 	assert_int_equal(ban_count(&t, 100), 4);
 	/* Lifting the last ones frees the tail down to the first in use. */
-	assert_int_equal(ban_lift(&t, "192.0.2.23", 100, NULL, 0), 1);
-	assert_int_equal(ban_lift(&t, "192.0.2.22", 100, NULL, 0), 1);
+	assert_int_equal(ban_lift(&t, "192.0.2.23", 100, NULL, NULL), 1);
+	assert_int_equal(ban_lift(&t, "192.0.2.22", 100, NULL, NULL), 1);
 	assert_int_equal(t.end, 2);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a[0], 100), BAN_DURATION);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 100), BAN_DURATION);
+}
+
+/* A site's prefix: failures from its /64s, four each (none banned), count
+ * for their /56 and /48. Ten ban the /56, twenty the /48; a /64's repeated
+ * token counts for neither. */
+static void a_site_is_banned_per_56_and_48(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	char ip[64];
+	const struct ban_entry *b = NULL;
+	int fails = 0;
+	for (int net = 0; net < 3 && !b; net++)
+		for (int f = 0; f < 4; f++, fails++) {
+			snprintf(ip, sizeof(ip), "2001:db8:1:%x::7", net);
+			struct sockaddr_in6 a = v6(ip);
+			/* The same token again from the /64: no new guess anywhere. */
+			if (f == 1)
+				assert_null(ban_fail(&t, (struct sockaddr *)&a, 100, 0x1000 + (uint64_t)f - 1));
+			b = ban_fail(&t, (struct sockaddr *)&a, 100, 0x1000 + (uint64_t)f);
+			if (b)
+				break;
+		}
+	assert_non_null(b);
+	assert_int_equal(fails, BAN_MAX_FAILS_56 - 1);
+	assert_int_equal(b->prefix, 56);
+	assert_int_equal(ban_threshold(b), BAN_MAX_FAILS_56);
+	char s[64];
+	ban_addr_str(b, s, sizeof(s));
+	assert_string_equal(s, "2001:db8:1::/56");
+	struct sockaddr_in6 in56 = v6("2001:db8:1:ff::1"), next56 = v6("2001:db8:1:100::1"),
+	                    other48 = v6("2001:db8:2::1");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&in56, 100), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&next56, 100), 0);
+	/* The /48 counted those ten; ten more from its other /56s ban it. */
+	b = NULL;
+	for (int net = 0; !b; net++) {
+		snprintf(ip, sizeof(ip), "2001:db8:1:%x00::7", net + 1);
+		struct sockaddr_in6 a = v6(ip);
+		for (int f = 0; f < 4 && !b; f++, fails++)
+			b = ban_fail(&t, (struct sockaddr *)&a, 200, 0x2000 + (uint64_t)f);
+	}
+	assert_int_equal(fails, BAN_MAX_FAILS_48 - 1);
+	ban_addr_str(b, s, sizeof(s));
+	assert_string_equal(s, "2001:db8:1::/48");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&next56, 200), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&other48, 200), 0);
+	/* A banned address is told once a minute, by the ban that ends last. */
+	uint64_t left = 0;
+	assert_true(ban_admit(&t, (struct sockaddr *)&in56, 210, &left));
+	assert_false(ban_admit(&t, (struct sockaddr *)&in56, 220, &left));
+	assert_int_equal(left, 200 + BAN_DURATION - 220);
+	char out[256] = "";
+	ban_foreach(&t, 300, collect, out);
+	assert_string_equal(out, "2001:db8:1::/56/3400;2001:db8:1::/48/3500;");
+}
+
+/* bans remove: an address as sessions list shows it, with its port; a
+ * prefix as listed lifts that entry alone, an address all it counts under. */
+static void lifted_by_every_form(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in a = v4("192.0.2.1", 4242);
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		ban_fail(&t, (struct sockaddr *)&a, 100, BAN_UNTAGGED);
+	assert_int_equal(ban_lift(&t, "192.0.2.1:4242", 100, NULL, NULL), 1);
+	assert_int_equal(ban_count(&t, 100), 0);
+	struct sockaddr_in6 b = v6("2001:db8::11");
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		ban_fail(&t, (struct sockaddr *)&b, 100, BAN_UNTAGGED);
+	assert_int_equal(ban_lift(&t, "[2001:db8::11]:4242", 100, NULL, NULL), 1);
+	assert_int_equal(ban_count(&t, 100), 0);
+	assert_int_equal(ban_lift(&t, "[2001:db8::11]", 100, NULL, NULL), 0); /* all forgotten */
+	/* A /56 banned beside its /64: lifting the /56 alone leaves the /64's. */
+	for (int i = 0; i < BAN_MAX_FAILS_56; i++) {
+		struct sockaddr_in6 c = v6(i < BAN_MAX_FAILS ? "2001:db8::11" : "2001:db8:0:1::11");
+		ban_fail(&t, (struct sockaddr *)&c, 100, 0x100 + (uint64_t)i);
+	}
+	assert_int_equal(ban_count(&t, 100), 3); /* the two /64s and the /56 */
+	char listed[256] = "";
+	assert_int_equal(ban_lift(&t, "2001:db8::/56", 100, lifted, listed), 1);
+	assert_string_equal(listed, "2001:db8::/56 ban;");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&b, 100), BAN_DURATION);
+	struct sockaddr_in6 c = v6("2001:db8:0:2::11");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&c, 100), 0);
+	assert_int_equal(ban_lift(&t, "2001:db8::/48", 100, NULL, NULL), 2); /* failures only */
+	assert_int_equal(ban_lift(&t, "2001:db8::/48", 100, NULL, NULL), 0);
 }
 
 int main(void)
@@ -299,13 +401,15 @@ int main(void)
 		cmocka_unit_test(fifth_failure_bans_for_an_hour),
 		cmocka_unit_test(banned_address_admitted_once_a_minute),
 		cmocka_unit_test(failures_outside_the_window_start_over),
-				cmocka_unit_test(full_table_reuses_the_stalest_entry),
+		cmocka_unit_test(full_table_reuses_the_stalest_entry),
 		cmocka_unit_test(unknown_family_is_ignored),
 		cmocka_unit_test(listed_and_lifted),
 		cmocka_unit_test(ipv6_counts_per_64),
 		cmocka_unit_test(full_table_of_bans_still_bans),
 		cmocka_unit_test(a_repeated_token_counts_once),
 		cmocka_unit_test(lifted_slots_lose_no_other),
+		cmocka_unit_test(a_site_is_banned_per_56_and_48),
+		cmocka_unit_test(lifted_by_every_form),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
