@@ -143,6 +143,14 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 			goto fail;
 		u->connected = true;
 	} else {
+		/* [::] takes IPv4 clients too (as mapped addresses, which the rest
+		 * expects), whatever net.ipv6.bindv6only says: said here, before
+		 * the bind. */
+		int zero = 0;
+		if (addr->sa_family == AF_INET6 &&
+		    setsockopt(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero)) < 0)
+			log_warn("cannot let IPv4 in on the IPv6 socket (IPV6_V6ONLY: %s): on [::], "
+			         "IPv4 clients get in only if net.ipv6.bindv6only is 0", strerror(errno));
 		/* No SO_REUSEADDR: on UDP it would let a second hub bind the same
 		 * address and take this one's traffic. */
 		if (bind(u->fd, addr, len) < 0) {

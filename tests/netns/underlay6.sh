@@ -5,7 +5,9 @@
 # gets as ::ffff:192.0.2.13 and shows as 192.0.2.13. Traffic crosses both
 # ways. c2's link has MTU 1400: its QUIC packets fit it (1400 less 40
 # bytes of IPv6 and 8 of UDP), and 1280-byte packets still pass. Then the
-# hub's machine gets second addresses (see there).
+# hub's machine gets second addresses (see there). The hub's namespace has
+# net.ipv6.bindv6only=1, as some machines do: its socket on [::] takes
+# IPv4 all the same (it says so to the kernel itself).
 #
 #   hub 2001:db8::1, 192.0.2.1 --+
 #   c1  2001:db8::11 ------------+-- br0
@@ -19,6 +21,8 @@ for n in hub:1 c1:11 c2:12; do
 	ip -n "$(ns "${n%%:*}")" addr add "2001:db8::${n#*:}/64" dev eth0 nodad
 done
 ip -n "$(ns c2)" link set eth0 mtu 1400
+nsx hub sysctl -qw net.ipv6.bindv6only=1
+expect_eq "net.ipv6.bindv6only in the hub's namespace" "$(nsx hub sysctl -n net.ipv6.bindv6only)" 1
 start hub server --listen "[::]:4242" --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock"
 wait_hub
 expect_eq "the hub listens on" "$(ctl --json status | jq -r .listen)" "[::]:4242"
@@ -28,6 +32,7 @@ for i in 1 2; do
 done
 start c3 client --server 192.0.2.1:4242 --token s3cret
 wait_connected c3 10.100.0.4
+ok "IPv6 and IPv4 clients reach the hub on [::], net.ipv6.bindv6only=1 as it is"
 expect_eq "the clients' addresses as the hub sees them" \
 	"$(ctl --json sessions list | jq -r '[.sessions[].remote | sub(":[0-9]+$"; "")] | sort | join(" ")')" \
 	"192.0.2.13 [2001:db8::11] [2001:db8::12]"
