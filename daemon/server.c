@@ -663,6 +663,44 @@ static void take_systemd_sockets(int *ctl_fd, int *udp_fd)
 	}
 }
 
+/* Whether the address is one of this machine's: a bind to it, on a port
+ * the kernel picks, works. */
+static bool addr_here(const struct addrinfo *ai)
+{
+	struct sockaddr_storage a = {0};
+	memcpy(&a, ai->ai_addr, ai->ai_addrlen);
+	/* The port sits in the same place in both families' sockaddr. */
+	((struct sockaddr_in *)(void *)&a)->sin_port = 0;
+	int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_CLOEXEC, IPPROTO_UDP);
+	bool here = fd >= 0 && bind(fd, (const struct sockaddr *)&a, ai->ai_addrlen) == 0;
+	if (fd >= 0)
+		close(fd);
+	return here;
+}
+
+static bool same_answer(const struct addrinfo *a, const struct addrinfo *b)
+{
+	return a->ai_addrlen == b->ai_addrlen && !memcmp(a->ai_addr, b->ai_addr, a->ai_addrlen);
+}
+
+/* The addresses of the answers other than pick, each once, as "A, B" ("" when none). */
+static void other_answers(const struct addrinfo *ai, const struct addrinfo *pick, char *buf,
+                          size_t len)
+{
+	size_t n = 0;
+	buf[0] = '\0';
+	for (const struct addrinfo *p = ai; p; p = p->ai_next) {
+		bool seen = same_answer(p, pick);
+		for (const struct addrinfo *q = ai; q != p && !seen; q = q->ai_next)
+			seen = same_answer(p, q);
+		char h[INET6_ADDRSTRLEN];
+		if (seen || n >= len)
+			continue;
+		sockaddr_host(p->ai_addr, h, sizeof(h));
+		n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? ", " : "", h);
+	}
+}
+
 static int open_listener(struct server *s, int fd)
 {
 	if (fd >= 0) {
@@ -684,12 +722,30 @@ static int open_listener(struct server *s, int fd)
 		free(host), free(port);
 		return -1;
 	}
-	rv = udp_open(&s->udp, ai->ai_addr, ai->ai_addrlen, false);
+	/* A name may give several addresses, and the socket listens on one:
+	 * the first that is this machine's (another may be a NAT's public
+	 * address, or a stale record), else the first. */
+	const struct addrinfo *pick = ai;
+	for (const struct addrinfo *p = ai; ai->ai_next && p; p = p->ai_next)
+		if (addr_here(p)) {
+			pick = p;
+			break;
+		}
+	rv = udp_open(&s->udp, pick->ai_addr, pick->ai_addrlen, false);
+	char others[256], bound[INET6_ADDRSTRLEN + 8];
+	other_answers(ai, pick, others, sizeof(others));
 	if (rv < 0)
 		log_err("cannot listen on UDP %s: %s", s->cfg->listen, strerror(errno));
 	else if (s->udp.freebind)
 		log_warn("--listen %s: no such address on this machine yet; listening for when it "
 		         "comes (a mistyped one never will)", s->cfg->listen);
+	if (rv == 0 && others[0]) {
+		sockaddr_str((const struct sockaddr *)&s->udp.local, bound, sizeof(bound));
+		log_warn("--listen %s: listening on %s only, not on %s, which the name gives too "
+		         "(the socket listens on one address): give --listen the one meant, or "
+		         "[::]:%s for all of this machine's, IPv4 too", s->cfg->listen, bound, others,
+		         port);
+	}
 	freeaddrinfo(ai);
 	free(host), free(port);
 	return rv;

@@ -5,7 +5,8 @@
 # gets as ::ffff:192.0.2.13 and shows as 192.0.2.13. Traffic crosses both
 # ways. c2's link has MTU 1400: its QUIC packets fit it (1400 less 40
 # bytes of IPv6 and 8 of UDP), and 1280-byte packets still pass. Then the
-# hub's machine gets second addresses (see there). The hub's namespace has
+# hub's machine gets second addresses, and a hub listens on a name with
+# two addresses (see there). The hub's namespace has
 # net.ipv6.bindv6only=1, as some machines do: its socket on [::] takes
 # IPv4 all the same (it says so to the kernel itself).
 #
@@ -142,3 +143,22 @@ stop c2:after56
 ctl bans remove 2001:db8:0:1::99 > /dev/null || fail "bans remove by an address in the /64"
 expect_eq "bans after the last lift" "$(ctl --json bans list | jq '.bans | length')" 0
 ok "an address, with its port or in the /64, lifts the bans it is under"
+
+# A hub on a name with two addresses, the first not this machine's (a
+# stale record, or a NAT's public address): it listens on the one that is
+# (a socket takes one), and says what it left.
+etc_netns hub
+printf '2001:db8::99 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns hub)/hosts"
+expect_eq "what the hub's machine finds for hub.slopn.test, in order" \
+	"$(nsx hub getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" \
+	"2001:db8::99 192.0.2.1 "
+start hub:named server --listen hub.slopn.test:4244 --state-dir "$TMP/named-state" --token named \
+	--control "$TMP/named.sock" --tun named0 --subnet 10.102.0.0/24
+wait_hub "$TMP/named.sock"
+expect_eq "the address the hub on hub.slopn.test listens on" \
+	"$(nsx hub ss -Hlun 'sport = :4244' | awk '{print $4}')" "192.0.2.1:4244"
+grep -q "listening on 192.0.2.1:4244 only, not on 2001:db8::99" "$TMP/hub-named.log" ||
+	fail "the hub did not say which of the name's addresses it left: $(cat "$TMP/hub-named.log")"
+start c3:named client --server 192.0.2.1:4244 --token named --tun named0
+wait_until 10 "c3 connected to the hub on hub.slopn.test" client_is c3:named vip 10.102.0.2
+ok "a hub on a name listens on the name's address that is here, and names the one it left"
