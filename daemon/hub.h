@@ -78,6 +78,11 @@ struct server {
 	const struct config *cfg;
 	sd_event *ev;
 	struct udp udp;
+	/* What it listens on, as status, invites and logs say: --listen, or
+	 * the address of a socket systemd passed (bound there, whatever
+	 * --listen says). */
+	const char *listen;
+	char listen_passed[INET6_ADDRSTRLEN + 8];
 	struct tls_identity id;
 	struct cidmap cids;
 	struct ban_table bans;

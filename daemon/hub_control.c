@@ -38,7 +38,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"initials_dropped", (json_int_t)a->initials_dropped);
 	json_t *r = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
-		"version", SLOPN_VERSION, "role", "server", "listen", s->cfg->listen,
+		"version", SLOPN_VERSION, "role", "server", "listen", s->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)((timer_now_usec() - s->started_mono) / 1000000),
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,
@@ -305,12 +305,34 @@ static json_t *limit_or_null(const struct token_entry *e)
 	return e->max_sessions ? json_integer(e->max_sessions) : json_null();
 }
 
+/* Whether the address is a wildcard one: no place for a client to go. */
+static bool wildcard(const struct sockaddr_storage *a)
+{
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)a)->sin_addr.s_addr == htonl(INADDR_ANY);
+	return a->ss_family == AF_INET6 &&
+	       IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)a)->sin6_addr);
+}
+
+/* Whether host is a wildcard address in any spelling a client would read
+ * (0.0.0.0, 0, ::0, 0:0::0): inet_aton's IPv4 forms are getaddrinfo's. */
+static bool wildcard_host(const char *host)
+{
+	struct in_addr a;
+	struct in6_addr a6;
+	if (inet_aton(host, &a))
+		return a.s_addr == htonl(INADDR_ANY);
+	return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_UNSPECIFIED(&a6);
+}
+
 /* "HOST:PORT" that clients reach: --public-address (its port defaulting to
- * the listen port), else the listen address unless that is a wildcard. */
+ * the port listened on), else what the hub listens on (s->listen: a
+ * socket from systemd's address, not --listen) unless the socket is bound
+ * to a wildcard address, however --listen spelled it. */
 static int invite_server(const struct server *s, char *buf, size_t len)
 {
 	char *lhost, *lport, *phost = NULL, *pport = NULL;
-	if (split_host_port(s->cfg->listen, &lhost, &lport) < 0)
+	if (split_host_port(s->listen, &lhost, &lport) < 0)
 		return -1;
 	if (s->cfg->public_address && split_host_port(s->cfg->public_address, &phost, &pport) < 0)
 		phost = NULL;
@@ -318,7 +340,7 @@ static int invite_server(const struct server *s, char *buf, size_t len)
 	const char *host = phost ? phost : lhost;
 	const char *port = phost && explicit_port ? pport : lport;
 	int rv = -1;
-	if (strcmp(host, "0.0.0.0") && strcmp(host, "::") && *host) {
+	if (phost ? !wildcard_host(phost) : !wildcard(&s->udp.local)) {
 		snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
 		rv = 0;
 	}

@@ -110,7 +110,7 @@ unsigned hub_totals(const struct server *s, struct conn_stats *t)
 void hub_notify_status(const struct server *s)
 {
 	sd_notifyf(0, "STATUS=%u session%s, listening on %s", live_sessions(s),
-	           live_sessions(s) == 1 ? "" : "s", s->cfg->listen);
+	           live_sessions(s) == 1 ? "" : "s", s->listen);
 }
 
 static void session_free(struct session *ss)
@@ -703,12 +703,16 @@ static void other_answers(const struct addrinfo *ai, const struct addrinfo *pick
 
 static int open_listener(struct server *s, int fd)
 {
+	s->listen = s->cfg->listen;
 	if (fd >= 0) {
 		if (udp_adopt(&s->udp, fd) < 0) {
 			log_err("cannot use the UDP socket passed by systemd: %s", strerror(errno));
 			return -1;
 		}
-		log_info("QUIC socket from systemd (fd %d)", fd);
+		sockaddr_str((const struct sockaddr *)&s->udp.local, s->listen_passed,
+		             sizeof(s->listen_passed));
+		s->listen = s->listen_passed;
+		log_info("QUIC socket from systemd (fd %d), on %s", fd, s->listen);
 		return 0;
 	}
 	char *host, *port;
@@ -1176,7 +1180,13 @@ int server_run(const struct config *cfg)
 		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &a);
 		log_info("hub %s/64: IPv6 inside the tunnel", ip6str(&a, h6));
 	}
-	log_info("listening on %s", cfg->listen);
+	char bound[sizeof(s->listen_passed)];
+	sockaddr_str((const struct sockaddr *)&s->udp.local, bound, sizeof(bound));
+	/* A name, or an address written otherwise (0 for 0.0.0.0): the address too. */
+	if (strcmp(bound, s->listen))
+		log_info("listening on %s (%s)", s->listen, bound);
+	else
+		log_info("listening on %s", s->listen);
 	sd_notify(0, "READY=1");
 	hub_notify_status(s);
 	rc = sd_event_loop(s->ev) == 0 ? 0 : 1;

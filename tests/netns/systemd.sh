@@ -2,7 +2,9 @@
 # systemd integration: the units verify, socket activation works without
 # PID 1 (systemd-socket-activate hands slopnd the control socket, the first
 # slopnctl call starts it, a NOTIFY_SOCKET listener sees READY=1 and
-# STATUS=), and an install into a DESTDIR has every file in its place.
+# STATUS=; handed the QUIC socket, the hub says that socket's address in
+# status and invites), and an install into a DESTDIR has every file in
+# its place.
 . "$(dirname "$0")/lib.sh"
 command -v systemd-analyze >/dev/null || skip "needs systemd-analyze"
 command -v systemd-socket-activate >/dev/null || skip "needs systemd-socket-activate"
@@ -61,6 +63,23 @@ grep -q "READY=1" "$TMP/notify.log" || fail "no READY=1: $(cat "$TMP/notify.log"
 grep -q "STATUS=1 session, listening on 192.0.2.1:4242" "$TMP/notify.log" ||
 	fail "no STATUS with the session count: $(cat "$TMP/notify.log")"
 ok "READY=1 and STATUS= with the session count"
+
+# 2a. The QUIC socket from systemd (a ListenDatagram= socket): bound where
+# systemd put it, whatever --listen says (here nothing: 0.0.0.0:4242), so
+# status and invites give that address. c1's first packet starts the hub.
+ip netns exec "$(ns hub)" systemd-socket-activate --datagram -l 192.0.2.1:4250 --fdname=quic \
+	"$SLOPND" server --state-dir "$TMP/sd-state" --token s3cret --control "$TMP/sd.sock" \
+	--tun slopnq0 --subnet 10.102.0.0/24 > "$TMP/hub-sd.log" 2>&1 &
+PIDS+=($!)
+udp_bound() { nsx hub ss -Hlun "sport = :$1" | grep -q .; }
+wait_until 5 "systemd-socket-activate on UDP 4250" udp_bound 4250
+start c1:sd client --server 192.0.2.1:4250 --token s3cret --tun slopnq1
+wait_connected c1:sd 10.102.0.2
+expect_eq "what the hub with systemd's socket listens on" \
+	"$("$SLOPNCTL" --socket "$TMP/sd.sock" --json status | jq -r .listen)" 192.0.2.1:4250
+expect_eq "the host of its invite" "$("$SLOPNCTL" --socket "$TMP/sd.sock" --json token add t |
+	jq -r .invite | sed 's|.*@||; s|?.*||')" 192.0.2.1:4250
+ok "a QUIC socket from systemd: status and invites give its address, not --listen's"
 
 # 2b. Started as the units start them, but with no systemd in between
 # (the hub without slopnd.socket, a plain systemctl start): with no more

@@ -323,4 +323,10 @@ expect_eq "invite for a public name, the listen port" \
 expect_eq "invite for a public IPv6 address and port" \
 	"$(invite_of pb --listen 0.0.0.0:4244 --public-address '[2001:db8::1]:443')" "[2001:db8::1]:443"
 expect_eq "invite of a hub on a wildcard address" "$(invite_of pc --listen 0.0.0.0:4245)" none
-ok "invites: the public address and port, none for a wildcard"
+# A wildcard however written: the address, not its spelling.
+expect_eq "invite of a hub on [::0]" "$(invite_of pd --listen '[::0]:4246')" none
+expect_eq "invite of a hub on [0:0::0]" "$(invite_of pe --listen '[0:0::0]:4247')" none
+expect_eq "invite of a hub on 0 (0.0.0.0)" "$(invite_of pf --listen 0:4248)" none
+expect_eq "invite for a public address 0 (0.0.0.0)" \
+	"$(invite_of pg --listen 192.0.2.1:4249 --public-address 0)" none
+ok "invites: the public address and port, none for a wildcard, however written"
