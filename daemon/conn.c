@@ -740,12 +740,17 @@ int conn_migrate(struct conn *c)
 
 /* ---- writing ---- */
 
-/* The UDP payload the kernel lets us send to the peer now (a throwaway
- * socket: four system calls). */
+/* The hub's: the UDP payload its kernel lets it send to the peer now, the
+ * MTU of the interface the route there leaves by (what its socket's sends
+ * are sized by: udp.c, tune). Not IP_MTU on a socket connected there: that
+ * is lowered by any ICMP "fragmentation needed" the machine believed about
+ * the peer's address, for any of its sockets, and anyone who knows a
+ * client's address can forge one; a way narrower further on is the
+ * client's to tell (its probes, its max_udp_payload_size). */
 static size_t path_room(struct conn *c)
 {
 	const ngtcp2_path *p = ngtcp2_conn_get_path(c->qc);
-	size_t room = udp_path_payload_to(p->remote.addr, p->remote.addrlen);
+	size_t room = udp_device_payload_to(p->remote.addr, p->remote.addrlen);
 	/* QUIC's least: nothing smaller would do */
 	return room < NGTCP2_MAX_UDP_PAYLOAD_SIZE ? NGTCP2_MAX_UDP_PAYLOAD_SIZE : room;
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "daemon/log.h"
+#include "tun/netlink.h"
 
 #ifndef UDP_SEGMENT
 #define UDP_SEGMENT 103
@@ -258,23 +259,37 @@ size_t udp_path_payload(const struct udp *u)
 	return path_payload(u->fd, u->local.ss_family);
 }
 
-size_t udp_path_payload_to(const struct sockaddr *dst, socklen_t len)
+size_t udp_device_payload_to(const struct sockaddr *dst, socklen_t len)
 {
-	struct sockaddr_in v4;
-	const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)dst;
-	if (dst->sa_family == AF_INET6 && len >= sizeof(*in6) && IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-		/* An IPv4 peer of a dual-stack socket: its way is IPv4's. */
-		v4 = (struct sockaddr_in){.sin_family = AF_INET, .sin_port = in6->sin6_port};
-		memcpy(&v4.sin_addr, in6->sin6_addr.s6_addr + 12, 4);
-		dst = (const struct sockaddr *)&v4;
-		len = sizeof(v4);
+	int family = dst->sa_family, oif = 0;
+	if (family == AF_INET && len >= sizeof(struct sockaddr_in)) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)dst;
+		uint32_t gw;
+		if (nl_route_get(in->sin_addr.s_addr, &oif, &gw) < 0)
+			oif = 0;
+	} else if (family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)dst;
+		uint8_t gw[16];
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
+			/* An IPv4 peer of a dual-stack socket: its way is IPv4's. */
+			uint32_t a, gw4;
+			memcpy(&a, in6->sin6_addr.s6_addr + 12, 4);
+			family = AF_INET;
+			if (nl_route_get(a, &oif, &gw4) < 0)
+				oif = 0;
+		} else if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) && in6->sin6_scope_id) {
+			oif = (int)in6->sin6_scope_id; /* the interface it was heard on */
+		} else if (nl_route6_get(in6->sin6_addr.s6_addr, &oif, gw) < 0) {
+			oif = 0;
+		}
 	}
-	int fd = socket(dst->sa_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
+	struct nl_link l;
+	if (!oif || nl_link_get(oif, &l) < 0)
 		return UDP_MAX_PAYLOAD;
-	size_t payload = connect(fd, dst, len) == 0 ? path_payload(fd, dst->sa_family) : UDP_MAX_PAYLOAD;
-	close(fd);
-	return payload;
+	if (l.mtu <= UDP_IP_OVERHEAD(family))
+		return 0;
+	size_t payload = l.mtu - UDP_IP_OVERHEAD(family);
+	return payload < UDP_MAX_PAYLOAD ? payload : UDP_MAX_PAYLOAD;
 }
 
 void udp_close(struct udp *u)

@@ -95,9 +95,11 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len);
  * carries (the route's MTU, lowered by any ICMP "too big" seen), at most
  * UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it cannot tell. */
 size_t udp_path_payload(const struct udp *u);
-/* The same towards dst, for an unconnected socket (asked through a
- * throwaway one connected there). */
-size_t udp_path_payload_to(const struct sockaddr *dst, socklen_t len);
+/* Hub: the largest UDP payload the interface that the route to dst leaves
+ * by takes (its MTU), at most UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it
+ * cannot tell. No path MTU learnt from ICMP counts: what a hub's socket
+ * sends ignores it (udp.c, tune). Two rtnetlink queries. */
+size_t udp_device_payload_to(const struct sockaddr *dst, socklen_t len);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */
 uint8_t *udp_tx_slot(struct udp *u);

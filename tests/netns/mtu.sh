@@ -157,8 +157,8 @@ expect_eq "the largest packet c1's session carries after the hub's link narrowed
 	"$(hub_stat 10.100.0.2 max_packet)" "$(hub_stat 10.100.0.5 max_packet)"
 # The link wide again: the clients whose connections came back smaller than
 # the TUN's MTU are asked to connect again, and carry 1280-byte packets
-# again. (c4 may be asked too: the hub's kernel raises what it learnt of
-# the way to c4, 1300 bytes, with its link's MTU; c4 comes back as it was.)
+# again. (c4 is asked too: the hub's way to it, its own link, widened, and
+# c4's connection carries less than the TUN's MTU; c4 comes back as it was.)
 ip -n "$(ns hub)" link set eth0 mtu 1500
 wait_until 10 "c1 connected again with 1452-byte UDP payloads" client_is c1 udp_payload 1452
 wait_connected c1 10.100.0.2
