@@ -47,15 +47,22 @@ static void tune(struct udp *u, int family, bool hub)
 		setsockopt(u->fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
 	if (setsockopt(u->fd, SOL_SOCKET, SO_SNDBUFFORCE, &v, sizeof(v)) < 0)
 		setsockopt(u->fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	/* QUIC does its own path-MTU discovery; never let the kernel fragment.
-	 * A hub takes no path MTU from ICMP errors either (INTERFACE): its
-	 * socket is bound, not connected, so the kernel would believe one
-	 * about any address, and anyone who knows a client's address could
-	 * shrink the hub's packets to it (the way to a client narrower than
-	 * the link is the client's to tell: its probes, its
-	 * max_udp_payload_size). A client's connected socket keeps them: its
-	 * way to the hub narrowing is what they tell. */
-	int pmtu = hub ? IP_PMTUDISC_INTERFACE : IP_PMTUDISC_PROBE;
+	/* QUIC does its own path-MTU discovery: the kernel must not fragment,
+	 * and on IPv4 DF is set so that no router does either (RFC 9000, 14).
+	 * PROBE sets DF on every packet (on each UDP GSO segment too: each
+	 * copies the header) and sizes them by the interface's MTU, whatever
+	 * path MTU the kernel learnt from ICMP. A client reads that path MTU
+	 * on its connected socket all the same (udp_path_payload): its way to
+	 * the hub narrowing is what such an error tells. A hub's socket is
+	 * bound, not connected, so the kernel believes one about any address,
+	 * and anyone who knows a client's address could shrink the hub's
+	 * packets to it: neither the hub's sends nor the room it gives a
+	 * client (udp_device_payload_to) take it in; a way narrower further on
+	 * is the client's to tell (its probes, its max_udp_payload_size).
+	 * INTERFACE, with which the kernel would not even note it, sends IPv4
+	 * without DF; IPv6 routers never fragment, so a hub's IPv6 socket
+	 * keeps it. */
+	int pmtu = IP_PMTUDISC_PROBE;
 	/* On an IPv6 socket too: its IPv4 peers' (dual stack). */
 	setsockopt(u->fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof(pmtu));
 	if (family == AF_INET6) {
