@@ -3,12 +3,36 @@
 # a narrower way to the hub gets QUIC packets that fit it.
 . "$(dirname "$0")/lib.sh"
 topo 3
+# The hub's QUIC packets carry DF over IPv4 (RFC 9000 14: no router may
+# fragment them), its GSO bursts' too: each from its port is counted on
+# the bridge, with DF or without, from the first handshake to the end.
+nsx lan nft -f - <<'NFT' || fail "nft refused the DF counters"
+table bridge df {
+	counter with_df {}
+	counter without_df {}
+	chain seen {
+		type filter hook forward priority 0;
+		ip saddr 192.0.2.1 udp sport 4242 ip frag-off & 0x4000 != 0 counter name with_df
+		ip saddr 192.0.2.1 udp sport 4242 ip frag-off & 0x4000 == 0 counter name without_df
+	}
+}
+NFT
+hub_pkts() { nsx lan nft -j list counter bridge df "$1" | jq '.nftables[] | select(.counter) | .counter.packets'; }
+# hub_df: none of the hub's packets left without DF, and some with it.
+hub_df() {
+	local with without
+	with=$(hub_pkts with_df) without=$(hub_pkts without_df)
+	expect_eq "the hub's QUIC packets without DF" "$without" 0
+	[ "${with:-0}" -gt 0 ] || fail "no QUIC packet from the hub counted with DF"
+	ok "$with QUIC packets from the hub, all with DF"
+}
 start_hub
 connect_clients 2
 nsx c1 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping to the hub failed"
 ok "1280-byte packets c1 -> hub"
 nsx c1 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.3 >/dev/null || fail "1280-byte ping to c2 failed"
 ok "1280-byte packets c1 -> c2"
+hub_df
 nsx c1 ping -M do -s 1253 -c 1 -W 1 10.100.0.1 >/dev/null 2>&1 && fail "1281-byte packet passed a 1280 MTU"
 ok "1281 bytes refused by the 1280 MTU"
 expect_eq "too_big drops" "$(hub_stat 10.100.0.2 drop_too_big)" 0
@@ -181,4 +205,6 @@ wait_connected c3 10.100.0.4
 ip -n "$(ns c3)" route flush cache
 nsx c3 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c3 -> hub failed with its link wide again"
 ok "1280-byte packets from c3 with its link wide again"
+# Through all of the above (narrow ways, a router, bulk TCP both ways):
+hub_df
 echo "PASS"
