@@ -47,6 +47,13 @@ static unsigned keys_of(const struct sockaddr *sa, struct ban_key keys[NLEVELS])
 		keys[0].prefix = 32;
 		return 1;
 	}
+	/* Link-local addresses share one /64 on every link: each counts as
+	 * itself (a stranger on the link is no site of its own). */
+	if (IN6_IS_ADDR_LINKLOCAL(a)) {
+		memcpy(keys[0].addr, a, 16);
+		keys[0].prefix = 128;
+		return 1;
+	}
 	for (unsigned i = 0; i < NLEVELS; i++) {
 		memset(keys[i].addr, 0, 16);
 		memcpy(keys[i].addr, a, levels6[i].prefix / 8);
@@ -63,13 +70,13 @@ unsigned ban_threshold(const struct ban_entry *e)
 	return BAN_MAX_FAILS;
 }
 
-/* "192.0.2.7", "2001:db8:1:2::/64" */
+/* "192.0.2.7", "2001:db8:1:2::/64", "fe80::1" */
 static void key_str(const uint8_t addr[16], unsigned prefix, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
 	bool v4 = prefix == 32;
 	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? addr + 12 : addr, s, sizeof(s));
-	if (v4)
+	if (v4 || prefix == 128)
 		snprintf(buf, len, "%s", s);
 	else
 		snprintf(buf, len, "%s/%u", s, prefix);

@@ -8,7 +8,8 @@
  * otherwise guess others four at a time between its logins).
  * An IPv6 failure that counts for its /64 counts for its /56 and /48 too,
  * which are banned after 10 and 20: a site's prefix holds 256 or 65536
- * /64s, each worth five guesses otherwise.
+ * /64s, each worth five guesses otherwise. A link-local address counts as
+ * itself: every link has the same /64.
  * Fixed size: when full, the stalest entry makes room (the ban that ends
  * first, when all are bans), so a flood of addresses costs no memory.
  * Times are in seconds on any monotonic clock. Bans live in memory only:
@@ -34,7 +35,7 @@
 
 struct ban_entry {
 	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its prefix */
-	uint8_t prefix;        /* 32 (IPv4), or 64, 56, 48 */
+	uint8_t prefix;        /* 32 (IPv4), or 64, 56, 48; 128 (link-local) */
 	uint32_t fails;
 	/* what the window's counted failures presented (a /64's; a wider
 	 * prefix counts what its /64s counted) */

@@ -191,7 +191,17 @@ int client_name_init(struct client *cl)
 bool client_host_is_address(const char *h)
 {
 	struct in6_addr a;
-	return inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1;
+	if (inet_pton(AF_INET, h, &a) == 1 || inet_pton(AF_INET6, h, &a) == 1)
+		return true;
+	/* fe80::1%eth0: an address on a link (no name for SNI, nor a DNS
+	 * lookup); getaddrinfo reads the interface. */
+	const char *pct = strchr(h, '%');
+	char a6[INET6_ADDRSTRLEN];
+	if (!pct || !pct[1] || (size_t)(pct - h) >= sizeof(a6))
+		return false;
+	memcpy(a6, h, (size_t)(pct - h));
+	a6[pct - h] = '\0';
+	return inet_pton(AF_INET6, a6, &a) == 1;
 }
 
 void client_name_lookup(struct client *cl)

@@ -383,15 +383,19 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 			return -1;
 		}
 		static const uint8_t none[16];
-		char gw[INET6_ADDRSTRLEN] = "", dev[IFNAMSIZ] = "?";
+		char gw[INET6_ADDRSTRLEN] = "", dev[IFNAMSIZ + 16] = "on-link dev ?";
 		if (memcmp(cl->ft.hub_gw, none, sizeof(none)))
 			inet_ntop(cl->hub_family, cl->ft.hub_gw, gw, sizeof(gw));
-		if_indextoname((unsigned)cl->ft.hub_oif, dev);
-		log_info("full tunnel: everything through %s%s; the hub %s%s via %s%s", cl->tunname,
+		char name[IFNAMSIZ];
+		if (!cl->ft.hub_oif) /* not looked up: the hub's own family stays out of the tunnel */
+			snprintf(dev, sizeof(dev), "its own route");
+		else if (if_indextoname((unsigned)cl->ft.hub_oif, name))
+			snprintf(dev, sizeof(dev), "on-link dev %s", name);
+		log_info("full tunnel: everything through %s%s; the hub %s%s via %s", cl->tunname,
 		         six ? " (IPv4 and IPv6)" : cl->prefix6 ? " (IPv4; the hub offers no IPv6 way "
 		                                                  "out)" : "",
-		         cl->host, cl->ft.host_added ? "" : " (its route was there)",
-		         *gw ? gw : "on-link dev ", *gw ? "" : dev);
+		         cl->host, cl->ft.host_added || !cl->ft.hub_oif ? "" : " (its route was there)",
+		         *gw ? gw : dev);
 	}
 	if (cl->cfg->accept_dns) {
 		/* An IPv6 server is only of use with an IPv6 address to ask from. */

@@ -249,6 +249,23 @@ static int check_not_mapped(const char *v)
 	return 0;
 }
 
+/* fe80::1 is on every link: without its interface ([fe80::1%eth0]) no
+ * packet can leave for it (EINVAL at each attempt). */
+static int check_link_scope(const char *v)
+{
+	char *h, *p;
+	struct in6_addr a;
+	if (split_host_port(v, &h, &p) < 0)
+		return 0;
+	int rv = 0;
+	if (inet_pton(AF_INET6, h, &a) == 1 && IN6_IS_ADDR_LINKLOCAL(&a))
+		rv = bad("'%s': a link-local address, on every link: give the interface it is on "
+		         "too, such as [%s%%eth0]:%s", v, h, p);
+	free(h);
+	free(p);
+	return rv;
+}
+
 static int check_hostport(const char *v)
 {
 	char *h, *p;
@@ -353,7 +370,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		c->spoke_to_spoke = false;
 		break;
 	case OPT_SERVER:
-		if (check_hostport(arg) < 0 || check_not_mapped(arg) < 0)
+		if (check_hostport(arg) < 0 || check_not_mapped(arg) < 0 || check_link_scope(arg) < 0)
 			return -1;
 		set_str(&c->server, arg);
 		c->server_set = !origin;

@@ -31,6 +31,11 @@ static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 {
 	char h[INET6_ADDRSTRLEN];
 	inet_ntop(ft->family, ft->hub, h, sizeof(h));
+	/* A hub on a link-local address is reached by its link's fe80::/64,
+	 * which no route of the tunnel's covers (and a lookup without the
+	 * interface could name another link). */
+	if (ft->family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL((const struct in6_addr *)(const void *)ft->hub))
+		return 0;
 	/* A host route of ours to this hub from a run that crashed would
 	 * answer the lookup below with itself: out with it first. Another
 	 * client's on this machine (another TUN, another metric) stays. */

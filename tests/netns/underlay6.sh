@@ -162,3 +162,28 @@ grep -q "listening on 192.0.2.1:4244 only, not on 2001:db8::99" "$TMP/hub-named.
 start c3:named client --server 192.0.2.1:4244 --token named --tun named0
 wait_until 10 "c3 connected to the hub on hub.slopn.test" client_is c3:named vip 10.102.0.2
 ok "a hub on a name listens on the name's address that is here, and names the one it left"
+
+# A hub on its link-local address: on every link, so the client names the
+# interface ([fe80::1%eth0]): an address, not a name (no DNS lookup, no
+# SNI, which the hub would refuse); without the interface no packet could
+# leave, and the client says what to give. The hub counts a link-local
+# client by its address, not by fe80::/64 (which every link-local client
+# shares): its session shows it.
+ip -n "$(ns hub)" addr add fe80::1/64 dev eth0 nodad
+ip -n "$(ns c1)" addr add fe80::11/64 dev eth0 nodad
+start c1:ll client --server '[fe80::1%eth0]:4242' --token s3cret --tun ll0 --full-tunnel
+wait_until 10 "c1 connected to the hub's link-local address" client_is c1:ll connected true
+expect_eq "c1's hub address" "$(client_status c1:ll hub_addr)" "[fe80::1]:4242"
+wait_until 5 "c1's full tunnel beside the link-local hub" client_is c1:ll full_tunnel true
+ll_vip=$(client_status c1:ll vip)
+expect_eq "c1's session as the hub sees it" \
+	"$(ctl --json sessions list | jq -r --arg v "$ll_vip" '.sessions[] | select(.vip == $v) | .remote | sub(":[0-9]+$"; "")')" \
+	"[fe80::11]"
+nsx c1 ping -c 2 -i 0.2 -W 2 -I ll0 10.100.0.1 > /dev/null || fail "no ping through the link-local session"
+ok "a client reaches the hub at [fe80::1%eth0], full tunnel and all"
+stop c1:ll
+nsx c1 "$SLOPND" client --server '[fe80::1]:4242' --token s3cret --tun ll0 2> "$TMP/ll-err.txt"
+expect_eq "exit status of a link-local hub address without its interface" "$?" 2
+expect_eq "what a link-local hub address without its interface is told" "$(head -n 1 "$TMP/ll-err.txt")" \
+	"slopnd: --server '[fe80::1]:4242': a link-local address, on every link: give the interface it is on too, such as [fe80::1%eth0]:4242"
+ok "[fe80::1] without its interface: refused, with what to give"

@@ -395,6 +395,33 @@ static void lifted_by_every_form(void **state)
 	assert_int_equal(ban_lift(&t, "2001:db8::/48", 100, NULL, NULL), 0);
 }
 
+/* Every link has the same link-local /64: there an address counts as
+ * itself, with no wider prefix. */
+static void link_local_counts_per_address(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	struct sockaddr_in6 a = v6("fe80::1"), b = v6("fe80::2");
+	const struct ban_entry *e = NULL;
+	for (int i = 0; i < BAN_MAX_FAILS; i++)
+		e = ban_fail(&t, (struct sockaddr *)&a, 100, 0x10 + (uint64_t)i);
+	assert_non_null(e);
+	char s[64];
+	ban_addr_str(e, s, sizeof(s));
+	assert_string_equal(s, "fe80::1");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&a, 100), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&b, 100), 0);
+	/* Failures from many link-local addresses ban none but their own. */
+	for (int i = 0; i < 40; i++) {
+		char ip[32];
+		snprintf(ip, sizeof(ip), "fe80::%x", 0x100 + i);
+		struct sockaddr_in6 c = v6(ip);
+		assert_null(ban_fail(&t, (struct sockaddr *)&c, 100, 0x10));
+	}
+	assert_int_equal(ban_count(&t, 100), 1);
+	assert_int_equal(ban_lift(&t, "[fe80::1]:4242", 100, NULL, NULL), 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -410,6 +437,7 @@ int main(void)
 		cmocka_unit_test(lifted_slots_lose_no_other),
 		cmocka_unit_test(a_site_is_banned_per_56_and_48),
 		cmocka_unit_test(lifted_by_every_form),
+		cmocka_unit_test(link_local_counts_per_address),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
