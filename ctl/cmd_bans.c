@@ -44,25 +44,31 @@ static int remove_(const struct args *a)
 	 * an IPv6 prefix as bans list shows it. */
 	struct sockaddr_storage ss;
 	struct cidr6 net;
-	if (ip_port_parse(a->operand, &ss) < 0 &&
-	    !(parse_cidr6(a->operand, &net) >= 0 && (net.prefix == 64 || net.prefix == 56 ||
-	                                             net.prefix == 48)))
+	if (ip_port_parse(a->operand, &ss) < 0 && parse_ban_prefix(a->operand, &net) < 0)
 		return usage_error(a->cmd, "'%s' is not an IP address (nor ADDR:PORT, nor an IPv6 /64, "
 		                   "/56 or /48 as bans list shows it)", a->operand);
 	return rpc_run(a, json_pack("{s:s}", "address", a->operand));
 }
 
-/* A ban lifted, or (removed false) an address not banned whose failed
- * logins were forgotten; a hub from before that says removed only. */
+/* The bans lifted (each as bans list named it; a hub from before lifted
+ * says removed only: the operand), or (removed false) an address not
+ * banned whose failed logins were forgotten. */
 static void show_remove(struct answer *an, const struct args *a, json_t *r, FILE *out)
 {
 	json_t *rm = json_object_get(r, "removed");
 	if (rm && !json_is_boolean(rm))
 		ans_bad(an, "removed", "not true or false");
-	if (!rm || json_is_true(rm))
-		fprintf(out, "ban on %s lifted\n", a->operand);
-	else
+	json_t *lifted = ans_arr(an, r, "lifted", OPTIONAL);
+	if (rm && !json_is_true(rm)) {
 		fprintf(out, "%s was not banned; its failed logins are forgotten\n", a->operand);
+		return;
+	}
+	if (!lifted || !json_array_size(lifted)) {
+		fprintf(out, "ban on %s lifted\n", a->operand);
+		return;
+	}
+	for (size_t i = 0; i < json_array_size(lifted); i++)
+		fprintf(out, "ban on %s lifted\n", ans_elem_str(an, lifted, i, "lifted"));
 }
 
 const struct command cmd_bans_list = {
@@ -72,6 +78,6 @@ const struct command cmd_bans_list = {
 };
 
 const struct command cmd_bans_remove = {
-	"bans", "remove", remove_, "ADDR", "address", LIVE_BAN, .help = "lift the ban on an address",
+	"bans", "remove", remove_, "ADDR", "address", LIVE_BAN, .help = "lift the bans an address is under",
 	.method = "bans.remove", .show = show_remove, .check = "bans list",
 };

@@ -17,19 +17,16 @@ struct ban_key {
 	uint8_t prefix;
 };
 
-/* The widest IPv6 prefix first is the last of these; keys_of fills them
- * in this order, and ban_fail counts in it (the /64 decides). */
-static const struct {
-	uint8_t prefix;
-	uint32_t max;
-} levels6[] = {{64, BAN_MAX_FAILS}, {56, BAN_MAX_FAILS_56}, {48, BAN_MAX_FAILS_48}};
-#define NLEVELS (sizeof(levels6) / sizeof(levels6[0]))
+/* An IPv6 address's keys, narrowest first: the /64 counts failures, each
+ * wider one the bans of the one before. */
+static const uint8_t prefixes6[BAN_LEVELS] = {64, 56, 48};
 
 /* IPv4 per address (as v4-mapped IPv6); IPv6 per /64, the least a host is
  * given (one machine changing its address would otherwise get five new
- * guesses each time, as admission counts it too, hub_admit.c), and per
- * /56 and /48, a site's. The number of keys, 0 for another family. */
-static unsigned keys_of(const struct sockaddr *sa, struct ban_key keys[NLEVELS])
+ * guesses each time, as admission counts it too, hub_admit.c), and its /56
+ * and /48, a site's; a link-local one as fe80::/64 alone. The number of
+ * keys, 0 for another family. */
+static unsigned keys_of(const struct sockaddr *sa, struct ban_key keys[BAN_LEVELS])
 {
 	if (sa->sa_family == AF_INET) {
 		const struct sockaddr_in *in = (const void *)sa;
@@ -47,36 +44,35 @@ static unsigned keys_of(const struct sockaddr *sa, struct ban_key keys[NLEVELS])
 		keys[0].prefix = 32;
 		return 1;
 	}
-	/* Link-local addresses share one /64 on every link: each counts as
-	 * itself (a stranger on the link is no site of its own). */
-	if (IN6_IS_ADDR_LINKLOCAL(a)) {
-		memcpy(keys[0].addr, a, 16);
-		keys[0].prefix = 128;
-		return 1;
-	}
-	for (unsigned i = 0; i < NLEVELS; i++) {
+	unsigned n = IN6_IS_ADDR_LINKLOCAL(a) ? 1 : BAN_LEVELS;
+	for (unsigned i = 0; i < n; i++) {
 		memset(keys[i].addr, 0, 16);
-		memcpy(keys[i].addr, a, levels6[i].prefix / 8);
-		keys[i].prefix = levels6[i].prefix;
+		memcpy(keys[i].addr, a, prefixes6[i] / 8);
+		keys[i].prefix = prefixes6[i];
 	}
-	return NLEVELS;
+	return n;
 }
 
-unsigned ban_threshold(const struct ban_entry *e)
+bool ban_is_network(const struct ban_entry *e)
 {
-	for (unsigned i = 0; i < NLEVELS; i++)
-		if (e->prefix == levels6[i].prefix)
-			return levels6[i].max;
-	return BAN_MAX_FAILS;
+	return e->prefix == 56 || e->prefix == 48;
 }
 
-/* "192.0.2.7", "2001:db8:1:2::/64", "fe80::1" */
+void ban_why(const struct ban_entry *e, char *buf, size_t len)
+{
+	if (ban_is_network(e))
+		snprintf(buf, len, "bans of %d of its /%d%s", BAN_MAX_NETS, e->prefix + 8, "s");
+	else
+		snprintf(buf, len, "%d failed logins", BAN_MAX_FAILS);
+}
+
+/* "192.0.2.7", "2001:db8:1:2::/64" */
 static void key_str(const uint8_t addr[16], unsigned prefix, char *buf, size_t len)
 {
 	char s[INET6_ADDRSTRLEN];
 	bool v4 = prefix == 32;
 	inet_ntop(v4 ? AF_INET : AF_INET6, v4 ? addr + 12 : addr, s, sizeof(s));
-	if (v4 || prefix == 128)
+	if (v4)
 		snprintf(buf, len, "%s", s);
 	else
 		snprintf(buf, len, "%s/%u", s, prefix);
@@ -105,14 +101,20 @@ static void find_all(const struct ban_table *t, const struct ban_key *keys, unsi
 /* Of an address's entries, the ban that ends last, or NULL. */
 static struct ban_entry *ban_of(const struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 {
-	struct ban_key keys[NLEVELS];
-	struct ban_entry *e[NLEVELS], *b = NULL;
+	struct ban_key keys[BAN_LEVELS];
+	struct ban_entry *e[BAN_LEVELS], *b = NULL;
 	unsigned n = keys_of(sa, keys);
 	find_all(t, keys, n, e);
 	for (unsigned k = 0; k < n; k++)
 		if (e[k] && now < e[k]->until && (!b || e[k]->until > b->until))
 			b = e[k];
 	return b;
+}
+
+const struct ban_entry *ban_find(const struct ban_table *t, const struct sockaddr *sa,
+                                 uint64_t now)
+{
+	return ban_of(t, sa, now);
 }
 
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now)
@@ -153,13 +155,13 @@ static struct ban_entry *new_slot(struct ban_table *t, const struct ban_key *key
 	return e;
 }
 
-/* One failure on e, banned after max. tags: whether e keeps them (a /64's
- * or an IPv4 address's). false when tag was counted already. */
-static bool count_fail(struct ban_entry *e, uint64_t now, uint64_t tag, uint32_t max, bool tags,
-                       bool *started)
+/* One more on e's count within window, banned at max. tags: e keeps
+ * them (an address's, a /64's): false when tag was counted already. */
+static bool count_one(struct ban_entry *e, uint64_t now, uint64_t window, uint32_t max,
+                      bool tags, uint64_t tag, bool *started)
 {
 	*started = false;
-	if (e->fails == 0 || now - e->first_fail > BAN_WINDOW) {
+	if (e->fails == 0 || now - e->first_fail > window) {
 		e->fails = 0;
 		e->first_fail = now;
 	}
@@ -179,31 +181,30 @@ static bool count_fail(struct ban_entry *e, uint64_t now, uint64_t tag, uint32_t
 	return true;
 }
 
-const struct ban_entry *ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now,
-                                 uint64_t tag)
+unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag,
+                  const struct ban_entry *started[BAN_LEVELS])
 {
-	struct ban_key keys[NLEVELS];
-	struct ban_entry *e[NLEVELS];
-	unsigned n = keys_of(sa, keys);
+	struct ban_key keys[BAN_LEVELS];
+	struct ban_entry *e[BAN_LEVELS];
+	unsigned n = keys_of(sa, keys), nstarted = 0;
 	if (!n)
-		return NULL;
+		return 0;
 	find_all(t, keys, n, e);
-	const struct ban_entry *started = NULL;
+	/* The address (its /64) counts the failure; a wider prefix, when the
+	 * one before it is banned now, that ban (within the ban's hour). */
 	for (unsigned k = 0; k < n; k++) {
 		if (!e[k])
 			e[k] = new_slot(t, &keys[k], now, e, n);
 		e[k]->last_seen = now ? now : 1;
 		if (now < e[k]->until)
-			continue; /* banned already (the caller refuses those) */
+			break; /* banned already (the caller refuses those) */
 		bool start;
-		/* The narrowest key decides whether this is a new guess. */
-		if (!count_fail(e[k], now, tag, n == 1 ? BAN_MAX_FAILS : levels6[k].max, k == 0, &start) &&
-		    k == 0)
-			return NULL;
-		if (start)
-			started = e[k]; /* the widest started wins */
+		if (!count_one(e[k], now, k ? BAN_DURATION : BAN_WINDOW, k ? BAN_MAX_NETS : BAN_MAX_FAILS,
+		               k == 0, tag, &start) || !start)
+			break;
+		started[nstarted++] = e[k];
 	}
-	return started;
+	return nstarted;
 }
 
 static void count_refusal(struct ban_entry *e)
@@ -226,34 +227,17 @@ bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uin
 	return true;
 }
 
-void ban_refused(struct ban_table *t, const struct sockaddr *sa)
+void ban_refused(struct ban_table *t, const struct sockaddr *sa, uint64_t now)
 {
-	/* Counted on the ban that ends last, as ban_admit tells it. The
-	 * clock does not matter: an entry is a ban while until is ahead, and
-	 * a refusal comes while it is. */
-	struct ban_key keys[NLEVELS];
-	struct ban_entry *e[NLEVELS], *b = NULL;
-	unsigned n = keys_of(sa, keys);
-	find_all(t, keys, n, e);
-	for (unsigned k = 0; k < n; k++)
-		if (e[k] && e[k]->until && (!b || e[k]->until > b->until))
-			b = e[k];
-	if (b)
-		count_refusal(b);
+	/* On the ban that ends last, as ban_admit tells it. */
+	struct ban_entry *e = ban_of(t, sa, now);
+	if (e)
+		count_refusal(e);
 }
 
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len)
 {
 	key_str(e->addr, e->prefix, buf, len);
-}
-
-void ban_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len)
-{
-	struct ban_key keys[NLEVELS];
-	if (keys_of(sa, keys))
-		key_str(keys[0].addr, keys[0].prefix, buf, len);
-	else
-		snprintf(buf, len, "?");
 }
 
 void ban_foreach(const struct ban_table *t, uint64_t now,
@@ -272,39 +256,51 @@ unsigned ban_count(const struct ban_table *t, uint64_t now)
 	return n;
 }
 
+/* Drop e, telling fn; *r as ban_lift returns it. */
+static void drop(struct ban_entry *e, uint64_t now, int *r,
+                 void (*fn)(const char *covered, bool banned, void *ctx), void *ctx)
+{
+	bool banned = now < e->until;
+	if (fn) {
+		char s[INET6_ADDRSTRLEN + 8];
+		ban_addr_str(e, s, sizeof(s));
+		fn(s, banned, ctx);
+	}
+	*r = banned || *r == 1 ? 1 : 2;
+	memset(e, 0, sizeof(*e));
+}
+
 int ban_lift(struct ban_table *t, const char *addr, uint64_t now,
              void (*fn)(const char *covered, bool banned, void *ctx), void *ctx)
 {
 	struct sockaddr_storage ss;
-	struct ban_key keys[NLEVELS];
-	struct ban_entry *e[NLEVELS];
-	unsigned n;
+	struct ban_key keys[BAN_LEVELS];
+	struct ban_entry *e[BAN_LEVELS];
 	struct cidr6 net;
+	int r = 0;
 	if (ip_port_parse(addr, &ss) == 0) {
-		n = keys_of((const struct sockaddr *)&ss, keys);
+		unsigned n = keys_of((const struct sockaddr *)&ss, keys);
 		find_all(t, keys, n, e);
-	} else if (parse_cidr6(addr, &net) >= 0 && (net.prefix == 64 || net.prefix == 56 ||
-	                                            net.prefix == 48)) {
-		/* A prefix as listed: that entry alone. */
-		memcpy(keys[0].addr, net.net, 16);
-		keys[0].prefix = (uint8_t)net.prefix;
-		n = 1;
+		for (unsigned k = 0; k < n; k++)
+			if (e[k])
+				drop(e[k], now, &r, fn, ctx);
+	} else if (parse_ban_prefix(addr, &net) == 0) {
+		/* That entry; the wider one not banned forgets its ban (an
+		 * administrator's lift says it was no attack). */
+		struct sockaddr_in6 in6 = {.sin6_family = AF_INET6};
+		memcpy(&in6.sin6_addr, net.net, 16);
+		unsigned n = keys_of((const struct sockaddr *)&in6, keys), k = 0;
 		find_all(t, keys, n, e);
+		while (k < n && keys[k].prefix != net.prefix)
+			k++;
+		if (k == n || !e[k])
+			return 0;
+		drop(e[k], now, &r, fn, ctx);
+		/* Its ban was one of those its wider prefix counts. */
+		if (r == 1 && k + 1 < n && e[k + 1] && now >= e[k + 1]->until && e[k + 1]->fails)
+			e[k + 1]->fails--;
 	} else {
 		return -1;
-	}
-	int r = 0;
-	for (unsigned k = 0; k < n; k++) {
-		if (!e[k])
-			continue;
-		bool banned = now < e[k]->until;
-		if (fn) {
-			char s[INET6_ADDRSTRLEN + 8];
-			ban_addr_str(e[k], s, sizeof(s));
-			fn(s, banned, ctx);
-		}
-		r = banned || r == 1 ? 1 : 2;
-		memset(e[k], 0, sizeof(*e[k]));
 	}
 	while (t->end && !t->e[t->end - 1].last_seen)
 		t->end--;

@@ -6,10 +6,11 @@
  * behind its NAT; a guesser must try new tokens, and each counts. A good
  * login from the address forgets none of them (a holder of one token would
  * otherwise guess others four at a time between its logins).
- * An IPv6 failure that counts for its /64 counts for its /56 and /48 too,
- * which are banned after 10 and 20: a site's prefix holds 256 or 65536
- * /64s, each worth five guesses otherwise. A link-local address counts as
- * itself: every link has the same /64.
+ * A site holds many /64s, each worth five guesses: 4 of a /56's /64s
+ * banned within the hour ban the /56, and 4 of a /48's /56s the /48. One
+ * home's /56 gets 20 guesses an hour and bans only itself; it takes 80
+ * from four /56s to ban the neighbours of a /48. Link-local addresses all
+ * count as fe80::/64 (the same on every link), with nothing wider.
  * Fixed size: when full, the stalest entry makes room (the ban that ends
  * first, when all are bans), so a flood of addresses costs no memory.
  * Times are in seconds on any monotonic clock. Bans live in memory only:
@@ -24,8 +25,8 @@
 
 #define BAN_SLOTS 1024
 #define BAN_MAX_FAILS 5
-#define BAN_MAX_FAILS_56 10
-#define BAN_MAX_FAILS_48 20
+#define BAN_MAX_NETS 4  /* bans of its /64s (/56s) that ban a /56 (/48) */
+#define BAN_LEVELS 3    /* an IPv6 address counts under its /64, /56 and /48 */
 #define BAN_WINDOW (5 * 60)
 #define BAN_DURATION (60 * 60)
 /* A banned address gets one handshake in this many seconds, so that its
@@ -35,11 +36,9 @@
 
 struct ban_entry {
 	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its prefix */
-	uint8_t prefix;        /* 32 (IPv4), or 64, 56, 48; 128 (link-local) */
-	uint32_t fails;
-	/* what the window's counted failures presented (a /64's; a wider
-	 * prefix counts what its /64s counted) */
-	uint64_t tags[BAN_MAX_FAILS - 1];
+	uint8_t prefix;        /* 32 (IPv4), or 64, 56, 48 */
+	uint32_t fails;        /* a /56's or /48's: bans of its /64s or /56s */
+	uint64_t tags[BAN_MAX_FAILS - 1]; /* what the window's counted failures presented */
 	uint64_t first_fail;
 	uint64_t until;        /* banned while now < until */
 	uint64_t last_seen;    /* 0 = free slot */
@@ -56,29 +55,35 @@ struct ban_table {
 };
 
 void ban_init(struct ban_table *t);
-/* Seconds of ban left for this address (the port does not matter), 0 if none. */
+/* The ban this address (whatever its port) is under that ends last, or
+ * NULL. */
+const struct ban_entry *ban_find(const struct ban_table *t, const struct sockaddr *sa,
+                                 uint64_t now);
+/* Seconds of ban left for this address, 0 if none. */
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 /* Count one failed login. tag stands for the token it presented (a
  * digest; not 0), or is BAN_UNTAGGED (a malformed login): a tag the window
- * has already counted is not counted again. The ban this failure starts
- * (the widest, when it starts more than one), or NULL. */
+ * has already counted is not counted again. The bans it starts go into
+ * started, narrowest first (the address's, then perhaps its /56's and
+ * /48's): how many. */
 #define BAN_UNTAGGED 0
-const struct ban_entry *ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now,
-                                 uint64_t tag);
-/* How many failures ban what e covers. */
-unsigned ban_threshold(const struct ban_entry *e);
+unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag,
+                  const struct ban_entry *started[BAN_LEVELS]);
+/* Whether e covers a network of several sites' hosts (a /56 or /48), not
+ * one address or /64. */
+bool ban_is_network(const struct ban_entry *e);
+/* What started e's ban: "5 failed logins", "bans of 4 of its /64s". */
+void ban_why(const struct ban_entry *e, char *buf, size_t len);
 /* A new connection from sa: true unless the address is banned and has
  * been let through within BAN_TELL_EVERY (a banned address let through
  * now counts as told). A refusal is counted as ban_refused does, and
  * *left is the ban's seconds to go. */
 bool ban_admit(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t *left);
 /* A login refused because of the ban: counted, for the list. */
-void ban_refused(struct ban_table *t, const struct sockaddr *sa);
+void ban_refused(struct ban_table *t, const struct sockaddr *sa, uint64_t now);
 
-/* What a ban covers as text: "192.0.2.7", "2001:db8:1:2::/64"; of an
- * entry, or of the /64 (IPv4: the address) an address counts under. */
+/* What a ban covers as text: "192.0.2.7", "2001:db8:1:2::/64". */
 void ban_addr_str(const struct ban_entry *e, char *buf, size_t len);
-void ban_sockaddr_str(const struct sockaddr *sa, char *buf, size_t len);
 /* Each address banned at now, with its seconds left, in table order. */
 void ban_foreach(const struct ban_table *t, uint64_t now,
                  void (*fn)(const struct ban_entry *e, uint64_t left, void *ctx), void *ctx);
@@ -87,11 +92,12 @@ unsigned ban_count(const struct ban_table *t, uint64_t now);
 /* Lift the bans on an address given as text, and forget its failures:
  * an address (IPv4, IPv6, either as "ADDR:PORT" or "[V6]:PORT" as
  * sessions list shows it) lifts every entry it counts under; an IPv6
- * prefix as listed ("2001:db8::/48") that entry alone. fn (if not NULL)
- * is called for each entry dropped, with what it covered as bans list
- * shows it and whether it was a ban. 1 when a ban was lifted; 2 when
- * none, but failures were forgotten; 0 when nothing was known of it; -1
- * when addr is none of those forms. */
+ * prefix as listed ("2001:db8::/56") that entry, and its ban from the
+ * count of the wider one (not banned). fn (if not NULL) is
+ * called for each entry dropped, with what it covered as bans list shows
+ * it and whether it was a ban. 1 when a ban was lifted; 2 when none, but
+ * failures were forgotten; 0 when nothing was known of it; -1 when addr is
+ * none of those forms. */
 int ban_lift(struct ban_table *t, const char *addr, uint64_t now,
              void (*fn)(const char *covered, bool banned, void *ctx), void *ctx);
 

@@ -607,8 +607,14 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	cl->way_tried = client_way_now(cl);
 	rv = udp_open(&cl->udp, pick->ai_addr, pick->ai_addrlen, true);
 	if (rv < 0) {
-		client_problem(cl, "cannot open a UDP socket to %s (%s): %s", cl->cfg->server,
-		               cl->hub_str, strerror(errno));
+		/* An invite's or a DNS answer's fe80:: address names no link. */
+		const struct sockaddr_in6 *in6 = (const void *)sa;
+		bool zoneless = pick->ai_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) &&
+		                !in6->sin6_scope_id;
+		client_problem(cl, "cannot open a UDP socket to %s (%s): %s%s", cl->cfg->server,
+		               cl->hub_str, strerror(errno),
+		               zoneless ? " (a link-local address: give --server with the interface it "
+		                          "is on, such as [fe80::1%eth0]:4242)" : "");
 		cl->udp.fd = -1;
 		cl->addr_next++; /* no way to this one now: another may do */
 		return -2;

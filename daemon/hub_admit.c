@@ -5,8 +5,7 @@
  *   address is proven (the handshake completed, or the Initial carried our
  *   Retry token) until it logs in. It has LOGIN_DEADLINE for that (a Retry
  *   client gets it again once its handshake completes).
- * - At most PER_ADDR connections from one address (IPv4, or IPv6 /64;
- *   a link-local address by itself)
+ * - At most PER_ADDR connections from one address (IPv4, or IPv6 /64)
  *   wait at once: more are refused, or closed at their handshake. Its
  *   handshakes in progress count too, but past the limit they are answered
  *   with a Retry, not refused: a spoofer cannot lock out someone else's
@@ -63,17 +62,10 @@ static unsigned per_addr(void)
 }
 
 /* IPv4 (a v4-mapped IPv6 too) by its address, IPv6 by its /64: one host
- * or one site. A link-local address by itself (every link has the same
- * /64). */
-static void addr_key(const struct sockaddr_storage *sa, uint8_t key[ADDR_KEY_MAX], uint8_t *len)
+ * or one site. */
+static void addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t *len)
 {
 	const struct sockaddr_in6 *in6 = (const void *)sa;
-	if (sa->ss_family == AF_INET6 && IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) {
-		key[0] = 16;
-		memcpy(key + 1, in6->sin6_addr.s6_addr, 16);
-		*len = 17;
-		return;
-	}
 	if (sa->ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
 		key[0] = 6;
 		memcpy(key + 1, in6->sin6_addr.s6_addr, 8);
@@ -320,7 +312,7 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		stateless_close(s, hd, rx, NGTCP2_CONNECTION_REFUSED, why);
 		return false;
 	}
-	uint8_t key[ADDR_KEY_MAX], keylen;
+	uint8_t key[9], keylen;
 	addr_key(&rx->from, key, &keylen);
 	unsigned proven = addr_get(&s->pending_by_addr, key, keylen);
 	if (proven >= per_addr()) {
@@ -349,7 +341,7 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 static int queued_count(struct server *s, const struct sockaddr_storage *from, bool validated,
                         int delta)
 {
-	uint8_t key[ADDR_KEY_MAX], keylen;
+	uint8_t key[9], keylen;
 	addr_key(from, key, &keylen);
 	return addr_add(validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, delta);
 }
@@ -358,7 +350,7 @@ static int queued_count(struct server *s, const struct sockaddr_storage *from, b
  * handshakes, or queued. */
 static unsigned addr_load(struct server *s, const struct sockaddr_storage *sa)
 {
-	uint8_t key[ADDR_KEY_MAX], keylen;
+	uint8_t key[9], keylen;
 	addr_key(sa, key, &keylen);
 	return addr_get(&s->pending_by_addr, key, keylen) +
 	       addr_get(&s->unproven_by_addr, key, keylen);

@@ -218,18 +218,24 @@ static json_t *m_bans_list(void *ctx, struct control_caller *who, json_t *params
 	return json_pack("{s:o}", "bans", list);
 }
 
-/* Each entry bans.remove drops: a ban lifted is said and sent as an
- * event, as the ban event and bans list name it; failures forgotten are
- * said. */
+/* Each entry bans.remove drops: a ban lifted is said, sent as an event
+ * and listed in the answer, as the ban event and bans list name it;
+ * failures forgotten are said. */
+struct lifted {
+	struct server *s;
+	json_t *list;
+};
+
 static void ban_lifted(const char *covered, bool banned, void *ctx)
 {
-	struct server *s = ctx;
+	struct lifted *l = ctx;
 	if (!banned) {
 		log_info("failed logins of %s forgotten by the administrator", covered);
 		return;
 	}
 	log_info("ban on %s lifted by the administrator", covered);
-	control_notify(s->ctl, "ban.removed", json_pack("{s:s}", "address", covered));
+	json_array_append_new(l->list, json_string(covered));
+	control_notify(l->s->ctl, "ban.removed", json_pack("{s:s}", "address", covered));
 }
 
 static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *params, int *code,
@@ -243,20 +249,23 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 	*code = JSONRPC_INVALID_PARAMS;
 	if (jsonrpc_param_string(params, key, true, &addr, err, errlen) < 0)
 		return NULL;
-	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS, ban_lifted, s);
-	if (r < 0) {
-		snprintf(err, errlen, "params.%s: '%s' is not an IP address (nor ADDR:PORT, nor an "
-		         "IPv6 /64, /56 or /48 as bans list shows it)", key, addr);
-		return NULL;
-	}
-	if (r == 0) {
-		*code = SLOPN_RPC_NO_BAN;
-		snprintf(err, errlen, "%s is not banned (see 'slopnctl bans list')", addr);
+	struct lifted l = {s, json_array()};
+	int r = ban_lift(&s->bans, addr, conn_now() / NGTCP2_SECONDS, ban_lifted, &l);
+	if (r <= 0) {
+		json_decref(l.list);
+		if (r < 0)
+			snprintf(err, errlen, "params.%s: '%s' is not an IP address (nor ADDR:PORT, nor an "
+			         "IPv6 /64, /56 or /48 as bans list shows it)", key, addr);
+		else {
+			*code = SLOPN_RPC_NO_BAN;
+			snprintf(err, errlen, "%s is not banned (see 'slopnctl bans list')", addr);
+		}
 		return NULL;
 	}
 	/* Not banned, but failing: its failures are forgotten, and the answer
 	 * says so (a change, not an error). */
-	return json_pack("{s:b, s:b}", "removed", r == 1, "failures_forgotten", 1);
+	return json_pack("{s:b, s:b, s:o}", "removed", r == 1, "failures_forgotten", 1, "lifted",
+	                 l.list);
 }
 
 /* ---- metrics ---- */
@@ -328,7 +337,8 @@ static bool wildcard_host(const char *host)
 /* "HOST:PORT" that clients reach: --public-address (its port defaulting to
  * the port listened on), else what the hub listens on (s->listen: a
  * socket from systemd's address, not --listen) unless the socket is bound
- * to a wildcard address, however --listen spelled it. */
+ * to a wildcard address, however --listen spelled it; none for a
+ * link-local one (each client names its own interface). */
 static int invite_server(const struct server *s, char *buf, size_t len)
 {
 	char *lhost, *lport, *phost = NULL, *pport = NULL;
@@ -340,7 +350,11 @@ static int invite_server(const struct server *s, char *buf, size_t len)
 	const char *host = phost ? phost : lhost;
 	const char *port = phost && explicit_port ? pport : lport;
 	int rv = -1;
-	if (phost ? !wildcard_host(phost) : !wildcard(&s->udp.local)) {
+	/* Nor for a link-local address: each client names its own interface. */
+	struct in6_addr a6;
+	bool link_local = strchr(host, '%') ||
+	                  (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LINKLOCAL(&a6));
+	if (!link_local && (phost ? !wildcard_host(phost) : !wildcard(&s->udp.local))) {
 		snprintf(buf, len, strchr(host, ':') ? "[%s]:%s" : "%s:%s", host, port);
 		rv = 0;
 	}

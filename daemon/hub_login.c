@@ -299,19 +299,20 @@ static void login_failed(struct session *ss, const char *reason, uint64_t tag)
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
 	uint64_t now = conn_now() / NGTCP2_SECONDS;
 	if (ban_remaining(&s->bans, peer, now)) {
-		ban_refused(&s->bans, peer); /* an oversized login, cut before its end */
+		ban_refused(&s->bans, peer, now); /* an oversized login, cut before its end */
 		return;
 	}
 	s->failed_logins++;
-	const struct ban_entry *b = ban_fail(&s->bans, peer, now, tag);
-	if (b) {
-		char addr[64], host[INET6_ADDRSTRLEN];
-		ban_addr_str(b, addr, sizeof(addr));
-		sockaddr_host(peer, host, sizeof(host));
+	const struct ban_entry *started[BAN_LEVELS];
+	unsigned n = ban_fail(&s->bans, peer, now, tag, started);
+	for (unsigned i = 0; i < n; i++) {
+		char addr[64], why[64];
+		ban_addr_str(started[i], addr, sizeof(addr));
+		ban_why(started[i], why, sizeof(why));
 		s->bans_started++;
-		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %u failed logins, the "
-		         "last from %s ('slopnctl bans remove %s' lifts it)", addr, BAN_DURATION / 60,
-		         ban_threshold(b), ss->remote, host);
+		hub_slog(LOG_LVL_WARN, ss, "ban: %s banned for %d minutes after %s, the last from %s "
+		         "('slopnctl bans remove %s' lifts it)", addr, BAN_DURATION / 60, why,
+		         ss->remote, addr);
 		control_notify(s->ctl, "ban", json_pack("{s:s, s:s, s:i}", "remote", ss->remote,
 		                                        "address", addr, "minutes", BAN_DURATION / 60));
 	}
@@ -379,21 +380,28 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	char err[160];
 	/* The ban first: a banned address is told so, whatever it sent. */
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
-	uint64_t left = ban_remaining(&s->bans, peer, conn_now() / NGTCP2_SECONDS);
-	if (left) {
-		/* Its own address lifts every ban it is under (its /64's, /48's). */
-		char addr[INET6_ADDRSTRLEN];
+	uint64_t now = conn_now() / NGTCP2_SECONDS;
+	const struct ban_entry *b = ban_find(&s->bans, peer, now);
+	if (b) {
+		/* Its own address lifts every ban it is under (its /64's, /56's). A
+		 * network's ban may be of others' failures: it is named. */
+		char addr[INET6_ADDRSTRLEN], net[64] = "address";
 		sockaddr_host(peer, addr, sizeof(addr));
+		if (ban_is_network(b)) {
+			char p[INET6_ADDRSTRLEN + 8];
+			ban_addr_str(b, p, sizeof(p));
+			snprintf(net, sizeof(net), "network (%s)", p);
+		}
 		char msg[SLOPN_MESSAGE_MAX];
-		snprintf(msg, sizeof(msg), "Too many failed logins from your address: banned for %llu more "
-		         "minutes; the hub's administrator can lift it ('slopnctl bans remove %s')",
-		         (unsigned long long)(left + 59) / 60, addr);
+		snprintf(msg, sizeof(msg), "Too many failed logins from your %s: banned for %llu more "
+		         "minutes; the hub's administrator can lift it ('slopnctl bans remove %s')", net,
+		         (unsigned long long)(b->until - now + 59) / 60, addr);
 		bool last;
 		if (refusal_loggable(s, &last))
 			hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned%s",
 			         (unsigned long long)ss->id, ss->remote,
 			         last ? "; more refused logins this minute are counted, not logged" : "");
-		ban_refused(&s->bans, peer);
+		ban_refused(&s->bans, peer, now);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
 	}

@@ -94,14 +94,15 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	        (unsigned long long)s->refused_pool_full);
 	fprintf(f, "slopn_logins_refused_total{reason=\"token_limit\"} %llu\n",
 	        (unsigned long long)s->refused_token_limit);
-	family(f, "slopn_bans_total", "counter", "Addresses banned after failed logins.");
+	family(f, "slopn_bans_total", "counter",
+	       "Bans started after failed logins (an address, or an IPv6 /64, /56 or /48).");
 	fprintf(f, "slopn_bans_total %llu\n", (unsigned long long)s->bans_started);
 	family(f, "slopn_state_save_failing", "gauge",
 	       "1 while the last save of a state file failed (a full disk): see slopnctl status.");
 	for (int i = 0; i < SAVED_FILES; i++)
 		fprintf(f, "slopn_state_save_failing{file=\"%s\"} %d\n", saved_file_name[i],
 		        s->saved[i].failing);
-	family(f, "slopn_bans", "gauge", "Addresses banned now.");
+	family(f, "slopn_bans", "gauge", "Bans in force (addresses and IPv6 prefixes).");
 	fprintf(f, "slopn_bans %u\n", ban_count(&s->bans, now));
 	family(f, "slopn_handshakes", "gauge", "Connections in their QUIC handshake now.");
 	fprintf(f, "slopn_handshakes %u\n", s->handshaking);

@@ -12,10 +12,6 @@
 #include "daemon/conn.h"
 #include "daemon/log.h"
 #include "daemon/shedlevel.h"
-
-/* A family byte, then an IPv4 address, an IPv6 /64, or a link-local
- * address whole (hub_admit.c). */
-#define ADDR_KEY_MAX 17
 #include "proto/login.h"
 #include "proto/tokenfile.h"
 
@@ -77,7 +73,7 @@ struct session {
 	bool unproven;                 /* counted in srv->unproven_by_addr */
 	uint64_t deadline;             /* while pending: closed then (conn_now() time) */
 	TAILQ_ENTRY(session) pend_link; /* while pending: server.pending */
-	uint8_t addr_key[ADDR_KEY_MAX]; /* its source as the per-address limit sees it */
+	uint8_t addr_key[9];           /* its source as the per-address limit sees it */
 	uint8_t addr_keylen;
 };
 

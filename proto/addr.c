@@ -139,3 +139,10 @@ int parse_cidr6(const char *s, struct cidr6 *c)
 	}
 	return set;
 }
+
+int parse_ban_prefix(const char *s, struct cidr6 *c)
+{
+	if (parse_cidr6(s, c) < 0 || (c->prefix != 64 && c->prefix != 56 && c->prefix != 48))
+		return -1;
+	return 0;
+}

@@ -34,6 +34,10 @@ bool host_port_has_port(const char *s);
  * 0; or -1. */
 int ip_port_parse(const char *s, struct sockaddr_storage *out);
 
+/* An IPv6 prefix a ban can cover, as bans list shows it: "ADDR/64",
+ * "/56" or "/48" (parse_cidr6's form). 0, or -1. */
+int parse_ban_prefix(const char *s, struct cidr6 *c);
+
 /* "A.B.C.D/N" into network (host order, host bits cleared) and prefix:
  * inet_pton's strict dotted quad, N 0..32 in plain decimal. 0 or -1. */
 int parse_cidr(const char *s, uint32_t *network, unsigned *prefix);

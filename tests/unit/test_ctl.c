@@ -188,6 +188,9 @@ static void good_answers(void **state)
 	             (const char *const[]){"192.0.2.7", "59m59s", NULL});
 	expect_lines("bans remove", "192.0.2.7", "{\"removed\":true}",
 	             (const char *const[]){"ban on 192.0.2.7 lifted", NULL});
+	expect_lines("bans remove", "[2001:db8::12]:4242",
+	             "{\"removed\":true,\"lifted\":[\"2001:db8::/64\",\"2001:db8::/56\"]}",
+	             (const char *const[]){"ban on 2001:db8::/64 lifted\nban on 2001:db8::/56 lifted\n", NULL});
 	expect_lines("metrics", NULL, "{\"text\":\"# HELP x\\nslopn_sessions 2\\n\"}",
 	             (const char *const[]){"# HELP x\nslopn_sessions 2\n", NULL});
 	/* What a client chose (its os, a reason) acts on no terminal. */
@@ -252,6 +255,7 @@ static void bad_answers(void **state)
 		{"token set", "{\"expires\":\"soon\"}", "expires: expected an integer, got a string"},
 		{"token remove", "{\"removed\":true}", "kicked: missing"},
 		{"bans list", "{\"bans\":[{\"address\":\"a\",\"remaining\":-5,\"refused\":0}]}", "bans[0].remaining: -5 is out of range"},
+		{"bans remove", "{\"removed\":true,\"lifted\":[5]}", "lifted[0]"},
 		{"metrics", "{\"text\":5}", "text: expected a string, got an integer"},
 		{"monitor", "{\"params\":{}}", "method: missing"},
 		{"monitor", "{\"method\":\"m\",\"params\":[]}", "params: expected an object, got an array"},
