@@ -74,6 +74,9 @@ static inline bool save_worked(struct save_state *st)
 	return was;
 }
 
+/* Stateless answers, each kind with its budget (hub_stateless_ok). */
+enum hub_stateless { HUB_RESET, HUB_REFUSAL, HUB_VN_PADDED, HUB_STATELESS_KINDS };
+
 struct server {
 	const struct config *cfg;
 	sd_event *ev;
@@ -120,7 +123,7 @@ struct server {
 	uint64_t trim_mark;            /* next_id at the last on_trim */
 	uint64_t tun_drop[DROP_MAX]; /* packets from the TUN that went nowhere */
 	uint64_t stateless_sec;      /* budgets of stateless answers, a second's */
-	unsigned stateless_this_sec[2]; /* enum hub_stateless */
+	unsigned stateless_this_sec[HUB_STATELESS_KINDS]; /* enum hub_stateless */
 	bool stopping;
 	struct control *ctl;
 	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
@@ -278,7 +281,6 @@ unsigned hub_closing(const struct server *s);
  * each kind has its own, so that resets, which any short packet with a
  * made-up connection ID asks for, cannot use up the refusals' (a banned
  * or turned-away client told why). */
-enum hub_stateless { HUB_RESET, HUB_REFUSAL };
 bool hub_stateless_ok(struct server *s, enum hub_stateless kind);
 
 /* hub_login.c: logged-in sessions of the token of that name. */

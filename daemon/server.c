@@ -37,8 +37,11 @@
 #include "tun/tun.h"
 
 /* Stateless answers (resets, refusals) per second: enough for clients of
- * a previous run, too few to be a reflector. */
+ * a previous run, too few to be a reflector. Version Negotiation as large
+ * as the packet it answers: the path probes of clients starting at once
+ * (six each); past these, a short one. */
 #define STATELESS_PER_SEC 100
+#define VN_PADDED_PER_SEC 1000
 /* After a link changed, the ways to clients are looked at again: at most
  * once in this (four system calls per session). */
 #define PATH_CHECK_DELAY 1000000
@@ -284,17 +287,37 @@ static void session_gone(struct conn *c)
 
 /* ---- UDP ---- */
 
+/* Reserved versions (0x?a?a?a?a, RFC 9000 15), to pad with: none is real. */
+static uint32_t grease_version(unsigned i)
+{
+	return 0x0a0a0a0au | (i & 0xf) << 28 | (i >> 4 & 0xf) << 20 | (i >> 8 & 0xf) << 12 |
+	       (i >> 12 & 0xf) << 4;
+}
+
+/* Answered with the versions we speak, and padded with reserved ones to
+ * the size of the packet it answers (no larger: no amplification): a
+ * client's path probes (proto/pathprobe.h) then find what the way back
+ * carries too, which may be narrower than the way there; the hub's IPv4
+ * packets carry DF, and it takes no path MTU from ICMP. */
 static void send_version_negotiation(struct server *s, const ngtcp2_version_cid *vc,
                                      const struct udp_rx *rx)
 {
-	uint8_t buf[256], unused;
-	uint32_t versions[] = {NGTCP2_PROTO_VER_V1};
+	uint8_t buf[UDP_MAX_PAYLOAD], unused;
+	uint32_t versions[UDP_MAX_PAYLOAD / 4];
+	size_t n = 1, hdr = 1 + 4 + 1 + vc->dcidlen + 1 + vc->scidlen;
+	versions[0] = NGTCP2_PROTO_VER_V1;
+	size_t want = rx->len < sizeof(buf) ? rx->len : sizeof(buf);
+	if (want >= hdr + 8 && hub_stateless_ok(s, HUB_VN_PADDED))
+		for (n = (want - hdr) / 4; n > 1 && hdr + 4 * n > want; n--)
+			;
+	for (size_t i = 1; i < n; i++)
+		versions[i] = grease_version((unsigned)i);
 	gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
-	ngtcp2_ssize n = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), unused,
-		vc->scid, vc->scidlen, vc->dcid, vc->dcidlen, versions, 1);
-	if (n > 0)
+	ngtcp2_ssize len = ngtcp2_pkt_write_version_negotiation(buf, sizeof(buf), unused,
+		vc->scid, vc->scidlen, vc->dcid, vc->dcidlen, versions, n);
+	if (len > 0)
 		udp_send_one(&s->udp, (const struct sockaddr *)&rx->to, rx->tolen,
-		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)n);
+		             (const struct sockaddr *)&rx->from, rx->fromlen, buf, (size_t)len);
 }
 
 bool hub_stateless_ok(struct server *s, enum hub_stateless kind)
@@ -304,7 +327,7 @@ bool hub_stateless_ok(struct server *s, enum hub_stateless kind)
 		s->stateless_sec = sec;
 		memset(s->stateless_this_sec, 0, sizeof(s->stateless_this_sec));
 	}
-	if (s->stateless_this_sec[kind] >= STATELESS_PER_SEC)
+	if (s->stateless_this_sec[kind] >= (kind == HUB_VN_PADDED ? VN_PADDED_PER_SEC : STATELESS_PER_SEC))
 		return false;
 	s->stateless_this_sec[kind]++;
 	return true;
@@ -739,7 +762,10 @@ static int open_listener(struct server *s, int fd)
 	char others[256], bound[INET6_ADDRSTRLEN + 8];
 	other_answers(ai, pick, others, sizeof(others));
 	if (rv < 0)
-		log_err("cannot listen on UDP %s: %s", s->cfg->listen, strerror(errno));
+		log_err("cannot listen on UDP %s: %s%s", s->cfg->listen, strerror(errno),
+		        errno == EADDRINUSE && pick->ai_family == AF_INET6
+		            ? " (a socket on IPv6 takes IPv4 at that port too: is another on it, "
+		              "or on 0.0.0.0?)" : "");
 	else if (s->udp.freebind)
 		log_warn("--listen %s: no such address on this machine yet; listening for when it "
 		         "comes (a mistyped one never will)", s->cfg->listen);

@@ -157,6 +157,28 @@ expect_eq "the hub's sessions with c7's VIP" "$(ctl --json sessions list | jq '[
 ok "c7 moved onto a silent 1400-byte way: connected again with 1352-byte payloads, 1280-byte packets pass both ways"
 stop c7
 
+# A way back from the hub narrower than the way there (asymmetric routes),
+# silent: what is over 1400 bytes from the hub to c8 is lost, as its
+# router would drop the hub's packets with DF. c8's probes find it: the
+# hub answers each as large as it came, so the answers to the probes of
+# 1452 and 1392 bytes are lost, and c8 connects with 1352-byte packets,
+# which the hub then keeps to. (Answered short, every probe came back:
+# c8 took the way for a full-size one, and no handshake ever completed.)
+attach c8 192.0.2.18
+nsx c8 nft add table ip asym
+nsx c8 nft add chain ip asym in '{ type filter hook input priority 0; }'
+nsx c8 nft add rule ip asym in ip saddr 192.0.2.1 udp sport 4242 ip length gt 1400 counter drop
+start_client c8
+wait_until 15 "c8 connected behind its narrow way back" client_connected c8
+expect_eq "c8's UDP payload with the way back narrower" "$(client_status c8 udp_payload)" 1352
+c8_vip=$(client_status c8 vip)
+nsx c8 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c8 -> hub failed"
+nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 "$c8_vip" >/dev/null || fail "1280-byte ping hub -> c8 failed"
+[ "$(nsx c8 nft -j list table ip asym | jq '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets] | add')" -ge 1 ] ||
+	fail "nothing from the hub was over 1400 bytes: the narrow way back was not tried"
+ok "a narrower way back from the hub: found by the probes, c8 connected with 1352-byte payloads"
+stop c8
+
 # The hub's own link narrows under live sessions. Its NIC drops what is
 # over the new MTU: every bigger packet from a client is lost, and ngtcp2
 # cannot shrink a live connection's packets. The hub sees the link change,
