@@ -181,6 +181,19 @@ stop c1:ipt
 stop hub:ipt
 cmp_state "ip6tables rules after the iptables form stops" "$IPT0" "$(ipt6_rules)"
 expect_eq "IPv6 forwarding after the iptables form stops" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+# A hub reached at its link-local address, IPv6 through the tunnel too:
+# the ::/1 and 8000::/1 routes leave the link's fe80::/64 (more specific)
+# to reach it, so no host route is made for it, and none is left.
+ip -n "$(ns hub)" addr add fe80::1/64 dev eth0 nodad
+start hub:ll server --listen '[::]:4242' --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --subnet6 fd00:9::/64 --nat --egress wan
+wait_hub
+start c1:ll client --server '[fe80::1%eth0]:4242' --token s3cret --full-tunnel --state-dir "$TMP/c1-state"
+wait_until 10 "c1's full tunnel through the hub at [fe80::1%eth0]" full6
+wait_ping c1 2001:db8:2::2 5
+ok "full tunnel, IPv6 too, through a hub at its link-local address"
+stop c1:ll
+stop hub:ll
 cmp_state "c1's routes at the end" "$ROUTES0" "$(routing)"
 [ -L "$TMP/resolv.conf" ] || fail "resolv.conf is no longer a link at the end"
 echo "PASS"
