@@ -269,20 +269,25 @@ size_t udp_path_payload(const struct udp *u)
 size_t udp_device_payload_to(const struct sockaddr *dst, socklen_t len)
 {
 	int family = dst->sa_family, oif = 0;
+	const void *addr = NULL;
+	uint32_t a4;
 	if (family == AF_INET && len >= sizeof(struct sockaddr_in)) {
 		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)dst;
 		uint32_t gw;
+		addr = &in->sin_addr;
 		if (nl_route_get(in->sin_addr.s_addr, &oif, &gw) < 0)
 			oif = 0;
 	} else if (family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)dst;
 		uint8_t gw[16];
+		addr = &in6->sin6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
 			/* An IPv4 peer of a dual-stack socket: its way is IPv4's. */
-			uint32_t a, gw4;
-			memcpy(&a, in6->sin6_addr.s6_addr + 12, 4);
+			uint32_t gw4;
+			memcpy(&a4, in6->sin6_addr.s6_addr + 12, 4);
 			family = AF_INET;
-			if (nl_route_get(a, &oif, &gw4) < 0)
+			addr = &a4;
+			if (nl_route_get(a4, &oif, &gw4) < 0)
 				oif = 0;
 		} else if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) && in6->sin6_scope_id) {
 			oif = (int)in6->sin6_scope_id; /* the interface it was heard on */
@@ -293,9 +298,14 @@ size_t udp_device_payload_to(const struct sockaddr *dst, socklen_t len)
 	struct nl_link l;
 	if (!oif || nl_link_get(oif, &l) < 0)
 		return UDP_MAX_PAYLOAD;
-	if (l.mtu <= UDP_IP_OVERHEAD(family))
+	/* An MTU the administrator set on the route (a narrower way beyond,
+	 * a tunnel): the hub's packets carry DF, and would not get through. */
+	uint32_t mtu = l.mtu, rmtu;
+	if (addr && nl_route_mtu(family, addr, &rmtu) == 0 && rmtu && rmtu < mtu)
+		mtu = rmtu;
+	if (mtu <= UDP_IP_OVERHEAD(family))
 		return 0;
-	size_t payload = l.mtu - UDP_IP_OVERHEAD(family);
+	size_t payload = mtu - UDP_IP_OVERHEAD(family);
 	return payload < UDP_MAX_PAYLOAD ? payload : UDP_MAX_PAYLOAD;
 }
 

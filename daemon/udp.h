@@ -96,9 +96,10 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len);
  * UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it cannot tell. */
 size_t udp_path_payload(const struct udp *u);
 /* Hub: the largest UDP payload the interface that the route to dst leaves
- * by takes (its MTU), at most UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it
- * cannot tell. No path MTU learnt from ICMP counts: what a hub's socket
- * sends ignores it (udp.c, tune). Two rtnetlink queries. */
+ * by takes (its MTU, or the route's own MTU when one is set and smaller),
+ * at most UDP_MAX_PAYLOAD; UDP_MAX_PAYLOAD when it cannot tell. No path
+ * MTU learnt from ICMP counts: what a hub's socket sends ignores it
+ * (udp.c, tune). Three rtnetlink queries. */
 size_t udp_device_payload_to(const struct sockaddr *dst, socklen_t len);
 
 /* Where the next packet goes: at least UDP_MAX_PAYLOAD bytes. */

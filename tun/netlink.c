@@ -596,6 +596,38 @@ static int route_get(int family, const void *dst, int *oif, void *gateway)
 	return 0;
 }
 
+/* RTA_METRICS' RTAX_MTU, 0 when none. */
+static int got_route_mtu(const struct nlmsghdr *nlh, void *data)
+{
+	uint32_t *mtu = data;
+	if (nlh->nlmsg_type != RTM_NEWROUTE)
+		return MNL_CB_OK;
+	struct nlattr *a, *m;
+	mnl_attr_for_each(a, nlh, sizeof(struct rtmsg)) {
+		if (mnl_attr_get_type(a) != RTA_METRICS)
+			continue;
+		mnl_attr_for_each_nested(m, a)
+			if (mnl_attr_get_type(m) == RTAX_MTU && mnl_attr_get_payload_len(m) == 4)
+				*mtu = mnl_attr_get_u32(m);
+	}
+	return MNL_CB_OK;
+}
+
+int nl_route_mtu(int family, const void *dst, uint32_t *mtu)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, RTM_GETROUTE, 0);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = (unsigned char)family;
+	rtm->rtm_dst_len = (unsigned char)(8 * addr_len(family));
+	/* The route as configured, not the cached one an ICMP "too big"
+	 * made for this destination. */
+	rtm->rtm_flags = RTM_F_FIB_MATCH;
+	mnl_attr_put(nlh, RTA_DST, addr_len(family), dst);
+	*mtu = 0;
+	return nl_talk(nlh, got_route_mtu, mtu);
+}
+
 int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway)
 {
 	return route_get(AF_INET, &dst, oif, gateway);

@@ -88,6 +88,9 @@ int nl_default6_oif(int *oif);
 /* What `ip route get DST` says: the output interface and the gateway
  * (0 when DST is on-link). */
 int nl_route_get(uint32_t dst, int *oif, uint32_t *gateway);
+/* The MTU set on the route to dst (ip route ... mtu N), as configured:
+ * none that an ICMP "too big" made. *mtu 0 when it has none. 0, or -1. */
+int nl_route_mtu(int family, const void *dst, uint32_t *mtu);
 int nl_route6_get(const uint8_t dst[16], int *oif, uint8_t gateway[16]);
 /* Routes SloPN installs for itself carry this protocol number, so that a
  * route left by a crash is recognised as ours (`ip route` shows "proto 83"). */

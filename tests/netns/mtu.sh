@@ -179,6 +179,21 @@ nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 "$c8_vip" >/dev/null || fail "1280-b
 ok "a narrower way back from the hub: found by the probes, c8 connected with 1352-byte payloads"
 stop c8
 
+# An MTU the hub's administrator set on the route to c9 (a narrower way
+# beyond, a tunnel): the hub's packets carry DF, so it keeps to it, as it
+# does to its interface's MTU (but to no MTU an ICMP answer taught its
+# kernel: icmpforge.sh).
+attach c9 192.0.2.19
+ip -n "$(ns hub)" route add 192.0.2.19/32 dev eth0 mtu 1400
+start_client c9
+wait_until 10 "c9 connected" client_connected c9
+c9_vip=$(client_status c9 vip)
+expect_eq "the largest packet c9's session carries, as the hub sees it (1400 - 28 - 32)" \
+	"$(hub_stat "$c9_vip" max_packet)" 1340
+nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 "$c9_vip" >/dev/null || fail "1280-byte ping hub -> c9 failed"
+ok "the hub keeps to an MTU set on its route to a client"
+stop c9
+
 # The hub's own link narrows under live sessions. Its NIC drops what is
 # over the new MTU: every bigger packet from a client is lost, and ngtcp2
 # cannot shrink a live connection's packets. The hub sees the link change,
