@@ -29,6 +29,12 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t m
 	struct ipv4_info ip;
 	if (ipv4_parse(pkt, len, &ip) != IPV4_OK)
 		return 0;
+	/* Below IPv4's 576 only a peer that asked for it (a tiny
+	 * max_datagram_frame_size) leads here: its senders (an internet
+	 * server, through the NAT) must not be taught such an MTU for the
+	 * hub's address. Nor is an answer for a sender no host can be. */
+	if (mtu < ICMP4_MIN_MTU || !ipv4_unicast(ip.src))
+		return 0;
 	uint16_t frag = (uint16_t)(pkt[6] << 8 | pkt[7]);
 	if (!(frag & 0x4000) || (frag & 0x1fff))
 		return 0; /* no DF: the sender fragments; a later fragment: the first got one */

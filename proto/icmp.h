@@ -13,8 +13,10 @@
 /* Build the answer to pkt (len bytes) from router address from (network
  * order), advertising mtu. Returns its length (at most 20 + 8 + 60 + 8 =
  * 96 bytes, so cap >= 96 always suffices), or 0 when none is due: pkt is
- * not well-formed IPv4, has no DF, is a fragment after the first, or is
- * itself an ICMP error. An mtu past 65535 is sent as 65535. */
+ * not well-formed IPv4, has no DF, is a fragment after the first, is
+ * itself an ICMP error, or comes from no unicast address; or mtu is below
+ * ICMP4_MIN_MTU. An mtu past 65535 is sent as 65535. */
+#define ICMP4_MIN_MTU 576
 size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t mtu,
                          uint8_t *out, size_t cap);
 

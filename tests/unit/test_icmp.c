@@ -83,6 +83,20 @@ static void no_answer_due(void **state)
 	assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 1217, out, 55), 0);      /* no room */
 	p[0] = 0x60;                                             /* IPv6 */
 	assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 1217, out, sizeof(out)), 0);
+	/* An MTU below IPv4's 576 (a peer that takes tiny datagrams): no
+	 * sender is taught it; 576 itself is answered. */
+	packet(p, 6, 0x4000, 0);
+	assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 61, out, sizeof(out)), 0);
+	assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 575, out, sizeof(out)), 0);
+	assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 576, out, sizeof(out)), 56);
+	/* A sender no host can be (0/8, 127/8, multicast): no answer. */
+	static const char *const srcs[] = {"\x00\x00\x00\x05", "\x7f\x00\x00\x01", "\xe0\x00\x00\x01",
+	                                   "\xff\xff\xff\xff"};
+	for (size_t i = 0; i < sizeof(srcs) / sizeof(srcs[0]); i++) {
+		packet(p, 6, 0x4000, 0);
+		memcpy(p + 12, srcs[i], 4);
+		assert_int_equal(icmp4_frag_needed(p, sizeof(p), 1, 1217, out, sizeof(out)), 0);
+	}
 }
 
 /* A 1280-byte IPv6 packet fd00::2 -> 2001:db8::7 whose first header after
