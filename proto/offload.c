@@ -293,7 +293,9 @@ static bool mergeable(const uint8_t *p, size_t len, bool udp, struct l4_pkt *t)
 	} else {
 		return false;
 	}
-	if (t->total > len || !(t->proto == PROTO_TCP || (udp && t->proto == PROTO_UDP)))
+	/* An IPv6 packet may be 40 + 65535 bytes: more than a flow holds. */
+	if (t->total > len || t->total > OFFLOAD_MAX_PKT ||
+	    !(t->proto == PROTO_TCP || (udp && t->proto == PROTO_UDP)))
 		return false;
 	const uint8_t *l4 = p + t->l3len;
 	if (t->proto == PROTO_UDP) {

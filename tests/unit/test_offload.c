@@ -628,6 +628,27 @@ static void coalesce_up_to_64k(void **state)
 	out_free(&o);
 }
 
+/* An IPv6 packet of 40 + 65535 bytes is more than a flow's buffer holds:
+ * passed on alone, never held. */
+static void coalesce_refuses_jumbo6(void **state)
+{
+	(void)state;
+	struct offload_gro g;
+	struct out o = {0};
+	offload_gro_init(&g, gro_mem, true, collect, &o);
+	static uint8_t p[40 + 65535 + 64];
+	struct pkt_spec s = tcp4(65535 - 32);
+	s.version = 6;
+	size_t n = pkt_build(p, &s, false);
+	assert_int_equal(n, 40 + 65535);
+	offload_gro_add(&g, p, n);
+	assert_int_equal(o.n, 1);
+	assert_int_equal(o.len[0], n);
+	offload_gro_flush(&g);
+	assert_int_equal(o.n, 1);
+	out_free(&o);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -643,6 +664,7 @@ int main(void)
 		cmocka_unit_test(coalesce_breaks),
 		cmocka_unit_test(coalesce_udp_limits),
 		cmocka_unit_test(coalesce_up_to_64k),
+		cmocka_unit_test(coalesce_refuses_jumbo6),
 	};
 	return cmocka_run_group_tests(tests, gro_setup, gro_teardown);
 }
