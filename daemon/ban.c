@@ -61,7 +61,7 @@ bool ban_is_network(const struct ban_entry *e)
 void ban_why(const struct ban_entry *e, char *buf, size_t len)
 {
 	if (ban_is_network(e))
-		snprintf(buf, len, "bans of %d of its /%d%s", BAN_MAX_NETS, e->prefix + 8, "s");
+		snprintf(buf, len, "bans of %d of its /%ds", BAN_MAX_NETS, e->prefix + 8);
 	else
 		snprintf(buf, len, "%d failed logins", BAN_MAX_FAILS);
 }

@@ -229,36 +229,25 @@ int split_host_port(const char *s, char **host, char **port)
 	return host_port_split(s, DEFAULT_PORT, host, port);
 }
 
-/* [::ffff:192.0.2.1] reaches the hub over IPv4, but the host route, the
- * kill switch and the path checks would be made for IPv6: none would hold.
- * A hub told so would listen and write invites in the form it refuses. */
-static int check_not_mapped(const char *v)
-{
-	char *h, *p;
-	struct in6_addr a;
-	if (split_host_port(v, &h, &p) < 0)
-		return 0;
-	bool mapped = inet_pton(AF_INET6, h, &a) == 1 && IN6_IS_ADDR_V4MAPPED(&a);
-	char v4[INET_ADDRSTRLEN] = "";
-	if (mapped)
-		inet_ntop(AF_INET, a.s6_addr + 12, v4, sizeof(v4));
-	free(h);
-	free(p);
-	if (mapped)
-		return bad("'%s': an IPv4 address written as IPv6; give it as IPv4 (%s)", v, v4);
-	return 0;
-}
-
-/* fe80::1 is on every link: without its interface ([fe80::1%eth0]) no
- * packet can leave for it (EINVAL at each attempt). */
-static int check_link_scope(const char *v)
+/* IPv6 literals that cannot serve as written. [::ffff:192.0.2.1] reaches
+ * the hub over IPv4, but the host route, the kill switch and the path
+ * checks would be made for IPv6: none would hold (and a hub told so would
+ * listen and write invites in the form it refuses). fe80::1 (link) is on
+ * every link: without its interface ([fe80::1%eth0]) no packet can leave
+ * for it (EINVAL at each attempt). */
+static int check_v6_literal(const char *v, bool link)
 {
 	char *h, *p;
 	struct in6_addr a;
 	if (split_host_port(v, &h, &p) < 0)
 		return 0;
 	int rv = 0;
-	if (inet_pton(AF_INET6, h, &a) == 1 && IN6_IS_ADDR_LINKLOCAL(&a))
+	char v4[INET_ADDRSTRLEN];
+	bool v6 = inet_pton(AF_INET6, h, &a) == 1;
+	if (v6 && IN6_IS_ADDR_V4MAPPED(&a))
+		rv = bad("'%s': an IPv4 address written as IPv6; give it as IPv4 (%s)", v,
+		         inet_ntop(AF_INET, a.s6_addr + 12, v4, sizeof(v4)));
+	else if (v6 && link && IN6_IS_ADDR_LINKLOCAL(&a))
 		rv = bad("'%s': a link-local address, on every link: give the interface it is on "
 		         "too, such as [%s%%eth0]:%s", v, h, p);
 	free(h);
@@ -285,7 +274,7 @@ static int apply(struct config *c, int opt, const char *arg)
 {
 	switch (opt) {
 	case OPT_LISTEN:
-		if (check_hostport(arg) < 0 || check_not_mapped(arg) < 0)
+		if (check_hostport(arg) < 0 || check_v6_literal(arg, false) < 0)
 			return -1;
 		if (host_port_has_port(arg)) {
 			set_str(&c->listen, arg);
@@ -370,7 +359,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		c->spoke_to_spoke = false;
 		break;
 	case OPT_SERVER:
-		if (check_hostport(arg) < 0 || check_not_mapped(arg) < 0 || check_link_scope(arg) < 0)
+		if (check_hostport(arg) < 0 || check_v6_literal(arg, true) < 0)
 			return -1;
 		set_str(&c->server, arg);
 		c->server_set = !origin;
@@ -392,7 +381,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		struct invite back;
 		if (split_host_port(arg, &h, &p) < 0)
 			return bad("'%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
-		if (check_not_mapped(arg) < 0) {
+		if (check_v6_literal(arg, false) < 0) {
 			free(h), free(p);
 			return -1;
 		}

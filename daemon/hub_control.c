@@ -262,8 +262,8 @@ static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *para
 		}
 		return NULL;
 	}
-	/* Not banned, but failing: its failures are forgotten, and the answer
-	 * says so (a change, not an error). */
+	/* r 2: not banned, but failing: its failures are forgotten, and the
+	 * answer says so (a change, not an error). */
 	return json_pack("{s:b, s:b, s:o}", "removed", r == 1, "failures_forgotten", 1, "lifted",
 	                 l.list);
 }
@@ -350,7 +350,6 @@ static int invite_server(const struct server *s, char *buf, size_t len)
 	const char *host = phost ? phost : lhost;
 	const char *port = phost && explicit_port ? pport : lport;
 	int rv = -1;
-	/* Nor for a link-local address: each client names its own interface. */
 	struct in6_addr a6;
 	bool link_local = strchr(host, '%') ||
 	                  (inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LINKLOCAL(&a6));

@@ -308,8 +308,7 @@ static void send_version_negotiation(struct server *s, const ngtcp2_version_cid 
 	versions[0] = NGTCP2_PROTO_VER_V1;
 	size_t want = rx->len < sizeof(buf) ? rx->len : sizeof(buf);
 	if (want >= hdr + 8 && hub_stateless_ok(s, HUB_VN_PADDED))
-		for (n = (want - hdr) / 4; n > 1 && hdr + 4 * n > want; n--)
-			;
+		n = (want - hdr) / 4;
 	for (size_t i = 1; i < n; i++)
 		versions[i] = grease_version((unsigned)i);
 	gnutls_rnd(GNUTLS_RND_NONCE, &unused, 1);
@@ -327,7 +326,11 @@ bool hub_stateless_ok(struct server *s, enum hub_stateless kind)
 		s->stateless_sec = sec;
 		memset(s->stateless_this_sec, 0, sizeof(s->stateless_this_sec));
 	}
-	if (s->stateless_this_sec[kind] >= (kind == HUB_VN_PADDED ? VN_PADDED_PER_SEC : STATELESS_PER_SEC))
+	static const unsigned budget[HUB_STATELESS_KINDS] = {
+		[HUB_RESET] = STATELESS_PER_SEC, [HUB_REFUSAL] = STATELESS_PER_SEC,
+		[HUB_VN_PADDED] = VN_PADDED_PER_SEC,
+	};
+	if (s->stateless_this_sec[kind] >= budget[kind])
 		return false;
 	s->stateless_this_sec[kind]++;
 	return true;

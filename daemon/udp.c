@@ -269,39 +269,33 @@ size_t udp_path_payload(const struct udp *u)
 size_t udp_device_payload_to(const struct sockaddr *dst, socklen_t len)
 {
 	int family = dst->sa_family, oif = 0;
-	const void *addr = NULL;
-	uint32_t a4;
+	const uint8_t *addr;
 	if (family == AF_INET && len >= sizeof(struct sockaddr_in)) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)(const void *)dst;
-		uint32_t gw;
-		addr = &in->sin_addr;
-		if (nl_route_get(in->sin_addr.s_addr, &oif, &gw) < 0)
-			oif = 0;
+		addr = (const uint8_t *)&((const struct sockaddr_in *)(const void *)dst)->sin_addr;
 	} else if (family == AF_INET6 && len >= sizeof(struct sockaddr_in6)) {
 		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)(const void *)dst;
-		uint8_t gw[16];
-		addr = &in6->sin6_addr;
+		addr = in6->sin6_addr.s6_addr;
 		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
-			/* An IPv4 peer of a dual-stack socket: its way is IPv4's. */
-			uint32_t gw4;
-			memcpy(&a4, in6->sin6_addr.s6_addr + 12, 4);
-			family = AF_INET;
-			addr = &a4;
-			if (nl_route_get(a4, &oif, &gw4) < 0)
-				oif = 0;
-		} else if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr) && in6->sin6_scope_id) {
+			family = AF_INET; /* an IPv4 peer of a dual-stack socket: IPv4's way */
+			addr += 12;
+		} else if (IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)) {
 			oif = (int)in6->sin6_scope_id; /* the interface it was heard on */
-		} else if (nl_route6_get(in6->sin6_addr.s6_addr, &oif, gw) < 0) {
-			oif = 0;
 		}
+	} else {
+		return UDP_MAX_PAYLOAD;
 	}
+	uint8_t gw[16];
+	uint32_t a4, gw4;
+	memcpy(&a4, addr, 4);
+	if (!oif && (family == AF_INET ? nl_route_get(a4, &oif, &gw4) : nl_route6_get(addr, &oif, gw)) < 0)
+		oif = 0;
 	struct nl_link l;
 	if (!oif || nl_link_get(oif, &l) < 0)
 		return UDP_MAX_PAYLOAD;
 	/* An MTU the administrator set on the route (a narrower way beyond,
 	 * a tunnel): the hub's packets carry DF, and would not get through. */
 	uint32_t mtu = l.mtu, rmtu;
-	if (addr && nl_route_mtu(family, addr, &rmtu) == 0 && rmtu && rmtu < mtu)
+	if (nl_route_mtu(family, addr, &rmtu) == 0 && rmtu && rmtu < mtu)
 		mtu = rmtu;
 	if (mtu <= UDP_IP_OVERHEAD(family))
 		return 0;
