@@ -19,7 +19,21 @@
  * HOLD_AT in the end: the unread TUN adds nothing to it. Other clients'
  * packets do (spoke to spoke), and can keep it congested for as long as
  * they come, so a hold whose queue took any of theirs sheds once it has
- * lasted STALL_AFTER. */
+ * lasted STALL_AFTER.
+ *
+ * A slow client (or one that times its ACKs) drains its queue often, each
+ * hold shorter than SHED_AFTER, and the TUN is read between holds only up
+ * to its next packet: with more coming for it than it takes, the kernel's
+ * queue in front of the TUN fills and drops, the others' packets as well
+ * as its own, and holding has saved nothing. So every RING_CHECK while
+ * sessions hold, the hub looks at that queue's drops: when there are new
+ * ones, the session that held the TUN the longest since the last look, if
+ * that was at least half the time, sheds (while others have traffic). A
+ * fast flow holds in short bursts, its ACKs coming in time, and is left
+ * alone. So is the holder when the TUN was read a quarter of the time or
+ * more and overflowed all the same: the hub reads too slowly then (a busy
+ * machine, a flood), and shedding the holder would cost it packets, the
+ * others nothing. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -45,6 +59,7 @@
  * them must not get to pause the TUN for everyone for seconds). */
 #define STALL_AFTER (250 * NGTCP2_MILLISECONDS)
 #define STALL_RTT_MAX (500 * NGTCP2_MILLISECONDS)
+#define RING_CHECK (10 * NGTCP2_MILLISECONDS) /* a look at the TUN queue's drops: a netlink query */
 
 /* ---- routing, one function per direction, for both families ---- */
 
@@ -203,19 +218,26 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 
 /* ---- from the TUN, with backpressure ---- */
 
+/* The shed timer is left armed when the TUN is read again: it fires at
+ * most once per RING_CHECK and finds nobody holding, where disarming it
+ * and arming it again would cost a timerfd change per hold. */
 static void tun_pause(struct server *s, bool pause)
 {
 	if (s->tun_paused == pause)
 		return;
 	s->tun_paused = pause;
+	uint64_t now = conn_now();
+	if (pause)
+		s->paused_at = now;
+	else
+		s->paused_total += now - s->paused_at;
 	sd_event_source_set_enabled(s->tun_src, pause ? SD_EVENT_OFF : SD_EVENT_ON);
-	if (!pause && s->shed_timer)
-		sd_event_source_set_enabled(s->shed_timer, SD_EVENT_OFF);
 }
 
-static void release(struct server *s, struct session *ss)
+static void release(struct server *s, struct session *ss, uint64_t now)
 {
 	ss->holding = false;
+	ss->held_total += now - ss->held_began;
 	if (--s->holding == 0)
 		tun_pause(s, false);
 }
@@ -230,12 +252,58 @@ static bool others_wait(const struct server *s, const struct session *ss, uint64
 	return false;
 }
 
+static void shed(struct server *s, struct session *ss, uint64_t now)
+{
+	ss->shed_until = now + shed_period(&ss->shed_lvl, now, SHED_HOLD, SHED_HOLD_MAX,
+	                                   s->shed_forget);
+	if (ss->holding)
+		release(s, ss, now);
+}
+
+/* Has the kernel dropped packets in front of the TUN since the last look?
+ * Then the session that held it the longest since, at least half the time,
+ * sheds. */
+static void ring_check(struct server *s, uint64_t now)
+{
+	uint64_t drops, span = now - s->ring_checked, most = 0;
+	if (tun_queue_drops(&s->tun, &drops) < 0)
+		return;
+	bool overflowed = drops > s->ring_drops;
+	s->ring_drops = drops;
+	s->ring_checked = now;
+	uint64_t paused = s->paused_total + (s->tun_paused ? now - s->paused_at : 0);
+	uint64_t read = span - (paused - s->paused_mark);
+	s->paused_mark = paused;
+	struct session *worst = NULL;
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
+		uint64_t held = ss->held_total + (ss->holding ? now - ss->held_began : 0);
+		if (held - ss->held_mark > most) {
+			most = held - ss->held_mark;
+			worst = ss;
+		}
+		ss->held_mark = held;
+	}
+	/* Read a quarter of the time or more, and still overflowing: the hub
+	 * reads too slowly (a busy machine), the holds are not to blame. */
+	if (!overflowed || !worst || most * 2 < span || read * 4 >= span ||
+	    !others_wait(s, worst, now))
+		return;
+	hub_slog(LOG_LVL_DEBUG, worst, "session %llu: the TUN held for it %llu of the last %llu "
+	         "ms and the kernel's queue in front of it overflowing, dropping its excess "
+	         "instead of holding the others up", (unsigned long long)worst->id,
+	         (unsigned long long)(most / NGTCP2_MILLISECONDS),
+	         (unsigned long long)(span / NGTCP2_MILLISECONDS));
+	shed(s, worst, now);
+}
+
 /* At the lowest priority: what is pending first (the ACKs that drain a
  * queue, on a busy machine) runs first. */
 static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
-	uint64_t now = conn_now(), next = UINT64_MAX;
+	uint64_t now = conn_now(), next = now + RING_CHECK;
+	if (s->ring_checked + RING_CHECK <= now)
+		ring_check(s, now);
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss && s->holding; ss = LIST_NEXT(ss, link)) {
 		if (!ss->holding)
 			continue;
@@ -270,9 +338,7 @@ static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: congested for %llu ms, dropping its "
 			         "excess instead of holding the others up", (unsigned long long)ss->id,
 			         (unsigned long long)((now - ss->held_since) / NGTCP2_MILLISECONDS));
-		ss->shed_until = now + shed_period(&ss->shed_lvl, now, SHED_HOLD, SHED_HOLD_MAX,
-		                                   s->shed_forget);
-		release(s, ss);
+		shed(s, ss, now);
 	}
 	if (s->holding) {
 		sd_event_source_set_time(src, next / 1000 + 1);
@@ -289,29 +355,34 @@ static void hold(struct server *s, struct session *ss, uint64_t now)
 	ss->held_since = ss->held_moved = ss->held_began = now;
 	ss->held_tx = ss->conn.stats.tx_pkts;
 	ss->held_in = ss->conn.stats.tx_pkts + ss->conn.dgq_count;
-	if (s->holding++)
-		return;
-	tun_pause(s, true);
+	if (!s->holding++)
+		tun_pause(s, true);
 	if (!s->shed_timer) {
 		if (sd_event_add_time(s->ev, &s->shed_timer, CLOCK_MONOTONIC, UINT64_MAX, 1000,
 		                      shed_timer_cb, s) < 0) {
 			/* Without the timer nobody would wake the TUN: do not hold. */
 			s->shed_timer = NULL;
 			ss->shed_until = now + SHED_HOLD;
-			release(s, ss);
+			release(s, ss, now);
 			return;
 		}
 		sd_event_source_set_priority(s->shed_timer, SD_EVENT_PRIORITY_IDLE);
+		sd_event_source_set_enabled(s->shed_timer, SD_EVENT_OFF); /* armed below */
 	}
-	sd_event_source_set_time(s->shed_timer, (now + SHED_AFTER) / 1000 + 1);
-	sd_event_source_set_enabled(s->shed_timer, SD_EVENT_ONESHOT);
+	/* An armed timer fires within RING_CHECK, before this hold's end. */
+	int on = SD_EVENT_OFF;
+	sd_event_source_get_enabled(s->shed_timer, &on);
+	if (on == SD_EVENT_OFF) {
+		sd_event_source_set_time(s->shed_timer, (now + RING_CHECK) / 1000 + 1);
+		sd_event_source_set_enabled(s->shed_timer, SD_EVENT_ONESHOT);
+	}
 }
 
 void hub_session_drained(struct conn *c)
 {
 	struct session *ss = c->owner;
 	if (ss->holding)
-		release(ss->srv, ss);
+		release(ss->srv, ss, conn_now());
 	hub_spoke_drained(ss->srv, ss);
 }
 

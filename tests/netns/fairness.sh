@@ -3,8 +3,10 @@
 # while a session is congested (backpressure, no drops), but a session that
 # stays congested drops its own excess instead: here c2's underlay is shaped
 # to 1 Mbit/s, and c1's download from the hub keeps pace while c2's runs;
-# nor does c2 keep the TUN unread while c1 floods it directly (c3 reaches
-# the hub), or while it is frozen.
+# at 16 Mbit/s, its holds short, c2's excess is still dropped by its own
+# session, not in the kernel's queue in front of the TUN; nor does c2 keep
+# the TUN unread while c1 floods it directly (c3 reaches the hub), or while
+# it is frozen.
 . "$(dirname "$0")/lib.sh"
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v tc >/dev/null || skip "needs tc (iproute2)"
@@ -43,7 +45,7 @@ ok "c1 alone: $((alone / 1000)) Mbit/s"
 # c2 sheds only while another session has traffic (alone, it would stall
 # nobody): a ping from the hub keeps c1 busy until the next part.
 # (ip netns exec becomes ping: its PID is ping's, for the kill below.)
-ip netns exec "$(ns hub)" ping -q -i 0.2 -w 30 10.100.0.2 > /dev/null &
+ip netns exec "$(ns hub)" ping -q -i 0.2 -w 60 10.100.0.2 > /dev/null &
 busy=$!
 PIDS+=($busy)
 # c2 in the background, in a subshell of its own: its RATE goes to a file.
@@ -66,7 +68,27 @@ ok "c1 kept at least a quarter of its pace"
 # queue is longer than c1's TCP window, with offloads (1000 super-packets
 # of up to 64 KiB) and without (4096 packets).
 ok "c2's own excess dropped and counted: $(c2_dropped)"
-expect_eq "packets dropped in the TUN's queue" "$(ctl --json status | jq '.totals.drops.tun_queue')" 0
+tun_queue() { ctl --json status | jq '.totals.drops.tun_queue'; }
+expect_eq "packets dropped in the TUN's queue" "$(tun_queue)" 0
+
+# Faster, c2 drains its queue often, each hold of the TUN far shorter than
+# the 25 ms that sheds, and the TUN is read between holds only up to c2's
+# next packet: with five times what its link carries coming, the kernel's
+# queue in front of the TUN fills and drops (the others' packets too)
+# unless c2's session sheds. Its excess must be dropped there, not in the
+# TUN's queue (without the look at that queue: 0 shed, 50000 in the TUN's
+# queue). c1's pings keep the others waiting.
+ip netns exec "$(ns lan)" tc qdisc change dev p-c2 root tbf rate 16mbit burst 16kb latency 50ms
+c2_shed() { hub_stat 10.100.0.3 shed_ms; }
+not_shedding() { [ "$(c2_shed)" = 0 ]; }
+wait_until 20 "c2 not shedding" not_shedding
+ring0=$(tun_queue) q0=$(c2_dropped)
+download c2 4 -u -b 80M -l 1200
+ring=$(($(tun_queue) - ring0)) q=$(($(c2_dropped) - q0))
+[ "$q" -gt 0 ] && [ $((ring * 10)) -lt "$q" ] ||
+	fail "c2 at 16 Mbit/s sent 80: $q dropped by its session, $ring in the TUN's queue"
+ok "c2 at 16 Mbit/s sent 80: $q dropped by its session, $ring in the TUN's queue"
+ip netns exec "$(ns lan)" tc qdisc change dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms
 
 # Packets from one client to another do not pass the TUN, but they fill the
 # receiver's queue as the hub's own do. c1 floods c2 directly (UDP, five
@@ -140,8 +162,6 @@ PIDS+=($!)
 wait_listening c2 5301
 nsx hub timeout 40 iperf3 -c 10.100.0.3 -p 5301 -u -b 20M -l 1200 -t 35 > /dev/null 2>&1 &
 PIDS+=($!)
-c2_shed() { hub_stat 10.100.0.3 shed_ms; }
-not_shedding() { [ "$(c2_shed)" = 0 ]; }
 shedding() { [ "$(c2_shed)" -gt 0 ]; }
 wait_until 20 "c2 not shedding" not_shedding
 nap 5 # its level forgotten
