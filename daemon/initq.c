@@ -27,7 +27,7 @@ struct initq_slot *initq_push(struct initq *q, const struct udp_rx *rx)
 	sl->rx = *rx;
 	sl->rx.data = sl->data;
 	memcpy(sl->data, rx->data, rx->len);
-	sl->validated = false;
+	sl->validated = sl->counted = sl->follows = false;
 	return sl;
 }
 

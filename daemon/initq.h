@@ -24,6 +24,7 @@ struct initq_slot {
 	struct udp_rx rx;            /* rx.data points at data */
 	bool validated;              /* what admission found (hub_admit_initial) */
 	bool counted;                /* towards its address's limit (hub_admit_queue) */
+	bool follows;                /* a later Initial of a connection made: never makes one */
 	ngtcp2_cid dcid;             /* the connection's, as its client chose it */
 	ngtcp2_cid odcid;
 	uint8_t data[UDP_RX_BUF];

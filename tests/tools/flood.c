@@ -3,7 +3,8 @@
  * handshakes and never logs in, or sends one oversized or given login, or closes
  * at once (asking the hub to wait long for late packets), or logs in
  * with a token of its own per connection; or it sends
- * bare Initials and never answers, as a spoofed flood would. At the end it
+ * bare Initials and never answers, as a spoofed flood would; or it splits
+ * its ClientHello over two Initials and holds the second back a while. At the end it
  * prints what it saw as one JSON object.
  *
  * It sends only to TEST-NET addresses (RFC 5737), where the namespace
@@ -29,13 +30,19 @@
 
 #define MAX_FROM 128
 #define TICK_USEC 10000
+#define SPLIT_MAX 3 /* Initials held back of a split ClientHello */
+#define SPLIT_PAYLOAD 1200 /* its datagrams' size: the least QUIC allows */
 
 struct peer {
 	struct conn conn;
 	struct flood *f;
 	uint64_t handshake_at;
 	unsigned long num;        /* from 1, in the order opened */
+	uint64_t opened_at;       /* conn_now() */
 	bool up;                 /* handshake completed, not closed */
+	uint8_t *rest;           /* --split-hello: the Initials held back (SPLIT_MAX), */
+	size_t rest_len[SPLIT_MAX], nrest;
+	/* until they are sent, nothing from the hub is read */
 	bool dirty;
 	struct peer *dirty_next, *grave_next;
 	LIST_ENTRY(peer) live_link; /* on f->live while not gone */
@@ -65,11 +72,14 @@ struct flood {
 	unsigned datagrams;      /* IP packets sent as DATAGRAMs after the handshake, before any login */
 	bool key_update;         /* a TLS KeyUpdate after the handshake, which RFC 9001 6 forbids */
 	bool no_alpn;            /* a ClientHello without ALPN, which GnuTLS lets through */
+	unsigned split_ms;       /* a ClientHello over two Initials, the second this late */
+	uint64_t rest_at;        /* when the held back Initials go (0: not known yet) */
 	/* what happened */
-	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets;
+	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets, split;
 	unsigned open, held, held_peak;
 	uint64_t close_ms_min, close_ms_max;
 	char last_reason[128];
+	char group[32];          /* the key exchange's, in the first handshake */
 	ngtcp2_transport_params hub_params; /* as the first handshake gave them */
 	uint64_t last_code;
 };
@@ -113,6 +123,8 @@ static void on_handshake(struct conn *c)
 		const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->qc);
 		if (tp)
 			f->hub_params = *tp;
+		const char *g = gnutls_group_get_name(gnutls_group_get(c->tls));
+		snprintf(f->group, sizeof(f->group), "%s", g ? g : "");
 	}
 	if (++f->held > f->held_peak)
 		f->held_peak = f->held;
@@ -274,8 +286,15 @@ static struct peer *open_one(struct flood *f)
 		free(p);
 		return NULL;
 	}
+	/* A key share of 1 KiB first (an 8192-bit DH group), the hub's X25519
+	 * beside it: a ClientHello longer than one Initial carries. */
+	if (f->split_ms && gnutls_priority_set_direct(tls, "NORMAL:-VERS-ALL:+VERS-TLS1.3:"
+	                                              "-GROUP-ALL:+GROUP-FFDHE8192:+GROUP-X25519:"
+	                                              "%DISABLE_TLS13_COMPAT_MODE", NULL) < 0)
+		log_warn("no 8192-bit DH group here: the ClientHello fits one Initial");
 	if (conn_client_init(&p->conn, f->ev, u, (const struct sockaddr *)&f->server,
-	                     sizeof(f->server), tls, &peer_ops, p, UDP_MAX_PAYLOAD, 0) < 0) {
+	                     sizeof(f->server), tls, &peer_ops, p,
+	                     f->split_ms ? SPLIT_PAYLOAD : UDP_MAX_PAYLOAD, 0) < 0) {
 		if (!p->conn.tls)
 			gnutls_deinit(tls);
 		conn_free(&p->conn);
@@ -283,6 +302,7 @@ static struct peer *open_one(struct flood *f)
 		return NULL;
 	}
 	p->num = ++f->attempted;
+	p->opened_at = conn_now();
 	/* Before the first packet, which carries the transport parameters: the
 	 * library's own copy (a client cannot set them after creating the
 	 * connection through the API). */
@@ -300,6 +320,24 @@ static struct peer *open_one(struct flood *f)
 		cidmap_put(&f->cids, scid[0].data, scid[0].datalen, p);
 	if (!f->initial_only)
 		LIST_INSERT_HEAD(&f->live, p, live_link);
+	if (f->split_ms && (p->rest = malloc(SPLIT_MAX * SPLIT_PAYLOAD))) {
+		/* The first Initial now, the others kept back; and the hub's
+		 * answers not read meanwhile, so that no RTT is measured and
+		 * nothing is sent again before (the first PTO, about a second). */
+		uint8_t first[SPLIT_PAYLOAD];
+		ngtcp2_ssize n = ngtcp2_conn_write_pkt(p->conn.qc, NULL, NULL, first, sizeof(first),
+		                                       conn_now());
+		if (n > 0)
+			udp_send_one(u, NULL, 0, (const struct sockaddr *)&f->server, sizeof(f->server),
+			             first, (size_t)n);
+		while (n > 0 && p->nrest < SPLIT_MAX &&
+		       (n = ngtcp2_conn_write_pkt(p->conn.qc, NULL, NULL,
+		                                  p->rest + p->nrest * SPLIT_PAYLOAD,
+		                                  SPLIT_PAYLOAD, conn_now())) > 0)
+			p->rest_len[p->nrest++] = (size_t)n;
+		if (p->nrest)
+			f->split++;
+	}
 	conn_write(&p->conn);
 	/* Told the hub (the first packet carries it); our own end keeps its
 	 * idle timeout, as an attacker's would. */
@@ -307,9 +345,30 @@ static struct peer *open_one(struct flood *f)
 	return p;
 }
 
+/* The Initials that --split-hello held back, all at once: split_ms after
+ * the last connection (--total) was opened, or after each without. */
+static void send_rest(struct flood *f)
+{
+	uint64_t now = conn_now();
+	if (!f->rest_at && f->total && f->attempted >= f->total)
+		f->rest_at = now + (uint64_t)f->split_ms * 1000000;
+	for (struct peer *p = LIST_FIRST(&f->live); p; p = LIST_NEXT(p, live_link)) {
+		if (!p->rest || (f->total ? !f->rest_at || f->rest_at > now
+		                          : p->opened_at + (uint64_t)f->split_ms * 1000000 > now))
+			continue;
+		for (size_t i = 0; i < p->nrest; i++)
+			udp_send_one(p->conn.udp, NULL, 0, (const struct sockaddr *)&f->server,
+			             sizeof(f->server), p->rest + i * SPLIT_PAYLOAD, p->rest_len[i]);
+		free(p->rest);
+		p->rest = NULL;
+	}
+}
+
 static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct flood *f = userdata;
+	if (f->split_ms)
+		send_rest(f);
 	if (f->total && f->attempted >= f->total && !f->open) {
 		sd_event_exit(f->ev, 0); /* all of them opened and closed */
 		return 0;
@@ -376,7 +435,7 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 				}
 				continue;
 			}
-			if (!p || p->conn.state == CONN_DEAD)
+			if (!p || p->conn.state == CONN_DEAD || p->rest)
 				continue;
 			conn_read(&p->conn, (const struct sockaddr *)&rx->to, rx->tolen,
 			          (const struct sockaddr *)&rx->from, rx->fromlen, rx->data, rx->len, ts);
@@ -410,6 +469,7 @@ static void usage(void)
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
 		"                   [--token-prefix PREFIX] [--key-update] [--no-alpn]\n"
+		"                   [--split-hello MS]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -430,7 +490,10 @@ static void usage(void)
 		"  --token-prefix P    after the handshake, log in with token P1, P2... (one per\n"
 		"                      connection, in the order they were opened)\n"
 		"  --key-update        after the handshake, send a TLS KeyUpdate (QUIC forbids it)\n"
-		"  --no-alpn           offer no ALPN in the handshake\n");
+		"  --no-alpn           offer no ALPN in the handshake\n"
+		"  --split-hello MS    a ClientHello over two Initials, the second sent MS\n"
+		"                      later (with --total: all of them, MS after the last\n"
+		"                      connection opened); the hub's answers unread meanwhile\n");
 }
 
 int main(int argc, char **argv)
@@ -450,7 +513,7 @@ int main(int argc, char **argv)
 		{"no-credit", no_argument, NULL, 'n'}, {"idle-timeout", required_argument, NULL, 'I'},
 		{"datagrams", required_argument, NULL, 'D'},
 		{"token-prefix", required_argument, NULL, 'T'}, {"key-update", no_argument, NULL, 'K'},
-		{"no-alpn", no_argument, NULL, 'A'},
+		{"no-alpn", no_argument, NULL, 'A'}, {"split-hello", required_argument, NULL, 'S'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -480,6 +543,7 @@ int main(int argc, char **argv)
 		case 'T': f->token_prefix = optarg; break;
 		case 'K': f->key_update = true; break;
 		case 'A': f->no_alpn = true; break;
+		case 'S': f->split_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 	}
@@ -547,6 +611,8 @@ int main(int argc, char **argv)
 		"close_after_ms_min", (json_int_t)f->close_ms_min,
 		"close_after_ms_max", (json_int_t)f->close_ms_max,
 		"last_reason", f->last_reason, "last_code", (json_int_t)f->last_code);
+	json_object_set_new(out, "split", json_integer((json_int_t)f->split));
+	json_object_set_new(out, "group", json_string(f->group));
 	/* What the hub lets a client send before it has read any of it. */
 	json_object_set_new(out, "hub_limits", json_pack("{s:I, s:I, s:I}",
 		"streams_bidi", (json_int_t)f->hub_params.initial_max_streams_bidi,
