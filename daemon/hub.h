@@ -99,10 +99,10 @@ struct server {
 	unsigned holding;            /* sessions congested, holding the TUN */
 	uint64_t shed_forget;        /* ns: a session's shed level goes back after this (hub_data.c) */
 	uint64_t ring_drops;         /* the TUN queue's drops at the last look (hub_data.c) */
+	bool ring_known;             /* ... asked for then */
 	uint64_t ring_checked;       /* conn_now() then */
-	uint64_t paused_total;       /* ns the TUN was held, holds ended */
-	uint64_t paused_at;          /* conn_now() when the TUN was last held */
-	uint64_t paused_mark;        /* paused_total at the last look */
+	uint64_t tun_full_reads;     /* reads of the TUN that stopped at TUN_BATCH, more waiting */
+	uint64_t full_mark;          /* ... at the last look */
 	sd_event_source *spoke_timer; /* ends holds (hub_spoke.c) */
 	struct session *replay;      /* released: their stashes are read in hub_settle */
 	size_t stash_total;          /* bytes of all stashes */

@@ -26,14 +26,15 @@
  * to its next packet: with more coming for it than it takes, the kernel's
  * queue in front of the TUN fills and drops, the others' packets as well
  * as its own, and holding has saved nothing. So every RING_CHECK while
- * sessions hold, the hub looks at that queue's drops: when there are new
- * ones, the session that held the TUN the longest since the last look, if
- * that was at least half the time, sheds (while others have traffic). A
- * fast flow holds in short bursts, its ACKs coming in time, and is left
- * alone. So is the holder when the TUN was read a quarter of the time or
- * more and overflowed all the same: the hub reads too slowly then (a busy
- * machine, a flood), and shedding the holder would cost it packets, the
- * others nothing. */
+ * sessions hold, the hub looks at that queue's drops: when RING_DROPS_MIN
+ * or more are new, the session that held the TUN the longest since the
+ * last look, if that was at least half the time, sheds (while others have
+ * traffic). A flow whose window fits in that queue (thousands of packets)
+ * drops nothing there, however much it holds, and is left alone; so is
+ * one TCP flow's overshoot of a few packets. So is the holder when a read
+ * of the TUN found more waiting than TUN_BATCH since the last look: the
+ * hub reads too slowly then (a busy machine, a flood), and shedding the
+ * holder would cost it packets, the others nothing. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -60,6 +61,7 @@
 #define STALL_AFTER (250 * NGTCP2_MILLISECONDS)
 #define STALL_RTT_MAX (500 * NGTCP2_MILLISECONDS)
 #define RING_CHECK (10 * NGTCP2_MILLISECONDS) /* a look at the TUN queue's drops: a netlink query */
+#define RING_DROPS_MIN 16
 
 /* ---- routing, one function per direction, for both families ---- */
 
@@ -226,11 +228,6 @@ static void tun_pause(struct server *s, bool pause)
 	if (s->tun_paused == pause)
 		return;
 	s->tun_paused = pause;
-	uint64_t now = conn_now();
-	if (pause)
-		s->paused_at = now;
-	else
-		s->paused_total += now - s->paused_at;
 	sd_event_source_set_enabled(s->tun_src, pause ? SD_EVENT_OFF : SD_EVENT_ON);
 }
 
@@ -260,33 +257,34 @@ static void shed(struct server *s, struct session *ss, uint64_t now)
 		release(s, ss, now);
 }
 
-/* Has the kernel dropped packets in front of the TUN since the last look?
- * Then the session that held it the longest since, at least half the time,
- * sheds. */
+/* Has the kernel dropped packets in front of the TUN since the last look,
+ * while one session held it at least half the time? Then that one sheds.
+ * The kernel is asked (a netlink query) only when someone could be blamed;
+ * the first answer after a look that did not ask is the new base. */
 static void ring_check(struct server *s, uint64_t now)
 {
-	uint64_t drops, span = now - s->ring_checked, most = 0;
-	if (tun_queue_drops(&s->tun, &drops) < 0)
-		return;
-	bool overflowed = drops > s->ring_drops;
-	s->ring_drops = drops;
+	uint64_t span = now - s->ring_checked, most = 0, drops;
+	bool slow = s->tun_full_reads != s->full_mark;
 	s->ring_checked = now;
-	uint64_t paused = s->paused_total + (s->tun_paused ? now - s->paused_at : 0);
-	uint64_t read = span - (paused - s->paused_mark);
-	s->paused_mark = paused;
+	s->full_mark = s->tun_full_reads;
 	struct session *worst = NULL;
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
 		uint64_t held = ss->held_total + (ss->holding ? now - ss->held_began : 0);
-		if (held - ss->held_mark > most) {
+		if (held - ss->held_mark > most && ss->shed_until <= now) {
 			most = held - ss->held_mark;
 			worst = ss;
 		}
 		ss->held_mark = held;
 	}
-	/* Read a quarter of the time or more, and still overflowing: the hub
-	 * reads too slowly (a busy machine), the holds are not to blame. */
-	if (!overflowed || !worst || most * 2 < span || read * 4 >= span ||
-	    !others_wait(s, worst, now))
+	if (!worst || most * 2 < span || slow || !others_wait(s, worst, now) ||
+	    tun_queue_drops(&s->tun, &drops) < 0) {
+		s->ring_known = false;
+		return;
+	}
+	bool overflowed = s->ring_known && drops >= s->ring_drops + RING_DROPS_MIN;
+	s->ring_drops = drops;
+	s->ring_known = true;
+	if (!overflowed)
 		return;
 	hub_slog(LOG_LVL_DEBUG, worst, "session %llu: the TUN held for it %llu of the last %llu "
 	         "ms and the kernel's queue in front of it overflowing, dropping its excess "
@@ -421,7 +419,8 @@ void hub_data_init(struct server *s)
 
 void hub_tun_read(struct server *s)
 {
-	for (int i = 0; i < TUN_BATCH && !s->tun_paused; i++) {
+	int i;
+	for (i = 0; i < TUN_BATCH && !s->tun_paused; i++) {
 		struct tun_pkt p;
 		enum tun_read_result r = tun_read(&s->tun, &p);
 		if (r == TUN_NONE)
@@ -451,6 +450,8 @@ void hub_tun_read(struct server *s)
 		}
 		to_session(s, peer, &p, &rt);
 	}
+	if (i == TUN_BATCH && !s->tun_paused)
+		s->tun_full_reads++; /* the hub reads as fast as it can (ring_check) */
 	dataplane_tun_watch(&s->tun, s->tun_src);
 }
 
