@@ -14,7 +14,7 @@
 #include "proto/offload.h"
 #include "tests/offload_pkt.h"
 
-#define MAX_SEGS 16
+#define MAX_SEGS 64 /* a 64 KiB super-packet of 1024-byte segments, or more of smaller ones */
 
 static uint8_t pkt[VNET_HDR_LEN + OFFLOAD_MAX_PKT];
 static uint8_t *gro_mem;
