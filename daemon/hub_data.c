@@ -213,8 +213,8 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		else
 			n = icmp4_frag_needed(pkt, rt.len, rt.dst4, conn_max_datagram(&peer->conn), icmp,
 			                      room);
-		if (n)
-			conn_queue_datagram(c, icmp, n);
+		if (n && conn_queue_datagram(c, icmp, n) != DGRAM_OK)
+			c->stats.drop[DROP_QUEUE]++; /* the sender's queue is full: counted there */
 	}
 }
 
