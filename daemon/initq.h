@@ -25,7 +25,8 @@ struct initq_slot {
 	bool validated;              /* what admission found (hub_admit_initial) */
 	bool counted;                /* towards its address's limit (hub_admit_queue) */
 	bool follows;                /* a later Initial of a connection made: never makes one */
-	ngtcp2_cid dcid;             /* the connection's, as its client chose it */
+	ngtcp2_cid dcid;             /* the connection's, as its client chose it (or, follows, as
+	                              * this packet names it) */
 	ngtcp2_cid odcid;
 	uint8_t data[UDP_RX_BUF];
 };

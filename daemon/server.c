@@ -512,6 +512,7 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 			return;
 		}
 		sl->follows = true;
+		ngtcp2_cid_init(&sl->dcid, vc.dcid, vc.dcidlen);
 		sd_event_source_set_enabled(s->initq_src, SD_EVENT_ON);
 		return;
 	}
@@ -554,13 +555,19 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
  * repeats its Initial) goes to that connection. */
 static void initq_handshake(struct server *s, const struct initq_slot *sl)
 {
+	struct session *ss;
+	if (sl->follows) {
+		/* Its connection's, if it is still there: admitted as a new one,
+		 * it was not. */
+		if ((ss = cidmap_get(&s->cids, sl->dcid.data, sl->dcid.datalen)))
+			session_read(s, ss, &sl->rx, conn_now());
+		return;
+	}
 	ngtcp2_pkt_hd hd;
 	if (ngtcp2_accept(&hd, sl->rx.data, sl->rx.len) != 0) /* it was accepted when queued */
 		return;
-	struct session *ss = cidmap_get(&s->cids, hd.dcid.data, hd.dcid.datalen);
+	ss = cidmap_get(&s->cids, hd.dcid.data, hd.dcid.datalen);
 	if (!ss) {
-		if (sl->follows) /* its connection is gone: admitted as a new one, it was not */
-			return;
 		if (s->stopping || !(ss = session_new(s, &hd, sl->validated ? &sl->odcid : NULL, &sl->rx)))
 			return;
 		hub_admit_start(s, ss, sl->validated);
