@@ -40,9 +40,11 @@ struct peer {
 	unsigned long num;        /* from 1, in the order opened */
 	uint64_t opened_at;       /* conn_now() */
 	bool up;                 /* handshake completed, not closed */
-	uint8_t *rest;           /* --split-hello: the Initials held back (SPLIT_MAX), */
+	/* --split-hello: the Initials held back (up to SPLIT_MAX, SPLIT_PAYLOAD
+	 * bytes apart) and their lengths; until they are sent (send_rest),
+	 * nothing from the hub is read for this connection. */
+	uint8_t *rest;
 	size_t rest_len[SPLIT_MAX], nrest;
-	/* until they are sent, nothing from the hub is read */
 	bool dirty;
 	struct peer *dirty_next, *grave_next;
 	LIST_ENTRY(peer) live_link; /* on f->live while not gone */
