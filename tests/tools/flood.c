@@ -14,6 +14,7 @@
 #include <getopt.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +62,7 @@ struct flood {
 	struct peer *dirty, *grave;
 	/* settings */
 	unsigned count, rate, duration;
+	unsigned opening_max;    /* handshakes in progress at once (0: no limit but count) */
 	unsigned long total;
 	size_t login_bytes;
 	const char *login;       /* a login line to send as it is */
@@ -79,6 +81,7 @@ struct flood {
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets, split;
 	unsigned open, held, held_peak;
+	unsigned opening;        /* open, handshake not completed */
 	uint64_t close_ms_min, close_ms_max;
 	char last_reason[128];
 	char group[32];          /* the key exchange's, in the first handshake */
@@ -121,6 +124,7 @@ static void on_handshake(struct conn *c)
 	struct flood *f = p->f;
 	p->up = true;
 	p->handshake_at = conn_now();
+	f->opening--;
 	if (!f->handshakes++) {
 		const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->qc);
 		if (tp)
@@ -250,6 +254,8 @@ static void on_gone(struct conn *c)
 			forget_cid(f, p, &cids[i]);
 	}
 	f->open--;
+	if (!p->handshake_at)
+		f->opening--;
 	LIST_REMOVE(p, live_link);
 	p->grave_next = f->grave;
 	f->grave = p;
@@ -388,10 +394,10 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
 			}
 			continue;
 		}
-		if (f->open >= f->count)
+		if (f->open >= f->count || (f->opening_max && f->opening >= f->opening_max))
 			break;
 		if (open_one(f))
-			f->open++;
+			f->open++, f->opening++;
 	}
 	settle(f);
 	sd_event_source_set_time_relative(src, TICK_USEC);
@@ -450,6 +456,11 @@ static int on_readable(sd_event_source *src, int fd, uint32_t revents, void *use
 	return 0;
 }
 
+static int on_signal(sd_event_source *src, const struct signalfd_siginfo *si, void *userdata)
+{
+	return sd_event_exit(sd_event_source_get_event(src), 0);
+}
+
 static int on_end(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	sd_event_exit(userdata, 0);
@@ -471,15 +482,18 @@ static void usage(void)
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
 		"                   [--token-prefix PREFIX] [--key-update] [--no-alpn]\n"
-		"                   [--split-hello MS]\n"
+		"                   [--split-hello MS] [--opening N]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
 		"  --count N           connections to keep open or opening at once (default 1)\n"
 		"  --total N           stop opening after N attempts (default: no limit)\n"
 		"  --rate N            new connections per second at most (default 2000)\n"
+		"  --opening N         handshakes in progress at once, at most (default: no\n"
+		"                      limit but --count): a flood paced by the hub\n"
 		"  --duration S        run S seconds, then print the summary (default 10);\n"
-		"                      with --total, less once all are opened and closed\n"
+		"                      with --total, less once all are opened and closed;\n"
+		"                      less on SIGTERM or SIGINT\n"
 		"  --login-bytes N     after the handshake, send a login line of N bytes\n"
 		"  --login TEXT        after the handshake, send TEXT as the login line\n"
 		"  --initial-only      send bare Initials (--rate a second), read no answer\n"
@@ -516,6 +530,7 @@ int main(int argc, char **argv)
 		{"datagrams", required_argument, NULL, 'D'},
 		{"token-prefix", required_argument, NULL, 'T'}, {"key-update", no_argument, NULL, 'K'},
 		{"no-alpn", no_argument, NULL, 'A'}, {"split-hello", required_argument, NULL, 'S'},
+		{"opening", required_argument, NULL, 'o'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -546,6 +561,7 @@ int main(int argc, char **argv)
 		case 'K': f->key_update = true; break;
 		case 'A': f->no_alpn = true; break;
 		case 'S': f->split_ms = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'o': f->opening_max = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 	}
@@ -599,7 +615,16 @@ int main(int argc, char **argv)
 		    sd_event_add_io(f->ev, NULL, f->sock[i].fd, EPOLLIN, on_readable, &refs[i]) < 0)
 			return 1;
 	}
-	if (sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 0, 1000, on_tick, f) < 0 ||
+	/* SIGTERM (or SIGINT) ends the run early, with its summary: a test
+	 * need not guess a --duration. */
+	sigset_t sigs;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &sigs, NULL) < 0 ||
+	    sd_event_add_signal(f->ev, NULL, SIGTERM, on_signal, NULL) < 0 ||
+	    sd_event_add_signal(f->ev, NULL, SIGINT, on_signal, NULL) < 0 ||
+	    sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, 0, 1000, on_tick, f) < 0 ||
 	    sd_event_add_time_relative(f->ev, NULL, CLOCK_MONOTONIC, (uint64_t)f->duration * 1000000,
 	                               1000, on_end, f->ev) < 0)
 		return 1;
