@@ -501,11 +501,17 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		return;
 	}
 	struct session *ss = cidmap_get(&s->cids, vc.dcid, vc.dcidlen);
-	if (ss && ss->handshaking && (rx->data[0] & 0xb0) == 0x80) {
-		/* An Initial of a connection in its handshake: the rest of a
-		 * ClientHello split over several (a large one, or an attacker's
-		 * that holds its second half back) would have the hub do the
-		 * handshake's work here, past the queue's budget. */
+	if (ss && ss->handshaking && (rx->data[0] & 0xb0) == 0x80 &&
+	    !ngtcp2_conn_get_remote_transport_params(ss->conn.qc)) {
+		/* An Initial of a connection whose ClientHello is not all in
+		 * (its transport parameters come with the whole of it): the
+		 * rest of one split over several (a large one, or an
+		 * attacker's that holds its second half back) would have the
+		 * hub do the handshake's work here, past the queue's budget.
+		 * Later ones (the client's acknowledgement, coalesced with its
+		 * Finished and its login) cost nothing to read and go on at
+		 * once: behind a flood's new handshakes, or dropped with the
+		 * queue full, they would cost the client its login deadline. */
 		struct initq_slot *sl = initq_push(&s->initq, rx);
 		if (!sl) {
 			s->adm.initials_dropped++; /* the client sends it again */

@@ -10,7 +10,9 @@
 # meanwhile wait for a handshake or two at most, not for all of them (some
 # 3 s: those opened first may have sent theirs again before, at their
 # first PTO, as the flood makes a DH key of 8192 bits for each). Nor does the hub take the costly
-# finite-field key share the split ClientHellos offer first.
+# finite-field key share the split ClientHellos offer first. Then 60
+# whole ClientHellos at once, each client's answer to the hub's handshake
+# read at once, not behind that queue: all 60 log in.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 : "${SLOPN_FLOOD:?set SLOPN_FLOOD to the slopn-flood test tool}"
@@ -53,4 +55,36 @@ sanitized && limit=500
 [ -n "$max" ] && [ "$max" -lt $limit ] ||
 	fail "c2's pings waited up to ${max:-?} ms while the split handshakes were made (limit $limit)"
 ok "c2's pings waited $max ms at most while the split handshakes were made"
+
+# 60 whole ClientHellos at once that log in, on the same hub: 6 s of
+# handshakes queued. A client's answer to the hub's handshake (its
+# Initial's ack, its Finished and its login, in one datagram) is no new
+# handshake's work: had it waited behind the queue, as all Initials of a
+# connection in its handshake once did, the first of these would miss
+# their 5 s to log in.
+from=()
+for i in $(seq 140 199); do
+	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
+	from+=(--from "192.0.2.$i")
+done
+login='{"type":"login_request","token":"s3cret","client_version":"splithello/1","os":"linux"}'
+# Not through nsx (a function: $! would be its subshell's): the flood's
+# own PID, for its summary on SIGTERM.
+ip netns exec "$(ns c1)" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 60 \
+	--total 60 --duration 30 --login "$login" > "$TMP/flood2.json" &
+fpid=$!
+PIDS+=($fpid)
+sessions_are() { [ "$(ctl --json status | jq .sessions)" = "$1" ]; }
+t0=$(now_ms)
+# Not fatal yet: the flood's summary says why.
+all=0
+(wait_until 20 "" sessions_are 61) > /dev/null && all=1
+took=$(($(now_ms) - t0))
+kill "$fpid" # its summary now
+wait "$fpid"
+forget "$fpid"
+expect_eq "the flood: handshakes, closed by the hub, timed out" \
+	"$(jq -c '[.handshakes, .closed_by_hub, .failed]' "$TMP/flood2.json")" "[60,0,0]"
+[ $all = 1 ] || fail "61 sessions, c2's and the flood's: not within 20 s"
+ok "61 sessions within $took ms"
 echo PASS
