@@ -424,10 +424,20 @@ static uint64_t slow_hello_ms(void)
 	return ms;
 }
 
-static int slow_hello(gnutls_session_t tls, unsigned type, unsigned when, unsigned incoming,
+/* After each handshake message. The hub's EncryptedExtensions goes out
+ * with the public-key work of the ClientHello done (a HelloRetryRequest
+ * has none: the next ClientHello is still to be made): from then on, the
+ * client's Initials carry only acknowledgements (handle_packet). */
+static int hello_hook(gnutls_session_t tls, unsigned type, unsigned when, unsigned incoming,
                       const gnutls_datum_t *msg)
 {
-	usleep((useconds_t)(slow_hello_ms() * 1000));
+	if (type == GNUTLS_HANDSHAKE_CLIENT_HELLO && incoming && slow_hello_ms())
+		usleep((useconds_t)(slow_hello_ms() * 1000));
+	if (type == GNUTLS_HANDSHAKE_ENCRYPTED_EXTENSIONS && !incoming) {
+		ngtcp2_crypto_conn_ref *ref = gnutls_session_get_ptr(tls);
+		struct session *ss = ((struct conn *)ref->user_data)->owner;
+		ss->hello_answered = true;
+	}
 	return 0;
 }
 
@@ -449,9 +459,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		free(ss);
 		return NULL;
 	}
-	if (slow_hello_ms())
-		gnutls_handshake_set_hook_function(tls, GNUTLS_HANDSHAKE_CLIENT_HELLO,
-		                                   GNUTLS_HOOK_POST, slow_hello);
+	gnutls_handshake_set_hook_function(tls, GNUTLS_HANDSHAKE_ANY, GNUTLS_HOOK_POST, hello_hook);
 	LIST_INSERT_HEAD(&s->sessions, ss, link);
 	s->nconns++;
 	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, retry_odcid,
@@ -501,17 +509,16 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		return;
 	}
 	struct session *ss = cidmap_get(&s->cids, vc.dcid, vc.dcidlen);
-	if (ss && ss->handshaking && (rx->data[0] & 0xb0) == 0x80 &&
-	    !ngtcp2_conn_get_remote_transport_params(ss->conn.qc)) {
-		/* An Initial of a connection whose ClientHello is not all in
-		 * (its transport parameters come with the whole of it): the
-		 * rest of one split over several (a large one, or an
-		 * attacker's that holds its second half back) would have the
-		 * hub do the handshake's work here, past the queue's budget.
-		 * Later ones (the client's acknowledgement, coalesced with its
-		 * Finished and its login) cost nothing to read and go on at
-		 * once: behind a flood's new handshakes, or dropped with the
-		 * queue full, they would cost the client its login deadline. */
+	if (ss && ss->handshaking && !ss->hello_answered && (rx->data[0] & 0xb0) == 0x80) {
+		/* An Initial of a connection whose ClientHello is not made yet:
+		 * the rest of one split over several (a large one, or an
+		 * attacker's that holds its second half back), or a second
+		 * one after a HelloRetryRequest, would have the hub do the
+		 * handshake's work here, past the queue's budget. Later ones
+		 * (the client's acknowledgement, coalesced with its Finished
+		 * and its login) cost nothing to read and go on at once:
+		 * behind a flood's new handshakes, or dropped with the queue
+		 * full, they would cost the client its login deadline. */
 		struct initq_slot *sl = initq_push(&s->initq, rx);
 		if (!sl) {
 			s->adm.initials_dropped++; /* the client sends it again */

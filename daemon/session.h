@@ -71,6 +71,8 @@ struct session {
 	bool replay_queued;
 	/* admission (hub_admit.c) */
 	bool handshaking;              /* counted in srv->handshaking */
+	bool hello_answered;           /* its ClientHello's work done: the hub sent its flight
+	                                * (not a HelloRetryRequest) */
 	bool pending;                  /* address proven, no login yet: on the pending list */
 	bool unproven;                 /* counted in srv->unproven_by_addr */
 	uint64_t deadline;             /* while pending: closed then (conn_now() time) */
