@@ -508,6 +508,18 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		s->adm.bad_datagrams++;
 		return;
 	}
+	/* QUIC v1 only, as our Version Negotiation says. ngtcp2 0.12 would
+	 * also make connections of the IETF drafts and of QUIC v2's draft,
+	 * whose packet types are numbered otherwise: the tests of an Initial
+	 * below would not know its Initials (a split ClientHello of v2 would
+	 * pass the handshake queue by). */
+	if ((rx->data[0] & 0x80) && vc.version != NGTCP2_PROTO_VER_V1) {
+		if (vc.version && rx->len >= NGTCP2_MAX_UDP_PAYLOAD_SIZE)
+			send_version_negotiation(s, &vc, rx);
+		else
+			s->adm.bad_datagrams++; /* too short to answer, or a Version Negotiation */
+		return;
+	}
 	struct session *ss = cidmap_get(&s->cids, vc.dcid, vc.dcidlen);
 	if (ss && ss->handshaking && !ss->hello_answered && (rx->data[0] & 0xb0) == 0x80) {
 		/* An Initial of a connection whose ClientHello is not made yet:

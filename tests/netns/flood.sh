@@ -78,6 +78,28 @@ done
 wait_until 5 "bad_datagrams at 6" adm_is bad_datagrams 6
 expect_eq "handshakes after Initials with short connection IDs" "$(adm handshakes) $(adm handshakes_queued)" "0 0"
 ok "Initials with a destination connection ID under 8 bytes are refused, no connection made"
+# Versions ngtcp2 knows besides v1 (QUIC v2's draft, whose Initial is type
+# 1, and draft 29) are answered with a Version Negotiation that offers v1,
+# as an unknown one is: no connection is made.
+for v in 709a50c4 ff00001d; do
+	got=$(nsx c1 python3 -c 'import socket, sys
+v = bytes.fromhex(sys.argv[1])
+first = 0xd0 if v == bytes.fromhex("709a50c4") else 0xc0  # an Initial in that version
+pkt = bytes([first]) + v + bytes([8]) + b"D" * 8 + bytes([8]) + b"S" * 8
+pkt += bytes([0, 0x44, 0xb0]) + bytes(1200 - len(pkt) - 3)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(3)
+s.sendto(pkt, ("192.0.2.1", 4242))
+a = s.recv(2048)
+# A Version Negotiation: long header, version 0, our CIDs back, versions.
+assert a[0] & 0x80 and a[1:5] == bytes(4), a[:8].hex()
+assert a[5:14] == bytes([8]) + b"S" * 8 and a[14:23] == bytes([8]) + b"D" * 8, a[:24].hex()
+vs = [a[i:i + 4].hex() for i in range(23, len(a) - 3, 4)]
+print(" ".join(x for x in vs if x[1] != "a" or x[3] != "a" or x[5] != "a" or x[7] != "a"))' "$v") ||
+		fail "no Version Negotiation for a version $v Initial"
+	expect_eq "versions offered to a version $v Initial (the reserved ones left out)" "$got" 00000001
+done
+expect_eq "handshakes after them" "$(adm handshakes) $(adm handshakes_queued) $(adm bad_datagrams)" "0 0 6"
 
 # One connection that completes its handshake and never logs in; it sends
 # three IP packets first, which the hub drops and counts. The limits the hub
