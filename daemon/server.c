@@ -425,9 +425,10 @@ static uint64_t slow_hello_ms(void)
 }
 
 /* After each handshake message. The hub's EncryptedExtensions goes out
- * with the public-key work of the ClientHello done (a HelloRetryRequest
- * has none: the next ClientHello is still to be made): from then on, the
- * client's Initials carry only acknowledgements (handle_packet). */
+ * once the ClientHello's key exchange is made (a HelloRetryRequest has
+ * none: the next ClientHello is still to come), in the same call that
+ * makes the rest of the hub's flight: from then on, the client's Initials
+ * carry nothing that costs a handshake's work (handle_packet). */
 static int hello_hook(gnutls_session_t tls, unsigned type, unsigned when, unsigned incoming,
                       const gnutls_datum_t *msg)
 {

@@ -139,6 +139,7 @@ PIDS+=("$flood_pid")
 if ! (wait_until 60 "" sessions_are 501) > /dev/null; then
 	kill "$flood_pid"
 	wait "$flood_pid"
+	forget "$flood_pid"
 	fail "501 sessions, c2's and the flood's: not within 60 s (hub: $(sessions) sessions," \
 		"$(ctl --json status | jq -c .admission); the flood: $(cat "$TMP/flood3.json"))"
 fi

@@ -576,6 +576,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "slopn-flood: %s is not in a TEST-NET range: refusing to send there\n", host);
 		return 2;
 	}
+	if (f->split_ms && f->total && f->opening_max && f->opening_max < f->total) {
+		/* The held-back halves go once all are opened, and a split
+		 * connection waits for its other half: it would never come. */
+		fprintf(stderr, "slopn-flood: --split-hello with --total sends the held Initials once "
+		        "all are opened: --opening must be at least --total\n");
+		return 2;
+	}
 	f->server.sin_family = AF_INET;
 	f->server.sin_port = htons((uint16_t)port);
 
@@ -639,6 +646,7 @@ int main(int argc, char **argv)
 		"close_after_ms_max", (json_int_t)f->close_ms_max,
 		"last_reason", f->last_reason, "last_code", (json_int_t)f->last_code);
 	json_object_set_new(out, "split", json_integer((json_int_t)f->split));
+	json_object_set_new(out, "opening", json_integer((json_int_t)f->opening));
 	json_object_set_new(out, "group", json_string(f->group));
 	/* What the hub lets a client send before it has read any of it. */
 	json_object_set_new(out, "hub_limits", json_pack("{s:I, s:I, s:I}",
