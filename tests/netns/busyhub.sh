@@ -14,7 +14,6 @@ command -v jq >/dev/null || skip "needs jq"
 topo 2   # c1 floods, c2 logs in
 SLOPND_TEST_HANDSHAKE_MS=20 start_hub
 
-adm() { ctl --json status | jq -r ".admission.$1"; }
 # Full: 63 queued or more (a status answer comes between two handshakes).
 queue_full() { [ "$(adm handshakes_queued)" -ge 63 ]; }
 

@@ -394,6 +394,29 @@ hub_session() {
 	[ "$(ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length')" = 1 ]
 }
 
+# adm FIELD: the hub's admission counter FIELD (slopnctl status).
+adm() { ctl --json status | jq -r ".admission.$1"; }
+adm_is() { [ "$(adm "$1")" = "$2" ]; }
+# flood NS ARGS...: slopn-flood in namespace NS against the hub.
+flood() { local n=$1; shift; nsx "$n" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@"; }
+# session_within ADDR MS: a session from ADDR is listed within MS
+# milliseconds (counted from the call); prints the time it took.
+session_within() {
+	local t0 t
+	t0=$(now_ms)
+	while t=$(($(now_ms) - t0)); [ $t -le $((2 * $2)) ]; do
+		if ctl --json sessions list | jq -e --arg a "$1:" \
+			'.sessions[] | select(.remote | startswith($a))' >/dev/null; then
+			echo "$t"
+			[ "$t" -le "$2" ]
+			return
+		fi
+		sleep 0.05
+	done
+	echo "never"
+	return 1
+}
+
 expect_eq() {
 	[ "$2" = "$3" ] || fail "$1: expected $3, got '$2'"
 	ok "$1 = $3"
