@@ -17,11 +17,7 @@ SLOPND_TEST_HANDSHAKE_MS=20 start_hub
 # Full: 63 queued or more (a status answer comes between two handshakes).
 queue_full() { [ "$(adm handshakes_queued)" -ge 63 ]; }
 
-from=()
-for i in $(seq 100 171); do
-	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
-	from+=(--from "192.0.2.$i")
-done
+flood_from 100 171
 # Handshakes completed and never logged in, 400 a second (the hub makes
 # some 50), from 72 addresses, for 12 s.
 nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 2000 --rate 400 \

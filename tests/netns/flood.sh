@@ -128,11 +128,7 @@ ok "one address: at most $m awaiting at once, the attacker held $held at the end
 
 # A flood from 72 addresses: Retry once handshakes pile up, at most 1024
 # awaiting (one more closes the oldest); c4 gets in meanwhile.
-from=()
-for i in $(seq 100 171); do
-	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
-	from+=(--from "192.0.2.$i")
-done
+flood_from 100 171
 flood c1 "${from[@]}" --count 3000 --duration 8 > "$TMP/many.json" &
 PIDS+=($!)
 fpid=$!

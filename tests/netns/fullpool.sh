@@ -16,19 +16,13 @@ topo 2
 start_hub
 wait_hub
 
-sessions() { ctl --json status | jq .sessions; }
-sessions_are() { [ "$(sessions)" = "$1" ]; }
 peers_are() { [ "$(jq '.peers | length' "$TMP/hub-state/peers.json" 2> /dev/null)" = "$1" ]; }
 no_peers_file() { [ ! -e "$TMP/hub-state/peers.json" ] || peers_are 0; }
 fds_are() { [ "$(fds hub)" = "$1" ]; }
 pool_full_is() { [ "$(ctl --json status | jq .logins_refused.pool_full)" = "$1" ]; }
 hub_fds=$(fds hub)
 
-from=()
-for i in $(seq 100 227); do
-	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
-	from+=(--from "192.0.2.$i")
-done
+flood_from 100 227
 # slopn-flood logs in with the shared token and then keeps still: once it
 # exits (after 8 s) its connections send nothing, and close nothing. They
 # ask for an idle timeout of 12 s (the hub's is 30): the test waits less.
@@ -38,7 +32,7 @@ nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 256 --total 2
 flood_pid=$!
 PIDS+=("$flood_pid")
 t0=$(now_ms)
-wait_until 15 "253 sessions" sessions_are 253
+wait_until 15 "253 sessions" hub_sessions_are 253
 ok "253 sessions within $(($(now_ms) - t0)) ms"
 
 ctl --json sessions list > "$TMP/sessions.json"
@@ -64,7 +58,7 @@ ok "pool full: 3 refused with code 2"
 
 # Silence from all 253: the idle timeout (12 s) ends each session.
 t0=$(now_ms)
-wait_until 30 "every silent session ended" sessions_are 0
+wait_until 30 "every silent session ended" hub_sessions_are 0
 ok "253 silent sessions ended within $(($(now_ms) - t0)) ms of the flood's end"
 expect_eq "waiting and closing" \
 	"$(ctl --json status | jq -c '[.admission.handshakes, .admission.awaiting_login, .admission.closing]')" \
@@ -82,7 +76,7 @@ nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 253 --total 2
 	--duration 25 --login "$login" > "$TMP/flood2.json" 2> "$TMP/flood2.err" &
 flood_pid=$!
 PIDS+=("$flood_pid")
-wait_until 15 "253 sessions again" sessions_are 253
+wait_until 15 "253 sessions again" hub_sessions_are 253
 wait_until 5 "peers.json with 253 clients again" peers_are 253
 kill9 hub
 start_hub
@@ -91,7 +85,7 @@ wait "$flood_pid"
 forget "$flood_pid"
 expect_eq "the flood's connections: reset by the hub's next run, still up at its end" \
 	"$(jq -c '[.resets, .held_end]' "$TMP/flood2.json")" "[253,0]"
-expect_eq "sessions on the hub's next run" "$(sessions)" 0
+expect_eq "sessions on the hub's next run" "$(hub_sessions)" 0
 ok "all 253 clients told of the restart"
 
 start_client c2
@@ -130,18 +124,12 @@ PY
 # At most 64 in their handshake at once (the hub's queue holds as many): on
 # a busy machine a sanitized hub makes some 30 a second, and a flood of 500
 # at once would have its Initials dropped, sent again after 1, 2, 4 s... and
-# the last given up after 10 s. Its own PID (not nsx's subshell), for its
-# summary on SIGTERM if they are not all in.
-ip netns exec "$(ns c1)" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 500 \
-	--total 500 --opening 64 --duration 90 --login "$login" > "$TMP/flood3.json" \
-	2> "$TMP/flood3.err" &
-flood_pid=$!
-PIDS+=("$flood_pid")
-if ! (wait_until 60 "" sessions_are 501) > /dev/null; then
-	kill "$flood_pid"
-	wait "$flood_pid"
-	forget "$flood_pid"
-	fail "501 sessions, c2's and the flood's: not within 60 s (hub: $(sessions) sessions," \
+# the last given up after 10 s. Its summary if they are not all in.
+flood_bg "$TMP/flood3.json" "${from[@]}" --count 500 --total 500 --opening 64 --duration 90 \
+	--login "$login"
+if ! (wait_until 60 "" hub_sessions_are 501) > /dev/null; then
+	flood_end
+	fail "501 sessions, c2's and the flood's: not within 60 s (hub: $(hub_sessions) sessions," \
 		"$(ctl --json status | jq -c .admission); the flood: $(cat "$TMP/flood3.json"))"
 fi
 python3 "$TMP/sub.py" "$TMP/hub.sock" late > "$TMP/late.out" &

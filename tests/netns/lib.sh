@@ -399,6 +399,35 @@ adm() { ctl --json status | jq -r ".admission.$1"; }
 adm_is() { [ "$(adm "$1")" = "$2" ]; }
 # flood NS ARGS...: slopn-flood in namespace NS against the hub.
 flood() { local n=$1; shift; nsx "$n" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@"; }
+# flood_bg OUT ARGS...: the same from c1 in the background, its summary to
+# OUT (its log beside, .err); FLOOD_PID is its own PID (nsx, a function,
+# would give its subshell's), for flood_end.
+flood_bg() {
+	local out=$1
+	shift
+	ip netns exec "$(ns c1)" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@" > "$out" 2> "${out%.json}.err" &
+	FLOOD_PID=$!
+	PIDS+=("$FLOOD_PID")
+}
+# flood_end: that flood ends now (SIGTERM) and writes its summary.
+flood_end() {
+	kill "$FLOOD_PID"
+	wait "$FLOOD_PID"
+	forget "$FLOOD_PID"
+}
+# flood_from FIRST LAST: c1 gets 192.0.2.FIRST to .LAST beside its own;
+# the array from holds the --from arguments for slopn-flood.
+flood_from() {
+	local i
+	from=()
+	for i in $(seq "$1" "$2"); do
+		ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
+		from+=(--from "192.0.2.$i")
+	done
+}
+# hub_sessions: logged-in sessions on the hub.
+hub_sessions() { ctl --json status | jq .sessions; }
+hub_sessions_are() { [ "$(hub_sessions)" = "$1" ]; }
 # session_within ADDR MS: a session from ADDR is listed within MS
 # milliseconds (counted from the call); prints the time it took.
 session_within() {

@@ -22,11 +22,7 @@ start_client c2
 wait_connected c2 10.100.0.2
 wait_ping c2 10.100.0.1 5
 
-from=()
-for i in $(seq 100 139); do
-	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
-	from+=(--from "192.0.2.$i")
-done
+flood_from 100 139
 # c2 pings for 8 s, 50 a second, from before the flood to after it.
 nsx c2 ping -q -i 0.02 -c 400 -W 3 10.100.0.1 > "$TMP/ping.txt" 2>&1 &
 ppid=$!
@@ -63,27 +59,15 @@ ok "c2's pings waited $max ms at most while the split handshakes were made"
 # connection in its handshake once did, the first of these would miss
 # their 5 s to log in (from their handshake's start, for those the hub
 # sent a Retry first, most of them).
-from=()
-for i in $(seq 140 199); do
-	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
-	from+=(--from "192.0.2.$i")
-done
+flood_from 140 199
 login='{"type":"login_request","token":"s3cret","client_version":"splithello/1","os":"linux"}'
-# Not through nsx (a function: $! would be its subshell's): the flood's
-# own PID, for its summary on SIGTERM.
-ip netns exec "$(ns c1)" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 60 \
-	--total 60 --duration 30 --login "$login" > "$TMP/flood2.json" &
-fpid=$!
-PIDS+=($fpid)
-sessions_are() { [ "$(ctl --json status | jq .sessions)" = "$1" ]; }
+flood_bg "$TMP/flood2.json" "${from[@]}" --count 60 --total 60 --duration 30 --login "$login"
 t0=$(now_ms)
 # Not fatal yet: the flood's summary says why.
 all=0
-(wait_until 20 "" sessions_are 61) > /dev/null && all=1
+(wait_until 20 "" hub_sessions_are 61) > /dev/null && all=1
 took=$(($(now_ms) - t0))
-kill "$fpid" # its summary now
-wait "$fpid"
-forget "$fpid"
+flood_end
 summary=$(jq -c '[.handshakes, .closed_by_hub, .failed]' "$TMP/flood2.json")
 [ "$summary" = "[60,0,0]" ] || fail "the flood: handshakes, closed by the hub, timed out:" \
 	"expected [60,0,0], got '$summary' (the flood: $(cat "$TMP/flood2.json");" \

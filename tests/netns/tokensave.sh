@@ -32,11 +32,7 @@ start_client c2
 wait_connected c2 10.100.0.2
 # 20 source addresses, 10 clients each: under the per-address limit of
 # connections waiting to log in.
-from=()
-for i in $(seq 100 119); do
-	ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
-	from+=(--from "192.0.2.$i")
-done
+flood_from 100 119
 
 # used_in_file PREFIX: how many tokens whose name starts with PREFIX have a
 # last use in tokens.json; used_in_list the same from slopnctl token list.
