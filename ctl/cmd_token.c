@@ -102,8 +102,9 @@ static void show_add(struct answer *an, const struct args *a, json_t *r, FILE *o
 		fprintf(out, "  invite:  %s\n", invite);
 		fprintf(out, "on the client: slopnd client '%s'\n", invite);
 	} else {
-		fprintf(out, "  invite:  none: the hub listens on a wildcard address; set public-address\n"
-		        "           in slopnd.conf (or --public-address) to get invites\n");
+		fprintf(out, "  invite:  none: the hub's address is a wildcard or link-local one, which a\n"
+		        "           client cannot use; set public-address in slopnd.conf (or\n"
+		        "           --public-address) to get invites\n");
 	}
 	char until[48];
 	if (when(an, r, "expires", true, until, sizeof(until)))

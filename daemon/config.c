@@ -328,7 +328,7 @@ static int apply(struct config *c, int opt, const char *arg)
 	case OPT_TOKEN: {
 		size_t len = strlen(arg), plain = text_plain(arg, len);
 		if (!len || len > 255)
-			return bad("must be 1..255 characters");
+			return bad("must be 1..255 bytes");
 		/* A login carries it as a JSON string: text, or no login ever goes. */
 		if (plain < len)
 			return bad("byte %zu is a control character or not UTF-8 text", plain + 1);
@@ -341,7 +341,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		break;
 	case OPT_TUN:
 		if (!*arg || strlen(arg) >= 16)
-			return bad("'%s': interface names are 1..15 characters", arg);
+			return bad("'%s': interface names are 1..15 bytes", arg);
 		set_str(&c->tun, arg);
 		break;
 	case OPT_MTU: {
@@ -416,7 +416,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		break;
 	case OPT_EGRESS:
 		if (!*arg || strlen(arg) >= 16)
-			return bad("'%s': interface names are 1..15 characters", arg);
+			return bad("'%s': interface names are 1..15 bytes", arg);
 		set_str(&c->egress, arg);
 		break;
 	case OPT_NAT_BACKEND: {
@@ -685,7 +685,7 @@ static void print_flags(const char *role, const char *prev)
 	                          : !strcmp(role, "client") ? client_opts
 	                          : !strcmp(role, "pin") ? pin_opts : NULL;
 	if (!opts) {
-		puts("server\nclient\npin");
+		puts("server\nclient\npin\n--help\n--version");
 		return;
 	}
 	const struct option *o = opts;

@@ -100,7 +100,8 @@ expect_eq "complete 'slopnctl sessions kick --token=sh'" "$(complete_line sessio
 expect_eq "complete 'slopnctl --socket=PATH'" "$(complete_line --socket="$TMP/hub.so")" "$TMP/hub.sock "
 # slopnd's flags come from slopnd itself.
 complete_slopnd() { bash_complete _slopnd slopnd "$@"; }
-expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "client pin server "
+expect_eq "complete 'slopnd '" "$(complete_slopnd "")" "--help --version client pin server "
+expect_eq "complete 'slopnd --v'" "$(complete_slopnd --v)" "--version "
 expect_eq "complete 'slopnd server --na'" "$(complete_slopnd server --na)" "--nat --nat-backend "
 expect_eq "complete 'slopnd client --full'" "$(complete_slopnd client --mtu 1280 --full)" "--full-tunnel "
 # After a flag: its fixed values, or nothing for a free one.
@@ -116,7 +117,7 @@ if command -v zsh >/dev/null; then
 			words=(slopnd "${(@)argv[2,-1]}"); CURRENT=${#words}
 			source "$1"' zsh "$SRC/completions/_slopnd" "$@" | grep -- "${!#}" | sort | tr '\n' ' '
 	}
-	expect_eq "zsh: complete 'slopnd '" "$(zsh_slopnd "")" "client pin server "
+	expect_eq "zsh: complete 'slopnd '" "$(zsh_slopnd "")" "--help --version client pin server "
 	expect_eq "zsh: complete 'slopnd client --acc'" "$(zsh_slopnd client --acc)" "--accept-dns "
 	expect_eq "zsh: complete 'slopnd server --nat-backend '" "$(zsh_slopnd server --nat-backend "")" \
 		"auto iptables nftables "
@@ -128,6 +129,7 @@ if command -v fish >/dev/null; then
 			fish -c "source $SRC/completions/slopnd.fish; complete -C '$1'" | cut -f1 | sort | tr '\n' ' '
 	}
 	expect_eq "fish: complete 'slopnd '" "$(fish_slopnd "slopnd ")" "client pin server "
+	expect_eq "fish: complete 'slopnd --'" "$(fish_slopnd "slopnd --")" "--help --version "
 	expect_eq "fish: complete 'slopnd server --all'" "$(fish_slopnd "slopnd server --all")" "--allow-lan "
 	expect_eq "fish: complete 'slopnd server --nat-backend '" "$(fish_slopnd "slopnd server --nat-backend ")" \
 		"auto iptables nftables "
