@@ -378,9 +378,11 @@ static void client_down(struct conn *c)
 			cl->banned = true;
 			return;
 		}
-		client_problem(cl, "login refused by hub: %s (error code %llu, %s); retrying in %us", msg,
-		               (unsigned long long)c->close_code, app_code_name(c->close_code),
-		               backoff_next(cl));
+		char then[64] = "trying the name's next address";
+		if (!cl->quick_retry)
+			snprintf(then, sizeof(then), "retrying in %us", backoff_next(cl));
+		client_problem(cl, "login refused by hub: %s (error code %llu, %s); %s", msg,
+		               (unsigned long long)c->close_code, app_code_name(c->close_code), then);
 		return;
 	}
 	if (cl->banned && c->close_by_peer && !c->close_app &&
@@ -659,8 +661,12 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	 * at once (not only what the kernel deems fatal). */
 	if (udp_watch_errors(&cl->udp, true) < 0)
 		log_debug("cannot watch the UDP socket's errors: %s", strerror(errno));
-	if (sd_event_add_io(cl->ev, &cl->udp_src, cl->udp.fd, EPOLLIN, on_udp, cl) < 0)
+	int r = sd_event_add_io(cl->ev, &cl->udp_src, cl->udp.fd, EPOLLIN, on_udp, cl);
+	if (r < 0) {
+		client_problem(cl, "cannot watch the UDP socket to %s: %s (out of file descriptors "
+		               "or memory? see ulimit -n)", cl->hub_str, strerror(-r));
 		return -1;
+	}
 	cl->state = C_CONNECTING;
 	cl->refusal[0] = '\0';
 	if (count > 1)

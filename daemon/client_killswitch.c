@@ -234,7 +234,7 @@ json_t *client_killswitch_json(struct client *cl)
 
 int client_killswitch_only(const struct config *cfg)
 {
-	char *host = NULL, *port = NULL, t[32], marker[PATH_MAX];
+	char *host = NULL, *port = NULL, t[NFT_TABLE_NAME_MAX], marker[PATH_MAX];
 	struct sockaddr_storage hubs[KILLSWITCH_MAX_HUBS];
 	unsigned n = 0;
 	int rc = 2;

@@ -100,8 +100,14 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 		prefix6 = 0;
 	}
 	if (cl->prefix6 == prefix6 && !memcmp(&cl->vip6, &r->assigned_vip6, sizeof(cl->vip6))) {
-		if (prefix6)
-			cl->hub_vip6 = r->server_vip6; /* the hub's may be another */
+		if (!prefix6)
+			return;
+		cl->hub_vip6 = r->server_vip6; /* the hub's may be another */
+		/* Again, as IPv4's: someone may have taken it off the TUN. */
+		if (nl_addr6_add(cl->ifindex, r->assigned_vip6.s6_addr, prefix6, !cl->cfg->no_route) < 0)
+			log_warn("cannot set the IPv6 address %s on %s again: %s; carrying IPv4 only "
+			         "until the next login", inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)),
+			         cl->tunname, strerror(errno));
 		return;
 	}
 	if (cl->prefix6)
@@ -124,7 +130,7 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 void client_drop_address(struct client *cl)
 {
 	if (cl->vip)
-		nl_addr_flush(cl->ifindex, 0);
+		nl_addr_flush(cl->ifindex, 0, 0);
 	if (cl->prefix6)
 		nl_addr6_flush(cl->ifindex);
 	cl->vip = 0;
@@ -171,24 +177,26 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		client_drop_address(cl); /* an earlier connection's, and its route */
 		return refused;
 	}
-	if (cl->vip != vip || cl->prefix != r->prefix_len) {
-		/* The new address before the old one goes: a device left without
-		 * an IPv4 address loses every route through it, the
-		 * administrator's too (a site's network via the hub). The old one
-		 * is primary, so its going must promote the new one, not take it
-		 * along (set where the TUN is made). */
-		int (*add)(int, uint32_t, unsigned) = cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add;
-		if (add(cl->ifindex, vip, r->prefix_len) < 0 ||
-		    (cl->vip && nl_addr_flush(cl->ifindex, vip) < 0) ||
-		    (cl->vip && add(cl->ifindex, vip, r->prefix_len) < 0)) {
-			char a[INET_ADDRSTRLEN];
-			log_err("cannot set the VPN address %s/%u on %s: %s", inet_ntop(AF_INET, &vip, a, sizeof(a)),
-			        r->prefix_len, cl->tunname, strerror(errno));
-			return -1;
-		}
-		cl->vip = vip;
-		cl->prefix = r->prefix_len;
+	/* The new address before the old one goes: a device left without an
+	 * IPv4 address loses every route through it, the administrator's too
+	 * (a site's network via the hub). The old one is primary, so its going
+	 * must promote the new one, not take it along (set where the TUN is
+	 * made). The same address with another prefix is another entry to the
+	 * kernel: the old one goes, with its route. Added at every login, even
+	 * the same: someone may have taken it off the TUN meanwhile (ip addr
+	 * flush), and without it the kernel drops what comes through. */
+	bool changed = cl->vip != vip || cl->prefix != r->prefix_len;
+	int (*add)(int, uint32_t, unsigned) = cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add;
+	if (add(cl->ifindex, vip, r->prefix_len) < 0 ||
+	    (changed && cl->vip && nl_addr_flush(cl->ifindex, vip, r->prefix_len) < 0) ||
+	    (changed && cl->vip && add(cl->ifindex, vip, r->prefix_len) < 0)) {
+		char a[INET_ADDRSTRLEN];
+		log_err("cannot set the VPN address %s/%u on %s: %s", inet_ntop(AF_INET, &vip, a, sizeof(a)),
+		        r->prefix_len, cl->tunname, strerror(errno));
+		return -1;
 	}
+	cl->vip = vip;
+	cl->prefix = r->prefix_len;
 	/* The address brings the route to the VPN subnet with it. */
 	if (nl_set_mtu(cl->ifindex, cl->cfg->mtu) < 0) {
 		log_err("cannot set %s's MTU to %u: %s (see --mtu)", cl->tunname, cl->cfg->mtu,

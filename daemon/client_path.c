@@ -457,7 +457,9 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 	log_info("moved: %s -> %s, same session", was, now);
 	/* The new way: narrower at our side (its route says so), or further on. */
 	client_path_narrowed(cl);
-	if (cl->conn->state == CONN_OPEN && !cl->conn->close_pending)
+	/* Gone if the first write on the new way failed (client_down) and the
+	 * way is narrower too (client_path_narrowed dropped it then). */
+	if (cl->conn && cl->conn->state == CONN_OPEN && !cl->conn->close_pending)
 		moved_probe(cl);
 	client_settle(cl);
 	return 0;

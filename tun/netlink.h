@@ -10,8 +10,8 @@
 int nl_addr_add(int ifindex, uint32_t addr, unsigned prefix);   /* replaces an equal one */
 /* The same, without the kernel's route to the prefix (--no-route). */
 int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix);
-/* All IPv4 addresses but keep (0: all). */
-int nl_addr_flush(int ifindex, uint32_t keep);
+/* All IPv4 addresses but keep/keep_prefix (keep 0: all). */
+int nl_addr_flush(int ifindex, uint32_t keep, unsigned keep_prefix);
 /* Deleting the device's primary IPv4 address promotes a secondary one
  * instead of deleting it too (net.ipv4.conf.IF.promote_secondaries). */
 int nl_set_promote_secondaries(int ifindex);

@@ -122,4 +122,28 @@ start_client c1
 wait_until 10 "c1 back" client_connected c1
 expect_eq "sessions after a start with damaged leases" "$(ctl --json status | jq .sessions)" 5
 ok "a damaged leases.json: the hub starts without leases and keeps the file aside"
+
+# The same addresses in a wider subnet (the hub again, with a /28 and its
+# leases): each client holds its address with the new prefix only, and the
+# kernel's route to the /28 alone. To the kernel the same address with
+# another prefix is another entry: one left beside it keeps its /29 route.
+before=$(for c in c1 c3 c4 c5 c6; do echo "$c $(client_status "$c" vip)"; done)
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-third.log"
+start_hub --subnet 10.100.0.0/28
+five() { [ "$(ctl --json status | jq .sessions)" = 5 ]; }
+wait_until 15 "five sessions on the /28" five
+after=""
+for c in c1 c3 c4 c5 c6; do
+	wait_until 10 "$c connected" client_connected "$c"
+	vip=$(client_status "$c" vip)
+	after+="$c $vip"$'\n'
+	expect_eq "$c's IPv4 addresses on its TUN in a /28" \
+		"$(nsx "$c" ip -4 -o addr show dev slopn0 | awk '{print $4}')" "$vip/28"
+	expect_eq "$c's subnet route in a /28" \
+		"$(nsx "$c" ip -4 -o route show dev slopn0 proto kernel | awk '{print $1}')" 10.100.0.0/28
+done
+expect_eq "VIPs in the /28" "${after%$'\n'}" "$before"
+ok "a hub with a wider subnet: each client keeps its address, with the new prefix and route only"
 echo "PASS"

@@ -52,6 +52,20 @@ wait_ping c1 10.100.0.3 5
 wait_ping c1 fd00:5:6:7::3 5
 ok "c1's TUN up again: full tunnel routes and IPv6 address back, traffic to c2 over IPv4 and IPv6"
 
+# Its addresses flushed by someone (ip addr flush): the kernel then drops
+# what comes through the tunnel. A new login (c2 kicked) puts them back,
+# the same VIP as before.
+nsx c2 ip addr flush dev slopn0
+since0=$(client_status c2 since)
+ctl sessions kick 10.100.0.3 --reason tundev > /dev/null || fail "cannot kick c2"
+wait_until 15 "c2 logged in again" client_relogged c2 "$since0"
+expect_eq "c2's IPv4 addresses after a flush and a new login" \
+	"$(nsx c2 ip -4 -o addr show dev slopn0 | awk '{print $4}')" 10.100.0.3/24
+expect_eq "c2's IPv6 addresses after a flush and a new login" \
+	"$(nsx c2 ip -6 -o addr show dev slopn0 scope global | awk '{print $4}')" fd00:5:6:7::3/64
+wait_ping c1 10.100.0.3 5
+ok "c2's addresses flushed: back at its next login, traffic from c1"
+
 # The hub's TUN: its IPv6 address goes with a down, and comes back with the up.
 hub_is() { [ "$(ctl --json status | jq -r ".$1")" = "$2" ]; }
 nsx hub ip link set slopn0 down
