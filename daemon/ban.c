@@ -17,9 +17,20 @@ struct ban_key {
 	uint8_t prefix;
 };
 
-/* An IPv6 address's keys, narrowest first: the /64 counts failures, each
- * wider one the bans of the one before. */
+/* An IPv6 address's keys, narrowest first. Each counts every failure
+ * counted at the /64: a /56 as many within the hour as 4 banned /64s give,
+ * a /48 as many as 4 banned /56s. Counting only bans of the narrower ones
+ * let a guesser with a /56 try 4 tokens from each of its 256 /64s, every 5
+ * minutes, and never be banned. */
 static const uint8_t prefixes6[BAN_LEVELS] = {64, 56, 48};
+static const uint32_t max_fails[BAN_LEVELS] = {
+	BAN_MAX_FAILS, BAN_MAX_FAILS * BAN_MAX_NETS, BAN_MAX_FAILS * BAN_MAX_NETS * BAN_MAX_NETS};
+static const uint64_t windows[BAN_LEVELS] = {BAN_WINDOW, BAN_DURATION, BAN_DURATION};
+
+static unsigned level_of(const struct ban_entry *e)
+{
+	return e->prefix == 56 ? 1 : e->prefix == 48 ? 2 : 0;
+}
 
 /* IPv4 per address (as v4-mapped IPv6); IPv6 per /64, the least a host is
  * given (one machine changing its address would otherwise get five new
@@ -61,7 +72,8 @@ bool ban_is_network(const struct ban_entry *e)
 void ban_why(const struct ban_entry *e, char *buf, size_t len)
 {
 	if (ban_is_network(e))
-		snprintf(buf, len, "bans of %d of its /%ds", BAN_MAX_NETS, e->prefix + 8);
+		snprintf(buf, len, "%u failed logins from its /%ds within an hour",
+		         max_fails[level_of(e)], e->prefix + 8);
 	else
 		snprintf(buf, len, "%d failed logins", BAN_MAX_FAILS);
 }
@@ -190,8 +202,8 @@ unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, 
 	if (!n)
 		return 0;
 	find_all(t, keys, n, e);
-	/* The address (its /64) counts the failure; a wider prefix, when the
-	 * one before it is banned now, that ban (within the ban's hour). */
+	/* The address (its /64) counts the failure unless its token was
+	 * counted already; then each wider prefix too. */
 	for (unsigned k = 0; k < n; k++) {
 		if (!e[k])
 			e[k] = new_slot(t, &keys[k], now, e, n);
@@ -199,10 +211,10 @@ unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, 
 		if (now < e[k]->until)
 			break; /* banned already (the caller refuses those) */
 		bool start;
-		if (!count_one(e[k], now, k ? BAN_DURATION : BAN_WINDOW, k ? BAN_MAX_NETS : BAN_MAX_FAILS,
-		               k == 0, tag, &start) || !start)
+		if (!count_one(e[k], now, windows[k], max_fails[k], k == 0, tag, &start))
 			break;
-		started[nstarted++] = e[k];
+		if (start)
+			started[nstarted++] = e[k];
 	}
 	return nstarted;
 }
@@ -295,10 +307,12 @@ int ban_lift(struct ban_table *t, const char *addr, uint64_t now,
 			k++;
 		if (k == n || !e[k])
 			return 0;
+		/* What it counted, its wider prefixes forget, those not banned. */
+		uint32_t counted = now < e[k]->until ? max_fails[k] : e[k]->fails;
 		drop(e[k], now, &r, fn, ctx);
-		/* Its ban was one of those its wider prefix counts. */
-		if (r == 1 && k + 1 < n && e[k + 1] && now >= e[k + 1]->until && e[k + 1]->fails)
-			e[k + 1]->fails--;
+		for (unsigned w = k + 1; w < n; w++)
+			if (e[w] && now >= e[w]->until)
+				e[w]->fails -= counted < e[w]->fails ? counted : e[w]->fails;
 	} else {
 		return -1;
 	}

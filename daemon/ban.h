@@ -6,10 +6,11 @@
  * behind its NAT; a guesser must try new tokens, and each counts. A good
  * login from the address forgets none of them (a holder of one token would
  * otherwise guess others four at a time between its logins).
- * A site holds many /64s, each worth five guesses: 4 of a /56's /64s
- * banned within the hour ban the /56, and 4 of a /48's /56s the /48. One
- * home's /56 gets 20 guesses an hour and bans only itself; it takes 80
- * from four /56s to ban the neighbours of a /48. Link-local addresses all
+ * A site holds many /64s, each worth five guesses: a /56 is banned at 20
+ * failures within the hour from its /64s (as many as 4 of them banned
+ * give), a /48 at 80 from its /56s. One home's /56 gets 20 guesses an hour
+ * however many /64s it spreads them over, and bans only itself; it takes
+ * 80 to ban the neighbours of a /48. Link-local addresses all
  * count as fe80::/64 (the same on every link), with nothing wider.
  * Fixed size: when full, the stalest entry makes room (the ban that ends
  * first, when all are bans), so a flood of addresses costs no memory.
@@ -25,7 +26,7 @@
 
 #define BAN_SLOTS 1024
 #define BAN_MAX_FAILS 5
-#define BAN_MAX_NETS 4  /* bans of its /64s (/56s) that ban a /56 (/48) */
+#define BAN_MAX_NETS 4  /* a /56 (/48) is banned at as many failures as this many /64s (/56s) banned */
 #define BAN_LEVELS 3    /* an IPv6 address counts under its /64, /56 and /48 */
 #define BAN_WINDOW (5 * 60)
 #define BAN_DURATION (60 * 60)
@@ -37,7 +38,7 @@
 struct ban_entry {
 	uint8_t addr[16];      /* IPv4 as v4-mapped IPv6; IPv6 its prefix */
 	uint8_t prefix;        /* 32 (IPv4), or 64, 56, 48 */
-	uint32_t fails;        /* a /56's or /48's: bans of its /64s or /56s */
+	uint32_t fails;        /* within its window (a /56's or /48's: an hour) */
 	uint64_t tags[BAN_MAX_FAILS - 1]; /* what the window's counted failures presented */
 	uint64_t first_fail;
 	uint64_t until;        /* banned while now < until */
@@ -72,7 +73,8 @@ unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, 
 /* Whether e covers a network of several sites' hosts (a /56 or /48), not
  * one address or /64. */
 bool ban_is_network(const struct ban_entry *e);
-/* What started e's ban: "5 failed logins", "bans of 4 of its /64s". */
+/* What started e's ban: "5 failed logins", "20 failed logins from its /64s
+ * within an hour". */
 void ban_why(const struct ban_entry *e, char *buf, size_t len);
 /* A new connection from sa: true unless the address is banned and has
  * been let through within BAN_TELL_EVERY (a banned address let through

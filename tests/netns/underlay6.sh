@@ -115,8 +115,8 @@ expect_eq "what bans remove of the listed /64 lifted" \
 expect_eq "bans after the lift" "$(ctl --json bans list | jq '.bans | length')" 0
 ok "the /64 lifted as listed"
 
-# A site has many /64s: 4 of a /56's banned within the hour ban the /56
-# (one home's 20 guesses; its neighbours in the /48 stay free). c1 takes
+# A site has many /64s: 20 failures within the hour from a /56's /64s ban
+# the /56 (one home's 20 guesses; its neighbours in the /48 stay free). c1 takes
 # an address in four more /64s of 2001:db8::/56, five wrong tokens from
 # each at once: the four /64s and the /56 are banned, and c2, in the
 # first /64 (lifted above), is now refused, told it is its network's ban.
@@ -142,7 +142,7 @@ banned56_refused() { [ "$(ctl --json bans list | jq '.bans[] | select(.address =
 wait_until 10 "c2 refused under the /56's ban" banned56_refused
 wait_until 10 "c2 told of its network's ban" client_said c2:banned56 "from your network \(2001:db8::/56\)"
 kill "$(pid_of c2:banned56)"
-ok "four /64s of a /56 banned ban the /56: c2, in another of its /64s, is refused"
+ok "20 failures from four /64s of a /56 ban the /56: c2, in another of its /64s, is refused"
 expect_eq "what bans remove of c2's address and port lifted" \
 	"$(ctl --json bans remove '[2001:db8::12]:4242' | jq -c '[.removed, .lifted]')" '[true,["2001:db8::/56"]]'
 start c2:after56 client --server "[2001:db8::1]:4242" --token s3cret --tun after56

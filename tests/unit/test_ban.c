@@ -203,7 +203,7 @@ static void ipv6_counts_per_64(void **state)
 	assert_int_equal(ban_lift(&t, "2001:db8:1:2::1234", 100, lifted, listed), 1);
 	/* As listed, for the ban.removed events; the /56's count of its /64's
 	 * ban forgotten too. */
-	assert_string_equal(listed, "2001:db8:1:2::/64 ban;2001:db8:1::/56;");
+	assert_string_equal(listed, "2001:db8:1:2::/64 ban;2001:db8:1::/56;2001:db8:1::/48;");
 	assert_int_equal(ban_count(&t, 100), 0);
 	/* IPv4 in IPv6 (a dual-stack socket) stays per address. */
 	struct sockaddr_in6 m1 = v6("::ffff:192.0.2.1"), m2 = v6("::ffff:192.0.2.2");
@@ -340,7 +340,7 @@ static void a_site_is_banned_per_56_and_48(void **state)
 	assert_string_equal(s, "2001:db8:1::/56");
 	assert_true(ban_is_network(started_last));
 	ban_why(started_last, s, sizeof(s));
-	assert_string_equal(s, "bans of 4 of its /64s");
+	assert_string_equal(s, "20 failed logins from its /64s within an hour");
 	struct sockaddr_in6 in56 = v6("2001:db8:1:ff::1"), next56 = v6("2001:db8:1:100::1"),
 	                    other48 = v6("2001:db8:2::1");
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&in56, 100), BAN_DURATION);
@@ -369,6 +369,54 @@ static void a_site_is_banned_per_56_and_48(void **state)
 	assert_int_equal(ban_count(&t, 300), 16 + 4 + 1);
 }
 
+/* A guesser that spreads its tokens over the /64s of a /56, four from
+ * each (none of them banned), is banned at the /56's 20th failure within
+ * the hour: it never was when the /56 counted only bans of its /64s. The
+ * /48 has counted them too: 80 ban it, spread over its /56s likewise. */
+static void guesses_spread_over_64s_ban_the_56(void **state)
+{
+	(void)state;
+	ban_init(&t);
+	char ip[64], s[64];
+	unsigned guesses = 0, n = 0;
+	for (int net = 0; net < 5; net++)
+		for (int f = 0; f < BAN_MAX_FAILS - 1; f++, guesses++) {
+			snprintf(ip, sizeof(ip), "2001:db8:7:%x::7", net);
+			struct sockaddr_in6 a = v6(ip);
+			n = count_fail(&t, (struct sockaddr *)&a, 100 + (uint64_t)guesses * 60, 0x500 + (uint64_t)guesses);
+			assert_int_equal(n, guesses + 1 < BAN_MAX_FAILS * BAN_MAX_NETS ? 0 : 1);
+		}
+	ban_addr_str(started_last, s, sizeof(s));
+	assert_string_equal(s, "2001:db8:7::/56");
+	assert_int_equal(ban_count(&t, 100 + 19 * 60), 1); /* no /64 of it */
+	struct sockaddr_in6 in56 = v6("2001:db8:7:ff::1"), next56 = v6("2001:db8:7:100::1");
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&in56, 100 + 19 * 60), BAN_DURATION);
+	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&next56, 100 + 19 * 60), 0);
+	/* Failures more than an hour apart at the /56 start its count over. */
+	ban_init(&t);
+	for (int i = 0; i < BAN_MAX_FAILS * BAN_MAX_NETS; i++) {
+		snprintf(ip, sizeof(ip), "2001:db8:7:%x::7", i);
+		struct sockaddr_in6 a = v6(ip);
+		uint64_t when = i < 10 ? 100 : 100 + BAN_DURATION + 1;
+		assert_int_equal(count_fail(&t, (struct sockaddr *)&a, when, 0x600 + (uint64_t)i), 0);
+	}
+	/* The /48: 19 from each of four /56s, the 80th bans it (its /56s not). */
+	ban_init(&t);
+	guesses = 0;
+	for (int n56 = 0; n56 < 5 && guesses < 80; n56++)
+		for (int i = 0; i < 19 && guesses < 80; i++, guesses++) {
+			snprintf(ip, sizeof(ip), "2001:db8:8:%x%02x::7", n56, i);
+			struct sockaddr_in6 a = v6(ip);
+			n = count_fail(&t, (struct sockaddr *)&a, 100, 0x700 + (uint64_t)guesses);
+			assert_int_equal(n, guesses + 1 < 80 ? 0 : 1);
+		}
+	ban_addr_str(started_last, s, sizeof(s));
+	assert_string_equal(s, "2001:db8:8::/48");
+	ban_why(started_last, s, sizeof(s));
+	assert_string_equal(s, "80 failed logins from its /56s within an hour");
+	assert_int_equal(ban_count(&t, 100), 1);
+}
+
 /* bans remove: an address as sessions list shows it, with its port; a
  * prefix as listed lifts that entry, and what it counted towards the
  * wider ones; an address, all it counts under. */
@@ -386,7 +434,7 @@ static void lifted_by_every_form(void **state)
 		count_fail(&t, (struct sockaddr *)&b, 100, BAN_UNTAGGED);
 	char listed[256] = "";
 	assert_int_equal(ban_lift(&t, "[2001:db8::11]:4242", 100, lifted, listed), 1);
-	assert_string_equal(listed, "2001:db8::/64 ban;2001:db8::/56;");
+	assert_string_equal(listed, "2001:db8::/64 ban;2001:db8::/56;2001:db8::/48;");
 	assert_int_equal(ban_count(&t, 100), 0);
 	assert_int_equal(ban_lift(&t, "[2001:db8::11]", 100, NULL, NULL), 0); /* all forgotten */
 	/* Three /64s of a /56 banned, one lifted as listed: the /56 forgot it,
@@ -457,6 +505,7 @@ int main(void)
 		cmocka_unit_test(a_repeated_token_counts_once),
 		cmocka_unit_test(lifted_slots_lose_no_other),
 		cmocka_unit_test(a_site_is_banned_per_56_and_48),
+		cmocka_unit_test(guesses_spread_over_64s_ban_the_56),
 		cmocka_unit_test(lifted_by_every_form),
 		cmocka_unit_test(link_local_counts_as_its_64),
 	};
