@@ -119,11 +119,14 @@ bool control_subscribe(struct control_caller *who)
 }
 
 /* Read while there is room for answers and nothing read waits; write
- * while something waits. */
+ * while something waits. Requests held while answers piled up are served
+ * when the socket takes more (on_caller): also when an event's flush
+ * (control_notify) sent all the answers, and nothing is left to write. */
 static void arm(struct caller *k)
 {
-	bool take = !k->eof && k->pendoff == k->pendlen && k->outlen < OUT_HIGH;
-	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (k->outlen ? EPOLLOUT : 0));
+	bool held = k->pendoff < k->pendlen;
+	bool take = !k->eof && !held && k->outlen < OUT_HIGH;
+	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (k->outlen || held ? EPOLLOUT : 0));
 }
 
 /* Write what we can; -1 when the caller is gone. */
@@ -289,7 +292,8 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	if (revents & EPOLLOUT && flush_out(k) < 0)
 		goto drop;
 	if (k->eof) {
-		if (!k->outlen || hup)
+		/* A subscriber that half-closed still takes its events. */
+		if (hup || (!k->outlen && !k->who.subscribed))
 			goto drop;
 		return 0;
 	}
@@ -322,8 +326,9 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 			goto drop;
 		linebuf_next(&k->in);
 	}
-	if (n == 0 && k->outlen) {
-		/* A half-close (nc -N): its answers still go out, whole. */
+	if (n == 0 && (k->outlen || k->who.subscribed)) {
+		/* A half-close (nc -N): its answers still go out, whole, and a
+		 * subscriber's events for as long as it stays open. */
 		k->eof = true;
 		arm(k);
 		return 0;

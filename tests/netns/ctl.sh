@@ -205,6 +205,7 @@ expect_eq "status --json (flag after the command)" "$(ctl status --json | jq -r 
 expect_eq "--socket after the command" \
 	"$("$SLOPNCTL" --socket /nonexistent sessions list --socket "$TMP/hub.sock" --json | jq '.sessions | length')" 2
 for bad in "status extra" "status --bogus" "monitor extra" "sessions kick abc" "sessions kick" \
+	"sessions kick 99999999999999999999999" \
 	"sessions kick 1 --token shared" "token add" "token add a b" "token add bad/name" \
 	"token add x --expires" "sessions kick --reason --token shared" "token remove x --kick=yes" \
 	"--bogus status" "sessions" "bogus"; do
@@ -367,6 +368,108 @@ expect_eq "and its text" "$(cat "$TMP/out.txt")" "kicked 2 session(s)"
 ok "answers slopnctl cannot read: exit 4 with the field, nothing printed"
 expect_eq "completion offers only plain words from the daemon" \
 	"$(SLOPNCTL_SOCKET="$TMP/fake.sock" "$SLOPNCTL" __complete token remove "")" ok
+# A subscriber's requests are all answered while events come: three
+# token lists of 6000 tokens at once (the first answer alone is past the
+# 256 KiB that holds the rest back), then a status, while another caller's
+# token changes send events. An event's write that sent every answer
+# waiting left the held requests unanswered for good. And a subscriber
+# that half-closes its socket (nc -N) still gets its events.
+cp "$TMP/hub-state/tokens.json" "$TMP/tokens-before.json"
+python3 - "$TMP/hub-state/tokens.json" <<'PY'
+import json, sys
+toks = [{"name": "s%05d" % i, "sha256": "%064x" % i, "created": 1700000000} for i in range(6000)]
+with open(sys.argv[1] + ".new", "w") as f:
+    json.dump({"version": 1, "tokens": toks}, f)
+PY
+mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
+kill -HUP "$(pid_of hub)"
+tokens_are() { [ "$(ctl --json token list | jq '[.tokens[] | select(.name != "shared")] | length')" -eq "$1" ]; }
+wait_until 10 "token list with 6000 tokens" tokens_are 6000
+python3 - "$TMP/hub.sock" "${HELD_TRIALS:-8}" > "$TMP/held.txt" 2> "$TMP/held.err" <<'PY' || fail "held: $(cat "$TMP/held.err")"
+import json, socket, sys, threading, time
+def caller():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(sys.argv[1])
+    return s
+def subscribe(s):
+    s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+    line = b""
+    while not line.endswith(b"\n"):
+        line += s.recv(1)
+    assert b'"subscribed"' in line
+stop = False
+def changes():
+    s = caller()
+    f = s.makefile("rb")
+    i = 0
+    while not stop:
+        s.sendall(b'{"jsonrpc":"2.0","id":%d,"method":"token.add","params":{"name":"h%d"}}\n'
+                  b'{"jsonrpc":"2.0","id":%d,"method":"token.remove","params":{"name":"h%d"}}\n'
+                  % (2 * i, i, 2 * i + 1, i))
+        f.readline(), f.readline()
+        i += 1
+answered = 0
+trials = int(sys.argv[2])
+for trial in range(trials):
+    s = caller()
+    subscribe(s)
+    stop = False
+    t = threading.Thread(target=changes, daemon=True)
+    t.start()
+    time.sleep(0.05)
+    s.sendall(b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"token.list"}\n' % i for i in range(10, 13))
+              + b'{"jsonrpc":"2.0","id":99,"method":"server.status"}\n')
+    # Read as it comes (a file object's readline loses data at a timeout).
+    s.settimeout(10)
+    buf, last, end = b"", False, time.monotonic() + 10
+    try:
+        while (not last or not buf.endswith(b"\n")) and time.monotonic() < end:
+            d = s.recv(1 << 20)
+            if not d:
+                break
+            last = last or b'"id":99,' in buf[-20:] + d
+            buf += d
+    except socket.timeout:
+        pass
+    msgs = [json.loads(l) for l in buf.split(b"\n")[:-1]]
+    ids = [m["id"] for m in msgs if "id" in m]
+    if ids == [10, 11, 12, 99]:
+        answered += 1
+    else:
+        print("trial", trial, "answers", ids, "events", len(msgs) - len(ids), file=sys.stderr)
+    stop = True
+    t.join()
+    s.close()
+print("answered", answered, "of", trials)
+s = caller()
+subscribe(s)
+s.shutdown(socket.SHUT_WR)
+c = caller()
+c.sendall(b'{"jsonrpc":"2.0","id":1,"method":"token.add","params":{"name":"half"}}\n'
+          b'{"jsonrpc":"2.0","id":2,"method":"token.remove","params":{"name":"half"}}\n')
+cf = c.makefile("rb")
+cf.readline(), cf.readline()
+s.settimeout(5)
+buf = b""
+try:
+    while buf.count(b"\n") < 2:
+        d = s.recv(4096)
+        if not d:
+            break
+        buf += d
+except socket.timeout:
+    pass
+print("half-closed got", *[json.loads(l)["method"] for l in buf.split(b"\n")[:-1]] or ["nothing"])
+PY
+[ "$(sed -n 1p "$TMP/held.txt")" = "answered ${HELD_TRIALS:-8} of ${HELD_TRIALS:-8}" ] ||
+	fail "a subscriber's requests held behind its answers: $(cat "$TMP/held.txt" "$TMP/held.err")"
+expect_eq "events to a subscriber that half-closed" "$(sed -n 2p "$TMP/held.txt")" \
+	"half-closed got token.added token.removed"
+ok "a subscriber's requests held behind its answers are all answered while events come; half-closed, it gets its events"
+cp "$TMP/tokens-before.json" "$TMP/hub-state/tokens.json"
+kill -HUP "$(pid_of hub)"
+wait_until 10 "the token list as before" tokens_are "$(jq '.tokens | length' "$TMP/tokens-before.json")"
+
 # A watch whose daemon closes the connection (it stopped, or dropped a
 # watch that fell behind): not the exit 0 of a watch that ended well.
 fake monitor; expect_eq "monitor when the daemon closes: exit" "$?" 3
