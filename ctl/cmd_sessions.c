@@ -1,5 +1,7 @@
 /* slopnctl sessions list|kick */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,7 +70,12 @@ static int kick(const struct args *a)
 	} else {
 		char *end;
 		unsigned char addr[16];
+		errno = 0;
 		long long id = strtoll(target, &end, 10);
+		if (*target >= '0' && *target <= '9' && !*end && errno == ERANGE) {
+			json_decref(params);
+			return usage_error(a->cmd, "'%s': session ids go up to %lld", target, LLONG_MAX);
+		}
 		if (*target >= '0' && *target <= '9' && !*end && id > 0)
 			json_object_set_new(params, "id", json_integer(id));
 		else if (inet_pton(AF_INET, target, addr) == 1 || inet_pton(AF_INET6, target, addr) == 1)

@@ -166,7 +166,9 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	text_clean(why, strlen(why)); /* one log line, nothing a terminal acts on */
 	int kicked = 0;
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
-		if (!ss->logged_in)
+		/* One closing already (kicked, replaced) is not kicked again:
+		 * its close, and the reason in it, were sent. */
+		if (!ss->logged_in || ss->conn.close_pending)
 			continue;
 		if ((by_id && ss->id != (uint64_t)id) ||
 		    (vip && !v6 && ss->vip != ntohl(a.s_addr)) ||

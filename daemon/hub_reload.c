@@ -122,6 +122,14 @@ void hub_reload(struct server *s)
 		hub_set_token(s, fresh.token);
 		free(s->reload_token);
 		s->reload_token = fresh.token ? strdup(fresh.token) : NULL;
+		/* No shared token any more: its leases go, as a removed token's
+		 * do (the next start would drop them; until then they held
+		 * their addresses). A new secret keeps them: its clients are the
+		 * same, told the new one. */
+		if (!s->has_token) {
+			alloc_forget_token(&s->addrs, SHARED_TOKEN_NAME);
+			hub_leases_dirty(s);
+		}
 	}
 	if (s->nat_on && fresh.spoke_to_spoke != s->spoke_to_spoke) {
 		s->spoke_to_spoke = fresh.spoke_to_spoke;

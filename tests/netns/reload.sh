@@ -60,6 +60,25 @@ wait_until 5 "status naming the bad file" reload_said "slopnd.conf: not read \(s
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
 ok "a bad file on reload is reported and ignored"
 
+# The shared token taken out of the file: its leases go, as a removed
+# token's do (they held their addresses until the next start, which drops
+# them). The sessions that are up stay. Then it is put back.
+sed -i '/^mtu = huge$/d' "$TMP/slopnd.conf"
+cp "$TMP/slopnd.conf" "$TMP/slopnd.conf.with-token"
+shared_leases() { jq '[.leases[] | select(.token == "shared")] | length' "$TMP/hub-state/leases.json" 2>/dev/null; }
+some_shared() { [ "$(shared_leases)" -ge 1 ] 2>/dev/null; }
+no_shared() { [ "$(shared_leases)" = 0 ]; }
+wait_until 5 "leases of the shared token on disk" some_shared
+sed -i '/^token = /d' "$TMP/slopnd.conf"
+kill -HUP "$(pid_of hub)"
+wait_until 5 "no lease of the shared token on disk after it went" no_shared
+expect_eq "sessions after the shared token went" "$(ctl --json status | jq .sessions)" 3
+ok "the shared token gone from the file: its leases gone, its sessions up"
+cp "$TMP/slopnd.conf.with-token" "$TMP/slopnd.conf"
+kill -HUP "$(pid_of hub)"
+shared_back() { [ "$(ctl --json token list | jq '[.tokens[] | select(.shared)] | length')" = 1 ]; }
+wait_until 5 "the shared token back" shared_back
+
 # The default file, /etc/slopn/slopnd.conf, read when there is no --config:
 # moved aside, a SIGHUP keeps the running settings (it was read as empty:
 # the shared token gone, spoke-to-spoke back on, and "reloaded"). The hub
