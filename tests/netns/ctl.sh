@@ -375,14 +375,7 @@ expect_eq "completion offers only plain words from the daemon" \
 # waiting left the held requests unanswered for good. And a subscriber
 # that half-closes its socket (nc -N) still gets its events.
 cp "$TMP/hub-state/tokens.json" "$TMP/tokens-before.json"
-python3 - "$TMP/hub-state/tokens.json" <<'PY'
-import json, sys
-toks = [{"name": "s%05d" % i, "sha256": "%064x" % i, "created": 1700000000} for i in range(6000)]
-with open(sys.argv[1] + ".new", "w") as f:
-    json.dump({"version": 1, "tokens": toks}, f)
-PY
-mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
-kill -HUP "$(pid_of hub)"
+many_tokens 6000 s
 tokens_are() { [ "$(ctl --json token list | jq '[.tokens[] | select(.name != "shared")] | length')" -eq "$1" ]; }
 wait_until 10 "token list with 6000 tokens" tokens_are 6000
 python3 - "$TMP/hub.sock" "${HELD_TRIALS:-8}" > "$TMP/held.txt" 2> "$TMP/held.err" <<'PY' || fail "held: $(cat "$TMP/held.err")"

@@ -285,14 +285,7 @@ ok "a caller that shut its socket down with answers waiting is let go: $((t1 - t
 # One answer larger than the 4 MiB a caller may leave waiting (token.list
 # of 20000 tokens) goes out whole, and a caller reading it slowly, for
 # longer than the 2 s idle timeout, is not cut off while it reads.
-python3 - "$TMP/hub-state/tokens.json" <<'PY'
-import json, sys
-toks = [{"name": "t%05d" % i, "sha256": "%064x" % i, "created": 1700000000} for i in range(20000)]
-with open(sys.argv[1] + ".new", "w") as f:
-    json.dump({"version": 1, "tokens": toks}, f)
-PY
-mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
-kill -HUP "$(pid_of hub)"
+many_tokens 20000 t
 many() { [ "$(ctl --json token list | jq '.tokens | length')" -ge 20000 ]; }
 wait_until 10 "token list with 20000 tokens" many
 python3 - "$TMP/hub.sock" > "$TMP/slow.txt" 2>&1 <<'PY' || fail "a slow reader: $(cat "$TMP/slow.txt")"

@@ -426,6 +426,20 @@ flood_from() {
 	done
 }
 # hub_sessions: logged-in sessions on the hub.
+# many_tokens N PREFIX: the hub's token store replaced by N tokens, named
+# PREFIX00000 on, and read again (SIGHUP); wait for them with token list.
+many_tokens() {
+	python3 - "$TMP/hub-state/tokens.json" "$1" "$2" <<'PY'
+import json, sys
+n, p = int(sys.argv[2]), sys.argv[3]
+toks = [{"name": "%s%05d" % (p, i), "sha256": "%064x" % i, "created": 1700000000} for i in range(n)]
+with open(sys.argv[1] + ".new", "w") as f:
+    json.dump({"version": 1, "tokens": toks}, f)
+PY
+	mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
+	kill -HUP "$(pid_of hub)"
+}
+
 hub_sessions() { ctl --json status | jq .sessions; }
 hub_sessions_are() { [ "$(hub_sessions)" = "$1" ]; }
 # session_within ADDR MS: a session from ADDR is listed within MS
