@@ -165,6 +165,7 @@ struct client {
 	struct sockaddr_storage ks_hubs[SCOUT_MAX];
 	unsigned ks_n;
 	unsigned ks_restored;        /* times found gone (a flush) and put back */
+	int ks_rules;                /* the rules it had when put in; -1: not known */
 	uint64_t ks_counted_at;      /* the event loop's time of the counts below */
 	int ks_count_rc;
 	uint64_t ks_pkts, ks_bytes;  /* its drop counter then */

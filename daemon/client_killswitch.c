@@ -52,6 +52,7 @@ static int apply(struct client *cl)
 		return -1;
 	}
 	cl->ks_on = true;
+	cl->ks_rules = killswitch_rule_count(cl->tunname);
 	return 0;
 }
 
@@ -87,22 +88,44 @@ static void marker_put(const char *marker, const char *state_dir, const char *ta
 		close(fd);
 }
 
+/* A removal that failed leaves the table, and with it nothing but the
+ * hub reachable: said, and its marker kept, so that the next start tries
+ * again. */
+static bool kept(const char *tun, const char *table, const char *marker)
+{
+	if (!killswitch_exists(tun))
+		return false;
+	log_err("--kill-switch: cannot remove the table inet %s: it stays, and with it nothing "
+	        "leaves this machine but to the hub; 'nft delete table inet %s' removes it (%s "
+	        "stays, for the next start to try again)", table, table, marker);
+	return true;
+}
+
 static int on_ks_check(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
-	if (!cl->ks_on || killswitch_exists(cl->tunname))
+	if (!cl->ks_on)
+		return 0;
+	/* Gone, or emptied ('nft flush table'), or replaced by one with fewer
+	 * rules (a --kill-switch-only run beside us, without the hub's
+	 * addresses of a name). Where the rules cannot be counted, the
+	 * table's presence: a count that fails each time must not put the
+	 * table back each time. */
+	int n = cl->ks_rules < 0 ? -1 : killswitch_rule_count(cl->tunname);
+	if (n < 0 ? killswitch_exists(cl->tunname) : n >= cl->ks_rules)
 		return 0;
 	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name(cl->tunname, t, sizeof(t));
 	if (apply(cl) < 0) {
-		log_err("--kill-switch: the table inet %s is gone from the kernel (an 'nft flush "
-		        "ruleset', a firewall's reload?) and could not be put back: traffic may leave "
-		        "outside the tunnel", t);
+		log_err("--kill-switch: the table inet %s is gone from the kernel or lost rules (an "
+		        "'nft flush ruleset', a firewall's reload?) and could not be put back: traffic "
+		        "may leave outside the tunnel", t);
 		return 0;
 	}
 	cl->ks_restored++;
-	log_warn("--kill-switch: the table inet %s was gone from the kernel (an 'nft flush ruleset', "
-	         "a firewall's reload?): put back", t);
+	log_warn("--kill-switch: the table inet %s was gone from the kernel or had lost rules (an "
+	         "'nft flush ruleset' or 'nft flush table', a firewall's reload, a --kill-switch-only "
+	         "run?): put back", t);
 	return 0;
 }
 
@@ -132,7 +155,8 @@ int client_killswitch_start(struct client *cl)
 		if (killswitch_remove(cl->tunname))
 			log_info("removed the kill switch (nftables table inet %s) left by a --kill-switch "
 			         "run that did not stop cleanly", t);
-		unlink(marker);
+		if (!kept(cl->tunname, t, marker))
+			unlink(marker);
 		return 0;
 	}
 	marker_put(marker, cl->cfg->state_dir, t);
@@ -186,8 +210,11 @@ void client_killswitch_stop(struct client *cl)
 	bool counted = killswitch_dropped(cl->tunname, &pkts, &bytes) == 0;
 	killswitch_remove(cl->tunname);
 	cl->ks_on = false;
-	char marker[PATH_MAX];
+	char marker[PATH_MAX], t[NFT_TABLE_NAME_MAX];
 	marker_path(cl->cfg->state_dir, cl->tunname, marker, sizeof(marker));
+	killswitch_table_name(cl->tunname, t, sizeof(t));
+	if (kept(cl->tunname, t, marker))
+		return;
 	unlink(marker);
 	if (counted)
 		log_info("kill switch off (it dropped %llu packets)", (unsigned long long)pkts);

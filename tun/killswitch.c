@@ -137,6 +137,17 @@ bool killswitch_exists(const char *tun)
 	return nft_table_exists("inet", t);
 }
 
+int killswitch_rule_count(const char *tun)
+{
+	char t[NFT_TABLE_NAME_MAX], cmd[160];
+	killswitch_table_name(tun, t, sizeof(t));
+	snprintf(cmd, sizeof(cmd), "list table inet %s", t);
+	char *out = nft_json(cmd);
+	int n = out ? nft_rule_count(out, strlen(out)) : -1;
+	free(out);
+	return n;
+}
+
 int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes)
 {
 	char t[NFT_TABLE_NAME_MAX], cmd[160];

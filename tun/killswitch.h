@@ -54,6 +54,9 @@ int killswitch_apply(const struct killswitch_rules *r, char *err, size_t errlen)
 bool killswitch_remove(const char *tun);
 /* Is it there (not lifted by an 'nft flush ruleset' or a firewall's reload)? */
 bool killswitch_exists(const char *tun);
+/* How many rules the TUN's kill switch table holds, or -1 when nftables
+ * cannot list it (it is not there, say). */
+int killswitch_rule_count(const char *tun);
 
 /* Whether a resolver's servers (n of them) are only systemd-resolved's
  * stub (127.0.0.53, 127.0.0.54): its queries upstream leave from resolved,

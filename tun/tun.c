@@ -257,6 +257,11 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 			return TUN_NONE;
 		}
 	}
+	/* The kernel reports a packet's whole length even where it cut it to
+	 * the buffer (a TUN whose gso_max_size someone raised): only what was
+	 * read is looked at, and the headers' length is then too long. */
+	if ((size_t)n > hl + OFFLOAD_MAX_PKT)
+		n = (ssize_t)(hl + OFFLOAD_MAX_PKT);
 	t->batch++;
 	t->batch_bytes += (uint64_t)n;
 	struct vnet_hdr h = {0};

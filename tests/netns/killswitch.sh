@@ -169,6 +169,14 @@ expect_eq "pings through the tunnel after the flush" "$(pings -4 3 203.0.113.130
 "$SLOPNCTL" --socket "$TMP/c1.sock" status | grep -Eq '^kill: .*; found gone and put back 1 time$' ||
 	fail "slopnctl status does not show the kill switch put back: $("$SLOPNCTL" --socket "$TMP/c1.sock" status)"
 ok "nft flush ruleset: c1's kill switch back at once"
+# Its table emptied (nft flush table: the table stays, its rules go) is
+# as good as gone: put back too.
+r0=$(client_status c1 kill_switch.restored)
+nsx c1 nft flush table inet slopnks_slopn0
+wait_until 5 "c1's kill switch put back after its table was emptied" ks_restored_since "$r0"
+expect_eq "IPv6 to the internet host after the table was emptied" "$(pings -6 2 2001:db8:3::2)" 0
+expect_eq "packets from c1's own IPv6 address at the internet host, after" "$(seen leak6)" 2
+ok "nft flush table: c1's kill switch back at once"
 
 # A crash leaves the table: nothing leaks until the next start.
 kill9 c1
