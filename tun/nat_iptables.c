@@ -439,6 +439,15 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 		}
 	}
 	free(script);
-	remove_gen(r->tun, !gen); /* the new ones are in: the old go */
+	/* The new ones are in: the old go. Left (the xtables lock held past
+	 * the budget), they would still act after the new ones: said, as a
+	 * warning (err with a generation); the next renewal takes them. */
+	if (!remove_gen(r->tun, !gen)) {
+		char fwd[32], nat[32], in[32];
+		ipt_chain_names(r->tun, !gen, fwd, nat, in);
+		snprintf(err, errlen, "the last rules' chains %s, %s and %s could not all be removed "
+		         "(another program held the xtables lock?): they act after the new ones until "
+		         "the next renewal ('iptables -S' shows them)", fwd, in, nat);
+	}
 	return gen;
 }
