@@ -360,13 +360,14 @@ static void restore_forwarding(const char *state_file, char *kept, size_t keptle
 			snprintf(kept, keptlen, "%s", where);
 		st.fwd4 = st.fwd6 = -1;
 	}
-	if (st.fwd4 >= 0) {
-		bool turned_off = read_int(IP_FORWARD) != st.fwd4;
+	/* Only what we turned on and is on still: one on before us stays as
+	 * it is now (turned off meanwhile by its administrator: off). */
+	if (st.fwd4 >= 0 && off4) {
 		write_int(IP_FORWARD, st.fwd4);
-		if (turned_off && st.redirects4 >= 0)
+		if (st.redirects4 >= 0)
 			write_int(IP_REDIRECTS, st.redirects4);
 	}
-	if (st.fwd6 >= 0)
+	if (st.fwd6 >= 0 && off6)
 		write_int(IP6_FORWARD, st.fwd6);
 	unlink(state_file);
 }

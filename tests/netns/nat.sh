@@ -424,4 +424,15 @@ nsx hub nft list tables | grep -q slopn && fail "the hub's table is still there"
 grep -q "warning: nat: left IP forwarding on, .*(a masquerade or SNAT rule in ip nat POSTROUTING" \
 	"$TMP/hub-docker.log" || fail "the hub did not say why it left forwarding on"
 ok "forwarding left on for another router's NAT (Docker's), and said"
+# Forwarding on before the hub, turned off by its administrator while the
+# hub ran: the hub's stop leaves it off (it wrote back the 1 it found).
+nsx hub iptables -t nat -D POSTROUTING -s 172.17.0.0/16 ! -o docker0 -j MASQUERADE
+expect_eq "ip_forward before the next hub" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+start hub:wason server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --nat --egress wan
+wait_until 10 "the hub masquerading" hub_nat_is "nftables out of wan, *"
+nsx hub sysctl -qw net.ipv4.ip_forward=0
+stop hub:wason
+expect_eq "ip_forward after the hub stops, turned off while it ran" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 0
+ok "forwarding on before the hub and turned off while it ran: left off"
 echo "PASS"
