@@ -150,11 +150,13 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 	return alloc_assign(&s->addrs, &w, ss, time(NULL));
 }
 
+/* Not one closing (kicked, replaced by its client's new login): its close
+ * may wait up to a second for data queued before it. */
 unsigned hub_token_live(const struct server *s, const char *name)
 {
 	unsigned n = 0;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-		n += ss->logged_in && !strcmp(ss->token_name, name);
+		n += ss->logged_in && !ss->conn.close_pending && !strcmp(ss->token_name, name);
 	return n;
 }
 
