@@ -139,13 +139,9 @@ bool killswitch_exists(const char *tun)
 
 int killswitch_rule_count(const char *tun)
 {
-	char t[NFT_TABLE_NAME_MAX], cmd[160];
+	char t[NFT_TABLE_NAME_MAX];
 	killswitch_table_name(tun, t, sizeof(t));
-	snprintf(cmd, sizeof(cmd), "list table inet %s", t);
-	char *out = nft_json(cmd);
-	int n = out ? nft_rule_count(out, strlen(out)) : -1;
-	free(out);
-	return n;
+	return nft_table_rule_count("inet", t);
 }
 
 int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes)

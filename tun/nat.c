@@ -4,7 +4,6 @@
 #include "tun/nat.h"
 #include "tun/statefile.h"
 #include "proto/natstate.h"
-#include "proto/nftcounter.h"
 #include "proto/nftnat.h"
 #include "tun/nat_iptables.h"
 #include "tun/nft.h"
@@ -471,13 +470,9 @@ bool nat_in_force(const char *tun)
 
 int nat_rule_count(const char *tun)
 {
-	char t[NFT_TABLE_NAME_MAX], cmd[160];
+	char t[NFT_TABLE_NAME_MAX];
 	nat_table_name(tun, t, sizeof(t));
-	snprintf(cmd, sizeof(cmd), "list table inet %s", t);
-	char *out = nft_json(cmd);
-	int n = out ? nft_rule_count(out, strlen(out)) : -1;
-	free(out);
-	return n;
+	return nft_table_rule_count("inet", t);
 }
 
 /* After a removal that failed (nft, ipt): what of the rules may still be

@@ -1,4 +1,5 @@
 #include "tun/nft.h"
+#include "proto/nftcounter.h"
 
 #include <errno.h>
 #include <linux/netfilter/nfnetlink.h>
@@ -85,6 +86,16 @@ bool nft_table_exists(const char *family, const char *name)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "list table %s %s", family, name);
 	return nft_run(cmd, NULL, 0) == 0;
+}
+
+int nft_table_rule_count(const char *family, const char *name)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "list table %s %s", family, name);
+	char *out = nft_json(cmd);
+	int n = out ? nft_rule_count(out, strlen(out)) : -1;
+	free(out);
+	return n;
 }
 
 int nft_monitor_open(void)

@@ -24,6 +24,9 @@ void nft_table_name(const char *prefix, const char *tun, char *buf, size_t len);
 bool nft_table_name_old(const char *prefix, const char *tun, char *buf, size_t len);
 /* Does "table FAMILY NAME" exist? */
 bool nft_table_exists(const char *family, const char *name);
+/* How many rules "table FAMILY NAME" holds, or -1 when it cannot be
+ * listed (not there, say). */
+int nft_table_rule_count(const char *family, const char *name);
 
 /* A socket that hears of every change to the machine's nftables (a flush,
  * another program's rules): non-blocking, close-on-exec; the fd, or -1. */
