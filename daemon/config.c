@@ -337,6 +337,8 @@ static int apply(struct config *c, int opt, const char *arg)
 		break;
 	}
 	case OPT_STATE_DIR:
+		if (!*arg)
+			return bad("needs a directory");
 		set_str(&c->state_dir, arg);
 		break;
 	case OPT_TUN:
@@ -353,6 +355,8 @@ static int apply(struct config *c, int opt, const char *arg)
 		break;
 	}
 	case OPT_CONTROL:
+		if (!*arg)
+			return bad("needs a socket's path");
 		set_str(&c->control, arg);
 		break;
 	case OPT_NO_S2S:
@@ -513,6 +517,8 @@ static int apply(struct config *c, int opt, const char *arg)
 		c->accept_dns = true;
 		break;
 	case OPT_RESOLV_CONF:
+		if (!*arg)
+			return bad("needs a file's path");
 		set_str(&c->resolv_conf, arg);
 		break;
 	case OPT_CONFIG:

@@ -105,6 +105,12 @@ static int parse_hostport(const char *s, size_t len, struct invite *out, char *e
 			snprintf(err, errlen, "host: '%s' is not an IPv6 address a hub can have", a6);
 			return -1;
 		}
+		/* Reached only with its interface, which an invite cannot carry. */
+		if (IN6_IS_ADDR_LINKLOCAL(&in6)) {
+			snprintf(err, errlen, "host: '%s' is link-local, which needs an interface an invite "
+			         "cannot carry: give the hub's global address", a6);
+			return -1;
+		}
 		/* [::ffff:192.0.2.1] is reached over IPv4: the client's host
 		 * route and kill switch must be made for IPv4, so it is written
 		 * as such. */

@@ -41,6 +41,10 @@ usage_error "a --token not UTF-8" "slopnd: --token: byte 3 is a control characte
 	client --server 192.0.2.1:4242 --token $'ab\xffc'
 usage_error "an invite with an empty pin" "slopnd: --invite: pin: expected sha256: and 64 hex digits" \
 	client --invite 'slopn://t@192.0.2.1?pin='
+usage_error "an empty --state-dir" "slopnd: --state-dir: needs a directory" server --state-dir=
+usage_error "a link-local --public-address" \
+	"slopnd: --public-address '[fe80::1]': not usable in an invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address" \
+	server --public-address '[fe80::1]'
 [ -e "$TMP/--help" ] && fail "a socket named --help was made"
 
 # Config errors: FILE:LINE: the setting and the problem.

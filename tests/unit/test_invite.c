@@ -69,6 +69,7 @@ static void bad(void **state)
 		{"slopn://t@[zz]:1", "not an IPv6"},
 		{"slopn://t@[:::::]:1", "not an IPv6 address a hub can have"},
 		{"slopn://t@[::]:1", "not an IPv6 address a hub can have"},
+		{"slopn://t@[fe80::1]:1", "'fe80::1' is link-local, which needs an interface"},
 		{"slopn://t@[1.2.3.4]:1", "not an IPv6 address a hub can have"},
 		{"slopn://t@[::1]x", "expected ':PORT'"},
 		{"slopn://t@h?pin=sha256:abc", "pin"},
