@@ -193,8 +193,8 @@ nsx c1 "$SLOPND" client --server '[fe80::1]:4242' --token s3cret --tun ll0 2> "$
 expect_eq "exit status of a link-local hub address without its interface" "$?" 2
 expect_eq "what a link-local hub address without its interface is told" "$(head -n 1 "$TMP/ll-err.txt")" \
 	"slopnd: --server '[fe80::1]:4242': a link-local address, on every link: give the interface it is on too, such as [fe80::1%eth0]:4242"
-start c1:llinvite client --invite 'slopn://s3cret@[fe80::1]:4242' --tun ll0
-wait_until 10 "c1 told what to give for an invite's link-local address" client_said c1:llinvite \
-	"a link-local address: give --server with the interface it is on"
-stop c1:llinvite
-ok "[fe80::1] without its interface: refused, with what to give (an invite's: said at each attempt)"
+nsx c1 "$SLOPND" client --invite 'slopn://s3cret@[fe80::1]:4242' --tun ll0 2> "$TMP/ll-err.txt"
+expect_eq "exit status of an invite with a link-local hub address" "$?" 2
+expect_eq "what an invite with a link-local hub address is told" "$(head -n 1 "$TMP/ll-err.txt")" \
+	"slopnd: --invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address"
+ok "[fe80::1] without its interface: refused, with what to give, from --server and from an invite"
