@@ -295,6 +295,16 @@ static unsigned backoff_next(const struct client *cl)
 	return next > BACKOFF_MAX ? BACKOFF_MAX : next;
 }
 
+/* What the client does after a failed attempt, for its message: the
+ * name's next address at once (quick_retry), or the same after the backoff. */
+static void next_try(struct client *cl, char *buf, size_t len)
+{
+	if (cl->quick_retry)
+		snprintf(buf, len, "trying the name's next address");
+	else
+		snprintf(buf, len, "retrying in %us", backoff_next(cl));
+}
+
 static void client_down(struct conn *c)
 {
 	struct client *cl = c->owner;
@@ -329,9 +339,8 @@ static void client_down(struct conn *c)
 		 * again after the others, with the backoff, until its key is the
 		 * right one. */
 		client_next_address(cl);
-		char then[64] = "trying the name's next address";
-		if (!cl->quick_retry)
-			snprintf(then, sizeof(then), "retrying in %us", backoff_next(cl));
+		char then[64];
+		next_try(cl, then, sizeof(then));
 		log_err("hub key does not match --pin: expected %s, the hub at %s has %s (someone on "
 		        "the way to the hub answers for it, or the hub has a new key: 'slopnd pin' on "
 		        "the hub gives it); %s", cl->cfg->pin, cl->hub_str, cl->pin_mismatch, then);
@@ -378,9 +387,8 @@ static void client_down(struct conn *c)
 			cl->banned = true;
 			return;
 		}
-		char then[64] = "trying the name's next address";
-		if (!cl->quick_retry)
-			snprintf(then, sizeof(then), "retrying in %us", backoff_next(cl));
+		char then[64];
+		next_try(cl, then, sizeof(then));
 		client_problem(cl, "login refused by hub: %s (error code %llu, %s); %s", msg,
 		               (unsigned long long)c->close_code, app_code_name(c->close_code), then);
 		return;

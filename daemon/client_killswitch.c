@@ -91,10 +91,12 @@ static void marker_put(const char *marker, const char *state_dir, const char *ta
 /* A removal that failed leaves the table, and with it nothing but the
  * hub reachable: said, and its marker kept, so that the next start tries
  * again. */
-static bool kept(const char *tun, const char *table, const char *marker)
+static bool kept(const char *tun, const char *marker)
 {
 	if (!killswitch_exists(tun))
 		return false;
+	char table[NFT_TABLE_NAME_MAX];
+	killswitch_table_name(tun, table, sizeof(table));
 	log_err("--kill-switch: cannot remove the table inet %s: it stays, and with it nothing "
 	        "leaves this machine but to the hub; 'nft delete table inet %s' removes it (%s "
 	        "stays, for the next start to try again)", table, table, marker);
@@ -155,7 +157,7 @@ int client_killswitch_start(struct client *cl)
 		if (killswitch_remove(cl->tunname))
 			log_info("removed the kill switch (nftables table inet %s) left by a --kill-switch "
 			         "run that did not stop cleanly", t);
-		if (!kept(cl->tunname, t, marker))
+		if (!kept(cl->tunname, marker))
 			unlink(marker);
 		return 0;
 	}
@@ -210,10 +212,9 @@ void client_killswitch_stop(struct client *cl)
 	bool counted = killswitch_dropped(cl->tunname, &pkts, &bytes) == 0;
 	killswitch_remove(cl->tunname);
 	cl->ks_on = false;
-	char marker[PATH_MAX], t[NFT_TABLE_NAME_MAX];
+	char marker[PATH_MAX];
 	marker_path(cl->cfg->state_dir, cl->tunname, marker, sizeof(marker));
-	killswitch_table_name(cl->tunname, t, sizeof(t));
-	if (kept(cl->tunname, t, marker))
+	if (kept(cl->tunname, marker))
 		return;
 	unlink(marker);
 	if (counted)

@@ -357,17 +357,17 @@ static void restore_forwarding(const char *state_file, char *kept, size_t keptle
 	if ((off4 || off6) && other_router(where, sizeof(where))) {
 		if (keptlen)
 			snprintf(kept, keptlen, "%s", where);
-		st.fwd4 = st.fwd6 = -1;
+		off4 = off6 = false;
 	}
 	/* Only what we turned on and is on still: one on before us stays as
 	 * it is now (turned off meanwhile by its administrator: off). */
-	if (st.fwd4 >= 0 && off4) {
-		write_int(IP_FORWARD, st.fwd4);
+	if (off4) {
+		write_int(IP_FORWARD, 0);
 		if (st.redirects4 >= 0)
 			write_int(IP_REDIRECTS, st.redirects4);
 	}
-	if (st.fwd6 >= 0 && off6)
-		write_int(IP6_FORWARD, st.fwd6);
+	if (off6)
+		write_int(IP6_FORWARD, 0);
 	unlink(state_file);
 }
 

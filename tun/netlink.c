@@ -182,10 +182,13 @@ int nl_addr_flush(int ifindex, uint32_t keep, unsigned keep_prefix)
 	struct addr_list l = {.family = AF_INET, .a = a, .max = 64, .ifindex = ifindex};
 	if (dump(AF_INET, RTM_GETADDR, sizeof(struct ifaddrmsg), collect_addr, &l) < 0)
 		return -1;
-	for (unsigned i = 0; i < l.n; i++)
-		if ((!keep || a[i].addr != keep || a[i].prefix != keep_prefix) && addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
+	for (unsigned i = 0; i < l.n; i++) {
+		if (keep && a[i].addr == keep && a[i].prefix == keep_prefix)
+			continue;
+		if (addr_msg(RTM_DELADDR, 0, AF_INET, ifindex, &a[i].addr, a[i].prefix, 0) < 0 &&
 		    errno != EADDRNOTAVAIL)
 			return -1;
+	}
 	return 0;
 }
 

@@ -132,8 +132,7 @@ kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
 mv "$TMP/hub.log" "$TMP/hub-third.log"
 start_hub --subnet 10.100.0.0/28
-five() { [ "$(ctl --json status | jq .sessions)" = 5 ]; }
-wait_until 15 "five sessions on the /28" five
+wait_until 15 "five sessions on the /28" hub_sessions_are 5
 after=""
 for c in c1 c3 c4 c5 c6; do
 	wait_until 10 "$c connected" client_connected "$c"

@@ -425,7 +425,6 @@ flood_from() {
 		from+=(--from "192.0.2.$i")
 	done
 }
-# hub_sessions: logged-in sessions on the hub.
 # many_tokens N PREFIX: the hub's token store replaced by N tokens, named
 # PREFIX00000 on, and read again (SIGHUP); wait for them with token list.
 many_tokens() {
@@ -439,7 +438,7 @@ PY
 	mv "$TMP/hub-state/tokens.json.new" "$TMP/hub-state/tokens.json"
 	kill -HUP "$(pid_of hub)"
 }
-
+# hub_sessions: logged-in sessions on the hub.
 hub_sessions() { ctl --json status | jq .sessions; }
 hub_sessions_are() { [ "$(hub_sessions)" = "$1" ]; }
 # session_within ADDR MS: a session from ADDR is listed within MS

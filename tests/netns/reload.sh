@@ -72,7 +72,7 @@ wait_until 5 "leases of the shared token on disk" some_shared
 sed -i '/^token = /d' "$TMP/slopnd.conf"
 kill -HUP "$(pid_of hub)"
 wait_until 5 "no lease of the shared token on disk after it went" no_shared
-expect_eq "sessions after the shared token went" "$(ctl --json status | jq .sessions)" 3
+expect_eq "sessions after the shared token went" "$(hub_sessions)" 3
 ok "the shared token gone from the file: its leases gone, its sessions up"
 cp "$TMP/slopnd.conf.with-token" "$TMP/slopnd.conf"
 kill -HUP "$(pid_of hub)"
