@@ -265,7 +265,13 @@ static int on_dns_timer(sd_event_source *src, uint64_t usec, void *userdata)
 	             usec - cl->dns_undone[cl->dns_nundone % ring] < CLIENT_DNS_UNDONE_USEC;
 	int r = (keeps ? dns_leave : dns_check)(cl->cfg->resolv_conf, cl->resolv_backup, cl->dns4,
 	                                        dns6, err, sizeof(err));
-	if (r < 0)
+	if (r < 0 && errno == EROFS) {
+		/* Never writable again in this run: the file is the network's,
+		 * as status says; the stop leaves it (it is not ours). */
+		log_warn("--accept-dns: %s; this connection does not use the hub's DNS server", err);
+		cl->dns_set = false;
+		dns_watch_stop(cl);
+	} else if (r < 0)
 		log_warn("--accept-dns: %s", err);
 	else if (r == DNS_OTHER || r == DNS_LEFT)
 		dns_left(cl, r == DNS_OTHER);

@@ -168,7 +168,17 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
 		return -1;
 	}
 	if (write_all(path, mine, n) < 0) {
-		snprintf(err, errlen, "cannot write %s: %s", path, strerror(errno));
+		/* Read-only where the file was writable at the start: a
+		 * sandbox that allowed the file alone (slopnd-client@'s
+		 * ReadWritePaths), whose mount went with the file a rename
+		 * replaced. */
+		int we = errno;
+		snprintf(err, errlen, "cannot write %s: %s%s", path, strerror(we),
+		         we == EROFS ? " (only the file itself was writable here, and a rename, by a "
+		                      "DHCP client say, replaced it: under slopnd-client@.service a "
+		                      "restart of the client makes the new one writable, a drop-in "
+		                      "with ReadWritePaths=/etc does for good)" : "");
+		errno = we;
 		return -1;
 	}
 	return who == FOREIGN ? DNS_REWRITTEN : DNS_EDITED;

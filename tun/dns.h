@@ -42,7 +42,8 @@ int dns_apply(const char *path, const char *backup, uint32_t server, const uint8
  * new network's servers), its new content becomes the original to put
  * back, and ours is written again (DNS_REWRITTEN); another slopnd's text
  * is left to it (DNS_OTHER). DNS_OURS also when the file is missing for a
- * moment; -1 with the reason in err. */
+ * moment; -1 with the reason in err (errno EROFS: the file cannot be
+ * written here any more). */
 int dns_check(const char *path, const char *backup, uint32_t server, const uint8_t *server6,
               char *err, size_t errlen);
 /* Another program keeps undoing ours: unless the file is still ours,

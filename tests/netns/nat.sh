@@ -295,6 +295,31 @@ grep -q "warning: dns: another program undid the hub's servers in $TMP/resolv.co
 ok "a program that enforces its resolv.conf: left to it after $(rewrites) rewrites"
 printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
 
+# As under slopnd-client@.service (ProtectSystem=strict): the directory
+# read-only, resolv.conf alone writable (a bind mount of the file). A
+# DHCP client's rename puts a new file there, read-only for the client:
+# it says so and what to do, its status says no DNS, and its stop leaves
+# the network's file.
+mkdir "$TMP/etc"
+printf '%s\n' "$RESOLV0" > "$TMP/etc/resolv.conf"
+START_WITH=(unshare -m --propagation private sh -c 'mount --bind "$0" "$0" &&
+	mount -o remount,bind,ro "$0" && mount --bind "$0/resolv.conf" "$0/resolv.conf" &&
+	mount -o remount,bind,rw "$0/resolv.conf" && exec "$@"'
+	"$TMP/etc")
+start c1:ro client "${DNS[@]:0:5}" --resolv-conf "$TMP/etc/resolv.conf"
+START_WITH=()
+wait_until 10 "the hub's DNS server on c1 in the sandbox" client_is c1:ro dns true
+grep -qx "nameserver 10.100.0.1" "$TMP/etc/resolv.conf" || fail "the sandboxed c1 did not write resolv.conf"
+printf 'nameserver 198.51.100.56\n' > "$TMP/etc/resolv.new"
+mv "$TMP/etc/resolv.new" "$TMP/etc/resolv.conf"
+wait_until 5 "c1 saying it cannot keep the hub's DNS" client_is c1:ro dns false
+grep -q "warning: --accept-dns: cannot write $TMP/etc/resolv.conf: Read-only file system (only the file itself was writable here, .*ReadWritePaths=/etc does for good); this connection does not use the hub's DNS server" \
+	"$TMP/c1-ro.log" || fail "c1 did not say why: $(grep -- --accept-dns "$TMP/c1-ro.log")"
+stop c1:ro
+expect_eq "resolv.conf after the sandboxed c1 stops" "$(cat "$TMP/etc/resolv.conf")" "nameserver 198.51.100.56"
+[ -e "$TMP/c1-ro-state/resolv-slopn0.orig" ] && fail "the sandboxed c1's resolv.conf backup is left"
+ok "resolv.conf replaced by a rename where only the file was writable: said, status dns false, left to the network"
+
 stop hub
 cmp_state "nft ruleset after the hub stops" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "ip_forward, accept_redirects after the hub stops" "$(fwd_state)" "0 0"
