@@ -661,7 +661,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	if (rv < 0) {
 		if (!cl->conn->tls)
 			gnutls_deinit(tls);
-		log_err("cannot set up the QUIC connection to %s (%s): out of memory, or ngtcp2 "
+		log_err("cannot set up the QUIC connection to %s (%s): out of memory, no random bytes, or ngtcp2 "
 		        "refused it", cl->cfg->server, cl->hub_str);
 		return -1;
 	}

@@ -424,7 +424,8 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
 
 	ngtcp2_cid scid;
 	scid.datalen = CONN_CID_LEN;
-	gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) < 0)
+		return -1;
 
 	ngtcp2_settings settings;
 	settings_init(&settings, verbose);
@@ -462,8 +463,10 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
 	if (common_init(c, ev, u, (const struct sockaddr *)&u->local, u->locallen, remote,
 	                remotelen, tls, ops, owner) < 0)
 		return -1;
+	/* Unchecked, a failure would leave the reset tokens predictable. */
 	if (!have_secret) {
-		gnutls_rnd(GNUTLS_RND_KEY, client_secret, sizeof(client_secret));
+		if (gnutls_rnd(GNUTLS_RND_KEY, client_secret, sizeof(client_secret)) < 0)
+			return -1;
 		have_secret = true;
 	}
 	c->reset_secret = client_secret;
