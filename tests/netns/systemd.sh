@@ -120,7 +120,7 @@ meson install -C "$BUILD" --destdir "$TMP/dest" --no-rebuild --quiet > "$TMP/ins
 	fail "meson install failed: $(tail -5 "$TMP/install.log")"
 prefix=$(meson introspect "$BUILD" --buildoptions | jq -r '.[] | select(.name == "prefix") | .value')
 for f in sbin/slopnd bin/slopnctl share/man/man8/slopnd.8 share/man/man8/slopnctl.8 \
-	share/man/man5/slopnd.conf.5 share/doc/slopn/slopnd.conf.example; do
+	share/man/man5/slopnd.conf.5 share/doc/slopn/slopnd.conf.example share/doc/slopn/control-api.md; do
 	[ -f "$TMP/dest$prefix/$f" ] || fail "not installed: $prefix/$f"
 done
 for f in slopnd.service slopnd.socket slopnd-client@.service slopnd-killswitch@.service; do
