@@ -198,3 +198,16 @@ expect_eq "exit status of an invite with a link-local hub address" "$?" 2
 expect_eq "what an invite with a link-local hub address is told" "$(head -n 1 "$TMP/ll-err.txt")" \
 	"slopnd: --invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address"
 ok "[fe80::1] without its interface: refused, with what to give, from --server and from an invite"
+# A hub that listens on the link-local address itself (with its interface):
+# bound there, and its clients' answers leave by that link.
+start hub:ll server --listen '[fe80::1%eth0]:4245' --state-dir "$TMP/ll-state" --token ll \
+	--control "$TMP/ll.sock" --tun ll0 --subnet 10.103.0.0/24
+wait_hub "$TMP/ll.sock"
+expect_eq "the address the hub on [fe80::1%eth0] listens on" \
+	"$(nsx hub ss -Hlun 'sport = :4245' | awk '{print $4}')" "[fe80::1]%eth0:4245"
+start c1:ll2 client --server '[fe80::1%eth0]:4245' --token ll --tun ll1
+wait_until 10 "c1 connected to the hub listening on [fe80::1%eth0]" client_is c1:ll2 vip 10.103.0.2
+wait_ping c1 10.103.0.1 5
+stop c1:ll2
+stop hub:ll
+ok "a hub listening on [fe80::1%eth0] takes a client there"
