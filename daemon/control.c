@@ -39,6 +39,8 @@
 #define IDLE_USEC (60 * 1000000ULL)
 /* At a stop, what callers have not read yet goes out for this long in all. */
 #define CLOSE_FLUSH_USEC (2 * 1000000ULL)
+/* An output buffer grown past this is given back once empty. */
+#define OUT_KEEP (64 * 1024)
 /* Tests shorten the idle timeout with this (milliseconds): not for production. */
 #define IDLE_ENV "SLOPN_TEST_CONTROL_IDLE_MS"
 
@@ -148,8 +150,17 @@ static int flush_out(struct caller *k)
 	}
 	if (took)
 		k->active = timer_now_usec();
-	memmove(k->out, k->out + off, k->outlen - off);
-	k->outlen -= off;
+	if (off) {
+		memmove(k->out, k->out + off, k->outlen - off);
+		k->outlen -= off;
+	}
+	/* Emptied after a large answer (token.list of a big store): a
+	 * subscriber that stays for days need not keep megabytes for it. */
+	if (!k->outlen && k->outcap > OUT_KEEP) {
+		free(k->out);
+		k->out = NULL;
+		k->outcap = 0;
+	}
 	arm(k);
 	return 0;
 }
