@@ -235,11 +235,17 @@ static int option_error(const struct command *c, int o, char **argv)
 	return 0;
 }
 
-/* A global flag; 1 to go on, 0 to stop with exit 0 (help, version shown). */
-static int global(int o, const char *arg)
+/* A global flag of command c (NULL: before the command); 1 to go on, 0 to
+ * stop with exit 0 (help, version shown), -1 after a usage error. */
+static int global(const struct command *c, int o, const char *arg)
 {
 	switch (o) {
-	case G_SOCKET: sock_path = arg; return 1;
+	case G_SOCKET:
+		/* "" would name an abstract socket of NULs, not the default. */
+		if (!*arg)
+			return usage_error(c, "--socket: an empty path (give the control socket's path)"), -1;
+		sock_path = arg;
+		return 1;
 	case G_JSON: json_out = true; return 1;
 	case G_HELP: return 0;
 	case G_VERSION: puts("slopnctl " SLOPN_VERSION); return 0;
@@ -256,7 +262,7 @@ static int run_command(const struct command *c, int argc, char **argv, struct ar
 	to_options(c->flags, OPT_CMD, opts);
 	to_options(global_flags, 0, opts + n);
 	struct args a = {.cmd = c};
-	int o;
+	int o, g;
 	optind = 0; /* 0, not 1: a full restart of GNU getopt after an earlier parse */
 	opterr = 0;
 	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -268,8 +274,8 @@ static int run_command(const struct command *c, int argc, char **argv, struct ar
 		}
 		if (o >= OPT_CMD)
 			a.val[o - OPT_CMD] = optarg ? optarg : "";
-		else if (!global(o, optarg))
-			return 0;
+		else if ((g = global(c, o, optarg)) <= 0)
+			return g < 0 ? EXIT_USAGE : 0;
 	}
 	if (optind < argc && c->operand)
 		a.operand = argv[optind++];
@@ -311,8 +317,9 @@ static int parse_run(int argc, char **argv, struct args *ran)
 			usage(stdout);
 			return 0;
 		}
-		if (!global(o, optarg))
-			return 0;
+		int g = global(NULL, o, optarg);
+		if (g <= 0)
+			return g < 0 ? EXIT_USAGE : 0;
 	}
 	if (optind >= argc) {
 		if (in_shell)

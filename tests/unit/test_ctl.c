@@ -812,6 +812,21 @@ static void not_utf8(void **state)
 	free(err);
 }
 
+/* Command lines refused here, as usage errors (exit 2), with no request
+ * sent: the fake daemon would have answered them. */
+static void local_usage_errors(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	/* An empty --socket named an abstract socket of NULs. */
+	assert_int_equal(run(d->fake, NULL, &err, "--socket=", "token", "list", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: --socket: an empty path");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "list", "--socket", "", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: token list: --socket: an empty path");
+	free(err);
+}
+
 static int shell_main(int argc, char **argv)
 {
 	(void)argc, (void)argv;
@@ -880,6 +895,7 @@ int main(void)
 		cmocka_unit_test(refused),
 		cmocka_unit_test(piped_shell),
 		cmocka_unit_test(not_utf8),
+		cmocka_unit_test(local_usage_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
