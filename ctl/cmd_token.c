@@ -10,9 +10,14 @@
 #include "proto/tokenfile.h"
 
 /* A name the daemon would take: said here, so that it is a usage error
- * even without a daemon. */
-static bool name_ok(const struct args *a, int *rc)
+ * even without a daemon. A new token's may not be the shared --token's
+ * (the daemon refuses exactly that name, as the tokens file does). */
+static bool name_ok(const struct args *a, bool adding, int *rc)
 {
+	if (adding && !strcmp(a->operand, TOKEN_NAME_SHARED)) {
+		*rc = usage_error(a->cmd, "NAME '%s' is reserved for the hub's shared --token", a->operand);
+		return false;
+	}
 	if (token_name_valid(a->operand))
 		return true;
 	*rc = usage_error(a->cmd, "NAME '%s': expected 1-%d characters of A-Z a-z 0-9 . _ @ -",
@@ -75,7 +80,7 @@ static int add(const struct args *a)
 	uint64_t expires;
 	long limit = 0;
 	int rc;
-	if (!name_ok(a, &rc) || !expires_ok(a, false, &expires, &rc))
+	if (!name_ok(a, true, &rc) || !expires_ok(a, false, &expires, &rc))
 		return rc;
 	if (max && parse_limit(max, false, &limit) < 0)
 		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d",
@@ -184,7 +189,7 @@ static int set(const struct args *a)
 	uint64_t expires;
 	long limit = 0;
 	int rc;
-	if (!name_ok(a, &rc))
+	if (!name_ok(a, false, &rc))
 		return rc;
 	if (!dur && !max)
 		return usage_error(a->cmd, "nothing to change: give --expires, --max-sessions or both");
@@ -216,7 +221,7 @@ static int remove_(const struct args *a)
 	bool kick = flag_value(a, "kick") != NULL;
 	const char *name = a->operand;
 	int rc;
-	if (!name_ok(a, &rc))
+	if (!name_ok(a, false, &rc))
 		return rc;
 	return rpc_run(a, json_pack("{s:s, s:b}", "name", name, "kick", kick));
 }

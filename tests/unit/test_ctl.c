@@ -825,6 +825,12 @@ static void local_usage_errors(void **state)
 	assert_int_equal(run(d->fake, NULL, &err, "token", "list", "--socket", "", NULL), EXIT_USAGE);
 	expect_said(err, "slopnctl: token list: --socket: an empty path");
 	free(err);
+	/* The daemon refuses a token named as the shared --token (1001). */
+	assert_int_equal(run(d->fake, NULL, &err, "token", "add", "shared", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: token add: NAME 'shared' is reserved for the hub's shared --token\n");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "add", "Shared", NULL), 0); /* exact */
+	free(err);
 }
 
 static int shell_main(int argc, char **argv)
