@@ -10,11 +10,13 @@ const char *fmt_bytes(uint64_t n, char *buf, size_t len)
 		snprintf(buf, len, "%llu B", (unsigned long long)n);
 		return buf;
 	}
+	/* The unit and the decimal by the value as printed, rounded: 1048575
+	 * B is "1.0 MiB", not "1024 KiB"; 10239 B "10 KiB", not "10.0". */
 	double v = (double)n / 1024;
 	int u = 0;
-	while (v >= 1024 && u < 4)
+	while (v >= 1023.5 && u < 4)
 		v /= 1024, u++;
-	snprintf(buf, len, v < 10 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	snprintf(buf, len, v < 9.95 ? "%.1f %s" : "%.0f %s", v, unit[u]);
 	return buf;
 }
 
@@ -41,7 +43,7 @@ const char *fmt_since(int64_t t, char *buf, size_t len)
 
 const char *fmt_rtt(double ms, char *buf, size_t len)
 {
-	if (ms < 1)
+	if (ms * 1000 < 999.5) /* else it would print as "1000 us" */
 		snprintf(buf, len, "%.0f us", ms * 1000);
 	else
 		snprintf(buf, len, "%.1f ms", ms);

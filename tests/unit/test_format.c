@@ -18,6 +18,16 @@ static void bytes(void **state)
 	assert_string_equal(fmt_bytes(1536, b, sizeof(b)), "1.5 KiB");
 	assert_string_equal(fmt_bytes(12897485, b, sizeof(b)), "12 MiB");
 	assert_string_equal(fmt_bytes(1288490189, b, sizeof(b)), "1.2 GiB");
+	/* At a unit's edges, by the value as printed: no "1024 KiB", and
+	 * one decimal only below 10 as printed. */
+	assert_string_equal(fmt_bytes(1048575, b, sizeof(b)), "1.0 MiB");
+	assert_string_equal(fmt_bytes(1048064, b, sizeof(b)), "1.0 MiB"); /* 1023.5 KiB */
+	assert_string_equal(fmt_bytes(1048063, b, sizeof(b)), "1023 KiB");
+	assert_string_equal(fmt_bytes(10239, b, sizeof(b)), "10 KiB");
+	assert_string_equal(fmt_bytes(10188, b, sizeof(b)), "9.9 KiB");
+	assert_string_equal(fmt_bytes(10189, b, sizeof(b)), "10 KiB");
+	assert_string_equal(fmt_bytes(1073741823, b, sizeof(b)), "1.0 GiB");
+	assert_string_equal(fmt_bytes(UINT64_MAX, b, sizeof(b)), "16384 PiB");
 }
 
 static void durations(void **state)
@@ -44,6 +54,9 @@ static void rtts(void **state)
 	char b[32];
 	assert_string_equal(fmt_rtt(0.85, b, sizeof(b)), "850 us");
 	assert_string_equal(fmt_rtt(12.44, b, sizeof(b)), "12.4 ms");
+	assert_string_equal(fmt_rtt(0.9994, b, sizeof(b)), "999 us");
+	assert_string_equal(fmt_rtt(0.9996, b, sizeof(b)), "1.0 ms"); /* not "1000 us" */
+	assert_string_equal(fmt_rtt(1, b, sizeof(b)), "1.0 ms");
 }
 
 static void parse_durations(void **state)
