@@ -17,10 +17,9 @@ void ans_bad(struct answer *an, const char *key, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(an->bad + n, sizeof(an->bad) - (size_t)n, fmt, ap);
 	va_end(ap);
-	/* Keys come from the socket too, and this goes to a terminal. */
-	for (char *p = an->bad; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
+	/* Keys come from the socket too, and this goes to a terminal: no
+	 * control character (C0, DEL, C1) nor a byte of no UTF-8 reaches it. */
+	text_clean(an->bad, strlen(an->bad));
 }
 
 void ans_in(struct answer *an, const char *path)

@@ -227,6 +227,8 @@ static void bad_answers(void **state)
 		{"sessions list", "{\"sessions\":[{\"id\":1,\"since\":0,\"rx_bytes\":0,\"tx_bytes\":0,\"rtt_ms\":-1,"
 		 "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\"}]}", "sessions[0].rtt_ms: -1 is out of range"},
 		{"sessions list", SESSION "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\",\"drops\":{\"x\\u0007\":-2}}]}", "sessions[0].drops.x?: expected a count, got a negative number"},
+		/* C1 controls (U+009B is a CSI) in a key too, each byte a '?'. */
+		{"sessions list", SESSION "\"token\":\"t\",\"vip\":\"v\",\"remote\":\"r\",\"drops\":{\"x\\u009b2J\":-2}}]}", "sessions[0].drops.x??2J: expected a count"},
 		{"sessions list", SESSION "\"token\":\"t\",\"vip\":null,\"remote\":\"r\"}]}", "sessions[0].vip: missing"},
 		{"sessions kick", "{\"kicked\":true}", "kicked: expected an integer, got a boolean"},
 		{"status", "{}", "role: missing"},
@@ -239,6 +241,7 @@ static void bad_answers(void **state)
 		{"status", HUB "\"nat\":{\"egress\":[]}}", "nat.egress: expected a string, got an array"},
 		{"status", HUB "\"save_errors\":[]}", "save_errors: expected an object, got an array"},
 		{"status", HUB "\"save_errors\":{\"traffic.json\":7}}", "save_errors.traffic.json: expected a string, got an integer"},
+		{"status", HUB "\"save_errors\":{\"a\\u0085b\":7}}", "save_errors.a??b: expected a string, got an integer"},
 		{"status", "{\"role\":\"client\",\"version\":\"v\",\"server\":\"s\",\"connected\":true,"
 		 "\"vip\":\"v\",\"hub_vip\":\"h\",\"since\":0,\"rtt_ms\":1,\"udp_payload\":1350,"
 		 "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}", "max_packet: missing"},
