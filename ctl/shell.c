@@ -18,9 +18,11 @@
 #define HISTORY_LINES 1000
 #define MAX_WORDS 64
 
-/* Split a line into words: blanks separate, '...' and "..." group, \ escapes.
- * Words are written into out (a copy of the line's size). Returns the
- * count, -1 on an unclosed quote, -2 over max words. */
+/* Split a line into words as a POSIX shell does: blanks separate, '...'
+ * and "..." group; \ escapes any character outside quotes, none inside
+ * '...', and inside "..." only $ ` " \ (else it stays: "C:\new" is
+ * C:\new). Words are written into out (a copy of the line's size).
+ * Returns the count, -1 on an unclosed quote, -2 over max words. */
 static int split_words(const char *line, char *out, char **words, int max)
 {
 	int n = 0;
@@ -40,7 +42,7 @@ static int split_words(const char *line, char *out, char **words, int max)
 				quote = 0, p++;
 			else if (!quote && (*p == '\'' || *p == '"'))
 				quote = *p++;
-			else if (*p == '\\' && p[1] && quote != '\'')
+			else if (*p == '\\' && p[1] && (!quote || (quote == '"' && strchr("$`\"\\", p[1]))))
 				p++, *o++ = *p++;
 			else
 				*o++ = *p++;

@@ -886,6 +886,27 @@ static void piped_shell(void **state)
 	free(err);
 }
 
+/* A shell line's words, as a POSIX shell splits them: inside "..." a
+ * backslash escapes only $ ` " \ and stays before anything else. */
+static void shell_quoting(void **state)
+{
+	struct daemons *d = *state;
+	char *err;
+	assert_int_equal(run_shell(d->fake, "token add \"a\\b\"\n", &err), EXIT_USAGE);
+	expect_said(err, "NAME 'a\\b': expected");
+	free(err);
+	assert_int_equal(run_shell(d->fake, "token add \"a\\\"b\\\\c\\$\"\n", &err), EXIT_USAGE);
+	expect_said(err, "NAME 'a\"b\\c$': expected");
+	free(err);
+	assert_int_equal(run_shell(d->fake, "token add 'a\\b'\n", &err), EXIT_USAGE);
+	expect_said(err, "NAME 'a\\b': expected");
+	free(err);
+	/* Outside quotes, it escapes any character. */
+	assert_int_equal(run_shell(d->fake, "token add a\\b\n", &err), 0);
+	assert_string_equal(err, "");
+	free(err);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -905,6 +926,7 @@ int main(void)
 		cmocka_unit_test(piped_shell),
 		cmocka_unit_test(not_utf8),
 		cmocka_unit_test(local_usage_errors),
+		cmocka_unit_test(shell_quoting),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
