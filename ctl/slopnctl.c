@@ -99,7 +99,7 @@ void usage(FILE *f)
 	           "With no command: an interactive shell (history, Tab completion).\n\n"
 	           "Commands:\n");
 	command_lines(f, NULL, "");
-	fprintf(f, "\nOptions, before or after the command:\n");
+	fprintf(f, "\nOptions, before, within or after the command:\n");
 	flag_lines(f, global_flags);
 	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon (or the answer not written out),\n"
 	           "2 usage error, 3 daemon unreachable or no answer, 4 an answer that is not the\n"
@@ -326,35 +326,50 @@ static int parse_run(int argc, char **argv, struct args *ran)
 			return usage_error(NULL, "options but no command");
 		return shell_run();
 	}
-	const char *noun = argv[optind], *verb = optind + 1 < argc ? argv[optind + 1] : NULL;
-	const struct command *match = NULL;
-	bool noun_known = false;
-	for (const struct command *const *c = commands; *c; c++) {
-		if (strcmp((*c)->noun, noun))
-			continue;
-		noun_known = true;
-		if (!(*c)->verb || (verb && !strcmp((*c)->verb, verb)))
-			match = *c;
-	}
+	int at = optind; /* the noun's place */
+	const char *noun = argv[at];
+	bool noun_known = false, has_verbs = false;
+	for (const struct command *const *c = commands; *c; c++)
+		if (!strcmp((*c)->noun, noun))
+			noun_known = true, has_verbs |= (*c)->verb != NULL;
 	if (!noun_known)
 		return usage_error(NULL, "unknown command '%s'", noun);
+	/* The options between a noun and its verb ("token --json list"), as
+	 * before the command: the noun stands in argv[0]'s place. */
+	int vi = at + 1;
+	if (has_verbs) {
+		optind = 0;
+		while ((o = getopt_long(argc - at, argv + at, "+:h", opts, NULL)) != -1) {
+			if (option_error(NULL, o, argv + at))
+				return EXIT_USAGE;
+			if (o == 'h' || o == G_HELP) {
+				printf("Usage:\n");
+				command_lines(stdout, noun, "slopnctl ");
+				return 0;
+			}
+			int g = global(NULL, o, optarg);
+			if (g <= 0)
+				return g < 0 ? EXIT_USAGE : 0;
+		}
+		vi = at + optind;
+	}
+	const char *verb = vi < argc ? argv[vi] : NULL;
+	const struct command *match = NULL;
+	for (const struct command *const *c = commands; *c; c++)
+		if (!strcmp((*c)->noun, noun) && (!(*c)->verb || (verb && !strcmp((*c)->verb, verb))))
+			match = *c;
 	if (!match) {
 		char verbs[128] = "";
 		for (const struct command *const *c = commands; *c; c++)
 			if (!strcmp((*c)->noun, noun))
 				snprintf(verbs + strlen(verbs), sizeof(verbs) - strlen(verbs), "%s%s",
 				         *verbs ? ", " : "", (*c)->verb);
-		if (verb && (!strcmp(verb, "--help") || !strcmp(verb, "-h"))) {
-			printf("Usage:\n");
-			command_lines(stdout, noun, "slopnctl ");
-			return 0;
-		}
 		if (!verb)
 			return noun_error(noun, "needs one of: %s", verbs);
 		return noun_error(noun, "unknown subcommand '%s' (one of: %s)", verb, verbs);
 	}
 	/* The command's getopt sees its own words after a name in argv[0]. */
-	int skip = optind + (match->verb ? 1 : 0);
+	int skip = match->verb ? vi : at;
 	argv[skip] = argv[0];
 	return run_command(match, argc - skip, argv + skip, ran);
 }

@@ -67,7 +67,7 @@ struct command {
 };
 /* Every command in help order, NULL-terminated. */
 extern const struct command *const commands[];
-/* --socket, --json, --help, --version: before or after the command. */
+/* --socket, --json, --help, --version: before, within or after the command. */
 extern const struct flag global_flags[];
 
 /* argv[0] is the program, then options and the command's words. The exit

@@ -886,6 +886,39 @@ static void piped_shell(void **state)
 	free(err);
 }
 
+/* Options between a noun and its verb, as before or after the command. */
+static void options_within(void **state)
+{
+	struct daemons *d = *state;
+	char *err, out[64];
+	snprintf(out, sizeof(out), "%s/out", d->dir);
+	int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	close(fd);
+	assert_int_equal(run("/nonexistent", out, &err, "token", "--json", "--socket", d->fake, "list",
+	                     NULL), 0);
+	assert_string_equal(err, "");
+	free(err);
+	FILE *f = fopen(out, "r");
+	assert_non_null(f);
+	char *said = slurp(f);
+	json_t *j = json_loads(said, 0, NULL);
+	assert_non_null(j);
+	assert_int_equal(json_array_size(json_object_get(j, "tokens")), 3);
+	json_decref(j);
+	free(said);
+	unlink(out);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "--bogus", "list", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: unknown option '--bogus'\n");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "--json", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: token: needs one of: add, list, set, remove\n");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "--json", "lst", NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: token: unknown subcommand 'lst'");
+	free(err);
+}
+
 /* A shell line's words, as a POSIX shell splits them: inside "..." a
  * backslash escapes only $ ` " \ and stays before anything else. */
 static void shell_quoting(void **state)
@@ -927,6 +960,7 @@ int main(void)
 		cmocka_unit_test(not_utf8),
 		cmocka_unit_test(local_usage_errors),
 		cmocka_unit_test(shell_quoting),
+		cmocka_unit_test(options_within),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
