@@ -59,6 +59,10 @@ static int list(const struct args *a)
 	return rpc_run(a, NULL);
 }
 
+/* The longest reason the daemon passes on whole (hub_control.c: "kicked: "
+ * and it in 128 bytes with the NUL); a longer one it cuts. */
+#define KICK_REASON_MAX 119
+
 static int kick(const struct args *a)
 {
 	const char *target = a->operand, *token = flag_value(a, "token"),
@@ -85,6 +89,9 @@ static int kick(const struct args *a)
 			return usage_error(a->cmd, "'%s' is neither a session id nor an address", target);
 		}
 	}
+	if (!rc && reason && strlen(reason) > KICK_REASON_MAX)
+		rc = usage_error(a->cmd, "--reason: %zu bytes, more than the %d a client is told (fewer "
+		                 "characters than that outside ASCII)", strlen(reason), KICK_REASON_MAX);
 	if (!rc && reason)
 		rc = param_text(a, params, "reason", "--reason", reason);
 	if (rc) {

@@ -178,8 +178,12 @@ void rpc_close(void)
 	lazy = -1;
 }
 
+/* call's fd for the command's connection, made once the request is known
+ * to be one the daemon takes. */
+#define LAZY_FD (-2)
+
 /* What became of a call. */
-enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, NOT_SENT, NO_ANSWER };
+enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, TOO_LONG, NOT_SENT, NO_ANSWER };
 
 /* How long a call waits for its answer, and whether any signal ends the
  * wait (see wait_readable). */
@@ -189,17 +193,14 @@ struct patience {
 };
 
 /* *result on ANSWERED; the daemon's *code and msg on REFUSED; why in msg
- * on NOT_UNDERSTOOD; *err: send's errno on NOT_SENT (-1: no connection,
- * said already), read_line's on NO_ANSWER. */
+ * on NOT_UNDERSTOOD; the request's size in msg on TOO_LONG (not sent);
+ * *err: send's errno on NOT_SENT (-1: no connection, said already), and
+ * in msg how much of the request went if any; read_line's on NO_ANSWER. */
 static enum outcome call(int fd, const char *method, json_t *params, struct patience wait,
                          json_t **result, int *code, char *msg, size_t msglen, int *err)
 {
 	*result = NULL;
 	*err = -1;
-	if (fd < 0) {
-		json_decref(params);
-		return NOT_SENT;
-	}
 	static int next_id = 1;
 	int id = next_id++;
 	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", id,
@@ -207,14 +208,41 @@ static enum outcome call(int fd, const char *method, json_t *params, struct pati
 	char *s = json_dumps(req, JSON_COMPACT);
 	json_decref(req);
 	size_t n = strlen(s);
-	s[n] = '\n'; /* replaces the NUL: exactly n + 1 bytes are sent */
-	/* A stream socket takes it all or fails, and a request cut short is
-	 * no request: nothing was done. */
-	bool ok = send(fd, s, n + 1, MSG_NOSIGNAL) == (ssize_t)(n + 1);
-	*err = errno;
-	free(s);
-	if (!ok)
+	if (n > JSONRPC_MAX) {
+		/* The daemon reads no further, answers an error and hangs up. */
+		snprintf(msg, msglen, "%zu", n);
+		free(s);
+		return TOO_LONG;
+	}
+	if (fd == LAZY_FD) /* checked before connecting: a usage error even without a daemon */
+		fd = rpc_fd();
+	if (fd < 0) {
+		free(s);
 		return NOT_SENT;
+	}
+	s[n] = '\n'; /* replaces the NUL: exactly n + 1 bytes are sent */
+	/* A request cut short is no request: nothing was done. A short send
+	 * (a signal, SO_SNDTIMEO, the daemon hanging up part way) sets no
+	 * errno: the rest is sent, and the next send says why it failed. */
+	size_t sent = 0;
+	while (sent < n + 1) {
+		ssize_t k = send(fd, s + sent, n + 1 - sent, MSG_NOSIGNAL);
+		if (k > 0) {
+			sent += (size_t)k;
+			continue;
+		}
+		if (k < 0 && errno == EINTR && !interrupted)
+			continue;
+		*err = k < 0 ? errno : EPIPE;
+		break;
+	}
+	free(s);
+	if (sent < n + 1) {
+		msg[0] = '\0';
+		if (sent)
+			snprintf(msg, msglen, " after %zu of its %zu bytes", sent, n + 1);
+		return NOT_SENT;
+	}
 	char *line = read_line_until(fd, wait.timeout_ms, wait.any_signal);
 	if (!line) {
 		*err = errno;
@@ -283,7 +311,7 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 	json_t *r;
 	*rc = 0;
 	struct patience wait = {answer_timeout_ms, false};
-	switch (call(rpc_fd(), method, params, wait, &r, &code, msg, sizeof(msg), &err)) {
+	switch (call(LAZY_FD, method, params, wait, &r, &code, msg, sizeof(msg), &err)) {
 	case ANSWERED:
 		return r;
 	case REFUSED:
@@ -311,10 +339,17 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 		        sock_path, method, msg);
 		*rc = EXIT_BAD_ANSWER;
 		break;
+	case TOO_LONG:
+		*rc = usage_error(a->cmd, "the request would be %s bytes, more than the %d slopnd takes "
+		                  "(a value given too long?)", msg, JSONRPC_MAX);
+		break;
 	case NOT_SENT:
-		if (err > 0)
-			fprintf(stderr, "slopnctl: cannot send the request to %s: %s (did slopnd stop?)\n",
-			        sock_path, strerror(err));
+		/* Nothing was done: a request cut short is none. */
+		if (err == EINTR)
+			fprintf(stderr, "slopnctl: interrupted before the request was sent; nothing was done\n");
+		else if (err > 0)
+			fprintf(stderr, "slopnctl: cannot send the request to %s%s: %s (did slopnd stop?)\n",
+			        sock_path, msg, strerror(err));
 		*rc = EXIT_UNREACHABLE;
 		break;
 	case NO_ANSWER:

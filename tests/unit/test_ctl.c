@@ -834,6 +834,25 @@ static void local_usage_errors(void **state)
 	free(err);
 	assert_int_equal(run(d->fake, NULL, &err, "token", "add", "Shared", NULL), 0); /* exact */
 	free(err);
+	/* A reason the daemon would cut (at 119 bytes), and a request over
+	 * the 64 KiB it reads: said, not sent. The daemon answered the one
+	 * and hung up on the other, said as a stale errno or not at all. */
+	char reason[121];
+	memset(reason, 'x', 120);
+	reason[120] = '\0';
+	assert_int_equal(run(d->fake, NULL, &err, "sessions", "kick", "7", "--reason", reason, NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: sessions kick: --reason: 120 bytes, more than the 119 a client is told");
+	free(err);
+	reason[119] = '\0';
+	assert_int_equal(run(d->fake, NULL, &err, "sessions", "kick", "7", "--reason", reason, NULL), EXIT_REFUSED);
+	expect_said(err, "unknown method 'sessions.kick'");
+	free(err);
+	static char big[300001];
+	memset(big, 'x', sizeof(big) - 1);
+	assert_int_equal(run(d->fake, NULL, &err, "sessions", "kick", "--token", big, NULL), EXIT_USAGE);
+	expect_said(err, "slopnctl: sessions kick: the request would be 300");
+	expect_said(err, " bytes, more than the 65536 slopnd takes (a value given too long?)\n");
+	free(err);
 }
 
 static int shell_main(int argc, char **argv)
