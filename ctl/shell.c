@@ -217,16 +217,33 @@ static char *prompt_line(void)
 	return typed;
 }
 
+/* Why reading piped commands failed (0: it did not, or the end of input). */
+static int read_errno;
+
 /* A line without its newline (or CRLF), malloc'd; NULL at the end of
- * input. Piped commands are read plainly: no prompt, no echo, no history. */
+ * input, or when reading failed (read_errno, said). Piped commands are read
+ * plainly: no prompt, no echo, no history. */
 static char *next_line(bool tty)
 {
 	if (tty)
 		return prompt_line();
 	char *l = NULL;
 	size_t cap = 0;
-	if (getline(&l, &cap, stdin) < 0) {
+	for (;;) {
+		errno = 0;
+		if (getline(&l, &cap, stdin) >= 0)
+			break;
+		int e = errno;
 		free(l);
+		l = NULL;
+		if (!ferror(stdin))
+			return NULL; /* the end of input */
+		clearerr(stdin);
+		if (e == EINTR) /* a signal with a handler (none for SIGINT here): read on */
+			continue;
+		read_errno = e ? e : EIO;
+		fprintf(stderr, "slopnctl: reading commands from standard input: %s; the rest is not run\n",
+		        strerror(read_errno));
 		return NULL;
 	}
 	size_t len = strlen(l);
@@ -259,12 +276,18 @@ int shell_run(void)
 	in_shell = true;
 	if (tty)
 		printf("slopnctl %s on %s; 'help' lists the commands, Ctrl-D leaves\n", SLOPN_VERSION, sock_path);
-	/* Ctrl-C stops a running command (monitor, or one awaiting its
-	 * answer), not the shell; at the prompt readline's handler takes it
-	 * first, then calls this one, and the line is dropped (prompt_line). */
-	struct sigaction sa = {.sa_handler = on_sigint};
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
+	/* At a terminal, Ctrl-C stops a running command (monitor, or one
+	 * awaiting its answer), not the shell; at the prompt readline's
+	 * handler takes it first, then calls this one, and the line is dropped
+	 * (prompt_line). Piped commands (a script's) keep SIGINT as it came:
+	 * a Ctrl-C ends them all, as it would a script, and the caller sees
+	 * it; else the batch ran on, or ended as if its input had, status 0. */
+	if (tty) {
+		struct sigaction sa = {.sa_handler = on_sigint};
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGINT, &sa, NULL);
+	}
+	read_errno = 0;
 	int rc = 0, status;
 	char *line;
 	while ((line = next_line(tty)) != NULL) {
@@ -320,7 +343,7 @@ int shell_run(void)
 	}
 	if (!tty) {
 		free(hist); /* nothing read from a terminal: no history to keep */
-		return rc;
+		return rc ? rc : read_errno ? 1 : 0;
 	}
 	if (!line)
 		putchar('\n'); /* after Ctrl-D, leave the terminal on a fresh line */

@@ -905,6 +905,50 @@ static void piped_shell(void **state)
 	free(err);
 }
 
+/* Piped commands and Ctrl-C (SIGINT): the whole batch ends, killed by
+ * it as a script is, not just the line running, nor (SIGINT while it
+ * read the next line) as if the input had ended, status 0. */
+static void piped_ctrl_c(void **state)
+{
+	struct daemons *d = *state;
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		int null = open("/dev/null", O_WRONLY);
+		dup2(p[0], 0);
+		dup2(null, 1);
+		dup2(null, 2);
+		close(p[1]);
+		setenv("HOME", "/nonexistent", 1);
+		sock_path = d->fake;
+		_exit(shell_run());
+	}
+	close(p[0]);
+	assert_true(write(p[1], "token list\n", 11) == 11);
+	struct timespec t0, nap = {0, 300 * 1000000};
+	nanosleep(&nap, NULL); /* the line run, the next awaited */
+	kill(pid, SIGINT);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int status = 0;
+	pid_t w;
+	while ((w = waitpid(pid, &status, WNOHANG)) == 0 && ms_since(&t0) < 3000)
+		nanosleep(&(struct timespec){0, 10 * 1000000}, NULL);
+	if (w == 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &status, 0);
+		close(p[1]);
+		fail_msg("piped slopnctl still runs 3 s after a SIGINT");
+	}
+	close(p[1]);
+	if (!WIFSIGNALED(status) || WTERMSIG(status) != SIGINT)
+		fail_msg("piped slopnctl after a SIGINT: %s %d, not killed by SIGINT",
+		         WIFSIGNALED(status) ? "signal" : "exit",
+		         WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+}
+
 /* Options between a noun and its verb, as before or after the command. */
 static void options_within(void **state)
 {
@@ -980,6 +1024,7 @@ int main(void)
 		cmocka_unit_test(local_usage_errors),
 		cmocka_unit_test(shell_quoting),
 		cmocka_unit_test(options_within),
+		cmocka_unit_test(piped_ctrl_c),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL) |
 	       cmocka_run_group_tests(commands_run, daemons_up, daemons_down);
