@@ -67,13 +67,14 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Until fd can be read: 0, or -1 with errno ETIMEDOUT or EINTR (Ctrl-C).
+/* Until fd can be read, by deadline (now_ms's clock; -1: none): 0, or -1
+ * with errno ETIMEDOUT or EINTR (Ctrl-C).
  * Another signal waits on, to the same deadline, unless any_signal: then
  * every signal ends the wait (completion in the shell, where a Ctrl-C may
  * be readline's to handle, not ours). SIGINT is blocked but
  * for the wait itself (ppoll), so that one that comes after the check of
  * interrupted still ends the wait instead of waiting for a second Ctrl-C. */
-static int wait_readable(int fd, int timeout_ms, bool any_signal)
+static int wait_readable(int fd, int64_t deadline, bool any_signal)
 {
 	sigset_t intr, saved, during;
 	sigemptyset(&intr);
@@ -81,7 +82,6 @@ static int wait_readable(int fd, int timeout_ms, bool any_signal)
 	sigprocmask(SIG_BLOCK, &intr, &saved);
 	during = saved;
 	sigdelset(&during, SIGINT);
-	int64_t deadline = now_ms() + timeout_ms;
 	int rv, e;
 	for (;;) {
 		if (interrupted) {
@@ -89,7 +89,7 @@ static int wait_readable(int fd, int timeout_ms, bool any_signal)
 			break;
 		}
 		struct timespec left, *tp = NULL;
-		if (timeout_ms >= 0) {
+		if (deadline >= 0) {
 			int64_t ms = deadline - now_ms();
 			if (ms < 0)
 				ms = 0;
@@ -122,8 +122,11 @@ static char *fail_line(char *line, int err)
 	return NULL;
 }
 
+/* One line within timeout_ms in all, however it comes: a peer that
+ * trickles a byte at a time gets no more. */
 static char *read_line_until(int fd, int timeout_ms, bool any_signal)
 {
+	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
 	if (fd != buf_fd) {
 		buf_fd = fd;
 		have = 0;
@@ -146,7 +149,7 @@ static char *read_line_until(int fd, int timeout_ms, bool any_signal)
 		have -= take;
 		if (nl)
 			return line;
-		if (wait_readable(fd, timeout_ms, any_signal) < 0)
+		if (wait_readable(fd, deadline, any_signal) < 0)
 			return fail_line(line, errno);
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)

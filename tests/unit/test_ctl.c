@@ -524,6 +524,49 @@ static void no_answer(void **state)
 	answer_timeout_ms = 10000;
 }
 
+static int64_t ms_since(const struct timespec *t0);
+
+/* A daemon that answers a byte at a time, every 150 ms, for 6 s: the
+ * answer's time limit is the whole answer's, not each byte's. */
+static void trickle(void **state)
+{
+	struct daemons *d = *state;
+	char path[80];
+	snprintf(path, sizeof(path), "%s/trickle.sock", d->dir);
+	int srv = listen_on(path);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int c = accept(srv, NULL, NULL);
+		char req[4096];
+		if (c < 0 || read(c, req, sizeof(req)) <= 0)
+			_exit(1);
+		for (int i = 0; i < 40; i++) {
+			nanosleep(&(struct timespec){0, 150 * 1000000}, NULL);
+			if (write(c, "{", 1) != 1)
+				_exit(0);
+		}
+		_exit(0);
+	}
+	close(srv);
+	char *err;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	answer_timeout_ms = 500;
+	int rc = run(path, NULL, &err, "token", "list", NULL);
+	int64_t took = ms_since(&t0);
+	answer_timeout_ms = 10000;
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	assert_int_equal(rc, EXIT_UNREACHABLE);
+	expect_said(err, "slopnctl: no answer to token.list from ");
+	free(err);
+	if (took > 1500)
+		fail_msg("an answer trickled in a byte at a time held slopnctl %lld ms, its limit 500",
+		         (long long)took);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1012,6 +1055,7 @@ int main(void)
 	};
 	const struct CMUnitTest commands_run[] = {
 		cmocka_unit_test(no_answer),
+		cmocka_unit_test(trickle),
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
