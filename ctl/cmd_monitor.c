@@ -1,4 +1,5 @@
 /* slopnctl monitor: the daemon's events, one line each, until Ctrl-C. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,10 +38,19 @@ static int monitor(const struct args *a)
 		if (!line && interrupted)
 			return 0; /* Ctrl-C in the shell: the watch ended as asked */
 		if (!line) {
-			/* Only Ctrl-C ends a watch well: a script must tell this from it. */
-			fprintf(stderr, "slopnctl: monitor: the daemon closed the connection (it stopped, "
-			        "or this watch fell 4 MiB of events behind)\n");
-			return 3;
+			/* Only Ctrl-C ends a watch well: a script must tell this from
+			 * it. What ended it, as read_line says. */
+			int e = errno;
+			if (e == 0)
+				fprintf(stderr, "slopnctl: monitor: the daemon closed the connection (it stopped, "
+				        "or this watch fell 4 MiB of events behind)\n");
+			else if (e == EMSGSIZE)
+				fprintf(stderr, "slopnctl: monitor: an event line over 16 MiB, which slopnd does "
+				        "not send (another program on %s?); the watch ends\n", sock_path);
+			else
+				fprintf(stderr, "slopnctl: monitor: reading events from %s: %s; the watch ends\n",
+				        sock_path, strerror(e));
+			return e == EMSGSIZE ? EXIT_BAD_ANSWER : EXIT_UNREACHABLE;
 		}
 		json_t *n = json_loads(line, 0, NULL);
 		free(line);

@@ -567,6 +567,44 @@ static void trickle(void **state)
 		         (long long)took);
 }
 
+/* A watch ended by what is no event (a line over 16 MiB): said as such,
+ * exit 4, not "the daemon closed the connection". */
+static void monitor_ends(void **state)
+{
+	struct daemons *d = *state;
+	char path[80];
+	snprintf(path, sizeof(path), "%s/huge.sock", d->dir);
+	int srv = listen_on(path);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		int c = accept(srv, NULL, NULL);
+		char line[4096], e[128];
+		ssize_t len = c < 0 ? -1 : read(c, line, sizeof(line));
+		struct jsonrpc_request req;
+		if (len <= 0 || jsonrpc_parse(line, (size_t)len, &req, e, sizeof(e)) != 0)
+			_exit(1);
+		send_line(c, jsonrpc_format_result(req.id, json_pack("{s:b}", "subscribed", 1)));
+		static char junk[1 << 20];
+		memset(junk, 'x', sizeof(junk));
+		for (int i = 0; i < 17; i++)
+			if (write(c, junk, sizeof(junk)) != (ssize_t)sizeof(junk))
+				_exit(0);
+		pause();
+		_exit(0);
+	}
+	close(srv);
+	char *err;
+	int rc = run(path, NULL, &err, "monitor", NULL);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	assert_int_equal(rc, EXIT_BAD_ANSWER);
+	expect_said(err, "slopnctl: monitor: an event line over 16 MiB, which slopnd does not send");
+	assert_null(strstr(err, "closed the connection"));
+	free(err);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1056,6 +1094,7 @@ int main(void)
 	const struct CMUnitTest commands_run[] = {
 		cmocka_unit_test(no_answer),
 		cmocka_unit_test(trickle),
+		cmocka_unit_test(monitor_ends),
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
