@@ -139,24 +139,43 @@ static void offer_flags(const struct flag *f, const char *cur, out_fn out, void 
 	}
 }
 
+/* An operand's candidates: one that begins with '-' only after a "--", as
+ * getopt takes it (before, it is taken for an option, and refused). */
+struct operand_out {
+	bool after_dashdash;
+	out_fn out;
+	void *ctx;
+};
+
+static void out_operand(const char *cand, void *ctx)
+{
+	struct operand_out *o = ctx;
+	if (cand[0] != '-' || o->after_dashdash)
+		o->out(cand, o->ctx);
+}
+
 void complete_words(int n, char **words, out_fn out, void *ctx)
 {
 	const char *cur = n > 0 ? words[n - 1] : "", *noun = NULL;
 	const struct command *cmd = NULL;
 	const struct flag *pending = NULL; /* its value comes next */
-	bool operand = false;
+	bool operand = false, dashdash = false; /* after "--": no options */
 	for (int i = 0; i < n - 1; i++) {
 		const char *w = words[i];
 		if (pending) {
 			took_value(pending, w, &operand);
 			pending = NULL;
-		} else if (!strncmp(w, "--", 2)) {
+		} else if (!dashdash && !strcmp(w, "--")) {
+			dashdash = true;
+		} else if (dashdash && w[0] == '-' && noun && cmd) {
+			operand = true;
+		} else if (!dashdash && !strncmp(w, "--", 2)) {
 			const struct flag *f = find_flag(cmd, w);
 			if (f && f->value && strchr(w, '='))
 				took_value(f, strchr(w, '=') + 1, &operand);
 			else if (f && f->value)
 				pending = f;
-		} else if (w[0] == '-') {
+		} else if (!dashdash && w[0] == '-') {
 			continue;
 		} else if (!noun) {
 			noun = w;
@@ -178,9 +197,9 @@ void complete_words(int n, char **words, out_fn out, void *ctx)
 		live(pending->live, false, cur, out, ctx);
 		return;
 	}
-	if (value_in_word(cmd, cur, out, ctx))
+	if (!dashdash && value_in_word(cmd, cur, out, ctx))
 		return;
-	if (cur[0] == '-') {
+	if (!dashdash && cur[0] == '-') {
 		offer_flags(cmd ? cmd->flags : NULL, cur, out, ctx);
 		offer_flags(global_flags, cur, out, ctx);
 		return;
@@ -197,6 +216,7 @@ void complete_words(int n, char **words, out_fn out, void *ctx)
 				offer((*c)->verb, cur, out, ctx);
 		return;
 	}
+	struct operand_out o = {dashdash, out, ctx};
 	if (cmd->operand && !operand)
-		live(cmd->live, true, cur, out, ctx);
+		live(cmd->live, true, cur, out_operand, &o);
 }

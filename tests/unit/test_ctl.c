@@ -310,7 +310,8 @@ static const struct {
 } fake_answers[] = {
 #define TOKEN(name) "{\"name\":\"" name "\",\"created\":0,\"live\":0,\"sessions\":0,\"rx_bytes\":0," \
 	"\"tx_bytes\":0"
-	{"token.list", "{\"tokens\":[" TOKEN("alice") "}," TOKEN("bob") "}," TOKEN("shared") ",\"shared\":true}]}"},
+	{"token.list", "{\"tokens\":[" TOKEN("alice") "}," TOKEN("bob") "}," TOKEN("-dash") "}," TOKEN("shared")
+	 ",\"shared\":true}]}"},
 	{"sessions.list", "{\"sessions\":[{\"id\":7,\"vip\":\"10.0.0.7\"}]}"},
 	{"token.add", "{\"token\":\"00ff\",\"invite\":null}"},
 	/* token.add of a token named odd: an answer this slopnctl cannot read */
@@ -773,12 +774,19 @@ static void completion(void **state)
 	expect_completion("/nonexistent", "7 10.0.0.7 ", sock_eq, "sessions", "kick", "", NULL);
 	expect_completion("/nonexistent", "7 10.0.0.7 ", "sessions", "kick", sock_eq, "", NULL);
 	expect_completion(d->fake, "--token=alice ", "sessions", "kick", "--token=a", NULL);
-	expect_completion(d->fake, "--token=alice --token=bob --token=shared ", "sessions", "kick", "--token=", NULL);
+	expect_completion(d->fake, "--token=alice --token=bob --token=-dash --token=shared ", "sessions",
+	                  "kick", "--token=", NULL);
 	expect_completion("/nonexistent", "--token=bob ", sock_eq, "sessions", "kick", "--token=b", NULL);
 	/* The token given as --token=NAME stands for the operand. */
 	expect_completion(d->fake, "", "sessions", "kick", "--token=alice", "", NULL);
 	expect_completion(d->fake, "7 10.0.0.7 ", "sessions", "kick", "--reason=x", "", NULL);
 	expect_completion(d->fake, "alice bob ", "token", "remove", "", NULL);
+	/* A name that begins with '-' is an operand only after "--", as
+	 * getopt takes it: offered there alone. */
+	expect_completion(d->fake, "--kick --socket --json --help --version ", "token", "remove", "-", NULL);
+	expect_completion(d->fake, "alice bob -dash ", "token", "remove", "--", "", NULL);
+	expect_completion(d->fake, "-dash ", "token", "remove", "--", "-d", NULL);
+	expect_completion(d->fake, "", "token", "remove", "--", "-dash", "", NULL);
 	/* No values known: none offered (a path is the shell's to complete). */
 	expect_completion(d->fake, "", "token", "add", "x", "--expires=3", NULL);
 	expect_completion(d->fake, "", "--socket=/tm", NULL);
@@ -1048,7 +1056,7 @@ static void options_within(void **state)
 	char *said = slurp(f);
 	json_t *j = json_loads(said, 0, NULL);
 	assert_non_null(j);
-	assert_int_equal(json_array_size(json_object_get(j, "tokens")), 3);
+	assert_int_equal(json_array_size(json_object_get(j, "tokens")), 4);
 	json_decref(j);
 	free(said);
 	unlink(out);
@@ -1057,6 +1065,12 @@ static void options_within(void **state)
 	free(err);
 	assert_int_equal(run(d->fake, NULL, &err, "token", "--json", NULL), EXIT_USAGE);
 	expect_said(err, "slopnctl: token: needs one of: add, list, set, remove\n");
+	free(err);
+	/* A NAME that begins with '-' after "--"; without, an option. */
+	assert_int_equal(run(d->fake, NULL, &err, "token", "remove", "--", "-dash", NULL), EXIT_REFUSED);
+	expect_said(err, "unknown method 'token.remove'"); /* sent: the fake has no token.remove */
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "remove", "-dash", NULL), EXIT_USAGE);
 	free(err);
 	assert_int_equal(run(d->fake, NULL, &err, "token", "--json", "lst", NULL), EXIT_USAGE);
 	expect_said(err, "slopnctl: token: unknown subcommand 'lst'");
