@@ -187,9 +187,24 @@ wait_event session.down '.params.vip == "10.100.0.3"'
 wait_event session.up '.params.vip == "10.100.0.3"'
 ok "monitor saw session.down and session.up"
 # A long reason in another script is cut on a character: the client and
-# the event get it, the event with its session.
+# the event get it, the event with its session. slopnctl refuses one the
+# hub would cut (over 119 bytes: usage error), so the request goes raw.
 long=$(printf 'é%.0s' $(seq 100))
-ctl sessions kick 10.100.0.3 --reason "$long" | grep -q "kicked 1 session" || fail "kick with a long reason"
+ctl sessions kick 10.100.0.3 --reason "$long" 2> "$TMP/err.txt"
+expect_eq "slopnctl sessions kick with a 200-byte reason exits" "$?" 2
+grep -q "^slopnctl: sessions kick: --reason: 200 bytes, more than the 119 a client is told" "$TMP/err.txt" ||
+	fail "a reason over 119 bytes: $(cat "$TMP/err.txt")"
+expect_eq "sessions after the refused kick" "$(ctl --json sessions list | jq -c '[.sessions[].vip] | sort')" \
+	'["10.100.0.2","10.100.0.3"]'
+python3 - "$TMP/hub.sock" "$long" > "$TMP/kick.txt" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.sendall(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "sessions.kick",
+                      "params": {"vip": "10.100.0.3", "reason": sys.argv[2]}}).encode() + b"\n")
+print(json.loads(s.makefile("rb").readline())["result"]["kicked"])
+PY
+expect_eq "raw kick with a long reason kicked" "$(cat "$TMP/kick.txt")" 1
 wait_event session.down '.params.vip == "10.100.0.3" and (.params.reason | startswith("kicked: éééé"))'
 wait_until 2 "c2's status to give the long reason" client_down c2 "^hub closed the connection: kicked: éééé" 4
 wait_until 10 "c2 back after the second kick" hub_session 10.100.0.3
@@ -202,11 +217,13 @@ grep -q "no session matches" "$TMP/err.txt" || fail "no message for an unknown s
 ctl sessions bogus 2>/dev/null; expect_eq "unknown command exits" "$?" 2
 # Usage errors: one line and where help is, exit 2; flags after the command.
 expect_eq "status --json (flag after the command)" "$(ctl status --json | jq -r .role)" server
+expect_eq "--json between the noun and its verb" "$(ctl token --json list | jq -r '.tokens[0].name')" shared
 expect_eq "--socket after the command" \
 	"$("$SLOPNCTL" --socket /nonexistent sessions list --socket "$TMP/hub.sock" --json | jq '.sessions | length')" 2
 for bad in "status extra" "status --bogus" "monitor extra" "sessions kick abc" "sessions kick" \
 	"sessions kick 99999999999999999999999" \
-	"sessions kick 1 --token shared" "token add" "token add a b" "token add bad/name" \
+	"sessions kick 1 --token shared" "token add" "token add a b" "token add bad/name" "token add shared" \
+	"sessions kick 1 --reason $(printf 'x%.0s' $(seq 120))" "--socket= status" "token --bogus list" \
 	"token add x --expires" "sessions kick --reason --token shared" "token remove x --kick=yes" \
 	"--bogus status" "sessions" "bogus"; do
 	# shellcheck disable=SC2086
@@ -229,6 +246,14 @@ expect_eq "a caller without permission exits" "$?" 3
 grep -q "Permission denied (not in group slopn, or not root)" "$TMP/err.txt" || fail "no hint for EACCES: $(cat "$TMP/err.txt")"
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires soon 2>/dev/null; rc=$?
 expect_eq "a usage error without a daemon exits" "$rc" 2
+"$SLOPNCTL" --socket "$TMP/nothing.sock" token add shared 2>/dev/null; rc=$?
+expect_eq "token add shared without a daemon exits" "$rc" 2
+# A request over the hub's 64 KiB is not sent (it answered an error and
+# hung up, and slopnctl exited 3, saying nothing or a stale errno).
+ctl sessions kick --token "$(head -c 100000 /dev/zero | tr '\0' x)" 2> "$TMP/err.txt"; rc=$?
+expect_eq "a request over 64 KiB exits" "$rc" 2
+grep -q "^slopnctl: sessions kick: the request would be 1000[0-9]* bytes, more than the 65536 slopnd takes" \
+	"$TMP/err.txt" || fail "a request over 64 KiB: $(cat "$TMP/err.txt")"
 # The daemon's longest expiry, checked before asking, in the command's words:
 # token add takes no never (nor the request's 0 or none), token set does.
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires 5300w 2> "$TMP/err.txt"; rc=$?
