@@ -124,6 +124,32 @@ err=$(printf 'token remove nosuch!\r\nstatus\r\n' | "$SLOPNCTL" --socket "$TMP/h
 [[ $err == *"NAME 'nosuch!'"* && $err != *"unknown command"* ]] || fail "piped CRLF lines: $err"
 grep -q "^uptime:" "$TMP/piped.out" || fail "status after the failed line did not run: $(cat "$TMP/piped.out")"
 ok "piped shell: the first failure's status (2), CRLF lines read"
+# Ctrl-C (SIGINT) on piped commands ends the batch, as it would a script:
+# slopnctl dies of it while a watch runs, and the line after it is not
+# run (a handler meant for the prompt stopped only the watch, and the
+# batch went on, status 0).
+python3 - "$SLOPNCTL" "$TMP/hub.sock" > "$TMP/piped-int.txt" 2>&1 <<'PY' || fail "piped Ctrl-C: $(cat "$TMP/piped-int.txt")"
+import signal, subprocess, sys, time
+p = subprocess.Popen([sys.argv[1], "--socket", sys.argv[2]], stdin=subprocess.PIPE,
+                     stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+p.stdin.write(b"monitor\ntoken add after-ctrl-c\n")
+p.stdin.flush()
+time.sleep(0.5)                          # the watch under way
+p.send_signal(signal.SIGINT)
+try:
+    out, err = p.communicate(timeout=5)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("still running 5 s after SIGINT")
+if b"watching events" not in err:
+    sys.exit("the watch did not start: %r" % err)
+if p.returncode != -signal.SIGINT:
+    sys.exit("ended with %d, not by SIGINT: %r" % (p.returncode, out + err))
+PY
+ctl --json token list | jq -e 'any(.tokens[]; .name == "after-ctrl-c") | not' > /dev/null ||
+	fail "the line after a piped Ctrl-C ran"
+ok "piped shell: Ctrl-C ends the batch, killed by SIGINT; the next line is not run"
 # A daemon that takes the connection and never answers: completion, as the
 # shells' scripts ask for it, gives up within its second (it once waited a
 # command's 10 s, three times over for ids and VIPs).
