@@ -48,19 +48,17 @@ under_journal() {
 	' under "$(ns "${n%%-*}")" "$listen" "$TMP" "$n" "$SLOPND" "$@" &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"
+	# The listener runs outside our network namespaces, a child of slopnd:
+	# registered at once, so that cleanup stops it however the test ends.
+	if [ "$listen" = yes ]; then
+		wait_until 5 "$n's journal listener started" test -s "$TMP/$n.lpid"
+		own "$(cat "$TMP/$n.lpid")"
+	fi
 }
 wait_journal() { # NAME REGEX SECONDS
-	local deadline=$((SECONDS + $3))
-	while [ $SECONDS -lt $deadline ]; do
-		if grep -Eq -- "$2" "$TMP/$1.journal" 2>/dev/null; then
-			# The listener runs outside our network namespaces: stopped by its PID.
-			PIDS+=("$(cat "$TMP/$1.lpid")")
-			return 0
-		fi
-		sleep 0.05
-	done
-	fail "no journal entry matching '$2' from $1 within $3 s"
+	wait_until "$3" "a journal entry matching '$2' from $1" journal_has "$1" "$2"
 }
+journal_has() { grep -Eq -- "$2" "$TMP/$1.journal" 2>/dev/null; }
 # entry NAME REGEX: the journal entry (one field per line) whose MESSAGE matches.
 entry() { awk -v re="$2" 'BEGIN{RS="--\n"} $0 ~ ("MESSAGE=" re) {print; exit}' "$TMP/$1.journal"; }
 
@@ -93,7 +91,7 @@ wait_log c1-nosock "^<3>error: cannot create TUN device bad/name" 10
 ok "without the journal socket: <3> priority prefixes on stderr"
 
 # stderr redirected elsewhere (JOURNAL_STREAM names another stream): plain lines.
-JOURNAL_STREAM=1:1 "$SLOPND" client --server 192.0.2.1:4242 --token t --tun bad/name 2> "$TMP/plain.txt"
+JOURNAL_STREAM=1:1 nsx c1 "$SLOPND" client --server 192.0.2.1:4242 --token t --tun bad/name 2> "$TMP/plain.txt"
 grep -q "^slopnd: error: cannot create TUN device bad/name" "$TMP/plain.txt" ||
 	fail "not a plain line when stderr is not the journal: $(cat "$TMP/plain.txt")"
 ok "stderr that is not the journal's stream gets plain lines"

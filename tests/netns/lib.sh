@@ -75,14 +75,15 @@ cleanup() {
 	[ -n "$WATCHDOG" ] && kill -9 "$WATCHDOG" 2>/dev/null
 	[ $rc -ne 0 ] && [ $rc -ne 77 ] && dump_logs
 	# CONT: a process a test stopped (kill -STOP) cannot end otherwise.
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null; done
+	# Only processes still ours (see ours): a PID that ended came round again.
+	for p in "${PIDS[@]}"; do ours "$p" && kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null; done
 	for i in $(seq 20); do
 		local alive=0
-		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		for p in "${PIDS[@]}"; do ours "$p" && alive=1; done
 		[ $alive = 0 ] && break
 		sleep 0.1
 	done
-	for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do ours "$p" && kill -9 "$p" 2>/dev/null; done
 	# A sanitizer's report at a daemon's exit (a leak, an error while
 	# shutting down) fails the test too: it comes after the test's checks.
 	local bad report='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer'
@@ -139,6 +140,31 @@ if [ -n "${SLOPN_TEST_LIMIT:-}" ]; then
 	WATCHDOG=$!
 	disown "$WATCHDOG" # its end at cleanup is no news
 fi
+
+# ours PID: the process PID is still one this test started: a child of this
+# shell (processes started with & from it, ip netns exec included, which
+# execs), or one registered with own that has the start time it had then.
+# PIDs come round again (pid_max is 32768 on these machines): a process
+# with the number of one of ours that ended is not ours to signal.
+declare -A OWN_START=()
+ours() {
+	local s f
+	read -r s 2>/dev/null < "/proc/$1/stat" || return 1
+	# After the command's name (in parentheses, spaces possible): fields 3 on.
+	read -ra f <<< "${s##*) }"
+	[ "${f[1]}" = $$ ] && return 0 # field 4, the parent
+	[ -n "${OWN_START[$1]:-}" ] && [ "${f[19]}" = "${OWN_START[$1]}" ] # field 22, the start time
+}
+# own PID: a process this test started but not as a child of its shell
+# (from a subshell, or by a process of its own), for cleanup to stop: its
+# start time now tells it from a later process with its number.
+own() {
+	local s f
+	read -r s 2>/dev/null < "/proc/$1/stat" || return 0 # ended already
+	read -ra f <<< "${s##*) }"
+	OWN_START[$1]=${f[19]}
+	PIDS+=("$1")
+}
 
 ns() { echo "$RUN-$1"; }
 nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
