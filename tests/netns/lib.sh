@@ -347,13 +347,15 @@ wait_listening() { wait_until 5 "a listener on TCP $2 in $1" tcp_listening "$1" 
 
 # wait_ping NAME ADDR SECONDS: until one ping gets an answer (IPv4 or
 # IPv6, as ADDR is).
+# A ping waits up to a second for its answer; one that fails at once (no
+# route yet) is followed by a pause, as in the other polls.
 wait_ping() {
-	local deadline=$((SECONDS + $3)) family=-4
+	local deadline=$(($(now_ms) + $3 * 1000)) family=-4
 	[[ $2 == *:* ]] && family=-6
-	while [ $SECONDS -lt $deadline ]; do
-		nsx "$1" ping $family -c 1 -W 1 "$2" >/dev/null 2>&1 && return 0
+	until nsx "$1" ping $family -c 1 -W 1 "$2" >/dev/null 2>&1; do
+		[ "$(now_ms)" -lt $deadline ] || fail "$1 cannot reach $2 within $3 s"
+		nap 0.1
 	done
-	fail "$1 cannot reach $2 within $3 s"
 }
 
 # stop NAME [STATUS]: SIGTERM to a daemon started with start, wait until
