@@ -70,18 +70,24 @@ ks_table() { nsx c1 nft list tables | grep -c 'slopnks_slopn0'; }
 # ping4/ping6 N ADDR: how many of N pings from c1 were answered.
 pings() { nsx c1 ping "$1" -c "$2" -i 0.2 -W 1 "$3" 2>/dev/null | grep -c 'bytes from'; }
 
-# Without --full-tunnel it would cut the machine off: a usage error.
-out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --kill-switch 2>&1); rc=$?
+# Without --full-tunnel it would cut the machine off: a usage error. In
+# c1's namespace, should a check regress (a kill switch, a connection), and
+# to $TMP/*.txt, where cleanup looks for sanitizer reports.
+nsx c1 "$SLOPND" client --server 192.0.2.1:4242 --token s3cret --kill-switch > "$TMP/usage1.txt" 2>&1; rc=$?
+out=$(cat "$TMP/usage1.txt")
 expect_eq "exit status of --kill-switch without --full-tunnel" "$rc" 2
 [[ $out == *"--kill-switch needs --full-tunnel"* ]] || fail "no reason given: $out"
-out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --allow-lan 192.0.2.0/24 2>&1); rc=$?
+nsx c1 "$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --allow-lan 192.0.2.0/24 > "$TMP/usage2.txt" 2>&1; rc=$?
+out=$(cat "$TMP/usage2.txt")
 expect_eq "exit status of a client's --allow-lan without --kill-switch" "$rc" 2
 [[ $out == *"only means something with --kill-switch"* ]] || fail "no reason given: $out"
-out=$("$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --kill-switch-only 2>&1); rc=$?
+nsx c1 "$SLOPND" client --server 192.0.2.1:4242 --token s3cret --full-tunnel --kill-switch-only > "$TMP/usage3.txt" 2>&1; rc=$?
+out=$(cat "$TMP/usage3.txt")
 expect_eq "exit status of --kill-switch-only without --kill-switch" "$rc" 2
 [[ $out == *"this one has none"* ]] || fail "no reason given: $out"
 printf 'server = 192.0.2.1:4242\ntoken = s3cret\nkill_switch_only = yes\n' > "$TMP/only.conf"
-out=$("$SLOPND" client --config "$TMP/only.conf" 2>&1); rc=$?
+nsx c1 "$SLOPND" client --config "$TMP/only.conf" > "$TMP/usage4.txt" 2>&1; rc=$?
+out=$(cat "$TMP/usage4.txt")
 expect_eq "exit status of kill_switch_only in a configuration file" "$rc" 2
 [[ $out == *"only.conf:3: kill_switch_only: a flag only"* ]] || fail "no reason given: $out"
 
