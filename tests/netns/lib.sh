@@ -87,7 +87,8 @@ cleanup() {
 	# A sanitizer's report at a daemon's exit (a leak, an error while
 	# shutting down) fails the test too: it comes after the test's checks.
 	local bad report='ERROR: (AddressSanitizer|LeakSanitizer)|runtime error:|WARNING: ThreadSanitizer'
-	bad=$(grep -l -E "$report" "$TMP"/*.log 2>/dev/null)
+	# *.txt: the outputs of slopnd runs the tests capture (usage errors).
+	bad=$(grep -l -E "$report" "$TMP"/*.log "$TMP"/*.txt 2>/dev/null)
 	if [ -n "$bad" ] && [ $rc -eq 0 ]; then
 		for f in $bad; do
 			echo "FAIL: a sanitizer report in $(basename "$f"):"

@@ -7,11 +7,24 @@
 command -v jq >/dev/null || skip "needs jq"
 topo 1
 
+# kept CMD...: CMD, its stderr (given on to the caller's) also appended to
+# $TMP/slopnd-stderr.txt, where cleanup looks for sanitizer reports: the
+# err.txt of the checks below is written over at each run.
+kept() {
+	local rc=0
+	"$@" 2> "$TMP/last-stderr" || rc=$?
+	cat "$TMP/last-stderr" >> "$TMP/slopnd-stderr.txt"
+	cat "$TMP/last-stderr" >&2
+	return $rc
+}
+# hubd ARGS...: slopnd ARGS in the hub's namespace, its stderr kept.
+hubd() { kept nsx hub "$SLOPND" "$@"; }
+
 # usage_error WHAT EXPECTED-FIRST-LINE ARGS...: exit 2, two lines on stderr.
 usage_error() {
 	local what=$1 want=$2
 	shift 2
-	nsx hub "$SLOPND" "$@" > "$TMP/out.txt" 2> "$TMP/err.txt"; local rc=$?
+	hubd "$@" > "$TMP/out.txt" 2> "$TMP/err.txt"; local rc=$?
 	[ $rc = 2 ] || fail "$what: exit $rc, not 2 ($(cat "$TMP/err.txt"))"
 	expect_eq "$what: first line" "$(head -n 1 "$TMP/err.txt")" "$want"
 	expect_eq "$what: second line" "$(sed -n 2p "$TMP/err.txt")" "Try 'slopnd ${1} --help'."
@@ -49,21 +62,21 @@ usage_error "a link-local --public-address" \
 
 # Config errors: FILE:LINE: the setting and the problem.
 printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
-nsx hub "$SLOPND" server --config "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "bad config exits" "$?" 2
+hubd server --config "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "bad config exits" "$?" 2
 expect_eq "config error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
 printf '# a comment\nlisten 192.0.2.1\n' > "$TMP/bad.conf"
-nsx hub "$SLOPND" server --config "$TMP/bad.conf" 2> "$TMP/err.txt"
+hubd server --config "$TMP/bad.conf" 2> "$TMP/err.txt"
 expect_eq "config syntax error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: expected 'key = value'"
 # The file is found as getopt finds --config (an abbreviation too), a
 # directory is not read as an empty file, and --help is not hidden by a
 # broken file.
 printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
-nsx hub "$SLOPND" server --conf "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "--conf FILE exits" "$?" 2
+hubd server --conf "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "--conf FILE exits" "$?" 2
 expect_eq "--conf FILE is read" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
-nsx hub "$SLOPND" server --config "$TMP" 2> "$TMP/err.txt"; expect_eq "a directory as config exits" "$?" 2
+hubd server --config "$TMP" 2> "$TMP/err.txt"; expect_eq "a directory as config exits" "$?" 2
 expect_eq "a directory as config" "$(cat "$TMP/err.txt")" \
 	"slopnd: config $TMP is not a file (a directory): give the file of settings"
-nsx hub "$SLOPND" server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
+hubd server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
 expect_eq "--help beside a broken config exits" "$?" 0
 expect_eq "--help beside a broken config" "$(head -n 1 "$TMP/out.txt")$(cat "$TMP/err.txt")" \
 	"Usage: slopnd server [OPTIONS]"
@@ -91,39 +104,39 @@ usage_error "a --server port with a space" \
 # Settings that do not go together, one from a file: the file is named.
 printf 'server = 192.0.2.1:4242\ntoken = s3cret\nkill_switch = yes\n' > "$TMP/ks.conf"
 chmod 600 "$TMP/ks.conf"
-nsx hub "$SLOPND" client --config "$TMP/ks.conf" 2> "$TMP/err.txt"; expect_eq "kill_switch without full_tunnel exits" "$?" 2
+hubd client --config "$TMP/ks.conf" 2> "$TMP/err.txt"; expect_eq "kill_switch without full_tunnel exits" "$?" 2
 expect_eq "the file named with settings that do not go together" "$(sed -n 2p "$TMP/err.txt")" \
 	"Settings come from $TMP/ks.conf and the command line; try 'slopnd client --help'."
 # A token in a file others may read: a warning that says how to fix it.
 printf 'token = s3cret\n' > "$TMP/tok.conf"
 for m in 644 640 600; do
 	chmod $m "$TMP/tok.conf"
-	nsx hub "$SLOPND" server --config "$TMP/tok.conf" --bogus 2> "$TMP/err.txt"
+	hubd server --config "$TMP/tok.conf" --bogus 2> "$TMP/err.txt"
 	warned=$(grep -c "^slopnd: warning: $TMP/tok.conf holds a token and .* may read it (mode 0$m): chmod 600 $TMP/tok.conf$" "$TMP/err.txt")
 	expect_eq "mode $m: warned" "$warned" "$([ $m = 600 ] && echo 0 || echo 1)"
 done
 # slopnd pin reads the hub's state directory from its config file.
 printf 'state_dir = %s\ntoken = s3cret\n' "$TMP/pin-state" > "$TMP/pin.conf"
-pin=$(nsx hub "$SLOPND" pin --config "$TMP/pin.conf" 2> "$TMP/err.txt") || fail "pin --config: $(cat "$TMP/err.txt")"
+pin=$(hubd pin --config "$TMP/pin.conf" 2> "$TMP/err.txt") || fail "pin --config: $(cat "$TMP/err.txt")"
 [ -f "$TMP/pin-state/hub.key" ] || fail "pin --config did not use the file's state_dir"
-expect_eq "pin from the config's state_dir" "$pin" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state")"
+expect_eq "pin from the config's state_dir" "$pin" "$(hubd pin --state-dir "$TMP/pin-state")"
 # A key without its certificate (a crash between the two writes): a new
 # certificate for the same key, so the same pin.
 rm "$TMP/pin-state/hub.crt"
-expect_eq "pin after hub.crt was lost" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state" 2> "$TMP/err.txt")" "$pin"
+expect_eq "pin after hub.crt was lost" "$(hubd pin --state-dir "$TMP/pin-state" 2> "$TMP/err.txt")" "$pin"
 expect_eq "hub.crt made again, said" "$(cat "$TMP/err.txt")" \
 	"slopnd: warning: $TMP/pin-state/hub.crt was missing: made a new certificate for the key in $TMP/pin-state/hub.key (the pin stays)"
 # The certificate without its key (hub.key lost): no new key, which would
 # change the pin; an error that says what to do, exit 1.
 mv "$TMP/pin-state/hub.key" "$TMP/pin-state/hub.key.lost"
 rc=0
-nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state" > /dev/null 2> "$TMP/err.txt" || rc=$?
+hubd pin --state-dir "$TMP/pin-state" > /dev/null 2> "$TMP/err.txt" || rc=$?
 expect_eq "pin without hub.key: exit status" "$rc" 1
 [ -e "$TMP/pin-state/hub.key" ] && fail "a new hub.key made beside the old hub.crt"
 expect_eq "pin without hub.key: said" "$(cat "$TMP/err.txt")" \
 	"slopnd: error: $TMP/pin-state/hub.key is missing, but $TMP/pin-state/hub.crt is there: the hub's key is lost, and a new one would change its pin (clients with --pin would be refused). Put $TMP/pin-state/hub.key back, or move $TMP/pin-state/hub.crt away to make a new key and pin"
 mv "$TMP/pin-state/hub.key.lost" "$TMP/pin-state/hub.key"
-expect_eq "pin with hub.key back" "$(nsx hub "$SLOPND" pin --state-dir "$TMP/pin-state")" "$pin"
+expect_eq "pin with hub.key back" "$(hubd pin --state-dir "$TMP/pin-state")" "$pin"
 ok "usage and config errors: one line each, with where"
 
 # --listen without a port: a warning that names the port, which is used.
@@ -172,7 +185,7 @@ ok "a VPN subnet holding the hub's own address is refused: $(client_status c1:wi
 # of root's, mode 0700, in one that others may pass through.
 chmod 711 "$TMP"
 chmod 700 "$TMP/hub-state"
-setpriv --reuid=nobody --regid=nogroup --clear-groups "$SLOPND" pin --state-dir "$TMP/hub-state" 2> "$TMP/err.txt"
+kept setpriv --reuid=nobody --regid=nogroup --clear-groups "$SLOPND" pin --state-dir "$TMP/hub-state" 2> "$TMP/err.txt"
 expect_eq "slopnd pin without permission exits" "$?" 1
 grep -q "^slopnd: error: cannot read $TMP/hub-state/hub.key: Permission denied (this user may not read the state directory" \
 	"$TMP/err.txt" || fail "pin without permission: $(cat "$TMP/err.txt")"
