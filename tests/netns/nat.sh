@@ -19,7 +19,7 @@ BACKUP=$TMP/c1-state/resolv-slopn0.orig
 
 # --- Without --nat: the tunnel works, nothing reaches the internet host.
 start_hub
-nsx hub nft list ruleset | cmp_state "without --nat the hub's ruleset is untouched" "$RULES0" "$(cat)"
+cmp_state "without --nat the hub's ruleset is untouched" "$RULES0" "$(nsx hub nft list ruleset)"
 start_client c1 "${CLIENT[@]}"
 wait_connected c1 10.100.0.2
 wait_until 5 "c1's full-tunnel routes" client_is c1 full_tunnel true
