@@ -326,8 +326,17 @@ wait_until() {
 
 # now_ms: milliseconds (EPOCHREALTIME: no date to start at each poll).
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
-# banned ADDR: the hub lists a ban on ADDR.
-banned() { ctl --json bans list | jq -e --arg a "$1" 'any(.bans[]; .address == $a)' > /dev/null; }
+# banned ADDR: the hub answers with its list of bans, and it has one on
+# ADDR. not_banned ADDR: the hub answers, and has none on ADDR (! banned
+# would also hold when the hub does not answer). Neither holds without an
+# answer: jq -e (1.6) exits 0 when it reads no input at all.
+bans_say() {
+	local j
+	j=$(ctl --json bans list) && [ -n "$j" ] &&
+		jq -e --arg a "$1" "(.bans | type == \"array\") and ($2)" <<< "$j" > /dev/null
+}
+banned() { bans_say "$1" 'any(.bans[]; .address == $a)'; }
+not_banned() { bans_say "$1" 'any(.bans[]; .address == $a) | not'; }
 
 # start_monitor: slopnctl --json monitor on the hub, its events in
 # $TMP/events.txt; returns once it is subscribed (it says so on stderr).
