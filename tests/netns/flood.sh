@@ -11,15 +11,24 @@ command -v jq >/dev/null || skip "needs jq"
 topo 4   # c1 attacks, c2 and c4 log in during floods, c3 stays up throughout
 start_hub
 
-# max_adm FIELD SECONDS: the largest admission.FIELD seen in that time.
+# max_adm FIELD SECONDS: the largest admission.FIELD seen in that time,
+# in ADM_MAX (not printed: it runs in the test's shell, so that its fail
+# ends the test). A read the hub did not answer is no sample: fewer than
+# half of them answered (or none) fails, rather than a maximum of 0.
 max_adm() {
-	local m=0 v end=$((SECONDS + $2))
-	while [ $SECONDS -lt $end ]; do
+	local v end=$(($(now_ms) + $2 * 1000)) n=0 got=0
+	ADM_MAX=0
+	while [ "$(now_ms)" -lt $end ]; do
+		n=$((n + 1))
 		v=$(adm "$1")
-		[ "$v" -gt "$m" ] && m=$v
-		sleep 0.2
+		if [[ $v =~ ^[0-9]+$ ]]; then
+			got=$((got + 1))
+			[ "$v" -gt "$ADM_MAX" ] && ADM_MAX=$v
+		fi
+		nap 0.2
 	done
-	echo "$m"
+	[ $got -gt 0 ] && [ $((2 * got)) -ge $n ] ||
+		fail "admission.$1: the hub answered $got of $n reads in $2 s"
 }
 max_awaiting() { max_adm awaiting_login "$1"; }
 
@@ -112,12 +121,13 @@ expect_eq "packets before a login, in the hub's totals" "$(($(before_login) - bl
 flood c1 --from 192.0.2.11 --count 2000 --duration 6 > "$TMP/one-addr.json" &
 PIDS+=($!)
 fpid=$!
-m=$(max_awaiting 2)
+max_awaiting 2
+m=$ADM_MAX
 start_client c2 --tun legit0
 t=$(session_within 192.0.2.12 "$login_ms") || fail "c2 logged in after $t ms during the flood from one address"
 ok "c2 logged in within $t ms during the flood from one address"
-m2=$(max_awaiting 2)
-[ "$m2" -gt "$m" ] && m=$m2
+max_awaiting 2
+[ "$ADM_MAX" -gt "$m" ] && m=$ADM_MAX
 [ "$m" -le 16 ] || fail "$m connections from one address awaited their login at once (limit 16)"
 wait "$fpid"
 jq -c . "$TMP/one-addr.json"
@@ -137,13 +147,14 @@ fpid=$!
 nsx c3 ping -c 30 -i 0.14 -W 2 -w 15 10.100.0.1 > "$TMP/c3-ping.txt" &
 PIDS+=($!)
 ppid=$!
-m=$(max_awaiting 3)
+max_awaiting 3
+m=$ADM_MAX
 rss_during=$(rss_kb hub)
 start_client c4 --tun legit1
 t=$(session_within 192.0.2.14 "$login_ms") || fail "c4 logged in after $t ms during the flood from 72 addresses"
 ok "c4 logged in within $t ms during the flood from 72 addresses"
-m2=$(max_awaiting 3)
-[ "$m2" -gt "$m" ] && m=$m2
+max_awaiting 3
+[ "$ADM_MAX" -gt "$m" ] && m=$ADM_MAX
 r=$(rss_kb hub)
 [ "$r" -gt "$rss_during" ] && rss_during=$r
 [ "$m" -le 1024 ] || fail "$m connections awaited their login at once (limit 1024)"
@@ -170,7 +181,8 @@ flood c1 "${from[@]}" --close --max-ack-delay 16000 --count 64 --rate 300 --dura
 	> "$TMP/close.json" &
 PIDS+=($!)
 fpid=$!
-m=$(max_adm closing 7)
+max_adm closing 7
+m=$ADM_MAX
 wait "$fpid"
 jq -c . "$TMP/close.json"
 hs=$(jq .handshakes "$TMP/close.json")
