@@ -353,7 +353,8 @@ wait_event() { wait_until 5 "an event $1${2:+ with $2}" has_event "$@"; }
 
 # wait_listening NAME PORT: until something listens on TCP PORT in NAME.
 tcp_listening() { nsx "$1" ss -Hltn "sport = :$2" | grep -q .; }
-wait_listening() { wait_until 5 "a listener on TCP $2 in $1" tcp_listening "$1" "$2"; }
+# 10 s: a python3 listener's start took over 5 on a loaded machine.
+wait_listening() { wait_until 10 "a listener on TCP $2 in $1" tcp_listening "$1" "$2"; }
 
 # wait_ping NAME ADDR SECONDS: until one ping gets an answer (IPv4 or
 # IPv6, as ADDR is).
