@@ -20,8 +20,11 @@ _slopnctl()
 		COMPREPLY=($(slopnctl __complete "${words[@]:1}" 2>/dev/null))
 	fi
 	# bash puts a candidate in place of its own word, which begins after
-	# the last break in cur: what comes before goes.
-	local keep=${cur##*[:=]}
+	# the last break in cur: what comes before goes. Only ':' and '=' that
+	# are breaks (many take ':' out of COMP_WORDBREAKS, for scp).
+	local keep=$cur
+	[[ $COMP_WORDBREAKS == *:* ]] && keep=${keep##*:}
+	[[ $COMP_WORDBREAKS == *=* ]] && keep=${keep##*=}
 	if [[ $keep != "$cur" ]]; then
 		local pre=${cur%"$keep"}
 		COMPREPLY=("${COMPREPLY[@]#"$pre"}")

@@ -60,6 +60,7 @@ bash_complete() {
 		shift 2
 		COMP_WORDS=("$cmd" "$@"); COMP_CWORD=$#
 		COMP_LINE="$cmd $*"; COMP_POINT=${#COMP_LINE}
+		[ -n "${BREAKS+set}" ] && COMP_WORDBREAKS=$BREAKS
 		"$fn"
 		printf "%s\n" "${COMPREPLY[@]}"' "$SRC/completions/slopnctl.bash" "$@" | sort | tr '\n' ' '
 }
@@ -97,6 +98,9 @@ expect_eq "complete with --socket on the line" \
 expect_eq "complete with --socket=PATH on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket="$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
 expect_eq "complete 'slopnctl sessions kick --token=sh'" "$(complete_line sessions kick --token=sh)" "shared "
+# Where ':' and '=' are no word breaks (taken out for scp), the word is whole.
+expect_eq "complete 'slopnctl sessions kick --token=sh', no ':' or '=' breaks" \
+	"$(BREAKS=$' \t\n"\'@><;|&(' complete_line sessions kick --token=sh)" "--token=shared "
 expect_eq "complete 'slopnctl --socket=PATH'" "$(complete_line --socket="$TMP/hub.so")" "$TMP/hub.sock "
 # slopnd's flags come from slopnd itself.
 complete_slopnd() { bash_complete _slopnd slopnd "$@"; }
