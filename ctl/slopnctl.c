@@ -371,7 +371,21 @@ static int parse_run(int argc, char **argv, struct args *ran)
 	/* The command's getopt sees its own words after a name in argv[0]. */
 	int skip = match->verb ? vi : at;
 	argv[skip] = argv[0];
-	return run_command(match, argc - skip, argv + skip, ran);
+	if (!match->verb || vi == at + 1 || strcmp(argv[vi - 1], "--"))
+		return run_command(match, argc - skip, argv + skip, ran);
+	/* "token -- remove -x": the "--" ended the options for the verb's
+	 * words too, so its getopt gets one of its own. */
+	char **v = calloc((size_t)(argc - skip) + 2, sizeof(*v));
+	if (!v) {
+		perror("slopnctl");
+		return 1;
+	}
+	v[0] = argv[skip];
+	v[1] = "--";
+	memcpy(v + 2, argv + skip + 1, (size_t)(argc - skip - 1) * sizeof(*v));
+	int rc = run_command(match, argc - skip + 1, v, ran);
+	free(v);
+	return rc;
 }
 
 /* What was printed reached standard output, else say so, exit 1: a

@@ -1072,6 +1072,14 @@ static void options_within(void **state)
 	free(err);
 	assert_int_equal(run(d->fake, NULL, &err, "token", "remove", "-dash", NULL), EXIT_USAGE);
 	free(err);
+	/* A "--" before the verb ends the options for its words too. */
+	assert_int_equal(run(d->fake, NULL, &err, "token", "--", "remove", "-dash", NULL), EXIT_REFUSED);
+	expect_said(err, "unknown method 'token.remove'");
+	free(err);
+	assert_int_equal(run(d->fake, NULL, &err, "token", "--json", "--", "remove", "--", "-dash", NULL),
+	                 EXIT_USAGE);
+	expect_said(err, "unexpected argument '-dash'");
+	free(err);
 	assert_int_equal(run(d->fake, NULL, &err, "token", "--json", "lst", NULL), EXIT_USAGE);
 	expect_said(err, "slopnctl: token: unknown subcommand 'lst'");
 	free(err);
