@@ -17,6 +17,14 @@ _slopnctl()
 		# Whole words, as slopnctl gives for --token=NAME: cut below.
 		COMPREPLY=($(compgen -P --socket= -f -- "${cur#--socket=}"))
 	else
+		# A --socket ~/PATH reaches slopnctl with the shell's tilde expanded:
+		# here too, or the live values come from no socket.
+		local i
+		for ((i = 2; i < n - 1; i++)); do
+			if [[ ${words[i-1]} == --socket && (${words[i]} == '~' || ${words[i]} == '~/'*) ]]; then
+				words[i]=$HOME${words[i]:1}
+			fi
+		done
 		COMPREPLY=($(slopnctl __complete "${words[@]:1}" 2>/dev/null))
 	fi
 	# bash puts a candidate in place of its own word, which begins after

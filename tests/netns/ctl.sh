@@ -95,6 +95,10 @@ expect_eq "complete 'slopnctl sessions kick '" "$(complete_line sessions kick ""
 expect_eq "complete 'slopnctl sessions kick 10.'" "$(complete_line sessions kick 10.)" "10.100.0.2 10.100.0.3 "
 expect_eq "complete with --socket on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket "$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
+# The shell expands a tilde before slopnctl sees the path: so must completion.
+expect_eq "complete with --socket ~/PATH on the line" \
+	"$(HOME=$TMP SLOPNCTL_SOCKET=/nonexistent complete_line --socket '~/hub.sock' sessions kick 1)" \
+	"1 10.100.0.2 10.100.0.3 "
 expect_eq "complete with --socket=PATH on the line" \
 	"$(SLOPNCTL_SOCKET=/nonexistent complete_line --socket="$TMP/hub.sock" sessions kick 1)" "1 10.100.0.2 10.100.0.3 "
 expect_eq "complete 'slopnctl sessions kick --token=sh'" "$(complete_line sessions kick --token=sh)" "shared "
@@ -146,7 +150,7 @@ if command -v zsh >/dev/null; then
 	# Driven in a real zsh: the completion function runs with words and
 	# CURRENT set as compsys sets them; compadd, compsys's output, prints.
 	zsh_complete() {
-		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" zsh -f -c '
+		SLOPNCTL_SOCKET="${SLOPNCTL_SOCKET:-$TMP/hub.sock}" PATH="$(dirname "$SLOPNCTL"):$PATH" zsh -f -c '
 			compadd() { [[ $1 == -a ]] && print -rl -- ${(P)2} }
 			_files() { print FILES }
 			compset() { [[ $1 == -P && ${words[CURRENT]} == "$2"* ]] }
@@ -160,11 +164,14 @@ if command -v zsh >/dev/null; then
 	expect_eq "zsh: complete 'slopnctl --socket=/r'" "$(zsh_complete --socket=/r)" "FILES "
 	expect_eq "zsh: complete 'slopnctl sessions kick --token=sh'" "$(zsh_complete sessions kick --token=sh)" \
 		"--token=shared "
+	expect_eq "zsh: complete with --socket ~/PATH on the line" \
+		"$(HOME=$TMP SLOPNCTL_SOCKET=/nonexistent zsh_complete --socket '~/hub.sock' sessions kick 1)" \
+		"1 10.100.0.2 10.100.0.3 "
 fi
 if command -v fish >/dev/null; then
 	fish -n "$SRC/completions/slopnctl.fish" || fail "fish rejects slopnctl.fish"
 	fish_complete() {
-		SLOPNCTL_SOCKET="$TMP/hub.sock" PATH="$(dirname "$SLOPNCTL"):$PATH" \
+		SLOPNCTL_SOCKET="${SLOPNCTL_SOCKET:-$TMP/hub.sock}" PATH="$(dirname "$SLOPNCTL"):$PATH" \
 			fish -c "source $SRC/completions/slopnctl.fish; complete -C '$1'" | sort | tr '\n' ' '
 	}
 	expect_eq "fish: complete 'slopnctl '" "$(fish_complete "slopnctl ")" "bans metrics monitor sessions status token "
@@ -176,6 +183,9 @@ if command -v fish >/dev/null; then
 		"$(fish_complete "slopnctl --socket=$TMP/hub.so" | cut -f1)" "--socket=$TMP/hub.sock "
 	expect_eq "fish: complete 'slopnctl sessions kick --token=sh'" \
 		"$(fish_complete "slopnctl sessions kick --token=sh" | cut -f1)" "--token=shared "
+	expect_eq "fish: complete with --socket ~/PATH on the line" \
+		"$(HOME=$TMP SLOPNCTL_SOCKET=/nonexistent fish_complete "slopnctl --socket ~/hub.sock sessions kick 1")" \
+		"1 10.100.0.2 10.100.0.3 "
 fi
 
 # Events, then a kick by VIP with a reason: the client has it at once.
