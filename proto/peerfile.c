@@ -2,6 +2,8 @@
 
 #include <arpa/inet.h>
 #include <jansson.h>
+#include <net/if.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,9 +11,28 @@
 #include "proto/addr.h"
 #include "proto/jsonfile.h"
 
+/* A link-local address's zone, "%eth0" or "%2", into its index: 0 for a
+ * name no interface has now (its packets cannot leave, and are not sent),
+ * -1 for one that cannot be a zone. */
+static long zone_parse(const char *z)
+{
+	size_t n = strlen(z);
+	if (n == 0 || n >= IF_NAMESIZE)
+		return -1;
+	if (z[strspn(z, "0123456789")] == '\0') {
+		char *end;
+		unsigned long v = strtoul(z, &end, 10);
+		return v > UINT32_MAX ? -1 : (long)v;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (strchr("/:%[]", z[i]) || z[i] <= ' ' || z[i] > '~')
+			return -1;
+	return (long)if_nametoindex(z);
+}
+
 int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
 {
-	char host[INET6_ADDRSTRLEN + 2];
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 2];
 	const char *colon = strrchr(s, ':');
 	if (!colon || (size_t)(colon - s) >= sizeof(host) || colon == s)
 		return -1;
@@ -25,10 +46,21 @@ int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len)
 	if (host[0] == '[' && hl > 2 && host[hl - 1] == ']') {
 		struct sockaddr_in6 *in6 = (void *)sa;
 		host[hl - 1] = '\0';
-		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1)
+		/* The zone of a link-local address: without it no answer leaves. */
+		char *pct = strchr(host, '%');
+		long zone = 0;
+		if (pct) {
+			*pct = '\0';
+			zone = zone_parse(pct + 1);
+			if (zone < 0)
+				return -1;
+		}
+		if (inet_pton(AF_INET6, host + 1, &in6->sin6_addr) != 1 ||
+		    (pct && !IN6_IS_ADDR_LINKLOCAL(&in6->sin6_addr)))
 			return -1;
 		in6->sin6_family = AF_INET6;
 		in6->sin6_port = htons((uint16_t)port);
+		in6->sin6_scope_id = (uint32_t)zone;
 		*len = sizeof(*in6);
 		return 0;
 	}
@@ -101,7 +133,15 @@ void peer_addr_text(const struct sockaddr_storage *sa, char *out, size_t len)
 	if (sa->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *in6 = (const void *)sa;
 		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		snprintf(out, len, "[%s]:%u", host, ntohs(in6->sin6_port));
+		char zone[IF_NAMESIZE + 1] = "";
+		if (in6->sin6_scope_id) {
+			char name[IF_NAMESIZE];
+			if (if_indextoname(in6->sin6_scope_id, name))
+				snprintf(zone, sizeof(zone), "%%%s", name);
+			else
+				snprintf(zone, sizeof(zone), "%%%u", (unsigned)in6->sin6_scope_id);
+		}
+		snprintf(out, len, "[%s%s]:%u", host, zone, ntohs(in6->sin6_port));
 	} else {
 		const struct sockaddr_in *in = (const void *)sa;
 		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));

@@ -38,10 +38,13 @@ int peerfile_parse(const char *buf, size_t len, struct peer_entry **out, size_t 
 /* The file's text, '\n'-terminated; malloc'd, NULL when out of memory. */
 char *peerfile_format(const struct peer_entry *v, size_t n);
 
-/* "ADDR:PORT" or "[ADDR]:PORT" (numeric only) into a socket address. 0 or -1. */
+/* "ADDR:PORT" or "[ADDR]:PORT" (numeric only; a link-local ADDR may have
+ * its zone, "fe80::1%eth0" or "fe80::1%2": an interface of that name
+ * gone, the zone is 0) into a socket address. 0 or -1. */
 int peer_addr_parse(const char *s, struct sockaddr_storage *sa, socklen_t *len);
-/* An IPv4 or IPv6 address as peer_addr_parse reads it. */
-#define PEER_ADDR_TEXT_MAX 56
+/* An IPv4 or IPv6 address as peer_addr_parse reads it, the zone by name
+ * (by number when its interface is gone). */
+#define PEER_ADDR_TEXT_MAX 72
 void peer_addr_text(const struct sockaddr_storage *sa, char *out, size_t len);
 
 #endif

@@ -211,3 +211,26 @@ wait_ping c1 10.103.0.1 5
 stop c1:ll2
 stop hub:ll
 ok "a hub listening on [fe80::1%eth0] takes a client there"
+# A hub on [::] that a client reaches at its link-local address, killed:
+# it tells that client at its next start (a stateless reset) only if
+# peers.json kept the client's interface with its address. A packet to
+# fe80:: without one cannot leave a socket bound to no interface, and the
+# idle client would find out at its next keep-alive, 10 s after it last
+# heard from the hub.
+start hub:llw server --listen '[::]:4246' --state-dir "$TMP/llw-state" --token ll \
+	--control "$TMP/llw.sock" --tun ll0 --subnet 10.103.0.0/24
+wait_hub "$TMP/llw.sock"
+start c1:llw client --server '[fe80::1%eth0]:4246' --token ll --tun ll1
+wait_until 10 "c1 connected to the hub on [::] at fe80::1" client_is c1:llw vip 10.103.0.2
+wait_until 5 "peers.json to name c1 with its interface" eval \
+	'[ "$(jq -r ".peers[0].remote" "$TMP/llw-state/peers.json" 2>/dev/null | sed "s/:[0-9]*$//")" = "[fe80::11%eth0]" ]'
+kill9 hub:llw
+T0=$(now_ms)
+start hub:llw-again server --listen '[::]:4246' --state-dir "$TMP/llw-state" --token ll \
+	--control "$TMP/llw.sock" --tun ll0 --subnet 10.103.0.0/24
+wait_hub "$TMP/llw.sock"
+llw_back() { [ "$(run_slopnctl --socket "$TMP/llw.sock" --json sessions list | jq '.sessions | length')" = 1 ]; }
+wait_until 4 "c1 back at the restarted hub" llw_back
+ok "a hub on [::] with a link-local client, killed and restarted: the client back after $(( $(now_ms) - T0 )) ms"
+stop c1:llw
+stop hub:llw-again

@@ -6,6 +6,8 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -49,6 +51,42 @@ static void round_trip(void **state)
 	assert_int_equal(n, 0);
 	assert_null(out);
 	free(text);
+}
+
+/* A link-local client's zone goes with it: without, no reset reaches it
+ * after a crash (sendto refuses fe80:: with no interface). */
+static void zones(void **state)
+{
+	(void)state;
+	struct sockaddr_storage sa;
+	socklen_t len;
+	char text[PEER_ADDR_TEXT_MAX];
+	unsigned lo = if_nametoindex("lo");
+	assert_true(lo > 0);
+	assert_int_equal(peer_addr_parse("[fe80::7%lo]:4242", &sa, &len), 0);
+	assert_int_equal(((struct sockaddr_in6 *)&sa)->sin6_scope_id, lo);
+	peer_addr_text(&sa, text, sizeof(text));
+	assert_string_equal(text, "[fe80::7%lo]:4242");
+	char num[32];
+	snprintf(num, sizeof(num), "[fe80::7%%%u]:1", lo);
+	assert_int_equal(peer_addr_parse(num, &sa, &len), 0);
+	peer_addr_text(&sa, text, sizeof(text));
+	assert_string_equal(text, "[fe80::7%lo]:1");
+	/* Its interface gone: by number; a name no interface has: no zone. */
+	assert_int_equal(peer_addr_parse("[fe80::7%4000000000]:1", &sa, &len), 0);
+	peer_addr_text(&sa, text, sizeof(text));
+	assert_string_equal(text, "[fe80::7%4000000000]:1");
+	assert_int_equal(peer_addr_parse("[fe80::7%nosuchif9]:1", &sa, &len), 0);
+	assert_int_equal(((struct sockaddr_in6 *)&sa)->sin6_scope_id, 0);
+	/* The longest text fits. */
+	assert_int_equal(peer_addr_parse("[fe80::ffff:ffff:ffff:ffff%4294967295]:65535", &sa, &len), 0);
+	peer_addr_text(&sa, text, sizeof(text));
+	assert_string_equal(text, "[fe80::ffff:ffff:ffff:ffff%4294967295]:65535");
+	const char *bad[] = {"[fe80::1%]:1", "[fe80::1%a/b]:1", "[fe80::1%a b]:1", "[fe80::1%0123456789abcdef]:1",
+	                     "[2001:db8::1%lo]:1", "[fe80::1%4294967296]:1", "[fe80::1%lo%lo]:1", "[%lo]:1", "[fe80::1%a]b]:1"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++)
+		if (peer_addr_parse(bad[i], &sa, &len) != -1)
+			fail_msg("'%s' was taken", bad[i]);
 }
 
 /* Ports are digits, addresses whole. */
@@ -112,6 +150,7 @@ int main(void)
 		cmocka_unit_test(round_trip),
 		cmocka_unit_test(bad_files),
 		cmocka_unit_test(bad_addresses),
+		cmocka_unit_test(zones),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
