@@ -162,9 +162,11 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		return;
 	}
 	int rc = client_apply_address(cl, &r);
-	if (rc == CLIENT_SUBNET_HOLDS_HUB || rc == CLIENT_SUBNET_IN_LAN || rc == CLIENT_VIP_IN_LAN) {
+	if (rc <= CLIENT_SUBNET_HOLDS_HUB) {
 		const char *reason = "the hub's VPN subnet holds its own address";
-		if (rc == CLIENT_SUBNET_IN_LAN)
+		if (rc == CLIENT_VIP_IS_HUB)
+			reason = "the hub's VPN address for this client is the hub's own";
+		else if (rc == CLIENT_SUBNET_IN_LAN)
 			reason = "the hub's VPN subnet lies in a network of this machine's";
 		else if (rc == CLIENT_VIP_IN_LAN)
 			reason = "the hub's VPN address for this client lies in a network of this machine's";

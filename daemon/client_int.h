@@ -208,11 +208,13 @@ void client_settle(struct client *cl);
 /* 0; -1 (the client cannot go on); or refused: CLIENT_SUBNET_HOLDS_HUB,
  * the subnet's route would take the way to the hub into the TUN;
  * CLIENT_SUBNET_IN_LAN, it would take part of a network beside this
- * machine; CLIENT_VIP_IN_LAN, the address is in such a network (the TUN
- * has no address then). */
+ * machine; CLIENT_VIP_IN_LAN, the address is in such a network;
+ * CLIENT_VIP_IS_HUB, it is the hub's (--no-route: no subnet checked). The
+ * TUN has no address then. */
 #define CLIENT_SUBNET_HOLDS_HUB (-2)
 #define CLIENT_SUBNET_IN_LAN (-3)
 #define CLIENT_VIP_IN_LAN (-4)
+#define CLIENT_VIP_IS_HUB (-5)
 int client_apply_address(struct client *cl, const struct slopn_login_response *r);
 /* The TUN without its VPN addresses (and their routes). */
 void client_drop_address(struct client *cl);

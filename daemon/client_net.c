@@ -17,11 +17,20 @@
 #include "tun/dns.h"
 #include "tun/netlink.h"
 
+/* A subnet's check, which --no-route (no route to the subnet) skips; not
+ * the address's own (a prefix of all bits), whose local route the kernel
+ * adds whatever the flag says. */
+static bool route_skipped(const struct client *cl, int family, unsigned prefix)
+{
+	return cl->cfg->no_route && prefix < (family == AF_INET6 ? 128u : 32u);
+}
+
 /* Would the subnet's route (prefix bits of net) take the hub's own
- * packets into the TUN? Then nothing would reach the hub again. */
+ * packets into the TUN? Then nothing would reach the hub again; nor if the
+ * address (all bits) were the hub's, as this machine's own. */
 static bool holds_hub(const struct client *cl, int family, const void *net, unsigned prefix)
 {
-	return !cl->cfg->no_route && cl->hub_family == family &&
+	return !route_skipped(cl, family, prefix) && cl->hub_family == family &&
 	       addr_same_prefix(net, cl->hub_addr, prefix);
 }
 
@@ -71,7 +80,7 @@ static bool in_lan(const struct client *cl, int family, const void *net, unsigne
 {
 	struct lan_query q = {family, net, prefix, cl->ifindex};
 	struct nl_route r;
-	if (cl->cfg->no_route || nl_route_find(family, lan_holds, &q, &r) <= 0)
+	if (route_skipped(cl, family, prefix) || nl_route_find(family, lan_holds, &q, &r) <= 0)
 		return false;
 	char dst[INET6_ADDRSTRLEN + 8], ifname[IF_NAMESIZE] = "?";
 	if_indextoname((unsigned)r.ifindex, ifname);
@@ -88,6 +97,11 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, prefix6)) {
 		log_warn("the hub's IPv6 prefix (%s) holds its own address %s: carrying IPv4 only",
 		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)),
+		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
+		prefix6 = 0;
+	}
+	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, 128)) {
+		log_warn("the hub's IPv6 address for this client is the hub's own, %s: carrying IPv4 only",
 		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
 		prefix6 = 0;
 	}
@@ -158,6 +172,12 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		        net_str(AF_INET, &vip, r->prefix_len, net, sizeof(net)),
 		        inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
 		refused = CLIENT_SUBNET_HOLDS_HUB;
+	} else if (holds_hub(cl, AF_INET, &vip, 32)) {
+		/* Only with --no-route: else the subnet holds it too. */
+		log_err("the VPN address the hub gives is the hub's own address %s: this machine would "
+		        "take it for itself, and nothing would reach the hub again. The hub needs another "
+		        "--subnet; trying again later", inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
+		refused = CLIENT_VIP_IS_HUB;
 	} else if (in_lan(cl, AF_INET, &vip, r->prefix_len, lan, sizeof(lan))) {
 		log_err("the VPN subnet the hub gives (%s) lies in this machine's network %s: its "
 		        "route would take that network's hosts (its router, its DNS server) into the "

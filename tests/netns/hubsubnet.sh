@@ -5,7 +5,8 @@
 # such a subnet (IPv6: such a prefix, carrying IPv4 only), leaves the
 # tunnel when it moves into such a network, and comes back when it is gone.
 # Nor does it take an address in such a network from a wider subnet.
-# --no-route takes any subnet (no route, no capture).
+# --no-route takes any subnet (no route, no capture), but not an address
+# in such a network.
 #
 #   hub 192.0.2.1 --subnet 198.51.100.0/29, --subnet6 2001:db8:5::/64
 #        |
@@ -118,3 +119,9 @@ router_token=$(ctl --json token add router --vip 198.51.100.1 | jq -r .token)
 TOKEN=$router_token start_client c1:vip --tun slopn1
 refused_in_lan c1:vip slopn1 "VPN address for this client $in_lan"
 ok "c1:vip refuses 198.51.100.1, its LAN's router's address; the router is reached on the LAN"
+# --no-route takes no subnet route, but the address is this machine's all
+# the same: one in its LAN (the router's) is refused there too.
+stop c1:vip
+TOKEN=$router_token start_client c1:nr --tun slopn2 --no-route
+refused_in_lan c1:nr slopn2 "VPN address for this client $in_lan"
+ok "c1:nr (--no-route) refuses 198.51.100.1 too; the router is reached on the LAN"
