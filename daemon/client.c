@@ -120,6 +120,20 @@ static int on_login_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* A hub's line after the login that is not understood: said once a
+ * connection, the rest counted in the log's debug level. A hub that sends
+ * them at line rate must not fill the journal and hide what matters. */
+static void bad_word(struct client *cl, const char *on, char *err)
+{
+	text_clean(err, strlen(err));
+	if (cl->bad_words++ == 0)
+		log_warn("the hub's word on %s is not understood: %s (more such words on this "
+		         "connection are not logged)", on, err);
+	else
+		log_debug("the hub's word on %s is not understood (%u on this connection): %s", on,
+		          cl->bad_words, err);
+}
+
 static void client_line(struct conn *c, const char *line, size_t len)
 {
 	struct client *cl = c->owner;
@@ -130,16 +144,14 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		if (slopn_msg_type(line, len, type, sizeof(type)) < 0)
 			log_debug("ignoring a control message that is not a JSON object");
 		else if (strcmp(type, "network") == 0) {
-			if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0) {
-				text_clean(err, strlen(err));
-				log_warn("the hub's word on its network is not understood: %s", err);
-			} else
+			if (slopn_network_parse(line, len, &n, err, sizeof(err)) < 0)
+				bad_word(cl, "its network", err);
+			else
 				client_hub_network(cl, &n);
 		} else if (strcmp(type, "path") == 0) {
-			if (slopn_path_parse(line, len, &p, err, sizeof(err)) < 0) {
-				text_clean(err, strlen(err));
-				log_warn("the hub's word on the way to it is not understood: %s", err);
-			} else
+			if (slopn_path_parse(line, len, &p, err, sizeof(err)) < 0)
+				bad_word(cl, "the way to it", err);
+			else
 				client_hub_path(cl, p.max_udp_payload);
 		} else {
 			text_clean(type, strlen(type));
@@ -185,6 +197,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	cl->state = C_UP;
 	cl->attempts = 0;
 	cl->busy_tries = 0;
+	cl->bad_words = 0;
 	sd_event_source_set_enabled(cl->login_timer, SD_EVENT_OFF);
 	cl->problem[0] = '\0';
 	client_probes_stop(cl); /* the handshake got through: the size is right */

@@ -88,6 +88,7 @@ struct client {
 	                              * one under way included */
 	bool busy;                   /* the last attempt: the hub said it is busy */
 	unsigned busy_tries;         /* soon again after that, since the last connection */
+	unsigned bad_words;          /* the hub's lines not understood, this connection */
 	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */

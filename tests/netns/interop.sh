@@ -154,6 +154,9 @@ wait_log hub:stray "echo reply from fd00:1:2:3::2" 5
 expect_eq "packets from the hub not for our client, dropped" "$(client_status c2:stray totals.drops.no_route)" 4
 nsx c2 ip -6 route show | grep -q "via fe80::1" && fail "the hub's router advertisement made a route"
 ok "the hub's packets for other addresses dropped (4), its echo requests to ours answered"
+# Its 50 lines not understood, sent right after the login: said once (the
+# log's the thing: a hub must not fill the journal).
+expect_eq "lines of c2's log on words not understood" "$(grep -c 'is not understood' "$TMP/c2-stray.log")" 1
 end stray
 
 # A hub that completes the handshake and never answers the login (its

@@ -233,6 +233,11 @@ func (h *hub) serve(conn quic.Connection) {
 	}
 	if *stray {
 		go sendStray(conn, vip)
+		// Lines after the login that a client cannot understand, at once:
+		// it must say so once, not fifty times.
+		for i := 0; i < 50; i++ {
+			stream.Write([]byte("{\"type\":\"network\",\"egress6\":1}\n"))
+		}
 	}
 	for {
 		p, err := conn.ReceiveMessage()
