@@ -131,12 +131,19 @@ static int remove_cid_cb(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *user_data
  * open: often enough for the shorter of the two idle timeouts, but not
  * more than once a second: a peer's idle timeout of 1 ms would have the
  * hub send a thousand PINGs a second for as long as it answers. */
-static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
+/* The idle timeout in force: the shorter of ours and the peer's. */
+static ngtcp2_duration idle_for(ngtcp2_conn *qc)
 {
 	const ngtcp2_transport_params *p = ngtcp2_conn_get_remote_transport_params(qc);
 	ngtcp2_duration idle = IDLE_TIMEOUT;
 	if (p && p->max_idle_timeout && p->max_idle_timeout < idle)
 		idle = p->max_idle_timeout;
+	return idle;
+}
+
+static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
+{
+	ngtcp2_duration idle = idle_for(qc);
 	ngtcp2_duration t = idle / 3 < KEEPALIVE ? idle / 3 : KEEPALIVE;
 	return t < KEEPALIVE_MIN ? KEEPALIVE_MIN : t;
 }
@@ -149,9 +156,10 @@ static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
 		c->alpn_refused = true;
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
-	if (c->is_server) {
-		ngtcp2_conn_set_keep_alive_timeout(qc, keep_alive_for(qc));
-	} else if (c->stream_id < 0) {
+	/* Both roles: a hub whose idle timeout is shorter than our 10 s (a
+	 * quic-go hub may set one) would otherwise drop an idle client. */
+	ngtcp2_conn_set_keep_alive_timeout(qc, keep_alive_for(qc));
+	if (!c->is_server && c->stream_id < 0) {
 		/* If the hub gave no stream credit yet, extend_max_bidi_cb opens it. */
 		int64_t sid;
 		if (ngtcp2_conn_open_bidi_stream(qc, &sid, NULL) == 0)
@@ -1169,10 +1177,12 @@ static void expire(struct conn *c)
 	int rv = ngtcp2_conn_handle_expiry(c->qc, conn_now());
 	if (rv == NGTCP2_ERR_IDLE_CLOSE || rv == NGTCP2_ERR_HANDSHAKE_TIMEOUT) {
 		c->close_idle = true;
-		if (rv == NGTCP2_ERR_IDLE_CLOSE || c->heard)
-			snprintf(c->close_reason, sizeof(c->close_reason), "%s",
-			         rv == NGTCP2_ERR_IDLE_CLOSE ? "no answer for 30 s (idle timeout)"
-			                                     : "handshake timed out");
+		if (rv == NGTCP2_ERR_IDLE_CLOSE)
+			snprintf(c->close_reason, sizeof(c->close_reason),
+			         "no answer for %llu s (idle timeout)",
+			         (unsigned long long)((idle_for(c->qc) + NGTCP2_SECONDS / 2) / NGTCP2_SECONDS));
+		else if (c->heard)
+			snprintf(c->close_reason, sizeof(c->close_reason), "handshake timed out");
 		else
 			/* Full-size packets from the first one (see settings_init): a
 			 * path that drops them without an ICMP answer looks like a dead

@@ -159,6 +159,18 @@ ok "the hub's packets for other addresses dropped (4), its echo requests to ours
 expect_eq "lines of c2's log on words not understood" "$(grep -c 'is not understood' "$TMP/c2-stray.log")" 1
 end stray
 
+# A hub with a 3 s idle timeout that sends no keep-alives: our client keeps
+# itself alive within that timeout (a third of it), not at its own 10 s: one
+# connection through 8 s of silence.
+hostile quiet -quiet -idle 3s
+wait_connected c2:quiet 10.100.0.2
+since=$(client_status c2:quiet since)
+sleep 8 # the silence itself, not a wait for a state
+expect_eq "our client's connection to a quiet hub with a 3 s idle timeout, after 8 s" \
+	"$(client_status c2:quiet connected) $(client_status c2:quiet since)" "true $since"
+ok "an idle client keeps a quiet hub's 3 s connection (no reconnect in 8 s)"
+end quiet
+
 # A hub that completes the handshake and never answers the login (its
 # keep-alives keep the connection from idling out): the client gives up on
 # that attempt after 10 s, says so, and tries again.

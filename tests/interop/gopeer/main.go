@@ -94,6 +94,7 @@ var (
 	stray  = flag.Bool("stray", false, "hub: give IPv6 too, and send packets not for the client")
 	mute   = flag.Bool("mute", false, "hub: never answer a login (keep the connection open)")
 	drop   = flag.Bool("drop", false, "hub: end each connection just after answering its login")
+	quiet  = flag.Bool("quiet", false, "hub: send no keep-alives (idle clients keep themselves)")
 )
 
 func quicConfig() *quic.Config {
@@ -331,7 +332,9 @@ func server(addr, token, tunName string) {
 		tun: openTun(tunName, "10.100.0.1/24", 1280)}
 	tlsConf := &tls.Config{Certificates: []tls.Certificate{selfSigned()}, NextProtos: []string{alpn}}
 	cfg := quicConfig()
-	cfg.KeepAlivePeriod = 10 * time.Second // the hub keeps idle clients alive
+	if !*quiet {
+		cfg.KeepAlivePeriod = 10 * time.Second // the hub keeps idle clients alive
+	}
 	ln, err := quic.ListenAddr(addr, tlsConf, cfg)
 	if err != nil {
 		die("listen %s: %v", addr, err)
