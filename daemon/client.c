@@ -1123,6 +1123,17 @@ int client_run(const struct config *cfg)
 		else if (r == DNS_BAD_BACKUP)
 			log_warn("--accept-dns: %s", err);
 	}
+	{
+		/* A host route to the hub that a crashed run left takes this
+		 * run's packets the way that one went, maybe through a link that
+		 * has died since: it would never log in, where the route goes
+		 * otherwise. The hub's address is not known yet: by metric. */
+		uint32_t metric = fulltunnel_metric(cl->tunname);
+		int n4 = fulltunnel_flush_stale(metric, AF_INET, NULL);
+		int n6 = fulltunnel_flush_stale(metric, AF_INET6, NULL);
+		if (n4 > 0 || n6 > 0)
+			log_info("removed a host route to the hub left by a run that did not stop cleanly");
+	}
 	if (client_killswitch_start(cl) < 0)
 		goto out;
 	/* Ready once running: a hub that is down must not fail the unit's start. */

@@ -48,8 +48,8 @@ bool fulltunnel_holds(const struct full_tunnel *ft);
 /* Remove what fulltunnel_up added. Safe to call twice. */
 void fulltunnel_down(struct full_tunnel *ft);
 /* Remove the host routes a crashed run on this TUN left (metric), to
- * whatever hub, and an older slopnd's to this hub; returns how many (0
- * when none), or -1. */
+ * whatever hub, and an older slopnd's to this hub (hub NULL: not those);
+ * returns how many (0 when none), or -1. */
 int fulltunnel_flush_stale(uint32_t metric, int family, const void *hub);
 
 #endif

@@ -672,7 +672,8 @@ static int collect_own(const struct nlmsghdr *nlh, void *data)
 	/* The kernel's metric for a route added without one (an older
 	 * slopnd's): 1024 for IPv6. */
 	uint32_t none = m->family == AF_INET6 ? 1024 : 0;
-	if (r.metric == m->metric || (r.metric == none && !memcmp(r.dst, m->dst, addr_len(m->family))))
+	if (r.metric == m->metric ||
+	    (r.metric == none && m->dst && !memcmp(r.dst, m->dst, addr_len(m->family))))
 		m->found[m->n++] = r;
 	return MNL_CB_OK;
 }

@@ -106,7 +106,7 @@ int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, 
 int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
 /* Delete every host route of ours in the main table with this metric,
  * whatever its destination, and those with none to dst (an older
- * slopnd's). Returns how many, or -1. */
+ * slopnd's; dst NULL: none of those). Returns how many, or -1. */
 int nl_host_route_flush(int family, uint32_t metric, const void *dst);
 
 /* A socket that hears of every change to links, addresses and routes
