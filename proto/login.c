@@ -54,6 +54,14 @@ static json_t *load_object(const char *line, size_t len, char *err, size_t errle
 		fail(err, errlen, "not a JSON object");
 		return NULL;
 	}
+	/* A field that is null is taken as absent: a Go peer's struct writes
+	 * an unset pointer so without omitempty, and our fields are optional. */
+	const char *key;
+	json_t *v;
+	void *tmp;
+	json_object_foreach_safe(j, tmp, key, v)
+		if (json_is_null(v))
+			json_object_del(j, key);
 	return j;
 }
 
@@ -128,12 +136,13 @@ static int get_bool(json_t *o, const char *key, bool *out, char *err, size_t err
 	return 0;
 }
 
-/* An optional id field (client_id, instance): absent, or a valid id. */
+/* An optional id field (client_id, instance): absent, or a valid id; ""
+ * is absent too (a Go peer's unset string, without omitempty). */
 static int get_id(json_t *o, const char *key, char *out, size_t size, char *err, size_t errlen)
 {
 	if (get_string(o, key, out, size, OPTIONAL_EXACT, err, errlen) < 0)
 		return -1;
-	if (json_object_get(o, key) && !slopn_client_id_valid(out))
+	if (out[0] && !slopn_client_id_valid(out))
 		return fail(err, errlen, "field \"%s\" is not 1-%d characters of A-Z a-z 0-9 . _ -", key,
 		            SLOPN_CLIENT_ID_MAX);
 	return 0;
