@@ -86,7 +86,7 @@ int cidmap_init(struct cidmap *m, size_t initial_cap)
 	m->slots = calloc(cap, sizeof(*m->slots));
 	if (!m->slots)
 		return -1;
-	m->cap = cap;
+	m->cap = m->min_cap = cap;
 	return 0;
 }
 
@@ -133,21 +133,10 @@ static void insert_new(struct cidmap *m, const uint8_t *cid, size_t len, void *v
 	m->count++;
 }
 
-/* Rehash into a new table: twice the size if live entries need it, else the
- * same size, which just clears the tombstones. */
-static int rehash(struct cidmap *m)
+/* Rehash into a new table of cap slots (a power of two, holding the live
+ * entries at most a quarter full). */
+static int rehash_to(struct cidmap *m, size_t cap)
 {
-	size_t cap = m->cap < MIN_CAP ? MIN_CAP : m->cap;
-	/* Double when live entries would fill more than a quarter. Either way
-	 * about a quarter of the table or more is left for puts before the next
-	 * rehash, so churn by put/del costs O(1) amortized. */
-	if ((m->count + 1) * 4 > cap) {
-		if (cap > SIZE_MAX / 2 / sizeof(*m->slots)) {
-			errno = ENOMEM;
-			return -1;
-		}
-		cap <<= 1;
-	}
 	struct cidmap_entry *slots = calloc(cap, sizeof(*slots));
 	if (!slots)
 		return -1;
@@ -162,6 +151,42 @@ static int rehash(struct cidmap *m)
 			insert_new(m, old[i].cid, old[i].len, old[i].value);
 	free(old);
 	return 0;
+}
+
+/* Rehash: twice the size if live entries need it, else the same size,
+ * which just clears the tombstones. */
+static int rehash(struct cidmap *m)
+{
+	size_t cap = m->cap < MIN_CAP ? MIN_CAP : m->cap;
+	/* Double when live entries would fill more than a quarter. Either way
+	 * about a quarter of the table or more is left for puts before the next
+	 * rehash, so churn by put/del costs O(1) amortized. */
+	if ((m->count + 1) * 4 > cap) {
+		if (cap > SIZE_MAX / 2 / sizeof(*m->slots)) {
+			errno = ENOMEM;
+			return -1;
+		}
+		cap <<= 1;
+	}
+	return rehash_to(m, cap);
+}
+
+/* After deletes: a table grown for a peak (a crowd of reconnects, a flood
+ * of handshakes) and now under a sixteenth full goes back to a quarter
+ * full, not below the size it was made with. The memory would stay
+ * otherwise, and every scan (cidmap_del_value at each close) would go
+ * through the whole peak's table. Rare enough to stay O(1) amortized:
+ * the entries must fall by four times again for the next. Out of memory,
+ * it stays as it is. */
+static void shrink(struct cidmap *m)
+{
+	if (m->cap <= m->min_cap || m->count * 16 >= m->cap)
+		return;
+	size_t cap = m->min_cap < MIN_CAP ? MIN_CAP : m->min_cap;
+	while (cap < (m->count + 1) * 4)
+		cap <<= 1;
+	if (cap < m->cap)
+		rehash_to(m, cap);
 }
 
 int cidmap_put(struct cidmap *m, const uint8_t *cid, size_t len, void *value)
@@ -212,6 +237,7 @@ void *cidmap_del(struct cidmap *m, const uint8_t *cid, size_t len)
 		return NULL;
 	void *v = e->value;
 	bury(m, e);
+	shrink(m);
 	return v;
 }
 
@@ -226,5 +252,7 @@ size_t cidmap_del_value(struct cidmap *m, const void *value)
 		}
 	}
 	m->last = NULL;
+	if (n)
+		shrink(m);
 	return n;
 }

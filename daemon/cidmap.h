@@ -21,6 +21,7 @@ struct cidmap {
 	size_t cap;           /* power of two */
 	size_t count;         /* live entries */
 	size_t tombs;
+	size_t min_cap;       /* what it was made with: it shrinks back to it, not below */
 	uint64_t key[2];      /* hash key, random per map */
 	/* The slot of the last hit, tried first: a receive batch holds runs
 	 * of packets of one connection, and hashing each costs more than a

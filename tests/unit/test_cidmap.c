@@ -151,6 +151,40 @@ static void tombstones(void **state)
 	cidmap_free(&m);
 }
 
+/* A table grown for a peak goes back once the crowd has gone, by deletes
+ * one at a time and by a connection's IDs at once; not below its first
+ * size, and every entry left still found. */
+static void shrinks_after_a_peak(void **state)
+{
+	(void)state;
+	struct cidmap m;
+	static int v[20000];
+	assert_int_equal(cidmap_init(&m, 256), 0);
+	uint8_t k[8] = {0};
+	for (uint32_t i = 0; i < 20000; i++) {
+		memcpy(k, &i, sizeof(i));
+		assert_int_equal(cidmap_put(&m, k, 8, &v[i % 100]), 0);
+	}
+	size_t peak = m.cap;
+	assert_true(peak >= 40000);
+	for (uint32_t i = 0; i < 19000; i++) {
+		memcpy(k, &i, sizeof(i));
+		assert_ptr_equal(cidmap_del(&m, k, 8), &v[i % 100]);
+		assert_true(m.count * 32 >= m.cap || m.cap == 256); /* never far below a sixteenth */
+	}
+	assert_true(m.cap < peak / 8);
+	for (uint32_t i = 19000; i < 20000; i++) {
+		memcpy(k, &i, sizeof(i));
+		assert_ptr_equal(cidmap_get(&m, k, 8), &v[i % 100]);
+	}
+	/* The rest, ten IDs a value at a time, as connections close. */
+	for (int j = 0; j < 100; j++)
+		assert_int_equal(cidmap_del_value(&m, &v[j]), 10);
+	assert_int_equal(m.count, 0);
+	assert_int_equal(m.cap, 256);
+	cidmap_free(&m);
+}
+
 #define N 512
 
 /* 10 000 random puts and deletes, checked against a plain array. */
@@ -212,6 +246,7 @@ int main(void)
 		cmocka_unit_test(growth),
 		cmocka_unit_test(tombstones),
 		cmocka_unit_test(del_value),
+		cmocka_unit_test(shrinks_after_a_peak),
 		cmocka_unit_test(against_a_model),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
