@@ -215,3 +215,30 @@ int statefile_write_nosync(const char *path, const void *data, size_t len, mode_
 {
 	return replace(path, data, len, mode, false, err, errlen);
 }
+
+int statefile_set_aside(const char *path, char *to, size_t tolen)
+{
+	for (unsigned i = 1; i <= 99; i++) {
+		int n = i == 1 ? snprintf(to, tolen, "%s.bad", path)
+		               : snprintf(to, tolen, "%s.bad.%u", path, i);
+		if (n < 0 || (size_t)n >= tolen) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		if (renameat2(AT_FDCWD, path, AT_FDCWD, to, RENAME_NOREPLACE) == 0)
+			return 0;
+		if (errno == EINVAL) {
+			/* A file system without RENAME_NOREPLACE: look first. */
+			struct stat st;
+			if (lstat(to, &st) == 0)
+				continue;
+			if (errno != ENOENT)
+				return -1;
+			return rename(path, to);
+		}
+		if (errno != EEXIST)
+			return -1;
+	}
+	errno = EEXIST;
+	return -1;
+}

@@ -32,4 +32,10 @@ int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
 int statefile_write_nosync(const char *path, const void *data, size_t len, mode_t mode,
                            char *err, size_t errlen);
 
+/* Move path aside for a look, as PATH.bad, or PATH.bad.2 ... PATH.bad.99
+ * when that is taken: one set aside before is never written over. 0 with
+ * the new name in to, or -1 with errno (ENOENT: no path; EEXIST: every
+ * name taken); path is then where it was. */
+int statefile_set_aside(const char *path, char *to, size_t tolen);
+
 #endif

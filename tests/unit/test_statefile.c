@@ -1,8 +1,10 @@
 /* The state directory's files: replaced whole (with or without the
  * fsyncs), read back whole, refused past their size; a failed write leaves
- * the file as it was and no temporary file behind, and a crash's leftover
- * goes at the next load or save. */
+ * the file as it was and no temporary file behind, a crash's leftover
+ * goes at the next load or save, and a file set aside keeps the one set
+ * aside before. */
 #include <dirent.h>
+#include <errno.h>
 #include <setjmp.h>
 #include <stdbool.h>
 #include <stdarg.h>
@@ -225,6 +227,43 @@ static void failed_write(void **state)
 	rmdir(path);
 }
 
+/* A file set aside keeps what was set aside before: .bad, then .bad.2. */
+static void set_aside(void **state)
+{
+	(void)state;
+	char path[64], to[96], err[256], *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/leases.json", dir);
+	assert_int_equal(statefile_write(path, "first", 5, 0600, err, sizeof(err)), 0);
+	assert_int_equal(statefile_set_aside(path, to, sizeof(to)), 0);
+	assert_string_equal(strrchr(to, '/'), "/leases.json.bad");
+	assert_int_equal(access(path, F_OK), -1);
+	assert_int_equal(statefile_write(path, "second", 6, 0600, err, sizeof(err)), 0);
+	assert_int_equal(statefile_set_aside(path, to, sizeof(to)), 0);
+	assert_string_equal(strrchr(to, '/'), "/leases.json.bad.2");
+	assert_int_equal(statefile_read(to, 100, &buf, &len, err, sizeof(err)), 1);
+	assert_string_equal(buf, "second");
+	free(buf);
+	snprintf(to, sizeof(to), "%s/leases.json.bad", dir);
+	assert_int_equal(statefile_read(to, 100, &buf, &len, err, sizeof(err)), 1);
+	assert_string_equal(buf, "first");
+	free(buf);
+	/* Nothing there: said, nothing made. */
+	assert_int_equal(statefile_set_aside(path, to, sizeof(to)), -1);
+	assert_int_equal(errno, ENOENT);
+	/* No room for the name: path stays. */
+	assert_int_equal(statefile_write(path, "third", 5, 0600, err, sizeof(err)), 0);
+	assert_int_equal(statefile_set_aside(path, to, strlen(path) + 4), -1);
+	assert_int_equal(errno, ENAMETOOLONG);
+	assert_int_equal(access(path, F_OK), 0);
+	assert_int_equal(entries(), 3);
+	unlink(path);
+	snprintf(to, sizeof(to), "%s/leases.json.bad", dir);
+	unlink(to);
+	snprintf(to, sizeof(to), "%s/leases.json.bad.2", dir);
+	unlink(to);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -236,6 +275,7 @@ int main(void)
 		cmocka_unit_test(small_file_little_memory),
 		cmocka_unit_test(size_not_known),
 		cmocka_unit_test(leftovers_removed),
+		cmocka_unit_test(set_aside),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
