@@ -76,9 +76,10 @@ static int make_certificate(gnutls_x509_privkey_t key, gnutls_datum_t *pem)
 }
 
 /* A new key and its certificate; or, with a key already in keypath, a new
- * certificate for it (one lost in a crash between the two writes): the
- * pin, which is the key's, stays. */
-static int create_identity(const char *keypath, const char *crtpath, bool have_key)
+ * certificate for it (one lost in a crash between the two writes, or
+ * damaged: why, said in the warning): the pin, which is the key's, stays. */
+static int create_identity(const char *keypath, const char *crtpath, bool have_key,
+                           const char *why_new)
 {
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_datum_t kpem = {0}, cpem = {0};
@@ -111,8 +112,8 @@ static int create_identity(const char *keypath, const char *crtpath, bool have_k
 		goto out;
 	}
 	if (have_key)
-		log_warn("%s was missing: made a new certificate for the key in %s (the pin stays)",
-		         crtpath, keypath);
+		log_warn("%s %s: made a new certificate for the key in %s (the pin stays)",
+		         crtpath, why_new, keypath);
 	else
 		log_info("created hub key %s and certificate %s", keypath, crtpath);
 	rv = 0;
@@ -125,6 +126,21 @@ out:
 	if (key)
 		gnutls_x509_privkey_deinit(key);
 	return rv;
+}
+
+/* path, whole, into *d (malloc'd); -1 said. */
+static int read_pem(const char *path, gnutls_datum_t *d)
+{
+	char *buf, err[256];
+	size_t len;
+	int r = statefile_read(path, 1 << 20, &buf, &len, err, sizeof(err));
+	if (r <= 0) {
+		log_err("%s: %s", path, r < 0 ? err : "gone while the hub started");
+		return -1;
+	}
+	d->data = (unsigned char *)buf;
+	d->size = (unsigned)len;
+	return 0;
 }
 
 int tls_identity_load(struct tls_identity *id, const char *state_dir)
@@ -161,26 +177,54 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 			        keypath, crtpath);
 			return -1;
 		}
-		if (create_identity(keypath, crtpath, false) < 0)
+		if (create_identity(keypath, crtpath, false, NULL) < 0)
 			return -1;
 	} else if (access(crtpath, F_OK) < 0 && errno == ENOENT) {
-		if (create_identity(keypath, crtpath, true) < 0)
+		if (create_identity(keypath, crtpath, true, "was missing") < 0)
 			return -1;
 	}
 
-	const char *what = keypath;
-	if ((err = gnutls_load_file(keypath, &kd)) < 0 ||
-	    (what = crtpath, err = gnutls_load_file(crtpath, &cd)) < 0) {
-		log_err("cannot read %s: %s (%s)", what, gnutls_strerror(err), strerror(errno));
+	/* Each file on its own, named when it fails: a damaged certificate
+	 * is made again, a damaged key is not (a new one is a new pin). */
+	if ((err = gnutls_x509_privkey_init(&key)) < 0 || (err = gnutls_x509_crt_init(&crt)) < 0) {
+		log_err("cannot load the hub's identity: %s", gnutls_strerror(err));
 		goto out;
 	}
-	if ((err = gnutls_x509_privkey_init(&key)) < 0 ||
-	    (err = gnutls_x509_privkey_import(key, &kd, GNUTLS_X509_FMT_PEM)) < 0 ||
-	    (err = gnutls_x509_crt_init(&crt)) < 0 ||
-	    (err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
-		log_err("%s or %s is not a valid PEM key/certificate: %s (move them away to make new ones)",
-		        keypath, crtpath, gnutls_strerror(err));
+	if (read_pem(keypath, &kd) < 0)
 		goto out;
+	if ((err = gnutls_x509_privkey_import(key, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
+		log_err("%s is not a valid PEM private key: %s (the pin is the key's: put the hub's key "
+		        "back from a backup; a new key, made once %s and %s are moved away, has a new "
+		        "pin that every client with --pin and every invite then needs)",
+		        keypath, gnutls_strerror(err), keypath, crtpath);
+		goto out;
+	}
+	if (read_pem(crtpath, &cd) < 0)
+		goto out;
+	if ((err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
+		/* A certificate cut short (a crash, a full disk) with its key
+		 * whole: a new one for the key keeps the pin; stopping here would
+		 * keep the hub down, and moving both away would change the pin. */
+		char bad[4200], why_new[4400];
+		if (statefile_set_aside(crtpath, bad, sizeof(bad)) < 0) {
+			log_err("%s is not a valid PEM certificate: %s; and it cannot be moved aside (%s): "
+			        "move it away, and the next start makes a new one for the key in %s (the "
+			        "pin stays)", crtpath, gnutls_strerror(err), strerror(errno), keypath);
+			goto out;
+		}
+		snprintf(why_new, sizeof(why_new), "was not a valid PEM certificate (%s), now %s",
+		         gnutls_strerror(err), bad);
+		free(cd.data);
+		cd.data = NULL;
+		gnutls_x509_crt_deinit(crt);
+		crt = NULL;
+		if (create_identity(keypath, crtpath, true, why_new) < 0 || read_pem(crtpath, &cd) < 0)
+			goto out;
+		if ((err = gnutls_x509_crt_init(&crt)) < 0 ||
+		    (err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
+			log_err("%s, just made, cannot be loaded: %s", crtpath, gnutls_strerror(err));
+			goto out;
+		}
 	}
 	if ((err = gnutls_certificate_allocate_credentials(&id->cred)) < 0 ||
 	    (err = gnutls_certificate_set_x509_key(id->cred, &crt, 1, key)) < 0) {
@@ -204,9 +248,9 @@ out:
 	}
 	if (kd.data) {
 		gnutls_memset(kd.data, 0, kd.size);
-		gnutls_free(kd.data);
+		free(kd.data);
 	}
-	gnutls_free(cd.data);
+	free(cd.data);
 	if (crt)
 		gnutls_x509_crt_deinit(crt);
 	if (key)

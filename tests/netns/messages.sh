@@ -137,6 +137,14 @@ expect_eq "pin without hub.key: said" "$(cat "$TMP/err.txt")" \
 	"slopnd: error: $TMP/pin-state/hub.key is missing, but $TMP/pin-state/hub.crt is there: the hub's key is lost, and a new one would change its pin (clients with --pin would be refused). Put $TMP/pin-state/hub.key back, or move $TMP/pin-state/hub.crt away to make a new key and pin"
 mv "$TMP/pin-state/hub.key.lost" "$TMP/pin-state/hub.key"
 expect_eq "pin with hub.key back" "$(hubd pin --state-dir "$TMP/pin-state")" "$pin"
+# A certificate cut short beside a whole key (a crash, a full disk): set
+# aside and made again for the same key, so the same pin; no exit 1 to
+# loop on under Restart=, and no advice to make a new key.
+head -c 100 "$TMP/pin-state/hub.crt" > "$TMP/cut" && mv "$TMP/cut" "$TMP/pin-state/hub.crt"
+expect_eq "pin after hub.crt was cut short" "$(hubd pin --state-dir "$TMP/pin-state" 2> "$TMP/err.txt")" "$pin"
+expect_eq "hub.crt cut short, made again, said" "$(cat "$TMP/err.txt")" \
+	"slopnd: warning: $TMP/pin-state/hub.crt was not a valid PEM certificate (Base64 unexpected header error.), now $TMP/pin-state/hub.crt.bad: made a new certificate for the key in $TMP/pin-state/hub.key (the pin stays)"
+expect_eq "the cut hub.crt set aside" "$(wc -c < "$TMP/pin-state/hub.crt.bad")" 100
 ok "usage and config errors: one line each, with where"
 
 # --listen without a port: a warning that names the port, which is used.
@@ -190,3 +198,44 @@ expect_eq "slopnd pin without permission exits" "$?" 1
 grep -q "^slopnd: error: cannot read $TMP/hub-state/hub.key: Permission denied (this user may not read the state directory" \
 	"$TMP/err.txt" || fail "pin without permission: $(cat "$TMP/err.txt")"
 ok "slopnd pin: the state directory cannot be read"
+
+# The hub itself with a damaged hub.crt, cut short or empty: it starts,
+# with the pin it had (the key's), and the old file set aside, the first
+# kept beside the second. With a damaged hub.key it exits 1 naming the key
+# and what a new one costs; no new key is made.
+pin=$(ctl --json status | jq -r .pin)
+for how in cut empty; do
+	stop hub
+	mv "$TMP/hub.log" "$TMP/hub-before-$how.log"
+	if [ $how = cut ]; then
+		head -c 100 "$TMP/hub-state/hub.crt" > "$TMP/cut" && mv "$TMP/cut" "$TMP/hub-state/hub.crt"
+	else
+		: > "$TMP/hub-state/hub.crt"
+	fi
+	start hub server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+		--control "$TMP/hub.sock" --tun msg0
+	wait_hub
+	expect_eq "the hub's pin after a start with hub.crt $how" "$(ctl --json status | jq -r .pin)" "$pin"
+	expect_eq "slopnd pin after a start with hub.crt $how" "$(hubd pin --state-dir "$TMP/hub-state")" "$pin"
+	grep -q "^slopnd: warning: $TMP/hub-state/hub.crt was not a valid PEM certificate (.*), now $TMP/hub-state/hub.crt.bad.*: made a new certificate for the key in $TMP/hub-state/hub.key (the pin stays)$" \
+		"$TMP/hub.log" || fail "hub.crt $how: $(head -n 3 "$TMP/hub.log")"
+done
+expect_eq "the cut hub.crt set aside" "$(wc -c < "$TMP/hub-state/hub.crt.bad")" 100
+expect_eq "the empty hub.crt set aside beside it" "$(wc -c < "$TMP/hub-state/hub.crt.bad.2")" 0
+ok "a damaged hub.crt is made again for the same key: the pin stays, the old file set aside"
+stop hub
+mv "$TMP/hub.log" "$TMP/hub-before-key.log"
+key=$(cat "$TMP/hub-state/hub.key")
+head -c 100 "$TMP/hub-state/hub.key" > "$TMP/cut" && mv "$TMP/cut" "$TMP/hub-state/hub.key"
+start hub server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
+	--control "$TMP/hub.sock" --tun msg0
+rc=0
+wait "$(pid_of hub)" || rc=$?
+forget "$(pid_of hub)"
+expect_eq "a hub with hub.key cut short exits" "$rc" 1
+grep -q "^slopnd: error: $TMP/hub-state/hub.key is not a valid PEM private key: .*(the pin is the key's: put the hub's key back from a backup; a new key, made once $TMP/hub-state/hub.key and $TMP/hub-state/hub.crt are moved away, has a new pin that every client with --pin and every invite then needs)$" \
+	"$TMP/hub.log" || fail "hub.key cut short: $(cat "$TMP/hub.log")"
+expect_eq "hub.key cut short, kept as it was" "$(wc -c < "$TMP/hub-state/hub.key")" 100
+echo "$key" > "$TMP/hub-state/hub.key"
+expect_eq "pin with hub.key back" "$(hubd pin --state-dir "$TMP/hub-state")" "$pin"
+ok "a damaged hub.key: exit 1, the key named, no new key"
