@@ -162,6 +162,7 @@ struct server {
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */
 	char *leases_path;             /* leases.json */
+	bool leases_held;              /* it could not be read, or not set aside: not written over */
 	sd_event_source *leases_timer; /* the next save */
 	uint64_t leases_due;           /* when (CLOCK_MONOTONIC), 0 = none armed */
 	struct save_state saved[SAVED_FILES]; /* leases.json, traffic.json, peers.json, tokens.json */

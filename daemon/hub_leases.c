@@ -28,6 +28,21 @@ uint64_t hub_save_retry(void)
 	return v ? v * 1000000 : SAVE_LATER_USEC;
 }
 
+/* Start without the file's leases and never write over it: its leases
+ * may be whole, and the next save would lose them for good. Said in the
+ * log (why: after "PATH: ") and, as a failed save, in status and metrics. */
+static void hold(struct server *s, const char *why)
+{
+	char err[512];
+	s->leases_held = true;
+	log_err("%s: %s; starting without leases (clients get new addresses), and the file is "
+	        "kept as it is: no leases are saved over it while the hub runs (make it readable, "
+	        "or move it away, and restart the hub)", s->leases_path, why);
+	snprintf(err, sizeof(err), "not saved over the file, which could not be used at the start: %s",
+	         why);
+	save_failed(&s->saved[SAVED_LEASES], err);
+}
+
 void hub_leases_load(struct server *s)
 {
 	char *buf, err[256];
@@ -36,17 +51,25 @@ void hub_leases_load(struct server *s)
 	int r = statefile_read(s->leases_path, LEASES_FILE_MAX, &buf, &len, err, sizeof(err));
 	if (r == 0)
 		return;
-	if (r > 0 && leasefile_parse(buf, len, &v, &n, err, sizeof(err)) < 0)
-		r = -1;
+	if (r < 0) {
+		/* Not read is not damaged (EACCES, EIO, ENOMEM, a directory). */
+		hold(s, err);
+		return;
+	}
+	r = leasefile_parse(buf, len, &v, &n, err, sizeof(err));
 	free(buf);
 	if (r < 0) {
 		/* Leases only spare clients a new address: start without them,
-		 * and keep the file for a look. */
-		char bad[4200];
-		snprintf(bad, sizeof(bad), "%s.bad", s->leases_path);
-		bool kept = rename(s->leases_path, bad) == 0;
-		log_warn("%s: %s; starting without leases (clients get new addresses)%s%s",
-		         s->leases_path, err, kept ? "; the file is now " : "", kept ? bad : "");
+		 * and keep the file for a look, beside any set aside before. */
+		char bad[4200], why[4500];
+		if (statefile_set_aside(s->leases_path, bad, sizeof(bad)) == 0) {
+			log_warn("%s: %s; starting without leases (clients get new addresses); the file is "
+			         "now %s", s->leases_path, err, bad);
+		} else {
+			snprintf(why, sizeof(why), "%s; and it cannot be set aside as %s (%s)", err, bad,
+			         strerror(errno));
+			hold(s, why);
+		}
 		return;
 	}
 	/* Leases of tokens that are gone go with them. */
@@ -68,6 +91,12 @@ int hub_leases_save(struct server *s, bool at_exit)
 {
 	if (!s->addrs.changed && !s->addrs.touched)
 		return 0;
+	if (s->leases_held) {
+		if (at_exit)
+			log_warn("leases not saved at exit: %s is kept as it was at the start, when it "
+			         "could not be used", s->leases_path);
+		return 0;
+	}
 	char *text = leasefile_format(s->addrs.leases, s->addrs.nleases), err[512];
 	if (!text)
 		snprintf(err, sizeof(err), "out of memory");

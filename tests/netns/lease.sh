@@ -4,7 +4,8 @@
 # restarted takes over its stale session at once and gets its address
 # back; the pool's only address left free by a client that is away goes
 # to a newcomer; a hub killed with -9 and restarted gives every client its
-# address back (leases.json); a damaged leases.json does not stop it.
+# address back (leases.json); a damaged leases.json does not stop it, and
+# one that cannot be read is kept, not saved over.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 7
@@ -83,6 +84,37 @@ after=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
 expect_eq "each client's VIP after the hub's restart" "$after" "$before"
 ok "a hub restarted gives its clients their two addresses back"
 
+# A leases.json that cannot be read is not a damaged one (EACCES, EIO;
+# here a directory, EISDIR): the hub starts without the leases, but keeps
+# the file where it is and saves no leases over it while it runs, and
+# status says so; not a first save making every client's lease new.
+stop hub
+mv "$TMP/hub.log" "$TMP/hub-restarted.log"
+mv "$TMP/hub-state/leases.json" "$TMP/leases.json.real"
+mkdir "$TMP/hub-state/leases.json"
+cp "$TMP/leases.json.real" "$TMP/hub-state/leases.json/inside"
+start_hub --subnet 10.100.0.0/29 --subnet6 fd00:1:2:3::/64
+wait_log hub "error: $TMP/hub-state/leases.json: cannot read: Is a directory; starting without leases \\(clients get new addresses\\), and the file is kept as it is: no leases are saved over it while the hub runs" 1
+wait_until 10 "five sessions after a start with leases.json unreadable" hub_sessions_are 5
+ctl --json status | jq -r '.save_errors["leases.json"]' | grep -q "could not be used at the start: cannot read: Is a directory" ||
+	fail "leases.json held, in status: $(ctl --json status | jq -c .save_errors)"
+expect_eq "the failing-save metric for a held leases.json" \
+	"$(metric 'slopn_state_save_failing{file="leases.json"}')" 1
+nap 0.5 # past a save (a tenth of a second after a new lease)
+stop hub
+grep -q "warning: leases not saved at exit: $TMP/hub-state/leases.json is kept as it was at the start" \
+	"$TMP/hub.log" || fail "no word of the leases not saved: $(tail -n 3 "$TMP/hub.log")"
+[ -d "$TMP/hub-state/leases.json" ] || fail "the unreadable leases.json was replaced"
+cmp -s "$TMP/leases.json.real" "$TMP/hub-state/leases.json/inside" || fail "what it held changed"
+[ -e "$TMP/hub-state/leases.json.bad" ] && fail "an unreadable leases.json was set aside as damaged"
+rm -r "$TMP/hub-state/leases.json"
+mv "$TMP/leases.json.real" "$TMP/hub-state/leases.json"
+mv "$TMP/hub.log" "$TMP/hub-held.log"
+start_hub --subnet 10.100.0.0/29 --subnet6 fd00:1:2:3::/64
+wait_log hub "5 leases in $TMP/hub-state/leases.json" 1
+wait_until 10 "five sessions with leases.json back" hub_sessions_are 5
+ok "an unreadable leases.json: kept as it was, no leases saved over it, said in the log and status"
+
 # A damaged leases.json costs the leases, not the hub: it starts without
 # them and keeps the file aside. c1 (10.100.0.2) stays away meanwhile, so
 # that others get new addresses: each takes its new one in place of the
@@ -145,4 +177,15 @@ for c in c1 c3 c4 c5 c6; do
 done
 expect_eq "VIPs in the /28" "${after%$'\n'}" "$before"
 ok "a hub with a wider subnet: each client keeps its address, with the new prefix and route only"
+
+# A second damaged leases.json is set aside beside the first, not over it.
+first_bad=$(cat "$TMP/hub-state/leases.json.bad")
+stop hub
+mv "$TMP/hub.log" "$TMP/hub-fourth.log"
+printf '{"version":1,"leases":[' > "$TMP/hub-state/leases.json"
+start_hub --subnet 10.100.0.0/28
+wait_log hub "warning: $TMP/hub-state/leases.json: .*; starting without leases \\(clients get new addresses\\); the file is now $TMP/hub-state/leases.json.bad.2$" 1
+expect_eq "the first damaged leases.json, kept" "$(cat "$TMP/hub-state/leases.json.bad")" "$first_bad"
+expect_eq "the second, beside it" "$(cat "$TMP/hub-state/leases.json.bad.2")" '{"version":1,"leases":['
+ok "a second damaged leases.json: set aside as leases.json.bad.2, the first kept"
 echo "PASS"
