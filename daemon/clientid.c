@@ -35,11 +35,17 @@ void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LE
 		return;
 	}
 	free(buf);
+	random_hex(id, CLIENT_ID_LEN);
+	if (r < 0) {
+		/* Not read is not damaged (EACCES, EIO): the file may hold the id
+		 * the hub knows, which a new one written over it would lose. */
+		log_warn("%s: %s; using a new client id for this run only, and keeping the file as it "
+		         "is: the hub gives this client its addresses back once the file can be read "
+		         "(fix it, or move it away, and restart)", path, err);
+		return;
+	}
 	if (r > 0)
 		log_warn("%s: not a client id (32 hex digits); making a new one", path);
-	else if (r < 0)
-		log_warn("%s: %s; making a new client id", path, err);
-	random_hex(id, CLIENT_ID_LEN);
 	char text[CLIENT_ID_LEN + 2];
 	snprintf(text, sizeof(text), "%s\n", id);
 	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)

@@ -7,9 +7,10 @@
 
 #include "proto/clientid.h"
 
-/* Read the id of the client with TUN device tun, or make and save one.
- * Always fills id; when it cannot be kept, says so (the id then lasts as
- * long as this process). */
+/* Read the id of the client with TUN device tun, or make and save one
+ * (none there, or not an id). Always fills id; when it cannot be kept, or
+ * the file cannot be read (then it is not written over), says so (the id
+ * then lasts as long as this process). */
 void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LEN + 1]);
 
 /* This run's instance: 16 random hex digits, sent at login next to the
