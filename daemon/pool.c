@@ -39,7 +39,7 @@ int pool_init(struct pool *p, uint32_t network, unsigned prefix)
 	p->prefix = prefix;
 	p->size = size;
 	p->network = network & ~(size - 1);
-	p->next = 2;
+	p->next = p->next_in = 2;
 	/* Reserved addresses are marked taken, so no search ever stops there. */
 	mark(p, 0, true);
 	mark(p, 1, true);
@@ -81,6 +81,29 @@ uint32_t pool_alloc(struct pool *p)
 			mark(p, off, true);
 			p->used++;
 			p->next = (off + 1) & (p->size - 1);
+			return p->network + off;
+		}
+	}
+	return 0;
+}
+
+uint32_t pool_alloc_in(struct pool *p, uint32_t lo, uint32_t hi)
+{
+	if (p->used >= pool_capacity(p) || hi < p->network || lo > hi)
+		return 0;
+	uint32_t first = lo > p->network ? lo - p->network : 0, last = hi - p->network;
+	if (last >= p->size)
+		last = p->size - 1;
+	if (first > last)
+		return 0;
+	uint32_t n = last - first + 1;
+	uint32_t start = p->next_in >= first && p->next_in <= last ? p->next_in - first : 0;
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t off = first + (start + i) % n;
+		if (!taken(p, off)) {
+			mark(p, off, true);
+			p->used++;
+			p->next_in = off + 1;
 			return p->network + off;
 		}
 	}

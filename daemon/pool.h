@@ -18,6 +18,7 @@ struct pool {
 	unsigned prefix;
 	uint32_t size;      /* 1 << (32 - prefix) */
 	uint32_t next;      /* offset where the next search starts (round robin) */
+	uint32_t next_in;   /* the same for pool_alloc_in */
 	uint32_t used;      /* addresses handed out */
 	uint64_t *bits;     /* one bit per offset; 1 = taken or reserved */
 };
@@ -33,6 +34,9 @@ bool pool_contains(const struct pool *p, uint32_t addr); /* inside the subnet at
 
 /* A free client address, marked taken; 0 when the pool is exhausted. */
 uint32_t pool_alloc(struct pool *p);
+/* The same from lo to hi only (both included; what lies outside the pool
+ * is not), round robin of its own: 0 when none of them is free. */
+uint32_t pool_alloc_in(struct pool *p, uint32_t lo, uint32_t hi);
 /* Take one given address (a fixed VIP). false if taken, reserved or outside. */
 bool pool_take(struct pool *p, uint32_t addr);
 /* Give an address back; releasing one not taken is a no-op. */

@@ -106,6 +106,67 @@ static void prefixes(void **state)
 	pool_free(&p);
 }
 
+/* pool_alloc_in: the original's clients take their address as a /24, so a
+ * wider pool gives them the hub's /24 only, .2 to .254 (the hub's .1 and
+ * the /24's .0 and .255 never). */
+static void in_a_range(void **state)
+{
+	(void)state;
+	struct pool p;
+	for (unsigned prefix = 16; prefix <= 23; prefix += 7) {
+		assert_int_equal(pool_init(&p, NET, prefix), 0);
+		uint32_t seen[8] = {0};
+		for (int i = 0; i < 253; i++) {
+			uint32_t a = pool_alloc_in(&p, NET + 2, NET + 254);
+			assert_true(a >= NET + 2 && a <= NET + 254);
+			assert_false(seen[(a - NET) / 32] >> (a - NET) % 32 & 1);
+			seen[(a - NET) / 32] |= 1u << (a - NET) % 32;
+		}
+		/* The hub's /24 full: refused, though the pool has room. */
+		assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), 0);
+		assert_int_equal(p.used, 253);
+		assert_int_equal(pool_alloc(&p), NET + 255); /* a client of ours may have it */
+		pool_release(&p, NET + 100);
+		assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), NET + 100);
+		assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), 0);
+		pool_free(&p);
+	}
+	/* Its own round robin: an address just released waits its turn, and
+	 * pool_alloc's turns elsewhere do not move it. */
+	assert_int_equal(pool_init(&p, NET, 23), 0);
+	assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), NET + 2);
+	for (int i = 0; i < 300; i++)
+		assert_true(pool_alloc(&p) != 0);
+	assert_int_equal(p.next, 303);
+	assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), 0); /* 3 to 254 went to pool_alloc */
+	pool_release(&p, NET + 2);
+	pool_release(&p, NET + 9);
+	pool_release(&p, NET + 7);
+	assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), NET + 7);
+	assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), NET + 9);
+	assert_int_equal(pool_alloc_in(&p, NET + 2, NET + 254), NET + 2);
+	pool_free(&p);
+	/* A range wider than the pool is cut to it; reserved addresses are
+	 * never given, nor is anything outside. */
+	assert_int_equal(pool_init(&p, NET, 29), 0);
+	assert_int_equal(pool_alloc_in(&p, NET + 8, NET + 300), 0);
+	assert_int_equal(pool_alloc_in(&p, NET - 20, NET - 1), 0);
+	assert_int_equal(pool_alloc_in(&p, NET + 5, NET + 3), 0);
+	for (uint32_t i = 2; i <= 6; i++)
+		assert_int_equal(pool_alloc_in(&p, NET - 20, NET + 255), NET + i);
+	assert_int_equal(pool_alloc_in(&p, NET - 20, NET + 255), 0);
+	pool_free(&p);
+	assert_int_equal(pool_alloc_in(&p, NET, NET + 255), 0); /* freed: empty and full */
+	/* A /24 and its own .0 and .255 asked for: never given. */
+	assert_int_equal(pool_init(&p, NET, 24), 0);
+	for (int i = 0; i < 253; i++) {
+		uint32_t a = pool_alloc_in(&p, NET, NET + 255);
+		assert_true(a >= NET + 2 && a <= NET + 254);
+	}
+	assert_int_equal(pool_alloc_in(&p, NET, NET + 255), 0);
+	pool_free(&p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -114,6 +175,7 @@ int main(void)
 		cmocka_unit_test(reserved_addresses),
 		cmocka_unit_test(fixed_vip),
 		cmocka_unit_test(prefixes),
+		cmocka_unit_test(in_a_range),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
