@@ -124,9 +124,11 @@ PY
 # At most 64 in their handshake at once (the hub's queue holds as many): on
 # a busy machine a sanitized hub makes some 30 a second, and a flood of 500
 # at once would have its Initials dropped, sent again after 1, 2, 4 s... and
-# the last given up after 10 s. Its summary if they are not all in.
+# the last given up after 10 s. Its summary if they are not all in. Each
+# with a client id: without one (the original's clients) a login gets an
+# address of the hub's /24 only.
 flood_bg "$TMP/flood3.json" "${from[@]}" --count 500 --total 500 --opening 64 --duration 90 \
-	--login "$login"
+	--login "$login" --client-ids
 if ! (wait_until 60 "" hub_sessions_are 501) > /dev/null; then
 	flood_end
 	fail "501 sessions, c2's and the flood's: not within 60 s (hub: $(hub_sessions) sessions," \

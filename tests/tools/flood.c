@@ -66,6 +66,7 @@ struct flood {
 	unsigned long total;
 	size_t login_bytes;
 	const char *login;       /* a login line to send as it is */
+	bool client_ids;         /* ... with client_id flood<num> added (clients of ours) */
 	const char *token_prefix; /* or a login with token PREFIX<num> */
 	bool initial_only;
 	bool close_at_once;      /* close each connection as soon as its handshake is done */
@@ -183,9 +184,20 @@ static void on_handshake(struct conn *c)
 			return;
 		}
 		memcpy(line, f->login, n);
-		line[n] = '\n';
-		if (!conn_ctl_send(c, line, n + 1))
-			log_warn("a login of %zu bytes does not fit the control buffer", n + 1);
+		line[n++] = '\n';
+		if (f->client_ids && n >= 2 && line[n - 2] == '}') {
+			/* Each its own client of ours: the hub keeps one without
+			 * an id (the original's) to the /24 of its VIP. */
+			int k = snprintf(line + n - 2, sizeof(line) - (n - 2), ",\"client_id\":\"flood%lu\"}\n",
+			                 p->num);
+			if (k < 0 || (size_t)k >= sizeof(line) - (n - 2)) {
+				log_warn("a login of %zu bytes with its client_id is more than --login takes", n);
+				return;
+			}
+			n += (size_t)k - 2;
+		}
+		if (!conn_ctl_send(c, line, n))
+			log_warn("a login of %zu bytes does not fit the control buffer", n);
 		return;
 	}
 	if (!f->login_bytes)
@@ -478,7 +490,7 @@ static void usage(void)
 {
 	fprintf(stderr,
 		"usage: slopn-flood --server ADDR:PORT [--from ADDR]... [--count N] [--total N]\n"
-		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT]\n"
+		"                   [--rate N] [--duration S] [--login-bytes N | --login TEXT [--client-ids]]\n"
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
 		"                   [--token-prefix PREFIX] [--key-update] [--no-alpn]\n"
@@ -496,6 +508,7 @@ static void usage(void)
 		"                      less on SIGTERM or SIGINT\n"
 		"  --login-bytes N     after the handshake, send a login line of N bytes\n"
 		"  --login TEXT        after the handshake, send TEXT as the login line\n"
+		"  --client-ids        with --login, a client_id of its own in each (flood1, flood2...)\n"
 		"  --initial-only      send bare Initials (--rate a second), read no answer\n"
 		"  --close             close each connection as soon as its handshake is done\n"
 		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n"
@@ -530,7 +543,7 @@ int main(int argc, char **argv)
 		{"datagrams", required_argument, NULL, 'D'},
 		{"token-prefix", required_argument, NULL, 'T'}, {"key-update", no_argument, NULL, 'K'},
 		{"no-alpn", no_argument, NULL, 'A'}, {"split-hello", required_argument, NULL, 'S'},
-		{"opening", required_argument, NULL, 'o'},
+		{"opening", required_argument, NULL, 'o'}, {"client-ids", no_argument, NULL, 'N'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -562,6 +575,7 @@ int main(int argc, char **argv)
 		case 'A': f->no_alpn = true; break;
 		case 'S': f->split_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': f->opening_max = (unsigned)strtoul(optarg, NULL, 10); break;
+		case 'N': f->client_ids = true; break;
 		default: usage(); return 2;
 		}
 	}
