@@ -33,6 +33,17 @@ bool alloc_assignable(const struct alloc *a, uint32_t vip)
 	return off < a->pool.size && off > 1 && off != a->pool.size - 1;
 }
 
+bool alloc_in_hub24(const struct alloc *a, uint32_t vip)
+{
+	return alloc_assignable(a, vip) && off_of(a, vip) < 255;
+}
+
+/* An address for w's client. */
+static bool fits(const struct alloc *a, const struct alloc_who *w, uint32_t vip)
+{
+	return w->hub24 ? alloc_in_hub24(a, vip) : alloc_assignable(a, vip);
+}
+
 void alloc_vip6(const struct alloc *a, uint32_t vip, struct in6_addr *out)
 {
 	uint32_t off = off_of(a, vip);
@@ -225,15 +236,15 @@ bool alloc_is_fixed(const struct alloc *a, uint32_t vip)
  * token's own leases go first: a token whose clients come with a new id
  * each time (containers, or someone filling the pool on purpose) takes
  * back its own addresses, not other tokens' clients'. */
-static uint32_t reclaim(struct alloc *a, const char *token)
+static uint32_t reclaim(struct alloc *a, const struct alloc_who *w)
 {
 	long best = -1;
 	bool own = false;
 	for (size_t i = 0; i < a->nleases; i++) {
 		const struct lease_entry *e = &a->leases[i];
-		if (a->holder[off_of(a, e->vip)])
+		if (a->holder[off_of(a, e->vip)] || !fits(a, w, e->vip))
 			continue;
-		bool mine = strcmp(e->token, token) == 0;
+		bool mine = strcmp(e->token, w->token) == 0;
 		if (best < 0 || (mine && !own) ||
 		    (mine == own && e->last_seen < a->leases[best].last_seen)) {
 			best = (long)i;
@@ -264,7 +275,13 @@ uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, 
 	 * them apart, so no lease. */
 	bool keyed = w->client_id[0] || strcmp(w->token, TOKEN_NAME_SHARED) != 0;
 	long l = keyed ? lease_find(a, w->token, w->client_id) : -1;
-	if (w->fixed && alloc_assignable(a, w->fixed)) {
+	if (l >= 0 && !fits(a, w, a->leases[l].vip)) {
+		/* Given before the hub kept the original's clients to its /24
+		 * (or from a wider subnet): one this client cannot use. */
+		lease_drop(a, (size_t)l);
+		l = -1;
+	}
+	if (w->fixed && fits(a, w, w->fixed)) {
 		uint32_t off = off_of(a, w->fixed);
 		if (!a->holder[off]) {
 			if (l >= 0)
@@ -286,9 +303,11 @@ uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, 
 		}
 		keyed = false; /* another client of the same key is on it */
 	}
-	uint32_t vip = pool_alloc(&a->pool);
+	uint32_t net = a->pool.network;
+	uint32_t vip = w->hub24 && a->pool.size > 256 ? pool_alloc_in(&a->pool, net + 2, net + 254)
+	                                              : pool_alloc(&a->pool);
 	if (!vip)
-		vip = reclaim(a, w->token);
+		vip = reclaim(a, w);
 	if (!vip)
 		return 0;
 	a->holder[off_of(a, vip)] = holder;

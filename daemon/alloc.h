@@ -44,6 +44,11 @@ void alloc_free(struct alloc *a);
 /* A client's address: inside the subnet, neither the network, the hub's
  * nor the broadcast address. Host order. */
 bool alloc_assignable(const struct alloc *a, uint32_t vip);
+/* A client address in the /24 that holds the hub's (the subnet's first):
+ * the only ones a client that sets its address as a /24 whatever the
+ * subnet (the original's, DESIGN.md) reaches the hub and the others from.
+ * Every client address of a /24 or narrower subnet is one. */
+bool alloc_in_hub24(const struct alloc *a, uint32_t vip);
 /* The IPv6 address that mirrors vip (the hub's own for its .1). */
 void alloc_vip6(const struct alloc *a, uint32_t vip, struct in6_addr *out);
 /* The IPv4 address an IPv6 one mirrors, when that is a client's; else 0. */
@@ -91,6 +96,7 @@ struct alloc_who {
 	const char *client_id;  /* "" for a client without one */
 	uint32_t fixed;         /* the token's fixed address, 0 for none */
 	bool ipv6;              /* the client takes an IPv6 address (recorded in its lease) */
+	bool hub24;             /* it takes alloc_in_hub24 addresses only (the original's) */
 };
 
 /* The address for a new session, held by holder from now on: the token's
@@ -99,7 +105,10 @@ struct alloc_who {
  * robin); else the address of the lease seen longest ago whose client is
  * away (that lease is gone). 0 when every address is held or fixed.
  * A session of a stale connection of the same client must be released
- * first (the hub kicks it), or the client gets another address. */
+ * first (the hub kicks it), or the client gets another address.
+ * With hub24, only alloc_in_hub24 addresses, from the pool or a lease
+ * reclaimed: its own lease on another address is dropped, a fixed one
+ * skipped (the hub refuses that first). */
 uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, int64_t now);
 /* The session holder on vip ended: the address stays with the client's
  * lease (last seen now) or the token it is fixed for, else it is free. */

@@ -131,7 +131,7 @@ static struct session *replaced_session(struct server *s, struct session *ss,
  * lease, else a free one (see alloc.h), once old (replaced_session) has
  * gone. 0 when the pool is exhausted. */
 static uint32_t assign_vip(struct server *s, struct session *ss, const struct token_entry *e,
-                           struct session *old)
+                           struct session *old, bool hub24)
 {
 	if (old) {
 		ss->replaced_at = conn_now();
@@ -146,7 +146,7 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 		alloc_release(&s->addrs, old->vip, old, time(NULL));
 	}
 	struct alloc_who w = {.token = ss->token_name, .client_id = ss->client_id,
-	                      .fixed = e ? e->vip : 0, .ipv6 = ss->has6};
+	                      .fixed = e ? e->vip : 0, .ipv6 = ss->has6, .hub24 = hub24};
 	return alloc_assign(&s->addrs, &w, ss, time(NULL));
 }
 
@@ -375,6 +375,35 @@ static bool at_limit(struct server *s, struct session *ss, const struct token_en
 	return true;
 }
 
+/* A client without an id (the original's) sets its address as a /24
+ * whatever subnet_mask says (DESIGN.md): from a token's fixed VIP outside
+ * the hub's /24 it would reach neither the hub nor most clients. Refused,
+ * with what to do; true when it was. */
+static bool fixed_out_of_reach(struct session *ss, const struct token_entry *e)
+{
+	struct server *s = ss->srv;
+	if (!e || !e->vip || !alloc_assignable(&s->addrs, e->vip) ||
+	    alloc_in_hub24(&s->addrs, e->vip))
+		return false;
+	char v[INET_ADDRSTRLEN], net[INET_ADDRSTRLEN], msg[SLOPN_MESSAGE_MAX];
+	ip4str(e->vip, v);
+	ip4str(s->addrs.pool.network, net);
+	snprintf(msg, sizeof(msg), "This token's fixed VIP %s is outside %s/24, the only addresses "
+	         "this client can use (it takes a /24): ask the hub's administrator for a VIP in "
+	         "%s/24, or use SloPN's client", v, net, net);
+	bool last;
+	if (refusal_loggable(s, &last))
+		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: token '%s' has the fixed VIP "
+		         "%s, outside %s/24, and its client sends no client id (the original SloPN's): it "
+		         "sets its address as a /24 and would not reach the hub; give the token a VIP in "
+		         "%s/24 ('slopnctl token remove %s', then 'token add %s --vip') or use SloPN's "
+		         "client there%s", (unsigned long long)ss->id, ss->remote, e->name, v, net, net,
+		         e->name, e->name,
+		         last ? "; more refused logins this minute are counted, not logged" : "");
+	refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "fixed VIP outside the hub's /24");
+	return true;
+}
+
 static void handle_login(struct session *ss, const char *line, size_t len)
 {
 	struct server *s = ss->srv;
@@ -432,18 +461,28 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		                                         : "Invalid authentication token", "unauthorized");
 		return;
 	}
+	/* The original's clients send no id, ours do (a twin's is cleared
+	 * below: it is still ours). */
+	bool hub24 = !req.client_id[0];
+	if (hub24 && fixed_out_of_reach(ss, entry))
+		return;
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
 	snprintf(ss->instance, sizeof(ss->instance), "%s", req.instance);
 	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */
 	struct session *old = replaced_session(s, ss, entry);
 	if (at_limit(s, ss, entry, old))
 		return;
-	uint32_t vip = assign_vip(s, ss, entry, old);
+	uint32_t vip = assign_vip(s, ss, entry, old, hub24);
 	if (!vip) {
-		char net[INET_ADDRSTRLEN], msg[160];
-		snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients",
-		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix,
-		         pool_capacity(&s->addrs.pool));
+		char net[INET_ADDRSTRLEN], msg[SLOPN_MESSAGE_MAX];
+		ip4str(s->addrs.pool.network, net);
+		if (hub24 && s->addrs.pool.prefix < 24)
+			snprintf(msg, sizeof(msg), "Address pool exhausted: %s/24, the part of %s/%u "
+			         "this client can use (it takes a /24), holds 253 clients", net, net,
+			         s->addrs.pool.prefix);
+		else
+			snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients", net,
+			         s->addrs.pool.prefix, pool_capacity(&s->addrs.pool));
 		refuse_full(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted",
 		            &s->refused_pool_full);
 		return;

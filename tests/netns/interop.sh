@@ -79,6 +79,68 @@ ok "wrong token: the Go client is refused ($(tail -n 1 "$TMP/c1-bad.log"))"
 kill "$(pid_of c2)" "$(pid_of hub)"
 wait "$(pid_of c2)" "$(pid_of hub)" 2>/dev/null
 
+# --- Its client on our hub with a subnet wider than a /24: it sets its
+# address as a /24 whatever the hub says, so it gets one of the hub's /24
+# (10.100.0.0/24 here), never that /24's .0 or .255. Leases of our
+# clients (with ids) away on all of .2 to .255 of it, .255 seen longest ago:
+# the round robin over the /23 would give it 10.100.1.0.
+now=$(date +%s)
+mkdir -p "$TMP/wide-state"
+jq -n --argjson now "$now" '{version: 1, leases: [range(2; 256) | {token: "shared",
+	client_id: "id\(.)", vip: "10.100.0.\(.)", vip6: null,
+	last_seen: (if . == 255 then $now - 2000 else $now - 1000 + . end)}]}' > "$TMP/wide-state/leases.json"
+wctl() { run_slopnctl --socket "$TMP/wide.sock" "$@"; }
+wide_hub() {
+	start "hub:$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/wide-state" --token s3cret \
+		--control "$TMP/wide.sock" --subnet 10.100.0.0/23
+	wait_hub "$TMP/wide.sock"
+}
+# wide_vip NAME: the VIP of the Go client NAME's session (none: empty).
+wide_vip() {
+	wctl --json sessions list | jq -r --arg t "$1" '.sessions[] | select(.token == $t) | .vip'
+}
+gone() { ! kill -0 "$1" 2>/dev/null; }
+wide_hub wide
+far=$(wctl --json token add far --vip 10.100.1.5 | jq -r .token)
+named=$(wctl --json token add named | jq -r .token)
+# A token fixed to a VIP outside the hub's /24: the Go client is refused,
+# and told why; so is the hub's log, with what to do.
+run_gopeer c1:far -mode client -addr 192.0.2.1:4242 -token "$far" -tun slopn1
+wait_until 10 "the Go client with a token fixed to 10.100.1.5 refused" gone "$(pid_of c1:far)"
+wait "$(pid_of c1:far)"; rc=$?
+[ $rc -ne 0 ] || fail "the Go client refused exited 0"
+grep -Eq "login refused: (This token's fixed VIP 10.100.1.5 is outside 10.100.0.0/24|connection closed with code 1 \(fixed VIP outside)" \
+	"$TMP/c1-far.log" || fail "the Go client did not see why it was refused: $(cat "$TMP/c1-far.log")"
+wait_log hub:wide "refused: token 'far' has the fixed VIP 10.100.1.5, outside 10.100.0.0/24, .* give the token a VIP in 10.100.0.0/24 .* or use SloPN's client" 2
+expect_eq "sessions of the token fixed outside the hub's /24" "$(wctl --json sessions list | jq '.sessions | length')" 0
+ok "a Go client with a token fixed outside the hub's /24 is refused ($(tail -n 1 "$TMP/c1-far.log"))"
+# The shared token: the oldest lease in the hub's /24 but its .255.
+run_gopeer c1:wide -mode client -addr 192.0.2.1:4242 -token s3cret -tun slopn0 -mtu 1280
+wait_log c1:wide "gopeer: connected" 10
+expect_eq "the Go client's VIP from a /23" "$(wide_vip shared)" 10.100.0.2
+nsx c1 ip -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24 " || fail "the Go client set no 10.100.0.2/24"
+wait_ping c1 10.100.0.1 5
+ok "a Go client on a /23 gets 10.100.0.2, in the hub's /24 (not 10.100.1.0, nor .255), and reaches the hub"
+kill "$(pid_of c1:wide)"
+wait "$(pid_of c1:wide)"
+stop hub:wide
+# A lease of a named token's Go client outside the hub's /24 (given by
+# an older hub): not given again; an address in the /24 instead.
+jq --argjson now "$now" '.leases += [{token: "named", client_id: null, vip: "10.100.1.7",
+	vip6: null, last_seen: $now}]' "$TMP/wide-state/leases.json" > "$TMP/leases.new"
+mv "$TMP/leases.new" "$TMP/wide-state/leases.json"
+wide_hub wide2
+run_gopeer c1:named -mode client -addr 192.0.2.1:4242 -token "$named" -tun slopn0 -mtu 1280
+wait_log c1:named "gopeer: connected" 10
+expect_eq "the VIP of the Go client with a lease on 10.100.1.7" "$(wide_vip named)" 10.100.0.2
+wait_ping c1 10.100.0.1 5
+kill "$(pid_of c1:named)"
+wait "$(pid_of c1:named)"
+stop hub:wide2
+expect_eq "its lease now" \
+	"$(jq -r '.leases[] | select(.token == "named") | .vip' "$TMP/wide-state/leases.json")" 10.100.0.2
+ok "a Go client's lease outside the hub's /24 is not given again: 10.100.0.2 instead, and it reaches the hub"
+
 # --- Our client on its hub: no subnet_mask (so /24). quic-go 0.29 takes
 # UDP payloads of at most 1252 bytes, so its datagrams carry at most 1217
 # (the newer quic-go of the original takes 1452). Our client keeps its

@@ -15,7 +15,7 @@
 static const uint8_t PREFIX6[8] = {0xfd, 0x12, 0x34, 0x56, 0x78, 0x9a, 0, 0};
 
 /* Distinct holders: the address of a slot in this array. */
-static int sessions[64];
+static int sessions[512];
 #define S(i) ((void *)&sessions[i])
 
 static uint32_t assign(struct alloc *a, const char *token, const char *id, void *who, int64_t now)
@@ -308,6 +308,63 @@ static void ipv6_mirror(void **state)
 	alloc_free(&a);
 }
 
+/* A client without an id, kept to the hub's /24 (the original's: it sets
+ * its address as a /24 whatever the subnet). */
+static uint32_t assign24(struct alloc *a, const char *token, uint32_t fixed, void *who, int64_t now)
+{
+	struct alloc_who w = {.token = token, .client_id = "", .fixed = fixed, .hub24 = true};
+	return alloc_assign(a, &w, who, now);
+}
+
+static void original_clients_in_the_hub24(void **state)
+{
+	(void)state;
+	struct alloc a;
+	/* A /24 or narrower: every client address is one. */
+	assert_int_equal(alloc_init(&a, NET, 24, NULL), 0);
+	assert_true(alloc_in_hub24(&a, NET + 2));
+	assert_true(alloc_in_hub24(&a, NET + 254));
+	assert_false(alloc_in_hub24(&a, NET + 1));
+	assert_false(alloc_in_hub24(&a, NET + 255));
+	assert_int_equal(assign24(&a, "t", 0, S(0), 1), NET + 2);
+	alloc_free(&a);
+	assert_int_equal(alloc_init(&a, NET, 23, NULL), 0);
+	assert_true(alloc_in_hub24(&a, NET + 254));
+	assert_false(alloc_in_hub24(&a, NET + 255)); /* a client address of the /23 */
+	assert_false(alloc_in_hub24(&a, NET + 256));
+	assert_false(alloc_in_hub24(&a, NET + 300));
+	/* A lease of the original's client in the other /24 (an older hub's
+	 * round robin): not its address; another in the hub's /24, and the
+	 * old one is free. A client of ours keeps its lease there. */
+	struct lease_entry v[] = {{.token = "old", .vip = NET + 300, .last_seen = 1},
+	                          {.token = "ours", .client_id = "O", .vip = NET + 301, .last_seen = 1}};
+	assert_int_equal(alloc_load_leases(&a, v, 2), 0);
+	assert_int_equal(assign24(&a, "old", 0, S(0), 10), NET + 2);
+	assert_int_equal(a.nleases, 2);
+	assert_int_equal(a.lease_at[300], 0);
+	assert_int_equal(a.leases[a.lease_at[2] - 1].vip, NET + 2);
+	assert_false(a.pool.bits[300 / 64] >> (300 % 64) & 1);
+	assert_int_equal(assign(&a, "ours", "O", S(1), 10), NET + 301);
+	/* A fixed VIP outside the hub's /24 is skipped (the hub refuses such
+	 * a login before). */
+	assert_int_equal(assign24(&a, "fix", NET + 400, S(2), 10), NET + 3);
+	check(&a);
+	/* Both away, the lease outside the /24 the oldest. */
+	alloc_release(&a, NET + 301, S(1), 11);
+	alloc_release(&a, NET + 2, S(0), 12);
+	/* The rest of the hub's /24, never its .255, then the lease in it
+	 * seen longest ago, never one outside; then none. */
+	for (uint32_t i = 4; i <= 254; i++)
+		assert_int_equal(assign24(&a, "shared", 0, S(i), 20), NET + i);
+	assert_int_equal(assign24(&a, "shared", 0, S(255), 20), NET + 2);
+	assert_int_equal(assign24(&a, "shared", 0, S(256), 20), 0);
+	assert_int_not_equal(a.lease_at[301], 0);
+	/* A client of ours still gets one: .255 is for it. */
+	assert_int_equal(assign(&a, "t", "N", S(257), 20), NET + 255);
+	check(&a);
+	alloc_free(&a);
+}
+
 /* Many clients coming and going at random: the tables stay consistent
  * (the key hash deletes without tombstones). */
 static void churn(void **state)
@@ -349,6 +406,7 @@ int main(void)
 		cmocka_unit_test(forget_token),
 		cmocka_unit_test(load_leases),
 		cmocka_unit_test(ipv6_mirror),
+		cmocka_unit_test(original_clients_in_the_hub24),
 		cmocka_unit_test(churn),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
