@@ -123,6 +123,27 @@ bool addr_same_prefix(const void *a, const void *b, unsigned prefix)
 	return !bits || !((x[bytes] ^ y[bytes]) & m);
 }
 
+void prefix_set_add(struct prefix_set *s, const void *net, unsigned prefix, size_t alen)
+{
+	if (prefix_set_holds(s, net))
+		return;
+	if (s->n == PREFIX_SET_MAX) {
+		s->full = true;
+		return;
+	}
+	memset(s->p[s->n].net, 0, sizeof(s->p[s->n].net));
+	memcpy(s->p[s->n].net, net, alen);
+	s->p[s->n++].prefix = prefix;
+}
+
+bool prefix_set_holds(const struct prefix_set *s, const void *addr)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (addr_same_prefix(addr, s->p[i].net, s->p[i].prefix))
+			return true;
+	return false;
+}
+
 int parse_cidr6(const char *s, struct cidr6 *c)
 {
 	char ip[INET6_ADDRSTRLEN];

@@ -52,4 +52,23 @@ int parse_cidr6(const char *s, struct cidr6 *c);
  * first prefix bits. */
 bool addr_same_prefix(const void *a, const void *b, unsigned prefix);
 
+/* A short list of networks of one family (4 or 16 bytes, network order),
+ * scanned whole for each packet: the client's LANs and addresses, which no
+ * packet from its hub may come from. */
+#define PREFIX_SET_MAX 32
+struct prefix_set {
+	unsigned n;
+	bool full;              /* a network was left out for want of room */
+	struct {
+		uint8_t net[16];
+		unsigned prefix;
+	} p[PREFIX_SET_MAX];
+};
+/* Add net/prefix (of alen bytes, 4 or 16; prefix at most alen * 8) unless
+ * a network in s holds it already; with no room, it is left out and s->full
+ * set. */
+void prefix_set_add(struct prefix_set *s, const void *net, unsigned prefix, size_t alen);
+/* Whether a network in s holds addr. */
+bool prefix_set_holds(const struct prefix_set *s, const void *addr);
+
 #endif

@@ -288,6 +288,97 @@ static void cidr6_bad(void **state)
 	assert_int_equal(parse_cidr6(big, &c), -1);
 }
 
+static void v4(const char *a, uint8_t out[4])
+{
+	assert_int_equal(inet_pton(AF_INET, a, out), 1);
+}
+
+static void v6(const char *a, uint8_t out[16])
+{
+	assert_int_equal(inet_pton(AF_INET6, a, out), 1);
+}
+
+static void prefix_set_v4(void **state)
+{
+	(void)state;
+	struct prefix_set s = {0};
+	uint8_t a[4];
+	v4("198.51.100.2", a);
+	assert_false(prefix_set_holds(&s, a));
+	v4("198.51.100.0", a);
+	prefix_set_add(&s, a, 24, 4);
+	v4("192.0.2.11", a);
+	prefix_set_add(&s, a, 32, 4);
+	const char *in[] = {"198.51.100.0", "198.51.100.2", "198.51.100.255", "192.0.2.11"};
+	const char *out[] = {"198.51.101.1", "198.51.99.255", "192.0.2.12", "10.100.0.1", "8.8.8.8"};
+	for (size_t i = 0; i < N(in); i++) {
+		v4(in[i], a);
+		if (!prefix_set_holds(&s, a))
+			fail_msg("%s not held", in[i]);
+	}
+	for (size_t i = 0; i < N(out); i++) {
+		v4(out[i], a);
+		if (prefix_set_holds(&s, a))
+			fail_msg("%s held", out[i]);
+	}
+	/* An address of a network already there takes no room. */
+	v4("198.51.100.7", a);
+	prefix_set_add(&s, a, 32, 4);
+	assert_int_equal(s.n, 2);
+	/* An odd prefix: 10.0.0.0/9 is 10.0.0.0 to 10.127.255.255. */
+	v4("10.0.0.0", a);
+	prefix_set_add(&s, a, 9, 4);
+	v4("10.127.255.255", a);
+	assert_true(prefix_set_holds(&s, a));
+	v4("10.128.0.0", a);
+	assert_false(prefix_set_holds(&s, a));
+}
+
+static void prefix_set_v6(void **state)
+{
+	(void)state;
+	struct prefix_set s = {0};
+	uint8_t a[16];
+	v6("2001:db8:5::", a);
+	prefix_set_add(&s, a, 64, 16);
+	v6("2001:db8:77::7", a);
+	prefix_set_add(&s, a, 128, 16);
+	v6("2001:db8:5::1", a);
+	assert_true(prefix_set_holds(&s, a));
+	v6("2001:db8:5:0:ffff:ffff:ffff:ffff", a);
+	assert_true(prefix_set_holds(&s, a));
+	v6("2001:db8:77::7", a);
+	assert_true(prefix_set_holds(&s, a));
+	v6("2001:db8:77::8", a);
+	assert_false(prefix_set_holds(&s, a));
+	v6("2001:db8:5:1::1", a);
+	assert_false(prefix_set_holds(&s, a));
+	v6("fd00:1:2:3::1", a);
+	assert_false(prefix_set_holds(&s, a));
+}
+
+/* Past PREFIX_SET_MAX networks, the rest are left out (and said so):
+ * nothing is written beyond the table. */
+static void prefix_set_full(void **state)
+{
+	(void)state;
+	struct prefix_set s = {0};
+	uint8_t a[4] = {10, 0, 0, 0};
+	for (unsigned i = 0; i < PREFIX_SET_MAX; i++) {
+		a[1] = (uint8_t)i;
+		prefix_set_add(&s, a, 16, 4);
+	}
+	assert_int_equal(s.n, PREFIX_SET_MAX);
+	assert_false(s.full);
+	a[1] = PREFIX_SET_MAX;
+	prefix_set_add(&s, a, 16, 4);
+	assert_int_equal(s.n, PREFIX_SET_MAX);
+	assert_true(s.full);
+	assert_false(prefix_set_holds(&s, a));
+	a[1] = PREFIX_SET_MAX - 1;
+	assert_true(prefix_set_holds(&s, a));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -299,6 +390,9 @@ int main(void)
 		cmocka_unit_test(cidr4_bad),
 		cmocka_unit_test(cidr6_good),
 		cmocka_unit_test(cidr6_bad),
+		cmocka_unit_test(prefix_set_v4),
+		cmocka_unit_test(prefix_set_v6),
+		cmocka_unit_test(prefix_set_full),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
