@@ -190,6 +190,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "client cannot configure its network");
 		return;
 	}
+	client_lan_build(cl);
 	char vip[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
 	inet_ntop(AF_INET, &r.assigned_vip, vip, sizeof(vip));
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
@@ -235,8 +236,8 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	struct ipv4_info ip;
 	struct ipv6_info ip6;
 	size_t n = 0;
-	bool ours = false;
-	if (cl->prefix6 && len && pkt[0] >> 4 == 6) {
+	bool ours = false, v6 = cl->prefix6 && len && pkt[0] >> 4 == 6;
+	if (v6) {
 		if (ipv6_parse(pkt, len, &ip6) == IPV6_OK) {
 			n = ip6.total_len;
 			/* Link-scoped from the hub (a router advertisement, say)
@@ -258,6 +259,14 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	if (!ours || icmp_error_foreign(pkt, n, pkt[0] >> 4 == 6 ? cl->vip6.s6_addr
 	                                                       : (const uint8_t *)&cl->vip)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
+		return;
+	}
+	/* Nor from a network beside this machine, or from itself: none comes
+	 * through the tunnel, and a hub that sends one as from the LAN's router
+	 * would reach what trusts the LAN (rp_filter in loose mode lets it in,
+	 * IPv6 has none). */
+	if (prefix_set_holds(v6 ? &cl->lan6 : &cl->lan4, v6 ? (const void *)ip6.src : &ip.src)) {
+		c->stats.drop[DROP_SPOOFED]++;
 		return;
 	}
 	tun_write(&cl->tun, pkt, n); /* flushed in client_settle() */

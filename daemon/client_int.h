@@ -23,6 +23,7 @@
 #include "daemon/tls.h"
 #include "daemon/udp.h"
 #include "daemon/clientid.h"
+#include "proto/addr.h"
 #include "proto/login.h"
 #include "proto/pathprobe.h"
 #include "tun/fulltunnel.h"
@@ -113,6 +114,9 @@ struct client {
 	struct in6_addr vip6, hub_vip6;
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
 	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */
+	/* This machine's networks beside it and its addresses, which no packet
+	 * from the hub comes from (client_lan_build). */
+	struct prefix_set lan4, lan6;
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us) */
@@ -224,6 +228,9 @@ void client_drop_address(struct client *cl);
  * route as text in lan. */
 bool client_subnet_in_lan(const struct client *cl, char *lan, size_t len);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
+/* lan4 and lan6 anew from the machine's routes and addresses: at the
+ * login, and when they change. */
+void client_lan_build(struct client *cl);
 void client_restore_network(struct client *cl);
 /* --full-tunnel after a network change: the hub's host route through the
  * network there is now, and the routes through the TUN (back, after a

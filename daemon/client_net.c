@@ -14,6 +14,7 @@
 #include "daemon/log.h"
 #include "daemon/timer.h"
 #include "proto/addr.h"
+#include "proto/ipv6.h"
 #include "tun/dns.h"
 #include "tun/netlink.h"
 
@@ -86,6 +87,58 @@ static bool in_lan(const struct client *cl, int family, const void *net, unsigne
 	if_indextoname((unsigned)r.ifindex, ifname);
 	snprintf(lan, len, "%s on %s", net_str(family, r.dst, r.prefix, dst, sizeof(dst)), ifname);
 	return true;
+}
+
+struct lan_walk {
+	int family, except;
+	struct prefix_set *set;
+};
+
+/* A network beside this machine, as in_lan sees one (not fe80::/64: a
+ * link-scoped source is dropped anyway). */
+static void add_lan(const struct nl_route *r, void *data)
+{
+	struct lan_walk *w = data;
+	if (nl_route_lan_holds(r, w->family, r->dst, r->prefix, w->except) &&
+	    !(w->family == AF_INET6 && ipv6_link_scoped(r->dst)) && has_neighbours(r->ifindex))
+		prefix_set_add(w->set, r->dst, r->prefix, w->family == AF_INET6 ? 16 : 4);
+}
+
+/* Per family, as a packet from the hub is checked against one. */
+static void lan_build(struct client *cl, int family, struct prefix_set *set)
+{
+	struct prefix_set s = {0};
+	struct lan_walk w = {family, cl->ifindex, &s};
+	if (nl_route_each(family, add_lan, &w) < 0) {
+		log_warn("cannot list this machine's routes (%s): packets from the hub are checked "
+		         "against its networks as they were", strerror(errno));
+		return;
+	}
+	/* Its own addresses, on any interface: IPv4's kernel drops a packet
+	 * from one of them, IPv6's does not. */
+	if (family == AF_INET) {
+		struct nl_addr a[256];
+		int n = nl_addr_dump(a, 256);
+		for (int i = 0; i < n; i++)
+			prefix_set_add(&s, &a[i].addr, 32, 4);
+	} else {
+		struct nl_addr6 a[256];
+		int n = nl_addr6_dump(a, 256);
+		for (int i = 0; i < n; i++)
+			if (!ipv6_link_scoped(a[i].addr))
+				prefix_set_add(&s, a[i].addr, 128, 16);
+	}
+	if (s.full && !set->full)
+		log_warn("this machine has more than %d %s networks and addresses: packets from the "
+		         "hub are not checked against the others (that they do not come from them)",
+		         PREFIX_SET_MAX, family == AF_INET6 ? "IPv6" : "IPv4");
+	*set = s;
+}
+
+void client_lan_build(struct client *cl)
+{
+	lan_build(cl, AF_INET, &cl->lan4);
+	lan_build(cl, AF_INET6, &cl->lan6);
 }
 
 /* The hub's IPv6 address for us, if it offers one (an old hub, or one

@@ -392,6 +392,8 @@ int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 		if (cl->udp.recverr ? client_read_errors(cl) == 1 : client_refused(cl, ECONNREFUSED))
 			return 0;
 	}
+	/* Routes or addresses changed (or a send failed: cheap enough). */
+	client_lan_build(cl);
 	char lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
 	/* Waiting: the connection given up is kept until the next attempt,
 	 * and the TUN's addresses for the next login, unless the machine is

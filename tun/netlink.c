@@ -471,7 +471,7 @@ static int walk_route(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static int route_walk(int family, void (*each)(const struct nl_route *, void *), void *data)
+int nl_route_each(int family, void (*each)(const struct nl_route *, void *), void *data)
 {
 	struct route_walk w = {family, each, data};
 	return dump(family, RTM_GETROUTE, sizeof(struct rtmsg), walk_route, &w);
@@ -492,7 +492,7 @@ static void collect_route(const struct nl_route *r, void *data)
 int nl_route_dump(int family, struct nl_route *out, unsigned max)
 {
 	struct route_list l = {.r = out, .max = max};
-	if (route_walk(family, collect_route, &l) < 0)
+	if (nl_route_each(family, collect_route, &l) < 0)
 		return -1;
 	return (int)l.n;
 }
@@ -517,7 +517,7 @@ int nl_route_find(int family, bool (*match)(const struct nl_route *, void *), vo
                   struct nl_route *found)
 {
 	struct route_search s = {match, data, found, false};
-	if (route_walk(family, search_route, &s) < 0)
+	if (nl_route_each(family, search_route, &s) < 0)
 		return -1;
 	return s.hit;
 }

@@ -68,6 +68,9 @@ struct nl_route {
 /* Every such route of a family (AF_INET, AF_INET6); at most max. Returns
  * the count or -1. */
 int nl_route_dump(int family, struct nl_route *out, unsigned max);
+/* Each such route of a family, to each: 0, or -1 when the routes cannot
+ * be listed. */
+int nl_route_each(int family, void (*each)(const struct nl_route *, void *), void *data);
 /* The first such route of a family that match takes, in *found: 1; 0 when
  * none does; -1 when the routes cannot be listed. Sees every route, however
  * many. */

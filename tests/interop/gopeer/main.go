@@ -27,6 +27,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -94,6 +95,7 @@ var (
 	tunMTU = flag.Int("mtu", 1100, "client TUN MTU")
 	mask   = flag.String("mask", "", "hub: the subnet_mask to send (none, as the original)")
 	stray  = flag.Bool("stray", false, "hub: give IPv6 too, and send packets not for the client")
+	spoof  = flag.String("spoof", "", "hub, with -stray: also an echo request to the client from each of these addresses (comma-separated; IPv4 or IPv6)")
 	mute   = flag.Bool("mute", false, "hub: never answer a login (keep the connection open)")
 	drop   = flag.Bool("drop", false, "hub: end each connection just after answering its login")
 	quiet  = flag.Bool("quiet", false, "hub: send no keep-alives (idle clients keep themselves)")
@@ -266,7 +268,9 @@ func (h *hub) serve(conn quic.Connection) {
 // A hostile hub's packets (-stray), a second after the login: to other
 // addresses than the client's (its LAN, another client, an IPv6 router
 // advertisement to all nodes, another IPv6 address), which the client must
-// drop, and an echo request to each of its addresses, which it answers.
+// drop, and an echo request to each of its addresses, which it answers;
+// with -spoof, echo requests to them from those sources (the client's LAN,
+// say), which it must drop.
 const vip6 = "fd00:1:2:3::2"
 
 func sendStray(conn quic.Connection, vip string) {
@@ -274,14 +278,24 @@ func sendStray(conn quic.Connection, vip string) {
 	hub4, hub6, ll := net.ParseIP("10.100.0.1"), net.ParseIP("fd00:1:2:3::1"), net.ParseIP("fe80::1")
 	echo := []byte{128, 0, 0, 0, 0, 1, 0, 1}                              // ICMPv6 echo request
 	ra := []byte{134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0} // router advertisement
-	for _, p := range [][]byte{
+	ps := [][]byte{
 		ip4(hub4, net.ParseIP("198.51.100.77"), []byte{8, 0, 0, 0, 0, 1, 0, 1}),
 		ip4(hub4, net.ParseIP("10.100.0.9"), []byte{8, 0, 0, 0, 0, 1, 0, 1}),
 		ip6(ll, net.ParseIP("ff02::1"), 255, ra),
 		ip6(hub6, net.ParseIP("fd00:1:2:3::99"), 64, echo),
 		ip4(hub4, net.ParseIP(vip), []byte{8, 0, 0, 0, 0, 1, 0, 1}),
 		ip6(hub6, net.ParseIP(vip6), 64, echo),
-	} {
+	}
+	for _, s := range strings.Split(*spoof, ",") {
+		if src := net.ParseIP(s); src == nil {
+			continue
+		} else if src.To4() != nil {
+			ps = append(ps, ip4(src, net.ParseIP(vip), []byte{8, 0, 0, 0, 0, 1, 0, 1}))
+		} else {
+			ps = append(ps, ip6(src, net.ParseIP(vip6), 64, echo))
+		}
+	}
+	for _, p := range ps {
 		if err := conn.SendMessage(p); err != nil {
 			fmt.Printf("gopeer: stray: %v\n", err)
 		}
