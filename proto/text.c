@@ -42,10 +42,13 @@ static size_t sequence(const unsigned char *s, size_t n, unsigned *cp)
 	return len;
 }
 
-/* C0, DEL and C1: what a terminal may act on. */
+/* C0, DEL and C1: what a terminal may act on; and the line separators and
+ * bidirectional controls, with which a peer's text would break a log line
+ * or show itself backwards over what follows ("trojan source"). */
 static bool control(unsigned cp)
 {
-	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f);
+	return cp < 0x20 || (cp >= 0x7f && cp <= 0x9f) || cp == 0x061c || cp == 0x200e ||
+	       cp == 0x200f || (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
 void text_clean(char *s, size_t len)

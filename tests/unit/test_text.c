@@ -40,6 +40,13 @@ static void cleaning(void **state)
 	CLEAN("\xf4\x90\x80\x80", "????");                  /* above U+10FFFF */
 	CLEAN("\x80x", "?x");
 	CLEAN("a\0b", "a?b");
+	/* Line separators and bidirectional controls; their neighbours kept. */
+	CLEAN("a\xe2\x80\xa8" "b\xe2\x80\xa9" "c", "a???b???c");       /* U+2028, U+2029 */
+	CLEAN("\xe2\x80\xae" "exe.txt", "???exe.txt");                /* U+202E */
+	CLEAN("\xe2\x81\xa6" "x\xe2\x81\xa9", "???x???");            /* U+2066, U+2069 */
+	CLEAN("\xe2\x80\x8e\xe2\x80\x8f\xd8\x9c", "????????");        /* LRM, RLM, ALM */
+	CLEAN("\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa",
+	      "\xe2\x80\xa7\xe2\x80\xaf\xe2\x81\xa5\xe2\x81\xaa");   /* U+2027, U+202F, U+2065, U+206A */
 }
 
 static void cutting(void **state)
