@@ -1044,6 +1044,33 @@ static const struct control_method client_methods[] = {
 	{NULL, NULL, false},
 };
 
+/* What a crashed run on TUN left in resolv.conf, put back, also when this
+ * one runs without --accept-dns: its copy says it was ours to put back.
+ * -1 when the backup's path does not fit. */
+static int repair_dns(struct client *cl, const char *tun)
+{
+	const struct config *cfg = cl->cfg;
+	if ((size_t)snprintf(cl->resolv_backup, sizeof(cl->resolv_backup), "%s/resolv-%s.orig",
+	                     cfg->state_dir, tun) >= sizeof(cl->resolv_backup)) {
+		log_err("--state-dir %s: path too long", cfg->state_dir);
+		return -1;
+	}
+	char err[512];
+	int r = dns_restore(cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
+	if (r < 0)
+		log_err("%s", err);
+	else if (r == DNS_RESTORED)
+		log_info("dns: %s restored from %s, left by a run that did not stop cleanly",
+		         cfg->resolv_conf, cl->resolv_backup);
+	else if (r == DNS_DROPPED)
+		log_info("dns: %s was rewritten after a run that did not stop cleanly (by the "
+		         "network's DHCP client?): left as it is, and that run's copy %s removed",
+		         cfg->resolv_conf, cl->resolv_backup);
+	else if (r == DNS_BAD_BACKUP)
+		log_warn("--accept-dns: %s", err);
+	return 0;
+}
+
 int client_run(const struct config *cfg)
 {
 	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1,
@@ -1061,6 +1088,11 @@ int client_run(const struct config *cfg)
 		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
 		goto out;
 	}
+	/* A TUN name without %d is known now: a crashed run's resolv.conf is
+	 * put back before the TUN opens, also when that fails. */
+	bool dns_repaired = !strchr(cfg->tun, '%');
+	if (dns_repaired && repair_dns(cl, cfg->tun) < 0)
+		goto out;
 	if (tun_open(&cl->tun, cfg->tun, cfg->offloads, cfg->tun_ring) < 0) {
 		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(errno),
 		        tun_open_hint(errno));
@@ -1110,28 +1142,8 @@ int client_run(const struct config *cfg)
 	sd_event_set_watchdog(cl->ev, 1);
 	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl)))
 		goto out;
-	if ((size_t)snprintf(cl->resolv_backup, sizeof(cl->resolv_backup), "%s/resolv-%s.orig",
-	                     cfg->state_dir, cl->tunname) >= sizeof(cl->resolv_backup)) {
-		log_err("--state-dir %s: path too long", cfg->state_dir);
+	if (!dns_repaired && repair_dns(cl, cl->tunname) < 0)
 		goto out;
-	}
-	{
-		/* What a crashed run left in resolv.conf, also when this one runs
-		 * without --accept-dns: its copy says it was ours to put back. */
-		char err[512];
-		int r = dns_restore(cfg->resolv_conf, cl->resolv_backup, err, sizeof(err));
-		if (r < 0)
-			log_err("%s", err);
-		else if (r == DNS_RESTORED)
-			log_info("dns: %s restored from %s, left by a run that did not stop cleanly",
-			         cfg->resolv_conf, cl->resolv_backup);
-		else if (r == DNS_DROPPED)
-			log_info("dns: %s was rewritten after a run that did not stop cleanly (by the "
-			         "network's DHCP client?): left as it is, and that run's copy %s removed",
-			         cfg->resolv_conf, cl->resolv_backup);
-		else if (r == DNS_BAD_BACKUP)
-			log_warn("--accept-dns: %s", err);
-	}
 	{
 		/* A host route to the hub that a crashed run left takes this
 		 * run's packets the way that one went, maybe through a link that

@@ -242,6 +242,22 @@ grep -q "dns: .* was rewritten after a run that did not stop cleanly .*: left as
 	fail "c1 did not say it dropped the stale backup"
 printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
 
+# kill -9, then a start that fails at its TUN (the name taken meanwhile by
+# an interface of another kind): the crashed run's resolv.conf goes back
+# all the same, before the TUN is opened.
+start c1:crash4 client "${DNS[@]}" --state-dir "$TMP/c1-state"
+wait_until 10 "the hub's DNS server on c1" client_is c1:crash4 dns true
+kill9 c1:crash4
+[ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
+ip -n "$(ns c1)" link add slopn0 type veth peer name slopn0p
+timeout 20 ip netns exec "$(ns c1)" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-taken.txt" 2>&1
+expect_eq "exit status of a start whose TUN name is a veth's" "$?" 1
+grep -q "an interface of another kind has that name" "$TMP/tun-taken.txt" ||
+	fail "no reason given: $(cat "$TMP/tun-taken.txt")"
+cmp_state "resolv.conf after kill -9 and a start that failed at its TUN" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
+[ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
+ip -n "$(ns c1)" link del slopn0
+
 # Two clients with --accept-dns on one resolv.conf (each with its own
 # backup): the second leaves the file to the first, with a warning, and
 # neither rewrites it again; whichever stops first, the original is back
