@@ -19,11 +19,28 @@
 #include "tun/netlink.h"
 
 /* A subnet's check, which --no-route (no route to the subnet) skips; not
- * the address's own (a prefix of all bits), whose local route the kernel
- * adds whatever the flag says. */
+ * the address's own (a prefix of all bits) where it is the hub's: the
+ * kernel makes it the machine's own whatever the flag says. */
 static bool route_skipped(const struct client *cl, int family, unsigned prefix)
 {
 	return cl->cfg->no_route && prefix < (family == AF_INET6 ? 128u : 32u);
+}
+
+static bool gateway_is(const struct nl_route *r, void *addr)
+{
+	return r->via && !memcmp(r->gw, addr, 16);
+}
+
+/* Is addr (4 or 16 bytes) the gateway of one of this machine's routes, its
+ * router? With --no-route the client takes an address in its LAN (the way
+ * out of a hub's subnet that overlaps it), but not its router's: the
+ * machine would answer for it on the LAN. */
+static bool is_gateway(int family, const void *addr)
+{
+	uint8_t a[16] = {0};
+	struct nl_route r;
+	memcpy(a, addr, family == AF_INET6 ? 16 : 4);
+	return nl_route_find(family, gateway_is, a, &r) > 0;
 }
 
 /* Would the subnet's route (prefix bits of net) take the hub's own
@@ -81,7 +98,7 @@ static bool in_lan(const struct client *cl, int family, const void *net, unsigne
 {
 	struct lan_query q = {family, net, prefix, cl->ifindex};
 	struct nl_route r;
-	if (route_skipped(cl, family, prefix) || nl_route_find(family, lan_holds, &q, &r) <= 0)
+	if (cl->cfg->no_route || nl_route_find(family, lan_holds, &q, &r) <= 0)
 		return false;
 	char dst[INET6_ADDRSTRLEN + 8], ifname[IF_NAMESIZE] = "?";
 	if_indextoname((unsigned)r.ifindex, ifname);
@@ -158,6 +175,12 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
 		prefix6 = 0;
 	}
+	if (prefix6 && cl->cfg->no_route && is_gateway(AF_INET6, &r->assigned_vip6)) {
+		log_warn("the hub's IPv6 address for this client, %s, is this machine's router (a gateway "
+		         "of its routes): carrying IPv4 only",
+		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)));
+		prefix6 = 0;
+	}
 	/* The address: a network that holds the prefix holds it too. */
 	if (prefix6 && in_lan(cl, AF_INET6, &r->assigned_vip6, 128, lan, sizeof(lan))) {
 		log_warn("the hub's IPv6 prefix (%s) or address for this client lies in this machine's "
@@ -231,6 +254,12 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		        "take it for itself, and nothing would reach the hub again. The hub needs another "
 		        "--subnet; trying again later", inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
 		refused = CLIENT_VIP_IS_HUB;
+	} else if (cl->cfg->no_route && is_gateway(AF_INET, &vip)) {
+		log_err("the VPN address the hub gives (%s) is this machine's router, a gateway of its "
+		        "routes: this machine would answer for it on that network. The hub needs another "
+		        "--subnet, or another --vip for this token; trying again later",
+		        inet_ntop(AF_INET, &vip, h, sizeof(h)));
+		refused = CLIENT_VIP_IN_LAN;
 	} else if (in_lan(cl, AF_INET, &vip, r->prefix_len, lan, sizeof(lan))) {
 		log_err("the VPN subnet the hub gives (%s) lies in this machine's network %s: its "
 		        "route would take that network's hosts (its router, its DNS server) into the "

@@ -467,6 +467,7 @@ static int walk_route(const struct nlmsghdr *nlh, void *data)
 		return MNL_CB_OK;
 	struct nl_route o = {.ifindex = r.oif, .prefix = r.dst_len, .via = r.via};
 	memcpy(o.dst, r.dst, sizeof(o.dst));
+	memcpy(o.gw, r.gw, sizeof(o.gw));
 	w->each(&o, w->data);
 	return MNL_CB_OK;
 }

@@ -64,6 +64,7 @@ struct nl_route {
 	uint8_t dst[16];        /* IPv4: the first 4 bytes, network order */
 	unsigned prefix;
 	bool via;               /* through a gateway (next hops: may be) */
+	uint8_t gw[16];         /* that gateway; zeros with several next hops */
 };
 /* Every such route of a family (AF_INET, AF_INET6); at most max. Returns
  * the count or -1. */

@@ -5,8 +5,8 @@
 # such a subnet (IPv6: such a prefix, carrying IPv4 only), leaves the
 # tunnel when it moves into such a network, and comes back when it is gone.
 # Nor does it take an address in such a network from a wider subnet.
-# --no-route takes any subnet (no route, no capture), but not an address
-# in such a network.
+# --no-route takes any subnet (no route, no capture), but not its router's
+# address.
 #
 #   hub 192.0.2.1 --subnet 198.51.100.0/29, --subnet6 2001:db8:5::/64
 #        |
@@ -50,6 +50,13 @@ refused_in_lan() {
 start_client c1
 refused_in_lan c1 slopn0 "$in_lan"
 ok "c1 refuses a subnet inside its LAN; its router is reached on the LAN"
+# --no-route is the way out it names: no subnet route, the overlap left to
+# the administrator, an address in the LAN taken.
+start_client c1:nr0 --tun slopn3 --no-route
+wait_until 10 "c1:nr0 (--no-route) connected" client_connected c1:nr0
+[[ "$(client_status c1:nr0 vip)" == 198.51.100.* ]] || fail "c1:nr0's VIP: $(client_status c1:nr0 vip)"
+stop c1:nr0
+ok "c1:nr0 with --no-route takes an address of a subnet inside its LAN"
 
 # c2: --no-route takes it (no route to capture anything).
 start_client c2 --no-route
@@ -120,8 +127,10 @@ TOKEN=$router_token start_client c1:vip --tun slopn1
 refused_in_lan c1:vip slopn1 "VPN address for this client $in_lan"
 ok "c1:vip refuses 198.51.100.1, its LAN's router's address; the router is reached on the LAN"
 # --no-route takes no subnet route, but the address is this machine's all
-# the same: one in its LAN (the router's) is refused there too.
+# the same: its router's (a gateway of one of its routes) is refused there
+# too.
 stop c1:vip
+ip -n "$(ns c1)" route add 203.0.113.128/25 via 198.51.100.1
 TOKEN=$router_token start_client c1:nr --tun slopn2 --no-route
 refused_in_lan c1:nr slopn2 "VPN address for this client $in_lan"
-ok "c1:nr (--no-route) refuses 198.51.100.1 too; the router is reached on the LAN"
+ok "c1:nr (--no-route) refuses 198.51.100.1, its router's address; the router is reached on the LAN"
