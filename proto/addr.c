@@ -125,8 +125,16 @@ bool addr_same_prefix(const void *a, const void *b, unsigned prefix)
 
 void prefix_set_add(struct prefix_set *s, const void *net, unsigned prefix, size_t alen)
 {
-	if (prefix_set_holds(s, net))
-		return;
+	/* Held whole by one there (as wide or wider): nothing to add. One it
+	 * holds whole goes: the wider takes its place. */
+	unsigned k = 0;
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->p[i].prefix <= prefix && addr_same_prefix(net, s->p[i].net, s->p[i].prefix))
+			return;
+		if (!(prefix <= s->p[i].prefix && addr_same_prefix(s->p[i].net, net, prefix)))
+			s->p[k++] = s->p[i];
+	}
+	s->n = k;
 	if (s->n == PREFIX_SET_MAX) {
 		s->full = true;
 		return;

@@ -325,6 +325,23 @@ static void prefix_set_v4(void **state)
 	v4("198.51.100.7", a);
 	prefix_set_add(&s, a, 32, 4);
 	assert_int_equal(s.n, 2);
+	/* A wider network whose first address a narrower one holds is added
+	 * all the same, and takes the narrower's place. */
+	v4("198.51.0.0", a);
+	prefix_set_add(&s, a, 16, 4);
+	assert_int_equal(s.n, 2);
+	v4("198.51.5.1", a);
+	assert_true(prefix_set_holds(&s, a));
+	v4("198.51.100.2", a);
+	assert_true(prefix_set_holds(&s, a));
+	/* The narrower first, at the wider's start (10.0.0.0/24, then /16). */
+	struct prefix_set t = {0};
+	v4("10.0.0.0", a);
+	prefix_set_add(&t, a, 24, 4);
+	prefix_set_add(&t, a, 16, 4);
+	assert_int_equal(t.n, 1);
+	v4("10.0.5.1", a);
+	assert_true(prefix_set_holds(&t, a));
 	/* An odd prefix: 10.0.0.0/9 is 10.0.0.0 to 10.127.255.255. */
 	v4("10.0.0.0", a);
 	prefix_set_add(&s, a, 9, 4);
