@@ -386,14 +386,15 @@ static void retry_on_new_way(struct client *cl)
 int client_on_check_path(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
+	/* Routes or addresses changed (or a send failed: cheap enough); first,
+	 * as a change may have come with the refused send below. */
+	client_lan_build(cl);
 	if (cl->refused_on_send) {
 		cl->refused_on_send = false;
 		/* The error queue has it too, with who sent it. */
 		if (cl->udp.recverr ? client_read_errors(cl) == 1 : client_refused(cl, ECONNREFUSED))
 			return 0;
 	}
-	/* Routes or addresses changed (or a send failed: cheap enough). */
-	client_lan_build(cl);
 	char lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
 	/* Waiting: the connection given up is kept until the next attempt,
 	 * and the TUN's addresses for the next login, unless the machine is
