@@ -265,7 +265,13 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	 * through the tunnel, and a hub that sends one as from the LAN's router
 	 * would reach what trusts the LAN (rp_filter in loose mode lets it in,
 	 * IPv6 has none). */
-	if (prefix_set_holds(v6 ? &cl->lan6 : &cl->lan4, v6 ? (const void *)ip6.src : &ip.src)) {
+	const void *src = v6 ? (const void *)ip6.src : &ip.src;
+	int lan = prefix_set_longest(v6 ? &cl->lan6 : &cl->lan4, src);
+	/* A route into the TUN more specific than the LAN's takes that part of
+	 * it through the tunnel (a site behind the hub): its hosts' packets come
+	 * from the hub, as the kernel's own routing has it. */
+	if (prefix_set_holds(v6 ? &cl->own6 : &cl->own4, src) ||
+	    (lan >= 0 && lan >= prefix_set_longest(v6 ? &cl->tun6 : &cl->tun4, src))) {
 		c->stats.drop[DROP_SPOOFED]++;
 		return;
 	}

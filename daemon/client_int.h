@@ -115,8 +115,10 @@ struct client {
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
 	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */
 	/* This machine's networks beside it and its addresses, which no packet
-	 * from the hub comes from (client_lan_build). */
-	struct prefix_set lan4, lan6;
+	 * from the hub comes from, and the routes into the TUN, which may take
+	 * a part of such a network through it (a site behind the hub):
+	 * client_lan_build. */
+	struct prefix_set lan4, lan6, own4, own6, tun4, tun6;
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
 	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us) */
@@ -228,8 +230,8 @@ void client_drop_address(struct client *cl);
  * route as text in lan. */
 bool client_subnet_in_lan(const struct client *cl, char *lan, size_t len);
 int client_apply_network(struct client *cl, const struct slopn_login_response *r);
-/* lan4 and lan6 anew from the machine's routes and addresses: at the
- * login, and when they change. */
+/* lan4, own4, tun4 and IPv6's anew from the machine's routes and
+ * addresses: at the login, and when they change. */
 void client_lan_build(struct client *cl);
 void client_restore_network(struct client *cl);
 /* --full-tunnel after a network change: the hub's host route through the

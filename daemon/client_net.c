@@ -108,24 +108,28 @@ static bool in_lan(const struct client *cl, int family, const void *net, unsigne
 
 struct lan_walk {
 	int family, except;
-	struct prefix_set *set;
+	struct prefix_set *lan, *tun;
 };
 
 /* A network beside this machine, as in_lan sees one (not fe80::/64: a
- * link-scoped source is dropped anyway). */
+ * link-scoped source is dropped anyway); or a route into the TUN. */
 static void add_lan(const struct nl_route *r, void *data)
 {
 	struct lan_walk *w = data;
-	if (nl_route_lan_holds(r, w->family, r->dst, r->prefix, w->except) &&
-	    !(w->family == AF_INET6 && ipv6_link_scoped(r->dst)) && has_neighbours(r->ifindex))
-		prefix_set_add(w->set, r->dst, r->prefix, w->family == AF_INET6 ? 16 : 4);
+	size_t alen = w->family == AF_INET6 ? 16 : 4;
+	if (r->ifindex && r->ifindex == w->except)
+		prefix_set_put(w->tun, r->dst, r->prefix, alen);
+	else if (nl_route_lan_holds(r, w->family, r->dst, r->prefix, w->except) &&
+	         !(w->family == AF_INET6 && ipv6_link_scoped(r->dst)) && has_neighbours(r->ifindex))
+		prefix_set_put(w->lan, r->dst, r->prefix, alen); /* each: the longest is compared */
 }
 
 /* Per family, as a packet from the hub is checked against one. */
-static void lan_build(struct client *cl, int family, struct prefix_set *set)
+static void lan_build(struct client *cl, int family, struct prefix_set *lan,
+                      struct prefix_set *own, struct prefix_set *tun)
 {
-	struct prefix_set s = {0};
-	struct lan_walk w = {family, cl->ifindex, &s};
+	struct prefix_set l = {0}, o = {0}, t = {0};
+	struct lan_walk w = {family, cl->ifindex, &l, &t};
 	if (nl_route_each(family, add_lan, &w) < 0) {
 		log_warn("cannot list this machine's routes (%s): packets from the hub are checked "
 		         "against its networks as they were", strerror(errno));
@@ -137,25 +141,28 @@ static void lan_build(struct client *cl, int family, struct prefix_set *set)
 		struct nl_addr a[256];
 		int n = nl_addr_dump(a, 256);
 		for (int i = 0; i < n; i++)
-			prefix_set_add(&s, &a[i].addr, 32, 4);
+			prefix_set_add(&o, &a[i].addr, 32, 4);
 	} else {
 		struct nl_addr6 a[256];
 		int n = nl_addr6_dump(a, 256);
 		for (int i = 0; i < n; i++)
 			if (!ipv6_link_scoped(a[i].addr))
-				prefix_set_add(&s, a[i].addr, 128, 16);
+				prefix_set_add(&o, a[i].addr, 128, 16);
 	}
-	if (s.full && !set->full)
-		log_warn("this machine has more than %d %s networks and addresses: packets from the "
-		         "hub are not checked against the others (that they do not come from them)",
-		         PREFIX_SET_MAX, family == AF_INET6 ? "IPv6" : "IPv4");
-	*set = s;
+	if ((l.full || o.full || t.full) && !(lan->full || own->full || tun->full))
+		log_warn("this machine has more than %d %s networks, addresses or routes into %s: "
+		         "packets from the hub are not checked against the others (that they do not "
+		         "come from them)", PREFIX_SET_MAX, family == AF_INET6 ? "IPv6" : "IPv4",
+		         cl->tunname);
+	*lan = l;
+	*own = o;
+	*tun = t;
 }
 
 void client_lan_build(struct client *cl)
 {
-	lan_build(cl, AF_INET, &cl->lan4);
-	lan_build(cl, AF_INET6, &cl->lan6);
+	lan_build(cl, AF_INET, &cl->lan4, &cl->own4, &cl->tun4);
+	lan_build(cl, AF_INET6, &cl->lan6, &cl->own6, &cl->tun6);
 }
 
 /* The hub's IPv6 address for us, if it offers one (an old hub, or one

@@ -551,8 +551,11 @@ int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 {
 	struct client *cl = userdata;
 	int tun_up = -1;
-	if (nl_monitor_drain(fd, cl->ifindex, &tun_up, NULL) > 0)
+	bool tun_routes = false;
+	if (nl_monitor_drain(fd, cl->ifindex, &tun_up, NULL, &tun_routes) > 0)
 		client_check_path_soon(cl);
+	else if (tun_routes)
+		client_lan_build(cl); /* a site's network routed into the TUN, say */
 	if (tun_up >= 0)
 		client_tun_link(cl, tun_up);
 	return 0;

@@ -931,7 +931,7 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *user
 	struct server *s = userdata;
 	int up = -1;
 	bool touched = false;
-	if (nl_monitor_drain(fd, s->ifindex, &up, &touched) > 0) {
+	if (nl_monitor_drain(fd, s->ifindex, &up, &touched, NULL) > 0) {
 		if (s->nat_on)
 			timer_once(s->nat_timer, 300000);
 		timer_once(s->path_timer, PATH_CHECK_DELAY);

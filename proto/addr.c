@@ -144,6 +144,30 @@ void prefix_set_add(struct prefix_set *s, const void *net, unsigned prefix, size
 	s->p[s->n++].prefix = prefix;
 }
 
+void prefix_set_put(struct prefix_set *s, const void *net, unsigned prefix, size_t alen)
+{
+	uint8_t n[16] = {0};
+	memcpy(n, net, alen);
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->p[i].prefix == prefix && !memcmp(s->p[i].net, n, sizeof(n)))
+			return;
+	if (s->n == PREFIX_SET_MAX) {
+		s->full = true;
+		return;
+	}
+	memcpy(s->p[s->n].net, n, sizeof(n));
+	s->p[s->n++].prefix = prefix;
+}
+
+int prefix_set_longest(const struct prefix_set *s, const void *addr)
+{
+	int best = -1;
+	for (unsigned i = 0; i < s->n; i++)
+		if ((int)s->p[i].prefix > best && addr_same_prefix(addr, s->p[i].net, s->p[i].prefix))
+			best = (int)s->p[i].prefix;
+	return best;
+}
+
 bool prefix_set_holds(const struct prefix_set *s, const void *addr)
 {
 	for (unsigned i = 0; i < s->n; i++)

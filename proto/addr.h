@@ -68,7 +68,12 @@ struct prefix_set {
  * a network in s holds it already; with no room, it is left out and s->full
  * set. */
 void prefix_set_add(struct prefix_set *s, const void *net, unsigned prefix, size_t alen);
+/* Add net/prefix as it is, whatever in s holds it (only the same network
+ * twice is one): for prefix_set_longest. With no room, s->full. */
+void prefix_set_put(struct prefix_set *s, const void *net, unsigned prefix, size_t alen);
 /* Whether a network in s holds addr. */
 bool prefix_set_holds(const struct prefix_set *s, const void *addr);
+/* The longest prefix of a network in s that holds addr; -1 when none. */
+int prefix_set_longest(const struct prefix_set *s, const void *addr);
 
 #endif

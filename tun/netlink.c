@@ -722,6 +722,7 @@ struct monitor_ctx {
 	int changes;
 	int *own_up;
 	bool *own_touched;
+	bool *own_routes;
 };
 
 static int route_oif_cb(const struct nlattr *a, void *data)
@@ -766,6 +767,8 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 		if (rt->rtm_protocol == SLOPN_RTPROT)
 			return MNL_CB_OK;
 		mnl_attr_parse(nlh, sizeof(*rt), route_oif_cb, &ifindex);
+		if (ifindex == m->own && m->own_routes)
+			*m->own_routes = true;
 		break;
 	}
 	default:
@@ -776,16 +779,19 @@ static int monitor_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-int nl_monitor_drain(int fd, int own, int *own_up, bool *own_touched)
+int nl_monitor_drain(int fd, int own, int *own_up, bool *own_touched, bool *own_routes)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct monitor_ctx m = {.own = own, .own_up = own_up, .own_touched = own_touched};
+	struct monitor_ctx m = {.own = own, .own_up = own_up, .own_touched = own_touched,
+	                        .own_routes = own_routes};
 	for (;;) {
 		ssize_t n = recv(fd, buf, sizeof(buf), MSG_DONTWAIT);
 		if (n < 0 && errno == ENOBUFS) {
 			m.changes++; /* the kernel dropped events: look again anyway */
 			if (own_touched)
 				*own_touched = true;
+			if (own_routes)
+				*own_routes = true;
 			continue;
 		}
 		if (n <= 0)

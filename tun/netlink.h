@@ -125,7 +125,8 @@ int nl_link_monitor_open(void);
  * 0 when own was last seen up or down (IFF_UP), and stays as it was when
  * nothing came of own's link. *own_touched (if not NULL) becomes true when
  * own's link changed (its MTU, say) or one of its addresses went, or events
- * were lost. */
-int nl_monitor_drain(int fd, int own, int *own_up, bool *own_touched);
+ * were lost; *own_routes (if not NULL) when a route through own came or
+ * went (not ours), or events were lost. */
+int nl_monitor_drain(int fd, int own, int *own_up, bool *own_touched, bool *own_routes);
 
 #endif

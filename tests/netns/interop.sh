@@ -210,8 +210,10 @@ end wide
 # IPv4 and IPv6) or from an address of its own are dropped as spoofed:
 # else a hub could reach what trusts the LAN (rp_filter in loose mode lets
 # IPv4 in, IPv6 has none).
+# A part of the LAN routed into the TUN (a site behind the hub,
+# 198.51.100.128/25) is the hub's: a packet from there is taken.
 #   c2 lan1 198.51.100.10/24, 2001:db8:5::10/64 -- rtr 198.51.100.2, 2001:db8:5::2
-#   c2 lo 2001:db8:77::7/128
+#   c2 lo 2001:db8:77::7/128; 198.51.100.128/25 dev slopn0
 ns_create rtr
 ns_ipv6 rtr
 ip link add lan1 netns "$(ns c2)" type veth peer name eth0 netns "$(ns rtr)"
@@ -228,22 +230,23 @@ echo_replies() {
 		/^Icmp6OutEchoReplies/ { v6 = $2 } END { print v4 + 0, v6 + 0 }' /proc/net/snmp /proc/net/snmp6
 }
 read -r rep4 rep6 <<< "$(echo_replies c2)"
-hostile stray -stray -spoof 198.51.100.2,2001:db8:5::2,2001:db8:77::7
+hostile stray -stray -stray-after 3s -spoof 198.51.100.2,2001:db8:5::2,2001:db8:77::7,198.51.100.200
 wait_connected c2:stray 10.100.0.2
+ip -n "$(ns c2)" route add 198.51.100.128/25 dev slopn0
 expect_eq "our client's IPv6 address from the stray hub" "$(client_status c2:stray vip6)" fd00:1:2:3::2
 wait_log hub:stray "gopeer: stray packets sent" 10
 wait_log hub:stray "echo reply from 10.100.0.2" 5
 wait_log hub:stray "echo reply from fd00:1:2:3::2" 5
 sleep 1 # the spoofed ones, sent after them
 read -r now4 now6 <<< "$(echo_replies c2)"
-expect_eq "echo replies c2 sent (IPv4 IPv6): to the hub's only, none to the spoofed sources" \
-	"$((now4 - rep4)) $((now6 - rep6))" "1 1"
-expect_eq "echo replies that came back to the hub" "$(grep -c "echo reply from" "$TMP/hub-stray.log")" 2
+expect_eq "echo replies c2 sent (IPv4 IPv6): to the hub's and the site's only, none to the spoofed sources" \
+	"$((now4 - rep4)) $((now6 - rep6))" "2 1"
+expect_eq "echo replies that came back to the hub" "$(grep -c "echo reply from" "$TMP/hub-stray.log")" 3
 expect_eq "packets from the hub not for our client, dropped" "$(client_status c2:stray totals.drops.no_route)" 4
 expect_eq "packets from the hub from c2's LAN or its own address, dropped" \
 	"$(client_status c2:stray totals.drops.spoofed)" 3
 nsx c2 ip -6 route show | grep -q "via fe80::1" && fail "the hub's router advertisement made a route"
-ok "the hub's packets for other addresses dropped (4), and to ours from c2's LAN (198.51.100.2, 2001:db8:5::2) or its own address (2001:db8:77::7) as spoofed (3); its echo requests to ours answered"
+ok "the hub's packets for other addresses dropped (4), and to ours from c2's LAN (198.51.100.2, 2001:db8:5::2) or its own address (2001:db8:77::7) as spoofed (3); its echo requests to ours answered, and one from the site routed into the TUN"
 # Its 50 lines not understood, sent right after the login: said once (the
 # log's the thing: a hub must not fill the journal).
 expect_eq "lines of c2's log on words not understood" "$(grep -c 'is not understood' "$TMP/c2-stray.log")" 1

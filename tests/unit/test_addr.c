@@ -376,6 +376,37 @@ static void prefix_set_v6(void **state)
 
 /* Past PREFIX_SET_MAX networks, the rest are left out (and said so):
  * nothing is written beyond the table. */
+/* put keeps networks one inside another (the longest match is what
+ * counts); longest gives the longest that holds an address. */
+static void prefix_set_longest_match(void **state)
+{
+	(void)state;
+	struct prefix_set s = {0};
+	uint8_t a[4];
+	v4("0.0.0.0", a);
+	prefix_set_put(&s, a, 1, 4);
+	v4("198.51.100.128", a);
+	prefix_set_put(&s, a, 25, 4);
+	prefix_set_put(&s, a, 25, 4); /* the same twice: one */
+	v4("198.51.0.0", a);
+	prefix_set_put(&s, a, 16, 4);
+	assert_int_equal(s.n, 3);
+	v4("198.51.100.200", a);
+	assert_int_equal(prefix_set_longest(&s, a), 25);
+	v4("198.51.100.2", a);
+	assert_int_equal(prefix_set_longest(&s, a), 16);
+	v4("10.0.0.1", a);
+	assert_int_equal(prefix_set_longest(&s, a), 1);
+	v4("200.0.0.1", a);
+	assert_int_equal(prefix_set_longest(&s, a), -1);
+	for (unsigned i = 0; i < PREFIX_SET_MAX; i++) {
+		uint8_t n[4] = {10, (uint8_t)i, 0, 0};
+		prefix_set_put(&s, n, 16, 4);
+	}
+	assert_true(s.full);
+	assert_int_equal(s.n, PREFIX_SET_MAX);
+}
+
 static void prefix_set_full(void **state)
 {
 	(void)state;
@@ -410,6 +441,7 @@ int main(void)
 		cmocka_unit_test(prefix_set_v4),
 		cmocka_unit_test(prefix_set_v6),
 		cmocka_unit_test(prefix_set_full),
+		cmocka_unit_test(prefix_set_longest_match),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

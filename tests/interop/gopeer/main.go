@@ -95,6 +95,7 @@ var (
 	tunMTU = flag.Int("mtu", 1100, "client TUN MTU")
 	mask   = flag.String("mask", "", "hub: the subnet_mask to send (none, as the original)")
 	stray  = flag.Bool("stray", false, "hub: give IPv6 too, and send packets not for the client")
+	after  = flag.Duration("stray-after", time.Second, "hub, with -stray: when after the login")
 	spoof  = flag.String("spoof", "", "hub, with -stray: also an echo request to the client from each of these addresses (comma-separated; IPv4 or IPv6)")
 	mute   = flag.Bool("mute", false, "hub: never answer a login (keep the connection open)")
 	drop   = flag.Bool("drop", false, "hub: end each connection just after answering its login")
@@ -265,7 +266,7 @@ func (h *hub) serve(conn quic.Connection) {
 	}
 }
 
-// A hostile hub's packets (-stray), a second after the login: to other
+// A hostile hub's packets (-stray), a second (-stray-after) after the login: to other
 // addresses than the client's (its LAN, another client, an IPv6 router
 // advertisement to all nodes, another IPv6 address), which the client must
 // drop, and an echo request to each of its addresses, which it answers;
@@ -274,7 +275,7 @@ func (h *hub) serve(conn quic.Connection) {
 const vip6 = "fd00:1:2:3::2"
 
 func sendStray(conn quic.Connection, vip string) {
-	time.Sleep(time.Second)
+	time.Sleep(*after)
 	hub4, hub6, ll := net.ParseIP("10.100.0.1"), net.ParseIP("fd00:1:2:3::1"), net.ParseIP("fe80::1")
 	echo := []byte{128, 0, 0, 0, 0, 1, 0, 1}                              // ICMPv6 echo request
 	ra := []byte{134, 0, 0, 0, 64, 0, 0x07, 0x08, 0, 0, 0, 0, 0, 0, 0, 0} // router advertisement
