@@ -30,7 +30,9 @@ void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LE
 	size_t len;
 	snprintf(path, sizeof(path), "%s/client-%s.id", state_dir, tun);
 	int r = statefile_read(path, 4096, &buf, &len, err, sizeof(err));
-	if (r > 0 && client_id_parse(buf, len, id)) {
+	if (r < 0 && errno == EFBIG)
+		r = 1; /* too long to be an id: damaged, made new */
+	if (r > 0 && buf && client_id_parse(buf, len, id)) {
 		free(buf);
 		return;
 	}

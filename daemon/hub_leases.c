@@ -51,13 +51,15 @@ void hub_leases_load(struct server *s)
 	int r = statefile_read(s->leases_path, LEASES_FILE_MAX, &buf, &len, err, sizeof(err));
 	if (r == 0)
 		return;
-	if (r < 0) {
+	if (r < 0 && errno != EFBIG) {
 		/* Not read is not damaged (EACCES, EIO, ENOMEM, a directory). */
 		hold(s, err);
 		return;
 	}
-	r = leasefile_parse(buf, len, &v, &n, err, sizeof(err));
-	free(buf);
+	if (r > 0) {
+		r = leasefile_parse(buf, len, &v, &n, err, sizeof(err));
+		free(buf);
+	}
 	if (r < 0) {
 		/* Leases only spare clients a new address: start without them,
 		 * and keep the file for a look, beside any set aside before. */

@@ -121,6 +121,7 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 		else
 			snprintf(err, errlen, "larger than %zu bytes", max);
 		free(b);
+		errno = why ? errno : EFBIG; /* the content at fault, not its reading */
 		return -1;
 	}
 	b[n] = '\0';

@@ -6,7 +6,8 @@
 #include <sys/types.h>
 
 /* Read all of path (at most max bytes) into *buf (malloc'd, NUL-terminated)
- * and *len. 1 when read, 0 when there is no such file, -1 with err. First,
+ * and *len. 1 when read, 0 when there is no such file, -1 with err (errno
+ * EFBIG when it is larger than max: damaged, not unreadable). First,
  * in any case, the temporary files of path's a crash left are removed. */
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
 

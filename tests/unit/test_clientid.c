@@ -84,6 +84,15 @@ static void loaded(void **state)
 	assert_int_equal(len, CLIENT_ID_LEN + 1);
 	assert_memory_equal(buf, id, CLIENT_ID_LEN);
 	free(buf);
+	/* Too long to be an id: damaged too, a new one in its place. */
+	char big[5000];
+	memset(big, 'a', sizeof(big));
+	assert_int_equal(statefile_write(path, big, sizeof(big), 0600, err, sizeof(err)), 0);
+	client_id_load(dir, "tun0", id);
+	assert_true(is_id(id));
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 1);
+	assert_memory_equal(buf, id, CLIENT_ID_LEN);
+	free(buf);
 	/* Not readable (a directory: EISDIR): an id for this run, and what
 	 * is there stays there. */
 	assert_int_equal(unlink(path), 0);

@@ -59,6 +59,7 @@ static void written_and_read(void **state)
 	/* Larger than the reader takes: refused, said. */
 	assert_int_equal(statefile_read(path, 4, &buf, &len, err, sizeof(err)), -1);
 	assert_string_equal(err, "larger than 4 bytes"); /* not "0 MiB" */
+	assert_int_equal(errno, EFBIG); /* damaged, not unreadable */
 	assert_null(buf);
 	assert_int_equal(statefile_read(path, 2 << 20, &buf, &len, err, sizeof(err)), 1);
 	free(buf);
