@@ -1094,14 +1094,15 @@ int client_run(const struct config *cfg)
 		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
 		goto out;
 	}
-	/* A TUN name without %d is known now: a crashed run's resolv.conf is
-	 * put back before the TUN opens, also when that fails. */
-	bool dns_repaired = !strchr(cfg->tun, '%');
-	if (dns_repaired && repair_dns(cl, cfg->tun) < 0)
-		goto out;
 	if (tun_open(&cl->tun, cfg->tun, cfg->offloads, cfg->tun_ring) < 0) {
-		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(errno),
-		        tun_open_hint(errno));
+		int e = errno;
+		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(e),
+		        tun_open_hint(e));
+		/* A crashed run's resolv.conf goes back all the same (a name without
+		 * %d is known), unless the TUN is busy: a running client's, whose
+		 * resolv.conf it is. */
+		if (e != EBUSY && !strchr(cfg->tun, '%'))
+			repair_dns(cl, cfg->tun);
 		goto out;
 	}
 	memcpy(cl->tunname, cl->tun.name, IFNAMSIZ);
@@ -1148,7 +1149,7 @@ int client_run(const struct config *cfg)
 	sd_event_set_watchdog(cl->ev, 1);
 	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl)))
 		goto out;
-	if (!dns_repaired && repair_dns(cl, cl->tunname) < 0)
+	if (repair_dns(cl, cl->tunname) < 0)
 		goto out;
 	{
 		/* A host route to the hub that a crashed run left takes this

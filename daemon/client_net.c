@@ -26,21 +26,29 @@ static bool route_skipped(const struct client *cl, int family, unsigned prefix)
 	return cl->cfg->no_route && prefix < (family == AF_INET6 ? 128u : 32u);
 }
 
-static bool gateway_is(const struct nl_route *r, void *addr)
+struct gateway_query {
+	uint8_t addr[16];
+	int except;  /* the TUN: a gateway through it is the hub's side */
+};
+
+static bool gateway_is(const struct nl_route *r, void *data)
 {
-	return r->via && !memcmp(r->gw, addr, 16);
+	const struct gateway_query *q = data;
+	return r->via && r->ifindex != q->except && !memcmp(r->gw, q->addr, 16);
 }
 
 /* Is addr (4 or 16 bytes) the gateway of one of this machine's routes, its
  * router? With --no-route the client takes an address in its LAN (the way
  * out of a hub's subnet that overlaps it), but not its router's: the
- * machine would answer for it on the LAN. */
-static bool is_gateway(int family, const void *addr)
+ * machine would answer for it on the LAN. (A gateway of a multipath route
+ * is not seen; IPv6 routers are mostly reached at link-local addresses,
+ * which no VIP6 is.) */
+static bool is_gateway(const struct client *cl, int family, const void *addr)
 {
-	uint8_t a[16] = {0};
+	struct gateway_query q = {.except = cl->ifindex};
 	struct nl_route r;
-	memcpy(a, addr, family == AF_INET6 ? 16 : 4);
-	return nl_route_find(family, gateway_is, a, &r) > 0;
+	memcpy(q.addr, addr, family == AF_INET6 ? 16 : 4);
+	return nl_route_find(family, gateway_is, &q, &r) > 0;
 }
 
 /* Would the subnet's route (prefix bits of net) take the hub's own
@@ -182,7 +190,7 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 		         inet_ntop(AF_INET6, cl->hub_addr, a, sizeof(a)));
 		prefix6 = 0;
 	}
-	if (prefix6 && cl->cfg->no_route && is_gateway(AF_INET6, &r->assigned_vip6)) {
+	if (prefix6 && cl->cfg->no_route && is_gateway(cl, AF_INET6, &r->assigned_vip6)) {
 		log_warn("the hub's IPv6 address for this client, %s, is this machine's router (a gateway "
 		         "of its routes): carrying IPv4 only",
 		         inet_ntop(AF_INET6, &r->assigned_vip6, a, sizeof(a)));
@@ -261,7 +269,7 @@ int client_apply_address(struct client *cl, const struct slopn_login_response *r
 		        "take it for itself, and nothing would reach the hub again. The hub needs another "
 		        "--subnet; trying again later", inet_ntop(AF_INET, cl->hub_addr, h, sizeof(h)));
 		refused = CLIENT_VIP_IS_HUB;
-	} else if (cl->cfg->no_route && is_gateway(AF_INET, &vip)) {
+	} else if (cl->cfg->no_route && is_gateway(cl, AF_INET, &vip)) {
 		log_err("the VPN address the hub gives (%s) is this machine's router, a gateway of its "
 		        "routes: this machine would answer for it on that network. The hub needs another "
 		        "--subnet, or another --vip for this token; trying again later",

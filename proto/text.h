@@ -6,7 +6,8 @@
 #include <stddef.h>
 
 /* In place: valid UTF-8 stays; a byte that is not part of a valid
- * sequence, and a control character (C0, DEL, C1), becomes '?' (each of
+ * sequence, and a control character (C0, DEL, C1, a line separator, a
+ * bidirectional control), becomes '?' (each of
  * its bytes), so the length stays and the result is valid UTF-8 without
  * controls: one log line, a JSON string jansson takes, nothing a terminal
  * acts on. */

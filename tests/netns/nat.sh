@@ -247,6 +247,12 @@ printf '%s\n' "$RESOLV0" > "$TMP/resolv.conf"
 # all the same, before the TUN is opened.
 start c1:crash4 client "${DNS[@]}" --state-dir "$TMP/c1-state"
 wait_until 10 "the hub's DNS server on c1" client_is c1:crash4 dns true
+# A second start on the running client's TUN fails (busy) and leaves that
+# client's resolv.conf alone: it is no crashed run's.
+held=$(cat "$TMP/resolv.conf")
+timeout 20 ip netns exec "$(ns c1)" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-busy.txt" 2>&1
+expect_eq "exit status of a second start on a running client's TUN" "$?" 1
+cmp_state "resolv.conf after a second start on the running client's TUN" "$held" "$(cat "$TMP/resolv.conf")"
 kill9 c1:crash4
 [ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
 ip -n "$(ns c1)" link add slopn0 type veth peer name slopn0p

@@ -374,8 +374,6 @@ static void prefix_set_v6(void **state)
 	assert_false(prefix_set_holds(&s, a));
 }
 
-/* Past PREFIX_SET_MAX networks, the rest are left out (and said so):
- * nothing is written beyond the table. */
 /* put keeps networks one inside another (the longest match is what
  * counts); longest gives the longest that holds an address. */
 static void prefix_set_longest_match(void **state)
@@ -407,6 +405,8 @@ static void prefix_set_longest_match(void **state)
 	assert_int_equal(s.n, PREFIX_SET_MAX);
 }
 
+/* Past PREFIX_SET_MAX networks, the rest are left out (and said so):
+ * nothing is written beyond the table. */
 static void prefix_set_full(void **state)
 {
 	(void)state;
