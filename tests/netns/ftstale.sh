@@ -9,27 +9,9 @@
 #   hub 192.0.2.1 -- br0 -- rta 192.0.2.50 -- 198.51.100.1 --- eth0 198.51.100.2 c1
 #                       \-- rtb 192.0.2.51 -- 203.0.113.1 ---- eth1 203.0.113.2 c1
 . "$(dirname "$0")/lib.sh"
-ns_create lan
-ip -n "$(ns lan)" link add br0 type bridge
-ip -n "$(ns lan)" link set br0 up
-attach hub 192.0.2.1
-attach rta 192.0.2.50
-attach rtb 192.0.2.51
-ns_create c1
+uplinks
 ns_ipv6 c1 # for a leftover IPv6 host route
-leg() { # ROUTER ROUTER_ADDR CLIENT_IF CLIENT_ADDR (a /24 each)
-	ip link add leg netns "$(ns "$1")" type veth peer name "$3" netns "$(ns c1)"
-	ip -n "$(ns "$1")" addr add "$2/24" dev leg
-	ip -n "$(ns c1)" addr add "$4/24" dev "$3"
-	ip -n "$(ns "$1")" link set leg up
-	ip -n "$(ns c1)" link set "$3" up
-	nsx "$1" sysctl -qw net.ipv4.ip_forward=1
-}
-leg rta 198.51.100.1 eth0 198.51.100.2
-leg rtb 203.0.113.1 eth1 203.0.113.2
-ip -n "$(ns c1)" route add default via 198.51.100.1
-ip -n "$(ns hub)" route add 198.51.100.0/24 via 192.0.2.50
-ip -n "$(ns hub)" route add 203.0.113.0/24 via 192.0.2.51
+ip -n "$(ns c1)" link set eth1 up
 start_hub
 start_client c1 --full-tunnel
 wait_connected c1 10.100.0.2

@@ -223,6 +223,33 @@ attach() {
 	ip -n "$(ns "$1")" link set eth0 up
 }
 
+# uplinks: the hub on the LAN bridge, and c1 with two ways to it, each
+# through a router of its own: eth0 198.51.100.2 (rta 198.51.100.1,
+# 192.0.2.50), up, with c1's default route; eth1 203.0.113.2 (rtb
+# 203.0.113.1, 192.0.2.51), down until the test brings it up.
+uplinks() {
+	local r
+	ns_create lan
+	ip -n "$(ns lan)" link add br0 type bridge
+	ip -n "$(ns lan)" link set br0 up
+	attach hub 192.0.2.1
+	attach rta 192.0.2.50
+	attach rtb 192.0.2.51
+	ns_create c1
+	for r in "rta 198.51.100.1 eth0 198.51.100.2" "rtb 203.0.113.1 eth1 203.0.113.2"; do
+		set -- $r # ROUTER ROUTER_ADDR CLIENT_IF CLIENT_ADDR (a /24 each)
+		ip link add leg netns "$(ns "$1")" type veth peer name "$3" netns "$(ns c1)"
+		ip -n "$(ns "$1")" addr add "$2/24" dev leg
+		ip -n "$(ns c1)" addr add "$4/24" dev "$3"
+		ip -n "$(ns "$1")" link set leg up
+		nsx "$1" sysctl -qw net.ipv4.ip_forward=1
+	done
+	ip -n "$(ns c1)" link set eth0 up
+	ip -n "$(ns c1)" route add default via 198.51.100.1
+	ip -n "$(ns hub)" route add 198.51.100.0/24 via 192.0.2.50
+	ip -n "$(ns hub)" route add 203.0.113.0/24 via 192.0.2.51
+}
+
 # start NAME ROLE ARGS...: slopnd in namespace NAME, logging to $TMP/NAME.log.
 # NAME may be NS:TAG for a second daemon in namespace NS (log NS-TAG.log).
 # A client keeps its id in its state directory, and the namespaces share
