@@ -319,7 +319,7 @@ int shell_run(void)
 			if (!strcmp(words[0], "quit") || !strcmp(words[0], "exit")) {
 				quit = true;
 			} else if (!strcmp(words[0], "help") || !strcmp(words[0], "?")) {
-				usage(stdout);
+				shell_usage(stdout);
 			} else {
 				char *argv[MAX_WORDS + 1] = {"slopnctl"};
 				memcpy(argv + 1, words, (size_t)n * sizeof(*words));

@@ -61,8 +61,9 @@ static void flag_lines(FILE *f, const struct flag *flags)
 {
 	for (const struct flag *fl = flags; fl && fl->name; fl++) {
 		char left[64];
-		snprintf(left, sizeof(left), "--%s%s%s", fl->name, fl->value ? " " : "",
-		         fl->value ? fl->value : "");
+		/* -h is --help's short form (getopt's "h" below). */
+		snprintf(left, sizeof(left), "%s--%s%s%s", fl == &global_flags[G_HELP] ? "-h, " : "",
+		         fl->name, fl->value ? " " : "", fl->value ? fl->value : "");
 		fprintf(f, "  %-20s %s\n", left, fl->help);
 	}
 }
@@ -104,6 +105,16 @@ void usage(FILE *f)
 	fprintf(f, "Exit status: 0 ok, 1 refused by the daemon (or the answer not written out),\n"
 	           "2 usage error, 3 daemon unreachable or no answer, 4 an answer that is not the\n"
 	           "daemon's (not JSON-RPC, or a field missing or wrong).\n");
+}
+
+/* The shell's help: its commands without "slopnctl" before them, and its
+ * own words. */
+void shell_usage(FILE *f)
+{
+	fprintf(f, "Commands (Tab completes them; --json and --socket PATH on a line are for that line):\n");
+	command_lines(f, NULL, "");
+	fprintf(f, "\n  %-20s %s\n  %-20s %s\n", "help, ?", "this text; after a command (token add --help), that command's",
+	        "quit, exit, Ctrl-D", "leave the shell");
 }
 
 static void command_help(const struct command *c)

@@ -74,6 +74,7 @@ extern const struct flag global_flags[];
  * code. With no command: the shell, or in the shell an error. */
 int dispatch(int argc, char **argv);
 void usage(FILE *f);
+void shell_usage(FILE *f);
 /* "sessions kick" */
 const char *command_name(const struct command *c, char *buf, size_t len);
 /* The value of a flag by name: NULL when not given, "" for a switch. */

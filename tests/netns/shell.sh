@@ -93,7 +93,9 @@ if b"slopnctl:" in t.screen:
     sys.exit("FAIL: the line of a completion stopped by Ctrl-C ran: %r" % t.screen)
 print("ok: Ctrl-C stops a completion that waits on the daemon, and drops the line")
 t.send("help\r")
-t.expect(r"token remove NAME[\s\S]*slopn> ")  # the prompt is back: Ctrl-D now reaches readline
+t.expect(r"token remove NAME[\s\S]*quit, exit, Ctrl-D[\s\S]*slopn> ")  # the prompt is back: Ctrl-D now reaches readline
+if b"Usage: slopnctl" in t.screen:
+    sys.exit("FAIL: the shell's help is the one-shot usage: %r" % t.screen)
 t.send("\x04")                         # Ctrl-D leaves
 sys.exit(0 if t.wait() else "FAIL: shell did not exit")
 PY

@@ -123,12 +123,20 @@ for f in sbin/slopnd bin/slopnctl share/man/man8/slopnd.8 share/man/man8/slopnct
 	share/man/man5/slopnd.conf.5 share/doc/slopn/slopnd.conf.example share/doc/slopn/control-api.md; do
 	[ -f "$TMP/dest$prefix/$f" ] || fail "not installed: $prefix/$f"
 done
+# Under the prefix, where systemd looks too (for /usr/local: not in the
+# directories Debian's packages own).
 for f in slopnd.service slopnd.socket slopnd-client@.service slopnd-killswitch@.service; do
-	find "$TMP/dest" -path "*/systemd/system/$f" | grep -q . || fail "unit $f not installed"
+	[ -f "$TMP/dest$prefix/lib/systemd/system/$f" ] || fail "unit $f not installed in $prefix/lib/systemd/system"
 done
-find "$TMP/dest" -path "*/sysusers.d/slopn.conf" | grep -q . || fail "sysusers.d entry not installed"
-tmpf=$(find "$TMP/dest" -path "*/tmpfiles.d/slopn.conf")
-[ -n "$tmpf" ] || fail "tmpfiles.d entry not installed"
+systemd-analyze unit-paths | grep -qx "$prefix/lib/systemd/system" ||
+	fail "systemd does not look for units in $prefix/lib/systemd/system"
+[ -f "$TMP/dest$prefix/lib/sysusers.d/slopn.conf" ] || fail "sysusers.d entry not installed in $prefix/lib"
+tmpf=$TMP/dest$prefix/lib/tmpfiles.d/slopn.conf
+[ -f "$tmpf" ] || fail "tmpfiles.d entry not installed in $prefix/lib"
+# fish is the exception: Debian's reads /usr/share only.
+outside=$(find "$TMP/dest" -type f | grep -v "^$TMP/dest$prefix/" | grep -v "^$TMP/dest/usr/share/fish/" || true)
+[ -z "$outside" ] || fail "installed outside $prefix: $outside"
+ok "units, sysusers.d and tmpfiles.d entries under $prefix/lib, nothing outside $prefix but fish's"
 # What it makes, in a root of its own: /etc/slopn holds tokens, and the
 # lock legacy iptables takes exists before the sandboxed hub needs it.
 mkdir -p "$TMP/root"
@@ -139,7 +147,7 @@ expect_eq "tmpfiles: /etc/slopn, /var/lib/slopn, /run/xtables.lock" \
 	"750 directory,700 directory,600 regular empty file"
 # Completions where each shell looks for them.
 [ "$prefix" = /usr ] && zdir=/usr/share/zsh/vendor-completions || zdir=$prefix/share/zsh/site-functions
-for f in /usr/share/bash-completion/completions/slopnctl /usr/share/bash-completion/completions/slopnd \
+for f in "$prefix/share/bash-completion/completions/slopnctl" "$prefix/share/bash-completion/completions/slopnd" \
 	"$zdir/_slopnctl" "$zdir/_slopnd" \
 	/usr/share/fish/vendor_completions.d/slopnctl.fish /usr/share/fish/vendor_completions.d/slopnd.fish; do
 	[ -f "$TMP/dest$f" ] || fail "completion not installed: $f"
@@ -154,4 +162,8 @@ fi
 ok "completions installed where bash, zsh ($zdir) and fish look"
 grep -q "ExecStart=$prefix/sbin/slopnd server" "$(find "$TMP/dest" -name slopnd.service)" ||
 	fail "installed unit does not point at $prefix/sbin/slopnd"
+for page in man8/slopnd.8 man8/slopnctl.8; do
+	grep -q "$prefix/share/doc/slopn" "$TMP/dest$prefix/share/man/$page" ||
+		fail "$page does not name $prefix/share/doc/slopn, where control-api.md is"
+done
 ok "DESTDIR install complete"
