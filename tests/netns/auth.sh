@@ -26,13 +26,14 @@ ok "right pin connects"
 # No ALPN at all: GnuTLS would let it through; the hub refuses it itself.
 start c1:noalpn client --server 192.0.2.1:4242 --token s3cret --tun alpn0 --alpn ""
 wait_log hub "refusing a peer without ALPN" 10
-wait_log c1:noalpn "hub refused the TLS handshake: alert 120" 5
+wait_until 5 "c1:noalpn refused by the hub (alert 120)" client_said c1:noalpn "^hub refused the TLS handshake: alert 120"
 expect_eq "the client without ALPN connected" "$(client_status c1:noalpn connected)" false
 expect_eq "sessions with a client without ALPN about" "$(ctl --json status | jq .sessions)" 1
 kill "$(pid_of c1:noalpn)"
 ok "no ALPN: refused"
 start c1:badalpn client --server 192.0.2.1:4242 --token s3cret --tun alpn1 --alpn h3
-wait_log c1:badalpn "hub refused the TLS handshake: alert 120 \\(No supported application protocol could be negotiated\\)" 10
+wait_until 10 "c1:badalpn refused by the hub (alert 120)" client_said c1:badalpn \
+	"^hub refused the TLS handshake: alert 120 \\(No supported application protocol could be negotiated\\)"
 expect_eq "the client with ALPN h3 connected" "$(client_status c1:badalpn connected)" false
 # The refusal comes in the hub's first packet: the hub answered, and the
 # client waits its backoff (1, 2, 4 s: three attempts in 8 s) without
@@ -88,7 +89,7 @@ done
 grep -q "error code 1" "$TMP/c1-f5.log" || fail "5th failure was not an auth failure"
 wait_until 5 "a ban on 192.0.2.11" banned 192.0.2.11
 start_client c1:banned --tun ban0
-wait_log c1:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10
+wait_until 10 "c1:banned refused with code 3" client_said c1:banned "Too many failed logins.*error code 3, banned"
 ok "banned after 5 failures: code 3"
 # Others are not affected.
 nsx c2 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "c2 lost its tunnel"

@@ -21,7 +21,7 @@ logins() { ctl --json token list | jq '.tokens[] | select(.name == "shared") | .
 sessions() { ctl --json status | jq -c '[.sessions, .admission.handshakes, .admission.awaiting_login, .admission.closing]'; }
 one_session() { [ "$(sessions)" = "[1,0,0,0]" ]; }
 c2_session() { hub_session 10.100.0.3; }
-no_c2_session() { ! c2_session; }
+no_c2_session() { no_hub_session 10.100.0.3; }
 # One round of c2 first, so that what the hub opens once (a timer, the
 # leases' save) is open before the count starts.
 stop c2

@@ -23,8 +23,7 @@ grep -q "unknown method 'sessions.list'" "$TMP/err.txt" || fail "no clear error 
 kill "$(pid_of c1:ctl)"
 wait "$(pid_of c1:ctl)" 2>/dev/null
 [ -e "$TMP/c1-ctl.sock" ] && fail "client left its control socket behind"
-no_session() { ! hub_session "$1"; }
-wait_until 5 "the hub ends session 3 (10.100.0.4)" no_session 10.100.0.4
+wait_until 5 "the hub ends session 3 (10.100.0.4)" no_hub_session 10.100.0.4
 ok "client role: status over its own control socket"
 
 ctl status | grep -q "^sessions:  2$" || fail "status does not show 2 sessions"

@@ -244,11 +244,13 @@ PY
 expect_eq "token add and remove answered" "$(cat "$TMP/events.txt")" 3000
 hung_up() { grep -q "shut down by the hub True" "$TMP/stuck-sub.txt"; }
 wait_until 5 "the hub shutting the stalled subscriber down" hung_up
-let_go() { [ "$(fds hub)" -le "$base" ]; }
+# Both need the hub alive: a dead one has no descriptors and uses no CPU.
+let_go() { kill -0 "$hubpid" && [ "$(fds hub)" -le "$base" ]; }
 wait_until 5 "the hub closing the stalled subscriber's socket" let_go
 t0=$(cpu)
 sleep 2
 t1=$(cpu)
+kill -0 "$hubpid" || fail "the hub is gone"
 [ $((t1 - t0)) -lt 50 ] || fail "with a stalled subscriber let go, the hub used $((t1 - t0)) ticks of CPU in 2 s"
 ok "a subscriber that stopped reading is let go: $((t1 - t0)) ticks of CPU in 2 s after"
 
@@ -279,6 +281,7 @@ wait_until 5 "the hub closing the shut-down caller's socket" let_go
 t0=$(cpu)
 sleep 2
 t1=$(cpu)
+kill -0 "$hubpid" || fail "the hub is gone"
 [ $((t1 - t0)) -lt 50 ] || fail "with a shut-down caller let go, the hub used $((t1 - t0)) ticks of CPU in 2 s"
 expect_eq "status --json role after" "$(ctl --json status | jq -r .role)" server
 kill "$stuck_sub" "$stuck_caller"
@@ -378,6 +381,7 @@ cpu() { awk '{print $14 + $15}' "/proc/$hubpid/stat"; }
 t0=$(cpu)
 sleep 2
 t1=$(cpu)
+kill -0 "$hubpid" || fail "the hub is gone"
 [ $((t1 - t0)) -lt 50 ] || fail "the hub out of descriptors used $((t1 - t0)) ticks of CPU in 2 s"
 expect_eq "lines saying the hub cannot accept" "$(grep -c 'control socket: cannot accept' "$TMP/hub.log")" 1
 prlimit --pid "$hubpid" --nofile="$nofile":

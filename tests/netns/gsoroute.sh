@@ -20,10 +20,21 @@ if [ "${SLOPN_OFFLOADS:-}" = off ]; then
 	exit 0
 fi
 
-iperf_tcp "hub -> c1" hub c1 10.100.0.2 1
+# UDP, which nothing sends again: what the single sends after the
+# refusal (at c1's login) lose is lost for good. iperf3's socket buffer
+# as large as net.core.rmem_max lets it (a test beside this one that
+# takes the CPU a while costs nothing).
+nsx c1 timeout 20 iperf3 -s -1 -B 10.100.0.2 > /dev/null 2>&1 &
+PIDS+=($!)
+wait_listening c1 5201
+nsx hub timeout 15 iperf3 -c 10.100.0.2 -u -b 50M -l 1200 -w 4M -t 2 -J > "$TMP/udp1.json" ||
+	fail "iperf3 UDP hub -> c1: $(jq -r .error "$TMP/udp1.json")"
+expect_eq "datagrams to c1 sent, lost" \
+	"$(jq '.end.sum.packets > 5000, .end.sum.lost_packets' "$TMP/udp1.json" | paste -sd' ')" "true 0"
 expect_eq "peers refusing GSO" "$(offload udp_gso_refused)" 1
 expect_eq "GSO still on" "$(offload udp_gso)" true
 expect_eq "c1's send drops" "$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.2") | .drops.udp_send')" 0
+iperf_tcp "hub -> c1" hub c1 10.100.0.2 1
 ok "c1's route refuses GSO: c1 is sent one packet at a time, nothing lost"
 
 sends=$(offload udp_gso_sends)

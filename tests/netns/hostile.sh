@@ -70,6 +70,7 @@ PIDS+=($!)
 fpid=$!
 t=$(session_within 192.0.2.151 5000) || fail "the flood's login did not make a session"
 cid=$(awk '$1 == "hub-cid" {print $2}' "$TMP/kicked.err")
+[ -n "$cid" ] || fail "no connection ID from slopn-flood: $(cat "$TMP/kicked.err")"
 # The probe timeout holds the peer's max_ack_delay once the handshake's
 # last packets are done with, a moment after the login.
 sleep 1
@@ -234,7 +235,9 @@ from210() {
 wait_until 5 "the session that gives no credit listed" from210
 id=$(ctl --json sessions list | jq '.sessions[] | select(.remote | startswith("192.0.2.210:")) | .id')
 ctl sessions kick "$id" > /dev/null || fail "slopnctl sessions kick $id"
-not_from210() { ! from210; }
+not_from210() {
+	ctl --json sessions list | jq -e '[.sessions[] | select(.remote | startswith("192.0.2.210:"))] | length == 0' > /dev/null
+}
 wait_until 3 "the kicked session gone" not_from210
 wait "$fpid"
 expect_eq "kicked without credit: closed by the hub, close code" \

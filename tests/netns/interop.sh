@@ -66,8 +66,9 @@ nsx c3 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "the idle Go client 
 hub_session 10.100.0.4 || fail "the hub dropped the idle Go client"
 ok "an idle Go client (no keep-alives, 6 s idle timeout) kept alive by the hub for 9 s"
 kill "$(pid_of c3)"
+start_monitor
 kill "$(pid_of c1)"
-wait_log hub "session 1 down: vip 10.100.0.2 remote 192.0.2.11:[0-9]+ \(by peer: client exit\)" 5
+wait_event session.down '.params.id == 1 and .params.vip == "10.100.0.2" and .params.reason == "client exit"'
 ok "the Go client's close (code 0) is a client exit"
 SLOPND=$GOPEER start c1:bad -mode client -addr 192.0.2.1:4242 -token wrong -tun slopn1
 p=$(pid_of c1:bad)

@@ -96,7 +96,11 @@ ok "sessions kick takes an IPv6 address"
 # A token's fixed address given as IPv6: the token gets both.
 ctl --json token add fixed6 --vip fd00:5:6:7::50 > "$TMP/fixed6.json" || fail "token add --vip IPv6"
 expect_eq "fixed VIPs of the token" "$(jq -r '.vip + " " + .vip6' "$TMP/fixed6.json")" "10.100.0.80 fd00:5:6:7::50"
-ctl token add bad6 --vip fd00:5:6:8::50 > "$TMP/bad6.txt" 2>&1 && fail "a fixed IPv6 address outside the /64 was taken"
+st=0; ctl token add bad6 --vip fd00:5:6:8::50 > "$TMP/bad6.txt" 2>&1 || st=$?
+expect_eq "exit status of token add with an IPv6 VIP outside the /64" "$st" 1
+grep -q "VIP fd00:5:6:8::50 is not a client address: IPv6 addresses mirror the IPv4 ones" "$TMP/bad6.txt" ||
+	fail "token add bad6: $(cat "$TMP/bad6.txt")"
+expect_eq "tokens named bad6" "$(ctl --json token list | jq '[.tokens[] | select(.name == "bad6")] | length')" 0
 TOKEN=$(jq -r .token "$TMP/fixed6.json") start_client c2:fixed --tun fix0
 wait_connected c2:fixed 10.100.0.80
 expect_eq "its IPv6 address" "$(client_status c2:fixed vip6)" fd00:5:6:7::50

@@ -459,6 +459,11 @@ hub_stat() {
 hub_session() {
 	[ "$(ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length')" = 1 ]
 }
+# no_hub_session VIP: the hub answers, and has no session with VIP (a hub
+# that does not answer has none either, but says nothing of its sessions).
+no_hub_session() {
+	[ "$(ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length')" = 0 ]
+}
 
 # adm FIELD: the hub's admission counter FIELD (slopnctl status).
 adm() { ctl --json status | jq -r ".admission.$1"; }

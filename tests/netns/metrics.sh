@@ -120,6 +120,26 @@ expect_eq "log lines of the HTTP server for 36 refused connections" "$(grep -c '
 grep -q '^slopnd: warning: metrics: .*(more this minute are counted, not logged)$' "$TMP/hub.log" ||
 	fail "the 5th line does not say that more are not logged: $(grep 'metrics: ' "$TMP/hub.log" | tail -2)"
 
+# Packets the kernel drops in front of the hub's TUN (its queue full while
+# the hub reads nothing; its tx_dropped): status and the metric give the
+# kernel's own count.
+kernel_q() { nsx hub ip -j -s link show slopn0 | jq '.[0].stats64.tx.dropped'; }
+q0=$(kernel_q)
+qlen=$(nsx hub ip -j link show slopn0 | jq '.[0].txqlen')
+nsx hub ip link set slopn0 txqueuelen 8
+kill -STOP "$(pid_of hub)"
+nsx hub $PY -c '
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(400):
+    s.sendto(b"q" * 100, ("10.100.0.2", 9))'
+kill -CONT "$(pid_of hub)"
+q=$(kernel_q)
+[ "$q" -gt "$q0" ] || fail "the kernel dropped nothing in front of the hub's TUN ($q0, then $q)"
+expect_eq "drops in the TUN's queue in status" "$(ctl --json status | jq .totals.drops.tun_queue)" "$q"
+expect_eq "slopn_drops_total{reason=tun_queue}" "$(val "$(scrape ctl)" 'slopn_drops_total{reason=tun_queue}')" "$q"
+nsx hub ip link set slopn0 txqueuelen "$qlen"
+
 # A port in use: the hub says so and does not start.
 kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null

@@ -104,14 +104,12 @@ exited() {
 	STATUS=0
 	wait "$(pid_of "$1")" || STATUS=$?
 }
-no_session() { ! hub_session "$1"; }
-not_connected() { ! client_connected "$1"; }
 
 nsx c1 ip link del slopn0
 exited c1
 expect_eq "c1's exit status once its TUN is deleted" "$STATUS" 1
 expect_eq "routes of c1's left behind" "$(nsx c1 ip route show proto 83)" ""
-wait_until 3 "the hub dropping c1's session (c1 told it)" no_session 10.100.0.2
+wait_until 3 "the hub dropping c1's session (c1 told it)" no_hub_session 10.100.0.2
 ok "the hub dropped c1's session"
 mv "$TMP/c1.log" "$TMP/c1-first.log"
 start_client c1
@@ -122,8 +120,8 @@ ok "c1 started again: the same VIP, traffic to c2"
 nsx hub ip link del slopn0
 exited hub
 expect_eq "the hub's exit status once its TUN is deleted" "$STATUS" 1
-wait_until 3 "c1 told that the hub went" not_connected c1
-wait_until 3 "c2 told that the hub went" not_connected c2
+wait_until 3 "c1 told that the hub went" client_is c1 connected false
+wait_until 3 "c2 told that the hub went" client_is c2 connected false
 ok "c1 and c2 were told"
 mv "$TMP/hub.log" "$TMP/hub-first.log"
 start_hub

@@ -105,7 +105,7 @@ done
 expect_eq "bans after 3 failures from 2001:db8::11 and 2 from 2001:db8::12" \
 	"$(ctl --json bans list | jq -c '[.bans[].address]')" '["2001:db8::/64"]'
 start c2:banned client --server "[2001:db8::1]:4242" --token s3cret --tun banned0
-wait_log c2:banned "login refused by hub: Too many failed logins.*error code 3, banned" 10
+wait_until 10 "c2:banned refused with code 3" client_said c2:banned "Too many failed logins.*error code 3, banned"
 kill "$(pid_of c2:banned)"
 start c3:after client --server 192.0.2.1:4242 --token s3cret --tun after0
 wait_until 10 "c3 connected beside the IPv6 ban" client_is c3:after connected true
