@@ -1013,6 +1013,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	                    cl->conn ? json_integer((json_int_t)cl->udp_payload) : json_null());
 	json_object_set_new(r, "max_packet",
 	                    up ? json_integer((json_int_t)conn_max_datagram(cl->conn)) : json_null());
+	/* TLS messages the hub sent after the handshake (session tickets, a
+	 * KeyUpdate), dropped unread: bytes. */
+	json_object_set_new(r, "tls_after_handshake",
+	                    cl->conn ? json_integer((json_int_t)cl->conn->tls_after_handshake) : json_null());
 	/* What the client changed in the machine's network now. */
 	json_object_set_new(r, "tun_up", json_boolean(!cl->tun_down));
 	json_object_set_new(r, "full_tunnel",
@@ -1020,6 +1024,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "full_tunnel6",
 	                    json_boolean(cl->ft.low6_added && cl->ft.high6_added && !cl->tun_down));
 	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
+	json_object_set_new(r, "dns_restored", json_integer(cl->dns_restored));
 	char dns_out[INET6_ADDRSTRLEN], dns_dev[IFNAMSIZ];
 	json_object_set_new(r, "dns_outside", client_dns_outside(cl, dns_out, sizeof(dns_out), dns_dev)
 	                                      ? json_string(dns_out) : json_null());

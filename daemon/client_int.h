@@ -190,6 +190,7 @@ struct client {
 	 * (a ring), so that one which keeps doing so is left alone. */
 	uint64_t dns_undone[CLIENT_DNS_UNDONE - 1];
 	unsigned dns_nundone;
+	unsigned dns_restored;      /* the hub's servers put back after another's change */
 	bool dns_warned_other;       /* another slopnd's file: said once */
 	bool dns_warned_undone;      /* another program that keeps undoing ours: said once */
 };

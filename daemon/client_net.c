@@ -394,6 +394,7 @@ static int on_dns_timer(sd_event_source *src, uint64_t usec, void *userdata)
 		dns_left(cl, r == DNS_OTHER);
 	else if (r != DNS_OURS) {
 		cl->dns_undone[cl->dns_nundone++ % ring] = usec;
+		cl->dns_restored++;
 		if (r == DNS_REWRITTEN)
 			log_info("dns: %s was rewritten (by a DHCP client?): the hub's servers are back "
 			         "in it, and the new content is what comes back when the connection ends",

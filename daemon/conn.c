@@ -306,8 +306,10 @@ static int recv_crypto_data_cb(ngtcp2_conn *qc, ngtcp2_crypto_level level, uint6
 {
 	if (level != NGTCP2_CRYPTO_LEVEL_APPLICATION)
 		return ngtcp2_crypto_recv_crypto_data_cb(qc, level, offset, data, datalen, user_data);
-	if (!ngtcp2_conn_is_server(qc))
+	if (!ngtcp2_conn_is_server(qc)) {
+		((struct conn *)user_data)->tls_after_handshake += datalen;
 		return 0;
+	}
 	ngtcp2_conn_set_tls_alert(qc, 10);
 	return NGTCP2_ERR_CRYPTO;
 }

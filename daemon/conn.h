@@ -123,6 +123,7 @@ struct conn {
 	char ctl[CONN_CTL_BUF];     /* unacknowledged outgoing control data */
 	size_t ctl_len, ctl_sent;
 	uint64_t ctl_base;          /* stream offset of ctl[0] */
+	uint64_t tls_after_handshake; /* client: bytes of it the hub sent, dropped unread */
 
 	/* close requested from inside a callback, carried out by conn_write */
 	bool close_pending;

@@ -264,9 +264,12 @@ ok "a 1 ms idle timeout: $got packets from the hub in the 5 s before its login d
 # traffic.
 c3_pid=$(pid_of c3)
 since=$(client_status c3 since)
+expect_eq "TLS bytes after the handshake from our hub" "$(client_status c3 tls_after_handshake)" 0
 stop hub
 SLOPND_TEST_KEY_UPDATE=1 start_hub
 wait_until 15 "c3 logged in to the new hub" client_relogged c3 "$since"
+# The KeyUpdate's 5 bytes: handshake type 24, length 1, update_not_requested.
+wait_until 5 "c3 dropping the hub's KeyUpdate" client_is c3 tls_after_handshake 5
 nsx c3 ping -c 3 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "c3's ping through the new hub failed"
 kill -0 "$c3_pid" 2>/dev/null || fail "c3 died of the hub's KeyUpdate: $(tail -n 5 "$TMP/c3.log")"
 nap 1
