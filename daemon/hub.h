@@ -135,7 +135,6 @@ struct server {
 	char *reload_token;            /* the token now in force */
 	unsigned reloads;              /* SIGHUPs taken */
 	char reload_error[320];        /* what the last one kept back, and why; "" when nothing */
-	time_t started;
 	uint64_t started_mono;         /* CLOCK_MONOTONIC us: uptime, whatever the wall clock does */
 	struct conn_stats gone_totals; /* counters of sessions that ended */
 	bool nat_on;                   /* our NAT rules are installed */
@@ -191,6 +190,9 @@ unsigned live_sessions(const struct server *s);
 /* The hub's traffic and drops (ended sessions, live ones, the TUN's) into
  * t; returns the live sessions. */
 unsigned hub_totals(const struct server *s, struct conn_stats *t);
+/* When the hub started, in Unix time: the wall clock now less the uptime,
+ * so that a clock set right after the start (NTP at boot) counts. */
+time_t hub_started(const struct server *s);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off). 0 or -1. */
 int hub_nat_setup(struct server *s);

@@ -535,7 +535,7 @@ static json_t *m_token_list(void *ctx, struct control_caller *who, json_t *param
 	}
 	if (sh) {
 		json_t *o = json_pack("{s:s, s:b, s:I, s:n, s:n, s:n, s:n, s:n}", "name", SHARED_TOKEN_NAME,
-		                      "shared", 1, "created", (json_int_t)s->started, "expires", "vip",
+		                      "shared", 1, "created", (json_int_t)hub_started(s), "expires", "vip",
 		                      "vip6", "last_used", "max_sessions");
 		add_totals(o, &t[0], live[0]);
 		json_array_append_new(list, o);

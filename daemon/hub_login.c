@@ -290,12 +290,14 @@ static void token_used(struct server *s, struct token_entry *e)
 	}
 }
 
-/* One refused login that counts towards a ban of its address: a wrong or
- * expired token (tag: which, ban.h), or a malformed login (BAN_UNTAGGED:
- * no client sends one; someone who sends them must not be let go on for
- * ever). The failure that starts the ban sends `ban` before its
+/* One refused login; with ban, it counts towards a ban of its address: a
+ * wrong token (tag: which, ban.h), or a malformed login (BAN_UNTAGGED: no
+ * client sends one; someone who sends them must not be let go on for
+ * ever). An expired token does not: it was a real one, no guess, and a
+ * hub's clock set ahead expires many at once, which must not ban everyone
+ * behind a NAT. The failure that starts the ban sends `ban` before its
  * `auth.fail`. */
-static void login_failed(struct session *ss, const char *reason, uint64_t tag)
+static void login_failed(struct session *ss, const char *reason, uint64_t tag, bool ban)
 {
 	struct server *s = ss->srv;
 	const struct sockaddr *peer = (const struct sockaddr *)&ss->remote_sa;
@@ -306,7 +308,7 @@ static void login_failed(struct session *ss, const char *reason, uint64_t tag)
 	}
 	s->failed_logins++;
 	const struct ban_entry *started[BAN_LEVELS];
-	unsigned n = ban_fail(&s->bans, peer, now, tag, started);
+	unsigned n = ban ? ban_fail(&s->bans, peer, now, tag, started) : 0;
 	for (unsigned i = 0; i < n; i++) {
 		char addr[64], why[64];
 		ban_addr_str(started[i], addr, sizeof(addr));
@@ -337,7 +339,7 @@ void hub_bad_login(struct session *ss, const char *why, bool oversized)
 {
 	struct server *s = ss->srv;
 	bool last;
-	login_failed(ss, "malformed login", BAN_UNTAGGED);
+	login_failed(ss, "malformed login", BAN_UNTAGGED, true);
 	if (oversized)
 		hub_admit_oversize(s);
 	if (refusal_loggable(s, &last))
@@ -456,7 +458,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 			hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s%s", ss->remote,
 			         (unsigned long long)ss->id, why,
 			         last ? "; more refused logins this minute are counted, not logged" : "");
-		login_failed(ss, why, tag);
+		login_failed(ss, why, tag, !entry);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
 		                                         : "Invalid authentication token", "unauthorized");
 		return;

@@ -71,7 +71,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	family(f, "slopn_info", "gauge", "The hub's version and key pin.");
 	fprintf(f, "slopn_info{version=\"%s\",pin=\"%s\"} 1\n", SLOPN_VERSION, s->id.pin);
 	family(f, "slopn_start_time_seconds", "gauge", "When the hub started, in Unix time.");
-	fprintf(f, "slopn_start_time_seconds %lld\n", (long long)s->started);
+	fprintf(f, "slopn_start_time_seconds %lld\n", (long long)hub_started(s));
 	family(f, "slopn_sessions", "gauge", "Sessions logged in now.");
 	fprintf(f, "slopn_sessions %u\n", live);
 	uint64_t v[4];

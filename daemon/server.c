@@ -94,6 +94,11 @@ unsigned live_sessions(const struct server *s)
 	return n;
 }
 
+time_t hub_started(const struct server *s)
+{
+	return time(NULL) - (time_t)((timer_now_usec() - s->started_mono) / 1000000);
+}
+
 unsigned hub_totals(const struct server *s, struct conn_stats *t)
 {
 	*t = s->gone_totals;
@@ -1255,7 +1260,6 @@ int server_run(const struct config *cfg)
 	if (hub_traffic_start(s) < 0 || hub_metrics_start(s) < 0)
 		goto out;
 	hub_expiry_arm(s);
-	s->started = time(NULL);
 	s->started_mono = timer_now_usec();
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
 	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods, s)))

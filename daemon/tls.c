@@ -235,9 +235,12 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_DER, &kder) < 0 ||
 	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
 	                     "slopn stateless reset", 21, id->reset_secret) < 0 ||
-	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
-	                     "slopn retry token", 17, id->token_secret) < 0) {
-		log_err("cannot derive the pin and the reset and token secrets from %s", keypath);
+	    /* Not from the key, as the reset secret is (a restarted hub resets
+	     * its old connections): Retry tokens carry a monotonic time, which
+	     * starts again at a reboot, and live 10 s; one of an earlier run
+	     * must not verify. */
+	    gnutls_rnd(GNUTLS_RND_KEY, id->token_secret, sizeof(id->token_secret)) < 0) {
+		log_err("cannot derive the pin and the reset secret from %s, or make a token secret", keypath);
 		goto out;
 	}
 	rv = 0;

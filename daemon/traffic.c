@@ -106,7 +106,7 @@ void traffic_add_session(struct traffic_entry *e, uint64_t rx_bytes, uint64_t rx
 	add(&e->rx_bytes, rx_bytes), add(&e->rx_pkts, rx_pkts);
 	add(&e->tx_bytes, tx_bytes), add(&e->tx_pkts, tx_pkts);
 	add(&e->sessions, 1);
-	if (remote && when >= e->last_seen) {
+	if (remote) {
 		e->last_seen = when;
 		snprintf(e->last_remote, sizeof(e->last_remote), "%s", remote);
 	}

@@ -29,9 +29,10 @@ struct traffic_entry *traffic_find(struct traffic_store *t, const char *name);
 struct traffic_entry *traffic_get(struct traffic_store *t, const char *name);
 /* Forget the entries whose name keep() refuses; how many went. */
 size_t traffic_keep(struct traffic_store *t, bool (*keep)(const char *name, void *arg), void *arg);
-/* One session's counters into an entry: sessions + 1; with a remote, last
- * seen at when from there (unless it was seen later). Each total stops at
- * TRAFFIC_COUNT_MAX. */
+/* One session's counters into an entry: sessions + 1; with a remote (a
+ * session that ended now), last seen at when from there, even when the
+ * entry says later: a wall clock set back must not freeze it until the
+ * clock catches up. Each total stops at TRAFFIC_COUNT_MAX. */
 void traffic_add_session(struct traffic_entry *e, uint64_t rx_bytes, uint64_t rx_pkts,
                          uint64_t tx_bytes, uint64_t tx_pkts, int64_t when, const char *remote);
 /* Write v[0..n-1] to the store's path. 0, or -1 with err; the file is then

@@ -114,6 +114,8 @@ ok "a fixed VIP"
 # seconds: it lives 7 to 8 s, time for a client under the sanitizers to
 # log in; the monitor sees the login however short the session.)
 carol=$(ctl --json token add carol --expires 8s | jq -r .token)
+dead=()
+for i in 1 2 3 4; do dead+=("$(ctl --json token add "dead$i" --expires 8s | jq -r .token)"); done
 expect_eq "carol expires" "$(ctl --json token list | jq '.tokens[] | select(.name=="carol") | .expires - .created')" 8
 TOKEN=$carol start_client c1:late --tun late0
 wait_until 7 "carol's session" has_event session.up '.params.token == "carol"'
@@ -125,6 +127,17 @@ timeout 10 tail --pid="$(pid_of c1:late)" -f /dev/null || fail "the client of an
 wait "$(pid_of c1:late)"; expect_eq "expired token: exit status" "$?" 3
 grep -q "Authentication token expired" "$TMP/c1-late.log" || fail "no expiry message: $(cat "$TMP/c1-late.log")"
 ok "an expired token ends its session and is refused with its reason"
+# Expired tokens ban no one (real tokens, no guesses; a hub's clock set a
+# year ahead expires many at once): carol's refusal and four more from
+# c1's address, five tokens, where five unknown ones would ban it.
+for i in 1 2 3 4; do
+	TOKEN=${dead[$((i - 1))]} start_client "c1:dead$i" --tun "dead$i"
+	timeout 10 tail --pid="$(pid_of "c1:dead$i")" -f /dev/null || fail "the client of expired token dead$i still runs"
+done
+expect_eq "auth.fail events for expired tokens" \
+	"$(jq -s '[.[] | select(.method == "auth.fail" and .params.reason == "token expired")] | length' "$TMP/events.txt")" 5
+not_banned 192.0.2.11 || fail "five expired tokens banned c1's address: $(ctl --json bans list)"
+ok "expired tokens count towards no ban"
 
 # A full disk: token add fails with a clear error, nothing changes, the
 # file on disk is intact. The state directory moves onto a tiny tmpfs.

@@ -165,7 +165,8 @@ static void store(void **state)
 	struct traffic_entry *a = traffic_get(&t, "alice");
 	assert_non_null(a);
 	traffic_add_session(a, 1000, 10, 2000, 20, 500, "192.0.2.11:1");
-	traffic_add_session(traffic_get(&t, "alice"), 1, 1, 1, 1, 400, "192.0.2.99:1"); /* older */
+	/* The clock set back between two session ends: the last end counts. */
+	traffic_add_session(traffic_get(&t, "alice"), 1, 1, 1, 1, 400, "192.0.2.99:1");
 	traffic_add_session(traffic_get(&t, "bob"), 5, 1, 0, 0, 600, "192.0.2.12:2");
 	traffic_add_session(traffic_get(&t, "bob"), 5, 1, 0, 0, 0, NULL); /* counted, not seen */
 	assert_int_equal(t.n, 2);
@@ -173,8 +174,8 @@ static void store(void **state)
 	assert_int_equal(a->rx_bytes, 1001);
 	assert_int_equal(a->tx_pkts, 21);
 	assert_int_equal(a->sessions, 2);
-	assert_int_equal(a->last_seen, 500);
-	assert_string_equal(a->last_remote, "192.0.2.11:1");
+	assert_int_equal(a->last_seen, 400);
+	assert_string_equal(a->last_remote, "192.0.2.99:1");
 	assert_int_equal(traffic_find(&t, "bob")->sessions, 2);
 	assert_string_equal(traffic_find(&t, "bob")->last_remote, "192.0.2.12:2");
 
