@@ -3,14 +3,7 @@
 # directions: its client on our hub, our client on its hub. The peer acts
 # as DESIGN.md says the original Go SloPN does (see its header).
 . "$(dirname "$0")/lib.sh"
-command -v go >/dev/null || skip "needs go (golang-go) to build the Go peer"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-[ -d /usr/share/gocode/src/github.com/lucas-clemente/quic-go ] ||
-	skip "needs quic-go (golang-github-lucas-clemente-quic-go-dev)"
-# Go's build cache: the suite's (one for every build directory, so that
-# the sanitizer pass compiles quic-go no more), else this run's own.
-(cd "$SRC/tests/interop/gopeer" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
-	GOCACHE="${SLOPN_GOCACHE:-$TMP/gocache}" go build -o "$TMP/gopeer" .) || fail "cannot build the Go peer"
+build_gopeer
 GOPEER=$TMP/gopeer
 ok "built the Go peer"
 

@@ -365,6 +365,18 @@ bans_say() {
 banned() { bans_say "$1" 'any(.bans[]; .address == $a)'; }
 not_banned() { bans_say "$1" 'any(.bans[]; .address == $a) | not'; }
 
+# build_gopeer: the Go peer (tests/interop/gopeer, on Debian's quic-go) in
+# $TMP/gopeer. Go's build cache is the suite's (one for every build
+# directory and test: quic-go takes some 12 s of CPU to compile), else
+# this run's own.
+build_gopeer() {
+	command -v go >/dev/null || skip "needs go (golang-go) to build the Go peer"
+	[ -d /usr/share/gocode/src/github.com/lucas-clemente/quic-go ] ||
+		skip "needs quic-go (golang-github-lucas-clemente-quic-go-dev)"
+	(cd "$(dirname "${BASH_SOURCE[0]}")/../interop/gopeer" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
+		GOCACHE="${SLOPN_GOCACHE:-$TMP/gocache}" go build -o "$TMP/gopeer" .) || fail "cannot build the Go peer"
+}
+
 # start_monitor: slopnctl --json monitor on the hub, its events in
 # $TMP/events.txt; returns once it is subscribed (it says so on stderr).
 start_monitor() {

@@ -16,10 +16,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v conntrack >/dev/null || skip "needs conntrack"
 command -v nft >/dev/null || skip "needs nft"
-command -v go >/dev/null || skip "needs go (golang-go) to build the Go peer"
-SRC=$(cd "$(dirname "$0")/../.." && pwd)
-(cd "$SRC/tests/interop/gopeer" && GO111MODULE=off GOPATH=/usr/share/gocode GOFLAGS= \
-	GOCACHE="$TMP/gocache" go build -o "$TMP/gopeer" .) || fail "cannot build the Go peer"
+build_gopeer
 
 topo 1
 nsx c1 sysctl -qw net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.eth0.promote_secondaries=1
