@@ -136,6 +136,7 @@ struct server {
 	unsigned reloads;              /* SIGHUPs taken */
 	char reload_error[320];        /* what the last one kept back, and why; "" when nothing */
 	uint64_t started_mono;         /* CLOCK_MONOTONIC us: uptime, whatever the wall clock does */
+	time_t started;                /* Unix time, see hub_started() */
 	struct conn_stats gone_totals; /* counters of sessions that ended */
 	bool nat_on;                   /* our NAT rules are installed */
 	enum nat_backend nat_backend;  /* with which */
@@ -190,9 +191,11 @@ unsigned live_sessions(const struct server *s);
 /* The hub's traffic and drops (ended sessions, live ones, the TUN's) into
  * t; returns the live sessions. */
 unsigned hub_totals(const struct server *s, struct conn_stats *t);
-/* When the hub started, in Unix time: the wall clock now less the uptime,
- * so that a clock set right after the start (NTP at boot) counts. */
-time_t hub_started(const struct server *s);
+/* When the hub started, in Unix time: the wall clock at the start, taken
+ * again as now less the uptime once that differs by 2 s or more (a clock
+ * set after the start, NTP at boot), not at each call: a value that moves
+ * by a second would read as a restart. */
+time_t hub_started(struct server *s);
 /* --nat (hub_nat.c): at start (also cleans up after a crashed --nat run
  * when --nat is off). 0 or -1. */
 int hub_nat_setup(struct server *s);

@@ -94,9 +94,12 @@ unsigned live_sessions(const struct server *s)
 	return n;
 }
 
-time_t hub_started(const struct server *s)
+time_t hub_started(struct server *s)
 {
-	return time(NULL) - (time_t)((timer_now_usec() - s->started_mono) / 1000000);
+	time_t now = time(NULL), then = now - (time_t)((timer_now_usec() - s->started_mono) / 1000000);
+	if (then - s->started >= 2 || s->started - then >= 2)
+		s->started = then;
+	return s->started;
 }
 
 unsigned hub_totals(const struct server *s, struct conn_stats *t)
@@ -1261,6 +1264,7 @@ int server_run(const struct config *cfg)
 		goto out;
 	hub_expiry_arm(s);
 	s->started_mono = timer_now_usec();
+	s->started = time(NULL);
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
 	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods, s)))
 		goto out;

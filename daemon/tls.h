@@ -17,8 +17,8 @@ struct tls_identity {
 	/* Stateless-reset tokens must survive a restart so that clients of the
 	 * old process learn at once that it is gone: derived from the key. */
 	uint8_t reset_secret[32];
-	/* Key of the hub's Retry tokens (address validation), from the key
-	 * too: a token stays good across a quick restart. */
+	/* Key of the hub's Retry tokens (address validation): random at each
+	 * start, as the tokens carry a monotonic time (tls.c). */
 	uint8_t token_secret[32];
 };
 

@@ -120,6 +120,11 @@ expect_eq "log lines of the HTTP server for 36 refused connections" "$(grep -c '
 grep -q '^slopnd: warning: metrics: .*(more this minute are counted, not logged)$' "$TMP/hub.log" ||
 	fail "the 5th line does not say that more are not logged: $(grep 'metrics: ' "$TMP/hub.log" | tail -2)"
 
+# The start time stays put (computed from the uptime, it once moved by a
+# second from read to read: a restart to an alert on its changes).
+starts=$(for i in 1 2 3 4 5 6; do metric slopn_start_time_seconds; nap 0.3; done | sort -u | wc -l)
+expect_eq "values of slopn_start_time_seconds in 6 reads over 2 s" "$starts" 1
+
 # Packets the kernel drops in front of the hub's TUN (its queue full while
 # the hub reads nothing; its tx_dropped): status and the metric give the
 # kernel's own count.
