@@ -10,7 +10,7 @@
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
 topo 2
-ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
+ip -n "$RUN-hub" addr add 192.0.2.2/24 dev eth0
 HUB=(server --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock")
 start hub "${HUB[@]}"
 wait_hub

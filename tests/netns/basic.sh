@@ -8,9 +8,9 @@ connect_clients 2
 expect_eq "c1's hub" "$(client_status c1 hub_vip)" 10.100.0.1
 
 # The client's TUN is up with its VIP, MTU 1280 and the VPN route.
-ip -n "$(ns c1)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24" || fail "c1 has no VIP on slopn0"
+ip -n "$RUN-c1" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24" || fail "c1 has no VIP on slopn0"
 expect_eq "c1's slopn0 MTU" "$(nsx c1 cat /sys/class/net/slopn0/mtu)" 1280
-ip -n "$(ns c1)" route show 10.100.0.0/24 | grep -q "dev slopn0" || fail "c1 has no route for 10.100.0.0/24"
+ip -n "$RUN-c1" route show 10.100.0.0/24 | grep -q "dev slopn0" || fail "c1 has no route for 10.100.0.0/24"
 ok "c1 TUN configured"
 # A plain start warns about nothing (a warning is something to act on)
 # but that IPv6 is off in these namespaces, as it is.
@@ -48,5 +48,5 @@ expect_eq "hub exit status on SIGTERM" "$rc" 0
 wait_until 5 "c1's status to say the hub shut down" \
 	client_down c1 "^hub closed the connection: hub shutting down \\(code 0\\)$" 0
 expect_eq "c1 connected once the hub is gone" "$(client_status c1 connected)" false
-ip -n "$(ns hub)" link show slopn0 >/dev/null 2>&1 && fail "hub TUN still exists after exit"
+ip -n "$RUN-hub" link show slopn0 >/dev/null 2>&1 && fail "hub TUN still exists after exit"
 ok "hub TUN removed"

@@ -12,7 +12,7 @@ command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v tc >/dev/null || skip "needs tc (iproute2)"
 topo 3
 # Towards c2 only: its port on the LAN bridge.
-ip netns exec "$(ns lan)" tc qdisc add dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms ||
+ip netns exec "$RUN-lan" tc qdisc add dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms ||
 	skip "no tbf qdisc in this kernel"
 # A session's shed lasts a second again 5 s after its last, not a minute
 # (the last part).
@@ -45,7 +45,7 @@ ok "c1 alone: $((alone / 1000)) Mbit/s"
 # c2 sheds only while another session has traffic (alone, it would stall
 # nobody): a ping from the hub keeps c1 busy until the next part.
 # (ip netns exec becomes ping: its PID is ping's, for the kill below.)
-ip netns exec "$(ns hub)" ping -q -i 0.2 -w 60 10.100.0.2 > /dev/null &
+ip netns exec "$RUN-hub" ping -q -i 0.2 -w 60 10.100.0.2 > /dev/null &
 busy=$!
 PIDS+=($busy)
 # c2 in the background, in a subshell of its own: its RATE goes to a file.
@@ -78,7 +78,7 @@ expect_eq "packets dropped in the TUN's queue" "$(tun_queue)" 0
 # unless c2's session sheds. Its excess must be dropped there, not in the
 # TUN's queue (without the look at that queue: 0 shed, 50000 in the TUN's
 # queue). c1's pings keep the others waiting.
-ip netns exec "$(ns lan)" tc qdisc change dev p-c2 root tbf rate 16mbit burst 16kb latency 50ms
+ip netns exec "$RUN-lan" tc qdisc change dev p-c2 root tbf rate 16mbit burst 16kb latency 50ms
 c2_shed() { hub_stat 10.100.0.3 shed_ms; }
 not_shedding() { [ "$(c2_shed)" = 0 ]; }
 wait_until 20 "c2 not shedding" not_shedding
@@ -88,7 +88,7 @@ ring=$(($(tun_queue) - ring0)) q=$(($(c2_dropped) - q0))
 [ "$q" -gt 0 ] && [ $((ring * 10)) -lt "$q" ] ||
 	fail "c2 at 16 Mbit/s sent 80: $q dropped by its session, $ring in the TUN's queue"
 ok "c2 at 16 Mbit/s sent 80: $q dropped by its session, $ring in the TUN's queue"
-ip netns exec "$(ns lan)" tc qdisc change dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms
+ip netns exec "$RUN-lan" tc qdisc change dev p-c2 root tbf rate 1mbit burst 8kb latency 100ms
 
 # Packets from one client to another do not pass the TUN, but they fill the
 # receiver's queue as the hub's own do. c1 floods c2 directly (UDP, five
@@ -127,7 +127,7 @@ wait $flood
 # session stops shedding a second after its last drop. Nobody else has had
 # traffic from the TUN for over a second when c1 starts to ping the hub, so
 # only the stall can end the hold.
-ip netns exec "$(ns lan)" tc qdisc del dev p-c2 root
+ip netns exec "$RUN-lan" tc qdisc del dev p-c2 root
 nsx c2 timeout 30 iperf3 -s -1 -p 5300 > /dev/null 2>&1 &
 PIDS+=($!)
 wait_listening c2 5300
@@ -154,7 +154,7 @@ ok "c2 reaches the hub again"
 # meanwhile (others wait), and sends c2 a stream that fills its queue once
 # it is frozen. c2's drops keep its shed at a second from the last one at
 # least: its first shed shows 1000 ms or less, the second more.
-ip netns exec "$(ns hub)" ping -q -i 0.05 -w 40 10.100.0.2 > /dev/null &
+ip netns exec "$RUN-hub" ping -q -i 0.05 -w 40 10.100.0.2 > /dev/null &
 busy=$!
 PIDS+=($busy)
 nsx c2 timeout 40 iperf3 -s -1 -p 5301 > /dev/null 2>&1 &

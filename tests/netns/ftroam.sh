@@ -26,15 +26,15 @@ ID=$(ctl --json sessions list | jq '.sessions[0].id')
 nsx c1 ip monitor route > "$TMP/routes.txt" 2>&1 &
 PIDS+=($!)
 monitoring() { # a route of its own, added and removed, seen
-	ip -n "$(ns c1)" route add 203.0.113.99/32 dev eth0
-	ip -n "$(ns c1)" route del 203.0.113.99/32 dev eth0
+	ip -n "$RUN-c1" route add 203.0.113.99/32 dev eth0
+	ip -n "$RUN-c1" route del 203.0.113.99/32 dev eth0
 	grep -q "^Deleted 203.0.113.99" "$TMP/routes.txt"
 }
 wait_until 5 "the route monitor running" monitoring
-ip -n "$(ns c1)" link add x0 type veth peer name x1
-ip -n "$(ns c1)" addr add 203.0.113.200/32 dev x0
-ip -n "$(ns c1)" link set x0 up
-ip -n "$(ns c1)" link del x0
+ip -n "$RUN-c1" link add x0 type veth peer name x1
+ip -n "$RUN-c1" addr add 203.0.113.200/32 dev x0
+ip -n "$RUN-c1" link set x0 up
+ip -n "$RUN-c1" link del x0
 sleep 1 # the client's look happens 20 ms after the last event; nothing may follow
 grep -E '^Deleted (0\.0\.0\.0/1|128\.0\.0\.0/1|192\.0\.2\.1 )' "$TMP/routes.txt" &&
 	fail "the full tunnel's routes went and came back for a change elsewhere"
@@ -48,9 +48,9 @@ nsx c1 ping -i 0.005 -c 600 -W 1 -s 1252 10.100.0.1 > "$TMP/ping.txt" 2>&1 &
 PING=$!
 PIDS+=($PING)
 sleep 1
-ip -n "$(ns c1)" link set eth0 down
-ip -n "$(ns c1)" link set eth1 up
-ip -n "$(ns c1)" route add default via 203.0.113.1
+ip -n "$RUN-c1" link set eth0 down
+ip -n "$RUN-c1" link set eth1 up
+ip -n "$RUN-c1" route add default via 203.0.113.1
 wait "$PING"
 lost=$(( 600 - $(grep -c 'bytes from' "$TMP/ping.txt") ))
 [ "$lost" -le 200 ] || fail "$lost of 600 pings (5 ms apart) lost in the move"
@@ -65,7 +65,7 @@ ok "c1 moved with its full tunnel: same session $ID, $lost of 600 pings lost"
 # A while without any network (Wi-Fi lost, nothing else): the full tunnel's
 # routes cannot stay (they would take the hub into the TUN) and come back,
 # with the host route through the next network, the session still the same.
-ip -n "$(ns c1)" link set eth1 down
+ip -n "$RUN-c1" link set eth1 down
 wait_until 5 "c1's full tunnel down without a network" client_is c1 full_tunnel false
 # The moment the next network comes, before the client's routes follow:
 # what is sent then leaves beside the tunnel, through that network, unless
@@ -97,8 +97,8 @@ sleep 2
 # to follow is then long enough to show (some 150 packets) whatever the
 # machine's load, and ftroam_ks.sh's 0 means the kill switch kept them in.
 kill -STOP "$(pid_of c1)"
-ip -n "$(ns c1)" link set eth0 up
-ip -n "$(ns c1)" route add default via 198.51.100.1
+ip -n "$RUN-c1" link set eth0 up
+ip -n "$RUN-c1" route add default via 198.51.100.1
 sleep 0.3
 kill -CONT "$(pid_of c1)"
 wait_until 5 "c1's full tunnel back" client_is c1 full_tunnel true

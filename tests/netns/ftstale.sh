@@ -11,14 +11,14 @@
 . "$(dirname "$0")/lib.sh"
 uplinks
 ns_ipv6 c1 # for a leftover IPv6 host route
-ip -n "$(ns c1)" link set eth1 up
+ip -n "$RUN-c1" link set eth1 up
 start_hub
 start_client c1 --full-tunnel
 wait_connected c1 10.100.0.2
 expect_eq "c1's full tunnel" "$(client_status c1 full_tunnel)" true
 
 kill9 c1
-own_routes() { ip -n "$(ns c1)" "$@" route show proto 83 | sed 's/ *$//'; }
+own_routes() { ip -n "$RUN-c1" "$@" route show proto 83 | sed 's/ *$//'; }
 HOST=$(own_routes)
 [[ $HOST =~ ^"192.0.2.1 via 198.51.100.1 dev eth0 metric "(83[0-9]{5})$ ]] ||
 	fail "c1's routes after kill -9: expected its host route to the hub alone, got '$HOST'"
@@ -26,14 +26,14 @@ M=${BASH_REMATCH[1]}
 ok "kill -9 left c1's host route to the hub: $HOST"
 # That run's IPv6 one, had the hub been reached over IPv6, and another
 # client's (another TUN, another metric), which is not c1's to remove.
-ip -n "$(ns c1)" -6 route add 2001:db8::1/128 dev eth1 proto 83 metric "$M"
+ip -n "$RUN-c1" -6 route add 2001:db8::1/128 dev eth1 proto 83 metric "$M"
 OTHER=$(( M == 8300000 ? 8300001 : 8300000 ))
-ip -n "$(ns c1)" route add 192.0.2.99/32 via 203.0.113.1 dev eth1 proto 83 metric "$OTHER"
+ip -n "$RUN-c1" route add 192.0.2.99/32 via 203.0.113.1 dev eth1 proto 83 metric "$OTHER"
 
 # The move: eth0's carrier goes (its far end down), eth0 stays up.
-ip -n "$(ns rta)" link set leg down
-ip -n "$(ns c1)" route replace default via 203.0.113.1
-wait_until 5 "eth0 without carrier" sh -c "ip -n '$(ns c1)' link show eth0 | grep -q NO-CARRIER"
+ip -n "$RUN-rta" link set leg down
+ip -n "$RUN-c1" route replace default via 203.0.113.1
+wait_until 5 "eth0 without carrier" sh -c "ip -n '$RUN-c1' link show eth0 | grep -q NO-CARRIER"
 expect_eq "the way to the hub, the leftover route's" \
 	"$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" "198.51.100.1 eth0"
 

@@ -11,9 +11,9 @@
 . "$(dirname "$0")/lib.sh"
 topo 1
 ns_ipv6 c1
-ip -n "$(ns c1)" addr add 2001:db8::11/64 dev eth0 nodad
+ip -n "$RUN-c1" addr add 2001:db8::11/64 dev eth0 nodad
 etc_netns c1
-printf '2001:db8::99 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+printf '2001:db8::99 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-c1/hosts"
 expect_eq "what c1 finds for hub.slopn.test, in order" \
 	"$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" \
 	"2001:db8::99 192.0.2.1 "
@@ -42,7 +42,7 @@ ok "traffic through the hub at its second address"
 # the name's next lookup puts it (a round-robin name reorders): now second
 # in the list is a dead IPv4 address, where the old index would lead.
 printf '2001:db8::99 hub.slopn.test\n192.0.2.9 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' \
-	> "/etc/netns/$(ns c1)/hosts"
+	> "/etc/netns/$RUN-c1/hosts"
 expect_eq "what c1 finds for hub.slopn.test now, in order" \
 	"$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" \
 	"2001:db8::99 192.0.2.9 192.0.2.1 "
@@ -73,8 +73,8 @@ wait "$(pid_of c1)"
 nsx hub nft add table inet dnsdrop
 nsx hub nft add chain inet dnsdrop in '{ type filter hook input priority 0; }'
 nsx hub nft add rule inet dnsdrop in udp dport 53 drop
-printf 'nameserver 192.0.2.1\noptions timeout:2 attempts:2\n' > "/etc/netns/$(ns c1)/resolv.conf"
-printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
+printf 'nameserver 192.0.2.1\noptions timeout:2 attempts:2\n' > "/etc/netns/$RUN-c1/resolv.conf"
+printf '127.0.0.1 localhost\n' > "/etc/netns/$RUN-c1/hosts"
 start c1:dns client --server hub.slopn.test:4242 --token s3cret
 wait_until 5 "c1 looking up the hub's name" client_is c1:dns state resolving
 t0=$(now_ms)
@@ -101,11 +101,11 @@ ok "stopped in $t ms during a lookup"
 # first, though the scout to 192.0.2.1 is answered as well.
 stop hub
 ns_ipv6 hub
-ip -n "$(ns hub)" addr add 2001:db8::1/64 dev eth0 nodad
+ip -n "$RUN-hub" addr add 2001:db8::1/64 dev eth0 nodad
 start hub:both server --listen "[::]:4242" --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock"
 wait_hub
-printf '2001:db8::1 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
-printf '' > "/etc/netns/$(ns c1)/resolv.conf"
+printf '2001:db8::1 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-c1/hosts"
+printf '' > "/etc/netns/$RUN-c1/resolv.conf"
 start c1:both client --server hub.slopn.test:4242 --token s3cret --tun both0
 wait_until 10 "c1 connected at the first address" client_is c1:both connected true
 expect_eq "the address c1 connected to" "$(client_status c1:both hub_addr)" "[2001:db8::1]:4242"
@@ -118,7 +118,7 @@ ok "both alive: c1 keeps the name's first address"
 saved="$TMP/c1-both-state/hub-both0.json"
 # relookup HOSTS...: c1's name now gives HOSTS; a kick has c1 look it up.
 relookup() {
-	printf '%s hub.slopn.test\n' "$@" > "/etc/netns/$(ns c1)/hosts"
+	printf '%s hub.slopn.test\n' "$@" > "/etc/netns/$RUN-c1/hosts"
 	ctl sessions kick "$(client_status c1:both vip)" > /dev/null
 	wait_until 5 "c1 seeing the kick" client_down c1:both kicked 4
 	wait_until 10 "c1 back after the kick" client_is c1:both connected true
@@ -137,8 +137,8 @@ ok "the kept addresses are written when they change, not when their order does"
 # The name stops resolving (gone from the hosts file, the DNS server drops
 # every query), then the hub restarts: c1 tries the addresses its last
 # lookup found, and is back.
-printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
-printf 'nameserver 192.0.2.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
+printf '127.0.0.1 localhost\n' > "/etc/netns/$RUN-c1/hosts"
+printf 'nameserver 192.0.2.1\noptions timeout:1 attempts:1\n' > "/etc/netns/$RUN-c1/resolv.conf"
 nsx c1 getent ahosts hub.slopn.test > /dev/null && fail "hub.slopn.test still resolves in c1"
 stop hub:both
 start hub:again server --listen "[::]:4242" --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock"
@@ -184,8 +184,8 @@ ok "another server's addresses and a damaged file are not used (the damage named
 # them grows; while it waits it probes the hub every 2 s (it did not for a
 # name of two addresses, and was back only when its wait of up to 30 s
 # ended), so it is back within 3 s of the hub's return.
-printf '2001:db8::1 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
-printf '' > "/etc/netns/$(ns c1)/resolv.conf"
+printf '2001:db8::1 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-c1/hosts"
+printf '' > "/etc/netns/$RUN-c1/resolv.conf"
 start c1:quiet client --server hub.slopn.test:4242 --token s3cret --tun both0
 wait_until 10 "c1 connected" client_is c1:quiet connected true
 # silence FAMILY TABLE: the hub drops what comes to its UDP port 4242 (by
@@ -267,7 +267,7 @@ nsx hub nft delete table ip6 silent6
 # wait of its backoff. (A first address with no route at all glibc puts
 # last.)
 stop c1:move
-printf '192.0.2.10 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+printf '192.0.2.10 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-c1/hosts"
 nsx c1 ip link add narrow mtu 1100 type veth peer name narrow-end mtu 1100 &&
 	nsx c1 ip link set narrow up && nsx c1 ip link set narrow-end up &&
 	nsx c1 ip route add 192.0.2.10/32 dev narrow || fail "cannot make c1's narrow way to 192.0.2.10"
@@ -289,7 +289,7 @@ attach imp 192.0.2.5
 start imp server --listen 192.0.2.5:4242 --state-dir "$TMP/imp-state" --token s3cret --control "$TMP/imp.sock"
 wait_hub "$TMP/imp.sock"
 stop c1:narrow
-printf '192.0.2.5 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+printf '192.0.2.5 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-c1/hosts"
 pin=$("$SLOPND" pin --state-dir "$TMP/hub-state")
 start c1:pin client --server hub.slopn.test:4242 --token s3cret --pin "$pin" --tun pin0
 t0=$(now_ms)
@@ -307,7 +307,7 @@ start other server --listen 192.0.2.6:4242 --state-dir "$TMP/other-state" --toke
 	--control "$TMP/other.sock"
 wait_hub "$TMP/other.sock"
 stop c1:pin
-printf '192.0.2.6 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns c1)/hosts"
+printf '192.0.2.6 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-c1/hosts"
 start c1:other client --server hub.slopn.test:4242 --token s3cret --tun other0
 t0=$(now_ms)
 watch_waits c1:other

@@ -19,16 +19,16 @@ command -v jq >/dev/null || skip "needs jq"
 topo 3
 ns_ipv6 hub c2 c3
 ns_create rtr
-ip link add lan1 netns "$(ns c1)" type veth peer name eth0 netns "$(ns rtr)"
-ip -n "$(ns c1)" addr add 198.51.100.10/24 dev lan1
-ip -n "$(ns c1)" link set lan1 up
-ip -n "$(ns rtr)" addr add 198.51.100.1/24 dev eth0
-ip -n "$(ns rtr)" link set eth0 up
+ip link add lan1 netns "$RUN-c1" type veth peer name eth0 netns "$RUN-rtr"
+ip -n "$RUN-c1" addr add 198.51.100.10/24 dev lan1
+ip -n "$RUN-c1" link set lan1 up
+ip -n "$RUN-rtr" addr add 198.51.100.1/24 dev eth0
+ip -n "$RUN-rtr" link set eth0 up
 # A network of c3's own (no dummy driver on every kernel: a veth pair).
-ip -n "$(ns c3)" link add home0 type veth peer name home1 || fail "cannot make c3's home0"
-ip -n "$(ns c3)" addr add 2001:db8:5::50/64 dev home0
-ip -n "$(ns c3)" link set home1 up
-ip -n "$(ns c3)" link set home0 up
+ip -n "$RUN-c3" link add home0 type veth peer name home1 || fail "cannot make c3's home0"
+ip -n "$RUN-c3" addr add 2001:db8:5::50/64 dev home0
+ip -n "$RUN-c3" link set home1 up
+ip -n "$RUN-c3" link set home0 up
 
 start_hub --subnet 198.51.100.0/29 --subnet6 2001:db8:5::/64
 in_lan='lies in a network of this machine'
@@ -75,13 +75,13 @@ nsx hub ping -c 2 -i 0.2 -W 2 "$V3" > /dev/null || fail "the hub cannot reach c3
 ok "c3 carries IPv4 only ($V3): the IPv6 prefix lies in its own network"
 
 # c3 moves into a network the subnet lies in: it leaves the tunnel.
-ip -n "$(ns c3)" addr add 198.51.100.50/24 dev home0
+ip -n "$RUN-c3" addr add 198.51.100.50/24 dev home0
 wait_until 10 "c3 leaving the tunnel" last_error_is c3 "$in_lan"
 wait_until 5 "c3 without its VIP" client_is c3 vip null
 route=$(nsx c3 ip route get 198.51.100.1)
 [[ "$route" == *" dev home0 "* ]] || fail "c3 reaches 198.51.100.1 by: $route"
 ok "c3 leaves the tunnel when it joins 198.51.100.0/24"
-ip -n "$(ns c3)" addr del 198.51.100.50/24 dev home0
+ip -n "$RUN-c3" addr del 198.51.100.50/24 dev home0
 wait_until 40 "c3 back" client_connected c3
 nsx hub ping -c 2 -i 0.2 -W 2 "$(client_status c3 vip)" > /dev/null || fail "the hub cannot reach c3"
 ok "c3 is back as $(client_status c3 vip) once that network is gone"
@@ -93,18 +93,18 @@ stop hub
 wait_until 10 "c3 waiting for the hub" client_is c3 connected false
 tun_v4() { nsx c3 ip -4 -o addr show dev slopn0 | awk '{print $4}'; }
 [[ "$(tun_v4)" == 198.51.100.*/29 ]] || fail "c3's TUN did not keep its address while waiting: $(tun_v4)"
-ip -n "$(ns c3)" addr add 198.51.100.50/24 dev home0
+ip -n "$RUN-c3" addr add 198.51.100.50/24 dev home0
 tun_without_v4() { [ -z "$(tun_v4)" ]; }
 wait_until 10 "c3's TUN without its address while waiting" tun_without_v4
 route=$(nsx c3 ip route get 198.51.100.1)
 [[ "$route" == *" dev home0 "* ]] || fail "c3 reaches 198.51.100.1 by: $route"
 ok "c3, waiting, lets its VIP go when it joins 198.51.100.0/24"
-ip -n "$(ns c3)" addr del 198.51.100.50/24 dev home0
+ip -n "$RUN-c3" addr del 198.51.100.50/24 dev home0
 
 # A hub that comes back with another subnet: c3's old addresses go from its
 # TUN, though the machine has more addresses than a first page of the
 # kernel's list (the TUN's came after 64 others, and stayed).
-for i in $(seq 10 80); do ip -n "$(ns c3)" addr add "203.0.113.$i/32" dev eth0; done
+for i in $(seq 10 80); do ip -n "$RUN-c3" addr add "203.0.113.$i/32" dev eth0; done
 start_hub --subnet 10.200.0.0/24 --subnet6 2001:db8:7::/64
 in_new_subnet() { [[ "$(client_status c3 vip)" == 10.200.0.* ]]; }
 wait_until 40 "c3 in the new subnet" in_new_subnet
@@ -130,7 +130,7 @@ ok "c1:vip refuses 198.51.100.1, its LAN's router's address; the router is reach
 # the same: its router's (a gateway of one of its routes) is refused there
 # too.
 stop c1:vip
-ip -n "$(ns c1)" route add 203.0.113.128/25 via 198.51.100.1
+ip -n "$RUN-c1" route add 203.0.113.128/25 via 198.51.100.1
 TOKEN=$router_token start_client c1:nr --tun slopn2 --no-route
 refused_in_lan c1:nr slopn2 "VPN address for this client $in_lan"
 ok "c1:nr (--no-route) refuses 198.51.100.1, its router's address; the router is reached on the LAN"

@@ -77,9 +77,9 @@ still_up
 ok "an error about c1's QUIC packets, from c2 through the tunnel, is dropped and counted"
 
 # On the underlay, from an address of the LAN: the kernel believes it.
-ip -n "$(ns hub)" addr add 192.0.2.99/24 dev eth0
+ip -n "$RUN-hub" addr add 192.0.2.99/24 dev eth0
 forge hub 192.0.2.99 192.0.2.11
-wait_until 5 "the kernel taking the forged MTU" sh -c "nsx() { ip netns exec $(ns c1) \"\$@\"; }; nsx ip route get 192.0.2.1 | grep -q 'mtu 552'"
+wait_until 5 "the kernel taking the forged MTU" sh -c "nsx() { ip netns exec $RUN-c1 \"\$@\"; }; nsx ip route get 192.0.2.1 | grep -q 'mtu 552'"
 sleep 3
 still_up
 ok "c1 stays connected (session $S1) under a kernel path MTU of 552 from a forged error"

@@ -145,7 +145,7 @@ wait_log hub:go "gopeer: listening" 10
 start c2:go client --server 192.0.2.1:4242 --token s3cret
 wait_connected c2:go 10.100.0.2
 expect_eq "the Go hub's address" "$(client_status c2:go hub_vip)" 10.100.0.1
-ip -n "$(ns c2)" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24 " || fail "c2 has no /24 from the Go hub"
+ip -n "$RUN-c2" -4 addr show dev slopn0 | grep -q "inet 10.100.0.2/24 " || fail "c2 has no /24 from the Go hub"
 expect_eq "our client's IPv6 address on the Go hub" "$(client_status c2:go vip6)" null
 nsx c2 ip -6 addr show dev slopn0 | grep -q inet6 && fail "our client on the Go hub has an IPv6 address"
 ok "our client logged in to the Go hub (no subnet_mask: /24; no IPv6, without error)"
@@ -193,7 +193,7 @@ hostile wide -mask 128.0.0.0
 said_mask() { client_status c2:wide last_error | grep -q 'subnet_mask.* from /16 to /30'; }
 wait_until 10 "our client's refusal of a /1" said_mask
 expect_eq "our client's VIP from a /1 hub" "$(client_status c2:wide vip)" null
-expect_eq "routes through our client's TUN" "$(ip -n "$(ns c2)" route show dev slopn0)" ""
+expect_eq "routes through our client's TUN" "$(ip -n "$RUN-c2" route show dev slopn0)" ""
 ok "a hub's /1 subnet is refused: $(client_status c2:wide last_error)"
 end wide
 
@@ -210,14 +210,14 @@ end wide
 #   c2 lo 2001:db8:77::7/128; 198.51.100.128/25 dev slopn0
 ns_create rtr
 ns_ipv6 rtr
-ip link add lan1 netns "$(ns c2)" type veth peer name eth0 netns "$(ns rtr)"
-ip -n "$(ns c2)" addr add 198.51.100.10/24 dev lan1
-ip -n "$(ns c2)" addr add 2001:db8:5::10/64 dev lan1
-ip -n "$(ns c2)" link set lan1 up
-ip -n "$(ns rtr)" addr add 198.51.100.2/24 dev eth0
-ip -n "$(ns rtr)" addr add 2001:db8:5::2/64 dev eth0
-ip -n "$(ns rtr)" link set eth0 up
-ip -n "$(ns c2)" addr add 2001:db8:77::7/128 dev lo
+ip link add lan1 netns "$RUN-c2" type veth peer name eth0 netns "$RUN-rtr"
+ip -n "$RUN-c2" addr add 198.51.100.10/24 dev lan1
+ip -n "$RUN-c2" addr add 2001:db8:5::10/64 dev lan1
+ip -n "$RUN-c2" link set lan1 up
+ip -n "$RUN-rtr" addr add 198.51.100.2/24 dev eth0
+ip -n "$RUN-rtr" addr add 2001:db8:5::2/64 dev eth0
+ip -n "$RUN-rtr" link set eth0 up
+ip -n "$RUN-c2" addr add 2001:db8:77::7/128 dev lo
 # echo_replies NS: the echo replies the kernel of namespace NS sent, "IPv4 IPv6".
 echo_replies() {
 	nsx "$1" awk '/^Icmp:/ { if (!c) for (i = 1; i <= NF; i++) { if ($i == "OutEchoReps") c = i } else v4 = $c }
@@ -226,7 +226,7 @@ echo_replies() {
 read -r rep4 rep6 <<< "$(echo_replies c2)"
 hostile stray -stray -stray-after 3s -spoof 198.51.100.2,2001:db8:5::2,2001:db8:77::7,198.51.100.200
 wait_connected c2:stray 10.100.0.2
-ip -n "$(ns c2)" route add 198.51.100.128/25 dev slopn0
+ip -n "$RUN-c2" route add 198.51.100.128/25 dev slopn0
 expect_eq "our client's IPv6 address from the stray hub" "$(client_status c2:stray vip6)" fd00:1:2:3::2
 wait_log hub:stray "gopeer: stray packets sent" 10
 wait_log hub:stray "echo reply from 10.100.0.2" 5

@@ -80,11 +80,11 @@ expect_eq "drops of an idle IPv6 session" "$(drops fd00:5:6:7::2)" "$before"
 expect_eq "drops of c2's session" "$(drops fd00:5:6:7::3)" 0
 
 # A source other than the client's address: dropped as spoofed.
-ip -n "$(ns c1)" addr add fd00:5:6:7::77/128 dev slopn0 nodad
+ip -n "$RUN-c1" addr add fd00:5:6:7::77/128 dev slopn0 nodad
 nsx c1 ping -6 -I fd00:5:6:7::77 -c 3 -i 0.2 -W 1 fd00:5:6:7::1 >/dev/null && fail "spoofed ping6 answered"
 expect_eq "spoofed IPv6 packets counted" \
 	"$(ctl --json sessions list | jq '.sessions[] | select(.vip6 == "fd00:5:6:7::2") | .drops.spoofed')" 3
-ip -n "$(ns c1)" addr del fd00:5:6:7::77/128 dev slopn0
+ip -n "$RUN-c1" addr del fd00:5:6:7::77/128 dev slopn0
 nsx c1 ping -6 -c 1 -W 2 fd00:5:6:7::1 >/dev/null || fail "the real address no longer works"
 ok "a spoofed IPv6 source is dropped and counted; the real one still works"
 

@@ -45,7 +45,7 @@ under_journal() {
 		log="$3/$4.log"
 		shift 4
 		JOURNAL_STREAM=$(stat -c %d:%i "$log") exec nsenter --net=/proc/self/fd/9 "$@" 2>> "$log"
-	' under "$(ns "${n%%-*}")" "$listen" "$TMP" "$n" "$SLOPND" "$@" &
+	' under "$RUN-${n%%-*}" "$listen" "$TMP" "$n" "$SLOPND" "$@" &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"
 	# The listener runs outside our network namespaces, a child of slopnd:

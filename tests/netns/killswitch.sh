@@ -21,26 +21,26 @@ ns_create rtr
 ns_create inet
 ns_ipv6 hub c1 rtr inet
 veth() { # NS1 IF1 ADDR1 ADDR1_6 NS2 IF2 ADDR2 ADDR2_6
-	ip link add "$2" netns "$(ns "$1")" type veth peer name "$6" netns "$(ns "$5")"
-	ip -n "$(ns "$1")" addr add "$3" dev "$2"
-	ip -n "$(ns "$1")" addr add "$4" dev "$2" nodad
-	ip -n "$(ns "$5")" addr add "$7" dev "$6"
-	ip -n "$(ns "$5")" addr add "$8" dev "$6" nodad
-	ip -n "$(ns "$1")" link set "$2" up
-	ip -n "$(ns "$5")" link set "$6" up
+	ip link add "$2" netns "$RUN-$1" type veth peer name "$6" netns "$RUN-$5"
+	ip -n "$RUN-$1" addr add "$3" dev "$2"
+	ip -n "$RUN-$1" addr add "$4" dev "$2" nodad
+	ip -n "$RUN-$5" addr add "$7" dev "$6"
+	ip -n "$RUN-$5" addr add "$8" dev "$6" nodad
+	ip -n "$RUN-$1" link set "$2" up
+	ip -n "$RUN-$5" link set "$6" up
 }
 veth hub wan 203.0.113.1/30 2001:db8:2::1/64 rtr eth0 203.0.113.2/30 2001:db8:2::2/64
 veth rtr eth1 203.0.113.129/25 2001:db8:3::1/64 inet eth0 203.0.113.130/25 2001:db8:3::2/64
-ip -n "$(ns hub)" addr add 2001:db8:1::1/64 dev eth0 nodad
-ip -n "$(ns c1)" addr add 2001:db8:1::11/64 dev eth0 nodad
-ip -n "$(ns hub)" route add default via 203.0.113.2
-ip -n "$(ns hub)" -6 route add 2001:db8:3::/64 via 2001:db8:2::2
-ip -n "$(ns rtr)" route add 192.0.2.0/24 via 203.0.113.1
-ip -n "$(ns rtr)" -6 route add 2001:db8:1::/64 via 2001:db8:2::1
-ip -n "$(ns inet)" route add default via 203.0.113.129
-ip -n "$(ns inet)" -6 route add default via 2001:db8:3::1
-ip -n "$(ns c1)" route add default via 192.0.2.1
-ip -n "$(ns c1)" -6 route add default via 2001:db8:1::1
+ip -n "$RUN-hub" addr add 2001:db8:1::1/64 dev eth0 nodad
+ip -n "$RUN-c1" addr add 2001:db8:1::11/64 dev eth0 nodad
+ip -n "$RUN-hub" route add default via 203.0.113.2
+ip -n "$RUN-hub" -6 route add 2001:db8:3::/64 via 2001:db8:2::2
+ip -n "$RUN-rtr" route add 192.0.2.0/24 via 203.0.113.1
+ip -n "$RUN-rtr" -6 route add 2001:db8:1::/64 via 2001:db8:2::1
+ip -n "$RUN-inet" route add default via 203.0.113.129
+ip -n "$RUN-inet" -6 route add default via 2001:db8:3::1
+ip -n "$RUN-c1" route add default via 192.0.2.1
+ip -n "$RUN-c1" -6 route add default via 2001:db8:1::1
 nsx rtr sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 # The hub's machine is c1's router too; it has no IPv6 default route, so
 # the hub offers no IPv6 way out and the full tunnel carries IPv4 only.
@@ -257,7 +257,7 @@ ok "--kill-switch-only: nothing out before the client runs; its start takes the 
 # address changes (dynamic DNS) is followed. A DNS server at the internet
 # host answers from a hosts file; its log tells who asked what.
 printf '192.0.2.1 hub.slopn.test\n' > "$TMP/dns-hosts"
-ip netns exec "$(ns inet)" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
+ip netns exec "$RUN-inet" dnsmasq --keep-in-foreground --no-resolv --no-hosts --user=root \
 	--addn-hosts="$TMP/dns-hosts" --listen-address=203.0.113.130 --bind-interfaces --pid-file= \
 	--local-ttl=0 --log-queries --log-facility="$TMP/dnsmasq.log" 2> "$TMP/dnsmasq.err" &
 PIDS+=($!)
@@ -267,8 +267,8 @@ wait_until 5 "the DNS server at the internet host" dns_up
 # asked NAME: queries for NAME from c1's own address (outside the tunnel).
 asked() { grep -Ec "query\[[A-Z]+\] $1 from 192\.0\.2\.11\$" "$TMP/dnsmasq.log"; }
 etc_netns c1
-printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
-printf '127.0.0.1 localhost\n' > "/etc/netns/$(ns c1)/hosts"
+printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$RUN-c1/resolv.conf"
+printf '127.0.0.1 localhost\n' > "/etc/netns/$RUN-c1/hosts"
 printf 'server = hub.slopn.test:4242\ntoken = s3cret\nfull_tunnel = yes\nkill_switch = yes\n' > "$TMP/c1.conf"
 # Without a kill switch the name resolves from c1, so a query that does
 # not arrive later was held back.
@@ -295,7 +295,7 @@ ok "c1 looked the hub's name up through its kill switch ($(($(asked hub.slopn.te
 # The hub moves to another address, and its name with it.
 stop hub
 wait_until 5 "c1 reconnecting" client_is c1:name full_tunnel false
-ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
+ip -n "$RUN-hub" addr add 192.0.2.2/24 dev eth0
 printf '192.0.2.2 hub.slopn.test\n' > "$TMP/dns-hosts"
 kill -HUP "$DNSMASQ"
 nsx c1 getent hosts other.slopn.test > /dev/null
@@ -323,7 +323,7 @@ ok "by name: c1 followed the hub to its new address; no DNS out but its own"
 # sets no timeout: c-ares's own (5 s, 4 tries, each twice the last) would
 # keep c1 looking for 75 s before it tries the address its last lookup
 # found. It gives the lookup up after 10 s.
-printf 'nameserver 203.0.113.130\n' > "/etc/netns/$(ns c1)/resolv.conf"
+printf 'nameserver 203.0.113.130\n' > "/etc/netns/$RUN-c1/resolv.conf"
 nsx inet nft -f - <<'NFT' || fail "nft refused the DNS drop"
 table inet dnsdrop {
 	chain in {
@@ -349,7 +349,7 @@ nsx inet nft delete table inet dnsdrop
 # servers resolved lists. Nothing answers at 127.0.0.53 here; resolved's
 # list is put in place for slopnd alone (a mount namespace of its own).
 stop c1:name
-printf 'nameserver 127.0.0.53\noptions edns0 trust-ad\n' > "/etc/netns/$(ns c1)/resolv.conf"
+printf 'nameserver 127.0.0.53\noptions edns0 trust-ad\n' > "/etc/netns/$RUN-c1/resolv.conf"
 cat > "$TMP/resolved.sh" <<-EOF2
 	#!/bin/bash
 	mount -t tmpfs slopn-test /run && mkdir -p /run/systemd/resolve &&
@@ -370,7 +370,7 @@ ok "behind systemd-resolved's stub: the name asked of its upstream server, throu
 stop c1:resolved
 printf '::ffff:192.0.2.2 hub.slopn.test\n' > "$TMP/dns-hosts"
 kill -HUP "$DNSMASQ"
-printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$(ns c1)/resolv.conf"
+printf 'nameserver 203.0.113.130\noptions timeout:1 attempts:1\n' > "/etc/netns/$RUN-c1/resolv.conf"
 expect_eq "what c1 finds for hub.slopn.test" "$(nsx c1 getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}')" \
 	"::ffff:192.0.2.2"
 start c1:mapped client --config "$TMP/c1.conf" --state-dir "$TMP/c1-mapped-state"
@@ -414,8 +414,8 @@ stop hub:six
 ns_create guest
 ns_ipv6 guest
 veth c1 gw 198.51.100.1/24 2001:db8:5::1/64 guest eth0 198.51.100.2/24 2001:db8:5::2/64
-ip -n "$(ns guest)" route add default via 198.51.100.1
-ip -n "$(ns guest)" -6 route add default via 2001:db8:5::1
+ip -n "$RUN-guest" route add default via 198.51.100.1
+ip -n "$RUN-guest" -6 route add default via 2001:db8:5::1
 nsx c1 sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
 nsx c1 nft -f - <<-EOF2
 table inet guestnat {

@@ -124,7 +124,7 @@ before=$(for c in c3 c4 c5 c6; do echo "$c $(client_status "$c" vip)"; done)
 kill "$(pid_of c1)"
 wait "$(pid_of c1)" 2>/dev/null
 for c in c3 c4 c5 c6; do
-	ip -n "$(ns "$c")" route add 198.51.100.240/32 via 10.100.0.1 dev slopn0
+	ip -n "$RUN-$c" route add 198.51.100.240/32 via 10.100.0.1 dev slopn0
 done
 kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null

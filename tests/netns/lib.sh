@@ -77,7 +77,7 @@ cleanup() {
 	# CONT: a process a test stopped (kill -STOP) cannot end otherwise.
 	# Only processes still ours (see ours): a PID that ended came round again.
 	for p in "${PIDS[@]}"; do ours "$p" && kill "$p" 2>/dev/null && kill -CONT "$p" 2>/dev/null; done
-	for i in $(seq 20); do
+	for ((i = 0; i < 20; i++)); do
 		local alive=0
 		for p in "${PIDS[@]}"; do ours "$p" && alive=1; done
 		[ $alive = 0 ] && break
@@ -168,15 +168,17 @@ own() {
 }
 
 ns() { echo "$RUN-$1"; }
-nsx() { local n=$1; shift; ip netns exec "$(ns "$n")" "$@"; }
+# Not through ns: a command substitution forks, and forks cost (a few ms
+# of CPU each in these VMs; the tests run thousands).
+nsx() { local n=$1; shift; ip netns exec "$RUN-$n" "$@"; }
 
 # etc_netns NAME: /etc/netns/<namespace>, the files ip netns exec puts over
 # /etc's (hosts, resolv.conf), made for this test. Another test ending at the
 # same moment removes /etc/netns if it finds it empty: try again if it went
 # between the two mkdirs.
 etc_netns() {
-	local d="/etc/netns/$(ns "$1")" i
-	for i in $(seq 50); do mkdir -p "$d" 2>/dev/null && break; done
+	local d="/etc/netns/$RUN-$1" i
+	for ((i = 0; i < 50; i++)); do mkdir -p "$d" 2>/dev/null && break; done
 	[ -d "$d" ] || fail "cannot make $d"
 }
 
@@ -187,9 +189,9 @@ fail() {
 ok() { echo "ok: $*"; }
 
 ns_create() {
-	ip netns add "$(ns "$1")" || fail "cannot create namespace $(ns "$1")"
-	NSS+=("$(ns "$1")")
-	ip -n "$(ns "$1")" link set lo up
+	ip netns add "$RUN-$1" || fail "cannot create namespace $RUN-$1"
+	NSS+=("$RUN-$1")
+	ip -n "$RUN-$1" link set lo up
 	# IPv4 only, so packet counters are exact (ns_ipv6 turns IPv6 back on);
 	# with IPv6 off, slopnd carries none inside the tunnel either.
 	nsx "$1" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
@@ -209,18 +211,18 @@ ns_ipv6() {
 # topo N: the LAN bridge, the hub and clients c1..cN.
 topo() {
 	ns_create lan
-	ip -n "$(ns lan)" link add br0 type bridge
-	ip -n "$(ns lan)" link set br0 up
+	ip -n "$RUN-lan" link add br0 type bridge
+	ip -n "$RUN-lan" link set br0 up
 	attach hub 192.0.2.1
-	for i in $(seq "$1"); do attach "c$i" "192.0.2.$((10 + i))"; done
+	for ((i = 1; i <= $1; i++)); do attach "c$i" "192.0.2.$((10 + i))"; done
 }
 
 attach() {
 	ns_create "$1"
-	ip link add eth0 netns "$(ns "$1")" type veth peer name "p-$1" netns "$(ns lan)"
-	ip -n "$(ns lan)" link set "p-$1" master br0 up
-	ip -n "$(ns "$1")" addr add "$2/24" dev eth0
-	ip -n "$(ns "$1")" link set eth0 up
+	ip link add eth0 netns "$RUN-$1" type veth peer name "p-$1" netns "$RUN-lan"
+	ip -n "$RUN-lan" link set "p-$1" master br0 up
+	ip -n "$RUN-$1" addr add "$2/24" dev eth0
+	ip -n "$RUN-$1" link set eth0 up
 }
 
 # uplinks: the hub on the LAN bridge, and c1 with two ways to it, each
@@ -230,24 +232,24 @@ attach() {
 uplinks() {
 	local r
 	ns_create lan
-	ip -n "$(ns lan)" link add br0 type bridge
-	ip -n "$(ns lan)" link set br0 up
+	ip -n "$RUN-lan" link add br0 type bridge
+	ip -n "$RUN-lan" link set br0 up
 	attach hub 192.0.2.1
 	attach rta 192.0.2.50
 	attach rtb 192.0.2.51
 	ns_create c1
 	for r in "rta 198.51.100.1 eth0 198.51.100.2" "rtb 203.0.113.1 eth1 203.0.113.2"; do
 		set -- $r # ROUTER ROUTER_ADDR CLIENT_IF CLIENT_ADDR (a /24 each)
-		ip link add leg netns "$(ns "$1")" type veth peer name "$3" netns "$(ns c1)"
-		ip -n "$(ns "$1")" addr add "$2/24" dev leg
-		ip -n "$(ns c1)" addr add "$4/24" dev "$3"
-		ip -n "$(ns "$1")" link set leg up
+		ip link add leg netns "$RUN-$1" type veth peer name "$3" netns "$RUN-c1"
+		ip -n "$RUN-$1" addr add "$2/24" dev leg
+		ip -n "$RUN-c1" addr add "$4/24" dev "$3"
+		ip -n "$RUN-$1" link set leg up
 		nsx "$1" sysctl -qw net.ipv4.ip_forward=1
 	done
-	ip -n "$(ns c1)" link set eth0 up
-	ip -n "$(ns c1)" route add default via 198.51.100.1
-	ip -n "$(ns hub)" route add 198.51.100.0/24 via 192.0.2.50
-	ip -n "$(ns hub)" route add 203.0.113.0/24 via 192.0.2.51
+	ip -n "$RUN-c1" link set eth0 up
+	ip -n "$RUN-c1" route add default via 198.51.100.1
+	ip -n "$RUN-hub" route add 198.51.100.0/24 via 192.0.2.50
+	ip -n "$RUN-hub" route add 203.0.113.0/24 via 192.0.2.51
 }
 
 # start NAME ROLE ARGS...: slopnd in namespace NAME, logging to $TMP/NAME.log.
@@ -266,7 +268,7 @@ start() {
 		# is (slopnctl status) rather than read its log.
 		[[ " $* " != *" --control "* ]] && own+=(--control "$TMP/$n.sock")
 	fi
-	ip netns exec "$(ns "$where")" ${START_WITH[@]+"${START_WITH[@]}"} "$SLOPND" "$@" "${own[@]}" \
+	ip netns exec "$RUN-$where" ${START_WITH[@]+"${START_WITH[@]}"} "$SLOPND" "$@" "${own[@]}" \
 		> "$TMP/$n.log" 2>&1 {NAP_FD}<&- &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"
@@ -332,7 +334,7 @@ start_client() {
 wait_log() {
 	local deadline=$(($(now_ms) + $3 * 1000)) f="$TMP/${1/:/-}.log" n=0
 	until grep -Eq -- "$2" "$f" 2>/dev/null; do
-		[ "$(now_ms)" -lt $deadline ] ||
+		before $deadline ||
 			fail "no line matching '$2' in $1's log within $3 s"
 		if [ $((n++)) -lt 20 ]; then nap 0.05; else nap 0.2; fi
 	done
@@ -346,13 +348,15 @@ wait_until() {
 	local secs=$1 what=$2 deadline=$(($(now_ms) + $1 * 1000)) n=0
 	shift 2
 	until POLLING=1 "$@"; do
-		[ "$(now_ms)" -lt $deadline ] || fail "$what: not within $secs s"
+		before $deadline || fail "$what: not within $secs s"
 		if [ $((n++)) -lt 10 ]; then nap 0.1; else nap 0.25; fi
 	done
 }
 
 # now_ms: milliseconds (EPOCHREALTIME: no date to start at each poll).
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
+# before DEADLINE: now_ms is still under DEADLINE (no fork, for the polls).
+before() { local t=${EPOCHREALTIME//[.,]/}; ((t / 1000 < $1)); }
 # banned ADDR: the hub answers with its list of bans, and it has one on
 # ADDR. not_banned ADDR: the hub answers, and has none on ADDR (! banned
 # would also hold when the hub does not answer). Neither holds without an
@@ -403,7 +407,7 @@ wait_ping() {
 	local deadline=$(($(now_ms) + $3 * 1000)) family=-4
 	[[ $2 == *:* ]] && family=-6
 	until nsx "$1" ping $family -c 1 -W 1 "$2" >/dev/null 2>&1; do
-		[ "$(now_ms)" -lt $deadline ] || fail "$1 cannot reach $2 within $3 s"
+		before $deadline || fail "$1 cannot reach $2 within $3 s"
 		nap 0.1
 	done
 }
@@ -413,10 +417,10 @@ wait_ping() {
 # crash or an error in its cleanup fails the test, as does a daemon that
 # was already gone.
 stop() {
-	local p rc=0
+	local p rc=0 k
 	p=$(pid_of "$1")
 	kill "$p" 2>/dev/null || fail "$1 had exited before it was stopped: $(tail -n 3 "$TMP/${1/:/-}.log")"
-	for _ in $(seq 100); do
+	for ((k = 0; k < 100; k++)); do
 		if ! kill -0 "$p" 2>/dev/null; then
 			wait "$p" 2>/dev/null || rc=$?
 			forget "$p"
@@ -488,7 +492,7 @@ flood() { local n=$1; shift; nsx "$n" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@
 flood_bg() {
 	local out=$1
 	shift
-	ip netns exec "$(ns c1)" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@" > "$out" 2> "${out%.json}.err" &
+	ip netns exec "$RUN-c1" "$SLOPN_FLOOD" --server 192.0.2.1:4242 "$@" > "$out" 2> "${out%.json}.err" &
 	FLOOD_PID=$!
 	PIDS+=("$FLOOD_PID")
 }
@@ -503,8 +507,8 @@ flood_end() {
 flood_from() {
 	local i
 	from=()
-	for i in $(seq "$1" "$2"); do
-		ip -n "$(ns c1)" addr add "192.0.2.$i/24" dev eth0
+	for ((i = $1; i <= $2; i++)); do
+		ip -n "$RUN-c1" addr add "192.0.2.$i/24" dev eth0
 		from+=(--from "192.0.2.$i")
 	done
 }
@@ -552,7 +556,7 @@ expect_eq() {
 connect_clients() {
 	local n=$1
 	shift
-	for i in $(seq "$n"); do
+	for ((i = 1; i <= n; i++)); do
 		start_client "c$i" "$@"
 		wait_connected "c$i" "10.100.0.$((i + 1))"
 	done

@@ -183,7 +183,7 @@ start c1:wide client --server 192.0.2.1:4244 --token s3cret --tun msg1
 said_holds() { client_status c1:wide last_error | grep -q "the hub's VPN subnet holds its own address"; }
 wait_until 10 "c1's refusal of a subnet holding the hub" said_holds
 expect_eq "c1's VIP from that hub" "$(client_status c1:wide vip)" null
-expect_eq "c1's routes through msg1" "$(ip -n "$(ns c1)" route show dev msg1)" ""
+expect_eq "c1's routes through msg1" "$(ip -n "$RUN-c1" route show dev msg1)" ""
 grep -q "the VPN subnet the hub gives (192.0.0.0/16) holds the hub's own address 192.0.2.1" \
 	"$TMP/c1-wide.log" || fail "no reason in c1's log: $(cat "$TMP/c1-wide.log")"
 ok "a VPN subnet holding the hub's own address is refused: $(client_status c1:wide last_error)"

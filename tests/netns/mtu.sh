@@ -45,7 +45,7 @@ expect_eq "the largest packet c1's connection carries, at c1 and at the hub" \
 # A narrow way to the hub. c3's own link has MTU 1400: the client knows it
 # from the route, sends 1372-byte QUIC packets from the first and asks the
 # hub for no bigger ones; a 1280-byte packet still fits.
-ip -n "$(ns c3)" link set eth0 mtu 1400
+ip -n "$RUN-c3" link set eth0 mtu 1400
 start_client c3
 wait_connected c3 10.100.0.4
 expect_eq "c3's UDP payload on a 1400-byte link" "$(client_status c3 udp_payload)" 1372
@@ -59,7 +59,7 @@ ok "1280-byte packets both ways over a 1400-byte link"
 # the client sees the link change and connects again with packets that fit,
 # with the same VIP, though it sends nothing itself: the hub's packets to it
 # would no longer get in.
-ip -n "$(ns c3)" link set eth0 mtu 1300
+ip -n "$RUN-c3" link set eth0 mtu 1300
 wait_until 10 "c3 connected again with 1272-byte UDP payloads" client_is c3 udp_payload 1272
 wait_connected c3 10.100.0.4
 nsx hub ping -M do -s 1204 -c 3 -i 0.2 -W 2 10.100.0.4 >/dev/null || fail "1232-byte ping hub -> c3 failed after the link narrowed"
@@ -74,16 +74,16 @@ ok "c3 back on a 1300-byte link, 1232-byte packets pass both ways"
 #   hub 192.0.2.1 --- br0 --- rt 192.0.2.50 (MTU 1300)
 #                              rt 198.51.100.1 --- c4 198.51.100.2
 attach rt 192.0.2.50
-ip -n "$(ns rt)" link set eth0 mtu 1300
+ip -n "$RUN-rt" link set eth0 mtu 1300
 nsx rt sysctl -qw net.ipv4.ip_forward=1
 ns_create c4
-ip link add eth0 netns "$(ns c4)" type veth peer name to-c4 netns "$(ns rt)"
-ip -n "$(ns rt)" addr add 198.51.100.1/24 dev to-c4
-ip -n "$(ns rt)" link set to-c4 up
-ip -n "$(ns c4)" addr add 198.51.100.2/24 dev eth0
-ip -n "$(ns c4)" link set eth0 up
-ip -n "$(ns c4)" route add default via 198.51.100.1
-ip -n "$(ns hub)" route add 198.51.100.0/24 via 192.0.2.50
+ip link add eth0 netns "$RUN-c4" type veth peer name to-c4 netns "$RUN-rt"
+ip -n "$RUN-rt" addr add 198.51.100.1/24 dev to-c4
+ip -n "$RUN-rt" link set to-c4 up
+ip -n "$RUN-c4" addr add 198.51.100.2/24 dev eth0
+ip -n "$RUN-c4" link set eth0 up
+ip -n "$RUN-c4" route add default via 198.51.100.1
+ip -n "$RUN-hub" route add 198.51.100.0/24 via 192.0.2.50
 start_client c4
 wait_connected c4 10.100.0.5 15
 expect_eq "c4's UDP payload behind a 1300-byte link" "$(client_status c4 udp_payload)" 1272
@@ -108,7 +108,7 @@ iperf_tcp "hub -> c4 behind the narrow link" hub c4 10.100.0.5 1
 # answer (refused.sh has those answered): not even a probe is answered,
 # and the client says what to check.
 attach c5 192.0.2.15
-ip -n "$(ns lan)" link set p-c5 mtu 1400
+ip -n "$RUN-lan" link set p-c5 mtu 1400
 attach c6 192.0.2.16
 nsx hub nft add table inet silent
 nsx hub nft add chain inet silent in '{ type filter hook input priority 0; }'
@@ -123,7 +123,7 @@ ok "1280-byte packets both ways behind the silent narrow link"
 # The silent narrow point takes full-size packets again: nothing tells
 # either end, but a full-size probe of c5's (10 s after its login, then
 # less and less often) is answered, and c5 connects again at full size.
-ip -n "$(ns lan)" link set p-c5 mtu 1500
+ip -n "$RUN-lan" link set p-c5 mtu 1500
 wait_until 15 "c5 connected again with 1452-byte UDP payloads" client_is c5 udp_payload 1452
 wait_connected c5 10.100.0.6
 nsx c5 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c5 -> hub failed at full size"
@@ -142,11 +142,11 @@ attach c7 192.0.2.17
 start_client c7
 wait_connected c7 10.100.0.7
 expect_eq "c7's UDP payload on its wide link" "$(client_status c7 udp_payload)" 1452
-ip link add eth1 netns "$(ns c7)" type veth peer name p-c7b netns "$(ns lan)"
-ip -n "$(ns lan)" link set p-c7b mtu 1400 master br0 up
-ip -n "$(ns c7)" link set eth1 up
-ip -n "$(ns c7)" addr add 192.0.2.37/24 dev eth1
-ip -n "$(ns c7)" link set eth0 down
+ip link add eth1 netns "$RUN-c7" type veth peer name p-c7b netns "$RUN-lan"
+ip -n "$RUN-lan" link set p-c7b mtu 1400 master br0 up
+ip -n "$RUN-c7" link set eth1 up
+ip -n "$RUN-c7" addr add 192.0.2.37/24 dev eth1
+ip -n "$RUN-c7" link set eth0 down
 c7_remote() { [[ $(hub_stat 10.100.0.7 remote) == $1 ]]; }
 wait_until 10 "c7's session from its new address" c7_remote 192.0.2.37:*
 wait_until 10 "c7 connected again with 1352-byte UDP payloads" client_is c7 udp_payload 1352
@@ -184,7 +184,7 @@ stop c8
 # does to its interface's MTU (but to no MTU an ICMP answer taught its
 # kernel: icmpforge.sh).
 attach c9 192.0.2.19
-ip -n "$(ns hub)" route add 192.0.2.19/32 dev eth0 mtu 1400
+ip -n "$RUN-hub" route add 192.0.2.19/32 dev eth0 mtu 1400
 start_client c9
 wait_until 10 "c9 connected" client_connected c9
 c9_vip=$(client_status c9 vip)
@@ -203,7 +203,7 @@ stop c9
 # narrow ways) keeps its session. Bigger packets than the new size are
 # answered with "too big" inside the tunnel, so TCP goes on both ways.
 id1=$(hub_stat 10.100.0.2 id) id3=$(hub_stat 10.100.0.4 id) id4=$(hub_stat 10.100.0.5 id)
-ip -n "$(ns hub)" link set eth0 mtu 1300
+ip -n "$RUN-hub" link set eth0 mtu 1300
 wait_until 10 "c1 connected again with 1272-byte UDP payloads" client_is c1 udp_payload 1272
 wait_connected c1 10.100.0.2
 [ "$(hub_stat 10.100.0.2 id)" != "$id1" ] || fail "c1's session is the one from before the hub's link narrowed"
@@ -220,7 +220,7 @@ expect_eq "the largest packet c1's session carries after the hub's link narrowed
 # the TUN's MTU are asked to connect again, and carry 1280-byte packets
 # again. (c4 is asked too: the hub's way to it, its own link, widened, and
 # c4's connection carries less than the TUN's MTU; c4 comes back as it was.)
-ip -n "$(ns hub)" link set eth0 mtu 1500
+ip -n "$RUN-hub" link set eth0 mtu 1500
 wait_until 10 "c1 connected again with 1452-byte UDP payloads" client_is c1 udp_payload 1452
 wait_connected c1 10.100.0.2
 wait_connected c4 10.100.0.5
@@ -228,18 +228,18 @@ expect_eq "c4's UDP payload behind its 1300-byte link, the hub's link wide again
 	"$(client_status c4 udp_payload)" 1272
 # What the kernels were told inside the tunnel ("too big") they keep for ten
 # minutes: forgotten here at once.
-ip -n "$(ns c1)" route flush cache
-ip -n "$(ns hub)" route flush cache
+ip -n "$RUN-c1" route flush cache
+ip -n "$RUN-hub" route flush cache
 nsx c1 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c1 -> hub failed with the hub's link wide again"
 nsx hub ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.2 >/dev/null || fail "1280-byte ping hub -> c1 failed with the hub's link wide again"
 ok "1280-byte packets both ways with the hub's link wide again"
 # c3's own link wide again: its connection (1232-byte packets) comes back
 # with full-size ones, and 1280-byte packets pass again.
 wait_connected c3 10.100.0.4
-ip -n "$(ns c3)" link set eth0 mtu 1500
+ip -n "$RUN-c3" link set eth0 mtu 1500
 wait_until 5 "c3 connected again with 1452-byte UDP payloads" client_is c3 udp_payload 1452
 wait_connected c3 10.100.0.4
-ip -n "$(ns c3)" route flush cache
+ip -n "$RUN-c3" route flush cache
 nsx c3 ping -M do -s 1252 -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "1280-byte ping c3 -> hub failed with its link wide again"
 ok "1280-byte packets from c3 with its link wide again"
 # Through all of the above (narrow ways, a router, bulk TCP both ways):

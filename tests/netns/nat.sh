@@ -74,8 +74,8 @@ expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 # A cloud's instance metadata (169.254.169.254, with the machine's
 # credentials; here at the internet host) is reached through the hub's
 # default route, on no network of its own: closed to clients all the same.
-ip -n "$(ns inet)" addr add 169.254.169.254/32 dev eth0
-ip -n "$(ns rtr)" route add 169.254.169.254/32 via 203.0.113.130
+ip -n "$RUN-inet" addr add 169.254.169.254/32 dev eth0
+ip -n "$RUN-rtr" route add 169.254.169.254/32 via 203.0.113.130
 nsx hub ping -c 1 -W 1 169.254.169.254 > /dev/null || fail "the hub does not reach 169.254.169.254"
 md0=$(seen inet 2)
 nsx c1 ping -c 2 -i 0.2 -W 1 169.254.169.254 >/dev/null && fail "c1 reached the instance metadata address"
@@ -96,18 +96,18 @@ ok "the hub's own addresses on its networks are closed to clients, its VIP open"
 # (before, the masquerading took them there). Then its default route moves
 # to a second link to rtr (wan2): the masquerading follows it, and back.
 nsx c1 ping -c 1 -W 1 203.0.113.2 >/dev/null && fail "c1 reached rtr on the hub's own network"
-ip -n "$(ns hub)" addr add 203.0.113.9/30 dev wan
-ip -n "$(ns rtr)" addr add 203.0.113.10/30 dev eth0
+ip -n "$RUN-hub" addr add 203.0.113.9/30 dev wan
+ip -n "$RUN-rtr" addr add 203.0.113.10/30 dev eth0
 wait_until 5 "the NAT rules renewed for the hub's new network" hub_nat_is "nftables out of wan, 0 allowed, 2 installs"
 nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.10 >/dev/null && fail "c1 reached a network the hub gained while running"
 ok "a network the hub gains on its way out while running is closed to clients"
 veth hub wan2 203.0.113.5/30 rtr eth2 203.0.113.6/30
 wait_until 5 "the NAT rules renewed for wan2's network" hub_nat_is "nftables out of wan, 0 allowed, 3 installs"
-ip -n "$(ns hub)" route replace default via 203.0.113.6
+ip -n "$RUN-hub" route replace default via 203.0.113.6
 wait_until 5 "the hub masquerading out of wan2" hub_nat_is "nftables out of wan2, 0 allowed, 4 installs"
 nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot reach the internet host out of wan2"
 expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
-ip -n "$(ns hub)" route replace default via 203.0.113.2
+ip -n "$RUN-hub" route replace default via 203.0.113.2
 wait_until 5 "the hub masquerading out of wan again" hub_nat_is "nftables out of wan, 0 allowed, 5 installs"
 wait_ping c1 203.0.113.130 5
 ok "the masquerading follows the hub's default route from wan to wan2 and back"
@@ -116,8 +116,8 @@ ok "the masquerading follows the hub's default route from wan to wan2 and back"
 # network behind rtr (10.200.0.0/16, at the internet host), reached by the
 # hub's default route alone, as a network behind a home router or a VPC's
 # other subnets are.
-ip -n "$(ns inet)" addr add 10.200.0.1/32 dev eth0
-ip -n "$(ns rtr)" route add 10.200.0.0/16 via 203.0.113.130
+ip -n "$RUN-inet" addr add 10.200.0.1/32 dev eth0
+ip -n "$RUN-rtr" route add 10.200.0.0/16 via 203.0.113.130
 nsx hub ping -c 1 -W 1 10.200.0.1 >/dev/null || fail "the hub does not reach 10.200.0.1"
 inet0=$(seen inet 2)
 nsx c1 ping -c 2 -i 0.2 -W 1 10.200.0.1 >/dev/null && fail "c1 reached a private network through the hub's default route"
@@ -129,10 +129,10 @@ ok "a private network reached by the hub's default route is closed to clients"
 # rtr's 203.0.113.66, and the private network by a route of its own.
 # Closed to clients; a public network behind rtr by a route of its own (the
 # internet host's) stays open.
-ip -n "$(ns rtr)" addr add 203.0.113.66/27 dev eth0
-ip -n "$(ns hub)" route add 203.0.113.64/27 dev wan
-ip -n "$(ns hub)" route add 10.200.0.0/16 via 203.0.113.2
-ip -n "$(ns hub)" route add 203.0.113.128/25 via 203.0.113.2
+ip -n "$RUN-rtr" addr add 203.0.113.66/27 dev eth0
+ip -n "$RUN-hub" route add 203.0.113.64/27 dev wan
+ip -n "$RUN-hub" route add 10.200.0.0/16 via 203.0.113.2
+ip -n "$RUN-hub" route add 203.0.113.128/25 via 203.0.113.2
 closes() { nsx hub nft list table inet slopn_slopn0 | grep -q "$1"; }
 wait_until 5 "the rules renewed for the on-link route" closes 203.0.113.64/27
 closes 10.0.0.0/8 || fail "10.0.0.0/8 is not in the rules"
@@ -251,19 +251,19 @@ wait_until 10 "the hub's DNS server on c1" client_is c1:crash4 dns true
 # A second start on the running client's TUN fails (busy) and leaves that
 # client's resolv.conf alone: it is no crashed run's.
 held=$(cat "$TMP/resolv.conf")
-timeout 20 ip netns exec "$(ns c1)" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-busy.txt" 2>&1
+timeout 20 ip netns exec "$RUN-c1" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-busy.txt" 2>&1
 expect_eq "exit status of a second start on a running client's TUN" "$?" 1
 cmp_state "resolv.conf after a second start on the running client's TUN" "$held" "$(cat "$TMP/resolv.conf")"
 kill9 c1:crash4
 [ -f "$BACKUP" ] || fail "expected the resolv.conf backup after kill -9"
-ip -n "$(ns c1)" link add slopn0 type veth peer name slopn0p
-timeout 20 ip netns exec "$(ns c1)" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-taken.txt" 2>&1
+ip -n "$RUN-c1" link add slopn0 type veth peer name slopn0p
+timeout 20 ip netns exec "$RUN-c1" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-taken.txt" 2>&1
 expect_eq "exit status of a start whose TUN name is a veth's" "$?" 1
 grep -q "an interface of another kind has that name" "$TMP/tun-taken.txt" ||
 	fail "no reason given: $(cat "$TMP/tun-taken.txt")"
 cmp_state "resolv.conf after kill -9 and a start that failed at its TUN" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 [ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"
-ip -n "$(ns c1)" link del slopn0
+ip -n "$RUN-c1" link del slopn0
 
 # Two clients with --accept-dns on one resolv.conf (each with its own
 # backup): the second leaves the file to the first, with a warning, and

@@ -16,11 +16,11 @@ command -v jq >/dev/null || skip "needs jq"
 
 topo 1
 veth() { # NS1 IF1 ADDR1 NS2 IF2 ADDR2
-	ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
-	ip -n "$(ns "$1")" addr add "$3" dev "$2" nodad
-	ip -n "$(ns "$4")" addr add "$6" dev "$5" nodad
-	ip -n "$(ns "$1")" link set "$2" up
-	ip -n "$(ns "$4")" link set "$5" up
+	ip link add "$2" netns "$RUN-$1" type veth peer name "$5" netns "$RUN-$4"
+	ip -n "$RUN-$1" addr add "$3" dev "$2" nodad
+	ip -n "$RUN-$4" addr add "$6" dev "$5" nodad
+	ip -n "$RUN-$1" link set "$2" up
+	ip -n "$RUN-$4" link set "$5" up
 }
 ns_create rtr
 ns_create inet
@@ -29,9 +29,9 @@ ns_ipv6 hub c1 rtr inet lanhost
 veth hub wan 2001:db8:1::1/64 rtr eth0 2001:db8:1::2/64
 veth rtr eth1 2001:db8:2::1/64 inet eth0 2001:db8:2::2/64
 veth hub lan6 2001:db8:3::1/64 lanhost eth0 2001:db8:3::2/64
-ip -n "$(ns hub)" -6 route add default via 2001:db8:1::2
-ip -n "$(ns inet)" -6 route add default via 2001:db8:2::1
-ip -n "$(ns lanhost)" -6 route add default via 2001:db8:3::1
+ip -n "$RUN-hub" -6 route add default via 2001:db8:1::2
+ip -n "$RUN-inet" -6 route add default via 2001:db8:2::1
+ip -n "$RUN-lanhost" -6 route add default via 2001:db8:3::1
 nsx rtr sysctl -qw net.ipv6.conf.all.forwarding=1
 nsx hub sysctl -qw net.ipv6.conf.all.forwarding=0
 
@@ -135,7 +135,7 @@ expect_eq "IPv6 forwarding after kill -9, start, stop" "$(nsx hub sysctl -n net.
 # IPv6 that finds its way out after the start (a router advertisement
 # later than the hub): forwarding goes on, the rules take it, and a client
 # connected before, with a full tunnel, is told and takes its IPv6 in.
-ip -n "$(ns hub)" -6 route del default
+ip -n "$RUN-hub" -6 route del default
 start hub:late "${HUB[@]}"
 wait_until 10 "the hub masquerading IPv4, its IPv6 inside" hub_nat_is "nftables out of wan, 0 allowed, 1 installs"
 wait_hub
@@ -145,7 +145,7 @@ wait_until 10 "c1's IPv4 full tunnel" client_is c1:late full_tunnel true
 expect_eq "c1's IPv6 full tunnel while the hub has no IPv6 way out" "$(client_status c1:late full_tunnel6)" false
 full6 && fail "8000::/1 through the TUN while the hub has no IPv6 way out"
 before=$(seen inet 2)
-ip -n "$(ns hub)" -6 route add default via 2001:db8:1::2
+ip -n "$RUN-hub" -6 route add default via 2001:db8:1::2
 wait_until 10 "the hub masquerading IPv6 out of wan too" hub_nat_is "nftables out of wan, IPv6 out of wan, 0 allowed, 2 installs"
 expect_eq "IPv6 forwarding once IPv6 has a way out" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 1
 wait_until 5 "c1 told: its IPv6 full tunnel" client_is c1:late full_tunnel6 true
@@ -184,7 +184,7 @@ expect_eq "IPv6 forwarding after the iptables form stops" "$(nsx hub sysctl -n n
 # A hub reached at its link-local address, IPv6 through the tunnel too:
 # the ::/1 and 8000::/1 routes leave the link's fe80::/64 (more specific)
 # to reach it, so no host route is made for it, and none is left.
-ip -n "$(ns hub)" addr add fe80::1/64 dev eth0 nodad
+ip -n "$RUN-hub" addr add fe80::1/64 dev eth0 nodad
 start hub:ll server --listen '[::]:4242' --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/hub.sock" --subnet6 fd00:9::/64 --nat --egress wan
 wait_hub

@@ -11,14 +11,14 @@
 command -v nft >/dev/null || skip "needs nft (nftables)"
 command -v jq >/dev/null || skip "needs jq"
 topo 0
-ip -n "$(ns hub)" link add wan2 type veth peer name wan2p
-ip -n "$(ns hub)" addr add 203.0.113.1/24 dev wan2
-ip -n "$(ns hub)" link set wan2p up
-ip -n "$(ns hub)" link set wan2 up
+ip -n "$RUN-hub" link add wan2 type veth peer name wan2p
+ip -n "$RUN-hub" addr add 203.0.113.1/24 dev wan2
+ip -n "$RUN-hub" link set wan2p up
+ip -n "$RUN-hub" link set wan2 up
 nsx hub sysctl -qw net.ipv4.ip_forward=0
 
 # 1. Two next hops, both out of eth0: eth0.
-ip -n "$(ns hub)" route add default nexthop via 192.0.2.2 dev eth0 nexthop via 192.0.2.3 dev eth0 ||
+ip -n "$RUN-hub" route add default nexthop via 192.0.2.2 dev eth0 nexthop via 192.0.2.3 dev eth0 ||
 	fail "cannot add a multipath default route"
 start_hub --nat
 wait_until 10 "the hub masquerading out of eth0" hub_nat_is "* out of eth0, *"
@@ -27,7 +27,7 @@ stop hub
 
 # 2. One next hop out of eth0, one out of wan2: refused, naming --egress,
 # before it touched anything.
-ip -n "$(ns hub)" route replace default nexthop via 192.0.2.2 dev eth0 nexthop via 203.0.113.2 dev wan2
+ip -n "$RUN-hub" route replace default nexthop via 192.0.2.2 dev eth0 nexthop via 203.0.113.2 dev wan2
 start hub:multi server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	--control "$TMP/multi.sock" --nat
 p=$(pid_of hub:multi)

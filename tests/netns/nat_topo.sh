@@ -9,11 +9,11 @@
 # adds, at once, what nat.sh adds one by one while its hub runs.
 topo 2
 veth() { # NS1 IF1 ADDR1 NS2 IF2 ADDR2
-	ip link add "$2" netns "$(ns "$1")" type veth peer name "$5" netns "$(ns "$4")"
-	ip -n "$(ns "$1")" addr add "$3" dev "$2"
-	ip -n "$(ns "$4")" addr add "$6" dev "$5"
-	ip -n "$(ns "$1")" link set "$2" up
-	ip -n "$(ns "$4")" link set "$5" up
+	ip link add "$2" netns "$RUN-$1" type veth peer name "$5" netns "$RUN-$4"
+	ip -n "$RUN-$1" addr add "$3" dev "$2"
+	ip -n "$RUN-$4" addr add "$6" dev "$5"
+	ip -n "$RUN-$1" link set "$2" up
+	ip -n "$RUN-$4" link set "$5" up
 }
 ns_create rtr
 ns_create inet
@@ -21,11 +21,11 @@ ns_create lanhost
 veth hub wan 203.0.113.1/30 rtr eth0 203.0.113.2/30
 veth rtr eth1 203.0.113.129/25 inet eth0 203.0.113.130/25
 veth hub lan0 198.51.100.1/24 lanhost eth0 198.51.100.2/24
-ip -n "$(ns hub)" route add default via 203.0.113.2
-ip -n "$(ns inet)" route add default via 203.0.113.129
-ip -n "$(ns lanhost)" route add default via 198.51.100.1
-ip -n "$(ns c1)" route add default via 192.0.2.1
-ip -n "$(ns c2)" route add default via 192.0.2.1
+ip -n "$RUN-hub" route add default via 203.0.113.2
+ip -n "$RUN-inet" route add default via 203.0.113.129
+ip -n "$RUN-lanhost" route add default via 198.51.100.1
+ip -n "$RUN-c1" route add default via 192.0.2.1
+ip -n "$RUN-c2" route add default via 192.0.2.1
 nsx rtr sysctl -qw net.ipv4.ip_forward=1
 nsx hub sysctl -qw net.ipv4.ip_forward=0
 # A hardened machine takes no ICMP redirects; every write of ip_forward
@@ -81,16 +81,16 @@ routing() { { nsx c1 ip route show table all; nsx c1 ip rule; } | sed 's/10\.100
 # at the internet host behind rtr, a LAN on wan by an on-link route, and
 # routes of the hub's own to the private and the internet host's networks.
 nat_more_networks() {
-	ip -n "$(ns hub)" addr add 203.0.113.9/30 dev wan
-	ip -n "$(ns rtr)" addr add 203.0.113.10/30 dev eth0
-	ip -n "$(ns inet)" addr add 169.254.169.254/32 dev eth0
-	ip -n "$(ns rtr)" route add 169.254.169.254/32 via 203.0.113.130
-	ip -n "$(ns inet)" addr add 10.200.0.1/32 dev eth0
-	ip -n "$(ns rtr)" route add 10.200.0.0/16 via 203.0.113.130
-	ip -n "$(ns rtr)" addr add 203.0.113.66/27 dev eth0
-	ip -n "$(ns hub)" route add 203.0.113.64/27 dev wan
-	ip -n "$(ns hub)" route add 10.200.0.0/16 via 203.0.113.2
-	ip -n "$(ns hub)" route add 203.0.113.128/25 via 203.0.113.2
+	ip -n "$RUN-hub" addr add 203.0.113.9/30 dev wan
+	ip -n "$RUN-rtr" addr add 203.0.113.10/30 dev eth0
+	ip -n "$RUN-inet" addr add 169.254.169.254/32 dev eth0
+	ip -n "$RUN-rtr" route add 169.254.169.254/32 via 203.0.113.130
+	ip -n "$RUN-inet" addr add 10.200.0.1/32 dev eth0
+	ip -n "$RUN-rtr" route add 10.200.0.0/16 via 203.0.113.130
+	ip -n "$RUN-rtr" addr add 203.0.113.66/27 dev eth0
+	ip -n "$RUN-hub" route add 203.0.113.64/27 dev wan
+	ip -n "$RUN-hub" route add 10.200.0.0/16 via 203.0.113.2
+	ip -n "$RUN-hub" route add 203.0.113.128/25 via 203.0.113.2
 }
 # How many times the hub found its rules gone and put them back.
 restored() { ctl --json status | jf nat.restored; }

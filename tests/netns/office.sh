@@ -15,19 +15,19 @@ export SLOPND_TEST_PER_ADDR=1
 topo 0
 attach rt 192.0.2.50
 nsx rt sysctl -qw net.ipv4.ip_forward=1
-ip -n "$(ns rt)" link add office type bridge
-ip -n "$(ns rt)" addr add 198.51.100.1/24 dev office
-ip -n "$(ns rt)" link set office up
+ip -n "$RUN-rt" link add office type bridge
+ip -n "$RUN-rt" addr add 198.51.100.1/24 dev office
+ip -n "$RUN-rt" link set office up
 nsx rt nft add table ip nat
 nsx rt nft add chain ip nat post '{ type nat hook postrouting priority 100; }'
 nsx rt nft add rule ip nat post oifname eth0 masquerade
 for i in $(seq $N); do
 	ns_create "o$i"
-	ip link add eth0 netns "$(ns "o$i")" type veth peer name "o$i" netns "$(ns rt)"
-	ip -n "$(ns rt)" link set "o$i" master office up
-	ip -n "$(ns "o$i")" addr add "198.51.100.$((i + 10))/24" dev eth0
-	ip -n "$(ns "o$i")" link set eth0 up
-	ip -n "$(ns "o$i")" route add default via 198.51.100.1
+	ip link add eth0 netns "$RUN-o$i" type veth peer name "o$i" netns "$RUN-rt"
+	ip -n "$RUN-rt" link set "o$i" master office up
+	ip -n "$RUN-o$i" addr add "198.51.100.$((i + 10))/24" dev eth0
+	ip -n "$RUN-o$i" link set eth0 up
+	ip -n "$RUN-o$i" route add default via 198.51.100.1
 done
 
 sessions() { ctl --json sessions list | jq '.sessions | length'; }

@@ -23,7 +23,7 @@ refused() {
 	rc=$?
 	[ $rc -ne 0 ] || fail "the hub on $2 exited 0"
 	grep -qi "address already in use" "$log" || fail "no 'address already in use': $(cat "$log")"
-	ip -n "$(ns hub)" link show "$3" >/dev/null 2>&1 && fail "the hub on $2 left TUN $3"
+	ip -n "$RUN-hub" link show "$3" >/dev/null 2>&1 && fail "the hub on $2 left TUN $3"
 	ok "second hub on $2: exit $rc, $(grep -i "address already in use" "$log")"
 }
 refused second 192.0.2.1:4242 second0
@@ -42,7 +42,7 @@ wait "$p"
 rc=$?
 forget "$p"
 [ $rc -ne 0 ] || fail "a second hub on the first's state directory exited 0"
-ip -n "$(ns hub)" link show shared0 >/dev/null 2>&1 && fail "the second hub left TUN shared0"
+ip -n "$RUN-hub" link show shared0 >/dev/null 2>&1 && fail "the second hub left TUN shared0"
 cmp_state "the first hub's leases.json after the second hub's try" "$leases_before" "$(cat "$TMP/hub-state/leases.json")"
 ok "second hub on the first's state directory: exit $rc, $(grep -o "state directory .* in use by another hub.*" "$TMP/hub-shared.log")"
 
@@ -58,7 +58,7 @@ wait_hub "$TMP/late.sock"
 grep -q "^slopnd: warning: --listen 192.0.2.2:4242: no such address on this machine yet" "$TMP/hub-late.log" ||
 	fail "the hub did not say its address is not here: $(cat "$TMP/hub-late.log")"
 ok "a hub on an address not here yet runs, and says so"
-ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
+ip -n "$RUN-hub" addr add 192.0.2.2/24 dev eth0
 start c2 client --server 192.0.2.2:4242 --token late
 wait_connected c2 10.101.0.2
 nsx c2 ping -c 3 -i 0.2 -W 2 10.101.0.1 >/dev/null || fail "c2 cannot reach the late hub"

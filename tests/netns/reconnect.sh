@@ -27,14 +27,14 @@ ok "clients reconnected within 30 s"
 # Offline for a while (the link down: every attempt fails at once, and the
 # wait between them grows, 1, 2, 4, 8 s): when the way to the hub is back,
 # c1 connects again at once, not when its wait ends.
-ip -n "$(ns c1)" link set eth0 down
+ip -n "$RUN-c1" link set eth0 down
 wait_until 15 "c1 disconnected" client_is c1 connected false
 # Attempts at 0, 1, 3 and 7 s: the next waits 8 s more. Polled, not
 # assumed: its status gives the wait under way.
 c1_waits_long() { [ "$(client_status c1 retry_in_ms)" -ge 6000 ] 2>/dev/null; }
 wait_until 20 "c1 waiting 6 s or more to try again" c1_waits_long
 left=$(client_status c1 retry_in_ms)
-ip -n "$(ns c1)" link set eth0 up
+ip -n "$RUN-c1" link set eth0 up
 t0=$(date +%s%N)
 wait_until 10 "c1 back online" client_is c1 connected true
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
@@ -73,11 +73,11 @@ expect_eq "c2's probes of its silent hub, ms apart" "$(client_status c2 watch_ev
 # after the last one failed once hid it.) That router answers no one: the
 # route goes again, and c2 waits once more.
 a0=$(client_status c2 attempts)
-ip -n "$(ns c2)" route add 192.0.2.1/32 via 192.0.2.99 dev eth0
+ip -n "$RUN-c2" route add 192.0.2.1/32 via 192.0.2.99 dev eth0
 tried() { [ "$(client_status c2 attempts)" -gt "$a0" ]; }
 wait_until 2 "c2 trying its new way at once (its wait had $left ms left)" tried
 ok "c2 tried its new way at once, with $left ms of its wait left"
-ip -n "$(ns c2)" route del 192.0.2.1/32 via 192.0.2.99 dev eth0
+ip -n "$RUN-c2" route del 192.0.2.1/32 via 192.0.2.99 dev eth0
 wait_until 60 "c2 waiting 6 s or more to try again" waits_long
 left=$(client_status c2 retry_in_ms)
 start_hub

@@ -20,9 +20,9 @@
 command -v nft >/dev/null || skip "needs nft"
 topo 5
 ns_ipv6 hub c4 c5
-ip -n "$(ns hub)" addr add 2001:db8::1/64 dev eth0 nodad
-ip -n "$(ns c4)" addr add 2001:db8::14/64 dev eth0 nodad
-ip -n "$(ns c5)" addr add 2001:db8::15/64 dev eth0 nodad
+ip -n "$RUN-hub" addr add 2001:db8::1/64 dev eth0 nodad
+ip -n "$RUN-c4" addr add 2001:db8::14/64 dev eth0 nodad
+ip -n "$RUN-c5" addr add 2001:db8::15/64 dev eth0 nodad
 nsx hub nft add table inet fw
 nsx hub nft add chain inet fw in '{ type filter hook input priority 0; }'
 nsx hub nft add rule inet fw in ip saddr 192.0.2.12 udp dport 4242 reject with icmp type admin-prohibited
@@ -32,14 +32,14 @@ nsx hub nft add rule inet fw in ip6 saddr 2001:db8::15 udp dport 4242 reject wit
 for i in 6 7 8 9; do attach "c$i" "192.0.2.1$i"; done
 attach rt 192.0.2.50
 ns_ipv6 rt c7 c9
-ip -n "$(ns rt)" addr add 2001:db8::50/64 dev eth0 nodad
-ip -n "$(ns c7)" addr add 2001:db8::17/64 dev eth0 nodad
-ip -n "$(ns c9)" addr add 2001:db8::19/64 dev eth0 nodad
+ip -n "$RUN-rt" addr add 2001:db8::50/64 dev eth0 nodad
+ip -n "$RUN-c7" addr add 2001:db8::17/64 dev eth0 nodad
+ip -n "$RUN-c9" addr add 2001:db8::19/64 dev eth0 nodad
 nsx rt sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1
-ip -n "$(ns rt)" route add unreachable 203.0.113.7
-ip -n "$(ns rt)" -6 route add unreachable 2001:db8:7::/64
-ip -n "$(ns c6)" route add default via 192.0.2.50
-ip -n "$(ns c7)" -6 route add 2001:db8:7::/64 via 2001:db8::50
+ip -n "$RUN-rt" route add unreachable 203.0.113.7
+ip -n "$RUN-rt" -6 route add unreachable 2001:db8:7::/64
+ip -n "$RUN-c6" route add default via 192.0.2.50
+ip -n "$RUN-c7" -6 route add 2001:db8:7::/64 via 2001:db8::50
 # One ARP or neighbour solicitation, not three: the kernel gives up in 1 s.
 nsx c8 sysctl -qw net.ipv4.neigh.eth0.mcast_solicit=1
 nsx c9 sysctl -qw net.ipv6.neigh.eth0.mcast_solicit=1

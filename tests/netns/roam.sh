@@ -21,16 +21,16 @@ build_gopeer
 topo 1
 nsx c1 sysctl -qw net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.eth0.promote_secondaries=1
 attach rt 192.0.2.50
-ip -n "$(ns rt)" addr add 192.0.2.51/24 dev eth0
+ip -n "$RUN-rt" addr add 192.0.2.51/24 dev eth0
 nsx rt sysctl -qw net.ipv4.ip_forward=1
 leg() { # leg NS ROUTER_ADDR ADDR: a host behind the router
 	ns_create "$1"
-	ip link add eth0 netns "$(ns "$1")" type veth peer name "to-$1" netns "$(ns rt)"
-	ip -n "$(ns rt)" addr add "$2/24" dev "to-$1"
-	ip -n "$(ns rt)" link set "to-$1" up
-	ip -n "$(ns "$1")" addr add "$3/24" dev eth0
-	ip -n "$(ns "$1")" link set eth0 up
-	ip -n "$(ns "$1")" route add default via "$2"
+	ip link add eth0 netns "$RUN-$1" type veth peer name "to-$1" netns "$RUN-rt"
+	ip -n "$RUN-rt" addr add "$2/24" dev "to-$1"
+	ip -n "$RUN-rt" link set "to-$1" up
+	ip -n "$RUN-$1" addr add "$3/24" dev eth0
+	ip -n "$RUN-$1" link set eth0 up
+	ip -n "$RUN-$1" route add default via "$2"
 }
 leg c2 198.51.100.1 198.51.100.2
 leg go 203.0.113.1 203.0.113.2
@@ -83,8 +83,8 @@ lost() { echo $((40 - $(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/ping-$1.t
 # --- c1's address changes.
 pings c1
 sleep 1
-ip -n "$(ns c1)" addr add 192.0.2.31/24 dev eth0
-ip -n "$(ns c1)" addr del 192.0.2.11/24 dev eth0
+ip -n "$RUN-c1" addr add 192.0.2.31/24 dev eth0
+ip -n "$RUN-c1" addr del 192.0.2.11/24 dev eth0
 wait "${PINGS[@]}"
 read -r id remote <<< "$(session 10.100.0.2)"
 expect_eq "c1's session after its address changed" "$id" "$id1"
@@ -124,7 +124,7 @@ ok "session.moved: one event for each of the three moves"
 # does not follow the client back to it meanwhile (c2, back at 192.0.2.50
 # within that, heard nothing for 2 s under the sanitizers and logged in
 # again).
-for i in $(seq 52 65); do ip -n "$(ns rt)" addr add "192.0.2.$i/24" dev eth0; done
+for i in $(seq 52 65); do ip -n "$RUN-rt" addr add "192.0.2.$i/24" dev eth0; done
 nsx c2 ping -q -i 0.05 -w 20 10.100.0.1 > /dev/null &
 PIDS+=($!)
 moves0=$(grep -c 'session.moved' "$TMP/events.txt")

@@ -121,13 +121,13 @@ ok "c2 -> hub alone: $((alone / 1000)) Mbit/s"
 # 4. c3's link shaped to 2 Mbit/s, and c2 sends UDP at 50 Mbit/s to it: c2
 # waits for c3 at each packet for it, but c3 drains (slowly), and c2's
 # other packets go on between those.
-ip netns exec "$(ns lan)" tc qdisc add dev p-c3 root tbf rate 2mbit burst 8kb latency 100ms ||
+ip netns exec "$RUN-lan" tc qdisc add dev p-c3 root tbf rate 2mbit burst 8kb latency 100ms ||
 	skip "no tbf qdisc in this kernel"
 udp_to_c3 5
 upload_beside "the shaped c3"
 wait $UDP_PID || fail "iperf3 c2 -> c3 failed"
 ok "c2 -> c3: $(cat "$TMP/c3.rate") kbit/s, $(c3_dropped) dropped at c3's queue"
-ip netns exec "$(ns lan)" tc qdisc del dev p-c3 root
+ip netns exec "$RUN-lan" tc qdisc del dev p-c3 root
 
 # 5. c3 stalls (its slopnd stopped): its queue does not drain at all. c2
 # waits for it no more than a few milliseconds at a time; its packets to c3

@@ -44,7 +44,7 @@ PY
 PIDS+=($!)
 for i in $(seq 100); do [ -S "$TMP/notify.sock" ] && break; sleep 0.05; done
 [ -S "$TMP/notify.sock" ] || fail "notify listener did not start"
-ip netns exec "$(ns hub)" systemd-socket-activate -l "$TMP/act.sock" --fdname=control \
+ip netns exec "$RUN-hub" systemd-socket-activate -l "$TMP/act.sock" --fdname=control \
 	-E NOTIFY_SOCKET="$TMP/notify.sock" \
 	"$SLOPND" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --token s3cret \
 	> "$TMP/hub.log" 2>&1 &
@@ -67,7 +67,7 @@ ok "READY=1 and STATUS= with the session count"
 # 2a. The QUIC socket from systemd (a ListenDatagram= socket): bound where
 # systemd put it, whatever --listen says (here nothing: 0.0.0.0:4242), so
 # status and invites give that address. c1's first packet starts the hub.
-ip netns exec "$(ns hub)" systemd-socket-activate --datagram -l 192.0.2.1:4250 --fdname=quic \
+ip netns exec "$RUN-hub" systemd-socket-activate --datagram -l 192.0.2.1:4250 --fdname=quic \
 	"$SLOPND" server --state-dir "$TMP/sd-state" --token s3cret --control "$TMP/sd.sock" \
 	--tun slopnq0 --subnet 10.102.0.0/24 > "$TMP/hub-sd.log" 2>&1 &
 PIDS+=($!)
@@ -98,7 +98,7 @@ as_unit() {
 	caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$unit" | tr 'A-Z' 'a-z' | sed 's/cap_/+/g; s/ /,/g')
 	groups=$(sed -n 's/^SupplementaryGroups=//p' "$unit")
 	unshare -m --propagation private sh -c 'mount --bind "$1" /etc/group && shift && exec "$@"' sh \
-		"$TMP/group" ip netns exec "$(ns "$where")" setpriv --bounding-set "-all,$caps" \
+		"$TMP/group" ip netns exec "$RUN-$where" setpriv --bounding-set "-all,$caps" \
 		${groups:+--groups "$groups"} "$SLOPND" "$@" > "$TMP/$n.log" 2>&1 &
 	PIDS+=($!)
 	eval "PID_${n//-/_}=$!"

@@ -19,7 +19,7 @@ addpid=$!
 wait $addpid || fail "token add failed"
 secret=$(sed -n 's/^  token: *//p' "$TMP/add.txt")
 invite=$(sed -n 's/^  invite: *//p' "$TMP/add.txt")
-pin=$(ip netns exec "$(ns hub)" "$SLOPND" pin --state-dir "$TMP/hub-state")
+pin=$(ip netns exec "$RUN-hub" "$SLOPND" pin --state-dir "$TMP/hub-state")
 [[ $secret =~ ^[0-9a-f]{40}$ ]] || fail "token is not 40 hex digits: '$secret'"
 expect_eq "invite" "$invite" "slopn://$secret@192.0.2.1:4242?pin=$pin"
 grep -q "$secret" "$TMP/hub-state/tokens.json" && fail "tokens.json holds the secret itself"

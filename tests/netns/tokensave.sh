@@ -52,7 +52,7 @@ wait_until 5 "the watch on $st" watching
 
 # c2's ping runs until the logins are done and saved (stopped by SIGINT:
 # ip netns exec execs, so $! is ping itself), however long they take.
-ip netns exec "$(ns c2)" ping -i 0.05 10.100.0.1 > "$TMP/ping.out" 2>&1 &
+ip netns exec "$RUN-c2" ping -i 0.05 10.100.0.1 > "$TMP/ping.out" 2>&1 &
 PING=$!
 PIDS+=("$PING")
 nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count "$N" --total "$N" \

@@ -19,9 +19,9 @@ command -v iperf3 >/dev/null || skip "needs iperf3"
 topo 3
 ns_ipv6 hub c1 c2
 for n in hub:1 c1:11 c2:12; do
-	ip -n "$(ns "${n%%:*}")" addr add "2001:db8::${n#*:}/64" dev eth0 nodad
+	ip -n "$RUN-${n%%:*}" addr add "2001:db8::${n#*:}/64" dev eth0 nodad
 done
-ip -n "$(ns c2)" link set eth0 mtu 1400
+ip -n "$RUN-c2" link set eth0 mtu 1400
 nsx hub sysctl -qw net.ipv6.bindv6only=1
 expect_eq "net.ipv6.bindv6only in the hub's namespace" "$(nsx hub sysctl -n net.ipv6.bindv6only)" 1
 start hub server --listen "[::]:4242" --state-dir "$TMP/hub-state" --token s3cret --control "$TMP/hub.sock"
@@ -60,9 +60,9 @@ expect_eq "drops at the hub for c2 and c3" "$(ctl --json sessions list |
 # comes from another address): the clients connected before keep their
 # sessions, and new ones get in through the second addresses.
 nsx hub sysctl -qw net.ipv6.conf.eth0.accept_dad=1 net.ipv6.conf.eth0.dad_transmits=3
-ip -n "$(ns hub)" addr add 2001:db8::2/64 dev eth0
-ip -n "$(ns hub)" addr add 192.0.2.2/24 dev eth0
-ip -n "$(ns hub)" -6 addr show dev eth0 tentative | grep -q 2001:db8::2 || fail "2001:db8::2 is not tentative"
+ip -n "$RUN-hub" addr add 2001:db8::2/64 dev eth0
+ip -n "$RUN-hub" addr add 192.0.2.2/24 dev eth0
+ip -n "$RUN-hub" -6 addr show dev eth0 tentative | grep -q 2001:db8::2 || fail "2001:db8::2 is not tentative"
 # Meanwhile a second hub on that IPv6 address, not usable yet (still in
 # duplicate address detection, as at boot): it starts all the same.
 start hub:late server --listen "[2001:db8::2]:4243" --state-dir "$TMP/late-state" --token late \
@@ -71,7 +71,7 @@ wait_hub "$TMP/late.sock"
 grep -q "^slopnd: warning: --listen \[2001:db8::2\]:4243: no such address on this machine yet" "$TMP/hub-late.log" ||
 	fail "the hub did not say its address is not here: $(cat "$TMP/hub-late.log")"
 ok "a hub on an IPv6 address still in duplicate address detection runs, and says so"
-wait_until 10 "2001:db8::2 usable" sh -c "! ip -n $(ns hub) -6 addr show dev eth0 tentative | grep -q 2001:db8::2"
+wait_until 10 "2001:db8::2 usable" sh -c "! ip -n $RUN-hub -6 addr show dev eth0 tentative | grep -q 2001:db8::2"
 for i in 1 2 3; do
 	nsx "c$i" ping -c 2 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c$i lost the hub once it had a second address"
 done
@@ -123,8 +123,8 @@ ok "the /64 lifted as listed"
 # Lifted by c2's address and port as sessions list shows them: all it is
 # under goes (the /56), the answer lists it, and c2 gets in.
 for n in 1 2 3 4; do
-	ip -n "$(ns hub)" addr add "2001:db8:0:$n::1/64" dev eth0 nodad
-	ip -n "$(ns c1)" addr add "2001:db8:0:$n::11/64" dev eth0 nodad
+	ip -n "$RUN-hub" addr add "2001:db8:0:$n::1/64" dev eth0 nodad
+	ip -n "$RUN-c1" addr add "2001:db8:0:$n::11/64" dev eth0 nodad
 done
 for n in 1 2 3 4; do
 	for i in 1 2 3 4 5; do
@@ -157,7 +157,7 @@ ok "an address, with its port or in a /64, lifts the bans it is under"
 # stale record, or a NAT's public address): it listens on the one that is
 # (a socket takes one), and says what it left.
 etc_netns hub
-printf '2001:db8::99 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$(ns hub)/hosts"
+printf '2001:db8::99 hub.slopn.test\n192.0.2.1 hub.slopn.test\n' > "/etc/netns/$RUN-hub/hosts"
 expect_eq "what the hub's machine finds for hub.slopn.test, in order" \
 	"$(nsx hub getent ahosts hub.slopn.test | awk '$2 == "DGRAM" {print $1}' | tr '\n' ' ')" \
 	"2001:db8::99 192.0.2.1 "
@@ -176,8 +176,8 @@ ok "a hub on a name listens on the name's address that is here, and names the on
 # interface ([fe80::1%eth0]): an address, not a name (no DNS lookup, no
 # SNI, which the hub would refuse); without the interface no packet could
 # leave, and the client says what to give.
-ip -n "$(ns hub)" addr add fe80::1/64 dev eth0 nodad
-ip -n "$(ns c1)" addr add fe80::11/64 dev eth0 nodad
+ip -n "$RUN-hub" addr add fe80::1/64 dev eth0 nodad
+ip -n "$RUN-c1" addr add fe80::11/64 dev eth0 nodad
 start c1:ll client --server '[fe80::1%eth0]:4242' --token s3cret --tun ll0 --full-tunnel
 wait_until 10 "c1 connected to the hub's link-local address" client_is c1:ll connected true
 expect_eq "c1's hub address" "$(client_status c1:ll hub_addr)" "[fe80::1]:4242"
