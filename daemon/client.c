@@ -1101,8 +1101,9 @@ int client_run(const struct config *cfg)
 	}
 	if (tun_open(&cl->tun, cfg->tun, cfg->offloads, cfg->tun_ring) < 0) {
 		int e = errno;
-		log_err("cannot create TUN device %s: %s (%s)", cfg->tun, strerror(e),
-		        tun_open_hint(e));
+		char msg[512];
+		tun_open_message(&cl->tun, cfg->tun, e, msg, sizeof(msg));
+		log_err("%s", msg);
 		/* A crashed run's resolv.conf goes back all the same (a name without
 		 * %d is known), unless the TUN is busy: a running client's, whose
 		 * resolv.conf it is. */

@@ -1,6 +1,7 @@
 #include "daemon/config.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -269,6 +270,25 @@ static int check_hostport(const char *v)
 	return 0;
 }
 
+/* A TUN name the kernel takes (its dev_valid_name(), and one %d for the
+ * number it picks): what it refuses comes back from TUNSETIFF as EINVAL,
+ * which also means a name in use by an interface of another kind. */
+static int check_ifname(const char *v)
+{
+	if (!*v || strlen(v) >= 16)
+		return bad("'%s': interface names are 1..15 bytes", v);
+	if (!strcmp(v, ".") || !strcmp(v, ".."))
+		return bad("'%s': not an interface name (. and .. are not)", v);
+	for (const char *p = v; *p; p++)
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+			return bad("'%s': interface names cannot hold '/', ':' or spaces", v);
+	const char *pct = strchr(v, '%');
+	if (pct && (strncmp(pct, "%d", 2) || strchr(pct + 2, '%')))
+		return bad("'%s': '%%' only as one %%d, for the number the kernel picks (such as "
+		           "slopn%%d)", v);
+	return 0;
+}
+
 /* One setting, from the command line or the config file. 0 or -1. */
 static int apply(struct config *c, int opt, const char *arg)
 {
@@ -342,8 +362,8 @@ static int apply(struct config *c, int opt, const char *arg)
 		set_str(&c->state_dir, arg);
 		break;
 	case OPT_TUN:
-		if (!*arg || strlen(arg) >= 16)
-			return bad("'%s': interface names are 1..15 bytes", arg);
+		if (check_ifname(arg) < 0)
+			return -1;
 		set_str(&c->tun, arg);
 		break;
 	case OPT_MTU: {

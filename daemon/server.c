@@ -1118,8 +1118,9 @@ static int add_link_monitor(struct server *s)
 static int setup_tun(struct server *s)
 {
 	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads, s->cfg->tun_ring) < 0) {
-		log_err("cannot create TUN device %s: %s (%s)", s->cfg->tun, strerror(errno),
-		        tun_open_hint(errno));
+		char msg[512];
+		tun_open_message(&s->tun, s->cfg->tun, errno, msg, sizeof(msg));
+		log_err("%s", msg);
 		return -1;
 	}
 	memcpy(s->tunname, s->tun.name, IFNAMSIZ);

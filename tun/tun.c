@@ -58,9 +58,10 @@ static void open_ring(struct tun *t, bool want, size_t bufsz)
 #define TUN_BUSY_WAIT_MS 3000
 #define TUN_BUSY_STEP_MS 50
 
-static int open_dev(const char *name, bool vnet, char name_out[IFNAMSIZ])
+static int open_dev(const char *name, bool vnet, char name_out[IFNAMSIZ], bool *dev_failed)
 {
 	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	*dev_failed = fd < 0;
 	if (fd < 0)
 		return -1;
 	struct ifreq ifr = {0};
@@ -132,7 +133,7 @@ int tun_open(struct tun *t, const char *name, bool offload, bool ring)
 	}
 	t->mode = "offloads off (turned off by SLOPN_OFFLOADS=off): one packet per read and write";
 	if (offload) {
-		t->fd = open_dev(name, true, t->name);
+		t->fd = open_dev(name, true, t->name, &t->dev_failed);
 		if (t->fd < 0 && errno == EBUSY)
 			return -1; /* taken: no second wait without the header */
 		if (t->fd >= 0 && !(t->mode = offer_offloads(t))) {
@@ -146,7 +147,7 @@ int tun_open(struct tun *t, const char *name, bool offload, bool ring)
 			t->mode = "offloads off (the kernel refuses them): one packet per read and write";
 		}
 	}
-	if (t->fd < 0 && (t->fd = open_dev(name, false, t->name)) < 0)
+	if (t->fd < 0 && (t->fd = open_dev(name, false, t->name, &t->dev_failed)) < 0)
 		return -1;
 	size_t hl = t->vnet ? VNET_HDR_LEN : 0;
 	t->rbuf = malloc(hl + OFFLOAD_MAX_PKT);
@@ -370,21 +371,37 @@ int tun_queue_drops(const struct tun *t, uint64_t *n)
 	return rv;
 }
 
-const char *tun_open_hint(int err)
+void tun_open_message(const struct tun *t, const char *name, int err, char *buf, size_t len)
 {
+	if (t->dev_failed) {
+		/* Root is refused too when the device's mode or a unit's
+		 * DevicePolicy= keeps it out: CAP_NET_ADMIN is not the matter. */
+		const char *hint = err == EPERM || err == EACCES
+			? "its mode, or the service's device policy: DeviceAllow=/dev/net/tun rw"
+			: err == ENOENT || err == ENODEV || err == ENXIO
+			? "no TUN driver: load the tun module (modprobe tun)"
+			: "the TUN driver is needed";
+		snprintf(buf, len, "cannot open /dev/net/tun: %s (%s)", strerror(err), hint);
+		return;
+	}
+	char clash[IFNAMSIZ + 96];
+	const char *hint;
 	switch (err) {
 	case EBUSY: /* TUNSETIFF on a TUN that another process holds */
-		return "the name is in use by another TUN device (another slopnd?): choose another with --tun";
-	case EINVAL: /* ... or on an interface of another kind */
-		return "an interface of another kind has that name: choose another with --tun";
+		hint = "the name is in use by another TUN device (another slopnd?): choose another with --tun";
+		break;
+	case EINVAL: /* ... or on an interface of another kind (the name itself is checked at start) */
+		snprintf(clash, sizeof(clash), "an interface that is not a TUN device is named %s: "
+		         "choose another with --tun", name);
+		hint = clash;
+		break;
 	case EPERM:
 	case EACCES:
-		return "needs root, or CAP_NET_ADMIN";
-	case ENOENT:
-	case ENODEV:
-	case ENXIO:
-		return "no /dev/net/tun: load the tun module (modprobe tun)";
+		hint = "needs root, or CAP_NET_ADMIN";
+		break;
 	default:
-		return "needs CAP_NET_ADMIN and /dev/net/tun";
+		hint = "needs CAP_NET_ADMIN";
+		break;
 	}
+	snprintf(buf, len, "cannot create TUN device %s: %s (%s)", name, strerror(err), hint);
 }

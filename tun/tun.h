@@ -37,6 +37,7 @@ struct tun {
 	uint64_t super_reads;     /* reads that gave more than one packet */
 	uint64_t gso_writes;      /* writes that carried more than one */
 	bool written;             /* since the last tun_flush */
+	bool dev_failed;          /* tun_open failed at opening /dev/net/tun, not at TUNSETIFF */
 };
 
 /* Open (creating if needed) the TUN device name (IFNAMSIZ-1 chars at most),
@@ -92,7 +93,8 @@ void tun_pkt_too_big(struct tun *t, const struct tun_pkt *p, const uint8_t from[
 /* Packets the kernel dropped because its queue towards us was full (the
  * device's tx_dropped, over rtnetlink). 0, or -1 with errno set. */
 int tun_queue_drops(const struct tun *t, uint64_t *n);
-/* What to do about tun_open's errno, for a message: "the name is in use ...". */
-const char *tun_open_hint(int err);
+/* tun_open's failure as one line for the log, errno err: what failed
+ * (opening /dev/net/tun, or creating NAME), why, and what to do. */
+void tun_open_message(const struct tun *t, const char *name, int err, char *buf, size_t len);
 
 #endif

@@ -59,6 +59,16 @@ usage_error "a link-local --public-address" \
 	"slopnd: --public-address '[fe80::1]': not usable in an invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address" \
 	server --public-address '[fe80::1]'
 [ -e "$TMP/--help" ] && fail "a socket named --help was made"
+# A --tun name the kernel refuses is said at the start, not taken at
+# TUNSETIFF for a name in use by an interface of another kind.
+usage_error "a --tun name with a colon" \
+	"slopnd: --tun 'a:b': interface names cannot hold '/', ':' or spaces" server --tun a:b
+usage_error "a --tun name with a space" \
+	"slopnd: --tun 'a b': interface names cannot hold '/', ':' or spaces" client --tun 'a b'
+usage_error "a --tun name with two %d" \
+	"slopnd: --tun 'x%d%d': '%' only as one %d, for the number the kernel picks (such as slopn%d)" \
+	server --tun 'x%d%d'
+usage_error "a --tun name of .." "slopnd: --tun '..': not an interface name (. and .. are not)" server --tun ..
 
 # Config errors: FILE:LINE: the setting and the problem.
 printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
