@@ -2,6 +2,7 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,13 +61,16 @@ int tokens_load(struct token_store *ts, const char *path, char *err, size_t errl
 	char *buf;
 	size_t len;
 	int r = statefile_read(path, TOKENS_FILE_MAX, &buf, &len, err, errlen);
+	if (r < 0 && errno == EFBIG) /* read, but too large */
+		return -2;
 	if (r <= 0)
 		return r;
 	r = tokenfile_parse(buf, len, &ts->v, &ts->n, err, errlen);
 	free(buf);
 	if (r == 0)
 		index_make(ts);
-	return r;
+	/* Out of memory is the one failure of the parse that is not the file's. */
+	return r < 0 && strcmp(err, "out of memory") ? -2 : r;
 }
 
 void tokens_free(struct token_store *ts)

@@ -32,7 +32,8 @@ struct token_store {
 };
 
 /* Load path; a missing file is an empty store. -1 with err naming the
- * problem (the caller names the file). */
+ * problem (the caller names the file) when it cannot be read, -2 when its
+ * content is damaged (too large, not JSON, a bad entry): the advice differs. */
 int tokens_load(struct token_store *ts, const char *path, char *err, size_t errlen);
 void tokens_free(struct token_store *ts);
 
