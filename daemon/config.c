@@ -186,26 +186,37 @@ static const char *role_name = "server";
  * without --full-tunnel): either may have come from it. */
 static const char *both_from;
 
+char config_error[512];
+
+/* A config error: kept in config_error and said on stderr. */
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(config_error, sizeof(config_error), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "slopnd: %s\n", config_error);
+}
+
 /* One line, "slopnd: [FILE:LINE: ][SETTING ]problem", and on the command
  * line a pointer to the help. Returns -1. */
 static int bad(const char *fmt, ...)
 {
+	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "slopnd: ");
-	if (origin)
-		fprintf(stderr, "%s: ", origin);
-	if (setting)
-		fprintf(stderr, "%s%s", setting, fmt[0] == '\'' ? " " : ": ");
-	vfprintf(stderr, fmt, ap);
-	if (origin)
-		fprintf(stderr, "\n");
-	else if (both_from)
-		fprintf(stderr, "\nSettings come from %s and the command line; try 'slopnd %s --help'.\n",
-		        both_from, role_name);
-	else
-		fprintf(stderr, "\nTry 'slopnd %s --help'.\n", role_name);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	snprintf(config_error, sizeof(config_error), "%s%s%s%s%s", origin ? origin : "",
+	         origin ? ": " : "", setting ? setting : "",
+	         !setting ? "" : fmt[0] == '\'' ? " " : ": ", msg);
+	fprintf(stderr, "slopnd: %s\n", config_error);
+	if (!origin && both_from)
+		fprintf(stderr, "Settings come from %s and the command line; try 'slopnd %s --help'.\n",
+		        both_from, role_name);
+	else if (!origin)
+		fprintf(stderr, "Try 'slopnd %s --help'.\n", role_name);
 	return -1;
 }
 
@@ -615,15 +626,15 @@ static int config_read(const char *file, char *buf, size_t size, size_t *len, mo
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		fprintf(stderr, "slopnd: cannot read config %s: %s\n", file, strerror(errno));
+		say("cannot read config %s: %s", file, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		/* A directory reads as an error, a FIFO may never end. */
-		fprintf(stderr, "slopnd: config %s is not a file (%s): give the file of settings\n",
-		        file, S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
+		say("config %s is not a file (%s): give the file of settings", file,
+		    S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
 		close(fd);
 		return -1;
 	}
@@ -634,11 +645,11 @@ static int config_read(const char *file, char *buf, size_t size, size_t *len, mo
 	int e = errno;
 	close(fd);
 	if (n < 0) {
-		fprintf(stderr, "slopnd: cannot read config %s: %s\n", file, strerror(e));
+		say("cannot read config %s: %s", file, strerror(e));
 		return -1;
 	}
 	if (*len == size) {
-		fprintf(stderr, "slopnd: config %s is larger than 64 KiB\n", file);
+		say("config %s is larger than 64 KiB", file);
 		return -1;
 	}
 	*mode = st.st_mode;
@@ -659,7 +670,7 @@ static int config_load(struct config *c, const char *file)
 	unsigned line;
 	if (conf_parse(buf, len, load_setting, &l, err, sizeof(err), &line) < 0) {
 		if (!l.reported)
-			fprintf(stderr, "slopnd: %s:%u: %s\n", file, line, err);
+			say("%s:%u: %s", file, line, err);
 		return -1;
 	}
 	/* A token is a password: said at each start, not refused, so that a
@@ -691,11 +702,11 @@ static int config_load_pin(struct config *c, const char *file)
 	if (config_read(file, buf, sizeof(buf), &len, &mode) < 0)
 		return -1;
 	if (conf_parse(buf, len, pin_setting, &c->state_dir, err, sizeof(err), &line) < 0) {
-		fprintf(stderr, "slopnd: %s:%u: %s\n", file, line, err);
+		say("%s:%u: %s", file, line, err);
 		return -1;
 	}
 	if (!*c->state_dir) {
-		fprintf(stderr, "slopnd: %s: state_dir needs a value\n", file);
+		say("%s: state_dir needs a value", file);
 		return -1;
 	}
 	return 0;
@@ -733,6 +744,7 @@ int config_parse(struct config *c, int argc, char **argv)
 {
 	memset(c, 0, sizeof(*c));
 	both_from = NULL;
+	config_error[0] = '\0';
 	c->spoke_to_spoke = true;
 	c->mtu = DEFAULT_MTU;
 	/* For a kernel without TUN offloads or UDP GSO/GRO, and for testing

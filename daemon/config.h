@@ -79,6 +79,9 @@ struct config {
 /* Parse argv (argv[1] is the role). Returns 0 to run, 1 when --help was
  * printed (exit 0), -1 on a usage error (already reported; exit 2). */
 int config_parse(struct config *c, int argc, char **argv);
+/* What config_parse's last error said (also on stderr), without the
+ * "slopnd: " and the pointer to --help: for a reload's status. */
+extern char config_error[512];
 void config_free(struct config *c);
 
 /* host_port_split with DEFAULT_PORT: "HOST:PORT" or "[V6]:PORT"; a missing

@@ -103,8 +103,9 @@ void hub_reload(struct server *s)
 	}
 	struct config fresh;
 	if (config_parse(&fresh, old->argc, old->argv) != 0) {
-		reload_failed(s, "%s: not read (see above): keeping the running settings",
-		              old->config);
+		/* config_error names the file, and the line where one is at fault. */
+		reload_failed(s, "%s: keeping the running settings",
+		              config_error[0] ? config_error : old->config);
 		config_free(&fresh);
 		return;
 	}

@@ -56,7 +56,7 @@ kill -HUP "$(pid_of hub)"
 wait_log hub "slopnd.conf:[0-9]+: mtu 'huge': must be 576..1400" 5
 # reload_said REGEX: what the last reload kept back, as status says it.
 reload_said() { ctl --json status | jq -r '.reload.error // ""' | grep -Eq -- "$1"; }
-wait_until 5 "status naming the bad file" reload_said "slopnd.conf: not read \(see above\): keeping the running settings"
+wait_until 5 "status naming the bad file" reload_said "slopnd.conf:[0-9]+: mtu 'huge': must be 576..1400: keeping the running settings"
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
 ok "a bad file on reload is reported and ignored"
 
