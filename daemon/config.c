@@ -267,11 +267,24 @@ static int check_v6_literal(const char *v, bool link)
 	return rv;
 }
 
+/* HOST:PORT that did not split: an IPv6 address without its brackets is
+ * the likely mistake (its colons read as the port's). */
+static int bad_hostport(const char *v, const char *expected)
+{
+	if (*v != '[' && strchr(v, ':') != strrchr(v, ':')) {
+		struct in6_addr a;
+		bool addr = inet_pton(AF_INET6, v, &a) == 1;
+		return bad("'%s': an IPv6 address goes in brackets: [%s] or [%s]:%s", v,
+		           addr ? v : "2001:db8::1", addr ? v : "2001:db8::1", DEFAULT_PORT);
+	}
+	return bad("'%s': expected %s", v, expected);
+}
+
 static int check_hostport(const char *v)
 {
 	char *h, *p;
 	if (split_host_port(v, &h, &p) < 0)
-		return bad("'%s': expected HOST:PORT", v);
+		return bad_hostport(v, "HOST:PORT");
 	/* Digits only: strtol's sign and spaces would reach getaddrinfo. */
 	bool ok = port_parse(p, strlen(p)) > 0;
 	free(h);
@@ -415,7 +428,7 @@ static int apply(struct config *c, int opt, const char *arg)
 		char *h, *p, inv[INVITE_HOST_MAX + 128], e[160] = "";
 		struct invite back;
 		if (split_host_port(arg, &h, &p) < 0)
-			return bad("'%s': expected HOST or HOST:PORT ([V6]:PORT)", arg);
+			return bad_hostport(arg, "HOST or HOST:PORT ([V6]:PORT)");
 		if (check_v6_literal(arg, false) < 0) {
 			free(h), free(p);
 			return -1;
@@ -856,13 +869,31 @@ int config_parse(struct config *c, int argc, char **argv)
 			return -1;
 		optind++;
 	}
-	if (optind < argc - 1)
-		return bad("unexpected argument '%s'", argv[optind + 1]);
+	if (optind < argc - 1) {
+		/* A client's hub given without its flag: say which flag. */
+		const char *a = argv[optind + 1];
+		char *h, *p;
+		bool hub = c->role == ROLE_CLIENT && *a != '-' && split_host_port(a, &h, &p) == 0;
+		if (hub) {
+			hub = strchr(h, '.') || strchr(h, ':') || host_port_has_port(a);
+			free(h), free(p);
+		}
+		if (hub)
+			return bad("unexpected argument '%s' (the hub? give --server %s)", a, a);
+		return bad("unexpected argument '%s'", a);
+	}
 	both_from = c->config;
 	if (c->role == ROLE_SERVER && !c->control)
 		set_str(&c->control, "/run/slopn/slopnd.sock");
-	if (c->role == ROLE_CLIENT && (!c->server || !c->token))
-		return bad("client: --server and --token are required");
+	if (c->role == ROLE_CLIENT && !c->server && !c->token)
+		return bad("no hub given: give an invite (slopnd client 'slopn://...') or --server "
+		           "HOST:PORT and --token TOKEN");
+	if (c->role == ROLE_CLIENT && !c->token)
+		return bad("no --token TOKEN for the hub %s (or give an invite: slopnd client "
+		           "'slopn://...')", c->server);
+	if (c->role == ROLE_CLIENT && !c->server)
+		return bad("--token but no hub: give --server HOST:PORT (or an invite: slopnd client "
+		           "'slopn://...')");
 	if (c->role == ROLE_CLIENT && c->full_tunnel && c->no_route)
 		return bad("--full-tunnel and --no-route contradict each other: choose one");
 	/* Without the full tunnel's routes, traffic beyond the VPN would only

@@ -47,7 +47,23 @@ usage_error "a --subnet6 no client takes" \
 usage_error "a --dns clients cannot ask" \
 	"slopnd: --dns '127.0.0.53': clients cannot ask a DNS server there (loopback would be their own; link-local, multicast and unspecified addresses do not do): give one they reach through the tunnel, such as the hub's VPN address" \
 	server --dns 127.0.0.53
-usage_error "a client without a hub" "slopnd: client: --server and --token are required" client
+usage_error "a client without a hub" \
+	"slopnd: no hub given: give an invite (slopnd client 'slopn://...') or --server HOST:PORT and --token TOKEN" client
+usage_error "a client without a token" \
+	"slopnd: no --token TOKEN for the hub 192.0.2.1:4242 (or give an invite: slopnd client 'slopn://...')" \
+	client --server 192.0.2.1:4242
+usage_error "a client without --server" \
+	"slopnd: --token but no hub: give --server HOST:PORT (or an invite: slopnd client 'slopn://...')" \
+	client --token s3cret
+usage_error "a client's hub without --server" \
+	"slopnd: unexpected argument 'vpn.example.com:4242' (the hub? give --server vpn.example.com:4242)" \
+	client vpn.example.com:4242 --token s3cret
+usage_error "a --server IPv6 address without brackets" \
+	"slopnd: --server '2001:db8::1': an IPv6 address goes in brackets: [2001:db8::1] or [2001:db8::1]:4242" \
+	client --server 2001:db8::1 --token s3cret
+usage_error "a --public-address IPv6 address without brackets" \
+	"slopnd: --public-address '2001:db8::7': an IPv6 address goes in brackets: [2001:db8::7] or [2001:db8::7]:4242" \
+	server --public-address 2001:db8::7
 # A login carries the token as a JSON string: one that is not text could
 # never log in, and is refused at the start.
 usage_error "a --token not UTF-8" "slopnd: --token: byte 3 is a control character or not UTF-8 text" \
