@@ -75,6 +75,17 @@ static int make_certificate(gnutls_x509_privkey_t key, gnutls_datum_t *pem)
 	return rv;
 }
 
+/* A hub.key that is not a key. Never replaced here: the pin is the key's. */
+static void bad_key(const char *keypath, const char *crtpath, int err)
+{
+	log_err("%s is not a valid PEM private key: %s (the pin is the key's: put the hub's key "
+	        "back from a backup; a new key, made once %s and %s are moved away, has a new "
+	        "pin that every client with --pin and every invite then needs)",
+	        keypath, gnutls_strerror(err), keypath, crtpath);
+}
+
+#define NO_ACCESS_HINT "this user may not read the state directory: run as root, or give --state-dir"
+
 /* A new key and its certificate; or, with a key already in keypath, a new
  * certificate for it (one lost in a crash between the two writes, or
  * damaged: why, said in the warning): the pin, which is the key's, stays. */
@@ -87,11 +98,20 @@ static int create_identity(const char *keypath, const char *crtpath, bool have_k
 	char why[512];
 
 	if (have_key) {
-		if ((err = gnutls_load_file(keypath, &kpem)) < 0 ||
-		    (err = gnutls_x509_privkey_init(&key)) < 0 ||
-		    (err = gnutls_x509_privkey_import(key, &kpem, GNUTLS_X509_FMT_PEM)) < 0) {
-			log_err("cannot read the hub key %s: %s (move it away to make a new key; "
-			        "clients then need the new pin)", keypath, gnutls_strerror(err));
+		if ((err = gnutls_load_file(keypath, &kpem)) < 0) {
+			int e = errno;
+			log_err("cannot read the hub key %s: %s%s%s%s", keypath, gnutls_strerror(err),
+			        e == EACCES || e == EPERM ? " (" : "",
+			        e == EACCES || e == EPERM ? NO_ACCESS_HINT : "",
+			        e == EACCES || e == EPERM ? ")" : "");
+			goto out;
+		}
+		if ((err = gnutls_x509_privkey_init(&key)) < 0) {
+			log_err("cannot load the hub key: %s", gnutls_strerror(err));
+			goto out;
+		}
+		if ((err = gnutls_x509_privkey_import(key, &kpem, GNUTLS_X509_FMT_PEM)) < 0) {
+			bad_key(keypath, crtpath, err);
 			goto out;
 		}
 	} else if (gnutls_x509_privkey_init(&key) < 0 ||
@@ -134,8 +154,10 @@ static int read_pem(const char *path, gnutls_datum_t *d)
 	char *buf, err[256];
 	size_t len;
 	int r = statefile_read(path, 1 << 20, &buf, &len, err, sizeof(err));
+	bool denied = r < 0 && (errno == EACCES || errno == EPERM);
 	if (r <= 0) {
-		log_err("%s: %s", path, r < 0 ? err : "gone while the hub started");
+		log_err("%s: %s%s%s%s", path, r < 0 ? err : "gone while the hub started",
+		        denied ? " (" : "", denied ? NO_ACCESS_HINT : "", denied ? ")" : "");
 		return -1;
 	}
 	d->data = (unsigned char *)buf;
@@ -164,8 +186,7 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 		/* Missing is one thing; unreadable (a user who may not look into
 		 * the state directory) is another: never make a key over it. */
 		if (errno != ENOENT) {
-			log_err("cannot read %s: %s (this user may not read the state directory: "
-			        "run as root, or give --state-dir)", keypath, strerror(errno));
+			log_err("cannot read %s: %s (" NO_ACCESS_HINT ")", keypath, strerror(errno));
 			return -1;
 		}
 		/* Its certificate without it: the key was lost, not never made.
@@ -193,10 +214,7 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 	if (read_pem(keypath, &kd) < 0)
 		goto out;
 	if ((err = gnutls_x509_privkey_import(key, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
-		log_err("%s is not a valid PEM private key: %s (the pin is the key's: put the hub's key "
-		        "back from a backup; a new key, made once %s and %s are moved away, has a new "
-		        "pin that every client with --pin and every invite then needs)",
-		        keypath, gnutls_strerror(err), keypath, crtpath);
+		bad_key(keypath, crtpath, err);
 		goto out;
 	}
 	if (read_pem(crtpath, &cd) < 0)
@@ -228,7 +246,10 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 	}
 	if ((err = gnutls_certificate_allocate_credentials(&id->cred)) < 0 ||
 	    (err = gnutls_certificate_set_x509_key(id->cred, &crt, 1, key)) < 0) {
-		log_err("%s does not match %s: %s", keypath, crtpath, gnutls_strerror(err));
+		/* The pin is the key's: which file to trust decides what to do. */
+		log_err("%s does not match %s: %s (if %s is the hub's key, move %s away: the next start "
+		        "makes a certificate for it and the pin stays; else put the hub's key back from "
+		        "a backup)", keypath, crtpath, gnutls_strerror(err), keypath, crtpath);
 		goto out;
 	}
 	if (crt_pin(crt, id->pin) < 0 ||

@@ -163,6 +163,25 @@ expect_eq "pin without hub.key: said" "$(cat "$TMP/err.txt")" \
 	"slopnd: error: $TMP/pin-state/hub.key is missing, but $TMP/pin-state/hub.crt is there: the hub's key is lost, and a new one would change its pin (clients with --pin would be refused). Put $TMP/pin-state/hub.key back, or move $TMP/pin-state/hub.crt away to make a new key and pin"
 mv "$TMP/pin-state/hub.key.lost" "$TMP/pin-state/hub.key"
 expect_eq "pin with hub.key back" "$(hubd pin --state-dir "$TMP/pin-state")" "$pin"
+# A damaged key without its certificate: the same advice as a damaged key
+# beside one (no new key: the pin is the key's).
+cp "$TMP/pin-state/hub.key" "$TMP/pin-key.good"
+mv "$TMP/pin-state/hub.crt" "$TMP/pin-crt.good"
+head -c 100 "$TMP/pin-key.good" > "$TMP/pin-state/hub.key"
+hubd pin --state-dir "$TMP/pin-state" > /dev/null 2> "$TMP/err.txt"
+expect_eq "pin with hub.key damaged and no hub.crt: exit status" "$?" 1
+grep -q "^slopnd: error: $TMP/pin-state/hub.key is not a valid PEM private key: .*(the pin is the key's: put the hub's key back from a backup; " \
+	"$TMP/err.txt" || fail "damaged hub.key without hub.crt: $(cat "$TMP/err.txt")"
+# A key and a certificate of two hubs: which to keep, said.
+hubd pin --state-dir "$TMP/pin-other" > /dev/null 2>&1
+cp "$TMP/pin-other/hub.crt" "$TMP/pin-state/hub.crt"
+cp "$TMP/pin-key.good" "$TMP/pin-state/hub.key"
+hubd pin --state-dir "$TMP/pin-state" > /dev/null 2> "$TMP/err.txt"
+expect_eq "pin with a key and certificate that do not match: exit status" "$?" 1
+grep -q "^slopnd: error: $TMP/pin-state/hub.key does not match $TMP/pin-state/hub.crt: .*(if $TMP/pin-state/hub.key is the hub's key, move $TMP/pin-state/hub.crt away: the next start makes a certificate for it and the pin stays; else put the hub's key back from a backup)$" \
+	"$TMP/err.txt" || fail "key and certificate of two hubs: $(cat "$TMP/err.txt")"
+mv "$TMP/pin-crt.good" "$TMP/pin-state/hub.crt"
+expect_eq "pin with hub.key and hub.crt back" "$(hubd pin --state-dir "$TMP/pin-state")" "$pin"
 # A certificate cut short beside a whole key (a crash, a full disk): set
 # aside and made again for the same key, so the same pin; no exit 1 to
 # loop on under Restart=, and no advice to make a new key.
