@@ -1152,14 +1152,15 @@ static int setup_tun(struct server *s)
 static int lock_state_dir(const char *dir)
 {
 	char path[4200];
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
-		log_err("cannot create the state directory %s: %s", dir, strerror(errno));
+	if (state_dir_make(dir) < 0)
 		return -1;
-	}
 	snprintf(path, sizeof(path), "%s/hub.lock", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
-		log_err("cannot open %s: %s", path, strerror(errno));
+		int e = errno;
+		log_err("cannot open %s: %s%s", path, strerror(e), e == EACCES || e == EPERM
+		        ? " (this user may not write the state directory: run as root, or give "
+		          "--state-dir)" : "");
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {

@@ -165,6 +165,44 @@ static int read_pem(const char *path, gnutls_datum_t *d)
 	return 0;
 }
 
+int state_dir_make(const char *dir)
+{
+	struct stat st;
+	if (mkdir(dir, 0700) == 0 || (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+		return 0;
+	int e = errno;
+	if (e == EEXIST) {
+		log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
+		return -1;
+	}
+	if (e == ENOTDIR) {
+		log_err("cannot create the state directory %s: a part of its path is a file, not a "
+		        "directory (give another --state-dir)", dir);
+		return -1;
+	}
+	/* Its parent, for the messages: "dir/.." would not name it. */
+	char parent[4096];
+	snprintf(parent, sizeof(parent), "%s", dir);
+	size_t n = strlen(parent);
+	while (n > 1 && parent[n - 1] == '/')
+		parent[--n] = '\0';
+	char *slash = strrchr(parent, '/');
+	if (!slash)
+		snprintf(parent, sizeof(parent), ".");
+	else
+		slash[slash == parent] = '\0';
+	if (e == ENOENT)
+		log_err("cannot create the state directory %s: %s does not exist (create it, or give "
+		        "another --state-dir)", dir, parent);
+	else if (e == EACCES || e == EPERM || e == EROFS)
+		log_err("cannot create the state directory %s: %s (this user may not write %s: run as "
+		        "root, or give --state-dir)", dir, strerror(e), parent);
+	else
+		log_err("cannot create the state directory %s: %s (give another with --state-dir)", dir,
+		        strerror(e));
+	return -1;
+}
+
 int tls_identity_load(struct tls_identity *id, const char *state_dir)
 {
 	char keypath[4096], crtpath[4096];
@@ -175,11 +213,8 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 	int rv = -1, err;
 
 	memset(id, 0, sizeof(*id));
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-		log_err("cannot create state directory %s: %s (set another with --state-dir)",
-		        state_dir, strerror(errno));
+	if (state_dir_make(state_dir) < 0)
 		return -1;
-	}
 	snprintf(keypath, sizeof(keypath), "%s/hub.key", state_dir);
 	snprintf(crtpath, sizeof(crtpath), "%s/hub.crt", state_dir);
 	if (access(keypath, F_OK) < 0) {

@@ -22,6 +22,10 @@ struct tls_identity {
 	uint8_t token_secret[32];
 };
 
+/* Make the hub's state directory if it is not there. Errors are logged
+ * (one wording for every caller, naming a missing parent); 0 or -1. */
+int state_dir_make(const char *dir);
+
 /* Load the hub key and certificate from state_dir, creating both (and the
  * directory) on first use. Errors are logged; returns 0 or -1. */
 int tls_identity_load(struct tls_identity *id, const char *state_dir);

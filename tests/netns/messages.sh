@@ -190,6 +190,15 @@ expect_eq "pin after hub.crt was cut short" "$(hubd pin --state-dir "$TMP/pin-st
 expect_eq "hub.crt cut short, made again, said" "$(cat "$TMP/err.txt")" \
 	"slopnd: warning: $TMP/pin-state/hub.crt was not a valid PEM certificate (Base64 unexpected header error.), now $TMP/pin-state/hub.crt.bad: made a new certificate for the key in $TMP/pin-state/hub.key (the pin stays)"
 expect_eq "the cut hub.crt set aside" "$(wc -c < "$TMP/pin-state/hub.crt.bad")" 100
+# A state directory that is a file, or whose parent is missing.
+: > "$TMP/a-file"
+hubd pin --state-dir "$TMP/a-file" > /dev/null 2> "$TMP/err.txt"
+expect_eq "a state directory that is a file: exit status" "$?" 1
+expect_eq "a state directory that is a file" "$(cat "$TMP/err.txt")" \
+	"slopnd: error: --state-dir $TMP/a-file: not a directory (give a directory with --state-dir)"
+hubd pin --state-dir "$TMP/none/state" > /dev/null 2> "$TMP/err.txt"
+expect_eq "a state directory whose parent is missing" "$(cat "$TMP/err.txt")" \
+	"slopnd: error: cannot create the state directory $TMP/none/state: $TMP/none does not exist (create it, or give another --state-dir)"
 ok "usage and config errors: one line each, with where"
 
 # --listen without a port: a warning that names the port, which is used.
