@@ -1,5 +1,6 @@
 #include "daemon/alloc.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,21 @@ bool alloc_assignable(const struct alloc *a, uint32_t vip)
 {
 	uint32_t off = off_of(a, vip);
 	return off < a->pool.size && off > 1 && off != a->pool.size - 1;
+}
+
+void alloc_why_not(const struct alloc *a, uint32_t vip, char *buf, size_t len)
+{
+	uint32_t off = off_of(a, vip);
+	const char *what = off >= a->pool.size ? "outside the subnet"
+	                 : off == 0 ? "the network address of the subnet"
+	                 : off == 1 ? "the hub's own address in the subnet"
+	                 : "the broadcast address of the subnet";
+	char net[INET_ADDRSTRLEN], first[INET_ADDRSTRLEN], last[INET_ADDRSTRLEN];
+	struct in_addr n = {htonl(a->pool.network)}, f = {htonl(a->pool.network + 2)},
+	               l = {htonl(a->pool.network + a->pool.size - 2)};
+	snprintf(buf, len, "%s %s/%u; clients take %s to %s", what,
+	         inet_ntop(AF_INET, &n, net, sizeof(net)), a->pool.prefix,
+	         inet_ntop(AF_INET, &f, first, sizeof(first)), inet_ntop(AF_INET, &l, last, sizeof(last)));
 }
 
 bool alloc_in_hub24(const struct alloc *a, uint32_t vip)

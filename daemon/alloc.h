@@ -44,6 +44,9 @@ void alloc_free(struct alloc *a);
 /* A client's address: inside the subnet, neither the network, the hub's
  * nor the broadcast address. Host order. */
 bool alloc_assignable(const struct alloc *a, uint32_t vip);
+/* Why vip is not a client's address, for a message: "the hub's own
+ * address of 10.100.0.0/24; clients take 10.100.0.2 to 10.100.0.254". */
+void alloc_why_not(const struct alloc *a, uint32_t vip, char *buf, size_t len);
 /* A client address in the /24 that holds the hub's (the subnet's first):
  * the only ones a client that sets its address as a /24 whatever the
  * subnet (the original's, DESIGN.md) reaches the hub and the others from.

@@ -376,8 +376,9 @@ static int parse_vip(struct server *s, const char *str, uint32_t *vip, int *code
 		if (alloc_assignable(&s->addrs, *vip))
 			return 0;
 		*code = SLOPN_RPC_BAD_VIP;
-		snprintf(err, errlen, "VIP %s is not a client address of %s/%u", str,
-		         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix);
+		char why[160];
+		alloc_why_not(&s->addrs, *vip, why, sizeof(why));
+		snprintf(err, errlen, "VIP %s is not a client address: it is %s", str, why);
 		return -1;
 	}
 	if (inet_pton(AF_INET6, str, &a6) != 1) {

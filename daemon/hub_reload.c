@@ -27,13 +27,14 @@ static bool str_differs(const char *a, const char *b)
  * knows how); one that a session holds now stays with that session. */
 void hub_fixed_changed(struct server *s)
 {
-	char v[INET_ADDRSTRLEN], n[INET_ADDRSTRLEN];
+	char v[INET_ADDRSTRLEN], why[160];
 	for (size_t i = 0; i < s->tokens.n; i++) {
 		const struct token_entry *e = &s->tokens.v[i];
-		if (e->vip && !alloc_assignable(&s->addrs, e->vip))
-			log_warn("%s: token '%s': fixed VIP %s is not a client address of %s/%u; "
-			         "it gets one from the pool", s->tokens.path, e->name, ip4str(e->vip, v),
-			         ip4str(s->addrs.pool.network, n), s->addrs.pool.prefix);
+		if (!e->vip || alloc_assignable(&s->addrs, e->vip))
+			continue;
+		alloc_why_not(&s->addrs, e->vip, why, sizeof(why));
+		log_warn("%s: token '%s': fixed VIP %s is not a client address (it is %s); it gets one "
+		         "from the pool", s->tokens.path, e->name, ip4str(e->vip, v), why);
 	}
 	alloc_set_fixed(&s->addrs, s->tokens.v, s->tokens.n);
 	hub_leases_dirty(s);

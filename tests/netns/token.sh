@@ -98,7 +98,14 @@ grep -q "a token named 'bob' exists already" "$TMP/err.txt" || fail "duplicate: 
 ctl token add carl --vip 10.100.0.77 2> "$TMP/err.txt"; expect_eq "taken VIP exits" "$?" 1
 grep -q "VIP 10.100.0.77 is the fixed VIP of token 'bob'" "$TMP/err.txt" || fail "taken VIP: $(cat "$TMP/err.txt")"
 ctl token add carl --vip 10.100.1.5 2> "$TMP/err.txt"; expect_eq "VIP outside exits" "$?" 1
-grep -q "not a client address of 10.100.0.0/24" "$TMP/err.txt" || fail "outside VIP: $(cat "$TMP/err.txt")"
+grep -q "VIP 10.100.1.5 is not a client address: it is outside the subnet 10.100.0.0/24; clients take 10.100.0.2 to 10.100.0.254" \
+	"$TMP/err.txt" || fail "outside VIP: $(cat "$TMP/err.txt")"
+ctl token add carl --vip 10.100.0.1 2> "$TMP/err.txt"; expect_eq "the hub's VIP exits" "$?" 1
+grep -q "VIP 10.100.0.1 is not a client address: it is the hub's own address in the subnet 10.100.0.0/24; clients take 10.100.0.2 to 10.100.0.254" \
+	"$TMP/err.txt" || fail "the hub's VIP: $(cat "$TMP/err.txt")"
+ctl token add carl --vip 10.100.0.255 2> "$TMP/err.txt"; expect_eq "the broadcast VIP exits" "$?" 1
+grep -q "VIP 10.100.0.255 is not a client address: it is the broadcast address of the subnet 10.100.0.0/24" \
+	"$TMP/err.txt" || fail "the broadcast VIP: $(cat "$TMP/err.txt")"
 ctl token remove nobody 2> "$TMP/err.txt"; expect_eq "unknown token exits" "$?" 1
 grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "unknown token: $(cat "$TMP/err.txt")"
 ctl token add x --expires soon 2>/dev/null; expect_eq "bad --expires exits" "$?" 2

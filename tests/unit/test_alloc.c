@@ -69,6 +69,18 @@ static void five_of_a_slash29(void **state)
 	assert_null(alloc_holder(&a, NET + 7));   /* broadcast */
 	assert_null(alloc_holder(&a, NET + 8));   /* outside */
 	assert_null(alloc_holder(&a, NET - 1));
+	/* Why an address is no client's, with the range that is. */
+	char why[160];
+	alloc_why_not(&a, NET + 1, why, sizeof(why));
+	assert_string_equal(why, "the hub's own address in the subnet 10.100.0.0/29; "
+	                         "clients take 10.100.0.2 to 10.100.0.6");
+	alloc_why_not(&a, NET + 7, why, sizeof(why));
+	assert_string_equal(why, "the broadcast address of the subnet 10.100.0.0/29; "
+	                         "clients take 10.100.0.2 to 10.100.0.6");
+	alloc_why_not(&a, NET, why, sizeof(why));
+	assert_non_null(strstr(why, "the network address of the subnet"));
+	alloc_why_not(&a, NET - 1, why, sizeof(why));
+	assert_non_null(strstr(why, "outside the subnet"));
 	alloc_free(&a);
 }
 
