@@ -835,12 +835,22 @@ static int open_listener(struct server *s, int fd)
 	rv = udp_open(&s->udp, pick->ai_addr, pick->ai_addrlen, false);
 	char others[256], bound[INET6_ADDRSTRLEN + 8];
 	other_answers(ai, pick, others, sizeof(others));
-	if (rv < 0)
-		log_err("cannot listen on UDP %s: %s%s", s->cfg->listen, strerror(errno),
-		        errno == EADDRINUSE && pick->ai_family == AF_INET6
-		            ? " (a socket on IPv6 takes IPv4 at that port too: is another on it, "
-		              "or on 0.0.0.0?)" : "");
-	else if (s->udp.freebind)
+	if (rv < 0) {
+		int e = errno;
+		unsigned p = ntohs(pick->ai_family == AF_INET6
+		                   ? ((const struct sockaddr_in6 *)pick->ai_addr)->sin6_port
+		                   : ((const struct sockaddr_in *)pick->ai_addr)->sin_port);
+		char hint[400] = "";
+		if (e == EADDRINUSE)
+			snprintf(hint, sizeof(hint), " (another program holds UDP port %u, another slopnd? "
+			         "'ss -ulpn sport = :%u' names it: stop it, or give --listen another port%s)",
+			         p, p, pick->ai_family == AF_INET6 ? "; a socket on IPv6 takes IPv4 at "
+			         "that port too, so one on 0.0.0.0 counts" : "");
+		else if ((e == EACCES || e == EPERM) && p < 1024)
+			snprintf(hint, sizeof(hint), " (ports below 1024 need root or "
+			         "CAP_NET_BIND_SERVICE)");
+		log_err("cannot listen on UDP %s: %s%s", s->cfg->listen, strerror(e), hint);
+	} else if (s->udp.freebind)
 		log_warn("--listen %s: no such address on this machine yet; listening for when it "
 		         "comes (a mistyped one never will)", s->cfg->listen);
 	if (rv == 0 && others[0]) {

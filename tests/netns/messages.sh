@@ -216,6 +216,13 @@ wait "$(pid_of hub:two)"; expect_eq "a second hub on the same TUN exits" "$?" 1
 grep -q "cannot create TUN device msg0: Device or resource busy (the name is in use by another TUN device" \
 	"$TMP/hub-two.log" || fail "TUN in use: $(cat "$TMP/hub-two.log")"
 ok "a TUN name in use is said to be in use"
+# A UDP port in use says which port, and how to find who holds it.
+start hub:three server --listen 192.0.2.1:4242 --state-dir "$TMP/three" --token s3cret \
+	--control "$TMP/three.sock" --tun msg5
+wait "$(pid_of hub:three)"; expect_eq "a second hub on the same UDP port exits" "$?" 1
+grep -q "cannot listen on UDP 192.0.2.1:4242: Address already in use (another program holds UDP port 4242, another slopnd? 'ss -ulpn sport = :4242' names it: stop it, or give --listen another port)" \
+	"$TMP/hub-three.log" || fail "UDP port in use: $(cat "$TMP/hub-three.log")"
+ok "a UDP port in use is said to be in use"
 
 # A client's clean exit is no warning.
 start_client c1
