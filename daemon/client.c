@@ -442,7 +442,11 @@ static void client_down(struct conn *c)
 		 * large office. */
 		cl->busy = true;
 		char msg[sizeof(cl->problem)];
-		snprintf(msg, sizeof(msg), "hub busy: %s", *c->close_reason ? c->close_reason : "refused");
+		/* Our hubs' reason starts "hub busy: " already (it goes to every
+		 * client, the Go ones too, so it stays as it is); not said twice. */
+		const char *why = *c->close_reason ? c->close_reason : "refused";
+		snprintf(msg, sizeof(msg), "%s%s", strncmp(why, "hub busy: ", 10) ? "hub busy: " : "",
+		         why);
 		client_problem_again(cl, msg);
 		return;
 	}

@@ -56,6 +56,7 @@ busy=$(ctl --json status | jq '.admission.refused + .admission.closed_by_limit')
 [ "$ms" -le $limit ] || fail "all $N in only $ms ms after the burst ($busy turned away)"
 told=$(grep -l "hub busy: " "$TMP"/o*.log | wc -l)
 [ "$told" -gt 0 ] || fail "no client was told the hub was busy"
+grep -h "hub busy: hub busy" "$TMP"/o*.log | head -n 1 | grep . && fail "said twice: hub busy: hub busy"
 ok "all $N in $ms ms after their burst; $busy attempts turned away by the per-address limit, $told clients told the hub was busy"
 
 # The hub dies and comes back: the new run's resets (peers.json) send all
