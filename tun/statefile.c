@@ -161,6 +161,10 @@ int fd_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
+/* Most files here are in the state directory: for a refused write there. */
+#define DENIED_HINT(e) ((e) == EACCES || (e) == EPERM ? " (this user may not write the state " \
+                        "directory: run as root, or give --state-dir)" : "")
+
 static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
                    char *err, size_t errlen)
 {
@@ -177,24 +181,31 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 		return -1;
 	}
 	snprintf(tmp, tlen, "%s" TEMP_MARK "XXXXXX", path);
-	int rv = -1, fd = mkostemp(tmp, O_CLOEXEC);
+	/* Messages name the file and its directory, not the temporary copy:
+	 * its name means nothing to the reader, and it is gone. */
+	const char *d = dirname(dir);
+	int rv = -1, fd = mkostemp(tmp, O_CLOEXEC), e;
 	if (fd < 0) {
-		snprintf(err, errlen, "cannot create %s: %s", tmp, strerror(errno));
+		e = errno;
+		snprintf(err, errlen, "cannot write %s: cannot create a file in %s: %s%s", path, d,
+		         strerror(e), DENIED_HINT(e));
 		goto out;
 	}
 	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
-		snprintf(err, errlen, "cannot write %s: %s", tmp, strerror(errno));
+		e = errno;
+		snprintf(err, errlen, "cannot write %s: %s (its new copy in %s)", path, strerror(e), d);
 		close(fd);
 		unlink(tmp);
 		goto out;
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
-		snprintf(err, errlen, "cannot replace %s: %s", path, strerror(errno));
+		e = errno;
+		snprintf(err, errlen, "cannot replace %s: %s%s", path, strerror(e), DENIED_HINT(e));
 		unlink(tmp);
 		goto out;
 	}
 	/* The rename itself must reach the disk before we report success. */
-	int dfd = durable ? open(dirname(dir), O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	int dfd = durable ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
 	if (dfd >= 0) {
 		fsync(dfd);
 		close(dfd);
