@@ -320,6 +320,13 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 	case REFUSED:
 		if (code == JSONRPC_INVALID_PARAMS) {
 			*rc = invalid_params(a, msg);
+		} else if (code == JSONRPC_METHOD_NOT_FOUND && strstr(msg, "this slopnd is a client")) {
+			/* The daemon names the method; the reader typed a command, at
+			 * a socket that was likely meant to be the hub's. */
+			fprintf(stderr, "slopnctl: %s%s%s: %s is a client's control socket, which answers "
+			        "only 'slopnctl status'\n", a->cmd->noun, a->cmd->verb ? " " : "",
+			        a->cmd->verb ? a->cmd->verb : "", sock_path);
+			*rc = EXIT_REFUSED;
 		} else {
 			fprintf(stderr, "slopnctl: %s\n", msg);
 			*rc = EXIT_REFUSED;
