@@ -1,11 +1,13 @@
 /* Talking to slopnd: one JSON-RPC request, one answer line. */
 #include <errno.h>
+#include <grp.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <time.h>
@@ -30,15 +32,30 @@ int rpc_connect(bool quiet, int timeout_ms)
 	if (fd >= 0)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		/* The hint that fits the cause. */
-		const char *hint = errno == EACCES ? "not in group slopn, or not root"
-		                 : errno == ENOENT || errno == ECONNREFUSED
+		int e = errno;
+		struct stat st;
+		/* A file or directory there refuses the connection as a socket
+		 * no daemon listens on would: not the same advice. */
+		if ((e == ECONNREFUSED || e == ENOTSOCK) && stat(sock_path, &st) == 0 &&
+		    !S_ISSOCK(st.st_mode)) {
+			if (!quiet)
+				fprintf(stderr, "slopnctl: %s: not a socket (give the control socket's path "
+				        "with --socket)\n", sock_path);
+			if (fd >= 0)
+				close(fd);
+			return -1;
+		}
+		/* The hint that fits the cause. Without the group (slopnd made
+		 * the socket root's alone), membership is no way in. */
+		const char *hint = e == EACCES ? getgrnam("slopn") ? "not in group slopn, or not root"
+		                                 : "only root may use it: there is no group slopn here"
+		                 : e == ENOENT || e == ECONNREFUSED
 		                 ? "is slopnd running? use --socket PATH or SLOPNCTL_SOCKET"
-		                 : errno == EAGAIN ? "no room after waiting: slopnd is busy or stuck"
+		                 : e == EAGAIN ? "no room after waiting: slopnd is busy or stuck"
 		                 : NULL;
 		if (!quiet)
 			fprintf(stderr, "slopnctl: cannot connect to %s: %s%s%s%s\n", sock_path,
-			        strerror(errno), hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
+			        strerror(e), hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 		if (fd >= 0)
 			close(fd);
 		return -1;

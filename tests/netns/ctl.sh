@@ -257,7 +257,21 @@ expect_eq "missing daemon exits" "$rc" 3
 grep -q "is slopnd running" "$TMP/err.txt" || fail "no hint when the daemon is missing"
 setpriv --reuid=nobody --regid=nogroup --clear-groups "$SLOPNCTL" --socket "$TMP/hub.sock" status 2> "$TMP/err.txt"
 expect_eq "a caller without permission exits" "$?" 3
-grep -q "Permission denied (not in group slopn, or not root)" "$TMP/err.txt" || fail "no hint for EACCES: $(cat "$TMP/err.txt")"
+if getent group slopn > /dev/null; then
+	hint="not in group slopn, or not root"
+else
+	hint="only root may use it: there is no group slopn here"
+fi
+grep -qF "Permission denied ($hint)" "$TMP/err.txt" || fail "no hint for EACCES: $(cat "$TMP/err.txt")"
+# A path that is no socket (a file, a directory) is said to be none.
+for what in file dir; do
+	[ $what = file ] && : > "$TMP/not-a-socket" || mkdir "$TMP/not-a-socket"
+	"$SLOPNCTL" --socket "$TMP/not-a-socket" status 2> "$TMP/err.txt"
+	expect_eq "a $what as the socket exits" "$?" 3
+	expect_eq "a $what as the socket" "$(cat "$TMP/err.txt")" \
+		"slopnctl: $TMP/not-a-socket: not a socket (give the control socket's path with --socket)"
+	rm -rf "$TMP/not-a-socket"
+done
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token add x --expires soon 2>/dev/null; rc=$?
 expect_eq "a usage error without a daemon exits" "$rc" 2
 "$SLOPNCTL" --socket "$TMP/nothing.sock" token add shared 2>/dev/null; rc=$?
