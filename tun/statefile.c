@@ -193,7 +193,7 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 	}
 	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
 		e = errno;
-		snprintf(err, errlen, "cannot write %s: %s (its new copy in %s)", path, strerror(e), d);
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
 		close(fd);
 		unlink(tmp);
 		goto out;
