@@ -15,6 +15,7 @@
 
 #include <gnutls/gnutls.h>
 
+#include "daemon/log.h"
 #include "daemon/pool.h"
 #include "proto/addr.h"
 #include "proto/conf.h"
@@ -196,7 +197,7 @@ static void say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(config_error, sizeof(config_error), fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "slopnd: %s\n", config_error);
+	log_err("%s", config_error);
 }
 
 /* One line, "slopnd: [FILE:LINE: ][SETTING ]problem", and on the command
@@ -211,7 +212,9 @@ static int bad(const char *fmt, ...)
 	snprintf(config_error, sizeof(config_error), "%s%s%s%s%s", origin ? origin : "",
 	         origin ? ": " : "", setting ? setting : "",
 	         !setting ? "" : fmt[0] == '\'' ? " " : ": ", msg);
-	fprintf(stderr, "slopnd: %s\n", config_error);
+	/* Through the logger: "error:", and the priority the journal files
+	 * it under (journalctl -p err); the pointer to help is no error. */
+	log_err("%s", config_error);
 	if (!origin && both_from)
 		fprintf(stderr, "Settings come from %s and the command line; try 'slopnd %s --help'.\n",
 		        both_from, role_name);
@@ -224,16 +227,13 @@ static int bad(const char *fmt, ...)
 static void warn_setting(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn_setting(const char *fmt, ...)
 {
+	char msg[400];
 	va_list ap;
 	va_start(ap, fmt);
-	fprintf(stderr, "slopnd: warning: ");
-	if (origin)
-		fprintf(stderr, "%s: ", origin);
-	if (setting)
-		fprintf(stderr, "%s ", setting);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	log_warn("%s%s%s%s%s", origin ? origin : "", origin ? ": " : "", setting ? setting : "",
+	         setting ? " " : "", msg);
 }
 
 int split_host_port(const char *s, char **host, char **port)
@@ -689,9 +689,8 @@ static int config_load(struct config *c, const char *file)
 	/* A token is a password: said at each start, not refused, so that a
 	 * machine set up before this check still connects. */
 	if (l.secret && (mode & (S_IRGRP | S_IROTH)))
-		fprintf(stderr, "slopnd: warning: %s holds a token and %s may read it (mode %04o): "
-		        "chmod 600 %s\n", file, mode & S_IROTH ? "every user" : "its group",
-		        (unsigned)(mode & 07777), file);
+		log_warn("%s holds a token and %s may read it (mode %04o): chmod 600 %s", file,
+		         mode & S_IROTH ? "every user" : "its group", (unsigned)(mode & 07777), file);
 	return 0;
 }
 
@@ -798,7 +797,8 @@ int config_parse(struct config *c, int argc, char **argv)
 		puts("slopnd " SLOPN_VERSION);
 		return 1;
 	} else {
-		fprintf(stderr, "slopnd: unknown role '%s'\n%s", role, usage_top);
+		log_err("unknown role '%s'", role);
+		fputs(usage_top, stderr);
 		return -1;
 	}
 

@@ -30,102 +30,102 @@ usage_error() {
 	expect_eq "$what: second line" "$(sed -n 2p "$TMP/err.txt")" "Try 'slopnd ${1} --help'."
 	expect_eq "$what: lines" "$(wc -l < "$TMP/err.txt")" 2
 }
-usage_error "unknown option" "slopnd: unknown option '--bogus'" server --bogus
-usage_error "missing value" "slopnd: --mtu needs a value" server --mtu
+usage_error "unknown option" "slopnd: error: unknown option '--bogus'" server --bogus
+usage_error "missing value" "slopnd: error: --mtu needs a value" server --mtu
 usage_error "a value that is an option" \
-	"slopnd: --control needs a value, not the option '--help' (write --control=VALUE to mean it)" \
+	"slopnd: error: --control needs a value, not the option '--help' (write --control=VALUE to mean it)" \
 	server --control --help
 usage_error "host bits in --subnet" \
-	"slopnd: --subnet '10.100.0.5/24': host bits are set (the network is 10.100.0.0/24)" \
+	"slopnd: error: --subnet '10.100.0.5/24': host bits are set (the network is 10.100.0.0/24)" \
 	server --subnet 10.100.0.5/24
 usage_error "a --subnet no client takes" \
-	"slopnd: --subnet '127.1.0.0/16': not a unicast network (0/8, 127/8 and 224/3 cannot hold VPN addresses)" \
+	"slopnd: error: --subnet '127.1.0.0/16': not a unicast network (0/8, 127/8 and 224/3 cannot hold VPN addresses)" \
 	server --subnet 127.1.0.0/16
 usage_error "a --subnet6 no client takes" \
-	"slopnd: --subnet6 'fe80::/64': not a unicast network for global or unique local addresses (such as fd00:1:2:3::/64)" \
+	"slopnd: error: --subnet6 'fe80::/64': not a unicast network for global or unique local addresses (such as fd00:1:2:3::/64)" \
 	server --subnet6 fe80::/64
 usage_error "a --dns clients cannot ask" \
-	"slopnd: --dns '127.0.0.53': clients cannot ask a DNS server there (loopback would be their own; link-local, multicast and unspecified addresses do not do): give one they reach through the tunnel, such as the hub's VPN address" \
+	"slopnd: error: --dns '127.0.0.53': clients cannot ask a DNS server there (loopback would be their own; link-local, multicast and unspecified addresses do not do): give one they reach through the tunnel, such as the hub's VPN address" \
 	server --dns 127.0.0.53
 usage_error "a client without a hub" \
-	"slopnd: no hub given: give an invite (slopnd client 'slopn://...') or --server HOST:PORT and --token TOKEN" client
+	"slopnd: error: no hub given: give an invite (slopnd client 'slopn://...') or --server HOST:PORT and --token TOKEN" client
 usage_error "a client without a token" \
-	"slopnd: no --token TOKEN for the hub 192.0.2.1:4242 (or give an invite: slopnd client 'slopn://...')" \
+	"slopnd: error: no --token TOKEN for the hub 192.0.2.1:4242 (or give an invite: slopnd client 'slopn://...')" \
 	client --server 192.0.2.1:4242
 usage_error "a client without --server" \
-	"slopnd: --token but no hub: give --server HOST:PORT (or an invite: slopnd client 'slopn://...')" \
+	"slopnd: error: --token but no hub: give --server HOST:PORT (or an invite: slopnd client 'slopn://...')" \
 	client --token s3cret
 usage_error "a client's hub without --server" \
-	"slopnd: unexpected argument 'vpn.example.com:4242' (the hub? give --server vpn.example.com:4242)" \
+	"slopnd: error: unexpected argument 'vpn.example.com:4242' (the hub? give --server vpn.example.com:4242)" \
 	client vpn.example.com:4242 --token s3cret
 usage_error "a --server IPv6 address without brackets" \
-	"slopnd: --server '2001:db8::1': an IPv6 address goes in brackets: [2001:db8::1] or [2001:db8::1]:4242" \
+	"slopnd: error: --server '2001:db8::1': an IPv6 address goes in brackets: [2001:db8::1] or [2001:db8::1]:4242" \
 	client --server 2001:db8::1 --token s3cret
 usage_error "a --public-address IPv6 address without brackets" \
-	"slopnd: --public-address '2001:db8::7': an IPv6 address goes in brackets: [2001:db8::7] or [2001:db8::7]:4242" \
+	"slopnd: error: --public-address '2001:db8::7': an IPv6 address goes in brackets: [2001:db8::7] or [2001:db8::7]:4242" \
 	server --public-address 2001:db8::7
 # A login carries the token as a JSON string: one that is not text could
 # never log in, and is refused at the start.
-usage_error "a --token not UTF-8" "slopnd: --token: byte 3 is a control character or not UTF-8 text" \
+usage_error "a --token not UTF-8" "slopnd: error: --token: byte 3 is a control character or not UTF-8 text" \
 	client --server 192.0.2.1:4242 --token $'ab\xffc'
-usage_error "an invite with an empty pin" "slopnd: --invite: pin: expected sha256: and 64 hex digits" \
+usage_error "an invite with an empty pin" "slopnd: error: --invite: pin: expected sha256: and 64 hex digits" \
 	client --invite 'slopn://t@192.0.2.1?pin='
-usage_error "an empty --state-dir" "slopnd: --state-dir: needs a directory" server --state-dir=
+usage_error "an empty --state-dir" "slopnd: error: --state-dir: needs a directory" server --state-dir=
 usage_error "a link-local --public-address" \
-	"slopnd: --public-address '[fe80::1]': not usable in an invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address" \
+	"slopnd: error: --public-address '[fe80::1]': not usable in an invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address" \
 	server --public-address '[fe80::1]'
 [ -e "$TMP/--help" ] && fail "a socket named --help was made"
 # A --tun name the kernel refuses is said at the start, not taken at
 # TUNSETIFF for a name in use by an interface of another kind.
 usage_error "a --tun name with a colon" \
-	"slopnd: --tun 'a:b': interface names cannot hold '/', ':' or spaces" server --tun a:b
+	"slopnd: error: --tun 'a:b': interface names cannot hold '/', ':' or spaces" server --tun a:b
 usage_error "a --tun name with a space" \
-	"slopnd: --tun 'a b': interface names cannot hold '/', ':' or spaces" client --tun 'a b'
+	"slopnd: error: --tun 'a b': interface names cannot hold '/', ':' or spaces" client --tun 'a b'
 usage_error "a --tun name with two %d" \
-	"slopnd: --tun 'x%d%d': '%' only as one %d, for the number the kernel picks (such as slopn%d)" \
+	"slopnd: error: --tun 'x%d%d': '%' only as one %d, for the number the kernel picks (such as slopn%d)" \
 	server --tun 'x%d%d'
-usage_error "a --tun name of .." "slopnd: --tun '..': not an interface name (. and .. are not)" server --tun ..
+usage_error "a --tun name of .." "slopnd: error: --tun '..': not an interface name (. and .. are not)" server --tun ..
 
 # Config errors: FILE:LINE: the setting and the problem.
 printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
 hubd server --config "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "bad config exits" "$?" 2
-expect_eq "config error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
+expect_eq "config error" "$(cat "$TMP/err.txt")" "slopnd: error: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
 printf '# a comment\nlisten 192.0.2.1\n' > "$TMP/bad.conf"
 hubd server --config "$TMP/bad.conf" 2> "$TMP/err.txt"
-expect_eq "config syntax error" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: expected 'key = value'"
+expect_eq "config syntax error" "$(cat "$TMP/err.txt")" "slopnd: error: $TMP/bad.conf:2: expected 'key = value'"
 # The file is found as getopt finds --config (an abbreviation too), a
 # directory is not read as an empty file, and --help is not hidden by a
 # broken file.
 printf 'listen = 192.0.2.1:4242\nmtu = 9000\n' > "$TMP/bad.conf"
 hubd server --conf "$TMP/bad.conf" 2> "$TMP/err.txt"; expect_eq "--conf FILE exits" "$?" 2
-expect_eq "--conf FILE is read" "$(cat "$TMP/err.txt")" "slopnd: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
+expect_eq "--conf FILE is read" "$(cat "$TMP/err.txt")" "slopnd: error: $TMP/bad.conf:2: mtu '9000': must be 576..1400"
 hubd server --config "$TMP" 2> "$TMP/err.txt"; expect_eq "a directory as config exits" "$?" 2
 expect_eq "a directory as config" "$(cat "$TMP/err.txt")" \
-	"slopnd: config $TMP is not a file (a directory): give the file of settings"
+	"slopnd: error: config $TMP is not a file (a directory): give the file of settings"
 hubd server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
 expect_eq "--help beside a broken config exits" "$?" 0
 expect_eq "--help beside a broken config" "$(head -n 1 "$TMP/out.txt")$(cat "$TMP/err.txt")" \
 	"Usage: slopnd server [OPTIONS]"
 usage_error "a --metrics host name" \
-	"slopnd: --metrics 'localhost:9342': expected an IP address and a port, such as 127.0.0.1:9342 or [::1]:9342 (not a host name)" \
+	"slopnd: error: --metrics 'localhost:9342': expected an IP address and a port, such as 127.0.0.1:9342 or [::1]:9342 (not a host name)" \
 	server --metrics localhost:9342
-usage_error "a --metrics without a port" "slopnd: --metrics '[::1]': give the port too, such as [::1]:9342" \
+usage_error "a --metrics without a port" "slopnd: error: --metrics '[::1]': give the port too, such as [::1]:9342" \
 	server --metrics '[::1]'
 # A port is digits: strtol's sign or space would have reached getaddrinfo.
 usage_error "a --listen port with a sign" \
-	"slopnd: --listen '192.0.2.1:+80': the port must be a number from 1 to 65535, digits only" \
+	"slopnd: error: --listen '192.0.2.1:+80': the port must be a number from 1 to 65535, digits only" \
 	server --listen 192.0.2.1:+80
 usage_error "a --server address that is IPv4 written as IPv6" \
-	"slopnd: --server '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
+	"slopnd: error: --server '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
 	client --server '[::ffff:192.0.2.1]:4242' --token s3cret
 usage_error "a --listen address that is IPv4 written as IPv6" \
-	"slopnd: --listen '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
+	"slopnd: error: --listen '[::ffff:192.0.2.1]:4242': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
 	server --listen '[::ffff:192.0.2.1]:4242'
 usage_error "a --public-address that is IPv4 written as IPv6" \
-	"slopnd: --public-address '[::ffff:192.0.2.1]': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
+	"slopnd: error: --public-address '[::ffff:192.0.2.1]': an IPv4 address written as IPv6; give it as IPv4 (192.0.2.1)" \
 	server --public-address '[::ffff:192.0.2.1]'
 usage_error "a --server port with a space" \
-	"slopnd: --server 'hub.example: 80': the port must be a number from 1 to 65535, digits only" \
+	"slopnd: error: --server 'hub.example: 80': the port must be a number from 1 to 65535, digits only" \
 	client --server 'hub.example: 80' --token s3cret
 # Settings that do not go together, one from a file: the file is named.
 printf 'server = 192.0.2.1:4242\ntoken = s3cret\nkill_switch = yes\n' > "$TMP/ks.conf"

@@ -192,11 +192,11 @@ stop c1:ll
 nsx c1 "$SLOPND" client --server '[fe80::1]:4242' --token s3cret --tun ll0 2> "$TMP/ll-err.txt"
 expect_eq "exit status of a link-local hub address without its interface" "$?" 2
 expect_eq "what a link-local hub address without its interface is told" "$(head -n 1 "$TMP/ll-err.txt")" \
-	"slopnd: --server '[fe80::1]:4242': a link-local address, on every link: give the interface it is on too, such as [fe80::1%eth0]:4242"
+	"slopnd: error: --server '[fe80::1]:4242': a link-local address, on every link: give the interface it is on too, such as [fe80::1%eth0]:4242"
 nsx c1 "$SLOPND" client --invite 'slopn://s3cret@[fe80::1]:4242' --tun ll0 2> "$TMP/ll-err.txt"
 expect_eq "exit status of an invite with a link-local hub address" "$?" 2
 expect_eq "what an invite with a link-local hub address is told" "$(head -n 1 "$TMP/ll-err.txt")" \
-	"slopnd: --invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address"
+	"slopnd: error: --invite: host: 'fe80::1' is link-local, which needs an interface an invite cannot carry: give the hub's global address"
 ok "[fe80::1] without its interface: refused, with what to give, from --server and from an invite"
 # A hub that listens on the link-local address itself (with its interface):
 # bound there, and its clients' answers leave by that link.
