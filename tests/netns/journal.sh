@@ -79,20 +79,21 @@ ok "session up: PRIORITY=6, SLOPN_SESSION=1, SLOPN_VIP=10.100.0.2, SLOPN_VIP6=fd
 entry hub "listening on" | grep -q "^SLOPN_SESSION=" && fail "a hub-wide line carries session fields"
 ok "hub-wide lines carry no session fields"
 
-# An error: priority 3.
+# An error: priority 3. A --tun name the kernel refuses, refused at the
+# start: a usage error, which goes to the journal as an error too.
 under_journal c1-bad yes client --server 192.0.2.1:4242 --token t --tun bad/name
-wait_journal c1-bad "MESSAGE=error: cannot create TUN device bad/name" 10
-entry c1-bad "error: cannot create TUN" | grep -qx "PRIORITY=3" || fail "the error is not PRIORITY=3"
+wait_journal c1-bad "MESSAGE=error: --tun 'bad/name': interface names cannot hold" 10
+entry c1-bad "error: --tun 'bad/name'" | grep -qx "PRIORITY=3" || fail "the error is not PRIORITY=3"
 ok "errors: PRIORITY=3"
 
 # The stream is the journal's but its socket is missing: "<N>" lines.
 under_journal c1-nosock no client --server 192.0.2.1:4242 --token t --tun bad/name
-wait_log c1-nosock "^<3>error: cannot create TUN device bad/name" 10
+wait_log c1-nosock "^<3>error: --tun 'bad/name': interface names cannot hold" 10
 ok "without the journal socket: <3> priority prefixes on stderr"
 
 # stderr redirected elsewhere (JOURNAL_STREAM names another stream): plain lines.
 JOURNAL_STREAM=1:1 nsx c1 "$SLOPND" client --server 192.0.2.1:4242 --token t --tun bad/name 2> "$TMP/plain.txt"
-grep -q "^slopnd: error: cannot create TUN device bad/name" "$TMP/plain.txt" ||
+grep -q "^slopnd: error: --tun 'bad/name': interface names cannot hold" "$TMP/plain.txt" ||
 	fail "not a plain line when stderr is not the journal: $(cat "$TMP/plain.txt")"
 ok "stderr that is not the journal's stream gets plain lines"
 echo "PASS"
