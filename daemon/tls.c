@@ -84,7 +84,8 @@ static void bad_key(const char *keypath, const char *crtpath, int err)
 	        keypath, gnutls_strerror(err), keypath, crtpath);
 }
 
-#define NO_ACCESS_HINT "this user may not read the state directory: run as root, or give --state-dir"
+#define NO_ACCESS_HINT \
+	"this user may not read the state directory: run as root, or give --state-dir"
 
 /* A new key and its certificate; or, with a key already in keypath, a new
  * certificate for it (one lost in a crash between the two writes, or
