@@ -188,6 +188,7 @@ static const char *role_name = "server";
 static const char *both_from;
 
 char config_error[512];
+bool config_quiet;
 
 /* A config error: kept in config_error and said on stderr. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -197,7 +198,8 @@ static void say(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(config_error, sizeof(config_error), fmt, ap);
 	va_end(ap);
-	log_err("%s", config_error);
+	if (!config_quiet)
+		log_err("%s", config_error);
 }
 
 /* One line, "slopnd: [FILE:LINE: ][SETTING ]problem", and on the command
@@ -214,7 +216,8 @@ static int bad(const char *fmt, ...)
 	         !setting ? "" : fmt[0] == '\'' ? " " : ": ", msg);
 	/* Through the logger: "error:", and the priority the journal files
 	 * it under (journalctl -p err); the pointer to help is no error. */
-	log_err("%s", config_error);
+	if (!config_quiet)
+		log_err("%s", config_error);
 	if (!origin && both_from)
 		fprintf(stderr, "Settings come from %s and the command line; try 'slopnd %s --help'.\n",
 		        both_from, role_name);
@@ -268,16 +271,26 @@ static int check_v6_literal(const char *v, bool link)
 }
 
 /* HOST:PORT that did not split: an IPv6 address without its brackets is
- * the likely mistake (its colons read as the port's). */
+ * the likely mistake (its colons read as the port's). Only for what is
+ * an IPv6 address: a URL or an invite has colons too. */
 static int bad_hostport(const char *v, const char *expected)
 {
-	if (*v != '[' && strchr(v, ':') != strrchr(v, ':')) {
-		struct in6_addr a;
-		bool addr = inet_pton(AF_INET6, v, &a) == 1;
-		return bad("'%s': an IPv6 address goes in brackets: [%s] or [%s]:%s", v,
-		           addr ? v : "2001:db8::1", addr ? v : "2001:db8::1", DEFAULT_PORT);
+	struct in6_addr a;
+	if (*v == '[' || inet_pton(AF_INET6, v, &a) != 1)
+		return bad("'%s': expected %s", v, expected);
+	/* 2001:db8::1:4242 is an address too: its last group may be meant as
+	 * the port. */
+	const char *colon = strrchr(v, ':'), *last = colon + 1;
+	char head[INET6_ADDRSTRLEN];
+	size_t hl = (size_t)(colon - v);
+	if (*last && strspn(last, "0123456789") == strlen(last) && hl < sizeof(head)) {
+		memcpy(head, v, hl);
+		head[hl] = '\0';
+		if (inet_pton(AF_INET6, head, &a) == 1)
+			return bad("'%s': an IPv6 address goes in brackets: [%s]:%s if %s is the port, "
+			           "else [%s]:PORT", v, head, last, last, v);
 	}
-	return bad("'%s': expected %s", v, expected);
+	return bad("'%s': an IPv6 address goes in brackets: [%s]:PORT", v, v);
 }
 
 static int check_hostport(const char *v)
@@ -303,8 +316,9 @@ static int check_ifname(const char *v)
 		return bad("'%s': interface names are 1..15 bytes", v);
 	if (!strcmp(v, ".") || !strcmp(v, ".."))
 		return bad("'%s': not an interface name (. and .. are not)", v);
+	/* The kernel's isspace() also takes 0xa0 (in UTF-8: NBSP, à, ...). */
 	for (const char *p = v; *p; p++)
-		if (*p == '/' || *p == ':' || isspace((unsigned char)*p))
+		if (*p == '/' || *p == ':' || isspace((unsigned char)*p) || (unsigned char)*p == 0xa0)
 			return bad("'%s': interface names cannot hold '/', ':' or spaces", v);
 	const char *pct = strchr(v, '%');
 	if (pct && (strncmp(pct, "%d", 2) || strchr(pct + 2, '%')))

@@ -82,6 +82,9 @@ int config_parse(struct config *c, int argc, char **argv);
 /* What config_parse's last error said (also on stderr), without the
  * "slopnd: " and the pointer to --help: for a reload's status. */
 extern char config_error[512];
+/* Set, config errors are only kept in config_error, not logged: a reload
+ * logs its failure once, with them. */
+extern bool config_quiet;
 void config_free(struct config *c);
 
 /* host_port_split with DEFAULT_PORT: "HOST:PORT" or "[V6]:PORT"; a missing

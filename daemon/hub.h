@@ -134,7 +134,7 @@ struct server {
 	bool spoke_to_spoke;           /* from the config; SIGHUP may change it */
 	char *reload_token;            /* the token now in force */
 	unsigned reloads;              /* SIGHUPs taken */
-	char reload_error[320];        /* what the last one kept back, and why; "" when nothing */
+	char reload_error[600];        /* what the last one kept back, and why; "" when nothing */
 	uint64_t started_mono;         /* CLOCK_MONOTONIC us: uptime, whatever the wall clock does */
 	time_t started;                /* Unix time, see hub_started() */
 	struct conn_stats gone_totals; /* counters of sessions that ended */

@@ -103,7 +103,10 @@ void hub_reload(struct server *s)
 		return;
 	}
 	struct config fresh;
-	if (config_parse(&fresh, old->argc, old->argv) != 0) {
+	config_quiet = true;
+	int rv = config_parse(&fresh, old->argc, old->argv);
+	config_quiet = false;
+	if (rv != 0) {
 		/* config_error names the file, and the line where one is at fault. */
 		reload_failed(s, "%s: keeping the running settings",
 		              config_error[0] ? config_error : old->config);

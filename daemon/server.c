@@ -1224,17 +1224,17 @@ int server_run(const struct config *cfg)
 	}
 	char path[4096], err[256];
 	snprintf(path, sizeof(path), "%s/tokens.json", cfg->state_dir);
-	int tr = tokens_load(&s->tokens, path, err, sizeof(err));
+	int tr = tokens_load(&s->tokens, path, err, sizeof(err)), terr = errno;
 	if (tr == -2) {
 		/* Moving it away is no repair: the clients' tokens go with it. */
 		log_err("token store %s is damaged: %s (repair it, or restore a backup; moved away, the "
-		        "hub starts with no tokens and refuses every client for good (exit 3) until "
-		        "each is given a new token)", path, err);
+		        "hub starts with no tokens and refuses every client with a token of its own "
+		        "for good (exit 3) until each is given a new token)", path, err);
 		goto out;
 	}
 	if (tr < 0) {
-		log_err("token store %s: %s%s", path, err, strncmp(err, "cannot ", 7) ? "" :
-		        " (make it readable by the hub, then start it again)");
+		log_err("token store %s: %s%s", path, err, terr == EACCES || terr == EPERM
+		        ? " (make it readable by the hub, then start it again)" : "");
 		goto out;
 	}
 	hub_fixed_changed(s);

@@ -169,11 +169,17 @@ static int read_pem(const char *path, gnutls_datum_t *d)
 int state_dir_make(const char *dir)
 {
 	struct stat st;
-	if (mkdir(dir, 0700) == 0 || (errno == EEXIST && stat(dir, &st) == 0 && S_ISDIR(st.st_mode)))
+	if (mkdir(dir, 0700) == 0)
 		return 0;
 	int e = errno;
 	if (e == EEXIST) {
-		log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
+		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+			return 0;
+		if (stat(dir, &st) == 0)
+			log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
+		else /* a dangling link: its name is there, what it names is not */
+			log_err("--state-dir %s: %s (a link to a directory that is not there, such as a "
+			        "mount not up yet?)", dir, strerror(errno));
 		return -1;
 	}
 	if (e == ENOTDIR) {
@@ -195,7 +201,10 @@ int state_dir_make(const char *dir)
 	if (e == ENOENT)
 		log_err("cannot create the state directory %s: %s does not exist (create it, or give "
 		        "another --state-dir)", dir, parent);
-	else if (e == EACCES || e == EPERM || e == EROFS)
+	else if (e == EROFS)
+		log_err("cannot create the state directory %s: %s (under systemd: StateDirectory= or "
+		        "ReadWritePaths= makes it writable)", dir, strerror(e));
+	else if (e == EACCES || e == EPERM)
 		log_err("cannot create the state directory %s: %s (this user may not write %s: run as "
 		        "root, or give --state-dir)", dir, strerror(e), parent);
 	else

@@ -102,16 +102,17 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 	}
 	struct stat st;
 	const char *why = NULL;
+	int e = 0; /* errno for the caller, set on each failure: not a stale one */
 	if (fstat(fd, &st) < 0)
-		why = strerror(errno);
+		why = strerror(e = errno);
 	else if (S_ISDIR(st.st_mode))
-		why = strerror(EISDIR);
+		why = strerror(e = EISDIR);
 	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file";
+		why = "not a regular file", e = EINVAL;
 	size_t n = 0;
 	char *b = why ? NULL : read_upto(fd, st.st_size, max, &n);
 	if (!why && !b)
-		why = strerror(errno);
+		why = strerror(e = errno);
 	close(fd);
 	if (why || n > max) {
 		if (why)
@@ -121,7 +122,7 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 		else
 			snprintf(err, errlen, "larger than %zu bytes", max);
 		free(b);
-		errno = why ? errno : EFBIG; /* the content at fault, not its reading */
+		errno = why ? e : EFBIG; /* the content at fault, not its reading */
 		return -1;
 	}
 	b[n] = '\0';

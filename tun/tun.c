@@ -378,7 +378,9 @@ void tun_open_message(const struct tun *t, const char *name, int err, char *buf,
 		 * DevicePolicy= keeps it out: CAP_NET_ADMIN is not the matter. */
 		const char *hint = err == EPERM || err == EACCES
 			? "its mode, or the service's device policy: DeviceAllow=/dev/net/tun rw"
-			: err == ENOENT || err == ENODEV || err == ENXIO
+			: err == ENOENT
+			? "no such device here: a container, or PrivateDevices=, without it; else the tun module: modprobe tun"
+			: err == ENODEV || err == ENXIO
 			? "no TUN driver: load the tun module (modprobe tun)"
 			: "the TUN driver is needed";
 		snprintf(buf, len, "cannot open /dev/net/tun: %s (%s)", strerror(err), hint);
@@ -391,8 +393,8 @@ void tun_open_message(const struct tun *t, const char *name, int err, char *buf,
 		hint = "the name is in use by another TUN device (another slopnd?): choose another with --tun";
 		break;
 	case EINVAL: /* ... or on an interface of another kind (the name itself is checked at start) */
-		snprintf(clash, sizeof(clash), "an interface that is not a TUN device is named %s: "
-		         "choose another with --tun", name);
+		snprintf(clash, sizeof(clash), "an interface of another kind, or a TUN device made with "
+		         "other flags, is named %s: choose another with --tun", name);
 		hint = clash;
 		break;
 	case EPERM:

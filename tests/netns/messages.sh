@@ -59,10 +59,15 @@ usage_error "a client's hub without --server" \
 	"slopnd: error: unexpected argument 'vpn.example.com:4242' (the hub? give --server vpn.example.com:4242)" \
 	client vpn.example.com:4242 --token s3cret
 usage_error "a --server IPv6 address without brackets" \
-	"slopnd: error: --server '2001:db8::1': an IPv6 address goes in brackets: [2001:db8::1] or [2001:db8::1]:4242" \
+	"slopnd: error: --server '2001:db8::1': an IPv6 address goes in brackets: [2001:db8::1]:PORT" \
 	client --server 2001:db8::1 --token s3cret
+usage_error "a --server IPv6 address and port without brackets" \
+	"slopnd: error: --server '2001:db8::5:4242': an IPv6 address goes in brackets: [2001:db8::5]:4242 if 4242 is the port, else [2001:db8::5:4242]:PORT" \
+	client --server 2001:db8::5:4242 --token s3cret
+usage_error "a --server URL" "slopnd: error: --server 'http://hub:4242': expected HOST:PORT" \
+	client --server http://hub:4242 --token s3cret
 usage_error "a --public-address IPv6 address without brackets" \
-	"slopnd: error: --public-address '2001:db8::7': an IPv6 address goes in brackets: [2001:db8::7] or [2001:db8::7]:4242" \
+	"slopnd: error: --public-address '2001:db8::7': an IPv6 address goes in brackets: [2001:db8::7]:PORT" \
 	server --public-address 2001:db8::7
 # A login carries the token as a JSON string: one that is not text could
 # never log in, and is refused at the start.

@@ -259,7 +259,7 @@ kill9 c1:crash4
 ip -n "$RUN-c1" link add slopn0 type veth peer name slopn0p
 timeout 20 ip netns exec "$RUN-c1" "$SLOPND" client "${DNS[@]}" --state-dir "$TMP/c1-state" > "$TMP/tun-taken.txt" 2>&1
 expect_eq "exit status of a start whose TUN name is a veth's" "$?" 1
-grep -q "an interface that is not a TUN device is named slopn0: choose another with --tun" "$TMP/tun-taken.txt" ||
+grep -q "an interface of another kind, or a TUN device made with other flags, is named slopn0: choose another with --tun" "$TMP/tun-taken.txt" ||
 	fail "no reason given: $(cat "$TMP/tun-taken.txt")"
 cmp_state "resolv.conf after kill -9 and a start that failed at its TUN" "$RESOLV0" "$(cat "$TMP/resolv.conf")"
 [ -e "$BACKUP" ] && fail "the resolv.conf backup is still there"

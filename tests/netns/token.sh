@@ -171,7 +171,7 @@ printf '{"version":1,"tokens":[{"name":"x"' > "$TMP/hub-state/tokens.json"
 start hub:bad server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/bad.sock"
 wait "$(pid_of hub:bad)"; rc=$?
 [ $rc -ne 0 ] || fail "hub started with a corrupt tokens.json"
-grep -q "token store $TMP/hub-state/tokens.json is damaged: line 1 column [0-9]*: .* (repair it, or restore a backup; moved away, the hub starts with no tokens and refuses every client for good (exit 3) until each is given a new token)$" "$TMP/hub-bad.log" ||
+grep -q "token store $TMP/hub-state/tokens.json is damaged: line 1 column [0-9]*: .* (repair it, or restore a backup; moved away, the hub starts with no tokens and refuses every client with a token of its own for good (exit 3) until each is given a new token)$" "$TMP/hub-bad.log" ||
 	fail "corrupt file: $(cat "$TMP/hub-bad.log")"
 ok "a corrupt tokens.json stops the hub with file and position"
 
