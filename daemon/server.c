@@ -34,6 +34,7 @@
 #include "proto/login.h"
 #include "tun/nat.h"
 #include "tun/netlink.h"
+#include "tun/statefile.h"
 #include "tun/tun.h"
 
 /* Stateless answers (resets, refusals) per second: enough for clients of
@@ -1168,9 +1169,7 @@ static int lock_state_dir(const char *dir)
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
 		int e = errno;
-		log_err("cannot open %s: %s%s", path, strerror(e), e == EACCES || e == EPERM
-		        ? " (this user may not write the state directory: run as root, or give "
-		          "--state-dir)" : "");
+		log_err("cannot open %s: %s%s", path, strerror(e), statefile_denied_hint(e, true));
 		return -1;
 	}
 	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {

@@ -84,9 +84,6 @@ static void bad_key(const char *keypath, const char *crtpath, int err)
 	        keypath, gnutls_strerror(err), keypath, crtpath);
 }
 
-#define NO_ACCESS_HINT \
-	"this user may not read the state directory: run as root, or give --state-dir"
-
 /* A new key and its certificate; or, with a key already in keypath, a new
  * certificate for it (one lost in a crash between the two writes, or
  * damaged: why, said in the warning): the pin, which is the key's, stays. */
@@ -100,11 +97,8 @@ static int create_identity(const char *keypath, const char *crtpath, bool have_k
 
 	if (have_key) {
 		if ((err = gnutls_load_file(keypath, &kpem)) < 0) {
-			int e = errno;
-			log_err("cannot read the hub key %s: %s%s%s%s", keypath, gnutls_strerror(err),
-			        e == EACCES || e == EPERM ? " (" : "",
-			        e == EACCES || e == EPERM ? NO_ACCESS_HINT : "",
-			        e == EACCES || e == EPERM ? ")" : "");
+			log_err("cannot read the hub key %s: %s%s", keypath, gnutls_strerror(err),
+			        statefile_denied_hint(errno, false));
 			goto out;
 		}
 		if ((err = gnutls_x509_privkey_init(&key)) < 0) {
@@ -155,10 +149,9 @@ static int read_pem(const char *path, gnutls_datum_t *d)
 	char *buf, err[256];
 	size_t len;
 	int r = statefile_read(path, 1 << 20, &buf, &len, err, sizeof(err));
-	bool denied = r < 0 && (errno == EACCES || errno == EPERM);
 	if (r <= 0) {
-		log_err("%s: %s%s%s%s", path, r < 0 ? err : "gone while the hub started",
-		        denied ? " (" : "", denied ? NO_ACCESS_HINT : "", denied ? ")" : "");
+		log_err("%s: %s%s", path, r < 0 ? err : "gone while the hub started",
+		        statefile_denied_hint(r < 0 ? errno : 0, false));
 		return -1;
 	}
 	d->data = (unsigned char *)buf;
@@ -173,13 +166,13 @@ int state_dir_make(const char *dir)
 		return 0;
 	int e = errno;
 	if (e == EEXIST) {
-		if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-			return 0;
-		if (stat(dir, &st) == 0)
-			log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
-		else /* a dangling link: its name is there, what it names is not */
+		if (stat(dir, &st) < 0) /* a dangling link: its name is there, what it names is not */
 			log_err("--state-dir %s: %s (a link to a directory that is not there, such as a "
 			        "mount not up yet?)", dir, strerror(errno));
+		else if (S_ISDIR(st.st_mode))
+			return 0;
+		else
+			log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
 		return -1;
 	}
 	if (e == ENOTDIR) {
@@ -231,7 +224,8 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 		/* Missing is one thing; unreadable (a user who may not look into
 		 * the state directory) is another: never make a key over it. */
 		if (errno != ENOENT) {
-			log_err("cannot read %s: %s (" NO_ACCESS_HINT ")", keypath, strerror(errno));
+			log_err("cannot read %s: %s%s", keypath, strerror(errno),
+			        statefile_denied_hint(EACCES, false)); /* the hint whatever errno */
 			return -1;
 		}
 		/* Its certificate without it: the key was lost, not never made.

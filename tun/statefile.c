@@ -162,9 +162,13 @@ int fd_write_all(int fd, const void *data, size_t len)
 	return 0;
 }
 
-/* Most files here are in the state directory: for a refused write there. */
-#define DENIED_HINT(e) ((e) == EACCES || (e) == EPERM ? " (this user may not write the state " \
-                        "directory: run as root, or give --state-dir)" : "")
+const char *statefile_denied_hint(int e, bool write)
+{
+	if (e != EACCES && e != EPERM)
+		return "";
+	return write ? " (this user may not write the state directory: run as root, or give --state-dir)"
+	             : " (this user may not read the state directory: run as root, or give --state-dir)";
+}
 
 static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
                    char *err, size_t errlen)
@@ -189,7 +193,7 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 	if (fd < 0) {
 		e = errno;
 		snprintf(err, errlen, "cannot write %s: cannot create a file in %s: %s%s", path, d,
-		         strerror(e), DENIED_HINT(e));
+		         strerror(e), statefile_denied_hint(e, true));
 		goto out;
 	}
 	if (fchmod(fd, mode) < 0 || fd_write_all(fd, data, len) < 0 || (durable && fsync(fd) < 0)) {
@@ -201,7 +205,8 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 	}
 	if (close(fd) < 0 || rename(tmp, path) < 0) {
 		e = errno;
-		snprintf(err, errlen, "cannot replace %s: %s%s", path, strerror(e), DENIED_HINT(e));
+		snprintf(err, errlen, "cannot replace %s: %s%s", path, strerror(e),
+		         statefile_denied_hint(e, true));
 		unlink(tmp);
 		goto out;
 	}

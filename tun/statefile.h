@@ -2,6 +2,7 @@
 #ifndef SLOPN_STATEFILE_H
 #define SLOPN_STATEFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -10,6 +11,11 @@
  * EFBIG when it is larger than max: damaged, not unreadable). First,
  * in any case, the temporary files of path's a crash left are removed. */
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
+
+/* For a message about a file in the state directory: when e is EACCES or
+ * EPERM, " (this user may not read|write the state directory: run as root,
+ * or give --state-dir)", else "". */
+const char *statefile_denied_hint(int e, bool write);
 
 /* All of data into fd (again after EINTR or a short write). 0 or -1 with
  * errno. */

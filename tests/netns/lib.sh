@@ -167,9 +167,9 @@ own() {
 	PIDS+=("$1")
 }
 
-ns() { echo "$RUN-$1"; }
-# Not through ns: a command substitution forks, and forks cost (a few ms
-# of CPU each in these VMs; the tests run thousands).
+# The namespace NAME is "$RUN-NAME", written out where it is used: a
+# function printing it would cost a command substitution, a fork, and forks
+# cost (a few ms of CPU each in these VMs; the tests run thousands).
 nsx() { local n=$1; shift; ip netns exec "$RUN-$n" "$@"; }
 
 # etc_netns NAME: /etc/netns/<namespace>, the files ip netns exec puts over
@@ -474,14 +474,13 @@ hub_stat() {
 }
 
 # hub_session VIP: the hub has a logged-in session with that VIP.
-hub_session() {
-	[ "$(ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length')" = 1 ]
+hub_sessions_of() { # VIP: the hub's sessions with it; nothing when it does not answer
+	ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length'
 }
+hub_session() { [ "$(hub_sessions_of "$1")" = 1 ]; }
 # no_hub_session VIP: the hub answers, and has no session with VIP (a hub
 # that does not answer has none either, but says nothing of its sessions).
-no_hub_session() {
-	[ "$(ctl --json sessions list 2>/dev/null | jq --arg vip "$1" '[.sessions[] | select(.vip == $vip)] | length')" = 0 ]
-}
+no_hub_session() { [ "$(hub_sessions_of "$1")" = 0 ]; }
 
 # adm FIELD: the hub's admission counter FIELD (slopnctl status).
 adm() { ctl --json status | jq -r ".admission.$1"; }
