@@ -32,7 +32,7 @@ echo "== iperf3 c1 -> c2 through the hub, 3 s"
 nsx c2 timeout 20 iperf3 -s -1 -B 10.100.0.3 > "$TMP/iperf-server.log" 2>&1 &
 PIDS+=($!)
 sleep 0.5
-timeout 20 ip netns exec "$(ns c1)" iperf3 -c 10.100.0.3 -t 3 | tail -n 4
+timeout 20 ip netns exec "$RUN-c1" iperf3 -c 10.100.0.3 -t 3 | tail -n 4
 
 echo "== slopnctl status"
 ctl status

@@ -35,7 +35,7 @@ for spec in "c1 slopn0 ctun" "c1 eth0 ceth" "hub eth0 heth" "hub slopn0 htun"; d
 	set -- $spec
 	# ip execs tcpdump: $! is tcpdump's own, which must get the TERM to
 	# write out what it holds.
-	ip netns exec "$(ns "$1")" tcpdump -i "$2" -n -s 96 -w "$TMP/$3.pcap" 2> "$TMP/$3.err" &
+	ip netns exec "$RUN-$1" tcpdump -i "$2" -n -s 96 -w "$TMP/$3.pcap" 2> "$TMP/$3.err" &
 	dumps+=($!)
 done
 for f in ctun ceth heth htun; do
