@@ -20,22 +20,32 @@ connect_clients 2
 sed -n 's/^slopnd: \(connected: .*\)/c1 \1/p' "$TMP/c1.log"
 sed -n 's/^slopnd: \(connected: .*\)/c2 \1/p' "$TMP/c2.log"
 
+# demo_ping ARGS...: ping from c1; its summary, or the demo fails.
+demo_ping() {
+	local out
+	out=$(nsx c1 ping -c 3 -i 0.2 "$@") || { echo "$out"; fail "c1: ping $* got no answer"; }
+	tail -n 2 <<< "$out"
+}
+
 echo "== c1 -> hub (10.100.0.1), c1 -> c2 (10.100.0.3, spoke to spoke)"
-nsx c1 ping -c 3 -i 0.2 10.100.0.1 | tail -n 2
-nsx c1 ping -c 3 -i 0.2 10.100.0.3 | tail -n 2
+demo_ping 10.100.0.1
+demo_ping 10.100.0.3
 
 c2v6=$("$SLOPNCTL" --socket "$TMP/c2.sock" --json status | jq -r .vip6)
 echo "== IPv6 inside the tunnel: c1 -> c2 ($c2v6, spoke to spoke)"
-nsx c1 ping -6 -c 3 -i 0.2 "$c2v6" | tail -n 2
+[ -n "$c2v6" ] && [ "$c2v6" != null ] || fail "c2 has no IPv6 address in its status"
+demo_ping -6 "$c2v6"
 
 echo "== iperf3 c1 -> c2 through the hub, 3 s"
 nsx c2 timeout 20 iperf3 -s -1 -B 10.100.0.3 > "$TMP/iperf-server.log" 2>&1 &
 PIDS+=($!)
-sleep 0.5
-timeout 20 ip netns exec "$RUN-c1" iperf3 -c 10.100.0.3 -t 3 | tail -n 4
+wait_listening c2 5201
+nsx c1 timeout 20 iperf3 -c 10.100.0.3 -t 3 > "$TMP/iperf.log" 2>&1 ||
+	{ cat "$TMP/iperf.log"; fail "iperf3 c1 -> c2 failed"; }
+tail -n 4 "$TMP/iperf.log"
 
 echo "== slopnctl status"
-ctl status
+ctl status || fail "slopnctl status failed"
 echo "== slopnctl sessions list"
-ctl sessions list
+ctl sessions list || fail "slopnctl sessions list failed"
 echo "== done; namespaces and processes are removed on exit"
