@@ -441,12 +441,25 @@ rss_kb() { awk '/^VmRSS/ {print $2}' "/proc/$(pid_of "$1")/status"; }
 # sanitized: slopnd is built with ASan or TSan, which slow it down and keep
 # freed memory (a quarantine, shadow and history), so RSS says nothing.
 sanitized() { ldd "$SLOPND" 2> /dev/null | grep -Eq 'lib[at]san'; }
-# kill9 NAME: kill -9, and wait until it is gone.
+# kill9 NAME: kill -9, and wait until it is gone, its TUN too: the kernel
+# lets go of the TUN's descriptor (and the TUN and its routes go) after
+# the process is reaped when io_uring held it (a test that looked at once
+# saw the dead client's routes on a new machine).
 kill9() {
-	local p
+	local p t tuns
 	p=$(pid_of "$1")
+	tuns=$(sed -n 's/^iff:[[:space:]]*//p' "/proc/$p/fdinfo/"* 2>/dev/null)
 	kill -9 "$p"
 	forget "$p"
+	for t in $tuns; do
+		wait_until 10 "$1's TUN $t gone after kill -9" tun_let_go "${1%%:*}" "$t"
+	done
+}
+# tun_let_go NS DEV: no TUN DEV in NS, or one that outlives its process.
+tun_let_go() {
+	local d
+	d=$(ip -n "$RUN-$1" -d link show "$2" 2>/dev/null) || return 0
+	[[ $d == *" persist on"* ]]
 }
 # forget PID: reap a process that has ended and drop it from the ones
 # cleanup stops: PIDs come round again (pid_max is 32768 on these

@@ -66,13 +66,24 @@ PIDS+=($STREAM)
 c1_busy() { [ "$(hub_stat 10.100.0.2 tx_bytes)" -gt $((c1_sent + 5000000)) ]; }
 c1_sent=$(hub_stat 10.100.0.2 tx_bytes)
 wait_until 5 "c2's stream to c1 under way" c1_busy
-sheds0=$(sheds)
-kill -STOP "$(pid_of c1)"
-sleep 0.2 # the stall itself
-kill -CONT "$(pid_of c1)"
-[ "$(sheds)" -gt "$sheds0" ] || fail "c2 not let go while c1 stopped for 0.2 s"
-c1_sent=$(hub_stat 10.100.0.2 tx_bytes)
-wait_until 5 "c1 drains again" c1_busy
+# A stop holds c2 only when what c2 has in flight does not fit in the
+# hub's window towards c1 (which CI's runs once did not, twice in one run:
+# both daemons unoptimized, the stream slower): then once more.
+for try in 1 2 3; do
+	sheds0=$(sheds)
+	c1_conn=$(ctl --json sessions list |
+		jq -r '.sessions[] | select(.vip == "10.100.0.2") | "in flight \(.in_flight), cwnd \(.cwnd)"')
+	kill -STOP "$(pid_of c1)"
+	sleep 0.2 # the stall itself
+	kill -CONT "$(pid_of c1)"
+	held=$(($(sheds) - sheds0))
+	c1_sent=$(hub_stat 10.100.0.2 tx_bytes)
+	wait_until 5 "c1 drains again" c1_busy
+	[ "$held" -gt 0 ] && break
+	[ "$try" = 3 ] && fail "c2 not let go while c1 stopped for 0.2 s, 3 times (the hub to c1 before the last: $c1_conn)"
+	ok "c2 not held while c1 stopped ($c1_conn before): once more"
+done
+ok "c2 let go while c1 stopped for 0.2 s"
 after=$(c1_drops)
 sleep 0.6 # within the second a shed lasted before
 later=$(c1_drops)
