@@ -917,7 +917,8 @@ static void tun_to_hub(struct client *cl)
 			continue;
 		/* The hub checks sources and drops what is not IPv4 or IPv6; the
 		 * client passes the rest as it comes, like the original. */
-		if (conn_send_tun_pkt(cl->conn, &p, CONN_DGQ_SLOTS) == DGRAM_TOO_BIG) {
+		if (conn_send_tun_pkt(cl->conn, &p, CONN_DGQ_SLOTS) == DGRAM_TOO_BIG &&
+		    conn_too_big_answer_ok(cl->conn, conn_now())) {
 			size_t mtu = conn_max_datagram(cl->conn);
 			if (p.split.pkt[0] >> 4 == 6)
 				tun_pkt_too_big(&cl->tun, &p, cl->hub_vip6.s6_addr, mtu);

@@ -166,6 +166,9 @@ struct conn {
 	size_t tx_cap;
 	uint64_t tx_cap_checked;    /* conn_now() when last asked */
 	size_t rx_max;              /* largest UDP payload the peer got to us */
+	/* "Too big" answers of ours about this connection, this second */
+	uint64_t too_big_sec;
+	unsigned too_big_answers;
 
 	struct conn_stats stats;
 };
@@ -256,6 +259,22 @@ static inline bool conn_congested(const struct conn *c)
 
 /* Largest IP packet that fits one datagram on this connection now. */
 size_t conn_max_datagram(struct conn *c);
+
+/* ICMP errors must be rate-limited (RFC 1812 4.3.2.8, RFC 4443 2.4(f)):
+ * an answer of ours that a packet is too big for this connection may go
+ * CONN_TOO_BIG_PER_SEC times a second. A sender that ignores them would
+ * otherwise have the hub answer each of its packets. A packet past that
+ * is dropped unanswered (counted too_big, as every such packet). */
+#define CONN_TOO_BIG_PER_SEC 100
+static inline bool conn_too_big_answer_ok(struct conn *c, uint64_t now)
+{
+	uint64_t sec = now / NGTCP2_SECONDS;
+	if (sec != c->too_big_sec) {
+		c->too_big_sec = sec;
+		c->too_big_answers = 0;
+	}
+	return c->too_big_answers++ < CONN_TOO_BIG_PER_SEC;
+}
 /* The kernel refused a packet to the peer as too big (EMSGSIZE), or a
  * datagram is too big for an earlier such answer, or a link changed: fit
  * packets to what the kernel says the way to the peer takes now (and log

@@ -198,7 +198,7 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	int r = conn_send_datagram(&peer->conn, pkt, rt.len);
 	if (conn_congested(&peer->conn))
 		hub_spoke_congested(s, ss, peer);
-	if (r == DGRAM_TOO_BIG) {
+	if (r == DGRAM_TOO_BIG && conn_too_big_answer_ok(c, conn_now())) {
 		/* Too big for the peer's connection: "fragmentation needed" (or
 		 * "packet too big") back to the sender, from the peer's address,
 		 * once this callback is over (the session is written when it
@@ -396,6 +396,8 @@ static void to_session(struct server *s, struct session *ss, struct tun_pkt *p,
 	c->dgq_pause = HOLD_AT;
 	int r = conn_send_tun_pkt(c, p, shedding ? SHED_QUEUE : CONN_DGQ_SLOTS);
 	if (r == DGRAM_TOO_BIG) {
+		if (!conn_too_big_answer_ok(c, now))
+			return;
 		/* The answer comes "from" the client's address: one of the hub's
 		 * own as the source would be a martian to its kernel. */
 		if (rt->v6)

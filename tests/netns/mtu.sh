@@ -97,6 +97,45 @@ ok "a bigger one is answered with 'too big' naming $max"
 nsx hub ping -M do -s $((max - 27)) -c 1 -W 2 10.100.0.5 2>&1 | grep -q "mtu = $max" ||
 	fail "the hub's $((max + 1))-byte packet to c4 was not answered with 'too big, mtu $max'"
 expect_eq "the hub's too_big drops for c4" "$(hub_stat 10.100.0.5 drop_too_big)" 1
+
+# ICMP errors are rate-limited (RFC 1812 4.3.2.8, RFC 4443 2.4(f)): 500
+# packets too big at once from a sender that "too big" does not slow
+# (IP_PMTUDISC_PROBE) are each dropped and counted, and answered 100 times
+# a second, either way: 90 to 200 times (the answers just before may have
+# taken some of that second's, the burst may straddle two).
+# count_too_big NS: counts the "fragmentation needed" that come in by its
+# TUN; too_big_answers NS: how many did.
+count_too_big() {
+	nsx "$1" nft -f - <<-EOF || fail "cannot add a counter in $1"
+	table inet tb {
+		counter big {}
+		chain in {
+			type filter hook input priority 0;
+			iifname "slopn0" icmp type destination-unreachable icmp code frag-needed counter name big
+		}
+	}
+	EOF
+}
+too_big_answers() { nsx "$1" nft -j list counter inet tb big | jq '.nftables[1].counter.packets'; }
+reads() { [ "$($1)" = "$2" ]; } # reads FUNC VALUE
+# burst_too_big WHO FROM TO DROPS: 500 packets of max + 1 bytes FROM -> TO;
+# DROPS reads the count they go to.
+burst_too_big() {
+	local who=$1 from=$2 to=$3 drops=$4 d0 n
+	d0=$($drops)
+	count_too_big "$from"
+	nsx "$from" "$NETTOOL" udp-df "$to" 9 500 $((max - 27)) || fail "$from could not send its burst"
+	wait_until 5 "the 500 packets $from -> $to counted too big" reads "$drops" $((d0 + 500))
+	n=$(too_big_answers "$from")
+	[ "$n" -ge 90 ] && [ "$n" -le 200 ] ||
+		fail "$who: 500 packets too big at once answered $n times (expected 90 to 200)"
+	ok "$who: 500 packets too big at once, each counted, answered $n times"
+}
+c4_too_big() { hub_stat 10.100.0.5 drop_too_big; }
+burst_too_big "the hub about c4" hub 10.100.0.5 c4_too_big
+burst_too_big "the hub about c4, to c1 (spoke to spoke)" c1 10.100.0.5 c4_too_big
+c4_own_too_big() { client_status c4 totals.drops.too_big; }
+burst_too_big "c4 about its connection" c4 10.100.0.1 c4_own_too_big
 iperf_tcp "c4 -> hub behind the narrow link" c4 hub 10.100.0.1 1
 iperf_tcp "hub -> c4 behind the narrow link" hub c4 10.100.0.5 1
 

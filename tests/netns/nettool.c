@@ -7,7 +7,10 @@
  *       byte for byte (3 tries a size); exit 1 naming what failed.
  *   nettool udp-burst ADDR PORT COUNT SIZE
  *       COUNT datagrams of SIZE bytes back to back to an echo, then every
- *       echo, each checked byte for byte; exit 1 unless all came back. */
+ *       echo, each checked byte for byte; exit 1 unless all came back.
+ *   nettool udp-df ADDR PORT COUNT SIZE
+ *       COUNT datagrams of SIZE bytes with DF set, whatever the path MTU
+ *       (IP_PMTUDISC_PROBE: "too big" answers change nothing), no wait. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -189,6 +192,21 @@ static int udp_burst(struct sockaddr_in a, unsigned count, size_t size)
 	return got == count && !bad ? 0 : 1;
 }
 
+static int udp_df(struct sockaddr_in a, unsigned count, size_t size)
+{
+	static char out[1 << 16];
+	int s = socket(AF_INET, SOCK_DGRAM, 0), probe = IP_PMTUDISC_PROBE;
+	big_buffers(s);
+	if (size > 65000 || setsockopt(s, IPPROTO_IP, IP_MTU_DISCOVER, &probe, sizeof(probe)) < 0)
+		die("udp-df: SIZE at most 65000, or IP_MTU_DISCOVER");
+	memset(out, 'x', size);
+	/* Unconnected: an ICMP answer is no error of a later send. */
+	for (unsigned i = 0; i < count; i++)
+		if (sendto(s, out, size, 0, (struct sockaddr *)&a, sizeof(a)) < 0)
+			die("sendto");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 4 && !strcmp(argv[1], "tcp-sink"))
@@ -201,7 +219,9 @@ int main(int argc, char **argv)
 		return udp_sizes(addr_of(argv[2], argv[3]), (size_t)atol(argv[4]), (size_t)atol(argv[5]));
 	if (argc >= 6 && !strcmp(argv[1], "udp-burst"))
 		return udp_burst(addr_of(argv[2], argv[3]), (unsigned)atol(argv[4]), (size_t)atol(argv[5]));
+	if (argc >= 6 && !strcmp(argv[1], "udp-df"))
+		return udp_df(addr_of(argv[2], argv[3]), (unsigned)atol(argv[4]), (size_t)atol(argv[5]));
 	fputs("usage: nettool tcp-sink|tcp-source|udp-echo ADDR PORT | udp-sizes ADDR PORT MIN MAX |\n"
-	      "       udp-burst ADDR PORT COUNT SIZE\n", stderr);
+	      "       udp-burst|udp-df ADDR PORT COUNT SIZE\n", stderr);
 	return 2;
 }
