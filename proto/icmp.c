@@ -67,28 +67,38 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t m
 	return n;
 }
 
+/* upper_layer()'s answers when there is no upper layer to see. */
+#define UPPER_LATER_FRAGMENT (-1) /* a fragment after the first: its headers are in the first */
+#define UPPER_CUT (-2)            /* the header chain runs past the packet */
+
 /* The upper-layer protocol of an IPv6 packet, past its extension headers,
- * and where its header starts; -1 when it cannot be seen (a fragment after
- * the first, or headers cut short). */
+ * and where its header starts; or one of the two above. Any number of
+ * headers is followed, as Linux does: each is 8 bytes at least, so the
+ * packet's length bounds the walk. */
 static int upper_layer(const uint8_t *pkt, const struct ipv6_info *ip, size_t *off)
 {
 	uint8_t nh = ip->next_header;
 	size_t at = IPV6_HEADER_LEN;
-	for (int hops = 0; hops < 8; hops++) {
+	for (;;) {
 		switch (nh) {
 		case 0:   /* hop-by-hop options */
 		case 43:  /* routing */
 		case 60:  /* destination options */
+		case 51: { /* authentication: its length in 4-byte units, less 2 */
 			if (at + 2 > ip->total_len)
-				return -1;
+				return UPPER_CUT;
+			size_t hlen = nh == 51 ? ((size_t)pkt[at + 1] + 2) * 4 : 8 + (size_t)pkt[at + 1] * 8;
 			nh = pkt[at];
-			at += 8 + (size_t)pkt[at + 1] * 8;
+			at += hlen;
 			if (at > ip->total_len)
-				return -1;
+				return UPPER_CUT;
 			break;
+		}
 		case 44:  /* fragment */
-			if (at + 8 > ip->total_len || (pkt[at + 2] << 8 | pkt[at + 3]) & 0xfff8)
-				return -1;
+			if (at + 8 > ip->total_len)
+				return UPPER_CUT;
+			if ((pkt[at + 2] << 8 | pkt[at + 3]) & 0xfff8)
+				return UPPER_LATER_FRAGMENT;
 			nh = pkt[at];
 			at += 8;
 			break;
@@ -97,7 +107,6 @@ static int upper_layer(const uint8_t *pkt, const struct ipv6_info *ip, size_t *o
 			return nh;
 		}
 	}
-	return -1;
 }
 
 size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[16], size_t mtu,
@@ -144,9 +153,16 @@ bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own)
 	struct ipv6_info ip6;
 	size_t at;
 	if (len && pkt[0] >> 4 == 6) {
-		if (ipv6_parse(pkt, len, &ip6) != IPV6_OK || upper_layer(pkt, &ip6, &at) != ICMP6_PROTO ||
-		    at >= ip6.total_len || pkt[at] >= 128)
-			return false; /* informational (echo) or not ICMPv6 */
+		if (ipv6_parse(pkt, len, &ip6) != IPV6_OK)
+			return false;
+		int proto = upper_layer(pkt, &ip6, &at);
+		/* Headers that cannot be walked to their end may hide an ICMPv6
+		 * error (the kernel reassembles a first fragment with the rest):
+		 * foreign, as an error cut short is. */
+		if (proto == UPPER_CUT || (proto == ICMP6_PROTO && at >= ip6.total_len))
+			return true;
+		if (proto != ICMP6_PROTO || pkt[at] >= 128)
+			return false; /* informational (echo), not ICMPv6, or a later fragment */
 		/* The quoted packet's source: after the 8-byte ICMPv6 header and
 		 * the quoted header's first 8 bytes. */
 		return at + 8 + 8 + 16 > ip6.total_len || memcmp(pkt + at + 16, own, 16) != 0;

@@ -36,8 +36,11 @@ size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[1
  * (unreachable, too big, time exceeded, parameter problem, redirect,
  * source quench) about a packet that own (4 or 16 bytes, the family's) did
  * not send, or whose quote is cut before its source: an error about traffic
- * that never went this way. Anything else, and fragments after the first
- * (nothing in them to judge), is not. */
+ * that never went this way. ICMPv6 is found behind any number of extension
+ * headers, as the kernel finds it; IPv6 whose headers run past the packet
+ * (an error may be behind them, in a later fragment) is foreign too.
+ * Anything else, and fragments after the first (nothing in them to judge;
+ * their first was judged), is not. */
 bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own);
 
 /* What an ICMP (v6 false) or ICMPv6 error about a packet we sent says,

@@ -1,12 +1,14 @@
 /* libFuzzer: the "fragmentation needed" and "packet too big" answers to any
  * packet from the TUN, and the client's judgement of errors from the hub
- * (its own answers are about the packet they quote), and the words for an
+ * (its own answers are about the packet they quote; destination options
+ * headers in front, however many, change nothing), and the words for an
  * error's type and code. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/icmp.h"
+#include "proto/ipv6.h"
 
 static uint16_t sum16(const uint8_t *p, size_t n)
 {
@@ -55,6 +57,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const uint8_t own[16] = {10, 100, 0, 2};
 	(void)icmp_error_foreign(pkt, size, own);
+	/* The same IPv6 packet behind k more destination options headers (8
+	 * bytes, padding only), k from 1 to 64 by the flow label's last byte: the
+	 * kernel walks them all, so the judgement must not change. */
+	struct ipv6_info ip6;
+	if (size && ipv6_parse(pkt, size, &ip6) == IPV6_OK) {
+		size_t k = (size_t)pkt[3] % 64 + 1, m = ip6.total_len + 8 * k;
+		uint8_t *w = m - 40 <= 65535 ? malloc(m) : NULL;
+		if (w) {
+			memcpy(w, pkt, 40);
+			w[4] = (uint8_t)((m - 40) >> 8), w[5] = (uint8_t)(m - 40), w[6] = 60;
+			for (size_t i = 0; i < k; i++) {
+				uint8_t *h = w + 40 + 8 * i;
+				memset(h, 0, 8);
+				h[0] = i + 1 < k ? 60 : pkt[6];
+				h[2] = 1, h[3] = 4; /* PadN */
+			}
+			memcpy(w + 40 + 8 * k, pkt + 40, ip6.total_len - 40u);
+			if (icmp_error_foreign(w, m, own) != icmp_error_foreign(pkt, ip6.total_len, own))
+				abort();
+			free(w);
+		}
+	}
 	/* An error's type and code, as the kernel reports them, into any room. */
 	if (size >= 4) {
 		char why[200];

@@ -240,6 +240,84 @@ static void foreign_errors(void **state)
 	assert_true(icmp_error_foreign(out6, 40 + 8 + 20, own6));
 }
 
+/* pkt (an IPv6 packet of n bytes) with k destination options headers (8
+ * bytes, padding only) after its fixed header, into out; its length. */
+static size_t behind_dstopts(uint8_t *out, const uint8_t *pkt, size_t n, size_t k)
+{
+	memcpy(out, pkt, 40);
+	out[6] = 60;
+	for (size_t i = 0; i < k; i++) {
+		uint8_t *h = out + 40 + 8 * i;
+		memset(h, 0, 8);
+		h[0] = i + 1 < k ? 60 : pkt[6];
+		h[2] = 1, h[3] = 4;                                  /* PadN, 4 bytes */
+	}
+	memcpy(out + 40 + 8 * k, pkt + 40, n - 40);
+	size_t pl = n - 40 + 8 * k;
+	out[4] = (uint8_t)(pl >> 8), out[5] = (uint8_t)pl;
+	return n + 8 * k;
+}
+
+/* An ICMPv6 error behind extension headers is judged as one without them,
+ * however many there are (Linux walks them all, and a chain it can walk
+ * but we could not let another client's forged "packet too big" through),
+ * and one whose headers cannot be walked to the end is foreign. */
+static void foreign_errors_behind_headers(void **state)
+{
+	(void)state;
+	uint8_t p6[1280], err[200], out[1400], from6[16], own6[16], other6[16];
+	inet_pton(AF_INET6, "fd00::1", from6);
+	inet_pton(AF_INET6, "fd00::2", own6);
+	inet_pton(AF_INET6, "fd00::3", other6);
+	packet6(p6, 17, 0x9c);                                   /* UDP from fd00::2 */
+	size_t n = icmp6_packet_too_big(p6, sizeof(p6), from6, 1300, err, sizeof(err));
+	assert_int_equal(n, 200);
+	static const size_t ks[] = {1, 7, 8, 9, 40, 100};
+	for (size_t i = 0; i < sizeof(ks) / sizeof(ks[0]); i++) {
+		size_t m = behind_dstopts(out, err, n, ks[i]);
+		assert_false(icmp_error_foreign(out, m, own6));
+		assert_true(icmp_error_foreign(out, m, other6));
+	}
+	/* Behind an authentication header of 24 bytes (length field 4: in
+	 * 4-byte units, less 2). */
+	memcpy(out, err, 40);
+	out[6] = 51;
+	memset(out + 40, 0, 24);
+	out[40] = 58, out[41] = 4;
+	memcpy(out + 64, err + 40, n - 40);
+	out[4] = 0, out[5] = (uint8_t)(n - 40 + 24);
+	assert_false(icmp_error_foreign(out, n + 24, own6));
+	assert_true(icmp_error_foreign(out, n + 24, other6));
+	/* An options header that runs past the packet, after 9 that do not:
+	 * what follows cannot be seen. */
+	size_t m = behind_dstopts(out, err, n, 10);
+	out[40 + 8 * 9 + 1] = 200;
+	assert_true(icmp_error_foreign(out, m, own6));
+	/* A first fragment whose headers go on into the next: the kernel
+	 * reassembles them, an error may be behind. */
+	memcpy(out, err, 40);
+	out[6] = 44;
+	memset(out + 40, 0, 16);
+	out[40] = 60, out[43] = 1;                               /* offset 0, more to come */
+	out[48] = 58, out[49] = 10;                              /* 88 bytes of options */
+	out[4] = 0, out[5] = 16;
+	assert_true(icmp_error_foreign(out, 56, own6));
+	/* ICMPv6 with no header at all. */
+	out[6] = 58, out[5] = 0;
+	assert_true(icmp_error_foreign(out, 40, own6));
+	/* A later fragment: nothing in it to judge (the first was judged). */
+	out[6] = 44, out[5] = 16;
+	out[40] = 58, out[42] = 0x05, out[43] = 0x00;
+	assert_false(icmp_error_foreign(out, 56, other6));
+	/* Anything else behind headers is no error: TCP, or no next header. */
+	packet6(p6, 6, 0x9c);
+	m = behind_dstopts(out, p6, 200, 20);
+	assert_false(icmp_error_foreign(out, m, other6));
+	packet6(p6, 59, 0);
+	m = behind_dstopts(out, p6, 200, 20);
+	assert_false(icmp_error_foreign(out, m, other6));
+}
+
 /* Every type and code of both families: the kind, and a reason exactly
  * for unreachables, cut to any room. */
 static void error_kinds(void **state)
@@ -292,6 +370,7 @@ int main(void)
 		cmocka_unit_test(packet_too_big),
 		cmocka_unit_test(no_packet_too_big_due),
 		cmocka_unit_test(foreign_errors),
+		cmocka_unit_test(foreign_errors_behind_headers),
 		cmocka_unit_test(error_kinds),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
