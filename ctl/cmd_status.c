@@ -183,7 +183,8 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 	}
 	if (ans_bool(an, r, "full_tunnel"))
 		fprintf(out, "routes:    everything through the tunnel%s\n",
-		        ans_bool(an, r, "full_tunnel6") ? " (IPv4 and IPv6)" : "");
+		        ans_bool(an, r, "full_tunnel6") ? " (IPv4 and IPv6)"
+		        : ans_bool(an, r, "ipv6_blocked") ? " (IPv4; IPv6 beyond it unreachable)" : "");
 	if (ans_bool(an, r, "dns")) {
 		const char *outside = ans_str(an, r, "dns_outside", OPTIONAL);
 		if (outside)

@@ -1028,6 +1028,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	                    json_boolean(cl->ft.low_added && cl->ft.high_added && !cl->tun_down));
 	json_object_set_new(r, "full_tunnel6",
 	                    json_boolean(cl->ft.low6_added && cl->ft.high6_added && !cl->tun_down));
+	/* IPv6 the tunnel does not carry is unreachable (not the TUN's:
+	 * it stays while the TUN is down). */
+	json_object_set_new(r, "ipv6_blocked",
+	                    json_boolean(cl->ft.low6_blocked && cl->ft.high6_blocked));
 	json_object_set_new(r, "dns", json_boolean(cl->dns_set));
 	json_object_set_new(r, "dns_restored", json_integer(cl->dns_restored));
 	char dns_out[INET6_ADDRSTRLEN], dns_dev[IFNAMSIZ];
@@ -1172,6 +1176,10 @@ int client_run(const struct config *cfg)
 		int n6 = fulltunnel_flush_stale(metric, AF_INET6, NULL);
 		if (n4 > 0 || n6 > 0)
 			log_info("removed a host route to the hub left by a run that did not stop cleanly");
+		/* Its unreachable IPv6 halves too: no TUN took them with it. */
+		if (fulltunnel_flush_stale6(metric) > 0)
+			log_info("removed the unreachable IPv6 routes (::/1, 8000::/1) left by a run that did "
+			         "not stop cleanly");
 	}
 	if (client_killswitch_start(cl) < 0)
 		goto out;

@@ -507,7 +507,9 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 		log_info("full tunnel: %s is down: its routes come when it is up", cl->tunname);
 	} else if (cl->cfg->full_tunnel) {
 		/* IPv6 too when the hub takes it on to the internet: else it
-		 * would go nowhere, and the machine's own IPv6 routes stay. */
+		 * would go nowhere through the TUN, and is unreachable instead
+		 * (fail closed: the machine's own IPv6 default route would take
+		 * it out beside the tunnel). */
 		bool six = cl->prefix6 && r->egress6;
 		if (fulltunnel_up(&cl->ft, cl->ifindex, fulltunnel_metric(cl->tunname), cl->hub_family,
 		                  cl->hub_addr, six, err, sizeof(err)) < 0) {
@@ -523,9 +525,14 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 			snprintf(dev, sizeof(dev), "its own route");
 		else if (if_indextoname((unsigned)cl->ft.hub_oif, name))
 			snprintf(dev, sizeof(dev), "on-link dev %s", name);
-		log_info("full tunnel: everything through %s%s; the hub %s%s via %s", cl->tunname,
-		         six ? " (IPv4 and IPv6)" : cl->prefix6 ? " (IPv4; the hub offers no IPv6 way "
-		                                                  "out)" : "",
+		const char *how = six ? " (IPv4 and IPv6)"
+		                  : !cl->ft.high6_blocked ? " (IPv4; this machine has no IPv6)"
+		                  : cl->prefix6 ? " (IPv4; IPv6 beyond the VPN subnet and this "
+		                                  "machine's networks unreachable: the hub offers no "
+		                                  "IPv6 way out)"
+		                  : " (IPv4; IPv6 beyond this machine's networks unreachable: the tunnel "
+		                    "carries none)";
+		log_info("full tunnel: everything through %s%s; the hub %s%s via %s", cl->tunname, how,
 		         cl->host, cl->ft.host_added || !cl->ft.hub_oif ? "" : " (its route was there)",
 		         *gw ? gw : dev);
 	}
@@ -624,8 +631,8 @@ static void full_tunnel6_late(struct client *cl)
 	if (fulltunnel_add6(&cl->ft, err, sizeof(err)) < 0)
 		log_warn("the hub takes IPv6 on to the internet now, but --full-tunnel: %s", err);
 	else
-		log_info("full tunnel: the hub takes IPv6 on to the internet now: IPv6 through %s too",
-		         cl->tunname);
+		log_info("full tunnel: the hub takes IPv6 on to the internet now: IPv6 through %s too "
+		         "(no longer unreachable)", cl->tunname);
 }
 
 /* Someone set the TUN down: the kernel dropped the routes through it (the
@@ -681,7 +688,8 @@ void client_hub_network(struct client *cl, const struct slopn_network *n)
 void client_restore_network(struct client *cl)
 {
 	bool routes = cl->ft.high_added || cl->ft.low_added || cl->ft.host_added ||
-	              cl->ft.high6_added || cl->ft.low6_added;
+	              cl->ft.high6_added || cl->ft.low6_added || cl->ft.low6_blocked ||
+	              cl->ft.high6_blocked;
 	fulltunnel_down(&cl->ft);
 	if (routes)
 		log_info("full tunnel: routes removed");

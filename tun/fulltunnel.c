@@ -26,6 +26,11 @@ int fulltunnel_flush_stale(uint32_t metric, int family, const void *hub)
 	return nl_host_route_flush(family, metric, hub);
 }
 
+int fulltunnel_flush_stale6(uint32_t metric)
+{
+	return nl_route6_unreachable_flush(metric);
+}
+
 /* The host route to the hub through what reached it before. */
 static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 {
@@ -65,13 +70,51 @@ static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 	return 0;
 }
 
+/* An unreachable half of ours. EEXIST: a run on this TUN that did not
+ * stop cleanly left it (the metric is this TUN's): ours now. */
+static bool unreachable6(const struct full_tunnel *ft, const uint8_t dst[16])
+{
+	return nl_route6_unreachable_add(dst, 1, ft->metric) == 0 || errno == EEXIST;
+}
+
+static void unblock6(struct full_tunnel *ft)
+{
+	if (ft->high6_blocked)
+		nl_route6_unreachable_del(high6, 1, ft->metric);
+	if (ft->low6_blocked)
+		nl_route6_unreachable_del(low6, 1, ft->metric);
+	ft->low6_blocked = ft->high6_blocked = false;
+}
+
+/* IPv6 that the tunnel does not carry: nowhere, rather than out beside it
+ * (the machine's IPv6 default route stays). The networks beside the
+ * machine (their routes are longer) and the hub (its host route) stay
+ * reachable. */
+static int block6(struct full_tunnel *ft, char *err, size_t errlen)
+{
+	if (unreachable6(ft, low6))
+		ft->low6_blocked = true;
+	if (ft->low6_blocked && unreachable6(ft, high6))
+		ft->high6_blocked = true;
+	if (ft->high6_blocked)
+		return 0;
+	int e = errno;
+	unblock6(ft);
+	if (e == EAFNOSUPPORT || e == EOPNOTSUPP)
+		return 0; /* a kernel without IPv6: none leaves */
+	snprintf(err, errlen, "cannot make ::/1 and 8000::/1 unreachable (the tunnel carries no IPv6, "
+	         "and it must not leave beside it): %s", strerror(e));
+	return -1;
+}
+
 int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t metric, int family, const void *hub,
                   bool ipv6, char *err, size_t errlen)
 {
 	*ft = (struct full_tunnel){.tun = tun, .family = family, .metric = metric};
 	memcpy(ft->hub, hub, family == AF_INET6 ? 16 : 4);
-	/* Only routes of the hub's own family through the TUN could capture it. */
-	if ((family == AF_INET || ipv6) && host_route(ft, err, errlen) < 0) {
+	/* IPv6's halves capture an IPv6 hub whether they lead into the TUN
+	 * or nowhere. */
+	if (host_route(ft, err, errlen) < 0) {
 		fulltunnel_down(ft);
 		return -1;
 	}
@@ -85,7 +128,7 @@ int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t metric, int family, 
 		fulltunnel_down(ft);
 		return -1;
 	}
-	if (ipv6 && fulltunnel_add6(ft, err, errlen) < 0) {
+	if (ipv6 ? fulltunnel_add6(ft, err, errlen) < 0 : block6(ft, err, errlen) < 0) {
 		fulltunnel_down(ft);
 		return -1;
 	}
@@ -111,6 +154,7 @@ int fulltunnel_add6(struct full_tunnel *ft, char *err, size_t errlen)
 		ft->low6_added = false;
 		return -1;
 	}
+	unblock6(ft); /* the TUN's routes are there: the unreachable ones may go */
 	return 0;
 }
 
@@ -143,8 +187,10 @@ bool fulltunnel_holds(const struct full_tunnel *ft)
 	uint8_t gw[16];
 	if (!ft->high_added)
 		return false;
-	if (ft->family == AF_INET6 && !ft->high6_added)
-		return true; /* routes of IPv4 alone: the hub's way is the kernel's own */
+	const struct in6_addr *hub6 = (const struct in6_addr *)(const void *)ft->hub;
+	if (ft->family == AF_INET6 &&
+	    ((!ft->high6_added && !ft->high6_blocked) || IN6_IS_ADDR_LINKLOCAL(hub6)))
+		return true; /* no route of ours covers the hub: its way is the kernel's own */
 	if (ft->family == AF_INET6)
 		/* A gateway of IPv6 is link-local: on its link while that is up
 		 * (the kernel drops our route with the link). */
@@ -170,6 +216,7 @@ void fulltunnel_down(struct full_tunnel *ft)
 		nl_route_del_own(ft->tun, htonl(HIGH_HALF), 1, 0);
 	if (ft->low_added)
 		nl_route_del_own(ft->tun, htonl(LOW_HALF), 1, 0);
+	unblock6(ft);
 	if (ft->host_added)
 		nl_host_route_del(ft->family, ft->hub_oif, ft->hub, ft->hub_gw, ft->metric);
 	ft->high_added = ft->low_added = ft->host_added = ft->low6_added = ft->high6_added = false;

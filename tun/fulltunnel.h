@@ -2,10 +2,12 @@
  * itself the way the kernel reached it before. The default route is never
  * touched: two /1 routes through the TUN are more specific (0.0.0.0/1 and
  * 128.0.0.0/1; for IPv6 ::/1 and 8000::/1), and removing them (or the TUN
- * going away) gives the old routing back. Every route we add carries
+ * going away) gives the old routing back. IPv6 that the tunnel does not
+ * carry gets ::/1 and 8000::/1 as unreachable routes instead: it fails at
+ * once rather than leave beside the tunnel. Every route we add carries
  * SLOPN_RTPROT, so one left by a crash is found and removed; the host route
- * to the hub also a metric of its client's, so that of another client on
- * the machine is not. */
+ * to the hub and the unreachable ones (which no TUN takes with it) also a
+ * metric of its client's, so that another client's on the machine is not. */
 #ifndef SLOPN_TUN_FULLTUNNEL_H
 #define SLOPN_TUN_FULLTUNNEL_H
 
@@ -21,6 +23,7 @@ struct full_tunnel {
 	uint8_t hub_gw[16];     /* its gateway, all zero = on-link */
 	uint32_t metric;        /* of the host route: this client's (fulltunnel_metric) */
 	bool host_added, low_added, high_added, low6_added, high6_added;
+	bool low6_blocked, high6_blocked; /* ::/1 and 8000::/1 unreachable */
 };
 
 /* The metric of the host route to the hub for the client on TUN tun: the
@@ -28,13 +31,16 @@ struct full_tunnel {
 uint32_t fulltunnel_metric(const char *tun);
 
 /* Route all IPv4, and with ipv6 all IPv6 too, through tun, keeping the hub
- * (family AF_INET or AF_INET6, hub its 4 or 16 bytes) outside it.
+ * (family AF_INET or AF_INET6, hub its 4 or 16 bytes) outside it; without
+ * ipv6, make all IPv6 unreachable but the networks beside the machine and
+ * the hub (not when the kernel has no IPv6: none leaves then either).
  * 0, or -1 with the reason in err (what was added is removed again). */
 int fulltunnel_up(struct full_tunnel *ft, int tun, uint32_t metric, int family, const void *hub,
                   bool ipv6, char *err, size_t errlen);
 /* After fulltunnel_up without ipv6: all IPv6 through the TUN too (the hub
- * takes it on now). 0 (also when it already was), or -1 with the reason
- * in err (the IPv4 routes stay). */
+ * takes it on now), and no longer unreachable. 0 (also when it already
+ * was), or -1 with the reason in err (the IPv4 routes stay, and IPv6
+ * unreachable). */
 int fulltunnel_add6(struct full_tunnel *ft, char *err, size_t errlen);
 /* Put back the routes through the TUN that the kernel removed when the
  * TUN was set down (it does so without a word). 0, or -1 with the reason
@@ -51,5 +57,8 @@ void fulltunnel_down(struct full_tunnel *ft);
  * whatever hub, and an older slopnd's to this hub (hub NULL: not those);
  * returns how many (0 when none), or -1. */
 int fulltunnel_flush_stale(uint32_t metric, int family, const void *hub);
+/* Remove the unreachable IPv6 routes a crashed run on this TUN left
+ * (metric); how many (0 when none), or -1. */
+int fulltunnel_flush_stale6(uint32_t metric);
 
 #endif

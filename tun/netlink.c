@@ -388,6 +388,34 @@ int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const
 	return route_msg(RTM_DELROUTE, 0, AF_INET6, ifindex, dst, prefix, gw, SLOPN_RTPROT, 0);
 }
 
+/* No interface, no gateway: the kernel answers ENETUNREACH. */
+static int unreachable6_msg(uint16_t type, uint16_t flags, const uint8_t dst[16], unsigned prefix,
+                            uint32_t metric)
+{
+	char buf[MNL_SOCKET_BUFFER_SIZE];
+	struct nlmsghdr *nlh = start(buf, type, flags);
+	struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rtm));
+	rtm->rtm_family = AF_INET6;
+	rtm->rtm_dst_len = (unsigned char)prefix;
+	rtm->rtm_table = RT_TABLE_MAIN;
+	rtm->rtm_protocol = SLOPN_RTPROT;
+	rtm->rtm_scope = RT_SCOPE_UNIVERSE;
+	rtm->rtm_type = RTN_UNREACHABLE;
+	mnl_attr_put(nlh, RTA_DST, 16, dst);
+	mnl_attr_put_u32(nlh, RTA_PRIORITY, metric);
+	return nl_talk(nlh, NULL, NULL);
+}
+
+int nl_route6_unreachable_add(const uint8_t dst[16], unsigned prefix, uint32_t metric)
+{
+	return unreachable6_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, dst, prefix, metric);
+}
+
+int nl_route6_unreachable_del(const uint8_t dst[16], unsigned prefix, uint32_t metric)
+{
+	return unreachable6_msg(RTM_DELROUTE, 0, dst, prefix, metric);
+}
+
 /* One route of the main table, as a dump or a lookup returns it; an IPv4
  * address in the first 4 bytes. */
 struct route_info {
@@ -687,6 +715,35 @@ int nl_host_route_flush(int family, uint32_t metric, const void *dst)
 	for (unsigned i = 0; i < m.n; i++)
 		if (nl_host_route_del(family, m.found[i].oif, m.found[i].dst, m.found[i].gw,
 		                      m.found[i].metric) < 0 && errno != ESRCH)
+			return -1;
+	return (int)m.n;
+}
+
+struct unreachable_match {
+	uint32_t metric;
+	unsigned n;
+	struct route_info found[16];
+};
+
+static int collect_unreachable(const struct nlmsghdr *nlh, void *data)
+{
+	struct unreachable_match *m = data;
+	struct route_info r;
+	parse_route(nlh, &r);
+	if (r.table == RT_TABLE_MAIN && r.proto == SLOPN_RTPROT && r.family == AF_INET6 &&
+	    r.type == RTN_UNREACHABLE && r.metric == m->metric && m->n < 16)
+		m->found[m->n++] = r;
+	return MNL_CB_OK;
+}
+
+int nl_route6_unreachable_flush(uint32_t metric)
+{
+	struct unreachable_match m = {.metric = metric};
+	if (dump(AF_INET6, RTM_GETROUTE, sizeof(struct rtmsg), collect_unreachable, &m) < 0)
+		return -1;
+	for (unsigned i = 0; i < m.n; i++)
+		if (nl_route6_unreachable_del(m.found[i].dst, m.found[i].dst_len, metric) < 0 &&
+		    errno != ESRCH)
 			return -1;
 	return (int)m.n;
 }

@@ -108,6 +108,14 @@ int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const
  * metric tells one client's from another's on the same machine. */
 int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
 int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
+/* An unreachable IPv6 route of ours (ip -6 route add unreachable DST/PREFIX
+ * proto 83 metric METRIC): what it takes fails at once (ENETUNREACH),
+ * through no interface. */
+int nl_route6_unreachable_add(const uint8_t dst[16], unsigned prefix, uint32_t metric);
+int nl_route6_unreachable_del(const uint8_t dst[16], unsigned prefix, uint32_t metric);
+/* Delete every unreachable IPv6 route of ours in the main table with this
+ * metric. Returns how many, or -1. */
+int nl_route6_unreachable_flush(uint32_t metric);
 /* Delete every host route of ours in the main table with this metric,
  * whatever its destination, and those with none to dst (an older
  * slopnd's; dst NULL: none of those). Returns how many, or -1. */

@@ -4,8 +4,9 @@
 # stay closed unless --allow-lan opens one, --full-tunnel routes ::/1 and
 # 8000::/1 into the tunnel and puts everything back exactly (also after
 # kill -9), --dns offers an IPv6 server too, IPv6 whose default route comes
-# after the hub started is taken on (and a client already connected told),
-# and the iptables form uses ip6tables.
+# after the hub started is taken on (and a client already connected told;
+# until then its IPv6 is unreachable, not out beside the tunnel), and the
+# iptables form uses ip6tables.
 #
 #   c1 192.0.2.11 --br0-- 192.0.2.1 hub 2001:db8:1::1/64 -- 2001:db8:1::2 rtr 2001:db8:2::1/64 -- 2001:db8:2::2 inet
 #                                    hub 2001:db8:3::1/64 -- 2001:db8:3::2 lanhost
@@ -135,7 +136,27 @@ expect_eq "IPv6 forwarding after kill -9, start, stop" "$(nsx hub sysctl -n net.
 # IPv6 that finds its way out after the start (a router advertisement
 # later than the hub): forwarding goes on, the rules take it, and a client
 # connected before, with a full tunnel, is told and takes its IPv6 in.
+#
+# Until then c1's IPv6 must not leave beside the tunnel: c1 is dual-stack
+# here, its LAN 2001:db8:4::/64 with an IPv6 default route via the hub's
+# address there, and its full tunnel makes ::/1 and 8000::/1 unreachable
+# instead (the LAN stays reachable); a kill -9 leaves them, the next start
+# takes them over, and they go once IPv6 goes through the tunnel.
 ip -n "$RUN-hub" -6 route del default
+ip -n "$RUN-hub" addr add 2001:db8:4::1/64 dev eth0 nodad
+ip -n "$RUN-c1" addr add 2001:db8:4::11/64 dev eth0 nodad
+ip -n "$RUN-c1" -6 route add default via 2001:db8:4::1
+# way6 ADDR: the interface c1's kernel sends to ADDR by, or "unreachable".
+way6() {
+	nsx c1 ip -6 -o route get "$1" 2>&1 | awk '/^unreachable|nreachable/ {print "unreachable"; exit}
+		{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}'
+}
+# blocks6: c1's unreachable IPv6 routes of proto 83, "PREFIX metric N" each.
+blocks6() {
+	nsx c1 ip -6 route show proto 83 type unreachable |
+		awk '{m = ""; for (i = 1; i < NF; i++) if ($i == "metric") m = $(i + 1); print $2, "metric", m}'
+}
+expect_eq "c1's way to the internet host before its client starts" "$(way6 2001:db8:2::2)" eth0
 start hub:late "${HUB[@]}"
 wait_until 10 "the hub masquerading IPv4, its IPv6 inside" hub_nat_is "nftables out of wan, 0 allowed, 1 installs"
 wait_hub
@@ -144,18 +165,44 @@ start c1:late "${CLIENT[@]}"
 wait_until 10 "c1's IPv4 full tunnel" client_is c1:late full_tunnel true
 expect_eq "c1's IPv6 full tunnel while the hub has no IPv6 way out" "$(client_status c1:late full_tunnel6)" false
 full6 && fail "8000::/1 through the TUN while the hub has no IPv6 way out"
+expect_eq "c1's IPv6 blocked (status)" "$(client_status c1:late ipv6_blocked)" true
+expect_eq "c1's way to the internet host with its full tunnel" "$(way6 2001:db8:2::2)" unreachable
+expect_eq "c1's way to its LAN's router" "$(way6 2001:db8:4::1)" eth0
+expect_eq "c1's way to a VPN address" "$(way6 fd00:9::1)" slopn0
+ok "no IPv6 way out at the hub: c1's IPv6 beyond its LAN and the VPN is unreachable, not out of eth0"
+kill9 c1:late
+mv "$TMP/c1-late.log" "$TMP/c1-late-crash.log"
+M=$(blocks6 | awk 'NR == 1 {print $3}')
+expect_eq "what kill -9 left of c1's unreachable IPv6 routes" "$(blocks6)" "::/1 metric $M
+8000::/1 metric $M"
+# Another of that run's, had it made one for another prefix: the next
+# start removes what is left by the metric.
+ip -n "$RUN-c1" -6 route add unreachable 2001:db8:77::/48 proto 83 metric "$M"
+start c1:late "${CLIENT[@]}"
+wait_until 10 "c1's IPv4 full tunnel after a kill -9" client_is c1:late full_tunnel true
+expect_eq "c1's unreachable IPv6 routes after kill -9 and a start" "$(blocks6)" "::/1 metric $M
+8000::/1 metric $M"
+expect_eq "c1's IPv6 blocked after kill -9 and a start (status)" "$(client_status c1:late ipv6_blocked)" true
+ok "kill -9 leaves IPv6 unreachable; the next start takes it over and removes the rest"
 before=$(seen inet 2)
 ip -n "$RUN-hub" -6 route add default via 2001:db8:1::2
 wait_until 10 "the hub masquerading IPv6 out of wan too" hub_nat_is "nftables out of wan, IPv6 out of wan, 0 allowed, 2 installs"
 expect_eq "IPv6 forwarding once IPv6 has a way out" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 1
 wait_until 5 "c1 told: its IPv6 full tunnel" client_is c1:late full_tunnel6 true
 full6 || fail "no 8000::/1 through the TUN after the hub was told"
+expect_eq "c1's IPv6 blocked once it goes through the tunnel (status)" "$(client_status c1:late ipv6_blocked)" false
+expect_eq "c1's unreachable IPv6 routes once it goes through the tunnel" "$(blocks6)" ""
+expect_eq "c1's way to the internet host, IPv6 through the tunnel" "$(way6 2001:db8:2::2)" slopn0
 wait_ping c1 2001:db8:2::2 5
 expect_eq "the internet host saw no VPN address (late IPv6)" "$(seen inet 1)" 0
 [ "$(seen inet 2)" -gt "$before" ] || fail "the internet host saw no ping from the hub's address"
 ok "c1 reaches the internet host over IPv6 that found its way out after the hub started"
 stop c1:late
+expect_eq "c1's way to the internet host after its client stopped" "$(way6 2001:db8:2::2)" eth0
+expect_eq "c1's routes of proto 83 after its client stopped" "$(nsx c1 ip -6 route show proto 83)" ""
 stop hub:late
+ip -n "$RUN-c1" addr del 2001:db8:4::11/64 dev eth0
+ip -n "$RUN-hub" addr del 2001:db8:4::1/64 dev eth0
 cmp_state "nft ruleset after the late IPv6 run" "$RULES0" "$(nsx hub nft list ruleset)"
 expect_eq "IPv6 forwarding after the late IPv6 run" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
 [ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the forwarding state file is left behind"

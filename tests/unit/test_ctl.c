@@ -165,6 +165,12 @@ static void good_answers(void **state)
 	             "vip:       10.100.0.2 (hub 10.100.0.1)", "vip6:      fd00::2 (hub fd00::1)",
 	             "since:     4", "rtt:       12.4 ms", "up to 1280 bytes, in QUIC packets of 1350",
 	             "everything through the tunnel\n", "drops:     down 1", NULL});
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\",\"connected\":false,"
+	             "\"state\":\"waiting\",\"full_tunnel\":true,\"full_tunnel6\":false,\"ipv6_blocked\":true,"
+	             "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}",
+	             (const char *const[]){"routes:    everything through the tunnel (IPv4; IPv6 beyond it "
+	             "unreachable)\n", NULL});
 	snprintf(json, sizeof(json),
 	         "{\"token\":\"00ff\",\"invite\":\"slopn://00ff@192.0.2.1:4242?pin=sha256:ab\","
 	         "\"expires\":%lld,\"vip\":\"10.100.0.9\",\"vip6\":null,\"max_sessions\":2}", now + 7500 + 30);
