@@ -2,7 +2,8 @@
 # IPv6 inside the tunnel: addresses from the hub's /64 mirroring the IPv4
 # ones, ping6 to the hub and spoke to spoke, full 1280-byte packets, iperf3
 # both ways, TCP with hop-by-hop and destination options headers (split
-# from super-packets), a spoofed source dropped and counted, idle sessions without
+# from super-packets), a spoofed source dropped and counted, a forged
+# "packet too big" behind many options headers dropped, idle sessions without
 # drops (no router solicitations), "packet too big" for a connection that
 # carries less than the MTU (also spoke to spoke), and a hub with
 # --subnet6 none.
@@ -87,6 +88,40 @@ expect_eq "spoofed IPv6 packets counted" \
 ip -n "$RUN-c1" addr del fd00:5:6:7::77/128 dev slopn0
 nsx c1 ping -6 -c 1 -W 2 fd00:5:6:7::1 >/dev/null || fail "the real address no longer works"
 ok "a spoofed IPv6 source is dropped and counted; the real one still works"
+
+# A forged "packet too big" from c2 to c1 about packets c1 never sent
+# through the tunnel (its QUIC packets to a hub reached over IPv6), behind
+# 9 destination options headers, which the kernel walks however many there
+# are: c1 drops it as it does one without them (icmpforge.sh), and its
+# kernel never sees it.
+ptbs() { nsx c1 awk '$1 == "Icmp6InPktTooBigs" {print $2}' /proc/net/snmp6; }
+no_route() { client_status c1 totals.drops.no_route; }
+nr0=$(no_route) ptb0=$(ptbs)
+nsx c2 python3 - fd00:5:6:7::3 fd00:5:6:7::2 9 <<'PY' || fail "cannot send the forged packet too big"
+import socket, struct, sys
+src, dst, k = sys.argv[1], sys.argv[2], int(sys.argv[3])
+a = lambda s: socket.inet_pton(socket.AF_INET6, s)
+def csum(b):
+    b += b'\0' * (len(b) % 2)
+    s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+# The quoted packet: UDP fd00:99::11 -> the hub fd00:99::1:4242, 1400 bytes.
+quote = struct.pack('!IHBB16s16sHHHH', 0x60000000, 1360, 17, 64, a('fd00:99::11'), a('fd00:99::1'),
+                    40000, 4242, 1360, 0)
+icmp = struct.pack('!BBHI', 2, 0, 0, 1280) + quote
+pseudo = a(src) + a(dst) + struct.pack('!IxxxB', len(icmp), 58)
+icmp = icmp[:2] + struct.pack('!H', csum(pseudo + icmp)) + icmp[4:]
+opts = b''.join(bytes([60 if i + 1 < k else 58, 0, 1, 4, 0, 0, 0, 0]) for i in range(k))
+pkt = struct.pack('!IHBB16s16s', 0x60000000, len(opts) + len(icmp), 60, 64, a(src), a(dst)) + opts + icmp
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+s.sendto(pkt, (dst, 0))
+PY
+no_route_above() { [ "$(no_route)" -gt "$1" ]; }
+wait_until 5 "c1 dropping the forged packet too big (no_route $nr0)" no_route_above "$nr0"
+expect_eq "packets too big c1's kernel took" "$(ptbs)" "$ptb0"
+ok "a forged packet too big behind 9 destination options headers, from c2, is dropped by c1"
 
 # Kick by the IPv6 address.
 expect_eq "kicked by IPv6 address" "$(ctl --json sessions kick fd00:5:6:7::3 --reason v6 | jq .kicked)" 1
