@@ -1139,8 +1139,10 @@ static int setup_tun(struct server *s)
 	log_info("%s: %s; %s", s->tunname, s->tun.mode, s->tun.reads);
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
 	/* No link-local address: the kernel then sends no router solicitations
-	 * into the TUN (a failure only costs those). */
-	if (s->addrs.has6)
+	 * or multicast listener reports into the TUN (a failure only costs
+	 * those). With --subnet6 none too: IPv6 is on for the device all the
+	 * same, and they would be read and counted as drops. */
+	if (!nl_ipv6_disabled(s->tunname))
 		nl_set_addr_gen_none(s->ifindex);
 	if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0 ||
 	    nl_set_mtu(s->ifindex, s->cfg->mtu) < 0) {
