@@ -388,7 +388,7 @@ int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const
 	return route_msg(RTM_DELROUTE, 0, AF_INET6, ifindex, dst, prefix, gw, SLOPN_RTPROT, 0);
 }
 
-/* No interface, no gateway: the kernel answers ENETUNREACH. */
+/* No interface, no gateway: the kernel answers EHOSTUNREACH. */
 static int unreachable6_msg(uint16_t type, uint16_t flags, const uint8_t dst[16], unsigned prefix,
                             uint32_t metric)
 {

@@ -109,7 +109,7 @@ int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const
 int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
 int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
 /* An unreachable IPv6 route of ours (ip -6 route add unreachable DST/PREFIX
- * proto 83 metric METRIC): what it takes fails at once (ENETUNREACH),
+ * proto 83 metric METRIC): what it takes fails at once (EHOSTUNREACH),
  * through no interface. */
 int nl_route6_unreachable_add(const uint8_t dst[16], unsigned prefix, uint32_t metric);
 int nl_route6_unreachable_del(const uint8_t dst[16], unsigned prefix, uint32_t metric);

@@ -21,14 +21,15 @@ expect_eq "c1's full tunnel" "$(client_status c1 full_tunnel)" true
 
 kill9 c1
 own_routes() { ip -n "$RUN-c1" "$@" route show proto 83 | sed 's/ *$//'; }
+# The kernel takes the TUN, and its routes with it, a moment after the
+# process is gone.
+tun_gone() { ! ip -n "$RUN-c1" link show slopn0 > /dev/null 2>&1; }
+wait_until 5 "c1's TUN gone after kill -9" tun_gone
 HOST=$(own_routes)
 [[ $HOST =~ ^"192.0.2.1 via 198.51.100.1 dev eth0 metric "(83[0-9]{5})$ ]] ||
 	fail "c1's routes after kill -9: expected its host route to the hub alone, got '$HOST'"
 M=${BASH_REMATCH[1]}
 ok "kill -9 left c1's host route to the hub: $HOST"
-# That run's IPv6 one, had the hub been reached over IPv6, and another
-# client's (another TUN, another metric), which is not c1's to remove.
-ip -n "$RUN-c1" -6 route add 2001:db8::1/128 dev eth1 proto 83 metric "$M"
 # The tunnel carried no IPv6 (the hub has none): that run made ::/1 and
 # 8000::/1 unreachable instead, and nothing took them with its TUN. One
 # more of its, had it made one: the next start removes them by the metric.
@@ -36,6 +37,9 @@ expect_eq "c1's unreachable IPv6 routes after kill -9" "$(own_routes -6)" \
 	"unreachable ::/1 dev lo metric $M pref medium
 unreachable 8000::/1 dev lo metric $M pref medium"
 ip -n "$RUN-c1" -6 route add unreachable 2001:db8:77::/48 proto 83 metric "$M"
+# That run's IPv6 one, had the hub been reached over IPv6, and another
+# client's (another TUN, another metric), which is not c1's to remove.
+ip -n "$RUN-c1" -6 route add 2001:db8::1/128 dev eth1 proto 83 metric "$M"
 OTHER=$(( M == 8300000 ? 8300001 : 8300000 ))
 ip -n "$RUN-c1" route add 192.0.2.99/32 via 203.0.113.1 dev eth1 proto 83 metric "$OTHER"
 

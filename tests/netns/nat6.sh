@@ -148,7 +148,7 @@ ip -n "$RUN-c1" addr add 2001:db8:4::11/64 dev eth0 nodad
 ip -n "$RUN-c1" -6 route add default via 2001:db8:4::1
 # way6 ADDR: the interface c1's kernel sends to ADDR by, or "unreachable".
 way6() {
-	nsx c1 ip -6 -o route get "$1" 2>&1 | awk '/^unreachable|nreachable/ {print "unreachable"; exit}
+	nsx c1 ip -6 -o route get "$1" 2>&1 | awk '/^unreachable|nreachable|No route to host/ {print "unreachable"; exit}
 		{for (i = 1; i < NF; i++) if ($i == "dev") {print $(i + 1); exit}}'
 }
 # blocks6: c1's unreachable IPv6 routes of proto 83, "PREFIX metric N" each.
@@ -201,6 +201,7 @@ stop c1:late
 expect_eq "c1's way to the internet host after its client stopped" "$(way6 2001:db8:2::2)" eth0
 expect_eq "c1's routes of proto 83 after its client stopped" "$(nsx c1 ip -6 route show proto 83)" ""
 stop hub:late
+ip -n "$RUN-c1" -6 route del default via 2001:db8:4::1
 ip -n "$RUN-c1" addr del 2001:db8:4::11/64 dev eth0
 ip -n "$RUN-hub" addr del 2001:db8:4::1/64 dev eth0
 cmp_state "nft ruleset after the late IPv6 run" "$RULES0" "$(nsx hub nft list ruleset)"
