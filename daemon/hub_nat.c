@@ -392,9 +392,20 @@ static bool find_egress6(struct server *s)
 }
 
 /* A router ignores router advertisements unless accept_ra is 2: a learnt
- * address or route of the hub's own would run out. */
-static void warn_accept_ra(const struct server *s)
+ * address or route of the hub's own would run out. Before IPv6 forwarding
+ * goes on, tun/nat.c sets 2 on the IPv6 egress where it was 1 (ra0: its
+ * value before; the kernel drops default routes learnt there otherwise):
+ * said; a warning when it is 1 still (it could not be set, or forwarding
+ * was on before the hub). */
+static void warn_accept_ra(const struct server *s, int ra0)
 {
+	if (ra0 == 1 && accept_ra(s->egress6) == 2) {
+		log_info("nat: net.ipv6.conf.%s.accept_ra is 2 while the hub routes IPv6 (it was 1): "
+		         "with forwarding on, the kernel would drop the default route %s learnt from "
+		         "router advertisements, and take no more; put back at exit", s->egress6,
+		         s->egress6);
+		return;
+	}
 	struct nl_addr6 a[MAX_ADDRS];
 	int n = nl_addr6_dump(a, MAX_ADDRS);
 	unsigned idx = if_nametoindex(s->egress6);
@@ -414,13 +425,14 @@ static void warn_accept_ra(const struct server *s)
 static bool egress6_open(struct server *s)
 {
 	char err[256];
-	if (nat_forward6_on(s->nat_state, err, sizeof(err)) < 0) {
+	int ra0 = accept_ra(s->egress6);
+	if (nat_forward6_on(s->nat_state, s->egress6, err, sizeof(err)) < 0) {
 		log_err("nat: an IPv6 default route is here now, but %s: clients' IPv6 stays inside "
 		        "the VPN", err);
 		s->egress6[0] = '\0';
 		return false;
 	}
-	warn_accept_ra(s);
+	warn_accept_ra(s, ra0);
 	return true;
 }
 
@@ -515,10 +527,11 @@ int hub_nat_setup(struct server *s)
 		                             "--egress IFACE says which"
 		                           : "nat: no IPv6 default route here: clients' IPv6 stays inside "
 		                             "the VPN until there is one");
-	else if (s->addrs.has6)
-		warn_accept_ra(s);
+	int ra0 = s->addrs.has6 && s->egress6[0] ? accept_ra(s->egress6) : -1;
 	if (hub_nat_install(s, NAT_START) < 0)
 		return -1;
+	if (s->addrs.has6 && s->egress6[0])
+		warn_accept_ra(s, ra0);
 	s->nat_on = true;
 	return 0;
 }

@@ -3,6 +3,21 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <string.h>
+
+static bool ifname_char(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c && strchr("._@+-", c));
+}
+
+static bool ifname_ok(const char *s)
+{
+	size_t n = 0;
+	while (n < 16 && s[n] && ifname_char(s[n]))
+		n++;
+	return n > 0 && n < 16 && !s[n];
+}
 
 /* One value at *pos: digits, no sign, no leading zero, up to INT_MAX. Its
  * value, or -1 with *pos left anywhere. */
@@ -34,7 +49,7 @@ static int line_end(const char *buf, size_t len, size_t *pos)
 int natstate_parse(const char *buf, size_t len, struct natstate *st)
 {
 	size_t pos = 0;
-	*st = (struct natstate){-1, -1, -1};
+	*st = NATSTATE_NONE;
 	if ((st->fwd4 = number(buf, len, &pos)) < 0 || line_end(buf, len, &pos) < 0)
 		goto bad;
 	if (pos < len) {
@@ -47,13 +62,32 @@ int natstate_parse(const char *buf, size_t len, struct natstate *st)
 		if (line_end(buf, len, &pos) < 0 || (none && pos == len))
 			goto bad;
 	}
-	if (pos < len && ((st->redirects4 = number(buf, len, &pos)) < 0 ||
-	                  line_end(buf, len, &pos) < 0))
-		goto bad;
+	if (pos < len) {
+		/* "-": accept_redirects not read, and the fourth line must follow. */
+		bool none = buf[pos] == '-';
+		if (none)
+			pos++;
+		else if ((st->redirects4 = number(buf, len, &pos)) < 0)
+			goto bad;
+		if (line_end(buf, len, &pos) < 0 || (none && pos == len))
+			goto bad;
+	}
+	if (pos < len) {
+		size_t n = 0;
+		while (pos + n < len && n < sizeof(st->ra_if) && ifname_char(buf[pos + n]))
+			n++;
+		if (n == 0 || n == sizeof(st->ra_if) || pos + n == len || buf[pos + n] != ' ')
+			goto bad;
+		memcpy(st->ra_if, buf + pos, n);
+		st->ra_if[n] = '\0';
+		pos += n + 1;
+		if ((st->accept_ra = number(buf, len, &pos)) < 0 || line_end(buf, len, &pos) < 0)
+			goto bad;
+	}
 	if (pos == len)
 		return 0;
 bad:
-	*st = (struct natstate){-1, -1, -1};
+	*st = NATSTATE_NONE;
 	return -1;
 }
 
@@ -61,10 +95,16 @@ int natstate_format(char *buf, size_t len, const struct natstate *st)
 {
 	if (st->fwd4 < 0 || len == 0)
 		return -1;
-	char v6[16] = "-";
+	if (st->accept_ra >= 0 && !ifname_ok(st->ra_if))
+		return -1;
+	char v6[16] = "-", r4[16] = "-";
 	if (st->fwd6 >= 0)
 		snprintf(v6, sizeof(v6), "%d", st->fwd6);
-	int n = st->redirects4 >= 0 ? snprintf(buf, len, "%d\n%s\n%d\n", st->fwd4, v6, st->redirects4)
+	if (st->redirects4 >= 0)
+		snprintf(r4, sizeof(r4), "%d", st->redirects4);
+	int n = st->accept_ra >= 0  ? snprintf(buf, len, "%d\n%s\n%s\n%s %d\n", st->fwd4, v6, r4,
+	                                       st->ra_if, st->accept_ra)
+	      : st->redirects4 >= 0 ? snprintf(buf, len, "%d\n%s\n%s\n", st->fwd4, v6, r4)
 	      : st->fwd6 >= 0       ? snprintf(buf, len, "%d\n%s\n", st->fwd4, v6)
 	                            : snprintf(buf, len, "%d\n", st->fwd4);
 	return n < 0 || (size_t)n >= len ? -1 : n;

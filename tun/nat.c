@@ -305,7 +305,7 @@ static int nft_remove(const char *tun)
 static int read_state(const char *path, struct natstate *st)
 {
 	char b[NATSTATE_TEXT_MAX];
-	*st = (struct natstate){-1, -1, -1};
+	*st = NATSTATE_NONE;
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
@@ -340,6 +340,41 @@ static bool other_router(char *where, size_t len)
 	return found == 1;
 }
 
+/* An interface's accept_ra sysctl. */
+static void ra_path(char *buf, size_t len, const char *ifname)
+{
+	snprintf(buf, len, "/proc/sys/net/ipv6/conf/%s/accept_ra", ifname);
+}
+
+/* Turning IPv6 forwarding on makes the kernel drop the default routes it
+ * learnt from router advertisements on every interface whose accept_ra is
+ * not 2, and take no more (a router ignores them): the hub would lose its
+ * own IPv6 way out, at once or when the route runs out. So before it goes
+ * on (it is off now), accept_ra 1 on the IPv6 egress becomes 2, as for a
+ * router that takes its way out from advertisements. True when st now
+ * holds the value from before, for the state file (written first), and
+ * ra_set is due. */
+static bool ra_before(struct natstate *st, const char *egress6)
+{
+	char path[64];
+	if (!egress6 || !nat_ifname_ok(egress6) || st->accept_ra >= 0 || read_int(IP6_FORWARD) != 0)
+		return false;
+	ra_path(path, sizeof(path), egress6);
+	if (read_int(path) != 1)
+		return false;
+	st->accept_ra = 1;
+	snprintf(st->ra_if, sizeof(st->ra_if), "%s", egress6);
+	return true;
+}
+
+/* A failure leaves it at 1: the hub warns (hub_nat.c). */
+static void ra_set(const struct natstate *st)
+{
+	char path[64];
+	ra_path(path, sizeof(path), st->ra_if);
+	write_int(path, 2);
+}
+
 /* Forwarding as the state file says it was, and the file gone; but left on
  * while another router's NAT is in the kernel (kept: where its rule is,
  * else empty). Turning IPv4's off makes the kernel accept ICMP redirects on
@@ -368,24 +403,35 @@ static void restore_forwarding(const char *state_file, char *kept, size_t keptle
 	}
 	if (off6)
 		write_int(IP6_FORWARD, 0);
+	/* accept_ra back once IPv6 forwarding is off (while it stays on, the
+	 * machine routes, and needs 2 to keep a default route learnt from
+	 * advertisements), unless its administrator changed it meanwhile. */
+	char path[64];
+	if (st.accept_ra >= 0 && read_int(IP6_FORWARD) == 0) {
+		ra_path(path, sizeof(path), st.ra_if);
+		if (read_int(path) == 2)
+			write_int(path, st.accept_ra);
+	}
 	unlink(state_file);
 }
 
-int nat_forward6_on(const char *state_file, char *err, size_t errlen)
+int nat_forward6_on(const char *state_file, const char *egress6, char *err, size_t errlen)
 {
 	struct natstate st;
 	if (read_state(state_file, &st) < 0) {
 		snprintf(err, errlen, "cannot read %s", state_file);
 		return -1;
 	}
-	if (st.fwd6 < 0) {
-		if ((st.fwd6 = read_int(IP6_FORWARD)) < 0) {
-			snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
-			return -1;
-		}
-		if (write_state(state_file, &st, err, errlen) < 0)
-			return -1;
+	bool save = st.fwd6 < 0;
+	if (st.fwd6 < 0 && (st.fwd6 = read_int(IP6_FORWARD)) < 0) {
+		snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
+		return -1;
 	}
+	bool ra = ra_before(&st, egress6);
+	if ((save || ra) && write_state(state_file, &st, err, errlen) < 0)
+		return -1;
+	if (ra)
+		ra_set(&st);
 	if (write_int(IP6_FORWARD, 1) < 0) {
 		snprintf(err, errlen, "cannot turn on forwarding (%s): %s", IP6_FORWARD, strerror(errno));
 		return -1;
@@ -404,7 +450,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 	/* Rules of ours already there mean the last run did not stop cleanly:
 	 * the state file then still holds the settings from before it. */
 	bool stale_nft = table_exists(r->tun), stale_ipt = ipt_exists(r->tun);
-	struct natstate before = {-1, -1, -1};
+	struct natstate before = NATSTATE_NONE;
 	/* A run's state file, with its rules or without (a crash before them,
 	 * or rules its stop could not remove): it holds what was before. */
 	if (stale_nft || stale_ipt || access(state_file, F_OK) == 0)
@@ -422,6 +468,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 		snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
 		return -1;
 	}
+	bool ra = nat_forwards6(r) && ra_before(&before, r->egress6);
 	if (write_state(state_file, &before, err, errlen) < 0)
 		return -1;
 	/* What a crash left with the other backend goes; the same one is replaced. */
@@ -429,6 +476,8 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 		nft_remove(r->tun);
 	if (stale_ipt && want != NAT_IPTABLES)
 		ipt_remove(r->tun);
+	if (ra)
+		ra_set(&before);
 	const char *fwd = write_int(IP_FORWARD, 1) < 0 ? IP_FORWARD
 	                : nat_forwards6(r) && write_int(IP6_FORWARD, 1) < 0 ? IP6_FORWARD : NULL;
 	if (fwd) {

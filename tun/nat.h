@@ -103,8 +103,11 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
               const char *state_file, char *err, size_t errlen);
 /* IPv6 forwarding on while the rules are in (IPv6 found its way out after
  * the start): its setting from before goes into state_file first, unless
- * the file already holds one. 0, or -1 with err. */
-int nat_forward6_on(const char *state_file, char *err, size_t errlen);
+ * the file already holds one. So does egress6's accept_ra when it is 1 and
+ * forwarding is off: it becomes 2 before forwarding goes on, so that the
+ * kernel keeps the default route it learnt from router advertisements
+ * there (nat_start does the same). 0, or -1 with err. */
+int nat_forward6_on(const char *state_file, const char *egress6, char *err, size_t errlen);
 /* Install the rules again (SIGHUP), with the backend in use. 0 or more, as
  * nat_start; -1 with err. */
 int nat_update(const struct nat_rules *r, enum nat_backend used, char *err, size_t errlen);

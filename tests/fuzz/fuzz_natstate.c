@@ -13,11 +13,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const char *in = (const char *)data;
 	struct natstate st, back;
 	if (natstate_parse(in, size, &st) < 0) {
-		if (st.fwd4 != -1 || st.fwd6 != -1 || st.redirects4 != -1)
+		if (st.fwd4 != -1 || st.fwd6 != -1 || st.redirects4 != -1 || st.accept_ra != -1 ||
+		    st.ra_if[0])
 			abort();
 		return 0;
 	}
-	if (st.fwd4 < 0 || st.fwd6 < -1 || st.redirects4 < -1)
+	if (st.fwd4 < 0 || st.fwd6 < -1 || st.redirects4 < -1 || st.accept_ra < -1 ||
+	    (st.accept_ra >= 0) != (st.ra_if[0] != '\0') || !memchr(st.ra_if, 0, sizeof(st.ra_if)))
 		abort();
 	char text[NATSTATE_TEXT_MAX];
 	int n = natstate_format(text, sizeof(text), &st);

@@ -5,8 +5,9 @@
 # 8000::/1 into the tunnel and puts everything back exactly (also after
 # kill -9), --dns offers an IPv6 server too, IPv6 whose default route comes
 # after the hub started is taken on (and a client already connected told;
-# until then its IPv6 is unreachable, not out beside the tunnel), and the
-# iptables form uses ip6tables.
+# until then its IPv6 is unreachable, not out beside the tunnel), the
+# iptables form uses ip6tables, and a default route the hub learnt from a
+# router advertisement stays when it turns IPv6 forwarding on.
 #
 #   c1 192.0.2.11 --br0-- 192.0.2.1 hub 2001:db8:1::1/64 -- 2001:db8:1::2 rtr 2001:db8:2::1/64 -- 2001:db8:2::2 inet
 #                                    hub 2001:db8:3::1/64 -- 2001:db8:3::2 lanhost
@@ -244,4 +245,46 @@ stop c1:ll
 stop hub:ll
 cmp_state "c1's routes at the end" "$ROUTES0" "$(routing)"
 [ -L "$TMP/resolv.conf" ] || fail "resolv.conf is no longer a link at the end"
+
+# The hub's IPv6 default route learnt from a router advertisement: turning
+# IPv6 forwarding on makes the kernel drop such routes where accept_ra is
+# not 2, so the hub sets 2 on its IPv6 egress first (and keeps the route),
+# and puts 1 back at exit, also after a kill -9 (by its next start).
+ip -n "$RUN-hub" -6 route del default
+advertise() { # from rtr to the hub's link, router lifetime 1800 s
+	nsx rtr python3 -c 'import socket
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+i = socket.if_nametoindex("eth0")
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, i)
+s.sendto(bytes([134, 0, 0, 0, 64, 0, 0x07, 0x08]) + bytes(8), ("ff02::1", 0, 0, i))'
+}
+ra_route() { nsx hub ip -6 route show default proto ra | awk '{print $1, $4, $5}'; }
+ra_route_is() { [ "$(ra_route)" = "$1" ]; }
+accept_ra() { nsx hub sysctl -n net.ipv6.conf.wan.accept_ra; }
+advertise
+wait_until 5 "the hub's default route from the advertisement" ra_route_is "default dev wan"
+expect_eq "the hub's accept_ra on wan before it starts" "$(accept_ra)" 1
+start hub:ra "${HUB[@]}"
+wait_until 10 "the hub masquerading IPv6 out of wan" hub_nat_is "nftables out of wan, IPv6 out of wan, *"
+wait_hub
+expect_eq "IPv6 forwarding while the hub runs" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 1
+expect_eq "the hub's accept_ra on wan while it routes" "$(accept_ra)" 2
+expect_eq "the hub's default route from the advertisement, forwarding on" "$(ra_route)" "default dev wan"
+start c1:ra "${CLIENT[@]}"
+wait_ping c1 2001:db8:2::2 10
+ok "a default route from a router advertisement stays when the hub turns IPv6 forwarding on"
+kill9 hub:ra
+expect_eq "the hub's accept_ra on wan after a kill -9" "$(accept_ra)" 2
+start hub:ra2 "${HUB[@]}"
+wait_until 10 "the hub masquerading IPv6 out of wan again" hub_nat_is "nftables out of wan, IPv6 out of wan, *"
+wait_hub
+expect_eq "the hub's accept_ra on wan after kill -9 and a start" "$(accept_ra)" 2
+expect_eq "the default route from the advertisement after kill -9 and a start" "$(ra_route)" "default dev wan"
+stop c1:ra
+stop hub:ra2
+expect_eq "the hub's accept_ra on wan after it stops" "$(accept_ra)" 1
+expect_eq "IPv6 forwarding after it stops" "$(nsx hub sysctl -n net.ipv6.conf.all.forwarding)" 0
+[ -e "$TMP/hub-state/nat-slopn0.forward" ] && fail "the forwarding state file is left behind"
+ok "accept_ra back to 1 at the hub's stop, also after a kill -9 and a start"
 echo "PASS"
