@@ -88,14 +88,21 @@ static void client_handshake(struct conn *c)
 	struct client *cl = c->owner;
 	struct slopn_login_request req = {0};
 	char buf[SLOPN_LOGIN_MAX];
-	snprintf(req.token, sizeof(req.token), "%s", cl->cfg->token);
+	/* The whole token or none (then no login is built): never cut short.
+	 * The config took only tokens that fit. */
+	size_t tl = strlen(cl->cfg->token);
+	if (tl < sizeof(req.token))
+		memcpy(req.token, cl->cfg->token, tl + 1);
 	snprintf(req.client_version, sizeof(req.client_version), "slopn-c/%s", SLOPN_VERSION);
 	snprintf(req.os, sizeof(req.os), "linux");
 	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
 	snprintf(req.instance, sizeof(req.instance), "%s", cl->instance);
 	req.ipv6 = cl->can6;
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
-	if (n < 0 || !conn_ctl_send(c, buf, (size_t)n))
+	gnutls_memset(req.token, 0, sizeof(req.token));
+	bool sent = n >= 0 && conn_ctl_send(c, buf, (size_t)n);
+	gnutls_memset(buf, 0, sizeof(buf));
+	if (!sent)
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, "cannot build login");
 	else
 		timer_once(cl->login_timer, LOGIN_WAIT);

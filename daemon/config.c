@@ -22,6 +22,7 @@
 #include "proto/invite.h"
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
+#include "proto/login.h"
 #include "proto/text.h"
 
 static const char usage_server[] =
@@ -328,6 +329,22 @@ static int check_ifname(const char *v)
 }
 
 /* One setting, from the command line or the config file. 0 or -1. */
+/* A token a login of ours can carry, whole: the client's own, or the
+ * hub's shared one (which its clients must send). Never cut short. */
+static int check_token(const char *t)
+{
+	size_t len = strlen(t), plain = text_plain(t, len);
+	if (!len)
+		return bad("must not be empty");
+	/* A login carries it as a JSON string: text, or no login ever goes. */
+	if (plain < len)
+		return bad("byte %zu is a control character or not UTF-8 text", plain + 1);
+	if (!slopn_login_token_fits(t))
+		return bad("%zu bytes, more than a login carries: at most %zu (each \" or \\ "
+		           "counts twice)", len, slopn_login_token_room());
+	return 0;
+}
+
 static int apply(struct config *c, int opt, const char *arg)
 {
 	switch (opt) {
@@ -383,17 +400,12 @@ static int apply(struct config *c, int opt, const char *arg)
 		memcpy(c->subnet6, c6.net, 8);
 		break;
 	}
-	case OPT_TOKEN: {
-		size_t len = strlen(arg), plain = text_plain(arg, len);
-		if (!len || len > 255)
-			return bad("must be 1..255 bytes");
-		/* A login carries it as a JSON string: text, or no login ever goes. */
-		if (plain < len)
-			return bad("byte %zu is a control character or not UTF-8 text", plain + 1);
+	case OPT_TOKEN:
+		if (check_token(arg) < 0)
+			return -1;
 		set_str(&c->token, arg);
 		c->token_set = !origin;
 		break;
-	}
 	case OPT_STATE_DIR:
 		if (!*arg)
 			return bad("needs a directory");
@@ -466,6 +478,10 @@ static int apply(struct config *c, int opt, const char *arg)
 		/* Flags given separately win over the invite's parts. */
 		if (!c->server_set)
 			set_str(&c->server, inv.server);
+		if (!c->token_set && check_token(inv.token) < 0) {
+			gnutls_memset(inv.token, 0, sizeof(inv.token));
+			return -1;
+		}
 		if (!c->token_set)
 			set_str(&c->token, inv.token);
 		if (!c->pin_set && inv.pin[0])

@@ -402,9 +402,16 @@ ssize_t slopn_login_request_format(const struct slopn_login_request *req, char *
 	if (!req || !req->token[0])
 		return -1;
 	/* json_pack fails on strings that are not UTF-8: -1 then too. */
-	json_t *j = json_pack("{s:s, s:s%, s:s%, s:s%}", "type", "login_request",
-	                      "token", FIELD(req->token),
-	                      "client_version", FIELD(req->client_version), "os", FIELD(req->os));
+	json_t *j = json_pack("{s:s, s:s%}", "type", "login_request", "token", FIELD(req->token));
+	/* The version and os only when set (ours always are): so the line of
+	 * any request the parser took, however long its token, fits again. */
+	if (j && ((req->client_version[0] &&
+	           json_object_set_new(j, "client_version",
+	                               json_stringn(FIELD(req->client_version))) < 0) ||
+	          (req->os[0] && json_object_set_new(j, "os", json_stringn(FIELD(req->os))) < 0))) {
+		json_decref(j);
+		return -1;
+	}
 	/* Ours only, and only when set, as the parser wants them. */
 	if (j && (set_id(j, "client_id", req->client_id, sizeof(req->client_id)) < 0 ||
 	          set_id(j, "instance", req->instance, sizeof(req->instance)) < 0)) {
@@ -416,6 +423,44 @@ ssize_t slopn_login_request_format(const struct slopn_login_request *req, char *
 		return -1;
 	}
 	return dump_line(j, buf, cap);
+}
+
+/* A request with token and the longest fields our client adds, formatted
+ * into buf: its length, or -1. */
+static ssize_t longest_request(const char *token, char *buf, size_t cap)
+{
+	size_t n = strlen(token);
+	struct slopn_login_request *r = calloc(1, sizeof(*r));
+	if (!r || n >= sizeof(r->token)) {
+		free(r);
+		return -1;
+	}
+	memcpy(r->token, token, n + 1);
+	memset(r->client_version, 'v', sizeof(r->client_version) - 1);
+	memset(r->os, 'o', sizeof(r->os) - 1);
+	memset(r->client_id, 'c', sizeof(r->client_id) - 1);
+	memset(r->instance, 'i', sizeof(r->instance) - 1);
+	r->ipv6 = true;
+	ssize_t rv = slopn_login_request_format(r, buf, cap);
+	explicit_bzero(r->token, n);
+	free(r);
+	return rv;
+}
+
+bool slopn_login_token_fits(const char *token)
+{
+	char buf[SLOPN_LOGIN_MAX];
+	bool fits = token && longest_request(token, buf, sizeof(buf)) >= 0;
+	explicit_bzero(buf, sizeof(buf));
+	return fits;
+}
+
+size_t slopn_login_token_room(void)
+{
+	char buf[SLOPN_LOGIN_MAX];
+	/* The line of a 1-byte token, and its NUL, leave this much room. */
+	ssize_t n = longest_request("x", buf, sizeof(buf));
+	return n < 0 ? 0 : sizeof(buf) - (size_t)n;
 }
 
 static int set_ip6(json_t *j, const char *key, const struct in6_addr *a)

@@ -17,7 +17,10 @@
  * connection. The original's messages are well under 1 KiB. */
 #define SLOPN_LOGIN_MAX 4096
 
-#define SLOPN_TOKEN_MAX 256
+/* A token's room, its NUL included: a login line's worth, since a token
+ * never comes in more than one line (the original's Go strings have no
+ * limit of their own). */
+#define SLOPN_TOKEN_MAX SLOPN_LOGIN_MAX
 #define SLOPN_SHORT_MAX 64
 #define SLOPN_MESSAGE_MAX 256
 #define SLOPN_CLIENT_ID_MAX 64
@@ -85,6 +88,14 @@ int slopn_login_request_parse(const char *line, size_t len,
 int slopn_login_response_parse(const char *line, size_t len,
                                struct slopn_login_response *out,
                                char *err, size_t errlen);
+
+/* Whether our client's login can carry token: formatted with the longest
+ * fields our client adds (version, os, client id, instance, ipv6), it fits
+ * in SLOPN_LOGIN_MAX. False for "" and for what is not UTF-8. */
+bool slopn_login_token_fits(const char *token);
+/* The longest such token of plain ASCII without '"' or '\\' (each of
+ * those takes two bytes of the line), in bytes. */
+size_t slopn_login_token_room(void);
 
 /* Write the message as compact JSON followed by '\n' into buf. Returns the
  * number of bytes written (no NUL counted; buf is NUL-terminated), or -1 if

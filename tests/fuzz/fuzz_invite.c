@@ -14,8 +14,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	struct invite a, b;
-	char err[256] = "", buf[2048];
+	static struct invite a, b;
+	/* Room for the longest token, each byte percent-encoded. */
+	static char buf[3 * SLOPN_TOKEN_MAX + INVITE_HOST_MAX + 128];
+	char err[256] = "";
 	if (invite_parse(s, &a, err, sizeof(err)) < 0) {
 		if (!err[0])
 			abort();

@@ -20,8 +20,11 @@ static void check_err(const char *err)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct slopn_login_request a, b;
-	char err[256], buf[SLOPN_LOGIN_MAX], type[16];
+	static struct slopn_login_request a, b;
+	/* A line of SLOPN_LOGIN_MAX bytes with its '\n' formats again in as
+	 * many, and its NUL. */
+	static char buf[SLOPN_LOGIN_MAX + 1];
+	char err[256], type[16];
 	/* Later messages on the stream go through this one. */
 	slopn_msg_type((const char *)data, size, type, sizeof(type));
 	if (strnlen(type, sizeof(type)) >= sizeof(type))
@@ -37,7 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    (a.instance[0] && !slopn_client_id_valid(a.instance)))
 		abort();
 	ssize_t n = slopn_login_request_format(&a, buf, sizeof(buf));
-	if (n <= 0 || buf[n - 1] != '\n' || buf[n] != '\0' || strlen(buf) != (size_t)n)
+	if (n <= 0 || n > SLOPN_LOGIN_MAX || buf[n - 1] != '\n' || buf[n] != '\0' ||
+	    strlen(buf) != (size_t)n)
 		abort();
 	if (slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 ||
 	    strcmp(a.token, b.token) != 0 || strcmp(a.client_version, b.client_version) != 0 ||

@@ -227,20 +227,79 @@ static void null_and_empty_are_absent(void **state)
 	                      "\"server_vip\":\"10.100.0.1\"}", &a), -1);
 }
 
+/* A token as long as a login line carries: the original's Go strings have
+ * no limit, and a shared token of 256 bytes or more must still work. */
 static void request_token_never_truncated(void **state)
 {
 	(void)state;
-	char line[1024], tok[SLOPN_TOKEN_MAX + 1];
-	struct slopn_login_request r;
-	memset(tok, 'x', SLOPN_TOKEN_MAX);
-	tok[SLOPN_TOKEN_MAX] = '\0';
-	snprintf(line, sizeof(line), "{\"type\":\"login_request\",\"token\":\"%s\"}", tok);
-	assert_int_equal(req(line, &r), -1);
-	assert_non_null(strstr(err, "token"));
-	tok[SLOPN_TOKEN_MAX - 1] = '\0'; /* the largest that fits */
-	snprintf(line, sizeof(line), "{\"type\":\"login_request\",\"token\":\"%s\"}", tok);
+	static char line[SLOPN_LOGIN_MAX + 64], tok[SLOPN_LOGIN_MAX];
+	static struct slopn_login_request r, back;
+#define TOKEN_LINE "{\"type\":\"login_request\",\"token\":\"%s\"}"
+	size_t frame = strlen(TOKEN_LINE) - 2; /* the line without the token */
+	memset(tok, 'x', 300);
+	tok[300] = '\0';
+	snprintf(line, sizeof(line), TOKEN_LINE, tok);
 	assert_int_equal(req(line, &r), 0);
-	assert_int_equal(strlen(r.token), SLOPN_TOKEN_MAX - 1);
+	assert_string_equal(r.token, tok);
+	/* The longest token a line carries: the line's 4095 bytes of JSON. */
+	memset(tok, 'x', SLOPN_LOGIN_MAX - 1 - frame);
+	tok[SLOPN_LOGIN_MAX - 1 - frame] = '\0';
+	snprintf(line, sizeof(line), TOKEN_LINE, tok);
+	assert_int_equal(strlen(line), SLOPN_LOGIN_MAX - 1);
+	assert_int_equal(req(line, &r), 0);
+	assert_string_equal(r.token, tok);
+	/* What parsed formats again, whole, and parses back. */
+	char buf[SLOPN_LOGIN_MAX + 1];
+	ssize_t n = slopn_login_request_format(&r, buf, sizeof(buf));
+	assert_int_equal(n, SLOPN_LOGIN_MAX);
+	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &back, err, sizeof(err)), 0);
+	assert_string_equal(back.token, tok);
+	/* A byte more is a line too large, refused whole, not cut short. */
+	strcat(tok, "x");
+	snprintf(line, sizeof(line), TOKEN_LINE, tok);
+	assert_int_equal(req(line, &r), -1);
+	assert_non_null(strstr(err, "larger than"));
+	assert_string_equal(r.token, "");
+}
+
+/* What our client can send: its login with the token fits in a line. */
+static void token_fits_a_login(void **state)
+{
+	(void)state;
+	static char tok[SLOPN_LOGIN_MAX + 8], buf[SLOPN_LOGIN_MAX];
+	size_t room = slopn_login_token_room();
+	/* A few KiB: the line less our client's other fields. */
+	assert_true(room > 3500 && room < SLOPN_LOGIN_MAX - 100);
+	memset(tok, 'x', 300);
+	tok[300] = '\0';
+	assert_true(slopn_login_token_fits(tok));
+	memset(tok, 'x', room);
+	tok[room] = '\0';
+	assert_true(slopn_login_token_fits(tok));
+	/* ... and such a login, with the longest other fields, reaches the hub. */
+	static struct slopn_login_request a, b;
+	memcpy(a.token, tok, room + 1);
+	memset(a.client_version, 'v', sizeof(a.client_version) - 1);
+	memset(a.os, 'o', sizeof(a.os) - 1);
+	memset(a.client_id, 'c', sizeof(a.client_id) - 1);
+	memset(a.instance, 'i', sizeof(a.instance) - 1);
+	a.ipv6 = true;
+	ssize_t n = slopn_login_request_format(&a, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_int_equal(slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)), 0);
+	assert_req_equal(&a, &b);
+	tok[room] = 'x';
+	tok[room + 1] = '\0';
+	assert_false(slopn_login_token_fits(tok));
+	/* '"' takes two bytes of the line. */
+	memset(tok, '"', room / 2 + 1);
+	tok[room / 2 + 1] = '\0';
+	assert_false(slopn_login_token_fits(tok));
+	tok[room / 2] = '\0';
+	assert_true(slopn_login_token_fits(tok));
+	assert_false(slopn_login_token_fits(""));
+	assert_false(slopn_login_token_fits("\xff\xfe"));
+	assert_false(slopn_login_token_fits(NULL));
 }
 
 static void one_mebibyte_line_is_refused(void **state)
@@ -806,6 +865,7 @@ int main(void)
 		cmocka_unit_test(request_client_id_and_ipv6),
 		cmocka_unit_test(null_and_empty_are_absent),
 		cmocka_unit_test(request_token_never_truncated),
+		cmocka_unit_test(token_fits_a_login),
 		cmocka_unit_test(one_mebibyte_line_is_refused),
 		cmocka_unit_test(login_size_limit),
 		cmocka_unit_test(long_fields_truncated),
