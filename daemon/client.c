@@ -175,6 +175,17 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		conn_close(c, SLOPN_ERR_CLIENT_EXIT, why); /* also status's last_error */
 		return;
 	}
+	cl->login_ignored[0] = '\0';
+	if (r.ignored.n) {
+		/* Taken as absent, as DESIGN.md has unknown fields: said, once a
+		 * login. */
+		char more[32] = "";
+		if (r.ignored.n > 1)
+			snprintf(more, sizeof(more), " (and %u more)", r.ignored.n - 1);
+		snprintf(cl->login_ignored, sizeof(cl->login_ignored), "%s%s", r.ignored.why, more);
+		log_warn("the hub's login answer: optional fields not understood, taken as absent: %s",
+		         cl->login_ignored);
+	}
 	if (!r.ok) {
 		/* The close with the error code follows; on_down decides. */
 		snprintf(cl->refusal, sizeof(cl->refusal), "%s", r.message);
@@ -1050,6 +1061,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	                                     [C_CONNECTING] = "connecting", [C_UP] = "connected"};
 	json_object_set_new(r, "state", json_string(states[cl->state]));
 	json_object_set_new(r, "last_error", cl->problem[0] ? json_string(cl->problem) : json_null());
+	json_object_set_new(r, "login_ignored",
+	                    up && cl->login_ignored[0] ? json_string(cl->login_ignored) : json_null());
 	json_object_set_new(r, "attempts", json_integer((json_int_t)cl->attempts));
 	json_object_set_new(r, "last_disconnect", !cl->down_at ? json_null() :
 	                    json_pack("{s:I, s:s, s:b, s:o}", "at", (json_int_t)cl->down_at,

@@ -90,6 +90,9 @@ struct client {
 	bool busy;                   /* the last attempt: the hub said it is busy */
 	unsigned busy_tries;         /* soon again after that, since the last connection */
 	unsigned bad_words;          /* the hub's lines not understood, this connection */
+	/* Optional fields of the hub's login answer taken as absent (their
+	 * count, and the first's reason), "" when none: status's login_ignored. */
+	char login_ignored[SLOPN_IGNORED_MAX + 48];
 	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */

@@ -463,6 +463,17 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		                                         : "Invalid authentication token", "unauthorized");
 		return;
 	}
+	if (req.ignored.n) {
+		/* Taken as absent, as unknown fields are: said, within a budget
+		 * (a client sends the same at each login). */
+		static struct log_budget ignored_log;
+		bool last;
+		if (log_budget_take(&ignored_log, 10, LOG_LVL_INFO, "logins with fields ignored", &last))
+			hub_slog(LOG_LVL_INFO, ss, "session %llu from %s: %u optional field%s of its login "
+			         "taken as absent: %s%s", (unsigned long long)ss->id, ss->remote,
+			         req.ignored.n, req.ignored.n > 1 ? "s" : "", req.ignored.why,
+			         log_budget_more(last));
+	}
 	/* The original's clients send no id, ours do (a twin's is cleared
 	 * below: it is still ours). */
 	bool hub24 = !req.client_id[0];

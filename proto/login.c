@@ -44,7 +44,9 @@ static json_t *load_object(const char *line, size_t len, char *err, size_t errle
 		return NULL;
 	}
 	json_error_t je;
-	json_t *j = json_loadb(line, len, JSON_REJECT_DUPLICATES, &je);
+	/* A key given twice: the last one counts, as with Go's decoder (the
+	 * original's), which takes such lines. */
+	json_t *j = json_loadb(line, len, 0, &je);
 	if (!j) {
 		fail(err, errlen, "not JSON (%s at byte %d)", je.text, je.position);
 		return NULL;
@@ -148,6 +150,17 @@ static int get_id(json_t *o, const char *key, char *out, size_t size, char *err,
 	return 0;
 }
 
+/* An optional field's refusal (rv < 0, reason in why): the field is taken
+ * as absent (the caller clears it), the first reason kept for the log. */
+static bool refused(int rv, struct slopn_ignored *ig, const char *why)
+{
+	if (rv >= 0)
+		return false;
+	if (ig->n++ == 0)
+		snprintf(ig->why, sizeof(ig->why), "%s", why);
+	return true;
+}
+
 int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_request *out,
                               char *err, size_t errlen)
 {
@@ -159,18 +172,29 @@ int slopn_login_request_parse(const char *line, size_t len, struct slopn_login_r
 		return -1;
 	int rv = -1;
 	if (check_type(o, "login_request", err, errlen) < 0 ||
-	    get_string(o, "token", out->token, sizeof(out->token), EXACT, err, errlen) < 0 ||
-	    get_string(o, "client_version", out->client_version, sizeof(out->client_version),
-	               OPTIONAL, err, errlen) < 0 ||
-	    get_string(o, "os", out->os, sizeof(out->os), OPTIONAL, err, errlen) < 0 ||
-	    get_id(o, "client_id", out->client_id, sizeof(out->client_id), err, errlen) < 0 ||
-	    get_id(o, "instance", out->instance, sizeof(out->instance), err, errlen) < 0 ||
-	    get_bool(o, "ipv6", &out->ipv6, err, errlen) < 0)
+	    get_string(o, "token", out->token, sizeof(out->token), EXACT, err, errlen) < 0)
 		goto out;
 	if (!out->token[0]) {
 		fail(err, errlen, "field \"token\" is empty");
 		goto out;
 	}
+	/* The rest is optional: what is not right is as good as absent (a
+	 * refusal would count towards a ban of the peer's whole address). */
+	struct slopn_ignored *ig = &out->ignored;
+	char why[SLOPN_IGNORED_MAX];
+	if (refused(get_string(o, "client_version", out->client_version, sizeof(out->client_version),
+	                       OPTIONAL, why, sizeof(why)), ig, why))
+		out->client_version[0] = '\0';
+	if (refused(get_string(o, "os", out->os, sizeof(out->os), OPTIONAL, why, sizeof(why)), ig, why))
+		out->os[0] = '\0';
+	if (refused(get_id(o, "client_id", out->client_id, sizeof(out->client_id), why, sizeof(why)),
+	            ig, why))
+		out->client_id[0] = '\0';
+	if (refused(get_id(o, "instance", out->instance, sizeof(out->instance), why, sizeof(why)), ig,
+	            why))
+		out->instance[0] = '\0';
+	if (refused(get_bool(o, "ipv6", &out->ipv6, why, sizeof(why)), ig, why))
+		out->ipv6 = false;
 	rv = 0;
 out:
 	json_decref(o);
@@ -232,42 +256,63 @@ static bool unicast6(const struct in6_addr *a)
 	return a->s6_addr[0] != 0xff && !IN6_IS_ADDR_UNSPECIFIED(a);
 }
 
-/* The IPv6 part of a success: assigned_vip6, server_vip6 and prefix_len6
- * together or not at all; dns6 and egress6 on their own. */
-static int get_ipv6_part(json_t *o, struct slopn_login_response *out, char *err, size_t errlen)
+/* The IPv6 addresses of a success: assigned_vip6, server_vip6 and
+ * prefix_len6, all valid or none. */
+static int get_ipv6_addrs(json_t *o, struct slopn_login_response *out, char *err, size_t errlen)
 {
 	json_t *pl = json_object_get(o, "prefix_len6");
 	bool a = json_object_get(o, "assigned_vip6"), h = json_object_get(o, "server_vip6");
-	if (a || h || pl) {
-		if (!a || !h || !pl)
-			return fail(err, errlen, "fields \"assigned_vip6\", \"server_vip6\" and "
-			            "\"prefix_len6\" come together");
-		if (get_ip6(o, "assigned_vip6", &out->assigned_vip6, err, errlen) < 0 ||
-		    get_ip6(o, "server_vip6", &out->server_vip6, err, errlen) < 0)
-			return -1;
-		if (!unicast6(&out->assigned_vip6) || !unicast6(&out->server_vip6))
-			return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" must be "
-			            "unicast addresses");
-		/* A wider prefix would route more than a VPN's subnet into the
-		 * tunnel (::/1 would be all of the internet). */
-		if (!json_is_integer(pl) || json_integer_value(pl) < SLOPN_PREFIX6_MIN ||
-		    json_integer_value(pl) > 127)
-			return fail(err, errlen, "field \"prefix_len6\" is not an integer from %d to 127",
-			            SLOPN_PREFIX6_MIN);
-		out->prefix_len6 = (unsigned)json_integer_value(pl);
-		if (!addr_same_prefix(&out->assigned_vip6, &out->server_vip6, out->prefix_len6) ||
-		    !memcmp(&out->assigned_vip6, &out->server_vip6, 16) ||
-		    ipv6_link_scoped(out->assigned_vip6.s6_addr) ||
-		    IN6_IS_ADDR_LOOPBACK(&out->assigned_vip6))
-			return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" are not two "
-			            "addresses of one /%u", out->prefix_len6);
-	}
-	if (json_object_get(o, "dns6") && get_ip6(o, "dns6", &out->dns6, err, errlen) < 0)
+	if (!a && !h && !pl)
+		return 0;
+	if (!a || !h || !pl)
+		return fail(err, errlen, "fields \"assigned_vip6\", \"server_vip6\" and "
+		            "\"prefix_len6\" come together");
+	if (get_ip6(o, "assigned_vip6", &out->assigned_vip6, err, errlen) < 0 ||
+	    get_ip6(o, "server_vip6", &out->server_vip6, err, errlen) < 0)
 		return -1;
-	if (json_object_get(o, "dns6") && !slopn_dns_ok6(&out->dns6))
+	if (!unicast6(&out->assigned_vip6) || !unicast6(&out->server_vip6))
+		return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" must be "
+		            "unicast addresses");
+	/* A wider prefix would route more than a VPN's subnet into the
+	 * tunnel (::/1 would be all of the internet). */
+	if (!json_is_integer(pl) || json_integer_value(pl) < SLOPN_PREFIX6_MIN ||
+	    json_integer_value(pl) > 127)
+		return fail(err, errlen, "field \"prefix_len6\" is not an integer from %d to 127",
+		            SLOPN_PREFIX6_MIN);
+	out->prefix_len6 = (unsigned)json_integer_value(pl);
+	if (!addr_same_prefix(&out->assigned_vip6, &out->server_vip6, out->prefix_len6) ||
+	    !memcmp(&out->assigned_vip6, &out->server_vip6, 16) ||
+	    ipv6_link_scoped(out->assigned_vip6.s6_addr) ||
+	    IN6_IS_ADDR_LOOPBACK(&out->assigned_vip6))
+		return fail(err, errlen, "fields \"assigned_vip6\" and \"server_vip6\" are not two "
+		            "addresses of one /%u", out->prefix_len6);
+	return 0;
+}
+
+/* The hub's IPv6 DNS server, when given. */
+static int get_dns6(json_t *o, struct in6_addr *a, char *err, size_t errlen)
+{
+	if (!json_object_get(o, "dns6"))
+		return 0;
+	if (get_ip6(o, "dns6", a, err, errlen) < 0)
+		return -1;
+	if (!slopn_dns_ok6(a))
 		return fail(err, errlen, "field \"dns6\" is not a DNS server a client can ask "
 		            "(loopback, link-local, multicast or unspecified)");
-	return get_bool(o, "egress6", &out->egress6, err, errlen);
+	return 0;
+}
+
+/* The hub's DNS server, when given. */
+static int get_dns(json_t *o, struct in_addr *a, char *err, size_t errlen)
+{
+	if (!json_object_get(o, "dns"))
+		return 0;
+	if (get_ip(o, "dns", a, err, errlen) < 0)
+		return -1;
+	if (!slopn_dns_ok4(a->s_addr))
+		return fail(err, errlen, "field \"dns\" is not a DNS server a client can ask (0/8, "
+		            "loopback, link-local, multicast)");
+	return 0;
 }
 
 /* Prefix length of a contiguous netmask (host order) from
@@ -283,6 +328,22 @@ static int mask_prefix(uint32_t m)
 	return m == ~0u << (32 - bits) ? bits : -1;
 }
 
+/* The subnet's prefix from subnet_mask, when given. */
+static int get_mask(json_t *o, unsigned *prefix, char *err, size_t errlen)
+{
+	if (!json_object_get(o, "subnet_mask"))
+		return 0;
+	struct in_addr mask;
+	int bits;
+	if (get_ip(o, "subnet_mask", &mask, err, errlen) < 0)
+		return -1;
+	if ((bits = mask_prefix(ntohl(mask.s_addr))) < 0)
+		return fail(err, errlen, "field \"subnet_mask\" is not a contiguous netmask from /%d "
+		            "to /30", SLOPN_PREFIX_MIN);
+	*prefix = (unsigned)bits;
+	return 0;
+}
+
 int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_response *out,
                                char *err, size_t errlen)
 {
@@ -294,42 +355,38 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 	if (!o)
 		return -1;
 	int rv = -1;
+	struct slopn_ignored *ig = &out->ignored;
+	char why[SLOPN_IGNORED_MAX];
 	json_t *st = json_object_get(o, "status");
-	if (check_type(o, "login_response", err, errlen) < 0 ||
-	    get_string(o, "server_version", out->server_version, sizeof(out->server_version),
-	               OPTIONAL, err, errlen) < 0)
+	if (check_type(o, "login_response", err, errlen) < 0)
 		goto out;
 	if (!st || !json_is_string(st)) {
 		fail(err, errlen, "field \"status\" is missing or not a string");
 		goto out;
 	}
-	if (strcmp(json_string_value(st), "error") == 0 && json_string_length(st) == 5) {
-		/* The message is only meaningful on failure. */
-		if (get_string(o, "message", out->message, sizeof(out->message), OPTIONAL,
-		               err, errlen) < 0)
-			goto out;
-		rv = 0;
+	bool error = strcmp(json_string_value(st), "error") == 0 && json_string_length(st) == 5;
+	if (!error && (strcmp(json_string_value(st), "success") != 0 || json_string_length(st) != 7)) {
+		fail(err, errlen, "field \"status\" is neither \"success\" nor \"error\"");
 		goto out;
 	}
-	if (strcmp(json_string_value(st), "success") != 0 || json_string_length(st) != 7) {
-		fail(err, errlen, "field \"status\" is neither \"success\" nor \"error\"");
+	if (refused(get_string(o, "server_version", out->server_version, sizeof(out->server_version),
+	                       OPTIONAL, why, sizeof(why)), ig, why))
+		out->server_version[0] = '\0';
+	if (error) {
+		/* The message is only meaningful on failure. */
+		if (refused(get_string(o, "message", out->message, sizeof(out->message), OPTIONAL, why,
+		                       sizeof(why)), ig, why))
+			out->message[0] = '\0';
+		rv = 0;
 		goto out;
 	}
 	if (get_ip(o, "assigned_vip", &out->assigned_vip, err, errlen) < 0 ||
 	    get_ip(o, "server_vip", &out->server_vip, err, errlen) < 0)
 		goto out;
-	if (json_object_get(o, "subnet_mask")) {
-		struct in_addr mask;
-		int bits;
-		if (get_ip(o, "subnet_mask", &mask, err, errlen) < 0)
-			goto out;
-		if ((bits = mask_prefix(ntohl(mask.s_addr))) < 0) {
-			fail(err, errlen, "field \"subnet_mask\" is not a contiguous netmask from /%d to /30",
-			     SLOPN_PREFIX_MIN);
-			goto out;
-		}
-		out->prefix_len = (unsigned)bits;
-	}
+	/* A mask that is not one (or one wider than a VPN's) is no mask: the
+	 * /24 the original's clients always take. */
+	if (refused(get_mask(o, &out->prefix_len, why, sizeof(why)), ig, why))
+		out->prefix_len = 24;
 	if (!host_of(out->assigned_vip.s_addr, out->prefix_len) ||
 	    !host_of(out->server_vip.s_addr, out->prefix_len) ||
 	    out->assigned_vip.s_addr == out->server_vip.s_addr ||
@@ -340,15 +397,17 @@ int slopn_login_response_parse(const char *line, size_t len, struct slopn_login_
 		     inet_ntop(AF_INET, &out->server_vip, h, sizeof(h)), out->prefix_len);
 		goto out;
 	}
-	if (json_object_get(o, "dns") && get_ip(o, "dns", &out->dns, err, errlen) < 0)
-		goto out;
-	if (json_object_get(o, "dns") && !slopn_dns_ok4(out->dns.s_addr)) {
-		fail(err, errlen, "field \"dns\" is not a DNS server a client can ask (0/8, "
-		     "loopback, link-local, multicast)");
-		goto out;
+	if (refused(get_dns(o, &out->dns, why, sizeof(why)), ig, why))
+		out->dns.s_addr = 0;
+	if (refused(get_ipv6_addrs(o, out, why, sizeof(why)), ig, why)) {
+		out->prefix_len6 = 0;
+		memset(&out->assigned_vip6, 0, sizeof(out->assigned_vip6));
+		memset(&out->server_vip6, 0, sizeof(out->server_vip6));
 	}
-	if (get_ipv6_part(o, out, err, errlen) < 0)
-		goto out;
+	if (refused(get_dns6(o, &out->dns6, why, sizeof(why)), ig, why))
+		memset(&out->dns6, 0, sizeof(out->dns6));
+	if (refused(get_bool(o, "egress6", &out->egress6, why, sizeof(why)), ig, why))
+		out->egress6 = false;
 	out->ok = true;
 	rv = 0;
 out:

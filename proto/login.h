@@ -25,6 +25,15 @@
 #define SLOPN_MESSAGE_MAX 256
 #define SLOPN_CLIENT_ID_MAX 64
 
+/* Optional fields of ours a peer got wrong (a wrong type, an empty or
+ * malformed value) are taken as absent, as unknown ones are: only the
+ * mandatory fields fail a login. This says which, for the caller's log. */
+#define SLOPN_IGNORED_MAX 160
+struct slopn_ignored {
+	unsigned n;                      /* how many fields were taken as absent */
+	char why[SLOPN_IGNORED_MAX];     /* the first one's reason, printable ASCII; "" if none */
+};
+
 struct slopn_login_request {
 	char token[SLOPN_TOKEN_MAX];
 	char client_version[SLOPN_SHORT_MAX]; /* "" when absent */
@@ -35,6 +44,7 @@ struct slopn_login_request {
 	 * tells the hub a restart from another machine with the same id. */
 	char instance[SLOPN_CLIENT_ID_MAX + 1];
 	bool ipv6;                            /* the client takes IPv6 addresses */
+	struct slopn_ignored ignored;         /* set by the parser only */
 };
 
 /* The widest VPN subnets a client takes from a hub (IPv4 /16, IPv6 /64:
@@ -63,6 +73,7 @@ struct slopn_login_response {
 	struct in6_addr server_vip6;
 	bool egress6;                         /* the hub routes IPv6 on to the internet */
 	struct in6_addr dns6;                 /* the hub's IPv6 DNS server; :: when absent */
+	struct slopn_ignored ignored;         /* set by the parser only */
 };
 
 /* A client id: 1..64 characters of [A-Za-z0-9._-] (ours sends 32 hex digits). */
@@ -70,21 +81,26 @@ bool slopn_client_id_valid(const char *id);
 
 /* Parse one line (without or with its trailing '\n'; need not be
  * NUL-terminated). Returns 0, or -1 with a human-readable reason in err.
- * Unknown fields are ignored; "type" must be "login_request" and "token" a
- * string; client_version and os are optional strings (truncated to fit);
- * client_id and instance, when present, valid client ids and ipv6 a
- * boolean. */
+ * Unknown fields are ignored, and of a key given twice the last counts (as
+ * Go's decoder does); "type" must be "login_request" and "token" a
+ * non-empty string. Optional: client_version and os, strings (truncated to
+ * fit); client_id and instance, valid client ids; ipv6, a boolean. One that
+ * is not so is taken as absent and named in out->ignored. */
 int slopn_login_request_parse(const char *line, size_t len,
                               struct slopn_login_request *out,
                               char *err, size_t errlen);
 
-/* Same for the hub's answer. On success assigned_vip and server_vip must be
- * two unicast host addresses of one subnet; subnet_mask, when present, a
- * contiguous mask from SLOPN_PREFIX_MIN to /30; dns, when present, a dotted
- * quad (original clients ignore it). Ours too: assigned_vip6, server_vip6
- * (two unicast IPv6 addresses of one prefix, not link-local) and
- * prefix_len6 (SLOPN_PREFIX6_MIN..127) come together or not at all; dns6
- * an IPv6 address; egress6 a boolean. */
+/* Same for the hub's answer: "type", "status" and, on success,
+ * assigned_vip and server_vip are mandatory, the two unicast host addresses
+ * of one subnet (a /24 unless subnet_mask says otherwise). Optional, and
+ * taken as absent (named in out->ignored) when not so: message and
+ * server_version, strings; subnet_mask, a contiguous mask from
+ * SLOPN_PREFIX_MIN to /30 (else /24, as the original's client always
+ * takes); dns, a dotted quad that slopn_dns_ok4 takes (original clients
+ * ignore it). Ours too: assigned_vip6, server_vip6 (two unicast IPv6
+ * addresses of one prefix, not link-local) and prefix_len6
+ * (SLOPN_PREFIX6_MIN..127), all three valid or IPv6 is absent; dns6 an IPv6
+ * address that slopn_dns_ok6 takes; egress6 a boolean. */
 int slopn_login_response_parse(const char *line, size_t len,
                                struct slopn_login_response *out,
                                char *err, size_t errlen);

@@ -1,6 +1,7 @@
 /* libFuzzer: the hub's parser of client logins. Whatever parses must
- * format and parse back to the same request; every refusal says why, in
- * printable ASCII. */
+ * format and parse back to the same request (optional fields taken as
+ * absent are not written, and parse back as absent); every refusal says
+ * why, in printable ASCII. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,20 @@ static void check_err(const char *err)
 			abort();
 }
 
+/* Optional fields taken as absent: counted, the first named in printable
+ * ASCII; none, nothing said. */
+static void check_ignored(const struct slopn_ignored *ig)
+{
+	if (strnlen(ig->why, sizeof(ig->why)) == sizeof(ig->why))
+		abort();
+	if (ig->n == 0) {
+		if (ig->why[0])
+			abort();
+	} else {
+		check_err(ig->why);
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct slopn_login_request a, b;
@@ -33,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_err(err);
 		return 0;
 	}
+	check_ignored(&a.ignored);
 	if (!a.token[0] || strnlen(a.token, sizeof(a.token)) == sizeof(a.token) ||
 	    strnlen(a.client_version, sizeof(a.client_version)) == sizeof(a.client_version) ||
 	    strnlen(a.os, sizeof(a.os)) == sizeof(a.os) ||
@@ -46,7 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (slopn_login_request_parse(buf, (size_t)n, &b, err, sizeof(err)) < 0 ||
 	    strcmp(a.token, b.token) != 0 || strcmp(a.client_version, b.client_version) != 0 ||
 	    strcmp(a.os, b.os) != 0 || strcmp(a.client_id, b.client_id) != 0 ||
-	    strcmp(a.instance, b.instance) != 0 || a.ipv6 != b.ipv6)
+	    strcmp(a.instance, b.instance) != 0 || a.ipv6 != b.ipv6 || b.ignored.n)
 		abort();
 	/* One byte short of room is refused, never truncated. */
 	if (slopn_login_request_format(&a, buf, (size_t)n) != -1)
