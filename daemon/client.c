@@ -717,6 +717,10 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 		        "refused it", cl->cfg->server, cl->hub_str);
 		return -1;
 	}
+	/* Our ALPN or no login: a QUIC server of another protocol that
+	 * completes the handshake without one is not given the token. (Not
+	 * with --alpn, which protocol tests use to see the hub refuse.) */
+	cl->conn->need_alpn = strcmp(alpn, SLOPN_ALPN) == 0;
 	/* A router's or this machine's "host unreachable" too ends the attempt
 	 * at once (not only what the kernel deems fatal). */
 	if (udp_watch_errors(&cl->udp, true) < 0)

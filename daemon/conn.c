@@ -151,8 +151,10 @@ static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
 static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
 {
 	struct conn *c = user_data;
-	if (c->is_server && !tls_alpn_ok(c->tls)) {
-		/* GnuTLS lets a client without any ALPN through: refuse it here. */
+	if (c->need_alpn && !tls_alpn_ok(c->tls)) {
+		/* GnuTLS lets a client without any ALPN through, and a client
+		 * through to a server that chose none: refuse it here, a client
+		 * before its login (and token) goes. */
 		c->alpn_refused = true;
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	}
@@ -430,6 +432,7 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
 	if (common_init(c, ev, u, local, locallen, remote, remotelen, tls, ops, owner) < 0)
 		return -1;
 	c->is_server = true;
+	c->need_alpn = !tls_test_no_alpn();
 	c->reset_secret = reset_secret;
 
 	ngtcp2_cid scid;
@@ -618,10 +621,12 @@ static void fail_transport(struct conn *c, int liberr)
 	ngtcp2_connection_close_error ccerr;
 	if (c->alpn_refused) {
 		/* Anyone can complete handshakes without ALPN: a line each would
-		 * flood the log (and journald then drops the hub's real lines). */
+		 * flood the log (and journald then drops the hub's real lines).
+		 * A client says it in its status and log (close_reason). */
 		static struct log_budget alpn_log;
 		bool last;
-		if (log_budget_take(&alpn_log, 10, LOG_LVL_INFO, "peers without ALPN refused", &last))
+		if (c->is_server &&
+		    log_budget_take(&alpn_log, 10, LOG_LVL_INFO, "peers without ALPN refused", &last))
 			log_info("refusing a peer without ALPN '%s'%s", SLOPN_ALPN, log_budget_more(last));
 		/* TLS alert 120: no_application_protocol */
 		ngtcp2_connection_close_error_set_transport_error_tls_alert(&ccerr, 120, NULL, 0);
@@ -633,7 +638,12 @@ static void fail_transport(struct conn *c, int liberr)
 	}
 	c->close_code = ccerr.error_code;
 	/* In words a user can act on, where there are some. */
-	if (liberr == NGTCP2_ERR_CRYPTO) {
+	if (c->alpn_refused) {
+		snprintf(c->close_reason, sizeof(c->close_reason), c->is_server
+		         ? "the peer offered no ALPN '%s' (TLS alert 120 sent)"
+		         : "the hub settled on no ALPN '%s', refused with TLS alert 120 before the "
+		           "login: no token sent", SLOPN_ALPN);
+	} else if (liberr == NGTCP2_ERR_CRYPTO) {
 		uint8_t alert = ngtcp2_conn_get_tls_alert(c->qc);
 		const char *name = gnutls_alert_get_name((gnutls_alert_description_t)alert);
 		snprintf(c->close_reason, sizeof(c->close_reason), "%s: alert %u (%s)",

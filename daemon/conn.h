@@ -114,6 +114,9 @@ struct conn {
 	const uint8_t *reset_secret; /* 32 bytes: stateless-reset tokens */
 	enum conn_state state;
 	bool is_server;
+	/* Refuse a handshake that did not settle on SLOPN_ALPN (RFC 9001
+	 * 8.1): the hub always, a client that offered it before its login. */
+	bool need_alpn;
 	bool alpn_refused;
 
 	/* control stream */

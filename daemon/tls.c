@@ -1,4 +1,5 @@
 #include "daemon/tls.h"
+#include "daemon/testenv.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -347,6 +348,14 @@ static int setup_common(gnutls_session_t s, gnutls_certificate_credentials_t cre
 	return 0;
 }
 
+bool tls_test_no_alpn(void)
+{
+	static int no = -1;
+	if (no < 0)
+		no = testenv_get("SLOPND_TEST_NO_ALPN", 1, 1) != 0;
+	return no;
+}
+
 int tls_server_session(gnutls_session_t *out, struct tls_identity *id,
                        ngtcp2_crypto_conn_ref *ref)
 {
@@ -354,7 +363,8 @@ int tls_server_session(gnutls_session_t *out, struct tls_identity *id,
 	if (gnutls_init(&s, GNUTLS_SERVER | GNUTLS_ENABLE_EARLY_DATA | GNUTLS_NO_END_OF_EARLY_DATA) < 0)
 		return -1;
 	if (ngtcp2_crypto_gnutls_configure_server_session(s) < 0 ||
-	    setup_common(s, id->cred, SLOPN_ALPN, GNUTLS_ALPN_MANDATORY, ref) < 0) {
+	    setup_common(s, id->cred, tls_test_no_alpn() ? "" : SLOPN_ALPN, GNUTLS_ALPN_MANDATORY,
+	                 ref) < 0) {
 		gnutls_deinit(s);
 		return -1;
 	}

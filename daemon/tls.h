@@ -41,6 +41,11 @@ int tls_client_session(gnutls_session_t *out,
 /* Whether the handshake settled on our ALPN. */
 bool tls_alpn_ok(gnutls_session_t s);
 
+/* Tests only (SLOPND_TEST_NO_ALPN=1): the hub offers no ALPN and takes
+ * peers without one, as a QUIC server of another protocol might, for the
+ * test of the client's refusal. */
+bool tls_test_no_alpn(void);
+
 /* sha256:HEX of the peer certificate's SubjectPublicKeyInfo. 0 or -1. */
 int tls_peer_pin(gnutls_session_t s, char out[PIN_STRLEN]);
 

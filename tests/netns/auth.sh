@@ -52,6 +52,27 @@ expect_eq "times seen watching a hub that refused the ALPN" "$watched" 0
 kill "$(pid_of c1:badalpn)"
 ok "other ALPN: refused, $tries attempts in 8 s"
 
+# A server that settles on no ALPN (a hub made so for tests, as a QUIC
+# server of another protocol might be): our client refuses it with alert
+# 120 before its login, so its token never goes. The wrong token shows it:
+# a login sent would be refused with code 1, and the client exit (3).
+SLOPND_TEST_NO_ALPN=1 start hub:noalpn server --listen 192.0.2.1:4343 --state-dir "$TMP/noalpn-state" \
+	--token s3cret --control "$TMP/noalpn.sock" --tun noalpn0 --subnet 10.101.0.0/24
+wait_hub "$TMP/noalpn.sock"
+start c1:toalpn client --server 192.0.2.1:4343 --token wrong --tun alpn2
+wait_until 10 "c1:toalpn refusing a hub without ALPN" client_said c1:toalpn \
+	"^connection failed: the hub settled on no ALPN 'slopn-protocol', refused with TLS alert 120 before the login: no token sent$"
+tried_twice() { [ "$(client_status c1:toalpn attempts)" -ge 2 ]; }
+wait_until 10 "c1:toalpn trying again" tried_twice
+kill -0 "$(pid_of c1:toalpn)" 2>/dev/null || fail "the client exited: $(tail -n 3 "$TMP/c1-toalpn.log")"
+said=$(client_status c1:toalpn last_error)
+[[ $said == *"settled on no ALPN"* ]] || fail "c1:toalpn's last error: $said"
+expect_eq "failed logins at the hub without ALPN" \
+	"$(run_slopnctl --socket "$TMP/noalpn.sock" metrics | awk '$1 == "slopn_failed_logins_total" {print $2}')" 0
+stop c1:toalpn
+stop hub:noalpn
+ok "a hub without ALPN: our client refused it before its login ($said)"
+
 # A client that retries its wrong token guesses nothing: however often it
 # comes back, its token counts once towards a ban (the original counts
 # each), so that it bans no one behind its address. c1's wrong token above
