@@ -141,6 +141,14 @@ static void bad_word(struct client *cl, const char *on, char *err)
 		          cl->bad_words, err);
 }
 
+/* A line over 4 KiB after the login: skipped, as unknown ones are. */
+static void client_line_skipped(struct conn *c)
+{
+	char why[64];
+	snprintf(why, sizeof(why), "a line over %d bytes, skipped", LINEBUF_CAP);
+	bad_word(c->owner, "its stream", why);
+}
+
 static void client_line(struct conn *c, const char *line, size_t len)
 {
 	struct client *cl = c->owner;
@@ -214,6 +222,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	inet_ntop(AF_INET, &r.server_vip, hub, sizeof(hub));
 	cl->hub_vip = r.server_vip.s_addr;
 	cl->state = C_UP;
+	conn_ctl_logged_in(c);
 	cl->attempts = 0;
 	cl->busy_tries = 0;
 	cl->bad_words = 0;
@@ -517,6 +526,7 @@ static void client_gone(struct conn *c)
 static const struct conn_ops client_ops = {
 	.on_handshake = client_handshake,
 	.on_line = client_line,
+	.on_line_skipped = client_line_skipped,
 	.on_datagram = client_datagram,
 	.on_down = client_down,
 	.on_gone = client_gone,
@@ -1065,6 +1075,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	                                     [C_CONNECTING] = "connecting", [C_UP] = "connected"};
 	json_object_set_new(r, "state", json_string(states[cl->state]));
 	json_object_set_new(r, "last_error", cl->problem[0] ? json_string(cl->problem) : json_null());
+	json_object_set_new(r, "lines_skipped",
+	                    up ? json_integer((json_int_t)cl->conn->ctl_skipped) : json_null());
 	json_object_set_new(r, "login_ignored",
 	                    up && cl->login_ignored[0] ? json_string(cl->login_ignored) : json_null());
 	json_object_set_new(r, "attempts", json_integer((json_int_t)cl->attempts));

@@ -189,9 +189,15 @@ static int recv_stream_data_cb(ngtcp2_conn *qc, uint32_t flags, int64_t sid,
 		enum linebuf_result r = linebuf_feed(&c->rxline, data, len, &used);
 		data += used, len -= used;
 		if (r == LINEBUF_OVERFLOW) {
+			/* Before the login only (conn_ctl_logged_in). */
 			c->ctl_overflow = true;
 			conn_close(c, SLOPN_ERR_UNAUTHORIZED, "control message too large");
 			break;
+		}
+		if (r == LINEBUF_SKIPPED) {
+			c->ctl_skipped++;
+			if (c->ops->on_line_skipped)
+				c->ops->on_line_skipped(c);
 		}
 		if (r == LINEBUF_LINE) {
 			if (c->ops->on_line)
@@ -1029,6 +1035,11 @@ int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		return DGRAM_DROPPED;
 	struct iovec iov = {(void *)pkt, len};
 	return dgq_push(c, &iov, 1, conn_now()) ? DGRAM_OK : DGRAM_DROPPED;
+}
+
+void conn_ctl_logged_in(struct conn *c)
+{
+	linebuf_skip_long(&c->rxline);
 }
 
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len)

@@ -61,6 +61,9 @@ struct conn_ops {
 	void (*on_handshake)(struct conn *c);
 	/* A complete line on the control stream (no '\n'). */
 	void (*on_line)(struct conn *c, const char *line, size_t len);
+	/* After conn_ctl_logged_in: a line longer than LINEBUF_CAP was
+	 * skipped (c->ctl_skipped counts them). Optional. */
+	void (*on_line_skipped)(struct conn *c);
 	/* One DATAGRAM frame's payload. */
 	void (*on_datagram)(struct conn *c, const uint8_t *data, size_t len);
 	/* The connection stopped carrying data (closing, draining or dead).
@@ -145,6 +148,7 @@ struct conn {
 	bool anchored;              /* a probe anchor is queued for this write pass */
 	uint64_t anchor_ts;         /* when the last one was */
 	bool ctl_overflow;          /* closed for a control line over LINEBUF_CAP */
+	uint64_t ctl_skipped;       /* such lines after the login, skipped */
 	uint8_t *closebuf;          /* our CONNECTION_CLOSE, resent while closing */
 	size_t closelen;
 	unsigned closing_rx;        /* packets of the peer's since, answered at powers of 2 */
@@ -209,6 +213,11 @@ void conn_write(struct conn *c);
  * ngtcp2 validates the new path meanwhile. 0, or -1 when ngtcp2 cannot
  * (no spare connection ID from the hub, handshake not done). */
 int conn_migrate(struct conn *c);
+
+/* The login went through: from now on a control line over LINEBUF_CAP
+ * is skipped (and counted), as lines of unknown types are ignored, where
+ * before it ends the connection. */
+void conn_ctl_logged_in(struct conn *c);
 
 /* Queue a control message (one line, '\n' included). false if no room. */
 bool conn_ctl_send(struct conn *c, const char *msg, size_t len);

@@ -298,6 +298,7 @@ bool hub_stateless_ok(struct server *s, enum hub_stateless kind);
 unsigned hub_token_live(const struct server *s, const char *name);
 /* hub_login.c: a line on a session's control stream (the login first). */
 void hub_session_line(struct conn *c, const char *line, size_t len);
+void hub_session_line_skipped(struct conn *c);
 /* A login refused as unreadable (why; oversized counts it too): a failure
  * towards a ban of its address, logged at most a few lines a minute. */
 void hub_bad_login(struct session *ss, const char *why, bool oversized);

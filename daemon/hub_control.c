@@ -100,7 +100,7 @@ static json_t *session_json(struct session *ss)
 	 * window at 2.89 x delivery rate x min RTT, which is what limits one
 	 * fast stream on a LAN (docs/bench/2026-11-30-cwnd-cap.md). */
 	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:o, s:I, s:I, "
-	                 "s:I, s:s, s:s, s:o, s:I}",
+	                 "s:I, s:s, s:s, s:o, s:I, s:I}",
 		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
 		"vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 		"remote", ss->remote, "since", (json_int_t)ss->since,
@@ -115,7 +115,9 @@ static json_t *session_json(struct session *ss)
 		"client_id", ss->client_id[0] ? json_string(ss->client_id) : json_null(),
 		/* Dropping its own excess instead of holding the TUN (hub_data.c):
 		 * for how much longer. */
-		"shed_ms", (json_int_t)(ss->shed_until > now ? (ss->shed_until - now) / NGTCP2_MILLISECONDS : 0));
+		"shed_ms", (json_int_t)(ss->shed_until > now ? (ss->shed_until - now) / NGTCP2_MILLISECONDS : 0),
+		/* Its stream's lines over 4 KiB since the login, skipped. */
+		"lines_skipped", (json_int_t)ss->conn.ctl_skipped);
 }
 
 static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,

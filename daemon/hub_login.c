@@ -508,6 +508,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		ip6str(&ss->vip6, ss->vip6s);
 	}
 	ss->logged_in = true;
+	conn_ctl_logged_in(&ss->conn);
 	ss->conn.linger = true;
 	hub_leases_dirty(s);
 	hub_peers_dirty(s);
@@ -547,6 +548,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	                         "token", ss->token_name, "vip", vs,
 	                         "vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 	                         "remote", ss->remote));
+}
+
+void hub_session_line_skipped(struct conn *c)
+{
+	struct session *ss = c->owner;
+	log_debug("session %llu: skipped a control line over %d bytes (%llu on this session)",
+	          (unsigned long long)ss->id, LINEBUF_CAP, (unsigned long long)c->ctl_skipped);
 }
 
 void hub_session_line(struct conn *c, const char *line, size_t len)

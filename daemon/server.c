@@ -412,6 +412,7 @@ static void session_timer_done(struct conn *c)
 static const struct conn_ops session_ops = {
 	.on_handshake = hub_admit_handshake,
 	.on_line = hub_session_line,
+	.on_line_skipped = hub_session_line_skipped,
 	.on_datagram = hub_session_datagram,
 	.on_down = session_down,
 	.on_gone = session_gone,

@@ -6,7 +6,14 @@ void linebuf_init(struct linebuf *lb, char *storage, size_t cap)
 {
 	lb->buf = storage;
 	lb->cap = cap;
+	lb->skip_long = 0;
+	lb->skipping = 0;
 	linebuf_next(lb);
+}
+
+void linebuf_skip_long(struct linebuf *lb)
+{
+	lb->skip_long = 1;
 }
 
 void linebuf_next(struct linebuf *lb)
@@ -28,8 +35,20 @@ enum linebuf_result linebuf_feed(struct linebuf *lb, const uint8_t *data,
 	size_t take = nl ? (size_t)(nl - data) : len;
 	/* Refuse before copying: nothing is written past buf, and a line of
 	 * exactly cap bytes still fits (with its NUL). */
-	if (take > lb->cap - lb->len)
-		return LINEBUF_OVERFLOW;
+	if (!lb->skipping && take > lb->cap - lb->len) {
+		if (!lb->skip_long)
+			return LINEBUF_OVERFLOW;
+		lb->skipping = 1; /* what came of it is dropped with the rest */
+		lb->len = 0;
+		lb->buf[0] = '\0';
+	}
+	if (lb->skipping) {
+		*consumed = nl ? take + 1 : take;
+		if (!nl)
+			return LINEBUF_NEED_MORE;
+		lb->skipping = 0;
+		return LINEBUF_SKIPPED;
+	}
 	memcpy(lb->buf + lb->len, data, take);
 	lb->len += take;
 	lb->buf[lb->len] = '\0';

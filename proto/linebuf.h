@@ -14,16 +14,25 @@ struct linebuf {
 	size_t cap;  /* the longest line */
 	size_t len;  /* bytes of the current, unfinished line */
 	int ready;   /* 1 while buf holds a complete line */
+	int skip_long;  /* linebuf_skip_long: a longer line is skipped, not an error */
+	int skipping;   /* within such a line, until its '\n' */
 };
 
 enum linebuf_result {
 	LINEBUF_NEED_MORE = 0, /* all of data consumed, no complete line yet */
 	LINEBUF_LINE = 1,      /* buf holds a complete line (no '\n'), NUL-terminated, len bytes */
+	LINEBUF_SKIPPED = 2,   /* with skip_long: a line longer than cap went, its '\n' too */
 	LINEBUF_OVERFLOW = -1, /* the line exceeds cap bytes: stop reading this stream */
 };
 
 /* Lines of up to cap bytes, kept in storage (cap + 1 bytes). */
 void linebuf_init(struct linebuf *lb, char *storage, size_t cap);
+
+/* From now on a line longer than cap is dropped, up to and including its
+ * '\n' (feed consumes it and returns LINEBUF_NEED_MORE until that '\n',
+ * then LINEBUF_SKIPPED once), instead of LINEBUF_OVERFLOW: for a stream
+ * whose peer is trusted by now and whose unknown lines are ignored. */
+void linebuf_skip_long(struct linebuf *lb);
 
 /* Feed data. *consumed says how much of data was taken: on LINEBUF_LINE the
  * caller handles the line, then calls linebuf_next() and feeds the rest

@@ -120,6 +120,57 @@ static void a_cap_of_the_callers(void **state)
 		assert_int_equal(small[i], 'G');
 }
 
+/* Once asked (a logged-in peer, whose unknown lines are ignored), a line
+ * over the cap is dropped up to its '\n' and the stream goes on. */
+static void long_lines_skipped(void **state)
+{
+	(void)state;
+	char small[5 + 8];
+	struct linebuf b;
+	size_t used;
+	memset(small, 'G', sizeof(small));
+	linebuf_init(&b, small, 4);
+	linebuf_skip_long(&b);
+	/* In one chunk: skipped, '\n' and all, then the next line. */
+	const char *d = "abcdefg\nok\n";
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)d, strlen(d), &used), LINEBUF_SKIPPED);
+	assert_int_equal(used, 8);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)d + 8, strlen(d) - 8, &used), LINEBUF_LINE);
+	assert_string_equal(b.buf, "ok");
+	linebuf_next(&b);
+	/* In pieces: what fitted of it goes too; all is taken until its end. */
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"abc", 3, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(b.len, 3);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"defgh", 5, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(used, 5);
+	assert_int_equal(b.len, 0);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"ij", 2, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(used, 2);
+	assert_int_equal(linebuf_feed(&b, NULL, 0, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"k\nxy\n", 5, &used), LINEBUF_SKIPPED);
+	assert_int_equal(used, 2);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"xy\n", 3, &used), LINEBUF_LINE);
+	assert_string_equal(b.buf, "xy");
+	linebuf_next(&b);
+	/* A line of exactly the cap is a line still; an empty one too. */
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"abcd\n", 5, &used), LINEBUF_LINE);
+	assert_string_equal(b.buf, "abcd");
+	linebuf_next(&b);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"\n", 1, &used), LINEBUF_LINE);
+	assert_string_equal(b.buf, "");
+	linebuf_next(&b);
+	/* The '\n' right after the cap's bytes ends the skipped line. */
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"abcde", 5, &used), LINEBUF_NEED_MORE);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"\nz\n", 3, &used), LINEBUF_SKIPPED);
+	assert_int_equal(used, 1);
+	for (size_t i = 5; i < sizeof(small); i++)
+		assert_int_equal(small[i], 'G');
+	/* A new start forgets it: an overflow again. */
+	linebuf_init(&b, small, 4);
+	assert_int_equal(linebuf_feed(&b, (const uint8_t *)"abcde\n", 6, &used), LINEBUF_OVERFLOW);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -127,6 +178,7 @@ int main(void)
 		cmocka_unit_test(line_split_across_chunks),
 		cmocka_unit_test(exact_capacity_and_overflow),
 		cmocka_unit_test(a_cap_of_the_callers),
+		cmocka_unit_test(long_lines_skipped),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
