@@ -752,6 +752,14 @@ int conn_migrate(struct conn *c)
 {
 	if (c->state != CONN_OPEN || !ngtcp2_conn_get_handshake_completed(c->qc))
 		return -1;
+	/* quic-go hubs (the original's) set it: ngtcp2 would refuse as an
+	 * "invalid state", which reads as a fault. */
+	const ngtcp2_transport_params *tp = ngtcp2_conn_get_remote_transport_params(c->qc);
+	if (tp && tp->disable_active_migration) {
+		log_info("the hub does not let a connection move to a new address "
+		         "(disable_active_migration): connecting again from it");
+		return -1;
+	}
 	const ngtcp2_path *cur = ngtcp2_conn_get_path(c->qc);
 	ngtcp2_path_storage ps;
 	ngtcp2_path_storage_init(&ps, (const struct sockaddr *)&c->udp->local, c->udp->locallen,

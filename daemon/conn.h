@@ -211,7 +211,8 @@ void conn_write(struct conn *c);
 /* Client: our end of the path changed (c->udp now has another local
  * address): move the connection there at once, without a new handshake;
  * ngtcp2 validates the new path meanwhile. 0, or -1 when ngtcp2 cannot
- * (no spare connection ID from the hub, handshake not done). */
+ * (no spare connection ID from the hub, handshake not done) or the hub
+ * does not allow it (disable_active_migration, as quic-go hubs set). */
 int conn_migrate(struct conn *c);
 
 /* The login went through: from now on a control line over LINEBUF_CAP
