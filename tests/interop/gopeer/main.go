@@ -100,7 +100,34 @@ var (
 	mute   = flag.Bool("mute", false, "hub: never answer a login (keep the connection open)")
 	drop   = flag.Bool("drop", false, "hub: end each connection just after answering its login")
 	quiet  = flag.Bool("quiet", false, "hub: send no keep-alives (idle clients keep themselves)")
+	extra  = flag.String("extra", "", "raw JSON fields added to the login line (the client's request, the hub's success answer), e.g. \"ipv6\":\"yes\"")
+	long   = flag.Int("long-line", 0, "after the login, a line of an unknown type of this many bytes on the stream (either mode)")
 )
+
+// withExtra: the JSON object b with the raw fields of -extra in it.
+func withExtra(b []byte) []byte {
+	if *extra == "" {
+		return b
+	}
+	return append(b[:len(b)-1:len(b)-1], (","+*extra+"}")...)
+}
+
+// sendLong: with -long-line, a line of an unknown type of that many bytes
+// ('\n' included), then one short one of another unknown type.
+func sendLong(stream quic.Stream) {
+	if *long <= 0 {
+		return
+	}
+	head := `{"type":"gopeer_pad","pad":"`
+	pad := *long - len(head) - len(`"}`) - 1
+	if pad < 0 {
+		pad = 0
+	}
+	line := head + strings.Repeat("x", pad) + "\"}\n"
+	stream.Write([]byte(line))
+	stream.Write([]byte(`{"type":"gopeer_after"}` + "\n"))
+	fmt.Printf("gopeer: long line sent (%d bytes)\n", len(line))
+}
 
 func quicConfig() *quic.Config {
 	// No KeepAlivePeriod: like the original client, it relies on the hub.
@@ -118,6 +145,7 @@ func client(addr, token, tunName string) {
 		die("open stream: %v", err)
 	}
 	req, _ := json.Marshal(loginRequest{"login_request", token, "gopeer-0.29", "linux"})
+	req = withExtra(req)
 	// The line in two writes: the hub must put STREAM frames together.
 	stream.Write(req[:5])
 	time.Sleep(50 * time.Millisecond)
@@ -138,6 +166,7 @@ func client(addr, token, tunName string) {
 		die("login refused: %s", resp.Message)
 	}
 	fmt.Printf("gopeer: connected: vip %s hub %s\n", resp.AssignedVIP, resp.ServerVIP)
+	sendLong(stream)
 	// The original ignores subnet_mask and uses /24, with a small MTU.
 	tun := openTun(tunName, resp.AssignedVIP+"/24", *tunMTU)
 	// A non-IPv4 datagram, as the original's IPv6 router solicitations.
@@ -227,8 +256,9 @@ func (h *hub) serve(conn quic.Connection) {
 		resp.AssignedVIP6, resp.ServerVIP6, resp.PrefixLen6 = vip6, "fd00:1:2:3::1", 64
 	}
 	b, _ := json.Marshal(resp)
-	stream.Write(append(b, '\n'))
+	stream.Write(append(withExtra(b), '\n'))
 	fmt.Printf("gopeer: session up: vip %s client %s\n", vip, req.ClientVersion)
+	sendLong(stream)
 	if *drop {
 		time.Sleep(50 * time.Millisecond)
 		conn.CloseWithError(0, "dropped")
