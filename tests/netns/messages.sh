@@ -73,6 +73,18 @@ usage_error "a --public-address IPv6 address without brackets" \
 # never log in, and is refused at the start.
 usage_error "a --token not UTF-8" "slopnd: error: --token: byte 3 is a control character or not UTF-8 text" \
 	client --server 192.0.2.1:4242 --token $'ab\xffc'
+# Nor one longer than a login carries (3736 bytes of plain text), either
+# role's: never cut short.
+long=$(printf 'a%.0s' {1..3737})
+usage_error "a --token longer than a login carries" \
+	"slopnd: error: --token: 3737 bytes, more than a login carries: at most 3736 (each \" or \\ counts twice)" \
+	client --server 192.0.2.1:4242 --token "$long"
+usage_error "a hub's --token longer than a login carries" \
+	"slopnd: error: --token: 3737 bytes, more than a login carries: at most 3736 (each \" or \\ counts twice)" \
+	server --token "$long"
+usage_error "an invite's token longer than a login carries" \
+	"slopnd: error: --invite: 3737 bytes, more than a login carries: at most 3736 (each \" or \\ counts twice)" \
+	client --invite "slopn://$long@192.0.2.1"
 usage_error "an invite with an empty pin" "slopnd: error: --invite: pin: expected sha256: and 64 hex digits" \
 	client --invite 'slopn://t@192.0.2.1?pin='
 usage_error "an empty --state-dir" "slopnd: error: --state-dir: needs a directory" server --state-dir=
