@@ -6,31 +6,9 @@
 #include <string.h>
 
 #include "proto/login.h"
+#include "tests/fuzz/login_checks.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static void check_err(const char *err)
-{
-	if (!err[0])
-		abort();
-	for (const char *p = err; *p; p++)
-		if (*p < 0x20 || *p > 0x7e)
-			abort();
-}
-
-/* Optional fields taken as absent: counted, the first named in printable
- * ASCII; none, nothing said. */
-static void check_ignored(const struct slopn_ignored *ig)
-{
-	if (strnlen(ig->why, sizeof(ig->why)) == sizeof(ig->why))
-		abort();
-	if (ig->n == 0) {
-		if (ig->why[0])
-			abort();
-	} else {
-		check_err(ig->why);
-	}
-}
 
 /* Field by field: padding is not part of the value. */
 static int same(const struct slopn_login_response *a, const struct slopn_login_response *b)
