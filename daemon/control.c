@@ -336,6 +336,8 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		if (handle_line(k, k->in.buf, k->in.len) < 0)
 			goto drop;
 		linebuf_next(&k->in);
+		/* It may have made it a subscriber: no idle timeout from now. */
+		touch(k);
 	}
 	if (n == 0 && (k->outlen || k->who.subscribed)) {
 		/* A half-close (nc -N): its answers still go out, whole, and a
@@ -361,6 +363,10 @@ drop:
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct caller *k = userdata;
+	/* A subscriber has no idle time, however it subscribed (touch turns
+	 * this timer off for it; this is the second guard). */
+	if (k->who.subscribed)
+		return 0;
 	/* Still taking a long answer: that counts as activity (flush_out). */
 	if (k->active + k->ctl->idle_usec > usec) {
 		sd_event_source_set_time(s, k->active + k->ctl->idle_usec);

@@ -75,6 +75,46 @@ ok "slopnctl monitor outlived 5 s of silence and printed the next event"
 kill "$mon"
 wait "$mon" 2>/dev/null
 
+# A subscriber whose request has no newline and which then shuts down its
+# side (printf '...' | socat - UNIX:...) is a subscriber all the same: the
+# idle timeout passes (a silent caller connected after it is closed by
+# it), and it hears the next event.
+python3 - "$TMP/hub.sock" > "$TMP/halfsub.txt" 2>&1 <<'PY' &
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}')
+s.shutdown(socket.SHUT_WR)
+f = s.makefile("r")
+print("subscribed", "result" in json.loads(f.readline()), flush=True)
+silent = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+silent.connect(sys.argv[1])
+silent.settimeout(10)
+print("silent caller closed", silent.recv(1) == b"", flush=True)
+s.settimeout(20)
+try:
+    for line in f:
+        m = json.loads(line)
+        print(m.get("method"), m.get("params", {}).get("name"), flush=True)
+except OSError as e:
+    print("error", e, flush=True)
+print("closed", flush=True)
+PY
+PIDS+=($!)
+halfsub=$!
+idle_passed() { grep -q "silent caller closed True" "$TMP/halfsub.txt"; }
+wait_until 10 "a half-closed subscriber, then the idle timeout" idle_passed
+ctl token add halfsub-probe > /dev/null || fail "token add halfsub-probe"
+heard() { grep -q "token.added halfsub-probe" "$TMP/halfsub.txt"; }
+wait_until 5 "the half-closed subscriber hearing token.added" heard
+expect_eq "the half-closed subscriber's first lines" "$(head -3 "$TMP/halfsub.txt")" \
+	"subscribed True
+silent caller closed True
+token.added halfsub-probe"
+kill "$halfsub"
+ctl token remove halfsub-probe > /dev/null || fail "token remove halfsub-probe"
+ok "a subscriber that half-closed after a request without its newline outlives the idle timeout"
+
 # A caller that sends nothing is closed at the idle timeout.
 python3 - "$TMP/hub.sock" <<'EOF' || fail "an idle caller was not closed within 4 s"
 import socket, sys, time
