@@ -213,11 +213,14 @@ static bool blank(const char *line, size_t len)
 	return true;
 }
 
-static int handle_line(struct caller *k, const char *line, size_t len)
+/* One request, answered. *changes: it was one that changes state (a
+ * token's, a rewrite of the whole store), taken or refused. */
+static int handle_line(struct caller *k, const char *line, size_t len, bool *changes)
 {
 	struct control *c = k->ctl;
 	struct jsonrpc_request req;
 	char err[1024] = "";
+	*changes = false;
 	if (blank(line, len))
 		return 0; /* Enter pressed in socat: nothing asked */
 	int code = jsonrpc_parse(line, len, &req, err, sizeof(err));
@@ -250,6 +253,7 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 			}
 			/* Who changed something, and how it went: the log is the
 			 * only place that keeps it (SO_PEERCRED). */
+			*changes = m->changes;
 			if (m->changes) {
 				char why[256];
 				size_t n = text_cut(err, strlen(err), sizeof(why) - 1);
@@ -267,10 +271,14 @@ static int handle_line(struct caller *k, const char *line, size_t len)
 	return out ? queue_line(k, out, false) : 0;
 }
 
-/* The requests read and not yet taken, while answers have room. */
+/* The requests read and not yet taken, while answers have room. One that
+ * changes something ends the turn (a token's rewrites the store and syncs
+ * it: 200 in one write would hold the data path that long); the rest wait
+ * as held requests do, for the next turn of the loop. */
 static int serve(struct caller *k)
 {
-	while (k->pendoff < k->pendlen && k->outlen < OUT_HIGH) {
+	bool changed = false;
+	while (!changed && k->pendoff < k->pendlen && k->outlen < OUT_HIGH) {
 		size_t used;
 		enum linebuf_result r = linebuf_feed(&k->in, k->pend + k->pendoff,
 		                                     k->pendlen - k->pendoff, &used);
@@ -282,7 +290,7 @@ static int serve(struct caller *k)
 		}
 		if (r == LINEBUF_NEED_MORE)
 			break;
-		if (handle_line(k, k->in.buf, k->in.len) < 0)
+		if (handle_line(k, k->in.buf, k->in.len, &changed) < 0)
 			return -1;
 		linebuf_next(&k->in);
 	}
@@ -309,7 +317,8 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		return 0;
 	}
 	if (k->pendoff < k->pendlen) {
-		/* Requests read earlier, held while their answers piled up. */
+		/* Requests read earlier, held while their answers piled up, or
+		 * after one that changed something (serve). */
 		size_t left = k->pendlen - k->pendoff;
 		if (serve(k) < 0)
 			goto drop;
@@ -333,7 +342,8 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		return 0;
 	if (n == 0 && k->in.len && !k->in.ready) {
 		/* The last request without its newline (printf | socat): answered. */
-		if (handle_line(k, k->in.buf, k->in.len) < 0)
+		bool changed;
+		if (handle_line(k, k->in.buf, k->in.len, &changed) < 0)
 			goto drop;
 		linebuf_next(&k->in);
 		/* It may have made it a subscriber: no idle timeout from now. */

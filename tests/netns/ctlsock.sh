@@ -352,6 +352,35 @@ PY
 expect_eq "over 4 MiB, tokens, read for over 3 s" "$(cat "$TMP/slow.txt")" "True 20001 True"
 ok "an answer over 4 MiB goes out whole, to a reader slower than the idle timeout"
 
+# 200 token.set in one write, against that store of 20000 tokens: each
+# rewrites the store and syncs it. The hub takes one of them a turn of its
+# loop, so the tunnel waits one rewrite at most, not 200 of them: pings
+# through it meanwhile come back within a second, every 10 ms.
+nsx c1 ping -n -i 0.01 -W 5 10.100.0.1 > "$TMP/burst-ping.txt" 2>&1 &
+PIDS+=($!)
+pinger=$!
+wait_ping c1 10.100.0.1 10
+python3 - "$TMP/hub.sock" > "$TMP/burst.txt" 2>&1 <<'PY' || fail "200 token.set: $(cat "$TMP/burst.txt")"
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+t = time.monotonic()
+s.sendall(b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"token.set","params":{"name":"t%05d",'
+                   b'"max_sessions":%d}}\n' % (i, i, 1 + i % 9) for i in range(200)))
+f = s.makefile("rb")
+print(sum(b'"result"' in f.readline() for i in range(200)), int((time.monotonic() - t) * 1000))
+PY
+kill -INT "$pinger"
+wait "$pinger"
+read -r set took < "$TMP/burst.txt"
+expect_eq "token.set answered" "$set" 200
+rtt=$(sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' "$TMP/burst-ping.txt" | sort -n | tail -1)
+replies=$(grep -c " time=" "$TMP/burst-ping.txt")
+[ "$replies" -ge 20 ] || fail "$replies pings came back during 200 token.set"
+awk -v r="$rtt" 'BEGIN {exit !(r < 1000)}' ||
+	fail "during 200 token.set ($took ms) a ping through the tunnel took $rtt ms"
+ok "200 token.set in one write took $took ms; the slowest of $replies pings meanwhile $rtt ms"
+
 # A script that sends all its requests before it reads an answer (a
 # thousand status calls through socat): the hub stops reading them while
 # 256 KiB of answers wait, and every one is answered, in order, once the
