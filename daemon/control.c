@@ -51,8 +51,8 @@ struct caller {
 	struct control_caller who;
 	char *inbuf;               /* JSONRPC_MAX + 1: the storage of in */
 	struct linebuf in;         /* requests, one a line */
-	char *out;
-	size_t outlen, outcap;
+	char *out;                 /* out[outoff, outlen) waits to be sent */
+	size_t outoff, outlen, outcap;
 	uint8_t *pend;             /* IN_CHUNK: read, not yet taken (OUT_HIGH reached) */
 	size_t pendoff, pendlen;
 	uint64_t active;           /* when it last sent or took data */
@@ -120,6 +120,12 @@ bool control_subscribe(struct control_caller *who)
 	return true;
 }
 
+/* What waits to be sent to the caller. */
+static size_t waiting(const struct caller *k)
+{
+	return k->outlen - k->outoff;
+}
+
 /* Read while there is room for answers and nothing read waits; write
  * while something waits. Requests held while answers piled up are served
  * when the socket takes more (on_caller): also when an event's flush
@@ -127,17 +133,18 @@ bool control_subscribe(struct control_caller *who)
 static void arm(struct caller *k)
 {
 	bool held = k->pendoff < k->pendlen;
-	bool take = !k->eof && !held && k->outlen < OUT_HIGH;
-	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (k->outlen || held ? EPOLLOUT : 0));
+	bool take = !k->eof && !held && waiting(k) < OUT_HIGH;
+	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (waiting(k) || held ? EPOLLOUT : 0));
 }
 
-/* Write what we can; -1 when the caller is gone. */
+/* Write what we can; -1 when the caller is gone. What was sent stays in
+ * front of outoff until queue_line needs the room (moving the rest after
+ * each send, a few KiB a time, moved megabytes over and over). */
 static int flush_out(struct caller *k)
 {
-	size_t off = 0;
 	bool took = false;
-	while (off < k->outlen) {
-		ssize_t n = send(k->fd, k->out + off, k->outlen - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+	while (k->outoff < k->outlen) {
+		ssize_t n = send(k->fd, k->out + k->outoff, waiting(k), MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -145,15 +152,13 @@ static int flush_out(struct caller *k)
 				break;
 			return -1;
 		}
-		off += (size_t)n;
+		k->outoff += (size_t)n;
 		took = true;
 	}
 	if (took)
 		k->active = timer_now_usec();
-	if (off) {
-		memmove(k->out, k->out + off, k->outlen - off);
-		k->outlen -= off;
-	}
+	if (!waiting(k))
+		k->outoff = k->outlen = 0;
 	/* Emptied after a large answer (token.list of a big store): a
 	 * subscriber that stays for days need not keep megabytes for it. */
 	if (!k->outlen && k->outcap > OUT_KEEP) {
@@ -162,6 +167,36 @@ static int flush_out(struct caller *k)
 		k->outcap = 0;
 	}
 	arm(k);
+	return 0;
+}
+
+/* Room for n more bytes after what waits: what was sent in front of it
+ * is given back by moving the rest to the front when that moves no more
+ * than it frees (each byte sent pays for one move at most), else by
+ * copying what waits into a buffer twice the size (so the buffer is at
+ * most about twice what waits). */
+static int make_room(struct caller *k, size_t n)
+{
+	size_t w = waiting(k);
+	if (k->outlen + n <= k->outcap)
+		return 0;
+	if (k->outoff >= w && w + n <= k->outcap) {
+		memmove(k->out, k->out + k->outoff, w);
+	} else {
+		size_t cap = k->outcap ? 2 * k->outcap : 4096;
+		while (cap < w + n)
+			cap *= 2;
+		char *p = malloc(cap);
+		if (!p)
+			return -1;
+		if (w)
+			memcpy(p, k->out + k->outoff, w);
+		free(k->out);
+		k->out = p;
+		k->outcap = cap;
+	}
+	k->outoff = 0;
+	k->outlen = w;
 	return 0;
 }
 
@@ -174,21 +209,13 @@ static int queue_line(struct caller *k, char *line, bool event)
 	if (!line)
 		return -1;
 	size_t n = strlen(line);
-	if (event && k->outlen && k->outlen + n > k->ctl->out_max) {
+	if (event && waiting(k) && waiting(k) + n > k->ctl->out_max) {
 		free(line);
 		return -1;
 	}
-	if (k->outlen + n > k->outcap) {
-		size_t cap = k->outcap ? k->outcap : 4096;
-		while (cap < k->outlen + n)
-			cap *= 2;
-		char *p = realloc(k->out, cap);
-		if (!p) {
-			free(line);
-			return -1;
-		}
-		k->out = p;
-		k->outcap = cap;
+	if (make_room(k, n) < 0) {
+		free(line);
+		return -1;
 	}
 	memcpy(k->out + k->outlen, line, n);
 	k->outlen += n;
@@ -278,7 +305,7 @@ static int handle_line(struct caller *k, const char *line, size_t len, bool *cha
 static int serve(struct caller *k)
 {
 	bool changed = false;
-	while (!changed && k->pendoff < k->pendlen && k->outlen < OUT_HIGH) {
+	while (!changed && k->pendoff < k->pendlen && waiting(k) < OUT_HIGH) {
 		size_t used;
 		enum linebuf_result r = linebuf_feed(&k->in, k->pend + k->pendoff,
 		                                     k->pendlen - k->pendoff, &used);
@@ -312,7 +339,7 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		goto drop;
 	if (k->eof) {
 		/* A subscriber that half-closed still takes its events. */
-		if (hup || (!k->outlen && !k->who.subscribed))
+		if (hup || (!waiting(k) && !k->who.subscribed))
 			goto drop;
 		return 0;
 	}
@@ -330,7 +357,7 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		touch(k);
 		return 0;
 	}
-	if (k->outlen >= OUT_HIGH) {
+	if (waiting(k) >= OUT_HIGH) {
 		if (hup)
 			goto drop;
 		return 0;
@@ -349,7 +376,7 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 		/* It may have made it a subscriber: no idle timeout from now. */
 		touch(k);
 	}
-	if (n == 0 && (k->outlen || k->who.subscribed)) {
+	if (n == 0 && (waiting(k) || k->who.subscribed)) {
 		/* A half-close (nc -N): its answers still go out, whole, and a
 		 * subscriber's events for as long as it stays open. */
 		k->eof = true;
@@ -607,7 +634,7 @@ static void drain(struct control *c)
 		struct caller *who[MAX_CALLERS];
 		nfds_t n = 0;
 		for (struct caller *k = c->callers; k && n < MAX_CALLERS; k = k->next)
-			if (k->outlen) {
+			if (waiting(k)) {
 				pf[n] = (struct pollfd){ .fd = k->fd, .events = POLLOUT };
 				who[n++] = k;
 			}
@@ -622,7 +649,7 @@ static void drain(struct control *c)
 		for (nfds_t i = 0; i < n; i++)
 			if (pf[i].revents & (POLLERR | POLLHUP | POLLNVAL) ||
 			    (pf[i].revents && flush_out(who[i]) < 0))
-				who[i]->outlen = 0; /* gone: nothing more for it */
+				who[i]->outoff = who[i]->outlen = 0; /* gone: nothing more for it */
 	}
 }
 
