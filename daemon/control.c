@@ -53,6 +53,7 @@ struct caller {
 	struct linebuf in;         /* requests, one a line */
 	char *out;                 /* out[outoff, outlen) waits to be sent */
 	size_t outoff, outlen, outcap;
+	size_t ans_end;            /* out up to here holds answers: not events */
 	uint8_t *pend;             /* IN_CHUNK: read, not yet taken (OUT_HIGH reached) */
 	size_t pendoff, pendlen;
 	uint64_t active;           /* when it last sent or took data */
@@ -158,7 +159,7 @@ static int flush_out(struct caller *k)
 	if (took)
 		k->active = timer_now_usec();
 	if (!waiting(k))
-		k->outoff = k->outlen = 0;
+		k->outoff = k->outlen = k->ans_end = 0;
 	/* Emptied after a large answer (token.list of a big store): a
 	 * subscriber that stays for days need not keep megabytes for it. */
 	if (!k->outlen && k->outcap > OUT_KEEP) {
@@ -195,21 +196,25 @@ static int make_room(struct caller *k, size_t n)
 		k->out = p;
 		k->outcap = cap;
 	}
+	k->ans_end = k->ans_end > k->outoff ? k->ans_end - k->outoff : 0;
 	k->outoff = 0;
 	k->outlen = w;
 	return 0;
 }
 
 /* An answer, or an event (event: to a subscriber, dropped with the caller
- * past OUT_MAX). Answers have no limit of their own: no request is taken
- * while OUT_HIGH waits, so they are at most that and one answer, whatever
- * its size (token.list of a large store). */
+ * past OUT_MAX of events queued after its last answer). Answers have no
+ * limit of their own: no request is taken while OUT_HIGH waits, so they
+ * are at most that and one answer, whatever its size (token.list of a
+ * large store), and do not count: a subscriber that reads is not dropped
+ * for asking for one. */
 static int queue_line(struct caller *k, char *line, bool event)
 {
 	if (!line)
 		return -1;
 	size_t n = strlen(line);
-	if (event && waiting(k) && waiting(k) + n > k->ctl->out_max) {
+	size_t events = k->outlen - (k->ans_end > k->outoff ? k->ans_end : k->outoff);
+	if (event && events && events + n > k->ctl->out_max) {
 		free(line);
 		return -1;
 	}
@@ -219,6 +224,8 @@ static int queue_line(struct caller *k, char *line, bool event)
 	}
 	memcpy(k->out + k->outlen, line, n);
 	k->outlen += n;
+	if (!event)
+		k->ans_end = k->outlen;
 	free(line);
 	return flush_out(k);
 }

@@ -352,6 +352,33 @@ PY
 expect_eq "over 4 MiB, tokens, read for over 3 s" "$(cat "$TMP/slow.txt")" "True 20001 True"
 ok "an answer over 4 MiB goes out whole, to a reader slower than the idle timeout"
 
+# A subscriber that asks for that list (over 4 MiB, more than the 300 KB
+# of events it may leave unread here) and hears an event while the answer
+# waits for it is not dropped: the limit counts the events queued after
+# an answer, not the answer.
+python3 - "$TMP/hub.sock" > "$TMP/sub-list.txt" 2>&1 <<'PY' || fail "a subscriber's token.list: $(cat "$TMP/sub-list.txt")"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.settimeout(20)
+f = s.makefile("rb")
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+assert "result" in json.loads(f.readline())
+s.sendall(b'{"jsonrpc":"2.0","id":2,"method":"token.list"}\n')
+first = f.read(1)  # the answer is queued, most of it in the hub
+a = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+a.connect(sys.argv[1])
+a.sendall(b'{"jsonrpc":"2.0","id":3,"method":"token.add","params":{"name":"sub-list-probe"}}\n')
+assert b'"result"' in a.makefile("rb").readline()
+r = json.loads(first + f.readline())
+e = json.loads(f.readline())
+print(len(r["result"]["tokens"]), e["method"], e["params"]["name"])
+PY
+expect_eq "a subscriber's token.list, then the event that came while it waited" \
+	"$(cat "$TMP/sub-list.txt")" "20001 token.added sub-list-probe"
+ctl token remove sub-list-probe > /dev/null || fail "token remove sub-list-probe"
+ok "a subscriber that asks for an answer over the limit is not dropped for it"
+
 # 200 token.set in one write, against that store of 20000 tokens: each
 # rewrites the store and syncs it. The hub takes one of them a turn of its
 # loop, so the tunnel waits one rewrite at most, not 200 of them: pings
