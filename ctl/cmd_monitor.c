@@ -1,5 +1,6 @@
 /* slopnctl monitor: the daemon's events, one line each, until Ctrl-C. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,8 +43,7 @@ static int monitor(const struct args *a)
 			 * it. What ended it, as read_line says. */
 			int e = errno;
 			if (e == 0)
-				fprintf(stderr, "slopnctl: monitor: the daemon closed the connection (it stopped, "
-				        "or this watch fell 4 MiB of events behind)\n");
+				fprintf(stderr, "slopnctl: monitor: the daemon closed the connection (it stopped)\n");
 			else if (e == EMSGSIZE)
 				fprintf(stderr, "slopnctl: monitor: an event line over 16 MiB, which slopnd does "
 				        "not send (another program on %s?); the watch ends\n", sock_path);
@@ -68,10 +68,21 @@ static int monitor(const struct args *a)
 		} else if (show_result(a, n, stdout, &an)) {
 			fprintf(stderr, "slopnctl: an event this slopnctl does not read, left out: %s\n", an.bad);
 		}
+		/* The daemon's last line to a watch that left 4 MiB of events
+		 * unread: it closes the connection after it. */
+		const char *m = json_string_value(json_object_get(n, "method"));
+		bool behind = m && !strcmp(m, "events.dropped");
+		json_int_t unread = json_integer_value(json_object_get(json_object_get(n, "params"), "unread"));
 		json_decref(n);
 		/* Each event as it comes, to a pipe or a file too. */
 		if (out_flush() < 0)
 			return 0; /* the events go nowhere: dispatch says why, exit 1 */
+		if (behind) {
+			fprintf(stderr, "slopnctl: monitor: this watch fell behind (%lld bytes of events "
+			        "unread) and the daemon dropped it: events were lost; the watch ends\n",
+			        (long long)unread);
+			return EXIT_UNREACHABLE;
+		}
 	}
 }
 

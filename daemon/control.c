@@ -28,7 +28,11 @@
  * up: at most half the table, so that there is always room to ask. */
 #define MAX_CALLERS 64
 #define MAX_SUBSCRIBERS (MAX_CALLERS / 2)
-#define OUT_MAX (4 << 20)      /* a subscriber that does not read is dropped */
+/* A subscriber that leaves this much of events unread is dropped: it is
+ * sent the rest of the line it was taking and events.dropped, the others
+ * are thrown away, and it is closed once it took those (or after the idle
+ * time, if it does not read). */
+#define OUT_MAX (4 << 20)
 /* Tests lower OUT_MAX with this (bytes): not for production. */
 #define OUT_MAX_ENV "SLOPN_TEST_CONTROL_OUT_MAX"
 /* Past this much waiting, a caller's further requests wait too (unread,
@@ -54,6 +58,8 @@ struct caller {
 	char *out;                 /* out[outoff, outlen) waits to be sent */
 	size_t outoff, outlen, outcap;
 	size_t ans_end;            /* out up to here holds answers: not events */
+	bool midline;              /* the last byte sent ended no line */
+	bool cut;                  /* fell behind (fall_behind): closed once out is sent */
 	uint8_t *pend;             /* IN_CHUNK: read, not yet taken (OUT_HIGH reached) */
 	size_t pendoff, pendlen;
 	uint64_t active;           /* when it last sent or took data */
@@ -72,6 +78,7 @@ struct control {
 	void *ctx;
 	struct caller *callers;
 	unsigned ncallers, nsubscribers;
+	unsigned long dropped;         /* subscribers dropped for falling behind */
 	uint64_t idle_usec;
 	size_t out_max;
 };
@@ -101,6 +108,8 @@ static void touch(struct caller *k)
 	/* Now, not the loop's wake-up: its idle time starts after the
 	 * answer, however long that took to build. */
 	k->active = timer_now_usec();
+	if (k->cut)
+		return; /* the time for its last lines is set (fall_behind) */
 	if (k->who.subscribed) {
 		sd_event_source_set_enabled(k->idle, SD_EVENT_OFF);
 		return;
@@ -133,6 +142,11 @@ static size_t waiting(const struct caller *k)
  * (control_notify) sent all the answers, and nothing is left to write. */
 static void arm(struct caller *k)
 {
+	if (k->cut) {
+		/* Nothing more is read: on_caller closes it once out is sent. */
+		sd_event_source_set_io_events(k->io, EPOLLOUT);
+		return;
+	}
 	bool held = k->pendoff < k->pendlen;
 	bool take = !k->eof && !held && waiting(k) < OUT_HIGH;
 	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (waiting(k) || held ? EPOLLOUT : 0));
@@ -156,8 +170,10 @@ static int flush_out(struct caller *k)
 		k->outoff += (size_t)n;
 		took = true;
 	}
-	if (took)
+	if (took) {
 		k->active = timer_now_usec();
+		k->midline = k->out[k->outoff - 1] != '\n';
+	}
 	if (!waiting(k))
 		k->outoff = k->outlen = k->ans_end = 0;
 	/* Emptied after a large answer (token.list of a big store): a
@@ -202,22 +218,12 @@ static int make_room(struct caller *k, size_t n)
 	return 0;
 }
 
-/* An answer, or an event (event: to a subscriber, dropped with the caller
- * past OUT_MAX of events queued after its last answer). Answers have no
- * limit of their own: no request is taken while OUT_HIGH waits, so they
- * are at most that and one answer, whatever its size (token.list of a
- * large store), and do not count: a subscriber that reads is not dropped
- * for asking for one. */
-static int queue_line(struct caller *k, char *line, bool event)
+/* line (consumed) after what waits for k; an answer's end is kept. */
+static int append(struct caller *k, char *line, bool event)
 {
 	if (!line)
 		return -1;
 	size_t n = strlen(line);
-	size_t events = k->outlen - (k->ans_end > k->outoff ? k->ans_end : k->outoff);
-	if (event && events && events + n > k->ctl->out_max) {
-		free(line);
-		return -1;
-	}
 	if (make_room(k, n) < 0) {
 		free(line);
 		return -1;
@@ -227,6 +233,62 @@ static int queue_line(struct caller *k, char *line, bool event)
 	if (!event)
 		k->ans_end = k->outlen;
 	free(line);
+	return 0;
+}
+
+/* A subscriber that left out_max of events unread: said in the log and
+ * counted; what waits for it is cut after the line it was taking, so that
+ * its stream ends on a whole line, and events.dropped, its last, says
+ * how much it lost. Closed once those went out, or when it has taken
+ * nothing for the idle time. -1 when it is gone. */
+static int fall_behind(struct caller *k, size_t events)
+{
+	struct control *c = k->ctl;
+	c->dropped++;
+	log_warn("control: dropping the event subscriber of pid %d (uid %u): it left %zu bytes of "
+	         "events unread (at most %zu may wait)", (int)k->who.pid, (unsigned)k->who.uid,
+	         events, c->out_max);
+	size_t keep = 0;
+	if (k->midline) {
+		const char *nl = memchr(k->out + k->outoff, '\n', waiting(k));
+		keep = nl ? (size_t)(nl - (k->out + k->outoff)) + 1 : waiting(k);
+	}
+	size_t lost = waiting(k) - keep;
+	k->outlen = k->outoff + keep;
+	if (k->ans_end > k->outlen)
+		k->ans_end = k->outlen;
+	k->cut = true;
+	sd_event_source_set_time(k->idle, timer_now_usec() + c->idle_usec);
+	sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
+	char *bye = jsonrpc_format_notification("events.dropped",
+		json_pack("{s:I, s:I}", "unread", (json_int_t)events, "lost", (json_int_t)lost));
+	if (append(k, bye, true) < 0)
+		return -1;
+	return flush_out(k);
+}
+
+/* An answer, or an event (event: to a subscriber, which falls behind past
+ * out_max of events queued after its last answer). Answers have no limit
+ * of their own: no request is taken while OUT_HIGH waits, so they are at
+ * most that and one answer, whatever its size (token.list of a large
+ * store), and do not count: a subscriber that reads is not dropped for
+ * asking for one. Nothing more once it fell behind. */
+static int queue_line(struct caller *k, char *line, bool event)
+{
+	if (!line)
+		return -1;
+	if (k->cut) {
+		free(line);
+		return 0;
+	}
+	size_t n = strlen(line);
+	size_t events = k->outlen - (k->ans_end > k->outoff ? k->ans_end : k->outoff);
+	if (event && events && events + n > k->ctl->out_max) {
+		free(line);
+		return fall_behind(k, events);
+	}
+	if (append(k, line, event) < 0)
+		return -1;
 	return flush_out(k);
 }
 
@@ -312,7 +374,7 @@ static int handle_line(struct caller *k, const char *line, size_t len, bool *cha
 static int serve(struct caller *k)
 {
 	bool changed = false;
-	while (!changed && k->pendoff < k->pendlen && waiting(k) < OUT_HIGH) {
+	while (!changed && !k->cut && k->pendoff < k->pendlen && waiting(k) < OUT_HIGH) {
 		size_t used;
 		enum linebuf_result r = linebuf_feed(&k->in, k->pend + k->pendoff,
 		                                     k->pendlen - k->pendoff, &used);
@@ -344,6 +406,12 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	bool hup = revents & (EPOLLHUP | EPOLLERR);
 	if (revents & EPOLLOUT && flush_out(k) < 0)
 		goto drop;
+	if (k->cut) {
+		/* Fell behind: its last lines went out, or it can take nothing. */
+		if (hup || !waiting(k))
+			goto drop;
+		return 0;
+	}
 	if (k->eof) {
 		/* A subscriber that half-closed still takes its events. */
 		if (hup || (!waiting(k) && !k->who.subscribed))
@@ -408,8 +476,9 @@ static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct caller *k = userdata;
 	/* A subscriber has no idle time, however it subscribed (touch turns
-	 * this timer off for it; this is the second guard). */
-	if (k->who.subscribed)
+	 * this timer off for it; this is the second guard), unless it fell
+	 * behind: then this is how long its last lines wait for it. */
+	if (k->who.subscribed && !k->cut)
 		return 0;
 	/* Still taking a long answer: that counts as activity (flush_out). */
 	if (k->active + k->ctl->idle_usec > usec) {
@@ -674,6 +743,11 @@ void control_close(struct control *c)
 		unlink(c->path);
 	free(c->path);
 	free(c);
+}
+
+unsigned long control_subscribers_dropped(const struct control *c)
+{
+	return c ? c->dropped : 0;
 }
 
 json_t *control_drops_json(const struct conn_stats *st)

@@ -47,6 +47,8 @@ json_t *control_drops_json(const struct conn_stats *st);
 /* events.subscribe: the caller gets notifications from now on and is never
  * timed out. false when there are too many subscribers already. */
 bool control_subscribe(struct control_caller *who);
+/* Subscribers dropped since the start for leaving 4 MiB of events unread. */
+unsigned long control_subscribers_dropped(const struct control *c);
 /* Send a notification to every subscribed caller; params is consumed. */
 void control_notify(struct control *c, const char *method, json_t *params);
 

@@ -63,6 +63,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	/* Memory held for senders kept unread (hub_spoke.c): 0 when none is. */
 	json_object_set_new(r, "spoke_stash_bytes", json_integer((json_int_t)s->stash_total));
 	json_object_set_new(r, "spoke_sheds", json_integer((json_int_t)s->spoke_sheds));
+	/* Event subscribers dropped for leaving 4 MiB of events unread. */
+	json_object_set_new(r, "subscribers_dropped",
+	                    json_integer((json_int_t)control_subscribers_dropped(s->ctl)));
 	/* The sessions' queues of packets waiting to be sent (conn.c). */
 	size_t qmem = 0;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))

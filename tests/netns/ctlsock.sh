@@ -238,12 +238,16 @@ PY
 expect_eq "first answer's id, ghost added" "$(cat "$TMP/notify.txt")" "9 False"
 ok "a notification is not run, a blank line not answered"
 
-# A caller that can take nothing more is let go at once, and the hub does
-# not spin on it meanwhile: a subscriber that stopped reading past the
-# events it may leave waiting (300 KB here, 4 MiB in production), and a
-# caller whose held requests wait behind 256 KiB of unread answers when it
-# shuts its socket down. Both keep their descriptors open; the hub must
-# close its own, and use little CPU until then.
+# A caller that can take nothing more is let go, and the hub does not spin
+# on it meanwhile: a subscriber that stopped reading past the events it
+# may leave waiting (300 KB here, 4 MiB in production), at the idle
+# timeout (its last lines wait that long for it), and a caller whose held
+# requests wait behind 256 KiB of unread answers when it shuts its socket
+# down, at once. Both keep their descriptors open; the hub must close its
+# own, and use little CPU until then.
+# A second subscriber stops reading too, and reads again once the hub has
+# dropped both (status counts them): its stream ends on a whole line,
+# events.dropped, which says how much it left unread.
 hubpid=$(pid_of hub)
 cpu() { awk '{print $14 + $15}' "/proc/$hubpid/stat"; }
 base=$(fds hub)
@@ -264,8 +268,38 @@ time.sleep(600)
 PY
 PIDS+=($!)
 stuck_sub=$!
-subscribed() { grep -q "subscribed True" "$TMP/stuck-sub.txt"; }
-wait_until 5 "a subscriber that will stop reading" subscribed
+python3 - "$TMP/hub.sock" 2 > "$TMP/behind-sub.txt" 2>&1 <<'PY' &
+import json, socket, sys, time
+def status():
+    c = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    c.connect(sys.argv[1])
+    c.sendall(b'{"jsonrpc":"2.0","id":1,"method":"server.status"}\n')
+    r = json.loads(c.makefile("rb").readline())
+    c.close()
+    return r["result"]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b'{"jsonrpc":"2.0","id":1,"method":"events.subscribe"}\n')
+f = s.makefile("rb")
+print("subscribed", "result" in json.loads(f.readline()), flush=True)
+deadline = time.monotonic() + 60
+while status().get("subscribers_dropped", 0) < int(sys.argv[2]):
+    if time.monotonic() > deadline:
+        sys.exit("not dropped within 60 s")
+    time.sleep(0.05)
+s.settimeout(20)
+data = f.read()  # to the end: the hub closes the connection after its last line
+lines = data.split(b"\n")
+last = json.loads(lines[-2])
+print(len(lines) > 100, lines[-1] == b"", last["method"], last["params"]["unread"] > 250000, flush=True)
+for l in lines[:-1]:
+    json.loads(l)
+print("all JSON", flush=True)
+PY
+PIDS+=($!)
+behind_sub=$!
+subscribed() { grep -q "subscribed True" "$TMP/stuck-sub.txt" && grep -q "subscribed True" "$TMP/behind-sub.txt"; }
+wait_until 5 "two subscribers that will stop reading" subscribed
 python3 - "$TMP/hub.sock" > "$TMP/events.txt" 2>&1 <<'PY' || fail "token add/remove: $(cat "$TMP/events.txt")"
 import socket, sys, threading
 N = 1500  # some 400 KB of token.added and token.removed
@@ -284,6 +318,13 @@ PY
 expect_eq "token add and remove answered" "$(cat "$TMP/events.txt")" 3000
 hung_up() { grep -q "shut down by the hub True" "$TMP/stuck-sub.txt"; }
 wait_until 5 "the hub shutting the stalled subscriber down" hung_up
+behind_done() { ! kill -0 "$behind_sub" 2> /dev/null; }
+wait_until 10 "the subscriber that fell behind reading to its end" behind_done
+expect_eq "more than 100 lines, the last whole, events.dropped, unread over 250000, every line JSON" \
+	"$(cat "$TMP/behind-sub.txt")" "subscribed True
+True True events.dropped True
+all JSON"
+expect_eq "status --json subscribers_dropped" "$(ctl --json status | jq .subscribers_dropped)" 2
 # Both need the hub alive: a dead one has no descriptors and uses no CPU.
 let_go() { kill -0 "$hubpid" && [ "$(fds hub)" -le "$base" ]; }
 wait_until 5 "the hub closing the stalled subscriber's socket" let_go

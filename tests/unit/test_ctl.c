@@ -612,6 +612,66 @@ static void monitor_ends(void **state)
 	free(err);
 }
 
+/* A daemon of the test's own on path for one monitor: it answers
+ * events.subscribe, then sends line every ms milliseconds, count times,
+ * then closes. Its pid. */
+static pid_t subscriber_daemon(const char *path, const char *line, int ms, int count)
+{
+	int srv = listen_on(path);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		signal(SIGPIPE, SIG_IGN);
+		int c = accept(srv, NULL, NULL);
+		char buf[4096], e[128];
+		ssize_t len = c < 0 ? -1 : read(c, buf, sizeof(buf));
+		struct jsonrpc_request req;
+		if (len <= 0 || jsonrpc_parse(buf, (size_t)len, &req, e, sizeof(e)) != 0)
+			_exit(1);
+		send_line(c, jsonrpc_format_result(req.id, json_pack("{s:b}", "subscribed", 1)));
+		for (int i = 0; i < count; i++) {
+			if (write(c, line, strlen(line)) < 0)
+				_exit(0);
+			usleep((useconds_t)ms * 1000);
+		}
+		_exit(0);
+	}
+	close(srv);
+	return pid;
+}
+
+/* A watch the daemon dropped for falling behind (its events.dropped, then
+ * the close): said as such, not as a daemon that stopped; the line itself
+ * is printed as the events are. */
+static void monitor_behind(void **state)
+{
+	struct daemons *d = *state;
+	char path[80], out[96];
+	snprintf(path, sizeof(path), "%s/behind.sock", d->dir);
+	snprintf(out, sizeof(out), "%s/behind.out", d->dir);
+	close(open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600));
+	pid_t pid = subscriber_daemon(path, FAKE_EVENT "{\"jsonrpc\":\"2.0\",\"method\":\"events.dropped\","
+	                              "\"params\":{\"unread\":300000,\"lost\":299000}}\n", 0, 1);
+	char *err;
+	int rc = run(path, out, &err, "--json", "monitor", NULL);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	unlink(path);
+	assert_int_equal(rc, EXIT_UNREACHABLE);
+	expect_said(err, "slopnctl: monitor: this watch fell behind (300000 bytes of events unread) "
+	                 "and the daemon dropped it: events were lost; the watch ends\n");
+	assert_null(strstr(err, "closed the connection"));
+	free(err);
+	FILE *f = fopen(out, "r");
+	char line[256];
+	assert_non_null(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(fgets(line, sizeof(line), f));
+	assert_non_null(strstr(line, "\"method\":\"events.dropped\""));
+	fclose(f);
+	unlink(out);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1126,6 +1186,7 @@ int main(void)
 		cmocka_unit_test(no_answer),
 		cmocka_unit_test(trickle),
 		cmocka_unit_test(monitor_ends),
+		cmocka_unit_test(monitor_behind),
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
