@@ -595,8 +595,9 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	hub_fixed_changed(s);
 	int kicked = 0;
 	if (kick) {
+		/* As sessions.kick: one closing already is not kicked, nor counted. */
 		for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-			if (ss->logged_in && !strcmp(ss->token_name, copy)) {
+			if (ss->logged_in && !ss->conn.close_pending && !strcmp(ss->token_name, copy)) {
 				hub_kick(s, ss, "kicked: token removed");
 				kicked++;
 			}
