@@ -137,9 +137,11 @@ uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uin
 
 /* A slot for key: a free one, else the one not seen for longest that is
  * not banned, else the ban that ends first (a table full of one sender's
- * bans must not stop the bans of others); never one of the n in keep. */
+ * bans must not stop the bans of others: that one goes into evicted);
+ * never one of the n in keep. */
 static struct ban_entry *new_slot(struct ban_table *t, const struct ban_key *key, uint64_t now,
-                                  struct ban_entry *const *keep, unsigned n)
+                                  struct ban_entry *const *keep, unsigned n,
+                                  struct ban_evicted *evicted)
 {
 	struct ban_entry *victim = NULL, *soonest = NULL;
 	for (int i = 0; i < BAN_SLOTS; i++) {
@@ -159,6 +161,8 @@ static struct ban_entry *new_slot(struct ban_table *t, const struct ban_key *key
 			soonest = c;
 	}
 	struct ban_entry *e = victim ? victim : soonest;
+	if (!victim && evicted && evicted->n < BAN_LEVELS)
+		ban_addr_str(e, evicted->address[evicted->n++], BAN_ADDR_LEN);
 	if ((unsigned)(e - t->e) >= t->end)
 		t->end = (unsigned)(e - t->e) + 1;
 	memset(e, 0, sizeof(*e));
@@ -194,11 +198,13 @@ static bool count_one(struct ban_entry *e, uint64_t now, uint64_t window, uint32
 }
 
 unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag,
-                  const struct ban_entry *started[BAN_LEVELS])
+                  const struct ban_entry *started[BAN_LEVELS], struct ban_evicted *evicted)
 {
 	struct ban_key keys[BAN_LEVELS];
 	struct ban_entry *e[BAN_LEVELS];
 	unsigned n = keys_of(sa, keys), nstarted = 0;
+	if (evicted)
+		evicted->n = 0;
 	if (!n)
 		return 0;
 	find_all(t, keys, n, e);
@@ -206,7 +212,7 @@ unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, 
 	 * counted already; then each wider prefix too. */
 	for (unsigned k = 0; k < n; k++) {
 		if (!e[k])
-			e[k] = new_slot(t, &keys[k], now, e, n);
+			e[k] = new_slot(t, &keys[k], now, e, n, evicted);
 		e[k]->last_seen = now ? now : 1;
 		if (now < e[k]->until)
 			break; /* banned already (the caller refuses those) */

@@ -62,14 +62,25 @@ const struct ban_entry *ban_find(const struct ban_table *t, const struct sockadd
                                  uint64_t now);
 /* Seconds of ban left for this address, 0 if none. */
 uint64_t ban_remaining(const struct ban_table *t, const struct sockaddr *sa, uint64_t now);
+/* What a ban covers as text, as ban_addr_str gives it: room for an IPv6
+ * address and its prefix. */
+#define BAN_ADDR_LEN 56
+/* Bans that ban_fail pushed out of a full table (of bans only) to make
+ * room: what each covered. */
+struct ban_evicted {
+	unsigned n;
+	char address[BAN_LEVELS][BAN_ADDR_LEN];
+};
 /* Count one failed login. tag stands for the token it presented (a
  * digest; not 0), or is BAN_UNTAGGED (a malformed login): a tag the window
  * has already counted is not counted again. The bans it starts go into
  * started, narrowest first (the address's, then perhaps its /56's and
- * /48's): how many. */
+ * /48's): how many. A table full of bans makes room by lifting the ban
+ * that ends first: those go into evicted (if not NULL), which the caller
+ * must tell of, as no bans.remove did it. */
 #define BAN_UNTAGGED 0
 unsigned ban_fail(struct ban_table *t, const struct sockaddr *sa, uint64_t now, uint64_t tag,
-                  const struct ban_entry *started[BAN_LEVELS]);
+                  const struct ban_entry *started[BAN_LEVELS], struct ban_evicted *evicted);
 /* Whether e covers a network of several sites' hosts (a /56 or /48), not
  * one address or /64. */
 bool ban_is_network(const struct ban_entry *e);

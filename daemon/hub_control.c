@@ -242,7 +242,8 @@ static void ban_lifted(const char *covered, bool banned, void *ctx)
 	}
 	log_info("ban on %s lifted by the administrator", covered);
 	json_array_append_new(l->list, json_string(covered));
-	control_notify(l->s->ctl, "ban.removed", json_pack("{s:s}", "address", covered));
+	control_notify(l->s->ctl, "ban.removed", json_pack("{s:s, s:s}", "address", covered,
+	                                                   "reason", "lifted"));
 }
 
 static json_t *m_bans_remove(void *ctx, struct control_caller *who, json_t *params, int *code,

@@ -308,7 +308,21 @@ static void login_failed(struct session *ss, const char *reason, uint64_t tag, b
 	}
 	s->failed_logins++;
 	const struct ban_entry *started[BAN_LEVELS];
-	unsigned n = ban ? ban_fail(&s->bans, peer, now, tag, started) : 0;
+	struct ban_evicted evicted = {0};
+	unsigned n = ban ? ban_fail(&s->bans, peer, now, tag, started, &evicted) : 0;
+	/* A table full of bans lifted the ones that end first to make room:
+	 * said, as a lift by bans.remove is. */
+	for (unsigned i = 0; i < evicted.n; i++) {
+		/* One a failed login from a new address, while the flood that
+		 * filled the table goes on: 10 lines a minute at most. */
+		static struct log_budget evict_log;
+		bool last;
+		if (log_budget_take(&evict_log, 10, LOG_LVL_WARN, "bans lifted early", &last))
+			log_warn("ban: the ban on %s lifted early: the table of %d bans is full, and it was "
+			         "the one to end first%s", evicted.address[i], BAN_SLOTS, log_budget_more(last));
+		control_notify(s->ctl, "ban.removed", json_pack("{s:s, s:s}", "address", evicted.address[i],
+		                                                "reason", "table full"));
+	}
 	for (unsigned i = 0; i < n; i++) {
 		char addr[64], why[64];
 		ban_addr_str(started[i], addr, sizeof(addr));

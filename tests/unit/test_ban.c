@@ -19,12 +19,14 @@ static struct sockaddr_in v4(const char *ip, unsigned port)
 
 static struct ban_table t;
 
-/* ban_fail: how many bans it started; the widest in started_last. */
+/* ban_fail: how many bans it started; the widest in started_last, the
+ * bans it pushed out in evicted_last. */
 static const struct ban_entry *started_last;
+static struct ban_evicted evicted_last;
 static unsigned count_fail(struct ban_table *tt, const struct sockaddr *sa, uint64_t now, uint64_t tag)
 {
 	const struct ban_entry *st[BAN_LEVELS];
-	unsigned n = ban_fail(tt, sa, now, tag, st);
+	unsigned n = ban_fail(tt, sa, now, tag, st, &evicted_last);
 	started_last = n ? st[n - 1] : NULL;
 	return n;
 }
@@ -99,10 +101,13 @@ static void full_table_reuses_the_stalest_entry(void **state)
 		a.sin_addr.s_addr = htonl(0x0a000000u + (uint32_t)i);
 		count_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i, BAN_UNTAGGED);
 	}
-	/* A new address still gets counted, and bans as usual. */
+	/* A new address still gets counted, and bans as usual; no ban was
+	 * pushed out for it. */
 	struct sockaddr_in n = v4("192.0.2.200", 1);
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < 4; i++) {
 		assert_false(count_fail(&t, (struct sockaddr *)&n, 5000, BAN_UNTAGGED));
+		assert_int_equal(evicted_last.n, 0);
+	}
 	assert_true(count_fail(&t, (struct sockaddr *)&n, 5000, BAN_UNTAGGED));
 }
 
@@ -239,10 +244,17 @@ static void full_table_of_bans_still_bans(void **state)
 			count_fail(&t, (struct sockaddr *)&a, 1000 + (uint64_t)i, BAN_UNTAGGED);
 	}
 	assert_int_equal(ban_count(&t, 2100), BAN_SLOTS);
+	assert_int_equal(evicted_last.n, 0); /* none while there were free slots */
 	struct sockaddr_in n = v4("192.0.2.200", 1), first = v4("10.0.0.0", 1), second = v4("10.0.0.1", 1);
-	for (int i = 0; i < BAN_MAX_FAILS - 1; i++)
+	for (int i = 0; i < BAN_MAX_FAILS - 1; i++) {
 		assert_false(count_fail(&t, (struct sockaddr *)&n, 2100, BAN_UNTAGGED));
+		/* The first took a ban's slot, and says whose; the others none. */
+		assert_int_equal(evicted_last.n, i == 0);
+		if (i == 0)
+			assert_string_equal(evicted_last.address[0], "10.0.0.0");
+	}
 	assert_true(count_fail(&t, (struct sockaddr *)&n, 2100, BAN_UNTAGGED));
+	assert_int_equal(evicted_last.n, 0);
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&n, 2100), BAN_DURATION);
 	/* Its first failure took the slot of the ban that ended first. */
 	assert_int_equal(ban_remaining(&t, (struct sockaddr *)&first, 2100), 0);
