@@ -1,5 +1,6 @@
 /* slopnctl monitor: the daemon's events, one line each, until Ctrl-C. */
 #include <errno.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,10 @@ static void show(struct answer *an, const struct args *a, json_t *n, FILE *out)
 
 static int monitor(const struct args *a)
 {
+	/* A reader that goes (slopnctl monitor | head -1) is a write that
+	 * fails, said and exit 1 (check_output), not death by SIGPIPE. Not
+	 * put back: check_output's flush writes what is left again. */
+	signal(SIGPIPE, SIG_IGN);
 	int rc;
 	json_t *r = rpc_call(a, "events.subscribe", NULL, &rc);
 	if (!r)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -672,6 +673,38 @@ static void monitor_behind(void **state)
 	unlink(out);
 }
 
+/* slopnctl monitor | head -1: the reader goes after a line; the next
+ * event is a write that fails, said, exit 1, not death by SIGPIPE. */
+static void monitor_reader_gone(void **state)
+{
+	struct daemons *d = *state;
+	char path[80], fifo[80];
+	snprintf(path, sizeof(path), "%s/gone.sock", d->dir);
+	snprintf(fifo, sizeof(fifo), "%s/gone.fifo", d->dir);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	pid_t daemon = subscriber_daemon(path, FAKE_EVENT, 20, 500);
+	pid_t head = fork();
+	assert_true(head >= 0);
+	if (head == 0) {
+		int fd = open(fifo, O_RDONLY);
+		char c;
+		while (fd >= 0 && read(fd, &c, 1) == 1 && c != '\n')
+			;
+		_exit(0);
+	}
+	signal(SIGPIPE, SIG_DFL); /* as a shell starts a pipeline's commands */
+	char *err;
+	int rc = run(path, fifo, &err, "monitor", NULL);
+	kill(daemon, SIGTERM);
+	waitpid(daemon, NULL, 0);
+	waitpid(head, NULL, 0);
+	unlink(path);
+	unlink(fifo);
+	assert_int_equal(rc, EXIT_NOT_WRITTEN);
+	expect_said(err, "slopnctl: writing the answer to standard output: Broken pipe\n");
+	free(err);
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;
@@ -1187,6 +1220,7 @@ int main(void)
 		cmocka_unit_test(trickle),
 		cmocka_unit_test(monitor_ends),
 		cmocka_unit_test(monitor_behind),
+		cmocka_unit_test(monitor_reader_gone),
 		cmocka_unit_test(ctrl_c),
 		cmocka_unit_test(ctrl_c_before_wait),
 		cmocka_unit_test(full_disk),
