@@ -400,7 +400,7 @@ static int on_caller(sd_event_source *s, int fd, uint32_t revents, void *userdat
 {
 	struct caller *k = userdata;
 	/* It can take nothing more (gone, or shut down: by itself, or by
-	 * control_notify for a subscriber that stopped reading). The kernel
+	 * control_notify when a send to it failed). The kernel
 	 * says so at every turn of the loop until the socket is closed: each
 	 * return below that leaves work undone drops it instead of spinning. */
 	bool hup = revents & (EPOLLHUP | EPOLLERR);
