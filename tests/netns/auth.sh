@@ -157,8 +157,8 @@ print(s.makefile().readline(), end="")' "$TMP/hub.sock" "$1"
 expect_eq "bans.remove with addr" \
 	"$(rpc '{"jsonrpc":"2.0","id":1,"method":"bans.remove","params":{"addr":"192.0.2.11"}}' | jq .error.code)" 1006
 wait_event ban.removed
-expect_eq "ban events" "$(jq -c 'select(.method | startswith("ban")) | [.method, .params.address]' "$TMP/events.txt" | tr '\n' ' ')" \
-	'["ban","192.0.2.11"] ["ban.removed","192.0.2.11"] '
+expect_eq "ban events" "$(jq -c 'select(.method | startswith("ban")) | [.method, .params.address, .params.reason]' "$TMP/events.txt" | tr '\n' ' ')" \
+	'["ban","192.0.2.11",null] ["ban.removed","192.0.2.11","lifted"] '
 ok "events: ban and ban.removed"
 # Every request is answered: a refusal that quotes a name cut inside a
 # character (150 two-byte characters) too. token.remove of a name longer
