@@ -5,7 +5,8 @@
 
 #include <stddef.h>
 
-#define CONF_MAX_LINE 1024
+/* A token (up to what a login line carries, some 3.7 KB) fits on a line. */
+#define CONF_MAX_LINE 8192
 
 /* Called for each setting; key and value are NUL-terminated and trimmed.
  * Return 0, or -1 after writing why into err (the parser adds the line). */

@@ -66,7 +66,13 @@ static void bad_files(void **state)
 	big[0] = 'k', big[1] = '=';
 	big[sizeof(big) - 1] = '\0';
 	assert_int_equal(parse(big, err, sizeof(err)), -1);
-	assert_string_equal(err, "line longer than 1023 bytes");
+	assert_string_equal(err, "line longer than 8191 bytes");
+	/* The longest token a login carries (3736 bytes) is a line. */
+	static char token[8 + 3736 + 2];
+	memcpy(token, "token = ", 8);
+	memset(token + 8, 't', 3736);
+	token[8 + 3736] = '\n';
+	assert_int_equal(parse(token, err, sizeof(err)), 0);
 	const char nul[] = "k = a\0b\n";
 	seen[0] = '\0';
 	assert_int_equal(conf_parse(nul, sizeof(nul) - 1, collect, NULL, err, sizeof(err), &errline), -1);
