@@ -1127,6 +1127,22 @@ static int repair_dns(struct client *cl, const char *tun)
 	return 0;
 }
 
+/* What a run on this TUN that did not stop cleanly left: its host route to
+ * the hub would take this run's packets the way that one went, maybe
+ * through a link that has died since (the hub's address is not known yet:
+ * by metric); its unreachable IPv6 halves no TUN took with it. */
+static void flush_stale_routes(const char *tunname)
+{
+	uint32_t metric = fulltunnel_metric(tunname);
+	int n4 = fulltunnel_flush_stale(metric, AF_INET, NULL);
+	int n6 = fulltunnel_flush_stale(metric, AF_INET6, NULL);
+	if (n4 > 0 || n6 > 0)
+		log_info("removed a host route to the hub left by a run that did not stop cleanly");
+	if (fulltunnel_flush_stale6(metric) > 0)
+		log_info("removed the unreachable IPv6 routes (::/1, 8000::/1) left by a run that did "
+		         "not stop cleanly");
+}
+
 int client_run(const struct config *cfg)
 {
 	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1,
@@ -1152,11 +1168,17 @@ int client_run(const struct config *cfg)
 		/* A crashed run's resolv.conf goes back all the same (a name without
 		 * %d is known), unless the TUN is busy: a running client's, whose
 		 * resolv.conf it is. */
-		if (e != EBUSY && !strchr(cfg->tun, '%'))
+		if (e != EBUSY && !strchr(cfg->tun, '%')) {
 			repair_dns(cl, cfg->tun);
+			flush_stale_routes(cfg->tun);
+		}
 		goto out;
 	}
 	memcpy(cl->tunname, cl->tun.name, IFNAMSIZ);
+	/* As soon as the TUN is ours: a start that fails later (its control
+	 * socket, a refused token) must not leave a crashed run's unreachable
+	 * IPv6 halves, which cut the machine's IPv6 off. */
+	flush_stale_routes(cl->tunname);
 	cl->ifindex = cl->tun.ifindex;
 	log_info("%s: %s; %s", cl->tunname, cl->tun.mode, cl->tun.reads);
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
@@ -1202,21 +1224,6 @@ int client_run(const struct config *cfg)
 		goto out;
 	if (repair_dns(cl, cl->tunname) < 0)
 		goto out;
-	{
-		/* A host route to the hub that a crashed run left takes this
-		 * run's packets the way that one went, maybe through a link that
-		 * has died since: it would never log in, where the route goes
-		 * otherwise. The hub's address is not known yet: by metric. */
-		uint32_t metric = fulltunnel_metric(cl->tunname);
-		int n4 = fulltunnel_flush_stale(metric, AF_INET, NULL);
-		int n6 = fulltunnel_flush_stale(metric, AF_INET6, NULL);
-		if (n4 > 0 || n6 > 0)
-			log_info("removed a host route to the hub left by a run that did not stop cleanly");
-		/* Its unreachable IPv6 halves too: no TUN took them with it. */
-		if (fulltunnel_flush_stale6(metric) > 0)
-			log_info("removed the unreachable IPv6 routes (::/1, 8000::/1) left by a run that did "
-			         "not stop cleanly");
-	}
 	if (client_killswitch_start(cl) < 0)
 		goto out;
 	/* Ready once running: a hub that is down must not fail the unit's start. */

@@ -176,6 +176,16 @@ mv "$TMP/c1-late.log" "$TMP/c1-late-crash.log"
 M=$(blocks6 | awk 'NR == 1 {print $3}')
 expect_eq "what kill -9 left of c1's unreachable IPv6 routes" "$(blocks6)" "::/1 metric $M
 8000::/1 metric $M"
+# A start that fails (here at its control socket: a file that is not one
+# is in its place) once its TUN is its own takes them away all the same:
+# they would cut the machine's IPv6 off until a start got further.
+: > "$TMP/not-a-socket"
+timeout 20 ip netns exec "$RUN-c1" "$SLOPND" "${CLIENT[@]}" --control "$TMP/not-a-socket" \
+	> "$TMP/c1-nosock.log" 2>&1
+expect_eq "exit status of a start that cannot make its control socket" "$?" 1
+expect_eq "c1's unreachable IPv6 routes after a start that failed" "$(blocks6)" ""
+ip -n "$RUN-c1" -6 route add unreachable ::/1 proto 83 metric "$M"
+ip -n "$RUN-c1" -6 route add unreachable 8000::/1 proto 83 metric "$M"
 # Another of that run's, had it made one for another prefix: the next
 # start removes what is left by the metric.
 ip -n "$RUN-c1" -6 route add unreachable 2001:db8:77::/48 proto 83 metric "$M"
