@@ -52,6 +52,11 @@ struct caller {
 	struct control *ctl;
 	int fd;
 	sd_event_source *io, *idle;
+	/* Held requests with room: served at the next turn. A timer long past,
+	 * not a defer source: one enabled again in its own dispatch is the
+	 * oldest pending at the next turn, and ran before the data path's
+	 * sources every time, which had to wait for all the requests. */
+	sd_event_source *more;
 	struct control_caller who;
 	char *inbuf;               /* JSONRPC_MAX + 1: the storage of in */
 	struct linebuf in;         /* requests, one a line */
@@ -95,6 +100,7 @@ static void caller_free(struct caller *k)
 	c->nsubscribers -= k->who.subscribed;
 	sd_event_source_disable_unref(k->io);
 	sd_event_source_disable_unref(k->idle);
+	sd_event_source_disable_unref(k->more);
 	close(k->fd);
 	free(k->inbuf);
 	free(k->pend);
@@ -138,18 +144,23 @@ static size_t waiting(const struct caller *k)
 
 /* Read while there is room for answers and nothing read waits; write
  * while something waits. Requests held while answers piled up are served
- * when the socket takes more (on_caller): also when an event's flush
- * (control_notify) sent all the answers, and nothing is left to write. */
+ * once the socket took enough of them (on_caller); those held after one
+ * that changed something (serve), at the next turn of the loop (on_more):
+ * not when the socket is writable, which the kernel stops saying while
+ * some 60 small answers wait unread, long before OUT_HIGH (a script that
+ * wrote thousands of token.set before it read would wait for itself). */
 static void arm(struct caller *k)
 {
 	if (k->cut) {
 		/* Nothing more is read: on_caller closes it once out is sent. */
+		sd_event_source_set_enabled(k->more, SD_EVENT_OFF);
 		sd_event_source_set_io_events(k->io, EPOLLOUT);
 		return;
 	}
 	bool held = k->pendoff < k->pendlen;
 	bool take = !k->eof && !held && waiting(k) < OUT_HIGH;
-	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (waiting(k) || held ? EPOLLOUT : 0));
+	sd_event_source_set_enabled(k->more, held && waiting(k) < OUT_HIGH ? SD_EVENT_ONESHOT : SD_EVENT_OFF);
+	sd_event_source_set_io_events(k->io, (take ? EPOLLIN : 0) | (waiting(k) ? EPOLLOUT : 0));
 }
 
 /* Write what we can; -1 when the caller is gone. What was sent stays in
@@ -241,7 +252,7 @@ static int append(struct caller *k, char *line, bool event)
  * its stream ends on a whole line, and events.dropped, its last, says
  * how much it lost. Closed once those went out, or when it has taken
  * nothing for the idle time. -1 when it is gone. */
-static int fall_behind(struct caller *k, size_t events)
+static int fall_behind(struct caller *k, size_t events, size_t next)
 {
 	struct control *c = k->ctl;
 	c->dropped++;
@@ -253,7 +264,7 @@ static int fall_behind(struct caller *k, size_t events)
 		const char *nl = memchr(k->out + k->outoff, '\n', waiting(k));
 		keep = nl ? (size_t)(nl - (k->out + k->outoff)) + 1 : waiting(k);
 	}
-	size_t lost = waiting(k) - keep;
+	size_t lost = waiting(k) - keep + next; /* and the event that did not fit */
 	k->outlen = k->outoff + keep;
 	if (k->ans_end > k->outlen)
 		k->ans_end = k->outlen;
@@ -285,7 +296,7 @@ static int queue_line(struct caller *k, char *line, bool event)
 	size_t events = k->outlen - (k->ans_end > k->outoff ? k->ans_end : k->outoff);
 	if (event && events && events + n > k->ctl->out_max) {
 		free(line);
-		return fall_behind(k, events);
+		return fall_behind(k, events, n);
 	}
 	if (append(k, line, event) < 0)
 		return -1;
@@ -472,6 +483,19 @@ drop:
 	return 0;
 }
 
+static int on_more(sd_event_source *s, uint64_t usec, void *userdata)
+{
+	struct caller *k = userdata;
+	size_t left = k->pendlen - k->pendoff;
+	if (serve(k) < 0) {
+		caller_free(k);
+		return 0;
+	}
+	if (k->pendlen - k->pendoff != left)
+		touch(k);
+	return 0;
+}
+
 static int on_idle(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct caller *k = userdata;
@@ -554,7 +578,9 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	c->callers = k;
 	c->ncallers++;
 	if (sd_event_add_io(c->ev, &k->io, cfd, EPOLLIN, on_caller, k) < 0 ||
-	    sd_event_add_time(c->ev, &k->idle, CLOCK_MONOTONIC, 0, 1000000, on_idle, k) < 0) {
+	    sd_event_add_time(c->ev, &k->idle, CLOCK_MONOTONIC, 0, 1000000, on_idle, k) < 0 ||
+	    sd_event_add_time(c->ev, &k->more, CLOCK_MONOTONIC, 0, 0, on_more, k) < 0 ||
+	    sd_event_source_set_enabled(k->more, SD_EVENT_OFF) < 0) {
 		caller_free(k);
 		return 0;
 	}

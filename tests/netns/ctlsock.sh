@@ -448,9 +448,12 @@ expect_eq "token.set answered" "$set" 60
 rtt=$(sed -n 's/.* time=\([0-9.]*\) ms$/\1/p' "$TMP/burst-ping.txt" | sort -n | tail -1)
 replies=$(grep -c " time=" "$TMP/burst-ping.txt")
 # A quarter of the pings sent came back by the end, the slowest within a
-# quarter of the whole: a tunnel held for all 60 rewrites answers those
-# sent meanwhile only after them, when ping is stopped.
-awk -v r="${rtt:-0}" -v n="$replies" -v t="$took" 'BEGIN {exit !(n >= t / 40 && r < t / 4)}' ||
+# quarter of the whole (or 1.5 s, when rewrites are fast and the whole
+# short: a loaded machine's scheduling alone may take a few hundred ms): a
+# tunnel held for all 60 rewrites answers those sent meanwhile only after
+# them, when ping is stopped.
+awk -v r="${rtt:-0}" -v n="$replies" -v t="$took" \
+	'BEGIN {exit !(n >= t / 40 && r < (t / 4 > 1500 ? t / 4 : 1500))}' ||
 	fail "during 60 token.set ($took ms), $replies pings of some $((took / 10)) came back through the tunnel, the slowest in ${rtt:-no} ms"
 ok "60 token.set in one write took $took ms; the slowest of $replies pings meanwhile $rtt ms"
 
@@ -484,6 +487,28 @@ PY
 expect_eq "answers to 6000 requests sent before reading, in order, over 4 MiB in all" \
 	"$(tail -1 "$TMP/pipeline.txt")" "6000 True True"
 expect_eq "the hub held the requests back" "$(head -1 "$TMP/pipeline.txt")" "all sent before reading: False"
+# The same with requests that change something, one taken a turn of the
+# loop (c235c23): a script that writes 3000 before it reads must not wait
+# for itself. That turn was once the socket's writability, which the
+# kernel stops saying while some 60 small answers wait unread: the hub
+# took no more requests, and the script's write never ended.
+out=$(timeout 30 python3 - "$TMP/hub.sock" <<'PY'
+import json, socket, sys
+N = 3000
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect(sys.argv[1])
+s.sendall(b"".join(b'{"jsonrpc":"2.0","id":%d,"method":"bans.remove",'
+                   b'"params":{"address":"198.51.100.77"}}\n' % i for i in range(1, N + 1)))
+f, ids = s.makefile("rb"), []
+for i in range(N):
+    line = f.readline()
+    if not line:
+        break
+    ids.append(json.loads(line)["id"])
+print(len(ids), ids == list(range(1, N + 1)))
+PY
+)
+expect_eq "answers to 3000 bans.remove written before reading, in order" "$out" "3000 True"
 # The last request without its newline, then a half-close (printf | socat).
 out=$(timeout 5 python3 - "$TMP/hub.sock" <<'PY'
 import json, socket, sys
