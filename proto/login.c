@@ -57,13 +57,26 @@ static json_t *load_object(const char *line, size_t len, char *err, size_t errle
 		return NULL;
 	}
 	/* A field that is null is taken as absent: a Go peer's struct writes
-	 * an unset pointer so without omitempty, and our fields are optional. */
+	 * an unset pointer so without omitempty, and our fields are optional.
+	 * So is "" of an optional one (an unset string), and a prefix_len6 of
+	 * 0 without IPv6 addresses (an unset number): not worth a word. The
+	 * mandatory ones stay, to be refused as they are. */
+	static const char *const mandatory[] = {"type", "token", "status", "assigned_vip",
+	                                        "server_vip"};
 	const char *key;
 	json_t *v;
 	void *tmp;
-	json_object_foreach_safe(j, tmp, key, v)
-		if (json_is_null(v))
+	json_object_foreach_safe(j, tmp, key, v) {
+		bool unset = json_is_null(v) || (json_is_string(v) && !json_string_length(v));
+		for (size_t i = 0; unset && !json_is_null(v) && i < sizeof(mandatory) / sizeof(*mandatory); i++)
+			unset = strcmp(key, mandatory[i]) != 0;
+		if (unset)
 			json_object_del(j, key);
+	}
+	v = json_object_get(j, "prefix_len6");
+	if (json_is_integer(v) && json_integer_value(v) == 0 && !json_object_get(j, "assigned_vip6") &&
+	    !json_object_get(j, "server_vip6"))
+		json_object_del(j, "prefix_len6");
 	return j;
 }
 
