@@ -11,7 +11,7 @@ static bool ifname_char(char c)
 	       (c && strchr("._@+-", c));
 }
 
-static bool ifname_ok(const char *s)
+bool natstate_ifname_ok(const char *s)
 {
 	size_t n = 0;
 	while (n < 16 && s[n] && ifname_char(s[n]))
@@ -95,7 +95,7 @@ int natstate_format(char *buf, size_t len, const struct natstate *st)
 {
 	if (st->fwd4 < 0 || len == 0)
 		return -1;
-	if (st->accept_ra >= 0 && !ifname_ok(st->ra_if))
+	if (st->accept_ra >= 0 && !natstate_ifname_ok(st->ra_if))
 		return -1;
 	char v6[16] = "-", r4[16] = "-";
 	if (st->fwd6 >= 0)

@@ -14,6 +14,7 @@
 #ifndef SLOPN_PROTO_NATSTATE_H
 #define SLOPN_PROTO_NATSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* Room for the longest file, four values of INT_MAX and an interface
@@ -38,5 +39,8 @@ int natstate_parse(const char *buf, size_t len, struct natstate *st);
  * fwd4 < 0, ra_if is no name of the kind above while accept_ra is there,
  * or buf is too small. */
 int natstate_format(char *buf, size_t len, const struct natstate *st);
+/* An interface name this file (and --nat's rules, tun/nat.c) takes: 1 to
+ * 15 of letters, digits and "._@+-". */
+bool natstate_ifname_ok(const char *s);
 
 #endif

@@ -34,12 +34,11 @@ const char *nat_backend_name(enum nat_backend b)
 	return b == NAT_IPTABLES ? "iptables" : b == NAT_NFTABLES ? "nftables" : "auto";
 }
 
-/* Interface names go into the rules: only plain ones. */
+/* Interface names go into the rules: only plain ones, those the state
+ * file takes (one of them goes there). */
 bool nat_ifname_ok(const char *s)
 {
-	size_t n = strlen(s);
-	return n > 0 && n < 16 && strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-	                                    "0123456789._-@+") == n;
+	return natstate_ifname_ok(s);
 }
 
 bool nat_forwards6(const struct nat_rules *r)
