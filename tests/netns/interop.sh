@@ -63,6 +63,8 @@ nsx c3 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "the idle Go client 
 hub_session 10.100.0.4 || fail "the hub dropped the idle Go client"
 ok "an idle Go client (no keep-alives, 6 s idle timeout) kept alive by the hub for 9 s"
 kill "$(pid_of c3)"
+# Gone before the Go client below is found by its version.
+wait_until 10 "the idle Go client's session gone" no_hub_session 10.100.0.4
 start_monitor
 kill "$(pid_of c1)"
 wait_event session.down '.params.id == 1 and .params.vip == "10.100.0.2" and .params.reason == "client exit"'
