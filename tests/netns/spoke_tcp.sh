@@ -66,24 +66,21 @@ PIDS+=($STREAM)
 c1_busy() { [ "$(hub_stat 10.100.0.2 tx_bytes)" -gt $((c1_sent + 5000000)) ]; }
 c1_sent=$(hub_stat 10.100.0.2 tx_bytes)
 wait_until 5 "c2's stream to c1 under way" c1_busy
-# A stop that held nothing (in one CI rehearsal, in both passes; never in
-# runs alone: why is not known, the hub's window to c1 is said) is tried
-# again.
-for try in 1 2 3; do
-	sheds0=$(sheds)
-	c1_conn=$(ctl --json sessions list |
-		jq -r '.sessions[] | select(.vip == "10.100.0.2") | "in flight \(.in_flight), cwnd \(.cwnd)"')
-	kill -STOP "$(pid_of c1)"
-	sleep 0.2 # the stall itself
-	kill -CONT "$(pid_of c1)"
-	held=$(($(sheds) - sheds0))
-	c1_sent=$(hub_stat 10.100.0.2 tx_bytes)
-	wait_until 5 "c1 drains again" c1_busy
-	[ "$held" -gt 0 ] && break
-	[ "$try" = 3 ] && fail "c2 not let go while c1 stopped for 0.2 s, 3 times (the hub to c1 before the last: $c1_conn)"
-	ok "c2 not held while c1 stopped ($c1_conn before): once more"
-done
+sheds0=$(sheds)
+c1_conn=$(ctl --json sessions list |
+	jq -r '.sessions[] | select(.vip == "10.100.0.2") | "in flight \(.in_flight), cwnd \(.cwnd)"')
+kill -STOP "$(pid_of c1)"
+# What c2's TCP has in flight may all fit in the hub's window to c1 and its
+# queue (a stop then held nothing in CI rehearsals, with a window of 70 KB
+# and the stream slow under ASan, three stops in a row): 300 datagrams more
+# from c2 do not.
+nsx c2 "$NETTOOL" udp-df 10.100.0.2 9 300 1200 || fail "c2 could not send its datagrams to c1"
+sleep 0.2 # the stall itself
+kill -CONT "$(pid_of c1)"
+[ "$(sheds)" -gt "$sheds0" ] || fail "c2 not let go while c1 stopped for 0.2 s (the hub to c1 before: $c1_conn)"
 ok "c2 let go while c1 stopped for 0.2 s"
+c1_sent=$(hub_stat 10.100.0.2 tx_bytes)
+wait_until 5 "c1 drains again" c1_busy
 after=$(c1_drops)
 sleep 0.6 # within the second a shed lasted before
 later=$(c1_drops)
