@@ -248,8 +248,10 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	         v6, r.server_version, conn_max_datagram(c));
 	if (conn_max_datagram(c) < cl->cfg->mtu)
 		log_warn("this connection carries packets of at most %zu bytes, less than the MTU %u "
-		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits",
-		         conn_max_datagram(c), cl->cfg->mtu, cl->tunname, conn_max_datagram(c));
+		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits%s",
+		         conn_max_datagram(c), cl->cfg->mtu, cl->tunname, conn_max_datagram(c),
+		         cl->can6 && conn_max_datagram(c) < IPV6_MIN_MTU
+		         ? " (under 1280 bytes: no IPv6 inside the tunnel then)" : "");
 	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
 
@@ -1040,6 +1042,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
+	json_object_set_new(r, "ipv6_off", cl->no6 ? json_string(cl->no6) : json_null());
 	json_object_set_new(r, "hub_vip6", hub6);
 	/* The hub's address this attempt or connection uses (its name may have
 	 * several). */
@@ -1188,6 +1191,13 @@ int client_run(const struct config *cfg)
 	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);
 	if (cl->can6)
 		nl_set_addr_gen_none(cl->ifindex);
+	else if (cfg->mtu < IPV6_MIN_MTU)
+		log_info("no IPv6 inside the tunnel: --mtu %u is under the %d bytes IPv6 needs",
+		         cfg->mtu, IPV6_MIN_MTU);
+	else
+		log_info("no IPv6 inside the tunnel: IPv6 is disabled for new interfaces here "
+		         "(net.ipv6.conf.default.disable_ipv6)");
+	cl->no6 = cl->can6 ? NULL : cfg->mtu < IPV6_MIN_MTU ? "mtu" : "disabled";
 	/* A new VPN address replaces the old one without a moment with none
 	 * (client_net.c). */
 	if (nl_set_promote_secondaries(cl->ifindex) < 0)

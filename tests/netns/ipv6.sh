@@ -5,8 +5,9 @@
 # from super-packets), a spoofed source dropped and counted, a forged
 # "packet too big" behind many options headers dropped, idle sessions without
 # drops (no router solicitations), "packet too big" for a connection that
-# carries less than the MTU (also spoke to spoke), and a hub with
-# --subnet6 none (no link-local address on its TUN either).
+# carries less than the MTU (also spoke to spoke), a hub with
+# --subnet6 none (no link-local address on its TUN either), and clients
+# that say why they do not ask for IPv6.
 . "$(dirname "$0")/lib.sh"
 command -v iperf3 >/dev/null || skip "needs iperf3"
 command -v jq >/dev/null || skip "needs jq"
@@ -203,4 +204,16 @@ wait_ping c3 10.100.0.1 5
 nsx c3 ping -c 3 -i 0.5 -W 2 10.100.0.1 > /dev/null || fail "c3 cannot ping the hub"
 expect_eq "the hub's drops of packets that are not IPv4" "$(ctl --json status | jq .totals.drops.not_ipv4)" 0
 ok "--subnet6 none: IPv4 only"
+# A client that cannot carry IPv6 does not ask for it, and its status says
+# why (c3 can: the hub gives none); an --mtu under the 1280 bytes IPv6
+# needs, or IPv6 disabled for new interfaces where it runs.
+attach c8 192.0.2.18
+attach c9 192.0.2.19
+ns_ipv6 c9
+nsx c8 sysctl -qw net.ipv6.conf.default.disable_ipv6=1
+start_client c8
+start_client c9 --mtu 1200
+wait_until 10 "c8 and c9 connected" eval "client_connected c8 && client_connected c9"
+expect_eq "why c3, c8 (IPv6 disabled) and c9 (--mtu 1200) have no IPv6" \
+	"$(client_status c3 ipv6_off) $(client_status c8 ipv6_off) $(client_status c9 ipv6_off)" "null disabled mtu"
 echo "PASS"
