@@ -326,6 +326,10 @@ int shell_run(void)
 				running = 1;
 				status = dispatch(n + 1, argv);
 				running = 0;
+				/* monitor ignores SIGPIPE for its own end (cmd_monitor.c):
+				 * not for the commands after it, which a reader gone
+				 * must stop as before, not let run on. */
+				signal(SIGPIPE, SIG_DFL);
 			}
 			sock_path = saved_sock;
 			json_out = saved_json;

@@ -152,6 +152,43 @@ PY
 ctl --json token list | jq -e 'any(.tokens[]; .name == "after-ctrl-c") | not' > /dev/null ||
 	fail "the line after a piped Ctrl-C ran"
 ok "piped shell: Ctrl-C ends the batch, killed by SIGINT; the next line is not run"
+# A reader that goes ends the batch too: monitor, whose events' reader
+# went, ends (it ignores SIGPIPE to say so), and the next command that
+# writes dies of SIGPIPE as before the watch; the line after it is not run
+# (SIGPIPE stayed ignored after a watch, and the batch went on).
+python3 - "$SLOPNCTL" "$TMP/hub.sock" > "$TMP/piped-pipe.txt" 2>&1 <<'PY' || fail "piped, reader gone: $(cat "$TMP/piped-pipe.txt")"
+import signal, subprocess, sys, time
+ctl = [sys.argv[1], "--socket", sys.argv[2]]
+p = subprocess.Popen(ctl, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                     preexec_fn=lambda: signal.signal(signal.SIGPIPE, signal.SIG_DFL))
+p.stdin.write(b"monitor\nstatus\ntoken add after-pipe\n")
+p.stdin.close()
+deadline = time.monotonic() + 5
+while time.monotonic() < deadline:   # an event for the watch, until one comes
+    subprocess.run(ctl + ["token", "add", "pipe-event"], capture_output=True)
+    subprocess.run(ctl + ["token", "remove", "pipe-event"], capture_output=True)
+    if p.stdout.readline():
+        break
+else:
+    sys.exit("the watch printed no event")
+p.stdout.close()                     # the reader goes
+for _ in range(20):                  # events the watch cannot write
+    subprocess.run(ctl + ["token", "add", "pipe-event"], capture_output=True)
+    subprocess.run(ctl + ["token", "remove", "pipe-event"], capture_output=True)
+    if p.poll() is not None:
+        break
+    time.sleep(0.1)
+try:
+    p.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    p.kill()
+    sys.exit("still running 5 s after its reader went")
+if p.returncode != -signal.SIGPIPE:
+    sys.exit("ended with %d, not by SIGPIPE: %r" % (p.returncode, p.stderr.read()))
+PY
+ctl --json token list | jq -e 'any(.tokens[]; .name == "after-pipe") | not' > /dev/null ||
+	fail "the line after a write to a gone reader ran"
+ok "piped shell: a gone reader ends the batch after monitor, killed by SIGPIPE; the next line is not run"
 # A daemon that takes the connection and never answers: completion, as the
 # shells' scripts ask for it, gives up within its second (it once waited a
 # command's 10 s, three times over for ids and VIPs).
