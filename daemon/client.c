@@ -97,7 +97,7 @@ static void client_handshake(struct conn *c)
 	snprintf(req.os, sizeof(req.os), "linux");
 	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
 	snprintf(req.instance, sizeof(req.instance), "%s", cl->instance);
-	req.ipv6 = cl->can6;
+	req.ipv6 = !cl->no6;
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	bool sent = n >= 0 && conn_ctl_send(c, buf, (size_t)n);
@@ -250,7 +250,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		log_warn("this connection carries packets of at most %zu bytes, less than the MTU %u "
 		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits%s",
 		         conn_max_datagram(c), cl->cfg->mtu, cl->tunname, conn_max_datagram(c),
-		         cl->can6 && conn_max_datagram(c) < IPV6_MIN_MTU
+		         !cl->no6 && conn_max_datagram(c) < IPV6_MIN_MTU
 		         ? " (under 1280 bytes: no IPv6 inside the tunnel then)" : "");
 	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
@@ -1188,8 +1188,8 @@ int client_run(const struct config *cfg)
 	client_instance_make(cl->instance);
 	/* IPv6 needs 1280 bytes, and the kernel's consent; no link-local
 	 * address, so the TUN sends no router solicitations to the hub. */
-	cl->can6 = cfg->mtu >= IPV6_MIN_MTU && !nl_ipv6_disabled(cl->tunname);
-	if (cl->can6)
+	cl->no6 = cfg->mtu < IPV6_MIN_MTU ? "mtu" : nl_ipv6_disabled(cl->tunname) ? "disabled" : NULL;
+	if (!cl->no6)
 		nl_set_addr_gen_none(cl->ifindex);
 	else if (cfg->mtu < IPV6_MIN_MTU)
 		log_info("no IPv6 inside the tunnel: --mtu %u is under the %d bytes IPv6 needs",
@@ -1197,7 +1197,6 @@ int client_run(const struct config *cfg)
 	else
 		log_info("no IPv6 inside the tunnel: IPv6 is disabled for new interfaces here "
 		         "(net.ipv6.conf.default.disable_ipv6)");
-	cl->no6 = cl->can6 ? NULL : cfg->mtu < IPV6_MIN_MTU ? "mtu" : "disabled";
 	/* A new VPN address replaces the old one without a moment with none
 	 * (client_net.c). */
 	if (nl_set_promote_secondaries(cl->ifindex) < 0)

@@ -113,8 +113,9 @@ struct client {
 	unsigned prefix;
 	char client_id[CLIENT_ID_LEN + 1];
 	char instance[CLIENT_INSTANCE_LEN + 1];
-	bool can6;                   /* the TUN takes IPv6: the login asks for it */
-	const char *no6;             /* why not, for status: "mtu", "disabled"; NULL: it does */
+	/* Why the TUN takes no IPv6, for status: "mtu", "disabled"; NULL: it
+	 * does, and the login asks for it. */
+	const char *no6;
 	struct in6_addr vip6, hub_vip6;
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
 	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */

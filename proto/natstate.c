@@ -46,32 +46,29 @@ static int line_end(const char *buf, size_t len, size_t *pos)
 	return 0;
 }
 
+/* A middle line at *pos: a value into *v, or "-" (*v left as it is),
+ * which a later line must follow. 0, or -1. */
+static int value_or_dash(const char *buf, size_t len, size_t *pos, int *v)
+{
+	bool none = buf[*pos] == '-';
+	if (none)
+		(*pos)++;
+	else if ((*v = number(buf, len, pos)) < 0)
+		return -1;
+	return line_end(buf, len, pos) < 0 || (none && *pos == len) ? -1 : 0;
+}
+
 int natstate_parse(const char *buf, size_t len, struct natstate *st)
 {
 	size_t pos = 0;
 	*st = NATSTATE_NONE;
 	if ((st->fwd4 = number(buf, len, &pos)) < 0 || line_end(buf, len, &pos) < 0)
 		goto bad;
-	if (pos < len) {
-		/* "-": IPv6 untouched, and the third line must follow. */
-		bool none = buf[pos] == '-';
-		if (none)
-			pos++;
-		else if ((st->fwd6 = number(buf, len, &pos)) < 0)
-			goto bad;
-		if (line_end(buf, len, &pos) < 0 || (none && pos == len))
-			goto bad;
-	}
-	if (pos < len) {
-		/* "-": accept_redirects not read, and the fourth line must follow. */
-		bool none = buf[pos] == '-';
-		if (none)
-			pos++;
-		else if ((st->redirects4 = number(buf, len, &pos)) < 0)
-			goto bad;
-		if (line_end(buf, len, &pos) < 0 || (none && pos == len))
-			goto bad;
-	}
+	/* "-": IPv6 untouched; accept_redirects not read. */
+	if (pos < len && value_or_dash(buf, len, &pos, &st->fwd6) < 0)
+		goto bad;
+	if (pos < len && value_or_dash(buf, len, &pos, &st->redirects4) < 0)
+		goto bad;
 	if (pos < len) {
 		size_t n = 0;
 		while (pos + n < len && n < sizeof(st->ra_if) && ifname_char(buf[pos + n]))
