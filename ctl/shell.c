@@ -3,11 +3,13 @@
  * shells' completion scripts. Each command opens its own connection, so an
  * idle shell holds nothing open on the daemon. */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <readline/history.h>
@@ -171,6 +173,10 @@ static void drop_line(void)
 	rl_callback_handler_install(PROMPT, on_line);
 }
 
+/* SLOPNCTL_TEST_KEY_DELAY_MS: wait_key takes this long to return a key
+ * it saw, as a loaded machine may (shell.sh); 0 in use. */
+static unsigned long key_delay_ms;
+
 /* Until stdin has a key: > 0, or -1 (errno EINTR after a signal). All
  * signals are blocked but for the wait, so that one that came before it
  * ends it, not the next key. */
@@ -185,9 +191,56 @@ static int wait_key(void)
 		n = ppoll(&p, 1, NULL, &saved);
 		e = errno;
 	}
+	if (n > 0 && key_delay_ms) { /* the test's slow machine: see read_key */
+		struct timespec d = {key_delay_ms / 1000, (long)(key_delay_ms % 1000) * 1000000};
+		nanosleep(&d, NULL);
+	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	errno = e;
 	return n;
+}
+
+/* The terminal, opened again without blocking (-1: not opened, readline
+ * reads as it does by itself). */
+static int key_fd = -1;
+
+/* Ctrl-C as a key: with the terminal's ISIG on, as readline keeps it, the
+ * key itself never comes; it is bound to nothing (key_nothing). */
+#define KEY_INTERRUPTED 3
+
+static int key_nothing(int count, int key)
+{
+	(void)count, (void)key;
+	return 0;
+}
+
+/* Readline's key reader. The terminal throws away what was typed and not
+ * yet read when it sends SIGINT for a Ctrl-C; readline's own reader, called
+ * once wait_key saw a key, would then sit in read(2) for the next key, the
+ * line neither dropped nor a new prompt shown (a key typed ahead of the
+ * prompt, then Ctrl-C, on a loaded machine). This one never blocks in
+ * read: it waits as the prompt does, and gives readline a Ctrl-C key for an
+ * interrupt, which does nothing; prompt_line then drops the line. */
+static int read_key(FILE *in)
+{
+	(void)in;
+	for (;;) {
+		rl_check_signals(); /* as readline's reader does: ^C echoed, on_sigint */
+		if (interrupted)
+			return KEY_INTERRUPTED;
+		unsigned char c;
+		ssize_t n = read(key_fd, &c, 1);
+		if (n == 1)
+			return c;
+		if (n == 0)
+			return EOF;
+		if (errno == EAGAIN) {
+			if (wait_key() < 0 && errno != EINTR)
+				return EOF;
+		} else if (errno != EINTR) {
+			return EOF;
+		}
+	}
 }
 
 /* A line from the terminal, by readline's callbacks: a blocking readline()
@@ -286,6 +339,18 @@ int shell_run(void)
 		struct sigaction sa = {.sa_handler = on_sigint};
 		sigemptyset(&sa.sa_mask);
 		sigaction(SIGINT, &sa, NULL);
+		/* Its own open file, so that the shell's caller keeps a
+		 * blocking terminal. */
+		key_fd = open("/proc/self/fd/0", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
+		if (key_fd >= 0) {
+			rl_getc_function = read_key;
+			rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, emacs_standard_keymap);
+			rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_insertion_keymap);
+			rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_movement_keymap);
+		}
+		const char *d = getenv("SLOPNCTL_TEST_KEY_DELAY_MS");
+		if (d)
+			key_delay_ms = strtoul(d, NULL, 10) % 10000;
 	}
 	read_errno = 0;
 	int rc = 0, status;
@@ -357,5 +422,7 @@ int shell_run(void)
 	for (size_t i = 0; i < current.n; i++)
 		free(current.v[i]);
 	free(current.v);
+	if (key_fd >= 0)
+		close(key_fd);
 	return rc;
 }

@@ -110,6 +110,34 @@ ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null
 grep -qx "token add 'unclosed" "$TMP/home/.slopnctl_history" || fail "history lacks the line with an unclosed quote"
 ok "history kept in ~/.slopnctl_history, a line with an unclosed quote too"
 
+# Ctrl-C after the prompt saw a key and before readline read it: the
+# terminal throws the typed keys away as it sends SIGINT, and readline's
+# own reader then waited for the next key, the line neither dropped nor a
+# prompt shown (a loaded CI machine, once in a few runs). A slopnctl that
+# takes 300 ms to read a key it saw (the test knob) makes that window.
+cat > "$TMP/slowkeys.py" <<'PY'
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from term import Term
+t = Term(sys.argv[2:])
+t.expect(r"slopn> ")
+t.send("token remove bob@phone")       # the first key seen, then
+time.sleep(0.1)
+t.send("\x03")                         # Ctrl-C while it is read
+t.expect(r"\^C\r?\nslopn> ")
+t.send("\r")                           # Enter runs nothing: the line went
+t.expect(r"slopn> ")
+if b"slopnctl" in t.screen or b"removed" in t.screen:
+    sys.exit("FAIL: the line dropped by Ctrl-C ran: %r" % t.screen)
+t.send("\x04")
+sys.exit(0 if t.wait() else "FAIL: shell did not exit")
+PY
+HOME="$TMP/home" TERM=dumb SLOPNCTL_SOCKET="$TMP/hub.sock" SLOPNCTL_TEST_KEY_DELAY_MS=300 timeout 30 \
+	python3 "$TMP/slowkeys.py" "$(cd "$(dirname "$0")" && pwd)" "$SLOPNCTL" || fail "Ctrl-C while a key is read"
+ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null ||
+	fail "the token remove dropped by Ctrl-C while a key was read removed bob@phone"
+ok "Ctrl-C while the shell reads a key it saw: the line dropped, a new prompt"
+
 # Piped into the shell: one command per line; --json ahead of a command is
 # for that line only.
 out=$(printf 'sessions list\n--json sessions list\nstatus\n' | "$SLOPNCTL" --socket "$TMP/hub.sock")
