@@ -501,7 +501,13 @@ static int run(const char *socket, const char *out_path, char **err, ...)
 	while (argc < 15 && (argv[argc] = va_arg(ap, char *)))
 		argc++;
 	va_end(ap);
-	return captured(socket, out_path, NULL, err, dispatch, argc, argv);
+	/* monitor ignores SIGPIPE for the rest of the process, as its own
+	 * process ends after it; not for the tests after it here. */
+	struct sigaction pipe_was;
+	sigaction(SIGPIPE, NULL, &pipe_was);
+	int rc = captured(socket, out_path, NULL, err, dispatch, argc, argv);
+	sigaction(SIGPIPE, &pipe_was, NULL);
+	return rc;
 }
 
 static void expect_said(const char *err, const char *want)
