@@ -3,12 +3,12 @@
  * shells' completion scripts. Each command opens its own connection, so an
  * idle shell holds nothing open on the daemon. */
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -119,7 +119,22 @@ static char **attempt(const char *text, int start, int end)
 
 static volatile sig_atomic_t running; /* a command, which Ctrl-C stops */
 static bool tty_out;
+/* SIGHUP or SIGTERM at a terminal (the window closed): the shell ends as
+ * at Ctrl-D, its history kept, then dies of the signal. */
+static volatile sig_atomic_t hung_up;
+static volatile sig_atomic_t suspend; /* Ctrl-Z at the prompt */
 
+/* The end of a paste, for an interrupt in one: readline reads a paste
+ * (bracketed paste mode) to this end in one go, and takes no other (after
+ * an end of input there it reads past its text, in readline 8.2). */
+static const char paste_end[] = "\x1b[201~";
+static const char *feeding; /* keys read_key gives before the terminal's */
+
+/* Readline handles no signals here (rl_catch_signals 0): its handler
+ * acted inside rl_callback_read_char, where a Ctrl-C in a history search
+ * freed the search it was in (a use after free), and it waited in its own
+ * read(2) for a key the terminal had thrown away. These only set flags;
+ * the prompt acts on them between keys (prompt_line). */
 static void on_sigint(int sig)
 {
 	(void)sig;
@@ -132,6 +147,25 @@ static void on_sigint(int sig)
 		(void)n;
 		errno = e;
 	}
+}
+
+static void on_hangup(int sig)
+{
+	hung_up = sig;
+	interrupted = 1; /* a command under way stops */
+}
+
+static void on_tstp(int sig)
+{
+	(void)sig;
+	suspend = 1;
+}
+
+static void catch(int sig, void (*fn)(int))
+{
+	struct sigaction sa = {.sa_handler = fn};
+	sigemptyset(&sa.sa_mask);
+	sigaction(sig, &sa, NULL);
 }
 
 static char *history_path(void)
@@ -162,24 +196,41 @@ static void on_line(char *line)
 
 /* Ctrl-C at the prompt drops the line typed, never to be run (someone who
  * typed 'token remove alice' and thought better of it), and shows a fresh
- * prompt, as bash does. Readline's handler has echoed the ^C and ended a
- * search or completion under way. */
+ * prompt, as bash does; a search or a key sequence under way ends. */
 static void drop_line(void)
 {
 	interrupted = 0;
+	feeding = NULL;
+	rl_echo_signal_char(SIGINT);
+	rl_callback_sigcleanup();
+	rl_free_line_state();
 	rl_callback_handler_remove();
 	putchar('\n');
 	fflush(stdout);
 	rl_callback_handler_install(PROMPT, on_line);
 }
 
-/* SLOPNCTL_TEST_KEY_DELAY_MS: wait_key takes this long to return a key
- * it saw, as a loaded machine may (shell.sh); 0 in use. */
+/* Ctrl-Z at the prompt: the terminal as it was while stopped, readline's
+ * again and the line shown again after. */
+static void stop_here(void)
+{
+	suspend = 0;
+	rl_cleanup_after_signal();
+	signal(SIGTSTP, SIG_DFL);
+	raise(SIGTSTP);
+	catch(SIGTSTP, on_tstp);
+	rl_reset_after_signal();
+	rl_forced_update_display();
+}
+
+/* SLOPNCTL_TEST_KEY_DELAY_MS: read_key waits this long before it reads,
+ * as a loaded machine may between a wait that saw a key and its read
+ * (shell.sh); 0 in use. */
 static unsigned long key_delay_ms;
 
-/* Until stdin has a key: > 0, or -1 (errno EINTR after a signal). All
- * signals are blocked but for the wait, so that one that came before it
- * ends it, not the next key. */
+/* Until stdin has a key or hung up: its poll events, or -1 (errno EINTR
+ * after a signal). All signals are blocked but for the wait, so that one
+ * that came before it ends it, not the next key. */
 static int wait_key(void)
 {
 	sigset_t all, saved;
@@ -187,25 +238,18 @@ static int wait_key(void)
 	sigprocmask(SIG_BLOCK, &all, &saved);
 	struct pollfd p = {STDIN_FILENO, POLLIN, 0};
 	int n = -1, e = EINTR;
-	if (!interrupted && !rl_pending_signal()) {
+	if (!interrupted && !suspend && !rl_pending_signal()) {
 		n = ppoll(&p, 1, NULL, &saved);
 		e = errno;
 	}
-	if (n > 0 && key_delay_ms) { /* the test's slow machine: see read_key */
-		struct timespec d = {key_delay_ms / 1000, (long)(key_delay_ms % 1000) * 1000000};
-		nanosleep(&d, NULL);
-	}
 	sigprocmask(SIG_SETMASK, &saved, NULL);
 	errno = e;
-	return n;
+	return n > 0 ? p.revents : n;
 }
 
-/* The terminal, opened again without blocking (-1: not opened, readline
- * reads as it does by itself). */
-static int key_fd = -1;
-
-/* Ctrl-C as a key: with the terminal's ISIG on, as readline keeps it, the
- * key itself never comes; it is bound to nothing (key_nothing). */
+/* Ctrl-C as a key, for readline to return on: with the terminal's ISIG on,
+ * as readline keeps it, the key itself never comes; it does nothing
+ * (key_nothing), and prompt_line then drops the line. */
 #define KEY_INTERRUPTED 3
 
 static int key_nothing(int count, int key)
@@ -214,37 +258,63 @@ static int key_nothing(int count, int key)
 	return 0;
 }
 
-/* Readline's key reader. The terminal throws away what was typed and not
- * yet read when it sends SIGINT for a Ctrl-C; readline's own reader, called
- * once wait_key saw a key, would then sit in read(2) for the next key, the
- * line neither dropped nor a new prompt shown (a key typed ahead of the
- * prompt, then Ctrl-C, on a loaded machine). This one never blocks in
- * read: it waits as the prompt does, and gives readline a Ctrl-C key for an
- * interrupt, which does nothing; prompt_line then drops the line. */
+/* Readline's key reader. The terminal throws away the keys not yet read
+ * when it sends SIGINT: a read(2) after a wait that saw one would then wait
+ * for the next key, the line neither dropped nor a prompt shown. So the
+ * terminal returns from a read without a key (VMIN 0, prep_terminal), and
+ * this waits itself, where a signal ends the wait. An interrupt in a paste
+ * ends the paste, and the line is dropped after. */
 static int read_key(FILE *in)
 {
 	(void)in;
 	for (;;) {
-		rl_check_signals(); /* as readline's reader does: ^C echoed, on_sigint */
-		if (interrupted)
-			return KEY_INTERRUPTED;
+		if (feeding && *feeding)
+			return (unsigned char)*feeding++;
+		if (interrupted || hung_up) {
+			if (RL_ISSTATE(RL_STATE_MOREINPUT)) {
+				feeding = paste_end;
+				return (unsigned char)*feeding++;
+			}
+			return hung_up ? EOF : KEY_INTERRUPTED;
+		}
+		if (key_delay_ms) {
+			struct timespec d = {key_delay_ms / 1000, (long)(key_delay_ms % 1000) * 1000000};
+			nanosleep(&d, NULL);
+		}
 		unsigned char c;
-		ssize_t n = read(key_fd, &c, 1);
+		ssize_t n = read(STDIN_FILENO, &c, 1);
 		if (n == 1)
 			return c;
-		if (n == 0)
+		if (n < 0 && errno != EINTR && errno != EAGAIN)
+			return EOF; /* EIO: the terminal went */
+		int ev = wait_key();
+		if (ev > 0 && !(ev & POLLIN))
+			return EOF; /* hung up */
+		if (ev < 0 && errno != EINTR)
 			return EOF;
-		if (errno == EAGAIN) {
-			if (wait_key() < 0 && errno != EINTR)
-				return EOF;
-		} else if (errno != EINTR) {
-			return EOF;
-		}
+		if (suspend)
+			stop_here();
+		if (rl_pending_signal()) /* a resized window, readline's own */
+			rl_check_signals();
+	}
+}
+
+/* The terminal as readline sets it, but for a read(2) that finds no key,
+ * which returns at once (VMIN 0) for read_key to wait. */
+static void prep_terminal(int meta)
+{
+	rl_prep_terminal(meta);
+	struct termios t;
+	if (tcgetattr(STDIN_FILENO, &t) == 0 && (t.c_cc[VMIN] || t.c_cc[VTIME])) {
+		t.c_cc[VMIN] = 0;
+		t.c_cc[VTIME] = 0;
+		tcsetattr(STDIN_FILENO, TCSANOW, &t);
 	}
 }
 
 /* A line from the terminal, by readline's callbacks: a blocking readline()
- * keeps the line through a Ctrl-C, and the next Enter would run it. */
+ * keeps the line through a Ctrl-C, and the next Enter would run it. NULL
+ * at Ctrl-D or when the terminal went. */
 static char *prompt_line(void)
 {
 	typed = NULL;
@@ -252,23 +322,34 @@ static char *prompt_line(void)
 	/* The Ctrl-C that stopped the last command was for it, not this
 	 * prompt (else a second, empty prompt). */
 	interrupted = 0;
+	catch(SIGTSTP, on_tstp);
 	rl_callback_handler_install(PROMPT, on_line);
-	while (!typed_done) {
-		if (wait_key() > 0) {
+	while (!typed_done && !hung_up) {
+		int ev = wait_key();
+		if (ev > 0) {
 			rl_callback_read_char();
 		} else if (errno != EINTR) {
 			rl_callback_handler_remove();
 			fprintf(stderr, "slopnctl: waiting for the terminal: %s\n", strerror(errno));
-			return NULL;
+			break;
 		}
-		/* What came, by readline's handlers: a Ctrl-C (which then calls
-		 * on_sigint), Ctrl-Z, a resized window. */
-		rl_check_signals();
-		if (interrupted && !typed_done)
+		if (suspend && !typed_done)
+			stop_here();
+		rl_check_signals(); /* a resized window */
+		if (interrupted && !typed_done && !hung_up)
 			drop_line();
 	}
+	if (!typed_done) {
+		rl_callback_handler_remove();
+		if (hung_up)
+			typed = NULL;
+	}
+	signal(SIGTSTP, SIG_DFL); /* a command stops as any program */
 	return typed;
 }
+
+/* The last piped line held a NUL byte: it is not run. */
+static bool line_has_nul;
 
 /* Why reading piped commands failed (0: it did not, or the end of input). */
 static int read_errno;
@@ -282,9 +363,10 @@ static char *next_line(bool tty)
 		return prompt_line();
 	char *l = NULL;
 	size_t cap = 0;
+	ssize_t got;
 	for (;;) {
 		errno = 0;
-		if (getline(&l, &cap, stdin) >= 0)
+		if ((got = getline(&l, &cap, stdin)) >= 0)
 			break;
 		int e = errno;
 		free(l);
@@ -300,6 +382,8 @@ static char *next_line(bool tty)
 		return NULL;
 	}
 	size_t len = strlen(l);
+	/* A NUL byte would end the line early, and a shorter command run. */
+	line_has_nul = (ssize_t)len != got;
 	if (len && l[len - 1] == '\n')
 		l[--len] = '\0';
 	if (len && l[len - 1] == '\r') /* a file written on Windows, or sent by a network tool */
@@ -321,46 +405,46 @@ int shell_run(void)
 	 * addresses ':', and readline's default breaks would cut them. */
 	static char breaks[] = " \t\n\"'";
 	rl_completer_word_break_characters = breaks;
-	/* Readline's handlers stay while the prompt waits in wait_key, so
-	 * that a Ctrl-Z or a resize there is handled as readline() would. */
-	rl_persistent_signal_handlers = 1;
 	bool tty = isatty(STDIN_FILENO);
 	tty_out = isatty(STDOUT_FILENO);
 	in_shell = true;
 	if (tty)
 		printf("slopnctl %s on %s; 'help' lists the commands, Ctrl-D leaves\n", SLOPN_VERSION, sock_path);
 	/* At a terminal, Ctrl-C stops a running command (monitor, or one
-	 * awaiting its answer), not the shell; at the prompt readline's
-	 * handler takes it first, then calls this one, and the line is dropped
-	 * (prompt_line). Piped commands (a script's) keep SIGINT as it came:
-	 * a Ctrl-C ends them all, as it would a script, and the caller sees
-	 * it; else the batch ran on, or ended as if its input had, status 0. */
+	 * awaiting its answer), not the shell; at the prompt the line is
+	 * dropped (prompt_line). Piped commands (a script's) keep SIGINT as it
+	 * came: a Ctrl-C ends them all, as it would a script, and the caller
+	 * sees it; else the batch ran on, or ended as if its input had,
+	 * status 0. */
 	if (tty) {
-		struct sigaction sa = {.sa_handler = on_sigint};
-		sigemptyset(&sa.sa_mask);
-		sigaction(SIGINT, &sa, NULL);
-		/* Its own open file, so that the shell's caller keeps a
-		 * blocking terminal. */
-		key_fd = open("/proc/self/fd/0", O_RDONLY | O_NOCTTY | O_NONBLOCK | O_CLOEXEC);
-		if (key_fd >= 0) {
-			rl_getc_function = read_key;
-			rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, emacs_standard_keymap);
-			rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_insertion_keymap);
-			rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_movement_keymap);
-		}
+		rl_catch_signals = 0; /* see on_sigint; a resized window is readline's */
+		rl_getc_function = read_key;
+		rl_prep_term_function = prep_terminal;
+		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, emacs_standard_keymap);
+		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_insertion_keymap);
+		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_movement_keymap);
+		catch(SIGINT, on_sigint);
+		catch(SIGHUP, on_hangup);
+		catch(SIGTERM, on_hangup);
 		const char *d = getenv("SLOPNCTL_TEST_KEY_DELAY_MS");
 		if (d)
 			key_delay_ms = strtoul(d, NULL, 10) % 10000;
 	}
+	/* monitor ignores SIGPIPE for its own end (cmd_monitor.c): the
+	 * commands after it get it as slopnctl did, the default or not. */
+	struct sigaction pipe_was;
+	sigaction(SIGPIPE, NULL, &pipe_was);
 	read_errno = 0;
 	int rc = 0, status;
+	bool quit = false;
 	char *line;
-	while ((line = next_line(tty)) != NULL) {
-		interrupted = 0;
+	/* A Ctrl-C between Enter and the command's start stops the command:
+	 * prompt_line clears the last one, not this loop. */
+	while ((line = next_line(tty)) != NULL && !hung_up) {
 		char *buf = malloc(strlen(line) + 1);
 		char *words[MAX_WORDS];
-		int n = buf ? split_words(line, buf, words, MAX_WORDS) : -1;
-		bool quit = false;
+		int n = !buf ? -1 : line_has_nul ? -3 : split_words(line, buf, words, MAX_WORDS);
+		quit = false;
 		status = -1; /* none: a blank line, help, quit */
 		/* Every line but a blank one, a bad one too: it is there to be
 		 * fixed with the up arrow, not typed again. */
@@ -374,6 +458,8 @@ int shell_run(void)
 			else if (n == -1)
 				fprintf(stderr, "slopnctl: unclosed quote (a ' or \" without its closing one); "
 				        "the line was not run\n");
+			else if (n == -3)
+				fprintf(stderr, "slopnctl: a NUL byte in the line; the line was not run\n");
 			else
 				fprintf(stderr, "slopnctl: more than %d words on one line; the line was not run\n",
 				        MAX_WORDS);
@@ -391,10 +477,7 @@ int shell_run(void)
 				running = 1;
 				status = dispatch(n + 1, argv);
 				running = 0;
-				/* monitor ignores SIGPIPE for its own end (cmd_monitor.c):
-				 * not for the commands after it, which a reader gone
-				 * must stop as before, not let run on. */
-				signal(SIGPIPE, SIG_DFL);
+				sigaction(SIGPIPE, &pipe_was, NULL);
 			}
 			sock_path = saved_sock;
 			json_out = saved_json;
@@ -402,6 +485,7 @@ int shell_run(void)
 		}
 		free(buf);
 		free(line);
+		line = NULL;
 		/* Piped commands exit with the first failure's status, as a
 		 * script's caller must see one whatever came after it; at the
 		 * terminal, the last command's. */
@@ -414,7 +498,8 @@ int shell_run(void)
 		free(hist); /* nothing read from a terminal: no history to keep */
 		return rc ? rc : read_errno ? 1 : 0;
 	}
-	if (!line)
+	free(line); /* typed as the terminal went: not run */
+	if (!quit && !hung_up)
 		putchar('\n'); /* after Ctrl-D, leave the terminal on a fresh line */
 	if (hist && write_history(hist) != 0)
 		fprintf(stderr, "slopnctl: cannot save history to %s: %s\n", hist, strerror(errno));
@@ -422,7 +507,10 @@ int shell_run(void)
 	for (size_t i = 0; i < current.n; i++)
 		free(current.v[i]);
 	free(current.v);
-	if (key_fd >= 0)
-		close(key_fd);
+	if (hung_up) { /* the caller sees why the shell ended */
+		fflush(stdout);
+		signal(hung_up, SIG_DFL);
+		raise(hung_up);
+	}
 	return rc;
 }

@@ -114,7 +114,9 @@ ok "history kept in ~/.slopnctl_history, a line with an unclosed quote too"
 # terminal throws the typed keys away as it sends SIGINT, and readline's
 # own reader then waited for the next key, the line neither dropped nor a
 # prompt shown (a loaded CI machine, once in a few runs). A slopnctl that
-# takes 300 ms to read a key it saw (the test knob) makes that window.
+# waits 300 ms before each read of a key (the test knob) makes that window,
+# at the prompt and in a history search (where readline's own handling of
+# the Ctrl-C freed the search it was in: a crash).
 cat > "$TMP/slowkeys.py" <<'PY'
 import sys, time
 sys.path.insert(0, sys.argv[1])
@@ -124,19 +126,72 @@ t.expect(r"slopn> ")
 t.send("token remove bob@phone")       # the first key seen, then
 time.sleep(0.1)
 t.send("\x03")                         # Ctrl-C while it is read
-t.expect(r"\^C\r?\nslopn> ")
+t.expect(r"\^C[\s\S]*\n[\s\S]*slopn> ")
 t.send("\r")                           # Enter runs nothing: the line went
 t.expect(r"slopn> ")
 if b"slopnctl" in t.screen or b"removed" in t.screen:
     sys.exit("FAIL: the line dropped by Ctrl-C ran: %r" % t.screen)
+print("ok: at the prompt")
+t.send("\x12")                         # Ctrl-R: a history search
+t.expect(r"reverse-i-search")
+t.send("t")
+time.sleep(0.1)
+t.send("\x03")
+t.expect(r"\^C[\s\S]*\n[\s\S]*slopn> ")
+print("ok: in a history search")
 t.send("\x04")
 sys.exit(0 if t.wait() else "FAIL: shell did not exit")
 PY
-HOME="$TMP/home" TERM=dumb SLOPNCTL_SOCKET="$TMP/hub.sock" SLOPNCTL_TEST_KEY_DELAY_MS=300 timeout 30 \
+HOME="$TMP/home" TERM=xterm SLOPNCTL_SOCKET="$TMP/hub.sock" SLOPNCTL_TEST_KEY_DELAY_MS=300 timeout 60 \
 	python3 "$TMP/slowkeys.py" "$(cd "$(dirname "$0")" && pwd)" "$SLOPNCTL" || fail "Ctrl-C while a key is read"
 ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null ||
 	fail "the token remove dropped by Ctrl-C while a key was read removed bob@phone"
-ok "Ctrl-C while the shell reads a key it saw: the line dropped, a new prompt"
+ok "Ctrl-C while the shell reads a key it saw (at the prompt, in a search): the line dropped, a new prompt"
+
+# Ctrl-C in a paste (readline reads one to its end marker in one go): an
+# end of input there made readline read past its buffer, and Ctrl-Cs as
+# keys made it read on for ever. Then the terminal goes (a window closed):
+# the shell keeps its history, as at Ctrl-D, and dies of the SIGHUP; the
+# line half typed is not run.
+cat > "$TMP/hangup.py" <<'PY'
+import os, signal, sys, time
+sys.path.insert(0, sys.argv[1])
+from term import Term
+t = Term(sys.argv[2:])
+def cpu():
+    s = open("/proc/%d/stat" % t.pid).read().rsplit(")", 1)[1].split()
+    return int(s[11]) + int(s[12])
+t.expect(r"slopn> ")
+t.send("\x1b[200~token remove bob@phone")   # a paste under way
+time.sleep(0.5)
+t.send("\x03")
+t.expect(r"\^C[\s\S]*\n[\s\S]*slopn> ")
+c0 = cpu()
+time.sleep(0.5)
+if cpu() - c0 > 10:
+    sys.exit("FAIL: busy after a Ctrl-C in a paste: %d ticks in 0.5 s" % (cpu() - c0))
+t.send("\r")
+t.expect(r"slopn> ")
+if b"slopnctl" in t.screen or b"removed" in t.screen:
+    sys.exit("FAIL: the pasted line dropped by Ctrl-C ran: %r" % t.screen)
+print("ok: Ctrl-C in a paste")
+t.send("token list --json\r")
+t.expect(r"slopn> ")
+t.send("token remove bob@phone")
+t.expect(r"bob@phone")
+os.close(t.fd)
+_, st = os.waitpid(t.pid, 0)
+if not os.WIFSIGNALED(st) or os.WTERMSIG(st) != signal.SIGHUP:
+    sys.exit("FAIL: the shell ended with status %#x, not by SIGHUP" % st)
+PY
+HOME="$TMP/home" TERM=xterm SLOPNCTL_SOCKET="$TMP/hub.sock" timeout 30 \
+	python3 "$TMP/hangup.py" "$(cd "$(dirname "$0")" && pwd)" "$SLOPNCTL" || fail "a paste, then the terminal hung up"
+ok "Ctrl-C in a paste drops the line; the shell does not spin"
+[ "$(tail -1 "$TMP/home/.slopnctl_history")" = "token list --json" ] ||
+	fail "history after a hangup: $(tail -3 "$TMP/home/.slopnctl_history")"
+ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null ||
+	fail "the line half typed when the terminal went was run"
+ok "the terminal hangs up: history kept, the half-typed line not run, the shell dies of SIGHUP"
 
 # Piped into the shell: one command per line; --json ahead of a command is
 # for that line only.
@@ -154,6 +209,15 @@ err=$(printf 'token remove nosuch!\r\nstatus\r\n' | "$SLOPNCTL" --socket "$TMP/h
 [[ $err == *"NAME 'nosuch!'"* && $err != *"unknown command"* ]] || fail "piped CRLF lines: $err"
 grep -q "^uptime:" "$TMP/piped.out" || fail "status after the failed line did not run: $(cat "$TMP/piped.out")"
 ok "piped shell: the first failure's status (2), CRLF lines read"
+# A NUL byte in a piped line: the line is not run (it was cut at the NUL,
+# and the shorter command ran: here a token add of 'nul').
+rc=0
+err=$(printf 'token add nul\0-with-more\nstatus\n' | "$SLOPNCTL" --socket "$TMP/hub.sock" 2>&1 > "$TMP/piped.out") || rc=$?
+[ "$rc" = 2 ] || fail "piped line with a NUL byte: exit $rc, not 2: $err"
+[[ $err == *"a NUL byte in the line; the line was not run"* ]] || fail "piped line with a NUL byte: $err"
+ctl --json token list | jq -e 'any(.tokens[]; .name == "nul") | not' > /dev/null || fail "a piped line with a NUL byte ran"
+grep -q "^uptime:" "$TMP/piped.out" || fail "the line after a NUL line did not run"
+ok "piped shell: a line with a NUL byte is not run"
 # Ctrl-C (SIGINT) on piped commands ends the batch, as it would a script:
 # slopnctl dies of it while a watch runs, and the line after it is not
 # run (a handler meant for the prompt stopped only the watch, and the
