@@ -1,6 +1,7 @@
 /* slopnctl: the administrator's tool on slopnd's control socket, one-shot or
  * as an interactive shell. One table of commands, each entry with its
  * flags, drives dispatch, help and completion. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -404,7 +405,15 @@ static int parse_run(int argc, char **argv, struct args *ran)
  * one, nor token add lose a secret without a word. */
 static int check_output(const struct args *a, int rc)
 {
-	if (out_flush() == 0)
+	bool ok = out_flush() == 0;
+	/* Some file systems (NFS, FUSE) say only at a close that the data
+	 * did not go; closing a copy of the descriptor asks them too. */
+	int copy = ok ? dup(STDOUT_FILENO) : -1;
+	if (copy >= 0 && close(copy) != 0 && errno != EINTR) {
+		stdout_errno = errno;
+		ok = false;
+	}
+	if (ok)
 		return rc;
 	fprintf(stderr, "slopnctl: writing %sto standard output: %s", a->cmd ? "the answer " : "",
 	        stdout_errno ? strerror(stdout_errno) : "failed");
