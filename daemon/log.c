@@ -1,6 +1,7 @@
 #include "daemon/log.h"
 #include "daemon/timer.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,14 +52,12 @@ static enum sink sink(void)
 	return (enum sink)k;
 }
 
-void log_vfields(enum log_level lvl, const char *const fields[], const char *fmt, va_list ap)
+static void log_line(enum log_level lvl, const char *const fields[], const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
 		[LOG_LVL_ERR] = "error: ", [LOG_LVL_WARN] = "warning: ",
 		[LOG_LVL_INFO] = "", [LOG_LVL_DEBUG] = "debug: ",
 	};
-	if ((int)lvl > log_max_level)
-		return;
 	char line[1024];
 	vsnprintf(line, sizeof(line), fmt, ap);
 	const char *pre = prefix[lvl] ? prefix[lvl] : "";
@@ -84,6 +83,19 @@ void log_vfields(enum log_level lvl, const char *const fields[], const char *fmt
 	}
 	/* One fprintf per line keeps lines whole when several writers share stderr. */
 	fprintf(stderr, "slopnd: %s%s\n", pre, line);
+}
+
+void log_vfields(enum log_level lvl, const char *const fields[], const char *fmt, va_list ap)
+{
+	if ((int)lvl > log_max_level)
+		return;
+	/* Logging leaves errno as it was: callers log a failure, then return
+	 * or test its errno. A write that fails here (stderr a pipe whose
+	 * reader has gone: EPIPE, SIGPIPE being ignored, main.c) loses the
+	 * line and nothing else: no retry, no report of it. */
+	int saved = errno;
+	log_line(lvl, fields, fmt, ap);
+	errno = saved;
 }
 
 void log_msg(enum log_level lvl, const char *fmt, ...)

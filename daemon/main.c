@@ -17,11 +17,22 @@ static int run_pin(const struct config *cfg)
 		return 1;
 	puts(id.pin);
 	tls_identity_free(&id);
+	/* SIGPIPE is ignored: a pin its reader did not get fails here. */
+	if (fflush(stdout) != 0 || ferror(stdout))
+		return 1;
 	return 0;
 }
 
 int main(int argc, char **argv)
 {
+	/* First, before anything logs. A write to a pipe whose reader has
+	 * gone (stderr into a `| tee` that the terminal's Ctrl-C ended
+	 * first) fails with EPIPE, and the line is lost, instead of killing
+	 * the daemon as it logs its stop, before its cleanup (routes, kill
+	 * switch, NAT rules). Ignored, not blocked: the iptables we spawn
+	 * get its default back (tun/nat_iptables.c). systemd ignores it for
+	 * its services too (IgnoreSIGPIPE=). */
+	signal(SIGPIPE, SIG_IGN);
 	struct config cfg;
 	int rv = config_parse(&cfg, argc, argv);
 	if (rv != 0) {

@@ -179,11 +179,15 @@ static int spawn_err(const char *cmd, const char *const *args, int nargs, pid_t 
 	argv[3 + nargs] = NULL;
 	/* Spawned, not forked: a fork would first copy the page tables of
 	 * all slopnd has mapped (its rings and buffers). slopnd blocks the
-	 * signals its event loop takes: not the child's. */
+	 * signals its event loop takes: not the child's. It ignores SIGPIPE
+	 * (main.c), which an exec would keep: the child gets its default
+	 * back, as a program run from a shell has it. */
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
-	sigset_t none;
+	sigset_t none, dfl;
 	sigemptyset(&none);
+	sigemptyset(&dfl);
+	sigaddset(&dfl, SIGPIPE);
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -1;
 	if (posix_spawnattr_init(&at) != 0) {
@@ -192,7 +196,9 @@ static int spawn_err(const char *cmd, const char *const *args, int nargs, pid_t 
 	}
 	int e = posix_spawnattr_setsigmask(&at, &none);
 	if (!e)
-		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK);
+		e = posix_spawnattr_setsigdefault(&at, &dfl);
+	if (!e)
+		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
 	if (!e)
 		e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	if (!e)
