@@ -29,10 +29,14 @@ int main(int argc, char **argv)
 	 * gone (stderr into a `| tee` that the terminal's Ctrl-C ended
 	 * first) fails with EPIPE, and the line is lost, instead of killing
 	 * the daemon as it logs its stop, before its cleanup (routes, kill
-	 * switch, NAT rules). Ignored, not blocked: the iptables we spawn
-	 * get its default back (tun/nat_iptables.c). systemd ignores it for
-	 * its services too (IgnoreSIGPIPE=). */
+	 * switch, NAT rules). systemd ignores it for its services too
+	 * (IgnoreSIGPIPE=). A write past a file-size limit (LimitFSIZE=, an
+	 * inherited ulimit -f) fails with EFBIG, which a state file's save
+	 * reports, instead of a core dump that leaves the file's temporary
+	 * copy. Ignored, not blocked: the iptables we spawn get their
+	 * defaults back (tun/nat_iptables.c). */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGXFSZ, SIG_IGN);
 	struct config cfg;
 	int rv = config_parse(&cfg, argc, argv);
 	if (rv != 0) {

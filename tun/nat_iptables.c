@@ -180,14 +180,14 @@ static int spawn_err(const char *cmd, const char *const *args, int nargs, pid_t 
 	/* Spawned, not forked: a fork would first copy the page tables of
 	 * all slopnd has mapped (its rings and buffers). slopnd blocks the
 	 * signals its event loop takes: not the child's. It ignores SIGPIPE
-	 * (main.c), which an exec would keep: the child gets its default
-	 * back, as a program run from a shell has it. */
+	 * and SIGXFSZ (main.c), which an exec would keep: the child gets
+	 * their defaults back, as a program run from a shell has them. */
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, dfl;
 	sigemptyset(&none);
 	sigemptyset(&dfl);
-	sigaddset(&dfl, SIGPIPE);
+	sigaddset(&dfl, SIGPIPE), sigaddset(&dfl, SIGXFSZ);
 	if (posix_spawn_file_actions_init(&fa) != 0)
 		return -1;
 	if (posix_spawnattr_init(&at) != 0) {

@@ -3,7 +3,9 @@
 # the hub keeps its clients and their traffic, leaves the files on disk as
 # they were, names the ones it could not save in its status (save_errors)
 # and metrics, and saves them once there is room again. A clean stop that
-# cannot write what changed says so and exits with status 1.
+# cannot write what changed says so and exits with status 1. A file-size
+# limit a save would pass: the save fails as on a full disk, and the hub
+# lives on.
 . "$(dirname "$0")/lib.sh"
 command -v jq > /dev/null || skip "needs jq"
 topo 3
@@ -65,3 +67,32 @@ grep -q "error: leases not saved at exit: .*No space left on device" "$TMP/hub.l
 	fail "no error about the leases at exit: $(tail -5 "$TMP/hub.log")"
 expect_eq "leases.json after that stop" "$(lease_vips)" '["10.100.0.2","10.100.0.3"]'
 ok "a clean stop on a full disk: leases.json as last saved, said, exit status 1"
+
+# A file-size limit (LimitFSIZE=, an inherited ulimit -f) that tokens.json
+# outgrows: the write past it fails (EFBIG, not SIGXFSZ's core dump), the
+# token add fails with the hub's reason and adds nothing, the hub lives on,
+# tokens.json stays as it was, no temporary copy of it is left.
+fst=$TMP/fsize-state
+mkdir "$fst"
+python3 - "$fst/tokens.json" <<'PY'
+import json, sys
+toks = [{"name": "t%02d" % i, "sha256": "%064x" % i, "created": 1700000000} for i in range(40)]
+with open(sys.argv[1], "w") as f:
+    json.dump({"version": 1, "tokens": toks}, f)
+PY
+chmod 600 "$fst/tokens.json"
+start hub:fsize server --listen 192.0.2.1:4242 --state-dir "$fst" --token s3cret --control "$TMP/hub.sock"
+wait_hub
+# tokens.json as the hub writes it, and then a limit 64 bytes over its
+# size: less than one more token takes.
+ctl token add first > /dev/null || fail "token add first failed"
+size=$(stat -c %s "$fst/tokens.json")
+cp "$fst/tokens.json" "$TMP/tokens-before.json"
+prlimit --pid "$(pid_of hub:fsize)" --fsize=$((size + 64)) || fail "cannot set the hub's file-size limit"
+ctl token add second > "$TMP/fsize-add.txt" 2>&1 && fail "token add past the file-size limit succeeded"
+grep -q "File too large" "$TMP/fsize-add.txt" || fail "token add did not give the hub's reason: $(cat "$TMP/fsize-add.txt")"
+expect_eq "the tokens after the failed add" "$(ctl --json token list | jq -c '[.tokens[].name | select(. == "first" or . == "second")]')" '["first"]'
+cmp -s "$TMP/tokens-before.json" "$fst/tokens.json" || fail "tokens.json changed by the failed add"
+expect_eq "temporary copies left in the state directory" "$(find "$fst" -name '*.slopn-save-*' | wc -l)" 0
+stop hub:fsize
+ok "past a file-size limit: token add failed with EFBIG, the hub lived on and stopped cleanly, nothing left"

@@ -4,8 +4,8 @@
 # first): the writes fail, and the daemon goes on, stops on SIGTERM as
 # always (exit 0) and puts everything back, a client its kill switch and
 # full-tunnel routes, a hub its NAT rules and forwarding. The programs the
-# hub runs (iptables) do not inherit what it ignores: SIGPIPE has its
-# default there, as in a program run from a shell.
+# hub runs (iptables) do not inherit what it ignores: SIGPIPE and SIGXFSZ
+# have their defaults there, as in a program run from a shell.
 #
 # The network: nat_topo.sh.
 . "$(dirname "$0")/lib.sh"
@@ -102,6 +102,7 @@ n=0
 while read -r m; do
 	n=$((n + 1))
 	(( (0x$m >> 12) & 1 )) && fail "an iptables the hub ran had SIGPIPE ignored (SigIgn $m)"
+	(( (0x$m >> 24) & 1 )) && fail "an iptables the hub ran had SIGXFSZ ignored (SigIgn $m)"
 done < "$TMP/ipt-sigign"
 [ "$n" -gt 0 ] || fail "no iptables run by the hub"
-ok "SIGPIPE not ignored in any of the $n iptables the hub ran"
+ok "SIGPIPE and SIGXFSZ not ignored in any of the $n iptables the hub ran"
