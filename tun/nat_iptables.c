@@ -181,7 +181,13 @@ static int spawn_err(const char *cmd, const char *const *args, int nargs, pid_t 
 	 * all slopnd has mapped (its rings and buffers). slopnd blocks the
 	 * signals its event loop takes: not the child's. It ignores SIGPIPE
 	 * and SIGXFSZ (main.c), which an exec would keep: the child gets
-	 * their defaults back, as a program run from a shell has them. */
+	 * their defaults back, as a program run from a shell has them.
+	 * And a process group of its own: a Ctrl-C at the terminal of a
+	 * slopnd run in the foreground goes to the foreground group, and
+	 * would end an iptables in the middle of the hub's setup or cleanup
+	 * (slopnd takes it through its loop, after them). Off the terminal's
+	 * group, its stdin is /dev/null too: a read of the terminal would
+	 * stop it (SIGTTIN). */
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	sigset_t none, dfl;
@@ -198,7 +204,12 @@ static int spawn_err(const char *cmd, const char *const *args, int nargs, pid_t 
 	if (!e)
 		e = posix_spawnattr_setsigdefault(&at, &dfl);
 	if (!e)
-		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+		e = posix_spawnattr_setpgroup(&at, 0);
+	if (!e)
+		e = posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+		                                  POSIX_SPAWN_SETPGROUP);
+	if (!e)
+		e = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
 	if (!e)
 		e = posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
 	if (!e)

@@ -5,7 +5,9 @@
 # always (exit 0) and puts everything back, a client its kill switch and
 # full-tunnel routes, a hub its NAT rules and forwarding. The programs the
 # hub runs (iptables) do not inherit what it ignores: SIGPIPE and SIGXFSZ
-# have their defaults there, as in a program run from a shell.
+# have their defaults there, as in a program run from a shell, and they run
+# in a process group of their own: a Ctrl-C at the terminal of a hub in the
+# foreground ends none of them.
 #
 # The network: nat_topo.sh.
 . "$(dirname "$0")/lib.sh"
@@ -77,11 +79,18 @@ ok "a hub whose reader has gone stops cleanly, its NAT removed"
 
 # --- The hub's iptables (--nat-backend iptables): legacy iptables through
 # a wrapper that notes the signals it was started with ignored (SigIgn,
-# a mask: bit N-1 for signal N).
+# a mask: bit N-1 for signal N). With $TMP/ipt-slow, the next one that
+# adds or checks the MASQUERADE rule takes it and sleeps 2 s first, saying
+# when it begins and ends.
 mkdir -p "$TMP/bin"
 cat > "$TMP/bin/iptables" <<EOF
 #!/bin/sh
 while read -r k v; do [ "\$k" = SigIgn: ] && echo "\$v" >> "$TMP/ipt-sigign"; done < /proc/\$\$/status
+if [ -e "$TMP/ipt-slow" ] && case "\$*" in *MASQUERADE*) rm "$TMP/ipt-slow" 2>/dev/null;; *) false;; esac; then
+	echo "\$*" > "$TMP/ipt-slow-began"
+	sleep 2
+	: > "$TMP/ipt-slow-ended"
+fi
 exec iptables-legacy "\$@"
 EOF
 chmod +x "$TMP/bin/iptables"
@@ -106,3 +115,29 @@ while read -r m; do
 done < "$TMP/ipt-sigign"
 [ "$n" -gt 0 ] || fail "no iptables run by the hub"
 ok "SIGPIPE and SIGXFSZ not ignored in any of the $n iptables the hub ran"
+
+# --- A Ctrl-C at the terminal of a hub run in the foreground: SIGINT to
+# its process group, while the iptables of its setup that adds the
+# MASQUERADE rule runs (2 s, the wrapper's slow knob). That iptables is not
+# in the group: it runs to its end, the setup is done, then the hub takes
+# the SIGINT and stops as on SIGTERM, its rules removed. The hub in a session and group of its own
+# (setsid), with SIGINT's default (bash starts what it runs in the
+# background with SIGINT ignored, and iptables would inherit that).
+: > "$TMP/ipt-slow"
+START_WITH=(setsid env --default-signal=INT)
+start_ipt_hub hub:int
+START_WITH=()
+p=$(pid_of hub:int)
+wait_until 10 "the hub's slow iptables" test -e "$TMP/ipt-slow-began"
+# (only now: setsid may not have run when start returns)
+[ "$(ps -o pgid= -p "$p" | tr -d ' ')" = "$p" ] || fail "the hub is not in a process group of its own"
+kill -INT -- "-$p"
+exited() { ! kill -0 "$1" 2>/dev/null; }
+wait_until 15 "the hub's exit after SIGINT" exited "$p"
+rc=0
+wait "$p" || rc=$?
+forget "$p"
+[ -e "$TMP/ipt-slow-ended" ] || fail "the iptables under way was ended by the SIGINT to the hub's group"
+expect_eq "the hub's exit status after SIGINT during its setup" "$rc" 0
+cmp_state "iptables rules after that stop" "$IPT0" "$(ipt_rules)"
+ok "SIGINT to the hub's group during its setup: its iptables ran to the end, a clean stop"
