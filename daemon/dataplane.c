@@ -1,5 +1,7 @@
 #include "daemon/dataplane.h"
 
+#include "daemon/log.h"
+
 void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct udp *u)
 {
 	uint64_t q = 0;
@@ -12,8 +14,12 @@ void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct u
 	}
 }
 
-void dataplane_tun_watch(const struct tun *tun, sd_event_source *src)
+void dataplane_tun_watch(struct tun *tun, sd_event_source *src)
 {
+	if (tun->reads_changed) {
+		log_warn("%s: %s", tun->name, tun->reads);
+		tun->reads_changed = false;
+	}
 	int fd = tun_poll_fd(tun);
 	if (src && sd_event_source_get_io_fd(src) != fd)
 		sd_event_source_set_io_fd(src, fd);

@@ -14,8 +14,9 @@
  * refused (DROP_TUN), the kernel's queue in front of it overflowing (read
  * from the kernel) and those of the UDP socket. */
 void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct udp *u);
-/* Wait on the fd the TUN is read from now (tun_poll_fd): after reading. */
-void dataplane_tun_watch(const struct tun *tun, sd_event_source *src);
+/* Wait on the fd the TUN is read from now (tun_poll_fd): after reading.
+ * Logs how it is read when that changed for good (the ring given up). */
+void dataplane_tun_watch(struct tun *tun, sd_event_source *src);
 /* Which offloads are on, and how much they carried. */
 json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u);
 

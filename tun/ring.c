@@ -23,6 +23,7 @@ struct tun_ring {
 	int held;   /* the buffer lent to the caller, or -1 */
 	bool want;  /* started, not stopped */
 	bool armed; /* the multishot read is in the kernel */
+	int refused; /* errno of a read the kernel refused to make again, or 0 */
 };
 
 static void give_back(struct tun_ring *r, unsigned id)
@@ -143,6 +144,11 @@ bool tun_ring_active(const struct tun_ring *r)
 	return r->want || r->armed;
 }
 
+int tun_ring_refused(const struct tun_ring *r)
+{
+	return r->refused;
+}
+
 int tun_ring_start(struct tun_ring *r)
 {
 	r->want = true;
@@ -174,9 +180,18 @@ ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf)
 		r->held = -1;
 	}
 	for (;;) {
-		/* Ended by the kernel (out of buffers, mostly): read on. */
-		if (r->want && !r->armed && arm(r) < 0)
-			return -1;
+		/* Ended by the kernel (out of buffers, mostly): read on. That
+		 * happens after every burst larger than the ring, and the
+		 * kernel may refuse the new read then (EAGAIN, ENOMEM: short
+		 * of memory for a moment). The ring holds nothing more (the
+		 * read's last completion came), and the packets wait in the
+		 * TUN's queue: stopped, for read(2) to take them, not an
+		 * error of the TUN. */
+		if (r->want && !r->armed && arm(r) < 0) {
+			r->refused = errno;
+			r->want = false;
+			return 0;
+		}
 		if (!r->armed)
 			return 0; /* stopped, and all it read taken */
 		struct io_uring_cqe *cqe;

@@ -29,9 +29,15 @@ bool tun_ring_active(const struct tun_ring *r);
 int tun_ring_start(struct tun_ring *r);
 void tun_ring_stop(struct tun_ring *r);
 /* The next packet read: its length, with *buf pointing at it until the
- * next call; 0 when none is waiting (or none is left after a stop); -1
- * with errno set when reads of the TUN fail (as read(2) would; EPIPE for
- * an end of file). */
+ * next call; 0 when none is waiting (or none is left after a stop, or
+ * the kernel refused to read on: see tun_ring_refused); -1 with errno
+ * set when reads of the TUN fail (as read(2) would; EPIPE for an end of
+ * file). */
 ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf);
+/* The errno with which the kernel refused to make the read again after
+ * it ended (out of buffers: after a burst), or 0. The ring has stopped
+ * then (tun_ring_active is false, nothing is lost: read(2) takes the
+ * packets that wait), and a start may fail the same way. */
+int tun_ring_refused(const struct tun_ring *r);
 
 #endif

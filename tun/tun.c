@@ -207,6 +207,18 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
+/* The ring given up for good (the kernel refused to start a read, err):
+ * read(2) from now on, and the log is told once (t->reads_changed). */
+static void drop_ring(struct tun *t, int err)
+{
+	tun_ring_close(t->ring);
+	t->ring = NULL;
+	snprintf(t->reads_buf, sizeof(t->reads_buf), "one read(2) per packet from now on (io_uring refused a read: %s)",
+	         strerror(err));
+	t->reads = t->reads_buf;
+	t->reads_changed = true;
+}
+
 /* A read found nothing: the end of a wake-up's packets. */
 static void wake_end(struct tun *t)
 {
@@ -222,10 +234,8 @@ static void wake_end(struct tun *t)
 			tun_ring_stop(t->ring);
 	} else if (t->batch >= RING_FROM && datagrams) {
 		t->ring_busy = now_ns();
-		if (tun_ring_start(t->ring) < 0) { /* read(2) from now on */
-			tun_ring_close(t->ring);
-			t->ring = NULL;
-		}
+		if (tun_ring_start(t->ring) < 0)
+			drop_ring(t, errno);
 	}
 	t->batch = 0;
 	t->batch_bytes = 0;
@@ -245,7 +255,11 @@ enum tun_read_result tun_read(struct tun *t, struct tun_pkt *p)
 		}
 		if (n > 0)
 			t->ring_reads++;
-		/* n == 0: stopped, and all it read taken: on with read(2) */
+		/* n == 0: stopped, and all it read taken (or the kernel refused
+		 * to read on after a burst, leaving the rest in the TUN's
+		 * queue): on with read(2) */
+		if (n == 0 && tun_ring_refused(t->ring))
+			drop_ring(t, tun_ring_refused(t->ring));
 	}
 	if (n == 0) {
 		do

@@ -28,7 +28,8 @@ struct tun {
 	uint64_t batch_bytes;     /* and their bytes */
 	uint64_t ring_busy;       /* when a wake-up last read two datagrams or more through the ring */
 	uint64_t ring_reads;      /* packets read through the ring */
-	char reads_buf[96];
+	char reads_buf[128];
+	bool reads_changed;       /* the ring was given up since reads was logged: log it again */
 	uint8_t *rbuf;            /* one read */
 	uint8_t *scratch;         /* one packet put together (ICMP quotes) */
 	uint8_t *gromem;

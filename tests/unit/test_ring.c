@@ -2,9 +2,13 @@
  * packet boundaries as a TUN does: every packet comes once, whole and in
  * order, also when more wait than the ring has buffers (the read ends and
  * is made again) and when it stops and starts again between read(2)s; an
- * end of file is an error, not a busy loop. Skipped on
- * a kernel without multishot reads (before 6.7). */
+ * end of file is an error, not a busy loop; a kernel that refuses to make
+ * the read again stops the ring, with nothing lost, and is no error of the
+ * TUN's. Skipped on a kernel without multishot reads (before 6.7). */
 #include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,7 +16,9 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -140,10 +146,88 @@ static void test_every_packet_in_order(void **state)
 	tun_ring_close(r);
 }
 
+/* From now on, in this process, the kernel refuses every submission to
+ * an io_uring with EAGAIN (as it does when short of memory for a moment):
+ * io_uring_enter with something to submit fails, the waits for
+ * completions (nothing to submit) go through. For good: the last test. */
+static void refuse_submissions(void)
+{
+	struct sock_filter f[] = {
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_io_uring_enter, 1, 0),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		/* to_submit, the second argument (its low half, on little endian) */
+		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[1])),
+		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0, 0, 1),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EAGAIN),
+	};
+	struct sock_fprog prog = {.len = sizeof(f) / sizeof(f[0]), .filter = f};
+	assert_int_equal(prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), 0);
+	assert_int_equal(prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog), 0);
+}
+
+/* A burst larger than the ring ends its read (out of buffers), and the
+ * kernel refuses to make it again: the ring stops, says why, and is no
+ * error (the daemon exited "cannot read the TUN device" on one); the
+ * packets it did not read are in the socket's queue for read(2), none lost
+ * and none twice. */
+static void test_refused_rearm(void **state)
+{
+#if !defined(__x86_64__)
+	skip(); /* the filter above knows x86-64's system calls */
+#endif
+	int *sv = *state;
+	struct tun_ring *r = tun_ring_open(sv[0], BUFSZ);
+	if (!r)
+		skip();
+	uint8_t pkt[BUFSZ], got[BUFSZ];
+	uint8_t *buf;
+	for (unsigned i = 0; i < COUNT; i++) {
+		fill(pkt, i, len_of(i));
+		assert_int_equal(write(sv[1], pkt, len_of(i)), (ssize_t)len_of(i));
+	}
+	refuse_submissions();
+	unsigned i = 0;
+	ssize_t n;
+	for (int tries = 0; tries < 100;) {
+		n = tun_ring_next(r, &buf);
+		if (n > 0) {
+			assert_int_equal(n, (ssize_t)len_of(i));
+			fill(pkt, i, len_of(i));
+			assert_memory_equal(buf, pkt, len_of(i));
+			i++;
+			continue;
+		}
+		if (n < 0 || !tun_ring_active(r))
+			break;
+		struct pollfd pfd = {.fd = tun_ring_fd(r), .events = POLLIN};
+		poll(&pfd, 1, 50);
+		tries++;
+	}
+	assert_int_equal(n, 0); /* not -1: the TUN is fine */
+	assert_false(tun_ring_active(r));
+	assert_int_equal(tun_ring_refused(r), EAGAIN);
+	assert_true(i > 0 && i < COUNT); /* the first through the ring, until it ran out */
+	assert_int_equal(tun_ring_next(r, &buf), 0);
+	while ((n = read(sv[0], got, sizeof(got))) > 0) {
+		assert_int_equal(n, (ssize_t)len_of(i));
+		fill(pkt, i, len_of(i));
+		assert_memory_equal(got, pkt, len_of(i));
+		i++;
+	}
+	assert_int_equal(i, COUNT);
+	tun_ring_close(r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_every_packet_in_order, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_refused_rearm, setup, teardown), /* the last: see refuse_submissions */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
