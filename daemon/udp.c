@@ -240,7 +240,7 @@ int udp_reconnect(struct udp *u, const struct sockaddr *dst, socklen_t len)
 	udp_flush(u); /* what is batched goes out of the old socket, if it can */
 	close(u->fd);
 	u->fd = fd;
-	u->rx_dropped_before = u->rx_dropped; /* the new socket counts from 0 */
+	u->rx_ovfl = 0; /* the new socket counts from 0 */
 	tune(u, dst->sa_family, false);
 	u->local = local;
 	u->locallen = locallen;
@@ -617,7 +617,8 @@ int udp_recv(struct udp *u)
 			} else if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SO_RXQ_OVFL) {
 				uint32_t v;
 				memcpy(&v, CMSG_DATA(cm), sizeof(v));
-				u->rx_dropped = u->rx_dropped_before + v;
+				u->rx_dropped = udp_ovfl_total(u->rx_dropped, u->rx_ovfl, v);
+				u->rx_ovfl = v;
 			}
 		}
 		/* A GRO batch: packets of seg bytes back to back, the last may be shorter. */

@@ -68,12 +68,20 @@ struct udp {
 	struct sockaddr_storage nogso[UDP_NOGSO]; /* sent to one packet at a time */
 	socklen_t nogso_len[UDP_NOGSO];
 	unsigned nnogso, nogso_next, nogso_in_row;
-	uint64_t rx_dropped;       /* the kernel's receive queue overflowed (SO_RXQ_OVFL) */
-	uint64_t rx_dropped_before; /* by the sockets that udp_reconnect replaced */
+	uint64_t rx_dropped;       /* the kernel's receive queue overflowed (SO_RXQ_OVFL), all sockets */
+	uint32_t rx_ovfl;          /* the kernel's own count for this socket, as last seen */
 	/* receive batch: packets, each pointing into rxbufs */
 	uint8_t *rxbufs;
 	struct udp_rx *rx;         /* UDP_RX_BATCH */
 };
+
+/* The drop total after the kernel's count of a socket's receive queue
+ * overflows (SO_RXQ_OVFL, socket(7): 32 bits, wrapping) went from last to
+ * now: total only grows, past 2^32 too. */
+static inline uint64_t udp_ovfl_total(uint64_t total, uint32_t last, uint32_t now)
+{
+	return total + (uint32_t)(now - last);
+}
 
 /* Offloads (GSO, GRO) for every socket opened from now on: on unless
  * turned off (SLOPN_OFFLOADS=off, for a kernel without them). */
