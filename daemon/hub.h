@@ -45,6 +45,8 @@ struct admit_counters {
 struct save_state {
 	bool failing;
 	char err[512];
+	uint64_t last_end;  /* when the last save ended (CLOCK_MONOTONIC, us; 0: none yet) */
+	uint64_t last_cost; /* and how long it took: the next waits for it (savepace.h) */
 };
 
 /* The state files whose saves status and metrics report, and their names
@@ -63,6 +65,13 @@ static inline bool save_failed(struct save_state *st, const char *err)
 	st->failing = true;
 	snprintf(st->err, sizeof(st->err), "%s", err);
 	return first;
+}
+
+/* Note when a save (worked or not) started and ended, timer_now_usec(). */
+static inline void save_timed(struct save_state *st, uint64_t start, uint64_t end)
+{
+	st->last_end = end;
+	st->last_cost = end > start ? end - start : 0;
 }
 
 /* Note a save that worked: true if the last one had failed. */

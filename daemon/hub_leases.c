@@ -2,7 +2,9 @@
  * addresses, so that clients get them back after a restart of the hub.
  * A new or moved lease is written within a tenth of a second (a crash just
  * after a first login keeps it; a storm of logins is still a few writes);
- * only a later last_seen within a minute; everything at a clean exit. */
+ * only a later last_seen within a minute; everything at a clean exit. On a
+ * large hub, whose saves cost more, a save comes no sooner than 16 times
+ * the last one's cost after it (savepace.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,7 +12,9 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/savepace.h"
 #include "daemon/testenv.h"
+#include "daemon/timer.h"
 #include "tun/statefile.h"
 
 #define LEASES_FILE_MAX (64u << 20)
@@ -99,11 +103,14 @@ int hub_leases_save(struct server *s, bool at_exit)
 			         "could not be used", s->leases_path);
 		return 0;
 	}
+	uint64_t t0 = timer_now_usec();
 	char *text = leasefile_format(s->addrs.leases, s->addrs.nleases), err[512];
 	if (!text)
 		snprintf(err, sizeof(err), "out of memory");
-	if (!text || statefile_write(s->leases_path, text, strlen(text), 0600, err, sizeof(err)) < 0) {
-		free(text);
+	int rv = text ? statefile_write(s->leases_path, text, strlen(text), 0600, err, sizeof(err)) : -1;
+	free(text);
+	save_timed(&s->saved[SAVED_LEASES], t0, timer_now_usec());
+	if (rv < 0) {
 		if (at_exit) {
 			/* Said whether or not it was before: this is where they are lost. */
 			log_err("leases not saved at exit: %s; %s holds those of the last save, and the "
@@ -117,7 +124,6 @@ int hub_leases_save(struct server *s, bool at_exit)
 		hub_leases_dirty(s);
 		return -1;
 	}
-	free(text);
 	if (save_worked(&s->saved[SAVED_LEASES]))
 		log_info("leases saved to %s again", s->leases_path);
 	alloc_saved(&s->addrs);
@@ -137,10 +143,12 @@ void hub_leases_dirty(struct server *s)
 	if (!s->ev || (!s->addrs.changed && !s->addrs.touched))
 		return;
 	uint64_t now, due;
+	const struct save_state *st = &s->saved[SAVED_LEASES];
 	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
-	due = now + (s->saved[SAVED_LEASES].failing ? hub_save_retry()
-	             : s->addrs.changed    ? SAVE_SOON_USEC
-	                                   : SAVE_LATER_USEC);
+	due = save_pace_due(now, st->failing ? hub_save_retry()
+	                         : s->addrs.changed ? SAVE_SOON_USEC
+	                                            : SAVE_LATER_USEC,
+	                    st->last_end, st->last_cost);
 	if (s->leases_due && s->leases_due <= due)
 		return; /* a save is due sooner already */
 	if (!s->leases_timer &&

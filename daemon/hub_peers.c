@@ -1,7 +1,9 @@
 /* peers.json in the hub's state directory: where the logged-in clients are
  * and by which connection IDs they reach the hub. Written within a tenth of
  * a second of a change while the hub runs (a login just before a crash is
- * in it; a storm of logins is still one write), removed at a clean exit
+ * in it; a storm of logins is still one write; on a large hub, whose saves
+ * cost more, no sooner than 16 times the last save's cost after it:
+ * savepace.h), removed at a clean exit
  * (the clients were told then). After a crash the next run sends each
  * client of the old run a stateless reset straight away: an idle client
  * learns that the hub restarted, and logs in again, without waiting for its
@@ -15,6 +17,7 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/savepace.h"
 #include "daemon/timer.h"
 #include "tun/statefile.h"
 #include "proto/peerfile.h"
@@ -82,6 +85,7 @@ static void failed(struct server *s, const char *err)
 
 static void save(struct server *s)
 {
+	uint64_t t0 = timer_now_usec();
 	size_t n = 0, i = 0;
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		n += ss->logged_in;
@@ -123,10 +127,12 @@ static void save(struct server *s)
 		log_info("peers saved to %s again", s->peers_path);
 	free(text);
 	free(v);
+	save_timed(&s->saved[SAVED_PEERS], t0, timer_now_usec());
 	return;
 oom:
 	free(v);
 	failed(s, "out of memory");
+	save_timed(&s->saved[SAVED_PEERS], t0, timer_now_usec());
 }
 
 static int on_save(sd_event_source *src, uint64_t usec, void *userdata)
@@ -139,12 +145,19 @@ void hub_peers_dirty(struct server *s)
 {
 	if (!s->ev || s->stopping)
 		return;
-	if (!s->peers_timer &&
-	    sd_event_add_time(s->ev, &s->peers_timer, CLOCK_MONOTONIC, 0, 10000, on_save, s) < 0) {
+	if (!s->peers_timer && timer_new(s->ev, &s->peers_timer, 10000, on_save, s) < 0) {
+		sd_event_source_disable_unref(s->peers_timer);
 		s->peers_timer = NULL;
 		return;
 	}
-	timer_once(s->peers_timer, SAVE_SOON_USEC);
+	int on = SD_EVENT_OFF;
+	if (sd_event_source_get_enabled(s->peers_timer, &on) < 0 || on != SD_EVENT_OFF)
+		return; /* a save is due already (or a retry after a failed one) */
+	uint64_t now;
+	const struct save_state *st = &s->saved[SAVED_PEERS];
+	sd_event_now(s->ev, CLOCK_MONOTONIC, &now);
+	sd_event_source_set_time(s->peers_timer, save_pace_due(now, SAVE_SOON_USEC, st->last_end, st->last_cost));
+	sd_event_source_set_enabled(s->peers_timer, SD_EVENT_ONESHOT);
 }
 
 void hub_peers_stop(struct server *s)
