@@ -1177,6 +1177,7 @@ int client_run(const struct config *cfg)
 		}
 		goto out;
 	}
+	dataplane_tun_test_knobs(&cl->tun);
 	memcpy(cl->tunname, cl->tun.name, IFNAMSIZ);
 	/* As soon as the TUN is ours: a start that fails later (its control
 	 * socket, a refused token) must not leave a crashed run's unreachable

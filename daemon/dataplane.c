@@ -1,6 +1,7 @@
 #include "daemon/dataplane.h"
 
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 
 void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct udp *u)
 {
@@ -23,6 +24,13 @@ void dataplane_tun_watch(struct tun *tun, sd_event_source *src)
 	int fd = tun_poll_fd(tun);
 	if (src && sd_event_source_get_io_fd(src) != fd)
 		sd_event_source_set_io_fd(src, fd);
+}
+
+void dataplane_tun_test_knobs(struct tun *tun)
+{
+	uint64_t n = testenv_get("SLOPND_TEST_RING_REFUSE", 1, 1000000);
+	if (n && tun->ring)
+		tun_ring_refuse_rearm(tun->ring, (unsigned)n);
 }
 
 json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u)

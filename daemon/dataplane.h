@@ -17,6 +17,10 @@ void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct u
 /* Wait on the fd the TUN is read from now (tun_poll_fd): after reading.
  * Logs how it is read when that changed for good (the ring given up). */
 void dataplane_tun_watch(struct tun *tun, sd_event_source *src);
+/* The tests' knob of the TUN's reads, read once after tun_open:
+ * SLOPND_TEST_RING_REFUSE=N, the kernel refuses the N-th time the ring's
+ * read is made again after a burst (tun_ring_refuse_rearm). */
+void dataplane_tun_test_knobs(struct tun *tun);
 /* Which offloads are on, and how much they carried. */
 json_t *dataplane_offload_json(const struct tun *tun, const struct udp *u);
 

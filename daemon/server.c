@@ -1135,6 +1135,7 @@ static int setup_tun(struct server *s)
 		log_err("%s", msg);
 		return -1;
 	}
+	dataplane_tun_test_knobs(&s->tun);
 	memcpy(s->tunname, s->tun.name, IFNAMSIZ);
 	s->ifindex = s->tun.ifindex;
 	log_info("%s: %s; %s", s->tunname, s->tun.mode, s->tun.reads);

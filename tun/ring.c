@@ -24,6 +24,7 @@ struct tun_ring {
 	bool want;  /* started, not stopped */
 	bool armed; /* the multishot read is in the kernel */
 	int refused; /* errno of a read the kernel refused to make again, or 0 */
+	unsigned rearms, refuse_at; /* tests: the refuse_at-th is refused (tun_ring_refuse_rearm) */
 };
 
 static void give_back(struct tun_ring *r, unsigned id)
@@ -144,6 +145,22 @@ bool tun_ring_active(const struct tun_ring *r)
 	return r->want || r->armed;
 }
 
+/* The read made again after the kernel ended it (not at a start). */
+static int rearm(struct tun_ring *r)
+{
+	if (r->refuse_at && ++r->rearms == r->refuse_at) {
+		errno = EAGAIN; /* as the kernel may say */
+		return -1;
+	}
+	return arm(r);
+}
+
+void tun_ring_refuse_rearm(struct tun_ring *r, unsigned nth)
+{
+	r->refuse_at = nth;
+	r->rearms = 0;
+}
+
 int tun_ring_refused(const struct tun_ring *r)
 {
 	return r->refused;
@@ -187,7 +204,7 @@ ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf)
 		 * read's last completion came), and the packets wait in the
 		 * TUN's queue: stopped, for read(2) to take them, not an
 		 * error of the TUN. */
-		if (r->want && !r->armed && arm(r) < 0) {
+		if (r->want && !r->armed && rearm(r) < 0) {
 			r->refused = errno;
 			r->want = false;
 			return 0;

@@ -39,5 +39,8 @@ ssize_t tun_ring_next(struct tun_ring *r, uint8_t **buf);
  * then (tun_ring_active is false, nothing is lost: read(2) takes the
  * packets that wait), and a start may fail the same way. */
 int tun_ring_refused(const struct tun_ring *r);
+/* Tests only: the nth time from now that the read is made again after
+ * the kernel ended it, the kernel's refusal (EAGAIN) is played instead. */
+void tun_ring_refuse_rearm(struct tun_ring *r, unsigned nth);
 
 #endif

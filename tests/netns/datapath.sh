@@ -3,7 +3,9 @@
 # 200 MB each way over TCP with sha256 compared and no TCP checksum errors,
 # UDP datagrams of every size from 0 to 8000 bytes (fragmented inside the
 # tunnel, both ways), big and fragmented ICMP, IP options. With offloads
-# (TSO/USO reads split, GSO writes, UDP GRO) unless SLOPN_OFFLOADS=off.
+# (TSO/USO reads split, GSO writes, UDP GRO) unless SLOPN_OFFLOADS=off;
+# with them, the TUN read through io_uring in bursts, and read by read(2)
+# once the kernel refuses the ring's read.
 . "$(dirname "$0")/lib.sh"
 : "${NETTOOL:?set NETTOOL to the nettool binary}"
 MB=${DATAPATH_MB:-200}
@@ -112,5 +114,63 @@ if $ring; then
 	ok "read through io_uring: hub $(ctl --json status | jq '.offload.ring_reads'), client $(client_status c1 offload.ring_reads) packets"
 else
 	expect_eq "packets read through io_uring" "$(( $(ctl --json status | jq '.offload.ring_reads') + $(client_status c1 offload.ring_reads) ))" 0
+fi
+# A burst larger than the ring ends its read (out of buffers), and the
+# kernel may refuse to make it again (EAGAIN, ENOMEM): that costs no
+# session, the TUN is read by read(2) from then on and the log says so
+# once. SLOPND_TEST_RING_REFUSE=1 plays the refusal at the first such read,
+# on both sides, started again with it.
+if $ring; then
+	stop c1
+	stop hub
+	SLOPND_TEST_RING_REFUSE=1 start_hub
+	SLOPND_TEST_RING_REFUSE=1 start_client c1
+	wait_connected c1 10.100.0.2
+	refused="one read\\(2\\) per packet from now on \\(io_uring refused a read: Resource temporarily unavailable\\)"
+	# udp_burst READER PEER [-R]: UDP at 400 Mbit/s for 4 s from c1 to
+	# the hub (with -R from the hub to c1). With READER (the side reading
+	# it from its TUN) and PEER (the other) not empty, PEER is stopped for 0.2 s at a
+	# time, until READER's log says its ring's read was refused: READER's
+	# connection is congested, it holds its TUN unread (backpressure),
+	# the ring's 64 buffers fill and its read ends; when the
+	# acknowledgements come it reads on, and the read is made again, which
+	# the knob refuses. (Not once: the ring reads only while a wake-up
+	# finds packets in bursts, and it may be off at a stop.)
+	udp_burst() {
+		local reader=$1 peer=$2 ip k
+		shift 2
+		nsx hub timeout 30 iperf3 -s -1 -B 10.100.0.1 > /dev/null 2>&1 &
+		PIDS+=($!)
+		wait_listening hub 5201
+		nsx c1 timeout 30 iperf3 -c 10.100.0.1 -u -b 400M -l 1200 -t 4 "$@" > /dev/null &
+		ip=$!
+		PIDS+=("$ip")
+		for ((k = 0; k < 7 && ${#reader}; k++)); do
+			nap 0.3
+			grep -Eq -- "$refused" "$TMP/$reader.log" && break
+			kill -STOP "$(pid_of "$peer")"
+			nap 0.2
+			kill -CONT "$(pid_of "$peer")"
+		done
+		wait "$ip" || fail "iperf3 UDP $* failed"
+	}
+	udp_burst c1 hub
+	udp_burst hub c1 -R
+	wait_log c1 "$refused" 5
+	wait_log hub "$refused" 5
+	answers || fail "the hub does not answer after the ring's read was refused"
+	client_connected c1 || fail "c1 is not connected after its ring's read was refused"
+	grep -q "cannot read the TUN" "$TMP/hub.log" "$TMP/c1.log" && fail "a daemon took the refusal for a TUN gone"
+	expect_eq "the hub reads its TUN through io_uring, after the refusal" "$(ctl --json status | jq '.offload.tun_ring')" false
+	expect_eq "c1 reads its TUN through io_uring, after the refusal" "$(client_status c1 offload.tun_ring)" false
+	[ "$(ctl --json status | jq '.offload.ring_reads')" -gt 0 ] || fail "the hub read nothing through io_uring before"
+	[ "$(client_status c1 offload.ring_reads)" -gt 0 ] || fail "c1 read nothing through io_uring before"
+	expect_eq "the refusal said, in the hub's log" "$(grep -cE "$refused" "$TMP/hub.log")" 1
+	expect_eq "the refusal said, in c1's log" "$(grep -cE "$refused" "$TMP/c1.log")" 1
+	# And on by read(2), both ways.
+	udp_burst "" ""
+	udp_burst "" "" -R
+	wait_ping c1 10.100.0.1 5
+	ok "a refused ring read: read(2) from then on, sessions and traffic go on"
 fi
 echo "PASS"
