@@ -13,7 +13,7 @@
 static int run_pin(const struct config *cfg)
 {
 	struct tls_identity id;
-	if (tls_identity_load(&id, cfg->state_dir) < 0)
+	if (tls_identity_load(&id, cfg->state_dir, false) < 0)
 		return 1;
 	puts(id.pin);
 	tls_identity_free(&id);

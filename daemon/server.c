@@ -16,6 +16,7 @@
 #include <systemd/sd-event.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/dataplane.h"
@@ -1176,7 +1177,13 @@ static int lock_state_dir(const char *dir)
 		log_err("cannot open %s: %s%s", path, strerror(e), statefile_denied_hint(e, true));
 		return -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB) == 0) {
+	/* A slopnd pin holds it while it makes the key (milliseconds): waited
+	 * for a little; a hub holds it for its life. */
+	int r;
+	for (int waited = 0; (r = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK &&
+	                     waited < 2000; waited += 20)
+		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
+	if (r == 0) {
 		char pid[24];
 		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)
@@ -1210,7 +1217,7 @@ int server_run(const struct config *cfg)
 	if (lock_fd < 0)
 		return 1;
 	hub_nat_clean_early(cfg);
-	if (tls_identity_load(&s->id, cfg->state_dir) < 0) {
+	if (tls_identity_load(&s->id, cfg->state_dir, true) < 0) {
 		close(lock_fd);
 		return 1;
 	}

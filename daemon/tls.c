@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,7 +88,8 @@ static void bad_key(const char *keypath, const char *crtpath, int err)
 
 /* A new key and its certificate; or, with a key already in keypath, a new
  * certificate for it (one lost in a crash between the two writes, or
- * damaged: why, said in the warning): the pin, which is the key's, stays. */
+ * damaged: why, said in the warning): the pin, which is the key's, stays.
+ * 0, -1 said, or 1 when a new key found one made in keypath meanwhile. */
 static int create_identity(const char *keypath, const char *crtpath, bool have_key,
                            const char *why_new)
 {
@@ -121,9 +123,15 @@ static int create_identity(const char *keypath, const char *crtpath, bool have_k
 		log_err("cannot make the hub certificate");
 		goto out;
 	}
-	/* Key first: a certificate without its key is useless. */
-	if ((!have_key && statefile_write(keypath, kpem.data, kpem.size, 0600, why, sizeof(why)) < 0) ||
-	    statefile_write(crtpath, cpem.data, cpem.size, 0644, why, sizeof(why)) < 0) {
+	/* Key first: a certificate without its key is useless. Never over a
+	 * key that is there (made by another since we looked): its pin may
+	 * have been printed already. That one is read instead. */
+	int kr = have_key ? 0 : statefile_create(keypath, kpem.data, kpem.size, 0600, why, sizeof(why));
+	if (kr == 1) {
+		rv = 1;
+		goto out;
+	}
+	if (kr < 0 || statefile_write(crtpath, cpem.data, cpem.size, 0644, why, sizeof(why)) < 0) {
 		log_err("%s", why);
 		goto out;
 	}
@@ -144,12 +152,15 @@ out:
 	return rv;
 }
 
-/* path, whole, into *d (malloc'd); -1 said. */
-static int read_pem(const char *path, gnutls_datum_t *d)
+/* path, whole, into *d (malloc'd); -1 said. sweep: the temporary files
+ * of path's a crash left are removed (only by the holder of hub.lock:
+ * else one may be the holder's, being written). */
+static int read_pem(const char *path, gnutls_datum_t *d, bool sweep)
 {
 	char *buf, err[256];
 	size_t len;
-	int r = statefile_read(path, 1 << 20, &buf, &len, err, sizeof(err));
+	int r = (sweep ? statefile_read : statefile_read_nosweep)(path, 1 << 20, &buf, &len, err,
+	                                                          sizeof(err));
 	if (r <= 0) {
 		log_err("%s: %s%s", path, r < 0 ? err : "gone while the hub started",
 		        statefile_denied_hint(r < 0 ? errno : 0, false));
@@ -207,27 +218,77 @@ int state_dir_make(const char *dir)
 	return -1;
 }
 
-int tls_identity_load(struct tls_identity *id, const char *state_dir)
+/* For one that does not hold hub.lock (slopnd pin): the lock, as the hub
+ * takes it, for making the identity. 1 with *fd locked; 0 when it cannot
+ * be had and both files are there (a running hub holds it for its life:
+ * they are read as they are, nothing made); -1 said. Another slopnd pin
+ * holds it only while it makes them: waited for. */
+static int lock_for_making(const char *dir, const char *keypath, const char *crtpath, int *fd)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/hub.lock", dir);
+	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	int e = errno;
+	for (int waited = 0;; waited += 10) {
+		if (*fd >= 0) {
+			if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+				return 1;
+			e = errno;
+		}
+		if (access(keypath, F_OK) == 0 && access(crtpath, F_OK) == 0)
+			break;
+		if (*fd < 0 || e != EWOULDBLOCK || waited >= 10000) {
+			/* Open or lock failed (a read-only state directory) or waited
+			 * long: no key to read, and none may be made. */
+			if (*fd < 0 || e != EWOULDBLOCK)
+				log_err("cannot lock %s: %s%s", path, strerror(e),
+				        statefile_denied_hint(e, true));
+			else
+				log_err("%s has no key and certificate, and %s is held by another "
+				        "process that does not make them", dir, path);
+			if (*fd >= 0)
+				close(*fd);
+			*fd = -1;
+			return -1;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
+	}
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+	return 0;
+}
+
+int tls_identity_load(struct tls_identity *id, const char *state_dir, bool locked)
 {
 	char keypath[4096], crtpath[4096];
 	gnutls_datum_t kd = {0}, cd = {0};
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_datum_t kder = {0};
-	int rv = -1, err;
+	int rv = -1, err, lock_fd = -1;
 
 	memset(id, 0, sizeof(*id));
 	if (state_dir_make(state_dir) < 0)
 		return -1;
 	snprintf(keypath, sizeof(keypath), "%s/hub.key", state_dir);
 	snprintf(crtpath, sizeof(crtpath), "%s/hub.crt", state_dir);
+	/* Made by one at a time: two that both found no key each made one, and
+	 * one's printed pin was not the key left on disk. */
+	if (!locked) {
+		int l = lock_for_making(state_dir, keypath, crtpath, &lock_fd);
+		if (l < 0)
+			return -1;
+		locked = l == 1;
+	}
+again:
 	if (access(keypath, F_OK) < 0) {
 		/* Missing is one thing; unreadable (a user who may not look into
 		 * the state directory) is another: never make a key over it. */
 		if (errno != ENOENT) {
 			log_err("cannot read %s: %s%s", keypath, strerror(errno),
 			        statefile_denied_hint(EACCES, false)); /* the hint whatever errno */
-			return -1;
+			goto out;
 		}
 		/* Its certificate without it: the key was lost, not never made.
 		 * A new one would change the pin that every client checks. */
@@ -236,13 +297,26 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 			        "would change its pin (clients with --pin would be refused). Put %s "
 			        "back, or move %s away to make a new key and pin", keypath, crtpath,
 			        keypath, crtpath);
-			return -1;
+			goto out;
 		}
-		if (create_identity(keypath, crtpath, false, NULL) < 0)
-			return -1;
+		if (!locked)
+			goto not_made;
+		int c = create_identity(keypath, crtpath, false, NULL);
+		if (c == 1)
+			goto again; /* made by another meanwhile (one without the lock) */
+		if (c < 0)
+			goto out;
 	} else if (access(crtpath, F_OK) < 0 && errno == ENOENT) {
+		if (!locked)
+			goto not_made;
 		if (create_identity(keypath, crtpath, true, "was missing") < 0)
-			return -1;
+			goto out;
+	}
+	if (0) {
+not_made:
+		log_err("%s or %s went while another process (a hub) holds %s/hub.lock: not made "
+		        "again", keypath, crtpath, state_dir);
+		goto out;
 	}
 
 	/* Each file on its own, named when it fails: a damaged certificate
@@ -251,19 +325,25 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 		log_err("cannot load the hub's identity: %s", gnutls_strerror(err));
 		goto out;
 	}
-	if (read_pem(keypath, &kd) < 0)
+	if (read_pem(keypath, &kd, locked) < 0)
 		goto out;
 	if ((err = gnutls_x509_privkey_import(key, &kd, GNUTLS_X509_FMT_PEM)) < 0) {
 		bad_key(keypath, crtpath, err);
 		goto out;
 	}
-	if (read_pem(crtpath, &cd) < 0)
+	if (read_pem(crtpath, &cd, locked) < 0)
 		goto out;
 	if ((err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
 		/* A certificate cut short (a crash, a full disk) with its key
 		 * whole: a new one for the key keeps the pin; stopping here would
 		 * keep the hub down, and moving both away would change the pin. */
 		char bad[4200], why_new[4400];
+		if (!locked) {
+			log_err("%s is not a valid PEM certificate: %s; and it is not made again while "
+			        "another process (a hub) holds %s/hub.lock", crtpath, gnutls_strerror(err),
+			        state_dir);
+			goto out;
+		}
 		if (statefile_set_aside(crtpath, bad, sizeof(bad)) < 0) {
 			log_err("%s is not a valid PEM certificate: %s; and it cannot be moved aside (%s): "
 			        "move it away, and the next start makes a new one for the key in %s (the "
@@ -276,7 +356,7 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir)
 		cd.data = NULL;
 		gnutls_x509_crt_deinit(crt);
 		crt = NULL;
-		if (create_identity(keypath, crtpath, true, why_new) < 0 || read_pem(crtpath, &cd) < 0)
+		if (create_identity(keypath, crtpath, true, why_new) < 0 || read_pem(crtpath, &cd, locked) < 0)
 			goto out;
 		if ((err = gnutls_x509_crt_init(&crt)) < 0 ||
 		    (err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
@@ -319,6 +399,8 @@ out:
 		gnutls_x509_crt_deinit(crt);
 	if (key)
 		gnutls_x509_privkey_deinit(key);
+	if (lock_fd >= 0)
+		close(lock_fd);
 	if (rv < 0 && id->cred) {
 		gnutls_certificate_free_credentials(id->cred);
 		id->cred = NULL;

@@ -27,8 +27,10 @@ struct tls_identity {
 int state_dir_make(const char *dir);
 
 /* Load the hub key and certificate from state_dir, creating both (and the
- * directory) on first use. Errors are logged; returns 0 or -1. */
-int tls_identity_load(struct tls_identity *id, const char *state_dir);
+ * directory) on first use. locked: the caller holds state_dir's hub.lock
+ * (the hub); else it is taken here for making them (slopnd pin), one at a
+ * time. Errors are logged; returns 0 or -1. */
+int tls_identity_load(struct tls_identity *id, const char *state_dir, bool locked);
 void tls_identity_free(struct tls_identity *id);
 
 int tls_server_session(gnutls_session_t *out, struct tls_identity *id,

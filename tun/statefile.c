@@ -86,11 +86,13 @@ static void sweep(const char *path)
 	closedir(d);
 }
 
-int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
+static int read_file(const char *path, bool sweep_first, size_t max, char **buf, size_t *len,
+                     char *err, size_t errlen)
 {
 	*buf = NULL;
 	*len = 0;
-	sweep(path); /* at a load, which is at a start: also when there is no file */
+	if (sweep_first)
+		sweep(path); /* at a load, which is at a start: also when there is no file */
 	/* Not blocking: a FIFO put there would hold the start, or a reload
 	 * (the event loop) until the watchdog. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -129,6 +131,17 @@ int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *
 	*buf = b;
 	*len = n;
 	return 1;
+}
+
+int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen)
+{
+	return read_file(path, true, max, buf, len, err, errlen);
+}
+
+int statefile_read_nosweep(const char *path, size_t max, char **buf, size_t *len, char *err,
+                           size_t errlen)
+{
+	return read_file(path, false, max, buf, len, err, errlen);
 }
 
 int fd_read_all(int fd, void *buf, size_t cap, size_t *len)
@@ -170,8 +183,25 @@ const char *statefile_denied_hint(int e, bool write)
 	             : " (this user may not read the state directory: run as root, or give --state-dir)";
 }
 
+/* Into path through a temporary file: renamed over it, or with noreplace
+ * put there only if there is no path (1 then, path as it was). */
+/* tmp to path, only if there is no path: EEXIST else. */
+static int install_new(const char *tmp, const char *path)
+{
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL)
+		return -1;
+	/* A file system without RENAME_NOREPLACE: a link is never made over
+	 * a name either. */
+	if (link(tmp, path) < 0)
+		return -1;
+	unlink(tmp);
+	return 0;
+}
+
 static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
-                   char *err, size_t errlen)
+                   bool noreplace, char *err, size_t errlen)
 {
 	/* Not at every save without the fsyncs (peers.json, up to ten a
 	 * second): its load at the start does. */
@@ -203,8 +233,13 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 		unlink(tmp);
 		goto out;
 	}
-	if (close(fd) < 0 || rename(tmp, path) < 0) {
+	if (close(fd) < 0 || (noreplace ? install_new(tmp, path) : rename(tmp, path)) < 0) {
 		e = errno;
+		if (noreplace && e == EEXIST) {
+			unlink(tmp);
+			rv = 1;
+			goto out;
+		}
 		snprintf(err, errlen, "cannot replace %s: %s%s", path, strerror(e),
 		         statefile_denied_hint(e, true));
 		unlink(tmp);
@@ -225,13 +260,19 @@ out:
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                     char *err, size_t errlen)
 {
-	return replace(path, data, len, mode, true, err, errlen);
+	return replace(path, data, len, mode, true, false, err, errlen);
+}
+
+int statefile_create(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                     size_t errlen)
+{
+	return replace(path, data, len, mode, true, true, err, errlen);
 }
 
 int statefile_write_nosync(const char *path, const void *data, size_t len, mode_t mode,
                            char *err, size_t errlen)
 {
-	return replace(path, data, len, mode, false, err, errlen);
+	return replace(path, data, len, mode, false, false, err, errlen);
 }
 
 int statefile_set_aside(const char *path, char *to, size_t tolen)

@@ -12,6 +12,12 @@
  * in any case, the temporary files of path's a crash left are removed. */
 int statefile_read(const char *path, size_t max, char **buf, size_t *len, char *err, size_t errlen);
 
+/* The same without the removal of temporary files: for a reader that does
+ * not hold the lock of the files' writer (one of them may be its live
+ * one). */
+int statefile_read_nosweep(const char *path, size_t max, char **buf, size_t *len, char *err,
+                           size_t errlen);
+
 /* For a message about a file in the state directory: when e is EACCES or
  * EPERM, " (this user may not read|write the state directory: run as root,
  * or give --state-dir)", else "". */
@@ -32,6 +38,10 @@ int fd_read_all(int fd, void *buf, size_t cap, size_t *len);
  * removed first. */
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                     char *err, size_t errlen);
+/* The same, but path is made only where there is none: 1, and path as it
+ * was, when there is one (a file never to be written over: hub.key). */
+int statefile_create(const char *path, const void *data, size_t len, mode_t mode, char *err,
+                     size_t errlen);
 /* The same without the fsyncs, for a file written often whose loss in a
  * machine crash costs nothing (peers.json): still whole or not at all for
  * a crash of slopnd, and no wait for the disk in the event loop. A crash's

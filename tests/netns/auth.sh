@@ -8,6 +8,29 @@ PIN=$("$SLOPND" pin --state-dir "$TMP/hub-state")
 expect_eq "the hub's pin in slopnctl status" "$(ctl --json status | jq -r .pin)" "$PIN"
 ok "slopnd pin matches the hub's log ($PIN)"
 
+# Three slopnd pin at once on an empty state directory: one makes the key
+# (under hub.lock, as the hub), the others wait for it and read it; each
+# prints the pin of the key left on disk, computed here by openssl. Without
+# the lock each made a key of its own, and one's save failed ("cannot
+# replace .../hub.key") or printed the pin of a key another replaced.
+spki_pin() { echo "sha256:$(openssl pkey -in "$1" -pubout -outform DER | sha256sum | cut -d' ' -f1)"; }
+for i in $(seq 20); do
+	d="$TMP/pinrace-$i"
+	for j in 1 2 3; do
+		"$SLOPND" pin --state-dir "$d" > "$TMP/pinrace.$j" 2> "$TMP/pinrace.$j.err" &
+		pids[j]=$!
+	done
+	for j in 1 2 3; do
+		wait "${pids[j]}" || fail "pin race $i: slopnd pin $j failed: $(cat "$TMP/pinrace.$j.err")"
+	done
+	want=$(spki_pin "$d/hub.key")
+	for j in 1 2 3; do
+		[ "$(cat "$TMP/pinrace.$j")" = "$want" ] ||
+			fail "pin race $i: slopnd pin $j printed $(cat "$TMP/pinrace.$j"), the key on disk has $want"
+	done
+done
+ok "three slopnd pin at once on an empty state directory, 20 times: each printed the pin of the key on disk"
+
 # A wrong token: the client gives up at once with the hub's message.
 SECONDS=0
 TOKEN=wrong start_client c1 --tun bad0
