@@ -666,7 +666,9 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
  * said on stderr. */
 static int config_read(const char *file, char *buf, size_t size, size_t *len, mode_t *mode)
 {
-	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	/* Not blocking: the open of a FIFO waits for a writer, which held the
+	 * start, and a SIGHUP's reload held the hub's event loop. */
+	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0) {
 		say("cannot read config %s: %s", file, strerror(errno));

@@ -86,6 +86,25 @@ static void bad_key(const char *keypath, const char *crtpath, int err)
 	        keypath, gnutls_strerror(err), keypath, crtpath);
 }
 
+/* path, whole, into *d (malloc'd); -1 said. sweep: the temporary files
+ * of path's a crash left are removed (only by the holder of hub.lock:
+ * else one may be the holder's, being written). */
+static int read_pem(const char *path, gnutls_datum_t *d, bool sweep)
+{
+	char *buf, err[256];
+	size_t len;
+	int r = (sweep ? statefile_read : statefile_read_nosweep)(path, 1 << 20, &buf, &len, err,
+	                                                          sizeof(err));
+	if (r <= 0) {
+		log_err("%s: %s%s", path, r < 0 ? err : "gone while the hub started",
+		        statefile_denied_hint(r < 0 ? errno : 0, false));
+		return -1;
+	}
+	d->data = (unsigned char *)buf;
+	d->size = (unsigned)len;
+	return 0;
+}
+
 /* A new key and its certificate; or, with a key already in keypath, a new
  * certificate for it (one lost in a crash between the two writes, or
  * damaged: why, said in the warning): the pin, which is the key's, stays.
@@ -99,19 +118,18 @@ static int create_identity(const char *keypath, const char *crtpath, bool have_k
 	char why[512];
 
 	if (have_key) {
-		if ((err = gnutls_load_file(keypath, &kpem)) < 0) {
-			log_err("cannot read the hub key %s: %s%s", keypath, gnutls_strerror(err),
-			        statefile_denied_hint(errno, false));
+		/* Not gnutls_load_file: its open of a FIFO waits for a writer. */
+		gnutls_datum_t kfile;
+		if (read_pem(keypath, &kfile, false) < 0)
 			goto out;
-		}
-		if ((err = gnutls_x509_privkey_init(&key)) < 0) {
+		if ((err = gnutls_x509_privkey_init(&key)) < 0)
 			log_err("cannot load the hub key: %s", gnutls_strerror(err));
-			goto out;
-		}
-		if ((err = gnutls_x509_privkey_import(key, &kpem, GNUTLS_X509_FMT_PEM)) < 0) {
+		else if ((err = gnutls_x509_privkey_import(key, &kfile, GNUTLS_X509_FMT_PEM)) < 0)
 			bad_key(keypath, crtpath, err);
+		gnutls_memset(kfile.data, 0, kfile.size);
+		free(kfile.data);
+		if (err < 0)
 			goto out;
-		}
 	} else if (gnutls_x509_privkey_init(&key) < 0 ||
 	           gnutls_x509_privkey_generate(key, GNUTLS_PK_ECDSA,
 	               GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0) < 0 ||
@@ -150,25 +168,6 @@ out:
 	if (key)
 		gnutls_x509_privkey_deinit(key);
 	return rv;
-}
-
-/* path, whole, into *d (malloc'd); -1 said. sweep: the temporary files
- * of path's a crash left are removed (only by the holder of hub.lock:
- * else one may be the holder's, being written). */
-static int read_pem(const char *path, gnutls_datum_t *d, bool sweep)
-{
-	char *buf, err[256];
-	size_t len;
-	int r = (sweep ? statefile_read : statefile_read_nosweep)(path, 1 << 20, &buf, &len, err,
-	                                                          sizeof(err));
-	if (r <= 0) {
-		log_err("%s: %s%s", path, r < 0 ? err : "gone while the hub started",
-		        statefile_denied_hint(r < 0 ? errno : 0, false));
-		return -1;
-	}
-	d->data = (unsigned char *)buf;
-	d->size = (unsigned)len;
-	return 0;
 }
 
 int state_dir_make(const char *dir)
@@ -220,41 +219,33 @@ int state_dir_make(const char *dir)
 
 /* For one that does not hold hub.lock (slopnd pin): the lock, as the hub
  * takes it, for making the identity. 1 with *fd locked; 0 when it cannot
- * be had and both files are there (a running hub holds it for its life:
- * they are read as they are, nothing made); -1 said. Another slopnd pin
- * holds it only while it makes them: waited for. */
+ * be had: both files are there (a running hub holds it for its life), or
+ * it cannot be opened or locked (a user who may not write the directory,
+ * a read-only one): the files are read as they are, nothing made. Another
+ * slopnd pin holds it only while it makes them: waited for. -1 said. */
 static int lock_for_making(const char *dir, const char *keypath, const char *crtpath, int *fd)
 {
 	char path[4200];
 	snprintf(path, sizeof(path), "%s/hub.lock", dir);
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
-	int e = errno;
+	if (*fd < 0)
+		return 0;
 	for (int waited = 0;; waited += 10) {
-		if (*fd >= 0) {
-			if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
-				return 1;
-			e = errno;
-		}
-		if (access(keypath, F_OK) == 0 && access(crtpath, F_OK) == 0)
+		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (errno != EWOULDBLOCK ||
+		    (access(keypath, F_OK) == 0 && access(crtpath, F_OK) == 0))
 			break;
-		if (*fd < 0 || e != EWOULDBLOCK || waited >= 10000) {
-			/* Open or lock failed (a read-only state directory) or waited
-			 * long: no key to read, and none may be made. */
-			if (*fd < 0 || e != EWOULDBLOCK)
-				log_err("cannot lock %s: %s%s", path, strerror(e),
-				        statefile_denied_hint(e, true));
-			else
-				log_err("%s has no key and certificate, and %s is held by another "
-				        "process that does not make them", dir, path);
-			if (*fd >= 0)
-				close(*fd);
+		if (waited >= 10000) {
+			log_err("%s has no key and certificate, and %s is held by another process "
+			        "that does not make them", dir, path);
+			close(*fd);
 			*fd = -1;
 			return -1;
 		}
 		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	}
-	if (*fd >= 0)
-		close(*fd);
+	close(*fd);
 	*fd = -1;
 	return 0;
 }
@@ -314,8 +305,8 @@ again:
 	}
 	if (0) {
 not_made:
-		log_err("%s or %s went while another process (a hub) holds %s/hub.lock: not made "
-		        "again", keypath, crtpath, state_dir);
+		log_err("%s or %s is missing, and is not made without %s/hub.lock (held by a running "
+		        "hub, or it cannot be opened)", keypath, crtpath, state_dir);
 		goto out;
 	}
 
@@ -339,9 +330,9 @@ not_made:
 		 * keep the hub down, and moving both away would change the pin. */
 		char bad[4200], why_new[4400];
 		if (!locked) {
-			log_err("%s is not a valid PEM certificate: %s; and it is not made again while "
-			        "another process (a hub) holds %s/hub.lock", crtpath, gnutls_strerror(err),
-			        state_dir);
+			log_err("%s is not a valid PEM certificate: %s; and it is not made again without "
+			        "%s/hub.lock (held by a running hub, or it cannot be opened)", crtpath,
+			        gnutls_strerror(err), state_dir);
 			goto out;
 		}
 		if (statefile_set_aside(crtpath, bad, sizeof(bad)) < 0) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define MAX_RESOLV (64 * 1024)
@@ -19,9 +20,18 @@ static char orig[MAX_RESOLV], mine[MAX_RESOLV];
 
 static int read_all(const char *path, char *buf, size_t cap, size_t *len)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* Not blocking: the open of a FIFO waits for a writer. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0)
 		return -1;
+	struct stat st;
+	int bad = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR
+	        : !S_ISREG(st.st_mode) ? EINVAL : 0; /* a FIFO, a device */
+	if (bad) {
+		close(fd);
+		errno = bad;
+		return -1;
+	}
 	/* A read that failed halfway is no file: restored from it, resolv.conf
 	 * would lose its end, and the backup would be gone. */
 	int rv = fd_read_all(fd, buf, cap, len), e = rv < 0 ? errno : EFBIG;

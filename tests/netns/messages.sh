@@ -119,6 +119,14 @@ expect_eq "--conf FILE is read" "$(cat "$TMP/err.txt")" "slopnd: error: $TMP/bad
 hubd server --config "$TMP" 2> "$TMP/err.txt"; expect_eq "a directory as config exits" "$?" 2
 expect_eq "a directory as config" "$(cat "$TMP/err.txt")" \
 	"slopnd: error: config $TMP is not a file (a directory): give the file of settings"
+# A FIFO: refused at once, not waited on for a writer (its open blocked).
+mkfifo "$TMP/fifo.conf"
+SECONDS=0
+kept nsx hub timeout 10 "$SLOPND" server --config "$TMP/fifo.conf" 2> "$TMP/err.txt"
+expect_eq "a FIFO as config exits" "$?" 2
+[ $SECONDS -le 3 ] || fail "a FIFO as config took ${SECONDS}s to be refused"
+expect_eq "a FIFO as config" "$(cat "$TMP/err.txt")" \
+	"slopnd: error: config $TMP/fifo.conf is not a file (a device, pipe or socket): give the file of settings"
 hubd server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
 expect_eq "--help beside a broken config exits" "$?" 0
 expect_eq "--help beside a broken config" "$(head -n 1 "$TMP/out.txt")$(cat "$TMP/err.txt")" \

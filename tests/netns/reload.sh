@@ -60,6 +60,18 @@ wait_until 5 "status naming the bad file" reload_said "slopnd.conf:[0-9]+: mtu '
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
 ok "a bad file on reload is reported and ignored"
 
+# The file replaced by a FIFO: the reload refuses it at once (its open
+# waited for a writer, in the event loop: no answer to slopnctl then).
+mv "$TMP/slopnd.conf" "$TMP/slopnd.conf.real"
+mkfifo "$TMP/slopnd.conf"
+kill -HUP "$(pid_of hub)"
+wait_log hub "reload: config $TMP/slopnd.conf is not a file \(a device, pipe or socket\)" 5
+expect_eq "the reload's error in status, the config a FIFO" "$(timeout 5 "$CTL_BIN" --socket "$TMP/hub.sock" --json status | jq -r .reload.error)" \
+	"config $TMP/slopnd.conf is not a file (a device, pipe or socket): give the file of settings: keeping the running settings"
+rm "$TMP/slopnd.conf"
+mv "$TMP/slopnd.conf.real" "$TMP/slopnd.conf"
+ok "a FIFO as the config on reload is refused, the hub answers on"
+
 # The shared token taken out of the file: its leases go, as a removed
 # token's do (they held their addresses until the next start, which drops
 # them). The sessions that are up stay. Then it is put back.

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tun/dns.h"
@@ -333,6 +334,27 @@ static void resolv_conf_not_writable(void **state)
 	assert_string_equal(get(conf), "nameserver 198.51.100.53\n");
 }
 
+/* A FIFO as resolv.conf or as its backup: refused at once, not waited on
+ * (the open waited for a writer, in the client's event loop). alarm: the
+ * test dies if one blocks. */
+static void fifo(void **state)
+{
+	uint32_t hub;
+	inet_pton(AF_INET, "10.100.0.1", &hub);
+	assert_int_equal(mkfifo(conf, 0600), 0);
+	alarm(5);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot read"));
+	assert_null(get(bak));
+	unlink(conf);
+	put(conf, "nameserver 192.0.2.53\n");
+	assert_int_equal(mkfifo(bak, 0600), 0);
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cannot read"));
+	alarm(0);
+	assert_string_equal(get(conf), "nameserver 192.0.2.53\n");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -345,6 +367,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(crash_then_new_network, setup, teardown),
 		cmocka_unit_test_setup_teardown(backup_of_slopnds_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(resolv_conf_not_writable, setup, teardown),
+		cmocka_unit_test_setup_teardown(fifo, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
