@@ -12,6 +12,7 @@
 #include "daemon/hub.h"
 #include "daemon/log.h"
 #include "daemon/testenv.h"
+#include "tun/statefile.h"
 
 #define SAVE_EVERY_USEC (60 * 1000000ULL)
 #define SAVE_AFTER_END_USEC 1000000ULL
@@ -174,23 +175,32 @@ int hub_traffic_start(struct server *s)
 {
 	char path[4096], err[512];
 	snprintf(path, sizeof(path), "%s/traffic.json", s->cfg->state_dir);
-	if (traffic_load(&s->traffic, path, err, sizeof(err)) < 0) {
+	int r = traffic_load(&s->traffic, path, err, sizeof(err));
+	if (r < 0 && !s->traffic.path)
+		return -1;
+	char bad[4200], why[4800];
+	if (r == -1 && statefile_set_aside(path, bad, sizeof(bad)) == 0) {
 		/* Accounting must not keep the VPN down; the bad file is kept for
-		 * a look, not overwritten. */
-		char bad[4200];
-		snprintf(bad, sizeof(bad), "%s.bad", path);
-		if (!s->traffic.path)
-			return -1;
-		if (rename(path, bad) == 0) {
-			log_err("per-token totals %s: %s; starting from zero (the file is now %s)", path,
-			        err, bad);
-		} else {
-			/* Written over, its totals would be lost for good. */
-			s->traffic.held = true;
-			log_err("per-token totals %s: %s; and it cannot be set aside as %s (%s): the "
-			        "totals are counted but not saved until the hub starts with the file "
-			        "readable or gone", path, err, bad, strerror(errno));
-		}
+		 * a look, beside any set aside before. */
+		log_err("per-token totals %s: %s; starting from zero (the file is now %s)", path, err,
+		        bad);
+	} else if (r < 0) {
+		/* Not read (a permission, an I/O error, not a file), or damaged
+		 * and not set aside: it may hold totals that a save would lose
+		 * for good. */
+		if (r == -1)
+			snprintf(why, sizeof(why), "%s; and it cannot be set aside as %s (%s)", err, bad,
+			         strerror(errno));
+		else
+			snprintf(why, sizeof(why), "%s", err);
+		s->traffic.held = true;
+		log_err("per-token totals %s: %s: the totals are counted but not saved over the file "
+		        "while the hub runs (make it readable, or move it away, and restart the hub)",
+		        path, why);
+		char said[512];
+		snprintf(said, sizeof(said),
+		         "not saved over the file, which could not be used at the start: %.400s", why);
+		save_failed(&s->saved[SAVED_TRAFFIC], said);
 	}
 	uint64_t now;
 	if (sd_event_now(s->ev, CLOCK_MONOTONIC, &now) < 0 ||

@@ -1,5 +1,6 @@
 #include "daemon/traffic.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,8 @@ int traffic_load(struct traffic_store *t, const char *path, char *err, size_t er
 	char *buf;
 	size_t len;
 	int r = statefile_read(path, TRAFFIC_FILE_MAX, &buf, &len, err, errlen);
+	if (r < 0 && errno != EFBIG)
+		return -2; /* not read is not damaged */
 	if (r <= 0)
 		return r;
 	r = trafficfile_parse(buf, len, &t->v, &t->n, err, errlen);

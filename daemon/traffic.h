@@ -16,11 +16,15 @@ struct traffic_store {
 	struct traffic_entry *v;   /* totals of ended sessions, in name order */
 	size_t n;
 	bool dirty;                /* changed since the last save */
-	bool held;                 /* the file could be neither read nor set aside: not written over */
+	bool held;                 /* the file could not be read, or was damaged and could not be set
+	                            * aside: not written over */
 };
 
 /* Load path; a missing file is an empty store. -1 with err naming the
- * problem (the caller names the file); the store is then empty, and usable. */
+ * problem (the caller names the file) when it is damaged (cannot be
+ * parsed, too large); -2 when it could not be read (a permission, an I/O
+ * error, not a regular file): not damaged, maybe whole. The store is then
+ * empty, and usable. */
 int traffic_load(struct traffic_store *t, const char *path, char *err, size_t errlen);
 void traffic_free(struct traffic_store *t);
 

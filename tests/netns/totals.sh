@@ -92,26 +92,64 @@ grep -q "per-token totals $STATE/traffic.json: line 2 .*the file is now $STATE/t
 [ -f "$STATE/traffic.json.bad" ] || fail "the corrupt file was not kept"
 ok "totals: kill -9, restart, removal, a corrupt file"
 
-# A corrupt file that cannot be set aside (a directory in the way of the
-# .bad name): the totals are counted, the file never written over (it was,
-# at the next save, its totals lost for good, the log saying it was kept).
+# A second corrupt file goes beside the first, as traffic.json.bad.2: the
+# first .bad is not written over (it was, by a plain rename).
 kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
-mv "$TMP/hub.log" "$TMP/hub-corrupt.log"
+mv "$TMP/hub.log" "$TMP/hub-corrupt1.log"
+first_bad=$(stat -c %i "$STATE/traffic.json.bad")
 echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
-cp "$STATE/traffic.json" "$TMP/corrupt.json"
-rm -f "$STATE/traffic.json.bad"
-mkdir -p "$STATE/traffic.json.bad/in-the-way"
+hub
+grep -q "per-token totals $STATE/traffic.json: line 2 .*the file is now $STATE/traffic.json.bad.2" "$TMP/hub.log" ||
+	fail "no word about the second corrupt file set aside as .bad.2: $(grep totals "$TMP/hub.log")"
+expect_eq "the first traffic.json.bad (its inode) after a second corrupt file" \
+	"$(stat -c %i "$STATE/traffic.json.bad")" "$first_bad"
+[ -f "$STATE/traffic.json.bad.2" ] || fail "the second corrupt file was not kept"
+ok "a second corrupt traffic.json goes to .bad.2, the first .bad kept"
+
+# A traffic.json that cannot be read (here a FIFO) is not damaged: it may
+# hold whole totals. The hub counts on, says so, and neither sets it aside
+# (it was renamed to .bad as if damaged) nor saves over it.
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-corrupt2.log"
+rm "$STATE/traffic.json"
+mkfifo "$STATE/traffic.json"
 export SLOPND_TRAFFIC_SAVE_SECONDS=1 # saves that would write over it, a second apart
 hub
-grep -q "per-token totals $STATE/traffic.json: line 2 .*cannot be set aside as $STATE/traffic.json.bad" \
-	"$TMP/hub.log" || fail "no word about the file held: $(grep totals "$TMP/hub.log")"
+grep -q "per-token totals $STATE/traffic.json: cannot read: not a regular file: the totals are counted but not saved over the file" \
+	"$TMP/hub.log" || fail "no word about the unreadable file held: $(grep totals "$TMP/hub.log")"
 bob=$(ctl --json token add bob | jq -r .token)
 TOKEN=$bob start_client c1:bob --tun bob0
 wait_until 10 "bob connected" client_connected c1:bob
 nsx c1 ping -c 5 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping as bob failed"
 bob_counted() { [ "$(ctl --json token list | jq '.tokens[] | select(.name == "bob") | .rx_bytes')" -gt 0 ]; }
 wait_until 5 "bob's traffic counted" bob_counted
+sleep 2.5 # two saves' time (one a second here)
+[ -p "$STATE/traffic.json" ] || fail "the unreadable traffic.json was replaced or moved: $(ls -l "$STATE")"
+[ -e "$STATE/traffic.json.bad.3" ] && fail "the unreadable traffic.json was set aside as damaged"
+ok "an unreadable traffic.json is held: counted, not set aside, not written over"
+
+# A corrupt file that cannot be set aside (every .bad name taken): the
+# totals are counted, the file never written over (it was, at the next
+# save, its totals lost for good, the log saying it was kept).
+stop c1:bob
+kill "$(pid_of hub)"
+wait "$(pid_of hub)" 2>/dev/null
+mv "$TMP/hub.log" "$TMP/hub-fifo.log"
+rm "$STATE/traffic.json"
+echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
+cp "$STATE/traffic.json" "$TMP/corrupt.json"
+for i in $(seq 3 99); do mkdir "$STATE/traffic.json.bad.$i"; done
+hub
+grep -q "per-token totals $STATE/traffic.json: line 2 .*cannot be set aside as $STATE/traffic.json.bad.99" \
+	"$TMP/hub.log" || fail "no word about the file held: $(grep totals "$TMP/hub.log")"
+bob=$(ctl --json token add bob2 | jq -r .token)
+TOKEN=$bob start_client c1:bob2 --tun bob1
+wait_until 10 "bob2 connected" client_connected c1:bob2
+nsx c1 ping -c 5 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping as bob2 failed"
+bob_counted() { [ "$(ctl --json token list | jq '.tokens[] | select(.name == "bob2") | .rx_bytes')" -gt 0 ]; }
+wait_until 5 "bob2's traffic counted" bob_counted
 sleep 2.5 # two saves' time (one a second here)
 cmp -s "$TMP/corrupt.json" "$STATE/traffic.json" || fail "the unreadable traffic.json was written over"
 ok "a corrupt traffic.json that cannot be set aside is not written over"
