@@ -245,10 +245,21 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 		unlink(tmp);
 		goto out;
 	}
-	/* The rename itself must reach the disk before we report success. */
-	int dfd = durable ? open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (dfd >= 0) {
-		fsync(dfd);
+	/* The rename itself must reach the disk before we report success: a
+	 * directory that cannot be opened or synced is a failed save (the
+	 * file is replaced, but may come back as it was after a machine
+	 * crash). EINVAL: a file system that does not sync directories (its
+	 * renames are as durable as they get). */
+	if (durable) {
+		int dfd = open(d, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0 || (fsync(dfd) < 0 && errno != EINVAL)) {
+			e = errno;
+			snprintf(err, errlen, "cannot write %s: cannot sync its directory %s: %s%s", path,
+			         d, strerror(e), statefile_denied_hint(e, false));
+			if (dfd >= 0)
+				close(dfd);
+			goto out;
+		}
 		close(dfd);
 	}
 	rv = 0;

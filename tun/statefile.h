@@ -33,8 +33,11 @@ int fd_read_all(int fd, void *buf, size_t cap, size_t *len);
 
 /* Write data to path through a temporary file in the same directory
  * (PATH.slopn-save-XXXXXX): write, fsync, rename over path, fsync of the directory.
- * 0, or -1 with err naming the step and the file; path is then as it was,
- * and no temporary file is left. Those a crash left, of path's, are
+ * 0, or -1 with err naming the step and the file; path is then as it was
+ * (or, when only the directory could not be opened or synced, replaced but
+ * maybe not on the disk: as failed, not durable), and no temporary file is
+ * left. EINVAL from the directory's fsync (a file system that does not
+ * sync directories) is no failure. Those a crash left, of path's, are
  * removed first. */
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                     char *err, size_t errlen);

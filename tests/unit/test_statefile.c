@@ -23,6 +23,24 @@
 
 static char dir[] = "/tmp/slopn-statefile.XXXXXX";
 
+/* fsync, wrapped at the link (-Wl,--wrap=fsync): of a directory, it fails
+ * with dir_fsync_errno when that is set. */
+static int dir_fsync_errno, dir_fsyncs;
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		dir_fsyncs++;
+		if (dir_fsync_errno) {
+			errno = dir_fsync_errno;
+			return -1;
+		}
+	}
+	return __real_fsync(fd);
+}
+
 static int entries(void)
 {
 	DIR *d = opendir(dir);
@@ -228,6 +246,33 @@ static void failed_write(void **state)
 	rmdir(path);
 }
 
+/* The directory's fsync, after the rename, is part of the save: its
+ * failure (EIO) is the save's, said with the directory; EINVAL (a file
+ * system that does not sync directories) is not. Without the fsyncs, it
+ * is not made. */
+static void directory_not_synced(void **state)
+{
+	(void)state;
+	char path[64], err[256];
+	snprintf(path, sizeof(path), "%s/leases.json", dir);
+	dir_fsyncs = 0;
+	assert_int_equal(statefile_write(path, "a", 1, 0600, err, sizeof(err)), 0);
+	assert_int_equal(dir_fsyncs, 1);
+	dir_fsync_errno = EIO;
+	assert_int_equal(statefile_write(path, "b", 1, 0600, err, sizeof(err)), -1);
+	char want[160];
+	snprintf(want, sizeof(want), "cannot write %s: cannot sync its directory %s: %s", path, dir,
+	         strerror(EIO));
+	assert_string_equal(err, want);
+	assert_int_equal(statefile_write_nosync(path, "c", 1, 0600, err, sizeof(err)), 0);
+	assert_int_equal(dir_fsyncs, 2);
+	dir_fsync_errno = EINVAL;
+	assert_int_equal(statefile_write(path, "d", 1, 0600, err, sizeof(err)), 0);
+	dir_fsync_errno = 0;
+	assert_int_equal(entries(), 1); /* no temporary file left */
+	unlink(path);
+}
+
 /* A file set aside keeps what was set aside before: .bad, then .bad.2. */
 static void set_aside(void **state)
 {
@@ -277,6 +322,7 @@ int main(void)
 		cmocka_unit_test(size_not_known),
 		cmocka_unit_test(leftovers_removed),
 		cmocka_unit_test(set_aside),
+		cmocka_unit_test(directory_not_synced),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
