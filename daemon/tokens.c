@@ -93,11 +93,21 @@ bool tokens_changed_on_disk(const struct token_store *ts)
 	       st.st_mtim.tv_nsec != ts->seen_st.st_mtim.tv_nsec;
 }
 
+static bool changed(void *ts)
+{
+	return tokens_changed_on_disk(ts);
+}
+
+static void changed_said(char *err, size_t errlen)
+{
+	snprintf(err, errlen, "changed on disk since the hub read it: not written over; "
+	         "reload the hub (systemctl reload slopnd, or SIGHUP) to load it, then retry");
+}
+
 int tokens_save(struct token_store *ts, char *err, size_t errlen)
 {
 	if (tokens_changed_on_disk(ts)) {
-		snprintf(err, errlen, "changed on disk since the hub read it: not written over; "
-		         "reload the hub (systemctl reload slopnd, or SIGHUP) to load it, then retry");
+		changed_said(err, errlen);
 		return -1;
 	}
 	char *text = tokenfile_format(ts->v, ts->n);
@@ -105,12 +115,22 @@ int tokens_save(struct token_store *ts, char *err, size_t errlen)
 		snprintf(err, errlen, "out of memory");
 		return -1;
 	}
-	/* Secrets are hashed, but names, VIPs and times are still the admin's business. */
-	int rv = statefile_write(ts->path, text, strlen(text), 0600, err, errlen);
+	/* Secrets are hashed, but names, VIPs and times are still the admin's
+	 * business. Checked again just before the rename (an edit while the
+	 * file was written and synced); and what is recorded as the hub's own
+	 * write is its file (fstat before the rename), not what a stat() of
+	 * the path finds after it and the directory's fsync (an edit landing
+	 * then was taken for the hub's write, and written over next time). */
+	struct statefile_guard g = {.changed = changed, .arg = ts};
+	int rv = statefile_write_guarded(ts->path, text, strlen(text), 0600, &g, err, errlen);
 	free(text);
-	if (rv == 0)
-		ts->seen = stat(ts->path, &ts->seen_st) == 0;
-	return rv;
+	if (g.replaced) {
+		ts->seen = true;
+		ts->seen_st = g.st;
+	}
+	if (rv == -2)
+		changed_said(err, errlen);
+	return rv < 0 ? -1 : 0;
 }
 
 struct token_entry *tokens_find(struct token_store *ts, const char *name)

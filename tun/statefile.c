@@ -201,8 +201,10 @@ static int install_new(const char *tmp, const char *path)
 }
 
 static int replace(const char *path, const void *data, size_t len, mode_t mode, bool durable,
-                   bool noreplace, char *err, size_t errlen)
+                   bool noreplace, struct statefile_guard *g, char *err, size_t errlen)
 {
+	if (g)
+		g->replaced = false;
 	/* Not at every save without the fsyncs (peers.json, up to ten a
 	 * second): its load at the start does. */
 	if (durable)
@@ -233,6 +235,23 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 		unlink(tmp);
 		goto out;
 	}
+	/* The new file's identity from its descriptor, not a stat() of path
+	 * after the rename: a file put there by another meanwhile would be
+	 * taken for ours. Then whether path is still the caller's, as late
+	 * as can be. */
+	if (g && fstat(fd, &g->st) < 0) {
+		e = errno;
+		snprintf(err, errlen, "cannot write %s: %s", path, strerror(e));
+		close(fd);
+		unlink(tmp);
+		goto out;
+	}
+	if (g && g->changed && g->changed(g->arg)) {
+		close(fd);
+		unlink(tmp);
+		rv = -2;
+		goto out;
+	}
 	if (close(fd) < 0 || (noreplace ? install_new(tmp, path) : rename(tmp, path)) < 0) {
 		e = errno;
 		if (noreplace && e == EEXIST) {
@@ -245,6 +264,8 @@ static int replace(const char *path, const void *data, size_t len, mode_t mode, 
 		unlink(tmp);
 		goto out;
 	}
+	if (g)
+		g->replaced = true;
 	/* The rename itself must reach the disk before we report success: a
 	 * directory that cannot be opened or synced is a failed save (the
 	 * file is replaced, but may come back as it was after a machine
@@ -271,19 +292,25 @@ out:
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                     char *err, size_t errlen)
 {
-	return replace(path, data, len, mode, true, false, err, errlen);
+	return replace(path, data, len, mode, true, false, NULL, err, errlen);
+}
+
+int statefile_write_guarded(const char *path, const void *data, size_t len, mode_t mode,
+                            struct statefile_guard *g, char *err, size_t errlen)
+{
+	return replace(path, data, len, mode, true, false, g, err, errlen);
 }
 
 int statefile_create(const char *path, const void *data, size_t len, mode_t mode, char *err,
                      size_t errlen)
 {
-	return replace(path, data, len, mode, true, true, err, errlen);
+	return replace(path, data, len, mode, true, true, NULL, err, errlen);
 }
 
 int statefile_write_nosync(const char *path, const void *data, size_t len, mode_t mode,
                            char *err, size_t errlen)
 {
-	return replace(path, data, len, mode, false, false, err, errlen);
+	return replace(path, data, len, mode, false, false, NULL, err, errlen);
 }
 
 int statefile_set_aside(const char *path, char *to, size_t tolen)

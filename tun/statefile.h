@@ -4,6 +4,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 /* Read all of path (at most max bytes) into *buf (malloc'd, NUL-terminated)
@@ -41,6 +42,21 @@ int fd_read_all(int fd, void *buf, size_t cap, size_t *len);
  * removed first. */
 int statefile_write(const char *path, const void *data, size_t len, mode_t mode,
                     char *err, size_t errlen);
+/* statefile_write for a file that others may edit (tokens.json): just
+ * before the rename, changed(arg) is asked whether path is still the one
+ * the caller knows; true: -2, nothing written, err not set. g->st is the
+ * new file's identity (an fstat of it before the rename: dev, ino, size,
+ * mtime), and g->replaced whether path is now it (also when the directory
+ * could not be synced after). */
+struct statefile_guard {
+	bool (*changed)(void *arg);
+	void *arg;
+	struct stat st;
+	bool replaced;
+};
+int statefile_write_guarded(const char *path, const void *data, size_t len, mode_t mode,
+                            struct statefile_guard *g, char *err, size_t errlen);
+
 /* The same, but path is made only where there is none: 1, and path as it
  * was, when there is one (a file never to be written over: hub.key). */
 int statefile_create(const char *path, const void *data, size_t len, mode_t mode, char *err,

@@ -273,6 +273,45 @@ static void directory_not_synced(void **state)
 	unlink(path);
 }
 
+/* A guarded save: the caller's check comes after the file is written and
+ * synced, just before the rename (true: nothing replaced, -2); the new
+ * file's identity is its own (fstat), the one stat() of path finds after. */
+static int checks;
+static bool edited_meanwhile(void *arg)
+{
+	checks++;
+	return *(bool *)arg;
+}
+
+static void guarded(void **state)
+{
+	(void)state;
+	char path[64], err[256], *buf;
+	size_t len;
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	bool edited = false;
+	struct statefile_guard g = {.changed = edited_meanwhile, .arg = &edited};
+	assert_int_equal(statefile_write_guarded(path, "one", 3, 0600, &g, err, sizeof(err)), 0);
+	assert_true(g.replaced);
+	assert_int_equal(checks, 1);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(g.st.st_ino, st.st_ino);
+	assert_int_equal(g.st.st_dev, st.st_dev);
+	assert_int_equal(g.st.st_size, 3);
+	assert_int_equal(g.st.st_mtim.tv_sec, st.st_mtim.tv_sec);
+	assert_int_equal(g.st.st_mtim.tv_nsec, st.st_mtim.tv_nsec);
+	edited = true;
+	assert_int_equal(statefile_write_guarded(path, "two", 3, 0600, &g, err, sizeof(err)), -2);
+	assert_false(g.replaced);
+	assert_int_equal(checks, 2);
+	assert_int_equal(statefile_read(path, 100, &buf, &len, err, sizeof(err)), 1);
+	assert_string_equal(buf, "one");
+	free(buf);
+	assert_int_equal(entries(), 1); /* no temporary file left */
+	unlink(path);
+}
+
 /* A file set aside keeps what was set aside before: .bad, then .bad.2. */
 static void set_aside(void **state)
 {
@@ -323,6 +362,7 @@ int main(void)
 		cmocka_unit_test(leftovers_removed),
 		cmocka_unit_test(set_aside),
 		cmocka_unit_test(directory_not_synced),
+		cmocka_unit_test(guarded),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
