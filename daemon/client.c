@@ -33,6 +33,7 @@
 #include "proto/ipv6.h"
 #include "proto/login.h"
 #include "proto/text.h"
+#include "tun/statefile.h"
 #include "tun/dns.h"
 #include "tun/fulltunnel.h"
 #include "tun/netlink.h"
@@ -1152,6 +1153,14 @@ int client_run(const struct config *cfg)
 	                 .scout_fd = -1, .scout_pick = -1}, *cl = &c;
 	int rc = 1;
 
+	/* Its files (the client id, the hub's addresses, resolv.conf's
+	 * original, the kill switch's marker) in a directory another user may
+	 * write would be theirs to change. */
+	char derr[1600];
+	if (statefile_dir_check(cfg->state_dir, derr, sizeof(derr)) < 0) {
+		log_err("%s", derr);
+		return 1;
+	}
 	if (cfg->kill_switch_only)
 		return client_killswitch_only(cfg);
 	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {

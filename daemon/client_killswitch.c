@@ -12,6 +12,7 @@
  * without --kill-switch asks nftables about a crashed run's table only
  * when the file is there (asking would load nf_tables on a machine that
  * never used it). */
+#include "tun/statefile.h"
 #include "daemon/client_int.h"
 
 #include <errno.h>
@@ -78,12 +79,15 @@ static void marker_path(const char *state_dir, const char *tun, char *buf, size_
  * --kill-switch would not know to remove it. */
 static void marker_put(const char *marker, const char *state_dir, const char *table)
 {
-	int fd = (mkdir(state_dir, 0700) == 0 || errno == EEXIST)
-	         ? open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) : -1;
+	char err[1600];
+	int fd = -1;
+	if (statefile_dir_make(state_dir, err, sizeof(err)) == 0 &&
+	    (fd = open(marker, O_WRONLY | O_CREAT | O_CLOEXEC, 0600)) < 0)
+		snprintf(err, sizeof(err), "%s", strerror(errno));
 	if (fd < 0)
 		log_warn("--kill-switch: cannot write %s (%s): a start without --kill-switch will "
 		         "not know to remove the table if this run leaves it ('nft delete table inet "
-		         "%s' does)", marker, strerror(errno), table);
+		         "%s' does)", marker, err, table);
 	else
 		close(fd);
 }

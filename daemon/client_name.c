@@ -87,8 +87,8 @@ static void save(struct client *cl)
 	char *text = hubfile_format(&h);
 	if (!text)
 		snprintf(err, sizeof(err), "out of memory");
-	else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
-		snprintf(err, sizeof(err), "cannot create %s: %s", cl->cfg->state_dir, strerror(errno));
+	else if (statefile_dir_make(cl->cfg->state_dir, err, sizeof(err)) < 0)
+		;
 	else if (statefile_write(path, text, strlen(text), 0600, err, sizeof(err)) == 0)
 		err[0] = '\0';
 	if (err[0])

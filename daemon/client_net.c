@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tun/statefile.h"
 #include "daemon/client_int.h"
 #include "daemon/log.h"
 #include "daemon/timer.h"
@@ -543,9 +544,9 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 		if (!r->dns.s_addr && !dns6)
 			log_info("--accept-dns: the hub offers no DNS server; %s unchanged",
 			         cl->cfg->resolv_conf);
-		else if (mkdir(cl->cfg->state_dir, 0700) < 0 && errno != EEXIST)
-			log_warn("--accept-dns: cannot create %s for the original %s: %s",
-			         cl->cfg->state_dir, cl->cfg->resolv_conf, strerror(errno));
+		else if (statefile_dir_make(cl->cfg->state_dir, err, sizeof(err)) < 0)
+			log_warn("--accept-dns: %s: not keeping the original %s there", err,
+			         cl->cfg->resolv_conf);
 		else if ((rv = dns_apply(cl->cfg->resolv_conf, cl->resolv_backup, r->dns.s_addr, dns6,
 		                         err, sizeof(err))) < 0)
 			log_warn("--accept-dns: %s", err);

@@ -50,8 +50,8 @@ void client_id_load(const char *state_dir, const char *tun, char id[CLIENT_ID_LE
 		log_warn("%s: not a client id (32 hex digits); making a new one", path);
 	char text[CLIENT_ID_LEN + 2];
 	snprintf(text, sizeof(text), "%s\n", id);
-	if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
-		snprintf(err, sizeof(err), "cannot create %s: %s", state_dir, strerror(errno));
+	if (statefile_dir_make(state_dir, err, sizeof(err)) < 0)
+		;
 	else if (statefile_write(path, text, strlen(text), 0600, err, sizeof(err)) == 0)
 		return;
 	log_warn("cannot keep the client id in %s: %s; the hub gives this client its addresses "

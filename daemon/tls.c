@@ -180,8 +180,12 @@ int state_dir_make(const char *dir)
 		if (stat(dir, &st) < 0) /* a dangling link: its name is there, what it names is not */
 			log_err("--state-dir %s: %s (a link to a directory that is not there, such as a "
 			        "mount not up yet?)", dir, strerror(errno));
-		else if (S_ISDIR(st.st_mode))
-			return 0;
+		else if (S_ISDIR(st.st_mode)) {
+			char err[1600];
+			if (statefile_dir_check(dir, err, sizeof(err)) >= 0)
+				return 0;
+			log_err("%s", err);
+		}
 		else
 			log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
 		return -1;

@@ -339,3 +339,69 @@ int statefile_set_aside(const char *path, char *to, size_t tolen)
 	errno = EEXIST;
 	return -1;
 }
+
+int statefile_dir_check(const char *dir, char *err, size_t errlen)
+{
+	/* O_PATH: a user who may not read it (slopnd pin as another user) can
+	 * still be told about its owner and mode. A link is followed: the
+	 * directory it names is the one checked (StateDirectory= may be one). */
+	int fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		int e = errno;
+		snprintf(err, errlen, "state directory %s: %s", dir,
+		         e == ENOTDIR ? "not a directory (give a directory with --state-dir)"
+		                      : strerror(e));
+		errno = e;
+		return -1;
+	}
+	struct stat st;
+	int r = fstat(fd, &st);
+	int e = errno;
+	close(fd);
+	if (r < 0) {
+		snprintf(err, errlen, "state directory %s: %s", dir, strerror(e));
+		errno = e;
+		return -1;
+	}
+	uid_t me = geteuid();
+	bool owner_ok = st.st_uid == me || st.st_uid == 0;
+	bool mode_ok = !(st.st_mode & (S_IWGRP | S_IWOTH));
+	if (owner_ok && mode_ok)
+		return 1;
+	/* Another user who may write there could put a key of theirs in
+	 * hub.key, or tokens of theirs in tokens.json. */
+	char fix[1200] = "";
+	if (!owner_ok)
+		snprintf(fix, sizeof(fix), "chown %u %s", (unsigned)me, dir);
+	if (!mode_ok)
+		snprintf(fix + strlen(fix), sizeof(fix) - strlen(fix), "%schmod go-w %s",
+		         *fix ? " and " : "", dir);
+	char what[128] = "";
+	if (!owner_ok)
+		snprintf(what, sizeof(what), "owned by uid %u, not this user's or root's%s",
+		         (unsigned)st.st_uid, mode_ok ? "" : ", and ");
+	if (!mode_ok)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what),
+		         "writable by its group or others");
+	snprintf(err, errlen,
+	         "state directory %s is %s (mode %04o): another user could replace the files kept "
+	         "there (the hub's key, its tokens); %s, or give another --state-dir",
+	         dir, what, (unsigned)(st.st_mode & 07777), fix);
+	errno = EPERM;
+	return -1;
+}
+
+int statefile_dir_make(const char *dir, char *err, size_t errlen)
+{
+	if (mkdir(dir, 0700) == 0)
+		return 0;
+	if (errno != EEXIST) {
+		int e = errno;
+		snprintf(err, errlen, "cannot create %s: %s", dir, strerror(e));
+		errno = e;
+		return -1;
+	}
+	return statefile_dir_check(dir, err, errlen) < 0 ? -1 : 0;
+}

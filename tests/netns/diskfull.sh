@@ -11,7 +11,7 @@ command -v jq > /dev/null || skip "needs jq"
 topo 3
 st=$TMP/state
 mkdir "$st"
-mount -t tmpfs -o size=256k tmpfs "$st" || fail "cannot mount a tmpfs"
+mount -t tmpfs -o size=256k,mode=0700 tmpfs "$st" || fail "cannot mount a tmpfs"
 MOUNTS+=("$st")
 # Saves tried again every second (a minute outside tests), the per-token
 # totals written every second.

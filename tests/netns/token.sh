@@ -150,7 +150,7 @@ ok "expired tokens count towards no ban"
 # file on disk is intact. The state directory moves onto a tiny tmpfs.
 sum_before=$(sha256sum < "$TMP/hub-state/tokens.json")
 mkdir "$TMP/full"
-mount -t tmpfs -o size=16k tmpfs "$TMP/full" || fail "cannot mount a tmpfs"
+mount -t tmpfs -o size=16k,mode=0700 tmpfs "$TMP/full" || fail "cannot mount a tmpfs"
 MOUNTS+=("$TMP/full")
 cp -a "$TMP/hub-state/"{hub.key,hub.crt,tokens.json} "$TMP/full/" # not the other state: it would fill the disk first
 dd if=/dev/zero of="$TMP/full/filler" bs=1k count=64 2>/dev/null
