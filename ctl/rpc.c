@@ -85,13 +85,12 @@ static int64_t now_ms(void)
 }
 
 /* Until fd can be read, by deadline (now_ms's clock; -1: none): 0, or -1
- * with errno ETIMEDOUT or EINTR (Ctrl-C).
- * Another signal waits on, to the same deadline, unless any_signal: then
- * every signal ends the wait (completion in the shell, where a Ctrl-C may
- * be readline's to handle, not ours). SIGINT is blocked but
+ * with errno ETIMEDOUT or EINTR (Ctrl-C, or the shell's terminal gone:
+ * interrupted). Another signal (a resized window) waits on, to the same
+ * deadline. SIGINT is blocked but
  * for the wait itself (ppoll), so that one that comes after the check of
  * interrupted still ends the wait instead of waiting for a second Ctrl-C. */
-static int wait_readable(int fd, int64_t deadline, bool any_signal)
+static int wait_readable(int fd, int64_t deadline)
 {
 	sigset_t intr, saved, during;
 	sigemptyset(&intr);
@@ -119,7 +118,7 @@ static int wait_readable(int fd, int64_t deadline, bool any_signal)
 			rv = 0, e = 0;
 			break;
 		}
-		if (n == 0 || errno != EINTR || any_signal) {
+		if (n == 0 || errno != EINTR) {
 			rv = -1, e = n == 0 ? ETIMEDOUT : errno;
 			break;
 		}
@@ -141,7 +140,7 @@ static char *fail_line(char *line, int err)
 
 /* One line within timeout_ms in all, however it comes: a peer that
  * trickles a byte at a time gets no more. */
-static char *read_line_until(int fd, int timeout_ms, bool any_signal)
+static char *read_line_until(int fd, int timeout_ms)
 {
 	int64_t deadline = timeout_ms >= 0 ? now_ms() + timeout_ms : -1;
 	if (fd != buf_fd) {
@@ -166,7 +165,7 @@ static char *read_line_until(int fd, int timeout_ms, bool any_signal)
 		have -= take;
 		if (nl)
 			return line;
-		if (wait_readable(fd, deadline, any_signal) < 0)
+		if (wait_readable(fd, deadline) < 0)
 			return fail_line(line, errno);
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
@@ -177,7 +176,7 @@ static char *read_line_until(int fd, int timeout_ms, bool any_signal)
 
 char *read_line(int fd, int timeout_ms)
 {
-	return read_line_until(fd, timeout_ms, false);
+	return read_line_until(fd, timeout_ms);
 }
 
 /* A command connects on its first call, so that a usage error is reported
@@ -205,11 +204,9 @@ void rpc_close(void)
 /* What became of a call. */
 enum outcome { ANSWERED, REFUSED, NOT_UNDERSTOOD, TOO_LONG, NOT_SENT, NO_ANSWER };
 
-/* How long a call waits for its answer, and whether any signal ends the
- * wait (see wait_readable). */
+/* How long a call waits for its answer. */
 struct patience {
 	int timeout_ms;
-	bool any_signal;
 };
 
 /* *result on ANSWERED; the daemon's *code and msg on REFUSED; why in msg
@@ -263,7 +260,7 @@ static enum outcome call(int fd, const char *method, json_t *params, struct pati
 			snprintf(msg, msglen, " after %zu of its %zu bytes", sent, n + 1);
 		return NOT_SENT;
 	}
-	char *line = read_line_until(fd, wait.timeout_ms, wait.any_signal);
+	char *line = read_line_until(fd, wait.timeout_ms);
 	if (!line) {
 		*err = errno;
 		return NO_ANSWER;
@@ -330,7 +327,7 @@ json_t *rpc_call(const struct args *a, const char *method, json_t *params, int *
 	char msg[512];
 	json_t *r;
 	*rc = 0;
-	struct patience wait = {answer_timeout_ms, false};
+	struct patience wait = {answer_timeout_ms};
 	switch (call(LAZY_FD, method, params, wait, &r, &code, msg, sizeof(msg), &err)) {
 	case ANSWERED:
 		return r;
@@ -395,7 +392,7 @@ json_t *rpc_fetch_quiet(const char *method, int budget_ms)
 		return NULL;
 	/* What the connect left of the budget; a send of one short request
 	 * into an empty socket buffer does not wait. */
-	struct patience wait = {(int)(deadline - now_ms()), true};
+	struct patience wait = {(int)(deadline - now_ms())};
 	int code, err;
 	char msg[512];
 	json_t *r = NULL;

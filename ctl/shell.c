@@ -119,10 +119,14 @@ static char **attempt(const char *text, int start, int end)
 
 static volatile sig_atomic_t running; /* a command, which Ctrl-C stops */
 static bool tty_out;
-/* SIGHUP or SIGTERM at a terminal (the window closed): the shell ends as
- * at Ctrl-D, its history kept, then dies of the signal. */
-static volatile sig_atomic_t hung_up;
+/* SIGHUP or SIGTERM at a terminal (the window closed), SIGQUIT (Ctrl-\),
+ * SIGALRM: the shell ends as at Ctrl-D, its history kept and the terminal
+ * as it was, then dies of the signal. */
+static volatile sig_atomic_t end_sig;
 static volatile sig_atomic_t suspend; /* Ctrl-Z at the prompt */
+/* The terminal hung up, though no SIGHUP may come (it is not the shell's
+ * controlling terminal): reads find nothing for ever. */
+static bool term_gone;
 
 /* The end of a paste, for an interrupt in one: readline reads a paste
  * (bracketed paste mode) to this end in one go, and takes no other (after
@@ -149,9 +153,9 @@ static void on_sigint(int sig)
 	}
 }
 
-static void on_hangup(int sig)
+static void on_end(int sig)
 {
-	hung_up = sig;
+	end_sig = sig;
 	interrupted = 1; /* a command under way stops */
 }
 
@@ -258,24 +262,34 @@ static int key_nothing(int count, int key)
 	return 0;
 }
 
+/* A wait's poll events: the terminal hung up? */
+static bool gone(int ev)
+{
+	if (ev > 0 && (ev & (POLLHUP | POLLERR | POLLNVAL)))
+		term_gone = true;
+	return term_gone;
+}
+
 /* Readline's key reader. The terminal throws away the keys not yet read
  * when it sends SIGINT: a read(2) after a wait that saw one would then wait
  * for the next key, the line neither dropped nor a prompt shown. So the
  * terminal returns from a read without a key (VMIN 0, prep_terminal), and
- * this waits itself, where a signal ends the wait. An interrupt in a paste
- * ends the paste, and the line is dropped after. */
+ * this waits itself, where a signal ends the wait. An interrupt or the end
+ * of input in a paste ends the paste first, and the line is dropped after
+ * (or the shell ends). */
 static int read_key(FILE *in)
 {
 	(void)in;
 	for (;;) {
 		if (feeding && *feeding)
 			return (unsigned char)*feeding++;
-		if (interrupted || hung_up) {
+		bool end = end_sig || term_gone;
+		if (interrupted || end) {
 			if (RL_ISSTATE(RL_STATE_MOREINPUT)) {
 				feeding = paste_end;
 				return (unsigned char)*feeding++;
 			}
-			return hung_up ? EOF : KEY_INTERRUPTED;
+			return end ? EOF : KEY_INTERRUPTED;
 		}
 		if (key_delay_ms) {
 			struct timespec d = {key_delay_ms / 1000, (long)(key_delay_ms % 1000) * 1000000};
@@ -285,13 +299,15 @@ static int read_key(FILE *in)
 		ssize_t n = read(STDIN_FILENO, &c, 1);
 		if (n == 1)
 			return c;
-		if (n < 0 && errno != EINTR && errno != EAGAIN)
-			return EOF; /* EIO: the terminal went */
+		if (n < 0 && errno != EINTR && errno != EAGAIN) {
+			term_gone = true; /* EIO: the terminal went */
+			continue;
+		}
 		int ev = wait_key();
-		if (ev > 0 && !(ev & POLLIN))
-			return EOF; /* hung up */
-		if (ev < 0 && errno != EINTR)
-			return EOF;
+		if (gone(ev) || (ev < 0 && errno != EINTR)) {
+			term_gone = true;
+			continue;
+		}
 		if (suspend)
 			stop_here();
 		if (rl_pending_signal()) /* a resized window, readline's own */
@@ -322,29 +338,34 @@ static char *prompt_line(void)
 	/* The Ctrl-C that stopped the last command was for it, not this
 	 * prompt (else a second, empty prompt). */
 	interrupted = 0;
+	suspend = 0;
 	catch(SIGTSTP, on_tstp);
+	if (rl_instream && rl_outstream) /* not before readline's first prompt */
+		rl_resize_terminal(); /* a window resized during the last command */
 	rl_callback_handler_install(PROMPT, on_line);
-	while (!typed_done && !hung_up) {
+	while (!typed_done && !end_sig && !term_gone) {
 		int ev = wait_key();
-		if (ev > 0) {
+		if (ev > 0 && !gone(ev)) {
 			rl_callback_read_char();
-		} else if (errno != EINTR) {
-			rl_callback_handler_remove();
+		} else if (ev < 0 && errno != EINTR) {
 			fprintf(stderr, "slopnctl: waiting for the terminal: %s\n", strerror(errno));
 			break;
 		}
 		if (suspend && !typed_done)
 			stop_here();
 		rl_check_signals(); /* a resized window */
-		if (interrupted && !typed_done && !hung_up)
+		if (interrupted && !typed_done && !end_sig)
 			drop_line();
 	}
 	if (!typed_done) {
-		rl_callback_handler_remove();
-		if (hung_up)
-			typed = NULL;
+		rl_callback_handler_remove(); /* the terminal as it was */
+		typed = NULL;
 	}
 	signal(SIGTSTP, SIG_DFL); /* a command stops as any program */
+	if (suspend) { /* Ctrl-Z as Enter was read: for the shell, now */
+		suspend = 0;
+		raise(SIGTSTP);
+	}
 	return typed;
 }
 
@@ -424,8 +445,13 @@ int shell_run(void)
 		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_insertion_keymap);
 		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_movement_keymap);
 		catch(SIGINT, on_sigint);
-		catch(SIGHUP, on_hangup);
-		catch(SIGTERM, on_hangup);
+		catch(SIGHUP, on_end);
+		catch(SIGTERM, on_end);
+		catch(SIGQUIT, on_end);
+		catch(SIGALRM, on_end);
+		/* Readline's handler for a resized window stays while the prompt
+		 * waits outside rl_callback_read_char (wait_key). */
+		rl_persistent_signal_handlers = 1;
 		const char *d = getenv("SLOPNCTL_TEST_KEY_DELAY_MS");
 		if (d)
 			key_delay_ms = strtoul(d, NULL, 10) % 10000;
@@ -440,7 +466,7 @@ int shell_run(void)
 	char *line;
 	/* A Ctrl-C between Enter and the command's start stops the command:
 	 * prompt_line clears the last one, not this loop. */
-	while ((line = next_line(tty)) != NULL && !hung_up) {
+	while ((line = next_line(tty)) != NULL && !end_sig) {
 		char *buf = malloc(strlen(line) + 1);
 		char *words[MAX_WORDS];
 		int n = !buf ? -1 : line_has_nul ? -3 : split_words(line, buf, words, MAX_WORDS);
@@ -499,7 +525,7 @@ int shell_run(void)
 		return rc ? rc : read_errno ? 1 : 0;
 	}
 	free(line); /* typed as the terminal went: not run */
-	if (!quit && !hung_up)
+	if (!quit && !end_sig)
 		putchar('\n'); /* after Ctrl-D, leave the terminal on a fresh line */
 	if (hist && write_history(hist) != 0)
 		fprintf(stderr, "slopnctl: cannot save history to %s: %s\n", hist, strerror(errno));
@@ -507,10 +533,10 @@ int shell_run(void)
 	for (size_t i = 0; i < current.n; i++)
 		free(current.v[i]);
 	free(current.v);
-	if (hung_up) { /* the caller sees why the shell ended */
+	if (end_sig) { /* the caller sees why the shell ended */
 		fflush(stdout);
-		signal(hung_up, SIG_DFL);
-		raise(hung_up);
+		signal(end_sig, SIG_DFL);
+		raise(end_sig);
 	}
 	return rc;
 }

@@ -193,6 +193,83 @@ ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null
 	fail "the line half typed when the terminal went was run"
 ok "the terminal hangs up: history kept, the half-typed line not run, the shell dies of SIGHUP"
 
+# Three more ends, on a terminal of the test's own (the shell's modes read
+# from its side after): Ctrl-\ kills the shell, which puts the terminal as
+# it was first (readline's raw mode, without echo, was left); a terminal
+# that hangs up without a SIGHUP (not the shell's controlling one) ends
+# the shell (it read nothing for ever at full speed); a window resized at
+# the prompt wraps the line at its new width (the width was the old one).
+cat > "$TMP/ends.py" <<'PY'
+import fcntl, os, resource, select, signal, struct, subprocess, sys, termios, time
+def spawn(session, cols=80):
+    m, s = os.openpty()
+    fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
+    def pre():
+        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if session:                      # the terminal is its controlling one
+            os.setsid()
+            fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    p = subprocess.Popen(sys.argv[1:], stdin=s, stdout=s, stderr=s, preexec_fn=pre,
+                         start_new_session=not session)
+    return p, m, s
+def read_until(m, pat, secs=5):
+    out, end = b"", time.time() + secs
+    while time.time() < end and pat not in out:
+        if select.select([m], [], [], 0.05)[0]:
+            try:
+                out += os.read(m, 65536)
+            except OSError:
+                break
+    if pat not in out:
+        sys.exit("FAIL: the terminal never showed %r: %r" % (pat, out))
+    return out
+def cpu(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return int(f[11]) + int(f[12])
+p, m, s = spawn(True)
+read_until(m, b"slopn> ")
+os.write(m, b"tok\x1c")                 # Ctrl-\\
+try:
+    p.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    sys.exit("FAIL: Ctrl-\\ did not end the shell")
+if p.returncode != -signal.SIGQUIT:
+    sys.exit("FAIL: Ctrl-\\: the shell ended with %d, not by SIGQUIT" % p.returncode)
+a = termios.tcgetattr(s)
+if not (a[3] & termios.ICANON and a[3] & termios.ECHO) or a[6][termios.VMIN] != b"\x01":
+    sys.exit("FAIL: the terminal after Ctrl-\\: lflag %#x, VMIN %r" % (a[3], a[6][termios.VMIN]))
+print("ok: Ctrl-\\ ends the shell, the terminal as it was")
+os.close(m), os.close(s)
+p, m, s = spawn(False)
+read_until(m, b"slopn> ")
+os.write(m, b"token remove bob@phone")
+read_until(m, b"phone")
+os.close(m), os.close(s)
+try:
+    p.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    c0 = cpu(p.pid); time.sleep(1); c1 = cpu(p.pid)
+    p.kill(); p.wait()
+    sys.exit("FAIL: the shell went on when its terminal went (%d ticks in 1 s)" % (c1 - c0))
+print("ok: a terminal gone without a SIGHUP ends the shell (status %d)" % p.returncode)
+p, m, s = spawn(True)
+read_until(m, b"slopn> ")
+fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 20, 0, 0))
+time.sleep(0.3)
+os.write(m, b"abcdefghijklmnopqrstuvwxyz0123")
+read_until(m, b"0123")
+os.write(m, b"\x01")                    # Ctrl-A: to the start, a row up
+read_until(m, b"\x1b[A")
+os.write(m, b"\x05\x15\x04")            # the line cleared, Ctrl-D
+p.wait(timeout=5)
+print("ok: a window resized at the prompt: the line wraps at its new width")
+PY
+HOME="$TMP/home" TERM=xterm SLOPNCTL_SOCKET="$TMP/hub.sock" timeout 60 python3 "$TMP/ends.py" "$SLOPNCTL" ||
+	fail "the shell's ends: Ctrl-\\, a terminal gone, a resized window"
+ctl --json token list | jq -e 'any(.tokens[]; .name == "bob@phone")' > /dev/null ||
+	fail "the line half typed when the terminal went (no SIGHUP) was run"
+ok "the shell's ends: Ctrl-\\ (the terminal put back), a terminal gone without SIGHUP, a resized window"
+
 # Piped into the shell: one command per line; --json ahead of a command is
 # for that line only.
 out=$(printf 'sessions list\n--json sessions list\nstatus\n' | "$SLOPNCTL" --socket "$TMP/hub.sock")
