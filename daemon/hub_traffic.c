@@ -11,7 +11,9 @@
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
+#include "daemon/savepace.h"
 #include "daemon/testenv.h"
+#include "daemon/timer.h"
 #include "tun/statefile.h"
 
 #define SAVE_EVERY_USEC (60 * 1000000ULL)
@@ -141,6 +143,7 @@ static int save(struct server *s, bool at_exit)
 	}
 	if ((!live && !t->dirty) || t->held)
 		return 0; /* nothing moved since the last save, or the file is not ours to write */
+	uint64_t t0 = timer_now_usec();
 	struct traffic_entry *now = calloc(t->n + 1, sizeof(*now));
 	const char **names = calloc(t->n + 1, sizeof(*names));
 	unsigned *live_n = calloc(t->n + 1, sizeof(*live_n));
@@ -156,6 +159,7 @@ static int save(struct server *s, bool at_exit)
 	char err[512];
 	int r = traffic_write(t, now, t->n, err, sizeof(err));
 	free(now);
+	save_timed(&s->saved[SAVED_TRAFFIC], t0, timer_now_usec());
 	if (r < 0)
 		return fail(s, at_exit, err);
 	if (save_worked(&s->saved[SAVED_TRAFFIC]))
@@ -225,11 +229,18 @@ void hub_traffic_session_end(struct server *s, const struct session *ss)
 	traffic_add_session(e, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, time(NULL),
 	                    ss->remote);
 	s->traffic.dirty = true;
-	/* To disk soon, not at once: a burst of ends makes one write. */
+	/* To disk soon, not at once: a burst of ends makes one write; and on
+	 * a hub with many tokens, whose saves cost more, no sooner than the
+	 * last save's cost allows (savepace.h): ends as often as a second
+	 * each rewrote the whole file, with an fsync, every second. */
 	uint64_t due, now;
+	const struct save_state *sv = &s->saved[SAVED_TRAFFIC];
 	if (s->traffic_timer && sd_event_source_get_time(s->traffic_timer, &due) >= 0 &&
-	    sd_event_now(s->ev, CLOCK_MONOTONIC, &now) >= 0 && due > now + SAVE_AFTER_END_USEC)
-		sd_event_source_set_time(s->traffic_timer, now + SAVE_AFTER_END_USEC);
+	    sd_event_now(s->ev, CLOCK_MONOTONIC, &now) >= 0) {
+		uint64_t soon = save_pace_due(now, SAVE_AFTER_END_USEC, sv->last_end, sv->last_cost);
+		if (due > soon)
+			sd_event_source_set_time(s->traffic_timer, soon);
+	}
 }
 
 int hub_traffic_stop(struct server *s)
