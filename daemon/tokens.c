@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/log.h"
 #include "tun/statefile.h"
 #include "proto/jsonrpc.h"
 
@@ -130,6 +131,15 @@ int tokens_save(struct token_store *ts, char *err, size_t errlen)
 	}
 	if (rv == -2)
 		changed_said(err, errlen);
+	if (rv == -1 && g.replaced) {
+		/* The file is the new one, maybe not on the disk yet (its
+		 * directory could not be synced): the change stands, as the file
+		 * has it; undone in memory, the two would differ until the next
+		 * save. */
+		log_warn("%s; the change stands, but a crash of the machine before the next save "
+		         "may lose it", err);
+		return 0;
+	}
 	return rv < 0 ? -1 : 0;
 }
 

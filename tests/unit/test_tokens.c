@@ -5,9 +5,11 @@
 #include <setjmp.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "daemon/tokens.h"
@@ -16,6 +18,20 @@
 #include "proto/tokenfile.h"
 
 #define H64 "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+
+/* fsync of a directory fails with this errno when set (-Wl,--wrap=fsync). */
+static int dir_fsync_errno;
+int __real_fsync(int fd);
+int __wrap_fsync(int fd);
+int __wrap_fsync(int fd)
+{
+	struct stat st;
+	if (dir_fsync_errno && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+		errno = dir_fsync_errno;
+		return -1;
+	}
+	return __real_fsync(fd);
+}
 
 static int parse(const char *text, struct token_entry **v, size_t *n, char *err, size_t errlen)
 {
@@ -268,6 +284,40 @@ static void store_write_fails(void **state)
 	free(dir);
 }
 
+/* The file replaced but its directory not synced (an I/O error): the
+ * change stands in memory as in the file; undone in memory only, the hub
+ * answered "nothing changed" while the file had the change, and took the
+ * file for its own write. */
+static void store_dir_not_synced(void **state)
+{
+	(void)state;
+	char *dir = tmpdir(), path[256], err[256];
+	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	struct token_store ts;
+	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
+	char a[TOKEN_SECRET_LEN + 1];
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, a, err, sizeof(err)), 0);
+	dir_fsync_errno = EIO;
+	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob"}, a, err, sizeof(err)), 0);
+	assert_non_null(tokens_find(&ts, "bob"));
+	assert_int_equal(tokens_remove(&ts, "alice", err, sizeof(err)), 0);
+	assert_null(tokens_find(&ts, "alice"));
+	assert_int_equal(tokens_set(&ts, "bob", 2000000000, 3, err, sizeof(err)), 0);
+	dir_fsync_errno = 0;
+	/* The file says the same, and is known as the hub's own. */
+	struct token_store back;
+	assert_int_equal(tokens_load(&back, path, err, sizeof(err)), 0);
+	assert_int_equal(back.n, 1);
+	assert_non_null(tokens_find(&back, "bob"));
+	assert_int_equal(tokens_find(&back, "bob")->max_sessions, 3);
+	tokens_free(&back);
+	assert_int_equal(tokens_remove(&ts, "bob", err, sizeof(err)), 0);
+	tokens_free(&ts);
+	unlink(path);
+	rmdir(dir);
+	free(dir);
+}
+
 /* An edit by hand, not loaded yet, is not written over: a change fails
  * and says why; once the file is read again, changes go on. */
 static void store_edited_by_hand(void **state)
@@ -411,6 +461,7 @@ int main(void)
 		cmocka_unit_test(names),
 		cmocka_unit_test(store),
 		cmocka_unit_test(store_write_fails),
+		cmocka_unit_test(store_dir_not_synced),
 		cmocka_unit_test(store_edited_by_hand),
 		cmocka_unit_test(store_corrupt),
 		cmocka_unit_test(find_by_name),
