@@ -1157,9 +1157,10 @@ int client_run(const struct config *cfg)
 	 * original, the kill switch's marker) in a directory another user may
 	 * write would be theirs to change. */
 	char derr[1600];
-	if (statefile_dir_check(cfg->state_dir, derr, sizeof(derr)) < 0) {
+	if (statefile_dir_check(cfg->state_dir, false, derr, sizeof(derr)) < 0) {
+		int e = errno;
 		log_err("%s", derr);
-		return 1;
+		return e == EPERM ? 2 : 1; /* not to be restarted until it is fixed */
 	}
 	if (cfg->kill_switch_only)
 		return client_killswitch_only(cfg);

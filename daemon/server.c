@@ -1168,8 +1168,9 @@ static int setup_tun(struct server *s)
 static int lock_state_dir(const char *dir)
 {
 	char path[4200];
-	if (state_dir_make(dir) < 0)
-		return -1;
+	int made = state_dir_make(dir, false);
+	if (made < 0)
+		return made;
 	snprintf(path, sizeof(path), "%s/hub.lock", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0) {
@@ -1215,7 +1216,7 @@ int server_run(const struct config *cfg)
 	hub_data_init(s);
 	int lock_fd = lock_state_dir(cfg->state_dir);
 	if (lock_fd < 0)
-		return 1;
+		return lock_fd == -2 ? 2 : 1; /* -2: not to be restarted until it is fixed */
 	hub_nat_clean_early(cfg);
 	if (tls_identity_load(&s->id, cfg->state_dir, true) < 0) {
 		close(lock_fd);

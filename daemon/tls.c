@@ -170,7 +170,7 @@ out:
 	return rv;
 }
 
-int state_dir_make(const char *dir)
+int state_dir_make(const char *dir, bool reading)
 {
 	struct stat st;
 	if (mkdir(dir, 0700) == 0)
@@ -182,9 +182,12 @@ int state_dir_make(const char *dir)
 			        "mount not up yet?)", dir, strerror(errno));
 		else if (S_ISDIR(st.st_mode)) {
 			char err[1600];
-			if (statefile_dir_check(dir, err, sizeof(err)) >= 0)
+			if (statefile_dir_check(dir, reading, err, sizeof(err)) >= 0)
 				return 0;
+			int unsafe = errno == EPERM;
 			log_err("%s", err);
+			if (unsafe)
+				return -2;
 		}
 		else
 			log_err("--state-dir %s: not a directory (give a directory with --state-dir)", dir);
@@ -264,7 +267,7 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir, bool locke
 	int rv = -1, err, lock_fd = -1;
 
 	memset(id, 0, sizeof(*id));
-	if (state_dir_make(state_dir) < 0)
+	if (state_dir_make(state_dir, !locked) < 0)
 		return -1;
 	snprintf(keypath, sizeof(keypath), "%s/hub.key", state_dir);
 	snprintf(crtpath, sizeof(crtpath), "%s/hub.crt", state_dir);

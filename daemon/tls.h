@@ -23,8 +23,10 @@ struct tls_identity {
 };
 
 /* Make the hub's state directory if it is not there. Errors are logged
- * (one wording for every caller, naming a missing parent); 0 or -1. */
-int state_dir_make(const char *dir);
+ * (one wording for every caller, naming a missing parent); 0, or -1, or
+ * -2 for a directory another user may change (statefile_dir_check; any
+ * owner will do for one who only reads: reading). */
+int state_dir_make(const char *dir, bool reading);
 
 /* Load the hub key and certificate from state_dir, creating both (and the
  * directory) on first use. locked: the caller holds state_dir's hub.lock

@@ -340,7 +340,7 @@ int statefile_set_aside(const char *path, char *to, size_t tolen)
 	return -1;
 }
 
-int statefile_dir_check(const char *dir, char *err, size_t errlen)
+int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen)
 {
 	/* O_PATH: a user who may not read it (slopnd pin as another user) can
 	 * still be told about its owner and mode. A link is followed: the
@@ -366,7 +366,7 @@ int statefile_dir_check(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	uid_t me = geteuid();
-	bool owner_ok = st.st_uid == me || st.st_uid == 0;
+	bool owner_ok = any_owner || st.st_uid == me || st.st_uid == 0;
 	bool mode_ok = !(st.st_mode & (S_IWGRP | S_IWOTH));
 	if (owner_ok && mode_ok)
 		return 1;
@@ -403,5 +403,5 @@ int statefile_dir_make(const char *dir, char *err, size_t errlen)
 		errno = e;
 		return -1;
 	}
-	return statefile_dir_check(dir, err, errlen) < 0 ? -1 : 0;
+	return statefile_dir_check(dir, false, err, errlen) < 0 ? -1 : 0;
 }

@@ -75,11 +75,12 @@ int statefile_write_nosync(const char *path, const void *data, size_t len, mode_
 int statefile_set_aside(const char *path, char *to, size_t tolen);
 
 /* Whether the state directory dir may be trusted: a directory (a link to
- * one is followed) owned by this user or root, not writable by its group
- * or others (another user could put a key or tokens of theirs there). 1
- * when so, 0 when there is none, -1 with err naming it and saying what to
- * do (chown, chmod go-w), errno EPERM (or the open's). */
-int statefile_dir_check(const char *dir, char *err, size_t errlen);
+ * one is followed) owned by this user or root (any owner if any_owner: one
+ * who only reads it, slopnd pin), not writable by its group or others
+ * (another user could put a key or tokens of theirs there). 1 when so, 0
+ * when there is none, -1 with err naming it and saying what to do (chown,
+ * chmod go-w), errno EPERM (or the open's). */
+int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen);
 /* mkdir(dir, 0700), or statefile_dir_check of the one there. 0 or -1 with
  * err. */
 int statefile_dir_make(const char *dir, char *err, size_t errlen);

@@ -12,7 +12,7 @@ role=${1:-}
 shift || true
 case "$role" in
 setup)
-	mkdir -p "$state"
+	mkdir -p -m 700 "$state" # not writable by others: slopnd refuses such a one
 	"$SLOPND" pin --state-dir "$state" > "$VB_DIR/slopn-pin"
 	;;
 server)

@@ -128,25 +128,33 @@ expect_eq "a FIFO as config exits" "$?" 2
 expect_eq "a FIFO as config" "$(cat "$TMP/err.txt")" \
 	"slopnd: error: config $TMP/fifo.conf is not a file (a device, pipe or socket): give the file of settings"
 # A state directory another user owns, or may write, is refused: they
-# could put a key of theirs in hub.key, or tokens in tokens.json. The hub,
-# slopnd pin and a client each exit 1 naming it and saying what to do;
-# the same directory made root's and 0700 is used.
+# could put a key of theirs in hub.key, or tokens in tokens.json. The hub
+# and a client exit 2 (a unit restarts on 1, for ever), naming it and
+# saying what to do; slopnd pin, which only reads it, takes any owner but
+# not a mode that lets others write; the same directory made root's and
+# 0700 is used.
 mkdir "$TMP/open-state"
 chown 12345 "$TMP/open-state"
 chmod 0777 "$TMP/open-state"
 want="state directory $TMP/open-state is owned by uid 12345, not this user's or root's, and writable by its group or others (mode 0777): another user could replace the files kept there (the hub's key, its tokens); chown 0 $TMP/open-state and chmod go-w $TMP/open-state, or give another --state-dir"
 kept nsx hub timeout 10 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
 	--state-dir "$TMP/open-state" --control "$TMP/open.sock" 2> "$TMP/err.txt"
-expect_eq "a hub on another user's world-writable state directory exits" "$?" 1
+expect_eq "a hub on another user's world-writable state directory exits" "$?" 2
 grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "hub on an open state directory: $(cat "$TMP/err.txt")"
 [ -e "$TMP/open-state/hub.key" ] && fail "the hub made a key in another user's state directory"
 kept "$SLOPND" pin --state-dir "$TMP/open-state" 2> "$TMP/err.txt"
 expect_eq "slopnd pin on that directory exits" "$?" 1
-grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "pin on an open state directory: $(cat "$TMP/err.txt")"
+grep -qF "slopnd: error: state directory $TMP/open-state is writable by its group or others (mode 0777): another user could replace the files kept there (the hub's key, its tokens); chmod go-w $TMP/open-state, or give another --state-dir" "$TMP/err.txt" ||
+	fail "pin on an open state directory: $(cat "$TMP/err.txt")"
 kept nsx c1 timeout 10 "$SLOPND" client --server 192.0.2.1:4999 --token x --tun open1 \
 	--state-dir "$TMP/open-state" 2> "$TMP/err.txt"
-expect_eq "a client on that directory exits" "$?" 1
+expect_eq "a client on that directory exits" "$?" 2
 grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "client on an open state directory: $(cat "$TMP/err.txt")"
+chmod 0755 "$TMP/open-state"
+kept "$SLOPND" pin --state-dir "$TMP/open-state" > "$TMP/out.txt" 2> "$TMP/err.txt" ||
+	fail "pin on another user's 0755 state directory: $(cat "$TMP/err.txt")"
+grep -q "^sha256:" "$TMP/out.txt" || fail "pin on another user's 0755 state directory printed: $(cat "$TMP/out.txt")"
+rm -f "$TMP/open-state/hub.key" "$TMP/open-state/hub.crt" "$TMP/open-state/hub.lock"
 chown 0 "$TMP/open-state"
 chmod 0775 "$TMP/open-state"
 kept nsx hub timeout 10 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
@@ -157,7 +165,7 @@ chmod 0700 "$TMP/open-state"
 kept nsx hub timeout 3 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
 	--state-dir "$TMP/open-state" --control "$TMP/open.sock" 2> "$TMP/err.txt"
 grep -q "pin sha256:" "$TMP/err.txt" || fail "no hub on root's 0700 state directory: $(cat "$TMP/err.txt")"
-ok "a state directory of another user, or writable by others, is refused by the hub, pin and a client; root's 0700 is used"
+ok "a state directory of another user, or writable by others, is refused by the hub and a client (exit 2), pin if others may write it; root's 0700 is used"
 hubd server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
 expect_eq "--help beside a broken config exits" "$?" 0
 expect_eq "--help beside a broken config" "$(head -n 1 "$TMP/out.txt")$(cat "$TMP/err.txt")" \
