@@ -92,12 +92,17 @@ static int64_t now_ms(void)
  * interrupted still ends the wait instead of waiting for a second Ctrl-C. */
 static int wait_readable(int fd, int64_t deadline)
 {
+	/* And the shell's ends (SIGHUP, SIGTERM, SIGQUIT, SIGALRM), which set
+	 * interrupted too. */
+	static const int ends[] = {SIGINT, SIGHUP, SIGTERM, SIGQUIT, SIGALRM};
 	sigset_t intr, saved, during;
 	sigemptyset(&intr);
-	sigaddset(&intr, SIGINT);
+	for (size_t i = 0; i < sizeof(ends) / sizeof(*ends); i++)
+		sigaddset(&intr, ends[i]);
 	sigprocmask(SIG_BLOCK, &intr, &saved);
 	during = saved;
-	sigdelset(&during, SIGINT);
+	for (size_t i = 0; i < sizeof(ends) / sizeof(*ends); i++)
+		sigdelset(&during, ends[i]);
 	int rv, e;
 	for (;;) {
 		if (interrupted) {

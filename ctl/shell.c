@@ -165,10 +165,18 @@ static void on_tstp(int sig)
 	suspend = 1;
 }
 
+/* SIGTSTP as slopnctl got it: ignored by its caller, Ctrl-Z does nothing. */
+static bool tstp_ignored;
+
+/* fn for sig, unless slopnctl's caller ignores it (nohup, a shell's
+ * background job without job control): that stays, as readline's own
+ * handlers leave it. */
 static void catch(int sig, void (*fn)(int))
 {
-	struct sigaction sa = {.sa_handler = fn};
+	struct sigaction sa = {.sa_handler = fn}, was;
 	sigemptyset(&sa.sa_mask);
+	if (sigaction(sig, NULL, &was) == 0 && was.sa_handler == SIG_IGN)
+		return;
 	sigaction(sig, &sa, NULL);
 }
 
@@ -361,7 +369,8 @@ static char *prompt_line(void)
 		rl_callback_handler_remove(); /* the terminal as it was */
 		typed = NULL;
 	}
-	signal(SIGTSTP, SIG_DFL); /* a command stops as any program */
+	if (!tstp_ignored)
+		signal(SIGTSTP, SIG_DFL); /* a command stops as any program */
 	if (suspend) { /* Ctrl-Z as Enter was read: for the shell, now */
 		suspend = 0;
 		raise(SIGTSTP);
@@ -444,6 +453,8 @@ int shell_run(void)
 		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, emacs_standard_keymap);
 		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_insertion_keymap);
 		rl_bind_key_in_map(KEY_INTERRUPTED, key_nothing, vi_movement_keymap);
+		struct sigaction was;
+		tstp_ignored = sigaction(SIGTSTP, NULL, &was) == 0 && was.sa_handler == SIG_IGN;
 		catch(SIGINT, on_sigint);
 		catch(SIGHUP, on_end);
 		catch(SIGTERM, on_end);

@@ -201,11 +201,13 @@ ok "the terminal hangs up: history kept, the half-typed line not run, the shell 
 # the prompt wraps the line at its new width (the width was the old one).
 cat > "$TMP/ends.py" <<'PY'
 import fcntl, os, resource, select, signal, struct, subprocess, sys, termios, time
-def spawn(session, cols=80):
+def spawn(session, cols=80, ignore=None):
     m, s = os.openpty()
     fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 24, cols, 0, 0))
     def pre():
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+        if ignore:
+            signal.signal(ignore, signal.SIG_IGN)
         if session:                      # the terminal is its controlling one
             os.setsid()
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
@@ -252,6 +254,17 @@ except subprocess.TimeoutExpired:
     p.kill(); p.wait()
     sys.exit("FAIL: the shell went on when its terminal went (%d ticks in 1 s)" % (c1 - c0))
 print("ok: a terminal gone without a SIGHUP ends the shell (status %d)" % p.returncode)
+p, m, s = spawn(True, ignore=signal.SIGHUP)   # nohup slopnctl
+read_until(m, b"slopn> ")
+os.close(m), os.close(s)
+try:
+    p.wait(timeout=5)
+except subprocess.TimeoutExpired:
+    p.kill(); p.wait()
+    sys.exit("FAIL: the shell went on when its terminal went, SIGHUP ignored")
+if p.returncode < 0:
+    sys.exit("FAIL: SIGHUP ignored by the shell's caller, yet it died of signal %d" % -p.returncode)
+print("ok: a SIGHUP ignored by the caller stays ignored: the shell ends as at Ctrl-D")
 p, m, s = spawn(True)
 read_until(m, b"slopn> ")
 fcntl.ioctl(m, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 20, 0, 0))
