@@ -3,7 +3,7 @@
  * A new or moved lease is written within a tenth of a second (a crash just
  * after a first login keeps it; a storm of logins is still a few writes);
  * only a later last_seen within a minute; everything at a clean exit. On a
- * large hub, whose saves cost more, a save comes no sooner than 16 times
+ * large hub or a slow disk, whose saves cost more, a save comes no sooner than 16 times
  * the last one's cost after it (savepace.h). */
 #include <errno.h>
 #include <stdio.h>

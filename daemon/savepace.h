@@ -6,7 +6,8 @@
  * logouts, a client's connection IDs changed) took half of the loop on a
  * large hub, stalling every tunnel. Each save is put off until the last
  * one's cost, SAVE_PACE times over, has gone by since it ended: saves take
- * at most 1/(SAVE_PACE+1) of the loop, and a small hub still saves within
+ * at most 1/(SAVE_PACE+1) of the loop (the fsync of a slow disk counts: it
+ * holds the loop too), and a small hub on a fast disk still saves within
  * the usual delay of a change. */
 #ifndef SLOPN_DAEMON_SAVEPACE_H
 #define SLOPN_DAEMON_SAVEPACE_H

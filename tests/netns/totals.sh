@@ -113,7 +113,7 @@ ok "a second corrupt traffic.json goes to .bad.2, the first .bad kept"
 kill "$(pid_of hub)"
 wait "$(pid_of hub)" 2>/dev/null
 mv "$TMP/hub.log" "$TMP/hub-corrupt2.log"
-rm "$STATE/traffic.json"
+rm -f "$STATE/traffic.json" # none, unless a save after the second corrupt one made it
 mkfifo "$STATE/traffic.json"
 export SLOPND_TRAFFIC_SAVE_SECONDS=1 # saves that would write over it, a second apart
 hub
