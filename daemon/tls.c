@@ -257,6 +257,12 @@ static int lock_for_making(const char *dir, const char *keypath, const char *crt
 	return 0;
 }
 
+static void not_made(const char *keypath, const char *crtpath, const char *state_dir)
+{
+	log_err("%s or %s is missing, and is not made without %s/hub.lock (held by a running hub, "
+	        "or it cannot be opened)", keypath, crtpath, state_dir);
+}
+
 int tls_identity_load(struct tls_identity *id, const char *state_dir, bool locked)
 {
 	char keypath[4096], crtpath[4096];
@@ -297,24 +303,22 @@ again:
 			        keypath, crtpath);
 			goto out;
 		}
-		if (!locked)
-			goto not_made;
+		if (!locked) {
+			not_made(keypath, crtpath, state_dir);
+			goto out;
+		}
 		int c = create_identity(keypath, crtpath, false, NULL);
 		if (c == 1)
 			goto again; /* made by another meanwhile (one without the lock) */
 		if (c < 0)
 			goto out;
 	} else if (access(crtpath, F_OK) < 0 && errno == ENOENT) {
-		if (!locked)
-			goto not_made;
+		if (!locked) {
+			not_made(keypath, crtpath, state_dir);
+			goto out;
+		}
 		if (create_identity(keypath, crtpath, true, "was missing") < 0)
 			goto out;
-	}
-	if (0) {
-not_made:
-		log_err("%s or %s is missing, and is not made without %s/hub.lock (held by a running "
-		        "hub, or it cannot be opened)", keypath, crtpath, state_dir);
-		goto out;
 	}
 
 	/* Each file on its own, named when it fails: a damaged certificate

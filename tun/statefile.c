@@ -183,8 +183,6 @@ const char *statefile_denied_hint(int e, bool write)
 	             : " (this user may not read the state directory: run as root, or give --state-dir)";
 }
 
-/* Into path through a temporary file: renamed over it, or with noreplace
- * put there only if there is no path (1 then, path as it was). */
 /* tmp to path, only if there is no path: EEXIST else. */
 static int install_new(const char *tmp, const char *path)
 {

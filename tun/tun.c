@@ -213,8 +213,8 @@ static void drop_ring(struct tun *t, int err)
 {
 	tun_ring_close(t->ring);
 	t->ring = NULL;
-	snprintf(t->reads_buf, sizeof(t->reads_buf), "one read(2) per packet from now on (io_uring refused a read: %s)",
-	         strerror(err));
+	snprintf(t->reads_buf, sizeof(t->reads_buf),
+	         "one read(2) per packet from now on (io_uring refused a read: %s)", strerror(err));
 	t->reads = t->reads_buf;
 	t->reads_changed = true;
 }

@@ -92,11 +92,27 @@ grep -q "per-token totals $STATE/traffic.json: line 2 .*the file is now $STATE/t
 [ -f "$STATE/traffic.json.bad" ] || fail "the corrupt file was not kept"
 ok "totals: kill -9, restart, removal, a corrupt file"
 
+# The hub stopped, its log kept as NAME.log for a look after.
+hub_stop_keep_log() {
+	kill "$(pid_of hub)"
+	wait "$(pid_of hub)" 2>/dev/null
+	mv "$TMP/hub.log" "$TMP/$1.log"
+}
+# A new token NAME's client on TUN sends, its traffic is counted, and two
+# saves' time passes (one a second here).
+traffic_saved_as() {
+	local name=$1 tun=$2
+	TOKEN=$(ctl --json token add "$name" | jq -r .token) start_client "c1:$name" --tun "$tun"
+	wait_until 10 "$name connected" client_connected "c1:$name"
+	nsx c1 ping -c 5 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping as $name failed"
+	counted() { [ "$(ctl --json token list | jq --arg n "$name" '.tokens[] | select(.name == $n) | .rx_bytes')" -gt 0 ]; }
+	wait_until 5 "$name's traffic counted" counted
+	sleep 2.5
+}
+
 # A second corrupt file goes beside the first, as traffic.json.bad.2: the
 # first .bad is not written over (it was, by a plain rename).
-kill "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
-mv "$TMP/hub.log" "$TMP/hub-corrupt1.log"
+hub_stop_keep_log hub-corrupt1
 first_bad=$(stat -c %i "$STATE/traffic.json.bad")
 echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
 hub
@@ -110,22 +126,14 @@ ok "a second corrupt traffic.json goes to .bad.2, the first .bad kept"
 # A traffic.json that cannot be read (here a FIFO) is not damaged: it may
 # hold whole totals. The hub counts on, says so, and neither sets it aside
 # (it was renamed to .bad as if damaged) nor saves over it.
-kill "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
-mv "$TMP/hub.log" "$TMP/hub-corrupt2.log"
+hub_stop_keep_log hub-corrupt2
 rm -f "$STATE/traffic.json" # none, unless a save after the second corrupt one made it
 mkfifo "$STATE/traffic.json"
 export SLOPND_TRAFFIC_SAVE_SECONDS=1 # saves that would write over it, a second apart
 hub
 grep -q "per-token totals $STATE/traffic.json: cannot read: not a regular file: the totals are counted but not saved over the file" \
 	"$TMP/hub.log" || fail "no word about the unreadable file held: $(grep totals "$TMP/hub.log")"
-bob=$(ctl --json token add bob | jq -r .token)
-TOKEN=$bob start_client c1:bob --tun bob0
-wait_until 10 "bob connected" client_connected c1:bob
-nsx c1 ping -c 5 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping as bob failed"
-bob_counted() { [ "$(ctl --json token list | jq '.tokens[] | select(.name == "bob") | .rx_bytes')" -gt 0 ]; }
-wait_until 5 "bob's traffic counted" bob_counted
-sleep 2.5 # two saves' time (one a second here)
+traffic_saved_as bob bob0
 [ -p "$STATE/traffic.json" ] || fail "the unreadable traffic.json was replaced or moved: $(ls -l "$STATE")"
 [ -e "$STATE/traffic.json.bad.3" ] && fail "the unreadable traffic.json was set aside as damaged"
 ok "an unreadable traffic.json is held: counted, not set aside, not written over"
@@ -134,9 +142,7 @@ ok "an unreadable traffic.json is held: counted, not set aside, not written over
 # totals are counted, the file never written over (it was, at the next
 # save, its totals lost for good, the log saying it was kept).
 stop c1:bob
-kill "$(pid_of hub)"
-wait "$(pid_of hub)" 2>/dev/null
-mv "$TMP/hub.log" "$TMP/hub-fifo.log"
+hub_stop_keep_log hub-fifo
 rm "$STATE/traffic.json"
 echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
 cp "$STATE/traffic.json" "$TMP/corrupt.json"
@@ -144,12 +150,6 @@ for i in $(seq 3 99); do mkdir "$STATE/traffic.json.bad.$i"; done
 hub
 grep -q "per-token totals $STATE/traffic.json: line 2 .*cannot be set aside as $STATE/traffic.json.bad.99" \
 	"$TMP/hub.log" || fail "no word about the file held: $(grep totals "$TMP/hub.log")"
-bob=$(ctl --json token add bob2 | jq -r .token)
-TOKEN=$bob start_client c1:bob2 --tun bob1
-wait_until 10 "bob2 connected" client_connected c1:bob2
-nsx c1 ping -c 5 -i 0.05 -W 2 10.100.0.1 >/dev/null || fail "ping as bob2 failed"
-bob_counted() { [ "$(ctl --json token list | jq '.tokens[] | select(.name == "bob2") | .rx_bytes')" -gt 0 ]; }
-wait_until 5 "bob2's traffic counted" bob_counted
-sleep 2.5 # two saves' time (one a second here)
+traffic_saved_as bob2 bob1
 cmp -s "$TMP/corrupt.json" "$STATE/traffic.json" || fail "the unreadable traffic.json was written over"
 ok "a corrupt traffic.json that cannot be set aside is not written over"

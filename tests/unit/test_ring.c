@@ -38,6 +38,21 @@ static void fill(uint8_t *p, unsigned i, size_t len)
 		p[k] = (uint8_t)(i * 7 + k);
 }
 
+/* What the ring left in the TUN's queue, read(2) from fd: packets i, i+1,
+ * ... in order, each as sent, until none is left. The next one's number. */
+static unsigned read_rest(int fd, unsigned i)
+{
+	uint8_t got[BUFSZ], pkt[BUFSZ];
+	ssize_t n;
+	while ((n = read(fd, got, sizeof(got))) > 0) {
+		assert_int_equal(n, (ssize_t)len_of(i));
+		fill(pkt, i, len_of(i));
+		assert_memory_equal(got, pkt, len_of(i));
+		i++;
+	}
+	return i;
+}
+
 static int setup(void **state)
 {
 	int *sv = malloc(2 * sizeof(int));
@@ -120,13 +135,7 @@ static void test_every_packet_in_order(void **state)
 	}
 	assert_int_equal(n, 0);
 	assert_false(tun_ring_active(r));
-	uint8_t got[BUFSZ];
-	while ((n = read(sv[0], got, sizeof(got))) > 0) {
-		assert_int_equal(n, (ssize_t)len_of(i));
-		fill(pkt, i, len_of(i));
-		assert_memory_equal(got, pkt, len_of(i));
-		i++;
-	}
+	i = read_rest(sv[0], i);
 	assert_int_equal(i, COUNT);
 	/* Started again, it reads what comes next. */
 	assert_int_equal(tun_ring_start(r), 0);
@@ -184,7 +193,7 @@ static void test_refused_rearm(void **state)
 	struct tun_ring *r = tun_ring_open(sv[0], BUFSZ);
 	if (!r)
 		skip();
-	uint8_t pkt[BUFSZ], got[BUFSZ];
+	uint8_t pkt[BUFSZ];
 	uint8_t *buf;
 	for (unsigned i = 0; i < COUNT; i++) {
 		fill(pkt, i, len_of(i));
@@ -213,12 +222,7 @@ static void test_refused_rearm(void **state)
 	assert_int_equal(tun_ring_refused(r), EAGAIN);
 	assert_true(i > 0 && i < COUNT); /* the first through the ring, until it ran out */
 	assert_int_equal(tun_ring_next(r, &buf), 0);
-	while ((n = read(sv[0], got, sizeof(got))) > 0) {
-		assert_int_equal(n, (ssize_t)len_of(i));
-		fill(pkt, i, len_of(i));
-		assert_memory_equal(got, pkt, len_of(i));
-		i++;
-	}
+	i = read_rest(sv[0], i);
 	assert_int_equal(i, COUNT);
 	tun_ring_close(r);
 }

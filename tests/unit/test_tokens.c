@@ -244,17 +244,25 @@ static void store(void **state)
 	free(dir);
 }
 
+/* A new store in a directory of its own (returned, to be removed), its
+ * file at path, holding one token: alice. */
+static char *store_with_alice(struct token_store *ts, char *path, size_t pathlen)
+{
+	char *dir = tmpdir(), err[256], secret[TOKEN_SECRET_LEN + 1];
+	snprintf(path, pathlen, "%s/tokens.json", dir);
+	assert_int_equal(tokens_load(ts, path, err, sizeof(err)), 0);
+	assert_int_equal(tokens_add(ts, &(struct token_entry){.name = "alice"}, secret, err, sizeof(err)), 0);
+	return dir;
+}
+
 /* A store whose file cannot be rewritten: every change fails, nothing
  * changes in memory, and the file on disk keeps its old content. */
 static void store_write_fails(void **state)
 {
 	(void)state;
-	char *dir = tmpdir(), path[256], err[256];
-	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	char path[256], err[256], a[TOKEN_SECRET_LEN + 1];
 	struct token_store ts;
-	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
-	char a[TOKEN_SECRET_LEN + 1];
-	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, a, err, sizeof(err)), 0);
+	char *dir = store_with_alice(&ts, path, sizeof(path));
 	FILE *f = fopen(path, "r");
 	char before[4096] = "", after[4096] = "";
 	assert_true(fread(before, 1, sizeof(before) - 1, f) > 0);
@@ -291,12 +299,9 @@ static void store_write_fails(void **state)
 static void store_dir_not_synced(void **state)
 {
 	(void)state;
-	char *dir = tmpdir(), path[256], err[256];
-	snprintf(path, sizeof(path), "%s/tokens.json", dir);
+	char path[256], err[256], a[TOKEN_SECRET_LEN + 1];
 	struct token_store ts;
-	assert_int_equal(tokens_load(&ts, path, err, sizeof(err)), 0);
-	char a[TOKEN_SECRET_LEN + 1];
-	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "alice"}, a, err, sizeof(err)), 0);
+	char *dir = store_with_alice(&ts, path, sizeof(path));
 	dir_fsync_errno = EIO;
 	assert_int_equal(tokens_add(&ts, &(struct token_entry){.name = "bob"}, a, err, sizeof(err)), 0);
 	assert_non_null(tokens_find(&ts, "bob"));
