@@ -79,10 +79,12 @@ grep -q "Invalid authentication token" "$TMP/c1.log" || fail "c1 did not log the
 wait "$(pid_of c2)"; expect_eq "c2's exit status" "$?" 3
 expect_eq "tokens.json after remove" "$(jq '.tokens | length' "$TMP/hub-state/tokens.json")" 0
 ok "token remove --kick: sessions end, the token is refused"
-for ev in token.added token.removed session.down auth.fail; do
+for ev in token.added session.down auth.fail; do
 	wait_event "$ev"
 done
-ok "events: token.added, token.removed, session.down, auth.fail"
+# The event counts the sessions the removal ended, as the answer did.
+wait_event token.removed '.params.name == "alice" and .params.kicked == 2'
+ok "events: token.added, token.removed (2 kicked), session.down, auth.fail"
 
 # Errors name the problem.
 ctl token add 'bad name' 2> "$TMP/err.txt"; expect_eq "bad name exits" "$?" 2
