@@ -61,6 +61,7 @@ static void print_admission(struct answer *an, json_t *r, FILE *out)
 		{"closed_by_limit", "closed by limits"}, {"retry_sent", "Retry sent"},
 		{"oversize_logins", "oversized logins"}, {"bad_datagrams", "bad datagrams"},
 		{"initials_dropped", "Initials dropped while busy"},
+		{"initials_excess", "Initials over a handshake's share"},
 	};
 	json_t *adm = ans_obj(an, r, "admission", OPTIONAL);
 	if (!adm)

@@ -38,6 +38,7 @@ struct admit_counters {
 	uint64_t oversize_logins;    /* logins larger than SLOPN_LOGIN_MAX, refused */
 	uint64_t bad_datagrams;      /* not QUIC for us: undecodable, bad Initial */
 	uint64_t initials_dropped;   /* admitted, but the queue of handshakes was full */
+	uint64_t initials_excess;    /* of one connection in its handshake, past FOLLOWS_MAX */
 };
 
 /* A state file's last save: while it fails, why (for status and

@@ -25,7 +25,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
 	const struct admit_counters *a = &s->adm;
-	json_t *admission = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *admission = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"handshakes", (int)s->handshaking, "handshakes_queued", (int)hub_queued(s),
 		"awaiting_login", (int)hub_awaiting_login(s),
 		"closing", (int)hub_closing(s),
@@ -35,7 +35,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"closed_by_limit", (json_int_t)a->closed_limit,
 		"oversize_logins", (json_int_t)a->oversize_logins,
 		"bad_datagrams", (json_int_t)a->bad_datagrams,
-		"initials_dropped", (json_int_t)a->initials_dropped);
+		"initials_dropped", (json_int_t)a->initials_dropped,
+		"initials_excess", (json_int_t)a->initials_excess);
 	json_t *r = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->listen,

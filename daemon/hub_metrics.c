@@ -119,7 +119,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 		{"closed_no_login", a->closed_deadline},
 		{"closed_by_limit", a->closed_limit}, {"retry_sent", a->retry_sent},
 		{"oversize_logins", a->oversize_logins}, {"bad_datagrams", a->bad_datagrams},
-		{"initials_dropped", a->initials_dropped},
+		{"initials_dropped", a->initials_dropped}, {"initials_excess", a->initials_excess},
 	};
 	family(f, "slopn_admission_total", "counter",
 	       "What the connection limits did (see slopnd(8), CONNECTION LIMITS).");

@@ -43,6 +43,12 @@
  * as the packet it answers: the path probes of clients starting at once
  * (six each); past these, a short one. */
 #define STATELESS_PER_SEC 100
+/* Initials of one connection whose ClientHello is not made yet, waiting in
+ * the handshake queue at once: a split ClientHello takes 2 or 3 (one with a
+ * post-quantum key share, 2), the one after a HelloRetryRequest 1. More are
+ * a flood of one connection's, which would take the queue from everyone's
+ * handshakes. */
+#define FOLLOWS_MAX 4
 #define VN_PADDED_PER_SEC 1000
 /* After a link changed, the ways to clients are looked at again: at most
  * once in this (four system calls per session). */
@@ -542,12 +548,23 @@ static void handle_packet(struct server *s, const struct udp_rx *rx, uint64_t ts
 		 * (the client's acknowledgement, coalesced with its Finished
 		 * and its login) cost nothing to read and go on at once:
 		 * behind a flood's new handshakes, or dropped with the queue
-		 * full, they would cost the client its login deadline. */
+		 * full, they would cost the client its login deadline. RFC
+		 * 9000 14.1: a client pads each datagram with an Initial to
+		 * 1200 bytes, and a server drops a smaller one. */
+		if (rx->len < NGTCP2_MAX_UDP_PAYLOAD_SIZE) {
+			s->adm.bad_datagrams++;
+			return;
+		}
+		if (ss->follows_queued >= FOLLOWS_MAX) {
+			s->adm.initials_excess++;
+			return;
+		}
 		struct initq_slot *sl = initq_push(&s->initq, rx);
 		if (!sl) {
 			s->adm.initials_dropped++; /* the client sends it again */
 			return;
 		}
+		ss->follows_queued++;
 		sl->follows = true;
 		ngtcp2_cid_init(&sl->dcid, vc.dcid, vc.dcidlen);
 		sd_event_source_set_enabled(s->initq_src, SD_EVENT_ON);
@@ -596,8 +613,11 @@ static void initq_handshake(struct server *s, const struct initq_slot *sl)
 	if (sl->follows) {
 		/* Its connection's, if it is still there: admitted as a new one,
 		 * it was not. */
-		if ((ss = cidmap_get(&s->cids, sl->dcid.data, sl->dcid.datalen)))
+		if ((ss = cidmap_get(&s->cids, sl->dcid.data, sl->dcid.datalen))) {
+			if (ss->follows_queued)
+				ss->follows_queued--;
 			session_read(s, ss, &sl->rx, conn_now());
+		}
 		return;
 	}
 	ngtcp2_pkt_hd hd;

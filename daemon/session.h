@@ -73,6 +73,7 @@ struct session {
 	bool handshaking;              /* counted in srv->handshaking */
 	bool hello_answered;           /* its ClientHello's work done: the hub sent its flight
 	                                * (not a HelloRetryRequest) */
+	uint8_t follows_queued;        /* its Initials in the handshake queue (FOLLOWS_MAX) */
 	bool pending;                  /* address proven, no login yet: on the pending list */
 	bool unproven;                 /* counted in srv->unproven_by_addr */
 	uint64_t deadline;             /* while pending: closed then (conn_now() time) */

@@ -10,7 +10,8 @@
 # meanwhile wait for a handshake or two at most, not for all of them (some
 # 3 s: those opened first may have sent theirs again before, at their
 # first PTO, as the flood makes a DH key of 8192 bits for each). Nor does the hub take the costly
-# finite-field key share the split ClientHellos offer first. Then 60
+# finite-field key share the split ClientHellos offer first. Nor do junk
+# Initials of such a connection take the queue from others. Then 60
 # whole ClientHellos at once, each client's answer to the hub's handshake
 # read at once, not behind that queue: all 60 log in.
 . "$(dirname "$0")/lib.sh"
@@ -51,6 +52,24 @@ sanitized && limit=500
 [ -n "$max" ] && [ "$max" -lt $limit ] ||
 	fail "c2's pings waited up to ${max:-?} ms while the split handshakes were made (limit $limit)"
 ok "c2's pings waited $max ms at most while the split handshakes were made"
+
+# Junk Initials of a connection whose ClientHello waits for its other
+# half (its connection IDs, garbage after): 30 of 100 bytes each, which
+# QUIC forbids and the hub drops as bad, and 30 of full size, of which the
+# handshake queue takes 4 at a time from one connection. Its 64 places
+# stay free for everyone's handshakes: none dropped for want of room; and
+# the five ClientHellos are made when their other halves come.
+flood_from 200 204
+before_bad=$(adm bad_datagrams) before_dropped=$(adm initials_dropped)
+nsx c1 "$SLOPN_FLOOD" --server 192.0.2.1:4242 "${from[@]}" --count 5 --total 5 \
+	--split-hello 300 --split-junk 400 --close --duration 10 > "$TMP/junk.json"
+jq -c . "$TMP/junk.json"
+expect_eq "split handshakes made behind the junk" "$(jq .handshakes "$TMP/junk.json")" 5
+expect_eq "Initials dropped for a full handshake queue" "$(($(adm initials_dropped) - before_dropped))" 0
+bad=$(($(adm bad_datagrams) - before_bad)) excess=$(adm initials_excess)
+[ "$bad" -ge 150 ] || fail "only $bad bad datagrams counted for the 150 junk Initials of 100 bytes"
+[ "$excess" -ge 1 ] || fail "no junk Initial counted over its connection's share of the queue"
+ok "junk Initials: $bad counted bad, $excess over a connection's share"
 
 # 60 whole ClientHellos at once that log in, on the same hub: 6 s of
 # handshakes queued. A client's answer to the hub's handshake (its

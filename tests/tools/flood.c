@@ -4,7 +4,8 @@
  * at once (asking the hub to wait long for late packets), or logs in
  * with a token of its own per connection; or it sends
  * bare Initials and never answers, as a spoofed flood would; or it splits
- * its ClientHello over two Initials and holds the second back a while. At the end it
+ * its ClientHello over two Initials and holds the second back a while,
+ * perhaps sending junk Initials of that connection meanwhile. At the end it
  * prints what it saw as one JSON object.
  *
  * It sends only to TEST-NET addresses (RFC 5737), where the namespace
@@ -12,6 +13,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <signal.h>
@@ -78,6 +80,7 @@ struct flood {
 	bool key_update;         /* a TLS KeyUpdate after the handshake, which RFC 9001 6 forbids */
 	bool no_alpn;            /* a ClientHello without ALPN, which GnuTLS lets through */
 	unsigned split_ms;       /* a ClientHello over two Initials, the second this late */
+	unsigned split_junk;     /* Initials of the split connection's, undecryptable, after its first */
 	uint64_t rest_at;        /* when the held back Initials go (0: not known yet) */
 	/* what happened */
 	unsigned long attempted, handshakes, closed_by_hub, refused, failed, resets, split;
@@ -294,6 +297,26 @@ static const struct conn_ops peer_ops = {
 };
 
 /* A new connection from the next source address; its Initial goes out. */
+/* --split-junk: Initials with the connection's header (its connection
+ * IDs) and garbage after it, which no key opens: every other one of 100
+ * bytes, which QUIC forbids (an Initial's datagram has 1200 at least), the
+ * others as long as the real one. */
+static void send_junk(struct flood *f, struct udp *u, const uint8_t *first, size_t n)
+{
+	/* The long header of a client's Initial without a token ends within 54
+	 * bytes (two connection IDs of 20 at most). */
+	enum { KEEP = 64, SHORT = 100 };
+	uint8_t junk[SPLIT_PAYLOAD];
+	if (n > sizeof(junk) || n <= SHORT)
+		return;
+	memcpy(junk, first, KEEP);
+	for (unsigned i = 0; i < f->split_junk; i++) {
+		gnutls_rnd(GNUTLS_RND_NONCE, junk + KEEP, n - KEEP);
+		udp_send_one(u, NULL, 0, (const struct sockaddr *)&f->server, sizeof(f->server), junk,
+		             i % 2 ? n : SHORT);
+	}
+}
+
 static struct peer *open_one(struct flood *f)
 {
 	struct peer *p = calloc(1, sizeof(*p));
@@ -350,6 +373,8 @@ static struct peer *open_one(struct flood *f)
 		if (n > 0)
 			udp_send_one(u, NULL, 0, (const struct sockaddr *)&f->server, sizeof(f->server),
 			             first, (size_t)n);
+		if (n > 0)
+			send_junk(f, u, first, (size_t)n);
 		while (n > 0 && p->nrest < SPLIT_MAX &&
 		       (n = ngtcp2_conn_write_pkt(p->conn.qc, NULL, NULL,
 		                                  p->rest + p->nrest * SPLIT_PAYLOAD,
@@ -494,7 +519,7 @@ static void usage(void)
 		"                   [--initial-only] [--close] [--max-ack-delay MS] [--print-cid]\n"
 		"                   [--no-credit] [--idle-timeout MS] [--datagrams N]\n"
 		"                   [--token-prefix PREFIX] [--key-update] [--no-alpn]\n"
-		"                   [--split-hello MS] [--opening N]\n"
+		"                   [--split-hello MS [--split-junk N]] [--opening N]\n"
 		"  --server ADDR:PORT  the hub: an IPv4 address in a TEST-NET range only\n"
 		"  --from ADDR         a source address (repeatable, used in turn); default: the\n"
 		"                      one the kernel picks for --server\n"
@@ -522,7 +547,9 @@ static void usage(void)
 		"  --no-alpn           offer no ALPN in the handshake\n"
 		"  --split-hello MS    a ClientHello over two Initials, the second sent MS\n"
 		"                      later (with --total: all of them, MS after the last\n"
-		"                      connection opened); the hub's answers unread meanwhile\n");
+		"                      connection opened); the hub's answers unread meanwhile\n"
+		"  --split-junk N      with --split-hello, N Initials of the connection's after\n"
+		"                      its first that no key opens, every other one 100 bytes\n");
 }
 
 int main(int argc, char **argv)
@@ -544,6 +571,7 @@ int main(int argc, char **argv)
 		{"token-prefix", required_argument, NULL, 'T'}, {"key-update", no_argument, NULL, 'K'},
 		{"no-alpn", no_argument, NULL, 'A'}, {"split-hello", required_argument, NULL, 'S'},
 		{"opening", required_argument, NULL, 'o'}, {"client-ids", no_argument, NULL, 'N'},
+		{"split-junk", required_argument, NULL, 'J'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -576,6 +604,7 @@ int main(int argc, char **argv)
 		case 'S': f->split_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': f->opening_max = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'N': f->client_ids = true; break;
+		case 'J': f->split_junk = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
 	}
