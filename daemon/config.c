@@ -23,6 +23,7 @@
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
+#include "proto/size.h"
 #include "proto/text.h"
 
 static const char usage_server[] =
@@ -55,6 +56,10 @@ static const char usage_server[] =
 	"                         and one IPv6 address at most)\n"
 	"  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
 	"                         (no authentication: localhost or a private address)\n"
+	"  --queue-memory SIZE    memory the sessions' queues of packets waiting to be\n"
+	"                         sent may take in all, 384K..64G (default 256M): a\n"
+	"                         session refused a queue drops what does not fit its\n"
+	"                         congestion window\n"
 	"  --config FILE          key = value settings, one per flag (default\n"
 	"                         /etc/slopn/slopnd.conf if it exists); flags win\n"
 	"  -v, --verbose          more logging (twice for QUIC internals)\n"
@@ -109,7 +114,7 @@ enum {
 	OPT_NO_S2S, OPT_SERVER, OPT_PIN, OPT_ALPN, OPT_CONTROL, OPT_CONFIG,
 	OPT_PUBLIC_ADDRESS, OPT_INVITE, OPT_NAT, OPT_EGRESS, OPT_NAT_BACKEND, OPT_ALLOW_LAN, OPT_DNS,
 	OPT_FULL_TUNNEL, OPT_KILL_SWITCH, OPT_KILL_SWITCH_ONLY, OPT_NO_ROUTE, OPT_ACCEPT_DNS,
-	OPT_RESOLV_CONF, OPT_METRICS,
+	OPT_RESOLV_CONF, OPT_METRICS, OPT_QUEUE_MEMORY,
 };
 
 /* The values of --nat-backend, by enum nat_backend: for the parser and
@@ -136,6 +141,7 @@ static const struct option server_opts[] = {
 	{"allow-lan", required_argument, NULL, OPT_ALLOW_LAN},
 	{"dns", required_argument, NULL, OPT_DNS},
 	{"metrics", required_argument, NULL, OPT_METRICS},
+	{"queue-memory", required_argument, NULL, OPT_QUEUE_MEMORY},
 	{"verbose", no_argument, NULL, 'v'},
 	{"help", no_argument, NULL, 'h'},
 	{0},
@@ -575,6 +581,17 @@ static int apply(struct config *c, int opt, const char *arg)
 		set_str(&c->metrics, arg);
 		break;
 	}
+	case OPT_QUEUE_MEMORY: {
+		uint64_t v;
+		if (size_parse(arg, &v) < 0)
+			return bad("'%s': expected an amount of memory such as 256M (a number of bytes, "
+			           "or of K, M or G: KiB, MiB, GiB), 384K..64G", arg);
+		if (v < MIN_QUEUE_MEMORY || v > MAX_QUEUE_MEMORY)
+			return bad("'%s': must be 384K..64G (the least holds one session's queue: 384000 "
+			           "bytes)", arg);
+		c->queue_memory = v;
+		break;
+	}
 	case OPT_FULL_TUNNEL:
 		c->full_tunnel = true;
 		break;
@@ -791,6 +808,7 @@ int config_parse(struct config *c, int argc, char **argv)
 	config_error[0] = '\0';
 	c->spoke_to_spoke = true;
 	c->mtu = DEFAULT_MTU;
+	c->queue_memory = DEFAULT_QUEUE_MEMORY;
 	/* For a kernel without TUN offloads or UDP GSO/GRO, and for testing
 	 * the paths without them (slopnd(8), ENVIRONMENT). */
 	const char *off = getenv("SLOPN_OFFLOADS");

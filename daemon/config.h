@@ -27,6 +27,13 @@ enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
 /* The largest IP packet one QUIC datagram carries on a 1500-byte path with
  * our 1452-byte UDP payloads (see conn.c). */
 #define MAX_MTU 1400
+/* --queue-memory: what the hub's sessions' datagram queues may hold in all.
+ * 256 MiB is 699 queues of 384000 bytes (conn.h), more than the sessions a
+ * hub has congested at once, and a sixth of what 4096 such would take; the
+ * least holds one queue, the most more than a /16 of sessions could use. */
+#define DEFAULT_QUEUE_MEMORY (256ULL << 20)
+#define MIN_QUEUE_MEMORY (384ULL << 10)
+#define MAX_QUEUE_MEMORY (64ULL << 30)
 
 struct config {
 	enum role role;
@@ -53,6 +60,7 @@ struct config {
 	struct in6_addr dns6;   /* the same for IPv6; :: = none */
 	bool dns_cmdline;       /* the command line gave --dns: the file's are gone */
 	char *metrics;          /* ADDR:PORT for Prometheus; NULL = none */
+	uint64_t queue_memory;  /* bytes the sessions' datagram queues may hold in all */
 	char *config;           /* the config file read, if any */
 	int argc;               /* the command line, to re-apply over the file on reload */
 	char **argv;

@@ -20,12 +20,11 @@ const char *const drop_reason_names[DROP_MAX] = {
 	[DROP_SPOOFED] = "spoofed", [DROP_NOT_IPV4] = "not_ipv4",
 	[DROP_TOO_BIG] = "too_big", [DROP_NO_ROUTE] = "no_route",
 	[DROP_QUEUE] = "queue", [DROP_BEFORE_LOGIN] = "before_login",
-	[DROP_TUN] = "tun", [DROP_TUN_QUEUE] = "tun_queue", [DROP_UDP_SEND] = "udp_send",
+	[DROP_TUN] = "tun", [DROP_QUEUE_MEMORY] = "queue_memory",
+	[DROP_TUN_QUEUE] = "tun_queue", [DROP_UDP_SEND] = "udp_send",
 	[DROP_UDP_RECV] = "udp_recv", [DROP_TUN_BAD] = "tun_bad",
 };
 
-/* Slot size of the datagram queue: the largest IP packet we carry. */
-#define DGQ_SLOT 1500
 #define DGQ_KEEP_SECONDS 10
 #define IDLE_TIMEOUT (30 * NGTCP2_SECONDS)
 #define LINGER_MAX (3 * NGTCP2_SECONDS)
@@ -70,6 +69,7 @@ size_t conn_tx_room(const struct conn *c)
 
 static void conn_update_timer(struct conn *c);
 static void conn_enter_down(struct conn *c, enum conn_state st);
+static void dgq_free(struct conn *c);
 
 /* ngtcp2 0.12 arms its probe timeout (PTO) only for packets with frames it
  * would retransmit; packets that carry only DATAGRAM frames do not count
@@ -529,8 +529,7 @@ void conn_free(struct conn *c)
 	if (c->tls)
 		gnutls_deinit(c->tls);
 	c->tls = NULL;
-	free(c->dgq);
-	c->dgq = NULL;
+	dgq_free(c);
 	free(c->closebuf);
 	c->closebuf = NULL;
 }
@@ -545,6 +544,9 @@ static void conn_enter_down(struct conn *c, enum conn_state st)
 	 * the owner adds the counts to its totals. */
 	c->stats.drop[DROP_QUEUE] += c->dgq_count;
 	c->dgq_count = 0;
+	/* It sends no more datagrams: its queue's memory back to the budget
+	 * now, not after its close lingered. */
+	dgq_free(c);
 	if (was_congested && c->ops->on_drained)
 		c->ops->on_drained(c); /* a sender waiting for it waits no more */
 	if (was_open && c->ops->on_down)
@@ -899,16 +901,46 @@ static enum dg_result write_datagram(struct conn *c, const ngtcp2_vec *v, size_t
 	}
 }
 
-static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt, uint64_t now)
+/* The queue's memory, when the budget (if any) has room for it: else
+ * DROP_QUEUE_MEMORY, or DROP_QUEUE when malloc fails. DROP_MAX: it has one. */
+static enum drop_reason dgq_alloc(struct conn *c)
+{
+	struct conn_qbudget *b = c->qbudget;
+	/* used may be over limit (a reload lowered it): no underflow. */
+	if (b && (b->used > b->limit || b->limit - b->used < CONN_DGQ_BYTES))
+		return DROP_QUEUE_MEMORY;
+	if (!(c->dgq = malloc(CONN_DGQ_BYTES)))
+		return DROP_QUEUE;
+	if (b)
+		b->used += CONN_DGQ_BYTES;
+	return DROP_MAX;
+}
+
+static void dgq_free(struct conn *c)
+{
+	if (!c->dgq)
+		return;
+	free(c->dgq);
+	c->dgq = NULL;
+	c->dgq_head = 0;
+	if (c->qbudget)
+		c->qbudget->used -= CONN_DGQ_BYTES;
+}
+
+/* Queued: DROP_MAX; else why not (the caller counts it, or not). */
+static enum drop_reason dgq_push(struct conn *c, const struct iovec *iov, int iovcnt, uint64_t now)
 {
 	if (c->dgq_count == CONN_DGQ_SLOTS)
-		return false;
+		return DROP_QUEUE;
 	/* Allocated on first congestion only: idle or handshaking connections
-	 * (and anyone flooding Initials) cost no queue memory. */
-	if (!c->dgq && !(c->dgq = malloc((size_t)CONN_DGQ_SLOTS * DGQ_SLOT)))
-		return false;
+	 * (and anyone flooding Initials) cost no queue memory. A connection
+	 * the budget refuses one sends what its congestion window lets
+	 * through and drops the rest, until a later try finds room. */
+	enum drop_reason why;
+	if (!c->dgq && (why = dgq_alloc(c)) != DROP_MAX)
+		return why;
 	unsigned i = (c->dgq_head + c->dgq_count) % CONN_DGQ_SLOTS;
-	uint8_t *slot = c->dgq + (size_t)i * DGQ_SLOT;
+	uint8_t *slot = c->dgq + (size_t)i * CONN_DGQ_SLOT;
 	size_t len = 0;
 	for (int k = 0; k < iovcnt; k++) {
 		memcpy(slot + len, iov[k].iov_base, iov[k].iov_len);
@@ -917,7 +949,7 @@ static bool dgq_push(struct conn *c, const struct iovec *iov, int iovcnt, uint64
 	c->dgq_len[i] = (uint16_t)len;
 	c->dgq_count++;
 	c->dgq_used_at = now;
-	return true;
+	return DROP_MAX;
 }
 
 static void dgq_drain(struct conn *c, uint64_t ts)
@@ -929,7 +961,7 @@ static void dgq_drain(struct conn *c, uint64_t ts)
 	size_t max = conn_max_datagram(c);
 	while (c->dgq_count) {
 		unsigned i = c->dgq_head;
-		ngtcp2_vec v = {c->dgq + (size_t)i * DGQ_SLOT, c->dgq_len[i]};
+		ngtcp2_vec v = {c->dgq + (size_t)i * CONN_DGQ_SLOT, c->dgq_len[i]};
 		if (v.len > max)
 			c->stats.drop[DROP_TOO_BIG]++;
 		else if (write_datagram(c, &v, 1, v.len, ts) == DG_BLOCKED)
@@ -943,7 +975,7 @@ static void dgq_drain(struct conn *c, uint64_t ts)
 
 size_t conn_queue_mem(const struct conn *c)
 {
-	return c->dgq ? (size_t)CONN_DGQ_SLOTS * DGQ_SLOT : 0;
+	return c->dgq ? CONN_DGQ_BYTES : 0;
 }
 
 /* The queue's memory (CONN_DGQ_SLOTS full-size packets) back, once it has
@@ -957,11 +989,8 @@ static void dgq_trim(struct conn *c, uint64_t now)
 		uint64_t v = testenv_get("SLOPND_QUEUE_KEEP_SECONDS", 1, 3600);
 		keep = (v ? v : DGQ_KEEP_SECONDS) * NGTCP2_SECONDS;
 	}
-	if (c->dgq && !c->dgq_count && now - c->dgq_used_at >= keep) {
-		free(c->dgq);
-		c->dgq = NULL;
-		c->dgq_head = 0;
-	}
+	if (c->dgq && !c->dgq_count && now - c->dgq_used_at >= keep)
+		dgq_free(c);
 }
 
 /* Can this connection carry len bytes now? DGRAM_OK, or the drop counted. */
@@ -972,12 +1001,12 @@ static int dgram_check(struct conn *c, size_t len)
 		c->stats.drop[DROP_NO_ROUTE]++;
 		return DGRAM_DROPPED;
 	}
-	if (len > DGQ_SLOT || len > conn_max_datagram(c)) {
+	if (len > CONN_DGQ_SLOT || len > conn_max_datagram(c)) {
 		/* Our smaller packets may no longer be needed: ask again, at most
 		 * once a second. */
 		if (c->tx_cap && conn_now() - c->tx_cap_checked >= NGTCP2_SECONDS) {
 			conn_fit_path(c, true);
-			if (len <= DGQ_SLOT && len <= conn_max_datagram(c))
+			if (len <= CONN_DGQ_SLOT && len <= conn_max_datagram(c))
 				return DGRAM_OK;
 		}
 		c->stats.drop[DROP_TOO_BIG]++;
@@ -998,8 +1027,9 @@ static int send_or_queue(struct conn *c, const struct iovec *iov, int iovcnt, si
 		if (write_datagram(c, v, (size_t)iovcnt, len, ts) != DG_BLOCKED)
 			return DGRAM_OK;
 	}
-	if (!dgq_push(c, iov, iovcnt, ts)) {
-		c->stats.drop[DROP_QUEUE]++;
+	enum drop_reason why = dgq_push(c, iov, iovcnt, ts);
+	if (why != DROP_MAX) {
+		c->stats.drop[why]++;
 		return DGRAM_DROPPED;
 	}
 	return DGRAM_OK;
@@ -1039,10 +1069,10 @@ int conn_send_tun_pkt(struct conn *c, struct tun_pkt *p, unsigned limit)
 
 int conn_queue_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 {
-	if (c->state != CONN_OPEN || len > DGQ_SLOT || len > conn_max_datagram(c))
+	if (c->state != CONN_OPEN || len > CONN_DGQ_SLOT || len > conn_max_datagram(c))
 		return DGRAM_DROPPED;
 	struct iovec iov = {(void *)pkt, len};
-	return dgq_push(c, &iov, 1, conn_now()) ? DGRAM_OK : DGRAM_DROPPED;
+	return dgq_push(c, &iov, 1, conn_now()) == DROP_MAX ? DGRAM_OK : DGRAM_DROPPED;
 }
 
 void conn_ctl_logged_in(struct conn *c)

@@ -39,6 +39,7 @@ enum drop_reason {
 	DROP_QUEUE,        /* congestion: the per-connection queue was full */
 	DROP_BEFORE_LOGIN, /* datagram before the login finished */
 	DROP_TUN,          /* the TUN device refused it */
+	DROP_QUEUE_MEMORY, /* congestion, no queue: the hub's queue budget was spent */
 	/* Not a connection's: the owner's TUN and UDP socket (dataplane.h). */
 	DROP_TUN_QUEUE,    /* the kernel's queue in front of the TUN overflowed */
 	DROP_UDP_SEND,     /* the UDP socket refused a QUIC packet */
@@ -99,6 +100,19 @@ enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DRAINING, CONN_DEAD };
  * it stopped. */
 #define CONN_DGQ_SLOTS 256
 #define CONN_DGQ_PAUSE (CONN_DGQ_SLOTS - 64)
+/* A slot takes the largest IP packet we carry; a queue, CONN_DGQ_BYTES. */
+#define CONN_DGQ_SLOT 1500
+#define CONN_DGQ_BYTES ((size_t)CONN_DGQ_SLOTS * CONN_DGQ_SLOT)
+
+/* A cap on the queues' memory of all the connections that share it (the
+ * hub's --queue-memory): a queue is allocated only while used + its size
+ * stays within limit. Looked at only when a queue is allocated or freed,
+ * never per packet. */
+struct conn_qbudget {
+	uint64_t limit;
+	uint64_t used;              /* bytes of the queues allocated now */
+};
+
 /* Our connection IDs (the hub's, which route a client's packets to its
  * session, and a client's): 8 random bytes, 8 fewer per packet than 16
  * (quic-go uses 4). A hub's CIDs of a crashed run, of any length, come
@@ -158,7 +172,8 @@ struct conn {
 	bool linger;
 
 	/* IP packets waiting for congestion window (or pacing) */
-	uint8_t *dgq;               /* CONN_DGQ_SLOTS * dgq_slot bytes */
+	uint8_t *dgq;               /* CONN_DGQ_BYTES */
+	struct conn_qbudget *qbudget; /* the owner's, set after init; NULL: no cap (a client) */
 	uint16_t dgq_len[CONN_DGQ_SLOTS];
 	unsigned dgq_head, dgq_count;
 	unsigned dgq_pause;         /* congested from this many on */

@@ -116,6 +116,7 @@ struct server {
 	sd_event_source *spoke_timer; /* ends holds (hub_spoke.c) */
 	struct session *replay;      /* released: their stashes are read in hub_settle */
 	size_t stash_total;          /* bytes of all stashes */
+	struct conn_qbudget qbudget; /* the sessions' datagram queues: --queue-memory */
 	uint64_t spoke_sheds;        /* senders let go after HOLD_MAX (hub_spoke.c) */
 	bool tun_paused;
 	int ifindex;                 /* the TUN's */

@@ -72,6 +72,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
 		qmem += conn_queue_mem(&ss->conn);
 	json_object_set_new(r, "queue_bytes", json_integer((json_int_t)qmem));
+	/* What they may hold in all (--queue-memory): a queue past it is refused,
+	 * its packets counted as queue_memory. */
+	json_object_set_new(r, "queue_budget", json_integer((json_int_t)s->qbudget.limit));
 	json_object_set_new(r, "subnet6", *net6 ? json_string(net6) : json_null());
 	json_object_set_new(r, "hub_vip6", *hub6 ? json_string(hub6) : json_null());
 	json_object_set_new(r, "nat", !s->nat_on ? json_null() :
@@ -103,8 +106,8 @@ static json_t *session_json(struct session *ss)
 	/* min_rtt_ms and in_flight with cwnd: ngtcp2 0.12 stops growing the
 	 * window at 2.89 x delivery rate x min RTT, which is what limits one
 	 * fast stream on a LAN (docs/bench/2026-11-30-cwnd-cap.md). */
-	return json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:o, s:I, s:I, "
-	                 "s:I, s:s, s:s, s:o, s:I, s:I}",
+	json_t *r = json_pack("{s:I, s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:f, s:o, s:I, s:I, "
+	                      "s:I, s:s, s:s, s:o, s:I, s:I}",
 		"id", (json_int_t)ss->id, "token", ss->token_name, "vip", ip4str(ss->vip, vip),
 		"vip6", ss->has6 ? json_string(ss->vip6s) : json_null(),
 		"remote", ss->remote, "since", (json_int_t)ss->since,
@@ -122,6 +125,9 @@ static json_t *session_json(struct session *ss)
 		"shed_ms", (json_int_t)(ss->shed_until > now ? (ss->shed_until - now) / NGTCP2_MILLISECONDS : 0),
 		/* Its stream's lines over 4 KiB since the login, skipped. */
 		"lines_skipped", (json_int_t)ss->conn.ctl_skipped);
+	/* Its queue's memory: who holds the budget (server.status). */
+	json_object_set_new(r, "queue_bytes", json_integer((json_int_t)conn_queue_mem(&ss->conn)));
+	return r;
 }
 
 static json_t *m_sessions_list(void *ctx, struct control_caller *who, json_t *params,

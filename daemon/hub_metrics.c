@@ -86,6 +86,12 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	for (int i = 0; i < DROP_MAX; i++)
 		fprintf(f, "slopn_drops_total{reason=\"%s\"} %llu\n", drop_reason_names[i],
 		        (unsigned long long)t.drop[i]);
+	family(f, "slopn_queue_bytes", "gauge",
+	       "Memory the sessions' queues of packets waiting to be sent hold now.");
+	fprintf(f, "slopn_queue_bytes %llu\n", (unsigned long long)s->qbudget.used);
+	family(f, "slopn_queue_budget_bytes", "gauge",
+	       "What they may hold in all (--queue-memory); a queue past it is refused.");
+	fprintf(f, "slopn_queue_budget_bytes %llu\n", (unsigned long long)s->qbudget.limit);
 	family(f, "slopn_failed_logins_total", "counter", "Logins refused for a wrong or expired token, or malformed.");
 	fprintf(f, "slopn_failed_logins_total %llu\n", (unsigned long long)s->failed_logins);
 	family(f, "slopn_logins_refused_total", "counter",

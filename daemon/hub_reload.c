@@ -141,6 +141,14 @@ void hub_reload(struct server *s)
 		hub_nat_install(s, NAT_AGAIN);
 	}
 	s->spoke_to_spoke = fresh.spoke_to_spoke;
+	/* Queues allocated stay (freeing one would drop what waits in it):
+	 * a lower budget holds back the next ones until the others go. */
+	if (fresh.queue_memory != s->qbudget.limit) {
+		log_info("queue-memory now %llu bytes (was %llu; %llu in use)",
+		         (unsigned long long)fresh.queue_memory, (unsigned long long)s->qbudget.limit,
+		         (unsigned long long)s->qbudget.used);
+		s->qbudget.limit = fresh.queue_memory;
+	}
 	if (fresh.nat != old->nat || fresh.nat_backend != old->nat_backend ||
 	    str_differs(fresh.egress, old->egress) ||
 	    fresh.nallow_lan != old->nallow_lan || fresh.nallow_lan6 != old->nallow_lan6 ||

@@ -496,6 +496,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		session_gone(&ss->conn);
 		return NULL;
 	}
+	ss->conn.qbudget = &s->qbudget;
 	/* Packets that fit the way from the first, so that a narrower way
 	 * later (on_path_timer) is told from one that always was. */
 	conn_fit_path(&ss->conn, false);
@@ -1244,6 +1245,9 @@ int server_run(const struct config *cfg)
 	}
 	log_info("pin %s", s->id.pin);
 	s->spoke_to_spoke = cfg->spoke_to_spoke;
+	_Static_assert(MIN_QUEUE_MEMORY >= CONN_DGQ_BYTES && MIN_QUEUE_MEMORY < 2 * CONN_DGQ_BYTES,
+	               "the least budget holds one queue");
+	s->qbudget.limit = cfg->queue_memory;
 	hub_set_token(s, cfg->token);
 	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
 	ban_init(&s->bans);
