@@ -980,7 +980,7 @@ size_t conn_queue_mem(const struct conn *c)
 
 /* The queue's memory (CONN_DGQ_SLOTS full-size packets) back, once it has
  * been empty and unused for a while: a hub's thousand sessions, each busy
- * once, would keep 384 KiB each for good. Not at once when it empties,
+ * once, would keep 375 KiB each for good. Not at once when it empties,
  * which happens thousands of times a second under load. */
 static void dgq_trim(struct conn *c, uint64_t now)
 {
