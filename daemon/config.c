@@ -107,7 +107,8 @@ static const char usage_pin[] =
 	"/var/lib/slopn.\n";
 
 static const char usage_top[] =
-	"Usage: slopnd server|client|pin [OPTIONS]   (slopnd ROLE --help for details)\n";
+	"Usage: slopnd server|client|pin [OPTIONS]   (slopnd ROLE --help for details)\n"
+	"       slopnd --version\n";
 
 enum {
 	OPT_LISTEN = 256, OPT_SUBNET, OPT_SUBNET6, OPT_TOKEN, OPT_STATE_DIR, OPT_TUN, OPT_MTU,
