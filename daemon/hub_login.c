@@ -161,7 +161,8 @@ unsigned hub_token_live(const struct server *s, const char *name)
 }
 
 /* A token given for a while ends its live sessions when it expires, as
- * token.remove does: a connection must not keep access that has ended. */
+ * token.remove with kick does: a connection must not keep access that has
+ * ended. */
 static void end_expired(struct server *s)
 {
 	int64_t now = time(NULL);
