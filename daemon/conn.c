@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "daemon/cidtag.h"
 #include "daemon/log.h"
 #include "daemon/testenv.h"
 #include "daemon/timer.h"
@@ -105,11 +106,21 @@ static void rand_cb(uint8_t *dest, size_t len, const ngtcp2_rand_ctx *ctx)
 	gnutls_rnd(GNUTLS_RND_RANDOM, dest, len);
 }
 
+_Static_assert(CONN_CID_LEN == CIDTAG_LEN, "the hub's IDs are tagged whole");
+
+/* A connection ID of ours: a hub's tagged (cidtag.h), a client's random. */
+static int make_cid(const struct conn *c, uint8_t *data, size_t len)
+{
+	if (c->cid_secret && len == CIDTAG_LEN)
+		return cidtag_make(c->cid_secret, data);
+	return gnutls_rnd(GNUTLS_RND_RANDOM, data, len) < 0 ? -1 : 0;
+}
+
 static int get_new_cid_cb(ngtcp2_conn *qc, ngtcp2_cid *cid, uint8_t *token,
                           size_t cidlen, void *user_data)
 {
 	struct conn *c = user_data;
-	if (gnutls_rnd(GNUTLS_RND_RANDOM, cid->data, cidlen) < 0)
+	if (make_cid(c, cid->data, cidlen) < 0)
 		return NGTCP2_ERR_CALLBACK_FAILURE;
 	cid->datalen = cidlen;
 	if (ngtcp2_crypto_generate_stateless_reset_token(token, c->reset_secret, 32, cid) != 0)
@@ -432,18 +443,19 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
                      const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
                      const struct sockaddr *local, socklen_t locallen,
                      const struct sockaddr *remote, socklen_t remotelen, gnutls_session_t tls,
-                     const uint8_t reset_secret[32], const struct conn_ops *ops,
-                     void *owner, int verbose)
+                     const uint8_t reset_secret[32], const uint8_t cid_secret[32],
+                     const struct conn_ops *ops, void *owner, int verbose)
 {
 	if (common_init(c, ev, u, local, locallen, remote, remotelen, tls, ops, owner) < 0)
 		return -1;
 	c->is_server = true;
 	c->need_alpn = !tls_test_no_alpn();
 	c->reset_secret = reset_secret;
+	c->cid_secret = cid_secret;
 
 	ngtcp2_cid scid;
 	scid.datalen = CONN_CID_LEN;
-	if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) < 0)
+	if (make_cid(c, scid.data, scid.datalen) < 0)
 		return -1;
 
 	ngtcp2_settings settings;

@@ -114,9 +114,10 @@ struct conn_qbudget {
 };
 
 /* Our connection IDs (the hub's, which route a client's packets to its
- * session, and a client's): 8 random bytes, 8 fewer per packet than 16
- * (quic-go uses 4). A hub's CIDs of a crashed run, of any length, come
- * back from peers.json for their resets. */
+ * session, and a client's): 8 bytes, 8 fewer per packet than 16 (quic-go
+ * uses 4); a client's random, a hub's 6 random and a tag (cidtag.h). A
+ * hub's CIDs of a crashed run, of any length, come back from peers.json
+ * for their resets. */
 #define CONN_CID_LEN 8
 
 struct conn {
@@ -129,6 +130,7 @@ struct conn {
 	sd_event_source *timer;
 	ngtcp2_path_storage ps;
 	const uint8_t *reset_secret; /* 32 bytes: stateless-reset tokens */
+	const uint8_t *cid_secret;  /* the hub's: its IDs carry its tag (cidtag.h); NULL: random */
 	enum conn_state state;
 	bool is_server;
 	/* Refuse a handshake that did not settle on SLOPN_ALPN (RFC 9001
@@ -204,8 +206,8 @@ int conn_server_init(struct conn *c, sd_event *ev, struct udp *u,
                      const ngtcp2_pkt_hd *hd, const ngtcp2_cid *retry_odcid,
                      const struct sockaddr *local, socklen_t locallen,
                      const struct sockaddr *remote, socklen_t remotelen, gnutls_session_t tls,
-                     const uint8_t reset_secret[32], const struct conn_ops *ops,
-                     void *owner, int verbose);
+                     const uint8_t reset_secret[32], const uint8_t cid_secret[32],
+                     const struct conn_ops *ops, void *owner, int verbose);
 /* udp_payload: the largest UDP payload to send, and to ask the hub to send
  * (UDP_MAX_PAYLOAD, or less on a path that carries less; at least 1200). */
 int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,

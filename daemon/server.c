@@ -23,6 +23,7 @@
 #include "daemon/hub.h"
 #include "daemon/ban.h"
 #include "daemon/cidmap.h"
+#include "daemon/cidtag.h"
 #include "daemon/conn.h"
 #include "daemon/control.h"
 #include "daemon/log.h"
@@ -43,6 +44,10 @@
  * as the packet it answers: the path probes of clients starting at once
  * (six each); past these, a short one. */
 #define STATELESS_PER_SEC 100
+/* Resets go only to IDs with the hub's tag (cidtag.h), which only its
+ * clients have: a restarted hub's thousands of clients learn of it within
+ * seconds, and a flood of random IDs gets one in 65536 answered. */
+#define RESETS_PER_SEC 1000
 /* Initials of one connection whose ClientHello is not made yet, waiting in
  * the handshake queue at once: a split ClientHello takes 2 or 3 (one with a
  * post-quantum key share, 2), the one after a HelloRetryRequest 1. More are
@@ -343,7 +348,7 @@ bool hub_stateless_ok(struct server *s, enum hub_stateless kind)
 		memset(s->stateless_this_sec, 0, sizeof(s->stateless_this_sec));
 	}
 	static const unsigned budget[HUB_STATELESS_KINDS] = {
-		[HUB_RESET] = STATELESS_PER_SEC, [HUB_REFUSAL] = STATELESS_PER_SEC,
+		[HUB_RESET] = RESETS_PER_SEC, [HUB_REFUSAL] = STATELESS_PER_SEC,
 		[HUB_VN_PADDED] = VN_PADDED_PER_SEC,
 	};
 	if (s->stateless_this_sec[kind] >= budget[kind])
@@ -352,14 +357,18 @@ bool hub_stateless_ok(struct server *s, enum hub_stateless kind)
 	return true;
 }
 
-/* A short-header packet for a connection we do not know: most likely one of
- * a previous run of this hub. The reset tells its client at once. */
+/* A short-header packet for a connection we do not know: with our tag, one
+ * of a previous run of this hub (or one closed since), whose client the
+ * reset tells at once; without, not ours at all. */
 static void send_stateless_reset(struct server *s, const ngtcp2_version_cid *vc,
                                  const struct udp_rx *rx)
 {
+	if (!cidtag_ok(s->id.cid_secret, vc->dcid, vc->dcidlen)) {
+		s->adm.bad_datagrams++;
+		return;
+	}
 	/* Smaller than what triggered it, so two endpoints cannot loop. */
-	if (vc->dcidlen != CONN_CID_LEN ||
-	    rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN ||
+	if (rx->len < 2 + NGTCP2_MIN_STATELESS_RESET_RANDLEN + NGTCP2_STATELESS_RESET_TOKENLEN ||
 	    !hub_stateless_ok(s, HUB_RESET))
 		return;
 	hub_send_reset(s, vc->dcid, vc->dcidlen, rx->len - 1 - NGTCP2_STATELESS_RESET_TOKENLEN > 40
@@ -483,7 +492,8 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 	if (conn_server_init(&ss->conn, s->ev, &s->udp, hd, retry_odcid,
 	                     (const struct sockaddr *)&rx->to, rx->tolen,
 	                     (const struct sockaddr *)&rx->from, rx->fromlen, tls,
-	                     s->id.reset_secret, &session_ops, ss, s->cfg->verbose) < 0) {
+	                     s->id.reset_secret, s->id.cid_secret, &session_ops, ss,
+	                     s->cfg->verbose) < 0) {
 		hub_slog(LOG_LVL_WARN, ss, "cannot set up a connection from %s", ss->remote);
 		if (!ss->conn.tls)
 			gnutls_deinit(tls);

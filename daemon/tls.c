@@ -378,6 +378,8 @@ again:
 	    gnutls_x509_privkey_export2(key, GNUTLS_X509_FMT_DER, &kder) < 0 ||
 	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
 	                     "slopn stateless reset", 21, id->reset_secret) < 0 ||
+	    gnutls_hmac_fast(GNUTLS_MAC_SHA256, kder.data, kder.size,
+	                     "slopn connection id", 19, id->cid_secret) < 0 ||
 	    /* Not from the key, as the reset secret is (a restarted hub resets
 	     * its old connections): Retry tokens carry a monotonic time, which
 	     * starts again at a reboot, and live 10 s; one of an earlier run

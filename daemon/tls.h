@@ -17,6 +17,9 @@ struct tls_identity {
 	/* Stateless-reset tokens must survive a restart so that clients of the
 	 * old process learn at once that it is gone: derived from the key. */
 	uint8_t reset_secret[32];
+	/* Key of the tag in the hub's connection IDs (cidtag.h): from the key
+	 * too, so that the IDs of an earlier run are known for theirs. */
+	uint8_t cid_secret[32];
 	/* Key of the hub's Retry tokens (address validation): random at each
 	 * start, as the tokens carry a monotonic time (tls.c). */
 	uint8_t token_secret[32];

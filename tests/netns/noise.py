@@ -2,8 +2,9 @@
 """Noise for noise.sh: random UDP datagrams of the kinds a QUIC endpoint
 must shrug off, at TO for SECONDS at about RATE a second. With --from the
 source address is forged (a raw socket writes the IP header), so that a
-client's connected socket takes them for its hub's. Prints what it sent,
-as JSON, at the end."""
+client's connected socket takes them for its hub's. With --kind, only
+that kind. Prints what it sent, as JSON, at the end, and (without --from)
+how many datagrams came back ("answers")."""
 import argparse, json, random, socket, struct, time
 
 QUIC_V1, QUIC_V2 = 0x00000001, 0x6B3343CF
@@ -57,6 +58,9 @@ KINDS = {
     "long": long_header,
     "initial_token": initial_with_token,
     "short": short_header,
+    # Short headers for random 8-byte IDs (the hub's length) only: what a
+    # stateless reset answers if anything does.
+    "short_random": lambda cids: bytes([0x40 | random.randrange(64)]) + rnd(8) + rnd(40),
 }
 
 
@@ -77,6 +81,7 @@ def main():
     ap.add_argument("--rate", type=int, default=2000)
     ap.add_argument("--cid", action="append", default=[], help="a live connection ID, hex")
     ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--kind", choices=list(KINDS), help="only this kind (default: all but short_random)")
     a = ap.parse_args()
     random.seed(a.seed)
     cids = [bytes.fromhex(c) for c in a.cid]
@@ -84,11 +89,14 @@ def main():
         sock = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
     else:
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sent = {k: 0 for k in KINDS}
+        sock.setblocking(False)
+    kinds = [a.kind] if a.kind else [k for k in KINDS if k != "short_random"]
+    sent = {k: 0 for k in kinds}
+    answers = 0
     t0 = time.monotonic()
     n = 0
     while time.monotonic() - t0 < a.seconds:
-        kind = random.choice(list(KINDS))
+        kind = random.choice(kinds)
         payload = KINDS[kind](cids)[:1472]  # one IPv4 packet on a 1500-byte link
         if a.src:
             udp = struct.pack("!HHHH", a.src[1], a.to[1], 8 + len(payload), 0) + payload
@@ -97,7 +105,16 @@ def main():
             ip = ip[:10] + struct.pack("!H", csum(ip)) + ip[12:]
             sock.sendto(ip + udp, (a.to[0], 0))
         else:
-            sock.sendto(payload, a.to)
+            try:
+                sock.sendto(payload, a.to)
+            except BlockingIOError:
+                continue
+            while True:
+                try:
+                    sock.recv(2048)
+                    answers += 1
+                except BlockingIOError:
+                    break
         sent[kind] += 1
         n += 1
         # Paced in bursts of 20: about RATE a second.
@@ -105,6 +122,15 @@ def main():
             ahead = t0 + n / a.rate - time.monotonic()
             if ahead > 0:
                 time.sleep(ahead)
+    if not a.src:
+        time.sleep(0.2)  # the last answers
+        while True:
+            try:
+                sock.recv(2048)
+                answers += 1
+            except BlockingIOError:
+                break
+        sent["answers"] = answers
     print(json.dumps(sent))
 
 

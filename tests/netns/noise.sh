@@ -69,3 +69,38 @@ lost=$(( $(udp_lost hub) - lost0 ))
 [ "$refused" -ge $(( tokens - lost )) ] ||
 	fail "$refused refused of $tokens Initials with forged Retry tokens ($lost datagrams lost at the hub's socket)"
 ok "$refused refused of $tokens Initials with forged Retry tokens ($lost lost at the socket)"
+
+# Short headers for random connection IDs of the hub's length from c3:
+# the hub's own IDs carry its tag (daemon/cidtag.h), these do not, so none
+# is answered with a stateless reset (one in 65536 might be), and each is
+# counted as bad. Meanwhile the hub dies (kill -9) and comes back without
+# its peers.json: c1, pinging c2, hears of the restart at its next packet,
+# for an ID of the hub's that still has its tag; the flood did not use up
+# the resets it may send.
+nsx c3 python3 "$NOISE" --to 192.0.2.1:4242 --seconds 4 --rate 2000 --kind short_random \
+	> "$TMP/random-ids.json" 2> "$TMP/random-ids.err" &
+n3=$!
+PIDS+=($n3)
+nsx c1 ping -q -i 0.05 -w 8 10.100.0.3 > /dev/null 2>&1 &
+PIDS+=($!)
+nap 1
+since=$(client_status c1 since)
+kill9 hub
+rm -f "$TMP/hub-state/peers.json"
+mv "$TMP/hub.log" "$TMP/hub-first.log"
+t0=$(now_ms)
+start_hub
+wait_until 10 "c1 back on the restarted hub" client_relogged c1 "$since"
+took=$(($(now_ms) - t0))
+[ "$took" -le 1500 ] || fail "c1 back $took ms after the restart, during a flood of random IDs (limit 1500)"
+ok "c1 back $took ms after the restart, during a flood of random IDs"
+wait $n3 || fail "the flood of random IDs: $(cat "$TMP/random-ids.err")"
+flooded=$(jq .short_random "$TMP/random-ids.json") answers=$(jq .answers "$TMP/random-ids.json")
+echo "random IDs: $flooded sent, $answers answered"
+[ "$flooded" -ge 4000 ] || fail "only $flooded random IDs sent"
+[ "$answers" -le 3 ] || fail "$answers of $flooded short headers for random IDs were answered (resets)"
+ok "$answers of $flooded short headers for random IDs answered"
+# The flood ran 4 s, the hub was back within 2: 4000 at least came after.
+bad=$(adm bad_datagrams)
+[ "$bad" -ge 4000 ] || fail "the restarted hub counted $bad bad datagrams; the flood sent it 4000 at least"
+ok "the restarted hub counted $bad bad datagrams"
