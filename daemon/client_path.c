@@ -11,6 +11,7 @@
 #include "daemon/log.h"
 #include "daemon/timer.h"
 #include "proto/icmp.h"
+#include "proto/quicquote.h"
 #include "tun/netlink.h"
 
 /* ---- path probes ----
@@ -215,17 +216,62 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	return 0;
 }
 
+/* Whether quote (len bytes: the start of the UDP payload an ICMP error is
+ * about) is of a packet this attempt sent: its Initial (the version and
+ * the random destination connection ID it chose) or one of its path
+ * probes. Anyone who knows the two ends' addresses and ports can send an
+ * error that the kernel gives this socket; only someone who saw the
+ * packet knows what it began with. */
+static enum quicquote attempt_quoted(struct client *cl, const uint8_t *quote, size_t len)
+{
+	ngtcp2_conn *qc = cl->conn->qc;
+	const ngtcp2_cid *dcid = ngtcp2_conn_get_client_initial_dcid(qc);
+	struct quicquote_sent s = {.version = ngtcp2_conn_get_client_chosen_version(qc),
+	                           .dcidlen = dcid->datalen};
+	if (s.dcidlen > sizeof(s.dcid))
+		return QUICQUOTE_OTHER;
+	memcpy(s.dcid, dcid->data, s.dcidlen);
+	enum quicquote r = quicquote_check(quote, len, &s);
+	/* The probes as sent (they are the same each time they are written). */
+	for (int i = 0; r != QUICQUOTE_MATCH && cl->probe_sent && i < cl->probe.n; i++) {
+		uint8_t pkt[UDP_MAX_PAYLOAD];
+		if (!quicquote_sent_of(pkt, pathprobe_write(&cl->probe, i, pkt, sizeof(pkt)), &s))
+			continue;
+		enum quicquote p = quicquote_check(quote, len, &s);
+		if (p > r)
+			r = p;
+	}
+	return r;
+}
+
 /* An attempt's packets answered with an ICMP (v6: ICMPv6) "unreachable" of
  * that code by from (NULL: not told; the hub itself, a router, or this
- * machine) end the attempt now, rather than at the handshake timeout. */
+ * machine), quoting quote (NULL: an errno alone, no quote to see), end the
+ * attempt now, rather than at the handshake timeout. */
 static bool unreachable(struct client *cl, const struct sockaddr_storage *from, bool v6,
-                        uint8_t type, uint8_t code)
+                        uint8_t type, uint8_t code, const uint8_t *quote, size_t quotelen)
 {
 	/* Only before the hub was heard: an ICMP error is easy to forge for
 	 * someone who sees the packets, and a hub that answered is there (a
 	 * connection's lost hub is found by its silence, or its reset). */
 	if (!cl->conn || cl->conn->heard || cl->state != C_CONNECTING)
 		return false;
+	/* And only about a packet of this attempt's: not a forgery from off
+	 * the way. A quote too short to show the connection ID (a router
+	 * that quotes 8 bytes past the IP header, RFC 792: the UDP header
+	 * alone) is no proof either, or every forger would send one: that
+	 * attempt ends at its timeout. Linux, the hub's kernel or a router,
+	 * quotes as much as fits in 576 bytes (IPv6: 1280), as RFC 1812 asks. */
+	enum quicquote q = quote ? attempt_quoted(cl, quote, quotelen) : QUICQUOTE_MATCH;
+	if (q != QUICQUOTE_MATCH) {
+		char by[INET6_ADDRSTRLEN] = "?";
+		if (from && from->ss_family)
+			sockaddr_host((const struct sockaddr *)from, by, sizeof(by));
+		log_debug("ICMP%s type %u code %u from %s about %s: not taken", v6 ? "v6" : "", type,
+		          code, by, q == QUICQUOTE_SHORT ? "a packet it quotes too little of to tell"
+		                                         : "no packet of this attempt's");
+		return false;
+	}
 	/* The hub's name, and its address when the name is not one. */
 	const char *name = cl->cfg->server, *at = "", *addr = "";
 	if (strcmp(cl->cfg->server, cl->hub_str) != 0)
@@ -272,7 +318,7 @@ bool client_refused(struct client *cl, int err)
 		code = 13;
 	else
 		return false;
-	return unreachable(cl, NULL, false, 3, code);
+	return unreachable(cl, NULL, false, 3, code, NULL, 0);
 }
 
 int client_read_errors(struct client *cl)
@@ -284,7 +330,8 @@ int client_read_errors(struct client *cl)
 		enum icmp_kind k = e.origin == SO_EE_ORIGIN_ICMP || v6
 		                   ? icmp_error_kind(v6, e.type, e.code, NULL, 0)
 		                   : ICMP_KIND_OTHER;
-		if (k == ICMP_KIND_UNREACHABLE && unreachable(cl, &e.from, v6, e.type, e.code))
+		if (k == ICMP_KIND_UNREACHABLE &&
+		    unreachable(cl, &e.from, v6, e.type, e.code, e.quote, e.quotelen))
 			return 1; /* the connection and its socket are gone */
 		if (k == ICMP_KIND_TOO_BIG)
 			narrowed = true;

@@ -654,8 +654,11 @@ int udp_read_error(struct udp *u, struct udp_error *e)
 		char buf[CMSG_SPACE(sizeof(struct sock_extended_err) + sizeof(struct sockaddr_in6))];
 		struct cmsghdr align;
 	} ctl;
-	uint8_t quote[64]; /* the packet it is about: not needed */
-	struct iovec iov = {quote, sizeof(quote)};
+	memset(e, 0, sizeof(*e));
+	/* The payload it quotes, cut to e->quote (MSG_TRUNC): whether it is
+	 * about a packet of ours is the caller's to judge by it (anyone can
+	 * send an error, few know what we sent). */
+	struct iovec iov = {e->quote, sizeof(e->quote)};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 	                    .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
@@ -664,7 +667,7 @@ int udp_read_error(struct udp *u, struct udp_error *e)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return errno == EAGAIN || errno == EWOULDBLOCK ? 0 : -1;
-	memset(e, 0, sizeof(*e));
+	e->quotelen = (size_t)n;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		struct sock_extended_err ee;
 		if (!((cm->cmsg_level == IPPROTO_IP && cm->cmsg_type == IP_RECVERR) ||

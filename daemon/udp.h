@@ -136,6 +136,14 @@ struct udp_error {
 	uint8_t origin;                /* SO_EE_ORIGIN_ICMP, _ICMP6, _LOCAL, ... */
 	uint8_t type, code;            /* the ICMP or ICMPv6 message's */
 	struct sockaddr_storage from;  /* who sent it (ss_family 0: not told) */
+	/* The start of the UDP payload it is about, as much of it as the
+	 * error quoted (the kernel gives what follows the UDP header): none
+	 * from a router that quotes only 8 bytes past the IP header (RFC
+	 * 792), the whole packet from Linux, up to 576 or 1280 bytes in all
+	 * (RFC 1812, 4443). Enough for a QUIC long header's version and
+	 * destination connection ID. */
+	uint8_t quote[64];
+	size_t quotelen;
 };
 /* Client: every ICMP answer to u's packets is queued for udp_read_error,
  * not only those the kernel deems fatal (IP_RECVERR): the "host
