@@ -5,7 +5,8 @@
 # for a narrower way and stop; and one sent through the tunnel (by another
 # client) about the client's own QUIC packets is dropped before the kernel
 # sees it. A "port unreachable" (which ends an attempt that has heard
-# nothing yet, refused.sh) leaves a connection as it is.
+# nothing yet, refused.sh, if it quotes the attempt's packet, icmpquote.sh)
+# leaves a connection as it is.
 #
 #   hub 192.0.2.1 -- br0 -- c1 192.0.2.11, c2 192.0.2.12 (the forger)
 . "$(dirname "$0")/lib.sh"
