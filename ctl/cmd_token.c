@@ -82,9 +82,9 @@ static int add(const struct args *a)
 	int rc;
 	if (!name_ok(a, true, &rc) || !expires_ok(a, false, &expires, &rc))
 		return rc;
-	if (max && parse_limit(max, false, &limit) < 0)
-		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d",
-		                   max, TOKEN_MAX_SESSIONS);
+	if (max && parse_limit(max, true, &limit) < 0)
+		return usage_error(a->cmd, "--max-sessions '%s': expected a number of sessions, 1-%d, or "
+		                   "none", max, TOKEN_MAX_SESSIONS);
 	unsigned char addr[16];
 	if (vip && inet_pton(AF_INET, vip, addr) != 1 && inet_pton(AF_INET6, vip, addr) != 1)
 		return usage_error(a->cmd, "--vip '%s': not an IP address", vip);
@@ -93,7 +93,7 @@ static int add(const struct args *a)
 		json_object_set_new(params, "expires_in", json_integer((json_int_t)expires));
 	if (vip)
 		json_object_set_new(params, "vip", json_string(vip));
-	if (limit)
+	if (max) /* none is 0; without it the hub picks its default */
 		json_object_set_new(params, "max_sessions", json_integer(limit));
 	return rpc_run(a, params);
 }
@@ -123,6 +123,8 @@ static void show_add(struct answer *an, const struct args *a, json_t *r, FILE *o
 	int64_t limit;
 	if (ans_int(an, r, "max_sessions", OPTIONAL, 1, INT64_MAX, &limit))
 		fprintf(out, "  limit:   %lld live sessions\n", (long long)limit);
+	else /* said, as most tokens have a limit now */
+		fprintf(out, "  limit:   none (any number of live sessions)\n");
 }
 
 static void show_list(struct answer *an, const struct args *a, json_t *r, FILE *out)
@@ -238,13 +240,18 @@ static void show_remove(struct answer *an, const struct args *a, json_t *r, FILE
 		        "ends them)\n", a->operand, a->operand);
 }
 
+/* The hub's default for token add (token.add without max_sessions). */
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define DEFAULT_SESSIONS STR(TOKEN_DEFAULT_SESSIONS)
+
 static const struct flag add_flags[] = {
 	{.name = "expires", .value = "DURATION", .param = "expires_in",
 	 .help = "refused after this long: 30d, 12h, 90m, 45s, 1w2d (default: never)"},
 	{.name = "vip", .value = "IP", .param = "vip",
 	 .help = "a fixed VIP for its clients, inside the hub's subnet"},
 	{.name = "max-sessions", .value = "N", .param = "max_sessions",
-	 .help = "at most N live sessions at once (default: no limit)"},
+	 .help = "at most N live sessions at once, or none (default: " DEFAULT_SESSIONS ")"},
 	{0},
 };
 const struct command cmd_token_add = {

@@ -451,7 +451,7 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 {
 	struct server *s = ctx;
 	const char *name = NULL, *vip_s = NULL;
-	int64_t expires_in = 0, max_sessions = 0;
+	int64_t expires_in = 0, max_sessions = TOKEN_DEFAULT_SESSIONS; /* given 0: no limit */
 	*code = JSONRPC_INVALID_PARAMS;
 	if (jsonrpc_param_string(params, "name", true, &name, err, errlen) < 0 ||
 	    jsonrpc_param_int(params, "expires_in", false, &expires_in, err, errlen) < 0 ||

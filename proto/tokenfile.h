@@ -25,6 +25,10 @@ struct token_entry {
 
 /* The largest per-token session limit: a /16's worth of clients. */
 #define TOKEN_MAX_SESSIONS 65535
+/* token.add's limit when the caller names none: a person's few devices,
+ * not the pool (one holder of a token could take every address). Tokens
+ * stored without a limit keep none, and 0 still asks for none. */
+#define TOKEN_DEFAULT_SESSIONS 8
 
 /* 1..64 characters of [A-Za-z0-9._@-]: safe in logs, tables and shells. */
 bool token_name_valid(const char *name);

@@ -178,8 +178,8 @@ static void good_answers(void **state)
 	expect_lines("token add", "bob", json, (const char *const[]){"token 'bob' added",
 	             "token:   00ff", "slopnd client 'slopn://00ff@", "expires: in 2h05m",
 	             "vip:     10.100.0.9 (fixed)", "limit:   2 live", NULL});
-	expect_lines("token add", "bob", "{\"token\":\"00ff\",\"invite\":null}",
-	             (const char *const[]){"invite:  none", NULL});
+	expect_lines("token add", "bob", "{\"token\":\"00ff\",\"invite\":null,\"max_sessions\":null}",
+	             (const char *const[]){"invite:  none", "limit:   none (any number", NULL});
 	snprintf(json, sizeof(json),
 	         "{\"tokens\":[{\"name\":\"shared\",\"shared\":true,\"created\":%lld,\"live\":1,"
 	         "\"sessions\":4,\"rx_bytes\":0,\"tx_bytes\":0},{\"name\":\"old\",\"created\":0,"
