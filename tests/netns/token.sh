@@ -57,7 +57,8 @@ expect_eq "c1's rx_pkts grew by" "$((after - before))" 5
 expect_eq "token list: alice's live sessions" "$(ctl --json token list | jq '.tokens[] | select(.name == "alice") | .live')" 2
 [ "$(ctl --json token list | jq '.tokens[0].last_used')" -ge "$(jq '.tokens[0].created' "$TMP/hub-state/tokens.json")" ] ||
 	fail "last_used not set"
-ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +- +now +2 +2 +[0-9.]+ K?i?B +[0-9.]+ K?i?B$" || fail "token list: $(ctl token list)"
+# alice was added without --max-sessions: the hub's default limit, 8.
+ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +- +now +2/8 +2 +[0-9.]+ K?i?B +[0-9.]+ K?i?B$" || fail "token list: $(ctl token list)"
 ctl --json token list | jq -e '.tokens[] | has("token") or has("sha256") | not' >/dev/null || fail "token list leaks secrets"
 ok "sessions list and token list show alice"
 
@@ -328,6 +329,60 @@ expect_eq "raw token.set errors" "$(cat "$TMP/raw.txt")" "-32602 params.max_sess
 -32602 give params.expires_in, params.max_sessions or both"
 expect_eq "duo after them" "$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | .max_sessions')" null
 ok "token.set: out-of-range and missing values refused, naming the parameter"
+
+# A token added without --max-sessions has a limit of 8 live sessions: one
+# holder of it took the whole pool before. Its 9th client (slopn-flood's
+# logins, each a client of its own) is refused for the limit and counted.
+# --max-sessions none asks for no limit, and a token stored without one
+# (erin's, written by hand as an older hub wrote them) keeps none.
+out=$(ctl --json token add octo) || fail "token add octo"
+octo=$(jq -r .token <<< "$out")
+expect_eq "token add without --max-sessions: max_sessions" "$(jq .max_sessions <<< "$out")" 8
+expect_eq "token list: octo's limit" \
+	"$(ctl --json token list | jq '.tokens[] | select(.name == "octo") | .max_sessions')" 8
+expect_eq "tokens.json: octo's max_sessions" \
+	"$(jq '.tokens[] | select(.name == "octo") | .max_sessions' "$TMP/hub-state/tokens.json")" 8
+ctl token add uno | grep -qx "  limit:   8 live sessions" || fail "token add uno: the default limit not said"
+out=$(ctl --json token add free --max-sessions none) || fail "token add --max-sessions none"
+free=$(jq -r .token <<< "$out")
+expect_eq "token add --max-sessions none: max_sessions" "$(jq .max_sessions <<< "$out")" null
+expect_eq "tokens.json: free has no limit" \
+	"$(jq '.tokens[] | select(.name == "free") | has("max_sessions")' "$TMP/hub-state/tokens.json")" false
+ctl token add free2 --max-sessions none | grep -qx "  limit:   none (any number of live sessions)" ||
+	fail "token add --max-sessions none: 'limit: none' not said"
+expect_eq "token list: erin's limit" \
+	"$(ctl --json token list | jq '.tokens[] | select(.name == "erin") | .max_sessions')" null
+ok "token add: a limit of 8 by default, none with --max-sessions none; erin's (stored without) none"
+
+login_of() { printf '{"type":"login_request","token":"%s","client_version":"token.sh","os":"linux"}' "$1"; }
+live_of() { ctl --json token list | jq --arg n "$1" '.tokens[] | select(.name == $n) | .live'; }
+live_is() { [ "$(live_of "$1")" = "$2" ]; }
+limit_refused() { ctl --json status | jq .logins_refused.token_limit; }
+refused_past() { [ "$(limit_refused)" -gt "$1" ]; }
+n=$(limit_refused)
+flood_bg "$TMP/octo.json" --count 9 --total 9 --duration 60 --login "$(login_of "$octo")" --client-ids
+wait_until 20 "octo's 9th client refused" refused_past "$n"
+wait_until 10 "octo's 8 sessions" live_is octo 8
+flood_end
+expect_eq "token_limit refusals from octo's 9 clients" "$(limit_refused)" "$((n + 1))"
+expect_eq "octo's clients: held, refused by the hub, its code and reason" \
+	"$(jq -c '[.held_end, .closed_by_hub, .last_code, .last_reason]' "$TMP/octo.json")" \
+	'[8,1,5,"token'"'"'s session limit"]'
+ctl sessions kick --token octo > /dev/null || fail "kick octo's sessions"
+ok "a token added without --max-sessions takes 8 clients; the 9th is refused for its limit, counted"
+
+for t in free erin; do
+	n=$(limit_refused)
+	before=$(live_of $t)
+	[ $t = free ] && secret=$free || secret=hand-made-secret
+	flood_bg "$TMP/$t.json" --count 9 --total 9 --duration 60 --login "$(login_of "$secret")" --client-ids
+	wait_until 20 "9 more sessions of $t" live_is $t "$((before + 9))"
+	flood_end
+	expect_eq "$t's 9 clients: held, refused by the hub" "$(jq -c '[.held_end, .closed_by_hub]' "$TMP/$t.json")" '[9,0]'
+	expect_eq "token_limit refusals with $t's 9 clients" "$(limit_refused)" "$n"
+	[ $t = erin ] || ctl sessions kick --token $t > /dev/null || fail "kick $t's sessions" # (erin's client stays)
+done
+ok "no limit for a token added with --max-sessions none, nor for one stored without a limit"
 
 # The invite's address: --public-address, its port defaulting to the listen
 # port's; the listen address itself unless it is a wildcard (then no invite).
