@@ -32,7 +32,8 @@ expect_eq "sessions" "$(alice sessions)" 1
 [ "$(alice rx_bytes)" -ge $((20 * 1028)) ] || fail "bytes not counted: $(alice rx_bytes)"
 [[ $(alice last_remote) =~ ^\"192\.0\.2\.11:[0-9]+\"$ ]] || fail "last_remote: $(alice last_remote)"
 [ "$(alice last_seen)" -ge "$(($(date +%s) - 2))" ] || fail "last_seen: $(alice last_seen)"
-ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +- +now +1 +1 +[0-9.]+ KiB +[0-9.]+ KiB$" ||
+# LIVE is live/limit: alice has token add's default limit, 8.
+ctl token list | grep -Eq "^alice +[0-9-]+ [0-9:]+ +never +- +- +now +1/8 +1 +[0-9.]+ KiB +[0-9.]+ KiB$" ||
 	fail "token list: $(ctl token list)"
 ok "token list: live totals of alice"
 
