@@ -1240,8 +1240,13 @@ int client_run(const struct config *cfg)
 		sd_event_source_set_io_fd_own(cl->nl_src, 1);
 	}
 	sd_event_set_watchdog(cl->ev, 1);
-	if (cfg->control && !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl)))
+	bool ctl_unsafe = false;
+	if (cfg->control &&
+	    !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl, &ctl_unsafe))) {
+		if (ctl_unsafe)
+			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
 		goto out;
+	}
 	if (repair_dns(cl, cl->tunname) < 0)
 		goto out;
 	if (client_killswitch_start(cl) < 0)

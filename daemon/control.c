@@ -22,6 +22,7 @@
 #include "proto/jsonrpc.h"
 #include "proto/linebuf.h"
 #include "proto/text.h"
+#include "tun/statefile.h"
 
 /* A caller past the table's end closes the one idle the longest, so idle
  * callers never shut an administrator out. Subscribers stay until they hang
@@ -588,19 +589,32 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	return 0;
 }
 
-static int make_parent(const char *path)
+/* The socket's directory, made if it is not there. One that is there is
+ * used only as the state directory would be: another user who owns it,
+ * or who may write it, could put a socket of theirs in our socket's place
+ * for slopnctl to talk to. 0; -1 with errno, not logged; -2 logged, with
+ * *unsafe set when it was refused for its owner or mode. */
+static int make_parent(const char *path, bool *unsafe)
 {
 	char *copy = strdup(path);
 	if (!copy)
 		return -1;
 	char *dir = dirname(copy);
 	int rv = 0;
+	char err[1600];
 	if (mkdir(dir, 0755) == 0)
 		/* The unit's UMask=0077 made it 0700: the group slopn's members
 		 * could not reach the socket in it. */
 		chmod(dir, 0755);
 	else if (errno != EEXIST)
 		rv = -1;
+	else if (statefile_dir_check_as(dir, false, "control socket's directory",
+	                                "the control socket in it", "--control", err,
+	                                sizeof(err)) < 0) {
+		*unsafe = errno == EPERM;
+		log_err("%s", err);
+		rv = -2;
+	}
 	free(copy);
 	return rv;
 }
@@ -636,8 +650,9 @@ static int bind_0660(int fd, const struct sockaddr_un *sa)
 }
 
 struct control *control_open(sd_event *ev, const char *path, const char *role,
-                             const struct control_method *methods, void *ctx)
+                             const struct control_method *methods, void *ctx, bool *unsafe)
 {
+	*unsafe = false;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof(sa.sun_path)) {
 		log_err("control socket path %s is too long (max %zu bytes)", path, sizeof(sa.sun_path) - 1);
@@ -648,7 +663,12 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 	if (!c)
 		return NULL;
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (c->fd < 0 || make_parent(path) < 0)
+	if (c->fd < 0)
+		goto fail;
+	int made = make_parent(path, unsafe);
+	if (made == -2)
+		goto fail_quiet;
+	if (made < 0)
 		goto fail;
 	if (bind_0660(c->fd, &sa) < 0) {
 		if (errno != EADDRINUSE)

@@ -35,9 +35,11 @@ struct control_method {
 
 /* Listen on path (the directory is created; a stale socket is replaced).
  * role ("hub", "client") names the daemon in the answer to an unknown
- * method; methods ends with a {NULL} entry. NULL on failure (logged). */
+ * method; methods ends with a {NULL} entry. NULL on failure (logged), with
+ * *unsafe true when it was path's directory, which another user owns or
+ * may write (statefile_dir_check_as): so until someone changes it. */
 struct control *control_open(sd_event *ev, const char *path, const char *role,
-                             const struct control_method *methods, void *ctx);
+                             const struct control_method *methods, void *ctx, bool *unsafe);
 /* The same on a listening socket handed over by systemd (not unlinked at exit). */
 struct control *control_adopt(sd_event *ev, int fd, const char *role,
                               const struct control_method *methods, void *ctx);

@@ -1330,9 +1330,14 @@ int server_run(const struct config *cfg)
 	hub_expiry_arm(s);
 	s->started_mono = timer_now_usec();
 	s->started = time(NULL);
+	bool ctl_unsafe = false;
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
-	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods, s)))
+	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods,
+	                                                          s, &ctl_unsafe))) {
+		if (ctl_unsafe)
+			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
 		goto out;
+	}
 	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
 	sd_event_set_watchdog(s->ev, 1);
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",

@@ -338,7 +338,8 @@ int statefile_set_aside(const char *path, char *to, size_t tolen)
 	return -1;
 }
 
-int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen)
+int statefile_dir_check_as(const char *dir, bool any_owner, const char *name, const char *kept,
+                           const char *option, char *err, size_t errlen)
 {
 	/* O_PATH: a user who may not read it (slopnd pin as another user) can
 	 * still be told about its owner and mode. A link is followed: the
@@ -348,9 +349,11 @@ int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errle
 		if (errno == ENOENT)
 			return 0;
 		int e = errno;
-		snprintf(err, errlen, "state directory %s: %s", dir,
-		         e == ENOTDIR ? "not a directory (give a directory with --state-dir)"
-		                      : strerror(e));
+		if (e == ENOTDIR)
+			snprintf(err, errlen, "%s %s: not a directory (give a directory with %s)", name,
+			         dir, option);
+		else
+			snprintf(err, errlen, "%s %s: %s", name, dir, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -359,7 +362,7 @@ int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errle
 	int e = errno;
 	close(fd);
 	if (r < 0) {
-		snprintf(err, errlen, "state directory %s: %s", dir, strerror(e));
+		snprintf(err, errlen, "%s %s: %s", name, dir, strerror(e));
 		errno = e;
 		return -1;
 	}
@@ -369,7 +372,8 @@ int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errle
 	if (owner_ok && mode_ok)
 		return 1;
 	/* Another user who may write there could put a key of theirs in
-	 * hub.key, or tokens of theirs in tokens.json. */
+	 * hub.key, tokens of theirs in tokens.json, a socket of theirs where
+	 * slopnctl looks for the hub's. */
 	char fix[1200] = "";
 	if (!owner_ok)
 		snprintf(fix, sizeof(fix), "chown %u %s", (unsigned)me, dir);
@@ -383,12 +387,17 @@ int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errle
 	if (!mode_ok)
 		snprintf(what + strlen(what), sizeof(what) - strlen(what),
 		         "writable by its group or others");
-	snprintf(err, errlen,
-	         "state directory %s is %s (mode %04o): another user could replace the files kept "
-	         "there (the hub's key, its tokens); %s, or give another --state-dir",
-	         dir, what, (unsigned)(st.st_mode & 07777), fix);
+	snprintf(err, errlen, "%s %s is %s (mode %04o): another user could replace %s; %s, or give "
+	         "another %s", name, dir, what, (unsigned)(st.st_mode & 07777), kept, fix, option);
 	errno = EPERM;
 	return -1;
+}
+
+int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen)
+{
+	return statefile_dir_check_as(dir, any_owner, "state directory",
+	                              "the files kept there (the hub's key, its tokens)", "--state-dir",
+	                              err, errlen);
 }
 
 int statefile_dir_make(const char *dir, char *err, size_t errlen)

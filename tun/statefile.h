@@ -81,6 +81,12 @@ int statefile_set_aside(const char *path, char *to, size_t tolen);
  * when there is none, -1 with err naming it and saying what to do (chown,
  * chmod go-w), errno EPERM (or the open's). */
 int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen);
+/* The same for another directory of ours, its messages in words of its
+ * own: name ("control socket's directory"), what another user could
+ * replace there ("the control socket in it"), and the option that gives
+ * another (--control). */
+int statefile_dir_check_as(const char *dir, bool any_owner, const char *name, const char *kept,
+                           const char *option, char *err, size_t errlen);
 /* mkdir(dir, 0700), or statefile_dir_check of the one there. 0 or -1 with
  * err. */
 int statefile_dir_make(const char *dir, char *err, size_t errlen);

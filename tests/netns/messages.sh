@@ -166,6 +166,54 @@ kept nsx hub timeout 3 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun 
 	--state-dir "$TMP/open-state" --control "$TMP/open.sock" 2> "$TMP/err.txt"
 grep -q "pin sha256:" "$TMP/err.txt" || fail "no hub on root's 0700 state directory: $(cat "$TMP/err.txt")"
 ok "a state directory of another user, or writable by others, is refused by the hub and a client (exit 2), pin if others may write it; root's 0700 is used"
+# The control socket's directory likewise: another user who owns it or
+# may write it could put a socket of theirs where slopnctl looks for the
+# hub's. The hub and a client exit 2 before they listen, naming it and
+# saying what to do, and leave no socket there; root's 0755 (/run/slopn as
+# the unit's RuntimeDirectory= makes it) is used, and so is a socket
+# systemd hands over, whatever --control's directory is: nothing is made.
+mkdir "$TMP/open-ctl"
+chown 12345 "$TMP/open-ctl"
+chmod 0777 "$TMP/open-ctl"
+want="control socket's directory $TMP/open-ctl is owned by uid 12345, not this user's or root's, and writable by its group or others (mode 0777): another user could replace the control socket in it; chown 0 $TMP/open-ctl and chmod go-w $TMP/open-ctl, or give another --control"
+kept nsx hub timeout 10 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
+	--state-dir "$TMP/ctl-state" --control "$TMP/open-ctl/hub.sock" 2> "$TMP/err.txt"
+expect_eq "a hub with its control socket in another user's world-writable directory exits" "$?" 2
+grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "hub on an open control directory: $(cat "$TMP/err.txt")"
+grep -q "listening on" "$TMP/err.txt" && fail "the hub started on an open control directory: $(cat "$TMP/err.txt")"
+[ -e "$TMP/open-ctl/hub.sock" ] && fail "the hub made its socket in another user's directory"
+kept nsx c1 timeout 10 "$SLOPND" client --server 192.0.2.1:4999 --token x --tun open1 \
+	--state-dir "$TMP/ctl-cstate" --control "$TMP/open-ctl/c1.sock" 2> "$TMP/err.txt"
+expect_eq "a client with its control socket there exits" "$?" 2
+grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "client on an open control directory: $(cat "$TMP/err.txt")"
+[ -e "$TMP/open-ctl/c1.sock" ] && fail "the client made its socket in another user's directory"
+chown 0 "$TMP/open-ctl"
+chmod 0775 "$TMP/open-ctl"
+kept nsx hub timeout 10 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
+	--state-dir "$TMP/ctl-state" --control "$TMP/open-ctl/hub.sock" 2> "$TMP/err.txt"
+expect_eq "a hub with its control socket in a group-writable directory exits" "$?" 2
+grep -qF "slopnd: error: control socket's directory $TMP/open-ctl is writable by its group or others (mode 0775): another user could replace the control socket in it; chmod go-w $TMP/open-ctl, or give another --control" "$TMP/err.txt" ||
+	fail "hub on a group-writable control directory: $(cat "$TMP/err.txt")"
+if command -v systemd-socket-activate > /dev/null; then
+	# The first call starts it, on the socket systemd-socket-activate made.
+	ip netns exec "$RUN-hub" systemd-socket-activate -l "$TMP/act.sock" --fdname=control \
+		"$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 --state-dir "$TMP/ctl-state" \
+		--control "$TMP/open-ctl/hub.sock" > "$TMP/act.log" 2>&1 &
+	PIDS+=($!)
+	PID_act=$!
+	wait_until 10 "systemd-socket-activate's socket" test -S "$TMP/act.sock"
+	wait_hub "$TMP/act.sock"
+	grep -q "control socket from systemd" "$TMP/act.log" || fail "no socket from systemd: $(cat "$TMP/act.log")"
+	stop act
+else
+	[ "${CI:-}" = true ] && fail "needs systemd-socket-activate"
+fi
+chmod 0755 "$TMP/open-ctl"
+kept nsx hub timeout 3 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
+	--state-dir "$TMP/ctl-state" --control "$TMP/open-ctl/hub.sock" 2> "$TMP/err.txt"
+grep -q "control socket $TMP/open-ctl/hub.sock$" "$TMP/err.txt" ||
+	fail "no hub on root's 0755 control directory: $(cat "$TMP/err.txt")"
+ok "a control socket's directory of another user, or writable by others, is refused by the hub and a client (exit 2); root's 0755 is used, and a socket from systemd"
 hubd server --config "$TMP/bad.conf" --help > "$TMP/out.txt" 2> "$TMP/err.txt"
 expect_eq "--help beside a broken config exits" "$?" 0
 expect_eq "--help beside a broken config" "$(head -n 1 "$TMP/out.txt")$(cat "$TMP/err.txt")" \
