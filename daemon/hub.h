@@ -59,6 +59,16 @@ extern const char *const saved_file_name[SAVED_FILES];
  * minute, or for tests SLOPND_SAVE_RETRY_SECONDS. Both in hub_leases.c. */
 uint64_t hub_save_retry(void);
 
+/* A state file that could not be used at the start (why), kept as it was
+ * and never written over while the hub runs: a failed save in status and
+ * metrics until the exit. In hub_leases.c, with the next. */
+void hub_save_hold(struct save_state *st, const char *why);
+/* At exit, with changes such a held file did not get: an error naming
+ * what (the "leases" ...), the file, why it was held, what is lost and
+ * what to do. -1, for the exit status: what changed is lost. */
+int hub_save_held_at_exit(const struct save_state *st, const char *what, const char *path,
+                          const char *lost);
+
 /* Note a failed save: true if it is the first of a row (to be said). */
 static inline bool save_failed(struct save_state *st, const char *err)
 {

@@ -32,19 +32,39 @@ uint64_t hub_save_retry(void)
 	return v ? v * 1000000 : SAVE_LATER_USEC;
 }
 
+#define HELD "not saved over the file, which could not be used at the start: "
+
+void hub_save_hold(struct save_state *st, const char *why)
+{
+	char err[sizeof(st->err)];
+	snprintf(err, sizeof(err), HELD "%.400s", why); /* for status: the log has it whole */
+	save_failed(st, err);
+}
+
+int hub_save_held_at_exit(const struct save_state *st, const char *what, const char *path,
+                          const char *lost)
+{
+	/* Why, as hub_save_hold noted it; nothing saved since can have
+	 * cleared it (no save is tried over a held file). */
+	const char *why = st->err;
+	if (!strncmp(why, HELD, strlen(HELD)))
+		why += strlen(HELD);
+	log_err("%s not saved at exit: %s is kept as it was at the start, when it could not be "
+	        "used (%s); %s (make it readable, or move it away, before the next start)",
+	        what, path, why, lost);
+	return -1;
+}
+
 /* Start without the file's leases and never write over it: its leases
  * may be whole, and the next save would lose them for good. Said in the
  * log (why: after "PATH: ") and, as a failed save, in status and metrics. */
 static void hold(struct server *s, const char *why)
 {
-	char err[512];
 	s->leases_held = true;
 	log_err("%s: %s; starting without leases (clients get new addresses), and the file is "
 	        "kept as it is: no leases are saved over it while the hub runs (make it readable, "
 	        "or move it away, and restart the hub)", s->leases_path, why);
-	snprintf(err, sizeof(err), "not saved over the file, which could not be used at the start: %s",
-	         why);
-	save_failed(&s->saved[SAVED_LEASES], err);
+	hub_save_hold(&s->saved[SAVED_LEASES], why);
 }
 
 void hub_leases_load(struct server *s)
@@ -97,12 +117,13 @@ int hub_leases_save(struct server *s, bool at_exit)
 {
 	if (!s->addrs.changed && !s->addrs.touched)
 		return 0;
-	if (s->leases_held) {
-		if (at_exit)
-			log_warn("leases not saved at exit: %s is kept as it was at the start, when it "
-			         "could not be used", s->leases_path);
-		return 0;
-	}
+	if (s->leases_held)
+		/* The leases of this run's clients are lost: an error, and exit
+		 * 1, as for a save that fails (a full disk). */
+		return at_exit ? hub_save_held_at_exit(&s->saved[SAVED_LEASES], "leases", s->leases_path,
+		                                       "the next run may give clients of this one other "
+		                                       "addresses")
+		               : 0;
 	uint64_t t0 = timer_now_usec();
 	char *text = leasefile_format(s->addrs.leases, s->addrs.nleases), err[512];
 	if (!text)

@@ -141,8 +141,12 @@ static int save(struct server *s, bool at_exit)
 		if (!traffic_get(t, ss->token_name))
 			return fail(s, at_exit, "out of memory");
 	}
-	if ((!live && !t->dirty) || t->held)
-		return 0; /* nothing moved since the last save, or the file is not ours to write */
+	if (!live && !t->dirty)
+		return 0; /* nothing moved since the last save */
+	if (t->held) /* the file is not ours to write: at exit, this run's totals are lost */
+		return at_exit ? hub_save_held_at_exit(&s->saved[SAVED_TRAFFIC], "per-token totals",
+		                                       t->path, "the totals counted in this run are lost")
+		               : 0;
 	uint64_t t0 = timer_now_usec();
 	struct traffic_entry *now = calloc(t->n + 1, sizeof(*now));
 	const char **names = calloc(t->n + 1, sizeof(*names));
@@ -201,10 +205,7 @@ int hub_traffic_start(struct server *s)
 		log_err("per-token totals %s: %s: the totals are counted but not saved over the file "
 		        "while the hub runs (make it readable, or move it away, and restart the hub)",
 		        path, why);
-		char said[512];
-		snprintf(said, sizeof(said),
-		         "not saved over the file, which could not be used at the start: %.400s", why);
-		save_failed(&s->saved[SAVED_TRAFFIC], said);
+		hub_save_hold(&s->saved[SAVED_TRAFFIC], why);
 	}
 	uint64_t now;
 	if (sd_event_now(s->ev, CLOCK_MONOTONIC, &now) < 0 ||

@@ -126,7 +126,9 @@ ok "a second corrupt traffic.json goes to .bad.2, the first .bad kept"
 
 # A traffic.json that cannot be read (here a FIFO) is not damaged: it may
 # hold whole totals. The hub counts on, says so, and neither sets it aside
-# (it was renamed to .bad as if damaged) nor saves over it.
+# (it was renamed to .bad as if damaged) nor saves over it. Its stop, with
+# the totals of sessions that ended, says they are lost, as an error that
+# names the file and what to do, and exits 1 (it said nothing, and 0).
 hub_stop_keep_log hub-corrupt2
 rm -f "$STATE/traffic.json" # none, unless a save after the second corrupt one made it
 mkfifo "$STATE/traffic.json"
@@ -137,13 +139,18 @@ grep -q "per-token totals $STATE/traffic.json: cannot read: not a regular file: 
 traffic_saved_as bob bob0
 [ -p "$STATE/traffic.json" ] || fail "the unreadable traffic.json was replaced or moved: $(ls -l "$STATE")"
 [ -e "$STATE/traffic.json.bad.3" ] && fail "the unreadable traffic.json was set aside as damaged"
-ok "an unreadable traffic.json is held: counted, not set aside, not written over"
+stop c1:bob
+stop hub 1
+grep -q "error: per-token totals not saved at exit: $STATE/traffic.json is kept as it was at the start, when it could not be used (cannot read: not a regular file); the totals counted in this run are lost (make it readable, or move it away, before the next start)$" \
+	"$TMP/hub.log" || fail "no word at exit of the totals not saved: $(tail -n 3 "$TMP/hub.log")"
+[ -p "$STATE/traffic.json" ] || fail "the unreadable traffic.json was replaced or moved at exit: $(ls -l "$STATE")"
+mv "$TMP/hub.log" "$TMP/hub-fifo.log"
+ok "an unreadable traffic.json is held: counted, not set aside, not written over; the stop says the totals are lost, exit 1"
 
 # A corrupt file that cannot be set aside (every .bad name taken): the
 # totals are counted, the file never written over (it was, at the next
-# save, its totals lost for good, the log saying it was kept).
-stop c1:bob
-hub_stop_keep_log hub-fifo
+# save, its totals lost for good, the log saying it was kept); a stop
+# with a session live says those totals are lost, and exits 1.
 rm "$STATE/traffic.json"
 echo '{"version":1,"tokens":[{' > "$STATE/traffic.json"
 cp "$STATE/traffic.json" "$TMP/corrupt.json"
@@ -153,4 +160,8 @@ grep -q "per-token totals $STATE/traffic.json: line 2 .*cannot be set aside as $
 	"$TMP/hub.log" || fail "no word about the file held: $(grep totals "$TMP/hub.log")"
 traffic_saved_as bob2 bob1
 cmp -s "$TMP/corrupt.json" "$STATE/traffic.json" || fail "the unreadable traffic.json was written over"
-ok "a corrupt traffic.json that cannot be set aside is not written over"
+stop hub 1
+grep -q "error: per-token totals not saved at exit: $STATE/traffic.json is kept as it was at the start, when it could not be used (line 2 .*cannot be set aside as $STATE/traffic.json.bad.99 .*); the totals counted in this run are lost" \
+	"$TMP/hub.log" || fail "no word at exit of the totals not saved: $(tail -n 3 "$TMP/hub.log")"
+cmp -s "$TMP/corrupt.json" "$STATE/traffic.json" || fail "the unreadable traffic.json was written over at exit"
+ok "a corrupt traffic.json that cannot be set aside is not written over; the stop says the totals are lost, exit 1"
