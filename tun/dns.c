@@ -18,29 +18,47 @@
  * single-threaded. */
 static char orig[MAX_RESOLV], mine[MAX_RESOLV];
 
-static int read_all(const char *path, char *buf, size_t cap, size_t *len)
+/* What to do when resolv.conf, or our copy of its original, is there but
+ * no regular file (a FIFO, a device): neither can be read whole. */
+#define RESOLV_TODO "--accept-dns rewrites a regular file only: put one there, or name one " \
+                    "with --resolv-conf"
+#define BACKUP_TODO "it holds no original of resolv.conf to put back: move it away"
+
+/* All of path into buf (a file that fills cap is too large). 0, or -1
+ * with errno and, when err is not NULL, "cannot read PATH: WHY" in it;
+ * todo, what to do, after the why of a path that is no regular file. */
+static int read_all(const char *path, char *buf, size_t cap, size_t *len, char *err,
+                    size_t errlen, const char *todo)
 {
 	/* Not blocking: the open of a FIFO waits for a writer. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0)
-		return -1;
+	const char *why = NULL;
+	int e = 0;
 	struct stat st;
-	int bad = fstat(fd, &st) < 0 ? errno : S_ISDIR(st.st_mode) ? EISDIR
-	        : !S_ISREG(st.st_mode) ? EINVAL : 0; /* a FIFO, a device */
-	if (bad) {
+	if (fd < 0)
+		why = strerror(e = errno);
+	else if ((why = statefile_not_regular(fd, &st))) {
+		e = errno;
+		if (e != EINVAL)
+			todo = NULL; /* a directory, or fstat failed: no FIFO to move away */
+	} else {
+		/* A read that failed halfway is no file: restored from it,
+		 * resolv.conf would lose its end, and the backup would be gone. */
+		int rv = fd_read_all(fd, buf, cap, len);
+		e = rv < 0 ? errno : EFBIG;
+		if (rv < 0 || *len == cap)
+			why = strerror(e);
+		todo = NULL;
+	}
+	if (fd >= 0)
 		close(fd);
-		errno = bad;
-		return -1;
-	}
-	/* A read that failed halfway is no file: restored from it, resolv.conf
-	 * would lose its end, and the backup would be gone. */
-	int rv = fd_read_all(fd, buf, cap, len), e = rv < 0 ? errno : EFBIG;
-	close(fd);
-	if (rv < 0 || *len == cap) {
-		errno = e;
-		return -1;
-	}
-	return 0;
+	if (!why)
+		return 0;
+	if (err)
+		snprintf(err, errlen, "cannot read %s: %s%s%s", path, why, todo ? "; " : "",
+		         todo ? todo : "");
+	errno = e;
+	return -1;
 }
 
 /* resolv.conf in place (O_TRUNC, not rename): a bind-mounted file cannot
@@ -114,10 +132,8 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 		return -1;
 	}
 	size_t len = 0;
-	if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	if (read_all(path, orig, MAX_RESOLV, &len, err, errlen, RESOLV_TODO) < 0)
 		return -1;
-	}
 	int who = owner(orig, len, bak);
 	if (who == OTHERS)
 		return DNS_OTHER;
@@ -142,7 +158,7 @@ int dns_apply(const char *path, const char *bak, uint32_t server, const uint8_t 
 	 * the file holds the original again (the open may have emptied it). */
 	size_t now = 0;
 	bool kept = made;
-	if (made && ((read_all(path, mine, MAX_RESOLV, &now) == 0 && now == len &&
+	if (made && ((read_all(path, mine, MAX_RESOLV, &now, NULL, 0, NULL) == 0 && now == len &&
 	              !memcmp(mine, orig, len)) || write_all(path, orig, len) == 0)) {
 		unlink(bak);
 		kept = false;
@@ -156,12 +172,8 @@ int dns_check(const char *path, const char *bak, uint32_t server, const uint8_t 
               char *err, size_t errlen)
 {
 	size_t len = 0, n = ours(bak, server, server6);
-	if (read_all(path, orig, MAX_RESOLV, &len) < 0) {
-		if (errno == ENOENT)
-			return DNS_OURS; /* on its way: a rename brings the new one */
-		snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
-		return -1;
-	}
+	if (read_all(path, orig, MAX_RESOLV, &len, err, errlen, RESOLV_TODO) < 0)
+		return errno == ENOENT ? DNS_OURS : -1; /* missing: on its way, a rename brings it */
 	if (len == n && !memcmp(orig, mine, n))
 		return DNS_OURS;
 	int who = owner(orig, len, bak);
@@ -198,7 +210,7 @@ int dns_leave(const char *path, const char *bak, uint32_t server, const uint8_t 
               char *err, size_t errlen)
 {
 	size_t len = 0, n = ours(bak, server, server6);
-	if (read_all(path, orig, MAX_RESOLV, &len) == 0) {
+	if (read_all(path, orig, MAX_RESOLV, &len, NULL, 0, NULL) == 0) {
 		if (len == n && !memcmp(orig, mine, n))
 			return DNS_OURS;
 		if (owner(orig, len, bak) == OTHERS) {
@@ -212,12 +224,8 @@ int dns_leave(const char *path, const char *bak, uint32_t server, const uint8_t 
 int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 {
 	size_t len = 0, now = 0;
-	if (read_all(bak, orig, MAX_RESOLV, &len) < 0) {
-		if (errno == ENOENT)
-			return DNS_NO_BACKUP;
-		snprintf(err, errlen, "cannot read %s: %s", bak, strerror(errno));
-		return -1;
-	}
+	if (read_all(bak, orig, MAX_RESOLV, &len, err, errlen, BACKUP_TODO) < 0)
+		return errno == ENOENT ? DNS_NO_BACKUP : -1;
 	/* An older slopnd took another's file for the original: putting it
 	 * back would leave slopnd's servers in for good. */
 	if (owner(orig, len, bak) != FOREIGN) {
@@ -229,11 +237,9 @@ int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 	/* Only over our own text: anything else was written after it (a DHCP
 	 * client's after a crash, another slopnd's) and is newer than the copy. */
 	bool gone = false;
-	if (read_all(path, mine, MAX_RESOLV, &now) < 0) {
-		if (errno != ENOENT) {
-			snprintf(err, errlen, "cannot read %s: %s", path, strerror(errno));
+	if (read_all(path, mine, MAX_RESOLV, &now, err, errlen, RESOLV_TODO) < 0) {
+		if (errno != ENOENT)
 			return -1;
-		}
 		gone = true;
 	}
 	/* Empty: our write cut short by a crash (it truncates, then writes),

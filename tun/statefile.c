@@ -86,6 +86,25 @@ static void sweep(const char *path)
 	closedir(d);
 }
 
+const char *statefile_not_regular(int fd, struct stat *st)
+{
+	if (fstat(fd, st) < 0) {
+		int e = errno;
+		const char *why = strerror(e);
+		errno = e;
+		return why;
+	}
+	if (S_ISDIR(st->st_mode)) {
+		errno = EISDIR;
+		return strerror(EISDIR);
+	}
+	if (!S_ISREG(st->st_mode)) {
+		errno = EINVAL;
+		return "not a regular file";
+	}
+	return NULL;
+}
+
 static int read_file(const char *path, bool sweep_first, size_t max, char **buf, size_t *len,
                      char *err, size_t errlen)
 {
@@ -103,14 +122,10 @@ static int read_file(const char *path, bool sweep_first, size_t max, char **buf,
 		return -1;
 	}
 	struct stat st;
-	const char *why = NULL;
 	int e = 0; /* errno for the caller, set on each failure: not a stale one */
-	if (fstat(fd, &st) < 0)
-		why = strerror(e = errno);
-	else if (S_ISDIR(st.st_mode))
-		why = strerror(e = EISDIR);
-	else if (!S_ISREG(st.st_mode))
-		why = "not a regular file", e = EINVAL;
+	const char *why = statefile_not_regular(fd, &st);
+	if (why)
+		e = errno;
 	size_t n = 0;
 	char *b = why ? NULL : read_upto(fd, st.st_size, max, &n);
 	if (!why && !b)

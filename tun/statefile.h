@@ -24,6 +24,12 @@ int statefile_read_nosweep(const char *path, size_t max, char **buf, size_t *len
  * or give --state-dir)", else "". */
 const char *statefile_denied_hint(int e, bool write);
 
+/* What makes the open file fd no file to read whole, for a message: NULL
+ * for a regular file (*st filled in); else fstat's error, strerror(EISDIR),
+ * or "not a regular file" (a FIFO, a device, a socket: a read may wait for
+ * a writer, or never end), with errno set (fstat's, EISDIR, EINVAL). */
+const char *statefile_not_regular(int fd, struct stat *st);
+
 /* All of data into fd (again after EINTR or a short write). 0 or -1 with
  * errno. */
 int fd_write_all(int fd, const void *data, size_t len);

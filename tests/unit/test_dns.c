@@ -336,23 +336,51 @@ static void resolv_conf_not_writable(void **state)
 
 /* A FIFO as resolv.conf or as its backup: refused at once, not waited on
  * (the open waited for a writer, in the client's event loop). alarm: the
- * test dies if one blocks. */
+ * test dies if one blocks. The error names the file, says it is not a
+ * regular file (it said "Invalid argument") and what to do. */
 static void fifo(void **state)
 {
 	uint32_t hub;
+	char want[512];
 	inet_pton(AF_INET, "10.100.0.1", &hub);
 	assert_int_equal(mkfifo(conf, 0600), 0);
 	alarm(5);
 	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "cannot read"));
+	snprintf(want, sizeof(want), "cannot read %s: not a regular file; --accept-dns rewrites a "
+	         "regular file only: put one there, or name one with --resolv-conf", conf);
+	assert_string_equal(err, want);
 	assert_null(get(bak));
+	/* The same while connected, and at the restore. */
+	assert_int_equal(dns_check(conf, bak, hub, NULL, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	put(bak, "nameserver 192.0.2.53\n");
+	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), -1);
+	assert_string_equal(err, want);
+	assert_string_equal(get(bak), "nameserver 192.0.2.53\n");
+	unlink(bak);
 	unlink(conf);
 	put(conf, "nameserver 192.0.2.53\n");
 	assert_int_equal(mkfifo(bak, 0600), 0);
 	assert_int_equal(dns_restore(conf, bak, err, sizeof(err)), -1);
-	assert_non_null(strstr(err, "cannot read"));
+	snprintf(want, sizeof(want), "cannot read %s: not a regular file; it holds no original of "
+	         "resolv.conf to put back: move it away", bak);
+	assert_string_equal(err, want);
 	alarm(0);
 	assert_string_equal(get(conf), "nameserver 192.0.2.53\n");
+}
+
+/* A directory there: said as one, with no word of a FIFO to move away. */
+static void directory(void **state)
+{
+	uint32_t hub;
+	char want[512];
+	inet_pton(AF_INET, "10.100.0.1", &hub);
+	assert_int_equal(mkdir(conf, 0700), 0);
+	assert_int_equal(dns_apply(conf, bak, hub, NULL, err, sizeof(err)), -1);
+	snprintf(want, sizeof(want), "cannot read %s: Is a directory", conf);
+	assert_string_equal(err, want);
+	assert_null(get(bak));
+	rmdir(conf);
 }
 
 int main(void)
@@ -368,6 +396,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(backup_of_slopnds_text, setup, teardown),
 		cmocka_unit_test_setup_teardown(resolv_conf_not_writable, setup, teardown),
 		cmocka_unit_test_setup_teardown(fifo, setup, teardown),
+		cmocka_unit_test_setup_teardown(directory, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
