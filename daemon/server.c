@@ -14,7 +14,6 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -1211,11 +1210,7 @@ static int lock_state_dir(const char *dir)
 	}
 	/* A slopnd pin holds it while it makes the key (milliseconds): waited
 	 * for a little; a hub holds it for its life. */
-	int r;
-	for (int waited = 0; (r = flock(fd, LOCK_EX | LOCK_NB)) < 0 && errno == EWOULDBLOCK &&
-	                     waited < 2000; waited += 20)
-		nanosleep(&(struct timespec){.tv_nsec = 20 * 1000 * 1000}, NULL);
-	if (r == 0) {
+	if (statefile_lock_wait(fd, 2000, 20, NULL, NULL) == 1) {
 		char pid[24];
 		int n = snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 		if (ftruncate(fd, 0) < 0 || pwrite(fd, pid, (size_t)n, 0) != n)

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -224,6 +223,18 @@ int state_dir_make(const char *dir, bool reading)
 	return -1;
 }
 
+struct identity_paths {
+	const char *key, *crt;
+};
+
+/* No use waiting for the lock once both files are there: it is a running
+ * hub's. */
+static bool identity_made(void *arg)
+{
+	const struct identity_paths *p = arg;
+	return access(p->key, F_OK) == 0 && access(p->crt, F_OK) == 0;
+}
+
 /* For one that does not hold hub.lock (slopnd pin): the lock, as the hub
  * takes it, for making the identity. 1 with *fd locked; 0 when it cannot
  * be had: both files are there (a running hub holds it for its life), or
@@ -237,24 +248,19 @@ static int lock_for_making(const char *dir, const char *keypath, const char *crt
 	*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (*fd < 0)
 		return 0;
-	for (int waited = 0;; waited += 10) {
-		if (flock(*fd, LOCK_EX | LOCK_NB) == 0)
-			return 1;
-		if (errno != EWOULDBLOCK ||
-		    (access(keypath, F_OK) == 0 && access(crtpath, F_OK) == 0))
-			break;
-		if (waited >= 10000) {
-			log_err("%s has no key and certificate, and %s is held by another process "
-			        "that does not make them", dir, path);
-			close(*fd);
-			*fd = -1;
-			return -1;
-		}
-		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
-	}
+	struct identity_paths paths = {keypath, crtpath};
+	int r = statefile_lock_wait(*fd, 10000, 10, identity_made, &paths);
+	if (r == 1)
+		return 1;
+	/* Held past the wait, the files still missing; else (made meanwhile,
+	 * or no lock to be had here) they are read as they are. */
+	bool stuck = r < 0 && errno == EWOULDBLOCK;
+	if (stuck)
+		log_err("%s has no key and certificate, and %s is held by another process "
+		        "that does not make them", dir, path);
 	close(*fd);
 	*fd = -1;
-	return 0;
+	return stuck ? -1 : 0;
 }
 
 static void not_made(const char *keypath, const char *crtpath, const char *state_dir)

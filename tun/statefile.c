@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 /* All of fd into a buffer with room for a NUL after it, or max + 1 bytes
@@ -426,4 +428,22 @@ int statefile_dir_make(const char *dir, char *err, size_t errlen)
 		return -1;
 	}
 	return statefile_dir_check(dir, false, err, errlen) < 0 ? -1 : 0;
+}
+
+int statefile_lock_wait(int fd, unsigned limit_ms, unsigned step_ms, bool (*stop)(void *arg),
+                        void *arg)
+{
+	for (unsigned waited = 0;; waited += step_ms) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return 1;
+		if (errno != EWOULDBLOCK)
+			return -1;
+		if (stop && stop(arg))
+			return 0;
+		if (waited >= limit_ms) {
+			errno = EWOULDBLOCK;
+			return -1;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = (long)step_ms * 1000 * 1000}, NULL);
+	}
 }

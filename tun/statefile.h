@@ -97,4 +97,12 @@ int statefile_dir_check_as(const char *dir, bool any_owner, const char *name, co
  * err. */
 int statefile_dir_make(const char *dir, char *err, size_t errlen);
 
+/* flock(fd, LOCK_EX), tried every step_ms while another holds it: 1 once
+ * had; 0 when stop(arg) (if not NULL) says, after a try, that it is no use
+ * waiting on; -1 with errno EWOULDBLOCK when it is still held after
+ * limit_ms, or flock's own error. For hub.lock, which the hub holds for
+ * its life and slopnd pin while it makes the key. */
+int statefile_lock_wait(int fd, unsigned limit_ms, unsigned step_ms, bool (*stop)(void *arg),
+                        void *arg);
+
 #endif
