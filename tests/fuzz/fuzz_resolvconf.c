@@ -68,6 +68,17 @@ static bool holds(const char *p, const uint8_t *data, size_t size)
 	return n == (ssize_t)size && !memcmp(got, data, size);
 }
 
+/* A plain original, ORIG, that the client has replaced with its text. */
+#define ORIG "nameserver 192.0.2.53\n"
+static void connected(uint32_t s4, const uint8_t *s6)
+{
+	char err[512];
+	unlink(bak);
+	put(conf, (const uint8_t *)ORIG, strlen(ORIG));
+	if (dns_apply(conf, bak, s4, s6, err, sizeof(err)) != 0)
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -134,10 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The same bytes written over ours while connected (a DHCP client's
 	 * new file, or an edit of ours), then the stop. */
-	unlink(bak);
-	put(conf, (const uint8_t *)"nameserver 192.0.2.53\n", 22);
-	if (dns_apply(conf, bak, s4, s6, err, sizeof(err)) != 0)
-		abort();
+	connected(s4, s6);
 	put(conf, data, size);
 	r = dns_check(conf, bak, s4, s6, err, sizeof(err));
 	if (r == DNS_REWRITTEN) {
@@ -150,9 +158,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	} else if (r == DNS_EDITED || r == DNS_OURS) {
 		/* Our text: the first original stays the one to put back. */
-		if (!holds(bak, (const uint8_t *)"nameserver 192.0.2.53\n", 22) ||
+		if (!holds(bak, (const uint8_t *)ORIG, strlen(ORIG)) ||
 		    dns_restore(conf, bak, err, sizeof(err)) != DNS_RESTORED ||
-		    !holds(conf, (const uint8_t *)"nameserver 192.0.2.53\n", 22))
+		    !holds(conf, (const uint8_t *)ORIG, strlen(ORIG)))
 			abort();
 	} else if (r < 0) {
 		if (!err[0])
@@ -163,10 +171,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The same bytes as the backup a crash left, over our text: put back
 	 * only when they are an original. */
-	unlink(bak);
-	put(conf, (const uint8_t *)"nameserver 192.0.2.53\n", 22);
-	if (dns_apply(conf, bak, s4, s6, err, sizeof(err)) != 0)
-		abort();
+	connected(s4, s6);
 	put(bak, data, size);
 	ssize_t ours = get(conf);
 	char mine[4096];
