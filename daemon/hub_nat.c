@@ -104,6 +104,27 @@ static int local_networks6(const struct server *s, struct cidr6 *local)
 	return (int)nat_minimal6(local, total);
 }
 
+/* NAT64 (RFC 6052: 64:ff9b::/96 holds the IPv4 internet): a hub reached
+ * over IPv6 behind DNS64 and NAT64, as clouds run them, would take its
+ * clients through to the IPv4 networks the rules close (a VPC's other
+ * subnets answer at 64:ff9b::10.x.y.z too). Their NAT64 forms are closed
+ * as they are; and the local-use prefix (RFC 8215) whole. How many, into
+ * out (room for n4 + 1). */
+static size_t nat64_forms(const struct cidr4 *v4, size_t n4, struct cidr6 *out)
+{
+	static const uint8_t wkp[12] = {0x00, 0x64, 0xff, 0x9b};
+	size_t n = 0;
+	for (size_t i = 0; i < n4; i++) {
+		struct cidr6 *c = &out[n++];
+		*c = (struct cidr6){.prefix = 96 + v4[i].prefix};
+		memcpy(c->net, wkp, sizeof(wkp));
+		uint32_t be = htonl(v4[i].net);
+		memcpy(c->net + 12, &be, 4);
+	}
+	out[n++] = (struct cidr6){.net = {0x00, 0x64, 0xff, 0x9b, 0x00, 0x01}, .prefix = 48};
+	return n;
+}
+
 static void egress6_tell(struct server *s);
 
 /* One writing of the rules: what they are, and what is to follow once they
@@ -114,7 +135,9 @@ static void egress6_tell(struct server *s);
 struct nat_job {
 	struct nat_rules r;
 	struct cidr4 local[MAX_LOCAL], dns;
-	struct cidr6 local6[MAX_LOCAL], dns6;
+	/* local6: the IPv6 networks (MAX_LOCAL), then the NAT64 forms of
+	 * local's and one more (nat64_forms). */
+	struct cidr6 local6[2 * MAX_LOCAL + 1], dns6;
 	char egress[IFNAMSIZ], egress6[IFNAMSIZ];
 	uint8_t digest[32];  /* of the rules as text */
 	enum nat_install how;
@@ -183,7 +206,8 @@ static int rules_build(const struct server *s, struct nat_job *j)
 			        "stay as they were", strerror(errno));
 			return -1;
 		}
-		j->r.nlocal6 = (size_t)n6;
+		size_t n64 = nat64_forms(local, nlocal, j->local6 + n6);
+		j->r.nlocal6 = nat_minimal6(j->local6, (size_t)n6 + n64);
 	}
 	/* The rules as text stand for the rules, whichever backend writes them. */
 	char *text = nat_rules_text(&j->r, NAT_NFTABLES, 0, NULL, 0);

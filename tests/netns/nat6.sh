@@ -102,6 +102,28 @@ nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::2 >/dev/null && fail "c1 reached the
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 nsx c1 ping -6 -c 2 -i 0.2 -W 1 2001:db8:3::1 >/dev/null && fail "c1 reached the hub's own IPv6 LAN address"
 ok "the hub's own IPv6 network, and its address there, are closed to clients"
+# NAT64 (64:ff9b::/96 holds the IPv4 internet): a private IPv4 network
+# (10.9.0.5) and the hub's own (192.0.2.0/24) are closed in that form as
+# they are as IPv4, and RFC 8215's local-use prefix whole; a public IPv4
+# address (203.0.113.5) in that form goes out as any IPv6 does. The router
+# counts what reaches it (no NAT64 there: nothing answers).
+nsx rtr nft -f - <<-EOF2
+	table ip6 nat64 {
+		chain in {
+			type filter hook prerouting priority 0;
+			ip6 daddr 64:ff9b::a09:5 counter
+			ip6 daddr 64:ff9b::c000:205 counter
+			ip6 daddr 64:ff9b:1::a09:5 counter
+			ip6 daddr 64:ff9b::cb00:7105 counter
+		}
+	}
+	EOF2
+nat64_seen() { nsx rtr nft -j list table ip6 nat64 | jq -c '[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets]'; }
+for a in 64:ff9b::a09:5 64:ff9b::c000:205 64:ff9b:1::a09:5 64:ff9b::cb00:7105; do
+	nsx c1 ping -6 -c 2 -i 0.2 -W 1 "$a" > /dev/null 2>&1
+done
+expect_eq "what reached the router of 10.9.0.5, 192.0.2.5 (NAT64), RFC 8215's, and 203.0.113.5 (NAT64)" \
+	"$(nat64_seen)" "[0,0,0,2]"
 
 # kill -9 of the client: the next one over its remains puts back exactly.
 kill9 c1
