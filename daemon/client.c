@@ -98,7 +98,8 @@ static void client_handshake(struct conn *c)
 	snprintf(req.os, sizeof(req.os), "linux");
 	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
 	snprintf(req.instance, sizeof(req.instance), "%s", cl->instance);
-	req.ipv6 = !cl->no6;
+	cl->no6_path = !cl->no6 && conn_max_datagram(c) < IPV6_MIN_MTU;
+	req.ipv6 = !cl->no6 && !cl->no6_path;
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	bool sent = n >= 0 && conn_ctl_send(c, buf, (size_t)n);
@@ -251,8 +252,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		log_warn("this connection carries packets of at most %zu bytes, less than the MTU %u "
 		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits%s",
 		         conn_max_datagram(c), cl->cfg->mtu, cl->tunname, conn_max_datagram(c),
-		         !cl->no6 && conn_max_datagram(c) < IPV6_MIN_MTU
-		         ? " (under 1280 bytes: no IPv6 inside the tunnel then)" : "");
+		         cl->no6_path ? "; no IPv6 inside the tunnel on it: IPv6 needs 1280 bytes" : "");
 	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
 
@@ -1043,7 +1043,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
-	json_object_set_new(r, "ipv6_off", cl->no6 ? json_string(cl->no6) : json_null());
+	json_object_set_new(r, "ipv6_off", cl->no6 ? json_string(cl->no6)
+	                                   : cl->no6_path && cl->conn ? json_string("path") : json_null());
 	json_object_set_new(r, "hub_vip6", hub6);
 	/* The hub's address this attempt or connection uses (its name may have
 	 * several). */

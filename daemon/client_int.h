@@ -116,6 +116,10 @@ struct client {
 	/* Why the TUN takes no IPv6, for status: "mtu", "disabled"; NULL: it
 	 * does, and the login asks for it. */
 	const char *no6;
+	/* This connection carries packets under IPv6's 1280 bytes: it asks
+	 * for no IPv6 (RFC 8200 5: whole packets of 1280 would be lost without
+	 * a word, as no Packet Too Big may say less). */
+	bool no6_path;
 	struct in6_addr vip6, hub_vip6;
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */
 	bool hub_egress6;            /* this connection's hub takes IPv6 on to the internet */

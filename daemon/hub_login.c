@@ -9,6 +9,7 @@
 #include "daemon/hub.h"
 #include "daemon/log.h"
 #include "daemon/testenv.h"
+#include "proto/ipv6.h"
 #include "proto/login.h"
 
 static void send_json_line(struct session *ss, const struct slopn_login_response *r)
@@ -497,6 +498,14 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
 	snprintf(ss->instance, sizeof(ss->instance), "%s", req.instance);
 	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */
+	if (ss->has6 && conn_max_datagram(&ss->conn) < IPV6_MIN_MTU) {
+		/* RFC 8200 5: IPv6 needs 1280 bytes, and no Packet Too Big may
+		 * say less: whole packets would be lost without a word. */
+		hub_slog(LOG_LVL_INFO, ss, "session %llu: no IPv6 inside the tunnel: its connection "
+		         "carries packets of at most %zu bytes, IPv6 needs %d", (unsigned long long)ss->id,
+		         conn_max_datagram(&ss->conn), IPV6_MIN_MTU);
+		ss->has6 = false;
+	}
 	struct session *old = replaced_session(s, ss, entry);
 	if (at_limit(s, ss, entry, old))
 		return;

@@ -234,3 +234,23 @@ wait_until 4 "c1 back at the restarted hub" llw_back
 ok "a hub on [::] with a link-local client, killed and restarted: the client back after $(( $(now_ms) - T0 )) ms"
 stop c1:llw
 stop hub:llw-again
+
+# A way to the hub that carries less than IPv6 needs: c1's link at 1280
+# bytes leaves its QUIC packets 1232 bytes, 1200 inside the tunnel, where
+# no Packet Too Big may say less than 1280: whole IPv6 packets would be
+# lost without a word. c1 asks for no IPv6 inside the tunnel on such a
+# connection and says why; the hub gives its session none; IPv4 passes.
+[ "$(ctl --json status | jq -r .hub_vip6)" != null ] || fail "the hub carries no IPv6 inside the tunnel"
+ip -n "$RUN-c1" link set eth0 mtu 1280
+start c1:narrow client --server "[2001:db8::1]:4242" --token s3cret --tun narrow0
+wait_until 10 "c1 connected over its 1280-byte link" client_is c1:narrow connected true
+expect_eq "c1's largest packet over a 1280-byte link" "$(client_status c1:narrow max_packet)" 1200
+expect_eq "why c1 has no IPv6 inside the tunnel" "$(client_status c1:narrow ipv6_off)" path
+expect_eq "c1's IPv6 address inside the tunnel" "$(client_status c1:narrow vip6)" null
+vip=$(client_status c1:narrow vip)
+expect_eq "its session's IPv6 address on the hub" \
+	"$(ctl --json sessions list | jq -r --arg v "$vip" '.sessions[] | select(.vip == $v) | .vip6')" null
+ip -n "$RUN-c1" route add 10.100.0.1/32 dev narrow0
+nsx c1 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "c1 cannot ping the hub over its narrow link"
+ok "a connection under 1280 bytes carries IPv4 only, and both ends say so"
+stop c1:narrow
