@@ -42,8 +42,15 @@
 #define TUN_BATCH 64                 /* reads per wake-up */
 #define BACKOFF_MAX 30
 /* A connection that lasted this long (seconds) worked: its loss earns a
- * quick retry, and the backoff starts from 1 s again. */
-#define STEADY_SECS 30
+ * quick retry, and the backoff starts from 1 s again. Short enough that a
+ * hub that crashes again soon after (restarted by its service manager) is
+ * found back at once each time; longer than a hub that ends each connection
+ * just after the login (or kicks, or sends a "path" line) takes, and than
+ * the 2 to 3 s in which a busy client gives up on a hub gone silent. */
+#define STEADY_SECS 5
+/* Otherwise one quick retry (one per address of the hub's name) in this
+ * many seconds, then the backoff. */
+#define QUICK_WINDOW_SECS 30
 /* A hub too busy for us now (too many waiting to log in): again within
  * BUSY_WAIT_MIN + [0, BUSY_WAIT_SPREAD) us, BUSY_TRIES times, then with the
  * backoff (a hub that stays full is not asked every second). */
@@ -374,14 +381,19 @@ static void client_down(struct conn *c)
 	cl->state = C_WAITING;
 	if (cl->fatal)
 		return;
-	/* Only a connection that lasted starts the backoff again: a hub that
+	/* Only a connection that lasted starts the backoff again, and only
+	 * its loss earns a quick retry beyond those of the window: a hub that
 	 * ends each one at once (or kicks, or sends a "path" line) must not
 	 * have us log in again and again, with the full tunnel's routes going
-	 * and coming each time. */
+	 * and coming each time. Judged on how long this one lasted, not on the
+	 * time since the last quick retry: a hub that crashes twice in 30 s
+	 * is back for us at once both times. */
 	uint64_t now;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	if (was_up && now - cl->up_at >= STEADY_SECS * 1000000ull)
+	if (was_up && now - cl->up_at >= STEADY_SECS * 1000000ull) {
 		cl->backoff = 0;
+		cl->quick_at = 0; /* a new window from now, its quick retries unused */
+	}
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
@@ -844,12 +856,13 @@ void client_schedule_retry(struct client *cl)
 	uint64_t now, delay;
 	cl->state = C_WAITING; /* from an attempt given up, never from a connection */
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	/* One quick retry in STEADY_SECS, and one more for each further
-	 * address of the hub's name (a move to the next, a scout's answer):
-	 * more, and the hub (or the way) ends connections as fast as we make
-	 * them. */
+	/* One quick retry in QUICK_WINDOW_SECS (a window that the loss of a
+	 * connection that lasted STEADY_SECS opens anew: client_down), and one
+	 * more for each further address of the hub's name (a move to the next,
+	 * a scout's answer): more, and the hub (or the way) ends connections
+	 * as fast as we make them. */
 	if (cl->quick_retry) {
-		if (!cl->quick_at || now >= cl->quick_at + STEADY_SECS * 1000000ull) {
+		if (!cl->quick_at || now >= cl->quick_at + QUICK_WINDOW_SECS * 1000000ull) {
 			cl->quick_at = now;
 			cl->quick_n = 0;
 		}

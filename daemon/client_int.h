@@ -130,7 +130,8 @@ struct client {
 	struct prefix_set lan4, lan6, own4, own6, tun4, tun6;
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
-	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us) */
+	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us);
+	                              * 0: not yet, or a connection that lasted ended */
 	unsigned quick_n;            /* ... and how many since */
 	int fatal;                   /* no retry: the exit status (EXIT_REFUSED for a
 	                              * refused token, 1 otherwise); 0: retry */
