@@ -1,6 +1,8 @@
 #!/bin/bash
 # The hub dies (SIGKILL) and comes back with the same state: clients find
-# out (stateless reset), reconnect, and carry traffic again within 30 s.
+# out (stateless reset), reconnect, and carry traffic again within 30 s;
+# within 2 s when it crashes again and again, 6 s apart, but with the
+# backoff when it crashes as soon as they are back.
 # A client that was offline for a while is back as soon as its link is,
 # and one whose hub was down for a while as soon as the hub is.
 . "$(dirname "$0")/lib.sh"
@@ -23,6 +25,56 @@ echo "c1 -> c2 works again $SECONDS s after the hub restarted"
 expect_eq "sessions on the restarted hub" "$(ctl --json sessions list | jq -c '[.sessions[].vip] | sort')" \
 	'["10.100.0.2","10.100.0.3"]'
 ok "clients reconnected within 30 s"
+
+# The hub crashes again and again, 6 s apart (kill -9; a service manager
+# restarts it within a second): each time both clients log in again within
+# 2 s of its start, c2 passing traffic (5 pings a second to the hub: its
+# next packet meets the new hub's stateless reset) and c1 idle (the reset
+# the new hub sends at start to the clients in peers.json). A connection
+# that lasted 5 s earns a quick retry and starts the backoff from 1 s
+# again; when only one quick retry in 30 s was allowed, and only a
+# connection of 30 s reset the backoff, the second crash cost 1 s, the
+# third 2 s, the fourth 4 s.
+# up_for NAME SECS: NAME's connection is SECS old by its status's since
+# (whole seconds: 6 is more than 5).
+up_for() { local s; s=$(client_status "$1" since) && [ $((EPOCHSECONDS - s)) -ge "$2" ]; }
+both_up_for() { up_for c1 "$1" && up_for c2 "$1"; }
+nsx c2 ping -i 0.2 -q 10.100.0.1 > /dev/null 2>&1 &
+PIDS+=($!)
+ping_pid=$!
+for k in 1 2 3; do
+	wait_ping c2 10.100.0.1 2
+	wait_until 10 "c1 and c2 connected for 6 s before crash $k" both_up_for 6
+	s1=$(client_status c1 since) s2=$(client_status c2 since)
+	kill9 hub
+	mv "$TMP/hub.log" "$TMP/hub-crash$k.log"
+	start_hub
+	t0=$(now_ms)
+	wait_until 10 "c2 logged in again after crash $k" client_relogged c2 "$s2"
+	ms2=$(($(now_ms) - t0))
+	wait_until 10 "c1 logged in again after crash $k" client_relogged c1 "$s1"
+	ms1=$(($(now_ms) - t0))
+	echo "crash $k: c2 (pinging) back $ms2 ms, c1 (idle) $ms1 ms after the hub's start"
+	[ "$ms2" -le 2000 ] || fail "c2 logged in again $ms2 ms after crash $k (limit 2000)"
+	[ "$ms1" -le 2000 ] || fail "c1 logged in again $ms1 ms after crash $k (limit 2000)"
+done
+ok "three crashes 6 s apart: both clients back within 2 s each time"
+# A hub that ends each connection within a second of the login (here it
+# crashes as soon as c2 is back) still gets the backoff, 1, 2, 4 s: the
+# quick retry above was the last, and none of these connections lasted.
+for k in 1 2 3; do
+	kill9 hub
+	mv "$TMP/hub.log" "$TMP/hub-short$k.log"
+	start_hub
+	[ $k = 3 ] || wait_until 10 "c2 on the hub after short connection $k" hub_session 10.100.0.3
+done
+waits() { [ "$(client_status c2 retry_in_ms)" -ge 3000 ] 2>/dev/null; }
+wait_until 3 "c2 waiting 3 s or more after three connections of under a second" waits
+ok "c2's wait after three connections ended at once: $(client_status c2 retry_in_ms) ms"
+kill "$ping_pid"
+forget "$ping_pid"
+wait_until 10 "c2 back" hub_session 10.100.0.3
+wait_until 10 "c1 back" hub_session 10.100.0.2
 
 # Offline for a while (the link down: every attempt fails at once, and the
 # wait between them grows, 1, 2, 4, 8 s): when the way to the hub is back,
@@ -92,8 +144,9 @@ ok "c2 connected again $ms ms after the hub came back, with $left ms of its wait
 # resets whose token c2 cannot check (they come from the new key): no
 # answer, which must not keep c2's connection alive until the 30 s idle
 # timeout. c2, still pinging, finds the hub gone within 2 to 3 s and logs
-# in to the new one.
+# in to the new one (at once: its connection lasted 5 s).
 wait_ping c2 10.100.0.1 5
+wait_until 10 "c2 connected for 6 s" up_for c2 6
 since0=$(client_status c2 since)
 kill9 hub
 mv "$TMP/hub.log" "$TMP/hub-third.log"
