@@ -382,7 +382,7 @@ static void client_down(struct conn *c)
 	if (cl->fatal)
 		return;
 	/* Only a connection that lasted starts the backoff again, and only
-	 * its loss earns a quick retry beyond those of the window: a hub that
+	 * its loss is retried at once whatever the window's count: a hub that
 	 * ends each one at once (or kicks, or sends a "path" line) must not
 	 * have us log in again and again, with the full tunnel's routes going
 	 * and coming each time. Judged on how long this one lasted, not on the
@@ -390,13 +390,13 @@ static void client_down(struct conn *c)
 	 * is back for us at once both times. */
 	uint64_t now;
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	if (was_up && now - cl->up_at >= STEADY_SECS * 1000000ull) {
+	bool steady = was_up && now - cl->up_at >= STEADY_SECS * 1000000ull;
+	if (steady)
 		cl->backoff = 0;
-		cl->quick_at = 0; /* a new window from now, its quick retries unused */
-	}
 	/* Lost, or the hub restarted: back at once. Kicked: the usual backoff. */
 	cl->quick_retry = was_up && !(c->close_by_peer && c->close_app &&
 	                              c->close_code == SLOPN_ERR_KICKED);
+	cl->quick_steady = steady && cl->quick_retry;
 	/* A key that is not the pin's is an answer too, also when it came in
 	 * the first packet, which then does not count as heard (its read
 	 * failed): the address is left once, below, and not watched. */
@@ -856,12 +856,14 @@ void client_schedule_retry(struct client *cl)
 	uint64_t now, delay;
 	cl->state = C_WAITING; /* from an attempt given up, never from a connection */
 	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
-	/* One quick retry in QUICK_WINDOW_SECS (a window that the loss of a
-	 * connection that lasted STEADY_SECS opens anew: client_down), and one
-	 * more for each further address of the hub's name (a move to the next,
-	 * a scout's answer): more, and the hub (or the way) ends connections
-	 * as fast as we make them. */
-	if (cl->quick_retry) {
+	/* One quick retry in QUICK_WINDOW_SECS, and one more for each further
+	 * address of the hub's name (a move to the next, a scout's answer):
+	 * more, and the hub (or the way) ends connections as fast as we make
+	 * them. The loss of a connection that lasted STEADY_SECS is retried at
+	 * once besides, outside the count (client_down). */
+	bool steady = cl->quick_steady;
+	cl->quick_steady = false;
+	if (cl->quick_retry && !steady) {
 		if (!cl->quick_at || now >= cl->quick_at + QUICK_WINDOW_SECS * 1000000ull) {
 			cl->quick_at = now;
 			cl->quick_n = 0;
@@ -884,7 +886,8 @@ void client_schedule_retry(struct client *cl)
 	} else if (cl->quick_retry) {
 		/* The hub most likely restarted (or we moved): come back now, with
 		 * a little jitter so that all its clients do not arrive at once. */
-		cl->quick_n++;
+		if (!steady)
+			cl->quick_n++;
 		uint32_t jitter;
 		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = 20000 + jitter % 200000;

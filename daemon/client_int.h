@@ -130,9 +130,9 @@ struct client {
 	struct prefix_set lan4, lan6, own4, own6, tun4, tun6;
 	unsigned backoff;            /* seconds until the next attempt */
 	bool quick_retry;            /* a working connection was lost: retry at once */
-	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us);
-	                              * 0: not yet, or a connection that lasted ended */
+	uint64_t quick_at;           /* when quick retries were first counted (CLOCK_MONOTONIC, us) */
 	unsigned quick_n;            /* ... and how many since */
+	bool quick_steady;           /* this one's for a connection that lasted: not counted */
 	int fatal;                   /* no retry: the exit status (EXIT_REFUSED for a
 	                              * refused token, 1 otherwise); 0: retry */
 	bool banned;                 /* the hub said so, and we said it once */
