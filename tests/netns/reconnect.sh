@@ -144,10 +144,10 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok "c2 connected again $ms ms after the hub came back, with $left ms of its wait left"
 
 # The hub back at once, but with another key (a fresh state directory: a
-# new machine on its address). It answers c2's packets with stateless
-# resets whose token c2 cannot check (they come from the new key): no
-# answer, which must not keep c2's connection alive until the 30 s idle
-# timeout. c2, still pinging, finds the hub gone within 2 to 3 s and logs
+# new machine on its address). c2's packets bear connection IDs without
+# the new key's tag, so it sends them no stateless reset (an older hub
+# sent resets whose token c2 could not check: no answer either), which
+# must not keep c2's connection alive until the 30 s idle timeout. c2, still pinging, finds the hub gone within 2 to 3 s and logs
 # in to the new one (at once: its connection lasted 5 s).
 wait_ping c2 10.100.0.1 5
 wait_until 10 "c2 connected for 6 s" up_for c2 6
