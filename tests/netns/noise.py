@@ -73,6 +73,17 @@ def csum(b):
     return ~s & 0xFFFF
 
 
+def drained(sock):
+    """How many datagrams were waiting on the (non-blocking) socket."""
+    n = 0
+    while True:
+        try:
+            sock.recv(2048)
+            n += 1
+        except BlockingIOError:
+            return n
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--to", required=True, type=hostport)
@@ -109,12 +120,7 @@ def main():
                 sock.sendto(payload, a.to)
             except BlockingIOError:
                 continue
-            while True:
-                try:
-                    sock.recv(2048)
-                    answers += 1
-                except BlockingIOError:
-                    break
+            answers += drained(sock)
         sent[kind] += 1
         n += 1
         # Paced in bursts of 20: about RATE a second.
@@ -124,13 +130,7 @@ def main():
                 time.sleep(ahead)
     if not a.src:
         time.sleep(0.2)  # the last answers
-        while True:
-            try:
-                sock.recv(2048)
-                answers += 1
-            except BlockingIOError:
-                break
-        sent["answers"] = answers
+        sent["answers"] = answers + drained(sock)
     print(json.dumps(sent))
 
 
