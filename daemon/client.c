@@ -1059,8 +1059,10 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
+	/* "path" is the connection's, up: the next one is judged anew. */
 	json_object_set_new(r, "ipv6_off", cl->no6 ? json_string(cl->no6)
-	                                   : cl->no6_path && cl->conn ? json_string("path") : json_null());
+	                                   : cl->no6_path && cl->state == C_UP ? json_string("path")
+	                                                                        : json_null());
 	json_object_set_new(r, "hub_vip6", hub6);
 	/* The hub's address this attempt or connection uses (its name may have
 	 * several). */

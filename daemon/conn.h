@@ -106,8 +106,9 @@ enum conn_state { CONN_OPEN, CONN_CLOSING, CONN_DRAINING, CONN_DEAD };
 
 /* A cap on the queues' memory of all the connections that share it (the
  * hub's --queue-memory): a queue is allocated only while used + its size
- * stays within limit. Looked at only when a queue is allocated or freed,
- * never per packet. */
+ * stays within limit. Looked at only when a queue is allocated or freed
+ * (or, for a session the budget refused one, at each congested packet:
+ * a comparison). */
 struct conn_qbudget {
 	uint64_t limit;
 	uint64_t used;              /* bytes of the queues allocated now */

@@ -1360,7 +1360,8 @@ out:
 	hub_metrics_stop(s);
 	/* A clean stop that loses state (a full disk) says so, and fails. */
 	bool clean = rc == 0;
-	if (hub_traffic_stop(s) < 0) /* with the live sessions' counters */
+	/* A failed save is 1, but a 2 (not to be restarted) stays. */
+	if (hub_traffic_stop(s) < 0 && rc == 0) /* with the live sessions' counters */
 		rc = 1;
 	while (!LIST_EMPTY(&s->sessions)) {
 		struct session *ss = LIST_FIRST(&s->sessions);
@@ -1368,9 +1369,9 @@ out:
 		session_free(ss);
 	}
 	hub_settle(s);
-	if (s->leases_path && hub_leases_save(s, true) < 0)
+	if (s->leases_path && hub_leases_save(s, true) < 0 && rc == 0)
 		rc = 1;
-	if (hub_tokens_save_used(s, true) < 0)
+	if (hub_tokens_save_used(s, true) < 0 && rc == 0)
 		rc = 1;
 	hub_tokens_stop(s);
 	if (s->leases_timer)

@@ -35,9 +35,10 @@ static int read_all(const char *path, char *buf, size_t cap, size_t *len, char *
 	const char *why = NULL;
 	int e = 0;
 	struct stat st;
-	if (fd < 0)
+	if (fd < 0) {
 		why = strerror(e = errno);
-	else if ((why = statefile_not_regular(fd, &st))) {
+		todo = NULL; /* a regular file's advice is not for a permission */
+	} else if ((why = statefile_not_regular(fd, &st))) {
 		e = errno;
 		if (e != EINVAL)
 			todo = NULL; /* a directory, or fstat failed: no FIFO to move away */

@@ -77,7 +77,7 @@ ok "$refused refused of $tokens Initials with forged Retry tokens ($lost lost at
 # its peers.json: c1, pinging c2, hears of the restart at its next packet,
 # for an ID of the hub's that still has its tag; the flood did not use up
 # the resets it may send.
-nsx c3 python3 "$NOISE" --to 192.0.2.1:4242 --seconds 4 --rate 2000 --kind short_random \
+nsx c3 python3 "$NOISE" --to 192.0.2.1:4242 --seconds 6 --rate 2000 --kind short_random \
 	> "$TMP/random-ids.json" 2> "$TMP/random-ids.err" &
 n3=$!
 PIDS+=($n3)
@@ -92,15 +92,18 @@ t0=$(now_ms)
 start_hub
 wait_until 10 "c1 back on the restarted hub" client_relogged c1 "$since"
 took=$(($(now_ms) - t0))
-[ "$took" -le 1500 ] || fail "c1 back $took ms after the restart, during a flood of random IDs (limit 1500)"
+limit=1500
+sanitized && limit=3000
+[ "$took" -le $limit ] || fail "c1 back $took ms after the restart, during a flood of random IDs (limit $limit)"
 ok "c1 back $took ms after the restart, during a flood of random IDs"
 wait $n3 || fail "the flood of random IDs: $(cat "$TMP/random-ids.err")"
 flooded=$(jq .short_random "$TMP/random-ids.json") answers=$(jq .answers "$TMP/random-ids.json")
 echo "random IDs: $flooded sent, $answers answered"
-[ "$flooded" -ge 4000 ] || fail "only $flooded random IDs sent"
+[ "$flooded" -ge 4000 ] || fail "only $flooded random IDs sent in 6 s"
 [ "$answers" -le 3 ] || fail "$answers of $flooded short headers for random IDs were answered (resets)"
 ok "$answers of $flooded short headers for random IDs answered"
-# The flood ran 4 s, the hub was back within 2: 4000 at least came after.
+# The flood ran 6 s, the hub was back within 3 or so: a second's worth at
+# the least came after, even from a slow sender.
 bad=$(adm bad_datagrams)
-[ "$bad" -ge 4000 ] || fail "the restarted hub counted $bad bad datagrams; the flood sent it 4000 at least"
+[ "$bad" -ge 2000 ] || fail "the restarted hub counted $bad bad datagrams, for a flood of 2000 a second"
 ok "the restarted hub counted $bad bad datagrams"

@@ -254,3 +254,15 @@ ip -n "$RUN-c1" route add 10.100.0.1/32 dev narrow0
 nsx c1 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "c1 cannot ping the hub over its narrow link"
 ok "a connection under 1280 bytes carries IPv4 only, and both ends say so"
 stop c1:narrow
+# A client that asks for IPv6 all the same on such a connection (slopn-flood
+# with --split-hello sends packets of 1200 bytes, so its connection
+# carries at most 1168; and a login of its own that asks): the hub gives
+# its session none.
+login='{"type":"login_request","token":"s3cret","client_version":"flood6","os":"linux","ipv6":true}'
+nsx c3 "$SLOPN_FLOOD" --server 192.0.2.1:4242 --total 1 --duration 4 --split-hello 10 \
+	--login "$login" > "$TMP/flood6.json" &
+PIDS+=($!)
+flood6() { ctl --json sessions list | jq -c '[.sessions[] | select(.client_version == "flood6") | .vip6]'; }
+wait_until 5 "the session of a client that asks for IPv6 on a narrow connection" eval '[ "$(flood6)" != "[]" ]'
+expect_eq "the IPv6 address the hub gave a session under 1280 bytes that asked" "$(flood6)" "[null]"
+ok "the hub gives no IPv6 to a session under 1280 bytes that asks for it"
