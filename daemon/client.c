@@ -106,7 +106,7 @@ static void client_handshake(struct conn *c)
 	snprintf(req.client_id, sizeof(req.client_id), "%s", cl->client_id);
 	snprintf(req.instance, sizeof(req.instance), "%s", cl->instance);
 	cl->no6_path = !cl->no6 && conn_max_datagram(c) < IPV6_MIN_MTU;
-	req.ipv6 = !cl->no6 && !cl->no6_path;
+	req.ipv6 = !cl->no6;
 	ssize_t n = slopn_login_request_format(&req, buf, sizeof(buf));
 	gnutls_memset(req.token, 0, sizeof(req.token));
 	bool sent = n >= 0 && conn_ctl_send(c, buf, (size_t)n);
@@ -259,7 +259,8 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		log_warn("this connection carries packets of at most %zu bytes, less than the MTU %u "
 		         "of %s: bigger ones are dropped (and counted); --mtu %zu fits%s",
 		         conn_max_datagram(c), cl->cfg->mtu, cl->tunname, conn_max_datagram(c),
-		         cl->no6_path ? "; no IPv6 inside the tunnel on it: IPv6 needs 1280 bytes" : "");
+		         cl->no6_path && !cl->prefix6
+		         ? "; no IPv6 inside the tunnel on it: IPv6 needs 1280 bytes" : "");
 	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
 
@@ -1059,10 +1060,11 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,
 		"offload", dataplane_offload_json(&cl->tun, &cl->udp));
 	json_object_set_new(r, "vip6", vip6);
-	/* "path" is the connection's, up: the next one is judged anew. */
+	/* "path" is the connection's, up and given no IPv6 for it: the next
+	 * one is judged anew. */
 	json_object_set_new(r, "ipv6_off", cl->no6 ? json_string(cl->no6)
-	                                   : cl->no6_path && cl->state == C_UP ? json_string("path")
-	                                                                        : json_null());
+	                                   : cl->no6_path && cl->state == C_UP && !cl->prefix6
+	                                   ? json_string("path") : json_null());
 	json_object_set_new(r, "hub_vip6", hub6);
 	/* The hub's address this attempt or connection uses (its name may have
 	 * several). */

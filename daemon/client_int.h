@@ -116,9 +116,11 @@ struct client {
 	/* Why the TUN takes no IPv6, for status: "mtu", "disabled"; NULL: it
 	 * does, and the login asks for it. */
 	const char *no6;
-	/* This connection carries packets under IPv6's 1280 bytes: it asks
-	 * for no IPv6 (RFC 8200 5: whole packets of 1280 would be lost without
-	 * a word, as no Packet Too Big may say less). */
+	/* This connection carries packets under IPv6's 1280 bytes (RFC 8200
+	 * 5: whole packets of 1280 would be lost without a word, as no Packet
+	 * Too Big may say less): our hub gives such a session no IPv6. The
+	 * login asks all the same: a hub of another kind decides for itself
+	 * (a quic-go one carries 1217 bytes, and may give IPv6 on purpose). */
 	bool no6_path;
 	struct in6_addr vip6, hub_vip6;
 	unsigned prefix6;            /* 0: the TUN has no IPv6 address */

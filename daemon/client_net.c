@@ -178,7 +178,7 @@ void client_lan_build(struct client *cl)
  * without IPv6, does not): a failure leaves the tunnel IPv4 only. */
 static void apply_address6(struct client *cl, const struct slopn_login_response *r)
 {
-	unsigned prefix6 = cl->no6 || cl->no6_path ? 0 : r->prefix_len6;
+	unsigned prefix6 = cl->no6 ? 0 : r->prefix_len6;
 	char a[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 8], lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
 	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, prefix6)) {
 		log_warn("the hub's IPv6 prefix (%s) holds its own address %s: carrying IPv4 only",

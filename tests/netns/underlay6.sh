@@ -238,8 +238,8 @@ stop hub:llw-again
 # A way to the hub that carries less than IPv6 needs: c1's link at 1280
 # bytes leaves its QUIC packets 1232 bytes, 1200 inside the tunnel, where
 # no Packet Too Big may say less than 1280: whole IPv6 packets would be
-# lost without a word. c1 asks for no IPv6 inside the tunnel on such a
-# connection and says why; the hub gives its session none; IPv4 passes.
+# lost without a word. The hub gives such a session no IPv6, and c1 says
+# why; IPv4 passes.
 [ "$(ctl --json status | jq -r .hub_vip6)" != null ] || fail "the hub carries no IPv6 inside the tunnel"
 ip -n "$RUN-c1" link set eth0 mtu 1280
 start c1:narrow client --server "[2001:db8::1]:4242" --token s3cret --tun narrow0
@@ -254,7 +254,7 @@ ip -n "$RUN-c1" route add 10.100.0.1/32 dev narrow0
 nsx c1 ping -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "c1 cannot ping the hub over its narrow link"
 ok "a connection under 1280 bytes carries IPv4 only, and both ends say so"
 stop c1:narrow
-# A client that asks for IPv6 all the same on such a connection (slopn-flood
+# Another client that asks for IPv6 on such a connection (slopn-flood
 # with --split-hello sends packets of 1200 bytes, so its connection
 # carries at most 1168; and a login of its own that asks): the hub gives
 # its session none.
