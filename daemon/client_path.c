@@ -310,7 +310,8 @@ bool client_refused(struct client *cl, int err)
 	 * udp_watch_errors (the kernel's "hard" ones; never a local routing
 	 * error): port unreachable, and the "prohibited" a rejecting firewall
 	 * sends (EHOSTUNREACH over IPv4, EACCES over IPv6). Who sent it is not
-	 * told. */
+	 * told, nor what it quoted: in an attempt only when its socket's
+	 * errors could not be watched (the kernel refused IP_RECVERR). */
 	uint8_t code;
 	if (err == ECONNREFUSED)
 		code = 3;

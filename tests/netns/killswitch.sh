@@ -344,7 +344,8 @@ table inet dnsdrop {
 }
 NFT
 ctl sessions kick "$(ctl --json sessions list | jq '.sessions[0].id')" > /dev/null
-# (after its wait: a kick waits the backoff, which the hub's move above grew)
+# (after its wait: a kick waits the backoff, 1 s after a connection that
+# lasted 5 s, more after shorter ones)
 wait_until 20 "c1 looking the hub's name up again" client_is c1:name state resolving
 t0=$(now_ms)
 wait_until 20 "c1 back at the address its last lookup found" client_connected c1:name
