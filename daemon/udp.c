@@ -341,6 +341,20 @@ static void put_src(const struct udp *u, struct msghdr *mh, struct cmsghdr *cm,
 	}
 }
 
+/* What the kernel sets from an ICMP error about a connected socket's
+ * packets (icmp_err_convert, icmpv6_err_convert): hard ones only, unless
+ * udp_watch_errors. */
+static bool pending_icmp(int err)
+{
+	switch (err) {
+	case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENONET:
+	case ENOPROTOOPT: case EPROTO: case EACCES: case EMSGSIZE:
+		return true;
+	default:
+		return false;
+	}
+}
+
 /* One sendmsg: buf to dst, from src when srclen (and pktinfo), in segments
  * of seg bytes when seg (UDP GSO). */
 static ssize_t send_msg(struct udp *u, const struct sockaddr_storage *dst, socklen_t dstlen,
@@ -377,6 +391,20 @@ static ssize_t send_msg(struct udp *u, const struct sockaddr_storage *dst, sockl
 	do
 		n = sendmsg(u->fd, &mh, 0);
 	while (n < 0 && errno == EINTR);
+	if (n < 0 && u->connected && pending_icmp(errno)) {
+		/* A connected socket keeps the last ICMP error about its peer and
+		 * fails its next call with it, whoever sent it (anyone who knows
+		 * the two addresses and ports can): that call took it, so the same
+		 * send goes again. The error is still told (tx_errno), as the
+		 * callers look at the way to the hub after one; a real one (no
+		 * route, say) fails the second send too. */
+		int err = errno;
+		do
+			n = sendmsg(u->fd, &mh, 0);
+		while (n < 0 && errno == EINTR);
+		if (n >= 0)
+			u->tx_errno = err;
+	}
 	return n;
 }
 

@@ -27,8 +27,8 @@ port=$(nsx c1 ss -Hun state connected dst 192.0.2.1:4242 | awk '{print $4}' | se
 # "fragmentation needed, MTU 552" (or MTU), 3 "port unreachable", 1 "host
 # unreachable".
 forge() {
-	nsx "$1" python3 - "$2" "$3" "$port" "${4:-4}" "${5:-552}" "${6:-}" <<'PY'
-import socket, struct, sys
+	nsx "$1" python3 - "$2" "$3" "$port" "${4:-4}" "${5:-552}" "${6:-}" "${7:-}" "${8:-}" <<'PY'
+import socket, struct, sys, time
 src, dst, port, code, mtu = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])
 a, b, pa, pb = '192.0.2.11', '192.0.2.1', port, 4242
 if sys.argv[6] == 'to-c1':
@@ -47,7 +47,10 @@ icmp = icmp[:2] + struct.pack('!H', csum(icmp)) + icmp[4:]
 ip = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(icmp), 1, 0, 64, 1, 0,
                  socket.inet_aton(src), socket.inet_aton(dst))
 s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
-s.sendto(ip + icmp, (dst, 0))
+n, gap = int(sys.argv[7] or 1), float(sys.argv[8] or 0)
+for _ in range(n):
+    s.sendto(ip + icmp, (dst, 0))
+    time.sleep(gap)
 PY
 }
 no_route() { client_status c1 totals.drops.no_route; }
@@ -100,6 +103,22 @@ wait_until 5 "c1's kernel taking the forged host unreachable" unreach_above "$n"
 sleep 1
 still_up
 ok "c1 stays connected (session $S1) after a forged host unreachable from a router"
+
+# A flood of them: each leaves its error pending on c1's socket, which the
+# next send or receive takes instead of doing its work. c1's sends carry on
+# past it: 1000 pings through the tunnel among 2000 forged errors, none lost.
+drops=$(client_status c1 totals.drops.udp_send)
+n=$(in_unreach)
+nsx c1 ping -q -c 1000 -i 0.002 -s 1000 -W 2 10.100.0.1 > "$TMP/flood-ping" 2>&1 &
+ping_pid=$!
+forge hub 192.0.2.1 192.0.2.11 3 0 "" 2000 0.001
+wait "$ping_pid" || :
+cat "$TMP/flood-ping"
+unreach_above $((n + 1999)) || fail "c1's kernel took $(($(in_unreach) - n)) of 2000 forged errors"
+expect_eq "c1's QUIC packets its socket refused (udp_send)" "$(client_status c1 totals.drops.udp_send)" "$drops"
+grep -q ' 0% packet loss' "$TMP/flood-ping" || fail "pings lost among forged errors: $(grep loss "$TMP/flood-ping")"
+still_up
+ok "2000 forged port unreachables cost c1 no packet"
 
 # To the hub, from an address of the LAN (as a router's), a "fragmentation
 # needed, MTU 1300" about its packets to c1. Its socket is bound, not
