@@ -9,18 +9,25 @@
 
 #include "ctl/slopnctl.h"
 
-/* One event: "12:03:04 session.open {...}". */
+/* One event: "12:03:04 session.open {...}", at the daemon's time of it
+ * (an older slopnd sends none: then the time it is read). */
 static void show(struct answer *an, const struct args *a, json_t *n, FILE *out)
 {
 	(void)a;
 	const char *method = ans_str(an, n, "method", REQUIRED);
 	json_t *params = ans_obj(an, n, "params", OPTIONAL);
+	time_t when = time(NULL);
+	json_t *t = params ? json_object_get(params, "time") : NULL;
+	if (json_is_integer(t)) {
+		when = (time_t)json_integer_value(t);
+		json_object_del(params, "time");
+	}
 	/* json_dumps escapes what is not printable ASCII. */
 	char *p = params ? json_dumps(params, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENSURE_ASCII) : NULL;
-	char ts[32];
+	char ts[32] = "?";
 	struct tm tm;
-	time_t now = time(NULL);
-	strftime(ts, sizeof(ts), "%H:%M:%S", localtime_r(&now, &tm));
+	if (localtime_r(&when, &tm))
+		strftime(ts, sizeof(ts), "%H:%M:%S", &tm);
 	fprintf(out, "%s %s %s\n", ts, method, p ? p : "{}");
 	free(p);
 }

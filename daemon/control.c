@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "daemon/log.h"
@@ -248,6 +249,16 @@ static int append(struct caller *k, char *line, bool event)
 	return 0;
 }
 
+/* Every event says when it happened (Unix seconds, as the API's times): a
+ * subscriber may read it long after, from a backlog. */
+static json_t *stamped(json_t *params)
+{
+	if (!params)
+		params = json_object();
+	json_object_set_new(params, "time", json_integer((json_int_t)time(NULL)));
+	return params;
+}
+
 /* A subscriber that left out_max of events unread: said in the log and
  * counted; what waits for it is cut after the line it was taking, so that
  * its stream ends on a whole line, and events.dropped, its last, says
@@ -273,7 +284,7 @@ static int fall_behind(struct caller *k, size_t events, size_t next)
 	sd_event_source_set_time(k->idle, timer_now_usec() + c->idle_usec);
 	sd_event_source_set_enabled(k->idle, SD_EVENT_ONESHOT);
 	char *bye = jsonrpc_format_notification("events.dropped",
-		json_pack("{s:I, s:I}", "unread", (json_int_t)events, "lost", (json_int_t)lost));
+		stamped(json_pack("{s:I, s:I}", "unread", (json_int_t)events, "lost", (json_int_t)lost)));
 	if (append(k, bye, true) < 0)
 		return -1;
 	return flush_out(k);
@@ -810,7 +821,7 @@ void control_notify(struct control *c, const char *method, json_t *params)
 		json_decref(params);
 		return;
 	}
-	char *line = jsonrpc_format_notification(method, params);
+	char *line = jsonrpc_format_notification(method, stamped(params));
 	if (!line)
 		return;
 	for (struct caller *k = c->callers, *next; k; k = next) {

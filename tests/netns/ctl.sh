@@ -189,6 +189,7 @@ if command -v fish >/dev/null; then
 fi
 
 # Events, then a kick by VIP with a reason: the client has it at once.
+t0=$(date +%s)
 start_monitor
 ctl sessions kick 10.100.0.3 --reason "maintenance" | grep -q "kicked 1 session" || fail "kick did not report 1 session"
 expect_eq "sessions right after the kick" "$(ctl --json sessions list | jq -c '[.sessions[].vip]')" '["10.100.0.2"]'
@@ -200,6 +201,19 @@ ok "c2 came back after the kick"
 wait_event session.down '.params.vip == "10.100.0.3"'
 wait_event session.up '.params.vip == "10.100.0.3"'
 ok "monitor saw session.down and session.up"
+# Each with the daemon's time of it, which the pretty monitor shows.
+t1=$(date +%s)
+wait_event session.down ".params.time >= $t0 and .params.time <= $t1"
+timeout 60 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/pretty.txt" 2> "$TMP/pretty.err" &
+PIDS+=($!)
+wait_until 5 "slopnctl monitor subscribed" grep -q "watching events" "$TMP/pretty.err"
+ctl sessions kick 10.100.0.3 > /dev/null
+wait_until 5 "the pretty monitor showing the kick" grep -q "session.down" "$TMP/pretty.txt"
+line=$(grep -m1 "session.down" "$TMP/pretty.txt")
+[[ $line =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}\ session.down\ \{ ]] && [[ $line != *'"time"'* ]] ||
+	fail "the pretty monitor's line: $line"
+ok "events carry the daemon's time ($t0..$t1), shown once by the pretty monitor"
+wait_until 10 "c2 back after the kick" hub_session 10.100.0.3
 # A long reason in another script is cut on a character: the client and
 # the event get it, the event with its session. slopnctl refuses one the
 # hub would cut (over 119 bytes: usage error), so the request goes raw.
