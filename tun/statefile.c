@@ -355,6 +355,49 @@ int statefile_set_aside(const char *path, char *to, size_t tolen)
 	return -1;
 }
 
+/* The directories above dir (as the links lead): one that another user
+ * owns or may write lets them rename dir away and put one of theirs in its
+ * place. A sticky one (/tmp) lets no one rename what is not theirs. */
+static int parents_check(const char *dir, const char *name, const char *kept, const char *option,
+                         char *err, size_t errlen)
+{
+	char *up = realpath(dir, NULL);
+	if (!up)
+		return 1; /* not ours to judge: the opens that follow say why */
+	uid_t me = geteuid();
+	int r = 1;
+	for (char *slash; r == 1 && (slash = strrchr(up, '/'));) {
+		slash[slash == up] = '\0'; /* "/a" leaves "/" */
+		struct stat st;
+		if (stat(up, &st) < 0)
+			break;
+		bool owner_ok = st.st_uid == me || st.st_uid == 0;
+		bool mode_ok = !(st.st_mode & (S_IWGRP | S_IWOTH)) || (st.st_mode & S_ISVTX);
+		if (!owner_ok || !mode_ok) {
+			char what[96];
+			if (!owner_ok)
+				snprintf(what, sizeof(what), "owned by uid %u", (unsigned)st.st_uid);
+			else
+				snprintf(what, sizeof(what), "writable by its group or others");
+			char fix[48];
+			if (owner_ok)
+				snprintf(fix, sizeof(fix), "chmod go-w");
+			else
+				snprintf(fix, sizeof(fix), "chown %u", (unsigned)me);
+			snprintf(err, errlen, "%s %s: the directory above it, %s, is %s (mode %04o): another "
+			         "user could put a directory of theirs in its place, and so replace %s; %s %s, "
+			         "or give another %s", name, dir, up, what, (unsigned)(st.st_mode & 07777),
+			         kept, fix, up, option);
+			errno = EPERM;
+			r = -1;
+		}
+		if (slash == up)
+			break;
+	}
+	free(up);
+	return r;
+}
+
 int statefile_dir_check_as(const char *dir, bool any_owner, const char *name, const char *kept,
                            const char *option, char *err, size_t errlen)
 {
@@ -387,7 +430,7 @@ int statefile_dir_check_as(const char *dir, bool any_owner, const char *name, co
 	bool owner_ok = any_owner || st.st_uid == me || st.st_uid == 0;
 	bool mode_ok = !(st.st_mode & (S_IWGRP | S_IWOTH));
 	if (owner_ok && mode_ok)
-		return 1;
+		return any_owner ? 1 : parents_check(dir, name, kept, option, err, errlen);
 	/* Another user who may write there could put a key of theirs in
 	 * hub.key, tokens of theirs in tokens.json, a socket of theirs where
 	 * slopnctl looks for the hub's. */

@@ -83,7 +83,9 @@ int statefile_set_aside(const char *path, char *to, size_t tolen);
 /* Whether the state directory dir may be trusted: a directory (a link to
  * one is followed) owned by this user or root (any owner if any_owner: one
  * who only reads it, slopnd pin), not writable by its group or others
- * (another user could put a key or tokens of theirs there). 1 when so, 0
+ * (another user could put a key or tokens of theirs there), and under
+ * directories no other user owns or may write (sticky ones aside), unless
+ * any_owner. 1 when so, 0
  * when there is none, -1 with err naming it and saying what to do (chown,
  * chmod go-w), errno EPERM (or the open's). */
 int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen);

@@ -349,6 +349,39 @@ static void set_aside(void **state)
 	unlink(to);
 }
 
+/* A state directory of ours under one that others may write: they could
+ * rename ours away and put theirs there. Sticky (/tmp's 1777), it may be. */
+static void parent_open_to_others(void **state)
+{
+	(void)state;
+	char open_dir[128], sub[160], link[160], err[1024];
+	snprintf(open_dir, sizeof(open_dir), "%s/open", dir);
+	snprintf(sub, sizeof(sub), "%s/state", open_dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	assert_int_equal(mkdir(open_dir, 0700), 0);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(symlink(sub, link), 0);
+	assert_int_equal(statefile_dir_check(sub, false, err, sizeof(err)), 1);
+	assert_int_equal(chmod(open_dir, 0777), 0);
+	assert_int_equal(statefile_dir_check(sub, false, err, sizeof(err)), -1);
+	assert_int_equal(errno, EPERM);
+	char want[1024];
+	snprintf(want, sizeof(want), "state directory %s: the directory above it, %s, is writable by its "
+	         "group or others (mode 0777): another user could put a directory of theirs in its "
+	         "place, and so replace the files kept there (the hub's key, its tokens); chmod go-w "
+	         "%s, or give another --state-dir", sub, open_dir, open_dir);
+	assert_string_equal(err, want);
+	/* Through a link: where it leads is what counts. */
+	assert_int_equal(statefile_dir_check(link, false, err, sizeof(err)), -1);
+	/* Only read (slopnd pin): any directory will do. */
+	assert_int_equal(statefile_dir_check(sub, true, err, sizeof(err)), 1);
+	assert_int_equal(chmod(open_dir, 01777), 0);
+	assert_int_equal(statefile_dir_check(sub, false, err, sizeof(err)), 1);
+	unlink(link);
+	rmdir(sub);
+	rmdir(open_dir);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -363,6 +396,7 @@ int main(void)
 		cmocka_unit_test(set_aside),
 		cmocka_unit_test(directory_not_synced),
 		cmocka_unit_test(guarded),
+		cmocka_unit_test(parent_open_to_others),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
