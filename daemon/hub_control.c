@@ -508,7 +508,11 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 	if (invite_server(s, server, sizeof(server)) == 0 &&
 	    invite_format(invite, sizeof(invite), secret, server, s->id.pin) > 0)
 		inv = json_string(invite);
-	log_info("token '%s' added%s", name, json_is_null(inv) ? " (no invite: set --public-address)" : "");
+	char limit[48] = "no limit of sessions";
+	if (e->max_sessions)
+		snprintf(limit, sizeof(limit), "at most %u sessions at once", (unsigned)e->max_sessions);
+	log_info("token '%s' added, %s%s", name, limit,
+	         json_is_null(inv) ? " (no invite: set --public-address)" : "");
 	json_t *r = json_pack("{s:s, s:s, s:o, s:I, s:o, s:o, s:o, s:o}", "name", name, "token", secret,
 	                      "invite", inv, "created", (json_int_t)e->created,
 	                      "expires", time_or_null(e->expires), "vip", vip_or_null(e->vip),

@@ -252,6 +252,7 @@ ok "tokens.json gone at a SIGHUP: the tokens stay, status says why; back, it rel
 out=$(ctl --json token add duo --max-sessions 2) || fail "token add --max-sessions"
 duo=$(jq -r .token <<< "$out")
 expect_eq "token add: max_sessions" "$(jq .max_sessions <<< "$out")" 2
+grep -q "token 'duo' added, at most 2 sessions at once" "$TMP/hub-hup.log" || fail "the hub's log of duo's limit"
 expect_eq "tokens.json: duo's max_sessions" \
 	"$(jq '.tokens[] | select(.name == "duo") | .max_sessions' "$TMP/hub-state/tokens.json")" 2
 expect_eq "tokens.json: erin has no limit" \
@@ -346,6 +347,7 @@ ctl token add uno | grep -qx "  limit:   8 live sessions" || fail "token add uno
 out=$(ctl --json token add free --max-sessions none) || fail "token add --max-sessions none"
 free=$(jq -r .token <<< "$out")
 expect_eq "token add --max-sessions none: max_sessions" "$(jq .max_sessions <<< "$out")" null
+grep -q "token 'free' added, no limit of sessions" "$TMP/hub-hup.log" || fail "the hub's log of free's (no) limit"
 expect_eq "tokens.json: free has no limit" \
 	"$(jq '.tokens[] | select(.name == "free") | has("max_sessions")' "$TMP/hub-state/tokens.json")" false
 ctl token add free2 --max-sessions none | grep -qx "  limit:   none (any number of live sessions)" ||
