@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "proto/addr.h"
+#include "tests/fuzz/fuzz_util.h"
 
 static void host_port(const char *s)
 {
@@ -75,11 +76,9 @@ static void ip_port(const char *s)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_str(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	host_port(s);
 	cidr4(s);
 	cidr6(s);

@@ -9,6 +9,7 @@
 
 #include "proto/icmp.h"
 #include "proto/ipv6.h"
+#include "tests/fuzz/fuzz_util.h"
 
 static uint16_t sum16(const uint8_t *p, size_t n)
 {
@@ -25,10 +26,9 @@ static uint16_t sum16(const uint8_t *p, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	uint8_t *pkt = malloc(size ? size : 1), out[96], out6[1280];
+	uint8_t *pkt = fuzz_copy(data, size), out[96], out6[1280];
 	if (!pkt)
 		return 0;
-	memcpy(pkt, data, size);
 	size_t n = icmp4_frag_needed(pkt, size, 0x0100640a, 1217, out, sizeof(out));
 	if (n) {
 		/* A well-formed answer: valid checksums, addressed to the sender,

@@ -5,15 +5,14 @@
 #include <string.h>
 
 #include "proto/invite.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_str(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	static struct invite a, b;
 	/* Room for the longest token, each byte percent-encoded. */
 	static char buf[3 * SLOPN_TOKEN_MAX + INVITE_HOST_MAX + 128];

@@ -5,16 +5,15 @@
 #include <string.h>
 
 #include "proto/ipv6.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct ipv6_info ip;
-	/* A copy of exactly size bytes: ASan then catches any read past it. */
-	uint8_t *pkt = malloc(size ? size : 1);
+	uint8_t *pkt = fuzz_copy(data, size);
 	if (!pkt)
 		return 0;
-	memcpy(pkt, data, size);
 	enum ipv6_result r = ipv6_parse(pkt, size, &ip);
 	if (!ipv6_result_str(r))
 		abort();

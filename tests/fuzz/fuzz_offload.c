@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "proto/offload.h"
+#include "tests/fuzz/fuzz_util.h"
 #include "tests/offload_pkt.h"
 
 #define MAX_SEGS 64 /* a 64 KiB super-packet of 1024-byte segments, or more of smaller ones */
@@ -27,10 +28,9 @@ static void collect(void *ctx, const uint8_t *vnet, const uint8_t *p, size_t len
 {
 	struct vnet_hdr h;
 	vnet_hdr_get(vnet, &h);
-	uint8_t *copy = malloc(len ? len : 1);
+	uint8_t *copy = fuzz_copy(p, len);
 	if (!copy)
 		abort();
-	memcpy(copy, p, len);
 	struct offload_split s;
 	if (offload_split_start(&s, &h, copy, len) != OFFLOAD_OK)
 		abort(); /* the coalescer made something the splitter refuses */

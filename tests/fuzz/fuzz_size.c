@@ -8,15 +8,14 @@
 #include <string.h>
 
 #include "proto/size.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_str(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
-	s[size] = '\0';
 	uint64_t v, back;
 	if (size_parse(s, &v) == 0) {
 		char text[24];

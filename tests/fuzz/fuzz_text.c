@@ -7,14 +7,14 @@
 #include <string.h>
 
 #include "proto/text.h"
+#include "tests/fuzz/fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *s = malloc(size + 1);
+	char *s = fuzz_str(data, size);
 	if (!s)
 		return 0;
-	memcpy(s, data, size);
 	text_clean(s, size);
 	json_t *j = json_stringn(s, size);
 	if (!j)
