@@ -41,6 +41,21 @@ struct admit_counters {
 	uint64_t initials_excess;    /* of one connection in its handshake, past FOLLOWS_MAX */
 };
 
+/* The counters above by the names server.status (admission) and the
+ * metrics (slopn_admission_total{what}) give them, in their order: a new
+ * counter is named here once (hub_admit.c). */
+struct admit_counter_name {
+	const char *name;
+	size_t offset; /* of its uint64_t in struct admit_counters */
+};
+extern const struct admit_counter_name admit_counter_names[];
+extern const size_t admit_counter_count;
+
+static inline uint64_t admit_counter(const struct admit_counters *a, size_t i)
+{
+	return *(const uint64_t *)((const char *)a + admit_counter_names[i].offset);
+}
+
 /* A state file's last save: while it fails, why (for status and
  * metrics; the log says it once, and once more when it works again). */
 struct save_state {

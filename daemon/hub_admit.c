@@ -29,6 +29,7 @@
  * of stateless answers. */
 #include <arpa/inet.h>
 #include <gnutls/crypto.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <string.h>
 
@@ -48,6 +49,22 @@
 #define LOGIN_DEADLINE (5 * NGTCP2_SECONDS)
 #define RETRY_TOKEN_LIFETIME (10 * NGTCP2_SECONDS)
 #define PRESSURE_LOG_EVERY (60 * NGTCP2_SECONDS)
+
+/* The metrics' order, which slopnctl status's "limits:" follows too (ctl/cmd_status.c). */
+#define ADMIT(name, field) {name, offsetof(struct admit_counters, field)}
+const struct admit_counter_name admit_counter_names[] = {
+	ADMIT("refused", refused),
+	ADMIT("refused_banned", refused_banned),
+	ADMIT("closed_no_login", closed_deadline),
+	ADMIT("closed_by_limit", closed_limit),
+	ADMIT("retry_sent", retry_sent),
+	ADMIT("oversize_logins", oversize_logins),
+	ADMIT("bad_datagrams", bad_datagrams),
+	ADMIT("initials_dropped", initials_dropped),
+	ADMIT("initials_excess", initials_excess),
+};
+#undef ADMIT
+const size_t admit_counter_count = sizeof(admit_counter_names) / sizeof(admit_counter_names[0]);
 
 /* ---- connections per address ---- */
 

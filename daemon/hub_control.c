@@ -24,19 +24,13 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN], subnet[32];
 	snprintf(subnet, sizeof(subnet), "%s/%u", ip4str(s->addrs.pool.network, net),
 	         s->addrs.pool.prefix);
-	const struct admit_counters *a = &s->adm;
-	json_t *admission = json_pack("{s:i, s:i, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	json_t *admission = json_pack("{s:i, s:i, s:i, s:i}",
 		"handshakes", (int)s->handshaking, "handshakes_queued", (int)hub_queued(s),
 		"awaiting_login", (int)hub_awaiting_login(s),
-		"closing", (int)hub_closing(s),
-		"retry_sent", (json_int_t)a->retry_sent, "refused", (json_int_t)a->refused,
-		"refused_banned", (json_int_t)a->refused_banned,
-		"closed_no_login", (json_int_t)a->closed_deadline,
-		"closed_by_limit", (json_int_t)a->closed_limit,
-		"oversize_logins", (json_int_t)a->oversize_logins,
-		"bad_datagrams", (json_int_t)a->bad_datagrams,
-		"initials_dropped", (json_int_t)a->initials_dropped,
-		"initials_excess", (json_int_t)a->initials_excess);
+		"closing", (int)hub_closing(s));
+	for (size_t i = 0; admission && i < admit_counter_count; i++)
+		json_object_set_new(admission, admit_counter_names[i].name,
+		                    json_integer((json_int_t)admit_counter(&s->adm, i)));
 	json_t *r = json_pack(
 		"{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
 		"version", SLOPN_VERSION, "role", "server", "listen", s->listen,

@@ -116,22 +116,11 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	fprintf(f, "slopn_handshakes_queued %u\n", hub_queued(s));
 	family(f, "slopn_awaiting_login", "gauge", "Connections past the handshake, not logged in yet.");
 	fprintf(f, "slopn_awaiting_login %u\n", hub_awaiting_login(s));
-	const struct admit_counters *a = &s->adm;
-	const struct {
-		const char *what;
-		uint64_t n;
-	} adm[] = {
-		{"refused", a->refused}, {"refused_banned", a->refused_banned},
-		{"closed_no_login", a->closed_deadline},
-		{"closed_by_limit", a->closed_limit}, {"retry_sent", a->retry_sent},
-		{"oversize_logins", a->oversize_logins}, {"bad_datagrams", a->bad_datagrams},
-		{"initials_dropped", a->initials_dropped}, {"initials_excess", a->initials_excess},
-	};
 	family(f, "slopn_admission_total", "counter",
 	       "What the connection limits did (see slopnd(8), CONNECTION LIMITS).");
-	for (size_t i = 0; i < sizeof(adm) / sizeof(adm[0]); i++)
-		fprintf(f, "slopn_admission_total{what=\"%s\"} %llu\n", adm[i].what,
-		        (unsigned long long)adm[i].n);
+	for (size_t i = 0; i < admit_counter_count; i++)
+		fprintf(f, "slopn_admission_total{what=\"%s\"} %llu\n", admit_counter_names[i].name,
+		        (unsigned long long)admit_counter(&s->adm, i));
 
 	/* Per session: labelled by id, token and VIP (the remote address can
 	 * change under a live session, so it is no label). */
