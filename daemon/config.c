@@ -25,6 +25,7 @@
 #include "proto/login.h"
 #include "proto/size.h"
 #include "proto/text.h"
+#include "tun/statefile.h"
 
 static const char usage_server[] =
 	"Usage: slopnd server [OPTIONS]\n"
@@ -688,17 +689,16 @@ static int config_read(const char *file, char *buf, size_t size, size_t *len, mo
 	 * start, and a SIGHUP's reload held the hub's event loop. */
 	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	struct stat st;
-	if (fd < 0 || fstat(fd, &st) < 0) {
-		say("cannot read config %s: %s", file, strerror(errno));
+	const char *why = fd < 0 ? strerror(errno) : statefile_not_regular(fd, &st);
+	if (why) {
+		/* A directory reads as an error, a FIFO may never end. */
+		if (fd >= 0 && (errno == EISDIR || errno == EINVAL))
+			say("config %s is not a file (%s): give the file of settings", file,
+			    errno == EISDIR ? "a directory" : "a device, pipe or socket");
+		else
+			say("cannot read config %s: %s", file, why);
 		if (fd >= 0)
 			close(fd);
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		/* A directory reads as an error, a FIFO may never end. */
-		say("config %s is not a file (%s): give the file of settings", file,
-		    S_ISDIR(st.st_mode) ? "a directory" : "a device, pipe or socket");
-		close(fd);
 		return -1;
 	}
 	ssize_t n = 0;
