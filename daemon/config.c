@@ -199,14 +199,30 @@ static const char *both_from;
 char config_error[512];
 bool config_quiet;
 
+/* A message into out with its control characters escaped (text_escape):
+ * it quotes values from the config file or the command line, and goes to
+ * a terminal or the journal, where an escape sequence would act. */
+static void escaped(char *out, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void escaped(char *out, size_t size, const char *fmt, ...)
+{
+	char raw[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(raw, sizeof(raw), fmt, ap);
+	va_end(ap);
+	text_escape(out, size, raw, strlen(raw));
+}
+
 /* A config error: kept in config_error and said on stderr. */
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void say(const char *fmt, ...)
 {
+	char msg[sizeof(config_error)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(config_error, sizeof(config_error), fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	text_escape(config_error, sizeof(config_error), msg, strlen(msg));
 	if (!config_quiet)
 		log_err("%s", config_error);
 }
@@ -220,9 +236,9 @@ static int bad(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	snprintf(config_error, sizeof(config_error), "%s%s%s%s%s", origin ? origin : "",
-	         origin ? ": " : "", setting ? setting : "",
-	         !setting ? "" : fmt[0] == '\'' ? " " : ": ", msg);
+	escaped(config_error, sizeof(config_error), "%s%s%s%s%s", origin ? origin : "",
+	        origin ? ": " : "", setting ? setting : "",
+	        !setting ? "" : fmt[0] == '\'' ? " " : ": ", msg);
 	/* Through the logger: "error:", and the priority the journal files
 	 * it under (journalctl -p err); the pointer to help is no error. */
 	if (!config_quiet)
@@ -239,13 +255,14 @@ static int bad(const char *fmt, ...)
 static void warn_setting(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static void warn_setting(const char *fmt, ...)
 {
-	char msg[400];
+	char msg[400], line[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	log_warn("%s%s%s%s%s", origin ? origin : "", origin ? ": " : "", setting ? setting : "",
-	         setting ? " " : "", msg);
+	escaped(line, sizeof(line), "%s%s%s%s%s", origin ? origin : "", origin ? ": " : "",
+	        setting ? setting : "", setting ? " " : "", msg);
+	log_warn("%s", line);
 }
 
 int split_host_port(const char *s, char **host, char **port)

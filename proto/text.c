@@ -78,6 +78,32 @@ size_t text_plain(const char *s, size_t len)
 	return len;
 }
 
+size_t text_escape(char *out, size_t outlen, const char *s, size_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s;
+	size_t o = 0;
+	for (size_t i = 0; i < len;) {
+		unsigned cp;
+		size_t n = sequence(p + i, len - i, &cp);
+		bool esc = !n || control(cp);
+		n = n ? n : 1;
+		if (o + (esc ? 4 * n : n) >= outlen)
+			break;
+		for (size_t k = 0; k < n; k++) {
+			if (esc) {
+				out[o++] = '\\', out[o++] = 'x';
+				out[o++] = hex[p[i + k] >> 4], out[o++] = hex[p[i + k] & 15];
+			} else {
+				out[o++] = (char)p[i + k];
+			}
+		}
+		i += n;
+	}
+	out[o] = '\0';
+	return o;
+}
+
 size_t text_cut(const char *s, size_t len, size_t max)
 {
 	if (len <= max)

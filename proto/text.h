@@ -17,6 +17,14 @@ void text_clean(char *s, size_t len);
  * as it is: valid UTF-8 without control characters. len if all of it. */
 size_t text_plain(const char *s, size_t len);
 
+/* s[0..len) into out (outlen > 0; NUL-terminated), for a message that
+ * shows someone's text as it is: valid UTF-8 stays, and each byte that
+ * text_clean would make '?' is written \xNN instead (so "\x1b[2J", not
+ * an escape sequence a terminal acts on). A '\' stays as it is: the text
+ * is for a person to read, not to decode. Stops before what does not fit
+ * whole. Returns the length written. */
+size_t text_escape(char *out, size_t outlen, const char *s, size_t len);
+
 /* The length of the longest prefix of s[0..len) of at most max bytes that
  * does not end inside a UTF-8 sequence. */
 size_t text_cut(const char *s, size_t len, size_t max);

@@ -84,9 +84,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_taken(&c);
 	else if (r == 0 && (!c.state_dir || !*c.state_dir))
 		abort();
-	/* Refused: said, on one line (a value is quoted in it, and a line
-	 * of the file holds no newline). */
-	if (r < 0 && (!config_error[0] || strchr(config_error, '\n')))
+	/* Refused: said, on one line and without control characters (a value
+	 * is quoted in it, escaped). */
+	size_t elen = strlen(config_error);
+	if (r < 0 && (!config_error[0] || text_plain(config_error, elen) != elen))
 		abort();
 	if (r > 0) /* --help or --version: never from a file */
 		abort();

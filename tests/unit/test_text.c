@@ -80,12 +80,40 @@ static void plain(void **state)
 	assert_int_equal(text_plain("a\0b", 3), 1);
 }
 
+static void escape(const char *in, size_t len, size_t outlen, const char *want)
+{
+	char out[64];
+	memset(out, 'x', sizeof(out));
+	size_t n = text_escape(out, outlen, in, len);
+	if (strcmp(out, want) != 0 || n != strlen(want))
+		fail_msg("escaped to '%s' (%zu), expected '%s'", out, n, want);
+}
+#define ESCAPE(in, want) escape(in, sizeof(in) - 1, 64, want)
+
+static void escaping(void **state)
+{
+	(void)state;
+	ESCAPE("", "");
+	ESCAPE("caf\xc3\xa9 a\\b", "caf\xc3\xa9 a\\b");                  /* '\\' stays */
+	ESCAPE("a\x1b[2J\r\n\x7f", "a\\x1b[2J\\x0d\\x0a\\x7f");
+	ESCAPE("\xc2\x9b" "31m", "\\xc2\\x9b31m");                         /* C1 CSI */
+	ESCAPE("\xe2\x80\xae!", "\\xe2\\x80\\xae!");                     /* RLO */
+	ESCAPE("\xff\xc3", "\\xff\\xc3");                                   /* not UTF-8 */
+	ESCAPE("a\0b", "a\\x00b");
+	/* Cut at what fits whole, the NUL counted. */
+	escape("ab\x1b", 3, 6, "ab");
+	escape("ab\x1b", 3, 7, "ab\\x1b");
+	escape("a\xc3\xa9", 3, 3, "a");
+	escape("abc", 3, 1, "");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(cleaning),
 		cmocka_unit_test(cutting),
 		cmocka_unit_test(plain),
+		cmocka_unit_test(escaping),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

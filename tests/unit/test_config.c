@@ -1,0 +1,56 @@
+/* slopnd's config file (daemon/config.c): what its errors show of the
+ * file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/config.h"
+
+/* config_parse's error for a server whose config file holds text. */
+static const char *refused(const char *text)
+{
+	char path[] = "/tmp/slopn-test-config.XXXXXX";
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	char *argv[] = {"slopnd", "server", "--config", path, NULL};
+	struct config c;
+	assert_int_equal(config_parse(&c, 4, argv), -1);
+	config_free(&c);
+	unlink(path);
+	return config_error;
+}
+
+/* Each byte of a control character, or of no UTF-8 character, is shown
+ * as \xNN: a config file's escape sequence reaches no terminal or
+ * journal, and a person sees what the file holds. */
+static void escaped(void **state)
+{
+	(void)state;
+	config_quiet = true;
+	const char *err = refused("mtu = 1\x1b[2J4\x07\n");
+	assert_non_null(strstr(err, "mtu '1\\x1b[2J4\\x07': "));
+	err = refused("subnet = \xc2\x9b" "31m\xff\n");      /* C1 CSI, not UTF-8 */
+	assert_non_null(strstr(err, "subnet '\\xc2\\x9b31m\\xff': "));
+	err = refused("nat = y\res\n");                          /* said by the parser's caller */
+	assert_non_null(strstr(err, "not 'y\\x0des'"));
+	err = refused("mtu = caf\xc3\xa9\n");                  /* UTF-8 text stays */
+	assert_non_null(strstr(err, "'caf\xc3\xa9'"));
+	for (const char *p = err; *p; p++)
+		assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(escaped),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
