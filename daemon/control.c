@@ -630,6 +630,15 @@ static int make_parent(const char *path, bool *unsafe)
 	return rv;
 }
 
+int control_dir_ready(const char *path, bool *unsafe)
+{
+	*unsafe = false;
+	int made = make_parent(path, unsafe);
+	if (made == -1)
+		log_err("cannot listen on control socket %s: %s", path, strerror(errno));
+	return made < 0 ? -1 : 0;
+}
+
 static struct control *control_new(sd_event *ev, const char *role,
                                    const struct control_method *methods, void *ctx)
 {
@@ -676,11 +685,8 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		goto fail;
-	int made = make_parent(path, unsafe);
-	if (made == -2)
+	if (control_dir_ready(path, unsafe) < 0)
 		goto fail_quiet;
-	if (made < 0)
-		goto fail;
 	if (bind_0660(c->fd, &sa) < 0) {
 		if (errno != EADDRINUSE)
 			goto fail;

@@ -1298,7 +1298,18 @@ int server_run(const struct config *cfg)
 	take_systemd_sockets(&ctl_fd, &udp_fd);
 	/* The address first: a second hub on it stops here, before it touches
 	 * a TUN device or NAT rules. */
-	if (open_listener(s, udp_fd) < 0 || setup_tun(s) < 0 || hub_nat_setup(s) < 0)
+	if (open_listener(s, udp_fd) < 0)
+		goto out;
+	/* So does a control socket's directory that is refused (another user
+	 * owns it or may write it), rather than after the TUN and NAT are set
+	 * up only to be undone. control_open checks it again. */
+	bool ctl_unsafe = false;
+	if (ctl_fd < 0 && cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0) {
+		if (ctl_unsafe)
+			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
+		goto out;
+	}
+	if (setup_tun(s) < 0 || hub_nat_setup(s) < 0)
 		goto out;
 	hub_peers_reset(s);
 
@@ -1325,7 +1336,6 @@ int server_run(const struct config *cfg)
 	hub_expiry_arm(s);
 	s->started_mono = timer_now_usec();
 	s->started = time(NULL);
-	bool ctl_unsafe = false;
 	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
 	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods,
 	                                                          s, &ctl_unsafe))) {

@@ -172,6 +172,7 @@ ok "a state directory of another user, or writable by others, is refused by the 
 # saying what to do, and leave no socket there; root's 0755 (/run/slopn as
 # the unit's RuntimeDirectory= makes it) is used, and so is a socket
 # systemd hands over, whatever --control's directory is: nothing is made.
+# The hub refuses it before it sets up its TUN device (and NAT).
 mkdir "$TMP/open-ctl"
 chown 12345 "$TMP/open-ctl"
 chmod 0777 "$TMP/open-ctl"
@@ -181,6 +182,8 @@ kept nsx hub timeout 10 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun
 expect_eq "a hub with its control socket in another user's world-writable directory exits" "$?" 2
 grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "hub on an open control directory: $(cat "$TMP/err.txt")"
 grep -q "listening on" "$TMP/err.txt" && fail "the hub started on an open control directory: $(cat "$TMP/err.txt")"
+grep -q "^slopnd: open0: " "$TMP/err.txt" &&
+	fail "the hub set up its TUN before it refused the control directory: $(cat "$TMP/err.txt")"
 [ -e "$TMP/open-ctl/hub.sock" ] && fail "the hub made its socket in another user's directory"
 kept nsx c1 timeout 10 "$SLOPND" client --server 192.0.2.1:4999 --token x --tun open1 \
 	--state-dir "$TMP/ctl-cstate" --control "$TMP/open-ctl/c1.sock" 2> "$TMP/err.txt"
