@@ -83,6 +83,8 @@ size_t text_escape(char *out, size_t outlen, const char *s, size_t len)
 	static const char hex[] = "0123456789abcdef";
 	const unsigned char *p = (const unsigned char *)s;
 	size_t o = 0;
+	if (!outlen)
+		return 0;
 	for (size_t i = 0; i < len;) {
 		unsigned cp;
 		size_t n = sequence(p + i, len - i, &cp);
