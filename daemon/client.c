@@ -1189,6 +1189,12 @@ int client_run(const struct config *cfg)
 		log_err("--server %s: expected HOST:PORT", cfg->server);
 		return 2;
 	}
+	/* Its control socket's directory too, before the TUN is made (and a
+	 * crashed run's routes and resolv.conf are put back), as the hub's
+	 * (control_open checks it again). */
+	bool ctl_unsafe = false;
+	if (cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0)
+		return ctl_unsafe ? 2 : 1;
 	int gr = gnutls_certificate_allocate_credentials(&cl->cred);
 	if (gr < 0) {
 		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
@@ -1261,7 +1267,6 @@ int client_run(const struct config *cfg)
 		sd_event_source_set_io_fd_own(cl->nl_src, 1);
 	}
 	sd_event_set_watchdog(cl->ev, 1);
-	bool ctl_unsafe = false;
 	if (cfg->control &&
 	    !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl, &ctl_unsafe))) {
 		if (ctl_unsafe)

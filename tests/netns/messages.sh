@@ -172,7 +172,7 @@ ok "a state directory of another user, or writable by others, is refused by the 
 # saying what to do, and leave no socket there; root's 0755 (/run/slopn as
 # the unit's RuntimeDirectory= makes it) is used, and so is a socket
 # systemd hands over, whatever --control's directory is: nothing is made.
-# The hub refuses it before it sets up its TUN device (and NAT).
+# Both refuse it before they set up a TUN device (the hub's NAT).
 mkdir "$TMP/open-ctl"
 chown 12345 "$TMP/open-ctl"
 chmod 0777 "$TMP/open-ctl"
@@ -189,6 +189,8 @@ kept nsx c1 timeout 10 "$SLOPND" client --server 192.0.2.1:4999 --token x --tun 
 	--state-dir "$TMP/ctl-cstate" --control "$TMP/open-ctl/c1.sock" 2> "$TMP/err.txt"
 expect_eq "a client with its control socket there exits" "$?" 2
 grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "client on an open control directory: $(cat "$TMP/err.txt")"
+grep -q "^slopnd: open1: " "$TMP/err.txt" &&
+	fail "the client set up its TUN before it refused the control directory: $(cat "$TMP/err.txt")"
 [ -e "$TMP/open-ctl/c1.sock" ] && fail "the client made its socket in another user's directory"
 chown 0 "$TMP/open-ctl"
 chmod 0775 "$TMP/open-ctl"
