@@ -1193,8 +1193,10 @@ int client_run(const struct config *cfg)
 	 * crashed run's routes and resolv.conf are put back), as the hub's
 	 * (control_open checks it again). */
 	bool ctl_unsafe = false;
-	if (cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0)
-		return ctl_unsafe ? 2 : 1;
+	if (cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0) {
+		rc = ctl_unsafe ? 2 : 1;
+		goto out;
+	}
 	int gr = gnutls_certificate_allocate_credentials(&cl->cred);
 	if (gr < 0) {
 		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
