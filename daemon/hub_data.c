@@ -34,7 +34,18 @@
  * one TCP flow's overshoot of a few packets. So is the holder when a read
  * of the TUN found more waiting than TUN_BATCH since the last look: the
  * hub reads too slowly then (a busy machine, a flood), and shedding the
- * holder would cost it packets, the others nothing. */
+ * holder would cost it packets, the others nothing. Whether others have
+ * traffic is not asked there: it cannot be seen in a queue nobody reads.
+ *
+ * For the same reason a session that held the TUN half of SLOW_WINDOW
+ * while its client took fewer than SLOW_PKTS a second sheds too, others
+ * seen or not: the kernel's queue in front of the TUN, which it keeps
+ * full, then empties at its pace, and a packet of another client's that
+ * came after a second of silence (a ping, a DNS answer) waits there for
+ * seconds behind its packets, unseen (a client on a slow link, or one
+ * that takes the hub's packets slowly on purpose). A queue at the hub
+ * and one in the kernel hold a slow client's flows back as much: its TCP
+ * finds the link's pace from a drop in either. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
@@ -62,6 +73,8 @@
 #define STALL_RTT_MAX (500 * NGTCP2_MILLISECONDS)
 #define RING_CHECK (10 * NGTCP2_MILLISECONDS) /* a look at the TUN queue's drops: a netlink query */
 #define RING_DROPS_MIN 16
+#define SLOW_WINDOW (250 * NGTCP2_MILLISECONDS)
+#define SLOW_PKTS 2000     /* a second: 20 Mbit/s of 1280-byte packets */
 
 /* ---- routing, one function per direction, for both families ---- */
 
@@ -276,8 +289,7 @@ static void ring_check(struct server *s, uint64_t now)
 		}
 		ss->held_mark = held;
 	}
-	if (!worst || most * 2 < span || slow || !others_wait(s, worst, now) ||
-	    tun_queue_drops(&s->tun, &drops) < 0) {
+	if (!worst || most * 2 < span || slow || tun_queue_drops(&s->tun, &drops) < 0) {
 		s->ring_known = false;
 		return;
 	}
@@ -294,14 +306,41 @@ static void ring_check(struct server *s, uint64_t now)
 	shed(s, worst, now);
 }
 
+/* Has a session held the TUN half of the last SLOW_WINDOW or more, its
+ * client taking fewer than SLOW_PKTS a second meanwhile? Then it sheds. */
+static void slow_check(struct server *s, uint64_t now)
+{
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
+		uint64_t span = now - ss->pace_began;
+		if (span < SLOW_WINDOW)
+			continue;
+		uint64_t held = ss->held_total + (ss->holding ? now - ss->held_began : 0);
+		uint64_t sent = ss->conn.stats.tx_pkts - ss->pace_tx;
+		if (ss->pace_began && (held - ss->pace_held) * 2 >= span && ss->shed_until <= now &&
+		    sent * NGTCP2_SECONDS < (uint64_t)SLOW_PKTS * span) {
+			hub_slog(LOG_LVL_DEBUG, ss, "session %llu: the TUN held for it %llu of the last "
+			         "%llu ms while it took %llu packets, dropping its excess instead of "
+			         "holding others up", (unsigned long long)ss->id,
+			         (unsigned long long)((held - ss->pace_held) / NGTCP2_MILLISECONDS),
+			         (unsigned long long)(span / NGTCP2_MILLISECONDS), (unsigned long long)sent);
+			shed(s, ss, now);
+		}
+		ss->pace_began = now;
+		ss->pace_held = held;
+		ss->pace_tx = ss->conn.stats.tx_pkts;
+	}
+}
+
 /* At the lowest priority: what is pending first (the ACKs that drain a
  * queue, on a busy machine) runs first. */
 static int shed_timer_cb(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	uint64_t now = conn_now(), next = now + RING_CHECK;
-	if (s->ring_checked + RING_CHECK <= now)
+	if (s->ring_checked + RING_CHECK <= now) {
 		ring_check(s, now);
+		slow_check(s, now);
+	}
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss && s->holding; ss = LIST_NEXT(ss, link)) {
 		if (!ss->holding)
 			continue;

@@ -51,6 +51,8 @@ struct session {
 	uint64_t held_began;           /* conn_now() when the hold began */
 	uint64_t held_total;           /* ns the TUN was held for it, its holds ended */
 	uint64_t held_mark;            /* ... as of the hub's last look at the TUN queue */
+	uint64_t pace_began;           /* its pace while it holds: since then (slow_check), */
+	uint64_t pace_held, pace_tx;   /* held_total and tx_pkts then */
 	uint64_t held_in;              /* its queue's intake then (sent + queued) */
 	uint64_t held_moved;           /* when its queue last moved while held */
 	uint64_t held_tx;              /* its datagrams sent, then */

@@ -98,6 +98,43 @@ ip netns exec "$RUN-lan" tc qdisc change dev p-c2 root tbf rate 1mbit burst 8kb 
 # pings have stopped), and c2's queue keeps moving: only a limit on such a
 # hold ends it, and c3 must hear the hub meanwhile.
 kill "$busy"
+
+# A client silent for a second is not among those the hub has seen waiting,
+# and while c2 holds the TUN nobody reads what comes for it. c3, as a host
+# on the hub's LAN (the hub forwards), sends c2 4 Mbit/s of UDP; c2's link
+# carries 1, so its holds end one packet at a time, and the queue in front
+# of the TUN fills with its packets (too slowly to overflow in these
+# seconds: the look at that queue's drops does not see it). A hub's own
+# sender would be held back by its socket's buffer instead. c1 has been
+# silent for 2 s when it pings the hub: the answers come, as c2's session
+# sheds for its pace alone (without that look: answers 3 to 7 s late,
+# behind c2's packets).
+ip netns exec "$RUN-hub" sysctl -qw net.ipv4.ip_forward=1
+nsx c3 ip route add 10.100.0.3/32 via 192.0.2.1 dev eth0
+wait_until 20 "c2 not shedding" not_shedding
+nap 2 # c1's pings from the hub a second behind
+ip netns exec "$RUN-c3" timeout 20 python3 -c '
+import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+t = time.time()
+while time.time() - t < 9:
+    s.sendto(b"x" * 1000, ("10.100.0.3", 9))
+    time.sleep(0.002)
+' &
+unseen=$!
+PIDS+=($unseen)
+c2_rx=$(client_status c2 totals.rx_pkts)
+wait_until 5 "traffic to c2" c2_receiving
+nap 2
+nsx c1 ping -c 20 -i 0.2 -w 20 10.100.0.1 > "$TMP/unseen.txt"
+got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$TMP/unseen.txt")
+slowest=$(sed -n 's|^rtt [^=]*= [0-9.]*/[0-9.]*/\([0-9]*\).*|\1|p' "$TMP/unseen.txt")
+[ "${got:-0}" = 20 ] && [ "${slowest:-9999}" -lt 500 ] ||
+	fail "c1's 20 pings while c2 held the TUN: ${got:-0} answered, the slowest in ${slowest:-?} ms"
+ok "c1's 20 pings, c1 silent before, while c2 was sent 4 Mbit/s at 1: all answered, within $slowest ms"
+wait $unseen
+nsx c3 ip route del 10.100.0.3/32
+
 nsx c2 timeout 40 iperf3 -s -1 -p 5310 > /dev/null 2>&1 &
 PIDS+=($!)
 wait_listening c2 5310
