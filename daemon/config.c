@@ -50,9 +50,10 @@ static const char usage_server[] =
 	"                         interface of the default route)\n"
 	"  --nat-backend auto|nftables|iptables  how (default auto: nftables,\n"
 	"                         else iptables chains SLOPN-TUN-FWD/-IN/-NAT)\n"
-	"  --allow-lan CIDR       with --nat, let clients reach this network of the\n"
-	"                         hub's or private one, IPv4 or IPv6 (repeatable;\n"
-	"                         by default none)\n"
+	"  --allow-lan CIDR       let clients reach this network beyond the VPN,\n"
+	"                         IPv4 or IPv6: with --nat one of the hub's or a\n"
+	"                         private one; without it any (the host forwards,\n"
+	"                         unmasqueraded) (repeatable; by default none)\n"
 	"  --dns IP               DNS server offered to clients at login (one IPv4\n"
 	"                         and one IPv6 address at most)\n"
 	"  --metrics ADDR:PORT    serve Prometheus metrics at http://ADDR:PORT/metrics\n"
@@ -975,9 +976,8 @@ int config_parse(struct config *c, int argc, char **argv)
 	if (c->role == ROLE_CLIENT && !c->kill_switch && (c->nallow_lan || c->nallow_lan6))
 		return bad("--allow-lan on a client only means something with --kill-switch (without "
 		           "it, the machine's own networks are reached outside the tunnel anyway)");
-	if (c->role == ROLE_SERVER && !c->nat &&
-	    (c->egress || c->nallow_lan || c->nallow_lan6 || c->nat_backend))
-		return bad("--egress, --allow-lan and --nat-backend only mean something with --nat");
+	if (c->role == ROLE_SERVER && !c->nat && (c->egress || c->nat_backend))
+		return bad("--egress and --nat-backend only mean something with --nat");
 	return 0;
 }
 

@@ -143,6 +143,7 @@ struct server {
 	size_t stash_total;          /* bytes of all stashes */
 	struct conn_qbudget qbudget; /* the sessions' datagram queues: --queue-memory */
 	uint64_t spoke_sheds;        /* senders let go after HOLD_MAX (hub_spoke.c) */
+	bool beyond_said;            /* a packet beyond the VPN without --nat: logged once */
 	bool tun_paused;
 	int ifindex;                 /* the TUN's */
 	bool tun_down;               /* set down from outside (ip link set down) */

@@ -91,6 +91,37 @@ struct route {
  * *to_tun when it goes to the TUN; NULL with *why when it is dropped. A
  * client of ours with IPv6 sends IPv6 too; anything else that is not IPv4
  * (the original's router solicitations, say) is not_ipv4. */
+/* Beyond the VPN, without --nat: only to an --allow-lan network. The
+ * hub's host takes what comes from its TUN as from any interface, to its
+ * every address (a service bound to its LAN address) and, forwarding,
+ * onto its networks: with --nat its rules decide (hub_nat.c), without it
+ * nothing would. Said once a run, for the operator who expected more. */
+static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t dst4)
+{
+	const struct config *cfg = s->cfg;
+	if (cfg->nat)
+		return true;
+	uint32_t be = htonl(dst4);
+	for (size_t i = 0; v6 && i < cfg->nallow_lan6; i++)
+		if (addr_same_prefix(dst6, cfg->allow_lan6[i].net, cfg->allow_lan6[i].prefix))
+			return true;
+	for (size_t i = 0; !v6 && i < cfg->nallow_lan; i++) {
+		uint32_t net = htonl(cfg->allow_lan[i].net);
+		if (addr_same_prefix(&be, &net, cfg->allow_lan[i].prefix))
+			return true;
+	}
+	if (!s->beyond_said) {
+		char a[INET6_ADDRSTRLEN];
+		inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)dst6 : (const void *)&be, a,
+		          sizeof(a));
+		log_info("a client sent a packet to %s, beyond the VPN: without --nat the hub carries "
+		         "only what is for the VPN and the --allow-lan networks (dropped, counted as "
+		         "no_route; said once)", a);
+		s->beyond_said = true;
+	}
+	return false;
+}
+
 static struct session *route_from_client(struct server *s, struct session *ss, const uint8_t *pkt,
                                          size_t len, struct route *rt, bool *to_tun,
                                          enum drop_reason *why)
@@ -112,7 +143,8 @@ static struct session *route_from_client(struct server *s, struct session *ss, c
 		if (ipv6_link_scoped(ip.dst))
 			return NULL; /* its own link's business: nothing of the hub's */
 		if (!alloc_in6(&s->addrs, ip.dst)) {
-			*to_tun = true; /* beyond the VPN: the kernel routes it (--nat) */
+			/* beyond the VPN: the kernel routes it (--nat) */
+			*to_tun = beyond_ok(s, true, ip.dst, 0);
 			return NULL;
 		}
 		uint32_t off = alloc_off6(&s->addrs, ip.dst);
@@ -135,9 +167,13 @@ static struct session *route_from_client(struct server *s, struct session *ss, c
 		}
 		*rt = (struct route){.len = ip.total_len, .dst4 = ip.dst};
 		uint32_t dst = ntohl(ip.dst);
-		if (!pool_contains(&s->addrs.pool, dst) || dst == pool_hub_addr(&s->addrs.pool) ||
+		if (!pool_contains(&s->addrs.pool, dst)) {
+			*to_tun = beyond_ok(s, false, NULL, dst);
+			return NULL;
+		}
+		if (dst == pool_hub_addr(&s->addrs.pool) ||
 		    dst == s->addrs.pool.network + s->addrs.pool.size - 1) {
-			*to_tun = true; /* the hub, its broadcast, or beyond the VPN */
+			*to_tun = true; /* the hub, or its broadcast */
 			return NULL;
 		}
 		peer = alloc_holder(&s->addrs, dst);
