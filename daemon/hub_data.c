@@ -91,15 +91,25 @@ struct route {
  * *to_tun when it goes to the TUN; NULL with *why when it is dropped. A
  * client of ours with IPv6 sends IPv6 too; anything else that is not IPv4
  * (the original's router solicitations, say) is not_ipv4. */
-/* Beyond the VPN, without --nat: only to an --allow-lan network. The
+/* To port 53 over UDP or TCP: l4, left bytes of a transport header of
+ * protocol proto (a first fragment's, or a whole packet's). */
+static bool port53(const uint8_t *l4, size_t left, uint8_t proto)
+{
+	return (proto == IPPROTO_UDP || proto == IPPROTO_TCP) && left >= 4 && l4[2] == 0 &&
+	       l4[3] == 53;
+}
+
+/* Beyond the VPN, without --nat: only to an --allow-lan network, and to
+ * the --dns server's port 53 (clients are told to ask it; --nat's rules
+ * let that through too). The
  * hub's host takes what comes from its TUN as from any interface, to its
  * every address (a service bound to its LAN address) and, forwarding,
  * onto its networks: with --nat its rules decide (hub_nat.c), without it
  * nothing would. Said once a run, for the operator who expected more. */
-static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t dst4)
+static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t dst4, bool dns)
 {
 	const struct config *cfg = s->cfg;
-	if (cfg->nat)
+	if (cfg->nat || dns)
 		return true;
 	uint32_t be = htonl(dst4);
 	for (size_t i = 0; v6 && i < cfg->nallow_lan6; i++)
@@ -144,7 +154,10 @@ static struct session *route_from_client(struct server *s, struct session *ss, c
 			return NULL; /* its own link's business: nothing of the hub's */
 		if (!alloc_in6(&s->addrs, ip.dst)) {
 			/* beyond the VPN: the kernel routes it (--nat) */
-			*to_tun = beyond_ok(s, true, ip.dst, 0);
+			bool dns = !IN6_IS_ADDR_UNSPECIFIED(&s->cfg->dns6) &&
+			           memcmp(ip.dst, &s->cfg->dns6, 16) == 0 &&
+			           port53(pkt + 40, ip.total_len - 40u, ip.next_header);
+			*to_tun = beyond_ok(s, true, ip.dst, 0, dns);
 			return NULL;
 		}
 		uint32_t off = alloc_off6(&s->addrs, ip.dst);
@@ -168,7 +181,10 @@ static struct session *route_from_client(struct server *s, struct session *ss, c
 		*rt = (struct route){.len = ip.total_len, .dst4 = ip.dst};
 		uint32_t dst = ntohl(ip.dst);
 		if (!pool_contains(&s->addrs.pool, dst)) {
-			*to_tun = beyond_ok(s, false, NULL, dst);
+			bool first = !((pkt[6] & 0x1f) | pkt[7]); /* fragment offset 0 */
+			bool dns = s->cfg->dns && ip.dst == s->cfg->dns && first &&
+			           port53(pkt + ip.header_len, ip.total_len - ip.header_len, ip.protocol);
+			*to_tun = beyond_ok(s, false, NULL, dst, dns);
 			return NULL;
 		}
 		if (dst == pool_hub_addr(&s->addrs.pool) ||

@@ -7,8 +7,9 @@
 # it forwards, and c1 routes the site into its tunnel: its pings to the
 # hub's site address and to a host there are dropped at the hub and
 # counted (no_route); its IPv6 ones beyond the /64 too; the hub's VIP
-# answers. With --allow-lan for the site (still no --nat), the host there
-# answers, and the hub's site address too.
+# answers, and so does the --dns server at its port 53 (not at others).
+# With --allow-lan for the site (still no --nat), the host there answers,
+# and the hub's site address too.
 #
 #   hub 192.0.2.1 -- br0 -- c1 192.0.2.11
 #   hub site0 198.51.100.1, 2001:db8:5::1 -- site 198.51.100.7, 2001:db8:5::7
@@ -36,7 +37,37 @@ in_echos() {
 }
 pings() { nsx c1 ping "$@" 2> /dev/null | sed -n 's/.* \([0-9]*\) received.*/\1/p'; }
 
-start_hub --subnet6 fd00:5:6:7::/64
+# udp_heard PORT...: c1 sends a datagram to the site's host at each PORT;
+# the ports whose datagram arrived there.
+udp_heard() {
+	nsx site timeout 3 python3 -c '
+import select, socket, sys
+socks = []
+for p in sys.argv[1:]:
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("198.51.100.7", int(p)))
+    socks.append(s)
+print("ready", flush=True)
+heard = set()
+while True:
+    r, _, _ = select.select(socks, [], [], 1.5)
+    if not r:
+        break
+    for s in r:
+        s.recv(100)
+        heard.add(s.getsockname()[1])
+print(" ".join(str(p) for p in sorted(heard)))
+' "$@" > "$TMP/heard.txt" &
+	local l=$!
+	wait_until 3 "the site's listener" grep -q ready "$TMP/heard.txt"
+	for p in "$@"; do
+		nsx c1 python3 -c 'import socket, sys; socket.socket(socket.AF_INET, socket.SOCK_DGRAM).sendto(b"q", ("198.51.100.7", int(sys.argv[1])))' "$p"
+	done
+	wait $l
+	tail -n 1 "$TMP/heard.txt"
+}
+
+start_hub --subnet6 fd00:5:6:7::/64 --dns 198.51.100.7
 start_client c1
 wait_connected c1 10.100.0.2
 nsx c1 ip route add 198.51.100.0/24 dev slopn0
@@ -55,6 +86,8 @@ expect_eq "echo requests the hub's host took in (IPv4 IPv6)" "$(in_echos hub)" "
 expect_eq "c1's packets beyond the VPN dropped at the hub (no_route)" \
 	"$(($(hub_stat 10.100.0.2 drop_no_route) - dropped))" 6
 wait_log hub "a client sent a packet to 198.51.100.1, beyond the VPN: without --nat" 1
+# The --dns server's port 53, which clients are told to ask, and no other.
+expect_eq "datagrams to the --dns server's ports 53 and 54 that reached it" "$(udp_heard 53 54)" 53
 ok "without --nat nothing beyond the VPN: the hub's other addresses and its site closed, counted"
 
 stop hub
