@@ -60,34 +60,56 @@ static bool check_token(struct server *s, const char *token, struct session *ss,
 	return true;
 }
 
+#define TWIN_WINDOW (60 * NGTCP2_SECONDS)
+#define TWIN_HEARD (3 * NGTCP2_SECONDS)
+/* A live client is heard at least every 10 s, idle too: its keep-alives,
+ * or its acks of the hub's (conn.c). A holder of a fixed VIP silent for
+ * longer is taken for dead (crashed, or its link lost). Not TWIN_HEARD:
+ * an idle client is silent for more than 3 s. */
+#define HOLDER_HEARD (15 * NGTCP2_SECONDS)
+
+/* The same client: the same id, or neither has one (the original's
+ * clients send none: no telling them apart). */
+static bool same_client(const struct session *a, const struct session *b)
+{
+	return !strcmp(a->client_id, b->client_id);
+}
+
 /* An older session that a new login replaces at once: the same client
  * (same token and client id) whose old connection lingers after a crash or
- * a lost link, or any session of a token whose fixed VIP the new one
- * wants. Without this the old one keeps its addresses until it times out. */
+ * a lost link, or the session of its token on its fixed VIP, if that is the
+ * same client or looks dead. Without this the old one keeps its addresses
+ * until it times out. Another client of the token on the fixed VIP, alive,
+ * keeps it: two machines with one such token would replace each other for
+ * ever; the newcomer gets an address of the pool. */
 static struct session *stale_session(struct server *s, const struct session *ss,
                                      const struct token_entry *e)
 {
 	if (e && e->vip && alloc_assignable(&s->addrs, e->vip)) {
 		struct session *old = alloc_holder(&s->addrs, e->vip);
-		if (old && !strcmp(old->token_name, e->name))
+		bool ours = old && !strcmp(old->token_name, e->name);
+		uint64_t silent = old ? conn_now() - old->conn.last_rx : 0;
+		if (ours && (same_client(ss, old) || silent >= HOLDER_HEARD))
 			return old;
-		if (old) {
-			char v[INET_ADDRSTRLEN];
+		char v[INET_ADDRSTRLEN];
+		if (ours)
+			hub_slog(LOG_LVL_WARN, ss, "token '%s': fixed VIP %s is held by session %llu of "
+			         "another client of the token (heard %.1f s ago); session %llu gets an "
+			         "address of the pool", e->name, ip4str(e->vip, v),
+			         (unsigned long long)old->id, (double)silent / NGTCP2_SECONDS,
+			         (unsigned long long)ss->id);
+		else if (old)
 			log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
 			         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
-		}
 	}
 	if (!ss->client_id[0])
 		return NULL; /* an original client: no telling it from another of its token */
 	for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
-		if (o != ss && o->logged_in && !strcmp(o->client_id, ss->client_id) &&
+		if (o != ss && o->logged_in && same_client(o, ss) &&
 		    !strcmp(o->token_name, ss->token_name))
 			return o;
 	return NULL;
 }
-
-#define TWIN_WINDOW (60 * NGTCP2_SECONDS)
-#define TWIN_HEARD (3 * NGTCP2_SECONDS)
 
 /* Two machines with one client id (a machine cloned with its state
  * directory) would replace each other's session for ever, a second apart,
@@ -114,7 +136,7 @@ static struct session *replaced_session(struct server *s, struct session *ss,
                                         const struct token_entry *e)
 {
 	struct session *old = stale_session(s, ss, e);
-	if (old && !strcmp(old->client_id, ss->client_id) && twin_of(ss, old)) {
+	if (old && same_client(ss, old) && twin_of(ss, old)) {
 		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s: client id %s is in use by session %llu "
 		         "from %s too: two machines with one id (a cloned machine?); this one gets an "
 		         "address of its own. Remove STATE_DIR/client-TUN.id on one of them",
@@ -138,11 +160,14 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 		ss->replaced_at = conn_now();
 		ss->replaced_remote = old->remote_sa;
 		memcpy(ss->replaced_instance, old->instance, sizeof(ss->replaced_instance));
+		/* Same token, not the same client: ids that differ (the holder of
+		 * a fixed VIP that looked dead), or none to compare. */
+		bool client = ss->client_id[0] && same_client(ss, old);
 		hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
 		         (unsigned long long)old->id, (unsigned long long)ss->id,
-		         ss->client_id[0] ? "client" : "token");
-		hub_kick(s, old, ss->client_id[0] ? "replaced by a new login of the same client"
-		                                  : "replaced by a new login with the same token");
+		         client ? "client" : "token");
+		hub_kick(s, old, client ? "replaced by a new login of the same client"
+		                        : "replaced by a new login with the same token");
 		/* Its addresses go now, even if its close waits for queued data. */
 		alloc_release(&s->addrs, old->vip, old, time(NULL));
 	}

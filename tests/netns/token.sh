@@ -114,11 +114,38 @@ grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "unknown token: $(cat "
 ctl token add x --expires soon 2>/dev/null; expect_eq "bad --expires exits" "$?" 2
 ok "errors: bad name, duplicate, taken and outside VIPs, unknown token, bad duration"
 
-# A fixed VIP, and a reconnect of the same token takes it over at once.
+# A fixed VIP (a reconnect of the same client takes it over at once).
 bob=$(ctl --json token add bob2 --vip 10.100.0.50 | jq -r .token)
 TOKEN=$bob start_client c3
 wait_connected c3 10.100.0.50
 ok "a fixed VIP"
+# A second machine with that token (its own client id) while the first is
+# alive, idle for more than 3 s: the first keeps the VIP and its session,
+# the second gets an address of the pool. They took the VIP from each
+# other every few seconds, for ever.
+sid=$(ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.50") | .id')
+nap 4
+TOKEN=$bob start_client c2:fx --tun fx0
+wait_until 10 "c2:fx connected" client_connected c2:fx
+fxvip=$(client_status c2:fx vip)
+[[ $fxvip =~ ^10\.100\.0\.[0-9]+$ && $fxvip != 10.100.0.50 ]] || fail "c2:fx's VIP: '$fxvip'"
+# bob2's sessions: [how many, the id on .50, the id on c2:fx's VIP].
+bob2_ids() {
+	ctl --json sessions list | jq -c --arg v "$fxvip" '[.sessions[] | select(.token == "bob2")] |
+		[length, (.[] | select(.vip == "10.100.0.50") | .id), (.[] | select(.vip == $v) | .id)]'
+}
+fxid=$(ctl --json sessions list | jq --arg v "$fxvip" '.sessions[] | select(.vip == $v) | .id')
+since3=$(client_status c3 since) sincefx=$(client_status c2:fx since)
+for ((i = 0; i < 16; i++)); do
+	nap 0.5
+	expect_eq "bob2's sessions" "$(bob2_ids)" "[2,$sid,$fxid]"
+	client_has_vip c3 10.100.0.50 && client_connected c3 || fail "c3 lost its fixed VIP: $(client_status c3 vip)"
+	client_has_vip c2:fx "$fxvip" && client_connected c2:fx || fail "c2:fx lost $fxvip: $(client_status c2:fx vip)"
+done
+expect_eq "c3's login" "$(client_status c3 since)" "$since3"
+expect_eq "c2:fx's login" "$(client_status c2:fx since)" "$sincefx"
+stop c2:fx
+ok "a second client of a fixed-VIP token gets a pool address; neither replaces the other"
 # Expiry: a token that expires in 8 s works; at its expiry its session
 # ends (as a removed token's does), and the next login is refused. (Whole
 # seconds: it lives 7 to 8 s, time for a client under the sanitizers to
