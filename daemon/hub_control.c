@@ -603,7 +603,8 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	if (kick) {
 		/* As sessions.kick: one closing already is not kicked, nor counted. */
 		for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-			if (ss->logged_in && !ss->conn.close_pending && !strcmp(ss->token_name, copy)) {
+			if (ss->logged_in && !ss->conn.close_pending && !ss->token_removed &&
+			    !strcmp(ss->token_name, copy)) {
 				hub_kick(s, ss, "kicked: token removed");
 				kicked++;
 			}
@@ -614,6 +615,7 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	else
 		log_info("token '%s' removed; its %d live session%s go on", copy,
 		         hub_token_live(s, copy), hub_token_live(s, copy) == 1 ? "" : "s");
+	hub_traffic_token_removed(s, copy);
 	control_notify(s->ctl, "token.removed", json_pack("{s:s, s:i}", "name", copy, "kicked", kicked));
 	return json_pack("{s:b, s:i}", "removed", 1, "kicked", kicked);
 }

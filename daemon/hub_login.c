@@ -177,12 +177,14 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 }
 
 /* Not one closing (kicked, replaced by its client's new login): its close
- * may wait up to a second for data queued before it. */
+ * may wait up to a second for data queued before it. Nor one of a removed
+ * token that had the name: a token added under it is another. */
 unsigned hub_token_live(const struct server *s, const char *name)
 {
 	unsigned n = 0;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-		n += ss->logged_in && !ss->conn.close_pending && !strcmp(ss->token_name, name);
+		n += ss->logged_in && !ss->conn.close_pending && !ss->token_removed &&
+		     !strcmp(ss->token_name, name);
 	return n;
 }
 
@@ -194,7 +196,7 @@ static void end_expired(struct server *s)
 	int64_t now = time(NULL);
 	for (struct session *ss = LIST_FIRST(&s->sessions), *next; ss; ss = next) {
 		next = LIST_NEXT(ss, link);
-		const struct token_entry *e = ss->logged_in && !ss->gone
+		const struct token_entry *e = ss->logged_in && !ss->gone && !ss->token_removed
 		                              ? tokens_find(&s->tokens, ss->token_name) : NULL;
 		if (!e || !token_expired(e, now))
 			continue;

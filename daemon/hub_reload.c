@@ -78,10 +78,13 @@ static void reload_tokens(struct server *s)
 		if (e && old.v[i].last_used > e->last_used)
 			e->last_used = old.v[i].last_used;
 	}
-	/* A token that is gone takes its leases along, as token.remove does. */
+	/* A token that is gone takes its leases and totals along, as
+	 * token.remove does. */
 	for (size_t i = 0; i < old.n; i++)
-		if (!tokens_find(&s->tokens, old.v[i].name))
+		if (!tokens_find(&s->tokens, old.v[i].name)) {
 			alloc_forget_token(&s->addrs, old.v[i].name);
+			hub_traffic_token_removed(s, old.v[i].name);
+		}
 	hub_fixed_changed(s);
 	hub_expiry_arm(s);
 	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);

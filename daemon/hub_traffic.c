@@ -63,7 +63,7 @@ int hub_tokens_totals(const struct server *s, const char *const *names, size_t n
 	}
 	qsort(idx, n, sizeof(*idx), by_name);
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
-		if (!ss->logged_in)
+		if (!ss->logged_in || ss->token_removed)
 			continue;
 		struct named key = {ss->token_name, 0};
 		const struct named *hit = bsearch(&key, idx, n, sizeof(*idx), by_name);
@@ -100,19 +100,21 @@ const char **hub_token_names(const struct server *s, size_t *n)
 	return names;
 }
 
-/* Worth keeping: a token, the shared --token, or one with live sessions
- * (a removed token's, until they end). */
+/* Worth keeping: a token, or the shared --token. Not a removed token's
+ * totals, even while its sessions live (hub_traffic_token_removed): a
+ * token added again under its name took them over, or not, as a save came
+ * between. */
 static bool kept(const char *name, void *arg)
 {
 	struct server *s = arg;
 	if (s->has_token && !strcmp(name, SHARED_TOKEN_NAME))
 		return true;
-	if (tokens_find(&s->tokens, name)) /* by the store's name index */
-		return true;
-	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-		if (ss->logged_in && !strcmp(ss->token_name, name))
-			return true;
-	return false;
+	return tokens_find(&s->tokens, name) != NULL; /* by the store's name index */
+}
+
+static bool not_removed(const char *name, void *arg)
+{
+	return strcmp(name, arg) != 0;
 }
 
 static int fail(struct server *s, bool at_exit, const char *err)
@@ -135,7 +137,7 @@ static int save(struct server *s, bool at_exit)
 		t->dirty = true;
 	bool live = false;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link)) {
-		if (!ss->logged_in)
+		if (!ss->logged_in || ss->token_removed)
 			continue;
 		live = true;
 		if (!traffic_get(t, ss->token_name))
@@ -207,6 +209,11 @@ int hub_traffic_start(struct server *s)
 		        path, why);
 		hub_save_hold(&s->saved[SAVED_TRAFFIC], why);
 	}
+	/* Totals of tokens removed before a save dropped them (a kill -9, or
+	 * an older hub's, kept while the token's sessions lived): a token
+	 * added under such a name must not take them over. */
+	if (traffic_keep(&s->traffic, kept, s))
+		s->traffic.dirty = true;
 	uint64_t now;
 	if (sd_event_now(s->ev, CLOCK_MONOTONIC, &now) < 0 ||
 	    sd_event_add_time(s->ev, &s->traffic_timer, CLOCK_MONOTONIC, now + save_every(),
@@ -218,8 +225,27 @@ int hub_traffic_start(struct server *s)
 	return 0;
 }
 
+/* To disk soon, not at once: a burst of ends makes one write; and on a
+ * hub with many tokens, whose saves cost more, no sooner than the last
+ * save's cost allows (savepace.h): ends as often as a second each
+ * rewrote the whole file, with an fsync, every second. */
+static void save_soon(struct server *s)
+{
+	s->traffic.dirty = true;
+	uint64_t due, now;
+	const struct save_state *sv = &s->saved[SAVED_TRAFFIC];
+	if (s->traffic_timer && sd_event_source_get_time(s->traffic_timer, &due) >= 0 &&
+	    sd_event_now(s->ev, CLOCK_MONOTONIC, &now) >= 0) {
+		uint64_t soon = save_pace_due(now, SAVE_AFTER_END_USEC, sv->last_end, sv->last_cost);
+		if (due > soon)
+			sd_event_source_set_time(s->traffic_timer, soon);
+	}
+}
+
 void hub_traffic_session_end(struct server *s, const struct session *ss)
 {
+	if (ss->token_removed)
+		return; /* its token's totals went at its removal */
 	struct traffic_entry *e = traffic_get(&s->traffic, ss->token_name);
 	const struct conn_stats *st = &ss->conn.stats;
 	if (!e) {
@@ -229,19 +255,16 @@ void hub_traffic_session_end(struct server *s, const struct session *ss)
 	}
 	traffic_add_session(e, st->rx_bytes, st->rx_pkts, st->tx_bytes, st->tx_pkts, time(NULL),
 	                    ss->remote);
-	s->traffic.dirty = true;
-	/* To disk soon, not at once: a burst of ends makes one write; and on
-	 * a hub with many tokens, whose saves cost more, no sooner than the
-	 * last save's cost allows (savepace.h): ends as often as a second
-	 * each rewrote the whole file, with an fsync, every second. */
-	uint64_t due, now;
-	const struct save_state *sv = &s->saved[SAVED_TRAFFIC];
-	if (s->traffic_timer && sd_event_source_get_time(s->traffic_timer, &due) >= 0 &&
-	    sd_event_now(s->ev, CLOCK_MONOTONIC, &now) >= 0) {
-		uint64_t soon = save_pace_due(now, SAVE_AFTER_END_USEC, sv->last_end, sv->last_cost);
-		if (due > soon)
-			sd_event_source_set_time(s->traffic_timer, soon);
-	}
+	save_soon(s);
+}
+
+void hub_traffic_token_removed(struct server *s, const char *name)
+{
+	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
+		if (ss->logged_in && !strcmp(ss->token_name, name))
+			ss->token_removed = true;
+	if (traffic_keep(&s->traffic, not_removed, (void *)name))
+		save_soon(s);
 }
 
 int hub_traffic_stop(struct server *s)

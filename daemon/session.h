@@ -27,6 +27,9 @@ struct session {
 	char vip6s[INET6_ADDRSTRLEN]; /* vip6 for logs and the API; "" without */
 	char token_name[TOKEN_NAME_MAX + 1]; /* "shared" for the --token */
 	bool logged_in;
+	bool token_removed;         /* its token was removed since its login: it counts towards no
+	                             * token's totals, live sessions or limit (a token added under
+	                             * the name since is another) */
 	bool gone;                  /* on the graveyard list */
 	time_t since;
 	char remote[64];            /* "ADDR:PORT" for logs */

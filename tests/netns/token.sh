@@ -146,6 +146,23 @@ expect_eq "c3's login" "$(client_status c3 since)" "$since3"
 expect_eq "c2:fx's login" "$(client_status c2:fx since)" "$sincefx"
 stop c2:fx
 ok "a second client of a fixed-VIP token gets a pool address; neither replaces the other"
+# A token removed and added again under its name is another: its totals
+# start from zero at once, and the removed one's session left up (c3's)
+# counts towards neither. The old totals came back until the next save
+# (a second later), and for as long as c3's session lived.
+ctl token remove bob2 > /dev/null || fail "token remove bob2"
+ctl token add bob2 > /dev/null || fail "token add bob2 again"
+bob2_totals() { ctl --json token list | jq -c '.tokens[] | select(.name == "bob2") | [.live, .sessions, .rx_pkts, .tx_pkts]'; }
+expect_eq "bob2 added again: live, sessions, rx, tx" "$(bob2_totals)" "[0,0,0,0]"
+c3_rx() { ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.50") | .rx_pkts'; }
+before=$(c3_rx)
+nsx c3 ping -c 3 -i 0.1 -W 2 10.100.0.1 > /dev/null || fail "c3 cannot reach the hub once its token is gone"
+expect_eq "c3's rx_pkts grew by" "$(($(c3_rx) - before))" 3
+no_bob2_saved() { jq -e 'all(.tokens[]; .name != "bob2")' "$TMP/hub-state/traffic.json" > /dev/null; }
+wait_until 3 "bob2's totals gone from traffic.json" no_bob2_saved
+expect_eq "bob2 after the save: live, sessions, rx, tx" "$(bob2_totals)" "[0,0,0,0]"
+stop c3
+ok "a token added again under a removed one's name starts from zero; the old session counts on in sessions list only"
 # Expiry: a token that expires in 8 s works; at its expiry its session
 # ends (as a removed token's does), and the next login is refused. (Whole
 # seconds: it lives 7 to 8 s, time for a client under the sanitizers to
