@@ -40,16 +40,22 @@ void hub_fixed_changed(struct server *s)
 	hub_leases_dirty(s);
 }
 
-/* What a reload kept back, for the log and server.status. */
+/* What a reload kept back, for the log and server.status. One SIGHUP may
+ * find both tokens.json and the config file bad: status keeps each reason,
+ * joined with "; " (the first whole, the later cut to what fits). */
 static void reload_failed(struct server *s, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 static void reload_failed(struct server *s, const char *fmt, ...)
 {
+	char why[sizeof(s->reload_error)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(s->reload_error, sizeof(s->reload_error), fmt, ap);
+	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_err("reload: %s", s->reload_error);
+	log_err("reload: %s", why);
+	size_t used = strlen(s->reload_error);
+	snprintf(s->reload_error + used, sizeof(s->reload_error) - used, "%s%s", used ? "; " : "",
+	         why);
 }
 
 /* Re-read tokens.json (an administrator may have edited it). A bad file

@@ -60,6 +60,18 @@ wait_until 5 "status naming the bad file" reload_said "slopnd.conf:[0-9]+: mtu '
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a bad reload"
 ok "a bad file on reload is reported and ignored"
 
+# Both tokens.json and the config bad at one SIGHUP: status keeps both
+# reasons (it kept the config's only).
+tokens=$TMP/hub-state/tokens.json
+[ -e "$tokens" ] && cp "$tokens" "$TMP/tokens.json.good"
+printf '{"version":1,"tokens":[{' > "$tokens"
+kill -HUP "$(pid_of hub)"
+wait_until 5 "status naming both bad files" reload_said \
+	"^$tokens: .+; keeping the [0-9]+ tokens in memory; .*slopnd\.conf:[0-9]+: mtu 'huge': must be 576\.\.1400: keeping the running settings\$"
+if [ -e "$TMP/tokens.json.good" ]; then mv "$TMP/tokens.json.good" "$tokens"; else rm "$tokens"; fi
+nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a reload with two bad files"
+ok "tokens.json and the config bad at one reload: both reasons in status"
+
 # The file replaced by a FIFO: the reload refuses it at once (its open
 # waited for a writer, in the event loop: no answer to slopnctl then).
 mv "$TMP/slopnd.conf" "$TMP/slopnd.conf.real"
