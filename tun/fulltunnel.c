@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <linux/rtnetlink.h>
+
+#include "proto/addr.h"
 #include "tun/netlink.h"
 
 #define LOW_HALF 0x00000000u    /* 0.0.0.0/1 */
@@ -29,6 +32,42 @@ int fulltunnel_flush_stale(uint32_t metric, int family, const void *hub)
 int fulltunnel_flush_stale6(uint32_t metric)
 {
 	return nl_route6_unreachable_flush(metric);
+}
+
+/* What the machine's own routes say of the way to the hub, ours left out
+ * (any SloPN client's host routes, the tunnel's halves): the main table's
+ * longest prefix that holds it, of those the lowest metric (policy rules
+ * aside: only a change of it counts, fulltunnel_holds). A new default
+ * route (another gateway on the same link, a cable's lower metric) changes
+ * it while the host route we pinned still works. */
+struct way {
+	const uint8_t *hub;
+	int tun;
+	struct nl_route r;
+	bool found;
+};
+
+static void better_way(const struct nl_route *r, void *data)
+{
+	struct way *w = data;
+	if (r->table != RT_TABLE_MAIN || r->proto == SLOPN_RTPROT || r->ifindex == w->tun ||
+	    !addr_same_prefix(w->hub, r->dst, r->prefix))
+		return;
+	if (!w->found || r->prefix > w->r.prefix ||
+	    (r->prefix == w->r.prefix && r->metric < w->r.metric)) {
+		w->r = *r;
+		w->found = true;
+	}
+}
+
+static bool way_now(const struct full_tunnel *ft, int *oif, uint8_t gw[16])
+{
+	struct way w = {.hub = ft->hub, .tun = ft->tun};
+	if (nl_route_each(ft->family, better_way, &w) < 0 || !w.found)
+		return false;
+	*oif = w.r.ifindex;
+	memcpy(gw, w.r.gw, 16);
+	return true;
 }
 
 /* The host route to the hub through what reached it before. */
@@ -59,6 +98,7 @@ static int host_route(struct full_tunnel *ft, char *err, size_t errlen)
 		snprintf(err, errlen, "the hub %s is reached through the tunnel itself", h);
 		return -1;
 	}
+	ft->way_known = way_now(ft, &ft->way_oif, ft->way_gw);
 	rv = nl_host_route_add(ft->family, ft->hub_oif, ft->hub, ft->hub_gw, ft->metric);
 	if (rv == 0)
 		ft->host_added = true;
@@ -191,19 +231,27 @@ bool fulltunnel_holds(const struct full_tunnel *ft)
 	if (ft->family == AF_INET6 &&
 	    ((!ft->high6_added && !ft->high6_blocked) || IN6_IS_ADDR_LINKLOCAL(hub6)))
 		return true; /* no route of ours covers the hub: its way is the kernel's own */
-	if (ft->family == AF_INET6)
+	if (ft->family == AF_INET6) {
 		/* A gateway of IPv6 is link-local: on its link while that is up
 		 * (the kernel drops our route with the link). */
-		return nl_route6_get(ft->hub, &oif, gw) == 0 && oif == ft->hub_oif &&
-		       !memcmp(gw, ft->hub_gw, 16);
-	uint32_t hub4, gw4, via;
-	memcpy(&hub4, ft->hub, 4);
-	memcpy(&gw4, ft->hub_gw, 4);
-	if (nl_route_get(hub4, &oif, &via) < 0 || oif != ft->hub_oif || via != gw4)
-		return false;
-	/* The gateway's network may have gone from the link (another Wi-Fi,
-	 * another lease) while the host route through it stayed. */
-	return !gw4 || (nl_route_get(gw4, &oif, &via) == 0 && oif == ft->hub_oif && !via);
+		if (nl_route6_get(ft->hub, &oif, gw) < 0 || oif != ft->hub_oif ||
+		    memcmp(gw, ft->hub_gw, 16))
+			return false;
+	} else {
+		uint32_t hub4, gw4, via;
+		memcpy(&hub4, ft->hub, 4);
+		memcpy(&gw4, ft->hub_gw, 4);
+		if (nl_route_get(hub4, &oif, &via) < 0 || oif != ft->hub_oif || via != gw4)
+			return false;
+		/* The gateway's network may have gone from the link (another
+		 * Wi-Fi, another lease) while the host route through it stayed. */
+		if (gw4 && (nl_route_get(gw4, &oif, &via) < 0 || oif != ft->hub_oif || via))
+			return false;
+	}
+	/* And the machine's own routes would still take that way: a better
+	 * one (a cable plugged in, a new gateway) is taken with new routes. */
+	return !ft->way_known || !way_now(ft, &oif, gw) ||
+	       (oif == ft->way_oif && !memcmp(gw, ft->way_gw, 16));
 }
 
 void fulltunnel_down(struct full_tunnel *ft)

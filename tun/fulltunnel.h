@@ -22,6 +22,9 @@ struct full_tunnel {
 	int hub_oif;            /* the underlay route to the hub */
 	uint8_t hub_gw[16];     /* its gateway, all zero = on-link */
 	uint32_t metric;        /* of the host route: this client's (fulltunnel_metric) */
+	bool way_known;         /* the machine's own best route to the hub when it was pinned: */
+	int way_oif;            /* its interface (0: next hops of several) */
+	uint8_t way_gw[16];     /* and gateway, all zero = on-link */
 	bool host_added, low_added, high_added, low6_added, high6_added;
 	bool low6_blocked, high6_blocked; /* ::/1 and 8000::/1 unreachable */
 };

@@ -493,7 +493,8 @@ static int walk_route(const struct nlmsghdr *nlh, void *data)
 	parse_route(nlh, &r);
 	if (r.family != w->family || r.type != RTN_UNICAST || r.table == RT_TABLE_LOCAL)
 		return MNL_CB_OK;
-	struct nl_route o = {.ifindex = r.oif, .prefix = r.dst_len, .via = r.via};
+	struct nl_route o = {.ifindex = r.oif, .prefix = r.dst_len, .via = r.via,
+	                     .metric = r.metric, .table = r.table, .proto = r.proto};
 	memcpy(o.dst, r.dst, sizeof(o.dst));
 	memcpy(o.gw, r.gw, sizeof(o.gw));
 	w->each(&o, w->data);

@@ -65,6 +65,9 @@ struct nl_route {
 	unsigned prefix;
 	bool via;               /* through a gateway (next hops: may be) */
 	uint8_t gw[16];         /* that gateway; zeros with several next hops */
+	uint32_t metric;        /* its priority: the lower wins among equal prefixes */
+	uint32_t table;
+	uint8_t proto;          /* who made it: SLOPN_RTPROT for ours */
 };
 /* Every such route of a family (AF_INET, AF_INET6); at most max. Returns
  * the count or -1. */

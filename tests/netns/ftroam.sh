@@ -41,6 +41,29 @@ grep -E '^Deleted (0\.0\.0\.0/1|128\.0\.0\.0/1|192\.0\.2\.1 )' "$TMP/routes.txt"
 expect_eq "c1's full tunnel after a change elsewhere" "$(client_status c1 full_tunnel)" true
 ok "an address on another link left the full tunnel's routes in place"
 
+# A cable plugged in beside the Wi-Fi, its default route the better (metric
+# 100 against 600): the machine's own routes now go by the cable, and so
+# does the client, its session with it, though the host route it pinned
+# through the Wi-Fi still worked (and kept it there, without its look at
+# the machine's own routes). Then back as it was: the cable out.
+way_is() { [ "$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" = "$1" ]; }
+remote_is() { [ "$(ctl --json sessions list | jq -r '.sessions[0].remote | sub(":[0-9]+$"; "")')" = "$1" ]; }
+ip -n "$RUN-c1" route add default via 198.51.100.1 metric 600
+ip -n "$RUN-c1" route del default via 198.51.100.1 metric 0
+ip -n "$RUN-c1" link set eth1 up
+ip -n "$RUN-c1" route add default via 203.0.113.1 metric 100
+wait_until 5 "the way to the hub by the cable" way_is "203.0.113.1 eth1"
+wait_until 5 "c1's session from the cable's address" remote_is 203.0.113.2
+expect_eq "the hub's session with the cable in: id, VIP" \
+	"$(ctl --json sessions list | jq -r '.sessions[] | "\(.id) \(.vip)"')" "$ID 10.100.0.2"
+expect_eq "c1's full tunnel with the cable in" "$(client_status c1 full_tunnel)" true
+ip -n "$RUN-c1" link set eth1 down
+ip -n "$RUN-c1" route add default via 198.51.100.1
+ip -n "$RUN-c1" route del default via 198.51.100.1 metric 600
+wait_until 5 "the way to the hub by the Wi-Fi again" way_is "198.51.100.1 eth0"
+wait_until 5 "c1's session from the Wi-Fi's address again" remote_is 198.51.100.2
+ok "a better way plugged in beside the pinned one is taken, the session with it ($ID)"
+
 # The move, under pings every 5 ms that make full-size QUIC packets: the
 # way into the TUN (of its MTU) refuses them, which is not to be taken for
 # a narrower path.
