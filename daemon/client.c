@@ -500,7 +500,9 @@ static void client_down(struct conn *c)
 		client_problem(cl, "hub refused the TLS handshake: alert %d (%s)%s", alert,
 		               name ? name : "?",
 		               alert == 120 ? ": it speaks another protocol than " SLOPN_ALPN : "");
-	} else if (c->close_by_peer)
+	} else if (c->close_by_peer && c->stateless_reset)
+		client_problem(cl, "hub closed the connection: %s", c->close_reason); /* no code sent */
+	else if (c->close_by_peer)
 		client_problem(cl, "hub closed the connection: %s (code %llu)",
 		               *c->close_reason ? c->close_reason : app_code_name(c->close_code),
 		               (unsigned long long)c->close_code);

@@ -737,7 +737,9 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
 		if (!ccerr.reasonlen && ccerr.type != NGTCP2_CONNECTION_CLOSE_ERROR_CODE_TYPE_APPLICATION &&
 		    ccerr.error_code == NGTCP2_NO_ERROR && c->close_by_peer)
 			snprintf(c->close_reason, sizeof(c->close_reason), "%s",
-			         c->stateless_reset ? "stateless reset (the peer restarted)" : "closed by peer");
+			         c->stateless_reset ? "stateless reset (the peer no longer knows the connection: "
+			                              "it restarted, or dropped it while we were away)"
+			                            : "closed by peer");
 		conn_enter_down(c, CONN_DRAINING);
 		if (c->is_server) {
 			arm_linger(c);

@@ -42,3 +42,7 @@ ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 [ "$ms" -le 3000 ] || fail "the clients were back only after $ms ms"
 nsx c1 ping -c 3 -i 0.2 -W 2 "$V2" >/dev/null || fail "c1 cannot reach c2 after the restart"
 ok "both clients back within $ms ms of the restart (told by stateless resets from the address each used)"
+# A reset carries no code: said so, not as a code 0.
+expect_eq "c1's last disconnect: reason, code" \
+	"$(run_slopnctl --socket "$TMP/c1.sock" --json status | jq -c '[.last_disconnect.reason, .last_disconnect.code]')" \
+	'["hub closed the connection: stateless reset (the peer no longer knows the connection: it restarted, or dropped it while we were away)",null]'
