@@ -87,10 +87,6 @@ struct route {
 	const uint8_t *dst6;       /* 16 bytes inside the packet */
 };
 
-/* A packet from a client: the session it goes to (spoke to spoke), or
- * *to_tun when it goes to the TUN; NULL with *why when it is dropped. A
- * client of ours with IPv6 sends IPv6 too; anything else that is not IPv4
- * (the original's router solicitations, say) is not_ipv4. */
 /* To port 53 over UDP or TCP: l4, left bytes of a transport header of
  * protocol proto (a first fragment's, or a whole packet's). */
 static bool port53(const uint8_t *l4, size_t left, uint8_t proto)
@@ -101,11 +97,11 @@ static bool port53(const uint8_t *l4, size_t left, uint8_t proto)
 
 /* Beyond the VPN, without --nat: only to an --allow-lan network, and to
  * the --dns server's port 53 (clients are told to ask it; --nat's rules
- * let that through too). The
- * hub's host takes what comes from its TUN as from any interface, to its
- * every address (a service bound to its LAN address) and, forwarding,
- * onto its networks: with --nat its rules decide (hub_nat.c), without it
- * nothing would. Said once a run, for the operator who expected more. */
+ * let that through too). The hub's host takes what comes from its TUN as
+ * from any interface, to its every address (a service bound to its LAN
+ * address) and, forwarding, onto its networks: with --nat its rules
+ * decide (hub_nat.c), without it nothing would. Said once a run, for the
+ * operator who expected more. */
 static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t dst4, bool dns)
 {
 	const struct config *cfg = s->cfg;
@@ -132,6 +128,10 @@ static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t d
 	return false;
 }
 
+/* A packet from a client: the session it goes to (spoke to spoke), or
+ * *to_tun when it goes to the TUN; NULL with *why when it is dropped. A
+ * client of ours with IPv6 sends IPv6 too; anything else that is not IPv4
+ * (the original's router solicitations, say) is not_ipv4. */
 static struct session *route_from_client(struct server *s, struct session *ss, const uint8_t *pkt,
                                          size_t len, struct route *rt, bool *to_tun,
                                          enum drop_reason *why)
