@@ -601,10 +601,23 @@ void client_full_tunnel_again(struct client *cl)
 	/* Most calls follow a change that leaves the hub's way as it was:
 	 * taking the routes down and up then would let traffic out beside
 	 * the tunnel for that moment. */
-	if (fulltunnel_holds(&cl->ft)) {
+	enum ft_way way = fulltunnel_way(&cl->ft);
+	if (way == FT_WAY_HOLDS) {
 		if (fulltunnel_repair(&cl->ft, err, sizeof(err)) < 0)
 			log_warn("--full-tunnel after a network change: %s", err);
 		return;
+	}
+	/* A better way beside one that works: the host route moves over in
+	 * one step, the tunnel's routes stay. */
+	if (way == FT_WAY_BETTER) {
+		if (fulltunnel_repin(&cl->ft, err, sizeof(err)) == 0) {
+			char ifname[IF_NAMESIZE] = "?";
+			if_indextoname((unsigned)cl->ft.hub_oif, ifname);
+			log_info("full tunnel: the hub is reached through %s now, the machine's better way",
+			         ifname);
+			return;
+		}
+		log_debug("full tunnel: %s; its routes made again", err);
 	}
 	bool was = cl->ft.high_added;
 	fulltunnel_down(&cl->ft);

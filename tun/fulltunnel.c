@@ -221,37 +221,58 @@ int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen)
 	return 0;
 }
 
-bool fulltunnel_holds(const struct full_tunnel *ft)
+enum ft_way fulltunnel_way(const struct full_tunnel *ft)
 {
 	int oif;
 	uint8_t gw[16];
 	if (!ft->high_added)
-		return false;
+		return FT_WAY_GONE;
 	const struct in6_addr *hub6 = (const struct in6_addr *)(const void *)ft->hub;
 	if (ft->family == AF_INET6 &&
 	    ((!ft->high6_added && !ft->high6_blocked) || IN6_IS_ADDR_LINKLOCAL(hub6)))
-		return true; /* no route of ours covers the hub: its way is the kernel's own */
+		return FT_WAY_HOLDS; /* no route of ours covers the hub: its way is the kernel's own */
 	if (ft->family == AF_INET6) {
 		/* A gateway of IPv6 is link-local: on its link while that is up
 		 * (the kernel drops our route with the link). */
 		if (nl_route6_get(ft->hub, &oif, gw) < 0 || oif != ft->hub_oif ||
 		    memcmp(gw, ft->hub_gw, 16))
-			return false;
+			return FT_WAY_GONE;
 	} else {
 		uint32_t hub4, gw4, via;
 		memcpy(&hub4, ft->hub, 4);
 		memcpy(&gw4, ft->hub_gw, 4);
 		if (nl_route_get(hub4, &oif, &via) < 0 || oif != ft->hub_oif || via != gw4)
-			return false;
+			return FT_WAY_GONE;
 		/* The gateway's network may have gone from the link (another
 		 * Wi-Fi, another lease) while the host route through it stayed. */
 		if (gw4 && (nl_route_get(gw4, &oif, &via) < 0 || oif != ft->hub_oif || via))
-			return false;
+			return FT_WAY_GONE;
 	}
-	/* And the machine's own routes would still take that way: a better
-	 * one (a cable plugged in, a new gateway) is taken with new routes. */
-	return !ft->way_known || !way_now(ft, &oif, gw) ||
-	       (oif == ft->way_oif && !memcmp(gw, ft->way_gw, 16));
+	/* And would the machine's own routes still take that way? */
+	if (ft->way_known && way_now(ft, &oif, gw) &&
+	    (oif != ft->way_oif || memcmp(gw, ft->way_gw, 16)))
+		return FT_WAY_BETTER;
+	return FT_WAY_HOLDS;
+}
+
+int fulltunnel_repin(struct full_tunnel *ft, char *err, size_t errlen)
+{
+	int oif;
+	uint8_t gw[16];
+	/* Next hops of several interfaces name no one way to pin; an
+	 * administrator's own route to the hub (not ours) is theirs. */
+	if (!ft->host_added || !way_now(ft, &oif, gw) || !oif || oif == ft->tun) {
+		snprintf(err, errlen, "no single way to pin");
+		return -1;
+	}
+	if (nl_host_route_replace(ft->family, oif, ft->hub, gw, ft->metric) < 0) {
+		snprintf(err, errlen, "cannot replace the host route to the hub: %s", strerror(errno));
+		return -1;
+	}
+	ft->hub_oif = ft->way_oif = oif;
+	memcpy(ft->hub_gw, gw, 16);
+	memcpy(ft->way_gw, gw, 16);
+	return 0;
 }
 
 void fulltunnel_down(struct full_tunnel *ft)

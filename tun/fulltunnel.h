@@ -52,8 +52,16 @@ int fulltunnel_repair(struct full_tunnel *ft, char *err, size_t errlen);
 /* Does the way to the hub that fulltunnel_up found still hold: the kernel
  * still takes the hub outside the TUN through the same link, and (IPv4)
  * that link still reaches the gateway directly? Then a change elsewhere
- * (an address on another link, a lease renewed) needs no new routes. */
-bool fulltunnel_holds(const struct full_tunnel *ft);
+ * (an address on another link, a lease renewed) needs no new routes
+ * (HOLDS), unless the machine's own routes would now take another way
+ * there (BETTER: a cable plugged in beside the Wi-Fi; fulltunnel_repin).
+ * GONE: the routes are to be made again (fulltunnel_down, fulltunnel_up). */
+enum ft_way { FT_WAY_HOLDS, FT_WAY_BETTER, FT_WAY_GONE };
+enum ft_way fulltunnel_way(const struct full_tunnel *ft);
+/* The host route to the hub through the machine's own best way now, in
+ * place of the one there (one step: nothing leaves beside the tunnel,
+ * whose routes stay). 0, or -1 with the reason in err (nothing changed). */
+int fulltunnel_repin(struct full_tunnel *ft, char *err, size_t errlen);
 /* Remove what fulltunnel_up added. Safe to call twice. */
 void fulltunnel_down(struct full_tunnel *ft);
 /* Remove the host routes a crashed run on this TUN left (metric), to

@@ -677,6 +677,12 @@ int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, 
 	                 family == AF_INET6 ? 128 : 32, gw, SLOPN_RTPROT, metric);
 }
 
+int nl_host_route_replace(int family, int ifindex, const void *dst, const void *gw, uint32_t metric)
+{
+	return route_msg(RTM_NEWROUTE, NLM_F_CREATE | NLM_F_REPLACE, family, ifindex, dst,
+	                 family == AF_INET6 ? 128 : 32, gw, SLOPN_RTPROT, metric);
+}
+
 int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric)
 {
 	return route_msg(RTM_DELROUTE, 0, family, ifindex, dst, family == AF_INET6 ? 128 : 32, gw,

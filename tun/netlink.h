@@ -110,6 +110,8 @@ int nl_route6_del_own(int ifindex, const uint8_t dst[16], unsigned prefix, const
 /* A host route of ours (dst /32 or /128, gw all zero: on-link) whose
  * metric tells one client's from another's on the same machine. */
 int nl_host_route_add(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
+/* The same route (dst, metric) through another way, in one step. */
+int nl_host_route_replace(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
 int nl_host_route_del(int family, int ifindex, const void *dst, const void *gw, uint32_t metric);
 /* An unreachable IPv6 route of ours (ip -6 route add unreachable DST/PREFIX
  * proto 83 metric METRIC): what it takes fails at once (EHOSTUNREACH),

@@ -45,15 +45,21 @@ ok "an address on another link left the full tunnel's routes in place"
 # 100 against 600): the machine's own routes now go by the cable, and so
 # does the client, its session with it, though the host route it pinned
 # through the Wi-Fi still worked (and kept it there, without its look at
-# the machine's own routes). Then back as it was: the cable out.
+# the machine's own routes): that route is replaced, the tunnel's stay.
+# Then back as it was: the cable out.
 way_is() { [ "$(nsx c1 ip -o route get 192.0.2.1 | awk '{print $3, $5}')" = "$1" ]; }
 remote_is() { [ "$(ctl --json sessions list | jq -r '.sessions[0].remote | sub(":[0-9]+$"; "")')" = "$1" ]; }
+seen=$(wc -l < "$TMP/routes.txt")
 ip -n "$RUN-c1" route add default via 198.51.100.1 metric 600
 ip -n "$RUN-c1" route del default via 198.51.100.1 metric 0
 ip -n "$RUN-c1" link set eth1 up
 ip -n "$RUN-c1" route add default via 203.0.113.1 metric 100
 wait_until 5 "the way to the hub by the cable" way_is "203.0.113.1 eth1"
 wait_until 5 "c1's session from the cable's address" remote_is 203.0.113.2
+# The host route moved over in one step: the /1 routes never went (nothing
+# left beside the tunnel meanwhile).
+tail -n +$((seen + 1)) "$TMP/routes.txt" | grep -E '^Deleted (0\.0\.0\.0/1|128\.0\.0\.0/1)' &&
+	fail "the full tunnel's routes went and came back for a better way to the hub"
 expect_eq "the hub's session with the cable in: id, VIP" \
 	"$(ctl --json sessions list | jq -r '.sessions[] | "\(.id) \(.vip)"')" "$ID 10.100.0.2"
 expect_eq "c1's full tunnel with the cable in" "$(client_status c1 full_tunnel)" true
