@@ -619,7 +619,9 @@ static int make_parent(const char *path, bool *unsafe)
 		chmod(dir, 0755);
 	else if (errno != EEXIST)
 		rv = -1;
-	else if (statefile_dir_check_as(dir, false, "control socket's directory",
+	/* Made now or there before: as the directories above it go, so it
+	 * does (a new one, 0755 and ours, is judged by them alone). */
+	if (rv == 0 && statefile_dir_check_as(dir, false, "control socket's directory",
 	                                "the control socket in it", "--control", err,
 	                                sizeof(err)) < 0) {
 		*unsafe = errno == EPERM;
