@@ -371,9 +371,9 @@ void hub_spoke_stop(struct server *s);
  * minute and at exit. */
 int hub_traffic_start(struct server *s);
 void hub_traffic_session_end(struct server *s, const struct session *ss);
-/* The token of that name is gone (token.remove, a reload): its totals go
- * at once, and its live sessions count towards no token from then on. */
-void hub_traffic_token_removed(struct server *s, const char *name);
+/* Tokens are gone from the store (token.remove, a reload): their totals
+ * go at once, and their live sessions count towards no token from then on. */
+void hub_traffic_tokens_gone(struct server *s);
 /* Tokens' totals now, their live sessions included (live[i] of them), in
  * one pass over the sessions (the list of 10000 tokens with 4096 sessions
  * is not 40 million steps). 0, or -1 when out of memory. */

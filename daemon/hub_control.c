@@ -615,7 +615,7 @@ static json_t *m_token_remove(void *ctx, struct control_caller *who, json_t *par
 	else
 		log_info("token '%s' removed; its %d live session%s go on", copy,
 		         hub_token_live(s, copy), hub_token_live(s, copy) == 1 ? "" : "s");
-	hub_traffic_token_removed(s, copy);
+	hub_traffic_tokens_gone(s);
 	control_notify(s->ctl, "token.removed", json_pack("{s:s, s:i}", "name", copy, "kicked", kicked));
 	return json_pack("{s:b, s:i}", "removed", 1, "kicked", kicked);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "daemon/hub.h"
+#include "proto/text.h"
 #include "daemon/log.h"
 
 void hub_set_token(struct server *s, const char *token)
@@ -53,9 +54,13 @@ static void reload_failed(struct server *s, const char *fmt, ...)
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
 	log_err("reload: %s", why);
-	size_t used = strlen(s->reload_error);
-	snprintf(s->reload_error + used, sizeof(s->reload_error) - used, "%s%s", used ? "; " : "",
-	         why);
+	/* Cut on a character: status gives it as a JSON string. */
+	size_t used = strlen(s->reload_error), sep = used ? 2 : 0;
+	if (used + sep + 1 >= sizeof(s->reload_error))
+		return;
+	size_t n = text_cut(why, strlen(why), sizeof(s->reload_error) - used - sep - 1);
+	snprintf(s->reload_error + used, sizeof(s->reload_error) - used, "%s%.*s", sep ? "; " : "",
+	         (int)n, why);
 }
 
 /* Re-read tokens.json (an administrator may have edited it). A bad file
@@ -87,10 +92,9 @@ static void reload_tokens(struct server *s)
 	/* A token that is gone takes its leases and totals along, as
 	 * token.remove does. */
 	for (size_t i = 0; i < old.n; i++)
-		if (!tokens_find(&s->tokens, old.v[i].name)) {
+		if (!tokens_find(&s->tokens, old.v[i].name))
 			alloc_forget_token(&s->addrs, old.v[i].name);
-			hub_traffic_token_removed(s, old.v[i].name);
-		}
+	hub_traffic_tokens_gone(s);
 	hub_fixed_changed(s);
 	hub_expiry_arm(s);
 	log_info("reloaded %s: %zu tokens (were %zu)", s->tokens.path, s->tokens.n, old.n);

@@ -112,10 +112,6 @@ static bool kept(const char *name, void *arg)
 	return tokens_find(&s->tokens, name) != NULL; /* by the store's name index */
 }
 
-static bool not_removed(const char *name, void *arg)
-{
-	return strcmp(name, arg) != 0;
-}
 
 static int fail(struct server *s, bool at_exit, const char *err)
 {
@@ -258,12 +254,14 @@ void hub_traffic_session_end(struct server *s, const struct session *ss)
 	save_soon(s);
 }
 
-void hub_traffic_token_removed(struct server *s, const char *name)
+void hub_traffic_tokens_gone(struct server *s)
 {
+	/* One pass each, by the store's name index: a reload may drop
+	 * thousands of tokens, with thousands of sessions live. */
 	for (struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))
-		if (ss->logged_in && !strcmp(ss->token_name, name))
+		if (ss->logged_in && !ss->token_removed && !kept(ss->token_name, s))
 			ss->token_removed = true;
-	if (traffic_keep(&s->traffic, not_removed, (void *)name))
+	if (traffic_keep(&s->traffic, kept, s))
 		save_soon(s);
 }
 
