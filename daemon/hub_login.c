@@ -87,7 +87,9 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 {
 	if (e && e->vip && alloc_assignable(&s->addrs, e->vip)) {
 		struct session *old = alloc_holder(&s->addrs, e->vip);
-		bool ours = old && !strcmp(old->token_name, e->name);
+		/* A removed token's session left running is no other's to take
+		 * over (nor to get a login past the new token's limit). */
+		bool ours = old && !old->token_removed && !strcmp(old->token_name, e->name);
 		uint64_t silent = old ? conn_now() - old->conn.last_rx : 0;
 		if (ours && (same_client(ss, old) || silent >= HOLDER_HEARD))
 			return old;
@@ -105,7 +107,7 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 	if (!ss->client_id[0])
 		return NULL; /* an original client: no telling it from another of its token */
 	for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
-		if (o != ss && o->logged_in && same_client(o, ss) &&
+		if (o != ss && o->logged_in && !o->token_removed && same_client(o, ss) &&
 		    !strcmp(o->token_name, ss->token_name))
 			return o;
 	return NULL;

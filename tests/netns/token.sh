@@ -151,7 +151,7 @@ ok "a second client of a fixed-VIP token gets a pool address; neither replaces t
 # counts towards neither. The old totals came back until the next save
 # (a second later), and for as long as c3's session lived.
 ctl token remove bob2 > /dev/null || fail "token remove bob2"
-ctl token add bob2 > /dev/null || fail "token add bob2 again"
+bob=$(ctl --json token add bob2 --max-sessions 1 | jq -r .token) || fail "token add bob2 again"
 bob2_totals() { ctl --json token list | jq -c '.tokens[] | select(.name == "bob2") | [.live, .sessions, .rx_pkts, .tx_pkts]'; }
 expect_eq "bob2 added again: live, sessions, rx, tx" "$(bob2_totals)" "[0,0,0,0]"
 c3_rx() { ctl --json sessions list | jq '.sessions[] | select(.vip == "10.100.0.50") | .rx_pkts'; }
@@ -161,8 +161,20 @@ expect_eq "c3's rx_pkts grew by" "$(($(c3_rx) - before))" 3
 no_bob2_saved() { jq -e 'all(.tokens[]; .name != "bob2")' "$TMP/hub-state/traffic.json" > /dev/null; }
 wait_until 3 "bob2's totals gone from traffic.json" no_bob2_saved
 expect_eq "bob2 after the save: live, sessions, rx, tx" "$(bob2_totals)" "[0,0,0,0]"
+# Nor does that session let its client past the new token's limit (1,
+# taken by c2:fy): c3 back with the new secret (the same client id, its
+# old session still up) is refused, not taken for its own reconnect.
+TOKEN=$bob start_client c2:fy --tun fy0 --state-dir "$TMP/fy-state"
+wait_until 10 "c2:fy connected" client_connected c2:fy
+limited=$(ctl --json status | jq .logins_refused.token_limit)
+kill9 c3
+TOKEN=$bob start_client c3
+refused_more() { [ "$(ctl --json status | jq .logins_refused.token_limit)" -gt "$limited" ]; }
+wait_until 10 "c3 refused for bob2's limit" refused_more
+expect_eq "bob2's live sessions" "$(ctl --json token list | jq '.tokens[] | select(.name == "bob2") | .live')" 1
 stop c3
-ok "a token added again under a removed one's name starts from zero; the old session counts on in sessions list only"
+stop c2:fy
+ok "a token added again under a removed one's name starts from zero; the old session counts on in sessions list only, and lets none past the new limit"
 # Expiry: a token that expires in 8 s works; at its expiry its session
 # ends (as a removed token's does), and the next login is refused. (Whole
 # seconds: it lives 7 to 8 s, time for a client under the sanitizers to
