@@ -68,6 +68,14 @@ struct client {
 	sd_event_source *probe_timer;
 	sd_event_source *login_timer; /* the hub's answer to our login is due */
 	uint64_t widen_every;        /* us between full-size probes of a small connection; 0: none */
+	/* A full-size connection's way checked now and then (client_path.c). */
+	bool probe_keep;             /* the probes out are such a check's */
+	bool keep_small;             /* this check's small probe was answered */
+	int keep_tries;              /* this check's sends so far */
+	uint64_t keep_every;         /* us between routine checks */
+	uint64_t keep_next;          /* the next routine check (CLOCK_MONOTONIC, us) */
+	uint64_t keep_last;          /* the last check's start */
+	uint64_t keep_recovery;      /* ngtcp2's congestion_recovery_start_ts at that start */
 	/* Scouts to the name's other addresses beside an attempt (client_scout.c). */
 	int scout_fd;                /* -1 until the first */
 	bool scout_v6;               /* an IPv6 socket: IPv4 ones as mapped addresses */
@@ -327,7 +335,10 @@ bool client_probe_answer(struct client *cl, const struct udp_rx *rx);
 /* Nothing more to learn from this attempt's probes (or none out). */
 void client_probes_stop(struct client *cl);
 /* Logged in: a connection smaller than our side's way allows gets a
- * full-size probe now and then, and connects again once one arrives. */
+ * full-size probe now and then, and connects again once one arrives; a
+ * full-size one has its way checked now and then, and soon after losses,
+ * and connects again once probes of its size go unanswered while a small
+ * one is answered. */
 void client_widen_start(struct client *cl);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);

@@ -9,6 +9,7 @@
 
 #include "daemon/client_int.h"
 #include "daemon/log.h"
+#include "daemon/testenv.h"
 #include "daemon/timer.h"
 #include "proto/icmp.h"
 #include "proto/quicquote.h"
@@ -39,29 +40,44 @@ void client_probes_stop(struct client *cl)
 {
 	cl->probe_sent = 0;
 	cl->probe_moved = false;
+	cl->probe_keep = false;
 	if (cl->probe_timer)
 		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
+}
+
+/* Probe i of cl->probe to the connection's peer. */
+static void probe_out(struct client *cl, int i)
+{
+	uint8_t buf[UDP_MAX_PAYLOAD];
+	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
+	size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
+	if (n)
+		udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
+}
+
+/* New probes for size (a new ID: answers to earlier ones are not theirs). */
+static void probes_new(struct client *cl, size_t size)
+{
+	uint8_t id[PATHPROBE_ID_LEN];
+	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
+	pathprobe_init(&cl->probe, id, size);
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
 }
 
 /* New probes for size to the connection's peer: the first count of them
  * (the full size first, then the common smaller ones). */
 static void probes_out(struct client *cl, size_t size, int count)
 {
-	uint8_t id[PATHPROBE_ID_LEN], buf[UDP_MAX_PAYLOAD];
-	gnutls_rnd(GNUTLS_RND_NONCE, id, sizeof(id));
-	pathprobe_init(&cl->probe, id, size);
-	const ngtcp2_path *path = ngtcp2_conn_get_path(cl->conn->qc);
-	for (int i = 0; i < cl->probe.n && i < count; i++) {
-		size_t n = pathprobe_write(&cl->probe, i, buf, sizeof(buf));
-		udp_send_one(&cl->udp, NULL, 0, path->remote.addr, path->remote.addrlen, buf, n);
-	}
-	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->probe_sent);
+	probes_new(cl, size);
+	for (int i = 0; i < cl->probe.n && i < count; i++)
+		probe_out(cl, i);
 }
 
 void client_send_probes(struct client *cl)
 {
 	cl->probe_sent = 0;
 	cl->probe_moved = false;
+	cl->probe_keep = false;
 	cl->probe_best = -1;
 	if (!cl->conn)
 		return;
@@ -86,10 +102,13 @@ void client_send_probes(struct client *cl)
 #define WIDEN_FIRST (10 * 1000000ULL)
 #define WIDEN_MAX (600 * 1000000ULL)
 
+static void keep_start(struct client *cl);
+
 void client_widen_start(struct client *cl)
 {
 	if (cl->udp_payload >= cl->own_payload) {
 		cl->widen_every = 0;
+		keep_start(cl);
 		return;
 	}
 	if (!cl->widen_every)
@@ -109,13 +128,137 @@ static void widen_probe(struct client *cl)
 	probe_timer_in(cl, cl->widen_every);
 }
 
-/* rx answers one of this attempt's probes, or the live connection's
- * full-size one: noted, and not for ngtcp2. */
+/* ---- upkeep ----
+ *
+ * A full-size connection's way may narrow under it (a router's link
+ * MTU drops: a backup line, PPPoE, LTE) at a point that sends no ICMP
+ * "too big" back, or one that a firewall drops: every full-size packet
+ * then vanishes, both ways, while the small ones (ACKs, pings) pass, and
+ * nothing would tell either end (RFC 8899 calls it a black hole). So now
+ * and then (KEEP_EVERY, give or take a quarter), and soon after ngtcp2
+ * saw losses or a PTO (looked at once a second, not per packet), a probe
+ * of the connection's size goes out twice beside one of QUIC's least; up
+ * to KEEP_TRIES times, until one of the connection's size is answered. If none of them is, while the
+ * small one is, the way no longer carries the size: the client connects
+ * again, and that attempt's probes find what it carries. If nothing is
+ * answered, packets are lost whatever their size (a lossy link, the hub
+ * gone): that is for the connection's own silence detection, not this. */
+#define KEEP_EVERY (45 * 1000000ULL)
+#define KEEP_ENV "SLOPND_TEST_PATH_CHECK_MS" /* tests only: KEEP_EVERY */
+#define KEEP_TICK 1000000               /* us between looks at ngtcp2's losses */
+#define KEEP_TROUBLE_GAP (5 * 1000000ULL) /* checks after losses: at most this often */
+#define KEEP_WAIT 1000000               /* us for an answer, and twice the RTT */
+#define KEEP_TRIES 3
+
+/* The next routine check: keep_every from now, give or take a quarter (so
+ * that clients that connected together do not all ask the hub at once). */
+static void keep_next_from(struct client *cl, uint64_t now)
+{
+	uint16_t r;
+	gnutls_rnd(GNUTLS_RND_NONCE, &r, sizeof(r));
+	cl->keep_next = now + cl->keep_every * 3 / 4 + cl->keep_every / 2 * r / UINT16_MAX;
+}
+
+static void keep_start(struct client *cl)
+{
+	cl->probe_keep = false;
+	if (!cl->conn || cl->udp_payload <= PATHPROBE_MIN_SIZE)
+		return; /* nothing smaller to tell it from */
+	if (!cl->keep_every) {
+		uint64_t ms = testenv_get(KEEP_ENV, 100, 3600000);
+		cl->keep_every = ms ? ms * 1000 : KEEP_EVERY;
+	}
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
+	cl->keep_recovery = cs.congestion_recovery_start_ts;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &cl->keep_last);
+	keep_next_from(cl, cl->keep_last);
+	probe_timer_in(cl, KEEP_TICK);
+}
+
+/* This check's probes out again (the same ones: an answer to any counts). */
+static void keep_send(struct client *cl)
+{
+	probe_out(cl, 0);
+	probe_out(cl, cl->probe.n - 1);
+	probe_out(cl, 0);
+	cl->keep_tries++;
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
+	probe_timer_in(cl, KEEP_WAIT + 2 * cs.smoothed_rtt / 1000);
+}
+
+static void keep_done(struct client *cl, uint64_t now)
+{
+	cl->probe_keep = false;
+	cl->probe_sent = 0; /* late answers: for ngtcp2, which ignores them */
+	keep_next_from(cl, now);
+}
+
+static void keep_tick(struct client *cl)
+{
+	if (!cl->conn || cl->conn->state != CONN_OPEN || cl->conn->close_pending ||
+	    cl->udp.fd < 0 || cl->udp_payload <= PATHPROBE_MIN_SIZE)
+		return;
+	uint64_t now;
+	sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+	if (cl->probe_keep) {
+		/* None of the full-size probes answered yet (that ends it). */
+		if (cl->keep_tries < KEEP_TRIES) {
+			keep_send(cl);
+			return;
+		}
+		bool small = cl->keep_small;
+		keep_done(cl, now);
+		if (!small) {
+			log_debug("no answer to path probes of %zu bytes or of %zu: packets lost whatever "
+			          "their size, not a narrower way", cl->probe.size[0],
+			          cl->probe.size[cl->probe.n - 1]);
+			probe_timer_in(cl, KEEP_TICK);
+			return;
+		}
+		log_warn("the way to %s no longer carries UDP packets of %zu bytes of payload: %d "
+		         "probes of that size went unanswered while smaller ones were answered, and no "
+		         "ICMP answer told this machine: connecting again with packets that fit",
+		         cl->cfg->server, cl->udp_payload, 2 * KEEP_TRIES);
+		client_close_to_reconnect(cl, "path MTU shrank");
+		return;
+	}
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
+	bool trouble = cs.pto_count > 0 || cs.congestion_recovery_start_ts != cl->keep_recovery;
+	if (now < cl->keep_next && (!trouble || now < cl->keep_last + KEEP_TROUBLE_GAP)) {
+		probe_timer_in(cl, KEEP_TICK);
+		return;
+	}
+	cl->keep_recovery = cs.congestion_recovery_start_ts;
+	cl->keep_last = now;
+	probes_new(cl, cl->udp_payload);
+	cl->probe_best = -1;
+	cl->probe_keep = true;
+	cl->keep_small = false;
+	cl->keep_tries = 0;
+	keep_send(cl);
+}
+
+/* rx answers one of this attempt's probes, the live connection's
+ * full-size one, or its check's: noted, and not for ngtcp2. */
 bool client_probe_answer(struct client *cl, const struct udp_rx *rx)
 {
 	int i = pathprobe_match(&cl->probe, rx->data, rx->len);
 	if (i < 0)
 		return false;
+	if (cl->state == C_UP && cl->probe_keep) {
+		if (i != 0) {
+			cl->keep_small = true;
+			return true;
+		}
+		uint64_t now;
+		sd_event_now(cl->ev, CLOCK_MONOTONIC, &now);
+		keep_done(cl, now); /* the way carries the size */
+		probe_timer_in(cl, KEEP_TICK);
+		return true;
+	}
 	if (cl->state == C_UP && !cl->probe_moved) {
 		if (i == 0 && cl->conn && cl->conn->state == CONN_OPEN) {
 			log_info("the way to the hub carries UDP packets of %zu bytes of payload again, not "
@@ -162,6 +305,7 @@ static void moved_probe(struct client *cl)
 	if (cl->udp_payload <= PATHPROBE_MIN_SIZE)
 		return;
 	cl->probe_best = -1;
+	cl->probe_keep = false;
 	probes_out(cl, cl->udp_payload, PATHPROBE_MAX);
 	cl->probe_moved = true;
 	probe_timer_in(cl, MOVED_WAIT);
@@ -188,8 +332,10 @@ int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 	if (cl->state == C_UP) {
 		if (cl->probe_moved)
 			moved_probed(cl);
-		else
+		else if (cl->widen_every)
 			widen_probe(cl);
+		else
+			keep_tick(cl);
 		client_settle(cl);
 		return 0;
 	}
