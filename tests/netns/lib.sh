@@ -217,6 +217,19 @@ topo() {
 	for ((i = 1; i <= $1; i++)); do attach "c$i" "192.0.2.$((10 + i))"; done
 }
 
+# leg NS ROUTER_ADDR ADDR: a host NS behind the router rt (a namespace made
+# first, attach rt ...): its eth0 ADDR/24 to rt's to-NS ROUTER_ADDR/24,
+# its default route through rt.
+leg() {
+	ns_create "$1"
+	ip link add eth0 netns "$RUN-$1" type veth peer name "to-$1" netns "$RUN-rt"
+	ip -n "$RUN-rt" addr add "$2/24" dev "to-$1"
+	ip -n "$RUN-rt" link set "to-$1" up
+	ip -n "$RUN-$1" addr add "$3/24" dev eth0
+	ip -n "$RUN-$1" link set eth0 up
+	ip -n "$RUN-$1" route add default via "$2"
+}
+
 attach() {
 	ns_create "$1"
 	ip link add eth0 netns "$RUN-$1" type veth peer name "p-$1" netns "$RUN-lan"

@@ -76,13 +76,7 @@ ok "c3 back on a 1300-byte link, 1232-byte packets pass both ways"
 attach rt 192.0.2.50
 ip -n "$RUN-rt" link set eth0 mtu 1300
 nsx rt sysctl -qw net.ipv4.ip_forward=1
-ns_create c4
-ip link add eth0 netns "$RUN-c4" type veth peer name to-c4 netns "$RUN-rt"
-ip -n "$RUN-rt" addr add 198.51.100.1/24 dev to-c4
-ip -n "$RUN-rt" link set to-c4 up
-ip -n "$RUN-c4" addr add 198.51.100.2/24 dev eth0
-ip -n "$RUN-c4" link set eth0 up
-ip -n "$RUN-c4" route add default via 198.51.100.1
+leg c4 198.51.100.1 198.51.100.2
 ip -n "$RUN-hub" route add 198.51.100.0/24 via 192.0.2.50
 start_client c4
 wait_connected c4 10.100.0.5 15

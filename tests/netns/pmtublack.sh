@@ -23,13 +23,7 @@ topo 0
 attach c2 192.0.2.12
 attach rt 192.0.2.50
 nsx rt sysctl -qw net.ipv4.ip_forward=1
-ns_create c1
-ip link add eth0 netns "$RUN-c1" type veth peer name to-c1 netns "$RUN-rt"
-ip -n "$RUN-rt" addr add 198.51.100.1/24 dev to-c1
-ip -n "$RUN-rt" link set to-c1 up
-ip -n "$RUN-c1" addr add 198.51.100.2/24 dev eth0
-ip -n "$RUN-c1" link set eth0 up
-ip -n "$RUN-c1" route add default via 198.51.100.1
+leg c1 198.51.100.1 198.51.100.2
 ip -n "$RUN-hub" route add 198.51.100.0/24 via 192.0.2.50
 # The router's "fragmentation needed" (and any other unreachable) never
 # leaves it.

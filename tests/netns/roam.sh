@@ -23,15 +23,6 @@ nsx c1 sysctl -qw net.ipv4.conf.all.promote_secondaries=1 net.ipv4.conf.eth0.pro
 attach rt 192.0.2.50
 ip -n "$RUN-rt" addr add 192.0.2.51/24 dev eth0
 nsx rt sysctl -qw net.ipv4.ip_forward=1
-leg() { # leg NS ROUTER_ADDR ADDR: a host behind the router
-	ns_create "$1"
-	ip link add eth0 netns "$RUN-$1" type veth peer name "to-$1" netns "$RUN-rt"
-	ip -n "$RUN-rt" addr add "$2/24" dev "to-$1"
-	ip -n "$RUN-rt" link set "to-$1" up
-	ip -n "$RUN-$1" addr add "$3/24" dev eth0
-	ip -n "$RUN-$1" link set eth0 up
-	ip -n "$RUN-$1" route add default via "$2"
-}
 leg c2 198.51.100.1 198.51.100.2
 leg go 203.0.113.1 203.0.113.2
 snat_to() {
