@@ -76,6 +76,7 @@ struct client {
 	uint64_t keep_next;          /* the next routine check (CLOCK_MONOTONIC, us) */
 	uint64_t keep_last;          /* the last check's start */
 	uint64_t keep_recovery;      /* ngtcp2's congestion_recovery_start_ts at that start */
+	uint64_t keep_moved;         /* the connection's packets both ways, at the last look */
 	/* Scouts to the name's other addresses beside an attempt (client_scout.c). */
 	int scout_fd;                /* -1 until the first */
 	bool scout_v6;               /* an IPv6 socket: IPv4 ones as mapped addresses */

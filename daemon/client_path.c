@@ -143,9 +143,10 @@ static void widen_probe(struct client *cl)
  * again, and that attempt's probes find what it carries. If nothing is
  * answered, packets are lost whatever their size (a lossy link, the hub
  * gone): that is for the connection's own silence detection, not this. */
-#define KEEP_EVERY (45 * 1000000ULL)
+#define KEEP_EVERY (120 * 1000000ULL)
 #define KEEP_ENV "SLOPND_TEST_PATH_CHECK_MS" /* tests only: KEEP_EVERY */
 #define KEEP_TICK 1000000               /* us between looks at ngtcp2's losses */
+#define KEEP_IDLE_TICK (5 * 1000000ULL)  /* ... while no packet went either way */
 #define KEEP_TROUBLE_GAP (5 * 1000000ULL) /* checks after losses: at most this often */
 #define KEEP_WAIT 1000000               /* us for an answer, and twice the RTT */
 #define KEEP_TRIES 3
@@ -228,7 +229,10 @@ static void keep_tick(struct client *cl)
 	ngtcp2_conn_get_conn_stat(cl->conn->qc, &cs);
 	bool trouble = cs.pto_count > 0 || cs.congestion_recovery_start_ts != cl->keep_recovery;
 	if (now < cl->keep_next && (!trouble || now < cl->keep_last + KEEP_TROUBLE_GAP)) {
-		probe_timer_in(cl, KEEP_TICK);
+		/* An idle client wakes less often: it loses nothing. */
+		uint64_t moved = cl->conn->stats.tx_pkts + cl->conn->stats.rx_pkts;
+		probe_timer_in(cl, moved != cl->keep_moved ? KEEP_TICK : KEEP_IDLE_TICK);
+		cl->keep_moved = moved;
 		return;
 	}
 	cl->keep_recovery = cs.congestion_recovery_start_ts;

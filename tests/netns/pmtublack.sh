@@ -39,7 +39,7 @@ NFT
 start_hub
 start_client c1
 wait_connected c1 10.100.0.2 15
-# c2 checks its way every half second (a test-only knob; 45 s otherwise).
+# c2 checks its way every half second (a test-only knob; 2 minutes otherwise).
 SLOPND_TEST_PATH_CHECK_MS=500 start_client c2
 wait_connected c2 10.100.0.3
 expect_eq "c1's UDP payload and largest packet on its wide way" \
