@@ -116,7 +116,10 @@ static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t d
 		if (addr_same_prefix(&be, &net, cfg->allow_lan[i].prefix))
 			return true;
 	}
-	if (!s->beyond_said) {
+	/* Multicast and broadcast (mDNS, SSDP) are every client's noise: not
+	 * the one line that tells the operator where clients tried to go. */
+	bool noise = v6 ? dst6[0] == 0xff : (dst4 >> 28) == 0xe || dst4 == 0xffffffffu;
+	if (!s->beyond_said && !noise) {
 		char a[INET6_ADDRSTRLEN];
 		inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)dst6 : (const void *)&be, a,
 		          sizeof(a));

@@ -348,7 +348,7 @@ static bool pending_icmp(int err)
 {
 	switch (err) {
 	case ECONNREFUSED: case EHOSTUNREACH: case ENETUNREACH: case EHOSTDOWN: case ENONET:
-	case ENOPROTOOPT: case EPROTO: case EACCES: case EMSGSIZE:
+	case ENOPROTOOPT: case EPROTO: case EACCES: case EMSGSIZE: case EOPNOTSUPP:
 		return true;
 	default:
 		return false;
@@ -402,8 +402,8 @@ static ssize_t send_msg(struct udp *u, const struct sockaddr_storage *dst, sockl
 		do
 			n = sendmsg(u->fd, &mh, 0);
 		while (n < 0 && errno == EINTR);
-		if (n >= 0)
-			u->tx_errno = err;
+		if (n >= 0 || errno == EAGAIN || errno == ENOBUFS)
+			u->tx_errno = err; /* which the caller notes only of other errors */
 	}
 	return n;
 }
