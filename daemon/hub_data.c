@@ -123,9 +123,10 @@ static bool beyond_ok(struct server *s, bool v6, const uint8_t *dst6, uint32_t d
 		char a[INET6_ADDRSTRLEN];
 		inet_ntop(v6 ? AF_INET6 : AF_INET, v6 ? (const void *)dst6 : (const void *)&be, a,
 		          sizeof(a));
-		log_info("a client sent a packet to %s, beyond the VPN: without --nat the hub carries "
+		log_warn("a client sent a packet to %s, beyond the VPN: without --nat the hub carries "
 		         "only what is for the VPN and the --allow-lan networks (dropped, counted as "
-		         "no_route; said once)", a);
+		         "no_route; said once; --allow-lan 0.0.0.0/0 --allow-lan ::/0 carries "
+		         "everything, for a host that forwards by rules of its own)", a);
 		s->beyond_said = true;
 	}
 	return false;
