@@ -4,6 +4,8 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
 #include <gnutls/crypto.h>
 #include <linux/errqueue.h>
 
@@ -394,6 +396,35 @@ static enum quicquote attempt_quoted(struct client *cl, const uint8_t *quote, si
 	return r;
 }
 
+/* The interface the kernel takes to the hub, if it has no carrier (a
+ * cable out, a Wi-Fi gone, a peer's end down): its name in ifname. */
+static bool hub_link_down(const struct client *cl, char ifname[IF_NAMESIZE])
+{
+	int oif = 0;
+	uint8_t gw[16];
+	uint32_t gw4;
+	const struct sockaddr_in6 *p6 = (const void *)&cl->pick;
+	if (cl->pick.ss_family == AF_INET) {
+		if (nl_route_get(((const struct sockaddr_in *)(const void *)&cl->pick)->sin_addr.s_addr,
+		                 &oif, &gw4) < 0)
+			return false;
+	} else if (cl->pick.ss_family != AF_INET6 ||
+	           (IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr)
+	            ? nl_route_get(p6->sin6_addr.s6_addr32[3], &oif, &gw4)
+	            : nl_route6_get(p6->sin6_addr.s6_addr, &oif, gw)) < 0) {
+		return false;
+	}
+	struct ifreq ifr = {0};
+	if (!oif || !if_indextoname((unsigned)oif, ifr.ifr_name))
+		return false;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	bool down = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_RUNNING);
+	if (fd >= 0)
+		close(fd);
+	memcpy(ifname, ifr.ifr_name, IF_NAMESIZE);
+	return down;
+}
+
 /* An attempt's packets answered with an ICMP (v6: ICMPv6) "unreachable" of
  * that code by from (NULL: not told; the hub itself, a router, or this
  * machine), quoting quote (NULL: an errno alone, no quote to see), end the
@@ -430,11 +461,16 @@ static bool unreachable(struct client *cl, const struct sockaddr_storage *from, 
 	icmp_error_kind(v6, type, code, why, sizeof(why));
 	if (from && from->ss_family)
 		sockaddr_host((const struct sockaddr *)from, by, sizeof(by));
-	char msg[sizeof(cl->problem)];
+	char msg[sizeof(cl->problem)], ifname[IF_NAMESIZE];
 	bool hub = !by[0] || sockaddr_same_host(from, &cl->pick);
 	if (hub)
 		snprintf(msg, sizeof(msg), "connection failed: %s%s%s answered with ICMP %s", name, at,
 		         addr, why);
+	else if (sockaddr_same_host(from, &cl->udp.local) && hub_link_down(cl, ifname))
+		/* The kernel's own, on a link that is down: nothing was sent. */
+		snprintf(msg, sizeof(msg), "connection failed: this machine's link to %s%s%s, %s, has "
+		         "no carrier (a cable out, a network gone): no way there until it is back",
+		         name, at, addr, ifname);
 	else if (sockaddr_same_host(from, &cl->udp.local))
 		/* The kernel's own: no neighbour answered ARP (or IPv6's
 		 * neighbour discovery) for the hub's address. */

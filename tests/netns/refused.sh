@@ -10,7 +10,8 @@
 # kernel does not deem fatal end an attempt too, told with who sent them:
 # a router's "host unreachable" (c6, to 203.0.113.7) and "no route" (c7,
 # IPv6), and the client's own kernel's when no one answers ARP (c8) or
-# neighbour discovery (c9) for the hub's address.
+# neighbour discovery (c9) for the hub's address, or when its link has no
+# carrier (c10's end on the bridge is down: that is what it is told).
 #
 #   hub 192.0.2.1, 2001:db8::1 (no slopnd yet) -- br0 -- c1 .11, c2 .12,
 #   c3 .13, c4 2001:db8::14, c5 2001:db8::15, c6 .16, c7 2001:db8::17,
@@ -30,6 +31,8 @@ nsx hub nft add rule inet fw in ip saddr 192.0.2.13 udp dport 4242 drop
 nsx hub nft add rule inet fw in ip6 saddr 2001:db8::15 udp dport 4242 reject with icmpv6 type admin-prohibited
 
 for i in 6 7 8 9; do attach "c$i" "192.0.2.1$i"; done
+attach c10 192.0.2.20
+ip -n "$RUN-lan" link set p-c10 down
 attach rt 192.0.2.50
 ns_ipv6 rt c7 c9
 ip -n "$RUN-rt" addr add 2001:db8::50/64 dev eth0 nodad
@@ -43,6 +46,7 @@ ip -n "$RUN-c7" -6 route add 2001:db8:7::/64 via 2001:db8::50
 # One ARP or neighbour solicitation, not three: the kernel gives up in 1 s.
 nsx c8 sysctl -qw net.ipv4.neigh.eth0.mcast_solicit=1
 nsx c9 sysctl -qw net.ipv6.neigh.eth0.mcast_solicit=1
+nsx c10 sysctl -qw net.ipv4.neigh.eth0.mcast_solicit=1
 
 t0=$(now_ms)
 start_client c1
@@ -55,6 +59,7 @@ start c7 client --server "[2001:db8:7::7]:4242" --token s3cret
 t8=$(now_ms)
 start c8 client --server 192.0.2.99:4242 --token s3cret
 start c9 client --server "[2001:db8::99]:4242" --token s3cret
+start c10 client --server 192.0.2.1:4242 --token s3cret
 said() { client_status "$1" last_error | grep -q "$2"; }
 # gave_up NAME SECONDS WORDS: NAME's attempt ended with WORDS (a regex) in
 # its status, and it waits for its next (or, its backoff's first second
@@ -105,6 +110,8 @@ gave_up c9 4 "no machine answers for \\[2001:db8::99\\]:4242 on this machine's n
 t=$(($(now_ms) - t8))
 [ "$t" -lt 9000 ] || fail "c8 and c9 took $t ms for a neighbour that does not answer in 1 s"
 ok "c8 and c9 (IPv6) gave up within $t ms at no answer on their network: $(client_status c8 last_error)"
+gave_up c10 4 "this machine's link to 192.0.2.1:4242, eth0, has no carrier"
+ok "c10, its link without carrier, told so: $(client_status c10 last_error)"
 
 
 # c1 refused again (attempts 1, 2, 4 s apart): one warning, then news.
