@@ -4,8 +4,6 @@
 #include <errno.h>
 #include <net/if.h>
 #include <string.h>
-#include <sys/ioctl.h>
-#include <unistd.h>
 #include <gnutls/crypto.h>
 #include <linux/errqueue.h>
 
@@ -400,29 +398,10 @@ static enum quicquote attempt_quoted(struct client *cl, const uint8_t *quote, si
  * cable out, a Wi-Fi gone, a peer's end down): its name in ifname. */
 static bool hub_link_down(const struct client *cl, char ifname[IF_NAMESIZE])
 {
-	int oif = 0;
-	uint8_t gw[16];
-	uint32_t gw4;
-	const struct sockaddr_in6 *p6 = (const void *)&cl->pick;
-	if (cl->pick.ss_family == AF_INET) {
-		if (nl_route_get(((const struct sockaddr_in *)(const void *)&cl->pick)->sin_addr.s_addr,
-		                 &oif, &gw4) < 0)
-			return false;
-	} else if (cl->pick.ss_family != AF_INET6 ||
-	           (IN6_IS_ADDR_V4MAPPED(&p6->sin6_addr)
-	            ? nl_route_get(p6->sin6_addr.s6_addr32[3], &oif, &gw4)
-	            : nl_route6_get(p6->sin6_addr.s6_addr, &oif, gw)) < 0) {
-		return false;
-	}
-	struct ifreq ifr = {0};
-	if (!oif || !if_indextoname((unsigned)oif, ifr.ifr_name))
-		return false;
-	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	bool down = fd >= 0 && ioctl(fd, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_RUNNING);
-	if (fd >= 0)
-		close(fd);
-	memcpy(ifname, ifr.ifr_name, IF_NAMESIZE);
-	return down;
+	struct nl_link l;
+	int oif = client_way_now(cl).oif;
+	return oif && if_indextoname((unsigned)oif, ifname) && nl_link_get(oif, &l) == 0 &&
+	       !(l.flags & IFF_RUNNING);
 }
 
 /* An attempt's packets answered with an ICMP (v6: ICMPv6) "unreachable" of
