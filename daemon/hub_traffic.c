@@ -101,7 +101,7 @@ const char **hub_token_names(const struct server *s, size_t *n)
 }
 
 /* Worth keeping: a token, or the shared --token. Not a removed token's
- * totals, even while its sessions live (hub_traffic_token_removed): a
+ * totals, even while its sessions live (hub_traffic_tokens_gone): a
  * token added again under its name took them over, or not, as a save came
  * between. */
 static bool kept(const char *name, void *arg)

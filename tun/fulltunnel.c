@@ -37,7 +37,7 @@ int fulltunnel_flush_stale6(uint32_t metric)
 /* What the machine's own routes say of the way to the hub, ours left out
  * (any SloPN client's host routes, the tunnel's halves): the main table's
  * longest prefix that holds it, of those the lowest metric (policy rules
- * aside: only a change of it counts, fulltunnel_holds). A new default
+ * aside: only a change of it counts, fulltunnel_way). A new default
  * route (another gateway on the same link, a cable's lower metric) changes
  * it while the host route we pinned still works. */
 struct way {
