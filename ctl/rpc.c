@@ -227,8 +227,12 @@ static enum outcome call(int fd, const char *method, json_t *params, struct pati
 	int id = next_id++;
 	json_t *req = json_pack("{s:s, s:i, s:s, s:o}", "jsonrpc", "2.0", "id", id,
 	                        "method", method, "params", params ? params : json_object());
-	char *s = json_dumps(req, JSON_COMPACT);
+	char *s = req ? json_dumps(req, JSON_COMPACT) : NULL;
 	json_decref(req);
+	if (!s) {
+		*err = ENOMEM; /* jansson fails only so */
+		return NOT_SENT;
+	}
 	size_t n = strlen(s);
 	if (n > JSONRPC_MAX) {
 		/* The daemon reads no further, answers an error and hangs up. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "daemon/log.h"
@@ -14,7 +15,12 @@
 static void random_hex(char *out, size_t digits)
 {
 	uint8_t raw[32];
-	gnutls_rnd(GNUTLS_RND_NONCE, raw, digits / 2);
+	/* A client id is kept for good: never one of what the stack held. */
+	if (gnutls_rnd(GNUTLS_RND_NONCE, raw, digits / 2) < 0 &&
+	    getrandom(raw, digits / 2, 0) != (ssize_t)(digits / 2)) {
+		log_err("no random bytes for a client id: %s", strerror(errno));
+		exit(1);
+	}
 	for (size_t i = 0; i < digits / 2; i++)
 		snprintf(out + 2 * i, 3, "%02x", raw[i]);
 }

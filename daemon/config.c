@@ -952,6 +952,12 @@ int config_parse(struct config *c, int argc, char **argv)
 		return bad("unexpected argument '%s'", a);
 	}
 	both_from = c->config;
+	/* Room for the names of the files in it (client-TUN.id, a .tmp beside
+	 * tokens.json) within PATH_MAX, where they are made. */
+	if (c->state_dir && strlen(c->state_dir) > STATE_DIR_MAX)
+		return bad("the state directory's path is %zu characters long, more than the %d that "
+		           "leave room for its files' names: choose a shorter one (--state-dir)",
+		           strlen(c->state_dir), STATE_DIR_MAX);
 	if (c->role == ROLE_SERVER && !c->control)
 		set_str(&c->control, "/run/slopn/slopnd.sock");
 	if (c->role == ROLE_CLIENT && !c->server && !c->token)

@@ -35,6 +35,10 @@ enum role { ROLE_SERVER, ROLE_CLIENT, ROLE_PIN };
 #define MIN_QUEUE_MEMORY (384ULL << 10)
 #define MAX_QUEUE_MEMORY (64ULL << 30)
 
+/* The longest state directory taken: its files' paths are built in
+ * PATH_MAX buffers (config.c says why). */
+#define STATE_DIR_MAX 3072
+
 struct config {
 	enum role role;
 	/* server */

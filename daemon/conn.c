@@ -40,7 +40,8 @@ const char *const drop_reason_names[DROP_MAX] = {
 #define DEAD_PTOS 4
 #define DEAD_SILENCE (2 * NGTCP2_SECONDS)
 /* Connection-level credit added per probe anchor: enough that ngtcp2 sends
- * MAX_DATA at once (it waits for half its window, 256 KiB). */
+ * MAX_DATA at once (it waits for new credit of half its window, which
+ * starts at initial_max_data, params_init, and may grow). */
 #define ANCHOR_CREDIT (256 * 1024)
 #define ANCHOR_INTERVAL (20 * NGTCP2_MILLISECONDS)
 /* No timer closer than this: in these VMs arming one 5 us ahead costs 20 us,
@@ -138,10 +139,6 @@ static int remove_cid_cb(ngtcp2_conn *qc, const ngtcp2_cid *cid, void *user_data
 	return 0;
 }
 
-/* Clients like the original send no keep-alives, so the hub's keep it
- * open: often enough for the shorter of the two idle timeouts, but not
- * more than once a second: a peer's idle timeout of 1 ms would have the
- * hub send a thousand PINGs a second for as long as it answers. */
 /* The idle timeout in force: the shorter of ours and the peer's. */
 static ngtcp2_duration idle_for(ngtcp2_conn *qc)
 {
@@ -152,6 +149,10 @@ static ngtcp2_duration idle_for(ngtcp2_conn *qc)
 	return idle;
 }
 
+/* Clients like the original send no keep-alives, so the hub's keep it
+ * open: often enough for the shorter of the two idle timeouts, but not
+ * more than once a second: a peer's idle timeout of 1 ms would have the
+ * hub send a thousand PINGs a second for as long as it answers. */
 static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
 {
 	ngtcp2_duration idle = idle_for(qc);
@@ -506,8 +507,9 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
 	ngtcp2_cid scid, dcid;
 	scid.datalen = CONN_CID_LEN;
 	dcid.datalen = 18; /* at least 8 bytes of randomness, RFC 9000 7.2 */
-	gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen);
-	gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen);
+	if (gnutls_rnd(GNUTLS_RND_RANDOM, scid.data, scid.datalen) < 0 ||
+	    gnutls_rnd(GNUTLS_RND_RANDOM, dcid.data, dcid.datalen) < 0)
+		return -1;
 
 	ngtcp2_settings settings;
 	settings_init(&settings, verbose);
@@ -524,8 +526,9 @@ int conn_client_init(struct conn *c, sd_event *ev, struct udp *u,
 	                           &client_callbacks, &settings, &params, NULL, c) != 0)
 		return -1;
 	ngtcp2_conn_set_tls_native_handle(c->qc, tls);
-	/* The hub does not send keep-alives to old clients... ours do, so that a
-	 * dead hub is noticed within the idle timeout and NAT bindings stay. */
+	/* Keep-alives from the start, so that a dead hub is noticed within the
+	 * idle timeout and NAT bindings stay; handshake_completed_cb fits them
+	 * to the hub's idle timeout. */
 	ngtcp2_conn_set_keep_alive_timeout(c->qc, KEEPALIVE);
 	return 0;
 }

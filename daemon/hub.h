@@ -27,6 +27,10 @@
 #include "tun/tun.h"
 
 #define SHARED_TOKEN_NAME TOKEN_NAME_SHARED   /* sessions that logged in with --token */
+/* A session holds the TUN (hub_data.c), and other clients sending to it
+ * are held (hub_spoke.c), from this many packets queued: less than a
+ * client waits for, as the others wait too while it holds. */
+#define HUB_HOLD_AT 64
 
 /* What the admission limits did (hub_admit.c), for server.status. */
 struct admit_counters {

@@ -272,7 +272,10 @@ static void send_retry(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 {
 	uint8_t token[NGTCP2_CRYPTO_MAX_RETRY_TOKENLEN], buf[512];
 	ngtcp2_cid scid = {.datalen = CONN_CID_LEN};
-	gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen);
+	/* Unchecked, a failure would give every Retry one ID (the sessions'
+	 * key in the cidmap). */
+	if (gnutls_rnd(GNUTLS_RND_NONCE, scid.data, scid.datalen) < 0)
+		return;
 	ngtcp2_ssize tlen = ngtcp2_crypto_generate_retry_token(token, s->id.token_secret,
 		sizeof(s->id.token_secret), hd->version, (const ngtcp2_sockaddr *)&rx->from,
 		rx->fromlen, &scid, &hd->dcid, conn_now());

@@ -16,7 +16,7 @@
  * not move at all for STALL_AFTER (its client frozen, suspended, gone
  * without a word) sheds too: otherwise a hub would hear nothing from its
  * TUN until that connection timed out. A held queue that moves drains below
- * HOLD_AT in the end: the unread TUN adds nothing to it. Other clients'
+ * HUB_HOLD_AT in the end: the unread TUN adds nothing to it. Other clients'
  * packets do (spoke to spoke), and can keep it congested for as long as
  * they come, so a hold whose queue took any of theirs sheds once it has
  * lasted STALL_AFTER.
@@ -64,7 +64,6 @@
 #define SHED_FORGET (60 * NGTCP2_SECONDS)
 /* Tests shorten SHED_FORGET with this (milliseconds): not for production. */
 #define SHED_FORGET_ENV "SLOPND_TEST_SHED_FORGET_MS"
-#define HOLD_AT 64         /* a session holds the TUN from this many packets queued */
 #define SHED_QUEUE 32      /* what a session that sheds may keep queued */
 /* Well over the time between ACKs of a healthy flow: the RTT is added, up
  * to STALL_RTT_MAX (the client's own ACKs set its RTT: one that delays
@@ -487,8 +486,6 @@ static void to_session(struct server *s, struct session *ss, struct tun_pkt *p,
 	uint64_t now = conn_now();
 	bool shedding = ss->shed_until > now;
 	ss->tun_seen = now;
-	/* Less than a client waits for: the others wait too while it holds. */
-	c->dgq_pause = HOLD_AT;
 	int r = conn_send_tun_pkt(c, p, shedding ? SHED_QUEUE : CONN_DGQ_SLOTS);
 	if (r == DGRAM_TOO_BIG) {
 		if (!conn_too_big_answer_ok(c, now))

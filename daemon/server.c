@@ -75,6 +75,8 @@ const char *ip6str(const struct in6_addr *a, char buf[INET6_ADDRSTRLEN])
  * id, VIPs and remote address as fields, to filter on (journalctl SLOPN_VIP=...). */
 void hub_slog(enum log_level lvl, const struct session *ss, const char *fmt, ...)
 {
+	if ((int)lvl > log_max_level)
+		return; /* debug lines come from the data path's shedding too */
 	char id[48], vip[32 + INET_ADDRSTRLEN], remote[16 + sizeof(ss->remote)], a[INET_ADDRSTRLEN];
 	char vip6[16 + sizeof(ss->vip6s)];
 	snprintf(id, sizeof(id), "SLOPN_SESSION=%llu", (unsigned long long)ss->id);
@@ -506,6 +508,7 @@ static struct session *session_new(struct server *s, const ngtcp2_pkt_hd *hd,
 		return NULL;
 	}
 	ss->conn.qbudget = &s->qbudget;
+	ss->conn.dgq_pause = HUB_HOLD_AT;
 	/* Packets that fit the way from the first, so that a narrower way
 	 * later (on_path_timer) is told from one that always was. */
 	conn_fit_path(&ss->conn, false);

@@ -176,7 +176,8 @@ int udp_open(struct udp *u, const struct sockaddr *addr, socklen_t len, bool con
 		}
 	}
 	u->locallen = sizeof(u->local);
-	getsockname(u->fd, (struct sockaddr *)&u->local, &u->locallen);
+	if (getsockname(u->fd, (struct sockaddr *)&u->local, &u->locallen) < 0)
+		goto fail;
 	if (!connect_it)
 		want_pktinfo(u);
 	return 0;

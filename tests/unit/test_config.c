@@ -47,10 +47,36 @@ static void escaped(void **state)
 		assert_false((unsigned char)*p < 0x20 || *p == 0x7f);
 }
 
+/* A state directory whose files' paths would not fit PATH_MAX is refused
+ * at start, from the command line or the file: not cut short when a file
+ * in it is made (tokens.js instead of tokens.json). */
+static void state_dir_bounded(void **state)
+{
+	(void)state;
+	config_quiet = true;
+	char dir[STATE_DIR_MAX + 2];
+	memset(dir, 'd', sizeof(dir) - 1);
+	dir[0] = '/';
+	dir[sizeof(dir) - 1] = '\0';
+	char *argv[] = {"slopnd", "server", "--state-dir", dir, NULL};
+	struct config c;
+	assert_int_equal(config_parse(&c, 4, argv), -1);
+	config_free(&c);
+	assert_non_null(strstr(config_error, "3073 characters long, more than the 3072"));
+	char line[sizeof(dir) + 32];
+	snprintf(line, sizeof(line), "state_dir = %s\n", dir);
+	assert_non_null(strstr(refused(line), "3073 characters long"));
+	dir[STATE_DIR_MAX] = '\0'; /* at the bound: taken */
+	argv[3] = dir;
+	assert_int_equal(config_parse(&c, 4, argv), 0);
+	config_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(escaped),
+		cmocka_unit_test(state_dir_bounded),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
