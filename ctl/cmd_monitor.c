@@ -9,7 +9,7 @@
 
 #include "ctl/slopnctl.h"
 
-/* One event: "12:03:04 session.open {...}", at the daemon's time of it
+/* One event: "12:03:04 session.up {...}", at the daemon's time of it
  * (an older slopnd sends none: then the time it is read). */
 static void show(struct answer *an, const struct args *a, json_t *n, FILE *out)
 {

@@ -27,7 +27,6 @@ static bool name_ok(const struct args *a, bool adding, int *rc)
 
 /* The daemon's longest expiry (token.add, token.set): checked here, so that
  * it is said in the command's own words, even without a daemon. */
-#define EXPIRES_MAX_DAYS 36500 /* 100 years */
 
 /* --expires DURATION, or with never_ok "never" (0); a usage error (*rc)
  * that names what the command takes. */
@@ -37,10 +36,10 @@ static bool expires_ok(const struct args *a, bool never_ok, uint64_t *out, int *
 	*out = 0;
 	if (!dur || (never_ok && !strcmp(dur, "never")))
 		return true;
-	if (parse_duration(dur, out) == 0 && *out > 0 && *out <= EXPIRES_MAX_DAYS * UINT64_C(86400))
+	if (parse_duration(dur, out) == 0 && *out > 0 && *out <= TOKEN_EXPIRES_MAX_DAYS * UINT64_C(86400))
 		return true;
 	*rc = usage_error(a->cmd, "--expires '%s': expected a duration such as 30d, 12h, 90m or 1w2d, "
-	                  "up to 100 years (%dd)%s", dur, EXPIRES_MAX_DAYS, never_ok ? ", or never" : "");
+	                  "up to 100 years (%dd)%s", dur, TOKEN_EXPIRES_MAX_DAYS, never_ok ? ", or never" : "");
 	return false;
 }
 

@@ -33,7 +33,7 @@ enum slopn_app_error {
 
 enum drop_reason {
 	DROP_SPOOFED,      /* source is not the sender's VIP */
-	DROP_NOT_IPV4,     /* IPv6 or garbage */
+	DROP_NOT_IPV4,     /* not IP, or IPv6 from a session without IPv6 */
 	DROP_TOO_BIG,      /* cannot fit one datagram */
 	DROP_NO_ROUTE,     /* no session for the destination, or spoke-to-spoke off */
 	DROP_QUEUE,        /* congestion: the per-connection queue was full */

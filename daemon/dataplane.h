@@ -1,5 +1,6 @@
 /* The data plane's own counters, beside the connections', for either
- * role's status (and the hub's metrics). */
+ * role's status (and the hub's metrics); the TUN's read watch, paused and
+ * resumed by both roles; the data path's test knobs. */
 #ifndef SLOPN_DATAPLANE_H
 #define SLOPN_DATAPLANE_H
 

@@ -428,7 +428,7 @@ static void store_failed(struct server *s, const char *what, const char *name, c
 /* token.add's and token.set's expires_in and max_sessions (0: none). */
 static bool token_terms_ok(int64_t expires_in, int64_t max_sessions, char *err, size_t errlen)
 {
-	if (expires_in < 0 || expires_in > 100LL * 365 * 86400) {
+	if (expires_in < 0 || expires_in > TOKEN_EXPIRES_MAX_DAYS * INT64_C(86400)) {
 		snprintf(err, errlen, "params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)");
 		return false;
 	}

@@ -379,6 +379,12 @@ static bool refusal_loggable(struct server *s, bool *last)
 	return log_budget_take(&s->refused_log, REFUSED_LINES, LOG_LVL_INFO, "refused logins", last);
 }
 
+/* The end of a minute's last line about a refused login. */
+static const char *refused_more(bool last)
+{
+	return last ? "; more refused logins this minute are counted, not logged" : "";
+}
+
 /* Oversized ones are also counted (server.status, admission). */
 void hub_bad_login(struct session *ss, const char *why, bool oversized)
 {
@@ -402,7 +408,7 @@ static void refuse_full(struct session *ss, uint64_t code, const char *msg, cons
 	if (refusal_loggable(ss->srv, &last))
 		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s refused: %s%s", (unsigned long long)ss->id,
 		         ss->remote, msg,
-		         last ? "; more refused logins this minute are counted, not logged" : "");
+		         refused_more(last));
 	refuse(ss, code, msg, reason);
 }
 
@@ -446,7 +452,7 @@ static bool fixed_out_of_reach(struct session *ss, const struct token_entry *e)
 		         "%s/24 ('slopnctl token remove %s', then 'token add %s --vip') or use SloPN's "
 		         "client there%s", (unsigned long long)ss->id, ss->remote, e->name, v, net, net,
 		         e->name, e->name,
-		         last ? "; more refused logins this minute are counted, not logged" : "");
+		         refused_more(last));
 	refuse(ss, SLOPN_ERR_UNAUTHORIZED, msg, "fixed VIP outside the hub's /24");
 	return true;
 }
@@ -478,7 +484,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		if (refusal_loggable(s, &last))
 			hub_slog(LOG_LVL_INFO, ss, "session %llu from %s refused: banned%s",
 			         (unsigned long long)ss->id, ss->remote,
-			         last ? "; more refused logins this minute are counted, not logged" : "");
+			         refused_more(last));
 		ban_refused(&s->bans, peer, now);
 		refuse(ss, SLOPN_ERR_BANNED, msg, "banned");
 		return;
@@ -502,7 +508,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		if (refusal_loggable(s, &last))
 			hub_slog(LOG_LVL_INFO, ss, "auth failure from %s (session %llu): %s%s", ss->remote,
 			         (unsigned long long)ss->id, why,
-			         last ? "; more refused logins this minute are counted, not logged" : "");
+			         refused_more(last));
 		login_failed(ss, why, tag, !entry);
 		refuse(ss, SLOPN_ERR_UNAUTHORIZED, entry ? "Authentication token expired"
 		                                         : "Invalid authentication token", "unauthorized");

@@ -22,7 +22,7 @@
 #define UDP_GRO_BUF 65536
 #define UDP_RX_MSGS 64
 #define UDP_RX_BATCH (UDP_GRO_MSGS * 64)   /* packets one udp_recv may give */
-/* One GSO send carries at most 64 KiB: 44 full-size packets. */
+/* One GSO send carries at most 64 KiB: 45 full-size packets. */
 #define UDP_TX_MAX_SEGS (65535 / UDP_MAX_PAYLOAD)
 #define UDP_TX_BUF (UDP_TX_MAX_SEGS * UDP_MAX_PAYLOAD)
 /* Destinations whose route refuses UDP GSO (IPsec on it, a device without

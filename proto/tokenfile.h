@@ -29,6 +29,8 @@ struct token_entry {
  * not the pool (one holder of a token could take every address). Tokens
  * stored without a limit keep none, and 0 still asks for none. */
 #define TOKEN_DEFAULT_SESSIONS 8
+/* The furthest expiry token.add and token.set take: 100 years, in days. */
+#define TOKEN_EXPIRES_MAX_DAYS 36500
 
 /* 1..64 characters of [A-Za-z0-9._@-]: safe in logs, tables and shells. */
 bool token_name_valid(const char *name);
