@@ -285,8 +285,21 @@ static void set_vip6(struct alloc *a, struct lease_entry *e, bool ipv6)
 	}
 }
 
+/* now, or the newest last_seen if later: after the wall clock was set
+ * back, a lease used since must not look older than one used before (the
+ * oldest is taken back first, reclaim). Wall-clock time, as leases.json
+ * outlives the hub. */
+static int64_t not_before_newest(const struct alloc *a, int64_t now)
+{
+	for (size_t i = 0; i < a->nleases; i++)
+		if (a->leases[i].last_seen > now)
+			now = a->leases[i].last_seen;
+	return now;
+}
+
 uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, int64_t now)
 {
+	now = not_before_newest(a, now);
 	/* Many clients share the --token: without an id there is no telling
 	 * them apart, so no lease. */
 	bool keyed = w->client_id[0] || strcmp(w->token, TOKEN_NAME_SHARED) != 0;
@@ -346,7 +359,7 @@ void alloc_release(struct alloc *a, uint32_t vip, void *holder, int64_t now)
 		return;
 	a->holder[off] = NULL;
 	if (a->lease_at[off]) {
-		a->leases[a->lease_at[off] - 1].last_seen = now;
+		a->leases[a->lease_at[off] - 1].last_seen = not_before_newest(a, now);
 		a->touched = true;
 	}
 	settle(a, off);

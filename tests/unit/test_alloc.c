@@ -161,6 +161,24 @@ static void oldest_lease_reused_when_full(void **state)
 	alloc_free(&a);
 }
 
+/* The wall clock set back an hour: a lease used since is not taken for
+ * older than one used before, so the one away longest still goes first. */
+static void clock_set_back(void **state)
+{
+	(void)state;
+	struct alloc a;
+	assert_int_equal(alloc_init(&a, NET, 29, PREFIX6), 0);
+	const char *ids[] = {"A", "B", "C", "D", "E"};
+	for (int i = 0; i < 5; i++)
+		assert_int_equal(assign(&a, "t", ids[i], S(i), 10000), NET + 2 + (uint32_t)i);
+	alloc_release(&a, NET + 2, S(0), 10010);   /* A away first */
+	alloc_release(&a, NET + 3, S(1), 6420);    /* B after the clock went back */
+	assert_int_equal(a.leases[a.lease_at[3] - 1].last_seen, 10010);
+	assert_int_equal(assign(&a, "t", "F", S(5), 6430), NET + 2);   /* A's, not B's */
+	check(&a);
+	alloc_free(&a);
+}
+
 /* A token whose clients come with a new id each time takes back its own
  * leases when the pool is full, however recent, before other tokens'. */
 static void own_leases_reused_first(void **state)
@@ -413,6 +431,7 @@ int main(void)
 		cmocka_unit_test(five_of_a_slash29),
 		cmocka_unit_test(lease_brings_the_address_back),
 		cmocka_unit_test(oldest_lease_reused_when_full),
+		cmocka_unit_test(clock_set_back),
 		cmocka_unit_test(own_leases_reused_first),
 		cmocka_unit_test(fixed_addresses),
 		cmocka_unit_test(forget_token),
