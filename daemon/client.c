@@ -39,7 +39,6 @@
 #include "tun/netlink.h"
 #include "tun/tun.h"
 
-#define TUN_BATCH 64                 /* reads per wake-up */
 #define BACKOFF_MAX 30
 /* A connection that lasted this long (seconds) worked: its loss earns a
  * quick retry, and the backoff starts from 1 s again. Short enough that a
@@ -344,10 +343,7 @@ static const char *app_code_name(uint64_t code)
 
 static void tun_pause(struct client *cl, bool pause)
 {
-	if (cl->tun_paused == pause)
-		return;
-	cl->tun_paused = pause;
-	sd_event_source_set_enabled(cl->tun_src, pause ? SD_EVENT_OFF : SD_EVENT_ON);
+	dataplane_tun_pause(cl->tun_src, &cl->tun_paused, pause);
 }
 
 static void client_drained(struct conn *c)

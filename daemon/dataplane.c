@@ -26,6 +26,14 @@ void dataplane_tun_watch(struct tun *tun, sd_event_source *src)
 		sd_event_source_set_io_fd(src, fd);
 }
 
+void dataplane_tun_pause(sd_event_source *src, bool *paused, bool pause)
+{
+	if (*paused == pause)
+		return;
+	*paused = pause;
+	sd_event_source_set_enabled(src, pause ? SD_EVENT_OFF : SD_EVENT_ON);
+}
+
 void dataplane_tun_test_knobs(struct tun *tun)
 {
 	uint64_t n = testenv_get("SLOPND_TEST_RING_REFUSE", 1, 1000000);

@@ -5,6 +5,7 @@
 #define SLOPN_DATAPLANE_H
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <systemd/sd-event.h>
 
 #include "daemon/conn.h"
@@ -18,6 +19,9 @@ void dataplane_drops(struct conn_stats *t, const struct tun *tun, const struct u
 /* Wait on the fd the TUN is read from now (tun_poll_fd): after reading.
  * Logs how it is read when that changed for good (the ring given up). */
 void dataplane_tun_watch(struct tun *tun, sd_event_source *src);
+/* Stop or go on reading the TUN (*paused says which it does): while a
+ * connection is congested, the kernel's queue holds the senders back. */
+void dataplane_tun_pause(sd_event_source *src, bool *paused, bool pause);
 /* The tests' knob of the TUN's reads, read once after tun_open:
  * SLOPND_TEST_RING_REFUSE=N, the kernel refuses the N-th time the ring's
  * read is made again after a burst (tun_ring_refuse_rearm). */

@@ -57,7 +57,6 @@
 #include "proto/ipv4.h"
 #include "proto/ipv6.h"
 
-#define TUN_BATCH 64                              /* reads per wake-up */
 #define SHED_AFTER (25 * NGTCP2_MILLISECONDS)
 #define SHED_HOLD NGTCP2_SECONDS
 #define SHED_HOLD_MAX (16 * NGTCP2_SECONDS)
@@ -293,10 +292,7 @@ void hub_session_datagram(struct conn *c, const uint8_t *pkt, size_t len)
  * and arming it again would cost a timerfd change per hold. */
 static void tun_pause(struct server *s, bool pause)
 {
-	if (s->tun_paused == pause)
-		return;
-	s->tun_paused = pause;
-	sd_event_source_set_enabled(s->tun_src, pause ? SD_EVENT_OFF : SD_EVENT_ON);
+	dataplane_tun_pause(s->tun_src, &s->tun_paused, pause);
 }
 
 static void release(struct server *s, struct session *ss, uint64_t now)

@@ -9,7 +9,7 @@
 /* Linux 6.7; liburing 2.3's header predates it. */
 #define OP_READ_MULTISHOT 49
 
-#define NBUF 64 /* as many packets as the daemon takes per wake-up */
+#define NBUF TUN_BATCH
 #define BGID 0
 #define UD_READ 1
 #define UD_CANCEL 2

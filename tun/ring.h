@@ -13,6 +13,10 @@
 
 struct tun_ring;
 
+/* Packets the daemon takes from the TUN per wake-up, both roles; the ring
+ * keeps as many buffers. */
+#define TUN_BATCH 64
+
 /* A ring reading fd into buffers of bufsz bytes, reading from the start.
  * NULL with errno set when the kernel cannot (too old, io_uring turned
  * off, or filtered out). */
