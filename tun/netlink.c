@@ -1,7 +1,9 @@
-/* rtnetlink requests over libmnl, a socket per request: simple and
- * stateless. Not per packet, but not only at start-up either: the hub asks
- * per handshake, per session on a route change, and every 10 ms while a
- * session holds its TUN (the TUN's drops); a few microseconds each. */
+/* rtnetlink requests over libmnl. Not per packet, but not only at
+ * start-up either: the hub asks per handshake, per session on a route
+ * change, and every 10 ms while a session holds its TUN (the TUN's drops).
+ * So the main thread keeps one socket open (a socket per request cost
+ * twice the time: socket, bind, close); other threads (the hub's NAT
+ * renewal) open one per request. */
 #include "tun/netlink.h"
 #include "proto/addr.h"
 
@@ -22,19 +24,40 @@
 #include <time.h>
 #include <unistd.h>
 
+static struct mnl_socket *nl_open(void)
+{
+	/* Close-on-exec: the hub spawns iptables from a thread meanwhile. */
+	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+	if (nl && mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0) {
+		int e = errno;
+		mnl_socket_close(nl);
+		errno = e;
+		return NULL;
+	}
+	return nl;
+}
+
+/* The main thread's socket; closed after any failure, so that no reply to
+ * a request given up can be taken for the next one's. A request made
+ * while a dump is read (from nl_route_each's callback) takes a socket of
+ * its own: the dump's replies are still coming on this one. */
+static struct mnl_socket *kept;
+static bool kept_busy;
+
 /* Send one request and wait for its ack; cb, if given, sees every reply of a dump. */
 static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 {
+	static unsigned seq;
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	/* Close-on-exec: the hub spawns iptables from a thread meanwhile. */
-	struct mnl_socket *nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-	if (!nl)
+	bool keep = gettid() == getpid() && !kept_busy; /* kept_busy: the main thread's alone */
+	struct mnl_socket *nl = keep ? kept : NULL;
+	if (!nl && !(nl = nl_open()))
 		return -1;
+	if (keep)
+		kept_busy = true;
 	int rv = -1, err = 0;
-	if (mnl_socket_bind(nl, 0, MNL_SOCKET_AUTOPID) < 0)
-		goto out;
 	unsigned portid = mnl_socket_get_portid(nl);
-	nlh->nlmsg_seq = (unsigned)time(NULL);
+	nlh->nlmsg_seq = keep ? ++seq : (unsigned)time(NULL);
 	if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0)
 		goto out;
 	for (;;) {
@@ -53,7 +76,12 @@ static int nl_talk(struct nlmsghdr *nlh, mnl_cb_t cb, void *data)
 out:
 	if (rv < 0 && !err)
 		err = errno;
-	mnl_socket_close(nl);
+	if (keep) {
+		kept_busy = false;
+		kept = rv == 0 ? nl : NULL;
+	}
+	if (!keep || rv < 0)
+		mnl_socket_close(nl);
 	errno = err;
 	return rv;
 }
