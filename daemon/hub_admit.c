@@ -335,22 +335,29 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 	uint8_t key[9], keylen;
 	addr_key(&rx->from, key, &keylen);
 	unsigned proven = addr_get(&s->pending_by_addr, key, keylen);
+	/* A copy of an Initial still queued (its client sent it again while
+	 * it waited) is dropped, not refused: the handshake made of the queued
+	 * one answers it, where a refusal would have the client give that
+	 * connection up while the hub still made it, a dead handshake in one
+	 * of the address's places until its login deadline. */
+	bool copy = queued(s, &hd->dcid);
 	if (proven >= per_addr()) {
-		refuse(s, hd, rx, "too many connections from your address waiting to log in");
+		if (!copy)
+			refuse(s, hd, rx, "too many connections from your address waiting to log in");
 		return false;
 	}
 	/* Queued Initials count as the handshakes they will be. */
 	if (!*validated && (s->handshaking + hub_queued(s) >= RETRY_ABOVE ||
 	                    s->initq.n >= RETRY_QUEUED ||
 	                    proven + addr_get(&s->unproven_by_addr, key, keylen) >= per_addr())) {
-		/* A copy of one queued (its client sent it again): a Retry would
-		 * make it start over, and the queued one a dead handshake. */
-		if (!queued(s, &hd->dcid))
+		/* A copy: a Retry would make it start over, likewise. */
+		if (!copy)
 			send_retry(s, hd, rx);
 		return false;
 	}
 	if (s->nconns + hub_queued(s) >= MAX_CONNS) {
-		refuse(s, hd, rx, "hub full");
+		if (!copy)
+			refuse(s, hd, rx, "hub full");
 		return false;
 	}
 	return true;
