@@ -251,17 +251,14 @@ bool alloc_is_fixed(const struct alloc *a, uint32_t vip)
  * lease forgotten and the address still taken; 0 when there is none. The
  * token's own leases go first: a token whose clients come with a new id
  * each time (containers, or someone filling the pool on purpose) takes
- * back its own addresses, not other tokens' clients'. Not, for a while
- * after the start, a lease of the last run (ALLOC_RETURN_GRACE). */
-static uint32_t reclaim(struct alloc *a, const struct alloc_who *w, int64_t now)
+ * back its own addresses, not other tokens' clients'. */
+static uint32_t reclaim(struct alloc *a, const struct alloc_who *w)
 {
-	bool grace = a->started && now < a->started + ALLOC_RETURN_GRACE;
 	long best = -1;
 	bool own = false;
 	for (size_t i = 0; i < a->nleases; i++) {
 		const struct lease_entry *e = &a->leases[i];
-		if (a->holder[off_of(a, e->vip)] || !fits(a, w, e->vip) ||
-		    (grace && e->last_seen < a->started))
+		if (a->holder[off_of(a, e->vip)] || !fits(a, w, e->vip))
 			continue;
 		bool mine = strcmp(e->token, w->token) == 0;
 		if (best < 0 || (mine && !own) ||
@@ -339,7 +336,7 @@ uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, 
 	uint32_t vip = w->hub24 && a->pool.size > 256 ? pool_alloc_in(&a->pool, net + 2, net + 254)
 	                                              : pool_alloc(&a->pool);
 	if (!vip)
-		vip = reclaim(a, w, now);
+		vip = reclaim(a, w);
 	if (!vip)
 		return 0;
 	a->holder[off_of(a, vip)] = holder;
@@ -373,11 +370,6 @@ void alloc_forget_token(struct alloc *a, const char *token)
 	for (size_t i = a->nleases; i-- > 0;)
 		if (!strcmp(a->leases[i].token, token))
 			lease_drop(a, i);
-}
-
-void alloc_started(struct alloc *a, int64_t now)
-{
-	a->started = now;
 }
 
 size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n)

@@ -34,15 +34,7 @@ struct alloc {
 	uint8_t prefix6[8];        /* the IPv6 /64 */
 	bool changed;              /* a lease came, moved or went: save soon */
 	bool touched;              /* a lease's last_seen moved: save some time */
-	int64_t started;           /* alloc_started: leases seen before are the last run's */
 };
-
-/* For this long after the hub starts, the leases of its last run are not
- * taken back for newcomers (reclaim): their clients, connected when it
- * stopped or crashed, are on their way back (their retries wait up to
- * 30 s), and the file's last_seen of one connected until a crash is its
- * login's, the oldest of all. */
-#define ALLOC_RETURN_GRACE 60
 
 /* network/prefix as pool_init takes them; prefix6 the /64's first 8 bytes,
  * or NULL for IPv4 only. 0, or -1 (errno EINVAL or ENOMEM). */
@@ -131,8 +123,6 @@ void alloc_forget_token(struct alloc *a, const char *token);
  * dropped: not a client address (the subnet changed), a fixed address,
  * an address or a key that an earlier one has. */
 size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n);
-/* The hub starts now (wall-clock seconds): see ALLOC_RETURN_GRACE. */
-void alloc_started(struct alloc *a, int64_t now);
 /* The hub saved a->leases: changed and touched start over. */
 void alloc_saved(struct alloc *a);
 

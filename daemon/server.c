@@ -1287,7 +1287,6 @@ int server_run(const struct config *cfg)
 		goto out;
 	}
 	hub_leases_load(s);
-	alloc_started(&s->addrs, time(NULL));
 	if (asprintf(&s->peers_path, "%s/peers.json", cfg->state_dir) < 0) {
 		s->peers_path = NULL;
 		log_err("out of memory");

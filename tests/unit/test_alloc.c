@@ -179,31 +179,6 @@ static void clock_set_back(void **state)
 	alloc_free(&a);
 }
 
-/* A minute after a start, the leases of the last run are not taken back:
- * their clients may be on their way back (one connected until a crash has
- * its login's last_seen, the oldest). Leases given up since are. */
-static void last_run_kept_after_start(void **state)
-{
-	(void)state;
-	struct alloc a;
-	assert_int_equal(alloc_init(&a, NET, 29, PREFIX6), 0);
-	struct lease_entry v[] = {{.token = "t", .client_id = "A", .vip = NET + 2, .last_seen = 100},
-	                          {.token = "t", .client_id = "B", .vip = NET + 3, .last_seen = 900}};
-	assert_int_equal(alloc_load_leases(&a, v, 2), 0);
-	alloc_started(&a, 1000);
-	assert_int_equal(assign(&a, "t", "C", S(0), 1000), NET + 4);
-	assert_int_equal(assign(&a, "t", "D", S(1), 1000), NET + 5);
-	assert_int_equal(assign(&a, "t", "E", S(2), 1000), NET + 6);
-	assert_int_equal(assign(&a, "t", "F", S(3), 1010), 0);   /* A's and B's kept */
-	alloc_release(&a, NET + 5, S(1), 1020);                 /* D leaves after the start */
-	assert_int_equal(assign(&a, "t", "F", S(3), 1030), NET + 5);
-	assert_int_equal(assign(&a, "t", "A", S(4), 1040), NET + 2);   /* A back: its own */
-	/* The grace over: B's, the oldest of those away, goes. */
-	assert_int_equal(assign(&a, "t", "G", S(5), 1000 + ALLOC_RETURN_GRACE), NET + 3);
-	check(&a);
-	alloc_free(&a);
-}
-
 /* A token whose clients come with a new id each time takes back its own
  * leases when the pool is full, however recent, before other tokens'. */
 static void own_leases_reused_first(void **state)
@@ -457,7 +432,6 @@ int main(void)
 		cmocka_unit_test(lease_brings_the_address_back),
 		cmocka_unit_test(oldest_lease_reused_when_full),
 		cmocka_unit_test(clock_set_back),
-		cmocka_unit_test(last_run_kept_after_start),
 		cmocka_unit_test(own_leases_reused_first),
 		cmocka_unit_test(fixed_addresses),
 		cmocka_unit_test(forget_token),
