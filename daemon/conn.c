@@ -1281,6 +1281,12 @@ static void expire(struct conn *c)
 	}
 }
 
+void conn_probe(struct conn *c)
+{
+	if (c->state == CONN_OPEN)
+		probe_anchor(c, conn_now(), true);
+}
+
 static int timer_cb(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct conn *c = userdata;

@@ -225,6 +225,9 @@ void conn_read(struct conn *c, const struct sockaddr *to, socklen_t tolen,
                const uint8_t *pkt, size_t len, uint64_t ts);
 /* Send whatever is due: queued datagrams, control data, ACKs, close. */
 void conn_write(struct conn *c);
+/* Have the next write carry an ack-eliciting frame (a MAX_DATA update), so
+ * that a live peer answers within its ack delay: a liveness probe. */
+void conn_probe(struct conn *c);
 
 /* Client: our end of the path changed (c->udp now has another local
  * address): move the connection there at once, without a new handshake;

@@ -67,6 +67,24 @@ static bool check_token(struct server *s, const char *token, struct session *ss,
  * longer is taken for dead (crashed, or its link lost). Not TWIN_HEARD:
  * an idle client is silent for more than 3 s. */
 #define HOLDER_HEARD (15 * NGTCP2_SECONDS)
+/* A session probed (probe_idless) that has sent nothing for twice its
+ * probe timeout since, and at least this long, is taken for gone. */
+#define PROBE_WAIT_MIN (300 * NGTCP2_MILLISECONDS)
+#define PROBE_WAIT_MAX (3 * NGTCP2_SECONDS)
+
+/* How long after a probe a live client has answered it. */
+static uint64_t probe_wait(const struct session *o)
+{
+	uint64_t w = 2 * ngtcp2_conn_get_pto(o->conn.qc);
+	return w < PROBE_WAIT_MIN ? PROBE_WAIT_MIN : w > PROBE_WAIT_MAX ? PROBE_WAIT_MAX : w;
+}
+
+/* A session of the token of a client without an id (the original's) that
+ * a probe found gone: nothing from it since, for long enough. */
+static bool probed_gone(const struct session *o, uint64_t now)
+{
+	return o->probed_at && now - o->probed_at >= probe_wait(o) && o->conn.last_rx < o->probed_at;
+}
 
 /* The same client: the same id, or neither has one (the original's
  * clients send none: no telling them apart). */
@@ -104,8 +122,18 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 			log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
 			         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
 	}
-	if (!ss->client_id[0])
-		return NULL; /* an original client: no telling it from another of its token */
+	if (!ss->client_id[0]) {
+		/* An original client: no telling it from another of its token,
+		 * but one of their sessions that a probe found gone is nobody's
+		 * (probe_idless). */
+		uint64_t now = conn_now();
+		for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
+			if (o != ss && o->logged_in && !o->token_removed && !o->conn.close_pending &&
+			    !o->client_id[0] && !strcmp(o->token_name, ss->token_name) &&
+			    probed_gone(o, now))
+				return o;
+		return NULL;
+	}
 	for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
 		if (o != ss && o->logged_in && !o->token_removed && same_client(o, ss) &&
 		    !strcmp(o->token_name, ss->token_name))
@@ -415,11 +443,32 @@ static void refuse_full(struct session *ss, uint64_t code, const char *msg, cons
 /* A token limited to N live sessions takes no (N+1)th: a leaked token
  * cannot take the whole pool. A login that replaces one of its sessions
  * (the same client back) keeps the count and is let in. */
+/* A client without an id (the original's) cannot be told from another
+ * machine of its token, so after a crash its token's limit would refuse
+ * it until its old session timed out (30 to 40 s): at such a refusal each
+ * of the token's sessions of clients without an id is probed, and one
+ * that stays silent is taken over by the next attempt (stale_session). */
+static void probe_idless(struct server *s, const struct session *ss)
+{
+	uint64_t now = conn_now();
+	for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link)) {
+		if (o == ss || !o->logged_in || o->token_removed || o->conn.close_pending ||
+		    o->client_id[0] || strcmp(o->token_name, ss->token_name) ||
+		    (o->probed_at && now - o->probed_at < 2 * probe_wait(o)))
+			continue;
+		o->probed_at = now;
+		conn_probe(&o->conn);
+		hub_mark_dirty(o);
+	}
+}
+
 static bool at_limit(struct server *s, struct session *ss, const struct token_entry *e,
                      const struct session *old)
 {
 	if (!e || !e->max_sessions || old || hub_token_live(s, e->name) < e->max_sessions)
 		return false;
+	if (!ss->client_id[0])
+		probe_idless(s, ss);
 	char msg[SLOPN_MESSAGE_MAX];
 	snprintf(msg, sizeof(msg), "Token '%s' is in use by %u sessions, its limit: end one on "
 	         "another machine, or ask the hub's administrator for a higher limit or a token of "

@@ -41,6 +41,7 @@ struct session {
 	char client_id[SLOPN_CLIENT_ID_MAX + 1]; /* "" for a client without one */
 	char instance[SLOPN_CLIENT_ID_MAX + 1];  /* the client's run, "" if not told */
 	uint64_t replaced_at;       /* conn_now() when its login replaced a session, or 0 */
+	uint64_t probed_at;         /* conn_now() when a login at its token's limit probed it */
 	struct sockaddr_storage replaced_remote; /* where that one was */
 	char replaced_instance[SLOPN_CLIENT_ID_MAX + 1]; /* and its run */
 	ngtcp2_cid odcid;           /* the client's first DCID, routed during the handshake */

@@ -69,6 +69,35 @@ start_monitor
 kill "$(pid_of c1)"
 wait_event session.down '.params.id == 1 and .params.vip == "10.100.0.2" and .params.reason == "client exit"'
 ok "the Go client's close (code 0) is a client exit"
+# A Go client on a token of one session, killed with -9 and started again
+# at once: it sends no client id, so the hub cannot tell it from another
+# machine, and the token's limit refuses it; but the hub then probes the
+# token's old session, finds it silent, and the client's next attempt
+# takes it over, rather than one after the old session's idle timeout (30
+# to 40 s). The Go peer exits when refused: started again as a service
+# manager would, half a second later.
+one=$(ctl --json token add one --max-sessions 1 | jq -r .token)
+run_gopeer c1:one -mode client -addr 192.0.2.1:4242 -token "$one" -tun slopn3
+wait_log c1:one "gopeer: connected" 10
+old_id=$(ctl --json sessions list | jq -r '.sessions[] | select(.token == "one") | .id')
+kill -9 "$(pid_of c1:one)"
+wait "$(pid_of c1:one)" 2>/dev/null
+mv "$TMP/c1-one.log" "$TMP/c1-one-first.log"
+t0=$(now_ms) tries=0
+in_again() { grep -q "gopeer: connected" "$TMP/c1-one.log"; }
+ended() { ! kill -0 "$(pid_of c1:one)" 2>/dev/null; }
+until in_again; do
+	[ $(($(now_ms) - t0)) -lt 8000 ] || fail "the Go client not back within 8 s after $tries attempts: $(tail -n 1 "$TMP/c1-one.log")"
+	tries=$((tries + 1))
+	run_gopeer c1:one -mode client -addr 192.0.2.1:4242 -token "$one" -tun slopn3
+	wait_until 5 "the Go client in, or refused" eval 'in_again || ended'
+	in_again || nap 0.5
+done
+ms=$(($(now_ms) - t0))
+wait_event session.down ".params.id == $old_id and .params.reason == \"replaced by a new login with the same token\""
+expect_eq "the token's sessions" "$(ctl --json sessions list | jq '[.sessions[] | select(.token == "one")] | length')" 1
+ok "a Go client killed with -9 on a token of one session: back after $ms ms, attempt $tries"
+kill "$(pid_of c1:one)"
 SLOPND=$GOPEER start c1:bad -mode client -addr 192.0.2.1:4242 -token wrong -tun slopn1
 p=$(pid_of c1:bad)
 wait "$p"; rc=$?
