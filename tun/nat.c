@@ -191,8 +191,16 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" %s\n", tun, tun,
 	              r->spoke_to_spoke ? "accept" : "drop");
 	closed_rules(&o, r);
+	/* conntrack does not masquerade what it finds invalid (a segment out
+	 * of its window, one a hub restart left it no state for): it would
+	 * leave with the client's VIP as its source. */
+	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" ct state invalid drop\n", tun,
+	              r->egress);
 	outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" meta nfproto ipv4 accept\n", tun,
 	              r->egress);
+	if (six && r->egress6 && strcmp(r->egress6, r->egress))
+		outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" ct state invalid drop\n", tun,
+		              r->egress6);
 	if (six && r->egress6)
 		outbuf_printf(&o, "\t\tiifname \"%s\" oifname \"%s\" meta nfproto ipv6 accept\n", tun,
 		              r->egress6);

@@ -95,8 +95,13 @@ static void family_rules(struct outbuf *o, const struct nat_rules *r, int gen, c
 	line(o, "%s -t filter -A %s -i %s -o %s -j %s", cmd, fwd, t, t,
 	     r->spoke_to_spoke ? PASS : "DROP");
 	closed_rules(o, cmd, fwd, t, f);
-	if (egress)
+	if (egress) {
+		/* Not masqueraded (conntrack's invalid): it would leave with the
+		 * client's VIP as its source. */
+		line(o, "%s -t filter -A %s -i %s -o %s -m conntrack --ctstate INVALID -j DROP", cmd,
+		     fwd, t, egress);
 		line(o, "%s -t filter -A %s -i %s -o %s -j " PASS, cmd, fwd, t, egress);
+	}
 	line(o, "%s -t filter -A %s -i %s -j DROP", cmd, fwd, t);
 	for (size_t i = 0; i < f->nallow; i++)
 		line(o, "%s -t filter -A %s -o %s -s %s -j " PASS, cmd, fwd, t,

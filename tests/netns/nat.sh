@@ -69,6 +69,15 @@ expect_eq "the internet host saw no VPN address" "$(seen inet 1)" 0
 [ "$(seen inet 2)" -ge 5 ] || fail "the internet host saw $(seen inet 2) pings from the hub's address, not >= 5"
 ok "the internet host saw the hub's address as the source ($(seen inet 2) echo requests)"
 iperf_tcp "through NAT to the internet host" c1 inet 203.0.113.130 1
+# What conntrack finds invalid it does not masquerade: 10 TCP segments
+# with SYN, FIN and RST at once are dropped at the hub, not sent out with
+# c1's VIP as their source.
+nsx c1 python3 -c 'import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for _ in range(10):
+    s.sendto(struct.pack("!HHIIBBHHH", 40000, 8000, 1, 0, 5 << 4, 0x07, 1024, 0, 0), ("203.0.113.130", 0))'
+nap 0.5
+expect_eq "invalid TCP segments from c1 at the internet host with its VIP" "$(seen inet 1)" 0
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the hub's LAN host without --allow-lan"
 expect_eq "the LAN host saw nothing from the VPN" "$(seen lanhost 1)" 0
 # A cloud's instance metadata (169.254.169.254, with the machine's

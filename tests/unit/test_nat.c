@@ -32,7 +32,8 @@ static void full_ruleset(void **state)
 	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"slopn0\" drop\n"));
 	assert_non_null(strstr(buf, "iifname \"slopn0\" ip daddr { 198.51.100.0/24 } accept\n"));
 	assert_non_null(strstr(buf, "iifname \"slopn0\" ip daddr { 192.0.2.0/24, 203.0.113.0/30 } drop\n"));
-	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"eth0\" meta nfproto ipv4 accept\n"));
+	assert_non_null(strstr(buf, "iifname \"slopn0\" oifname \"eth0\" ct state invalid drop\n"
+	                            "\t\tiifname \"slopn0\" oifname \"eth0\" meta nfproto ipv4 accept\n"));
 	/* No IPv6 inside the tunnel: no IPv6 rule either. */
 	assert_null(strstr(buf, "ip6"));
 	assert_null(strstr(buf, "nfproto ipv6"));
@@ -259,6 +260,8 @@ static void iptables_form(void **state)
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o slopn0 -j DROP\n",
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 198.51.100.0/24 -j RETURN\n",
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -d 203.0.113.0/30 -j DROP\n",
+		/* What conntrack would not masquerade, dropped before it leaves. */
+		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -m conntrack --ctstate INVALID -j DROP\n"
 		"iptables -t filter -A SLOPN-slopn0-FWD -i slopn0 -o eth0 -j RETURN\n",
 		"iptables -t filter -A SLOPN-slopn0-FWD -o slopn0 -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n",
 		"iptables -t filter -I FORWARD 1 -j SLOPN-slopn0-FWD\n",
