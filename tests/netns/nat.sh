@@ -72,10 +72,7 @@ iperf_tcp "through NAT to the internet host" c1 inet 203.0.113.130 1
 # What conntrack finds invalid it does not masquerade: 10 TCP segments
 # with SYN, FIN and RST at once are dropped at the hub, not sent out with
 # c1's VIP as their source.
-nsx c1 python3 -c 'import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-for _ in range(10):
-    s.sendto(struct.pack("!HHIIBBHHH", 40000, 8000, 1, 0, 5 << 4, 0x07, 1024, 0, 0), ("203.0.113.130", 0))'
+invalid_tcp_from c1
 nap 0.5
 expect_eq "invalid TCP segments from c1 at the internet host with its VIP" "$(seen inet 1)" 0
 # A download through NAT across a crash of the hub: started again with

@@ -47,10 +47,7 @@ nsx c1 ping -c 3 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 cannot ping th
 [ "$(seen inet 2)" -ge $((hub_src + 3)) ] || fail "the internet host did not see the hub's address"
 expect_eq "iptables form: the internet host saw no VPN address" "$(seen inet 1)" 0
 # Invalid to conntrack, so not masqueraded: dropped, not sent with c1's VIP.
-nsx c1 python3 -c 'import socket, struct
-s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
-for _ in range(10):
-    s.sendto(struct.pack("!HHIIBBHHH", 40000, 8000, 1, 0, 5 << 4, 0x07, 1024, 0, 0), ("203.0.113.130", 0))'
+invalid_tcp_from c1
 nap 0.5
 expect_eq "iptables form: invalid TCP segments from c1 at the internet host with its VIP" "$(seen inet 1)" 0
 nsx c1 ping -c 2 -i 0.2 -W 1 198.51.100.2 >/dev/null && fail "c1 reached the LAN host through iptables NAT"

@@ -45,6 +45,15 @@ for h in inet lanhost; do
 	}
 	EOF
 done
+# invalid_tcp_from NAME: 10 TCP segments with SYN, FIN and RST at once from
+# client NAME to the internet host: invalid to connection tracking, so
+# never masqueraded.
+invalid_tcp_from() {
+	nsx "$1" python3 -c 'import socket, struct
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_TCP)
+for _ in range(10):
+    s.sendto(struct.pack("!HHIIBBHHH", 40000, 8000, 1, 0, 5 << 4, 0x07, 1024, 0, 0), ("203.0.113.130", 0))'
+}
 seen() { # HOST 1|2: packets from VPN addresses (1), echo requests from the hub's address (2)
 	nsx "$1" nft -j list table ip seen | jq "[.nftables[] | select(.rule) | .rule.expr[] | select(.counter) | .counter.packets][$(($2 - 1))]"
 }
