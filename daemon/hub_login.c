@@ -440,9 +440,6 @@ static void refuse_full(struct session *ss, uint64_t code, const char *msg, cons
 	refuse(ss, code, msg, reason);
 }
 
-/* A token limited to N live sessions takes no (N+1)th: a leaked token
- * cannot take the whole pool. A login that replaces one of its sessions
- * (the same client back) keeps the count and is let in. */
 /* A client without an id (the original's) cannot be told from another
  * machine of its token, so after a crash its token's limit would refuse
  * it until its old session timed out (30 to 40 s): at such a refusal each
@@ -462,6 +459,9 @@ static void probe_idless(struct server *s, const struct session *ss)
 	}
 }
 
+/* A token limited to N live sessions takes no (N+1)th: a leaked token
+ * cannot take the whole pool. A login that replaces one of its sessions
+ * (the same client back) keeps the count and is let in. */
 static bool at_limit(struct server *s, struct session *ss, const struct token_entry *e,
                      const struct session *old)
 {
