@@ -289,11 +289,11 @@ static void set_vip6(struct alloc *a, struct lease_entry *e, bool ipv6)
  * back, a lease used since must not look older than one used before (the
  * oldest is taken back first, reclaim). Wall-clock time, as leases.json
  * outlives the hub. */
-static int64_t not_before_newest(const struct alloc *a, int64_t now)
+static int64_t not_before_newest(struct alloc *a, int64_t now)
 {
-	for (size_t i = 0; i < a->nleases; i++)
-		if (a->leases[i].last_seen > now)
-			now = a->leases[i].last_seen;
+	if (now < a->newest)
+		return a->newest;
+	a->newest = now;
 	return now;
 }
 
@@ -393,6 +393,8 @@ size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n)
 			dropped++;
 			continue;
 		}
+		if (e.last_seen > a->newest)
+			a->newest = e.last_seen;
 		settle(a, off);
 	}
 	a->changed = dropped > 0 || rewritten; /* else the file holds what is loaded */

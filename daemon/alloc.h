@@ -34,6 +34,7 @@ struct alloc {
 	uint8_t prefix6[8];        /* the IPv6 /64 */
 	bool changed;              /* a lease came, moved or went: save soon */
 	bool touched;              /* a lease's last_seen moved: save some time */
+	int64_t newest;            /* no lease's last_seen is later (not_before_newest) */
 };
 
 /* network/prefix as pool_init takes them; prefix6 the /64's first 8 bytes,

@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 
 #include "daemon/log.h"
@@ -16,9 +15,8 @@ static void random_hex(char *out, size_t digits)
 {
 	uint8_t raw[32];
 	/* A client id is kept for good: never one of what the stack held. */
-	if (gnutls_rnd(GNUTLS_RND_NONCE, raw, digits / 2) < 0 &&
-	    getrandom(raw, digits / 2, 0) != (ssize_t)(digits / 2)) {
-		log_err("no random bytes for a client id: %s", strerror(errno));
+	if (gnutls_rnd(GNUTLS_RND_NONCE, raw, digits / 2) < 0) {
+		log_err("no random bytes for a client id (GnuTLS's generator failed)");
 		exit(1);
 	}
 	for (size_t i = 0; i < digits / 2; i++)

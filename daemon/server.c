@@ -1256,6 +1256,8 @@ int server_run(const struct config *cfg)
 	if (!cfg->nat)
 		hub_nat_clean_early(cfg);
 	if (tls_identity_load(&s->id, cfg->state_dir, true) < 0) {
+		if (cfg->nat)
+			hub_nat_clean_early(cfg); /* as at out: below */
 		close(lock_fd);
 		return 1;
 	}
