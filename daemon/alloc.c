@@ -251,14 +251,17 @@ bool alloc_is_fixed(const struct alloc *a, uint32_t vip)
  * lease forgotten and the address still taken; 0 when there is none. The
  * token's own leases go first: a token whose clients come with a new id
  * each time (containers, or someone filling the pool on purpose) takes
- * back its own addresses, not other tokens' clients'. */
-static uint32_t reclaim(struct alloc *a, const struct alloc_who *w)
+ * back its own addresses, not other tokens' clients'. Not, soon after the
+ * start, one whose client is on its way back (ALLOC_RETURN_GRACE). */
+static uint32_t reclaim(struct alloc *a, const struct alloc_who *w, int64_t now)
 {
+	bool grace = now < a->back_until;
 	long best = -1;
 	bool own = false;
 	for (size_t i = 0; i < a->nleases; i++) {
 		const struct lease_entry *e = &a->leases[i];
-		if (a->holder[off_of(a, e->vip)] || !fits(a, w, e->vip))
+		if (a->holder[off_of(a, e->vip)] || !fits(a, w, e->vip) ||
+		    (grace && e->last_seen >= a->back_from))
 			continue;
 		bool mine = strcmp(e->token, w->token) == 0;
 		if (best < 0 || (mine && !own) ||
@@ -328,6 +331,10 @@ uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, 
 			e->last_seen = now;
 			set_vip6(a, e, w->ipv6);
 			a->touched = true;
+			/* Soon on disk: after a crash, its client counts as there
+			 * until the end (alloc_load_leases). */
+			a->changed |= !e->held;
+			e->held = true;
 			return e->vip;
 		}
 		keyed = false; /* another client of the same key is on it */
@@ -336,12 +343,12 @@ uint32_t alloc_assign(struct alloc *a, const struct alloc_who *w, void *holder, 
 	uint32_t vip = w->hub24 && a->pool.size > 256 ? pool_alloc_in(&a->pool, net + 2, net + 254)
 	                                              : pool_alloc(&a->pool);
 	if (!vip)
-		vip = reclaim(a, w);
+		vip = reclaim(a, w, now);
 	if (!vip)
 		return 0;
 	a->holder[off_of(a, vip)] = holder;
 	if (keyed) {
-		struct lease_entry e = {.vip = vip, .last_seen = now};
+		struct lease_entry e = {.vip = vip, .last_seen = now, .held = true};
 		snprintf(e.token, sizeof(e.token), "%s", w->token);
 		snprintf(e.client_id, sizeof(e.client_id), "%s", w->client_id);
 		set_vip6(a, &e, w->ipv6);
@@ -359,7 +366,9 @@ void alloc_release(struct alloc *a, uint32_t vip, void *holder, int64_t now)
 		return;
 	a->holder[off] = NULL;
 	if (a->lease_at[off]) {
-		a->leases[a->lease_at[off] - 1].last_seen = not_before_newest(a, now);
+		struct lease_entry *e = &a->leases[a->lease_at[off] - 1];
+		e->last_seen = not_before_newest(a, now);
+		e->held = false;
 		a->touched = true;
 	}
 	settle(a, off);
@@ -372,10 +381,13 @@ void alloc_forget_token(struct alloc *a, const char *token)
 			lease_drop(a, i);
 }
 
-size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n)
+size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n, int64_t now,
+                         int64_t grace)
 {
 	size_t dropped = 0;
 	bool rewritten = false;
+	a->back_from = now - grace;
+	a->back_until = now + grace;
 	for (size_t i = 0; i < n; i++) {
 		struct lease_entry e = v[i];
 		uint32_t off = off_of(a, e.vip);
@@ -389,6 +401,14 @@ size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n)
 		 * the IPv4 one under today's prefix is what counts. */
 		set_vip6(a, &e, !IN6_IS_ADDR_UNSPECIFIED(&e.vip6));
 		rewritten |= memcmp(&e.vip6, &v[i].vip6, sizeof(e.vip6)) != 0;
+		if (e.held) {
+			/* Its login's time, maybe the oldest of all: it was here
+			 * at the end, which a newcomer must not take for away long. */
+			if (e.last_seen < now)
+				e.last_seen = now;
+			e.held = false;
+			rewritten = true;
+		}
 		if (lease_add(a, &e) < 0) {
 			dropped++;
 			continue;
@@ -400,6 +420,17 @@ size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n)
 	a->changed = dropped > 0 || rewritten; /* else the file holds what is loaded */
 	a->touched = false;
 	return dropped;
+}
+
+size_t alloc_kept_back(const struct alloc *a, int64_t now, int64_t *left)
+{
+	size_t n = 0;
+	*left = a->back_until - now;
+	if (now >= a->back_until)
+		return 0;
+	for (size_t i = 0; i < a->nleases; i++)
+		n += !a->holder[off_of(a, a->leases[i].vip)] && a->leases[i].last_seen >= a->back_from;
+	return n;
 }
 
 void alloc_saved(struct alloc *a)

@@ -32,10 +32,17 @@ struct alloc {
 	size_t nkeys;              /* slots, a power of two */
 	bool has6;
 	uint8_t prefix6[8];        /* the IPv6 /64 */
-	bool changed;              /* a lease came, moved or went: save soon */
+	bool changed;              /* a lease came, moved, went or was taken again: save soon */
 	bool touched;              /* a lease's last_seen moved: save some time */
 	int64_t newest;            /* no lease's last_seen is later (not_before_newest) */
+	int64_t back_from, back_until; /* alloc_load_leases: see ALLOC_RETURN_GRACE */
 };
+
+/* For this long after the hub starts, a lease whose client was connected
+ * when the last run ended, or was seen this long before the start, is
+ * not taken for a newcomer (reclaim): that client is on its way back (its
+ * retries wait up to 30 s). Leases of clients long away go at once. */
+#define ALLOC_RETURN_GRACE 60
 
 /* network/prefix as pool_init takes them; prefix6 the /64's first 8 bytes,
  * or NULL for IPv4 only. 0, or -1 (errno EINVAL or ENOMEM). */
@@ -120,10 +127,17 @@ void alloc_release(struct alloc *a, uint32_t vip, void *holder, int64_t now);
 /* A token is gone: its leases go with it. */
 void alloc_forget_token(struct alloc *a, const char *token);
 
-/* Leases from leases.json, before any session. Returns how many were
- * dropped: not a client address (the subnet changed), a fixed address,
- * an address or a key that an earlier one has. */
-size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n);
+/* Leases from leases.json, before any session, the hub starting at now
+ * (wall-clock seconds; grace seconds of ALLOC_RETURN_GRACE, 0 for none).
+ * A lease held when the file was written counts as seen now: its
+ * client was there until the end, however long ago it logged in. Returns
+ * how many were dropped: not a client address (the subnet changed), a
+ * fixed address, an address or a key that an earlier one has. */
+size_t alloc_load_leases(struct alloc *a, const struct lease_entry *v, size_t n, int64_t now,
+                         int64_t grace);
+/* How many addresses reclaim keeps for the last run's clients at now
+ * (ALLOC_RETURN_GRACE), and for how many seconds more in *left. */
+size_t alloc_kept_back(const struct alloc *a, int64_t now, int64_t *left);
 /* The hub saved a->leases: changed and touched start over. */
 void alloc_saved(struct alloc *a);
 

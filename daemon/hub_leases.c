@@ -1,14 +1,16 @@
 /* leases.json in the hub's state directory: which client had which
  * addresses, so that clients get them back after a restart of the hub.
- * A new or moved lease is written within a tenth of a second (a crash just
- * after a first login keeps it; a storm of logins is still a few writes);
- * only a later last_seen within a minute; everything at a clean exit. On a
+ * A new or moved lease, or one a client takes again ("held"), is written
+ * within a tenth of a second (a crash just after a login keeps it; a
+ * storm of logins is still a few writes); only a later last_seen within a
+ * minute; everything at a clean exit. On a
  * large hub or a slow disk, whose saves cost more, a save comes no sooner than 16 times
  * the last one's cost after it (savepace.h). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon/hub.h"
 #include "daemon/log.h"
@@ -104,7 +106,9 @@ void hub_leases_load(struct server *s)
 		if (!strcmp(v[i].token, SHARED_TOKEN_NAME) ? s->has_token
 		                                           : tokens_find(&s->tokens, v[i].token) != NULL)
 			v[kept++] = v[i];
-	size_t dropped = alloc_load_leases(&s->addrs, v, kept) + (n - kept);
+	uint64_t grace = testenv_get("SLOPND_RETURN_GRACE_SECONDS", 1, ALLOC_RETURN_GRACE);
+	size_t dropped = alloc_load_leases(&s->addrs, v, kept, time(NULL),
+	                                   grace ? (int64_t)grace : ALLOC_RETURN_GRACE) + (n - kept);
 	free(v);
 	if (dropped)
 		s->addrs.changed = true; /* the file still has them */

@@ -604,6 +604,13 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		else
 			snprintf(msg, sizeof(msg), "Address pool exhausted: %s/%u holds %u clients", net,
 			         s->addrs.pool.prefix, pool_capacity(&s->addrs.pool));
+		int64_t left;
+		size_t kept = alloc_kept_back(&s->addrs, time(NULL), &left);
+		if (kept) {
+			size_t used = strlen(msg);
+			snprintf(msg + used, sizeof(msg) - used, "; %zu of its addresses kept %lld s more for "
+			         "clients of the hub's last run", kept, (long long)left);
+		}
 		refuse_full(ss, SLOPN_ERR_POOL_EXHAUSTED, msg, "address pool exhausted",
 		            &s->refused_pool_full);
 		return;

@@ -51,6 +51,12 @@ static int parse_entry(json_t *o, size_t idx, void *v, char *err, size_t errlen)
 		return -1;
 	}
 	e->last_seen = seen;
+	json_t *held = json_object_get(o, "held");
+	if (held && !json_is_boolean(held)) {
+		snprintf(err, errlen, "leases[%zu].held: expected true or false", idx);
+		return -1;
+	}
+	e->held = json_is_true(held);
 	return 0;
 }
 
@@ -72,6 +78,11 @@ static char *entry_text(const struct lease_entry *e)
 		"vip", inet_ntop(AF_INET, &a, vip, sizeof(vip)),
 		"vip6", has6 ? json_string(inet_ntop(AF_INET6, &e->vip6, vip6, sizeof(vip6))) : json_null(),
 		"last_seen", (json_int_t)e->last_seen);
+	/* Only when true: a file of clients away reads as before. */
+	if (o && e->held && json_object_set_new(o, "held", json_true()) < 0) {
+		json_decref(o);
+		return NULL;
+	}
 	char *t = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(o);
 	return t;

@@ -7,6 +7,7 @@
 #define SLOPN_PROTO_LEASEFILE_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -21,6 +22,7 @@ struct lease_entry {
 	uint32_t vip;                            /* host order */
 	struct in6_addr vip6;                    /* :: when the client had none */
 	int64_t last_seen;                       /* Unix seconds */
+	bool held;  /* a session had the address when the file was written ("held": true, else absent) */
 };
 
 /* Parse the whole file. On success *out is a malloc'd array of *n entries

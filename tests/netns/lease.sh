@@ -4,7 +4,7 @@
 # restarted takes over its stale session at once and gets its address
 # back; the pool's only address left free by a client that is away goes
 # to a newcomer; a hub killed with -9 and restarted gives every client its
-# address back (leases.json); a damaged leases.json does not stop it, and
+# address back (leases.json), a newcomer meanwhile none of theirs; a damaged leases.json does not stop it, and
 # one that cannot be read is kept, not saved over.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
@@ -73,10 +73,20 @@ wait_until 5 "leases.json as the clients are now" leases_saved
 ok "leases on disk: each client's id with its two addresses"
 expect_eq "leases.json mode" "$(stat -c %a "$TMP/hub-state/leases.json")" 600
 before=$(for c in c1 c3 c4 c5 c6; do echo "$c $(vip_of "$c")"; done)
+# c1 is away while the hub restarts; a newcomer meanwhile is refused, not
+# given c1's address: for a minute after a start the last run's clients
+# are on their way back.
+kill -STOP "$(pid_of c1)"
 kill9 hub
 mv "$TMP/hub.log" "$TMP/hub-first.log"
 start_hub --subnet 10.100.0.0/29 --subnet6 fd00:1:2:3::/64
 wait_log hub "5 leases in $TMP/hub-state/leases.json" 1
+mv "$TMP/c7.log" "$TMP/c7-first.log"
+start_client c7 --state-dir "$TMP/c7-new"
+wait_until 10 "c7 refused for a full pool after the restart" client_said c7 \
+	"login refused by hub: Address pool exhausted: 10.100.0.0/29 holds 5 clients; [1-5] of its addresses kept [0-9]+ s more for clients of the hub's last run"
+kill "$(pid_of c7)"
+kill -CONT "$(pid_of c1)"
 for _ in $(seq 100); do [ "$(ctl --json status | jq .sessions)" = 5 ] && break; sleep 0.1; done
 expect_eq "sessions after the hub's restart" "$(ctl --json status | jq .sessions)" 5
 expect_eq "VIPs after the hub's restart" "$(vips)" "$want"

@@ -99,8 +99,8 @@ static void lease_brings_the_address_back(void **state)
 	assert_int_equal(assign(&a, "carol", "C", S(2), 30), NET + 4);
 	alloc_saved(&a);
 	assert_int_equal(assign(&a, "alice", "A", S(3), 40), NET + 2);
-	assert_false(a.changed);   /* the same lease: nothing to save at once */
-	assert_true(a.touched);
+	assert_true(a.changed);    /* held again: saved soon, for a crash (return_after_crash) */
+	assert_true(a.leases[a.lease_at[2] - 1].held);
 	assert_int_equal(a.leases[a.lease_at[2] - 1].last_seen, 40);
 	/* The same id with another token is another client. */
 	assert_int_equal(assign(&a, "bob", "A", S(4), 40), NET + 5);
@@ -285,7 +285,7 @@ static void load_leases(void **state)
 		{.token = "shared", .vip = NET + 10},                  /* no key */
 	};
 	inet_pton(AF_INET6, "2001:db8::99", &v[0].vip6);          /* old prefix */
-	assert_int_equal(alloc_load_leases(&a, v, sizeof(v) / sizeof(v[0])), 6);
+	assert_int_equal(alloc_load_leases(&a, v, sizeof(v) / sizeof(v[0]), 0, 0), 6);
 	assert_int_equal(a.nleases, 2);
 	assert_true(a.changed);
 	char s[INET6_ADDRSTRLEN];
@@ -300,8 +300,74 @@ static void load_leases(void **state)
 	/* A clean file: nothing to save. */
 	inet_pton(AF_INET6, "fd12:3456:789a::5", &v[0].vip6);
 	assert_int_equal(alloc_init(&a, NET, 24, PREFIX6), 0);
-	assert_int_equal(alloc_load_leases(&a, v, 2), 0);
+	assert_int_equal(alloc_load_leases(&a, v, 2, 0, 0), 0);
 	assert_false(a.changed);
+	alloc_free(&a);
+}
+
+static uint32_t vip_of_id(const struct alloc *a, const char *id)
+{
+	for (size_t i = 0; i < a->nleases; i++)
+		if (!strcmp(a->leases[i].client_id, id))
+			return a->leases[i].vip;
+	return 0;
+}
+
+/* The hub comes back after a crash with a full /29: the leases of clients
+ * connected until then ("held") are the newest, however long ago those
+ * logged in, and for a while no newcomer takes them, nor one of a client
+ * seen shortly before; leases of clients long away go at once. */
+static void return_after_crash(void **state)
+{
+	(void)state;
+	struct alloc a;
+	assert_int_equal(alloc_init(&a, NET, 29, PREFIX6), 0);
+	struct lease_entry v[] = {
+		{.token = "t", .client_id = "A", .vip = NET + 2, .last_seen = 10, .held = true},
+		{.token = "t", .client_id = "B", .vip = NET + 3, .last_seen = 500}, /* left 100 s before */
+		{.token = "t", .client_id = "C", .vip = NET + 4, .last_seen = 20, .held = true},
+		{.token = "t", .client_id = "D", .vip = NET + 5, .last_seen = 30},  /* away long */
+		{.token = "t", .client_id = "E", .vip = NET + 6, .last_seen = 590}, /* left 10 s before */
+	};
+	assert_int_equal(alloc_load_leases(&a, v, 5, 600, 60), 0);
+	assert_true(a.changed); /* "held" goes from the file */
+	for (size_t i = 0; i < a.nleases; i++)
+		assert_false(a.leases[i].held);
+	assert_int_equal(a.leases[0].last_seen, 600);
+	int64_t left;
+	assert_int_equal(alloc_kept_back(&a, 610, &left), 3); /* A, C, E */
+	assert_int_equal(left, 50);
+	/* Newcomers take D's, then B's; then none until the grace ends. */
+	assert_int_equal(assign(&a, "t", "N1", S(0), 610), NET + 5);
+	assert_int_equal(assign(&a, "t", "N2", S(1), 611), NET + 3);
+	assert_int_equal(assign(&a, "t", "N3", S(2), 612), 0);
+	/* Those on their way back get their own; held again, and soon saved. */
+	alloc_saved(&a);
+	assert_int_equal(assign(&a, "t", "C", S(3), 615), NET + 4);
+	assert_true(a.changed);
+	assert_true(a.leases[a.lease_at[4] - 1].held);
+	assert_int_equal(alloc_kept_back(&a, 615, &left), 2);
+	alloc_release(&a, NET + 4, S(3), 620);
+	assert_false(a.leases[a.lease_at[4] - 1].held);
+	/* After the grace: the lease seen longest ago, A's and C's now the
+	 * last run's end, E's before it. */
+	assert_int_equal(alloc_kept_back(&a, 660, &left), 0);
+	assert_int_equal(assign(&a, "t", "N3", S(2), 660), NET + 6);
+	assert_int_equal(vip_of_id(&a, "A"), NET + 2);
+	check(&a);
+	alloc_free(&a);
+
+	/* No grace at all: still, a client connected until the end is not
+	 * taken for the one away longest. */
+	assert_int_equal(alloc_init(&a, NET, 29, PREFIX6), 0);
+	v[1].last_seen = 400;
+	assert_int_equal(alloc_load_leases(&a, v, 5, 600, 0), 0);
+	assert_int_equal(assign(&a, "t", "N1", S(0), 600), NET + 5); /* D, 30 */
+	assert_int_equal(assign(&a, "t", "N2", S(1), 600), NET + 3); /* B, 400 */
+	assert_int_equal(assign(&a, "t", "N3", S(2), 600), NET + 6); /* E, 590 */
+	assert_int_equal(vip_of_id(&a, "A"), NET + 2);
+	assert_int_equal(vip_of_id(&a, "C"), NET + 4);
+	check(&a);
 	alloc_free(&a);
 }
 
@@ -368,7 +434,7 @@ static void original_clients_in_the_hub24(void **state)
 	 * old one is free. A client of ours keeps its lease there. */
 	struct lease_entry v[] = {{.token = "old", .vip = NET + 300, .last_seen = 1},
 	                          {.token = "ours", .client_id = "O", .vip = NET + 301, .last_seen = 1}};
-	assert_int_equal(alloc_load_leases(&a, v, 2), 0);
+	assert_int_equal(alloc_load_leases(&a, v, 2, 0, 0), 0);
 	assert_int_equal(assign24(&a, "old", 0, S(0), 10), NET + 2);
 	assert_int_equal(a.nleases, 2);
 	assert_int_equal(a.lease_at[300], 0);
@@ -436,6 +502,7 @@ int main(void)
 		cmocka_unit_test(fixed_addresses),
 		cmocka_unit_test(forget_token),
 		cmocka_unit_test(load_leases),
+		cmocka_unit_test(return_after_crash),
 		cmocka_unit_test(ipv6_mirror),
 		cmocka_unit_test(original_clients_in_the_hub24),
 		cmocka_unit_test(churn),

@@ -25,7 +25,7 @@ static void round_trip(void **state)
 		{.token = "alice", .client_id = "0123456789abcdef0123456789abcdef", .vip = 0x0a640005,
 		 .last_seen = 1764000000},
 		{.token = "bob", .vip = 0x0a640006, .last_seen = 1},   /* an old client: by token */
-		{.token = "shared", .client_id = "x", .vip = 0x0a6400fe},
+		{.token = "shared", .client_id = "x", .vip = 0x0a6400fe, .held = true},
 	};
 	inet_pton(AF_INET6, "fd12:3456:789a::5", &in[0].vip6);
 	char *text = leasefile_format(in, 3);
@@ -34,6 +34,7 @@ static void round_trip(void **state)
 	assert_non_null(strstr(text, "\n{\"token\":\"alice\",\"client_id\":\"0123456789abcdef0123456789abcdef\","
 	                             "\"vip\":\"10.100.0.5\",\"vip6\":\"fd12:3456:789a::5\",\"last_seen\":1764000000},\n"));
 	assert_non_null(strstr(text, "{\"token\":\"bob\",\"client_id\":null,\"vip\":\"10.100.0.6\",\"vip6\":null,"));
+	assert_non_null(strstr(text, ",\"last_seen\":0,\"held\":true}\n")); /* only when true */
 	assert_int_equal(text[strlen(text) - 1], '\n');
 	struct lease_entry *out;
 	size_t n;
@@ -45,6 +46,7 @@ static void round_trip(void **state)
 		assert_int_equal(out[i].vip, in[i].vip);
 		assert_memory_equal(&out[i].vip6, &in[i].vip6, 16);
 		assert_int_equal(out[i].last_seen, in[i].last_seen);
+		assert_int_equal(out[i].held, in[i].held);
 	}
 	free(out);
 	free(text);
@@ -76,6 +78,8 @@ static void bad_files(void **state)
 		{"{\"version\":1,\"leases\":[{\"token\":\"a b\",\"vip\":\"10.1.1.1\",\"last_seen\":0}]}", "leases[0].token"},
 		{"{\"version\":1,\"leases\":[{\"token\":\"a\",\"client_id\":\"\",\"vip\":\"10.1.1.1\",\"last_seen\":0}]}",
 		 "leases[0].client_id"},
+		{"{\"version\":1,\"leases\":[{\"token\":\"a\",\"vip\":\"10.1.1.1\",\"last_seen\":0,\"held\":1}]}",
+		 "leases[0].held: expected true or false"},
 		{"{\"version\":1,\"leases\":[{\"token\":\"a\",\"client_id\":5,\"vip\":\"10.1.1.1\",\"last_seen\":0}]}",
 		 "leases[0].client_id"},
 		{"{\"version\":1,\"leases\":[{\"token\":\"a\",\"client_id\":\"a\\u0000b\",\"vip\":\"10.1.1.1\",\"last_seen\":0}]}",
