@@ -876,7 +876,7 @@ void client_schedule_retry(struct client *cl)
 	cl->busy = false;
 	if (busy && cl->busy_tries < BUSY_TRIES) {
 		/* Spread over a second: those of one office come one by one. */
-		uint32_t jitter;
+		uint32_t jitter = 0;
 		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = BUSY_WAIT_MIN + jitter % BUSY_WAIT_SPREAD;
 		cl->busy_tries++;
@@ -887,7 +887,7 @@ void client_schedule_retry(struct client *cl)
 		 * a little jitter so that all its clients do not arrive at once. */
 		if (!steady)
 			cl->quick_n++;
-		uint32_t jitter;
+		uint32_t jitter = 0;
 		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = 20000 + jitter % 200000;
 		cl->quick_retry = false;
@@ -895,11 +895,16 @@ void client_schedule_retry(struct client *cl)
 		sd_notifyf(0, "STATUS=reconnecting to %s", cl->cfg->server);
 	} else {
 		cl->backoff = backoff_next(cl);
+		/* Up to a fifth more: clients refused together (a full pool)
+		 * would otherwise come back together each time. */
+		uint32_t jitter = 0;
+		gnutls_rnd(GNUTLS_RND_NONCE, &jitter, sizeof(jitter));
 		delay = (uint64_t)cl->backoff * 1000000;
+		delay += jitter % (delay / 5);
 		if (cl->banned)
-			log_debug("reconnecting in %us", cl->backoff);
+			log_debug("reconnecting in %.2fs", (double)delay / 1e6);
 		else
-			log_info("reconnecting in %us", cl->backoff);
+			log_info("reconnecting in %.2fs", (double)delay / 1e6);
 		sd_notifyf(0, "STATUS=reconnecting to %s in %us", cl->cfg->server, cl->backoff);
 		/* A hub that answered (a refusal, a ban) is up: its probes' answers
 		 * would tell nothing new. A host without its slopnd (restarting)
