@@ -1167,10 +1167,25 @@ void conn_write(struct conn *c)
 
 /* ---- timer ---- */
 
-/* How long data may stay in flight unanswered (peer_dead). */
+/* How long data may stay in flight unanswered (peer_dead): DEAD_PTOS
+ * probe timeouts, reckoned with the smoothed RTT no higher than twice the
+ * latest sample and its variance no higher than that. A first sample taken
+ * across a pause of the hub (a handshake answered when it went on) keeps
+ * both high for dozens of samples: a second pause took 7 s and more to
+ * notice, not 2. A path whose queue grows shows it in its latest sample. */
 static uint64_t unanswered_max(struct conn *c)
 {
-	uint64_t t = DEAD_PTOS * ngtcp2_conn_get_pto(c->qc);
+	uint64_t pto = ngtcp2_conn_get_pto(c->qc);
+	ngtcp2_conn_stat cs;
+	ngtcp2_conn_get_conn_stat(c->qc, &cs);
+	uint64_t now_rtt = 2 * cs.latest_rtt;
+	if (cs.latest_rtt && now_rtt < cs.smoothed_rtt) {
+		/* pto is srtt + max(4 rttvar, 1 ms) + the hub's ack delay: both
+		 * terms taken down by what they exceed the bounds by. */
+		uint64_t var = cs.rttvar < now_rtt ? cs.rttvar : now_rtt;
+		pto -= (cs.smoothed_rtt - now_rtt) + 4 * (cs.rttvar - var);
+	}
+	uint64_t t = DEAD_PTOS * pto;
 	return t > DEAD_SILENCE ? t : DEAD_SILENCE;
 }
 
