@@ -1254,6 +1254,7 @@ int client_run(const struct config *cfg)
 	    sd_event_add_signal(cl->ev, NULL, SIGTERM, on_signal, cl) < 0 ||
 	    sd_event_add_signal(cl->ev, NULL, SIGUSR1, on_signal, cl) < 0 ||
 	    timer_new(cl->ev, &cl->path_check, 1000, client_on_check_path, cl) < 0 ||
+	    timer_new(cl->ev, &cl->tun_check, 100000, client_on_tun_check, cl) < 0 ||
 	    timer_new(cl->ev, &cl->probe_timer, 1000, client_on_probe_timer, cl) < 0 ||
 	    timer_new(cl->ev, &cl->login_timer, 100000, on_login_timer, cl) < 0 ||
 	    client_name_init(cl) < 0 || client_scout_init(cl) < 0) {
@@ -1303,6 +1304,8 @@ out:
 		sd_event_source_disable_unref(cl->nl_src);
 	if (cl->path_check)
 		sd_event_source_disable_unref(cl->path_check);
+	if (cl->tun_check)
+		sd_event_source_disable_unref(cl->tun_check);
 	if (cl->probe_timer)
 		sd_event_source_disable_unref(cl->probe_timer);
 	if (cl->login_timer)

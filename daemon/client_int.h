@@ -23,6 +23,7 @@
 #include "daemon/tls.h"
 #include "daemon/udp.h"
 #include "daemon/clientid.h"
+#include "daemon/log.h"
 #include "proto/addr.h"
 #include "proto/login.h"
 #include "proto/pathprobe.h"
@@ -111,6 +112,9 @@ struct client {
 	sd_event_source *watch_timer;
 	sd_event_source *udp_src, *retry, *tun_src;
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
+	sd_event_source *tun_check;  /* the TUN's addresses taken from outside: client_on_tun_check */
+	struct log_budget tun_check_log;
+	bool tun6_failed;            /* its IPv6 address could not be put back: not until a login */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
 	gnutls_certificate_credentials_t cred;
 	char *host, *port;
@@ -270,6 +274,9 @@ void client_hub_network(struct client *cl, const struct slopn_network *n);
 /* The TUN's link went down (up) from outside: what the kernel took with it
  * comes back when it is up. */
 void client_tun_link(struct client *cl, bool up);
+/* A moment after the TUN's link or addresses changed: addresses of the
+ * connection taken from outside are put back (tun_check's handler). */
+int client_on_tun_check(sd_event_source *src, uint64_t usec, void *userdata);
 
 /* client_scout.c: beside an attempt at pick, a probe to each other address
  * of ai; one that answers while the attempt hears nothing takes over. */

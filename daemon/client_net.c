@@ -180,6 +180,7 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 {
 	unsigned prefix6 = cl->no6 ? 0 : r->prefix_len6;
 	char a[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 8], lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
+	cl->tun6_failed = false;
 	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, prefix6)) {
 		log_warn("the hub's IPv6 prefix (%s) holds its own address %s: carrying IPv4 only",
 		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)),
@@ -671,6 +672,7 @@ void client_tun_link(struct client *cl, bool up)
 	if (!cl->tun_down)
 		return;
 	cl->tun_down = false;
+	cl->tun6_failed = false;
 	/* The IPv4 address stays with a down link, and its subnet route comes
 	 * back with the up; not so for IPv6. */
 	if (cl->prefix6 && nl_addr6_add(cl->ifindex, cl->vip6.s6_addr, cl->prefix6,
@@ -688,6 +690,69 @@ void client_tun_link(struct client *cl, bool up)
 		client_full_tunnel_again(cl); /* lost while the TUN was down */
 	if (cl->state == C_UP)
 		full_tunnel6_late(cl);
+}
+
+/* Someone took the TUN's addresses (ip addr flush, a network manager that
+ * removes what it does not know, IPv6 disabled and enabled again): the
+ * kernel drops what comes through the tunnel, and with the last IPv4
+ * address went every route through the TUN, the full tunnel's too (traffic
+ * then takes the machine's own routes), while status said all was well.
+ * Put back, with a warning, as the hub does its own; a TUN set down is
+ * client_tun_link's. Only what the connection set: an administrator's own
+ * routes through the TUN are theirs to add again. */
+int client_on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	struct client *cl = userdata;
+	struct nl_link l;
+	if (cl->state != C_UP || cl->tun_down || !cl->vip || nl_link_get(cl->ifindex, &l) < 0 ||
+	    !(l.flags & IFF_UP))
+		return 0;
+	char what[INET6_ADDRSTRLEN * 2 + 16] = "", a[INET6_ADDRSTRLEN];
+	int (*add)(int, uint32_t, unsigned) = cl->cfg->no_route ? nl_addr_add_noroute : nl_addr_add;
+	if (!nl_has_addr4(cl->ifindex, cl->vip)) {
+		if (add(cl->ifindex, cl->vip, cl->prefix) < 0 && errno != EEXIST) {
+			log_err("%s lost its VPN address %s/%u (removed from outside), and it cannot be put "
+			        "back: %s; reconnecting", cl->tunname, inet_ntop(AF_INET, &cl->vip, a, sizeof(a)),
+			        cl->prefix, strerror(errno));
+			client_close_to_reconnect(cl, "the TUN's address could not be put back");
+			return 0;
+		}
+		snprintf(what, sizeof(what), "%s/%u", inet_ntop(AF_INET, &cl->vip, a, sizeof(a)),
+		         cl->prefix);
+	}
+	/* IPv6 disabled on the TUN takes its address: nothing to put back
+	 * until it is enabled again (a change of the link, checked then). */
+	if (cl->prefix6 && !cl->tun6_failed && !nl_ipv6_disabled(cl->tunname) &&
+	    !nl_has_addr6(cl->ifindex, cl->vip6.s6_addr)) {
+		/* Enabled again, the TUN would make a link-local address too
+		 * (the setting is a change of the link: checked once more). */
+		nl_set_addr_gen_none(cl->ifindex);
+		if (nl_addr6_add(cl->ifindex, cl->vip6.s6_addr, cl->prefix6, !cl->cfg->no_route) < 0 &&
+		    errno != EEXIST) {
+			/* Not again until the next login or up: each try is a
+			 * change of the link, which would bring the next. */
+			cl->tun6_failed = true;
+			log_warn("%s lost its VPN address %s/%u (removed from outside), and it cannot be put "
+			         "back: %s; IPv6 does not pass the tunnel until the next login", cl->tunname,
+			         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6, strerror(errno));
+		} else {
+			size_t used = strlen(what);
+			snprintf(what + used, sizeof(what) - used, "%s%s/%u", used ? " and " : "",
+			         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6);
+		}
+	}
+	if (!what[0])
+		return 0;
+	char err[256];
+	bool routes = fulltunnel_repair(&cl->ft, err, sizeof(err)) == 0;
+	bool last;
+	if (log_budget_take(&cl->tun_check_log, 10, LOG_LVL_WARN, "changes to the TUN undone", &last))
+		log_warn("%s lost its VPN address %s (removed from outside): put back%s%s%s", cl->tunname,
+		         what, cl->ft.high_added ? ", with the full tunnel's routes" : "",
+		         routes ? "" : "; but --full-tunnel: ", routes ? log_budget_more(last) : err);
+	if (cl->ft.high_added)
+		full_tunnel6_late(cl);
+	return 0;
 }
 
 void client_hub_network(struct client *cl, const struct slopn_network *n)

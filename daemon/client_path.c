@@ -764,12 +764,14 @@ int client_on_netlink(sd_event_source *s, int fd, uint32_t revents, void *userda
 {
 	struct client *cl = userdata;
 	int tun_up = -1;
-	bool tun_routes = false;
-	if (nl_monitor_drain(fd, cl->ifindex, &tun_up, NULL, &tun_routes) > 0)
+	bool tun_routes = false, tun_touched = false;
+	if (nl_monitor_drain(fd, cl->ifindex, &tun_up, &tun_touched, &tun_routes) > 0)
 		client_check_path_soon(cl);
 	else if (tun_routes)
 		client_lan_build(cl); /* a site's network routed into the TUN, say */
 	if (tun_up >= 0)
 		client_tun_link(cl, tun_up);
+	if (tun_touched && cl->tun_check)
+		timer_once(cl->tun_check, 100000); /* one flush comes as several events */
 	return 0;
 }

@@ -205,6 +205,26 @@ int nl_addr6_dump(struct nl_addr6 *out, unsigned max)
 	return (int)l.n;
 }
 
+bool nl_has_addr4(int ifindex, uint32_t addr)
+{
+	struct nl_addr a[256];
+	int n = nl_addr_dump(a, 256);
+	for (int i = 0; i < n; i++)
+		if (a[i].ifindex == ifindex && a[i].addr == addr)
+			return true;
+	return n < 0;
+}
+
+bool nl_has_addr6(int ifindex, const uint8_t addr[16])
+{
+	struct nl_addr6 a[256];
+	int n = nl_addr6_dump(a, 256);
+	for (int i = 0; i < n; i++)
+		if (a[i].ifindex == ifindex && !memcmp(a[i].addr, addr, 16))
+			return true;
+	return n < 0;
+}
+
 /* The interface's own addresses only: a machine's others (a host with
  * hundreds, containers' among them) must not crowd them out of the list. */
 int nl_addr_flush(int ifindex, uint32_t keep, unsigned keep_prefix)

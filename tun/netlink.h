@@ -57,6 +57,11 @@ struct nl_addr6 {
 	bool permanent;         /* configured, not learnt (router advertisements, DHCPv6) */
 };
 int nl_addr6_dump(struct nl_addr6 *out, unsigned max);
+/* Interface ifindex has the address (IPv4 network order; IPv6 16 bytes);
+ * also true when the kernel cannot tell (a failed dump): nothing is put
+ * back then. */
+bool nl_has_addr4(int ifindex, uint32_t addr);
+bool nl_has_addr6(int ifindex, const uint8_t addr[16]);
 
 /* A unicast route of the machine's, in any table but the local one. */
 struct nl_route {
