@@ -1017,6 +1017,39 @@ static bool has_addr6(int ifindex, const struct in6_addr *addr)
 	return n < 0;
 }
 
+/* A route of another interface in the VPN subnet at its prefix or longer
+ * (that interface's address in it, the underlay's own network given as
+ * --subnet) takes packets to clients there out that way: nothing would
+ * say why they get none. Said at the start; the hub runs on. */
+static void subnet_shadowed(const struct server *s)
+{
+	uint8_t net[16] = {0};
+	unsigned prefix;
+	for (int family = AF_INET; family; family = family == AF_INET && s->addrs.has6 ? AF_INET6 : 0) {
+		if (family == AF_INET) {
+			uint32_t n = htonl(s->addrs.pool.network);
+			memcpy(net, &n, 4);
+			prefix = s->addrs.pool.prefix;
+		} else {
+			memcpy(net, s->addrs.prefix6, 8);
+			memset(net + 8, 0, 8);
+			prefix = 64;
+		}
+		struct nl_route r;
+		if (nl_route_shadowing(family, net, prefix, s->ifindex, &r) <= 0)
+			continue;
+		char sub[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN], dev[IF_NAMESIZE] = "";
+		inet_ntop(family, net, sub, sizeof(sub));
+		inet_ntop(family, r.dst, dst, sizeof(dst));
+		if (!r.ifindex || !if_indextoname((unsigned)r.ifindex, dev))
+			snprintf(dev, sizeof(dev), "%s", r.ifindex ? "?" : "several");
+		log_warn("this machine routes %s/%u, in the VPN subnet %s/%u, out of %s, not into %s: "
+		         "packets to clients there would leave that way (an address of %s in that "
+		         "subnet?). Give the hub another --subnet%s, or take that address or route away",
+		         dst, r.prefix, sub, prefix, dev, s->tunname, dev, family == AF_INET6 ? "6" : "");
+	}
+}
+
 /* Someone changed the hub's TUN under it: its MTU (what the hub's clients
  * carry is --mtu: bigger packets would be lost without a word, and below
  * 1280 the kernel takes the TUN's IPv6 away), or its addresses (ip addr
@@ -1368,6 +1401,7 @@ int server_run(const struct config *cfg)
 		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &a);
 		log_info("hub %s/64: IPv6 inside the tunnel", ip6str(&a, h6));
 	}
+	subnet_shadowed(s);
 	char bound[sizeof(s->listen_passed)];
 	sockaddr_str((const struct sockaddr *)&s->udp.local, bound, sizeof(bound));
 	/* A name, or an address written otherwise (0 for 0.0.0.0): the address too. */

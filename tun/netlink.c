@@ -611,6 +611,27 @@ bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, u
 	       addr_same_prefix(net, r->dst, r->prefix);
 }
 
+struct shadow_query {
+	int family, except;
+	const void *net;
+	unsigned prefix;
+};
+
+static bool shadows(const struct nl_route *r, void *data)
+{
+	const struct shadow_query *q = data;
+	return r->table == RT_TABLE_MAIN && r->proto != SLOPN_RTPROT &&
+	       !(r->ifindex && r->ifindex == q->except) && r->prefix >= q->prefix &&
+	       addr_same_prefix(r->dst, q->net, q->prefix);
+}
+
+int nl_route_shadowing(int family, const void *net, unsigned prefix, int except,
+                       struct nl_route *found)
+{
+	struct shadow_query q = {family, except, net, prefix};
+	return nl_route_find(family, shadows, &q, found);
+}
+
 struct default_search {
 	int oif;
 	bool oifs; /* a default route out of several interfaces */

@@ -92,6 +92,15 @@ int nl_route_find(int family, bool (*match)(const struct nl_route *, void *), vo
 bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, unsigned prefix,
                         int except);
 
+/* A route of the main table, not through interface except nor one of
+ * ours (SLOPN_RTPROT), that takes some of net/prefix away from a route
+ * of that prefix: its network lies in net/prefix, at that prefix or a
+ * longer one (another interface's address in the VPN subnet, say).
+ * 1 with it in *found, 0 when there is none, -1 when the routes cannot be
+ * listed. */
+int nl_route_shadowing(int family, const void *net, unsigned prefix, int except,
+                       struct nl_route *found);
+
 /* The interface of the main table's IPv4 (IPv6) default route (a multipath
  * one's when its next hops share it). -1 with ENOENT if none, ENOTUNIQ if
  * the only one leaves by several interfaces. */

@@ -134,3 +134,20 @@ ip -n "$RUN-c1" route add 203.0.113.128/25 via 198.51.100.1
 TOKEN=$router_token start_client c1:nr --tun slopn2 --no-route
 refused_in_lan c1:nr slopn2 "VPN address for this client $in_lan"
 ok "c1:nr (--no-route) refuses 198.51.100.1, its router's address; the router is reached on the LAN"
+
+# Another interface of the hub's with an address in the VPN subnet (and in
+# its IPv6 /64): its route takes packets to clients there out that way.
+# The hub says so at its start, naming the route and the interface; a
+# start without such a route said nothing of the kind.
+grep -q "this machine routes" "$TMP/hub.log" && fail "a warning of a route in the subnet: $(grep "this machine routes" "$TMP/hub.log")"
+stop hub
+ip -n "$RUN-hub" link add sh0 type veth peer name sh1
+ip -n "$RUN-hub" addr add 10.104.0.200/24 dev sh0
+ip -n "$RUN-hub" addr add 2001:db8:9::200/64 dev sh0 nodad
+ip -n "$RUN-hub" link set sh1 up
+ip -n "$RUN-hub" link set sh0 up
+mv "$TMP/hub.log" "$TMP/hub-wide.log"
+start_hub --subnet 10.104.0.0/24 --subnet6 2001:db8:9::/64
+wait_log hub "warning: this machine routes 10.104.0.0/24, in the VPN subnet 10.104.0.0/24, out of sh0, not into slopn0: .* Give the hub another --subnet, or take that address or route away" 2
+wait_log hub "warning: this machine routes 2001:db8:9::/64, in the VPN subnet 2001:db8:9::/64, out of sh0, not into slopn0: .* Give the hub another --subnet6" 2
+ok "a hub whose subnets another interface's addresses take: said at its start"
