@@ -496,11 +496,44 @@ static void dns_outside_warn(const struct client *cl, const char *out, const cha
 }
 
 /* While connected: --full-tunnel routes and --accept-dns. */
+/* Another route of this machine in the VPN subnet at its prefix or longer
+ * (another VPN's on the same subnet, a route by hand into part of it)
+ * takes what goes to the hub and the clients there out another way: said
+ * at each login, as nothing else would say why they cannot be reached. */
+static void subnet_shadowed(const struct client *cl)
+{
+	uint8_t net[16] = {0};
+	unsigned prefix;
+	for (int family = AF_INET; family; family = family == AF_INET && cl->prefix6 ? AF_INET6 : 0) {
+		if (family == AF_INET) {
+			prefix = cl->prefix;
+			memcpy(net, &cl->vip, 4);
+		} else {
+			prefix = cl->prefix6;
+			memcpy(net, &cl->vip6, 16);
+		}
+		struct nl_route r;
+		if (nl_route_shadowing(family, net, prefix, cl->ifindex, &r) <= 0)
+			continue;
+		char sub[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], dev[IF_NAMESIZE] = "";
+		if (!r.ifindex || !if_indextoname((unsigned)r.ifindex, dev))
+			snprintf(dev, sizeof(dev), "%s", r.ifindex ? "?" : "several");
+		log_warn("this machine routes %s, in the VPN subnet %s, out of %s, not into %s: what "
+		         "goes to the hub or clients there leaves that way (another VPN on the same "
+		         "subnet? a route by hand?). Take that route away, or give the hub another "
+		         "--subnet%s", net_str(family, r.dst, r.prefix, dst, sizeof(dst)),
+		         net_str(family, net, prefix, sub, sizeof(sub)), dev, cl->tunname,
+		         family == AF_INET6 ? "6" : "");
+	}
+}
+
 int client_apply_network(struct client *cl, const struct slopn_login_response *r)
 {
 	char err[512];
 	int rv;
 	cl->hub_egress6 = r->egress6;
+	if (!cl->cfg->no_route)
+		subnet_shadowed(cl);
 	if (!cl->cfg->full_tunnel &&
 	    fulltunnel_flush_stale(fulltunnel_metric(cl->tunname), cl->hub_family, cl->hub_addr) > 0)
 		log_info("removed a host route to the hub left by a run that did not stop cleanly");

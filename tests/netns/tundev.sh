@@ -71,6 +71,16 @@ wait_ping c1 10.100.0.3 5
 wait_ping c1 fd00:5:6:7::3 5
 ok "c1's addresses flushed: put back with its full tunnel's routes, in the same connection, traffic to c2"
 
+# A route by hand into part of the VPN subnet, out of another interface:
+# what goes to clients there leaves that way. c2 says so at its login.
+ip -n "$RUN-c2" route add 10.100.0.128/25 via 192.0.2.1
+since0=$(client_status c2 since)
+ctl sessions kick 10.100.0.3 --reason tundev > /dev/null || fail "cannot kick c2"
+wait_until 15 "c2 logged in again" client_relogged c2 "$since0"
+wait_log c2 "warning: this machine routes 10.100.0.128/25, in the VPN subnet 10.100.0.0/24, out of eth0, not into slopn0: .* Take that route away, or give the hub another --subnet$" 2
+ip -n "$RUN-c2" route del 10.100.0.128/25 via 192.0.2.1
+ok "a route out of eth0 into part of the VPN subnet: c2 names it at its login"
+
 # The hub's TUN: its IPv6 address goes with a down, and comes back with the up.
 hub_is() { [ "$(ctl --json status | jq -r ".$1")" = "$2" ]; }
 nsx hub ip link set slopn0 down
