@@ -199,6 +199,9 @@ struct server {
 	sd_event_source *path_timer;   /* a link changed: fit clients' packets to it */
 	sd_event_source *tun_check;    /* the TUN changed from outside: put back what we set */
 	struct log_budget tun_check_log;
+	/* The errno of what could not be put back, as last logged (0: it was
+	 * put back, or never had to be): each cause is logged once. */
+	int tun_mtu_err, tun_addr_err, tun_addr6_err;
 	struct log_budget refused_log; /* refused logins' lines */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gnutls/crypto.h>
+#include <linux/if_link.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <signal.h>
@@ -1050,57 +1051,116 @@ static void subnet_shadowed(const struct server *s)
 	}
 }
 
+/* What could not be put back on the TUN: true when its cause (errno) is
+ * new, to be logged; the same cause again is not (the check runs on every
+ * change of the TUN, and each second while something is missing). */
+static bool tun_cause_new(int *was, int e)
+{
+	bool fresh = *was != e;
+	*was = e;
+	return fresh;
+}
+
+/* The hub's IPv6 address could not be put back on the TUN: why, and what to do. */
+static void tun_addr6_failed(struct server *s, const struct in6_addr *h6, int e)
+{
+	char h[INET6_ADDRSTRLEN];
+	if (!tun_cause_new(&s->tun_addr6_err, e))
+		return;
+	ip6str(h6, h);
+	if ((e == EACCES || e == EPERM) && nl_ipv6_disabled(s->tunname))
+		log_err("%s lost its address %s/64: IPv6 is disabled on it (net.ipv6.conf.%s."
+		        "disable_ipv6 = 1, which net.ipv6.conf.all.disable_ipv6 = 1 sets too), so "
+		        "clients' IPv6 does not reach the hub or go beyond it; 'sysctl -w "
+		        "net.ipv6.conf.%s.disable_ipv6=0' enables it, and the hub puts the address "
+		        "back then (--subnet6 none, at a restart, runs without IPv6)", s->tunname, h,
+		        s->tunname, s->tunname);
+	else if (e == EACCES || e == EPERM)
+		log_err("%s lost its address %s/64, and it cannot be put back: %s (is IPv6 disabled "
+		        "on it? 'sysctl net.ipv6.conf.%s.disable_ipv6' tells: set it to 0, and the hub "
+		        "puts the address back)", s->tunname, h, strerror(e), s->tunname);
+	else
+		log_err("%s lost its address %s/64, and it cannot be put back: %s; the hub tries "
+		        "again each second", s->tunname, h, strerror(e));
+}
+
 /* Someone changed the hub's TUN under it: its MTU (what the hub's clients
  * carry is --mtu: bigger packets would be lost without a word, and below
  * 1280 the kernel takes the TUN's IPv6 away), or its addresses (ip addr
  * flush): nothing would reach the hub or pass it. What the hub set is put
- * back, with a warning. A TUN set down is tun_link's. */
+ * back, with a warning. A TUN set down is tun_link's. What cannot be put
+ * back is logged once per cause, and tried again each second: IPv6 enabled
+ * again on the TUN comes with no event to wake us. */
 static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 {
 	struct server *s = userdata;
 	struct nl_link l;
 	if (s->tun_down || nl_link_get(s->ifindex, &l) < 0 || !(l.flags & IFF_UP))
 		return 0;
-	bool last;
+	bool last, failed = false;
 	bool say = log_budget_take(&s->tun_check_log, 10, LOG_LVL_WARN, "changes to the TUN undone",
 	                           &last);
 	const char *more = log_budget_more(last);
-	if (l.mtu != s->cfg->mtu) {
-		if (nl_set_mtu(s->ifindex, s->cfg->mtu) < 0)
+	if (l.mtu == s->cfg->mtu)
+		s->tun_mtu_err = 0;
+	else if (nl_set_mtu(s->ifindex, s->cfg->mtu) < 0) {
+		failed = true;
+		if (tun_cause_new(&s->tun_mtu_err, errno))
 			log_err("%s's MTU was set to %u from outside, and cannot be set back to %u: %s",
 			        s->tunname, l.mtu, s->cfg->mtu, strerror(errno));
-		else if (say)
+	} else {
+		if (say || s->tun_mtu_err)
 			log_warn("%s's MTU was set to %u from outside: set back to %u, the MTU the hub's "
 			         "clients carry (--mtu, at a restart, changes it)%s", s->tunname, l.mtu,
 			         s->cfg->mtu, more);
+		s->tun_mtu_err = 0;
 	}
 	char a[INET_ADDRSTRLEN];
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
-	if (!has_addr4(s->ifindex, hub)) {
-		if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0)
+	if (has_addr4(s->ifindex, hub))
+		s->tun_addr_err = 0;
+	else if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0) {
+		failed = true;
+		if (tun_cause_new(&s->tun_addr_err, errno))
 			log_err("%s lost its address %s/%u, and it cannot be put back: %s", s->tunname,
 			        ip4str(pool_hub_addr(&s->addrs.pool), a), s->addrs.pool.prefix,
 			        strerror(errno));
-		else if (say)
+	} else {
+		if (say || s->tun_addr_err)
 			log_warn("%s lost its address %s/%u (removed from outside): put back%s", s->tunname,
 			         ip4str(pool_hub_addr(&s->addrs.pool), a), s->addrs.pool.prefix, more);
+		s->tun_addr_err = 0;
 	}
 	struct in6_addr h6;
 	char h[INET6_ADDRSTRLEN];
 	if (s->addrs.has6) {
 		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &h6);
-		if (!has_addr6(s->ifindex, &h6)) {
-			/* A TUN's IPv6 made again (an MTU back over 1280) has its
-			 * link-local address mode back at its default. */
-			nl_set_addr_gen_none(s->ifindex);
-			if (add_addr6(s, &h6) < 0 && errno != EEXIST)
-				log_err("%s lost its address %s/64, and it cannot be put back: %s",
-				        s->tunname, ip6str(&h6, h), strerror(errno));
-			else if (say)
+		if (has_addr6(s->ifindex, &h6))
+			s->tun_addr6_err = 0;
+		else {
+			/* A TUN's IPv6 made again (an MTU back over 1280, maybe just
+			 * above: the link is asked again) has its link-local address
+			 * mode back at its default. Set only when it is not none: a
+			 * set, even to the same mode, is a change of the link, which
+			 * brings this check back. */
+			struct nl_link l6;
+			if (nl_link_get(s->ifindex, &l6) == 0 && l6.addr_gen >= 0 &&
+			    l6.addr_gen != IN6_ADDR_GEN_MODE_NONE)
+				nl_set_addr_gen_none(s->ifindex);
+			if (add_addr6(s, &h6) < 0 && errno != EEXIST) {
+				failed = true;
+				tun_addr6_failed(s, &h6, errno);
+			} else if (s->tun_addr6_err) {
+				log_info("%s: %s/64 put back, IPv6 on it works again", s->tunname,
+				         ip6str(&h6, h));
+				s->tun_addr6_err = 0;
+			} else if (say)
 				log_warn("%s lost its address %s/64 (removed from outside, or with an MTU "
 				         "under 1280): put back%s", s->tunname, ip6str(&h6, h), more);
 		}
 	}
+	if (failed)
+		timer_once(s->tun_check, 1000000);
 	return 0;
 }
 

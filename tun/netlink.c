@@ -340,6 +340,21 @@ int nl_link_delete(int ifindex)
 	return link_msg(RTM_DELLINK, ifindex, 0, 0, 0);
 }
 
+/* IFLA_AF_SPEC's AF_INET6 IFLA_INET6_ADDR_GEN_MODE, or -1. */
+static int addr_gen_mode(const struct nlattr *spec)
+{
+	const struct nlattr *af, *a;
+	mnl_attr_for_each_nested(af, spec) {
+		if (mnl_attr_get_type(af) != AF_INET6)
+			continue;
+		mnl_attr_for_each_nested(a, af)
+			if (mnl_attr_get_type(a) == IFLA_INET6_ADDR_GEN_MODE &&
+			    mnl_attr_get_payload_len(a) >= 1)
+				return *(const uint8_t *)mnl_attr_get_payload(a);
+	}
+	return -1;
+}
+
 static int got_link(const struct nlmsghdr *nlh, void *data)
 {
 	if (nlh->nlmsg_type != RTM_NEWLINK)
@@ -357,6 +372,8 @@ static int got_link(const struct nlmsghdr *nlh, void *data)
 		         mnl_attr_get_payload_len(a) >= offsetof(struct rtnl_link_stats64, tx_dropped) + 8)
 			memcpy(&l->tx_dropped, (const char *)mnl_attr_get_payload(a) +
 			                       offsetof(struct rtnl_link_stats64, tx_dropped), 8);
+		else if (t == IFLA_AF_SPEC)
+			l->addr_gen = addr_gen_mode(a);
 	}
 	return MNL_CB_OK;
 }
@@ -368,7 +385,7 @@ int nl_link_get(int ifindex, struct nl_link *out)
 	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
-	*out = (struct nl_link){0};
+	*out = (struct nl_link){.addr_gen = -1};
 	return nl_talk(nlh, got_link, out);
 }
 

@@ -33,12 +33,15 @@ int nl_set_up(int ifindex, int up);
 int nl_route_add(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_route_del(int ifindex, uint32_t dst, unsigned prefix, uint32_t gateway);
 int nl_link_delete(int ifindex);
-/* What a device is: its flags (IFF_*), its MTU, and its tx_dropped
- * counter (what the kernel could not queue on it). 0 or -1. */
+/* What a device is: its flags (IFF_*), its MTU, its tx_dropped counter
+ * (what the kernel could not queue on it) and its IPv6 link-local address
+ * mode (IN6_ADDR_GEN_MODE_*; -1: it has no IPv6, e.g. an MTU under 1280).
+ * 0 or -1. */
 struct nl_link {
 	unsigned flags;
 	unsigned mtu;
 	uint64_t tx_dropped;
+	int addr_gen;
 };
 int nl_link_get(int ifindex, struct nl_link *out);
 

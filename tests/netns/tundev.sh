@@ -111,6 +111,23 @@ nsx c1 ping -M do -s 1252 -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "1280-
 nsx c1 ping -6 -M do -s 1232 -c 2 -i 0.2 -W 2 fd00:5:6:7::1 > /dev/null || fail "1280-byte IPv6 ping c1 -> hub after the flush"
 ok "the hub's TUN at another MTU, then flushed: its MTU and addresses put back, 1280-byte packets pass"
 
+# IPv6 disabled on the hub's TUN (net.ipv6.conf.slopn0.disable_ipv6): its
+# address goes and cannot be put back. Said once, naming the setting (it
+# was 5 times a second: each try made a link event that brought the next);
+# put back once IPv6 is enabled again.
+nsx hub sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=1
+lost6='lost its address fd00:5:6:7::1/64(:|, and it cannot)'
+wait_log hub "$lost6" 3
+nap 1.5
+expect_eq "lines about the hub's IPv6 address in 1.5 s of IPv6 disabled" \
+	"$(grep -Ec "$lost6" "$TMP/hub.log")" 1
+grep -E "$lost6" "$TMP/hub.log" | grep -q "sysctl -w net.ipv6.conf.slopn0.disable_ipv6=0" ||
+	fail "the hub's line does not say what to do: $(grep -E "$lost6" "$TMP/hub.log")"
+nsx hub sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=0
+wait_until 3 "the hub's IPv6 address back once IPv6 is enabled" hub_has fd00:5:6:7::1/64
+wait_ping c1 fd00:5:6:7::1 5
+ok "IPv6 disabled on the hub's TUN: said once, the address put back once it is enabled"
+
 # exited NAME: wait for the daemon to exit (it must), its status in
 # $STATUS. In this shell: only the parent can wait for it.
 gone() { ! kill -0 "$(pid_of "$1")" 2>/dev/null; }
