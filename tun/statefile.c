@@ -434,6 +434,19 @@ int statefile_dir_check_as(const char *dir, bool any_owner, const char *name, co
 	/* Another user who may write there could put a key of theirs in
 	 * hub.key, tokens of theirs in tokens.json, a socket of theirs where
 	 * slopnctl looks for the hub's. */
+	if (owner_ok && (st.st_mode & S_ISVTX)) {
+		/* Sticky (/tmp): shared on purpose, chmod go-w would break it for
+		 * everyone. The sticky bit keeps others from renaming ours away
+		 * (parents_check takes it above ours), not from putting theirs
+		 * where ours is not yet, or is no more. */
+		snprintf(err, errlen, "%s %s is writable by its group or others (mode %04o), and "
+		         "sticky, shared as /tmp is: the sticky bit keeps another user from removing "
+		         "what is ours, not from putting theirs where %s would be; give another %s, "
+		         "in a directory of your own (one under %s will do)", name, dir,
+		         (unsigned)(st.st_mode & 07777), kept, option, dir);
+		errno = EPERM;
+		return -1;
+	}
 	char fix[1200] = "";
 	if (!owner_ok)
 		snprintf(fix, sizeof(fix), "chown %u %s", (unsigned)me, dir);

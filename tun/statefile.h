@@ -87,7 +87,8 @@ int statefile_set_aside(const char *path, char *to, size_t tolen);
  * directories no other user owns or may write (sticky ones aside), unless
  * any_owner. 1 when so, 0
  * when there is none, -1 with err naming it and saying what to do (chown,
- * chmod go-w), errno EPERM (or the open's). */
+ * chmod go-w; for a sticky one, shared as /tmp, another directory), errno
+ * EPERM (or the open's). */
 int statefile_dir_check(const char *dir, bool any_owner, char *err, size_t errlen);
 /* The same for another directory of ours, its messages in words of its
  * own: name ("control socket's directory"), what another user could

@@ -382,6 +382,34 @@ static void parent_open_to_others(void **state)
 	rmdir(open_dir);
 }
 
+/* A directory all share (/tmp, 1777): others may put files of theirs
+ * there, so it is refused, but chmod go-w would break it for everyone:
+ * the way out is another directory. */
+static void sticky_shared(void **state)
+{
+	(void)state;
+	char shared[128], err[1024], want[1024];
+	snprintf(shared, sizeof(shared), "%s/shared", dir);
+	assert_int_equal(mkdir(shared, 0700), 0);
+	assert_int_equal(chmod(shared, 01777), 0);
+	assert_int_equal(statefile_dir_check_as(shared, false, "control socket's directory",
+	                                        "the control socket in it", "--control", err,
+	                                        sizeof(err)), -1);
+	assert_int_equal(errno, EPERM);
+	snprintf(want, sizeof(want), "control socket's directory %s is writable by its group or "
+	         "others (mode 1777), and sticky, shared as /tmp is: the sticky bit keeps another "
+	         "user from removing what is ours, not from putting theirs where the control socket "
+	         "in it would be; give another --control, in a directory of your own (one under %s "
+	         "will do)", shared, shared);
+	assert_string_equal(err, want);
+	assert_null(strstr(err, "chmod"));
+	/* Not sticky: chmod go-w is the fix. */
+	assert_int_equal(chmod(shared, 0777), 0);
+	assert_int_equal(statefile_dir_check(shared, false, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "chmod go-w"));
+	rmdir(shared);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -397,6 +425,7 @@ int main(void)
 		cmocka_unit_test(directory_not_synced),
 		cmocka_unit_test(guarded),
 		cmocka_unit_test(parent_open_to_others),
+		cmocka_unit_test(sticky_shared),
 	};
 	int rv = cmocka_run_group_tests(tests, NULL, NULL);
 	rmdir(dir);
