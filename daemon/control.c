@@ -600,30 +600,64 @@ static int on_accept(sd_event_source *s, int fd, uint32_t revents, void *userdat
 	return 0;
 }
 
-/* The socket's directory, made if it is not there. One that is there is
- * used only as the state directory would be: another user who owns it,
- * or who may write it, could put a socket of theirs in our socket's place
- * for slopnctl to talk to. 0; -1 with errno, not logged; -2 logged, with
- * *unsafe set when it was refused for its owner or mode. */
+/* dir made 0755 (under the unit's UMask=0077 mkdir makes it 0700, and the
+ * group slopn's members could not reach the socket), or there already. */
+static int make_dir(const char *dir)
+{
+	if (mkdir(dir, 0755) == 0) {
+		chmod(dir, 0755);
+		return 0;
+	}
+	return errno == EEXIST ? 0 : -1;
+}
+
+/* dir, and the directories above it that are not there. 0, or -1 with
+ * errno and *failed the length of dir's text up to the one that could not
+ * be made (ENOTDIR: the one under a file, which names it). */
+static int make_dirs(char *dir, size_t *failed)
+{
+	if (make_dir(dir) == 0)
+		return 0;
+	char *slash = strrchr(dir, '/');
+	if ((errno == ENOENT || errno == ENOTDIR) && slash && slash != dir) {
+		*slash = '\0';
+		int rv = make_dirs(dir, failed);
+		*slash = '/';
+		if (rv < 0)
+			return -1;
+		if (make_dir(dir) == 0)
+			return 0;
+	}
+	*failed = strlen(dir);
+	return -1;
+}
+
+/* The socket's directory, made if it is not there (and those above it).
+ * One that is there is used only as the state directory would be: another
+ * user who owns it, or who may write it, could put a socket of theirs in
+ * our socket's place for slopnctl to talk to. 0; -1 with errno, not logged;
+ * -2 logged, with *unsafe set when it was refused for its owner or mode. */
 static int make_parent(const char *path, bool *unsafe)
 {
 	char *copy = strdup(path);
 	if (!copy)
 		return -1;
 	char *dir = dirname(copy);
-	int rv = 0;
 	char err[1600];
-	if (mkdir(dir, 0755) == 0)
-		/* The unit's UMask=0077 made it 0700: the group slopn's members
-		 * could not reach the socket in it. */
-		chmod(dir, 0755);
-	else if (errno != EEXIST)
-		rv = -1;
+	size_t failed = 0;
+	if (make_dirs(dir, &failed) < 0) {
+		int e = errno;
+		log_err("cannot listen on control socket %s: cannot make the directory %.*s: %s (make "
+		        "it, or give --control a path in another directory)", path, (int)failed, dir,
+		        strerror(e));
+		free(copy);
+		return -2;
+	}
+	int rv = 0;
 	/* Made now or there before: as the directories above it go, so it
 	 * does (a new one, 0755 and ours, is judged by them alone). */
-	if (rv == 0 && statefile_dir_check_as(dir, false, "control socket's directory",
-	                                "the control socket in it", "--control", err,
-	                                sizeof(err)) < 0) {
+	if (statefile_dir_check_as(dir, false, "control socket's directory",
+	                           "the control socket in it", "--control", err, sizeof(err)) < 0) {
 		*unsafe = errno == EPERM;
 		log_err("%s", err);
 		rv = -2;

@@ -33,7 +33,8 @@ struct control_method {
 	bool changes;   /* logged with the caller's credentials */
 };
 
-/* Listen on path (the directory is created; a stale socket is replaced).
+/* Listen on path (its directory is made, and those above it, when they are
+ * not there; a stale socket is replaced).
  * role ("hub", "client") names the daemon in the answer to an unknown
  * method; methods ends with a {NULL} entry. NULL on failure (logged), with
  * *unsafe true when it was path's directory, which another user owns or

@@ -219,15 +219,17 @@ kept nsx hub timeout 3 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun 
 grep -q "control socket $TMP/open-ctl/hub.sock$" "$TMP/err.txt" ||
 	fail "no hub on root's 0755 control directory: $(cat "$TMP/err.txt")"
 ok "a control socket's directory of another user, or writable by others, is refused by the hub and a client (exit 2); root's 0755 is used, and a socket from systemd"
-# One to make, under a directory that others may write (not sticky): they
-# could put theirs in its place. Refused before the TUN is made, as one
-# that is there.
+# One to make, two levels deep (both are made, 0755), under a directory
+# that others may write (not sticky): they could put theirs in its place.
+# Refused before the TUN is made, as one that is there.
 mkdir -m 0777 "$TMP/open-above"
 kept nsx hub timeout 10 "$SLOPND" server --listen 192.0.2.1:4999 --token x --tun open0 \
-	--state-dir "$TMP/ctl-state" --control "$TMP/open-above/new/hub.sock" 2> "$TMP/err.txt"
+	--state-dir "$TMP/ctl-state" --control "$TMP/open-above/new/deeper/hub.sock" 2> "$TMP/err.txt"
 expect_eq "a hub with its control socket to be made under a world-writable directory exits" "$?" 2
-grep -qF "slopnd: error: control socket's directory $TMP/open-above/new: the directory above it, $TMP/open-above, is writable by its group or others (mode 0777)" "$TMP/err.txt" ||
+grep -qF "slopnd: error: control socket's directory $TMP/open-above/new/deeper: the directory above it, $TMP/open-above, is writable by its group or others (mode 0777)" "$TMP/err.txt" ||
 	fail "hub under an open directory: $(cat "$TMP/err.txt")"
+expect_eq "the modes of the directories made for the control socket" \
+	"$(stat -c %a "$TMP/open-above/new" "$TMP/open-above/new/deeper" | tr '\n' ' ')" "755 755 "
 grep -q "^slopnd: open0: " "$TMP/err.txt" &&
 	fail "the hub set up its TUN before it refused the directory above its control socket's"
 ok "a control socket's directory to be made under a directory others may write is refused (exit 2)"
