@@ -1181,7 +1181,10 @@ int client_run(const struct config *cfg)
 	 * original, the kill switch's marker) in a directory another user may
 	 * write would be theirs to change. */
 	char derr[1600];
-	if (statefile_dir_check(cfg->state_dir, false, derr, sizeof(derr)) < 0) {
+	if (statefile_dir_check_as(cfg->state_dir, false, "state directory",
+	                           "the client's files kept there (its id, the hub's addresses, "
+	                           "the original resolv.conf)", "--state-dir", derr,
+	                           sizeof(derr)) < 0) {
 		int e = errno;
 		log_err("%s", derr);
 		return e == EPERM ? 2 : 1; /* not to be restarted until it is fixed */

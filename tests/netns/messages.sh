@@ -149,6 +149,8 @@ grep -qF "slopnd: error: state directory $TMP/open-state is writable by its grou
 kept nsx c1 timeout 10 "$SLOPND" client --server 192.0.2.1:4999 --token x --tun open1 \
 	--state-dir "$TMP/open-state" 2> "$TMP/err.txt"
 expect_eq "a client on that directory exits" "$?" 2
+# In its own words: what it keeps there is not the hub's.
+want="state directory $TMP/open-state is owned by uid 12345, not this user's or root's, and writable by its group or others (mode 0777): another user could replace the client's files kept there (its id, the hub's addresses, the original resolv.conf); chown 0 $TMP/open-state and chmod go-w $TMP/open-state, or give another --state-dir"
 grep -qF "slopnd: error: $want" "$TMP/err.txt" || fail "client on an open state directory: $(cat "$TMP/err.txt")"
 chmod 0755 "$TMP/open-state"
 kept "$SLOPND" pin --state-dir "$TMP/open-state" > "$TMP/out.txt" 2> "$TMP/err.txt" ||
