@@ -415,9 +415,14 @@ void tun_open_message(const struct tun *t, const char *name, int err, char *buf,
 	case EACCES:
 		hint = "needs root, or CAP_NET_ADMIN";
 		break;
-	default:
-		hint = "needs CAP_NET_ADMIN";
+	case ENOTTY: /* a file, or another device, bind-mounted over it */
+		hint = "/dev/net/tun is not the TUN device: 'ls -l /dev/net/tun' should show a "
+		       "character device 10, 200";
+		break;
+	default: /* the capability is not the matter: only its lack gives EPERM */
+		hint = NULL;
 		break;
 	}
-	snprintf(buf, len, "cannot create TUN device %s: %s (%s)", name, strerror(err), hint);
+	snprintf(buf, len, "cannot create TUN device %s: %s%s%s%s", name, strerror(err),
+	         hint ? " (" : "", hint ? hint : "", hint ? ")" : "");
 }

@@ -349,6 +349,14 @@ wait "$(pid_of hub:two)"; expect_eq "a second hub on the same TUN exits" "$?" 1
 grep -q "cannot create TUN device msg0: Device or resource busy (the name is in use by another TUN device" \
 	"$TMP/hub-two.log" || fail "TUN in use: $(cat "$TMP/hub-two.log")"
 ok "a TUN name in use is said to be in use"
+# A /dev/net/tun that is not the TUN device (/dev/null bound over it) is
+# said to be so, not a missing CAP_NET_ADMIN, which is not the matter.
+kept nsx hub unshare -m sh -c 'mount --bind /dev/null /dev/net/tun && exec "$@"' sh "$SLOPND" server \
+	--listen 192.0.2.1:4244 --state-dir "$TMP/four" --token s3cret --control "$TMP/four.sock" \
+	--tun msg6 2> "$TMP/err.txt"
+expect_eq "a hub whose /dev/net/tun is /dev/null exits" "$?" 1
+expect_eq "a hub whose /dev/net/tun is /dev/null says" "$(grep "cannot create TUN" "$TMP/err.txt")" \
+	"slopnd: error: cannot create TUN device msg6: Inappropriate ioctl for device (/dev/net/tun is not the TUN device: 'ls -l /dev/net/tun' should show a character device 10, 200)"
 # A UDP port in use says which port, and how to find who holds it.
 start hub:three server --listen 192.0.2.1:4242 --state-dir "$TMP/three" --token s3cret \
 	--control "$TMP/three.sock" --tun msg5
