@@ -133,10 +133,11 @@ systemd-analyze unit-paths | grep -qx "$prefix/lib/systemd/system" ||
 [ -f "$TMP/dest$prefix/lib/sysusers.d/slopn.conf" ] || fail "sysusers.d entry not installed in $prefix/lib"
 tmpf=$TMP/dest$prefix/lib/tmpfiles.d/slopn.conf
 [ -f "$tmpf" ] || fail "tmpfiles.d entry not installed in $prefix/lib"
-# fish is the exception: Debian's reads /usr/share only.
-outside=$(find "$TMP/dest" -type f | grep -v "^$TMP/dest$prefix/" | grep -v "^$TMP/dest/usr/share/fish/" || true)
+# fish's completions too (it reads them under /usr/local when
+# XDG_DATA_DIRS names /usr/local/share; -Dfishcompletiondir otherwise).
+outside=$(find "$TMP/dest" -type f | grep -v "^$TMP/dest$prefix/" || true)
 [ -z "$outside" ] || fail "installed outside $prefix: $outside"
-ok "units, sysusers.d and tmpfiles.d entries under $prefix/lib, nothing outside $prefix but fish's"
+ok "units, sysusers.d and tmpfiles.d entries under $prefix/lib, nothing outside $prefix"
 # What it makes, in a root of its own: /etc/slopn holds tokens, and the
 # lock legacy iptables takes exists before the sandboxed hub needs it.
 mkdir -p "$TMP/root"
@@ -149,15 +150,16 @@ expect_eq "tmpfiles: /etc/slopn, /var/lib/slopn, /run/xtables.lock" \
 [ "$prefix" = /usr ] && zdir=/usr/share/zsh/vendor-completions || zdir=$prefix/share/zsh/site-functions
 for f in "$prefix/share/bash-completion/completions/slopnctl" "$prefix/share/bash-completion/completions/slopnd" \
 	"$zdir/_slopnctl" "$zdir/_slopnd" \
-	/usr/share/fish/vendor_completions.d/slopnctl.fish /usr/share/fish/vendor_completions.d/slopnd.fish; do
+	"$prefix/share/fish/vendor_completions.d/slopnctl.fish" "$prefix/share/fish/vendor_completions.d/slopnd.fish"; do
 	[ -f "$TMP/dest$f" ] || fail "completion not installed: $f"
 done
 if command -v zsh >/dev/null; then
 	zsh -fc 'print -l $fpath' | grep -qx "$zdir" || fail "$zdir is not in zsh's fpath"
 fi
 if command -v fish >/dev/null; then
-	fish -c 'string join \n $fish_complete_path' | grep -qx /usr/share/fish/vendor_completions.d ||
-		fail "fish does not look in /usr/share/fish/vendor_completions.d"
+	XDG_DATA_DIRS=$prefix/share:/usr/share fish -c 'string join \n $fish_complete_path' |
+		grep -qx "$prefix/share/fish/vendor_completions.d" ||
+		fail "fish does not look in $prefix/share/fish/vendor_completions.d"
 fi
 ok "completions installed where bash, zsh ($zdir) and fish look"
 grep -q "ExecStart=$prefix/sbin/slopnd server" "$(find "$TMP/dest" -name slopnd.service)" ||
