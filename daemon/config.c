@@ -678,7 +678,8 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 		bool yes = !strcmp(value, "yes") || !strcmp(value, "true") || !strcmp(value, "1");
 		bool no = !strcmp(value, "no") || !strcmp(value, "false") || !strcmp(value, "0");
 		if (!yes && !no) {
-			snprintf(err, errlen, "expected yes or no, not '%s'", value);
+			snprintf(err, errlen, "expected yes or no (or true or false, 1 or 0), not '%s'",
+			         value);
 			return -1;
 		}
 		if (yes && o->val == 'v')

@@ -12,8 +12,9 @@
 
 #include "daemon/config.h"
 
-/* config_parse's error for a server whose config file holds text. */
-static const char *refused(const char *text)
+/* config_parse of a server whose config file holds text: its return, c
+ * filled in (config_free it). */
+static int parsed(const char *text, struct config *c)
 {
 	char path[] = "/tmp/slopn-test-config.XXXXXX";
 	int fd = mkstemp(path);
@@ -21,10 +22,17 @@ static const char *refused(const char *text)
 	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
 	close(fd);
 	char *argv[] = {"slopnd", "server", "--config", path, NULL};
-	struct config c;
-	assert_int_equal(config_parse(&c, 4, argv), -1);
-	config_free(&c);
+	int rv = config_parse(c, 4, argv);
 	unlink(path);
+	return rv;
+}
+
+/* config_parse's error for a server whose config file holds text. */
+static const char *refused(const char *text)
+{
+	struct config c;
+	assert_int_equal(parsed(text, &c), -1);
+	config_free(&c);
 	return config_error;
 }
 
@@ -72,11 +80,35 @@ static void state_dir_bounded(void **state)
 	config_free(&c);
 }
 
+/* A switch takes yes, true or 1, and no, false or 0; its error names
+ * them all. */
+static void switches(void **state)
+{
+	(void)state;
+	config_quiet = true;
+	const char *on[] = {"yes", "true", "1"}, *off[] = {"no", "false", "0"};
+	char line[32];
+	struct config c;
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(line, sizeof(line), "nat = %s\n", on[i]);
+		assert_int_equal(parsed(line, &c), 0);
+		assert_true(c.nat);
+		config_free(&c);
+		snprintf(line, sizeof(line), "nat = %s\n", off[i]);
+		assert_int_equal(parsed(line, &c), 0);
+		assert_false(c.nat);
+		config_free(&c);
+	}
+	assert_non_null(strstr(refused("nat = on\n"),
+	                       "nat: expected yes or no (or true or false, 1 or 0), not 'on'"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(escaped),
 		cmocka_unit_test(state_dir_bounded),
+		cmocka_unit_test(switches),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
