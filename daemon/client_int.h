@@ -114,7 +114,7 @@ struct client {
 	sd_event_source *nl_src, *path_check; /* roaming: see check_path */
 	sd_event_source *tun_check;  /* the TUN's addresses taken from outside: client_on_tun_check */
 	struct log_budget tun_check_log;
-	bool tun6_failed;            /* its IPv6 address could not be put back: not until a login */
+	int tun6_err;                /* why its IPv6 address could not be put back (errno), 0: it was */
 	bool tun_paused;             /* the connection is congested: let the kernel queue */
 	gnutls_certificate_credentials_t cred;
 	char *host, *port;

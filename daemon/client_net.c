@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <limits.h>
+#include <linux/if_link.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -180,7 +181,7 @@ static void apply_address6(struct client *cl, const struct slopn_login_response 
 {
 	unsigned prefix6 = cl->no6 ? 0 : r->prefix_len6;
 	char a[INET6_ADDRSTRLEN], net[INET6_ADDRSTRLEN + 8], lan[INET6_ADDRSTRLEN + IF_NAMESIZE + 16];
-	cl->tun6_failed = false;
+	cl->tun6_err = 0;
 	if (prefix6 && holds_hub(cl, AF_INET6, &r->assigned_vip6, prefix6)) {
 		log_warn("the hub's IPv6 prefix (%s) holds its own address %s: carrying IPv4 only",
 		         net_str(AF_INET6, &r->assigned_vip6, prefix6, net, sizeof(net)),
@@ -705,7 +706,7 @@ void client_tun_link(struct client *cl, bool up)
 	if (!cl->tun_down)
 		return;
 	cl->tun_down = false;
-	cl->tun6_failed = false;
+	cl->tun6_err = 0;
 	/* The IPv4 address stays with a down link, and its subnet route comes
 	 * back with the up; not so for IPv6. */
 	if (cl->prefix6 && nl_addr6_add(cl->ifindex, cl->vip6.s6_addr, cl->prefix6,
@@ -753,25 +754,33 @@ int client_on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 		snprintf(what, sizeof(what), "%s/%u", inet_ntop(AF_INET, &cl->vip, a, sizeof(a)),
 		         cl->prefix);
 	}
-	/* IPv6 disabled on the TUN takes its address: nothing to put back
-	 * until it is enabled again (a change of the link, checked then). */
-	if (cl->prefix6 && !cl->tun6_failed && !nl_ipv6_disabled(cl->tunname) &&
-	    !nl_has_addr6(cl->ifindex, cl->vip6.s6_addr)) {
-		/* Enabled again, the TUN would make a link-local address too
-		 * (the setting is a change of the link: checked once more). */
-		nl_set_addr_gen_none(cl->ifindex);
+	/* IPv6 disabled on the TUN takes its address; enabled again, it comes
+	 * with no event: tried again each second meanwhile, said once. */
+	if (cl->prefix6 && !nl_has_addr6(cl->ifindex, cl->vip6.s6_addr)) {
+		/* Enabled again, the TUN would make a link-local address too.
+		 * Set only when it is not none: a set is a change of the link,
+		 * which brings this check back. */
+		if (l.addr_gen >= 0 && l.addr_gen != IN6_ADDR_GEN_MODE_NONE)
+			nl_set_addr_gen_none(cl->ifindex);
 		if (nl_addr6_add(cl->ifindex, cl->vip6.s6_addr, cl->prefix6, !cl->cfg->no_route) < 0 &&
 		    errno != EEXIST) {
-			/* Not again until the next login or up: each try is a
-			 * change of the link, which would bring the next. */
-			cl->tun6_failed = true;
-			log_warn("%s lost its VPN address %s/%u (removed from outside), and it cannot be put "
-			         "back: %s; IPv6 does not pass the tunnel until the next login", cl->tunname,
-			         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6, strerror(errno));
+			int e = errno;
+			if (cl->tun6_err != e)
+				log_warn("%s lost its VPN address %s/%u, and it cannot be put back: %s%s%s%s; "
+				         "IPv6 does not pass the tunnel meanwhile", cl->tunname,
+				         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6, strerror(e),
+				         nl_ipv6_disabled(cl->tunname) ? " (IPv6 is disabled on it: "
+				                                         "'sysctl -w net.ipv6.conf." : "",
+				         nl_ipv6_disabled(cl->tunname) ? cl->tunname : "",
+				         nl_ipv6_disabled(cl->tunname) ? ".disable_ipv6=0' enables it, and "
+				                                         "the address comes back then)" : "");
+			cl->tun6_err = e;
+			timer_once(cl->tun_check, 1000000);
 		} else {
 			size_t used = strlen(what);
 			snprintf(what + used, sizeof(what) - used, "%s%s/%u", used ? " and " : "",
 			         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6);
+			cl->tun6_err = 0;
 		}
 	}
 	if (!what[0])

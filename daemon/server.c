@@ -998,26 +998,6 @@ static int on_netlink(sd_event_source *src, int fd, uint32_t revents, void *user
 	return 0;
 }
 
-static bool has_addr4(int ifindex, uint32_t addr)
-{
-	struct nl_addr a[256];
-	int n = nl_addr_dump(a, 256);
-	for (int i = 0; i < n; i++)
-		if (a[i].ifindex == ifindex && a[i].addr == addr)
-			return true;
-	return n < 0; /* cannot tell: leave it */
-}
-
-static bool has_addr6(int ifindex, const struct in6_addr *addr)
-{
-	struct nl_addr6 a[256];
-	int n = nl_addr6_dump(a, 256);
-	for (int i = 0; i < n; i++)
-		if (a[i].ifindex == ifindex && !memcmp(a[i].addr, addr->s6_addr, 16))
-			return true;
-	return n < 0;
-}
-
 /* A route of another interface in the VPN subnet at its prefix or longer
  * (that interface's address in it, the underlay's own network given as
  * --subnet) takes packets to clients there out that way: nothing would
@@ -1117,7 +1097,7 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 	}
 	char a[INET_ADDRSTRLEN];
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
-	if (has_addr4(s->ifindex, hub))
+	if (nl_has_addr4(s->ifindex, hub))
 		s->tun_addr_err = 0;
 	else if (nl_addr_add(s->ifindex, hub, s->addrs.pool.prefix) < 0) {
 		failed = true;
@@ -1135,7 +1115,7 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 	char h[INET6_ADDRSTRLEN];
 	if (s->addrs.has6) {
 		alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &h6);
-		if (has_addr6(s->ifindex, &h6))
+		if (nl_has_addr6(s->ifindex, h6.s6_addr))
 			s->tun_addr6_err = 0;
 		else {
 			/* A TUN's IPv6 made again (an MTU back over 1280, maybe just

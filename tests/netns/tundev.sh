@@ -128,6 +128,23 @@ wait_until 3 "the hub's IPv6 address back once IPv6 is enabled" hub_has fd00:5:6
 wait_ping c1 fd00:5:6:7::1 5
 ok "IPv6 disabled on the hub's TUN: said once, the address put back once it is enabled"
 
+# The same on c1's TUN: its IPv6 address goes; said once, and put back
+# (no event comes) once IPv6 is enabled again, in the same connection.
+since0=$(client_status c1 since)
+nsx c1 sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=1
+c1lost6='lost its VPN address fd00:5:6:7::2/64, and it cannot be put back'
+wait_log c1 "$c1lost6" 3
+nap 1.5
+expect_eq "lines about c1's IPv6 address in 1.5 s of IPv6 disabled" \
+	"$(grep -c "$c1lost6" "$TMP/c1.log")" 1
+grep "$c1lost6" "$TMP/c1.log" | grep -q "sysctl -w net.ipv6.conf.slopn0.disable_ipv6=0" ||
+	fail "c1's line does not say what to do: $(grep "$c1lost6" "$TMP/c1.log")"
+nsx c1 sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=0
+wait_until 3 "c1's IPv6 address back once IPv6 is enabled" has_addr6
+wait_ping c1 fd00:5:6:7::3 5
+expect_eq "c1 in the same connection" "$(client_status c1 since)" "$since0"
+ok "IPv6 disabled on c1's TUN: said once, the address put back once it is enabled"
+
 # exited NAME: wait for the daemon to exit (it must), its status in
 # $STATUS. In this shell: only the parent can wait for it.
 gone() { ! kill -0 "$(pid_of "$1")" 2>/dev/null; }
