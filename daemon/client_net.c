@@ -749,6 +749,7 @@ int client_on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 			        "back: %s; reconnecting", cl->tunname, inet_ntop(AF_INET, &cl->vip, a, sizeof(a)),
 			        cl->prefix, strerror(errno));
 			client_close_to_reconnect(cl, "the TUN's address could not be put back");
+			client_settle(cl);
 			return 0;
 		}
 		snprintf(what, sizeof(what), "%s/%u", inet_ntop(AF_INET, &cl->vip, a, sizeof(a)),
@@ -765,15 +766,14 @@ int client_on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 		if (nl_addr6_add(cl->ifindex, cl->vip6.s6_addr, cl->prefix6, !cl->cfg->no_route) < 0 &&
 		    errno != EEXIST) {
 			int e = errno;
+			char why[IFNAMSIZ + 128] = "";
+			if (nl_ipv6_disabled(cl->tunname))
+				snprintf(why, sizeof(why), " (IPv6 is disabled on it: 'sysctl -w net.ipv6.conf.%s."
+				         "disable_ipv6=0' enables it, and the address comes back then)", cl->tunname);
 			if (cl->tun6_err != e)
-				log_warn("%s lost its VPN address %s/%u, and it cannot be put back: %s%s%s%s; "
-				         "IPv6 does not pass the tunnel meanwhile", cl->tunname,
-				         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6, strerror(e),
-				         nl_ipv6_disabled(cl->tunname) ? " (IPv6 is disabled on it: "
-				                                         "'sysctl -w net.ipv6.conf." : "",
-				         nl_ipv6_disabled(cl->tunname) ? cl->tunname : "",
-				         nl_ipv6_disabled(cl->tunname) ? ".disable_ipv6=0' enables it, and "
-				                                         "the address comes back then)" : "");
+				log_warn("%s lost its VPN address %s/%u, and it cannot be put back: %s%s; IPv6 "
+				         "does not pass the tunnel meanwhile", cl->tunname,
+				         inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)), cl->prefix6, strerror(e), why);
 			cl->tun6_err = e;
 			timer_once(cl->tun_check, 1000000);
 		} else {
