@@ -1230,6 +1230,11 @@ int client_run(const struct config *cfg)
 	flush_stale_routes(cl->tunname);
 	cl->ifindex = cl->tun.ifindex;
 	log_info("%s: %s; %s", cl->tunname, cl->tun.mode, cl->tun.reads);
+	if (cl->tun.persistent) {
+		char msg[512];
+		tun_persistent_message(&cl->tun, msg, sizeof(msg));
+		log_warn("%s", msg);
+	}
 	client_id_load(cfg->state_dir, cl->tunname, cl->client_id);
 	client_instance_make(cl->instance);
 	/* IPv6 needs 1280 bytes, and the kernel's consent; no link-local
@@ -1323,6 +1328,13 @@ out:
 		client_killswitch_stop(cl);
 	else
 		client_killswitch_keep(cl, rc);
+	if (cl->tun.persistent) {
+		/* It outlives us: our addresses go, an administrator's stay. */
+		if (cl->vip)
+			nl_addr_del(AF_INET, cl->ifindex, &cl->vip, cl->prefix);
+		if (cl->prefix6)
+			nl_addr_del(AF_INET6, cl->ifindex, cl->vip6.s6_addr, cl->prefix6);
+	}
 	tun_close(&cl->tun);
 	if (cl->cred)
 		gnutls_certificate_free_credentials(cl->cred);

@@ -1246,6 +1246,11 @@ static int setup_tun(struct server *s)
 	memcpy(s->tunname, s->tun.name, IFNAMSIZ);
 	s->ifindex = s->tun.ifindex;
 	log_info("%s: %s; %s", s->tunname, s->tun.mode, s->tun.reads);
+	if (s->tun.persistent) {
+		char msg[512];
+		tun_persistent_message(&s->tun, msg, sizeof(msg));
+		log_warn("%s", msg);
+	}
 	uint32_t hub = htonl(pool_hub_addr(&s->addrs.pool));
 	/* No link-local address: the kernel then sends no router solicitations
 	 * or multicast listener reports into the TUN (a failure only costs
@@ -1509,6 +1514,16 @@ out:
 		hub_nat_clean_early(cfg); /* failed before its NAT: a crashed run's goes */
 	}
 	free(s->nat_state);
+	if (s->tun.persistent) {
+		/* It outlives us: our addresses go, an administrator's stay. */
+		uint32_t a4 = htonl(pool_hub_addr(&s->addrs.pool));
+		struct in6_addr h6;
+		nl_addr_del(AF_INET, s->ifindex, &a4, s->addrs.pool.prefix);
+		if (s->addrs.has6) {
+			alloc_vip6(&s->addrs, pool_hub_addr(&s->addrs.pool), &h6);
+			nl_addr_del(AF_INET6, s->ifindex, h6.s6_addr, 64);
+		}
+	}
 	tun_close(&s->tun);
 	udp_close(&s->udp);
 	cidmap_free(&s->cids);

@@ -140,6 +140,11 @@ int nl_addr_add_noroute(int ifindex, uint32_t addr, unsigned prefix)
 	                IFA_F_NOPREFIXROUTE);
 }
 
+int nl_addr_del(int family, int ifindex, const void *addr, unsigned prefix)
+{
+	return addr_msg(RTM_DELADDR, 0, family, ifindex, addr, prefix, 0);
+}
+
 int nl_addr6_add(int ifindex, const uint8_t addr[16], unsigned prefix, bool prefix_route)
 {
 	/* No duplicate address detection: the hub hands out each address once. */

@@ -19,6 +19,8 @@ int nl_set_promote_secondaries(int ifindex);
  * without; no duplicate address detection. Flush: all IPv6 addresses. */
 int nl_addr6_add(int ifindex, const uint8_t addr[16], unsigned prefix, bool prefix_route);
 int nl_addr6_flush(int ifindex);
+/* One address (family AF_INET or AF_INET6; IPv4 network order) off ifindex. */
+int nl_addr_del(int family, int ifindex, const void *addr, unsigned prefix);
 /* IPv6 is off for the device (net.ipv6.conf.IF.disable_ipv6, or no IPv6 in
  * the kernel): its IPv6 addresses would be refused. */
 bool nl_ipv6_disabled(const char *ifname);

@@ -156,6 +156,10 @@ int tun_open(struct tun *t, const char *name, bool offload, bool ring)
 		t->gromem = malloc((size_t)OFFLOAD_GRO_FLOWS * OFFLOAD_GRO_BUF);
 		offload_gro_init(&t->gro, t->gromem, t->uso, emit, t);
 	}
+	/* A persistent device (ip tuntap add) stays after we close it, with
+	 * what we set on it: the daemon takes its addresses off at exit. */
+	struct ifreq q = {0};
+	t->persistent = ioctl(t->fd, TUNGETIFF, &q) == 0 && (q.ifr_flags & IFF_PERSIST);
 	t->ifindex = (int)if_nametoindex(t->name);
 	if (!t->rbuf || (t->vnet && (!t->scratch || !t->gromem)) || t->ifindex == 0) {
 		int e = t->ifindex ? ENOMEM : errno;
@@ -180,6 +184,13 @@ void tun_close(struct tun *t)
 	free(t->scratch);
 	free(t->gromem);
 	t->rbuf = t->scratch = t->gromem = NULL;
+}
+
+void tun_persistent_message(const struct tun *t, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s was made beforehand and is persistent (ip tuntap add): slopnd uses it "
+	         "and takes its own addresses off it at exit, but the device stays, with the MTU and "
+	         "offloads slopnd set ('ip tuntap del %s mode tun' removes it)", t->name, t->name);
 }
 
 int tun_poll_fd(const struct tun *t)

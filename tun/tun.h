@@ -39,6 +39,7 @@ struct tun {
 	uint64_t gso_writes;      /* writes that carried more than one */
 	bool written;             /* since the last tun_flush */
 	bool dev_failed;          /* tun_open failed at opening /dev/net/tun, not at TUNSETIFF */
+	bool persistent;          /* made beforehand (ip tuntap add): it outlives our fd */
 };
 
 /* Open (creating if needed) the TUN device name (IFNAMSIZ-1 chars at most),
@@ -48,6 +49,9 @@ struct tun {
  * t->reads tell what came of it. 0, or -1 with errno set. */
 int tun_open(struct tun *t, const char *name, bool offload, bool ring);
 void tun_close(struct tun *t);
+/* For the log, when t->persistent: what becomes of a device made
+ * beforehand. */
+void tun_persistent_message(const struct tun *t, char *buf, size_t len);
 /* The fd to wait on for packets to read. It changes (the ring's, the
  * device's) as reads come in bursts or one at a time: look again after
  * reading. */

@@ -178,3 +178,31 @@ wait_connected c1 10.100.0.2
 wait_connected c2 10.100.0.3
 wait_ping c1 10.100.0.3 5
 ok "a new hub: c1 and c2 back with their VIPs, traffic across"
+
+# A persistent TUN made beforehand (ip tuntap add), with an address of the
+# administrator's: the hub and a client use it, say so, and at a stop take
+# their own addresses off it; the device and the administrator's address
+# stay.
+stop hub
+mv "$TMP/hub.log" "$TMP/hub-second.log"
+stop c2
+mv "$TMP/c2.log" "$TMP/c2-first.log"
+for ns in hub c2; do
+	nsx "$ns" ip tuntap add dev slopn0 mode tun
+	nsx "$ns" ip addr add 10.99.0.1/24 dev slopn0
+done
+start_hub --subnet6 fd00:5:6:7::/64
+start_client c2
+persistent="warning: slopn0 was made beforehand and is persistent \\(ip tuntap add\\): slopnd uses it"
+wait_log hub "$persistent" 2
+wait_log c2 "$persistent" 2
+wait_connected c2 10.100.0.3
+wait_ping c2 10.100.0.2 5
+wait_ping c2 fd00:5:6:7::1 5
+stop c2
+stop hub
+for ns in hub c2; do
+	expect_eq "$ns's persistent TUN after a stop: addresses" \
+		"$(echo $(nsx "$ns" ip -o addr show dev slopn0 scope global | awk '{print $4}'))" 10.99.0.1/24
+done
+ok "persistent TUNs: used, said so, and left with the administrator's address only"
