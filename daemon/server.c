@@ -1064,6 +1064,18 @@ static void tun_addr6_failed(struct server *s, const struct in6_addr *h6, int e)
 		        "again each second", s->tunname, h, strerror(e));
 }
 
+/* A line of changes to the TUN undone may be logged: the budget is taken
+ * for a line only, as the check also runs each second while something
+ * cannot be put back (a minute of that read as 50 changes not logged). */
+static bool tun_say(struct server *s, const char **more)
+{
+	bool last;
+	if (!log_budget_take(&s->tun_check_log, 10, LOG_LVL_WARN, "changes to the TUN undone", &last))
+		return false;
+	*more = log_budget_more(last);
+	return true;
+}
+
 /* Someone changed the hub's TUN under it: its MTU (what the hub's clients
  * carry is --mtu: bigger packets would be lost without a word, and below
  * 1280 the kernel takes the TUN's IPv6 away), or its addresses (ip addr
@@ -1077,10 +1089,8 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 	struct nl_link l;
 	if (s->tun_down || nl_link_get(s->ifindex, &l) < 0 || !(l.flags & IFF_UP))
 		return 0;
-	bool last, failed = false;
-	bool say = log_budget_take(&s->tun_check_log, 10, LOG_LVL_WARN, "changes to the TUN undone",
-	                           &last);
-	const char *more = log_budget_more(last);
+	bool failed = false;
+	const char *more = "";
 	if (l.mtu == s->cfg->mtu)
 		s->tun_mtu_err = 0;
 	else if (nl_set_mtu(s->ifindex, s->cfg->mtu) < 0) {
@@ -1089,7 +1099,7 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 			log_err("%s's MTU was set to %u from outside, and cannot be set back to %u: %s",
 			        s->tunname, l.mtu, s->cfg->mtu, strerror(errno));
 	} else {
-		if (say || s->tun_mtu_err)
+		if (s->tun_mtu_err || tun_say(s, &more))
 			log_warn("%s's MTU was set to %u from outside: set back to %u, the MTU the hub's "
 			         "clients carry (--mtu, at a restart, changes it)%s", s->tunname, l.mtu,
 			         s->cfg->mtu, more);
@@ -1106,7 +1116,7 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 			        ip4str(pool_hub_addr(&s->addrs.pool), a), s->addrs.pool.prefix,
 			        strerror(errno));
 	} else {
-		if (say || s->tun_addr_err)
+		if (s->tun_addr_err || tun_say(s, &more))
 			log_warn("%s lost its address %s/%u (removed from outside): put back%s", s->tunname,
 			         ip4str(pool_hub_addr(&s->addrs.pool), a), s->addrs.pool.prefix, more);
 		s->tun_addr_err = 0;
@@ -1134,7 +1144,7 @@ static int on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 				log_info("%s: %s/64 put back, IPv6 on it works again", s->tunname,
 				         ip6str(&h6, h));
 				s->tun_addr6_err = 0;
-			} else if (say)
+			} else if (tun_say(s, &more))
 				log_warn("%s lost its address %s/64 (removed from outside, or with an MTU "
 				         "under 1280): put back%s", s->tunname, ip6str(&h6, h), more);
 		}
