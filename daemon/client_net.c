@@ -767,7 +767,7 @@ int client_on_tun_check(sd_event_source *src, uint64_t usec, void *userdata)
 		    errno != EEXIST) {
 			int e = errno;
 			char why[IFNAMSIZ + 128] = "";
-			if (nl_ipv6_disabled(cl->tunname))
+			if (cl->tun6_err != e && nl_ipv6_disabled(cl->tunname))
 				snprintf(why, sizeof(why), " (IPv6 is disabled on it: 'sysctl -w net.ipv6.conf.%s."
 				         "disable_ipv6=0' enables it, and the address comes back then)", cl->tunname);
 			if (cl->tun6_err != e)

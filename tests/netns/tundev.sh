@@ -111,36 +111,32 @@ nsx c1 ping -M do -s 1252 -c 2 -i 0.2 -W 2 10.100.0.1 > /dev/null || fail "1280-
 nsx c1 ping -6 -M do -s 1232 -c 2 -i 0.2 -W 2 fd00:5:6:7::1 > /dev/null || fail "1280-byte IPv6 ping c1 -> hub after the flush"
 ok "the hub's TUN at another MTU, then flushed: its MTU and addresses put back, 1280-byte packets pass"
 
-# IPv6 disabled on the hub's TUN (net.ipv6.conf.slopn0.disable_ipv6): its
-# address goes and cannot be put back. Said once, naming the setting (it
-# was 5 times a second: each try made a link event that brought the next);
-# put back once IPv6 is enabled again.
-nsx hub sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=1
-lost6='lost its address fd00:5:6:7::1/64(:|, and it cannot)'
-wait_log hub "$lost6" 3
-nap 1.5
-expect_eq "lines about the hub's IPv6 address in 1.5 s of IPv6 disabled" \
-	"$(grep -Ec "$lost6" "$TMP/hub.log")" 1
-grep -E "$lost6" "$TMP/hub.log" | grep -q "sysctl -w net.ipv6.conf.slopn0.disable_ipv6=0" ||
-	fail "the hub's line does not say what to do: $(grep -E "$lost6" "$TMP/hub.log")"
-nsx hub sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=0
-wait_until 3 "the hub's IPv6 address back once IPv6 is enabled" hub_has fd00:5:6:7::1/64
+# IPv6 disabled on a TUN (net.ipv6.conf.slopn0.disable_ipv6): its address
+# goes and cannot be put back. Said once, naming the setting (the hub said
+# it 5 times a second: each try made a link event that brought the next);
+# put back once IPv6 is enabled again (no event comes then).
+# v6_disabled NAME PATTERN BACK...: IPv6 disabled on NAME's TUN for 1.5 s,
+# its log has one line matching PATTERN (grep -E) that says what to do,
+# and BACK... (a command) holds once IPv6 is enabled again.
+v6_disabled() {
+	local who=$1 lost=$2
+	shift 2
+	nsx "$who" sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=1
+	wait_log "$who" "$lost" 3
+	nap 1.5
+	expect_eq "lines about $who's IPv6 address in 1.5 s of IPv6 disabled" \
+		"$(grep -Ec "$lost" "$TMP/$who.log")" 1
+	grep -E "$lost" "$TMP/$who.log" | grep -q "sysctl -w net.ipv6.conf.slopn0.disable_ipv6=0" ||
+		fail "$who's line does not say what to do: $(grep -E "$lost" "$TMP/$who.log")"
+	nsx "$who" sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=0
+	wait_until 3 "$who's IPv6 address back once IPv6 is enabled" "$@"
+}
+v6_disabled hub 'lost its address fd00:5:6:7::1/64(:|, and it cannot)' hub_has fd00:5:6:7::1/64
 wait_ping c1 fd00:5:6:7::1 5
 ok "IPv6 disabled on the hub's TUN: said once, the address put back once it is enabled"
-
-# The same on c1's TUN: its IPv6 address goes; said once, and put back
-# (no event comes) once IPv6 is enabled again, in the same connection.
+# The same on c1's TUN, in the same connection.
 since0=$(client_status c1 since)
-nsx c1 sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=1
-c1lost6='lost its VPN address fd00:5:6:7::2/64, and it cannot be put back'
-wait_log c1 "$c1lost6" 3
-nap 1.5
-expect_eq "lines about c1's IPv6 address in 1.5 s of IPv6 disabled" \
-	"$(grep -c "$c1lost6" "$TMP/c1.log")" 1
-grep "$c1lost6" "$TMP/c1.log" | grep -q "sysctl -w net.ipv6.conf.slopn0.disable_ipv6=0" ||
-	fail "c1's line does not say what to do: $(grep "$c1lost6" "$TMP/c1.log")"
-nsx c1 sysctl -qw net.ipv6.conf.slopn0.disable_ipv6=0
-wait_until 3 "c1's IPv6 address back once IPv6 is enabled" has_addr6
+v6_disabled c1 'lost its VPN address fd00:5:6:7::2/64, and it cannot be put back' has_addr6
 wait_ping c1 fd00:5:6:7::3 5
 expect_eq "c1 in the same connection" "$(client_status c1 since)" "$since0"
 ok "IPv6 disabled on c1's TUN: said once, the address put back once it is enabled"
