@@ -86,6 +86,14 @@ static bool probed_gone(const struct session *o, uint64_t now)
 	return o->probed_at && now - o->probed_at >= probe_wait(o) && o->conn.last_rx < o->probed_at;
 }
 
+/* o is another live session of ss's token of a client without an id
+ * (the original's): one probe_idless looks at, stale_session may take. */
+static bool idless_sibling(const struct session *o, const struct session *ss)
+{
+	return o != ss && o->logged_in && !o->token_removed && !o->conn.close_pending &&
+	       !o->client_id[0] && !strcmp(o->token_name, ss->token_name);
+}
+
 /* The same client: the same id, or neither has one (the original's
  * clients send none: no telling them apart). */
 static bool same_client(const struct session *a, const struct session *b)
@@ -128,9 +136,7 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 		 * (probe_idless). */
 		uint64_t now = conn_now();
 		for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link))
-			if (o != ss && o->logged_in && !o->token_removed && !o->conn.close_pending &&
-			    !o->client_id[0] && !strcmp(o->token_name, ss->token_name) &&
-			    probed_gone(o, now))
+			if (idless_sibling(o, ss) && probed_gone(o, now))
 				return o;
 		return NULL;
 	}
@@ -449,9 +455,7 @@ static void probe_idless(struct server *s, const struct session *ss)
 {
 	uint64_t now = conn_now();
 	for (struct session *o = LIST_FIRST(&s->sessions); o; o = LIST_NEXT(o, link)) {
-		if (o == ss || !o->logged_in || o->token_removed || o->conn.close_pending ||
-		    o->client_id[0] || strcmp(o->token_name, ss->token_name) ||
-		    (o->probed_at && now - o->probed_at < 2 * probe_wait(o)))
+		if (!idless_sibling(o, ss) || (o->probed_at && now - o->probed_at < 2 * probe_wait(o)))
 			continue;
 		o->probed_at = now;
 		conn_probe(&o->conn);
