@@ -138,7 +138,7 @@ static int on_ks_check(sd_event_source *src, uint64_t usec, void *userdata)
 /* Watch nftables: a table lifted by a flush goes back at once. */
 static void watch(struct client *cl)
 {
-	if (timer_new(cl->ev, &cl->ks_check, 10000, on_ks_check, cl) < 0 ||
+	if (timer_new(cl->ev, &cl->ks_check, 1000, on_ks_check, cl) < 0 ||
 	    nftwatch_start(cl->ev, &cl->ks_watch, cl->ks_check) < 0)
 		log_warn("--kill-switch: cannot watch nftables for changes (%s): a table lifted by a "
 		         "flush stays away until the client starts again", strerror(errno));

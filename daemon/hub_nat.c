@@ -695,7 +695,7 @@ int hub_nat_watch(struct server *s)
 {
 	if (!s->nat_on)
 		return 0;
-	if (timer_new(s->ev, &s->nat_check, 100000, on_nat_check, s) < 0)
+	if (timer_new(s->ev, &s->nat_check, 1000, on_nat_check, s) < 0)
 		return -1;
 	if (s->nat_backend == NAT_IPTABLES) {
 		timer_once(s->nat_check, NAT_CHECK_PERIOD);

@@ -7,9 +7,10 @@
 
 #include <systemd/sd-event.h>
 
-/* Watch nftables; each burst of changes arms check (a one-shot timer,
- * timer.h) 200 ms later, also for changes of our own (the check then
- * finds the table). 0, or -1 with errno. */
+/* Watch nftables; a change arms check (a one-shot timer, timer.h, made
+ * with an accuracy of a millisecond) at once, changes that keep coming at
+ * most each 200 ms; also for changes of our own (the check then finds the
+ * table). 0, or -1 with errno. */
 int nftwatch_start(sd_event *ev, sd_event_source **watch, sd_event_source *check);
 
 #endif

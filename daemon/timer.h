@@ -4,6 +4,7 @@
 #ifndef SLOPN_DAEMON_TIMER_H
 #define SLOPN_DAEMON_TIMER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 #include <systemd/sd-event.h>
@@ -25,6 +26,13 @@ static inline int timer_new(sd_event *ev, sd_event_source **t, uint64_t accuracy
 	if (sd_event_add_time(ev, t, CLOCK_MONOTONIC, UINT64_MAX, accuracy, cb, userdata) < 0)
 		return -1;
 	return sd_event_source_set_enabled(*t, SD_EVENT_OFF) < 0 ? -1 : 0;
+}
+
+/* Armed, and not yet fired. */
+static inline bool timer_armed(sd_event_source *t)
+{
+	int on = SD_EVENT_OFF;
+	return t && sd_event_source_get_enabled(t, &on) >= 0 && on != SD_EVENT_OFF;
 }
 
 /* Fires usec from now, unless already armed (then as it was). */

@@ -372,6 +372,17 @@ wait_until() {
 now_ms() { local t=${EPOCHREALTIME//[.,]/}; echo $((t / 1000)); }
 # before DEADLINE: now_ms is still under DEADLINE (no fork, for the polls).
 before() { local t=${EPOCHREALTIME//[.,]/}; ((t / 1000 < $1)); }
+# NS TABLE: 'nft flush ruleset' in NS, then the milliseconds until TABLE
+# ("inet name") is back in it (5000 and more: not back).
+flush_back_ms() {
+	local t0
+	t0=$(now_ms)
+	nsx "$1" nft flush ruleset
+	until nsx "$1" nft list table $2 > /dev/null 2>&1; do
+		(($(now_ms) - t0 < 5000)) || break
+	done
+	echo $(($(now_ms) - t0))
+}
 # banned ADDR: the hub answers with its list of bans, and it has one on
 # ADDR. not_banned ADDR: the hub answers, and has none on ADDR (! banned
 # would also hold when the hub does not answer). Neither holds without an
