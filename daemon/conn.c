@@ -1259,6 +1259,29 @@ static bool peer_dead(struct conn *c)
 	return true;
 }
 
+/* Client: a hub given up (peer_dead) is told all the same, once and
+ * without waiting: one that was only paused, or whose path comes back,
+ * then ends the session when it reads this, not at its idle timeout. */
+static void send_goodbye(struct conn *c)
+{
+	uint8_t buf[UDP_MAX_PAYLOAD];
+	char why[sizeof(c->close_reason) + 16];
+	int wl = snprintf(why, sizeof(why), "gave up: %s", c->close_reason);
+	ngtcp2_connection_close_error ccerr;
+	ngtcp2_connection_close_error_set_application_error(
+		&ccerr, SLOPN_ERR_CLIENT_EXIT, (const uint8_t *)why,
+		wl < 0 ? 0 : (size_t)wl < sizeof(why) ? (size_t)wl : sizeof(why) - 1);
+	ngtcp2_path_storage ps;
+	ngtcp2_path_storage_zero(&ps);
+	size_t room = conn_tx_room(c);
+	ngtcp2_ssize n = ngtcp2_conn_write_connection_close(c->qc, &ps.path, NULL, buf,
+	                                                    room < sizeof(buf) ? room : sizeof(buf),
+	                                                    &ccerr, conn_now());
+	if (n > 0)
+		udp_send_one(c->udp, ps.path.local.addr, ps.path.local.addrlen, ps.path.remote.addr,
+		             ps.path.remote.addrlen, buf, (size_t)n);
+}
+
 /* What the connection's timer is for: loss recovery, pacing, the idle and
  * handshake timeouts, a dead peer, the linger after a close. */
 static void expire(struct conn *c)
@@ -1289,6 +1312,7 @@ static void expire(struct conn *c)
 	} else if (rv != 0) {
 		fail_transport(c, rv);
 	} else if (!c->is_server && peer_dead(c)) {
+		send_goodbye(c);
 		conn_finish(c);
 	} else {
 		conn_write(c);

@@ -260,9 +260,10 @@ static void session_down(struct conn *c)
 		return;
 	}
 	char vip[INET_ADDRSTRLEN];
+	/* A client's own words where it gave some (ours: why it went). */
 	const char *why = c->close_idle ? c->close_reason
-	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT
-	                                      ? "client exit" : c->close_reason)
+	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT &&
+	                                      !c->close_reason[0] ? "client exit" : c->close_reason)
 	                : c->close_reason;
 	hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s%s%s remote %s (%s%s)",
 	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->has6 ? " vip6 " : "", ss->vip6s,
