@@ -77,9 +77,17 @@ static int verify_hub(gnutls_session_t session)
 			memcpy(cl->pin_mismatch, pin, sizeof(pin));
 			return -1;
 		}
-	} else if (!cl->pin_logged) {
+	} else if (!cl->seen_pin[0]) {
 		log_info("hub pin %s (not checked: pass --pin to check it)", pin);
-		cl->pin_logged = true;
+		memcpy(cl->seen_pin, pin, sizeof(pin));
+	} else if (strcmp(pin, cl->seen_pin) != 0) {
+		/* Not refused (nothing was pinned), but no longer quiet: the
+		 * login, token and all, goes to a key other than before. */
+		log_warn("the hub at %s has a key other than the one heard before: %s, was %s (not "
+		         "checked: without --pin anyone on the way to the hub can answer for it with a "
+		         "key of its own, and is sent the token; 'slopnd pin' on the hub gives its key)",
+		         cl->hub_str, pin, cl->seen_pin);
+		memcpy(cl->seen_pin, pin, sizeof(pin));
 	}
 	return 0;
 }

@@ -152,7 +152,9 @@ struct client {
 	                              * refused token, 1 otherwise); 0: retry */
 	bool banned;                 /* the hub said so, and we said it once */
 	bool stopping;               /* SIGINT/SIGTERM: a clean exit, no warning */
-	bool pin_logged;
+	/* Without --pin: the key of the last hub heard (its pin), so that a
+	 * key other than the one before is said. */
+	char seen_pin[PIN_STRLEN];
 	/* The key of this attempt's hub was not --pin's: this pin instead. */
 	char pin_mismatch[PIN_STRLEN];
 	char refusal[SLOPN_MESSAGE_MAX]; /* the hub's error line, if it arrived */

@@ -2,6 +2,8 @@
 #include <gnutls/gnutls.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "daemon/client.h"
 #include "daemon/config.h"
@@ -9,6 +11,48 @@
 #include "daemon/server.h"
 #include "daemon/tls.h"
 #include "daemon/udp.h"
+#include "proto/invite.h"
+
+/* A copy of the arguments that the daemon keeps (the hub parses them
+ * again at a reload), so that the process's own can be overwritten. */
+static char **args_copy(int argc, char **argv)
+{
+	char **v = calloc((size_t)argc + 1, sizeof(*v));
+	for (int i = 0; v && i < argc; i++)
+		if (!(v[i] = strdup(argv[i]))) {
+			while (i--)
+				free(v[i]);
+			free(v);
+			return NULL;
+		}
+	return v;
+}
+
+static void args_free(int argc, char **v)
+{
+	for (int i = 0; i < argc; i++)
+		free(v[i]);
+	free(v);
+}
+
+/* The secrets of the command line (--token's value, an invite's token)
+ * overwritten with x's in the process's arguments, which every user may
+ * read (/proc/PID/cmdline, ps), and the journal keeps with each line
+ * logged (_CMDLINE). They were readable from the exec until now. */
+static void args_hide_secrets(int argc, char **argv, const char *token)
+{
+	size_t tl = token ? strlen(token) : 0, sl = strlen(INVITE_SCHEME);
+	for (int i = 2; i < argc; i++) {
+		for (char *p = tl ? strstr(argv[i], token) : NULL; p; p = strstr(p + tl, token))
+			memset(p, 'x', tl);
+		/* An invite's token, also one written percent-encoded. */
+		for (char *p = strcasestr(argv[i], INVITE_SCHEME); p; p = strcasestr(p + sl, INVITE_SCHEME)) {
+			char *u = p + sl, *at = memrchr(u, '@', strcspn(u, "/?#"));
+			if (at)
+				memset(u, 'x', (size_t)(at - u));
+		}
+	}
+}
 
 static int run_pin(const struct config *cfg)
 {
@@ -38,11 +82,18 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	struct config cfg;
-	int rv = config_parse(&cfg, argc, argv);
+	char **args = args_copy(argc, argv);
+	if (!args) {
+		perror("slopnd");
+		return 1;
+	}
+	int rv = config_parse(&cfg, argc, args);
 	if (rv != 0) {
 		config_free(&cfg);
+		args_free(argc, args);
 		return rv > 0 ? 0 : 2;
 	}
+	args_hide_secrets(argc, argv, cfg.token);
 	if (cfg.verbose)
 		log_max_level = LOG_LVL_DEBUG;
 	/* Lines, not blocks, when stderr is a file or a pipe. */
@@ -70,5 +121,6 @@ int main(int argc, char **argv)
 	}
 	gnutls_global_deinit();
 	config_free(&cfg);
+	args_free(argc, args);
 	return rv;
 }

@@ -223,6 +223,21 @@ int state_dir_make(const char *dir, bool reading)
 	return -1;
 }
 
+/* hub.key that others may read (put back from a backup, copied with a
+ * umask of 022; a link to such a file): whoever reads it can pose as the
+ * hub to the clients that pin it. Said at each start, not refused, as
+ * for a client's config file with a token; the state directory's mode
+ * may keep them out, or not (one of 0755 is taken). */
+static void key_mode_check(const char *keypath)
+{
+	struct stat st;
+	if (stat(keypath, &st) == 0 && (st.st_mode & (S_IRGRP | S_IROTH)))
+		log_warn("%s, the hub's private key, may be read by %s (mode %04o): whoever reads it "
+		         "can pose as this hub to clients that pin it; chmod 600 %s", keypath,
+		         st.st_mode & S_IROTH ? "every user" : "its group",
+		         (unsigned)(st.st_mode & 07777), keypath);
+}
+
 struct identity_paths {
 	const char *key, *crt;
 };
@@ -277,6 +292,7 @@ int tls_identity_load(struct tls_identity *id, const char *state_dir, bool locke
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_datum_t kder = {0};
 	int rv = -1, err, lock_fd = -1;
+	bool hub = locked; /* the hub, not slopnd pin */
 
 	memset(id, 0, sizeof(*id));
 	if (state_dir_make(state_dir, !locked) < 0)
@@ -339,6 +355,8 @@ again:
 		bad_key(keypath, crtpath, err);
 		goto out;
 	}
+	if (hub)
+		key_mode_check(keypath);
 	if (read_pem(crtpath, &cd, locked) < 0)
 		goto out;
 	if ((err = gnutls_x509_crt_import(crt, &cd, GNUTLS_X509_FMT_PEM)) < 0) {
