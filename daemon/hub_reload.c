@@ -6,13 +6,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon/ban.h"
 #include "daemon/hub.h"
 #include "proto/text.h"
 #include "daemon/log.h"
 
+/* A shared token shorter than this is said to be guessable: bans slow one
+ * address down, not many (tokens made by 'token add' have 40). */
+#define SHARED_TOKEN_MIN 16
+
 void hub_set_token(struct server *s, const char *token)
 {
 	s->has_token = token != NULL;
+	if (token && strlen(token) < SHARED_TOKEN_MIN)
+		log_warn("the shared --token has %zu characters only: it can be guessed (the hub bans "
+		         "an address after %d wrong tokens, not someone with many addresses); give one of "
+		         "%d or more random characters, or tokens of 'slopnctl token add'",
+		         strlen(token), BAN_MAX_FAILS, SHARED_TOKEN_MIN);
 	if (token)
 		gnutls_hash_fast(GNUTLS_DIG_SHA256, token, strlen(token), s->token_hash);
 	else

@@ -17,6 +17,11 @@ start_hub --config "$TMP/hub.conf"
 grep -q "warning: $TMP/hub-state/hub.key, the hub's private key, may be read by every user (mode 0644): .*chmod 600" \
 	"$TMP/hub.log" || fail "no warning for a hub.key of mode 0644: $(grep -i warn "$TMP/hub.log")"
 ok "a hub key that every user may read is warned of"
+# The suite's shared token, s3cret (6 characters), is one a guesser with many
+# addresses finds: said too.
+grep -q "warning: the shared --token has 6 characters only: it can be guessed" "$TMP/hub.log" ||
+	fail "no warning for a shared token of 6 characters"
+ok "a short shared token is warned of"
 
 # args PID: the process's arguments, as any user reads them.
 args() { tr '\0' ' ' < "/proc/$1/cmdline"; }
