@@ -53,6 +53,8 @@ static enum sink sink(void)
 }
 
 static void log_line(enum log_level lvl, const char *const fields[], const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void log_line(enum log_level lvl, const char *const fields[], const char *fmt, va_list ap)
 {
 	static const char *const prefix[] = {
 		[LOG_LVL_ERR] = "error: ", [LOG_LVL_WARN] = "warning: ",
