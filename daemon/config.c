@@ -512,6 +512,10 @@ static int apply(struct config *c, int opt, const char *arg)
 			set_str(&c->token, inv.token);
 		if (!c->pin_set && inv.pin[0])
 			set_str(&c->pin, inv.pin);
+		if (inv.unknown[0])
+			warn_setting("parameter '%s' is not one this slopnd knows, and is "
+			             "skipped%s", inv.unknown, inv.pin[0] ? "" : " (a misspelt pin? the "
+			             "hub's key is then not checked)");
 		gnutls_memset(inv.token, 0, sizeof(inv.token));
 		break;
 	}

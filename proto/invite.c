@@ -160,6 +160,10 @@ static int parse_query(const char *q, struct invite *out, char *err, size_t errl
 		if (n >= 4 && !strncasecmp(q, "pin=", 4)) {
 			const char *v = q + 4;
 			size_t vlen = n - 4;
+			if (out->pin[0]) {
+				snprintf(err, errlen, "pin: given twice (which one is the hub's?)");
+				return -1;
+			}
 			if (vlen != INVITE_PIN_LEN || strncasecmp(v, "sha256:", 7) != 0) {
 				snprintf(err, errlen, "pin: expected sha256: and 64 hex digits");
 				return -1;
@@ -173,6 +177,13 @@ static int parse_query(const char *q, struct invite *out, char *err, size_t errl
 				out->pin[i] = (char)tolower((unsigned char)v[i]);
 			}
 			out->pin[vlen] = '\0';
+		} else if (n && !out->unknown[0]) {
+			/* Its name (up to '='), bytes that cannot be shown as '?'. */
+			size_t k = strcspn(q, "=&");
+			k = k < INVITE_PARAM_MAX ? k : INVITE_PARAM_MAX;
+			for (size_t i = 0; i < k; i++)
+				out->unknown[i] = q[i] > 0x20 && q[i] < 0x7f ? q[i] : '?';
+			out->unknown[k] = '\0';
 		}
 		q += n;
 		if (*q == '&')

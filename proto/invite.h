@@ -11,15 +11,19 @@
 #define INVITE_SCHEME "slopn://"
 #define INVITE_HOST_MAX 256
 #define INVITE_PIN_LEN 71 /* "sha256:" + 64 hex digits */
+#define INVITE_PARAM_MAX 32
 
 struct invite {
 	char token[SLOPN_TOKEN_MAX];
 	char server[INVITE_HOST_MAX + 8];   /* "HOST:PORT" or "[V6]:PORT" */
 	char pin[INVITE_PIN_LEN + 1];       /* "sha256:..." lower case, or "" */
+	char unknown[INVITE_PARAM_MAX + 1]; /* the first parameter not known, cut, or "" */
 };
 
 /* Parse an invite. The token may be percent-encoded; the port defaults to
- * 4242; unknown query parameters are ignored. 0, or -1 with err. */
+ * 4242; a parameter not known is skipped (for the caller to say: a
+ * misspelt pin leaves the hub unchecked), a second pin refused. 0, or -1
+ * with err. */
 int invite_parse(const char *s, struct invite *out, char *err, size_t errlen);
 
 /* Write an invite for token (percent-encoding what needs it), server

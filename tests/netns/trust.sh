@@ -5,7 +5,7 @@
 # so when the hub's key is not the one it heard before.
 . "$(dirname "$0")/lib.sh"
 command -v jq >/dev/null || skip "needs jq"
-topo 3
+topo 4
 # A hub key made beforehand, then readable by all (a copy put back from a
 # backup with a umask of 022): said at the start.
 nsx hub "$SLOPND" pin --state-dir "$TMP/hub-state" > /dev/null || fail "slopnd pin"
@@ -46,6 +46,18 @@ wait_log hub "reloaded $TMP/hub-state/tokens.json" 5
 start_client c3
 wait_until 10 "c3 connected after the reload" client_connected c3
 ok "no token in the arguments of the hub or the clients; a reload keeps the shared one"
+
+# An invite's pin misspelt connects unchecked, as before, but not in
+# silence; one with two pins is refused (exit 2).
+start c4 client "slopn://$secret@192.0.2.1:4242?pn=$PIN"
+wait_until 10 "c4 connected" client_connected c4
+grep -q "^slopnd: warning: invite parameter 'pn' is not one this slopnd knows, and is skipped (a misspelt pin? the hub's key is then not checked)$" \
+	"$TMP/c4.log" || fail "no warning for the invite's 'pn': $(grep -i warn "$TMP/c4.log")"
+stop c4
+nsx c4 "$SLOPND" client "slopn://$secret@192.0.2.1:4242?pin=$PIN&pin=sha256:$(printf "a%.0s" {1..64})" > "$TMP/err.txt" 2>&1
+expect_eq "exit status of a client given an invite with two pins" "$?" 2
+grep -q "pin: given twice" "$TMP/err.txt" || fail "two pins: $(cat "$TMP/err.txt")"
+ok "an invite's unknown parameter warned of, a second pin refused"
 
 # c2 pins nothing: an impostor at the hub's address with a key of its own
 # gets its login all the same (the original's clients do no better), but

@@ -28,6 +28,19 @@ static void good(void **state)
 	assert_string_equal(inv.token, "a@b/c");
 	assert_string_equal(inv.server, "[2001:db8::1]:5000");
 	assert_string_equal(inv.pin, PIN);
+	assert_string_equal(inv.unknown, "x"); /* the first, for the caller to say */
+	assert_int_equal(invite_parse("slopn://t@h?pin=" PIN, &inv, err, sizeof(err)), 0);
+	assert_string_equal(inv.unknown, "");
+	/* A misspelt pin: taken as unknown (the caller warns), cut, bytes
+	 * that cannot be shown as '?'. */
+	assert_int_equal(invite_parse("slopn://t@h?pn=" PIN, &inv, err, sizeof(err)), 0);
+	assert_string_equal(inv.pin, "");
+	assert_string_equal(inv.unknown, "pn");
+	assert_int_equal(invite_parse("slopn://t@h?p%69n=1&&pin", &inv, err, sizeof(err)), 0);
+	assert_string_equal(inv.unknown, "p%69n");
+	assert_int_equal(invite_parse("slopn://t@h?\x1b[2Jpinpinpinpinpinpinpinpinpinpinpinpin=1", &inv, err,
+	                              sizeof(err)), 0);
+	assert_string_equal(inv.unknown, "?[2Jpinpinpinpinpinpinpinpinpinp");
 	/* An IPv4 address written as IPv6 is reached over IPv4: given as such. */
 	assert_int_equal(invite_parse("slopn://t@[::ffff:192.0.2.1]:4243", &inv, err, sizeof(err)), 0);
 	assert_string_equal(inv.server, "192.0.2.1:4243");
@@ -56,6 +69,7 @@ static void bad(void **state)
 		{"slopn://a\x80" "b@h", "byte 0x80 at position 1 must be percent-encoded"},
 		{"slopn://t@h\x01st", "host: byte 0x01 at position 1"},
 		{"slopn://t@h?pin=", "pin"},                                   /* empty: not unpinned */
+		{"slopn://t@h?pin=" PIN "&pin=" PIN, "pin: given twice"},       /* which one? */
 		{"slopn://t@h?PIN=sha256:abc", "pin"},
 		{"slopn://a b@h", "must be percent-encoded"},
 		{"slopn://t@h:0", "port"},
