@@ -133,6 +133,7 @@ struct server {
 	unsigned nconns;
 	struct session *grave, *dirty;
 	struct tun tun;
+	bool tun_tried;              /* setup_tun ran: a TUN it did not get is taken */
 	sd_event_source *tun_src;    /* off while a session holds the TUN (hub_data.c) */
 	sd_event_source *shed_timer;
 	unsigned holding;            /* sessions congested, holding the TUN */
@@ -245,8 +246,12 @@ time_t hub_started(struct server *s);
 int hub_nat_setup(struct server *s);
 /* First thing at a start (the state directory locked): what a --nat run
  * that did not stop cleanly left goes, also when this start then fails
- * before its TUN (a bad tokens.json, the port taken). */
-void hub_nat_clean_early(const struct config *cfg);
+ * before its TUN (a bad tokens.json, the port taken). tun_ours: this
+ * start holds its TUN; else a TUN of that name another process holds (a
+ * running hub given the same --tun) keeps what the state file records:
+ * that hub's rules and forwarding, not a crashed run's (a warning when
+ * tried_tun: this start found it taken). */
+void hub_nat_clean_early(const struct config *cfg, bool tun_ours, bool tried_tun);
 /* Stopping left forwarding on for another router's NAT (its rule's place):
  * said as a warning. */
 void hub_nat_kept(const char *where);

@@ -509,12 +509,28 @@ static char *state_path(const char *dir, const char *tun)
 	return asprintf(&p, "%s/nat-%s.forward", dir, tun) < 0 ? NULL : p;
 }
 
-void hub_nat_clean_early(const struct config *cfg)
+void hub_nat_clean_early(const struct config *cfg, bool tun_ours, bool tried_tun)
 {
 	/* A TUN name with %d is the kernel's to choose: known only once made. */
 	char *state = strchr(cfg->tun, '%') ? NULL : state_path(cfg->state_dir, cfg->tun);
-	if (state)
+	if (state && !tun_ours && access(state, F_OK) == 0 && tun_held(cfg->tun)) {
+		/* The table of that name is the holder's now (the state file goes
+		 * with the state directory, the table's name with the TUN's):
+		 * removed, with forwarding put back as the file says, that hub's
+		 * clients would lose their way out. Before this start tried the
+		 * TUN, the holder may also be this hub's last run, still letting
+		 * go of it: hub_nat_setup cleans up once the TUN is ours. */
+		if (tried_tun)
+			log_warn("nat: %s was left by a run on %s that did not stop cleanly, but another "
+			         "process holds %s (another hub with the same --tun?): the rules and IP "
+			         "forwarding are that process's now, and left alone", state, cfg->tun,
+			         cfg->tun);
+		else
+			log_debug("nat: %s: %s is held by another process: cleaning up later", state,
+			          cfg->tun);
+	} else if (state) {
 		clean_stale(cfg->tun, state);
+	}
 	free(state);
 }
 

@@ -1247,6 +1247,7 @@ static int add_link_monitor(struct server *s)
 
 static int setup_tun(struct server *s)
 {
+	s->tun_tried = true;
 	if (tun_open(&s->tun, s->cfg->tun, s->cfg->offloads, s->cfg->tun_ring) < 0) {
 		char msg[512];
 		tun_open_message(&s->tun, s->cfg->tun, errno, msg, sizeof(msg));
@@ -1343,10 +1344,10 @@ int server_run(const struct config *cfg)
 	 * ACKs out with the VIP as source). A start that fails before its NAT
 	 * is set up cleans up at its exit (out:). */
 	if (!cfg->nat)
-		hub_nat_clean_early(cfg);
+		hub_nat_clean_early(cfg, false, false);
 	if (tls_identity_load(&s->id, cfg->state_dir, true) < 0) {
 		if (cfg->nat)
-			hub_nat_clean_early(cfg); /* as at out: below */
+			hub_nat_clean_early(cfg, false, false); /* as at out: below */
 		close(lock_fd);
 		return 1;
 	}
@@ -1522,7 +1523,8 @@ out:
 		if (*kept)
 			hub_nat_kept(kept);
 	} else if (cfg->nat) {
-		hub_nat_clean_early(cfg); /* failed before its NAT: a crashed run's goes */
+		/* failed before its NAT: a crashed run's goes */
+		hub_nat_clean_early(cfg, s->tun.fd >= 0, s->tun_tried);
 	}
 	free(s->nat_state);
 	if (s->tun.persistent) {

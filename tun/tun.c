@@ -173,6 +173,21 @@ int tun_open(struct tun *t, const char *name, bool offload, bool ring)
 	return 0;
 }
 
+bool tun_held(const char *name)
+{
+	if (strlen(name) >= IFNAMSIZ || !if_nametoindex(name))
+		return false;
+	int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	struct ifreq ifr = {0};
+	ifr.ifr_flags = (short)(IFF_TUN | IFF_NO_PI);
+	memcpy(ifr.ifr_name, name, strlen(name));
+	bool held = ioctl(fd, TUNSETIFF, &ifr) < 0 && errno == EBUSY;
+	close(fd);
+	return held;
+}
+
 void tun_close(struct tun *t)
 {
 	tun_ring_close(t->ring); /* before the fd it reads */

@@ -49,6 +49,12 @@ struct tun {
  * t->reads tell what came of it. 0, or -1 with errno set. */
 int tun_open(struct tun *t, const char *name, bool offload, bool ring);
 void tun_close(struct tun *t);
+/* Another process holds a TUN device of that name now (a running hub's or
+ * client's): TUNSETIFF, asked once, says EBUSY. False when there is no such
+ * device, or it is free (a persistent one no one has open: attached and let
+ * go at once). What a crashed run of ours left under that name (NAT rules,
+ * forwarding to put back) is then not ours to clean: it is the holder's. */
+bool tun_held(const char *name);
 /* For the log, when t->persistent: what becomes of a device made
  * beforehand. */
 void tun_persistent_message(const struct tun *t, char *buf, size_t len);

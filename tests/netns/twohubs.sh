@@ -1,0 +1,69 @@
+#!/bin/bash
+# Two hubs with --nat on one machine. One that cannot start because the
+# other holds its TUN name (both left at the default, slopn0) leaves the
+# running hub's NAT alone, also when its state directory holds what a
+# crashed run on that name left: it removed the running hub's table and
+# turned IP forwarding off, and that hub's clients lost their way out
+# (its table came back, forwarding did not). Two hubs with TUNs of their
+# own: stopping one leaves the other's NAT, and its clients' way out, as
+# they were.
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "needs nft (nftables)"
+command -v jq >/dev/null || skip "needs jq"
+. "$(dirname "$0")/nat_topo.sh"
+
+B=(--listen 192.0.2.1:4343 --state-dir "$TMP/b-state" --control "$TMP/b.sock" --subnet 10.101.0.0/24
+	--token other)
+# A run of hub b on slopn0 that did not stop cleanly: its table and its
+# record of forwarding (off before it) stay.
+start hub:b server "${B[@]}" --nat
+wait_hub "$TMP/b.sock"
+kill9 hub:b
+[ -f "$TMP/b-state/nat-slopn0.forward" ] || fail "hub b's crash left no nat-slopn0.forward"
+
+# Hub a on slopn0 (it takes the crashed run's table of that name over).
+start_hub --nat
+wait_until 5 "hub a masquerading" hub_nat_is "nftables out of wan, 0 allowed, 1 installs"
+start_client c1 --full-tunnel
+wait_connected c1 10.100.0.2
+wait_ping c1 203.0.113.130 5
+ok "c1 reaches the internet host through hub a"
+
+# refused ARGS...: hub b, started again on slopn0, exits 1 saying so.
+refused() {
+	local p rc
+	start hub:again server "${B[@]}" "$@"
+	p=$(pid_of hub:again)
+	timeout 15 tail --pid="$p" -f /dev/null || fail "hub b on a taken TUN is still running"
+	wait "$p"
+	rc=$?
+	forget "$p"
+	[ $rc = 1 ] || fail "hub b on a taken TUN exited $rc: $(cat "$TMP/hub-again.log")"
+	grep -q "cannot create TUN device slopn0: Device or resource busy" "$TMP/hub-again.log" ||
+		fail "hub b did not say slopn0 is taken: $(cat "$TMP/hub-again.log")"
+}
+for nat in --nat ""; do
+	refused $nat
+	expect_eq "ip_forward, accept_redirects after hub b's start ${nat:-without --nat}" "$(fwd_state)" "1 0"
+	expect_eq "hub a's rules found gone and put back" "$(restored)" 0
+	nsx c1 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c1 lost its way out"
+	[ -f "$TMP/b-state/nat-slopn0.forward" ] || fail "hub b's record of the crashed run is gone"
+	[ -z "$nat" ] || grep -q "another process holds slopn0 (another hub with the same --tun?)" "$TMP/hub-again.log" ||
+		fail "hub b did not say why it left the crashed run's rules: $(cat "$TMP/hub-again.log")"
+	ok "hub b ${nat:-without --nat} on hub a's TUN: refused, hub a's NAT as it was"
+done
+
+# Hub b on a TUN of its own: both hubs' clients go out; a stop of hub a
+# leaves hub b's.
+start hub:b2 server "${B[@]}" --nat --tun slopn1
+wait_hub "$TMP/b.sock"
+start c2 client --server 192.0.2.1:4343 --token other --full-tunnel
+wait_connected c2 10.101.0.2
+wait_ping c2 203.0.113.130 5
+ok "c2 reaches the internet host through hub b"
+stop c1
+stop hub
+expect_eq "ip_forward, accept_redirects after hub a's stop" "$(fwd_state)" "1 0"
+nsx hub nft list table inet slopn_slopn1 >/dev/null || fail "hub b's table went with hub a"
+nsx c2 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c2 lost its way out with hub a's stop"
+ok "hub a stopped: hub b's table and forwarding stay, c2 goes out"
