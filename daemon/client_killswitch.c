@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,6 +165,17 @@ int client_killswitch_start(struct client *cl)
 		if (!kept(cl->tunname, marker))
 			unlink(marker);
 		return 0;
+	}
+	/* Its table would cut that client off (its TUN and its hub are not let
+	 * through), and that client's this one: one per machine. */
+	char other[IFNAMSIZ], ot[NFT_TABLE_NAME_MAX];
+	if (killswitch_other(cl->tunname, other, sizeof(other))) {
+		killswitch_table_name(other, ot, sizeof(ot));
+		log_err("--kill-switch: another client's kill switch is in (nftables table inet %s, for "
+		        "its TUN %s, in use): each would drop what the other lets out, "
+		        "and both be cut off. One client per machine with --kill-switch: stop that one "
+		        "first, or start this one without", ot, other);
+		return -1;
 	}
 	marker_put(marker, cl->cfg->state_dir, t);
 	/* A name needs DNS for its first lookup; an address goes into the

@@ -51,3 +51,58 @@ out:
 	json_decref(root);
 	return rv;
 }
+
+static int hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+bool nft_table_tun(const char *prefix, const char *table, char *tun, size_t len)
+{
+	size_t pl = strlen(prefix), n = 0;
+	if (strncmp(table, prefix, pl) || !table[pl] || !len)
+		return false;
+	for (const char *p = table + pl; *p; p++) {
+		char c = *p;
+		if (c == '_') {
+			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			if (lo < 0)
+				return false;
+			c = (char)(hi << 4 | lo);
+			/* Letters and digits are never escaped, and a name has no NUL. */
+			if (!c || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+				return false;
+			p += 2;
+		} else if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))) {
+			return false;
+		}
+		if (n + 1 >= len)
+			return false;
+		tun[n++] = c;
+	}
+	tun[n] = '\0';
+	return true;
+}
+
+int nft_tables_each(const char *json, size_t len, const char *family,
+                    bool (*fn)(const char *name, void *ctx), void *ctx)
+{
+	json_t *root = json_loadb(json, len, 0, NULL);
+	json_t *list = json_object_get(root, "nftables");
+	int rv = json_is_array(list) ? 0 : -1;
+	size_t i;
+	json_t *item;
+	/* {"nftables": [{"metainfo": {...}}, {"table": {"family": F, "name": N,
+	 * "handle": H}}, ...]} */
+	json_array_foreach(list, i, item) {
+		json_t *t = json_object_get(item, "table");
+		const char *f = json_string_value(json_object_get(t, "family"));
+		const char *name = json_string_value(json_object_get(t, "name"));
+		if (f && name && !strcmp(f, family) && fn(name, ctx)) {
+			rv = 1;
+			break;
+		}
+	}
+	json_decref(root);
+	return rv;
+}

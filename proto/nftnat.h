@@ -4,6 +4,7 @@
 #ifndef SLOPN_PROTO_NFTNAT_H
 #define SLOPN_PROTO_NFTNAT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* The first rule that masquerades or SNATs (native statements, or
@@ -11,5 +12,18 @@
  * where (cap bytes, cut to fit, control characters as '?'); 0 when there is
  * none; -1 when the text is no such listing. */
 int nft_nat_rule_find(const char *json, size_t len, char *where, size_t cap);
+
+/* The TUN name a table of ours stands for: the inverse of nft_table_name
+ * (tun/nft.h; PREFIX, then the name's letters and digits as they are and
+ * any other byte as _ and two lowercase hex digits). False when table does
+ * not start with prefix, or the rest is no such encoding (an older
+ * slopnd's name, with a bare _), or the name does not fit len. */
+bool nft_table_tun(const char *prefix, const char *table, char *tun, size_t len);
+
+/* Walk the tables of an nftables listing in JSON ("list tables"): for each
+ * of family FAMILY, fn(name, ctx); a true return stops the walk. 1 when fn
+ * stopped it, 0 when it did not, -1 when the text is no such listing. */
+int nft_tables_each(const char *json, size_t len, const char *family,
+                    bool (*fn)(const char *name, void *ctx), void *ctx);
 
 #endif

@@ -1,10 +1,13 @@
 #include "tun/killswitch.h"
 #include "proto/nftcounter.h"
+#include "proto/nftnat.h"
 #include "tun/nat.h"
 #include "tun/nft.h"
 #include "tun/outbuf.h"
+#include "tun/tun.h"
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -153,4 +156,29 @@ int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes)
 	int rv = out ? nft_counter_parse(out, strlen(out), pkts, bytes) : -1;
 	free(out);
 	return rv;
+}
+
+struct other {
+	const char *own;
+	char *tun;
+	size_t len;
+};
+
+static bool held_elsewhere(const char *table, void *ctx)
+{
+	struct other *o = ctx;
+	char tun[IFNAMSIZ];
+	if (!nft_table_tun(KS_PREFIX, table, tun, sizeof(tun)) || !strcmp(tun, o->own) || !tun_held(tun))
+		return false;
+	snprintf(o->tun, o->len, "%s", tun);
+	return true;
+}
+
+bool killswitch_other(const char *tun, char *other, size_t len)
+{
+	char *out = nft_json("list tables");
+	struct other o = {.own = tun, .tun = other, .len = len};
+	bool found = out && nft_tables_each(out, strlen(out), "inet", held_elsewhere, &o) == 1;
+	free(out);
+	return found;
 }

@@ -63,6 +63,12 @@ int killswitch_rule_count(const char *tun);
  * not from us, and the kill switch drops them. Pure: unit-tested. */
 bool killswitch_resolver_is_stub(const struct sockaddr_storage *servers, size_t n);
 
+/* Another running client's kill switch: a table of ours for another TUN,
+ * one that a process holds (a crashed client's table, its TUN gone, does
+ * not count). Each table drops what the other lets out: that TUN's name
+ * in other, and true. */
+bool killswitch_other(const char *tun, char *other, size_t len);
+
 /* The packets and bytes it dropped. 0 or -1. */
 int killswitch_dropped(const char *tun, uint64_t *pkts, uint64_t *bytes);
 

@@ -1,11 +1,23 @@
 /* libFuzzer: source NAT rules looked for in an nftables listing (another
  * router on the machine that needs forwarding). A find names where, in
- * printable characters, within the room given. */
+ * printable characters, within the room given. The tables of a listing
+ * (another client's kill switch), and each name's TUN: a name that fits. */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "proto/nftnat.h"
+
+static bool tun_of(const char *name, void *ctx)
+{
+	char t[16];
+	memset(t, 'x', sizeof(t));
+	if (nft_table_tun("slopnks_", name, t, sizeof(t)) && !memchr(t, 0, sizeof(t)))
+		abort();
+	++*(unsigned *)ctx;
+	return false;
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -23,5 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				abort();
 	}
+	unsigned n = 0;
+	if (nft_tables_each((const char *)data, size, "inet", tun_of, &n) == 1)
+		abort(); /* tun_of never stops the walk */
 	return 0;
 }

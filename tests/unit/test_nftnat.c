@@ -72,12 +72,65 @@ static void bad(void **state)
 	assert_int_equal(nft_nat_rule_find(nul, 10, w, sizeof(w)), -1); /* cut short */
 }
 
+/* The TUN names of our tables: nft_table_name's encoding undone. */
+static void table_tun(void **state)
+{
+	(void)state;
+	char t[16];
+	assert_true(nft_table_tun("slopnks_", "slopnks_vpnA", t, sizeof(t)));
+	assert_string_equal(t, "vpnA");
+	assert_true(nft_table_tun("slopnks_", "slopnks_wg_2d0_2e1", t, sizeof(t)));
+	assert_string_equal(t, "wg-0.1");
+	assert_true(nft_table_tun("slopnks_", "slopnks_abcdefghijklmno", t, sizeof(t)));
+	assert_string_equal(t, "abcdefghijklmno");
+	assert_false(nft_table_tun("slopnks_", "slopnks_abcdefghijklmnop", t, sizeof(t))); /* 16 */
+	assert_false(nft_table_tun("slopnks_", "slopn_vpnA", t, sizeof(t)));
+	assert_false(nft_table_tun("slopnks_", "slopnks_", t, sizeof(t)));
+	/* An older slopnd's name (a bare _), escapes that are not ours. */
+	assert_false(nft_table_tun("slopnks_", "slopnks_wg_0", t, sizeof(t)));
+	assert_false(nft_table_tun("slopnks_", "slopnks_wg_", t, sizeof(t)));
+	assert_false(nft_table_tun("slopnks_", "slopnks_a_41", t, sizeof(t))); /* 'A' is never escaped */
+	assert_false(nft_table_tun("slopnks_", "slopnks_a_00", t, sizeof(t)));
+	assert_false(nft_table_tun("slopnks_", "slopnks_a_2D", t, sizeof(t))); /* lowercase only */
+	assert_false(nft_table_tun("slopnks_", "slopnks_a-b", t, sizeof(t)));
+}
+
+static bool collect(const char *name, void *ctx)
+{
+	char *out = ctx;
+	strcat(out, name);
+	strcat(out, " ");
+	return !strcmp(name, "stop");
+}
+
+static void tables_each(void **state)
+{
+	(void)state;
+	char seen[128] = "";
+	const char *j = "{\"nftables\": [" META ", {\"table\": {\"family\": \"inet\", \"name\": "
+	                "\"slopnks_vpnA\", \"handle\": 1}}, {\"table\": {\"family\": \"ip\", \"name\": "
+	                "\"nat\", \"handle\": 2}}, {\"table\": {\"family\": \"inet\", \"name\": 5}}, "
+	                "{\"table\": {\"family\": \"inet\", \"name\": \"slopn_hub0\"}}]}";
+	assert_int_equal(nft_tables_each(j, strlen(j), "inet", collect, seen), 0);
+	assert_string_equal(seen, "slopnks_vpnA slopn_hub0 ");
+	seen[0] = '\0';
+	const char *s = "{\"nftables\": [{\"table\": {\"family\": \"inet\", \"name\": \"stop\"}}, "
+	                "{\"table\": {\"family\": \"inet\", \"name\": \"after\"}}]}";
+	assert_int_equal(nft_tables_each(s, strlen(s), "inet", collect, seen), 1);
+	assert_string_equal(seen, "stop ");
+	assert_int_equal(nft_tables_each("[]", 2, "inet", collect, seen), -1);
+	const char *odd = "{\"nftables\": [1, {\"table\": 2}]}";
+	assert_int_equal(nft_tables_each(odd, strlen(odd), "inet", collect, seen), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(found),
 		cmocka_unit_test(none),
 		cmocka_unit_test(bad),
+		cmocka_unit_test(table_tun),
+		cmocka_unit_test(tables_each),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

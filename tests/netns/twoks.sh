@@ -1,0 +1,40 @@
+#!/bin/bash
+# Two clients with --kill-switch on one machine, of two hubs: each table
+# drops what the other lets out (its TUN, its hub), so a second one cut the
+# first off for as long as it ran, and could not connect itself. It is refused now, before
+# its table goes in, naming the first's; the first keeps passing traffic. A
+# crashed client's table, its TUN gone, refuses no one.
+. "$(dirname "$0")/lib.sh"
+command -v nft >/dev/null || skip "needs nft (nftables)"
+topo 2
+start_hub
+# A second hub, on c2.
+start c2:hub server --listen 192.0.2.12:4242 --state-dir "$TMP/hub2-state" --token other \
+	--control "$TMP/hub2.sock" --subnet 10.101.0.0/24
+wait_hub "$TMP/hub2.sock"
+start_client c1:a --tun vpnA --full-tunnel --kill-switch
+wait_connected c1:a 10.100.0.2
+nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.1 >/dev/null || fail "c1:a cannot reach the hub"
+
+start c1:b client --server 192.0.2.12:4242 --token other --tun vpnB --full-tunnel --kill-switch
+p=$(pid_of c1:b)
+timeout 10 tail --pid="$p" -f /dev/null || fail "a second client with --kill-switch is still running"
+wait "$p"
+rc=$?
+forget "$p"
+expect_eq "the second --kill-switch client's exit status" "$rc" 1
+grep -q "another client's kill switch is in (nftables table inet slopnks_vpnA, for its TUN vpnA, in use)" \
+	"$TMP/c1-b.log" || fail "c1:b did not name c1:a's kill switch: $(cat "$TMP/c1-b.log")"
+expect_eq "the kill switch tables" "$(nsx c1 nft list tables | grep slopnks_ | sort | tr '\n' ' ')" \
+	"table inet slopnks_vpnA "
+nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.1 >/dev/null || fail "c1:a lost its tunnel to c1:b's start"
+ok "a second client with --kill-switch: refused, exit 1, the first's tunnel as it was"
+
+# A crashed client's table stays (nothing leaves meanwhile), its TUN gone:
+# no client holds it, and a start with --kill-switch goes ahead.
+kill9 c1:a
+start c1:c client --server 192.0.2.12:4242 --token other --tun vpnC --full-tunnel --kill-switch
+wait_log c1:c "kill switch on: nothing leaves but through vpnC" 10
+grep -q "another client's kill switch" "$TMP/c1-c.log" && fail "c1:c refused for a crashed client's table"
+stop c1:c
+ok "a crashed client's table (its TUN gone) refuses no one"
