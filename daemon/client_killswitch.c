@@ -151,6 +151,22 @@ void client_killswitch_unwatch(struct client *cl)
 	cl->ks_check = sd_event_source_disable_unref(cl->ks_check);
 }
 
+/* Another running client's kill switch, said in an error: this one's table
+ * would cut that client off (its TUN and its hub are not let through), and
+ * that client's this one: one per machine. */
+static bool other_in(const char *tun, const char *flag)
+{
+	char other[IFNAMSIZ], ot[NFT_TABLE_NAME_MAX];
+	if (!killswitch_other(tun, other, sizeof(other)))
+		return false;
+	killswitch_table_name(other, ot, sizeof(ot));
+	log_err("%s: another client's kill switch is in (nftables table inet %s, for its TUN %s, "
+	        "in use): each would drop what the other lets out, and both be cut off. One client "
+	        "per machine with --kill-switch: stop that one first, or start this one without",
+	        flag, ot, other);
+	return true;
+}
+
 int client_killswitch_start(struct client *cl)
 {
 	char t[NFT_TABLE_NAME_MAX], marker[PATH_MAX];
@@ -166,17 +182,8 @@ int client_killswitch_start(struct client *cl)
 			unlink(marker);
 		return 0;
 	}
-	/* Its table would cut that client off (its TUN and its hub are not let
-	 * through), and that client's this one: one per machine. */
-	char other[IFNAMSIZ], ot[NFT_TABLE_NAME_MAX];
-	if (killswitch_other(cl->tunname, other, sizeof(other))) {
-		killswitch_table_name(other, ot, sizeof(ot));
-		log_err("--kill-switch: another client's kill switch is in (nftables table inet %s, for "
-		        "its TUN %s, in use): each would drop what the other lets out, "
-		        "and both be cut off. One client per machine with --kill-switch: stop that one "
-		        "first, or start this one without", ot, other);
+	if (other_in(cl->tunname, "--kill-switch"))
 		return -1;
-	}
 	marker_put(marker, cl->cfg->state_dir, t);
 	/* A name needs DNS for its first lookup; an address goes into the
 	 * rules with the first attempt, a moment from now. */
@@ -304,10 +311,12 @@ int client_killswitch_only(const struct config *cfg)
 		freeaddrinfo(ai);
 	}
 	killswitch_table_name(cfg->tun, t, sizeof(t));
+	rc = 1;
+	if (other_in(cfg->tun, "--kill-switch-only"))
+		goto out;
 	marker_path(cfg->state_dir, cfg->tun, marker, sizeof(marker));
 	marker_put(marker, cfg->state_dir, t);
 	char err[512];
-	rc = 1;
 	if (put_in(cfg, cfg->tun, hubs, n, dns, err, sizeof(err)) < 0) {
 		log_err("--kill-switch-only: the kill switch (table inet %s) could not go in: %s", t, err);
 		unlink(marker);

@@ -2,7 +2,8 @@
 # Two clients with --kill-switch on one machine, of two hubs: each table
 # drops what the other lets out (its TUN, its hub), so a second one cut the
 # first off for as long as it ran, and could not connect itself. It is refused now, before
-# its table goes in, naming the first's; the first keeps passing traffic. A
+# its table goes in, naming the first's, and so is its --kill-switch-only;
+# the first keeps passing traffic. A
 # crashed client's table, its TUN gone, refuses no one.
 . "$(dirname "$0")/lib.sh"
 command -v nft >/dev/null || skip "needs nft (nftables)"
@@ -29,6 +30,17 @@ expect_eq "the kill switch tables" "$(nsx c1 nft list tables | grep slopnks_ | s
 	"table inet slopnks_vpnA "
 nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.1 >/dev/null || fail "c1:a lost its tunnel to c1:b's start"
 ok "a second client with --kill-switch: refused, exit 1, the first's tunnel as it was"
+# So is its kill switch from boot (slopnd-killswitch@NAME runs it before
+# each start of the client): it stayed in when the client was refused.
+nsx c1 "$SLOPND" client --server 192.0.2.12:4242 --token other --tun vpnB --full-tunnel --kill-switch --kill-switch-only \
+	--state-dir "$TMP/c1-b-state" > "$TMP/ksonly.txt" 2>&1
+expect_eq "--kill-switch-only beside another client's kill switch: exit status" "$?" 1
+grep -q "another client's kill switch is in (nftables table inet slopnks_vpnA" "$TMP/ksonly.txt" ||
+	fail "--kill-switch-only did not name c1:a's kill switch: $(cat "$TMP/ksonly.txt")"
+expect_eq "the kill switch tables" "$(nsx c1 nft list tables | grep slopnks_ | sort | tr '\n' ' ')" \
+	"table inet slopnks_vpnA "
+nsx c1 ping -c 2 -i 0.2 -W 1 10.100.0.1 >/dev/null || fail "c1:a lost its tunnel to --kill-switch-only"
+ok "--kill-switch-only beside another client's kill switch: refused, exit 1"
 
 # A crashed client's table stays (nothing leaves meanwhile), its TUN gone:
 # no client holds it, and a start with --kill-switch goes ahead.
