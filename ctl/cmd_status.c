@@ -41,14 +41,20 @@ static void print_traffic(struct answer *an, json_t *totals, FILE *out)
 	        fmt_bytes((uint64_t)tx, b, sizeof(b)));
 }
 
-/* Only when someone set the TUN down (both roles say so). */
+/* The TUN's name, which tells one daemon on the machine from another (a
+ * daemon from before it has none); and when someone set it down (both
+ * roles say so). */
 static void print_tun(struct answer *an, json_t *r, FILE *out)
 {
+	const char *name = ans_str(an, r, "tun", OPTIONAL);
 	json_t *up = json_object_get(r, "tun_up");
 	if (up && !json_is_boolean(up))
 		ans_bad(an, "tun_up", "expected true or false");
 	if (json_is_false(up))
-		fprintf(out, "tun:       down (set down outside slopnd): nothing passes it until it is up\n");
+		fprintf(out, "tun:       %s%sdown (set down outside slopnd): nothing passes it until it is "
+		        "up\n", name ? name : "", name ? ", " : "");
+	else if (name)
+		fprintf(out, "tun:       %s\n", name);
 }
 
 /* The hub's connection limits at work (server.status admission); a hub

@@ -1091,6 +1091,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "tls_after_handshake",
 	                    cl->conn ? json_integer((json_int_t)cl->conn->tls_after_handshake) : json_null());
 	/* What the client changed in the machine's network now. */
+	json_object_set_new(r, "tun", json_string(cl->tunname));
 	json_object_set_new(r, "tun_up", json_boolean(!cl->tun_down));
 	json_object_set_new(r, "full_tunnel",
 	                    json_boolean(cl->ft.low_added && cl->ft.high_added && !cl->tun_down));

@@ -54,6 +54,7 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	json_object_set_new(r, "logins_refused", json_pack("{s:I, s:I}",
 		"pool_full", (json_int_t)s->refused_pool_full,
 		"token_limit", (json_int_t)s->refused_token_limit));
+	json_object_set_new(r, "tun", json_string(s->tunname));
 	json_object_set_new(r, "tun_up", json_boolean(!s->tun_down));
 	/* Memory held for senders kept unread (hub_spoke.c): 0 when none is. */
 	json_object_set_new(r, "spoke_stash_bytes", json_integer((json_int_t)s->stash_total));

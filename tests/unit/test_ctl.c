@@ -105,6 +105,19 @@ static void good_answers(void **state)
 	             "connected: no (next attempt in 2s)", "problem:   timed out\nattempts:  3 since the last connection\n",
 	             "kill:      on, 5 packets dropped; lets out 192.0.2.1:4242, 192.0.2.9:4242 and slopnd's",
 	             "drops:     none", NULL});
+	/* The TUN's name, which tells one daemon on the machine from another. */
+	expect_lines("status", NULL,
+	             "{\"role\":\"server\",\"version\":\"0.9\",\"listen\":\"192.0.2.1:4343\","
+	             "\"subnet\":\"10.101.0.0/24\",\"hub_vip\":\"10.101.0.1\",\"sessions\":0,\"uptime\":5,"
+	             "\"pin\":\"sha256:ab\",\"tun\":\"hubB\",\"tun_up\":true,\"totals\":{\"rx_bytes\":0,"
+	             "\"tx_bytes\":0}}",
+	             (const char *const[]){"listen:    192.0.2.1:4343\nsubnet:    10.101.0.0/24 (hub 10.101.0.1)\n"
+	             "tun:       hubB\n", NULL});
+	expect_lines("status", NULL,
+	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
+	             "\"connected\":false,\"tun\":\"vpnA\",\"tun_up\":false,\"attempts\":1,"
+	             "\"totals\":{\"rx_bytes\":0,\"tx_bytes\":0}}",
+	             (const char *const[]){"tun:       vpnA, down (set down outside slopnd)", NULL});
 	/* Back after a kick: how the last connection ended. */
 	expect_lines("status", NULL,
 	             "{\"role\":\"client\",\"version\":\"0.9\",\"server\":\"192.0.2.1:4242\","
