@@ -479,6 +479,17 @@ static void egress6_tell(struct server *s)
 
 void hub_nat_kept(const char *where)
 {
+	/* where: "FAMILY TABLE CHAIN"; a table slopn_TUN is another hub's,
+	 * which found forwarding on (this one's doing) and will leave it on
+	 * in its turn: said, for the administrator to turn it off then. */
+	const char *table = strchr(where, ' ');
+	if (table && !strncmp(table + 1, "slopn_", 6)) {
+		log_warn("nat: left IP forwarding on, as it was while the hub ran: another SloPN hub's "
+		         "NAT is in the kernel (%s), whose clients would lose their way out; as it "
+		         "found forwarding on, it will leave it on when it stops too (turn it off with "
+		         "sysctl then, if nothing else needs it)", where);
+		return;
+	}
 	log_warn("nat: left IP forwarding on, as it was while the hub ran: another router's NAT is "
 	         "in the kernel (a masquerade or SNAT rule in %s: Docker's or libvirt's, say), whose "
 	         "network would lose its way out (turn it off with sysctl if nothing needs it)", where);

@@ -67,3 +67,20 @@ expect_eq "ip_forward, accept_redirects after hub a's stop" "$(fwd_state)" "1 0"
 nsx hub nft list table inet slopn_slopn1 >/dev/null || fail "hub b's table went with hub a"
 nsx c2 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c2 lost its way out with hub a's stop"
 ok "hub a stopped: hub b's table and forwarding stay, c2 goes out"
+
+# Forwarding off, hub a started first, hub b second (it finds forwarding
+# on): hub a's stop leaves it on for hub b, and says whose NAT that is and
+# that hub b will leave it on in its turn.
+stop c2
+stop hub:b2
+nsx hub sysctl -qw net.ipv4.ip_forward=0
+start_hub --nat
+wait_until 5 "hub a masquerading" hub_nat_is "nftables out of wan, *"
+start hub:b3 server "${B[@]}" --nat --tun slopn1
+wait_hub "$TMP/b.sock"
+wait_until 5 "hub b's table" nsx hub nft list table inet slopn_slopn1
+stop hub
+expect_eq "ip_forward after hub a's stop, hub b running" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+grep -q "warning: nat: left IP forwarding on, .*another SloPN hub's NAT is in the kernel (inet slopn_slopn1 " \
+	"$TMP/hub.log" || fail "hub a did not say whose NAT kept forwarding on: $(grep 'left IP forwarding' "$TMP/hub.log")"
+ok "hub a's stop left forwarding on for hub b, and named hub b's table"
