@@ -126,8 +126,12 @@ struct metrics_http *metrics_http_open(sd_event *ev, const char *listen, metrics
 	}
 	m->ev = ev, m->fn = fn, m->ctx = ctx;
 	unsigned flags = MHD_USE_EPOLL | MHD_USE_ERROR_LOG | (ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0);
+	/* The address is SOCK_ADDR's; the port given here too is only for
+	 * its messages ("Failed to bind to port 0" without it). */
+	uint16_t nport = ai->ai_family == AF_INET6 ? ((struct sockaddr_in6 *)ai->ai_addr)->sin6_port
+	                                           : ((struct sockaddr_in *)ai->ai_addr)->sin_port;
 	errno = 0;
-	m->d = MHD_start_daemon(flags, 0, NULL, NULL, on_request, m,
+	m->d = MHD_start_daemon(flags, ntohs(nport), NULL, NULL, on_request, m,
 	                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
 	                        MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 	                        MHD_OPTION_CONNECTION_LIMIT, (unsigned)MAX_CLIENTS,

@@ -158,4 +158,5 @@ wait "$(pid_of hub:busy)"; rc=$?
 [ $rc -ne 0 ] || fail "a hub whose metrics port is taken started"
 grep -q "cannot serve metrics on 127.0.0.1:9342: Address already in use" "$TMP/hub-busy.log" ||
 	fail "no clear error: $(cat "$TMP/hub-busy.log")"
+grep -q "port 0" "$TMP/hub-busy.log" && fail "the HTTP server's line names port 0: $(cat "$TMP/hub-busy.log")"
 ok "a taken metrics port: a clear error, exit $rc"
