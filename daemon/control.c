@@ -666,13 +666,49 @@ static int make_parent(const char *path, bool *unsafe)
 	return rv;
 }
 
-int control_dir_ready(const char *path, bool *unsafe)
+static int dir_ready(const char *path, bool *unsafe)
 {
 	*unsafe = false;
 	int made = make_parent(path, unsafe);
 	if (made == -1)
 		log_err("cannot listen on control socket %s: %s", path, strerror(errno));
 	return made < 0 ? -1 : 0;
+}
+
+/* A slopnd answers on sa. A connect waits while the listener's backlog is
+ * full: one that is stuck there is live too, found so in a second. */
+static bool live_at(const struct sockaddr_un *sa)
+{
+	int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe < 0)
+		return false;
+	struct timeval tv = {.tv_sec = 1};
+	setsockopt(probe, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	bool live = connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0 || errno == EAGAIN;
+	close(probe);
+	return live;
+}
+
+static void in_use(const char *path)
+{
+	log_err("control socket %s is in use by another slopnd (use --control PATH)", path);
+	errno = EADDRINUSE;
+}
+
+int control_dir_ready(const char *path, bool *unsafe)
+{
+	if (dir_ready(path, unsafe) < 0)
+		return -1;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat st;
+	if (strlen(path) < sizeof(sa.sun_path) && lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		memcpy(sa.sun_path, path, strlen(path) + 1);
+		if (live_at(&sa)) {
+			in_use(path);
+			return -1;
+		}
+	}
+	return 0;
 }
 
 static struct control *control_new(sd_event *ev, const char *role,
@@ -721,7 +757,7 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 	c->fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (c->fd < 0)
 		goto fail;
-	if (control_dir_ready(path, unsafe) < 0)
+	if (dir_ready(path, unsafe) < 0)
 		goto fail_quiet;
 	if (bind_0660(c->fd, &sa) < 0) {
 		if (errno != EADDRINUSE)
@@ -735,19 +771,8 @@ struct control *control_open(sd_event *ev, const char *path, const char *role,
 			errno = EEXIST;
 			goto fail_quiet;
 		}
-		/* A connect waits while the listener's backlog is full: a slopnd
-		 * that is stuck there is live too, found so in a second. */
-		int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		struct timeval tv = {.tv_sec = 1};
-		if (probe >= 0)
-			setsockopt(probe, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-		bool live = probe >= 0 && (connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0 ||
-		                           errno == EAGAIN);
-		if (probe >= 0)
-			close(probe);
-		if (live) {
-			log_err("control socket %s is in use by another slopnd (use --control PATH)", path);
-			errno = EADDRINUSE;
+		if (live_at(&sa)) {
+			in_use(path);
 			goto fail_quiet;
 		}
 		unlink(path);

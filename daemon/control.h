@@ -41,9 +41,10 @@ struct control_method {
  * may write (statefile_dir_check_as): so until someone changes it. */
 struct control *control_open(sd_event *ev, const char *path, const char *role,
                              const struct control_method *methods, void *ctx, bool *unsafe);
-/* control_open's check of path's directory (made if it is not there), on
- * its own: for a daemon to make before it sets up what it would have to
- * undo. 0, or -1 logged, with *unsafe as control_open sets it. */
+/* control_open's checks on their own, for a daemon to make before it sets
+ * up what it would have to undo: path's directory (made if it is not
+ * there), and no slopnd answering on path. 0, or -1 logged, with *unsafe
+ * as control_open sets it. */
 int control_dir_ready(const char *path, bool *unsafe);
 /* The same on a listening socket handed over by systemd (not unlinked at exit). */
 struct control *control_adopt(sd_event *ev, int fd, const char *role,

@@ -84,3 +84,17 @@ expect_eq "ip_forward after hub a's stop, hub b running" "$(nsx hub sysctl -n ne
 grep -q "warning: nat: left IP forwarding on, .*another SloPN hub's NAT is in the kernel (inet slopn_slopn1 " \
 	"$TMP/hub.log" || fail "hub a did not say whose NAT kept forwarding on: $(grep 'left IP forwarding' "$TMP/hub.log")"
 ok "hub a's stop left forwarding on for hub b, and named hub b's table"
+
+# A third hub given hub b's control socket by mistake: refused before it
+# makes its TUN and NAT (it made both, then undid them), hub b's socket
+# answering still.
+start hub:c server --listen 192.0.2.1:4444 --state-dir "$TMP/c-state" --control "$TMP/b.sock" \
+	--subnet 10.102.0.0/24 --tun slopn2 --nat --token other
+wait "$(pid_of hub:c)"
+expect_eq "exit status of a hub on another's control socket" "$?" 1
+forget "$(pid_of hub:c)"
+grep -q "control socket $TMP/b.sock is in use by another slopnd" "$TMP/hub-c.log" ||
+	fail "hub c did not name the socket in use: $(cat "$TMP/hub-c.log")"
+grep -Eq "nat: masquerading|TUN slopn2" "$TMP/hub-c.log" && fail "hub c set up before refusing: $(cat "$TMP/hub-c.log")"
+answers "$TMP/b.sock" || fail "hub b's control socket no longer answers"
+ok "a hub on another's control socket refused before its TUN and NAT"
