@@ -497,6 +497,10 @@ static void client_down(struct conn *c)
 		client_problem_again(cl, msg);
 		return;
 	}
+	/* A failure with no answer, whose sends a rule here dropped. */
+	const char *fw = cl->sends_refused ? "; sends to the hub were refused by this machine's "
+	                                     "firewall (EPERM: a rule in its output path, another "
+	                                     "client's kill switch?)" : "";
 	if (c->close_by_peer && !c->close_app && c->close_code >= 0x100 && c->close_code < 0x200) {
 		/* QUIC carries TLS alerts as transport codes 0x100 + alert. */
 		int alert = (int)(c->close_code - 0x100);
@@ -515,11 +519,12 @@ static void client_down(struct conn *c)
 	else if (!c->heard && c->close_idle && cl->probe_sent && cl->probe_best < 0)
 		/* Not even a path probe of QUIC's least size got an answer. */
 		client_problem(cl, "connection failed: no answer from the hub%s%s, not even to path "
-		               "probes: is it running, and its UDP port reachable from here?",
-		               cl->addr_count > 1 ? " at " : "", cl->addr_count > 1 ? cl->hub_str : "");
+		               "probes: is it running, and its UDP port reachable from here?%s",
+		               cl->addr_count > 1 ? " at " : "", cl->addr_count > 1 ? cl->hub_str : "",
+		               fw);
 	else
-		client_problem(cl, "connection %s: %s", was_up ? "lost" : "failed",
-		               *c->close_reason ? c->close_reason : "closed");
+		client_problem(cl, "connection %s: %s%s", was_up ? "lost" : "failed",
+		               *c->close_reason ? c->close_reason : "closed", fw);
 	if (was_up && !cl->stopping) {
 		/* For status: last_error moves on with each failed attempt. */
 		cl->down_at = time(NULL);
@@ -610,6 +615,9 @@ void client_settle(struct client *cl)
 			 * calls. (EHOSTUNREACH and EACCES from a send may be our
 			 * own routes' and firewall's: only a receive tells those.) */
 			cl->refused_on_send = cl->udp.tx_errno == ECONNREFUSED;
+			/* Netfilter's answer to a packet of ours that a rule here
+			 * dropped: said with the connection's failure. */
+			cl->sends_refused |= cl->udp.tx_errno == EPERM;
 			log_debug("udp send: %s", strerror(cl->udp.tx_errno));
 			cl->udp.tx_errno = 0;
 			client_check_path_soon(cl);
@@ -699,6 +707,7 @@ static int connect_to(struct client *cl, const struct addrinfo *ai)
 	/* The way to this address (attempt's, before the name was looked up,
 	 * could only take the default route's). */
 	cl->way_tried = client_way_now(cl);
+	cl->sends_refused = false;
 	rv = udp_open(&cl->udp, pick->ai_addr, pick->ai_addrlen, true);
 	if (rv < 0) {
 		/* An invite's or a DNS answer's fe80:: address names no link. */

@@ -104,6 +104,7 @@ struct client {
 	 * count, and the first's reason), "" when none: status's login_ignored. */
 	char login_ignored[SLOPN_IGNORED_MAX + 48];
 	bool refused_on_send;        /* a send took an ICMP refusal (client_refused) */
+	bool sends_refused;          /* this connection's sends met EPERM: a firewall's rule here */
 	struct pathprobe watch;
 	struct sockaddr_storage watch_to; /* pick, as the scout socket sends to it */
 	socklen_t watch_len;

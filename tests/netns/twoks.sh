@@ -50,3 +50,23 @@ wait_log c1:c "kill switch on: nothing leaves but through vpnC" 10
 grep -q "another client's kill switch" "$TMP/c1-c.log" && fail "c1:c refused for a crashed client's table"
 stop c1:c
 ok "a crashed client's table (its TUN gone) refuses no one"
+
+# Without a kill switch, a rule of this machine that drops the client's
+# packets to the hub: the kernel refuses its sends (EPERM), which its
+# failure now says (it said only "no answer"); the rule gone, it connects.
+nsx c1 nft delete table inet slopnks_vpnA
+nsx c1 nft -f - <<'NFT'
+table inet fwtest {
+	chain out {
+		type filter hook output priority 0;
+		udp dport 4242 drop
+	}
+}
+NFT
+start_client c1:d --tun vpnD
+wait_until 20 "c1:d's failure naming the firewall" client_said c1:d \
+	"sends to the hub were refused by this machine's firewall \(EPERM"
+said=$(client_status c1:d last_error)
+nsx c1 nft delete table inet fwtest
+wait_until 15 "c1:d connected once the rule went" client_connected c1:d
+ok "sends refused by a rule here: said ('...${said#*; }'), and connected once the rule went"
