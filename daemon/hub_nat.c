@@ -499,9 +499,11 @@ void hub_nat_kept(const char *where)
  * forwarding on. */
 static void clean_stale(const char *tun, const char *state)
 {
-	char kept[128] = "", err[512];
+	char kept[128] = "", err[1024];
 	int r = nat_stop_stale(tun, state, kept, sizeof(kept), err, sizeof(err));
-	if (r > 0)
+	if (r == 2)
+		log_warn("nat: %s", err);
+	else if (r > 0)
 		log_info("nat: removed the rules and restored forwarding left by a run that did "
 		         "not stop cleanly (or only forwarding, if it had no rules yet)");
 	else if (r < 0)
@@ -579,6 +581,9 @@ int hub_nat_setup(struct server *s)
 		                           : "nat: no IPv6 default route here: clients' IPv6 stays inside "
 		                             "the VPN until there is one");
 	int ra0 = s->addrs.has6 && s->egress6[0] ? accept_ra(s->egress6) : -1;
+	char why[1024];
+	if (nat_state_unreadable(s->nat_state, why, sizeof(why)))
+		log_warn("nat: %s", why);
 	if (hub_nat_install(s, NAT_START) < 0)
 		return -1;
 	if (s->addrs.has6 && s->egress6[0])

@@ -567,6 +567,27 @@ int nat_stop(const char *tun, enum nat_backend used, const char *state_file, cha
 	return 0;
 }
 
+/* A file this slopnd cannot read (a newer one's, with a line it does not
+ * know, after a rollback; or damaged) says nothing of what was there
+ * before: forwarding stays as it is, said, and the file is kept for a look.
+ * Removed in silence, the next --nat start took the forwarding the crashed
+ * run had turned on for the setting from before, and its stop left it on. */
+bool nat_state_unreadable(const char *state_file, char *err, size_t errlen)
+{
+	struct natstate st;
+	if (access(state_file, F_OK) != 0 || read_state(state_file, &st) == 0)
+		return false;
+	char to[4096];
+	bool aside = statefile_set_aside(state_file, to, sizeof(to)) == 0;
+	snprintf(err, errlen, "%s, left by a run that did not stop cleanly, could not be read (a "
+	         "newer slopnd's, or damaged): IP forwarding "
+	         "is left as it is (net.ipv4.ip_forward %d, net.ipv6.conf.all.forwarding %d); "
+	         "turn it off with sysctl if it was off before the hub%s%s", state_file,
+	         read_int(IP_FORWARD), read_int(IP6_FORWARD), aside ? "; the file is now " : "",
+	         aside ? to : "");
+	return true;
+}
+
 int nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen, char *err,
                    size_t errlen)
 {
@@ -582,6 +603,8 @@ int nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t k
 	nft = nft && nft_remove(tun) < 0;
 	if (left_behind(tun, nft, ipt, err, errlen))
 		return -1;
+	if (nat_state_unreadable(state_file, err, errlen))
+		return 2;
 	/* Also when a crash came before the rules: forwarding was on already. */
 	restore_forwarding(state_file, kept, keptlen);
 	return 1;

@@ -120,7 +120,13 @@ bool nat_in_force(const char *tun);
 int nat_rule_count(const char *tun);
 /* Without --nat: if a crashed --nat run left its state file (and maybe
  * its rules), stop as nat_stop does. 1 when there was one, 0 when not, -1
- * as nat_stop. */
+ * as nat_stop; 2 when the file could not be read (a newer slopnd's, or
+ * damaged): the rules are removed, forwarding is left as it is, the file
+ * set aside (.bad), and err says so. */
+/* The state file is there, but this slopnd cannot read it (a newer
+ * slopnd's, or damaged): it is set aside (.bad), and err says so and what
+ * forwarding is now, which is left as it is. */
+bool nat_state_unreadable(const char *state_file, char *err, size_t errlen);
 int nat_stop_stale(const char *tun, const char *state_file, char *kept, size_t keptlen, char *err,
                    size_t errlen);
 /* Stop: remove the rules, put forwarding back (each setting that was
