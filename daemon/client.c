@@ -1142,8 +1142,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 }
 
 static const struct control_method client_methods[] = {
-	{"server.status", m_status, false},
-	{NULL, NULL, false},
+	{"server.status", m_status, false, NULL},
+	{NULL, NULL, false, NULL},
 };
 
 /* What a crashed run on TUN left in resolv.conf, put back, also when this

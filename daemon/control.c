@@ -332,6 +332,32 @@ static bool blank(const char *line, size_t len)
 	return true;
 }
 
+/* A param that m does not take: err names it and those it takes. */
+static bool unknown_param(const struct control_method *m, json_t *params, char *err, size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(params, key, v) {
+		size_t k = strlen(key);
+		const char *p = m->params;
+		for (; p && (p = strstr(p, key)); p += k)
+			if ((p == m->params || p[-1] == ' ') && (!p[k] || p[k] == ' '))
+				break;
+		if (p)
+			continue;
+		char shown[64];
+		size_t n = text_cut(key, k, sizeof(shown) - 1);
+		memcpy(shown, key, n);
+		shown[n] = '\0';
+		text_clean(shown, n);
+		snprintf(err, errlen, "params.%s: %s takes no such param (%s%s): a typo, or a slopnctl "
+		         "newer than this slopnd?", shown, m->name, m->params ? "only " : "none at all",
+		         m->params ? m->params : "");
+		return true;
+	}
+	return false;
+}
+
 /* One request, answered. *changes: it was one that changes state (a
  * token's, a rewrite of the whole store), taken or refused. */
 static int handle_line(struct caller *k, const char *line, size_t len, bool *changes)
@@ -358,6 +384,8 @@ static int handle_line(struct caller *k, const char *line, size_t len, bool *cha
 		if (!m->name) {
 			unknown_method(c, req.method, err, sizeof(err));
 			code = JSONRPC_METHOD_NOT_FOUND;
+		} else if (unknown_param(m, req.params, err, sizeof(err))) {
+			code = JSONRPC_INVALID_PARAMS;
 		} else {
 			json_t *res = m->fn(c->ctx, &k->who, req.params, &code, err, sizeof(err));
 			if (res) {

@@ -31,6 +31,11 @@ struct control_method {
 	const char *name;
 	control_fn fn;
 	bool changes;   /* logged with the caller's credentials */
+	/* The params it takes, as "name vip" (NULL: none): any other is
+	 * refused, not ignored, so that a newer slopnctl's param this slopnd
+	 * does not know (token add --max-sessions once) does not leave the
+	 * caller believing it was applied. */
+	const char *params;
 };
 
 /* Listen on path (its directory is made, and those above it, when they are

@@ -675,16 +675,16 @@ static json_t *m_token_set(void *ctx, struct control_caller *who, json_t *params
 }
 
 const struct control_method hub_methods[] = {
-	{"server.status", m_status, false},
-	{"sessions.list", m_sessions_list, false},
-	{"sessions.kick", m_sessions_kick, true},
-	{"token.add", m_token_add, true},
-	{"token.list", m_token_list, false},
-	{"token.set", m_token_set, true},
-	{"token.remove", m_token_remove, true},
-	{"bans.list", m_bans_list, false},
-	{"bans.remove", m_bans_remove, true},
-	{"metrics.get", m_metrics, false},
-	{"events.subscribe", m_subscribe, false},
-	{NULL, NULL, false},
+	{"server.status", m_status, false, NULL},
+	{"sessions.list", m_sessions_list, false, NULL},
+	{"sessions.kick", m_sessions_kick, true, "id vip token reason"},
+	{"token.add", m_token_add, true, "name expires_in vip max_sessions"},
+	{"token.list", m_token_list, false, NULL},
+	{"token.set", m_token_set, true, "name expires_in max_sessions"},
+	{"token.remove", m_token_remove, true, "name kick"},
+	{"bans.list", m_bans_list, false, NULL},
+	{"bans.remove", m_bans_remove, true, "address addr"},
+	{"metrics.get", m_metrics, false, NULL},
+	{"events.subscribe", m_subscribe, false, NULL},
+	{NULL, NULL, false, NULL},
 };

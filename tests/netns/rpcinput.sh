@@ -208,3 +208,34 @@ PY
 )
 expect_eq "sessions.list asked of a client" "$msg" \
 	"unknown method 'sessions.list': this slopnd is a client, which answers server.status"
+
+# A param the method does not take is refused, naming it and those the
+# method takes, and nothing is done: ignored, a newer slopnctl's param
+# this slopnd does not know looked applied (slopnctl token add
+# --max-sessions 3 against a hub from before the limits made a token
+# without one, and said "limit: none" after success), as did a misspelt
+# one in a script.
+python3 - "$TMP/hub.sock" > "$TMP/unknown.txt" 2>&1 <<'PY' || fail "requests with unknown params: $(cat "$TMP/unknown.txt")"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(5)
+s.connect(sys.argv[1])
+f = s.makefile("rwb")
+for n, (m, p) in enumerate([("token.add", {"name": "newer", "max_sessions": 3, "groups": ["a"]}),
+                            ("token.add", {"name": "typo", "max_sesions": 3}),
+                            ("server.status", {"verbose": True})]):
+    f.write(json.dumps({"jsonrpc": "2.0", "id": n, "method": m, "params": p}).encode() + b"\n")
+    f.flush()
+    r = json.loads(f.readline())
+    e = r.get("error") or {"code": "result", "message": ""}
+    print(m, e["code"], e["message"])
+PY
+grep -qx "token.add -32602 params.groups: token.add takes no such param (only name expires_in vip max_sessions): a typo, or a slopnctl newer than this slopnd?" "$TMP/unknown.txt" ||
+	fail "token.add with a param it does not take: $(cat "$TMP/unknown.txt")"
+grep -q "^token.add -32602 params.max_sesions: token.add takes no such param" "$TMP/unknown.txt" ||
+	fail "token.add with a misspelt param: $(cat "$TMP/unknown.txt")"
+grep -q "^server.status -32602 params.verbose: server.status takes no such param (none at all)" "$TMP/unknown.txt" ||
+	fail "server.status with a param: $(cat "$TMP/unknown.txt")"
+ctl --json token list | jq -e '[.tokens[].name] | index("newer") == null and index("typo") == null' > /dev/null ||
+	fail "a token.add refused for its params added its token"
+ok "params a method does not take are refused, and nothing done"
