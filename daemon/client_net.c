@@ -2,6 +2,7 @@
  * routes, --accept-dns; and all of it as it was when the connection ends. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <linux/if_link.h>
 #include <net/if.h>
@@ -17,6 +18,7 @@
 #include "daemon/timer.h"
 #include "proto/addr.h"
 #include "proto/ipv6.h"
+#include "proto/nameserver.h"
 #include "tun/dns.h"
 #include "tun/netlink.h"
 
@@ -528,6 +530,44 @@ static void subnet_shadowed(const struct client *cl)
 	}
 }
 
+/* A DNS server of resolv.conf's inside a VPN subnet (one the machine
+ * reached out of its own interfaces, through its router say, before the
+ * subnet's route): the machine's queries to it go to the hub now, which
+ * may answer them as it likes, without --accept-dns. Said at each login;
+ * not the hub's address there, nor a server the hub names (a resolv.conf
+ * pointed at the hub's DNS on purpose). */
+static void dns_in_subnet(const struct client *cl, const struct slopn_login_response *r)
+{
+	char text[65536];
+	int fd = open(cl->cfg->resolv_conf, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	ssize_t n = read(fd, text, sizeof(text));
+	close(fd);
+	if (n <= 0)
+		return;
+	struct nameserver ns[8];
+	size_t count = nameservers_parse(text, (size_t)n, ns, 8);
+	for (size_t i = 0; i < count && i < 8; i++) {
+		bool v6 = ns[i].family == AF_INET6;
+		unsigned prefix = v6 ? cl->prefix6 : cl->prefix;
+		const void *net = v6 ? (const void *)&cl->vip6 : &cl->vip;
+		const void *hub = v6 ? (const void *)&cl->hub_vip6 : &r->server_vip;
+		const void *given = v6 ? (const void *)&r->dns6 : &r->dns;
+		size_t alen = v6 ? 16 : 4;
+		if (!prefix || !addr_same_prefix(ns[i].addr, net, prefix) || !memcmp(ns[i].addr, hub, alen) ||
+		    !memcmp(ns[i].addr, given, alen))
+			continue;
+		char a[INET6_ADDRSTRLEN], sub[INET6_ADDRSTRLEN + 8];
+		log_warn("dns: %s names %s as a DNS server, and the VPN subnet the hub gives (%s) holds it: "
+		         "this machine's queries to it go through the tunnel to the hub now, which can "
+		         "answer them as it likes. Ask the hub's admin for another --subnet%s, or give this "
+		         "client --no-route", cl->cfg->resolv_conf,
+		         inet_ntop(ns[i].family, ns[i].addr, a, sizeof(a)),
+		         net_str(ns[i].family, net, prefix, sub, sizeof(sub)), v6 ? "6" : "");
+	}
+}
+
 int client_apply_network(struct client *cl, const struct slopn_login_response *r)
 {
 	char err[512];
@@ -606,6 +646,8 @@ int client_apply_network(struct client *cl, const struct slopn_login_response *r
 				dns_outside_warn(cl, out, dev);
 		}
 	}
+	if (!cl->cfg->no_route && !cl->dns_set)
+		dns_in_subnet(cl, r);
 	return 0;
 }
 
