@@ -516,9 +516,28 @@ static void subnet_shadowed(const struct client *cl)
 			memcpy(net, &cl->vip6, 16);
 		}
 		struct nl_route r;
+		char sub[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], dev[IF_NAMESIZE] = "";
+		/* A wider route of the machine's that the subnet cuts into (a
+		 * network behind its router, another VPN's): what went there to
+		 * the subnet's hosts goes to the hub now. A network beside the
+		 * machine (no gateway) was refused before. */
+		if (nl_route_wider(family, net, prefix, cl->ifindex, &r) > 0) {
+			char gw[INET6_ADDRSTRLEN + 8] = "";
+			if (!r.ifindex || !if_indextoname((unsigned)r.ifindex, dev))
+				snprintf(dev, sizeof(dev), "%s", r.ifindex ? "?" : "several");
+			if (r.via && r.ifindex)
+				snprintf(gw, sizeof(gw), " via %s", inet_ntop(family, r.gw, dst, sizeof(dst)));
+			log_warn("this machine routes %s out of %s%s, and the VPN subnet the hub gives, %s, "
+			         "takes that part of it into %s: what went to hosts there goes to the hub "
+			         "now (a network behind a router, another VPN's?). Ask the hub's admin for "
+			         "another --subnet%s, or give this client --no-route",
+			         net_str(family, r.dst, r.prefix, sub, sizeof(sub)), dev, gw,
+			         net_str(family, net, prefix, dst, sizeof(dst)), cl->tunname,
+			         family == AF_INET6 ? "6" : "");
+		}
 		if (nl_route_shadowing(family, net, prefix, cl->ifindex, &r) <= 0)
 			continue;
-		char sub[INET6_ADDRSTRLEN + 8], dst[INET6_ADDRSTRLEN + 8], dev[IF_NAMESIZE] = "";
+		dev[0] = '\0';
 		if (!r.ifindex || !if_indextoname((unsigned)r.ifindex, dev))
 			snprintf(dev, sizeof(dev), "%s", r.ifindex ? "?" : "several");
 		log_warn("this machine routes %s, in the VPN subnet %s, out of %s, not into %s: what "

@@ -654,6 +654,34 @@ int nl_route_shadowing(int family, const void *net, unsigned prefix, int except,
 	return nl_route_find(family, shadows, &q, found);
 }
 
+struct wider_walk {
+	struct shadow_query q;
+	struct nl_route *best;
+	bool found;
+};
+
+static void wider(const struct nl_route *r, void *data)
+{
+	struct wider_walk *w = data;
+	const struct shadow_query *q = &w->q;
+	if (r->table == RT_TABLE_MAIN && r->proto != SLOPN_RTPROT &&
+	    !(r->ifindex && r->ifindex == q->except) && r->prefix < q->prefix &&
+	    r->prefix >= (q->family == AF_INET6 ? 16u : 8u) &&
+	    addr_same_prefix(q->net, r->dst, r->prefix) && (!w->found || r->prefix > w->best->prefix)) {
+		*w->best = *r;
+		w->found = true;
+	}
+}
+
+int nl_route_wider(int family, const void *net, unsigned prefix, int except,
+                   struct nl_route *found)
+{
+	struct wider_walk w = {{family, except, net, prefix}, found, false};
+	if (nl_route_each(family, wider, &w) < 0)
+		return -1;
+	return w.found ? 1 : 0;
+}
+
 struct default_search {
 	int oif;
 	bool oifs; /* a default route out of several interfaces */

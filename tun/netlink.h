@@ -105,6 +105,12 @@ bool nl_route_lan_holds(const struct nl_route *r, int family, const void *net, u
  * listed. */
 int nl_route_shadowing(int family, const void *net, unsigned prefix, int except,
                        struct nl_route *found);
+/* The other way round: such a route that holds all of net/prefix at a
+ * shorter prefix, one of /8 (IPv6 /16) or longer (not a way out such as a
+ * default route), whose part net/prefix a route of that prefix takes
+ * (another VPN's network, a site's behind a router). The longest such. */
+int nl_route_wider(int family, const void *net, unsigned prefix, int except,
+                   struct nl_route *found);
 
 /* The interface of the main table's IPv4 (IPv6) default route (a multipath
  * one's when its next hops share it). -1 with ENOENT if none, ENOTUNIQ if
