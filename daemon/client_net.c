@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
@@ -123,16 +124,29 @@ struct lan_walk {
 	struct prefix_set *lan, *tun;
 };
 
+/* A network the machine reaches another way than the TUN, not a way out
+ * (/8, IPv6 /16, or longer): behind its router, through another VPN. Its
+ * hosts' packets do not come through the tunnel (the kernel's strict
+ * rp_filter would drop them too), as nl_route_wider has them. */
+static bool reached_elsewhere(const struct nl_route *r, int family, int except)
+{
+	return r->table == RT_TABLE_MAIN && r->proto != SLOPN_RTPROT &&
+	       !(r->ifindex && r->ifindex == except) && r->prefix >= (family == AF_INET6 ? 16u : 8u) &&
+	       (r->via || !has_neighbours(r->ifindex));
+}
+
 /* A network beside this machine, as in_lan sees one (not fe80::/64: a
- * link-scoped source is dropped anyway); or a route into the TUN. */
+ * link-scoped source is dropped anyway), or one reached elsewhere; or a
+ * route into the TUN. */
 static void add_lan(const struct nl_route *r, void *data)
 {
 	struct lan_walk *w = data;
 	size_t alen = w->family == AF_INET6 ? 16 : 4;
 	if (r->ifindex && r->ifindex == w->except)
 		prefix_set_put(w->tun, r->dst, r->prefix, alen);
-	else if (nl_route_lan_holds(r, w->family, r->dst, r->prefix, w->except) &&
-	         !(w->family == AF_INET6 && ipv6_link_scoped(r->dst)) && has_neighbours(r->ifindex))
+	else if (!(w->family == AF_INET6 && ipv6_link_scoped(r->dst)) &&
+	         ((nl_route_lan_holds(r, w->family, r->dst, r->prefix, w->except) &&
+	           has_neighbours(r->ifindex)) || reached_elsewhere(r, w->family, w->except)))
 		prefix_set_put(w->lan, r->dst, r->prefix, alen); /* each: the longest is compared */
 }
 

@@ -37,6 +37,38 @@ expect_eq "warnings of wider routes the VPN subnets take part of (not the defaul
 	"$(grep -c 'takes that part of it into' "$TMP/c1.log")" 2
 ok "c1 names its routes through its router that the VPN subnets take part of"
 
+# Nor does a packet from the hub come from such a network: c1 reaches
+# 198.51.0.0/16 through its router, so one from 198.51.7.7 through the
+# tunnel is spoofed (dropped and counted), as one from its LAN is; one from
+# 203.0.113.7, the internet beyond its default route, is taken as before.
+ip -n "$RUN-hub" addr add 198.51.7.7/32 dev lo
+ip -n "$RUN-hub" addr add 203.0.113.7/32 dev lo
+nsx c1 python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("198.51.100.2", 7777))
+s.settimeout(3)
+while True:
+    try:
+        d, a = s.recvfrom(100)
+    except socket.timeout:
+        break
+    print(a[0], flush=True)' > "$TMP/got" &
+PIDS+=($!)
+lpid=$!
+spoofed=$(client_status c1 totals.drops.spoofed)
+nap 0.5
+for src in 198.51.7.7 203.0.113.7; do
+	nsx hub python3 -c 'import socket, sys
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind((sys.argv[1], 0))
+s.sendto(b"x", ("198.51.100.2", 7777))' "$src"
+done
+wait "$lpid"
+expect_eq "what c1 took from the hub" "$(tr '\n' ' ' < "$TMP/got")" "203.0.113.7 "
+expect_eq "c1's spoofed drops" "$(client_status c1 totals.drops.spoofed)" "$((spoofed + 1))"
+ok "c1 drops a packet from the hub as from a network behind its router, and takes one from the internet"
+
 start_client c1:nr --tun slopn1 --no-route --resolv-conf "$TMP/resolv.conf"
 wait_connected c1:nr 198.51.100.3
 grep -Eq "as a DNS server|takes that part of it" "$TMP/c1-nr.log" && fail "c1:nr (--no-route) warned: $(grep 'as a DNS server' "$TMP/c1-nr.log")"
