@@ -271,6 +271,24 @@ static void client_line(struct conn *c, const char *line, size_t len)
 	sd_notifyf(0, "STATUS=connected to %s as %s", cl->cfg->server, vip);
 }
 
+/* Whether an ICMP error from the hub (one about our own packet) is about
+ * a packet the machine sent into the tunnel: its destination taken there
+ * by a route into the TUN at least as long as any out of its networks
+ * beside and behind (cl->lan4/lan6, as the spoofing check has them). One
+ * about a host reached another way (our QUIC packets to the hub, a
+ * server behind the router) would have the kernel take the hub's "too
+ * big" for that host's path: a hub could make it 552 bytes for any of
+ * them. Not judged when the lists are incomplete. */
+static bool error_through_tun(const struct client *cl, bool v6, const uint8_t *pkt, size_t n)
+{
+	uint8_t dst[16];
+	const struct prefix_set *tun = v6 ? &cl->tun6 : &cl->tun4, *lan = v6 ? &cl->lan6 : &cl->lan4;
+	if (!icmp_error_quoted_dst(pkt, n, dst) || tun->full || lan->full)
+		return true;
+	int t = prefix_set_longest(tun, dst);
+	return t >= 0 && t >= prefix_set_longest(lan, dst);
+}
+
 static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 {
 	struct client *cl = c->owner;
@@ -302,7 +320,8 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	 * packets that did not go through the tunnel (a "too big" about our
 	 * own QUIC packets). */
 	if (!ours || icmp_error_foreign(pkt, n, pkt[0] >> 4 == 6 ? cl->vip6.s6_addr
-	                                                       : (const uint8_t *)&cl->vip)) {
+	                                                       : (const uint8_t *)&cl->vip) ||
+	    !error_through_tun(cl, v6, pkt, n)) {
 		c->stats.drop[DROP_NO_ROUTE]++;
 		return;
 	}

@@ -177,6 +177,31 @@ bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own)
 	return at + 16 > ip.total_len || memcmp(pkt + at + 12, own, 4) != 0;
 }
 
+bool icmp_error_quoted_dst(const uint8_t *pkt, size_t len, uint8_t dst[16])
+{
+	struct ipv4_info ip;
+	struct ipv6_info ip6;
+	size_t at;
+	if (len && pkt[0] >> 4 == 6) {
+		if (ipv6_parse(pkt, len, &ip6) != IPV6_OK || upper_layer(pkt, &ip6, &at) != ICMP6_PROTO ||
+		    at >= ip6.total_len || pkt[at] >= 128 || at + 8 + 40 > ip6.total_len)
+			return false;
+		memcpy(dst, pkt + at + 8 + 24, 16);
+		return true;
+	}
+	if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.protocol != ICMP_PROTO ||
+	    (pkt[6] << 8 | pkt[7]) & 0x1fff || ip.total_len < ip.header_len + 1u)
+		return false;
+	uint8_t type = pkt[ip.header_len];
+	if (type != 3 && type != 4 && type != 5 && type != 11 && type != 12)
+		return false;
+	at = ip.header_len + 8u;
+	if (at + 20 > ip.total_len)
+		return false;
+	memcpy(dst, pkt + at + 16, 4);
+	return true;
+}
+
 /* The reasons of an unreachable, as an attempt's error says them: after
  * "ADDRESS answered with ICMP". */
 #define NET_UNREACH "network unreachable: no route to the hub's network from there (is the " \

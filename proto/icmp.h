@@ -42,6 +42,13 @@ size_t icmp6_packet_too_big(const uint8_t *pkt, size_t len, const uint8_t from[1
  * Anything else, and fragments after the first (nothing in them to judge;
  * their first was judged), is not. */
 bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own);
+/* Whether pkt is such an error whose quote reaches its packet's
+ * destination: then that destination (4 or 16 bytes, the family's) in
+ * dst. An error about a packet that did not go into the tunnel (one to a
+ * host the machine reaches another way) is the hub's to send no more
+ * than one about another's packet: the kernel would take its "too big"
+ * for that host's path. */
+bool icmp_error_quoted_dst(const uint8_t *pkt, size_t len, uint8_t dst[16]);
 
 /* What an ICMP (v6 false) or ICMPv6 error about a packet we sent says,
  * by its type and code. */

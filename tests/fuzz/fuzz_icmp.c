@@ -57,6 +57,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	static const uint8_t own[16] = {10, 100, 0, 2};
 	(void)icmp_error_foreign(pkt, size, own);
+	/* A quoted destination is there only in an error, whose quote then
+	 * reaches its source too: an IPv4 one is not foreign to that source,
+	 * and the destination is the quote's. */
+	uint8_t qdst[16];
+	if (icmp_error_quoted_dst(pkt, size, qdst) && pkt[0] >> 4 == 4) {
+		size_t ihl = (size_t)(pkt[0] & 15) * 4;
+		if (icmp_error_foreign(pkt, size, pkt + ihl + 8 + 12) ||
+		    memcmp(qdst, pkt + ihl + 8 + 16, 4) != 0)
+			abort();
+	}
 	/* The same IPv6 packet behind k more destination options headers (8
 	 * bytes, padding only), k from 1 to 64 by the flow label's last byte: the
 	 * kernel walks them all, so the judgement must not change. */

@@ -69,6 +69,44 @@ expect_eq "what c1 took from the hub" "$(tr '\n' ' ' < "$TMP/got")" "203.0.113.7
 expect_eq "c1's spoofed drops" "$(client_status c1 totals.drops.spoofed)" "$((spoofed + 1))"
 ok "c1 drops a packet from the hub as from a network behind its router, and takes one from the internet"
 
+# An ICMP "fragmentation needed" from the hub about a packet of c1's VIP
+# to a host it never sends through the tunnel (one behind its router, one
+# beyond its default route) is dropped: the kernel, with a socket of that
+# port (a UDP listener on any address, as avahi's), would take 552 bytes
+# for the path to that host, out of c1's own interface, for 10 minutes.
+# One about a packet to the hub's VIP, in the tunnel, is taken.
+nsx c1 python3 -c 'import socket, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.bind(("0.0.0.0", 5000))
+time.sleep(20)' &
+PIDS+=($!)
+lpid=$!
+nap 0.5
+no_route=$(client_status c1 totals.drops.no_route)
+for dst in 198.51.7.9 203.0.113.9 198.51.100.1; do
+	nsx hub python3 -c 'import socket, struct, sys
+def csum(b):
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16:
+        s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+q = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 28, 1, 0x4000, 64, 17, 0,
+                socket.inet_aton("198.51.100.2"), socket.inet_aton(sys.argv[1]))
+q = q[:10] + struct.pack("!H", csum(q)) + q[12:] + struct.pack("!HHHH", 5000, 53, 8, 0)
+m = struct.pack("!BBHHH", 3, 4, 0, 0, 552) + q
+m = m[:2] + struct.pack("!H", csum(m)) + m[4:]
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+s.sendto(m, ("198.51.100.2", 0))' "$dst"
+done
+# mtu_of DST: the path MTU c1's kernel keeps for DST, "-" when none.
+mtu_of() { nsx c1 ip -4 route get "$1" | grep -o "mtu [0-9]*" || echo -; }
+mtu_of_is() { [ "$(mtu_of "$1")" = "$2" ]; }
+wait_until 3 "c1's path MTU to the hub's VIP from its error" mtu_of_is 198.51.100.1 "mtu 552"
+expect_eq "c1's path MTUs to 198.51.7.9 and 203.0.113.9" "$(mtu_of 198.51.7.9) $(mtu_of 203.0.113.9)" "- -"
+expect_eq "c1's no_route drops" "$(client_status c1 totals.drops.no_route)" "$((no_route + 2))"
+kill "$lpid"
+ok "c1 drops the hub's 'too big' about hosts it reaches another way, and takes one about the hub's VIP"
+
 start_client c1:nr --tun slopn1 --no-route --resolv-conf "$TMP/resolv.conf"
 wait_connected c1:nr 198.51.100.3
 grep -Eq "as a DNS server|takes that part of it" "$TMP/c1-nr.log" && fail "c1:nr (--no-route) warned: $(grep 'as a DNS server' "$TMP/c1-nr.log")"

@@ -240,6 +240,48 @@ static void foreign_errors(void **state)
 	assert_true(icmp_error_foreign(out6, 40 + 8 + 20, own6));
 }
 
+/* The destination of the packet an error quotes: the client holds it
+ * against its routes into the tunnel. */
+static void quoted_destination(void **state)
+{
+	(void)state;
+	uint8_t p[1280], out[96], dst[16] = {0};
+	uint32_t from;
+	inet_pton(AF_INET, "10.100.0.1", &from);
+	packet(p, 6, 0x4000, 0x9c);                              /* TCP 10.100.0.2 -> 198.51.100.7 */
+	size_t n = icmp4_frag_needed(p, sizeof(p), from, 1200, out, sizeof(out));
+	assert_true(icmp_error_quoted_dst(out, n, dst));
+	assert_memory_equal(dst, "\xc6\x33\x64\x07", 4);
+	out[20] = 5;                                             /* a redirect: an error too */
+	assert_true(icmp_error_quoted_dst(out, n, dst));
+	out[20] = 0;                                             /* echo reply: no quote */
+	assert_false(icmp_error_quoted_dst(out, n, dst));
+	out[20] = 3;
+	out[2] = 0, out[3] = 28 + 19;                            /* quote cut before its end */
+	assert_false(icmp_error_quoted_dst(out, 28 + 19, dst));
+	out[3] = 28 + 20;
+	assert_true(icmp_error_quoted_dst(out, 28 + 20, dst));
+	out[2] = 0, out[3] = (uint8_t)n;
+	out[7] = 1;                                              /* a later fragment */
+	assert_false(icmp_error_quoted_dst(out, n, dst));
+	assert_false(icmp_error_quoted_dst(p, sizeof(p), dst));  /* not ICMP */
+
+	uint8_t p6[1280], out6[1280], from6[16], want6[16];
+	inet_pton(AF_INET6, "fd00::1", from6);
+	packet6(p6, 6, 0x9c);
+	memcpy(want6, p6 + 24, 16);
+	n = icmp6_packet_too_big(p6, sizeof(p6), from6, 1300, out6, sizeof(out6));
+	assert_true(icmp_error_quoted_dst(out6, n, dst));
+	assert_memory_equal(dst, want6, 16);
+	out6[40] = 129;                                          /* echo reply */
+	assert_false(icmp_error_quoted_dst(out6, n, dst));
+	out6[40] = 1;                                            /* cut before the destination's end */
+	out6[4] = 0, out6[5] = 8 + 39;
+	assert_false(icmp_error_quoted_dst(out6, 40 + 8 + 39, dst));
+	out6[5] = 8 + 40;
+	assert_true(icmp_error_quoted_dst(out6, 40 + 8 + 40, dst));
+}
+
 /* pkt (an IPv6 packet of n bytes) with k destination options headers (8
  * bytes, padding only) after its fixed header, into out; its length. */
 static size_t behind_dstopts(uint8_t *out, const uint8_t *pkt, size_t n, size_t k)
@@ -370,6 +412,7 @@ int main(void)
 		cmocka_unit_test(packet_too_big),
 		cmocka_unit_test(no_packet_too_big_due),
 		cmocka_unit_test(foreign_errors),
+		cmocka_unit_test(quoted_destination),
 		cmocka_unit_test(foreign_errors_behind_headers),
 		cmocka_unit_test(error_kinds),
 	};
