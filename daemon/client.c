@@ -333,9 +333,11 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 	int lan = prefix_set_longest(v6 ? &cl->lan6 : &cl->lan4, src);
 	/* A route into the TUN more specific than the LAN's takes that part of
 	 * it through the tunnel (a site behind the hub): its hosts' packets come
-	 * from the hub, as the kernel's own routing has it. */
+	 * from the hub, as the kernel's own routing has it. One as specific
+	 * too: another client of the same hub on this machine has the same
+	 * subnet's route into its TUN (underlay6.sh's second clients). */
 	if (prefix_set_holds(v6 ? &cl->own6 : &cl->own4, src) ||
-	    (lan >= 0 && lan >= prefix_set_longest(v6 ? &cl->tun6 : &cl->tun4, src))) {
+	    (lan >= 0 && lan > prefix_set_longest(v6 ? &cl->tun6 : &cl->tun4, src))) {
 		c->stats.drop[DROP_SPOOFED]++;
 		return;
 	}
