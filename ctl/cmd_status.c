@@ -153,9 +153,9 @@ static void show_client(struct answer *an, json_t *r, FILE *out)
 		         has_watch ? ", sooner if the hub answers a probe, sent every " : "",
 		         has_watch ? w : "");
 	}
-	const char *version = ans_str(an, r, "version", REQUIRED);
-	fprintf(out, "role:      client\nversion:   %s\nserver:    %s%s%s\nconnected: %s%s\n",
-	        version, server, at ? " at " : "", at ? addr : "", up ? "yes" : "no", doing);
+	const char *version = ans_str(an, r, "version", REQUIRED), *build = ans_str(an, r, "build", OPTIONAL);
+	fprintf(out, "role:      client\nversion:   %s%s%s%s\nserver:    %s%s%s\nconnected: %s%s\n",
+	        version, build ? " (build " : "", build ? build : "", build ? ")" : "", server, at ? " at " : "", at ? addr : "", up ? "yes" : "no", doing);
 	if (!up && problem)
 		fprintf(out, "problem:   %s\n", problem);
 	if (ans_int(an, r, "attempts", OPTIONAL, 0, INT64_MAX, &attempts) && !up && attempts)
@@ -232,8 +232,11 @@ static void show_hub(struct answer *an, json_t *r, FILE *out)
 	/* One by one, so that the first problem is the first field's. */
 	const char *version = ans_str(an, r, "version", REQUIRED), *listen = ans_str(an, r, "listen", REQUIRED);
 	const char *subnet = ans_str(an, r, "subnet", REQUIRED), *hub_vip = ans_str(an, r, "hub_vip", REQUIRED);
-	fprintf(out, "role:      server\nversion:   %s\nlisten:    %s\nsubnet:    %s (hub %s)\n",
-	        version, listen, subnet, hub_vip);
+	/* An older slopnd sends no build. */
+	const char *build = ans_str(an, r, "build", OPTIONAL);
+	fprintf(out, "role:      server\nversion:   %s%s%s%s\nlisten:    %s\nsubnet:    %s (hub %s)\n",
+	        version, build ? " (build " : "", build ? build : "", build ? ")" : "", listen, subnet,
+	        hub_vip);
 	print_tun(an, r, out);
 	const char *subnet6 = ans_str(an, r, "subnet6", OPTIONAL);
 	if (subnet6)

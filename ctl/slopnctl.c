@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "build.h"
 #include "ctl/slopnctl.h"
 
 const char *sock_path;
@@ -260,7 +261,7 @@ static int global(const struct command *c, int o, const char *arg)
 		return 1;
 	case G_JSON: json_out = true; return 1;
 	case G_HELP: return 0;
-	case G_VERSION: puts("slopnctl " SLOPN_VERSION); return 0;
+	case G_VERSION: puts("slopnctl " SLOPN_VERSION " (build " SLOPN_BUILD ")"); return 0;
 	}
 	return 1;
 }

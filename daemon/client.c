@@ -1,5 +1,6 @@
 /* The client: one QUIC connection to the hub at a time, one TUN device that
  * stays up across reconnects. */
+#include "build.h"
 #include "daemon/client.h"
 #include "daemon/client_int.h"
 
@@ -1094,8 +1095,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		vip6 = json_string(inet_ntop(AF_INET6, &cl->vip6, a, sizeof(a)));
 		hub6 = json_string(inet_ntop(AF_INET6, &cl->hub_vip6, b, sizeof(b)));
 	}
-	json_t *r = json_pack("{s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
-		"version", SLOPN_VERSION, "role", "client", "server", cl->cfg->server, "connected", up,
+	json_t *r = json_pack("{s:s, s:s, s:s, s:s, s:b, s:o, s:o, s:o, s:o, s:{s:I, s:I, s:I, s:I, s:o}, s:o}",
+		"version", SLOPN_VERSION, "build", SLOPN_BUILD, "role", "client", "server", cl->cfg->server, "connected", up,
 		"vip", vip, "hub_vip", hub, "since", since, "rtt_ms", rtt,
 		"totals", "rx_pkts", (json_int_t)t.rx_pkts, "rx_bytes", (json_int_t)t.rx_bytes,
 		"tx_pkts", (json_int_t)t.tx_pkts, "tx_bytes", (json_int_t)t.tx_bytes, "drops", drops,

@@ -1,3 +1,4 @@
+#include "build.h"
 #include "daemon/config.h"
 
 #include <arpa/inet.h>
@@ -868,7 +869,7 @@ int config_parse(struct config *c, int argc, char **argv)
 		print_flags(argc > 2 ? argv[2] : "", argc > 3 ? argv[3] : "");
 		return 1;
 	} else if (!strcmp(role, "--version")) {
-		puts("slopnd " SLOPN_VERSION);
+		puts("slopnd " SLOPN_VERSION " (build " SLOPN_BUILD ")");
 		return 1;
 	} else {
 		log_err("unknown role '%s'", role);

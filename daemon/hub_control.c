@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "build.h"
 #include "daemon/dataplane.h"
 #include "daemon/hub.h"
 #include "daemon/log.h"
@@ -32,8 +33,8 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 		json_object_set_new(admission, admit_counter_names[i].name,
 		                    json_integer((json_int_t)admit_counter(&s->adm, i)));
 	json_t *r = json_pack(
-		"{s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
-		"version", SLOPN_VERSION, "role", "server", "listen", s->listen,
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:i, s:I, s:s, s:b, s:{s:I, s:I, s:I, s:I, s:o}, s:o, s:o}",
+		"version", SLOPN_VERSION, "build", SLOPN_BUILD, "role", "server", "listen", s->listen,
 		"subnet", subnet, "hub_vip", ip4str(pool_hub_addr(&s->addrs.pool), hub),
 		"sessions", (int)n, "uptime", (json_int_t)((timer_now_usec() - s->started_mono) / 1000000),
 		"pin", s->id.pin, "spoke_to_spoke", s->spoke_to_spoke,

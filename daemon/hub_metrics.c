@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "build.h"
 #include "daemon/hub.h"
 #include "daemon/log.h"
 #include "daemon/metrics_http.h"
@@ -69,7 +70,7 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	uint64_t now = conn_now() / NGTCP2_SECONDS;
 
 	family(f, "slopn_info", "gauge", "The hub's version and key pin.");
-	fprintf(f, "slopn_info{version=\"%s\",pin=\"%s\"} 1\n", SLOPN_VERSION, s->id.pin);
+	fprintf(f, "slopn_info{version=\"%s\",build=\"%s\",pin=\"%s\"} 1\n", SLOPN_VERSION, SLOPN_BUILD, s->id.pin);
 	family(f, "slopn_start_time_seconds", "gauge", "When the hub started, in Unix time.");
 	fprintf(f, "slopn_start_time_seconds %lld\n", (long long)hub_started(s));
 	family(f, "slopn_sessions", "gauge", "Sessions logged in now.");

@@ -22,6 +22,15 @@ for n in hub c1 c2; do
 done
 ok "no warnings at a plain start"
 
+# Which build runs (git describe's commit, or "unknown" outside a git
+# checkout): --version, and both roles' status, say the same.
+build=$("$SLOPND" --version | sed -n 's/^slopnd [^ ]* (build \(.*\))$/\1/p')
+[ -n "$build" ] || fail "slopnd --version names no build: $("$SLOPND" --version)"
+expect_eq "the hub's build in its status" "$(ctl --json status | jf build)" "$build"
+expect_eq "c1's build in its status" "$(client_status c1 build)" "$build"
+ctl status | grep -qx "version:   [^ ]* (build $build)" || fail "slopnctl status: $(ctl status | grep version)"
+ok "the build, $build, in --version and both roles' status"
+
 nsx c1 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c1 cannot ping the hub VIP"
 ok "c1 -> hub"
 nsx c2 ping -c 3 -i 0.2 -W 2 10.100.0.1 >/dev/null || fail "c2 cannot ping the hub VIP"
