@@ -32,6 +32,7 @@
 #include "daemon/timer.h"
 #include "daemon/tls.h"
 #include "proto/ipv6.h"
+#include "proto/jsonfile.h"
 #include "proto/jsonrpc.h"
 #include "proto/login.h"
 #include "tun/nat.h"
@@ -1368,6 +1369,14 @@ int server_run(const struct config *cfg)
 	char path[4096], err[256];
 	snprintf(path, sizeof(path), "%s/tokens.json", cfg->state_dir);
 	int tr = tokens_load(&s->tokens, path, err, sizeof(err)), terr = errno;
+	if (tr == -2 && strstr(err, JSONFILE_NEWER)) {
+		/* Not damaged: a rollback. This slopnd would drop what it cannot
+		 * read if it wrote the file. */
+		log_err("token store %s was written by a newer slopnd: %s. Start that slopnd again, "
+		        "or put back a backup from before it (see UPGRADES AND ROLLBACKS in slopnd(8))",
+		        path, err);
+		goto out;
+	}
 	if (tr == -2) {
 		/* Moving it away is no repair: the clients' tokens go with it. */
 		log_err("token store %s is damaged: %s (repair it, or restore a backup; moved away, the "

@@ -37,8 +37,8 @@ json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_
 	else if (!json_is_integer(ver))
 		snprintf(err, errlen, "version: expected the number %d", version);
 	else if (json_integer_value(ver) > version)
-		snprintf(err, errlen, "version %" JSON_INTEGER_FORMAT ": expected %d (a file of a newer "
-		         "slopnd?)", json_integer_value(ver), version);
+		snprintf(err, errlen, "version %" JSON_INTEGER_FORMAT ": expected %d (" JSONFILE_NEWER ")",
+		         json_integer_value(ver), version);
 	else if (json_integer_value(ver) != version)
 		snprintf(err, errlen, "version %" JSON_INTEGER_FORMAT ": expected %d",
 		         json_integer_value(ver), version);

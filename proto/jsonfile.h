@@ -13,7 +13,9 @@ char *jsonfile_dump(json_t *root);
 
 /* A state file's JSON object with "version": version. The root (the
  * caller's to json_decref), or NULL with err saying why ("line 3 column 7:
- * ..." for bad JSON). */
+ * ..." for bad JSON; JSONFILE_NEWER in it for a version above ours: not
+ * damaged, a newer slopnd's). */
+#define JSONFILE_NEWER "a file of a newer slopnd?"
 json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_t errlen);
 
 /* Parses one entry of a list into element idx of v (an array of such

@@ -233,6 +233,14 @@ wait "$(pid_of hub:bad)"; rc=$?
 grep -q "token store $TMP/hub-state/tokens.json is damaged: line 1 column [0-9]*: .* (repair it, or restore a backup; moved away, the hub starts with no tokens and refuses every client with a token of its own for good (exit 3) until each is given a new token)$" "$TMP/hub-bad.log" ||
 	fail "corrupt file: $(cat "$TMP/hub-bad.log")"
 ok "a corrupt tokens.json stops the hub with file and position"
+# One of a newer slopnd (a rollback) is not damaged: said so, with what to do.
+printf '{"version":2,"tokens":[]}' > "$TMP/hub-state/tokens.json"
+start hub:newer server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/bad.sock"
+wait "$(pid_of hub:newer)"; rc=$?
+[ $rc -ne 0 ] || fail "hub started with a tokens.json of a newer format"
+grep -q "token store $TMP/hub-state/tokens.json was written by a newer slopnd: version 2: expected 1 (a file of a newer slopnd?). Start that slopnd again, or put back a backup from before it" "$TMP/hub-newer.log" ||
+	fail "newer file: $(cat "$TMP/hub-newer.log")"
+ok "a tokens.json of a newer slopnd stops the hub, said as such"
 
 # A hand-written file, then SIGHUP: the new token is honoured, sessions stay.
 hash=$(printf %s "hand-made-secret" | sha256sum | cut -d' ' -f1)
