@@ -29,6 +29,7 @@
 #include "daemon/nftwatch.h"
 #include "daemon/timer.h"
 #include "tun/killswitch.h"
+#include "tun/tun.h"
 
 /* The table for a client of these settings (replacing one that is there). */
 static int put_in(const struct config *c, const char *tun, const struct sockaddr_storage *hubs,
@@ -167,6 +168,27 @@ static bool other_in(const char *tun, const char *flag)
 	return true;
 }
 
+/* Other TUN devices in use here (a hub on this machine, another VPN): the
+ * table drops their traffic too, and a hub's clients lose it without a
+ * word. Said without --allow-lan, which may be all they need. */
+static void other_tuns_warn(const struct client *cl)
+{
+	if (cl->cfg->nallow_lan + cl->cfg->nallow_lan6)
+		return;
+	struct if_nameindex *ifs = if_nameindex();
+	for (struct if_nameindex *i = ifs; i && i->if_index; i++) {
+		char flags[64 + IF_NAMESIZE];
+		snprintf(flags, sizeof(flags), "/sys/class/net/%s/tun_flags", i->if_name);
+		if (!strcmp(i->if_name, cl->tunname) || access(flags, F_OK) != 0 || !tun_held(i->if_name))
+			continue;
+		log_warn("--kill-switch: the TUN %s is in use by another program (a hub on this machine? "
+		         "another VPN?): what goes in and out of it is dropped too, unless --allow-lan "
+		         "names its networks (a hub's: its --subnet and its clients' networks)", i->if_name);
+	}
+	if (ifs)
+		if_freenameindex(ifs);
+}
+
 int client_killswitch_start(struct client *cl)
 {
 	char t[NFT_TABLE_NAME_MAX], marker[PATH_MAX];
@@ -184,6 +206,7 @@ int client_killswitch_start(struct client *cl)
 	}
 	if (other_in(cl->tunname, "--kill-switch"))
 		return -1;
+	other_tuns_warn(cl);
 	marker_put(marker, cl->cfg->state_dir, t);
 	/* A name needs DNS for its first lookup; an address goes into the
 	 * rules with the first attempt, a moment from now. */

@@ -70,3 +70,15 @@ said=$(client_status c1:d last_error)
 nsx c1 nft delete table inet fwtest
 wait_until 15 "c1:d connected once the rule went" client_connected c1:d
 ok "sends refused by a rule here: said ('...${said#*; }'), and connected once the rule went"
+
+# A hub on c1's machine (its TUN hubt0 in use): a --kill-switch client
+# there would cut the hub's traffic off too, and says so.
+stop c1:d
+start c1:hub server --listen 192.0.2.11:4343 --state-dir "$TMP/c1hub-state" --token other \
+	--control "$TMP/c1hub.sock" --subnet 10.102.0.0/24 --tun hubt0
+wait_hub "$TMP/c1hub.sock"
+start_client c1:e --tun vpnE --full-tunnel --kill-switch
+wait_log c1:e "warning: --kill-switch: the TUN hubt0 is in use by another program \(a hub on this machine\? another VPN\?\)" 10
+grep -q "the TUN vpnE is in use" "$TMP/c1-e.log" && fail "c1:e warned of its own TUN"
+stop c1:e
+ok "a kill switch beside a hub on the same machine warns of the hub's TUN"
