@@ -71,6 +71,20 @@ size_t icmp4_frag_needed(const uint8_t *pkt, size_t len, uint32_t from, size_t m
 #define UPPER_LATER_FRAGMENT (-1) /* a fragment after the first: its headers are in the first */
 #define UPPER_CUT (-2)            /* the header chain runs past the packet */
 
+/* An IPv4 ICMP error (unreachable, source quench, redirect, time exceeded,
+ * parameter problem), not a fragment of one: where the packet it quotes
+ * starts, or 0. */
+static size_t icmp4_error_quote(const uint8_t *pkt, size_t len, struct ipv4_info *ip)
+{
+	if (ipv4_parse(pkt, len, ip) != IPV4_OK || ip->protocol != ICMP_PROTO ||
+	    (pkt[6] << 8 | pkt[7]) & 0x1fff || ip->total_len < ip->header_len + 1u)
+		return 0;
+	uint8_t type = pkt[ip->header_len];
+	if (type != 3 && type != 4 && type != 5 && type != 11 && type != 12)
+		return 0;
+	return ip->header_len + 8u;
+}
+
 /* The upper-layer protocol of an IPv6 packet, past its extension headers,
  * and where its header starts; or one of the two above. Any number of
  * headers is followed, as Linux does: each is 8 bytes at least, so the
@@ -167,13 +181,8 @@ bool icmp_error_foreign(const uint8_t *pkt, size_t len, const uint8_t *own)
 		 * the quoted header's first 8 bytes. */
 		return at + 8 + 8 + 16 > ip6.total_len || memcmp(pkt + at + 16, own, 16) != 0;
 	}
-	if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.protocol != ICMP_PROTO ||
-	    (pkt[6] << 8 | pkt[7]) & 0x1fff || ip.total_len < ip.header_len + 1u)
+	if (!(at = icmp4_error_quote(pkt, len, &ip)))
 		return false;
-	uint8_t type = pkt[ip.header_len];
-	if (type != 3 && type != 4 && type != 5 && type != 11 && type != 12)
-		return false;
-	at = ip.header_len + 8u;
 	return at + 16 > ip.total_len || memcmp(pkt + at + 12, own, 4) != 0;
 }
 
@@ -189,13 +198,8 @@ bool icmp_error_quoted_dst(const uint8_t *pkt, size_t len, uint8_t dst[16])
 		memcpy(dst, pkt + at + 8 + 24, 16);
 		return true;
 	}
-	if (ipv4_parse(pkt, len, &ip) != IPV4_OK || ip.protocol != ICMP_PROTO ||
-	    (pkt[6] << 8 | pkt[7]) & 0x1fff || ip.total_len < ip.header_len + 1u)
+	if (!(at = icmp4_error_quote(pkt, len, &ip)))
 		return false;
-	uint8_t type = pkt[ip.header_len];
-	if (type != 3 && type != 4 && type != 5 && type != 11 && type != 12)
-		return false;
-	at = ip.header_len + 8u;
 	if (at + 20 > ip.total_len)
 		return false;
 	memcpy(dst, pkt + at + 16, 4);
