@@ -2,7 +2,6 @@
  * routes, --accept-dns; and all of it as it was when the connection ends. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
@@ -571,16 +570,8 @@ static void subnet_shadowed(const struct client *cl)
  * pointed at the hub's DNS on purpose). */
 static void dns_in_subnet(const struct client *cl, const struct slopn_login_response *r)
 {
-	char text[65536];
-	int fd = open(cl->cfg->resolv_conf, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, text, sizeof(text));
-	close(fd);
-	if (n <= 0)
-		return;
 	struct nameserver ns[8];
-	size_t count = nameservers_parse(text, (size_t)n, ns, 8);
+	size_t count = dns_servers(cl->cfg->resolv_conf, ns, 8);
 	for (size_t i = 0; i < count && i < 8; i++) {
 		bool v6 = ns[i].family == AF_INET6;
 		unsigned prefix = v6 ? cl->prefix6 : cl->prefix;

@@ -1,4 +1,5 @@
 #include "tun/dns.h"
+#include "proto/nameserver.h"
 #include "tun/statefile.h"
 
 #include <arpa/inet.h>
@@ -255,4 +256,13 @@ int dns_restore(const char *path, const char *bak, char *err, size_t errlen)
 	}
 	unlink(bak);
 	return DNS_RESTORED;
+}
+
+size_t dns_servers(const char *path, struct nameserver *out, size_t max)
+{
+	static char text[MAX_RESOLV];
+	size_t len;
+	if (read_all(path, text, sizeof(text), &len, NULL, 0, NULL) < 0)
+		return 0;
+	return nameservers_parse(text, len, out, max);
 }

@@ -55,4 +55,10 @@ int dns_leave(const char *path, const char *backup, uint32_t server, const uint8
  * above, or -1 with err. */
 int dns_restore(const char *path, const char *backup, char *err, size_t errlen);
 
+/* The DNS servers path names (nameservers_parse), read as the files
+ * above are (a FIFO there does not hold the caller): how many, also
+ * beyond max; 0 when it cannot be read. */
+struct nameserver;
+size_t dns_servers(const char *path, struct nameserver *out, size_t max);
+
 #endif
