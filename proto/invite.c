@@ -11,14 +11,10 @@
 #include <string.h>
 #include <strings.h>
 
+/* Either case, in a URL. */
 static int hexval(char c)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (char)tolower((unsigned char)c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
+	return text_hexval((char)tolower((unsigned char)c));
 }
 
 /* RFC 3986 unreserved: left as is in the token. */

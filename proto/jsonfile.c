@@ -1,4 +1,5 @@
 #include "proto/jsonfile.h"
+#include "proto/text.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,19 +110,10 @@ int jsonfile_first_repeat(const void *v, size_t n, size_t elem, size_t name_off,
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1; /* upper case is not what we write: refuse it rather than guess */
-}
-
 int jsonfile_unhex(const char *hex, size_t hexlen, uint8_t *out)
 {
 	for (size_t i = 0; i + 1 < hexlen; i += 2) {
-		int hi = hexval(hex[i]), lo = hexval(hex[i + 1]);
+		int hi = text_hexval(hex[i]), lo = text_hexval(hex[i + 1]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[i / 2] = (uint8_t)(hi << 4 | lo);

@@ -1,4 +1,5 @@
 #include "proto/nftnat.h"
+#include "proto/text.h"
 
 #include <jansson.h>
 #include <stdbool.h>
@@ -52,11 +53,6 @@ out:
 	return rv;
 }
 
-static int hexval(char c)
-{
-	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 bool nft_table_tun(const char *prefix, const char *table, char *tun, size_t len)
 {
 	size_t pl = strlen(prefix), n = 0;
@@ -65,7 +61,7 @@ bool nft_table_tun(const char *prefix, const char *table, char *tun, size_t len)
 	for (const char *p = table + pl; *p; p++) {
 		char c = *p;
 		if (c == '_') {
-			int hi = hexval(p[1]), lo = hi < 0 ? -1 : hexval(p[2]);
+			int hi = text_hexval(p[1]), lo = hi < 0 ? -1 : text_hexval(p[2]);
 			if (lo < 0)
 				return false;
 			c = (char)(hi << 4 | lo);

@@ -117,3 +117,8 @@ size_t text_cut(const char *s, size_t len, size_t max)
 		n--;
 	return n;
 }
+
+int text_hexval(char c)
+{
+	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}

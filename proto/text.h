@@ -29,4 +29,8 @@ size_t text_escape(char *out, size_t outlen, const char *s, size_t len);
  * does not end inside a UTF-8 sequence. */
 size_t text_cut(const char *s, size_t len, size_t max);
 
+/* A lower-case hex digit's value, or -1 (upper case too: what we write
+ * is lower case, and a reader of it refuses rather than guesses). */
+int text_hexval(char c);
+
 #endif
