@@ -132,6 +132,8 @@ slowest=$(sed -n 's|^rtt [^=]*= [0-9.]*/[0-9.]*/\([0-9]*\).*|\1|p' "$TMP/unseen.
 [ "${got:-0}" = 20 ] && [ "${slowest:-9999}" -lt 500 ] ||
 	fail "c1's 20 pings while c2 held the TUN: ${got:-0} answered, the slowest in ${slowest:-?} ms"
 ok "c1's 20 pings, c1 silent before, while c2 was sent 4 Mbit/s at 1: all answered, within $slowest ms"
+# Its last seconds would show nothing more.
+kill "$unseen" 2>/dev/null
 wait $unseen
 nsx c3 ip route del 10.100.0.3/32
 
@@ -141,7 +143,8 @@ wait_listening c2 5310
 sleep 1
 before=$(c2_dropped)
 c2_flooded() { [ "$(c2_dropped)" -gt $((before + 100)) ]; }
-nsx c1 timeout 30 iperf3 -c 10.100.0.3 -p 5310 -u -b 5M -l 1200 -t 10 > /dev/null 2>&1 &
+# (ip netns exec becomes timeout, which passes the kill below on.)
+ip netns exec "$RUN-c1" timeout 30 iperf3 -c 10.100.0.3 -p 5310 -u -b 5M -l 1200 -t 10 > /dev/null 2>&1 &
 flood=$!
 PIDS+=($flood)
 wait_until 5 "c1's packets dropped at c2's full queue" c2_flooded
@@ -155,6 +158,7 @@ before=$(c2_dropped)
 sleep 0.5
 [ "$(c2_dropped)" -gt "$before" ] || fail "c1's flood to c2 was over before the pings were"
 ok "c1's flood to c2 lasted past the pings"
+kill "$flood" 2>/dev/null
 wait $flood
 
 # A client that stops answering (frozen here; a laptop that suspends, a
