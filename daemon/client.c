@@ -1211,43 +1211,11 @@ static void flush_stale_routes(const char *tunname)
 		         "not stop cleanly");
 }
 
-int client_run(const struct config *cfg)
+/* The TUN, made or taken, with what the kernel lets it do; a crashed
+ * run's routes and resolv.conf put back. */
+static int open_tun(struct client *cl)
 {
-	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1,
-	                 .scout_fd = -1, .scout_pick = -1}, *cl = &c;
-	int rc = 1;
-
-	/* Its files (the client id, the hub's addresses, resolv.conf's
-	 * original, the kill switch's marker) in a directory another user may
-	 * write would be theirs to change. */
-	char derr[1600];
-	if (statefile_dir_check_as(cfg->state_dir, false, "state directory",
-	                           "the client's files kept there (its id, the hub's addresses, "
-	                           "the original resolv.conf)", "--state-dir", derr,
-	                           sizeof(derr)) < 0) {
-		int e = errno;
-		log_err("%s", derr);
-		return e == EPERM ? 2 : 1; /* not to be restarted until it is fixed */
-	}
-	if (cfg->kill_switch_only)
-		return client_killswitch_only(cfg);
-	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
-		log_err("--server %s: expected HOST:PORT", cfg->server);
-		return 2;
-	}
-	/* Its control socket's directory too, before the TUN is made (and a
-	 * crashed run's routes and resolv.conf are put back), as the hub's
-	 * (control_open checks it again). */
-	bool ctl_unsafe = false;
-	if (cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0) {
-		rc = ctl_unsafe ? 2 : 1;
-		goto out;
-	}
-	int gr = gnutls_certificate_allocate_credentials(&cl->cred);
-	if (gr < 0) {
-		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
-		goto out;
-	}
+	const struct config *cfg = cl->cfg;
 	if (tun_open(&cl->tun, cfg->tun, cfg->offloads, cfg->tun_ring) < 0) {
 		int e = errno;
 		char msg[512];
@@ -1260,7 +1228,7 @@ int client_run(const struct config *cfg)
 			repair_dns(cl, cfg->tun);
 			flush_stale_routes(cfg->tun);
 		}
-		goto out;
+		return -1;
 	}
 	dataplane_tun_test_knobs(&cl->tun);
 	memcpy(cl->tunname, cl->tun.name, IFNAMSIZ);
@@ -1292,6 +1260,13 @@ int client_run(const struct config *cfg)
 	 * (client_net.c). */
 	if (nl_set_promote_secondaries(cl->ifindex) < 0)
 		log_debug("%s: cannot set promote_secondaries: %s", cl->tunname, strerror(errno));
+	return 0;
+}
+
+/* The event loop and all it watches: signals, the TUN, the timers, the
+ * resolver, the network's changes. */
+static int setup_loop(struct client *cl)
+{
 	/* A loop of our own, not the default one, whose thread sd-event
 	 * checks with a gettid() call at every turn. */
 	if (sd_event_new(&cl->ev) < 0 ||
@@ -1309,7 +1284,7 @@ int client_run(const struct config *cfg)
 		/* sd-event's calls fail for want of memory or descriptors. */
 		log_err("cannot set up the event loop (its signals, timers and watches): out of memory "
 		        "or of file descriptors? (ulimit -n)");
-		goto out;
+		return -1;
 	}
 	int nlfd = nl_monitor_open();
 	if (nlfd < 0 || sd_event_add_io(cl->ev, &cl->nl_src, nlfd, EPOLLIN, client_on_netlink, cl) < 0) {
@@ -1321,24 +1296,12 @@ int client_run(const struct config *cfg)
 		sd_event_source_set_io_fd_own(cl->nl_src, 1);
 	}
 	sd_event_set_watchdog(cl->ev, 1);
-	if (cfg->control &&
-	    !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl, &ctl_unsafe))) {
-		if (ctl_unsafe)
-			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
-		goto out;
-	}
-	if (repair_dns(cl, cl->tunname) < 0)
-		goto out;
-	if (client_killswitch_start(cl) < 0)
-		goto out;
-	/* Ready once running: a hub that is down must not fail the unit's start. */
-	sd_notify(0, "READY=1");
-	attempt(cl);
-	rc = sd_event_loop(cl->ev);
-	if (rc < 0)
-		rc = 1;
-	client_settle(cl);
-out:
+	return 0;
+}
+
+/* Everything undone; the kill switch last. RC is the run's exit code. */
+static void teardown(struct client *cl, int rc)
+{
 	client_restore_network(cl);
 	control_close(cl->ctl);
 	client_drop_connection(cl);
@@ -1380,5 +1343,67 @@ out:
 		gnutls_certificate_free_credentials(cl->cred);
 	free(cl->host);
 	free(cl->port);
+}
+
+int client_run(const struct config *cfg)
+{
+	struct client c = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}, .gai_fd = -1,
+	                 .scout_fd = -1, .scout_pick = -1}, *cl = &c;
+	int rc = 1;
+
+	/* Its files (the client id, the hub's addresses, resolv.conf's
+	 * original, the kill switch's marker) in a directory another user may
+	 * write would be theirs to change. */
+	char derr[1600];
+	if (statefile_dir_check_as(cfg->state_dir, false, "state directory",
+	                           "the client's files kept there (its id, the hub's addresses, "
+	                           "the original resolv.conf)", "--state-dir", derr,
+	                           sizeof(derr)) < 0) {
+		int e = errno;
+		log_err("%s", derr);
+		return e == EPERM ? 2 : 1; /* not to be restarted until it is fixed */
+	}
+	if (cfg->kill_switch_only)
+		return client_killswitch_only(cfg);
+	if (split_host_port(cfg->server, &cl->host, &cl->port) < 0) {
+		log_err("--server %s: expected HOST:PORT", cfg->server);
+		return 2;
+	}
+	/* Its control socket's directory too, before the TUN is made (and a
+	 * crashed run's routes and resolv.conf are put back), as the hub's
+	 * (control_open checks it again). */
+	bool ctl_unsafe = false;
+	if (cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0) {
+		rc = ctl_unsafe ? 2 : 1;
+		goto out;
+	}
+	int gr = gnutls_certificate_allocate_credentials(&cl->cred);
+	if (gr < 0) {
+		log_err("cannot set up TLS credentials: %s", gnutls_strerror(gr));
+		goto out;
+	}
+	if (open_tun(cl) < 0)
+		goto out;
+	if (setup_loop(cl) < 0)
+		goto out;
+	if (cfg->control &&
+	    !(cl->ctl = control_open(cl->ev, cfg->control, "client", client_methods, cl, &ctl_unsafe))) {
+		if (ctl_unsafe)
+			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
+		goto out;
+	}
+	if (repair_dns(cl, cl->tunname) < 0)
+		goto out;
+	if (client_killswitch_start(cl) < 0)
+		goto out;
+	/* Ready once running: a hub that is down must not fail the unit's start. */
+	sd_notify(0, "READY=1");
+	attempt(cl);
+	rc = sd_event_loop(cl->ev);
+	if (rc < 0)
+		rc = 1;
+	client_settle(cl);
+out:
+	teardown(cl, rc);
 	return rc;
 }

@@ -1325,47 +1325,11 @@ static int lock_state_dir(const char *dir)
 	return -1;
 }
 
-int server_run(const struct config *cfg)
+/* tokens.json, leases.json and peers.json: what the hub keeps across runs.
+ * A store it cannot trust stops the start, and says how to repair it. */
+static int load_stores(struct server *s)
 {
-	struct server srv = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}}, *s = &srv;
-	int rc = 1;
-	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
-
-	LIST_INIT(&s->sessions);
-	TAILQ_INIT(&s->pending);
-	hub_data_init(s);
-	int lock_fd = lock_state_dir(cfg->state_dir);
-	if (lock_fd < 0)
-		return lock_fd == -2 ? 2 : 1; /* -2: not to be restarted until it is fixed */
-	/* With --nat, what a crashed run left is replaced in one transaction
-	 * (nat_start: the state file's forwarding values kept). Removed first,
-	 * the kernel's connection tracking would be left a moment without a
-	 * ruleset that uses it, and clients' connections through NAT broke
-	 * (a reviewer: 12 of 21 downloads across a crash and a restart, their
-	 * ACKs out with the VIP as source). A start that fails before its NAT
-	 * is set up cleans up at its exit (out:). */
-	if (!cfg->nat)
-		hub_nat_clean_early(cfg, false, false);
-	if (tls_identity_load(&s->id, cfg->state_dir, true) < 0) {
-		if (cfg->nat)
-			hub_nat_clean_early(cfg, false, false); /* as at out: below */
-		close(lock_fd);
-		return 1;
-	}
-	log_info("pin %s", s->id.pin);
-	s->spoke_to_spoke = cfg->spoke_to_spoke;
-	_Static_assert(MIN_QUEUE_MEMORY >= CONN_DGQ_BYTES && MIN_QUEUE_MEMORY < 2 * CONN_DGQ_BYTES,
-	               "the least budget holds one queue");
-	s->qbudget.limit = cfg->queue_memory;
-	hub_set_token(s, cfg->token);
-	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
-	ban_init(&s->bans);
-	uint8_t prefix6[8];
-	if (alloc_init(&s->addrs, cfg->subnet, cfg->prefix, subnet6(s, prefix6)) < 0 ||
-	    cidmap_init(&s->cids, 256) < 0) {
-		log_err("out of memory");
-		goto out;
-	}
+	const struct config *cfg = s->cfg;
 	char path[4096], err[256];
 	snprintf(path, sizeof(path), "%s/tokens.json", cfg->state_dir);
 	int tr = tokens_load(&s->tokens, path, err, sizeof(err)), terr = errno;
@@ -1375,56 +1339,44 @@ int server_run(const struct config *cfg)
 		log_err("token store %s was written by a newer slopnd: %s. Start that slopnd again, "
 		        "or put back a backup from before it (see UPGRADES AND ROLLBACKS in slopnd(8))",
 		        path, err);
-		goto out;
+		return -1;
 	}
 	if (tr == -2) {
 		/* Moving it away is no repair: the clients' tokens go with it. */
 		log_err("token store %s is damaged: %s (repair it, or restore a backup; moved away, the "
 		        "hub starts with no tokens and refuses every client with a token of its own "
 		        "for good (exit 3) until each is given a new token)", path, err);
-		goto out;
+		return -1;
 	}
 	if (tr < 0) {
 		log_err("token store %s: %s%s", path, err, terr == EACCES || terr == EPERM
 		        ? " (make it readable by the hub, then start it again)" : "");
-		goto out;
+		return -1;
 	}
 	hub_fixed_changed(s);
 	if (asprintf(&s->leases_path, "%s/leases.json", cfg->state_dir) < 0) {
 		s->leases_path = NULL;
 		log_err("out of memory");
-		goto out;
+		return -1;
 	}
 	hub_leases_load(s);
 	if (asprintf(&s->peers_path, "%s/peers.json", cfg->state_dir) < 0) {
 		s->peers_path = NULL;
 		log_err("out of memory");
-		goto out;
+		return -1;
 	}
 	log_info("%zu token%s in %s%s", s->tokens.n, s->tokens.n == 1 ? "" : "s", path,
 	         cfg->token ? ", and the shared --token" : "");
 	if (!cfg->token && !s->tokens.n)
 		log_warn("no --token and no stored tokens: every login is refused until "
 		         "'slopnctl token add NAME'");
-	int ctl_fd = -1, udp_fd = -1;
-	take_systemd_sockets(&ctl_fd, &udp_fd);
-	/* The address first: a second hub on it stops here, before it touches
-	 * a TUN device or NAT rules. */
-	if (open_listener(s, udp_fd) < 0)
-		goto out;
-	/* So does a control socket's directory that is refused (another user
-	 * owns it or may write it), rather than after the TUN and NAT are set
-	 * up only to be undone. control_open checks it again. */
-	bool ctl_unsafe = false;
-	if (ctl_fd < 0 && cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0) {
-		if (ctl_unsafe)
-			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
-		goto out;
-	}
-	if (setup_tun(s) < 0 || hub_nat_setup(s) < 0)
-		goto out;
-	hub_peers_reset(s);
+	return 0;
+}
 
+/* The event loop and all it watches: signals, the sockets, the TUN, the
+ * routing and firewall watches, the timers. */
+static int setup_loop(struct server *s)
+{
 	/* A loop of our own, not the default one, whose thread sd-event
 	 * checks with a gettid() call at every turn. */
 	if (sd_event_new(&s->ev) < 0 ||
@@ -1441,22 +1393,20 @@ int server_run(const struct config *cfg)
 	    sd_event_source_set_enabled(s->initq_src, SD_EVENT_OFF) < 0) {
 		log_err("cannot set up the event loop (its signals, timers and watches): out of memory "
 		        "or of file descriptors? (ulimit -n)");
-		goto out;
+		return -1;
 	}
 	if (hub_traffic_start(s) < 0 || hub_metrics_start(s) < 0)
-		goto out;
+		return -1;
 	hub_expiry_arm(s);
-	s->started_mono = timer_now_usec();
-	s->started = time(NULL);
-	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
-	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods,
-	                                                          s, &ctl_unsafe))) {
-		if (ctl_unsafe)
-			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
-		goto out;
-	}
-	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
-	sd_event_set_watchdog(s->ev, 1);
+	return 0;
+}
+
+/* The log's lines at a start: where the hub listens, its addresses. */
+static void announce(struct server *s)
+{
+	const struct config *cfg = s->cfg;
+	char net[INET_ADDRSTRLEN], hub[INET_ADDRSTRLEN];
+
 	log_info("hub %s on %s, subnet %s/%u, mtu %u, spoke-to-spoke %s",
 	         ip4str(pool_hub_addr(&s->addrs.pool), hub), s->tunname,
 	         ip4str(s->addrs.pool.network, net), s->addrs.pool.prefix, cfg->mtu,
@@ -1475,11 +1425,14 @@ int server_run(const struct config *cfg)
 		log_info("listening on %s (%s)", s->listen, bound);
 	else
 		log_info("listening on %s", s->listen);
-	sd_notify(0, "READY=1");
-	hub_notify_status(s);
-	rc = sd_event_loop(s->ev) == 0 ? 0 : 1;
-	hub_settle(s);
-out:
+}
+
+/* Everything undone, in the order that loses nothing: counters, leases
+ * and tokens saved before the loop goes, NAT rules before the TUN. RC is the
+ * run's exit code, made 1 by a save that failed. */
+static int teardown(struct server *s, int rc)
+{
+	const struct config *cfg = s->cfg;
 	hub_metrics_stop(s);
 	/* A clean stop that loses state (a full disk) says so, and fails. */
 	bool clean = rc == 0;
@@ -1555,6 +1508,90 @@ out:
 	free(s->leases_path);
 	free(s->peers_path);
 	free(s->reload_token);
+	return rc;
+}
+
+int server_run(const struct config *cfg)
+{
+	struct server srv = {.cfg = cfg, .tun = {.fd = -1}, .udp = {.fd = -1}}, *s = &srv;
+	int rc = 1;
+
+	LIST_INIT(&s->sessions);
+	TAILQ_INIT(&s->pending);
+	hub_data_init(s);
+	int lock_fd = lock_state_dir(cfg->state_dir);
+	if (lock_fd < 0)
+		return lock_fd == -2 ? 2 : 1; /* -2: not to be restarted until it is fixed */
+	/* With --nat, what a crashed run left is replaced in one transaction
+	 * (nat_start: the state file's forwarding values kept). Removed first,
+	 * the kernel's connection tracking would be left a moment without a
+	 * ruleset that uses it, and clients' connections through NAT broke
+	 * (a reviewer: 12 of 21 downloads across a crash and a restart, their
+	 * ACKs out with the VIP as source). A start that fails before its NAT
+	 * is set up cleans up at its exit (out:). */
+	if (!cfg->nat)
+		hub_nat_clean_early(cfg, false, false);
+	if (tls_identity_load(&s->id, cfg->state_dir, true) < 0) {
+		if (cfg->nat)
+			hub_nat_clean_early(cfg, false, false); /* as at out: below */
+		close(lock_fd);
+		return 1;
+	}
+	log_info("pin %s", s->id.pin);
+	s->spoke_to_spoke = cfg->spoke_to_spoke;
+	_Static_assert(MIN_QUEUE_MEMORY >= CONN_DGQ_BYTES && MIN_QUEUE_MEMORY < 2 * CONN_DGQ_BYTES,
+	               "the least budget holds one queue");
+	s->qbudget.limit = cfg->queue_memory;
+	hub_set_token(s, cfg->token);
+	s->reload_token = cfg->token ? strdup(cfg->token) : NULL;
+	ban_init(&s->bans);
+	uint8_t prefix6[8];
+	if (alloc_init(&s->addrs, cfg->subnet, cfg->prefix, subnet6(s, prefix6)) < 0 ||
+	    cidmap_init(&s->cids, 256) < 0) {
+		log_err("out of memory");
+		goto out;
+	}
+	if (load_stores(s) < 0)
+		goto out;
+	int ctl_fd = -1, udp_fd = -1;
+	take_systemd_sockets(&ctl_fd, &udp_fd);
+	/* The address first: a second hub on it stops here, before it touches
+	 * a TUN device or NAT rules. */
+	if (open_listener(s, udp_fd) < 0)
+		goto out;
+	/* So does a control socket's directory that is refused (another user
+	 * owns it or may write it), rather than after the TUN and NAT are set
+	 * up only to be undone. control_open checks it again. */
+	bool ctl_unsafe = false;
+	if (ctl_fd < 0 && cfg->control && control_dir_ready(cfg->control, &ctl_unsafe) < 0) {
+		if (ctl_unsafe)
+			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
+		goto out;
+	}
+	if (setup_tun(s) < 0 || hub_nat_setup(s) < 0)
+		goto out;
+	hub_peers_reset(s);
+
+	if (setup_loop(s) < 0)
+		goto out;
+	s->started_mono = timer_now_usec();
+	s->started = time(NULL);
+	if (ctl_fd >= 0 ? !(s->ctl = control_adopt(s->ev, ctl_fd, "hub", hub_methods, s))
+	                : cfg->control && !(s->ctl = control_open(s->ev, cfg->control, "hub", hub_methods,
+	                                                          s, &ctl_unsafe))) {
+		if (ctl_unsafe)
+			rc = 2; /* as for the state directory: not to be restarted until it is fixed */
+		goto out;
+	}
+	/* WATCHDOG=1 at half of WatchdogSec, when the unit sets one. */
+	sd_event_set_watchdog(s->ev, 1);
+	announce(s);
+	sd_notify(0, "READY=1");
+	hub_notify_status(s);
+	rc = sd_event_loop(s->ev) == 0 ? 0 : 1;
+	hub_settle(s);
+out:
+	rc = teardown(s, rc);
 	close(lock_fd); /* last: every state file is written */
 	return rc;
 }
