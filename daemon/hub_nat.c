@@ -23,6 +23,7 @@
 #include "daemon/timer.h"
 #include "proto/ipv6.h"
 #include "proto/login.h"
+#include "proto/natstate.h"
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
 #include "tun/netlink.h"
@@ -139,6 +140,7 @@ struct nat_job {
 	 * local's and one more (nat64_forms). */
 	struct cidr6 local6[2 * MAX_LOCAL + 1], dns6;
 	char egress[IFNAMSIZ], egress6[IFNAMSIZ];
+	struct natstate before; /* the state file's, for the rules (r.before) */
 	uint8_t digest[32];  /* of the rules as text */
 	enum nat_install how;
 	bool tell6;          /* IPv6's way out just opened: clients told once in */
@@ -148,6 +150,17 @@ struct nat_job {
 	int efd;             /* written by the thread when it is done */
 	sd_event_source *src;
 };
+
+/* What the state file holds now into the job's rules, and their digest:
+ * the rules as text stand for the rules, whichever backend writes them. */
+static void job_digest(const struct server *s, struct nat_job *j)
+{
+	j->r.before = nat_state_read(s->nat_state, &j->before) == 0 ? &j->before : NULL;
+	char *text = nat_rules_text(&j->r, NAT_NFTABLES, 0, NULL, 0);
+	if (text)
+		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, strlen(text), j->digest);
+	free(text);
+}
 
 /* The rules for --nat as things stand, into j: the hub's own networks
  * (every prefix on an interface other than the TUN and loopback, and those
@@ -209,11 +222,7 @@ static int rules_build(const struct server *s, struct nat_job *j)
 		size_t n64 = nat64_forms(local, nlocal, j->local6 + n6);
 		j->r.nlocal6 = nat_minimal6(j->local6, (size_t)n6 + n64);
 	}
-	/* The rules as text stand for the rules, whichever backend writes them. */
-	char *text = nat_rules_text(&j->r, NAT_NFTABLES, 0, NULL, 0);
-	if (text)
-		gnutls_hash_fast(GNUTLS_DIG_SHA256, text, strlen(text), j->digest);
-	free(text);
+	job_digest(s, j);
 	return 0;
 }
 
@@ -378,6 +387,10 @@ static int install(struct server *s, enum nat_install how, bool tell6)
 	int gen = how == NAT_START ? nat_start(&j->r, s->cfg->nat_backend, &s->nat_backend,
 	                                       s->nat_state, j->err, sizeof(j->err))
 	                           : nat_update(&j->r, s->nat_backend, j->err, sizeof(j->err));
+	/* The start wrote the state file the rules carry: the digest of what
+	 * is in force, or the next look would write them again. */
+	if (how == NAT_START)
+		job_digest(s, j);
 	return install_done(s, j, gen);
 }
 
@@ -480,14 +493,15 @@ static void egress6_tell(struct server *s)
 void hub_nat_kept(const char *where)
 {
 	/* where: "FAMILY TABLE CHAIN"; a table slopn_TUN is another hub's,
-	 * which found forwarding on (this one's doing) and will leave it on
-	 * in its turn: said, for the administrator to turn it off then. */
+	 * which took this one's record of what was before (tun/nat.c) and
+	 * puts it back when it stops; one from before that record does not. */
 	const char *table = strchr(where, ' ');
 	if (table && !strncmp(table + 1, "slopn_", 6)) {
 		log_warn("nat: left IP forwarding on, as it was while the hub ran: another SloPN hub's "
-		         "NAT is in the kernel (%s), whose clients would lose their way out; as it "
-		         "found forwarding on, it will leave it on when it stops too (turn it off with "
-		         "sysctl then, if nothing else needs it)", where);
+		         "NAT is in the kernel (%s), whose clients would lose their way out; that hub "
+		         "puts forwarding back as it was before either hub when it stops (a slopnd "
+		         "older than this one leaves it on: turn it off with sysctl then, if nothing "
+		         "else needs it)", where);
 		return;
 	}
 	log_warn("nat: left IP forwarding on, as it was while the hub ran: another router's NAT is "

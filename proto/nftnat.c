@@ -102,3 +102,31 @@ int nft_tables_each(const char *json, size_t len, const char *family,
 	json_decref(root);
 	return rv;
 }
+
+int nft_rule_comment_find(const char *json, size_t len, const char *prefix, const char *skip,
+                          const char *tag, char *out, size_t cap)
+{
+	json_t *root = json_loadb(json, len, 0, NULL);
+	json_t *list = json_object_get(root, "nftables");
+	int rv = json_is_array(list) ? 0 : -1;
+	size_t i, pl = strlen(prefix), tl = strlen(tag);
+	json_t *item;
+	/* {"rule": {"family": F, "table": T, "chain": C, "comment": S, ...}} */
+	json_array_foreach(list, i, item) {
+		json_t *rule = json_object_get(item, "rule");
+		const char *f = json_string_value(json_object_get(rule, "family"));
+		const char *t = json_string_value(json_object_get(rule, "table"));
+		const char *c = json_string_value(json_object_get(rule, "comment"));
+		if (!f || !t || !c || strcmp(f, "inet") || strncmp(t, prefix, pl) || !strcmp(t, skip) ||
+		    strncmp(c, tag, tl))
+			continue;
+		/* A longer one is no record of ours: not cut to something else. */
+		if (strlen(c + tl) < cap) {
+			memcpy(out, c + tl, strlen(c + tl) + 1);
+			rv = 1;
+		}
+		break;
+	}
+	json_decref(root);
+	return rv;
+}

@@ -26,4 +26,13 @@ bool nft_table_tun(const char *prefix, const char *table, char *tun, size_t len)
 int nft_tables_each(const char *json, size_t len, const char *family,
                     bool (*fn)(const char *name, void *ctx), void *ctx);
 
+/* The text after TAG in the comment of the first rule of an inet table
+ * whose name starts with PREFIX and is not SKIP, in a listing as for
+ * nft_nat_rule_find: 1, with that text in out (NUL-terminated); 0 when
+ * there is none, or its text does not fit cap; -1 when the text is no such
+ * listing. Another SloPN hub's record of the sysctls from before it
+ * (tun/nat.c). */
+int nft_rule_comment_find(const char *json, size_t len, const char *prefix, const char *skip,
+                          const char *tag, char *out, size_t cap);
+
 #endif

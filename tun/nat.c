@@ -20,6 +20,8 @@
 
 #define IP_FORWARD "/proc/sys/net/ipv4/ip_forward"
 #define IP6_FORWARD "/proc/sys/net/ipv6/conf/all/forwarding"
+/* Before a masquerade rule's copy of the state file (another hub reads it). */
+#define NAT_BEFORE_TAG "slopn sysctls before: "
 #define IP_REDIRECTS "/proc/sys/net/ipv4/conf/all/accept_redirects"
 
 #define NAT_PREFIX "slopn_"
@@ -172,6 +174,21 @@ static void put_drop_tables(struct outbuf *o, const char *tun)
 	}
 }
 
+/* The state file's text in a comment of the masquerade rule, its lines
+ * ended by '/' rather than a newline (values and an interface name of
+ * [A-Za-z0-9._@+-]: nothing to quote). Left as it is when the values make
+ * no such text. */
+static void before_comment(const struct natstate *st, char *verdict, size_t len)
+{
+	char t[NATSTATE_TEXT_MAX];
+	if (natstate_format(t, sizeof(t), st) < 0)
+		return;
+	for (char *p = t; *p; p++)
+		if (*p == '\n')
+			*p = '/';
+	snprintf(verdict, len, "masquerade comment \"%s%s\"", NAT_BEFORE_TAG, t);
+}
+
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 {
 	if (!nat_ifname_ok(r->tun) || !nat_ifname_ok(r->egress) || len == 0 ||
@@ -216,7 +233,10 @@ int nat_ruleset(const struct nat_rules *r, char *buf, size_t len)
 	outbuf_printf(&o, "\t}\n");
 	outbuf_printf(&o, "\tchain postrouting {\n"
 	                  "\t\ttype nat hook postrouting priority srcnat; policy accept;\n");
-	set_rule(&o, "oifname", r->egress, "ip saddr", &r->subnet, NULL, 1, "masquerade");
+	char masq[sizeof(NAT_BEFORE_TAG) + NATSTATE_TEXT_MAX + 32] = "masquerade";
+	if (r->before)
+		before_comment(r->before, masq, sizeof(masq));
+	set_rule(&o, "oifname", r->egress, "ip saddr", &r->subnet, NULL, 1, masq);
 	if (six && r->egress6)
 		set_rule(&o, "oifname", r->egress6, "ip6 saddr", NULL, &r->subnet6, 1, "masquerade");
 	outbuf_printf(&o, "\t}\n}\n");
@@ -334,6 +354,48 @@ static int write_state(const char *path, const struct natstate *st, char *err, s
 		return -1;
 	}
 	return statefile_write(path, b, (size_t)n, 0600, err, errlen);
+}
+
+int nat_state_read(const char *state_file, struct natstate *st)
+{
+	return read_state(state_file, st);
+}
+
+/* Forwarding on at a start without a record of ours: another SloPN hub's
+ * doing, maybe (started first, running or crashed). Its table's record of
+ * what was before it is taken for ours where it says forwarding was off,
+ * with what goes with that (accept_redirects; accept_ra on the IPv6 egress
+ * it set): whichever hub stops last puts them back. Without this, the
+ * second hub recorded the first one's "on" and left forwarding on for good
+ * after both stopped. */
+static void before_of_other_hub(const char *tun, struct natstate *before)
+{
+	char own[NFT_TABLE_NAME_MAX], t[NATSTATE_TEXT_MAX];
+	nat_table_name(tun, own, sizeof(own));
+	char *json = nft_json("list ruleset");
+	int found = json ? nft_rule_comment_find(json, strlen(json), NAT_PREFIX, own, NAT_BEFORE_TAG,
+	                                         t, sizeof(t))
+	                 : -1;
+	free(json);
+	if (found != 1)
+		return;
+	for (char *p = t; *p; p++)
+		if (*p == '/')
+			*p = '\n';
+	struct natstate other;
+	if (natstate_parse(t, strlen(t), &other) < 0)
+		return;
+	if (before->fwd4 == 1 && other.fwd4 == 0) {
+		before->fwd4 = 0;
+		before->redirects4 = other.redirects4;
+	}
+	if (read_int(IP6_FORWARD) == 1 && other.fwd6 == 0) {
+		before->fwd6 = 0;
+		if (other.accept_ra >= 0 && before->accept_ra < 0) {
+			before->accept_ra = other.accept_ra;
+			snprintf(before->ra_if, sizeof(before->ra_if), "%s", other.ra_if);
+		}
+	}
 }
 
 /* A source NAT rule of someone else's (ours are gone by now): Docker or
@@ -470,6 +532,7 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 		}
 		/* A kernel without the setting has no redirects to put back. */
 		before.redirects4 = read_int(IP_REDIRECTS);
+		before_of_other_hub(r->tun, &before);
 	}
 	if (before.fwd6 < 0 && nat_forwards6(r) && (before.fwd6 = read_int(IP6_FORWARD)) < 0) {
 		snprintf(err, errlen, "cannot read %s: %s", IP6_FORWARD, strerror(errno));
@@ -493,13 +556,16 @@ int nat_start(const struct nat_rules *r, enum nat_backend want, enum nat_backend
 		return -1;
 	}
 	char e[256] = "", e2[256] = "";
+	/* The rules carry what was before, for another hub (before_of_other_hub). */
+	struct nat_rules with = *r;
+	with.before = &before;
 	*used = want == NAT_IPTABLES ? NAT_IPTABLES : NAT_NFTABLES;
-	int rv = nat_update(r, *used, e, sizeof(e));
+	int rv = nat_update(&with, *used, e, sizeof(e));
 	if (rv < 0 && want == NAT_AUTO) {
 		if (stale_ipt)
 			ipt_remove(r->tun);
 		*used = NAT_IPTABLES;
-		rv = nat_update(r, *used, e2, sizeof(e2));
+		rv = nat_update(&with, *used, e2, sizeof(e2));
 		if (rv >= 0)
 			snprintf(err, errlen, "nftables refused the rules (%s): using iptables", e);
 	}

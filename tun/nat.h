@@ -14,6 +14,8 @@
 #include "tun/netlink.h"  /* struct nl_route */
 #include "tun/nft.h"      /* NFT_TABLE_NAME_MAX */
 
+struct natstate;
+
 struct cidr4 {
 	uint32_t net;           /* host order */
 	unsigned prefix;
@@ -43,6 +45,10 @@ struct nat_rules {
 	size_t ndns;
 	const struct cidr6 *dns6;
 	size_t ndns6;
+	/* The sysctls as they were before the hub (its state file): written
+	 * into the rules (nftables), where another hub started on this
+	 * machine later finds them. NULL: none yet. */
+	const struct natstate *before;
 };
 
 /* The rules need IPv6 forwarding: clients' IPv6 goes out, or to a network
@@ -92,9 +98,15 @@ char *nat_rules_text(const struct nat_rules *r, enum nat_backend backend, int ge
  * is too small or a name is not a plain interface name. Pure: unit-tested. */
 int nat_ruleset(const struct nat_rules *r, char *buf, size_t len);
 
+/* The settings state_file keeps, into st: 0, or -1 when there is none
+ * (or none this slopnd can read). */
+int nat_state_read(const char *state_file, struct natstate *st);
+
 /* Start: remember the forwarding settings (kept in state_file so that a
  * crash does not lose them: rules of ours still there mean the file still
- * holds the values from before), turn forwarding on (IPv6 too when
+ * holds the values from before; forwarding another SloPN hub turned on is
+ * taken as that hub's record says it was, so that the last hub to stop
+ * puts it back), turn forwarding on (IPv6 too when
  * nat_forwards6), install the rules with the backend asked for (NAT_AUTO:
  * nftables, else iptables), replacing what a crash left of either. *used
  * says which. 0 or more (with iptables, the generation of chains now in

@@ -1,7 +1,9 @@
 /* libFuzzer: source NAT rules looked for in an nftables listing (another
  * router on the machine that needs forwarding). A find names where, in
  * printable characters, within the room given. The tables of a listing
- * (another client's kill switch), and each name's TUN: a name that fits. */
+ * (another client's kill switch), and each name's TUN: a name that fits.
+ * A rule's comment of another hub's table (its sysctls' record): one that
+ * fits. */
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -35,6 +37,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			if ((unsigned char)*p < 0x20 || *p == 0x7f)
 				abort();
 	}
+	/* Another hub's record: NUL-terminated within the room given. */
+	char c[12];
+	memset(c, 'x', sizeof(c));
+	rv = nft_rule_comment_find((const char *)data, size, "slopn_", "slopn_me", "t:", c, sizeof(c));
+	if (rv < -1 || rv > 1 || (rv == 1 && !memchr(c, 0, sizeof(c))))
+		abort();
 	unsigned n = 0;
 	if (nft_tables_each((const char *)data, size, "inet", tun_of, &n) == 1)
 		abort(); /* tun_of never stops the walk */

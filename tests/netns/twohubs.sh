@@ -69,8 +69,8 @@ nsx c2 ping -c 2 -i 0.2 -W 1 203.0.113.130 >/dev/null || fail "c2 lost its way o
 ok "hub a stopped: hub b's table and forwarding stay, c2 goes out"
 
 # Forwarding off, hub a started first, hub b second (it finds forwarding
-# on): hub a's stop leaves it on for hub b, and says whose NAT that is and
-# that hub b will leave it on in its turn.
+# on, and hub a's record of it off before): hub a's stop leaves it on for
+# hub b, and says whose NAT that is.
 stop c2
 stop hub:b2
 nsx hub sysctl -qw net.ipv4.ip_forward=0
@@ -98,3 +98,20 @@ grep -q "control socket $TMP/b.sock is in use by another slopnd" "$TMP/hub-c.log
 grep -Eq "nat: masquerading|TUN slopn2" "$TMP/hub-c.log" && fail "hub c set up before refusing: $(cat "$TMP/hub-c.log")"
 answers "$TMP/b.sock" || fail "hub b's control socket no longer answers"
 ok "a hub on another's control socket refused before its TUN and NAT"
+
+# Hub b, the last to stop, puts forwarding back as it was before either
+# hub: it took hub a's record of it from hub a's table (it had recorded
+# hub a's "on", and left forwarding on for good).
+stop hub:b3
+expect_eq "ip_forward, accept_redirects after both hubs stopped, hub a first" "$(fwd_state)" "0 1"
+# The other way round: hub b stops first (hub a's NAT keeps it on), then a.
+start_hub --nat
+wait_until 5 "hub a masquerading" hub_nat_is "nftables out of wan, *"
+start hub:b4 server "${B[@]}" --nat --tun slopn1
+wait_hub "$TMP/b.sock"
+wait_until 5 "hub b's table" nsx hub nft list table inet slopn_slopn1
+stop hub:b4
+expect_eq "ip_forward after hub b's stop, hub a running" "$(nsx hub sysctl -n net.ipv4.ip_forward)" 1
+stop hub
+expect_eq "ip_forward, accept_redirects after both hubs stopped, hub b first" "$(fwd_state)" "0 1"
+ok "two hubs' NAT: forwarding back off after both stopped, in either order"

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "proto/natstate.h"
 #include "tun/nat.h"
 #include "tun/nat_iptables.h"
 #include "tun/netlink.h"
@@ -437,10 +438,31 @@ static void minimal_lists(void **state)
 	assert_int_equal(c6[2].net[5], 3);
 }
 
+/* The state file's values ride on the masquerade rule, for another hub
+ * (its lines ended by '/'); values that make no such file give none. */
+static void before_in_comment(void **state)
+{
+	(void)state;
+	struct natstate st = {0, 0, 1, 1, "wan6"};
+	struct nat_rules r = {.tun = "slopn0", .egress = "eth0", .subnet = {0x0a640000, 24},
+	                      .before = &st};
+	char buf[4096];
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "oifname \"eth0\" ip saddr { 10.100.0.0/24 } masquerade comment "
+	                            "\"slopn sysctls before: 0/0/1/wan6 1/\"\n"));
+	st = (struct natstate){1, -1, 0, -1, ""};
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "masquerade comment \"slopn sysctls before: 1/-/0/\"\n"));
+	st.fwd4 = -1;
+	assert_true(nat_ruleset(&r, buf, sizeof(buf)) > 0);
+	assert_non_null(strstr(buf, "ip saddr { 10.100.0.0/24 } masquerade\n"));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(full_ruleset),
+		cmocka_unit_test(before_in_comment),
 		cmocka_unit_test(ipv6_ruleset),
 		cmocka_unit_test(largest),
 		cmocka_unit_test(refuses_odd_names_and_small_buffers),

@@ -123,6 +123,37 @@ static void tables_each(void **state)
 	assert_int_equal(nft_tables_each(odd, strlen(odd), "inet", collect, seen), 0);
 }
 
+/* Another hub's record in a rule's comment: its own table skipped, other
+ * prefixes and families too, a text too long for the room not cut. */
+static void comment_find(void **state)
+{
+	(void)state;
+	char out[16];
+#define RULE(f, t, c) "{\"rule\": {\"family\": \"" f "\", \"table\": \"" t "\", \"chain\": " \
+	"\"postrouting\", \"handle\": 2" c ", \"expr\": [{\"masquerade\": null}]}}"
+	const char *j = "{\"nftables\": [" META ", " RULE("inet", "slopn_me", ", \"comment\": \"tag: mine\"")
+	                ", " RULE("ip", "slopn_old", ", \"comment\": \"tag: ip\"")
+	                ", " RULE("inet", "other", ", \"comment\": \"tag: other\"")
+	                ", " RULE("inet", "slopn_b", "")
+	                ", " RULE("inet", "slopn_c", ", \"comment\": \"not ours\"")
+	                ", " RULE("inet", "slopn_d", ", \"comment\": \"tag: 0/-/1/\"")
+	                ", " RULE("inet", "slopn_e", ", \"comment\": \"tag: later\"") "]}";
+	assert_int_equal(nft_rule_comment_find(j, strlen(j), "slopn_", "slopn_me", "tag: ", out,
+	                                       sizeof(out)), 1);
+	assert_string_equal(out, "0/-/1/");
+	/* Its own is found only when not skipped. */
+	assert_int_equal(nft_rule_comment_find(j, strlen(j), "slopn_", "x", "tag: ", out, sizeof(out)), 1);
+	assert_string_equal(out, "mine");
+	/* Too long for out: none, rather than a cut one. */
+	assert_int_equal(nft_rule_comment_find(j, strlen(j), "slopn_", "slopn_me", "tag: ", out, 6), 0);
+	assert_int_equal(nft_rule_comment_find(j, strlen(j), "slopn_", "slopn_me", "tag: ", out, 7), 1);
+	assert_int_equal(nft_rule_comment_find(j, strlen(j), "slopnks_", "", "tag: ", out, sizeof(out)), 0);
+	assert_int_equal(nft_rule_comment_find("{\"nftables\": 1}", 16, "slopn_", "", "", out,
+	                                       sizeof(out)), -1);
+	assert_int_equal(nft_rule_comment_find(j, strlen(j) - 1, "slopn_", "", "", out, sizeof(out)), -1);
+#undef RULE
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +162,7 @@ int main(void)
 		cmocka_unit_test(bad),
 		cmocka_unit_test(table_tun),
 		cmocka_unit_test(tables_each),
+		cmocka_unit_test(comment_find),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
