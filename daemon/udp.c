@@ -650,8 +650,14 @@ int udp_recv(struct udp *u)
 				u->rx_ovfl = v;
 			}
 		}
-		/* A GRO batch: packets of seg bytes back to back, the last may be shorter. */
-		for (size_t off = 0; off < len && out < UDP_RX_BATCH; off += seg) {
+		/* A GRO batch: packets of seg bytes back to back, the last may be
+		 * shorter. Should a kernel ever give more than UDP_RX_BATCH in
+		 * all, the rest is counted as a receive drop, not lost unseen. */
+		for (size_t off = 0; off < len; off += seg) {
+			if (out == UDP_RX_BATCH) {
+				u->rx_dropped += (len - off + seg - 1) / seg;
+				break;
+			}
 			struct udp_rx *r = &u->rx[out++];
 			r->data = (uint8_t *)iov[i].iov_base + off;
 			r->len = len - off < seg ? len - off : seg;
