@@ -458,9 +458,30 @@ static void store_corrupt(void **state)
 	free(dir);
 }
 
+/* Every byte of the two hashes counts: a difference in any one of the 32,
+ * the first and the last included, is a mismatch. */
+static void hash_equal_every_byte(void **state)
+{
+	(void)state;
+	uint8_t a[32], b[32];
+	for (int i = 0; i < 32; i++)
+		a[i] = (uint8_t)(i * 7 + 1);
+	memcpy(b, a, sizeof(b));
+	assert_true(token_hash_equal(a, b));
+	for (int i = 0; i < 32; i++) {
+		for (int bit = 0; bit < 8; bit++) {
+			b[i] ^= (uint8_t)(1u << bit);
+			assert_false(token_hash_equal(a, b));
+			b[i] ^= (uint8_t)(1u << bit);
+		}
+	}
+	assert_true(token_hash_equal(a, b));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(hash_equal_every_byte),
 		cmocka_unit_test(file_good),
 		cmocka_unit_test(file_bad),
 		cmocka_unit_test(names),
