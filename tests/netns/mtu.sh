@@ -91,6 +91,11 @@ ok "a bigger one is answered with 'too big' naming $max"
 nsx hub ping -M do -s $((max - 27)) -c 1 -W 2 10.100.0.5 2>&1 | grep -q "mtu = $max" ||
 	fail "the hub's $((max + 1))-byte packet to c4 was not answered with 'too big, mtu $max'"
 expect_eq "the hub's too_big drops for c4" "$(hub_stat 10.100.0.5 drop_too_big)" 1
+# Spoke to spoke: c1's packet too big for c4's connection (not for c1's)
+# is answered with what c4's carries.
+nsx c1 ping -M do -s $((max - 27)) -c 1 -W 2 10.100.0.5 2>&1 | grep -q "mtu = $max" ||
+	fail "c1's $((max + 1))-byte packet to c4 (spoke to spoke) was not answered with 'too big, mtu $max'"
+ok "c1's bigger one to c4 (spoke to spoke) is answered with 'too big' naming $max"
 
 # ICMP errors are rate-limited (RFC 1812 4.3.2.8, RFC 4443 2.4(f)): 500
 # packets too big at once from a sender that "too big" does not slow
