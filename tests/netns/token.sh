@@ -376,13 +376,16 @@ grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "set unknown: $(cat "$T
 ok "token set: errors"
 # What slopnctl would not send, straight to the socket: each refused with
 # the parameter named, the token as it was.
+duo_expires=$(ctl --json token list | jq '.tokens[] | select(.name == "duo") | .expires')
 python3 - "$TMP/hub.sock" > "$TMP/raw.txt" <<'PY'
 import json, socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.connect(sys.argv[1])
 f = s.makefile("rw")
 for i, p in enumerate([{"name": "duo", "max_sessions": -1}, {"name": "duo", "max_sessions": 65536},
-                       {"name": "duo", "expires_in": "soon"}, {"name": "duo"}]):
+                       {"name": "duo", "expires_in": "soon"}, {"name": "duo"},
+                       {"name": "duo", "expires_in": -1},
+                       {"name": "duo", "expires_in": 36500 * 86400 + 1}]):
     f.write(json.dumps({"jsonrpc": "2.0", "id": i, "method": "token.set", "params": p}) + "\n")
     f.flush()
     r = json.loads(f.readline())
@@ -391,8 +394,10 @@ PY
 expect_eq "raw token.set errors" "$(cat "$TMP/raw.txt")" "-32602 params.max_sessions: expected 1-65535 live sessions at once (0 or none: no limit)
 -32602 params.max_sessions: expected 1-65535 live sessions at once (0 or none: no limit)
 -32602 params.expires_in: expected an integer
--32602 give params.expires_in, params.max_sessions or both"
-expect_eq "duo after them" "$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | .max_sessions')" null
+-32602 give params.expires_in, params.max_sessions or both
+-32602 params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)
+-32602 params.expires_in: expected seconds from now, up to 100 years' worth (0 or none: never)"
+expect_eq "duo after them" "$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | [.max_sessions, .expires]')" "[null,$duo_expires]"
 ok "token.set: out-of-range and missing values refused, naming the parameter"
 
 # A token added without --max-sessions has a limit of 8 live sessions: one
