@@ -179,6 +179,9 @@ ok "a token added again under a removed one's name starts from zero; the old ses
 # ends (as a removed token's does), and the next login is refused. (Whole
 # seconds: it lives 7 to 8 s, time for a client under the sanitizers to
 # log in; the monitor sees the login however short the session.)
+# A token that expires later, added first: the hub's one timer is set for
+# the expiry that comes first, not for the last one.
+ctl token add later --expires 1h > /dev/null || fail "token add later --expires 1h"
 carol=$(ctl --json token add carol --expires 8s | jq -r .token)
 dead=()
 for i in 1 2 3 4; do dead+=("$(ctl --json token add "dead$i" --expires 8s | jq -r .token)"); done
