@@ -191,13 +191,18 @@ fi
 # Events, then a kick by VIP with a reason: the client has it at once.
 t0=$(date +%s)
 start_monitor
+k0=$(now_ms)
 ctl sessions kick 10.100.0.3 --reason "maintenance" | grep -q "kicked 1 session" || fail "kick did not report 1 session"
 expect_eq "sessions right after the kick" "$(ctl --json sessions list | jq -c '[.sessions[].vip]')" '["10.100.0.2"]'
 wait_until 1 "c2's status to give the kick and its reason" \
 	client_down c2 "^hub closed the connection: kicked: maintenance \\(code 4\\)$" 4
 ok "c2 saw the kick reason within 1 s"
 wait_until 10 "c2 back after the kick" hub_session 10.100.0.3
-ok "c2 came back after the kick"
+# Kicked, a client waits its backoff (1 s at least) before it logs in
+# again; only a lost connection (the hub restarted) is retried at once.
+back=$(( $(now_ms) - k0 ))
+[ "$back" -ge 1000 ] || fail "c2 was back ${back} ms after its kick: a kicked client came back at once, not after its backoff"
+ok "c2 came back after the kick, after its backoff ($back ms)"
 wait_event session.down '.params.vip == "10.100.0.3"'
 wait_event session.up '.params.vip == "10.100.0.3"'
 ok "monitor saw session.down and session.up"
