@@ -332,6 +332,22 @@ static bool blank(const char *line, size_t len)
 	return true;
 }
 
+/* key (k bytes) is one of the words of params (names, one space apart).
+ * Word by word: a search for key in the list took part of a name
+ * ("expires" of "expires_in") for it, or several ("name expires_in"), and
+ * looped for ever on an empty key (a hub that answered no one). */
+static bool takes_param(const char *params, const char *key, size_t k)
+{
+	for (const char *p = params; p && *p;) {
+		const char *end = strchr(p, ' ');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (k && n == k && !memcmp(p, key, k))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
 /* A param that m does not take: err names it and those it takes. */
 static bool unknown_param(const struct control_method *m, json_t *params, char *err, size_t errlen)
 {
@@ -339,11 +355,7 @@ static bool unknown_param(const struct control_method *m, json_t *params, char *
 	json_t *v;
 	json_object_foreach(params, key, v) {
 		size_t k = strlen(key);
-		const char *p = m->params;
-		for (; p && (p = strstr(p, key)); p += k)
-			if ((p == m->params || p[-1] == ' ') && (!p[k] || p[k] == ' '))
-				break;
-		if (p)
+		if (takes_param(m->params, key, k))
 			continue;
 		char shown[64];
 		size_t n = text_cut(key, k, sizeof(shown) - 1);

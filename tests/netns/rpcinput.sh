@@ -224,6 +224,8 @@ f = s.makefile("rwb")
 for n, (m, p) in enumerate([("token.add", {"name": "newer", "max_sessions": 3, "groups": ["a"]}),
                             ("token.add", {"name": "typo", "max_sesions": 3}),
                             ("token.add", {"name": "short", "expires": 3600}),
+                            ("token.add", {"name": "pair", "name expires_in": 3600}),
+                            ("sessions.kick", {"": 1}),
                             ("server.status", {"verbose": True})]):
     f.write(json.dumps({"jsonrpc": "2.0", "id": n, "method": m, "params": p}).encode() + b"\n")
     f.flush()
@@ -237,8 +239,13 @@ grep -q "^token.add -32602 params.max_sesions: token.add takes no such param" "$
 	fail "token.add with a misspelt param: $(cat "$TMP/unknown.txt")"
 grep -q "^token.add -32602 params.expires: token.add takes no such param" "$TMP/unknown.txt" ||
 	fail "token.add with a param that is part of one it takes: $(cat "$TMP/unknown.txt")"
+grep -q "^token.add -32602 params.name expires_in: token.add takes no such param" "$TMP/unknown.txt" ||
+	fail "token.add with a param named by two it takes: $(cat "$TMP/unknown.txt")"
+# An empty name: the hub looped on it for ever, answering no one.
+grep -q "^sessions.kick -32602 params.: sessions.kick takes no such param (only id vip token reason)" "$TMP/unknown.txt" ||
+	fail "sessions.kick with a param of an empty name: $(cat "$TMP/unknown.txt")"
 grep -q "^server.status -32602 params.verbose: server.status takes no such param (none at all)" "$TMP/unknown.txt" ||
 	fail "server.status with a param: $(cat "$TMP/unknown.txt")"
-ctl --json token list | jq -e '[.tokens[].name] | index("newer") == null and index("typo") == null and index("short") == null' > /dev/null ||
+ctl --json token list | jq -e '[.tokens[].name] | index("newer") == null and index("typo") == null and index("short") == null and index("pair") == null' > /dev/null ||
 	fail "a token.add refused for its params added its token"
 ok "params a method does not take are refused, and nothing done"
