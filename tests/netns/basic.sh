@@ -44,16 +44,20 @@ expect_eq "packets from c1 during 5 pings" "$(( $(hub_stat 10.100.0.2 rx_pkts) -
 expect_eq "packets to c2 during 5 pings" "$(( $(hub_stat 10.100.0.3 tx_pkts) - tx2 ))" 5
 expect_eq "c1 drops (spoofed)" "$(hub_stat 10.100.0.2 drop_spoofed)" 0
 
-# One way only: 5 datagrams from c1 to an address of the subnet that no
-# client holds. The hub takes each from c1 (its rx_pkts, and a no_route
-# drop) and sends it nothing (its tx_pkts): each counter is its direction.
+# One way only: 5 datagrams of 128 bytes (100 of UDP payload) from c1 to
+# an address of the subnet that no client holds. The hub takes each from
+# c1 (its rx_pkts and rx_bytes, and a no_route drop) and sends it nothing
+# (its tx_pkts and tx_bytes): each counter is its direction.
 rx1=$(hub_stat 10.100.0.2 rx_pkts) tx1=$(hub_stat 10.100.0.2 tx_pkts)
+rxb1=$(hub_stat 10.100.0.2 rx_bytes) txb1=$(hub_stat 10.100.0.2 tx_bytes)
 nr1=$(hub_stat 10.100.0.2 drop_no_route)
 nsx c1 "$NETTOOL" udp-df 10.100.0.99 9 5 100 || fail "c1 could not send to 10.100.0.99"
 c1_dropped() { [ "$(hub_stat 10.100.0.2 drop_no_route)" -ge $((nr1 + 5)) ]; }
 wait_until 5 "c1's 5 datagrams to 10.100.0.99 dropped at the hub" c1_dropped
 expect_eq "packets from c1, one way" "$(( $(hub_stat 10.100.0.2 rx_pkts) - rx1 ))" 5
 expect_eq "packets to c1, one way" "$(( $(hub_stat 10.100.0.2 tx_pkts) - tx1 ))" 0
+expect_eq "bytes from c1, one way" "$(( $(hub_stat 10.100.0.2 rx_bytes) - rxb1 ))" 640
+expect_eq "bytes to c1, one way" "$(( $(hub_stat 10.100.0.2 tx_bytes) - txb1 ))" 0
 expect_eq "c1's no_route drops, one way" "$(( $(hub_stat 10.100.0.2 drop_no_route) - nr1 ))" 5
 
 # From the hub's side to an address of the subnet that no client holds:
