@@ -148,6 +148,13 @@ expect_eq "a UDP service of the hub's at its VIP" "$(udp_answered 10.100.0.1 530
 expect_eq "... at its LAN address" "$(udp_answered 198.51.100.1 5300)" 0
 expect_eq "... at its LAN address, port 53 (not the --dns server)" "$(udp_answered 198.51.100.1 53)" 0
 ok "the hub's own addresses on its networks are closed to clients, its VIP open"
+# Nor are clients open to the hub's way out: with the VPN's subnet routed
+# to the hub (by rtr), the internet host gets nothing through to c1's VIP;
+# only answers to what clients opened come back in.
+ip -n "$RUN-rtr" route add 10.100.0.0/24 via 203.0.113.1
+nsx inet ping -c 2 -i 0.2 -W 1 10.100.0.2 >/dev/null && fail "the internet host reached c1's VIP through the hub"
+ip -n "$RUN-rtr" route del 10.100.0.0/24 via 203.0.113.1
+ok "c1's VIP is closed to the hub's way out"
 
 # The hub gains a network on its way out while it runs (a second address
 # on wan, rtr at .10): closed to clients at once, not at the next reload
