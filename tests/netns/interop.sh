@@ -281,7 +281,9 @@ ip -n "$RUN-c2" link set lan1 up
 ip -n "$RUN-rtr" addr add 198.51.100.2/24 dev eth0
 ip -n "$RUN-rtr" addr add 2001:db8:5::2/64 dev eth0
 ip -n "$RUN-rtr" link set eth0 up
-ip -n "$RUN-c2" addr add 2001:db8:77::7/128 dev lo
+# Without its prefix route: the client's own addresses are checked as
+# such, not only as networks of its routing table.
+ip -n "$RUN-c2" addr add 2001:db8:77::7/128 dev lo noprefixroute
 # echo_replies NS: the echo replies the kernel of namespace NS sent, "IPv4 IPv6".
 echo_replies() {
 	nsx "$1" awk '/^Icmp:/ { if (!c) for (i = 1; i <= NF; i++) { if ($i == "OutEchoReps") c = i } else v4 = $c }
