@@ -137,6 +137,9 @@ static void request_bad_input(void **state)
 	assert_string_equal(err, "field \"type\" is not \"login_request\"");
 	assert_int_equal(req("{\"a\":tru\x01\xfe}", &r), -1);
 	assert_err_printable();
+	/* jansson quotes what it stopped at: bytes over 0x7e too (UTF-8). */
+	assert_int_equal(req("{\xc3\xa9}", &r), -1);
+	assert_err_printable();
 	/* An embedded raw NUL byte is not JSON either. */
 	static const char nul[] = "{\"type\":\"login_request\",\"token\":\"a\0b\"}";
 	assert_int_equal(slopn_login_request_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);
