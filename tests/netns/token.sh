@@ -111,6 +111,25 @@ grep -q "VIP 10.100.0.255 is not a client address: it is the broadcast address o
 	"$TMP/err.txt" || fail "the broadcast VIP: $(cat "$TMP/err.txt")"
 ctl token remove nobody 2> "$TMP/err.txt"; expect_eq "unknown token exits" "$?" 1
 grep -q "no token named 'nobody'" "$TMP/err.txt" || fail "unknown token: $(cat "$TMP/err.txt")"
+# A name longer than any token's (64 characters) is no token's, though
+# its first 64 are one's: it is not cut to that name.
+long=$(printf 'l%.0s' {1..64})
+ctl token add "$long" > /dev/null || fail "token add with a 64-character name"
+# Straight to the socket: slopnctl refuses such a name itself.
+python3 - "$TMP/hub.sock" "${long}x" > "$TMP/raw.txt" <<'PY'
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+f.write(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "token.remove", "params": {"name": sys.argv[2]}}) + "\n")
+f.flush()
+r = json.loads(f.readline())
+print(r["error"]["code"] if "error" in r else "removed")
+PY
+expect_eq "token.remove of a 65-character name" "$(cat "$TMP/raw.txt")" 1002
+ctl --json token list | jq -e --arg n "$long" 'any(.tokens[]; .name == $n)' > /dev/null ||
+	fail "token remove ${long}x removed $long"
+ctl token remove "$long" > /dev/null || fail "token remove $long"
 ctl token add x --expires soon 2>/dev/null; expect_eq "bad --expires exits" "$?" 2
 ok "errors: bad name, duplicate, taken and outside VIPs, unknown token, bad duration"
 
