@@ -212,8 +212,11 @@ wait_event session.down ".params.time >= $t0 and .params.time <= $t1"
 timeout 60 "$SLOPNCTL" --socket "$TMP/hub.sock" monitor > "$TMP/pretty.txt" 2> "$TMP/pretty.err" &
 PIDS+=($!)
 wait_until 5 "slopnctl monitor subscribed" grep -q "watching events" "$TMP/pretty.err"
-ctl sessions kick 10.100.0.3 > /dev/null
+# A reason with a line break and an escape: one line in the log, and in
+# the event, nothing a terminal acts on.
+ctl sessions kick 10.100.0.3 --reason $'line\nbreak \e[2J' > /dev/null
 wait_until 5 "the pretty monitor showing the kick" grep -q "session.down" "$TMP/pretty.txt"
+wait_event session.down '.params.vip == "10.100.0.3" and (.params.reason | startswith("kicked: line?break ?"))'
 line=$(grep -m1 "session.down" "$TMP/pretty.txt")
 [[ $line =~ ^[0-9]{2}:[0-9]{2}:[0-9]{2}\ session.down\ \{ ]] && [[ $line != *'"time"'* ]] ||
 	fail "the pretty monitor's line: $line"
