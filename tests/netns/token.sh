@@ -385,6 +385,23 @@ ctl token set duo --max-sessions 1 > /dev/null || fail "token set --max-sessions
 expect_eq "token list after lowering the limit under the live sessions" \
 	"$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | [.live, .max_sessions]')" "[3,1]"
 ok "token set: a raised limit lets one more in; a lowered one leaves live sessions be"
+# Each changed alone: --max-sessions keeps the expiry, --expires the limit.
+ctl token add solo --expires 1h --max-sessions 4 > /dev/null || fail "token add solo"
+solo() { ctl --json token list | jq -c '.tokens[] | select(.name == "solo") | [.expires, .max_sessions]'; }
+solo_exp=$(solo | jq '.[0]')
+[ "$solo_exp" -gt 0 ] || fail "solo's expiry: $(solo)"
+ctl token set solo --max-sessions 5 > /dev/null || fail "token set solo --max-sessions 5"
+expect_eq "solo after token set --max-sessions 5" "$(solo)" "[$solo_exp,5]"
+ctl token set solo --expires 2h > /dev/null || fail "token set solo --expires 2h"
+expect_eq "solo's limit after token set --expires 2h" "$(solo | jq '.[1]')" 5
+ctl token remove solo > /dev/null || fail "token remove solo"
+ok "token set: --max-sessions keeps the expiry, --expires keeps the limit"
+# A VIP a live session holds (one of duo's, a token without a fixed VIP)
+# is no token's to fix.
+held=$(ctl --json sessions list | jq -r '[.sessions[] | select(.token == "duo")][0] | "\(.vip) \(.id)"')
+ctl token add taken --vip "${held% *}" 2> "$TMP/err.txt"; expect_eq "token add --vip of a live session's VIP exits" "$?" 1
+grep -q "VIP ${held% *} is in use by session ${held#* } " "$TMP/err.txt" || fail "held VIP: $(cat "$TMP/err.txt")"
+ok "token add --vip of a VIP in use is refused, naming the session"
 ctl token set duo --max-sessions none --expires 2s > /dev/null || fail "token set --expires 2s"
 expect_eq "tokens.json: duo after set" \
 	"$(jq -c '.tokens[] | select(.name == "duo") | [has("max_sessions"), ((.expires - now) | . > 0 and . <= 2)]' "$TMP/hub-state/tokens.json")" "[false,true]"
