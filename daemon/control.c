@@ -332,44 +332,6 @@ static bool blank(const char *line, size_t len)
 	return true;
 }
 
-/* key (k bytes) is one of the words of params (names, one space apart).
- * Word by word: a search for key in the list took part of a name
- * ("expires" of "expires_in") for it, or several ("name expires_in"), and
- * looped for ever on an empty key (a hub that answered no one). */
-static bool takes_param(const char *params, const char *key, size_t k)
-{
-	for (const char *p = params; p && *p;) {
-		const char *end = strchr(p, ' ');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (k && n == k && !memcmp(p, key, k))
-			return true;
-		p = end ? end + 1 : NULL;
-	}
-	return false;
-}
-
-/* A param that m does not take: err names it and those it takes. */
-static bool unknown_param(const struct control_method *m, json_t *params, char *err, size_t errlen)
-{
-	const char *key;
-	json_t *v;
-	json_object_foreach(params, key, v) {
-		size_t k = strlen(key);
-		if (takes_param(m->params, key, k))
-			continue;
-		char shown[64];
-		size_t n = text_cut(key, k, sizeof(shown) - 1);
-		memcpy(shown, key, n);
-		shown[n] = '\0';
-		text_clean(shown, n);
-		snprintf(err, errlen, "params.%s: %s takes no such param (%s%s): a typo, or a slopnctl "
-		         "newer than this slopnd?", shown, m->name, m->params ? "only " : "none at all",
-		         m->params ? m->params : "");
-		return true;
-	}
-	return false;
-}
-
 /* One request, answered. *changes: it was one that changes state (a
  * token's, a rewrite of the whole store), taken or refused. */
 static int handle_line(struct caller *k, const char *line, size_t len, bool *changes)
@@ -396,7 +358,7 @@ static int handle_line(struct caller *k, const char *line, size_t len, bool *cha
 		if (!m->name) {
 			unknown_method(c, req.method, err, sizeof(err));
 			code = JSONRPC_METHOD_NOT_FOUND;
-		} else if (unknown_param(m, req.params, err, sizeof(err))) {
+		} else if (jsonrpc_params_unknown(req.params, m->name, m->params, err, sizeof(err))) {
 			code = JSONRPC_INVALID_PARAMS;
 		} else {
 			json_t *res = m->fn(c->ctx, &k->who, req.params, &code, err, sizeof(err));

@@ -213,3 +213,41 @@ int jsonrpc_param_bool(json_t *params, const char *name, bool required,
 	*out = json_is_true(v);
 	return 0;
 }
+
+/* key (k bytes) is one of the words of list (names, one space apart).
+ * Word by word: a search for key in the list took part of a name
+ * ("expires" of "expires_in") for it, or several ("name expires_in"), and
+ * looped for ever on an empty key (a hub that answered no one). */
+static bool takes_param(const char *list, const char *key, size_t k)
+{
+	for (const char *p = list; p && *p;) {
+		const char *end = strchr(p, ' ');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (k && n == k && !memcmp(p, key, k))
+			return true;
+		p = end ? end + 1 : NULL;
+	}
+	return false;
+}
+
+bool jsonrpc_params_unknown(json_t *params, const char *method, const char *list, char *err,
+                            size_t errlen)
+{
+	const char *key;
+	json_t *v;
+	json_object_foreach(params, key, v) {
+		size_t k = strlen(key);
+		if (takes_param(list, key, k))
+			continue;
+		char shown[64];
+		size_t n = text_cut(key, k, sizeof(shown) - 1);
+		memcpy(shown, key, n);
+		shown[n] = '\0';
+		text_clean(shown, n);
+		snprintf(err, errlen, "params.%s: %s takes no such param (%s%s): a typo, or a slopnctl "
+		         "newer than this slopnd?", shown, method, list ? "only " : "none at all",
+		         list ? list : "");
+		return true;
+	}
+	return false;
+}

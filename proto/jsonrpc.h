@@ -63,4 +63,10 @@ int jsonrpc_param_int(json_t *params, const char *name, bool required,
 int jsonrpc_param_bool(json_t *params, const char *name, bool required,
                        bool *out, char *err, size_t errlen);
 
+/* A param of params (an object) that method does not take: list names
+ * those it takes, one space apart (NULL: none). True, with err naming the
+ * param (cut, made printable) and the list, for the first one not in it. */
+bool jsonrpc_params_unknown(json_t *params, const char *method, const char *list, char *err,
+                            size_t errlen);
+
 #endif

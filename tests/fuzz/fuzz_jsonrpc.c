@@ -25,6 +25,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		jsonrpc_param_string(req.params, "name", false, &s, err, sizeof(err));
 		jsonrpc_param_int(req.params, "id", false, &i, err, sizeof(err));
 		jsonrpc_param_bool(req.params, "kick", false, &b, err, sizeof(err));
+		/* Whatever the keys (empty, with spaces, parts of names): an end. */
+		if (json_is_object(req.params) &&
+		    jsonrpc_params_unknown(req.params, "m", "name id kick", err, sizeof(err)) && !err[0])
+			abort();
 	}
 	jsonrpc_request_clear(&req);
 	return 0;

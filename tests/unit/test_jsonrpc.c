@@ -205,6 +205,47 @@ static void responses(void **state)
 #undef RESP
 }
 
+/* Params a method does not take: a whole word of its list only; an empty
+ * name (which once looped for ever), a part of a name, two names in one,
+ * are refused, named in printable characters. */
+static void unknown_params(void **state)
+{
+	(void)state;
+	const char *list = "name expires_in kick";
+	const struct {
+		const char *json;
+		const char *unknown; /* NULL: all taken */
+	} cases[] = {
+		{"{}", NULL},
+		{"{\"name\": 1, \"kick\": true, \"expires_in\": 2}", NULL},
+		{"{\"\": 1}", "params.: token.set"},
+		{"{\"expires\": 1}", "params.expires: "},
+		{"{\"name expires_in\": 1}", "params.name expires_in: "},
+		{"{\"kic\": 1}", "params.kic: "},
+		{"{\"kickk\": 1}", "params.kickk: "},
+		{"{\"name \": 1}", "params.name : "},
+		{"{\"ki\\u001bck\": 1}", "params.ki?ck: "},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		json_t *p = json_loads(cases[i].json, 0, NULL);
+		assert_non_null(p);
+		err[0] = '\0';
+		bool bad = jsonrpc_params_unknown(p, "token.set", list, err, sizeof(err));
+		json_decref(p);
+		if (!cases[i].unknown) {
+			assert_false(bad);
+			continue;
+		}
+		assert_true(bad);
+		assert_non_null(strstr(err, cases[i].unknown));
+		assert_non_null(strstr(err, "only name expires_in kick"));
+	}
+	json_t *p = json_pack("{s:i}", "name", 1);
+	assert_true(jsonrpc_params_unknown(p, "status", NULL, err, sizeof(err)));
+	assert_non_null(strstr(err, "status takes no such param (none at all)"));
+	json_decref(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -214,6 +255,7 @@ int main(void)
 		cmocka_unit_test(param_types),
 		cmocka_unit_test(formatting),
 		cmocka_unit_test(responses),
+		cmocka_unit_test(unknown_params),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
