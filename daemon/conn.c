@@ -31,6 +31,7 @@ const char *const drop_reason_names[DROP_MAX] = {
 #define LINGER_MAX (3 * NGTCP2_SECONDS)
 #define KEEPALIVE (10 * NGTCP2_SECONDS)
 #define KEEPALIVE_MIN NGTCP2_SECONDS
+#define HUB_KEEPALIVE (15 * NGTCP2_SECONDS) /* see keep_alive_for */
 /* A client gives up on a hub that answered none of this many probe
  * timeouts in a row, or nothing it sent for as many probe timeouts (a
  * packet sent before the doubled timeout is due, five pings a second, puts
@@ -152,11 +153,23 @@ static ngtcp2_duration idle_for(ngtcp2_conn *qc)
 /* Clients like the original send no keep-alives, so the hub's keep it
  * open: often enough for the shorter of the two idle timeouts, but not
  * more than once a second: a peer's idle timeout of 1 ms would have the
- * hub send a thousand PINGs a second for as long as it answers. */
-static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc)
+ * hub send a thousand PINGs a second for as long as it answers.
+ * A client sends its own every third of the idle timeout (at most
+ * KEEPALIVE): it is the side behind a NAT, and a dead hub is found out
+ * by them. The hub waits half the idle timeout (at most
+ * HUB_KEEPALIVE, as quic-go does): ngtcp2 counts from the last packet
+ * either way, so a client of ours, whose PING comes first, is never sent
+ * one. With both at a third, each side's timer came due within a
+ * millisecond of the other's: the PING alternated between them, and
+ * now and then both went (4 packets for 2), a hub woke for each of its
+ * clients' keep-alives twice, and its own PING restarted its idle
+ * timer (a dead client was let go up to 10 s later). One lost PING still
+ * leaves a probe timeout's retransmission time to spare. */
+static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc, bool hub)
 {
 	ngtcp2_duration idle = idle_for(qc);
-	ngtcp2_duration t = idle / 3 < KEEPALIVE ? idle / 3 : KEEPALIVE;
+	ngtcp2_duration t = hub ? (idle / 2 < HUB_KEEPALIVE ? idle / 2 : HUB_KEEPALIVE)
+	                        : (idle / 3 < KEEPALIVE ? idle / 3 : KEEPALIVE);
 	return t < KEEPALIVE_MIN ? KEEPALIVE_MIN : t;
 }
 
@@ -172,7 +185,7 @@ static int handshake_completed_cb(ngtcp2_conn *qc, void *user_data)
 	}
 	/* Both roles: a hub whose idle timeout is shorter than our 10 s (a
 	 * quic-go hub may set one) would otherwise drop an idle client. */
-	ngtcp2_conn_set_keep_alive_timeout(qc, keep_alive_for(qc));
+	ngtcp2_conn_set_keep_alive_timeout(qc, keep_alive_for(qc, c->is_server));
 	if (!c->is_server && c->stream_id < 0) {
 		/* If the hub gave no stream credit yet, extend_max_bidi_cb opens it. */
 		int64_t sid;
