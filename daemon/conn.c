@@ -48,6 +48,7 @@ const char *const drop_reason_names[DROP_MAX] = {
 /* No timer closer than this: in these VMs arming one 5 us ahead costs 20 us,
  * one 20 ms ahead 0.6 us. A late ACK or pacing step costs less. */
 #define TIMER_MIN NGTCP2_MILLISECONDS
+#define TIMER_LATER 1000000 /* sd-event us: see conn_update_timer */
 /* Pacing lets datagrams leave in bursts of this much of the pacing rate
  * (at least PACE_MIN_BURST bytes): coarse, so that it never needs a timer
  * under TIMER_MIN, and fine enough for a shallow bottleneck queue. */
@@ -1217,7 +1218,12 @@ static void note_unanswered(struct conn *c)
 /* Armed for what ngtcp2 (or pacing) waits for, never under TIMER_MIN
  * ahead, and left alone when it already fires no later than that: firing
  * early is harmless (nothing is due, and it is armed again), while moving
- * it on every packet would cost a timerfd_settime each time. */
+ * it on every packet would cost a timerfd_settime each time. Unless what
+ * it waits for now lies over TIMER_LATER further on: on an idle
+ * connection the ACK of a keep-alive leaves only the next keep-alive
+ * due, and the probe timeout armed for the PING woke the process for
+ * nothing 30 ms after each (a wakeup per keep-alive); under load the
+ * expiry moves by milliseconds, and stays put. */
 static void conn_update_timer(struct conn *c)
 {
 	if (c->state != CONN_OPEN)
@@ -1239,7 +1245,7 @@ static void conn_update_timer(struct conn *c)
 	uint64_t at = (exp > soonest ? exp : soonest) / 1000 + 1;
 	int on = SD_EVENT_OFF;
 	sd_event_source_get_enabled(c->timer, &on);
-	if (on != SD_EVENT_OFF && c->timer_at <= at)
+	if (on != SD_EVENT_OFF && c->timer_at <= at && at - c->timer_at < TIMER_LATER)
 		return;
 	sd_event_source_set_time(c->timer, at);
 	sd_event_source_set_enabled(c->timer, SD_EVENT_ONESHOT);
