@@ -297,6 +297,7 @@ static void client_datagram(struct conn *c, const uint8_t *pkt, size_t len)
 		c->stats.drop[DROP_BEFORE_LOGIN]++;
 		return;
 	}
+	client_keep_wake(cl);
 	struct ipv4_info ip;
 	struct ipv6_info ip6;
 	size_t n = 0;
@@ -1029,6 +1030,7 @@ static void tun_to_hub(struct client *cl)
 
 static int on_tun(sd_event_source *src, int fd, uint32_t revents, void *userdata)
 {
+	client_keep_wake(userdata);
 	tun_to_hub(userdata);
 	client_settle(userdata);
 	return 0;

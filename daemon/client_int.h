@@ -78,6 +78,7 @@ struct client {
 	uint64_t keep_last;          /* the last check's start */
 	uint64_t keep_recovery;      /* ngtcp2's congestion_recovery_start_ts at that start */
 	uint64_t keep_moved;         /* the connection's packets both ways, at the last look */
+	bool keep_dozing;            /* nothing moved: no look until keep_next, or traffic */
 	/* Scouts to the name's other addresses beside an attempt (client_scout.c). */
 	int scout_fd;                /* -1 until the first */
 	bool scout_v6;               /* an IPv6 socket: IPv4 ones as mapped addresses */
@@ -351,6 +352,9 @@ void client_probes_stop(struct client *cl);
  * and connects again once probes of its size go unanswered while a small
  * one is answered. */
 void client_widen_start(struct client *cl);
+/* Traffic (either way) on a connection whose upkeep dozes: its looks at
+ * ngtcp2's losses start again. A test of a flag while it does not doze. */
+void client_keep_wake(struct client *cl);
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata);
 void client_path_narrowed(struct client *cl);
 /* A link event: the way may be narrower, or wider than at the start. */

@@ -32,6 +32,7 @@
 
 static void probe_timer_in(struct client *cl, uint64_t usec)
 {
+	cl->keep_dozing = false; /* the timer is for something else now, or set anew */
 	sd_event_source_set_time_relative(cl->probe_timer, usec);
 	sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_ONESHOT);
 }
@@ -41,6 +42,7 @@ void client_probes_stop(struct client *cl)
 	cl->probe_sent = 0;
 	cl->probe_moved = false;
 	cl->probe_keep = false;
+	cl->keep_dozing = false;
 	if (cl->probe_timer)
 		sd_event_source_set_enabled(cl->probe_timer, SD_EVENT_OFF);
 }
@@ -146,7 +148,7 @@ static void widen_probe(struct client *cl)
 #define KEEP_EVERY (120 * 1000000ULL)
 #define KEEP_ENV "SLOPND_TEST_PATH_CHECK_MS" /* tests only: KEEP_EVERY */
 #define KEEP_TICK 1000000               /* us between looks at ngtcp2's losses */
-#define KEEP_IDLE_TICK (5 * 1000000ULL)  /* ... while no packet went either way */
+#define KEEP_IDLE_TICK (5 * 1000000ULL)  /* ... while no packet went either way, after losses */
 #define KEEP_TROUBLE_GAP (5 * 1000000ULL) /* checks after losses: at most this often */
 #define KEEP_WAIT 1000000               /* us for an answer, and twice the RTT */
 #define KEEP_TRIES 3
@@ -231,7 +233,19 @@ static void keep_tick(struct client *cl)
 	if (now < cl->keep_next && (!trouble || now < cl->keep_last + KEEP_TROUBLE_GAP)) {
 		/* An idle client wakes less often: it loses nothing. */
 		uint64_t moved = cl->conn->stats.tx_pkts + cl->conn->stats.rx_pkts;
-		probe_timer_in(cl, moved != cl->keep_moved ? KEEP_TICK : KEEP_IDLE_TICK);
+		if (moved != cl->keep_moved) {
+			probe_timer_in(cl, KEEP_TICK);
+		} else if (trouble) {
+			probe_timer_in(cl, KEEP_IDLE_TICK); /* for the check it asks for */
+		} else {
+			/* Nothing went either way since the last look: no look until
+			 * the routine check, or until traffic (client_keep_wake). An
+			 * idle client woke every 5 s for this, more often than for
+			 * its keep-alives; those are small, and their losses say
+			 * nothing of the way's size. */
+			probe_timer_in(cl, cl->keep_next - now);
+			cl->keep_dozing = true;
+		}
 		cl->keep_moved = moved;
 		return;
 	}
@@ -243,6 +257,12 @@ static void keep_tick(struct client *cl)
 	cl->keep_small = false;
 	cl->keep_tries = 0;
 	keep_send(cl);
+}
+
+void client_keep_wake(struct client *cl)
+{
+	if (cl->keep_dozing)
+		probe_timer_in(cl, KEEP_TICK); /* clears keep_dozing */
 }
 
 /* rx answers one of this attempt's probes, the live connection's
@@ -333,6 +353,7 @@ static void moved_probed(struct client *cl)
 int client_on_probe_timer(sd_event_source *s, uint64_t usec, void *userdata)
 {
 	struct client *cl = userdata;
+	cl->keep_dozing = false; /* what the timer waited for is here */
 	if (cl->state == C_UP) {
 		if (cl->probe_moved)
 			moved_probed(cl);

@@ -23,10 +23,18 @@ exchanges() {
 	awk '{ if (NR == 1 || $1 - last > 1) { if (n) print start, from, n, hub; start = $1; split($2, a, ":"); from = a[1]; n = hub = 0 }
 	       n++; if ($2 ~ /^192\.0\.2\.1:/) hub++; last = $1 } END { if (n) print start, from, n, hub }' "$TMP/wire.txt"
 }
-# Four groups: three whole ones, and a fourth begun (the last may not be whole).
-four_exchanges() { [ "$(exchanges | wc -l)" -ge 4 ]; }
-wait_until 50 "four keep-alive exchanges on the idle session" four_exchanges
-exchanges | head -n 3 > "$TMP/ex.txt"
+# exchanges_begun N: N groups at least (the last may not be whole).
+exchanges_begun() { [ "$(exchanges | wc -l)" -ge "$1" ]; }
+# wakeups NAME: how many times the daemon slept and was woken (each
+# epoll_wait that blocked: voluntary context switches, all its threads).
+wakeups() { cat /proc/"$(pid_of "$1")"/task/*/status | awk '/^voluntary_ctxt_switches/ {n += $2} END {print n}'; }
+# Nothing else asks the client anything meanwhile (a slopnctl call wakes
+# it): its wakeups from the second exchange's start to the fifth's.
+wait_until 25 "two keep-alive exchanges on the idle session" exchanges_begun 2
+w0=$(wakeups c1)
+wait_until 35 "five keep-alive exchanges on the idle session" exchanges_begun 5
+w1=$(wakeups c1)
+exchanges | head -n 4 > "$TMP/ex.txt"
 echo "exchanges (start, first sender, packets, from the hub):"
 cat "$TMP/ex.txt"
 by_hub=$(awk '$2 == "192.0.2.1"' "$TMP/ex.txt" | wc -l)
@@ -42,5 +50,14 @@ for g in $gaps; do
 	[ "$g" -ge 9000 ] && [ "$g" -le 11000 ] || fail "keep-alives $gaps ms apart, not 10 s"
 done
 ok "keep-alives every 10 s ($gaps ms)"
+# Per keep-alive the client wakes twice: to send it, and to read the
+# answer (and acknowledge it when it asks for that, every third or so).
+# It woke besides every 5 s to look at ngtcp2's losses with nothing sent
+# (client_path.c, keep_tick), and 30 ms after each PING for the probe
+# timeout armed for it (conn.c, conn_update_timer): 4 to 5 a keep-alive.
+# 6, and one for the edges of the window (the poll's lag).
+echo "c1 woke $((w1 - w0)) times in 3 keep-alive periods"
+[ $((w1 - w0)) -le 7 ] || fail "the idle client woke $((w1 - w0)) times in 3 keep-alive periods (at most 7)"
+ok "the idle client wakes for its keep-alives only"
 client_connected c1 || fail "c1 is not connected after the idle minute"
 expect_eq "sessions on the hub" "$(hub_sessions)" 1
