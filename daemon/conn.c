@@ -162,10 +162,12 @@ static ngtcp2_duration idle_for(ngtcp2_conn *qc)
  * either way, so a client of ours, whose PING comes first, is never sent
  * one. With both at a third, each side's timer came due within a
  * millisecond of the other's: the PING alternated between them, and
- * now and then both went (4 packets for 2), a hub woke for each of its
- * clients' keep-alives twice, and its own PING restarted its idle
- * timer (a dead client was let go up to 10 s later). One lost PING still
- * leaves a probe timeout's retransmission time to spare. */
+ * now and then both went (4 packets for 2), and a hub woke for each of its
+ * clients' keep-alives twice. One lost PING still leaves a probe
+ * timeout's retransmission time to spare. The price: a client that
+ * vanishes is sent the hub's PING 15 s after its last packet, not 10,
+ * and that PING restarts the idle timer: its session ends 45 s after
+ * its last packet, not 40 (one that comes back replaces it at once). */
 static ngtcp2_duration keep_alive_for(ngtcp2_conn *qc, bool hub)
 {
 	ngtcp2_duration idle = idle_for(qc);
