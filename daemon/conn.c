@@ -1015,14 +1015,19 @@ size_t conn_queue_mem(const struct conn *c)
  * been empty and unused for a while: a hub's thousand sessions, each busy
  * once, would keep 375 KiB each for good. Not at once when it empties,
  * which happens thousands of times a second under load. */
-static void dgq_trim(struct conn *c, uint64_t now)
+static uint64_t dgq_keep(void)
 {
 	static uint64_t keep;
 	if (!keep) {
 		uint64_t v = testenv_get("SLOPND_QUEUE_KEEP_SECONDS", 1, 3600);
 		keep = (v ? v : DGQ_KEEP_SECONDS) * NGTCP2_SECONDS;
 	}
-	if (c->dgq && !c->dgq_count && now - c->dgq_used_at >= keep)
+	return keep;
+}
+
+static void dgq_trim(struct conn *c, uint64_t now)
+{
+	if (c->dgq && !c->dgq_count && now - c->dgq_used_at >= dgq_keep())
 		dgq_free(c);
 }
 
@@ -1239,6 +1244,11 @@ static void conn_update_timer(struct conn *c)
 		exp = dead_at;
 	if (c->close_pending && c->close_asked + CLOSE_WAIT_MAX < exp)
 		exp = c->close_asked + CLOSE_WAIT_MAX;
+	/* An empty queue's memory goes back at its time (dgq_trim, from the
+	 * timer), not whenever the connection next wakes: on an idle session
+	 * that is the hub's keep-alive, 15 s on. */
+	if (c->dgq && !c->dgq_count && c->dgq_used_at + dgq_keep() < exp)
+		exp = c->dgq_used_at + dgq_keep();
 	if (exp == UINT64_MAX) {
 		sd_event_source_set_enabled(c->timer, SD_EVENT_OFF);
 		return;
