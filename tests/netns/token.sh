@@ -247,21 +247,23 @@ ls "$TMP/full" | grep -q 'tokens.json.' && fail "a temporary file was left behin
 ok "full disk: clear error, store and file unchanged"
 kill "$(pid_of hub:full)"; wait "$(pid_of hub:full)" 2>/dev/null
 
+# bad_store NAME TEXT WHAT PATTERN: a hub started on a tokens.json of TEXT
+# (WHAT it is) exits non-zero, its log matching PATTERN.
+bad_store() {
+	local rc
+	printf '%s' "$2" > "$TMP/hub-state/tokens.json"
+	start "hub:$1" server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/bad.sock"
+	wait "$(pid_of "hub:$1")"; rc=$?
+	[ $rc -ne 0 ] || fail "hub started with $3"
+	grep -q "$4" "$TMP/hub-$1.log" || fail "$3: $(cat "$TMP/hub-$1.log")"
+}
 # A corrupt file stops the hub at start, naming the file and the problem.
-printf '{"version":1,"tokens":[{"name":"x"' > "$TMP/hub-state/tokens.json"
-start hub:bad server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/bad.sock"
-wait "$(pid_of hub:bad)"; rc=$?
-[ $rc -ne 0 ] || fail "hub started with a corrupt tokens.json"
-grep -q "token store $TMP/hub-state/tokens.json is damaged: line 1 column [0-9]*: .* (repair it, or restore a backup; moved away, the hub starts with no tokens and refuses every client with a token of its own for good (exit 3) until each is given a new token)$" "$TMP/hub-bad.log" ||
-	fail "corrupt file: $(cat "$TMP/hub-bad.log")"
+bad_store bad '{"version":1,"tokens":[{"name":"x"' "a corrupt tokens.json" \
+	"token store $TMP/hub-state/tokens.json is damaged: line 1 column [0-9]*: .* (repair it, or restore a backup; moved away, the hub starts with no tokens and refuses every client with a token of its own for good (exit 3) until each is given a new token)$"
 ok "a corrupt tokens.json stops the hub with file and position"
 # One of a newer slopnd (a rollback) is not damaged: said so, with what to do.
-printf '{"version":2,"tokens":[]}' > "$TMP/hub-state/tokens.json"
-start hub:newer server --listen 192.0.2.1:4242 --state-dir "$TMP/hub-state" --control "$TMP/bad.sock"
-wait "$(pid_of hub:newer)"; rc=$?
-[ $rc -ne 0 ] || fail "hub started with a tokens.json of a newer format"
-grep -q "token store $TMP/hub-state/tokens.json was written by a newer slopnd: version 2: expected 1 (a file of a newer slopnd?). Start that slopnd again, or put back a backup from before it" "$TMP/hub-newer.log" ||
-	fail "newer file: $(cat "$TMP/hub-newer.log")"
+bad_store newer '{"version":2,"tokens":[]}' "a tokens.json of a newer format" \
+	"token store $TMP/hub-state/tokens.json was written by a newer slopnd: version 2: expected 1 (a file of a newer slopnd?). Start that slopnd again, or put back a backup from before it"
 ok "a tokens.json of a newer slopnd stops the hub, said as such"
 
 # A hand-written file, then SIGHUP: the new token is honoured, sessions stay.
