@@ -370,6 +370,9 @@ int nat_state_read(const char *state_file, struct natstate *st)
  * after both stopped. */
 static void before_of_other_hub(const char *tun, struct natstate *before)
 {
+	bool on6 = read_int(IP6_FORWARD) == 1;
+	if (before->fwd4 != 1 && !on6)
+		return; /* off: nobody's doing, and no listing asked for */
 	char own[NFT_TABLE_NAME_MAX], t[NATSTATE_TEXT_MAX];
 	nat_table_name(tun, own, sizeof(own));
 	char *json = nft_json("list ruleset");
@@ -389,7 +392,7 @@ static void before_of_other_hub(const char *tun, struct natstate *before)
 		before->fwd4 = 0;
 		before->redirects4 = other.redirects4;
 	}
-	if (read_int(IP6_FORWARD) == 1 && other.fwd6 == 0) {
+	if (on6 && other.fwd6 == 0) {
 		before->fwd6 = 0;
 		if (other.accept_ra >= 0 && before->accept_ra < 0) {
 			before->accept_ra = other.accept_ra;
