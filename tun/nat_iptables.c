@@ -442,7 +442,7 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 		char shown[256], cmd[16];
 		snprintf(shown, sizeof(shown), "%.200s", l);
 		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(l, " "), l);
-		char said[200];
+		char said[200] = ""; /* run_line writes none for a line with no command */
 		int rc = run_line(l, said, sizeof(said));
 		if (rc == 4)
 			snprintf(err, errlen, "'%s' failed: another program held the xtables lock for %d s, or "

@@ -420,9 +420,13 @@ static void fake_daemon(int srv)
 static int daemons_up(void **state)
 {
 	struct daemons *d = calloc(1, sizeof(*d));
-	snprintf(d->dir, sizeof(d->dir), "/tmp/test_ctl.XXXXXX");
-	if (!d || !mkdtemp(d->dir))
+	if (!d)
 		return -1;
+	snprintf(d->dir, sizeof(d->dir), "/tmp/test_ctl.XXXXXX");
+	if (!mkdtemp(d->dir)) {
+		free(d);
+		return -1;
+	}
 	snprintf(d->fake, sizeof(d->fake), "%s/fake.sock", d->dir);
 	snprintf(d->silent, sizeof(d->silent), "%s/silent.sock", d->dir);
 	d->silent_fd = listen_on(d->silent);
