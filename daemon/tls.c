@@ -90,8 +90,8 @@ static void bad_key(const char *keypath, const char *crtpath, int err)
  * else one may be the holder's, being written). */
 static int read_pem(const char *path, gnutls_datum_t *d, bool sweep)
 {
-	char *buf, err[256];
-	size_t len;
+	char *buf = NULL, err[256]; /* the read sets buf and len: cppcheck cannot see through the ?: */
+	size_t len = 0;
 	int r = (sweep ? statefile_read : statefile_read_nosweep)(path, 1 << 20, &buf, &len, err,
 	                                                          sizeof(err));
 	if (r <= 0) {
