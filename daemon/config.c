@@ -947,6 +947,13 @@ int config_parse(struct config *c, int argc, char **argv)
 	if (optind < argc - 1) {
 		/* A client's hub given without its flag: say which flag. */
 		const char *a = argv[optind + 1];
+		/* An invite with more after it: the more is what is wrong, not
+		 * the invite. */
+		bool after = c->role == ROLE_CLIENT && optind < argc - 2 &&
+		             !strncasecmp(a, INVITE_SCHEME, strlen(INVITE_SCHEME));
+		if (after)
+			a = argv[optind + 2];
+		const char *where = after ? " after the invite" : "";
 		char *h, *p;
 		bool hub = c->role == ROLE_CLIENT && *a != '-' && split_host_port(a, &h, &p) == 0;
 		if (hub) {
@@ -954,8 +961,11 @@ int config_parse(struct config *c, int argc, char **argv)
 			free(h), free(p);
 		}
 		if (hub)
-			return bad("unexpected argument '%s' (the hub? give --server %s)", a, a);
-		return bad("unexpected argument '%s'", a);
+			return bad("unexpected argument '%s'%s (the hub? give --server %s)", a, where, a);
+		/* A link of another scheme where the invite goes. */
+		if (c->role == ROLE_CLIENT && !after && strstr(a, "://"))
+			return bad("unexpected argument '%s' (an invite starts with %s)", a, INVITE_SCHEME);
+		return bad("unexpected argument '%s'%s", a, where);
 	}
 	both_from = c->config;
 	/* Room for the names of the files in it (client-TUN.id, a .tmp beside

@@ -103,12 +103,44 @@ static void switches(void **state)
 	                       "nat: expected yes or no (or true or false, 1 or 0), not 'on'"));
 }
 
+/* config_parse's error for a client given these arguments after its role. */
+static const char *client_refused(int n, char **args)
+{
+	char *argv[8] = {"slopnd", "client"};
+	assert_true(n <= 6);
+	for (int i = 0; i < n; i++)
+		argv[2 + i] = args[i];
+	struct config c;
+	assert_int_equal(config_parse(&c, 2 + n, argv), -1);
+	config_free(&c);
+	return config_error;
+}
+
+/* An argument after the invite is named, not the invite, which is right;
+ * a link of another scheme where the invite goes says what an invite is. */
+static void stray_arguments(void **state)
+{
+	(void)state;
+	config_quiet = true;
+	char *extra[] = {"slopn://abc@192.0.2.1:4242", "extra"};
+	assert_string_equal(client_refused(2, extra), "unexpected argument 'extra' after the invite");
+	char *hub[] = {"slopn://abc@192.0.2.1:4242", "192.0.2.1:4242"};
+	assert_string_equal(client_refused(2, hub), "unexpected argument '192.0.2.1:4242' after the "
+	                    "invite (the hub? give --server 192.0.2.1:4242)");
+	char *https[] = {"https://abc@192.0.2.1:4242"};
+	assert_string_equal(client_refused(1, https), "unexpected argument 'https://abc@192.0.2.1:4242' "
+	                    "(an invite starts with slopn://)");
+	char *alone[] = {"extra"};
+	assert_string_equal(client_refused(1, alone), "unexpected argument 'extra'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(escaped),
 		cmocka_unit_test(state_dir_bounded),
 		cmocka_unit_test(switches),
+		cmocka_unit_test(stray_arguments),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
