@@ -188,8 +188,20 @@ static json_t *m_sessions_kick(void *ctx, struct control_caller *who, json_t *pa
 	}
 	udp_flush(&s->udp);
 	if (!kicked) {
+		/* Which was asked for, as the caller gave it. */
 		*code = SLOPN_RPC_NO_SESSION;
-		snprintf(err, errlen, "no session matches (see 'slopnctl sessions list')");
+		if (by_id)
+			snprintf(err, errlen, "no session matches id %lld (see 'slopnctl sessions list')",
+			         (long long)id);
+		else if (vip)
+			snprintf(err, errlen, "no session matches VIP %s (see 'slopnctl sessions list')", vip);
+		else if (tokens_find(&s->tokens, token) ||
+		         (s->has_token && !strcmp(token, SHARED_TOKEN_NAME)))
+			snprintf(err, errlen, "no session matches token '%.64s': it has none live (see "
+			         "'slopnctl sessions list')", token);
+		else
+			snprintf(err, errlen, "no session matches token '%.64s%s': there is no token of that "
+			         "name (see 'slopnctl token list')", token, strlen(token) > 64 ? "..." : "");
 		return NULL;
 	}
 	return json_pack("{s:i}", "kicked", kicked);

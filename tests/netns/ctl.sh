@@ -249,7 +249,23 @@ ok "a reason cut to fit stays UTF-8: the event carries it with its session"
 # Errors: the daemon's message, exit 1; usage, exit 2; no daemon, exit 3.
 ctl sessions kick 42 2> "$TMP/err.txt"; rc=$?
 expect_eq "kick of an unknown id exits" "$rc" 1
-grep -q "no session matches" "$TMP/err.txt" || fail "no message for an unknown session"
+# What matched nothing, named: the id, the VIP or the token (and whether
+# there is such a token); the code stays 1000.
+expect_eq "kick of an unknown id" "$(cat "$TMP/err.txt")" \
+	"slopnctl: no session matches id 42 (see 'slopnctl sessions list')"
+expect_eq "kick of an unknown id, --json code" "$(ctl --json sessions kick 42 2>/dev/null | jq .error.code)" 1000
+ctl sessions kick 10.100.0.99 2> "$TMP/err.txt"
+expect_eq "kick of an unknown VIP" "$(cat "$TMP/err.txt")" \
+	"slopnctl: no session matches VIP 10.100.0.99 (see 'slopnctl sessions list')"
+ctl sessions kick --token nobody 2> "$TMP/err.txt"; rc=$?
+expect_eq "kick of an unknown token exits" "$rc" 1
+expect_eq "kick of an unknown token" "$(cat "$TMP/err.txt")" \
+	"slopnctl: no session matches token 'nobody': there is no token of that name (see 'slopnctl token list')"
+ctl token add idle > /dev/null || fail "token add idle"
+ctl sessions kick --token idle 2> "$TMP/err.txt"
+expect_eq "kick of a token without sessions" "$(cat "$TMP/err.txt")" \
+	"slopnctl: no session matches token 'idle': it has none live (see 'slopnctl sessions list')"
+ctl token remove idle > /dev/null || fail "token remove idle"
 ctl sessions bogus 2>/dev/null; expect_eq "unknown command exits" "$?" 2
 # Usage errors: one line and where help is, exit 2; flags after the command.
 expect_eq "status --json (flag after the command)" "$(ctl status --json | jq -r .role)" server
