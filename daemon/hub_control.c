@@ -485,8 +485,8 @@ static json_t *m_token_add(void *ctx, struct control_caller *who, json_t *params
 		*code = SLOPN_RPC_BAD_VIP;
 		for (size_t i = 0; i < s->tokens.n; i++)
 			if (s->tokens.v[i].vip == vip) {
-				snprintf(err, errlen, "VIP %s is the fixed VIP of token '%s'", vip_s,
-				         s->tokens.v[i].name);
+				snprintf(err, errlen, "VIP %s is the fixed VIP of token '%s' (remove that "
+				         "token first, or pick another)", vip_s, s->tokens.v[i].name);
 				return NULL;
 			}
 		struct session *holder = alloc_holder(&s->addrs, vip);

@@ -99,7 +99,8 @@ ctl token add bob --vip 10.100.0.77 >/dev/null || fail "token add --vip"
 ctl token add bob 2> "$TMP/err.txt"; expect_eq "duplicate name exits" "$?" 1
 grep -q "a token named 'bob' exists already" "$TMP/err.txt" || fail "duplicate: $(cat "$TMP/err.txt")"
 ctl token add carl --vip 10.100.0.77 2> "$TMP/err.txt"; expect_eq "taken VIP exits" "$?" 1
-grep -q "VIP 10.100.0.77 is the fixed VIP of token 'bob'" "$TMP/err.txt" || fail "taken VIP: $(cat "$TMP/err.txt")"
+expect_eq "taken VIP: what to do" "$(cat "$TMP/err.txt")" \
+	"slopnctl: VIP 10.100.0.77 is the fixed VIP of token 'bob' (remove that token first, or pick another)"
 ctl token add carl --vip 10.100.1.5 2> "$TMP/err.txt"; expect_eq "VIP outside exits" "$?" 1
 grep -q "VIP 10.100.1.5 is not a client address: it is outside the subnet 10.100.0.0/24; clients take 10.100.0.2 to 10.100.0.254" \
 	"$TMP/err.txt" || fail "outside VIP: $(cat "$TMP/err.txt")"
