@@ -469,14 +469,18 @@ static void probe_idless(struct server *s, const struct session *ss)
 static bool at_limit(struct server *s, struct session *ss, const struct token_entry *e,
                      const struct session *old)
 {
-	if (!e || !e->max_sessions || old || hub_token_live(s, e->name) < e->max_sessions)
+	unsigned live;
+	if (!e || !e->max_sessions || old || (live = hub_token_live(s, e->name)) < e->max_sessions)
 		return false;
 	if (!ss->client_id[0])
 		probe_idless(s, ss);
-	char msg[SLOPN_MESSAGE_MAX];
-	snprintf(msg, sizeof(msg), "Token '%s' is in use by %u sessions, its limit: end one on "
+	/* The sessions there are: more than the limit after it was lowered. */
+	char msg[SLOPN_MESSAGE_MAX], over[48] = "its limit";
+	if (live > e->max_sessions)
+		snprintf(over, sizeof(over), "over its limit of %u", (unsigned)e->max_sessions);
+	snprintf(msg, sizeof(msg), "Token '%s' is in use by %u session%s, %s: end one on "
 	         "another machine, or ask the hub's administrator for a higher limit or a token of "
-	         "your own", e->name, e->max_sessions);
+	         "your own", e->name, live, live == 1 ? "" : "s", over);
 	refuse_full(ss, SLOPN_ERR_TOKEN_LIMIT, msg, "token's session limit", &s->refused_token_limit);
 	return true;
 }

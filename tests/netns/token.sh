@@ -387,7 +387,24 @@ wait_until 10 "d2 in under the raised limit" client_connected c3:d2
 ctl token set duo --max-sessions 1 > /dev/null || fail "token set --max-sessions 1"
 expect_eq "token list after lowering the limit under the live sessions" \
 	"$(ctl --json token list | jq -c '.tokens[] | select(.name == "duo") | [.live, .max_sessions]')" "[3,1]"
+# A login refused under a lowered limit says the sessions there are, and
+# the limit: not the limit as if it were their number.
+TOKEN=$duo start_client c1:d4 --tun d4
+d4_refused() { [[ $(client_status c1:d4 last_error) == *"Token 'duo' is in use by 3 sessions, over its limit of 1: "* ]]; }
+wait_until 5 "d4 refused, the 3 sessions and the limit of 1 said" d4_refused
+stop c1:d4
 ok "token set: a raised limit lets one more in; a lowered one leaves live sessions be"
+# A limit of 1: one session, not "1 sessions".
+uno=$(ctl --json token add uno --max-sessions 1 | jq -r .token) || fail "token add uno"
+TOKEN=$uno start_client c1:u1 --tun u1
+wait_until 10 "u1 connected" client_connected c1:u1
+TOKEN=$uno start_client c2:u2 --tun u2
+u2_refused() { [[ $(client_status c2:u2 last_error) == *"Token 'uno' is in use by 1 session, its limit: "* ]]; }
+wait_until 5 "u2 refused, its one session said" u2_refused
+stop c2:u2
+stop c1:u1
+ctl token remove uno > /dev/null || fail "token remove uno"
+ok "a token at its limit of 1 refuses a second client: 'in use by 1 session'"
 # Each changed alone: --max-sessions keeps the expiry, --expires the limit.
 ctl token add solo --expires 1h --max-sessions 4 > /dev/null || fail "token add solo"
 solo() { ctl --json token list | jq -c '.tokens[] | select(.name == "solo") | [.expires, .max_sessions]'; }
