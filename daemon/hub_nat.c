@@ -575,7 +575,8 @@ int hub_nat_setup(struct server *s)
 	int oif;
 	if (eg) {
 		if (!if_nametoindex(eg)) {
-			log_err("--egress %s: no such interface", eg);
+			log_err("--egress %s: no such interface ('ip link' lists this machine's; without "
+			        "--egress, that of the default route is taken)", eg);
 			return -1;
 		}
 		snprintf(s->egress, sizeof(s->egress), "%s", eg);

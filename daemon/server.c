@@ -858,7 +858,8 @@ static int open_listener(struct server *s, int fd)
 	                         .ai_flags = AI_PASSIVE | AI_NUMERICSERV}, *ai = NULL;
 	int rv = getaddrinfo(host, port, &hints, &ai);
 	if (rv != 0) {
-		log_err("--listen %s: %s", s->cfg->listen, gai_strerror(rv));
+		log_err("--listen %s: %s (give one of this machine's addresses, or 0.0.0.0:%s for all)",
+		        s->cfg->listen, gai_strerror(rv), port);
 		free(host), free(port);
 		return -1;
 	}

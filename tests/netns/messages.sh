@@ -364,6 +364,19 @@ wait "$(pid_of hub:three)"; expect_eq "a second hub on the same UDP port exits" 
 grep -q "cannot listen on UDP 192.0.2.1:4242: Address already in use (another program holds UDP port 4242, another slopnd? 'ss -ulpn sport = :4242' names it: stop it, or give --listen another port)" \
 	"$TMP/hub-three.log" || fail "UDP port in use: $(cat "$TMP/hub-three.log")"
 ok "a UDP port in use is said to be in use"
+# A --listen host that does not resolve, and an --egress that is not
+# there: exit 1, the flag and what to give instead.
+hubd server --listen nosuch.invalid:4245 --state-dir "$TMP/five" --token s3cret --control "$TMP/five.sock" \
+	--tun msg7 2> "$TMP/err.txt"
+expect_eq "a --listen that does not resolve exits" "$?" 1
+[[ $(grep "error" "$TMP/err.txt") == "slopnd: error: --listen nosuch.invalid:4245: "*" (give one of this machine's addresses, or 0.0.0.0:4245 for all)" ]] ||
+	fail "a --listen that does not resolve: $(cat "$TMP/err.txt")"
+hubd server --listen 192.0.2.1:4245 --nat --egress nosuch0 --state-dir "$TMP/five" --token s3cret \
+	--control "$TMP/five.sock" --tun msg7 2> "$TMP/err.txt"
+expect_eq "an --egress that is not there exits" "$?" 1
+expect_eq "an --egress that is not there" "$(grep "error" "$TMP/err.txt")" \
+	"slopnd: error: --egress nosuch0: no such interface ('ip link' lists this machine's; without --egress, that of the default route is taken)"
+ok "a --listen that does not resolve and an --egress not there say what to give"
 
 # A client's clean exit is no warning.
 start_client c1
