@@ -82,13 +82,16 @@ static void reload_tokens(struct server *s)
 	struct token_store fresh, old = s->tokens;
 	char err[256];
 	if (tokens_load(&fresh, old.path, err, sizeof(err)) < 0) {
-		reload_failed(s, "%s: %s; keeping the %zu tokens in memory", old.path, err, old.n);
+		reload_failed(s, "%s: %s; keeping the %zu token%s in memory: fix the file, then reload "
+		              "the hub again (systemctl reload slopnd, or SIGHUP)", old.path, err, old.n,
+		              old.n == 1 ? "" : "s");
 		tokens_free(&fresh);
 		return;
 	}
 	if (!fresh.seen && old.n) {
-		reload_failed(s, "%s is not there any more: keeping the %zu tokens in memory; put it "
-		              "back, or remove tokens with slopnctl token remove", old.path, old.n);
+		reload_failed(s, "%s is not there any more: keeping the %zu token%s in memory; put it "
+		              "back, or remove tokens with slopnctl token remove", old.path, old.n,
+		              old.n == 1 ? "" : "s");
 		tokens_free(&fresh);
 		return;
 	}

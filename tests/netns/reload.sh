@@ -62,12 +62,14 @@ ok "a bad file on reload is reported and ignored"
 
 # Both tokens.json and the config bad at one SIGHUP: status keeps both
 # reasons (it kept the config's only).
+# One token in memory: "the 1 token", and what to do about the file.
 tokens=$TMP/hub-state/tokens.json
+ctl token add one > /dev/null || fail "token add one"
 [ -e "$tokens" ] && cp "$tokens" "$TMP/tokens.json.good"
 printf '{"version":1,"tokens":[{' > "$tokens"
 kill -HUP "$(pid_of hub)"
 wait_until 5 "status naming both bad files" reload_said \
-	"^$tokens: .+; keeping the [0-9]+ tokens in memory; .*slopnd\.conf:[0-9]+: mtu 'huge': must be 576\.\.1400: keeping the running settings\$"
+	"^$tokens: .+; keeping the 1 token in memory: fix the file, then reload the hub again \\(systemctl reload slopnd, or SIGHUP\\); .*slopnd\.conf:[0-9]+: mtu 'huge': must be 576\.\.1400: keeping the running settings\$"
 if [ -e "$TMP/tokens.json.good" ]; then mv "$TMP/tokens.json.good" "$tokens"; else rm "$tokens"; fi
 nsx c1 ping -c 1 -W 2 10.100.0.1 >/dev/null || fail "hub stopped carrying traffic after a reload with two bad files"
 ok "tokens.json and the config bad at one reload: both reasons in status"
