@@ -27,7 +27,9 @@ json_t *jsonfile_load(const char *buf, size_t len, int version, char *err, size_
 	json_error_t je;
 	json_t *root = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &je);
 	if (!root) {
-		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column, je.text);
+		char why[sizeof(je.text) + 8];
+		snprintf(err, errlen, "line %d column %d: %s", je.line, je.column,
+		         text_json_why(je.text, why, sizeof(why)));
 		return NULL;
 	}
 	json_t *ver = json_object_get(root, "version");

@@ -40,8 +40,10 @@ int jsonrpc_parse(const char *line, size_t len, struct jsonrpc_request *req,
 	json_error_t je;
 	/* DECODE_ANY: a bare scalar is JSON, just not a request. */
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	char why[sizeof(je.text) + 8];
 	if (!o)
-		return fail(JSONRPC_PARSE_ERROR, err, errlen, "not JSON (%s at byte %d)", je.text, je.position);
+		return fail(JSONRPC_PARSE_ERROR, err, errlen, "not JSON (%s at byte %d)",
+		            text_json_why(je.text, why, sizeof(why)), je.position);
 	int rv = 0;
 	if (!json_is_object(o)) {
 		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "a request must be a JSON object");
@@ -96,8 +98,10 @@ int jsonrpc_parse_response(const char *line, size_t len, int64_t want_id, json_t
 	*code = 0;
 	json_error_t je;
 	json_t *o = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+	char why[sizeof(je.text) + 8];
 	if (!o)
-		return fail(-1, msg, msglen, "not JSON (%s at byte %d)", je.text, je.position);
+		return fail(-1, msg, msglen, "not JSON (%s at byte %d)", text_json_why(je.text, why, sizeof(why)),
+		            je.position);
 	int rv = -1;
 	json_t *v = json_object_get(o, "jsonrpc"), *id = json_object_get(o, "id"),
 	       *res = json_object_get(o, "result"), *err = json_object_get(o, "error");

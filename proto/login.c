@@ -48,7 +48,9 @@ static json_t *load_object(const char *line, size_t len, char *err, size_t errle
 	 * original's), which takes such lines. */
 	json_t *j = json_loadb(line, len, 0, &je);
 	if (!j) {
-		fail(err, errlen, "not JSON (%s at byte %d)", je.text, je.position);
+		char why[sizeof(je.text) + 8];
+		fail(err, errlen, "not JSON (%s at byte %d)", text_json_why(je.text, why, sizeof(why)),
+		     je.position);
 		return NULL;
 	}
 	if (!json_is_object(j)) {

@@ -1,6 +1,7 @@
 #include "proto/text.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The length of the valid UTF-8 sequence at s (up to n bytes), its code
@@ -121,4 +122,14 @@ size_t text_cut(const char *s, size_t len, size_t max)
 int text_hexval(char c)
 {
 	return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+const char *text_json_why(const char *why, char *out, size_t outlen)
+{
+	static const char jansson[] = "invalid token";
+	if (!strncmp(why, jansson, sizeof(jansson) - 1))
+		snprintf(out, outlen, "unexpected text%s", why + sizeof(jansson) - 1);
+	else
+		snprintf(out, outlen, "%s", why);
+	return out;
 }

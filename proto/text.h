@@ -33,4 +33,10 @@ size_t text_cut(const char *s, size_t len, size_t max);
  * is lower case, and a reader of it refuses rather than guesses). */
 int text_hexval(char c);
 
+/* jansson's reason for text that is not JSON (a json_error_t's text) into
+ * out (outlen bytes, NUL included), its "invalid token" (a word of JSON it
+ * cannot read) said as "unexpected text": beside logins and tokens.json, a
+ * reader takes that for a SloPN token. out, for a format's %s. */
+const char *text_json_why(const char *why, char *out, size_t outlen);
+
 #endif

@@ -76,6 +76,10 @@ static void bad_requests(void **state)
 	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\" \"x\"}", &r), JSONRPC_PARSE_ERROR);
 	assert_non_null(strstr(err, "near '\"x\"' at byte 36)"));
 	jsonrpc_request_clear(&r);
+	/* Not "invalid token", jansson's word, which reads as a SloPN token. */
+	assert_int_equal(parse("garbage", &r), JSONRPC_PARSE_ERROR);
+	assert_string_equal(err, "not JSON (unexpected text near 'garbage' at byte 7)");
+	jsonrpc_request_clear(&r);
 	/* jansson's message quotes the bad bytes (here a broken UTF-8 pair
 	 * and a control byte): the answer must still be a JSON line. */
 	static const char *const raw[] = {"{\"jsonrtrue\\\327\212\"}", "{\"a\x01\xff"};
@@ -195,6 +199,7 @@ static void responses(void **state)
 		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":4294967297,\"message\":\"m\"}}", "without an integer code"},
 		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"error\":{\"code\":1,\"message\":7}}", "without an integer code"},
 		{"{\"jsonrpc\":\"2.0\",\"id\":4,\"id\":4,\"result\":{}}", "not JSON"}, /* duplicate key */
+		{"hello", "not JSON (unexpected text near 'hello' at byte 5)"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		msg[0] = '\0';

@@ -140,6 +140,9 @@ static void request_bad_input(void **state)
 	/* jansson quotes what it stopped at: bytes over 0x7e too (UTF-8). */
 	assert_int_equal(req("{\xc3\xa9}", &r), -1);
 	assert_err_printable();
+	/* Not "invalid token" (jansson's word): here it would read as the login's. */
+	assert_int_equal(req("{\"type\":\"login_request\",\"token\":abc}", &r), -1);
+	assert_string_equal(err, "not JSON (unexpected text near 'abc' at byte 35)");
 	/* An embedded raw NUL byte is not JSON either. */
 	static const char nul[] = "{\"type\":\"login_request\",\"token\":\"a\0b\"}";
 	assert_int_equal(slopn_login_request_parse(nul, sizeof(nul) - 1, &r, err, sizeof(err)), -1);

@@ -83,6 +83,7 @@ static void file_bad(void **state)
 	static const char *const cases[][2] = {
 		{"", "line 1"},
 		{"{\"version\":1,\"tokens\":[", "line 1 column"},
+		{"{\"version\":1,\"tokens\":[x]}", "unexpected text near 'x'"},
 		{"[]", "expected a JSON object"},
 		{"{\"tokens\":[]}", "version: missing (expected 1)"},
 		{"{\"version\":\"1\",\"tokens\":[]}", "version: expected the number 1"},
