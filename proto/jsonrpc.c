@@ -46,7 +46,9 @@ int jsonrpc_parse(const char *line, size_t len, struct jsonrpc_request *req,
 		            text_json_why(je.text, why, sizeof(why)), je.position);
 	int rv = 0;
 	if (!json_is_object(o)) {
-		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "a request must be a JSON object");
+		rv = fail(JSONRPC_INVALID_REQUEST, err, errlen, "a request must be a JSON object%s",
+		          json_is_array(o) ? " (a batch, an array of requests, is not taken: send one "
+		                             "request a line)" : "");
 		goto out;
 	}
 	json_t *id = json_object_get(o, "id");

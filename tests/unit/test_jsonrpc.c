@@ -76,6 +76,12 @@ static void bad_requests(void **state)
 	assert_int_equal(parse("{\"jsonrpc\":\"2.0\",\"id\":1,\"method\" \"x\"}", &r), JSONRPC_PARSE_ERROR);
 	assert_non_null(strstr(err, "near '\"x\"' at byte 36)"));
 	jsonrpc_request_clear(&r);
+	/* A batch: what to send instead. */
+	assert_int_equal(parse("[{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"server.status\"}]", &r),
+	                 JSONRPC_INVALID_REQUEST);
+	assert_string_equal(err, "a request must be a JSON object (a batch, an array of requests, is not "
+	                    "taken: send one request a line)");
+	jsonrpc_request_clear(&r);
 	/* Not "invalid token", jansson's word, which reads as a SloPN token. */
 	assert_int_equal(parse("garbage", &r), JSONRPC_PARSE_ERROR);
 	assert_string_equal(err, "not JSON (unexpected text near 'garbage' at byte 7)");
