@@ -698,6 +698,14 @@ static int load_setting(const char *key, const char *value, unsigned line, void 
 		return -1;
 	}
 	origin = where, setting = key;
+	/* Only a line that starts with '#' is a comment: one after a value is
+	 * the value's, which for a token is a token that no client has. A
+	 * secret is not shown. */
+	const char *hash = strchr(value, '#');
+	if (hash && hash > value && (hash[-1] == ' ' || hash[-1] == '\t'))
+		warn_setting("'%s': the '#' and what follows are part of the value, not a comment (a "
+		             "comment goes on a line of its own)",
+		             o->val == OPT_TOKEN || o->val == OPT_INVITE ? "..." : value);
 	int rv = apply(l->c, o->val, value);
 	origin = setting = NULL;
 	if (rv < 0)

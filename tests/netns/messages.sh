@@ -274,6 +274,13 @@ for m in 644 640 600; do
 	warned=$(grep -c "^slopnd: warning: $TMP/tok.conf holds a token and .* may read it (mode 0$m): chmod 600 $TMP/tok.conf$" "$TMP/err.txt")
 	expect_eq "mode $m: warned" "$warned" "$([ $m = 600 ] && echo 0 || echo 1)"
 done
+# A '#' after a value is the value's, not a comment: said with the line,
+# a token's value not shown (it would have been taken, and no client has it).
+printf 'token = s3cret # the shared one\nmtu = 1300\n' > "$TMP/hash.conf"
+chmod 600 "$TMP/hash.conf"
+hubd server --config "$TMP/hash.conf" --bogus 2> "$TMP/err.txt"
+expect_eq "a '#' after a token: warned" "$(grep warning "$TMP/err.txt")" \
+	"slopnd: warning: $TMP/hash.conf:1: token '...': the '#' and what follows are part of the value, not a comment (a comment goes on a line of its own)"
 # slopnd pin reads the hub's state directory from its config file.
 printf 'state_dir = %s\ntoken = s3cret\n' "$TMP/pin-state" > "$TMP/pin.conf"
 pin=$(hubd pin --config "$TMP/pin.conf" 2> "$TMP/err.txt") || fail "pin --config: $(cat "$TMP/err.txt")"
