@@ -879,8 +879,21 @@ int config_parse(struct config *c, int argc, char **argv)
 	} else if (!strcmp(role, "--version")) {
 		puts("slopnd " SLOPN_VERSION " (build " SLOPN_BUILD ")");
 		return 1;
+	} else if (role[0] == '-') {
+		/* An option before the role (slopnd -v server): where it goes. */
+		const char *later = NULL;
+		for (int i = 2; i < argc && !later; i++)
+			if (!strcmp(argv[i], "server") || !strcmp(argv[i], "client") || !strcmp(argv[i], "pin"))
+				later = argv[i];
+		if (later)
+			say("option '%s' before the role: the role comes first (slopnd %s %s ...)", role,
+			    later, role);
+		else
+			say("option '%s' where the role goes: give the role first", role);
+		fputs(usage_top, stderr);
+		return -1;
 	} else {
-		log_err("unknown role '%s'", role);
+		say("unknown role '%s'", role);
 		fputs(usage_top, stderr);
 		return -1;
 	}

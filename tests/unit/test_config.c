@@ -134,6 +134,28 @@ static void stray_arguments(void **state)
 	assert_string_equal(client_refused(1, alone), "unexpected argument 'extra'");
 }
 
+/* An option before the role is said to be one, and where the role is
+ * when it comes later: not an unknown role. */
+static void option_before_role(void **state)
+{
+	(void)state;
+	config_quiet = true;
+	struct config c;
+	char *late[] = {"slopnd", "-v", "server", NULL};
+	assert_int_equal(config_parse(&c, 3, late), -1);
+	config_free(&c);
+	assert_string_equal(config_error, "option '-v' before the role: the role comes first (slopnd "
+	                    "server -v ...)");
+	char *none[] = {"slopnd", "--mtu", "1300", NULL};
+	assert_int_equal(config_parse(&c, 3, none), -1);
+	config_free(&c);
+	assert_string_equal(config_error, "option '--mtu' where the role goes: give the role first");
+	char *bogus[] = {"slopnd", "hub", NULL};
+	assert_int_equal(config_parse(&c, 2, bogus), -1);
+	config_free(&c);
+	assert_string_equal(config_error, "unknown role 'hub'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -141,6 +163,7 @@ int main(void)
 		cmocka_unit_test(state_dir_bounded),
 		cmocka_unit_test(switches),
 		cmocka_unit_test(stray_arguments),
+		cmocka_unit_test(option_before_role),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
