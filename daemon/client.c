@@ -192,7 +192,7 @@ static void client_line(struct conn *c, const char *line, size_t len)
 		return;
 	}
 	struct slopn_login_response r;
-	char err[160], why[200];
+	char err[160], why[208]; /* err with what says whose */
 	if (slopn_login_response_parse(line, len, &r, err, sizeof(err)) < 0) {
 		text_clean(err, strlen(err)); /* jansson quotes the hub's bytes */
 		snprintf(why, sizeof(why), "the hub's login answer is not understood: %s", err);

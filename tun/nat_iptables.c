@@ -436,11 +436,15 @@ int ipt_install(const struct nat_rules *r, char *err, size_t errlen)
 	if (!script)
 		return -1;
 	remove_gen(r->tun, gen); /* half made by a crash in the middle of a renewal */
-	for (char *l = script, *nl; *l; l = nl + 1) {
-		nl = strchr(l, '\n');
-		*nl = '\0';
+	/* Line by line; the last need not end in a newline. */
+	for (char *l = script, *nl; *l; l = nl) {
+		nl = l + strcspn(l, "\n");
+		if (*nl)
+			*nl++ = '\0';
 		char shown[256], cmd[16];
-		snprintf(shown, sizeof(shown), "%.200s", l);
+		size_t n = strnlen(l, 200); /* as said in an error: its first 200 bytes */
+		memcpy(shown, l, n);
+		shown[n] = '\0';
 		snprintf(cmd, sizeof(cmd), "%.*s", (int)strcspn(l, " "), l);
 		char said[200] = ""; /* run_line writes none for a line with no command */
 		int rc = run_line(l, said, sizeof(said));

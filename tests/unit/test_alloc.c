@@ -53,7 +53,7 @@ static void five_of_a_slash29(void **state)
 	(void)state;
 	struct alloc a;
 	assert_int_equal(alloc_init(&a, NET, 29, PREFIX6), 0);
-	char id[8];
+	char id[16];
 	for (int i = 0; i < 5; i++) {
 		snprintf(id, sizeof(id), "c%d", i);
 		assert_int_equal(assign(&a, "t", id, S(i), 100), NET + 2 + (uint32_t)i);
