@@ -31,34 +31,35 @@ for i in $(seq 20); do
 done
 ok "three slopnd pin at once on an empty state directory, 20 times: each printed the pin of the key on disk"
 
-# hub.lock held by another process (this shell, through flock(1) on a
-# descriptor of its own): slopnd pin reads a key and certificate that are
-# there at once (the holder is a running hub: no use waiting); with none
-# it waits 10 s for the holder to make them, then says it does not (exit
-# 1) and makes none itself. A hub waits up to 2 s for the lock (a pin
-# making the key holds it for milliseconds), and starts once it is free.
-exec {LOCK_FD}> "$TMP/pinrace-1/hub.lock"
-flock -x "$LOCK_FD"
+# hub.lock held by another process (a python3 in the background, flock(2)):
+# slopnd pin reads a key and certificate that are there at once (the
+# holder is a running hub: no use waiting); with none it waits 10 s for
+# the holder to make them, then says it does not (exit 1) and makes none
+# itself. A hub waits up to 2 s for the lock (a pin making the key holds it
+# for milliseconds), and starts once it is free. The pin's 10 s pass while
+# the checks below go on (they do not touch that directory); its end is
+# checked after them.
+python3 -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+print("held", flush=True)
+time.sleep(120)' "$TMP/pinrace-1/hub.lock" > "$TMP/lockholder.txt" {NAP_FD}<&- &
+PIDS+=($!)
+lock_holder=$!
+lock_held() { grep -q held "$TMP/lockholder.txt"; }
+wait_until 5 "hub.lock held" lock_held
 SECONDS=0
 expect_eq "pin with hub.lock held and the key there" \
-	"$("$SLOPND" pin --state-dir "$TMP/pinrace-1" {LOCK_FD}>&-)" "$(spki_pin "$TMP/pinrace-1/hub.key")"
+	"$("$SLOPND" pin --state-dir "$TMP/pinrace-1")" "$(spki_pin "$TMP/pinrace-1/hub.key")"
 [ $SECONDS -le 1 ] || fail "pin waited ${SECONDS}s on a lock held beside a key and certificate"
 rm "$TMP/pinrace-1/hub.key" "$TMP/pinrace-1/hub.crt"
-SECONDS=0
-"$SLOPND" pin --state-dir "$TMP/pinrace-1" > /dev/null 2> "$TMP/pinheld.err" {LOCK_FD}>&-
-expect_eq "pin with hub.lock held and no key: exit status" "$?" 1
-[ $SECONDS -ge 9 ] && [ $SECONDS -le 12 ] || fail "pin gave up after ${SECONDS}s, not 10"
-grep -qF "slopnd: error: $TMP/pinrace-1 has no key and certificate, and $TMP/pinrace-1/hub.lock is held by another process that does not make them" \
-	"$TMP/pinheld.err" || fail "pin with hub.lock held: $(cat "$TMP/pinheld.err")"
-[ -e "$TMP/pinrace-1/hub.key" ] && fail "pin made a key under another's lock"
-# Not inherited: a copy of the descriptor would hold the lock for the hub.
-{ start hub:lockwait server --listen 192.0.2.1:4344 --state-dir "$TMP/pinrace-1" --token s3cret \
-	--control "$TMP/lockwait.sock" --tun lw0 --subnet 10.103.0.0/24; } {LOCK_FD}>&-
-nap 0.5
-exec {LOCK_FD}>&-
-wait_hub "$TMP/lockwait.sock"
-stop hub:lockwait
-ok "hub.lock held: pin reads a key that is there at once, waits 10 s for a missing one then exits 1; a hub waits for the lock to be free"
+(
+	t0=$(now_ms)
+	"$SLOPND" pin --state-dir "$TMP/pinrace-1" > /dev/null 2> "$TMP/pinheld.err"
+	echo "$? $(($(now_ms) - t0))" > "$TMP/pinheld.rc"
+) &
+PIDS+=($!)
+pin_held=$!
 
 # A wrong token: the client gives up at once with the hub's message.
 SECONDS=0
@@ -103,6 +104,25 @@ tries=$(($(client_status c1:badalpn attempts) - a0))
 expect_eq "times seen watching a hub that refused the ALPN" "$watched" 0
 kill "$(pid_of c1:badalpn)"
 ok "other ALPN: refused, $tries attempts in 8 s"
+
+# The pin on a held hub.lock without a key, started above.
+wait "$pin_held"
+forget "$pin_held"
+read -r rc ms < "$TMP/pinheld.rc"
+expect_eq "pin with hub.lock held and no key: exit status" "$rc" 1
+[ "$ms" -ge 9000 ] && [ "$ms" -lt 13000 ] || fail "pin gave up after ${ms} ms, not 10 s"
+grep -qF "slopnd: error: $TMP/pinrace-1 has no key and certificate, and $TMP/pinrace-1/hub.lock is held by another process that does not make them" \
+	"$TMP/pinheld.err" || fail "pin with hub.lock held: $(cat "$TMP/pinheld.err")"
+[ -e "$TMP/pinrace-1/hub.key" ] && fail "pin made a key under another's lock"
+start hub:lockwait server --listen 192.0.2.1:4344 --state-dir "$TMP/pinrace-1" --token s3cret \
+	--control "$TMP/lockwait.sock" --tun lw0 --subnet 10.103.0.0/24
+nap 0.5
+kill "$lock_holder"
+wait "$lock_holder" 2> /dev/null
+forget "$lock_holder"
+wait_hub "$TMP/lockwait.sock"
+stop hub:lockwait
+ok "hub.lock held: pin reads a key that is there at once, waits 10 s for a missing one then exits 1; a hub waits for the lock to be free"
 
 # A server that settles on no ALPN (a hub made so for tests, as a QUIC
 # server of another protocol might be): our client refuses it with alert
