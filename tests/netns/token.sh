@@ -219,8 +219,11 @@ ok "an expired token ends its session and is refused with its reason"
 # Expired tokens ban no one (real tokens, no guesses; a hub's clock set a
 # year ahead expires many at once): carol's refusal and four more from
 # c1's address, five tokens, where five unknown ones would ban it.
+# The four start together, then are waited for together.
 for i in 1 2 3 4; do
 	TOKEN=${dead[$((i - 1))]} start_client "c1:dead$i" --tun "dead$i"
+done
+for i in 1 2 3 4; do
 	timeout 10 tail --pid="$(pid_of "c1:dead$i")" -f /dev/null || fail "the client of expired token dead$i still runs"
 done
 expect_eq "auth.fail events for expired tokens" \
