@@ -7,6 +7,21 @@
 # The hub's default route goes to rtr: the "internet" is two hops away,
 # the LAN host one hop on a network of the hub's own. nat_more_networks
 # adds, at once, what nat.sh adds one by one while its hub runs.
+# no_replies NS ADDR MESSAGE [ADDR MESSAGE]...: two pings from NS to each
+# ADDR (-i 0.2, -W 1: as 'ping ... && fail' one after the other), all of
+# them at once; fails with the MESSAGE of the first address that answered.
+no_replies() {
+	local ns=$1 p=() m=() i
+	shift
+	while [ $# -ge 2 ]; do
+		ip netns exec "$RUN-$ns" ping -c 2 -i 0.2 -W 1 "$1" > /dev/null 2>&1 &
+		p+=($!)
+		m+=("$2")
+		shift 2
+	done
+	for i in "${!p[@]}"; do wait "${p[i]}" && fail "${m[i]}"; done
+	return 0
+}
 topo 2
 veth() { # NS1 IF1 ADDR1 NS2 IF2 ADDR2
 	ip link add "$2" netns "$RUN-$1" type veth peer name "$5" netns "$RUN-$4"
