@@ -204,6 +204,8 @@ struct server {
 	 * put back, or never had to be): each cause is logged once. */
 	int tun_mtu_err, tun_addr_err, tun_addr6_err;
 	struct log_budget refused_log; /* refused logins' lines */
+	struct log_keyed login_log;    /* logins' lines, by the client's address (hub_login.c) */
+	sd_event_source *log_timer;    /* a log budget's summary falls due (log.h) */
 	char *peers_path;              /* peers.json: whom to reset after a crash */
 	sd_event_source *peers_timer;  /* its next save */
 	char *leases_path;             /* leases.json */
@@ -329,6 +331,9 @@ void hub_admit_start(struct server *s, struct session *ss, bool validated);
 void hub_admit_handshake(struct conn *c);
 /* The session logged in, or went down: it waits no more. */
 void hub_admit_leave(struct session *ss);
+/* IPv4 (a v4-mapped IPv6 too) by its address, IPv6 by its /64: the key
+ * of the per-address limits, and of the budget of login lines. */
+void hub_addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t *len);
 /* A login larger than SLOPN_LOGIN_MAX was refused: counted (and in the
  * once-a-minute summary). */
 void hub_admit_oversize(struct server *s);

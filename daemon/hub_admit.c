@@ -80,7 +80,7 @@ static unsigned per_addr(void)
 
 /* IPv4 (a v4-mapped IPv6 too) by its address, IPv6 by its /64: one host
  * or one site. */
-static void addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t *len)
+void hub_addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t *len)
 {
 	const struct sockaddr_in6 *in6 = (const void *)sa;
 	if (sa->ss_family == AF_INET6 && !IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) {
@@ -333,7 +333,7 @@ bool hub_admit_initial(struct server *s, const ngtcp2_pkt_hd *hd, const struct u
 		return false;
 	}
 	uint8_t key[9], keylen;
-	addr_key(&rx->from, key, &keylen);
+	hub_addr_key(&rx->from, key, &keylen);
 	unsigned proven = addr_get(&s->pending_by_addr, key, keylen);
 	/* A copy of an Initial still queued (its client sent it again while
 	 * it waited) is dropped, not refused: the handshake made of the queued
@@ -369,7 +369,7 @@ static int queued_count(struct server *s, const struct sockaddr_storage *from, b
                         int delta)
 {
 	uint8_t key[9], keylen;
-	addr_key(from, key, &keylen);
+	hub_addr_key(from, key, &keylen);
 	return addr_add(validated ? &s->pending_by_addr : &s->unproven_by_addr, key, keylen, delta);
 }
 
@@ -378,7 +378,7 @@ static int queued_count(struct server *s, const struct sockaddr_storage *from, b
 static unsigned addr_load(struct server *s, const struct sockaddr_storage *sa)
 {
 	uint8_t key[9], keylen;
-	addr_key(sa, key, &keylen);
+	hub_addr_key(sa, key, &keylen);
 	return addr_get(&s->pending_by_addr, key, keylen) +
 	       addr_get(&s->unproven_by_addr, key, keylen);
 }
@@ -414,7 +414,7 @@ void hub_admit_dequeued(struct server *s, const struct initq_slot *sl)
 
 void hub_admit_start(struct server *s, struct session *ss, bool validated)
 {
-	addr_key(&ss->remote_sa, ss->addr_key, &ss->addr_keylen);
+	hub_addr_key(&ss->remote_sa, ss->addr_key, &ss->addr_keylen);
 	ss->handshaking = true;
 	s->handshaking++;
 	if (validated)

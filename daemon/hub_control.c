@@ -63,6 +63,9 @@ static json_t *m_status(void *ctx, struct control_caller *who, json_t *params, i
 	/* Event subscribers dropped for leaving 4 MiB of events unread. */
 	json_object_set_new(r, "subscribers_dropped",
 	                    json_integer((json_int_t)control_subscribers_dropped(s->ctl)));
+	/* Log lines held back by the budgets (log.h), each summed up in a
+	 * line a minute later. */
+	json_object_set_new(r, "log_suppressed", json_integer((json_int_t)log_suppressed));
 	/* The sessions' queues of packets waiting to be sent (conn.c). */
 	size_t qmem = 0;
 	for (const struct session *ss = LIST_FIRST(&s->sessions); ss; ss = LIST_NEXT(ss, link))

@@ -199,9 +199,12 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 		/* Same token, not the same client: ids that differ (the holder of
 		 * a fixed VIP that looked dead), or none to compare. */
 		bool client = ss->client_id[0] && same_client(ss, old);
-		hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
-		         (unsigned long long)old->id, (unsigned long long)ss->id,
-		         client ? "client" : "token");
+		if (ss->quiet)
+			log_suppressed++;
+		else
+			hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
+			         (unsigned long long)old->id, (unsigned long long)ss->id,
+			         client ? "client" : "token");
 		hub_kick(s, old, client ? "replaced by a new login of the same client"
 		                        : "replaced by a new login with the same token");
 		/* Its addresses go now, even if its close waits for queued data. */
@@ -446,6 +449,26 @@ static void refuse_full(struct session *ss, uint64_t code, const char *msg, cons
 	refuse(ss, code, msg, reason);
 }
 
+/* A client that logs in again and again (a loop of crashes, or on purpose:
+ * some 250 logins a second from a few dozen addresses, 500 lines) must not
+ * flood the log either: the first LOGIN_LINES logins a minute from an
+ * address (IPv4, or IPv6 /64) have their lines ("up", "replaced"), the rest
+ * are counted (log_suppressed) and summed up a minute later, and their
+ * sessions' "down" lines are held back with them. Their session.up and
+ * session.down events go out all the same. */
+#define LOGIN_LINES 10
+static void login_lines(struct server *s, struct session *ss)
+{
+	uint8_t key[9], keylen;
+	hub_addr_key(&ss->remote_sa, key, &keylen);
+	char host[INET6_ADDRSTRLEN], what[64];
+	bool six = sockaddr_host((const struct sockaddr *)&ss->remote_sa, host, sizeof(host));
+	snprintf(what, sizeof(what), "logins from %s%s", host, six ? "'s /64" : "");
+	bool last;
+	ss->quiet = !log_keyed_take(&s->login_log, key, keylen, LOGIN_LINES, LOG_LVL_INFO, what, &last);
+	ss->quiet_last = last;
+}
+
 /* A client without an id (the original's) cannot be told from another
  * machine of its token, so after a crash its token's limit would refuse
  * it until its old session timed out (30 to 40 s): at such a refusal each
@@ -601,6 +624,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	struct session *old = replaced_session(s, ss, entry);
 	if (at_limit(s, ss, entry, old))
 		return;
+	login_lines(s, ss);
 	uint32_t vip = assign_vip(s, ss, entry, old, hub24);
 	if (!vip) {
 		char net[INET_ADDRSTRLEN], msg[SLOPN_MESSAGE_MAX];
@@ -660,11 +684,15 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		                               sizeof(ku));
 	}
 	char vs[INET_ADDRSTRLEN];
-	hub_slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s%s%s remote %s client %s os %s "
-	     "(max packet %zu)", (unsigned long long)ss->id, ss->token_name, ip4str(vip, vs),
-	     ss->has6 ? " vip6 " : "", ss->vip6s, ss->remote,
-	     *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
-	     conn_max_datagram(&ss->conn));
+	ip4str(vip, vs);
+	if (!ss->quiet)
+		hub_slog(LOG_LVL_INFO, ss, "session %llu up: token %s vip %s%s%s remote %s client %s os "
+		         "%s (max packet %zu)%s", (unsigned long long)ss->id, ss->token_name, vs,
+		         ss->has6 ? " vip6 " : "", ss->vip6s, ss->remote,
+		         *req.client_version ? req.client_version : "?", *req.os ? req.os : "?",
+		         conn_max_datagram(&ss->conn),
+		         ss->quiet_last ? "; more logins from its address this minute are counted, "
+		                          "not logged" : "");
 	hub_notify_status(s);
 	control_notify(s->ctl, "session.up",
 	               json_pack("{s:I, s:s, s:s, s:o, s:s}", "id", (json_int_t)ss->id,

@@ -93,6 +93,8 @@ char *hub_metrics_text(struct server *s, size_t *len)
 	family(f, "slopn_queue_budget_bytes", "gauge",
 	       "What they may hold in all (--queue-memory); a queue past it is refused.");
 	fprintf(f, "slopn_queue_budget_bytes %llu\n", (unsigned long long)s->qbudget.limit);
+	family(f, "slopn_log_suppressed_total", "counter", "Log lines held back by the hub's per-kind budgets (refused logins and others), summed up a minute later.");
+	fprintf(f, "slopn_log_suppressed_total %llu\n", log_suppressed);
 	family(f, "slopn_failed_logins_total", "counter", "Logins refused for a wrong or expired token, or malformed.");
 	fprintf(f, "slopn_failed_logins_total %llu\n", (unsigned long long)s->failed_logins);
 	family(f, "slopn_logins_refused_total", "counter",

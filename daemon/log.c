@@ -12,23 +12,153 @@
 
 int log_max_level = LOG_LVL_INFO;
 
-bool log_budget_take(struct log_budget *b, unsigned max, enum log_level lvl, const char *what,
-                     bool *last)
+unsigned long long log_suppressed;
+uint64_t log_budget_minute = 60 * 1000000ull;
+/* Budgets holding back lines, whose summary is to come; a budget is in it
+ * once. Budgets live as long as what holds them, but one that goes (a
+ * session's) must not be left here: log_budget_forget. */
+static struct log_budget *due_list;
+static void (*due_fn)(void *ctx, uint64_t due);
+static void *due_ctx;
+
+void log_budget_on_due(void (*fn)(void *ctx, uint64_t due), void *ctx)
 {
-	uint64_t now = timer_now_usec();
-	if (now - b->since >= 60 * 1000000ull) {
-		if (b->unsaid)
-			log_msg(lvl, "%llu more %s in the last minute were not logged", b->unsaid, what);
+	due_fn = fn;
+	due_ctx = ctx;
+}
+
+static void say_unsaid(struct log_budget *b)
+{
+	if (b->unsaid)
+		log_msg(b->lvl, "%llu more %s in the last minute were not logged", b->unsaid, b->what);
+	b->unsaid = 0;
+}
+
+static void unlist(struct log_budget *b)
+{
+	for (struct log_budget **p = &due_list; *p; p = &(*p)->next_due)
+		if (*p == b) {
+			*p = b->next_due;
+			break;
+		}
+	b->due = false;
+	b->next_due = NULL;
+}
+
+void log_budget_forget(struct log_budget *b)
+{
+	if (!b->due)
+		return;
+	unlist(b);
+	say_unsaid(b);
+}
+
+bool log_budget_take_at(struct log_budget *b, unsigned max, enum log_level lvl, const char *what,
+                        bool *last, uint64_t now)
+{
+	if (now - b->since >= log_budget_minute) {
+		if (b->due)
+			unlist(b);
+		say_unsaid(b);
 		b->since = now;
 		b->lines = 0;
-		b->unsaid = 0;
 	}
 	if (b->lines >= max) {
 		b->unsaid++;
+		log_suppressed++;
+		if (!b->due) {
+			snprintf(b->what, sizeof(b->what), "%s", what);
+			b->lvl = lvl;
+			b->due = true;
+			b->next_due = due_list;
+			due_list = b;
+			if (due_fn)
+				due_fn(due_ctx, b->since + log_budget_minute);
+		}
 		return false;
 	}
 	*last = ++b->lines == max;
 	return true;
+}
+
+bool log_budget_take(struct log_budget *b, unsigned max, enum log_level lvl, const char *what,
+                     bool *last)
+{
+	return log_budget_take_at(b, max, lvl, what, last, timer_now_usec());
+}
+
+uint64_t log_budget_due(void)
+{
+	uint64_t due = 0;
+	for (const struct log_budget *b = due_list; b; b = b->next_due)
+		if (!due || b->since + log_budget_minute < due)
+			due = b->since + log_budget_minute;
+	return due;
+}
+
+void log_budget_flush(uint64_t now)
+{
+	for (struct log_budget **p = &due_list; *p;) {
+		struct log_budget *b = *p;
+		if (now - b->since < log_budget_minute) {
+			p = &b->next_due;
+			continue;
+		}
+		*p = b->next_due;
+		b->due = false;
+		b->next_due = NULL;
+		say_unsaid(b);
+	}
+}
+
+int log_keyed_init(struct log_keyed *t, unsigned n)
+{
+	t->slot = calloc(n, sizeof(*t->slot));
+	t->n = t->slot ? n : 0;
+	return t->slot ? 0 : -1;
+}
+
+void log_keyed_free(struct log_keyed *t)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		log_budget_forget(&t->slot[i].b);
+	free(t->slot);
+	t->slot = NULL;
+	t->n = 0;
+}
+
+/* The slots a key may take: PROBE of them from its hash on. */
+#define PROBE 8
+
+bool log_keyed_take_at(struct log_keyed *t, const void *key, size_t keylen, unsigned max,
+                       enum log_level lvl, const char *what, bool *last, uint64_t now)
+{
+	*last = false;
+	if (!t->n || !keylen || keylen > sizeof(t->slot[0].key))
+		return true;
+	uint32_t h = 2166136261u; /* FNV-1a */
+	for (size_t i = 0; i < keylen; i++)
+		h = (h ^ ((const uint8_t *)key)[i]) * 16777619u;
+	struct log_keyed_slot *free_slot = NULL;
+	for (unsigned i = 0; i < PROBE && i < t->n; i++) {
+		struct log_keyed_slot *e = &t->slot[(h + i) & (t->n - 1)];
+		if (e->keylen == keylen && !memcmp(e->key, key, keylen))
+			return log_budget_take_at(&e->b, max, lvl, what, last, now);
+		if (!free_slot && (!e->keylen || (!e->b.due && now - e->b.since >= log_budget_minute)))
+			free_slot = e;
+	}
+	if (!free_slot)
+		return true;
+	memset(free_slot, 0, sizeof(*free_slot));
+	memcpy(free_slot->key, key, keylen);
+	free_slot->keylen = (uint8_t)keylen;
+	return log_budget_take_at(&free_slot->b, max, lvl, what, last, now);
+}
+
+bool log_keyed_take(struct log_keyed *t, const void *key, size_t keylen, unsigned max,
+                    enum log_level lvl, const char *what, bool *last)
+{
+	return log_keyed_take_at(t, key, keylen, max, lvl, what, last, timer_now_usec());
 }
 
 enum sink { PLAIN, STREAM, NATIVE };

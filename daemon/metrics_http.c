@@ -162,5 +162,6 @@ void metrics_http_close(struct metrics_http *m)
 	sd_event_source_disable_unref(m->timer);
 	if (m->d)
 		MHD_stop_daemon(m->d);
+	log_budget_forget(&m->log);
 	free(m);
 }

@@ -142,6 +142,7 @@ void hub_notify_status(const struct server *s)
 
 static void session_free(struct session *ss)
 {
+	log_budget_forget(&ss->moved_log);
 	conn_free(&ss->conn);
 	free(ss->stash);
 	free(ss);
@@ -266,9 +267,13 @@ static void session_down(struct conn *c)
 	                : c->close_by_peer ? (c->close_app && c->close_code == SLOPN_ERR_CLIENT_EXIT &&
 	                                      !c->close_reason[0] ? "client exit" : c->close_reason)
 	                : c->close_reason;
-	hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s%s%s remote %s (%s%s)",
-	     (unsigned long long)ss->id, ip4str(ss->vip, vip), ss->has6 ? " vip6 " : "", ss->vip6s,
-	     ss->remote, c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
+	ip4str(ss->vip, vip);
+	if (ss->quiet)
+		log_suppressed++; /* as its "up" line was (hub_login.c, LOGIN_LINES) */
+	else
+		hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s%s%s remote %s (%s%s)",
+		         (unsigned long long)ss->id, vip, ss->has6 ? " vip6 " : "", ss->vip6s, ss->remote,
+		         c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
 	alloc_release(&s->addrs, ss->vip, ss, time(NULL));
 	hub_leases_dirty(s);
 	hub_peers_dirty(s);
@@ -707,6 +712,33 @@ static int on_udp(sd_event_source *src, int fd, uint32_t revents, void *userdata
 		initq_work(s);
 	hub_settle(s);
 	return 0;
+}
+
+/* ---- log budgets' summaries ---- */
+
+/* A flood that stops is summed up when its minute is over ("N more ...
+ * were not logged"), not only when the next one of its kind comes. */
+static int on_log_timer(sd_event_source *src, uint64_t usec, void *userdata)
+{
+	(void)usec;
+	(void)userdata;
+	log_budget_flush(timer_now_usec());
+	uint64_t due = log_budget_due();
+	if (due && sd_event_source_set_time(src, due) >= 0)
+		sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
+	return 0;
+}
+
+static void log_due(void *ctx, uint64_t due)
+{
+	struct server *s = ctx;
+	int on = SD_EVENT_OFF;
+	uint64_t at;
+	if (sd_event_source_get_enabled(s->log_timer, &on) >= 0 && on != SD_EVENT_OFF &&
+	    sd_event_source_get_time(s->log_timer, &at) >= 0 && at <= due)
+		return;
+	if (sd_event_source_set_time(s->log_timer, due) >= 0)
+		sd_event_source_set_enabled(s->log_timer, SD_EVENT_ONESHOT);
 }
 
 /* ---- signals ---- */
@@ -1389,6 +1421,7 @@ static int setup_loop(struct server *s)
 	    sd_event_add_signal(s->ev, NULL, SIGTERM, on_signal, s) < 0 ||
 	    sd_event_add_signal(s->ev, NULL, SIGUSR1, on_signal, s) < 0 ||
 	    timer_new(s->ev, &s->trim_timer, 100000, on_trim, s) < 0 ||
+	    timer_new(s->ev, &s->log_timer, 1000000, on_log_timer, s) < 0 ||
 	    hub_admit_init(s) < 0 || sd_event_add_defer(s->ev, &s->initq_src, on_initq, s) < 0 ||
 	    sd_event_source_set_priority(s->initq_src, SD_EVENT_PRIORITY_NORMAL + 1) < 0 ||
 	    sd_event_source_set_enabled(s->initq_src, SD_EVENT_OFF) < 0) {
@@ -1396,6 +1429,12 @@ static int setup_loop(struct server *s)
 		        "or of file descriptors? (ulimit -n)");
 		return -1;
 	}
+	uint64_t minute = testenv_get("SLOPND_TEST_LOG_MINUTE", 1, 60);
+	if (minute)
+		log_budget_minute = minute * 1000000;
+	log_budget_on_due(log_due, s);
+	if (log_keyed_init(&s->login_log, 1024) < 0)
+		log_warn("out of memory for the budgets of login lines: every login has its lines");
 	if (hub_traffic_start(s) < 0 || hub_metrics_start(s) < 0)
 		return -1;
 	hub_expiry_arm(s);
@@ -1474,6 +1513,13 @@ static int teardown(struct server *s, int rc)
 	if (s->trim_timer)
 		sd_event_source_disable_unref(s->trim_timer);
 	s->trim_timer = NULL;
+	/* What the budgets held back, said before the hub goes. */
+	log_keyed_free(&s->login_log);
+	log_budget_on_due(NULL, NULL);
+	log_budget_flush(UINT64_MAX);
+	if (s->log_timer)
+		sd_event_source_disable_unref(s->log_timer);
+	s->log_timer = NULL;
 	if (s->ev)
 		sd_event_unref(s->ev);
 	if (s->nat_on) {

@@ -64,6 +64,8 @@ struct session {
 	struct shed_level shed_lvl;    /* for how long, the next time (shedlevel.h) */
 	uint64_t tun_seen;             /* when the TUN last had a packet for it */
 	struct log_budget moved_log;   /* its "moved" lines: a client can move every RTT */
+	bool quiet;                    /* its "up" line held back (LOGIN_LINES): so is its "down" */
+	bool quiet_last;               /* its "up" line is the last its address has this minute */
 	/* spoke-to-spoke backpressure (hub_spoke.c) */
 	struct session *held_for;      /* whose congested queue it waits on */
 	uint64_t held_at;              /* conn_now() */

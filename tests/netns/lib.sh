@@ -11,7 +11,8 @@
 # are deleted. Traffic goes only to addresses inside those namespaces.
 set -u
 
-RUN="sl-$$-$RANDOM"
+# Namespaces are named sl-PID-N (SLOPN_TEST_NS_PREFIX: another prefix than sl).
+RUN="${SLOPN_TEST_NS_PREFIX:-sl}-$$-$RANDOM"
 PIDS=()
 NSS=()
 MOUNTS=()   # mounted by the test, unmounted before $TMP goes

@@ -72,6 +72,7 @@ struct flood {
 	const char *token_prefix; /* or a login with token PREFIX<num> */
 	bool initial_only;
 	bool close_at_once;      /* close each connection as soon as its handshake is done */
+	unsigned relogin_ms;     /* close each connection this long after its handshake (0: never) */
 	unsigned max_ack_delay;  /* ms, told the hub (its PTO, and so its linger, grows with it) */
 	bool no_credit;          /* give the hub no connection-level credit (initial_max_data 0) */
 	unsigned idle_timeout;   /* ms, the max_idle_timeout told the hub (0: ngtcp2's) */
@@ -436,6 +437,16 @@ static int on_tick(sd_event_source *src, uint64_t usec, void *userdata)
 		if (open_one(f))
 			f->open++, f->opening++;
 	}
+	if (f->relogin_ms) {
+		/* A client in a loop: in, out, in again (a new connection). */
+		uint64_t now = conn_now();
+		for (struct peer *p = LIST_FIRST(&f->live); p; p = LIST_NEXT(p, live_link))
+			if (p->up && p->conn.state == CONN_OPEN &&
+			    now - p->handshake_at >= (uint64_t)f->relogin_ms * 1000000) {
+				conn_close(&p->conn, 0, "flood relogin");
+				mark_dirty(p);
+			}
+	}
 	settle(f);
 	sd_event_source_set_time_relative(src, TICK_USEC);
 	sd_event_source_set_enabled(src, SD_EVENT_ONESHOT);
@@ -536,6 +547,8 @@ static void usage(void)
 		"  --client-ids        with --login, a client_id of its own in each (flood1, flood2...)\n"
 		"  --initial-only      send bare Initials (--rate a second), read no answer\n"
 		"  --close             close each connection as soon as its handshake is done\n"
+		"  --relogin MS        close each connection MS after its handshake (a client\n"
+		"                      logging in again and again, with --login)\n"
 		"  --max-ack-delay MS  the max_ack_delay to announce (default ngtcp2's, 25)\n"
 		"  --print-cid         print each connection's hub connection ID (hex) to stderr\n"
 		"  --no-credit         give the hub no flow control credit for stream data\n"
@@ -572,6 +585,7 @@ int main(int argc, char **argv)
 		{"no-alpn", no_argument, NULL, 'A'}, {"split-hello", required_argument, NULL, 'S'},
 		{"opening", required_argument, NULL, 'o'}, {"client-ids", no_argument, NULL, 'N'},
 		{"split-junk", required_argument, NULL, 'J'},
+		{"relogin", required_argument, NULL, 'R'},
 		{NULL, 0, NULL, 0},
 	};
 	int o;
@@ -604,6 +618,7 @@ int main(int argc, char **argv)
 		case 'S': f->split_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'o': f->opening_max = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'N': f->client_ids = true; break;
+		case 'R': f->relogin_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 'J': f->split_junk = (unsigned)strtoul(optarg, NULL, 10); break;
 		default: usage(); return 2;
 		}
