@@ -120,7 +120,9 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 		if (ours && (same_client(ss, old) || silent >= HOLDER_HEARD))
 			return old;
 		char v[INET_ADDRSTRLEN];
-		if (ours)
+		if (old && ss->quiet)
+			log_suppressed++; /* a login whose lines are held back (LOGIN_LINES) */
+		else if (ours)
 			hub_slog(LOG_LVL_WARN, ss, "token '%s': fixed VIP %s is held by session %llu of "
 			         "another client of the token (heard %.1f s ago); session %llu gets an "
 			         "address of the pool", e->name, ip4str(e->vip, v),
@@ -173,11 +175,14 @@ static struct session *replaced_session(struct server *s, struct session *ss,
 {
 	struct session *old = stale_session(s, ss, e);
 	if (old && same_client(ss, old) && twin_of(ss, old)) {
-		hub_slog(LOG_LVL_WARN, ss, "session %llu from %s: client id %s is in use by session %llu "
-		         "from %s too: two machines with one id (a cloned machine?); this one gets an "
-		         "address of its own. Remove STATE_DIR/client-TUN.id on one of them",
-		         (unsigned long long)ss->id, ss->remote, ss->client_id,
-		         (unsigned long long)old->id, old->remote);
+		if (ss->quiet)
+			log_suppressed++; /* a login whose lines are held back (LOGIN_LINES) */
+		else
+			hub_slog(LOG_LVL_WARN, ss, "session %llu from %s: client id %s is in use by session "
+			         "%llu from %s too: two machines with one id (a cloned machine?); this one "
+			         "gets an address of its own. Remove STATE_DIR/client-TUN.id on one of them",
+			         (unsigned long long)ss->id, ss->remote, ss->client_id,
+			         (unsigned long long)old->id, old->remote);
 		control_notify(s->ctl, "client.twin", json_pack("{s:s, s:s, s:s}", "client_id",
 		               ss->client_id, "remote", ss->remote, "other", old->remote));
 		ss->client_id[0] = '\0';
@@ -452,9 +457,10 @@ static void refuse_full(struct session *ss, uint64_t code, const char *msg, cons
 /* A client that logs in again and again (a loop of crashes, or on purpose:
  * some 250 logins a second from a few dozen addresses, 500 lines) must not
  * flood the log either: the first LOGIN_LINES logins a minute from an
- * address (IPv4, or IPv6 /64) have their lines ("up", "replaced"), the rest
- * are counted (log_suppressed) and summed up a minute later, and their
- * sessions' "down" lines are held back with them. Their session.up and
+ * address (IPv4, or IPv6 /64) have their lines ("up", "replaced", a twin's
+ * or a fixed VIP's warning: one a login to a client in a loop with its
+ * client id), the rest are counted (log_suppressed) and summed up a minute
+ * later, and their sessions' "down" lines are held back with them. Their session.up and
  * session.down events go out all the same. */
 #define LOGIN_LINES 10
 static void login_lines(struct server *s, struct session *ss)
@@ -621,10 +627,10 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		         conn_max_datagram(&ss->conn), IPV6_MIN_MTU);
 		ss->has6 = false;
 	}
+	login_lines(s, ss);
 	struct session *old = replaced_session(s, ss, entry);
 	if (at_limit(s, ss, entry, old))
 		return;
-	login_lines(s, ss);
 	uint32_t vip = assign_vip(s, ss, entry, old, hub24);
 	if (!vip) {
 		char net[INET_ADDRSTRLEN], msg[SLOPN_MESSAGE_MAX];

@@ -44,3 +44,16 @@ expect_eq "held back: both lines of each login without its lines, in slopnctl st
 expect_eq "metrics say the same" "$(metric slopn_log_suppressed_total)" "$((2 * unsaid))"
 expect_eq "every login was an 'up' line or held back" "$((ups + unsaid >= logins - 24))" 1
 ok "$unsaid logins held back, summed up in 12 lines"
+
+# One client id in a loop from one address: every other login found the
+# last one alive and was told a twin (a warning of 200 bytes, some 5 a
+# second from 3 connections). Those warnings are the login's lines too.
+ip -n "$RUN-c1" addr add 192.0.2.120/24 dev eth0
+before=$(ctl --json status | jq .log_suppressed)
+flood c1 --from 192.0.2.120 --count 3 --duration 6 --rate 200 --relogin 300 --idle-timeout 2000 \
+	--login '{"type":"login_request","token":"s3cret","client_version":"logflood","os":"linux","client_id":"loop"}' \
+	> "$TMP/twin.json"
+twins=$(grep -c 'from 192\.0\.2\.120:[0-9]*: client id loop is in use' "$TMP/hub.log")
+ok "$(jq .handshakes "$TMP/twin.json") logins of one client id: $twins twin warnings"
+expect_eq "twin warnings: only those of the 10 logins with lines" "$((twins <= 10))" 1
+expect_eq "the others held back, counted" "$(($(ctl --json status | jq .log_suppressed) > before))" 1
