@@ -459,7 +459,7 @@ static void refuse_full(struct session *ss, uint64_t code, const char *msg, cons
  * flood the log either: the first LOGIN_LINES logins a minute from an
  * address (IPv4, or IPv6 /64) have their lines ("up", "replaced", a twin's
  * or a fixed VIP's warning: one a login to a client in a loop with its
- * client id), the rest are counted (log_suppressed) and summed up a minute
+ * client id, "no IPv6 inside the tunnel"), the rest are counted (log_suppressed) and summed up a minute
  * later, and their sessions' "down" lines are held back with them. Their session.up and
  * session.down events go out all the same. */
 #define LOGIN_LINES 10
@@ -618,16 +618,19 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 		return;
 	snprintf(ss->client_id, sizeof(ss->client_id), "%s", req.client_id);
 	snprintf(ss->instance, sizeof(ss->instance), "%s", req.instance);
+	login_lines(s, ss);
 	ss->has6 = req.ipv6 && s->addrs.has6; /* the original's clients never ask */
 	if (ss->has6 && conn_max_datagram(&ss->conn) < IPV6_MIN_MTU) {
 		/* RFC 8200 5: IPv6 needs 1280 bytes, and no Packet Too Big may
 		 * say less: whole packets would be lost without a word. */
-		hub_slog(LOG_LVL_INFO, ss, "session %llu: no IPv6 inside the tunnel: its connection "
-		         "carries packets of at most %zu bytes, IPv6 needs %d", (unsigned long long)ss->id,
-		         conn_max_datagram(&ss->conn), IPV6_MIN_MTU);
+		if (ss->quiet)
+			log_suppressed++;
+		else
+			hub_slog(LOG_LVL_INFO, ss, "session %llu: no IPv6 inside the tunnel: its "
+			         "connection carries packets of at most %zu bytes, IPv6 needs %d",
+			         (unsigned long long)ss->id, conn_max_datagram(&ss->conn), IPV6_MIN_MTU);
 		ss->has6 = false;
 	}
-	login_lines(s, ss);
 	struct session *old = replaced_session(s, ss, entry);
 	if (at_limit(s, ss, entry, old))
 		return;
