@@ -334,6 +334,11 @@ void hub_admit_leave(struct session *ss);
 /* IPv4 (a v4-mapped IPv6 too) by its address, IPv6 by its /64: the key
  * of the per-address limits, and of the budget of login lines. */
 void hub_addr_key(const struct sockaddr_storage *sa, uint8_t key[9], uint8_t *len);
+/* Whether a line of this session's login (its "down", a warning of its
+ * login) is said: not when its "up" line was held back (its address's
+ * budget of login lines, hub_login.c), and then it is counted as held back
+ * too. */
+bool hub_login_says(const struct session *ss);
 /* A login larger than SLOPN_LOGIN_MAX was refused: counted (and in the
  * once-a-minute summary). */
 void hub_admit_oversize(struct server *s);

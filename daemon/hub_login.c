@@ -120,15 +120,13 @@ static struct session *stale_session(struct server *s, const struct session *ss,
 		if (ours && (same_client(ss, old) || silent >= HOLDER_HEARD))
 			return old;
 		char v[INET_ADDRSTRLEN];
-		if (old && ss->quiet)
-			log_suppressed++; /* a login whose lines are held back (LOGIN_LINES) */
-		else if (ours)
+		if (ours && hub_login_says(ss))
 			hub_slog(LOG_LVL_WARN, ss, "token '%s': fixed VIP %s is held by session %llu of "
 			         "another client of the token (heard %.1f s ago); session %llu gets an "
 			         "address of the pool", e->name, ip4str(e->vip, v),
 			         (unsigned long long)old->id, (double)silent / NGTCP2_SECONDS,
 			         (unsigned long long)ss->id);
-		else if (old)
+		else if (old && !ours && hub_login_says(ss))
 			log_warn("token '%s': fixed VIP %s is held by session %llu of '%s'; using the pool",
 			         e->name, ip4str(e->vip, v), (unsigned long long)old->id, old->token_name);
 	}
@@ -175,9 +173,7 @@ static struct session *replaced_session(struct server *s, struct session *ss,
 {
 	struct session *old = stale_session(s, ss, e);
 	if (old && same_client(ss, old) && twin_of(ss, old)) {
-		if (ss->quiet)
-			log_suppressed++; /* a login whose lines are held back (LOGIN_LINES) */
-		else
+		if (hub_login_says(ss))
 			hub_slog(LOG_LVL_WARN, ss, "session %llu from %s: client id %s is in use by session "
 			         "%llu from %s too: two machines with one id (a cloned machine?); this one "
 			         "gets an address of its own. Remove STATE_DIR/client-TUN.id on one of them",
@@ -204,9 +200,7 @@ static uint32_t assign_vip(struct server *s, struct session *ss, const struct to
 		/* Same token, not the same client: ids that differ (the holder of
 		 * a fixed VIP that looked dead), or none to compare. */
 		bool client = ss->client_id[0] && same_client(ss, old);
-		if (ss->quiet)
-			log_suppressed++;
-		else
+		if (hub_login_says(ss))
 			hub_slog(LOG_LVL_INFO, old, "session %llu: replaced by session %llu of the same %s",
 			         (unsigned long long)old->id, (unsigned long long)ss->id,
 			         client ? "client" : "token");
@@ -475,6 +469,13 @@ static void login_lines(struct server *s, struct session *ss)
 	ss->quiet_last = last;
 }
 
+bool hub_login_says(const struct session *ss)
+{
+	if (ss->quiet)
+		log_suppressed++;
+	return !ss->quiet;
+}
+
 /* A client without an id (the original's) cannot be told from another
  * machine of its token, so after a crash its token's limit would refuse
  * it until its old session timed out (30 to 40 s): at such a refusal each
@@ -623,9 +624,7 @@ static void handle_login(struct session *ss, const char *line, size_t len)
 	if (ss->has6 && conn_max_datagram(&ss->conn) < IPV6_MIN_MTU) {
 		/* RFC 8200 5: IPv6 needs 1280 bytes, and no Packet Too Big may
 		 * say less: whole packets would be lost without a word. */
-		if (ss->quiet)
-			log_suppressed++;
-		else
+		if (hub_login_says(ss))
 			hub_slog(LOG_LVL_INFO, ss, "session %llu: no IPv6 inside the tunnel: its "
 			         "connection carries packets of at most %zu bytes, IPv6 needs %d",
 			         (unsigned long long)ss->id, conn_max_datagram(&ss->conn), IPV6_MIN_MTU);

@@ -268,9 +268,7 @@ static void session_down(struct conn *c)
 	                                      !c->close_reason[0] ? "client exit" : c->close_reason)
 	                : c->close_reason;
 	ip4str(ss->vip, vip);
-	if (ss->quiet)
-		log_suppressed++; /* as its "up" line was (hub_login.c, LOGIN_LINES) */
-	else
+	if (hub_login_says(ss)) /* held back as its "up" line was */
 		hub_slog(LOG_LVL_INFO, ss, "session %llu down: vip %s%s%s remote %s (%s%s)",
 		         (unsigned long long)ss->id, vip, ss->has6 ? " vip6 " : "", ss->vip6s, ss->remote,
 		         c->close_by_peer ? "by peer: " : "", why && *why ? why : "closed");
